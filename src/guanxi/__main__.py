@@ -1,0 +1,5 @@
+"""``python -m guanxi`` runs the command line."""
+
+from guanxi.cli import app
+
+app()

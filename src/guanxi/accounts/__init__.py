@@ -1,0 +1,1 @@
+"""People and permissions: users, workspaces, memberships, API tokens and the audit log."""

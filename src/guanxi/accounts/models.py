@@ -1,0 +1,200 @@
+"""Users, workspaces (one per brand), memberships with roles, API tokens, audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from guanxi.core.db import Base, TimestampMixin, UTCDateTime, utcnow
+from guanxi.core.errors import N_
+
+
+class Role(StrEnum):
+    """What a member may do in a workspace, from most to least powerful."""
+
+    OWNER = "owner"  # manages members and the workspace itself
+    MANAGER = "manager"  # approves
+    EDITOR = "editor"  # the community manager: writes, replies
+    ANALYST = "analyst"  # reads
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.OWNER: N_("Owner"),
+    Role.MANAGER: N_("Manager"),
+    Role.EDITOR: N_("Editor"),
+    Role.ANALYST: N_("Analyst"),
+}
+
+
+class Permission(StrEnum):
+    """Actions checked by views and services."""
+
+    READ = "read"
+    WRITE = "write"
+    APPROVE = "approve"
+    MANAGE_MEMBERS = "manage_members"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ANALYST: frozenset({Permission.READ}),
+    Role.EDITOR: frozenset({Permission.READ, Permission.WRITE}),
+    Role.MANAGER: frozenset({Permission.READ, Permission.WRITE, Permission.APPROVE}),
+    Role.OWNER: frozenset(Permission),
+}
+
+
+class User(TimestampMixin, Base):
+    """A person who signs in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(10), default=None)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or "sign out everywhere": older session cookies stop working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class Workspace(TimestampMixin, Base):
+    """One brand's space; an agency has many."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="workspace", cascade="all, delete-orphan"
+    )
+
+
+class Membership(TimestampMixin, Base):
+    """A user's role in a workspace."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "workspace_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    workspace: Mapped[Workspace] = relationship(back_populates="memberships")
+
+    def can(self, permission: Permission) -> bool:
+        """Whether this member's role grants ``permission``."""
+        return permission in ROLE_PERMISSIONS[Role(self.role)]
+
+
+class ApiToken(Base):
+    """A bearer token for ``/api/v1``, bound to one user in one workspace; stored hashed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    user: Mapped[User] = relationship()
+    workspace: Mapped[Workspace] = relationship()
+
+
+class AuditEvent(Base):
+    """Who changed what, when, with the state before and after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_workspace_created", "workspace_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="SET NULL"), default=None
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    actor_label: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(80))
+    entity_type: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str] = mapped_column(String(60))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginAttempt(Base):
+    """A sign-in attempt, kept to throttle guessing across processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_created", "email", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserCreate(BaseModel):
+    """What it takes to create a user."""
+
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=10, max_length=200)
+
+
+class WorkspaceCreate(BaseModel):
+    """What it takes to create a workspace."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
+    name: str = Field(min_length=1, max_length=120)
+    timezone: str = "Asia/Shanghai"
+
+
+class WorkspaceRead(BaseModel):
+    """A workspace as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    timezone: str
+
+
+class AuditEventRead(BaseModel):
+    """An audit event as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    actor_label: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: datetime

@@ -1,0 +1,7 @@
+"""Imports every capability's models so the metadata is complete (Alembic, tests)."""
+
+from guanxi.accounts import models as accounts_models
+from guanxi.core.db import Base
+from guanxi.planner import models as planner_models
+
+__all__ = ["Base", "accounts_models", "planner_models"]

@@ -1,0 +1,110 @@
+"""Typed settings, read once from ``GUANXI_*`` environment variables.
+
+Every field here is documented in ``docs/configuration.md``; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    """How the instance runs: production refuses unsafe defaults."""
+
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+    DEMO = "demo"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+SUPPORTED_LANGUAGES = ("en", "zh_Hans")
+
+
+class Settings(BaseSettings):
+    """All of guanxi's configuration. Field ``foo`` is read from ``GUANXI_FOO``."""
+
+    model_config = SettingsConfigDict(env_prefix="GUANXI_", extra="ignore", frozen=True)
+
+    mode: Mode = Field(Mode.DEVELOPMENT, description="production, development or demo.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
+    secret_key: SecretStr = Field(SecretStr(""), description="Signs sessions, encrypts secrets.")
+    data_dir: Path = Field(Path("var"), description="Where the SQLite file and media live.")
+    timezone: str = Field("Asia/Shanghai", description="Default time zone of new workspaces.")
+    default_language: str = Field("en", description="UI language before a user chooses one.")
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this instance.")
+    smtp_host: str = Field("", description="SMTP server; empty disables e-mail.")
+    smtp_port: int = Field(587, description="SMTP port.")
+    smtp_username: str = Field("", description="SMTP user name.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    smtp_from: str = Field("guanxi@localhost", description="Sender address of e-mails.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with TLS.")
+    login_max_failures: int = Field(5, ge=1, description="Failed sign-ins before a lock.")
+    login_lock_minutes: int = Field(15, ge=1, description="How long the lock lasts.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"GUANXI_TIMEZONE={value!r} is not an IANA time zone such as Asia/Shanghai"
+            raise ValueError(msg) from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            msg = f"GUANXI_DEFAULT_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _secret_key_in_production(self) -> Settings:
+        key = self.secret_key.get_secret_value()
+        if self.mode is Mode.PRODUCTION and len(key) < 32:
+            msg = (
+                "GUANXI_SECRET_KEY is missing or shorter than 32 characters. In production "
+                "set it to a long random value, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, and keep it: "
+                "it signs sessions and encrypts platform tokens."
+            )
+            raise ConfigurationError(msg)
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'guanxi.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The secret key; outside production a missing one is generated and kept on disk."""
+        key = self.secret_key.get_secret_value()
+        if key:
+            return key
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text(encoding="utf-8").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key, encoding="utf-8")
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The channel planner: which platforms to use for which audience, and why."""

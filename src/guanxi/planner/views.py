@@ -1,0 +1,10 @@
+"""Planner pages and API (to be completed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from guanxi.web.deps import verify_csrf
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+api_router = APIRouter(tags=["plans"])

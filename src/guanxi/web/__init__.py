@@ -1,0 +1,1 @@
+"""The web application: FastAPI wiring of the capabilities' routers, templates, static files."""

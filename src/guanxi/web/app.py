@@ -1,0 +1,121 @@
+"""The FastAPI application: middleware, error pages, and every capability's routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from guanxi import __version__
+from guanxi.accounts.views import api_router as accounts_api
+from guanxi.accounts.views import router as accounts_router
+from guanxi.catalog.views import api_router as catalog_api
+from guanxi.catalog.views import router as catalog_router
+from guanxi.core import i18n
+from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.errors import UserError
+from guanxi.core.settings import Mode, Settings, get_settings
+from guanxi.planner.views import api_router as planner_api
+from guanxi.planner.views import router as planner_router
+from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
+from guanxi.web.rendering import make_templates, render
+from guanxi.web.views import router as shell_router
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE = "guanxi_session"
+
+
+def create_app(
+    settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the application for ``settings`` (the environment's when not given)."""
+    settings = settings or get_settings()
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.resolved_database_url))
+    app = FastAPI(
+        title="guanxi",
+        version=__version__,
+        description="Command center for brands on Chinese social media. "
+        "Authenticate with `Authorization: Bearer <API token>`.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.templates = make_templates()
+
+    @app.middleware("http")
+    async def language_and_csrf(request: Request, call_next: Any) -> Response:
+        language = i18n.normalize_language(request.session.get("language")) or (
+            i18n.negotiate_language(
+                request.headers.get("accept-language"), settings.default_language
+            )
+        )
+        request.state.language = language
+        request.state.csrf_token = ensure_csrf_token(request)
+        response: Response = await call_next(request)
+        return response
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie=SESSION_COOKIE,
+        max_age=14 * 24 * 3600,
+        same_site="lax",
+        https_only=settings.mode is Mode.PRODUCTION,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    for router in (shell_router, accounts_router, catalog_router, planner_router):
+        app.include_router(router)
+    for router in (accounts_api, catalog_api, planner_api):
+        app.include_router(router, prefix="/api/v1")
+
+    _install_error_handlers(app)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, _exc: LoginRequiredError) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        i18n.set_language(getattr(request.state, "language", "en"))
+        message = exc.translated(i18n.gettext)
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=exc.status_code)
+        return render(
+            request, "error.html", {"message": message, "problems": []}, status_code=exc.status_code
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        i18n.set_language(getattr(request.state, "language", "en"))
+        problems = [
+            {"field": ".".join(str(part) for part in error["loc"][1:]), "message": error["msg"]}
+            for error in exc.errors()
+        ]
+        message = i18n.gettext("The request is not valid. Correct the fields listed and retry.")
+        if _is_api(request):
+            return JSONResponse({"detail": message, "errors": problems}, status_code=422)
+        return render(
+            request, "error.html", {"message": message, "problems": problems}, status_code=422
+        )

@@ -1,0 +1,89 @@
+"""Server-side rendering with Jinja2, translated into the request's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from guanxi import __version__
+from guanxi.accounts.models import ROLE_LABELS
+from guanxi.core import i18n
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def _format_datetime(value: datetime | None, timezone: str = "Asia/Shanghai") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _format_number(value: float | int | None) -> str:
+    if value is None:
+        return "—"
+    if i18n.current_language() == "zh_Hans":
+        # Chinese counts in 万 (10^4) and 亿 (10^8), as the platforms report themselves.
+        if abs(value) >= 100_000_000:
+            return f"{value / 100_000_000:.2f}".rstrip("0").rstrip(".") + "亿"
+        if abs(value) >= 10_000:
+            return f"{value / 10_000:.1f}".rstrip("0").rstrip(".") + "万"
+        return f"{value:,}"
+    if abs(value) >= 1_000_000_000:
+        return f"{value / 1_000_000_000:.2f}".rstrip("0").rstrip(".") + " bn"
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:.1f}".rstrip("0").rstrip(".") + " m"
+    return f"{value:,}"
+
+
+def make_templates() -> Jinja2Templates:
+    """The template environment with gettext bound to the current language."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    env.globals["version"] = __version__
+    env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.globals["role_labels"] = {str(role): label for role, label in ROLE_LABELS.items()}
+    env.filters["datetime"] = _format_datetime
+    env.filters["number"] = _format_number
+    return Jinja2Templates(env=env)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render ``template`` in the request's language with the shell's common context."""
+    language = getattr(request.state, "language", "en")
+    i18n.set_language(language)
+    templates: Jinja2Templates = request.app.state.templates
+    base: dict[str, Any] = {
+        "lang": language,
+        "html_lang": i18n.HTML_LANG[language],
+        "csrf_token": request.state.csrf_token if hasattr(request.state, "csrf_token") else "",
+        "user": getattr(request.state, "user", None),
+        "membership": getattr(request.state, "membership", None),
+        "memberships": getattr(request.state, "memberships", []),
+        "section": "",
+    }
+    membership = base["membership"]
+    memberships = base["memberships"]
+    # Catalog pages belong to no workspace; the navigation keeps the user's first one.
+    base["nav_workspace"] = (
+        membership.workspace if membership else (memberships[0].workspace if memberships else None)
+    )
+    base.update(context or {})
+    return templates.TemplateResponse(request, template, base, status_code=status_code)

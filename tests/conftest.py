@@ -1,0 +1,185 @@
+"""Shared fixtures: a migrated database per test on SQLite, and on PostgreSQL when
+``GUANXI_TEST_DATABASE_URL`` is set; the app, a client, and factories for people.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+import guanxi.core.models_registry  # noqa: F401 - load every model into the metadata
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import Membership, Role, User, UserCreate, Workspace, WorkspaceCreate
+from guanxi.core import migrate
+from guanxi.core.db import Base, make_engine, make_session_factory
+from guanxi.core.settings import Settings
+from guanxi.web.app import create_app
+
+PASSWORD = "correct horse battery"
+POSTGRES_URL = os.environ.get("GUANXI_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of this test worker's own, migrated to head once."""
+    admin_url = make_url(POSTGRES_URL)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"guanxi_test_{worker}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A clean, migrated database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "guanxi.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgres_database")
+    yield url
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The engine of this test's database."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on this test's database."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for arranging and checking data; commit what the app must see."""
+    session = session_factory()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for a test instance: its own data dir and database, a fixed key."""
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-that-is-long-enough-0123456789",  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
+    """The application on this test's database."""
+    return create_app(settings, session_factory)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app, not signed in."""
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+UserFactory = Callable[..., User]
+WorkspaceFactory = Callable[..., Workspace]
+
+
+@pytest.fixture
+def make_user(db: Session) -> UserFactory:
+    """Create and commit a user: ``make_user("a@example.com", name="A")``."""
+
+    def factory(email: str, name: str = "Test User", password: str = PASSWORD) -> User:
+        user = accounts.create_user(db, data=UserCreate(email=email, name=name, password=password))
+        db.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def make_workspace(db: Session) -> WorkspaceFactory:
+    """Create and commit a workspace owned by ``owner``, with extra members by role."""
+
+    def factory(slug: str, owner: User, members: dict[User, Role] | None = None) -> Workspace:
+        workspace = accounts.create_workspace(
+            db, data=WorkspaceCreate(slug=slug, name=slug.replace("-", " ").title()), owner=owner
+        )
+        for user, role in (members or {}).items():
+            accounts.add_member(db, workspace=workspace, user=user, role=role, actor=None)
+        db.commit()
+        return workspace
+
+    return factory
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: TestClient) -> str:
+    """The CSRF token of the client's session, as a page would embed it."""
+    page = client.get("/login")
+    match = CSRF_RE.search(page.text)
+    assert match, "the sign-in page carries a CSRF token"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    """Sign the client in through the real form."""
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(client), "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+@pytest.fixture
+def signed_in(
+    client: TestClient, make_user: UserFactory, make_workspace: WorkspaceFactory
+) -> tuple[TestClient, Membership]:
+    """A client signed in as the owner of workspace ``acme``."""
+    user = make_user("owner@acme.example", name="Owner")
+    workspace = make_workspace("acme", owner=user)
+    sign_in(client, user.email)
+    return client, workspace.memberships[0]
