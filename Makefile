@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GUANXI_DATA_DIR ?= var
 
-.PHONY: run test check format lint types vendor clean
+.PHONY: run test check format lint types vendor clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ run: $(VENV)/.installed  ## venv, install, migrate, demo data, serve on http://1
 
 test: $(VENV)/.installed  ## the whole suite, with the models/migrations agreement check
 	$(BIN)/python scripts/alembic_check.py
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 check: $(VENV)/.installed  ## format, lint, types
 	$(BIN)/ruff format --check src tests scripts
@@ -31,6 +31,9 @@ check: $(VENV)/.installed  ## format, lint, types
 format: $(VENV)/.installed
 	$(BIN)/ruff format src tests scripts
 	$(BIN)/ruff check --fix src tests scripts
+
+i18n: $(VENV)/.installed  ## extract the UI strings, merge them into the .po catalogs, check all are translated
+	$(BIN)/python scripts/i18n.py extract update check
 
 vendor:  ## refresh the vendored front-end files from the npm registry
 	bash scripts/vendor.sh

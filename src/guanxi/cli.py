@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi import __version__
 from guanxi.accounts import service as accounts
-from guanxi.accounts.models import Role, UserCreate, WorkspaceCreate
+from guanxi.accounts.models import Role
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.core.errors import UserError
-from guanxi.core.settings import get_settings
+from guanxi.core.settings import ConfigurationError, get_settings
 
 app = typer.Typer(
     help="guanxi: command center for brands on Chinese social media.", no_args_is_help=True
@@ -47,7 +47,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[
+    version: Annotated[  # noqa: ARG001 - handled by its eager callback
         bool,
         typer.Option(
             "--version",
@@ -58,6 +58,11 @@ def main(
     ] = False,
 ) -> None:
     """guanxi: command center for brands on Chinese social media."""
+    # A wrong setting is the operator's to fix: say which, without a traceback.
+    try:
+        get_settings()
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -97,10 +102,7 @@ def user_create(
 ) -> None:
     """Create a user who can sign in."""
     try:
-        data = UserCreate(email=email, name=name, password=password)
-    except ValueError as exc:
-        raise _fail(f"{exc}") from exc
-    try:
+        data = accounts.parse_user_create(email=email, name=name, password=password)
         with session_scope(_sessions()) as db:
             user = accounts.create_user(db, data=data)
             console.print(f"created user {user.email}")
@@ -117,10 +119,7 @@ def workspace_create(
 ) -> None:
     """Create a workspace for a brand, owned by an existing user."""
     try:
-        data = WorkspaceCreate(slug=slug, name=name, timezone=timezone)
-    except ValueError as exc:
-        raise _fail(f"{exc}") from exc
-    try:
+        data = accounts.parse_workspace_create(slug=slug, name=name, timezone=timezone)
         with session_scope(_sessions()) as db:
             user = accounts.get_user_by_email(db, email=owner)
             if user is None:
@@ -138,14 +137,14 @@ def workspace_add_member(
     role: Annotated[Role, typer.Option(help="owner, manager, editor or analyst.")],
 ) -> None:
     """Give a user a role in a workspace."""
-    from guanxi.accounts.models import Workspace
-
     try:
         with session_scope(_sessions()) as db:
             user = accounts.get_user_by_email(db, email=email)
-            workspace = db.query(Workspace).filter_by(slug=slug).one_or_none()
-            if user is None or workspace is None:
-                raise _fail("no such user or workspace")
+            if user is None:
+                raise _fail(f"no user {email}; create one with `guanxi user create` first")
+            workspace = accounts.get_workspace_by_slug(db, slug=slug)
+            if workspace is None:
+                raise _fail(f"no workspace {slug}; see `guanxi workspace create`")
             accounts.add_member(db, workspace=workspace, user=user, role=role, actor=None)
             console.print(f"{email} is {role.value} of {slug}")
     except UserError as exc:
@@ -155,22 +154,34 @@ def workspace_add_member(
 @catalog_app.command("list")
 def catalog_list(
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",  # noqa: A002
+    kind: Annotated[str, typer.Option(help="Only this kind, e.g. microblog, video.")] = "",
+    status: Annotated[str, typer.Option(help="active, merged, defunct or unknown.")] = "",
+    origin: Annotated[str, typer.Option(help="china or foreign.")] = "",
+    region: Annotated[
+        str, typer.Option(help="Only platforms not blocked from mainland, hong_kong, ...")
+    ] = "",
+    on: Annotated[str, typer.Option(help="Judge reach on this day (YYYY-MM-DD).")] = "",
+    query: Annotated[str, typer.Option("--query", "-q", help="Text in a name or owner.")] = "",
 ) -> None:
-    """List every platform in the catalog."""
-    from guanxi.catalog.service import get_catalog
+    """List the platforms in the catalog, all of them or those matching the filters."""
+    from guanxi.catalog import service
 
-    catalog = get_catalog()
+    if format not in {"table", "json"}:
+        raise _fail("--format must be table or json")
+    try:
+        filters = service.parse_filters(
+            kind=kind, status=status, origin=origin, region=region, on=on, query=query
+        )
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    platforms = service.search_platforms(service.get_catalog(), filters)
     if format == "json":
         typer.echo(
-            json.dumps(
-                [p.model_dump(mode="json") for p in catalog.platforms], ensure_ascii=False, indent=2
-            )
+            json.dumps([p.model_dump(mode="json") for p in platforms], ensure_ascii=False, indent=2)
         )
         return
-    if format != "table":
-        raise _fail("--format must be table or json")
     table = Table("slug", "name", "中文名", "kind", "status")
-    for p in catalog.platforms:
+    for p in platforms:
         table.add_row(p.slug, p.name_en, p.name_zh, p.kind.value, p.status.value)
     console.print(table)
 
@@ -185,3 +196,94 @@ def demo() -> None:
     console.print(f"demo workspace [bold]{workspace.name}[/] ready")
     for person in DEMO_PEOPLE:
         console.print(f"  {person.role.value:8} {person.email}  password: {DEMO_PASSWORD}")
+
+
+@app.command("plan")
+def plan(
+    region: Annotated[
+        str, typer.Option(help="mainland, hong_kong, overseas_chinese or other_country.")
+    ],
+    age: Annotated[str, typer.Option(help="Age range of the audience, e.g. 18-30.")],
+    education: Annotated[
+        str | None, typer.Option(help="secondary, university or postgraduate.")
+    ] = None,
+    tiers: Annotated[
+        list[str] | None, typer.Option("--tiers", help="City tiers 1-4, e.g. 1,2.")
+    ] = None,
+    goal: Annotated[
+        list[str] | None,
+        typer.Option("--goal", help="awareness, engagement, sales, video; repeat or use commas."),
+    ] = None,
+    language: Annotated[
+        list[str] | None,
+        typer.Option("--language", help="Languages the brand can produce: en, zh_Hans, zh_Hant."),
+    ] = None,
+    device: Annotated[
+        list[str] | None, typer.Option("--device", help="mobile, desktop, feature_phone.")
+    ] = None,
+    country: Annotated[
+        str | None, typer.Option(help="The country, with --region other_country.")
+    ] = None,
+    on: Annotated[
+        str | None, typer.Option("--date", help="Plan date YYYY-MM-DD; default today.")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",  # noqa: A002
+    save: Annotated[bool, typer.Option(help="Save the plan in --workspace as --name.")] = False,
+    workspace: Annotated[str | None, typer.Option(help="Workspace to save in.")] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the saved plan.")] = None,
+) -> None:
+    """Rank the catalog's platforms for an audience, best first, with reasons and warnings."""
+    from guanxi.core import i18n
+    from guanxi.planner import service as planner
+    from guanxi.planner.brief import InvalidBriefError
+
+    settings = get_settings()
+    i18n.set_language(settings.default_language)
+    if format not in {"table", "json"}:
+        raise _fail("--format must be table or json")
+    if save and not (workspace and name):
+        raise _fail("--save needs --workspace SLUG and --name NAME")
+    try:
+        brief = planner.brief_from_options(
+            region=region,
+            age=age,
+            education=education,
+            tiers=tiers,
+            goals=goal,
+            languages=language,
+            devices=device,
+            country=country,
+            plan_date=on,
+        )
+        result = planner.run_brief(brief, today=planner.today_in(settings.timezone))
+        if save and workspace and name:
+            with session_scope(_sessions()) as db:
+                target = accounts.get_workspace_by_slug(db, slug=workspace)
+                if target is None:
+                    raise _fail(f"no workspace {workspace}; see `guanxi workspace create`")
+                saved = planner.create_plan(
+                    db, workspace=target, actor=None, actor_label="cli", name=name, brief=brief
+                )
+                err_console.print(f"saved plan {saved.id} in {workspace}")
+    except InvalidBriefError as exc:
+        for field, messages in exc.field_messages(i18n.gettext).items():
+            for message in messages:
+                err_console.print(f"[bold red]error:[/] {field}: {message}", highlight=False)
+        raise typer.Exit(code=1) from exc
+    except UserError as exc:
+        raise _fail(exc.translated(i18n.gettext)) from exc
+    ranking = planner.present_result(result)
+    if format == "json":
+        items = [item.model_dump(mode="json") for item in ranking]
+        typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    advice = planner.present_language_advice(result.language_advice)
+    for line in advice.advice:
+        console.print(line.text, highlight=False)
+    for line in advice.warnings:
+        console.print(f"[bold yellow]warning:[/] {line.text}", highlight=False)
+    table = Table("#", "platform", "score", "warnings", title=f"plan date {result.plan_date}")
+    for item in ranking:
+        warnings = "\n".join(w.text for w in item.warnings)
+        table.add_row(str(item.rank), item.name, f"{item.score:.1f}", warnings)
+    console.print(table)

@@ -70,4 +70,40 @@ def load_demo(db: Session) -> Workspace:
                 db, workspace=workspace, user=users[person.email], role=person.role, actor=None
             )
     db.flush()
+    _demo_plan(db, workspace, author=users[DEMO_PEOPLE[2].email])
     return workspace
+
+
+# The community manager's first plan: young urban wine drinkers in the big mainland cities.
+DEMO_PLAN_NAME = "Launch in tier-1 and tier-2 cities 一二线城市上市"
+DEMO_PLAN_BRIEF = {
+    "age_min": 25,
+    "age_max": 45,
+    "education": "university",
+    "city_tiers": [1, 2],
+    "region": "mainland",
+    "devices": ["mobile"],
+    "goals": ["awareness", "engagement", "sales"],
+    "languages": ["en", "zh_Hans"],
+}
+
+
+def _demo_plan(db: Session, workspace: Workspace, *, author: User) -> None:
+    """Save the demo plan once; a plan of that name already there is left as it is."""
+    from guanxi.planner import service as planner
+    from guanxi.planner.brief import parse_brief
+    from guanxi.planner.models import Plan
+
+    existing = db.scalar(
+        select(Plan).where(Plan.workspace_id == workspace.id, Plan.name == DEMO_PLAN_NAME)
+    )
+    if existing is not None:
+        return
+    planner.create_plan(
+        db,
+        workspace=workspace,
+        actor=author,
+        name=DEMO_PLAN_NAME,
+        brief=parse_brief(DEMO_PLAN_BRIEF),
+    )
+    db.flush()

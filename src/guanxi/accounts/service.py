@@ -1,17 +1,26 @@
-"""Accounts data access: users, workspaces, memberships, tokens, audit and sign-in."""
+"""Accounts data access: users, workspaces, memberships, API tokens and the audit log.
+
+Signing in, passwords and sessions live in ``guanxi.accounts.auth``.
+
+Every function that changes state records an audit event in the same session, so the
+event is committed (or rolled back) together with the change it describes.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from guanxi.accounts.models import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    ROLE_LABELS,
     ApiToken,
     AuditEvent,
-    LoginAttempt,
     Membership,
     Permission,
     Role,
@@ -22,25 +31,27 @@ from guanxi.accounts.models import (
 )
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, PermissionDeniedError, UserError
-from guanxi.core.security import (
-    hash_password,
-    new_token,
-    password_needs_rehash,
-    token_digest,
-    verify_password,
-)
+from guanxi.core.security import hash_password, new_token, token_digest
+
+EMAIL_MAX_LENGTH = 254  # the column width, and the longest address RFC 5321 allows
+TOKEN_NAME_MAX_LENGTH = 120
 
 
-class InvalidCredentialsError(UserError):
-    """Wrong e-mail or password (never says which)."""
+class RoleDeniedError(PermissionDeniedError):
+    """The member's role does not grant a permission; names the role in the user's language."""
 
-    status_code = 401
+    def __init__(self, role: Role) -> None:
+        super().__init__(
+            N_("Your role ({role}) does not allow this. Ask an owner of the workspace."),
+            role=ROLE_LABELS[role],
+        )
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The message with the role's name translated too."""
+        return gettext(self.message).format(role=gettext(str(self.params["role"])))
 
 
-class LoginThrottledError(UserError):
-    """Too many failed sign-ins for this e-mail address."""
-
-    status_code = 429
+# --- Audit -----------------------------------------------------------------------------
 
 
 def record_audit(
@@ -57,10 +68,11 @@ def record_audit(
     actor_label: str | None = None,
 ) -> AuditEvent:
     """Add an audit event to the session (committed with the change it describes)."""
+    label = actor_label or (actor.email if actor is not None else "system")
     event = AuditEvent(
         workspace_id=workspace.id if workspace is not None else None,
         actor_id=actor.id if actor is not None else None,
-        actor_label=actor_label or (actor.email if actor is not None else "system"),
+        actor_label=label[:EMAIL_MAX_LENGTH],
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),
@@ -83,6 +95,25 @@ def list_audit_events(db: Session, *, workspace: Workspace, limit: int = 200) ->
     return list(db.scalars(query))
 
 
+def list_account_events(db: Session, *, user: User, limit: int = 20) -> list[AuditEvent]:
+    """The user's own account events (sign-ins, password changes), newest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.actor_id == user.id, AuditEvent.workspace_id.is_(None))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(db.scalars(query))
+
+
+# --- Users -----------------------------------------------------------------------------
+
+
+def normalize_email(email: str) -> str:
+    """The form in which e-mail addresses are stored and compared."""
+    return email.strip().lower()[:EMAIL_MAX_LENGTH]
+
+
 def get_user_by_id(db: Session, *, user_id: int) -> User | None:
     """The user with this id, if any."""
     return db.get(User, user_id)
@@ -90,14 +121,34 @@ def get_user_by_id(db: Session, *, user_id: int) -> User | None:
 
 def get_user_by_email(db: Session, *, email: str) -> User | None:
     """The user with this e-mail address (case-insensitive), if any."""
-    return db.scalar(select(User).where(User.email == email.strip().lower()))
+    return db.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def parse_user_create(*, email: str, name: str, password: str) -> UserCreate:
+    """A ``UserCreate`` from raw input, or a UserError saying which value to fix."""
+    try:
+        return UserCreate(email=email.strip(), name=name.strip(), password=password)
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0])
+    if field == "email":
+        raise UserError(
+            N_("{email} is not a valid e-mail address. Enter one such as name@example.com."),
+            email=email.strip() or '""',
+        )
+    if field == "name":
+        raise UserError(N_("Enter a name of 1 to 120 characters."))
+    raise UserError(
+        N_("A password needs {min} to {max} characters. Choose another one."),
+        min=MIN_PASSWORD_LENGTH,
+        max=MAX_PASSWORD_LENGTH,
+    )
 
 
 def create_user(
     db: Session, *, data: UserCreate, actor: User | None = None, language: str | None = None
 ) -> User:
     """Create a user; the e-mail address must be free."""
-    email = str(data.email).strip().lower()
+    email = normalize_email(str(data.email))
     if get_user_by_email(db, email=email) is not None:
         raise ConflictError(
             N_("A user with the e-mail address {email} already exists."), email=email
@@ -124,6 +175,8 @@ def create_user(
 
 def set_user_language(db: Session, *, user: User, language: str) -> None:
     """Remember the user's UI language."""
+    if user.language == language:
+        return
     before = {"language": user.language}
     user.language = language
     record_audit(
@@ -137,66 +190,41 @@ def set_user_language(db: Session, *, user: User, language: str) -> None:
     )
 
 
-def _recent_failures(db: Session, *, email: str, since: datetime) -> int:
-    last_success = db.scalar(
-        select(func.max(LoginAttempt.created_at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
+# --- Workspaces and members ---------------------------------------------------------------
+
+
+def parse_workspace_create(*, slug: str, name: str, timezone: str) -> WorkspaceCreate:
+    """A ``WorkspaceCreate`` from raw input, or a UserError saying which value to fix."""
+    try:
+        return WorkspaceCreate(slug=slug.strip(), name=name.strip(), timezone=timezone.strip())
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0])
+    if field == "slug":
+        raise UserError(
+            N_(
+                "{slug} cannot be a workspace address. Use 3 to 60 lower-case letters, digits "
+                "and hyphens, such as provence-wines."
+            ),
+            slug=slug.strip() or '""',
         )
+    if field == "name":
+        raise UserError(N_("Enter a name of 1 to 120 characters."))
+    raise UserError(
+        N_("{timezone} is not a time zone. Use a name such as Asia/Shanghai or Europe/Paris."),
+        timezone=timezone.strip() or '""',
     )
-    window_start = max(since, last_success) if last_success else since
-    count = db.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.email == email,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.created_at > window_start,
-        )
-    )
-    return int(count or 0)
 
 
-def authenticate(
-    db: Session,
-    *,
-    email: str,
-    password: str,
-    ip: str | None,
-    max_failures: int,
-    lock_minutes: int,
-) -> User:
-    """The user for these credentials; failures are counted and throttle further tries.
-
-    The attempt is recorded in ``db``; the caller commits even when this raises, so that
-    failures are remembered.
-    """
-    email = email.strip().lower()
-    now = utcnow()
-    if (
-        _recent_failures(db, email=email, since=now - timedelta(minutes=lock_minutes))
-        >= max_failures
-    ):
-        raise LoginThrottledError(
-            N_("Too many failed sign-ins. Wait {minutes} minutes, then try again."),
-            minutes=lock_minutes,
-        )
-    user = get_user_by_email(db, email=email)
-    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
-    db.add(LoginAttempt(email=email, ip=ip, succeeded=ok, created_at=now))
-    if not ok or user is None:
-        raise InvalidCredentialsError(
-            N_("Wrong e-mail address or password. Check both and try again.")
-        )
-    if password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
+def get_workspace_by_slug(db: Session, *, slug: str) -> Workspace | None:
+    """The workspace with this address, if any (no access check: for the CLI)."""
+    return db.scalar(select(Workspace).where(Workspace.slug == slug))
 
 
 def create_workspace(
     db: Session, *, data: WorkspaceCreate, owner: User, actor: User | None = None
 ) -> Workspace:
     """Create a workspace with ``owner`` as its first owner."""
-    if db.scalar(select(Workspace).where(Workspace.slug == data.slug)) is not None:
+    if get_workspace_by_slug(db, slug=data.slug) is not None:
         raise ConflictError(
             N_("The workspace address {slug} is taken. Choose another."), slug=data.slug
         )
@@ -233,10 +261,7 @@ def get_membership(db: Session, *, user: User, workspace_slug: str) -> Membershi
 def require(membership: Membership, permission: Permission) -> None:
     """Raise PermissionDenied unless the member's role grants ``permission``."""
     if not membership.can(permission):
-        raise PermissionDeniedError(
-            N_("Your role ({role}) does not allow this. Ask an owner of the workspace."),
-            role=membership.role,
-        )
+        raise RoleDeniedError(Role(membership.role))
 
 
 def list_memberships(db: Session, *, user: User) -> list[Membership]:
@@ -244,6 +269,7 @@ def list_memberships(db: Session, *, user: User) -> list[Membership]:
     query = (
         select(Membership)
         .join(Workspace, Membership.workspace_id == Workspace.id)
+        .options(contains_eager(Membership.workspace))  # the page header needs them loaded
         .where(Membership.user_id == user.id)
         .order_by(Workspace.name)
     )
@@ -262,7 +288,13 @@ def list_members(db: Session, *, workspace: Workspace) -> list[Membership]:
 
 
 def add_member(
-    db: Session, *, workspace: Workspace, user: User, role: Role, actor: User | None
+    db: Session,
+    *,
+    workspace: Workspace,
+    user: User,
+    role: Role,
+    actor: User | None,
+    ip: str | None = None,
 ) -> Membership:
     """Add ``user`` to ``workspace`` with ``role``, or change the role they have."""
     membership = db.scalar(
@@ -270,12 +302,14 @@ def add_member(
             Membership.workspace_id == workspace.id, Membership.user_id == user.id
         )
     )
-    before = {"role": str(membership.role)} if membership else None
+    if membership is not None and membership.role == role:
+        return membership  # nothing changes, so nothing to audit
+    before = {"user": user.email, "role": str(membership.role)} if membership else None
     if membership is None:
         membership = Membership(workspace_id=workspace.id, user_id=user.id, role=role)
         db.add(membership)
     else:
-        if membership.role == Role.OWNER and role != Role.OWNER:
+        if membership.role == Role.OWNER:
             _ensure_another_owner(db, workspace=workspace, leaving=user)
         membership.role = role
     db.flush()
@@ -289,26 +323,70 @@ def add_member(
         entity_id=membership.id,
         before=before,
         after={"user": user.email, "role": str(role)},
+        ip=ip,
     )
     return membership
 
 
 def set_member_by_email(
-    db: Session, *, workspace: Workspace, email: str, role: str, actor: User | None
+    db: Session,
+    *,
+    workspace: Workspace,
+    email: str,
+    role: str,
+    actor: User | None,
+    ip: str | None = None,
 ) -> Membership:
     """Give the user with ``email`` the role ``role`` (a form's raw values) in the workspace."""
     if role not in {r.value for r in Role}:
         raise UserError(N_("Choose a role: owner, manager, editor or analyst."))
+    if not email.strip():
+        raise UserError(N_("Enter the e-mail address of the person to add."))
     target = get_user_by_email(db, email=email)
     if target is None:
-        raise NotFoundError(
+        raise UserError(
             N_(
-                "No user has the e-mail address {email}. Create the user first "
-                "(guanxi user create)."
+                "No user has the e-mail address {email}. Check the address, or create the "
+                "user first (guanxi user create)."
             ),
             email=email.strip(),
         )
-    return add_member(db, workspace=workspace, user=target, role=Role(role), actor=actor)
+    return add_member(db, workspace=workspace, user=target, role=Role(role), actor=actor, ip=ip)
+
+
+def remove_member(
+    db: Session, *, workspace: Workspace, membership_id: int, actor: User, ip: str | None = None
+) -> None:
+    """Take a member out of the workspace and revoke their API tokens for it."""
+    membership = db.get(Membership, membership_id)
+    if membership is None or membership.workspace_id != workspace.id:
+        raise NotFoundError(N_("No such member in this workspace."))
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(db, workspace=workspace, leaving=membership.user)
+    tokens = db.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == membership.user_id,
+            ApiToken.workspace_id == workspace.id,
+            ApiToken.revoked_at.is_(None),
+        )
+    )
+    revoked = 0
+    for token in tokens:
+        token.revoked_at = utcnow()
+        revoked += 1
+    record_audit(
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="membership.remove",
+        entity_type="membership",
+        entity_id=membership.id,
+        before={"user": membership.user.email, "role": str(membership.role)},
+        after={"api_tokens_revoked": revoked},
+        ip=ip,
+    )
+    db.delete(membership)
+    db.flush()
 
 
 def _ensure_another_owner(db: Session, *, workspace: Workspace, leaving: User) -> None:
@@ -327,15 +405,24 @@ def _ensure_another_owner(db: Session, *, workspace: Workspace, leaving: User) -
         )
 
 
+# --- API tokens ---------------------------------------------------------------------------
+
+
 def create_api_token(
     db: Session, *, membership: Membership, name: str, ip: str | None = None
 ) -> tuple[ApiToken, str]:
     """A new API token for this member; the plain token is returned once and never stored."""
+    name = name.strip()
+    if len(name) > TOKEN_NAME_MAX_LENGTH:
+        raise UserError(
+            N_("A token name can have at most {max} characters. Choose a shorter one."),
+            max=TOKEN_NAME_MAX_LENGTH,
+        )
     plain = new_token()
     token = ApiToken(
         user_id=membership.user_id,
         workspace_id=membership.workspace_id,
-        name=name.strip() or "API token",
+        name=name or "API token",
         token_hash=token_digest(plain),
         prefix=plain[:10],
     )
@@ -387,8 +474,8 @@ def revoke_api_token(
             action="api_token.revoke",
             entity_type="api_token",
             entity_id=token.id,
-            before={"revoked": False},
-            after={"revoked": True},
+            before={"name": token.name, "revoked": False},
+            after={"name": token.name, "revoked": True},
             ip=ip,
         )
     return token

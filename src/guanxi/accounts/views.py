@@ -1,24 +1,26 @@
-"""Sign in and out, language, members, API tokens and the audit log."""
+"""Sign in and out, language, members, API tokens, password and the audit log."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from guanxi.accounts import service
+from guanxi.accounts import auth, service
 from guanxi.accounts.models import AuditEventRead, Membership, Permission, Role, WorkspaceRead
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
-from guanxi.core.settings import SUPPORTED_LANGUAGES
+from guanxi.core.settings import SUPPORTED_LANGUAGES, Settings
 from guanxi.web.deps import (
     ApiMember,
     CurrentUser,
     Db,
+    api_member_with,
     client_ip,
     member_with,
     safe_next,
+    session_user,
     verify_csrf,
 )
 from guanxi.web.rendering import render
@@ -28,6 +30,17 @@ api_router = APIRouter(tags=["workspace"])
 
 Owner = Annotated[Membership, Depends(member_with(Permission.MANAGE_MEMBERS))]
 Reader = Annotated[Membership, Depends(member_with(Permission.READ))]
+ApiOwner = Annotated[Membership, Depends(api_member_with(Permission.MANAGE_MEMBERS))]
+
+
+def _settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _translate(request: Request, error: UserError) -> str:
+    i18n.set_language(request.state.language)
+    return error.translated(i18n.gettext)
 
 
 @router.get("/login")
@@ -47,9 +60,9 @@ def login(
     next: Annotated[str, Form()] = "/",  # noqa: A002 - the form field's name
 ) -> Response:
     """Check the credentials, then start a fresh session."""
-    settings = request.app.state.settings
+    settings = _settings_of(request)
     try:
-        user = service.authenticate(
+        user = auth.authenticate(
             db,
             email=email,
             password=password,
@@ -59,11 +72,10 @@ def login(
         )
     except UserError as exc:
         db.commit()  # keep the failed attempt: it counts towards the lock
-        i18n.set_language(request.state.language)
         return render(
             request,
             "accounts/login.html",
-            {"next": safe_next(next), "email": email, "error": exc.translated(i18n.gettext)},
+            {"next": safe_next(next), "email": email, "error": _translate(request, exc)},
             status_code=exc.status_code,
         )
     db.commit()
@@ -75,13 +87,17 @@ def login(
     return RedirectResponse(safe_next(next), status_code=303)
 
 
+def _end_session(request: Request) -> None:
+    language = request.session.get("language")
+    request.session.clear()
+    if language:  # the language choice outlives the sign-in
+        request.session["language"] = language
+
+
 @router.post("/logout")
 def logout(request: Request) -> Response:
     """End the session (the language choice stays)."""
-    language = request.session.get("language")
-    request.session.clear()
-    if language:
-        request.session["language"] = language
+    _end_session(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -101,19 +117,18 @@ def choose_language(
             choices=", ".join(SUPPORTED_LANGUAGES),
         )
     request.session["language"] = chosen
-    user_id = request.session.get("uid")
-    if isinstance(user_id, int):
-        user = service.get_user_by_id(db, user_id=user_id)
-        if user is not None:
-            service.set_user_language(db, user=user, language=chosen)
-            db.commit()
+    user = session_user(request, db)
+    if user is not None:
+        service.set_user_language(db, user=user, language=chosen)
+        db.commit()
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.get("/w/{slug}/settings")
 def settings_page(request: Request, db: Db, membership: Reader) -> Response:
-    """Members, the member's own API tokens, and (owners) the audit log."""
-    return _settings(request, db, membership)
+    """Members, the member's own API tokens and account, and (owners) the audit log."""
+    notice = request.session.pop("notice", None)
+    return _settings(request, db, membership, notice=notice if isinstance(notice, str) else None)
 
 
 def _settings(
@@ -126,12 +141,25 @@ def _settings(
         "audit": service.list_audit_events(db, workspace=membership.workspace, limit=50)
         if membership.can(Permission.MANAGE_MEMBERS)
         else [],
+        "account_events": service.list_account_events(db, user=membership.user),
         "roles": list(Role),
         "new_token": None,
         "error": None,
+        "notice": None,
     }
     context.update(extra)
     return render(request, "accounts/settings.html", context, status_code=status_code)
+
+
+def _back_to_settings(request: Request, membership: Membership, notice: str) -> Response:
+    # Post/redirect/get: the notice survives the redirect in the session, untranslated.
+    request.session["notice"] = notice
+    return RedirectResponse(f"/w/{membership.workspace.slug}/settings", status_code=303)
+
+
+def _form_error(request: Request, db: Db, membership: Membership, exc: UserError) -> Response:
+    db.rollback()  # nothing of a refused form is kept
+    return _settings(request, db, membership, exc.status_code, error=_translate(request, exc))
 
 
 @router.post("/w/{slug}/settings/members")
@@ -146,16 +174,38 @@ def set_member(
     """Add an existing user to the workspace, or change a member's role (owners only)."""
     try:
         service.set_member_by_email(
-            db, workspace=membership.workspace, email=email, role=role, actor=user
+            db,
+            workspace=membership.workspace,
+            email=email,
+            role=role,
+            actor=user,
+            ip=client_ip(request),
         )
     except UserError as exc:
-        db.rollback()
-        i18n.set_language(request.state.language)
-        return _settings(
-            request, db, membership, exc.status_code, error=exc.translated(i18n.gettext)
-        )
+        return _form_error(request, db, membership, exc)
     db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/settings", status_code=303)
+    return _back_to_settings(request, membership, N_("Members updated."))
+
+
+@router.post("/w/{slug}/settings/members/{member_id}/remove")
+def remove_member(
+    request: Request, db: Db, user: CurrentUser, membership: Owner, member_id: int
+) -> Response:
+    """Take a member out of the workspace (owners only; never the last owner)."""
+    try:
+        service.remove_member(
+            db,
+            workspace=membership.workspace,
+            membership_id=member_id,
+            actor=user,
+            ip=client_ip(request),
+        )
+    except UserError as exc:
+        return _form_error(request, db, membership, exc)
+    db.commit()
+    if member_id == membership.id:  # an owner who left no longer sees this workspace
+        return RedirectResponse("/", status_code=303)
+    return _back_to_settings(request, membership, N_("Member removed."))
 
 
 @router.post("/w/{slug}/settings/tokens")
@@ -163,9 +213,12 @@ def create_token(
     request: Request, db: Db, membership: Reader, name: Annotated[str, Form()] = ""
 ) -> Response:
     """Create an API token; its value is shown once."""
-    _token, plain = service.create_api_token(
-        db, membership=membership, name=name, ip=client_ip(request)
-    )
+    try:
+        _token, plain = service.create_api_token(
+            db, membership=membership, name=name, ip=client_ip(request)
+        )
+    except UserError as exc:
+        return _form_error(request, db, membership, exc)
     db.commit()
     return _settings(request, db, membership, new_token=plain)
 
@@ -175,7 +228,51 @@ def revoke_token(request: Request, db: Db, membership: Reader, token_id: int) ->
     """Revoke one of the member's own tokens."""
     service.revoke_api_token(db, membership=membership, token_id=token_id, ip=client_ip(request))
     db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/settings", status_code=303)
+    return _back_to_settings(request, membership, N_("Token revoked."))
+
+
+@router.post("/w/{slug}/settings/password")
+def change_password(
+    request: Request,
+    db: Db,
+    user: CurrentUser,
+    membership: Reader,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    confirmation: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the user's password; every other session of theirs is signed out."""
+    settings = _settings_of(request)
+    try:
+        epoch = auth.change_password(
+            db,
+            user=user,
+            current_password=current_password,
+            new_password=new_password,
+            confirmation=confirmation,
+            ip=client_ip(request),
+            max_failures=settings.login_max_failures,
+            lock_minutes=settings.login_lock_minutes,
+        )
+    except UserError as exc:
+        db.commit()  # a wrong current password counts towards the sign-in lock
+        return _settings(request, db, membership, exc.status_code, error=_translate(request, exc))
+    db.commit()
+    request.session["epoch"] = epoch  # this session stays signed in
+    return _back_to_settings(
+        request, membership, N_("Password changed. Your other sessions are signed out.")
+    )
+
+
+@router.post("/w/{slug}/settings/sign-out-everywhere")
+def sign_out_everywhere(
+    request: Request, db: Db, user: CurrentUser, membership: Reader
+) -> Response:
+    """End every session of the user, this one included."""
+    auth.sign_out_everywhere(db, user=user, ip=client_ip(request))
+    db.commit()
+    _end_session(request)
+    return RedirectResponse("/login", status_code=303)
 
 
 @api_router.get("/workspace", response_model=WorkspaceRead)
@@ -185,8 +282,9 @@ def api_workspace(membership: ApiMember) -> WorkspaceRead:
 
 
 @api_router.get("/audit", response_model=list[AuditEventRead])
-def api_audit(db: Db, membership: ApiMember, limit: int = 100) -> list[AuditEventRead]:
+def api_audit(
+    db: Db, membership: ApiOwner, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditEventRead]:
     """The workspace's audit log, newest first (owners only)."""
-    service.require(membership, Permission.MANAGE_MEMBERS)
-    events = service.list_audit_events(db, workspace=membership.workspace, limit=min(limit, 1000))
+    events = service.list_audit_events(db, workspace=membership.workspace, limit=limit)
     return [AuditEventRead.model_validate(event) for event in events]

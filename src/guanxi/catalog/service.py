@@ -5,57 +5,90 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from datetime import date
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from guanxi.catalog.models import (
     Access,
     Catalog,
+    Metric,
+    Origin,
     Platform,
+    PlatformDetail,
     PlatformKind,
     PlatformStatus,
     Region,
     Source,
+    UserFigure,
 )
+from guanxi.core.errors import N_, NotFoundError, UserError
 
-DATA_DIR = Path(__file__).resolve().parent / "platforms"
-SOURCES_FILE = Path(__file__).resolve().parent / "sources.toml"
+CATALOG_DIR = Path(__file__).resolve().parent
+DATA_DIR = CATALOG_DIR / "platforms"
+SOURCES_FILE = CATALOG_DIR / "sources.toml"
+MARKET_FILE = CATALOG_DIR / "market.toml"
+QUERY_MAX_LENGTH = 100
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class CatalogDataError(RuntimeError):
     """A catalog data file is invalid; the message names the file and the problem."""
 
 
-def load_catalog(data_dir: Path = DATA_DIR, sources_file: Path = SOURCES_FILE) -> Catalog:
-    """Read and validate every platform file and the sources they cite."""
+class InvalidFilterError(UserError):
+    """A catalog filter has a value the catalog does not know."""
+
+
+def load_catalog(
+    data_dir: Path = DATA_DIR, sources_file: Path = SOURCES_FILE, market_file: Path = MARKET_FILE
+) -> Catalog:
+    """Read and validate every platform file, the market figures and the sources they cite."""
     digest = hashlib.sha256()
     raw_sources = _read_toml(sources_file, digest)
-    try:
-        sources = {
-            key: Source.model_validate({**value, "id": key})
-            for key, value in raw_sources.items()
-            if isinstance(value, dict)
-        }
-    except ValidationError as exc:
-        msg = f"{sources_file}: {exc}"
-        raise CatalogDataError(msg) from exc
+    sources = {}
+    for key, value in raw_sources.items():
+        if not isinstance(value, dict):
+            msg = f"{sources_file.name}: {key!r} must be a table: [{key}] with title and publisher"
+            raise CatalogDataError(msg)
+        try:
+            sources[key] = Source.model_validate({**value, "id": key})
+        except ValidationError as exc:
+            msg = f"{sources_file.name}: [{key}]: {_problems(exc)}"
+            raise CatalogDataError(msg) from exc
     platforms = []
     for path in sorted(data_dir.glob("*.toml")):
         data = _read_toml(path, digest)
         try:
             platform = Platform.model_validate(data)
         except ValidationError as exc:
-            msg = f"{path.name}: {exc}"
+            msg = f"{path.name}: {_problems(exc)}"
             raise CatalogDataError(msg) from exc
         if platform.slug != path.stem:
             msg = f"{path.name}: slug {platform.slug!r} must match the file name"
             raise CatalogDataError(msg)
         platforms.append(platform)
-    catalog = Catalog(version=digest.hexdigest()[:12], platforms=platforms, sources=sources)
-    _check_references(catalog)
+    internet_users = _read_market(market_file, digest) if market_file.exists() else []
+    catalog = Catalog(
+        version=digest.hexdigest()[:12],
+        platforms=platforms,
+        sources=sources,
+        internet_users=internet_users,
+    )
+    _check_references(catalog, market_file.name)
     return catalog
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each problem as ``where: what`` on one line, without echoing the whole file back."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(the file)"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def _read_toml(path: Path, digest: hashlib._Hash) -> dict[str, object]:
@@ -68,27 +101,115 @@ def _read_toml(path: Path, digest: hashlib._Hash) -> dict[str, object]:
         raise CatalogDataError(msg) from exc
 
 
-def _check_references(catalog: Catalog) -> None:
+class _Market(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    internet_users: list[UserFigure] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _only_internet_users(self) -> _Market:
+        if any(figure.metric != Metric.INTERNET_USERS for figure in self.internet_users):
+            msg = 'every [[internet_users]] entry has metric = "internet_users"'
+            raise ValueError(msg)
+        return self
+
+
+def _read_market(path: Path, digest: hashlib._Hash) -> list[UserFigure]:
+    try:
+        market = _Market.model_validate(_read_toml(path, digest))
+    except ValidationError as exc:
+        msg = f"{path.name}: {_problems(exc)}"
+        raise CatalogDataError(msg) from exc
+    return market.internet_users
+
+
+def _check_references(catalog: Catalog, market_name: str) -> None:
     slugs = {p.slug for p in catalog.platforms}
     for platform in catalog.platforms:
-        cited = [f.source for f in platform.figures] + [h.source for h in platform.history]
-        cited += [r.source for r in platform.reach if r.source]
-        if platform.audience and platform.audience.source:
-            cited.append(platform.audience.source)
-        for source in cited:
+        for source in platform.cited_sources():
             if source not in catalog.sources:
-                msg = f"{platform.slug}.toml cites unknown source {source!r}"
+                msg = (
+                    f"{platform.slug}.toml cites unknown source {source!r}; add it to sources.toml"
+                )
                 raise CatalogDataError(msg)
         for change in platform.history:
-            if change.into and change.into not in slugs:
+            if change.into and (change.into not in slugs or change.into == platform.slug):
                 msg = f"{platform.slug}.toml merges into unknown platform {change.into!r}"
                 raise CatalogDataError(msg)
+    for figure in catalog.internet_users:
+        if figure.source not in catalog.sources:
+            msg = f"{market_name} cites unknown source {figure.source!r}; add it to sources.toml"
+            raise CatalogDataError(msg)
 
 
 @cache
 def get_catalog() -> Catalog:
     """The packaged catalog, loaded once per process."""
     return load_catalog()
+
+
+class PlatformFilters(BaseModel):
+    """What the list of platforms is narrowed to; every field empty means every platform."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: PlatformKind | None = None
+    status: PlatformStatus | None = None
+    origin: Origin | None = None
+    region: Region | None = None  # reachable (not blocked) from this region
+    on: date | None = None  # the day reach is judged on; today when empty
+    query: str = Field(default="", max_length=QUERY_MAX_LENGTH)
+
+
+def _choice(enum: type[_E], field: str, value: str | None) -> _E | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return enum(value.strip())
+    except ValueError:
+        raise InvalidFilterError(
+            N_("“{value}” is not a valid {field}. Choose one of: {choices}."),
+            value=value,
+            field=field,
+            choices=", ".join(member.value for member in enum),
+        ) from None
+
+
+def parse_filters(
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    origin: str | None = None,
+    region: str | None = None,
+    on: str | None = None,
+    query: str | None = None,
+) -> PlatformFilters:
+    """Filters from text (a query string, the command line); empty values mean "any".
+
+    Raises ``InvalidFilterError`` naming the first bad value and the values allowed.
+    """
+    day = None
+    if on and on.strip():
+        try:
+            day = date.fromisoformat(on.strip())
+        except ValueError:
+            raise InvalidFilterError(
+                N_("“{value}” is not a date. Write it as YYYY-MM-DD, for example 2013-10-01."),
+                value=on,
+            ) from None
+    text = (query or "").strip()
+    if len(text) > QUERY_MAX_LENGTH:
+        raise InvalidFilterError(
+            N_("The search text is too long: at most {limit} characters."), limit=QUERY_MAX_LENGTH
+        )
+    return PlatformFilters(
+        kind=_choice(PlatformKind, "kind", kind),
+        status=_choice(PlatformStatus, "status", status),
+        origin=_choice(Origin, "origin", origin),
+        region=_choice(Region, "region", region),
+        on=day,
+        query=text,
+    )
 
 
 def filter_platforms(
@@ -101,7 +222,11 @@ def filter_platforms(
     on: date | None = None,
     query: str = "",
 ) -> list[Platform]:
-    """Platforms matching every given filter, by name."""
+    """Platforms matching every given filter, by name.
+
+    ``reachable_from`` keeps the platforms whose reach from that region on ``on`` (today
+    when empty) is known and not blocked; ``query`` matches the slug, names and owner.
+    """
     on = on or date.today()  # noqa: DTZ011 - a calendar date, the zone does not matter here
     needle = query.strip().lower()
     result = []
@@ -123,3 +248,32 @@ def filter_platforms(
             continue
         result.append(platform)
     return sorted(result, key=lambda p: p.name_en.lower())
+
+
+def search_platforms(catalog: Catalog, filters: PlatformFilters) -> list[Platform]:
+    """``filter_platforms`` with a ``PlatformFilters``: what the page, API and CLI call."""
+    return filter_platforms(
+        catalog,
+        kind=filters.kind,
+        status=filters.status,
+        origin=filters.origin,
+        reachable_from=filters.region,
+        on=filters.on,
+        query=filters.query,
+    )
+
+
+def get_platform(catalog: Catalog, slug: str) -> Platform:
+    """The platform with ``slug``; ``NotFoundError`` when the catalog has none."""
+    platform = catalog.get(slug)
+    if platform is None:
+        raise NotFoundError(
+            N_("The catalog has no platform “{slug}”. Pick one from the catalog list."), slug=slug
+        )
+    return platform
+
+
+def platform_detail(catalog: Catalog, platform: Platform) -> PlatformDetail:
+    """The entry with every source it cites."""
+    sources = [catalog.sources[source] for source in platform.cited_sources()]
+    return PlatformDetail(**dict(platform), sources=sources)

@@ -1,10 +1,191 @@
-"""Catalog pages and API (to be completed)."""
+"""Catalog pages (``/catalog``) and API (``/api/v1/platforms``): look up, filter, render."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from datetime import date
+from typing import Annotated, Any
 
-from guanxi.web.deps import verify_csrf
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from guanxi.catalog import service
+from guanxi.catalog.models import (
+    ACCESS_LABELS,
+    API_LEVEL_LABELS,
+    API_USE_LABELS,
+    DEVICE_LABELS,
+    EDUCATION_LABELS,
+    GOAL_LABELS,
+    KIND_LABELS,
+    METRIC_LABELS,
+    ORIGIN_LABELS,
+    REGION_LABELS,
+    STATUS_LABELS,
+    Catalog,
+    Origin,
+    Platform,
+    PlatformDetail,
+    PlatformKind,
+    PlatformListItem,
+    PlatformStatus,
+    Region,
+)
+from guanxi.core import i18n
+from guanxi.web.deps import ApiMember, CurrentUser, verify_csrf
+from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 api_router = APIRouter(tags=["catalog"])
+
+# Every enum label the templates show, translated there with _().
+LABELS: dict[str, dict[Any, str]] = {
+    "kind": KIND_LABELS,
+    "status": STATUS_LABELS,
+    "origin": ORIGIN_LABELS,
+    "region": REGION_LABELS,
+    "access": ACCESS_LABELS,
+    "goal": GOAL_LABELS,
+    "metric": METRIC_LABELS,
+    "education": EDUCATION_LABELS,
+    "device": DEVICE_LABELS,
+    "api_level": API_LEVEL_LABELS,
+    "api_use": API_USE_LABELS,
+}
+
+
+def _today() -> date:
+    return date.today()  # noqa: DTZ011 - a calendar date, the zone does not matter here
+
+
+@router.get("/catalog")
+def catalog_page(
+    request: Request,
+    user: CurrentUser,
+    kind: str = "",
+    status: str = "",
+    origin: str = "",
+    region: str = "",
+    on: str = "",
+    q: str = "",
+) -> Response:
+    """Every platform, narrowed by the filters in the query string; HTMX gets the table only."""
+    catalog = service.get_catalog()
+    error = None
+    try:
+        filters = service.parse_filters(
+            kind=kind, status=status, origin=origin, region=region, on=on, query=q
+        )
+    except service.InvalidFilterError as exc:
+        i18n.set_language(request.state.language)
+        error = exc.translated(i18n.gettext)
+        filters = service.PlatformFilters()
+    day = filters.on or _today()
+    context = {
+        "section": "catalog",
+        "platforms": service.search_platforms(catalog, filters),
+        "total": len(catalog.platforms),
+        "form": {
+            "kind": kind,
+            "status": status,
+            "origin": origin,
+            "region": region,
+            "on": on,
+            "q": q,
+        },
+        "region": filters.region or Region.MAINLAND,
+        "day": day,
+        "error": error,
+        "labels": LABELS,
+        "choices": {
+            "kind": list(PlatformKind),
+            "status": list(PlatformStatus),
+            "origin": list(Origin),
+            "region": list(Region),
+        },
+        "internet_users": catalog.internet_users,
+        "sources": catalog.sources,
+    }
+    template = "catalog/_results.html" if request.headers.get("hx-request") else "catalog/list.html"
+    return render(request, template, context, status_code=400 if error else 200)
+
+
+@router.get("/catalog/{platform_slug}")
+def platform_page(request: Request, user: CurrentUser, platform_slug: str) -> Response:
+    """Everything the catalog knows about one platform, with its figures charted over time."""
+    catalog = service.get_catalog()
+    platform = service.get_platform(catalog, platform_slug)
+    i18n.set_language(request.state.language)
+    today = _today()
+    context = {
+        "section": "catalog",
+        "platform": platform,
+        "sources": catalog.sources,
+        "cited": [catalog.sources[source] for source in platform.cited_sources()],
+        "merged_into": {
+            change.into: catalog.get(change.into) for change in platform.history if change.into
+        },
+        "absorbed": _absorbed(catalog, platform),
+        "reach_now": {region: platform.reach_on(region, today) for region in Region},
+        "today": today,
+        "chart": _chart(platform),
+        "labels": LABELS,
+    }
+    return render(request, "catalog/detail.html", context)
+
+
+def _absorbed(catalog: Catalog, platform: Platform) -> list[Platform]:
+    """The platforms that merged into ``platform``."""
+    return [
+        other
+        for other in catalog.platforms
+        if any(change.into == platform.slug for change in other.history)
+    ]
+
+
+def _chart(platform: Platform) -> dict[str, Any]:
+    """The ECharts series: one per metric, so different counts never share a line."""
+    return {
+        "series": [
+            {
+                "name": i18n.gettext(METRIC_LABELS[metric]),
+                "data": [[figure.as_of.isoformat(), figure.value] for figure in figures],
+            }
+            for metric, figures in platform.figures_by_metric().items()
+        ],
+        "language": i18n.current_language(),
+    }
+
+
+@api_router.get("/platforms", response_model=list[PlatformListItem])
+def api_platforms(
+    membership: ApiMember,
+    kind: PlatformKind | None = None,
+    status: PlatformStatus | None = None,
+    origin: Origin | None = None,
+    region: Annotated[
+        Region | None, Query(description="Only platforms not blocked from this region.")
+    ] = None,
+    on: Annotated[
+        date | None, Query(description="The day reach is judged on (YYYY-MM-DD); today if empty.")
+    ] = None,
+    q: Annotated[
+        str, Query(max_length=service.QUERY_MAX_LENGTH, description="Text in a name or owner.")
+    ] = "",
+) -> list[PlatformListItem]:
+    """The catalog's platforms, narrowed by the same filters as the catalog page."""
+    filters = service.PlatformFilters(
+        kind=kind, status=status, origin=origin, region=region, on=on, query=q.strip()
+    )
+    day = on or _today()
+    return [
+        PlatformListItem.build(platform, day)
+        for platform in service.search_platforms(service.get_catalog(), filters)
+    ]
+
+
+# The parameter is not called `slug`: that name means a workspace everywhere else.
+@api_router.get("/platforms/{platform_slug}", response_model=PlatformDetail)
+def api_platform(membership: ApiMember, platform_slug: str) -> PlatformDetail:
+    """One whole catalog entry, with the sources it cites; 404 for an unknown slug."""
+    catalog = service.get_catalog()
+    return service.platform_detail(catalog, service.get_platform(catalog, platform_slug))

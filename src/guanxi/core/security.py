@@ -6,12 +6,17 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+if TYPE_CHECKING:
+    from guanxi.core.settings import Settings
 
 _hasher = PasswordHasher()
 
@@ -29,9 +34,26 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def waste_password_check(password: str) -> None:
+    """Spend the time of one password check, for an account that does not exist.
+
+    A sign-in then takes as long whether or not the address has an account, so addresses
+    cannot be probed by timing.
+    """
+    verify_password(_dummy_hash(), password)
+
+
 def password_needs_rehash(password_hash: str) -> bool:
     """Whether the hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(password_hash)
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
 
 
 def new_token(prefix: str = "gx") -> str:
@@ -49,6 +71,17 @@ def constant_time_equal(left: str, right: str) -> bool:
     return hmac.compare_digest(left.encode("utf-8"), right.encode("utf-8"))
 
 
+class SecretDecryptionError(RuntimeError):
+    """A stored secret no longer decrypts with the configured keys."""
+
+
+DECRYPTION_FAILED = (
+    "A stored secret cannot be decrypted: GUANXI_SECRET_KEY changed. Restore the old key "
+    "(or list it in GUANXI_PREVIOUS_SECRET_KEYS), or reconnect the account so its token "
+    "is stored again."
+)
+
+
 class SecretBox:
     """Encrypts secrets at rest (platform tokens) with keys derived from the secret key.
 
@@ -62,6 +95,11 @@ class SecretBox:
             raise ValueError(msg)
         self._fernet = MultiFernet([Fernet(_derive_key(key)) for key in secret_keys])
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SecretBox:
+        """The box for this instance: the secret key, then the previous ones."""
+        return cls(*settings.all_secret_keys())
+
     def encrypt(self, plaintext: str) -> str:
         """Ciphertext of ``plaintext``, safe to store in the database."""
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
@@ -71,21 +109,17 @@ class SecretBox:
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except (InvalidToken, ValueError) as exc:
-            msg = (
-                "A stored secret cannot be decrypted: GUANXI_SECRET_KEY changed. Restore the "
-                "old key, or reconnect the account so its token is stored again."
-            )
-            raise SecretDecryptionError(msg) from exc
+            raise SecretDecryptionError(DECRYPTION_FAILED) from exc
 
     def rotate(self, ciphertext: str) -> str:
-        """Re-encrypt ``ciphertext`` with the newest key."""
-        return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
-
-
-class SecretDecryptionError(RuntimeError):
-    """A stored secret no longer decrypts with the configured keys."""
+        """Re-encrypt ``ciphertext`` with the newest key; raises like ``decrypt``."""
+        try:
+            return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+        except (InvalidToken, ValueError) as exc:
+            raise SecretDecryptionError(DECRYPTION_FAILED) from exc
 
 
 def _derive_key(secret_key: str) -> bytes:
+    # The secret key also signs sessions: derive a separate key so neither use weakens the other.
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"guanxi secrets at rest")
     return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode("utf-8")))

@@ -1,6 +1,7 @@
 """Typed settings, read once from ``GUANXI_*`` environment variables.
 
-Every field here is documented in ``docs/configuration.md``; a test fails when one is not.
+Each field ``name`` is read from the upper-cased variable with the ``GUANXI_`` prefix.
+Every field is documented in ``docs/configuration.md``; a test fails when one is not.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "GUANXI_"
+MIN_SECRET_KEY_LENGTH = 32
+SUPPORTED_LANGUAGES = ("en", "zh_Hans")
 
 
 class Mode(StrEnum):
@@ -27,29 +32,30 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
-SUPPORTED_LANGUAGES = ("en", "zh_Hans")
-
-
 class Settings(BaseSettings):
-    """All of guanxi's configuration. Field ``foo`` is read from ``GUANXI_FOO``."""
+    """All of guanxi's configuration, one field per environment variable."""
 
-    model_config = SettingsConfigDict(env_prefix="GUANXI_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     mode: Mode = Field(Mode.DEVELOPMENT, description="production, development or demo.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
     secret_key: SecretStr = Field(SecretStr(""), description="Signs sessions, encrypts secrets.")
+    previous_secret_keys: SecretStr = Field(
+        SecretStr(""), description="Older secret keys, comma-separated, still able to decrypt."
+    )
     data_dir: Path = Field(Path("var"), description="Where the SQLite file and media live.")
     timezone: str = Field("Asia/Shanghai", description="Default time zone of new workspaces.")
     default_language: str = Field("en", description="UI language before a user chooses one.")
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this instance.")
     smtp_host: str = Field("", description="SMTP server; empty disables e-mail.")
-    smtp_port: int = Field(587, description="SMTP port.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
     smtp_username: str = Field("", description="SMTP user name.")
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     smtp_from: str = Field("guanxi@localhost", description="Sender address of e-mails.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with TLS.")
     login_max_failures: int = Field(5, ge=1, description="Failed sign-ins before a lock.")
-    login_lock_minutes: int = Field(15, ge=1, description="How long the lock lasts.")
+    login_lock_minutes: int = Field(15, ge=1, description="The window and the length of a lock.")
+    session_max_age_days: int = Field(14, ge=1, description="How long a sign-in lasts.")
 
     @field_validator("timezone")
     @classmethod
@@ -57,7 +63,10 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            msg = f"GUANXI_TIMEZONE={value!r} is not an IANA time zone such as Asia/Shanghai"
+            msg = (
+                f"{value!r} is not an IANA time zone. Use a name such as Asia/Shanghai, "
+                "Asia/Hong_Kong or Europe/Paris."
+            )
             raise ValueError(msg) from exc
         return value
 
@@ -65,19 +74,19 @@ class Settings(BaseSettings):
     @classmethod
     def _supported_language(cls, value: str) -> str:
         if value not in SUPPORTED_LANGUAGES:
-            msg = f"GUANXI_DEFAULT_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}"
+            msg = f"{value!r} is not a UI language. Use one of: {', '.join(SUPPORTED_LANGUAGES)}."
             raise ValueError(msg)
         return value
 
     @model_validator(mode="after")
     def _secret_key_in_production(self) -> Settings:
         key = self.secret_key.get_secret_value()
-        if self.mode is Mode.PRODUCTION and len(key) < 32:
+        if self.mode is Mode.PRODUCTION and len(key) < MIN_SECRET_KEY_LENGTH:
             msg = (
-                "GUANXI_SECRET_KEY is missing or shorter than 32 characters. In production "
-                "set it to a long random value, for example the output of "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, and keep it: "
-                "it signs sessions and encrypts platform tokens."
+                f"GUANXI_SECRET_KEY is missing or shorter than {MIN_SECRET_KEY_LENGTH} "
+                "characters. In production set it to a long random value, for example the "
+                "output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
+                "and keep it: it signs sessions and encrypts platform tokens."
             )
             raise ConfigurationError(msg)
         return self
@@ -96,15 +105,40 @@ class Settings(BaseSettings):
             return key
         key_file = self.data_dir / "secret_key"
         if key_file.exists():
-            return key_file.read_text(encoding="utf-8").strip()
+            kept = key_file.read_text(encoding="utf-8").strip()
+            if len(kept) >= MIN_SECRET_KEY_LENGTH:
+                return kept
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
         key_file.write_text(key, encoding="utf-8")
         key_file.chmod(0o600)
         return key
 
+    def all_secret_keys(self) -> list[str]:
+        """The secret key followed by the previous ones, newest first (for key rotation)."""
+        previous = self.previous_secret_keys.get_secret_value().split(",")
+        return [self.resolved_secret_key(), *(key.strip() for key in previous if key.strip())]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per wrong setting, naming its environment variable and what to do."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
+    return "Invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; any wrong value raises ``ConfigurationError``."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    return load_settings()

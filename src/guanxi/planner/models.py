@@ -1,14 +1,22 @@
-"""Saved channel plans. The brief and ranked result schemas live in ``planner.scoring``."""
+"""Saved channel plans, and the schemas a plan is read through.
+
+The brief lives in ``planner.brief``, the ranking's own schemas in ``planner.scoring``.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from guanxi.catalog.models import Goal
 from guanxi.core.db import Base, UTCDateTime, utcnow
+from guanxi.planner.brief import AudienceRegion, Brief, ContentLanguage
+from guanxi.planner.explain import ParamValue
+from guanxi.planner.scoring import Components, Gate
 
 
 class Plan(Base):
@@ -29,3 +37,59 @@ class Plan(Base):
     # The catalog's version when the plan was made: figures change, a saved plan does not.
     catalog_version: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- API schemas: a plan as read, its explanations carrying their text ---------------------
+
+
+class ExplanationRead(BaseModel):
+    """A reason or warning: its message id and values, and its text in the reader's language."""
+
+    id: str
+    params: dict[str, ParamValue]
+    text: str
+
+
+class RecommendationRead(BaseModel):
+    """One platform of a plan's ranking, explained."""
+
+    rank: int
+    slug: str
+    name: str  # in the reader's language
+    name_en: str
+    name_zh: str
+    score: float = Field(ge=0, le=100)
+    gate: Gate
+    components: Components
+    reasons: list[ExplanationRead]
+    warnings: list[ExplanationRead]
+    language: ExplanationRead
+
+
+class LanguageAdviceRead(BaseModel):
+    """What to write in for the audience, and what the brand lacks."""
+
+    recommended: list[ContentLanguage]
+    advice: list[ExplanationRead]
+    warnings: list[ExplanationRead]
+
+
+class PlanSummary(BaseModel):
+    """A saved plan as the list shows it."""
+
+    id: int
+    name: str
+    created_at: datetime
+    plan_date: date
+    region: AudienceRegion
+    goals: list[Goal]
+    catalog_version: str
+    top: list[str]  # the best usable platforms' names, in the reader's language
+
+
+class PlanRead(PlanSummary):
+    """A saved plan with its brief, language advice and whole ranking."""
+
+    brief: Brief
+    language_advice: LanguageAdviceRead
+    ranking: list[RecommendationRead]

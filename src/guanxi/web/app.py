@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from guanxi import __version__
@@ -19,7 +21,7 @@ from guanxi.catalog.views import api_router as catalog_api
 from guanxi.catalog.views import router as catalog_router
 from guanxi.core import i18n
 from guanxi.core.db import make_engine, make_session_factory
-from guanxi.core.errors import UserError
+from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
 from guanxi.planner.views import api_router as planner_api
 from guanxi.planner.views import router as planner_router
@@ -29,6 +31,18 @@ from guanxi.web.views import router as shell_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "guanxi_session"
+# No framing (clickjacking), no content sniffing, no full URLs leaked to other sites.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# What a page says for the HTTP errors the framework raises itself (unknown path, method).
+HTTP_ERROR_MESSAGES = {
+    404: N_("This page does not exist. Check the address, or start again from the home page."),
+    405: N_("This address does not accept that kind of request. Go back and use the page's form."),
+}
 
 
 def create_app(
@@ -61,13 +75,15 @@ def create_app(
         request.state.language = language
         request.state.csrf_token = ensure_csrf_token(request)
         response: Response = await call_next(request)
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
         return response
 
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),
         session_cookie=SESSION_COOKIE,
-        max_age=14 * 24 * 3600,
+        max_age=settings.session_max_age_days * 24 * 3600,
         same_site="lax",
         https_only=settings.mode is Mode.PRODUCTION,
     )
@@ -95,6 +111,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) or exc.status_code not in HTTP_ERROR_MESSAGES:
+            return await http_exception_handler(request, exc)
+        i18n.set_language(getattr(request.state, "language", "en"))
+        message = i18n.gettext(HTTP_ERROR_MESSAGES[exc.status_code])
+        return render(
+            request,
+            "error.html",
+            {"message": message, "problems": []},
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:

@@ -17,6 +17,7 @@ from guanxi.core.security import constant_time_equal
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+LAST_WORKSPACE = "workspace"
 
 
 class LoginRequiredError(Exception):
@@ -35,7 +36,8 @@ def get_db(request: Request) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.rollback()
+        # close() rolls back what was not committed but, unlike rollback(), does not expire
+        # the loaded objects: error pages render after this and still show the user's name.
         session.close()
 
 
@@ -69,12 +71,22 @@ async def verify_csrf(request: Request) -> None:
         )
 
 
-def current_user(request: Request, db: Db) -> User:
-    """The signed-in user; pages without one redirect to sign-in."""
+def session_user(request: Request, db: Session) -> User | None:
+    """The user the session cookie signs in, if it is still valid (active, current epoch)."""
     user_id = request.session.get("uid")
     user = db.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.is_active or request.session.get("epoch") != user.session_epoch:
+        return None
+    return user
+
+
+def current_user(request: Request, db: Db) -> User:
+    """The signed-in user; pages without one redirect to sign-in."""
+    user = session_user(request, db)
+    if user is None:
+        # A stale session (signed out everywhere, password changed) is forgotten here.
         request.session.pop("uid", None)
+        request.session.pop("epoch", None)
         raise LoginRequiredError
     request.state.user = user
     request.state.memberships = accounts.list_memberships(db, user=user)
@@ -90,10 +102,25 @@ def workspace_member(slug: str, request: Request, user: CurrentUser, db: Db) -> 
     """The signed-in user's membership of workspace ``slug``; 404 for anyone else's."""
     membership = accounts.get_membership(db, user=user, workspace_slug=slug)
     request.state.membership = membership
+    request.session[LAST_WORKSPACE] = slug  # where "/" and workspace-less pages lead back to
     return membership
 
 
+def preferred_membership(request: Request, memberships: list[Membership]) -> Membership | None:
+    """The workspace to show by default: the last one visited, else the first one joined."""
+    last = request.session.get(LAST_WORKSPACE)
+    for membership in memberships:
+        if membership.workspace.slug == last:
+            return membership
+    return min(memberships, key=lambda m: m.id, default=None)
+
+
 Member = Annotated[Membership, Depends(workspace_member)]
+
+
+# Which permission each ``member_with``/``api_member_with`` dependency checks, so tests can
+# find every guarded route (and so routes added later are covered automatically).
+PERMISSION_DEPENDENCIES: dict[Callable[..., Membership], Permission] = {}
 
 
 def member_with(permission: Permission) -> Callable[..., Membership]:
@@ -103,6 +130,7 @@ def member_with(permission: Permission) -> Callable[..., Membership]:
         accounts.require(membership, permission)
         return membership
 
+    PERMISSION_DEPENDENCIES[dependency] = permission
     return dependency
 
 
@@ -126,11 +154,26 @@ def api_member(request: Request, db: Db) -> Membership:
 ApiMember = Annotated[Membership, Depends(api_member)]
 
 
+def api_member_with(permission: Permission) -> Callable[..., Membership]:
+    """A dependency for ``/api/v1``: the token's membership, provided its role grants it."""
+
+    def dependency(membership: ApiMember) -> Membership:
+        accounts.require(membership, permission)
+        return membership
+
+    PERMISSION_DEPENDENCIES[dependency] = permission
+    return dependency
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """A same-site path to go to after sign-in; anything else falls back to ``default``."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return default
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    # Browsers treat a backslash as a slash and drop tabs and newlines: "/\evil.example"
+    # or "/\t/evil.example" would leave the site.
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return default
+    return target
 
 
 def client_ip(request: Request) -> str | None:

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS
 from guanxi.core import i18n
+from guanxi.web.deps import preferred_membership
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -81,9 +82,8 @@ def render(
     }
     membership = base["membership"]
     memberships = base["memberships"]
-    # Catalog pages belong to no workspace; the navigation keeps the user's first one.
-    base["nav_workspace"] = (
-        membership.workspace if membership else (memberships[0].workspace if memberships else None)
-    )
+    # Catalog pages belong to no workspace; the navigation keeps the one the user was in.
+    current = membership or preferred_membership(request, memberships)
+    base["nav_workspace"] = current.workspace if current else None
     base.update(context or {})
     return templates.TemplateResponse(request, template, base, status_code=status_code)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from guanxi.core.errors import N_
 from guanxi.planner.models import Plan
-from guanxi.web.deps import CurrentUser, Db, Member, verify_csrf
+from guanxi.web.deps import CurrentUser, Db, Member, preferred_membership, verify_csrf
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -55,10 +55,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/")
 def home(request: Request, user: CurrentUser) -> Response:
-    """Go to the user's first workspace."""
-    memberships = request.state.memberships
-    if memberships:
-        return RedirectResponse(f"/w/{memberships[0].workspace.slug}/", status_code=303)
+    """Go to the workspace the user was last in, or the first one they joined."""
+    membership = preferred_membership(request, request.state.memberships)
+    if membership is not None:
+        return RedirectResponse(f"/w/{membership.workspace.slug}/", status_code=303)
     return render(request, "shell/no_workspace.html")
 
 

@@ -1,0 +1,169 @@
+"""Browser tests: a live guanxi with the demo data, driven through Debian's Chromium.
+
+Fixtures for test modules in this folder:
+
+- ``live_server``: the running app (``live_server.url("/catalog")``), session-wide, on a
+  temporary SQLite database migrated to head and loaded with the demo workspace;
+- ``page``: a fresh Playwright page in its own browser context (no cookies) per test;
+- ``sign_in(page, live_server, email)``: sign in through the real form as a demo user.
+
+Every test here is marked ``browser``. Under pytest-xdist each worker starts its own
+server and browser (session fixtures are per worker), so tests may run on any worker and
+must not depend on each other's changes to the demo data. Chromium is never downloaded:
+without /usr/bin/chromium the tests are skipped, unless ``GUANXI_REQUIRE_BROWSER=1`` (CI)
+makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import uvicorn
+
+from guanxi.core import migrate
+from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.settings import Settings
+from guanxi.demo import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
+from guanxi.web.app import create_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Quiet, offline and reproducible: no updates, no sync, no GPU in a headless container.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-gpu",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_DIR = Path(__file__).resolve().parent
+OWNER, MANAGER, EDITOR, ANALYST = (person.email for person in DEMO_PEOPLE)
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is a browser test."""
+    for item in items:
+        if BROWSER_DIR in Path(str(item.path)).parents and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A guanxi serving the demo data on a local port."""
+
+    base_url: str
+
+    def url(self, path: str = "/") -> str:
+        """The absolute address of ``path`` on this server."""
+        return self.base_url + path
+
+
+@contextmanager
+def serve_demo(data_dir: Path) -> Iterator[LiveServer]:
+    """Run guanxi with the demo data in a background thread until the block ends."""
+    database_url = f"sqlite:///{data_dir / 'guanxi.db'}"
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    session_factory = make_session_factory(engine)
+    with session_factory() as db:
+        load_demo(db)
+        db.commit()
+    settings = Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key="browser-test-secret-key-0123456789abcdef",
+    )
+    app = create_app(settings, session_factory)
+    # Bind first, then hand the socket over: the port is known before the thread starts.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                msg = "the live guanxi server did not start; see the log above"
+                raise RuntimeError(msg)
+            time.sleep(0.02)
+        yield LiveServer(base_url=f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium; skip (or fail, when GUANXI_REQUIRE_BROWSER=1) without it."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    reason = f"{CHROMIUM} is missing: install Debian's chromium package to run browser tests"
+    if os.environ.get("GUANXI_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"GUANXI_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """guanxi with the demo workspace, for the whole session."""
+    with serve_demo(tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def playwright_instance(chromium: Path) -> Iterator[Playwright]:
+    """Playwright's driver (sync API)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright, chromium: Path) -> Iterator[Browser]:
+    """One headless Chromium for the session."""
+    browser = playwright_instance.chromium.launch(
+        executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page in a fresh browser context: no cookies, English, a laptop-sized window."""
+    context = browser.new_context(
+        base_url=live_server.base_url,
+        locale="en-US",
+        viewport={"width": 1280, "height": 800},
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, live_server: LiveServer, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the sign-in form as ``email`` (a demo user by default password)."""
+    page.goto(live_server.url("/login"))
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form[action='/login'] button[type=submit]").click()
+    page.wait_for_load_state()

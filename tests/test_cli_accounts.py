@@ -1,0 +1,256 @@
+"""The accounts side of the command line: schema, users, workspaces, members, the demo."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner, Result
+
+from guanxi import __version__
+from guanxi.accounts.models import AuditEvent, Membership, Role, User, Workspace
+from guanxi.cli import app as cli
+from guanxi.core.db import make_engine
+from guanxi.core.security import verify_password
+from guanxi.core.settings import get_settings
+from guanxi.demo import DEMO_PEOPLE
+
+PREFIX = "GUANXI" + "_"
+GOOD_PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
+    """The commands' environment points at an empty SQLite file; yields an engine on it."""
+    for name in list(os.environ):
+        if name.startswith(PREFIX):
+            monkeypatch.delenv(name)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("GUANXI_DATABASE_URL", url)
+    monkeypatch.setenv("GUANXI_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> Result:
+    """Run ``guanxi`` with ``args``; an unexpected exception fails the test."""
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def said(result: Result) -> str:
+    """What the command printed (stdout and stderr), with Rich's line wrapping undone."""
+    return " ".join(result.output.split())
+
+
+@pytest.fixture
+def migrated(database: Engine) -> Engine:
+    assert run("db", "upgrade").exit_code == 0
+    return database
+
+
+@pytest.fixture
+def claire(migrated: Engine) -> Engine:
+    result = run(
+        "user", "create", "--email", "claire@provence.example", "--name", "Claire",
+        "--password", GOOD_PASSWORD,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return migrated
+
+
+def count(engine: Engine, model: type[object]) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_version() -> None:
+    result = run("--version")
+
+    assert result.exit_code == 0
+    assert result.output.strip() == f"guanxi {__version__}"
+
+
+def test_db_upgrade_creates_the_schema_and_is_repeatable(database: Engine) -> None:
+    first = run("db", "upgrade")
+    second = run("db", "upgrade")
+
+    assert first.exit_code == 0
+    assert second.exit_code == 0
+    assert "database at revision head" in said(first)
+    tables = set(inspect(database).get_table_names())
+    assert {"users", "workspaces", "memberships", "api_tokens", "audit_events"} <= tables
+
+
+def test_user_create_makes_a_user_who_can_sign_in(migrated: Engine) -> None:
+    result = run(
+        "user", "create", "--email", " Claire@Provence.example ", "--name", "Claire Martin",
+        "--password", GOOD_PASSWORD,
+    )  # fmt: skip
+
+    assert result.exit_code == 0
+    assert "created user claire@provence.example" in said(result)
+    with Session(migrated) as session:
+        user = session.scalars(select(User)).one()
+        assert user.email == "claire@provence.example"
+        assert user.name == "Claire Martin"
+        assert verify_password(user.password_hash, GOOD_PASSWORD)
+        event = session.scalars(select(AuditEvent)).one()
+        assert (event.action, event.actor_label) == ("user.create", "cli")
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "password", "message"),
+    [
+        ("not-an-address", "Claire", GOOD_PASSWORD, "not-an-address is not a valid e-mail"),
+        ("claire@", "Claire", GOOD_PASSWORD, "Enter one such as name@example.com"),
+        ("claire@provence.example", "Claire", "short", "A password needs 10 to 200 characters"),
+        ("claire@provence.example", "  ", GOOD_PASSWORD, "Enter a name of 1 to 120 characters"),
+    ],
+)
+def test_user_create_refuses_bad_input_clearly(
+    migrated: Engine, email: str, name: str, password: str, message: str
+) -> None:
+    """Bad input: exit status 1, a message saying what to fix, no traceback, no user."""
+    result = run("user", "create", "--email", email, "--name", name, "--password", password)
+
+    assert result.exit_code == 1
+    assert message in said(result)
+    assert "Traceback" not in result.output
+    assert count(migrated, User) == 0
+
+
+def test_user_create_refuses_a_taken_address(claire: Engine) -> None:
+    result = run(
+        "user", "create", "--email", "CLAIRE@provence.example", "--name", "Other",
+        "--password", GOOD_PASSWORD,
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "A user with the e-mail address claire@provence.example already exists" in said(result)
+    assert count(claire, User) == 1
+
+
+def test_workspace_create_makes_the_user_its_owner(claire: Engine) -> None:
+    result = run(
+        "workspace", "create", "--slug", "provence-wines", "--name", "Vins de Provence",
+        "--owner", "claire@provence.example", "--timezone", "Europe/Paris",
+    )  # fmt: skip
+
+    assert result.exit_code == 0
+    assert "created workspace provence-wines" in said(result)
+    with Session(claire) as session:
+        workspace = session.scalars(select(Workspace)).one()
+        assert (workspace.name, workspace.timezone) == ("Vins de Provence", "Europe/Paris")
+        membership = session.scalars(select(Membership)).one()
+        assert membership.role == Role.OWNER
+        assert membership.user.email == "claire@provence.example"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--slug", "A B"], "A B cannot be a workspace address"),
+        (["--slug", "x"], "Use 3 to 60 lower-case letters, digits and hyphens"),
+        (["--timezone", "Mars/Olympus"], "Mars/Olympus is not a time zone"),
+        (["--owner", "nobody@provence.example"], "no user nobody@provence.example"),
+    ],
+)
+def test_workspace_create_refuses_bad_input_clearly(
+    claire: Engine, options: list[str], message: str
+) -> None:
+    defaults = {"--slug": "provence-wines", "--name": "Vins", "--owner": "claire@provence.example"}
+    defaults |= dict(zip(options[::2], options[1::2], strict=True))
+    result = run("workspace", "create", *[part for pair in defaults.items() for part in pair])
+
+    assert result.exit_code == 1
+    assert message in said(result)
+    assert count(claire, Workspace) == 0
+
+
+def test_workspace_create_refuses_a_taken_slug(claire: Engine) -> None:
+    args = ["--slug", "provence-wines", "--name", "V", "--owner", "claire@provence.example"]
+    assert run("workspace", "create", *args).exit_code == 0
+
+    result = run("workspace", "create", *args)
+
+    assert result.exit_code == 1
+    assert "The workspace address provence-wines is taken" in said(result)
+
+
+def test_workspace_add_member_gives_and_changes_a_role(claire: Engine) -> None:
+    run("workspace", "create", "--slug", "provence-wines", "--name", "V",
+        "--owner", "claire@provence.example")  # fmt: skip
+    run("user", "create", "--email", "li@provence.example", "--name", "Li Na",
+        "--password", GOOD_PASSWORD)  # fmt: skip
+
+    added = run("workspace", "add-member", "--slug", "provence-wines",
+                "--email", "li@provence.example", "--role", "editor")  # fmt: skip
+    changed = run("workspace", "add-member", "--slug", "provence-wines",
+                  "--email", "li@provence.example", "--role", "analyst")  # fmt: skip
+
+    assert added.exit_code == 0
+    assert "li@provence.example is editor of provence-wines" in said(added)
+    assert changed.exit_code == 0
+    with Session(claire) as session:
+        li = session.scalars(select(User).where(User.email == "li@provence.example")).one()
+        assert li.memberships[0].role == Role.ANALYST
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "message"),
+    [
+        (["--email", "nobody@provence.example"], 1, "no user nobody@provence.example"),
+        (["--slug", "lyon-silk"], 1, "no workspace lyon-silk"),
+        (["--role", "boss"], 2, "'boss' is not one of"),
+    ],
+)
+def test_workspace_add_member_refuses_bad_input(
+    claire: Engine, options: list[str], status: int, message: str
+) -> None:
+    run("workspace", "create", "--slug", "provence-wines", "--name", "V",
+        "--owner", "claire@provence.example")  # fmt: skip
+    values = {"--slug": "provence-wines", "--email": "claire@provence.example", "--role": "editor"}
+    values |= dict(zip(options[::2], options[1::2], strict=True))
+
+    result = run("workspace", "add-member", *[part for pair in values.items() for part in pair])
+
+    assert result.exit_code == status
+    assert message in said(result)
+    with Session(claire) as session:
+        assert session.scalars(select(Membership)).one().role == Role.OWNER
+
+
+def test_the_last_owner_cannot_be_demoted_from_the_command_line(claire: Engine) -> None:
+    run("workspace", "create", "--slug", "provence-wines", "--name", "V",
+        "--owner", "claire@provence.example")  # fmt: skip
+
+    result = run("workspace", "add-member", "--slug", "provence-wines",
+                 "--email", "claire@provence.example", "--role", "analyst")  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "A workspace needs at least one owner" in said(result)
+
+
+def test_demo_loads_people_and_workspaces_and_is_idempotent(migrated: Engine) -> None:
+    """Running ``guanxi demo`` twice leaves exactly what running it once does."""
+    first = run("demo")
+    counts = [count(migrated, model) for model in (User, Workspace, Membership, AuditEvent)]
+    second = run("demo")
+
+    assert first.exit_code == 0
+    assert second.exit_code == 0
+    assert [count(migrated, m) for m in (User, Workspace, Membership, AuditEvent)] == counts
+    assert counts[0] == len(DEMO_PEOPLE)
+    assert min(counts) > 0
+    for person in DEMO_PEOPLE:
+        assert person.email in said(second)
