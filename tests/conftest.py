@@ -25,6 +25,7 @@ from guanxi.core import migrate
 from guanxi.core.db import Base, make_engine, make_session_factory
 from guanxi.core.settings import Settings
 from guanxi.web.app import create_app
+from tests.cli import cli_database  # noqa: F401 - a fixture for the CLI tests
 
 PASSWORD = "correct horse battery"
 POSTGRES_URL = os.environ.get("GUANXI_TEST_DATABASE_URL", "")

@@ -2,54 +2,23 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
 
 from guanxi import __version__
 from guanxi.accounts.models import AuditEvent, Membership, Role, User, Workspace
-from guanxi.cli import app as cli
-from guanxi.core.db import make_engine
 from guanxi.core.security import verify_password
-from guanxi.core.settings import get_settings
 from guanxi.demo import DEMO_PEOPLE
+from tests.cli import run, said
 
-PREFIX = "GUANXI" + "_"
 GOOD_PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
-    """The commands' environment points at an empty SQLite file; yields an engine on it."""
-    for name in list(os.environ):
-        if name.startswith(PREFIX):
-            monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("GUANXI_DATABASE_URL", url)
-    monkeypatch.setenv("GUANXI_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> Result:
-    """Run ``guanxi`` with ``args``; an unexpected exception fails the test."""
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def said(result: Result) -> str:
-    """What the command printed (stdout and stderr), with Rich's line wrapping undone."""
-    return " ".join(result.output.split())
+def database(cli_database: Engine) -> Engine:
+    """The commands' environment points at an empty SQLite file."""
+    return cli_database
 
 
 @pytest.fixture

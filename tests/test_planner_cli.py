@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from guanxi.accounts.models import AuditEvent
-from guanxi.cli import app as cli
-from guanxi.core.db import make_engine
-from guanxi.core.settings import get_settings
 from guanxi.planner.models import Plan
+from tests.cli import run, said
 
-PREFIX = "GUANXI" + "_"
 EXAMPLE = [
     "plan", "--region", "mainland", "--age", "18-30", "--education", "university",
     "--tiers", "1,2", "--goal", "awareness",
@@ -27,32 +21,9 @@ EXAMPLE = [
 
 
 @pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
-    """The command's environment points at an empty SQLite file; yields an engine on it."""
-    for name in list(os.environ):
-        if name.startswith(PREFIX):
-            monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("GUANXI_DATABASE_URL", url)
-    monkeypatch.setenv("GUANXI_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> Result:
-    """Run ``guanxi`` with ``args``; an unexpected exception fails the test."""
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def said(result: Result) -> str:
-    """What the command printed, with Rich's line wrapping undone."""
-    return " ".join(result.output.split())
+def environment(cli_database: Engine) -> Engine:
+    """The command's environment points at an empty SQLite file."""
+    return cli_database
 
 
 def ranking(result: Result) -> list[dict[str, Any]]:

@@ -1,0 +1,46 @@
+"""Helpers for testing the ``guanxi`` command line: a clean environment and a runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner, Result
+
+from guanxi.cli import app
+from guanxi.core.db import make_engine
+from guanxi.core.settings import get_settings
+
+PREFIX = "GUANXI" + "_"  # split so the settings-documentation test does not see a name
+
+
+@pytest.fixture
+def cli_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
+    """The commands' environment points at an empty SQLite file; yields an engine on it."""
+    for name in list(os.environ):
+        if name.startswith(PREFIX):
+            monkeypatch.delenv(name)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv(PREFIX + "DATABASE_URL", url)
+    monkeypatch.setenv(PREFIX + "DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> Result:
+    """Run ``guanxi`` with ``args``; an unexpected exception fails the test."""
+    result = CliRunner().invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def said(result: Result) -> str:
+    """What the command printed (stdout and stderr), with Rich's line wrapping undone."""
+    return " ".join(result.output.split())
