@@ -287,3 +287,18 @@ def plan(
         warnings = "\n".join(w.text for w in item.warnings)
         table.add_row(str(item.rank), item.name, f"{item.score:.1f}", warnings)
     console.print(table)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+    seed: Annotated[int, typer.Option(help="Seed of the fault injection's randomness.")] = 0,
+) -> None:
+    """Serve the local sandbox of the Weibo, WeChat Official Account and Douyin APIs."""
+    import uvicorn
+
+    from guanxi.sandbox.app import create_sandbox_app
+
+    console.print(f"sandbox on http://{host}:{port}/ (accounts and what they published)")
+    uvicorn.run(create_sandbox_app(seed=seed), host=host, port=port, log_level="warning")

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, ge=1, description="Failed sign-ins before a lock.")
     login_lock_minutes: int = Field(15, ge=1, description="The window and the length of a lock.")
     session_max_age_days: int = Field(14, ge=1, description="How long a sign-in lasts.")
+    queue_url: str = Field("", description="Task queue: empty = SQLite in data_dir; redis://...")
+    weibo_api_base: str = Field("https://api.weibo.com", description="Weibo API base URL.")
+    weibo_app_key: str = Field("", description="This instance's Weibo app key (App Key).")
+    weibo_app_secret: SecretStr = Field(SecretStr(""), description="The Weibo app's secret.")
+    wechat_api_base: str = Field(
+        "https://api.weixin.qq.com", description="WeChat Official Account API base URL."
+    )
+    douyin_api_base: str = Field("https://open.douyin.com", description="Douyin API base URL.")
+    douyin_client_key: str = Field("", description="This instance's Douyin client key.")
+    douyin_client_secret: SecretStr = Field(SecretStr(""), description="The Douyin secret.")
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,1 @@
+"""Platform connectors: one typed Protocol, built-ins and third-party plugins via entry points."""

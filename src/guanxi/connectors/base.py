@@ -1,0 +1,243 @@
+"""The contract every platform connector implements, and the errors it may raise.
+
+The publishing engine only ever sees these types: which platform is behind a connector is
+the connector's business (no ``if platform == "weibo"`` anywhere else). Errors are typed by
+what the engine must do next, not by platform: retry later, wait for a quota reset, park
+the channel until someone reconnects it, reconcile an unknown outcome, or give up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from guanxi.core.errors import N_
+
+
+class Capability(StrEnum):
+    """What a connector can do through the platform's official API."""
+
+    PUBLISH = "publish"
+    PUBLISH_STATUS = "publish_status"  # follow a publish job to its final state
+    DELETE = "delete"
+    FETCH_COMMENTS = "fetch_comments"
+    FETCH_MENTIONS = "fetch_mentions"
+    FETCH_MESSAGES = "fetch_messages"
+    REPLY = "reply"
+    METRICS = "metrics"
+
+
+class MediaKind(StrEnum):
+    """What a media file is."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file from the media library, on local disk, ready to upload."""
+
+    path: Path
+    kind: MediaKind
+    content_type: str
+    size: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class VariantDraft:
+    """One platform's version of a post, as the composer holds it (checked before scheduling)."""
+
+    text: str
+    title: str = ""
+    digest: str = ""  # WeChat article summary
+    link: str = ""
+    media: tuple[MediaFile, ...] = ()
+    cover: MediaFile | None = None
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What to publish, with the key that makes the publish idempotent and findable.
+
+    ``idempotency_key`` is stable for a target across every attempt; connectors put it
+    where the platform lets them (a client id, an invisible marker) so that ``find`` can
+    tell after a timeout whether the post went out.
+    """
+
+    idempotency_key: str
+    variant: VariantDraft
+
+
+class PublishState(StrEnum):
+    """Where a publish stands on the platform."""
+
+    PUBLISHED = "published"
+    PROCESSING = "processing"  # accepted, the platform is still working (WeChat publish job)
+    PENDING_REVIEW = "pending_review"  # live for the author, under the platform's review
+    FAILED = "failed"  # the platform refused it for good (the detail says why)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What the platform said about a publish."""
+
+    state: PublishState
+    external_id: str = ""  # the post's id on the platform (or the publish job's, while PROCESSING)
+    url: str = ""
+    detail: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Severity(StrEnum):
+    """How a rule violation blocks scheduling."""
+
+    ERROR = "error"  # cannot be scheduled until fixed
+    WARNING = "warning"  # a manager may override it with a recorded reason
+
+
+@dataclass(frozen=True)
+class RuleViolation:
+    """A platform rule a variant breaks; ``message`` is a translatable id with ``params``."""
+
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+    params: Mapping[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and when it stops working."""
+
+    access_token: str
+    expires_at: datetime | None
+    refresh_token: str = ""
+
+
+class TokenStore(Protocol):
+    """Where a channel's token lives; shared by every worker process.
+
+    ``refresh`` is single-flight: of several workers that find the same token stale, one
+    calls ``fetch`` and stores the new token; the others get that stored token. It matters
+    for WeChat, where fetching a new token invalidates the old one.
+    """
+
+    def current(self) -> Token | None:
+        """The stored token, or None."""
+        ...
+
+    def refresh(self, stale: Token | None, fetch: Callable[[], Token]) -> Token:
+        """A token newer than ``stale``: fetched once across workers, then shared."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """What a connector gets to act as one connected account."""
+
+    channel_id: int
+    external_id: str  # the account's id on the platform (Weibo uid, WeChat AppID, ...)
+    credentials: Mapping[str, str]  # decrypted: app secret, refresh token, ...
+    tokens: TokenStore
+
+
+class ConnectorError(Exception):
+    """Base of the errors a connector raises; ``message`` is translatable with ``params``."""
+
+    def __init__(self, message: str, *, code: str = "", **params: str | int) -> None:
+        super().__init__(message.format(**params) if params else message)
+        self.message = message
+        self.code = code  # the platform's own error code, for the attempt log
+        self.params = params
+
+
+class TransientError(ConnectorError):
+    """Try again later (network error, 5xx, system busy); nothing was published."""
+
+
+class RateLimitedError(ConnectorError):
+    """The platform asks to slow down; retry after ``retry_after_s``."""
+
+    def __init__(
+        self, message: str, *, retry_after_s: float, code: str = "", **params: Any
+    ) -> None:
+        super().__init__(message, code=code, **params)
+        self.retry_after_s = retry_after_s
+
+
+class QuotaExhaustedError(ConnectorError):
+    """A daily (or longer) quota is used up; nothing will work before ``resets_at``."""
+
+    def __init__(self, message: str, *, resets_at: datetime, code: str = "", **params: Any) -> None:
+        super().__init__(message, code=code, **params)
+        self.resets_at = resets_at
+
+
+class TokenError(ConnectorError):
+    """The account's authorisation is gone: park its queue until someone reconnects it."""
+
+
+class OutcomeUnknownError(ConnectorError):
+    """The request may have been applied (timeout after sending): reconcile before retrying."""
+
+
+class PermanentError(ConnectorError):
+    """The platform refused this content for good; retrying the same request cannot help."""
+
+
+class NotSupportedError(ConnectorError):
+    """The connector does not have this capability."""
+
+
+NOT_SUPPORTED = N_("This platform's API does not offer this.")
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    """How a connector reaches its platform: the base URL (real or sandbox) and a client."""
+
+    base_url: str
+    http: httpx.Client
+    app_id: str = ""
+    app_secret: str = ""
+    redirect_uri: str = ""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A platform behind one interface. Built-ins and plugins alike implement this."""
+
+    name: str  # the entry-point name: "weibo", "wechat_oa", "douyin", "manual"
+    platforms: tuple[str, ...]  # catalog slugs this connector serves
+    capabilities: frozenset[Capability]
+
+    def validate(self, variant: VariantDraft) -> list[RuleViolation]:
+        """The platform's rules this variant breaks (length, media count, required cover...)."""
+        ...
+
+    def publish(self, channel: ChannelContext, request: PublishRequest) -> PublishResult:
+        """Send the post; raise a ConnectorError subclass that says what to do on failure."""
+        ...
+
+    def publish_status(self, channel: ChannelContext, external_id: str) -> PublishResult:
+        """Where a PROCESSING or PENDING_REVIEW publish stands now."""
+        ...
+
+    def find(self, channel: ChannelContext, request: PublishRequest) -> PublishResult | None:
+        """After an unknown outcome: the post if it did go out, else None (safe to retry)."""
+        ...
+
+    def delete(self, channel: ChannelContext, external_id: str) -> None:
+        """Remove a published post."""
+        ...

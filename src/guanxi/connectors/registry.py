@@ -1,0 +1,45 @@
+"""Finding connectors: every ``guanxi.connectors`` entry point, built-ins included."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import entry_points
+
+from guanxi.connectors.base import Connector, ConnectorConfig
+
+ENTRY_POINT_GROUP = "guanxi.connectors"
+
+ConnectorFactory = Callable[[ConnectorConfig], Connector]
+
+
+class UnknownConnectorError(LookupError):
+    """No installed connector has this name."""
+
+
+@cache
+def connector_factories() -> dict[str, ConnectorFactory]:
+    """Every installed connector's factory, by name (a plugin may replace a built-in)."""
+    factories: dict[str, ConnectorFactory] = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        factories[entry_point.name] = entry_point.load()
+    return factories
+
+
+def connector_names() -> list[str]:
+    """The names of the installed connectors, sorted."""
+    return sorted(connector_factories())
+
+
+def make_connector(name: str, config: ConnectorConfig) -> Connector:
+    """An instance of connector ``name`` configured with ``config``."""
+    try:
+        factory = connector_factories()[name]
+    except KeyError as exc:
+        msg = f"no connector named {name!r}; installed: {', '.join(connector_names())}"
+        raise UnknownConnectorError(msg) from exc
+    connector = factory(config)
+    if not isinstance(connector, Connector):
+        msg = f"the {name!r} entry point does not build a guanxi Connector"
+        raise TypeError(msg)
+    return connector

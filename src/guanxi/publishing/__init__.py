@@ -1,0 +1,1 @@
+"""Publishing: posts and their per-platform variants, checks, approvals, calendar, engine."""

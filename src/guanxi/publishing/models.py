@@ -1,0 +1,279 @@
+"""Posts, their per-channel targets (the unit that gets published), and what surrounds them.
+
+A ``Post`` is what the community manager writes once; a ``PublishTarget`` is its variant for
+one channel, with its own state. The target row is the truth of what happened: the queue
+only triggers work, and every attempt is logged in ``PublishAttempt``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from guanxi.core.db import Base, TimestampMixin, UTCDateTime, utcnow
+from guanxi.core.errors import N_
+
+
+class TargetState(StrEnum):
+    """Where a target stands. The engine's transitions live in publishing.states."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"  # claimed by a worker, a request may be in flight
+    PROCESSING = "processing"  # accepted; following the platform's job (or a person's task)
+    PUBLISHED = "published"
+    PENDING_REVIEW = "pending_review"  # published, under the platform's review
+    FAILED = "failed"
+    NEEDS_ATTENTION = "needs_attention"  # waits for a person: reconnect, missed slot, unknown
+
+
+TARGET_STATE_LABELS: dict[TargetState, str] = {
+    TargetState.DRAFT: N_("Draft"),
+    TargetState.IN_REVIEW: N_("In review"),
+    TargetState.APPROVED: N_("Approved"),
+    TargetState.SCHEDULED: N_("Scheduled"),
+    TargetState.PUBLISHING: N_("Publishing"),
+    TargetState.PROCESSING: N_("Processing on the platform"),
+    TargetState.PUBLISHED: N_("Published"),
+    TargetState.PENDING_REVIEW: N_("Published, pending review"),
+    TargetState.FAILED: N_("Failed"),
+    TargetState.NEEDS_ATTENTION: N_("Needs attention"),
+}
+
+
+class LatePolicy(StrEnum):
+    """What to do with posts whose time passed while guanxi was down."""
+
+    PUBLISH_LATE = "publish_late"  # publish now, flagged as late
+    HOLD = "hold"  # hold for a person to confirm
+
+
+class Campaign(TimestampMixin, Base):
+    """A group of posts (a launch, a festival); shown on the calendar."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    color: Mapped[str] = mapped_column(String(7), default="#c0392b")
+    starts_on: Mapped[date | None] = mapped_column(Date, default=None)
+    ends_on: Mapped[date | None] = mapped_column(Date, default=None)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class MediaAsset(Base):
+    """An image or video in the workspace's media library (the file lives in the data dir)."""
+
+    __tablename__ = "media_assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # connectors.base.MediaKind
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_s: Mapped[float | None] = mapped_column(default=None)
+    storage_path: Mapped[str] = mapped_column(String(400))  # relative to the data dir
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Post(TimestampMixin, Base):
+    """What the community manager writes once, in Chinese first."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
+    title: Mapped[str] = mapped_column(String(200))  # internal name on the calendar
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+    targets: Mapped[list[PublishTarget]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="PublishTarget.id"
+    )
+
+
+class PublishTarget(Base):
+    """One post's variant for one channel, and the state of its publishing."""
+
+    __tablename__ = "publish_targets"
+    __table_args__ = (
+        Index("ix_publish_targets_due", "state", "next_attempt_at"),
+        Index("ix_publish_targets_calendar", "workspace_id", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), index=True
+    )
+    # The variant.
+    text: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    digest: Mapped[str] = mapped_column(String(400), default="")
+    link: Mapped[str] = mapped_column(String(1000), default="")
+    media_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    cover_media_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media_assets.id", ondelete="SET NULL"), default=None
+    )
+    # Checks as last run, and the warnings a manager overrode (code, reason, who, when).
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Scheduling and state.
+    state: Mapped[TargetState] = mapped_column(String(20), default=TargetState.DRAFT)
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The engine's bookkeeping.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    lease_owner: Mapped[str] = mapped_column(String(100), default="")
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    outcome_unknown: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error_code: Mapped[str] = mapped_column(String(40), default="")
+    # What the platform said.
+    external_id: Mapped[str] = mapped_column(String(200), default="")
+    external_url: Mapped[str] = mapped_column(String(1000), default="")
+    platform_detail: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Manual channels: who posts it by hand, and by when.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Optimistic locking: two writers never both win an update of the same row.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own dict
+
+    post: Mapped[Post] = relationship(back_populates="targets")
+
+
+class PublishAttempt(Base):
+    """One try at publishing a target: what was sent, what came back, how long it took."""
+
+    __tablename__ = "publish_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("publish_targets.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(20))  # publish, status, find
+    outcome: Mapped[str] = mapped_column(String(30))  # success, transient, rate_limited, ...
+    request_summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error_code: Mapped[str] = mapped_column(String(40), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Approval(Base):
+    """A reviewer's decision on a target's content; valid only for the content it saw."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("publish_targets.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[int] = mapped_column(Integer)
+    approved: Mapped[bool] = mapped_column(Boolean)
+    # A digest of the variant's content: editing after approval makes the approval stale.
+    content_digest: Mapped[str] = mapped_column(String(64))
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    reviewer_label: Mapped[str] = mapped_column(String(254))  # a user's e-mail or an external name
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostComment(Base):
+    """A team member's (or external reviewer's) comment on a post."""
+
+    __tablename__ = "post_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    author_label: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PublishingPolicy(Base):
+    """A workspace's publishing rules: approval steps, who approves, missed-post policy."""
+
+    __tablename__ = "publishing_policies"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    approval_steps: Mapped[int] = mapped_column(Integer, default=1)  # 0, 1 or 2
+    approver_role: Mapped[str] = mapped_column(String(20), default="manager")  # lowest role
+    late_policy: Mapped[LatePolicy] = mapped_column(String(20), default=LatePolicy.PUBLISH_LATE)
+    late_grace_minutes: Mapped[int] = mapped_column(Integer, default=15)
+
+
+class Notification(Base):
+    """Something a member should know (a failed publish, a channel to reconnect)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)  # a translatable message id
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    link: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
