@@ -28,6 +28,15 @@ CHANNEL_STATUS_LABELS: dict[ChannelStatus, str] = {
 }
 
 
+class ChannelAudience(StrEnum):
+    """Where an account's readers are."""
+
+    MAINLAND = "mainland"
+    HONG_KONG = "hong_kong"
+    TAIWAN = "taiwan"
+    OVERSEAS = "overseas"
+
+
 class Channel(TimestampMixin, Base):
     """A connected account. Secrets are stored encrypted (guanxi.core.security.SecretBox)."""
 
@@ -43,6 +52,9 @@ class Channel(TimestampMixin, Base):
     external_id: Mapped[str] = mapped_column(String(120))  # uid, AppID, open_id, or a label
     name: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Who reads it: decides the script check (Simplified for the mainland, Traditional for
+    # Hong Kong and Taiwan). Values of ChannelAudience.
+    audience: Mapped[str] = mapped_column(String(20), default="mainland")
     status: Mapped[ChannelStatus] = mapped_column(String(20), default=ChannelStatus.CONNECTED)
     status_reason: Mapped[str] = mapped_column(Text, default="")
     # JSON of the long-lived secrets (app secret, refresh token), encrypted.

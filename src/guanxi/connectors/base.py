@@ -33,6 +33,14 @@ class Capability(StrEnum):
     METRICS = "metrics"
 
 
+class HashtagStyle(StrEnum):
+    """How a platform writes a topic tag."""
+
+    DOUBLE_HASH = "double_hash"  # #话题# (Weibo)
+    SINGLE_HASH = "single_hash"  # #话题 followed by a space (Douyin, Xiaohongshu, Bilibili)
+    NONE = "none"  # no hashtags (WeChat articles)
+
+
 class MediaKind(StrEnum):
     """What a media file is."""
 
@@ -214,13 +222,62 @@ class ConnectorConfig:
     redirect_uri: str = ""
 
 
+@dataclass(frozen=True)
+class ConnectedIdentity:
+    """Who an account is once connected: what guanxi stores for it."""
+
+    external_id: str
+    name: str
+    credentials: Mapping[str, str] = field(default_factory=dict)  # stored encrypted
+    token: Token | None = None
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """A field a user fills in to connect an account (an AppID, an AppSecret)."""
+
+    name: str
+    label: str  # translatable message id
+    secret: bool = False
+    help: str = ""  # translatable message id
+
+
+@runtime_checkable
+class OAuthConnect(Protocol):
+    """A connector whose accounts connect through the platform's OAuth2 consent page."""
+
+    def authorization_url(self, *, state: str, redirect_uri: str) -> str:
+        """Where to send the user to grant access."""
+        ...
+
+    def complete_authorization(self, *, code: str, redirect_uri: str) -> ConnectedIdentity:
+        """Exchange the returned code for a token and the account's identity."""
+        ...
+
+
+@runtime_checkable
+class CredentialsConnect(Protocol):
+    """A connector whose accounts connect with credentials typed into guanxi."""
+
+    credential_fields: tuple[CredentialField, ...]
+
+    def verify_credentials(self, credentials: Mapping[str, str]) -> ConnectedIdentity:
+        """Check the credentials with the platform; raise a ConnectorError if they fail."""
+        ...
+
+
 @runtime_checkable
 class Connector(Protocol):
-    """A platform behind one interface. Built-ins and plugins alike implement this."""
+    """A platform behind one interface. Built-ins and plugins alike implement this.
+
+    A connector also implements ``OAuthConnect`` or ``CredentialsConnect`` for connecting
+    accounts; capabilities it lacks raise ``NotSupportedError``.
+    """
 
     name: str  # the entry-point name: "weibo", "wechat_oa", "douyin", "manual"
     platforms: tuple[str, ...]  # catalog slugs this connector serves
     capabilities: frozenset[Capability]
+    hashtag_style: HashtagStyle
 
     def validate(self, variant: VariantDraft) -> list[RuleViolation]:
         """The platform's rules this variant breaks (length, media count, required cover...)."""

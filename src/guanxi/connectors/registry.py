@@ -6,7 +6,10 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
 
+import httpx
+
 from guanxi.connectors.base import Connector, ConnectorConfig
+from guanxi.core.settings import Settings
 
 ENTRY_POINT_GROUP = "guanxi.connectors"
 
@@ -39,6 +42,24 @@ def make_connector(name: str, config: ConnectorConfig) -> Connector:
         msg = f"no connector named {name!r}; installed: {', '.join(connector_names())}"
         raise UnknownConnectorError(msg) from exc
     connector = factory(config)
+    if not isinstance(connector, Connector):
+        msg = f"the {name!r} entry point does not build a guanxi Connector"
+        raise TypeError(msg)
+    return connector
+
+
+def build_connector(name: str, settings: Settings, http: httpx.Client) -> Connector:
+    """Connector ``name`` configured from the settings (its base URL, app keys)."""
+    try:
+        factory = connector_factories()[name]
+    except KeyError as exc:
+        msg = f"no connector named {name!r}; installed: {', '.join(connector_names())}"
+        raise UnknownConnectorError(msg) from exc
+    from_settings = getattr(factory, "from_settings", None)
+    if from_settings is None:
+        msg = f"the {name!r} connector has no from_settings(settings, http) constructor"
+        raise TypeError(msg)
+    connector = from_settings(settings, http)
     if not isinstance(connector, Connector):
         msg = f"the {name!r} entry point does not build a guanxi Connector"
         raise TypeError(msg)

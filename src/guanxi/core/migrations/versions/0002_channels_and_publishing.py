@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 01:15:21.336422
+Create Date: 2026-11-26 01:17:09.104865
 """
 
 from collections.abc import Sequence
@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=120), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("audience", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("status_reason", sa.Text(), nullable=False),
         sa.Column("credentials_encrypted", sa.Text(), nullable=False),
@@ -165,6 +166,30 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_publishing_policies")),
     )
+    op.create_table(
+        "sensitive_words",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("term", sa.String(length=100), nullable=False),
+        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("severity", sa.String(length=10), nullable=False),
+        sa.Column("created_at", guanxi.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_sensitive_words_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sensitive_words")),
+        sa.UniqueConstraint(
+            "workspace_id", "term", name=op.f("uq_sensitive_words_workspace_id_term")
+        ),
+    )
+    with op.batch_alter_table("sensitive_words", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sensitive_words_workspace_id"), ["workspace_id"], unique=False
+        )
+
     op.create_table(
         "posts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -389,6 +414,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_posts_workspace_id"))
 
     op.drop_table("posts")
+    with op.batch_alter_table("sensitive_words", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sensitive_words_workspace_id"))
+
+    op.drop_table("sensitive_words")
     op.drop_table("publishing_policies")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notifications_workspace_id"))
