@@ -14,10 +14,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(VENV)/.installed  ## venv, install, migrate, demo data, serve on http://127.0.0.1:8000
+run: $(VENV)/.installed  ## venv, install, migrate, demo data; serve the app (:8000), the sandbox (:8100) and a worker
 	$(BIN)/guanxi db upgrade
 	$(BIN)/guanxi demo
-	$(BIN)/guanxi serve --host 127.0.0.1 --port 8000
+	$(BIN)/guanxi up --port 8000 --sandbox-port 8100
 
 test: $(VENV)/.installed  ## the whole suite, with the models/migrations agreement check
 	$(BIN)/python scripts/alembic_check.py

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from guanxi import __version__
 from guanxi.accounts.models import AuditEvent, Membership, Role, User, Workspace
+from guanxi.channels.models import Channel
 from guanxi.core.security import verify_password
 from guanxi.demo import DEMO_PEOPLE
 from tests.cli import run, said
@@ -213,12 +214,13 @@ def test_the_last_owner_cannot_be_demoted_from_the_command_line(claire: Engine) 
 def test_demo_loads_people_and_workspaces_and_is_idempotent(migrated: Engine) -> None:
     """Running ``guanxi demo`` twice leaves exactly what running it once does."""
     first = run("demo")
-    counts = [count(migrated, model) for model in (User, Workspace, Membership, AuditEvent)]
+    models = (User, Workspace, Membership, AuditEvent, Channel)
+    counts = [count(migrated, model) for model in models]
     second = run("demo")
 
     assert first.exit_code == 0
     assert second.exit_code == 0
-    assert [count(migrated, m) for m in (User, Workspace, Membership, AuditEvent)] == counts
+    assert [count(migrated, m) for m in models] == counts
     assert counts[0] == len(DEMO_PEOPLE)
     assert min(counts) > 0
     for person in DEMO_PEOPLE:

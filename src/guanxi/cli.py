@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -189,11 +190,17 @@ def catalog_list(
 @app.command()
 def demo() -> None:
     """Load the demo workspace (a Provence wine brand entering China); safe to repeat."""
+    from guanxi.core.security import SecretBox
     from guanxi.demo import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
+    from guanxi.demo_stack import load_demo_channels
 
     with session_scope(_sessions()) as db:
         workspace = load_demo(db)
+        channels = load_demo_channels(
+            db, workspace=workspace, box=SecretBox.from_settings(get_settings())
+        )
     console.print(f"demo workspace [bold]{workspace.name}[/] ready")
+    console.print("  connected sandbox accounts: " + ", ".join(c.name for c in channels))
     for person in DEMO_PEOPLE:
         console.print(f"  {person.role.value:8} {person.email}  password: {DEMO_PASSWORD}")
 
@@ -302,3 +309,77 @@ def sandbox(
 
     console.print(f"sandbox on http://{host}:{port}/ (accounts and what they published)")
     uvicorn.run(create_sandbox_app(seed=seed), host=host, port=port, log_level="warning")
+
+
+publish_app = typer.Typer(help="The publishing engine, one run at a time.", no_args_is_help=True)
+app.add_typer(publish_app, name="publish")
+
+
+def _tasks() -> ModuleType:
+    # The queue is built on import: a wrong GUANXI_QUEUE_URL is reported, not a traceback.
+    try:
+        from guanxi.publishing import tasks
+    except ConfigurationError as exc:
+        raise _fail(str(exc)) from None
+    return tasks
+
+
+@app.command()
+def worker(
+    workers: Annotated[int, typer.Option(min=1, help="Jobs run at the same time.")] = 4,
+    worker_type: Annotated[str, typer.Option(help="thread or process.")] = "thread",
+    schedule: Annotated[
+        bool, typer.Option(help="Also run the schedule (dispatch, sweep) in this process.")
+    ] = True,
+) -> None:
+    """Run the task queue's consumer: publishes, status checks, and the schedule."""
+    import threading
+
+    tasks = _tasks()
+    # Load the engine before the schedule thread and the workers need it (one import, here).
+    tasks.preload()
+    if worker_type not in {"thread", "process"}:
+        raise _fail("--worker-type must be thread or process")
+    stop = threading.Event()
+    ticker = threading.Thread(target=tasks.run_schedule, args=(stop,), daemon=True)
+    if schedule:
+        ticker.start()
+    console.print(f"worker: {workers} {worker_type}(s); schedule {'on' if schedule else 'off'}")
+    try:
+        tasks.huey.create_consumer(workers=workers, worker_type=worker_type, periodic=False).run()
+    finally:
+        stop.set()
+
+
+@publish_app.command("dispatch")
+def publish_dispatch(
+    limit: Annotated[int, typer.Option(min=1, help="Claim at most this many targets.")] = 200,
+) -> None:
+    """Claim the due targets and queue them for the workers (what the schedule does)."""
+    tasks = _tasks()
+    claimed = tasks.run_dispatch(limit)
+    console.print(f"claimed {len(claimed)} target(s) for publishing")
+
+
+@publish_app.command("sweep")
+def publish_sweep() -> None:
+    """Take back expired claims, judge missed posts, queue due status checks (once)."""
+    tasks = _tasks()
+    report = tasks.run_sweep()
+    console.print(
+        f"requeued={len(report.requeued)} reconciling={len(report.reconciling)} "
+        f"late={len(report.late)} held={len(report.held)} reminded={len(report.reminded)} "
+        f"status_checks={len(report.status_due)}"
+    )
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the platform sandbox.")] = 8100,
+    workers: Annotated[int, typer.Option(min=1, help="Publishing jobs run at once.")] = 2,
+) -> None:
+    """Run the demo on one machine: the platform sandbox, a worker and the web app."""
+    from guanxi.demo_stack import run_stack
+
+    run_stack(port=port, sandbox_port=sandbox_port, workers=workers, console=console)

@@ -24,15 +24,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.demo import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
+from guanxi.demo_stack import load_demo_channels
 from guanxi.web.app import create_app
 
 if TYPE_CHECKING:
@@ -65,6 +68,8 @@ class LiveServer:
     """A guanxi serving the demo data on a local port."""
 
     base_url: str
+    settings: Settings
+    sessions: sessionmaker[Session]
 
     def url(self, path: str = "/") -> str:
         """The absolute address of ``path`` on this server."""
@@ -72,20 +77,26 @@ class LiveServer:
 
 
 @contextmanager
-def serve_demo(data_dir: Path) -> Iterator[LiveServer]:
-    """Run guanxi with the demo data in a background thread until the block ends."""
+def serve_demo(data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
+    """Run guanxi with the demo data in a background thread until the block ends.
+
+    ``overrides`` are settings (e.g. the sandbox's base URLs); the demo's connected
+    accounts are loaded too, so pages that list channels have the demo ones.
+    """
     database_url = f"sqlite:///{data_dir / 'guanxi.db'}"
     migrate.upgrade(database_url)
     engine = make_engine(database_url)
     session_factory = make_session_factory(engine)
-    with session_factory() as db:
-        load_demo(db)
-        db.commit()
     settings = Settings(
         database_url=database_url,
         data_dir=data_dir,
         secret_key="browser-test-secret-key-0123456789abcdef",
+        **overrides,
     )
+    with session_factory() as db:
+        workspace = load_demo(db)
+        load_demo_channels(db, workspace=workspace, box=SecretBox.from_settings(settings))
+        db.commit()
     app = create_app(settings, session_factory)
     # Bind first, then hand the socket over: the port is known before the thread starts.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -101,7 +112,9 @@ def serve_demo(data_dir: Path) -> Iterator[LiveServer]:
                 msg = "the live guanxi server did not start; see the log above"
                 raise RuntimeError(msg)
             time.sleep(0.02)
-        yield LiveServer(base_url=f"http://127.0.0.1:{port}")
+        yield LiveServer(
+            base_url=f"http://127.0.0.1:{port}", settings=settings, sessions=session_factory
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)

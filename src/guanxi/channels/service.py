@@ -109,6 +109,22 @@ def mark_needs_reconnect(db: Session, *, channel: Channel, reason: str) -> None:
     )  # fmt: skip
 
 
+def disconnect_channel(db: Session, *, channel: Channel, actor: User | None) -> None:
+    """Stop acting as the account: forget its secrets; the row stays for history."""
+    before = {"status": str(channel.status)}
+    channel.status = ChannelStatus.DISCONNECTED
+    channel.status_reason = ""
+    channel.credentials_encrypted = ""
+    channel.access_token_encrypted = ""
+    channel.token_expires_at = None
+    channel.token_version = (channel.token_version or 0) + 1
+    record_audit(
+        db, actor=actor, workspace=db.get(Workspace, channel.workspace_id),
+        action="channel.disconnect", entity_type="channel", entity_id=channel.id,
+        before=before, after={"status": "disconnected"},
+    )  # fmt: skip
+
+
 class DbTokenStore:
     """A channel's access token in the database, refreshed single-flight across processes.
 

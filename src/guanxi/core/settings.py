@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     weibo_api_base: str = Field("https://api.weibo.com", description="Weibo API base URL.")
     weibo_app_key: str = Field("", description="This instance's Weibo app key (App Key).")
     weibo_app_secret: SecretStr = Field(SecretStr(""), description="The Weibo app's secret.")
+    weibo_safe_domain: str = Field("", description="The Weibo app's registered safe domain.")
     wechat_api_base: str = Field(
         "https://api.weixin.qq.com", description="WeChat Official Account API base URL."
     )

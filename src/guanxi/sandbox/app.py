@@ -53,7 +53,11 @@ def sandbox_of(request: Request) -> Sandbox:
 
 def surfaces() -> list[PlatformSurface]:
     """Every platform surface the sandbox serves."""
-    return []
+    from guanxi.sandbox.douyin import douyin_surface
+    from guanxi.sandbox.wechat import wechat_surface
+    from guanxi.sandbox.weibo import weibo_surface
+
+    return [douyin_surface(), wechat_surface(), weibo_surface()]
 
 
 def create_sandbox_app(

@@ -19,12 +19,18 @@ from guanxi.accounts.views import api_router as accounts_api
 from guanxi.accounts.views import router as accounts_router
 from guanxi.catalog.views import api_router as catalog_api
 from guanxi.catalog.views import router as catalog_router
+from guanxi.channels.views import router as channels_router
+from guanxi.channels.webhooks import router as webhooks_router
+from guanxi.checks.views import router as checks_router
 from guanxi.core import i18n
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
 from guanxi.planner.views import api_router as planner_api
 from guanxi.planner.views import router as planner_router
+from guanxi.publishing.calendar_views import router as calendar_router
+from guanxi.publishing.manual_views import router as manual_router
+from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.rendering import make_templates, render
 from guanxi.web.views import router as shell_router
@@ -89,10 +95,15 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    for router in (shell_router, accounts_router, catalog_router, planner_router):
+    for router in (shell_router, accounts_router, catalog_router, planner_router, checks_router):
         app.include_router(router)
     for router in (accounts_api, catalog_api, planner_api):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(calendar_router)
+    app.include_router(publishing_router)
+    app.include_router(manual_router)
+    app.include_router(channels_router)
+    app.include_router(webhooks_router)  # platform pushes: signature-authenticated, no CSRF
 
     _install_error_handlers(app)
     return app

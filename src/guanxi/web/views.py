@@ -15,14 +15,6 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 # The sections other capabilities will fill, and what each will bring.
 COMING_SECTIONS: dict[str, tuple[str, str]] = {
-    "publish": (
-        N_("Publish"),
-        N_(
-            "One composer with per-platform variants, Chinese-first checks, approvals, a "
-            "calendar, and publishing through Weibo, WeChat Official Accounts, Douyin or a "
-            "guided manual path."
-        ),
-    ),
     "inbox": (
         N_("Inbox"),
         N_(

@@ -1,0 +1,164 @@
+"""The demo's connected accounts and the one-machine stack behind ``make run``.
+
+The demo workspace's channels are the sandbox's demo accounts; ``sandbox_environment``
+points the connectors at the local sandbox, the same way production points them at the
+platforms: by base URL and app keys only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import uvicorn
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Workspace
+from guanxi.channels import service as channels
+from guanxi.channels.models import Channel
+from guanxi.connectors.base import Token
+from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.security import SecretBox
+from guanxi.core.settings import get_settings
+from guanxi.sandbox import douyin, wechat, weibo
+
+logger = logging.getLogger(__name__)
+
+DEMO_MANUAL_PLATFORM = "xiaohongshu"
+DEMO_MANUAL_HANDLE = "普罗旺斯葡萄酒"
+
+
+def sandbox_environment(port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    """The GUANXI_* settings that point every connector at a sandbox on ``host:port``."""
+    base = f"http://{host}:{port}"
+    return {
+        "GUANXI_WEIBO_API_BASE": f"{base}/weibo",
+        "GUANXI_WEIBO_APP_KEY": weibo.DEMO_APP_KEY,
+        "GUANXI_WEIBO_APP_SECRET": weibo.DEMO_APP_SECRET,
+        "GUANXI_WEIBO_SAFE_DOMAIN": weibo.DEMO_SAFE_DOMAIN,
+        "GUANXI_WECHAT_API_BASE": f"{base}/wechat",
+        "GUANXI_DOUYIN_API_BASE": f"{base}/douyin",
+        "GUANXI_DOUYIN_CLIENT_KEY": douyin.DEMO_DOUYIN_CLIENT_KEY,
+        "GUANXI_DOUYIN_CLIENT_SECRET": douyin.DEMO_DOUYIN_CLIENT_SECRET,
+    }
+
+
+def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
+    """Connect the sandbox's demo accounts to the demo workspace (once: an account already
+    there is left as it is)."""
+    existing = list(
+        db.scalars(select(Channel).where(Channel.workspace_id == workspace.id).order_by(Channel.id))
+    )
+    if existing:
+        return existing
+    return [
+        channels.create_channel(
+            db, workspace=workspace, connector="weibo", platform="weibo",
+            external_id=weibo.DEMO_WEIBO_UID, name=weibo.DEMO_WEIBO_NAME, credentials={},
+            box=box, actor=None, token=Token(weibo.DEMO_WEIBO_TOKEN, None),
+        ),
+        channels.create_channel(
+            db, workspace=workspace, connector="wechat_oa", platform="wechat",
+            external_id=wechat.DEMO_WECHAT_APPID, name=wechat.DEMO_WECHAT_NAME,
+            credentials={
+                "app_id": wechat.DEMO_WECHAT_APPID,
+                "app_secret": wechat.DEMO_WECHAT_SECRET,
+                "server_token": wechat.DEMO_WECHAT_SERVER_TOKEN,
+            },
+            box=box, actor=None,
+        ),
+        channels.create_channel(
+            db, workspace=workspace, connector="douyin", platform="douyin",
+            external_id=douyin.DEMO_DOUYIN_OPEN_ID, name=douyin.DEMO_DOUYIN_NAME,
+            credentials={"refresh_token": douyin.DEMO_DOUYIN_REFRESH_TOKEN},
+            box=box, actor=None, token=Token(douyin.DEMO_DOUYIN_TOKEN, None),
+        ),
+        channels.create_channel(
+            db, workspace=workspace, connector="manual", platform=DEMO_MANUAL_PLATFORM,
+            external_id=f"{DEMO_MANUAL_PLATFORM}:{DEMO_MANUAL_HANDLE}",
+            name=DEMO_MANUAL_HANDLE,
+            credentials={"platform": DEMO_MANUAL_PLATFORM, "name": DEMO_MANUAL_HANDLE},
+            box=box, actor=None,
+        ),
+    ]  # fmt: skip
+
+
+def run_stack(*, port: int, sandbox_port: int, workers: int, console: Console) -> None:
+    """Start the sandbox and a worker as child processes, serve the web app, stop them all.
+
+    Children get the sandbox's base URLs and app keys in their environment, and so does
+    this process, so every part talks to the sandbox exactly as it would to the platforms.
+    """
+    env = {**os.environ, **sandbox_environment(sandbox_port)}
+    os.environ.update(sandbox_environment(sandbox_port))
+    get_settings.cache_clear()
+    command = [sys.executable, "-m", "guanxi"]
+    children = [
+        subprocess.Popen([*command, "sandbox", "--port", str(sandbox_port)], env=env),  # noqa: S603
+        subprocess.Popen([*command, "worker", "--workers", str(workers)], env=env),  # noqa: S603
+    ]
+    try:
+        _wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
+        console.print(f"sandbox: http://127.0.0.1:{sandbox_port}/  web: http://127.0.0.1:{port}/")
+        threading.Thread(
+            target=_configure_wechat_push, args=(port, sandbox_port), daemon=True
+        ).start()
+        # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        uvicorn.run("guanxi.web.main:app", host="127.0.0.1", port=port)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _wait_for(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    msg = f"{url} did not answer within {timeout_s:.0f} s"
+    raise RuntimeError(msg)
+
+
+def _configure_wechat_push(port: int, sandbox_port: int) -> None:
+    """Point the sandbox Official Account's event push at the demo channel's webhook."""
+    settings = get_settings()
+    sessions = make_session_factory(make_engine(settings.resolved_database_url))
+    with sessions() as db:
+        channel_id = db.scalar(
+            select(Channel.id).where(
+                Channel.connector == "wechat_oa", Channel.external_id == wechat.DEMO_WECHAT_APPID
+            )
+        )
+    if channel_id is None:
+        return
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        httpx.put(
+            f"http://127.0.0.1:{sandbox_port}/wechat/_sandbox/accounts/{wechat.DEMO_WECHAT_APPID}/server",
+            json={
+                "url": f"http://127.0.0.1:{port}/hooks/wechat/{channel_id}",
+                "token": wechat.DEMO_WECHAT_SERVER_TOKEN,
+            },
+            timeout=10.0,
+        ).raise_for_status()
+    except (httpx.HTTPError, RuntimeError) as exc:
+        # Publishing still completes without the push: the engine polls the job's status.
+        logger.warning("could not set up the WeChat push in the sandbox: %s", exc)

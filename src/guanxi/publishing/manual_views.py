@@ -1,0 +1,323 @@
+"""The guided manual path: the copy-ready package of a target that a person posts by hand.
+
+``/w/{slug}/publish/manual/{target_id}`` shows the final text (with a copy button), the
+media to download, who it is assigned to and by when, a QR code that opens the package on
+a phone, and a form to paste the live URL. The phone link ``/m/{token}`` is signed, names
+one target of one workspace, is read-only, and expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import segno
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Membership, Permission, User, Workspace
+from guanxi.catalog.service import get_catalog
+from guanxi.channels.models import Channel
+from guanxi.core import i18n
+from guanxi.core.db import utcnow
+from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.settings import Settings
+from guanxi.publishing.media import media_path
+from guanxi.publishing.models import (
+    TARGET_STATE_LABELS,
+    MediaAsset,
+    Post,
+    PublishTarget,
+    TargetState,
+)
+from guanxi.publishing.outcomes import complete_manual_target
+from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.rendering import render
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
+
+MANUAL_CONNECTOR = "manual"
+PHONE_LINK_LIFETIME = timedelta(hours=48)
+PHONE_LINK_SALT = "guanxi.manual-package.v1"
+# States in which a person is expected to post the target and paste its URL.
+AWAITING_PERSON = frozenset({TargetState.PROCESSING, TargetState.NEEDS_ATTENTION})
+VIEWER_ZONE = "viewer_tz"  # the session key the calendar keeps the viewer's zone under
+LIVE_URL_MAX_LENGTH = 1000
+# The phone page carries a credential in its URL: keep it out of caches, referrers, indexes.
+PHONE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+class LinkExpiredError(UserError):
+    """A phone link past its lifetime."""
+
+    status_code = 410
+
+
+NOT_MANUAL = N_("No post waiting to be posted by hand has this number in this workspace.")
+BAD_LINK = N_("This link is not valid. Scan the QR code on the package page again.")
+EXPIRED_LINK = N_(
+    "This link has expired. Open the package in guanxi and scan its QR code again for a new one."
+)
+
+
+@dataclass(frozen=True)
+class ManualPackage:
+    """Everything a person needs to post one target by hand."""
+
+    target: PublishTarget
+    post: Post
+    channel: Channel
+    workspace: Workspace
+    platform_name: str
+    media: list[MediaAsset]
+    assignee: User | None
+
+
+def load_package(db: Session, *, workspace_id: int, target_id: int) -> ManualPackage:
+    """The package of a manual target of this workspace; NotFound for anything else."""
+    target = db.get(PublishTarget, target_id)
+    if target is None or target.workspace_id != workspace_id:
+        raise NotFoundError(NOT_MANUAL)
+    channel = db.get_one(Channel, target.channel_id)
+    if channel.connector != MANUAL_CONNECTOR:
+        raise NotFoundError(NOT_MANUAL)
+    wanted = [*target.media_ids]
+    if target.cover_media_id is not None and target.cover_media_id not in wanted:
+        wanted.append(target.cover_media_id)
+    found = {
+        asset.id: asset
+        for asset in db.scalars(
+            select(MediaAsset).where(
+                MediaAsset.id.in_(wanted), MediaAsset.workspace_id == workspace_id
+            )
+        )
+    }
+    platform = get_catalog().get(channel.platform)
+    if platform is None:
+        platform_name = channel.platform
+    else:
+        zh = i18n.current_language() == "zh_Hans"
+        platform_name = platform.name_zh if zh else platform.name_en
+    return ManualPackage(
+        target=target,
+        post=db.get_one(Post, target.post_id),
+        channel=channel,
+        workspace=db.get_one(Workspace, workspace_id),
+        platform_name=platform_name,
+        media=[found[i] for i in wanted if i in found],
+        assignee=db.get(User, target.assignee_id) if target.assignee_id else None,
+    )
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=PHONE_LINK_SALT)
+
+
+def phone_link_token(
+    target: PublishTarget,
+    *,
+    secret_key: str,
+    now: datetime,
+    lifetime: timedelta = PHONE_LINK_LIFETIME,
+) -> str:
+    """A signed token naming the target and its workspace, valid until ``now + lifetime``."""
+    expires = int((now + lifetime).timestamp())
+    return _serializer(secret_key).dumps({"t": target.id, "w": target.workspace_id, "e": expires})
+
+
+def read_phone_link_token(token: str, *, secret_key: str, now: datetime) -> tuple[int, int]:
+    """The (workspace id, target id) a token names; raises if forged or expired."""
+    try:
+        data = _serializer(secret_key).loads(token)
+    except BadSignature as exc:
+        raise NotFoundError(BAD_LINK) from exc
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in "twe"):
+        raise NotFoundError(BAD_LINK)
+    if now.timestamp() >= data["e"]:
+        raise LinkExpiredError(EXPIRED_LINK)
+    return data["w"], data["t"]
+
+
+def qr_svg(url: str) -> Markup:
+    """An inline SVG QR code of ``url`` (generated here: no third-party service sees it)."""
+    qr = segno.make(url, error="m")
+    return Markup(qr.svg_inline(scale=4, border=2, dark="#111", light="#fff"))  # noqa: S704 - segno's own SVG, no user markup
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _zone(name: str | None, fallback: str) -> str:
+    for candidate in (name, fallback):
+        if candidate:
+            try:
+                ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+            return candidate
+    return "Asia/Shanghai"
+
+
+def _context(package: ManualPackage) -> dict[str, Any]:
+    """What both the package page and the phone page show."""
+    target = package.target
+    return {
+        "package": package,
+        "target": target,
+        "state_label": TARGET_STATE_LABELS[TargetState(target.state)],
+        "account_zone": _zone(package.channel.timezone, package.workspace.timezone),
+        "media_names": {asset.id: Path(asset.filename).name for asset in package.media},
+        "due_iso": target.due_at.isoformat() if target.due_at else "",
+        "is_late": bool(
+            target.due_at
+            and target.due_at < utcnow()
+            and TargetState(target.state) in AWAITING_PERSON
+        ),
+    }
+
+
+def _package_page(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    target_id: int,
+    *,
+    error: str = "",
+    live_url: str = "",
+    status_code: int = 200,
+) -> Response:
+    i18n.set_language(request.state.language)
+    package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
+    settings = _settings(request)
+    token = phone_link_token(
+        package.target, secret_key=settings.resolved_secret_key(), now=utcnow()
+    )
+    phone_url = f"{settings.base_url.rstrip('/')}/m/{token}"
+    viewer = request.session.get(VIEWER_ZONE)
+    return render(
+        request,
+        "publishing/manual.html",
+        {
+            **_context(package),
+            "section": "publish",
+            "slug": membership.workspace.slug,
+            "viewer_zone": _zone(
+                viewer if isinstance(viewer, str) else None, membership.workspace.timezone
+            ),
+            "phone_url": phone_url,
+            "qr": qr_svg(phone_url),
+            "phone_link_hours": int(PHONE_LINK_LIFETIME.total_seconds() // 3600),
+            "can_write": membership.can(Permission.WRITE),
+            "awaiting": TargetState(package.target.state) in AWAITING_PERSON,
+            "error": error,
+            "live_url": live_url,
+            "live_url_max": LIVE_URL_MAX_LENGTH,
+        },
+        status_code=status_code,
+    )
+
+
+def _file(asset: MediaAsset, settings: Settings) -> FileResponse:
+    root = settings.data_dir.resolve()
+    path = media_path(asset, settings.data_dir).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFoundError(N_("This file is no longer in the media library."))
+    return FileResponse(path, media_type=asset.content_type, filename=Path(asset.filename).name)
+
+
+def _asset_of(package: ManualPackage, media_id: int) -> MediaAsset:
+    asset = next((a for a in package.media if a.id == media_id), None)
+    if asset is None:
+        raise NotFoundError(N_("This file is not part of the package."))
+    return asset
+
+
+@router.get("/w/{slug}/publish/manual/{target_id}")
+def package_page(request: Request, target_id: int, membership: Member, db: Db) -> Response:
+    """The copy-ready package of a target posted by hand."""
+    return _package_page(request, db, membership, target_id)
+
+
+@router.get("/w/{slug}/publish/manual/{target_id}/media/{media_id}")
+def package_media(
+    request: Request, target_id: int, media_id: int, membership: Member, db: Db
+) -> Response:
+    """Download one file of the package."""
+    package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
+    return _file(_asset_of(package, media_id), _settings(request))
+
+
+@router.post("/w/{slug}/publish/manual/{target_id}/done")
+def mark_done(
+    request: Request,
+    target_id: int,
+    membership: Writer,
+    db: Db,
+    live_url: Annotated[str, Form(max_length=LIVE_URL_MAX_LENGTH)] = "",
+) -> Response:
+    """The person posted it: record the live URL (checked against the platform's site)."""
+    package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
+    try:
+        complete_manual_target(db, target=package.target, live_url=live_url, actor=membership.user)
+    except UserError as exc:
+        db.rollback()
+        i18n.set_language(request.state.language)
+        return _package_page(
+            request, db, membership, target_id,
+            error=exc.translated(i18n.gettext), live_url=live_url, status_code=400,
+        )  # fmt: skip
+    db.commit()
+    return RedirectResponse(
+        f"/w/{membership.workspace.slug}/publish/manual/{target_id}", status_code=303
+    )
+
+
+def _phone_package(request: Request, db: Session, token: str) -> ManualPackage:
+    workspace_id, target_id = read_phone_link_token(
+        token, secret_key=_settings(request).resolved_secret_key(), now=utcnow()
+    )
+    return load_package(db, workspace_id=workspace_id, target_id=target_id)
+
+
+@router.get("/m/{token}")
+def phone_page(request: Request, token: str, db: Db) -> Response:
+    """The package on a phone, without signing in: read-only, for one target."""
+    i18n.set_language(request.state.language)
+    try:
+        package = _phone_package(request, db, token)
+    except UserError as exc:
+        response = render(
+            request, "publishing/manual_phone_error.html",
+            {"message": exc.translated(i18n.gettext)}, status_code=exc.status_code,
+        )  # fmt: skip
+        response.headers.update(PHONE_HEADERS)
+        return response
+    response = render(
+        request, "publishing/manual_phone.html", {**_context(package), "token": token}
+    )
+    response.headers.update(PHONE_HEADERS)
+    return response
+
+
+@router.get("/m/{token}/media/{media_id}")
+def phone_media(request: Request, token: str, media_id: int, db: Db) -> Response:
+    """Download one file of the package from the phone link."""
+    package = _phone_package(request, db, token)
+    response = _file(_asset_of(package, media_id), _settings(request))
+    response.headers.update(PHONE_HEADERS)
+    return response

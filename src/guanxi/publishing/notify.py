@@ -1,0 +1,156 @@
+"""Telling people what the engine could not do alone: in the app, and by e-mail.
+
+A notification is a row per recipient (shown in the app) and, when ``GUANXI_SMTP_HOST`` is
+set, an e-mail in the recipient's language. E-mails go out only after the transaction that
+created the notification commits, and a failure to send is logged: it never breaks
+publishing.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Membership, Role, User
+from guanxi.core.errors import N_
+from guanxi.core.i18n import get_translations
+from guanxi.core.settings import Settings
+from guanxi.publishing.models import Notification
+
+log = logging.getLogger(__name__)
+
+OUTBOX_KEY = "guanxi_outbox"
+SMTP_TIMEOUT_S = 10
+
+# Kinds of notification and their messages (translatable ids with {params}).
+PUBLISH_FAILED = "publish_failed"
+CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect"
+MISSED_HELD = "missed_held"
+NEEDS_ATTENTION = "needs_attention"
+MANUAL_ASSIGNED = "manual_assigned"
+MANUAL_OVERDUE = "manual_overdue"
+
+MESSAGES: dict[str, str] = {
+    PUBLISH_FAILED: N_("“{post}” could not be published on {channel}: {error}"),
+    CHANNEL_NEEDS_RECONNECT: N_(
+        "{channel} needs to be reconnected; its scheduled posts wait until then."
+    ),
+    MISSED_HELD: N_(
+        "“{post}” on {channel} was missed while guanxi was down. Confirm it to publish it now."
+    ),
+    NEEDS_ATTENTION: N_("“{post}” on {channel} needs your attention: {reason}"),
+    MANUAL_ASSIGNED: N_("Please post “{post}” on {channel} by hand before {due}."),
+    MANUAL_OVERDUE: N_("“{post}” on {channel} was due at {due} and is not marked as posted yet."),
+}
+SUBJECT = N_("guanxi: {message}")
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """An e-mail waiting for its transaction to commit."""
+
+    to: str
+    subject: str
+    body: str
+
+
+def managers_of(db: Session, *, workspace_id: int) -> list[int]:
+    """The ids of the workspace's owners and managers."""
+    query = select(Membership.user_id).where(
+        Membership.workspace_id == workspace_id,
+        Membership.role.in_([Role.OWNER, Role.MANAGER]),
+    )
+    return list(db.scalars(query))
+
+
+def render(message: str, params: dict[str, Any], language: str) -> str:
+    """``message`` translated into ``language`` and filled with ``params``."""
+    text = get_translations(language).gettext(message)
+    return text.format(**params)
+
+
+def notify(
+    db: Session,
+    *,
+    settings: Settings,
+    workspace_id: int,
+    kind: str,
+    params: dict[str, Any],
+    recipients: Iterable[int | None],
+    link: str = "",
+) -> list[Notification]:
+    """Notify each recipient (user ids; None and duplicates skipped) in the app and by mail."""
+    message = MESSAGES[kind]
+    user_ids = list(dict.fromkeys(r for r in recipients if r is not None))
+    created = []
+    for user_id in user_ids:
+        user = db.get(User, user_id)
+        if user is None or not user.is_active:
+            continue
+        note = Notification(
+            workspace_id=workspace_id, user_id=user_id, kind=kind, message=message,
+            params=params, link=link,
+        )  # fmt: skip
+        db.add(note)
+        created.append(note)
+        if settings.smtp_host:
+            language = user.language or settings.default_language
+            text = render(message, params, language)
+            subject = get_translations(language).gettext(SUBJECT).format(message=text[:80])
+            body = f"{text}\n\n{settings.base_url.rstrip('/')}{link}\n" if link else f"{text}\n"
+            _queue_email(db, settings, OutgoingEmail(to=user.email, subject=subject, body=body))
+    return created
+
+
+def _queue_email(db: Session, settings: Settings, email: OutgoingEmail) -> None:
+    outbox: list[OutgoingEmail] | None = db.info.get(OUTBOX_KEY)
+    if outbox is None:
+        outbox = []
+        db.info[OUTBOX_KEY] = outbox
+
+        def _after_commit(session: Session) -> None:
+            pending = session.info.pop(OUTBOX_KEY, [])
+            send_emails(settings, pending)
+
+        def _after_rollback(session: Session) -> None:
+            session.info.pop(OUTBOX_KEY, None)
+
+        event.listen(db, "after_commit", _after_commit, once=True)
+        event.listen(db, "after_soft_rollback", _after_rollback, once=True)
+    outbox.append(email)
+
+
+def send_emails(settings: Settings, emails: Iterable[OutgoingEmail]) -> int:
+    """Send ``emails`` through the configured SMTP server; return how many went out.
+
+    Errors are logged, never raised: an unreachable mail server must not stop publishing.
+    """
+    emails = list(emails)
+    if not emails or not settings.smtp_host:
+        return 0
+    sent = 0
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            password = settings.smtp_password.get_secret_value()
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, password)
+            for email in emails:
+                message = EmailMessage()
+                message["From"] = settings.smtp_from
+                message["To"] = email.to
+                message["Subject"] = email.subject
+                message.set_content(email.body)
+                smtp.send_message(message)
+                sent += 1
+    except (OSError, smtplib.SMTPException):
+        log.exception("could not send %d notification e-mail(s)", len(emails) - sent)
+    return sent

@@ -1,0 +1,96 @@
+"""The external reviewer's pages: a signed, expiring link to one post, without an account.
+
+The link shows that post's variants and attached files, and nothing else of the workspace.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from guanxi.channels.models import Channel
+from guanxi.core import i18n
+from guanxi.core.errors import UserError
+from guanxi.publishing import approvals, media
+from guanxi.publishing.forms import SubmittedForm, app_settings, form_value, state_labels
+from guanxi.publishing.media_views import file_response
+from guanxi.publishing.models import Post, TargetState
+from guanxi.web.deps import Db, verify_csrf
+from guanxi.web.rendering import render
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+
+def _review_page(
+    request: Request,
+    db: Session,
+    post: Post,
+    token: str,
+    *,
+    error: str | None = None,
+    done: bool = False,
+    status_code: int = 200,
+) -> Response:
+    channels = {t.channel_id: db.get(Channel, t.channel_id) for t in post.targets}
+    library = {
+        asset.id: asset
+        for target in post.targets
+        for asset_id in [*(target.media_ids or []), target.cover_media_id]
+        if asset_id is not None
+        for asset in [media.media_by_id(db, workspace_id=post.workspace_id, media_id=asset_id)]
+        if asset is not None
+    }
+    return render(
+        request,
+        "publishing/review.html",
+        {
+            "post": post,
+            "token": token,
+            "channels": channels,
+            "library": library,
+            "state_labels": state_labels(),
+            "in_review": any(t.state == TargetState.IN_REVIEW for t in post.targets),
+            "error": error,
+            "done": done,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/review/{token}")
+def review_page(request: Request, db: Db, token: str) -> Response:
+    """What an external reviewer sees: this post's variants, and nothing else."""
+    post = approvals.post_for_review_token(db, token=token, settings=app_settings(request))
+    return _review_page(request, db, post, token)
+
+
+@router.post("/review/{token}")
+def review_decide(request: Request, db: Db, token: str, form: SubmittedForm) -> Response:
+    """An external reviewer approves or rejects the variants in review, with their name."""
+    post = approvals.post_for_review_token(db, token=token, settings=app_settings(request))
+    try:
+        approvals.external_decide(
+            db, post=post, name=form_value(form, "name"),
+            approved=form_value(form, "decision") == "approve", comment=form_value(form, "comment"),
+        )  # fmt: skip
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        i18n.set_language(request.state.language)
+        db.refresh(post)
+        return _review_page(
+            request, db, post, token, error=exc.translated(i18n.gettext), status_code=400
+        )
+    return _review_page(request, db, post, token, done=True)
+
+
+@router.get("/review/{token}/media/{media_id}")
+def review_media(request: Request, db: Db, token: str, media_id: int) -> Response:
+    """A file attached to the reviewed post (only those), for the external reviewer."""
+    post = approvals.post_for_review_token(db, token=token, settings=app_settings(request))
+    attached = {i for t in post.targets for i in [*(t.media_ids or []), t.cover_media_id] if i}
+    asset = media.media_by_id(db, workspace_id=post.workspace_id, media_id=media_id)
+    if asset is None or media_id not in attached:
+        raise media.media_not_found()
+    return file_response(asset, app_settings(request).data_dir)

@@ -1,0 +1,151 @@
+"""The publishing jobs on the task queue, and their schedule (as data).
+
+Each job is a small function with an explicit retry policy; ``guanxi publish dispatch``
+and ``guanxi publish sweep`` call the same functions the schedule runs. Retries:
+
+- ``publish_target``: never retried by the queue (``retries=0``): the engine decides when
+  to try again and writes it in the database, so a queue retry could only duplicate;
+- ``follow_status``: up to 2 queue retries, 10 s apart (a status check is read-only);
+- the scheduled runs are not retried: the next tick does the same work.
+
+Heavy imports (the engine, connectors, httpx) happen when a job runs, not at import.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from guanxi.core.queue import get_huey
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from guanxi.channels.models import Channel
+    from guanxi.connectors.base import Connector
+    from guanxi.publishing.sweep import SweepReport
+
+huey = get_huey()
+
+DISPATCH_BATCH = 200
+
+
+def worker_id() -> str:
+    """This process and thread, as written in leases and attempt logs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+@lru_cache(maxsize=1)
+def sessions() -> sessionmaker[Session]:
+    """The database sessions of this process."""
+    from guanxi.core.db import make_engine, make_session_factory
+    from guanxi.core.settings import get_settings
+
+    return make_session_factory(make_engine(get_settings().resolved_database_url))
+
+
+@cache
+def _connector(name: str) -> Connector:
+    import httpx
+
+    from guanxi.connectors.registry import build_connector
+    from guanxi.core.settings import get_settings
+
+    return build_connector(name, get_settings(), httpx.Client(timeout=60.0))
+
+
+def resolve_connector(channel: Channel) -> Connector:
+    """The installed connector for ``channel``, built once per process."""
+    return _connector(channel.connector)
+
+
+def preload() -> None:
+    """Import what the jobs run, in the calling (main) thread, before workers start."""
+    import guanxi.core.models_registry
+    import guanxi.publishing.engine
+    import guanxi.publishing.sweep  # noqa: F401
+
+
+@huey.task(retries=0)  # type: ignore[untyped-decorator]  # huey ships no types
+def publish_target(target_id: int) -> str | None:
+    """Publish one claimed target (see engine.execute_target)."""
+    from guanxi.core.db import utcnow
+    from guanxi.publishing.engine import execute_target
+
+    state = execute_target(
+        sessions(), target_id, connector_for=resolve_connector, now=utcnow(), worker_id=worker_id()
+    )
+    return str(state) if state else None
+
+
+@huey.task(retries=2, retry_delay=10)  # type: ignore[untyped-decorator]
+def follow_status(target_id: int) -> str | None:
+    """Ask the platform where an accepted publish stands (see sweep.check_status)."""
+    from guanxi.core.db import utcnow
+    from guanxi.publishing.sweep import check_status
+
+    state = check_status(
+        sessions(), target_id, connector_for=resolve_connector, now=utcnow(), worker_id=worker_id()
+    )
+    return str(state) if state else None
+
+
+def run_dispatch(limit: int = DISPATCH_BATCH) -> list[int]:
+    """Claim the due targets and queue a publish job for each; return their ids."""
+    from guanxi.core.db import utcnow
+    from guanxi.publishing.engine import dispatch_due
+
+    claimed = dispatch_due(sessions(), now=utcnow(), limit=limit, worker_id=worker_id())
+    for target_id in claimed:
+        publish_target(target_id)
+    return claimed
+
+
+def run_sweep() -> SweepReport:
+    """Sweep once and queue the status checks that are due."""
+    from guanxi.core.db import utcnow
+    from guanxi.publishing.sweep import sweep
+
+    report = sweep(sessions(), now=utcnow())
+    for target_id in report.status_due:
+        follow_status(target_id)
+    return report
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job the worker runs every ``every_s`` seconds."""
+
+    name: str
+    every_s: float
+    run: Callable[[], Any]
+
+
+SCHEDULE: tuple[ScheduledJob, ...] = (
+    ScheduledJob("dispatch", 5.0, run_dispatch),
+    ScheduledJob("sweep", 60.0, run_sweep),
+)
+
+
+def run_schedule(stop: threading.Event, schedule: tuple[ScheduledJob, ...] = SCHEDULE) -> None:
+    """Run each scheduled job at its interval until ``stop`` is set (a worker's thread)."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    next_run = dict.fromkeys((job.name for job in schedule), 0.0)
+    while not stop.is_set():
+        for job in schedule:
+            if time.monotonic() >= next_run[job.name]:
+                next_run[job.name] = time.monotonic() + job.every_s
+                try:
+                    job.run()
+                except Exception:
+                    # A failed tick (database restarting) must not stop the schedule.
+                    log.exception("scheduled job %s failed", job.name)
+        stop.wait(0.5)

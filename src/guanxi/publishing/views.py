@@ -1,0 +1,540 @@
+"""Publishing pages: the posts list, the composer, a post's variants, approvals and
+scheduling. The media library and the external review link have modules of their own,
+whose routes this router includes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import ROLE_LABELS, Membership, Permission, Role, User
+from guanxi.channels.models import Channel
+from guanxi.channels.service import list_channels
+from guanxi.connectors.base import VariantDraft
+from guanxi.core import i18n
+from guanxi.core.errors import UserError
+from guanxi.publishing import approvals, media, service
+from guanxi.publishing.campaigns import list_campaigns
+from guanxi.publishing.forms import SubmittedForm, app_settings, form_value, state_labels
+from guanxi.publishing.media_views import router as media_router
+from guanxi.publishing.models import Post, PublishTarget
+from guanxi.publishing.policy import get_policy
+from guanxi.publishing.review_views import router as review_router
+from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
+from guanxi.web.rendering import render
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
+Approver = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
+# Session keys shared with the calendar: the viewer's zone, and where it came from.
+VIEWER_ZONE = "viewer_tz"
+VIEWER_ZONE_SOURCE = "viewer_tz_source"
+
+
+def viewer_zone(request: Request, fallback: str) -> tuple[str, str]:
+    """The viewer's time zone and where it came from ("chosen" on the calendar, "browser",
+    or "workspace" until the browser says)."""
+    zone = request.session.get(VIEWER_ZONE)
+    source = request.session.get(VIEWER_ZONE_SOURCE)
+    if isinstance(zone, str) and _valid_zone(zone) and source in {"chosen", "browser"}:
+        return zone, str(source)
+    return fallback, "workspace"
+
+
+def _valid_zone(zone: str) -> bool:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return bool(zone)
+
+
+def _typed_zone(request: Request, form: dict[str, list[str]], fallback: str) -> str:
+    """The zone a time in ``form`` was typed in (the form says), remembered for next time."""
+    zone, source = viewer_zone(request, fallback)
+    sent = form_value(form, "tz")
+    if not _valid_zone(sent):
+        return zone
+    if source != "chosen":  # a zone chosen on the calendar wins over what the browser says
+        request.session[VIEWER_ZONE] = sent
+        request.session[VIEWER_ZONE_SOURCE] = "browser"
+    return sent
+
+
+def present_findings(
+    checks: list[dict[str, Any]], overrides: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Stored findings in the viewer's language, each with who overrode it (if anyone)."""
+    by_code = {override["code"]: override for override in overrides}
+    shown = []
+    for finding in checks:
+        message = i18n.gettext(str(finding["message"]))
+        params = finding.get("params") or {}
+        try:
+            text = message.format(**params) if params else message
+        except (KeyError, IndexError, ValueError):
+            text = message
+        shown.append(
+            {**finding, "text": text, "override": by_code.get(finding["code"])}
+            if finding["severity"] == "warning"
+            else {**finding, "text": text, "override": None}
+        )
+    return shown
+
+
+# --- Posts list --------------------------------------------------------------------------
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+@router.get("/w/{slug}/publish")
+def posts_page(
+    request: Request,
+    db: Db,
+    membership: Member,
+    state: str = "",
+    channel: str = "",
+    campaign: str = "",
+) -> Response:
+    """The workspace's posts, newest first, with each variant's state; filterable."""
+    workspace = membership.workspace
+    error = None
+    try:
+        posts = service.list_posts(
+            db, workspace=workspace, state=state, channel_id=_int_or_none(channel),
+            campaign_id=_int_or_none(campaign),
+        )  # fmt: skip
+    except UserError as exc:
+        error, posts = exc.translated(i18n.gettext), []
+    channels = {c.id: c for c in list_channels(db, workspace=workspace)}
+    policy = get_policy(db, workspace=workspace)
+    db.commit()  # the policy row, created with its defaults on first read
+    return render(
+        request,
+        "publishing/list.html",
+        {
+            "section": "publish",
+            "posts": posts,
+            "channels": channels,
+            "campaigns": list_campaigns(db, workspace=workspace),
+            "filters": {"state": state, "channel": channel, "campaign": campaign},
+            "state_labels": state_labels(),
+            "policy": policy,
+            "approver_label": ROLE_LABELS[Role(policy.approver_role)],
+            "can_write": membership.can(Permission.WRITE),
+            "error": error,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+# --- Composer ----------------------------------------------------------------------------
+
+
+def _new_page(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    *,
+    values: dict[str, list[str]] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    workspace = membership.workspace
+    return render(
+        request,
+        "publishing/new.html",
+        {
+            "section": "publish",
+            "channels": list_channels(db, workspace=workspace),
+            "campaigns": list_campaigns(db, workspace=workspace),
+            "values": values or {},
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/w/{slug}/publish/new")
+def new_post_page(request: Request, db: Db, membership: Writer) -> Response:
+    """The composer: internal title, the master text (Chinese first), campaign, accounts."""
+    return _new_page(request, db, membership)
+
+
+@router.post("/w/{slug}/publish/new")
+def new_post(
+    request: Request, db: Db, user: CurrentUser, membership: Writer, form: SubmittedForm
+) -> Response:
+    """Create the post with a variant per chosen account; a bad form comes back explained."""
+    try:
+        post = service.create_post(
+            db, workspace=membership.workspace, actor=user, title=form_value(form, "title"),
+            body=form_value(form, "body"), campaign=form_value(form, "campaign"),
+            channel_ids=form.get("channels", []),
+        )  # fmt: skip
+        for target in post.targets:
+            service.check_variant(db, target=target, settings=app_settings(request))
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        i18n.set_language(request.state.language)
+        message = exc.translated(i18n.gettext)
+        return _new_page(request, db, membership, values=form, error=message, status_code=400)
+    return RedirectResponse(f"/w/{membership.workspace.slug}/posts/{post.id}", status_code=303)
+
+
+# --- A post ------------------------------------------------------------------------------
+
+
+def _variant_view(
+    db: Session, request: Request, target: PublishTarget, channel: Channel, policy: Any
+) -> dict[str, Any]:
+    connector = service.load_connector(channel, app_settings(request))
+    errors, warnings = service.unresolved(target)
+    status = approvals.review_status(db, target=target, policy=policy)
+    return {
+        "target": target,
+        "channel": channel,
+        "fields": service.variant_fields(connector),
+        "findings": present_findings(target.checks or [], target.overrides or []),
+        "blocked": bool(errors or warnings),
+        "review": status,
+        "decisions": approvals.list_approvals(db, target=target),
+        "attempts": service.list_attempts(db, target=target),
+        "editable": target.state in service.EDITABLE_STATES,
+        "digest": service.content_digest(target),
+    }
+
+
+def _post_page(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    post: Post,
+    *,
+    error: str | None = None,
+    error_target: int | None = None,
+    notice: str | None = None,
+    review_link: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    workspace = membership.workspace
+    policy = get_policy(db, workspace=workspace)
+    channels = {c.id: c for c in list_channels(db, workspace=workspace)}
+    for target in post.targets:
+        if target.channel_id not in channels:  # disconnected since: still shown
+            found = db.get(Channel, target.channel_id)
+            if found is not None:
+                channels[found.id] = found
+    author = db.get(User, post.created_by_id) if post.created_by_id else None
+    zone, zone_source = viewer_zone(request, workspace.timezone)
+    return render(
+        request,
+        "publishing/post.html",
+        {
+            "section": "publish",
+            "post": post,
+            "author": author,
+            "variants": [
+                _variant_view(db, request, target, channels[target.channel_id], policy)
+                for target in post.targets
+            ],
+            "addable": [
+                c for c in channels.values() if c.id not in {t.channel_id for t in post.targets}
+            ],
+            "library": media.list_media(db, workspace=workspace),
+            "campaigns": list_campaigns(db, workspace=workspace),
+            "comments": service.list_comments(db, post=post),
+            "policy": policy,
+            "state_labels": state_labels(),
+            "zone": zone,
+            "zone_source": zone_source,
+            "can_write": membership.can(Permission.WRITE),
+            "can_approve": membership.can(Permission.APPROVE)
+            and approvals.may_approve(membership, policy),
+            "is_author": post.created_by_id == membership.user_id,
+            "link_days": approvals.REVIEW_LINK_DAYS,
+            "error": error,
+            "error_target": error_target,
+            "notice": notice,
+            "review_link": review_link,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/w/{slug}/posts/{post_id}")
+def post_page(request: Request, db: Db, membership: Member, post_id: int) -> Response:
+    """A post: its master text, each variant with checks, approvals, schedule and attempts."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    return _post_page(request, db, membership, post)
+
+
+def _act(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    post: Post,
+    action: Any,
+    *,
+    target_id: int | None = None,
+) -> Response:
+    """Run ``action``; commit and go back to the post, or show the post with the message."""
+    try:
+        action()
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        i18n.set_language(request.state.language)
+        db.refresh(post)
+        return _post_page(
+            request, db, membership, post, error=exc.translated(i18n.gettext),
+            error_target=target_id, status_code=exc.status_code,
+        )  # fmt: skip
+    anchor = f"#variant-{target_id}" if target_id else ""
+    return RedirectResponse(
+        f"/w/{membership.workspace.slug}/posts/{post.id}{anchor}", status_code=303
+    )
+
+
+@router.post("/w/{slug}/posts/{post_id}")
+def post_update(
+    request: Request, db: Db, membership: Writer, post_id: int, form: SubmittedForm
+) -> Response:
+    """Save the post's internal title, master text and campaign."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    return _act(
+        request, db, membership, post,
+        lambda: service.update_post(
+            db, post=post, actor=membership.user, title=form_value(form, "title"),
+            body=form_value(form, "body"), campaign=form_value(form, "campaign"),
+        ),
+    )  # fmt: skip
+
+
+@router.post("/w/{slug}/posts/{post_id}/channels")
+def post_add_channels(
+    request: Request, db: Db, membership: Writer, post_id: int, form: SubmittedForm
+) -> Response:
+    """Add variants for more accounts."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+
+    def add() -> None:
+        targets = service.add_channels(
+            db, post=post, actor=membership.user, channel_ids=form.get("channels", [])
+        )
+        for target in targets:
+            service.check_variant(db, target=target, settings=app_settings(request))
+
+    return _act(request, db, membership, post, add)
+
+
+def _variant_args(form: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "text": form_value(form, "text"),
+        "title": form_value(form, "title"),
+        "digest": form_value(form, "digest"),
+        "link": form_value(form, "link"),
+        "media_ids": form.get("media", []),
+        "cover_media_id": form_value(form, "cover"),
+    }
+
+
+@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}")
+def variant_save(
+    request: Request, db: Db, membership: Writer, post_id: int, target_id: int, form: SubmittedForm
+) -> Response:
+    """Save a variant and check it again; an approved one whose content changed needs review."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    target = service.get_target(post=post, target_id=target_id)
+
+    def save() -> None:
+        service.update_variant(db, target=target, actor=membership.user, **_variant_args(form))
+        service.check_variant(db, target=target, settings=app_settings(request))
+
+    return _act(request, db, membership, post, save, target_id=target_id)
+
+
+@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/check")
+def variant_check(
+    request: Request, db: Db, membership: Member, post_id: int, target_id: int, form: SubmittedForm
+) -> Response:
+    """HTMX: the findings on the variant as typed (nothing is saved)."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    target = service.get_target(post=post, target_id=target_id)
+    channel = db.get(Channel, target.channel_id)
+    assert channel is not None
+    # The text as typed, with the media as saved (attachments change on save).
+    saved = service.variant_draft(db, target, app_settings(request).data_dir)
+    draft = VariantDraft(
+        text=form_value(form, "text"),
+        title=form_value(form, "title"),
+        digest=form_value(form, "digest"),
+        link=form_value(form, "link"),
+        media=saved.media,
+        cover=saved.cover,
+    )
+    findings = service.check_draft(db, channel=channel, draft=draft, settings=app_settings(request))
+    db.rollback()
+    return render(
+        request,
+        "publishing/_findings.html",
+        {
+            "findings": present_findings(findings, target.overrides or []),
+            "live": True,
+            "can_override": False,
+            "override_action": "",
+        },
+    )
+
+
+@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/override")
+def variant_override(
+    request: Request, db: Db, membership: Approver, post_id: int, target_id: int,
+    form: SubmittedForm,
+) -> Response:  # fmt: skip
+    """A manager lets a warning pass, with a reason."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    target = service.get_target(post=post, target_id=target_id)
+    return _act(
+        request, db, membership, post,
+        lambda: service.override_warning(
+            db, target=target, membership=membership, code=form_value(form, "code"),
+            reason=form_value(form, "reason"),
+        ),
+        target_id=target_id,
+    )  # fmt: skip
+
+
+@router.post("/w/{slug}/posts/{post_id}/submit")
+def post_submit(request: Request, db: Db, membership: Writer, post_id: int) -> Response:
+    """Send the post's draft variants to review."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    return _act(
+        request, db, membership, post,
+        lambda: approvals.submit_for_review(db, post=post, membership=membership),
+    )  # fmt: skip
+
+
+@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/decide")
+def variant_decide(
+    request: Request, db: Db, membership: Approver, post_id: int, target_id: int,
+    form: SubmittedForm,
+) -> Response:  # fmt: skip
+    """Approve or reject the variant's next review step, with a comment."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    target = service.get_target(post=post, target_id=target_id)
+    return _act(
+        request, db, membership, post,
+        lambda: approvals.decide(
+            db, target=target, post=post, membership=membership,
+            approved=form_value(form, "decision") == "approve", comment=form_value(form, "comment"),
+        ),
+        target_id=target_id,
+    )  # fmt: skip
+
+
+@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/schedule")
+def variant_schedule(
+    request: Request, db: Db, membership: Writer, post_id: int, target_id: int,
+    form: SubmittedForm,
+) -> Response:  # fmt: skip
+    """Schedule the variant at a time typed in the viewer's zone, or publish it now."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    target = service.get_target(post=post, target_id=target_id)
+    zone = _typed_zone(request, form, membership.workspace.timezone)
+
+    def schedule() -> None:
+        now = form_value(form, "now") == "1"
+        when = None if now else service.parse_local_time(form_value(form, "when"), zone)
+        try:
+            service.schedule_target(
+                db, target=target, membership=membership, when=when, settings=app_settings(request)
+            )
+        except UserError:
+            # Refused: keep the fresh check results so the page shows what blocks it.
+            db.rollback()
+            service.check_variant(db, target=target, settings=app_settings(request))
+            db.commit()
+            raise
+
+    return _act(request, db, membership, post, schedule, target_id=target_id)
+
+
+@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/unschedule")
+def variant_unschedule(
+    request: Request, db: Db, membership: Writer, post_id: int, target_id: int
+) -> Response:
+    """Take the variant off the queue (it stays approved)."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    target = service.get_target(post=post, target_id=target_id)
+    return _act(
+        request, db, membership, post,
+        lambda: service.unschedule_target(db, target=target, membership=membership),
+        target_id=target_id,
+    )  # fmt: skip
+
+
+@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/retry")
+def variant_retry(
+    request: Request, db: Db, membership: Writer, post_id: int, target_id: int,
+    form: SubmittedForm,
+) -> Response:  # fmt: skip
+    """Queue a failed variant again (one needing attention only after a manager confirms)."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    target = service.get_target(post=post, target_id=target_id)
+    return _act(
+        request, db, membership, post,
+        lambda: service.retry_target(
+            db, target=target, membership=membership, confirmed=form_value(form, "confirm") == "1"
+        ),
+        target_id=target_id,
+    )  # fmt: skip
+
+
+@router.post("/w/{slug}/posts/{post_id}/comments")
+def post_comment(
+    request: Request, db: Db, membership: Writer, post_id: int, form: SubmittedForm
+) -> Response:
+    """Comment on the post (editors and above; analysts read)."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    user = membership.user
+    return _act(
+        request, db, membership, post,
+        lambda: service.add_comment(
+            db, post=post, body=form_value(form, "body"), author=user, author_label=user.name
+        ),
+    )  # fmt: skip
+
+
+@router.post("/w/{slug}/posts/{post_id}/review-link")
+def post_review_link(
+    request: Request, db: Db, membership: Approver, post_id: int, form: SubmittedForm
+) -> Response:
+    """Create a signed, expiring link for an external reviewer and show it once."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    try:
+        token, _expires = approvals.review_link_token(
+            db, post=post, membership=membership, days=form_value(form, "days"),
+            settings=app_settings(request),
+        )  # fmt: skip
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        i18n.set_language(request.state.language)
+        return _post_page(
+            request, db, membership, post, error=exc.translated(i18n.gettext), status_code=400
+        )
+    link = f"{app_settings(request).base_url.rstrip('/')}/review/{token}"
+    return _post_page(request, db, membership, post, review_link=link)
+
+
+router.include_router(media_router)
+router.include_router(review_router)

@@ -1,0 +1,110 @@
+"""Publishing in a real browser, end to end through the sandbox: the community manager
+writes in Chinese, a check fires, a manager approves and publishes, the post is on Weibo."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from guanxi.channels.models import Channel
+from guanxi.connectors.base import Connector
+from guanxi.connectors.registry import build_connector
+from guanxi.core.db import utcnow
+from guanxi.demo import DEMO_WORKSPACE
+from guanxi.demo_stack import sandbox_environment
+from guanxi.publishing.engine import dispatch_due, execute_target
+from guanxi.sandbox.server import RunningSandbox, run_in_thread
+from guanxi.sandbox.weibo import DEMO_SAFE_DOMAIN, DEMO_WEIBO_NAME, DEMO_WEIBO_UID
+from tests.browser.conftest import EDITOR, MANAGER, LiveServer, serve_demo, sign_in
+
+pytestmark = pytest.mark.browser
+
+BODY = f"普罗旺斯今年最受期待的桃红葡萄酒上市，欢迎品尝！详情 https://{DEMO_SAFE_DOMAIN}/rose"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    """The platform sandbox, with its demo accounts."""
+    with run_in_thread() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stack(
+    sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """guanxi with the demo data, its connectors pointed at the sandbox."""
+    port = int(sandbox.base_url.rsplit(":", 1)[1])
+    overrides = {
+        name.removeprefix("GUANXI_").lower(): value
+        for name, value in sandbox_environment(port).items()
+    }
+    with serve_demo(Path(tmp_path_factory.mktemp("publish")), **overrides) as server:
+        yield server
+
+
+def run_the_engine(stack: LiveServer) -> None:
+    """What the worker does on its next tick: claim what is due and publish it."""
+    http = httpx.Client(timeout=10.0)
+
+    def connector_for(channel: Channel) -> Connector:
+        return build_connector(channel.connector, stack.settings, http)
+
+    claimed = dispatch_due(stack.sessions, now=utcnow(), limit=10, worker_id="browser-test")
+    assert claimed, "the scheduled variant was due"
+    for target_id in claimed:
+        execute_target(
+            stack.sessions, target_id, connector_for=connector_for, now=utcnow(),
+            worker_id="browser-test", settings=stack.settings,
+        )  # fmt: skip
+    http.close()
+
+
+def test_compose_check_approve_publish_and_see_it_on_weibo(
+    page: Page, stack: LiveServer, sandbox: RunningSandbox
+) -> None:
+    """Given the community manager composing a Weibo post in Chinese with a superlative
+    (最, to avoid under the Advertising Law), the checks flag it; a manager approves it,
+    overrides the warning with a reason and publishes now; the engine sends it through the
+    real Weibo connector, and the post is on the sandbox's Weibo account page."""
+    sign_in(page, stack, EDITOR)
+    page.goto(stack.url(f"/w/{DEMO_WORKSPACE.slug}/publish/new"))
+    page.locator("input[name=title]").fill("桃红葡萄酒上市")
+    page.locator("textarea[name=body]").fill(BODY)
+    page.get_by_label(re.compile(DEMO_WEIBO_NAME)).check()
+    page.get_by_role("button", name="Create the variants").click()
+
+    expect(page).to_have_url(re.compile(rf"/w/{DEMO_WORKSPACE.slug}/posts/\d+$"))
+    post_url = page.url
+    finding = page.locator("li.finding-warning[data-code^='words.']").first
+    expect(finding).to_be_visible()
+    expect(finding).to_contain_text("最")
+    page.get_by_role("button", name="Submit the drafts for review").click()
+    expect(
+        page.get_by_text("You wrote this post, so another approver must approve it.")
+    ).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, stack, MANAGER)
+    page.goto(post_url)
+    page.get_by_role("button", name="Approve step 1").click()
+    override = page.locator("li.finding-warning[data-code^='words.'] form").first
+    override.locator("input[name=reason]").fill("“最受期待”引自经销商预订量统计，已存档。")
+    override.get_by_role("button", name="Override warning").click()
+    expect(page.locator(".badge.ok", has_text="Overridden by").first).to_be_visible()
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator("#main, main")).to_contain_text("Scheduled")
+
+    run_the_engine(stack)
+
+    page.reload()
+    expect(page.locator("main")).to_contain_text("Published at")
+    page.goto(f"{sandbox.base_url}/accounts/weibo/{DEMO_WEIBO_UID}")
+    expect(page.locator("article.post").first).to_contain_text(
+        "普罗旺斯今年最受期待的桃红葡萄酒上市"
+    )

@@ -1,0 +1,287 @@
+"""The composer: a post with a variant per account, checked against the platform's rules and
+the Chinese-first checks, with overrides and scheduling gated by the checks."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import AuditEvent, Membership
+from guanxi.connectors.base import ConnectorConfig
+from guanxi.core.db import utcnow
+from guanxi.core.errors import PermissionDeniedError, UserError
+from guanxi.core.settings import Settings
+from guanxi.publishing import media, service
+from guanxi.publishing.models import Post, PublishTarget, TargetState
+from tests.composer_support import (
+    ArticleConnector,
+    MicroConnector,
+    Team,
+    make_team,
+    png_bytes,
+    set_steps,
+    test_connectors,  # noqa: F401 - a fixture
+)
+
+pytestmark = pytest.mark.usefixtures("test_connectors")
+
+TEXT = "春季新品上市，欢迎来店里看看。"
+
+
+@pytest.fixture
+def team(db: Session, make_user: object, make_workspace: object) -> Team:
+    """A workspace with a member per role, a microblog and an article account."""
+    return make_team(db, make_user, make_workspace)
+
+
+def member(db: Session, team: Team, user_id: int) -> Membership:
+    membership = db.scalar(
+        select(Membership).where(
+            Membership.user_id == user_id, Membership.workspace_id == team.workspace.id
+        )
+    )
+    assert membership is not None
+    return membership
+
+
+def new_post(db: Session, team: Team, *channels: int, body: str = TEXT) -> Post:
+    post = service.create_post(
+        db, workspace=team.workspace, actor=team.editor, title="春季上新", body=body,
+        campaign="", channel_ids=[str(c) for c in channels],
+    )  # fmt: skip
+    db.commit()
+    return post
+
+
+def add_image(db: Session, team: Team, settings: Settings) -> int:
+    asset, _ = media.store_media(
+        db, workspace=team.workspace, filename="cover.png", stream=io.BytesIO(png_bytes()),
+        data_dir=settings.data_dir, actor=team.editor,
+    )  # fmt: skip
+    db.commit()
+    return asset.id
+
+
+def test_a_post_gets_a_variant_per_account_prefilled_from_the_master(
+    db: Session, team: Team
+) -> None:
+    """Given two accounts chosen, when the post is created, then each gets a draft variant
+    whose text is the master's, with its own idempotency key."""
+    post = new_post(db, team, team.micro.id, team.article.id)
+    assert [t.channel_id for t in post.targets] == [team.micro.id, team.article.id]
+    assert all(t.text == TEXT and t.state == TargetState.DRAFT for t in post.targets)
+    assert len({t.idempotency_key for t in post.targets}) == 2
+    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "post.create"))
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "channels", "message"),
+    [
+        ("", TEXT, "micro", "internal title"),
+        ("x" * 201, TEXT, "micro", "internal title"),
+        ("标题", "   ", "micro", "Write the post's text"),
+        ("标题", TEXT, "", "at least one connected account"),
+        ("标题", TEXT, "999", "not connected to this workspace"),
+    ],
+)
+def test_a_bad_post_is_refused_with_a_message_and_nothing_is_saved(
+    db: Session, team: Team, title: str, body: str, channels: str, message: str
+) -> None:
+    ids = {"micro": [str(team.micro.id)], "": [], "999": ["999"]}[channels]
+    with pytest.raises(UserError, match=message):
+        service.create_post(
+            db, workspace=team.workspace, actor=team.editor, title=title, body=body,
+            campaign="", channel_ids=ids,
+        )  # fmt: skip
+    db.rollback()
+    assert db.scalar(select(Post)) is None
+
+
+def test_an_account_of_another_workspace_cannot_be_targeted(
+    db: Session, team: Team, make_user: object, make_workspace: object
+) -> None:
+    other = make_team(db, make_user, make_workspace, slug="rival")
+    with pytest.raises(UserError, match="not connected"):
+        new_post(db, team, other.micro.id)
+
+
+def test_checks_combine_platform_rules_and_chinese_first_checks(
+    db: Session, team: Team, settings: Settings
+) -> None:
+    """Platform errors (the article lacks a title and cover) and a Chinese-first warning (a
+    link unreachable from the mainland) are stored on the variant, each with its source."""
+    post = new_post(db, team, team.article.id)
+    target = post.targets[0]
+    service.update_variant(
+        db, target=target, actor=team.editor, text=TEXT, link="https://www.facebook.com/brand"
+    )
+    service.check_variant(db, target=target, settings=settings)
+    found = {(f["source"], f["code"], f["severity"]) for f in target.checks}
+    assert ("platform", "title.required", "error") in found
+    assert ("platform", "cover.required", "error") in found
+    assert ("checks", "links.unreachable:facebook.com", "warning") in found
+
+
+def test_the_fields_a_channel_shows_come_from_its_rules() -> None:
+    """The article platform complains of a title, summary and cover; the microblog of none."""
+    config = ConnectorConfig(base_url="http://127.0.0.1:1", http=httpx.Client())
+    assert service.variant_fields(ArticleConnector(config)) == ["title", "digest", "cover"]
+    assert service.variant_fields(MicroConnector(config)) == []
+    assert service.variant_fields(None) == []
+
+
+def test_errors_block_scheduling_until_fixed(db: Session, team: Team, settings: Settings) -> None:
+    """Given no approval needed, a variant over the platform's length limit cannot be
+    scheduled; shortened (and its image warning overridden), it can."""
+    set_steps(db, team.workspace, 0)
+    post = new_post(db, team, team.micro.id, body="长" * 150)
+    target = post.targets[0]
+    editor = member(db, team, team.editor.id)
+    with pytest.raises(UserError, match="Fix the 1 error"):
+        service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+    db.rollback()
+    assert target.state == TargetState.DRAFT
+
+    service.update_variant(db, target=target, actor=team.editor, text=TEXT)
+    db.commit()
+    with pytest.raises(UserError, match="1 warning"):
+        service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+    db.rollback()
+
+    service.check_variant(db, target=target, settings=settings)
+    manager = member(db, team, team.manager.id)
+    service.override_warning(
+        db, target=target, membership=manager, code="media.none", reason="纯文字公告"
+    )
+    service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+    db.commit()
+    assert target.state == TargetState.SCHEDULED
+    assert target.next_attempt_at is not None
+    assert target.overrides[0]["by"] == team.manager.email
+    assert target.overrides[0]["reason"] == "纯文字公告"
+
+
+def test_an_editor_cannot_override_a_warning_and_errors_cannot_be_overridden(
+    db: Session, team: Team, settings: Settings
+) -> None:
+    post = new_post(db, team, team.micro.id, body="长" * 150)
+    target = post.targets[0]
+    service.check_variant(db, target=target, settings=settings)
+    with pytest.raises(PermissionDeniedError):
+        service.override_warning(
+            db, target=target, membership=member(db, team, team.editor.id), code="media.none",
+            reason="ok",
+        )  # fmt: skip
+    with pytest.raises(UserError, match="cannot be overridden"):
+        service.override_warning(
+            db, target=target, membership=member(db, team, team.manager.id),
+            code="text.too_long", reason="ok",
+        )  # fmt: skip
+    with pytest.raises(UserError, match="reason"):
+        service.override_warning(
+            db, target=target, membership=member(db, team, team.manager.id), code="media.none",
+            reason="  ",
+        )  # fmt: skip
+    assert target.overrides == []
+
+
+def test_a_variant_with_its_image_passes_the_microblog_rules(
+    db: Session, team: Team, settings: Settings
+) -> None:
+    set_steps(db, team.workspace, 0)
+    image = add_image(db, team, settings)
+    post = new_post(db, team, team.micro.id)
+    target = post.targets[0]
+    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    later = utcnow() + timedelta(hours=3)
+    service.schedule_target(
+        db, target=target, membership=member(db, team, team.editor.id), when=later,
+        settings=settings,
+    )  # fmt: skip
+    db.commit()
+    assert target.checks == []
+    assert target.scheduled_at == later
+
+
+def test_a_time_in_the_past_is_refused(db: Session, team: Team, settings: Settings) -> None:
+    set_steps(db, team.workspace, 0)
+    image = add_image(db, team, settings)
+    post = new_post(db, team, team.micro.id)
+    target = post.targets[0]
+    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    with pytest.raises(UserError, match="passed"):
+        service.schedule_target(
+            db, target=target, membership=member(db, team, team.editor.id),
+            when=utcnow() - timedelta(hours=1), settings=settings,
+        )  # fmt: skip
+
+
+def test_unscheduling_returns_to_approved_and_failed_can_be_retried(
+    db: Session, team: Team, settings: Settings
+) -> None:
+    set_steps(db, team.workspace, 0)
+    image = add_image(db, team, settings)
+    post = new_post(db, team, team.micro.id)
+    target = post.targets[0]
+    editor = member(db, team, team.editor.id)
+    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+    service.unschedule_target(db, target=target, membership=editor)
+    assert target.state == TargetState.APPROVED
+    assert target.scheduled_at is None
+
+    target.state = TargetState.FAILED  # as the engine leaves it
+    service.retry_target(db, target=target, membership=editor, confirmed=False)
+    assert target.state == TargetState.SCHEDULED
+
+
+def test_needs_attention_is_retried_only_by_a_manager_who_confirms(db: Session, team: Team) -> None:
+    post = new_post(db, team, team.micro.id)
+    target: PublishTarget = post.targets[0]
+    target.state = TargetState.NEEDS_ATTENTION  # as the engine leaves it
+    with pytest.raises(PermissionDeniedError):
+        service.retry_target(
+            db, target=target, membership=member(db, team, team.editor.id), confirmed=True
+        )
+    manager = member(db, team, team.manager.id)
+    with pytest.raises(UserError, match="confirm"):
+        service.retry_target(db, target=target, membership=manager, confirmed=False)
+    service.retry_target(db, target=target, membership=manager, confirmed=True)
+    assert target.state == TargetState.SCHEDULED
+
+
+def test_times_typed_in_the_viewers_zone_are_stored_in_utc() -> None:
+    at = service.parse_local_time("2026-12-01T09:30", "Europe/Paris")
+    assert at.isoformat() == "2026-12-01T08:30:00+00:00"
+    with pytest.raises(UserError, match="YYYY-MM-DD"):
+        service.parse_local_time("tomorrow", "Asia/Shanghai")
+
+
+def test_posts_are_listed_newest_first_and_filtered(db: Session, team: Team) -> None:
+    first = new_post(db, team, team.micro.id)
+    second = new_post(db, team, team.article.id)
+    assert service.list_posts(db, workspace=team.workspace) == [second, first]
+    assert service.list_posts(db, workspace=team.workspace, channel_id=team.micro.id) == [first]
+    assert service.list_posts(db, workspace=team.workspace, state="scheduled") == []
+    with pytest.raises(UserError, match="Unknown state"):
+        service.list_posts(db, workspace=team.workspace, state="bogus")
+
+
+def test_a_scheduled_variant_cannot_be_edited(db: Session, team: Team, settings: Settings) -> None:
+    set_steps(db, team.workspace, 0)
+    image = add_image(db, team, settings)
+    post = new_post(db, team, team.micro.id)
+    target = post.targets[0]
+    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    service.schedule_target(
+        db, target=target, membership=member(db, team, team.editor.id), when=None,
+        settings=settings,
+    )  # fmt: skip
+    with pytest.raises(UserError, match="Unschedule it first"):
+        service.update_variant(db, target=target, actor=team.editor, text="改了")
+    assert target.text == TEXT
