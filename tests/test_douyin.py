@@ -54,7 +54,7 @@ from guanxi.sandbox.douyin import (
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from tests.conftest import UserFactory, WorkspaceFactory
 
-REVIEW_DELAY_S = 0.4
+REVIEW_DELAY_S = 2.0  # long enough that a loaded CI machine still sees "reviewing" first
 BOX = SecretBox("douyin-test-secret-key-0123456789-abcdefgh")
 REDIRECT_URI = "http://127.0.0.1:8000/w/acme/channels/oauth/douyin"
 

@@ -17,9 +17,6 @@ makes that a failure.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,12 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.security import SecretBox
+from guanxi.core.serving import serve_in_thread
 from guanxi.core.settings import Settings
 from guanxi.demo import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
 from guanxi.demo_stack import load_demo_channels
@@ -98,27 +95,10 @@ def serve_demo(data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
         load_demo_channels(db, workspace=workspace, box=SecretBox.from_settings(settings))
         db.commit()
     app = create_app(settings, session_factory)
-    # Bind first, then hand the socket over: the port is known before the thread starts.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                msg = "the live guanxi server did not start; see the log above"
-                raise RuntimeError(msg)
-            time.sleep(0.02)
-        yield LiveServer(
-            base_url=f"http://127.0.0.1:{port}", settings=settings, sessions=session_factory
-        )
+        with serve_in_thread(app) as base_url:
+            yield LiveServer(base_url=base_url, settings=settings, sessions=session_factory)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         engine.dispose()
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import uvicorn
 from fastapi import FastAPI
 
+from guanxi.core.serving import serve_in_thread
 from guanxi.sandbox.app import Sandbox, create_sandbox_app
 
 
@@ -37,22 +34,5 @@ class RunningSandbox:
 def run_in_thread(app: FastAPI | None = None, host: str = "127.0.0.1") -> Iterator[RunningSandbox]:
     """Serve the sandbox on a free port until the block ends."""
     app = app or create_sandbox_app()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                msg = "the sandbox did not start"
-                raise RuntimeError(msg)
-            time.sleep(0.02)
-        yield RunningSandbox(base_url=f"http://{host}:{port}", app=app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_in_thread(app, host) as base_url:
+        yield RunningSandbox(base_url=base_url, app=app)

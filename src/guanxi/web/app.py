@@ -30,6 +30,7 @@ from guanxi.planner.views import api_router as planner_api
 from guanxi.planner.views import router as planner_router
 from guanxi.publishing.calendar_views import router as calendar_router
 from guanxi.publishing.manual_views import router as manual_router
+from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.rendering import make_templates, render
@@ -102,6 +103,7 @@ def create_app(
     app.include_router(calendar_router)
     app.include_router(publishing_router)
     app.include_router(manual_router)
+    app.include_router(notifications_router)
     app.include_router(channels_router)
     app.include_router(webhooks_router)  # platform pushes: signature-authenticated, no CSRF
 

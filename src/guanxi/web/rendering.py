@@ -11,9 +11,10 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import object_session
 
 from guanxi import __version__
-from guanxi.accounts.models import ROLE_LABELS
+from guanxi.accounts.models import ROLE_LABELS, Membership, User
 from guanxi.core import i18n
 from guanxi.web.deps import preferred_membership
 
@@ -64,6 +65,31 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def _unread_notifications(
+    request: Request, user: User | None, membership: Membership | None
+) -> int | None:
+    """The user's unread notifications in the workspace shown, counted once per request.
+
+    None when there is nobody signed in, no workspace, or no open session to ask (error
+    pages render after the request's session closed): the bell then shows without a count.
+    """
+    if user is None or membership is None:
+        return None
+    cached = getattr(request.state, "unread_notifications", None)
+    if isinstance(cached, int):
+        return cached
+    db = object_session(user)
+    if db is None or not db.is_active:
+        return None
+    # Imported here: the publishing views import this module.
+    from guanxi.publishing.notification_views import count_unread
+
+    with db.no_autoflush:  # a page re-shown with unsaved input must not flush it
+        count = count_unread(db, user_id=user.id, workspace_id=membership.workspace_id)
+    request.state.unread_notifications = count
+    return count
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -85,5 +111,6 @@ def render(
     # Catalog pages belong to no workspace; the navigation keeps the one the user was in.
     current = membership or preferred_membership(request, memberships)
     base["nav_workspace"] = current.workspace if current else None
+    base["unread_notifications"] = _unread_notifications(request, base["user"], current)
     base.update(context or {})
     return templates.TemplateResponse(request, template, base, status_code=status_code)
