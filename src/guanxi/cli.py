@@ -383,3 +383,91 @@ def up(
     from guanxi.demo_stack import run_stack
 
     run_stack(port=port, sandbox_port=sandbox_port, workers=workers, console=console)
+
+
+bench_app = typer.Typer(help="Measure guanxi under load, on scratch data.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("publish")
+def bench_publish(
+    posts: Annotated[
+        int, typer.Option(min=1, help="Posts to publish (one Weibo target each).")
+    ] = 10_000,
+    accounts_: Annotated[
+        int, typer.Option("--accounts", min=1, help="Sandbox Weibo accounts (channels).")
+    ] = 1_000,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="A PostgreSQL server URL to create a scratch database on; default SQLite."
+        ),
+    ] = "",
+    queue_url: Annotated[
+        str, typer.Option(help="A Redis URL; default a scratch SQLite queue.")
+    ] = "",
+    workers: Annotated[int, typer.Option(min=1, help="`guanxi worker` processes.")] = 3,
+    threads: Annotated[int, typer.Option(min=1, help="Consumer threads per worker.")] = 4,
+    kill_worker: Annotated[
+        bool, typer.Option(help="SIGKILL a worker mid-run and start a replacement.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the schedule's randomness.")] = 0,
+    window: Annotated[float, typer.Option(min=1, help="Seconds the posts are spread over.")] = 90.0,
+    lead: Annotated[float, typer.Option(min=0, help="Seconds before the first post is due.")] = 5.0,
+    timeout: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for every post; 0: derived.")
+    ] = 0.0,
+) -> None:
+    """Publish POSTS posts to ACCOUNTS sandbox Weibo accounts with a real worker pool, then
+    report duplicates, lost posts, lateness and throughput (the last line, for scripts)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from guanxi.publishing.bench import BenchConfig, BenchError, interrupts_as_exit, run_bench
+
+    config = BenchConfig(
+        posts=posts, accounts=accounts_, database_url=database_url, queue_url=queue_url,
+        workers=workers, threads=threads, kill_worker=kill_worker, seed=seed, window_s=window,
+        lead_s=lead, timeout_s=timeout,
+    )  # fmt: skip
+    backend = "PostgreSQL" if database_url else "SQLite"
+    console.print(
+        f"bench publish: {posts} posts, {accounts_} accounts, {backend}, {workers} worker(s) "
+        f"x {threads} thread(s), window {window:.0f} s{', kill a worker' if kill_worker else ''}"
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    try:
+        with interrupts_as_exit(), Progress(*columns, console=console) as bar:
+            task = bar.add_task("final targets", total=posts)
+            result = run_bench(config, progress=lambda done, _: bar.update(task, completed=done))
+    except BenchError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table("figure", "value", title="publishing benchmark")
+    for state, count in sorted(result.by_state.items()):
+        table.add_row(f"targets {state}", str(count))
+    table.add_row("duplicates (extra live posts)", str(result.duplicates))
+    table.add_row("lost", str(result.lost))
+    table.add_row("live but not recorded as published", str(result.live_unrecorded))
+    table.add_row("reconciled with the platform (find)", str(result.reconciled))
+    table.add_row("lateness p50 / p99 / max (s)",
+                  f"{result.p50_lateness_s:.2f} / {result.p99_lateness_s:.2f} / "
+                  f"{result.max_lateness_s:.2f}")  # fmt: skip
+    table.add_row("throughput (published/s)", f"{result.throughput_per_s:.2f}")
+    table.add_row("wall clock (s)", f"{result.elapsed_s:.1f}")
+    if result.killed:
+        table.add_row("killed worker pids", ", ".join(map(str, result.killed)))
+        table.add_row("targets it held when killed", str(len(result.held_by_killed)))
+    console.print(table)
+    if result.timed_out:
+        err_console.print("[bold yellow]warning:[/] timed out before every target was final")
+    if result.lost_ids:
+        err_console.print(f"lost target ids: {result.lost_ids[:20]}")
+    typer.echo(result.last_line())
+    if result.duplicates or result.lost:
+        raise typer.Exit(code=1)
