@@ -224,3 +224,19 @@ def test_comments_are_kept_and_an_empty_one_is_explained(
         f"{location}/comments", data={"csrf_token": csrf_token(client), "body": "x"}
     )
     assert refused.status_code == 403
+
+
+def test_the_hits_of_the_checks_are_marked_in_the_variant_text(
+    client: TestClient, team: Team
+) -> None:
+    """Given a variant with a superlative (最, on the default list of words to avoid),
+    the post page shows its text with that hit marked as a warning; a clean text has no
+    marked copy at all."""
+    as_user(client, team.editor.email)
+    _status, location = compose(client, team, body="本店最受欢迎的春季新品上市。")
+    page = client.get(location)
+    assert '<mark class="mark-warning">最</mark>' in page.text
+    assert "本店" in page.text.split('class="highlighted"')[1].split("</p>")[0]
+
+    _status, clean = compose(client, team)
+    assert 'class="highlighted"' not in client.get(clean).text

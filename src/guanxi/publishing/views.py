@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import ROLE_LABELS, Membership, Permission, Role, User
 from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
+from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
 from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
@@ -85,6 +86,14 @@ def present_findings(
             else {**finding, "text": text, "override": None}
         )
     return shown
+
+
+def highlighted_text(text: str, checks: list[dict[str, Any]]) -> list[Segment]:
+    """The variant's text cut into segments, the hits of its stored findings marked;
+    empty when no finding points into the text."""
+    findings = [Finding.from_dict(check) for check in checks if check.get("spans")]
+    segments = highlight(text, findings, CheckedField.TEXT)
+    return segments if any(segment.severity for segment in segments) else []
 
 
 # --- Posts list --------------------------------------------------------------------------
@@ -204,6 +213,7 @@ def _variant_view(
         "channel": channel,
         "fields": service.variant_fields(connector),
         "findings": present_findings(target.checks or [], target.overrides or []),
+        "highlighted": highlighted_text(target.text, target.checks or []),
         "blocked": bool(errors or warnings),
         "review": status,
         "decisions": approvals.list_approvals(db, target=target),
