@@ -71,7 +71,19 @@ def load_demo(db: Session) -> Workspace:
             )
     db.flush()
     _demo_plan(db, workspace, author=users[DEMO_PEOPLE[2].email])
+    _capability_demos(db, workspace)
     return workspace
+
+
+def _capability_demos(db: Session, workspace: Workspace) -> None:
+    """Each capability adds its own demo data (mentions, inbox, chart ranks)."""
+    from guanxi.inbox import demo as inbox_demo
+    from guanxi.listening import demo as listening_demo
+    from guanxi.market import demo as market_demo
+
+    for module in (listening_demo, inbox_demo, market_demo):
+        module.load_demo(db, workspace=workspace)
+        db.flush()
 
 
 # The community manager's first plan: young urban wine drinkers in the big mainland cities.

@@ -26,6 +26,9 @@ from guanxi.core import i18n
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
+from guanxi.inbox.views import router as inbox_router
+from guanxi.listening.views import router as listening_router
+from guanxi.market.views import router as market_router
 from guanxi.planner.views import api_router as planner_api
 from guanxi.planner.views import router as planner_router
 from guanxi.publishing.calendar_views import router as calendar_router
@@ -96,6 +99,9 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    # The capabilities first: their section pages replace the shell's "coming" pages.
+    for router in (listening_router, inbox_router, market_router):
+        app.include_router(router)
     for router in (shell_router, accounts_router, catalog_router, planner_router, checks_router):
         app.include_router(router)
     for router in (accounts_api, catalog_api, planner_api):

@@ -10,6 +10,24 @@ config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url
 
 
+# Development only: scripts/branch_migration.py limits autogenerate to one capability's tables.
+only_tables: set[str] | None = config.attributes.get("only_tables")
+
+
+def include_object(
+    obj: object,
+    name: str | None,
+    type_: str,
+    reflected: bool,  # noqa: ARG001 - Alembic's hook signature
+    compare_to: object,  # noqa: ARG001
+) -> bool:
+    """Every object, unless a set of tables was given: then only those tables and their parts."""
+    if only_tables is None:
+        return True
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table in only_tables
+
+
 def run_migrations() -> None:
     """Run migrations online; SQLite needs batch mode to alter tables."""
     if context.is_offline_mode():
@@ -24,6 +42,7 @@ def run_migrations() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -7,17 +7,19 @@ from types import ModuleType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi import __version__
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
 from guanxi.core import migrate
-from guanxi.core.db import make_engine, make_session_factory, session_scope
+from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
 from guanxi.core.settings import ConfigurationError, get_settings
+
+from .common import console, err_console
+from .common import fail as _fail
+from .common import sessions as _sessions
 
 app = typer.Typer(
     help="guanxi: command center for brands on Chinese social media.", no_args_is_help=True
@@ -30,14 +32,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(catalog_app, name="catalog")
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=1)
 
 
 def _version_callback(value: bool) -> None:
@@ -66,12 +60,8 @@ def main(
         raise _fail(str(exc)) from None
 
 
-def _sessions() -> sessionmaker[Session]:
-    return make_session_factory(make_engine(get_settings().resolved_database_url))
-
-
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Migrate the database schema to the latest version."""
     url = get_settings().resolved_database_url
     migrate.upgrade(url, revision)
@@ -471,3 +461,14 @@ def bench_publish(
     typer.echo(result.last_line())
     if result.duplicates or result.lost:
         raise typer.Exit(code=1)
+
+
+def _register_capabilities() -> None:
+    """Each capability's command group lives in a module of this package."""
+    from . import inbox, listen, market, nlp
+
+    for module in (listen, nlp, inbox, market):
+        module.register(app, bench_app)
+
+
+_register_capabilities()

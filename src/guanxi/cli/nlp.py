@@ -1,0 +1,9 @@
+"""Chinese NLP: `guanxi nlp train|evaluate|classify`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add this capability's commands to ``app`` and its benchmarks to ``bench_app``."""

@@ -1,0 +1,1 @@
+"""Engage: one inbox for comments, mentions and messages, moderation, replies, relationship book."""

@@ -1,0 +1,3 @@
+"""The inbox tables."""
+
+from __future__ import annotations

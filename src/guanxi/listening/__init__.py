@@ -1,0 +1,1 @@
+"""Listen: imported and pulled posts (mentions), enrichment, topic queries, dashboards, alerts."""

@@ -1,0 +1,3 @@
+"""The listening tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of this capability (see the package docstring)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Market intelligence: app-store chart ranks, campaigns and their measured effect."""

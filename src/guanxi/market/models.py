@@ -1,0 +1,3 @@
+"""The market tables."""
+
+from __future__ import annotations

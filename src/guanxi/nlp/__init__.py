@@ -1,0 +1,1 @@
+"""Chinese NLP: the enrichment pipeline's steps and the shipped sentiment model."""
