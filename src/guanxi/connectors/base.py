@@ -31,6 +31,8 @@ class Capability(StrEnum):
     FETCH_MESSAGES = "fetch_messages"
     REPLY = "reply"
     METRICS = "metrics"
+    SEARCH = "search"  # a keyword search / public timeline feed, for listening
+    HIDE = "hide"  # hide or delete someone else's comment, for moderation
 
 
 class HashtagStyle(StrEnum):
@@ -104,6 +106,75 @@ class PublishResult:
     external_id: str = ""  # the post's id on the platform (or the publish job's, while PROCESSING)
     url: str = ""
     detail: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+class FetchedKind(StrEnum):
+    """What was read from a platform."""
+
+    POST = "post"  # a public post (search feed, timeline)
+    COMMENT = "comment"  # a comment on one of the brand's posts
+    MENTION = "mention"  # a post or comment that @-mentions the brand
+    MESSAGE = "message"  # a private message to the brand
+
+
+@dataclass(frozen=True)
+class FetchedAuthor:
+    """Who wrote a fetched item, as the platform describes them."""
+
+    external_id: str
+    name: str
+    followers: int | None = None
+    verified_type: int | None = (
+        None  # Weibo's verified_type semantics (-1 ordinary, 0..7, 200, 220)
+    )
+    url: str = ""
+    avatar_url: str = ""
+
+
+@dataclass(frozen=True)
+class FetchedItem:
+    """One post, comment, mention or message read from a platform."""
+
+    kind: FetchedKind
+    external_id: str
+    text: str
+    author: FetchedAuthor
+    created_at: datetime  # aware, UTC
+    post_external_id: str = ""  # the post it is on, is about, or is
+    parent_external_id: str = ""  # the comment it answers
+    url: str = ""
+    metrics: Mapping[str, int] = field(default_factory=dict)  # likes, comments, reposts
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FetchPage:
+    """A page of fetched items, oldest first, and where to continue from."""
+
+    items: tuple[FetchedItem, ...]
+    cursor: str  # opaque; passed back as ``since`` it returns only newer items
+    has_more: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """An answer to a comment, mention or message."""
+
+    item_external_id: str
+    text: str
+    kind: FetchedKind
+    post_external_id: str = ""
+    author_external_id: str = ""
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    """The answer as the platform recorded it."""
+
+    external_id: str
+    url: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -298,3 +369,55 @@ class Connector(Protocol):
     def delete(self, channel: ChannelContext, external_id: str) -> None:
         """Remove a published post."""
         ...
+
+    def fetch_comments(self, channel: ChannelContext, *, since: str = "") -> FetchPage:
+        """Comments on the account's posts newer than the cursor ``since``."""
+        ...
+
+    def fetch_mentions(self, channel: ChannelContext, *, since: str = "") -> FetchPage:
+        """Posts and comments mentioning the account, newer than ``since``."""
+        ...
+
+    def fetch_messages(self, channel: ChannelContext, *, since: str = "") -> FetchPage:
+        """Private messages to the account, newer than ``since``."""
+        ...
+
+    def search_posts(self, channel: ChannelContext, *, query: str, since: str = "") -> FetchPage:
+        """Public posts matching ``query`` (keywords), newer than ``since``."""
+        ...
+
+    def reply(self, channel: ChannelContext, request: ReplyRequest) -> ReplyResult:
+        """Answer a comment, mention or message."""
+        ...
+
+    def hide(self, channel: ChannelContext, *, item_external_id: str, kind: FetchedKind) -> None:
+        """Hide or delete someone else's comment (moderation)."""
+        ...
+
+
+class ReadNotSupported:
+    """Defaults for the read and engage side: a connector overrides what its platform offers."""
+
+    def fetch_comments(self, channel: ChannelContext, *, since: str = "") -> FetchPage:  # noqa: ARG002
+        """Not offered by this platform's API."""
+        raise NotSupportedError(NOT_SUPPORTED, code="fetch_comments")
+
+    def fetch_mentions(self, channel: ChannelContext, *, since: str = "") -> FetchPage:  # noqa: ARG002
+        """Not offered by this platform's API."""
+        raise NotSupportedError(NOT_SUPPORTED, code="fetch_mentions")
+
+    def fetch_messages(self, channel: ChannelContext, *, since: str = "") -> FetchPage:  # noqa: ARG002
+        """Not offered by this platform's API."""
+        raise NotSupportedError(NOT_SUPPORTED, code="fetch_messages")
+
+    def search_posts(self, channel: ChannelContext, *, query: str, since: str = "") -> FetchPage:  # noqa: ARG002
+        """Not offered by this platform's API."""
+        raise NotSupportedError(NOT_SUPPORTED, code="search")
+
+    def reply(self, channel: ChannelContext, request: ReplyRequest) -> ReplyResult:  # noqa: ARG002
+        """Not offered by this platform's API."""
+        raise NotSupportedError(NOT_SUPPORTED, code="reply")
+
+    def hide(self, channel: ChannelContext, *, item_external_id: str, kind: FetchedKind) -> None:  # noqa: ARG002
+        """Not offered by this platform's API."""
+        raise NotSupportedError(NOT_SUPPORTED, code="hide")

@@ -30,6 +30,7 @@ from guanxi.connectors.base import (
     PublishResult,
     PublishState,
     RateLimitedError,
+    ReadNotSupported,
     RuleViolation,
     Severity,
     Token,
@@ -86,7 +87,7 @@ def visible_text(text: str) -> str:
     return MARKER_RE.sub("", text)
 
 
-class DouyinConnector:
+class DouyinConnector(ReadNotSupported):
     """The Douyin open platform behind guanxi's connector Protocol."""
 
     name = "douyin"

@@ -28,6 +28,7 @@ from guanxi.connectors.base import (
     PublishRequest,
     PublishResult,
     PublishState,
+    ReadNotSupported,
     RuleViolation,
     Severity,
     VariantDraft,
@@ -68,7 +69,7 @@ def catalog_slugs() -> tuple[str, ...]:
     return tuple(platform.slug for platform in get_catalog().platforms)
 
 
-class ManualConnector:
+class ManualConnector(ReadNotSupported):
     """A person posts the package; guanxi tracks who, by when, and the live URL."""
 
     name = "manual"

@@ -36,6 +36,7 @@ from guanxi.connectors.base import (
     PublishState,
     QuotaExhaustedError,
     RateLimitedError,
+    ReadNotSupported,
     RuleViolation,
     Severity,
     Token,
@@ -260,7 +261,7 @@ def _marker(key: str) -> str:
     return f"<!--guanxi:{key}-->"
 
 
-class WechatOaConnector:
+class WechatOaConnector(ReadNotSupported):
     """Publishes articles to a WeChat Official Account; see the module docstring."""
 
     name = "wechat_oa"

@@ -35,6 +35,7 @@ from guanxi.connectors.base import (
     PublishResult,
     PublishState,
     RateLimitedError,
+    ReadNotSupported,
     RuleViolation,
     Severity,
     Token,
@@ -90,7 +91,7 @@ def _with_marker(url: str, value: str) -> str:
     return joined + (f"#{fragment}" if fragment else "")
 
 
-class WeiboConnector:
+class WeiboConnector(ReadNotSupported):
     """Weibo v2: ``statuses/share`` with one image, the safe-domain link, OAuth2 connect."""
 
     name = "weibo"
