@@ -325,13 +325,16 @@ def worker(
     """Run the task queue's consumer: publishes, status checks, and the schedule."""
     import threading
 
+    from guanxi.core.schedule import load_schedule, run_schedule
+
     tasks = _tasks()
     # Load the engine before the schedule thread and the workers need it (one import, here).
     tasks.preload()
     if worker_type not in {"thread", "process"}:
         raise _fail("--worker-type must be thread or process")
     stop = threading.Event()
-    ticker = threading.Thread(target=tasks.run_schedule, args=(stop,), daemon=True)
+    jobs = load_schedule()  # also registers every capability's queue tasks
+    ticker = threading.Thread(target=run_schedule, args=(stop, jobs), daemon=True)
     if schedule:
         ticker.start()
     console.print(f"worker: {workers} {worker_type}(s); schedule {'on' if schedule else 'off'}")

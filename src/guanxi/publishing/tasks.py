@@ -16,13 +16,11 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from guanxi.core.queue import get_huey
+from guanxi.core.schedule import ScheduledJob
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -118,34 +116,7 @@ def run_sweep() -> SweepReport:
     return report
 
 
-@dataclass(frozen=True)
-class ScheduledJob:
-    """A job the worker runs every ``every_s`` seconds."""
-
-    name: str
-    every_s: float
-    run: Callable[[], Any]
-
-
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("dispatch", 5.0, run_dispatch),
     ScheduledJob("sweep", 60.0, run_sweep),
 )
-
-
-def run_schedule(stop: threading.Event, schedule: tuple[ScheduledJob, ...] = SCHEDULE) -> None:
-    """Run each scheduled job at its interval until ``stop`` is set (a worker's thread)."""
-    import logging
-
-    log = logging.getLogger(__name__)
-    next_run = dict.fromkeys((job.name for job in schedule), 0.0)
-    while not stop.is_set():
-        for job in schedule:
-            if time.monotonic() >= next_run[job.name]:
-                next_run[job.name] = time.monotonic() + job.every_s
-                try:
-                    job.run()
-                except Exception:
-                    # A failed tick (database restarting) must not stop the schedule.
-                    log.exception("scheduled job %s failed", job.name)
-        stop.wait(0.5)
