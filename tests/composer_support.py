@@ -23,6 +23,7 @@ from guanxi.connectors.base import (
     HashtagStyle,
     PublishRequest,
     PublishResult,
+    ReadNotSupported,
     RuleViolation,
     Severity,
     VariantDraft,
@@ -33,7 +34,7 @@ from guanxi.publishing.policy import get_policy
 MICRO_LIMIT = 140
 
 
-class _TestConnector:
+class _TestConnector(ReadNotSupported):
     """The parts of a connector the composer uses; publishing is the engine's business."""
 
     name = ""

@@ -30,6 +30,7 @@ from guanxi.connectors.base import (
     PublishState,
     QuotaExhaustedError,
     RateLimitedError,
+    ReadNotSupported,
     RuleViolation,
     TokenError,
     TransientError,
@@ -38,7 +39,7 @@ from guanxi.connectors.base import (
 from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
 from guanxi.core.settings import Settings
-from guanxi.publishing import engine, outcomes
+from guanxi.publishing import engine, leases, outcomes
 from guanxi.publishing.models import (
     LatePolicy,
     Notification,
@@ -77,7 +78,7 @@ class Platform:
         return len(self.posts.get(key, []))
 
 
-class FakeConnector:
+class FakeConnector(ReadNotSupported):
     """Plays a script per publish call: None = success, an exception, or a marker."""
 
     name = "fake"
@@ -580,10 +581,8 @@ def test_a_worker_that_died_mid_publish_is_reconciled_not_resent(world: World) -
     assert engine.take_lease(world.sessions, target_id, now=NOW, owner="dying")
     platform.accept(target.idempotency_key)  # sent; then the worker is SIGKILLed
 
-    assert (
-        sweep(world.sessions, now=NOW + timedelta(minutes=5), settings=world.settings).reconciling
-        == []
-    )
+    before = NOW + engine.PUBLISH_LEASE - timedelta(seconds=1)
+    assert sweep(world.sessions, now=before, settings=world.settings).reconciling == []
     later = NOW + engine.PUBLISH_LEASE + timedelta(seconds=1)
     report = sweep(world.sessions, now=later, settings=world.settings)
     assert report.reconciling == [target.id]
@@ -591,6 +590,41 @@ def test_a_worker_that_died_mid_publish_is_reconciled_not_resent(world: World) -
 
     assert run(world, FakeConnector(platform), now=later) == [S.PUBLISHED]
     assert platform.publishes(target.idempotency_key) == 1
+
+
+def test_a_live_workers_heartbeat_keeps_its_lease_past_the_lease_time(world: World) -> None:
+    """Given a worker publishing slowly (the platform takes minutes),
+    When its heartbeat renews the lease, Then the sweep leaves the target alone,
+    And once the worker has settled, a late heartbeat cannot revive the lease."""
+    target = world.target(world.channel())
+    (target_id,) = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
+    assert engine.take_lease(world.sessions, target_id, now=NOW, owner="slow")
+    clock = iter(NOW + timedelta(seconds=60 * n) for n in range(1, 1000))
+    renewed = threading.Event()
+
+    def tick() -> datetime:
+        moment = next(clock)
+        if moment >= NOW + timedelta(minutes=3):
+            renewed.set()
+        return moment
+
+    with leases.lease_heartbeat(
+        world.sessions, target_id, owner="slow", every=timedelta(milliseconds=5), clock=tick
+    ):
+        assert renewed.wait(10)
+    expires = world.reload(target).lease_expires_at
+    assert expires is not None
+    assert expires >= NOW + timedelta(minutes=3) + engine.PUBLISH_LEASE
+    assert sweep(world.sessions, now=NOW + timedelta(minutes=3), settings=world.settings) \
+        .reconciling == []  # fmt: skip
+
+    assert not leases.renew_lease(world.sessions, target_id, owner="someone else", now=NOW)
+    engine.settle(
+        world.sessions, target_id, worker_id="slow", now=NOW, settings=world.settings,
+        result=PublishResult(state=PublishState.PUBLISHED, external_id="42"),
+    )  # fmt: skip
+    assert not leases.renew_lease(world.sessions, target_id, owner="slow", now=NOW)
+    assert world.reload(target).state == S.PUBLISHED
 
 
 def test_a_claim_lost_in_the_queue_is_requeued_without_reconciling(world: World) -> None:

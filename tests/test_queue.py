@@ -188,3 +188,47 @@ def make_cli_target(cli_database: Engine) -> Callable[[], int]:
             return target.id
 
     return make
+
+
+def test_a_worker_started_with_exit_with_parent_stops_when_its_parent_is_killed(
+    tmp_path: Path,
+) -> None:
+    """Given a parent that starts `guanxi worker --exit-with-parent` (as the benchmark does),
+    When the parent is SIGKILLed, Then the worker notices and stops on its own."""
+    pidfile = tmp_path / "worker.pid"
+    parent_code = (
+        "import subprocess, sys, time; "
+        "p = subprocess.Popen([sys.executable, '-m', 'guanxi', 'worker', '--workers', '1', "
+        "'--no-schedule', '--exit-with-parent']); "
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(120)"
+    )
+    env = {
+        "GUANXI_DATA_DIR": str(tmp_path),
+        "GUANXI_DATABASE_URL": f"sqlite:///{tmp_path / 'guanxi.db'}",
+        "PATH": "/usr/bin:/bin",
+    }
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not pidfile.exists() or not pidfile.read_text():
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
+        worker_pid = int(pidfile.read_text())
+        time.sleep(1.0)  # the worker is up and watching
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while Path(f"/proc/{worker_pid}").exists() and _running(worker_pid):
+            assert time.monotonic() < deadline, "the orphaned worker is still running"
+            time.sleep(0.2)
+    finally:
+        parent.kill()
+
+
+def _running(pid: int) -> bool:
+    """A zombie (exited, not yet reaped by init) counts as stopped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

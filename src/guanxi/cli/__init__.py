@@ -321,6 +321,9 @@ def worker(
     schedule: Annotated[
         bool, typer.Option(help="Also run the schedule (dispatch, sweep) in this process.")
     ] = True,
+    exit_with_parent: Annotated[
+        bool, typer.Option(help="Stop when the process that started this one dies.")
+    ] = False,
 ) -> None:
     """Run the task queue's consumer: publishes, status checks, and the schedule."""
     import threading
@@ -337,11 +340,30 @@ def worker(
     ticker = threading.Thread(target=run_schedule, args=(stop, jobs), daemon=True)
     if schedule:
         ticker.start()
+    if exit_with_parent:
+        _stop_when_orphaned()
     console.print(f"worker: {workers} {worker_type}(s); schedule {'on' if schedule else 'off'}")
     try:
         tasks.huey.create_consumer(workers=workers, worker_type=worker_type, periodic=False).run()
     finally:
         stop.set()
+
+
+def _stop_when_orphaned() -> None:
+    """SIGTERM this process (a graceful consumer stop) once its parent is gone."""
+    import os
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @publish_app.command("dispatch")

@@ -51,7 +51,7 @@ from guanxi.core.db import make_engine, make_session_factory, session_scope, utc
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.demo_stack import sandbox_environment
-from guanxi.publishing.engine import PUBLISH_LEASE
+from guanxi.publishing.leases import PUBLISH_LEASE
 from guanxi.publishing.models import (
     Notification,
     Post,
@@ -379,7 +379,9 @@ class WorkerPool:
         """Start one more worker process (schedule and consumers)."""
         log = (self.logdir / f"worker-{len(self.procs) + len(self.killed)}.log").open("wb")
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-            [sys.executable, "-m", "guanxi", "worker", "--workers", str(self.threads)],
+            # --exit-with-parent: a bench killed outright leaves no workers behind.
+            [sys.executable, "-m", "guanxi", "worker", "--workers", str(self.threads),
+             "--exit-with-parent"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()  # the child holds its own descriptor

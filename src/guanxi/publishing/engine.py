@@ -52,6 +52,7 @@ from guanxi.core.db import session_scope
 from guanxi.core.errors import N_
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings, get_settings
+from guanxi.publishing.leases import PUBLISH_LEASE, lease_heartbeat
 from guanxi.publishing.media import media_file
 from guanxi.publishing.models import (
     MediaAsset,
@@ -80,9 +81,6 @@ __all__ = [
 
 # How long a claimed target may wait in the queue before the sweep takes it back.
 QUEUED_LEASE = timedelta(minutes=5)
-# How long a worker may hold a target while publishing; longer than any connector's
-# request timeout, so an expired lease means the worker is gone, not slow.
-PUBLISH_LEASE = timedelta(minutes=10)
 DEFAULT_GRACE_MINUTES = 15
 QUEUED_PREFIX = "queued:"
 
@@ -348,6 +346,20 @@ def execute_target(
     settings = settings or get_settings()
     if not take_lease(sessions, target_id, now=now, owner=worker_id):
         return None
+    with lease_heartbeat(sessions, target_id, owner=worker_id):
+        return _execute(sessions, target_id, connector_for=connector_for, now=now,
+                        worker_id=worker_id, settings=settings)  # fmt: skip
+
+
+def _execute(
+    sessions: sessionmaker[Session],
+    target_id: int,
+    *,
+    connector_for: ConnectorFor,
+    now: datetime,
+    worker_id: str,
+    settings: Settings,
+) -> TargetState | None:
     try:
         job = _load_job(sessions, target_id, connector_for, settings, worker_id)
     except Exception as exc:  # a missing file is permanent; anything else counts as unknown
