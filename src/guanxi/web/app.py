@@ -31,6 +31,7 @@ from guanxi.listening.views import router as listening_router
 from guanxi.market.views import router as market_router
 from guanxi.planner.views import api_router as planner_api
 from guanxi.planner.views import router as planner_router
+from guanxi.publishing.api import api_router as publishing_api
 from guanxi.publishing.calendar_views import router as calendar_router
 from guanxi.publishing.manual_views import router as manual_router
 from guanxi.publishing.notification_views import router as notifications_router
@@ -104,7 +105,7 @@ def create_app(
         app.include_router(router)
     for router in (shell_router, accounts_router, catalog_router, planner_router, checks_router):
         app.include_router(router)
-    for router in (accounts_api, catalog_api, planner_api):
+    for router in (accounts_api, catalog_api, planner_api, publishing_api):
         app.include_router(router, prefix="/api/v1")
     app.include_router(calendar_router)
     app.include_router(publishing_router)
