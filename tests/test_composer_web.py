@@ -106,6 +106,20 @@ def test_checks_run_inline_on_what_is_typed(client: TestClient, db: Session, tea
     db.expire_all()
     assert db.get(PublishTarget, target.id).text == TEXT  # nothing saved
 
+    marked = client.post(
+        f"{location}/variants/{target.id}/check",
+        data={"csrf_token": csrf_token(client), "text": "全城最好喝的葡萄酒"},
+    )
+    backdrop = re.search(
+        rf'<span class="highlight-backdrop" id="backdrop-{target.id}"[^>]*hx-swap-oob="true">'
+        r"(.*?)</span>",
+        marked.text,
+        re.DOTALL,
+    )
+    assert backdrop is not None  # swapped in behind the textarea, marks where the hits are
+    assert re.sub(r"<[^>]+>", "", backdrop.group(1)) == "全城最好喝的葡萄酒"
+    assert re.search(r'<mark class="mark-(error|warning)">[^<]*最[^<]*</mark>', backdrop.group(1))
+
 
 def test_submit_approve_and_schedule_through_the_pages(
     client: TestClient, db: Session, team: Team

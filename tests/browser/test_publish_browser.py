@@ -108,3 +108,36 @@ def test_compose_check_approve_publish_and_see_it_on_weibo(
     expect(page.locator("article.post").first).to_contain_text(
         "普罗旺斯今年最受期待的桃红葡萄酒上市"
     )
+
+
+def test_the_checks_hits_are_marked_inside_the_textarea_while_typing(
+    page: Page, stack: LiveServer, sandbox: RunningSandbox
+) -> None:
+    """Given a saved variant with nothing to flag, When the writer types a superlative,
+    Then the inline check marks it in the backdrop right under the typed characters."""
+    sign_in(page, stack, EDITOR)
+    page.goto(stack.url(f"/w/{DEMO_WORKSPACE.slug}/publish/new"))
+    page.locator("input[name=title]").fill("春季上新")
+    page.locator("textarea[name=body]").fill("春季新品上市，欢迎品尝。")
+    page.get_by_label(re.compile(DEMO_WEIBO_NAME)).check()
+    page.get_by_role("button", name="Create the variants").click()
+    expect(page).to_have_url(re.compile(rf"/w/{DEMO_WORKSPACE.slug}/posts/\d+$"))
+
+    area = page.locator("textarea[data-backdrop]").first
+    backdrop = page.locator(f"#{area.get_attribute('data-backdrop')}")
+    expect(backdrop.locator("mark")).to_have_count(0)
+    area.fill("春季新品上市，全城最受期待的桃红葡萄酒。")
+
+    mark = backdrop.locator("mark.mark-warning").first
+    expect(mark).to_contain_text("最")
+    expect(backdrop).to_have_text("春季新品上市，全城最受期待的桃红葡萄酒。")
+    mark_box, area_box = mark.bounding_box(), area.bounding_box()
+    assert mark_box is not None
+    assert area_box is not None
+    assert area_box["x"] <= mark_box["x"] <= area_box["x"] + area_box["width"]
+    assert area_box["y"] <= mark_box["y"] <= area_box["y"] + area_box["height"]
+
+    area.press("End")
+    area.type("！")  # typed after the check answered: plain text until the next answer
+    expect(backdrop).to_have_text("春季新品上市，全城最受期待的桃红葡萄酒。！")
+    expect(backdrop.locator("mark.mark-warning").first).to_contain_text("最")

@@ -395,12 +395,16 @@ def variant_check(
     db.rollback()
     return render(
         request,
-        "publishing/_findings.html",
+        "publishing/_live_check.html",
         {
             "findings": present_findings(findings, target.overrides or []),
             "live": True,
             "can_override": False,
             "override_action": "",
+            # The typed text with the hits marked, swapped in behind the textarea.
+            "target_id": target.id,
+            "segments": highlighted_text(draft.text, findings),
+            "text": draft.text,
         },
     )
 
