@@ -9,14 +9,14 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import AuditEvent, Membership
 from guanxi.connectors.base import ConnectorConfig
 from guanxi.core.db import utcnow
 from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
-from guanxi.publishing import media, service
+from guanxi.publishing import engine, media, service
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from tests.composer_support import (
     ArticleConnector,
@@ -272,16 +272,52 @@ def test_posts_are_listed_newest_first_and_filtered(db: Session, team: Team) -> 
         service.list_posts(db, workspace=team.workspace, state="bogus")
 
 
-def test_a_scheduled_variant_cannot_be_edited(db: Session, team: Team, settings: Settings) -> None:
+def test_editing_a_scheduled_variant_takes_it_off_the_queue(
+    db: Session, team: Team, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    """Given a scheduled variant, When its text is edited, Then it leaves the queue and goes
+    back to draft (no approval steps), keeping its time; a published one stays locked."""
     set_steps(db, team.workspace, 0)
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
     target = post.targets[0]
     service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    when = utcnow() + timedelta(days=1)
     service.schedule_target(
-        db, target=target, membership=member(db, team, team.editor.id), when=None,
+        db, target=target, membership=member(db, team, team.editor.id), when=when,
         settings=settings,
     )  # fmt: skip
-    with pytest.raises(UserError, match="Unschedule it first"):
-        service.update_variant(db, target=target, actor=team.editor, text="改了")
-    assert target.text == TEXT
+    db.commit()
+
+    assert service.update_variant(db, target=target, actor=team.editor, text="改了")
+    db.commit()
+    assert (target.state, target.text, target.next_attempt_at) == (TargetState.DRAFT, "改了", None)
+    assert target.scheduled_at is not None
+    assert "left the queue" in target.state_reason
+    assert engine.dispatch_due(session_factory, now=when, limit=5, worker_id="w") == []
+
+    target.state = TargetState.PUBLISHED
+    db.commit()
+    with pytest.raises(UserError, match="cannot be edited any more"):
+        service.update_variant(db, target=target, actor=team.editor, text="再改")
+
+
+def test_an_edit_racing_the_dispatcher_is_refused_not_lost(
+    db: Session, team: Team, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    """Given a scheduled variant loaded for editing, When the dispatcher claims it first,
+    Then the edit is refused with what to do, and the claim stands."""
+    set_steps(db, team.workspace, 1)
+    post = new_post(db, team, team.micro.id)
+    target = post.targets[0]
+    target.state = TargetState.SCHEDULED
+    target.scheduled_at = target.next_attempt_at = utcnow() - timedelta(seconds=5)
+    db.commit()
+    assert target.text == TEXT  # loaded, version 1 as the editor saw it
+
+    assert engine.dispatch_due(session_factory, now=utcnow(), limit=5, worker_id="w") == [target.id]
+    with pytest.raises(UserError, match="started publishing this variant"):
+        service.update_variant(db, target=target, actor=team.editor, text="抢着改")
+    db.rollback()
+    db.expire_all()
+    assert db.get_one(PublishTarget, target.id).state == TargetState.PUBLISHING

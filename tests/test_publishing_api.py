@@ -155,14 +155,14 @@ def test_review_then_schedule_through_the_api(client: TestClient, db: Session, t
     target = db.get_one(PublishTarget, variant_id)
     assert (target.state, target.scheduled_at) == (TargetState.SCHEDULED, at)
 
-    locked = client.put(base, json={"text": "改一下"}, headers=editor)
-    assert locked.status_code == 400
-    assert "Unschedule it first" in locked.json()["detail"]
     back = client.post(f"{base}/unschedule", headers=editor).json()
     assert back["state"] == "approved"
+    again = client.post(f"{base}/schedule", json={"at": at.isoformat()}, headers=editor)
+    assert again.json()["state"] == "scheduled"
 
     edited = client.put(base, json={"text": "改过的文案"}, headers=editor).json()
     assert (edited["text"], edited["state"]) == ("改过的文案", "in_review")
+    assert "left the queue" in edited["state_reason"]
 
 
 def test_the_attempt_log_is_readable(client: TestClient, db: Session, team: Team) -> None:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from guanxi.accounts.models import Membership, Permission, User, Workspace
 from guanxi.accounts.service import record_audit, require
@@ -63,7 +64,9 @@ PAST_TOLERANCE = timedelta(minutes=2)
 # The variant fields a platform may ask for beyond the text; which ones a channel shows is
 # learned from its connector's validate messages (no platform names here).
 OPTIONAL_FIELDS = ("title", "digest", "link", "cover")
-EDITABLE_STATES = frozenset({TargetState.DRAFT, TargetState.IN_REVIEW, TargetState.APPROVED})
+EDITABLE_STATES = frozenset(
+    {TargetState.DRAFT, TargetState.IN_REVIEW, TargetState.APPROVED, TargetState.SCHEDULED}
+)
 
 
 # --- State changes -----------------------------------------------------------------------
@@ -291,12 +294,13 @@ def update_variant(
 ) -> bool:
     """Save an edited variant; True when the edit made its approvals stale.
 
-    An approved variant goes back to review (or to draft when no approval is needed); a
-    scheduled or published one cannot be edited (unschedule it first).
+    An approved variant goes back to review (or to draft when no approval is needed); so
+    does a scheduled one, which also leaves the queue (its time is kept, to schedule it
+    again). One being published, or live, cannot be edited.
     """
     if target.state not in EDITABLE_STATES:
         raise UserError(
-            N_("A scheduled or published variant cannot be edited. Unschedule it first.")
+            N_("This variant is being published or is live, so it cannot be edited any more.")
         )
     workspace = db.get(Workspace, target.workspace_id)
     assert workspace is not None
@@ -313,6 +317,32 @@ def update_variant(
         raise UserError(N_("A link starts with http:// or https://. Correct it or leave it empty."))
     ids = _media_ids(db, workspace, media_ids)
     cover = _media_ids(db, workspace, [cover_media_id])[0] if cover_media_id.strip() else None
+    scheduled = target.state == TargetState.SCHEDULED
+    try:
+        with db.no_autoflush:
+            stale = _apply_edit(db, target=target, workspace=workspace, actor=actor,
+                                values=(text, title, digest, link, ids, cover))  # fmt: skip
+        if scheduled:
+            db.flush()  # the dispatcher may have claimed it meanwhile (the row's version)
+    except StaleDataError as exc:
+        raise UserError(
+            N_(
+                "The engine started publishing this variant a moment ago, so your edit "
+                "was not saved. Reload the page to see where it stands."
+            )
+        ) from exc
+    return stale
+
+
+def _apply_edit(
+    db: Session,
+    *,
+    target: PublishTarget,
+    workspace: Workspace,
+    actor: User,
+    values: tuple[str, str, str, str, list[int], int | None],
+) -> bool:
+    text, title, digest, link, ids, cover = values
     before = content_digest(target)
     target.text, target.title, target.link = text.strip(), title.strip(), link
     target.digest = digest.strip()
@@ -326,6 +356,15 @@ def update_variant(
         entity_type="publish_target", entity_id=target.id,
         before={"digest": before}, after={"digest": after},
     )  # fmt: skip
+    if target.state == TargetState.SCHEDULED:
+        steps = get_policy(db, workspace=workspace).approval_steps
+        new_state = TargetState.IN_REVIEW if steps else TargetState.DRAFT
+        reason = N_(
+            "Edited while scheduled: it left the queue. Have it approved and schedule it again."
+        )
+        target.next_attempt_at = None
+        set_state(db, target=target, state=new_state, reason=reason, actor=actor)
+        return True
     if target.state == TargetState.APPROVED:
         steps = get_policy(db, workspace=workspace).approval_steps
         new_state = TargetState.IN_REVIEW if steps else TargetState.DRAFT

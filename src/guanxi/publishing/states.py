@@ -39,6 +39,7 @@ TRANSITIONS: dict[tuple[TargetState, TargetState], frozenset[Actor]] = {
     # Waiting for its time.
     (S.SCHEDULED, S.APPROVED): frozenset({P}),  # unscheduled
     (S.SCHEDULED, S.DRAFT): frozenset({P}),  # edited while scheduled
+    (S.SCHEDULED, S.IN_REVIEW): frozenset({P}),  # edited while scheduled, approvals needed
     (S.SCHEDULED, S.PUBLISHING): frozenset({E}),  # claimed by the dispatcher
     (S.SCHEDULED, S.NEEDS_ATTENTION): frozenset({E}),  # missed while down, held by policy
     # A worker holds it; a request may be in flight.
