@@ -51,6 +51,7 @@ from guanxi.core.db import make_engine, make_session_factory, session_scope, utc
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.demo_stack import sandbox_environment
+from guanxi.publishing.engine import QUEUED_LEASE
 from guanxi.publishing.leases import PUBLISH_LEASE
 from guanxi.publishing.models import (
     Notification,
@@ -98,8 +99,10 @@ class BenchConfig:
         """How long to wait for every target to be final after the setup."""
         if self.timeout_s > 0:
             return self.timeout_s
-        # A killed worker's lease must expire, then the sweep (every 60 s) reclaims it.
-        grace = PUBLISH_LEASE.total_seconds() + 180 if self.kill_worker else 300.0
+        # A killed worker's leases must expire (a claim it had taken off the queue waits for
+        # the queued lease), then the sweep (every 60 s) takes the target back.
+        longest = max(PUBLISH_LEASE, QUEUED_LEASE).total_seconds()
+        grace = longest + 180 if self.kill_worker else 300.0
         return self.lead_s + self.window_s + grace
 
 
