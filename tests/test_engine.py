@@ -426,6 +426,28 @@ def test_a_rate_limit_pauses_the_channel_and_reschedules(world: World) -> None:
     assert run(world, connector, now=NOW + timedelta(seconds=121)) == [S.PUBLISHED, S.PUBLISHED]
 
 
+def test_an_app_wide_limit_pauses_every_channel_of_the_app(world: World) -> None:
+    """Given two accounts connected through the same app and one through another connector,
+    When the platform says the app (not the account) is over its limit,
+    Then both accounts of that app wait for the window, and the other connector does not."""
+    first, second = world.channel("Brand Weibo"), world.channel("Second Weibo")
+    elsewhere = world.channel("Brand Douyin", platform="douyin")
+    elsewhere.connector = "other"
+    world.db.commit()
+    target = world.target(first)
+    limited = RateLimitedError("app limit", retry_after_s=300, code="10022", app_wide=True)
+    run(world, FakeConnector(Platform(), [limited]))
+
+    world.db.expire_all()
+    until = NOW + timedelta(seconds=300)
+    paused = {c.name: c.paused_until for c in world.db.scalars(select(Channel))}
+    assert paused == {"Brand Weibo": until, "Second Weibo": until, "Brand Douyin": None}
+    assert world.reload(target).next_attempt_at == until
+    waiting = world.target(second)
+    assert run(world, FakeConnector(Platform()), now=NOW + timedelta(seconds=60)) == []
+    assert world.reload(waiting).state == S.SCHEDULED
+
+
 def test_an_exhausted_quota_waits_for_the_reset(world: World) -> None:
     channel = world.channel()
     target = world.target(channel)

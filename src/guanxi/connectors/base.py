@@ -246,21 +246,41 @@ class TransientError(ConnectorError):
 
 
 class RateLimitedError(ConnectorError):
-    """The platform asks to slow down; retry after ``retry_after_s``."""
+    """The platform asks to slow down; retry after ``retry_after_s``.
+
+    ``app_wide``: the limit counts the whole app (every account connected through it), not
+    this account alone, so every channel of the connector waits.
+    """
 
     def __init__(
-        self, message: str, *, retry_after_s: float, code: str = "", **params: Any
+        self,
+        message: str,
+        *,
+        retry_after_s: float,
+        code: str = "",
+        app_wide: bool = False,
+        **params: Any,
     ) -> None:
         super().__init__(message, code=code, **params)
         self.retry_after_s = retry_after_s
+        self.app_wide = app_wide
 
 
 class QuotaExhaustedError(ConnectorError):
     """A daily (or longer) quota is used up; nothing will work before ``resets_at``."""
 
-    def __init__(self, message: str, *, resets_at: datetime, code: str = "", **params: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        resets_at: datetime,
+        code: str = "",
+        app_wide: bool = False,
+        **params: Any,
+    ) -> None:
         super().__init__(message, code=code, **params)
         self.resets_at = resets_at
+        self.app_wide = app_wide  # as for RateLimitedError
 
 
 class TokenError(ConnectorError):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
@@ -139,6 +139,8 @@ def handle_error(
         else:
             until = error.resets_at
         channel.paused_until = max(channel.paused_until or until, until)
+        if error.app_wide:
+            pause_connector(db, connector=channel.connector, until=until)
         _reschedule(target, at=until)
         return
     if isinstance(error, TokenError):
@@ -170,6 +172,19 @@ def handle_error(
         return
     delay = UNKNOWN_RETRY_S if target.outcome_unknown else backoff_s(target.attempt_count)
     _reschedule(target, at=now + timedelta(seconds=delay))
+
+
+def pause_connector(db: Session, *, connector: str, until: datetime) -> None:
+    """An app-wide limit: every channel of ``connector`` waits until ``until``."""
+    db.execute(
+        update(Channel)
+        .where(
+            Channel.connector == connector,
+            or_(Channel.paused_until.is_(None), Channel.paused_until < until),
+        )
+        .values(paused_until=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _reschedule(target: PublishTarget, *, at: datetime) -> None:
