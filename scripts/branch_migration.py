@@ -18,7 +18,7 @@ from pathlib import Path
 from alembic import command
 
 from guanxi.core import migrate
-from guanxi.core.db import Base
+from guanxi.core.models_registry import Base  # every table, so foreign keys resolve
 
 VERSIONS = migrate.MIGRATIONS_DIR / "versions"
 BASE_REVISION = "0002"
