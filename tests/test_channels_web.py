@@ -33,6 +33,7 @@ from guanxi.connectors.base import (
     PermanentError,
     PublishRequest,
     PublishResult,
+    ReadNotSupported,
     RuleViolation,
     VariantDraft,
 )
@@ -55,7 +56,7 @@ from guanxi.web.app import create_app
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 
 
-class PastedTokenWeibo:
+class PastedTokenWeibo(ReadNotSupported):
     """A plugin connector: a Weibo account connected by pasting an access token."""
 
     name = "weibo_token"

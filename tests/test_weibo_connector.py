@@ -378,7 +378,25 @@ def test_the_sandboxs_share_limit_is_a_rate_limit(
     with pytest.raises(RateLimitedError) as raised:
         weibo.publish(demo_channel(), request(text="第六条", key="k6"))
     assert raised.value.code == "10024"
+    assert not raised.value.app_wide  # this account's limit: other accounts go on
     assert len(posts(sandbox)) == 5
+
+
+def test_the_apps_ip_limit_is_app_wide(http: httpx.Client) -> None:
+    """Given an app allowed 3 requests an hour from its servers, the fourth is refused with
+    10022, which holds back every account of the app (not only this one)."""
+    limited = WeiboSandbox(limits=WeiboLimits(ip_requests_per_hour=3))
+    with run_in_thread(create_sandbox_app(platform_surfaces=[limited.surface()])) as running:
+        settings = Settings(
+            weibo_api_base=running.api_base("/weibo"), weibo_app_key=DEMO_APP_KEY,
+            weibo_app_secret=DEMO_APP_SECRET, weibo_safe_domain=DEMO_SAFE_DOMAIN,
+        )  # fmt: skip
+        connector = WeiboConnector.from_settings(settings, http)
+        for n in range(3):
+            connector.publish(demo_channel(), request(text=f"第{n}条", key=f"ip{n}"))
+        with pytest.raises(RateLimitedError) as raised:
+            connector.publish(demo_channel(), request(text="第四条", key="ip4"))
+    assert (raised.value.code, raised.value.app_wide) == ("10022", True)
 
 
 # --- Connecting -------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 WeChat calls ``GET /hooks/wechat/{channel_id}`` once when the URL is configured (answer the
 ``echostr``) and then POSTs events to it, among them ``PUBLISHJOBFINISH`` when a publish
-job ends. Requests are authenticated by WeChat's signature (SHA-1 of the sorted server
-token, timestamp and nonce), not by a session: these routes carry no CSRF check.
+job ends, and the followers' messages, which go to the inbox (``guanxi.inbox.push``).
+Requests are authenticated by WeChat's signature (SHA-1 of the sorted server token,
+timestamp and nonce), not by a session: these routes carry no CSRF check.
 """
 
 from __future__ import annotations
@@ -158,14 +159,23 @@ def _handle(db: Session, request: Request, channel_id: int, body: bytes) -> None
     try:
         event = parse_event(body)
     except ValueError as exc:
+        log.warning("wechat push for channel %s refused: %s", channel_id, exc)
         raise HTTPException(status_code=400, detail="bad XML") from exc
     if event.get("MsgType") == "event" and event.get("Event") == "PUBLISHJOBFINISH":
         _apply_event(db, channel, event)
+        return
+    # Messages and the other events go to the inbox (guanxi.inbox.push).
+    from guanxi.inbox.push import receive
+
+    params = request.query_params
+    nonce, timestamp = params.get("nonce", ""), params.get("timestamp", "")
+    if not receive(db, channel=channel, message=event, nonce=nonce, timestamp=timestamp):
+        raise _forbidden("nonce already used (replayed)")
 
 
 @router.post("/wechat/{channel_id}")
 async def wechat_event(channel_id: int, request: Request, db: Db) -> PlainTextResponse:
-    """An event from WeChat; answers "success" as WeChat expects (other events are ignored)."""
+    """An event or message from WeChat; answers "success" as WeChat expects."""
     body = await _bounded_body(request)
     await run_in_threadpool(_handle, db, request, channel_id, body)
     return PlainTextResponse("success")

@@ -490,10 +490,12 @@ def bench_publish(
 
 def _register_capabilities() -> None:
     """Each capability's command group lives in a module of this package."""
-    from . import inbox, listen, market, nlp
+    from . import inbox, inbox_bench, listen, listen_bench, market, nlp
 
     for module in (listen, nlp, inbox, market):
         module.register(app, bench_app)
+    for benchmarks in (listen_bench, inbox_bench):
+        benchmarks.register_bench(bench_app)
 
 
 _register_capabilities()

@@ -1,9 +1,68 @@
-"""Engage: inbox ingest and `guanxi bench inbox`."""
+"""Engage: `guanxi inbox sync` (the worker's sync job, run by hand)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from guanxi.cli.common import console, err_console, fail, sessions
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+def sync_command(
+    workspace: Annotated[str, typer.Option(help="Only this workspace's channels (its slug).")] = "",
+) -> None:
+    """Read new comments, mentions and messages of every connected channel into the inbox."""
+    import httpx
+
+    from guanxi.accounts.service import get_workspace_by_slug
+    from guanxi.connectors.registry import build_connector
+    from guanxi.core.security import SecretBox
+    from guanxi.core.settings import get_settings
+    from guanxi.inbox.ingest import sync_channel_id, syncable_channel_ids
+
+    settings = get_settings()
+    factory = sessions()
+    workspace_id = None
+    if workspace:
+        with factory() as db:
+            found = get_workspace_by_slug(db, slug=workspace)
+            if found is None:
+                raise fail(f"no workspace {workspace}; see `guanxi workspace create`")
+            workspace_id = found.id
+    box = SecretBox.from_settings(settings)
+    channel_ids = syncable_channel_ids(factory, workspace_id=workspace_id)
+    added = failed = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with httpx.Client(timeout=30.0) as http, Progress(*columns, console=console) as bar:
+        task = bar.add_task("inbox sync", total=len(channel_ids))
+        for channel_id in channel_ids:
+            report = sync_channel_id(
+                factory, channel_id, box=box, owner="cli",
+                connector_for=lambda channel: build_connector(channel.connector, settings, http),
+            )  # fmt: skip
+            bar.advance(task)
+            if report is None:
+                continue
+            added += report.added
+            for kind in report.kinds:
+                if kind.error:
+                    failed += 1
+                    message = (
+                        kind.error.format(**kind.error_params) if kind.error_params else kind.error
+                    )
+                    err_console.print(f"{report.channel_name} ({kind.kind}): {message}")
+            if report.skipped:
+                err_console.print(f"{report.channel_name}: skipped ({report.skipped})")
+    console.print(f"inbox sync: {len(channel_ids)} channels, {added} new items, {failed} errors")
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:  # noqa: ARG001 - the bench is inbox-ui's
     """Add this capability's commands to ``app`` and its benchmarks to ``bench_app``."""
+    inbox_app = typer.Typer(
+        help="The inbox: comments, mentions and messages.", no_args_is_help=True
+    )
+    inbox_app.command("sync")(sync_command)
+    app.add_typer(inbox_app, name="inbox")

@@ -1,9 +1,222 @@
-"""Chinese NLP: `guanxi nlp train|evaluate|classify`."""
+"""Chinese NLP: `guanxi nlp train|evaluate|classify` and `guanxi bench enrich`."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from guanxi.core import i18n
+from guanxi.core.errors import UserError
+
+from .common import console, err_console, fail
+
+# From a checkout, the shared data sits beside the project (see docs/nlp.md).
+DEFAULT_DATA = Path("../shared/data")
+DEFAULT_CORPORA = DEFAULT_DATA / "sentiment"
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    )
+
+
+def _shipped_dir() -> Path:
+    from guanxi.nlp.sentiment import shipped_model_path
+
+    return shipped_model_path().parent
+
+
+def train(
+    data: Annotated[
+        Path, typer.Option(help="Folder with the sentiment corpora.")
+    ] = DEFAULT_CORPORA,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the model; default: in the package.")
+    ] = None,
+    version: Annotated[str, typer.Option(help="The model's version.")] = "",
+) -> None:
+    """Train the sentiment model and the keyword IDF table.
+
+    Fits on the training split of the corpora in DATA and writes both into the package (or
+    into OUTPUT)."""
+    from guanxi.nlp.training import DEFAULT_VERSION
+    from guanxi.nlp.training import train as train_model
+
+    output_dir = output or _shipped_dir()
+    command = "guanxi nlp train" + (f" --data {data}" if data != DEFAULT_CORPORA else "")
+    with _progress() as bar:
+        task = bar.add_task("preparing texts", total=None)
+        try:
+            result = train_model(
+                data_dir=data,
+                output_dir=output_dir,
+                version=version or DEFAULT_VERSION,
+                training_command=command,
+                progress=lambda done: bar.advance(task, done),
+            )
+        except UserError as exc:
+            raise fail(exc.translated(i18n.gettext)) from None
+    console.print(
+        f"trained {result.model.version} on {result.training_texts} texts: "
+        f"{len(result.model.weights)} features -> {result.model_path}; "
+        f"{result.idf_words} keyword IDF words -> {result.idf_path}"
+    )
+    console.print("next: guanxi nlp evaluate (writes the evaluation report beside it)")
+
+
+def evaluate(
+    data: Annotated[
+        Path, typer.Option(help="Folder with the sentiment corpora.")
+    ] = DEFAULT_CORPORA,
+    model: Annotated[
+        Path | None, typer.Option(help="The model file; default: the shipped one.")
+    ] = None,
+    snownlp_sample: Annotated[
+        int, typer.Option(min=0, help="Held-out texts per corpus SnowNLP scores (0: skip).")
+    ] = 1000,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the JSON report; default: beside the model."),
+    ] = None,
+) -> None:
+    """Compare the model with SnowNLP on each corpus's held-out split (accuracy, F1)."""
+    from guanxi.nlp.training import evaluate as evaluate_model
+    from guanxi.nlp.training import report_path, write_report
+
+    with _progress() as bar:
+        task = bar.add_task("scoring held-out texts", total=None)
+        try:
+            result = evaluate_model(
+                data_dir=data,
+                model_path=model,
+                snownlp_sample=snownlp_sample,
+                progress=lambda done: bar.advance(task, done),
+            )
+        except UserError as exc:
+            raise fail(exc.translated(i18n.gettext)) from None
+    target = report or report_path(model.parent if model else _shipped_dir())
+    write_report(result, target)
+    table = Table(
+        "corpus",
+        "classifier",
+        "texts",
+        "accuracy",
+        "F1",
+        "neutral",
+        title=result["model_version"],
+    )
+    for corpus, entry in result["corpora"].items():
+        for name in (
+            "guanxi",
+            "guanxi_outside_neutral_band",
+            "guanxi_on_snownlp_sample",
+            "snownlp",
+        ):
+            if name in entry:
+                row = entry[name]
+                table.add_row(
+                    corpus, name, str(row["texts"]), f"{row['accuracy']:.2%}", f"{row['f1']:.2%}",
+                    f"{row['neutral_share']:.1%}",
+                )  # fmt: skip
+    console.print(table)
+    console.print(f"report -> {target}")
+
+
+def classify(
+    file: Annotated[
+        Path | None, typer.Argument(help="One text per line; standard input when absent.")
+    ] = None,
+) -> None:
+    """Enrich each line of FILE (or standard input); print one JSON object per line."""
+    from guanxi.nlp.pipeline import default_pipeline
+    from guanxi.nlp.service import classify_lines
+
+    try:
+        pipeline = default_pipeline()
+        if file is None:
+            records = classify_lines(sys.stdin, pipeline=pipeline)
+            for record in records:
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        if not file.is_file():
+            raise fail(f"{file} is not a file. Pass a text file with one text per line.")
+        with file.open(encoding="utf-8-sig", errors="replace") as lines:
+            for record in classify_lines(lines, pipeline=pipeline):
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except UserError as exc:
+        raise fail(exc.translated(i18n.gettext)) from None
+
+
+def bench_enrich(
+    posts: Annotated[
+        int, typer.Option(min=1, help="Posts to enrich (real texts, repeated).")
+    ] = 100_000,
+    data: Annotated[Path, typer.Option(help="The shared data folder.")] = DEFAULT_DATA,
+    baseline_sample: Annotated[
+        int, typer.Option(min=1, help="Posts the jieba + SnowNLP baseline processes.")
+    ] = 500,
+) -> None:
+    """Benchmark the whole enrichment pipeline against the naive baseline.
+
+    Enriches POSTS real posts in one process, then runs jieba.lcut + SnowNLP on a sample;
+    the last line is for scripts."""
+    from guanxi.nlp.bench import (
+        EnrichBench,
+        peak_rss_mb,
+        post_texts,
+        run_baseline,
+        run_pipeline,
+    )
+    from guanxi.nlp.pipeline import default_pipeline
+
+    try:
+        texts = post_texts(data)
+    except UserError as exc:
+        raise fail(exc.translated(i18n.gettext)) from None
+    console.print(f"bench enrich: {posts} posts from {len(texts)} real texts, one process")
+    with _progress() as bar:
+        task = bar.add_task("guanxi pipeline", total=posts)
+        seconds, cpu_seconds = run_pipeline(
+            texts, posts, default_pipeline(), lambda n: bar.advance(task, n)
+        )
+        peak = peak_rss_mb()  # before the baseline loads jieba and SnowNLP
+        task = bar.add_task("baseline jieba + SnowNLP", total=baseline_sample)
+        try:
+            baseline_seconds = run_baseline(texts, baseline_sample, lambda n: bar.advance(task, n))
+        except ImportError:
+            raise fail("The baseline needs jieba and SnowNLP: pip install 'guanxi[dev]'.") from None
+    result = EnrichBench(posts, seconds, cpu_seconds, baseline_sample, baseline_seconds, peak)
+    table = Table("figure", "value", title="enrichment benchmark")
+    table.add_row("guanxi posts/s", f"{result.posts_per_s:,.0f}")
+    table.add_row("guanxi posts per CPU second", f"{result.posts_per_cpu_s:,.0f}")
+    table.add_row("baseline posts/s", f"{result.baseline_posts_per_s:,.1f}")
+    table.add_row("peak RSS (MB)", f"{result.peak_rss_mb:,.0f}")
+    console.print(table)
+    console.print(
+        f"guanxi_posts_per_s={result.posts_per_s:.0f} "
+        f"baseline_posts_per_s={result.baseline_posts_per_s:.1f} "
+        f"peak_rss_mb={result.peak_rss_mb:.0f}"
+    )
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Add this capability's commands to ``app`` and its benchmarks to ``bench_app``."""
+    nlp_app = typer.Typer(
+        help="Chinese NLP: the sentiment model and text enrichment.", no_args_is_help=True
+    )
+    nlp_app.command("train")(train)
+    nlp_app.command("evaluate")(evaluate)
+    nlp_app.command("classify")(classify)
+    app.add_typer(nlp_app, name="nlp")
+    bench_app.command("enrich")(bench_enrich)

@@ -38,6 +38,7 @@ from guanxi.connectors.base import (
     TransientError,
     VariantDraft,
 )
+from guanxi.connectors.douyin_engage import DouyinEngage
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
@@ -87,12 +88,14 @@ def visible_text(text: str) -> str:
     return MARKER_RE.sub("", text)
 
 
-class DouyinConnector(ReadNotSupported):
+class DouyinConnector(DouyinEngage, ReadNotSupported):
     """The Douyin open platform behind guanxi's connector Protocol."""
 
     name = "douyin"
     platforms: tuple[str, ...] = ("douyin",)
     capabilities = frozenset({Capability.PUBLISH, Capability.PUBLISH_STATUS, Capability.DELETE})
+    # The inbox side (connectors.douyin_engage): comments and replies, no hiding.
+    capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY}
     hashtag_style = HashtagStyle.SINGLE_HASH
 
     def __init__(self, config: ConnectorConfig) -> None:

@@ -44,6 +44,7 @@ from guanxi.connectors.base import (
     TransientError,
     VariantDraft,
 )
+from guanxi.connectors.wechat_engage import WechatEngage
 from guanxi.connectors.wechat_html import sanitize_html, url_scheme
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
@@ -261,12 +262,14 @@ def _marker(key: str) -> str:
     return f"<!--guanxi:{key}-->"
 
 
-class WechatOaConnector(ReadNotSupported):
+class WechatOaConnector(WechatEngage, ReadNotSupported):
     """Publishes articles to a WeChat Official Account; see the module docstring."""
 
     name = "wechat_oa"
     platforms = ("wechat",)
     capabilities = frozenset({Capability.PUBLISH, Capability.PUBLISH_STATUS, Capability.DELETE})
+    # The inbox side (connectors.wechat_engage); messages arrive by push, not by fetching.
+    capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY, Capability.HIDE}
     hashtag_style = HashtagStyle.NONE
     credential_fields = (
         CredentialField(

@@ -26,6 +26,7 @@ from guanxi.connectors.base import (
     ConnectedIdentity,
     ConnectorConfig,
     ConnectorError,
+    FetchPage,
     HashtagStyle,
     MediaFile,
     MediaKind,
@@ -43,6 +44,7 @@ from guanxi.connectors.base import (
     TransientError,
     VariantDraft,
 )
+from guanxi.connectors.weibo_engage import WeiboEngage
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
@@ -60,6 +62,7 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _TOPIC = re.compile(r"#[^#\s]+#")
 TOKEN_CODES = frozenset({21301, 21314, 21315, 21316, 21317, 21319, 21327, 21332, 21501})
 RATE_CODES = frozenset({10022, 10023, 10024, 20016})
+APP_RATE_CODES = frozenset({10022})  # "IP requests out of rate limit": the app's servers
 BUSY_CODES = frozenset({10001, 10002, 10003, 10009, 10010, 10011})
 TOO_FAST = N_("Weibo limits how often an account may post; guanxi retries after the limit.")
 TOKEN_GONE = N_(
@@ -91,12 +94,15 @@ def _with_marker(url: str, value: str) -> str:
     return joined + (f"#{fragment}" if fragment else "")
 
 
-class WeiboConnector(ReadNotSupported):
+class WeiboConnector(WeiboEngage, ReadNotSupported):
     """Weibo v2: ``statuses/share`` with one image, the safe-domain link, OAuth2 connect."""
 
     name = "weibo"
     platforms = ("weibo",)
-    capabilities = frozenset({Capability.PUBLISH, Capability.DELETE})
+    capabilities = frozenset({Capability.PUBLISH, Capability.DELETE, Capability.SEARCH})
+    # The inbox side (connectors.weibo_engage).
+    capabilities |= {Capability.FETCH_COMMENTS, Capability.FETCH_MENTIONS, Capability.REPLY,
+                     Capability.HIDE}  # fmt: skip
     # Weibo writes topics as #话题#, but statuses/share (the only publishing API open to
     # third parties) refuses text containing them: through this connector, no hashtags.
     hashtag_style = HashtagStyle.NONE
@@ -296,6 +302,14 @@ class WeiboConnector(ReadNotSupported):
             if exc.code != "20101":
                 raise
 
+    # --- Listening ----------------------------------------------------------------------
+
+    def search_posts(self, channel: ChannelContext, *, query: str, since: str = "") -> FetchPage:
+        """Public posts matching ``query`` newer than the cursor ``since`` (``search/statuses``)."""
+        from guanxi.connectors.weibo_search import search_page
+
+        return search_page(self._call, token=self._token(channel), query=query, since=since)
+
     # --- Connecting ---------------------------------------------------------------------
 
     def authorization_url(self, *, state: str, redirect_uri: str) -> str:
@@ -420,7 +434,9 @@ def _error_for(status_code: int, body: Mapping[str, Any]) -> ConnectorError:
     if code in RATE_CODES:
         now = utcnow().timestamp()
         retry_after = RATE_WINDOW_S - (now % RATE_WINDOW_S)
-        return RateLimitedError(TOO_FAST, retry_after_s=retry_after, code=str(code))
+        return RateLimitedError(
+            TOO_FAST, retry_after_s=retry_after, code=str(code), app_wide=code in APP_RATE_CODES
+        )
     if code in BUSY_CODES or status_code >= 500:
         return TransientError(BUSY, error=error, code=str(code or status_code))
     number = str(code or status_code)

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     douyin_api_base: str = Field("https://open.douyin.com", description="Douyin API base URL.")
     douyin_client_key: str = Field("", description="This instance's Douyin client key.")
     douyin_client_secret: SecretStr = Field(SecretStr(""), description="The Douyin secret.")
+    market_countries: str = Field("", description="Chart countries to snapshot daily, e.g. us,it.")
+    market_charts: str = Field("top-free", description="Charts to snapshot: top-free,top-paid,...")
+    market_chart_depth: int = Field(100, ge=1, le=200, description="Ranks kept per snapshot.")
+    market_apple_rss_base: str = Field(
+        "https://rss.applemarketingtools.com", description="Apple's RSS v2 feed base URL."
+    )
+    market_itunes_rss_base: str = Field(
+        "https://itunes.apple.com", description="The legacy iTunes RSS feed base URL."
+    )
+    market_play_fetcher: str = Field("", description="module:factory of a Google Play fetcher.")
 
     @field_validator("timezone")
     @classmethod

@@ -1,12 +1,380 @@
-"""Moderation rules: conditions on new inbox items and the actions they trigger."""
+"""Moderation rules: conditions on new inbox items and the actions they trigger.
+
+``moderate_new`` runs after ingest inserts items. For each batch it indexes the items for
+search, links their authors to the relationship book, fills sentiment and priority, runs
+the workspace's enabled rules in order (conditions in ``guanxi.inbox.screening``) and
+finally the assignment rules for items still unassigned. Every automatic action is logged
+in ``ModerationAction`` with the state before it, audited, and can be reversed by a person
+unless the platform cannot undo it (a hidden or deleted comment, a sent reply).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
 
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from guanxi.accounts.models import Membership, Permission, Workspace
+from guanxi.accounts.service import record_audit, require
+from guanxi.checks.service import compiled_words
+from guanxi.checks.words import CompiledWordList
+from guanxi.core.db import utcnow
+from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
+from guanxi.inbox import search
+from guanxi.inbox.models import InboxItem
+from guanxi.inbox.people import link_authors
+from guanxi.inbox.people_models import (
+    ActionState,
+    ItemTag,
+    ModerationAction,
+    ModerationRule,
+    SlaPolicy,
+)
+from guanxi.inbox.screening import ConditionKind, Facts, Screen, rule_matches
+from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for
+
+FLAG_TAG = "flagged"
 
 
-def moderate_new(db: Session, *, workspace_id: int, items: Sequence[Any]) -> None:
+class ActionKind(StrEnum):
+    """What a moderation rule can do."""
+
+    HIDE = "hide"  # hide or delete on the platform, where its API allows it
+    FLAG = "flag"  # tag the item "flagged"
+    ASSIGN = "assign"  # value: a user id
+    SET_PRIORITY = "set_priority"  # value: 0..3
+    AUTO_REPLY = "auto_reply"  # value: the reply text (variables allowed)
+
+
+ACTION_LABELS: dict[ActionKind, str] = {
+    ActionKind.HIDE: N_("Hide on the platform"),
+    ActionKind.FLAG: N_("Flag"),
+    ActionKind.ASSIGN: N_("Assign to"),
+    ActionKind.SET_PRIORITY: N_("Set priority"),
+    ActionKind.AUTO_REPLY: N_("Reply automatically"),
+}
+IRREVERSIBLE = frozenset({ActionKind.HIDE, ActionKind.AUTO_REPLY})
+
+
+class PlatformActions(Protocol):
+    """What moderation asks of the platform; raises ``UserError`` (or a connector error)
+    with the platform's reason when it refuses."""
+
+    def hide(self, db: Session, *, item: InboxItem) -> None:
+        """Hide or delete ``item`` on its platform."""
+
+    def reply(self, db: Session, *, item: InboxItem, text: str) -> None:
+        """Send ``text`` as a reply to ``item``."""
+
+
+def connector_actions() -> PlatformActions:
+    """The real platform actions (through the channel's connector); imported lazily because
+    the reply service imports the connectors."""
+    from guanxi.inbox.platform import ConnectorActions
+
+    return ConnectorActions()
+
+
+SentimentOf = Callable[[Sequence[str]], list[str]]
+
+
+def default_sentiments(texts: Sequence[str]) -> list[str]:
+    """Sentiment per text: the NLP pipeline (contract B), else a lexicon fallback."""
+    from guanxi.inbox.sentiment import sentiments
+
+    return sentiments(texts)
+
+
+@dataclass
+class _Context:
+    workspace: Workspace
+    platform: PlatformActions
+    tag_id: Callable[[str], int]
+    flagged: set[int] = field(default_factory=set)  # items already carrying the flag tag
+    done: list[ModerationAction] = field(default_factory=list)
+
+
+def moderate_new(
+    db: Session,
+    *,
+    workspace_id: int,
+    items: Sequence[InboxItem],
+    platform: PlatformActions | None = None,
+    sentiment_of: SentimentOf | None = None,
+) -> None:
     """Apply the workspace's moderation rules to freshly ingested ``items``."""
+    if not items:
+        return
+    workspace = db.get(Workspace, workspace_id)
+    if workspace is None:
+        return
+    db.flush()
+    search.index_items(db, items=items)
+    people = link_authors(db, workspace_id=workspace_id, items=items)
+    _sentiment_and_priority(db, workspace_id=workspace_id, items=items, sentiment_of=sentiment_of)
+    rules = list(
+        db.scalars(
+            select(ModerationRule)
+            .where(ModerationRule.workspace_id == workspace_id, ModerationRule.enabled.is_(True))
+            .order_by(ModerationRule.position, ModerationRule.id)
+        )
+    )
+    if rules:
+        screen = Screen(words=_words(db, workspace=workspace))
+        context = _Context(
+            workspace=workspace,
+            platform=platform or connector_actions(),
+            tag_id=_tag_lookup(db, workspace_id),
+        )
+        for item in items:
+            facts = Facts(
+                text=item.text,
+                author_key=f"{item.platform}:{item.author_external_id}",
+                sentiment=item.sentiment,
+                author_kind=str(people.get((item.platform, item.author_external_id), "")),
+            )
+            screen.remember(facts)
+            for rule in rules:
+                reasons = rule_matches(
+                    screen, conditions=rule.conditions, match_all=rule.match_all, facts=facts
+                )
+                if reasons:
+                    _apply(db, context, rule, item, reasons)
+        _record(db, context)
+    from guanxi.inbox.assignment import assign_by_rules
+
+    assign_by_rules(db, workspace_id=workspace_id, items=items)
+    db.flush()
+
+
+def _sentiment_and_priority(
+    db: Session, *, workspace_id: int, items: Sequence[InboxItem], sentiment_of: SentimentOf | None
+) -> None:
+    """Fill sentiment (when ingest did not) and priority, in one UPDATE per batch."""
+    missing = [item for item in items if item.sentiment is None]
+    analysed = (
+        (sentiment_of or default_sentiments)([item.text for item in missing]) if missing else []
+    )
+    sentiments = {item.id: item.sentiment for item in items}
+    sentiments.update({item.id: found for item, found in zip(missing, analysed, strict=True)})
+    policy = db.get(SlaPolicy, workspace_id)
+    crisis = tuple(policy.crisis_words) if policy and policy.crisis_words else DEFAULT_CRISIS_WORDS
+    rows = []
+    for item in items:
+        level = priority_for(
+            text=item.text,
+            sentiment=sentiments[item.id],
+            followers=item.author_followers,
+            verified_type=item.author_verified_type,
+            crisis_words=crisis,
+        ).level
+        rows.append(
+            {
+                "row_id": item.id,
+                "sentiment": sentiments[item.id],
+                "priority": max(item.priority or 0, level),
+            }
+        )
+    # Core executemany instead of dirtying each ORM object: ingest does thousands a second.
+    db.execute(
+        update(InboxItem.__table__)  # type: ignore[arg-type]
+        .where(InboxItem.__table__.c.id == bindparam("row_id"))
+        .values(sentiment=bindparam("sentiment"), priority=bindparam("priority")),
+        rows,
+    )
+    for item, row in zip(items, rows, strict=True):
+        set_committed_value(item, "sentiment", row["sentiment"])
+        set_committed_value(item, "priority", row["priority"])
+
+
+# The word list's version is a query; ingest checks it at most every few seconds, so a
+# change to the list applies to items that arrive WORDS_RECHECK_S later at the latest.
+WORDS_RECHECK_S = 5.0
+_words_checked: dict[tuple[str, int, str], tuple[float, CompiledWordList]] = {}
+
+
+def _words(db: Session, *, workspace: Workspace) -> CompiledWordList:
+    # The creation time tells a workspace from a later one that reuses its id (tests).
+    key = (search.database_key(db), workspace.id, workspace.created_at.isoformat())
+    checked = _words_checked.get(key)
+    now = time.monotonic()
+    if checked is not None and now - checked[0] < WORDS_RECHECK_S:
+        return checked[1]
+    compiled = compiled_words(db, workspace=workspace)
+    _words_checked[key] = (now, compiled)
+    return compiled
+
+
+def _tag_lookup(db: Session, workspace_id: int) -> Callable[[str], int]:
+    from guanxi.inbox.service import ensure_tag
+
+    cache: dict[str, int] = {}
+
+    def tag_id(name: str) -> int:
+        if name not in cache:
+            cache[name] = ensure_tag(db, workspace_id=workspace_id, name=name).id
+        return cache[name]
+
+    return tag_id
+
+
+def _apply(
+    db: Session, context: _Context, rule: ModerationRule, item: InboxItem, reasons: list[str]
+) -> None:
+    for spec in rule.actions:
+        try:
+            kind = ActionKind(str(spec.get("kind", "")))
+        except ValueError:
+            continue
+        value = str(spec.get("value", ""))
+        action = ModerationAction(
+            workspace_id=item.workspace_id,
+            item_id=item.id,
+            rule_id=rule.id,
+            action=kind,
+            value=value[:200],
+            reasons=reasons[:20],
+        )
+        try:
+            action.before = _perform(db, context, kind, value, item)
+        except UserError as error:
+            action.state = ActionState.FAILED
+            action.error = error.translated(lambda message: message)
+        except Exception as error:
+            action.state = ActionState.FAILED
+            action.error = str(error)[:1000]
+        context.done.append(action)
+
+
+def _record(db: Session, context: _Context) -> None:
+    """Store the batch's actions at once, then audit each (the audit names the action)."""
+    db.add_all(context.done)
+    db.flush()
+    for action in context.done:
+        record_audit(
+            db,
+            actor=None,
+            actor_label=f"moderation rule #{action.rule_id}",
+            action=f"inbox.moderation.{action.action}",
+            entity_type="inbox_item",
+            entity_id=action.item_id,
+            workspace=context.workspace,
+            before=action.before,
+            after={
+                "value": action.value,
+                "state": action.state,
+                "reasons": action.reasons,
+                "action_id": action.id,
+                "error": action.error,
+            },
+        )
+
+
+def _perform(
+    db: Session, context: _Context, kind: ActionKind, value: str, item: InboxItem
+) -> dict[str, Any]:
+    """Do one action; returns the state before it."""
+    if kind is ActionKind.HIDE:
+        before = {"hidden_on_platform": item.hidden_on_platform}
+        if not item.hidden_on_platform:
+            context.platform.hide(db, item=item)
+            item.hidden_on_platform = True
+        return before
+    if kind is ActionKind.FLAG:
+        tag_id = context.tag_id(FLAG_TAG)
+        had: bool = item.id in context.flagged
+        if not had:
+            db.add(ItemTag(item_id=item.id, tag_id=tag_id))
+            context.flagged.add(item.id)
+        flag_before: dict[str, Any] = {"flagged": had, "tag_id": tag_id}
+        return flag_before
+    if kind is ActionKind.ASSIGN:
+        assign_before: dict[str, Any] = {"assignee_id": item.assignee_id}
+        item.assignee_id = int(value) if value.isdigit() else item.assignee_id
+        return assign_before
+    if kind is ActionKind.SET_PRIORITY:
+        priority_before: dict[str, Any] = {"priority": item.priority}
+        if value.isdigit():
+            item.priority = min(int(value), MAX_PRIORITY)
+        return priority_before
+    from guanxi.inbox.service import render_saved_reply
+
+    context.platform.reply(db, item=item, text=render_saved_reply(value, item=item))
+    return {}
+
+
+class IrreversibleActionError(ConflictError):
+    """The platform cannot undo this action."""
+
+
+def reverse_action(
+    db: Session, *, membership: Membership, action_id: int, ip: str | None = None
+) -> ModerationAction:
+    """Undo an automatic action on the item (needs Permission.WRITE); audited."""
+    require(membership, Permission.WRITE)
+    action = db.get(ModerationAction, action_id)
+    if action is None or action.workspace_id != membership.workspace_id:
+        raise NotFoundError(N_("This moderation action does not exist (any more)."))
+    if action.state != ActionState.APPLIED:
+        raise ConflictError(N_("Only an applied action can be reversed; this one is not."))
+    kind = ActionKind(action.action)
+    if kind in IRREVERSIBLE:
+        raise IrreversibleActionError(
+            N_(
+                "The platform cannot undo this: a hidden comment or a sent reply stays as it "
+                "is. Ask the author to post again, or follow up with another reply."
+            )
+        )
+    item = db.get(InboxItem, action.item_id)
+    if item is None:
+        raise NotFoundError(N_("This moderation action does not exist (any more)."))
+    before = action.before
+    if kind is ActionKind.FLAG and not before.get("flagged"):
+        db.execute(
+            delete(ItemTag).where(
+                ItemTag.item_id == item.id, ItemTag.tag_id == int(before.get("tag_id", 0))
+            )
+        )
+    elif kind is ActionKind.ASSIGN:
+        item.assignee_id = before.get("assignee_id")
+    elif kind is ActionKind.SET_PRIORITY:
+        item.priority = int(before.get("priority", 0))
+    action.state = ActionState.REVERSED
+    action.reversed_at = utcnow()
+    action.reversed_by_id = membership.user_id
+    record_audit(
+        db,
+        actor=membership.user,
+        action="inbox.moderation.reverse",
+        entity_type="inbox_item",
+        entity_id=item.id,
+        workspace=membership.workspace,
+        before={"action_id": action.id, "action": action.action},
+        after=before,
+        ip=ip,
+    )
+    db.flush()
+    return action
+
+
+def list_actions(db: Session, *, workspace_id: int, limit: int = 200) -> list[ModerationAction]:
+    """The workspace's newest automatic actions first."""
+    return list(
+        db.scalars(
+            select(ModerationAction)
+            .where(ModerationAction.workspace_id == workspace_id)
+            .order_by(ModerationAction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def uses_condition(rules: Sequence[ModerationRule], kind: ConditionKind) -> bool:
+    """Whether any of ``rules`` looks at condition ``kind``."""
+    return any(condition.get("kind") == kind for rule in rules for condition in rule.conditions)

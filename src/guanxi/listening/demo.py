@@ -1,11 +1,104 @@
-"""The listening part of the demo workspace."""
+"""The listening part of the demo workspace.
+
+Its mentions are a sample of real Sina Weibo posts shipped in ``data/demo_mentions.jsonl``:
+40 posts from each of the six files of ``../shared/data/weibo_topics`` (artificial
+intelligence, Tongji University, Jay Chou, Hollywood, graduation, Trump), which come from
+the dengxiuqi/weibo2018 corpus (``topics/``). Authors, times (the last four weeks) and
+counts are invented but fixed, so every demo looks the same. The mentions are enriched at
+load; if the NLP model is not trained yet, the worker's enrichment job catches up later.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from datetime import timedelta
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
+from guanxi.channels.models import Channel, ChannelStatus
+from guanxi.core.db import utcnow
+from guanxi.core.errors import UserError
+from guanxi.listening import flows, service
+from guanxi.listening.importers.base import ParsedAuthor, ParsedMention
+from guanxi.listening.insight_demo import load_insight_demo
+from guanxi.listening.models import OfficialRelation, SourceFormat
+
+log = logging.getLogger(__name__)
+
+SAMPLE = "demo_mentions.jsonl"
+SOURCE_NAME = "Demo · Weibo topics (weibo2018)"
+PULL_SOURCE_NAME = "Weibo search · 周杰伦"
+OWN_ACCOUNT = ("5821937460", "普罗旺斯葡萄酒官方微博")  # the sandbox's demo brand account
+COMPETITOR_ACCOUNT = ("6190000001", "波尔多红酒官方微博")
+
+_NAMES = ("小鹿", "阿杰", "糖糖", "老王", "木木", "豆豆", "大橙子", "七七", "阿乐", "小米")
+_PREFIXES = ("爱喝茶的", "北漂的", "同济的", "追剧的", "熬夜的", "早起的")
+
+
+def demo_author(index: int) -> ParsedAuthor:
+    """Invented author ``index`` of the sample: mostly ordinary users, some verified."""
+    verified_type = {0: 3, 1: 0, 2: 220, 3: 2, 4: 1, 5: 5}.get(index % 12, -1)
+    followers = {3: 3_200_000, 0: 96_000, 220: 180_000, 2: 52_000, 1: 410_000, 5: 75_000}
+    return ParsedAuthor(
+        external_id=str(7_300_000_000 + index * 104_729),
+        name=_PREFIXES[index % len(_PREFIXES)] + _NAMES[index % len(_NAMES)] + str(index),
+        verified_type=verified_type,
+        followers=followers.get(verified_type, 30 + index * 41),
+    )
+
+
+def sample() -> list[dict[str, Any]]:
+    """The shipped sample's records."""
+    text = resources.files("guanxi.listening").joinpath("data", SAMPLE).read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def load_demo(db: Session, *, workspace: Workspace) -> None:
     """Add this capability's demo data to ``workspace``; running it again changes nothing."""
+    for (uid, name), relation in ((OWN_ACCOUNT, OfficialRelation.OWN),
+                                  (COMPETITOR_ACCOUNT, OfficialRelation.COMPETITOR)):  # fmt: skip
+        service.track_account(db, workspace_id=workspace.id, platform="weibo", external_id=uid,
+                              name=name, relation=relation)  # fmt: skip
+    source = service.source_named(db, workspace_id=workspace.id, name=SOURCE_NAME,
+                                  file_format=SourceFormat.JSONL)  # fmt: skip
+    now = utcnow()
+    mentions = [
+        ParsedMention(
+            platform="weibo",
+            external_id=str(item["mid"]),
+            text=str(item["text"]),
+            posted_at=now - timedelta(hours=int(item["hours_ago"])),
+            url=f"https://m.weibo.cn/detail/{item['mid']}",
+            author=demo_author(int(item["author"])),
+            likes=int(item["likes"]),
+            comments=int(item["comments"]),
+            reposts=int(item["reposts"]),
+            raw={"source": "dengxiuqi/weibo2018 topics", "topic": item["topic"]},
+        )
+        for item in sample()
+    ]
+    service.store_batch(db, workspace_id=workspace.id, source_id=source.id, mentions=mentions)
+    weibo = db.scalar(
+        select(Channel).where(
+            Channel.workspace_id == workspace.id,
+            Channel.platform == "weibo",
+            Channel.status == ChannelStatus.CONNECTED,
+        )
+    )
+    if weibo is not None:
+        service.create_pull_source(
+            db, workspace_id=workspace.id, name=PULL_SOURCE_NAME, channel_id=weibo.id,
+            query="周杰伦", platform="weibo",
+        )  # fmt: skip
+    try:
+        pipeline = flows.pipeline_for(db, workspace_id=workspace.id)
+        flows.reenrich(db, workspace_id=workspace.id, pipeline=pipeline, commit=False)
+    except UserError as exc:  # the sentiment model is not trained: the worker catches up
+        log.warning("demo mentions stored without enrichment: %s", exc)
+    # Topics match the mentions already stored, so they come after them.
+    load_insight_demo(db, workspace=workspace)

@@ -1,7 +1,122 @@
-"""The listening jobs on the task queue, and their schedule (as data)."""
+"""The listening jobs on the task queue, and their schedule (as data).
+
+- ``import_run``: one uploaded file, imported in the worker (retries=0: a retry would only
+  re-read the same file; a failure is written on the run for the user to see);
+- ``run_pull``: every 5 minutes, the keyword searches of connected accounts;
+- ``run_enrich``: every minute, mentions not enriched yet (stored while the NLP step was
+  unavailable) or enriched by an older model version, in batches;
+- the topic alerts' check (``listening.alert_jobs``), every 5 minutes.
+
+``guanxi listen pull`` and ``guanxi listen reenrich`` call the same functions. Heavy imports
+happen when a job runs, not at import.
+"""
 
 from __future__ import annotations
 
-from guanxi.core.schedule import ScheduledJob
+from contextlib import suppress
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-SCHEDULE: tuple[ScheduledJob, ...] = ()
+from guanxi.core.queue import get_huey
+from guanxi.core.schedule import ScheduledJob
+from guanxi.listening.alert_jobs import SCHEDULE_ALERTS
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from guanxi.listening.models import ImportRun
+    from guanxi.listening.pull import PullResult
+
+huey = get_huey()
+
+PULL_EVERY_S = 300.0
+ENRICH_EVERY_S = 60.0
+
+
+@lru_cache(maxsize=1)
+def sessions() -> sessionmaker[Session]:
+    """The database sessions of this process."""
+    from guanxi.core.db import make_engine, make_session_factory
+    from guanxi.core.settings import get_settings
+
+    return make_session_factory(make_engine(get_settings().resolved_database_url))
+
+
+def run_import(
+    run_id: int, factory: sessionmaker[Session] | None = None, *, data_dir: Path | None = None
+) -> ImportRun:
+    """Import the uploaded file of run ``run_id`` (stored under the data dir)."""
+    from guanxi.core.settings import get_settings
+    from guanxi.listening.flows import import_file, pipeline_for
+    from guanxi.listening.importers import importer_for
+    from guanxi.listening.models import ImportRun, ImportStatus, ListeningSource
+
+    with (factory or sessions())() as db:
+        run = db.get(ImportRun, run_id)
+        if run is None:
+            msg = f"no import run {run_id}"
+            raise LookupError(msg)
+        if run.status != ImportStatus.QUEUED:
+            return run  # already imported (a job queued twice does the work once)
+        source = db.get(ListeningSource, run.source_id)
+        assert source is not None  # the run's foreign key guarantees it
+        path = (data_dir or get_settings().data_dir) / run.storage_path
+        importer = importer_for(source.format, mapping=source.column_mapping,
+                                platform=source.platform)  # fmt: skip
+        return import_file(db, run=run, path=path, importer=importer,
+                           pipeline=pipeline_for(db, workspace_id=run.workspace_id))  # fmt: skip
+
+
+@huey.task(retries=0)  # type: ignore[untyped-decorator]  # huey ships no types
+def import_run(run_id: int) -> None:
+    """Queue job: import one uploaded file (see ``run_import``)."""
+    from guanxi.core.errors import UserError
+
+    # A file that cannot be read is written on the run (failed, with the reason) for the user.
+    with suppress(UserError):
+        run_import(run_id)
+
+
+def run_pull(workspace_id: int | None = None) -> list[PullResult]:
+    """Pull every connected search source once."""
+    import httpx
+
+    from guanxi.connectors.registry import build_connector
+    from guanxi.core.security import SecretBox
+    from guanxi.core.settings import get_settings
+    from guanxi.listening.flows import pipeline_for
+    from guanxi.listening.pull import pull_all
+
+    settings = get_settings()
+    factory = sessions()
+    with httpx.Client(timeout=30.0) as http, factory() as db:
+        return pull_all(
+            db,
+            sessions=factory,
+            box=SecretBox.from_settings(settings),
+            connector_for=lambda channel: build_connector(channel.connector, settings, http),
+            pipeline_for=lambda owner: pipeline_for(db, workspace_id=owner),
+            workspace_id=workspace_id,
+        )
+
+
+def run_enrich() -> int:
+    """Enrich what is not enriched yet, or was enriched by an older model version."""
+    from guanxi.listening.flows import reenrich
+
+    with sessions()() as db:
+        return reenrich(db)
+
+
+SCHEDULE: tuple[ScheduledJob, ...] = (
+    ScheduledJob("listen-pull", PULL_EVERY_S, run_pull),
+    ScheduledJob("listen-enrich", ENRICH_EVERY_S, run_enrich),
+    *SCHEDULE_ALERTS,
+)
+
+
+def enqueue_import(run_id: int) -> None:
+    """Queue the import of run ``run_id`` for the worker (the web page follows it)."""
+    import_run(run_id)

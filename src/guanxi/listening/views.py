@@ -1,11 +1,405 @@
-"""The listening pages and API: sources, imports, mentions."""
+"""The listening pages: the overview, imports (upload → column mapping → row report),
+sources, tracked official accounts, the mentions list and a mention's page.
+
+An uploaded file is saved under the data dir first. Files up to ``SYNC_IMPORT_BYTES`` are
+imported during the request (the user lands on the finished report); larger ones go to the
+task queue and the import page follows the run's progress.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from guanxi.accounts.models import Membership, Permission
+from guanxi.channels.service import list_channels
+from guanxi.core import i18n
+from guanxi.core.errors import N_, UserError
+from guanxi.listening import flows, service
+from guanxi.listening.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
+from guanxi.listening.importers.generic import FIELDS, REQUIRED, check_mapping, guess_mapping
+from guanxi.listening.importers.generic import preview as preview_file
 from guanxi.listening.insight_views import router as insight_router
-from guanxi.web.deps import verify_csrf
+from guanxi.listening.models import (
+    IMPORT_STATUS_LABELS,
+    OFFICIAL_RELATION_LABELS,
+    SOURCE_FORMAT_LABELS,
+    ImportRun,
+    ImportStatus,
+    ListeningSource,
+)
+from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 router.include_router(insight_router)
+
+Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
+SYNC_IMPORT_BYTES = 2 * 1024 * 1024
+SECTION = "listen"
+
+SENTIMENT_LABELS = {
+    "positive": N_("Positive"), "neutral": N_("Neutral"), "negative": N_("Negative"),
+}  # fmt: skip
+SOURCE_KIND_LABELS = {
+    "personal": N_("Personal"), "public": N_("Public"), "marketer": N_("Marketer-dominated"),
+}  # fmt: skip
+STAGE_LABELS = {
+    "need_recognition": N_("Need recognition"),
+    "information_search": N_("Information search"),
+    "evaluation": N_("Evaluation of alternatives"),
+    "purchase": N_("Purchase"),
+    "post_purchase": N_("Post-purchase experience"),
+    "none": N_("No stage"),
+}
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "sentiment_labels": SENTIMENT_LABELS,
+        "kind_labels": SOURCE_KIND_LABELS,
+        "stage_labels": STAGE_LABELS,
+        "format_labels": SOURCE_FORMAT_LABELS,
+        "status_labels": IMPORT_STATUS_LABELS,
+        "relation_labels": OFFICIAL_RELATION_LABELS,
+    }
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    return render(request, f"listen/{template}", {"section": SECTION, **_labels(), **context},
+                  status_code=status)  # fmt: skip
+
+
+def _back(slug: str, path: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/w/{slug}/listen{path}", status_code=303)
+
+
+# --- Overview -----------------------------------------------------------------------------
+
+
+def _index(
+    request: Request, db: Session, membership: Membership, error: str = "", status: int = 200
+) -> Response:
+    workspace = membership.workspace
+    return _page(request, "index.html", {
+        "mentions": service.count_mentions(db, workspace_id=workspace.id),
+        "sources": service.list_sources(db, workspace_id=workspace.id),
+        "runs": service.list_runs(db, workspace_id=workspace.id, limit=10),
+        "channels": [c for c in list_channels(db, workspace=workspace) if c.status == "connected"],
+        "can_write": membership.can(Permission.WRITE),
+        "error": error,
+    }, status)  # fmt: skip
+
+
+@router.get("/w/{slug}/listen")
+def listen_index(request: Request, db: Db, membership: Member) -> Response:
+    """The listening overview: how much is collected, from which sources, latest imports."""
+    return _index(request, db, membership)
+
+
+@router.post("/w/{slug}/listen/sources")
+async def add_pull_source(request: Request, slug: str, db: Db, membership: Writer) -> Response:
+    """Add a keyword search through one of the workspace's connected accounts."""
+    form = await request.form()
+    channels = {c.id: c for c in list_channels(db, workspace=membership.workspace)}
+    channel_id = str(form.get("channel_id") or "")
+    channel = channels.get(int(channel_id)) if channel_id.isdigit() else None
+    if channel is None:
+        message = i18n.gettext(N_("Choose one of the workspace's connected accounts."))
+        return _index(request, db, membership, message, 400)
+    try:
+        service.create_pull_source(
+            db, workspace_id=membership.workspace_id, name=str(form.get("name", "")),
+            channel_id=channel.id, query=str(form.get("query", "")), platform=channel.platform,
+        )  # fmt: skip
+    except UserError as exc:
+        db.rollback()
+        return _index(request, db, membership, exc.translated(i18n.gettext), 400)
+    db.commit()
+    return _back(slug)
+
+
+# --- Imports ------------------------------------------------------------------------------
+
+
+def _import_form(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    *,
+    error: str = "",
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    return _page(request, "import.html", {
+        "formats": FILE_FORMATS,
+        "sources": [s for s in service.list_sources(db, workspace_id=membership.workspace_id)
+                    if s.format in set(FILE_FORMATS)],
+        "values": values or {"format": "weibo-crawler", "platform": "weibo"},
+        "error": error,
+        "sync_limit_mb": SYNC_IMPORT_BYTES // (1024 * 1024),
+    }, status)  # fmt: skip
+
+
+@router.get("/w/{slug}/listen/import")
+def import_page(request: Request, db: Db, membership: Writer) -> Response:
+    """The upload form: a file, its format and the source it belongs to."""
+    return _import_form(request, db, membership)
+
+
+@router.post("/w/{slug}/listen/import")
+async def upload(request: Request, slug: str, db: Db, membership: Writer) -> Response:
+    """Save the upload, then ask for the column mapping (generic formats) or import."""
+    async with request.form() as form:
+        values = {key: str(form.get(key, "")) for key in ("format", "source", "platform")}
+        upload_file = form.get("file")
+        chosen = upload_file if isinstance(upload_file, UploadFile) else None
+        # Saving and importing block: they run in a worker thread, the file still open.
+        return await run_in_threadpool(_save_and_start, request, db, membership, slug, values,
+                                       chosen)  # fmt: skip
+
+
+def _save_and_start(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    slug: str,
+    values: dict[str, str],
+    upload_file: UploadFile | None,
+) -> Response:
+    settings = request.app.state.settings
+    if upload_file is None or not upload_file.filename:
+        message = i18n.gettext(N_("Choose the file to import."))
+        return _import_form(request, db, membership, error=message, values=values, status=400)
+    try:
+        source = service.source_named(
+            db, workspace_id=membership.workspace_id,
+            name=values["source"] or values["format"], file_format=values["format"],
+            platform=values["platform"] or "weibo",
+        )  # fmt: skip
+        stored = flows.save_upload(
+            data_dir=settings.data_dir, workspace_id=membership.workspace_id,
+            filename=upload_file.filename, content=upload_file.file,
+        )  # fmt: skip
+        path = settings.data_dir / stored
+        run = flows.start_run(db, source=source, path=path, filename=upload_file.filename,
+                              storage_path=stored, created_by_id=membership.user_id)  # fmt: skip
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        return _import_form(request, db, membership, error=exc.translated(i18n.gettext),
+                            values=values, status=400)  # fmt: skip
+    if source.format in GENERIC_FORMATS:
+        return _back(slug, f"/imports/{run.id}/mapping")
+    return _start(request, db, slug, run, source)
+
+
+def _start(
+    request: Request, db: Session, slug: str, run: ImportRun, source: ListeningSource
+) -> Response:
+    """Import now (small file) or queue it (large file); either way, show the run."""
+    from guanxi.listening import scheduled
+
+    if run.bytes_total <= SYNC_IMPORT_BYTES:
+        path = request.app.state.settings.data_dir / run.storage_path
+        importer = importer_for(source.format, mapping=source.column_mapping,
+                                platform=source.platform)  # fmt: skip
+        # A file that cannot be read is written on the run, which the next page shows.
+        with suppress(UserError):
+            flows.import_file(db, run=run, path=path, importer=importer,
+                              pipeline=_pipeline(db, run.workspace_id))  # fmt: skip
+    else:
+        scheduled.enqueue_import(run.id)
+    return _back(slug, f"/imports/{run.id}")
+
+
+def _pipeline(db: Session, workspace_id: int) -> flows.EnrichingPipeline | None:
+    pipeline = flows.pipeline_for(db, workspace_id=workspace_id)
+    try:
+        pipeline.model_version  # noqa: B018 - loads the models, or says they are missing
+    except UserError:
+        return None  # the model is not trained yet: the worker's job enriches later
+    return pipeline
+
+
+def _mapping_page(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    run: ImportRun,
+    *,
+    mapping: dict[str, str] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    source = service.get_source(db, workspace_id=membership.workspace_id, source_id=run.source_id)
+    path = request.app.state.settings.data_dir / run.storage_path
+    try:
+        found = preview_file(path, source.format)
+    except UserError as exc:
+        return _page(request, "run.html", {"run": run, "source": source,
+                                           "error": exc.translated(i18n.gettext)}, 400)  # fmt: skip
+    chosen = (
+        mapping
+        or {
+            name: column
+            for name, column in source.column_mapping.items()
+            if column in found.columns
+        }
+        or guess_mapping(found.columns)
+    )
+    return _page(request, "mapping.html", {
+        "run": run, "source": source, "preview": found, "fields": FIELDS, "required": REQUIRED,
+        "mapping": chosen, "error": error,
+    }, status)  # fmt: skip
+
+
+@router.get("/w/{slug}/listen/imports/{run_id}/mapping")
+def mapping_page(request: Request, run_id: int, db: Db, membership: Writer) -> Response:
+    """The column-mapping step: which column holds each field (remembered per source)."""
+    run = service.get_run(db, workspace_id=membership.workspace_id, run_id=run_id)
+    return _mapping_page(request, db, membership, run)
+
+
+@router.post("/w/{slug}/listen/imports/{run_id}/mapping")
+async def save_mapping(
+    request: Request, slug: str, run_id: int, db: Db, membership: Writer
+) -> Response:
+    """Remember the mapping on the source and import the file with it."""
+    form = await request.form()
+    mapping = {name: str(form.get(f"map_{name}", "")) for name in FIELDS}
+    return await run_in_threadpool(_map_and_start, request, db, membership, slug, run_id, mapping)
+
+
+def _map_and_start(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    slug: str,
+    run_id: int,
+    mapping: dict[str, str],
+) -> Response:
+    run = service.get_run(db, workspace_id=membership.workspace_id, run_id=run_id)
+    source = service.get_source(db, workspace_id=membership.workspace_id, source_id=run.source_id)
+    if run.status != ImportStatus.QUEUED:
+        return _back(slug, f"/imports/{run.id}")
+    try:
+        columns = preview_file(request.app.state.settings.data_dir / run.storage_path,
+                               source.format).columns  # fmt: skip
+        service.remember_mapping(source, check_mapping(mapping, columns))
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        return _mapping_page(request, db, membership, run, mapping=mapping,
+                             error=exc.translated(i18n.gettext), status=400)  # fmt: skip
+    return _start(request, db, slug, run, source)
+
+
+@router.get("/w/{slug}/listen/imports/{run_id}")
+def run_page(request: Request, run_id: int, db: Db, membership: Member) -> Response:
+    """An import: its progress while it runs, then its counts and row-level error report."""
+    run = service.get_run(db, workspace_id=membership.workspace_id, run_id=run_id)
+    source = service.get_source(db, workspace_id=membership.workspace_id, source_id=run.source_id)
+    template = "_run_status.html" if request.headers.get("hx-request") else "run.html"
+    return _page(request, template, {"run": run, "source": source, "error": ""})
+
+
+# --- Tracked official accounts -----------------------------------------------------------
+
+
+def _accounts(
+    request: Request, db: Session, membership: Membership, error: str = "", status: int = 200
+) -> Response:
+    return _page(request, "accounts.html", {
+        "accounts": service.list_tracked(db, workspace_id=membership.workspace_id),
+        "can_write": membership.can(Permission.WRITE), "error": error,
+    }, status)  # fmt: skip
+
+
+@router.get("/w/{slug}/listen/accounts")
+def accounts_page(request: Request, db: Db, membership: Member) -> Response:
+    """The workspace's own and competitors' official accounts (they set the source kind)."""
+    return _accounts(request, db, membership)
+
+
+@router.post("/w/{slug}/listen/accounts")
+async def add_account(request: Request, slug: str, db: Db, membership: Writer) -> Response:
+    """Track an official account."""
+    form = await request.form()
+    try:
+        service.track_account(
+            db, workspace_id=membership.workspace_id, platform=str(form.get("platform", "weibo")),
+            external_id=str(form.get("external_id", "")), name=str(form.get("name", "")),
+            relation=str(form.get("relation", "")),
+        )  # fmt: skip
+    except UserError as exc:
+        db.rollback()
+        return _accounts(request, db, membership, exc.translated(i18n.gettext), 400)
+    db.commit()
+    return _back(slug, "/accounts")
+
+
+@router.post("/w/{slug}/listen/accounts/{account_id}/delete")
+def remove_account(slug: str, account_id: int, db: Db, membership: Writer) -> Response:
+    """Stop tracking an official account."""
+    service.untrack_account(db, workspace_id=membership.workspace_id, account_id=account_id)
+    db.commit()
+    return _back(slug, "/accounts")
+
+
+# --- Mentions -----------------------------------------------------------------------------
+
+
+def _day(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime | None:
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=zone)
+    except ValueError:
+        return None
+    return (day + timedelta(days=1) if end else day).astimezone(UTC)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@router.get("/w/{slug}/listen/mentions")
+def mentions_page(request: Request, db: Db, membership: Member) -> Response:
+    """The mentions, newest first, with filters and pages."""
+    query = request.query_params
+    zone = ZoneInfo(membership.workspace.timezone)
+    filters = service.MentionFilters(
+        text=query.get("q", ""), platform=query.get("platform", ""),
+        sentiment=query.get("sentiment", ""), source_kind=query.get("kind", ""),
+        stage=query.get("stage", ""), source_id=_int(query.get("source")),
+        author_id=_int(query.get("author")),
+        since=_day(query.get("from", ""), zone), until=_day(query.get("to", ""), zone, end=True),
+    )  # fmt: skip
+    page = service.list_mentions(db, workspace_id=membership.workspace_id, filters=filters,
+                                 page=_int(query.get("page")) or 1)  # fmt: skip
+    kept = {key: value for key, value in query.items() if key != "page" and value}
+    sources = service.list_sources(db, workspace_id=membership.workspace_id)
+    return _page(request, "mentions.html", {
+        "page": page, "query": dict(query), "base_query": urlencode(kept), "sources": sources,
+        "platforms": sorted({source.platform for source in sources} | {"weibo"}),
+    })  # fmt: skip
+
+
+@router.get("/w/{slug}/listen/mentions/{mention_id}")
+def mention_page(request: Request, mention_id: int, db: Db, membership: Member) -> Response:
+    """One mention: its text, author, metrics, enrichment and the raw record as imported."""
+    import json
+
+    mention = service.get_mention(db, workspace_id=membership.workspace_id, mention_id=mention_id)
+    return _page(request, "mention.html", {
+        "mention": mention, "related": service.related_mentions(db, mention=mention),
+        "raw": json.dumps(mention.raw, ensure_ascii=False, indent=2, default=str),
+    })  # fmt: skip

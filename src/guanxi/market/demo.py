@@ -1,11 +1,65 @@
-"""The market part of the demo workspace."""
+"""The market part of the demo workspace: the seed's chat-app charts around July 27, 2013.
+
+The dataset is private to the demo workspace and flagged illustrative (demo_data says what
+is the seed's and what is made up); WhatsApp, WeChat and Line are tracked, and the two
+campaigns the seed tells of (Messi for WeChat in Italy, the TV commercial in India) are
+annotated, so the matrix of July 27 and the Messi effect show from ``make run``.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
+from guanxi.market import campaigns, service
+from guanxi.market.demo_data import (
+    DATASET_NAME,
+    DATASET_NOTE,
+    DEMO_CAMPAIGNS,
+    LINE,
+    SEED_DAY,
+    WECHAT,
+    WHATSAPP,
+    demo_charts,
+)
+from guanxi.market.models import ChartSnapshot, MarketCampaign, TrackedApp
+
+TRACKED = (
+    (WHATSAPP, "WhatsApp", "#25d366"),
+    (WECHAT, "WeChat", "#1aad19"),
+    (LINE, "LINE", "#00b900"),
+)
 
 
 def load_demo(db: Session, *, workspace: Workspace) -> None:
     """Add this capability's demo data to ``workspace``; running it again changes nothing."""
+    dataset = service.find_or_create_dataset(
+        db, workspace=workspace, name=DATASET_NAME, source="demo", illustrative=True,
+        note=DATASET_NOTE,
+    )  # fmt: skip
+    dataset.focus_day = SEED_DAY
+    stored = db.scalar(
+        select(func.count(ChartSnapshot.id)).where(ChartSnapshot.dataset_id == dataset.id)
+    )
+    if not stored:
+        service.import_charts(db, dataset=dataset, charts=demo_charts(), alert=False)
+    tracked = set(
+        db.scalars(select(TrackedApp.app_key).where(TrackedApp.workspace_id == workspace.id))
+    )
+    for app_key, name, color in TRACKED:
+        if app_key not in tracked:
+            service.track_app(db, workspace=workspace, app_key=app_key, name=name, color=color)
+    names = set(
+        db.scalars(select(MarketCampaign.name).where(MarketCampaign.workspace_id == workspace.id))
+    )
+    for demo in DEMO_CAMPAIGNS:
+        if demo.name in names:
+            continue
+        data = campaigns.parse_campaign(
+            name=demo.name, app_key=demo.app_key, brand=demo.brand,
+            countries=",".join(demo.countries), starts_on=demo.starts_on.isoformat(),
+            color=demo.color, description=demo.description,
+        )  # fmt: skip
+        campaigns.create_campaign(db, workspace=workspace, data=data, dataset=dataset, actor=None)
+    db.flush()

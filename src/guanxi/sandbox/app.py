@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from guanxi.sandbox.audience import account_section
+from guanxi.sandbox.audience import install as install_audience
 from guanxi.sandbox.faults import FaultKind, FaultPlan, FaultRule
 from guanxi.sandbox.ratelimit import RateLimiter
 from guanxi.sandbox.state import SandboxState
@@ -56,8 +58,9 @@ def surfaces() -> list[PlatformSurface]:
     from guanxi.sandbox.douyin import douyin_surface
     from guanxi.sandbox.wechat import wechat_surface
     from guanxi.sandbox.weibo import weibo_surface
+    from guanxi.sandbox.weibo_search import weibo_search_surface
 
-    return [douyin_surface(), wechat_surface(), weibo_surface()]
+    return [douyin_surface(), wechat_surface(), weibo_surface(), weibo_search_surface()]
 
 
 def create_sandbox_app(
@@ -107,6 +110,7 @@ def create_sandbox_app(
 
     _admin_routes(app, sandbox)
     _pages(app, sandbox)
+    install_audience(app, state, seed=seed)
     return app
 
 
@@ -189,6 +193,7 @@ def _pages(app: FastAPI, sandbox: Sandbox) -> None:
             f'<p><a href="/">All accounts</a></p><h1>{html.escape(account.name)}</h1>'
             f"<p>{html.escape(platform)} · {html.escape(account_id)}</p>"
             f"{items or '<p>Nothing published yet.</p>'}"
+            f"{account_section(sandbox.state, platform, account_id)}"
         )
         return HTMLResponse(_page(account.name, body))
 

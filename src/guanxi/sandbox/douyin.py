@@ -144,6 +144,9 @@ def douyin_surface(config: DouyinSandboxConfig | None = None) -> PlatformSurface
     router = APIRouter()
     _oauth_routes(router, memory)
     _video_routes(router, config)
+    from guanxi.sandbox import douyin_engage  # it imports this module: imported here, late
+
+    douyin_engage.register(router, config)
 
     def seed(state: SandboxState) -> None:
         seed_demo(state, memory)

@@ -104,6 +104,9 @@ def seed_demo(wechat: WechatSandbox, state: State) -> None:
         state, app_id=DEMO_WECHAT_APPID, secret=DEMO_WECHAT_SECRET, name=DEMO_WECHAT_NAME,
         server_token=DEMO_WECHAT_SERVER_TOKEN,
     )  # fmt: skip
+    from guanxi.sandbox import wechat_engage
+
+    wechat_engage.bind(wechat, state)  # the audience's messages are pushed to the account
 
 
 def _error(errcode: int, errmsg: str) -> JSONResponse:
@@ -160,6 +163,9 @@ def _router(wechat: WechatSandbox) -> APIRouter:
     _draft_routes(router, wechat)
     _publish_routes(router, wechat)
     _admin_routes(router, wechat)
+    from guanxi.sandbox import wechat_engage  # it imports this module: imported here, late
+
+    wechat_engage.register(router, wechat)
     return router
 
 
@@ -384,7 +390,8 @@ def _publish_routes(router: APIRouter, wechat: WechatSandbox) -> None:
             wechat.settle(sandbox_of(request).state, job, _base(request))
         done = sorted((j for j in jobs if j.status == 0), key=lambda j: -int(j.publish_id))
         items = [
-            {"article_id": job.article_id, "update_time": int(time.time()),
+            {"article_id": job.article_id, "msg_data_id": job.msg_data_id,
+             "update_time": int(time.time()),
              "content": {"news_item": _news_items(job, bool(body.get("no_content")))}}
             for job in done[offset : offset + count]
         ]  # fmt: skip

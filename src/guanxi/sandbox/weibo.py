@@ -277,6 +277,9 @@ def _router(weibo: WeiboSandbox) -> APIRouter:
     router = APIRouter()
     _oauth_routes(router, weibo)
     _status_routes(router, weibo)
+    from guanxi.sandbox import weibo_engage  # it imports this module: imported here, late
+
+    weibo_engage.register(router, weibo)
     return router
 
 

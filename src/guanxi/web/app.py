@@ -100,7 +100,6 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    # The capabilities first: their section pages replace the shell's "coming" pages.
     for router in (listening_router, inbox_router, market_router):
         app.include_router(router)
     for router in (shell_router, accounts_router, catalog_router, planner_router, checks_router):

@@ -13,14 +13,23 @@ from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-# The sections other capabilities will fill, and what each will bring.
-COMING_SECTIONS: dict[str, tuple[str, str]] = {
+# The workspace's daily sections, as the overview presents them: title, what it does, action.
+SECTIONS: dict[str, tuple[str, str, str]] = {
+    "publish": (
+        N_("Publish"),
+        N_(
+            "Write once in Chinese, adapt per platform, get it approved and scheduled, and "
+            "know for certain what went out."
+        ),
+        N_("Write a post"),
+    ),
     "inbox": (
         N_("Inbox"),
         N_(
             "Comments, mentions and messages from every platform in one list, with "
             "moderation, replies and a relationship book of fans and KOLs."
         ),
+        N_("Open the inbox"),
     ),
     "listen": (
         N_("Listen"),
@@ -28,6 +37,7 @@ COMING_SECTIONS: dict[str, tuple[str, str]] = {
             "Imported and pulled posts enriched with Chinese NLP: sentiment, kind of source, "
             "journey stage and topics, with dashboards and alerts."
         ),
+        N_("See what is said"),
     ),
     "market": (
         N_("Market"),
@@ -35,6 +45,7 @@ COMING_SECTIONS: dict[str, tuple[str, str]] = {
             "App-store chart ranks across countries, campaign annotations and the measured "
             "effect of a campaign."
         ),
+        N_("Watch the charts"),
     ),
 }
 
@@ -63,23 +74,5 @@ def workspace_overview(request: Request, db: Db, membership: Member) -> Response
     return render(
         request,
         "shell/overview.html",
-        {"section": "overview", "plan_count": plan_count, "coming": COMING_SECTIONS},
+        {"section": "overview", "plan_count": plan_count, "sections": SECTIONS},
     )
-
-
-def _coming_page(section: str) -> None:
-    title, description = COMING_SECTIONS[section]
-
-    def page(request: Request, membership: Member) -> Response:
-        return render(
-            request,
-            "shell/coming.html",
-            {"section": section, "title": title, "description": description},
-        )
-
-    page.__doc__ = f"The {section} section, still to come: says what it will do."
-    router.add_api_route(f"/w/{{slug}}/{section}", page, methods=["GET"], name=f"{section}_page")
-
-
-for _section in COMING_SECTIONS:
-    _coming_page(_section)

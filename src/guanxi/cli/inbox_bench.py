@@ -1,0 +1,97 @@
+"""``guanxi bench inbox``: list, filter and search at a million items; ingest with moderation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from guanxi.cli.common import console, fail
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    """Add ``inbox`` to ``guanxi bench``."""
+
+    @bench_app.command("inbox")
+    def bench_inbox(
+        items: Annotated[int, typer.Option(min=1, help="Inbox items in the database.")] = 1_000_000,
+        ingest_items: Annotated[
+            int,
+            typer.Option(
+                "--ingest", min=1, help="Of those, items read through ingest with moderation."
+            ),
+        ] = 50_000,
+        database_url: Annotated[
+            str,
+            typer.Option(
+                help="A PostgreSQL server URL to create a scratch database on; default SQLite."
+            ),
+        ] = "",
+        runs: Annotated[int, typer.Option(min=1, help="Timed calls per filter and search.")] = 20,
+        terms: Annotated[
+            int, typer.Option(min=1, help="Sensitive words to moderate against.")
+        ] = 10_000,
+        seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
+    ) -> None:
+        """Ingest INGEST comments through the real path (moderation against TERMS words), fill
+        up to ITEMS items, then time list, filters and searches (the last line, for scripts)."""
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskID,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from guanxi.inbox.bench import run_inbox_bench
+        from guanxi.publishing.bench import BenchError
+
+        backend = "PostgreSQL" if database_url else "SQLite"
+        console.print(
+            f"bench inbox: {items} items ({min(ingest_items, items)} through ingest), {backend}, "
+            f"{terms} sensitive words, {runs} runs per query"
+        )
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        try:
+            with Progress(*columns, console=console) as bar:
+                tasks: dict[str, TaskID] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done)
+
+                result = run_inbox_bench(
+                    items=items,
+                    ingest_items=ingest_items,
+                    database_url=database_url,
+                    runs=runs,
+                    terms=terms,
+                    seed=seed,
+                    progress=progress,
+                )
+        except BenchError as exc:
+            raise fail(str(exc)) from exc
+        table = Table("query", "p50 ms", "p95 ms", "max ms", title=f"inbox on {result.backend}")
+        for timing in [*result.list_timings, *result.search_timings]:
+            table.add_row(
+                timing.name,
+                f"{timing.percentile(0.5):.1f}",
+                f"{timing.percentile(0.95):.1f}",
+                f"{max(timing.samples_ms):.1f}",
+            )
+        console.print(table)
+        figures = Table("figure", "value", title="data")
+        figures.add_row("items / through ingest", f"{result.items} / {result.ingested}")
+        figures.add_row("ingest with moderation (s)", f"{result.ingest_s:.1f}")
+        figures.add_row("automatic moderation actions", str(result.moderation_actions))
+        figures.add_row("bulk fill (s)", f"{result.fill_s:.1f}")
+        console.print(figures)
+        typer.echo(result.last_line())

@@ -1,0 +1,306 @@
+"""Pull comments, mentions and private messages into the inbox, once each.
+
+For every connected channel and every kind its connector can read, ``sync_channel`` asks
+the connector for what is newer than the stored cursor (``SyncCursor``), inserts the items
+with an insert-or-ignore on (channel, kind, external id) — SQLite and PostgreSQL both have
+``ON CONFLICT DO NOTHING`` — and stores the new cursor in the same transaction, so a crash
+between the two can only make the next sync read a page again, which inserts nothing.
+Once committed, new items go through the workspace's moderation rules (``inbox.moderation``).
+
+Failures are handled the way publishing handles them: a refused token parks the channel
+(``channels.service.mark_needs_reconnect``), a rate limit or spent quota pauses it until the
+platform allows again, and a permanent refusal (WeChat 88000: no comment permission) is
+kept on the cursor with its explanation for the channel's page. Nothing raises past here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from guanxi.channels.models import Channel, ChannelStatus
+from guanxi.channels.service import channel_context, mark_needs_reconnect
+from guanxi.connectors.base import (
+    Capability,
+    ChannelContext,
+    Connector,
+    ConnectorError,
+    FetchedItem,
+    FetchedKind,
+    FetchPage,
+    NotSupportedError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    TokenError,
+)
+from guanxi.core.db import utcnow
+from guanxi.core.security import SecretBox
+from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 4  # connector pages per kind and sync: the rest comes with the next sync
+
+# Which connector method reads which kind, and the capability that says it exists.
+READERS: dict[ItemKind, tuple[Capability, str]] = {
+    ItemKind.COMMENT: (Capability.FETCH_COMMENTS, "fetch_comments"),
+    ItemKind.MENTION: (Capability.FETCH_MENTIONS, "fetch_mentions"),
+    ItemKind.MESSAGE: (Capability.FETCH_MESSAGES, "fetch_messages"),
+}
+
+
+@dataclass
+class KindResult:
+    """What one kind of one channel's sync did."""
+
+    kind: ItemKind
+    fetched: int = 0
+    added: int = 0
+    error: str = ""  # a translatable message id
+    error_params: dict[str, Any] = field(default_factory=dict)
+    error_code: str = ""
+
+
+@dataclass
+class SyncReport:
+    """What one channel's sync did."""
+
+    channel_id: int
+    channel_name: str
+    kinds: list[KindResult] = field(default_factory=list)
+    skipped: str = ""  # why nothing was read (paused, needs reconnect)
+
+    @property
+    def added(self) -> int:
+        """New inbox items."""
+        return sum(k.added for k in self.kinds)
+
+    @property
+    def fetched(self) -> int:
+        """Items read from the platform (including ones already in the inbox)."""
+        return sum(k.fetched for k in self.kinds)
+
+
+def readable_kinds(connector: Connector) -> list[ItemKind]:
+    """The kinds ``connector`` can read."""
+    return [kind for kind, (cap, _) in READERS.items() if cap in connector.capabilities]
+
+
+def _row(channel: Channel, item: FetchedItem, now: datetime) -> dict[str, Any]:
+    author = item.author
+    return {
+        "workspace_id": channel.workspace_id,
+        "channel_id": channel.id,
+        "platform": channel.platform,
+        "kind": ItemKind(str(item.kind)),
+        "external_id": item.external_id[:200],
+        "post_external_id": item.post_external_id[:200],
+        "parent_external_id": item.parent_external_id[:200],
+        "text": item.text,
+        "url": item.url[:1000],
+        "author_external_id": author.external_id[:200],
+        "author_name": author.name[:200],
+        "author_followers": author.followers,
+        "author_verified_type": author.verified_type,
+        "author_url": author.url[:1000],
+        "author_avatar_url": author.avatar_url[:1000],
+        "created_at": item.created_at,
+        "fetched_at": now,
+        "metrics": dict(item.metrics),
+        "raw": dict(item.raw),
+    }
+
+
+def store_items(
+    db: Session, *, channel: Channel, items: Iterable[FetchedItem], now: datetime | None = None
+) -> list[InboxItem]:
+    """Insert the items not yet in the inbox; returns the new ones (already there: skipped).
+
+    Items written by the account itself (its own replies in a comment list) are left out.
+    """
+    now = now or utcnow()
+    rows = [
+        _row(channel, item, now)
+        for item in items
+        if item.kind is not FetchedKind.POST
+        and item.external_id
+        and item.author.external_id != channel.external_id
+    ]
+    if not rows:
+        return []
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Many rows, one statement: SQLAlchemy batches them into multi-row INSERTs whose
+    # RETURNING gives the ids of the rows inserted, not of those the unique key turned away.
+    statement = (
+        insert(InboxItem)
+        .on_conflict_do_nothing(index_elements=["channel_id", "kind", "external_id"])
+        .returning(InboxItem.id)
+    )
+    new_ids = list(db.scalars(statement, rows))
+    if not new_ids:
+        return []
+    found = db.scalars(select(InboxItem).where(InboxItem.id.in_(new_ids)).order_by(InboxItem.id))
+    return list(found)
+
+
+def after_insert(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:
+    """Run the workspace's moderation rules on freshly stored (and committed) items; commits.
+
+    Moderation may call the platform (hide, auto-reply): the items are committed first, so
+    no write transaction is held across those calls and a failure there loses nothing.
+    """
+    if not items:
+        return
+    from guanxi.inbox.moderation import moderate_new
+
+    try:
+        moderate_new(db, workspace_id=workspace_id, items=items)
+        db.commit()
+    except Exception:  # the items are stored; a moderation bug must not stop the ingest
+        db.rollback()
+        log.exception("moderation of %d new items failed", len(items))
+
+
+def _cursor(db: Session, channel_id: int, kind: ItemKind) -> SyncCursor:
+    cursor = db.get(SyncCursor, (channel_id, str(kind)))
+    if cursor is None:
+        cursor = SyncCursor(channel_id=channel_id, kind=kind, cursor="", items_total=0)
+        db.add(cursor)
+    return cursor
+
+
+def _read(connector: Connector, kind: ItemKind, context: ChannelContext, since: str) -> FetchPage:
+    method: Callable[..., FetchPage] = getattr(connector, READERS[kind][1])
+    return method(context, since=since)
+
+
+def sync_channel(
+    db: Session,
+    *,
+    channel: Channel,
+    connector: Connector,
+    context: ChannelContext,
+    kinds: Sequence[ItemKind] | None = None,
+    now: datetime | None = None,
+) -> SyncReport:
+    """Read what is new on ``channel``, store it, moderate it, move the cursors; commits."""
+    now = now or utcnow()
+    report = SyncReport(channel.id, channel.name)
+    if channel.status != ChannelStatus.CONNECTED:
+        report.skipped = str(channel.status)
+        return report
+    if channel.paused_until is not None and channel.paused_until > now:
+        report.skipped = "paused"
+        return report
+    for kind in kinds if kinds is not None else readable_kinds(connector):
+        result = KindResult(kind)
+        report.kinds.append(result)
+        cursor = _cursor(db, channel.id, kind)
+        try:
+            for _ in range(MAX_ROUNDS):
+                page = _read(connector, kind, context, cursor.cursor)
+                new = store_items(db, channel=channel, items=page.items, now=now)
+                result.fetched += len(page.items)
+                result.added += len(new)
+                cursor.cursor, cursor.synced_at = page.cursor, now
+                cursor.items_total = (cursor.items_total or 0) + len(new)
+                cursor.last_error, cursor.last_error_params, cursor.last_error_code = "", {}, ""
+                db.commit()
+                after_insert(db, workspace_id=channel.workspace_id, items=new)
+                if not page.has_more:
+                    break
+        except NotSupportedError:
+            db.rollback()
+            continue
+        except ConnectorError as exc:
+            db.rollback()
+            _record_failure(db, channel=channel, kind=kind, error=exc, now=now, result=result)
+            if isinstance(exc, TokenError | RateLimitedError | QuotaExhaustedError):
+                break  # the whole channel waits: the other kinds would fail the same way
+    return report
+
+
+def _record_failure(
+    db: Session,
+    *,
+    channel: Channel,
+    kind: ItemKind,
+    error: ConnectorError,
+    now: datetime,
+    result: KindResult,
+) -> None:
+    result.error, result.error_params, result.error_code = error.message, error.params, error.code
+    cursor = _cursor(db, channel.id, kind)
+    cursor.last_error, cursor.last_error_params = error.message, dict(error.params)
+    cursor.last_error_code = error.code
+    if isinstance(error, TokenError):
+        mark_needs_reconnect(db, channel=channel, reason=str(error))
+    elif isinstance(error, RateLimitedError):
+        channel.paused_until = now + timedelta(seconds=error.retry_after_s)
+    elif isinstance(error, QuotaExhaustedError):
+        channel.paused_until = error.resets_at
+    db.commit()
+
+
+def sync_channel_id(
+    sessions: sessionmaker[Session],
+    channel_id: int,
+    *,
+    connector_for: Callable[[Channel], Connector],
+    box: SecretBox,
+    owner: str,
+) -> SyncReport | None:
+    """Sync one channel by id in its own session; None when it cannot read anything."""
+    with sessions() as db:
+        channel = db.get(Channel, channel_id)
+        if channel is None:
+            return None
+        try:
+            connector = connector_for(channel)
+        except LookupError:  # a plugin connector that is no longer installed
+            return None
+        if not readable_kinds(connector):
+            return None
+        context = channel_context(channel, sessions=sessions, box=box, owner=owner)
+        return sync_channel(db, channel=channel, connector=connector, context=context)
+
+
+def syncable_channel_ids(
+    sessions: sessionmaker[Session], *, workspace_id: int | None = None
+) -> list[int]:
+    """The connected channels (of one workspace, or all), in id order."""
+    with sessions() as db:
+        query = select(Channel.id).where(Channel.status == ChannelStatus.CONNECTED)
+        if workspace_id is not None:
+            query = query.where(Channel.workspace_id == workspace_id)
+        return list(db.scalars(query.order_by(Channel.id)))
+
+
+def sync_all(
+    sessions: sessionmaker[Session],
+    *,
+    connector_for: Callable[[Channel], Connector],
+    box: SecretBox,
+    owner: str,
+    workspace_id: int | None = None,
+    on_channel: Callable[[SyncReport], None] | None = None,
+) -> list[SyncReport]:
+    """Sync every connected channel that can read something (of one workspace, or all)."""
+    reports = []
+    for channel_id in syncable_channel_ids(sessions, workspace_id=workspace_id):
+        report = sync_channel_id(sessions, channel_id, connector_for=connector_for, box=box,
+                                 owner=owner)  # fmt: skip
+        if report is None:
+            continue
+        reports.append(report)
+        if on_channel is not None:
+            on_channel(report)
+    return reports

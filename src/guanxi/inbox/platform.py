@@ -1,0 +1,46 @@
+"""Moderation's platform actions through the item's channel connector (contract A)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from guanxi.channels.models import Channel
+from guanxi.connectors.base import Capability, ConnectorError, FetchedKind
+from guanxi.core.errors import N_, UserError
+from guanxi.inbox import replies
+from guanxi.inbox.models import InboxItem, ReplyState
+
+
+class PlatformRefusedError(UserError):
+    """The platform refused a moderation action; the message carries its reason."""
+
+
+class ConnectorActions:
+    """Hide and reply through the connector of the item's channel."""
+
+    def hide(self, db: Session, *, item: InboxItem) -> None:
+        """Hide or delete ``item`` on its platform (``Connector.hide``)."""
+        channel = db.get(Channel, item.channel_id)
+        if channel is None:
+            raise PlatformRefusedError(N_("The account of this item was removed."))
+        connector = replies.default_connector_for(channel)
+        if Capability.HIDE not in connector.capabilities:
+            raise PlatformRefusedError(
+                N_("This platform's API cannot hide comments: hide it by hand on the platform.")
+            )
+        context = replies.default_context_for(db)(channel)
+        try:
+            connector.hide(context, item_external_id=item.external_id, kind=FetchedKind(item.kind))
+        except ConnectorError as error:
+            raise PlatformRefusedError(
+                N_("The platform refused to hide the item: {reason}"), reason=str(error)
+            ) from error
+
+    def reply(self, db: Session, *, item: InboxItem, text: str) -> None:
+        """Send ``text`` as the reply to ``item`` through the reply service (contract D)."""
+        reply = replies.send_reply(db, item=item, text=text, actor=None)
+        if reply.state != ReplyState.SENT:
+            raise PlatformRefusedError(
+                N_("The automatic reply was not sent; it is kept as a {state} reply."),
+                state=str(reply.state),
+            )

@@ -1,0 +1,301 @@
+"""Moderation conditions over plain data: no database, no network, fast in batches.
+
+``Screen`` holds the compiled automata (the workspace's sensitive words, the abuse and
+advertising phrase lists, each ONE Aho-Corasick automaton over Simplified and Traditional
+alike, see ``guanxi.checks.words``) and answers, for one text, which conditions it meets and
+why. Rules combine conditions (``guanxi.inbox.moderation``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache, lru_cache
+
+import ahocorasick
+
+from guanxi.checks.words import CompiledWordList, Hit, WordEntry, WordSeverity, normalize
+from guanxi.core.errors import N_
+
+
+class ConditionKind(StrEnum):
+    """What a moderation rule can look for."""
+
+    SENSITIVE_WORD = "sensitive_word"  # value: a category, or "" for any listed term
+    LINK = "link"
+    REPEATED_TEXT = "repeated_text"
+    ADVERTISING = "advertising"
+    ABUSE = "abuse"
+    NEGATIVE = "negative"
+    AUTHOR_KIND = "author_kind"  # value: a PersonKind
+
+
+CONDITION_LABELS: dict[ConditionKind, str] = {
+    ConditionKind.SENSITIVE_WORD: N_("Sensitive word (category, or any)"),
+    ConditionKind.LINK: N_("Contains a link"),
+    ConditionKind.REPEATED_TEXT: N_("Repeated text (spam)"),
+    ConditionKind.ADVERTISING: N_("Advertising phrase"),
+    ConditionKind.ABUSE: N_("Abuse"),
+    ConditionKind.NEGATIVE: N_("Negative sentiment"),
+    ConditionKind.AUTHOR_KIND: N_("Author kind"),
+}
+
+# Phrases of the "add me on WeChat, cheap agency buying" kind that spam comment sections.
+ADVERTISING_PHRASES = (
+    "加微信",
+    "加我微信",
+    "加v",
+    "加vx",
+    "加薇",
+    "威信",
+    "薇信",
+    "vx号",
+    "私聊我",
+    "私信我领",
+    "代购",
+    "兼职",
+    "刷单",
+    "日赚",
+    "日入",
+    "免费领取",
+    "点击链接",
+    "低价出售",
+    "优惠券",
+    "扫码领",
+    "加群",
+    "q群",
+    "淘宝店",
+    "进群",
+    "返利",
+    "代理招募",
+    "招代理",
+    "无抵押贷款",
+    "看我主页",
+    "关注我领",
+    "互粉",
+    "互关",
+)
+# Insults; a workspace adds its own through the sensitive-word list with category "abuse".
+ABUSE_PHRASES = (
+    "傻逼",
+    "傻b",
+    "sb",
+    "煞笔",
+    "脑残",
+    "弱智",
+    "去死",
+    "滚蛋",
+    "垃圾东西",
+    "贱人",
+    "废物",
+    "白痴",
+    "智障",
+    "狗东西",
+    "王八蛋",
+    "混蛋",
+    "他妈的",
+    "妈的",
+    "操你",
+    "草泥马",
+    "cnm",
+    "nmsl",
+    "fuck",
+    "shit",
+    "idiot",
+    "骗子公司",
+    "黑心商家",
+)
+ABUSE_CATEGORY = "abuse"
+_LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|top|xyz|cc|vip)\b|t\.cn/")
+# The same 1-10 characters four times in a row ("哈哈哈哈" is fine at 4 single characters,
+# so single characters need eight).
+_REPEAT = re.compile(r"(.)\1{7,}|(.{2,10}?)\2{3,}", re.DOTALL)
+NEGATIVE_FALLBACK_WORDS = (
+    "差评",
+    "垃圾",
+    "失望",
+    "太差",
+    "难用",
+    "退货",
+    "退款",
+    "投诉",
+    "骗",
+    "坑",
+    "恶心",
+    "生气",
+    "不满",
+    "糟糕",
+    "烂",
+    "后悔",
+    "破",
+    "坏了",
+    "没用",
+    "差劲",
+    "bad",
+    "terrible",
+    "awful",
+    "worst",
+    "disappointed",
+    "refund",
+)
+
+
+@cache
+def phrase_list(phrases: tuple[str, ...], category: str) -> CompiledWordList:
+    """A phrase list compiled once into one automaton (both scripts, as the word lists)."""
+    return CompiledWordList(
+        WordEntry(term=phrase, category=category, severity=WordSeverity.WARN) for phrase in phrases
+    )
+
+
+# The same text is normalised for several lists: once is enough (it is the costly part).
+normalized = lru_cache(maxsize=4096)(normalize)
+
+
+class PhraseList:
+    """A fixed built-in phrase list matched against already normalised text."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for phrase in phrases:
+            key = normalize(phrase)
+            self._automaton.add_word(key, phrase)
+        self._automaton.make_automaton()
+
+    def found(self, text: str) -> list[str]:
+        """The listed phrases in ``text``, in order of where they end."""
+        return [phrase for _end, phrase in self._automaton.iter(normalized(text))]
+
+
+@cache
+def builtin(name: str) -> PhraseList:
+    """One of the built-in lists: "advertising", "abuse" or "negative"."""
+    phrases = {
+        "advertising": ADVERTISING_PHRASES,
+        "abuse": ABUSE_PHRASES,
+        "negative": NEGATIVE_FALLBACK_WORDS,
+    }[name]
+    return PhraseList(phrases)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the conditions look at for one item."""
+
+    text: str
+    author_key: str = ""  # platform and author id
+    sentiment: str | None = None
+    author_kind: str = ""
+
+
+@dataclass
+class Screen:
+    """The compiled lists of one workspace, and the texts seen in this batch (repeats)."""
+
+    words: CompiledWordList
+    sentiment_of: Callable[[str], str] | None = None
+
+    def __post_init__(self) -> None:
+        self._ads = builtin("advertising")
+        self._abuse = builtin(ABUSE_CATEGORY)
+        self._seen: dict[tuple[str, str], int] = {}
+        self._hits: tuple[str, list[Hit]] = ("", [])
+
+    def _word_hits(self, text: str) -> list[Hit]:
+        # Two conditions read the workspace list: match each item once.
+        if self._hits[0] != text:
+            self._hits = (text, self.words.hits(text))
+        return self._hits[1]
+
+    def remember(self, facts: Facts) -> None:
+        """Count ``facts``' text for its author, so the same text again is a repeat."""
+        key = (facts.author_key, facts.text.strip())
+        self._seen[key] = self._seen.get(key, 0) + 1
+
+    def reasons(self, kind: ConditionKind, value: str, facts: Facts) -> list[str]:
+        """Why ``facts`` meets condition ``kind`` (with ``value``); empty when it does not."""
+        check = _CHECKS[kind]
+        return check(self, value, facts)
+
+    def _sensitive(self, value: str, facts: Facts) -> list[str]:
+        wanted = value.strip()
+        return [
+            f"word:{hit.entry.term}"
+            for hit in self._word_hits(facts.text)
+            if not wanted or hit.entry.category == wanted
+        ]
+
+    def _link(self, _value: str, facts: Facts) -> list[str]:
+        match = _LINK.search(facts.text.lower())
+        return [f"link:{match.group(0)}"] if match else []
+
+    def _repeated(self, _value: str, facts: Facts) -> list[str]:
+        if self._seen.get((facts.author_key, facts.text.strip()), 0) > 1 and facts.text.strip():
+            return ["repeat:same text again"]
+        match = _REPEAT.search(facts.text)
+        return [f"repeat:{match.group(0)[:20]}"] if match else []
+
+    def _advertising(self, _value: str, facts: Facts) -> list[str]:
+        return [f"ad:{phrase}" for phrase in self._ads.found(facts.text)]
+
+    def _abuse_hits(self, _value: str, facts: Facts) -> list[str]:
+        own = [
+            hit.entry.term
+            for hit in self._word_hits(facts.text)
+            if hit.entry.category == ABUSE_CATEGORY
+        ]
+        return [f"abuse:{term}" for term in own] + [
+            f"abuse:{phrase}" for phrase in self._abuse.found(facts.text)
+        ]
+
+    def _negative(self, _value: str, facts: Facts) -> list[str]:
+        sentiment = facts.sentiment
+        if sentiment is None and self.sentiment_of is not None:
+            sentiment = self.sentiment_of(facts.text)
+        return ["sentiment:negative"] if sentiment == "negative" else []
+
+    def _author_kind(self, value: str, facts: Facts) -> list[str]:
+        return [f"author:{facts.author_kind}"] if value and facts.author_kind == value else []
+
+
+_CHECKS: dict[ConditionKind, Callable[[Screen, str, Facts], list[str]]] = {
+    ConditionKind.SENSITIVE_WORD: Screen._sensitive,
+    ConditionKind.LINK: Screen._link,
+    ConditionKind.REPEATED_TEXT: Screen._repeated,
+    ConditionKind.ADVERTISING: Screen._advertising,
+    ConditionKind.ABUSE: Screen._abuse_hits,
+    ConditionKind.NEGATIVE: Screen._negative,
+    ConditionKind.AUTHOR_KIND: Screen._author_kind,
+}
+
+
+def fallback_sentiment(text: str) -> str:
+    """A lexicon guess used when the NLP pipeline is not installed: negative when the text
+    holds a common complaint word, else neutral."""
+    return "negative" if builtin("negative").found(text) else "neutral"
+
+
+def rule_matches(
+    screen: Screen,
+    *,
+    conditions: Iterable[dict[str, str]],
+    match_all: bool,
+    facts: Facts,
+) -> list[str]:
+    """The reasons a rule fires for ``facts`` (empty when it does not)."""
+    reasons: list[str] = []
+    any_condition = False
+    for condition in conditions:
+        try:
+            kind = ConditionKind(str(condition.get("kind", "")))
+        except ValueError:
+            continue  # a condition of a newer version; ignored rather than fatal
+        any_condition = True
+        found = screen.reasons(kind, str(condition.get("value", "")), facts)
+        if found:
+            reasons.extend(found)
+        elif match_all:
+            return []
+    return reasons if any_condition else []

@@ -1,0 +1,381 @@
+"""The inbox list and the team's work on items: filters, search, statuses, assignment,
+internal notes, tags, saved replies, bulk actions and the unread count.
+
+The list is one query over every platform and account of the workspace, newest first,
+served by the ``(workspace_id, created_at)`` and ``(workspace_id, status, created_at)``
+indexes; a search is served by ``guanxi.inbox.search`` and comes newest-id first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Membership, Permission
+from guanxi.accounts.service import list_members, record_audit, require
+from guanxi.core.db import utcnow
+from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.inbox import search
+from guanxi.inbox.models import InboxItem, ItemStatus
+from guanxi.inbox.people_models import InternalNote, ItemTag, ReadMark, SavedReply, Tag
+
+PAGE_SIZE = 50
+BULK_LIMIT = 500
+NOTE_MAX_LENGTH = 5000
+TAG_MAX_LENGTH = 60
+SAVED_REPLY_MAX_LENGTH = 2000
+VARIABLES = ("name", "platform", "account")
+
+
+class InvalidInboxInputError(UserError):
+    """Input to the inbox that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """What the list is narrowed to; empty means any."""
+
+    platform: str = ""
+    channel_id: int | None = None
+    status: str = ""
+    assignee_id: int | None = None
+    unassigned: bool = False
+    sentiment: str = ""
+    tag: str = ""
+    priority: int | None = None
+    query: str = ""
+
+
+def items_statement(db: Session, *, workspace_id: int, filters: ItemFilters) -> Select[InboxItem]:
+    """The list's query for ``filters`` (newest first), without a limit."""
+    statement = select(InboxItem).where(InboxItem.workspace_id == workspace_id)
+    if filters.platform:
+        statement = statement.where(InboxItem.platform == filters.platform)
+    if filters.channel_id is not None:
+        statement = statement.where(InboxItem.channel_id == filters.channel_id)
+    if filters.status:
+        if filters.status not in set(ItemStatus):
+            raise InvalidInboxInputError(N_("Unknown status: choose open, pending or done."))
+        statement = statement.where(InboxItem.status == filters.status)
+    if filters.unassigned:
+        statement = statement.where(InboxItem.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        statement = statement.where(InboxItem.assignee_id == filters.assignee_id)
+    if filters.sentiment:
+        statement = statement.where(InboxItem.sentiment == filters.sentiment)
+    if filters.priority is not None:
+        statement = statement.where(InboxItem.priority == filters.priority)
+    if filters.tag:
+        tagged = (
+            select(ItemTag.item_id)
+            .join(Tag, Tag.id == ItemTag.tag_id)
+            .where(Tag.workspace_id == workspace_id, Tag.name == filters.tag)
+        )
+        statement = statement.where(InboxItem.id.in_(tagged))
+    statement = statement.order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
+    if filters.query.strip():
+        statement = search.apply_search(db, statement, filters.query)
+    return statement
+
+
+def list_items(
+    db: Session, *, workspace_id: int, filters: ItemFilters, limit: int = PAGE_SIZE, offset: int = 0
+) -> list[InboxItem]:
+    """One page of the workspace's items across platforms and accounts."""
+    statement = items_statement(db, workspace_id=workspace_id, filters=filters)
+    return list(db.scalars(statement.limit(limit).offset(offset)))
+
+
+def get_item(db: Session, *, workspace_id: int, item_id: int) -> InboxItem:
+    """Item ``item_id`` of the workspace, or NotFoundError."""
+    item = db.get(InboxItem, item_id)
+    if item is None or item.workspace_id != workspace_id:
+        raise NotFoundError(N_("This inbox item does not exist (any more)."))
+    return item
+
+
+def thread_of(db: Session, *, item: InboxItem, limit: int = 100) -> list[InboxItem]:
+    """The other items on the same post (or, for messages, from the same person), oldest first."""
+    statement = select(InboxItem).where(
+        InboxItem.workspace_id == item.workspace_id, InboxItem.channel_id == item.channel_id
+    )
+    if item.post_external_id:
+        statement = statement.where(InboxItem.post_external_id == item.post_external_id)
+    else:
+        statement = statement.where(InboxItem.author_external_id == item.author_external_id)
+    return list(db.scalars(statement.order_by(InboxItem.created_at, InboxItem.id).limit(limit)))
+
+
+# --- Status and assignment ---------------------------------------------------------------
+
+
+def _audit(
+    membership: Membership, db: Session, action: str, item_ids: Sequence[int], **after: object
+) -> None:
+    record_audit(
+        db,
+        actor=membership.user,
+        action=f"inbox.{action}",
+        entity_type="inbox_item",
+        entity_id=",".join(str(i) for i in item_ids[:20])
+        if len(item_ids) <= 20
+        else f"{len(item_ids)} items",
+        workspace=membership.workspace,
+        after={"items": list(item_ids[:BULK_LIMIT]), **after},
+    )
+
+
+def _owned_ids(db: Session, *, workspace_id: int, item_ids: Sequence[int]) -> list[int]:
+    if not item_ids:
+        raise InvalidInboxInputError(N_("Select at least one item."))
+    if len(item_ids) > BULK_LIMIT:
+        raise InvalidInboxInputError(
+            N_("Select at most {limit} items at a time."), limit=BULK_LIMIT
+        )
+    owned = list(
+        db.scalars(
+            select(InboxItem.id).where(
+                InboxItem.workspace_id == workspace_id, InboxItem.id.in_(item_ids)
+            )
+        )
+    )
+    if not owned:
+        raise NotFoundError(N_("This inbox item does not exist (any more)."))
+    return owned
+
+
+def set_status(db: Session, *, membership: Membership, item_ids: Sequence[int], status: str) -> int:
+    """Set the status of items (done also stamps the resolution time); how many changed."""
+    require(membership, Permission.WRITE)
+    try:
+        chosen = ItemStatus(status)
+    except ValueError:
+        raise InvalidInboxInputError(N_("Unknown status: choose open, pending or done.")) from None
+    owned = _owned_ids(db, workspace_id=membership.workspace_id, item_ids=item_ids)
+    values: dict[str, object] = {"status": chosen}
+    values["resolved_at"] = utcnow() if chosen is ItemStatus.DONE else None
+    db.execute(
+        update(InboxItem)
+        .where(InboxItem.id.in_(owned))
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    _audit(membership, db, "status", owned, status=str(chosen))
+    db.flush()
+    return len(owned)
+
+
+def assign(
+    db: Session, *, membership: Membership, item_ids: Sequence[int], assignee_id: int | None
+) -> int:
+    """Assign items to a member who can reply (or to nobody); how many changed."""
+    require(membership, Permission.WRITE)
+    if assignee_id is not None:
+        writers = {
+            m.user_id
+            for m in list_members(db, workspace=membership.workspace)
+            if m.can(Permission.WRITE)
+        }
+        if assignee_id not in writers:
+            raise InvalidInboxInputError(
+                N_("Assign to a member who can reply (an editor, manager or owner).")
+            )
+    owned = _owned_ids(db, workspace_id=membership.workspace_id, item_ids=item_ids)
+    db.execute(
+        update(InboxItem)
+        .where(InboxItem.id.in_(owned))
+        .values(assignee_id=assignee_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    _audit(membership, db, "assign", owned, assignee_id=assignee_id)
+    db.flush()
+    return len(owned)
+
+
+# --- Tags and notes ----------------------------------------------------------------------
+
+
+def ensure_tag(db: Session, *, workspace_id: int, name: str) -> Tag:
+    """The workspace's tag ``name``, created when new."""
+    clean = name.strip()[:TAG_MAX_LENGTH]
+    if not clean:
+        raise InvalidInboxInputError(N_("Enter a tag name."))
+    tag = db.scalar(select(Tag).where(Tag.workspace_id == workspace_id, Tag.name == clean))
+    if tag is None:
+        tag = Tag(workspace_id=workspace_id, name=clean)
+        db.add(tag)
+        db.flush()
+    return tag
+
+
+def list_tags(db: Session, *, workspace_id: int) -> list[Tag]:
+    """The workspace's tags by name."""
+    return list(db.scalars(select(Tag).where(Tag.workspace_id == workspace_id).order_by(Tag.name)))
+
+
+def tag_items(
+    db: Session, *, membership: Membership, item_ids: Sequence[int], name: str, remove: bool = False
+) -> int:
+    """Add (or remove) tag ``name`` on items; how many items were touched."""
+    require(membership, Permission.WRITE)
+    owned = _owned_ids(db, workspace_id=membership.workspace_id, item_ids=item_ids)
+    tag = ensure_tag(db, workspace_id=membership.workspace_id, name=name)
+    present = set(
+        db.scalars(
+            select(ItemTag.item_id).where(ItemTag.tag_id == tag.id, ItemTag.item_id.in_(owned))
+        )
+    )
+    for item_id in owned:
+        if remove and item_id in present:
+            db.delete(db.get_one(ItemTag, (item_id, tag.id)))
+        elif not remove and item_id not in present:
+            db.add(ItemTag(item_id=item_id, tag_id=tag.id))
+    _audit(membership, db, "untag" if remove else "tag", owned, tag=tag.name)
+    db.flush()
+    return len(owned)
+
+
+def tags_of(db: Session, *, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tag names of each item."""
+    if not item_ids:
+        return {}
+    rows = db.execute(
+        select(ItemTag.item_id, Tag.name)
+        .join(Tag, Tag.id == ItemTag.tag_id)
+        .where(ItemTag.item_id.in_(item_ids))
+    )
+    found: dict[int, list[str]] = {}
+    for item_id, name in rows:
+        found.setdefault(item_id, []).append(name)
+    return found
+
+
+def add_note(db: Session, *, membership: Membership, item_id: int, text: str) -> InternalNote:
+    """An internal note on an item, for the team only."""
+    require(membership, Permission.WRITE)
+    get_item(db, workspace_id=membership.workspace_id, item_id=item_id)
+    if not text.strip():
+        raise InvalidInboxInputError(N_("Write the note first."))
+    if len(text) > NOTE_MAX_LENGTH:
+        raise InvalidInboxInputError(
+            N_("Shorten the note to {limit} characters."), limit=NOTE_MAX_LENGTH
+        )
+    note = InternalNote(item_id=item_id, author_id=membership.user_id, text=text.strip())
+    db.add(note)
+    db.flush()
+    return note
+
+
+def notes_of(db: Session, *, item_id: int) -> list[InternalNote]:
+    """The item's internal notes, oldest first."""
+    return list(
+        db.scalars(
+            select(InternalNote).where(InternalNote.item_id == item_id).order_by(InternalNote.id)
+        )
+    )
+
+
+# --- Saved replies -----------------------------------------------------------------------
+
+_VARIABLE = re.compile(r"\{(\w+)\}")
+
+
+def render_saved_reply(template: str, *, item: InboxItem, account: str = "") -> str:
+    """``template`` with {name}, {platform} and {account} filled in; unknown ones stay."""
+    values = {
+        "name": item.author_name or item.author_external_id,
+        "platform": item.platform,
+        "account": account,
+    }
+    return _VARIABLE.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+
+
+def save_saved_reply(
+    db: Session, *, membership: Membership, title: str, language: str, text: str
+) -> SavedReply:
+    """Add a saved reply (Chinese "zh" or English "en"); variables: {name} {platform} {account}."""
+    require(membership, Permission.WRITE)
+    if not title.strip() or not text.strip():
+        raise InvalidInboxInputError(N_("A saved reply needs a title and a text."))
+    if len(text) > SAVED_REPLY_MAX_LENGTH:
+        raise InvalidInboxInputError(
+            N_("Shorten the text to {limit} characters."), limit=SAVED_REPLY_MAX_LENGTH
+        )
+    if language not in {"zh", "en"}:
+        raise InvalidInboxInputError(N_("Choose Chinese or English."))
+    unknown = sorted(set(_VARIABLE.findall(text)) - set(VARIABLES))
+    if unknown:
+        raise InvalidInboxInputError(
+            N_("Unknown variable {{{variable}}}: use {{name}}, {{platform}} or {{account}}."),
+            variable=unknown[0],
+        )
+    taken = db.scalar(
+        select(SavedReply.id).where(
+            SavedReply.workspace_id == membership.workspace_id, SavedReply.title == title.strip()
+        )
+    )
+    if taken is not None:
+        raise InvalidInboxInputError(
+            N_("A saved reply with this title exists; choose another title.")
+        )
+    saved = SavedReply(
+        workspace_id=membership.workspace_id,
+        title=title.strip()[:120],
+        language=language,
+        text=text.strip(),
+    )
+    db.add(saved)
+    db.flush()
+    return saved
+
+
+def list_saved_replies(db: Session, *, workspace_id: int) -> list[SavedReply]:
+    """The workspace's saved replies by language then title."""
+    return list(
+        db.scalars(
+            select(SavedReply)
+            .where(SavedReply.workspace_id == workspace_id)
+            .order_by(SavedReply.language, SavedReply.title)
+        )
+    )
+
+
+def delete_saved_reply(db: Session, *, membership: Membership, saved_id: int) -> None:
+    """Remove a saved reply."""
+    require(membership, Permission.WRITE)
+    saved = db.get(SavedReply, saved_id)
+    if saved is None or saved.workspace_id != membership.workspace_id:
+        raise NotFoundError(N_("This saved reply does not exist (any more)."))
+    db.delete(saved)
+    db.flush()
+
+
+# --- Unread ------------------------------------------------------------------------------
+
+
+def unread_count(db: Session, *, user_id: int, workspace_id: int) -> int:
+    """Items that arrived since the member last looked at the list."""
+    mark = db.get(ReadMark, (user_id, workspace_id))
+    seen = mark.seen_item_id if mark else 0
+    statement = select(func.count()).where(
+        InboxItem.workspace_id == workspace_id, InboxItem.id > seen
+    )
+    return int(db.scalar(statement) or 0)
+
+
+def mark_seen(db: Session, *, user_id: int, workspace_id: int) -> int:
+    """Everything in the list up to now counts as seen by the member; the newest item id."""
+    newest = (
+        db.scalar(select(func.max(InboxItem.id)).where(InboxItem.workspace_id == workspace_id)) or 0
+    )
+    mark = db.get(ReadMark, (user_id, workspace_id))
+    if mark is None:
+        db.add(ReadMark(user_id=user_id, workspace_id=workspace_id, seen_item_id=newest))
+    else:
+        mark.seen_item_id = max(mark.seen_item_id, newest)
+    db.flush()
+    return int(newest)

@@ -1,0 +1,91 @@
+"""The listening dashboard in a real browser: the charts render from the JSON API, and a
+drill-down shows the posts with the matched words highlighted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from guanxi.accounts.service import get_workspace_by_slug
+from guanxi.demo import DEMO_WORKSPACE
+from guanxi.listening.topics import TopicForm, create_topic
+from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in
+from tests.listening_topics_support import add_author, add_mention
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, int]]:
+    """A live guanxi whose demo workspace has a topic and three enriched mentions."""
+    with serve_demo(tmp_path_factory.mktemp("listening-dashboard")) as live:
+        with live.sessions() as db:
+            workspace = get_workspace_by_slug(db, slug=DEMO_WORKSPACE.slug)
+            assert workspace is not None
+            topic = create_topic(
+                db,
+                workspace_id=workspace.id,
+                form=TopicForm(name="Rosé watch", query="桃红 OR rosé", category="brand"),
+            )
+            critic = add_author(
+                db, workspace_id=workspace.id, name="葡萄酒评论家", followers=880_000, kind="public"
+            )
+            now = datetime.now(UTC) - timedelta(hours=2)
+            add_mention(
+                db,
+                workspace_id=workspace.id,
+                text="这款桃红葡萄酒很清爽",
+                posted_at=now,
+                author=critic,
+                sentiment="positive",
+                stage="evaluation",
+                keywords=("桃红", "清爽"),
+            )
+            add_mention(
+                db,
+                workspace_id=workspace.id,
+                text="普罗旺斯的桃红太贵了",
+                posted_at=now - timedelta(days=1),
+                sentiment="negative",
+                keywords=("价格",),
+            )
+            add_mention(db, workspace_id=workspace.id, text="周末喝什么酒", posted_at=now)
+            db.commit()
+            topic_id = topic.id
+        yield live, topic_id
+
+
+@pytest.fixture
+def dashboard(browser: Browser, server: tuple[LiveServer, int]) -> Iterator[Page]:
+    """A signed-in page of the owner."""
+    live, _topic_id = server
+    context = browser.new_context(
+        base_url=live.base_url, locale="en-US", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in(page, live, OWNER)
+    yield page
+    context.close()
+
+
+def test_dashboard_renders_charts_and_drills_down_to_highlighted_posts(
+    dashboard: Page, server: tuple[LiveServer, int]
+) -> None:
+    live, topic_id = server
+    slug = DEMO_WORKSPACE.slug
+    dashboard.goto(live.url(f"/w/{slug}/listen/dashboard"))
+
+    for panel in ("volume", "sentiment", "share-of-voice", "stages", "authors", "keywords"):
+        chart = dashboard.locator(f'[data-panel="{panel}"]')
+        expect(chart).to_have_attribute("data-ready", "true")
+        expect(chart.locator("canvas").first).to_be_visible()
+
+    dashboard.goto(live.url(f"/w/{slug}/listen/dashboard?topic={topic_id}&sentiment=negative"))
+    posts = dashboard.locator("#drill-down")
+    expect(posts.locator("li.mention")).to_have_count(1)
+    expect(posts.locator("mark")).to_have_text("桃红")
+    expect(posts).to_contain_text("普罗旺斯的桃红太贵了")

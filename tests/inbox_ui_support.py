@@ -1,0 +1,88 @@
+"""Factories for the inbox UI tests: a channel, stored items, a fake platform."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Workspace
+from guanxi.channels.models import Channel
+from guanxi.core.db import utcnow
+from guanxi.inbox.models import InboxItem, ItemKind
+
+_numbers = itertools.count(1)
+
+
+def make_channel(db: Session, workspace: Workspace, *, platform: str = "weibo") -> Channel:
+    """A connected channel of ``workspace`` on ``platform``."""
+    channel = Channel(
+        workspace_id=workspace.id,
+        connector=platform,
+        platform=platform,
+        external_id=f"brand-{next(_numbers)}",
+        name=f"{platform} brand",
+    )
+    db.add(channel)
+    db.flush()
+    return channel
+
+
+def make_item(
+    db: Session,
+    channel: Channel,
+    text: str,
+    *,
+    author: str = "fan-1",
+    name: str = "小王",
+    followers: int | None = 100,
+    verified_type: int | None = -1,
+    created_at: datetime | None = None,
+    kind: ItemKind = ItemKind.COMMENT,
+    post: str = "post-1",
+) -> InboxItem:
+    """A stored (flushed) inbox item on ``channel``, not yet moderated."""
+    item = InboxItem(
+        workspace_id=channel.workspace_id,
+        channel_id=channel.id,
+        platform=channel.platform,
+        kind=kind,
+        external_id=f"c{next(_numbers)}",
+        post_external_id=post,
+        text=text,
+        author_external_id=author,
+        author_name=name,
+        author_followers=followers,
+        author_verified_type=verified_type,
+        created_at=created_at or utcnow() - timedelta(minutes=5),
+    )
+    db.add(item)
+    db.flush()
+    return item
+
+
+@dataclass
+class FakePlatform:
+    """Platform actions that record what was asked; ``refuse`` makes hide fail."""
+
+    hidden: list[str] = field(default_factory=list)
+    replied: list[tuple[str, str]] = field(default_factory=list)
+    refuse: bool = False
+
+    def hide(self, db: Session, *, item: InboxItem) -> None:
+        """Record the hide, or refuse it as a platform would."""
+        del db
+        if self.refuse:
+            from guanxi.inbox.platform import PlatformRefusedError
+
+            raise PlatformRefusedError(
+                "The platform refused to hide the item: {reason}", reason="20101"
+            )
+        self.hidden.append(item.external_id)
+
+    def reply(self, db: Session, *, item: InboxItem, text: str) -> None:
+        """Record the reply."""
+        del db
+        self.replied.append((item.external_id, text))

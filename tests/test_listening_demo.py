@@ -1,0 +1,35 @@
+"""The demo workspace's listening data: real Weibo posts, enriched, loaded once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from guanxi.listening import demo, flows
+from guanxi.listening.models import Mention, MentionEnrichment, TrackedAccount
+from tests.conftest import UserFactory, WorkspaceFactory
+from tests.listening_data_support import FakePipeline
+
+
+def test_demo_mentions_are_loaded_enriched_and_idempotent(
+    db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: FakePipeline())
+    workspace = make_workspace("demo", owner=make_user("d@demo.example"))
+    demo.load_demo(db, workspace=workspace)
+    demo.load_demo(db, workspace=workspace)
+    assert db.scalar(select(func.count(Mention.id))) == len(demo.sample()) == 240
+    assert db.scalar(select(func.count(MentionEnrichment.mention_id))) == 240
+    assert db.scalar(select(func.count(TrackedAccount.id))) == 2
+    topics = {mention.raw["topic"] for mention in db.scalars(select(Mention))}
+    assert topics == {"人工智能", "同济大学", "周杰伦", "好莱坞", "毕业", "特朗普"}
+
+
+def test_sample_is_real_weibo_text() -> None:
+    """The shipped sample keeps the corpus' texts, with its {%...%} markers and emoticons."""
+    texts = [item["text"] for item in demo.sample()]
+    assert any("{%" in text for text in texts)
+    assert any("[" in text for text in texts)
+    assert all(text.strip() for text in texts)
