@@ -5,6 +5,8 @@ the faults the sandbox injects."""
 from __future__ import annotations
 
 import hashlib
+import math
+import random
 import re
 import threading
 import time
@@ -35,7 +37,12 @@ from guanxi.connectors.base import (
     TransientError,
     VariantDraft,
 )
-from guanxi.connectors.douyin import DouyinConnector, idempotency_marker, visible_text
+from guanxi.connectors.douyin import (
+    MAX_VIDEO_BYTES,
+    DouyinConnector,
+    idempotency_marker,
+    visible_text,
+)
 from guanxi.connectors.registry import build_connector
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
@@ -49,20 +56,26 @@ from guanxi.sandbox.douyin import (
     DEMO_DOUYIN_REFRESH_TOKEN,
     DEMO_DOUYIN_TOKEN,
     DouyinSandboxConfig,
+    _BoxWalk,
     douyin_surface,
 )
+from guanxi.sandbox.faults import FaultKind, FaultRule
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from tests.conftest import UserFactory, WorkspaceFactory
 
 REVIEW_DELAY_S = 2.0  # long enough that a loaded CI machine still sees "reviewing" first
 BOX = SecretBox("douyin-test-secret-key-0123456789-abcdefgh")
 REDIRECT_URI = "http://127.0.0.1:8000/w/acme/channels/oauth/douyin"
+# Douyin's part upload in miniature: files of a few KB, split into parts of 2 KB.
+PART_SIZE = 2048
+SINGLE_UPLOAD_LIMIT = 4096
+MIN_PART = 1024
 
 
 @pytest.fixture
 def sandbox() -> Iterator[RunningSandbox]:
     """A sandbox serving only Douyin, whose reviews take a fraction of a second."""
-    config = DouyinSandboxConfig(review_delay_s=REVIEW_DELAY_S)
+    config = DouyinSandboxConfig(review_delay_s=REVIEW_DELAY_S, min_part_bytes=MIN_PART)
     app = create_sandbox_app(platform_surfaces=[douyin_surface(config)])
     with run_in_thread(app) as running:
         yield running
@@ -534,6 +547,253 @@ def test_a_file_that_is_not_a_video_is_refused_for_good(
     assert "mp4" in str(error.value)
 
 
+# Large videos: the part upload.
+
+
+@pytest.fixture
+def big_video(tmp_path: Path) -> MediaFile:
+    """An MP4 (an ftyp box, then an mdat box) of about 9 KB: five parts of 2 KB or less."""
+    payload = random.Random(7).randbytes(9000)
+    content = (
+        b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+        + (8 + len(payload)).to_bytes(4, "big")
+        + b"mdat"
+        + payload
+    )
+    path = tmp_path / "launch-film.mp4"
+    path.write_bytes(content)
+    return MediaFile(
+        path=path, kind=MediaKind.VIDEO, content_type="video/mp4", size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(), width=1080, height=1920, duration_s=300.0,
+    )  # fmt: skip
+
+
+def parts_connector(
+    base_url: str, http: httpx.Client, part_size: int = PART_SIZE
+) -> DouyinConnector:
+    """The connector with the single-upload limit and the part size of the miniature."""
+    config = ConnectorConfig(
+        base_url=base_url, http=http, app_id=DEMO_DOUYIN_CLIENT_KEY,
+        app_secret=DEMO_DOUYIN_CLIENT_SECRET,
+    )  # fmt: skip
+    return DouyinConnector(config, part_size=part_size, single_upload_limit=SINGLE_UPLOAD_LIMIT)
+
+
+def part_count(video: MediaFile) -> int:
+    """How many parts the miniature splits ``video`` into."""
+    return math.ceil(video.size / PART_SIZE)
+
+
+def requested(sandbox: RunningSandbox, path: str) -> int:
+    """How many requests reached this Douyin path."""
+    return sum(1 for _m, p in sandbox.sandbox.state.requests if p.endswith(path))
+
+
+class LosingTransport(httpx.BaseTransport):
+    """Answers one part's upload itself, like a broken proxy: that part never reaches Douyin."""
+
+    def __init__(self, lost_part: int) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._lost_part = str(lost_part)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Pass every request on, except the lost part's."""
+        if (
+            request.url.path.endswith("/video/part/upload/")
+            and request.url.params.get("part_number") == self._lost_part
+        ):
+            request.read()
+            body = {"data": {"error_code": 0, "description": ""}, "message": "success"}
+            return httpx.Response(200, json=body, request=request)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the real transport."""
+        self._inner.close()
+
+
+def test_a_large_video_is_published_through_parts_and_arrives_whole(
+    sandbox: RunningSandbox, http: httpx.Client, demo_channel: ChannelContext,
+    big_video: MediaFile,
+) -> None:  # fmt: skip
+    """Given a video above the single-upload limit, when it is published, then it goes up in
+    parts (init, each part in order, complete) and Douyin holds exactly the file: same size,
+    same SHA-256; the post is pending review like any other."""
+    connector = parts_connector(sandbox.api_base("/douyin"), http)
+
+    result = connector.publish(demo_channel, request_for(big_video))
+
+    assert result.state is PublishState.PENDING_REVIEW
+    assert requested(sandbox, "/video/upload/") == 0
+    assert requested(sandbox, "/video/part/init/") == 1
+    assert requested(sandbox, "/video/part/upload/") == part_count(big_video) == 5
+    assert requested(sandbox, "/video/part/complete/") == 1
+    [post] = sandbox_posts(sandbox)
+    assert post["post_id"] == result.external_id
+    assert post["extra"] == {
+        "video_id": post["media"][0],  # type: ignore[index]
+        "size": big_video.size,
+        "sha256": big_video.sha256,
+    }
+
+
+def test_a_video_within_the_single_upload_limit_goes_up_in_one_request(
+    sandbox: RunningSandbox, http: httpx.Client, demo_channel: ChannelContext, video: MediaFile
+) -> None:
+    connector = parts_connector(sandbox.api_base("/douyin"), http)
+    connector.publish(demo_channel, request_for(video))
+    assert requested(sandbox, "/video/upload/") == 1
+    assert requested(sandbox, "/video/part/init/") == 0
+    [post] = sandbox_posts(sandbox)
+    assert post["extra"]["sha256"] == video.sha256  # type: ignore[index]
+
+
+def test_a_part_sent_again_after_a_token_refresh_is_sent_whole(
+    sandbox: RunningSandbox, demo_channel: ChannelContext, big_video: MediaFile
+) -> None:
+    """Given Douyin expires the token just as part 3 goes out, the connector refreshes it and
+    sends part 3 again from its first byte: the video still arrives whole."""
+    state = sandbox.sandbox.state
+
+    def expire_on_part_3(request: httpx.Request) -> None:
+        if request.url.params.get("part_number") == "3" and DEMO_DOUYIN_TOKEN in state.tokens:
+            state.tokens[DEMO_DOUYIN_TOKEN].expires_at = utcnow() - timedelta(seconds=1)
+
+    with httpx.Client(timeout=1.5, event_hooks={"request": [expire_on_part_3]}) as http:
+        connector = parts_connector(sandbox.api_base("/douyin"), http)
+        result = connector.publish(demo_channel, request_for(big_video))
+
+    assert result.state is PublishState.PENDING_REVIEW
+    assert requested(sandbox, "/oauth/refresh_token/") == 1
+    assert requested(sandbox, "/video/part/upload/") == part_count(big_video) + 1
+    [post] = sandbox_posts(sandbox)
+    assert post["extra"]["sha256"] == big_video.sha256  # type: ignore[index]
+
+
+def test_a_server_error_on_one_part_is_transient_and_the_retry_starts_over(
+    sandbox: RunningSandbox, http: httpx.Client, demo_channel: ChannelContext,
+    big_video: MediaFile,
+) -> None:  # fmt: skip
+    """Douyin's 500 on part 3 fails the upload (nothing is created); the engine's retry
+    starts a new upload and the whole video arrives."""
+
+    def fail_part_3(request: httpx.Request) -> None:
+        if request.url.params.get("part_number") == "3":
+            sandbox.sandbox.faults.add(
+                FaultRule(FaultKind.SERVER_ERROR, "douyin", "/video/part/upload/", remaining=1)
+            )
+
+    with httpx.Client(timeout=1.5, event_hooks={"request": [fail_part_3]}) as failing:
+        connector = parts_connector(sandbox.api_base("/douyin"), failing)
+        with pytest.raises(TransientError) as error:
+            connector.publish(demo_channel, request_for(big_video))
+    assert error.value.code == "2100004"
+    assert requested(sandbox, "/video/part/upload/") == 3
+    assert requested(sandbox, "/video/part/complete/") == 0
+    assert sandbox_posts(sandbox) == []
+
+    parts_connector(sandbox.api_base("/douyin"), http).publish(demo_channel, request_for(big_video))
+    assert requested(sandbox, "/video/part/init/") == 2
+    [post] = sandbox_posts(sandbox)
+    assert post["extra"]["sha256"] == big_video.sha256  # type: ignore[index]
+
+
+def test_an_upload_id_past_its_lifetime_is_transient(
+    http: httpx.Client, demo_channel: ChannelContext, big_video: MediaFile
+) -> None:
+    """Douyin forgets an upload id after 2 hours (here at once): the upload must start over,
+    so the error is transient, and nothing is published."""
+    config = DouyinSandboxConfig(min_part_bytes=MIN_PART, part_upload_lifetime_s=0)
+    with run_in_thread(create_sandbox_app(platform_surfaces=[douyin_surface(config)])) as running:
+        connector = parts_connector(running.api_base("/douyin"), http)
+        with pytest.raises(TransientError) as error:
+            connector.publish(demo_channel, request_for(big_video))
+        assert sandbox_posts(running) == []
+    assert error.value.code == "2100011"
+    assert "start over" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("lost_part", "code"),
+    [(2, "2100012"), (5, "2100013")],
+    ids=["a middle part: the next one is out of order", "the last part: missing at complete"],
+)
+def test_a_part_lost_on_the_way_is_transient(
+    sandbox: RunningSandbox, demo_channel: ChannelContext, big_video: MediaFile,
+    lost_part: int, code: str,
+) -> None:  # fmt: skip
+    """Given a part that never reaches Douyin, Douyin refuses the next part (out of order) or
+    the completion (a part is missing): the upload starts over later, nothing is published."""
+    assert lost_part <= part_count(big_video)
+    with httpx.Client(transport=LosingTransport(lost_part), timeout=1.5) as losing:
+        connector = parts_connector(sandbox.api_base("/douyin"), losing)
+        with pytest.raises(TransientError) as error:
+            connector.publish(demo_channel, request_for(big_video))
+    assert error.value.code == code
+    assert sandbox_posts(sandbox) == []
+
+
+def test_parts_below_douyins_minimum_are_refused_for_good(
+    sandbox: RunningSandbox, http: httpx.Client, demo_channel: ChannelContext,
+    big_video: MediaFile,
+) -> None:  # fmt: skip
+    """Parts smaller than Douyin's minimum (except the last) cannot succeed on a retry."""
+    connector = parts_connector(sandbox.api_base("/douyin"), http, part_size=MIN_PART // 2)
+    with pytest.raises(PermanentError) as error:
+        connector.publish(demo_channel, request_for(big_video))
+    assert error.value.code == "2100014"
+    assert (
+        requested(sandbox, "/video/part/upload/") == 2
+    )  # refused when part 2 shows 1 was not last
+    assert sandbox_posts(sandbox) == []
+
+
+def test_the_sandbox_refuses_an_unknown_upload_id_and_parts_out_of_order(
+    sandbox: RunningSandbox, http: httpx.Client
+) -> None:
+    """Douyin's answers to a client that gets the part upload wrong."""
+    base = sandbox.api_base("/douyin")
+    video = {"video": ("a.mp4", b"\x00\x00\x00\x08ftyp" + b"\x00" * 2000, "video/mp4")}
+
+    def answer(path: str, **params: str | int) -> dict[str, object]:
+        response = http.post(
+            f"{base}{path}",
+            params={"open_id": DEMO_DOUYIN_OPEN_ID, **params},
+            headers={"access-token": DEMO_DOUYIN_TOKEN},
+            files=video if path == "/video/part/upload/" else None,
+        )
+        data: dict[str, object] = response.json()["data"]
+        return data
+
+    assert answer("/video/part/upload/", upload_id="nope", part_number=1)["error_code"] == 2100011
+    upload_id = str(answer("/video/part/init/")["upload_id"])
+    assert answer("/video/part/complete/", upload_id=upload_id)["error_code"] == 2100013
+    assert (
+        answer("/video/part/upload/", upload_id=upload_id, part_number=2)["error_code"] == 2100012
+    )
+    assert answer("/video/part/upload/", upload_id=upload_id, part_number=1)["error_code"] == 0
+    assert (
+        answer("/video/part/upload/", upload_id=upload_id, part_number=1)["error_code"] == 2100012
+    )
+    # The first box claims 8 bytes; the 2000 zero bytes after it are a box of size 0 (to the end).
+    assert answer("/video/part/complete/", upload_id=upload_id)["error_code"] == 0
+    assert answer("/video/part/complete/", upload_id=upload_id)["error_code"] == 2100011
+
+
+def test_the_sandbox_follows_mp4_boxes_across_any_split() -> None:
+    """A box header cut between two parts (or two reads) is still followed to its end."""
+    content = b"\x00\x00\x00\x10ftypmp42mp42" + b"\x00\x00\x00\x01mdat" + (40).to_bytes(8, "big")
+    content += b"x" * 24
+    for split in range(1, len(content)):
+        walk = _BoxWalk()
+        walk.feed(content[:split])
+        walk.feed(content[split:])
+        assert walk.whole(), split
+    cut = _BoxWalk()
+    cut.feed(content[:-1])
+    assert not cut.whole()
+
+
 # Validation.
 
 
@@ -561,10 +821,27 @@ def test_douyin_needs_exactly_one_video(connector: DouyinConnector, video: Media
 
 def test_video_format_size_and_duration_are_checked(connector: DouyinConnector) -> None:
     big_gif = MediaFile(path=Path("a.avi"), kind=MediaKind.VIDEO, content_type="video/x-msvideo",
-                        size=200 * 1024 * 1024, sha256="0", duration_s=16 * 60)  # fmt: skip
+                        size=5 * 1024**3, sha256="0", duration_s=16 * 60)  # fmt: skip
     assert codes(connector, variant(big_gif)) == [
         "douyin.video_format", "douyin.video_too_large", "douyin.video_duration",
     ]  # fmt: skip
+
+
+def test_a_video_above_128_mb_passes_and_one_above_4_gb_says_what_to_do(
+    connector: DouyinConnector,
+) -> None:
+    """Above 128 MB the part upload takes over; above Douyin's 4 GB the user must shrink it."""
+
+    def mp4(size: int) -> MediaFile:
+        return MediaFile(path=Path("film.mp4"), kind=MediaKind.VIDEO, content_type="video/mp4",
+                         size=size, sha256="0", duration_s=600.0)  # fmt: skip
+
+    assert connector.validate(variant(mp4(200 * 1024 * 1024))) == []
+    assert connector.validate(variant(mp4(MAX_VIDEO_BYTES))) == []
+    [problem] = connector.validate(variant(mp4(MAX_VIDEO_BYTES + 1)))
+    assert problem.code == "douyin.video_too_large"
+    assert problem.params == {"size": 4096, "limit": 4096}
+    assert "Compress it or cut it shorter" in problem.message.format(**problem.params)
 
 
 def test_text_length_and_hashtag_style_are_checked(

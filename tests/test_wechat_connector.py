@@ -5,6 +5,7 @@ documented error code, and the access token shared single-flight by every worker
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.channels.service import DbTokenStore, channel_context, create_channel
+from guanxi.connectors import wechat_oa
 from guanxi.connectors.base import (
     ChannelContext,
     Connector,
@@ -343,6 +345,66 @@ def test_a_timeout_after_submit_is_an_unknown_outcome_that_find_resolves(
     assert found is not None
     assert found.state is PublishState.PUBLISHED
     assert found.url
+    assert connector.find(context, PublishRequest("never-sent", variant(tmp_path))) is None
+
+
+def test_find_never_resends_while_the_publish_job_may_still_run(
+    tmp_path: Path, connector: WechatOaConnector, context: ChannelContext, wechat: WechatSandbox
+) -> None:
+    """Given a submit whose job is still running (WeChat lists finished articles only),
+    When the engine reconciles, Then find says "ask again later" instead of "not sent",
+    And once the job has finished it finds the published article: one article in all."""
+    wechat.limits.publish_delay_s = 1.0
+    request = PublishRequest("slow-job", variant(tmp_path))
+    connector.publish(context, request)
+
+    with pytest.raises(TransientError) as pending:
+        connector.find(context, request)
+    assert pending.value.code == "draft_pending"
+
+    deadline = utcnow() + timedelta(seconds=5)
+    found = None
+    while found is None and utcnow() < deadline:
+        try:
+            found = connector.find(context, request)
+        except TransientError:
+            time.sleep(0.1)
+    assert found is not None
+    assert found.state is PublishState.PUBLISHED
+    assert len(wechat.jobs) == 1
+
+
+def test_find_submits_a_draft_that_was_never_published(
+    tmp_path: Path, connector: WechatOaConnector, context: ChannelContext, wechat: WechatSandbox
+) -> None:
+    """Given a worker that added the draft and died before submitting it,
+    When find runs after the settling time, Then it submits that very draft (no new one)."""
+    request = PublishRequest("died-before-submit", variant(tmp_path))
+    wechat.limits.publish_delay_s = 0.0
+    real_call = connector._call
+
+    def no_submit(channel: ChannelContext, path: str, **kwargs: Any) -> Any:
+        if path.endswith("freepublish/submit"):
+            raise OutcomeUnknownError("the worker died here")
+        return real_call(channel, path, **kwargs)
+
+    connector._call = no_submit  # type: ignore[method-assign]
+    with pytest.raises(OutcomeUnknownError):
+        connector.publish(context, request)
+    connector._call = real_call  # type: ignore[method-assign]
+    (media_id,) = wechat.drafts
+    assert wechat.jobs == {}
+
+    with pytest.raises(TransientError):
+        connector.find(context, request)  # too recent to tell from a running job
+    wechat.draft_times[media_id] -= wechat_oa.DRAFT_SETTLE_S + 1
+    resumed = connector.find(context, request)
+
+    assert resumed is not None
+    assert resumed.state is PublishState.PROCESSING
+    assert resumed.raw["draft_media_id"] == media_id
+    assert [job.publish_id for job in wechat.jobs.values()] == [resumed.external_id]
+    assert len(wechat.drafts) == 1
     assert connector.find(context, PublishRequest("never-sent", variant(tmp_path))) is None
 
 

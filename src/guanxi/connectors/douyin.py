@@ -1,5 +1,9 @@
 """Douyin (抖音) through its open platform: OAuth, video upload and create, review status.
 
+A video up to 128 MB goes up in one request (``/video/upload/``); a larger one through
+Douyin's part upload (``/video/part/init/``, ``/video/part/upload/`` for each part in order,
+``/video/part/complete/``), read from disk one part at a time.
+
 A created video goes through Douyin's review first: it is "published, pending review"
 (``video_status`` 4) until it turns public (5) or is found not suitable for the public (2).
 Access tokens last 15 days and are refreshed with the stored refresh token (30 days).
@@ -8,10 +12,12 @@ Access tokens last 15 days and are refreshed with the stored refresh token (30 d
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode
 
 import httpx
@@ -43,8 +49,14 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 SCOPES = "user_info,video.create,video.data,video.list,video.delete"
-MAX_VIDEO_BYTES = 128 * 1024 * 1024  # /video/upload/ (larger files need the part upload)
+MAX_SINGLE_UPLOAD_BYTES = 128 * 1024 * 1024  # /video/upload/; a larger file goes in parts
+MAX_VIDEO_BYTES = 4 * 1024 * 1024 * 1024  # the part upload's maximum as Douyin documents it
+# Douyin's suggested part size; it takes parts of 5 MB to 100 MB (the last may be smaller).
+PART_SIZE_BYTES = 20 * 1024 * 1024
 MAX_DURATION_S = 15 * 60
 MIN_DURATION_S = 1.0
 MAX_TEXT_LENGTH = 1000
@@ -59,6 +71,9 @@ REFRESHABLE_CODES = frozenset({2190002, 2190008})
 SCOPE_CODES = frozenset({2190003, 2190004})  # the user did not grant a scope: reconnect
 RATE_LIMIT_CODES = frozenset({2100006})
 BUSY_CODES = frozenset({2100004, 2100002})
+# The part upload's session is gone or lost a part (upload_id unknown or past its 2 hours,
+# a part out of order, a part missing at complete): a fresh upload from the first part fixes it.
+UPLOAD_SESSION_CODES = frozenset({2100011, 2100012, 2100013})
 REFRESH_FAILED_CODES = frozenset({10008, 10010, 10020})
 
 # Weibo's #话题# written for Douyin: Douyin reads "#话题" and keeps the closing # as text.
@@ -98,10 +113,19 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
     capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY}
     hashtag_style = HashtagStyle.SINGLE_HASH
 
-    def __init__(self, config: ConnectorConfig) -> None:
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        part_size: int = PART_SIZE_BYTES,
+        single_upload_limit: int = MAX_SINGLE_UPLOAD_BYTES,
+    ) -> None:
+        """``part_size`` and ``single_upload_limit`` are Douyin's; tests make them small."""
         self._config = config
         self._base = config.base_url.rstrip("/")
         self._http = config.http
+        self._part_size = part_size
+        self._single_upload_limit = single_upload_limit
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> DouyinConnector:
@@ -284,6 +308,8 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
     # HTTP.
 
     def _upload(self, channel: ChannelContext, video: MediaFile) -> str:
+        if video.size > self._single_upload_limit:
+            return self._upload_in_parts(channel, video)
         with video.path.open("rb") as handle:
             data = self._api(
                 channel,
@@ -292,10 +318,31 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
                 files={"video": (video.path.name, handle, video.content_type)},
                 rewind=handle,
             )
-        video_id = str((data.get("video") or {}).get("video_id", ""))
-        if not video_id:
-            raise TransientError(N_("Douyin did not return an id for the uploaded video."))
-        return video_id
+        return _video_id_of(data)
+
+    def _upload_in_parts(self, channel: ChannelContext, video: MediaFile) -> str:
+        """Douyin's part upload: init, every part in order, complete; the video's id.
+
+        A failed part fails the upload: the retry starts a new one (an upload id lives 2 hours).
+        """
+        data = self._api(channel, "POST", "/video/part/init/")
+        upload_id = str(data.get("upload_id", ""))
+        if not upload_id:
+            raise TransientError(N_("Douyin did not start the video's upload. It will be retried."))
+        with video.path.open("rb") as handle:
+            total = os.fstat(handle.fileno()).st_size
+            for number, start in enumerate(range(0, total, self._part_size), start=1):
+                part = _FilePart(handle, start, min(self._part_size, total - start))
+                self._api(
+                    channel,
+                    "POST",
+                    "/video/part/upload/",
+                    params={"upload_id": upload_id, "part_number": number},
+                    files={"video": (video.path.name, part, video.content_type)},
+                    rewind=part,
+                )
+        data = self._api(channel, "POST", "/video/part/complete/", params={"upload_id": upload_id})
+        return _video_id_of(data)
 
     def _token(self, channel: ChannelContext) -> Token:
         token = channel.tokens.current()
@@ -384,6 +431,54 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
             raise
 
 
+class _FilePart(io.RawIOBase):
+    """``length`` bytes of an open file from ``start``: one part, read from disk as sent."""
+
+    def __init__(self, handle: BinaryIO, start: int, length: int) -> None:
+        super().__init__()
+        self._handle = handle
+        self._start = start
+        self._length = length
+        self._position = 0
+
+    def readable(self) -> bool:
+        """A part is read, never written."""
+        return True
+
+    def seekable(self) -> bool:
+        """httpx seeks to measure the part and to send it again after a token refresh."""
+        return True
+
+    def tell(self) -> int:
+        """The position within the part."""
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move within the part (``SEEK_END`` is the part's end, not the file's)."""
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
+        self._position = min(max(base + offset, 0), self._length)
+        return self._position
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        """Fill ``buffer`` from the file, never past the part's end."""
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        self._handle.seek(self._start + self._position)
+        chunk = self._handle.read(wanted)
+        view[: len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
+
+
+def _video_id_of(data: Mapping[str, Any]) -> str:
+    video_id = str((data.get("video") or {}).get("video_id", ""))
+    if not video_id:
+        raise TransientError(N_("Douyin did not return an id for the uploaded video."))
+    return video_id
+
+
 def _raise_timeout(exc: httpx.TimeoutException, *, applies: bool) -> None:
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout) or not applies:
         raise TransientError(N_("Douyin did not answer in time. It will be retried.")) from exc
@@ -447,6 +542,12 @@ def _raise_for(code: int, description: str, response: httpx.Response) -> None:
             code=text,
             seconds=int(seconds),
         )
+    if code in UPLOAD_SESSION_CODES:
+        raise TransientError(
+            N_("Douyin lost track of the video's upload ({description}); it will start over."),
+            code=text,
+            description=description,
+        )
     if code in BUSY_CODES or response.status_code >= 500:
         raise TransientError(
             N_("Douyin is busy ({description}). It will be retried."),
@@ -506,7 +607,10 @@ def _video_problems(video: MediaFile) -> list[RuleViolation]:
         problems.append(
             RuleViolation(
                 "douyin.video_too_large",
-                N_("The video is {size} MB; guanxi uploads Douyin videos up to {limit} MB."),
+                N_(
+                    "The video is {size} MB; Douyin takes videos up to {limit} MB. "
+                    "Compress it or cut it shorter, then add it again."
+                ),
                 params={
                     "size": video.size // (1024 * 1024),
                     "limit": MAX_VIDEO_BYTES // (1024 * 1024),

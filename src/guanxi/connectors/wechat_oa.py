@@ -61,6 +61,10 @@ BODY_IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 BODY_IMAGE_MAX_BYTES = 1024 * 1024 - 1  # media/uploadimg: JPG or PNG under 1 MB
 WECHAT_IMAGE_HOSTS = frozenset({"mmbiz.qpic.cn", "mmbiz.qlogo.cn"})
 FIND_PAGES = 10  # find looks at the 200 most recent articles
+# A draft with our marker but no published article: younger than this, its publish job may
+# still be running (WeChat's take seconds to a minute); older, it was never submitted or
+# its job failed. Below the engine's reconcile budget (MAX_ATTEMPTS x UNKNOWN_RETRY_S).
+DRAFT_SETTLE_S = 180
 RATE_LIMIT_RETRY_S = 60.0
 APP_ID_PATTERN = re.compile(r"^wx[0-9A-Za-z]{16}$")
 # A token this close to expiry is refreshed first: a request sent now may arrive after it.
@@ -108,6 +112,10 @@ MSG_SECRET_MISSING = N_(
     "Basic configuration)."
 )
 MSG_MEDIA_MISSING = N_("The media file {name} is missing from the media library. Upload it again.")
+MSG_STILL_PUBLISHING = N_(
+    "WeChat has this article as a draft but does not list it as published yet: its publish "
+    "may still be running. guanxi checks again shortly and never sends it twice."
+)
 MSG_NOT_PUBLISHED = N_("This article is not published on WeChat, so there is nothing to delete.")
 MSG_TITLE_MISSING = N_("A WeChat article needs a title. Add one (up to 64 characters).")
 MSG_TITLE_LONG = N_("The title has {length} characters; WeChat allows at most {limit}. Shorten it.")
@@ -515,8 +523,50 @@ class WechatOaConnector(WechatEngage, ReadNotSupported):
         )
 
     def find(self, channel: ChannelContext, request: PublishRequest) -> PublishResult | None:
-        """The published article carrying this request's marker, if WeChat lists one."""
+        """After an unknown outcome, where this request's article stands.
+
+        Published articles are listed by ``freepublish/batchget`` only once their job has
+        finished, so a draft carrying the marker is looked for too: a recent one may still be
+        publishing (TransientError: ask again later, never send a second article); one older
+        than ``DRAFT_SETTLE_S`` was never submitted, or its job failed, so it is submitted
+        again itself. None only when WeChat has no trace of it: safe to send.
+        """
         marker = _marker(request.idempotency_key)
+        published = self._find_published(channel, marker)
+        if published is not None:
+            return published
+        draft = self._find_draft(channel, marker)
+        if draft is None:
+            return None
+        media_id, updated = draft
+        if utcnow().timestamp() - updated < DRAFT_SETTLE_S:
+            raise TransientError(MSG_STILL_PUBLISHING, code="draft_pending")
+        submitted = self._call(
+            channel, "/cgi-bin/freepublish/submit", body={"media_id": media_id},
+            sent_means_unknown=True,
+        )  # fmt: skip
+        return PublishResult(
+            PublishState.PROCESSING, external_id=str(submitted["publish_id"]),
+            detail=N_("Submitted: WeChat is publishing the article."),
+            raw={"publish_id": str(submitted["publish_id"]), "draft_media_id": media_id,
+                 "found_by": "draft"},
+        )  # fmt: skip
+
+    def _find_draft(self, channel: ChannelContext, marker: str) -> tuple[str, int] | None:
+        """The newest draft carrying ``marker``: its media_id and update time (unix s)."""
+        for page in range(FIND_PAGES):
+            data = self._call(channel, "/cgi-bin/draft/batchget",
+                              body={"offset": page * 20, "count": 20, "no_content": 0})  # fmt: skip
+            for item in data.get("item") or []:
+                for news in (item.get("content") or {}).get("news_item") or []:
+                    if marker in str(news.get("content", "")):
+                        return str(item.get("media_id", "")), int(item.get("update_time", 0) or 0)
+            if (page + 1) * 20 >= int(data.get("total_count", 0) or 0):
+                break
+        return None
+
+    def _find_published(self, channel: ChannelContext, marker: str) -> PublishResult | None:
+        """The published article carrying ``marker``, if WeChat lists one."""
         for page in range(FIND_PAGES):
             data = self._call(channel, "/cgi-bin/freepublish/batchget",
                               body={"offset": page * 20, "count": 20, "no_content": 0})  # fmt: skip

@@ -321,7 +321,37 @@ def _draft_routes(router: APIRouter, wechat: WechatSandbox) -> None:
         media_id = secrets.token_urlsafe(32)
         with wechat.lock:
             wechat.drafts[media_id] = (app_id, checked)
+            wechat.draft_times[media_id] = int(time.time())
         return {"media_id": media_id}
+
+    @router.post("/cgi-bin/draft/batchget")
+    @_refusals_answered
+    async def draft_batchget(request: Request) -> Any:
+        app_id = wechat.authorize(request, "draft_batchget")
+        body = await _json_body(request)
+        offset, count = body.get("offset", 0), body.get("count", 0)
+        if not isinstance(offset, int) or not isinstance(count, int):
+            raise RefusedError(40097, "invalid args")
+        if offset < 0 or not 1 <= count <= 20:
+            raise RefusedError(40097, "invalid args")
+        with wechat.lock:
+            mine = [
+                (media_id, articles, wechat.draft_times.get(media_id, 0))
+                for media_id, (owner, articles) in wechat.drafts.items()
+                if owner == app_id
+            ]
+        mine.sort(key=lambda draft: -draft[2])
+        no_content = bool(body.get("no_content"))
+        items = [
+            {"media_id": media_id, "update_time": updated,
+             "content": {"news_item": [
+                 {key: value for key, value in article.items()
+                  if key != "dropped_images" and not (no_content and key == "content")}
+                 for article in articles
+             ]}}
+            for media_id, articles, updated in mine[offset : offset + count]
+        ]  # fmt: skip
+        return {"total_count": len(mine), "item_count": len(items), "item": items}
 
     @router.post("/cgi-bin/freepublish/submit")
     @_refusals_answered

@@ -114,6 +114,7 @@ class WechatSandbox:
     limits: WechatLimits = field(default_factory=WechatLimits)
     accounts: dict[str, OfficialAccount] = field(default_factory=dict)
     drafts: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    draft_times: dict[str, int] = field(default_factory=dict)  # media_id → update_time (unix s)
     jobs: dict[str, PublishJob] = field(default_factory=dict)
     images: dict[str, bytes] = field(default_factory=dict)  # uploadimg / material bytes
     pushes: list[Push] = field(default_factory=list)
