@@ -325,3 +325,18 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: TestClient, team: Team)
     poll = client.get("/w/acme/notifications/badge", headers={"HX-Request": "true"})
     assert poll.status_code == 401
     assert poll.headers["HX-Redirect"] == "/login"
+
+
+def test_capabilities_register_their_kinds_of_notification_once() -> None:
+    """Listening and market alerts add their kinds; a kind cannot change its message."""
+    import pytest
+
+    from guanxi.listening import alerts as listening_alerts
+    from guanxi.market import alerts as market_alerts
+    from guanxi.publishing import notify
+
+    assert listening_alerts.VOLUME_SPIKE in notify.MESSAGES
+    assert market_alerts.ENTERED_TOP in notify.MESSAGES
+    notify.register_kinds({market_alerts.ENTERED_TOP: market_alerts.MESSAGES["market_entered_top"]})
+    with pytest.raises(ValueError, match="already registered"):
+        notify.register_kinds({notify.PUBLISH_FAILED: "something else"})

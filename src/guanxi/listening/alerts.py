@@ -41,17 +41,16 @@ WEBHOOK_TIMEOUT_S = 5.0
 DRIVING_POSTS = 5
 VOLUME_SPIKE = "listening_volume_spike"
 NEGATIVE_SPIKE = "listening_negative_spike"
-# The notification messages of listening alerts, next to publishing's in notify.MESSAGES.
-notify.MESSAGES.setdefault(
-    VOLUME_SPIKE,
-    N_("“{topic}” is spiking: {current} mentions in the last {hours} h, {baseline} usually."),
-)
-notify.MESSAGES.setdefault(
-    NEGATIVE_SPIKE,
-    N_(
-        "“{topic}” is turning negative: {current}% negative in the last {hours} h, "
-        "{baseline}% usually ({mentions} mentions)."
-    ),
+notify.register_kinds(
+    {
+        VOLUME_SPIKE: N_(
+            "“{topic}” is spiking: {current} mentions in the last {hours} h, {baseline} usually."
+        ),
+        NEGATIVE_SPIKE: N_(
+            "“{topic}” is turning negative: {current}% negative in the last {hours} h, "
+            "{baseline}% usually ({mentions} mentions)."
+        ),
+    }
 )
 
 

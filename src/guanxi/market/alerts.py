@@ -32,9 +32,7 @@ MESSAGES: dict[str, str] = {
     ENTERED_TOP: N_("{app} entered the top {top} of the {chart} chart in {country}: #{rank}."),
     LEFT_TOP: N_("{app} left the top {top} of the {chart} chart in {country} (was #{previous})."),
 }
-# The notifications' kinds and texts live with publishing's: register ours there once.
-for _kind, _message in MESSAGES.items():
-    notify.MESSAGES.setdefault(_kind, _message)
+notify.register_kinds(MESSAGES)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,14 @@ MESSAGES: dict[str, str] = {
 SUBJECT = N_("guanxi: {message}")
 
 
+def register_kinds(messages: dict[str, str]) -> None:
+    """Add other capabilities' kinds of notification (kind → translatable message with
+    {params}); a kind registered twice must keep its message."""
+    for kind, message in messages.items():
+        if MESSAGES.setdefault(kind, message) != message:
+            raise ValueError(f"notification kind {kind!r} is already registered")
+
+
 @dataclass(frozen=True)
 class OutgoingEmail:
     """An e-mail waiting for its transaction to commit."""
