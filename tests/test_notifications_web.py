@@ -329,8 +329,6 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: TestClient, team: Team)
 
 def test_capabilities_register_their_kinds_of_notification_once() -> None:
     """Listening and market alerts add their kinds; a kind cannot change its message."""
-    import pytest
-
     from guanxi.listening import alerts as listening_alerts
     from guanxi.market import alerts as market_alerts
     from guanxi.publishing import notify
