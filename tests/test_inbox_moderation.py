@@ -15,6 +15,7 @@ from guanxi.checks.models import SensitiveWord
 from guanxi.connectors.base import Capability, ChannelContext, FetchedKind
 from guanxi.core.errors import ConflictError
 from guanxi.inbox import platform as platform_module
+from guanxi.inbox.models import InboxItem
 from guanxi.inbox.moderation import ActionKind, moderate_new, reverse_action
 from guanxi.inbox.people_models import ActionState, ItemTag, ModerationAction, Person, PersonKind
 from guanxi.inbox.rules import InvalidRuleError, create_rule
@@ -146,6 +147,89 @@ def test_hide_flag_priority_and_assign_are_applied_logged_and_audited(
     assert sorted(audited) == sorted(
         f"inbox.moderation.{a}" for a in ("hide", "flag", "set_priority", "assign")
     )
+
+
+def _outcome(db: Session, items: list[InboxItem]) -> list[dict[str, Any]]:
+    """Per item: its state, its logged actions and the audit event of each action."""
+    flagged = set(db.scalars(select(ItemTag.item_id)))
+    outcome = []
+    for item in items:
+        actions = db.scalars(
+            select(ModerationAction)
+            .where(ModerationAction.item_id == item.id)
+            .order_by(ModerationAction.id)
+        ).all()
+        audited = []
+        for action in actions:
+            event = db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.entity_type == "inbox_item", AuditEvent.entity_id == str(item.id)
+                )
+            ).all()
+            (match,) = [e for e in event if (e.after or {}).get("action_id") == action.id]
+            after = {key: value for key, value in (match.after or {}).items() if key != "action_id"}
+            audited.append((match.actor_label, match.action, match.before, after))
+        outcome.append(
+            {
+                "state": (
+                    item.hidden_on_platform,
+                    item.priority,
+                    item.assignee_id,
+                    item.sentiment,
+                    item.id in flagged,
+                ),
+                "actions": [
+                    (a.action, a.value, a.reasons, a.before, a.state, a.error) for a in actions
+                ],
+                "audited": audited,
+            }
+        )
+    return outcome
+
+
+@pytest.mark.parametrize("refuse", [False, True])
+def test_a_batch_gets_exactly_the_audited_actions_of_one_by_one_runs(
+    db: Session, owner: Membership, refuse: bool
+) -> None:
+    """Given rules that hide, flag, prioritise and assign, moderating five items as one batch
+    logs and audits the same actions as moderating each alone (a refused hide included),
+    and leaves the items in the same state."""
+    editor = next(m for m in owner.workspace.memberships if m.role == Role.EDITOR)
+    _rule(
+        db,
+        owner,
+        [("advertising", ""), ("link", "")],
+        [("hide", ""), ("flag", ""), ("set_priority", "3")],
+    )
+    _rule(db, owner, [("abuse", "")], [("flag", ""), ("assign", str(editor.user_id))])
+    texts = [
+        "加微信领优惠券",
+        "你们就是一群傻逼 http://t.cn/x",
+        "很喜欢",
+        "滚蛋，加微信",
+        "质量不错",
+    ]
+
+    def run(batches: Callable[[list[InboxItem]], list[list[InboxItem]]]) -> list[InboxItem]:
+        channel = make_channel(db, owner.workspace)
+        items = [
+            make_item(db, channel, text, author=f"{channel.id}-{index}")
+            for index, text in enumerate(texts)
+        ]
+        for batch in batches(items):
+            moderate_new(
+                db,
+                workspace_id=owner.workspace_id,
+                items=batch,
+                platform=FakePlatform(refuse=refuse),
+            )
+        db.commit()
+        return items
+
+    together = run(lambda items: [items])
+    alone = run(lambda items: [[item] for item in items])
+    assert _outcome(db, together) == _outcome(db, alone)
+    assert sum(len(entry["audited"]) for entry in _outcome(db, together)) == 13
 
 
 def test_a_refused_hide_is_logged_as_failed_and_ingest_goes_on(

@@ -7,7 +7,7 @@ continues across batches and workers).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -43,8 +43,18 @@ def rule_fits(rule: AssignmentRule, item: InboxItem) -> bool:
     return not rule.topic or rule.topic.lower() in item.text.lower()
 
 
-def assign_by_rules(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:
-    """Assign the unassigned ``items`` by the workspace's enabled rules."""
+def assign_by_rules(
+    db: Session,
+    *,
+    workspace_id: int,
+    items: Sequence[InboxItem],
+    assign: Callable[[InboxItem, int], None] | None = None,
+) -> None:
+    """Assign the unassigned ``items`` by the workspace's enabled rules.
+
+    Each choice goes to ``assign`` (item, user id) when given (moderation writes it with
+    the batch's other changes); by default the batch's choices are one UPDATE.
+    """
     rules = [rule for rule in list_assignment_rules(db, workspace_id=workspace_id) if rule.enabled]
     if not rules:
         return
@@ -55,8 +65,12 @@ def assign_by_rules(db: Session, *, workspace_id: int, items: Sequence[InboxItem
         for rule in rules:
             if rule.assignee_ids and rule_fits(rule, item):
                 turn = rule.next_index % len(rule.assignee_ids)
-                chosen.append({"row_id": item.id, "assignee": int(rule.assignee_ids[turn])})
-                set_committed_value(item, "assignee_id", int(rule.assignee_ids[turn]))
+                assignee = int(rule.assignee_ids[turn])
+                if assign is not None:
+                    assign(item, assignee)
+                else:
+                    chosen.append({"row_id": item.id, "assignee": assignee})
+                    set_committed_value(item, "assignee_id", assignee)
                 rule.next_index = turn + 1
                 break
     if chosen:

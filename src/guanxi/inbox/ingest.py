@@ -19,9 +19,9 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnDefault, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -135,20 +135,43 @@ def store_items(
     ]
     if not rows:
         return []
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Many rows, one statement: SQLAlchemy batches them into multi-row INSERTs whose
-    # RETURNING gives the ids of the rows inserted, not of those the unique key turned away.
-    statement = (
-        insert(InboxItem)
-        .on_conflict_do_nothing(index_elements=["channel_id", "kind", "external_id"])
-        .returning(InboxItem.id)
-    )
-    new_ids = list(db.scalars(statement, rows))
-    if not new_ids:
-        return []
-    found = db.scalars(select(InboxItem).where(InboxItem.id.in_(new_ids)).order_by(InboxItem.id))
-    return list(found)
+    unique_key = ["channel_id", "kind", "external_id"]
+    # RETURNING gives the rows inserted, not those the unique key turned away, as objects
+    # (no second query to load them).
+    if db.get_bind().dialect.name == "postgresql":
+        statement = _insert_from_arrays(rows).on_conflict_do_nothing(index_elements=unique_key)
+        new = db.scalars(statement.returning(InboxItem))
+    else:
+        # Many rows, one statement: SQLAlchemy batches them into multi-row INSERTs.
+        many = sqlite.insert(InboxItem).on_conflict_do_nothing(index_elements=unique_key)
+        new = db.scalars(many.returning(InboxItem), rows)
+    return sorted(new, key=lambda stored: stored.id)
+
+
+def _insert_from_arrays(rows: Sequence[dict[str, Any]]) -> postgresql.Insert:
+    """One INSERT of ``rows`` that takes each column as one array parameter (``unnest``).
+
+    A multi-row VALUES list has a parameter per cell, and psycopg parses a statement of
+    thousands of parameters anew each time: that cost more than the insert itself.
+    """
+    table = cast(Table, InboxItem.__table__)
+    # Python-side defaults (status, priority, ...) are not applied to an INSERT ... SELECT.
+    defaults: dict[str, Any] = {}
+    for column in table.c:
+        default = column.default
+        if column.name not in rows[0] and isinstance(default, ColumnDefault):
+            defaults[column.name] = default.arg(None) if default.is_callable else default.arg
+    names = [*rows[0], *defaults]
+    arrays = [
+        bindparam(
+            f"new_{name}",
+            [row[name] for row in rows] if name in rows[0] else [defaults[name]] * len(rows),
+            type_=postgresql.ARRAY(table.c[name].type),
+        )
+        for name in names
+    ]
+    fetched = func.unnest(*arrays).table_valued(*names).render_derived(name="fetched")
+    return postgresql.insert(InboxItem).from_select(names, select(*fetched.c))
 
 
 def after_insert(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:

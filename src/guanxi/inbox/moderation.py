@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from guanxi.accounts.models import Membership, Permission, Workspace
-from guanxi.accounts.service import record_audit, require
+from guanxi.accounts.models import AuditEvent, Membership, Permission, Workspace
+from guanxi.accounts.service import EMAIL_MAX_LENGTH, record_audit, require
 from guanxi.checks.service import compiled_words
 from guanxi.checks.words import CompiledWordList
 from guanxi.core.db import utcnow
@@ -36,7 +36,7 @@ from guanxi.inbox.people_models import (
     ModerationRule,
     SlaPolicy,
 )
-from guanxi.inbox.screening import ConditionKind, Facts, Screen, rule_matches
+from guanxi.inbox.screening import ConditionKind, Facts, Screen, conditions_met, parse_conditions
 from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for
 
 FLAG_TAG = "flagged"
@@ -91,13 +91,69 @@ def default_sentiments(texts: Sequence[str]) -> list[str]:
     return sentiments(texts)
 
 
+class _Pending:
+    """The batch's changes to its items, written together: one UPDATE per item for what
+    sentiment, priority, the rules and the assignment rules changed (instead of one per
+    step), and one INSERT for the flags. Written before any platform call too, because
+    one may commit (an auto-reply does), and it must commit what came before it."""
+
+    def __init__(self) -> None:
+        self._changed: dict[int, tuple[InboxItem, set[str]]] = {}
+        self._tags: list[dict[str, int]] = []
+
+    def set(self, item: InboxItem, name: str, value: Any) -> None:
+        """Give ``item`` column ``name`` = ``value`` (written by ``write``)."""
+        set_committed_value(item, name, value)
+        self._changed.setdefault(item.id, (item, set()))[1].add(name)
+
+    def tag(self, item: InboxItem, tag_id: int) -> None:
+        """Put tag ``tag_id`` on ``item`` (written by ``write``)."""
+        self._tags.append({"item_id": item.id, "tag_id": tag_id})
+
+    def write(self, db: Session) -> None:
+        """Write what is pending: only the columns each item changed, so nothing else
+        that happened to a row in the meantime is overwritten."""
+        table = cast(Table, InboxItem.__table__)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for item, names in self._changed.values():
+            columns = tuple(sorted(names))
+            row = {"row_id": item.id} | {f"new_{name}": getattr(item, name) for name in columns}
+            by_columns.setdefault(columns, []).append(row)
+        for columns, rows in by_columns.items():
+            db.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values({name: bindparam(f"new_{name}") for name in columns}),
+                rows,
+            )
+        if self._tags:
+            db.execute(insert(cast(Table, ItemTag.__table__)), self._tags)
+        self._changed.clear()
+        self._tags.clear()
+
+
+@dataclass
+class _Done:
+    """One action a rule took (a row of ``ModerationAction`` once recorded)."""
+
+    item_id: int
+    rule_id: int
+    action: ActionKind
+    value: str
+    reasons: list[str]
+    before: dict[str, Any] = field(default_factory=dict)
+    state: ActionState = ActionState.APPLIED
+    error: str = ""
+
+
 @dataclass
 class _Context:
     workspace: Workspace
     platform: PlatformActions
     tag_id: Callable[[str], int]
+    pending: _Pending
     flagged: set[int] = field(default_factory=set)  # items already carrying the flag tag
-    done: list[ModerationAction] = field(default_factory=list)
+    done: list[_Done] = field(default_factory=list)
 
 
 def moderate_new(
@@ -117,7 +173,10 @@ def moderate_new(
     db.flush()
     search.index_items(db, items=items)
     people = link_authors(db, workspace_id=workspace_id, items=items)
-    _sentiment_and_priority(db, workspace_id=workspace_id, items=items, sentiment_of=sentiment_of)
+    pending = _Pending()
+    _sentiment_and_priority(
+        db, workspace_id=workspace_id, items=items, sentiment_of=sentiment_of, pending=pending
+    )
     rules = list(
         db.scalars(
             select(ModerationRule)
@@ -131,32 +190,46 @@ def moderate_new(
             workspace=workspace,
             platform=platform or connector_actions(),
             tag_id=_tag_lookup(db, workspace_id),
+            pending=pending,
         )
+        parsed = [(rule, parse_conditions(rule.conditions)) for rule in rules]
         for item in items:
+            platform_name, author = item.platform, item.author_external_id
             facts = Facts(
                 text=item.text,
-                author_key=f"{item.platform}:{item.author_external_id}",
+                author_key=f"{platform_name}:{author}",
                 sentiment=item.sentiment,
-                author_kind=str(people.get((item.platform, item.author_external_id), "")),
+                author_kind=str(people.get((platform_name, author), "")),
             )
             screen.remember(facts)
-            for rule in rules:
-                reasons = rule_matches(
-                    screen, conditions=rule.conditions, match_all=rule.match_all, facts=facts
+            for rule, conditions in parsed:
+                reasons = conditions_met(
+                    screen, conditions=conditions, match_all=rule.match_all, facts=facts
                 )
                 if reasons:
                     _apply(db, context, rule, item, reasons)
         _record(db, context)
     from guanxi.inbox.assignment import assign_by_rules
 
-    assign_by_rules(db, workspace_id=workspace_id, items=items)
+    assign_by_rules(
+        db,
+        workspace_id=workspace_id,
+        items=items,
+        assign=lambda item, user_id: pending.set(item, "assignee_id", user_id),
+    )
+    pending.write(db)
     db.flush()
 
 
 def _sentiment_and_priority(
-    db: Session, *, workspace_id: int, items: Sequence[InboxItem], sentiment_of: SentimentOf | None
+    db: Session,
+    *,
+    workspace_id: int,
+    items: Sequence[InboxItem],
+    sentiment_of: SentimentOf | None,
+    pending: _Pending,
 ) -> None:
-    """Fill sentiment (when ingest did not) and priority, in one UPDATE per batch."""
+    """Fill sentiment (when ingest did not) and priority."""
     missing = [item for item in items if item.sentiment is None]
     analysed = (
         (sentiment_of or default_sentiments)([item.text for item in missing]) if missing else []
@@ -165,32 +238,17 @@ def _sentiment_and_priority(
     sentiments.update({item.id: found for item, found in zip(missing, analysed, strict=True)})
     policy = db.get(SlaPolicy, workspace_id)
     crisis = tuple(policy.crisis_words) if policy and policy.crisis_words else DEFAULT_CRISIS_WORDS
-    rows = []
     for item in items:
+        sentiment = sentiments[item.id]
         level = priority_for(
             text=item.text,
-            sentiment=sentiments[item.id],
+            sentiment=sentiment,
             followers=item.author_followers,
             verified_type=item.author_verified_type,
             crisis_words=crisis,
         ).level
-        rows.append(
-            {
-                "row_id": item.id,
-                "sentiment": sentiments[item.id],
-                "priority": max(item.priority or 0, level),
-            }
-        )
-    # Core executemany instead of dirtying each ORM object: ingest does thousands a second.
-    db.execute(
-        update(InboxItem.__table__)  # type: ignore[arg-type]
-        .where(InboxItem.__table__.c.id == bindparam("row_id"))
-        .values(sentiment=bindparam("sentiment"), priority=bindparam("priority")),
-        rows,
-    )
-    for item, row in zip(items, rows, strict=True):
-        set_committed_value(item, "sentiment", row["sentiment"])
-        set_committed_value(item, "priority", row["priority"])
+        pending.set(item, "sentiment", sentiment)
+        pending.set(item, "priority", max(item.priority or 0, level))
 
 
 # The word list's version is a query; ingest checks it at most every few seconds, so a
@@ -233,78 +291,102 @@ def _apply(
         except ValueError:
             continue
         value = str(spec.get("value", ""))
-        action = ModerationAction(
-            workspace_id=item.workspace_id,
-            item_id=item.id,
-            rule_id=rule.id,
-            action=kind,
-            value=value[:200],
-            reasons=reasons[:20],
+        done = _Done(
+            item_id=item.id, rule_id=rule.id, action=kind, value=value[:200], reasons=reasons[:20]
         )
         try:
-            action.before = _perform(db, context, kind, value, item)
+            done.before = _perform(db, context, kind, value, item)
         except UserError as error:
-            action.state = ActionState.FAILED
-            action.error = error.translated(lambda message: message)
+            done.state = ActionState.FAILED
+            done.error = error.translated(lambda message: message)
         except Exception as error:
-            action.state = ActionState.FAILED
-            action.error = str(error)[:1000]
-        context.done.append(action)
+            done.state = ActionState.FAILED
+            done.error = str(error)[:1000]
+        context.done.append(done)
 
 
 def _record(db: Session, context: _Context) -> None:
-    """Store the batch's actions at once, then audit each (the audit names the action)."""
-    db.add_all(context.done)
-    db.flush()
-    for action in context.done:
-        record_audit(
-            db,
-            actor=None,
-            actor_label=f"moderation rule #{action.rule_id}",
-            action=f"inbox.moderation.{action.action}",
-            entity_type="inbox_item",
-            entity_id=action.item_id,
-            workspace=context.workspace,
-            before=action.before,
-            after={
-                "value": action.value,
-                "state": action.state,
-                "reasons": action.reasons,
-                "action_id": action.id,
-                "error": action.error,
-            },
-        )
+    """Store the batch's actions, then audit each (the audit names the action): two
+    multi-row INSERTs rather than an ORM object and a flush per row."""
+    if not context.done:
+        return
+    actions = cast(Table, ModerationAction.__table__)
+    action_ids = db.scalars(
+        insert(actions).returning(actions.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "workspace_id": context.workspace.id,
+                "item_id": done.item_id,
+                "rule_id": done.rule_id,
+                "action": str(done.action),
+                "value": done.value,
+                "reasons": done.reasons,
+                "before": done.before,
+                "state": str(done.state),
+                "error": done.error,
+            }
+            for done in context.done
+        ],
+    ).all()
+    # The rows record_audit would add, one per action.
+    db.execute(
+        insert(cast(Table, AuditEvent.__table__)),
+        [
+            {
+                "workspace_id": context.workspace.id,
+                "actor_id": None,
+                "actor_label": f"moderation rule #{done.rule_id}"[:EMAIL_MAX_LENGTH],
+                "action": f"inbox.moderation.{done.action}",
+                "entity_type": "inbox_item",
+                "entity_id": str(done.item_id),
+                "before": done.before,
+                "after": {
+                    "value": done.value,
+                    "state": done.state,
+                    "reasons": done.reasons,
+                    "action_id": action_id,
+                    "error": done.error,
+                },
+                "ip": None,
+            }
+            for done, action_id in zip(context.done, action_ids, strict=True)
+        ],
+    )
 
 
 def _perform(
     db: Session, context: _Context, kind: ActionKind, value: str, item: InboxItem
 ) -> dict[str, Any]:
     """Do one action; returns the state before it."""
+    pending = context.pending
     if kind is ActionKind.HIDE:
         before = {"hidden_on_platform": item.hidden_on_platform}
         if not item.hidden_on_platform:
+            pending.write(db)
             context.platform.hide(db, item=item)
-            item.hidden_on_platform = True
+            pending.set(item, "hidden_on_platform", True)
         return before
     if kind is ActionKind.FLAG:
         tag_id = context.tag_id(FLAG_TAG)
         had: bool = item.id in context.flagged
         if not had:
-            db.add(ItemTag(item_id=item.id, tag_id=tag_id))
+            pending.tag(item, tag_id)
             context.flagged.add(item.id)
         flag_before: dict[str, Any] = {"flagged": had, "tag_id": tag_id}
         return flag_before
     if kind is ActionKind.ASSIGN:
         assign_before: dict[str, Any] = {"assignee_id": item.assignee_id}
-        item.assignee_id = int(value) if value.isdigit() else item.assignee_id
+        if value.isdigit():
+            pending.set(item, "assignee_id", int(value))
         return assign_before
     if kind is ActionKind.SET_PRIORITY:
         priority_before: dict[str, Any] = {"priority": item.priority}
         if value.isdigit():
-            item.priority = min(int(value), MAX_PRIORITY)
+            pending.set(item, "priority", min(int(value), MAX_PRIORITY))
         return priority_before
     from guanxi.inbox.service import render_saved_reply
 
+    pending.write(db)
     context.platform.reply(db, item=item, text=render_saved_reply(value, item=item))
     return {}
 

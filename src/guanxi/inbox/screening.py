@@ -150,7 +150,8 @@ def phrase_list(phrases: tuple[str, ...], category: str) -> CompiledWordList:
     )
 
 
-# The same text is normalised for several lists: once is enough (it is the costly part).
+# The same text is normalised for several lists and the search tokens: once is enough (it
+# is the costly part); a batch of new items fits in the cache.
 normalized = lru_cache(maxsize=4096)(normalize)
 
 
@@ -277,6 +278,38 @@ def fallback_sentiment(text: str) -> str:
     return "negative" if builtin("negative").found(text) else "neutral"
 
 
+Condition = tuple[ConditionKind, str]
+
+
+def parse_conditions(conditions: Iterable[dict[str, str]]) -> tuple[Condition, ...]:
+    """A rule's stored conditions as (kind, value) pairs, parsed once per batch rather than
+    once per item. A condition of a kind this version does not know (a newer version's) is
+    left out rather than fatal."""
+    parsed = []
+    for condition in conditions:
+        try:
+            kind = ConditionKind(str(condition.get("kind", "")))
+        except ValueError:
+            continue
+        parsed.append((kind, str(condition.get("value", ""))))
+    return tuple(parsed)
+
+
+def conditions_met(
+    screen: Screen, *, conditions: Iterable[Condition], match_all: bool, facts: Facts
+) -> list[str]:
+    """The reasons parsed ``conditions`` give for ``facts`` (empty when the rule does not
+    fire: no condition met, or with ``match_all`` one not met)."""
+    reasons: list[str] = []
+    for kind, value in conditions:
+        found = _CHECKS[kind](screen, value, facts)
+        if found:
+            reasons.extend(found)
+        elif match_all:
+            return []
+    return reasons
+
+
 def rule_matches(
     screen: Screen,
     *,
@@ -285,17 +318,6 @@ def rule_matches(
     facts: Facts,
 ) -> list[str]:
     """The reasons a rule fires for ``facts`` (empty when it does not)."""
-    reasons: list[str] = []
-    any_condition = False
-    for condition in conditions:
-        try:
-            kind = ConditionKind(str(condition.get("kind", "")))
-        except ValueError:
-            continue  # a condition of a newer version; ignored rather than fatal
-        any_condition = True
-        found = screen.reasons(kind, str(condition.get("value", "")), facts)
-        if found:
-            reasons.extend(found)
-        elif match_all:
-            return []
-    return reasons if any_condition else []
+    return conditions_met(
+        screen, conditions=parse_conditions(conditions), match_all=match_all, facts=facts
+    )

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Integer,
     Select,
     bindparam,
     column,
@@ -32,12 +33,14 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import literal_column
 
 from guanxi.checks.words import normalize
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.people_models import SearchDocument
+from guanxi.inbox.screening import normalized
 
 FTS_TABLE = "inbox_search_fts"
 MAX_QUERY_TOKENS = 32
@@ -51,7 +54,8 @@ INSERT_FTS = "INSERT INTO inbox_search_fts(rowid, tokens) VALUES (:rowid, :token
 def tokens(value: str) -> list[str]:
     """The search tokens of ``value`` in order (see the module docstring)."""
     found: list[str] = []
-    for han, word in _RUN.findall(normalize(value)):
+    # Cached: moderation's phrase lists read the same normalised text right after.
+    for han, word in _RUN.findall(normalized(value)):
         if word:
             found.append(word)
             continue
@@ -115,8 +119,19 @@ def index_items(db: Session, *, items: Sequence[InboxItem]) -> None:
             [{"rowid": item.id, "tokens": " ".join(tokens(item.text))} for item in items],
         )
         return
-    rows = [{"item_id": item.id, "document": tsvector_literal(item.text)} for item in items]
-    db.execute(insert(SearchDocument), rows)
+    # One statement with two array parameters: an executemany is a round of work on the
+    # server per row.
+    item_ids = [item.id for item in items]
+    literals = [tsvector_literal(item.text) for item in items]
+    documents = (
+        func.unnest(
+            bindparam("item_ids", item_ids, type_=postgresql.ARRAY(Integer)),
+            bindparam("documents", literals, type_=postgresql.ARRAY(postgresql.TSVECTOR)),
+        )
+        .table_valued("item_id", "document")
+        .render_derived(name="new_documents")
+    )
+    db.execute(insert(SearchDocument).from_select(["item_id", "document"], select(*documents.c)))
 
 
 def tsvector_literal(value: str) -> str:
