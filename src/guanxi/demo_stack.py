@@ -108,9 +108,7 @@ def run_stack(*, port: int, sandbox_port: int, workers: int, console: Console) -
     try:
         _wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
         console.print(f"sandbox: http://127.0.0.1:{sandbox_port}/  web: http://127.0.0.1:{port}/")
-        threading.Thread(
-            target=_configure_wechat_push, args=(port, sandbox_port), daemon=True
-        ).start()
+        threading.Thread(target=_prepare_demo, args=(port, sandbox_port), daemon=True).start()
         # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.run("guanxi.web.main:app", host="127.0.0.1", port=port)
@@ -135,6 +133,26 @@ def _wait_for(url: str, timeout_s: float = 30.0) -> None:
         time.sleep(0.2)
     msg = f"{url} did not answer within {timeout_s:.0f} s"
     raise RuntimeError(msg)
+
+
+# Rounds of the sandbox audience played before the first inbox sync, so a newcomer's inbox
+# has comments, mentions and messages at once instead of after the first sync interval.
+WARM_UP_TICKS = 3
+
+
+def _prepare_demo(port: int, sandbox_port: int) -> None:
+    """Once the web app answers: the WeChat push, a few audience rounds, an inbox sync."""
+    _configure_wechat_push(port, sandbox_port)
+    try:
+        for _ in range(WARM_UP_TICKS):
+            httpx.post(
+                f"http://127.0.0.1:{sandbox_port}/_sandbox/audience/tick", timeout=10.0
+            ).raise_for_status()
+        from guanxi.inbox.scheduled import run_sync
+
+        run_sync()  # queued: the worker reads the new items through the connectors
+    except (httpx.HTTPError, OSError) as exc:
+        logger.warning("could not warm the demo inbox up: %s", exc)
 
 
 def _configure_wechat_push(port: int, sandbox_port: int) -> None:
