@@ -156,6 +156,14 @@ def _load(db: Db, membership: Membership, post_id: int) -> Post:
     return service.get_post(db, workspace=membership.workspace, post_id=post_id)
 
 
+def _load_variant(
+    db: Db, membership: Membership, post_id: int, target_id: int
+) -> tuple[Post, PublishTarget]:
+    return service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
+
+
 @api_router.get("/posts", response_model=list[PostRead])
 def api_posts(
     request: Request,
@@ -209,7 +217,7 @@ def api_update_variant(
 ) -> VariantRead:
     """Replace a variant's content and re-run its checks (not while scheduled or live)."""
     i18n.set_language(request.state.language)
-    target = service.get_target(post=_load(db, membership, post_id), target_id=target_id)
+    _post, target = _load_variant(db, membership, post_id, target_id)
     service.update_variant(
         db, target=target, actor=membership.user, text=payload.text, title=payload.title,
         digest=payload.digest, link=payload.link,
@@ -242,8 +250,7 @@ def api_decide(
 ) -> VariantRead:
     """Approve or reject the next review step of a variant (a rejection needs a comment)."""
     i18n.set_language(request.state.language)
-    post = _load(db, membership, post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    post, target = _load_variant(db, membership, post_id, target_id)
     approvals.decide(
         db, target=target, post=post, membership=membership, approved=payload.approved,
         comment=payload.comment,
@@ -263,7 +270,7 @@ def api_override(
 ) -> VariantRead:
     """Let a warning of the variant's last checks pass (managers); errors cannot be."""
     i18n.set_language(request.state.language)
-    target = service.get_target(post=_load(db, membership, post_id), target_id=target_id)
+    _post, target = _load_variant(db, membership, post_id, target_id)
     service.override_warning(
         db, target=target, membership=membership, code=payload.code, reason=payload.reason
     )
@@ -282,7 +289,7 @@ def api_schedule(
 ) -> VariantRead:
     """Schedule an approved, checked variant at ``at`` (null: publish now)."""
     i18n.set_language(request.state.language)
-    target = service.get_target(post=_load(db, membership, post_id), target_id=target_id)
+    _post, target = _load_variant(db, membership, post_id, target_id)
     try:
         service.schedule_target(
             db, target=target, membership=membership, when=payload.at,
@@ -301,7 +308,7 @@ def api_unschedule(
 ) -> VariantRead:
     """Take a scheduled variant off the queue; it stays approved."""
     i18n.set_language(request.state.language)
-    target = service.get_target(post=_load(db, membership, post_id), target_id=target_id)
+    _post, target = _load_variant(db, membership, post_id, target_id)
     service.unschedule_target(db, target=target, membership=membership)
     db.commit()
     return _variant(target)
@@ -313,7 +320,7 @@ def api_attempts(
 ) -> list[AttemptRead]:
     """Every logged attempt at publishing the variant, oldest first."""
     i18n.set_language(request.state.language)
-    target = service.get_target(post=_load(db, membership, post_id), target_id=target_id)
+    _post, target = _load_variant(db, membership, post_id, target_id)
     return [_attempt(attempt) for attempt in service.list_attempts(db, target=target)]
 
 

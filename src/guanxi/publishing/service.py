@@ -219,6 +219,14 @@ def get_target(*, post: Post, target_id: int) -> PublishTarget:
     raise NotFoundError(N_("No such variant of this post."))
 
 
+def get_variant(
+    db: Session, *, workspace: Workspace, post_id: int, target_id: int
+) -> tuple[Post, PublishTarget]:
+    """The workspace's post and its variant ``target_id``; NotFound for anyone else's."""
+    post = get_post(db, workspace=workspace, post_id=post_id)
+    return post, get_target(post=post, target_id=target_id)
+
+
 def list_posts(
     db: Session,
     *,

@@ -362,8 +362,9 @@ def variant_save(
     request: Request, db: Db, membership: Writer, post_id: int, target_id: int, form: SubmittedForm
 ) -> Response:
     """Save a variant and check it again; an approved one whose content changed needs review."""
-    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
 
     def save() -> None:
         service.update_variant(db, target=target, actor=membership.user, **_variant_args(form))
@@ -377,8 +378,9 @@ def variant_check(
     request: Request, db: Db, membership: Member, post_id: int, target_id: int, form: SubmittedForm
 ) -> Response:
     """HTMX: the findings on the variant as typed (nothing is saved)."""
-    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    _post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
     channel = db.get(Channel, target.channel_id)
     assert channel is not None
     # The text as typed, with the media as saved (attachments change on save).
@@ -415,8 +417,9 @@ def variant_override(
     form: SubmittedForm,
 ) -> Response:  # fmt: skip
     """A manager lets a warning pass, with a reason."""
-    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
     return _act(
         request, db, membership, post,
         lambda: service.override_warning(
@@ -443,8 +446,9 @@ def variant_decide(
     form: SubmittedForm,
 ) -> Response:  # fmt: skip
     """Approve or reject the variant's next review step, with a comment."""
-    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
     return _act(
         request, db, membership, post,
         lambda: approvals.decide(
@@ -461,8 +465,9 @@ def variant_schedule(
     form: SubmittedForm,
 ) -> Response:  # fmt: skip
     """Schedule the variant at a time typed in the viewer's zone, or publish it now."""
-    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
     zone = _typed_zone(request, form, membership.workspace.timezone)
 
     def schedule() -> None:
@@ -487,8 +492,9 @@ def variant_unschedule(
     request: Request, db: Db, membership: Writer, post_id: int, target_id: int
 ) -> Response:
     """Take the variant off the queue (it stays approved)."""
-    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
     return _act(
         request, db, membership, post,
         lambda: service.unschedule_target(db, target=target, membership=membership),
@@ -502,8 +508,9 @@ def variant_retry(
     form: SubmittedForm,
 ) -> Response:  # fmt: skip
     """Queue a failed variant again (one needing attention only after a manager confirms)."""
-    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    target = service.get_target(post=post, target_id=target_id)
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+    )
     return _act(
         request, db, membership, post,
         lambda: service.retry_target(
