@@ -48,6 +48,22 @@ MAX_IMPORT_BYTES = 20_000_000
 MAX_TOP = 200
 
 
+def chosen_chart(
+    db: Db,
+    membership: Member,
+    dataset: int | None = None,
+    store: str = "",
+    chart: str = "",
+    category: str = "",
+) -> ChartChoice | None:
+    """The chart a page's query asks for (or the default one); None when there is no data."""
+    return choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
+                        category=category)  # fmt: skip
+
+
+ChosenChart = Annotated[ChartChoice | None, Depends(chosen_chart)]
+
+
 def clamp_top(top: int) -> int:
     """A top N between 1 and MAX_TOP."""
     return max(1, min(top, MAX_TOP))
@@ -74,16 +90,11 @@ def matrix_page(
     request: Request,
     db: Db,
     membership: Member,
-    dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
+    choice: ChosenChart,
     day: str = "",
     top: int = DEFAULT_TOP,
 ) -> Response:
     """The app × country matrix of one day: ranks in the top N, coloured, with moves."""
-    choice = choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
     if choice is None:
         return _render_empty(request, "matrix")
     top = clamp_top(top)
@@ -176,17 +187,12 @@ def movers_page(
     request: Request,
     db: Db,
     membership: Member,
-    dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
+    choice: ChosenChart,
     start: str = "",
     end: str = "",
     top: int = DEFAULT_TOP,
 ) -> Response:
     """Risers, fallers, new entries and exits of the top N between two days."""
-    choice = choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
     if choice is None:
         return _render_empty(request, "movers")
     top = clamp_top(top)
@@ -215,15 +221,10 @@ def leaders_page(
     request: Request,
     db: Db,
     membership: Member,
-    dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
+    choice: ChosenChart,
     day: str = "",
 ) -> Response:
     """Each country's top three on one day, and how many countries each app leads."""
-    choice = choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
     if choice is None:
         return _render_empty(request, "leaders")
     shown = parse_day(day, choice.default_day())
