@@ -99,6 +99,17 @@ def _paged(rows: list[Any], ids: list[int], params: dict[str, Any]) -> tuple[lis
     return picked[(page - 1) * count : page * count], len(picked)
 
 
+def _timeline(body: dict[str, Any], total: int) -> JSONResponse:
+    """A Weibo list answer: the items, their total, and the (unused) cursors."""
+    return JSONResponse({**body, "total_number": total, "previous_cursor": 0, "next_cursor": 0})
+
+
+def _comments_page(state: SandboxState, rows: list[Any], params: dict[str, Any]) -> JSONResponse:
+    """The page of ``rows`` (comments, oldest first) that ``params`` asks for."""
+    page, total = _paged(rows, [int(c.comment_id) for c in rows], params)
+    return _timeline({"comments": [_comment_json(state, c) for c in page]}, total)
+
+
 def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 - one closure per route
     """Add the comment and mention endpoints to the Weibo surface's router."""
 
@@ -126,10 +137,7 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
                 for c in engagement_of(state).comments_on(PLATFORM, account_id)
                 if not c.by_account
             ]
-            page, total = _paged(rows, [int(c.comment_id) for c in rows], params)
-            comments = [_comment_json(state, c) for c in page]
-        return JSONResponse({"comments": comments, "total_number": total,
-                             "previous_cursor": 0, "next_cursor": 0})  # fmt: skip
+            return _comments_page(state, rows, params)
 
     @router.get("/2/comments/show.json")
     async def comments_show(request: Request) -> Response:
@@ -147,10 +155,7 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
                 for c in engagement_of(state).comments_on(PLATFORM, post.account_id)
                 if c.post_id == post.post_id
             ]
-            page, total = _paged(rows, [int(c.comment_id) for c in rows], params)
-            comments = [_comment_json(state, c) for c in page]
-        return JSONResponse({"comments": comments, "total_number": total,
-                             "previous_cursor": 0, "next_cursor": 0})  # fmt: skip
+            return _comments_page(state, rows, params)
 
     @router.get("/2/statuses/mentions.json")
     async def statuses_mentions(request: Request) -> Response:
@@ -166,9 +171,7 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
                 if m.platform == PLATFORM and m.account_id == account_id
             ]
             page, total = _paged(rows, [int(m.mention_id) for m in rows], params)
-            statuses = [_mention_json(m) for m in page]
-        return JSONResponse({"statuses": statuses, "total_number": total,
-                             "previous_cursor": 0, "next_cursor": 0})  # fmt: skip
+            return _timeline({"statuses": [_mention_json(m) for m in page]}, total)
 
     @router.get("/2/comments/mentions.json")
     async def comments_mentions(request: Request) -> Response:
@@ -184,10 +187,7 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
                 for c in engagement_of(state).comments
                 if c.platform == PLATFORM and not c.deleted and f"@{name}" in c.text
             ]
-            page, total = _paged(rows, [int(c.comment_id) for c in rows], params)
-            comments = [_comment_json(state, c) for c in page]
-        return JSONResponse({"comments": comments, "total_number": total,
-                             "previous_cursor": 0, "next_cursor": 0})  # fmt: skip
+            return _comments_page(state, rows, params)
 
     @router.post("/2/comments/reply.json")
     async def comments_reply(request: Request) -> Response:
