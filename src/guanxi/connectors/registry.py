@@ -64,3 +64,16 @@ def build_connector(name: str, settings: Settings, http: httpx.Client) -> Connec
         msg = f"the {name!r} entry point does not build a guanxi Connector"
         raise TypeError(msg)
     return connector
+
+
+# Longer than any single platform call the connectors make (uploads included).
+SHARED_HTTP_TIMEOUT_S = 60.0
+
+
+@cache
+def shared_connector(name: str) -> Connector:
+    """Connector ``name`` from the environment's settings, built once per process and shared
+    by the jobs and services that run in it (one HTTP connection pool per connector)."""
+    from guanxi.core.settings import get_settings
+
+    return build_connector(name, get_settings(), httpx.Client(timeout=SHARED_HTTP_TIMEOUT_S))

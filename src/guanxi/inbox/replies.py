@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -146,19 +145,11 @@ def set_reply_approval(db: Session, *, workspace_id: int, required: bool) -> Inb
     return settings
 
 
-@cache
-def _http_connector(name: str) -> Connector:
-    import httpx
-
-    from guanxi.connectors.registry import build_connector
-    from guanxi.core.settings import get_settings
-
-    return build_connector(name, get_settings(), httpx.Client(timeout=30.0))
-
-
 def default_connector_for(channel: Channel) -> Connector:
     """The installed connector of ``channel``, built once per process."""
-    return _http_connector(channel.connector)
+    from guanxi.connectors.registry import shared_connector
+
+    return shared_connector(channel.connector)
 
 
 def default_context_for(db: Session) -> ContextFor:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from guanxi.core.queue import get_huey
@@ -48,19 +48,11 @@ def sessions() -> sessionmaker[Session]:
     return make_session_factory(make_engine(get_settings().resolved_database_url))
 
 
-@cache
-def _connector(name: str) -> Connector:
-    import httpx
-
-    from guanxi.connectors.registry import build_connector
-    from guanxi.core.settings import get_settings
-
-    return build_connector(name, get_settings(), httpx.Client(timeout=60.0))
-
-
 def resolve_connector(channel: Channel) -> Connector:
     """The installed connector for ``channel``, built once per process."""
-    return _connector(channel.connector)
+    from guanxi.connectors.registry import shared_connector
+
+    return shared_connector(channel.connector)
 
 
 def preload() -> None:
