@@ -56,9 +56,9 @@ from guanxi.sandbox.douyin import (
     DEMO_DOUYIN_REFRESH_TOKEN,
     DEMO_DOUYIN_TOKEN,
     DouyinSandboxConfig,
-    _BoxWalk,
     douyin_surface,
 )
+from guanxi.sandbox.douyin_parts import BoxWalk
 from guanxi.sandbox.faults import FaultKind, FaultRule
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from tests.conftest import UserFactory, WorkspaceFactory
@@ -785,11 +785,11 @@ def test_the_sandbox_follows_mp4_boxes_across_any_split() -> None:
     content = b"\x00\x00\x00\x10ftypmp42mp42" + b"\x00\x00\x00\x01mdat" + (40).to_bytes(8, "big")
     content += b"x" * 24
     for split in range(1, len(content)):
-        walk = _BoxWalk()
+        walk = BoxWalk()
         walk.feed(content[:split])
         walk.feed(content[split:])
         assert walk.whole(), split
-    cut = _BoxWalk()
+    cut = BoxWalk()
     cut.feed(content[:-1])
     assert not cut.whole()
 

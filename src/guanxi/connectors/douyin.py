@@ -12,12 +12,11 @@ Access tokens last 15 days and are refreshed with the stored refresh token (30 d
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -45,12 +44,10 @@ from guanxi.connectors.base import (
     VariantDraft,
 )
 from guanxi.connectors.douyin_engage import DouyinEngage
+from guanxi.connectors.file_part import FilePart
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
-
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
 
 SCOPES = "user_info,video.create,video.data,video.list,video.delete"
 MAX_SINGLE_UPLOAD_BYTES = 128 * 1024 * 1024  # /video/upload/; a larger file goes in parts
@@ -332,7 +329,7 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
         with video.path.open("rb") as handle:
             total = os.fstat(handle.fileno()).st_size
             for number, start in enumerate(range(0, total, self._part_size), start=1):
-                part = _FilePart(handle, start, min(self._part_size, total - start))
+                part = FilePart(handle, start, min(self._part_size, total - start))
                 self._api(
                     channel,
                     "POST",
@@ -429,47 +426,6 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
                     code=exc.code,
                 ) from exc
             raise
-
-
-class _FilePart(io.RawIOBase):
-    """``length`` bytes of an open file from ``start``: one part, read from disk as sent."""
-
-    def __init__(self, handle: BinaryIO, start: int, length: int) -> None:
-        super().__init__()
-        self._handle = handle
-        self._start = start
-        self._length = length
-        self._position = 0
-
-    def readable(self) -> bool:
-        """A part is read, never written."""
-        return True
-
-    def seekable(self) -> bool:
-        """httpx seeks to measure the part and to send it again after a token refresh."""
-        return True
-
-    def tell(self) -> int:
-        """The position within the part."""
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move within the part (``SEEK_END`` is the part's end, not the file's)."""
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
-        self._position = min(max(base + offset, 0), self._length)
-        return self._position
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        """Fill ``buffer`` from the file, never past the part's end."""
-        view = memoryview(buffer).cast("B")
-        wanted = min(len(view), self._length - self._position)
-        if wanted <= 0:
-            return 0
-        self._handle.seek(self._start + self._position)
-        chunk = self._handle.read(wanted)
-        view[: len(chunk)] = chunk
-        self._position += len(chunk)
-        return len(chunk)
 
 
 def _video_id_of(data: Mapping[str, Any]) -> str:
