@@ -18,7 +18,7 @@ from guanxi.nlp.sentiment import (
     load_model,
     shipped_model_path,
 )
-from guanxi.nlp.training import evaluate, read_corpora, train
+from guanxi.nlp.training import cross_validate, evaluate, read_corpora, train
 from tests.cli import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -128,6 +128,36 @@ def test_train_and_evaluate_commands(tmp_path: Path) -> None:
     assert evaluated.exit_code == 0, evaluated.output
     report = json.loads((model_dir / "sentiment-report.json").read_text())
     assert "snownlp" not in report["corpora"]["weibo2018"]
+
+
+def test_cross_validation_scores_every_weibo_training_post_once_and_no_held_out_one(
+    tmp_path: Path,
+) -> None:
+    """Given a tiny corpus, each Weibo training post is scored in exactly one fold, by a
+    model that did not see it; reviews are only trained on; held-out posts never appear."""
+    data = write_tiny_corpora(tmp_path / "data")
+    examples = read_corpora(data)
+    weibo_training = [e for e in examples if e.corpus == "weibo2018" and not e.held_out]
+    results = cross_validate(data_dir=data, folds=3)
+    assert len(results) == 3
+    assert [r.texts for r in results] == [
+        sum(e.fold(3) == fold for e in weibo_training) for fold in range(3)
+    ]
+    assert sum(r.texts for r in results) == len(weibo_training)
+    # The tiny corpus is easy: a model that learned anything beats a coin.
+    assert sum(r.accuracy * r.texts for r in results) / len(weibo_training) >= 0.7
+    with pytest.raises(UserError, match="2 folds"):
+        cross_validate(data_dir=data, folds=1)
+
+
+def test_crossval_command_prints_the_mean_last(tmp_path: Path) -> None:
+    data = write_tiny_corpora(tmp_path / "data")
+    result = run("nlp", "crossval", "--data", str(data), "--folds", "2")
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("cv_accuracy_weibo=")
+    assert last.endswith("folds=2")
+    assert 0.0 <= float(last.split()[0].split("=")[1]) <= 1.0
 
 
 def test_training_without_the_corpora_says_where_to_point(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Chinese NLP: `guanxi nlp train|evaluate|classify` and `guanxi bench enrich`."""
+"""Chinese NLP: `guanxi nlp train|evaluate|crossval|classify` and `guanxi bench enrich`."""
 
 from __future__ import annotations
 
@@ -133,6 +133,42 @@ def evaluate(
     console.print(f"report -> {target}")
 
 
+def crossval(
+    data: Annotated[
+        Path, typer.Option(help="Folder with the sentiment corpora.")
+    ] = DEFAULT_CORPORA,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="How many folds.")] = 5,
+    weibo_weight: Annotated[
+        float, typer.Option(min=0.1, help="How much a Weibo post weighs against a review.")
+    ] = 5.0,
+    regularisation: Annotated[
+        float, typer.Option(min=0.0001, help="Logistic regression's C (smaller: smoother).")
+    ] = 0.3,
+) -> None:
+    """Cross-validate the training on the Weibo training posts (the held-out split is kept
+    out); the last line is for scripts."""
+    from guanxi.nlp.training import cross_validate
+
+    with _progress() as bar:
+        task = bar.add_task("preparing texts", total=None)
+        try:
+            results = cross_validate(
+                data_dir=data,
+                folds=folds,
+                weibo_weight=weibo_weight,
+                regularisation=regularisation,
+                progress=lambda done: bar.advance(task, done),
+            )
+        except UserError as exc:
+            raise fail(exc.translated(i18n.gettext)) from None
+    table = Table("fold", "Weibo posts", "accuracy", "F1", title="cross-validation")
+    for number, result in enumerate(results, start=1):
+        table.add_row(str(number), str(result.texts), f"{result.accuracy:.2%}", f"{result.f1:.2%}")
+    console.print(table)
+    mean = sum(result.accuracy for result in results) / len(results)
+    console.print(f"cv_accuracy_weibo={mean:.4f} folds={len(results)}")
+
+
 def classify(
     file: Annotated[
         Path | None, typer.Argument(help="One text per line; standard input when absent.")
@@ -217,6 +253,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     )
     nlp_app.command("train")(train)
     nlp_app.command("evaluate")(evaluate)
+    nlp_app.command("crossval")(crossval)
     nlp_app.command("classify")(classify)
     app.add_typer(nlp_app, name="nlp")
     bench_app.command("enrich")(bench_enrich)
