@@ -57,7 +57,10 @@ def test_new_items_arrive_through_the_poll_partial_with_an_unread_count(
     unread count."""
     client, membership = signed_in
     complaint, praise = _seed(db, membership)
-    client.get("/w/acme/inbox")
+    page = client.get("/w/acme/inbox")
+    # Each row once: the poll region in the header starts empty.
+    assert page.text.count("客服太慢") == 1
+    assert "hx-swap-oob" not in page.text
     quiet = client.get("/w/acme/inbox/poll", params={"after": praise.id})
     assert "hx-swap-oob" not in quiet.text
     assert ">0<" in quiet.text.replace(" ", "")
