@@ -6,8 +6,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from guanxi.channels.models import Channel
+from guanxi.core.security import SecretBox
+from guanxi.demo_stack import load_demo_channels
 from guanxi.listening import demo, flows
-from guanxi.listening.models import Mention, MentionEnrichment, TrackedAccount
+from guanxi.listening.models import (
+    ListeningSource,
+    Mention,
+    MentionEnrichment,
+    SourceFormat,
+    TrackedAccount,
+)
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.listening_data_support import FakePipeline
 
@@ -33,3 +42,29 @@ def test_sample_is_real_weibo_text() -> None:
     assert any("{%" in text for text in texts)
     assert any("[" in text for text in texts)
     assert all(text.strip() for text in texts)
+
+
+def test_the_demo_search_comes_with_the_demo_weibo_account(
+    db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Given the demo data loaded before its sandbox accounts are connected (as `guanxi
+    demo` does), connecting them adds the Weibo keyword search once, through the Weibo
+    account."""
+    monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: FakePipeline())
+    workspace = make_workspace("demo", owner=make_user("d@demo.example"))
+    demo.load_demo(db, workspace=workspace)
+    assert (
+        db.scalar(select(ListeningSource).where(ListeningSource.format == SourceFormat.PULL))
+        is None
+    )
+    box = SecretBox("demo-test-secret-key-0123456789-abcdefghij")
+    load_demo_channels(db, workspace=workspace, box=box)
+    load_demo_channels(db, workspace=workspace, box=box)
+    searches = list(
+        db.scalars(select(ListeningSource).where(ListeningSource.format == SourceFormat.PULL))
+    )
+    assert [(s.name, s.query) for s in searches] == [(demo.PULL_SOURCE_NAME, demo.PULL_QUERY)]
+    channel = db.get(Channel, searches[0].channel_id)
+    assert channel is not None
+    assert channel.connector == "weibo"

@@ -16,6 +16,7 @@ from guanxi.accounts.models import Membership, Role
 from guanxi.listening import flows, scheduled, views
 from guanxi.listening.models import ImportRun, ListeningSource, Mention, TrackedAccount
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
+from tests.inbox_ui_support import make_channel
 from tests.listening_data_support import FIXTURES, WEIBO_CRAWLER, FakePipeline
 
 
@@ -195,3 +196,31 @@ def test_the_queue_job_imports_a_queued_upload_once(
     second = scheduled.run_import(queued[0], factory, data_dir=app.state.settings.data_dir)
     assert (first.rows_added, second.rows_added, second.rows_skipped) == (4, 4, 0)
     assert 'data-count="added">4<' in client.get(location).text
+
+
+def test_a_search_is_offered_only_through_accounts_whose_platform_can_search(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    """Given a connected Weibo account (it has a search) and a Douyin one (none), the search
+    form offers only the Weibo account, a search through it is added, and one posted
+    through the Douyin account is refused with a message saying what to choose."""
+    client, membership = signed_in
+    assert "None of the connected accounts" in client.get("/w/acme/listen").text
+    weibo = make_channel(db, membership.workspace, platform="weibo")
+    douyin = make_channel(db, membership.workspace, platform="douyin")
+    db.commit()
+    page = client.get("/w/acme/listen")
+    assert f'<option value="{weibo.id}">' in page.text
+    assert f'<option value="{douyin.id}">' not in page.text
+    refused = client.post("/w/acme/listen/sources", data={
+        "csrf_token": csrf_token(client), "name": "抖音", "channel_id": str(douyin.id),
+        "query": "葡萄酒"})  # fmt: skip
+    assert refused.status_code == 400
+    assert "whose platform offers a keyword search" in refused.text
+    added = client.post("/w/acme/listen/sources", data={
+        "csrf_token": csrf_token(client), "name": "微博搜索", "channel_id": str(weibo.id),
+        "query": "葡萄酒"}, follow_redirects=True)  # fmt: skip
+    assert added.status_code == 200
+    source = db.scalar(select(ListeningSource).where(ListeningSource.name == "微博搜索"))
+    assert source is not None
+    assert (source.channel_id, source.query) == (weibo.id, "葡萄酒")

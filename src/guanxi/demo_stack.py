@@ -54,11 +54,17 @@ def sandbox_environment(port: int, host: str = "127.0.0.1") -> dict[str, str]:
 def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     """Connect the sandbox's demo accounts to the demo workspace (once: an account already
     there is left as it is)."""
-    existing = list(
+    from guanxi.listening.demo import add_demo_search
+
+    connected = list(
         db.scalars(select(Channel).where(Channel.workspace_id == workspace.id).order_by(Channel.id))
-    )
-    if existing:
-        return existing
+    ) or _connect_demo_channels(db, workspace=workspace, box=box)
+    db.flush()
+    add_demo_search(db, workspace=workspace)  # it needs the Weibo account
+    return connected
+
+
+def _connect_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     return [
         channels.create_channel(
             db, workspace=workspace, connector="weibo", platform="weibo",
@@ -141,7 +147,8 @@ WARM_UP_TICKS = 3
 
 
 def _prepare_demo(port: int, sandbox_port: int) -> None:
-    """Once the web app answers: the WeChat push, a few audience rounds, an inbox sync."""
+    """Once the web app answers: the WeChat push, a few audience rounds, an inbox sync, the
+    first pull of the listening search."""
     _configure_wechat_push(port, sandbox_port)
     try:
         for _ in range(WARM_UP_TICKS):
@@ -153,6 +160,12 @@ def _prepare_demo(port: int, sandbox_port: int) -> None:
         run_sync()  # queued: the worker reads the new items through the connectors
     except (httpx.HTTPError, OSError) as exc:
         logger.warning("could not warm the demo inbox up: %s", exc)
+    from guanxi.listening.scheduled import run_pull
+
+    try:
+        run_pull()  # the demo's Weibo search shows its first results at once
+    except Exception:  # a demo nicety: the scheduled pull runs again in 5 minutes
+        logger.exception("could not run the demo's first Weibo search")
 
 
 def _configure_wechat_push(port: int, sandbox_port: int) -> None:

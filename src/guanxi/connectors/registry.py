@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib.metadata import entry_points
 
 import httpx
 
-from guanxi.connectors.base import Connector, ConnectorConfig
+from guanxi.connectors.base import Capability, Connector, ConnectorConfig
 from guanxi.core.settings import Settings
 
 ENTRY_POINT_GROUP = "guanxi.connectors"
@@ -68,6 +68,20 @@ def build_connector(name: str, settings: Settings, http: httpx.Client) -> Connec
 
 # Longer than any single platform call the connectors make (uploads included).
 SHARED_HTTP_TIMEOUT_S = 60.0
+
+
+def connector_capabilities(
+    names: Iterable[str], settings: Settings
+) -> dict[str, frozenset[Capability]]:
+    """What each installed connector among ``names`` can do (built, no request made);
+    a name no installed connector has is left out."""
+    installed = connector_factories()
+    with httpx.Client() as http:
+        return {
+            name: frozenset(build_connector(name, settings, http).capabilities)
+            for name in set(names)
+            if name in installed
+        }
 
 
 @cache

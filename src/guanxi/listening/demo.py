@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SAMPLE = "demo_mentions.jsonl"
 SOURCE_NAME = "Demo · Weibo topics (weibo2018)"
 PULL_SOURCE_NAME = "Weibo search · 周杰伦"
+PULL_QUERY = "周杰伦"
 OWN_ACCOUNT = ("5821937460", "普罗旺斯葡萄酒官方微博")  # the sandbox's demo brand account
 COMPETITOR_ACCOUNT = ("6190000001", "波尔多红酒官方微博")
 
@@ -83,18 +84,7 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
         for item in sample()
     ]
     service.store_batch(db, workspace_id=workspace.id, source_id=source.id, mentions=mentions)
-    weibo = db.scalar(
-        select(Channel).where(
-            Channel.workspace_id == workspace.id,
-            Channel.platform == "weibo",
-            Channel.status == ChannelStatus.CONNECTED,
-        )
-    )
-    if weibo is not None:
-        service.create_pull_source(
-            db, workspace_id=workspace.id, name=PULL_SOURCE_NAME, channel_id=weibo.id,
-            query="周杰伦", platform="weibo",
-        )  # fmt: skip
+    add_demo_search(db, workspace=workspace)
     try:
         pipeline = flows.pipeline_for(db, workspace_id=workspace.id)
         flows.reenrich(db, workspace_id=workspace.id, pipeline=pipeline, commit=False)
@@ -102,3 +92,20 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
         log.warning("demo mentions stored without enrichment: %s", exc)
     # Topics match the mentions already stored, so they come after them.
     load_insight_demo(db, workspace=workspace)
+
+
+def add_demo_search(db: Session, *, workspace: Workspace) -> None:
+    """A keyword search through the demo's Weibo account, once that account is connected
+    (the demo connects its sandbox accounts after the capabilities' data); safe to repeat."""
+    weibo = db.scalar(
+        select(Channel).where(
+            Channel.workspace_id == workspace.id,
+            Channel.connector == "weibo",
+            Channel.status == ChannelStatus.CONNECTED,
+        )
+    )
+    if weibo is not None:
+        service.create_pull_source(
+            db, workspace_id=workspace.id, name=PULL_SOURCE_NAME, channel_id=weibo.id,
+            query=PULL_QUERY, platform=weibo.platform,
+        )  # fmt: skip

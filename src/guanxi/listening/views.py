@@ -21,9 +21,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from guanxi.accounts.models import Membership, Permission
+from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.channels.service import list_channels
+from guanxi.connectors.base import Capability
+from guanxi.connectors.registry import connector_capabilities
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
+from guanxi.core.settings import Settings
 from guanxi.listening import flows, service
 from guanxi.listening.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
 from guanxi.listening.importers.generic import FIELDS, REQUIRED, check_mapping, guess_mapping
@@ -94,10 +98,22 @@ def _index(
         "mentions": service.count_mentions(db, workspace_id=workspace.id),
         "sources": service.list_sources(db, workspace_id=workspace.id),
         "runs": service.list_runs(db, workspace_id=workspace.id, limit=10),
-        "channels": [c for c in list_channels(db, workspace=workspace) if c.status == "connected"],
+        "channels": _search_channels(request, db, membership),
         "can_write": membership.can(Permission.WRITE),
         "error": error,
     }, status)  # fmt: skip
+
+
+def _search_channels(request: Request, db: Session, membership: Membership) -> list[Channel]:
+    """The workspace's connected accounts whose connector offers a keyword search."""
+    connected = [
+        channel
+        for channel in list_channels(db, workspace=membership.workspace)
+        if channel.status == ChannelStatus.CONNECTED
+    ]
+    settings: Settings = request.app.state.settings
+    capabilities = connector_capabilities({c.connector for c in connected}, settings)
+    return [c for c in connected if Capability.SEARCH in capabilities.get(c.connector, ())]
 
 
 @router.get("/w/{slug}/listen")
@@ -110,11 +126,13 @@ def listen_index(request: Request, db: Db, membership: Member) -> Response:
 async def add_pull_source(request: Request, slug: str, db: Db, membership: Writer) -> Response:
     """Add a keyword search through one of the workspace's connected accounts."""
     form = await request.form()
-    channels = {c.id: c for c in list_channels(db, workspace=membership.workspace)}
+    channels = {c.id: c for c in _search_channels(request, db, membership)}
     channel_id = str(form.get("channel_id") or "")
     channel = channels.get(int(channel_id)) if channel_id.isdigit() else None
     if channel is None:
-        message = i18n.gettext(N_("Choose one of the workspace's connected accounts."))
+        message = i18n.gettext(
+            N_("Choose one of the connected accounts whose platform offers a keyword search.")
+        )
         return _index(request, db, membership, message, 400)
     try:
         service.create_pull_source(
