@@ -39,6 +39,7 @@ def test_the_matrix_opens_on_the_seeds_day_with_its_facts(signed_in: SignedIn, d
     assert page.status_code == 200
     assert 'value="2013-07-27"' in page.text
     assert "Illustrative data." in page.text
+    assert "countries charted on this day. Moves are against" in page.text
     assert cell(page.text, "com.tencent.mm", "IT") == "1"
     assert cell(page.text, "jp.naver.line.android", "AR") == "1"
     assert cell(page.text, "jp.naver.line.android", "CL") == "1"
