@@ -26,6 +26,7 @@ from guanxi.channels import service as channels
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Token
 from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import get_settings
 from guanxi.sandbox import douyin, wechat, weibo
@@ -53,7 +54,7 @@ def sandbox_environment(port: int, host: str = "127.0.0.1") -> dict[str, str]:
 
 def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     """Connect the sandbox's demo accounts to the demo workspace (once: an account already
-    there is left as it is)."""
+    there is left as it is), then the listening search that needs the Weibo account."""
     from guanxi.listening.demo import add_demo_search
 
     connected = list(
@@ -147,9 +148,11 @@ WARM_UP_TICKS = 3
 
 
 def _prepare_demo(port: int, sandbox_port: int) -> None:
-    """Once the web app answers: the WeChat push, a few audience rounds, an inbox sync, the
-    first pull of the listening search."""
+    """Once the web app answers: the WeChat push, the demo posts (the worker publishes them
+    to the sandbox as they fall due), a few audience rounds, an inbox sync, the first pull
+    of the listening search."""
     _configure_wechat_push(port, sandbox_port)
+    _add_demo_posts()
     try:
         for _ in range(WARM_UP_TICKS):
             httpx.post(
@@ -166,6 +169,26 @@ def _prepare_demo(port: int, sandbox_port: int) -> None:
         run_pull()  # the demo's Weibo search shows its first results at once
     except Exception:  # a demo nicety: the scheduled pull runs again in 5 minutes
         logger.exception("could not run the demo's first Weibo search")
+
+
+def _add_demo_posts() -> None:
+    """The demo workspace's posts, once; here because their checks need the sandbox's
+    settings (the Weibo app's safe domain), which `guanxi up` sets."""
+    from guanxi.demo import DEMO_WORKSPACE
+    from guanxi.publishing.demo import load_demo_posts
+
+    settings = get_settings()
+    sessions = make_session_factory(make_engine(settings.resolved_database_url))
+    with sessions() as db:
+        workspace = db.scalar(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE.slug))
+        if workspace is None:
+            return
+        try:
+            load_demo_posts(db, workspace=workspace, settings=settings)
+            db.commit()
+        except UserError as exc:
+            db.rollback()
+            logger.warning("could not add the demo posts: %s", exc)
 
 
 def _configure_wechat_push(port: int, sandbox_port: int) -> None:

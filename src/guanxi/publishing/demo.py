@@ -1,0 +1,133 @@
+"""The demo workspace's posts: written by the community manager, approved by the manager,
+scheduled on the demo's sandbox accounts, so the calendar has a week of work from the start.
+
+The posts go through the same services as the pages (create, submit, approve, schedule, with
+the Chinese-first checks), and the worker publishes them through the sandbox when they fall
+due: the first one at once, the others over the next days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Membership, Role, Workspace
+from guanxi.channels.models import Channel, ChannelStatus
+from guanxi.core.db import utcnow
+from guanxi.core.settings import Settings
+from guanxi.publishing import approvals, service
+from guanxi.publishing.models import Post
+
+
+@dataclass(frozen=True)
+class DemoPost:
+    """One demo post: its text, the connectors it goes to, and when (None: stays in review)."""
+
+    title: str
+    body: str
+    page: str  # on the brand's site
+    connectors: tuple[str, ...]
+    days_from_now: int | None
+    local_time: time = time(12, 0)
+
+
+DEMO_POSTS = (
+    DemoPost(
+        "Rosé season opens 桃红季开启",
+        "普罗旺斯的桃红葡萄酒季开始了！清爽的果香，配一顿周末的家常菜刚刚好。"
+        "你喜欢和谁一起分享一杯桃红？",
+        "rose-season",
+        ("weibo",),
+        0,
+    ),
+    DemoPost(
+        "Pairing tips: rosé and hotpot 桃红配火锅",
+        "桃红葡萄酒配火锅？酸度和果香能解辣，冰镇到 10 度左右口感更好。欢迎在评论里分享你的搭配。",
+        "pairing/hotpot",
+        ("weibo", "manual"),
+        2,
+        time(19, 30),
+    ),
+    DemoPost(
+        "Behind the vineyard 走进葡萄园",
+        "跟着酿酒师走进普罗旺斯的葡萄园：采收、压榨、发酵，一瓶桃红要经过哪些步骤？",
+        "vineyard",
+        ("weibo",),
+        5,
+        time(10, 0),
+    ),
+    DemoPost(
+        "Tasting event in Shanghai 上海品鉴会",
+        "本月底我们将在上海举办普罗旺斯葡萄酒品鉴会，名额有限，敬请关注后续报名信息。",
+        "events/shanghai",
+        ("weibo", "manual"),
+        None,
+    ),
+)
+
+
+def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) -> list[Post]:
+    """Add the demo posts to ``workspace`` once (none when it has posts already); they need
+    its connected accounts, and members with the editor and manager roles."""
+    if db.scalar(select(Post.id).where(Post.workspace_id == workspace.id).limit(1)) is not None:
+        return []
+    writer, approver = _member(db, workspace, Role.EDITOR), _member(db, workspace, Role.MANAGER)
+    channels = {
+        channel.connector: channel
+        for channel in db.scalars(
+            select(Channel)
+            .where(Channel.workspace_id == workspace.id, Channel.status == ChannelStatus.CONNECTED)
+            .order_by(Channel.id)
+        )
+    }
+    if writer is None or approver is None or "weibo" not in channels:
+        return []
+    today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
+    # The brand's site is its Weibo app's safe domain: Weibo takes posts that link to it.
+    site = f"https://{settings.weibo_safe_domain}" if settings.weibo_safe_domain else ""
+    posts = []
+    for demo in DEMO_POSTS:
+        chosen = [str(channels[name].id) for name in demo.connectors if name in channels]
+        post = service.create_post(
+            db, workspace=workspace, actor=writer.user, title=demo.title, body=demo.body,
+            campaign="", channel_ids=chosen,
+        )  # fmt: skip
+        db.flush()
+        if site:
+            for target in post.targets:
+                service.update_variant(
+                    db, target=target, actor=writer.user, text=demo.body, link=f"{site}/{demo.page}"
+                )
+        approvals.submit_for_review(db, post=post, membership=writer)
+        if demo.days_from_now is not None:
+            when = _local(today + timedelta(days=demo.days_from_now), demo.local_time, workspace)
+            for target in post.targets:
+                approvals.decide(
+                    db, target=target, post=post, membership=approver, approved=True,
+                    comment="",
+                )  # fmt: skip
+                service.schedule_target(
+                    db, target=target, membership=writer,
+                    when=None if when <= utcnow() else when, settings=settings,
+                )  # fmt: skip
+        posts.append(post)
+    db.flush()
+    return posts
+
+
+def _member(db: Session, workspace: Workspace, role: Role) -> Membership | None:
+    return db.scalar(
+        select(Membership)
+        .where(Membership.workspace_id == workspace.id, Membership.role == role)
+        .order_by(Membership.id)
+        .limit(1)
+    )
+
+
+def _local(day: date, at: time, workspace: Workspace) -> datetime:
+    """``day`` at ``at`` in the workspace's time zone."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(workspace.timezone))
