@@ -353,7 +353,7 @@ def test_the_month_page_shows_chips_coloured_by_campaign(db: Session, board: Boa
 
     assert page.status_code == 200
     assert "November 2026" in page.text
-    assert chips(page.text) == ["10:00 光棍节特惠 Sina Weibo · 普罗旺斯葡萄酒官方微博 · Scheduled"]
+    assert chips(page.text) == ["10:00 光棍节特惠 Scheduled · Sina Weibo · 普罗旺斯葡萄酒官方微博"]
     assert 'style="--chip: #e74c3c"' in page.text
     assert 'draggable="true"' in page.text
     assert f"/w/acme/calendar/targets/{target.id}/reschedule" in page.text
@@ -373,7 +373,7 @@ def test_a_paris_viewer_sees_their_time_and_the_accounts_beside_it(
     page = board.client.get("/w/acme/calendar?view=week&date=2026-10-28")
 
     assert page.status_code == 200
-    shown = "21:00 Halloween Sina Weibo · 普罗旺斯葡萄酒官方微博 · Scheduled"
+    shown = "21:00 Halloween Scheduled · Sina Weibo · 普罗旺斯葡萄酒官方微博"
     assert chips(page.text) == [f"{shown} Account: 11-01 04:00 Asia/Shanghai"]
     assert "Times in Europe/Paris (your time zone)" in page.text
     assert "Chosen by you." in page.text
@@ -409,7 +409,7 @@ def test_an_htmx_request_gets_only_the_grid(db: Session, board: Board) -> None:
     assert partial.status_code == 200
     assert "<html" not in partial.text
     assert chips(partial.text) == [
-        "10:00 RED post Xiaohongshu (RedNote) · Provence on RED · Scheduled"
+        "10:00 RED post Scheduled · Xiaohongshu (RedNote) · Provence on RED"
     ]
 
 

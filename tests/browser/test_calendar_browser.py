@@ -95,6 +95,12 @@ def test_drag_a_post_to_another_day(
     expect(chip).to_contain_text("10:00")
     expect(chip).to_contain_text("Account: 16:00 Asia/Shanghai")
     expect(page.locator("td[data-drop-date='2031-04-09'] li.chip")).to_have_count(1)
+    # The chip's long meta line is cut, never widening the chip past its day.
+    chip_box = chip.bounding_box()
+    day_box = page.locator("td[data-drop-date='2031-04-09']").bounding_box()
+    assert chip_box is not None
+    assert day_box is not None
+    assert chip_box["x"] + chip_box["width"] <= day_box["x"] + day_box["width"] + 0.5
 
     chip.drag_to(page.locator("td[data-drop-date='2031-04-16']"))
 
