@@ -89,3 +89,10 @@ def test_dashboard_renders_charts_and_drills_down_to_highlighted_posts(
     expect(posts.locator("li.mention")).to_have_count(1)
     expect(posts.locator("mark")).to_have_text("桃红")
     expect(posts).to_contain_text("普罗旺斯的桃红太贵了")
+
+    # Filters nothing matches: each count panel says so instead of drawing zeros.
+    dashboard.goto(live.url(f"/w/{slug}/listen/dashboard?platform=no-such-platform"))
+    for panel in ("share-of-voice", "source-kinds", "stages", "platforms", "keywords"):
+        chart = dashboard.locator(f'[data-panel="{panel}"]')
+        expect(chart).to_have_attribute("data-ready", "true")
+        expect(chart).to_have_attribute("data-empty", "true")
