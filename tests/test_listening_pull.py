@@ -70,6 +70,25 @@ def test_search_posts_reads_the_feed_with_authors_and_a_cursor(
     assert [item.external_id for item in later.items] == [str(new.mid)]
 
 
+def test_the_audiences_mentions_of_the_brand_are_public_posts_the_search_finds(
+    weibo: WeiboConnector, sandbox: RunningSandbox
+) -> None:
+    """Given the sandbox audience @-mentioning the brand's Weibo account, a search for the
+    brand's name finds those posts (public on Weibo) with their authors, newer than the
+    sample, and a second search from the cursor finds only what came after."""
+    brand = "普罗旺斯葡萄酒"
+    ticks = 0
+    while not weibo.search_posts(demo_channel(), query=brand).items:
+        ticks += 1
+        assert ticks < 30, "the audience never mentioned the brand"
+        httpx.post(sandbox.api_base("/_sandbox/audience/tick"), timeout=5.0).raise_for_status()
+    page = weibo.search_posts(demo_channel(), query=brand)
+    assert all(item.text.startswith(f"@{brand}") for item in page.items)
+    assert all(item.author.name for item in page.items)
+    assert int(page.cursor) > 4_300_000_000_000_000  # above every id of the shipped sample
+    assert weibo.search_posts(demo_channel(), query=brand, since=page.cursor).items == ()
+
+
 def test_search_pages_forward_without_gaps(weibo: WeiboConnector, feed: PublicFeed) -> None:
     for number in range(60):
         feed.publish(f"葡萄酒测试{number}")

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 SAMPLE = "demo_mentions.jsonl"
 SOURCE_NAME = "Demo · Weibo topics (weibo2018)"
-PULL_SOURCE_NAME = "Weibo search · 周杰伦"
-PULL_QUERY = "周杰伦"
+# The brand listens for its own name: the sandbox audience's posts that @-mention it are public.
+PULL_SOURCE_NAME = "Weibo search · 普罗旺斯葡萄酒"
+PULL_QUERY = "普罗旺斯葡萄酒"
 OWN_ACCOUNT = ("5821937460", "普罗旺斯葡萄酒官方微博")  # the sandbox's demo brand account
 COMPETITOR_ACCOUNT = ("6190000001", "波尔多红酒官方微博")
 

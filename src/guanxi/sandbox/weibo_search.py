@@ -8,7 +8,8 @@ client paging forward never skips one. Errors use Weibo's shape (``error_code``)
 
 The public posts come from ``data/weibo_public_posts.jsonl``, a small sample derived from
 the dengxiuqi/weibo2018 corpus (``train.txt`` and ``topics/``; see docs/listening.md), with
-invented authors; the sandbox never reads files outside the package.
+invented authors; the sandbox never reads files outside the package. The audience's posts
+that @-mention an account are public too, as on Weibo: a search for the brand finds them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from fastapi.responses import JSONResponse, Response
 
 from guanxi.core.db import utcnow
 from guanxi.sandbox.app import PlatformSurface, json_error, sandbox_of
+from guanxi.sandbox.audience import engagement_of
+from guanxi.sandbox.state import SandboxState
 
 PLATFORM = "weibo"
 PREFIX = "/weibo"
@@ -106,14 +109,37 @@ class PublicFeed:
             self.statuses.append(status)
         return status
 
-    def search(self, query: str, *, since_id: int, count: int) -> tuple[list[PublicStatus], int]:
-        """The oldest ``count`` matches newer than ``since_id`` and how many matches there are."""
+    def search(
+        self, query: str, *, since_id: int, count: int, also: list[PublicStatus] | None = None
+    ) -> tuple[list[PublicStatus], int]:
+        """The oldest ``count`` matches newer than ``since_id`` (among the feed's posts and
+        ``also``) and how many matches there are."""
         terms = query.split()
         with self.lock:
-            matches = [s for s in self.statuses
-                       if s.mid > since_id and all(term in s.text for term in terms)]  # fmt: skip
+            candidates = [*self.statuses, *(also or [])]
+        matches = [s for s in candidates
+                   if s.mid > since_id and all(term in s.text for term in terms)]  # fmt: skip
         matches.sort(key=lambda status: status.mid)
         return matches[:count], len(matches)
+
+
+def fan_posts(state: SandboxState) -> list[PublicStatus]:
+    """The audience's Weibo posts that @-mention an account, as public posts (their ids come
+    from the sandbox's id sequence, above every id of the sample)."""
+    engagement = engagement_of(state)
+    with state.lock:
+        mentions = [m for m in engagement.mentions if m.platform == PLATFORM]
+    return [
+        PublicStatus(
+            mid=int(m.mention_id),
+            text=m.text,
+            author=PublicAuthor(
+                m.author.fan_id, m.author.name, m.author.verified_type, m.author.followers
+            ),
+            created_at=m.created_at,
+        )
+        for m in mentions
+    ]
 
 
 def status_json(status: PublicStatus) -> dict[str, Any]:
@@ -154,7 +180,8 @@ def _router(feed: PublicFeed) -> APIRouter:
         value = access_token or (header[7:].strip() if header.lower().startswith("oauth2 ") else "")
         if not value:
             return _error(path, 21301, "auth faid!", 401)
-        token = sandbox_of(request).state.token(PLATFORM, value)
+        state = sandbox_of(request).state
+        token = state.token(PLATFORM, value)
         if token is None or token.revoked:
             return _error(path, 21332, "invalid_access_token", 401)
         if not token.valid(utcnow()):
@@ -165,7 +192,9 @@ def _router(feed: PublicFeed) -> APIRouter:
             since, size = int(since_id or 0), int(count or DEFAULT_COUNT)
         except ValueError:
             return _error(path, 10017, "Parameter (since_id)'s value invalid, expect (int64)")
-        statuses, total = feed.search(q, since_id=since, count=max(1, min(size, MAX_COUNT)))
+        statuses, total = feed.search(
+            q, since_id=since, count=max(1, min(size, MAX_COUNT)), also=fan_posts(state)
+        )
         body = {"statuses": [status_json(s) for s in reversed(statuses)], "total_number": total}
         return JSONResponse(body)
 
