@@ -60,6 +60,7 @@ def test_new_items_arrive_through_the_poll_partial_with_an_unread_count(
     page = client.get("/w/acme/inbox")
     # Each row once: the poll region in the header starts empty.
     assert page.text.count("客服太慢") == 1
+    assert "· Sina Weibo" in page.text  # the platform's name, not its slug
     assert "hx-swap-oob" not in page.text
     quiet = client.get("/w/acme/inbox/poll", params={"after": praise.id})
     assert "hx-swap-oob" not in quiet.text

@@ -148,6 +148,14 @@ def get_catalog() -> Catalog:
     return load_catalog()
 
 
+def platform_name(slug: str) -> str:
+    """The catalog's name of a platform in the UI language, or its slug if unknown."""
+    from guanxi.core import i18n
+
+    platform = get_catalog().get(slug)
+    return platform.name(i18n.current_language()) if platform else slug
+
+
 class PlatformFilters(BaseModel):
     """What the list of platforms is narrowed to; every field empty means every platform."""
 

@@ -25,9 +25,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
-from guanxi.catalog.service import get_catalog
+from guanxi.catalog.service import platform_name
 from guanxi.channels.models import Channel
-from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.publishing.models import Campaign, Post, PublishTarget, TargetState
@@ -263,12 +262,6 @@ class CalendarEntry:
     def same_zone_offset(self) -> bool:
         """Whether the account's clock reads the same as the viewer's at that moment."""
         return self.viewer_at.utcoffset() == self.account_at.utcoffset()
-
-
-def platform_name(slug: str) -> str:
-    """The catalog's name of a platform in the UI language, or its slug if unknown."""
-    platform = get_catalog().get(slug)
-    return platform.name(i18n.current_language()) if platform else slug
 
 
 def is_movable(target: PublishTarget) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import object_session
 
 from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS, Membership, User
+from guanxi.catalog.service import platform_name
 from guanxi.core import i18n
 from guanxi.web.deps import preferred_membership
 
@@ -62,6 +63,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["role_labels"] = {str(role): label for role, label in ROLE_LABELS.items()}
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
+    env.filters["platform"] = platform_name
     return Jinja2Templates(env=env)
 
 
