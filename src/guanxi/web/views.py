@@ -6,8 +6,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
+from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
+from guanxi.inbox import overview as inbox_overview
+from guanxi.listening import overview as listening_overview
+from guanxi.market import overview as market_overview
 from guanxi.planner.models import Plan
+from guanxi.publishing import overview as publishing_overview
 from guanxi.web.deps import CurrentUser, Db, Member, preferred_membership, verify_csrf
 from guanxi.web.rendering import render
 
@@ -67,12 +72,19 @@ def home(request: Request, user: CurrentUser) -> Response:
 
 @router.get("/w/{slug}/")
 def workspace_overview(request: Request, db: Db, membership: Member) -> Response:
-    """The workspace's front page: what it has, and where to go next."""
+    """The workspace's front page: each capability at a glance, and where to go next."""
+    workspace_id, now = membership.workspace_id, utcnow()
     plan_count = db.scalar(
-        select(func.count()).select_from(Plan).where(Plan.workspace_id == membership.workspace_id)
+        select(func.count()).select_from(Plan).where(Plan.workspace_id == workspace_id)
     )
+    glance = {
+        "publish": publishing_overview.glance(db, workspace_id=workspace_id, now=now),
+        "inbox": inbox_overview.glance(db, workspace_id=workspace_id),
+        "listen": listening_overview.glance(db, workspace_id=workspace_id, now=now),
+        "market": market_overview.glance(db, workspace_id=workspace_id),
+    }
     return render(
         request,
         "shell/overview.html",
-        {"section": "overview", "plan_count": plan_count, "sections": SECTIONS},
+        {"section": "overview", "plan_count": plan_count, "sections": SECTIONS, "glance": glance},
     )
