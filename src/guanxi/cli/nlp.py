@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,6 +20,7 @@ from .common import console, err_console, fail
 # From a checkout, the shared data sits beside the project (see docs/nlp.md).
 DEFAULT_DATA = Path("../shared/data")
 DEFAULT_CORPORA = DEFAULT_DATA / "sentiment"
+T = TypeVar("T")
 
 
 def _progress() -> Progress:
@@ -29,6 +31,17 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
     )
+
+
+def _with_progress(description: str, work: Callable[[Callable[[int], None]], T]) -> T:
+    """Run ``work`` with a progress bar it advances; a UserError ends the command with its
+    message."""
+    with _progress() as bar:
+        task = bar.add_task(description, total=None)
+        try:
+            return work(lambda done: bar.advance(task, done))
+        except UserError as exc:
+            raise fail(exc.translated(i18n.gettext)) from None
 
 
 def _shipped_dir() -> Path:
@@ -55,18 +68,16 @@ def train(
 
     output_dir = output or _shipped_dir()
     command = "guanxi nlp train" + (f" --data {data}" if data != DEFAULT_CORPORA else "")
-    with _progress() as bar:
-        task = bar.add_task("preparing texts", total=None)
-        try:
-            result = train_model(
-                data_dir=data,
-                output_dir=output_dir,
-                version=version or DEFAULT_VERSION,
-                training_command=command,
-                progress=lambda done: bar.advance(task, done),
-            )
-        except UserError as exc:
-            raise fail(exc.translated(i18n.gettext)) from None
+    result = _with_progress(
+        "preparing texts",
+        lambda advance: train_model(
+            data_dir=data,
+            output_dir=output_dir,
+            version=version or DEFAULT_VERSION,
+            training_command=command,
+            progress=advance,
+        ),
+    )
     console.print(
         f"trained {result.model.version} on {result.training_texts} texts: "
         f"{len(result.model.weights)} features -> {result.model_path}; "
@@ -94,17 +105,12 @@ def evaluate(
     from guanxi.nlp.training import evaluate as evaluate_model
     from guanxi.nlp.training import report_path, write_report
 
-    with _progress() as bar:
-        task = bar.add_task("scoring held-out texts", total=None)
-        try:
-            result = evaluate_model(
-                data_dir=data,
-                model_path=model,
-                snownlp_sample=snownlp_sample,
-                progress=lambda done: bar.advance(task, done),
-            )
-        except UserError as exc:
-            raise fail(exc.translated(i18n.gettext)) from None
+    result = _with_progress(
+        "scoring held-out texts",
+        lambda advance: evaluate_model(
+            data_dir=data, model_path=model, snownlp_sample=snownlp_sample, progress=advance
+        ),
+    )
     target = report or report_path(model.parent if model else _shipped_dir())
     write_report(result, target)
     table = Table(
@@ -149,18 +155,16 @@ def crossval(
     out); the last line is for scripts."""
     from guanxi.nlp.training import cross_validate
 
-    with _progress() as bar:
-        task = bar.add_task("preparing texts", total=None)
-        try:
-            results = cross_validate(
-                data_dir=data,
-                folds=folds,
-                weibo_weight=weibo_weight,
-                regularisation=regularisation,
-                progress=lambda done: bar.advance(task, done),
-            )
-        except UserError as exc:
-            raise fail(exc.translated(i18n.gettext)) from None
+    results = _with_progress(
+        "preparing texts",
+        lambda advance: cross_validate(
+            data_dir=data,
+            folds=folds,
+            weibo_weight=weibo_weight,
+            regularisation=regularisation,
+            progress=advance,
+        ),
+    )
     table = Table("fold", "Weibo posts", "accuracy", "F1", title="cross-validation")
     for number, result in enumerate(results, start=1):
         table.add_row(str(number), str(result.texts), f"{result.accuracy:.2%}", f"{result.f1:.2%}")
