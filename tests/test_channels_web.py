@@ -37,6 +37,7 @@ from guanxi.connectors.base import (
     RuleViolation,
     VariantDraft,
 )
+from guanxi.connectors.manual import ManualConnector
 from guanxi.connectors.weibo import WeiboConnector
 from guanxi.core.errors import N_
 from guanxi.core.security import SecretBox
@@ -206,6 +207,18 @@ def test_an_empty_workspace_offers_each_installed_connector(
     assert 'action="/w/acme/channels/connect/weibo"' in page.text
     assert 'href="/w/acme/channels/connect/weibo_token"' in page.text
     assert 'href="/w/acme/channels"' in page.text  # the nav link
+
+
+def test_a_connector_for_many_platforms_says_what_it_offers(
+    web: TestClient, owner: Membership, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the manual connector installed (it serves every platform without an API), its
+    button says what it offers rather than its entry-point name."""
+    factories = {**registry.connector_factories(), "manual": ManualConnector}
+    monkeypatch.setattr(registry, "connector_factories", lambda: factories)
+    page = web.get("/w/acme/channels")
+    assert "Connect an account on a platform without an API (manual publishing)" in page.text
+    assert "Connect manual" not in page.text
 
 
 def test_oauth_connects_the_account_end_to_end(

@@ -94,7 +94,9 @@ def _offers(request: Request) -> list[ConnectorOffer]:
         for name in registry.connector_names():
             connector = registry.build_connector(name, _settings(request), http)
             platforms = _platform_names(connector.platforms)
-            label = platforms[0][1] if len(platforms) == 1 else name
+            # A connector serving many platforms may say what it offers (the manual one does).
+            many = i18n.gettext(str(getattr(connector, "offer_label", name)))
+            label = platforms[0][1] if len(platforms) == 1 else many
             if isinstance(connector, OAuthConnect):
                 offers.append(ConnectorOffer(name, label, "oauth", platforms))
             elif isinstance(connector, CredentialsConnect):

@@ -73,6 +73,8 @@ class ManualConnector(ReadNotSupported):
     """A person posts the package; guanxi tracks who, by when, and the live URL."""
 
     name = "manual"
+    # What "Connect …" offers, for a connector that serves many platforms (see channels).
+    offer_label = N_("an account on a platform without an API (manual publishing)")
     capabilities = frozenset({Capability.PUBLISH})
     credential_fields = (
         CredentialField(
