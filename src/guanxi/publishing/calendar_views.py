@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from guanxi.accounts.models import Membership, Permission
+from guanxi.catalog.service import platform_name
 from guanxi.channels.models import Channel
 from guanxi.core import i18n
 from guanxi.core.errors import N_, NotFoundError, UserError
@@ -106,7 +107,7 @@ def _filter_choices(db: Db, membership: Membership) -> dict[str, Any]:
     )
     platforms = sorted({channel.platform for channel in channels})
     return {
-        "platforms": {slug: calendar.platform_name(slug) for slug in platforms},
+        "platforms": {slug: platform_name(slug) for slug in platforms},
         "channels": channels,
         "campaigns": campaigns.list_campaigns(db, workspace=workspace),
         "states": {state.value: TARGET_STATE_LABELS[state] for state in TargetState},
