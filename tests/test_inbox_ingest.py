@@ -139,7 +139,11 @@ def test_new_items_go_through_moderation(
 ) -> None:
     seen: list[tuple[int, list[int]]] = []
 
-    def record(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:
+    def record(
+        db: Session, *, workspace_id: int, items: Sequence[InboxItem], scored: bool = False,
+        **_: object,
+    ) -> None:  # fmt: skip
+        assert scored  # ingest gave them sentiment and priority
         seen.append((workspace_id, [item.id for item in items]))
 
     monkeypatch.setattr("guanxi.inbox.moderation.moderate_new", record)
@@ -245,7 +249,7 @@ def test_a_failing_moderation_keeps_the_items_and_the_cursor(
     db: Session, stack: Stack, channel: Channel, session_factory: sessionmaker[Session],
     box: SecretBox, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    def broken(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:
+    def broken(db: Session, *, workspace_id: int, items: Sequence[InboxItem], **_: object) -> None:
         raise RuntimeError("a bug in a rule")
 
     monkeypatch.setattr("guanxi.inbox.moderation.moderate_new", broken)

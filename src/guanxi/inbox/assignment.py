@@ -7,8 +7,8 @@ continues across batches and workers).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import cast
+from collections.abc import Callable, Sequence, Set
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -38,9 +38,32 @@ def list_assignment_rules(db: Session, *, workspace_id: int) -> list[AssignmentR
 
 def rule_fits(rule: AssignmentRule, item: InboxItem) -> bool:
     """Whether ``rule`` applies to ``item`` (its platform and topic word)."""
-    if rule.platform and rule.platform != item.platform:
+    return _fits(rule, platform=item.platform, text=item.text)
+
+
+def _fits(rule: AssignmentRule, *, platform: str, text: str) -> bool:
+    if rule.platform and rule.platform != platform:
         return False
-    return not rule.topic or rule.topic.lower() in item.text.lower()
+    return not rule.topic or rule.topic.lower() in text.lower()
+
+
+def assign_rows(
+    db: Session, *, workspace_id: int, rows: Sequence[dict[str, Any]], skip: Set[int] = frozenset()
+) -> None:
+    """``assign_by_rules`` for item rows about to be inserted (``rows[i]["assignee_id"]``),
+    in order, leaving out the rows at the indexes ``skip``."""
+    rules = [rule for rule in list_assignment_rules(db, workspace_id=workspace_id) if rule.enabled]
+    if not rules:
+        return
+    for index, row in enumerate(rows):
+        if index in skip or row.get("assignee_id") is not None:
+            continue
+        for rule in rules:
+            if rule.assignee_ids and _fits(rule, platform=row["platform"], text=row["text"]):
+                turn = rule.next_index % len(rule.assignee_ids)
+                row["assignee_id"] = int(rule.assignee_ids[turn])
+                rule.next_index = turn + 1
+                break
 
 
 def assign_by_rules(

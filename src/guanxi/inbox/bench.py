@@ -172,19 +172,24 @@ class _NoTokens:
 
 
 class BenchFeed:
-    """An in-process comment feed: ``total`` comments in pages, newest cursor as offset."""
+    """An in-process comment feed: ``total`` comments in pages, newest cursor as offset.
+
+    The comments are made up front, so that the ingest rate does not count the making of
+    synthetic data (a platform's feed costs the ingest nothing but the wait for it).
+    """
 
     def __init__(self, total: int, seed: int) -> None:
         self.total = total
         self.rng = random.Random(seed)  # noqa: S311 - reproducible test data
         self.now = datetime.now(UTC)
+        self.comments = [self._comment(number) for number in range(total)]
 
     def fetch_comments(self, channel: ChannelContext, *, since: str = "") -> FetchPage:
         """The next page of comments after offset ``since``."""
         del channel
         start = int(since or 0)
         end = min(self.total, start + PAGE)
-        items = tuple(self._comment(number) for number in range(start, end))
+        items = tuple(self.comments[start:end])
         return FetchPage(items=items, cursor=str(end), has_more=end < self.total)
 
     def _comment(self, number: int) -> FetchedItem:

@@ -18,6 +18,7 @@ KOL_FOLLOWERS = 10_000
 MEDIA_VERIFIED_TYPES = frozenset({3, 4})  # media, websites
 ORGANISATION_VERIFIED_TYPES = frozenset({1, 2, 5, 6, 7})  # government, company, campus, ...
 STAR_VERIFIED_TYPES = frozenset({0, 200, 220})
+_PEOPLE_AND_MEDIA = STAR_VERIFIED_TYPES | MEDIA_VERIFIED_TYPES
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,16 @@ def influence(
     (items in the inbox)."""
     reasons: list[Reason] = []
     if followers:
-        # 10 followers → 6 points, 10,000 → 24, 1,000,000 → 36, 10 million and more → 42.
-        points = min(42, round(6 * math.log10(max(followers, 1))))
+        points = _follower_points(followers)
         reasons.append(Reason(points, N_("{followers} followers"), {"followers": followers}))
     if verified_type is not None and verified_type >= 0:
         if verified_type in STAR_VERIFIED_TYPES:
-            points, message = 30, N_("Verified person (verified_type {type})")
+            message = N_("Verified person (verified_type {type})")
         elif verified_type in MEDIA_VERIFIED_TYPES:
-            points, message = 30, N_("Verified media (verified_type {type})")
+            message = N_("Verified media (verified_type {type})")
         else:
-            points, message = 20, N_("Verified organisation (verified_type {type})")
+            message = N_("Verified organisation (verified_type {type})")
+        points = _verified_points(verified_type)
         reasons.append(Reason(points, message, {"type": verified_type}))
     if interactions > 1:
         points = min(28, 4 * (interactions - 1))
@@ -63,6 +64,24 @@ def influence(
     return Influence(
         score=min(100, sum(reason.points for reason in reasons)), reasons=tuple(reasons)
     )
+
+
+def reach_score(*, followers: int | None, verified_type: int | None) -> int:
+    """``influence(...).score`` without interactions and without the reasons (ingest works
+    it out for every item)."""
+    points = _follower_points(followers) if followers else 0
+    if verified_type is not None and verified_type >= 0:
+        points += _verified_points(verified_type)
+    return min(100, points)
+
+
+def _follower_points(followers: int) -> int:
+    # 10 followers → 6 points, 10,000 → 24, 1,000,000 → 36, 10 million and more → 42.
+    return min(42, round(6 * math.log10(max(followers, 1))))
+
+
+def _verified_points(verified_type: int) -> int:
+    return 30 if verified_type in _PEOPLE_AND_MEDIA else 20
 
 
 def guess_kind(*, followers: int | None, verified_type: int | None) -> PersonKind:

@@ -5,7 +5,8 @@ the connector for what is newer than the stored cursor (``SyncCursor``), inserts
 with an insert-or-ignore on (channel, kind, external id) — SQLite and PostgreSQL both have
 ``ON CONFLICT DO NOTHING`` — and stores the new cursor in the same transaction, so a crash
 between the two can only make the next sync read a page again, which inserts nothing.
-Once committed, new items go through the workspace's moderation rules (``inbox.moderation``).
+New items go through the workspace's moderation rules (``inbox.moderation``) in a savepoint
+of that transaction: a failing moderation leaves the items and the cursor to be committed.
 
 Failures are handled the way publishing handles them: a refused token parks the channel
 (``channels.service.mark_needs_reconnect``), a rate limit or spent quota pauses it until the
@@ -18,12 +19,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnDefault, Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.channels.service import channel_context, mark_needs_reconnect
@@ -42,6 +43,7 @@ from guanxi.connectors.base import (
 )
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
+from guanxi.inbox.bulk import as_stored, insert_new, plan_for_pages, update_by_id, with_defaults
 from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ def _row(channel: Channel, item: FetchedItem, now: datetime) -> dict[str, Any]:
         "fetched_at": now,
         "metrics": dict(item.metrics),
         "raw": dict(item.raw),
+        "assignee_id": None,  # or the assignment rules' choice (moderation.assign_rows)
     }
 
 
@@ -135,61 +138,111 @@ def store_items(
     ]
     if not rows:
         return []
-    unique_key = ["channel_id", "kind", "external_id"]
-    # RETURNING gives the rows inserted, not those the unique key turned away, as objects
-    # (no second query to load them).
-    if db.get_bind().dialect.name == "postgresql":
-        statement = _insert_from_arrays(rows).on_conflict_do_nothing(index_elements=unique_key)
-        new = db.scalars(statement.returning(InboxItem))
-    else:
-        # Many rows, one statement: SQLAlchemy batches them into multi-row INSERTs.
-        many = sqlite.insert(InboxItem).on_conflict_do_nothing(index_elements=unique_key)
-        new = db.scalars(many.returning(InboxItem), rows)
-    return sorted(new, key=lambda stored: stored.id)
+    from guanxi.inbox.assignment import list_assignment_rules
+    from guanxi.inbox.moderation import assign_rows, score_rows
 
-
-def _insert_from_arrays(rows: Sequence[dict[str, Any]]) -> postgresql.Insert:
-    """One INSERT of ``rows`` that takes each column as one array parameter (``unnest``).
-
-    A multi-row VALUES list has a parameter per cell, and psycopg parses a statement of
-    thousands of parameters anew each time: that cost more than the insert itself.
-    """
+    # Sentiment, priority and the assignee go in with the row, so that each row is written
+    # once (an UPDATE after the insert rewrote the row and every index on those columns).
+    # The items are taken as new; the few a page read again is turned away by the insert.
+    rows = _first_of_each(rows)
+    workspace_id = channel.workspace_id
+    plan_for_pages(db)
+    score_rows(db, workspace_id=workspace_id, rows=rows)
+    turns = {
+        rule.id: rule.next_index for rule in list_assignment_rules(db, workspace_id=workspace_id)
+    }
+    assigned = assign_rows(db, workspace_id=workspace_id, rows=rows)
     table = cast(Table, InboxItem.__table__)
-    # Python-side defaults (status, priority, ...) are not applied to an INSERT ... SELECT.
-    defaults: dict[str, Any] = {}
-    for column in table.c:
-        default = column.default
-        if column.name not in rows[0] and isinstance(default, ColumnDefault):
-            defaults[column.name] = default.arg(None) if default.is_callable else default.arg
-    names = [*rows[0], *defaults]
-    arrays = [
-        bindparam(
-            f"new_{name}",
-            [row[name] for row in rows] if name in rows[0] else [defaults[name]] * len(rows),
-            type_=postgresql.ARRAY(table.c[name].type),
-        )
-        for name in names
+    rows = with_defaults(table, rows)
+    unique_key = ["channel_id", "kind", "external_id"]
+    ids = insert_new(db, table, rows, unique=unique_key)
+    new = [
+        as_stored(db, InboxItem, _as_read(table, row, ids[key]))
+        for row in rows
+        if (key := (row["channel_id"], row["kind"], row["external_id"])) in ids
     ]
-    fetched = func.unnest(*arrays).table_valued(*names).render_derived(name="fetched")
-    return postgresql.insert(InboxItem).from_select(names, select(*fetched.c))
+    stored = sorted(new, key=lambda item: item.id)
+    if assigned and len(stored) < len(rows):
+        _reassign(db, workspace_id=workspace_id, rows=rows, new=stored, turns=turns)
+    return stored
+
+
+def _as_read(table: Table, row: dict[str, Any], item_id: int) -> dict[str, Any]:
+    """``row`` as its columns read back: every column, times in UTC."""
+    values = {column.name: row.get(column.name) for column in table.c}
+    values["id"] = item_id
+    for name in ("created_at", "fetched_at"):
+        values[name] = cast(datetime, values[name]).astimezone(UTC)
+    return values
+
+
+def _first_of_each(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` without repeats of an item (the first one stays, as the insert-or-ignore
+    would keep it)."""
+    seen: set[tuple[str, str]] = set()
+    first = []
+    for row in rows:
+        key = (str(row["kind"]), row["external_id"])
+        if key not in seen:
+            seen.add(key)
+            first.append(row)
+    return first
+
+
+def _reassign(
+    db: Session,
+    *,
+    workspace_id: int,
+    rows: Sequence[dict[str, Any]],
+    new: Sequence[InboxItem],
+    turns: dict[int, int],
+) -> None:
+    """The assignment of ``rows`` counted items the insert turned away (already stored): do
+    it again over the ``new`` items alone, from the rotation as it was (``turns``)."""
+    from guanxi.inbox.assignment import list_assignment_rules
+    from guanxi.inbox.moderation import assign_rows
+
+    for rule in list_assignment_rules(db, workspace_id=workspace_id):
+        rule.next_index = turns.get(rule.id, rule.next_index)
+    by_key = {(str(row["kind"]), row["external_id"]): row for row in rows}
+    kept = [by_key[(str(item.kind), item.external_id)] | {"assignee_id": None} for item in new]
+    assign_rows(db, workspace_id=workspace_id, rows=kept)
+    changed = [
+        {"id": item.id, "assignee_id": row["assignee_id"]}
+        for item, row in zip(new, kept, strict=True)
+        if item.assignee_id != row["assignee_id"]
+    ]
+    update_by_id(db, cast(Table, InboxItem.__table__), changed)
+    for item, row in zip(new, kept, strict=True):
+        set_committed_value(item, "assignee_id", row["assignee_id"])
 
 
 def after_insert(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:
-    """Run the workspace's moderation rules on freshly stored (and committed) items; commits.
+    """Run the workspace's moderation rules on freshly stored ``items`` and commit them with
+    what moderation did, in one transaction (one commit a page instead of two); commits.
 
-    Moderation may call the platform (hide, auto-reply): the items are committed first, so
-    no write transaction is held across those calls and a failure there loses nothing.
+    The items come from ``store_items``, which gave them their sentiment and priority.
+    Moderation runs in a savepoint: when it fails, the items (and the sync cursor) are
+    committed without it. Before any call to the platform (hide, auto-reply) moderation
+    commits what it has, so no write transaction is held across those calls and a
+    failure there loses nothing.
     """
     if not items:
+        db.commit()
         return
     from guanxi.inbox.moderation import moderate_new
 
+    savepoint = db.begin_nested()
     try:
-        moderate_new(db, workspace_id=workspace_id, items=items)
-        db.commit()
+        moderate_new(db, workspace_id=workspace_id, items=items, scored=True,
+                     before_platform=db.commit)  # fmt: skip
     except Exception:  # the items are stored; a moderation bug must not stop the ingest
-        db.rollback()
         log.exception("moderation of %d new items failed", len(items))
+        if savepoint.is_active:
+            savepoint.rollback()
+        else:  # moderation committed before a platform call; drop what came after
+            db.rollback()
+    db.commit()
 
 
 def _cursor(db: Session, channel_id: int, kind: ItemKind) -> SyncCursor:
@@ -236,8 +289,7 @@ def sync_channel(
                 cursor.cursor, cursor.synced_at = page.cursor, now
                 cursor.items_total = (cursor.items_total or 0) + len(new)
                 cursor.last_error, cursor.last_error_params, cursor.last_error_code = "", {}, ""
-                db.commit()
-                after_insert(db, workspace_id=channel.workspace_id, items=new)
+                after_insert(db, workspace_id=channel.workspace_id, items=new)  # commits
                 if not page.has_more:
                     break
         except NotSupportedError:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,6 +27,7 @@ from guanxi.checks.words import CompiledWordList
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.inbox import search
+from guanxi.inbox.bulk import insert_rows, insert_with_ids, plan_for_pages, update_by_id
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.people import link_authors
 from guanxi.inbox.people_models import (
@@ -37,7 +38,7 @@ from guanxi.inbox.people_models import (
     SlaPolicy,
 )
 from guanxi.inbox.screening import ConditionKind, Facts, Screen, conditions_met, parse_conditions
-from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for
+from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for, priority_level
 
 FLAG_TAG = "flagged"
 
@@ -102,7 +103,10 @@ class _Pending:
         self._tags: list[dict[str, int]] = []
 
     def set(self, item: InboxItem, name: str, value: Any) -> None:
-        """Give ``item`` column ``name`` = ``value`` (written by ``write``)."""
+        """Give ``item`` column ``name`` = ``value`` (written by ``write``; nothing to write
+        when it has that value already)."""
+        if getattr(item, name) == value:
+            return
         set_committed_value(item, name, value)
         self._changed.setdefault(item.id, (item, set()))[1].add(name)
 
@@ -117,17 +121,11 @@ class _Pending:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for item, names in self._changed.values():
             columns = tuple(sorted(names))
-            row = {"row_id": item.id} | {f"new_{name}": getattr(item, name) for name in columns}
+            row = {"id": item.id} | {name: getattr(item, name) for name in columns}
             by_columns.setdefault(columns, []).append(row)
-        for columns, rows in by_columns.items():
-            db.execute(
-                update(table)
-                .where(table.c.id == bindparam("row_id"))
-                .values({name: bindparam(f"new_{name}") for name in columns}),
-                rows,
-            )
-        if self._tags:
-            db.execute(insert(cast(Table, ItemTag.__table__)), self._tags)
+        for rows in by_columns.values():
+            update_by_id(db, table, rows)
+        insert_rows(db, cast(Table, ItemTag.__table__), self._tags)
         self._changed.clear()
         self._tags.clear()
 
@@ -152,6 +150,7 @@ class _Context:
     platform: PlatformActions
     tag_id: Callable[[str], int]
     pending: _Pending
+    before_platform: Callable[[], None] | None = None
     flagged: set[int] = field(default_factory=set)  # items already carrying the flag tag
     done: list[_Done] = field(default_factory=list)
 
@@ -163,27 +162,30 @@ def moderate_new(
     items: Sequence[InboxItem],
     platform: PlatformActions | None = None,
     sentiment_of: SentimentOf | None = None,
+    scored: bool = False,
+    before_platform: Callable[[], None] | None = None,
 ) -> None:
-    """Apply the workspace's moderation rules to freshly ingested ``items``."""
+    """Apply the workspace's moderation rules to freshly ingested ``items``.
+
+    ``scored``: the items got their sentiment and priority when they were stored
+    (``score_rows``), so they are not worked out again. ``before_platform`` is called
+    before each call to the platform (ingest commits there).
+    """
     if not items:
         return
     workspace = db.get(Workspace, workspace_id)
     if workspace is None:
         return
     db.flush()
+    plan_for_pages(db)
     search.index_items(db, items=items)
     people = link_authors(db, workspace_id=workspace_id, items=items)
     pending = _Pending()
-    _sentiment_and_priority(
-        db, workspace_id=workspace_id, items=items, sentiment_of=sentiment_of, pending=pending
-    )
-    rules = list(
-        db.scalars(
-            select(ModerationRule)
-            .where(ModerationRule.workspace_id == workspace_id, ModerationRule.enabled.is_(True))
-            .order_by(ModerationRule.position, ModerationRule.id)
+    if not scored:
+        _sentiment_and_priority(
+            db, workspace_id=workspace_id, items=items, sentiment_of=sentiment_of, pending=pending
         )
-    )
+    rules = _rules(db, workspace_id=workspace_id)
     if rules:
         screen = Screen(words=_words(db, workspace=workspace))
         context = _Context(
@@ -191,6 +193,7 @@ def moderate_new(
             platform=platform or connector_actions(),
             tag_id=_tag_lookup(db, workspace_id),
             pending=pending,
+            before_platform=before_platform,
         )
         parsed = [(rule, parse_conditions(rule.conditions)) for rule in rules]
         for item in items:
@@ -236,8 +239,7 @@ def _sentiment_and_priority(
     )
     sentiments = {item.id: item.sentiment for item in items}
     sentiments.update({item.id: found for item, found in zip(missing, analysed, strict=True)})
-    policy = db.get(SlaPolicy, workspace_id)
-    crisis = tuple(policy.crisis_words) if policy and policy.crisis_words else DEFAULT_CRISIS_WORDS
+    crisis = crisis_words(db, workspace_id=workspace_id)
     for item in items:
         sentiment = sentiments[item.id]
         level = priority_for(
@@ -249,6 +251,93 @@ def _sentiment_and_priority(
         ).level
         pending.set(item, "sentiment", sentiment)
         pending.set(item, "priority", max(item.priority or 0, level))
+
+
+def crisis_words(db: Session, *, workspace_id: int) -> tuple[str, ...]:
+    """The words that make an item a crisis (priority +2) in the workspace."""
+    policy = db.get(SlaPolicy, workspace_id)
+    return tuple(policy.crisis_words) if policy and policy.crisis_words else DEFAULT_CRISIS_WORDS
+
+
+def score_rows(
+    db: Session,
+    *,
+    workspace_id: int,
+    rows: Sequence[dict[str, Any]],
+    sentiment_of: SentimentOf | None = None,
+) -> None:
+    """Give item rows about to be inserted (``ingest.store_items``) their sentiment and
+    priority: the values ``moderate_new`` would give them, so that it need not."""
+    if not rows:
+        return
+    found = (sentiment_of or default_sentiments)([row["text"] for row in rows])
+    crisis = crisis_words(db, workspace_id=workspace_id)
+    for row, sentiment in zip(rows, found, strict=True):
+        row["sentiment"] = sentiment
+        row["priority"] = max(
+            row.get("priority") or 0,
+            priority_level(
+                text=row["text"],
+                sentiment=sentiment,
+                followers=row["author_followers"],
+                verified_type=row["author_verified_type"],
+                crisis_words=crisis,
+            ),
+        )
+
+
+def assign_rows(db: Session, *, workspace_id: int, rows: Sequence[dict[str, Any]]) -> bool:
+    """Give new item rows about to be inserted (scored by ``score_rows``) the assignee the
+    assignment rules will give them, so that each row is written once; whether it did.
+
+    Assignment rules take the items no moderation rule assigns: those are found here by
+    the same conditions over the same facts, in the same order (repeats included). When a
+    rule that assigns looks at the author's kind, nothing is done here (the relationship
+    book is filled later) and ``moderate_new`` assigns as before.
+    """
+    from guanxi.inbox.assignment import assign_rows as rotate
+
+    assigning = [
+        (rule, parse_conditions(rule.conditions))
+        for rule in _rules(db, workspace_id=workspace_id)
+        if any(_assigns(spec) for spec in rule.actions)
+    ]
+    if any(kind is ConditionKind.AUTHOR_KIND for _, parsed in assigning for kind, _ in parsed):
+        return False
+    taken: set[int] = set()
+    workspace = db.get(Workspace, workspace_id) if assigning else None
+    if workspace is not None:
+        screen = Screen(words=_words(db, workspace=workspace))
+        for index, row in enumerate(rows):
+            facts = Facts(
+                text=row["text"],
+                author_key=f"{row['platform']}:{row['author_external_id']}",
+                sentiment=row["sentiment"],
+            )
+            screen.remember(facts)
+            if any(
+                conditions_met(screen, conditions=parsed, match_all=rule.match_all, facts=facts)
+                for rule, parsed in assigning
+            ):
+                taken.add(index)
+    rotate(db, workspace_id=workspace_id, rows=rows, skip=taken)
+    return True
+
+
+def _assigns(spec: dict[str, Any]) -> bool:
+    """Whether a rule's action ``spec`` sets an assignee (as ``_perform`` does)."""
+    return str(spec.get("kind", "")) == ActionKind.ASSIGN and str(spec.get("value", "")).isdigit()
+
+
+def _rules(db: Session, *, workspace_id: int) -> list[ModerationRule]:
+    """The workspace's enabled moderation rules in the order they run."""
+    return list(
+        db.scalars(
+            select(ModerationRule)
+            .where(ModerationRule.workspace_id == workspace_id, ModerationRule.enabled.is_(True))
+            .order_by(ModerationRule.position, ModerationRule.id)
+        )
+    )
 
 
 # The word list's version is a query; ingest checks it at most every few seconds, so a
@@ -311,47 +400,43 @@ def _record(db: Session, context: _Context) -> None:
     if not context.done:
         return
     actions = cast(Table, ModerationAction.__table__)
-    action_ids = db.scalars(
-        insert(actions).returning(actions.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "workspace_id": context.workspace.id,
-                "item_id": done.item_id,
-                "rule_id": done.rule_id,
-                "action": str(done.action),
-                "value": done.value,
-                "reasons": done.reasons,
-                "before": done.before,
-                "state": str(done.state),
-                "error": done.error,
-            }
-            for done in context.done
-        ],
-    ).all()
+    action_rows = [
+        {
+            "workspace_id": context.workspace.id,
+            "item_id": done.item_id,
+            "rule_id": done.rule_id,
+            "action": str(done.action),
+            "value": done.value,
+            "reasons": done.reasons,
+            "before": done.before,
+            "state": str(done.state),
+            "error": done.error,
+        }
+        for done in context.done
+    ]
+    action_ids = insert_with_ids(db, actions, action_rows)
     # The rows record_audit would add, one per action.
-    db.execute(
-        insert(cast(Table, AuditEvent.__table__)),
-        [
-            {
-                "workspace_id": context.workspace.id,
-                "actor_id": None,
-                "actor_label": f"moderation rule #{done.rule_id}"[:EMAIL_MAX_LENGTH],
-                "action": f"inbox.moderation.{done.action}",
-                "entity_type": "inbox_item",
-                "entity_id": str(done.item_id),
-                "before": done.before,
-                "after": {
-                    "value": done.value,
-                    "state": done.state,
-                    "reasons": done.reasons,
-                    "action_id": action_id,
-                    "error": done.error,
-                },
-                "ip": None,
-            }
-            for done, action_id in zip(context.done, action_ids, strict=True)
-        ],
-    )
+    audit_rows = [
+        {
+            "workspace_id": context.workspace.id,
+            "actor_id": None,
+            "actor_label": f"moderation rule #{done.rule_id}"[:EMAIL_MAX_LENGTH],
+            "action": f"inbox.moderation.{done.action}",
+            "entity_type": "inbox_item",
+            "entity_id": str(done.item_id),
+            "before": done.before,
+            "after": {
+                "value": done.value,
+                "state": done.state,
+                "reasons": done.reasons,
+                "action_id": action_id,
+                "error": done.error,
+            },
+            "ip": None,
+        }
+        for done, action_id in zip(context.done, action_ids, strict=True)
+    ]
+    insert_rows(db, cast(Table, AuditEvent.__table__), audit_rows)
 
 
 def _perform(
@@ -362,7 +447,7 @@ def _perform(
     if kind is ActionKind.HIDE:
         before = {"hidden_on_platform": item.hidden_on_platform}
         if not item.hidden_on_platform:
-            pending.write(db)
+            _before_platform(db, context)
             context.platform.hide(db, item=item)
             pending.set(item, "hidden_on_platform", True)
         return before
@@ -386,9 +471,16 @@ def _perform(
         return priority_before
     from guanxi.inbox.service import render_saved_reply
 
-    pending.write(db)
+    _before_platform(db, context)
     context.platform.reply(db, item=item, text=render_saved_reply(value, item=item))
     return {}
+
+
+def _before_platform(db: Session, context: _Context) -> None:
+    """Write what is pending (a platform call may commit), then let the caller act."""
+    context.pending.write(db)
+    if context.before_platform is not None:
+        context.before_platform()
 
 
 class IrreversibleActionError(ConflictError):

@@ -12,15 +12,25 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import record_audit, require
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.inbox.bulk import (
+    among,
+    insert_from_json,
+    insert_rows,
+    insert_with_ids,
+    is_postgresql,
+    next_ids,
+    update_by_id,
+)
 from guanxi.inbox.influence import Influence, guess_kind, influence
 from guanxi.inbox.models import InboxItem, Reply
 from guanxi.inbox.people_models import (
@@ -44,12 +54,14 @@ def link_authors(
     if not keys:
         return {}
     external_ids = sorted({external_id for _, external_id in keys})
+    platforms = sorted({platform for platform, _ in keys})
     identities = cast(Table, PersonIdentity.__table__)
     latest = {(item.platform, item.author_external_id): item for item in items}
     # Plain rows, not ORM objects: ingest links thousands of authors a second.
     found: dict[tuple[str, str], int] = {}
     result: dict[tuple[str, str], PersonKind] = {}
-    changed = []
+    now = utcnow()
+    seen = []
     for start in range(0, len(external_ids), 500):
         rows = db.execute(
             select(
@@ -64,7 +76,9 @@ def link_authors(
             .join(Person, Person.id == identities.c.person_id)
             .where(
                 identities.c.workspace_id == workspace_id,
-                identities.c.external_id.in_(external_ids[start : start + 500]),
+                # The platform too, so the unique index (workspace, platform, id) finds them.
+                identities.c.platform.in_(platforms),
+                among(db, identities.c.external_id, external_ids[start : start + 500]),
             )
         )
         for row in rows:
@@ -73,84 +87,85 @@ def link_authors(
                 continue
             found[key], result[key] = row.id, PersonKind(row.kind)
             item = latest[key]
-            fresh = (
-                item.author_name or row.name,
-                row.followers if item.author_followers is None else item.author_followers,
-                row.verified_type
-                if item.author_verified_type is None
-                else item.author_verified_type,
-            )
-            if fresh != (row.name, row.followers, row.verified_type):
-                changed.append(
-                    {
-                        "row_id": row.id,
-                        "new_name": fresh[0],
-                        "new_followers": fresh[1],
-                        "new_verified_type": fresh[2],
-                    }
-                )
-    now = utcnow()
-    if changed:
-        db.execute(
-            update(identities)
-            .where(identities.c.id == bindparam("row_id"))
-            .values(
-                name=bindparam("new_name"),
-                followers=bindparam("new_followers"),
-                verified_type=bindparam("new_verified_type"),
-            ),
-            changed,
-        )
-    if found:
-        db.execute(
-            update(identities)
-            .where(identities.c.id.in_(list(found.values())))
-            .values(last_seen_at=now)
-        )
-    new_keys = sorted(keys - found.keys())
-    if new_keys:
-        # Core inserts: ingest adds thousands of people a second, ORM objects cost too much.
-        people_rows = []
-        for key in new_keys:
-            item = latest[key]
-            kind = guess_kind(
-                followers=item.author_followers, verified_type=item.author_verified_type
-            )
-            result[key] = kind
-            people_rows.append(
+            # What the platform says now, and when the person was last seen: one UPDATE
+            # of each known identity (what did not change keeps its value).
+            seen.append(
                 {
-                    "workspace_id": workspace_id,
-                    "name": item.author_name or item.author_external_id,
-                    "kind": kind,
-                    "kind_by_hand": False,
-                    "segment": "",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        person_ids = db.scalars(
-            insert(Person).returning(Person.id, sort_by_parameter_order=True), people_rows
-        ).all()
-        db.execute(
-            insert(PersonIdentity),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "person_id": person_id,
-                    "platform": key[0],
-                    "external_id": key[1],
-                    "name": latest[key].author_name,
-                    "followers": latest[key].author_followers,
-                    "verified_type": latest[key].author_verified_type,
-                    "url": latest[key].author_url,
-                    "linked_id": "",
-                    "first_seen_at": now,
+                    "id": row.id,
+                    "name": item.author_name or row.name,
+                    "followers": row.followers
+                    if item.author_followers is None
+                    else item.author_followers,
+                    "verified_type": row.verified_type
+                    if item.author_verified_type is None
+                    else item.author_verified_type,
                     "last_seen_at": now,
                 }
-                for key, person_id in zip(new_keys, person_ids, strict=True)
-            ],
-        )
+            )
+    update_by_id(db, identities, sorted(seen, key=lambda row: row["id"]))
+    new_keys = sorted(keys - found.keys())
+    if new_keys:
+        for key in new_keys:
+            item = latest[key]
+            result[key] = guess_kind(
+                followers=item.author_followers, verified_type=item.author_verified_type
+            )
+        _add_people(db, workspace_id=workspace_id, authors=[latest[key] for key in new_keys],
+                    kinds=[result[key] for key in new_keys], now=now)  # fmt: skip
     return result
+
+
+def _add_people(
+    db: Session,
+    *,
+    workspace_id: int,
+    authors: Sequence[InboxItem],
+    kinds: Sequence[PersonKind],
+    now: datetime,
+) -> None:
+    """A person and an identity for the author of each of ``authors`` (Core inserts: ingest
+    adds thousands of people a second, ORM objects cost too much)."""
+    people = cast(Table, Person.__table__)
+    identities = cast(Table, PersonIdentity.__table__)
+    people_rows = [
+        {
+            "workspace_id": workspace_id,
+            "name": item.author_name or item.author_external_id,
+            "kind": kind,
+            "kind_by_hand": False,
+            "segment": "",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for item, kind in zip(authors, kinds, strict=True)
+    ]
+    postgres = is_postgresql(db)
+    if postgres:  # the ids first: then both inserts are one statement
+        person_ids = next_ids(db, people, len(people_rows))
+        people_rows = [row | {"id": id_} for row, id_ in zip(people_rows, person_ids, strict=True)]
+    else:
+        person_ids = insert_with_ids(db, people, people_rows)
+    identity_rows = [
+        {
+            "workspace_id": workspace_id,
+            "person_id": person_id,
+            "platform": item.platform,
+            "external_id": item.author_external_id,
+            "name": item.author_name,
+            "followers": item.author_followers,
+            "verified_type": item.author_verified_type,
+            "url": item.author_url,
+            "linked_id": "",
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for item, person_id in zip(authors, person_ids, strict=True)
+    ]
+    if postgres:
+        add_people = insert_from_json(people, people_rows).cte("added_people")
+        db.execute(insert_from_json(identities, identity_rows).add_cte(add_people))
+    else:
+        insert_rows(db, identities, identity_rows)
 
 
 def _people_by_id(db: Session, ids: set[int]) -> list[Person]:

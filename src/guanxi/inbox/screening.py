@@ -155,6 +155,14 @@ def phrase_list(phrases: tuple[str, ...], category: str) -> CompiledWordList:
 normalized = lru_cache(maxsize=4096)(normalize)
 
 
+@lru_cache(maxsize=4096)
+def _word_hits(words: CompiledWordList, text: str) -> tuple[Hit, ...]:
+    """The hits of ``words`` in ``text``. Several conditions read the workspace list, and
+    ingest screens a page before it is stored (who assigns) and again after: each text is
+    matched once (a compiled list is cached, so the same object comes back)."""
+    return tuple(words.hits(text))
+
+
 class PhraseList:
     """A fixed built-in phrase list matched against already normalised text."""
 
@@ -202,13 +210,9 @@ class Screen:
         self._ads = builtin("advertising")
         self._abuse = builtin(ABUSE_CATEGORY)
         self._seen: dict[tuple[str, str], int] = {}
-        self._hits: tuple[str, list[Hit]] = ("", [])
 
-    def _word_hits(self, text: str) -> list[Hit]:
-        # Two conditions read the workspace list: match each item once.
-        if self._hits[0] != text:
-            self._hits = (text, self.words.hits(text))
-        return self._hits[1]
+    def _word_hits(self, text: str) -> tuple[Hit, ...]:
+        return _word_hits(self.words, text)
 
     def remember(self, facts: Facts) -> None:
         """Count ``facts``' text for its author, so the same text again is a repeat."""

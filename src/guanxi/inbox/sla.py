@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_, UserError
-from guanxi.inbox.influence import influence
+from guanxi.inbox.influence import influence, reach_score
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.people_models import SlaPolicy
 
@@ -199,6 +199,23 @@ class Priority:
 
     level: int
     reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def priority_level(
+    *,
+    text: str,
+    sentiment: str | None,
+    followers: int | None,
+    verified_type: int | None,
+    crisis_words: tuple[str, ...] = DEFAULT_CRISIS_WORDS,
+) -> int:
+    """``priority_for(...).level`` without the reasons (ingest works it out per item)."""
+    level = 1 if sentiment == "negative" else 0
+    if reach_score(followers=followers, verified_type=verified_type) >= 50:
+        level += 1
+    if any(word and word in text for word in crisis_words):
+        level += 2
+    return min(level, MAX_PRIORITY)
 
 
 def priority_for(
