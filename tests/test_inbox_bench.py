@@ -9,6 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from guanxi.cli.inbox_bench import register_bench
+from guanxi.inbox.bench import run_inbox_bench
 
 
 def test_the_inbox_benchmark_runs_and_ends_with_its_figures() -> None:
@@ -28,3 +29,14 @@ def test_the_inbox_benchmark_runs_and_ends_with_its_figures() -> None:
     last = result.output.strip().splitlines()[-1]
     assert re.fullmatch(r"list_p95_ms=[\d.]+ search_p95_ms=[\d.]+ ingest_per_s=\d+", last), last
     assert "automatic moderation actions" in result.output
+
+
+def test_ingest_in_worker_processes_reads_every_item_once_per_channel() -> None:
+    """Given two worker processes, each ingests its share on its own channel through the
+    real path, at once; together they read every item, and moderation acted on them."""
+    result = run_inbox_bench(items=500, ingest_items=401, ingest_workers=2, runs=1, terms=200)
+    assert result.ingest_workers == 2
+    assert result.ingested == 401
+    assert result.ingest_s > 0
+    assert result.moderation_actions > 0
+    assert result.ingested_by_channel == [201, 200]

@@ -28,6 +28,15 @@ def register_bench(bench_app: typer.Typer) -> None:
                 help="A PostgreSQL server URL to create a scratch database on; default SQLite."
             ),
         ] = "",
+        ingest_workers: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                max=3,
+                help="Worker processes ingesting at once, one channel each, as the task "
+                "queue's workers do (SQLite has one writer at a time: use 1 there).",
+            ),
+        ] = 1,
         runs: Annotated[int, typer.Option(min=1, help="Timed calls per filter and search.")] = 20,
         terms: Annotated[
             int, typer.Option(min=1, help="Sensitive words to moderate against.")
@@ -50,8 +59,9 @@ def register_bench(bench_app: typer.Typer) -> None:
 
         backend = "PostgreSQL" if database_url else "SQLite"
         console.print(
-            f"bench inbox: {items} items ({min(ingest_items, items)} through ingest), {backend}, "
-            f"{terms} sensitive words, {runs} runs per query"
+            f"bench inbox: {items} items ({min(ingest_items, items)} through ingest by "
+            f"{ingest_workers} worker(s)), {backend}, {terms} sensitive words, "
+            f"{runs} runs per query"
         )
         columns = (
             TextColumn("{task.description}"),
@@ -72,6 +82,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                     items=items,
                     ingest_items=ingest_items,
                     database_url=database_url,
+                    ingest_workers=ingest_workers,
                     runs=runs,
                     terms=terms,
                     seed=seed,
@@ -91,6 +102,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         figures = Table("figure", "value", title="data")
         figures.add_row("items / through ingest", f"{result.items} / {result.ingested}")
         figures.add_row("ingest with moderation (s)", f"{result.ingest_s:.1f}")
+        figures.add_row("ingest workers (processes, one channel each)", str(result.ingest_workers))
         figures.add_row("automatic moderation actions", str(result.moderation_actions))
         figures.add_row("bulk fill (s)", f"{result.fill_s:.1f}")
         console.print(figures)

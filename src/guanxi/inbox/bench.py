@@ -3,7 +3,10 @@
 1. Ingest: a fake in-process comment feed is read through the real path
    (``guanxi.inbox.ingest.sync_channel`` → store → ``moderate_new``: search index,
    relationship book, sentiment, priority, four moderation rules against 10,000 sensitive
-   terms, round-robin assignment). Its rate is ``ingest_per_s``.
+   terms, round-robin assignment). Its rate is ``ingest_per_s``. With ``ingest_workers``
+   > 1, that many processes ingest at once, each on its own channel of the workspace
+   (Weibo, Douyin, WeChat), as the task queue's workers sync channels side by side; the
+   rate is all their items over the time from their common start to the last one's end.
 2. Fill: the rest of the items are written in bulk (same tables, same search tokens),
    because a million items through the ingest path would only measure it longer.
 3. Query: the list (newest first), eight filters and eight searches, each timed ``runs``
@@ -46,6 +49,8 @@ from guanxi.inbox.people_models import AssignmentRule, ModerationRule, SearchDoc
 from guanxi.inbox.service import ItemFilters, list_items
 
 Progress = Callable[[str, int, int], None]
+WORKER_START_TIMEOUT_S = 120.0
+WORKER_TIMEOUT_S = 3600.0
 CHUNK = 10_000
 PAGE = 200
 FRAGMENTS = (
@@ -136,6 +141,8 @@ class InboxBenchResult:
     items: int
     ingested: int
     ingest_s: float
+    ingest_workers: int
+    ingested_by_channel: list[int]  # items each worker's channel got, in order
     fill_s: float
     list_timings: list[Timing]
     search_timings: list[Timing]
@@ -304,12 +311,22 @@ def _setup(db: Session, *, terms: int) -> tuple[int, int, list[int]]:
     return workspace.id, editor.id, [channel.id for channel in channels]
 
 
-def ingest(engine: Engine, *, channel_id: int, count: int, seed: int, progress: Progress) -> float:
-    """Read ``count`` comments through the real ingest path; the seconds it took."""
+def ingest(
+    engine: Engine,
+    *,
+    channel_id: int,
+    count: int,
+    seed: int,
+    progress: Progress,
+    ready: Callable[[], None] = lambda: None,
+) -> float:
+    """Read ``count`` comments on one channel through the real ingest path; the seconds it
+    took. ``ready`` is called once the feed is built, just before the clock starts."""
     from guanxi.inbox.ingest import sync_channel
 
     feed = BenchFeed(count, seed)
     sessions = make_session_factory(engine)
+    ready()
     started = time.perf_counter()
     with sessions() as db:
         channel = db.get_one(Channel, channel_id)
@@ -328,9 +345,72 @@ def ingest(engine: Engine, *, channel_id: int, count: int, seed: int, progress: 
                 context=context,
                 kinds=[ItemKind.COMMENT],
             )
-            done = int(db.scalar(select(func.count(InboxItem.id))) or 0)
+            done = int(
+                db.scalar(
+                    select(func.count(InboxItem.id)).where(InboxItem.channel_id == channel_id)
+                )
+                or 0
+            )
             progress("ingest", done, count)
     return time.perf_counter() - started
+
+
+def ingest_in_workers(
+    url: str, *, channel_ids: Sequence[int], count: int, seed: int, progress: Progress
+) -> float:
+    """Read ``count`` comments split over one process per channel of ``channel_ids``, all
+    through the real ingest path at once, as the task queue's workers sync channels side by
+    side; the seconds from the common start to the last one done."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(len(channel_ids) + 1)
+    finished = context.Queue()
+    shares = [
+        count // len(channel_ids) + (i < count % len(channel_ids)) for i in range(len(channel_ids))
+    ]
+    workers = [
+        context.Process(
+            target=_ingest_worker,
+            args=(url, channel_id, share, seed + number, start, finished),
+        )
+        for number, (channel_id, share) in enumerate(zip(channel_ids, shares, strict=True))
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        start.wait(timeout=WORKER_START_TIMEOUT_S)
+        started = time.monotonic()
+        ends = []
+        for done in range(len(workers)):
+            ends.append(float(finished.get(timeout=WORKER_TIMEOUT_S)))
+            progress("ingest workers done", done + 1, len(workers))
+    finally:
+        for worker in workers:
+            worker.join(timeout=WORKER_TIMEOUT_S)
+    failed = [worker.exitcode for worker in workers if worker.exitcode != 0]
+    if failed or any(end < 0 for end in ends):
+        msg = f"an ingest worker failed (exit codes {failed}); see its traceback above"
+        raise RuntimeError(msg)
+    return max(ends) - started
+
+
+def _ingest_worker(
+    url: str, channel_id: int, count: int, seed: int, start: Any, finished: Any
+) -> None:
+    """One worker process of ``ingest_in_workers``: its end on the shared monotonic clock,
+    or -1 when it failed."""
+    engine = make_engine(url)
+    try:
+        ingest(engine, channel_id=channel_id, count=count, seed=seed,
+               progress=lambda _stage, _done, _total: None,
+               ready=lambda: start.wait(timeout=WORKER_START_TIMEOUT_S))  # fmt: skip
+        finished.put(time.monotonic())
+    except BaseException:
+        finished.put(-1.0)
+        raise
+    finally:
+        engine.dispose()
 
 
 def _rows(
@@ -490,6 +570,7 @@ def run_inbox_bench(
     items: int,
     ingest_items: int,
     database_url: str = "",
+    ingest_workers: int = 1,
     runs: int = 20,
     terms: int = 10_000,
     seed: int = 0,
@@ -507,11 +588,24 @@ def run_inbox_bench(
         try:
             with make_session_factory(engine)() as db:
                 workspace_id, editor_id, channel_ids = _setup(db, terms=terms)
-            ingest_s = ingest(
-                engine, channel_id=channel_ids[0], count=ingest_items, seed=seed, progress=progress
-            )
+            if ingest_workers > 1:
+                ingest_s = ingest_in_workers(
+                    url, channel_ids=channel_ids[:ingest_workers], count=ingest_items,
+                    seed=seed, progress=progress,
+                )  # fmt: skip
+            else:
+                ingest_s = ingest(
+                    engine, channel_id=channel_ids[0], count=ingest_items, seed=seed,
+                    progress=progress,
+                )  # fmt: skip
             with make_session_factory(engine)() as db:
                 actions = int(db.scalar(text("SELECT count(*) FROM inbox_moderation_actions")) or 0)
+                per_channel = dict(
+                    db.execute(
+                        select(InboxItem.channel_id, func.count()).group_by(InboxItem.channel_id)
+                    ).all()
+                )
+                by_channel = [int(per_channel.get(c, 0)) for c in channel_ids[:ingest_workers]]
                 owner_id = int(db.scalar(text("SELECT min(id) FROM users")) or 0)
             started = time.perf_counter()
             fill(
@@ -534,6 +628,8 @@ def run_inbox_bench(
         items=items,
         ingested=ingest_items,
         ingest_s=ingest_s,
+        ingest_workers=ingest_workers,
+        ingested_by_channel=by_channel,
         fill_s=fill_s,
         list_timings=lists,
         search_timings=searches,
