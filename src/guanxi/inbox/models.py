@@ -95,12 +95,10 @@ class InboxItem(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
-    channel_id: Mapped[int] = mapped_column(
-        ForeignKey("channels.id", ondelete="CASCADE"), index=True
-    )
+    # No index of their own: each leads a composite index above (every insert pays for
+    # each index, and ingest inserts thousands of rows a second).
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(40), index=True)  # catalog slug
     kind: Mapped[ItemKind] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(200))
