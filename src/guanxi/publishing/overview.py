@@ -15,9 +15,9 @@ WEEK = timedelta(days=7)
 
 @dataclass(frozen=True)
 class PublishingGlance:
-    """Counts of variants (one post on one account)."""
+    """Counts of posts due, and of variants (one post on one account) waiting."""
 
-    scheduled_this_week: int  # due in the next 7 days
+    scheduled_this_week: int  # posts with a variant due in the next 7 days
     in_review: int
     failed: int
     needs_attention: int
@@ -35,7 +35,7 @@ def glance(db: Session, *, workspace_id: int, now: datetime) -> PublishingGlance
         ).all()
     }
     week = db.scalar(
-        select(func.count()).where(
+        select(func.count(PublishTarget.post_id.distinct())).where(
             PublishTarget.workspace_id == workspace_id,
             PublishTarget.state == TargetState.SCHEDULED,
             PublishTarget.scheduled_at >= now,
