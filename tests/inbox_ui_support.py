@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Workspace
+from guanxi.accounts.models import AuditEvent, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.db import utcnow
 from guanxi.inbox.models import InboxItem, ItemKind
+from guanxi.inbox.people_models import ItemTag, ModerationAction
 
 _numbers = itertools.count(1)
 
@@ -86,3 +90,42 @@ class FakePlatform:
         """Record the reply."""
         del db
         self.replied.append((item.external_id, text))
+
+
+def moderation_outcome(db: Session, items: Sequence[InboxItem]) -> list[dict[str, Any]]:
+    """Per item: its state, its logged actions and the audit event of each action (ids left
+    out, so two runs compare)."""
+    flagged = set(db.scalars(select(ItemTag.item_id)))
+    outcome = []
+    for item in items:
+        actions = db.scalars(
+            select(ModerationAction)
+            .where(ModerationAction.item_id == item.id)
+            .order_by(ModerationAction.id)
+        ).all()
+        audited = []
+        for action in actions:
+            event = db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.entity_type == "inbox_item", AuditEvent.entity_id == str(item.id)
+                )
+            ).all()
+            (match,) = [e for e in event if (e.after or {}).get("action_id") == action.id]
+            after = {key: value for key, value in (match.after or {}).items() if key != "action_id"}
+            audited.append((match.actor_label, match.action, match.before, after))
+        outcome.append(
+            {
+                "state": (
+                    item.hidden_on_platform,
+                    item.priority,
+                    item.assignee_id,
+                    item.sentiment,
+                    item.id in flagged,
+                ),
+                "actions": [
+                    (a.action, a.value, a.reasons, a.before, a.state, a.error) for a in actions
+                ],
+                "audited": audited,
+            }
+        )
+    return outcome

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi.accounts.models import AuditEvent, Membership, Role
+from guanxi.accounts.models import Membership, Role
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
 from guanxi.core.db import utcnow
@@ -21,8 +21,6 @@ from guanxi.inbox.assignment import create_assignment_rule, list_assignment_rule
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.moderation import moderate_new
 from guanxi.inbox.people_models import (
-    ItemTag,
-    ModerationAction,
     Person,
     PersonIdentity,
     PersonKind,
@@ -30,7 +28,7 @@ from guanxi.inbox.people_models import (
 from guanxi.inbox.rules import create_rule
 from guanxi.inbox.sla import priority_for, priority_level
 from tests.conftest import UserFactory, WorkspaceFactory
-from tests.inbox_ui_support import FakePlatform, make_channel, make_item
+from tests.inbox_ui_support import FakePlatform, make_channel, make_item, moderation_outcome
 
 # (text, author, followers, verified type): a known author, new ones, one twice, a KOL,
 # an advertiser, abuse, a link, and the same text again from one author (a repeat).
@@ -97,36 +95,9 @@ def _restart_rotation(db: Session, workspace_id: int) -> None:
 def _outcome(db: Session, items: list[InboxItem], channel: Channel) -> list[Any]:
     """Per item: its state, its actions and their audit; then the people of the channel."""
     db.expire_all()
-    flagged = set(db.scalars(select(ItemTag.item_id)))
-    outcome: list[Any] = []
-    for item in items:
-        actions = db.scalars(
-            select(ModerationAction)
-            .where(ModerationAction.item_id == item.id)
-            .order_by(ModerationAction.id)
-        ).all()
-        events = db.scalars(
-            select(AuditEvent).where(
-                AuditEvent.entity_type == "inbox_item", AuditEvent.entity_id == str(item.id)
-            )
-        ).all()
-        audited = sorted(
-            (e.actor_label, e.action, str(e.before), e.after["action_id"] - actions[0].id)
-            for e in events
-            if e.after
-        )
-        outcome.append(
-            (
-                item.text,
-                item.hidden_on_platform,
-                item.priority,
-                item.assignee_id,
-                item.sentiment,
-                item.id in flagged,
-                [(a.action, a.value, a.reasons, a.before, a.state, a.error) for a in actions],
-                audited,
-            )
-        )
+    outcome: list[Any] = [
+        (item.text, entry) for item, entry in zip(items, moderation_outcome(db, items), strict=True)
+    ]
     prefix = f"{channel.id}-"
     people = db.execute(
         select(

@@ -22,7 +22,7 @@ from guanxi.inbox.rules import InvalidRuleError, create_rule
 from guanxi.inbox.screening import ConditionKind, Facts, Screen, phrase_list, rule_matches
 from guanxi.inbox.service import ItemFilters, list_items
 from tests.conftest import UserFactory, WorkspaceFactory
-from tests.inbox_ui_support import FakePlatform, make_channel, make_item
+from tests.inbox_ui_support import FakePlatform, make_channel, make_item, moderation_outcome
 
 
 @pytest.fixture
@@ -149,44 +149,6 @@ def test_hide_flag_priority_and_assign_are_applied_logged_and_audited(
     )
 
 
-def _outcome(db: Session, items: list[InboxItem]) -> list[dict[str, Any]]:
-    """Per item: its state, its logged actions and the audit event of each action."""
-    flagged = set(db.scalars(select(ItemTag.item_id)))
-    outcome = []
-    for item in items:
-        actions = db.scalars(
-            select(ModerationAction)
-            .where(ModerationAction.item_id == item.id)
-            .order_by(ModerationAction.id)
-        ).all()
-        audited = []
-        for action in actions:
-            event = db.scalars(
-                select(AuditEvent).where(
-                    AuditEvent.entity_type == "inbox_item", AuditEvent.entity_id == str(item.id)
-                )
-            ).all()
-            (match,) = [e for e in event if (e.after or {}).get("action_id") == action.id]
-            after = {key: value for key, value in (match.after or {}).items() if key != "action_id"}
-            audited.append((match.actor_label, match.action, match.before, after))
-        outcome.append(
-            {
-                "state": (
-                    item.hidden_on_platform,
-                    item.priority,
-                    item.assignee_id,
-                    item.sentiment,
-                    item.id in flagged,
-                ),
-                "actions": [
-                    (a.action, a.value, a.reasons, a.before, a.state, a.error) for a in actions
-                ],
-                "audited": audited,
-            }
-        )
-    return outcome
-
-
 @pytest.mark.parametrize("refuse", [False, True])
 def test_a_batch_gets_exactly_the_audited_actions_of_one_by_one_runs(
     db: Session, owner: Membership, refuse: bool
@@ -228,8 +190,8 @@ def test_a_batch_gets_exactly_the_audited_actions_of_one_by_one_runs(
 
     together = run(lambda items: [items])
     alone = run(lambda items: [[item] for item in items])
-    assert _outcome(db, together) == _outcome(db, alone)
-    assert sum(len(entry["audited"]) for entry in _outcome(db, together)) == 13
+    assert moderation_outcome(db, together) == moderation_outcome(db, alone)
+    assert sum(len(entry["audited"]) for entry in moderation_outcome(db, together)) == 13
 
 
 def test_a_refused_hide_is_logged_as_failed_and_ingest_goes_on(
