@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 import uvicorn
@@ -26,7 +27,6 @@ from guanxi.channels import service as channels
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Token
 from guanxi.core.db import make_engine, make_session_factory
-from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import get_settings
 from guanxi.sandbox import douyin, wechat, weibo
@@ -150,25 +150,37 @@ WARM_UP_TICKS = 3
 def _prepare_demo(port: int, sandbox_port: int) -> None:
     """Once the web app answers: the WeChat push, the demo posts (the worker publishes them
     to the sandbox as they fall due), a few audience rounds, an inbox sync, the first pull
-    of the listening search."""
-    _configure_wechat_push(port, sandbox_port)
-    _add_demo_posts()
-    try:
-        for _ in range(WARM_UP_TICKS):
-            httpx.post(
-                f"http://127.0.0.1:{sandbox_port}/_sandbox/audience/tick", timeout=10.0
-            ).raise_for_status()
-        from guanxi.inbox.scheduled import run_sync
+    of the listening search. Each step is a demo nicety the worker's schedule would also
+    bring about: one that fails is logged and the others still run."""
+    steps: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("set up the WeChat push", lambda: _configure_wechat_push(port, sandbox_port)),
+        ("add the demo posts", _add_demo_posts),
+        ("warm the demo inbox up", lambda: _warm_inbox(sandbox_port)),
+        ("run the demo's first Weibo search", _first_pull),
+    )
+    for description, step in steps:
+        try:
+            step()
+        except Exception:  # logged with its traceback; the next step does not depend on it
+            logger.exception("could not %s", description)
 
-        run_sync()  # queued: the worker reads the new items through the connectors
-    except (httpx.HTTPError, OSError) as exc:
-        logger.warning("could not warm the demo inbox up: %s", exc)
+
+def _warm_inbox(sandbox_port: int) -> None:
+    """A few audience rounds, then an inbox sync queued for the worker."""
+    from guanxi.inbox.scheduled import run_sync
+
+    for _ in range(WARM_UP_TICKS):
+        httpx.post(
+            f"http://127.0.0.1:{sandbox_port}/_sandbox/audience/tick", timeout=10.0
+        ).raise_for_status()
+    run_sync()  # queued: the worker reads the new items through the connectors
+
+
+def _first_pull() -> None:
+    """The listening search's first results at once (the worker's schedule repeats it)."""
     from guanxi.listening.scheduled import run_pull
 
-    try:
-        run_pull()  # the demo's Weibo search shows its first results at once
-    except Exception:  # a demo nicety: the scheduled pull runs again in 5 minutes
-        logger.exception("could not run the demo's first Weibo search")
+    run_pull()
 
 
 def _add_demo_posts() -> None:
@@ -183,12 +195,8 @@ def _add_demo_posts() -> None:
         workspace = db.scalar(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE.slug))
         if workspace is None:
             return
-        try:
-            load_demo_posts(db, workspace=workspace, settings=settings)
-            db.commit()
-        except UserError as exc:
-            db.rollback()
-            logger.warning("could not add the demo posts: %s", exc)
+        load_demo_posts(db, workspace=workspace, settings=settings)
+        db.commit()
 
 
 def _configure_wechat_push(port: int, sandbox_port: int) -> None:
