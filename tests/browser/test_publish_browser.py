@@ -122,6 +122,9 @@ def test_the_checks_hits_are_marked_inside_the_textarea_while_typing(
     page.get_by_label(re.compile(DEMO_WEIBO_NAME)).check()
     page.get_by_role("button", name="Create the variants").click()
     expect(page).to_have_url(re.compile(rf"/w/{DEMO_WORKSPACE.slug}/posts/\d+$"))
+    # The URL changes before htmx has bound the form's input trigger: typing earlier would
+    # send no check (this raced on a loaded CI machine).
+    page.wait_for_load_state("load")
 
     area = page.locator("textarea[data-backdrop]").first
     backdrop = page.locator(f"#{area.get_attribute('data-backdrop')}")
