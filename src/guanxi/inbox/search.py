@@ -18,26 +18,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    Integer,
     Select,
+    Table,
     bindparam,
     column,
     exists,
     func,
-    insert,
     select,
     table,
     text,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import literal_column
 
 from guanxi.checks.words import normalize
+from guanxi.inbox.bulk import insert_rows
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.people_models import SearchDocument
 from guanxi.inbox.screening import normalized
@@ -121,19 +121,8 @@ def index_items(db: Session, *, items: Sequence[InboxItem]) -> None:
             [(item.id, " ".join(tokens(item.text))) for item in items],
         )
         return
-    # One statement with two array parameters: an executemany is a round of work on the
-    # server per row.
-    item_ids = [item.id for item in items]
-    literals = [tsvector_literal(item.text) for item in items]
-    documents = (
-        func.unnest(
-            bindparam("item_ids", item_ids, type_=postgresql.ARRAY(Integer)),
-            bindparam("documents", literals, type_=postgresql.ARRAY(postgresql.TSVECTOR)),
-        )
-        .table_valued("item_id", "document")
-        .render_derived(name="new_documents")
-    )
-    db.execute(insert(SearchDocument).from_select(["item_id", "document"], select(*documents.c)))
+    rows = [{"item_id": item.id, "document": tsvector_literal(item.text)} for item in items]
+    insert_rows(db, cast(Table, SearchDocument.__table__), rows)  # one statement
 
 
 def tsvector_literal(value: str) -> str:
