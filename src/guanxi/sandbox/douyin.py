@@ -158,6 +158,15 @@ def error_response(code: int, status_code: int = 200, detail: str = "") -> JSONR
     )
 
 
+async def json_object(request: Request) -> dict[str, Any] | None:
+    """The request's JSON body when it is an object; None when it is not JSON or not one."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _ok(data: dict[str, Any]) -> JSONResponse:
     return JSONResponse(
         {"data": {**data, "error_code": 0, "description": ""}, "message": "success"}
@@ -502,11 +511,8 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
         problem = authorize(request, open_id)
         if problem is not None:
             return problem
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        item_ids = body.get("item_ids") if isinstance(body, dict) else None
+        body = await json_object(request)
+        item_ids = body.get("item_ids") if body is not None else None
         if not isinstance(item_ids, list) or not item_ids or len(item_ids) > 20:
             return error_response(INVALID_PARAMETER, detail="item_ids 需为 1 到 20 个视频 id")
         wanted = {str(i) for i in item_ids}
@@ -535,11 +541,8 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
         problem = authorize(request, open_id)
         if problem is not None:
             return problem
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        item_id = str(body.get("item_id", "")) if isinstance(body, dict) else ""
+        body = await json_object(request)
+        item_id = str(body.get("item_id", "")) if body is not None else ""
         target = next((p for p in posts(request, open_id) if p.post_id == item_id), None)
         if target is None:
             return error_response(INVALID_PARAMETER, detail="item_id 无效")

@@ -23,6 +23,7 @@ from guanxi.sandbox.douyin import (
     _check_token,
     _ok,
     error_response,
+    json_object,
 )
 
 COMMENT_NOT_FOUND = INVALID_PARAMETER  # Douyin reports a missing video or comment so
@@ -85,11 +86,8 @@ def register(router: APIRouter, config: DouyinSandboxConfig) -> None:
         problem = authorize(request, open_id)
         if problem is not None:
             return problem
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = await json_object(request)
+        if body is None:
             return error_response(INVALID_PARAMETER, detail="请求体不是 JSON")
         content = str(body.get("content", "")).strip()
         if not content or len(content) > REPLY_MAX:
