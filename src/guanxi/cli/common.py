@@ -1,6 +1,10 @@
-"""What every command module shares: the consoles, the error exit, the database sessions."""
+"""What every command module shares: the consoles, the error exit, the database sessions,
+a progress bar per stage for the benchmarks."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -22,3 +26,28 @@ def fail(message: str) -> typer.Exit:
 def sessions() -> sessionmaker[Session]:
     """A session factory on the configured database."""
     return make_session_factory(make_engine(get_settings().resolved_database_url))
+
+
+@contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A ``progress(stage, done, total)`` callback that shows one bar per stage."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield progress

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, fail
+from guanxi.cli.common import console, fail, stage_progress
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -45,15 +45,6 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Ingest INGEST comments through the real path (moderation against TERMS words), fill
         up to ITEMS items, then time list, filters and searches (the last line, for scripts)."""
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskID,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
         from guanxi.inbox.bench import run_inbox_bench
         from guanxi.publishing.bench import BenchError
 
@@ -63,21 +54,8 @@ def register_bench(bench_app: typer.Typer) -> None:
             f"{ingest_workers} worker(s)), {backend}, {terms} sensitive words, "
             f"{runs} runs per query"
         )
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
         try:
-            with Progress(*columns, console=console) as bar:
-                tasks: dict[str, TaskID] = {}
-
-                def progress(stage: str, done: int, total: int) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=total)
-                    bar.update(tasks[stage], completed=done)
-
+            with stage_progress() as progress:
                 result = run_inbox_bench(
                     items=items,
                     ingest_items=ingest_items,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, fail
+from guanxi.cli.common import console, fail, stage_progress
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -29,34 +29,13 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Fill a scratch database with MENTIONS enriched, topic-matched mentions, then time
         every dashboard API call RUNS times with varied filters (p50, p95, max)."""
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
         from guanxi.listening.bench_dashboard import run_dashboard_bench
         from guanxi.publishing.bench import BenchError
 
         backend = "PostgreSQL" if database_url else "SQLite"
         console.print(f"bench dashboard: {mentions} mentions, {backend}, {runs} runs per endpoint")
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
         try:
-            with Progress(*columns, console=console) as bar:
-                tasks: dict[str, typer.models.TaskID] = {}  # type: ignore[name-defined]
-
-                def progress(stage: str, done: int, total: int) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=total)
-                    bar.update(tasks[stage], completed=done)
-
+            with stage_progress() as progress:
                 result = run_dashboard_bench(
                     mentions=mentions,
                     database_url=database_url,
