@@ -50,6 +50,19 @@ def _fan_json(fan: Fan) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _account_comment(
+    state: SandboxState, account_id: str, owner: str, post_id: str, text: str,
+    *, reply_to_id: str = "",
+) -> FanComment:  # fmt: skip
+    """A comment the account writes (on a post of ``owner``), stored; call with the lock."""
+    account = state.accounts[(PLATFORM, account_id)]
+    me = Fan(account.account_id, account.name, 0, 2)
+    comment = FanComment(PLATFORM, owner, post_id, state.next_id(), me, text, utcnow(),
+                         reply_to_id=reply_to_id, by_account=True)  # fmt: skip
+    engagement_of(state).comments.append(comment)
+    return comment
+
+
 def _comment_json(state: SandboxState, comment: FanComment) -> dict[str, Any]:
     post = _find_post(state, comment.post_id)
     user = (
@@ -208,12 +221,8 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
             parent = engagement.comment(PLATFORM, str(params.get("cid", "")))
             if parent is None or parent.deleted:
                 return _error(path, 20201, "Target weibo comment does not exist!")
-            account = state.accounts[(PLATFORM, account_id)]
-            me = Fan(account.account_id, account.name, 0, 2)
-            reply = FanComment(PLATFORM, parent.account_id, parent.post_id, state.next_id(), me,
-                               text, utcnow(), reply_to_id=parent.comment_id,
-                               by_account=True)  # fmt: skip
-            engagement.comments.append(reply)
+            reply = _account_comment(state, account_id, parent.account_id, parent.post_id, text,
+                                     reply_to_id=parent.comment_id)  # fmt: skip
             return JSONResponse(_comment_json(state, reply))
 
     @router.post("/2/comments/create.json")
@@ -236,11 +245,7 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
             if (post is None or post.deleted) and mention is None:
                 return _error(path, 20101, "Target weibo does not exist!")
             owner = post.account_id if post is not None else account_id
-            account = state.accounts[(PLATFORM, account_id)]
-            me = Fan(account.account_id, account.name, 0, 2)
-            comment = FanComment(PLATFORM, owner, status_id, state.next_id(), me, text,
-                                 utcnow(), by_account=True)  # fmt: skip
-            engagement.comments.append(comment)
+            comment = _account_comment(state, account_id, owner, status_id, text)
             return JSONResponse(_comment_json(state, comment))
 
     @router.post("/2/comments/destroy.json")
