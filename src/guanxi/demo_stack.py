@@ -186,13 +186,14 @@ def _first_pull() -> None:
 def _add_demo_posts() -> None:
     """The demo workspace's posts, once; here because their checks need the sandbox's
     settings (the Weibo app's safe domain), which `guanxi up` sets."""
+    from guanxi.accounts.service import get_workspace_by_slug
     from guanxi.demo import DEMO_WORKSPACE
     from guanxi.publishing.demo import load_demo_posts
 
     settings = get_settings()
     sessions = make_session_factory(make_engine(settings.resolved_database_url))
     with sessions() as db:
-        workspace = db.scalar(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE.slug))
+        workspace = get_workspace_by_slug(db, slug=DEMO_WORKSPACE.slug)
         if workspace is None:
             return
         load_demo_posts(db, workspace=workspace, settings=settings)

@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Membership, Role, Workspace
-from guanxi.channels.models import Channel, ChannelStatus
+from guanxi.accounts.models import Role, Workspace
+from guanxi.accounts.service import list_members
+from guanxi.channels.models import ChannelStatus
+from guanxi.channels.service import list_channels
 from guanxi.core.db import utcnow
 from guanxi.core.settings import Settings
 from guanxi.publishing import approvals, service
@@ -75,14 +77,13 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
     its connected accounts, and members with the editor and manager roles."""
     if db.scalar(select(Post.id).where(Post.workspace_id == workspace.id).limit(1)) is not None:
         return []
-    writer, approver = _member(db, workspace, Role.EDITOR), _member(db, workspace, Role.MANAGER)
+    members = list_members(db, workspace=workspace)
+    writer = next((m for m in members if m.role == Role.EDITOR), None)
+    approver = next((m for m in members if m.role == Role.MANAGER), None)
     channels = {
         channel.connector: channel
-        for channel in db.scalars(
-            select(Channel)
-            .where(Channel.workspace_id == workspace.id, Channel.status == ChannelStatus.CONNECTED)
-            .order_by(Channel.id)
-        )
+        for channel in list_channels(db, workspace=workspace)
+        if channel.status == ChannelStatus.CONNECTED
     }
     if writer is None or approver is None or "weibo" not in channels:
         return []
@@ -117,15 +118,6 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
         posts.append(post)
     db.flush()
     return posts
-
-
-def _member(db: Session, workspace: Workspace, role: Role) -> Membership | None:
-    return db.scalar(
-        select(Membership)
-        .where(Membership.workspace_id == workspace.id, Membership.role == role)
-        .order_by(Membership.id)
-        .limit(1)
-    )
 
 
 def _local(day: date, at: time, workspace: Workspace) -> datetime:
