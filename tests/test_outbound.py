@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pydantic import ValidationError
 
 from guanxi.core.errors import UserError
+from guanxi.core.settings import Settings
 from guanxi.outbound.addresses import AddressPolicy
 from guanxi.outbound.client import (
     COULD_NOT_DELIVER,
@@ -24,6 +26,7 @@ from guanxi.outbound.client import (
 )
 
 LOOPBACK = AddressPolicy.from_text("127.0.0.0/8")
+LOOPBACK_AND_V6 = AddressPolicy.from_text("127.0.0.0/8,::1/128")
 PUBLIC_IP = "93.184.216.34"  # a global unicast address; the tests never connect to it
 
 
@@ -231,3 +234,13 @@ def test_saving_refuses_credentials_and_non_public_literal_addresses() -> None:
         check_address(f"http://{PUBLIC_IP}:6379/", policy=policy)  # not a web port
     assert check_address(" https://hooks.example/x ", policy=policy) == "https://hooks.example/x"
     assert check_address("http://127.0.0.1:9000/x", policy=LOOPBACK) == "http://127.0.0.1:9000/x"
+
+
+def test_the_allowlist_setting_takes_networks_and_says_what_a_wrong_one_should_be() -> None:
+    """GUANXI_OUTBOUND_ALLOW_NETWORKS is empty by default; a name instead of a network is a
+    configuration error that shows the expected form."""
+    assert Settings.model_fields["outbound_allow_networks"].default == ""
+    with pytest.raises(ValidationError, match=r"CIDR such as 127\.0\.0\.0/8"):
+        Settings(outbound_allow_networks="127.0.0.0/8, localhost")
+    admitted = Settings(outbound_allow_networks="127.0.0.0/8, ::1")
+    assert OutboundClient.from_settings(admitted).policy == LOOPBACK_AND_V6

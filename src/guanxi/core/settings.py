@@ -6,6 +6,7 @@ Every field is documented in ``docs/configuration.md``; a test fails when one is
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -97,8 +98,6 @@ class Settings(BaseSettings):
     @field_validator("outbound_allow_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
-        import ipaddress  # only this check needs it
-
         for part in filter(None, (part.strip() for part in value.split(","))):
             try:
                 ipaddress.ip_network(part, strict=False)

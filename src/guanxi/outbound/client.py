@@ -190,7 +190,7 @@ class OutboundClient:
             return self._exchange("POST", url, body)
         except _Refused as reason:
             log.warning("outbound request to %s refused: %s", redacted(url), reason)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError) as error:
             log.warning(
                 "outbound request to %s failed: %s: %s", redacted(url), type(error).__name__, error
             )
