@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -127,7 +128,7 @@ def test_by_default_only_public_addresses_are_reached(
     with caplog.at_level(logging.WARNING), OutboundClient(AddressPolicy()) as client:
         assert refused(client, url) == COULD_NOT_DELIVER
     assert receiver.received == []
-    assert "refused" in caplog.text  # the reason is in the server log
+    assert " refused: " in caplog.text  # refused by the guard; the reason is in the log
 
 
 def test_credentials_in_the_address_are_refused_at_send_time(
@@ -244,3 +245,23 @@ def test_the_allowlist_setting_takes_networks_and_says_what_a_wrong_one_should_b
         Settings(outbound_allow_networks="127.0.0.0/8, localhost")
     admitted = Settings(outbound_allow_networks="127.0.0.0/8, ::1")
     assert OutboundClient.from_settings(admitted).policy == LOOPBACK_AND_V6
+
+
+def test_https_keeps_the_name_for_tls_while_connecting_to_the_checked_address() -> None:
+    """Over https the certificate is checked for the name (SNI), not the address."""
+    seen: list[httpx.Request] = []
+
+    def transport(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    client = OutboundClient(
+        AddressPolicy(),
+        resolver=lambda _name, _port: [PUBLIC_IP],
+        transport=httpx.MockTransport(transport),
+    )
+    with client:
+        assert client.post_json("https://hooks.example/hook?key=1", {"ok": True}).ok
+    assert str(seen[0].url) == f"https://{PUBLIC_IP}/hook?key=1"
+    assert seen[0].headers["host"] == "hooks.example"
+    assert seen[0].extensions["sni_hostname"] == "hooks.example"
