@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,8 @@ from guanxi.listening.alert_jobs import SCHEDULE_ALERTS
 from guanxi.listening.alerts import RuleForm, check_alerts, check_rule, save_rule
 from guanxi.listening.topic_models import Alert, AlertMetric, AlertRule, TopicQuery
 from guanxi.listening.topics import TopicForm, create_topic, match_mentions
+from guanxi.outbound.addresses import AddressPolicy
+from guanxi.outbound.client import COULD_NOT_DELIVER, OutboundClient
 from guanxi.publishing.models import Notification
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.listening_topics_support import add_author, add_mention
@@ -78,9 +81,11 @@ def burst(db: Session, workspace: Workspace, count: int, *, sentiment: str = "ne
 
 def rule(db: Session, workspace: Workspace, topic: TopicQuery, **changes: object) -> AlertRule:
     """A volume rule (6 h window, 7-day baseline) without e-mail or webhook unless asked."""
+    policy = changes.pop("policy", None)
     values: dict[str, object] = {"topic_id": topic.id, "notify_email": False, "min_mentions": 10}
     values.update(changes)
-    return save_rule(db, workspace_id=workspace.id, form=RuleForm(**values))  # type: ignore[arg-type]
+    form = RuleForm(**values)  # type: ignore[arg-type]
+    return save_rule(db, workspace_id=workspace.id, form=form, policy=policy)  # type: ignore[arg-type]
 
 
 def test_a_burst_far_above_the_baseline_is_one_explained_alert(
@@ -164,23 +169,36 @@ def test_negative_share_spike(
 
 
 def test_webhook_gets_the_json_and_a_failure_is_recorded_not_raised(
-    db: Session, settings: Settings, workspace: Workspace, topic: TopicQuery
+    db: Session,
+    settings: Settings,
+    workspace: Workspace,
+    topic: TopicQuery,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A webhook receives the alert as JSON; an unreachable one is written in the log."""
+    """A webhook receives the alert as JSON; an unreachable one is written on the alert with
+    the one generic message (the reason goes to the server log only)."""
     baseline(db, workspace)
     burst(db, workspace, 30)
-    received: list[dict[str, object]] = []
+    received: list[httpx.Request] = []
 
     def hook(request: httpx.Request) -> httpx.Response:
-        received.append(json.loads(request.content))
+        received.append(request)
         return httpx.Response(204)
 
     ok_rule = rule(db, workspace, topic, webhook_url="https://hooks.example/ok")
-    with httpx.Client(transport=httpx.MockTransport(hook)) as http:
-        alert = check_rule(db, settings=settings, rule=ok_rule, now=NOW, http=http)
+    public = OutboundClient(
+        AddressPolicy(),
+        resolver=lambda _name, _port: ["93.184.216.34"],
+        transport=httpx.MockTransport(hook),
+    )
+    with public:
+        alert = check_rule(db, settings=settings, rule=ok_rule, now=NOW, outbound=public)
     assert alert is not None
-    assert received[0]["topic"] == "Food safety"
-    assert received[0]["mentions"] == 30
+    sent = json.loads(received[0].content)
+    assert sent["topic"] == "Food safety"
+    assert sent["mentions"] == 30
+    assert received[0].url.host == "93.184.216.34"  # the address checked, not a new lookup
+    assert received[0].headers["host"] == "hooks.example"
     assert alert.deliveries[-1] == {
         **alert.deliveries[-1],
         "channel": "webhook",
@@ -191,13 +209,36 @@ def test_webhook_gets_the_json_and_a_failure_is_recorded_not_raised(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    bad_rule = rule(db, workspace, topic, webhook_url=f"http://127.0.0.1:{closed}/hook")
-    alert = check_rule(db, settings=settings, rule=bad_rule, now=NOW)
+    bad_rule = rule(
+        db,
+        workspace,
+        topic,
+        webhook_url=f"http://127.0.0.1:{closed}/hook",
+        policy=AddressPolicy.from_text("127.0.0.0/8"),
+    )
+    local = settings.model_copy(update={"outbound_allow_networks": "127.0.0.0/8"})
+    with caplog.at_level(logging.WARNING):
+        alert = check_rule(db, settings=local, rule=bad_rule, now=NOW)
     assert alert is not None
     webhook = alert.deliveries[-1]
     assert webhook["channel"] == "webhook"
     assert webhook["ok"] is False
-    assert "ConnectError" in webhook["detail"]
+    assert webhook["detail"] == COULD_NOT_DELIVER
+    assert "ConnectError" in caplog.text
+
+
+def test_a_webhook_to_the_server_itself_is_refused_and_reads_like_any_failure(
+    db: Session, settings: Settings, workspace: Workspace, topic: TopicQuery
+) -> None:
+    """Given a rule whose webhook names this machine by a name (localhost) and the default
+    settings, when it fires, the delivery fails with the generic message."""
+    baseline(db, workspace)
+    burst(db, workspace, 30)
+    local_rule = rule(db, workspace, topic, webhook_url="http://localhost:8100/admin/revoke")
+    alert = check_rule(db, settings=settings, rule=local_rule, now=NOW)
+    assert alert is not None
+    assert alert.deliveries[-1]["ok"] is False
+    assert alert.deliveries[-1]["detail"] == COULD_NOT_DELIVER
 
 
 @pytest.fixture
@@ -258,5 +299,24 @@ def test_rules_are_checked_and_the_job_is_scheduled(
 
     with pytest.raises(UserError, match="webhook address"):
         rule(db, workspace, topic, webhook_url="ftp://example")
+    with pytest.raises(UserError, match="user name and password"):
+        rule(db, workspace, topic, webhook_url="https://bot:secret@hooks.example/x")
+    with pytest.raises(UserError, match="public internet addresses"):
+        rule(db, workspace, topic, webhook_url="http://169.254.169.254/latest/meta-data")
     with pytest.raises(UserError, match="window"):
         rule(db, workspace, topic, window_hours=0)
+
+
+def test_the_schedule_and_check_now_queue_the_check_for_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Webhooks are delivered by the queue's consumers: the schedule thread and the page only
+    queue ``check_alerts_job``, which checks all workspaces or the one asked for."""
+    from guanxi.listening import alert_jobs
+
+    checked: list[int | None] = []
+    monkeypatch.setattr(alert_jobs, "run_alert_checks", lambda ws=None: checked.append(ws) or 0)
+    monkeypatch.setattr(alert_jobs.huey, "immediate", True)  # jobs run as they are queued
+    SCHEDULE_ALERTS[0].run()
+    alert_jobs.enqueue_alert_checks(7)
+    assert checked == [None, 7]

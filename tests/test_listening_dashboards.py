@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import UserError
+from guanxi.listening import alert_jobs
 from guanxi.listening import dashboards as d
 from guanxi.listening.topic_models import DailyRollup, TopicMatch, TopicQuery
 from guanxi.listening.topics import TopicForm, create_topic, delete_topic, update_topic
@@ -304,7 +305,9 @@ def test_topics_are_validated_live_and_saved(web: TestClient, db: Session) -> No
     assert "Tea" in web.get("/w/acme/listen/topics").text
 
 
-def test_alert_rules_page(web: TestClient, world: World) -> None:
+def test_alert_rules_page(web: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    queued: list[int | None] = []
+    monkeypatch.setattr(alert_jobs, "enqueue_alert_checks", queued.append)
     token = csrf_token(web)
     created = web.post(
         "/w/acme/listen/alerts/rules",
@@ -325,7 +328,19 @@ def test_alert_rules_page(web: TestClient, world: World) -> None:
     page = web.get("/w/acme/listen/alerts")
     assert "Starbucks" in page.text
     assert "No alerts so far." in page.text
-    assert web.post("/w/acme/listen/alerts/check", data={"csrf_token": token}).status_code == 200
+    # "Check now" queues the check for the worker: webhooks never hold a web request.
+    checking = web.post("/w/acme/listen/alerts/check", data={"csrf_token": token})
+    assert checking.status_code == 200
+    assert queued == [world.workspace.id]
+    assert "being checked in the background" in checking.text
+
+    refused = web.post(
+        "/w/acme/listen/alerts/rules",
+        data={"topic_id": str(world.star.id), "metric": "volume", "csrf_token": token,
+              "webhook_url": "http://admin:pw@hooks.example/x"},
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert "Remove the user name and password" in refused.text
 
 
 def test_another_workspace_gets_404(

@@ -4,9 +4,12 @@ and served only to members of their workspace."""
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -52,16 +55,97 @@ def test_a_png_is_stored_under_its_digest_with_its_dimensions(
     assert path.read_bytes() == png_bytes(8, 6)
 
 
-def test_the_content_decides_the_format_not_the_name(
+def test_the_content_decides_the_format_and_the_name_must_agree(
     db: Session, signed_in: tuple[TestClient, Membership], settings: Settings
 ) -> None:
-    """A JPEG named .png is stored as a JPEG; a text file named .jpg is refused."""
+    """A JPEG is stored as a JPEG whatever the upload's name; a JPEG named .png, a video named
+    .html and a text file named .jpg are refused, saying what to do."""
     workspace = signed_in[1].workspace
-    asset = store(db, workspace, settings, "photo.png", jpeg_bytes())
+    asset = store(db, workspace, settings, "photo.JPEG", jpeg_bytes())
     assert asset.content_type == "image/jpeg"
     assert asset.storage_path.endswith(".jpg")
+    with pytest.raises(MediaRejectedError, match=r"JPEG file but its name ends in \.png.*\.jpg"):
+        store(db, workspace, settings, "photo.png", jpeg_bytes(12, 4))
+    with pytest.raises(MediaRejectedError, match=r"MP4 file but its name ends in \.html"):
+        store(db, workspace, settings, "page.html", mp4_bytes())
+    assert store(db, workspace, settings, "clip.mov", mp4_bytes()).content_type == "video/mp4"
     with pytest.raises(MediaRejectedError, match="not an image or video"):
         store(db, workspace, settings, "evil.jpg", b"<html><script>alert(1)</script></html>")
+
+
+def test_a_video_that_is_also_a_web_page_is_refused(
+    db: Session, signed_in: tuple[TestClient, Membership], settings: Settings
+) -> None:
+    """Given a MOV whose first kilobyte also holds an HTML page (a polyglot a browser could
+    render as this site's page), when it is uploaded, then it is refused and nothing kept."""
+    workspace = signed_in[1].workspace
+    page = b"<HTML><body><script>fetch('/w/acme/settings')</script></body></HTML>"
+    free = (8 + len(page)).to_bytes(4, "big") + b"free" + page
+    ftyp = b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  "
+    polyglot = ftyp + free + mp4_bytes()[32:]
+    assert sniff_format(polyglot[: media.SNIFF_BYTES]) is media.MOV  # a video by its magic
+    with pytest.raises(MediaRejectedError, match="web page code"):
+        store(db, workspace, settings, "clip.mov", polyglot)
+    db.rollback()
+    assert count(db) == 0
+    assert list((settings.data_dir / "media" / str(workspace.id)).iterdir()) == []
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk with its length and CRC."""
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def test_a_truncated_large_png_is_refused_as_damaged(
+    db: Session, signed_in: tuple[TestClient, Membership], settings: Settings
+) -> None:
+    """Given a 36-megapixel PNG whose pixel data stops half-way, in chunks that are otherwise
+    well formed (right lengths and CRCs, an end chunk: what a check of the structure accepts),
+    when it is uploaded, then decoding every pixel finds the gap and it is refused."""
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize((6000, 6000)).save(buffer, format="PNG", compress_level=1)
+    whole, position, pixel_data = buffer.getvalue(), 8, b""
+    while position < len(whole):
+        (length,) = struct.unpack(">I", whole[position : position + 4])
+        kind = whole[position + 4 : position + 8]
+        if kind == b"IHDR":
+            header = png_chunk(kind, whole[position + 8 : position + 8 + length])
+        if kind == b"IDAT":
+            pixel_data += whole[position + 8 : position + 8 + length]
+        position += 12 + length
+    cut = pixel_data[: len(pixel_data) // 2]
+    truncated = whole[:8] + header + png_chunk(b"IDAT", cut) + png_chunk(b"IEND", b"")
+    with Image.open(io.BytesIO(truncated)) as image:
+        image.verify()  # the structure is sound: only the pixels are missing
+    with pytest.raises(MediaRejectedError, match="cannot be read"):
+        store(db, signed_in[1].workspace, settings, "poster.png", truncated)
+    db.rollback()
+    assert count(db) == 0
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG announcing ``width`` x ``height`` with (almost) no pixel data."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b""))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("size", [(8000, 6000), (30000, 30000)])
+def test_an_image_over_the_pixel_limit_is_refused_with_the_limit(
+    db: Session,
+    signed_in: tuple[TestClient, Membership],
+    settings: Settings,
+    size: tuple[int, int],
+) -> None:
+    """48 megapixels (over guanxi's 40) and 900 (a decompression bomb for Pillow) both say
+    what the limit is, without decoding anything."""
+    with pytest.raises(MediaRejectedError, match="more than 40 megapixels"):
+        store(db, signed_in[1].workspace, settings, "huge.png", png_header_only(*size))
 
 
 def test_a_damaged_image_is_refused_and_nothing_is_kept(
@@ -164,6 +248,8 @@ def test_pages_upload_list_and_serve_files_in_chinese(
     assert served.status_code == 200
     assert served.content == png_bytes()
     assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert served.headers["content-disposition"].startswith("attachment;")
 
 
 def test_files_are_not_served_to_other_workspaces(

@@ -6,6 +6,7 @@ Every field is documented in ``docs/configuration.md``; a test fails when one is
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
         "https://itunes.apple.com", description="The legacy iTunes RSS feed base URL."
     )
     market_play_fetcher: str = Field("", description="module:factory of a Google Play fetcher.")
+    outbound_allow_networks: str = Field(
+        "", description="Non-public networks (CIDR, comma-separated) webhooks may reach."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -89,6 +93,17 @@ class Settings(BaseSettings):
                 "Asia/Hong_Kong or Europe/Paris."
             )
             raise ValueError(msg) from exc
+        return value
+
+    @field_validator("outbound_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                msg = f"{part!r} is not a network. Use CIDR such as 127.0.0.0/8 or ::1/128."
+                raise ValueError(msg) from None
         return value
 
     @field_validator("default_language")

@@ -1,35 +1,53 @@
-"""The listening alert job and its schedule (merged into ``listening.scheduled`` by the lead).
+"""The listening alert job and its schedule (part of ``listening.scheduled``).
 
-``run_alert_checks`` runs every five minutes from the worker's schedule thread and is not
-retried: the next tick does the same work. Heavy imports happen when the job runs.
+Checking rules delivers webhooks, which may take seconds each, so it runs on the queue's
+consumers, never in a web request nor in the schedule thread: every five minutes the schedule
+queues ``check_alerts_job`` for all workspaces, and "Check now" queues it for one. The job is
+not retried: the next tick does the same work, and the rules and alerts in the database say
+what was checked and delivered. Heavy imports happen when the job runs.
 """
 
 from __future__ import annotations
 
 import logging
 
+from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
 
 log = logging.getLogger(__name__)
 
+huey = get_huey()
+
 ALERT_CHECK_EVERY_S = 300.0
 
 
-def run_alert_checks() -> int:
-    """Check every active alert rule of every workspace; return how many alerts fired."""
+def run_alert_checks(workspace_id: int | None = None) -> int:
+    """Check every active alert rule (of one workspace, or all); return how many fired."""
     from guanxi.core.settings import get_settings
     from guanxi.listening.alerts import check_alerts
+    from guanxi.outbound.client import OutboundClient
     from guanxi.publishing.tasks import sessions
 
     settings = get_settings()
-    with sessions()() as db:
-        fired = check_alerts(db, settings=settings)
+    with OutboundClient.from_settings(settings) as outbound, sessions()() as db:
+        fired = check_alerts(db, settings=settings, workspace_id=workspace_id, outbound=outbound)
         db.commit()
     if fired:
         log.info("listening alerts fired: %d", len(fired))
     return len(fired)
 
 
+@huey.task(retries=0)  # type: ignore[untyped-decorator]  # huey ships no types
+def check_alerts_job(workspace_id: int | None = None) -> int:
+    """Queue job: check the alert rules (see ``run_alert_checks``)."""
+    return run_alert_checks(workspace_id)
+
+
+def enqueue_alert_checks(workspace_id: int | None = None) -> None:
+    """Queue a check of the rules (of one workspace, or all) for the worker."""
+    check_alerts_job(workspace_id)
+
+
 SCHEDULE_ALERTS: tuple[ScheduledJob, ...] = (
-    ScheduledJob("listening-alerts", ALERT_CHECK_EVERY_S, run_alert_checks),
+    ScheduledJob("listening-alerts", ALERT_CHECK_EVERY_S, enqueue_alert_checks),
 )

@@ -12,7 +12,8 @@ A spike is one alert: while it lasts the rule stays quiet (later checks only cou
 ``suppressed`` on that alert), and a new spike within ``cooldown_hours`` of the last alert
 is suppressed too. An alert is delivered in the app and by e-mail to the workspace's
 managers (``publishing.notify``: the e-mail leaves after the commit), and to the rule's
-webhook (a JSON POST with a timeout; failures are recorded on the alert, never raised).
+webhook (a JSON POST through the guarded ``outbound`` client, so only to public addresses;
+the outcome is recorded on the alert, never raised). Checks run in the worker.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -33,11 +33,12 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
 from guanxi.listening.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topic_models import Alert, AlertMetric, AlertRule, TopicMatch, TopicQuery
+from guanxi.outbound.addresses import AddressPolicy
+from guanxi.outbound.client import DeliveryFailed, OutboundClient, check_address
 from guanxi.publishing import notify
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_TIMEOUT_S = 5.0
 DRIVING_POSTS = 5
 VOLUME_SPIKE = "listening_volume_spike"
 NEGATIVE_SPIKE = "listening_negative_spike"
@@ -71,8 +72,18 @@ class RuleForm:
     webhook_url: str = ""
 
 
-def save_rule(db: Session, *, workspace_id: int, form: RuleForm, rule_id: int = 0) -> AlertRule:
-    """Create (or, with ``rule_id``, change) an alert rule after checking its values."""
+def save_rule(
+    db: Session,
+    *,
+    workspace_id: int,
+    form: RuleForm,
+    rule_id: int = 0,
+    policy: AddressPolicy | None = None,
+) -> AlertRule:
+    """Create (or, with ``rule_id``, change) an alert rule after checking its values.
+
+    ``policy`` says which webhook addresses are acceptable (public ones by default).
+    """
     topic = db.get(TopicQuery, form.topic_id)
     if topic is None or topic.workspace_id != workspace_id:
         raise UserError(N_("Choose one of the workspace's topics to watch."))
@@ -90,8 +101,8 @@ def save_rule(db: Session, *, workspace_id: int, form: RuleForm, rule_id: int = 
         if not ok:
             raise UserError(message)
     url = form.webhook_url.strip()
-    if url and not url.startswith(("https://", "http://")):
-        raise UserError(N_("The webhook address must start with https:// (or http://)."))
+    if url:
+        url = check_address(url, policy=policy or AddressPolicy())
     rule = (
         AlertRule(workspace_id=workspace_id)
         if not rule_id
@@ -257,7 +268,7 @@ def check_rule(
     settings: Settings,
     rule: AlertRule,
     now: datetime | None = None,
-    http: httpx.Client | None = None,
+    outbound: OutboundClient | None = None,
 ) -> Alert | None:
     """Check one rule; return the new alert when a spike starts, else None."""
     now = now or utcnow()
@@ -299,7 +310,7 @@ def check_rule(
     db.add(alert)
     db.flush()
     alert.deliveries = _deliver(
-        db, settings=settings, rule=rule, alert=alert, kind=kind, params=params, http=http
+        db, settings=settings, rule=rule, alert=alert, kind=kind, params=params, outbound=outbound
     )
     return alert
 
@@ -312,7 +323,7 @@ def _deliver(
     alert: Alert,
     kind: str,
     params: dict[str, Any],
-    http: httpx.Client | None,
+    outbound: OutboundClient | None,
 ) -> list[dict[str, Any]]:
     deliveries: list[dict[str, Any]] = []
     at = utcnow().isoformat()
@@ -346,7 +357,8 @@ def _deliver(
             detail = f"queued for {len(notes)} recipient(s)" if ok else "SMTP is not configured"
             deliveries.append({"channel": "email", "ok": ok, "at": at, "detail": detail})
     if rule.webhook_url:
-        deliveries.append(_post_webhook(rule, webhook_payload(rule, alert, slug), http))
+        payload = webhook_payload(rule, alert, slug)
+        deliveries.append(_post_webhook(settings, rule.webhook_url, payload, outbound))
     return deliveries
 
 
@@ -370,25 +382,18 @@ def webhook_payload(rule: AlertRule, alert: Alert, workspace_slug: str) -> dict[
 
 
 def _post_webhook(
-    rule: AlertRule, payload: dict[str, Any], http: httpx.Client | None
+    settings: Settings, url: str, payload: dict[str, Any], outbound: OutboundClient | None
 ) -> dict[str, Any]:
     at = utcnow().isoformat()
-    client = http or httpx.Client(timeout=WEBHOOK_TIMEOUT_S)
+    client = outbound or OutboundClient.from_settings(settings)
     try:
-        response = client.post(rule.webhook_url, json=payload, timeout=WEBHOOK_TIMEOUT_S)
-    except httpx.HTTPError as error:
-        log.warning("alert webhook %s failed: %s", rule.webhook_url, error)
-        return {
-            "channel": "webhook",
-            "ok": False,
-            "at": at,
-            "detail": f"{type(error).__name__}: {error}"[:300],
-        }
+        answer = client.post_json(url, payload)
+    except DeliveryFailed as failure:  # why is in the server log, not shown to the user
+        return {"channel": "webhook", "ok": False, "at": at, "detail": failure.message}
     finally:
-        if http is None:
+        if outbound is None:
             client.close()
-    ok = response.is_success
-    return {"channel": "webhook", "ok": ok, "at": at, "detail": f"HTTP {response.status_code}"}
+    return {"channel": "webhook", "ok": answer.ok, "at": at, "detail": f"HTTP {answer.status_code}"}
 
 
 def check_alerts(
@@ -397,7 +402,7 @@ def check_alerts(
     settings: Settings,
     workspace_id: int | None = None,
     now: datetime | None = None,
-    http: httpx.Client | None = None,
+    outbound: OutboundClient | None = None,
 ) -> list[Alert]:
     """Check every active rule (of one workspace, or all); return the alerts fired."""
     query = select(AlertRule).where(AlertRule.active.is_(True)).order_by(AlertRule.id)
@@ -407,7 +412,7 @@ def check_alerts(
     for rule in db.scalars(query).all():
         if not rule.topic.active:
             continue
-        alert = check_rule(db, settings=settings, rule=rule, now=now, http=http)
+        alert = check_rule(db, settings=settings, rule=rule, now=now, outbound=outbound)
         if alert is not None:
             fired.append(alert)
     return fired

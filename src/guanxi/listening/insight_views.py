@@ -20,7 +20,7 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
-from guanxi.listening import alerts, dashboards, topics
+from guanxi.listening import alert_jobs, alerts, dashboards, topics
 from guanxi.listening.dashboard_exports import csv_chunks, xlsx_file
 from guanxi.listening.queries import QuerySyntaxError
 from guanxi.listening.topic_models import (
@@ -29,6 +29,7 @@ from guanxi.listening.topic_models import (
     AlertMetric,
     TopicCategory,
 )
+from guanxi.outbound.addresses import AddressPolicy
 from guanxi.web.deps import (
     ApiAuthError,
     Db,
@@ -332,6 +333,7 @@ def _alerts_page(request: Request, membership: Membership, db: Session, **extra:
         "metrics": list(AlertMetric),
         "defaults": alerts.RuleForm(topic_id=0),
         "error": "",
+        "checking": request.query_params.get("checking") == "1",
         **_labels(),
     }
     context.update(extra)
@@ -372,7 +374,9 @@ async def rule_create(request: Request, membership: Manager, db: Db) -> Response
             notify_email=form.get("notify_email") == "on",
             webhook_url=str(form.get("webhook_url", "")),
         )
-        alerts.save_rule(db, workspace_id=membership.workspace_id, form=rule_form)
+        settings: Settings = request.app.state.settings
+        policy = AddressPolicy.from_text(settings.outbound_allow_networks)
+        alerts.save_rule(db, workspace_id=membership.workspace_id, form=rule_form, policy=policy)
     except UserError as error:
         db.rollback()
         return _alerts_page(request, membership, db, error=error.translated(i18n.gettext))
@@ -389,9 +393,9 @@ def rule_delete(membership: Manager, db: Db, rule_id: int) -> Response:
 
 
 @router.post("/w/{slug}/listen/alerts/check")
-def alerts_check(request: Request, membership: Manager, db: Db) -> Response:
-    """Check the workspace's rules now rather than at the next scheduled run."""
-    settings: Settings = request.app.state.settings
-    alerts.check_alerts(db, settings=settings, workspace_id=membership.workspace_id)
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/listen/alerts", status_code=303)
+def alerts_check(membership: Manager) -> Response:
+    """Queue a check of the workspace's rules now rather than at the next scheduled run."""
+    alert_jobs.enqueue_alert_checks(membership.workspace_id)
+    return RedirectResponse(
+        f"/w/{membership.workspace.slug}/listen/alerts?checking=1", status_code=303
+    )

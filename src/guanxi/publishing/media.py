@@ -1,12 +1,15 @@
 """The media library: images and videos a workspace attaches to its posts.
 
-Files are recognised by their content (magic bytes), never by their name, and stored once
-per workspace under ``data_dir/media/<workspace id>/<sha256>.<ext>``: uploading the same
-file again returns the asset already in the library.
+Files are recognised by their content (magic bytes) and stored once per workspace under
+``data_dir/media/<workspace id>/<sha256>.<ext>``: uploading the same file again returns the
+asset already in the library. A file whose name says another format than its content, or
+whose first kilobyte holds HTML (a file that is both a video and a web page), is refused, so
+nothing in the library can be opened as a page of this site.
 
-Limits (documented in docs/publishing.md): images up to 20 MB and 40 megapixels, videos
-up to 500 MB. The platforms have lower limits of their own; their connectors say so when
-a variant is checked.
+Limits (documented in docs/publishing.md): images up to 20 MB and 40 megapixels, every frame
+decoded in full (a truncated image is refused) and at most 200 megapixels decoded over all
+frames of an animation; videos up to 500 MB. The platforms have lower limits of their own;
+their connectors say so when a variant is checked.
 """
 
 from __future__ import annotations
@@ -33,9 +36,12 @@ from guanxi.publishing.models import MediaAsset
 MB = 1024 * 1024
 MAX_BYTES: dict[MediaKind, int] = {MediaKind.IMAGE: 20 * MB, MediaKind.VIDEO: 500 * MB}
 MAX_IMAGE_PIXELS = 40_000_000  # beyond this an "image" is more likely a decompression bomb
+MAX_DECODED_PIXELS = 200_000_000  # all frames of an animation together: bounds decoding time
 FILENAME_MAX_LENGTH = 255
 CHUNK = 1024 * 1024
 SNIFF_BYTES = 32
+MARKUP_BYTES = 1024  # what browsers look at when they guess a type; HTML there is refused
+MARKUP = (b"<html", b"<script", b"<!doctype html", b"<body", b"<head", b"<iframe", b"<svg")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,13 @@ ACCEPTED_LABELS = "JPEG, PNG, GIF, WebP, MP4, MOV"
 PILLOW_FORMATS = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
 # Top-level QuickTime atoms an old .mov may start with (no "ftyp" box).
 QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip")
+# File name extensions and the formats they may hold (MP4 and MOV are one family of
+# containers that cameras and editors label either way).
+EXTENSIONS: dict[str, tuple[MediaFormat, ...]] = {
+    "jpg": (JPEG,), "jpeg": (JPEG,), "jpe": (JPEG,), "jfif": (JPEG,), "png": (PNG,),
+    "apng": (PNG,), "gif": (GIF,), "webp": (WEBP,), "mp4": (MP4, MOV), "m4v": (MP4, MOV),
+    "mov": (MOV, MP4), "qt": (MOV, MP4),
+}  # fmt: skip
 
 
 class MediaRejectedError(UserError):
@@ -99,7 +112,8 @@ def store_media(
     """Add an uploaded file to the library; returns the asset and whether it is new.
 
     Refuses (MediaRejectedError, nothing stored) an empty file, a format not accepted, a
-    file over its kind's size limit, or an image that does not decode.
+    name whose extension says another format, HTML in the first kilobyte, a file over its
+    kind's size limit, or an image that does not decode in full within the pixel limits.
     """
     name = Path(filename.replace("\\", "/")).name.strip()[:FILENAME_MAX_LENGTH] or "upload"
     head = stream.read(SNIFF_BYTES)
@@ -112,9 +126,11 @@ def store_media(
             name=name,
             formats=ACCEPTED_LABELS,
         )
+    _check_extension(name, media_format)
     root = media_root(data_dir, workspace)
     root.mkdir(parents=True, exist_ok=True)
     limit = MAX_BYTES[media_format.kind]
+    start = bytearray(head)
     digest = hashlib.sha256(head)
     size = len(head)
     handle, temp_name = tempfile.mkstemp(dir=root, prefix=".upload-")
@@ -130,8 +146,11 @@ def store_media(
                         name=name,
                         limit=limit // MB,
                     )
+                if len(start) < MARKUP_BYTES:
+                    start.extend(chunk[: MARKUP_BYTES - len(start)])
                 digest.update(chunk)
                 out.write(chunk)
+        _check_no_markup(bytes(start), name)
         sha256 = digest.hexdigest()
         existing = db.scalar(
             select(MediaAsset).where(
@@ -160,6 +179,33 @@ def store_media(
     return asset, True
 
 
+def _check_extension(name: str, media_format: MediaFormat) -> None:
+    extension = Path(name).suffix.lower().lstrip(".")
+    if extension and media_format not in EXTENSIONS.get(extension, ()):
+        raise MediaRejectedError(
+            N_(
+                "{name} holds a {format} file but its name ends in .{extension}. Give it the "
+                "extension of what it is (.{expected}) and upload it again."
+            ),
+            name=name,
+            format=media_format.label,
+            extension=extension,
+            expected=media_format.extension,
+        )
+
+
+def _check_no_markup(start: bytes, name: str) -> None:
+    lowered = start[:MARKUP_BYTES].lower()
+    if any(marker in lowered for marker in MARKUP):
+        raise MediaRejectedError(
+            N_(
+                "{name} contains web page code (HTML) besides the image or video. Export the "
+                "file again from the camera or the editing program and upload that file."
+            ),
+            name=name,
+        )
+
+
 def _inspect(
     path: Path, media_format: MediaFormat, name: str
 ) -> tuple[int | None, int | None, float | None]:
@@ -170,23 +216,36 @@ def _inspect(
         name=name,
         format=media_format.label,
     )
+    too_big = MediaRejectedError(
+        N_("{name} has more than {limit} megapixels (the limit). Resize it and upload it again."),
+        name=name,
+        limit=MAX_IMAGE_PIXELS // 1_000_000,
+    )
     try:
         with warnings.catch_warnings():
-            # Pillow warns before it refuses a huge image; the size check below decides.
+            # Pillow warns before it refuses a huge image; the size checks below decide.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=[PILLOW_FORMATS[media_format]]) as image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
+                    raise too_big
+                frames = getattr(image, "n_frames", 1)
+                if width * height * frames > MAX_DECODED_PIXELS:
                     raise MediaRejectedError(
-                        N_("{name} has {pixels} megapixels; the limit is {limit}. Resize it."),
+                        N_(
+                            "{name} has {frames} frames, too many to check at this size. "
+                            "Shorten or shrink the animation and upload it again."
+                        ),
                         name=name,
-                        pixels=width * height // 1_000_000,
-                        limit=MAX_IMAGE_PIXELS // 1_000_000,
+                        frames=frames,
                     )
-                image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise damaged from exc
+                # Decode every pixel of every frame: a truncated file fails here, not later.
+                for frame in range(frames):
+                    image.seek(frame)
+                    image.load()
     except Image.DecompressionBombError as exc:
+        raise too_big from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise damaged from exc
     return width, height, None
 

@@ -97,12 +97,20 @@ def _store_uploads(
 
 
 def file_response(asset: MediaAsset, data_dir: Path) -> Response:
-    """The asset's file, private to whoever was allowed to ask for it."""
+    """The asset's file, private to whoever was allowed to ask for it.
+
+    Its type is the one recognised at upload, browsers may not guess another (nosniff),
+    and opened on its own it downloads rather than renders: <img> and <video> still show it.
+    """
     path = media.media_path(asset, data_dir)
     if not path.is_file():
         raise media.media_not_found()
     return FileResponse(
-        path, media_type=asset.content_type, headers={"Cache-Control": "private, max-age=3600"}
+        path,
+        media_type=asset.content_type,
+        filename=asset.filename,
+        content_disposition_type="attachment",
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
     )
 
 
