@@ -312,7 +312,7 @@ def test_a_token_without_a_lifetime_never_expires(
 ) -> None:
     sign_in(client, owner.email)
 
-    _response, plain = create_token(client, expires_in_days="")
+    _response, _plain = create_token(client, expires_in_days="")
 
     assert db.scalars(select(ApiToken)).one().expires_at is None
     assert token_row(client.get("/w/acme/settings").text)[4] == "Never"

@@ -6,8 +6,10 @@ the client address is the socket's peer, or X-Forwarded-For from a trusted proxy
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi.accounts.models import AuditEvent, User
+from guanxi.accounts import throttle
+from guanxi.accounts.models import AuditEvent, SignInThrottle, User
+from guanxi.accounts.throttle import LoginThrottledError, ThrottlePolicy
+from guanxi.core.db import utcnow
 from guanxi.core.settings import ConfigurationError, Settings, load_settings
 from guanxi.web.app import create_app
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory
@@ -182,3 +187,34 @@ def test_a_wrong_trusted_proxy_setting_says_what_to_write(
     assert "GUANXI_TRUSTED_PROXIES: 'proxy.internal' is not an IP address or network." in str(
         error.value
     )
+
+
+def test_failures_arriving_at_once_from_several_processes_are_all_counted(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Eight web processes recording a failure at the same moment: the count is eight, so a
+    guesser gains nothing by sending attempts in parallel."""
+    policy = ThrottlePolicy(
+        account_address_free=5, account_free=10, address_free=20, longest_wait=timedelta(minutes=15)
+    )
+    start = threading.Barrier(8)
+
+    def fail_once() -> None:
+        with session_factory() as db:
+            start.wait()
+            throttle.record_failure(
+                db, policy=policy, email="claire@acme.example", ip=ATTACKER, now=utcnow()
+            )
+            db.commit()
+
+    threads = [threading.Thread(target=fail_once) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    with session_factory() as db:
+        counts = {row.scope: row.failures for row in db.scalars(select(SignInThrottle))}
+        assert counts == {"address": 8, "account": 8, "account_address": 8}
+        with pytest.raises(LoginThrottledError):
+            throttle.check_allowed(db, email="claire@acme.example", ip=ATTACKER, now=utcnow())
