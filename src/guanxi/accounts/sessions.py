@@ -27,7 +27,13 @@ def start_session(
 ) -> str:
     """A new session for ``user``; returns the id for the cookie (stored only as a digest)."""
     now = utcnow()
-    db.execute(delete(UserSession).where(UserSession.expires_at <= now))
+    # Expired sessions go; rows another request has locked are skipped, not waited for.
+    expired = (
+        select(UserSession.id)
+        .where(UserSession.expires_at <= now)
+        .with_for_update(skip_locked=True)
+    )
+    db.execute(delete(UserSession).where(UserSession.id.in_(expired.scalar_subquery())))
     plain = secrets.token_urlsafe(32)
     db.add(
         UserSession(

@@ -144,7 +144,13 @@ def record_failure(
     db: Session, *, policy: ThrottlePolicy, email: str, ip: str | None, now: datetime
 ) -> None:
     """Count a failed sign-in in every scope; the caller commits even when it then raises."""
-    db.execute(delete(SignInThrottle).where(SignInThrottle.forget_at <= now))
+    # Forgotten counts go; rows another sign-in is counting on are skipped, not waited for.
+    forgotten = (
+        select(SignInThrottle.id)
+        .where(SignInThrottle.forget_at <= now)
+        .with_for_update(skip_locked=True)
+    )
+    db.execute(delete(SignInThrottle).where(SignInThrottle.id.in_(forgotten.scalar_subquery())))
     # Always in the same order, so concurrent sign-ins lock the rows without deadlocking.
     for scope, key in sorted(_keys(email=email, ip=ip).items()):
         _count(db, policy=policy, scope=scope, key=key, now=now)
@@ -167,6 +173,8 @@ def _count(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+    if row.forget_at <= now:  # a forgotten count that was not deleted yet starts again
+        row.failures, row.blocked_until = 0, None
     row.failures += 1
     wait = policy.wait_after(row.failures, scope)
     if wait is not None:
