@@ -33,9 +33,10 @@ def cli_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[En
     get_settings.cache_clear()
 
 
-def run(*args: str) -> Result:
-    """Run ``guanxi`` with ``args``; an unexpected exception fails the test."""
-    result = CliRunner().invoke(app, list(args))
+def run(*args: str, stdin: str | None = None) -> Result:
+    """Run ``guanxi`` with ``args`` (and ``stdin`` as what is typed); an unexpected exception
+    fails the test."""
+    result = CliRunner().invoke(app, list(args), input=stdin)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result

@@ -1,5 +1,8 @@
-"""Signing in and out: credentials, signed session cookies, throttling, the session epoch
-("sign out everywhere", password change) and the language choice.
+"""Signing in and out: credentials, session cookies, throttling of one client's guesses at
+one account, "sign out everywhere", password change and the language choice.
+
+Sessions on the server and throttling across clients: tests/test_sessions.py and
+tests/test_sign_in_throttle.py.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts import service as accounts
-from guanxi.accounts.models import LoginAttempt, Role, User
+from guanxi.accounts.models import Role, SignInThrottle, User
 from guanxi.core import security
 from guanxi.core.security import verify_password
 from guanxi.core.settings import Mode, Settings
@@ -175,14 +178,20 @@ def _session_payload(client: TestClient) -> tuple[dict[str, object], str]:
 
 
 def test_a_tampered_session_cookie_signs_out(
-    client: TestClient, acme: User, make_user: UserFactory
+    client: TestClient, db: Session, acme: User, make_user: UserFactory
 ) -> None:
-    """Given a signed-in cookie whose content is changed to another user (signature kept),
+    """Given a signed-in cookie whose session id is changed to Mallory's (signature kept),
     then the session is ignored: the visitor is signed out."""
     mallory = make_user("mallory@acme.example")
+    workspace = acme.memberships[0].workspace
+    accounts.add_member(db, workspace=workspace, user=mallory, role=Role.EDITOR, actor=None)
+    db.commit()
+    with TestClient(client.app) as mallorys_browser:
+        sign_in(mallorys_browser, mallory.email)
+        mallorys_id = _session_payload(mallorys_browser)[0]["sid"]
     sign_in(client, acme.email)
     data, signature = _session_payload(client)
-    data["uid"] = mallory.id
+    data["sid"] = mallorys_id
     forged = base64.b64encode(json.dumps(data).encode()).decode() + "." + signature
 
     client.cookies.clear()
@@ -252,7 +261,7 @@ def test_pages_forbid_framing_and_sniffing(client: TestClient) -> None:
     assert headers["x-content-type-options"] == "nosniff"
 
 
-# --- Throttling ---------------------------------------------------------------------------------
+# --- Throttling one client's guesses at one account ---------------------------------------
 
 
 def fail(client: TestClient, email: str, times: int) -> None:
@@ -260,10 +269,19 @@ def fail(client: TestClient, email: str, times: int) -> None:
         assert try_sign_in(client, email, WRONG).status_code == 401
 
 
-def test_five_failures_lock_the_address_even_for_the_right_password(
+def pass_time(db: Session, delta: timedelta) -> None:
+    """Move every sign-in count ``delta`` into the past, as if that time had passed."""
+    for row in db.scalars(select(SignInThrottle)):
+        row.forget_at -= delta
+        if row.blocked_until is not None:
+            row.blocked_until -= delta
+    db.commit()
+
+
+def test_five_failures_make_this_client_wait_even_for_the_right_password(
     client: TestClient, acme: User, settings: Settings
 ) -> None:
-    """Given 5 failed sign-ins (the default limit) for one address,
+    """Given 5 failed sign-ins (the default) to one account from one client,
     when the right password comes next, then it is refused with how long to wait."""
     assert settings.login_max_failures == 5
     fail(client, acme.email, 5)
@@ -271,11 +289,12 @@ def test_five_failures_lock_the_address_even_for_the_right_password(
     response = try_sign_in(client, acme.email, PASSWORD)
 
     assert response.status_code == 429
-    assert "Too many failed sign-ins. Wait 15 minutes, then try again." in response.text
+    assert "Too many failed sign-ins. Wait 30 seconds, then try again." in response.text
+    assert response.headers["retry-after"] == "30"
     assert not is_signed_in(client)
 
 
-def test_four_failures_do_not_lock(client: TestClient, acme: User) -> None:
+def test_four_failures_do_not_make_anyone_wait(client: TestClient, acme: User) -> None:
     fail(client, acme.email, 4)
 
     assert try_sign_in(client, acme.email, PASSWORD).status_code == 303
@@ -290,44 +309,58 @@ def test_a_success_resets_the_count(client: TestClient, acme: User) -> None:
     assert try_sign_in(client, acme.email, PASSWORD).status_code == 303
 
 
-def test_the_lock_is_per_address(client: TestClient, acme: User, make_user: UserFactory) -> None:
+def test_the_wait_is_per_account(client: TestClient, acme: User, make_user: UserFactory) -> None:
     make_user("li@acme.example")
     fail(client, acme.email, 5)
 
     assert try_sign_in(client, "li@acme.example", PASSWORD).status_code == 303
 
 
-def test_an_unknown_address_is_locked_like_a_known_one(client: TestClient) -> None:
-    """Otherwise the lock itself would tell which addresses have accounts."""
+def test_an_unknown_address_waits_like_a_known_one(client: TestClient) -> None:
+    """Otherwise the wait itself would tell which addresses have accounts."""
     fail(client, "nobody@acme.example", 5)
 
     assert try_sign_in(client, "nobody@acme.example", WRONG).status_code == 429
 
 
-def test_the_lock_lifts_when_the_failures_leave_the_window(
+def test_the_wait_doubles_with_each_further_failure_up_to_the_longest(
+    client: TestClient, db: Session, acme: User
+) -> None:
+    """30 s after the 5th failure, 60 s after the 6th, 2 min after the 7th, ... and never
+    more than GUANXI_LOGIN_LOCK_MINUTES (15)."""
+    fail(client, acme.email, 5)
+    waits = []
+    for _ in range(6):
+        pass_time(db, timedelta(minutes=15))  # the wait is over; the count is not forgotten
+        fail(client, acme.email, 1)
+        waits.append(try_sign_in(client, acme.email, PASSWORD).headers["retry-after"])
+
+    assert waits == ["60", "120", "240", "480", "900", "900"]
+    assert "Wait 15 minutes" in try_sign_in(client, acme.email, PASSWORD).text
+
+
+def test_the_wait_ends_and_the_count_is_forgotten_after_a_quiet_while(
     client: TestClient, db: Session, acme: User
 ) -> None:
     fail(client, acme.email, 5)
-    for attempt in db.scalars(select(LoginAttempt)):
-        attempt.created_at -= timedelta(minutes=10)
-    db.commit()
+    pass_time(db, timedelta(seconds=20))
+    assert "Wait 10 seconds" in try_sign_in(client, acme.email, PASSWORD).text
 
-    locked = try_sign_in(client, acme.email, PASSWORD)
-    assert "Wait 5 minutes" in locked.text  # the exact time left, not the whole window
-    for attempt in db.scalars(select(LoginAttempt)):
-        attempt.created_at -= timedelta(minutes=6)
-    db.commit()
+    pass_time(db, timedelta(seconds=10))
+    assert try_sign_in(client, acme.email, WRONG).status_code == 401  # may try, counted
+    pass_time(db, timedelta(minutes=20))  # quiet: the count is forgotten
+    fail(client, acme.email, 4)
 
     assert try_sign_in(client, acme.email, PASSWORD).status_code == 303
 
 
-def test_the_lock_message_is_in_the_visitors_language(client: TestClient, acme: User) -> None:
+def test_the_wait_message_is_in_the_visitors_language(client: TestClient, acme: User) -> None:
     post(client, "/language", {"language": "zh_Hans", "next": "/login"})
     fail(client, acme.email, 5)
 
     response = try_sign_in(client, acme.email, PASSWORD)
 
-    assert "登录失败次数过多。请等待 15 分钟后再试。" in response.text
+    assert "登录失败次数过多。请等待 30 秒后再试。" in response.text
 
 
 def test_a_lower_limit_from_the_settings_applies(
@@ -345,7 +378,7 @@ def test_a_lower_limit_from_the_settings_applies(
         response = try_sign_in(strict, acme.email, PASSWORD)
 
     assert response.status_code == 429
-    assert "Wait 30 minutes" in response.text
+    assert "Wait 30 seconds" in response.text
 
 
 # --- Sign out everywhere, password change -------------------------------------------------------
@@ -415,7 +448,7 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(
 
     assert response.status_code == 303
     page = client.get(response.headers["location"])
-    assert "Password changed. Your other sessions are signed out." in page.text
+    assert "Password changed. Your other sessions are signed out" in page.text
     assert is_signed_in(client)
     assert not is_signed_in(second_client)
     db.refresh(acme)

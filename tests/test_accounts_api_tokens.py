@@ -5,6 +5,8 @@ one member in one workspace.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import ApiToken, Membership, Role, User, Workspace
-from guanxi.core.db import Base
+from guanxi.core.db import Base, utcnow
 from guanxi.core.security import token_digest
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.test_accounts import post, quick_password_hashing  # noqa: F401 - autouse fixture
@@ -35,8 +37,12 @@ def owner(make_user: UserFactory, make_workspace: WorkspaceFactory) -> User:
     return claire
 
 
-def create_token(client: TestClient, name: str = "reporting script") -> tuple[Response, str]:
-    response = post(client, "/w/acme/settings/tokens", {"name": name})
+def create_token(
+    client: TestClient, name: str = "reporting script", expires_in_days: str = ""
+) -> tuple[Response, str]:
+    response = post(
+        client, "/w/acme/settings/tokens", {"name": name, "expires_in_days": expires_in_days}
+    )
     match = TOKEN_RE.search(response.text)
     return response, match.group(1) if match else ""
 
@@ -83,7 +89,15 @@ def test_a_token_reads_its_workspace_and_records_its_use(
     assert response.json() == {"slug": "acme", "name": "Acme", "timezone": "Asia/Shanghai"}
     db.expire_all()
     assert db.scalars(select(ApiToken)).one().last_used_at is not None
-    assert "Never" not in client.get("/w/acme/settings").text
+    assert token_row(client.get("/w/acme/settings").text)[3] != "Never"
+
+
+def token_row(page: str, name: str = "reporting script") -> list[str]:
+    """The cells of the token's row on the settings page, as text (name, prefix, created,
+    last used, expires, state)."""
+    row = next(row for row in re.findall(r"<tr>(.*?)</tr>", page, re.DOTALL) if name in row)
+    cells = re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
 
 
 def test_a_revoked_token_is_refused(client: TestClient, db: Session, owner: User) -> None:
@@ -241,3 +255,78 @@ def test_tokens_list_only_the_members_own(
 
     assert "li-private-script" not in tokens_section
     assert "li-private-script" in page  # the owner's audit log does record it
+
+
+# --- Lifetimes ------------------------------------------------------------------------------
+
+
+def test_the_settings_page_offers_lifetimes_and_suggests_90_days(
+    client: TestClient, owner: User
+) -> None:
+    sign_in(client, owner.email)
+
+    page = client.get("/w/acme/settings").text
+
+    assert '<option value="90" selected>90 days</option>' in page
+    assert '<option value="">Never expires</option>' in page
+
+
+def test_a_token_made_for_30_days_shows_its_end_and_works_until_then(
+    client: TestClient, db: Session, owner: User
+) -> None:
+    sign_in(client, owner.email)
+
+    _response, plain = create_token(client, expires_in_days="30")
+
+    token = db.scalars(select(ApiToken)).one()
+    assert token.expires_at is not None
+    assert abs(token.expires_at - (utcnow() + timedelta(days=30))) < timedelta(minutes=1)
+    cells = token_row(client.get("/w/acme/settings").text)
+    expected = token.expires_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
+    assert cells[4].startswith(expected)
+    assert client.get("/api/v1/workspace", headers=bearer(plain)).status_code == 200
+
+
+def test_an_expired_token_is_refused_with_a_clear_message(
+    client: TestClient, db: Session, owner: User
+) -> None:
+    """Given a token made for 7 days, when it is used after them, then 401 says it expired,
+    when, and what to do; the settings page marks it expired."""
+    sign_in(client, owner.email)
+    _response, plain = create_token(client, expires_in_days="7")
+    token = db.scalars(select(ApiToken)).one()
+    token.expires_at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    db.commit()
+
+    response = client.get("/api/v1/workspace", headers=bearer(plain))
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "This API token expired on 2026-01-02 03:04 UTC. Create a new one under Settings."
+    }
+    assert token_row(client.get("/w/acme/settings").text)[5] == "Expired"
+
+
+def test_a_token_without_a_lifetime_never_expires(
+    client: TestClient, db: Session, owner: User
+) -> None:
+    sign_in(client, owner.email)
+
+    _response, _plain = create_token(client, expires_in_days="")
+
+    assert db.scalars(select(ApiToken)).one().expires_at is None
+    assert token_row(client.get("/w/acme/settings").text)[4] == "Never"
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "3651", "soon", "1.5"])
+def test_a_wrong_lifetime_is_refused_and_nothing_is_made(
+    client: TestClient, db: Session, owner: User, days: str
+) -> None:
+    sign_in(client, owner.email)
+
+    response, plain = create_token(client, expires_in_days=days)
+
+    assert response.status_code == 400
+    assert f"A token lasts 1 to 3650 days, or never expires. {days} is neither." in response.text
+    assert plain == ""
+    assert db.scalars(select(ApiToken)).all() == []

@@ -218,7 +218,7 @@ def test_a_sign_in_refused_by_the_lock_is_audited_as_such(
 
     post(client, "/login", {"email": acme.li.email, "password": PASSWORD, "next": "/"})
 
-    assert events(db, "user.sign_in_failed")[-1].after == {"reason": "locked"}
+    assert events(db, "user.sign_in_failed")[-1].after == {"reason": "throttled"}
     assert events(db, "user.sign_in") == []
 
 
@@ -240,7 +240,7 @@ def test_changing_the_password_is_audited_without_any_hash(
     event = only(db, "user.password_change")
     assert (event.actor_id, event.entity_id) == (acme.li.id, str(acme.li.id))
     assert event.before == {"session_epoch": 0}
-    assert event.after == {"session_epoch": 1}
+    assert event.after == {"session_epoch": 1, "sessions_ended": 0, "api_tokens_revoked": 0}
     assert "argon2" not in repr(event.before) + repr(event.after)
 
 
@@ -252,7 +252,7 @@ def test_signing_out_everywhere_is_audited(client: TestClient, db: Session, acme
     event = only(db, "user.sign_out_everywhere")
     assert event.actor_id == acme.li.id
     assert event.before == {"session_epoch": 0}
-    assert event.after == {"session_epoch": 1}
+    assert event.after == {"session_epoch": 1, "sessions_ended": 1}
 
 
 # --- Reading the log -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def migrated(database: Engine) -> Engine:
 def claire(migrated: Engine) -> Engine:
     result = run(
         "user", "create", "--email", "claire@provence.example", "--name", "Claire",
-        "--password", GOOD_PASSWORD,
+        "--password-stdin", stdin=GOOD_PASSWORD + "\n",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return migrated
@@ -61,13 +61,17 @@ def test_db_upgrade_creates_the_schema_and_is_repeatable(database: Engine) -> No
     assert {"users", "workspaces", "memberships", "api_tokens", "audit_events"} <= tables
 
 
-def test_user_create_makes_a_user_who_can_sign_in(migrated: Engine) -> None:
+def test_user_create_asks_for_the_password_twice_without_showing_it(migrated: Engine) -> None:
+    """The password is typed at a hidden prompt, twice, never given as an argument."""
     result = run(
         "user", "create", "--email", " Claire@Provence.example ", "--name", "Claire Martin",
-        "--password", GOOD_PASSWORD,
+        stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n",
     )  # fmt: skip
 
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
+    assert "Password (at least 10 characters):" in result.output
+    assert "Repeat for confirmation:" in result.output
+    assert GOOD_PASSWORD not in result.output
     assert "created user claire@provence.example" in said(result)
     with Session(migrated) as session:
         user = session.scalars(select(User)).one()
@@ -91,7 +95,9 @@ def test_user_create_refuses_bad_input_clearly(
     migrated: Engine, email: str, name: str, password: str, message: str
 ) -> None:
     """Bad input: exit status 1, a message saying what to fix, no traceback, no user."""
-    result = run("user", "create", "--email", email, "--name", name, "--password", password)
+    result = run(
+        "user", "create", "--email", email, "--name", name, "--password-stdin", stdin=password
+    )  # fmt: skip
 
     assert result.exit_code == 1
     assert message in said(result)
@@ -102,12 +108,53 @@ def test_user_create_refuses_bad_input_clearly(
 def test_user_create_refuses_a_taken_address(claire: Engine) -> None:
     result = run(
         "user", "create", "--email", "CLAIRE@provence.example", "--name", "Other",
-        "--password", GOOD_PASSWORD,
+        "--password-stdin", stdin=GOOD_PASSWORD,
     )  # fmt: skip
 
     assert result.exit_code == 1
     assert "A user with the e-mail address claire@provence.example already exists" in said(result)
     assert count(claire, User) == 1
+
+
+def test_user_create_reads_the_password_from_standard_input_for_scripts(
+    migrated: Engine,
+) -> None:
+    """`printf '%s\\n' "$PW" | guanxi user create ... --password-stdin`: one line, its
+    spaces kept."""
+    result = run(
+        "user", "create", "--email", "li@provence.example", "--name", "Li",
+        "--password-stdin", stdin=" spaces count too \nsecond line ignored\n",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "Password" not in result.output
+    with Session(migrated) as session:
+        user = session.scalars(select(User)).one()
+        assert verify_password(user.password_hash, " spaces count too ")
+
+
+def test_user_create_refuses_two_different_passwords_at_the_prompt(migrated: Engine) -> None:
+    result = run(
+        "user", "create", "--email", "li@provence.example", "--name", "Li",
+        stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}!\n{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "Error: The two entered values do not match." in result.output
+    with Session(migrated) as session:
+        assert verify_password(session.scalars(select(User)).one().password_hash, GOOD_PASSWORD)
+
+
+def test_the_password_is_never_an_option(migrated: Engine) -> None:
+    """A password on the command line is seen by other users (ps) and kept in shell history."""
+    result = run(
+        "user", "create", "--email", "li@provence.example", "--name", "Li",
+        "--password", GOOD_PASSWORD,
+    )  # fmt: skip
+
+    assert result.exit_code == 2
+    assert "No such option: --password" in said(result)
+    assert count(migrated, User) == 0
 
 
 def test_workspace_create_makes_the_user_its_owner(claire: Engine) -> None:
@@ -161,7 +208,7 @@ def test_workspace_add_member_gives_and_changes_a_role(claire: Engine) -> None:
     run("workspace", "create", "--slug", "provence-wines", "--name", "V",
         "--owner", "claire@provence.example")  # fmt: skip
     run("user", "create", "--email", "li@provence.example", "--name", "Li Na",
-        "--password", GOOD_PASSWORD)  # fmt: skip
+        "--password-stdin", stdin=GOOD_PASSWORD)  # fmt: skip
 
     added = run("workspace", "add-member", "--slug", "provence-wines",
                 "--email", "li@provence.example", "--role", "editor")  # fmt: skip

@@ -20,7 +20,7 @@ def workspace(cli_database: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: FakePipeline())
     assert run("db", "upgrade").exit_code == 0
     assert run("user", "create", "--email", "o@acme.example", "--name", "O",
-               "--password", PASSWORD).exit_code == 0  # fmt: skip
+               "--password-stdin", stdin=PASSWORD).exit_code == 0  # fmt: skip
     result = run("workspace", "create", "--slug", "acme", "--name", "Acme", "--owner",
                  "o@acme.example")  # fmt: skip
     assert result.exit_code == 0, result.output

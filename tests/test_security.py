@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from guanxi.accounts import auth
+from guanxi.accounts.throttle import ThrottlePolicy
 from guanxi.core.security import (
     SecretBox,
     SecretDecryptionError,
@@ -73,9 +75,10 @@ def test_signing_in_upgrades_a_weak_hash(db: Session, make_user: UserFactory) ->
     user.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     db.commit()
 
-    auth.authenticate(
-        db, email=user.email, password=PASSWORD, ip=None, max_failures=5, lock_minutes=15
+    policy = ThrottlePolicy(
+        account_address_free=5, account_free=10, address_free=20, longest_wait=timedelta(minutes=15)
     )
+    auth.authenticate(db, email=user.email, password=PASSWORD, ip=None, policy=policy)
     db.commit()
 
     db.refresh(user)

@@ -118,7 +118,8 @@ def run_stack(*, port: int, sandbox_port: int, workers: int, console: Console) -
         threading.Thread(target=_prepare_demo, args=(port, sandbox_port), daemon=True).start()
         # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        uvicorn.run("guanxi.web.main:app", host="127.0.0.1", port=port)
+        # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
+        uvicorn.run("guanxi.web.main:app", host="127.0.0.1", port=port, proxy_headers=False)
     finally:
         for child in children:
             child.terminate()

@@ -60,7 +60,8 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(10), default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped on password change or "sign out everywhere": older session cookies stop working.
+    # Counts the times every session of the user was ended at once (password change, "sign
+    # out everywhere"), for the audit log; the sessions themselves are rows of UserSession.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -120,9 +121,32 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     user: Mapped[User] = relationship()
     workspace: Mapped[Workspace] = relationship()
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token's chosen lifetime is over at ``now``."""
+        return self.expires_at is not None and self.expires_at <= now
+
+
+class UserSession(Base):
+    """A signed-in browser. Its cookie carries a random id; only the id's digest is stored,
+    so signing out (deleting the row) ends the session wherever the cookie was copied."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship()
 
 
 class AuditEvent(Base):
@@ -148,17 +172,31 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LoginAttempt(Base):
-    """A sign-in attempt, kept to throttle guessing across processes."""
+class ThrottleScope(StrEnum):
+    """What a count of failed sign-ins is about (docs/security/sessions.md)."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_created", "email", "created_at"),)
+    ADDRESS = "address"  # one client address, whatever the account
+    ACCOUNT = "account"  # one e-mail address, from any client
+    ACCOUNT_ADDRESS = "account_address"  # one e-mail address from one client
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted for one scope and key, shared by every web process.
+
+    The key is a digest (of the client address, the e-mail address or both), so typed
+    addresses of any length fit and the table holds nobody's address in clear.
+    """
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
-    ip: Mapped[str | None] = mapped_column(String(64), default=None)
-    succeeded: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scope: Mapped[ThrottleScope] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # After this quiet time the count is forgotten (and the row may be deleted).
+    forget_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 MIN_PASSWORD_LENGTH = 10

@@ -9,6 +9,7 @@ event is committed (or rolled back) together with the change it describes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,6 +36,9 @@ from guanxi.core.security import hash_password, new_token, token_digest
 
 EMAIL_MAX_LENGTH = 254  # the column width, and the longest address RFC 5321 allows
 TOKEN_NAME_MAX_LENGTH = 120
+TOKEN_MAX_DAYS = 3650
+# The lifetimes the settings page offers for a new API token (days; None: never expires).
+TOKEN_LIFETIME_CHOICES: tuple[int | None, ...] = (7, 30, 90, 365, None)
 
 
 class RoleDeniedError(PermissionDeniedError):
@@ -408,23 +412,58 @@ def _ensure_another_owner(db: Session, *, workspace: Workspace, leaving: User) -
 # --- API tokens ---------------------------------------------------------------------------
 
 
+class ApiTokenExpiredError(UserError):
+    """An API token used after the end of the lifetime chosen when it was made."""
+
+    status_code = 401
+
+
+def parse_token_lifetime(text: str) -> int | None:
+    """Days a new token lasts, from a form or a command line; empty means it never expires."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= TOKEN_MAX_DAYS:
+        raise UserError(
+            N_("A token lasts 1 to {max} days, or never expires. {value} is neither."),
+            max=TOKEN_MAX_DAYS,
+            value=text[:20],
+        )
+    return days
+
+
 def create_api_token(
-    db: Session, *, membership: Membership, name: str, ip: str | None = None
+    db: Session,
+    *,
+    membership: Membership,
+    name: str,
+    expires_in_days: int | None = None,
+    ip: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new API token for this member; the plain token is returned once and never stored."""
+    """A new API token for this member, for ever or ``expires_in_days`` days; the plain
+    token is returned once and never stored."""
     name = name.strip()
     if len(name) > TOKEN_NAME_MAX_LENGTH:
         raise UserError(
             N_("A token name can have at most {max} characters. Choose a shorter one."),
             max=TOKEN_NAME_MAX_LENGTH,
         )
+    if expires_in_days is not None:
+        parse_token_lifetime(str(expires_in_days))
     plain = new_token()
+    now = utcnow()
     token = ApiToken(
         user_id=membership.user_id,
         workspace_id=membership.workspace_id,
         name=name or "API token",
         token_hash=token_digest(plain),
         prefix=plain[:10],
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     db.add(token)
     db.flush()
@@ -435,7 +474,11 @@ def create_api_token(
         action="api_token.create",
         entity_type="api_token",
         entity_id=token.id,
-        after={"name": token.name, "prefix": token.prefix},
+        after={
+            "name": token.name,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
         ip=ip,
     )
     return token, plain
@@ -482,10 +525,18 @@ def revoke_api_token(
 
 
 def membership_for_api_token(db: Session, *, plain_token: str) -> Membership | None:
-    """The membership an API token acts as, or None when it is unknown or revoked."""
+    """The membership an API token acts as, or None when it is unknown or revoked.
+
+    Raises ``ApiTokenExpiredError`` for a token past its lifetime, saying since when.
+    """
     token = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(plain_token)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
+    if token.expired(utcnow()) and token.expires_at is not None:
+        raise ApiTokenExpiredError(
+            N_("This API token expired on {date}. Create a new one under Settings."),
+            date=token.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
     membership = db.scalar(
         select(Membership).where(
             Membership.user_id == token.user_id, Membership.workspace_id == token.workspace_id

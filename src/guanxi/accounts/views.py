@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from guanxi.accounts import auth, service
+from guanxi.accounts import auth, service, sessions
 from guanxi.accounts.models import AuditEventRead, Membership, Permission, Role, WorkspaceRead
+from guanxi.accounts.service import TOKEN_LIFETIME_CHOICES
+from guanxi.accounts.throttle import LoginThrottledError, ThrottlePolicy
 from guanxi.core import i18n
+from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import SUPPORTED_LANGUAGES, Settings
 from guanxi.web.deps import (
+    SESSION_ID,
     ApiMember,
     CurrentUser,
     Db,
@@ -61,27 +66,33 @@ def login(
 ) -> Response:
     """Check the credentials, then start a fresh session."""
     settings = _settings_of(request)
+    ip = client_ip(request)
     try:
         user = auth.authenticate(
-            db,
-            email=email,
-            password=password,
-            ip=client_ip(request),
-            max_failures=settings.login_max_failures,
-            lock_minutes=settings.login_lock_minutes,
+            db, email=email, password=password, ip=ip, policy=ThrottlePolicy.from_settings(settings)
         )
     except UserError as exc:
-        db.commit()  # keep the failed attempt: it counts towards the lock
-        return render(
+        db.commit()  # keep the failed attempt: it counts towards the waits
+        response = render(
             request,
             "accounts/login.html",
             {"next": safe_next(next), "email": email, "error": _translate(request, exc)},
             status_code=exc.status_code,
         )
+        if isinstance(exc, LoginThrottledError):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    session_id = sessions.start_session(
+        db,
+        user=user,
+        user_agent=request.headers.get("user-agent", ""),
+        ip=ip,
+        lifetime=timedelta(days=settings.session_max_age_days),
+    )
     db.commit()
     language = user.language or request.session.get("language")
     request.session.clear()  # no session fixation: the signed-in session starts new
-    request.session.update({"uid": user.id, "epoch": user.session_epoch})
+    request.session[SESSION_ID] = session_id
     if language:
         request.session["language"] = language
     return RedirectResponse(safe_next(next), status_code=303)
@@ -95,8 +106,13 @@ def _end_session(request: Request) -> None:
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """End the session (the language choice stays)."""
+def logout(request: Request, db: Db) -> Response:
+    """End the session on the server, so no copy of its cookie works any more (the language
+    choice stays)."""
+    session_id = request.session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        sessions.end_session(db, session_id=session_id)
+        db.commit()
     _end_session(request)
     return RedirectResponse("/login", status_code=303)
 
@@ -138,6 +154,10 @@ def _settings(
         "section": "settings",
         "members": service.list_members(db, workspace=membership.workspace),
         "tokens": service.list_api_tokens(db, membership=membership),
+        "token_lifetimes": TOKEN_LIFETIME_CHOICES,
+        "now": utcnow(),
+        "sessions": sessions.list_sessions(db, user=membership.user),
+        "this_session": getattr(request.state, "user_session", None),
         "audit": service.list_audit_events(db, workspace=membership.workspace, limit=50)
         if membership.can(Permission.MANAGE_MEMBERS)
         else [],
@@ -210,12 +230,20 @@ def remove_member(
 
 @router.post("/w/{slug}/settings/tokens")
 def create_token(
-    request: Request, db: Db, membership: Reader, name: Annotated[str, Form()] = ""
+    request: Request,
+    db: Db,
+    membership: Reader,
+    name: Annotated[str, Form()] = "",
+    expires_in_days: Annotated[str, Form()] = "",
 ) -> Response:
-    """Create an API token; its value is shown once."""
+    """Create an API token, for ever or for a chosen number of days; its value is shown once."""
     try:
         _token, plain = service.create_api_token(
-            db, membership=membership, name=name, ip=client_ip(request)
+            db,
+            membership=membership,
+            name=name,
+            expires_in_days=service.parse_token_lifetime(expires_in_days),
+            ip=client_ip(request),
         )
     except UserError as exc:
         return _form_error(request, db, membership, exc)
@@ -244,23 +272,24 @@ def change_password(
     """Change the user's password; every other session of theirs is signed out."""
     settings = _settings_of(request)
     try:
-        epoch = auth.change_password(
+        auth.change_password(
             db,
             user=user,
             current_password=current_password,
             new_password=new_password,
             confirmation=confirmation,
             ip=client_ip(request),
-            max_failures=settings.login_max_failures,
-            lock_minutes=settings.login_lock_minutes,
+            policy=ThrottlePolicy.from_settings(settings),
+            current_session=request.state.user_session,
         )
     except UserError as exc:
-        db.commit()  # a wrong current password counts towards the sign-in lock
+        db.commit()  # a wrong current password counts towards the sign-in waits
         return _settings(request, db, membership, exc.status_code, error=_translate(request, exc))
     db.commit()
-    request.session["epoch"] = epoch  # this session stays signed in
     return _back_to_settings(
-        request, membership, N_("Password changed. Your other sessions are signed out.")
+        request,
+        membership,
+        N_("Password changed. Your other sessions are signed out and your API tokens revoked."),
     )
 
 

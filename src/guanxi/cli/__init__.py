@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from types import ModuleType
 from typing import Annotated
 
@@ -77,21 +78,30 @@ def serve(
     """Serve the web application."""
     import uvicorn
 
-    uvicorn.run("guanxi.web.main:app", host=host, port=port, reload=reload)
+    # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
+    uvicorn.run("guanxi.web.main:app", host=host, port=port, reload=reload, proxy_headers=False)
 
 
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="E-mail address; signs in with it.")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    password: Annotated[
-        str,
+    password_stdin: Annotated[
+        bool,
         typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters."
+            "--password-stdin",
+            help="Read the password from the first line of standard input instead of asking.",
         ),
-    ],
+    ] = False,
 ) -> None:
-    """Create a user who can sign in."""
+    """Create a user who can sign in. Asks for the password (hidden, typed twice): a password
+    is never an argument, where other users and the shell history could read it."""
+    if password_stdin:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    else:
+        password = typer.prompt(
+            "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True
+        )
     try:
         data = accounts.parse_user_create(email=email, name=name, password=password)
         with session_scope(_sessions()) as db:

@@ -54,8 +54,21 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     smtp_from: str = Field("guanxi@localhost", description="Sender address of e-mails.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with TLS.")
-    login_max_failures: int = Field(5, ge=1, description="Failed sign-ins before a lock.")
-    login_lock_minutes: int = Field(15, ge=1, description="The window and the length of a lock.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins to one account from one client before waits."
+    )
+    login_account_max_failures: int = Field(
+        10, ge=1, description="Failed sign-ins to one account before failing clients wait."
+    )
+    login_address_max_failures: int = Field(
+        20, ge=1, description="Failed sign-ins from one client address before it waits."
+    )
+    login_lock_minutes: int = Field(
+        15, ge=1, description="Longest wait; counts are forgotten after as long without failure."
+    )
+    trusted_proxies: str = Field(
+        "", description="Proxy addresses/networks whose X-Forwarded-For is believed."
+    )
     session_max_age_days: int = Field(14, ge=1, description="How long a sign-in lasts.")
     queue_url: str = Field("", description="Task queue: empty = SQLite in data_dir; redis://...")
     weibo_api_base: str = Field("https://api.weibo.com", description="Weibo API base URL.")
@@ -113,6 +126,26 @@ class Settings(BaseSettings):
             msg = f"{value!r} is not a UI language. Use one of: {', '.join(SUPPORTED_LANGUAGES)}."
             raise ValueError(msg)
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            try:
+                if part.strip():
+                    ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError as exc:
+                msg = (
+                    f"{part.strip()!r} is not an IP address or network. List the addresses of "
+                    "your reverse proxies, comma-separated, e.g. 10.0.0.5,172.16.0.0/12."
+                )
+                raise ValueError(msg) from exc
+        return value
+
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The networks of ``trusted_proxies``, parsed."""
+        parts = (part.strip() for part in self.trusted_proxies.split(","))
+        return [ipaddress.ip_network(part, strict=False) for part in parts if part]
 
     @model_validator(mode="after")
     def _secret_key_in_production(self) -> Settings:

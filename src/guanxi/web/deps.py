@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Annotated
@@ -10,7 +11,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
-from guanxi.accounts.models import Membership, Permission, User
+from guanxi.accounts import sessions
+from guanxi.accounts.models import Membership, Permission, User, UserSession
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
 from guanxi.core.security import constant_time_equal
 
@@ -71,24 +73,38 @@ async def verify_csrf(request: Request) -> None:
         )
 
 
-def session_user(request: Request, db: Session) -> User | None:
-    """The user the session cookie signs in, if it is still valid (active, current epoch)."""
-    user_id = request.session.get("uid")
-    user = db.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.is_active or request.session.get("epoch") != user.session_epoch:
+SESSION_ID = "sid"
+
+
+def signed_in_session(request: Request, db: Session) -> UserSession | None:
+    """The live server-side session the cookie names (signed out, expired or of an inactive
+    user: None); notes when it was last seen."""
+    session_id = request.session.get(SESSION_ID)
+    if not isinstance(session_id, str) or not session_id:
         return None
-    return user
+    found = sessions.find_session(db, session_id=session_id)
+    if found is not None and db.dirty:
+        db.commit()  # last_seen_at, before the view changes anything
+    return found
+
+
+def session_user(request: Request, db: Session) -> User | None:
+    """The user the session cookie signs in, if its session is still live."""
+    found = signed_in_session(request, db)
+    return found.user if found is not None else None
 
 
 def current_user(request: Request, db: Db) -> User:
     """The signed-in user; pages without one redirect to sign-in."""
-    user = session_user(request, db)
-    if user is None:
-        # A stale session (signed out everywhere, password changed) is forgotten here.
-        request.session.pop("uid", None)
-        request.session.pop("epoch", None)
+    found = signed_in_session(request, db)
+    if found is None:
+        # A session that is over (signed out, signed out everywhere, password changed) is
+        # forgotten here.
+        request.session.pop(SESSION_ID, None)
         raise LoginRequiredError
+    user = found.user
     request.state.user = user
+    request.state.user_session = found
     request.state.memberships = accounts.list_memberships(db, user=user)
     if user.language:
         request.state.language = user.language
@@ -177,5 +193,32 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 def client_ip(request: Request) -> str | None:
-    """The client's address, for throttling and the audit log."""
-    return request.client.host if request.client else None
+    """The client's address, for throttling and the audit log.
+
+    The socket's peer, unless the peer is one of ``GUANXI_TRUSTED_PROXIES``: then the
+    nearest address in ``X-Forwarded-For`` that is not a trusted proxy. Anyone else's
+    ``X-Forwarded-For`` is ignored, so a client cannot choose the address it is counted as.
+    """
+    peer = request.client.host if request.client else None
+    trusted = request.app.state.settings.trusted_proxy_networks()
+    if peer is None or not trusted or not _is_in(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    client = peer
+    for hop in reversed([hop for hop in hops if hop]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # not an address: the last proxy that sent it is as far as we can tell
+        client = hop
+        if not _is_in(hop, trusted):
+            break
+    return client
+
+
+def _is_in(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
