@@ -18,9 +18,11 @@
   }
   var chart = echarts.init(element);
   chart.setOption({
+    // Tooltips drawn on the canvas: ECharts' HTML tooltips use style="…", which the CSP blocks.
     tooltip: {
+      renderMode: "richText",
       trigger: "item",
-      formatter: function (point) { return point.seriesName + "<br>" + point.value[0] + ": " + count(point.value[1]); }
+      formatter: function (point) { return point.seriesName + "\n" + point.value[0] + ": " + count(point.value[1]); }
     },
     legend: { top: 0 },
     grid: { left: 70, right: 24, top: 48, bottom: 32 },

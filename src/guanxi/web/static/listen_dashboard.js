@@ -15,7 +15,7 @@
   // Chinese ones) never run out of the card.
   var pieLabel = {formatter: "{d}%", position: "inside", color: "#fff"};
   function pie(radius, items) {
-    return {tooltip: {trigger: "item", formatter: "{b}: {c} ({d}%)"}, legend: {bottom: 0},
+    return {tooltip: {renderMode: "richText", trigger: "item", formatter: "{b}: {c} ({d}%)"}, legend: {bottom: 0},
             series: [{type: "pie", radius: radius, center: ["50%", "42%"], label: pieLabel,
                       minShowLabelAngle: 20, data: items}]};
   }
@@ -34,14 +34,14 @@
   var builders = {
     "volume": function (data) {
       return {
-        tooltip: {trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 45, right: 15, top: 36, bottom: 30},
+        tooltip: {renderMode: "richText", trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 45, right: 15, top: 36, bottom: 30},
         xAxis: {type: "category", data: data.days}, yAxis: {type: "value"},
         series: data.series.map(function (s) { return {name: s.name || label("all"), type: "line", smooth: true, showSymbol: false, data: s.data, topicId: s.topic_id}; })
       };
     },
     "sentiment": function (data) {
       return {
-        tooltip: {trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 45, right: 15, top: 36, bottom: 30},
+        tooltip: {renderMode: "richText", trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 45, right: 15, top: 36, bottom: 30},
         xAxis: {type: "category", data: data.days}, yAxis: {type: "value"},
         series: ["positive", "neutral", "negative"].map(function (key) { return {name: label(key), key: key, type: "line", stack: "all", areaStyle: {}, showSymbol: false, color: colors[key], data: data.series[key]}; })
       };
@@ -53,7 +53,7 @@
       return pie("55%", data.items.map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; }));
     },
     "stages": function (data) {
-      return {tooltip: {trigger: "item"},
+      return {tooltip: {renderMode: "richText", trigger: "item"},
               series: [{type: "funnel", sort: "none", left: "5%", width: "55%", label: {position: "right"}, data: data.items.filter(function (i) { return i.key !== "none"; }).map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; })}]};
     },
     "platforms": function (data) {
@@ -61,14 +61,14 @@
     },
     "authors": function (data) {
       var items = data.items.slice().reverse();
-      return {tooltip: {trigger: "axis"}, grid: {left: 150, right: 20, top: 10, bottom: 40},
+      return {tooltip: {renderMode: "richText", trigger: "axis"}, grid: {left: 150, right: 20, top: 10, bottom: 40},
               xAxis: {type: "value", name: label("followers"), nameLocation: "middle", nameGap: 24, axisLabel: {formatter: compact}},
               yAxis: {type: "category", data: items.map(function (i) { return i.name + " · " + label(i.kind); })},
               series: [{type: "bar", name: label("followers"), data: items.map(function (i) { return i.followers; })}]};
     },
     "keywords": function (data) {
       var items = data.items.slice(0, 15).reverse();
-      return {tooltip: {trigger: "axis"}, grid: {left: 90, right: 20, top: 10, bottom: 25},
+      return {tooltip: {renderMode: "richText", trigger: "axis"}, grid: {left: 90, right: 20, top: 10, bottom: 25},
               xAxis: {type: "value", name: label("mentions")},
               yAxis: {type: "category", data: items.map(function (i) { return i.keyword; })},
               series: [{type: "bar", name: label("mentions"), data: items.map(function (i) { return i.mentions; })}]};

@@ -6,7 +6,7 @@
   const chart = window.echarts.init(element);
   chart.setOption({
     grid: { left: 8, right: 24, top: 8, bottom: 24, containLabel: true },
-    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+    tooltip: { renderMode: "richText", trigger: "axis", axisPointer: { type: "shadow" } },
     xAxis: { type: "value", min: 0, max: 100 },
     yAxis: { type: "category", data: data.names.slice().reverse() },
     series: [{ type: "bar", name: data.label, data: data.scores.slice().reverse(), itemStyle: { color: "#c0392b" } }],
