@@ -112,10 +112,14 @@ def live_server(
             when = utcnow() + timedelta(days=1)
             db.add(
                 PublishTarget(
-                    workspace_id=workspace.id, post_id=post.id, channel_id=channel.id,
-                    state=TargetState.SCHEDULED, scheduled_at=when, next_attempt_at=when,
+                    workspace_id=workspace.id,
+                    post_id=post.id,
+                    channel_id=channel.id,
+                    state=TargetState.SCHEDULED,
+                    scheduled_at=when,
+                    next_attempt_at=when,
                     idempotency_key=uuid.uuid4().hex,
-                )  # fmt: skip
+                )
             )
             db.commit()
         yield live
@@ -143,7 +147,8 @@ def load_and_check(page: Page, problems: Problems, url: str) -> None:
     any violation or error."""
     problems.messages.clear()
     response = page.goto(url, wait_until="networkidle")
-    assert response is not None and response.status == 200, url
+    assert response is not None, url
+    assert response.status == 200, url
     # Chart tooltips are HTML written by ECharts: show one on each chart too.
     for chart in page.locator("canvas").all()[:8]:
         if chart.is_visible():
@@ -181,10 +186,12 @@ def test_api_docs_show_the_operations_without_a_cdn(
     outside: list[str] = []
     page.on(
         "request",
-        lambda request: outside.append(request.url)
-        if not request.url.startswith(live_server.base_url)
-        and not request.url.startswith("data:")
-        else None,
+        lambda request: (
+            outside.append(request.url)
+            if not request.url.startswith(live_server.base_url)
+            and not request.url.startswith("data:")
+            else None
+        ),
     )
     load_and_check(page, problems, live_server.url("/api/docs"))
 

@@ -170,9 +170,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": message}, status_code=500)
         # The failure may be the database's: show the page without the signed-in navigation.
         request.state.user, request.state.membership, request.state.memberships = None, None, []
-        return render(
-            request, "error.html", {"message": message, "problems": []}, status_code=500
-        )
+        return render(request, "error.html", {"message": message, "problems": []}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
