@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, Depends, Request
@@ -41,6 +42,7 @@ from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
 from guanxi.web.rendering import render
+from guanxi.web.security import allow_form_targets
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -99,10 +101,22 @@ def _offers(request: Request) -> list[ConnectorOffer]:
             label = platforms[0][1] if len(platforms) == 1 else many
             if isinstance(connector, OAuthConnect):
                 offers.append(ConnectorOffer(name, label, "oauth", platforms))
+                # The connect and reconnect forms end on the platform's consent page.
+                allow_form_targets(request, *_consent_origin(connector))
             elif isinstance(connector, CredentialsConnect):
                 fields = connector.credential_fields
                 offers.append(ConnectorOffer(name, label, "credentials", platforms, fields))
     return offers
+
+
+def _consent_origin(connector: OAuthConnect) -> list[str]:
+    """The origin of the platform's consent page (none when no app is configured:
+    connecting then fails with a message before any redirect)."""
+    try:
+        url = urlsplit(connector.authorization_url(state="", redirect_uri=""))
+    except ConnectorError:
+        return []
+    return [f"{url.scheme}://{url.netloc}"] if url.scheme in ("http", "https") else []
 
 
 def _translated(exc: ConnectorError | UserError) -> str:

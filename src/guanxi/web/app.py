@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from guanxi import __version__
 from guanxi.accounts.views import api_router as accounts_api
@@ -38,22 +39,30 @@ from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.rendering import make_templates, render
+from guanxi.web.security import SecurityHeadersMiddleware
 from guanxi.web.views import router as shell_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "guanxi_session"
-# No framing (clickjacking), no content sniffing, no full URLs leaked to other sites.
-SECURITY_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 # What a page says for the HTTP errors the framework raises itself (unknown path, method).
 HTTP_ERROR_MESSAGES = {
     404: N_("This page does not exist. Check the address, or start again from the home page."),
     405: N_("This address does not accept that kind of request. Go back and use the page's form."),
 }
+UNEXPECTED_ERROR = N_(
+    "Something went wrong on our side. Reload the page to see whether your last change "
+    "was saved, and try again in a moment."
+)
+
+
+class GuanxiApp(FastAPI):
+    """FastAPI with the security headers outside every other layer, error pages included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return SecurityHeadersMiddleware(
+            super().build_middleware_stack(), https_only=settings.mode is Mode.PRODUCTION
+        )
 
 
 def create_app(
@@ -63,12 +72,12 @@ def create_app(
     settings = settings or get_settings()
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.resolved_database_url))
-    app = FastAPI(
+    app = GuanxiApp(
         title="guanxi",
         version=__version__,
         description="Command center for brands on Chinese social media. "
         "Authenticate with `Authorization: Bearer <API token>`.",
-        docs_url="/api/docs",
+        docs_url=None,  # served by the shell from the vendored Swagger UI
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -86,8 +95,6 @@ def create_app(
         request.state.language = language
         request.state.csrf_token = ensure_csrf_token(request)
         response: Response = await call_next(request)
-        for header, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(header, value)
         return response
 
     app.add_middleware(
@@ -153,6 +160,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(
             request, "error.html", {"message": message, "problems": []}, status_code=exc.status_code
         )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, _exc: Exception) -> Response:
+        # The traceback goes to the server log (the error middleware re-raises), never to the page.
+        i18n.set_language(getattr(request.state, "language", "en"))
+        message = i18n.gettext(UNEXPECTED_ERROR)
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=500)
+        # The failure may be the database's: show the page without the signed-in navigation.
+        request.state.user, request.state.membership, request.state.memberships = None, None, []
+        return render(request, "error.html", {"message": message, "problems": []}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -18,6 +18,7 @@ from guanxi.accounts.models import ROLE_LABELS, Membership, User
 from guanxi.catalog.service import platform_name
 from guanxi.core import i18n
 from guanxi.web.deps import preferred_membership
+from guanxi.web.security import csp_nonce
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -107,6 +108,7 @@ def render(
         "membership": getattr(request.state, "membership", None),
         "memberships": getattr(request.state, "memberships", []),
         "section": "",
+        "csp_nonce": csp_nonce(request),
     }
     membership = base["membership"]
     memberships = base["memberships"]

@@ -88,3 +88,9 @@ def workspace_overview(request: Request, db: Db, membership: Member) -> Response
         "shell/overview.html",
         {"section": "overview", "plan_count": plan_count, "sections": SECTIONS, "glance": glance},
     )
+
+
+@router.get("/api/docs", include_in_schema=False)
+def api_docs(request: Request) -> Response:
+    """The API's interactive documentation, from the vendored Swagger UI (no CDN)."""
+    return render(request, "api_docs.html", {"openapi_url": request.app.openapi_url})

@@ -45,7 +45,7 @@
       return index === 0 ? Object.assign(one, marks) : one;
     });
     return lineChart(element, {
-      tooltip: { trigger: "axis" },
+      tooltip: { renderMode: "richText", trigger: "axis" },
       legend: { top: 0, type: "scroll" },
       grid: { left: 48, right: 24, top: 56, bottom: 32 },
       xAxis: { type: "time" },
@@ -57,7 +57,7 @@
   function reach(element, data, labels) {
     var marks = campaignMarks(data.markers);
     return lineChart(element, {
-      tooltip: { trigger: "axis" },
+      tooltip: { renderMode: "richText", trigger: "axis" },
       legend: { top: 0 },
       grid: { left: 48, right: 24, top: 56, bottom: 32 },
       xAxis: { type: "time" },
@@ -73,7 +73,7 @@
   function effect(element, data, labels) {
     var marks = campaignMarks(data.markers);
     return lineChart(element, {
-      tooltip: { trigger: "axis" },
+      tooltip: { renderMode: "richText", trigger: "axis" },
       legend: { top: 0 },
       grid: { left: 48, right: 24, top: 56, bottom: 32 },
       xAxis: { type: "time" },

@@ -1,0 +1,15 @@
+// The scores as horizontal bars, best at the top.
+(function () {
+  const element = document.getElementById("plan-chart");
+  if (!element || !window.echarts) { return; }
+  const data = JSON.parse(element.dataset.chart);
+  const chart = window.echarts.init(element);
+  chart.setOption({
+    grid: { left: 8, right: 24, top: 8, bottom: 24, containLabel: true },
+    tooltip: { renderMode: "richText", trigger: "axis", axisPointer: { type: "shadow" } },
+    xAxis: { type: "value", min: 0, max: 100 },
+    yAxis: { type: "category", data: data.names.slice().reverse() },
+    series: [{ type: "bar", name: data.label, data: data.scores.slice().reverse(), itemStyle: { color: "#c0392b" } }],
+  });
+  window.addEventListener("resize", () => chart.resize());
+})();

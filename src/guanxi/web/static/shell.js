@@ -1,0 +1,23 @@
+// The workspace menu is a <details>: also close it on Escape and on a click elsewhere.
+document.addEventListener("keydown", (event) => {
+  const open = document.querySelector("details.switcher[open]");
+  if (event.key === "Escape" && open) { open.open = false; open.querySelector("summary").focus(); }
+});
+document.addEventListener("click", (event) => {
+  const open = document.querySelector("details.switcher[open]");
+  if (open && !open.contains(event.target)) { open.open = false; }
+});
+
+// Values the server computes (a campaign's colour, a bar's length, a chart's height) come as
+// data- attributes: the Content-Security-Policy forbids style="…", so they are set here.
+function applyDataStyles(root) {
+  const within = (selector) => [
+    ...(root.matches && root.matches(selector) ? [root] : []),
+    ...root.querySelectorAll(selector),
+  ];
+  within("[data-chip]").forEach((node) => node.style.setProperty("--chip", node.dataset.chip));
+  within("[data-bar]").forEach((node) => { node.style.width = `${Number(node.dataset.bar)}%`; });
+  within("[data-height]").forEach((node) => { node.style.height = `${Number(node.dataset.height)}px`; });
+}
+applyDataStyles(document);
+document.addEventListener("htmx:load", (event) => applyDataStyles(event.detail.elt));
