@@ -218,7 +218,7 @@ def _variant_view(
     return {
         # The approve and reject buttons show only when the rules allow this member to decide.
         "may_decide": refusal is None and membership.can(Permission.APPROVE),
-        "decide_refusal": refusal,
+        "decide_refusal": refusal.translated(i18n.gettext) if refusal else None,
         "is_author": rules.member_key(membership.user_id) in status.review.authors,
         "target": target,
         "channel": channel,
@@ -563,8 +563,9 @@ def post_review_link(
         db.rollback()
         i18n.set_language(request.state.language)
         return _post_page(
-            request, db, membership, post, error=exc.translated(i18n.gettext), status_code=400
-        )
+            request, db, membership, post, error=exc.translated(i18n.gettext),
+            status_code=exc.status_code,
+        )  # fmt: skip
     link = f"{app_settings(request).base_url.rstrip('/')}/review/{token}"
     return _post_page(request, db, membership, post, review_link=link)
 
