@@ -78,7 +78,9 @@ MSG_REJECTED = N_("Sent back without a reason.")
 MSG_SEND_UNAPPROVED = N_(
     "This reply needs approval before it is sent. Ask for approval again, or write a new reply."
 )
-MSG_NOT_RESUBMITTABLE = N_("Only a draft or failed reply that needs approval can be sent to it.")
+MSG_NOT_RESUBMITTABLE = N_(
+    "Only a draft or failed reply that needs approval can be sent for approval."
+)
 
 ConnectorFor = Callable[[Channel], Connector]
 ContextFor = Callable[[Channel], ChannelContext]
