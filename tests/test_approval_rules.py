@@ -199,12 +199,12 @@ def test_a_review_link_records_one_decision_under_its_reviewers_name(
         if refusal is not None:
             assert index in used
             continue
-        used.add(index)  # marked used with the decision, even when the rules refuse it
         reviewer = Decider.external(issued_for[index])  # the typed name plays no part
         try:
             review = rules.decide(review, reviewer, approved=True)
         except UserError:
-            continue
+            continue  # refused: nothing recorded, the link stays unused
+        used.add(index)  # marked used with the decision it recorded
         decided_as.append(reviewer.key)
     assert len(decided_as) <= len({issued_for[i] for i in used})
     assert len(set(decided_as)) == len(decided_as)
