@@ -132,7 +132,7 @@ def test_an_editor_cannot_send_a_reply_that_waits_or_was_sent_back(
 
     refused = client.post(reply_url(comment, db, "send"), data={"csrf_token": csrf_token(client)})
     assert refused.status_code == 403
-    assert "This reply needs approval before it is sent." in refused.text
+    assert "This reply is waiting for approval" in refused.text
     assert reply_state(db) == (ReplyState.PENDING_APPROVAL, None)
     assert ReplyingConnector.posted == []
 
@@ -148,6 +148,7 @@ def test_an_editor_cannot_send_a_reply_that_waits_or_was_sent_back(
     assert "Ask for approval again" in page
     refused = client.post(reply_url(comment, db, "send"), data={"csrf_token": csrf_token(client)})
     assert refused.status_code == 403
+    assert "This reply needs approval before it is sent." in refused.text
     assert reply_state(db) == (ReplyState.DRAFT, None)
     assert ReplyingConnector.posted == []
 

@@ -72,7 +72,8 @@ MSG_UNKNOWN = N_(
     "The platform did not answer in time, so the reply may have been posted. Check the "
     "platform before sending it again: the text is kept here."
 )
-MSG_NEEDS_APPROVAL = N_("A manager approves replies before they are sent.")
+MSG_NEEDS_APPROVAL = N_("This reply waits for approval before it is sent.")
+MSG_WAITING = N_("This reply is waiting for approval: an approver sends it by approving it.")
 MSG_ALREADY_SENT = N_("This reply was already sent.")
 MSG_REJECTED = N_("Sent back without a reason.")
 MSG_SEND_UNAPPROVED = N_(
@@ -328,8 +329,8 @@ def deliver(
     """
     if reply.state == ReplyState.SENT:
         raise UserError(MSG_ALREADY_SENT)
-    if reply.state == ReplyState.PENDING_APPROVAL and reply.approved_by_id is None:
-        raise PermissionDeniedError(MSG_SEND_UNAPPROVED)
+    if reply.state == ReplyState.PENDING_APPROVAL:
+        raise PermissionDeniedError(MSG_WAITING)
     refusal = _release_refusal(db, reply=reply)
     if refusal is not None:
         raise refusal
