@@ -16,7 +16,7 @@ from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing import approvals, service
 from guanxi.publishing.approvals import REVIEW_SALT, ReviewLinkError
-from guanxi.publishing.models import Post, TargetState
+from guanxi.publishing.models import Post, ReviewLink, TargetState
 from guanxi.publishing.policy import get_policy
 from tests.composer_support import (
     Team,
@@ -80,7 +80,7 @@ def test_the_author_cannot_approve_their_own_post(
     )  # fmt: skip
     manager = member(db, team, team.manager.id)
     approvals.submit_for_review(db, post=post, membership=manager)
-    with pytest.raises(PermissionDeniedError, match="You wrote this post"):
+    with pytest.raises(PermissionDeniedError, match="You wrote this"):
         approvals.decide(
             db, target=post.targets[0], post=post, membership=manager, approved=True, comment=""
         )
@@ -192,10 +192,13 @@ def test_without_steps_there_is_nothing_to_submit(db: Session, team: Team) -> No
 # --- External review links ------------------------------------------------------------------
 
 
-def link_for(db: Session, team: Team, post: Post, settings: Settings, days: str = "7") -> str:
+def link_for(
+    db: Session, team: Team, post: Post, settings: Settings, days: str = "7", name: str = "王律师"
+) -> str:
     token, _ = approvals.review_link_token(
-        db, post=post, membership=member(db, team, team.manager.id), days=days, settings=settings
-    )
+        db, post=post, membership=member(db, team, team.manager.id), reviewer=name, days=days,
+        settings=settings,
+    )  # fmt: skip
     return token
 
 
@@ -205,7 +208,8 @@ def test_a_valid_link_leads_to_its_post_and_approves_as_a_step(
     post = submitted_post(db, team)
     token = link_for(db, team, post, settings)
     assert approvals.post_for_review_token(db, token=token, settings=settings) is post
-    approvals.external_decide(db, post=post, name="王律师", approved=True, comment="")
+    link = approvals.review_link_for_token(db, token=token, settings=settings)
+    approvals.external_decide(db, link=link, approved=True, comment="")
     assert post.targets[0].state == TargetState.APPROVED
     assert (
         approvals.list_approvals(db, target=post.targets[0])[0].reviewer_label
@@ -217,7 +221,10 @@ def test_an_expired_link_is_refused(db: Session, team: Team, settings: Settings)
     post = submitted_post(db, team)
     serializer = URLSafeSerializer(settings.all_secret_keys(), salt=REVIEW_SALT)
     past = int((utcnow() - timedelta(minutes=1)).timestamp())
-    token = serializer.dumps({"w": team.workspace.id, "p": post.id, "exp": past})
+    link = approvals.review_link_for_token(
+        db, token=link_for(db, team, post, settings), settings=settings
+    )
+    token = serializer.dumps({"w": team.workspace.id, "p": post.id, "l": link.id, "exp": past})
     with pytest.raises(ReviewLinkError, match="expired"):
         approvals.post_for_review_token(db, token=token, settings=settings)
 
@@ -237,7 +244,10 @@ def test_a_link_naming_another_workspace_is_refused(
     other = make_team(db, make_user, make_workspace, slug="rival")
     serializer = URLSafeSerializer(settings.all_secret_keys(), salt=REVIEW_SALT)
     future = int((utcnow() + timedelta(days=1)).timestamp())
-    token = serializer.dumps({"w": other.workspace.id, "p": post.id, "exp": future})
+    link = approvals.review_link_for_token(
+        db, token=link_for(db, team, post, settings), settings=settings
+    )
+    token = serializer.dumps({"w": other.workspace.id, "p": post.id, "l": link.id, "exp": future})
     with pytest.raises(ReviewLinkError, match="not valid"):
         approvals.post_for_review_token(db, token=token, settings=settings)
 
@@ -248,14 +258,17 @@ def test_only_approvers_create_links_and_only_for_allowed_durations(
     post = submitted_post(db, team)
     with pytest.raises(PermissionDeniedError):
         approvals.review_link_token(
-            db, post=post, membership=member(db, team, team.editor.id), days="7", settings=settings
-        )
+            db, post=post, membership=member(db, team, team.editor.id), reviewer="王律师",
+            days="7", settings=settings,
+        )  # fmt: skip
     with pytest.raises(UserError, match="how long"):
         link_for(db, team, post, settings, days="365")
 
 
-def test_an_external_reviewer_needs_a_name(db: Session, team: Team) -> None:
+def test_a_review_link_is_issued_for_a_named_reviewer(
+    db: Session, team: Team, settings: Settings
+) -> None:
     post = submitted_post(db, team)
-    with pytest.raises(UserError, match="your name"):
-        approvals.external_decide(db, post=post, name=" ", approved=True, comment="")
-    assert post.targets[0].state == TargetState.IN_REVIEW
+    with pytest.raises(UserError, match="reviewer's name"):
+        link_for(db, team, post, settings, name=" ")
+    assert db.scalars(select(ReviewLink)).all() == []

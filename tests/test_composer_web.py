@@ -131,7 +131,7 @@ def test_submit_approve_and_schedule_through_the_pages(
     target_id = db.scalar(select(PublishTarget.id))
     client.post(f"{location}/submit", data={"csrf_token": csrf_token(client)})
     page = client.get(location)
-    assert "You wrote this post" in page.text
+    assert "You wrote or edited this variant" in page.text
 
     as_user(client, team.manager.email)
     client.post(
@@ -182,7 +182,8 @@ def test_an_external_reviewer_sees_only_the_post_and_approves_it(
     client.post(f"{location}/submit", data={"csrf_token": csrf_token(client)})
     as_user(client, team.manager.email)
     page = client.post(
-        f"{location}/review-link", data={"csrf_token": csrf_token(client), "days": "3"}
+        f"{location}/review-link",
+        data={"csrf_token": csrf_token(client), "days": "3", "reviewer": "王律师"},
     )
     match = re.search(r"/review/([\w.\-]+)", page.text)
     assert match, page.text
@@ -193,15 +194,15 @@ def test_an_external_reviewer_sees_only_the_post_and_approves_it(
     assert review.status_code == 200
     assert TEXT in review.text
     assert "/w/acme" not in review.text  # nothing of the workspace beyond this post
+    assert "You review as 王律师." in review.text
     refused = client.post(
         f"/review/{token}",
-        data={"csrf_token": csrf_token(client), "decision": "approve", "name": ""},
+        data={"csrf_token": csrf_token(client), "decision": "reject", "comment": ""},
     )
     assert refused.status_code == 400
-    assert "Enter your name" in refused.text
+    assert "a rejection needs a comment" in refused.text
     done = client.post(
-        f"/review/{token}",
-        data={"csrf_token": csrf_token(client), "decision": "approve", "name": "王律师"},
+        f"/review/{token}", data={"csrf_token": csrf_token(client), "decision": "approve"}
     )
     assert "your decision was recorded" in done.text
     db.expire_all()

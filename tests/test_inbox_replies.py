@@ -314,7 +314,10 @@ def test_juniors_replies_wait_for_a_manager(
     db: Session, workspace: Workspace, box: SecretBox, wiring: Wiring, people: dict[str, User]
 ) -> None:
     item = next(i for i in _weibo_items(db, workspace, box, wiring) if i.kind == "comment")
-    replies.set_reply_approval(db, workspace_id=workspace.id, required=True)
+    owner = db.get(Membership, people["owner"].memberships[0].id)
+    assert owner is not None
+    replies.update_reply_approval(db, membership=owner, required=True, approver_role=Role.MANAGER)
+    db.commit()
     pending = wiring.send(db, item, "编辑写的回复", people["editor"])
     assert pending.state == ReplyState.PENDING_APPROVAL
     assert not [c for c in engagement_of(wiring.stack.sandbox.state).comments if c.by_account]

@@ -152,7 +152,7 @@ def test_bad_values_are_explained_and_change_nothing(
     )
 
 
-def test_managers_may_set_the_policy_editors_and_analysts_may_not(
+def test_managers_may_set_missed_posts_editors_and_analysts_nothing(
     db: Session, client: TestClient, make_user: UserFactory, make_workspace: WorkspaceFactory
 ) -> None:
     owner = make_user("owner@acme.example")
@@ -173,8 +173,42 @@ def test_managers_may_set_the_policy_editors_and_analysts_may_not(
     assert db.scalars(select(PublishingPolicy)).all() == []
 
     sign_in(client, people[Role.MANAGER].email)
-    assert save(client, approval_steps="0").status_code == 303
-    assert stored(db).approval_steps == 0
+    page = client.get(URL)
+    assert "Only an owner changes who approves." in page.text
+    # The approval fields are read-only for a manager: the browser leaves them out.
+    response = client.post(
+        URL,
+        data={"late_policy": "hold", "late_grace_minutes": "45", "csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    row = stored(db)
+    assert (row.approval_steps, row.approver_role, row.late_grace_minutes) == (1, "manager", 45)
+
+
+def test_a_manager_cannot_lower_the_policy_an_owner_set(
+    db: Session, client: TestClient, make_user: UserFactory, make_workspace: WorkspaceFactory
+) -> None:
+    """Issue #11, finding 5: given an owner's policy of two steps by owners only, when a
+    manager posts 0 steps by managers, then it is refused, nothing changes, nothing is
+    audited."""
+    owner = make_user("owner@acme.example")
+    manager = make_user("manager@acme.example")
+    make_workspace("acme", owner=owner, members={manager: Role.MANAGER})
+    sign_in(client, owner.email)
+    assert save(client, approval_steps="2", approver_role="owner").status_code == 303
+
+    sign_in(client, manager.email)
+    for lowered in ({"approval_steps": "0"}, {"approver_role": "manager"}, {"approval_steps": "1"}):
+        refused = save(client, **lowered)
+        assert refused.status_code == 403
+        assert "Only an owner changes who approves" in refused.text
+    row = stored(db)
+    assert (row.approval_steps, row.approver_role) == (2, "owner")
+    updates = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "publishing_policy.update")
+    ).all()
+    assert [event.actor_label for event in updates] == ["owner@acme.example"]
 
 
 def test_another_workspaces_policy_is_a_404(

@@ -86,7 +86,7 @@ def test_compose_check_approve_publish_and_see_it_on_weibo(
     expect(finding).to_contain_text("最")
     page.get_by_role("button", name="Submit the drafts for review").click()
     expect(
-        page.get_by_text("You wrote this post, so another approver must approve it.")
+        page.get_by_text("You wrote or edited this variant, so another approver must approve it.")
     ).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()

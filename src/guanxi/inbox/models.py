@@ -208,5 +208,6 @@ class InboxSettings(Base):
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
-    # Editors' replies wait for a manager before they are sent.
+    # Replies of members below ``reply_approver_role`` wait for approval before they are sent.
     reply_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply_approver_role: Mapped[str] = mapped_column(String(20), default="manager")

@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi.accounts.models import Membership, Permission, User, Workspace
+from guanxi.accounts.models import Membership, Role, User, Workspace
 from guanxi.accounts.service import record_audit
+from guanxi.approvals import rules
+from guanxi.approvals.record import record_decision
 from guanxi.channels.models import Channel
 from guanxi.channels.service import channel_context, mark_needs_reconnect
 from guanxi.connectors.base import (
@@ -49,6 +51,7 @@ WINDOW = timedelta(hours=48)
 WINDOW_MESSAGES = 5
 REPLY_MAX_CHARS = 2000
 OUTSIDE_WINDOW_CODE = "45015"
+DEFAULT_REPLY_APPROVER_ROLE = Role.MANAGER
 
 MSG_EMPTY = N_("Write the reply before sending it.")
 MSG_TOO_LONG = N_("The reply has {length} characters; keep it under {limit}.")
@@ -69,10 +72,16 @@ MSG_UNKNOWN = N_(
     "The platform did not answer in time, so the reply may have been posted. Check the "
     "platform before sending it again: the text is kept here."
 )
-MSG_NEEDS_APPROVAL = N_("A manager approves replies before they are sent.")
-MSG_NOT_PENDING = N_("This reply is not waiting for approval.")
-MSG_CANNOT_APPROVE = N_("Only managers and owners approve replies.")
+MSG_NEEDS_APPROVAL = N_("This reply waits for approval before it is sent.")
+MSG_WAITING = N_("This reply is waiting for approval: an approver sends it by approving it.")
 MSG_ALREADY_SENT = N_("This reply was already sent.")
+MSG_REJECTED = N_("Sent back without a reason.")
+MSG_SEND_UNAPPROVED = N_(
+    "This reply needs approval before it is sent. Ask for approval again, or write a new reply."
+)
+MSG_NOT_RESUBMITTABLE = N_(
+    "Only a draft or failed reply that needs approval can be sent for approval."
+)
 
 ConnectorFor = Callable[[Channel], Connector]
 ContextFor = Callable[[Channel], ChannelContext]
@@ -121,27 +130,119 @@ def message_window(db: Session, *, item: InboxItem, now: datetime | None = None)
     return MessageWindow(now < closes_at and remaining > 0, opened_at, closes_at, sent, remaining)
 
 
-def approval_required(db: Session, *, workspace_id: int, actor: User | None) -> bool:
-    """Whether ``actor``'s replies wait for a manager (the workspace setting, junior roles)."""
-    settings = db.get(InboxSettings, workspace_id)
-    if settings is None or not settings.reply_approval or actor is None:
-        return False
-    membership = db.scalar(
-        select(Membership).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == actor.id
-        )
-    )
-    return membership is None or not membership.can(Permission.APPROVE)
-
-
-def set_reply_approval(db: Session, *, workspace_id: int, required: bool) -> InboxSettings:
-    """Turn reply approval for junior roles on or off; commits."""
+def reply_rule(db: Session, *, workspace_id: int) -> rules.WhoApproves:
+    """The workspace's reply approval: one step or none, and the lowest approving role."""
     settings = db.get(InboxSettings, workspace_id)
     if settings is None:
-        settings = InboxSettings(workspace_id=workspace_id)
+        return rules.WhoApproves(0, DEFAULT_REPLY_APPROVER_ROLE)
+    return rules.WhoApproves(int(settings.reply_approval), Role(settings.reply_approver_role))
+
+
+def _role_of(db: Session, *, workspace_id: int, user_id: int) -> Role | None:
+    role = db.scalar(
+        select(Membership.role).where(
+            Membership.workspace_id == workspace_id, Membership.user_id == user_id
+        )
+    )
+    return Role(role) if role is not None else None
+
+
+def approval_required(db: Session, *, workspace_id: int, actor: User | None) -> bool:
+    """Whether ``actor``'s replies wait for approval (the workspace setting, their role).
+
+    Replies guanxi sends by itself (``actor`` None: an auto-reply rule a member set up)
+    do not wait.
+    """
+    if actor is None:
+        return False
+    role = _role_of(db, workspace_id=workspace_id, user_id=actor.id)
+    return rules.reply_needs_approval(reply_rule(db, workspace_id=workspace_id), role)
+
+
+def reply_needs_approval(db: Session, *, reply: Reply) -> bool:
+    """Whether ``reply`` may only be sent once approved (its author's role, the setting)."""
+    if reply.author_id is None:
+        return False
+    workspace_id = reply.item.workspace_id
+    role = _role_of(db, workspace_id=workspace_id, user_id=reply.author_id)
+    return rules.reply_needs_approval(reply_rule(db, workspace_id=workspace_id), role)
+
+
+def reply_review(db: Session, *, reply: Reply) -> rules.Review:
+    """The reply's approval as the shared rules see it: one step, its author excluded."""
+    rule = reply_rule(db, workspace_id=reply.item.workspace_id)
+    authors = frozenset({rules.member_key(reply.author_id)} if reply.author_id else ())
+    approvers = (rules.member_key(reply.approved_by_id),) if reply.approved_by_id else ()
+    return rules.Review(
+        steps=1, lowest_role=rule.lowest_role, authors=authors, approvers=approvers,
+        in_review=reply.state == ReplyState.PENDING_APPROVAL,
+    )  # fmt: skip
+
+
+def _decider(db: Session, *, reply: Reply, actor: User) -> rules.Decider:
+    role = _role_of(db, workspace_id=reply.item.workspace_id, user_id=actor.id)
+    if role is None:  # not a member: the views never get here, a script might
+        raise PermissionDeniedError(N_("Only members of the workspace approve its replies."))
+    return rules.Decider.member(actor.id, role)
+
+
+def may_decide_reply(db: Session, *, reply: Reply, actor: User) -> bool:
+    """Whether ``actor`` may approve or reject the reply now (the thread shows the buttons)."""
+    role = _role_of(db, workspace_id=reply.item.workspace_id, user_id=actor.id)
+    if role is None:
+        return False
+    return rules.may_decide(reply_review(db, reply=reply), rules.Decider.member(actor.id, role))
+
+
+def may_send_reply(db: Session, *, reply: Reply) -> bool:
+    """Whether a draft or failed reply may be sent again now: approved, or no approval needed."""
+    if reply.state not in (ReplyState.DRAFT, ReplyState.FAILED):
+        return False
+    return _release_refusal(db, reply=reply) is None
+
+
+def _release_refusal(db: Session, *, reply: Reply) -> UserError | None:
+    refusal = rules.release_refusal(
+        needs_approval=reply_needs_approval(db, reply=reply),
+        approved=reply.approved_by_id is not None,
+    )
+    return PermissionDeniedError(MSG_SEND_UNAPPROVED) if refusal is not None else None
+
+
+def update_reply_approval(
+    db: Session,
+    *,
+    membership: Membership,
+    required: bool,
+    approver_role: Role,
+    ip: str | None = None,
+) -> InboxSettings:
+    """Turn reply approval on or off and say who approves; only an owner may. Audited."""
+    settings = db.get(InboxSettings, membership.workspace_id)
+    if settings is None:
+        settings = InboxSettings(
+            workspace_id=membership.workspace_id, reply_approval=False,
+            reply_approver_role=DEFAULT_REPLY_APPROVER_ROLE.value,
+        )  # fmt: skip
         db.add(settings)
-    settings.reply_approval = required
-    db.commit()
+    before = rules.WhoApproves(int(settings.reply_approval), Role(settings.reply_approver_role))
+    after = rules.WhoApproves(int(required), approver_role)
+    refusal = rules.policy_change_refusal(membership.role, before, after)
+    if refusal is not None:
+        raise refusal
+    if approver_role not in rules.APPROVER_ROLES:
+        raise UserError(N_("Choose who approves: managers and owners, or owners only."))
+    if before != after:
+        settings.reply_approval = required
+        settings.reply_approver_role = approver_role.value
+        record_audit(
+            db, actor=membership.user, workspace=membership.workspace,
+            action="inbox.reply_approval.update", entity_type="inbox_settings",
+            entity_id=membership.workspace_id,
+            before={"required": bool(before.steps), "approver_role": before.lowest_role.value},
+            after={"required": required, "approver_role": approver_role.value}, ip=ip,
+        )  # fmt: skip
+    db.flush()
     return settings
 
 
@@ -221,9 +322,18 @@ def deliver(
     context_for: ContextFor | None = None,
     now: datetime | None = None,
 ) -> Reply:
-    """Send a draft, failed or approved reply through the channel's connector; commits."""
+    """Send a draft, failed or approved reply through the channel's connector; commits.
+
+    A reply that needs approval goes only once approved: a pending or rejected one is
+    refused (PermissionDeniedError) and stays as it is.
+    """
     if reply.state == ReplyState.SENT:
         raise UserError(MSG_ALREADY_SENT)
+    if reply.state == ReplyState.PENDING_APPROVAL:
+        raise PermissionDeniedError(MSG_WAITING)
+    refusal = _release_refusal(db, reply=reply)
+    if refusal is not None:
+        raise refusal
     now = now or utcnow()
     item = reply.item
     channel = db.get(Channel, item.channel_id)
@@ -294,16 +404,16 @@ def mark_replied(db: Session, *, item: InboxItem, text: str, actor: User | None)
     return reply
 
 
-def _require_approver(db: Session, *, reply: Reply, actor: User) -> None:
-    membership = db.scalar(
-        select(Membership).where(
-            Membership.workspace_id == reply.item.workspace_id, Membership.user_id == actor.id
-        )
-    )
-    if membership is None or not membership.can(Permission.APPROVE):
-        raise PermissionDeniedError(MSG_CANNOT_APPROVE)
-    if reply.state != ReplyState.PENDING_APPROVAL:
-        raise UserError(MSG_NOT_PENDING)
+def _decide(db: Session, *, reply: Reply, actor: User, approved: bool, reason: str = "") -> None:
+    """Apply the shared rules to the decision and audit it (the caller commits)."""
+    rules.decide(
+        reply_review(db, reply=reply), _decider(db, reply=reply, actor=actor), approved=approved
+    )  # raises the refusal: not pending, the author, a role below the approvers
+    record_decision(
+        db, workspace=db.get(Workspace, reply.item.workspace_id), subject="inbox.reply",
+        entity_type="inbox_reply", entity_id=reply.id, approved=approved, actor=actor,
+        details={"text": reply.text, **({} if approved else {"reason": reason})},
+    )  # fmt: skip
 
 
 def approve_reply(
@@ -314,22 +424,35 @@ def approve_reply(
     connector_for: ConnectorFor = default_connector_for,
     context_for: ContextFor | None = None,
 ) -> Reply:
-    """A manager approves a junior's reply: it is sent at once (audited); commits."""
-    _require_approver(db, reply=reply, actor=actor)
+    """An approver approves a reply that waits: it is sent at once (audited); commits."""
+    _decide(db, reply=reply, actor=actor, approved=True)
     reply.approved_by_id, reply.approved_at = actor.id, utcnow()
     reply.state = ReplyState.DRAFT
-    workspace = db.get(Workspace, reply.item.workspace_id)
-    record_audit(db, actor=actor, action="inbox.reply.approve", entity_type="inbox_reply",
-                 entity_id=reply.id, workspace=workspace)  # fmt: skip
     return deliver(db, reply=reply, connector_for=connector_for, context_for=context_for)
 
 
 def reject_reply(db: Session, *, reply: Reply, actor: User, reason: str = "") -> Reply:
-    """A manager sends a junior's reply back as a draft, with why; commits."""
-    _require_approver(db, reply=reply, actor=actor)
-    _set_error(reply, ReplyState.DRAFT, reason.strip() or MSG_NEEDS_APPROVAL, "rejected")
-    record_audit(db, actor=actor, action="inbox.reply.reject", entity_type="inbox_reply",
-                 entity_id=reply.id, workspace=db.get(Workspace, reply.item.workspace_id),
-                 after={"reason": reason})  # fmt: skip
+    """An approver sends a reply back as a draft, with why (audited); commits.
+
+    It cannot be sent until someone asks for approval again and an approver approves it.
+    """
+    _decide(db, reply=reply, actor=actor, approved=False, reason=reason.strip())
+    reply.approved_by_id, reply.approved_at = None, None
+    _set_error(reply, ReplyState.DRAFT, reason.strip() or MSG_REJECTED, "rejected")
+    db.commit()
+    return reply
+
+
+def request_approval(db: Session, *, reply: Reply, actor: User) -> Reply:
+    """Ask for approval again of a draft or failed reply that needs it (audited); commits."""
+    if reply.state not in (ReplyState.DRAFT, ReplyState.FAILED) or reply.approved_by_id:
+        raise UserError(MSG_NOT_RESUBMITTABLE)
+    if not reply_needs_approval(db, reply=reply):
+        raise UserError(MSG_NOT_RESUBMITTABLE)
+    _set_error(reply, ReplyState.PENDING_APPROVAL, MSG_NEEDS_APPROVAL)
+    record_audit(
+        db, actor=actor, workspace=db.get(Workspace, reply.item.workspace_id),
+        action="inbox.reply.request_approval", entity_type="inbox_reply", entity_id=reply.id,
+    )  # fmt: skip
     db.commit()
     return reply

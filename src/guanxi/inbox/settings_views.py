@@ -1,5 +1,5 @@
 """Inbox settings pages: moderation and assignment rules (with the log of automatic
-actions), SLA targets, saved replies, and the team report."""
+actions), SLA targets, reply approval, saved replies, and the team report."""
 
 from __future__ import annotations
 
@@ -9,20 +9,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from guanxi.accounts.models import Membership, Permission
+from guanxi.accounts.models import Membership, Permission, Role
 from guanxi.accounts.service import list_members
+from guanxi.approvals.rules import APPROVER_ROLES, may_change_who_approves
 from guanxi.channels.service import list_channels
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
-from guanxi.core.errors import UserError
-from guanxi.inbox import assignment, rules, service
+from guanxi.core.errors import N_, UserError
+from guanxi.inbox import assignment, replies, rules, service
 from guanxi.inbox.moderation import ACTION_LABELS, list_actions
 from guanxi.inbox.people_models import ACTION_STATE_LABELS, PERSON_KIND_LABELS, SlaPolicy
 from guanxi.inbox.screening import CONDITION_LABELS
 from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
 from guanxi.inbox.team_report import team_report
 from guanxi.publishing.forms import SubmittedForm, form_value
-from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, client_ip, member_with, verify_csrf
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -208,6 +209,63 @@ def save_sla(request: Request, db: Db, membership: Writer, form: SubmittedForm) 
         return _sla_page(request, db, membership, error=message, values=form, status_code=400)
     db.commit()
     return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/sla", status_code=303)
+
+
+# --- Reply approval ----------------------------------------------------------------------
+
+
+def _approval_page(
+    request: Request,
+    db: Db,
+    membership: Membership,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    rule = replies.reply_rule(db, workspace_id=membership.workspace_id)
+    return render(
+        request,
+        "inbox/reply_approval.html",
+        {
+            "section": "inbox",
+            "required": bool(rule.steps),
+            "approver_role": rule.lowest_role.value,
+            "can_change": may_change_who_approves(membership.role),
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/w/{slug}/inbox/reply-approval")
+def reply_approval_page(request: Request, db: Db, membership: Member) -> Response:
+    """Whether replies wait for approval, and who approves them (owners change it)."""
+    return _approval_page(request, db, membership)
+
+
+@router.post("/w/{slug}/inbox/reply-approval")
+def save_reply_approval(
+    request: Request, db: Db, membership: Member, form: SubmittedForm
+) -> Response:
+    """Save the reply approval setting; anyone but an owner is refused and nothing changes."""
+    role = form_value(form, "approver_role")
+    try:
+        if role not in {r.value for r in APPROVER_ROLES}:
+            raise service.InvalidInboxInputError(
+                N_("Choose who approves: managers and owners, or owners only.")
+            )
+        replies.update_reply_approval(
+            db, membership=membership, required=form_value(form, "required") == "1",
+            approver_role=Role(role), ip=client_ip(request),
+        )  # fmt: skip
+    except UserError as exc:
+        db.rollback()
+        return _approval_page(
+            request, db, membership, error=exc.translated(i18n.gettext),
+            status_code=exc.status_code,
+        )  # fmt: skip
+    db.commit()
+    return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/reply-approval", status_code=303)
 
 
 # --- Saved replies -----------------------------------------------------------------------

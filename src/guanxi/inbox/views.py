@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import Membership, Permission, User
-from guanxi.accounts.service import list_members
+from guanxi.accounts.service import list_members, require
 from guanxi.channels.service import channel_context, list_channels
 from guanxi.connectors.registry import build_connector
 from guanxi.core import i18n
@@ -233,13 +233,30 @@ def _thread_page(
         )
     )
     window = replies.message_window(db, item=item) if item.kind == "message" else None
+    thread = service.thread_of(db, item=item)
+    user = membership.user
+    can_write = membership.can(Permission.WRITE)
+    # Each reply's buttons are the actions the approval rules allow this member now.
+    reply_actions = {
+        reply.id: {
+            "decide": replies.may_decide_reply(db, reply=reply, actor=user),
+            "send": can_write and replies.may_send_reply(db, reply=reply),
+            "request": can_write
+            and reply.state in ("draft", "failed")
+            and not replies.may_send_reply(db, reply=reply)
+            and replies.reply_needs_approval(db, reply=reply),
+        }
+        for entry in thread
+        for reply in entry.replies
+    }
     return render(
         request,
         "inbox/thread.html",
         {
             "section": "inbox",
             "item": item,
-            "thread": service.thread_of(db, item=item),
+            "thread": thread,
+            "reply_actions": reply_actions,
             "account": account,
             "person_id": person_id,
             "notes": service.notes_of(db, item_id=item.id),
@@ -339,17 +356,22 @@ def decide_reply(
     decision: str,
     form: SubmittedForm,
 ) -> Response:
-    """A manager approves (sends) or rejects a junior's reply; or anyone who can write resends
-    a draft or failed one."""
+    """An approver approves (sends) or rejects a reply waiting for approval; anyone who can
+    write sends a draft or failed reply again (once approved, where approval is needed) or
+    asks for approval again."""
     reply = _reply_of(db, membership, item_id, reply_id)
     if decision == "approve":
         with _wiring(request, db) as wiring:
             replies.approve_reply(db, reply=reply, actor=user, **wiring)
     elif decision == "reject":
         replies.reject_reply(db, reply=reply, actor=user, reason=form_value(form, "reason"))
-    elif decision == "send" and membership.can(Permission.WRITE):
-        with _wiring(request, db) as wiring:
-            replies.deliver(db, reply=reply, **wiring)
+    elif decision in {"send", "request-approval"}:
+        require(membership, Permission.WRITE)
+        if decision == "send":
+            with _wiring(request, db) as wiring:
+                replies.deliver(db, reply=reply, **wiring)
+        else:
+            replies.request_approval(db, reply=reply, actor=user)
     else:
         raise service.InvalidInboxInputError(N_("Choose approve, reject or send."))
     return _back(membership, reply.item)

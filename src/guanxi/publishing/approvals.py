@@ -2,48 +2,46 @@
 
 A workspace's ``PublishingPolicy`` says how many steps (0, 1 or 2) a variant needs and the
 lowest role that may approve. An ``Approval`` counts only for the content digest it saw:
-editing the variant afterwards makes it stale. An external reviewer (a client, legal)
-approves through a signed, expiring link bound to one post of one workspace.
+editing the variant afterwards makes it stale. Who may decide follows the shared rules in
+``guanxi.approvals.rules``: never an author of the content, one step per person. An external
+reviewer (a client, legal) approves through a signed, expiring ``ReviewLink`` issued for
+them by name, which records one decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import ROLE_LABELS, Membership, Permission, Role, User, Workspace
+from guanxi.accounts.models import Membership, Permission, Role, User, Workspace
 from guanxi.accounts.service import record_audit, require
+from guanxi.approvals import rules
+from guanxi.approvals.record import record_decision
+from guanxi.approvals.rules import ApproverRoleError, Decider
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
-from guanxi.publishing.models import Approval, Post, PublishingPolicy, PublishTarget, TargetState
+from guanxi.publishing.models import (
+    Approval,
+    Post,
+    PublishingPolicy,
+    PublishTarget,
+    ReviewLink,
+    TargetState,
+)
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.service import COMMENT_MAX_LENGTH, content_digest, set_state
 
+__all__ = ["ApproverRoleError"]
+
 REVIEW_SALT = "guanxi.publishing.review"
 REVIEW_LINK_DAYS = (1, 3, 7, 14, 30)
-REVIEWER_NAME_MAX_LENGTH = 120
-# Most powerful first: a role may approve when it is at or above the policy's lowest role.
-ROLE_RANK = {Role.OWNER: 0, Role.MANAGER: 1, Role.EDITOR: 2, Role.ANALYST: 3}
-
-
-class ApproverRoleError(PermissionDeniedError):
-    """The member's role is below the policy's lowest approving role; names it translated."""
-
-    def __init__(self, lowest: Role) -> None:
-        super().__init__(
-            N_("Only members with the role {role} or a more senior one may approve here."),
-            role=ROLE_LABELS[lowest],
-        )
-
-    def translated(self, gettext: Callable[[str], str]) -> str:
-        """The message with the role's name translated too."""
-        return gettext(self.message).format(role=gettext(str(self.params["role"])))
+EXTERNAL_SUFFIX = " (external)"
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,7 @@ class ReviewStatus:
 
     valid: list[Approval]
     steps: int
+    review: rules.Review
 
     @property
     def next_step(self) -> int:
@@ -60,21 +59,46 @@ class ReviewStatus:
 
     @property
     def complete(self) -> bool:
-        """Whether every step is approved for the current content."""
-        return len(self.valid) >= self.steps
+        """Whether every step is approved for the current content, by different people."""
+        return self.review.complete
+
+
+def decider_key(approval: Approval) -> str:
+    """Who made a decision: the member, or the external reviewer by the link's name."""
+    if approval.decided_by_id is not None:
+        return rules.member_key(approval.decided_by_id)
+    return rules.external_key(approval.reviewer_label)
+
+
+def variant_authors(post: Post, target: PublishTarget) -> frozenset[str]:
+    """Who wrote the variant: the post's author and whoever edited the variant's content."""
+    ids = [post.created_by_id, *(target.content_author_ids or [])]
+    return frozenset(rules.member_key(user_id) for user_id in ids if user_id is not None)
+
+
+def post_authors(post: Post) -> frozenset[str]:
+    """Who wrote any of the post's variants."""
+    return frozenset(key for target in post.targets for key in variant_authors(post, target))
 
 
 def review_status(db: Session, *, target: PublishTarget, policy: PublishingPolicy) -> ReviewStatus:
-    """The approvals that still count: for the current content, since the last rejection."""
-    digest = content_digest(target)
-    valid: list[Approval] = []
-    query = select(Approval).where(Approval.target_id == target.id).order_by(Approval.id)
-    for approval in db.scalars(query):
-        if not approval.approved:
-            valid = []  # a rejection starts the review over
-        elif approval.content_digest == digest and approval.step == len(valid) + 1:
-            valid.append(approval)
-    return ReviewStatus(valid=valid, steps=policy.approval_steps)
+    """The approvals that still count: for the current content, since the last rejection,
+    one per person, none by an author."""
+    decisions = list_approvals(db, target=target)
+    authors = variant_authors(target.post, target)
+    counted = rules.counting_approvals(
+        ((a.approved, a.content_digest, a.step, decider_key(a)) for a in decisions),
+        digest=content_digest(target),
+        authors=authors,
+    )
+    by_key = {decider_key(a): a for a in decisions if a.approved}
+    review = rules.Review(
+        steps=policy.approval_steps, lowest_role=Role(policy.approver_role), authors=authors,
+        approvers=counted, in_review=target.state == TargetState.IN_REVIEW,
+    )  # fmt: skip
+    return ReviewStatus(
+        valid=[by_key[key] for key in counted], steps=policy.approval_steps, review=review
+    )
 
 
 def approvals_complete(db: Session, *, target: PublishTarget, policy: PublishingPolicy) -> bool:
@@ -88,10 +112,19 @@ def list_approvals(db: Session, *, target: PublishTarget) -> list[Approval]:
     return list(db.scalars(query))
 
 
+def member_decider(membership: Membership) -> Decider:
+    """The member as the approval rules see them."""
+    return Decider.member(membership.user_id, membership.role)
+
+
 def may_approve(membership: Membership, policy: PublishingPolicy) -> bool:
     """Whether the member's role is at or above the policy's lowest approving role."""
-    lowest = Role(policy.approver_role)
-    return ROLE_RANK[Role(membership.role)] <= ROLE_RANK[lowest]
+    return rules.at_least(membership.role, policy.approver_role)
+
+
+def may_decide(status: ReviewStatus, membership: Membership) -> bool:
+    """Whether the member may approve or reject the variant's next step now."""
+    return rules.may_decide(status.review, member_decider(membership))
 
 
 def submit_for_review(db: Session, *, post: Post, membership: Membership) -> list[PublishTarget]:
@@ -110,10 +143,12 @@ def submit_for_review(db: Session, *, post: Post, membership: Membership) -> lis
     return drafts
 
 
-def _clean_comment(comment: str) -> str:
+def _clean_comment(comment: str, *, approved: bool) -> str:
     comment = comment.strip()
     if len(comment) > COMMENT_MAX_LENGTH:
         raise UserError(N_("Write a comment of 1 to {max} characters."), max=COMMENT_MAX_LENGTH)
+    if not approved and not comment:
+        raise UserError(N_("Say what to change: a rejection needs a comment."))
     return comment
 
 
@@ -122,14 +157,14 @@ def _record_decision(
     *,
     target: PublishTarget,
     policy: PublishingPolicy,
+    decider: Decider,
     approved: bool,
     comment: str,
     user: User | None,
     label: str,
 ) -> Approval:
-    if target.state != TargetState.IN_REVIEW:
-        raise UserError(N_("This variant is not in review. Reload the page to see where it is."))
     status = review_status(db, target=target, policy=policy)
+    after = rules.decide(status.review, decider, approved=approved)  # raises a refusal
     approval = Approval(
         target_id=target.id, step=status.next_step, approved=approved,
         content_digest=content_digest(target), decided_by_id=user.id if user else None,
@@ -137,16 +172,16 @@ def _record_decision(
     )  # fmt: skip
     db.add(approval)
     db.flush()
-    record_audit(
-        db, actor=user, actor_label=label, workspace=db.get(Workspace, target.workspace_id),
-        action="variant.approve" if approved else "variant.reject",
-        entity_type="publish_target", entity_id=target.id,
-        after={"step": approval.step, "comment": comment, "digest": approval.content_digest},
+    record_decision(
+        db, workspace=db.get(Workspace, target.workspace_id), subject="variant",
+        entity_type="publish_target", entity_id=target.id, approved=approved, actor=user,
+        actor_label=label,
+        details={"step": approval.step, "comment": comment, "digest": approval.content_digest},
     )  # fmt: skip
     if not approved:
         reason = comment or N_("Rejected in review.")
         set_state(db, target=target, state=TargetState.DRAFT, reason=reason, actor=user)
-    elif status.next_step >= policy.approval_steps:
+    elif after.complete:
         set_state(db, target=target, state=TargetState.APPROVED, reason="", actor=user)
     return approval
 
@@ -161,25 +196,18 @@ def decide(
     comment: str,
 ) -> Approval:
     """A member approves or rejects the next step of a variant in review."""
+    if target.post_id != post.id:
+        raise NotFoundError(N_("This variant is not part of this post. Reload the page."))
     policy = get_policy(db, workspace=membership.workspace)
-    if not may_approve(membership, policy):
-        raise ApproverRoleError(Role(policy.approver_role))
-    if post.created_by_id == membership.user_id:
-        raise PermissionDeniedError(
-            N_("You wrote this post, so you cannot approve it: ask another approver.")
-        )
-    comment = _clean_comment(comment)
-    if not approved and not comment:
-        raise UserError(N_("Say what to change: a rejection needs a comment."))
-    status = review_status(db, target=target, policy=policy)
-    if any(approval.decided_by_id == membership.user_id for approval in status.valid):
-        raise PermissionDeniedError(
-            N_("You approved an earlier step: the next step needs another approver.")
-        )
+    refusal = rules.decision_refusal(
+        review_status(db, target=target, policy=policy).review, member_decider(membership)
+    )
+    if refusal is not None:
+        raise refusal
     user = membership.user
     return _record_decision(
-        db, target=target, policy=policy, approved=approved, comment=comment, user=user,
-        label=user.email,
+        db, target=target, policy=policy, decider=member_decider(membership), approved=approved,
+        comment=_clean_comment(comment, approved=approved), user=user, label=user.email,
     )  # fmt: skip
 
 
@@ -190,20 +218,52 @@ def _serializer(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(settings.all_secret_keys(), salt=REVIEW_SALT)
 
 
+def may_issue_link(db: Session, *, post: Post, membership: Membership) -> bool:
+    """Whether the member may create a review link for the post (not its author)."""
+    policy = get_policy(db, workspace=membership.workspace)
+    refusal = rules.link_issue_refusal(
+        member_decider(membership), authors=post_authors(post),
+        lowest_role=Role(policy.approver_role),
+    )  # fmt: skip
+    return refusal is None and policy.approval_steps > 0
+
+
 def review_link_token(
-    db: Session, *, post: Post, membership: Membership, days: str, settings: Settings
+    db: Session,
+    *,
+    post: Post,
+    membership: Membership,
+    reviewer: str,
+    days: str,
+    settings: Settings,
 ) -> tuple[str, datetime]:
-    """A signed link for an external reviewer; creating one delegates an approval step."""
+    """A signed link for the named external reviewer; creating one delegates an approval
+    step, so only an approver who wrote none of the post may."""
     require(membership, Permission.APPROVE)
+    policy = get_policy(db, workspace=membership.workspace)
+    refusal = rules.link_issue_refusal(
+        member_decider(membership), authors=post_authors(post),
+        lowest_role=Role(policy.approver_role),
+    )  # fmt: skip
+    if refusal is not None:
+        raise refusal
+    name = rules.clean_reviewer_name(reviewer)
     if not days.isdigit() or int(days) not in REVIEW_LINK_DAYS:
         raise UserError(N_("Choose how long the link works: 1, 3, 7, 14 or 30 days."))
     expires = utcnow() + timedelta(days=int(days))
+    link = ReviewLink(
+        workspace_id=post.workspace_id, post_id=post.id, reviewer_name=name,
+        issued_by_id=membership.user_id, expires_at=expires,
+    )  # fmt: skip
+    db.add(link)
+    db.flush()
     token = _serializer(settings).dumps(
-        {"w": post.workspace_id, "p": post.id, "exp": int(expires.timestamp())}
+        {"w": post.workspace_id, "p": post.id, "l": link.id, "exp": int(expires.timestamp())}
     )
     record_audit(
         db, actor=membership.user, workspace=membership.workspace, action="post.review_link",
-        entity_type="post", entity_id=post.id, after={"expires_at": expires.isoformat()},
+        entity_type="post", entity_id=post.id,
+        after={"link": link.id, "reviewer": name, "expires_at": expires.isoformat()},
     )  # fmt: skip
     return token, expires
 
@@ -212,52 +272,90 @@ class ReviewLinkError(NotFoundError):
     """A review link that is expired, altered or points nowhere; shows nothing else."""
 
 
-def post_for_review_token(db: Session, *, token: str, settings: Settings) -> Post:
-    """The post a review link is for, if the link is genuine, unexpired and still matches."""
+def review_link_for_token(db: Session, *, token: str, settings: Settings) -> ReviewLink:
+    """The review link a token stands for, if genuine, unexpired and still matching."""
+    invalid = N_("This review link is not valid. Ask the sender for a new one.")
     try:
         data = _serializer(settings).loads(token)
     except BadSignature as exc:
-        raise ReviewLinkError(
-            N_("This review link is not valid. Ask the sender for a new one.")
-        ) from exc
-    if not isinstance(data, dict) or not {"w", "p", "exp"} <= data.keys():
-        raise ReviewLinkError(N_("This review link is not valid. Ask the sender for a new one."))
-    if int(data["exp"]) < utcnow().timestamp():
+        raise ReviewLinkError(invalid) from exc
+    if not isinstance(data, dict) or not {"w", "p", "l", "exp"} <= data.keys():
+        raise ReviewLinkError(invalid)
+    link = db.get(ReviewLink, int(data["l"]))
+    if link is None or (link.workspace_id, link.post_id) != (int(data["w"]), int(data["p"])):
+        raise ReviewLinkError(invalid)
+    if min(int(data["exp"]), link.expires_at.timestamp()) < utcnow().timestamp():
         raise ReviewLinkError(N_("This review link has expired. Ask the sender for a new one."))
-    post = db.get(Post, int(data["p"]))
-    if post is None or post.workspace_id != int(data["w"]):
-        raise ReviewLinkError(N_("This review link is not valid. Ask the sender for a new one."))
+    return link
+
+
+def post_for_link(db: Session, *, link: ReviewLink) -> Post:
+    """The post a review link is for."""
+    post = db.get(Post, link.post_id)
+    assert post is not None  # the link's foreign key (deleting the post deletes its links)
     return post
 
 
+def post_for_review_token(db: Session, *, token: str, settings: Settings) -> Post:
+    """The post a review link is for, if the link is genuine, unexpired and still matches."""
+    return post_for_link(db, link=review_link_for_token(db, token=token, settings=settings))
+
+
+def external_label(link: ReviewLink) -> str:
+    """How the link's reviewer appears in the decisions: their name, marked external."""
+    return f"{link.reviewer_name}{EXTERNAL_SUFFIX}"
+
+
 def external_decide(
-    db: Session, *, post: Post, name: str, approved: bool, comment: str
+    db: Session, *, link: ReviewLink, approved: bool, comment: str
 ) -> list[Approval]:
-    """An external reviewer approves or rejects every variant of the post in review."""
-    name = name.strip()
-    if not name or len(name) > REVIEWER_NAME_MAX_LENGTH:
-        raise UserError(
-            N_("Enter your name (1 to {max} characters)."), max=REVIEWER_NAME_MAX_LENGTH
-        )
-    comment = _clean_comment(comment)
-    if not approved and not comment:
-        raise UserError(N_("Say what to change: a rejection needs a comment."))
+    """The link's reviewer approves or rejects every variant of the post in review, once."""
+    refusal = rules.link_use_refusal(used=link.used_at is not None)
+    if refusal is not None:
+        raise refusal
+    comment = _clean_comment(comment, approved=approved)
+    post = post_for_link(db, link=link)
     in_review = [target for target in post.targets if target.state == TargetState.IN_REVIEW]
     if not in_review:
         raise UserError(N_("Nothing of this post waits for review any more. Thank you."))
+    # One decision per link, even when two submissions race: whoever marks it used decides.
+    marked = db.execute(
+        update(ReviewLink)
+        .where(ReviewLink.id == link.id, ReviewLink.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(marked, "rowcount", 0) != 1:
+        raise PermissionDeniedError(rules.MSG_LINK_USED)
+    db.refresh(link)
     workspace = db.get(Workspace, post.workspace_id)
     assert workspace is not None
     policy = get_policy(db, workspace=workspace)
-    label = f"{name} (external)"
+    label = external_label(link)
+    return _decide_all(db, targets=in_review, policy=policy, label=label, approved=approved,
+                       comment=comment)  # fmt: skip
+
+
+def _decide_all(
+    db: Session,
+    *,
+    targets: Iterable[PublishTarget],
+    policy: PublishingPolicy,
+    label: str,
+    approved: bool,
+    comment: str,
+) -> list[Approval]:
+    decider = Decider(rules.external_key(label))
     return [
         _record_decision(
             db,
             target=target,
             policy=policy,
+            decider=decider,
             approved=approved,
             comment=comment,
             user=None,
             label=label,
         )
-        for target in in_review
+        for target in targets
     ]

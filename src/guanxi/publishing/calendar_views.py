@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from guanxi.accounts.models import Membership, Permission
+from guanxi.approvals import rules
 from guanxi.catalog.service import platform_name
 from guanxi.channels.models import Channel
 from guanxi.core import i18n
@@ -479,6 +480,7 @@ def _policy_page(
             "approver_roles": {role.value: role for role in policy.APPROVER_ROLES},
             "late_labels": {late.value: label for late, label in policy.LATE_POLICY_LABELS.items()},
             "grace_max": policy.GRACE_MINUTES_MAX,
+            "can_change_approvers": rules.may_change_who_approves(membership.role),
             "error": error,
             "notice": notice if isinstance(notice, str) else None,
         },
@@ -496,22 +498,30 @@ def policy_page(request: Request, db: Db, membership: Approver) -> Response:
 def policy_save(
     request: Request,
     db: Db,
-    user: CurrentUser,
     membership: Approver,
     approval_steps: Annotated[str, Form()] = "",
     approver_role: Annotated[str, Form()] = "",
     late_policy: Annotated[str, Form()] = "",
     late_grace_minutes: Annotated[str, Form()] = "",
 ) -> Response:
-    """Save the publishing policy; a bad field shows the page again with the message."""
+    """Save the publishing policy; a bad field shows the page again with the message.
+
+    Only an owner changes who approves: for anyone else the page shows those fields
+    read-only and they keep their values.
+    """
+    if not rules.may_change_who_approves(membership.role):
+        current = policy.get_policy(db, workspace=membership.workspace)
+        approval_steps = approval_steps or str(current.approval_steps)
+        approver_role = approver_role or str(current.approver_role)
     try:
         data = policy.parse_policy(
             approval_steps=approval_steps, approver_role=approver_role,
             late_policy=late_policy, late_grace_minutes=late_grace_minutes,
         )  # fmt: skip
         policy.update_policy(
-            db, workspace=membership.workspace, data=data, actor=user, ip=client_ip(request)
-        )
+            db, workspace=membership.workspace, data=data, membership=membership,
+            ip=client_ip(request),
+        )  # fmt: skip
     except UserError as exc:
         db.rollback()
         return _policy_page(

@@ -152,6 +152,8 @@ class PublishTarget(Base):
     cover_media_id: Mapped[int | None] = mapped_column(
         ForeignKey("media_assets.id", ondelete="SET NULL"), default=None
     )
+    # Who changed the variant's content besides the post's author: none of them approves it.
+    content_author_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Checks as last run, and the warnings a manager overrode (code, reason, who, when).
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -228,6 +230,26 @@ class Approval(Base):
     )
     reviewer_label: Mapped[str] = mapped_column(String(254))  # a user's e-mail or an external name
     comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewLink(Base):
+    """A review link issued for one named external reviewer of one post; it records one
+    decision (``used_at``) and stops working at ``expires_at``."""
+
+    __tablename__ = "review_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    reviewer_name: Mapped[str] = mapped_column(String(120))
+    issued_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Role, User, Workspace
+from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.accounts.service import record_audit
+from guanxi.approvals import rules
 from guanxi.core.errors import N_, UserError
 from guanxi.publishing.models import LatePolicy, PublishingPolicy
 
 APPROVAL_STEPS = (0, 1, 2)
 # The lowest role that may approve: managers (and owners), or owners only.
-APPROVER_ROLES = (Role.MANAGER, Role.OWNER)
+APPROVER_ROLES = rules.APPROVER_ROLES
 GRACE_MINUTES_MAX = 24 * 60
 DEFAULT_APPROVAL_STEPS = 1
 DEFAULT_APPROVER_ROLE = Role.MANAGER
@@ -101,11 +102,30 @@ def parse_policy(
     return PolicyInput(int(steps), Role(approver_role.strip()), late, int(grace))
 
 
+def who_approves(policy: PublishingPolicy) -> rules.WhoApproves:
+    """The part of the policy only an owner changes: the steps and the lowest approving role."""
+    return rules.WhoApproves(policy.approval_steps, Role(policy.approver_role))
+
+
 def update_policy(
-    db: Session, *, workspace: Workspace, data: PolicyInput, actor: User, ip: str | None = None
+    db: Session,
+    *,
+    workspace: Workspace,
+    data: PolicyInput,
+    membership: Membership,
+    ip: str | None = None,
 ) -> PublishingPolicy:
-    """Save the workspace's policy, audited with before and after (nothing when unchanged)."""
+    """Save the workspace's policy, audited with before and after (nothing when unchanged).
+
+    Only an owner changes who approves; a manager may change what happens to missed posts.
+    """
     policy = get_policy(db, workspace=workspace)
+    refusal = rules.policy_change_refusal(
+        membership.role, who_approves(policy),
+        rules.WhoApproves(data.approval_steps, data.approver_role),
+    )  # fmt: skip
+    if refusal is not None:
+        raise refusal
     before = _fields(policy)
     policy.approval_steps = data.approval_steps
     policy.approver_role = data.approver_role.value
@@ -114,7 +134,7 @@ def update_policy(
     after = _fields(policy)
     if after != before:
         record_audit(
-            db, actor=actor, workspace=workspace, action="publishing_policy.update",
+            db, actor=membership.user, workspace=workspace, action="publishing_policy.update",
             entity_type="publishing_policy", entity_id=workspace.id, before=before,
             after=after, ip=ip,
         )  # fmt: skip

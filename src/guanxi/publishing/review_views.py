@@ -1,6 +1,7 @@
 """The external reviewer's pages: a signed, expiring link to one post, without an account.
 
-The link shows that post's variants and attached files, and nothing else of the workspace.
+The link shows that post's variants and attached files, and nothing else of the workspace;
+it was issued for one named reviewer and records one decision.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media
 from guanxi.publishing.forms import SubmittedForm, app_settings, form_value, state_labels
 from guanxi.publishing.media_views import file_response
-from guanxi.publishing.models import Post, TargetState
+from guanxi.publishing.models import ReviewLink, TargetState
 from guanxi.web.deps import Db, verify_csrf
 from guanxi.web.rendering import render
 
@@ -25,13 +26,14 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 def _review_page(
     request: Request,
     db: Session,
-    post: Post,
+    link: ReviewLink,
     token: str,
     *,
     error: str | None = None,
     done: bool = False,
     status_code: int = 200,
 ) -> Response:
+    post = approvals.post_for_link(db, link=link)
     channels = {t.channel_id: db.get(Channel, t.channel_id) for t in post.targets}
     library = {
         asset.id: asset
@@ -46,11 +48,13 @@ def _review_page(
         "publishing/review.html",
         {
             "post": post,
+            "link": link,
             "token": token,
             "channels": channels,
             "library": library,
             "state_labels": state_labels(),
             "in_review": any(t.state == TargetState.IN_REVIEW for t in post.targets),
+            "used": link.used_at is not None,
             "error": error,
             "done": done,
         },
@@ -61,28 +65,29 @@ def _review_page(
 @router.get("/review/{token}")
 def review_page(request: Request, db: Db, token: str) -> Response:
     """What an external reviewer sees: this post's variants, and nothing else."""
-    post = approvals.post_for_review_token(db, token=token, settings=app_settings(request))
-    return _review_page(request, db, post, token)
+    link = approvals.review_link_for_token(db, token=token, settings=app_settings(request))
+    return _review_page(request, db, link, token)
 
 
 @router.post("/review/{token}")
 def review_decide(request: Request, db: Db, token: str, form: SubmittedForm) -> Response:
-    """An external reviewer approves or rejects the variants in review, with their name."""
-    post = approvals.post_for_review_token(db, token=token, settings=app_settings(request))
+    """The link's reviewer approves or rejects the variants in review, once."""
+    link = approvals.review_link_for_token(db, token=token, settings=app_settings(request))
     try:
         approvals.external_decide(
-            db, post=post, name=form_value(form, "name"),
-            approved=form_value(form, "decision") == "approve", comment=form_value(form, "comment"),
+            db, link=link, approved=form_value(form, "decision") == "approve",
+            comment=form_value(form, "comment"),
         )  # fmt: skip
         db.commit()
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
-        db.refresh(post)
+        db.refresh(link)
         return _review_page(
-            request, db, post, token, error=exc.translated(i18n.gettext), status_code=400
-        )
-    return _review_page(request, db, post, token, done=True)
+            request, db, link, token, error=exc.translated(i18n.gettext),
+            status_code=exc.status_code,
+        )  # fmt: skip
+    return _review_page(request, db, link, token, done=True)
 
 
 @router.get("/review/{token}/media/{media_id}")

@@ -359,6 +359,9 @@ def _apply_edit(
     after = content_digest(target)
     if after == before:
         return False
+    if actor.id not in (target.content_author_ids or []):
+        # Whoever changes the content is one of its authors: they cannot approve it.
+        target.content_author_ids = [*(target.content_author_ids or []), actor.id]
     record_audit(
         db, actor=actor, workspace=workspace, action="variant.update",
         entity_type="publish_target", entity_id=target.id,

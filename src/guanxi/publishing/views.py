@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import ROLE_LABELS, Membership, Permission, Role, User
+from guanxi.approvals import rules
 from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
@@ -203,12 +204,22 @@ def new_post(
 
 
 def _variant_view(
-    db: Session, request: Request, target: PublishTarget, channel: Channel, policy: Any
+    db: Session,
+    request: Request,
+    target: PublishTarget,
+    channel: Channel,
+    policy: Any,
+    membership: Membership,
 ) -> dict[str, Any]:
     connector = service.load_connector(channel, app_settings(request))
     errors, warnings = service.unresolved(target)
     status = approvals.review_status(db, target=target, policy=policy)
+    refusal = rules.decision_refusal(status.review, approvals.member_decider(membership))
     return {
+        # The approve and reject buttons show only when the rules allow this member to decide.
+        "may_decide": refusal is None and membership.can(Permission.APPROVE),
+        "decide_refusal": refusal.translated(i18n.gettext) if refusal else None,
+        "is_author": rules.member_key(membership.user_id) in status.review.authors,
         "target": target,
         "channel": channel,
         "fields": service.variant_fields(connector),
@@ -253,7 +264,7 @@ def _post_page(
             "post": post,
             "author": author,
             "variants": [
-                _variant_view(db, request, target, channels[target.channel_id], policy)
+                _variant_view(db, request, target, channels[target.channel_id], policy, membership)
                 for target in post.targets
             ],
             "addable": [
@@ -269,7 +280,8 @@ def _post_page(
             "can_write": membership.can(Permission.WRITE),
             "can_approve": membership.can(Permission.APPROVE)
             and approvals.may_approve(membership, policy),
-            "is_author": post.created_by_id == membership.user_id,
+            "may_issue_link": membership.can(Permission.APPROVE)
+            and approvals.may_issue_link(db, post=post, membership=membership),
             "link_days": approvals.REVIEW_LINK_DAYS,
             "error": error,
             "error_target": error_target,
@@ -543,16 +555,17 @@ def post_review_link(
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
     try:
         token, _expires = approvals.review_link_token(
-            db, post=post, membership=membership, days=form_value(form, "days"),
-            settings=app_settings(request),
+            db, post=post, membership=membership, reviewer=form_value(form, "reviewer"),
+            days=form_value(form, "days"), settings=app_settings(request),
         )  # fmt: skip
         db.commit()
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
         return _post_page(
-            request, db, membership, post, error=exc.translated(i18n.gettext), status_code=400
-        )
+            request, db, membership, post, error=exc.translated(i18n.gettext),
+            status_code=exc.status_code,
+        )  # fmt: skip
     link = f"{app_settings(request).base_url.rstrip('/')}/review/{token}"
     return _post_page(request, db, membership, post, review_link=link)
 
