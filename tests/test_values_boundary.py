@@ -33,6 +33,8 @@ from guanxi.listening import flows, service, topics
 from guanxi.listening.importers.mediacrawler import MediaCrawlerImporter
 from guanxi.listening.models import ImportRowError, ImportRun, ImportStatus, Mention
 from guanxi.listening.pull import mentions_of
+from guanxi.market.fetchers import ChartPayloadError
+from guanxi.market.importers import parse_generic_csv
 from guanxi.sandbox.wechat import DEMO_WECHAT_SERVER_TOKEN
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.inbox_ingest_support import connect_demo
@@ -292,3 +294,14 @@ def test_pulled_posts_that_cannot_be_stored_are_left_out() -> None:
     ]
     mentions = mentions_of(posts, "weibo")
     assert [(m.external_id, m.url, m.text) for m in mentions] == [("ok", "", "ab")]
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "1970-01-01"])
+def test_a_market_chart_of_a_day_out_of_range_is_refused_with_its_line(day: str) -> None:
+    text = (
+        "date,store,country,chart,rank,app_id,app_name\n"
+        "2013-07-27,apple,IT,top-free,1,a,A\n"
+        f"{day},apple,IT,top-free,1,b,B\n"
+    )
+    with pytest.raises(ChartPayloadError, match=r"line 3: date .* before 2000 or in the future"):
+        parse_generic_csv(text)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,6 +93,24 @@ def moment(value: datetime, *, now: datetime | None = None) -> datetime:
             value.isoformat(),
         )
     return in_utc
+
+
+def day(value: date, *, now: datetime | None = None) -> date:
+    """A calendar day (a chart's date) in the same window as ``moment``'s times."""
+    latest = ((now or datetime.now(UTC)) + MAX_FUTURE).date()
+    if value < EARLIEST.date():
+        raise InvalidValue(
+            N_("The date is before the year 2000."),
+            N_("Check the date column; write the day as YYYY-MM-DD."),
+            value.isoformat(),
+        )
+    if value > latest:
+        raise InvalidValue(
+            N_("The date is in the future."),
+            N_("Check the date column; write the day as YYYY-MM-DD."),
+            value.isoformat(),
+        )
+    return value
 
 
 def parse_unix(value: object, *, milliseconds: bool = True) -> datetime | None:
