@@ -141,16 +141,17 @@ def test_an_unknown_platform_is_refused_by_the_form_and_is_a_row_error_in_a_file
 def test_stored_values_from_before_the_checks_do_not_break_pages_or_exports(
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
-    """Given mentions stored before values were checked (year 9999, a NUL byte, a
-    javascript: link), the pages render them plainly and the XLSX export works."""
+    """Given mentions stored before values were checked (year 9999, a javascript: link, a
+    NUL byte where the database keeps one), the pages render them plainly and the XLSX
+    export works."""
     client, membership = signed_in
     far = add_mention(db, workspace_id=membership.workspace_id, text="far", match=False,
                       posted_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))  # fmt: skip
-    nul = add_mention(db, workspace_id=membership.workspace_id, text="桃红\x00好")
-    nul.url = "javascript:alert(1)"
+    far.url = "javascript:alert(1)"
+    keeps_nul = db.get_bind().dialect.name == "sqlite"  # PostgreSQL refuses NUL in text
+    text = "桃红\x00好" if keeps_nul else "桃红好"
+    nul = add_mention(db, workspace_id=membership.workspace_id, text=text)
     db.commit()
-    if db.get_bind().dialect.name == "postgresql":
-        pytest.skip("PostgreSQL itself refuses a NUL byte in text: nothing to render")
 
     for page in ("/w/acme/listen/mentions", f"/w/acme/listen/mentions/{far.id}",
                  f"/w/acme/listen/mentions/{nul.id}", "/w/acme/listen/dashboard",
