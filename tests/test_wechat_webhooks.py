@@ -199,7 +199,7 @@ def test_other_events_and_unknown_jobs_are_acknowledged_and_change_nothing(
     target = processing_target(db, channel, "2247484001")
     subscribe = (
         "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>"
-        "<CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>"
+        "<CreateTime>1760000000</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>"
     )
 
     for body in (subscribe, event("99999", 0, "A", "https://mp.weixin.qq.com/s/x")):

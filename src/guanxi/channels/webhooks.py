@@ -27,6 +27,7 @@ from guanxi.channels.service import credentials_of
 from guanxi.connectors.base import TransientError
 from guanxi.connectors.wechat_oa import WechatOaConnector, result_from_job
 from guanxi.core.security import SecretBox, SecretDecryptionError, constant_time_equal
+from guanxi.core.values import InvalidValue
 from guanxi.web.deps import Db
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ router = APIRouter(prefix="/hooks", include_in_schema=False)
 
 MAX_BODY_BYTES = 64 * 1024  # WeChat's event XML is a few hundred bytes
 MAX_CLOCK_SKEW_S = 300  # a signature older (or newer) than this is a replay
+# WeChat's deepest event (PUBLISHJOBFINISH: xml/PublishEventInfo/article_detail/item/...) is
+# 5 levels; deeper XML is not from WeChat, and would exhaust the recursion of the reader.
+MAX_XML_DEPTH = 12
 
 
 def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
@@ -96,13 +100,28 @@ async def _bounded_body(request: Request) -> bytes:
 
 
 def parse_event(body: bytes) -> dict[str, Any]:
-    """The event's fields; refuses DTDs, entities and external references (ValueError)."""
+    """The event's fields; refuses DTDs, entities, external references and nesting deeper
+    than WeChat's own (ValueError)."""
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ParseError) as exc:
         msg = f"refused XML: {type(exc).__name__}"
         raise ValueError(msg) from exc
+    if _depth(root) > MAX_XML_DEPTH:
+        msg = f"refused XML: nested deeper than {MAX_XML_DEPTH} levels"
+        raise ValueError(msg)
     return _element_dict(root)
+
+
+def _depth(root: Element) -> int:
+    """How deep ``root``'s elements nest, counted without recursion (any depth is safe)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_XML_DEPTH:  # deeper is refused anyway: no need to walk it all
+            stack.extend((child, depth + 1) for child in element)
+    return deepest
 
 
 def _element_dict(element: Element) -> dict[str, Any]:
@@ -169,7 +188,14 @@ def _handle(db: Session, request: Request, channel_id: int, body: bytes) -> None
 
     params = request.query_params
     nonce, timestamp = params.get("nonce", ""), params.get("timestamp", "")
-    if not receive(db, channel=channel, message=event, nonce=nonce, timestamp=timestamp):
+    try:
+        stored = receive(db, channel=channel, message=event, nonce=nonce, timestamp=timestamp)
+    except InvalidValue as exc:
+        db.rollback()
+        log.warning("wechat push for channel %s refused: %s (%s)", channel_id, exc.problem,
+                    exc.value)  # fmt: skip
+        raise HTTPException(status_code=400, detail=exc.problem) from exc
+    if not stored:
         raise _forbidden("nonce already used (replayed)")
 
 

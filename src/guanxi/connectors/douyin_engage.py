@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from guanxi.connectors.base import (
@@ -24,6 +24,7 @@ from guanxi.connectors.base import (
     ReplyRequest,
     ReplyResult,
 )
+from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 
@@ -48,10 +49,17 @@ class _DouyinHttp(Protocol):
 
 
 def _time(value: Any) -> datetime:
+    """``create_time`` (Unix seconds); an unreadable one is taken as now. A time out of
+    range is kept as read: the inbox's ingest refuses it (``guanxi.core.values``)."""
+    return values.parse_unix(value, milliseconds=False) or utcnow()
+
+
+def _whole(value: Any, *, maximum: int = values.MAX_COUNT) -> int:
+    """A whole number of the API (a count, Unix seconds); 0 when it is not one."""
     try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError):
-        return utcnow()
+        return values.count(value, maximum=maximum)
+    except values.InvalidValue:
+        return 0
 
 
 def _videos(http: _DouyinHttp, channel: ChannelContext) -> list[Mapping[str, Any]]:
@@ -78,8 +86,8 @@ def _item(row: Mapping[str, Any], video: Mapping[str, Any]) -> FetchedItem:
         post_external_id=str(video.get("item_id", "")),
         url=str(video.get("share_url", "")),
         metrics={
-            "likes": int(row.get("digg_count") or 0),
-            "comments": int(row.get("reply_comment_total") or 0),
+            "likes": _whole(row.get("digg_count")),
+            "comments": _whole(row.get("reply_comment_total")),
         },
         raw=dict(row),
     )
@@ -104,10 +112,12 @@ class DouyinEngage:
                     "item_id": item_id, "cursor": cursor, "count": COMMENT_PAGE_SIZE,
                     "sort_type": "time"})  # fmt: skip
                 rows = [r for r in data.get("list") or [] if isinstance(r, Mapping)]
-                fresh = [r for r in rows if int(r.get("create_time") or 0) >= floor]
+                fresh = [r for r in rows if _whole(r.get("create_time"), maximum=2**62) >= floor]
                 items.extend(_item(row, video) for row in fresh)
                 for row in fresh:
-                    newest[item_id] = max(newest.get(item_id, 0), int(row.get("create_time") or 0))
+                    newest[item_id] = max(
+                        newest.get(item_id, 0), _whole(row.get("create_time"), maximum=2**62)
+                    )
                 # Newest first: once a page reaches older comments, the rest is older still.
                 if len(fresh) < len(rows) or not data.get("has_more"):
                     break

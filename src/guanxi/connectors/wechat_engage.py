@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from guanxi.connectors.base import (
@@ -30,6 +29,7 @@ from guanxi.connectors.base import (
     ReplyRequest,
     ReplyResult,
 )
+from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 
@@ -104,10 +104,8 @@ def _comment_item(
     row: Mapping[str, Any], msg_data_id: str, article_id: str, index: int, url: str
 ) -> FetchedItem:
     openid = str(row.get("openid", ""))
-    try:
-        created = datetime.fromtimestamp(int(row.get("create_time", 0)), tz=UTC)
-    except (TypeError, ValueError, OverflowError):
-        created = utcnow()
+    # Unreadable is taken as now; out of range is kept and refused by the inbox's ingest.
+    created = values.parse_unix(row.get("create_time"), milliseconds=False) or utcnow()
     return FetchedItem(
         kind=FetchedKind.COMMENT,
         external_id=comment_key(msg_data_id, index, str(row.get("user_comment_id", ""))),

@@ -68,7 +68,7 @@ def _id(row: Mapping[str, Any]) -> str:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e400 is infinity
         return None
 
 

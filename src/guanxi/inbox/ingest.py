@@ -41,6 +41,7 @@ from guanxi.connectors.base import (
     RateLimitedError,
     TokenError,
 )
+from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.inbox.bulk import as_stored, insert_new, plan_for_pages, update_by_id, with_defaults
@@ -49,6 +50,7 @@ from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 4  # connector pages per kind and sync: the rest comes with the next sync
+MAX_TEXT = 20_000  # characters of one comment or message; longer is a broken item
 
 # Which connector method reads which kind, and the capability that says it exists.
 READERS: dict[ItemKind, tuple[Capability, str]] = {
@@ -96,29 +98,62 @@ def readable_kinds(connector: Connector) -> list[ItemKind]:
 
 
 def _row(channel: Channel, item: FetchedItem, now: datetime) -> dict[str, Any]:
+    """The item as an inbox row, every value checked (``InvalidValue`` when one cannot be
+    stored: a time before 2000 or in the future, an overlong text)."""
     author = item.author
     return {
         "workspace_id": channel.workspace_id,
         "channel_id": channel.id,
         "platform": channel.platform,
         "kind": ItemKind(str(item.kind)),
-        "external_id": item.external_id[:200],
-        "post_external_id": item.post_external_id[:200],
-        "parent_external_id": item.parent_external_id[:200],
-        "text": item.text,
-        "url": item.url[:1000],
-        "author_external_id": author.external_id[:200],
-        "author_name": author.name[:200],
-        "author_followers": author.followers,
-        "author_verified_type": author.verified_type,
-        "author_url": author.url[:1000],
-        "author_avatar_url": author.avatar_url[:1000],
-        "created_at": item.created_at,
+        "external_id": values.text(item.external_id, limit=200),
+        "post_external_id": values.text(item.post_external_id, limit=200),
+        "parent_external_id": values.text(item.parent_external_id, limit=200),
+        "text": values.long_text(item.text, limit=MAX_TEXT),
+        "url": values.web_url(item.url),
+        "author_external_id": values.text(author.external_id, limit=200),
+        "author_name": values.text(author.name, limit=200),
+        "author_followers": _or_none(values.optional_count, author.followers),
+        "author_verified_type": _or_none(values.code, author.verified_type),
+        "author_url": values.web_url(author.url),
+        "author_avatar_url": values.web_url(author.avatar_url),
+        "created_at": values.moment(item.created_at),
         "fetched_at": now,
-        "metrics": dict(item.metrics),
-        "raw": dict(item.raw),
+        "metrics": {
+            values.text(name, limit=40): number
+            for name, value in item.metrics.items()
+            if (number := _or_none(values.count, value)) is not None
+        },
+        "raw": values.raw_record(item.raw),
         "assignee_id": None,  # or the assignment rules' choice (moderation.assign_rows)
     }
+
+
+def _or_none(read: Callable[[object], int | None], value: object) -> int | None:
+    """``read(value)``, or ``None`` for a figure that cannot be stored (the item is kept)."""
+    try:
+        return read(value)
+    except values.InvalidValue:
+        return None
+
+
+def _rows(channel: Channel, items: Iterable[FetchedItem], now: datetime) -> list[dict[str, Any]]:
+    """The items to store as rows; the ones whose values cannot be stored are logged and
+    left out (one broken item must not stop the page)."""
+    rows = []
+    for item in items:
+        if (
+            item.kind is FetchedKind.POST
+            or not item.external_id
+            or item.author.external_id == channel.external_id
+        ):
+            continue
+        try:
+            rows.append(_row(channel, item, now))
+        except values.InvalidValue as exc:
+            log.warning("channel %s: %s %r left out: %s (%s)", channel.id, item.kind,
+                        item.external_id[:200], exc.problem, exc.value)  # fmt: skip
+    return rows
 
 
 def store_items(
@@ -129,13 +164,7 @@ def store_items(
     Items written by the account itself (its own replies in a comment list) are left out.
     """
     now = now or utcnow()
-    rows = [
-        _row(channel, item, now)
-        for item in items
-        if item.kind is not FetchedKind.POST
-        and item.external_id
-        and item.author.external_id != channel.external_id
-    ]
+    rows = _rows(channel, items, now)
     if not rows:
         return []
     from guanxi.inbox.assignment import list_assignment_rules

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
+from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.inbox.ingest import after_insert, store_items
 from guanxi.inbox.models import PushNonce
@@ -54,10 +55,9 @@ def first_use(db: Session, *, channel: Channel, nonce: str, timestamp: str) -> b
 
 
 def _created(message: Mapping[str, Any]) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(message.get("CreateTime", 0)), tz=UTC)
-    except (TypeError, ValueError, OverflowError):
-        return utcnow()
+    """When the message was sent: ``CreateTime`` in Unix seconds, checked like any stored
+    time (``InvalidValue`` when it is unreadable, before 2000 or in the future)."""
+    return values.unix_time(message.get("CreateTime"), milliseconds=False)
 
 
 def _text(message: Mapping[str, Any], msg_type: str) -> str:
@@ -78,7 +78,10 @@ def _text(message: Mapping[str, Any], msg_type: str) -> str:
 
 
 def as_item(message: Mapping[str, Any]) -> FetchedItem | None:
-    """The inbox item a pushed message or event stands for; None for system events."""
+    """The inbox item a pushed message or event stands for; None for system events.
+
+    Raises ``InvalidValue`` when the message carries a time that cannot be stored.
+    """
     msg_type = str(message.get("MsgType", ""))
     sender = str(message.get("FromUserName", ""))
     if not sender or (msg_type not in MEDIA_TYPES | {"text", "event"}):
@@ -101,7 +104,10 @@ def as_item(message: Mapping[str, Any]) -> FetchedItem | None:
 def receive(
     db: Session, *, channel: Channel, message: Mapping[str, Any], nonce: str, timestamp: str
 ) -> bool:
-    """Store a pushed message (once); False when the request is a replay. Commits."""
+    """Store a pushed message (once); False when the request is a replay. Commits.
+
+    Raises ``InvalidValue`` (nothing stored) when the message's values cannot be stored.
+    """
     item = as_item(message)
     if item is None:
         return True

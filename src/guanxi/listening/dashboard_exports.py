@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from guanxi.core import values
 from guanxi.core.errors import N_
 from guanxi.listening.dashboards import DashboardFilters, DrillDownRow, export_rows
 
@@ -53,10 +54,13 @@ def _values(row: DrillDownRow) -> list[object]:
 
 
 def _safe(value: object) -> object:
-    """A cell that a spreadsheet will not run as a formula (CSV/formula injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A cell that a spreadsheet will not run as a formula (CSV/formula injection), without
+    the control characters an XLSX sheet refuses (text stored before values were checked)."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        value = "'" + value
+    return values.clean_text(value)
 
 
 def csv_chunks(

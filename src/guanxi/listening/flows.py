@@ -8,6 +8,7 @@ each batch's new mentions go through the NLP pipeline before the next batch is r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -35,11 +36,17 @@ from guanxi.listening.models import (
 if TYPE_CHECKING:
     from guanxi.nlp.pipeline import Document, Enrichment
 
+log = logging.getLogger(__name__)
+
 BATCH_SIZE = 1000
 MAX_STORED_ROW_ERRORS = 1000  # the report keeps the first ones; the count covers them all
 INTERNAL_ERROR = N_(
     "The import stopped on an unexpected error; the rows stored before it are kept. Import "
     "the file again (nothing is stored twice), or tell the administrator."
+)
+ROLLUP_ERROR = N_(
+    "The rows are imported, but the dashboards could not count them yet. Tell the "
+    "administrator: the dashboards' counts need to be refreshed."
 )
 
 
@@ -364,13 +371,24 @@ def import_file(
     except Exception:
         _fail_run(db, run, INTERNAL_ERROR)
         raise
-    if days:
-        topics.refresh_rollup(db, workspace_id=run.workspace_id, days=days)
+    if days and not _refresh_rollup(db, run, days):
+        return run
     run.status, run.finished_at = ImportStatus.DONE, utcnow()
     run.bytes_done = run.bytes_total
     source.last_run_at = run.finished_at
     db.commit()
     return run
+
+
+def _refresh_rollup(db: Session, run: ImportRun, days: set[date]) -> bool:
+    """Recount the dashboards' rollup of ``days``; False (the run failed) when it cannot."""
+    try:
+        topics.refresh_rollup(db, workspace_id=run.workspace_id, days=days)
+    except Exception:  # the rows are stored: the run must still end, and say so
+        log.exception("import run %s: the rollup refresh failed", run.id)
+        _fail_run(db, run, ROLLUP_ERROR)
+        return False
+    return True
 
 
 def _fail_run(db: Session, run: ImportRun, error: str) -> None:

@@ -8,7 +8,8 @@ it never loses what was stored before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,12 +25,15 @@ from guanxi.connectors.base import (
     FetchedItem,
     FetchedKind,
 )
+from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.security import SecretBox
 from guanxi.listening.flows import EnrichingPipeline, store_and_enrich
-from guanxi.listening.importers.base import ParsedAuthor, ParsedMention
+from guanxi.listening.importers.base import MAX_TEXT, ParsedAuthor, ParsedMention
 from guanxi.listening.models import ListeningSource, MentionKind, SourceFormat
+
+log = logging.getLogger(__name__)
 
 MAX_PAGES = 10  # per source and pull: a backlog is caught up over the next pulls
 
@@ -45,30 +49,51 @@ class PullResult:
 
 
 def mention_of(item: FetchedItem, platform: str) -> ParsedMention:
-    """A fetched post as a mention to store."""
+    """A fetched post as a mention to store; ``InvalidValue`` when a value cannot be stored
+    (a time before 2000 or in the future, a count out of range, an overlong text)."""
     author = ParsedAuthor(
-        external_id=item.author.external_id,
-        name=item.author.name,
-        verified_type=item.author.verified_type,
-        followers=item.author.followers,
-        url=item.author.url,
+        external_id=values.text(item.author.external_id, limit=120),
+        name=values.text(item.author.name, limit=120),
+        verified_type=values.code(item.author.verified_type),
+        followers=_optional_count(item.author.followers),
+        url=values.web_url(item.author.url, limit=400),
     )
     return ParsedMention(
         platform=platform,
-        external_id=item.external_id,
+        external_id=values.text(item.external_id, limit=120),
         kind=MentionKind.COMMENT if item.kind is FetchedKind.COMMENT else MentionKind.POST,
-        text=item.text,
-        posted_at=item.created_at,
-        url=item.url,
-        author=author if item.author.external_id else None,
-        likes=int(item.metrics.get("likes", 0)),
-        comments=int(item.metrics.get("comments", 0)),
-        reposts=int(item.metrics.get("reposts", 0)),
-        reply_to_external_id=item.parent_external_id or (
+        text=values.long_text(item.text, limit=MAX_TEXT),
+        posted_at=values.moment(item.created_at),
+        url=values.web_url(item.url, limit=400),
+        author=author if author.external_id else None,
+        likes=values.count(item.metrics.get("likes")),
+        comments=values.count(item.metrics.get("comments")),
+        reposts=values.count(item.metrics.get("reposts")),
+        reply_to_external_id=values.text(item.parent_external_id or (
             item.post_external_id if item.kind is FetchedKind.COMMENT else ""
-        ),
-        raw=dict(item.raw),
+        ), limit=120),
+        raw=values.raw_record(item.raw),
     )  # fmt: skip
+
+
+def _optional_count(value: object) -> int | None:
+    """A follower count, or ``None`` when the platform gave none that can be stored."""
+    try:
+        return values.optional_count(value)
+    except values.InvalidValue:
+        return None
+
+
+def mentions_of(items: Iterable[FetchedItem], platform: str) -> list[ParsedMention]:
+    """The items that can be stored, as mentions; the others are logged and left out."""
+    mentions = []
+    for item in items:
+        try:
+            mentions.append(mention_of(item, platform))
+        except values.InvalidValue as exc:
+            log.warning("pulled %s post %r left out: %s (%s)", platform, item.external_id[:120],
+                        exc.problem, exc.value)  # fmt: skip
+    return mentions
 
 
 def pull_source(
@@ -84,7 +109,7 @@ def pull_source(
     try:
         for _page in range(MAX_PAGES):
             page = connector.search_posts(context, query=source.query, since=source.cursor)
-            mentions = [mention_of(item, source.platform) for item in page.items]
+            mentions = mentions_of(page.items, source.platform)
             stored = store_and_enrich(db, workspace_id=source.workspace_id, source_id=source.id,
                                       mentions=mentions, platform=source.platform,
                                       pipeline=pipeline)  # fmt: skip

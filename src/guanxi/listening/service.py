@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
-from guanxi.listening.importers.base import ParsedAuthor, ParsedMention
+from guanxi.listening.importers.base import ParsedAuthor, ParsedMention, known_platforms
 from guanxi.listening.models import (
     Author,
     ImportRun,
@@ -60,6 +60,11 @@ def source_named(
         raise UserError(N_("Give the source a name, e.g. the crawler or the project."))
     if file_format not in set(SourceFormat):
         raise UserError(N_("Choose one of the listed formats."))
+    if platform not in known_platforms():
+        raise UserError(
+            N_("guanxi does not know the platform {platform}. Choose one of the catalog's."),
+            platform=platform[:40],
+        )
     source = db.scalar(
         select(ListeningSource).where(
             ListeningSource.workspace_id == workspace_id, ListeningSource.name == name
@@ -120,6 +125,11 @@ def track_account(
         raise UserError(N_("Give the account's id on the platform, or its exact name."))
     if relation not in set(OfficialRelation):
         raise UserError(N_("Choose whether it is your own account or a competitor's."))
+    if platform not in known_platforms():
+        raise UserError(
+            N_("guanxi does not know the platform {platform}. Choose one of the catalog's."),
+            platform=platform[:40],
+        )
     key = (external_id or name)[:120]
     existing = db.scalar(
         select(TrackedAccount).where(

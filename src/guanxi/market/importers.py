@@ -27,6 +27,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
+from guanxi.core import values
 from guanxi.core.errors import N_
 from guanxi.market.fetchers import (
     ChartPayloadError,
@@ -93,9 +94,13 @@ def _read_rows(text: str, required: tuple[str, ...]) -> list[tuple[int, Row]]:
 
 def _parse_day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"date {value!r} is not YYYY-MM-DD") from None
+    try:
+        return values.day(day)
+    except values.InvalidValue:  # a chart of year 9999 (or 1970) is a broken file
+        raise ValueError(f"date {value!r} is before 2000 or in the future") from None
 
 
 def _parse_rank(value: str) -> int:

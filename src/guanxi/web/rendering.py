@@ -16,7 +16,7 @@ from sqlalchemy.orm import object_session
 from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS, Membership, User
 from guanxi.catalog.service import platform_name
-from guanxi.core import i18n
+from guanxi.core import i18n, values
 from guanxi.web.deps import preferred_membership
 from guanxi.web.security import csp_nonce
 
@@ -24,9 +24,19 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
 def _format_datetime(value: datetime | None, timezone: str = "Asia/Shanghai") -> str:
+    """``value`` in the workspace's zone; a time too extreme to convert (year 1 or 9999,
+    stored before values were checked) is shown as stored, in UTC, instead of failing."""
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    try:
+        return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError):
+        return f"{value.strftime('%Y-%m-%d %H:%M')} UTC"
+
+
+def _web_link(value: object) -> str:
+    """``value`` when it is an http(s) link a page may put in ``href``; "" otherwise."""
+    return value if isinstance(value, str) and values.is_web_url(value) else ""
 
 
 def _format_number(value: float | int | None) -> str:
@@ -64,6 +74,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["role_labels"] = {str(role): label for role, label in ROLE_LABELS.items()}
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
+    env.filters["weblink"] = _web_link
     env.filters["platform"] = platform_name
     return Jinja2Templates(env=env)
 

@@ -12,13 +12,15 @@ import codecs
 import csv
 import io
 import json
-import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TypeVar
 
+from guanxi.catalog.service import get_catalog
+from guanxi.core import values
 from guanxi.core.errors import N_, UserError
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # crawlers write Beijing time
@@ -26,6 +28,7 @@ MAX_TEXT = 20_000  # characters; a longer "post" is a broken row, not a post
 MAX_FIELD = 1_000_000  # characters the CSV reader accepts in one field before it gives up
 SNIFF_BYTES = 256 * 1024
 REPLACEMENT = "\ufffd"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -110,52 +113,63 @@ class FieldError(ValueError):
 
 
 def clean(value: object) -> str:
-    """A cell as text: stripped, with the tab weibo-crawler appends to ids removed."""
+    """A cell as text: stripped, without control characters, with the tab weibo-crawler
+    appends to ids removed."""
     if value is None:
         return ""
-    return str(value).strip().strip("\t").strip()
+    return values.clean_text(str(value)).strip().strip("\t").strip()
+
+
+def _field(column: str, read: Callable[[], _T]) -> _T:
+    """``read()``, its ``InvalidValue`` reported as this column's ``FieldError``."""
+    try:
+        return read()
+    except values.InvalidValue as exc:
+        raise FieldError(column, exc.problem, exc.fix, exc.value) from exc
 
 
 def read_count(row: Mapping[str, Any], column: str) -> int:
-    """A non-negative count; empty is 0. Crawlers sometimes write "1.2万" or "100万+"."""
-    text = clean(row.get(column)).replace(",", "").rstrip("+")
-    if not text:
-        return 0
+    """A count from 0 to ``values.MAX_COUNT``; empty is 0. Crawlers sometimes write "1.2万"
+    or "100万+"."""
+    value = row.get(column)
+    if not isinstance(value, str):  # a number from JSON or Excel
+        return _field(column, lambda: values.count(value))
+    text = clean(value).replace(",", "").rstrip("+")
     scale = 1
     if text.endswith("万"):
         text, scale = text[:-1], 10_000
     elif text.endswith("亿"):
         text, scale = text[:-1], 100_000_000
-    try:
-        number = float(text) * scale
-    except ValueError as exc:
-        raise FieldError(
-            column,
-            N_("The count is not a number."),
-            N_("Write a whole number such as 12, or leave the cell empty."),
-            row.get(column),
-        ) from exc
-    if number < 0 or math.isnan(number):
-        raise FieldError(
-            column, N_("The count is negative."), N_("Write 0 or a positive number."), text
-        )
-    return int(number)
+    return _field(column, lambda: values.count(text, scale=scale))
+
+
+def read_optional_count(row: Mapping[str, Any], column: str) -> int | None:
+    """A count (followers), or ``None`` when the cell is empty."""
+    if not clean(row.get(column)):
+        return None
+    return read_count(row, column)
 
 
 def read_optional_int(row: Mapping[str, Any], column: str) -> int | None:
-    """An integer, or ``None`` when the cell is empty."""
-    text = clean(row.get(column))
-    if not text:
-        return None
-    try:
-        return int(float(text))
-    except ValueError as exc:
-        raise FieldError(
-            column,
-            N_("The value is not a whole number."),
-            N_("Write a whole number, or leave the cell empty."),
-            text,
-        ) from exc
+    """A whole-number code (a verified type), or ``None`` when the cell is empty."""
+    value = row.get(column)
+    return _field(column, lambda: values.code(clean(value) if isinstance(value, str) else value))
+
+
+def read_url(row: Mapping[str, Any], column: str, *, limit: int = 400) -> str:
+    """An http(s) link, or "" (a link that is anything else is dropped, see ``values``)."""
+    return values.web_url(row.get(column), limit=limit)
+
+
+@cache
+def known_platforms() -> frozenset[str]:
+    """The slugs of the catalog's platforms: the ones a mention may come from."""
+    return frozenset(platform.slug for platform in get_catalog().platforms)
+
+
+def check_platform(platform: str) -> str:
+    """``platform`` when the catalog knows it; a row error of column "platform" otherwise."""
+    return _field("platform", lambda: values.platform(platform, known=known_platforms()))
 
 
 DATE_FORMATS = (
@@ -171,40 +185,40 @@ DATE_FORMATS = (
 def read_time(row: Mapping[str, Any], column: str, *, zone: timezone = CHINA) -> datetime:
     """A point in time: ISO, "YYYY-MM-DD hh:mm[:ss]", a date, or Unix seconds/ms.
 
-    Times without a zone are taken in ``zone`` (Beijing time for Chinese crawlers).
+    Times without a zone are taken in ``zone`` (Beijing time for Chinese crawlers). A time
+    before 2000 or in the future is refused (``values.moment``).
     """
     value = row.get(column)
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=zone)
-    text = clean(value)
-    if not text:
-        raise FieldError(
-            column,
-            N_("The time is missing."),
-            N_("Fill in when the post was published, e.g. 2024-05-01 12:30:00."),
-        )
-    parsed = _parse_time(text, zone)
+    parsed = _time_of(value, zone)
     if parsed is None:
+        text = clean(value)
+        if not text:
+            raise FieldError(
+                column,
+                N_("The time is missing."),
+                N_("Fill in when the post was published, e.g. 2024-05-01 12:30:00."),
+            )
         raise FieldError(
             column,
             N_("The time cannot be read."),
             N_("Write it as 2024-05-01 12:30:00, as an ISO time, or as Unix seconds."),
             text,
         )
-    return parsed
+    return _field(column, lambda: values.moment(parsed))
+
+
+def _time_of(value: object, zone: timezone) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=zone)
+    text = clean(value)
+    return _parse_time(text, zone) if text else None
 
 
 def _parse_time(text: str, zone: timezone) -> datetime | None:
     if text.isdigit():
-        number = int(text)
-        if number > 10**11:  # milliseconds
-            number //= 1000
-        try:
-            return datetime.fromtimestamp(number, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return values.parse_unix(text)
     try:  # the common case ("2024-05-01 12:30:00", ISO), parsed in C
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -236,7 +250,12 @@ def check_text(text: str, column: str) -> str:
             N_("Check the quotes around this row's text in the file."),
             text[:80],
         )
-    return text
+    return values.clean_text(text)
+
+
+def raw_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The row as kept with the mention (``values.raw_record``: JSON any database stores)."""
+    return values.raw_record(record)
 
 
 def require_id(row: Mapping[str, Any], column: str) -> str:
@@ -384,6 +403,15 @@ def jsonl_objects(
             continue
         try:
             value = json.loads(text)
+        except RecursionError:  # nested deeper than Python's parser goes
+            yield (
+                line_number,
+                RowError(
+                    line_number, "", N_("The line is JSON nested too deeply to read."),
+                    N_("Write one JSON object per line (JSON Lines)."),
+                ),
+            )  # fmt: skip
+            continue
         except json.JSONDecodeError as exc:
             yield (
                 line_number,

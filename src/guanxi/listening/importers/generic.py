@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,18 @@ from guanxi.listening.importers.base import (
     Progress,
     RowError,
     TextStream,
+    check_platform,
     check_text,
     clean,
     csv_dict_rows,
     error_row,
     jsonl_objects,
+    raw_record,
     read_count,
+    read_optional_count,
     read_optional_int,
     read_time,
+    read_url,
     require_id,
 )
 
@@ -176,18 +179,18 @@ class GenericImporter:
                 # A source that only names authors keys them by name.
                 external_id=(author_id or author_name)[:120],
                 name=author_name[:120],
-                followers=read_optional_int(record, column("author_followers"))
+                followers=read_optional_count(record, column("author_followers"))
                 if column("author_followers") else None,
                 verified_type=read_optional_int(record, column("author_verified_type"))
                 if column("author_verified_type") else None,
             )  # fmt: skip
         text_column = column("text")
         return ParsedMention(
-            platform=self.platform,
+            platform=check_platform(self.platform),
             external_id=require_id(record, column("external_id")),
             text=check_text(clean(record.get(text_column)), text_column),
             posted_at=read_time(record, column("posted_at")),
-            url=clean(record.get(column("url")))[:400] if column("url") else "",
+            url=read_url(record, column("url")) if column("url") else "",
             author=author,
             likes=count("likes"),
             comments=count("comments"),
@@ -198,16 +201,8 @@ class GenericImporter:
             if column("reply_to") else "",
             repost_of_external_id=clean(record.get(column("repost_of")))[:120]
             if column("repost_of") else "",
-            raw={key: _jsonable(value) for key, value in record.items()},
+            raw=raw_record(record),
         )  # fmt: skip
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool | list):
-        return value
-    return str(value)
 
 
 def records(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guanxi.core import values
 from guanxi.core.errors import N_, UserError
 from guanxi.listening.importers.base import (
     FieldError,
@@ -25,15 +26,18 @@ from guanxi.listening.importers.base import (
     Progress,
     RowError,
     TextStream,
+    check_platform,
     check_text,
     clean,
     csv_dict_rows,
     error_row,
     jsonl_objects,
     pick,
+    raw_record,
     read_count,
     read_optional_int,
     read_time,
+    read_url,
     require_id,
 )
 
@@ -128,35 +132,40 @@ class MediaCrawlerImporter:
         post_id = require_id(record, id_column)
         title, body = clean(record.get("title")), clean(record.get("content") or record.get("desc"))
         text = body if not title or title in body else f"{title}\n{body}".strip()
-        url = clean(record.get("note_url") or record.get("aweme_url") or record.get("video_url"))
+        url = values.web_url(
+            record.get("note_url") or record.get("aweme_url") or record.get("video_url"),
+            limit=400,
+        )
         return ParsedMention(
-            platform=self.platform,
+            platform=check_platform(self.platform),
             external_id=post_id,
             text=check_text(text, "content"),
             posted_at=read_time(record, _time_column(record)),
-            url=url[:400] or DETAIL_URLS.get(self.platform, "").format(id=post_id),
+            url=url or values.web_url(DETAIL_URLS.get(self.platform, "").format(id=post_id)),
             author=_author(record),
             likes=read_count(record, pick(record, "liked_count", "like_count")),
             comments=read_count(record, pick(record, "comments_count", "comment_count")),
             reposts=read_count(record, pick(record, "shared_count", "share_count")),
-            raw=dict(record),
+            raw=raw_record(record),
         )
 
     def _comment(self, record: Mapping[str, Any]) -> ParsedMention:
         comment_id = require_id(record, "comment_id")
         post_id = clean(record.get(pick(record, *CONTENT_IDS)))
         return ParsedMention(
-            platform=self.platform,
+            platform=check_platform(self.platform),
             external_id=comment_id,
             kind="comment",
             text=check_text(clean(record.get("content")), "content"),
             posted_at=read_time(record, _time_column(record)),
-            url=DETAIL_URLS.get(self.platform, "").format(id=post_id) if post_id else "",
+            url=values.web_url(DETAIL_URLS.get(self.platform, "").format(id=post_id))
+            if post_id
+            else "",
             author=_author(record),
             likes=read_count(record, pick(record, "comment_like_count", "like_count")),
             comments=read_count(record, "sub_comment_count"),
-            reply_to_external_id=post_id,
-            raw=dict(record),
+            reply_to_external_id=post_id[:120],
+            raw=raw_record(record),
         )
 
 
@@ -174,7 +183,7 @@ def _author(record: Mapping[str, Any]) -> ParsedAuthor | None:
         return ParsedAuthor(
             external_id=uid[:120],
             name=clean(record.get("nickname"))[:120],
-            url=clean(record.get("profile_url"))[:400],
+            url=read_url(record, "profile_url"),
         )
     anonymous = clean(record.get("creator_hash"))
     if anonymous:
@@ -191,5 +200,5 @@ def _creator(record: Mapping[str, Any]) -> ParsedAuthor:
         name=clean(record.get("nickname"))[:120],
         verified_type=read_optional_int(record, "verified_type"),
         followers=followers,
-        url=clean(record.get("profile_url"))[:400],
+        url=read_url(record, "profile_url"),
     )

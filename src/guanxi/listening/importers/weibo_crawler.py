@@ -27,9 +27,12 @@ from guanxi.listening.importers.base import (
     clean,
     csv_dict_rows,
     error_row,
+    raw_record,
     read_count,
+    read_optional_count,
     read_optional_int,
     read_time,
+    read_url,
     require_id,
 )
 
@@ -124,11 +127,11 @@ def _user(line: int, record: Mapping[str, str]) -> ParsedRow:
         uid = require_id(record, "用户id" if "用户id" in record else "id")
         author = ParsedAuthor(
             external_id=uid,
-            name=clean(record.get("昵称") or record.get("用户昵称")),
+            name=clean(record.get("昵称") or record.get("用户昵称"))[:120],
             verified_type=read_optional_int(record, "认证类型"),
             verified_reason=clean(record.get("认证信息"))[:400],
-            followers=read_optional_int(record, "粉丝数"),
-            url=clean(record.get("主页"))[:400] or f"https://weibo.com/u/{uid}",
+            followers=read_optional_count(record, "粉丝数"),
+            url=read_url(record, "主页") or f"https://weibo.com/u/{uid}",
         )
     except FieldError as exc:
         return error_row(line, exc)
@@ -171,7 +174,7 @@ def _post(record: dict[str, str], author: ParsedAuthor | None) -> tuple[ParsedMe
         comments=read_count(record, "评论数"),
         reposts=read_count(record, "转发数"),
         repost_of_external_id=original.external_id if original else "",
-        raw=raw,
+        raw=raw_record(raw),
     )
     return (mention, original) if original else (mention,)
 
@@ -180,12 +183,14 @@ def _reposted(record: Mapping[str, str]) -> ParsedMention | None:
     """The post a repost row reposts (its ``源微博`` columns), if this row is a repost."""
     if clean(record.get("是否原创")).lower() not in NOT_ORIGINAL:
         return None
-    source_id = clean(record.get(f"{REPOST_PREFIX}id"))
+    source_id = clean(record.get(f"{REPOST_PREFIX}id"))[:120]
     if not source_id:
         return None
     prefix = REPOST_PREFIX
-    uid = clean(record.get("源用户id"))
-    author = ParsedAuthor(external_id=uid, name=clean(record.get("源用户昵称"))) if uid else None
+    uid = clean(record.get("源用户id"))[:120]
+    author = (
+        ParsedAuthor(external_id=uid, name=clean(record.get("源用户昵称"))[:120]) if uid else None
+    )
     return ParsedMention(
         platform=PLATFORM,
         external_id=source_id,
@@ -196,5 +201,5 @@ def _reposted(record: Mapping[str, str]) -> ParsedMention | None:
         likes=read_count(record, f"{prefix}点赞数"),
         comments=read_count(record, f"{prefix}评论数"),
         reposts=read_count(record, f"{prefix}转发数"),
-        raw={"row": {k: v for k, v in record.items() if k.startswith("源")}},
+        raw=raw_record({"row": {k: v for k, v in record.items() if k.startswith("源")}}),
     )
