@@ -39,9 +39,7 @@ def inserts_meet(engine: Engine, table: str, parties: int) -> Iterator[None]:
         event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
-def race(
-    factory: sessionmaker[Session], table: str, *calls: Callable[[Session], T]
-) -> list[T]:
+def race(factory: sessionmaker[Session], table: str, *calls: Callable[[Session], T]) -> list[T]:
     """Run ``calls`` at once, each in its own thread and session (committed after it), with
     their first INSERTs into ``table`` held until all have read; their results, in order.
     The first error of any call is raised here."""

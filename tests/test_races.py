@@ -18,8 +18,8 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Role, User, UserCreate, Workspace, WorkspaceCreate
 from guanxi.channels.models import Channel
 from guanxi.channels.service import create_channel
-from guanxi.checks.wordlist import add_word, ensure_default_words, parse_entry
 from guanxi.checks.models import SensitiveWord
+from guanxi.checks.wordlist import add_word, ensure_default_words, parse_entry
 from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.inbox import debates, people, replies, service, sla
@@ -32,8 +32,8 @@ from guanxi.listening.topics import TopicForm, create_topic
 from guanxi.market import service as market
 from guanxi.market.fetchers import ParsedChart, RankedApp
 from guanxi.market.models import Chart, ChartDataset, ChartSnapshot, Store, TrackedApp
-from guanxi.publishing.policy import get_policy
 from guanxi.publishing.models import PublishingPolicy
+from guanxi.publishing.policy import get_policy
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel, make_item
 from tests.race_support import race
@@ -239,7 +239,8 @@ def test_the_default_word_list_is_seeded_once_on_two_first_checks(
 
     assert sorted(race(session_factory, "sensitive_words", seed, seed)) == [False, True]
     terms = db.scalars(select(SensitiveWord.term)).all()
-    assert terms and len(terms) == len(set(terms))
+    assert terms
+    assert len(terms) == len(set(terms))
 
 
 def test_two_members_list_the_same_word_at_once(
@@ -343,7 +344,9 @@ def test_two_fetches_store_the_same_chart_of_a_day_at_once(
 
     def store(session: Session) -> int:
         stored = session.get_one(ChartDataset, dataset.id)
-        return market.record_chart(session, dataset=stored, chart=_chart(date(2026, 1, 5))).snapshot.id
+        return market.record_chart(
+            session, dataset=stored, chart=_chart(date(2026, 1, 5))
+        ).snapshot.id
 
     def fail(session: Session) -> int:
         stored = session.get_one(ChartDataset, dataset.id)
@@ -369,9 +372,7 @@ def _one_refused(results: list[object], message: str) -> None:
     assert message in str(refusals[0].message)
 
 
-def test_two_sign_ups_with_one_address_at_once(
-    db: Session, session_factory: Factory
-) -> None:
+def test_two_sign_ups_with_one_address_at_once(db: Session, session_factory: Factory) -> None:
     """One account is created; the other sign-up is told the address is taken."""
 
     def sign_up(session: Session) -> object:
@@ -391,7 +392,9 @@ def test_two_workspaces_with_one_address_at_once(
     def create(session: Session) -> object:
         data = WorkspaceCreate(slug="acme", name="Acme")
         return _refused(
-            lambda: accounts.create_workspace(session, data=data, owner=session.get_one(User, user.id))
+            lambda: accounts.create_workspace(
+                session, data=data, owner=session.get_one(User, user.id)
+            )
         )
 
     _one_refused(race(session_factory, "workspaces", create, create), "is taken")

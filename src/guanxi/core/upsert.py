@@ -53,11 +53,13 @@ def insert_missing(
     statement = insert_statement(db, entity).on_conflict_do_nothing(
         index_elements=unique, index_where=unique_where
     )
-    inserted: list[Any] = []
-    for row in rows:  # RETURNING one row at a time: the rows are few, and it counts on both
-        for key in db.execute(statement.values(dict(row)).returning(*primary)):
-            inserted.append(key[0] if len(primary) == 1 else tuple(key))
-    return inserted
+    keys = [
+        tuple(key)
+        # One row at a time: the rows are few, and RETURNING tells what was written on both.
+        for row in rows
+        for key in db.execute(statement.values(dict(row)).returning(*primary))
+    ]
+    return [key[0] for key in keys] if len(primary) == 1 else keys
 
 
 def create_unique(
@@ -82,12 +84,16 @@ def get_or_create(
     *,
     key: Mapping[str, Any],
     defaults: Mapping[str, Any] | None = None,
+    unique: Sequence[str] | None = None,
     unique_where: ColumnElement[bool] | None = None,
 ) -> tuple[Row, bool]:
-    """The row of ``entity`` whose unique columns ``key`` have these values, inserted with
-    ``defaults`` when missing; and whether this call inserted it."""
+    """The row of ``entity`` whose columns ``key`` have these values, inserted with
+    ``defaults`` when missing; and whether this call inserted it. The columns of ``key``
+    are those of a unique constraint, or name one: ``unique`` (with ``unique_where`` for a
+    partial unique index)."""
     values = {**(defaults or {}), **key}
-    created = create_unique(db, entity, values, unique=list(key), unique_where=unique_where)
+    unique = list(key) if unique is None else unique
+    created = create_unique(db, entity, values, unique=unique, unique_where=unique_where)
     if created is not None:
         return created, True
     where = [

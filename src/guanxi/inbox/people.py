@@ -22,6 +22,7 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import record_audit, require
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.upsert import insert_missing
 from guanxi.inbox.bulk import (
     among,
     insert_from_json,
@@ -354,11 +355,13 @@ def tag_person(
     require(membership, Permission.WRITE)
     person = get_person(db, workspace_id=membership.workspace_id, person_id=person_id)
     tag = ensure_tag(db, workspace_id=membership.workspace_id, name=name)
-    existing = db.get(PersonTag, (person.id, tag.id))
-    if remove and existing is not None:
-        db.delete(existing)
-    elif not remove and existing is None:
-        db.add(PersonTag(person_id=person.id, tag_id=tag.id))
+    if remove:
+        existing = db.get(PersonTag, (person.id, tag.id))
+        if existing is not None:
+            db.delete(existing)
+    else:  # another member may tag the same person at the same moment
+        insert_missing(db, PersonTag, {"person_id": person.id, "tag_id": tag.id},
+                       unique=["person_id", "tag_id"])  # fmt: skip
     db.flush()
 
 
@@ -400,10 +403,11 @@ def merge_people(db: Session, *, membership: Membership, keep_id: int, merge_id:
     db.execute(
         update(PersonNote).where(PersonNote.person_id == merged.id).values(person_id=keep.id)
     )
-    kept_tags = set(db.scalars(select(PersonTag.tag_id).where(PersonTag.person_id == keep.id)))
-    for tag in list(db.scalars(select(PersonTag).where(PersonTag.person_id == merged.id))):
-        if tag.tag_id not in kept_tags:
-            db.add(PersonTag(person_id=keep.id, tag_id=tag.tag_id))
+    moved_tags = list(db.scalars(select(PersonTag).where(PersonTag.person_id == merged.id)))
+    # The kept person may get the same tag from another member meanwhile: insert-or-ignore.
+    insert_missing(db, PersonTag, [{"person_id": keep.id, "tag_id": t.tag_id} for t in moved_tags],
+                   unique=["person_id", "tag_id"])  # fmt: skip
+    for tag in moved_tags:
         db.delete(tag)
     if keep.kind == PersonKind.UNKNOWN:
         keep.kind = merged.kind

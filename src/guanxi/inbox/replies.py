@@ -36,6 +36,7 @@ from guanxi.connectors.base import (
 )
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
+from guanxi.core.upsert import upsert
 from guanxi.inbox.models import (
     InboxItem,
     InboxSettings,
@@ -136,11 +137,9 @@ def approval_required(db: Session, *, workspace_id: int, actor: User | None) -> 
 
 def set_reply_approval(db: Session, *, workspace_id: int, required: bool) -> InboxSettings:
     """Turn reply approval for junior roles on or off; commits."""
-    settings = db.get(InboxSettings, workspace_id)
-    if settings is None:
-        settings = InboxSettings(workspace_id=workspace_id)
-        db.add(settings)
-    settings.reply_approval = required
+    upsert(db, InboxSettings, {"workspace_id": workspace_id, "reply_approval": required},
+           unique=["workspace_id"], update=["reply_approval"])  # fmt: skip
+    settings = db.get_one(InboxSettings, workspace_id, populate_existing=True)
     db.commit()
     return settings
 

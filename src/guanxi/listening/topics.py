@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Integer, Select, case, delete, func, inser
 from sqlalchemy.orm import Session, selectinload
 
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
+from guanxi.core.upsert import create_unique
 from guanxi.listening.models import Author, Mention
 from guanxi.listening.queries import (
     MentionFacts,
@@ -97,15 +98,13 @@ def _checked(db: Session, *, workspace_id: int, form: TopicForm, topic_id: int =
 def create_topic(db: Session, *, workspace_id: int, form: TopicForm) -> TopicQuery:
     """Add a topic query and match it against the mentions already there."""
     checked = _checked(db, workspace_id=workspace_id, form=form)
-    topic = TopicQuery(
-        workspace_id=workspace_id,
-        name=checked.name,
-        query=checked.query,
-        category=checked.category,
-        active=checked.active,
-    )
-    db.add(topic)
-    db.flush()
+    values = {"workspace_id": workspace_id, "name": checked.name, "query": checked.query,
+              "category": checked.category, "active": checked.active}  # fmt: skip
+    topic = create_unique(db, TopicQuery, values, unique=["workspace_id", "name"])
+    if topic is None:  # created by another request since the check
+        raise ConflictError(
+            N_("A topic named “{name}” exists already. Pick another name."), name=checked.name
+        )
     rematch_topic(db, topic=topic)
     return topic
 

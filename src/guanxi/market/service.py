@@ -20,6 +20,7 @@ from guanxi.accounts.models import Workspace
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.settings import Settings
+from guanxi.core.upsert import create_unique, get_or_create
 from guanxi.market.fetchers import ParsedChart
 from guanxi.market.models import (
     Chart,
@@ -79,18 +80,13 @@ def find_or_create_dataset(
     if not name or len(name) > APP_NAME_MAX:
         raise UserError(N_("Name the dataset with 1 to {max} characters."), max=APP_NAME_MAX)
     owner = ChartDataset.workspace_id
-    query = select(ChartDataset).where(
-        ChartDataset.name == name,
-        owner.is_(None) if workspace is None else owner == workspace.id,
-    )
-    dataset = db.scalar(query)
-    if dataset is None:
-        dataset = ChartDataset(
-            workspace_id=workspace.id if workspace else None, name=name, source=source,
-            illustrative=illustrative, note=note,
-        )  # fmt: skip
-        db.add(dataset)
-        db.flush()
+    # Two imports may create the same dataset at once; its unique index is partial.
+    dataset, _ = get_or_create(
+        db, ChartDataset, key={"workspace_id": workspace.id if workspace else None, "name": name},
+        defaults={"source": source, "illustrative": illustrative, "note": note},
+        unique=["name"] if workspace is None else ["workspace_id", "name"],
+        unique_where=owner.is_(None) if workspace is None else owner.is_not(None),
+    )  # fmt: skip
     return dataset
 
 
@@ -110,6 +106,24 @@ def _snapshot_query(
     )
 
 
+def _snapshot(
+    db: Session,
+    *,
+    dataset_id: int,
+    key: tuple[Store, str, Chart, str, date],
+    status: SnapshotStatus = SnapshotStatus.OK,
+) -> tuple[ChartSnapshot, bool]:
+    """The snapshot of the chart ``key`` (store, country, chart, category, day), created
+    empty when missing; and whether it was created now."""
+    store, country, chart, category, day = key
+    return get_or_create(
+        db, ChartSnapshot,
+        key={"dataset_id": dataset_id, "store": store, "country": country, "chart": chart,
+             "category": category, "day": day},
+        defaults={"status": status, "attempts": 0},
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RecordedChart:
     """What storing one chart did."""
@@ -122,15 +136,10 @@ def record_chart(db: Session, *, dataset: ChartDataset, chart: ParsedChart) -> R
     """Store ``chart`` in ``dataset``, replacing the ranks of the same chart and day."""
     key = (chart.store, chart.country, chart.chart, chart.category, chart.day)
     snapshot = db.scalar(_snapshot_query(dataset.id, *key))
-    created = snapshot is None
-    if snapshot is None:
-        snapshot = ChartSnapshot(
-            dataset_id=dataset.id, store=chart.store, country=chart.country, chart=chart.chart,
-            category=chart.category, day=chart.day, attempts=0,
-        )  # fmt: skip
-        db.add(snapshot)
-        db.flush()
-    else:
+    created = False
+    if snapshot is None:  # two fetches of the same chart may store it at once
+        snapshot, created = _snapshot(db, dataset_id=dataset.id, key=key)
+    if not created:
         db.execute(delete(ChartEntry).where(ChartEntry.snapshot_id == snapshot.id))
     snapshot.status = SnapshotStatus.OK
     snapshot.error = ""
@@ -163,13 +172,10 @@ def record_failure(
     source_url: str = "",
 ) -> ChartSnapshot:
     """Note that fetching this chart failed; ranks already stored for the day are kept."""
-    snapshot = db.scalar(_snapshot_query(dataset.id, store, country, chart, category, day))
+    key = (store, country, chart, category, day)
+    snapshot = db.scalar(_snapshot_query(dataset.id, *key))
     if snapshot is None:
-        snapshot = ChartSnapshot(
-            dataset_id=dataset.id, store=store, country=country, chart=chart, category=category,
-            day=day, status=SnapshotStatus.FAILED, attempts=0,
-        )  # fmt: skip
-        db.add(snapshot)
+        snapshot, _ = _snapshot(db, dataset_id=dataset.id, key=key, status=SnapshotStatus.FAILED)
     snapshot.attempts += 1
     snapshot.error = error[:2000]
     snapshot.source_url = source_url[:500]
@@ -344,19 +350,11 @@ def track_app(
         raise UserError(N_("{value} is not a colour. Enter it as #RRGGBB."), value=color)
     if not 0 <= alert_top_n <= 200:
         raise UserError(N_("The alert threshold is a top N from 1 to 200, or 0 for no alerts."))
-    existing = db.scalar(
-        select(TrackedApp).where(
-            TrackedApp.workspace_id == workspace.id, TrackedApp.app_key == app_key
-        )
-    )
-    if existing is not None:
+    values = {"workspace_id": workspace.id, "app_key": app_key, "name": name,
+              "color": color.lower(), "alert_top_n": alert_top_n}  # fmt: skip
+    tracked = create_unique(db, TrackedApp, values, unique=["workspace_id", "app_key"])
+    if tracked is None:
         raise ConflictError(N_("{app} is already tracked."), app=app_key)
-    tracked = TrackedApp(
-        workspace_id=workspace.id, app_key=app_key, name=name, color=color.lower(),
-        alert_top_n=alert_top_n,
-    )  # fmt: skip
-    db.add(tracked)
-    db.flush()
     return tracked
 
 
