@@ -28,7 +28,8 @@ def inserts_meet(engine: Engine, table: str, parties: int) -> Iterator[None]:
     ) -> None:
         if getattr(arrived, "done", False):
             return
-        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
+        # Anywhere in the statement: on PostgreSQL an INSERT may be a CTE of another.
+        if f"INSERT INTO {table.upper()} " in statement.upper():
             arrived.done = True
             barrier.wait()
 

@@ -8,6 +8,7 @@ one wrote, or, where a second row is refused, say so as a person would be told.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -24,8 +25,16 @@ from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.inbox import debates, people, replies, service, sla
 from guanxi.inbox.ingest import _cursor
-from guanxi.inbox.models import InboxSettings, ItemKind, SyncCursor
-from guanxi.inbox.people_models import ItemTag, Person, PersonTag, ReadMark, SlaPolicy, Tag
+from guanxi.inbox.models import InboxItem, InboxSettings, ItemKind, SyncCursor
+from guanxi.inbox.people_models import (
+    ItemTag,
+    Person,
+    PersonIdentity,
+    PersonTag,
+    ReadMark,
+    SlaPolicy,
+    Tag,
+)
 from guanxi.listening import service as listening
 from guanxi.listening.models import ListeningSource, TrackedAccount
 from guanxi.listening.topics import TopicForm, create_topic
@@ -196,6 +205,29 @@ def test_two_syncs_of_a_channel_start_its_cursor_at_once(
 
     race(session_factory, "inbox_sync_cursors", start, start)
     assert _count(db, SyncCursor) == 1
+
+
+def test_two_ingests_meet_the_same_new_author_at_once(
+    db: Session, session_factory: Factory, owner: Membership
+) -> None:
+    """Two channels' pages with a comment of the same new author, stored at once, give
+    the author one identity and one person (no person left without an identity)."""
+    channels = [make_channel(db, owner.workspace), make_channel(db, owner.workspace)]
+    db.commit()
+    wid = owner.workspace_id
+
+    def link(channel_id: int) -> Callable[[Session], object]:
+        def call(session: Session) -> object:
+            item = InboxItem(platform="weibo", channel_id=channel_id, author_external_id="fan-7",
+                             author_name="小李", author_followers=10, author_verified_type=-1,
+                             author_url="")  # fmt: skip
+            return people.link_authors(session, workspace_id=wid, items=[item])
+
+        return call
+
+    race(session_factory, "inbox_people", link(channels[0].id), link(channels[1].id))
+    assert _count(db, PersonIdentity) == 1
+    assert _count(db, Person) == 1
 
 
 def test_two_members_link_the_same_post_to_a_debate_at_once(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
@@ -26,7 +26,7 @@ from guanxi.core.upsert import insert_missing
 from guanxi.inbox.bulk import (
     among,
     insert_from_json,
-    insert_rows,
+    insert_rows_missing,
     insert_with_ids,
     is_postgresql,
     next_ids,
@@ -44,6 +44,7 @@ from guanxi.inbox.people_models import (
 )
 
 NOTE_MAX_LENGTH = 5000
+IDENTITY_KEY = ("workspace_id", "platform", "external_id")
 
 
 def link_authors(
@@ -162,11 +163,13 @@ def _add_people(
         }
         for item, person_id in zip(authors, person_ids, strict=True)
     ]
-    if postgres:
-        add_people = insert_from_json(people, people_rows).cte("added_people")
-        db.execute(insert_from_json(identities, identity_rows).add_cte(add_people))
-    else:
-        insert_rows(db, identities, identity_rows)
+    # Another ingest may link the same authors at the same moment: its identities stay,
+    # and the people added here for them go again.
+    add_people = insert_from_json(people, people_rows).cte("added_people") if postgres else None
+    linked = insert_rows_missing(db, identities, identity_rows, unique=IDENTITY_KEY, cte=add_people)
+    if linked < len(identity_rows):
+        has_identity = select(identities.c.id).where(identities.c.person_id == Person.id).exists()
+        db.execute(delete(Person).where(Person.id.in_(person_ids), ~has_identity))
 
 
 def _people_by_id(db: Session, ids: set[int]) -> list[Person]:
