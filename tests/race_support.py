@@ -18,10 +18,18 @@ WAIT_SECONDS = 10
 
 
 @contextmanager
-def inserts_meet(engine: Engine, table: str, parties: int) -> Iterator[None]:
-    """While inside, the first INSERT into ``table`` of each thread waits for ``parties``."""
-    barrier = threading.Barrier(parties, timeout=WAIT_SECONDS)
+def writes_meet(
+    engine: Engine, write: str, parties: int, *, serialized_after: float | None = None
+) -> Iterator[None]:
+    """While inside, each thread's first statement containing ``write`` (such as "INSERT
+    INTO tags") waits until ``parties`` threads have reached theirs.
+
+    ``serialized_after``: for code that takes a lock first, so that only one thread can
+    get there at a time; after that many seconds the waiting thread goes on alone.
+    """
+    barrier = threading.Barrier(parties, timeout=serialized_after or WAIT_SECONDS)
     arrived = threading.local()
+    needle = write.upper() + " "
 
     def before_cursor_execute(
         _conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
@@ -29,9 +37,13 @@ def inserts_meet(engine: Engine, table: str, parties: int) -> Iterator[None]:
         if getattr(arrived, "done", False):
             return
         # Anywhere in the statement: on PostgreSQL an INSERT may be a CTE of another.
-        if f"INSERT INTO {table.upper()} " in statement.upper():
+        if needle in statement.upper():
             arrived.done = True
-            barrier.wait()
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                if serialized_after is None:
+                    raise
 
     event.listen(engine, "before_cursor_execute", before_cursor_execute)
     try:
@@ -40,10 +52,16 @@ def inserts_meet(engine: Engine, table: str, parties: int) -> Iterator[None]:
         event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
-def race(factory: sessionmaker[Session], table: str, *calls: Callable[[Session], T]) -> list[T]:
+def race(
+    factory: sessionmaker[Session],
+    table: str,
+    *calls: Callable[[Session], T],
+    write: str = "INSERT INTO",
+    serialized_after: float | None = None,
+) -> list[T]:
     """Run ``calls`` at once, each in its own thread and session (committed after it), with
-    their first INSERTs into ``table`` held until all have read; their results, in order.
-    The first error of any call is raised here."""
+    their first INSERTs into ``table`` (or other ``write``) held until all have read; their
+    results, in order. The first error of any call is raised here."""
     engine = factory.kw["bind"]
     results: list[Any] = [None] * len(calls)
     errors: list[BaseException] = []
@@ -56,7 +74,8 @@ def race(factory: sessionmaker[Session], table: str, *calls: Callable[[Session],
         except BaseException as error:  # handed to the test below
             errors.append(error)
 
-    with inserts_meet(engine, table, len(calls)):
+    meeting = writes_meet(engine, f"{write} {table}", len(calls), serialized_after=serialized_after)
+    with meeting:
         threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
         for thread in threads:
             thread.start()

@@ -37,7 +37,8 @@ from guanxi.inbox.people_models import (
 )
 from guanxi.listening import service as listening
 from guanxi.listening.models import ListeningSource, TrackedAccount
-from guanxi.listening.topics import TopicForm, create_topic
+from guanxi.listening.topic_models import DailyRollup
+from guanxi.listening.topics import TopicForm, create_topic, refresh_rollup
 from guanxi.market import service as market
 from guanxi.market.fetchers import ParsedChart, RankedApp
 from guanxi.market.models import Chart, ChartDataset, ChartSnapshot, Store, TrackedApp
@@ -45,6 +46,7 @@ from guanxi.publishing.models import PublishingPolicy
 from guanxi.publishing.policy import get_policy
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel, make_item
+from tests.listening_topics_support import add_mention
 from tests.race_support import race
 
 Factory = sessionmaker[Session]
@@ -393,6 +395,32 @@ def test_two_fetches_store_the_same_chart_of_a_day_at_once(
     assert first == second
     assert _count(db, ChartSnapshot) == 2
     assert db.get_one(ChartSnapshot, first, populate_existing=True).attempts == 2
+
+
+def test_two_rollup_refreshes_at_once_count_every_mention_once(
+    db: Session, session_factory: Factory, owner: Membership
+) -> None:
+    """Two refreshes of a workspace's daily rollup (an import's end and the schedule) leave
+    the counts one refresh gives, not twice them.
+
+    The second refresh waits for the first (a lock), so the two cannot both reach the
+    DELETE: the test lets a refresh go on alone after waiting a second for the other.
+    """
+    wid = owner.workspace_id
+    create_topic(db, workspace_id=wid, form=TopicForm(name="品牌", query="星巴克"))
+    add_mention(db, workspace_id=wid, text="星巴克的拿铁")
+    add_mention(db, workspace_id=wid, text="瑞幸")
+    refresh_rollup(db, workspace_id=wid)
+    db.commit()
+    once = _count(db, DailyRollup)
+    assert once > 0
+
+    def refresh(session: Session) -> int:
+        return refresh_rollup(session, workspace_id=wid)
+
+    race(session_factory, "listening_daily_rollups", refresh, refresh, write="DELETE FROM",
+         serialized_after=1.0)  # fmt: skip
+    assert _count(db, DailyRollup) == once
 
 
 # --- One row per key, the second request refused with a message ------------------------

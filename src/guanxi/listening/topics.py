@@ -372,6 +372,10 @@ def _grouped(db: Session, query: Select[Any], *, workspace_id: int) -> list[dict
     ]
 
 
+# The first key of the rollup's PostgreSQL advisory lock (the second is the workspace).
+ROLLUP_LOCK = 0x6775_0001
+
+
 def refresh_rollup(
     db: Session,
     *,
@@ -384,6 +388,11 @@ def refresh_rollup(
     Returns the number of rollup rows written.
     """
     dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Two refreshes at once would each delete what the other has not committed yet and
+        # both insert: every count twice. One at a time per workspace, until the commit.
+        # (SQLite: the DELETE takes the database's write lock, which does the same.)
+        db.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK, workspace_id)))
     written = 0
     ranges: list[tuple[date, date] | None] = list(_day_ranges(days)) if days is not None else [None]
     sources: list[tuple[Any, int | None]] = [] if topic_id is not None else [(MentionFacet, None)]
