@@ -41,7 +41,14 @@ from guanxi.listening.topic_models import DailyRollup
 from guanxi.listening.topics import TopicForm, create_topic, refresh_rollup
 from guanxi.market import service as market
 from guanxi.market.fetchers import ParsedChart, RankedApp
-from guanxi.market.models import Chart, ChartDataset, ChartSnapshot, Store, TrackedApp
+from guanxi.market.models import (
+    Chart,
+    ChartDataset,
+    ChartEntry,
+    ChartSnapshot,
+    Store,
+    TrackedApp,
+)
 from guanxi.publishing.models import PublishingPolicy
 from guanxi.publishing.policy import get_policy
 from tests.conftest import UserFactory, WorkspaceFactory
@@ -421,6 +428,25 @@ def test_two_rollup_refreshes_at_once_count_every_mention_once(
     race(session_factory, "listening_daily_rollups", refresh, refresh, write="DELETE FROM",
          serialized_after=1.0)  # fmt: skip
     assert _count(db, DailyRollup) == once
+
+
+def test_two_imports_of_the_same_charts_at_once(
+    db: Session, session_factory: Factory, owner: Membership
+) -> None:
+    """Two imports of one file into a dataset store its chart once, with its ranks once:
+    the later one replaces what the earlier stored, as an import of known charts does."""
+    dataset = market.find_or_create_dataset(db, workspace=None, name="Public", source="csv")
+    db.commit()
+
+    def load(session: Session) -> int:
+        stored = session.get_one(ChartDataset, dataset.id)
+        return market.import_charts(
+            session, dataset=stored, charts=[_chart(date(2026, 1, 7))]
+        ).replaced
+
+    assert sorted(race(session_factory, "market_snapshots", load, load)) == [0, 1]
+    assert _count(db, ChartSnapshot) == 1
+    assert _count(db, ChartEntry) == 1
 
 
 # --- One row per key, the second request refused with a message ------------------------

@@ -20,7 +20,7 @@ from guanxi.accounts.models import Workspace
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.settings import Settings
-from guanxi.core.upsert import create_unique, get_or_create
+from guanxi.core.upsert import create_unique, get_or_create, insert_statement
 from guanxi.market.fetchers import ParsedChart
 from guanxi.market.models import (
     Chart,
@@ -201,11 +201,14 @@ def _existing_keys(db: Session, *, dataset: ChartDataset) -> set[SnapshotKey]:
     return {(str(s), c, str(ch), cat, d) for s, c, ch, cat, d in db.execute(query)}
 
 
-def _insert_new(db: Session, *, dataset: ChartDataset, charts: Sequence[ParsedChart]) -> list[int]:
+def _insert_new(
+    db: Session, *, dataset: ChartDataset, charts: Sequence[ParsedChart]
+) -> tuple[list[int], list[ParsedChart]]:
     """Insert charts that have no snapshot yet in two bulk statements (an import of weeks
-    of charts is thousands of them)."""
+    of charts is thousands of them); the new snapshots' ids, and the charts another import
+    stored meanwhile (left out here)."""
     if not charts:
-        return []
+        return [], []
     captured = utcnow()
     rows = [
         {"dataset_id": dataset.id, "store": c.store, "country": c.country, "chart": c.chart,
@@ -214,17 +217,26 @@ def _insert_new(db: Session, *, dataset: ChartDataset, charts: Sequence[ParsedCh
          "source_url": c.source_url[:500]}
         for c in charts
     ]  # fmt: skip
-    statement = insert(ChartSnapshot).returning(ChartSnapshot.id, sort_by_parameter_order=True)
-    ids = list(db.scalars(statement, rows))
+    table = ChartSnapshot.__table__.c
+    key_columns = [table.store, table.country, table.chart, table.category, table.day]
+    statement = (
+        insert_statement(db, ChartSnapshot)
+        .on_conflict_do_nothing(index_elements=["dataset_id", *(c.name for c in key_columns)])
+        .returning(table.id, *key_columns)
+    )
+    new = {
+        (str(s), c, str(ch), cat, d): id_ for id_, s, c, ch, cat, d in db.execute(statement, rows)
+    }
     entries = [
-        {"snapshot_id": snapshot_id, "rank": e.rank, "app_key": e.app_key[:APP_KEY_MAX],
+        {"snapshot_id": new[_key(chart)], "rank": e.rank, "app_key": e.app_key[:APP_KEY_MAX],
          "app_name": e.app_name[:200], "publisher": e.publisher[:200]}
-        for snapshot_id, chart in zip(ids, charts, strict=True)
+        for chart in charts if _key(chart) in new
         for e in chart.entries
     ]  # fmt: skip
     if entries:
         db.execute(insert(ChartEntry), entries)
-    return ids
+    taken = [chart for chart in charts if _key(chart) not in new]
+    return [new[_key(chart)] for chart in charts if _key(chart) in new], taken
 
 
 @dataclass(frozen=True)
@@ -254,7 +266,8 @@ def import_charts(
     existing = _existing_keys(db, dataset=dataset)
     fresh = [chart for chart in charts if _key(chart) not in existing]
     stored = [chart for chart in charts if _key(chart) in existing]
-    new_ids = _insert_new(db, dataset=dataset, charts=fresh)
+    new_ids, taken = _insert_new(db, dataset=dataset, charts=fresh)
+    stored += taken  # by another import at the same moment: replaced as if they had been there
     for chart in stored:
         record_chart(db, dataset=dataset, chart=chart)
     replaced = len(stored)
