@@ -9,7 +9,7 @@ one wrote, or, where a second row is refused, say so as a person would be told.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +23,7 @@ from guanxi.checks.models import SensitiveWord
 from guanxi.checks.wordlist import add_word, ensure_default_words, parse_entry
 from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
+from guanxi.core.settings import Settings
 from guanxi.inbox import debates, people, replies, service, sla
 from guanxi.inbox.ingest import _cursor
 from guanxi.inbox.models import InboxItem, InboxSettings, ItemKind, SyncCursor
@@ -36,9 +37,10 @@ from guanxi.inbox.people_models import (
     Tag,
 )
 from guanxi.listening import service as listening
+from guanxi.listening.alerts import RuleForm, check_rule, save_rule
 from guanxi.listening.models import ListeningSource, TrackedAccount
-from guanxi.listening.topic_models import DailyRollup
-from guanxi.listening.topics import TopicForm, create_topic, refresh_rollup
+from guanxi.listening.topic_models import Alert, AlertRule, DailyRollup
+from guanxi.listening.topics import TopicForm, create_topic, match_mentions, refresh_rollup
 from guanxi.market import service as market
 from guanxi.market.fetchers import ParsedChart, RankedApp
 from guanxi.market.models import (
@@ -57,6 +59,7 @@ from tests.listening_topics_support import add_mention
 from tests.race_support import race
 
 Factory = sessionmaker[Session]
+ALERT_NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -447,6 +450,34 @@ def test_two_imports_of_the_same_charts_at_once(
     assert sorted(race(session_factory, "market_snapshots", load, load)) == [0, 1]
     assert _count(db, ChartSnapshot) == 1
     assert _count(db, ChartEntry) == 1
+
+
+def test_two_checks_of_an_alert_rule_at_once_fire_one_alert(
+    db: Session, session_factory: Factory, owner: Membership, settings: Settings
+) -> None:
+    """The schedule and an import's end check a rule during a spike at once: one alert
+    (and one notification), not two."""
+    wid = owner.workspace_id
+    topic = create_topic(db, workspace_id=wid, form=TopicForm(name="食品", query="食品安全"))
+    quiet = [ALERT_NOW - timedelta(days=day) for day in range(1, 8)]
+    spike = [ALERT_NOW - timedelta(minutes=50 - i) for i in range(30)]
+    mentions = [
+        add_mention(db, workspace_id=wid, text=text, match=False, posted_at=posted_at)
+        for text, times in (("关注食品安全", quiet), ("食品安全出事了", spike))
+        for posted_at in times
+    ]
+    match_mentions(db, workspace_id=wid, mentions=mentions)
+    form = RuleForm(topic_id=topic.id, notify_email=False, min_mentions=10)  # type: ignore[call-arg]
+    rule_id = save_rule(db, workspace_id=wid, form=form).id
+    db.commit()
+
+    def check(session: Session) -> bool:
+        rule = session.get_one(AlertRule, rule_id)
+        return check_rule(session, settings=settings, rule=rule, now=ALERT_NOW) is not None
+
+    assert sorted(race(session_factory, "listening_alert_rules", check, check,
+                       write="UPDATE")) == [False, True]  # fmt: skip
+    assert _count(db, Alert) == 1
 
 
 # --- One row per key, the second request refused with a message ------------------------
