@@ -20,7 +20,7 @@ from guanxi.accounts.models import Membership, Role, User, UserCreate, Workspace
 from guanxi.channels.models import Channel
 from guanxi.channels.service import create_channel
 from guanxi.checks.models import SensitiveWord
-from guanxi.checks.wordlist import add_word, ensure_default_words, parse_entry
+from guanxi.checks.wordlist import add_word, ensure_default_words, import_words, parse_entry
 from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
@@ -300,6 +300,25 @@ def test_two_members_list_the_same_word_at_once(
 
     assert race(session_factory, "sensitive_words", add, add) == ["竞品名", "竞品名"]
     assert _count(db, SensitiveWord, SensitiveWord.term == "竞品名") == 1
+
+
+def test_two_imports_of_one_word_list_at_once(
+    db: Session, session_factory: Factory, owner: Membership
+) -> None:
+    """Two members import the same file at once: each term is listed once; the later import
+    finds them listed. (The later one waits for the earlier: the test lets it go on alone
+    after a second.)"""
+    ensure_default_words(db, workspace=owner.workspace)
+    db.commit()
+    before = _count(db, SensitiveWord)
+
+    def load(session: Session) -> int:
+        content = "竞品甲,brand,block\n竞品乙,brand,warn\n".encode()
+        return import_words(session, membership=_member(session, owner), content=content).added
+
+    added = race(session_factory, "sensitive_words", load, load, serialized_after=1.0)
+    assert sorted(added) == [0, 2]
+    assert _count(db, SensitiveWord) == before + 2
 
 
 def test_the_same_account_connected_twice_at_once(

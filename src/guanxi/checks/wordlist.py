@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import AuditEvent, Membership, Permission, Workspace
@@ -126,6 +126,21 @@ def parse_entry(term: str, category: str, severity: str) -> WordEntry:
             N_("Unknown severity “{value}”: use “block” or “warn”."), value=severity
         ) from None
     return WordEntry(term=term, category=category, severity=level)
+
+
+def _lock_list(db: Session, *, workspace: Workspace) -> None:
+    """Make other writers of the workspace's list wait until this transaction ends.
+
+    An import reads the whole list, then writes hundreds of rows: two at once would both
+    add the same terms. A no-op UPDATE of the workspace row locks it on PostgreSQL and
+    takes the database's write lock on SQLite; the list is read after it.
+    """
+    db.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace.id)
+        .values(updated_at=Workspace.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _seeded(db: Session, *, workspace: Workspace) -> bool:
@@ -262,6 +277,7 @@ def import_words(
         )
     report = ImportReport()
     workspace = membership.workspace
+    _lock_list(db, workspace=workspace)
     existing = _existing_by_key(db, workspace=workspace)
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):
