@@ -20,7 +20,7 @@ from guanxi.web.app import create_app
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 
 TIMING = re.compile(
-    r'^db;dur=(?P<db>[\d.]+);desc="database, (?P<queries>\d+) queries", '
+    r'^db;dur=(?P<db>[\d.]+);desc="database", '
     r"render;dur=(?P<render>[\d.]+), app;dur=(?P<app>[\d.]+)$"
 )
 
@@ -36,12 +36,11 @@ def test_an_html_page_says_how_long_the_database_and_the_templates_took(
     signed_in: tuple[TestClient, Membership],
 ) -> None:
     """Given a signed-in member, when they open the inbox, then its Server-Timing header
-    counts the page's queries and their time, the rendering, and the whole request."""
+    gives the time of the page's queries, of the rendering, and of the whole request."""
     client, _membership = signed_in
     response = client.get("/w/acme/inbox")
     assert response.status_code == 200
     timing = _timing(response.headers.get("server-timing"))
-    assert timing["queries"] >= 3  # the session's user, the membership, the items at least
     assert timing["db"] > 0
     assert timing["render"] > 0
     assert timing["app"] >= timing["db"] + timing["render"]
@@ -57,7 +56,6 @@ def test_an_api_response_says_how_long_the_database_took(
     response = client.get("/api/v1/plans", headers={"Authorization": f"Bearer {plain}"})
     assert response.status_code == 200, response.text
     timing = _timing(response.headers.get("server-timing"))
-    assert timing["queries"] >= 1  # the token
     assert timing["db"] > 0
     assert timing["render"] == 0
     assert timing["app"] >= timing["db"]

@@ -1,6 +1,6 @@
 """Where a request's time went: the ``Server-Timing`` header and the slow-request log.
 
-Every response says how long the database (``db``, with the number of queries), template
+Every response says how long the database (``db``), template
 rendering (``render``) and the whole application (``app``) took, in milliseconds; browsers
 show it in their network panel. With ``GUANXI_SLOW_REQUEST_MS`` set, a request slower than
 that is logged with its slowest statements, each with its count and total time, so a slow
@@ -33,10 +33,13 @@ class RequestTiming:
     render_seconds: float = 0.0
 
     def header(self, total_seconds: float) -> str:
-        """The ``Server-Timing`` value, durations in milliseconds."""
-        db_desc = f"database, {self.queries.count} queries"
+        """The ``Server-Timing`` value, durations in milliseconds.
+
+        No query count: it could tell a visitor which branch a request took (a known
+        e-mail address at sign-in, say) more plainly than the durations do.
+        """
         return (
-            f'db;dur={self.queries.seconds * 1000:.1f};desc="{db_desc}", '
+            f'db;dur={self.queries.seconds * 1000:.1f};desc="database", '
             f"render;dur={self.render_seconds * 1000:.1f}, app;dur={total_seconds * 1000:.1f}"
         )
 
