@@ -143,7 +143,7 @@ def record_chart(db: Session, *, dataset: ChartDataset, chart: ParsedChart) -> R
         db.execute(delete(ChartEntry).where(ChartEntry.snapshot_id == snapshot.id))
     snapshot.status = SnapshotStatus.OK
     snapshot.error = ""
-    snapshot.attempts += 1
+    snapshot.attempts = ChartSnapshot.attempts + 1  # in SQL: two fetches at once count twice
     snapshot.captured_at = utcnow()
     snapshot.source_url = chart.source_url[:500]
     if chart.entries:
@@ -156,6 +156,7 @@ def record_chart(db: Session, *, dataset: ChartDataset, chart: ParsedChart) -> R
             ],
         )  # fmt: skip
     db.flush()
+    db.refresh(snapshot, ["attempts"])  # the count SQL made, readable after the session
     return RecordedChart(snapshot, created)
 
 
@@ -176,13 +177,14 @@ def record_failure(
     snapshot = db.scalar(_snapshot_query(dataset.id, *key))
     if snapshot is None:
         snapshot, _ = _snapshot(db, dataset_id=dataset.id, key=key, status=SnapshotStatus.FAILED)
-    snapshot.attempts += 1
+    snapshot.attempts = ChartSnapshot.attempts + 1  # in SQL: two fetches at once count twice
     snapshot.error = error[:2000]
     snapshot.source_url = source_url[:500]
     if snapshot.status != SnapshotStatus.OK:
         snapshot.status = SnapshotStatus.FAILED
         snapshot.captured_at = utcnow()
     db.flush()
+    db.refresh(snapshot, ["attempts"])  # the count SQL made, readable after the session
     return snapshot
 
 
