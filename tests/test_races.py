@@ -8,11 +8,13 @@ one wrote, or, where a second row is refused, say so as a person would be told.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts import service as accounts
@@ -56,7 +58,7 @@ from guanxi.publishing.policy import get_policy
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel, make_item
 from tests.listening_topics_support import add_mention
-from tests.race_support import race
+from tests.race_support import race, writes_meet
 
 Factory = sessionmaker[Session]
 ALERT_NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -109,6 +111,28 @@ def test_the_inbox_and_its_live_poll_mark_it_read_at_once(
     assert race(session_factory, "inbox_read_marks", look, look) == [newest.id, newest.id]
     assert _count(db, ReadMark) == 1
     assert service.unread_count(db, user_id=uid, workspace_id=wid) == 0
+
+
+def test_two_tabs_open_the_inbox_at_once(
+    engine: Engine, signed_in: tuple[TestClient, Membership]
+) -> None:
+    """The issue as it was seen: a member's two tabs load the inbox for the first time at
+    the same moment; both pages load (no 500) and the inbox has one read mark."""
+    client, _membership = signed_in
+    statuses: list[int] = []
+
+    def load() -> None:
+        statuses.append(client.get("/w/acme/inbox").status_code)
+
+    with writes_meet(engine, "INSERT INTO inbox_read_marks", 2):
+        tabs = [threading.Thread(target=load) for _ in range(2)]
+        for tab in tabs:
+            tab.start()
+        for tab in tabs:
+            tab.join(30)
+    assert statuses == [200, 200]
+    with Session(engine) as db:
+        assert _count(db, ReadMark) == 1
 
 
 def test_a_read_mark_never_moves_back(db: Session, owner: Membership) -> None:
