@@ -33,6 +33,7 @@ from guanxi.accounts.models import (
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.security import hash_password, new_token, token_digest
+from guanxi.core.upsert import create_unique
 
 EMAIL_MAX_LENGTH = 254  # the column width, and the longest address RFC 5321 allows
 TOKEN_NAME_MAX_LENGTH = 120
@@ -153,18 +154,14 @@ def create_user(
 ) -> User:
     """Create a user; the e-mail address must be free."""
     email = normalize_email(str(data.email))
+    taken = ConflictError(N_("A user with the e-mail address {email} already exists."), email=email)
     if get_user_by_email(db, email=email) is not None:
-        raise ConflictError(
-            N_("A user with the e-mail address {email} already exists."), email=email
-        )
-    user = User(
-        email=email,
-        name=data.name.strip(),
-        password_hash=hash_password(data.password),
-        language=language,
-    )
-    db.add(user)
-    db.flush()
+        raise taken
+    values = {"email": email, "name": data.name.strip(),
+              "password_hash": hash_password(data.password), "language": language}  # fmt: skip
+    user = create_unique(db, User, values, unique=["email"])
+    if user is None:  # signed up by another request since the check
+        raise taken
     record_audit(
         db,
         actor=actor,
@@ -228,13 +225,15 @@ def create_workspace(
     db: Session, *, data: WorkspaceCreate, owner: User, actor: User | None = None
 ) -> Workspace:
     """Create a workspace with ``owner`` as its first owner."""
+    taken = ConflictError(
+        N_("The workspace address {slug} is taken. Choose another."), slug=data.slug
+    )
     if get_workspace_by_slug(db, slug=data.slug) is not None:
-        raise ConflictError(
-            N_("The workspace address {slug} is taken. Choose another."), slug=data.slug
-        )
-    workspace = Workspace(slug=data.slug, name=data.name.strip(), timezone=data.timezone)
-    db.add(workspace)
-    db.flush()
+        raise taken
+    values = {"slug": data.slug, "name": data.name.strip(), "timezone": data.timezone}
+    workspace = create_unique(db, Workspace, values, unique=["slug"])
+    if workspace is None:  # created by another request since the check
+        raise taken
     db.add(Membership(user_id=owner.id, workspace_id=workspace.id, role=Role.OWNER))
     record_audit(
         db,
@@ -310,8 +309,10 @@ def add_member(
         return membership  # nothing changes, so nothing to audit
     before = {"user": user.email, "role": str(membership.role)} if membership else None
     if membership is None:
-        membership = Membership(workspace_id=workspace.id, user_id=user.id, role=role)
-        db.add(membership)
+        values = {"workspace_id": workspace.id, "user_id": user.id, "role": role}
+        membership = create_unique(db, Membership, values, unique=["user_id", "workspace_id"])
+        if membership is None:  # added by another request meanwhile: change theirs
+            return add_member(db, workspace=workspace, user=user, role=role, actor=actor, ip=ip)
     else:
         if membership.role == Role.OWNER:
             _ensure_another_owner(db, workspace=workspace, leaving=user)

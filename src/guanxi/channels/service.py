@@ -17,6 +17,7 @@ from guanxi.connectors.base import ChannelContext, Token
 from guanxi.core.db import session_scope, utcnow
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.core.security import SecretBox
+from guanxi.core.upsert import get_or_create
 
 # How long one worker may hold the right to fetch a new token before others may take over.
 TOKEN_REFRESH_LEASE = timedelta(seconds=30)
@@ -38,20 +39,13 @@ def create_channel(
     token: Token | None = None,
 ) -> Channel:
     """Connect an account (or reconnect it, when the same account is connected again)."""
-    channel = db.scalar(
-        select(Channel).where(
-            Channel.workspace_id == workspace.id,
-            Channel.connector == connector,
-            Channel.external_id == external_id,
-        )
-    )
-    before = {"status": str(channel.status)} if channel else None
-    if channel is None:
-        channel = Channel(
-            workspace_id=workspace.id, connector=connector, platform=platform,
-            external_id=external_id, name=name, timezone=workspace.timezone,
-        )  # fmt: skip
-        db.add(channel)
+    # Two connect flows of one account (two tabs) may get here at once: one channel.
+    channel, created = get_or_create(
+        db, Channel,
+        key={"workspace_id": workspace.id, "connector": connector, "external_id": external_id},
+        defaults={"platform": platform, "name": name, "timezone": workspace.timezone},
+    )  # fmt: skip
+    before = None if created else {"status": str(channel.status)}
     channel.name = name
     channel.status = ChannelStatus.CONNECTED
     channel.status_reason = ""

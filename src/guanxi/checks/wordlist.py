@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import AuditEvent, Membership, Permission, Workspace
@@ -27,6 +27,7 @@ from guanxi.checks.words import (
     normalize,
 )
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.upsert import create_unique, insert_missing
 
 SEED_ACTION = "sensitive_words.seed"
 IMPORT_MAX_BYTES = 2_000_000
@@ -64,18 +65,14 @@ def ensure_default_words(db: Session, *, workspace: Workspace) -> bool:
     A workspace that has been seeded is never seeded again, even when its users removed
     every term: the seed is recorded in the audit log.
     """
-    seeded = db.scalar(
-        select(AuditEvent.id)
-        .where(AuditEvent.workspace_id == workspace.id, AuditEvent.action == SEED_ACTION)
-        .limit(1)
-    )
-    if seeded is not None:
+    if _seeded(db, workspace=workspace):
         return False
     entries = default_entries()
     existing = _existing_by_key(db, workspace=workspace)
-    for entry in entries:
-        if normalize(entry.term) not in existing:
-            db.add(_row(workspace, entry))
+    rows = [_values(workspace, e) for e in entries if normalize(e.term) not in existing]
+    insert_missing(db, SensitiveWord, rows, unique=["workspace_id", "term"])
+    if _seeded(db, workspace=workspace):  # another request seeded it meanwhile
+        return False
     record_audit(
         db,
         actor=None,
@@ -131,13 +128,38 @@ def parse_entry(term: str, category: str, severity: str) -> WordEntry:
     return WordEntry(term=term, category=category, severity=level)
 
 
-def _row(workspace: Workspace, entry: WordEntry) -> SensitiveWord:
-    return SensitiveWord(
-        workspace_id=workspace.id,
-        term=entry.term,
-        category=entry.category,
-        severity=entry.severity.value,
+def _lock_list(db: Session, *, workspace: Workspace) -> None:
+    """Make other writers of the workspace's list wait until this transaction ends.
+
+    An import reads the whole list, then writes hundreds of rows: two at once would both
+    add the same terms. A no-op UPDATE of the workspace row locks it on PostgreSQL and
+    takes the database's write lock on SQLite; the list is read after it.
+    """
+    db.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace.id)
+        .values(updated_at=Workspace.updated_at)
+        .execution_options(synchronize_session=False)
     )
+
+
+def _seeded(db: Session, *, workspace: Workspace) -> bool:
+    """Whether the workspace has had its default list (the seed's audit event says so)."""
+    seeded = db.scalar(
+        select(AuditEvent.id)
+        .where(AuditEvent.workspace_id == workspace.id, AuditEvent.action == SEED_ACTION)
+        .limit(1)
+    )
+    return seeded is not None
+
+
+def _values(workspace: Workspace, entry: WordEntry) -> dict[str, str | int]:
+    return {"workspace_id": workspace.id, "term": entry.term, "category": entry.category,
+            "severity": entry.severity.value}  # fmt: skip
+
+
+def _row(workspace: Workspace, entry: WordEntry) -> SensitiveWord:
+    return SensitiveWord(**_values(workspace, entry))
 
 
 def _existing_by_key(db: Session, *, workspace: Workspace) -> dict[str, SensitiveWord]:
@@ -171,12 +193,20 @@ def add_word(
     """List ``entry`` (replacing the same term in either script). Needs Permission.WRITE."""
     require(membership, Permission.WRITE)
     workspace = membership.workspace
+    key = normalize(entry.term)
     existing = _existing_by_key(db, workspace=workspace)
-    before = existing.get(normalize(entry.term))
-    before_snapshot = _snapshot(before) if before is not None else None
-    _put(db, workspace=workspace, entry=entry, existing=existing)
-    db.flush()
-    row = existing[normalize(entry.term)]
+    before_snapshot = None
+    row = None
+    if key not in existing:  # another member may list the same term at the same moment
+        row = create_unique(db, SensitiveWord, _values(workspace, entry),
+                            unique=["workspace_id", "term"])  # fmt: skip
+        if row is None:  # they did: their row is replaced below, as if it had been there
+            existing = _existing_by_key(db, workspace=workspace)
+    if row is None:
+        before_snapshot = _snapshot(existing[key])
+        _put(db, workspace=workspace, entry=entry, existing=existing)
+        db.flush()
+        row = existing[key]
     record_audit(
         db,
         actor=membership.user,
@@ -247,6 +277,7 @@ def import_words(
         )
     report = ImportReport()
     workspace = membership.workspace
+    _lock_list(db, workspace=workspace)
     existing = _existing_by_key(db, workspace=workspace)
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):

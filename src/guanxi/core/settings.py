@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         "", description="Proxy addresses/networks whose X-Forwarded-For is believed."
     )
     session_max_age_days: int = Field(14, ge=1, description="How long a sign-in lasts.")
+    slow_request_ms: int = Field(
+        0, ge=0, description="Log requests slower than this with their queries; 0: off."
+    )
     queue_url: str = Field("", description="Task queue: empty = SQLite in data_dir; redis://...")
     weibo_api_base: str = Field("https://api.weibo.com", description="Weibo API base URL.")
     weibo_app_key: str = Field("", description="This instance's Weibo app key (App Key).")

@@ -198,7 +198,7 @@ def _sqlite_statement(
     return _PlainStatement(compiled.string, names, converters)
 
 
-def _executemany(db: Session, sql: _PlainStatement, rows: Sequence[Mapping[str, Any]]) -> None:
+def _executemany(db: Session, sql: _PlainStatement, rows: Sequence[Mapping[str, Any]]) -> int:
     """Run ``sql`` once per row of ``rows`` on SQLite, handing the driver plain tuples.
 
     SQLAlchemy's own executemany builds each row's parameters through the compiled
@@ -210,7 +210,7 @@ def _executemany(db: Session, sql: _PlainStatement, rows: Sequence[Mapping[str, 
         tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
         for row in rows
     ]
-    db.connection().exec_driver_sql(sql.text, plain)
+    return int(db.connection().exec_driver_sql(sql.text, plain).rowcount)
 
 
 def insert_rows(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -223,6 +223,32 @@ def insert_rows(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) ->
     complete = with_defaults(table, rows)
     sql = _sqlite_statement(db.connection().dialect, table, "insert", tuple(complete[0]))
     _executemany(db, sql, complete)
+
+
+def insert_rows_missing(
+    db: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: Sequence[str],
+    cte: Any = None,
+) -> int:
+    """``insert_rows``, but those whose ``unique`` columns match a stored row (or one another
+    transaction is writing) are left out; how many were inserted. On PostgreSQL ``cte``
+    (an INSERT of ``insert_from_json(...).cte(...)``) runs in the same statement."""
+    if not rows:
+        return 0
+    if is_postgresql(db):
+        statement = insert_from_json(table, rows).on_conflict_do_nothing(index_elements=unique)
+        if cte is not None:
+            statement = statement.add_cte(cte)
+        return int(db.execute(statement).rowcount)  # type: ignore[attr-defined]
+    complete = with_defaults(table, rows)
+    sql = _sqlite_statement(db.connection().dialect, table, "insert", tuple(complete[0]))
+    conflict = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING"
+    return _executemany(
+        db, _PlainStatement(sql.text + conflict, sql.names, sql.converters), complete
+    )
 
 
 def insert_with_ids(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import record_audit, require
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.upsert import create_unique, get_or_create
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.people_models import Debate, DebatePost
 
@@ -43,16 +44,11 @@ def create_debate(db: Session, *, membership: Membership, hashtag: str, title: s
         raise InvalidDebateError(
             N_("Shorten the topic to {limit} characters."), limit=HASHTAG_MAX_LENGTH
         )
-    taken = db.scalar(
-        select(Debate.id).where(
-            Debate.workspace_id == membership.workspace_id, Debate.hashtag == topic
-        )
-    )
-    if taken is not None:
+    values = {"workspace_id": membership.workspace_id, "hashtag": topic,
+              "title": title.strip()[:200]}  # fmt: skip
+    debate = create_unique(db, Debate, values, unique=["workspace_id", "hashtag"])
+    if debate is None:
         raise InvalidDebateError(N_("This topic is followed already."))
-    debate = Debate(workspace_id=membership.workspace_id, hashtag=topic, title=title.strip()[:200])
-    db.add(debate)
-    db.flush()
     record_audit(
         db,
         actor=membership.user,
@@ -91,16 +87,9 @@ def link_post(
     post_id = post_external_id.strip()
     if not post_id:
         raise InvalidDebateError(N_("Enter the post's id on the platform."))
-    existing = db.scalar(
-        select(DebatePost).where(
-            DebatePost.debate_id == debate.id, DebatePost.post_external_id == post_id
-        )
+    link, _ = get_or_create(
+        db, DebatePost, key={"debate_id": debate.id, "post_external_id": post_id[:200]}
     )
-    if existing is not None:
-        return existing
-    link = DebatePost(debate_id=debate.id, post_external_id=post_id[:200])
-    db.add(link)
-    db.flush()
     return link
 
 

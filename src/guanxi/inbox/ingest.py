@@ -44,6 +44,7 @@ from guanxi.connectors.base import (
 from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
+from guanxi.core.upsert import get_or_create
 from guanxi.inbox.bulk import as_stored, insert_new, plan_for_pages, update_by_id, with_defaults
 from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
 
@@ -276,9 +277,11 @@ def after_insert(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) 
 
 def _cursor(db: Session, channel_id: int, kind: ItemKind) -> SyncCursor:
     cursor = db.get(SyncCursor, (channel_id, str(kind)))
-    if cursor is None:
-        cursor = SyncCursor(channel_id=channel_id, kind=kind, cursor="", items_total=0)
-        db.add(cursor)
+    if cursor is None:  # a scheduled sync and "sync now" may start the channel at once
+        key = {"channel_id": channel_id, "kind": str(kind)}
+        cursor, _ = get_or_create(
+            db, SyncCursor, key=key, defaults={"cursor": "", "items_total": 0}
+        )
     return cursor
 
 

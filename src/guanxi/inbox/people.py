@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import record_audit, require
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.upsert import insert_missing
 from guanxi.inbox.bulk import (
     among,
     insert_from_json,
-    insert_rows,
+    insert_rows_missing,
     insert_with_ids,
     is_postgresql,
     next_ids,
@@ -43,6 +44,7 @@ from guanxi.inbox.people_models import (
 )
 
 NOTE_MAX_LENGTH = 5000
+IDENTITY_KEY = ("workspace_id", "platform", "external_id")
 
 
 def link_authors(
@@ -161,11 +163,13 @@ def _add_people(
         }
         for item, person_id in zip(authors, person_ids, strict=True)
     ]
-    if postgres:
-        add_people = insert_from_json(people, people_rows).cte("added_people")
-        db.execute(insert_from_json(identities, identity_rows).add_cte(add_people))
-    else:
-        insert_rows(db, identities, identity_rows)
+    # Another ingest may link the same authors at the same moment: its identities stay,
+    # and the people added here for them go again.
+    add_people = insert_from_json(people, people_rows).cte("added_people") if postgres else None
+    linked = insert_rows_missing(db, identities, identity_rows, unique=IDENTITY_KEY, cte=add_people)
+    if linked < len(identity_rows):
+        has_identity = select(identities.c.id).where(identities.c.person_id == Person.id).exists()
+        db.execute(delete(Person).where(Person.id.in_(person_ids), ~has_identity))
 
 
 def _people_by_id(db: Session, ids: set[int]) -> list[Person]:
@@ -354,11 +358,13 @@ def tag_person(
     require(membership, Permission.WRITE)
     person = get_person(db, workspace_id=membership.workspace_id, person_id=person_id)
     tag = ensure_tag(db, workspace_id=membership.workspace_id, name=name)
-    existing = db.get(PersonTag, (person.id, tag.id))
-    if remove and existing is not None:
-        db.delete(existing)
-    elif not remove and existing is None:
-        db.add(PersonTag(person_id=person.id, tag_id=tag.id))
+    if remove:
+        existing = db.get(PersonTag, (person.id, tag.id))
+        if existing is not None:
+            db.delete(existing)
+    else:  # another member may tag the same person at the same moment
+        insert_missing(db, PersonTag, {"person_id": person.id, "tag_id": tag.id},
+                       unique=["person_id", "tag_id"])  # fmt: skip
     db.flush()
 
 
@@ -400,10 +406,11 @@ def merge_people(db: Session, *, membership: Membership, keep_id: int, merge_id:
     db.execute(
         update(PersonNote).where(PersonNote.person_id == merged.id).values(person_id=keep.id)
     )
-    kept_tags = set(db.scalars(select(PersonTag.tag_id).where(PersonTag.person_id == keep.id)))
-    for tag in list(db.scalars(select(PersonTag).where(PersonTag.person_id == merged.id))):
-        if tag.tag_id not in kept_tags:
-            db.add(PersonTag(person_id=keep.id, tag_id=tag.tag_id))
+    moved_tags = list(db.scalars(select(PersonTag).where(PersonTag.person_id == merged.id)))
+    # The kept person may get the same tag from another member meanwhile: insert-or-ignore.
+    insert_missing(db, PersonTag, [{"person_id": keep.id, "tag_id": t.tag_id} for t in moved_tags],
+                   unique=["person_id", "tag_id"])  # fmt: skip
+    for tag in moved_tags:
         db.delete(tag)
     if keep.kind == PersonKind.UNKNOWN:
         keep.kind = merged.kind

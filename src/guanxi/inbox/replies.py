@@ -38,6 +38,7 @@ from guanxi.connectors.base import (
 )
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
+from guanxi.core.upsert import get_or_create
 from guanxi.inbox.models import (
     InboxItem,
     InboxSettings,
@@ -218,13 +219,12 @@ def update_reply_approval(
     ip: str | None = None,
 ) -> InboxSettings:
     """Turn reply approval on or off and say who approves; only an owner may. Audited."""
-    settings = db.get(InboxSettings, membership.workspace_id)
-    if settings is None:
-        settings = InboxSettings(
-            workspace_id=membership.workspace_id, reply_approval=False,
-            reply_approver_role=DEFAULT_REPLY_APPROVER_ROLE.value,
-        )  # fmt: skip
-        db.add(settings)
+    # Two first saves at once create the settings row once.
+    settings, _created = get_or_create(
+        db, InboxSettings, key={"workspace_id": membership.workspace_id},
+        defaults={"reply_approval": False,
+                  "reply_approver_role": DEFAULT_REPLY_APPROVER_ROLE.value},
+    )  # fmt: skip
     before = rules.WhoApproves(int(settings.reply_approval), Role(settings.reply_approver_role))
     after = rules.WhoApproves(int(required), approver_role)
     refusal = rules.policy_change_refusal(membership.role, before, after)

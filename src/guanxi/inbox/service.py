@@ -19,6 +19,7 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.upsert import create_unique, get_or_create, insert_missing, upsert
 from guanxi.inbox import search
 from guanxi.inbox.models import InboxItem, ItemStatus
 from guanxi.inbox.people_models import InternalNote, ItemTag, ReadMark, SavedReply, Tag
@@ -205,10 +206,8 @@ def ensure_tag(db: Session, *, workspace_id: int, name: str) -> Tag:
     if not clean:
         raise InvalidInboxInputError(N_("Enter a tag name."))
     tag = db.scalar(select(Tag).where(Tag.workspace_id == workspace_id, Tag.name == clean))
-    if tag is None:
-        tag = Tag(workspace_id=workspace_id, name=clean)
-        db.add(tag)
-        db.flush()
+    if tag is None:  # created by this request, or by another one at the same moment
+        tag, _ = get_or_create(db, Tag, key={"workspace_id": workspace_id, "name": clean})
     return tag
 
 
@@ -229,11 +228,12 @@ def tag_items(
             select(ItemTag.item_id).where(ItemTag.tag_id == tag.id, ItemTag.item_id.in_(owned))
         )
     )
-    for item_id in owned:
-        if remove and item_id in present:
+    if remove:
+        for item_id in present:
             db.delete(db.get_one(ItemTag, (item_id, tag.id)))
-        elif not remove and item_id not in present:
-            db.add(ItemTag(item_id=item_id, tag_id=tag.id))
+    else:  # another member may tag the same items at the same moment
+        rows = [{"item_id": i, "tag_id": tag.id} for i in owned if i not in present]
+        insert_missing(db, ItemTag, rows, unique=["item_id", "tag_id"])
     _audit(membership, db, "untag" if remove else "tag", owned, tag=tag.name)
     db.flush()
     return len(owned)
@@ -313,23 +313,13 @@ def save_saved_reply(
             N_("Unknown variable {{{variable}}}: use {{name}}, {{platform}} or {{account}}."),
             variable=unknown[0],
         )
-    taken = db.scalar(
-        select(SavedReply.id).where(
-            SavedReply.workspace_id == membership.workspace_id, SavedReply.title == title.strip()
-        )
-    )
-    if taken is not None:
+    values = {"workspace_id": membership.workspace_id, "title": title.strip()[:120],
+              "language": language, "text": text.strip()}  # fmt: skip
+    saved = create_unique(db, SavedReply, values, unique=["workspace_id", "title"])
+    if saved is None:
         raise InvalidInboxInputError(
             N_("A saved reply with this title exists; choose another title.")
         )
-    saved = SavedReply(
-        workspace_id=membership.workspace_id,
-        title=title.strip()[:120],
-        language=language,
-        text=text.strip(),
-    )
-    db.add(saved)
-    db.flush()
     return saved
 
 
@@ -372,10 +362,10 @@ def mark_seen(db: Session, *, user_id: int, workspace_id: int) -> int:
     newest = (
         db.scalar(select(func.max(InboxItem.id)).where(InboxItem.workspace_id == workspace_id)) or 0
     )
-    mark = db.get(ReadMark, (user_id, workspace_id))
-    if mark is None:
-        db.add(ReadMark(user_id=user_id, workspace_id=workspace_id, seen_item_id=newest))
-    else:
-        mark.seen_item_id = max(mark.seen_item_id, newest)
-    db.flush()
+    # One statement: the page and its live poll (or two tabs) mark the list at once.
+    upsert(
+        db, ReadMark, {"user_id": user_id, "workspace_id": workspace_id, "seen_item_id": newest},
+        unique=["user_id", "workspace_id"], update=["seen_item_id"],
+        only_if=lambda new: ReadMark.seen_item_id < new.seen_item_id,
+    )  # fmt: skip
     return int(newest)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_, UserError
+from guanxi.core.upsert import upsert
 from guanxi.inbox.influence import influence, reach_score
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.people_models import SlaPolicy
@@ -180,17 +181,19 @@ def save_targets(
     days = sorted({day for day in business_days if 0 <= day <= 6})
     if business_hours_only and not days:
         raise InvalidTargetsError(N_("Choose at least one business day."))
-    policy = db.get(SlaPolicy, workspace_id) or SlaPolicy(workspace_id=workspace_id)
-    policy.first_response_minutes = first_response_minutes
-    policy.resolution_minutes = resolution_minutes
-    policy.business_hours_only = business_hours_only
-    policy.day_start_minute = day_start_minute
-    policy.day_end_minute = day_end_minute
-    policy.business_days = days
-    policy.crisis_words = [word.strip() for word in crisis_words if word.strip()][:500]
-    db.add(policy)
-    db.flush()
-    return policy
+    targets = {
+        "first_response_minutes": first_response_minutes,
+        "resolution_minutes": resolution_minutes,
+        "business_hours_only": business_hours_only,
+        "day_start_minute": day_start_minute,
+        "day_end_minute": day_end_minute,
+        "business_days": days,
+        "crisis_words": [word.strip() for word in crisis_words if word.strip()][:500],
+    }
+    # One statement: two managers saving the first targets at once both succeed.
+    upsert(db, SlaPolicy, {"workspace_id": workspace_id, **targets}, unique=["workspace_id"],
+           update=list(targets))  # fmt: skip
+    return db.get_one(SlaPolicy, workspace_id, populate_existing=True)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
@@ -287,6 +287,24 @@ def check_rule(
         if latest is not None:
             latest.suppressed += 1
         rule.in_spike = True
+        return None
+    # Claim the spike in one conditional UPDATE: of two checks of the rule at once (the
+    # schedule and an import's end), the one that finds it claimed stays quiet.
+    fired_before = AlertRule.last_fired_at
+    claim = db.execute(
+        update(AlertRule)
+        .where(
+            AlertRule.id == rule.id,
+            AlertRule.in_spike.is_(False),
+            fired_before.is_(None)
+            if rule.last_fired_at is None
+            else fired_before == rule.last_fired_at,
+        )
+        .values(in_spike=True, last_fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claim.rowcount == 0:  # type: ignore[attr-defined]
+        db.refresh(rule)  # as the other check left it
         return None
     rule.in_spike, rule.last_fired_at = True, now
     start = now - timedelta(hours=rule.window_hours)

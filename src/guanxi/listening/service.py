@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
+from guanxi.core.upsert import get_or_create, insert_statement
 from guanxi.listening.importers.base import ParsedAuthor, ParsedMention, known_platforms
 from guanxi.listening.models import (
     Author,
@@ -65,18 +65,12 @@ def source_named(
             N_("guanxi does not know the platform {platform}. Choose one of the catalog's."),
             platform=platform[:40],
         )
-    source = db.scalar(
-        select(ListeningSource).where(
-            ListeningSource.workspace_id == workspace_id, ListeningSource.name == name
-        )
-    )
-    if source is None:
-        source = ListeningSource(
-            workspace_id=workspace_id, name=name, format=file_format, platform=platform
-        )
-        db.add(source)
-        db.flush()
-    elif source.format != file_format:
+    # Two imports may name the same new source at once: it is created once.
+    source, created = get_or_create(
+        db, ListeningSource, key={"workspace_id": workspace_id, "name": name},
+        defaults={"format": file_format, "platform": platform},
+    )  # fmt: skip
+    if not created and source.format != file_format:
         raise ConflictError(
             N_(
                 "The source {name} takes {format} files. Choose that format, or give this "
@@ -131,22 +125,13 @@ def track_account(
             platform=platform[:40],
         )
     key = (external_id or name)[:120]
-    existing = db.scalar(
-        select(TrackedAccount).where(
-            TrackedAccount.workspace_id == workspace_id,
-            TrackedAccount.platform == platform,
-            TrackedAccount.external_id == key,
-        )
-    )
-    if existing is not None:
-        existing.relation, existing.name = relation, name[:120] or existing.name
-        return existing
-    account = TrackedAccount(
-        workspace_id=workspace_id, platform=platform, external_id=key, name=name[:120],
-        relation=relation,
+    account, created = get_or_create(
+        db, TrackedAccount,
+        key={"workspace_id": workspace_id, "platform": platform, "external_id": key},
+        defaults={"name": name[:120], "relation": relation},
     )  # fmt: skip
-    db.add(account)
-    db.flush()
+    if not created:
+        account.relation, account.name = relation, name[:120] or account.name
     return account
 
 
@@ -185,10 +170,7 @@ def _insert(db: Session, model: type[Any]) -> Any:
 
     Core, not the ORM: a batch of a thousand rows skips the ORM's per-row bookkeeping.
     """
-    table = model.__table__
-    if db.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return insert_statement(db, model)
 
 
 def upsert_authors(

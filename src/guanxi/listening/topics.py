@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Integer, Select, case, delete, func, inser
 from sqlalchemy.orm import Session, selectinload
 
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
+from guanxi.core.upsert import create_unique
 from guanxi.listening.models import Author, Mention
 from guanxi.listening.queries import (
     MentionFacts,
@@ -97,15 +98,13 @@ def _checked(db: Session, *, workspace_id: int, form: TopicForm, topic_id: int =
 def create_topic(db: Session, *, workspace_id: int, form: TopicForm) -> TopicQuery:
     """Add a topic query and match it against the mentions already there."""
     checked = _checked(db, workspace_id=workspace_id, form=form)
-    topic = TopicQuery(
-        workspace_id=workspace_id,
-        name=checked.name,
-        query=checked.query,
-        category=checked.category,
-        active=checked.active,
-    )
-    db.add(topic)
-    db.flush()
+    values = {"workspace_id": workspace_id, "name": checked.name, "query": checked.query,
+              "category": checked.category, "active": checked.active}  # fmt: skip
+    topic = create_unique(db, TopicQuery, values, unique=["workspace_id", "name"])
+    if topic is None:  # created by another request since the check
+        raise ConflictError(
+            N_("A topic named “{name}” exists already. Pick another name."), name=checked.name
+        )
     rematch_topic(db, topic=topic)
     return topic
 
@@ -373,6 +372,10 @@ def _grouped(db: Session, query: Select[Any], *, workspace_id: int) -> list[dict
     ]
 
 
+# The first key of the rollup's PostgreSQL advisory lock (the second is the workspace).
+ROLLUP_LOCK = 0x6775_0001
+
+
 def refresh_rollup(
     db: Session,
     *,
@@ -385,6 +388,11 @@ def refresh_rollup(
     Returns the number of rollup rows written.
     """
     dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Two refreshes at once would each delete what the other has not committed yet and
+        # both insert: every count twice. One at a time per workspace, until the commit.
+        # (SQLite: the DELETE takes the database's write lock, which does the same.)
+        db.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK, workspace_id)))
     written = 0
     ranges: list[tuple[date, date] | None] = list(_day_ranges(days)) if days is not None else [None]
     sources: list[tuple[Any, int | None]] = [] if topic_id is not None else [(MentionFacet, None)]

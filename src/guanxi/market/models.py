@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -71,6 +72,16 @@ class ChartDataset(Base):
     """Where a set of chart snapshots came from, and whether its numbers are real."""
 
     __tablename__ = "market_datasets"
+    __table_args__ = (
+        # A name names one dataset of a workspace, and one public dataset (in SQL two NULL
+        # workspaces differ, hence a partial index for each).
+        Index("uq_market_datasets_name_public", "name", unique=True,
+              sqlite_where=text("workspace_id IS NULL"),
+              postgresql_where=text("workspace_id IS NULL")),
+        Index("uq_market_datasets_workspace_id_name", "workspace_id", "name", unique=True,
+              sqlite_where=text("workspace_id IS NOT NULL"),
+              postgresql_where=text("workspace_id IS NOT NULL")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # NULL: public chart data fetched by the schedule, read by every workspace.

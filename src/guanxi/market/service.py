@@ -20,6 +20,7 @@ from guanxi.accounts.models import Workspace
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.settings import Settings
+from guanxi.core.upsert import create_unique, get_or_create, insert_statement
 from guanxi.market.fetchers import ParsedChart
 from guanxi.market.models import (
     Chart,
@@ -79,18 +80,13 @@ def find_or_create_dataset(
     if not name or len(name) > APP_NAME_MAX:
         raise UserError(N_("Name the dataset with 1 to {max} characters."), max=APP_NAME_MAX)
     owner = ChartDataset.workspace_id
-    query = select(ChartDataset).where(
-        ChartDataset.name == name,
-        owner.is_(None) if workspace is None else owner == workspace.id,
-    )
-    dataset = db.scalar(query)
-    if dataset is None:
-        dataset = ChartDataset(
-            workspace_id=workspace.id if workspace else None, name=name, source=source,
-            illustrative=illustrative, note=note,
-        )  # fmt: skip
-        db.add(dataset)
-        db.flush()
+    # Two imports may create the same dataset at once; its unique index is partial.
+    dataset, _ = get_or_create(
+        db, ChartDataset, key={"workspace_id": workspace.id if workspace else None, "name": name},
+        defaults={"source": source, "illustrative": illustrative, "note": note},
+        unique=["name"] if workspace is None else ["workspace_id", "name"],
+        unique_where=owner.is_(None) if workspace is None else owner.is_not(None),
+    )  # fmt: skip
     return dataset
 
 
@@ -110,6 +106,24 @@ def _snapshot_query(
     )
 
 
+def _snapshot(
+    db: Session,
+    *,
+    dataset_id: int,
+    key: tuple[Store, str, Chart, str, date],
+    status: SnapshotStatus = SnapshotStatus.OK,
+) -> tuple[ChartSnapshot, bool]:
+    """The snapshot of the chart ``key`` (store, country, chart, category, day), created
+    empty when missing; and whether it was created now."""
+    store, country, chart, category, day = key
+    return get_or_create(
+        db, ChartSnapshot,
+        key={"dataset_id": dataset_id, "store": store, "country": country, "chart": chart,
+             "category": category, "day": day},
+        defaults={"status": status, "attempts": 0},
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RecordedChart:
     """What storing one chart did."""
@@ -122,19 +136,14 @@ def record_chart(db: Session, *, dataset: ChartDataset, chart: ParsedChart) -> R
     """Store ``chart`` in ``dataset``, replacing the ranks of the same chart and day."""
     key = (chart.store, chart.country, chart.chart, chart.category, chart.day)
     snapshot = db.scalar(_snapshot_query(dataset.id, *key))
-    created = snapshot is None
-    if snapshot is None:
-        snapshot = ChartSnapshot(
-            dataset_id=dataset.id, store=chart.store, country=chart.country, chart=chart.chart,
-            category=chart.category, day=chart.day, attempts=0,
-        )  # fmt: skip
-        db.add(snapshot)
-        db.flush()
-    else:
+    created = False
+    if snapshot is None:  # two fetches of the same chart may store it at once
+        snapshot, created = _snapshot(db, dataset_id=dataset.id, key=key)
+    if not created:
         db.execute(delete(ChartEntry).where(ChartEntry.snapshot_id == snapshot.id))
     snapshot.status = SnapshotStatus.OK
     snapshot.error = ""
-    snapshot.attempts += 1
+    snapshot.attempts = ChartSnapshot.attempts + 1  # in SQL: two fetches at once count twice
     snapshot.captured_at = utcnow()
     snapshot.source_url = chart.source_url[:500]
     if chart.entries:
@@ -147,6 +156,7 @@ def record_chart(db: Session, *, dataset: ChartDataset, chart: ParsedChart) -> R
             ],
         )  # fmt: skip
     db.flush()
+    db.refresh(snapshot, ["attempts"])  # the count SQL made, readable after the session
     return RecordedChart(snapshot, created)
 
 
@@ -163,20 +173,18 @@ def record_failure(
     source_url: str = "",
 ) -> ChartSnapshot:
     """Note that fetching this chart failed; ranks already stored for the day are kept."""
-    snapshot = db.scalar(_snapshot_query(dataset.id, store, country, chart, category, day))
+    key = (store, country, chart, category, day)
+    snapshot = db.scalar(_snapshot_query(dataset.id, *key))
     if snapshot is None:
-        snapshot = ChartSnapshot(
-            dataset_id=dataset.id, store=store, country=country, chart=chart, category=category,
-            day=day, status=SnapshotStatus.FAILED, attempts=0,
-        )  # fmt: skip
-        db.add(snapshot)
-    snapshot.attempts += 1
+        snapshot, _ = _snapshot(db, dataset_id=dataset.id, key=key, status=SnapshotStatus.FAILED)
+    snapshot.attempts = ChartSnapshot.attempts + 1  # in SQL: two fetches at once count twice
     snapshot.error = error[:2000]
     snapshot.source_url = source_url[:500]
     if snapshot.status != SnapshotStatus.OK:
         snapshot.status = SnapshotStatus.FAILED
         snapshot.captured_at = utcnow()
     db.flush()
+    db.refresh(snapshot, ["attempts"])  # the count SQL made, readable after the session
     return snapshot
 
 
@@ -195,11 +203,14 @@ def _existing_keys(db: Session, *, dataset: ChartDataset) -> set[SnapshotKey]:
     return {(str(s), c, str(ch), cat, d) for s, c, ch, cat, d in db.execute(query)}
 
 
-def _insert_new(db: Session, *, dataset: ChartDataset, charts: Sequence[ParsedChart]) -> list[int]:
+def _insert_new(
+    db: Session, *, dataset: ChartDataset, charts: Sequence[ParsedChart]
+) -> tuple[list[int], list[ParsedChart]]:
     """Insert charts that have no snapshot yet in two bulk statements (an import of weeks
-    of charts is thousands of them)."""
+    of charts is thousands of them); the new snapshots' ids, and the charts another import
+    stored meanwhile (left out here)."""
     if not charts:
-        return []
+        return [], []
     captured = utcnow()
     rows = [
         {"dataset_id": dataset.id, "store": c.store, "country": c.country, "chart": c.chart,
@@ -208,17 +219,26 @@ def _insert_new(db: Session, *, dataset: ChartDataset, charts: Sequence[ParsedCh
          "source_url": c.source_url[:500]}
         for c in charts
     ]  # fmt: skip
-    statement = insert(ChartSnapshot).returning(ChartSnapshot.id, sort_by_parameter_order=True)
-    ids = list(db.scalars(statement, rows))
+    table = ChartSnapshot.__table__.c
+    key_columns = [table.store, table.country, table.chart, table.category, table.day]
+    statement = (
+        insert_statement(db, ChartSnapshot)
+        .on_conflict_do_nothing(index_elements=["dataset_id", *(c.name for c in key_columns)])
+        .returning(table.id, *key_columns)
+    )
+    new = {
+        (str(s), c, str(ch), cat, d): id_ for id_, s, c, ch, cat, d in db.execute(statement, rows)
+    }
     entries = [
-        {"snapshot_id": snapshot_id, "rank": e.rank, "app_key": e.app_key[:APP_KEY_MAX],
+        {"snapshot_id": new[_key(chart)], "rank": e.rank, "app_key": e.app_key[:APP_KEY_MAX],
          "app_name": e.app_name[:200], "publisher": e.publisher[:200]}
-        for snapshot_id, chart in zip(ids, charts, strict=True)
+        for chart in charts if _key(chart) in new
         for e in chart.entries
     ]  # fmt: skip
     if entries:
         db.execute(insert(ChartEntry), entries)
-    return ids
+    taken = [chart for chart in charts if _key(chart) not in new]
+    return [new[_key(chart)] for chart in charts if _key(chart) in new], taken
 
 
 @dataclass(frozen=True)
@@ -248,7 +268,8 @@ def import_charts(
     existing = _existing_keys(db, dataset=dataset)
     fresh = [chart for chart in charts if _key(chart) not in existing]
     stored = [chart for chart in charts if _key(chart) in existing]
-    new_ids = _insert_new(db, dataset=dataset, charts=fresh)
+    new_ids, taken = _insert_new(db, dataset=dataset, charts=fresh)
+    stored += taken  # by another import at the same moment: replaced as if they had been there
     for chart in stored:
         record_chart(db, dataset=dataset, chart=chart)
     replaced = len(stored)
@@ -344,19 +365,11 @@ def track_app(
         raise UserError(N_("{value} is not a colour. Enter it as #RRGGBB."), value=color)
     if not 0 <= alert_top_n <= 200:
         raise UserError(N_("The alert threshold is a top N from 1 to 200, or 0 for no alerts."))
-    existing = db.scalar(
-        select(TrackedApp).where(
-            TrackedApp.workspace_id == workspace.id, TrackedApp.app_key == app_key
-        )
-    )
-    if existing is not None:
+    values = {"workspace_id": workspace.id, "app_key": app_key, "name": name,
+              "color": color.lower(), "alert_top_n": alert_top_n}  # fmt: skip
+    tracked = create_unique(db, TrackedApp, values, unique=["workspace_id", "app_key"])
+    if tracked is None:
         raise ConflictError(N_("{app} is already tracked."), app=app_key)
-    tracked = TrackedApp(
-        workspace_id=workspace.id, app_key=app_key, name=name, color=color.lower(),
-        alert_top_n=alert_top_n,
-    )  # fmt: skip
-    db.add(tracked)
-    db.flush()
     return tracked
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.approvals import rules
 from guanxi.core.errors import N_, UserError
+from guanxi.core.upsert import get_or_create
 from guanxi.publishing.models import LatePolicy, PublishingPolicy
 
 APPROVAL_STEPS = (0, 1, 2)
@@ -59,22 +59,14 @@ def _fields(policy: PublishingPolicy) -> dict[str, str | int]:
 def get_policy(db: Session, *, workspace: Workspace) -> PublishingPolicy:
     """The workspace's policy, created with the defaults on first read (not committed)."""
     policy = db.get(PublishingPolicy, workspace.id)
-    if policy is not None:
-        return policy
-    try:
-        # A savepoint: if another request created the row meanwhile, read theirs instead.
-        with db.begin_nested():
-            policy = PublishingPolicy(
-                workspace_id=workspace.id,
-                approval_steps=DEFAULT_APPROVAL_STEPS,
-                approver_role=DEFAULT_APPROVER_ROLE,
-                late_policy=DEFAULT_LATE_POLICY,
-                late_grace_minutes=DEFAULT_GRACE_MINUTES,
-            )
-            db.add(policy)
-    except IntegrityError:
-        policy = db.get(PublishingPolicy, workspace.id, populate_existing=True)
-        assert policy is not None  # the row whose insert beat ours
+    if policy is None:  # if another request creates the row meanwhile, theirs is read
+        policy, _ = get_or_create(
+            db, PublishingPolicy, key={"workspace_id": workspace.id},
+            defaults={"approval_steps": DEFAULT_APPROVAL_STEPS,
+                      "approver_role": DEFAULT_APPROVER_ROLE,
+                      "late_policy": DEFAULT_LATE_POLICY,
+                      "late_grace_minutes": DEFAULT_GRACE_MINUTES},
+        )  # fmt: skip
     return policy
 
 

@@ -40,6 +40,7 @@ from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.rendering import make_templates, render
 from guanxi.web.security import SecurityHeadersMiddleware
+from guanxi.web.timing import ServerTimingMiddleware
 from guanxi.web.views import router as shell_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -105,6 +106,8 @@ def create_app(
         same_site="lax",
         https_only=settings.mode is Mode.PRODUCTION,
     )
+    # Outermost: its "app" time covers every other middleware.
+    app.add_middleware(ServerTimingMiddleware, slow_request_ms=settings.slow_request_ms)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     for router in (listening_router, inbox_router, market_router):

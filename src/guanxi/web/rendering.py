@@ -17,6 +17,7 @@ from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS, Membership, User
 from guanxi.catalog.service import platform_name
 from guanxi.core import i18n, values
+from guanxi.web import timing
 from guanxi.web.deps import preferred_membership
 from guanxi.web.security import csp_nonce
 
@@ -128,4 +129,5 @@ def render(
     base["nav_workspace"] = current.workspace if current else None
     base["unread_notifications"] = _unread_notifications(request, base["user"], current)
     base.update(context or {})
-    return templates.TemplateResponse(request, template, base, status_code=status_code)
+    with timing.rendering():  # the Server-Timing header's "render"
+        return templates.TemplateResponse(request, template, base, status_code=status_code)
