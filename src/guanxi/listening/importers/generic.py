@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from guanxi.core import filelimits
 from guanxi.core.errors import N_, UserError
 from guanxi.listening.importers.base import (
-    FieldError,
     ParsedAuthor,
     ParsedMention,
     ParsedRow,
@@ -26,10 +26,10 @@ from guanxi.listening.importers.base import (
     check_text,
     clean,
     csv_dict_rows,
-    error_row,
     jsonl_objects,
     read_count,
     read_optional_int,
+    read_row,
     read_time,
     require_id,
 )
@@ -156,10 +156,10 @@ class GenericImporter:
             if isinstance(record, RowError):
                 yield ParsedRow(line, error=record)
                 continue
-            try:
-                yield ParsedRow(line, mentions=(self._mention(record, mapping),))
-            except FieldError as exc:
-                yield error_row(line, exc)
+            yield read_row(line, self._row, record, mapping)
+
+    def _row(self, line: int, record: Mapping[str, Any], mapping: Mapping[str, str]) -> ParsedRow:
+        return ParsedRow(line, mentions=(self._mention(record, mapping),))
 
     def _mention(self, record: Mapping[str, Any], mapping: Mapping[str, str]) -> ParsedMention:
         def column(name: str) -> str:
@@ -238,6 +238,7 @@ def _xlsx_records(
 ) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     from openpyxl import load_workbook  # heavy: imported only when an Excel file comes
 
+    filelimits.check_archive(path)  # a zip bomb is refused before openpyxl inflates it
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a file that is not XLSX
