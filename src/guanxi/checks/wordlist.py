@@ -219,10 +219,8 @@ def remove_word(
 def _decode(content: bytes) -> str:
     text = filelimits.decode_text(content)  # the encodings every importer reads
     if text is None:
-        raise InvalidWordError(
-            N_("The file is neither UTF-8 nor GB18030 text. Save it as UTF-8.")
-        )
-    return text.lstrip("\ufeff")
+        raise InvalidWordError(N_("The file is neither UTF-8 nor GB18030 text. Save it as UTF-8."))
+    return text
 
 
 def _unquoted(cell: str) -> str:
@@ -272,8 +270,9 @@ def import_words(
             continue
         if len(cells) > 3:
             report.bad_rows.append(
-                BadRow(number, line[:SHOWN_CHARS],
-                       N_("Too many columns: use term,category,severity."))  # fmt: skip
+                BadRow(
+                    number, line[:SHOWN_CHARS], N_("Too many columns: use term,category,severity.")
+                )
             )
             continue
         if [cell.strip().lower() for cell in cells][:2] == ["term", "category"]:

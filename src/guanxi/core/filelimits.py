@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +29,18 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def sniff_encoding(head: bytes) -> str:
     """The encoding of a text file judged on its first bytes.
 
-    A BOM decides (UTF-8, UTF-16); else UTF-8 when it decodes with at most a few broken
-    bytes (those rows are reported), else GB18030 (a superset of GBK and GB2312: Excel on
-    Chinese Windows) when that decodes, else UTF-8.
+    A BOM decides (UTF-8, UTF-16); else UTF-8 when its non-ASCII text is mostly valid
+    UTF-8 (a few broken bytes: those rows are reported), else GB18030 (a superset of GBK
+    and GB2312: Excel on Chinese Windows) when that decodes, else UTF-8.
     """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     sample = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
-    if sample.count(REPLACEMENT) <= max(2, len(sample) // 1000):
+    broken = sample.count(REPLACEMENT)
+    valid = sum(1 for char in sample if char > "\x7f") - broken
+    if broken == 0 or valid >= 10 * broken:
         return "utf-8"
     try:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
@@ -48,11 +51,13 @@ def sniff_encoding(head: bytes) -> str:
 
 def decode_text(raw: bytes) -> str | None:
     """``raw`` as text in its sniffed encoding, or ``None`` when it does not decode."""
-    encoding = sniff_encoding(raw[: 256 * 1024])
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError:
-        return None
+    first = sniff_encoding(raw[: 256 * 1024])
+    for encoding in (first, "utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding).removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 # --- JSON -------------------------------------------------------------------------------
@@ -145,6 +150,15 @@ def check_archive(path: Path, limits: ArchiveLimits | None = None) -> None:
 
 
 # --- Spreadsheet cells ------------------------------------------------------------------
+
+
+ILLEGAL_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_safe(value: object) -> object:
+    """``formula_safe``, without the control characters an XLSX cell cannot hold."""
+    value = formula_safe(value)
+    return ILLEGAL_IN_XLSX.sub("", value) if isinstance(value, str) else value
 
 
 def formula_safe(value: object) -> object:

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_
-from guanxi.core.filelimits import formula_safe
+from guanxi.core.filelimits import formula_safe, xlsx_safe
 from guanxi.listening.dashboards import DashboardFilters, DrillDownRow, export_rows
 
 EXPORT_LIMIT = 100_000
@@ -88,7 +88,7 @@ def xlsx_file(
     sheet = workbook.create_sheet(title(N_("Mentions"))[:31])
     sheet.append(list(COLUMNS))
     for row in export_rows(db, workspace_id=workspace_id, filters=filters, limit=limit):
-        sheet.append([formula_safe(value) for value in _values(row)])
+        sheet.append([xlsx_safe(value) for value in _values(row)])
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()

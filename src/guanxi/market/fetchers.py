@@ -20,7 +20,6 @@ from CSV exports (``importers``).
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
