@@ -223,6 +223,17 @@ def _decode(content: bytes) -> str:
     return text
 
 
+def _cells(line: str) -> list[str] | None:
+    """The CSV cells of one line, or ``None`` when it holds a NUL (no database keeps it), a
+    quote never closed or a field past the CSV reader's limit."""
+    if "\x00" in line:
+        return None
+    try:
+        return next(csv.reader(io.StringIO(line), strict=True))
+    except csv.Error:
+        return None
+
+
 def _unquoted(cell: str) -> str:
     """A cell as the export wrote it back to its text (the export quotes formula starts)."""
     if cell.startswith("'") and cell[1:].startswith(filelimits.FORMULA_STARTS):
@@ -260,12 +271,12 @@ def import_words(
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        try:
-            cells = next(csv.reader(io.StringIO(line), strict=True))
-        except csv.Error:  # a field past the CSV reader's limit, a NUL, a stray quote
+        cells = _cells(line)
+        if cells is None:
             report.bad_rows.append(
-                BadRow(number, line[:SHOWN_CHARS],
-                       N_("This line cannot be read as CSV: check its quotes and length."))
+                BadRow(number, line[:SHOWN_CHARS], N_(
+                    "This line cannot be read as CSV: check its quotes, its length and for "
+                    "NUL characters."))
             )  # fmt: skip
             continue
         if len(cells) > 3:
