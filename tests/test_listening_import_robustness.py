@@ -363,3 +363,31 @@ def test_an_xlsx_bomb_is_refused_before_it_is_inflated(
     run = db.scalars(select(ImportRun)).one()
     assert run.status == ImportStatus.FAILED
     assert "unpacks to far more data" in run.error
+
+
+def test_a_workbook_broken_part_way_keeps_the_rows_before_and_says_where(
+    db: Session, workspace: Workspace, tmp_path: Path
+) -> None:
+    """Given a workbook whose sheet XML breaks after 3,000 rows, when imported, then the
+    rows read before the break are stored and the run fails saying which row it reached."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["id", "text", "time"])
+    for number in range(2, 3002):
+        sheet.append([f"p{number}", "好", GOOD_TIME])
+    plain = tmp_path / "plain.xlsx"
+    workbook.save(plain)
+    path = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: data.index(b'<row r="3001"')] + b'<row r="3001"><c r="A3001" <<'
+            out.writestr(item, data)
+    with pytest.raises(UserError):
+        run_import(db, workspace, path, "xlsx")
+    run = db.scalars(select(ImportRun)).one()
+    assert run.status == ImportStatus.FAILED
+    assert "cannot be read after row" in run.error
+    assert len(stored_ids(db, workspace)) > 1000

@@ -248,7 +248,7 @@ def _xlsx_records(
         ) from exc
     try:
         sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        rows = _sheet_rows(sheet.iter_rows(values_only=True))
         header_cells = next(rows, None)
         if header_cells is None:
             raise UserError(N_("The file is empty. Export the data again."))
@@ -263,6 +263,26 @@ def _xlsx_records(
             yield line, dict(zip(header, cells, strict=False))
     finally:
         workbook.close()
+
+
+def _sheet_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows; a sheet that breaks part-way is refused with the row it reached
+    (the rows before it are kept)."""
+    line = 0
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # openpyxl raises many types for a broken sheet
+            raise UserError(
+                N_("The workbook cannot be read after row {row} ({error}). Save it again "
+                   "from Excel, or export the sheet as CSV."),
+                row=line,
+                error=type(exc).__name__,
+            ) from exc  # fmt: skip
+        line += 1
+        yield cells
 
 
 def preview(path: Path, file_format: str) -> Preview:
