@@ -322,7 +322,8 @@ def store_rows(
     stored in its own, so a refused row becomes that row's error and the others are kept.
     """
     with db.no_autoflush:  # reads only: pending changes are written after the NLP
-        found = _enrich_new(db, workspace_id=workspace_id, rows=rows, pipeline=pipeline)
+        found = _enrich_new(db, workspace_id=workspace_id, rows=rows, pipeline=pipeline,
+                            platform=platform)  # fmt: skip
     db.flush()
     stored = _store_rows(db, workspace_id=workspace_id, source_id=source_id, rows=rows,
                          platform=platform)  # fmt: skip
@@ -348,7 +349,12 @@ def store_rows(
 
 
 def _enrich_new(
-    db: Session, *, workspace_id: int, rows: Sequence[ParsedRow], pipeline: EnrichingPipeline | None
+    db: Session,
+    *,
+    workspace_id: int,
+    rows: Sequence[ParsedRow],
+    pipeline: EnrichingPipeline | None,
+    platform: str,
 ) -> dict[tuple[str, str], tuple[ParsedMention, Enrichment]]:
     """What the pipeline finds in the rows' mentions not stored yet, by (platform, post id)."""
     from guanxi.nlp.pipeline import Document  # heavy: only when enriching
@@ -367,10 +373,10 @@ def _enrich_new(
             Mention.external_id.in_({external_id for _platform, external_id in new}),
         )
     )
-    for platform, external_id in stored:
-        new.pop((platform, external_id), None)
+    for where, external_id in stored:
+        new.pop((where, external_id), None)
     relations = service.official_relations(db, workspace_id=workspace_id)
-    verified = _known_verified_types(db, workspace_id=workspace_id, rows=rows)
+    verified = _known_verified_types(db, workspace_id=workspace_id, rows=rows, platform=platform)
     documents = []
     for mention in new.values():
         author = mention.author
@@ -400,27 +406,24 @@ def _enrich_new(
 
 
 def _known_verified_types(
-    db: Session, *, workspace_id: int, rows: Sequence[ParsedRow]
-) -> dict[tuple[str, str], int | None]:
-    """The verified type already known of the rows' authors (another file may have said)."""
-    known: dict[tuple[str, str], int | None] = {}
-    for row in rows:
-        for author in row.authors:
-            if author.verified_type is not None:
-                known[("", author.external_id)] = author.verified_type
+    db: Session, *, workspace_id: int, rows: Sequence[ParsedRow], platform: str
+) -> dict[tuple[str, str], int]:
+    """The verified types known of the rows' authors: stored (another file said) or in an
+    author record of this batch (users.csv, stored under the source's ``platform``)."""
     ids = {m.author.external_id for row in rows for m in row.mentions if m.author is not None}
+    known: dict[tuple[str, str], int] = {}
     if ids:
         query = select(Author.platform, Author.external_id, Author.verified_type).where(
             Author.workspace_id == workspace_id, Author.external_id.in_(ids),
             Author.verified_type.is_not(None),
         )  # fmt: skip
-        known.update({(platform, uid): kind for platform, uid, kind in db.execute(query)})
-    for (platform, uid), kind in list(known.items()):
-        if not platform:  # an author record of this batch (users.csv): any platform
-            for row in rows:
-                for mention in row.mentions:
-                    if mention.author is not None and mention.author.external_id == uid:
-                        known.setdefault((mention.platform, uid), kind)
+        known.update(
+            {(where, uid): kind for where, uid, kind in db.execute(query) if kind is not None}
+        )
+    for row in rows:
+        for author in row.authors:
+            if author.verified_type is not None:
+                known[(platform, author.external_id)] = author.verified_type
     return known
 
 
