@@ -391,3 +391,19 @@ def test_a_workbook_broken_part_way_keeps_the_rows_before_and_says_where(
     assert run.status == ImportStatus.FAILED
     assert "cannot be read after row" in run.error
     assert len(stored_ids(db, workspace)) > 1000
+
+
+def test_a_sheet_thousands_of_columns_wide_is_refused(
+    db: Session, workspace: Workspace, tmp_path: Path
+) -> None:
+    """Every row of a read-only sheet is padded to its width: a sheet 5,000 columns wide
+    is refused before its rows are read."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["id", "text", "time"])
+    sheet.cell(row=2, column=5000, value="far away")
+    path = tmp_path / "wide.xlsx"
+    workbook.save(path)
+    with pytest.raises(UserError, match="5000 columns wide"):
+        run_import(db, workspace, path, "xlsx")

@@ -84,6 +84,7 @@ GUESSES: dict[str, tuple[str, ...]] = {
     "reposts": ("reposts", "reposts_count", "shared_count", "转发数"),
 }
 PREVIEW_ROWS = 5
+MAX_COLUMNS = 1000  # of an XLSX sheet (rows are limited by GUANXI_IMPORT_MAX_ROWS)
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,13 @@ def _xlsx_records(
         ) from exc
     try:
         sheet = workbook.worksheets[0]
+        if (sheet.max_column or 0) > MAX_COLUMNS:  # every row would be padded to that width
+            raise UserError(
+                N_("The sheet is {columns} columns wide; guanxi reads at most {limit}. Delete "
+                   "the empty columns, or export the data as CSV."),
+                columns=sheet.max_column,
+                limit=MAX_COLUMNS,
+            )  # fmt: skip
         rows = _sheet_rows(sheet.iter_rows(values_only=True))
         header_cells = next(rows, None)
         if header_cells is None:
