@@ -26,12 +26,15 @@ from guanxi.checks.words import (
     default_entries,
     normalize,
 )
+from guanxi.core import filelimits
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.filelimits import formula_safe
 from guanxi.core.upsert import create_unique, insert_missing
 
 SEED_ACTION = "sensitive_words.seed"
 IMPORT_MAX_BYTES = 2_000_000
 IMPORT_MAX_ROWS = 50_000
+SHOWN_CHARS = 200  # of a bad line, in the report
 
 
 class InvalidWordError(UserError):
@@ -244,12 +247,28 @@ def remove_word(
 
 
 def _decode(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidWordError(N_("The file is neither UTF-8 nor GB18030 text. Save it as UTF-8."))
+    text = filelimits.decode_text(content)  # the encodings every importer reads
+    if text is None:
+        raise InvalidWordError(N_("The file is neither UTF-8 nor GB18030 text. Save it as UTF-8."))
+    return text
+
+
+def _cells(line: str) -> list[str] | None:
+    """The CSV cells of one line, or ``None`` when it holds a NUL (no database keeps it), a
+    quote never closed or a field past the CSV reader's limit."""
+    if "\x00" in line:
+        return None
+    try:
+        return next(csv.reader(io.StringIO(line), strict=True))
+    except csv.Error:
+        return None
+
+
+def _unquoted(cell: str) -> str:
+    """A cell as the export wrote it back to its text (the export quotes formula starts)."""
+    if cell.startswith("'") and cell[1:].startswith(filelimits.FORMULA_STARTS):
+        return cell[1:]
+    return cell
 
 
 def import_words(
@@ -283,21 +302,31 @@ def import_words(
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        cells = next(csv.reader(io.StringIO(line)))
+        cells = _cells(line)
+        if cells is None:
+            report.bad_rows.append(
+                BadRow(number, line[:SHOWN_CHARS], N_(
+                    "This line cannot be read as CSV: check its quotes, its length and for "
+                    "NUL characters."))
+            )  # fmt: skip
+            continue
         if len(cells) > 3:
             report.bad_rows.append(
-                BadRow(number, line, N_("Too many columns: use term,category,severity."))
+                BadRow(
+                    number, line[:SHOWN_CHARS], N_("Too many columns: use term,category,severity.")
+                )
             )
             continue
         if [cell.strip().lower() for cell in cells][:2] == ["term", "category"]:
             continue  # the header row our export writes
-        term, category, severity = [*cells, "", ""][:3]
+        term, category, severity = [_unquoted(cell) for cell in [*cells, "", ""][:3]]
         try:
             entry = parse_entry(term, category, severity)
         except InvalidWordError as error:
             report.bad_rows.append(
-                BadRow(number, line, error.message, {k: str(v) for k, v in error.params.items()})
-            )
+                BadRow(number, line[:SHOWN_CHARS], error.message,
+                       {k: str(v) for k, v in error.params.items()})
+            )  # fmt: skip
             continue
         key = normalize(entry.term)
         if key in seen:
@@ -332,5 +361,6 @@ def export_words(db: Session, *, workspace: Workspace) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["term", "category", "severity"])
     for row in list_words(db, workspace=workspace):
-        writer.writerow([row.term, row.category, row.severity])
+        # a term is any text: one starting with = would run as a formula in a spreadsheet
+        writer.writerow([formula_safe(row.term), formula_safe(row.category), row.severity])
     return buffer.getvalue()

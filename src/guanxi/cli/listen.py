@@ -60,6 +60,7 @@ def import_command(
     """Import posts from a crawler's file into a workspace's listening data."""
     from guanxi.accounts.service import get_workspace_by_slug
     from guanxi.core.errors import UserError
+    from guanxi.core.settings import get_settings
     from guanxi.listening import flows, service
     from guanxi.listening.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
 
@@ -105,7 +106,8 @@ def import_command(
                     bar.update(task, completed=done, description=label)
 
                 flows.import_file(db, run=run, path=path, importer=importer, pipeline=pipeline,
-                                  on_progress=on_progress)  # fmt: skip
+                                  on_progress=on_progress,
+                                  max_rows=get_settings().import_max_rows)  # fmt: skip
                 bar.update(task, completed=run.rows_read if by_rows else run.bytes_total)
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from exc

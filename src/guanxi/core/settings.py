@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         0, ge=0, description="Log requests slower than this with their queries; 0: off."
     )
     queue_url: str = Field("", description="Task queue: empty = SQLite in data_dir; redis://...")
+    import_max_mb: int = Field(1024, ge=1, description="Largest listening file accepted (MB).")
+    import_max_rows: int = Field(5_000_000, ge=1, description="Rows of one listening file.")
+    import_lease_minutes: int = Field(
+        10, ge=1, description="A running import silent this long was interrupted: resumed."
+    )
     weibo_api_base: str = Field("https://api.weibo.com", description="Weibo API base URL.")
     weibo_app_key: str = Field("", description="This instance's Weibo app key (App Key).")
     weibo_app_secret: SecretStr = Field(SecretStr(""), description="The Weibo app's secret.")

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
-from guanxi.core import values
 from guanxi.core.errors import N_
+from guanxi.core.filelimits import formula_safe, xlsx_safe
 from guanxi.listening.dashboards import DashboardFilters, DrillDownRow, export_rows
 
 EXPORT_LIMIT = 100_000
@@ -53,16 +53,6 @@ def _values(row: DrillDownRow) -> list[object]:
     ]
 
 
-def _safe(value: object) -> object:
-    """A cell that a spreadsheet will not run as a formula (CSV/formula injection), without
-    the control characters an XLSX sheet refuses (text stored before values were checked)."""
-    if not isinstance(value, str):
-        return value
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        value = "'" + value
-    return values.clean_text(value)
-
-
 def csv_chunks(
     db: Session, *, workspace_id: int, filters: DashboardFilters, limit: int = EXPORT_LIMIT
 ) -> Iterator[bytes]:
@@ -72,7 +62,7 @@ def csv_chunks(
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for row in export_rows(db, workspace_id=workspace_id, filters=filters, limit=limit):
-        writer.writerow([_safe(value) for value in _values(row)])
+        writer.writerow([formula_safe(value) for value in _values(row)])
         if buffer.tell() > 64 * 1024:
             yield _drain(buffer)
     yield _drain(buffer)
@@ -98,7 +88,7 @@ def xlsx_file(
     sheet = workbook.create_sheet(title(N_("Mentions"))[:31])
     sheet.append(list(COLUMNS))
     for row in export_rows(db, workspace_id=workspace_id, filters=filters, limit=limit):
-        sheet.append([_safe(value) for value in _values(row)])
+        sheet.append([xlsx_safe(value) for value in _values(row)])
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()

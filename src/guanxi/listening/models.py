@@ -139,6 +139,11 @@ class ImportRun(Base):
     bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str] = mapped_column(Text, default="")  # why the whole file failed
+    # The last line whose batch is committed: an interrupted import resumes after it.
+    line_committed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Written with every committed batch; a running import silent for longer than the
+    # lease was interrupted (the sweeper resumes it).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

@@ -5,6 +5,9 @@
 - ``run_pull``: every 5 minutes, the keyword searches of connected accounts;
 - ``run_enrich``: every minute, mentions not enriched yet (stored while the NLP step was
   unavailable) or enriched by an older model version, in batches;
+- ``run_sweep_imports``: every 2 minutes, imports left "running" by a stopped worker or web
+  server (no heartbeat for ``GUANXI_IMPORT_LEASE_MINUTES``) are queued again and resume
+  after their last committed line;
 - the topic alerts' check (``listening.alert_jobs``), every 5 minutes.
 
 ``guanxi listen pull`` and ``guanxi listen reenrich`` call the same functions. Heavy imports
@@ -14,6 +17,7 @@ happen when a job runs, not at import.
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -33,6 +37,7 @@ huey = get_huey()
 
 PULL_EVERY_S = 300.0
 ENRICH_EVERY_S = 60.0
+SWEEP_EVERY_S = 120.0
 
 
 @lru_cache(maxsize=1)
@@ -66,7 +71,8 @@ def run_import(
         importer = importer_for(source.format, mapping=source.column_mapping,
                                 platform=source.platform)  # fmt: skip
         return import_file(db, run=run, path=path, importer=importer,
-                           pipeline=pipeline_for(db, workspace_id=run.workspace_id))  # fmt: skip
+                           pipeline=pipeline_for(db, workspace_id=run.workspace_id),
+                           max_rows=get_settings().import_max_rows)  # fmt: skip
 
 
 @huey.task(retries=0)  # type: ignore[untyped-decorator]  # huey ships no types
@@ -77,6 +83,28 @@ def import_run(run_id: int) -> None:
     # A file that cannot be read is written on the run (failed, with the reason) for the user.
     with suppress(UserError):
         run_import(run_id)
+
+
+def run_sweep_imports(
+    factory: sessionmaker[Session] | None = None,
+    *,
+    data_dir: Path | None = None,
+    lease: timedelta | None = None,
+) -> list[int]:
+    """Queue again the imports a stopped worker or web server left running (they resume
+    after their last committed line); returns their ids."""
+    from guanxi.core.settings import get_settings
+    from guanxi.listening.flows import sweep_interrupted
+
+    settings = get_settings()
+    with (factory or sessions())() as db:
+        resumed = sweep_interrupted(
+            db, lease=lease or timedelta(minutes=settings.import_lease_minutes),
+            data_dir=data_dir or settings.data_dir,
+        )  # fmt: skip
+    for run_id in resumed:
+        enqueue_import(run_id)
+    return resumed
 
 
 def run_pull(workspace_id: int | None = None) -> list[PullResult]:
@@ -113,6 +141,7 @@ def run_enrich() -> int:
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("listen-pull", PULL_EVERY_S, run_pull),
     ScheduledJob("listen-enrich", ENRICH_EVERY_S, run_enrich),
+    ScheduledJob("listen-sweep-imports", SWEEP_EVERY_S, run_sweep_imports),
     *SCHEDULE_ALERTS,
 )
 

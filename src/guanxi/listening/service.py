@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.upsert import get_or_create, insert_statement
-from guanxi.listening.importers.base import ParsedAuthor, ParsedMention, known_platforms
+from guanxi.listening.importers.base import ParsedAuthor, ParsedMention, RowError, known_platforms
 from guanxi.listening.models import (
     Author,
     ImportRun,
@@ -159,10 +159,21 @@ def official_relations(db: Session, *, workspace_id: int) -> dict[tuple[str, str
 
 @dataclass
 class StoredBatch:
-    """What storing one batch did: the new mentions' ids, and how many were known."""
+    """What storing one batch did: the new mentions' ids, how many were known, and the rows
+    the database refused (each reported with its line; the others are stored)."""
 
     added_ids: list[int] = field(default_factory=list)
     skipped: int = 0
+    # (platform, post id) → (mention id, author id) of each new mention
+    added: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
+    refused: list[RowError] = field(default_factory=list)
+
+    def extend(self, other: StoredBatch) -> None:
+        """Add what storing another part of the batch did."""
+        self.added_ids.extend(other.added_ids)
+        self.skipped += other.skipped
+        self.added.update(other.added)
+        self.refused.extend(other.refused)
 
 
 def _insert(db: Session, model: type[Any]) -> Any:
@@ -254,12 +265,17 @@ def store_batch(
             "raw": dict(mention.raw), "source_id": source_id, "imported_at": now,
         }  # fmt: skip
     if rows:
+        columns = Mention.__table__.c
         statement = (
             _insert(db, Mention)
             .on_conflict_do_nothing(index_elements=["workspace_id", "platform", "external_id"])
-            .returning(Mention.__table__.c.id)
+            .returning(columns.id, columns.platform, columns.external_id, columns.author_id)
         )
-        result.added_ids = list(db.scalars(statement, list(rows.values())))
+        for mention_id, mention_platform, external_id, author_id in db.execute(
+            statement, list(rows.values())
+        ):
+            result.added_ids.append(mention_id)
+            result.added[(mention_platform, external_id)] = (mention_id, author_id)
         result.skipped += len(rows) - len(result.added_ids)
     return result
 

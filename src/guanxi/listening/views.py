@@ -207,6 +207,7 @@ def _save_and_start(
         stored = flows.save_upload(
             data_dir=settings.data_dir, workspace_id=membership.workspace_id,
             filename=upload_file.filename, content=upload_file.file,
+            max_bytes=settings.import_max_mb * 1024 * 1024,
         )  # fmt: skip
         path = settings.data_dir / stored
         run = flows.start_run(db, source=source, path=path, filename=upload_file.filename,
@@ -231,10 +232,12 @@ def _start(
         path = request.app.state.settings.data_dir / run.storage_path
         importer = importer_for(source.format, mapping=source.column_mapping,
                                 platform=source.platform)  # fmt: skip
-        # A file that cannot be read is written on the run, which the next page shows.
-        with suppress(UserError):
+        # A file that cannot be read is written on the run, which the next page shows; so is
+        # an unexpected error (logged by import_file), with the line the import reached.
+        with suppress(Exception):
             flows.import_file(db, run=run, path=path, importer=importer,
-                              pipeline=_pipeline(db, run.workspace_id))  # fmt: skip
+                              pipeline=_pipeline(db, run.workspace_id),
+                              max_rows=request.app.state.settings.import_max_rows)  # fmt: skip
     else:
         scheduled.enqueue_import(run.id)
     return _back(slug, f"/imports/{run.id}")

@@ -20,7 +20,6 @@ from CSV exports (``importers``).
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from guanxi.core import filelimits
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import ConfigurationError, Settings
 from guanxi.market.models import Chart, Store
@@ -133,7 +133,7 @@ def check_unique(entries: list[RankedApp], where: str) -> tuple[RankedApp, ...]:
 def load_json(raw: bytes | str, where: str) -> object:
     """The JSON in ``raw``, or a ChartPayloadError saying it is not JSON."""
     try:
-        return json.loads(raw)
+        return filelimits.loads_json(raw)  # refuses JSON nested too deep, never recursing
     except (ValueError, UnicodeDecodeError) as exc:
         raise ChartPayloadError(
             N_("{where} is not JSON ({error}). Check that it is a chart feed."),

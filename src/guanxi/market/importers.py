@@ -27,7 +27,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from guanxi.core import values
+from guanxi.core import filelimits, values
 from guanxi.core.errors import N_
 from guanxi.market.fetchers import (
     ChartPayloadError,
@@ -76,8 +76,13 @@ def _problems(problems: list[str]) -> ChartPayloadError:
 
 
 def _read_rows(text: str, required: tuple[str, ...]) -> list[tuple[int, Row]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    # strict: a quote never closed is an error, not the rest of the file in one field
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), strict=True)
+    try:
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+        rows = list(reader)
+    except csv.Error as exc:
+        raise _problems([f"line {reader.line_num}: {str(exc)[:120]}"]) from None
     missing = [name for name in required if name not in header]
     if missing:
         raise ChartPayloadError(
@@ -85,11 +90,11 @@ def _read_rows(text: str, required: tuple[str, ...]) -> list[tuple[int, Row]]:
             columns=", ".join(missing),
             all=",".join(required),
         )
-    reader.fieldnames = header
     return [
-        (number, {k: (v or "").strip() for k, v in row.items() if k})
-        for number, row in enumerate(reader, start=2)
-    ]
+        (number, {k.strip().lower(): (v if isinstance(v, str) else "").strip()
+                  for k, v in row.items() if k})
+        for number, row in enumerate(rows, start=2)
+    ]  # fmt: skip
 
 
 def _parse_day(value: str) -> date:
@@ -209,13 +214,14 @@ def guess_text_format(name: str, head: str) -> ImportFormat:
 
 
 def decode(raw: bytes, name: str) -> str:
-    """``raw`` as UTF-8 text, or a ChartPayloadError saying how to fix it."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
+    """``raw`` as text (UTF-8, UTF-16 with a BOM, GBK/GB18030: the encodings the listening
+    importers read), or a ChartPayloadError saying how to fix it."""
+    text = filelimits.decode_text(raw)
+    if text is None:
         raise ChartPayloadError(
             N_("{path} is not UTF-8 text. Save it as UTF-8 and import it again."), path=name
-        ) from None
+        )
+    return text
 
 
 def read_file(

@@ -8,10 +8,9 @@ and ``progress`` reports how many bytes of the file are behind us.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import json
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -20,14 +19,15 @@ from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 from guanxi.catalog.service import get_catalog
-from guanxi.core import values
+from guanxi.core import filelimits, values
 from guanxi.core.errors import N_, UserError
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # crawlers write Beijing time
 MAX_TEXT = 20_000  # characters; a longer "post" is a broken row, not a post
 MAX_FIELD = 1_000_000  # characters the CSV reader accepts in one field before it gives up
 SNIFF_BYTES = 256 * 1024
-REPLACEMENT = "\ufffd"
+MAX_REREADS = 1000  # runaway rows read again per file; beyond, the swallowed lines are lost
+REPLACEMENT = filelimits.REPLACEMENT
 _T = TypeVar("_T")
 
 
@@ -281,23 +281,11 @@ def require_id(row: Mapping[str, Any], column: str) -> str:
 
 
 def sniff_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) or GB18030, judged on the start of the file.
-
-    A UTF-8 file with a few broken bytes stays UTF-8 (its broken rows are reported); a file
-    that is mostly not UTF-8 but decodes as GB18030 (Excel on Chinese Windows) is GB18030.
-    """
+    """The file's encoding, judged on its start (see ``guanxi.core.filelimits``): UTF-8
+    with or without BOM, UTF-16 with a BOM, or GB18030 (which reads GBK too)."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    sample = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
-    if sample.count(REPLACEMENT) <= max(2, len(sample) // 1000):
-        return "utf-8"
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "utf-8"  # neither: every undecodable row goes to the error report
-    return "gb18030"
+    return filelimits.sniff_encoding(head)
 
 
 class TextStream:
@@ -321,6 +309,52 @@ class TextStream:
         self.text.close()
 
 
+class _Lines:
+    """The lines of a text stream as the CSV reader takes them, numbered; the lines of the
+    row being read are kept so that a runaway row can be read again from its second line."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self._again: deque[str] = deque()
+        self.taken: list[str] = []
+        self.number = 0  # lines taken so far
+        self.exhausted = False  # the reader asked for a line after the last one
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            line = self._again.popleft()
+        else:
+            line = self._text.readline()
+            if not line:
+                self.exhausted = True
+                raise StopIteration
+        self.number += 1
+        self.taken.append(line)
+        return line
+
+    def start_row(self) -> int:
+        """Forget the last row's lines; the line number the next row starts on."""
+        self.taken = []
+        return self.number + 1
+
+    def read_again(self, lines: list[str]) -> None:
+        """Give ``lines`` to the reader again, in order, before the rest of the file."""
+        self._again.extendleft(reversed(lines))
+        self.number -= len(lines)
+        self.exhausted = False
+
+
+def _runaway_error(line: int, problem: str, detail: str) -> RowError:
+    return RowError(
+        line, "", problem,
+        N_("Close or remove the quote in this row; the rows after it were read on their own."),
+        detail[:200],
+    )  # fmt: skip
+
+
 def csv_dict_rows(
     stream: TextStream,
     *,
@@ -328,13 +362,15 @@ def csv_dict_rows(
     every: int = 1000,
     on_header: Callable[[list[str]], object] | None = None,
 ) -> Iterator[tuple[int, dict[str, str] | RowError]]:
-    """The rows of a CSV as dicts keyed by its header, with their line number.
+    """The rows of a CSV as dicts keyed by its header, with the line each row starts on.
 
-    A row the CSV reader cannot parse (a runaway field) becomes a ``RowError`` and
-    reading goes on with the next row.
+    A row the CSV reader cannot parse (a runaway field, a NUL) or a quote never closed
+    becomes a ``RowError`` for the line the row starts on, and the lines the runaway row
+    swallowed are read again as rows of their own: one stray quote costs one row.
     """
     csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(stream.text)
+    lines = _Lines(stream.text)
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
@@ -348,22 +384,33 @@ def csv_dict_rows(
     if on_header is not None:
         on_header(header)  # may refuse the file before any row is read
     count = 0
+    rereads = 0
     while True:
+        line = lines.start_row()
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            yield (
-                reader.line_num,
-                RowError(
-                    reader.line_num,
-                    "",
-                    N_("The row cannot be read as CSV: a field is unterminated or too large."),
-                    N_("Check the quotes in this row, or split the huge field."),
-                    str(exc)[:200],
-                ),
-            )
+            yield line, _runaway_error(
+                line, N_("The row cannot be read as CSV: a field is unterminated or too large."),
+                str(exc),
+            )  # fmt: skip
+            if rereads < MAX_REREADS:
+                rereads += 1
+                lines.read_again(lines.taken[1:])
+            reader = csv.reader(lines)
+            continue
+        if lines.exhausted and rereads < MAX_REREADS:
+            # The reader hit the end of the file inside a quoted field: the quote opened on
+            # this row is never closed, and every line after it was swallowed.
+            rereads += 1
+            yield line, _runaway_error(
+                line, N_("A quote in this row is never closed: it swallowed the rest of the file."),
+                lines.taken[0],
+            )  # fmt: skip
+            lines.read_again(lines.taken[1:])
+            reader = csv.reader(lines)
             continue
         count += 1
         if progress is not None and count % every == 0:
@@ -372,9 +419,9 @@ def csv_dict_rows(
             continue  # blank lines are not rows
         if len(cells) != len(header):
             yield (
-                reader.line_num,
+                line,
                 RowError(
-                    reader.line_num,
+                    line,
                     "",
                     N_(
                         "The row does not have as many cells as the header (cells found / "
@@ -385,7 +432,7 @@ def csv_dict_rows(
                 ),
             )
             continue
-        yield reader.line_num, dict(zip(header, cells, strict=True))
+        yield line, dict(zip(header, cells, strict=True))
     if progress is not None:
         progress(stream.bytes_done())
 
@@ -402,17 +449,11 @@ def jsonl_objects(
         if not text or text in {"[", "]"}:
             continue
         try:
-            value = json.loads(text)
-        except RecursionError:  # nested deeper than Python's parser goes
-            yield (
-                line_number,
-                RowError(
-                    line_number, "", N_("The line is JSON nested too deeply to read."),
-                    N_("Write one JSON object per line (JSON Lines)."),
-                ),
-            )  # fmt: skip
+            value = filelimits.loads_json(text)
+        except filelimits.JsonTooDeepError as exc:
+            yield line_number, json_too_deep(line_number, exc)
             continue
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
             yield (
                 line_number,
                 RowError(
@@ -420,7 +461,7 @@ def jsonl_objects(
                     "",
                     N_("The line is not valid JSON."),
                     N_("Write one JSON object per line (JSON Lines)."),
-                    exc.msg,
+                    str(exc)[:200],
                 ),
             )
             continue
@@ -441,6 +482,16 @@ def jsonl_objects(
         progress(stream.bytes_done())
 
 
+def json_too_deep(line: int, exc: filelimits.JsonTooDeepError) -> RowError:
+    """The row report's entry for a JSON value nested too deeply."""
+    return RowError(
+        line, "",
+        N_("The JSON is nested too deeply (more than 64 levels)."),
+        N_("Export the record again: real exports nest a few levels."),
+        str(exc),
+    )  # fmt: skip
+
+
 def pick(row: Mapping[str, Any], *names: str) -> str:
     """The first of ``names`` the row has (sources rename columns between versions)."""
     for name in names:
@@ -452,3 +503,27 @@ def pick(row: Mapping[str, Any], *names: str) -> str:
 def error_row(line: int, exc: FieldError) -> ParsedRow:
     """The ``ParsedRow`` reporting ``exc`` for ``line``."""
     return ParsedRow(line, error=exc.row_error(line))
+
+
+def unreadable(line: int, exc: Exception) -> RowError:
+    """The row report's entry for a row whose reading raised ``exc`` (whatever it is)."""
+    if isinstance(exc, FieldError):
+        return exc.row_error(line)
+    if isinstance(exc, filelimits.JsonTooDeepError):
+        return json_too_deep(line, exc)
+    return RowError(
+        line, "",
+        N_("A value in this row cannot be read (a number or a time out of range, or a "
+           "broken value)."),
+        N_("Check the row's numbers and times; the other rows were imported."),
+        f"{type(exc).__name__}: {exc}"[:200],
+    )  # fmt: skip
+
+
+def read_row(line: int, read: Callable[..., ParsedRow], *args: Any) -> ParsedRow:
+    """``read(line, *args)``, or the row's error when reading it raises anything: one bad
+    value costs its row, never the file."""
+    try:
+        return read(line, *args)
+    except Exception as exc:
+        return ParsedRow(line, error=unreadable(line, exc))

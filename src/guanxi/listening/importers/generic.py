@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from guanxi.core import filelimits
 from guanxi.core.errors import N_, UserError
 from guanxi.listening.importers.base import (
-    FieldError,
     ParsedAuthor,
     ParsedMention,
     ParsedRow,
@@ -26,12 +26,12 @@ from guanxi.listening.importers.base import (
     check_text,
     clean,
     csv_dict_rows,
-    error_row,
     jsonl_objects,
     raw_record,
     read_count,
     read_optional_count,
     read_optional_int,
+    read_row,
     read_time,
     read_url,
     require_id,
@@ -87,6 +87,7 @@ GUESSES: dict[str, tuple[str, ...]] = {
     "reposts": ("reposts", "reposts_count", "shared_count", "转发数"),
 }
 PREVIEW_ROWS = 5
+MAX_COLUMNS = 1000  # of an XLSX sheet (rows are limited by GUANXI_IMPORT_MAX_ROWS)
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,10 @@ class GenericImporter:
             if isinstance(record, RowError):
                 yield ParsedRow(line, error=record)
                 continue
-            try:
-                yield ParsedRow(line, mentions=(self._mention(record, mapping),))
-            except FieldError as exc:
-                yield error_row(line, exc)
+            yield read_row(line, self._row, record, mapping)
+
+    def _row(self, line: int, record: Mapping[str, Any], mapping: Mapping[str, str]) -> ParsedRow:
+        return ParsedRow(line, mentions=(self._mention(record, mapping),))
 
     def _mention(self, record: Mapping[str, Any], mapping: Mapping[str, str]) -> ParsedMention:
         def column(name: str) -> str:
@@ -233,6 +234,7 @@ def _xlsx_records(
 ) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     from openpyxl import load_workbook  # heavy: imported only when an Excel file comes
 
+    filelimits.check_archive(path)  # a zip bomb is refused before openpyxl inflates it
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a file that is not XLSX
@@ -242,7 +244,14 @@ def _xlsx_records(
         ) from exc
     try:
         sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        if (sheet.max_column or 0) > MAX_COLUMNS:  # every row would be padded to that width
+            raise UserError(
+                N_("The sheet is {columns} columns wide; guanxi reads at most {limit}. Delete "
+                   "the empty columns, or export the data as CSV."),
+                columns=sheet.max_column,
+                limit=MAX_COLUMNS,
+            )  # fmt: skip
+        rows = _sheet_rows(sheet.iter_rows(values_only=True))
         header_cells = next(rows, None)
         if header_cells is None:
             raise UserError(N_("The file is empty. Export the data again."))
@@ -257,6 +266,26 @@ def _xlsx_records(
             yield line, dict(zip(header, cells, strict=False))
     finally:
         workbook.close()
+
+
+def _sheet_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows; a sheet that breaks part-way is refused with the row it reached
+    (the rows before it are kept)."""
+    line = 0
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # openpyxl raises many types for a broken sheet
+            raise UserError(
+                N_("The workbook cannot be read after row {row} ({error}). Save it again "
+                   "from Excel, or export the sheet as CSV."),
+                row=line,
+                error=type(exc).__name__,
+            ) from exc  # fmt: skip
+        line += 1
+        yield cells
 
 
 def preview(path: Path, file_format: str) -> Preview:

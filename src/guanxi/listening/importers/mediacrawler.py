@@ -10,13 +10,12 @@ moment as Beijing time). Each record is recognised by its fields, so one file ma
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guanxi.core import values
+from guanxi.core import filelimits, values
 from guanxi.core.errors import N_, UserError
 from guanxi.listening.importers.base import (
     FieldError,
@@ -36,6 +35,7 @@ from guanxi.listening.importers.base import (
     raw_record,
     read_count,
     read_optional_int,
+    read_row,
     read_time,
     read_url,
     require_id,
@@ -82,8 +82,8 @@ class MediaCrawlerImporter:
                 )
             )
         try:
-            items = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            items = filelimits.loads_json(path.read_bytes().decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
             raise UserError(
                 N_("The file is not valid JSON ({error}). Export it again as JSON Lines."),
                 error=str(exc),
@@ -105,6 +105,9 @@ class MediaCrawlerImporter:
     def _row(self, line: int, record: Mapping[str, Any] | RowError) -> ParsedRow:
         if isinstance(record, RowError):
             return ParsedRow(line, error=record)
+        return read_row(line, self._record, record)
+
+    def _record(self, line: int, record: Mapping[str, Any]) -> ParsedRow:
         try:
             if "comment_id" in record:
                 return ParsedRow(line, mentions=(self._comment(record),))

@@ -31,6 +31,7 @@ from guanxi.listening.importers.base import (
     read_count,
     read_optional_count,
     read_optional_int,
+    read_row,
     read_time,
     read_url,
     require_id,
@@ -66,10 +67,7 @@ class WeiboCrawlerImporter:
                 elif kinds[0] == USERS:
                     yield _user(line, record)
                 else:
-                    try:
-                        yield ParsedRow(line, mentions=_post(record, author))
-                    except FieldError as exc:
-                        yield error_row(line, exc)
+                    yield read_row(line, _post_row, record, author)
         finally:
             stream.close()
 
@@ -123,6 +121,10 @@ def _kind(header: list[str]) -> str:
 
 
 def _user(line: int, record: Mapping[str, str]) -> ParsedRow:
+    return read_row(line, _user_row, record)
+
+
+def _user_row(line: int, record: Mapping[str, str]) -> ParsedRow:
     try:
         uid = require_id(record, "用户id" if "用户id" in record else "id")
         author = ParsedAuthor(
@@ -145,6 +147,13 @@ def _split(value: str | None, separator: str) -> list[str]:
 def _time_column(record: Mapping[str, str], prefix: str = "") -> str:
     full = f"{prefix}完整日期"
     return full if clean(record.get(full)) else f"{prefix}日期"
+
+
+def _post_row(line: int, record: dict[str, str], author: ParsedAuthor | None) -> ParsedRow:
+    try:
+        return ParsedRow(line, mentions=_post(record, author))
+    except FieldError as exc:
+        return error_row(line, exc)
 
 
 def _post(record: dict[str, str], author: ParsedAuthor | None) -> tuple[ParsedMention, ...]:
