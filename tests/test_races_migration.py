@@ -1,4 +1,4 @@
-"""Migration 0005_races: chart datasets that already share a name keep their data."""
+"""Migration 0008: chart datasets that already share a name keep their data."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ is stored), so signing out ends a session wherever its cookie was copied.
 replacing ``login_attempts`` (a lock per e-mail address that anyone could trigger).
 ``api_tokens.expires_at`` is the optional lifetime chosen when a token is made.
 
-Revision ID: 0005_sessions
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06 11:30:00
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 import guanxi.core.db
 
-revision: str = "0005_sessions"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

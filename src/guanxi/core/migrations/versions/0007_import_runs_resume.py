@@ -4,8 +4,8 @@ An import killed mid-file (worker or web server stopped) stayed "running" foreve
 committed batch now records its last line and the time; the sweeper finds runs whose
 heartbeat is older than the lease and resumes them after that line.
 
-Revision ID: 0005_imports
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 11:40:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import guanxi.core.db
 
-revision: str = "0005_imports"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,8 +5,8 @@ index per owner (partial: in SQL two NULL workspaces differ, so public datasets 
 own) lets the database refuse the second, which then uses the first. Datasets that already
 share a name keep their data: all but the oldest get their id appended to the name.
 
-Revision ID: 0005_races
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 11:10:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_races"
-down_revision: str | None = "0004"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

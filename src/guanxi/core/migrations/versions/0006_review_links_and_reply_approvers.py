@@ -5,8 +5,8 @@ replies
 issued for; ``publish_targets.content_author_ids`` lists who edited a variant (none of them
 approves it); ``inbox_settings.reply_approver_role`` is the lowest role that approves replies.
 
-Revision ID: 0005_approvals
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 11:30:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import guanxi.core.db
 
-revision: str = "0005_approvals"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
