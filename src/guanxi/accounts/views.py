@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts import auth, service
@@ -23,6 +23,7 @@ from guanxi.web.deps import (
     session_user,
     verify_csrf,
 )
+from guanxi.web.limits import FormField, QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -44,7 +45,7 @@ def _translate(request: Request, error: UserError) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query name
+def login_page(request: Request, next: QueryField = "/") -> Response:  # noqa: A002 - the query name
     """The sign-in form."""
     return render(
         request, "accounts/login.html", {"next": safe_next(next), "email": "", "error": None}
@@ -55,9 +56,9 @@ def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - t
 def login(
     request: Request,
     db: Db,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",  # noqa: A002 - the form field's name
+    email: FormField = "",
+    password: FormField = "",
+    next: FormField = "/",  # noqa: A002 - the form field's name
 ) -> Response:
     """Check the credentials, then start a fresh session."""
     settings = _settings_of(request)
@@ -105,8 +106,8 @@ def logout(request: Request) -> Response:
 def choose_language(
     request: Request,
     db: Db,
-    language: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",  # noqa: A002 - the form field's name
+    language: FormField = "",
+    next: FormField = "/",  # noqa: A002 - the form field's name
 ) -> Response:
     """Switch the UI language, and remember it for a signed-in user."""
     chosen = i18n.normalize_language(language)
@@ -168,8 +169,8 @@ def set_member(
     db: Db,
     user: CurrentUser,
     membership: Owner,
-    email: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
+    email: FormField = "",
+    role: FormField = "",
 ) -> Response:
     """Add an existing user to the workspace, or change a member's role (owners only)."""
     try:
@@ -209,9 +210,7 @@ def remove_member(
 
 
 @router.post("/w/{slug}/settings/tokens")
-def create_token(
-    request: Request, db: Db, membership: Reader, name: Annotated[str, Form()] = ""
-) -> Response:
+def create_token(request: Request, db: Db, membership: Reader, name: FormField = "") -> Response:
     """Create an API token; its value is shown once."""
     try:
         _token, plain = service.create_api_token(
@@ -237,9 +236,9 @@ def change_password(
     db: Db,
     user: CurrentUser,
     membership: Reader,
-    current_password: Annotated[str, Form()] = "",
-    new_password: Annotated[str, Form()] = "",
-    confirmation: Annotated[str, Form()] = "",
+    current_password: FormField = "",
+    new_password: FormField = "",
+    confirmation: FormField = "",
 ) -> Response:
     """Change the user's password; every other session of theirs is signed out."""
     settings = _settings_of(request)

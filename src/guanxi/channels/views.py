@@ -40,6 +40,7 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -286,7 +287,7 @@ def _offer(request: Request, name: str) -> ConnectorOffer:
 
 @router.get("/w/{slug}/channels/connect/{name}")
 def connect_form(
-    request: Request, db: Db, membership: Writer, name: str, channel: str = ""
+    request: Request, db: Db, membership: Writer, name: str, channel: QueryField = ""
 ) -> Response:
     """The form of a credentials connector (an AppID and AppSecret, ...)."""
     i18n.set_language(request.state.language)
@@ -400,9 +401,9 @@ def oauth_callback(
     db: Db,
     user: CurrentUser,
     name: str,
-    state: str = "",
-    code: str = "",
-    error: str = "",
+    state: QueryField = "",
+    code: QueryField = "",
+    error: QueryField = "",
 ) -> Response:
     """Where the platform sends the user back: check ``state``, then keep the account."""
     i18n.set_language(request.state.language)

@@ -16,6 +16,7 @@ from guanxi.inbox.models import ITEM_KIND_LABELS
 from guanxi.inbox.people_models import PERSON_KIND_LABELS
 from guanxi.publishing.forms import SubmittedForm, form_value
 from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -28,7 +29,12 @@ def _kind_labels() -> dict[str, str]:
 
 @router.get("/w/{slug}/inbox/people")
 def people_page(
-    request: Request, db: Db, membership: Member, kind: str = "", segment: str = "", q: str = ""
+    request: Request,
+    db: Db,
+    membership: Member,
+    kind: QueryField = "",
+    segment: QueryField = "",
+    q: QueryField = "",
 ) -> Response:
     """Everyone who talked with the brand, with merge suggestions."""
     workspace_id = membership.workspace_id

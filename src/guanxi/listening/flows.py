@@ -404,6 +404,7 @@ def _stored_errors(db: Session, run: ImportRun) -> int:
 UPLOAD_DIR = "listening/uploads"
 UPLOAD_SUFFIXES = frozenset({".csv", ".jsonl", ".json", ".ndjson", ".txt", ".xlsx"})
 COPY_CHUNK = 1024 * 1024
+MAX_UPLOAD_BYTES = 1024 * 1024 * 1024  # one import file, about five million mentions
 
 
 def save_upload(*, data_dir: Path, workspace_id: int, filename: str, content: IO[bytes]) -> str:

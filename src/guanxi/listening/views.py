@@ -42,6 +42,7 @@ from guanxi.listening.models import (
     ListeningSource,
 )
 from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -174,7 +175,7 @@ def import_page(request: Request, db: Db, membership: Writer) -> Response:
     return _import_form(request, db, membership)
 
 
-@router.post("/w/{slug}/listen/import")
+@router.post("/w/{slug}/listen/import", openapi_extra=body_limit(flows.MAX_UPLOAD_BYTES))
 async def upload(request: Request, slug: str, db: Db, membership: Writer) -> Response:
     """Save the upload, then ask for the column mapping (generic formats) or import."""
     async with request.form() as form:

@@ -26,6 +26,7 @@ from guanxi.publishing.models import Post, PublishTarget
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.review_views import router as review_router
 from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -108,9 +109,9 @@ def posts_page(
     request: Request,
     db: Db,
     membership: Member,
-    state: str = "",
-    channel: str = "",
-    campaign: str = "",
+    state: QueryField = "",
+    channel: QueryField = "",
+    campaign: QueryField = "",
 ) -> Response:
     """The workspace's posts, newest first, with each variant's state; filterable."""
     workspace = membership.workspace

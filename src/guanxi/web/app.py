@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -37,6 +37,7 @@ from guanxi.publishing.manual_views import router as manual_router
 from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
+from guanxi.web.limits import BodySizeLimit, integers_within_database_range
 from guanxi.web.rendering import make_templates, render
 from guanxi.web.views import router as shell_router
 
@@ -71,10 +72,12 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(integers_within_database_range)],
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.templates = make_templates()
+    app.add_middleware(BodySizeLimit)  # innermost: it answers in the request's language
 
     @app.middleware("http")
     async def language_and_csrf(request: Request, call_next: Any) -> Response:

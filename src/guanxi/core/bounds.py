@@ -1,0 +1,22 @@
+"""The most any one input may hold: the bounds every request schema and form field uses.
+
+Generous on purpose: each service applies its own, stricter rule with a clear message;
+these only stop input that no page would ever send (a 100 MB text, a million ids).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+FIELD_MAX_LENGTH = 1_000  # a name, an address, a filter, a date, a password
+TEXT_MAX_LENGTH = 100_000  # a post's text, a description, a note
+LIST_MAX_LENGTH = 100  # ids or choices picked in one request
+
+# Ids are INTEGER/BIGINT columns: no row has an id outside the signed 64-bit range.
+DB_INT_MIN = -(2**63)
+DB_INT_MAX = 2**63 - 1
+
+DbInt = Annotated[int, Field(ge=DB_INT_MIN, le=DB_INT_MAX)]
+"""An integer the database will compare or store: an id given in a request body."""
