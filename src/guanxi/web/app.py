@@ -38,6 +38,7 @@ from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.limits import BodySizeLimit, integers_within_database_range
+from guanxi.web.openapi import describe_api
 from guanxi.web.rendering import make_templates, render
 from guanxi.web.views import router as shell_router
 
@@ -117,6 +118,7 @@ def create_app(
     app.include_router(webhooks_router)  # platform pushes: signature-authenticated, no CSRF
 
     _install_error_handlers(app)
+    describe_api(app)
     return app
 
 

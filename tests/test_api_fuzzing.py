@@ -1,0 +1,135 @@
+"""The whole JSON API, fuzzed from its own OpenAPI document, never fails and never lies.
+
+Schemathesis generates requests for every operation of ``/api/v1/openapi.json`` (valid ones,
+and invalid ones that break the schema on purpose) and sends them to the app in process,
+as an owner and as an analyst, each with an API token. Every answer must be a non-5xx whose
+status and body are the ones the document declares. Examples are few per operation and
+derandomized, so the run is short and the same in CI every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.orm import Session
+
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import Membership, User
+from tests.composer_support import Team, make_team, test_connectors  # noqa: F401 - fixture
+from tests.conftest import UserFactory, WorkspaceFactory
+
+EXAMPLES_PER_MODE = 6  # per operation, role and mode: ~450 requests, under a minute
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@dataclass
+class FuzzReport:
+    """What a run covered and what went wrong (one line per operation and kind of failure)."""
+
+    operations: set[str] = field(default_factory=set)
+    requests: int = 0
+    server_errors: int = 0
+    failures: set[str] = field(default_factory=set)
+
+
+def token_headers(db: Session, team: Team, user: User) -> dict[str, str]:
+    membership = next(m for m in team.workspace.memberships if m.user_id == user.id)
+    assert isinstance(membership, Membership)
+    _token, plain = accounts.create_api_token(db, membership=membership, name="fuzz")
+    db.commit()
+    return {"authorization": f"Bearer {plain}"}
+
+
+def fuzz(app: FastAPI, headers: dict[str, str], report: FuzzReport) -> None:
+    """Send ``EXAMPLES_PER_MODE`` valid and invalid requests to every operation."""
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        label = f"{operation.method.upper()} {operation.path}"
+        report.operations.add(label)
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategy = operation.as_strategy(generation_mode=mode)
+
+            @given(case=strategy)
+            @settings(
+                max_examples=EXAMPLES_PER_MODE,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            def send(case: schemathesis.Case) -> None:
+                report.requests += 1
+                try:
+                    response = case.call(headers=headers)
+                except Exception as crash:  # noqa: BLE001 - the app raised: a 500 in production
+                    report.server_errors += 1
+                    report.failures.add(f"{label} [{mode.value}]: {crash!r}"[:300])
+                    return
+                if response.status_code >= 500:
+                    report.server_errors += 1
+                try:
+                    case.validate_response(response, checks=CHECKS, headers=headers)
+                except Exception as failure:  # noqa: BLE001 - collected, reported below
+                    summary = str(failure).strip().splitlines()[:3]
+                    report.failures.add(f"{label} [{mode.value}]: {' | '.join(summary)}")
+
+            try:
+                send()
+            except Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE  # nothing to break: no input at all
+
+
+@pytest.fixture
+def team(db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory) -> Team:
+    return make_team(db, make_user, make_workspace)
+
+
+@pytest.mark.usefixtures("test_connectors")
+def test_the_api_answers_every_fuzzed_request_as_documented(
+    app: FastAPI, db: Session, team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a workspace with two accounts and a post,
+    when every operation gets valid and invalid requests from an owner and an analyst,
+    then no answer is a 5xx and every status and body is the documented one."""
+    owner = token_headers(db, team, team.owner)
+    analyst = token_headers(db, team, team.analyst)
+    with TestClient(app) as client:
+        created = client.post(
+            "/api/v1/posts",
+            headers=owner,
+            json={"title": "春季上新", "body": "春季新品上市。", "channel_ids": [team.micro.id]},
+        )
+        assert created.status_code == 201, created.text
+    report = FuzzReport()
+
+    fuzz(app, owner, report)
+    fuzz(app, analyst, report)
+
+    with capsys.disabled():
+        print(
+            f"\nAPI fuzzing: {len(report.operations)} operations, {report.requests} requests, "
+            f"{report.server_errors} 5xx, {len(report.failures)} failures"
+        )
+    assert len(report.operations) >= 20
+    assert sorted(report.failures) == []
+    assert report.server_errors == 0
