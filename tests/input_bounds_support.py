@@ -84,9 +84,9 @@ def _unbounded_json(schema: Any, where: str) -> Iterator[str]:
     if not isinstance(schema, dict):
         return
     kind = schema.get("type")
-    if kind == "string" and "maxLength" not in schema and "enum" not in schema:
-        if schema.get("format") not in {"date", "date-time"}:
-            yield f"{where}: a string without maxLength"
+    bounded = "maxLength" in schema or "enum" in schema or schema.get("format") in {"date"}
+    if kind == "string" and not bounded:
+        yield f"{where}: a string without maxLength"
     if kind == "array" and "maxItems" not in schema:
         yield f"{where}: an array without maxItems"
     for name, child in schema.get("properties", {}).items():
@@ -109,7 +109,7 @@ def unbounded_inputs(app: FastAPI) -> list[str]:
         dependant: Dependant | None = getattr(route, "dependant", None)
         if dependant is None:
             continue
-        label = f"{sorted(route.methods)[0]} {route.path}"
+        label = f"{min(route.methods)} {route.path}"
         documented = (route.openapi_extra or {}).get("requestBody", {}).get("content", {})
         for content in documented.values():
             problems.extend(f"{label}: {p}" for p in _unbounded_json(content["schema"], "body"))

@@ -140,8 +140,8 @@ def test_a_missing_object_is_a_404_on_every_route_even_with_an_invalid_form(
     (a missing campaign with an invalid form used to fail after its rollback)."""
     client, page_headers, api_headers = owner
     problems = []
-    for route, path in routes_with_integers(app):
-        path = path.replace(BEYOND, "999999")
+    for route, beyond in routes_with_integers(app):
+        path = beyond.replace(BEYOND, "999999")
         headers = api_headers if path.startswith("/api/") else page_headers
         for method in sorted(route.methods or ()):
             response = request(client, method, path, headers)

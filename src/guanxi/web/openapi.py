@@ -75,10 +75,11 @@ def _declare_errors(schema: dict[str, Any]) -> None:
     }
     schema["info"]["description"] = schema["info"].get("description", "") + LIMITS_NOTE
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in (ErrorRead, FieldProblem, ValidationErrorRead):
-        definition = model.model_json_schema(ref_template=REF)
+    models: tuple[type[BaseModel], ...] = (ErrorRead, FieldProblem, ValidationErrorRead)
+    for schema_model in models:
+        definition = schema_model.model_json_schema(ref_template=REF)
         definition.pop("$defs", None)
-        components[model.__name__] = definition
+        components[schema_model.__name__] = definition
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     for item in schema["paths"].values():
