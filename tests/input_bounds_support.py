@@ -84,7 +84,7 @@ def _unbounded_json(schema: Any, where: str) -> Iterator[str]:
     if not isinstance(schema, dict):
         return
     kind = schema.get("type")
-    bounded = "maxLength" in schema or "enum" in schema or schema.get("format") in {"date"}
+    bounded = "maxLength" in schema or "enum" in schema or schema.get("format") == "date"
     if kind == "string" and not bounded:
         yield f"{where}: a string without maxLength"
     if kind == "array" and "maxItems" not in schema:

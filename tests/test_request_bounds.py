@@ -328,3 +328,24 @@ def test_the_openapi_declares_the_errors_the_api_really_sends(client: TestClient
     }
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     assert all(path.startswith("/api/") for path in spec["paths"])
+
+
+def test_a_word_list_with_a_line_of_megabytes_reports_that_line_and_keeps_the_rest(
+    owner: tuple[TestClient, dict[str, str], dict[str, str]],
+) -> None:
+    """A 1.5 MB line used to stop the CSV reader (a 500); now it is a bad row."""
+    client, page_headers, _api = owner
+    content = "敏感词\n".encode() + b"x" * 1_500_000 + "\n违禁词\n".encode()
+
+    response = client.post(
+        "/w/acme/checks/words/import",
+        files={"file": ("words.txt", content, "text/plain")},
+        headers=page_headers,
+    )
+
+    assert response.status_code == 200
+    assert "The line is longer than 1000 characters: one term per line." in response.text
+    assert "x" * 1000 not in response.text
+    words = client.get("/w/acme/checks/words/export").text
+    assert "敏感词" in words
+    assert "违禁词" in words
