@@ -349,3 +349,19 @@ def test_a_word_list_with_a_line_of_megabytes_reports_that_line_and_keeps_the_re
     words = client.get("/w/acme/checks/words/export").text
     assert "敏感词" in words
     assert "违禁词" in words
+
+
+def test_json_sent_to_an_upload_address_is_held_to_the_default_limit(
+    owner: tuple[TestClient, dict[str, str], dict[str, str]],
+) -> None:
+    """JSON is read into memory to be measured: an upload route's larger limit is for files
+    that stream to disk, never for JSON."""
+    client, page_headers, _api = owner
+    response = client.post(
+        "/w/acme/media",
+        content=b"[" + b"1," * DEFAULT_MAX_BODY_BYTES + b"1]",
+        headers={**page_headers, "content-type": "application/json"},
+    )
+
+    assert response.status_code == 413
+    assert "larger than 1 MB" in response.text

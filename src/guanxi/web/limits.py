@@ -103,8 +103,9 @@ class BodySizeLimit:
         if declared.isdigit() and int(declared) > limit:
             await _too_large(scope, receive, send, limit)
             return
-        if headers.get(b"content-type", b"").split(b";")[0].strip().endswith(b"json"):
-            await self._json(scope, receive, send, limit)
+        if headers.get(b"content-type", b"").split(b";")[0].strip().lower().endswith(b"json"):
+            # Held in memory to be measured: never more than the default, even on upload routes.
+            await self._json(scope, receive, send, min(limit, DEFAULT_MAX_BODY_BYTES))
             return
         await self._streamed(scope, receive, send, limit)
 
@@ -154,7 +155,8 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if json_depth(body) > MAX_JSON_DEPTH:
+        brackets = body.count(b"[") + body.count(b"{")  # cheap: most bodies stop here
+        if brackets > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
             message_text = N_(
                 "The JSON body nests deeper than {depth} levels. Send a flatter document."
             )
