@@ -365,3 +365,14 @@ def test_json_sent_to_an_upload_address_is_held_to_the_default_limit(
 
     assert response.status_code == 413
     assert "larger than 1 MB" in response.text
+
+
+@pytest.mark.parametrize("value", ["³", "١٢٣", "+" + BEYOND, "-" + BEYOND + "0", "1" * 5000])
+def test_odd_numbers_in_an_id_are_never_a_server_error(
+    owner: tuple[TestClient, dict[str, str], dict[str, str]], value: str
+) -> None:
+    """Characters Python calls digits ("³"), other scripts' digits, signs, 5,000 digits."""
+    client, _page, api_headers = owner
+    response = client.get(f"/api/v1/posts/{value}", headers=api_headers)
+
+    assert response.status_code in {404, 422}

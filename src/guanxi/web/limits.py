@@ -44,6 +44,7 @@ FormText = Annotated[str, Form(max_length=TEXT_MAX_LENGTH)]
 
 _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET_RE = re.compile(rb"[\[\]{}]")
+_INTEGER_RE = re.compile(r"[+-]?[0-9]+")  # ASCII only: "³" is a digit to str.isdigit()
 
 
 def body_limit(max_bytes: int) -> dict[str, Any]:
@@ -248,12 +249,7 @@ def _is_integer(annotation: Any) -> bool:
 
 
 def _outside_range(value: str | None) -> bool:
-    if value is None:
-        return False
-    text = value.strip()
-    digits = text.lstrip("+-")
-    if not digits.isdigit():
+    if value is None or not _INTEGER_RE.fullmatch(value.strip()):
         return False  # not a number at all: the route's own validation explains it
-    if len(digits) > 30:
-        return True
-    return not DB_INT_MIN <= int(text) <= DB_INT_MAX
+    digits = value.strip().lstrip("+-")
+    return len(digits) > 30 or not DB_INT_MIN <= int(value) <= DB_INT_MAX
