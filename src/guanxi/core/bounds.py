@@ -14,9 +14,10 @@ FIELD_MAX_LENGTH = 1_000  # a name, an address, a filter, a date, a password
 TEXT_MAX_LENGTH = 100_000  # a post's text, a description, a note
 LIST_MAX_LENGTH = 100  # ids or choices picked in one request
 
-# Ids are INTEGER/BIGINT columns: no row has an id outside the signed 64-bit range.
-DB_INT_MIN = -(2**63)
-DB_INT_MAX = 2**63 - 1
+# Ids are INTEGER columns: 32 bits on PostgreSQL (SQLite stores 64), and PostgreSQL refuses
+# to even compare a larger number with them. No id, page or count of guanxi's goes beyond.
+DB_INT_MIN = -(2**31)
+DB_INT_MAX = 2**31 - 1
 
 DbInt = Annotated[int, Field(ge=DB_INT_MIN, le=DB_INT_MAX)]
 """An integer the database will compare or store: an id given in a request body."""
