@@ -51,8 +51,8 @@ ERROR_ANSWERS: dict[str, tuple[str, type[BaseModel]]] = {
 }
 LIMITS_NOTE = (
     f"\n\nA request body holds at most {DEFAULT_MAX_BODY_BYTES // MB} MB (413 beyond) and "
-    f"JSON nests at most {MAX_JSON_DEPTH} levels (400 beyond). An integer in a path or query beyond "
-    "the signed 32-bit range (the database's ids) is 404."
+    f"JSON nests at most {MAX_JSON_DEPTH} levels (400 beyond). An integer in a path or query "
+    "beyond the signed 32-bit range (the database's ids) is 404."
 )
 
 
