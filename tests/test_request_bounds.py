@@ -379,3 +379,42 @@ def test_odd_numbers_in_an_id_are_never_a_server_error(
     response = client.get(f"/api/v1/posts/{value}", headers=api_headers)
 
     assert response.status_code in {404, 422}
+
+
+@pytest.mark.parametrize("value", ["³", BEYOND, HUGE])
+def test_odd_ids_typed_into_forms_are_refused_as_unknown(
+    owner: tuple[TestClient, dict[str, str], dict[str, str]], value: str
+) -> None:
+    """Ids read from forms and filters by hand (accounts, campaigns, people, items): a number
+    ``int`` cannot read, or no database row can have, is an unknown choice, never a 5xx."""
+    client, page_headers, _api = owner
+
+    answers = [
+        client.post(
+            "/w/acme/publish/new",
+            data={"title": "t", "body": "b", "channels": value},
+            headers=page_headers,
+        ),
+        client.post(
+            "/w/acme/publish/new",
+            data={"title": "t", "body": "b", "campaign": value},
+            headers=page_headers,
+        ),
+        client.post(
+            "/w/acme/inbox/people/merge",
+            data={"keep": value, "merge": value},
+            headers=page_headers,
+        ),
+        client.post(
+            "/w/acme/inbox/bulk",
+            data={"item": value, "action": "status", "value": "done"},
+            headers=page_headers,
+            follow_redirects=False,
+        ),
+        client.get(f"/w/acme/publish?channel={value}&campaign={value}"),
+        client.get(f"/w/acme/calendar?channel={value}&campaign={value}"),
+    ]
+
+    assert [answer.status_code for answer in answers if answer.status_code >= 500] == []
+    assert answers[0].status_code == 400
+    assert "That account is not connected to this workspace." in answers[0].text

@@ -36,6 +36,7 @@ from guanxi.connectors.base import (
     OAuthConnect,
 )
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
@@ -246,9 +247,10 @@ SubmittedForm = Annotated[dict[str, str], Depends(_form)]
 def _reconnecting(db: Session, membership: Membership, value: str, name: str) -> Channel | None:
     if not value or value == "0":
         return None
-    if not value.isdigit():
+    channel_id = parse_id(value)
+    if channel_id is None:
         raise NotFoundError(N_("No such connected account in this workspace."))
-    channel = service.get_channel(db, workspace=membership.workspace, channel_id=int(value))
+    channel = service.get_channel(db, workspace=membership.workspace, channel_id=channel_id)
     if channel.connector != name:
         raise NotFoundError(N_("No such connected account in this workspace."))
     return channel

@@ -21,3 +21,16 @@ DB_INT_MAX = 2**31 - 1
 
 DbInt = Annotated[int, Field(ge=DB_INT_MIN, le=DB_INT_MAX)]
 """An integer the database will compare or store: an id given in a request body."""
+
+
+def parse_id(value: str | None) -> int | None:
+    """The id a form or query value names, or None: ASCII digits within the database's range.
+
+    ``str.isdigit`` is not enough: it accepts "³" (which ``int`` refuses) and numbers no
+    database row can have (which PostgreSQL refuses to compare with an id).
+    """
+    text = (value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(DB_INT_MAX)):
+        return None
+    number = int(text)
+    return number if number <= DB_INT_MAX else None

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import NotFoundError, UserError
 from guanxi.inbox import debates, people
 from guanxi.inbox.models import ITEM_KIND_LABELS
@@ -69,9 +70,10 @@ def export_kols(db: Db, membership: Member, minimum: int = 0) -> Response:
 def merge(db: Db, membership: Writer, form: SubmittedForm) -> Response:
     """Merge the second person into the first."""
     keep, other = form_value(form, "keep"), form_value(form, "merge")
-    if not keep.isdigit() or not other.isdigit():
+    keep_id, merge_id = parse_id(keep), parse_id(other)
+    if keep_id is None or merge_id is None:
         raise people.InvalidPersonError(i18n.gettext("Choose two different people to merge."))
-    kept = people.merge_people(db, membership=membership, keep_id=int(keep), merge_id=int(other))
+    kept = people.merge_people(db, membership=membership, keep_id=keep_id, merge_id=merge_id)
     db.commit()
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/inbox/people/{kept.id}", status_code=303

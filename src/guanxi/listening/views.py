@@ -26,6 +26,7 @@ from guanxi.channels.service import list_channels
 from guanxi.connectors.base import Capability
 from guanxi.connectors.registry import connector_capabilities
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
 from guanxi.listening import flows, service
@@ -129,7 +130,7 @@ async def add_pull_source(request: Request, slug: str, db: Db, membership: Write
     form = await request.form()
     channels = {c.id: c for c in _search_channels(request, db, membership)}
     channel_id = str(form.get("channel_id") or "")
-    channel = channels.get(int(channel_id)) if channel_id.isdigit() else None
+    channel = channels.get(parse_id(channel_id) or 0)
     if channel is None:
         message = i18n.gettext(
             N_("Choose one of the connected accounts whose platform offers a keyword search.")
@@ -387,7 +388,7 @@ def _day(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime | None:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 @router.get("/w/{slug}/listen/mentions")

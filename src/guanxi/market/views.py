@@ -270,7 +270,7 @@ def track_app(request: Request, db: Db, membership: Writer, form: SubmittedForm)
     try:
         service.track_app(db, workspace=membership.workspace, app_key=form_value(form, "app_key"),
                           name=form_value(form, "name"), color=form_value(form, "color"),
-                          alert_top_n=int(top) if top.isdigit() else -1)  # fmt: skip
+                          alert_top_n=int(top) if top.isdecimal() else -1)  # fmt: skip
         db.commit()
     except UserError as exc:
         db.rollback()

@@ -195,7 +195,7 @@ def review_link_token(
 ) -> tuple[str, datetime]:
     """A signed link for an external reviewer; creating one delegates an approval step."""
     require(membership, Permission.APPROVE)
-    if not days.isdigit() or int(days) not in REVIEW_LINK_DAYS:
+    if not days.isdecimal() or int(days) not in REVIEW_LINK_DAYS:
         raise UserError(N_("Choose how long the link works: 1, 3, 7, 14 or 30 days."))
     expires = utcnow() + timedelta(days=int(days))
     token = _serializer(settings).dumps(

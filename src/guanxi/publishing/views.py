@@ -17,6 +17,7 @@ from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
 from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media, service
 from guanxi.publishing.campaigns import list_campaigns
@@ -101,7 +102,7 @@ def highlighted_text(text: str, checks: list[dict[str, Any]]) -> list[Segment]:
 
 
 def _int_or_none(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 @router.get("/w/{slug}/publish")

@@ -197,7 +197,7 @@ def read_time(row: Mapping[str, Any], column: str, *, zone: timezone = CHINA) ->
 
 
 def _parse_time(text: str, zone: timezone) -> datetime | None:
-    if text.isdigit():
+    if text.isdecimal():
         number = int(text)
         if number > 10**11:  # milliseconds
             number //= 1000
