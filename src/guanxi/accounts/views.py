@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts import auth, service, sessions
@@ -28,6 +28,7 @@ from guanxi.web.deps import (
     session_user,
     verify_csrf,
 )
+from guanxi.web.limits import FormField, QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -49,7 +50,7 @@ def _translate(request: Request, error: UserError) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query name
+def login_page(request: Request, next: QueryField = "/") -> Response:  # noqa: A002 - the query name
     """The sign-in form."""
     return render(
         request, "accounts/login.html", {"next": safe_next(next), "email": "", "error": None}
@@ -60,9 +61,9 @@ def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - t
 def login(
     request: Request,
     db: Db,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",  # noqa: A002 - the form field's name
+    email: FormField = "",
+    password: FormField = "",
+    next: FormField = "/",  # noqa: A002 - the form field's name
 ) -> Response:
     """Check the credentials, then start a fresh session."""
     settings = _settings_of(request)
@@ -121,8 +122,8 @@ def logout(request: Request, db: Db) -> Response:
 def choose_language(
     request: Request,
     db: Db,
-    language: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",  # noqa: A002 - the form field's name
+    language: FormField = "",
+    next: FormField = "/",  # noqa: A002 - the form field's name
 ) -> Response:
     """Switch the UI language, and remember it for a signed-in user."""
     chosen = i18n.normalize_language(language)
@@ -188,8 +189,8 @@ def set_member(
     db: Db,
     user: CurrentUser,
     membership: Owner,
-    email: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
+    email: FormField = "",
+    role: FormField = "",
 ) -> Response:
     """Add an existing user to the workspace, or change a member's role (owners only)."""
     try:
@@ -233,8 +234,8 @@ def create_token(
     request: Request,
     db: Db,
     membership: Reader,
-    name: Annotated[str, Form()] = "",
-    expires_in_days: Annotated[str, Form()] = "",
+    name: FormField = "",
+    expires_in_days: FormField = "",
 ) -> Response:
     """Create an API token, for ever or for a chosen number of days; its value is shown once."""
     try:
@@ -265,9 +266,9 @@ def change_password(
     db: Db,
     user: CurrentUser,
     membership: Reader,
-    current_password: Annotated[str, Form()] = "",
-    new_password: Annotated[str, Form()] = "",
-    confirmation: Annotated[str, Form()] = "",
+    current_password: FormField = "",
+    new_password: FormField = "",
+    confirmation: FormField = "",
 ) -> Response:
     """Change the user's password; every other session of theirs is signed out."""
     settings = _settings_of(request)

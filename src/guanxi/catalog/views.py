@@ -32,6 +32,7 @@ from guanxi.catalog.models import (
 )
 from guanxi.core import i18n
 from guanxi.web.deps import ApiMember, CurrentUser, verify_csrf
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -61,12 +62,12 @@ def _today() -> date:
 def catalog_page(
     request: Request,
     user: CurrentUser,
-    kind: str = "",
-    status: str = "",
-    origin: str = "",
-    region: str = "",
-    on: str = "",
-    q: str = "",
+    kind: QueryField = "",
+    status: QueryField = "",
+    origin: QueryField = "",
+    region: QueryField = "",
+    on: QueryField = "",
+    q: QueryField = "",
 ) -> Response:
     """Every platform, narrowed by the filters in the query string; HTMX gets the table only."""
     catalog = service.get_catalog()

@@ -37,10 +37,12 @@ from guanxi.connectors.base import (
     OAuthConnect,
 )
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 from guanxi.web.security import allow_form_targets
 
@@ -259,9 +261,10 @@ SubmittedForm = Annotated[dict[str, str], Depends(_form)]
 def _reconnecting(db: Session, membership: Membership, value: str, name: str) -> Channel | None:
     if not value or value == "0":
         return None
-    if not value.isdigit():
+    channel_id = parse_id(value)
+    if channel_id is None:
         raise NotFoundError(N_("No such connected account in this workspace."))
-    channel = service.get_channel(db, workspace=membership.workspace, channel_id=int(value))
+    channel = service.get_channel(db, workspace=membership.workspace, channel_id=channel_id)
     if channel.connector != name:
         raise NotFoundError(N_("No such connected account in this workspace."))
     return channel
@@ -300,7 +303,7 @@ def _offer(request: Request, name: str) -> ConnectorOffer:
 
 @router.get("/w/{slug}/channels/connect/{name}")
 def connect_form(
-    request: Request, db: Db, membership: Writer, name: str, channel: str = ""
+    request: Request, db: Db, membership: Writer, name: str, channel: QueryField = ""
 ) -> Response:
     """The form of a credentials connector (an AppID and AppSecret, ...)."""
     i18n.set_language(request.state.language)
@@ -414,9 +417,9 @@ def oauth_callback(
     db: Db,
     user: CurrentUser,
     name: str,
-    state: str = "",
-    code: str = "",
-    error: str = "",
+    state: QueryField = "",
+    code: QueryField = "",
+    error: QueryField = "",
 ) -> Response:
     """Where the platform sends the user back: check ``state``, then keep the account."""
     i18n.set_language(request.state.language)

@@ -89,7 +89,7 @@ def wechat_server_check(channel_id: int, request: Request, db: Db) -> PlainTextR
 
 async def _bounded_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isdecimal() and (len(declared) > 18 or int(declared) > MAX_BODY_BYTES):
         raise HTTPException(status_code=413, detail="too large")
     body = b""
     async for chunk in request.stream():

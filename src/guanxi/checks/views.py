@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts.models import Membership, Permission
@@ -18,6 +18,7 @@ from guanxi.connectors.base import HashtagStyle
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
 from guanxi.web.deps import Db, Member, client_ip, member_with, verify_csrf
+from guanxi.web.limits import UPLOAD_FORM_OVERHEAD, FormField, FormText, QueryField, body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -83,12 +84,12 @@ def preview(
     request: Request,
     db: Db,
     membership: Member,
-    text: Annotated[str, Form()] = "",
-    title: Annotated[str, Form()] = "",
-    digest: Annotated[str, Form()] = "",
-    link: Annotated[str, Form()] = "",
-    audience: Annotated[str, Form()] = ChannelAudience.MAINLAND.value,
-    hashtag_style: Annotated[str, Form()] = HashtagStyle.DOUBLE_HASH.value,
+    text: FormText = "",
+    title: FormField = "",
+    digest: FormText = "",
+    link: FormField = "",
+    audience: FormField = ChannelAudience.MAINLAND.value,
+    hashtag_style: FormField = HashtagStyle.DOUBLE_HASH.value,
 ) -> Response:
     """The findings for the composer's current text, with the text highlighted (HTMX)."""
     try:
@@ -142,9 +143,9 @@ def preview(
 def convert_text(
     request: Request,
     membership: Member,
-    text: Annotated[str, Form()] = "",
-    conversion: Annotated[str, Form()] = "",
-    field: Annotated[str, Form()] = "text",
+    text: FormText = "",
+    conversion: FormField = "",
+    field: FormField = "text",
 ) -> Response:
     """``text`` converted by OpenCC, as the composer's textarea to swap in (HTMX)."""
     if field not in CONVERTIBLE_FIELDS:
@@ -206,7 +207,7 @@ def _words_page(
 
 
 @router.get("/w/{slug}/checks/words")
-def words_page(request: Request, db: Db, membership: Member, q: str = "") -> Response:
+def words_page(request: Request, db: Db, membership: Member, q: QueryField = "") -> Response:
     """The workspace's sensitive-word list, with a box to try the checks."""
     return _words_page(request, db, membership, query=q)
 
@@ -220,9 +221,9 @@ def add_word(
     request: Request,
     db: Db,
     membership: Writer,
-    term: Annotated[str, Form()] = "",
-    category: Annotated[str, Form()] = "",
-    severity: Annotated[str, Form()] = WordSeverity.WARN.value,
+    term: FormField = "",
+    category: FormField = "",
+    severity: FormField = WordSeverity.WARN.value,
 ) -> Response:
     """Add a term (or change the category and severity of a listed one)."""
     i18n.set_language(request.state.language)
@@ -245,7 +246,10 @@ def remove_word(request: Request, db: Db, membership: Writer, word_id: int) -> R
     return _back(membership)
 
 
-@router.post("/w/{slug}/checks/words/import")
+@router.post(
+    "/w/{slug}/checks/words/import",
+    openapi_extra=body_limit(wordlist.IMPORT_MAX_BYTES + UPLOAD_FORM_OVERHEAD),
+)
 async def import_words(
     request: Request,
     db: Db,

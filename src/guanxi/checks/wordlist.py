@@ -35,6 +35,9 @@ SEED_ACTION = "sensitive_words.seed"
 IMPORT_MAX_BYTES = 2_000_000
 IMPORT_MAX_ROWS = 50_000
 SHOWN_CHARS = 200  # of a bad line, in the report
+# A row is a term, a category and a severity: anything longer is not a row of terms.
+IMPORT_LINE_MAX_LENGTH = 1_000
+SHOWN_LINE_LENGTH = 80  # what the report shows of a line that is too long
 
 
 class InvalidWordError(UserError):
@@ -301,6 +304,15 @@ def import_words(
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if len(line) > IMPORT_LINE_MAX_LENGTH:
+            report.bad_rows.append(
+                BadRow(
+                    number, line[:SHOWN_LINE_LENGTH] + "…",
+                    N_("The line is longer than {limit} characters: one term per line."),
+                    {"limit": IMPORT_LINE_MAX_LENGTH},
+                )
+            )  # fmt: skip
             continue
         cells = _cells(line)
         if cells is None:

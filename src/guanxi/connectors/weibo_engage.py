@@ -131,7 +131,7 @@ def _read_feed(
     max_id = 0
     for _ in range(MAX_PAGES):
         params: dict[str, Any] = {"access_token": token, "count": PAGE_SIZE}
-        if since.isdigit():
+        if since.isdecimal():
             params["since_id"] = since
         if max_id:
             params["max_id"] = max_id
@@ -152,8 +152,8 @@ def _sorted(rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def _cursor(rows: list[Mapping[str, Any]], since: str) -> str:
-    ids = [int(_id(row)) for row in rows if _id(row).isdigit()]
-    if since.isdigit():
+    ids = [int(_id(row)) for row in rows if _id(row).isdecimal()]
+    if since.isdecimal():
         ids.append(int(since))
     return str(max(ids)) if ids else since
 

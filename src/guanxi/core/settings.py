@@ -74,7 +74,9 @@ class Settings(BaseSettings):
         0, ge=0, description="Log requests slower than this with their queries; 0: off."
     )
     queue_url: str = Field("", description="Task queue: empty = SQLite in data_dir; redis://...")
-    import_max_mb: int = Field(1024, ge=1, description="Largest listening file accepted (MB).")
+    import_max_mb: int = Field(
+        1024, ge=1, le=1024, description="Largest listening file accepted (MB), at most 1024."
+    )
     import_max_rows: int = Field(5_000_000, ge=1, description="Rows of one listening file.")
     import_lease_minutes: int = Field(
         10, ge=1, description="A running import silent this long was interrupted: resumed."

@@ -24,6 +24,7 @@ from guanxi.accounts.models import AuditEvent, Membership, Permission, Workspace
 from guanxi.accounts.service import EMAIL_MAX_LENGTH, record_audit, require
 from guanxi.checks.service import compiled_words
 from guanxi.checks.words import CompiledWordList
+from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.inbox import search
@@ -461,12 +462,12 @@ def _perform(
         return flag_before
     if kind is ActionKind.ASSIGN:
         assign_before: dict[str, Any] = {"assignee_id": item.assignee_id}
-        if value.isdigit():
-            pending.set(item, "assignee_id", int(value))
+        if (assignee_id := parse_id(value)) is not None:
+            pending.set(item, "assignee_id", assignee_id)
         return assign_before
     if kind is ActionKind.SET_PRIORITY:
         priority_before: dict[str, Any] = {"priority": item.priority}
-        if value.isdigit():
+        if value.isdecimal():
             pending.set(item, "priority", min(int(value), MAX_PRIORITY))
         return priority_before
     from guanxi.inbox.service import render_saved_reply

@@ -10,12 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import NotFoundError, UserError
 from guanxi.inbox import debates, people
 from guanxi.inbox.models import ITEM_KIND_LABELS
 from guanxi.inbox.people_models import PERSON_KIND_LABELS
 from guanxi.publishing.forms import SubmittedForm, form_value
 from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -28,7 +30,12 @@ def _kind_labels() -> dict[str, str]:
 
 @router.get("/w/{slug}/inbox/people")
 def people_page(
-    request: Request, db: Db, membership: Member, kind: str = "", segment: str = "", q: str = ""
+    request: Request,
+    db: Db,
+    membership: Member,
+    kind: QueryField = "",
+    segment: QueryField = "",
+    q: QueryField = "",
 ) -> Response:
     """Everyone who talked with the brand, with merge suggestions."""
     workspace_id = membership.workspace_id
@@ -63,9 +70,10 @@ def export_kols(db: Db, membership: Member, minimum: int = 0) -> Response:
 def merge(db: Db, membership: Writer, form: SubmittedForm) -> Response:
     """Merge the second person into the first."""
     keep, other = form_value(form, "keep"), form_value(form, "merge")
-    if not keep.isdigit() or not other.isdigit():
+    keep_id, merge_id = parse_id(keep), parse_id(other)
+    if keep_id is None or merge_id is None:
         raise people.InvalidPersonError(i18n.gettext("Choose two different people to merge."))
-    kept = people.merge_people(db, membership=membership, keep_id=int(keep), merge_id=int(other))
+    kept = people.merge_people(db, membership=membership, keep_id=keep_id, merge_id=merge_id)
     db.commit()
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/inbox/people/{kept.id}", status_code=303

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.inbox.moderation import ActionKind
 from guanxi.inbox.people_models import ModerationRule, PersonKind
@@ -65,7 +66,7 @@ def create_rule(
     for kind, value in actions:
         if kind not in set(ActionKind):
             raise InvalidRuleError(N_("Unknown action “{kind}”."), kind=kind)
-        if kind == ActionKind.ASSIGN and (not value.isdigit() or int(value) not in writers):
+        if kind == ActionKind.ASSIGN and parse_id(value) not in writers:
             raise InvalidRuleError(
                 N_("Assign to a member who can reply (an editor, manager or owner).")
             )

@@ -14,6 +14,7 @@ from guanxi.accounts.service import list_members
 from guanxi.approvals.rules import APPROVER_ROLES, may_change_who_approves
 from guanxi.channels.service import list_channels
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.inbox import assignment, replies, rules, service
@@ -121,7 +122,9 @@ def create_assignment_rule(
             name=form_value(form, "name"),
             platform=form_value(form, "platform"),
             topic=form_value(form, "topic"),
-            assignee_ids=[int(v) for v in form.get("assignee", []) if v.isdigit()],
+            assignee_ids=[
+                user_id for v in form.get("assignee", []) if (user_id := parse_id(v)) is not None
+            ],
         )
     except UserError as exc:
         db.rollback()
@@ -179,7 +182,7 @@ def sla_page(request: Request, db: Db, membership: Member) -> Response:
 
 def _minutes(value: str) -> int:
     hours, _, minutes = value.partition(":")
-    if not hours.isdigit() or (minutes and not minutes.isdigit()):
+    if not hours.isdecimal() or (minutes and not minutes.isdecimal()):
         raise service.InvalidInboxInputError(i18n.gettext("Write times as HH:MM, e.g. 09:00."))
     return int(hours) * 60 + int(minutes or 0)
 
@@ -196,7 +199,7 @@ def save_sla(request: Request, db: Db, membership: Writer, form: SubmittedForm) 
             business_hours_only=form_value(form, "business_hours") == "1",
             day_start_minute=_minutes(form_value(form, "day_start") or "09:00"),
             day_end_minute=_minutes(form_value(form, "day_end") or "18:00"),
-            business_days=[int(d) for d in form.get("day", []) if d.isdigit()],
+            business_days=[int(d) for d in form.get("day", []) if d.isdecimal()],
             crisis_words=form_value(form, "crisis_words").splitlines(),
         )
     except (UserError, ValueError) as exc:

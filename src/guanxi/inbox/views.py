@@ -20,6 +20,7 @@ from guanxi.accounts.service import list_members, require
 from guanxi.channels.service import channel_context, list_channels
 from guanxi.connectors.registry import build_connector
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
@@ -55,7 +56,7 @@ POLL_SECONDS = 5
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+    return parse_id(value)
 
 
 def filters_from(request: Request) -> tuple[service.ItemFilters, dict[str, str]]:
@@ -172,7 +173,7 @@ def inbox_poll(request: Request, db: Db, membership: Member, after: int = 0) -> 
 @router.post("/w/{slug}/inbox/bulk")
 def bulk_action(request: Request, db: Db, membership: Writer, form: SubmittedForm) -> Response:
     """Apply one action to the selected items: a status, an assignee, or a tag."""
-    ids = [int(value) for value in form.get("item", []) if value.isdigit()]
+    ids = [item_id for value in form.get("item", []) if (item_id := parse_id(value)) is not None]
     action = form_value(form, "action")
     value = form_value(form, "value")
     if action in {"open", "pending", "done"}:

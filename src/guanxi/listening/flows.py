@@ -687,7 +687,8 @@ def _stored_errors(db: Session, run: ImportRun) -> int:
 UPLOAD_DIR = "listening/uploads"
 UPLOAD_SUFFIXES = frozenset({".csv", ".jsonl", ".json", ".ndjson", ".txt", ".xlsx"})
 COPY_CHUNK = 1024 * 1024
-MAX_UPLOAD_MB = 1024  # GUANXI_IMPORT_MAX_MB
+MAX_UPLOAD_MB = 1024  # GUANXI_IMPORT_MAX_MB at most: the upload route's body limit
+MAX_UPLOAD_BYTES = (MAX_UPLOAD_MB + 1) * 1024 * 1024  # the file and its form around it
 
 
 def save_upload(

@@ -43,6 +43,7 @@ from guanxi.core.errors import N_, UserError
 FIELDS = ("author", "platform", "lang")
 MAX_QUERY_LENGTH = 2000
 MAX_NEAR = 100
+MAX_NESTING = 32  # groups and NOTs inside each other: every step that walks the query recurses
 # Full-width punctuation that Chinese keyboards produce, read as its ASCII twin.
 _EQUIVALENTS = {"（": "(", "）": ")", "“": '"', "”": '"', "＂": '"'}
 _NEAR = re.compile(r"NEAR(?:/(\d+))?$")
@@ -265,6 +266,7 @@ class _Parser:
         self.source = source
         self.tokens = _tokenize(source)
         self.position = 0
+        self.depth = 0  # groups and NOTs open around the current token
 
     @property
     def current(self) -> _Token:
@@ -310,9 +312,24 @@ class _Parser:
 
     def parse_unary(self) -> Node:
         if self.current.kind == "NOT":
-            self.advance()
-            return Not(self.parse_unary())
+            self.enter(self.advance())
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_near()
+
+    def enter(self, token: _Token) -> None:
+        """Go one level deeper (a group or a NOT), refusing more than ``MAX_NESTING``."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(
+                N_(
+                    "Column {column}: groups and NOTs nest at most {maximum} deep here. "
+                    "Write the query with fewer levels."
+                ),
+                token,
+                maximum=MAX_NESTING,
+            )
 
     def parse_near(self) -> Node:
         left_token = self.current
@@ -340,7 +357,7 @@ class _Parser:
     def parse_atom(self) -> Node:
         token = self.current
         if token.kind == "(":
-            self.advance()
+            self.enter(self.advance())
             if self.current.kind == ")":
                 raise self.error(
                     N_("Column {column}: the parentheses are empty. Put words between them."),
@@ -352,6 +369,7 @@ class _Parser:
                     N_("Column {column}: this “(” is never closed. Add the closing “)”."), token
                 )
             self.advance()
+            self.depth -= 1
             return node
         if token.kind in ("WORD", "PHRASE"):
             self.advance()

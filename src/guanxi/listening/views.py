@@ -26,6 +26,7 @@ from guanxi.channels.service import list_channels
 from guanxi.connectors.base import Capability
 from guanxi.connectors.registry import connector_capabilities
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
 from guanxi.listening import flows, service
@@ -42,6 +43,7 @@ from guanxi.listening.models import (
     ListeningSource,
 )
 from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -128,7 +130,7 @@ async def add_pull_source(request: Request, slug: str, db: Db, membership: Write
     form = await request.form()
     channels = {c.id: c for c in _search_channels(request, db, membership)}
     channel_id = str(form.get("channel_id") or "")
-    channel = channels.get(int(channel_id)) if channel_id.isdigit() else None
+    channel = channels.get(parse_id(channel_id) or 0)
     if channel is None:
         message = i18n.gettext(
             N_("Choose one of the connected accounts whose platform offers a keyword search.")
@@ -174,7 +176,7 @@ def import_page(request: Request, db: Db, membership: Writer) -> Response:
     return _import_form(request, db, membership)
 
 
-@router.post("/w/{slug}/listen/import")
+@router.post("/w/{slug}/listen/import", openapi_extra=body_limit(flows.MAX_UPLOAD_BYTES))
 async def upload(request: Request, slug: str, db: Db, membership: Writer) -> Response:
     """Save the upload, then ask for the column mapping (generic formats) or import."""
     async with request.form() as form:
@@ -389,7 +391,7 @@ def _day(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime | None:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 @router.get("/w/{slug}/listen/mentions")

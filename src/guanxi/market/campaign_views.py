@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
 from guanxi.market import campaigns, service
 from guanxi.market.effect import METHOD
@@ -58,8 +59,9 @@ def _dataset_for(
     db: Session, membership: Membership, form: dict[str, list[str]]
 ) -> ChartDataset | None:
     chosen = form_value(form, "dataset")
-    if chosen.isdigit():
-        return service.get_dataset(db, workspace=membership.workspace, dataset_id=int(chosen))
+    dataset_id = parse_id(chosen)
+    if dataset_id is not None:
+        return service.get_dataset(db, workspace=membership.workspace, dataset_id=dataset_id)
     return service.default_dataset(db, workspace=membership.workspace)
 
 

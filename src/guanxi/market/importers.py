@@ -109,7 +109,7 @@ def _parse_day(value: str) -> date:
 
 
 def _parse_rank(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_RANK:
+    if not value.isdecimal() or not 1 <= int(value) <= MAX_RANK:
         raise ValueError(f"rank {value!r} is not a whole number from 1 to {MAX_RANK}")
     return int(value)
 

@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
+from guanxi.core.bounds import LIST_MAX_LENGTH
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.market import analysis, importers, service
 from guanxi.market.campaign_views import router as campaign_router
@@ -36,6 +37,7 @@ from guanxi.market.presenting import (
 )
 from guanxi.publishing.forms import SubmittedForm, app_settings, form_value
 from guanxi.web.deps import ApiMember, Db, Member, member_with, verify_csrf
+from guanxi.web.limits import UPLOAD_FORM_OVERHEAD, QueryField, body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -52,9 +54,9 @@ def chosen_chart(
     db: Db,
     membership: Member,
     dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
+    store: QueryField = "",
+    chart: QueryField = "",
+    category: QueryField = "",
 ) -> ChartChoice | None:
     """The chart a page's query asks for (or the default one); None when there is no data."""
     return choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
@@ -91,7 +93,7 @@ def matrix_page(
     db: Db,
     membership: Member,
     choice: ChosenChart,
-    day: str = "",
+    day: QueryField = "",
     top: int = DEFAULT_TOP,
 ) -> Response:
     """The app × country matrix of one day: ranks in the top N, coloured, with moves."""
@@ -110,12 +112,12 @@ def history_page(
     request: Request,
     db: Db,
     membership: Member,
-    app: str = "",
+    app: QueryField = "",
     dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
-    country: Annotated[list[str] | None, Query()] = None,
+    store: QueryField = "",
+    chart: QueryField = "",
+    category: QueryField = "",
+    country: Annotated[list[QueryField] | None, Query(max_length=LIST_MAX_LENGTH)] = None,
 ) -> Response:
     """An app's rank over time in several countries, with the campaigns marked."""
     workspace = membership.workspace
@@ -142,10 +144,10 @@ def compare_page(
     db: Db,
     membership: Member,
     dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
-    day: str = "",
+    store: QueryField = "",
+    chart: QueryField = "",
+    category: QueryField = "",
+    day: QueryField = "",
     top: int = DEFAULT_TOP,
 ) -> Response:
     """Head-to-head of the tracked apps on one day, country by country, and their reach
@@ -188,8 +190,8 @@ def movers_page(
     db: Db,
     membership: Member,
     choice: ChosenChart,
-    start: str = "",
-    end: str = "",
+    start: QueryField = "",
+    end: QueryField = "",
     top: int = DEFAULT_TOP,
 ) -> Response:
     """Risers, fallers, new entries and exits of the top N between two days."""
@@ -222,7 +224,7 @@ def leaders_page(
     db: Db,
     membership: Member,
     choice: ChosenChart,
-    day: str = "",
+    day: QueryField = "",
 ) -> Response:
     """Each country's top three on one day, and how many countries each app leads."""
     if choice is None:
@@ -268,7 +270,7 @@ def track_app(request: Request, db: Db, membership: Writer, form: SubmittedForm)
     try:
         service.track_app(db, workspace=membership.workspace, app_key=form_value(form, "app_key"),
                           name=form_value(form, "name"), color=form_value(form, "color"),
-                          alert_top_n=int(top) if top.isdigit() else -1)  # fmt: skip
+                          alert_top_n=int(top) if top.isdecimal() else -1)  # fmt: skip
         db.commit()
     except UserError as exc:
         db.rollback()
@@ -278,7 +280,9 @@ def track_app(request: Request, db: Db, membership: Writer, form: SubmittedForm)
     return RedirectResponse(f"/w/{membership.workspace.slug}/market/apps", status_code=303)
 
 
-@router.post("/w/{slug}/market/import")
+@router.post(
+    "/w/{slug}/market/import", openapi_extra=body_limit(MAX_IMPORT_BYTES + UPLOAD_FORM_OVERHEAD)
+)
 async def import_file(request: Request, db: Db, membership: Writer) -> Response:
     """Import a chart file into a dataset of this workspace; a bad file imports nothing
     and comes back explained."""
@@ -348,10 +352,10 @@ def api_matrix(
     db: Db,
     membership: ApiMember,
     dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
-    day: str = "",
+    store: QueryField = "",
+    chart: QueryField = "",
+    category: QueryField = "",
+    day: QueryField = "",
     top: int = DEFAULT_TOP,
 ) -> dict[str, Any]:
     """For each app, the countries and ranks where it is in the top N on a day."""
@@ -368,12 +372,12 @@ def api_matrix(
 def api_history(
     db: Db,
     membership: ApiMember,
-    app: str,
+    app: QueryField,
     dataset: int | None = None,
-    store: str = "",
-    chart: str = "",
-    category: str = "",
-    country: Annotated[list[str] | None, Query()] = None,
+    store: QueryField = "",
+    chart: QueryField = "",
+    category: QueryField = "",
+    country: Annotated[list[QueryField] | None, Query(max_length=LIST_MAX_LENGTH)] = None,
 ) -> dict[str, Any]:
     """An app's daily rank per country, with the workspace's campaigns for it."""
     workspace = membership.workspace

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from guanxi.catalog.models import Device, Education, Goal, Region
+from guanxi.core.bounds import FIELD_MAX_LENGTH, LIST_MAX_LENGTH
 from guanxi.core.errors import N_, UserError
 
 # Facebook, Twitter and YouTube take accounts from 13; a younger audience is out of scope.
@@ -137,13 +138,24 @@ class Brief(BaseModel):
     age_min: int = Field(description=f"Youngest age of the audience, {AGE_YOUNGEST}-{AGE_OLDEST}.")
     age_max: int = Field(description="Oldest age of the audience.")
     education: Education | None = Field(None, description="Highest education, if it matters.")
-    city_tiers: list[int] = Field(default_factory=list, description="City tiers 1-4; empty: any.")
+    city_tiers: list[int] = Field(
+        default_factory=list, max_length=LIST_MAX_LENGTH, description="City tiers 1-4; empty: any."
+    )
     region: AudienceRegion = Field(description="Where the audience lives.")
-    country: str | None = Field(None, description="The country, with region other_country.")
-    devices: list[Device] = Field(default_factory=list, description="Devices; empty: any.")
-    goals: list[Goal] = Field(description="At least one of awareness, engagement, sales, video.")
+    country: str | None = Field(
+        None, max_length=FIELD_MAX_LENGTH, description="The country, with region other_country."
+    )
+    devices: list[Device] = Field(
+        default_factory=list, max_length=LIST_MAX_LENGTH, description="Devices; empty: any."
+    )
+    goals: list[Goal] = Field(
+        max_length=LIST_MAX_LENGTH,
+        description="At least one of awareness, engagement, sales, video.",
+    )
     languages: list[ContentLanguage] = Field(
-        default_factory=list, description="Languages the brand can produce; empty: not said."
+        default_factory=list,
+        max_length=LIST_MAX_LENGTH,
+        description="Languages the brand can produce; empty: not said.",
     )
     plan_date: date | None = Field(
         None, description="The day whose reachability and figures count; empty: today."
@@ -211,7 +223,9 @@ class PlanCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(description=f"At most {PLAN_NAME_MAX_LENGTH} characters.")
+    name: str = Field(
+        max_length=FIELD_MAX_LENGTH, description=f"At most {PLAN_NAME_MAX_LENGTH} characters."
+    )
     brief: Brief
 
     @field_validator("name")

@@ -91,7 +91,7 @@ def brief_from_options(
 ) -> Brief:
     """A brief from command-line text (``--age 18-30 --tiers 1,2``); InvalidBriefError if bad."""
     low, separator, high = age.partition("-")
-    if not separator or not low.strip().isdigit() or not high.strip().isdigit():
+    if not separator or not low.strip().isdecimal() or not high.strip().isdecimal():
         raise InvalidBriefError(
             [
                 BriefProblem(

@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
+from guanxi.core.bounds import FIELD_MAX_LENGTH, LIST_MAX_LENGTH, TEXT_MAX_LENGTH, DbInt
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, service
 from guanxi.publishing.forms import app_settings
 from guanxi.publishing.models import Post, PublishAttempt, PublishTarget, TargetState
 from guanxi.web.deps import ApiMember, Db, api_member_with
+from guanxi.web.limits import QueryField
 
 api_router = APIRouter(tags=["posts"])
 ApiWriter = Annotated[Membership, Depends(api_member_with(Permission.WRITE))]
@@ -31,9 +33,13 @@ class PostCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(max_length=200, description="Internal name, shown on the calendar.")
-    body: str = Field(min_length=1, description="The master text, Chinese first.")
-    channel_ids: list[int] = Field(min_length=1, description="Connected accounts (channels).")
-    campaign_id: int | None = None
+    body: str = Field(
+        min_length=1, max_length=TEXT_MAX_LENGTH, description="The master text, Chinese first."
+    )
+    channel_ids: list[DbInt] = Field(
+        min_length=1, max_length=LIST_MAX_LENGTH, description="Connected accounts (channels)."
+    )
+    campaign_id: DbInt | None = None
 
 
 class VariantUpdate(BaseModel):
@@ -41,12 +47,12 @@ class VariantUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1)
-    title: str = ""
-    digest: str = ""
-    link: str = ""
-    media_ids: list[int] = Field(default_factory=list)
-    cover_media_id: int | None = None
+    text: str = Field(min_length=1, max_length=TEXT_MAX_LENGTH)
+    title: str = Field(default="", max_length=service.VARIANT_TITLE_MAX_LENGTH)
+    digest: str = Field(default="", max_length=service.DIGEST_MAX_LENGTH)
+    link: str = Field(default="", max_length=service.LINK_MAX_LENGTH)
+    media_ids: list[DbInt] = Field(default_factory=list, max_length=LIST_MAX_LENGTH)
+    cover_media_id: DbInt | None = None
 
 
 class ScheduleRequest(BaseModel):
@@ -71,7 +77,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     approved: bool
-    comment: str = ""
+    comment: str = Field(default="", max_length=service.COMMENT_MAX_LENGTH)
 
 
 class Override(BaseModel):
@@ -79,8 +85,10 @@ class Override(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(description="The finding's code, from the variant's checks.")
-    reason: str
+    code: str = Field(
+        max_length=FIELD_MAX_LENGTH, description="The finding's code, from the variant's checks."
+    )
+    reason: str = Field(max_length=service.COMMENT_MAX_LENGTH)
 
 
 class VariantRead(BaseModel):
@@ -169,7 +177,7 @@ def api_posts(
     request: Request,
     db: Db,
     membership: ApiMember,
-    state: str = "",
+    state: QueryField = "",
     channel_id: int | None = None,
     campaign_id: int | None = None,
 ) -> list[PostRead]:

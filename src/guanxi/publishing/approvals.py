@@ -248,7 +248,7 @@ def review_link_token(
     if refusal is not None:
         raise refusal
     name = rules.clean_reviewer_name(reviewer)
-    if not days.isdigit() or int(days) not in REVIEW_LINK_DAYS:
+    if not days.isdecimal() or int(days) not in REVIEW_LINK_DAYS:
         raise UserError(N_("Choose how long the link works: 1, 3, 7, 14 or 30 days."))
     expires = utcnow() + timedelta(days=int(days))
     link = ReviewLink(

@@ -27,6 +27,7 @@ from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.catalog.service import platform_name
 from guanxi.channels.models import Channel
+from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.publishing.models import Campaign, Post, PublishTarget, TargetState
@@ -211,17 +212,15 @@ def parse_filters(
     problems: list[UserError] = []
     channel_id: int | None = None
     if channel.strip():
-        if channel.strip().isdigit():
-            channel_id = int(channel)
-        else:
+        channel_id = parse_id(channel)
+        if channel_id is None:
             problems.append(UserError(N_("Choose an account from the list.")))
     campaign_value: int | str | None = None
     if campaign.strip() == NO_CAMPAIGN:
         campaign_value = NO_CAMPAIGN
     elif campaign.strip():
-        if campaign.strip().isdigit():
-            campaign_value = int(campaign)
-        else:
+        campaign_value = parse_id(campaign)
+        if campaign_value is None:
             problems.append(UserError(N_("Choose a campaign from the list.")))
     state_value: TargetState | None = None
     if state.strip():

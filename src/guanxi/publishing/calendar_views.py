@@ -17,10 +17,12 @@ from guanxi.approvals import rules
 from guanxi.catalog.service import platform_name
 from guanxi.channels.models import Channel
 from guanxi.core import i18n
+from guanxi.core.bounds import FIELD_MAX_LENGTH
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.publishing import calendar, campaigns, policy
 from guanxi.publishing.models import TARGET_STATE_LABELS, TargetState
 from guanxi.web.deps import CurrentUser, Db, Member, client_ip, member_with, safe_next, verify_csrf
+from guanxi.web.limits import FormField, FormText, QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -120,12 +122,12 @@ def calendar_page(
     request: Request,
     db: Db,
     membership: Member,
-    view: Annotated[str, Query()] = "month",
-    day: Annotated[str, Query(alias="date")] = "",
-    platform: Annotated[str, Query()] = "",
-    channel: Annotated[str, Query()] = "",
-    campaign: Annotated[str, Query()] = "",
-    state: Annotated[str, Query()] = "",
+    view: QueryField = "month",
+    day: Annotated[str, Query(alias="date", max_length=FIELD_MAX_LENGTH)] = "",
+    platform: QueryField = "",
+    channel: QueryField = "",
+    campaign: QueryField = "",
+    state: QueryField = "",
 ) -> Response:
     """The month or week grid, filtered; an htmx request for the grid gets only the grid."""
     i18n.set_language(request.state.language)
@@ -189,9 +191,9 @@ def calendar_page(
 def choose_zone(
     request: Request,
     membership: Member,
-    zone: Annotated[str, Form()] = "",
-    source: Annotated[str, Form()] = "chosen",
-    back: Annotated[str, Form()] = "",
+    zone: FormField = "",
+    source: FormField = "chosen",
+    back: FormField = "",
 ) -> Response:
     """Remember the viewer's time zone for this session (chosen, or sent by the browser)."""
     default = f"/w/{membership.workspace.slug}/calendar"
@@ -256,8 +258,8 @@ def reschedule(
     user: CurrentUser,
     membership: Writer,
     target_id: int,
-    day: Annotated[str, Form(alias="date")] = "",
-    at: Annotated[str, Form(alias="time")] = "",
+    day: Annotated[str, Form(alias="date", max_length=FIELD_MAX_LENGTH)] = "",
+    at: Annotated[str, Form(alias="time", max_length=FIELD_MAX_LENGTH)] = "",
 ) -> Response:
     """Move a target to a day and time in the viewer's zone (dragged, or the detail's form)."""
     zone, _source = viewer_zone(request, membership)
@@ -339,11 +341,11 @@ def campaign_create(
     db: Db,
     user: CurrentUser,
     membership: Writer,
-    name: Annotated[str, Form()] = "",
-    color: Annotated[str, Form()] = "",
-    starts_on: Annotated[str, Form()] = "",
-    ends_on: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
+    name: FormField = "",
+    color: FormField = "",
+    starts_on: FormField = "",
+    ends_on: FormField = "",
+    description: FormText = "",
 ) -> Response:
     """Create a campaign; a bad field shows the form again with the message."""
     values = {"name": name, "color": color, "starts_on": starts_on, "ends_on": ends_on,
@@ -412,13 +414,15 @@ def campaign_update(
     user: CurrentUser,
     membership: Writer,
     campaign_id: int,
-    name: Annotated[str, Form()] = "",
-    color: Annotated[str, Form()] = "",
-    starts_on: Annotated[str, Form()] = "",
-    ends_on: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
+    name: FormField = "",
+    color: FormField = "",
+    starts_on: FormField = "",
+    ends_on: FormField = "",
+    description: FormText = "",
 ) -> Response:
     """Save a campaign's fields."""
+    # A missing campaign is a 404 before anything is rolled back: the error page shows the user.
+    campaigns.get_campaign(db, workspace=membership.workspace, campaign_id=campaign_id)
     try:
         data = campaigns.parse_campaign(
             name=name, color=color, starts_on=starts_on, ends_on=ends_on, description=description
@@ -499,10 +503,10 @@ def policy_save(
     request: Request,
     db: Db,
     membership: Approver,
-    approval_steps: Annotated[str, Form()] = "",
-    approver_role: Annotated[str, Form()] = "",
-    late_policy: Annotated[str, Form()] = "",
-    late_grace_minutes: Annotated[str, Form()] = "",
+    approval_steps: FormField = "",
+    approver_role: FormField = "",
+    late_policy: FormField = "",
+    late_grace_minutes: FormField = "",
 ) -> Response:
     """Save the publishing policy; a bad field shows the page again with the message.
 

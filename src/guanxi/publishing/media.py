@@ -35,6 +35,7 @@ from guanxi.publishing.models import MediaAsset
 
 MB = 1024 * 1024
 MAX_BYTES: dict[MediaKind, int] = {MediaKind.IMAGE: 20 * MB, MediaKind.VIDEO: 500 * MB}
+MAX_UPLOAD_REQUEST_BYTES = 1024 * MB  # one upload: two of the largest videos, or many images
 MAX_IMAGE_PIXELS = 40_000_000  # beyond this an "image" is more likely a decompression bomb
 MAX_DECODED_PIXELS = 200_000_000  # all frames of an animation together: bounds decoding time
 FILENAME_MAX_LENGTH = 255

@@ -19,6 +19,7 @@ from guanxi.publishing import media
 from guanxi.publishing.forms import app_settings
 from guanxi.publishing.models import MediaAsset
 from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -57,7 +58,7 @@ def media_page(request: Request, db: Db, membership: Member) -> Response:
     return _media_page(request, db, membership)
 
 
-@router.post("/w/{slug}/media")
+@router.post("/w/{slug}/media", openapi_extra=body_limit(media.MAX_UPLOAD_REQUEST_BYTES))
 async def media_upload(request: Request, db: Db, membership: Writer) -> Response:
     """Upload one or more files; each bad file is explained, the good ones are kept."""
     async with request.form() as form:

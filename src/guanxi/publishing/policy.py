@@ -86,7 +86,7 @@ def parse_policy(
             N_("Choose what happens to missed posts: publish late, or hold them.")
         ) from None
     grace = late_grace_minutes.strip()
-    if not grace.isdigit() or int(grace) > GRACE_MINUTES_MAX:
+    if not grace.isdecimal() or int(grace) > GRACE_MINUTES_MAX:
         raise UserError(
             N_("Enter the grace period as a whole number of minutes from 0 to {max}."),
             max=GRACE_MINUTES_MAX,

@@ -38,6 +38,7 @@ from guanxi.connectors.base import (
     VariantDraft,
 )
 from guanxi.connectors.registry import UnknownConnectorError, build_connector
+from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
@@ -101,7 +102,8 @@ def _clean_title(title: str) -> str:
 def _campaign_id(db: Session, workspace: Workspace, value: str) -> int | None:
     if not value.strip():
         return None
-    campaign = db.get(Campaign, int(value)) if value.strip().isdigit() else None
+    campaign_id = parse_id(value)
+    campaign = db.get(Campaign, campaign_id) if campaign_id is not None else None
     if campaign is None or campaign.workspace_id != workspace.id:
         raise UserError(N_("That campaign does not exist in this workspace. Choose another one."))
     return campaign.id
@@ -144,10 +146,11 @@ def create_post(
 def _channels(db: Session, workspace: Workspace, channel_ids: Iterable[str]) -> list[Channel]:
     channels: list[Channel] = []
     for value in dict.fromkeys(channel_ids):
-        if not value.isdigit():
+        channel_id = parse_id(value)
+        if channel_id is None:
             raise UserError(N_("That account is not connected to this workspace. Reload the page."))
         try:
-            channels.append(get_channel(db, workspace=workspace, channel_id=int(value)))
+            channels.append(get_channel(db, workspace=workspace, channel_id=channel_id))
         except NotFoundError as exc:
             raise UserError(
                 N_("That account is not connected to this workspace. Reload the page.")
@@ -279,10 +282,11 @@ def content_digest(target: PublishTarget) -> str:
 def _media_ids(db: Session, workspace: Workspace, values: Iterable[str]) -> list[int]:
     ids: list[int] = []
     for value in dict.fromkeys(values):
-        if not value.isdigit():
+        media_id = parse_id(value)
+        if media_id is None:
             raise UserError(N_("That file is not in the media library. Reload the page."))
         try:
-            ids.append(get_media(db, workspace=workspace, media_id=int(value)).id)
+            ids.append(get_media(db, workspace=workspace, media_id=media_id).id)
         except NotFoundError as exc:
             raise UserError(N_("That file is not in the media library. Reload the page.")) from exc
     return ids

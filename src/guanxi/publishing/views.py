@@ -18,6 +18,7 @@ from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
 from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media, service
 from guanxi.publishing.campaigns import list_campaigns
@@ -27,6 +28,7 @@ from guanxi.publishing.models import Post, PublishTarget
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.review_views import router as review_router
 from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -101,7 +103,7 @@ def highlighted_text(text: str, checks: list[dict[str, Any]]) -> list[Segment]:
 
 
 def _int_or_none(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 @router.get("/w/{slug}/publish")
@@ -109,9 +111,9 @@ def posts_page(
     request: Request,
     db: Db,
     membership: Member,
-    state: str = "",
-    channel: str = "",
-    campaign: str = "",
+    state: QueryField = "",
+    channel: QueryField = "",
+    campaign: QueryField = "",
 ) -> Response:
     """The workspace's posts, newest first, with each variant's state; filterable."""
     workspace = membership.workspace

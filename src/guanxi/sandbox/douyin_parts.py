@@ -129,7 +129,7 @@ def register(router: APIRouter, config: DouyinSandboxConfig, memory: _DouyinMemo
         problem = authorize(request, open_id)
         if problem is not None:
             return problem
-        if not part_number.isdigit() or int(part_number) < 1:
+        if not part_number.isdecimal() or int(part_number) < 1:
             return error_response(INVALID_PARAMETER, detail="part_number 需为从 1 开始的整数")
         number = int(part_number)
         with memory.lock:

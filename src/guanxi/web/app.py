@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -38,6 +38,8 @@ from guanxi.publishing.manual_views import router as manual_router
 from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
+from guanxi.web.limits import BodySizeLimit, integers_within_database_range
+from guanxi.web.openapi import describe_api
 from guanxi.web.rendering import make_templates, render
 from guanxi.web.security import SecurityHeadersMiddleware
 from guanxi.web.timing import ServerTimingMiddleware
@@ -81,10 +83,12 @@ def create_app(
         docs_url=None,  # served by the shell from the vendored Swagger UI
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(integers_within_database_range)],
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.templates = make_templates()
+    app.add_middleware(BodySizeLimit)  # innermost: it answers in the request's language
 
     @app.middleware("http")
     async def language_and_csrf(request: Request, call_next: Any) -> Response:
@@ -124,6 +128,7 @@ def create_app(
     app.include_router(webhooks_router)  # platform pushes: signature-authenticated, no CSRF
 
     _install_error_handlers(app)
+    describe_api(app)
     return app
 
 

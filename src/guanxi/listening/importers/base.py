@@ -217,7 +217,7 @@ def _time_of(value: object, zone: timezone) -> datetime | None:
 
 
 def _parse_time(text: str, zone: timezone) -> datetime | None:
-    if text.isdigit():
+    if text.isdecimal():
         return values.parse_unix(text)
     try:  # the common case ("2024-05-01 12:30:00", ISO), parsed in C
         parsed = datetime.fromisoformat(text)
