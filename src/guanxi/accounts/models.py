@@ -173,7 +173,7 @@ class AuditEvent(Base):
 
 
 class ThrottleScope(StrEnum):
-    """What a count of failed sign-ins is about (docs/security/sessions.md)."""
+    """What a count of failed sign-ins is about (docs/security.md)."""
 
     ADDRESS = "address"  # one client address, whatever the account
     ACCOUNT = "account"  # one e-mail address, from any client

@@ -12,7 +12,7 @@ Three counts slow a guesser down without letting anyone lock a person out:
 
 A wait starts at ``FIRST_WAIT`` and doubles up to ``longest_wait``; a count is forgotten
 after ``longest_wait`` with no failure once its wait is over. Counts live in the
-database, so every web process sees the same ones. docs/security/sessions.md has the why.
+database, so every web process sees the same ones. docs/security.md has the why.
 """
 
 from __future__ import annotations
