@@ -31,9 +31,34 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Role, User, Workspace
+from guanxi.channels.models import Channel
 from guanxi.core.db import Base
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
+from guanxi.demo import DEMO_PLAN_BRIEF
+from guanxi.demo_stack import load_demo_channels
+from guanxi.inbox.demo_workflow import load_workflow_demo
+from guanxi.inbox.models import Reply
+from guanxi.inbox.people import link_authors
+from guanxi.inbox.people_models import (
+    InternalNote,
+    ItemTag,
+    ModerationAction,
+    Person,
+    PersonNote,
+    PersonTag,
+    Tag,
+)
+from guanxi.listening import service as listening
+from guanxi.listening.insight_demo import load_insight_demo
+from guanxi.listening.models import SourceFormat
+from guanxi.listening.topics import refresh_rollup
+from guanxi.planner import service as planner
+from guanxi.planner.brief import parse_brief
+from guanxi.publishing import campaigns
+from guanxi.publishing.demo import load_demo_posts
+from guanxi.publishing.media import store_media
+from guanxi.publishing.models import PublishTarget
 from tests.composer_support import png_bytes
 from tests.conftest import UserFactory, csrf_token, sign_in
 from tests.inbox_ui_support import make_item
@@ -103,31 +128,6 @@ def _furnish(
 ) -> None:
     """One object of every kind in ``workspace``, through the demo loaders and the
     services where they exist, rows written directly where none does."""
-    from guanxi.channels.models import Channel
-    from guanxi.demo import DEMO_PLAN_BRIEF
-    from guanxi.demo_stack import load_demo_channels
-    from guanxi.inbox.demo_workflow import load_workflow_demo
-    from guanxi.inbox.models import Reply
-    from guanxi.inbox.people import link_authors
-    from guanxi.inbox.people_models import (
-        InternalNote,
-        ItemTag,
-        ModerationAction,
-        Person,
-        PersonNote,
-        PersonTag,
-        Tag,
-    )
-    from guanxi.listening import service as listening
-    from guanxi.listening.insight_demo import load_insight_demo
-    from guanxi.listening.models import SourceFormat
-    from guanxi.planner import service as planner
-    from guanxi.planner.brief import parse_brief
-    from guanxi.publishing import campaigns
-    from guanxi.publishing.demo import load_demo_posts
-    from guanxi.publishing.media import store_media
-    from guanxi.publishing.models import PublishTarget
-
     for role, user in members.items():
         accounts.add_member(db, workspace=workspace, user=user, role=role, actor=None)
     db.flush()
@@ -162,9 +162,10 @@ def _furnish(
     listening.source_named(
         db, workspace_id=workspace.id, name="Weibo export", file_format=SourceFormat.JSONL
     )
+    load_insight_demo(db, workspace=workspace)
     author = add_author(db, workspace_id=workspace.id, name="Wine fan")
     add_mention(db, workspace_id=workspace.id, text="Jay Chou 周杰伦 rosé", author=author)
-    load_insight_demo(db, workspace=workspace)
+    refresh_rollup(db, workspace_id=workspace.id)  # the dashboard counts from the rollup
     small_market(db, workspace)
 
     item = make_item(db, channels[0], "Where can I buy the rosé?")
@@ -419,6 +420,8 @@ class Probe:
     requests: int = 0
     probes: set[tuple[str, str]] = field(default_factory=set)  # (route or form, field)
     controls: int = 0  # GET pages naming B's object whose acme twin does show
+    filter_names: set[str] = field(default_factory=set)  # the fields of acme's GET forms
+    linked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by route
     problems: list[str] = field(default_factory=list)
 
     def headers(self, path: str) -> dict[str, str]:
@@ -491,6 +494,22 @@ class Probe:
                     what = f"GET {path}?{param.name}={foreign}"
                     self.compare(path, {param.name: foreign}, param.name, foreign, what)
 
+    def page_filters(self) -> None:
+        """The API's reads take the filters of the page that calls them (the dashboard's
+        ``topic``, read from the query, not the signature): each id-like field of acme's
+        GET forms, on each API read."""
+        names = {name for name in self.filter_names if foreign_ids(name, "", self.mixed)}
+        for route in self.routes:
+            if "GET" not in (route.methods or ()) or not route.path.startswith("/api/"):
+                continue
+            declared = {param.name for param in route.dependant.query_params}
+            for params in self.linked.get(route.path, [self.own_of[route.path]]):
+                path = fill(route.path, "acme", params)
+                for name in sorted(names - declared):
+                    for foreign in foreign_ids(name, "", self.mixed):
+                        self.probes.add((route.path, f"?{name}"))
+                        self.compare(path, {name: foreign}, name, foreign, f"GET {path}?{name}")
+
     def bodies(self) -> None:
         """Each id-like field of a route's Pydantic model given B's id: refused."""
         for route in self.routes:
@@ -523,6 +542,8 @@ class Probe:
                 if not target.startswith("/w/acme") or (form.method, target, shape) in seen:
                     continue
                 seen.add((form.method, target, shape))
+                if form.method == "GET":
+                    self.filter_names |= {name for name, _value in form.fields}
                 for index, (name, value) in enumerate(form.fields):
                     for foreign in foreign_ids(name, value, self.mixed):
                         self.probes.add((f"{form.method} {target}", name))
@@ -589,13 +610,15 @@ def own_choices(route: Any, mixed: Mixed) -> Iterator[dict[str, int]]:
 
 
 LINK_RE = re.compile(r'(?:href|action|hx-get|hx-post)="(/[^"?#]*)')
+API_BASE_RE = re.compile(r'"api": "(/api/[^"]*/)"')
+DATA_RE = re.compile(r'data-panel="([\w-]+)"')
 
 
-def linked_params(client: TestClient, routes: list[Any]) -> dict[str, dict[str, Any]]:
+def linked_params(client: TestClient, routes: list[Any]) -> dict[str, list[dict[str, Any]]]:
     """The path parameters of the addresses acme's own pages link to, by route: real
     values (an existing manual task, a rule's "disable") found by following the links
     from the workspace's home, one page per route."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     queue, visited = ["/w/acme/"], set()
     while queue:
         page = queue.pop(0)
@@ -603,12 +626,20 @@ def linked_params(client: TestClient, routes: list[Any]) -> dict[str, dict[str, 
         response = client.get(page)
         if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
             continue
-        for link in sorted(set(LINK_RE.findall(response.text))):
+        links = set(LINK_RE.findall(response.text))
+        # Addresses a script builds from the page: "api" + data-panel="volume".
+        for api in API_BASE_RE.findall(response.text):
+            links |= {api + part for part in DATA_RE.findall(response.text)}
+        for link in sorted(links):
             for route in routes:
                 match = route.path_regex.match(link)
-                if match is None or match["slug"] != "acme" or route.path in found:
+                if match is None or match["slug"] != "acme":
                     continue
-                found[route.path] = {k: v for k, v in match.groupdict().items() if k != "slug"}
+                params = {k: v for k, v in match.groupdict().items() if k != "slug"}
+                known = found.setdefault(route.path, [])
+                if params in known or (known and all(key.endswith("_id") for key in params)):
+                    continue  # one object of a kind is enough; every panel, every action
+                known.append(params)
                 if "GET" in (route.methods or ()) and link not in visited:
                     queue.append(link)
     return found
@@ -684,13 +715,17 @@ def test_own_addresses_with_another_workspaces_ids(app: FastAPI, db: Session, mi
         if route.path.startswith(("/w/{slug}", "/api/v1/")) and getattr(route, "dependant", None)
     ]
     probe = Probe(client, mixed, routes, token=csrf_token(client), api_token=a_token)
-    probe.own_of = choose_own(client, routes, mixed) | linked_params(client, routes)
+    probe.linked = linked_params(client, routes)
+    probe.own_of = choose_own(client, routes, mixed) | {
+        path: variants[0] for path, variants in probe.linked.items()
+    }
     before = snapshot_of(db, b.id)
 
     probe.paths()
     probe.filters()
     probe.bodies()
     probe.forms()
+    probe.page_filters()
 
     assert probe.problems == []
     assert snapshot_of(db, b.id) == before
