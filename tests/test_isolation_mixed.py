@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from pydantic import BaseModel
-from sqlalchemy import String, Table, Text, func, select, update
+from sqlalchemy import JSON, String, Table, Text, func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
@@ -746,6 +746,15 @@ def references_to_b(db: Session, mixed: Mixed) -> list[str]:
                 continue
             rows = db.scalars(select(key.parent).where(owned, key.parent.in_(theirs))).all()
             found += [f"{table.name}.{key.parent.name} = {value}" for value in rows]
+        for column in table.c:  # lists of ids kept as JSON (a variant's media)
+            if isinstance(column.type, JSON) and column.name.endswith("_ids"):
+                theirs = set().union(
+                    *(b_only.get(t, set()) for t in tables_for(column.name, "", mixed))
+                )
+                for ids in db.scalars(select(column).where(owned)):
+                    found += [
+                        f"{table.name}.{column.name} has {i}" for i in set(ids or ()) & theirs
+                    ]
     return found
 
 
