@@ -77,6 +77,7 @@ def register_bench(bench_app: typer.Typer) -> None:
             f"{len(result.sign_ins)} sign-in requests, then {len(result.samples)} requests "
             f"in {result.elapsed_s:.1f} s"
         )
+        console.print("stored: " + ", ".join(f"{n} {name}" for name, n in result.stored.items()))
         for sample in result.errors:
             console.print(f"[red]error[/] ({sample.kind}, {sample.role.value}): {sample.error}",
                           markup=True, highlight=False)  # fmt: skip

@@ -31,13 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 
 from guanxi.accounts.models import Role
 from guanxi.core.db import make_engine
 from guanxi.core.settings import Settings
 from guanxi.demo_stack import sandbox_environment
 from guanxi.devtools.web_data import PERSON_PASSWORD, BenchData, Person, Volume, fill_demo
+from guanxi.inbox.models import Reply
+from guanxi.inbox.people_models import InternalNote
 from guanxi.publishing.bench import BenchError, percentile, scratch_database
+from guanxi.publishing.models import Approval, Post
 
 Progress = Callable[[str, int, int], None]
 
@@ -87,6 +91,7 @@ class WebBenchResult:
     elapsed_s: float
     samples: list[Sample]
     sign_ins: list[Sample] = field(default_factory=list)
+    stored: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Sample]:
@@ -159,13 +164,13 @@ class Stack:
         return f"http://127.0.0.1:{self.web_port}"
 
     def _start(self, name: str, *arguments: str) -> None:
-        log = (self.logs / f"{name}.log").open("wb")
-        self.children.append(
-            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [sys.executable, "-m", "guanxi", *arguments], env=self.env, stdout=log,
-                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,  # noqa: PLW1509
-            )
-        )  # fmt: skip
+        with (self.logs / f"{name}.log").open("wb") as log:  # the child keeps its own copy
+            self.children.append(
+                subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                    [sys.executable, "-m", "guanxi", *arguments], env=self.env, stdout=log,
+                    stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,  # noqa: PLW1509
+                )
+            )  # fmt: skip
 
     def start(self) -> None:
         """Start every part and wait until the sandbox and the web app answer."""
@@ -513,6 +518,26 @@ def run_web_bench(
             engine.dispose()
         env = child_environment(database_url=url, data_dir=data_dir, secret_key=secret_key)
         with running_stack(env, web_workers=config.web_workers, logs=Path(workdir)) as stack:
-            return asyncio.run(
+            result = asyncio.run(
                 simulate(data, base_url=stack.base_url, config=config, progress=progress)
             )
+        result.stored = stored_writes(url)
+        return result
+
+
+def stored_writes(url: str) -> dict[str, int]:
+    """What the people's writes left in the database: notes, drafts, approvals, replies."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            counts = {
+                "notes": select(func.count(InternalNote.id)).where(
+                    InternalNote.text.like("bench note %")
+                ),
+                "drafts": select(func.count(Post.id)).where(Post.title.like("bench draft %")),
+                "approvals": select(func.count(Approval.id)),
+                "replies": select(func.count(Reply.id)),
+            }
+            return {name: int(connection.scalar(query) or 0) for name, query in counts.items()}
+    finally:
+        engine.dispose()
