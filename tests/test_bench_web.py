@@ -62,7 +62,7 @@ def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
             email="li@example.com", name="Li", password="a long enough password"))  # fmt: skip
     engine.dispose()
     port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter
+    server = subprocess.Popen(
         [*guanxi, "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
