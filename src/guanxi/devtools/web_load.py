@@ -53,6 +53,7 @@ CHART_PANELS = ("volume", "sentiment", "share-of-voice", "source-kinds", "stages
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _DECIDE = re.compile(r'action="([^"]*/variants/\d+)/decide"')
 _POST_ID = re.compile(r"/posts/(\d+)")
+_ALERT = re.compile(r'role="alert"[^>]*>([^<]+)<')
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ READS: tuple[tuple[str, int], ...] = (
 WRITES: dict[Role, tuple[tuple[str, int], ...]] = {
     Role.OWNER: (("note", 1), ("assign", 1)),
     Role.MANAGER: (("note", 1), ("assign", 1), ("approval", 2)),
-    Role.EDITOR: (("note", 1), ("reply", 1), ("draft", 1)),
+    Role.EDITOR: (("note", 1), ("reply", 1), ("draft", 2)),
     Role.ANALYST: (),
 }
 
@@ -370,7 +371,9 @@ class Browser:
             await self.request(action, "POST", f"{item}/note",
                                data={"text": f"bench note {rng.randrange(10**6)}"})  # fmt: skip
         elif action == "assign":
-            assignee = rng.choice(data.people).user_id
+            assignee = rng.choice(
+                [p for p in data.people if p.role is not Role.ANALYST] or data.people
+            ).user_id
             await self.request(action, "POST", f"{item}/update",
                                data={"action": "assign", "value": str(assignee)})  # fmt: skip
         elif action == "reply":  # recorded as posted by hand: the bench's items are not live
@@ -409,7 +412,14 @@ class Browser:
             return
         post_id = self.shared.in_review.pop(0)
         page = await self.request("post", "GET", f"/w/{self.slug}/posts/{post_id}")
-        for action in _DECIDE.findall(page.text if page else ""):
+        if page is None:
+            return
+        decisions = _DECIDE.findall(page.text)
+        if not decisions:  # submitted, not decided by anyone else: the form must be there
+            self.shared.samples.append(Sample(kind="approval", role=self.person.role, ms=0.0,
+                error=f"GET /w/{self.slug}/posts/{post_id}: no approval form on a post in review"
+                      f" ({_first_line(page.text)})"))  # fmt: skip
+        for action in decisions:
             await self.request("approval", "POST", f"{action}/decide",
                                data={"decision": "approve", "comment": "好"})  # fmt: skip
 
@@ -417,12 +427,20 @@ class Browser:
 def _failure(response: httpx.Response) -> str:
     """Why a response is a failure for a person, or "" (a redirect to sign-in is one)."""
     if response.status_code >= 400:
-        first = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        return f"{response.status_code} {first}"
+        return f"{response.status_code} {_first_line(response.text)}"
     location = response.headers.get("location", "")
     if response.is_redirect and location.startswith("/login"):
         return f"{response.status_code} signed out (redirected to {location})"
     return ""
+
+
+def _first_line(body: str) -> str:
+    """The message of an error page (its alert), else the body's first line."""
+    alert = _ALERT.search(body)
+    if alert:
+        return " ".join(alert.group(1).split())[:200]
+    lines = body.strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 async def simulate(
