@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -116,3 +117,17 @@ def _web_processes(pid: int) -> list[int]:
         if int(fields[1]) == pid and b"spawn_main" in command:
             found.append(int(stat.parent.name))
     return found
+
+
+def test_the_product_never_imports_the_development_tools() -> None:
+    """The web app, the worker's tasks and the command line load without guanxi.devtools:
+    only ``guanxi bench web`` imports it, when it runs."""
+    probe = (
+        "import sys, guanxi.web.main, guanxi.cli, guanxi.publishing.tasks; "
+        "print(sorted(m for m in sys.modules if m.startswith('guanxi.devtools')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+        env={**os.environ, "GUANXI_DATA_DIR": tempfile.mkdtemp()},
+    )  # fmt: skip
+    assert loaded.stdout.strip() == "[]", loaded.stdout
