@@ -13,12 +13,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Role
 from guanxi.checks.models import SensitiveWord
-from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.core.settings import Settings
+from guanxi.listening.queries import MentionFacts
+from guanxi.listening.topic_models import TopicQuery
+from guanxi.listening.topics import workspace_matcher
 from guanxi.web.app import create_app
 from tests.conftest import CSRF_RE, UserFactory, WorkspaceFactory, sign_in
 
@@ -121,3 +125,37 @@ def test_processes_started_together_keep_the_first_secret_key(
     assert second == first
     assert (tmp_path / "data" / "secret_key").read_text(encoding="utf-8") == first
     assert [path.name for path in (tmp_path / "data").iterdir()] == ["secret_key"]
+
+
+def test_a_topic_query_edited_through_one_process_matches_in_the_other(
+    database_url: str, make_user: UserFactory, make_workspace: WorkspaceFactory
+) -> None:
+    """Given two processes (two engines) that have each compiled the workspace's topic
+    queries, when the query is edited through one, then the other matches with the new
+    query at once: compiled matchers are keyed by the queries read from the database."""
+    workspace = make_workspace("acme", owner=make_user("owner@acme.example"))
+    first, second = make_engine(database_url), make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(first)) as db:
+            topic = TopicQuery(workspace_id=workspace.id, name="Wine", category="brand",
+                               query="葡萄酒")  # fmt: skip
+            db.add(topic)
+            db.flush()
+            topic_id = topic.id
+        wine, beer = MentionFacts(text="这瓶葡萄酒很好喝"), MentionFacts(text="冰啤酒配烧烤")
+
+        def matched(engine: Engine, facts: MentionFacts) -> bool:
+            with make_session_factory(engine)() as db:
+                return bool(workspace_matcher(db, workspace_id=workspace.id).match(facts))
+
+        assert matched(second, wine)
+        assert not matched(second, beer)
+        with session_scope(make_session_factory(first)) as db:
+            edited = db.get(TopicQuery, topic_id)
+            assert edited is not None
+            edited.query = "啤酒"
+        assert matched(second, beer)
+        assert not matched(second, wine)
+    finally:
+        first.dispose()
+        second.dispose()
