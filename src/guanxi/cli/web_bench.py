@@ -31,7 +31,7 @@ def register_bench(bench_app: typer.Typer) -> None:
             100_000
         ),
         inbox_items: Annotated[
-            int, typer.Option(min=0, help="Inbox items besides the demo's.")
+            int, typer.Option(min=1, help="Inbox items besides the demo's.")
         ] = 50_000,
         posts: Annotated[int, typer.Option(min=1, help="Posts besides the demo's.")] = 2_000,
         max_requests: Annotated[

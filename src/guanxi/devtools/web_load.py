@@ -267,10 +267,6 @@ class Shared:
     in_review: list[int] = field(default_factory=list)
 
 
-class RequestFailedError(Exception):
-    """A response that a person in a browser would see as broken."""
-
-
 class Browser:
     """One signed-in person: their own cookies, their CSRF token, their requests timed."""
 
