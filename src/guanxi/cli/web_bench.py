@@ -81,4 +81,6 @@ def register_bench(bench_app: typer.Typer) -> None:
         for sample in result.errors:
             console.print(f"[red]error[/] ({sample.kind}, {sample.role.value}): {sample.error}",
                           markup=True, highlight=False)  # fmt: skip
+        if result.logs is not None:
+            console.print(f"the logs of the web app, the worker and the sandbox: {result.logs}")
         typer.echo(result.last_line())

@@ -20,6 +20,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -93,6 +94,7 @@ class WebBenchResult:
     samples: list[Sample]
     sign_ins: list[Sample] = field(default_factory=list)
     stored: dict[str, int] = field(default_factory=dict)
+    logs: Path | None = None  # where the stack's logs were kept (when a request failed)
 
     @property
     def errors(self) -> list[Sample]:
@@ -536,6 +538,10 @@ def run_web_bench(
                 simulate(data, base_url=stack.base_url, config=config, progress=progress)
             )
         result.stored = stored_writes(url)
+        if result.errors:  # the causes are in the server's log: keep it past the scratch dir
+            result.logs = Path(tempfile.mkdtemp(prefix="guanxi-bench-web-logs-"))
+            for log in Path(workdir).glob("*.log"):
+                shutil.copy(log, result.logs / log.name)
         return result
 
 
