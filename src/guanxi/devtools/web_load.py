@@ -50,6 +50,7 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 60.0
 SIGN_INS_AT_ONCE = 4
+KEEPALIVE_S = 2.0  # below uvicorn's 5 s keep-alive timeout, with room for a loaded machine
 CHART_PANELS = ("volume", "sentiment", "share-of-voice", "source-kinds", "stages", "platforms")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _DECIDE = re.compile(r'action="([^"]*/variants/\d+)/decide"')
@@ -274,9 +275,12 @@ class Browser:
 
     def __init__(self, person: Person, shared: Shared, base_url: str, rng: random.Random) -> None:
         self.person, self.shared, self.rng = person, shared, rng
+        # A browser drops a kept-alive connection the server is about to close (uvicorn after
+        # 5 s idle) or retries on it; without this, a think time past 5 s reads as an error.
         self.client = httpx.AsyncClient(
-            base_url=base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False
-        )
+            base_url=base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
+        )  # fmt: skip
         self.csrf = ""
         self.slug = shared.data.slug
 
