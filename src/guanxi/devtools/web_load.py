@@ -339,8 +339,10 @@ class Browser:
             actions = [*READS, *WRITES[self.person.role]]
             names = [name for name, _ in actions]
             weights = [weight for _, weight in actions]
+            # Each of the role's tasks once first (every run writes), then at random.
+            first = [name for name, _ in WRITES[self.person.role]]
             while self.shared.budget.take():
-                await self.act(self.rng.choices(names, weights)[0])
+                await self.act(first.pop(0) if first else self.rng.choices(names, weights)[0])
                 if self.shared.think_s > 0:
                     think = self.shared.think_s * self.rng.uniform(0.5, 1.5)
                     await asyncio.sleep(min(think, self.shared.budget.deadline - time.monotonic()))
