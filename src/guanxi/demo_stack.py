@@ -98,7 +98,9 @@ def _connect_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox)
     ]  # fmt: skip
 
 
-def run_stack(*, port: int, sandbox_port: int, workers: int, console: Console) -> None:
+def run_stack(
+    *, port: int, sandbox_port: int, workers: int, console: Console, web_workers: int = 1
+) -> None:
     """Start the sandbox and a worker as child processes, serve the web app, stop them all.
 
     Children get the sandbox's base URLs and app keys in their environment, and so does
@@ -119,7 +121,9 @@ def run_stack(*, port: int, sandbox_port: int, workers: int, console: Console) -
         # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
-        uvicorn.run("guanxi.web.main:app", host="127.0.0.1", port=port, proxy_headers=False)
+        get_settings().resolved_secret_key()  # one key for all web processes, made before them
+        uvicorn.run("guanxi.web.main:app", host="127.0.0.1", port=port, proxy_headers=False,
+                    workers=web_workers)  # fmt: skip
     finally:
         for child in children:
             child.terminate()

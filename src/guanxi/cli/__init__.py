@@ -74,12 +74,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     reload: Annotated[bool, typer.Option(help="Restart on code changes.")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Web processes; each serves any request (see docs).")
+    ] = 1,
 ) -> None:
-    """Serve the web application."""
+    """Serve the web application, in WORKERS processes sharing the database."""
     import uvicorn
 
+    if reload and workers > 1:
+        raise _fail("--reload runs one process; leave out --workers or --reload")
+    # Made (and kept on disk, outside production) before the processes start, so all sign
+    # sessions with the same key.
+    get_settings().resolved_secret_key()
     # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
-    uvicorn.run("guanxi.web.main:app", host=host, port=port, reload=reload, proxy_headers=False)
+    uvicorn.run("guanxi.web.main:app", host=host, port=port, reload=reload, proxy_headers=False,
+                workers=workers)  # fmt: skip
 
 
 @user_app.command("create")
@@ -403,11 +412,13 @@ def up(
     port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
     sandbox_port: Annotated[int, typer.Option(help="Port of the platform sandbox.")] = 8100,
     workers: Annotated[int, typer.Option(min=1, help="Publishing jobs run at once.")] = 2,
+    web_workers: Annotated[int, typer.Option(min=1, help="Web processes.")] = 1,
 ) -> None:
     """Run the demo on one machine: the platform sandbox, a worker and the web app."""
     from guanxi.demo_stack import run_stack
 
-    run_stack(port=port, sandbox_port=sandbox_port, workers=workers, console=console)
+    run_stack(port=port, sandbox_port=sandbox_port, workers=workers, console=console,
+              web_workers=web_workers)  # fmt: skip
 
 
 bench_app = typer.Typer(help="Measure guanxi under load, on scratch data.", no_args_is_help=True)
@@ -500,11 +511,11 @@ def bench_publish(
 
 def _register_capabilities() -> None:
     """Each capability's command group lives in a module of this package."""
-    from . import inbox, inbox_bench, listen, listen_bench, market, nlp
+    from . import inbox, inbox_bench, listen, listen_bench, market, nlp, web_bench
 
     for module in (listen, nlp, inbox, market):
         module.register(app, bench_app)
-    for benchmarks in (listen_bench, inbox_bench):
+    for benchmarks in (listen_bench, inbox_bench, web_bench):
         benchmarks.register_bench(bench_app)
 
 

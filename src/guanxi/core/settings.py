@@ -7,6 +7,7 @@ Every field is documented in ``docs/configuration.md``; a test fails when one is
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -189,8 +190,21 @@ class Settings(BaseSettings):
                 return kept
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        key_file.write_text(key, encoding="utf-8")
-        key_file.chmod(0o600)
+        # Written aside then linked: the file appears whole, and only once when several web
+        # processes start together; a process that loses the race uses the winner's key.
+        draft = self.data_dir / f"secret_key.{secrets.token_hex(8)}"
+        draft.write_text(key, encoding="utf-8")
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            kept = key_file.read_text(encoding="utf-8").strip()
+            if len(kept) >= MIN_SECRET_KEY_LENGTH:
+                key = kept
+            else:  # a key too short to keep is replaced, as when there is none
+                draft.replace(key_file)
+        finally:
+            draft.unlink(missing_ok=True)
         return key
 
     def all_secret_keys(self) -> list[str]:

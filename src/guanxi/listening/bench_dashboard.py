@@ -239,9 +239,18 @@ def _setup_workspace(db: Session) -> tuple[int, str]:
 
 
 def fill(
-    engine: Engine, *, workspace_id: int, mentions: int, seed: int, progress: Progress
+    engine: Engine,
+    *,
+    workspace_id: int,
+    mentions: int,
+    seed: int,
+    progress: Progress,
+    first_id: int = 1,
 ) -> tuple[int, QueryMatcher]:
-    """Write ``mentions`` enriched, matched mentions; return the number of topic matches."""
+    """Write ``mentions`` enriched, matched mentions; return the number of topic matches.
+
+    Mention and author ids start at ``first_id`` (above those already in the database).
+    """
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with make_session_factory(engine)() as db:
@@ -255,7 +264,7 @@ def fill(
         verified = {"personal": -1, "public": rng.choice((3, 0, 200)), "marketer": 2}[kind]
         author_rows.append(
             {
-                "id": index + 1,
+                "id": first_id + index,
                 "workspace_id": workspace_id,
                 "platform": "weibo",
                 "external_id": f"a{index}",
@@ -278,7 +287,7 @@ def fill(
         facet_rows: list[dict[str, Any]] = []
         match_rows: list[dict[str, Any]] = []
         for offset in range(size):
-            mention_id = start + offset + 1
+            mention_id = first_id + start + offset
             posted = _posted_at(rng, now, 365, crises)
             platform = _pick(rng, PLATFORMS)
             body = _text(rng)
@@ -290,7 +299,7 @@ def fill(
                     "external_id": str(4_900_000_000_000_000 + mention_id),
                     "kind": "post",
                     "url": f"https://weibo.com/{mention_id}",
-                    "author_id": rng.randint(1, authors),
+                    "author_id": first_id + rng.randrange(authors),
                     "text": body,
                     "posted_at": posted,
                     "likes": int(rng.paretovariate(1.2)) - 1,

@@ -1,0 +1,86 @@
+"""``guanxi bench web``: signed-in people of all roles working in the web app at once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from guanxi.cli.common import console, fail, stage_progress
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    """Add ``web`` to ``guanxi bench``."""
+
+    @bench_app.command("web")
+    def bench_web(
+        people: Annotated[int, typer.Option(min=1, help="Signed-in people at once.")] = 50,
+        seconds: Annotated[float, typer.Option(min=1, help="How long they work.")] = 60,
+        think_s: Annotated[
+            float, typer.Option(min=0, help="Pause between two requests (±50 %).")
+        ] = 3.0,
+        database_url: Annotated[
+            str,
+            typer.Option(
+                help="A PostgreSQL server URL to create a scratch database on; default SQLite."
+            ),
+        ] = "",
+        web_workers: Annotated[int, typer.Option(min=1, help="Web processes.")] = 1,
+        mentions: Annotated[int, typer.Option(min=0, help="Mentions besides the demo's.")] = (
+            100_000
+        ),
+        inbox_items: Annotated[
+            int, typer.Option(min=1, help="Inbox items besides the demo's.")
+        ] = 50_000,
+        posts: Annotated[int, typer.Option(min=1, help="Posts besides the demo's.")] = 2_000,
+        max_requests: Annotated[
+            int, typer.Option(min=0, help="Stop after this many requests (0: time only).")
+        ] = 0,
+        seed: Annotated[int, typer.Option(help="Seed of the people's choices.")] = 0,
+    ) -> None:
+        """Fill a scratch database with the demo and a realistic volume, start the sandbox,
+        a worker and the web app (WEB_WORKERS processes) on loopback, sign PEOPLE people of
+        the four roles in and let them browse and work for SECONDS seconds."""
+        from guanxi.devtools.web_data import Volume
+        from guanxi.devtools.web_load import WebBenchConfig, run_web_bench
+        from guanxi.publishing.bench import BenchError, interrupts_as_exit, percentile
+
+        config = WebBenchConfig(
+            people=people, seconds=seconds, think_s=think_s, database_url=database_url,
+            web_workers=web_workers, max_requests=max_requests, seed=seed,
+            volume=Volume(mentions=mentions, inbox_items=inbox_items, posts=posts),
+        )  # fmt: skip
+        backend = "PostgreSQL" if database_url else "SQLite"
+        console.print(
+            f"bench web: {people} people, {seconds:g} s, think {think_s:g} s, {backend}, "
+            f"{web_workers} web process(es); {mentions} mentions, {inbox_items} inbox items, "
+            f"{posts} posts"
+        )
+        try:
+            with interrupts_as_exit(), stage_progress() as progress:
+                result = run_web_bench(config, progress=progress)
+        except BenchError as exc:
+            raise fail(str(exc)) from exc
+        table = Table("page kind", "requests", "p50 ms", "p95 ms", "p99 ms", title="web")
+        kinds = result.by_kind()
+        everything = [sample.ms for sample in result.samples]
+        for kind, samples in [*kinds.items(), ("all but sign-in", everything)]:
+            table.add_row(
+                kind, str(len(samples)), *(f"{percentile(samples, q):.0f}" for q in
+                                           (50, 95, 99)),
+            )  # fmt: skip
+        console.print(table)
+        roles = ", ".join(f"{role.value} {count}" for role, count in result.by_role().items())
+        console.print(f"requests by role: {roles}")
+        console.print(
+            f"{len(result.sign_ins)} sign-in requests, then {len(result.samples)} requests "
+            f"in {result.elapsed_s:.1f} s"
+        )
+        console.print("stored: " + ", ".join(f"{n} {name}" for name, n in result.stored.items()))
+        for sample in result.errors:
+            console.print(f"[red]error[/] ({sample.kind}, {sample.role.value}): {sample.error}",
+                          markup=True, highlight=False)  # fmt: skip
+        if result.logs is not None:
+            console.print(f"the logs of the web app, the worker and the sandbox: {result.logs}")
+        typer.echo(result.last_line())

@@ -1,0 +1,133 @@
+"""``guanxi bench web`` end to end on small volumes, and ``guanxi serve --workers``."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from guanxi.accounts.service import create_user, parse_user_create
+from guanxi.cli import app
+from guanxi.core import migrate
+from guanxi.core.db import make_engine, make_session_factory, session_scope
+from guanxi.devtools.web_load import free_port
+
+LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))
+ROLES_LINE = re.compile(
+    r"requests by role: owner (\d+), manager (\d+), editor (\d+), analyst (\d+)"
+)
+STORED_LINE = re.compile(r"stored: (\d+) notes, (\d+) drafts, (\d+) approvals, (\d+) replies")
+
+
+def test_four_people_of_every_role_browse_and_write_without_an_error() -> None:
+    """Given a scratch demo with small volumes, when four people (one per role) work for a
+    few seconds through the real sign-in form, then every role made requests, their notes
+    are in the database, no request failed, and the last line has the documented shape."""
+    result = CliRunner().invoke(
+        app,
+        ["bench", "web", "--people", "4", "--seconds", "5", "--think-s", "0.2",
+         "--mentions", "500", "--inbox-items", "200", "--posts", "20"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert LAST_LINE.match(lines[-1]), lines[-1]
+    roles = ROLES_LINE.search(result.output)
+    assert roles, result.output
+    assert all(int(count) > 0 for count in roles.groups()), roles.group(0)
+    stored = STORED_LINE.search(result.output)
+    assert stored, result.output
+    assert int(stored.group(1)) > 0, "the people's notes are stored"
+    assert "error" not in "\n".join(lines[:-1]).lower().replace("errors=", "")
+
+
+def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
+    """Given ``guanxi serve --workers 2`` on a fresh data directory (no secret key yet),
+    when a person signs in and then opens pages on new connections, then both processes
+    run and every page sees the person signed in, whichever process answers."""
+    data_dir = tmp_path / "data"
+    url = f"sqlite:///{tmp_path / 'guanxi.db'}"
+    migrate.upgrade(url)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GUANXI_")}
+    env |= {"GUANXI_DATABASE_URL": url, "GUANXI_DATA_DIR": str(data_dir)}
+    guanxi = [sys.executable, "-m", "guanxi"]
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as db:
+        create_user(db, data=parse_user_create(
+            email="li@example.com", name="Li", password="a long enough password"))  # fmt: skip
+    engine.dispose()
+    port = free_port()
+    server = subprocess.Popen(
+        [*guanxi, "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/healthz")
+        assert len(_web_processes(server.pid)) == 2, "two web processes serve"
+        with httpx.Client(base_url=base) as browser:
+            page = browser.get("/login").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token
+            signed = browser.post(
+                "/login",
+                data={"email": "li@example.com", "password": "a long enough password",
+                      "next": "/", "csrf_token": token.group(1)},
+            )  # fmt: skip
+            assert signed.status_code == 303, signed.text
+            assert signed.headers["location"] == "/"
+            cookies = browser.cookies
+        for _ in range(12):  # a new connection each time: either process may take it
+            with httpx.Client(base_url=base, cookies=cookies) as tab:
+                answer = tab.get("/", follow_redirects=False)
+                assert answer.status_code == 200, (answer.status_code, answer.headers)
+                assert "Server-Timing" in answer.headers
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def _wait_until_up(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+def _web_processes(pid: int) -> list[int]:
+    """The worker processes uvicorn started under ``pid`` (Linux /proc), not its helpers."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_the_product_never_imports_the_development_tools() -> None:
+    """The web app, the worker's tasks and the command line load without guanxi.devtools:
+    only ``guanxi bench web`` imports it, when it runs."""
+    probe = (
+        "import sys, guanxi.web.main, guanxi.cli, guanxi.publishing.tasks; "
+        "print(sorted(m for m in sys.modules if m.startswith('guanxi.devtools')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+        env={**os.environ, "GUANXI_DATA_DIR": tempfile.mkdtemp()},
+    )  # fmt: skip
+    assert loaded.stdout.strip() == "[]", loaded.stdout
