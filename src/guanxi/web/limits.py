@@ -101,7 +101,7 @@ class BodySizeLimit:
         limit = self.limit_for(scope)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")
-        if declared.isdecimal() and (len(declared) > 18 or int(declared) > limit):
+        if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
             await _too_large(scope, receive, send, limit)
             return
         if headers.get(b"content-type", b"").split(b";")[0].strip().lower().endswith(b"json"):
