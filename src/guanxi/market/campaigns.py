@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
+from guanxi.core import fields
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.market import analysis
 from guanxi.market.effect import EffectEstimate, EstimateError, estimate_effect
@@ -63,11 +64,12 @@ def _countries(value: str, field: str) -> list[str]:
 
 def _day(value: str, field: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        found = date.fromisoformat(value.strip())
     except ValueError:
         raise UserError(
             N_("{field}: {value} is not a date. Enter it as YYYY-MM-DD."), field=field, value=value
         ) from None
+    return fields.usable_day(found, field=field)
 
 
 def parse_campaign(
