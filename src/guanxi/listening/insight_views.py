@@ -80,8 +80,8 @@ def filters_from(request: Request) -> dashboards.DashboardFilters:
     if len(topic_ids) != len(lists["topic"]):
         raise UserError(N_("Choose topics from the list."))
     return dashboards.DashboardFilters(
-        start=_day(params.get("start"), N_("From")),
-        end=_day(params.get("end"), N_("To")),
+        start=_day(params.get("start"), N_("Start date")),
+        end=_day(params.get("end"), N_("End date")),
         platforms=lists["platform"],
         topic_ids=topic_ids,
         sentiments=lists["sentiment"],
