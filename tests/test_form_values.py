@@ -18,6 +18,7 @@ from guanxi.core.errors import UserError
 from guanxi.listening.topic_models import AlertRule
 from guanxi.listening.topics import TopicForm, create_topic
 from guanxi.market.models import MarketCampaign
+from guanxi.publishing import service as publishing
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
@@ -180,3 +181,27 @@ def test_a_market_campaign_in_year_9999_is_refused_and_nothing_is_stored(
     assert response.status_code == 400
     assert "start: 9999-12-31 is too far away. Choose a day from 2000 to 2099." in response.text
     assert db.scalar(select(func.count(MarketCampaign.id))) == 0
+
+
+def test_a_publication_time_in_year_1_is_refused_not_overflowed() -> None:
+    """0001-01-01 00:00 in Shanghai is before year 1 in UTC: converting it overflowed."""
+    with pytest.raises(fields.FieldError) as caught:
+        publishing.parse_local_time("0001-01-01T00:00", "Asia/Shanghai")
+
+    assert caught.value.translated(i18n.gettext) == (
+        "Date: 0001-01-01 is too far away. Choose a day from 2000 to 2099."
+    )
+
+
+@pytest.mark.parametrize("typed", ["³", "1e400", "nan"])
+def test_an_sla_target_that_is_no_whole_number_is_explained(
+    client: TestClient, acme: Workspace, typed: str
+) -> None:
+    """The inbox SLA form read its targets with int(): "³" passed str.isdigit and crashed."""
+    response = client.post(
+        "/w/acme/inbox/sla",
+        data={"csrf_token": csrf_token(client), "first_response": typed, "resolution": "60"},
+    )
+
+    assert response.status_code == 400
+    assert f"First response within (minutes): “{typed}” is not a whole number." in response.text

@@ -513,6 +513,7 @@ def parse_local_time(value: str, timezone: str) -> datetime:
         raise UserError(
             N_("Enter the date and time as YYYY-MM-DD HH:MM, for example 2026-12-01 09:30.")
         ) from exc
+    fields.usable_day(naive.date(), field=N_("Date"))  # year 1 or 9999 overflows in UTC
     if naive.tzinfo is not None:
         return naive.astimezone(ZoneInfo("UTC"))
     return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
