@@ -16,7 +16,6 @@ submitted once, so the run stays short on both databases.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -262,14 +261,20 @@ def send(client: TestClient, form: Form, data: list[tuple[str, str]]) -> int:
     return response.status_code
 
 
+def crashed(crash: Exception) -> str:
+    """The exception a request raised, in one short line."""
+    first = next(iter(str(crash).strip().splitlines()), "")
+    return f"{type(crash).__name__}: {first}"[:300]
+
+
 def hunt(client: TestClient, paths: list[str], report: HuntReport) -> None:
     """Open every page, then submit every form not yet tried with hostile values."""
     forms: dict[tuple[str, str, tuple[str, ...]], Form] = {}
     for path in paths:
         try:
             response = client.get(path, follow_redirects=False)
-        except Exception:
-            report.failures.append(f"GET {path}: {traceback.format_exc().splitlines()[-1]}")
+        except Exception as crash:
+            report.failures.append(f"GET {path}: {crashed(crash)}")
             continue
         if response.status_code >= 500:
             report.failures.append(f"GET {path}: {response.status_code}")
@@ -290,9 +295,8 @@ def hunt(client: TestClient, paths: list[str], report: HuntReport) -> None:
             report.submissions += 1
             try:
                 status = send(client, form, data)
-            except Exception:
-                last = traceback.format_exc().strip().splitlines()[-1]
-                report.failures.append(f"{form.method} {form.action} [{label}]: {last}"[:300])
+            except Exception as crash:
+                report.failures.append(f"{form.method} {form.action} [{label}]: {crashed(crash)}")
                 continue
             if status >= 500:
                 report.failures.append(f"{form.method} {form.action} [{label}]: {status}")

@@ -205,3 +205,20 @@ def test_an_sla_target_that_is_no_whole_number_is_explained(
 
     assert response.status_code == 400
     assert f"First response within (minutes): “{typed}” is not a whole number." in response.text
+
+
+def test_a_nul_character_in_any_field_is_explained_on_every_database(
+    client: TestClient, db: Session, acme: Workspace
+) -> None:
+    """PostgreSQL cannot store or compare a text with NUL: a search or a saved name that
+    held one answered 500 there (and worked on SQLite). Now both databases say why."""
+    search = client.get("/w/acme/listen/mentions", params={"q": "春\x00季"})
+    saved = client.post(
+        "/w/acme/settings/tokens", data={"csrf_token": csrf_token(client), "name": "ci\x00bot"}
+    )
+
+    for response in (search, saved):
+        assert response.status_code == 400
+        assert "contains a NUL character (code 0)" in response.text
+    db.rollback()
+    assert accounts.list_api_tokens(db, membership=acme.memberships[0]) == []

@@ -28,6 +28,7 @@ from guanxi.market.models import Chart, ChartDataset, MarketCampaign, Store
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 2000
+APP_KEY_MAX = 200  # the column's width: a store id is far shorter
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 # A control country must show the app on this share of the days compared.
 CONTROL_COVERAGE = 0.8
@@ -90,7 +91,7 @@ def parse_campaign(
     name, app_key, brand = name.strip(), app_key.strip(), brand.strip()
     if not name or len(name) > NAME_MAX:
         raise UserError(N_("Enter a campaign name of 1 to {max} characters."), max=NAME_MAX)
-    if not app_key:
+    if not app_key or len(app_key) > APP_KEY_MAX:
         raise UserError(N_("Choose the app the campaign should move."))
     treated = _countries(countries, "countries")
     if not treated:
