@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from guanxi.core import fields
 from guanxi.core.db import Base, TimestampMixin, UTCDateTime, utcnow
 from guanxi.core.errors import N_
 
@@ -222,11 +222,9 @@ class WorkspaceCreate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        if fields.zone_or_none(value) is None:
             msg = f"{value!r} is not an IANA time zone such as Asia/Shanghai"
-            raise ValueError(msg) from exc
+            raise ValueError(msg)
         return value
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.types import TypeDecorator
 
 from guanxi.core import querytiming
+from guanxi.core.errors import N_, UserError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +72,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class NulCharacterError(UserError):
+    """A text sent to the database holds a NUL character, which PostgreSQL cannot store."""
+
+
+def _refuse_nul(
+    _connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+) -> None:
+    """Refuse, on every database alike, a text with NUL before PostgreSQL fails on it: any
+    form field, filter or API value, whichever page sent it."""
+    pending = [parameters]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise NulCharacterError(
+                N_(
+                    "A text you sent contains a NUL character (code 0), which guanxi cannot store "
+                    "or search for. Remove it (it often comes from copying binary data) and "
+                    "send again."
+                )
+            )
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
@@ -79,6 +106,7 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     querytiming.install(engine)  # the Server-Timing header's database time
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
 
 

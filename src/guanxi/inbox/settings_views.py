@@ -13,8 +13,8 @@ from guanxi.accounts.models import Membership, Permission, Role
 from guanxi.accounts.service import list_members
 from guanxi.approvals.rules import APPROVER_ROLES, may_change_who_approves
 from guanxi.channels.service import list_channels
-from guanxi.core import i18n
-from guanxi.core.bounds import parse_id
+from guanxi.core import fields, i18n
+from guanxi.core.bounds import DB_INT_MAX, parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.inbox import assignment, replies, rules, service
@@ -187,6 +187,15 @@ def _minutes(value: str) -> int:
     return int(hours) * 60 + int(minutes or 0)
 
 
+FIRST_RESPONSE_LABEL = N_("First response within (minutes)")
+
+
+def _target(form: dict[str, list[str]], name: str, label: str) -> int:
+    """A target in minutes; its range is the service's to check and explain."""
+    value = form_value(form, name)
+    return fields.whole_number(value, field=label, minimum=0, maximum=DB_INT_MAX, default=0)
+
+
 @router.post("/w/{slug}/inbox/sla")
 def save_sla(request: Request, db: Db, membership: Writer, form: SubmittedForm) -> Response:
     """Save the targets; bad values come back explained with what was typed."""
@@ -194,8 +203,10 @@ def save_sla(request: Request, db: Db, membership: Writer, form: SubmittedForm) 
         save_targets(
             db,
             workspace_id=membership.workspace_id,
-            first_response_minutes=int(form_value(form, "first_response") or 0),
-            resolution_minutes=int(form_value(form, "resolution") or 0),
+            first_response_minutes=_target(
+                form, "first_response", N_("First response within (minutes)")
+            ),
+            resolution_minutes=_target(form, "resolution", N_("Resolution within (minutes)")),
             business_hours_only=form_value(form, "business_hours") == "1",
             day_start_minute=_minutes(form_value(form, "day_start") or "09:00"),
             day_end_minute=_minutes(form_value(form, "day_end") or "18:00"),

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Permission
-from guanxi.core import i18n
+from guanxi.core import fields, i18n
+from guanxi.core.bounds import DB_INT_MAX, parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
 from guanxi.listening import alert_jobs, alerts, dashboards, topics
@@ -67,28 +68,20 @@ def insight_reader(slug: str, request: Request, db: Db) -> Membership:
 Reader = Annotated[Membership, Depends(insight_reader)]
 
 
-def _day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(
-            N_("“{value}” is not a date. Write it as 2026-11-20."), value=value
-        ) from None
+def _day(value: str | None, label: str) -> date | None:
+    return fields.day(value, field=label) if value else None
 
 
 def filters_from(request: Request) -> dashboards.DashboardFilters:
     """The dashboard filters in the query string (lists repeat: ``platform=a&platform=b``)."""
     params = request.query_params
     lists = {name: tuple(v for v in params.getlist(name) if v) for name in LIST_PARAMS}
-    try:
-        topic_ids = tuple(int(value) for value in lists["topic"])
-    except ValueError:
-        raise UserError(N_("Choose topics from the list.")) from None
+    topic_ids = tuple(found for value in lists["topic"] if (found := parse_id(value)) is not None)
+    if len(topic_ids) != len(lists["topic"]):
+        raise UserError(N_("Choose topics from the list."))
     return dashboards.DashboardFilters(
-        start=_day(params.get("start")),
-        end=_day(params.get("end")),
+        start=_day(params.get("start"), N_("Start date")),
+        end=_day(params.get("end"), N_("End date")),
         platforms=lists["platform"],
         topic_ids=topic_ids,
         sentiments=lists["sentiment"],
@@ -348,11 +341,22 @@ def alerts_page(request: Request, membership: Member, db: Db) -> Response:
     return _alerts_page(request, membership, db)
 
 
-def _number(form: dict[str, Any], name: str, default: float) -> float:
-    try:
-        return float(form.get(name) or default)
-    except ValueError:
-        raise UserError(N_("“{value}” is not a number."), value=form.get(name)) from None
+def _text(form: dict[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _whole(form: dict[str, Any], name: str, label: str, default: int) -> int:
+    """A whole-number field; its range is the service's to check and explain."""
+    return fields.whole_number(
+        _text(form, name), field=label, minimum=0, maximum=DB_INT_MAX, default=default
+    )
+
+
+def _decimal(form: dict[str, Any], name: str, label: str, default: float) -> float:
+    return fields.decimal_number(
+        _text(form, name), field=label, minimum=0, maximum=1_000_000, default=default
+    )
 
 
 @router.post("/w/{slug}/listen/alerts/rules")
@@ -362,14 +366,25 @@ async def rule_create(request: Request, membership: Manager, db: Db) -> Response
     default = alerts.RuleForm(topic_id=0)
     try:
         rule_form = alerts.RuleForm(
-            topic_id=int(_number(form, "topic_id", 0)),
+            topic_id=fields.optional_id(_text(form, "topic_id"), field=N_("Topic")) or 0,
             metric=str(form.get("metric", "volume")),
-            window_hours=int(_number(form, "window_hours", default.window_hours)),
-            baseline_days=int(_number(form, "baseline_days", default.baseline_days)),
-            factor=_number(form, "factor", default.factor),
-            share_increase=_number(form, "share_increase", default.share_increase),
-            min_mentions=int(_number(form, "min_mentions", default.min_mentions)),
-            cooldown_hours=int(_number(form, "cooldown_hours", default.cooldown_hours)),
+            window_hours=_whole(form, "window_hours", N_("Window (hours)"), default.window_hours),
+            baseline_days=_whole(
+                form, "baseline_days", N_("Baseline (days)"), default.baseline_days
+            ),
+            factor=_decimal(form, "factor", N_("Times the baseline"), default.factor),
+            share_increase=_decimal(
+                form,
+                "share_increase",
+                N_("Negative share increase (0 to 1)"),
+                default.share_increase,
+            ),
+            min_mentions=_whole(
+                form, "min_mentions", N_("At least (mentions)"), default.min_mentions
+            ),
+            cooldown_hours=_whole(
+                form, "cooldown_hours", N_("Cooldown (hours)"), default.cooldown_hours
+            ),
             notify_in_app=form.get("notify_in_app") == "on",
             notify_email=form.get("notify_email") == "on",
             webhook_url=str(form.get("webhook_url", "")),

@@ -9,7 +9,7 @@ task queue and the import page follows the run's progress.
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.channels.service import list_channels
 from guanxi.connectors.base import Capability
 from guanxi.connectors.registry import connector_capabilities
-from guanxi.core import i18n
+from guanxi.core import fields, i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
@@ -383,10 +383,10 @@ def remove_account(slug: str, account_id: int, db: Db, membership: Writer) -> Re
 
 
 def _day(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime | None:
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=zone)
-    except ValueError:
+    found = fields.day_or_none(value)  # a filter ignores a day it cannot use
+    if found is None:
         return None
+    day = datetime.combine(found, time(), tzinfo=zone)
     return (day + timedelta(days=1) if end else day).astimezone(UTC)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
+from guanxi.core import fields
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.market import analysis
 from guanxi.market.effect import EffectEstimate, EstimateError, estimate_effect
@@ -27,6 +28,7 @@ from guanxi.market.models import Chart, ChartDataset, MarketCampaign, Store
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 2000
+APP_KEY_MAX = 200  # the column's width: a store id is far shorter
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 # A control country must show the app on this share of the days compared.
 CONTROL_COVERAGE = 0.8
@@ -63,11 +65,12 @@ def _countries(value: str, field: str) -> list[str]:
 
 def _day(value: str, field: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        found = date.fromisoformat(value.strip())
     except ValueError:
         raise UserError(
             N_("{field}: {value} is not a date. Enter it as YYYY-MM-DD."), field=field, value=value
         ) from None
+    return fields.usable_day(found, field=field)
 
 
 def parse_campaign(
@@ -88,7 +91,7 @@ def parse_campaign(
     name, app_key, brand = name.strip(), app_key.strip(), brand.strip()
     if not name or len(name) > NAME_MAX:
         raise UserError(N_("Enter a campaign name of 1 to {max} characters."), max=NAME_MAX)
-    if not app_key:
+    if not app_key or len(app_key) > APP_KEY_MAX:
         raise UserError(N_("Choose the app the campaign should move."))
     treated = _countries(countries, "countries")
     if not treated:

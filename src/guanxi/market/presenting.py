@@ -15,6 +15,7 @@ from babel import Locale
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
+from guanxi.core import fields
 from guanxi.core.errors import N_, UserError
 from guanxi.market import analysis, campaigns, service
 from guanxi.market.models import Chart, ChartDataset, Store
@@ -112,9 +113,10 @@ def parse_day(value: str, fallback: date | None) -> date | None:
     if not value.strip():
         return fallback
     try:
-        return date.fromisoformat(value.strip())
+        found = date.fromisoformat(value.strip())
     except ValueError:
         raise UserError(N_("{value} is not a date. Enter it as YYYY-MM-DD."), value=value) from None
+    return fields.usable_day(found, field=N_("Date"))
 
 
 @cache

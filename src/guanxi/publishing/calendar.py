@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.catalog.service import platform_name
 from guanxi.channels.models import Channel
+from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
@@ -65,13 +66,7 @@ class CalendarView(StrEnum):
 def valid_zone(name: str) -> str | None:
     """``name`` if it is an IANA time zone this system knows, else None."""
     name = name.strip()
-    if not name or len(name) > 64:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return name if fields.zone_or_none(name) is not None else None
 
 
 def require_zone(name: str) -> str:
@@ -375,7 +370,7 @@ def parse_day(value: str) -> date:
     """A date from the form's ``YYYY-MM-DD``, or a UserError saying how to write one."""
     try:
         if DATE_RE.match(value.strip()):
-            return date.fromisoformat(value.strip())
+            return fields.usable_day(date.fromisoformat(value.strip()), field=N_("Date"))
     except ValueError:
         pass
     raise UserError(

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import segno
 from fastapi import APIRouter, Depends, Form, Request
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Membership, Permission, User, Workspace
 from guanxi.catalog.service import get_catalog
 from guanxi.channels.models import Channel
-from guanxi.core import i18n
+from guanxi.core import fields, i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
@@ -164,11 +163,7 @@ def _settings(request: Request) -> Settings:
 
 def _zone(name: str | None, fallback: str) -> str:
     for candidate in (name, fallback):
-        if candidate:
-            try:
-                ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
+        if candidate and fields.zone_or_none(candidate) is not None:
             return candidate
     return "Asia/Shanghai"
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from guanxi.connectors.base import (
     VariantDraft,
 )
 from guanxi.connectors.registry import UnknownConnectorError, build_connector
+from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
@@ -505,16 +506,14 @@ def override_warning(
 
 def parse_local_time(value: str, timezone: str) -> datetime:
     """A ``YYYY-MM-DDTHH:MM`` time typed in ``timezone``, as an aware UTC datetime."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("Asia/Shanghai")
+    zone = fields.zone_or_none(timezone) or ZoneInfo("Asia/Shanghai")
     try:
         naive = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise UserError(
             N_("Enter the date and time as YYYY-MM-DD HH:MM, for example 2026-12-01 09:30.")
         ) from exc
+    fields.usable_day(naive.date(), field=N_("Date"))  # year 1 or 9999 overflows in UTC
     if naive.tzinfo is not None:
         return naive.astimezone(ZoneInfo("UTC"))
     return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))

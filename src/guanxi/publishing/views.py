@@ -5,7 +5,6 @@ whose routes this router includes."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,7 +16,7 @@ from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
 from guanxi.connectors.base import VariantDraft
-from guanxi.core import i18n
+from guanxi.core import fields, i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media, service
@@ -51,11 +50,7 @@ def viewer_zone(request: Request, fallback: str) -> tuple[str, str]:
 
 
 def _valid_zone(zone: str) -> bool:
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return bool(zone)
+    return fields.zone_or_none(zone) is not None
 
 
 def _typed_zone(request: Request, form: dict[str, list[str]], fallback: str) -> str:

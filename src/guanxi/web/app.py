@@ -38,7 +38,7 @@ from guanxi.publishing.manual_views import router as manual_router
 from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
-from guanxi.web.limits import BodySizeLimit, integers_within_database_range
+from guanxi.web.limits import BodySizeLimit, integers_within_database_range, no_nul_in_text
 from guanxi.web.openapi import describe_api
 from guanxi.web.rendering import make_templates, render
 from guanxi.web.security import SecurityHeadersMiddleware
@@ -83,7 +83,7 @@ def create_app(
         docs_url=None,  # served by the shell from the vendored Swagger UI
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
-        dependencies=[Depends(integers_within_database_range)],
+        dependencies=[Depends(integers_within_database_range), Depends(no_nul_in_text)],
     )
     app.state.settings = settings
     app.state.session_factory = session_factory

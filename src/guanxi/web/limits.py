@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Form, Query, Request
 from fastapi.dependencies.models import Dependant
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guanxi.core import i18n
 from guanxi.core.bounds import DB_INT_MAX, DB_INT_MIN, FIELD_MAX_LENGTH, TEXT_MAX_LENGTH
-from guanxi.core.errors import N_, NotFoundError
+from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.web.rendering import render
 
 MB = 1024 * 1024
@@ -229,6 +230,36 @@ def integers_within_database_range(request: Request) -> None:
                 raise NotFoundError(
                     N_("Nothing has the number {value}. Check the address."), value=value
                 )
+
+
+async def no_nul_in_text(request: Request) -> None:
+    """Answer 400 for a NUL character in a query parameter or a url-encoded form field.
+
+    PostgreSQL can neither store nor compare such a text (SQLite can), so a search or a
+    saved name holding one failed only there. Checked before the route runs, so the answer
+    is the same on both databases and nothing has been written. Multipart bodies are left to
+    their routes: an upload streams and its file may hold any byte.
+    """
+    fields = list(request.query_params.multi_items())
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            body = await request.body()  # kept: the route reads it again, or its form
+        except RuntimeError:  # FastAPI parsed the route's form fields first: that is cached
+            form = await request.form()
+            fields += [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        else:
+            if b"%00" in body or b"\x00" in body:
+                fields += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    for name, value in fields:
+        if "\x00" in name or "\x00" in value:
+            raise UserError(
+                N_(
+                    "The field “{field}” contains a NUL character (code 0), which no text may "
+                    "hold. Remove it (it often comes from copying binary data) and send again."
+                ),
+                field=name.replace("\x00", ""),
+            )
 
 
 def _integer_parameters(dependant: Dependant) -> Iterator[tuple[str, str]]:
