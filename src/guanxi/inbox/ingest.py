@@ -282,6 +282,8 @@ def _cursor(db: Session, channel_id: int, kind: ItemKind) -> SyncCursor:
         cursor, _ = get_or_create(
             db, SyncCursor, key=key, defaults={"cursor": "", "items_total": 0}
         )
+        # The platform is called next: SQLite's write lock must not be held across it.
+        db.commit()
     return cursor
 
 
