@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ from guanxi.accounts.service import create_user, parse_user_create
 from guanxi.cli import app
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
-from guanxi.devtools.web_load import free_port
+from guanxi.devtools.web_load import free_port, run_in_own_loop
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))
 ROLES_LINE = re.compile(
@@ -131,3 +132,16 @@ def test_the_product_never_imports_the_development_tools() -> None:
         env={**os.environ, "GUANXI_DATA_DIR": tempfile.mkdtemp()},
     )  # fmt: skip
     assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
+def test_the_load_runs_where_an_event_loop_is_already_running() -> None:
+    """Given a thread whose event loop is running (a notebook, or the browser tests'
+    Playwright in the same test process), the benchmark's load still runs."""
+
+    async def answer() -> int:
+        return 42
+
+    async def caller() -> int:
+        return run_in_own_loop(answer)
+
+    assert asyncio.run(caller()) == 42

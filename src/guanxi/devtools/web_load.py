@@ -27,9 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import func, select
@@ -540,8 +542,8 @@ def run_web_bench(
             engine.dispose()
         env = child_environment(database_url=url, data_dir=data_dir, secret_key=secret_key)
         with running_stack(env, web_workers=config.web_workers, logs=Path(workdir)) as stack:
-            result = asyncio.run(
-                simulate(data, base_url=stack.base_url, config=config, progress=progress)
+            result = run_in_own_loop(
+                lambda: simulate(data, base_url=stack.base_url, config=config, progress=progress)
             )
         result.stored = stored_writes(url)
         if result.errors:  # the causes are in the server's log: keep it past the scratch dir
@@ -549,6 +551,16 @@ def run_web_bench(
             for log in Path(workdir).glob("*.log"):
                 shutil.copy(log, result.logs / log.name)
         return result
+
+
+T = TypeVar("T")
+
+
+def run_in_own_loop(make: Callable[[], Coroutine[object, object, T]]) -> T:
+    """Run the coroutine ``make()`` builds on an event loop of its own thread, so that the
+    benchmark also runs where the caller's thread already has a loop running."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def stored_writes(url: str) -> dict[str, int]:

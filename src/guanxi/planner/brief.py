@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from guanxi.catalog.models import Device, Education, Goal, Region
-from guanxi.core.bounds import FIELD_MAX_LENGTH, LIST_MAX_LENGTH
+from guanxi.core import bounds
 from guanxi.core.errors import N_, UserError
 
 # Facebook, Twitter and YouTube take accounts from 13; a younger audience is out of scope.
@@ -139,22 +139,26 @@ class Brief(BaseModel):
     age_max: int = Field(description="Oldest age of the audience.")
     education: Education | None = Field(None, description="Highest education, if it matters.")
     city_tiers: list[int] = Field(
-        default_factory=list, max_length=LIST_MAX_LENGTH, description="City tiers 1-4; empty: any."
+        default_factory=list,
+        max_length=bounds.LIST_MAX_LENGTH,
+        description="City tiers 1-4; empty: any.",
     )
     region: AudienceRegion = Field(description="Where the audience lives.")
     country: str | None = Field(
-        None, max_length=FIELD_MAX_LENGTH, description="The country, with region other_country."
+        None,
+        max_length=bounds.FIELD_MAX_LENGTH,
+        description="The country, with region other_country.",
     )
     devices: list[Device] = Field(
-        default_factory=list, max_length=LIST_MAX_LENGTH, description="Devices; empty: any."
+        default_factory=list, max_length=bounds.LIST_MAX_LENGTH, description="Devices; empty: any."
     )
     goals: list[Goal] = Field(
-        max_length=LIST_MAX_LENGTH,
+        max_length=bounds.LIST_MAX_LENGTH,
         description="At least one of awareness, engagement, sales, video.",
     )
     languages: list[ContentLanguage] = Field(
         default_factory=list,
-        max_length=LIST_MAX_LENGTH,
+        max_length=bounds.LIST_MAX_LENGTH,
         description="Languages the brand can produce; empty: not said.",
     )
     plan_date: date | None = Field(
@@ -224,7 +228,8 @@ class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(
-        max_length=FIELD_MAX_LENGTH, description=f"At most {PLAN_NAME_MAX_LENGTH} characters."
+        max_length=bounds.FIELD_MAX_LENGTH,
+        description=f"At most {PLAN_NAME_MAX_LENGTH} characters.",
     )
     brief: Brief
 
