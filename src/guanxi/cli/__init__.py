@@ -349,6 +349,8 @@ def worker(
 
     from guanxi.core.schedule import load_schedule, run_schedule
 
+    if exit_with_parent:  # first: a parent that dies while the worker loads is noticed too
+        _stop_when_orphaned()
     tasks = _tasks()
     # Load the engine before the schedule thread and the workers need it (one import, here).
     tasks.preload()
@@ -359,8 +361,6 @@ def worker(
     ticker = threading.Thread(target=run_schedule, args=(stop, jobs), daemon=True)
     if schedule:
         ticker.start()
-    if exit_with_parent:
-        _stop_when_orphaned()
     console.print(f"worker: {workers} {worker_type}(s); schedule {'on' if schedule else 'off'}")
     try:
         tasks.huey.create_consumer(workers=workers, worker_type=worker_type, periodic=False).run()
@@ -372,10 +372,18 @@ def _stop_when_orphaned() -> None:
     """SIGTERM this process (a graceful consumer stop) once its parent is gone."""
     import os
     import signal
+    import sys
     import threading
     import time
 
     parent = os.getppid()
+    if sys.platform == "linux":  # the kernel sends SIGTERM the moment the parent dies
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # it died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def watch() -> None:
         while os.getppid() == parent:
