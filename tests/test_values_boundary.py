@@ -148,10 +148,14 @@ def test_stored_values_from_before_the_checks_do_not_break_pages_or_exports(
     far = add_mention(db, workspace_id=membership.workspace_id, text="far", match=False,
                       posted_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))  # fmt: skip
     far.url = "javascript:alert(1)"
-    keeps_nul = db.get_bind().dialect.name == "sqlite"  # PostgreSQL refuses NUL in text
-    text = "桃红\x00好" if keeps_nul else "桃红好"
-    nul = add_mention(db, workspace_id=membership.workspace_id, text=text)
+    nul = add_mention(db, workspace_id=membership.workspace_id, text="桃红好")
     db.commit()
+    if db.get_bind().dialect.name == "sqlite":  # PostgreSQL refuses NUL in text
+        # Written past guanxi's own guard, as an older version could store it.
+        raw = db.connection().connection.driver_connection
+        raw.execute(f"UPDATE {Mention.__tablename__} SET text = ? WHERE id = ?",
+                    ("桃红\x00好", nul.id))  # fmt: skip
+        db.commit()
 
     for page in ("/w/acme/listen/mentions", f"/w/acme/listen/mentions/{far.id}",
                  f"/w/acme/listen/mentions/{nul.id}", "/w/acme/listen/dashboard",
@@ -165,6 +169,10 @@ def test_stored_values_from_before_the_checks_do_not_break_pages_or_exports(
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     assert "桃红好" in [row[5] for row in sheet.iter_rows(values_only=True)]
+    # The dashboards' full recount leaves the far row out instead of failing.
+    topics.refresh_rollup(db, workspace_id=membership.workspace_id)
+    db.commit()
+    assert client.get("/w/acme/listen/dashboard").status_code == 200
 
 
 def test_the_import_run_ends_when_the_rollup_refresh_fails(
