@@ -33,6 +33,7 @@ from guanxi.listening import flows, service, topics
 from guanxi.listening.importers.mediacrawler import MediaCrawlerImporter
 from guanxi.listening.models import ImportRowError, ImportRun, ImportStatus, Mention
 from guanxi.listening.pull import mentions_of
+from guanxi.listening.topic_models import MentionFacet
 from guanxi.market.fetchers import ChartPayloadError
 from guanxi.market.importers import parse_generic_csv
 from guanxi.sandbox.wechat import DEMO_WECHAT_SERVER_TOKEN
@@ -170,6 +171,10 @@ def test_stored_values_from_before_the_checks_do_not_break_pages_or_exports(
     assert sheet is not None
     assert "桃红好" in [row[5] for row in sheet.iter_rows(values_only=True)]
     # The dashboards' full recount leaves the far row out instead of failing.
+    db.add(MentionFacet(mention_id=far.id, workspace_id=membership.workspace_id,
+                        author_id=far.author_id, posted_at=far.posted_at, platform="weibo",
+                        sentiment="neutral", source_kind="personal", stage="none"))  # fmt: skip
+    db.flush()
     topics.refresh_rollup(db, workspace_id=membership.workspace_id)
     db.commit()
     assert client.get("/w/acme/listen/dashboard").status_code == 200

@@ -17,8 +17,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session, selectinload
 
-from guanxi.core import values
-from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.upsert import create_unique
 from guanxi.listening.models import Author, Mention
@@ -339,12 +337,8 @@ def _rollup_query(
         func.sum(case((table.sentiment == name, 1), else_=0)).label(name)
         for name in ("positive", "neutral", "negative")
     ]
-    # Rows stored before times were checked may lie outside the window a day can be
-    # counted in (year 9999 overflows the day in the workspace's zone): they are left out.
     query = select(topic.label("topic_id"), *dims, *counts).where(
-        table.workspace_id == workspace_id,
-        table.posted_at >= values.EARLIEST,
-        table.posted_at <= utcnow() + values.MAX_FUTURE,
+        table.workspace_id == workspace_id
     )
     if span is not None:
         query = query.where(
