@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from guanxi.accounts.service import create_user, parse_user_create
 from guanxi.cli import app
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
+from guanxi.demo_stack import wait_for
 from guanxi.devtools.web_load import free_port, run_in_own_loop
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))
@@ -71,7 +71,7 @@ def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(f"{base}/healthz")
+        wait_for(f"{base}/healthz", timeout_s=60.0)
         assert len(_web_processes(server.pid)) == 2, "two web processes serve"
         with httpx.Client(base_url=base) as browser:
             page = browser.get("/login").text
@@ -93,18 +93,6 @@ def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
-
-
-def _wait_until_up(url: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer")
 
 
 def _web_processes(pid: int) -> list[int]:

@@ -115,7 +115,7 @@ def run_stack(
         subprocess.Popen([*command, "worker", "--workers", str(workers)], env=env),  # noqa: S603
     ]
     try:
-        _wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
+        wait_for(f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
         console.print(f"sandbox: http://127.0.0.1:{sandbox_port}/  web: http://127.0.0.1:{port}/")
         threading.Thread(target=_prepare_demo, args=(port, sandbox_port), daemon=True).start()
         # uvicorn re-raises SIGTERM after its shutdown; make that an exit that runs `finally`.
@@ -134,7 +134,8 @@ def run_stack(
                 child.kill()
 
 
-def _wait_for(url: str, timeout_s: float = 30.0) -> None:
+def wait_for(url: str, timeout_s: float = 30.0) -> None:
+    """Return once ``url`` answers 200; RuntimeError after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -218,7 +219,7 @@ def _configure_wechat_push(port: int, sandbox_port: int) -> None:
     if channel_id is None:
         return
     try:
-        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        wait_for(f"http://127.0.0.1:{port}/healthz")
         httpx.put(
             f"http://127.0.0.1:{sandbox_port}/wechat/_sandbox/accounts/{wechat.DEMO_WECHAT_APPID}/server",
             json={
