@@ -3,7 +3,7 @@
 One run:
 
 1. creates a scratch database (a SQLite file, or a database on the PostgreSQL server given
-   with ``--database-url``, dropped at the end: ``publishing.bench.scratch_database``);
+   with ``--database-url``, dropped at the end: ``common.scratch_database``);
 2. fills it with synthetic but realistic listening data: authors with a long-tailed
    follower count, mentions over a year with a weekly rhythm and a few crises, each
    enriched (sentiment, source kind, journey stage, keywords in realistic proportions) and
@@ -22,7 +22,7 @@ import random
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,12 +35,11 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import UserCreate, WorkspaceCreate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
+from guanxi.devtools.bench.common import Progress, no_progress, percentile, scratch_database
 from guanxi.listening.models import Author, Mention, MentionEnrichment
 from guanxi.listening.queries import MentionFacts, QueryMatcher, compile_queries
 from guanxi.listening.topic_models import MentionFacet, TopicMatch, TopicQuery
 from guanxi.listening.topics import refresh_rollup
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 TOPICS = (
     ("Starbucks", "brand", "星巴克 OR starbucks"),
@@ -137,8 +136,7 @@ class EndpointTiming:
 
     def percentile(self, share: float) -> float:
         """The nearest-rank percentile (0 < share <= 1)."""
-        ordered = sorted(self.samples_ms)
-        return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+        return percentile(self.samples_ms, share * 100)
 
 
 @dataclass
@@ -458,10 +456,9 @@ def run_dashboard_bench(
     database_url: str = "",
     runs: int = 20,
     seed: int = 0,
-    progress: Progress = lambda _stage, _done, _total: None,
+    progress: Progress = no_progress,
 ) -> DashboardBenchResult:
     """Fill a scratch database with ``mentions`` mentions and time every dashboard call."""
-    from guanxi.publishing.bench import scratch_database
 
     with (
         tempfile.TemporaryDirectory() as workdir,

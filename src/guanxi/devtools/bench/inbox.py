@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, UserCreate, WorkspaceCreate
 from guanxi.channels.models import Channel
-from guanxi.checks.bench import COMMON_HAN
 from guanxi.checks.models import SensitiveWord
 from guanxi.checks.script import Conversion, convert
 from guanxi.checks.words import WordEntry, WordSeverity, default_entries, normalize
@@ -43,12 +42,13 @@ from guanxi.connectors.base import (
     Token,
 )
 from guanxi.core.db import make_engine, make_session_factory
+from guanxi.devtools.bench.checks import COMMON_HAN
+from guanxi.devtools.bench.common import Progress, no_progress, percentile, scratch_database
 from guanxi.inbox import search
 from guanxi.inbox.models import InboxItem, ItemKind
 from guanxi.inbox.people_models import AssignmentRule, ModerationRule, SearchDocument
 from guanxi.inbox.service import ItemFilters, list_items
 
-Progress = Callable[[str, int, int], None]
 WORKER_START_TIMEOUT_S = 120.0
 WORKER_TIMEOUT_S = 3600.0
 CHUNK = 10_000
@@ -123,9 +123,8 @@ class Timing:
     samples_ms: list[float] = field(default_factory=list)
 
     def percentile(self, fraction: float) -> float:
-        """Nearest-rank percentile of the samples."""
-        ordered = sorted(self.samples_ms)
-        return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
+        """Nearest-rank percentile of the samples (0 < fraction ≤ 1)."""
+        return percentile(self.samples_ms, fraction * 100)
 
 
 def p95(timings: Sequence[Timing]) -> float:
@@ -403,7 +402,7 @@ def _ingest_worker(
     engine = make_engine(url)
     try:
         ingest(engine, channel_id=channel_id, count=count, seed=seed,
-               progress=lambda _stage, _done, _total: None,
+               progress=no_progress,
                ready=lambda: start.wait(timeout=WORKER_START_TIMEOUT_S))  # fmt: skip
         finished.put(time.monotonic())
     except BaseException:
@@ -574,10 +573,9 @@ def run_inbox_bench(
     runs: int = 20,
     terms: int = 10_000,
     seed: int = 0,
-    progress: Progress = lambda _stage, _done, _total: None,
+    progress: Progress = no_progress,
 ) -> InboxBenchResult:
     """Build a scratch database of ``items`` items and measure (see the module docstring)."""
-    from guanxi.publishing.bench import scratch_database
 
     ingest_items = min(ingest_items, items)
     with (
