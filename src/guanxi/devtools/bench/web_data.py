@@ -20,7 +20,7 @@ from guanxi.channels.models import Channel
 from guanxi.core.db import make_session_factory, session_scope, utcnow
 from guanxi.core.security import SecretBox, hash_password
 from guanxi.core.settings import Settings
-from guanxi.devtools.bench import inbox as inbox_bench
+from guanxi.devtools.bench import inbox_data
 from guanxi.devtools.bench import listening_dashboard as bench_dashboard
 from guanxi.devtools.bench.common import Progress
 from guanxi.devtools.demo.stack import load_demo_channels
@@ -85,7 +85,7 @@ def fill_demo(
     _add_mentions(engine, workspace_id=workspace_id, count=volume.mentions, progress=progress)
     with sessions() as db:
         have = int(db.scalar(select(func.count(InboxItem.id))) or 0)
-    inbox_bench.fill(
+    inbox_data.fill(
         engine, workspace_id=workspace_id, total=have + volume.inbox_items,
         users=[person.user_id for person in members], seed=0, progress=progress,
     )  # fmt: skip
