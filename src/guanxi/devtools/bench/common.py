@@ -7,6 +7,7 @@ import signal
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -38,6 +39,18 @@ def percentile(values: Sequence[float], q: float) -> float:
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Timing:
+    """The samples of one timed call (a query, an endpoint), in milliseconds."""
+
+    name: str
+    samples_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, share: float) -> float:
+        """The nearest-rank percentile of the samples (0 < share ≤ 1)."""
+        return percentile(self.samples_ms, share * 100)
 
 
 @contextmanager

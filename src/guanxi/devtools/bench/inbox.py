@@ -18,7 +18,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from guanxi.connectors.base import (
     Token,
 )
 from guanxi.core.db import make_engine, make_session_factory
-from guanxi.devtools.bench.common import Progress, no_progress, percentile, scratch_database
+from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_database
 from guanxi.devtools.bench.inbox_data import BenchFeed, fill, word_list
 from guanxi.inbox.models import InboxItem, ItemKind
 from guanxi.inbox.people_models import AssignmentRule, ModerationRule
@@ -65,18 +65,6 @@ SEARCHES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("优惠券", {"status": "open"}),
     ("没有这个词组", {}),
 )
-
-
-@dataclass
-class Timing:
-    """The samples of one timed call, in milliseconds."""
-
-    name: str
-    samples_ms: list[float] = field(default_factory=list)
-
-    def percentile(self, fraction: float) -> float:
-        """Nearest-rank percentile of the samples (0 < fraction ≤ 1)."""
-        return percentile(self.samples_ms, fraction * 100)
 
 
 def p95(timings: Sequence[Timing]) -> float:

@@ -23,7 +23,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import UserCreate, WorkspaceCreate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
-from guanxi.devtools.bench.common import Progress, no_progress, percentile, scratch_database
+from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_database
 from guanxi.listening.models import Author, Mention, MentionEnrichment
 from guanxi.listening.queries import MentionFacts, QueryMatcher, compile_queries
 from guanxi.listening.topic_models import MentionFacet, TopicMatch, TopicQuery
@@ -128,18 +128,6 @@ CHUNK = 20_000
 
 
 @dataclass
-class EndpointTiming:
-    """The latencies of one endpoint over the runs, in milliseconds."""
-
-    name: str
-    samples_ms: list[float] = field(default_factory=list)
-
-    def percentile(self, share: float) -> float:
-        """The nearest-rank percentile (0 < share <= 1)."""
-        return percentile(self.samples_ms, share * 100)
-
-
-@dataclass
 class DashboardBenchResult:
     """What one run measured."""
 
@@ -150,7 +138,7 @@ class DashboardBenchResult:
     fill_s: float
     rollup_s: float
     matcher_texts_per_s: dict[int, float]
-    timings: list[EndpointTiming]
+    timings: list[Timing]
 
     @property
     def worst_p95_ms(self) -> float:
@@ -412,7 +400,7 @@ def _params(variant: dict[str, Any]) -> list[tuple[str, str | int | float | bool
 
 def time_endpoints(
     settings: Settings, *, token: str, topic_ids: Sequence[int], runs: int, progress: Progress
-) -> list[EndpointTiming]:
+) -> list[Timing]:
     """Call every dashboard endpoint ``runs`` times through the app; latencies per endpoint."""
     from fastapi.testclient import TestClient
 
@@ -423,7 +411,7 @@ def time_endpoints(
     endpoints.append("/api/v1/w/bench/listen/posts")
     variants = filter_variants(datetime.now(UTC).date(), topic_ids)
     headers = {"Authorization": f"Bearer {token}"}
-    timings = [EndpointTiming(path.rsplit("/", 1)[-1]) for path in endpoints]
+    timings = [Timing(path.rsplit("/", 1)[-1]) for path in endpoints]
     with TestClient(create_app(settings)) as client:
         for path in endpoints:  # warm the caches and the connection pool once
             client.get(path, headers=headers).raise_for_status()
