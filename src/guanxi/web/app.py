@@ -39,6 +39,7 @@ from guanxi.publishing.calendar_views import router as calendar_router
 from guanxi.publishing.manual_views import router as manual_router
 from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
+from guanxi.web.admission import RequestSlots
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.limits import BodySizeLimit, integers_within_database_range, no_nul_in_text
 from guanxi.web.openapi import describe_api
@@ -104,6 +105,8 @@ def create_app(
         same_site="lax",
         https_only=settings.mode is Mode.PRODUCTION,
     )
+    # Inside the timing: the wait for a slot counts in the Server-Timing "app" time.
+    app.add_middleware(RequestSlots, slots=settings.web_threads)
     # Outermost: its "app" time covers every other middleware.
     app.add_middleware(ServerTimingMiddleware, slow_request_ms=settings.slow_request_ms)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
