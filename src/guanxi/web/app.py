@@ -26,7 +26,7 @@ from guanxi.channels.views import router as channels_router
 from guanxi.channels.webhooks import router as webhooks_router
 from guanxi.checks.views import router as checks_router
 from guanxi.core import i18n
-from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.db import make_engine, make_session_factory, writing
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
 from guanxi.inbox.views import router as inbox_router
@@ -77,7 +77,9 @@ def create_app(
     """Build the application for ``settings`` (the environment's when not given)."""
     settings = settings or get_settings()
     if session_factory is None:
-        engine = make_engine(settings.resolved_database_url, connections=settings.web_threads)
+        engine = make_engine(
+            settings.resolved_database_url, connections=settings.web_threads, explicit_begin=True
+        )
         session_factory = make_session_factory(engine)
     app = GuanxiApp(
         title="guanxi",
@@ -92,6 +94,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.writing_sessions = writing(session_factory)
     app.state.templates = make_templates()
     app.add_middleware(BodySizeLimit)  # innermost: it answers in the request's language
 

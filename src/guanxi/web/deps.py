@@ -33,8 +33,16 @@ class ApiAuthError(UserError):
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """A database session for this request; views commit what they change."""
-    session: Session = request.app.state.session_factory()
+    """A database session for this request; views commit what they change.
+
+    A request that may change something (not GET, HEAD, OPTIONS) writes through
+    ``writing``: on SQLite its transactions take the write lock first, so its reads and
+    writes see one snapshot and it waits its turn rather than failing when another
+    request wrote meanwhile.
+    """
+    state = request.app.state
+    factory = state.session_factory if request.method in SAFE_METHODS else state.writing_sessions
+    session: Session = factory()
     try:
         yield session
     finally:
@@ -83,8 +91,8 @@ def signed_in_session(request: Request, db: Session) -> UserSession | None:
     if not isinstance(session_id, str) or not session_id:
         return None
     found = sessions.find_session(db, session_id=session_id)
-    if found is not None and db.dirty:
-        db.commit()  # last_seen_at, before the view changes anything
+    if found is not None:
+        sessions.note_seen(db, found=found)  # committed before the view changes anything
     return found
 
 
