@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Role, User, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.settings import Settings
-from guanxi.publishing import notify, outcomes
-from guanxi.publishing.models import Notification, Post, PublishTarget, TargetState
-from guanxi.publishing.notification_views import notification_text
+from guanxi.notifications import service as notify
+from guanxi.notifications.models import Notification
+from guanxi.notifications.views import notification_text
+from guanxi.publishing import outcomes
+from guanxi.publishing.models import Post, PublishTarget, TargetState
 from tests.conftest import csrf_token, sign_in
 
 BELL_RE = re.compile(r'<a class="notification-bell[^"]*"[^>]*>\s*([^<]*?)\s*</a>')
@@ -331,7 +333,7 @@ def test_capabilities_register_their_kinds_of_notification_once() -> None:
     """Listening and market alerts add their kinds; a kind cannot change its message."""
     from guanxi.listening import alerts as listening_alerts
     from guanxi.market import alerts as market_alerts
-    from guanxi.publishing import notify
+    from guanxi.notifications import service as notify
 
     assert listening_alerts.VOLUME_SPIKE in notify.MESSAGES
     assert market_alerts.ENTERED_TOP in notify.MESSAGES

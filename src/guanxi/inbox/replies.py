@@ -26,6 +26,7 @@ from guanxi.approvals import rules
 from guanxi.approvals.record import record_decision
 from guanxi.channels.models import Channel
 from guanxi.channels.service import channel_context, mark_needs_reconnect
+from guanxi.connectors import registry
 from guanxi.connectors.base import (
     Capability,
     ChannelContext,
@@ -246,13 +247,6 @@ def update_reply_approval(
     return settings
 
 
-def default_connector_for(channel: Channel) -> Connector:
-    """The installed connector of ``channel``, built once per process."""
-    from guanxi.connectors.registry import shared_connector
-
-    return shared_connector(channel.connector)
-
-
 def default_context_for(db: Session) -> ContextFor:
     """Channel contexts whose tokens live in ``db``'s database."""
     from guanxi.core.security import SecretBox
@@ -295,7 +289,7 @@ def send_reply(
     item: InboxItem,
     text: str,
     actor: User | None,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
     now: datetime | None = None,
 ) -> Reply:
@@ -318,7 +312,7 @@ def deliver(
     db: Session,
     *,
     reply: Reply,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
     now: datetime | None = None,
 ) -> Reply:
@@ -421,7 +415,7 @@ def approve_reply(
     *,
     reply: Reply,
     actor: User,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
 ) -> Reply:
     """An approver approves a reply that waits: it is sent at once (audited); commits."""

@@ -51,10 +51,10 @@ from guanxi.core.db import make_engine, make_session_factory, session_scope, utc
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.demo_stack import sandbox_environment
+from guanxi.notifications.models import Notification
 from guanxi.publishing.engine import QUEUED_LEASE
 from guanxi.publishing.leases import PUBLISH_LEASE
 from guanxi.publishing.models import (
-    Notification,
     Post,
     PublishAttempt,
     PublishTarget,

@@ -1,6 +1,6 @@
 """What each outcome does to a target: the mapping from a platform's answer (or a
 connector's typed error) to the target's next state, the channel's pause or parking, and
-the people to notify. Also the two ways an outcome arrives from outside the worker: a
+the people to notifications. Also the two ways an outcome arrives from outside the worker: a
 platform's status push and a person's "posted by hand" with the live URL.
 """
 
@@ -32,7 +32,7 @@ from guanxi.connectors.base import (
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings, get_settings
-from guanxi.publishing import notify
+from guanxi.notifications import service as notifications
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.states import Actor, transition
 
@@ -114,8 +114,8 @@ def _assign_manual(
     target.assignee_id = target.assignee_id or post.created_by_id
     target.due_at = target.due_at or target.scheduled_at or now
     target.next_attempt_at = None
-    notify.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=notify.MANUAL_ASSIGNED,
+    notifications.notify(
+        db, settings=settings, workspace_id=target.workspace_id, kind=notifications.MANUAL_ASSIGNED,
         params=_params(db, target, due=target.due_at.isoformat(timespec="minutes")),
         recipients=[target.assignee_id], link=target_link(db, target),
     )  # fmt: skip
@@ -148,9 +148,9 @@ def handle_error(
         mark_needs_reconnect(db, channel=channel, reason=str(error))
         _reschedule(target, at=now)  # parked: the dispatcher skips the channel until reconnected
         if was_connected:
-            notify.notify(
+            notifications.notify(
                 db, settings=settings, workspace_id=channel.workspace_id,
-                kind=notify.CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
+                kind=notifications.CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
                 recipients=_people(db, target), link=target_link(db, target),
             )  # fmt: skip
         return
@@ -198,8 +198,8 @@ def fail(
     """The target failed for good: record why and tell the author and the managers."""
     transition(target, S.FAILED, error[:2000], by=by)
     target.next_attempt_at = None
-    notify.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=notify.PUBLISH_FAILED,
+    notifications.notify(
+        db, settings=settings, workspace_id=target.workspace_id, kind=notifications.PUBLISH_FAILED,
         params=_params(db, target, error=error[:300]), recipients=_people(db, target),
         link=target_link(db, target),
     )  # fmt: skip
@@ -209,8 +209,8 @@ def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings)
     """The target waits for a person (NEEDS_ATTENTION); tell the author and the managers."""
     transition(target, S.NEEDS_ATTENTION, reason, by=Actor.ENGINE)
     target.next_attempt_at = None
-    kind = notify.MISSED_HELD if reason == MISSED_REASON else notify.NEEDS_ATTENTION
-    notify.notify(
+    kind = notifications.MISSED_HELD if reason == MISSED_REASON else notifications.NEEDS_ATTENTION
+    notifications.notify(
         db, settings=settings, workspace_id=target.workspace_id, kind=kind,
         params=_params(db, target, reason=reason), recipients=_people(db, target),
         link=target_link(db, target),
@@ -219,7 +219,7 @@ def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings)
 
 def _people(db: Session, target: PublishTarget) -> list[int | None]:
     post = db.get_one(Post, target.post_id)
-    return [post.created_by_id, *notify.managers_of(db, workspace_id=target.workspace_id)]
+    return [post.created_by_id, *notifications.managers_of(db, workspace_id=target.workspace_id)]
 
 
 def _params(db: Session, target: PublishTarget, **extra: str) -> dict[str, Any]:

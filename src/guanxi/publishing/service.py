@@ -37,7 +37,7 @@ from guanxi.connectors.base import (
     Severity,
     VariantDraft,
 )
-from guanxi.connectors.registry import UnknownConnectorError, build_connector
+from guanxi.connectors.registry import UnknownConnectorError, connector_for
 from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
@@ -409,8 +409,8 @@ def load_connector(channel: Channel, settings: Settings) -> Connector | None:
     # validate() never talks to the platform; the client is only part of the constructor.
     with httpx.Client() as http:
         try:
-            return build_connector(channel.connector, settings, http)
-        except (UnknownConnectorError, ImportError, TypeError):
+            return connector_for(channel, settings=settings, http=http)
+        except UnknownConnectorError:
             return None
 
 
