@@ -274,15 +274,6 @@ def _set_error(
     reply.error_params = {key: str(value) for key, value in params.items()}
 
 
-def save_draft(db: Session, *, item: InboxItem, text: str, actor: User | None) -> Reply:
-    """Keep a reply to send later; commits."""
-    reply = Reply(item_id=item.id, author_id=actor.id if actor else None, text=_check_text(text),
-                  state=ReplyState.DRAFT, idempotency_key=uuid.uuid4().hex)  # fmt: skip
-    db.add(reply)
-    db.commit()
-    return reply
-
-
 def send_reply(
     db: Session,
     *,
