@@ -33,26 +33,9 @@ SMTP_TIMEOUT_S = 10
 # The list shows the most recent ones; older ones are still counted while unread.
 PAGE_SIZE = 200
 
-# Kinds of notification and their messages (translatable ids with {params}).
-PUBLISH_FAILED = "publish_failed"
-CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect"
-MISSED_HELD = "missed_held"
-NEEDS_ATTENTION = "needs_attention"
-MANUAL_ASSIGNED = "manual_assigned"
-MANUAL_OVERDUE = "manual_overdue"
-
-MESSAGES: dict[str, str] = {
-    PUBLISH_FAILED: N_("“{post}” could not be published on {channel}: {error}"),
-    CHANNEL_NEEDS_RECONNECT: N_(
-        "{channel} needs to be reconnected; its scheduled posts wait until then."
-    ),
-    MISSED_HELD: N_(
-        "“{post}” on {channel} was missed while guanxi was down. Confirm it to publish it now."
-    ),
-    NEEDS_ATTENTION: N_("“{post}” on {channel} needs your attention: {reason}"),
-    MANUAL_ASSIGNED: N_("Please post “{post}” on {channel} by hand before {due}."),
-    MANUAL_OVERDUE: N_("“{post}” on {channel} was due at {due} and is not marked as posted yet."),
-}
+# Each kind of notification and its message (a translatable id with {params}), as the
+# capabilities register them.
+MESSAGES: dict[str, str] = {}
 SUBJECT = N_("guanxi: {message}")
 NO_SUCH_NOTIFICATION = N_("You have no notification with this number in this workspace.")
 

@@ -1,6 +1,6 @@
 """What each outcome does to a target: the mapping from a platform's answer (or a
 connector's typed error) to the target's next state, the channel's pause or parking, and
-the people to notifications. Also the two ways an outcome arrives from outside the worker: a
+the people to notify. Also the two ways an outcome arrives from outside the worker: a
 platform's status push and a person's "posted by hand" with the live URL.
 """
 
@@ -49,6 +49,28 @@ STATUS_CAP_S = 1800.0
 STATUS_MAX_CHECKS = 60
 MISSED_REASON = N_("missed while guanxi was down")
 UNCONFIRMED_REASON = N_("the platform never confirmed whether the post went out")
+
+# The kinds of notification publishing sends, and their messages.
+PUBLISH_FAILED = "publish_failed"
+CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect"
+MISSED_HELD = "missed_held"
+NEEDS_ATTENTION = "needs_attention"
+MANUAL_ASSIGNED = "manual_assigned"
+MANUAL_OVERDUE = "manual_overdue"
+
+MESSAGES: dict[str, str] = {
+    PUBLISH_FAILED: N_("“{post}” could not be published on {channel}: {error}"),
+    CHANNEL_NEEDS_RECONNECT: N_(
+        "{channel} needs to be reconnected; its scheduled posts wait until then."
+    ),
+    MISSED_HELD: N_(
+        "“{post}” on {channel} was missed while guanxi was down. Confirm it to publish it now."
+    ),
+    NEEDS_ATTENTION: N_("“{post}” on {channel} needs your attention: {reason}"),
+    MANUAL_ASSIGNED: N_("Please post “{post}” on {channel} by hand before {due}."),
+    MANUAL_OVERDUE: N_("“{post}” on {channel} was due at {due} and is not marked as posted yet."),
+}
+notifications.register_kinds(MESSAGES)
 
 
 def backoff_s(attempt: int, *, base: float = RETRY_BASE_S, cap: float = RETRY_CAP_S) -> float:
@@ -115,7 +137,7 @@ def _assign_manual(
     target.due_at = target.due_at or target.scheduled_at or now
     target.next_attempt_at = None
     notifications.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=notifications.MANUAL_ASSIGNED,
+        db, settings=settings, workspace_id=target.workspace_id, kind=MANUAL_ASSIGNED,
         params=_params(db, target, due=target.due_at.isoformat(timespec="minutes")),
         recipients=[target.assignee_id], link=target_link(db, target),
     )  # fmt: skip
@@ -150,7 +172,7 @@ def handle_error(
         if was_connected:
             notifications.notify(
                 db, settings=settings, workspace_id=channel.workspace_id,
-                kind=notifications.CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
+                kind=CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
                 recipients=_people(db, target), link=target_link(db, target),
             )  # fmt: skip
         return
@@ -199,7 +221,7 @@ def fail(
     transition(target, S.FAILED, error[:2000], by=by)
     target.next_attempt_at = None
     notifications.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=notifications.PUBLISH_FAILED,
+        db, settings=settings, workspace_id=target.workspace_id, kind=PUBLISH_FAILED,
         params=_params(db, target, error=error[:300]), recipients=_people(db, target),
         link=target_link(db, target),
     )  # fmt: skip
@@ -209,7 +231,7 @@ def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings)
     """The target waits for a person (NEEDS_ATTENTION); tell the author and the managers."""
     transition(target, S.NEEDS_ATTENTION, reason, by=Actor.ENGINE)
     target.next_attempt_at = None
-    kind = notifications.MISSED_HELD if reason == MISSED_REASON else notifications.NEEDS_ATTENTION
+    kind = MISSED_HELD if reason == MISSED_REASON else NEEDS_ATTENTION
     notifications.notify(
         db, settings=settings, workspace_id=target.workspace_id, kind=kind,
         params=_params(db, target, reason=reason), recipients=_people(db, target),

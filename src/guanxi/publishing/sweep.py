@@ -40,6 +40,8 @@ from guanxi.publishing.models import (
     TargetState,
 )
 from guanxi.publishing.outcomes import (
+    CHANNEL_NEEDS_RECONNECT,
+    MANUAL_OVERDUE,
     MISSED_REASON,
     STATUS_BASE_S,
     STATUS_CAP_S,
@@ -167,7 +169,7 @@ def _overdue_manual(
             reminded = db.scalars(
                 select(Notification.params).where(
                     Notification.workspace_id == target.workspace_id,
-                    Notification.kind == notifications.MANUAL_OVERDUE,
+                    Notification.kind == MANUAL_OVERDUE,
                 )
             )
             if any(params.get("target_id") == target.id for params in reminded):
@@ -175,7 +177,7 @@ def _overdue_manual(
             due = target.due_at.isoformat(timespec="minutes") if target.due_at else ""
             notifications.notify(
                 db, settings=settings, workspace_id=target.workspace_id,
-                kind=notifications.MANUAL_OVERDUE, params=_params(db, target, due=due),
+                kind=MANUAL_OVERDUE, params=_params(db, target, due=due),
                 recipients=[target.assignee_id], link=target_link(db, target),
             )  # fmt: skip
             report.reminded.append(target.id)
@@ -242,7 +244,7 @@ def check_status(
                 if was_connected:
                     notifications.notify(
                         db, settings=settings, workspace_id=channel.workspace_id,
-                        kind=notifications.CHANNEL_NEEDS_RECONNECT,
+                        kind=CHANNEL_NEEDS_RECONNECT,
                         params={"channel": channel.name}, recipients=_people(db, target),
                         link=target_link(db, target),
                     )  # fmt: skip
