@@ -486,7 +486,7 @@ def live_posts(state: SandboxState) -> list[LivePost]:
 
 
 def _owned_by(pid: int) -> ColumnElement[bool]:
-    # Lease owners are "host:pid:thread" (tasks.worker_id), "queued:" + that for claims.
+    # Lease owners are "host:pid:thread" (core.worker.worker_id), "queued:" + that for claims.
     return and_(PublishTarget.state == S.PUBLISHING, PublishTarget.lease_owner.like(f"%:{pid}:%"))
 
 
