@@ -39,10 +39,10 @@ from guanxi.connectors.base import (
 from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
 from guanxi.core.settings import Settings
+from guanxi.notifications.models import Notification
 from guanxi.publishing import engine, leases, outcomes
 from guanxi.publishing.models import (
     LatePolicy,
-    Notification,
     Post,
     PublishAttempt,
     PublishingPolicy,

@@ -112,13 +112,14 @@ def test_dispatch_and_publish_jobs_publish_a_due_post(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the queue running jobs at once, the scheduled dispatch publishes a due post."""
+    from guanxi.connectors import registry
     from guanxi.publishing import tasks
 
     platform = Platform()
     channel = world.channel()
     target = world.target(channel, at=utcnow() - timedelta(seconds=5))
     monkeypatch.setattr(tasks, "sessions", lambda: world.sessions)
-    monkeypatch.setattr(tasks, "resolve_connector", lambda _channel: FakeConnector(platform))
+    monkeypatch.setattr(registry, "connector_for", lambda _channel: FakeConnector(platform))
     monkeypatch.setattr("guanxi.publishing.engine.get_settings", lambda: world.settings)
     monkeypatch.setattr(tasks.huey, "immediate", True)
 

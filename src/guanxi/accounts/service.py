@@ -119,11 +119,6 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()[:EMAIL_MAX_LENGTH]
 
 
-def get_user_by_id(db: Session, *, user_id: int) -> User | None:
-    """The user with this id, if any."""
-    return db.get(User, user_id)
-
-
 def get_user_by_email(db: Session, *, email: str) -> User | None:
     """The user with this e-mail address (case-insensitive), if any."""
     return db.scalar(select(User).where(User.email == normalize_email(email)))

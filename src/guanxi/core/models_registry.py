@@ -9,6 +9,7 @@ from guanxi.inbox import people_models as inbox_people_models
 from guanxi.listening import models as listening_models
 from guanxi.listening import topic_models as listening_topic_models
 from guanxi.market import models as market_models
+from guanxi.notifications import models as notifications_models
 from guanxi.planner import models as planner_models
 from guanxi.publishing import models as publishing_models
 
@@ -22,6 +23,7 @@ __all__ = [
     "listening_models",
     "listening_topic_models",
     "market_models",
+    "notifications_models",
     "planner_models",
     "publishing_models",
 ]

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     outbound_allow_networks: str = Field(
         "", description="Non-public networks (CIDR, comma-separated) webhooks may reach."
     )
+    sandbox_audience_pace_s: float = Field(
+        20.0, description="Seconds between the sandbox audience's ticks; 0 or less: none."
+    )
 
     @field_validator("timezone")
     @classmethod

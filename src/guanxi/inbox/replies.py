@@ -26,6 +26,7 @@ from guanxi.approvals import rules
 from guanxi.approvals.record import record_decision
 from guanxi.channels.models import Channel
 from guanxi.channels.service import channel_context, mark_needs_reconnect
+from guanxi.connectors import registry
 from guanxi.connectors.base import (
     Capability,
     ChannelContext,
@@ -246,13 +247,6 @@ def update_reply_approval(
     return settings
 
 
-def default_connector_for(channel: Channel) -> Connector:
-    """The installed connector of ``channel``, built once per process."""
-    from guanxi.connectors.registry import shared_connector
-
-    return shared_connector(channel.connector)
-
-
 def default_context_for(db: Session) -> ContextFor:
     """Channel contexts whose tokens live in ``db``'s database."""
     from guanxi.core.security import SecretBox
@@ -280,22 +274,13 @@ def _set_error(
     reply.error_params = {key: str(value) for key, value in params.items()}
 
 
-def save_draft(db: Session, *, item: InboxItem, text: str, actor: User | None) -> Reply:
-    """Keep a reply to send later; commits."""
-    reply = Reply(item_id=item.id, author_id=actor.id if actor else None, text=_check_text(text),
-                  state=ReplyState.DRAFT, idempotency_key=uuid.uuid4().hex)  # fmt: skip
-    db.add(reply)
-    db.commit()
-    return reply
-
-
 def send_reply(
     db: Session,
     *,
     item: InboxItem,
     text: str,
     actor: User | None,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
     now: datetime | None = None,
 ) -> Reply:
@@ -318,7 +303,7 @@ def deliver(
     db: Session,
     *,
     reply: Reply,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
     now: datetime | None = None,
 ) -> Reply:
@@ -421,7 +406,7 @@ def approve_reply(
     *,
     reply: Reply,
     actor: User,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
 ) -> Reply:
     """An approver approves a reply that waits: it is sent at once (audited); commits."""

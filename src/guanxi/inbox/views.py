@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from functools import partial
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.accounts.models import Membership, Permission, User
 from guanxi.accounts.service import list_members, require
 from guanxi.channels.service import channel_context, list_channels
-from guanxi.connectors.registry import build_connector
+from guanxi.connectors.registry import connector_for
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
@@ -37,15 +38,22 @@ from guanxi.inbox.people_models import ACTION_STATE_LABELS, ModerationAction, Pe
 from guanxi.inbox.people_views import router as people_router
 from guanxi.inbox.settings_views import router as settings_router
 from guanxi.inbox.sla import get_targets, sla_state
-from guanxi.publishing.forms import SubmittedForm, app_settings, form_value
-from guanxi.web.deps import CurrentUser, Db, Member, client_ip, member_with, verify_csrf
+from guanxi.web.deps import (
+    CurrentUser,
+    Db,
+    Member,
+    Writer,
+    app_settings,
+    client_ip,
+    verify_csrf,
+)
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 router.include_router(settings_router)
 router.include_router(people_router)
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 SENTIMENTS = ("positive", "neutral", "negative")
 SENTIMENT_LABELS = {
     "positive": N_("Positive"),
@@ -331,7 +339,7 @@ def _wiring(request: Request, db: Session) -> Iterator[dict[str, Any]]:
     box = SecretBox.from_settings(settings)
     with httpx.Client(timeout=30.0) as http:
         yield {
-            "connector_for": lambda channel: build_connector(channel.connector, settings, http),
+            "connector_for": partial(connector_for, settings=settings, http=http),
             "context_for": lambda channel: channel_context(
                 channel, sessions=sessions, box=box, owner="inbox-web"
             ),

@@ -37,12 +37,11 @@ from guanxi.publishing.models import (
     TargetState,
 )
 from guanxi.publishing.outcomes import complete_manual_target
-from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 
 MANUAL_CONNECTOR = "manual"
 PHONE_LINK_LIFETIME = timedelta(hours=48)
@@ -156,11 +155,6 @@ def qr_svg(url: str) -> Markup:
     return Markup(qr.svg_inline(scale=4, border=2, dark="#111", light="#fff"))  # noqa: S704 - segno's own SVG, no user markup
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _zone(name: str | None, fallback: str) -> str:
     for candidate in (name, fallback):
         if candidate and fields.zone_or_none(candidate) is not None:
@@ -198,7 +192,7 @@ def _package_page(
 ) -> Response:
     i18n.set_language(request.state.language)
     package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
-    settings = _settings(request)
+    settings = app_settings(request)
     token = phone_link_token(
         package.target, secret_key=settings.resolved_secret_key(), now=utcnow()
     )
@@ -254,7 +248,7 @@ def package_media(
 ) -> Response:
     """Download one file of the package."""
     package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
-    return _file(_asset_of(package, media_id), _settings(request))
+    return _file(_asset_of(package, media_id), app_settings(request))
 
 
 @router.post("/w/{slug}/publish/manual/{target_id}/done")
@@ -284,7 +278,7 @@ def mark_done(
 
 def _phone_package(request: Request, db: Session, token: str) -> ManualPackage:
     workspace_id, target_id = read_phone_link_token(
-        token, secret_key=_settings(request).resolved_secret_key(), now=utcnow()
+        token, secret_key=app_settings(request).resolved_secret_key(), now=utcnow()
     )
     return load_package(db, workspace_id=workspace_id, target_id=target_id)
 
@@ -313,6 +307,6 @@ def phone_page(request: Request, token: str, db: Db) -> Response:
 def phone_media(request: Request, token: str, media_id: int, db: Db) -> Response:
     """Download one file of the package from the phone link."""
     package = _phone_package(request, db, token)
-    response = _file(_asset_of(package, media_id), _settings(request))
+    response = _file(_asset_of(package, media_id), app_settings(request))
     response.headers.update(PHONE_HEADERS)
     return response

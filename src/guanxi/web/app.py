@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from guanxi import __version__
 from guanxi.accounts.views import api_router as accounts_api
 from guanxi.accounts.views import router as accounts_router
+from guanxi.catalog.service import platform_name
 from guanxi.catalog.views import api_router as catalog_api
 from guanxi.catalog.views import router as catalog_router
 from guanxi.channels.views import router as channels_router
@@ -32,18 +33,19 @@ from guanxi.core.settings import Mode, Settings, get_settings
 from guanxi.inbox.views import router as inbox_router
 from guanxi.listening.views import router as listening_router
 from guanxi.market.views import router as market_router
+from guanxi.notifications.views import bell_context
+from guanxi.notifications.views import router as notifications_router
 from guanxi.planner.views import api_router as planner_api
 from guanxi.planner.views import router as planner_router
 from guanxi.publishing.api import api_router as publishing_api
 from guanxi.publishing.calendar_views import router as calendar_router
 from guanxi.publishing.manual_views import router as manual_router
-from guanxi.publishing.notification_views import router as notifications_router
 from guanxi.publishing.views import router as publishing_router
 from guanxi.web.admission import RequestSlots
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.limits import BodySizeLimit, integers_within_database_range, no_nul_in_text
 from guanxi.web.openapi import describe_api
-from guanxi.web.rendering import make_templates, render
+from guanxi.web.rendering import make_templates, register_context, render
 from guanxi.web.security import SecurityHeadersMiddleware
 from guanxi.web.timing import ServerTimingMiddleware
 from guanxi.web.views import router as shell_router
@@ -96,6 +98,8 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.writing_sessions = writing(session_factory)
     app.state.templates = make_templates()
+    app.state.templates.env.filters["platform"] = platform_name
+    register_context(app, bell_context)
     app.add_middleware(BodySizeLimit)  # innermost: it answers in the request's language
 
     app.add_middleware(LanguageAndCsrf, default_language=settings.default_language)

@@ -15,6 +15,7 @@ from guanxi.accounts import sessions
 from guanxi.accounts.models import Membership, Permission, User, UserSession
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
 from guanxi.core.security import constant_time_equal
+from guanxi.core.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -30,6 +31,12 @@ class ApiAuthError(UserError):
     """Missing, unknown or revoked API token."""
 
     status_code = 401
+
+
+def app_settings(request: Request) -> Settings:
+    """The running application's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -158,6 +165,13 @@ def member_with(permission: Permission) -> Callable[..., Membership]:
     return dependency
 
 
+# The roles a page asks for, by what the member may do (accounts.models.ROLE_PERMISSIONS).
+Reader = Annotated[Membership, Depends(member_with(Permission.READ))]
+Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
+Approver = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
+Owner = Annotated[Membership, Depends(member_with(Permission.MANAGE_MEMBERS))]
+
+
 def api_member(request: Request, db: Db) -> Membership:
     """The membership an API request acts as, from its ``Authorization: Bearer`` token."""
     header = request.headers.get("authorization", "")
@@ -187,6 +201,12 @@ def api_member_with(permission: Permission) -> Callable[..., Membership]:
 
     PERMISSION_DEPENDENCIES[dependency] = permission
     return dependency
+
+
+# The same roles for ``/api/v1``, from the request's API token.
+ApiWriter = Annotated[Membership, Depends(api_member_with(Permission.WRITE))]
+ApiApprover = Annotated[Membership, Depends(api_member_with(Permission.APPROVE))]
+ApiOwner = Annotated[Membership, Depends(api_member_with(Permission.MANAGE_MEMBERS))]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
