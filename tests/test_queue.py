@@ -191,11 +191,13 @@ def make_cli_target(cli_database: Engine) -> Callable[[], int]:
     return make
 
 
+@pytest.mark.parametrize("up_s", [0.0, 1.0], ids=["while-loading", "when-up"])
 def test_a_worker_started_with_exit_with_parent_stops_when_its_parent_is_killed(
-    tmp_path: Path,
+    tmp_path: Path, up_s: float
 ) -> None:
     """Given a parent that starts `guanxi worker --exit-with-parent` (as the benchmark does),
-    When the parent is SIGKILLed, Then the worker notices and stops on its own."""
+    When the parent is SIGKILLed (while the worker still loads, or once it is up), Then the
+    worker notices and stops on its own."""
     pidfile = tmp_path / "worker.pid"
     parent_code = (
         "import subprocess, sys, time; "
@@ -215,7 +217,7 @@ def test_a_worker_started_with_exit_with_parent_stops_when_its_parent_is_killed(
             assert time.monotonic() < deadline, "the worker did not start"
             time.sleep(0.1)
         worker_pid = int(pidfile.read_text())
-        time.sleep(1.0)  # the worker is up and watching
+        time.sleep(up_s)
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 20
