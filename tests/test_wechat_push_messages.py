@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
-from guanxi.channels.webhooks import wechat_signature
+from guanxi.connectors.wechat_push import wechat_signature
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.inbox.models import InboxItem, ItemKind
