@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -355,6 +355,25 @@ class CredentialsConnect(Protocol):
     def verify_credentials(self, credentials: Mapping[str, str]) -> ConnectedIdentity:
         """Check the credentials with the platform; raise a ConnectorError if they fail."""
         ...
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """How long after a person's private message, and how often, the account may answer it
+    (WeChat: 48 hours, 5 answers); messages are translatable ids."""
+
+    duration: timedelta
+    max_replies: int
+    refusal_code: str  # the code of the connector's error for an answer outside the window
+    closed_message: str  # the window is closed: the reply is kept as a draft
+    full_message: str  # with {limit}: the answers allowed are used up
+
+
+@runtime_checkable
+class LimitsMessageReplies(Protocol):
+    """A connector whose platform lets an account answer a private message only in a window."""
+
+    message_reply_window: ReplyWindow
 
 
 @runtime_checkable
