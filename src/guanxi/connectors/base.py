@@ -43,6 +43,15 @@ class HashtagStyle(StrEnum):
     NONE = "none"  # no hashtags (WeChat articles)
 
 
+class VariantField(StrEnum):
+    """An optional field of a variant: the composer shows the ones the platform uses."""
+
+    TITLE = "title"
+    DIGEST = "digest"  # an article's summary
+    LINK = "link"
+    COVER = "cover"
+
+
 class MediaKind(StrEnum):
     """What a media file is."""
 
@@ -388,6 +397,7 @@ class Connector(Protocol):
     platforms: tuple[str, ...]  # catalog slugs this connector serves
     capabilities: frozenset[Capability]
     hashtag_style: HashtagStyle
+    variant_fields: frozenset[VariantField]  # the optional fields the platform uses
 
     def validate(self, variant: VariantDraft) -> list[RuleViolation]:
         """The platform's rules this variant breaks (length, media count, required cover...)."""

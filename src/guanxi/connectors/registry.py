@@ -7,6 +7,7 @@ from functools import cache
 from importlib.metadata import entry_points
 
 import httpx
+from pydantic_settings import BaseSettings
 
 from guanxi.connectors.base import Capability, Connector, ConnectorConfig
 from guanxi.core.settings import Settings
@@ -32,6 +33,16 @@ def connector_factories() -> dict[str, ConnectorFactory]:
 def connector_names() -> list[str]:
     """The names of the installed connectors, sorted."""
     return sorted(connector_factories())
+
+
+def connector_settings_models() -> dict[str, type[BaseSettings]]:
+    """The settings model of each installed connector that has settings of its own, by name."""
+    models: dict[str, type[BaseSettings]] = {}
+    for name, factory in connector_factories().items():
+        model = getattr(factory, "settings_model", None)
+        if isinstance(model, type) and issubclass(model, BaseSettings):
+            models[name] = model
+    return models
 
 
 def make_connector(name: str, config: ConnectorConfig) -> Connector:

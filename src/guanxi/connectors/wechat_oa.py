@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guanxi.connectors.base import (
     Capability,
@@ -43,14 +45,16 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
     VariantDraft,
+    VariantField,
 )
+from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.wechat_engage import WechatEngage
 from guanxi.connectors.wechat_html import sanitize_html, url_scheme
 from guanxi.connectors.wechat_jobs import MSG_REFUSED, result_from_job
 from guanxi.connectors.wechat_push import WechatPush
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
-from guanxi.core.settings import Settings
+from guanxi.core.settings import ENV_PREFIX, Settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TITLE_MAX = 64
@@ -235,6 +239,19 @@ def _marker(key: str) -> str:
     return f"<!--guanxi:{key}-->"
 
 
+class WechatSettings(BaseSettings):
+    """Where the WeChat Official Account API is; each account brings its own AppID and
+    AppSecret."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=f"{ENV_PREFIX}WECHAT_", extra="ignore", frozen=True
+    )
+
+    api_base: str = Field(
+        "https://api.weixin.qq.com", description="WeChat Official Account API base URL."
+    )
+
+
 class WechatOaConnector(WechatPush, WechatEngage, ReadNotSupported):
     """Publishes articles to a WeChat Official Account; see the module docstring."""
 
@@ -244,6 +261,8 @@ class WechatOaConnector(WechatPush, WechatEngage, ReadNotSupported):
     # The inbox side (connectors.wechat_engage); messages arrive by push, not by fetching.
     capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY, Capability.HIDE}
     hashtag_style = HashtagStyle.NONE
+    variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
+    settings_model = WechatSettings
     credential_fields = (
         CredentialField(
             "app_id",
@@ -276,7 +295,8 @@ class WechatOaConnector(WechatPush, WechatEngage, ReadNotSupported):
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> WechatOaConnector:
         """The connector for ``GUANXI_WECHAT_API_BASE``; each account brings its own keys."""
-        return cls(ConnectorConfig(base_url=settings.wechat_api_base, http=http))
+        own = connector_settings(WechatSettings, settings)
+        return cls(ConnectorConfig(base_url=own.api_base, http=http))
 
     # --- HTTP and tokens -----------------------------------------------------------------
 
