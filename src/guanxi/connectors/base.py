@@ -376,6 +376,8 @@ class ReplyWindow:
     refusal_code: str  # the code of the connector's error for an answer outside the window
     closed_message: str  # the window is closed: the reply is kept as a draft
     full_message: str  # with {limit}: the answers allowed are used up
+    open_note: str  # on the reply form, with %(count)d: how many answers are left
+    closed_note: str  # on the reply form: a reply now will be kept as a draft
 
 
 @runtime_checkable

@@ -146,14 +146,8 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
     def from_settings(cls, settings: Settings, http: httpx.Client) -> DouyinConnector:
         """The connector for this instance's Douyin app (client key and secret)."""
         own = connector_settings(DouyinSettings, settings)
-        return cls(
-            ConnectorConfig(
-                base_url=own.api_base,
-                http=http,
-                app_id=own.client_key,
-                app_secret=own.client_secret.get_secret_value(),
-            )
-        )
+        secret = own.client_secret.get_secret_value()
+        return cls(ConnectorConfig(own.api_base, http, app_id=own.client_key, app_secret=secret))
 
     # Connecting an account.
 

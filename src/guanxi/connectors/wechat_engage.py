@@ -139,6 +139,8 @@ class WechatEngage:
     message_reply_window = ReplyWindow(
         duration=timedelta(hours=48), max_replies=5, refusal_code=OUTSIDE_WINDOW_CODE,
         closed_message=MSG_WINDOW_CLOSED, full_message=MSG_WINDOW_FULL,
+        open_note=N_("WeChat window open: %(count)d messages left."),
+        closed_note=N_("WeChat window closed: the reply will be kept as a draft."),
     )  # fmt: skip
 
     def fetch_comments(self: _WechatHttp, channel: ChannelContext, *, since: str = "") -> FetchPage:

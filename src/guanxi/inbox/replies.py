@@ -88,6 +88,7 @@ class MessageWindow:
     closes_at: datetime | None
     sent: int
     remaining: int
+    rule: ReplyWindow
 
 
 def reply_window_of(connector: Connector) -> ReplyWindow | None:
@@ -118,7 +119,7 @@ def message_window(
         )
     )
     if opened_at is None:
-        return MessageWindow(False, None, None, 0, 0)
+        return MessageWindow(False, None, None, 0, 0, rule)
     sent = (
         db.scalar(
             select(func.count(Reply.id))
@@ -136,7 +137,9 @@ def message_window(
     )
     closes_at = opened_at + rule.duration
     remaining = max(0, rule.max_replies - sent)
-    return MessageWindow(now < closes_at and remaining > 0, opened_at, closes_at, sent, remaining)
+    return MessageWindow(
+        now < closes_at and remaining > 0, opened_at, closes_at, sent, remaining, rule
+    )
 
 
 def reply_rule(db: Session, *, workspace_id: int) -> rules.WhoApproves:
