@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -18,7 +19,8 @@ from typer.testing import CliRunner
 
 from guanxi.cli import app as cli
 from guanxi.connectors.registry import connector_settings_models
-from guanxi.connectors.settings import settings_prefix
+from guanxi.connectors.settings import connector_settings, settings_prefix
+from guanxi.connectors.weibo import WeiboConnector, WeiboSettings
 from guanxi.core.settings import (
     ConfigurationError,
     Mode,
@@ -168,6 +170,20 @@ def test_variables_are_read_from_the_environment(clean_env: pytest.MonkeyPatch) 
     assert settings.default_language == "zh_Hans"
     assert settings.login_max_failures == 3
     assert settings.smtp_starttls is False
+
+
+def test_a_connector_reads_its_own_variables(clean_env: pytest.MonkeyPatch) -> None:
+    """Given the Weibo variables in the environment, then the Weibo connector is configured from
+    them, and a value given to Settings in code under the variable's name wins."""
+    clean_env.setenv("GUANXI_WEIBO_APP_KEY", "key-from-env")
+    clean_env.setenv("GUANXI_WEIBO_SAFE_DOMAIN", "brand.example")
+    settings = get_settings()
+
+    assert connector_settings(WeiboSettings, settings).app_key == "key-from-env"
+    given = settings.model_copy(update={"weibo_app_key": "key-in-code"})
+    assert connector_settings(WeiboSettings, given).app_key == "key-in-code"
+    with httpx.Client() as http:
+        assert WeiboConnector.from_settings(settings, http).safe_domain == "brand.example"
 
 
 @pytest.mark.parametrize(
