@@ -24,11 +24,6 @@ def settings_prefix(model: type[BaseSettings]) -> str:
     return str(model.model_config.get("env_prefix", "")).upper()
 
 
-def variable_names(model: type[BaseSettings]) -> list[str]:
-    """The environment variables ``model`` reads, e.g. ``GUANXI_WEIBO_APP_KEY``."""
-    return [f"{settings_prefix(model)}{field.upper()}" for field in model.model_fields]
-
-
 def connector_settings(model: type[Model], settings: Settings) -> Model:
     """``model`` read from the environment, with the values ``settings`` was given in code
     under the same names taking precedence."""
