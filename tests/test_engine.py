@@ -35,6 +35,7 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
     VariantDraft,
+    VariantField,
 )
 from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
@@ -84,6 +85,7 @@ class FakeConnector(ReadNotSupported):
     name = "fake"
     platforms = ("weibo",)
     hashtag_style = HashtagStyle.DOUBLE_HASH
+    variant_fields: frozenset[VariantField] = frozenset()
 
     def __init__(
         self,

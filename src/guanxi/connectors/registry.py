@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 from typing import Protocol
 
 import httpx
+from pydantic_settings import BaseSettings
 
 from guanxi.connectors.base import Capability, Connector, ConnectorConfig
 from guanxi.core.settings import Settings
@@ -42,6 +43,16 @@ def connector_factories() -> dict[str, ConnectorFactory]:
 def connector_names() -> list[str]:
     """The names of the installed connectors, sorted."""
     return sorted(connector_factories())
+
+
+def connector_settings_models() -> dict[str, type[BaseSettings]]:
+    """The settings model of each installed connector that has settings of its own, by name."""
+    models: dict[str, type[BaseSettings]] = {}
+    for name, factory in connector_factories().items():
+        model = getattr(factory, "settings_model", None)
+        if isinstance(model, type) and issubclass(model, BaseSettings):
+            models[name] = model
+    return models
 
 
 def build_connector(name: str, settings: Settings, http: httpx.Client) -> Connector:

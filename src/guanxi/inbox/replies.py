@@ -1,13 +1,14 @@
 """Replies to inbox items: through the channel's connector, by hand, or after approval.
 
 Whatever happens, the text of a reply is kept: a platform refusal leaves a ``failed`` reply
-with what to do, and a reply that may not go now (WeChat's customer-service window is
-closed, a manager must approve it) stays a ``draft`` or ``pending_approval`` reply.
+with what to do, and a reply that may not go now (the platform's window for answering a
+private message is closed, a manager must approve it) stays a ``draft`` or
+``pending_approval`` reply.
 
-WeChat lets an Official Account answer a person's private message with a customer-service
-message only inside the window that person's own message opens: 48 hours, at most 5
-messages. guanxi checks the window itself before calling WeChat, and also understands
-WeChat's own refusal (errcode 45015).
+A platform may let an account answer a person's private message only inside the window
+that person's own message opens (WeChat: 48 hours, at most 5 answers); its connector
+declares the window (``LimitsMessageReplies``). guanxi checks the window itself before
+calling the platform, and also understands the platform's own refusal.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,8 +34,10 @@ from guanxi.connectors.base import (
     Connector,
     ConnectorError,
     FetchedKind,
+    LimitsMessageReplies,
     OutcomeUnknownError,
     ReplyRequest,
+    ReplyWindow,
     TokenError,
 )
 from guanxi.core.db import utcnow
@@ -49,23 +52,11 @@ from guanxi.inbox.models import (
     ReplyVia,
 )
 
-WINDOW = timedelta(hours=48)
-WINDOW_MESSAGES = 5
 REPLY_MAX_CHARS = 2000
-OUTSIDE_WINDOW_CODE = "45015"
 DEFAULT_REPLY_APPROVER_ROLE = Role.MANAGER
 
 MSG_EMPTY = N_("Write the reply before sending it.")
 MSG_TOO_LONG = N_("The reply has {length} characters; keep it under {limit}.")
-MSG_WINDOW_CLOSED = N_(
-    "WeChat only lets the account answer a private message within 48 hours of the person's "
-    "last message. That window is closed, so the reply is kept as a draft: send it when the "
-    "person writes again."
-)
-MSG_WINDOW_FULL = N_(
-    "WeChat allows {limit} answers to a person's message; they are used up, so the reply is "
-    "kept as a draft: send it when the person writes again."
-)
 MSG_NO_API = N_(
     "This platform has no API for replies: copy the text, answer on the platform, then mark "
     "the item replied."
@@ -91,17 +82,35 @@ ContextFor = Callable[[Channel], ChannelContext]
 
 @dataclass(frozen=True)
 class MessageWindow:
-    """Whether a WeChat private message may still be answered, and until when."""
+    """Whether a private message may still be answered, and until when."""
 
     open: bool
     opened_at: datetime | None
     closes_at: datetime | None
     sent: int
     remaining: int
+    rule: ReplyWindow
 
 
-def message_window(db: Session, *, item: InboxItem, now: datetime | None = None) -> MessageWindow:
-    """The customer-service window of the person who wrote ``item`` on its channel."""
+def reply_window_of(connector: Connector) -> ReplyWindow | None:
+    """The window the connector's platform sets for answering private messages, if any."""
+    return connector.message_reply_window if isinstance(connector, LimitsMessageReplies) else None
+
+
+def message_window(
+    db: Session,
+    *,
+    item: InboxItem,
+    now: datetime | None = None,
+    connector_for: ConnectorFor | None = None,
+) -> MessageWindow:
+    """The window the person who wrote ``item`` opened on its channel, by the rule of the
+    channel's connector (``LookupError`` when its platform sets none)."""
+    channel = db.get_one(Channel, item.channel_id)
+    rule = reply_window_of((connector_for or registry.connector_for)(channel))
+    if rule is None:
+        msg = f"the {channel.connector} connector sets no window for answering messages"
+        raise LookupError(msg)
     now = now or utcnow()
     opened_at = db.scalar(
         select(func.max(InboxItem.created_at)).where(
@@ -111,7 +120,7 @@ def message_window(db: Session, *, item: InboxItem, now: datetime | None = None)
         )
     )
     if opened_at is None:
-        return MessageWindow(False, None, None, 0, 0)
+        return MessageWindow(False, None, None, 0, 0, rule)
     sent = (
         db.scalar(
             select(func.count(Reply.id))
@@ -127,9 +136,11 @@ def message_window(db: Session, *, item: InboxItem, now: datetime | None = None)
         )
         or 0
     )
-    closes_at = opened_at + WINDOW
-    remaining = max(0, WINDOW_MESSAGES - sent)
-    return MessageWindow(now < closes_at and remaining > 0, opened_at, closes_at, sent, remaining)
+    closes_at = opened_at + rule.duration
+    remaining = max(0, rule.max_replies - sent)
+    return MessageWindow(
+        now < closes_at and remaining > 0, opened_at, closes_at, sent, remaining, rule
+    )
 
 
 def reply_rule(db: Session, *, workspace_id: int) -> rules.WhoApproves:
@@ -328,14 +339,15 @@ def deliver(
         _set_error(reply, ReplyState.DRAFT, MSG_NO_API, "manual")
         db.commit()
         return reply
-    if item.kind == ItemKind.MESSAGE and channel.connector == "wechat_oa":
-        window = message_window(db, item=item, now=now)
+    rule = reply_window_of(connector)
+    if item.kind == ItemKind.MESSAGE and rule is not None:
+        window = message_window(db, item=item, now=now, connector_for=lambda _: connector)
         if not window.open:
             if window.remaining == 0 and window.closes_at is not None and now < window.closes_at:
-                _set_error(reply, ReplyState.DRAFT, MSG_WINDOW_FULL, OUTSIDE_WINDOW_CODE,
-                           limit=WINDOW_MESSAGES)  # fmt: skip
+                _set_error(reply, ReplyState.DRAFT, rule.full_message, rule.refusal_code,
+                           limit=rule.max_replies)  # fmt: skip
             else:
-                _set_error(reply, ReplyState.DRAFT, MSG_WINDOW_CLOSED, OUTSIDE_WINDOW_CODE)
+                _set_error(reply, ReplyState.DRAFT, rule.closed_message, rule.refusal_code)
             db.commit()
             return reply
     context = (context_for or default_context_for(db))(channel)
@@ -350,7 +362,7 @@ def deliver(
     try:
         result = connector.reply(context, request)
     except ConnectorError as exc:
-        _refused(db, reply=reply, channel=channel, error=exc)
+        _refused(db, reply=reply, channel=channel, error=exc, rule=rule)
         db.commit()
         return reply
     reply.state, reply.external_id, reply.url = ReplyState.SENT, result.external_id, result.url
@@ -362,9 +374,11 @@ def deliver(
     return reply
 
 
-def _refused(db: Session, *, reply: Reply, channel: Channel, error: ConnectorError) -> None:
-    if error.code == OUTSIDE_WINDOW_CODE:
-        _set_error(reply, ReplyState.DRAFT, MSG_WINDOW_CLOSED, OUTSIDE_WINDOW_CODE)
+def _refused(
+    db: Session, *, reply: Reply, channel: Channel, error: ConnectorError, rule: ReplyWindow | None
+) -> None:
+    if rule is not None and error.code == rule.refusal_code:
+        _set_error(reply, ReplyState.DRAFT, rule.closed_message, rule.refusal_code)
         return
     if isinstance(error, OutcomeUnknownError):  # a second send could post it twice
         _set_error(reply, ReplyState.FAILED, MSG_UNKNOWN, error.code or "timeout")

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import Membership, Permission, User
 from guanxi.accounts.service import list_members, require
+from guanxi.channels.models import Channel
 from guanxi.channels.service import channel_context, list_channels
-from guanxi.connectors.registry import connector_for
+from guanxi.connectors.registry import UnknownConnectorError, connector_for
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
@@ -31,6 +32,7 @@ from guanxi.inbox.models import (
     ITEM_STATUS_LABELS,
     REPLY_STATE_LABELS,
     InboxItem,
+    ItemKind,
     Reply,
 )
 from guanxi.inbox.moderation import ACTION_LABELS, reverse_action
@@ -241,7 +243,7 @@ def _thread_page(
             .order_by(ModerationAction.id)
         )
     )
-    window = replies.message_window(db, item=item) if item.kind == "message" else None
+    window = _message_window(db, item)
     thread = service.thread_of(db, item=item)
     user = membership.user
     can_write = membership.can(Permission.WRITE)
@@ -328,6 +330,21 @@ def reply_to_item(
             request, db, membership, item, error=message, reply_text=text, status_code=400
         )
     return _back(membership, item)
+
+
+def _message_window(db: Session, item: InboxItem) -> replies.MessageWindow | None:
+    """The window for answering a private message, when its platform sets one."""
+    if item.kind != ItemKind.MESSAGE:
+        return None
+    channel = db.get_one(Channel, item.channel_id)
+    try:
+        # The process's shared connector: the window is the platform's rule, no call is made.
+        connector = connector_for(channel)
+    except UnknownConnectorError:
+        return None
+    if replies.reply_window_of(connector) is None:
+        return None
+    return replies.message_window(db, item=item, connector_for=lambda _: connector)
 
 
 @contextmanager

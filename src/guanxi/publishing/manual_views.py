@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Membership, Permission, User, Workspace
 from guanxi.catalog.service import get_catalog
 from guanxi.channels.models import Channel
+from guanxi.connectors.base import Capability
+from guanxi.connectors.registry import connector_capabilities
 from guanxi.core import fields, i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.core.settings import Settings
+from guanxi.core.settings import Settings, get_settings
 from guanxi.publishing.media import media_path
 from guanxi.publishing.models import (
     TARGET_STATE_LABELS,
@@ -43,7 +45,6 @@ from guanxi.web.rendering import render
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 
-MANUAL_CONNECTOR = "manual"
 PHONE_LINK_LIFETIME = timedelta(hours=48)
 PHONE_LINK_SALT = "guanxi.manual-package.v1"
 # States in which a person is expected to post the target and paste its URL.
@@ -90,7 +91,11 @@ def load_package(db: Session, *, workspace_id: int, target_id: int) -> ManualPac
     if target is None or target.workspace_id != workspace_id:
         raise NotFoundError(NOT_MANUAL)
     channel = db.get_one(Channel, target.channel_id)
-    if channel.connector != MANUAL_CONNECTOR:
+    # As for the engine: a connector that cannot follow a publish hands it to a person.
+    capabilities = connector_capabilities({channel.connector}, get_settings())
+    if Capability.PUBLISH_STATUS in capabilities.get(
+        channel.connector, {Capability.PUBLISH_STATUS}
+    ):
         raise NotFoundError(NOT_MANUAL)
     wanted = [*target.media_ids]
     if target.cover_media_id is not None and target.cover_media_id not in wanted:

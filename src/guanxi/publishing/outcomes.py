@@ -6,6 +6,7 @@ platform's status push and a person's "posted by hand" with the live URL.
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.channels.models import Channel, ChannelStatus
+from guanxi.channels.push import register_push_handler
 from guanxi.channels.service import mark_needs_reconnect
 from guanxi.connectors.base import (
     ConnectorError,
@@ -29,12 +31,15 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
 )
+from guanxi.connectors.push import PublishFinished
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings, get_settings
 from guanxi.notifications import service as notifications
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.states import Actor, transition
+
+log = logging.getLogger(__name__)
 
 S = TargetState
 
@@ -281,6 +286,21 @@ def apply_platform_status(
 
     apply_result(db, target, result, now=utcnow(), settings=get_settings(), by=Actor.PLATFORM)
     return target
+
+
+def apply_pushed_status(db: Session, channel: Channel, event: PublishFinished) -> None:
+    """A publish's end the platform pushed, applied to its target; commits."""
+    target = apply_platform_status(
+        db, channel=channel, external_id=event.external_id, result=event.result
+    )
+    db.commit()
+    log.info("publish %s finished for channel %s: target %s", event.external_id, channel.id,
+             target.id if target else "none")  # fmt: skip
+
+
+def register_push_handlers() -> None:
+    """Publish results the platforms push are applied to their targets."""
+    register_push_handler(PublishFinished, apply_pushed_status)
 
 
 def complete_manual_target(

@@ -456,17 +456,10 @@ def load_connector(channel: Channel, settings: Settings) -> Connector | None:
 
 
 def variant_fields(connector: Connector | None) -> list[str]:
-    """The optional fields a channel's platform cares about, learned from its rules.
-
-    A draft with an empty text and over-long title and summary is validated: the fields
-    named in the violations' codes are the ones this platform uses (a WeChat-like platform
-    complains of the title, the summary and the missing cover; a microblog of none).
-    """
+    """The optional fields a channel's platform uses, as its connector declares them."""
     if connector is None:
         return []
-    probe = VariantDraft(text="", title="x" * 1000, digest="x" * 1000)
-    codes = " ".join(violation.code for violation in connector.validate(probe))
-    return [name for name in OPTIONAL_FIELDS if name in codes]
+    return [name for name in OPTIONAL_FIELDS if name in connector.variant_fields]
 
 
 def _platform_findings(

@@ -30,6 +30,7 @@ from guanxi.core import i18n
 from guanxi.core.db import make_engine, make_session_factory, writing
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
+from guanxi.inbox import push as inbox_push
 from guanxi.inbox.views import router as inbox_router
 from guanxi.listening.views import router as listening_router
 from guanxi.market.views import router as market_router
@@ -37,6 +38,7 @@ from guanxi.notifications.views import bell_context
 from guanxi.notifications.views import router as notifications_router
 from guanxi.planner.views import api_router as planner_api
 from guanxi.planner.views import router as planner_router
+from guanxi.publishing import outcomes as publishing_outcomes
 from guanxi.publishing.api import api_router as publishing_api
 from guanxi.publishing.calendar_views import router as calendar_router
 from guanxi.publishing.manual_views import router as manual_router
@@ -130,6 +132,8 @@ def create_app(
     app.include_router(notifications_router)
     app.include_router(channels_router)
     app.include_router(webhooks_router)  # platform pushes: signature-authenticated, no CSRF
+    publishing_outcomes.register_push_handlers()
+    inbox_push.register_push_handlers()
 
     _install_error_handlers(app)
     describe_api(app)
