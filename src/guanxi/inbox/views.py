@@ -98,19 +98,33 @@ def filters_from(request: Request) -> tuple[service.ItemFilters, dict[str, str]]
     return filters, raw
 
 
-def _members(db: Session, membership: Membership) -> dict[int, User]:
-    return {m.user_id: m.user for m in list_members(db, workspace=membership.workspace)}
+def _members(
+    db: Session, membership: Membership, *, only: set[int] | None = None
+) -> dict[int, User]:
+    """The workspace's members by user id (``only`` those, when given)."""
+    if only is not None and not only:
+        return {}
+    members = list_members(db, workspace=membership.workspace, user_ids=only)
+    return {m.user_id: m.user for m in members}
 
 
-def _rows_context(db: Session, membership: Membership, items: list[InboxItem]) -> dict[str, Any]:
+def _rows_context(
+    db: Session, membership: Membership, items: list[InboxItem], *, every_member: bool = True
+) -> dict[str, Any]:
+    """What the rows need; ``every_member`` for the assignee filter (the live poll shows
+    rows only, so it reads just their assignees, and nothing at all when nothing is new)."""
     workspace = membership.workspace
-    targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
-    now = utcnow()
+    sla: dict[int, Any] = {}
+    if items:
+        targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
+        now = utcnow()
+        sla = {item.id: sla_state(targets, item, now=now) for item in items}
+    assignees = {item.assignee_id for item in items if item.assignee_id is not None}
     return {
         "items": items,
         "tags": service.tags_of(db, item_ids=[item.id for item in items]),
-        "sla": {item.id: sla_state(targets, item, now=now) for item in items},
-        "members": _members(db, membership),
+        "sla": sla,
+        "members": _members(db, membership, only=None if every_member else assignees),
         "kind_labels": {str(k): v for k, v in ITEM_KIND_LABELS.items()},
         "status_labels": {str(k): v for k, v in ITEM_STATUS_LABELS.items()},
         "sentiment_labels": SENTIMENT_LABELS,
@@ -175,7 +189,7 @@ def inbox_poll(request: Request, db: Db, membership: Member, after: int = 0) -> 
                 db, user_id=membership.user_id, workspace_id=workspace.id
             ),
             "can_write": membership.can(Permission.WRITE),
-            **_rows_context(db, membership, items),
+            **_rows_context(db, membership, items, every_member=False),
         },
     )
 
