@@ -118,8 +118,7 @@ def store_items(
     Each new item is written once, with its sentiment, priority and assignee
     (``ingest_steps.STORE_STEPS``).
     """
-    page = Page(db, channel.workspace_id, channel=channel, fetched=list(items),
-                now=now or utcnow())  # fmt: skip
+    page = Page(db, channel.workspace_id, channel=channel, fetched=list(items), now=now or utcnow())
     return run_steps(page, STORE_STEPS).stored
 
 
@@ -171,8 +170,15 @@ def sync_channel(
         try:
             for _ in range(MAX_ROUNDS):
                 fetched = _read(connector, kind, context, cursor.cursor)
-                page = Page(db, channel.workspace_id, channel=channel, fetched=fetched.items,
-                            now=now, cursor=cursor, next_cursor=fetched.cursor)  # fmt: skip
+                page = Page(
+                    db,
+                    channel.workspace_id,
+                    channel=channel,
+                    fetched=fetched.items,
+                    now=now,
+                    cursor=cursor,
+                    next_cursor=fetched.cursor,
+                )
                 run_steps(page, INGEST_STEPS)  # commits
                 result.fetched += len(fetched.items)
                 result.added += len(page.stored)

@@ -110,6 +110,14 @@ def run_steps(page: Page, steps: Iterable[IngestStep]) -> Page:
     return page
 
 
+class OnRows:
+    """A step that works on the page's rows: it has something to do when there are some."""
+
+    def able_to_run(self, page: Page) -> bool:
+        """There are rows."""
+        return bool(page.rows)
+
+
 class CheckRows:
     """The fetched items as inbox rows, every value checked."""
 
@@ -151,8 +159,14 @@ def _checked(
     try:
         return _row(channel, item, now), ""
     except values.InvalidValue as exc:
-        log.warning("channel %s: %s %r left out: %s (%s)", channel.id, item.kind,
-                    item.external_id[:200], exc.problem, exc.value)  # fmt: skip
+        log.warning(
+            "channel %s: %s %r left out: %s (%s)",
+            channel.id,
+            item.kind,
+            item.external_id[:200],
+            exc.problem,
+            exc.value,
+        )
         return None, "invalid value"
 
 
@@ -196,14 +210,10 @@ def _or_none(read: Callable[[object], int | None], value: object) -> int | None:
         return None
 
 
-class DropStored:
+class DropStored(OnRows):
     """Leave out the rows already in the inbox (one look-up by the unique key a kind)."""
 
     name = "drop stored"
-
-    def able_to_run(self, page: Page) -> bool:
-        """There are rows."""
-        return bool(page.rows)
 
     def run(self, page: Page) -> StepResult:
         """Keep in ``page.rows`` the rows not stored yet."""
@@ -238,14 +248,10 @@ def _stored_keys(
     return found
 
 
-class Score:
+class Score(OnRows):
     """Sentiment and priority, so that the row goes in with them."""
 
     name = "score"
-
-    def able_to_run(self, page: Page) -> bool:
-        """There are new rows."""
-        return bool(page.rows)
 
     def run(self, page: Page) -> StepResult:
         """Fill each row's sentiment and priority."""
@@ -253,14 +259,10 @@ class Score:
         return StepResult(self.name, done=len(page.rows))
 
 
-class Assign:
+class Assign(OnRows):
     """The assignee the assignment rules give each new row, so that it goes in with it."""
 
     name = "assign"
-
-    def able_to_run(self, page: Page) -> bool:
-        """There are new rows."""
-        return bool(page.rows)
 
     def run(self, page: Page) -> StepResult:
         """Fill the rows' assignees (each new row takes its turn of a rotation)."""
@@ -270,14 +272,10 @@ class Assign:
         return StepResult(self.name, done=assigned)
 
 
-class Insert:
+class Insert(OnRows):
     """Each new row written once: an insert-or-ignore by channel, kind and external id."""
 
     name = "insert"
-
-    def able_to_run(self, page: Page) -> bool:
-        """There are new rows."""
-        return bool(page.rows)
 
     def run(self, page: Page) -> StepResult:
         """Insert ``page.rows``; ``page.stored`` are the items inserted, in id order.
@@ -346,8 +344,9 @@ class Moderate:
         db, items = page.db, page.stored
         savepoint = db.begin_nested()
         try:
-            moderation.moderate_new(db, workspace_id=page.workspace_id, items=items,
-                                    before_platform=db.commit)  # fmt: skip
+            moderation.moderate_new(
+                db, workspace_id=page.workspace_id, items=items, before_platform=db.commit
+            )
         except Exception:  # the items are stored; a moderation bug must not stop the ingest
             log.exception("moderation of %d new items failed", len(items))
             if savepoint.is_active:

@@ -185,9 +185,12 @@ def moderate_new(
     unscored = [item for item in items if item.sentiment is None]
     if unscored:
         _sentiment_and_priority(
-            db, workspace_id=workspace_id, items=unscored, sentiment_of=sentiment_of,
+            db,
+            workspace_id=workspace_id,
+            items=unscored,
+            sentiment_of=sentiment_of,
             pending=pending,
-        )  # fmt: skip
+        )
     rules = _rules(db, workspace_id=workspace_id)
     if rules:
         screen = Screen(words=_words(db, workspace=workspace))
