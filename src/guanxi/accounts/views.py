@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts import auth, service, sessions
-from guanxi.accounts.models import AuditEventRead, Membership, Permission, Role, WorkspaceRead
+from guanxi.accounts.models import Membership, Permission, Role
 from guanxi.accounts.service import TOKEN_LIFETIME_CHOICES
 from guanxi.accounts.throttle import LoginThrottledError, ThrottlePolicy
 from guanxi.core import i18n
@@ -18,10 +18,8 @@ from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import SUPPORTED_LANGUAGES, Settings
 from guanxi.web.deps import (
     SESSION_ID,
-    ApiMember,
     CurrentUser,
     Db,
-    api_member_with,
     client_ip,
     member_with,
     safe_next,
@@ -32,11 +30,9 @@ from guanxi.web.limits import FormField, QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-api_router = APIRouter(tags=["workspace"])
 
 Owner = Annotated[Membership, Depends(member_with(Permission.MANAGE_MEMBERS))]
 Reader = Annotated[Membership, Depends(member_with(Permission.READ))]
-ApiOwner = Annotated[Membership, Depends(api_member_with(Permission.MANAGE_MEMBERS))]
 
 
 def _settings_of(request: Request) -> Settings:
@@ -303,18 +299,3 @@ def sign_out_everywhere(
     db.commit()
     _end_session(request)
     return RedirectResponse("/login", status_code=303)
-
-
-@api_router.get("/workspace", response_model=WorkspaceRead)
-def api_workspace(membership: ApiMember) -> WorkspaceRead:
-    """The workspace this token acts in."""
-    return WorkspaceRead.model_validate(membership.workspace)
-
-
-@api_router.get("/audit", response_model=list[AuditEventRead])
-def api_audit(
-    db: Db, membership: ApiOwner, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[AuditEventRead]:
-    """The workspace's audit log, newest first (owners only)."""
-    events = service.list_audit_events(db, workspace=membership.workspace, limit=limit)
-    return [AuditEventRead.model_validate(event) for event in events]
