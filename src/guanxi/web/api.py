@@ -39,7 +39,6 @@ ApiBrowserReader = Annotated[Membership, Depends(api_browser_reader)]
 ApiWriter = Annotated[Membership, Depends(api_member_with(Permission.WRITE))]
 ApiApprover = Annotated[Membership, Depends(api_member_with(Permission.APPROVE))]
 ApiOwner = Annotated[Membership, Depends(api_member_with(Permission.MANAGE_MEMBERS))]
-ApiTokenMember = Annotated[Membership, Depends(token_member)]
 
 
 def workspace_api(capability: str, *, tags: list[str], browser: bool = False) -> APIRouter:
@@ -85,6 +84,7 @@ class FormerPath:
     """An ASGI endpoint that sends a request on to its successor route, adding the headers."""
 
     def __init__(self, successor: str) -> None:
+        self.successor = successor
         self.successor_parts = successor.split("/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
