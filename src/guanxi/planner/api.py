@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from guanxi.core import i18n
 from guanxi.planner import service
-from guanxi.planner.brief import InvalidBriefError, PlanCreate, parse_plan_create
-from guanxi.planner.models import PlanRead, PlanSummary
+from guanxi.planner.brief import InvalidBriefError
+from guanxi.planner.models import PlanCreate, PlanRead, PlanSummary, parse_plan_create
 from guanxi.web.api import API_ROOT, ApiReader, ApiWriter, keep_former_paths, workspace_api
 from guanxi.web.deps import Db, client_ip
 

@@ -21,8 +21,8 @@ from guanxi.planner.brief import (
     LANGUAGE_LABELS,
     PLAN_NAME_MAX_LENGTH,
     InvalidBriefError,
-    parse_plan_create,
 )
+from guanxi.planner.models import parse_plan_create
 from guanxi.planner.scoring import GATE_LABELS
 from guanxi.web.deps import (
     CurrentUser,
