@@ -209,7 +209,9 @@ def api_attempts(
     """Every logged attempt at publishing the variant, oldest first."""
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, target_id)
-    return [AttemptRead.of(attempt) for attempt in service.list_attempts(db, target=target)]
+    return [
+        AttemptRead.model_validate(attempt) for attempt in service.list_attempts(db, target=target)
+    ]
 
 
 keep_former_paths(router, former=API_ROOT)  # /api/v1/posts/...

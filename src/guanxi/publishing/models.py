@@ -435,6 +435,8 @@ class PostRead(BaseModel):
 class AttemptRead(BaseModel):
     """One logged try: what was sent, what came back, how long it took."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     action: str
     outcome: str
@@ -446,13 +448,7 @@ class AttemptRead(BaseModel):
     started_at: datetime
     duration_ms: int
 
+    @field_validator("request_summary", "response", mode="before")
     @classmethod
-    def of(cls, attempt: PublishAttempt) -> AttemptRead:
-        """The logged attempt as the API shows it."""
-        return cls(
-            number=attempt.number, action=attempt.action, outcome=attempt.outcome,
-            worker=attempt.worker, request_summary=attempt.request_summary or {},
-            response=attempt.response or {}, error_code=attempt.error_code,
-            error=attempt.error, started_at=attempt.started_at,
-            duration_ms=attempt.duration_ms,
-        )  # fmt: skip
+    def _empty_when_none(cls, value: dict[str, Any] | None) -> dict[str, Any]:
+        return value or {}
