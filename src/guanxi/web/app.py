@@ -18,10 +18,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guanxi import __version__
-from guanxi.accounts.views import api_router as accounts_api
+from guanxi.accounts.api import router as accounts_api
 from guanxi.accounts.views import router as accounts_router
+from guanxi.catalog.api import router as catalog_api
 from guanxi.catalog.service import platform_name
-from guanxi.catalog.views import api_router as catalog_api
 from guanxi.catalog.views import router as catalog_router
 from guanxi.channels.views import router as channels_router
 from guanxi.channels.webhooks import router as webhooks_router
@@ -32,14 +32,16 @@ from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
 from guanxi.inbox import push as inbox_push
 from guanxi.inbox.views import router as inbox_router
+from guanxi.listening.api import router as listening_api
 from guanxi.listening.views import router as listening_router
+from guanxi.market.api import router as market_api
 from guanxi.market.views import router as market_router
 from guanxi.notifications.views import bell_context
 from guanxi.notifications.views import router as notifications_router
-from guanxi.planner.views import api_router as planner_api
+from guanxi.planner.api import router as planner_api
 from guanxi.planner.views import router as planner_router
 from guanxi.publishing import outcomes as publishing_outcomes
-from guanxi.publishing.api import api_router as publishing_api
+from guanxi.publishing.api import router as publishing_api
 from guanxi.publishing.calendar_views import router as calendar_router
 from guanxi.publishing.manual_views import router as manual_router
 from guanxi.publishing.views import router as publishing_router
@@ -124,8 +126,10 @@ def create_app(
         app.include_router(router)
     for router in (shell_router, accounts_router, catalog_router, planner_router, checks_router):
         app.include_router(router)
-    for router in (accounts_api, catalog_api, planner_api, publishing_api):
-        app.include_router(router, prefix="/api/v1")
+    # Each capability's API router carries its own prefix and authentication (web/api.py).
+    for router in (accounts_api, catalog_api, listening_api, market_api, planner_api):
+        app.include_router(router)
+    app.include_router(publishing_api)
     app.include_router(calendar_router)
     app.include_router(publishing_router)
     app.include_router(manual_router)
