@@ -15,7 +15,6 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from typer.testing import CliRunner
 
-from guanxi.cli import app as cli
 from guanxi.core.settings import (
     ConfigurationError,
     Mode,
@@ -23,7 +22,8 @@ from guanxi.core.settings import (
     get_settings,
     load_settings,
 )
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
+from guanxi.shell.cli import app as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "configuration.md"

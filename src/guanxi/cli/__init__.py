@@ -1,4 +1,5 @@
-"""The ``guanxi`` command line: wiring of the capabilities' services, nothing more."""
+"""The ``guanxi`` command line's own commands (database, people, workspaces, worker...);
+``guanxi.shell.cli`` adds every capability's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi import __version__
+from guanxi import PARENT_PID, __version__
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
 from guanxi.core import migrate
@@ -87,7 +88,7 @@ def serve(
     # sessions with the same key.
     get_settings().resolved_secret_key()
     # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
-    uvicorn.run("guanxi.web.main:app", host=host, port=port, reload=reload, proxy_headers=False,
+    uvicorn.run("guanxi.shell.main:app", host=host, port=port, reload=reload, proxy_headers=False,
                 workers=workers)  # fmt: skip
 
 
@@ -376,7 +377,7 @@ def _stop_when_orphaned() -> None:
     import threading
     import time
 
-    parent = os.getppid()
+    parent = PARENT_PID
     if sys.platform == "linux":  # the kernel sends SIGTERM the moment the parent dies
         import ctypes
 
@@ -517,14 +518,13 @@ def bench_publish(
         raise typer.Exit(code=1)
 
 
-def _register_capabilities() -> None:
-    """Each capability's command group lives in a module of this package."""
-    from . import inbox, inbox_bench, listen, listen_bench, market, nlp, web_bench
+def _register_benchmarks() -> None:
+    """The benchmarks with a module of their own; the capabilities add their commands and
+    benchmarks through the shell (``guanxi.shell.cli``)."""
+    from . import inbox_bench, listen_bench, web_bench
 
-    for module in (listen, nlp, inbox, market):
-        module.register(app, bench_app)
     for benchmarks in (listen_bench, inbox_bench, web_bench):
         benchmarks.register_bench(bench_app)
 
 
-_register_capabilities()
+_register_benchmarks()

@@ -34,16 +34,12 @@ from guanxi.inbox.models import (
 )
 from guanxi.inbox.moderation import ACTION_LABELS, reverse_action
 from guanxi.inbox.people_models import ACTION_STATE_LABELS, ModerationAction, PersonIdentity
-from guanxi.inbox.people_views import router as people_router
-from guanxi.inbox.settings_views import router as settings_router
 from guanxi.inbox.sla import get_targets, sla_state
 from guanxi.publishing.forms import SubmittedForm, app_settings, form_value
 from guanxi.web.deps import CurrentUser, Db, Member, client_ip, member_with, verify_csrf
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-router.include_router(settings_router)
-router.include_router(people_router)
 
 Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 SENTIMENTS = ("positive", "neutral", "negative")

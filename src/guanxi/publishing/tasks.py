@@ -19,6 +19,7 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from guanxi.core.capability import capabilities
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
 
@@ -57,7 +58,7 @@ def resolve_connector(channel: Channel) -> Connector:
 
 def preload() -> None:
     """Import what the jobs run, in the calling (main) thread, before workers start."""
-    import guanxi.core.models_registry
+    capabilities()  # every model, so that the mappers are complete
     import guanxi.publishing.engine
     import guanxi.publishing.sweep  # noqa: F401
 

@@ -22,10 +22,8 @@ from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media, service
 from guanxi.publishing.campaigns import list_campaigns
 from guanxi.publishing.forms import SubmittedForm, app_settings, form_value, state_labels
-from guanxi.publishing.media_views import router as media_router
 from guanxi.publishing.models import Post, PublishTarget
 from guanxi.publishing.policy import get_policy
-from guanxi.publishing.review_views import router as review_router
 from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
 from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
@@ -565,7 +563,3 @@ def post_review_link(
         )  # fmt: skip
     link = f"{app_settings(request).base_url.rstrip('/')}/review/{token}"
     return _post_page(request, db, membership, post, review_link=link)
-
-
-router.include_router(media_router)
-router.include_router(review_router)

@@ -12,10 +12,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from guanxi.cli.common import console, err_console, fail
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
-
-from .common import console, err_console, fail
 
 # From a checkout, the shared data sits beside the project (see docs/nlp.md).
 DEFAULT_DATA = Path("../shared/data")
