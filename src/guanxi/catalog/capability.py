@@ -1,5 +1,6 @@
 """The platform catalog: every Chinese and foreign platform, and what reaches it."""
 
+from guanxi.catalog import cli
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
 
@@ -7,6 +8,7 @@ capability = Capability(
     name="catalog",
     routers=("guanxi.catalog.views:router",),
     api_routers=("guanxi.catalog.views:api_router",),
+    cli=cli.register,
     glance=Glance(
         title=N_("Catalog"),
         description=N_(

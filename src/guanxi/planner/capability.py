@@ -2,13 +2,14 @@
 
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
-from guanxi.planner import models, overview
+from guanxi.planner import cli, models, overview
 
 capability = Capability(
     name="planner",
     routers=("guanxi.planner.views:router",),
     api_routers=("guanxi.planner.views:api_router",),
     models=(models,),
+    cli=cli.register,
     glance=Glance(
         title=N_("Plan"),
         description=N_(
