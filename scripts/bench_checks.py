@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from guanxi.checks.bench import bench_words, read_posts
+from guanxi.devtools.bench.checks import bench_words, read_posts
 
 DEFAULT_POSTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "weibo_topics"
 

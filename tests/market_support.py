@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
-from guanxi.market import demo, service
+from guanxi.devtools.demo import market as demo
+from guanxi.market import service
 from guanxi.market.fetchers import ParsedChart, RankedApp
 from guanxi.market.models import Chart, ChartDataset, Store
 

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from guanxi.connectors.weibo import marker
-from guanxi.publishing.bench import LivePost, TargetRow, measure, percentile, post_text
+from guanxi.devtools.bench.common import percentile
+from guanxi.devtools.bench.publishing import LivePost, TargetRow, measure, post_text
 from guanxi.publishing.models import TargetState
 from tests.cli import cli_database, run, said
 from tests.conftest import POSTGRES_URL

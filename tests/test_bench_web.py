@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from guanxi.accounts.service import create_user, parse_user_create
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
-from guanxi.demo_stack import wait_for
-from guanxi.devtools.web_load import free_port, run_in_own_loop
+from guanxi.devtools.bench.web_load import free_port, run_in_own_loop
+from guanxi.devtools.demo.stack import wait_for
 from guanxi.shell.cli import app
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import AuditEvent, Membership, Role
 from guanxi.channels.models import ChannelAudience
 from guanxi.checks import service, wordlist
-from guanxi.checks.bench import bench_words, generated_entries
 from guanxi.checks.models import SensitiveWord
 from guanxi.checks.words import CompiledWordList, WordEntry, WordSeverity, default_entries
 from guanxi.connectors.base import HashtagStyle, Severity
 from guanxi.core.errors import PermissionDeniedError
+from guanxi.devtools.bench.checks import bench_words, generated_entries
 from tests.conftest import UserFactory, WorkspaceFactory, forget_default_words
 
 BLOCK, WARN = WordSeverity.BLOCK, WordSeverity.WARN

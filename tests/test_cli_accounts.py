@@ -10,7 +10,7 @@ from guanxi import __version__
 from guanxi.accounts.models import AuditEvent, Membership, Role, User, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.security import verify_password
-from guanxi.demo import DEMO_PEOPLE
+from guanxi.devtools.demo.workspace import DEMO_PEOPLE
 from tests.cli import run, said
 
 GOOD_PASSWORD = "a long enough password"

@@ -4,6 +4,7 @@ review from outside through a link."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -255,3 +256,36 @@ def test_the_hits_of_the_checks_are_marked_in_the_variant_text(
 
     _status, clean = compose(client, team)
     assert 'class="highlighted"' not in client.get(clean).text
+
+
+def test_the_posts_list_comes_in_pages_of_fifty_newest_first_keeping_the_filters(
+    client: TestClient, db: Session, team: Team
+) -> None:
+    """Given 120 posts, the list shows 50 a page, newest first, and its page links keep the
+    filters; a page past the end shows the last page."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    db.add_all(
+        Post(
+            workspace_id=team.workspace.id,
+            title=f"post-{n:03d}",
+            body=TEXT,
+            created_at=start + timedelta(minutes=n),
+        )
+        for n in range(120)
+    )
+    db.commit()
+    as_user(client, team.analyst.email)
+
+    def titles(path: str) -> list[str]:
+        return re.findall(r">(post-\d{3})</a>", client.get(path).text)
+
+    assert titles("/w/acme/publish") == [f"post-{n:03d}" for n in range(119, 69, -1)]
+    assert titles("/w/acme/publish?page=3") == [f"post-{n:03d}" for n in range(19, -1, -1)]
+    assert titles("/w/acme/publish?page=99") == titles("/w/acme/publish?page=3")
+    second = client.get("/w/acme/publish?page=2").text
+    assert "Page 2 of 3" in second
+    assert 'href="?page=1"' in second
+    assert 'href="?page=3"' in second
+    filtered = client.get("/w/acme/publish?state=draft").text
+    assert "No posts match yet." in filtered  # these posts have no variants
+    assert "Page 1 of" not in filtered

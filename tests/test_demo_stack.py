@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from guanxi import demo_stack
+from guanxi.devtools.demo import stack as demo_stack
 
 
 def test_a_failing_demo_step_is_logged_and_the_others_still_run(

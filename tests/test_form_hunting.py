@@ -27,10 +27,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
-from guanxi.inbox import demo as inbox_demo
-from guanxi.listening import demo as listening_demo
+from guanxi.devtools.demo import inbox as inbox_demo
+from guanxi.devtools.demo import listening as listening_demo
+from guanxi.devtools.demo import market as market_demo
 from guanxi.listening import flows
-from guanxi.market import demo as market_demo
 from tests.composer_support import Team, make_team, test_connectors  # noqa: F401 - fixture
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.listening_data_support import FakePipeline

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from guanxi.cli.inbox_bench import register_bench
-from guanxi.inbox.bench import run_inbox_bench
+from guanxi.devtools.bench.inbox import run_inbox_bench
 
 
 def test_the_inbox_benchmark_runs_and_ends_with_its_figures() -> None:

@@ -35,9 +35,11 @@ from guanxi.channels.models import Channel
 from guanxi.core.db import Base
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.demo import DEMO_PLAN_BRIEF
-from guanxi.demo_stack import load_demo_channels
-from guanxi.inbox.demo_workflow import load_workflow_demo
+from guanxi.devtools.demo.inbox import load_demo as load_workflow_demo
+from guanxi.devtools.demo.listening_topics import load_insight_demo
+from guanxi.devtools.demo.planner import DEMO_PLAN_BRIEF
+from guanxi.devtools.demo.publishing import load_demo_posts
+from guanxi.devtools.demo.stack import load_demo_channels
 from guanxi.inbox.models import Reply
 from guanxi.inbox.people import link_authors
 from guanxi.inbox.people_models import (
@@ -50,13 +52,11 @@ from guanxi.inbox.people_models import (
     Tag,
 )
 from guanxi.listening import service as listening
-from guanxi.listening.insight_demo import load_insight_demo
 from guanxi.listening.models import SourceFormat
 from guanxi.listening.topics import refresh_rollup
 from guanxi.planner import service as planner
 from guanxi.planner.brief import parse_brief
 from guanxi.publishing import campaigns
-from guanxi.publishing.demo import load_demo_posts
 from guanxi.publishing.media import store_media
 from guanxi.publishing.models import PublishTarget
 from tests.composer_support import png_bytes

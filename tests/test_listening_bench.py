@@ -6,7 +6,8 @@ import typer
 from typer.testing import CliRunner
 
 from guanxi.cli.listen_bench import register_bench
-from guanxi.listening.bench_dashboard import EndpointTiming, filter_variants
+from guanxi.devtools.bench.common import Timing as EndpointTiming
+from guanxi.devtools.bench.listening_dashboard import filter_variants
 
 
 def test_bench_dashboard_fills_times_every_endpoint_and_prints_a_last_line() -> None:

@@ -163,7 +163,7 @@ def test_top_authors_walks_authors_by_followers_when_many_mentions_match(
 
 def test_demo_topics_load_once(world: World) -> None:
     """The demo's topics and alert rule are added once; a second load changes nothing."""
-    from guanxi.listening.insight_demo import DEMO_TOPICS, load_insight_demo
+    from guanxi.devtools.demo.listening_topics import DEMO_TOPICS, load_insight_demo
     from guanxi.listening.topic_models import AlertRule
 
     load_insight_demo(world.db, workspace=world.workspace)

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
 from guanxi.core.security import SecretBox
-from guanxi.demo_stack import load_demo_channels
-from guanxi.listening import demo, flows
+from guanxi.devtools.demo import listening as demo
+from guanxi.devtools.demo.stack import load_demo_channels
+from guanxi.listening import flows
 from guanxi.listening.models import (
     ListeningSource,
     Mention,

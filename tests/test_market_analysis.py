@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Role
 from guanxi.core.settings import Settings
+from guanxi.devtools.demo.market_charts import LINE, SEED_DAY, WECHAT, WHATSAPP, demo_charts
 from guanxi.market import alerts, analysis, service
 from guanxi.market.analysis import Change, ChartSelection
-from guanxi.market.demo_data import LINE, SEED_DAY, WECHAT, WHATSAPP, demo_charts
 from guanxi.market.models import Chart, Store
 from guanxi.publishing.models import Notification
 from guanxi.publishing.notification_views import notification_text

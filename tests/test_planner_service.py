@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import AuditEvent
 from guanxi.core.errors import NotFoundError
-from guanxi.demo import DEMO_PLAN_NAME, load_demo
+from guanxi.devtools.demo.planner import DEMO_PLAN_NAME
+from guanxi.devtools.demo.workspace import load_demo
 from guanxi.planner import service
 from guanxi.planner.brief import InvalidBriefError, parse_brief
 from guanxi.planner.models import Plan

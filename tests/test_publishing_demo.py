@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Role
 from guanxi.core.db import utcnow
 from guanxi.core.settings import Settings
-from guanxi.publishing.demo import DEMO_POSTS, load_demo_posts
+from guanxi.devtools.demo.publishing import DEMO_POSTS, load_demo_posts
 from guanxi.publishing.models import Post, TargetState
 from guanxi.sandbox.weibo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SAFE_DOMAIN
 from tests.conftest import UserFactory, WorkspaceFactory

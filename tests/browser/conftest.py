@@ -31,8 +31,8 @@ from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.security import SecretBox
 from guanxi.core.serving import serve_in_thread
 from guanxi.core.settings import Settings
-from guanxi.demo import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
-from guanxi.demo_stack import load_demo_channels
+from guanxi.devtools.demo.stack import load_demo_channels
+from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
 from guanxi.shell.app import create_app
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.channels.models import Channel
 from guanxi.core.db import make_engine, make_session_factory
-from guanxi.demo import DEMO_WORKSPACE
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in
 

@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
 
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.core.db import utcnow
-from guanxi.demo import DEMO_WORKSPACE
-from guanxi.demo_stack import sandbox_environment
+from guanxi.devtools.demo.stack import sandbox_environment
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, MANAGER, LiveServer, serve_demo, sign_in

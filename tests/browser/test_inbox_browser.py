@@ -16,8 +16,8 @@ from guanxi.connectors.base import Connector
 from guanxi.connectors.registry import build_connector
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
-from guanxi.demo import DEMO_WORKSPACE
-from guanxi.demo_stack import sandbox_environment
+from guanxi.devtools.demo.stack import sandbox_environment
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.inbox.ingest import sync_all
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.server import RunningSandbox, run_in_thread

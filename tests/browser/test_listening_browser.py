@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from guanxi.demo import DEMO_WORKSPACE
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from tests.browser.conftest import EDITOR, LiveServer, serve_demo, sign_in
 from tests.listening_data_support import FIXTURES
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from guanxi.accounts.service import get_workspace_by_slug
-from guanxi.demo import DEMO_WORKSPACE
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.listening.topics import TopicForm, create_topic
 from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in
 from tests.listening_topics_support import add_author, add_mention

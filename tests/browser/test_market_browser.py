@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from guanxi.demo import DEMO_WORKSPACE
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from tests.browser.conftest import ANALYST, LiveServer, sign_in
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,8 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import Connector
 from guanxi.connectors.registry import build_connector
 from guanxi.core.db import utcnow
-from guanxi.demo import DEMO_WORKSPACE
-from guanxi.demo_stack import sandbox_environment
+from guanxi.devtools.demo.stack import sandbox_environment
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.publishing.engine import dispatch_due, execute_target
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.weibo import DEMO_SAFE_DOMAIN, DEMO_WEIBO_NAME, DEMO_WEIBO_UID

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from guanxi.demo import DEMO_WORKSPACE, SECOND_WORKSPACE
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE, SECOND_WORKSPACE
 from tests.browser.conftest import ANALYST, EDITOR, MANAGER, OWNER, LiveServer, sign_in
 
 pytestmark = pytest.mark.browser

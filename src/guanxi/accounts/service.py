@@ -286,6 +286,7 @@ def list_members(db: Session, *, workspace: Workspace) -> list[Membership]:
     query = (
         select(Membership)
         .join(User, Membership.user_id == User.id)
+        .options(contains_eager(Membership.user))  # pages name each member: one query
         .where(Membership.workspace_id == workspace.id)
         .order_by(User.email)
     )

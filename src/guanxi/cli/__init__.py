@@ -18,7 +18,7 @@ from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
 from guanxi.core.settings import ConfigurationError, get_settings
 
-from .common import console, err_console
+from .common import console, err_console, stage_progress
 from .common import fail as _fail
 from .common import sessions as _sessions
 
@@ -163,8 +163,8 @@ def workspace_add_member(
 def demo() -> None:
     """Load the demo workspace (a Provence wine brand entering China); safe to repeat."""
     from guanxi.core.security import SecretBox
-    from guanxi.demo import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
-    from guanxi.demo_stack import load_demo_channels
+    from guanxi.devtools.demo.stack import load_demo_channels
+    from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
 
     with session_scope(_sessions()) as db:
         workspace = load_demo(db)
@@ -295,7 +295,7 @@ def up(
     web_workers: Annotated[int, typer.Option(min=1, help="Web processes.")] = 1,
 ) -> None:
     """Run the demo on one machine: the platform sandbox, a worker and the web app."""
-    from guanxi.demo_stack import run_stack
+    from guanxi.devtools.demo.stack import run_stack
 
     run_stack(port=port, sandbox_port=sandbox_port, workers=workers, console=console,
               web_workers=web_workers)  # fmt: skip
@@ -336,15 +336,8 @@ def bench_publish(
 ) -> None:
     """Publish POSTS posts to ACCOUNTS sandbox Weibo accounts with a real worker pool, then
     report duplicates, lost posts, lateness and throughput (the last line, for scripts)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from guanxi.publishing.bench import BenchConfig, BenchError, interrupts_as_exit, run_bench
+    from guanxi.devtools.bench.common import BenchError, interrupts_as_exit
+    from guanxi.devtools.bench.publishing import BenchConfig, run_bench
 
     config = BenchConfig(
         posts=posts, accounts=accounts_, database_url=database_url, queue_url=queue_url,
@@ -356,12 +349,10 @@ def bench_publish(
         f"bench publish: {posts} posts, {accounts_} accounts, {backend}, {workers} worker(s) "
         f"x {threads} thread(s), window {window:.0f} s{', kill a worker' if kill_worker else ''}"
     )
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
     try:
-        with interrupts_as_exit(), Progress(*columns, console=console) as bar:
-            task = bar.add_task("final targets", total=posts)
-            result = run_bench(config, progress=lambda done, _: bar.update(task, completed=done))
+        with interrupts_as_exit(), stage_progress() as progress:
+            progress("final targets", 0, posts)
+            result = run_bench(config, progress=progress)
     except BenchError as exc:
         raise _fail(str(exc)) from exc
     table = Table("figure", "value", title="publishing benchmark")

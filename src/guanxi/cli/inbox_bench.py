@@ -45,8 +45,8 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Ingest INGEST comments through the real path (moderation against TERMS words), fill
         up to ITEMS items, then time list, filters and searches (the last line, for scripts)."""
-        from guanxi.inbox.bench import run_inbox_bench
-        from guanxi.publishing.bench import BenchError
+        from guanxi.devtools.bench.common import BenchError
+        from guanxi.devtools.bench.inbox import run_inbox_bench
 
         backend = "PostgreSQL" if database_url else "SQLite"
         console.print(

@@ -29,8 +29,8 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Fill a scratch database with MENTIONS enriched, topic-matched mentions, then time
         every dashboard API call RUNS times with varied filters (p50, p95, max)."""
-        from guanxi.listening.bench_dashboard import run_dashboard_bench
-        from guanxi.publishing.bench import BenchError
+        from guanxi.devtools.bench.common import BenchError
+        from guanxi.devtools.bench.listening_dashboard import run_dashboard_bench
 
         backend = "PostgreSQL" if database_url else "SQLite"
         console.print(f"bench dashboard: {mentions} mentions, {backend}, {runs} runs per endpoint")

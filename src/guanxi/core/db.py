@@ -98,13 +98,21 @@ def _refuse_nul(
             )
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
+def make_engine(url: str, *, connections: int | None = None) -> Engine:
+    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout.
+
+    ``connections``: how many threads use the engine at once (a web process's request
+    threads); the pool keeps that many connections, so no request waits for one and none
+    times out while others finish. Default: SQLAlchemy's pool (5, and 10 more on demand).
+    """
+    pool: dict[str, int] = {}
+    if connections is not None:
+        pool = {"pool_size": connections, "max_overflow": max(2, connections // 4)}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
     querytiming.install(engine)  # the Server-Timing header's database time
     event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine

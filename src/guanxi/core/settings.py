@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         "", description="Proxy addresses/networks whose X-Forwarded-For is believed."
     )
     session_max_age_days: int = Field(14, ge=1, description="How long a sign-in lasts.")
+    web_threads: int = Field(
+        20,
+        ge=1,
+        le=200,
+        description="Requests one web process works on at once (and its database connections).",
+    )
     slow_request_ms: int = Field(
         0, ge=0, description="Log requests slower than this with their queries; 0: off."
     )

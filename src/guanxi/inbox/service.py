@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
@@ -108,6 +108,7 @@ def thread_of(db: Session, *, item: InboxItem, limit: int = 100) -> list[InboxIt
         statement = statement.where(InboxItem.post_external_id == item.post_external_id)
     else:
         statement = statement.where(InboxItem.author_external_id == item.author_external_id)
+    statement = statement.options(selectinload(InboxItem.replies))  # the thread shows them all
     return list(db.scalars(statement.order_by(InboxItem.created_at, InboxItem.id).limit(limit)))
 
 

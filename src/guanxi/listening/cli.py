@@ -188,7 +188,7 @@ def bench_import_command(
     """Import a generated weibo-crawler CSV of ROWS posts; print rows/s and peak RSS."""
     import tempfile
 
-    from guanxi.listening.bench_import import run_import_benchmark
+    from guanxi.devtools.bench.listening_import import run_import_benchmark
 
     with tempfile.TemporaryDirectory(prefix="guanxi-bench-import-") as work:
         err_console.print(f"generating and importing {rows} rows ...")

@@ -210,9 +210,9 @@ def bench_enrich(
 
     Enriches POSTS real posts in one process, then runs jieba.lcut + SnowNLP on a sample;
     the last line is for scripts."""
-    from guanxi.nlp.bench import (
+    from guanxi.devtools.bench.common import peak_rss_mb
+    from guanxi.devtools.bench.nlp import (
         EnrichBench,
-        peak_rss_mb,
         post_texts,
         run_baseline,
         run_pipeline,

@@ -19,8 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from guanxi.accounts.models import Membership, Permission, User, Workspace
@@ -230,15 +230,9 @@ def get_variant(
     return post, get_target(post=post, target_id=target_id)
 
 
-def list_posts(
-    db: Session,
-    *,
-    workspace: Workspace,
-    state: str = "",
-    channel_id: int | None = None,
-    campaign_id: int | None = None,
-) -> list[Post]:
-    """The workspace's posts, newest first, filtered by a target state, channel or campaign."""
+def _posts_query(
+    *, workspace: Workspace, state: str, channel_id: int | None, campaign_id: int | None
+) -> Select[Post]:
     query = select(Post).where(Post.workspace_id == workspace.id)
     if state:
         if state not in set(TargetState):
@@ -250,7 +244,45 @@ def list_posts(
         query = query.where(Post.targets.any(PublishTarget.channel_id == channel_id))
     if campaign_id is not None:
         query = query.where(Post.campaign_id == campaign_id)
-    return list(db.scalars(query.order_by(Post.created_at.desc(), Post.id.desc())))
+    return query
+
+
+def list_posts(
+    db: Session,
+    *,
+    workspace: Workspace,
+    state: str = "",
+    channel_id: int | None = None,
+    campaign_id: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Post]:
+    """The workspace's posts, newest first, filtered by a target state, channel or campaign;
+    ``limit`` posts from ``offset`` when given, each with its variants loaded."""
+    query = _posts_query(
+        workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id
+    )
+    query = query.options(selectinload(Post.targets)).order_by(
+        Post.created_at.desc(), Post.id.desc()
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(db.scalars(query))
+
+
+def count_posts(
+    db: Session,
+    *,
+    workspace: Workspace,
+    state: str = "",
+    channel_id: int | None = None,
+    campaign_id: int | None = None,
+) -> int:
+    """How many posts the filters of ``list_posts`` give."""
+    query = _posts_query(
+        workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id
+    )
+    return db.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def list_attempts(db: Session, *, target: PublishTarget) -> list[PublishAttempt]:
@@ -403,14 +435,23 @@ def variant_draft(db: Session, target: PublishTarget, data_dir: Path) -> Variant
     )  # fmt: skip
 
 
+def _refuse_request(request: httpx.Request) -> httpx.Response:
+    msg = f"a connector built to check a draft tried to call {request.url.host}"
+    raise RuntimeError(msg)
+
+
+# validate() never talks to the platform; the client is only part of the constructors. This
+# one has no TLS context to build (that took half the time of a post's page) and refuses any
+# request.
+_OFFLINE_HTTP = httpx.Client(transport=httpx.MockTransport(_refuse_request))
+
+
 def load_connector(channel: Channel, settings: Settings) -> Connector | None:
-    """The channel's connector, or None when it is not installed."""
-    # validate() never talks to the platform; the client is only part of the constructor.
-    with httpx.Client() as http:
-        try:
-            return build_connector(channel.connector, settings, http)
-        except (UnknownConnectorError, ImportError, TypeError):
-            return None
+    """The channel's connector, to check drafts with, or None when it is not installed."""
+    try:
+        return build_connector(channel.connector, settings, _OFFLINE_HTTP)
+    except (UnknownConnectorError, ImportError, TypeError):
+        return None
 
 
 def variant_fields(connector: Connector | None) -> list[str]:

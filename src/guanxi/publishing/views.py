@@ -5,6 +5,7 @@ whose routes this router includes."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,6 +30,7 @@ from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+POSTS_PER_PAGE = 50
 
 Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 Approver = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
@@ -107,20 +109,33 @@ def posts_page(
     state: QueryField = "",
     channel: QueryField = "",
     campaign: QueryField = "",
+    page: QueryField = "",
 ) -> Response:
-    """The workspace's posts, newest first, with each variant's state; filterable."""
+    """The workspace's posts, newest first, with each variant's state; filterable, in pages."""
     workspace = membership.workspace
     error = None
+    channel_id, campaign_id, size = _int_or_none(channel), _int_or_none(campaign), POSTS_PER_PAGE
     try:
+        found = service.count_posts(
+            db, workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id
+        )
+        pages = max(1, -(-found // size))
+        number = min(max(_int_or_none(page) or 1, 1), pages)
         posts = service.list_posts(
-            db, workspace=workspace, state=state, channel_id=_int_or_none(channel),
-            campaign_id=_int_or_none(campaign),
-        )  # fmt: skip
+            db,
+            workspace=workspace,
+            state=state,
+            channel_id=channel_id,
+            campaign_id=campaign_id,
+            limit=size,
+            offset=(number - 1) * size,
+        )
     except UserError as exc:
-        error, posts = exc.translated(i18n.gettext), []
+        error, posts, number, pages = exc.translated(i18n.gettext), [], 1, 1
     channels = {c.id: c for c in list_channels(db, workspace=workspace)}
     policy = get_policy(db, workspace=workspace)
     db.commit()  # the policy row, created with its defaults on first read
+    kept = {"state": state, "channel": channel, "campaign": campaign}
     return render(
         request,
         "publishing/list.html",
@@ -129,7 +144,12 @@ def posts_page(
             "posts": posts,
             "channels": channels,
             "campaigns": list_campaigns(db, workspace=workspace),
-            "filters": {"state": state, "channel": channel, "campaign": campaign},
+            "filters": kept,
+            "pager": {
+                "page": number,
+                "pages": pages,
+                "query": urlencode({k: v for k, v in kept.items() if v}),
+            },
             "state_labels": state_labels(),
             "policy": policy,
             "approver_label": ROLE_LABELS[Role(policy.approver_role)],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guanxi import __version__
 from guanxi.core import i18n
@@ -57,7 +59,8 @@ def create_app(
     """Build the application for ``settings`` (the environment's when not given)."""
     settings = settings or get_settings()
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.resolved_database_url))
+        engine = make_engine(settings.resolved_database_url, connections=settings.web_threads)
+        session_factory = make_session_factory(engine)
     app = GuanxiApp(
         title="guanxi",
         version=__version__,
@@ -67,23 +70,14 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         dependencies=[Depends(integers_within_database_range), Depends(no_nul_in_text)],
+        lifespan=_request_threads(settings.web_threads),
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.templates = make_templates()
     app.add_middleware(BodySizeLimit)  # innermost: it answers in the request's language
 
-    @app.middleware("http")
-    async def language_and_csrf(request: Request, call_next: Any) -> Response:
-        language = i18n.normalize_language(request.session.get("language")) or (
-            i18n.negotiate_language(
-                request.headers.get("accept-language"), settings.default_language
-            )
-        )
-        request.state.language = language
-        request.state.csrf_token = ensure_csrf_token(request)
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(LanguageAndCsrf, default_language=settings.default_language)
 
     app.add_middleware(
         SessionMiddleware,
@@ -107,6 +101,39 @@ def create_app(
     _install_error_handlers(app)
     describe_api(app)
     return app
+
+
+class LanguageAndCsrf:
+    """Each request's language (the session's choice, else the browser's) and CSRF token,
+    on ``request.state``. Plain ASGI: a ``BaseHTTPMiddleware`` costs every request a task
+    and a stream."""
+
+    def __init__(self, app: ASGIApp, *, default_language: str) -> None:
+        self.app = app
+        self.default_language = default_language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            request.state.language = i18n.normalize_language(
+                request.session.get("language")
+            ) or i18n.negotiate_language(
+                request.headers.get("accept-language"), self.default_language
+            )
+            request.state.csrf_token = ensure_csrf_token(request)
+        await self.app(scope, receive, send)
+
+
+def _request_threads(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The lifespan that gives the process ``threads`` request threads (as many as its
+    database connections: a request waits for a thread, never for a connection)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
 
 
 def _is_api(request: Request) -> bool:

@@ -1,6 +1,6 @@
 """The demo workspace's topic queries and an alert rule (``load_insight_demo``).
 
-The lead calls it from ``listening.demo.load_demo`` after the demo mentions are loaded;
+``listening.load_demo`` calls it after the demo mentions are loaded;
 creating a topic matches it against the mentions already there, so the dashboards show
 data at once. Running it again changes nothing.
 """

@@ -1,4 +1,4 @@
-"""The inbox workflow of the demo workspace: saved replies in Chinese and English,
+"""The inbox part of the demo workspace, its workflow: saved replies in Chinese and English,
 moderation and assignment rules, response targets and a debate. Idempotent: each piece is
 added only when the workspace has none of its kind."""
 
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Permission, Workspace
 from guanxi.accounts.service import list_members
+from guanxi.devtools.demo import DemoStep
 from guanxi.inbox.people_models import (
     AssignmentRule,
     Debate,
@@ -34,7 +35,7 @@ def _count(db: Session, model: type, workspace: Workspace) -> int:
     return int(db.scalar(select(func.count()).where(column == workspace.id)) or 0)
 
 
-def load_workflow_demo(db: Session, *, workspace: Workspace) -> None:
+def load_demo(db: Session, *, workspace: Workspace) -> None:
     """Add the demo workflow to ``workspace``; running it again changes nothing."""
     writers = [m.user_id for m in list_members(db, workspace=workspace) if m.can(Permission.WRITE)]
     if not _count(db, SavedReply, workspace):
@@ -86,3 +87,6 @@ def load_workflow_demo(db: Session, *, workspace: Workspace) -> None:
             Debate(workspace_id=workspace.id, hashtag="普罗旺斯之夏", title="Summer rosé 夏日桃红")
         )
     db.flush()
+
+
+DEMO = DemoStep(order=30, load=load_demo)

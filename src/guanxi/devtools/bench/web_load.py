@@ -39,14 +39,18 @@ from sqlalchemy import func, select
 from guanxi.accounts.models import Role
 from guanxi.core.db import make_engine
 from guanxi.core.settings import Settings
-from guanxi.demo_stack import sandbox_environment
-from guanxi.devtools.web_data import PERSON_PASSWORD, BenchData, Person, Volume, fill_demo
+from guanxi.devtools.bench.common import (
+    BenchError,
+    Progress,
+    no_progress,
+    percentile,
+    scratch_database,
+)
+from guanxi.devtools.bench.web_data import PERSON_PASSWORD, BenchData, Person, Volume, fill_demo
+from guanxi.devtools.demo.stack import sandbox_environment
 from guanxi.inbox.models import Reply
 from guanxi.inbox.people_models import InternalNote
-from guanxi.publishing.bench import BenchError, percentile, scratch_database
 from guanxi.publishing.models import Approval, Post
-
-Progress = Callable[[str, int, int], None]
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -519,9 +523,7 @@ def running_stack(env: dict[str, str], *, web_workers: int, logs: Path) -> Itera
         stack.stop()
 
 
-def run_web_bench(
-    config: WebBenchConfig, *, progress: Progress = lambda _s, _d, _t: None
-) -> WebBenchResult:
+def run_web_bench(config: WebBenchConfig, *, progress: Progress = no_progress) -> WebBenchResult:
     """Fill a scratch database, start the stack, let the people work, stop everything."""
     if config.people < 1 or config.seconds <= 0:
         msg = "--people must be at least 1 and --seconds more than 0"

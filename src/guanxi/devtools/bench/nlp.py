@@ -3,7 +3,6 @@ developer would write (``jieba.lcut`` plus ``SnowNLP(text).sentiments``)."""
 
 from __future__ import annotations
 
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from guanxi.core.errors import N_, UserError
 from guanxi.nlp.pipeline import Document, Pipeline
 from guanxi.nlp.training import read_shopping, read_weibo
 
-Progress = Callable[[int], None]
+Advance = Callable[[int], None]  # posts done since the last call
 
 
 @dataclass(frozen=True)
@@ -64,13 +63,8 @@ def post_texts(data_dir: Path) -> list[str]:
     return texts
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run_pipeline(
-    texts: list[str], posts: int, pipeline: Pipeline, progress: Progress
+    texts: list[str], posts: int, pipeline: Pipeline, progress: Advance
 ) -> tuple[float, float]:
     """Enrich ``posts`` posts (``texts`` repeated) in batches; the wall-clock and CPU seconds
     it took."""
@@ -90,7 +84,7 @@ def run_pipeline(
     return time.perf_counter() - started, time.process_time() - cpu_started
 
 
-def run_baseline(texts: list[str], sample: int, progress: Progress) -> float:
+def run_baseline(texts: list[str], sample: int, progress: Advance) -> float:
     """``jieba.lcut`` plus ``SnowNLP(text).sentiments`` on ``sample`` posts; the seconds."""
     import jieba
     from snownlp import SnowNLP

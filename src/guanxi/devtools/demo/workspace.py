@@ -1,6 +1,7 @@
 """The demo workspace: a Provence wine brand entering China, the seed's own example.
 
-Loading is idempotent: running it again adds what is missing and changes nothing else.
+Its people and workspaces are made here, then every capability's ``DemoStep`` adds its
+data. Loading is idempotent: running it again adds what is missing and changes nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Role, User, UserCreate, Workspace, WorkspaceCreate
+from guanxi.devtools.demo import demo_steps
 
 DEMO_PASSWORD = "guanxi-demo-2013"  # noqa: S105 - printed for the demo on purpose
 
@@ -70,52 +72,12 @@ def load_demo(db: Session) -> Workspace:
                 db, workspace=workspace, user=users[person.email], role=person.role, actor=None
             )
     db.flush()
-    _demo_plan(db, workspace, author=users[DEMO_PEOPLE[2].email])
     _capability_demos(db, workspace)
     return workspace
 
 
 def _capability_demos(db: Session, workspace: Workspace) -> None:
-    """Each capability adds its own demo data (mentions, inbox, chart ranks)."""
-    from guanxi.inbox import demo as inbox_demo
-    from guanxi.listening import demo as listening_demo
-    from guanxi.market import demo as market_demo
-
-    for module in (listening_demo, inbox_demo, market_demo):
-        module.load_demo(db, workspace=workspace)
+    """Each capability adds its own demo data (a plan, mentions, inbox, chart ranks)."""
+    for _name, step in demo_steps():
+        step.load(db, workspace=workspace)
         db.flush()
-
-
-# The community manager's first plan: young urban wine drinkers in the big mainland cities.
-DEMO_PLAN_NAME = "Launch in tier-1 and tier-2 cities 一二线城市上市"
-DEMO_PLAN_BRIEF = {
-    "age_min": 25,
-    "age_max": 45,
-    "education": "university",
-    "city_tiers": [1, 2],
-    "region": "mainland",
-    "devices": ["mobile"],
-    "goals": ["awareness", "engagement", "sales"],
-    "languages": ["en", "zh_Hans"],
-}
-
-
-def _demo_plan(db: Session, workspace: Workspace, *, author: User) -> None:
-    """Save the demo plan once; a plan of that name already there is left as it is."""
-    from guanxi.planner import service as planner
-    from guanxi.planner.brief import parse_brief
-    from guanxi.planner.models import Plan
-
-    existing = db.scalar(
-        select(Plan).where(Plan.workspace_id == workspace.id, Plan.name == DEMO_PLAN_NAME)
-    )
-    if existing is not None:
-        return
-    planner.create_plan(
-        db,
-        workspace=workspace,
-        actor=author,
-        name=DEMO_PLAN_NAME,
-        brief=parse_brief(DEMO_PLAN_BRIEF),
-    )
-    db.flush()

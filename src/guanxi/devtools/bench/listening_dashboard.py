@@ -3,7 +3,7 @@
 One run:
 
 1. creates a scratch database (a SQLite file, or a database on the PostgreSQL server given
-   with ``--database-url``, dropped at the end: ``publishing.bench.scratch_database``);
+   with ``--database-url``, dropped at the end: ``common.scratch_database``);
 2. fills it with synthetic but realistic listening data: authors with a long-tailed
    follower count, mentions over a year with a weekly rhythm and a few crises, each
    enriched (sentiment, source kind, journey stage, keywords in realistic proportions) and
@@ -22,8 +22,8 @@ import random
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,11 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import UserCreate, WorkspaceCreate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
+from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_database
 from guanxi.listening.models import Author, Mention, MentionEnrichment
 from guanxi.listening.queries import MentionFacts, QueryMatcher, compile_queries
 from guanxi.listening.topic_models import MentionFacet, TopicMatch, TopicQuery
 from guanxi.listening.topics import refresh_rollup
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 TOPICS = (
     ("Starbucks", "brand", "星巴克 OR starbucks"),
@@ -129,19 +128,6 @@ CHUNK = 20_000
 
 
 @dataclass
-class EndpointTiming:
-    """The latencies of one endpoint over the runs, in milliseconds."""
-
-    name: str
-    samples_ms: list[float] = field(default_factory=list)
-
-    def percentile(self, share: float) -> float:
-        """The nearest-rank percentile (0 < share <= 1)."""
-        ordered = sorted(self.samples_ms)
-        return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-@dataclass
 class DashboardBenchResult:
     """What one run measured."""
 
@@ -152,7 +138,7 @@ class DashboardBenchResult:
     fill_s: float
     rollup_s: float
     matcher_texts_per_s: dict[int, float]
-    timings: list[EndpointTiming]
+    timings: list[Timing]
 
     @property
     def worst_p95_ms(self) -> float:
@@ -414,7 +400,7 @@ def _params(variant: dict[str, Any]) -> list[tuple[str, str | int | float | bool
 
 def time_endpoints(
     settings: Settings, *, token: str, topic_ids: Sequence[int], runs: int, progress: Progress
-) -> list[EndpointTiming]:
+) -> list[Timing]:
     """Call every dashboard endpoint ``runs`` times through the app; latencies per endpoint."""
     from fastapi.testclient import TestClient
 
@@ -425,7 +411,7 @@ def time_endpoints(
     endpoints.append("/api/v1/w/bench/listen/posts")
     variants = filter_variants(datetime.now(UTC).date(), topic_ids)
     headers = {"Authorization": f"Bearer {token}"}
-    timings = [EndpointTiming(path.rsplit("/", 1)[-1]) for path in endpoints]
+    timings = [Timing(path.rsplit("/", 1)[-1]) for path in endpoints]
     with TestClient(create_app(settings)) as client:
         for path in endpoints:  # warm the caches and the connection pool once
             client.get(path, headers=headers).raise_for_status()
@@ -458,10 +444,9 @@ def run_dashboard_bench(
     database_url: str = "",
     runs: int = 20,
     seed: int = 0,
-    progress: Progress = lambda _stage, _done, _total: None,
+    progress: Progress = no_progress,
 ) -> DashboardBenchResult:
     """Fill a scratch database with ``mentions`` mentions and time every dashboard call."""
-    from guanxi.publishing.bench import scratch_database
 
     with (
         tempfile.TemporaryDirectory() as workdir,

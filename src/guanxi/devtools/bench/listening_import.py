@@ -9,13 +9,13 @@ The figures are rows/s of the import alone and the process's peak RSS.
 from __future__ import annotations
 
 import csv
-import resource
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from guanxi.listening.demo import sample
+from guanxi.devtools.bench.common import peak_rss_mb
+from guanxi.devtools.demo.listening import sample
 
 HEADER = [
     "id", "bid", "正文", "头条文章url", "原始图片url", "视频url", "Live Photo视频url", "位置",
@@ -55,11 +55,6 @@ def write_weibo_crawler_csv(path: Path, rows: int) -> None:
                 "iPhone客户端", number % 997, number % 89, number % 31, "", "",
                 moment.strftime("%Y-%m-%d %H:%M:%S"), "False", "0", "True", "", "", "", "",
             ])  # fmt: skip
-
-
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far, in MB (Linux reports KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_import_benchmark(

@@ -8,7 +8,6 @@ people open has an agency's worth of rows behind it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,16 +20,15 @@ from guanxi.channels.models import Channel
 from guanxi.core.db import make_session_factory, session_scope, utcnow
 from guanxi.core.security import SecretBox, hash_password
 from guanxi.core.settings import Settings
-from guanxi.demo import load_demo
-from guanxi.demo_stack import load_demo_channels
-from guanxi.inbox import bench as inbox_bench
+from guanxi.devtools.bench import inbox_data
+from guanxi.devtools.bench import listening_dashboard as bench_dashboard
+from guanxi.devtools.bench.common import Progress
+from guanxi.devtools.demo.stack import load_demo_channels
+from guanxi.devtools.demo.workspace import load_demo
 from guanxi.inbox.models import InboxItem
-from guanxi.listening import bench_dashboard
 from guanxi.listening.models import Author, Mention
 from guanxi.listening.topics import refresh_rollup
 from guanxi.publishing.models import Post, PublishTarget, TargetState
-
-Progress = Callable[[str, int, int], None]
 
 # The roles in the order people are given them: person i has ROLES[i % 4].
 ROLES = (Role.OWNER, Role.MANAGER, Role.EDITOR, Role.ANALYST)
@@ -87,7 +85,7 @@ def fill_demo(
     _add_mentions(engine, workspace_id=workspace_id, count=volume.mentions, progress=progress)
     with sessions() as db:
         have = int(db.scalar(select(func.count(InboxItem.id))) or 0)
-    inbox_bench.fill(
+    inbox_data.fill(
         engine, workspace_id=workspace_id, total=have + volume.inbox_items,
         users=[person.user_id for person in members], seed=0, progress=progress,
     )  # fmt: skip

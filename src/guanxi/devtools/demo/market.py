@@ -1,6 +1,6 @@
 """The market part of the demo workspace: the seed's chat-app charts around July 27, 2013.
 
-The dataset is private to the demo workspace and flagged illustrative (demo_data says what
+The dataset is private to the demo workspace and flagged illustrative (market_charts says what
 is the seed's and what is made up); WhatsApp, WeChat and Line are tracked, and the two
 campaigns the seed tells of (Messi for WeChat in Italy, the TV commercial in India) are
 annotated, so the matrix of July 27 and the Messi effect show from ``make run``.
@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
-from guanxi.market import campaigns, service
-from guanxi.market.demo_data import (
+from guanxi.devtools.demo import DemoStep
+from guanxi.devtools.demo.market_charts import (
     DATASET_NAME,
     DATASET_NOTE,
     DEMO_CAMPAIGNS,
@@ -23,6 +23,7 @@ from guanxi.market.demo_data import (
     WHATSAPP,
     demo_charts,
 )
+from guanxi.market import campaigns, service
 from guanxi.market.models import ChartSnapshot, MarketCampaign, TrackedApp
 
 TRACKED = (
@@ -63,3 +64,6 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
         )  # fmt: skip
         campaigns.create_campaign(db, workspace=workspace, data=data, dataset=dataset, actor=None)
     db.flush()
+
+
+DEMO = DemoStep(order=40, load=load_demo)

@@ -55,7 +55,7 @@ def sandbox_environment(port: int, host: str = "127.0.0.1") -> dict[str, str]:
 def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     """Connect the sandbox's demo accounts to the demo workspace (once: an account already
     there is left as it is), then the listening search that needs the Weibo account."""
-    from guanxi.listening.demo import add_demo_search
+    from guanxi.devtools.demo.listening import add_demo_search
 
     connected = list(
         db.scalars(select(Channel).where(Channel.workspace_id == workspace.id).order_by(Channel.id))
@@ -193,8 +193,8 @@ def _add_demo_posts() -> None:
     """The demo workspace's posts, once; here because their checks need the sandbox's
     settings (the Weibo app's safe domain), which `guanxi up` sets."""
     from guanxi.accounts.service import get_workspace_by_slug
-    from guanxi.demo import DEMO_WORKSPACE
-    from guanxi.publishing.demo import load_demo_posts
+    from guanxi.devtools.demo.publishing import load_demo_posts
+    from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 
     settings = get_settings()
     sessions = make_session_factory(make_engine(settings.resolved_database_url))

@@ -30,15 +30,13 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,11 +44,17 @@ from guanxi.accounts import service as accounts
 from guanxi.channels.service import create_channel
 from guanxi.connectors.base import Token
 from guanxi.connectors.weibo import MARKER_PARAM, marker
-from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope, utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.demo_stack import sandbox_environment
+from guanxi.devtools.bench.common import (
+    BenchError,
+    Progress,
+    no_progress,
+    percentile,
+    scratch_database,
+)
+from guanxi.devtools.demo.stack import sandbox_environment
 from guanxi.publishing.engine import QUEUED_LEASE
 from guanxi.publishing.leases import PUBLISH_LEASE
 from guanxi.publishing.models import (
@@ -73,10 +77,6 @@ BENCH_EMAIL = "bench@example.com"
 _MARKER = re.compile(rf"[?&]{MARKER_PARAM}=([0-9a-f]+)")
 # What a run's children may need after the deadline: a worker ends within this on SIGTERM.
 STOP_TIMEOUT_S = 15.0
-
-
-class BenchError(RuntimeError):
-    """The run could not be set up or a worker died on its own."""
 
 
 @dataclass(frozen=True)
@@ -158,15 +158,6 @@ class BenchResult:
         )
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank ``q`` percentile (0 < q ≤ 100) of ``values``; 0 when empty."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil without floats
-    return ordered[int(rank) - 1]
-
-
 def measure(targets: list[TargetRow], live: list[LivePost], *, elapsed_s: float) -> BenchResult:
     """Duplicates, lost posts, lateness and throughput from the end state of a run.
 
@@ -224,37 +215,6 @@ def measure(targets: list[TargetRow], live: list[LivePost], *, elapsed_s: float)
         elapsed_s=elapsed_s,
         lost_ids=sorted(lost_ids),
     )
-
-
-# --- Scratch database ---------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(database_url: str, workdir: Path) -> Iterator[str]:
-    """A migrated, empty database for the run; dropped (PostgreSQL) when the block ends."""
-    if not database_url:
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    admin_url = make_url(database_url)
-    if admin_url.get_backend_name() != "postgresql":
-        msg = "--database-url must be a postgresql+psycopg:// URL (or omit it for SQLite)"
-        raise BenchError(msg)
-    name = f"guanxi_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = admin_url.set(database=name).render_as_string(hide_password=False)
-            migrate.upgrade(url)
-            yield url
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 # --- Setup --------------------------------------------------------------------------------
@@ -508,12 +468,10 @@ def wait_until_publishing(sessions: sessionmaker[Session], pid: int, limit_s: fl
         time.sleep(0.02)
 
 
-Progress = Callable[[int, int], None]
-
-
-def run_bench(config: BenchConfig, *, progress: Progress | None = None) -> BenchResult:
+def run_bench(config: BenchConfig, *, progress: Progress = no_progress) -> BenchResult:
     """Set up, run the worker pool until every target is final or time is up, measure,
-    clean up. ``progress(final, total)`` is called about once a second while waiting."""
+    clean up. ``progress("final targets", final, total)`` is called about once a second
+    while waiting."""
     if config.posts < 1 or config.accounts < 1:
         msg = "--posts and --accounts must be at least 1"
         raise BenchError(msg)
@@ -540,7 +498,7 @@ def _run(
     url: str,
     sandbox: RunningSandbox,
     sessions: sessionmaker[Session],
-    progress: Progress | None,
+    progress: Progress,
 ) -> BenchResult:
     made = add_sandbox_accounts(sandbox.sandbox.state, config.accounts)
     populate(sessions, settings=settings, config=config, sandbox_accounts=made)
@@ -562,8 +520,7 @@ def _run(
             pool.start_one()
         while True:
             done = final_count(sessions)
-            if progress:
-                progress(done, config.posts)
+            progress("final targets", done, config.posts)
             if done >= config.posts:
                 break
             now = time.monotonic()
@@ -589,21 +546,3 @@ def _run(
         )
         result.reconciled = int(db.scalar(found) or 0)
     return result
-
-
-@contextmanager
-def interrupts_as_exit() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt so the cleanup of a run still happens."""
-
-    def _raise(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise)
-    except ValueError:  # not the main thread: nothing to install
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

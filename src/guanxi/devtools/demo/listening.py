@@ -23,9 +23,10 @@ from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
+from guanxi.devtools.demo import DemoStep
+from guanxi.devtools.demo.listening_topics import load_insight_demo
 from guanxi.listening import flows, service
 from guanxi.listening.importers.base import ParsedAuthor, ParsedMention
-from guanxi.listening.insight_demo import load_insight_demo
 from guanxi.listening.models import OfficialRelation, SourceFormat
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def demo_author(index: int) -> ParsedAuthor:
 
 def sample() -> list[dict[str, Any]]:
     """The shipped sample's records."""
-    text = resources.files("guanxi.listening").joinpath("data", SAMPLE).read_text("utf-8")
+    text = resources.files("guanxi.devtools.demo").joinpath("data", SAMPLE).read_text("utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -110,3 +111,6 @@ def add_demo_search(db: Session, *, workspace: Workspace) -> None:
             db, workspace_id=workspace.id, name=PULL_SOURCE_NAME, channel_id=weibo.id,
             query=PULL_QUERY, platform=weibo.platform,
         )  # fmt: skip
+
+
+DEMO = DemoStep(order=20, load=load_demo)

@@ -1,0 +1,1 @@
+"""``guanxi bench ...``: each capability under load, on scratch data it sets up and removes."""

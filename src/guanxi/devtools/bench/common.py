@@ -1,0 +1,99 @@
+"""What every benchmark shares: its error, percentiles, a scratch database, memory, signals."""
+
+from __future__ import annotations
+
+import resource
+import signal
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from guanxi.core import migrate
+
+# ``progress(stage, done, total)``: the command line shows one bar per stage.
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(_stage: str, _done: int, _total: int) -> None:
+    """A progress callback that shows nothing (tests and scripts)."""
+
+
+class BenchError(RuntimeError):
+    """The run could not be set up or a worker died on its own."""
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q`` percentile (0 < q ≤ 100) of ``values``; 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil without floats
+    return ordered[int(rank) - 1]
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Timing:
+    """The samples of one timed call (a query, an endpoint), in milliseconds."""
+
+    name: str
+    samples_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, share: float) -> float:
+        """The nearest-rank percentile of the samples (0 < share ≤ 1)."""
+        return percentile(self.samples_ms, share * 100)
+
+
+@contextmanager
+def scratch_database(database_url: str, workdir: Path) -> Iterator[str]:
+    """A migrated, empty database for the run; dropped (PostgreSQL) when the block ends."""
+    if not database_url:
+        url = f"sqlite:///{workdir / 'bench.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    admin_url = make_url(database_url)
+    if admin_url.get_backend_name() != "postgresql":
+        msg = "--database-url must be a postgresql+psycopg:// URL (or omit it for SQLite)"
+        raise BenchError(msg)
+    name = f"guanxi_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = admin_url.set(database=name).render_as_string(hide_password=False)
+            migrate.upgrade(url)
+            yield url
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def interrupts_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt so the cleanup of a run still happens."""
+
+    def _raise(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
