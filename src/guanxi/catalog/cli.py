@@ -45,7 +45,7 @@ def catalog_list(
     console.print(table)
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:  # noqa: ARG001 - no benchmark
+def register(app: typer.Typer) -> None:
     """Add ``guanxi catalog`` to ``app``."""
     catalog_app = typer.Typer(help="The platform catalog.", no_args_is_help=True)
     catalog_app.command("list")(catalog_list)

@@ -381,11 +381,11 @@ def bench_publish(
 
 
 def _register_benchmarks() -> None:
-    """The benchmarks with a module of their own; the capabilities add their commands and
-    benchmarks through the shell (``guanxi.shell.cli``)."""
-    from . import inbox_bench, listen_bench, web_bench
+    """Each benchmark command lives in a module of this package (the capabilities add their
+    own commands through the shell, ``guanxi.shell.cli``)."""
+    from . import inbox_bench, listen_bench, market_bench, nlp_bench, web_bench
 
-    for benchmarks in (listen_bench, inbox_bench, web_bench):
+    for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench):
         benchmarks.register_bench(bench_app)
 
 

@@ -66,8 +66,8 @@ class Capability:
     # The worker's periodic jobs: a reference to a tuple of ScheduledJob.
     schedule: str | None = None
     glance: Glance | None = None
-    # Adds the capability's commands to ``guanxi`` and its benchmarks to ``guanxi bench``.
-    cli: Callable[[typer.Typer, typer.Typer], None] | None = None
+    # Adds the capability's commands to the ``guanxi`` command.
+    cli: Callable[[typer.Typer], None] | None = None
     # The modules that define its tables (for Alembic and the model registry).
     models: tuple[ModuleType, ...] = ()
     on_workspace_created: tuple[WorkspaceHook, ...] = ()

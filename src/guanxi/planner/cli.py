@@ -104,6 +104,6 @@ def plan(
     console.print(table)
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:  # noqa: ARG001 - no benchmark
+def register(app: typer.Typer) -> None:
     """Add ``guanxi plan`` to ``app``."""
     app.command("plan")(plan)
