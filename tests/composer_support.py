@@ -1,5 +1,5 @@
 """Shared arrangements for the composer, approvals and media tests: two test connectors
-(a microblog and an article platform, told apart only by their validate rules), a
+(a microblog and an article platform, told apart by their rules and the fields they use), a
 workspace with one member per role, and its two connected accounts."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from guanxi.connectors.base import (
     RuleViolation,
     Severity,
     VariantDraft,
+    VariantField,
 )
 from guanxi.core.settings import Settings
 from guanxi.publishing.policy import get_policy
@@ -41,6 +42,7 @@ class _TestConnector(ReadNotSupported):
     platforms: tuple[str, ...] = ()
     capabilities = frozenset({Capability.PUBLISH})
     hashtag_style = HashtagStyle.DOUBLE_HASH
+    variant_fields: frozenset[VariantField] = frozenset()
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
@@ -92,6 +94,7 @@ class ArticleConnector(_TestConnector):
     name = "test_article"
     platforms = ("wechat",)
     hashtag_style = HashtagStyle.NONE
+    variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
 
     def validate(self, variant: VariantDraft) -> list[RuleViolation]:
         found = []

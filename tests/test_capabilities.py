@@ -32,6 +32,7 @@ EXPECTED = {
     "listening",
     "market",
     "nlp",
+    "notifications",
     "planner",
     "publishing",
 }
@@ -110,7 +111,7 @@ def test_workspaces_from_before_get_the_default_list_once(
     """Given a workspace that never had the list and one whose members emptied it, when the
     database is upgraded, then the first has the default list and a seed event, and the
     second stays empty."""
-    migrate.upgrade(empty_url, "0008")
+    migrate.upgrade(empty_url, "0009")
     engine = create_engine(empty_url)
     with engine.begin() as connection:
         for id_, slug in [(1, "never"), (2, "emptied")]:

@@ -38,7 +38,8 @@ from guanxi.connectors.base import (
     VariantDraft,
 )
 from guanxi.connectors.manual import ManualConnector
-from guanxi.connectors.weibo import WeiboConnector
+from guanxi.connectors.settings import connector_settings
+from guanxi.connectors.weibo import WeiboConnector, WeiboSettings
 from guanxi.core.errors import N_
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
@@ -69,11 +70,13 @@ class PastedTokenWeibo(ReadNotSupported):
         self.platforms = self._weibo.platforms
         self.capabilities = self._weibo.capabilities
         self.hashtag_style = self._weibo.hashtag_style
+        self.variant_fields = self._weibo.variant_fields
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> PastedTokenWeibo:
         """Configured like the built-in Weibo connector."""
-        return cls(ConnectorConfig(base_url=settings.weibo_api_base, http=http))
+        weibo = connector_settings(WeiboSettings, settings)
+        return cls(ConnectorConfig(base_url=weibo.api_base, http=http))
 
     def verify_credentials(self, credentials: Mapping[str, str]) -> ConnectedIdentity:
         """Ask Weibo whose token it is."""

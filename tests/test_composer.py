@@ -127,8 +127,8 @@ def test_checks_combine_platform_rules_and_chinese_first_checks(
     assert ("checks", "links.unreachable:facebook.com", "warning") in found
 
 
-def test_the_fields_a_channel_shows_come_from_its_rules() -> None:
-    """The article platform complains of a title, summary and cover; the microblog of none."""
+def test_the_fields_a_channel_shows_are_the_ones_its_connector_declares() -> None:
+    """The article platform uses a title, summary and cover; the microblog none of them."""
     config = ConnectorConfig(base_url="http://127.0.0.1:1", http=httpx.Client())
     assert service.variant_fields(ArticleConnector(config)) == ["title", "digest", "cover"]
     assert service.variant_fields(MicroConnector(config)) == []

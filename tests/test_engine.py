@@ -35,14 +35,15 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
     VariantDraft,
+    VariantField,
 )
 from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
 from guanxi.core.settings import Settings
+from guanxi.notifications.models import Notification
 from guanxi.publishing import engine, leases, outcomes
 from guanxi.publishing.models import (
     LatePolicy,
-    Notification,
     Post,
     PublishAttempt,
     PublishingPolicy,
@@ -84,6 +85,7 @@ class FakeConnector(ReadNotSupported):
     name = "fake"
     platforms = ("weibo",)
     hashtag_style = HashtagStyle.DOUBLE_HASH
+    variant_fields: frozenset[VariantField] = frozenset()
 
     def __init__(
         self,

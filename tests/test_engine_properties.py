@@ -32,8 +32,9 @@ from guanxi.connectors.base import (
     TransientError,
 )
 from guanxi.core.db import make_engine, make_session_factory
+from guanxi.notifications.models import Notification
 from guanxi.publishing import engine
-from guanxi.publishing.models import Notification, PublishAttempt, PublishTarget, TargetState
+from guanxi.publishing.models import PublishAttempt, PublishTarget, TargetState
 from guanxi.publishing.sweep import sweep
 from tests.test_engine import ACCEPT_THEN_TIMEOUT, NOW, FakeConnector, Platform, World
 from tests.test_engine import world as world  # noqa: PLC0414 - the same fixture

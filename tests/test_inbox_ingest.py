@@ -229,12 +229,12 @@ def test_the_scheduled_job_syncs_every_connected_channel(
     db: Session, stack: Stack, channel: Channel, session_factory: sessionmaker[Session],
     settings: Settings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    from guanxi.connectors import registry
     from guanxi.inbox import scheduled
-    from guanxi.publishing import tasks
 
     monkeypatch.setattr(scheduled.huey, "immediate", True)  # jobs run as they are queued
-    monkeypatch.setattr(tasks, "sessions", lambda: session_factory)
-    monkeypatch.setattr(tasks, "resolve_connector", lambda c: stack.connector(c.connector))
+    monkeypatch.setattr(scheduled, "sessions", lambda: session_factory)
+    monkeypatch.setattr(registry, "connector_for", lambda c: stack.connector(c.connector))
     monkeypatch.setattr("guanxi.core.settings.get_settings", lambda: settings)
     stack.tick(comments=2)
 

@@ -321,7 +321,7 @@ def test_hide_goes_through_the_channel_connector(
 ) -> None:
     """Given the real platform actions, hide calls the channel connector's ``hide``."""
     connector = _HidingConnector()
-    monkeypatch.setattr(platform_module.replies, "default_connector_for", lambda channel: connector)
+    monkeypatch.setattr(platform_module, "connector_for", lambda channel: connector)
     context: Callable[[Channel], object] = lambda channel: object()  # noqa: E731
     monkeypatch.setattr(platform_module.replies, "default_context_for", lambda db: context)
     _rule(db, owner, [("abuse", "")], [("hide", "")])

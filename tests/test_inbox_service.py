@@ -4,6 +4,7 @@ rules), tags, notes, saved replies, unread counts."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Role
@@ -236,3 +237,30 @@ def test_a_common_phrase_is_found_the_same_way(
     assert _ids(found) == [items[1].id, items[0].id]
     nothing = ItemFilters(query="不存在")
     assert list_items(db, workspace_id=owner.workspace_id, filters=nothing) == []
+
+
+def test_marking_the_list_seen_shows_at_once_and_a_visit_with_nothing_new_writes_nothing(
+    db: Session, team: dict[str, Membership]
+) -> None:
+    """Given a read mark behind the newest item, marking the list makes the unread count
+    0 in the same session; a visit with nothing new writes no statement."""
+    owner = team["owner"]
+    channel = make_channel(db, owner.workspace)
+    make_item(db, channel, "1")
+    service.mark_seen(db, user_id=owner.user_id, workspace_id=owner.workspace_id)
+    make_item(db, channel, "2")
+    assert service.unread_count(db, user_id=owner.user_id, workspace_id=owner.workspace_id) == 1
+    service.mark_seen(db, user_id=owner.user_id, workspace_id=owner.workspace_id)
+    assert service.unread_count(db, user_id=owner.user_id, workspace_id=owner.workspace_id) == 0
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.get_bind(), "before_cursor_execute", record)
+    try:
+        service.mark_seen(db, user_id=owner.user_id, workspace_id=owner.workspace_id)
+    finally:
+        event.remove(db.get_bind(), "before_cursor_execute", record)
+    assert statements  # it looked
+    assert not [sql for sql in statements if sql.lstrip().upper().startswith(("INSERT", "UPDATE"))]

@@ -19,9 +19,9 @@ from guanxi.listening.alert_jobs import SCHEDULE_ALERTS
 from guanxi.listening.alerts import RuleForm, check_alerts, check_rule, save_rule
 from guanxi.listening.topic_models import Alert, AlertMetric, AlertRule, TopicQuery
 from guanxi.listening.topics import TopicForm, create_topic, match_mentions
+from guanxi.notifications.models import Notification
 from guanxi.outbound.addresses import AddressPolicy
 from guanxi.outbound.client import COULD_NOT_DELIVER, OutboundClient
-from guanxi.publishing.models import Notification
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.listening_topics_support import add_author, add_mention
 

@@ -14,8 +14,8 @@ from guanxi.devtools.demo.market_charts import LINE, SEED_DAY, WECHAT, WHATSAPP,
 from guanxi.market import alerts, analysis, service
 from guanxi.market.analysis import Change, ChartSelection
 from guanxi.market.models import Chart, Store
-from guanxi.publishing.models import Notification
-from guanxi.publishing.notification_views import notification_text
+from guanxi.notifications.models import Notification
+from guanxi.notifications.views import notification_text
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.market_support import DAY, chart, dataset_with
 

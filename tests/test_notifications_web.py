@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Role, User, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.settings import Settings
-from guanxi.publishing import notify, outcomes
-from guanxi.publishing.models import Notification, Post, PublishTarget, TargetState
-from guanxi.publishing.notification_views import notification_text
+from guanxi.notifications import service as notify
+from guanxi.notifications.models import Notification
+from guanxi.notifications.views import notification_text
+from guanxi.publishing import outcomes
+from guanxi.publishing.models import Post, PublishTarget, TargetState
 from tests.conftest import csrf_token, sign_in
 
 BELL_RE = re.compile(r'<a class="notification-bell[^"]*"[^>]*>\s*([^<]*?)\s*</a>')
@@ -154,7 +156,7 @@ def test_a_reason_given_as_a_message_is_translated_too(team: Team) -> None:
     """A post held after downtime names its reason in the reader's language."""
     (note,) = notify.notify(
         team.db, settings=team.settings, workspace_id=team.workspace.id,
-        kind=notify.NEEDS_ATTENTION, recipients=[team.owner.id],
+        kind=outcomes.NEEDS_ATTENTION, recipients=[team.owner.id],
         params={"post": "新品上市", "channel": "Brand Weibo", "reason": outcomes.MISSED_REASON},
     )  # fmt: skip
     assert notification_text(note, "zh_Hans") == (
@@ -167,10 +169,10 @@ def test_a_reason_given_as_a_message_is_translated_too(team: Team) -> None:
 
 def test_a_notification_whose_parameters_no_longer_fit_still_shows(team: Team) -> None:
     note = Notification(
-        workspace_id=team.workspace.id, user_id=team.owner.id, kind=notify.PUBLISH_FAILED,
-        message=notify.MESSAGES[notify.PUBLISH_FAILED], params={"post": "新品上市"},
+        workspace_id=team.workspace.id, user_id=team.owner.id, kind=outcomes.PUBLISH_FAILED,
+        message=notify.MESSAGES[outcomes.PUBLISH_FAILED], params={"post": "新品上市"},
     )  # fmt: skip
-    assert notification_text(note, "en") == notify.MESSAGES[notify.PUBLISH_FAILED]
+    assert notification_text(note, "en") == notify.MESSAGES[outcomes.PUBLISH_FAILED]
 
 
 def test_newest_notifications_come_first_and_unread_ones_are_highlighted(
@@ -273,7 +275,7 @@ def test_another_workspaces_notifications_stay_in_that_workspace(
     make_workspace("globex", owner=other_owner, members={team.owner: Role.MANAGER})
     globex = team.db.scalars(select(Workspace).where(Workspace.slug == "globex")).one()
     (note,) = notify.notify(
-        team.db, settings=team.settings, workspace_id=globex.id, kind=notify.PUBLISH_FAILED,
+        team.db, settings=team.settings, workspace_id=globex.id, kind=outcomes.PUBLISH_FAILED,
         params={"post": "Globex launch", "channel": "Globex Weibo", "error": "refused"},
         recipients=[team.owner.id], link="/w/globex/posts/1",
     )  # fmt: skip
@@ -331,10 +333,10 @@ def test_capabilities_register_their_kinds_of_notification_once() -> None:
     """Listening and market alerts add their kinds; a kind cannot change its message."""
     from guanxi.listening import alerts as listening_alerts
     from guanxi.market import alerts as market_alerts
-    from guanxi.publishing import notify
+    from guanxi.notifications import service as notify
 
     assert listening_alerts.VOLUME_SPIKE in notify.MESSAGES
     assert market_alerts.ENTERED_TOP in notify.MESSAGES
     notify.register_kinds({market_alerts.ENTERED_TOP: market_alerts.MESSAGES["market_entered_top"]})
     with pytest.raises(ValueError, match="already registered"):
-        notify.register_kinds({notify.PUBLISH_FAILED: "something else"})
+        notify.register_kinds({outcomes.PUBLISH_FAILED: "something else"})

@@ -112,13 +112,14 @@ def test_dispatch_and_publish_jobs_publish_a_due_post(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the queue running jobs at once, the scheduled dispatch publishes a due post."""
+    from guanxi.connectors import registry
     from guanxi.publishing import tasks
 
     platform = Platform()
     channel = world.channel()
     target = world.target(channel, at=utcnow() - timedelta(seconds=5))
     monkeypatch.setattr(tasks, "sessions", lambda: world.sessions)
-    monkeypatch.setattr(tasks, "resolve_connector", lambda _channel: FakeConnector(platform))
+    monkeypatch.setattr(registry, "connector_for", lambda _channel: FakeConnector(platform))
     monkeypatch.setattr("guanxi.publishing.engine.get_settings", lambda: world.settings)
     monkeypatch.setattr(tasks.huey, "immediate", True)
 
@@ -190,11 +191,13 @@ def make_cli_target(cli_database: Engine) -> Callable[[], int]:
     return make
 
 
+@pytest.mark.parametrize("up_s", [0.0, 1.0], ids=["while-loading", "when-up"])
 def test_a_worker_started_with_exit_with_parent_stops_when_its_parent_is_killed(
-    tmp_path: Path,
+    tmp_path: Path, up_s: float
 ) -> None:
     """Given a parent that starts `guanxi worker --exit-with-parent` (as the benchmark does),
-    When the parent is SIGKILLed, Then the worker notices and stops on its own."""
+    When the parent is SIGKILLed (while the worker still loads, or once it is up), Then the
+    worker notices and stops on its own."""
     pidfile = tmp_path / "worker.pid"
     parent_code = (
         "import subprocess, sys, time; "
@@ -214,7 +217,7 @@ def test_a_worker_started_with_exit_with_parent_stops_when_its_parent_is_killed(
             assert time.monotonic() < deadline, "the worker did not start"
             time.sleep(0.1)
         worker_pid = int(pidfile.read_text())
-        time.sleep(1.0)  # the worker is up and watching
+        time.sleep(up_s)
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 20

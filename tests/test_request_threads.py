@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from guanxi.core.settings import Settings
 from guanxi.shell.app import create_app
+from guanxi.web.deps import Db
 
 
 def _settings(tmp_path: Path, threads: int) -> Settings:
@@ -73,3 +74,38 @@ def test_more_requests_than_threads_wait_their_turn_and_all_succeed(tmp_path: Pa
             caller.join()
     assert answers == [200] * 8
     assert most == 2
+
+
+def test_requests_holding_a_connection_between_steps_never_starve_the_pool(
+    tmp_path: Path,
+) -> None:
+    """Given 2 request threads (so 4 connections) and 12 requests at once whose dependency
+    reads the database in one thread step and whose endpoint works in the next, every
+    request succeeds quickly: a request that holds a connection while it waits for a thread
+    can no longer fill the pool (before, they waited the pool's 30 s and failed)."""
+    app = create_app(_settings(tmp_path, 2))
+    router = APIRouter()
+
+    def reads_first(db: Db) -> None:
+        db.execute(text("SELECT 1"))  # the session keeps this connection until the end
+
+    @router.get("/two-steps", dependencies=[Depends(reads_first)])
+    def two_steps(db: Db) -> dict[str, int]:
+        time.sleep(0.02)
+        return {"ok": int(db.execute(text("SELECT 1")).scalar_one())}
+
+    app.include_router(router)
+    started = time.monotonic()
+    with TestClient(app) as client:
+        answers: list[int] = []
+
+        def call() -> None:
+            answers.append(client.get("/two-steps").status_code)
+
+        callers = [threading.Thread(target=call) for _ in range(12)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+    assert answers == [200] * 12
+    assert time.monotonic() - started < 20  # far below the pool's 30 s wait

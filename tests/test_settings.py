@@ -11,10 +11,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
+from guanxi.connectors.registry import connector_settings_models
+from guanxi.connectors.settings import connector_settings, settings_prefix
+from guanxi.connectors.weibo import WeiboConnector, WeiboSettings
 from guanxi.core.settings import (
     ConfigurationError,
     Mode,
@@ -79,11 +84,21 @@ def env_name(field: str) -> str:
     return f"{PREFIX}{field.upper()}"
 
 
+def every_setting() -> dict[str, FieldInfo]:
+    """Each variable guanxi reads, with its field: Settings' and every installed connector's
+    own settings model's."""
+    fields = {env_name(name): field for name, field in Settings.model_fields.items()}
+    for model in connector_settings_models().values():
+        prefix = settings_prefix(model)
+        fields |= {f"{prefix}{name.upper()}": field for name, field in model.model_fields.items()}
+    return fields
+
+
 def test_every_setting_is_documented() -> None:
-    """Each field of Settings has an entry in docs/configuration.md."""
-    missing = [
-        env_name(field) for field in Settings.model_fields if env_name(field) not in documented()
-    ]
+    """Each field of Settings, and of every connector's settings, has an entry in
+    docs/configuration.md."""
+    assert {"GUANXI_WEIBO_APP_KEY", "GUANXI_DOUYIN_CLIENT_SECRET"} <= every_setting().keys()
+    missing = [name for name in every_setting() if name not in documented()]
 
     assert missing == [], f"document these in docs/configuration.md: {missing}"
 
@@ -99,7 +114,7 @@ def test_every_variable_named_in_the_project_is_documented() -> None:
 
 def test_the_doc_lists_no_variable_that_nothing_reads() -> None:
     """A documented name is a setting or is used somewhere: the doc does not go stale."""
-    known = {env_name(field) for field in Settings.model_fields} | names_used_in_the_project()
+    known = every_setting().keys() | names_used_in_the_project()
 
     assert sorted(documented().keys() - known) == []
 
@@ -115,15 +130,13 @@ def test_each_entry_gives_type_default_and_an_example(name: str) -> None:
     assert meaning, f"{name} needs a sentence saying what it means"
 
 
-@pytest.mark.parametrize("field", sorted(Settings.model_fields))
-def test_each_documented_default_is_the_real_default(field: str) -> None:
-    default = Settings.model_fields[field].default
+@pytest.mark.parametrize("name", sorted(every_setting()))
+def test_each_documented_default_is_the_real_default(name: str) -> None:
+    default = every_setting()[name].default
     if isinstance(default, SecretStr):
         default = default.get_secret_value()
     text = str(default).lower() if isinstance(default, bool) else str(default)
-    line = next(
-        line for line in documented()[env_name(field)].splitlines() if "**Default:**" in line
-    )
+    line = next(line for line in documented()[name].splitlines() if "**Default:**" in line)
 
     if text == "":
         assert line.startswith("- **Default:** empty")
@@ -157,6 +170,20 @@ def test_variables_are_read_from_the_environment(clean_env: pytest.MonkeyPatch) 
     assert settings.default_language == "zh_Hans"
     assert settings.login_max_failures == 3
     assert settings.smtp_starttls is False
+
+
+def test_a_connector_reads_its_own_variables(clean_env: pytest.MonkeyPatch) -> None:
+    """Given the Weibo variables in the environment, then the Weibo connector is configured from
+    them, and a value given to Settings in code under the variable's name wins."""
+    clean_env.setenv("GUANXI_WEIBO_APP_KEY", "key-from-env")
+    clean_env.setenv("GUANXI_WEIBO_SAFE_DOMAIN", "brand.example")
+    settings = get_settings()
+
+    assert connector_settings(WeiboSettings, settings).app_key == "key-from-env"
+    given = settings.model_copy(update={"weibo_app_key": "key-in-code"})
+    assert connector_settings(WeiboSettings, given).app_key == "key-in-code"
+    with httpx.Client() as http:
+        assert WeiboConnector.from_settings(settings, http).safe_domain == "brand.example"
 
 
 @pytest.mark.parametrize(

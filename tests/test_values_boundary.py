@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Workspace
 from guanxi.channels.models import Channel
-from guanxi.channels.webhooks import wechat_signature
 from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
+from guanxi.connectors.wechat_push import wechat_signature
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.inbox.ingest import store_items

@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
-from guanxi.channels.webhooks import wechat_signature
+from guanxi.connectors.wechat_push import wechat_signature
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.inbox.models import InboxItem, ItemKind
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.wechat import DEMO_WECHAT_APPID, DEMO_WECHAT_SERVER_TOKEN
-from tests.conftest import UserFactory, WorkspaceFactory
+from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.inbox_ingest_support import connect_demo, make_stack
+from tests.test_i18n import choose_language
 
 TOKEN = DEMO_WECHAT_SERVER_TOKEN
 
@@ -213,3 +214,19 @@ def test_the_audience_messages_are_pushed_into_the_inbox(
         (m.msg_id, m.text, m.fan.fan_id) for m in sent
     ]
     assert db.scalar(select(func.count(InboxItem.id))) == len(sent)
+
+
+def test_the_thread_of_a_pushed_message_shows_the_window_wechat_sets(
+    client: TestClient, db: Session, channel: Channel
+) -> None:
+    """Given a message pushed a moment ago, when the owner opens its thread, then the reply
+    form says WeChat's window is open with its five answers left (in both languages)."""
+    client.post(f"/hooks/wechat/{channel.id}", params=signed(), content=text_message("在吗？"))
+    (item,) = items(db)
+    sign_in(client, "owner@acme.example")
+
+    page = client.get(f"/w/acme/inbox/items/{item.id}")
+
+    assert "WeChat window open: 5 messages left." in page.text
+    choose_language(client, "zh_Hans")
+    assert "还可发送 5 条消息" in client.get(f"/w/acme/inbox/items/{item.id}").text

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.channels.service import channel_context, create_channel
-from guanxi.channels.webhooks import wechat_signature
 from guanxi.connectors.base import ConnectorConfig, PublishRequest
 from guanxi.connectors.wechat_oa import WechatOaConnector
+from guanxi.connectors.wechat_push import wechat_signature
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.publishing.models import Post, PublishTarget, TargetState

@@ -4,6 +4,7 @@ import os
 
 __version__ = "0.1.0"
 
-# The process that started this one, read before anything else loads: `guanxi worker
-# --exit-with-parent` then notices a parent that died while the command was loading.
-PARENT_PID = os.getppid()
+# The process that started this one, read before anything slow is imported: a worker run
+# with --exit-with-parent whose parent dies while the command loads (seconds on a busy
+# machine) has been handed to init by the time it could ask.
+STARTED_BY = os.getppid()

@@ -8,7 +8,7 @@ event is committed (or rolled back) together with the change it describes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -118,11 +118,6 @@ def list_account_events(db: Session, *, user: User, limit: int = 20) -> list[Aud
 def normalize_email(email: str) -> str:
     """The form in which e-mail addresses are stored and compared."""
     return email.strip().lower()[:EMAIL_MAX_LENGTH]
-
-
-def get_user_by_id(db: Session, *, user_id: int) -> User | None:
-    """The user with this id, if any."""
-    return db.get(User, user_id)
 
 
 def get_user_by_email(db: Session, *, email: str) -> User | None:
@@ -281,8 +276,10 @@ def list_memberships(db: Session, *, user: User) -> list[Membership]:
     return list(db.scalars(query))
 
 
-def list_members(db: Session, *, workspace: Workspace) -> list[Membership]:
-    """The members of a workspace, by e-mail."""
+def list_members(
+    db: Session, *, workspace: Workspace, user_ids: Iterable[int] | None = None
+) -> list[Membership]:
+    """The members of a workspace (those of ``user_ids`` when given), by e-mail."""
     query = (
         select(Membership)
         .join(User, Membership.user_id == User.id)
@@ -290,6 +287,8 @@ def list_members(db: Session, *, workspace: Workspace) -> list[Membership]:
         .where(Membership.workspace_id == workspace.id)
         .order_by(User.email)
     )
+    if user_ids is not None:
+        query = query.where(Membership.user_id.in_(list(user_ids)))
     return list(db.scalars(query))
 
 

@@ -62,9 +62,19 @@ def find_session(
     )
     if found is None or not found.user.is_active:
         return None
-    if now - found.last_seen_at >= LAST_SEEN_PRECISION:
-        found.last_seen_at = now
     return found
+
+
+def note_seen(db: Session, *, found: UserSession, now: datetime | None = None) -> None:
+    """Note that ``found`` was used now, at most once a minute, in a transaction of its own
+    (committed): the request's reads so far end first, so that on SQLite the write begins
+    its own transaction and waits its turn for the lock instead of failing."""
+    now = now or utcnow()
+    if now - found.last_seen_at < LAST_SEEN_PRECISION:
+        return
+    db.commit()
+    found.last_seen_at = now
+    db.commit()
 
 
 def end_session(db: Session, *, session_id: str) -> None:

@@ -15,15 +15,17 @@ from guanxi.accounts.throttle import LoginThrottledError, ThrottlePolicy
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
-from guanxi.core.settings import SUPPORTED_LANGUAGES, Settings
+from guanxi.core.settings import SUPPORTED_LANGUAGES
 from guanxi.web.deps import (
     SESSION_ID,
     ApiMember,
+    ApiOwner,
     CurrentUser,
     Db,
-    api_member_with,
+    Owner,
+    Reader,
+    app_settings,
     client_ip,
-    member_with,
     safe_next,
     session_user,
     verify_csrf,
@@ -33,15 +35,6 @@ from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 api_router = APIRouter(tags=["workspace"])
-
-Owner = Annotated[Membership, Depends(member_with(Permission.MANAGE_MEMBERS))]
-Reader = Annotated[Membership, Depends(member_with(Permission.READ))]
-ApiOwner = Annotated[Membership, Depends(api_member_with(Permission.MANAGE_MEMBERS))]
-
-
-def _settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _translate(request: Request, error: UserError) -> str:
@@ -66,7 +59,7 @@ def login(
     next: FormField = "/",  # noqa: A002 - the form field's name
 ) -> Response:
     """Check the credentials, then start a fresh session."""
-    settings = _settings_of(request)
+    settings = app_settings(request)
     ip = client_ip(request)
     try:
         user = auth.authenticate(
@@ -271,7 +264,7 @@ def change_password(
     confirmation: FormField = "",
 ) -> Response:
     """Change the user's password; every other session of theirs is signed out."""
-    settings = _settings_of(request)
+    settings = app_settings(request)
     try:
         auth.change_password(
             db,

@@ -9,6 +9,7 @@ capability = Capability(
     routers=("guanxi.catalog.views:router",),
     api_routers=("guanxi.catalog.views:api_router",),
     cli=cli.register,
+    on_app_created=("guanxi.catalog.views:set_up",),
     glance=Glance(
         title=N_("Catalog"),
         description=N_(

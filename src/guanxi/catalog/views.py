@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 
 from guanxi.catalog import service
@@ -190,3 +190,8 @@ def api_platform(membership: ApiMember, platform_slug: str) -> PlatformDetail:
     """One whole catalog entry, with the sources it cites; 404 for an unknown slug."""
     catalog = service.get_catalog()
     return service.platform_detail(catalog, service.get_platform(catalog, platform_slug))
+
+
+def set_up(app: FastAPI) -> None:
+    """Templates name a platform by its slug: ``{{ slug|platform }}``."""
+    app.state.templates.env.filters["platform"] = service.platform_name

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,15 +40,14 @@ from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
-from guanxi.core.settings import Settings
-from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
+from guanxi.web.deps import CurrentUser, Db, Member, Writer, app_settings, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 from guanxi.web.security import allow_form_targets
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 
 STATE_SALT = "guanxi.channels.oauth-state"
 STATE_MAX_AGE_S = 600  # the consent page must be answered within ten minutes
@@ -72,18 +71,13 @@ class ConnectorOffer:
     fields: tuple[CredentialField, ...] = field(default=())
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 @contextmanager
 def _connector(request: Request, name: str) -> Iterator[Connector]:
     """Connector ``name`` built from the settings, with an HTTP client for this request."""
     if name not in registry.connector_names():
         raise NotFoundError(N_("No such kind of account can be connected here."))
     with httpx.Client(timeout=HTTP_TIMEOUT_S) as http:
-        yield registry.build_connector(name, _settings(request), http)
+        yield registry.build_connector(name, app_settings(request), http)
 
 
 def _platform_names(slugs: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -96,7 +90,7 @@ def _offers(request: Request) -> list[ConnectorOffer]:
     offers = []
     with httpx.Client(timeout=HTTP_TIMEOUT_S) as http:
         for name in registry.connector_names():
-            connector = registry.build_connector(name, _settings(request), http)
+            connector = registry.build_connector(name, app_settings(request), http)
             platforms = _platform_names(connector.platforms)
             # A connector serving many platforms may say what it offers (the manual one does).
             many = i18n.gettext(str(getattr(connector, "offer_label", name)))
@@ -173,11 +167,11 @@ def channels_page(request: Request, db: Db, membership: Member) -> Response:
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(_settings(request).resolved_secret_key(), salt=STATE_SALT)
+    return URLSafeTimedSerializer(app_settings(request).resolved_secret_key(), salt=STATE_SALT)
 
 
 def _redirect_uri(request: Request, name: str) -> str:
-    return f"{_settings(request).base_url.rstrip('/')}/channels/oauth/{name}/callback"
+    return f"{app_settings(request).base_url.rstrip('/')}/channels/oauth/{name}/callback"
 
 
 def _chosen_platform(connector: Connector, platform: str) -> str:
@@ -243,19 +237,11 @@ def _store(
     service.create_channel(
         db, workspace=membership.workspace, connector=connector.name, platform=platform,
         external_id=identity.external_id, name=identity.name, credentials=identity.credentials,
-        box=SecretBox.from_settings(_settings(request)), actor=user, token=identity.token,
+        box=SecretBox.from_settings(app_settings(request)), actor=user, token=identity.token,
     )  # fmt: skip
     db.commit()
     message = N_("Reconnected {name}.") if channel else N_("Connected {name}.")
     return _back_to_list(request, membership, message, name=identity.name)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: str(value).strip() for key, value in form.items() if isinstance(value, str)}
-
-
-SubmittedForm = Annotated[dict[str, str], Depends(_form)]
 
 
 def _reconnecting(db: Session, membership: Membership, value: str, name: str) -> Channel | None:
@@ -322,10 +308,11 @@ def connect(
     user: CurrentUser,
     membership: Writer,
     name: str,
-    form: SubmittedForm,
+    posted: SubmittedForm,
 ) -> Response:
     """Start an OAuth connection, or verify a credentials form and keep the account."""
     i18n.set_language(request.state.language)
+    form = {key: form_value(posted, key).strip() for key in posted}
     channel = _reconnecting(db, membership, form.get("channel", ""), name)
     with _connector(request, name) as connector:
         try:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Membership, Permission, Workspace
-from guanxi.accounts.service import record_audit, require
+from guanxi.accounts.models import Membership, Workspace
 from guanxi.channels.models import ChannelAudience
 from guanxi.checks.findings import Check, CheckSubject, Finding
 from guanxi.checks.hashtags import check_hashtags
@@ -27,7 +27,6 @@ from guanxi.checks.script import check_script
 from guanxi.checks.words import CompiledWordList, WordEntry, WordSeverity, check_words
 from guanxi.connectors.base import HashtagStyle, Severity
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
-from guanxi.publishing.models import PublishTarget
 
 # The pipeline, in the order findings are shown; each step is replaceable.
 CHECKS: tuple[Check, ...] = (
@@ -137,17 +136,15 @@ class OverrideNotAllowedError(ConflictError):
     """An error finding, which only a change of the text can clear."""
 
 
-def override_finding(
-    db: Session, *, target: PublishTarget, code: str, reason: str, actor: Membership
+def accept_warning(
+    checks: Sequence[Mapping[str, Any]], *, code: str, reason: str, actor: Membership
 ) -> dict[str, object]:
-    """Record that ``actor`` accepts warning ``code`` of ``target`` for ``reason``.
+    """The override that lets warning ``code`` among ``checks`` (a variant's last stored
+    findings) pass: ``actor`` accepts it for ``reason``, now.
 
-    The finding must be among the target's last checks (``PublishTarget.checks``). Errors
-    cannot be overridden. Needs Permission.APPROVE (managers and owners); audited.
+    UserError for a missing or overlong reason, NotFoundError when ``code`` is not among the
+    findings, OverrideNotAllowedError for an error (only a change of the text clears it).
     """
-    require(actor, Permission.APPROVE)
-    if target.workspace_id != actor.workspace_id:
-        raise NotFoundError(N_("This post does not exist in this workspace."))
     reason = reason.strip()
     if not reason:
         raise UserError(N_("Give a reason for overriding the warning; it is recorded."))
@@ -155,9 +152,7 @@ def override_finding(
         raise UserError(
             N_("Shorten the reason to {limit} characters."), limit=OVERRIDE_REASON_MAX_LENGTH
         )
-    finding = next(
-        (Finding.from_dict(item) for item in target.checks if item.get("code") == code), None
-    )
+    finding = next((Finding.from_dict(item) for item in checks if item.get("code") == code), None)
     if finding is None:
         raise NotFoundError(
             N_("The check “{code}” did not fire on this variant. Run the checks again."),
@@ -171,23 +166,10 @@ def override_finding(
             ),
             code=code,
         )
-    override: dict[str, object] = {
+    return {
         "code": code,
         "reason": reason,
         "by_id": actor.user_id,
         "by": actor.user.email,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    # A new list: SQLAlchemy does not see changes made inside a JSON value.
-    target.overrides = [*target.overrides, override]
-    record_audit(
-        db,
-        actor=actor.user,
-        action="check.override",
-        entity_type="publish_target",
-        entity_id=target.id,
-        workspace=actor.workspace,
-        after={"code": code, "reason": reason},
-    )
-    db.flush()
-    return override

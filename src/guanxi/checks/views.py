@@ -17,13 +17,12 @@ from guanxi.checks.words import WORD_SEVERITY_LABELS, WordSeverity
 from guanxi.connectors.base import HashtagStyle
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
-from guanxi.web.deps import Db, Member, client_ip, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, client_ip, verify_csrf
 from guanxi.web.limits import UPLOAD_FORM_OVERHEAD, FormField, FormText, QueryField, body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 
 WORDS_SHOWN = 500
 # The composer's textareas are named like the variant's fields.

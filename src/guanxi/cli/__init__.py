@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi import PARENT_PID, __version__
+from guanxi import STARTED_BY, __version__
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
 from guanxi.core import migrate
@@ -248,7 +248,10 @@ def _stop_when_orphaned() -> None:
     import threading
     import time
 
-    parent = PARENT_PID
+    parent = STARTED_BY
+    if os.getppid() != parent:  # it died while this command loaded
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     if sys.platform == "linux":  # the kernel sends SIGTERM the moment the parent dies
         import ctypes
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -41,6 +41,15 @@ class HashtagStyle(StrEnum):
     DOUBLE_HASH = "double_hash"  # #话题# (Weibo)
     SINGLE_HASH = "single_hash"  # #话题 followed by a space (Douyin, Xiaohongshu, Bilibili)
     NONE = "none"  # no hashtags (WeChat articles)
+
+
+class VariantField(StrEnum):
+    """An optional field of a variant: the composer shows the ones the platform uses."""
+
+    TITLE = "title"
+    DIGEST = "digest"  # an article's summary
+    LINK = "link"
+    COVER = "cover"
 
 
 class MediaKind(StrEnum):
@@ -357,6 +366,27 @@ class CredentialsConnect(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ReplyWindow:
+    """How long after a person's private message, and how often, the account may answer it
+    (WeChat: 48 hours, 5 answers); messages are translatable ids."""
+
+    duration: timedelta
+    max_replies: int
+    refusal_code: str  # the code of the connector's error for an answer outside the window
+    closed_message: str  # the window is closed: the reply is kept as a draft
+    full_message: str  # with {limit}: the answers allowed are used up
+    open_note: str  # on the reply form, with %(count)d: how many answers are left
+    closed_note: str  # on the reply form: a reply now will be kept as a draft
+
+
+@runtime_checkable
+class LimitsMessageReplies(Protocol):
+    """A connector whose platform lets an account answer a private message only in a window."""
+
+    message_reply_window: ReplyWindow
+
+
 @runtime_checkable
 class Connector(Protocol):
     """A platform behind one interface. Built-ins and plugins alike implement this.
@@ -369,6 +399,7 @@ class Connector(Protocol):
     platforms: tuple[str, ...]  # catalog slugs this connector serves
     capabilities: frozenset[Capability]
     hashtag_style: HashtagStyle
+    variant_fields: frozenset[VariantField]  # the optional fields the platform uses
 
     def validate(self, variant: VariantDraft) -> list[RuleViolation]:
         """The platform's rules this variant breaks (length, media count, required cover...)."""

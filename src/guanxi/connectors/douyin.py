@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guanxi.connectors.base import (
     Capability,
@@ -42,12 +44,14 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
     VariantDraft,
+    VariantField,
 )
 from guanxi.connectors.douyin_engage import DouyinEngage
 from guanxi.connectors.file_part import FilePart
+from guanxi.connectors.settings import connector_settings
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
-from guanxi.core.settings import Settings
+from guanxi.core.settings import ENV_PREFIX, Settings
 
 SCOPES = "user_info,video.create,video.data,video.list,video.delete"
 MAX_SINGLE_UPLOAD_BYTES = 128 * 1024 * 1024  # /video/upload/; a larger file goes in parts
@@ -100,6 +104,18 @@ def visible_text(text: str) -> str:
     return MARKER_RE.sub("", text)
 
 
+class DouyinSettings(BaseSettings):
+    """The Douyin app of this instance (variables documented in docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=f"{ENV_PREFIX}DOUYIN_", extra="ignore", frozen=True
+    )
+
+    api_base: str = Field("https://open.douyin.com", description="Douyin API base URL.")
+    client_key: str = Field("", description="This instance's Douyin client key.")
+    client_secret: SecretStr = Field(SecretStr(""), description="The Douyin secret.")
+
+
 class DouyinConnector(DouyinEngage, ReadNotSupported):
     """The Douyin open platform behind guanxi's connector Protocol."""
 
@@ -109,6 +125,8 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
     # The inbox side (connectors.douyin_engage): comments and replies, no hiding.
     capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY}
     hashtag_style = HashtagStyle.SINGLE_HASH
+    variant_fields: frozenset[VariantField] = frozenset()
+    settings_model = DouyinSettings
 
     def __init__(
         self,
@@ -127,14 +145,9 @@ class DouyinConnector(DouyinEngage, ReadNotSupported):
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> DouyinConnector:
         """The connector for this instance's Douyin app (client key and secret)."""
-        return cls(
-            ConnectorConfig(
-                base_url=settings.douyin_api_base,
-                http=http,
-                app_id=settings.douyin_client_key,
-                app_secret=settings.douyin_client_secret.get_secret_value(),
-            )
-        )
+        own = connector_settings(DouyinSettings, settings)
+        secret = own.client_secret.get_secret_value()
+        return cls(ConnectorConfig(own.api_base, http, app_id=own.client_key, app_secret=secret))
 
     # Connecting an account.
 

@@ -32,6 +32,7 @@ from guanxi.connectors.base import (
     RuleViolation,
     Severity,
     VariantDraft,
+    VariantField,
 )
 from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
@@ -91,7 +92,9 @@ class ManualConnector(ReadNotSupported):
         self._config = config
         self.platform = platform  # set on a connector bound to one platform
         self.platforms: tuple[str, ...] = (platform,) if platform else catalog_slugs()
-        self.hashtag_style = RULES.get(platform, PlatformRules()).hashtag_style
+        rules = RULES.get(platform, PlatformRules())
+        self.hashtag_style = rules.hashtag_style
+        self.variant_fields = frozenset({VariantField.TITLE} if rules.title_max else ())
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> ManualConnector:  # noqa: ARG003 - the same constructor as every connector

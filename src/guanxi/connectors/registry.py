@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Protocol
 
 import httpx
+from pydantic_settings import BaseSettings
 
 from guanxi.connectors.base import Capability, Connector, ConnectorConfig
 from guanxi.core.settings import Settings
@@ -18,6 +20,15 @@ ConnectorFactory = Callable[[ConnectorConfig], Connector]
 
 class UnknownConnectorError(LookupError):
     """No installed connector has this name."""
+
+
+class ConnectedAccount(Protocol):
+    """An account on a platform, as a connector is chosen for it (a channel)."""
+
+    @property
+    def connector(self) -> str:
+        """The entry-point name of the account's connector."""
+        ...
 
 
 @cache
@@ -34,18 +45,14 @@ def connector_names() -> list[str]:
     return sorted(connector_factories())
 
 
-def make_connector(name: str, config: ConnectorConfig) -> Connector:
-    """An instance of connector ``name`` configured with ``config``."""
-    try:
-        factory = connector_factories()[name]
-    except KeyError as exc:
-        msg = f"no connector named {name!r}; installed: {', '.join(connector_names())}"
-        raise UnknownConnectorError(msg) from exc
-    connector = factory(config)
-    if not isinstance(connector, Connector):
-        msg = f"the {name!r} entry point does not build a guanxi Connector"
-        raise TypeError(msg)
-    return connector
+def connector_settings_models() -> dict[str, type[BaseSettings]]:
+    """The settings model of each installed connector that has settings of its own, by name."""
+    models: dict[str, type[BaseSettings]] = {}
+    for name, factory in connector_factories().items():
+        model = getattr(factory, "settings_model", None)
+        if isinstance(model, type) and issubclass(model, BaseSettings):
+            models[name] = model
+    return models
 
 
 def build_connector(name: str, settings: Settings, http: httpx.Client) -> Connector:
@@ -91,3 +98,19 @@ def shared_connector(name: str) -> Connector:
     from guanxi.core.settings import get_settings
 
     return build_connector(name, get_settings(), httpx.Client(timeout=SHARED_HTTP_TIMEOUT_S))
+
+
+def connector_for(
+    account: ConnectedAccount, *, settings: Settings | None = None, http: httpx.Client | None = None
+) -> Connector:
+    """The installed connector of ``account`` (a channel).
+
+    Without arguments, the process's shared one (see ``shared_connector``), as jobs use it;
+    with ``settings`` and ``http``, one built from those (a web app's own settings, with a
+    client that lives as long as the request). UnknownConnectorError when not installed.
+    """
+    if settings is None and http is None:
+        return shared_connector(account.connector)
+    if settings is None or http is None:
+        raise ValueError("connector_for: give both the settings and the HTTP client, or neither")
+    return build_connector(account.connector, settings, http)

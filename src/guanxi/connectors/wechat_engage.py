@@ -9,13 +9,15 @@ an explained ``PermanentError`` for the channel's page, not a crash.
 Private messages are not pulled: WeChat pushes them to the server URL (guanxi.inbox.push).
 They are answered with a customer-service message (``message/custom/send``), which WeChat
 accepts only within 48 hours of the person's last message (errcode 45015 outside it,
-45047 once the answers allowed are used up); guanxi.inbox.replies checks that window first.
+45047 once the answers allowed are used up); guanxi checks that window first
+(``message_reply_window``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Protocol
 
 from guanxi.connectors.base import (
@@ -28,6 +30,7 @@ from guanxi.connectors.base import (
     PermanentError,
     ReplyRequest,
     ReplyResult,
+    ReplyWindow,
 )
 from guanxi.core import values
 from guanxi.core.db import utcnow
@@ -38,6 +41,7 @@ COMMENT_PAGE = 50  # comment/list allows at most 50 a call
 MAX_COMMENT_PAGES = 10
 NO_COMMENT_CODE = "88000"
 WINDOW_CODES = frozenset({"45015", "45047"})
+OUTSIDE_WINDOW_CODE = "45015"  # both window refusals are reported with this code
 
 MSG_NO_COMMENT = N_(
     "This Official Account has no comment permission on WeChat (error 88000), so guanxi "
@@ -47,6 +51,15 @@ MSG_NO_COMMENT = N_(
 MSG_OUTSIDE_WINDOW = N_(
     "WeChat refused the answer (error {errcode}): a private message can only be answered "
     "within 48 hours of the person's last message, and at most 5 times."
+)
+MSG_WINDOW_CLOSED = N_(
+    "WeChat only lets the account answer a private message within 48 hours of the person's "
+    "last message. That window is closed, so the reply is kept as a draft: send it when the "
+    "person writes again."
+)
+MSG_WINDOW_FULL = N_(
+    "WeChat allows {limit} answers to a person's message; they are used up, so the reply is "
+    "kept as a draft: send it when the person writes again."
 )
 MSG_NO_MENTIONS = N_("WeChat has no mentions to answer.")
 MSG_HIDE_COMMENTS = N_("On WeChat, guanxi can only delete article comments.")
@@ -122,6 +135,14 @@ def _comment_item(
 class WechatEngage:
     """Article comments and customer-service replies; mixed into ``WechatOaConnector``."""
 
+    # guanxi checks the customer-service window before calling WeChat (LimitsMessageReplies).
+    message_reply_window = ReplyWindow(
+        duration=timedelta(hours=48), max_replies=5, refusal_code=OUTSIDE_WINDOW_CODE,
+        closed_message=MSG_WINDOW_CLOSED, full_message=MSG_WINDOW_FULL,
+        open_note=N_("WeChat window open: %(count)d messages left."),
+        closed_note=N_("WeChat window closed: the reply will be kept as a draft."),
+    )  # fmt: skip
+
     def fetch_comments(self: _WechatHttp, channel: ChannelContext, *, since: str = "") -> FetchPage:
         """Comments on the recent articles newer than ``since``.
 
@@ -160,7 +181,7 @@ class WechatEngage:
                 data = self._call(channel, "/cgi-bin/message/custom/send", body=body)
             except PermanentError as exc:
                 if exc.code in WINDOW_CODES:
-                    raise PermanentError(MSG_OUTSIDE_WINDOW, code="45015",
+                    raise PermanentError(MSG_OUTSIDE_WINDOW, code=OUTSIDE_WINDOW_CODE,
                                          errcode=exc.code) from exc  # fmt: skip
                 raise
             return ReplyResult(external_id=str(data.get("msgid", "")), raw=data)

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guanxi.connectors.base import (
     Capability,
@@ -43,12 +45,16 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
     VariantDraft,
+    VariantField,
 )
+from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.wechat_engage import WechatEngage
 from guanxi.connectors.wechat_html import sanitize_html, url_scheme
+from guanxi.connectors.wechat_jobs import MSG_REFUSED, result_from_job
+from guanxi.connectors.wechat_push import WechatPush
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
-from guanxi.core.settings import Settings
+from guanxi.core.settings import ENV_PREFIX, Settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TITLE_MAX = 64
@@ -101,7 +107,6 @@ MSG_IP = N_(
 MSG_TOKEN = N_(
     "WeChat keeps refusing the account's access token (error {errcode}). Reconnect the account."
 )
-MSG_REFUSED = N_("WeChat refused the request (error {errcode}: {errmsg}).")
 MSG_INVALID = N_("The article breaks WeChat's rules ({problems}). Fix the variant and retry.")
 MSG_APP_ID = N_(
     "The AppID should look like wx followed by 16 letters and digits. Copy it from the "
@@ -148,47 +153,11 @@ MSG_BODY_IMAGE = N_(
 )
 
 
-PUBLISH_FAILURES = {
-    2: N_("WeChat refused the article: its original-content (原创) check failed."),
-    3: N_("WeChat could not publish the article. Check it in the Official Accounts Platform."),
-    4: N_("WeChat's review rejected the article. Edit it to meet WeChat's rules and retry."),
-    5: N_("The article was published, then deleted."),
-    6: N_("The article was published, then banned by WeChat."),
-}
-
-
 def next_beijing_midnight(now: datetime | None = None) -> datetime:
     """When WeChat's daily quotas reset: the next midnight in Beijing, in UTC."""
     local = (now or utcnow()).astimezone(BEIJING)
     return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=BEIJING).astimezone(
         UTC
-    )
-
-
-def result_from_job(job: Mapping[str, Any]) -> PublishResult:
-    """What a publish job's state (``freepublish/get``, or the PUBLISHJOBFINISH push) means."""
-    publish_id = str(job.get("publish_id", ""))
-    try:
-        status = int(job.get("publish_status", -1))
-    except (TypeError, ValueError):
-        status = -1
-    items = (job.get("article_detail") or {}).get("item") or []
-    urls = [str(item.get("article_url", "")) for item in items if isinstance(item, Mapping)]
-    raw = dict(job)
-    if status == 0:
-        return PublishResult(
-            PublishState.PUBLISHED, external_id=str(job.get("article_id", "")),
-            url=urls[0] if urls else "", raw=raw,
-        )  # fmt: skip
-    if status == 1:
-        return PublishResult(PublishState.PROCESSING, external_id=publish_id, raw=raw)
-    if status in PUBLISH_FAILURES:
-        return PublishResult(
-            PublishState.FAILED, external_id=str(job.get("article_id", "")) or publish_id,
-            detail=PUBLISH_FAILURES[status], raw=raw,
-        )  # fmt: skip
-    raise TransientError(
-        MSG_REFUSED, code=str(status), errcode=status, errmsg=f"publish_status {status}"
     )
 
 
@@ -270,7 +239,20 @@ def _marker(key: str) -> str:
     return f"<!--guanxi:{key}-->"
 
 
-class WechatOaConnector(WechatEngage, ReadNotSupported):
+class WechatSettings(BaseSettings):
+    """Where the WeChat Official Account API is; each account brings its own AppID and
+    AppSecret."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=f"{ENV_PREFIX}WECHAT_", extra="ignore", frozen=True
+    )
+
+    api_base: str = Field(
+        "https://api.weixin.qq.com", description="WeChat Official Account API base URL."
+    )
+
+
+class WechatOaConnector(WechatPush, WechatEngage, ReadNotSupported):
     """Publishes articles to a WeChat Official Account; see the module docstring."""
 
     name = "wechat_oa"
@@ -279,6 +261,8 @@ class WechatOaConnector(WechatEngage, ReadNotSupported):
     # The inbox side (connectors.wechat_engage); messages arrive by push, not by fetching.
     capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY, Capability.HIDE}
     hashtag_style = HashtagStyle.NONE
+    variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
+    settings_model = WechatSettings
     credential_fields = (
         CredentialField(
             "app_id",
@@ -311,7 +295,8 @@ class WechatOaConnector(WechatEngage, ReadNotSupported):
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> WechatOaConnector:
         """The connector for ``GUANXI_WECHAT_API_BASE``; each account brings its own keys."""
-        return cls(ConnectorConfig(base_url=settings.wechat_api_base, http=http))
+        own = connector_settings(WechatSettings, settings)
+        return cls(ConnectorConfig(base_url=own.api_base, http=http))
 
     # --- HTTP and tokens -----------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guanxi.connectors.base import (
     Capability,
@@ -43,11 +45,13 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
     VariantDraft,
+    VariantField,
 )
+from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.weibo_engage import WeiboEngage
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
-from guanxi.core.settings import Settings
+from guanxi.core.settings import ENV_PREFIX, Settings
 
 TEXT_LIMIT = 140  # statuses/share: Chinese characters (two ASCII characters count as one)
 IMAGE_LIMIT = 1
@@ -94,6 +98,17 @@ def _with_marker(url: str, value: str) -> str:
     return joined + (f"#{fragment}" if fragment else "")
 
 
+class WeiboSettings(BaseSettings):
+    """The Weibo app of this instance (variables documented in docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}WEIBO_", extra="ignore", frozen=True)
+
+    api_base: str = Field("https://api.weibo.com", description="Weibo API base URL.")
+    app_key: str = Field("", description="This instance's Weibo app key (App Key).")
+    app_secret: SecretStr = Field(SecretStr(""), description="The Weibo app's secret.")
+    safe_domain: str = Field("", description="The Weibo app's registered safe domain.")
+
+
 class WeiboConnector(WeiboEngage, ReadNotSupported):
     """Weibo v2: ``statuses/share`` with one image, the safe-domain link, OAuth2 connect."""
 
@@ -106,6 +121,8 @@ class WeiboConnector(WeiboEngage, ReadNotSupported):
     # Weibo writes topics as #话题#, but statuses/share (the only publishing API open to
     # third parties) refuses text containing them: through this connector, no hashtags.
     hashtag_style = HashtagStyle.NONE
+    variant_fields: frozenset[VariantField] = frozenset()
+    settings_model = WeiboSettings
 
     def __init__(self, config: ConnectorConfig, *, safe_domain: str = "") -> None:
         self._config = config
@@ -115,13 +132,14 @@ class WeiboConnector(WeiboEngage, ReadNotSupported):
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> WeiboConnector:
         """The connector for this instance's Weibo app, from the settings."""
+        own = connector_settings(WeiboSettings, settings)
         config = ConnectorConfig(
-            base_url=settings.weibo_api_base,
+            base_url=own.api_base,
             http=http,
-            app_id=settings.weibo_app_key,
-            app_secret=settings.weibo_app_secret.get_secret_value(),
+            app_id=own.app_key,
+            app_secret=own.app_secret.get_secret_value(),
         )
-        return cls(config, safe_domain=settings.weibo_safe_domain)
+        return cls(config, safe_domain=own.safe_domain)
 
     # --- Rules --------------------------------------------------------------------------
 

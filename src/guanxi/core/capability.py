@@ -71,6 +71,9 @@ class Capability:
     # The modules that define its tables (for Alembic and the model registry).
     models: tuple[ModuleType, ...] = ()
     on_workspace_created: tuple[WorkspaceHook, ...] = ()
+    # Functions called with the web app once it is built (template context and filters,
+    # handlers of the platforms' pushes): references, like the routers.
+    on_app_created: tuple[str, ...] = ()
 
 
 class CapabilityLoadError(RuntimeError):

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -72,6 +72,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The execution option a session's engine carries to begin its SQLite transactions with
+# BEGIN IMMEDIATE (see ``make_engine``).
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def _sqlite_explicit_begin(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own implicit BEGIN is off: the "begin" event below says how to begin.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE"
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writing(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions like ``factory``'s for work that will write: on SQLite (an engine made with
+    ``explicit_begin``) their transactions take the write lock as they begin, waiting their
+    turn for it."""
+    engine: Engine = factory.kw["bind"]
+    return sessionmaker(
+        bind=engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
+        expire_on_commit=factory.kw.get("expire_on_commit", True),
+    )
+
+
 class NulCharacterError(UserError):
     """A text sent to the database holds a NUL character, which PostgreSQL cannot store."""
 
@@ -98,18 +124,28 @@ def _refuse_nul(
             )
 
 
-def make_engine(url: str, *, connections: int | None = None) -> Engine:
+def make_engine(
+    url: str, *, connections: int | None = None, explicit_begin: bool = False
+) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout.
 
     ``connections``: how many threads use the engine at once (a web process's request
     threads); the pool keeps that many connections, so no request waits for one and none
     times out while others finish. Default: SQLAlchemy's pool (5, and 10 more on demand).
+
+    ``explicit_begin`` (SQLite): transactions begin with BEGIN, or BEGIN IMMEDIATE through
+    ``writing(engine)``. A transaction that reads and then writes fails at once with
+    "database is locked" when another connection wrote in between (its snapshot is stale:
+    waiting cannot help), so sessions that will write take the lock first.
     """
     pool: dict[str, int] = {}
     if connections is not None:
         pool = {"pool_size": connections, "max_overflow": max(2, connections // 4)}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
+        if explicit_begin:
+            event.listen(engine, "connect", _sqlite_explicit_begin)
+            event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True, **pool)

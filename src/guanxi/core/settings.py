@@ -2,6 +2,8 @@
 
 Each field ``name`` is read from the upper-cased variable with the ``GUANXI_`` prefix.
 Every field is documented in ``docs/configuration.md``; a test fails when one is not.
+Connectors read their own settings (``guanxi.connectors.settings``): a value given here in
+code under a connector's variable name (``weibo_app_key``) is kept for it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class ConfigurationError(RuntimeError):
 class Settings(BaseSettings):
     """All of guanxi's configuration, one field per environment variable."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # extra="allow": values for the connectors' settings given in code are kept for them (the
+    # environment's are read by each connector's own model).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="allow", frozen=True)
 
     mode: Mode = Field(Mode.DEVELOPMENT, description="production, development or demo.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir.")
@@ -88,16 +92,6 @@ class Settings(BaseSettings):
     import_lease_minutes: int = Field(
         10, ge=1, description="A running import silent this long was interrupted: resumed."
     )
-    weibo_api_base: str = Field("https://api.weibo.com", description="Weibo API base URL.")
-    weibo_app_key: str = Field("", description="This instance's Weibo app key (App Key).")
-    weibo_app_secret: SecretStr = Field(SecretStr(""), description="The Weibo app's secret.")
-    weibo_safe_domain: str = Field("", description="The Weibo app's registered safe domain.")
-    wechat_api_base: str = Field(
-        "https://api.weixin.qq.com", description="WeChat Official Account API base URL."
-    )
-    douyin_api_base: str = Field("https://open.douyin.com", description="Douyin API base URL.")
-    douyin_client_key: str = Field("", description="This instance's Douyin client key.")
-    douyin_client_secret: SecretStr = Field(SecretStr(""), description="The Douyin secret.")
     market_countries: str = Field("", description="Chart countries to snapshot daily, e.g. us,it.")
     market_charts: str = Field("top-free", description="Charts to snapshot: top-free,top-paid,...")
     market_chart_depth: int = Field(100, ge=1, le=200, description="Ranks kept per snapshot.")
@@ -110,6 +104,9 @@ class Settings(BaseSettings):
     market_play_fetcher: str = Field("", description="module:factory of a Google Play fetcher.")
     outbound_allow_networks: str = Field(
         "", description="Non-public networks (CIDR, comma-separated) webhooks may reach."
+    )
+    sandbox_audience_pace_s: float = Field(
+        20.0, description="Seconds between the sandbox audience's ticks; 0 or less: none."
     )
 
     @field_validator("timezone")

@@ -14,6 +14,7 @@ capability = Capability(
     schedule="guanxi.inbox.scheduled:SCHEDULE",
     cli=cli.register,
     models=(models, people_models),
+    on_app_created=("guanxi.inbox.views:set_up",),
     glance=Glance(
         title=N_("Inbox"),
         description=N_(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ def sync_command(
     import httpx
 
     from guanxi.accounts.service import get_workspace_by_slug
-    from guanxi.connectors.registry import build_connector
+    from guanxi.connectors.registry import connector_for
     from guanxi.core.security import SecretBox
     from guanxi.core.settings import get_settings
     from guanxi.inbox.ingest import sync_channel_id, syncable_channel_ids
@@ -41,7 +42,7 @@ def sync_command(
         for channel_id in channel_ids:
             report = sync_channel_id(
                 factory, channel_id, box=box, owner="cli",
-                connector_for=lambda channel: build_connector(channel.connector, settings, http),
+                connector_for=partial(connector_for, settings=settings, http=http),
             )  # fmt: skip
             bar.advance(task)
             if report is None:

@@ -90,6 +90,8 @@ class InboxItem(Base):
         UniqueConstraint("channel_id", "kind", "external_id"),
         Index("ix_inbox_items_workspace_created", "workspace_id", "created_at"),
         Index("ix_inbox_items_workspace_status", "workspace_id", "status", "created_at"),
+        # The overview counts open and untaken items from the index alone.
+        Index("ix_inbox_items_workspace_status_assignee", "workspace_id", "status", "assignee_id"),
         # The WeChat reply window looks up a person's latest message on a channel.
         Index("ix_inbox_items_channel_author", "channel_id", "author_external_id", "created_at"),
     )

@@ -548,8 +548,3 @@ def list_actions(db: Session, *, workspace_id: int, limit: int = 200) -> list[Mo
             .limit(limit)
         )
     )
-
-
-def uses_condition(rules: Sequence[ModerationRule], kind: ConditionKind) -> bool:
-    """Whether any of ``rules`` looks at condition ``kind``."""
-    return any(condition.get("kind") == kind for rule in rules for condition in rule.conditions)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,13 +14,12 @@ from guanxi.core.errors import NotFoundError, UserError
 from guanxi.inbox import debates, people
 from guanxi.inbox.models import ITEM_KIND_LABELS
 from guanxi.inbox.people_models import PERSON_KIND_LABELS
-from guanxi.publishing.forms import SubmittedForm, form_value
-from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 
 
 def _kind_labels() -> dict[str, str]:

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Capability, ConnectorError, FetchedKind
+from guanxi.connectors.registry import connector_for
 from guanxi.core.errors import N_, UserError
 from guanxi.inbox import replies
 from guanxi.inbox.models import InboxItem, ReplyState
@@ -23,7 +24,7 @@ class ConnectorActions:
         channel = db.get(Channel, item.channel_id)
         if channel is None:
             raise PlatformRefusedError(N_("The account of this item was removed."))
-        connector = replies.default_connector_for(channel)
+        connector = connector_for(channel)
         if Capability.HIDE not in connector.capabilities:
             raise PlatformRefusedError(
                 N_("This platform's API cannot hide comments: hide it by hand on the platform.")

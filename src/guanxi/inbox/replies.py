@@ -1,13 +1,14 @@
 """Replies to inbox items: through the channel's connector, by hand, or after approval.
 
 Whatever happens, the text of a reply is kept: a platform refusal leaves a ``failed`` reply
-with what to do, and a reply that may not go now (WeChat's customer-service window is
-closed, a manager must approve it) stays a ``draft`` or ``pending_approval`` reply.
+with what to do, and a reply that may not go now (the platform's window for answering a
+private message is closed, a manager must approve it) stays a ``draft`` or
+``pending_approval`` reply.
 
-WeChat lets an Official Account answer a person's private message with a customer-service
-message only inside the window that person's own message opens: 48 hours, at most 5
-messages. guanxi checks the window itself before calling WeChat, and also understands
-WeChat's own refusal (errcode 45015).
+A platform may let an account answer a person's private message only inside the window
+that person's own message opens (WeChat: 48 hours, at most 5 answers); its connector
+declares the window (``LimitsMessageReplies``). guanxi checks the window itself before
+calling the platform, and also understands the platform's own refusal.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,14 +27,17 @@ from guanxi.approvals import rules
 from guanxi.approvals.record import record_decision
 from guanxi.channels.models import Channel
 from guanxi.channels.service import channel_context, mark_needs_reconnect
+from guanxi.connectors import registry
 from guanxi.connectors.base import (
     Capability,
     ChannelContext,
     Connector,
     ConnectorError,
     FetchedKind,
+    LimitsMessageReplies,
     OutcomeUnknownError,
     ReplyRequest,
+    ReplyWindow,
     TokenError,
 )
 from guanxi.core.db import utcnow
@@ -48,23 +52,11 @@ from guanxi.inbox.models import (
     ReplyVia,
 )
 
-WINDOW = timedelta(hours=48)
-WINDOW_MESSAGES = 5
 REPLY_MAX_CHARS = 2000
-OUTSIDE_WINDOW_CODE = "45015"
 DEFAULT_REPLY_APPROVER_ROLE = Role.MANAGER
 
 MSG_EMPTY = N_("Write the reply before sending it.")
 MSG_TOO_LONG = N_("The reply has {length} characters; keep it under {limit}.")
-MSG_WINDOW_CLOSED = N_(
-    "WeChat only lets the account answer a private message within 48 hours of the person's "
-    "last message. That window is closed, so the reply is kept as a draft: send it when the "
-    "person writes again."
-)
-MSG_WINDOW_FULL = N_(
-    "WeChat allows {limit} answers to a person's message; they are used up, so the reply is "
-    "kept as a draft: send it when the person writes again."
-)
 MSG_NO_API = N_(
     "This platform has no API for replies: copy the text, answer on the platform, then mark "
     "the item replied."
@@ -90,17 +82,35 @@ ContextFor = Callable[[Channel], ChannelContext]
 
 @dataclass(frozen=True)
 class MessageWindow:
-    """Whether a WeChat private message may still be answered, and until when."""
+    """Whether a private message may still be answered, and until when."""
 
     open: bool
     opened_at: datetime | None
     closes_at: datetime | None
     sent: int
     remaining: int
+    rule: ReplyWindow
 
 
-def message_window(db: Session, *, item: InboxItem, now: datetime | None = None) -> MessageWindow:
-    """The customer-service window of the person who wrote ``item`` on its channel."""
+def reply_window_of(connector: Connector) -> ReplyWindow | None:
+    """The window the connector's platform sets for answering private messages, if any."""
+    return connector.message_reply_window if isinstance(connector, LimitsMessageReplies) else None
+
+
+def message_window(
+    db: Session,
+    *,
+    item: InboxItem,
+    now: datetime | None = None,
+    connector_for: ConnectorFor | None = None,
+) -> MessageWindow:
+    """The window the person who wrote ``item`` opened on its channel, by the rule of the
+    channel's connector (``LookupError`` when its platform sets none)."""
+    channel = db.get_one(Channel, item.channel_id)
+    rule = reply_window_of((connector_for or registry.connector_for)(channel))
+    if rule is None:
+        msg = f"the {channel.connector} connector sets no window for answering messages"
+        raise LookupError(msg)
     now = now or utcnow()
     opened_at = db.scalar(
         select(func.max(InboxItem.created_at)).where(
@@ -110,7 +120,7 @@ def message_window(db: Session, *, item: InboxItem, now: datetime | None = None)
         )
     )
     if opened_at is None:
-        return MessageWindow(False, None, None, 0, 0)
+        return MessageWindow(False, None, None, 0, 0, rule)
     sent = (
         db.scalar(
             select(func.count(Reply.id))
@@ -126,9 +136,11 @@ def message_window(db: Session, *, item: InboxItem, now: datetime | None = None)
         )
         or 0
     )
-    closes_at = opened_at + WINDOW
-    remaining = max(0, WINDOW_MESSAGES - sent)
-    return MessageWindow(now < closes_at and remaining > 0, opened_at, closes_at, sent, remaining)
+    closes_at = opened_at + rule.duration
+    remaining = max(0, rule.max_replies - sent)
+    return MessageWindow(
+        now < closes_at and remaining > 0, opened_at, closes_at, sent, remaining, rule
+    )
 
 
 def reply_rule(db: Session, *, workspace_id: int) -> rules.WhoApproves:
@@ -246,13 +258,6 @@ def update_reply_approval(
     return settings
 
 
-def default_connector_for(channel: Channel) -> Connector:
-    """The installed connector of ``channel``, built once per process."""
-    from guanxi.connectors.registry import shared_connector
-
-    return shared_connector(channel.connector)
-
-
 def default_context_for(db: Session) -> ContextFor:
     """Channel contexts whose tokens live in ``db``'s database."""
     from guanxi.core.security import SecretBox
@@ -280,22 +285,13 @@ def _set_error(
     reply.error_params = {key: str(value) for key, value in params.items()}
 
 
-def save_draft(db: Session, *, item: InboxItem, text: str, actor: User | None) -> Reply:
-    """Keep a reply to send later; commits."""
-    reply = Reply(item_id=item.id, author_id=actor.id if actor else None, text=_check_text(text),
-                  state=ReplyState.DRAFT, idempotency_key=uuid.uuid4().hex)  # fmt: skip
-    db.add(reply)
-    db.commit()
-    return reply
-
-
 def send_reply(
     db: Session,
     *,
     item: InboxItem,
     text: str,
     actor: User | None,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
     now: datetime | None = None,
 ) -> Reply:
@@ -318,7 +314,7 @@ def deliver(
     db: Session,
     *,
     reply: Reply,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
     now: datetime | None = None,
 ) -> Reply:
@@ -343,14 +339,15 @@ def deliver(
         _set_error(reply, ReplyState.DRAFT, MSG_NO_API, "manual")
         db.commit()
         return reply
-    if item.kind == ItemKind.MESSAGE and channel.connector == "wechat_oa":
-        window = message_window(db, item=item, now=now)
+    rule = reply_window_of(connector)
+    if item.kind == ItemKind.MESSAGE and rule is not None:
+        window = message_window(db, item=item, now=now, connector_for=lambda _: connector)
         if not window.open:
             if window.remaining == 0 and window.closes_at is not None and now < window.closes_at:
-                _set_error(reply, ReplyState.DRAFT, MSG_WINDOW_FULL, OUTSIDE_WINDOW_CODE,
-                           limit=WINDOW_MESSAGES)  # fmt: skip
+                _set_error(reply, ReplyState.DRAFT, rule.full_message, rule.refusal_code,
+                           limit=rule.max_replies)  # fmt: skip
             else:
-                _set_error(reply, ReplyState.DRAFT, MSG_WINDOW_CLOSED, OUTSIDE_WINDOW_CODE)
+                _set_error(reply, ReplyState.DRAFT, rule.closed_message, rule.refusal_code)
             db.commit()
             return reply
     context = (context_for or default_context_for(db))(channel)
@@ -365,7 +362,7 @@ def deliver(
     try:
         result = connector.reply(context, request)
     except ConnectorError as exc:
-        _refused(db, reply=reply, channel=channel, error=exc)
+        _refused(db, reply=reply, channel=channel, error=exc, rule=rule)
         db.commit()
         return reply
     reply.state, reply.external_id, reply.url = ReplyState.SENT, result.external_id, result.url
@@ -377,9 +374,11 @@ def deliver(
     return reply
 
 
-def _refused(db: Session, *, reply: Reply, channel: Channel, error: ConnectorError) -> None:
-    if error.code == OUTSIDE_WINDOW_CODE:
-        _set_error(reply, ReplyState.DRAFT, MSG_WINDOW_CLOSED, OUTSIDE_WINDOW_CODE)
+def _refused(
+    db: Session, *, reply: Reply, channel: Channel, error: ConnectorError, rule: ReplyWindow | None
+) -> None:
+    if rule is not None and error.code == rule.refusal_code:
+        _set_error(reply, ReplyState.DRAFT, rule.closed_message, rule.refusal_code)
         return
     if isinstance(error, OutcomeUnknownError):  # a second send could post it twice
         _set_error(reply, ReplyState.FAILED, MSG_UNKNOWN, error.code or "timeout")
@@ -421,7 +420,7 @@ def approve_reply(
     *,
     reply: Reply,
     actor: User,
-    connector_for: ConnectorFor = default_connector_for,
+    connector_for: ConnectorFor = registry.connector_for,
     context_for: ContextFor | None = None,
 ) -> Reply:
     """An approver approves a reply that waits: it is sent at once (audited); commits."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
+from guanxi.core.worker import sessions, worker_id
 
 huey = get_huey()
 
@@ -24,13 +25,13 @@ SYNC_EVERY_S = 180.0
 @huey.task(retries=1, retry_delay=30)  # type: ignore[untyped-decorator]  # huey ships no types
 def sync_channel(channel_id: int) -> int:
     """Read one channel's new items into the inbox; returns how many were added."""
+    from guanxi.connectors.registry import connector_for
     from guanxi.core.security import SecretBox
     from guanxi.core.settings import get_settings
     from guanxi.inbox.ingest import sync_channel_id
-    from guanxi.publishing.tasks import resolve_connector, sessions, worker_id
 
     report = sync_channel_id(
-        sessions(), channel_id, connector_for=resolve_connector,
+        sessions(), channel_id, connector_for=connector_for,
         box=SecretBox.from_settings(get_settings()), owner=worker_id(),
     )  # fmt: skip
     return report.added if report is not None else 0
@@ -39,7 +40,6 @@ def sync_channel(channel_id: int) -> int:
 def run_sync() -> list[int]:
     """Queue a sync job for every connected channel; returns their ids."""
     from guanxi.inbox.ingest import syncable_channel_ids
-    from guanxi.publishing.tasks import sessions
 
     channel_ids = syncable_channel_ids(sessions())
     for channel_id in channel_ids:

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     column,
-    exists,
     func,
     select,
     table,
@@ -182,11 +181,3 @@ def apply_search(db: Session, statement: Select[InboxItem], query: str) -> Selec
         .order_by(None)
         .order_by(InboxItem.id.desc())
     )
-
-
-def is_indexed(db: Session, *, item_id: int) -> bool:
-    """Whether item ``item_id`` is in the search index (for tests and repair)."""
-    if db.get_bind().dialect.name == "sqlite":
-        ensure_index(db)
-        return db.execute(select(_fts.c.rowid).where(_fts.c.rowid == item_id)).first() is not None
-    return bool(db.scalar(select(exists().where(SearchDocument.item_id == item_id))))

@@ -359,14 +359,25 @@ def unread_count(db: Session, *, user_id: int, workspace_id: int) -> int:
 
 
 def mark_seen(db: Session, *, user_id: int, workspace_id: int) -> int:
-    """Everything in the list up to now counts as seen by the member; the newest item id."""
+    """Everything in the list up to now counts as seen by the member; the newest item id.
+
+    Writes only when something new arrived (most visits change nothing), and then in a
+    transaction of its own: what was read so far is committed first, so that on SQLite the
+    write waits its turn for the lock instead of failing on a stale snapshot.
+    """
     newest = (
         db.scalar(select(func.max(InboxItem.id)).where(InboxItem.workspace_id == workspace_id)) or 0
     )
+    mark = db.get(ReadMark, (user_id, workspace_id))
+    if mark is not None and mark.seen_item_id >= newest:
+        return int(newest)
+    db.commit()
     # One statement: the page and its live poll (or two tabs) mark the list at once.
     upsert(
         db, ReadMark, {"user_id": user_id, "workspace_id": workspace_id, "seen_item_id": newest},
         unique=["user_id", "workspace_id"], update=["seen_item_id"],
         only_if=lambda new: ReadMark.seen_item_id < new.seen_item_id,
     )  # fmt: skip
+    if mark is not None:
+        db.expire(mark)  # the statement above changed its row
     return int(newest)

@@ -4,7 +4,6 @@ actions), SLA targets, reply approval, saved replies, and the team report."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,12 +22,11 @@ from guanxi.inbox.people_models import ACTION_STATE_LABELS, PERSON_KIND_LABELS, 
 from guanxi.inbox.screening import CONDITION_LABELS
 from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
 from guanxi.inbox.team_report import team_report
-from guanxi.publishing.forms import SubmittedForm, form_value
-from guanxi.web.deps import Db, Member, client_ip, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, client_ip, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 REPORT_PERIODS = (7, 30, 90)
 
 

@@ -6,42 +6,52 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from functools import partial
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import Membership, Permission, User
 from guanxi.accounts.service import list_members, require
+from guanxi.channels.models import Channel
 from guanxi.channels.service import channel_context, list_channels
-from guanxi.connectors.registry import build_connector
+from guanxi.connectors.registry import UnknownConnectorError, connector_for
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
-from guanxi.inbox import replies, service
+from guanxi.inbox import push, replies, service
 from guanxi.inbox.models import (
     ITEM_KIND_LABELS,
     ITEM_STATUS_LABELS,
     REPLY_STATE_LABELS,
     InboxItem,
+    ItemKind,
     Reply,
 )
 from guanxi.inbox.moderation import ACTION_LABELS, reverse_action
 from guanxi.inbox.people_models import ACTION_STATE_LABELS, ModerationAction, PersonIdentity
 from guanxi.inbox.sla import get_targets, sla_state
-from guanxi.publishing.forms import SubmittedForm, app_settings, form_value
-from guanxi.web.deps import CurrentUser, Db, Member, client_ip, member_with, verify_csrf
+from guanxi.web.deps import (
+    CurrentUser,
+    Db,
+    Member,
+    Writer,
+    app_settings,
+    client_ip,
+    verify_csrf,
+)
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 SENTIMENTS = ("positive", "neutral", "negative")
 SENTIMENT_LABELS = {
     "positive": N_("Positive"),
@@ -84,19 +94,33 @@ def filters_from(request: Request) -> tuple[service.ItemFilters, dict[str, str]]
     return filters, raw
 
 
-def _members(db: Session, membership: Membership) -> dict[int, User]:
-    return {m.user_id: m.user for m in list_members(db, workspace=membership.workspace)}
+def _members(
+    db: Session, membership: Membership, *, only: set[int] | None = None
+) -> dict[int, User]:
+    """The workspace's members by user id (``only`` those, when given)."""
+    if only is not None and not only:
+        return {}
+    members = list_members(db, workspace=membership.workspace, user_ids=only)
+    return {m.user_id: m.user for m in members}
 
 
-def _rows_context(db: Session, membership: Membership, items: list[InboxItem]) -> dict[str, Any]:
+def _rows_context(
+    db: Session, membership: Membership, items: list[InboxItem], *, every_member: bool = True
+) -> dict[str, Any]:
+    """What the rows need; ``every_member`` for the assignee filter (the live poll shows
+    rows only, so it reads just their assignees, and nothing at all when nothing is new)."""
     workspace = membership.workspace
-    targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
-    now = utcnow()
+    sla: dict[int, Any] = {}
+    if items:
+        targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
+        now = utcnow()
+        sla = {item.id: sla_state(targets, item, now=now) for item in items}
+    assignees = {item.assignee_id for item in items if item.assignee_id is not None}
     return {
         "items": items,
         "tags": service.tags_of(db, item_ids=[item.id for item in items]),
-        "sla": {item.id: sla_state(targets, item, now=now) for item in items},
-        "members": _members(db, membership),
+        "sla": sla,
+        "members": _members(db, membership, only=None if every_member else assignees),
         "kind_labels": {str(k): v for k, v in ITEM_KIND_LABELS.items()},
         "status_labels": {str(k): v for k, v in ITEM_STATUS_LABELS.items()},
         "sentiment_labels": SENTIMENT_LABELS,
@@ -161,7 +185,7 @@ def inbox_poll(request: Request, db: Db, membership: Member, after: int = 0) -> 
                 db, user_id=membership.user_id, workspace_id=workspace.id
             ),
             "can_write": membership.can(Permission.WRITE),
-            **_rows_context(db, membership, items),
+            **_rows_context(db, membership, items, every_member=False),
         },
     )
 
@@ -229,7 +253,7 @@ def _thread_page(
             .order_by(ModerationAction.id)
         )
     )
-    window = replies.message_window(db, item=item) if item.kind == "message" else None
+    window = _message_window(db, item)
     thread = service.thread_of(db, item=item)
     user = membership.user
     can_write = membership.can(Permission.WRITE)
@@ -318,6 +342,21 @@ def reply_to_item(
     return _back(membership, item)
 
 
+def _message_window(db: Session, item: InboxItem) -> replies.MessageWindow | None:
+    """The window for answering a private message, when its platform sets one."""
+    if item.kind != ItemKind.MESSAGE:
+        return None
+    channel = db.get_one(Channel, item.channel_id)
+    try:
+        # The process's shared connector: the window is the platform's rule, no call is made.
+        connector = connector_for(channel)
+    except UnknownConnectorError:
+        return None
+    if replies.reply_window_of(connector) is None:
+        return None
+    return replies.message_window(db, item=item, connector_for=lambda _: connector)
+
+
 @contextmanager
 def _wiring(request: Request, db: Session) -> Iterator[dict[str, Any]]:
     """The connector and channel context of this app's settings (not the process's), for
@@ -327,7 +366,7 @@ def _wiring(request: Request, db: Session) -> Iterator[dict[str, Any]]:
     box = SecretBox.from_settings(settings)
     with httpx.Client(timeout=30.0) as http:
         yield {
-            "connector_for": lambda channel: build_connector(channel.connector, settings, http),
+            "connector_for": partial(connector_for, settings=settings, http=http),
             "context_for": lambda channel: channel_context(
                 channel, sessions=sessions, box=box, owner="inbox-web"
             ),
@@ -420,3 +459,8 @@ def reverse(request: Request, db: Db, membership: Writer, action_id: int) -> Res
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/inbox/items/{action.item_id}", status_code=303
     )
+
+
+def set_up(app: FastAPI) -> None:
+    """Messages the platforms push go to the inbox."""
+    push.register_push_handlers()

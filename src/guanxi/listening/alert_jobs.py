@@ -13,6 +13,7 @@ import logging
 
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
+from guanxi.core.worker import sessions
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,6 @@ def run_alert_checks(workspace_id: int | None = None) -> int:
     from guanxi.core.settings import get_settings
     from guanxi.listening.alerts import check_alerts
     from guanxi.outbound.client import OutboundClient
-    from guanxi.publishing.tasks import sessions
 
     settings = get_settings()
     with OutboundClient.from_settings(settings) as outbound, sessions()() as db:

@@ -11,7 +11,7 @@ A rule compares the last ``window_hours`` with the ``baseline_days`` before them
 A spike is one alert: while it lasts the rule stays quiet (later checks only count as
 ``suppressed`` on that alert), and a new spike within ``cooldown_hours`` of the last alert
 is suppressed too. An alert is delivered in the app and by e-mail to the workspace's
-managers (``publishing.notify``: the e-mail leaves after the commit), and to the rule's
+managers (``notifications.service``: the e-mail leaves after the commit), and to the rule's
 webhook (a JSON POST through the guarded ``outbound`` client, so only to public addresses;
 the outcome is recorded on the alert, never raised). Checks run in the worker.
 """
@@ -33,16 +33,16 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
 from guanxi.listening.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topic_models import Alert, AlertMetric, AlertRule, TopicMatch, TopicQuery
+from guanxi.notifications import service as notifications
 from guanxi.outbound.addresses import AddressPolicy
 from guanxi.outbound.client import DeliveryFailed, OutboundClient, check_address
-from guanxi.publishing import notify
 
 log = logging.getLogger(__name__)
 
 DRIVING_POSTS = 5
 VOLUME_SPIKE = "listening_volume_spike"
 NEGATIVE_SPIKE = "listening_negative_spike"
-notify.register_kinds(
+notifications.register_kinds(
     {
         VOLUME_SPIKE: N_(
             "“{topic}” is spiking: {current} mentions in the last {hours} h, {baseline} usually."
@@ -322,7 +322,7 @@ def check_rule(
         current_value=measurement.current,
         current_mentions=measurement.mentions,
         driving_posts=driving_posts(db, rule=rule, start=start, end=now),
-        explanation=notify.render(notify.MESSAGES[kind], params, "en"),
+        explanation=notifications.render(notifications.MESSAGES[kind], params, "en"),
         deliveries=[],
     )
     db.add(alert)
@@ -349,12 +349,12 @@ def _deliver(
     slug = workspace.slug if workspace is not None else ""
     link = f"/w/{slug}/listen/alerts#alert-{alert.id}"
     if rule.notify_in_app or rule.notify_email:
-        recipients = notify.managers_of(db, workspace_id=rule.workspace_id)
+        recipients = notifications.managers_of(db, workspace_id=rule.workspace_id)
         # notify() writes the in-app rows and, when SMTP is set, e-mails after the commit.
         mail_settings = (
             settings if rule.notify_email else settings.model_copy(update={"smtp_host": ""})
         )
-        notes = notify.notify(
+        notes = notifications.notify(
             db,
             settings=mail_settings,
             workspace_id=rule.workspace_id,

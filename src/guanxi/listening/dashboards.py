@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from guanxi.core.errors import N_, UserError
 from guanxi.listening.models import Author, Mention, MentionEnrichment
@@ -505,6 +505,8 @@ def _page(db: Session, scan: Select[Any], filters: DashboardFilters) -> list[Dri
         .join(MentionEnrichment, MentionEnrichment.mention_id == Mention.id)
         .outerjoin(Author, Author.id == Mention.author_id)
         .where(Mention.id.in_(ids))
+        # The record as imported and the analysed text are not shown: not read either.
+        .options(defer(Mention.raw), defer(MentionEnrichment.normalized_text))
     )
     position = {mention_id: index for index, mention_id in enumerate(ids)}
     rows = _rows(db, query, filters)

@@ -33,10 +33,11 @@ from guanxi.listening.topic_models import (
 from guanxi.outbound.addresses import AddressPolicy
 from guanxi.web.deps import (
     ApiAuthError,
+    Approver,
     Db,
     Member,
+    Writer,
     api_member,
-    member_with,
     session_user,
     verify_csrf,
 )
@@ -44,8 +45,6 @@ from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
-Manager = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
 LIST_PARAMS = ("platform", "topic", "sentiment", "kind", "stage")
 
 
@@ -360,7 +359,7 @@ def _decimal(form: dict[str, Any], name: str, label: str, default: float) -> flo
 
 
 @router.post("/w/{slug}/listen/alerts/rules")
-async def rule_create(request: Request, membership: Manager, db: Db) -> Response:
+async def rule_create(request: Request, membership: Approver, db: Db) -> Response:
     """Add an alert rule."""
     form = dict(await request.form())
     default = alerts.RuleForm(topic_id=0)
@@ -400,7 +399,7 @@ async def rule_create(request: Request, membership: Manager, db: Db) -> Response
 
 
 @router.post("/w/{slug}/listen/alerts/rules/{rule_id}/delete")
-def rule_delete(membership: Manager, db: Db, rule_id: int) -> Response:
+def rule_delete(membership: Approver, db: Db, rule_id: int) -> Response:
     """Remove an alert rule and its alerts."""
     db.delete(alerts.get_rule(db, workspace_id=membership.workspace_id, rule_id=rule_id))
     db.commit()
@@ -408,7 +407,7 @@ def rule_delete(membership: Manager, db: Db, rule_id: int) -> Response:
 
 
 @router.post("/w/{slug}/listen/alerts/check")
-def alerts_check(membership: Manager) -> Response:
+def alerts_check(membership: Approver) -> Response:
     """Queue a check of the workspace's rules now rather than at the next scheduled run."""
     alert_jobs.enqueue_alert_checks(membership.workspace_id)
     return RedirectResponse(

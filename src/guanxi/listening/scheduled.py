@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
+from guanxi.core.worker import sessions
 from guanxi.listening.alert_jobs import SCHEDULE_ALERTS
 
 if TYPE_CHECKING:
@@ -38,15 +38,6 @@ huey = get_huey()
 PULL_EVERY_S = 300.0
 ENRICH_EVERY_S = 60.0
 SWEEP_EVERY_S = 120.0
-
-
-@lru_cache(maxsize=1)
-def sessions() -> sessionmaker[Session]:
-    """The database sessions of this process."""
-    from guanxi.core.db import make_engine, make_session_factory
-    from guanxi.core.settings import get_settings
-
-    return make_session_factory(make_engine(get_settings().resolved_database_url))
 
 
 def run_import(
@@ -109,9 +100,7 @@ def run_sweep_imports(
 
 def run_pull(workspace_id: int | None = None) -> list[PullResult]:
     """Pull every connected search source once."""
-    import httpx
-
-    from guanxi.connectors.registry import build_connector
+    from guanxi.connectors.registry import connector_for
     from guanxi.core.security import SecretBox
     from guanxi.core.settings import get_settings
     from guanxi.listening.flows import pipeline_for
@@ -119,12 +108,12 @@ def run_pull(workspace_id: int | None = None) -> list[PullResult]:
 
     settings = get_settings()
     factory = sessions()
-    with httpx.Client(timeout=30.0) as http, factory() as db:
+    with factory() as db:
         return pull_all(
             db,
             sessions=factory,
             box=SecretBox.from_settings(settings),
-            connector_for=lambda channel: build_connector(channel.connector, settings, http),
+            connector_for=connector_for,
             pipeline_for=lambda owner: pipeline_for(db, workspace_id=owner),
             workspace_id=workspace_id,
         )

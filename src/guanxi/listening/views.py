@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -41,13 +41,12 @@ from guanxi.listening.models import (
     ImportStatus,
     ListeningSource,
 )
-from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 SYNC_IMPORT_BYTES = 2 * 1024 * 1024
 SECTION = "listen"
 

@@ -2,7 +2,7 @@
 
 A newly stored snapshot is compared with the previous snapshot of the same chart and
 country; each workspace that tracks an app (and can read the dataset) is told, through the
-in-app notifications of ``publishing.notify`` (and e-mail when configured), when the app
+in-app notifications of ``notifications.service`` (and e-mail when configured), when the app
 crossed its threshold. Backfilled days (older than the newest one) and re-imports of a day
 already stored raise nothing: only news is news.
 """
@@ -24,7 +24,7 @@ from guanxi.market.models import (
     SnapshotStatus,
     TrackedApp,
 )
-from guanxi.publishing import notify
+from guanxi.notifications import service as notifications
 
 ENTERED_TOP = "market_entered_top"
 LEFT_TOP = "market_left_top"
@@ -32,7 +32,7 @@ MESSAGES: dict[str, str] = {
     ENTERED_TOP: N_("{app} entered the top {top} of the {chart} chart in {country}: #{rank}."),
     LEFT_TOP: N_("{app} left the top {top} of the {chart} chart in {country} (was #{previous})."),
 }
-notify.register_kinds(MESSAGES)
+notifications.register_kinds(MESSAGES)
 
 
 @dataclass(frozen=True)
@@ -123,13 +123,13 @@ def check_alerts(
             "app": app.name, "top": app.alert_top_n, "chart": str(snapshot.chart),
             "country": snapshot.country, "rank": event.rank, "previous": event.previous,
         }  # fmt: skip
-        notify.notify(
+        notifications.notify(
             db,
             settings=settings,
             workspace_id=app.workspace_id,
             kind=event.kind,
             params=params,
-            recipients=notify.managers_of(db, workspace_id=app.workspace_id),
+            recipients=notifications.managers_of(db, workspace_id=app.workspace_id),
             link=f"/w/{_slug(db, app.workspace_id)}/market/history?dataset={dataset.id}"
             f"&app={app.app_key}",
         )

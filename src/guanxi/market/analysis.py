@@ -215,17 +215,6 @@ def chart_days(db: Session, *, selection: ChartSelection) -> list[date]:
     return list(db.scalars(query))
 
 
-def chart_countries(db: Session, *, selection: ChartSelection) -> list[str]:
-    """The countries the chart has snapshots of, in order."""
-    query = (
-        select(ChartSnapshot.country)
-        .where(ChartSnapshot.id.in_(_snapshots(selection)))
-        .distinct()
-        .order_by(ChartSnapshot.country)
-    )
-    return list(db.scalars(query))
-
-
 def _ranks_of(db: Session, snapshot_filter: Select[int], depth: int | None) -> Ranks:
     query = (
         select(ChartSnapshot.country, ChartEntry.app_key, ChartEntry.rank)

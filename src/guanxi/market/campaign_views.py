@@ -4,7 +4,7 @@ deleting."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,13 +25,12 @@ from guanxi.market.models import (
     Store,
 )
 from guanxi.market.presenting import campaign_markers, country_names
-from guanxi.publishing.forms import SubmittedForm, form_value
-from guanxi.web.deps import CurrentUser, Db, Member, client_ip, member_with, verify_csrf
+from guanxi.web.deps import CurrentUser, Db, Member, Writer, client_ip, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 FIELDS = ("name", "app_key", "brand", "countries", "control_countries", "starts_on", "ends_on",
           "color", "description", "store", "chart")  # fmt: skip
 

@@ -15,14 +15,9 @@ a day, and a chart whose fetch failed is tried again. Retries:
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING
-
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+from guanxi.core.worker import sessions
 
 huey = get_huey()
 
@@ -33,15 +28,6 @@ RETRY_DELAY_S = 300
 
 class SnapshotFailedError(RuntimeError):
     """A chart could not be fetched; raised so that the queue retries the job."""
-
-
-@lru_cache(maxsize=1)
-def sessions() -> sessionmaker[Session]:
-    """The database sessions of this process."""
-    from guanxi.core.db import make_engine, make_session_factory
-    from guanxi.core.settings import get_settings
-
-    return make_session_factory(make_engine(get_settings().resolved_database_url))
 
 
 def snapshot_chart_now(store: str, country: str, chart: str, category: str = "") -> int:

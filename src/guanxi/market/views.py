@@ -34,14 +34,13 @@ from guanxi.market.presenting import (
     matrix_payload,
     parse_day,
 )
-from guanxi.publishing.forms import SubmittedForm, app_settings, form_value
-from guanxi.web.deps import ApiMember, Db, Member, member_with, verify_csrf
+from guanxi.web.deps import ApiMember, Db, Member, Writer, app_settings, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import UPLOAD_FORM_OVERHEAD, QueryField, body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 DEFAULT_TOP = 10
 DEFAULT_IMPORT_NAME = "Imported charts"
 MAX_IMPORT_BYTES = 20_000_000

@@ -29,21 +29,20 @@ from guanxi.planner.models import PlanRead, PlanSummary
 from guanxi.planner.scoring import GATE_LABELS
 from guanxi.web.deps import (
     ApiMember,
+    ApiWriter,
     CurrentUser,
     Db,
     Member,
-    api_member_with,
+    Writer,
     client_ip,
-    member_with,
     verify_csrf,
 )
+from guanxi.web.forms import SubmittedForm
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 api_router = APIRouter(tags=["plans"])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
-ApiWriter = Annotated[Membership, Depends(api_member_with(Permission.WRITE))]
 
 # What a blank brief form starts with: the seed's typical young, urban, mainland audience.
 FORM_DEFAULTS: dict[str, list[str]] = {
@@ -59,19 +58,6 @@ FORM_DEFAULTS: dict[str, list[str]] = {
     "languages": [],
     "plan_date": [""],
 }
-
-
-async def submitted_form(request: Request) -> dict[str, list[str]]:
-    """Every field of the posted form, each with all its values (checkboxes repeat)."""
-    form = await request.form()
-    return {
-        key: [value for value in form.getlist(key) if isinstance(value, str)]
-        for key in form
-        if key != "csrf_token"
-    }
-
-
-SubmittedForm = Annotated[dict[str, list[str]], Depends(submitted_form)]
 
 
 def _choices() -> dict[str, dict[str, str]]:

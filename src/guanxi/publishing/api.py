@@ -7,24 +7,21 @@ services and rules as the pages (checks before scheduling, approvals, audit).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guanxi.accounts.models import Membership, Permission
+from guanxi.accounts.models import Membership
 from guanxi.core import i18n
 from guanxi.core.bounds import FIELD_MAX_LENGTH, LIST_MAX_LENGTH, TEXT_MAX_LENGTH, DbInt
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, service
-from guanxi.publishing.forms import app_settings
 from guanxi.publishing.models import Post, PublishAttempt, PublishTarget, TargetState
-from guanxi.web.deps import ApiMember, Db, api_member_with
+from guanxi.web.deps import ApiApprover, ApiMember, ApiWriter, Db, app_settings
 from guanxi.web.limits import QueryField
 
 api_router = APIRouter(tags=["posts"])
-ApiWriter = Annotated[Membership, Depends(api_member_with(Permission.WRITE))]
-ApiApprover = Annotated[Membership, Depends(api_member_with(Permission.APPROVE))]
 
 
 class PostCreate(BaseModel):

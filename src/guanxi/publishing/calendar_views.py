@@ -21,14 +21,22 @@ from guanxi.core.bounds import FIELD_MAX_LENGTH
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.publishing import calendar, campaigns, policy
 from guanxi.publishing.models import TARGET_STATE_LABELS, TargetState
-from guanxi.web.deps import CurrentUser, Db, Member, client_ip, member_with, safe_next, verify_csrf
+from guanxi.publishing.states import state_labels
+from guanxi.web.deps import (
+    Approver,
+    CurrentUser,
+    Db,
+    Member,
+    Writer,
+    client_ip,
+    safe_next,
+    verify_csrf,
+)
 from guanxi.web.limits import FormField, FormText, QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
-Approver = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
 
 VIEWER_ZONE = "viewer_tz"  # session keys: the viewer's zone, and where it came from
 VIEWER_ZONE_SOURCE = "viewer_tz_source"
@@ -167,7 +175,7 @@ def calendar_page(
         "errors": [problem.translated(i18n.gettext) for problem in problems],
         "notice": notice if isinstance(notice, str) else None,
         "can_write": membership.can(Permission.WRITE),
-        "state_labels": {state.value: label for state, label in TARGET_STATE_LABELS.items()},
+        "state_labels": state_labels(),
         "urls": {
             "prev": _calendar_url(
                 slug, grid_view, calendar.shift_anchor(grid_view, anchor, -1), query
@@ -235,7 +243,7 @@ def _target_page(
             "zone": zone,
             "movable": calendar.is_movable(target),
             "can_write": membership.can(Permission.WRITE),
-            "state_labels": {state.value: label for state, label in TARGET_STATE_LABELS.items()},
+            "state_labels": state_labels(),
             "error": error,
             "back": _calendar_url(
                 membership.workspace.slug, calendar.CalendarView.WEEK, anchor, {}
@@ -319,7 +327,7 @@ def _campaigns_page(
             "section": "publish",
             "campaigns": campaigns.list_campaigns(db, workspace=workspace),
             "groups": campaigns.posts_by_campaign(db, workspace=workspace),
-            "state_labels": {state.value: label for state, label in TARGET_STATE_LABELS.items()},
+            "state_labels": state_labels(),
             "can_write": membership.can(Permission.WRITE),
             "error": error,
             "notice": notice if isinstance(notice, str) else None,
@@ -386,7 +394,7 @@ def _campaign_page(
             "section": "publish",
             "campaign": campaign,
             "posts": posts,
-            "state_labels": {state.value: label for state, label in TARGET_STATE_LABELS.items()},
+            "state_labels": state_labels(),
             "can_write": membership.can(Permission.WRITE),
             "error": error,
             "notice": notice if isinstance(notice, str) else None,

@@ -15,11 +15,11 @@ capability = Capability(
         "guanxi.publishing.media_views:router",
         "guanxi.publishing.review_views:router",
         "guanxi.publishing.manual_views:router",
-        "guanxi.publishing.notification_views:router",
     ),
     api_routers=("guanxi.publishing.api:api_router",),
     schedule="guanxi.publishing.tasks:SCHEDULE",
     models=(models,),
+    on_app_created=("guanxi.publishing.views:set_up",),
     glance=Glance(
         title=N_("Publish"),
         description=N_(

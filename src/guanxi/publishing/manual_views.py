@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Membership, Permission, User, Workspace
 from guanxi.catalog.service import get_catalog
 from guanxi.channels.models import Channel
+from guanxi.connectors.base import Capability
+from guanxi.connectors.registry import connector_capabilities
 from guanxi.core import fields, i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.core.settings import Settings
+from guanxi.core.settings import Settings, get_settings
 from guanxi.publishing.media import media_path
 from guanxi.publishing.models import (
     TARGET_STATE_LABELS,
@@ -37,14 +39,12 @@ from guanxi.publishing.models import (
     TargetState,
 )
 from guanxi.publishing.outcomes import complete_manual_target
-from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 
-MANUAL_CONNECTOR = "manual"
 PHONE_LINK_LIFETIME = timedelta(hours=48)
 PHONE_LINK_SALT = "guanxi.manual-package.v1"
 # States in which a person is expected to post the target and paste its URL.
@@ -91,7 +91,11 @@ def load_package(db: Session, *, workspace_id: int, target_id: int) -> ManualPac
     if target is None or target.workspace_id != workspace_id:
         raise NotFoundError(NOT_MANUAL)
     channel = db.get_one(Channel, target.channel_id)
-    if channel.connector != MANUAL_CONNECTOR:
+    # As for the engine: a connector that cannot follow a publish hands it to a person.
+    capabilities = connector_capabilities({channel.connector}, get_settings())
+    if Capability.PUBLISH_STATUS in capabilities.get(
+        channel.connector, {Capability.PUBLISH_STATUS}
+    ):
         raise NotFoundError(NOT_MANUAL)
     wanted = [*target.media_ids]
     if target.cover_media_id is not None and target.cover_media_id not in wanted:
@@ -156,11 +160,6 @@ def qr_svg(url: str) -> Markup:
     return Markup(qr.svg_inline(scale=4, border=2, dark="#111", light="#fff"))  # noqa: S704 - segno's own SVG, no user markup
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _zone(name: str | None, fallback: str) -> str:
     for candidate in (name, fallback):
         if candidate and fields.zone_or_none(candidate) is not None:
@@ -198,7 +197,7 @@ def _package_page(
 ) -> Response:
     i18n.set_language(request.state.language)
     package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
-    settings = _settings(request)
+    settings = app_settings(request)
     token = phone_link_token(
         package.target, secret_key=settings.resolved_secret_key(), now=utcnow()
     )
@@ -254,7 +253,7 @@ def package_media(
 ) -> Response:
     """Download one file of the package."""
     package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
-    return _file(_asset_of(package, media_id), _settings(request))
+    return _file(_asset_of(package, media_id), app_settings(request))
 
 
 @router.post("/w/{slug}/publish/manual/{target_id}/done")
@@ -284,7 +283,7 @@ def mark_done(
 
 def _phone_package(request: Request, db: Session, token: str) -> ManualPackage:
     workspace_id, target_id = read_phone_link_token(
-        token, secret_key=_settings(request).resolved_secret_key(), now=utcnow()
+        token, secret_key=app_settings(request).resolved_secret_key(), now=utcnow()
     )
     return load_package(db, workspace_id=workspace_id, target_id=target_id)
 
@@ -313,6 +312,6 @@ def phone_page(request: Request, token: str, db: Db) -> Response:
 def phone_media(request: Request, token: str, media_id: int, db: Db) -> Response:
     """Download one file of the package from the phone link."""
     package = _phone_package(request, db, token)
-    response = _file(_asset_of(package, media_id), _settings(request))
+    response = _file(_asset_of(package, media_id), app_settings(request))
     response.headers.update(PHONE_HEADERS)
     return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,15 +15,12 @@ from guanxi.accounts.service import require
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
 from guanxi.publishing import media
-from guanxi.publishing.forms import app_settings
 from guanxi.publishing.models import MediaAsset
-from guanxi.web.deps import Db, Member, member_with, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
 
 
 def _media_page(

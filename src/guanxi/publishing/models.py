@@ -280,22 +280,3 @@ class PublishingPolicy(Base):
     approver_role: Mapped[str] = mapped_column(String(20), default="manager")  # lowest role
     late_policy: Mapped[LatePolicy] = mapped_column(String(20), default=LatePolicy.PUBLISH_LATE)
     late_grace_minutes: Mapped[int] = mapped_column(Integer, default=15)
-
-
-class Notification(Base):
-    """Something a member should know (a failed publish, a channel to reconnect)."""
-
-    __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(40))
-    message: Mapped[str] = mapped_column(Text)  # a translatable message id
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    link: Mapped[str] = mapped_column(String(400), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -6,6 +6,7 @@ platform's status push and a person's "posted by hand" with the live URL.
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.channels.models import Channel, ChannelStatus
+from guanxi.channels.push import register_push_handler
 from guanxi.channels.service import mark_needs_reconnect
 from guanxi.connectors.base import (
     ConnectorError,
@@ -29,12 +31,15 @@ from guanxi.connectors.base import (
     TokenError,
     TransientError,
 )
+from guanxi.connectors.push import PublishFinished
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings, get_settings
-from guanxi.publishing import notify
+from guanxi.notifications import service as notifications
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.states import Actor, transition
+
+log = logging.getLogger(__name__)
 
 S = TargetState
 
@@ -49,6 +54,28 @@ STATUS_CAP_S = 1800.0
 STATUS_MAX_CHECKS = 60
 MISSED_REASON = N_("missed while guanxi was down")
 UNCONFIRMED_REASON = N_("the platform never confirmed whether the post went out")
+
+# The kinds of notification publishing sends, and their messages.
+PUBLISH_FAILED = "publish_failed"
+CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect"
+MISSED_HELD = "missed_held"
+NEEDS_ATTENTION = "needs_attention"
+MANUAL_ASSIGNED = "manual_assigned"
+MANUAL_OVERDUE = "manual_overdue"
+
+MESSAGES: dict[str, str] = {
+    PUBLISH_FAILED: N_("“{post}” could not be published on {channel}: {error}"),
+    CHANNEL_NEEDS_RECONNECT: N_(
+        "{channel} needs to be reconnected; its scheduled posts wait until then."
+    ),
+    MISSED_HELD: N_(
+        "“{post}” on {channel} was missed while guanxi was down. Confirm it to publish it now."
+    ),
+    NEEDS_ATTENTION: N_("“{post}” on {channel} needs your attention: {reason}"),
+    MANUAL_ASSIGNED: N_("Please post “{post}” on {channel} by hand before {due}."),
+    MANUAL_OVERDUE: N_("“{post}” on {channel} was due at {due} and is not marked as posted yet."),
+}
+notifications.register_kinds(MESSAGES)
 
 
 def backoff_s(attempt: int, *, base: float = RETRY_BASE_S, cap: float = RETRY_CAP_S) -> float:
@@ -114,8 +141,8 @@ def _assign_manual(
     target.assignee_id = target.assignee_id or post.created_by_id
     target.due_at = target.due_at or target.scheduled_at or now
     target.next_attempt_at = None
-    notify.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=notify.MANUAL_ASSIGNED,
+    notifications.notify(
+        db, settings=settings, workspace_id=target.workspace_id, kind=MANUAL_ASSIGNED,
         params=_params(db, target, due=target.due_at.isoformat(timespec="minutes")),
         recipients=[target.assignee_id], link=target_link(db, target),
     )  # fmt: skip
@@ -148,9 +175,9 @@ def handle_error(
         mark_needs_reconnect(db, channel=channel, reason=str(error))
         _reschedule(target, at=now)  # parked: the dispatcher skips the channel until reconnected
         if was_connected:
-            notify.notify(
+            notifications.notify(
                 db, settings=settings, workspace_id=channel.workspace_id,
-                kind=notify.CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
+                kind=CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
                 recipients=_people(db, target), link=target_link(db, target),
             )  # fmt: skip
         return
@@ -198,8 +225,8 @@ def fail(
     """The target failed for good: record why and tell the author and the managers."""
     transition(target, S.FAILED, error[:2000], by=by)
     target.next_attempt_at = None
-    notify.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=notify.PUBLISH_FAILED,
+    notifications.notify(
+        db, settings=settings, workspace_id=target.workspace_id, kind=PUBLISH_FAILED,
         params=_params(db, target, error=error[:300]), recipients=_people(db, target),
         link=target_link(db, target),
     )  # fmt: skip
@@ -209,8 +236,8 @@ def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings)
     """The target waits for a person (NEEDS_ATTENTION); tell the author and the managers."""
     transition(target, S.NEEDS_ATTENTION, reason, by=Actor.ENGINE)
     target.next_attempt_at = None
-    kind = notify.MISSED_HELD if reason == MISSED_REASON else notify.NEEDS_ATTENTION
-    notify.notify(
+    kind = MISSED_HELD if reason == MISSED_REASON else NEEDS_ATTENTION
+    notifications.notify(
         db, settings=settings, workspace_id=target.workspace_id, kind=kind,
         params=_params(db, target, reason=reason), recipients=_people(db, target),
         link=target_link(db, target),
@@ -219,7 +246,7 @@ def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings)
 
 def _people(db: Session, target: PublishTarget) -> list[int | None]:
     post = db.get_one(Post, target.post_id)
-    return [post.created_by_id, *notify.managers_of(db, workspace_id=target.workspace_id)]
+    return [post.created_by_id, *notifications.managers_of(db, workspace_id=target.workspace_id)]
 
 
 def _params(db: Session, target: PublishTarget, **extra: str) -> dict[str, Any]:
@@ -259,6 +286,21 @@ def apply_platform_status(
 
     apply_result(db, target, result, now=utcnow(), settings=get_settings(), by=Actor.PLATFORM)
     return target
+
+
+def apply_pushed_status(db: Session, channel: Channel, event: PublishFinished) -> None:
+    """A publish's end the platform pushed, applied to its target; commits."""
+    target = apply_platform_status(
+        db, channel=channel, external_id=event.external_id, result=event.result
+    )
+    db.commit()
+    log.info("publish %s finished for channel %s: target %s", event.external_id, channel.id,
+             target.id if target else "none")  # fmt: skip
+
+
+def register_push_handlers() -> None:
+    """Publish results the platforms push are applied to their targets."""
+    register_push_handler(PublishFinished, apply_pushed_status)
 
 
 def complete_manual_target(

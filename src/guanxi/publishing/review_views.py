@@ -14,10 +14,11 @@ from guanxi.channels.models import Channel
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media
-from guanxi.publishing.forms import SubmittedForm, app_settings, form_value, state_labels
 from guanxi.publishing.media_views import file_response
 from guanxi.publishing.models import ReviewLink, TargetState
-from guanxi.web.deps import Db, verify_csrf
+from guanxi.publishing.states import state_labels
+from guanxi.web.deps import Db, app_settings, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])

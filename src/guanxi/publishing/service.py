@@ -28,7 +28,7 @@ from guanxi.accounts.service import record_audit, require
 from guanxi.channels.models import Channel, ChannelAudience
 from guanxi.channels.service import get_channel
 from guanxi.checks.findings import Finding
-from guanxi.checks.service import compiled_words, override_finding, run_checks
+from guanxi.checks.service import accept_warning, compiled_words, run_checks
 from guanxi.connectors.base import (
     Connector,
     HashtagStyle,
@@ -36,7 +36,7 @@ from guanxi.connectors.base import (
     Severity,
     VariantDraft,
 )
-from guanxi.connectors.registry import UnknownConnectorError, build_connector
+from guanxi.connectors.registry import UnknownConnectorError, connector_for
 from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
@@ -449,23 +449,16 @@ _OFFLINE_HTTP = httpx.Client(transport=httpx.MockTransport(_refuse_request))
 def load_connector(channel: Channel, settings: Settings) -> Connector | None:
     """The channel's connector, to check drafts with, or None when it is not installed."""
     try:
-        return build_connector(channel.connector, settings, _OFFLINE_HTTP)
-    except (UnknownConnectorError, ImportError, TypeError):
+        return connector_for(channel, settings=settings, http=_OFFLINE_HTTP)
+    except UnknownConnectorError:
         return None
 
 
 def variant_fields(connector: Connector | None) -> list[str]:
-    """The optional fields a channel's platform cares about, learned from its rules.
-
-    A draft with an empty text and over-long title and summary is validated: the fields
-    named in the violations' codes are the ones this platform uses (a WeChat-like platform
-    complains of the title, the summary and the missing cover; a microblog of none).
-    """
+    """The optional fields a channel's platform uses, as its connector declares them."""
     if connector is None:
         return []
-    probe = VariantDraft(text="", title="x" * 1000, digest="x" * 1000)
-    codes = " ".join(violation.code for violation in connector.validate(probe))
-    return [name for name in OPTIONAL_FIELDS if name in codes]
+    return [name for name in OPTIONAL_FIELDS if name in connector.variant_fields]
 
 
 def _platform_findings(
@@ -536,8 +529,25 @@ def unresolved(target: PublishTarget) -> tuple[list[dict[str, Any]], list[dict[s
 def override_warning(
     db: Session, *, target: PublishTarget, membership: Membership, code: str, reason: str
 ) -> None:
-    """A manager lets a warning pass, with a reason recorded with their name (audited)."""
-    override_finding(db, target=target, code=code, reason=reason, actor=membership)
+    """A manager lets a warning of the variant's last checks pass, with a reason recorded
+    with their name (``PublishTarget.overrides``; audited). Needs Permission.APPROVE; see
+    ``checks.service.accept_warning`` for what can be overridden."""
+    require(membership, Permission.APPROVE)
+    if target.workspace_id != membership.workspace_id:
+        raise NotFoundError(N_("This post does not exist in this workspace."))
+    override = accept_warning(target.checks, code=code, reason=reason, actor=membership)
+    # A new list: SQLAlchemy does not see changes made inside a JSON value.
+    target.overrides = [*target.overrides, override]
+    record_audit(
+        db,
+        actor=membership.user,
+        action="check.override",
+        entity_type="publish_target",
+        entity_id=target.id,
+        workspace=membership.workspace,
+        after={"code": code, "reason": override["reason"]},
+    )
+    db.flush()
 
 
 # --- Scheduling --------------------------------------------------------------------------

@@ -106,3 +106,8 @@ def transition(
         raise IllegalTransitionError(current, to, by)
     target.state = to
     target.state_reason = reason
+
+
+def state_labels() -> dict[str, str]:
+    """Each target state's translatable label, by value."""
+    return {state.value: label for state, label in TARGET_STATE_LABELS.items()}

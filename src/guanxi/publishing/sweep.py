@@ -20,7 +20,8 @@ from guanxi.connectors.base import PublishState, RateLimitedError, TokenError
 from guanxi.core.db import session_scope
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings, get_settings
-from guanxi.publishing import notify
+from guanxi.notifications import service as notifications
+from guanxi.notifications.models import Notification
 from guanxi.publishing.engine import (
     QUEUED_PREFIX,
     ConnectorFor,
@@ -33,13 +34,14 @@ from guanxi.publishing.engine import (
 )
 from guanxi.publishing.models import (
     LatePolicy,
-    Notification,
     PublishAttempt,
     PublishingPolicy,
     PublishTarget,
     TargetState,
 )
 from guanxi.publishing.outcomes import (
+    CHANNEL_NEEDS_RECONNECT,
+    MANUAL_OVERDUE,
     MISSED_REASON,
     STATUS_BASE_S,
     STATUS_CAP_S,
@@ -167,15 +169,15 @@ def _overdue_manual(
             reminded = db.scalars(
                 select(Notification.params).where(
                     Notification.workspace_id == target.workspace_id,
-                    Notification.kind == notify.MANUAL_OVERDUE,
+                    Notification.kind == MANUAL_OVERDUE,
                 )
             )
             if any(params.get("target_id") == target.id for params in reminded):
                 continue  # one reminder per target
             due = target.due_at.isoformat(timespec="minutes") if target.due_at else ""
-            notify.notify(
+            notifications.notify(
                 db, settings=settings, workspace_id=target.workspace_id,
-                kind=notify.MANUAL_OVERDUE, params=_params(db, target, due=due),
+                kind=MANUAL_OVERDUE, params=_params(db, target, due=due),
                 recipients=[target.assignee_id], link=target_link(db, target),
             )  # fmt: skip
             report.reminded.append(target.id)
@@ -240,10 +242,11 @@ def check_status(
                 mark_needs_reconnect(db, channel=channel, reason=str(error))
                 target.next_attempt_at = later
                 if was_connected:
-                    notify.notify(
+                    notifications.notify(
                         db, settings=settings, workspace_id=channel.workspace_id,
-                        kind=notify.CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
-                        recipients=_people(db, target), link=target_link(db, target),
+                        kind=CHANNEL_NEEDS_RECONNECT,
+                        params={"channel": channel.name}, recipients=_people(db, target),
+                        link=target_link(db, target),
                     )  # fmt: skip
             elif isinstance(error, RateLimitedError):
                 target.next_attempt_at = max(later, now + timedelta(seconds=error.retry_after_s))

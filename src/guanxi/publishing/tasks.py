@@ -13,47 +13,19 @@ Heavy imports (the engine, connectors, httpx) happen when a job runs, not at imp
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from guanxi.core.capability import capabilities
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
+from guanxi.core.worker import sessions, worker_id
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from guanxi.channels.models import Channel
-    from guanxi.connectors.base import Connector
     from guanxi.publishing.sweep import SweepReport
 
 huey = get_huey()
 
 DISPATCH_BATCH = 200
-
-
-def worker_id() -> str:
-    """This process and thread, as written in leases and attempt logs."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
-
-
-@lru_cache(maxsize=1)
-def sessions() -> sessionmaker[Session]:
-    """The database sessions of this process."""
-    from guanxi.core.db import make_engine, make_session_factory
-    from guanxi.core.settings import get_settings
-
-    return make_session_factory(make_engine(get_settings().resolved_database_url))
-
-
-def resolve_connector(channel: Channel) -> Connector:
-    """The installed connector for ``channel``, built once per process."""
-    from guanxi.connectors.registry import shared_connector
-
-    return shared_connector(channel.connector)
 
 
 def preload() -> None:
@@ -66,11 +38,12 @@ def preload() -> None:
 @huey.task(retries=0)  # type: ignore[untyped-decorator]  # huey ships no types
 def publish_target(target_id: int) -> str | None:
     """Publish one claimed target (see engine.execute_target)."""
+    from guanxi.connectors.registry import connector_for
     from guanxi.core.db import utcnow
     from guanxi.publishing.engine import execute_target
 
     state = execute_target(
-        sessions(), target_id, connector_for=resolve_connector, now=utcnow(), worker_id=worker_id()
+        sessions(), target_id, connector_for=connector_for, now=utcnow(), worker_id=worker_id()
     )
     return str(state) if state else None
 
@@ -78,11 +51,12 @@ def publish_target(target_id: int) -> str | None:
 @huey.task(retries=2, retry_delay=10)  # type: ignore[untyped-decorator]
 def follow_status(target_id: int) -> str | None:
     """Ask the platform where an accepted publish stands (see sweep.check_status)."""
+    from guanxi.connectors.registry import connector_for
     from guanxi.core.db import utcnow
     from guanxi.publishing.sweep import check_status
 
     state = check_status(
-        sessions(), target_id, connector_for=resolve_connector, now=utcnow(), worker_id=worker_id()
+        sessions(), target_id, connector_for=connector_for, now=utcnow(), worker_id=worker_id()
     )
     return str(state) if state else None
 

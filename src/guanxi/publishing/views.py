@@ -4,10 +4,10 @@ whose routes this router includes."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,47 +17,37 @@ from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
 from guanxi.connectors.base import VariantDraft
-from guanxi.core import fields, i18n
+from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
-from guanxi.publishing import approvals, media, service
+from guanxi.publishing import approvals, media, outcomes, service
 from guanxi.publishing.campaigns import list_campaigns
-from guanxi.publishing.forms import SubmittedForm, app_settings, form_value, state_labels
 from guanxi.publishing.models import Post, PublishTarget
 from guanxi.publishing.policy import get_policy
-from guanxi.web.deps import CurrentUser, Db, Member, member_with, verify_csrf
+from guanxi.publishing.states import state_labels
+from guanxi.web.deps import (
+    Approver,
+    CurrentUser,
+    Db,
+    Member,
+    Writer,
+    app_settings,
+    verify_csrf,
+)
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
+from guanxi.web.zones import VIEWER_ZONE, VIEWER_ZONE_SOURCE, valid_zone, viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 POSTS_PER_PAGE = 50
-
-Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
-Approver = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
-# Session keys shared with the calendar: the viewer's zone, and where it came from.
-VIEWER_ZONE = "viewer_tz"
-VIEWER_ZONE_SOURCE = "viewer_tz_source"
-
-
-def viewer_zone(request: Request, fallback: str) -> tuple[str, str]:
-    """The viewer's time zone and where it came from ("chosen" on the calendar, "browser",
-    or "workspace" until the browser says)."""
-    zone = request.session.get(VIEWER_ZONE)
-    source = request.session.get(VIEWER_ZONE_SOURCE)
-    if isinstance(zone, str) and _valid_zone(zone) and source in {"chosen", "browser"}:
-        return zone, str(source)
-    return fallback, "workspace"
-
-
-def _valid_zone(zone: str) -> bool:
-    return fields.zone_or_none(zone) is not None
 
 
 def _typed_zone(request: Request, form: dict[str, list[str]], fallback: str) -> str:
     """The zone a time in ``form`` was typed in (the form says), remembered for next time."""
     zone, source = viewer_zone(request, fallback)
     sent = form_value(form, "tz")
-    if not _valid_zone(sent):
+    if not valid_zone(sent):
         return zone
     if source != "chosen":  # a zone chosen on the calendar wins over what the browser says
         request.session[VIEWER_ZONE] = sent
@@ -583,3 +573,8 @@ def post_review_link(
         )  # fmt: skip
     link = f"{app_settings(request).base_url.rstrip('/')}/review/{token}"
     return _post_page(request, db, membership, post, review_link=link)
+
+
+def set_up(app: FastAPI) -> None:
+    """Publish results the platforms push are applied to their targets."""
+    outcomes.register_push_handlers()

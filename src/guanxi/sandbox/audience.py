@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 import random
 import threading
 import weakref
@@ -32,12 +31,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from guanxi.core.db import utcnow
+from guanxi.core.settings import load_settings
 from guanxi.sandbox.state import SandboxPost, SandboxState
 
 log = logging.getLogger(__name__)
 
-PACE_ENV = "GUANXI_SANDBOX_AUDIENCE_PACE_S"
-DEFAULT_PACE_S = 20.0
 _GIVEN = "小大阿老一二三甜酸红白"
 _NAMES = ("葡萄", "橡木桶", "微醺", "酒窖", "干红", "起泡", "小酌", "品鉴", "晚风", "猫猫", "吃货")
 _TAILS = ("爱好者", "君", "酱", "不睡觉", "在路上", "日记", "同学", "_88", "2018", "小号")
@@ -244,11 +242,11 @@ def tick(state: SandboxState, *, comments: int = 3) -> dict[str, int]:
 
 
 def pace_s() -> float:
-    """Seconds between two ticks of the background audience (0 or less: no thread)."""
-    try:
-        return float(os.environ.get(PACE_ENV, DEFAULT_PACE_S))
-    except ValueError:
-        return DEFAULT_PACE_S
+    """Seconds between two ticks of the background audience (0 or less: no thread).
+
+    Read from the environment when the sandbox starts, not from the process's cached
+    settings: a test may start a sandbox with a pace of its own."""
+    return load_settings().sandbox_audience_pace_s
 
 
 def install(app: FastAPI, state: SandboxState, *, seed: int = 0) -> None:

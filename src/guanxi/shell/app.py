@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import FunctionType
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -19,10 +20,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from guanxi import __version__
 from guanxi.core import i18n
 from guanxi.core.capability import capabilities, load_reference
-from guanxi.core.db import make_engine, make_session_factory
+from guanxi.core.db import make_engine, make_session_factory, writing
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
 from guanxi.shell import views
+from guanxi.web.admission import RequestSlots
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.limits import BodySizeLimit, integers_within_database_range, no_nul_in_text
 from guanxi.web.openapi import describe_api
@@ -59,7 +61,9 @@ def create_app(
     """Build the application for ``settings`` (the environment's when not given)."""
     settings = settings or get_settings()
     if session_factory is None:
-        engine = make_engine(settings.resolved_database_url, connections=settings.web_threads)
+        engine = make_engine(
+            settings.resolved_database_url, connections=settings.web_threads, explicit_begin=True
+        )
         session_factory = make_session_factory(engine)
     app = GuanxiApp(
         title="guanxi",
@@ -74,6 +78,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.writing_sessions = writing(session_factory)
     app.state.templates = make_templates()
     app.add_middleware(BodySizeLimit)  # innermost: it answers in the request's language
 
@@ -87,6 +92,8 @@ def create_app(
         same_site="lax",
         https_only=settings.mode is Mode.PRODUCTION,
     )
+    # Inside the timing: the wait for a slot counts in the Server-Timing "app" time.
+    app.add_middleware(RequestSlots, slots=settings.web_threads)
     # Outermost: its "app" time covers every other middleware.
     app.add_middleware(ServerTimingMiddleware, slow_request_ms=settings.slow_request_ms)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -97,6 +104,8 @@ def create_app(
             app.include_router(load_reference(reference, APIRouter))
         for reference in capability.api_routers:
             app.include_router(load_reference(reference, APIRouter), prefix="/api/v1")
+        for reference in capability.on_app_created:
+            load_reference(reference, FunctionType)(app)
 
     _install_error_handlers(app)
     describe_api(app)

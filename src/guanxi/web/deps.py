@@ -15,6 +15,7 @@ from guanxi.accounts import sessions
 from guanxi.accounts.models import Membership, Permission, User, UserSession
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
 from guanxi.core.security import constant_time_equal
+from guanxi.core.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -32,9 +33,23 @@ class ApiAuthError(UserError):
     status_code = 401
 
 
+def app_settings(request: Request) -> Settings:
+    """The running application's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def get_db(request: Request) -> Iterator[Session]:
-    """A database session for this request; views commit what they change."""
-    session: Session = request.app.state.session_factory()
+    """A database session for this request; views commit what they change.
+
+    A request that may change something (not GET, HEAD, OPTIONS) writes through
+    ``writing``: on SQLite its transactions take the write lock first, so its reads and
+    writes see one snapshot and it waits its turn rather than failing when another
+    request wrote meanwhile.
+    """
+    state = request.app.state
+    factory = state.session_factory if request.method in SAFE_METHODS else state.writing_sessions
+    session: Session = factory()
     try:
         yield session
     finally:
@@ -83,8 +98,8 @@ def signed_in_session(request: Request, db: Session) -> UserSession | None:
     if not isinstance(session_id, str) or not session_id:
         return None
     found = sessions.find_session(db, session_id=session_id)
-    if found is not None and db.dirty:
-        db.commit()  # last_seen_at, before the view changes anything
+    if found is not None:
+        sessions.note_seen(db, found=found)  # committed before the view changes anything
     return found
 
 
@@ -150,6 +165,13 @@ def member_with(permission: Permission) -> Callable[..., Membership]:
     return dependency
 
 
+# The roles a page asks for, by what the member may do (accounts.models.ROLE_PERMISSIONS).
+Reader = Annotated[Membership, Depends(member_with(Permission.READ))]
+Writer = Annotated[Membership, Depends(member_with(Permission.WRITE))]
+Approver = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
+Owner = Annotated[Membership, Depends(member_with(Permission.MANAGE_MEMBERS))]
+
+
 def api_member(request: Request, db: Db) -> Membership:
     """The membership an API request acts as, from its ``Authorization: Bearer`` token."""
     header = request.headers.get("authorization", "")
@@ -179,6 +201,12 @@ def api_member_with(permission: Permission) -> Callable[..., Membership]:
 
     PERMISSION_DEPENDENCIES[dependency] = permission
     return dependency
+
+
+# The same roles for ``/api/v1``, from the request's API token.
+ApiWriter = Annotated[Membership, Depends(api_member_with(Permission.WRITE))]
+ApiApprover = Annotated[Membership, Depends(api_member_with(Permission.APPROVE))]
+ApiOwner = Annotated[Membership, Depends(api_member_with(Permission.MANAGE_MEMBERS))]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

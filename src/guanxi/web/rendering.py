@@ -1,27 +1,34 @@
-"""Server-side rendering with Jinja2, translated into the request's language."""
+"""Server-side rendering with Jinja2, translated into the request's language.
+
+Capabilities add to it without this module knowing them: ``register_context`` adds names to
+every page's context (the notification bell's count), and a template filter is added to
+``app.state.templates.env.filters``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import object_session
 
 from guanxi import __version__
-from guanxi.accounts.models import ROLE_LABELS, Membership, User
-from guanxi.catalog.service import platform_name
+from guanxi.accounts.models import ROLE_LABELS
 from guanxi.core import i18n, values
 from guanxi.web import timing
 from guanxi.web.deps import preferred_membership
 from guanxi.web.security import csp_nonce
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+# Given the request and the common context, the names it adds to every page's context.
+ContextFunction = Callable[[Request, Mapping[str, Any]], Mapping[str, Any]]
 
 
 def _format_datetime(value: datetime | None, timezone: str = "Asia/Shanghai") -> str:
@@ -66,6 +73,7 @@ def make_templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat() of each per render
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
@@ -76,33 +84,16 @@ def make_templates() -> Jinja2Templates:
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
     env.filters["weblink"] = _web_link
-    env.filters["platform"] = platform_name
     return Jinja2Templates(env=env)
 
 
-def _unread_notifications(
-    request: Request, user: User | None, membership: Membership | None
-) -> int | None:
-    """The user's unread notifications in the workspace shown, counted once per request.
+def register_context(app: FastAPI, function: ContextFunction) -> None:
+    """Have ``function`` add names to the context of every page ``app`` renders.
 
-    None when there is nobody signed in, no workspace, or no open session to ask (error
-    pages render after the request's session closed): the bell then shows without a count.
+    It is called with the request and the common context (``user``, ``nav_workspace``...)
+    and returns the names to add; a page's own context still wins over them.
     """
-    if user is None or membership is None:
-        return None
-    cached = getattr(request.state, "unread_notifications", None)
-    if isinstance(cached, int):
-        return cached
-    db = object_session(user)
-    if db is None or not db.is_active:
-        return None
-    # Imported here: the publishing views import this module.
-    from guanxi.publishing.notification_views import count_unread
-
-    with db.no_autoflush:  # a page re-shown with unsaved input must not flush it
-        count = count_unread(db, user_id=user.id, workspace_id=membership.workspace_id)
-    request.state.unread_notifications = count
-    return count
+    app.state.context_functions = [*getattr(app.state, "context_functions", ()), function]
 
 
 def render(
@@ -127,7 +118,8 @@ def render(
     # Catalog pages belong to no workspace; the navigation keeps the one the user was in.
     current = membership or preferred_membership(request, memberships)
     base["nav_workspace"] = current.workspace if current else None
-    base["unread_notifications"] = _unread_notifications(request, base["user"], current)
+    for function in getattr(request.app.state, "context_functions", ()):
+        base.update(function(request, base))
     base.update(context or {})
     with timing.rendering():  # the Server-Timing header's "render"
         return templates.TemplateResponse(request, template, base, status_code=status_code)

@@ -55,10 +55,10 @@ from guanxi.devtools.bench.common import (
     scratch_database,
 )
 from guanxi.devtools.demo.stack import sandbox_environment
+from guanxi.notifications.models import Notification
 from guanxi.publishing.engine import QUEUED_LEASE
 from guanxi.publishing.leases import PUBLISH_LEASE
 from guanxi.publishing.models import (
-    Notification,
     Post,
     PublishAttempt,
     PublishTarget,
@@ -446,7 +446,7 @@ def live_posts(state: SandboxState) -> list[LivePost]:
 
 
 def _owned_by(pid: int) -> ColumnElement[bool]:
-    # Lease owners are "host:pid:thread" (tasks.worker_id), "queued:" + that for claims.
+    # Lease owners are "host:pid:thread" (core.worker.worker_id), "queued:" + that for claims.
     return and_(PublishTarget.state == S.PUBLISHING, PublishTarget.lease_owner.like(f"%:{pid}:%"))
 
 

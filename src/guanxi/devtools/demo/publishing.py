@@ -19,6 +19,8 @@ from guanxi.accounts.models import Role, Workspace
 from guanxi.accounts.service import list_members
 from guanxi.channels.models import ChannelStatus
 from guanxi.channels.service import list_channels
+from guanxi.connectors.settings import connector_settings
+from guanxi.connectors.weibo import WeiboSettings
 from guanxi.core.db import utcnow
 from guanxi.core.settings import Settings
 from guanxi.publishing import approvals, service
@@ -89,7 +91,8 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
         return []
     today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
     # The brand's site is its Weibo app's safe domain: Weibo takes posts that link to it.
-    site = f"https://{settings.weibo_safe_domain}" if settings.weibo_safe_domain else ""
+    safe_domain = connector_settings(WeiboSettings, settings).safe_domain
+    site = f"https://{safe_domain}" if safe_domain else ""
     posts = []
     for demo in DEMO_POSTS:
         chosen = [str(channels[name].id) for name in demo.connectors if name in channels]

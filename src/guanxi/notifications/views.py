@@ -1,4 +1,4 @@
-"""In-app notifications: the list of what the engine told a member, and the top bar's badge.
+"""In-app notifications: the list of what guanxi told a member, and the top bar's badge.
 
 ``/w/{slug}/notifications`` lists the signed-in user's notifications in this workspace,
 newest first, each in the reader's language. Reading is personal: nobody sees, or marks,
@@ -8,32 +8,27 @@ fragment ``/w/{slug}/notifications/badge`` is what the top bar polls for new one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import object_session
 
 from guanxi.accounts.models import Membership
 from guanxi.core import i18n
-from guanxi.core.db import utcnow
-from guanxi.core.errors import N_, NotFoundError
-from guanxi.publishing import notify
-from guanxi.publishing.models import Notification
-from guanxi.publishing.views import viewer_zone
+from guanxi.notifications import service
+from guanxi.notifications.models import Notification
 from guanxi.web.deps import Db, Member, safe_next, verify_csrf
-from guanxi.web.rendering import render
+from guanxi.web.rendering import register_context, render
+from guanxi.web.zones import viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-# The page shows the most recent ones; older ones are still counted while unread.
-PAGE_SIZE = 200
 # Parameters that hold a translatable message id of their own (a hold's reason).
 TRANSLATED_PARAMS = ("reason",)
-NO_SUCH_NOTIFICATION = N_("You have no notification with this number in this workspace.")
 
 
 @dataclass(frozen=True)
@@ -45,54 +40,6 @@ class NotificationView:
     link: str
     created_at: datetime
     unread: bool
-
-
-def count_unread(db: Session, *, user_id: int, workspace_id: int) -> int:
-    """How many of the user's notifications in the workspace are unread (one COUNT query)."""
-    query = select(func.count(Notification.id)).where(
-        Notification.user_id == user_id,
-        Notification.workspace_id == workspace_id,
-        Notification.read_at.is_(None),
-    )
-    return db.scalar(query) or 0
-
-
-def list_notifications(
-    db: Session, *, user_id: int, workspace_id: int, limit: int = PAGE_SIZE
-) -> list[Notification]:
-    """The user's notifications in the workspace, newest first."""
-    query = (
-        select(Notification)
-        .where(Notification.user_id == user_id, Notification.workspace_id == workspace_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
-    )
-    return list(db.scalars(query))
-
-
-def mark_read(db: Session, *, user_id: int, workspace_id: int, notification_id: int) -> None:
-    """Mark one of the user's notifications read; NotFound for anyone else's."""
-    note = db.get(Notification, notification_id)
-    if note is None or note.user_id != user_id or note.workspace_id != workspace_id:
-        raise NotFoundError(NO_SUCH_NOTIFICATION)
-    if note.read_at is None:
-        note.read_at = utcnow()
-
-
-def mark_all_read(db: Session, *, user_id: int, workspace_id: int) -> int:
-    """Mark every unread notification of the user in the workspace read; return how many."""
-    statement = (
-        update(Notification)
-        .where(
-            Notification.user_id == user_id,
-            Notification.workspace_id == workspace_id,
-            Notification.read_at.is_(None),
-        )
-        .values(read_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    result = db.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def notification_text(note: Notification, language: str) -> str:
@@ -107,7 +54,7 @@ def notification_text(note: Notification, language: str) -> str:
         if isinstance(params.get(name), str):
             params[name] = translations.gettext(params[name])
     try:
-        return notify.render(note.message, params, language)
+        return service.render(note.message, params, language)
     except (KeyError, IndexError, ValueError):
         return note.message
 
@@ -123,6 +70,28 @@ def view_of(note: Notification, language: str) -> NotificationView:
     )
 
 
+def bell_context(request: Request, base: Mapping[str, Any]) -> dict[str, Any]:
+    """``unread_notifications`` for the top bar's bell: the signed-in user's unread ones in
+    the workspace shown, counted once per request.
+
+    None when there is nobody signed in, no workspace, or no open session to ask (error
+    pages render after the request's session closed): the bell then shows without a count.
+    """
+    user, workspace = base.get("user"), base.get("nav_workspace")
+    if user is None or workspace is None:
+        return {"unread_notifications": None}
+    cached = getattr(request.state, "unread_notifications", None)
+    if isinstance(cached, int):
+        return {"unread_notifications": cached}
+    db = object_session(user)
+    if db is None or not db.is_active:
+        return {"unread_notifications": None}
+    with db.no_autoflush:  # a page re-shown with unsaved input must not flush it
+        count = service.count_unread(db, user_id=user.id, workspace_id=workspace.id)
+    request.state.unread_notifications = count
+    return {"unread_notifications": count}
+
+
 def _back(membership: Membership) -> RedirectResponse:
     return RedirectResponse(f"/w/{membership.workspace.slug}/notifications", status_code=303)
 
@@ -131,11 +100,13 @@ def _back(membership: Membership) -> RedirectResponse:
 def notifications_page(request: Request, membership: Member, db: Db) -> Response:
     """The signed-in user's notifications in this workspace."""
     language = request.state.language
-    notes = list_notifications(db, user_id=membership.user_id, workspace_id=membership.workspace_id)
+    notes = service.list_notifications(
+        db, user_id=membership.user_id, workspace_id=membership.workspace_id
+    )
     zone, _source = viewer_zone(request, membership.workspace.timezone)
     return render(
         request,
-        "publishing/notifications.html",
+        "notifications/notifications.html",
         {
             "section": "notifications",
             "slug": membership.workspace.slug,
@@ -148,9 +119,7 @@ def notifications_page(request: Request, membership: Member, db: Db) -> Response
 @router.get("/w/{slug}/notifications/badge")
 def notifications_badge(request: Request, membership: Member) -> Response:
     """The top bar's link with the unread count, polled by the page for new notifications."""
-    response = render(
-        request, "publishing/_notification_bell.html", {"nav_workspace": membership.workspace}
-    )
+    response = render(request, "notifications/_bell.html", {"nav_workspace": membership.workspace})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -158,7 +127,7 @@ def notifications_badge(request: Request, membership: Member) -> Response:
 @router.post("/w/{slug}/notifications/read-all")
 def read_all(membership: Member, db: Db) -> Response:
     """Mark all of the user's notifications in this workspace read."""
-    mark_all_read(db, user_id=membership.user_id, workspace_id=membership.workspace_id)
+    service.mark_all_read(db, user_id=membership.user_id, workspace_id=membership.workspace_id)
     db.commit()
     return _back(membership)
 
@@ -166,7 +135,7 @@ def read_all(membership: Member, db: Db) -> Response:
 @router.post("/w/{slug}/notifications/{notification_id}/read")
 def read_one(notification_id: int, membership: Member, db: Db) -> Response:
     """Mark one notification read."""
-    mark_read(
+    service.mark_read(
         db,
         user_id=membership.user_id,
         workspace_id=membership.workspace_id,
@@ -174,3 +143,8 @@ def read_one(notification_id: int, membership: Member, db: Db) -> Response:
     )
     db.commit()
     return _back(membership)
+
+
+def set_up(app: FastAPI) -> None:
+    """The top bar's bell counts the user's unread notifications on every page."""
+    register_context(app, bell_context)

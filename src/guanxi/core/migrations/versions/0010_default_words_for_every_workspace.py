@@ -5,8 +5,8 @@ given it on their first check or visit to the list; those that never were get it
 exactly as they would have: the terms not listed yet, and the audit event that records the
 seed (so a list emptied on purpose is never filled again).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 14:10:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 from guanxi.checks.words import default_entries, normalize
 from guanxi.core.db import UTCDateTime, utcnow
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,9 +1,10 @@
-"""Telling people what the engine could not do alone: in the app, and by e-mail.
+"""Telling people what they should know (a failed publish, an alert): in the app, and by e-mail.
 
 A notification is a row per recipient (shown in the app) and, when ``GUANXI_SMTP_HOST`` is
 set, an e-mail in the recipient's language. E-mails go out only after the transaction that
-created the notification commits, and a failure to send is logged: it never breaks
-publishing.
+created the notification commits, and a failure to send is logged: it never breaks the
+work that notified (publishing, an alert check). Each capability registers its kinds of
+notification with ``register_kinds``.
 """
 
 from __future__ import annotations
@@ -15,41 +16,28 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Role, User
-from guanxi.core.errors import N_
+from guanxi.core.db import utcnow
+from guanxi.core.errors import N_, NotFoundError
 from guanxi.core.i18n import get_translations
 from guanxi.core.settings import Settings
-from guanxi.publishing.models import Notification
+from guanxi.notifications.models import Notification
 
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "guanxi_outbox"
 SMTP_TIMEOUT_S = 10
+# The list shows the most recent ones; older ones are still counted while unread.
+PAGE_SIZE = 200
 
-# Kinds of notification and their messages (translatable ids with {params}).
-PUBLISH_FAILED = "publish_failed"
-CHANNEL_NEEDS_RECONNECT = "channel_needs_reconnect"
-MISSED_HELD = "missed_held"
-NEEDS_ATTENTION = "needs_attention"
-MANUAL_ASSIGNED = "manual_assigned"
-MANUAL_OVERDUE = "manual_overdue"
-
-MESSAGES: dict[str, str] = {
-    PUBLISH_FAILED: N_("“{post}” could not be published on {channel}: {error}"),
-    CHANNEL_NEEDS_RECONNECT: N_(
-        "{channel} needs to be reconnected; its scheduled posts wait until then."
-    ),
-    MISSED_HELD: N_(
-        "“{post}” on {channel} was missed while guanxi was down. Confirm it to publish it now."
-    ),
-    NEEDS_ATTENTION: N_("“{post}” on {channel} needs your attention: {reason}"),
-    MANUAL_ASSIGNED: N_("Please post “{post}” on {channel} by hand before {due}."),
-    MANUAL_OVERDUE: N_("“{post}” on {channel} was due at {due} and is not marked as posted yet."),
-}
+# Each kind of notification and its message (a translatable id with {params}), as the
+# capabilities register them.
+MESSAGES: dict[str, str] = {}
 SUBJECT = N_("guanxi: {message}")
+NO_SUCH_NOTIFICATION = N_("You have no notification with this number in this workspace.")
 
 
 def register_kinds(messages: dict[str, str]) -> None:
@@ -162,3 +150,51 @@ def send_emails(settings: Settings, emails: Iterable[OutgoingEmail]) -> int:
     except (OSError, smtplib.SMTPException):
         log.exception("could not send %d notification e-mail(s)", len(emails) - sent)
     return sent
+
+
+def count_unread(db: Session, *, user_id: int, workspace_id: int) -> int:
+    """How many of the user's notifications in the workspace are unread (one COUNT query)."""
+    query = select(func.count(Notification.id)).where(
+        Notification.user_id == user_id,
+        Notification.workspace_id == workspace_id,
+        Notification.read_at.is_(None),
+    )
+    return db.scalar(query) or 0
+
+
+def list_notifications(
+    db: Session, *, user_id: int, workspace_id: int, limit: int = PAGE_SIZE
+) -> list[Notification]:
+    """The user's notifications in the workspace, newest first."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.workspace_id == workspace_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return list(db.scalars(query))
+
+
+def mark_read(db: Session, *, user_id: int, workspace_id: int, notification_id: int) -> None:
+    """Mark one of the user's notifications read; NotFound for anyone else's."""
+    note = db.get(Notification, notification_id)
+    if note is None or note.user_id != user_id or note.workspace_id != workspace_id:
+        raise NotFoundError(NO_SUCH_NOTIFICATION)
+    if note.read_at is None:
+        note.read_at = utcnow()
+
+
+def mark_all_read(db: Session, *, user_id: int, workspace_id: int) -> int:
+    """Mark every unread notification of the user in the workspace read; return how many."""
+    statement = (
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.workspace_id == workspace_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    result = db.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,13 +1,10 @@
-"""Form plumbing the publishing pages share."""
+"""Reading posted forms: every field with all its values, and a field's first value."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
-
-from guanxi.core.settings import Settings
-from guanxi.publishing.models import TARGET_STATE_LABELS
 
 
 async def submitted_form(request: Request) -> dict[str, list[str]]:
@@ -26,14 +23,3 @@ SubmittedForm = Annotated[dict[str, list[str]], Depends(submitted_form)]
 def form_value(form: dict[str, list[str]], name: str) -> str:
     """The first value of field ``name``, or an empty string."""
     return next(iter(form.get(name, [])), "")
-
-
-def app_settings(request: Request) -> Settings:
-    """The running application's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def state_labels() -> dict[str, str]:
-    """Each target state's translatable label, by value."""
-    return {state.value: label for state, label in TARGET_STATE_LABELS.items()}
