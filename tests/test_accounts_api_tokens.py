@@ -83,7 +83,7 @@ def test_a_token_reads_its_workspace_and_records_its_use(
     _response, plain = create_token(client)
     assert db.scalars(select(ApiToken)).one().last_used_at is None
 
-    response = client.get("/api/v1/workspace", headers=bearer(plain))
+    response = client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain))
 
     assert response.status_code == 200
     assert response.json() == {"slug": "acme", "name": "Acme", "timezone": "Asia/Shanghai"}
@@ -106,7 +106,7 @@ def test_a_revoked_token_is_refused(client: TestClient, db: Session, owner: User
     token = db.scalars(select(ApiToken)).one()
 
     revoked = post(client, f"/w/acme/settings/tokens/{token.id}/revoke")
-    response = client.get("/api/v1/workspace", headers=bearer(plain))
+    response = client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain))
 
     assert revoked.status_code == 303
     assert "Revoked" in client.get("/w/acme/settings").text
@@ -126,7 +126,7 @@ def test_a_revoked_token_is_refused(client: TestClient, db: Session, owner: User
 def test_requests_without_a_valid_token_are_refused_with_help(
     client: TestClient, owner: User, headers: dict[str, str]
 ) -> None:
-    response = client.get("/api/v1/workspace", headers=headers)
+    response = client.get("/api/v1/w/acme/accounts/workspace", headers=headers)
 
     assert response.status_code == 401
     assert "Create" in response.json()["detail"]
@@ -136,7 +136,7 @@ def test_a_session_cookie_does_not_open_the_api(client: TestClient, owner: User)
     """The API knows tokens only, so no page of another site can use a visitor's cookie."""
     sign_in(client, owner.email)
 
-    assert client.get("/api/v1/workspace").status_code == 401
+    assert client.get("/api/v1/w/acme/accounts/workspace").status_code == 401
 
 
 def test_a_token_only_ever_sees_its_own_workspace(
@@ -149,8 +149,8 @@ def test_a_token_only_ever_sees_its_own_workspace(
     sign_in(client, owner.email)
     _response, plain = create_token(client)
 
-    workspace = client.get("/api/v1/workspace", headers=bearer(plain)).json()
-    audit = client.get("/api/v1/audit", headers=bearer(plain)).json()
+    workspace = client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain)).json()
+    audit = client.get("/api/v1/w/acme/accounts/audit", headers=bearer(plain)).json()
 
     assert workspace["slug"] == "acme"
     assert audit
@@ -175,7 +175,7 @@ def test_the_token_of_a_member_removed_from_the_workspace_stops_working(
     db.delete(li)  # taken out behind the service's back: the token must still fail
     db.commit()
 
-    assert client.get("/api/v1/workspace", headers=bearer(plain)).status_code == 401
+    assert client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain)).status_code == 401
 
 
 def test_the_audit_api_is_for_owners(client: TestClient, db: Session, owner: User) -> None:
@@ -187,13 +187,13 @@ def test_the_audit_api_is_for_owners(client: TestClient, db: Session, owner: Use
     _token, plain = accounts.create_api_token(db, membership=membership, name="read")
     db.commit()
 
-    response = client.get("/api/v1/audit", headers=bearer(plain))
+    response = client.get("/api/v1/w/acme/accounts/audit", headers=bearer(plain))
 
     assert response.status_code == 403
     assert response.json() == {
         "detail": "Your role (Analyst) does not allow this. Ask an owner of the workspace."
     }
-    assert client.get("/api/v1/workspace", headers=bearer(plain)).status_code == 200
+    assert client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain)).status_code == 200
 
 
 @pytest.mark.parametrize("limit", ["0", "-5", "1001", "many"])
@@ -201,7 +201,7 @@ def test_the_audit_api_refuses_a_bad_limit(client: TestClient, owner: User, limi
     sign_in(client, owner.email)
     _response, plain = create_token(client)
 
-    response = client.get(f"/api/v1/audit?limit={limit}", headers=bearer(plain))
+    response = client.get(f"/api/v1/w/acme/accounts/audit?limit={limit}", headers=bearer(plain))
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "limit"
@@ -236,7 +236,7 @@ def test_nobody_revokes_someone_elses_token(
 
     assert response.status_code == 404
     assert "No such API token." in response.text
-    assert client.get("/api/v1/workspace", headers=bearer(plain)).status_code == 200
+    assert client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain)).status_code == 200
 
 
 def test_tokens_list_only_the_members_own(
@@ -284,7 +284,7 @@ def test_a_token_made_for_30_days_shows_its_end_and_works_until_then(
     cells = token_row(client.get("/w/acme/settings").text)
     expected = token.expires_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
     assert cells[4].startswith(expected)
-    assert client.get("/api/v1/workspace", headers=bearer(plain)).status_code == 200
+    assert client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain)).status_code == 200
 
 
 def test_an_expired_token_is_refused_with_a_clear_message(
@@ -298,7 +298,7 @@ def test_an_expired_token_is_refused_with_a_clear_message(
     token.expires_at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     db.commit()
 
-    response = client.get("/api/v1/workspace", headers=bearer(plain))
+    response = client.get("/api/v1/w/acme/accounts/workspace", headers=bearer(plain))
 
     assert response.status_code == 401
     assert response.json() == {

@@ -122,7 +122,9 @@ def test_owner_removes_a_member_who_then_loses_access_and_tokens(
     assert team.editor.email not in roles(db, team.acme)
     assert db.scalars(select(ApiToken)).one().revoked_at is not None
     assert (
-        client.get("/api/v1/workspace", headers={"authorization": f"Bearer {plain}"}).status_code
+        client.get(
+            "/api/v1/w/acme/accounts/workspace", headers={"authorization": f"Bearer {plain}"}
+        ).status_code
         == 401
     )
     sign_in(client, team.editor.email)
@@ -141,7 +143,9 @@ def test_a_removed_member_added_again_does_not_get_old_tokens_back(
     set_member(client, team.editor.email, "editor")
 
     assert (
-        client.get("/api/v1/workspace", headers={"authorization": f"Bearer {plain}"}).status_code
+        client.get(
+            "/api/v1/w/acme/accounts/workspace", headers={"authorization": f"Bearer {plain}"}
+        ).status_code
         == 401
     )
 

@@ -167,7 +167,7 @@ def test_the_api_answers_every_fuzzed_request_as_documented(
     analyst = token_headers(db, team, team.analyst)
     with TestClient(app) as client:
         created = client.post(
-            "/api/v1/posts",
+            "/api/v1/w/acme/publish/posts",
             headers=owner,
             json={"title": "春季上新", "body": "春季新品上市。", "channel_ids": [team.micro.id]},
         )

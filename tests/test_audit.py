@@ -291,7 +291,9 @@ def test_the_api_serves_the_log_newest_first(client: TestClient, db: Session, ac
     _token, plain = accounts.create_api_token(db, membership=membership, name="audit reader")
     db.commit()
 
-    response = client.get("/api/v1/audit?limit=2", headers={"authorization": f"Bearer {plain}"})
+    response = client.get(
+        "/api/v1/w/acme/accounts/audit?limit=2", headers={"authorization": f"Bearer {plain}"}
+    )
 
     assert response.status_code == 200
     first, second = response.json()

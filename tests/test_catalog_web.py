@@ -178,13 +178,13 @@ def api(signed_in: Client, db: Session) -> TestClient:
 
 
 def test_the_api_needs_a_token(client: TestClient) -> None:
-    response = client.get("/api/v1/platforms")
+    response = client.get("/api/v1/catalog/platforms")
     assert response.status_code == 401
     assert "Authorization: Bearer" in response.json()["detail"]
 
 
 def test_the_api_lists_platforms_with_the_page_filters(api: TestClient) -> None:
-    everything = api.get("/api/v1/platforms")
+    everything = api.get("/api/v1/catalog/platforms")
     assert everything.status_code == 200
     items = everything.json()
     assert {"weibo", "douyin", "facebook"} <= {item["slug"] for item in items}
@@ -194,16 +194,20 @@ def test_the_api_lists_platforms_with_the_page_filters(api: TestClient) -> None:
     assert weibo["status"] == "active"
     assert {"region": "mainland", "access": "open"} in weibo["reach_now"]
     assert weibo["latest_figure"]["as_of"] == "2023-12-31"
-    videos = api.get("/api/v1/platforms", params={"kind": "video", "origin": "china"}).json()
+    videos = api.get(
+        "/api/v1/catalog/platforms", params={"kind": "video", "origin": "china"}
+    ).json()
     assert {"youku", "tudou"} <= {item["slug"] for item in videos}
     assert all(item["kind"] == "video" and item["origin"] == "china" for item in videos)
-    ftz = api.get("/api/v1/platforms", params={"region": "shanghai_ftz", "on": "2013-10-01"})
+    ftz = api.get(
+        "/api/v1/catalog/platforms", params={"region": "shanghai_ftz", "on": "2013-10-01"}
+    )
     facebook = next(item for item in ftz.json() if item["slug"] == "facebook")
     assert {"region": "shanghai_ftz", "access": "reported_open"} in facebook["reach_now"]
 
 
 def test_the_api_refuses_bad_filter_values(api: TestClient) -> None:
-    response = api.get("/api/v1/platforms", params={"kind": "podcast"})
+    response = api.get("/api/v1/catalog/platforms", params={"kind": "podcast"})
     assert response.status_code == 422
     body = response.json()
     assert body["errors"][0]["field"] == "kind"
@@ -211,21 +215,23 @@ def test_the_api_refuses_bad_filter_values(api: TestClient) -> None:
 
 
 def test_the_api_returns_one_platform_with_its_sources(api: TestClient) -> None:
-    response = api.get("/api/v1/platforms/tudou")
+    response = api.get("/api/v1/catalog/platforms/tudou")
     assert response.status_code == 200
     tudou = response.json()
     assert tudou["status"] == "merged"
     assert tudou["history"][0]["into"] == "youku"
     assert tudou["history"][0]["on"] == "2012-03-12"
     assert [source["id"] for source in tudou["sources"]] == ["seed-2013"]
-    missing = api.get("/api/v1/platforms/myspace")
+    missing = api.get("/api/v1/catalog/platforms/myspace")
     assert missing.status_code == 404
     assert "myspace" in missing.json()["detail"]
 
 
 def test_the_api_is_described_in_openapi(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
-    listing = spec["paths"]["/api/v1/platforms"]["get"]
+    listing = spec["paths"]["/api/v1/catalog/platforms"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"kind", "status", "origin", "region"}
     assert "PlatformListItem" in json.dumps(listing["responses"]["200"])
-    assert "PlatformDetail" in json.dumps(spec["paths"]["/api/v1/platforms/{platform_slug}"]["get"])
+    assert "PlatformDetail" in json.dumps(
+        spec["paths"]["/api/v1/catalog/platforms/{platform_slug}"]["get"]
+    )

@@ -316,7 +316,7 @@ def test_no_form_of_any_page_fails_on_hostile_values(
     report = HuntReport()
     with TestClient(app, base_url="http://testserver") as client:
         created = client.post(
-            "/api/v1/posts",
+            "/api/v1/w/acme/publish/posts",
             headers={"authorization": f"Bearer {owner_token}"},
             json={"title": "春季上新", "body": "春季新品上市。", "channel_ids": [team.micro.id]},
         )

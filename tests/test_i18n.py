@@ -403,7 +403,7 @@ def test_error_page_for_a_chinese_user_is_in_chinese(
 
 def test_api_errors_follow_accept_language(client: TestClient) -> None:
     """The JSON API answers in the language the client asks for."""
-    response = client.get("/api/v1/workspace", headers={"Accept-Language": "zh-CN"})
+    response = client.get("/api/v1/w/acme/accounts/workspace", headers={"Accept-Language": "zh-CN"})
 
     assert response.status_code == 401
     assert response.json()["detail"].startswith("请以“Authorization: Bearer <token>”")

@@ -139,11 +139,8 @@ def test_new_items_go_through_moderation(
 ) -> None:
     seen: list[tuple[int, list[int]]] = []
 
-    def record(
-        db: Session, *, workspace_id: int, items: Sequence[InboxItem], scored: bool = False,
-        **_: object,
-    ) -> None:  # fmt: skip
-        assert scored  # ingest gave them sentiment and priority
+    def record(db: Session, *, workspace_id: int, items: Sequence[InboxItem], **_: object) -> None:
+        assert all(item.sentiment for item in items)  # ingest gave them sentiment and priority
         seen.append((workspace_id, [item.id for item in items]))
 
     monkeypatch.setattr("guanxi.inbox.moderation.moderate_new", record)

@@ -15,7 +15,7 @@ from guanxi.accounts.models import Membership, Role
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
 from guanxi.core.db import utcnow
-from guanxi.inbox import bulk, ingest, people
+from guanxi.inbox import bulk, ingest, ingest_steps, people
 from guanxi.inbox import moderation as moderation_module
 from guanxi.inbox.assignment import create_assignment_rule, list_assignment_rules
 from guanxi.inbox.models import InboxItem
@@ -186,6 +186,38 @@ def test_a_page_read_again_does_not_turn_the_rotation(db: Session, owner: Member
         editor,
         owner.user_id,
     ]
+
+
+def test_each_step_reports_what_it_did(db: Session, owner: Membership) -> None:
+    """Given a stored item and a page with it, two new items (one listed twice) and the
+    account's own reply, each step says how many rows it handled and which it left out."""
+    channel = make_channel(db, owner.workspace)
+    db.commit()
+    first = _fetched(channel, 1, "第一次买", "b1", 10, -1)
+    ingest.store_items(db, channel=channel, items=[first])
+    db.commit()
+    new = _fetched(channel, 2, "颜色很好看", "b2", 10, -1)
+    own = FetchedItem(
+        FetchedKind.COMMENT,
+        "c9",
+        "谢谢",
+        FetchedAuthor(channel.external_id, "品牌"),
+        utcnow(),
+        post_external_id="p1",
+    )
+    fetched = [first, new, _fetched(channel, 3, "味道很好", "b3", 10, -1), new, own]
+    page = ingest_steps.Page(db, owner.workspace_id, channel=channel, fetched=fetched)
+    ingest_steps.run_steps(page, ingest_steps.INGEST_STEPS)
+    assert [(r.step, r.done, r.left_out) for r in page.results] == [
+        ("check", 3, {"written by the account": 1, "repeated in the page": 1}),
+        ("drop stored", 2, {"in the inbox": 1}),
+        ("score", 2, {}),
+        ("assign", 2, {}),
+        ("insert", 2, {}),
+        ("moderate", 2, {}),
+        ("commit", 2, {}),
+    ]
+    assert [item.external_id for item in page.stored] == ["c2", "c3"]
 
 
 def test_the_same_item_twice_in_a_page_is_stored_once(db: Session, owner: Membership) -> None:

@@ -269,7 +269,9 @@ def test_the_api_only_ever_returns_the_tokens_own_workspace(
     takes one), then no answer contains anything of B, ids of B's objects are 404,
     nothing fails, and B is unchanged."""
     api = [route for route in http_routes(app) if route.path.startswith("/api/v1/")]
-    assert {"/api/v1/workspace", "/api/v1/audit"} <= {route.path for route in api}
+    assert {"/api/v1/w/{slug}/accounts/workspace", "/api/v1/w/{slug}/accounts/audit"} <= {
+        route.path for route in api
+    }
     headers = {"authorization": f"Bearer {world.a_token}"}
     before = snapshot(db, world.b.id)
 
@@ -295,18 +297,22 @@ def test_the_api_only_ever_returns_the_tokens_own_workspace(
 
 
 def test_each_token_reads_its_own_workspace(client: TestClient, world: World) -> None:
-    def workspace(token: str) -> str:
-        response = client.get("/api/v1/workspace", headers={"authorization": f"Bearer {token}"})
+    def workspace(token: str, slug: str) -> str:
+        response = client.get(
+            f"/api/v1/w/{slug}/accounts/workspace", headers={"authorization": f"Bearer {token}"}
+        )
         return str(response.json()["slug"])
 
-    assert workspace(world.a_token) == "acme"
-    assert workspace(world.b_token) == B_SLUG
+    assert workspace(world.a_token, "acme") == "acme"
+    assert workspace(world.b_token, B_SLUG) == B_SLUG
 
 
 def test_bs_own_token_does_see_bs_data(client: TestClient, app: FastAPI, world: World) -> None:
     """The control for the API test: B's markers are findable, so their absence means
     something."""
-    response = client.get("/api/v1/audit", headers={"authorization": f"Bearer {world.b_token}"})
+    response = client.get(
+        f"/api/v1/w/{B_SLUG}/accounts/audit", headers={"authorization": f"Bearer {world.b_token}"}
+    )
 
     assert response.status_code == 200
     assert leaks(response)

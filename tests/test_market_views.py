@@ -224,10 +224,10 @@ def test_the_api_gives_the_matrix_and_the_history(
     db.commit()
     headers = {"Authorization": f"Bearer {plain}"}
 
-    matrix = client.get("/api/v1/market/matrix?day=2013-07-27&top=1", headers=headers).json()
-    history = client.get("/api/v1/market/history?app=com.tencent.mm&country=IT",
+    matrix = client.get("/api/v1/w/acme/market/matrix?day=2013-07-27&top=1", headers=headers).json()
+    history = client.get("/api/v1/w/acme/market/history?app=com.tencent.mm&country=IT",
                          headers=headers).json()  # fmt: skip
-    anonymous = client.get("/api/v1/market/matrix")
+    anonymous = client.get("/api/v1/w/acme/market/matrix")
 
     leaders = {app["app_id"]: app["ranks"] for app in matrix["apps"]}
     assert matrix["dataset"]["illustrative"] is True

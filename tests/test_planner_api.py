@@ -1,4 +1,5 @@
-"""``/api/v1/plans``: create, list and read plans with a bearer token, within its workspace."""
+"""``/api/v1/w/{slug}/plan/plans``: create, list and read plans with a bearer token, within
+its workspace."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def tokens(db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory
 
 
 def create(client: TestClient, token: str, body: dict[str, Any], **headers: str) -> Any:
-    return client.post("/api/v1/plans", json=body, headers=bearer(token, **headers))
+    return client.post("/api/v1/w/acme/plan/plans", json=body, headers=bearer(token, **headers))
 
 
 def test_an_editor_creates_a_plan_and_gets_the_ranking(
@@ -89,8 +90,10 @@ def test_plans_are_listed_and_read_by_any_member(
 ) -> None:
     created = create(client, tokens["editor"], {"name": "API launch", "brief": BRIEF}).json()
 
-    listing = client.get("/api/v1/plans", headers=bearer(tokens["analyst"]))
-    one = client.get(f"/api/v1/plans/{created['id']}", headers=bearer(tokens["analyst"]))
+    listing = client.get("/api/v1/w/acme/plan/plans", headers=bearer(tokens["analyst"]))
+    one = client.get(
+        f"/api/v1/w/acme/plan/plans/{created['id']}", headers=bearer(tokens["analyst"])
+    )
 
     assert listing.status_code == 200
     assert [(p["id"], p["name"]) for p in listing.json()] == [(created["id"], "API launch")]
@@ -128,7 +131,7 @@ def test_a_bad_brief_lists_every_problem_and_saves_nothing(
 def test_a_body_that_is_not_a_named_brief_is_refused(
     client: TestClient, db: Session, tokens: dict[str, str], body: Any
 ) -> None:
-    response = client.post("/api/v1/plans", json=body, headers=bearer(tokens["editor"]))
+    response = client.post("/api/v1/w/acme/plan/plans", json=body, headers=bearer(tokens["editor"]))
 
     assert response.status_code == 422
     assert response.json()["detail"]
@@ -138,8 +141,10 @@ def test_a_body_that_is_not_a_named_brief_is_refused(
 def test_another_workspaces_plan_is_not_found(client: TestClient, tokens: dict[str, str]) -> None:
     created = create(client, tokens["editor"], {"name": "Acme only", "brief": BRIEF}).json()
 
-    other = client.get(f"/api/v1/plans/{created['id']}", headers=bearer(tokens["rival"]))
-    listing = client.get("/api/v1/plans", headers=bearer(tokens["rival"]))
+    other = client.get(
+        f"/api/v1/w/rival/plan/plans/{created['id']}", headers=bearer(tokens["rival"])
+    )
+    listing = client.get("/api/v1/w/rival/plan/plans", headers=bearer(tokens["rival"]))
 
     assert other.status_code == 404
     assert "Acme only" not in other.text
@@ -149,8 +154,11 @@ def test_another_workspaces_plan_is_not_found(client: TestClient, tokens: dict[s
 def test_without_a_token_nothing_is_shown_or_saved(
     client: TestClient, db: Session, tokens: dict[str, str]
 ) -> None:
-    assert client.get("/api/v1/plans").status_code == 401
-    assert client.post("/api/v1/plans", json={"name": "x", "brief": BRIEF}).status_code == 401
+    assert client.get("/api/v1/w/acme/plan/plans").status_code == 401
+    assert (
+        client.post("/api/v1/w/acme/plan/plans", json={"name": "x", "brief": BRIEF}).status_code
+        == 401
+    )
     assert plan_count(db) == 0
 
 
@@ -166,7 +174,9 @@ def test_names_follow_accept_language(client: TestClient, tokens: dict[str, str]
 
 def test_the_request_body_is_documented(client: TestClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
-    body = schema["paths"]["/api/v1/plans"]["post"]["requestBody"]["content"]["application/json"]
+    body = schema["paths"]["/api/v1/w/{slug}/plan/plans"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
 
     properties = body["schema"]["properties"]
     assert set(properties) == {"name", "brief"}

@@ -11,8 +11,8 @@ from guanxi.planner.brief import (
     Brief,
     InvalidBriefError,
     parse_brief,
-    parse_plan_create,
 )
+from guanxi.planner.models import parse_plan_create
 from guanxi.planner.service import brief_from_form, brief_from_options, split_values
 
 VALID: dict[str, Any] = {"age_min": 18, "age_max": 30, "region": "mainland", "goals": ["sales"]}

@@ -1,5 +1,5 @@
-"""``/api/v1/posts``: the composer, review and scheduling through API tokens, with the same
-rules as the pages (checks, approvals, roles, workspace isolation)."""
+"""``/api/v1/w/{slug}/publish/posts``: the composer, review and scheduling through API
+tokens, with the same rules as the pages (checks, approvals, roles, workspace isolation)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def bearer(db: Session, team: Team, user: User) -> dict[str, str]:
 
 def create(client: TestClient, headers: dict[str, str], team: Team, **fields: object) -> dict:
     payload = {"title": "春季上新", "body": TEXT, "channel_ids": [team.micro.id], **fields}
-    response = client.post("/api/v1/posts", json=payload, headers=headers)
+    response = client.post(
+        f"/api/v1/w/{team.workspace.slug}/publish/posts", json=payload, headers=headers
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -67,28 +69,32 @@ def test_an_editor_creates_a_post_and_reads_it_back_with_checked_variants(
     article_codes = {finding["code"] for finding in variants[team.article.id]["checks"]}
     assert {"title.required", "cover.required"} <= article_codes
 
-    listed = client.get("/api/v1/posts", headers=headers).json()
+    listed = client.get("/api/v1/w/acme/publish/posts", headers=headers).json()
     assert [item["id"] for item in listed] == [post["id"]]
-    assert client.get(f"/api/v1/posts/{post['id']}", headers=headers).json() == post
-    assert client.get("/api/v1/posts?state=scheduled", headers=headers).json() == []
+    assert client.get(f"/api/v1/w/acme/publish/posts/{post['id']}", headers=headers).json() == post
+    assert client.get("/api/v1/w/acme/publish/posts?state=scheduled", headers=headers).json() == []
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "post.create")) is not None
 
 
 def test_bad_input_is_refused_with_what_to_do(client: TestClient, db: Session, team: Team) -> None:
     headers = bearer(db, team, team.editor)
     empty = client.post(
-        "/api/v1/posts",
+        "/api/v1/w/acme/publish/posts",
         json={"title": "t", "body": "  ", "channel_ids": [team.micro.id]},
         headers=headers,
     )
     assert empty.status_code == 400
     assert "Write the post's text" in empty.json()["detail"]
     no_accounts = client.post(
-        "/api/v1/posts", json={"title": "t", "body": TEXT, "channel_ids": []}, headers=headers
+        "/api/v1/w/acme/publish/posts",
+        json={"title": "t", "body": TEXT, "channel_ids": []},
+        headers=headers,
     )
     assert no_accounts.status_code == 422
     unknown = client.post(
-        "/api/v1/posts", json={"title": "t", "body": TEXT, "channel_ids": [999999]}, headers=headers
+        "/api/v1/w/acme/publish/posts",
+        json={"title": "t", "body": TEXT, "channel_ids": [999999]},
+        headers=headers,
     )
     assert unknown.status_code == 400
     assert "not connected to this workspace" in unknown.json()["detail"]
@@ -97,9 +103,11 @@ def test_bad_input_is_refused_with_what_to_do(client: TestClient, db: Session, t
 def test_an_analyst_reads_but_cannot_write(client: TestClient, db: Session, team: Team) -> None:
     post = create(client, bearer(db, team, team.editor), team)
     headers = bearer(db, team, team.analyst)
-    assert client.get(f"/api/v1/posts/{post['id']}", headers=headers).status_code == 200
+    assert (
+        client.get(f"/api/v1/w/acme/publish/posts/{post['id']}", headers=headers).status_code == 200
+    )
     refused = client.post(
-        "/api/v1/posts",
+        "/api/v1/w/acme/publish/posts",
         json={"title": "t", "body": TEXT, "channel_ids": [team.micro.id]},
         headers=headers,
     )
@@ -114,13 +122,15 @@ def test_review_then_schedule_through_the_api(client: TestClient, db: Session, t
     manager = bearer(db, team, team.manager)
     post = create(client, editor, team)
     variant_id = post["variants"][0]["id"]
-    base = f"/api/v1/posts/{post['id']}/variants/{variant_id}"
+    base = f"/api/v1/w/acme/publish/posts/{post['id']}/variants/{variant_id}"
 
     early = client.post(f"{base}/schedule", json={"at": None}, headers=editor)
     assert early.status_code == 400
     assert "Submit it for review" in early.json()["detail"]
 
-    submitted = client.post(f"/api/v1/posts/{post['id']}/submit", headers=editor).json()
+    submitted = client.post(
+        f"/api/v1/w/acme/publish/posts/{post['id']}/submit", headers=editor
+    ).json()
     assert submitted["variants"][0]["state"] == "in_review"
     as_editor = client.post(f"{base}/decision", json={"approved": True}, headers=editor)
     assert as_editor.status_code == 403  # editors do not approve
@@ -183,7 +193,7 @@ def test_the_attempt_log_is_readable(client: TestClient, db: Session, team: Team
     )
     db.commit()
     attempts = client.get(
-        f"/api/v1/posts/{post['id']}/variants/{variant_id}/attempts", headers=headers
+        f"/api/v1/w/acme/publish/posts/{post['id']}/variants/{variant_id}/attempts", headers=headers
     ).json()
     assert [(a["number"], a["outcome"], a["error_code"]) for a in attempts] == [
         (1, "transient", "10023")
@@ -196,5 +206,7 @@ def test_another_workspaces_post_is_not_found(
     other = make_team(db, make_user, make_workspace, slug="rival")
     theirs = create(client, bearer(db, other, other.editor), other)
     mine = bearer(db, team, team.editor)
-    assert client.get(f"/api/v1/posts/{theirs['id']}", headers=mine).status_code == 404
-    assert client.get("/api/v1/posts", headers=mine).json() == []
+    assert (
+        client.get(f"/api/v1/w/acme/publish/posts/{theirs['id']}", headers=mine).status_code == 404
+    )
+    assert client.get("/api/v1/w/acme/publish/posts", headers=mine).json() == []

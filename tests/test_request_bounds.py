@@ -114,7 +114,7 @@ def test_the_answer_says_nothing_has_that_number(
 ) -> None:
     _client, _page, api_headers = owner
     anonymous = client.get(f"/hooks/wechat/{HUGE}?signature=a&timestamp=1&nonce=2&echostr=3")
-    api = client.get(f"/api/v1/posts/{HUGE}", headers=api_headers)
+    api = client.get(f"/api/v1/w/acme/publish/posts/{HUGE}", headers=api_headers)
     page = client.get(f"/api/v1/w/acme/listen/posts?page={HUGE}", headers=api_headers)
 
     assert anonymous.status_code == 404
@@ -128,7 +128,7 @@ def test_an_id_beyond_the_range_in_a_json_body_is_refused_field_by_field(
 ) -> None:
     client, _page, api_headers = owner
     response = client.post(
-        "/api/v1/posts",
+        "/api/v1/w/acme/publish/posts",
         headers=api_headers,
         json={"title": "t", "body": "b", "channel_ids": [int(HUGE)]},
     )
@@ -168,7 +168,7 @@ def test_a_json_body_over_the_limit_is_refused_with_413_and_nothing_is_stored(
     client, _page, api_headers = owner
     huge = {"title": "big", "body": "文" * DEFAULT_MAX_BODY_BYTES, "channel_ids": [1]}
 
-    response = client.post("/api/v1/posts", headers=api_headers, json=huge)
+    response = client.post("/api/v1/w/acme/publish/posts", headers=api_headers, json=huge)
 
     assert response.status_code == 413
     assert response.json() == {
@@ -220,7 +220,7 @@ def test_uploads_that_stream_to_disk_keep_their_own_larger_limits(app: FastAPI) 
         return limits.limit_for({"app": app, "method": "POST", "path": path})
 
     assert limit("/w/acme/checks/words") == DEFAULT_MAX_BODY_BYTES
-    assert limit("/api/v1/posts") == DEFAULT_MAX_BODY_BYTES
+    assert limit("/api/v1/w/acme/publish/posts") == DEFAULT_MAX_BODY_BYTES
     assert limit("/w/acme/media") == 1024 * 1024 * 1024
     assert limit("/w/acme/listen/import") == flows.MAX_UPLOAD_BYTES == 1025 * 1024 * 1024
     assert limit("/w/acme/market/import") > 20_000_000
@@ -253,7 +253,9 @@ def test_json_nested_too_deep_is_refused_before_it_is_parsed(
     deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
 
     response = client.post(
-        "/api/v1/plans", headers={**api_headers, "content-type": "application/json"}, content=deep
+        "/api/v1/w/acme/plan/plans",
+        headers={**api_headers, "content-type": "application/json"},
+        content=deep,
     )
 
     assert response.status_code == 400
@@ -321,7 +323,7 @@ def test_an_over_long_field_is_refused_with_the_field_named(
 
 def test_the_openapi_declares_the_errors_the_api_really_sends(client: TestClient) -> None:
     spec = client.get("/api/v1/openapi.json").json()
-    create = spec["paths"]["/api/v1/posts"]["post"]
+    create = spec["paths"]["/api/v1/w/{slug}/publish/posts"]["post"]
 
     assert {"400", "401", "403", "404", "413", "422"} <= set(create["responses"])
     invalid = create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
@@ -377,7 +379,7 @@ def test_odd_numbers_in_an_id_are_never_a_server_error(
 ) -> None:
     """Characters Python calls digits ("³"), other scripts' digits, signs, 5,000 digits."""
     client, _page, api_headers = owner
-    response = client.get(f"/api/v1/posts/{value}", headers=api_headers)
+    response = client.get(f"/api/v1/w/acme/publish/posts/{value}", headers=api_headers)
 
     assert response.status_code in {404, 422}
 

@@ -83,7 +83,7 @@ class RefuseLargeBodies:
         ("GET", "/no-such-page", 404),
         ("DELETE", "/login", 405),
         ("POST", "/login", 403),
-        ("GET", "/api/v1/platforms", 401),
+        ("GET", "/api/v1/catalog/platforms", 401),
     ],
 )
 def test_every_kind_of_response_carries_the_security_headers(

@@ -53,7 +53,7 @@ def test_an_api_response_says_how_long_the_database_took(
     _client, membership = signed_in
     _token, plain = accounts.create_api_token(db, membership=membership, name="timing")
     db.commit()
-    response = client.get("/api/v1/plans", headers={"Authorization": f"Bearer {plain}"})
+    response = client.get("/api/v1/w/acme/plan/plans", headers={"Authorization": f"Bearer {plain}"})
     assert response.status_code == 200, response.text
     timing = _timing(response.headers.get("server-timing"))
     assert timing["db"] > 0

@@ -6,6 +6,6 @@ from guanxi.core.capability import Capability
 capability = Capability(
     name="accounts",
     routers=("guanxi.accounts.views:router",),
-    api_routers=("guanxi.accounts.views:api_router",),
+    api_routers=("guanxi.accounts.api:router",),
     models=(models,),
 )

@@ -39,6 +39,8 @@ from guanxi.core.upsert import create_unique
 EMAIL_MAX_LENGTH = 254  # the column width, and the longest address RFC 5321 allows
 TOKEN_NAME_MAX_LENGTH = 120
 TOKEN_MAX_DAYS = 3650
+# The same answer whether the workspace exists or not: no probing of other brands.
+NOT_A_MEMBER = N_("No such workspace, or you are not a member of it.")
 # The lifetimes the settings page offers for a new API token (days; None: never expires).
 TOKEN_LIFETIME_CHOICES: tuple[int | None, ...] = (7, 30, 90, 365, None)
 
@@ -253,8 +255,7 @@ def get_membership(db: Session, *, user: User, workspace_slug: str) -> Membershi
         .where(Membership.user_id == user.id, Workspace.slug == workspace_slug)
     )
     if membership is None:
-        # The same answer whether the workspace exists or not: no probing of other brands.
-        raise NotFoundError(N_("No such workspace, or you are not a member of it."))
+        raise NotFoundError(NOT_A_MEMBER)
     return membership
 
 

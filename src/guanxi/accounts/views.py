@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts import auth, service, sessions
-from guanxi.accounts.models import AuditEventRead, Membership, Permission, Role, WorkspaceRead
+from guanxi.accounts.models import Membership, Permission, Role
 from guanxi.accounts.service import TOKEN_LIFETIME_CHOICES
 from guanxi.accounts.throttle import LoginThrottledError, ThrottlePolicy
 from guanxi.core import i18n
@@ -18,8 +18,6 @@ from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import SUPPORTED_LANGUAGES
 from guanxi.web.deps import (
     SESSION_ID,
-    ApiMember,
-    ApiOwner,
     CurrentUser,
     Db,
     Owner,
@@ -34,7 +32,6 @@ from guanxi.web.limits import FormField, QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-api_router = APIRouter(tags=["workspace"])
 
 
 def _translate(request: Request, error: UserError) -> str:
@@ -296,18 +293,3 @@ def sign_out_everywhere(
     db.commit()
     _end_session(request)
     return RedirectResponse("/login", status_code=303)
-
-
-@api_router.get("/workspace", response_model=WorkspaceRead)
-def api_workspace(membership: ApiMember) -> WorkspaceRead:
-    """The workspace this token acts in."""
-    return WorkspaceRead.model_validate(membership.workspace)
-
-
-@api_router.get("/audit", response_model=list[AuditEventRead])
-def api_audit(
-    db: Db, membership: ApiOwner, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[AuditEventRead]:
-    """The workspace's audit log, newest first (owners only)."""
-    events = service.list_audit_events(db, workspace=membership.workspace, limit=limit)
-    return [AuditEventRead.model_validate(event) for event in events]

@@ -7,7 +7,7 @@ from guanxi.core.errors import N_
 capability = Capability(
     name="catalog",
     routers=("guanxi.catalog.views:router",),
-    api_routers=("guanxi.catalog.views:api_router",),
+    api_routers=("guanxi.catalog.api:router",),
     cli=cli.register,
     on_app_created=("guanxi.catalog.views:set_up",),
     glance=Glance(

@@ -20,6 +20,7 @@ from guanxi.catalog.models import (
     Platform,
     PlatformDetail,
     PlatformKind,
+    PlatformListItem,
     PlatformStatus,
     Region,
     Source,
@@ -269,6 +270,19 @@ def search_platforms(catalog: Catalog, filters: PlatformFilters) -> list[Platfor
         on=filters.on,
         query=filters.query,
     )
+
+
+def today() -> date:
+    """The day reach is judged on when none is asked for."""
+    return date.today()  # noqa: DTZ011 - a calendar date, the zone does not matter here
+
+
+def list_platforms(catalog: Catalog, filters: PlatformFilters) -> list[PlatformListItem]:
+    """The platforms the filters keep, as the API lists them (reach on ``filters.on``)."""
+    day = filters.on or today()
+    return [
+        PlatformListItem.build(platform, day) for platform in search_platforms(catalog, filters)
+    ]
 
 
 def get_platform(catalog: Catalog, slug: str) -> Platform:

@@ -1,11 +1,10 @@
-"""Catalog pages (``/catalog``) and API (``/api/v1/platforms``): look up, filter, render."""
+"""Catalog pages (``/catalog``): look up, filter, render."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from guanxi.catalog import service
@@ -24,19 +23,16 @@ from guanxi.catalog.models import (
     Catalog,
     Origin,
     Platform,
-    PlatformDetail,
     PlatformKind,
-    PlatformListItem,
     PlatformStatus,
     Region,
 )
 from guanxi.core import i18n
-from guanxi.web.deps import ApiMember, CurrentUser, verify_csrf
+from guanxi.web.deps import CurrentUser, verify_csrf
 from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-api_router = APIRouter(tags=["catalog"])
 
 # Every enum label the templates show, translated there with _().
 LABELS: dict[str, dict[Any, str]] = {
@@ -52,10 +48,6 @@ LABELS: dict[str, dict[Any, str]] = {
     "api_level": API_LEVEL_LABELS,
     "api_use": API_USE_LABELS,
 }
-
-
-def _today() -> date:
-    return date.today()  # noqa: DTZ011 - a calendar date, the zone does not matter here
 
 
 @router.get("/catalog")
@@ -80,7 +72,7 @@ def catalog_page(
         i18n.set_language(request.state.language)
         error = exc.translated(i18n.gettext)
         filters = service.PlatformFilters()
-    day = filters.on or _today()
+    day = filters.on or service.today()
     context = {
         "section": "catalog",
         "platforms": service.search_platforms(catalog, filters),
@@ -116,7 +108,7 @@ def platform_page(request: Request, user: CurrentUser, platform_slug: str) -> Re
     catalog = service.get_catalog()
     platform = service.get_platform(catalog, platform_slug)
     i18n.set_language(request.state.language)
-    today = _today()
+    today = service.today()
     context = {
         "section": "catalog",
         "platform": platform,
@@ -155,41 +147,6 @@ def _chart(platform: Platform) -> dict[str, Any]:
         ],
         "language": i18n.current_language(),
     }
-
-
-@api_router.get("/platforms", response_model=list[PlatformListItem])
-def api_platforms(
-    membership: ApiMember,
-    kind: PlatformKind | None = None,
-    status: PlatformStatus | None = None,
-    origin: Origin | None = None,
-    region: Annotated[
-        Region | None, Query(description="Only platforms not blocked from this region.")
-    ] = None,
-    on: Annotated[
-        date | None, Query(description="The day reach is judged on (YYYY-MM-DD); today if empty.")
-    ] = None,
-    q: Annotated[
-        str, Query(max_length=service.QUERY_MAX_LENGTH, description="Text in a name or owner.")
-    ] = "",
-) -> list[PlatformListItem]:
-    """The catalog's platforms, narrowed by the same filters as the catalog page."""
-    filters = service.PlatformFilters(
-        kind=kind, status=status, origin=origin, region=region, on=on, query=q.strip()
-    )
-    day = on or _today()
-    return [
-        PlatformListItem.build(platform, day)
-        for platform in service.search_platforms(service.get_catalog(), filters)
-    ]
-
-
-# The parameter is not called `slug`: that name means a workspace everywhere else.
-@api_router.get("/platforms/{platform_slug}", response_model=PlatformDetail)
-def api_platform(membership: ApiMember, platform_slug: str) -> PlatformDetail:
-    """One whole catalog entry, with the sources it cites; 404 for an unknown slug."""
-    catalog = service.get_catalog()
-    return service.platform_detail(catalog, service.get_platform(catalog, platform_slug))
 
 
 def set_up(app: FastAPI) -> None:

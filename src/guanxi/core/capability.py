@@ -61,7 +61,7 @@ class Capability:
     name: str
     # HTML pages (and their HTMX fragments): APIRouter references, included in this order.
     routers: tuple[str, ...] = ()
-    # The JSON API: APIRouter references, included under /api/v1.
+    # The JSON API: APIRouter references, each with its /api/v1 prefix and authentication.
     api_routers: tuple[str, ...] = ()
     # The worker's periodic jobs: a reference to a tuple of ScheduledJob.
     schedule: str | None = None

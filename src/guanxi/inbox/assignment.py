@@ -47,14 +47,15 @@ def _fits(rule: AssignmentRule, *, platform: str, text: str) -> bool:
     return not rule.topic or rule.topic.lower() in text.lower()
 
 
-def assign_rows(
+def rotate_rows(
     db: Session, *, workspace_id: int, rows: Sequence[dict[str, Any]], skip: Set[int] = frozenset()
-) -> None:
+) -> int:
     """``assign_by_rules`` for item rows about to be inserted (``rows[i]["assignee_id"]``),
-    in order, leaving out the rows at the indexes ``skip``."""
+    in order, leaving out the rows at the indexes ``skip``; how many rows it assigned."""
     rules = [rule for rule in list_assignment_rules(db, workspace_id=workspace_id) if rule.enabled]
+    assigned = 0
     if not rules:
-        return
+        return assigned
     for index, row in enumerate(rows):
         if index in skip or row.get("assignee_id") is not None:
             continue
@@ -63,7 +64,9 @@ def assign_rows(
                 turn = rule.next_index % len(rule.assignee_ids)
                 row["assignee_id"] = int(rule.assignee_ids[turn])
                 rule.next_index = turn + 1
+                assigned += 1
                 break
+    return assigned
 
 
 def assign_by_rules(

@@ -1,12 +1,14 @@
 """Pull comments, mentions and private messages into the inbox, once each.
 
 For every connected channel and every kind its connector can read, ``sync_channel`` asks
-the connector for what is newer than the stored cursor (``SyncCursor``), inserts the items
-with an insert-or-ignore on (channel, kind, external id) — SQLite and PostgreSQL both have
-``ON CONFLICT DO NOTHING`` — and stores the new cursor in the same transaction, so a crash
-between the two can only make the next sync read a page again, which inserts nothing.
-New items go through the workspace's moderation rules (``inbox.moderation``) in a savepoint
-of that transaction: a failing moderation leaves the items and the cursor to be committed.
+the connector for what is newer than the stored cursor (``SyncCursor``) and takes each page
+through the ingest steps (``inbox.ingest_steps``): the items not yet stored are scored,
+assigned and inserted with an insert-or-ignore on (channel, kind, external id) — SQLite
+and PostgreSQL both have ``ON CONFLICT DO NOTHING`` —, the cursor moves in the same
+transaction, so a crash between the two can only make the next sync read a page again,
+which inserts nothing. New items go through the workspace's moderation rules
+(``inbox.moderation``) in a savepoint of that transaction: a failing moderation leaves the
+items and the cursor to be committed.
 
 Failures are handled the way publishing handles them: a refused token parks the channel
 (``channels.service.mark_needs_reconnect``), a rate limit or spent quota pauses it until the
@@ -19,12 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.channels.service import channel_context, mark_needs_reconnect
@@ -34,24 +35,28 @@ from guanxi.connectors.base import (
     Connector,
     ConnectorError,
     FetchedItem,
-    FetchedKind,
     FetchPage,
     NotSupportedError,
     QuotaExhaustedError,
     RateLimitedError,
     TokenError,
 )
-from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.upsert import get_or_create
-from guanxi.inbox.bulk import as_stored, insert_new, plan_for_pages, update_by_id, with_defaults
+from guanxi.inbox.ingest_steps import (
+    AFTER_INSERT_STEPS,
+    INGEST_STEPS,
+    STORE_STEPS,
+    Page,
+    StepResult,
+    run_steps,
+)
 from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 4  # connector pages per kind and sync: the rest comes with the next sync
-MAX_TEXT = 20_000  # characters of one comment or message; longer is a broken item
 
 # Which connector method reads which kind, and the capability that says it exists.
 READERS: dict[ItemKind, tuple[Capability, str]] = {
@@ -71,6 +76,12 @@ class KindResult:
     error: str = ""  # a translatable message id
     error_params: dict[str, Any] = field(default_factory=dict)
     error_code: str = ""
+    steps: dict[str, StepResult] = field(default_factory=dict)  # what each ingest step did
+
+    def count(self, page: Page) -> None:
+        """Count in what the ingest steps did to ``page``."""
+        for done in page.results:
+            self.steps.setdefault(done.step, StepResult(done.step)).add(done)
 
 
 @dataclass
@@ -98,181 +109,23 @@ def readable_kinds(connector: Connector) -> list[ItemKind]:
     return [kind for kind, (cap, _) in READERS.items() if cap in connector.capabilities]
 
 
-def _row(channel: Channel, item: FetchedItem, now: datetime) -> dict[str, Any]:
-    """The item as an inbox row, every value checked (``InvalidValue`` when one cannot be
-    stored: a time before 2000 or in the future, an overlong text)."""
-    author = item.author
-    return {
-        "workspace_id": channel.workspace_id,
-        "channel_id": channel.id,
-        "platform": channel.platform,
-        "kind": ItemKind(str(item.kind)),
-        "external_id": values.text(item.external_id, limit=200),
-        "post_external_id": values.text(item.post_external_id, limit=200),
-        "parent_external_id": values.text(item.parent_external_id, limit=200),
-        "text": values.long_text(item.text, limit=MAX_TEXT),
-        "url": values.web_url(item.url),
-        "author_external_id": values.text(author.external_id, limit=200),
-        "author_name": values.text(author.name, limit=200),
-        "author_followers": _or_none(values.optional_count, author.followers),
-        "author_verified_type": _or_none(values.code, author.verified_type),
-        "author_url": values.web_url(author.url),
-        "author_avatar_url": values.web_url(author.avatar_url),
-        "created_at": values.moment(item.created_at),
-        "fetched_at": now,
-        "metrics": {
-            values.text(name, limit=40): number
-            for name, value in item.metrics.items()
-            if (number := _or_none(values.count, value)) is not None
-        },
-        "raw": values.raw_record(item.raw),
-        "assignee_id": None,  # or the assignment rules' choice (moderation.assign_rows)
-    }
-
-
-def _or_none(read: Callable[[object], int | None], value: object) -> int | None:
-    """``read(value)``, or ``None`` for a figure that cannot be stored (the item is kept)."""
-    try:
-        return read(value)
-    except values.InvalidValue:
-        return None
-
-
-def _rows(channel: Channel, items: Iterable[FetchedItem], now: datetime) -> list[dict[str, Any]]:
-    """The items to store as rows; the ones whose values cannot be stored are logged and
-    left out (one broken item must not stop the page)."""
-    rows = []
-    for item in items:
-        if (
-            item.kind is FetchedKind.POST
-            or not item.external_id
-            or item.author.external_id == channel.external_id
-        ):
-            continue
-        try:
-            rows.append(_row(channel, item, now))
-        except values.InvalidValue as exc:
-            log.warning("channel %s: %s %r left out: %s (%s)", channel.id, item.kind,
-                        item.external_id[:200], exc.problem, exc.value)  # fmt: skip
-    return rows
-
-
 def store_items(
     db: Session, *, channel: Channel, items: Iterable[FetchedItem], now: datetime | None = None
 ) -> list[InboxItem]:
     """Insert the items not yet in the inbox; returns the new ones (already there: skipped).
 
     Items written by the account itself (its own replies in a comment list) are left out.
+    Each new item is written once, with its sentiment, priority and assignee
+    (``ingest_steps.STORE_STEPS``).
     """
-    now = now or utcnow()
-    rows = _rows(channel, items, now)
-    if not rows:
-        return []
-    from guanxi.inbox.assignment import list_assignment_rules
-    from guanxi.inbox.moderation import assign_rows, score_rows
-
-    # Sentiment, priority and the assignee go in with the row, so that each row is written
-    # once (an UPDATE after the insert rewrote the row and every index on those columns).
-    # The items are taken as new; the few a page read again is turned away by the insert.
-    rows = _first_of_each(rows)
-    workspace_id = channel.workspace_id
-    plan_for_pages(db)
-    score_rows(db, workspace_id=workspace_id, rows=rows)
-    turns = {
-        rule.id: rule.next_index for rule in list_assignment_rules(db, workspace_id=workspace_id)
-    }
-    assigned = assign_rows(db, workspace_id=workspace_id, rows=rows)
-    table = cast(Table, InboxItem.__table__)
-    rows = with_defaults(table, rows)
-    unique_key = ["channel_id", "kind", "external_id"]
-    ids = insert_new(db, table, rows, unique=unique_key)
-    new = [
-        as_stored(db, InboxItem, _as_read(table, row, ids[key]))
-        for row in rows
-        if (key := (row["channel_id"], row["kind"], row["external_id"])) in ids
-    ]
-    stored = sorted(new, key=lambda item: item.id)
-    if assigned and len(stored) < len(rows):
-        _reassign(db, workspace_id=workspace_id, rows=rows, new=stored, turns=turns)
-    return stored
-
-
-def _as_read(table: Table, row: dict[str, Any], item_id: int) -> dict[str, Any]:
-    """``row`` as its columns read back: every column, times in UTC."""
-    values = {column.name: row.get(column.name) for column in table.c}
-    values["id"] = item_id
-    for name in ("created_at", "fetched_at"):
-        values[name] = cast(datetime, values[name]).astimezone(UTC)
-    return values
-
-
-def _first_of_each(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` without repeats of an item (the first one stays, as the insert-or-ignore
-    would keep it)."""
-    seen: set[tuple[str, str]] = set()
-    first = []
-    for row in rows:
-        key = (str(row["kind"]), row["external_id"])
-        if key not in seen:
-            seen.add(key)
-            first.append(row)
-    return first
-
-
-def _reassign(
-    db: Session,
-    *,
-    workspace_id: int,
-    rows: Sequence[dict[str, Any]],
-    new: Sequence[InboxItem],
-    turns: dict[int, int],
-) -> None:
-    """The assignment of ``rows`` counted items the insert turned away (already stored): do
-    it again over the ``new`` items alone, from the rotation as it was (``turns``)."""
-    from guanxi.inbox.assignment import list_assignment_rules
-    from guanxi.inbox.moderation import assign_rows
-
-    for rule in list_assignment_rules(db, workspace_id=workspace_id):
-        rule.next_index = turns.get(rule.id, rule.next_index)
-    by_key = {(str(row["kind"]), row["external_id"]): row for row in rows}
-    kept = [by_key[(str(item.kind), item.external_id)] | {"assignee_id": None} for item in new]
-    assign_rows(db, workspace_id=workspace_id, rows=kept)
-    changed = [
-        {"id": item.id, "assignee_id": row["assignee_id"]}
-        for item, row in zip(new, kept, strict=True)
-        if item.assignee_id != row["assignee_id"]
-    ]
-    update_by_id(db, cast(Table, InboxItem.__table__), changed)
-    for item, row in zip(new, kept, strict=True):
-        set_committed_value(item, "assignee_id", row["assignee_id"])
+    page = Page(db, channel.workspace_id, channel=channel, fetched=list(items), now=now or utcnow())
+    return run_steps(page, STORE_STEPS).stored
 
 
 def after_insert(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:
     """Run the workspace's moderation rules on freshly stored ``items`` and commit them with
-    what moderation did, in one transaction (one commit a page instead of two); commits.
-
-    The items come from ``store_items``, which gave them their sentiment and priority.
-    Moderation runs in a savepoint: when it fails, the items (and the sync cursor) are
-    committed without it. Before any call to the platform (hide, auto-reply) moderation
-    commits what it has, so no write transaction is held across those calls and a
-    failure there loses nothing.
-    """
-    if not items:
-        db.commit()
-        return
-    from guanxi.inbox.moderation import moderate_new
-
-    savepoint = db.begin_nested()
-    try:
-        moderate_new(db, workspace_id=workspace_id, items=items, scored=True,
-                     before_platform=db.commit)  # fmt: skip
-    except Exception:  # the items are stored; a moderation bug must not stop the ingest
-        log.exception("moderation of %d new items failed", len(items))
-        if savepoint.is_active:
-            savepoint.rollback()
-        else:  # moderation committed before a platform call; drop what came after
-            db.rollback()
-    db.commit()
+    what moderation did, in one transaction (``ingest_steps.Moderate``); commits."""
+    run_steps(Page(db, workspace_id, stored=list(items)), AFTER_INSERT_STEPS)
 
 
 def _cursor(db: Session, channel_id: int, kind: ItemKind) -> SyncCursor:
@@ -316,15 +169,21 @@ def sync_channel(
         cursor = _cursor(db, channel.id, kind)
         try:
             for _ in range(MAX_ROUNDS):
-                page = _read(connector, kind, context, cursor.cursor)
-                new = store_items(db, channel=channel, items=page.items, now=now)
-                result.fetched += len(page.items)
-                result.added += len(new)
-                cursor.cursor, cursor.synced_at = page.cursor, now
-                cursor.items_total = (cursor.items_total or 0) + len(new)
-                cursor.last_error, cursor.last_error_params, cursor.last_error_code = "", {}, ""
-                after_insert(db, workspace_id=channel.workspace_id, items=new)  # commits
-                if not page.has_more:
+                fetched = _read(connector, kind, context, cursor.cursor)
+                page = Page(
+                    db,
+                    channel.workspace_id,
+                    channel=channel,
+                    fetched=fetched.items,
+                    now=now,
+                    cursor=cursor,
+                    next_cursor=fetched.cursor,
+                )
+                run_steps(page, INGEST_STEPS)  # commits
+                result.fetched += len(fetched.items)
+                result.added += len(page.stored)
+                result.count(page)
+                if not fetched.has_more:
                     break
         except NotSupportedError:
             db.rollback()

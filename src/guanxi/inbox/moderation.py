@@ -1,9 +1,10 @@
 """Moderation rules: conditions on new inbox items and the actions they trigger.
 
 ``moderate_new`` runs after ingest inserts items. For each batch it indexes the items for
-search, links their authors to the relationship book, fills sentiment and priority, runs
-the workspace's enabled rules in order (conditions in ``guanxi.inbox.screening``) and
-finally the assignment rules for items still unassigned. Every automatic action is logged
+search, links their authors to the relationship book, fills sentiment and priority where
+an item has none yet (ingest gives them before the insert: ``score_rows``), runs the
+workspace's enabled rules in order (conditions in ``guanxi.inbox.screening``) and finally
+the assignment rules for items still unassigned. Every automatic action is logged
 in ``ModerationAction`` with the state before it, audited, and can be reversed by a person
 unless the platform cannot undo it (a hidden or deleted comment, a sent reply).
 """
@@ -28,6 +29,7 @@ from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.inbox import search
+from guanxi.inbox.assignment import assign_by_rules, rotate_rows
 from guanxi.inbox.bulk import insert_rows, insert_with_ids, plan_for_pages, update_by_id
 from guanxi.inbox.models import InboxItem
 from guanxi.inbox.people import link_authors
@@ -39,6 +41,7 @@ from guanxi.inbox.people_models import (
     SlaPolicy,
 )
 from guanxi.inbox.screening import ConditionKind, Facts, Screen, conditions_met, parse_conditions
+from guanxi.inbox.sentiment import sentiments
 from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for, priority_level
 
 FLAG_TAG = "flagged"
@@ -87,9 +90,7 @@ SentimentOf = Callable[[Sequence[str]], list[str]]
 
 
 def default_sentiments(texts: Sequence[str]) -> list[str]:
-    """Sentiment per text: the NLP pipeline (contract B), else a lexicon fallback."""
-    from guanxi.inbox.sentiment import sentiments
-
+    """Sentiment per text: the NLP pipeline, else a lexicon fallback."""
     return sentiments(texts)
 
 
@@ -163,14 +164,13 @@ def moderate_new(
     items: Sequence[InboxItem],
     platform: PlatformActions | None = None,
     sentiment_of: SentimentOf | None = None,
-    scored: bool = False,
     before_platform: Callable[[], None] | None = None,
 ) -> None:
     """Apply the workspace's moderation rules to freshly ingested ``items``.
 
-    ``scored``: the items got their sentiment and priority when they were stored
-    (``score_rows``), so they are not worked out again. ``before_platform`` is called
-    before each call to the platform (ingest commits there).
+    Items without a sentiment get it and their priority first; the ones ingest stored have
+    both (``score_rows``). ``before_platform`` is called before each call to the platform
+    (ingest commits there).
     """
     if not items:
         return
@@ -182,9 +182,14 @@ def moderate_new(
     search.index_items(db, items=items)
     people = link_authors(db, workspace_id=workspace_id, items=items)
     pending = _Pending()
-    if not scored:
+    unscored = [item for item in items if item.sentiment is None]
+    if unscored:
         _sentiment_and_priority(
-            db, workspace_id=workspace_id, items=items, sentiment_of=sentiment_of, pending=pending
+            db,
+            workspace_id=workspace_id,
+            items=unscored,
+            sentiment_of=sentiment_of,
+            pending=pending,
         )
     rules = _rules(db, workspace_id=workspace_id)
     if rules:
@@ -213,8 +218,6 @@ def moderate_new(
                 if reasons:
                     _apply(db, context, rule, item, reasons)
         _record(db, context)
-    from guanxi.inbox.assignment import assign_by_rules
-
     assign_by_rules(
         db,
         workspace_id=workspace_id,
@@ -233,16 +236,10 @@ def _sentiment_and_priority(
     sentiment_of: SentimentOf | None,
     pending: _Pending,
 ) -> None:
-    """Fill sentiment (when ingest did not) and priority."""
-    missing = [item for item in items if item.sentiment is None]
-    analysed = (
-        (sentiment_of or default_sentiments)([item.text for item in missing]) if missing else []
-    )
-    sentiments = {item.id: item.sentiment for item in items}
-    sentiments.update({item.id: found for item, found in zip(missing, analysed, strict=True)})
+    """Fill the sentiment and priority of ``items`` (none has a sentiment yet)."""
+    analysed = (sentiment_of or default_sentiments)([item.text for item in items])
     crisis = crisis_words(db, workspace_id=workspace_id)
-    for item in items:
-        sentiment = sentiments[item.id]
+    for item, sentiment in zip(items, analysed, strict=True):
         level = priority_for(
             text=item.text,
             sentiment=sentiment,
@@ -287,24 +284,22 @@ def score_rows(
         )
 
 
-def assign_rows(db: Session, *, workspace_id: int, rows: Sequence[dict[str, Any]]) -> bool:
+def assign_rows(db: Session, *, workspace_id: int, rows: Sequence[dict[str, Any]]) -> int | None:
     """Give new item rows about to be inserted (scored by ``score_rows``) the assignee the
-    assignment rules will give them, so that each row is written once; whether it did.
+    assignment rules will give them, so that each row is written once; how many got one.
 
     Assignment rules take the items no moderation rule assigns: those are found here by
     the same conditions over the same facts, in the same order (repeats included). When a
-    rule that assigns looks at the author's kind, nothing is done here (the relationship
-    book is filled later) and ``moderate_new`` assigns as before.
+    rule that assigns looks at the author's kind, nothing is done here (None: the
+    relationship book is filled later) and ``moderate_new`` assigns.
     """
-    from guanxi.inbox.assignment import assign_rows as rotate
-
     assigning = [
         (rule, parse_conditions(rule.conditions))
         for rule in _rules(db, workspace_id=workspace_id)
         if any(_assigns(spec) for spec in rule.actions)
     ]
     if any(kind is ConditionKind.AUTHOR_KIND for _, parsed in assigning for kind, _ in parsed):
-        return False
+        return None
     taken: set[int] = set()
     workspace = db.get(Workspace, workspace_id) if assigning else None
     if workspace is not None:
@@ -321,8 +316,7 @@ def assign_rows(db: Session, *, workspace_id: int, rows: Sequence[dict[str, Any]
                 for rule, parsed in assigning
             ):
                 taken.add(index)
-    rotate(db, workspace_id=workspace_id, rows=rows, skip=taken)
-    return True
+    return rotate_rows(db, workspace_id=workspace_id, rows=rows, skip=taken)
 
 
 def _assigns(spec: dict[str, Any]) -> bool:

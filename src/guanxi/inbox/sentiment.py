@@ -1,4 +1,4 @@
-"""Sentiment of inbox texts: the NLP pipeline when it is there (contract B), otherwise a
+"""Sentiment of inbox texts: the NLP pipeline when it is there, otherwise a
 lexicon of common complaint words (``guanxi.inbox.screening.fallback_sentiment``)."""
 
 from __future__ import annotations

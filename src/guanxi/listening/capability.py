@@ -10,6 +10,7 @@ capability = Capability(
         "guanxi.listening.insight_views:router",
         "guanxi.listening.views:router",
     ),
+    api_routers=("guanxi.listening.api:router",),
     schedule="guanxi.listening.scheduled:SCHEDULE",
     cli=cli.register,
     models=(models, topic_models),

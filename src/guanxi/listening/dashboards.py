@@ -18,7 +18,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.orm import Session, defer
+from starlette.datastructures import QueryParams
 
+from guanxi.core import fields
+from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
 from guanxi.listening.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topic_models import (
@@ -65,6 +68,13 @@ PAGE_SIZE = 50
 MAX_SPAN_DAYS = 3660
 
 
+LIST_PARAMS = ("platform", "topic", "sentiment", "kind", "stage")
+
+
+def _day(value: str | None, label: str) -> date | None:
+    return fields.day(value, field=label) if value else None
+
+
 @dataclass(frozen=True)
 class DashboardFilters:
     """The filters every panel takes; empty tuples mean "any"."""
@@ -76,6 +86,25 @@ class DashboardFilters:
     sentiments: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     stages: tuple[str, ...] = ()
+
+    @classmethod
+    def from_query(cls, params: QueryParams) -> DashboardFilters:
+        """The filters in a query string (lists repeat: ``platform=a&platform=b``)."""
+        lists = {name: tuple(v for v in params.getlist(name) if v) for name in LIST_PARAMS}
+        topic_ids = tuple(
+            found for value in lists["topic"] if (found := parse_id(value)) is not None
+        )
+        if len(topic_ids) != len(lists["topic"]):
+            raise UserError(N_("Choose topics from the list."))
+        return cls(
+            start=_day(params.get("start"), N_("Start date")),
+            end=_day(params.get("end"), N_("End date")),
+            platforms=lists["platform"],
+            topic_ids=topic_ids,
+            sentiments=lists["sentiment"],
+            kinds=lists["kind"],
+            stages=lists["stage"],
+        )
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.start > self.end:

@@ -1,24 +1,22 @@
-"""The listening insight pages and API: topic queries, dashboards, alerts.
+"""The listening insight pages: topic queries, dashboards, alerts.
 
 Pages live under ``/w/{slug}/listen/`` (dashboard, topics, alerts); the dashboard's charts
-read one JSON endpoint per panel under ``/api/v1/w/{slug}/listen/``, which answers a
-signed-in member's browser (session cookie) or an API token of the same workspace.
+read their panels from the listening API (``listening/api.py``) with the session cookie.
 Every route looks the workspace up through the membership: another workspace's answers 404.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from guanxi.accounts import service as accounts
-from guanxi.accounts.models import Membership, Permission
+from guanxi.accounts.models import Membership
 from guanxi.core import fields, i18n
-from guanxi.core.bounds import DB_INT_MAX, parse_id
+from guanxi.core.bounds import DB_INT_MAX
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
 from guanxi.listening import alert_jobs, alerts, dashboards, topics
@@ -31,62 +29,10 @@ from guanxi.listening.topic_models import (
     TopicCategory,
 )
 from guanxi.outbound.addresses import AddressPolicy
-from guanxi.web.deps import (
-    ApiAuthError,
-    Approver,
-    Db,
-    Member,
-    Writer,
-    api_member,
-    session_user,
-    verify_csrf,
-)
+from guanxi.web.deps import Approver, Db, Member, Writer, verify_csrf
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-
-LIST_PARAMS = ("platform", "topic", "sentiment", "kind", "stage")
-
-
-def insight_reader(slug: str, request: Request, db: Db) -> Membership:
-    """The membership of a dashboard API call: an API token, else the signed-in session."""
-    if request.headers.get("authorization"):
-        membership = api_member(request, db)
-        if membership.workspace.slug != slug:
-            raise NotFoundError(N_("There is no workspace at this address, or it is not yours."))
-    else:
-        user = session_user(request, db)
-        if user is None:
-            raise ApiAuthError(N_("Sign in, or send an API token as 'Authorization: Bearer'."))
-        request.state.user = user
-        membership = accounts.get_membership(db, user=user, workspace_slug=slug)
-    accounts.require(membership, Permission.READ)
-    return membership
-
-
-Reader = Annotated[Membership, Depends(insight_reader)]
-
-
-def _day(value: str | None, label: str) -> date | None:
-    return fields.day(value, field=label) if value else None
-
-
-def filters_from(request: Request) -> dashboards.DashboardFilters:
-    """The dashboard filters in the query string (lists repeat: ``platform=a&platform=b``)."""
-    params = request.query_params
-    lists = {name: tuple(v for v in params.getlist(name) if v) for name in LIST_PARAMS}
-    topic_ids = tuple(found for value in lists["topic"] if (found := parse_id(value)) is not None)
-    if len(topic_ids) != len(lists["topic"]):
-        raise UserError(N_("Choose topics from the list."))
-    return dashboards.DashboardFilters(
-        start=_day(params.get("start"), N_("Start date")),
-        end=_day(params.get("end"), N_("End date")),
-        platforms=lists["platform"],
-        topic_ids=topic_ids,
-        sentiments=lists["sentiment"],
-        kinds=lists["kind"],
-        stages=lists["stage"],
-    )
 
 
 def _labels() -> dict[str, Any]:
@@ -105,7 +51,7 @@ def _labels() -> dict[str, Any]:
 @router.get("/w/{slug}/listen/dashboard")
 def dashboard_page(request: Request, membership: Member, db: Db) -> Response:
     """Filters, one chart per panel (filled from the JSON API), and the drill-down list."""
-    filters = filters_from(request)
+    filters = dashboards.DashboardFilters.from_query(request.query_params)
     workspace_id = membership.workspace_id
     context = {
         "section": "listen",
@@ -123,7 +69,7 @@ def dashboard_page(request: Request, membership: Member, db: Db) -> Response:
 @router.get("/w/{slug}/listen/dashboard/posts")
 def drill_down_fragment(request: Request, membership: Member, db: Db, page: int = 1) -> Response:
     """One page of the drill-down list (HTMX swaps it in)."""
-    filters = filters_from(request)
+    filters = dashboards.DashboardFilters.from_query(request.query_params)
     drill = dashboards.drill_down(
         db, workspace_id=membership.workspace_id, filters=filters, page=page
     )
@@ -140,7 +86,7 @@ def drill_down_fragment(request: Request, membership: Member, db: Db, page: int 
 @router.get("/w/{slug}/listen/dashboard/export.{extension}")
 def export(request: Request, membership: Member, db: Db, extension: str) -> Response:
     """The filtered mentions as CSV or XLSX."""
-    filters = filters_from(request)
+    filters = dashboards.DashboardFilters.from_query(request.query_params)
     name = f"{membership.workspace.slug}-mentions-{datetime.now(UTC).date().isoformat()}"
     if extension == "csv":
         body = b"".join(csv_chunks(db, workspace_id=membership.workspace_id, filters=filters))
@@ -160,46 +106,6 @@ def export(request: Request, membership: Member, db: Db, extension: str) -> Resp
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
     raise NotFoundError(N_("Exports are CSV or XLSX files."))
-
-
-@router.get("/api/v1/w/{slug}/listen/dashboard/{panel}", tags=["listening"])
-def panel_api(request: Request, membership: Reader, db: Db, panel: str) -> JSONResponse:
-    """One dashboard panel as JSON: volume, sentiment, share-of-voice, source-kinds,
-    stages, platforms, authors or keywords; the filters are query parameters."""
-    compute = dashboards.PANELS.get(panel)
-    if compute is None:
-        raise NotFoundError(N_("There is no dashboard panel of that name."))
-    return JSONResponse(
-        compute(db, workspace_id=membership.workspace_id, filters=filters_from(request))
-    )
-
-
-@router.get("/api/v1/w/{slug}/listen/posts", tags=["listening"])
-def posts_api(request: Request, membership: Reader, db: Db, page: int = 1) -> JSONResponse:
-    """The drill-down list as JSON, with the character spans to highlight."""
-    drill = dashboards.drill_down(
-        db, workspace_id=membership.workspace_id, filters=filters_from(request), page=page
-    )
-    rows = [row.as_json() for row in drill["rows"]]
-    return JSONResponse({"page": drill["page"], "has_more": drill["has_more"], "rows": rows})
-
-
-@router.get("/api/v1/w/{slug}/listen/topics", tags=["listening"])
-def topics_api(membership: Reader, db: Db) -> JSONResponse:
-    """The workspace's topic queries."""
-    found = topics.list_topics(db, workspace_id=membership.workspace_id)
-    return JSONResponse(
-        [
-            {
-                "id": t.id,
-                "name": t.name,
-                "category": t.category,
-                "query": t.query,
-                "active": t.active,
-            }
-            for t in found
-        ]
-    )
 
 
 # --- Topics ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -276,3 +277,67 @@ class Alert(Base):
 
     rule: Mapped[AlertRule] = relationship()
     topic: Mapped[TopicQuery] = relationship()
+
+
+# --- The API's schemas --------------------------------------------------------------------------
+
+
+class TopicRead(BaseModel):
+    """A topic query of the workspace."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    category: str
+    query: str
+    active: bool
+
+
+class TopicSeriesRead(BaseModel):
+    """One topic's mentions per day, aligned with the panel's ``days``."""
+
+    topic_id: int
+    name: str
+    data: list[int]
+
+
+class PanelRead(BaseModel):
+    """One dashboard panel. Trends (volume, sentiment) have ``days`` and ``series``: per
+    topic for volume, per sentiment for sentiment. Breakdowns (share-of-voice, source-kinds,
+    stages, platforms, authors, keywords) have ``items``; share-of-voice adds ``total`` and
+    keywords the number of mentions ``sampled``. Fields a panel does not have are left out."""
+
+    days: list[str] | None = None
+    series: list[TopicSeriesRead] | dict[str, list[int]] | None = None
+    total: int | None = None
+    sampled: int | None = None
+    items: list[dict[str, Any]] | None = None
+
+
+class MentionRowRead(BaseModel):
+    """A mention of the drill-down list; ``highlights`` are [start, end) spans of ``text``."""
+
+    mention_id: int
+    posted_at: str
+    platform: str
+    url: str
+    text: str
+    author: str
+    author_kind: str
+    followers: int
+    sentiment: str
+    positive_probability: float
+    source_kind: str
+    stage: str
+    stage_cue: str
+    topics: list[str]
+    highlights: list[tuple[int, int]]
+
+
+class MentionPageRead(BaseModel):
+    """A page of the drill-down list, newest first."""
+
+    page: int
+    has_more: bool
+    rows: list[MentionRowRead]

@@ -10,6 +10,7 @@ capability = Capability(
         "guanxi.market.campaign_views:router",
         "guanxi.market.views:router",
     ),
+    api_routers=("guanxi.market.api:router",),
     schedule="guanxi.market.scheduled:SCHEDULE",
     cli=cli.register,
     models=(models,),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -186,3 +187,69 @@ class MarketCampaign(TimestampMixin, Base):
     )
     store: Mapped[Store] = mapped_column(String(20), default=Store.GOOGLE_PLAY)
     chart: Mapped[Chart] = mapped_column(String(20), default=Chart.TOP_FREE)
+
+
+# --- The API's schemas --------------------------------------------------------------------------
+
+
+class DatasetRead(BaseModel):
+    """The dataset a chart answer comes from; ``illustrative`` data is not real."""
+
+    id: int
+    name: str
+    illustrative: bool
+
+
+class MatrixAppRead(BaseModel):
+    """One app's row of the matrix: where it is in the top N, and how its ranks moved."""
+
+    app_id: str
+    name: str
+    publisher: str
+    countries_in_top: int
+    number_ones: int
+    ranks: dict[str, int]
+    changes: dict[str, str]
+
+
+class MatrixRead(BaseModel):
+    """For each app, the countries and ranks where it is in the top N on a day."""
+
+    dataset: DatasetRead
+    store: str
+    chart: str
+    category: str
+    day: str | None
+    top: int
+    countries_charted: list[str]
+    apps: list[MatrixAppRead]
+
+
+class CountrySeriesRead(BaseModel):
+    """An app's rank per day in one country: ``[day, rank]``, rank null when not charted."""
+
+    country: str
+    data: list[tuple[str, int | None]]
+
+
+class CampaignMarkerRead(BaseModel):
+    """A campaign of the workspace for the app, as a span on the chart."""
+
+    id: int
+    name: str
+    color: str
+    start: str
+    end: str
+    countries: list[str]
+    app: str
+
+
+class HistoryRead(BaseModel):
+    """An app's daily rank per country, with the workspace's campaigns for it."""
+
+    dataset: int
+    illustrative: bool
+    app: str
+    series: list[CountrySeriesRead]
+    markers: list[CampaignMarkerRead]
+    depth: int

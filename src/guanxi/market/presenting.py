@@ -1,6 +1,6 @@
 """What the market pages, the API and the CLI show, assembled from the analysis.
 
-Shared by ``views`` (HTML and /api/v1) and ``cli/market.py`` so the three say the same:
+Shared by ``views``, ``api`` and ``cli/market.py`` so the three say the same:
 which chart is shown, the matrix of a day, an app's rank history with campaign markers.
 """
 
@@ -25,6 +25,8 @@ NO_DATA = N_(
     "GUANXI_MARKET_COUNTRIES to take daily snapshots."
 )
 DEFAULT_HISTORY_COUNTRIES = 6
+DEFAULT_TOP = 10
+MAX_TOP = 200
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,11 @@ def chart_of(
     selection = analysis.ChartSelection(dataset.id, *wanted)
     days = analysis.chart_days(db, selection=selection)
     return ChartChoice(dataset, selection, datasets, charts, days)
+
+
+def clamp_top(top: int) -> int:
+    """A top N between 1 and MAX_TOP."""
+    return max(1, min(top, MAX_TOP))
 
 
 def parse_day(value: str, fallback: date | None) -> date | None:

@@ -1,4 +1,4 @@
-"""The market pages and API: the country matrix, rank history, head-to-head, movers,
+"""The market pages: the country matrix, rank history, head-to-head, movers,
 leaders, reach over time, tracked apps; campaigns have a module of their own
 (``campaign_views``).
 
@@ -20,31 +20,31 @@ from starlette.datastructures import UploadFile
 from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
 from guanxi.core.bounds import LIST_MAX_LENGTH
-from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.errors import N_, UserError
 from guanxi.market import analysis, importers, service
 from guanxi.market.fetchers import ParsedChart
 from guanxi.market.models import CHART_LABELS, STORE_LABELS
 from guanxi.market.presenting import (
+    DEFAULT_TOP,
     NO_DATA,
     ChartChoice,
     campaign_markers,
     choose_chart,
+    clamp_top,
     country_names,
     history_payload,
     matrix_payload,
     parse_day,
 )
-from guanxi.web.deps import ApiMember, Db, Member, Writer, app_settings, verify_csrf
+from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import UPLOAD_FORM_OVERHEAD, QueryField, body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-DEFAULT_TOP = 10
 DEFAULT_IMPORT_NAME = "Imported charts"
 MAX_IMPORT_BYTES = 20_000_000
-MAX_TOP = 200
 
 
 def chosen_chart(
@@ -61,11 +61,6 @@ def chosen_chart(
 
 
 ChosenChart = Annotated[ChartChoice | None, Depends(chosen_chart)]
-
-
-def clamp_top(top: int) -> int:
-    """A top N between 1 and MAX_TOP."""
-    return max(1, min(top, MAX_TOP))
 
 
 def _base_context(request: Request, choice: ChartChoice | None, page: str) -> dict[str, Any]:
@@ -339,51 +334,3 @@ def untrack_app(tracked_id: int, db: Db, membership: Writer) -> Response:
     service.untrack_app(db, workspace=membership.workspace, tracked_id=tracked_id)
     db.commit()
     return RedirectResponse(f"/w/{membership.workspace.slug}/market/apps", status_code=303)
-
-
-# --- API -------------------------------------------------------------------------------------
-
-
-@router.get("/api/v1/market/matrix")
-def api_matrix(
-    db: Db,
-    membership: ApiMember,
-    dataset: int | None = None,
-    store: QueryField = "",
-    chart: QueryField = "",
-    category: QueryField = "",
-    day: QueryField = "",
-    top: int = DEFAULT_TOP,
-) -> dict[str, Any]:
-    """For each app, the countries and ranks where it is in the top N on a day."""
-    choice = choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
-    if choice is None:
-        raise NotFoundError(NO_DATA)
-    shown = parse_day(day, choice.default_day())
-    payload = matrix_payload(db, selection=choice.selection, day=shown, top=clamp_top(top))
-    return payload.as_json(choice)
-
-
-@router.get("/api/v1/market/history")
-def api_history(
-    db: Db,
-    membership: ApiMember,
-    app: QueryField,
-    dataset: int | None = None,
-    store: QueryField = "",
-    chart: QueryField = "",
-    category: QueryField = "",
-    country: Annotated[list[QueryField] | None, Query(max_length=LIST_MAX_LENGTH)] = None,
-) -> dict[str, Any]:
-    """An app's daily rank per country, with the workspace's campaigns for it."""
-    workspace = membership.workspace
-    choice = choose_chart(db, workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
-    if choice is None:
-        raise NotFoundError(NO_DATA)
-    payload = history_payload(db, workspace=workspace, choice_selection=choice.selection,
-                              app_key=app, countries=country or [],
-                              focus=choice.default_day())  # fmt: skip
-    return {"dataset": choice.dataset.id, "illustrative": choice.dataset.illustrative,
-            "app": app, **payload.chart}  # fmt: skip

@@ -222,30 +222,6 @@ class Brief(BaseModel):
         return _unique_in_order(value, list(ContentLanguage))
 
 
-class PlanCreate(BaseModel):
-    """A brief to run and save under a name."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(
-        max_length=bounds.FIELD_MAX_LENGTH,
-        description=f"At most {PLAN_NAME_MAX_LENGTH} characters.",
-    )
-    brief: Brief
-
-    @field_validator("name")
-    @classmethod
-    def _sensible_name(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise PydanticCustomError("name_empty", BRIEF_MESSAGES["name_empty"])
-        if len(value) > PLAN_NAME_MAX_LENGTH:
-            raise PydanticCustomError(
-                "name_length", BRIEF_MESSAGES["name_length"], {"limit": PLAN_NAME_MAX_LENGTH}
-            )
-        return value
-
-
 class BriefProblem(BaseModel):
     """One thing wrong with a brief: the field, and a translatable message with parameters."""
 
@@ -298,13 +274,5 @@ def parse_brief(raw: object) -> Brief:
     """Validate ``raw`` (a mapping) as a Brief, or raise InvalidBriefError."""
     try:
         return Brief.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidBriefError(brief_problems(exc)) from exc
-
-
-def parse_plan_create(raw: object) -> PlanCreate:
-    """Validate ``raw`` as a named brief to save, or raise InvalidBriefError."""
-    try:
-        return PlanCreate.model_validate(raw)
     except ValidationError as exc:
         raise InvalidBriefError(brief_problems(exc)) from exc

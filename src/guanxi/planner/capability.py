@@ -7,7 +7,7 @@ from guanxi.planner import cli, models, overview
 capability = Capability(
     name="planner",
     routers=("guanxi.planner.views:router",),
-    api_routers=("guanxi.planner.views:api_router",),
+    api_routers=("guanxi.planner.api:router",),
     models=(models,),
     cli=cli.register,
     glance=Glance(

@@ -1,4 +1,4 @@
-"""Saved channel plans, and the schemas a plan is read through.
+"""Saved channel plans, and the schemas a plan is created and read through.
 
 The brief lives in ``planner.brief``, the ranking's own schemas in ``planner.scoring``.
 """
@@ -8,13 +8,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from guanxi.catalog.models import Goal
+from guanxi.core import bounds
 from guanxi.core.db import Base, UTCDateTime, utcnow
-from guanxi.planner.brief import AudienceRegion, Brief, ContentLanguage
+from guanxi.planner.brief import (
+    BRIEF_MESSAGES,
+    PLAN_NAME_MAX_LENGTH,
+    AudienceRegion,
+    Brief,
+    ContentLanguage,
+    InvalidBriefError,
+    brief_problems,
+)
 from guanxi.planner.explain import ParamValue
 from guanxi.planner.scoring import Components, Gate
 
@@ -40,6 +50,38 @@ class Plan(Base):
 
 
 # --- API schemas: a plan as read, its explanations carrying their text ---------------------
+
+
+class PlanCreate(BaseModel):
+    """A brief to run and save under a name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        max_length=bounds.FIELD_MAX_LENGTH,
+        description=f"At most {PLAN_NAME_MAX_LENGTH} characters.",
+    )
+    brief: Brief
+
+    @field_validator("name")
+    @classmethod
+    def _sensible_name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise PydanticCustomError("name_empty", BRIEF_MESSAGES["name_empty"])
+        if len(value) > PLAN_NAME_MAX_LENGTH:
+            raise PydanticCustomError(
+                "name_length", BRIEF_MESSAGES["name_length"], {"limit": PLAN_NAME_MAX_LENGTH}
+            )
+        return value
+
+
+def parse_plan_create(raw: object) -> PlanCreate:
+    """Validate ``raw`` as a named brief to save, or raise InvalidBriefError."""
+    try:
+        return PlanCreate.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidBriefError(brief_problems(exc)) from exc
 
 
 class ExplanationRead(BaseModel):

@@ -25,7 +25,6 @@ from guanxi.planner.brief import (
     BriefProblem,
     InvalidBriefError,
     parse_brief,
-    parse_plan_create,
 )
 from guanxi.planner.explain import Explanation, explain
 from guanxi.planner.language import LanguageAdvice, advise_language
@@ -36,6 +35,7 @@ from guanxi.planner.models import (
     PlanRead,
     PlanSummary,
     RecommendationRead,
+    parse_plan_create,
 )
 from guanxi.planner.scoring import Gate, PlanResult, Recommendation, make_plan
 

@@ -1,12 +1,9 @@
-"""Planner pages (the brief form, saved plans) and the ``/api/v1/plans`` API."""
+"""Planner pages: the brief form and saved plans."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.catalog.models import DEVICE_LABELS, EDUCATION_LABELS, GOAL_LABELS
@@ -22,14 +19,10 @@ from guanxi.planner.brief import (
     LANGUAGE_LABELS,
     PLAN_NAME_MAX_LENGTH,
     InvalidBriefError,
-    PlanCreate,
-    parse_plan_create,
 )
-from guanxi.planner.models import PlanRead, PlanSummary
+from guanxi.planner.models import parse_plan_create
 from guanxi.planner.scoring import GATE_LABELS
 from guanxi.web.deps import (
-    ApiMember,
-    ApiWriter,
     CurrentUser,
     Db,
     Member,
@@ -41,7 +34,6 @@ from guanxi.web.forms import SubmittedForm
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-api_router = APIRouter(tags=["plans"])
 
 
 # What a blank brief form starts with: the seed's typical young, urban, mainland audience.
@@ -166,84 +158,3 @@ def plan_detail(request: Request, db: Db, membership: Member, plan_id: int) -> R
             },
         },
     )
-
-
-# --- API -------------------------------------------------------------------------------
-
-
-def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with its ``$defs`` written in place (for ``openapi_extra``)."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                name = node["$ref"].rsplit("/", 1)[-1]
-                rest = {key: value for key, value in node.items() if key != "$ref"}
-                return {**resolve(definitions[name]), **resolve(rest)}
-            return {key: resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
-
-
-PLAN_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": _inline_schema(PlanCreate)}},
-    }
-}
-
-
-@api_router.get("/plans", response_model=list[PlanSummary])
-def api_plans(request: Request, db: Db, membership: ApiMember) -> list[PlanSummary]:
-    """The workspace's saved plans, newest first."""
-    i18n.set_language(request.state.language)
-    plans = service.list_plans(db, workspace=membership.workspace)
-    return [service.summarize_plan(plan) for plan in plans]
-
-
-@api_router.post("/plans", status_code=201, response_model=PlanRead, openapi_extra=PLAN_CREATE_BODY)
-def api_create_plan(
-    request: Request,
-    db: Db,
-    membership: ApiWriter,
-    payload: Annotated[dict[str, Any], Body()],
-) -> PlanRead | JSONResponse:
-    """Run a brief and save it as a plan (editors and up); 422 lists what to correct."""
-    i18n.set_language(request.state.language)
-    try:
-        data = parse_plan_create(payload)
-        plan = service.create_plan(
-            db,
-            workspace=membership.workspace,
-            actor=membership.user,
-            name=data.name,
-            brief=data.brief,
-            ip=client_ip(request),
-        )
-    except InvalidBriefError as exc:
-        db.rollback()
-        errors = [
-            {"field": field, "message": message}
-            for field, messages in exc.field_messages(i18n.gettext).items()
-            for message in messages
-        ]
-        return JSONResponse(
-            {"detail": exc.translated(i18n.gettext), "errors": errors},
-            status_code=exc.status_code,
-        )
-    db.commit()
-    return service.present_plan(plan)
-
-
-@api_router.get("/plans/{plan_id}", response_model=PlanRead)
-def api_plan(request: Request, db: Db, membership: ApiMember, plan_id: int) -> PlanRead:
-    """One saved plan with its ranking; 404 for another workspace's plan."""
-    i18n.set_language(request.state.language)
-    plan = service.get_plan(db, workspace=membership.workspace, plan_id=plan_id)
-    return service.present_plan(plan)

@@ -1,4 +1,5 @@
-"""``/api/v1`` for publishing: posts, their variants, review, scheduling, attempts.
+"""``/api/v1/w/{slug}/publish`` for publishing: posts, their variants, review, scheduling,
+attempts.
 
 A token acts as its member in the token's workspace, with that member's role: the same
 services and rules as the pages (checks before scheduling, approvals, audit).
@@ -6,155 +7,36 @@ services and rules as the pages (checks before scheduling, approvals, audit).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Request
 
 from guanxi.accounts.models import Membership
 from guanxi.core import i18n
-from guanxi.core.bounds import FIELD_MAX_LENGTH, LIST_MAX_LENGTH, TEXT_MAX_LENGTH, DbInt
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, service
-from guanxi.publishing.models import Post, PublishAttempt, PublishTarget, TargetState
-from guanxi.web.deps import ApiApprover, ApiMember, ApiWriter, Db, app_settings
+from guanxi.publishing.models import (
+    AttemptRead,
+    Decision,
+    Override,
+    Post,
+    PostCreate,
+    PostRead,
+    PublishTarget,
+    ScheduleRequest,
+    VariantRead,
+    VariantUpdate,
+)
+from guanxi.web.api import (
+    API_ROOT,
+    ApiApprover,
+    ApiReader,
+    ApiWriter,
+    keep_former_paths,
+    workspace_api,
+)
+from guanxi.web.deps import Db, app_settings
 from guanxi.web.limits import QueryField
 
-api_router = APIRouter(tags=["posts"])
-
-
-class PostCreate(BaseModel):
-    """A new post: the master text and the accounts (channel ids) it goes to."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(max_length=200, description="Internal name, shown on the calendar.")
-    body: str = Field(
-        min_length=1, max_length=TEXT_MAX_LENGTH, description="The master text, Chinese first."
-    )
-    channel_ids: list[DbInt] = Field(
-        min_length=1, max_length=LIST_MAX_LENGTH, description="Connected accounts (channels)."
-    )
-    campaign_id: DbInt | None = None
-
-
-class VariantUpdate(BaseModel):
-    """A variant's content for its account; approvals of older content stop counting."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=TEXT_MAX_LENGTH)
-    title: str = Field(default="", max_length=service.VARIANT_TITLE_MAX_LENGTH)
-    digest: str = Field(default="", max_length=service.DIGEST_MAX_LENGTH)
-    link: str = Field(default="", max_length=service.LINK_MAX_LENGTH)
-    media_ids: list[DbInt] = Field(default_factory=list, max_length=LIST_MAX_LENGTH)
-    cover_media_id: DbInt | None = None
-
-
-class ScheduleRequest(BaseModel):
-    """When to publish: an ISO 8601 time with its UTC offset, or null for now."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    at: datetime | None = None
-
-    @field_validator("at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            msg = "Give the time with its offset, e.g. 2026-12-01T20:00:00+08:00."
-            raise ValueError(msg)
-        return value
-
-
-class Decision(BaseModel):
-    """A reviewer's decision on a variant in review."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    approved: bool
-    comment: str = Field(default="", max_length=service.COMMENT_MAX_LENGTH)
-
-
-class Override(BaseModel):
-    """A manager lets a warning pass, with a reason that is recorded."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(
-        max_length=FIELD_MAX_LENGTH, description="The finding's code, from the variant's checks."
-    )
-    reason: str = Field(max_length=service.COMMENT_MAX_LENGTH)
-
-
-class VariantRead(BaseModel):
-    """A variant as the API shows it: content, checks, state and what the platform said."""
-
-    id: int
-    channel_id: int
-    state: TargetState
-    state_reason: str
-    text: str
-    title: str
-    digest: str
-    link: str
-    media_ids: list[int]
-    cover_media_id: int | None
-    checks: list[dict[str, Any]]
-    overrides: list[dict[str, Any]]
-    scheduled_at: datetime | None
-    published_at: datetime | None
-    late: bool
-    external_id: str
-    external_url: str
-    last_error: str
-
-
-class PostRead(BaseModel):
-    """A post with its variants."""
-
-    id: int
-    title: str
-    body: str
-    campaign_id: int | None
-    created_at: datetime
-    variants: list[VariantRead]
-
-
-class AttemptRead(BaseModel):
-    """One logged try: what was sent, what came back, how long it took."""
-
-    number: int
-    action: str
-    outcome: str
-    worker: str
-    request_summary: dict[str, Any]
-    response: dict[str, Any]
-    error_code: str
-    error: str
-    started_at: datetime
-    duration_ms: int
-
-
-def _variant(target: PublishTarget) -> VariantRead:
-    return VariantRead(
-        id=target.id, channel_id=target.channel_id, state=TargetState(target.state),
-        state_reason=i18n.gettext(target.state_reason) if target.state_reason else "",
-        text=target.text, title=target.title, digest=target.digest, link=target.link,
-        media_ids=list(target.media_ids or []), cover_media_id=target.cover_media_id,
-        checks=list(target.checks or []), overrides=list(target.overrides or []),
-        scheduled_at=target.scheduled_at, published_at=target.published_at, late=target.late,
-        external_id=target.external_id, external_url=target.external_url,
-        last_error=target.last_error,
-    )  # fmt: skip
-
-
-def _post(post: Post) -> PostRead:
-    return PostRead(
-        id=post.id, title=post.title, body=post.body, campaign_id=post.campaign_id,
-        created_at=post.created_at, variants=[_variant(target) for target in post.targets],
-    )  # fmt: skip
+router = workspace_api("publish", tags=["posts"])
 
 
 def _load(db: Db, membership: Membership, post_id: int) -> Post:
@@ -169,11 +51,11 @@ def _load_variant(
     )
 
 
-@api_router.get("/posts", response_model=list[PostRead])
+@router.get("/posts", response_model=list[PostRead])
 def api_posts(
     request: Request,
     db: Db,
-    membership: ApiMember,
+    membership: ApiReader,
     state: QueryField = "",
     channel_id: int | None = None,
     campaign_id: int | None = None,
@@ -184,10 +66,10 @@ def api_posts(
         db, workspace=membership.workspace, state=state, channel_id=channel_id,
         campaign_id=campaign_id,
     )  # fmt: skip
-    return [_post(post) for post in posts]
+    return [PostRead.of(post) for post in posts]
 
 
-@api_router.post("/posts", status_code=201, response_model=PostRead)
+@router.post("/posts", status_code=201, response_model=PostRead)
 def api_create_post(
     request: Request, db: Db, membership: ApiWriter, payload: PostCreate
 ) -> PostRead:
@@ -201,17 +83,17 @@ def api_create_post(
     for target in post.targets:
         service.check_variant(db, target=target, settings=app_settings(request))
     db.commit()
-    return _post(post)
+    return PostRead.of(post)
 
 
-@api_router.get("/posts/{post_id}", response_model=PostRead)
-def api_post(request: Request, db: Db, membership: ApiMember, post_id: int) -> PostRead:
+@router.get("/posts/{post_id}", response_model=PostRead)
+def api_post(request: Request, db: Db, membership: ApiReader, post_id: int) -> PostRead:
     """One post and its variants; 404 for another workspace's post."""
     i18n.set_language(request.state.language)
-    return _post(_load(db, membership, post_id))
+    return PostRead.of(_load(db, membership, post_id))
 
 
-@api_router.put("/posts/{post_id}/variants/{target_id}", response_model=VariantRead)
+@router.put("/posts/{post_id}/variants/{target_id}", response_model=VariantRead)
 def api_update_variant(
     request: Request,
     db: Db,
@@ -231,20 +113,20 @@ def api_update_variant(
     )  # fmt: skip
     service.check_variant(db, target=target, settings=app_settings(request))
     db.commit()
-    return _variant(target)
+    return VariantRead.of(target)
 
 
-@api_router.post("/posts/{post_id}/submit", response_model=PostRead)
+@router.post("/posts/{post_id}/submit", response_model=PostRead)
 def api_submit(request: Request, db: Db, membership: ApiWriter, post_id: int) -> PostRead:
     """Send the post's draft variants for review."""
     i18n.set_language(request.state.language)
     post = _load(db, membership, post_id)
     approvals.submit_for_review(db, post=post, membership=membership)
     db.commit()
-    return _post(post)
+    return PostRead.of(post)
 
 
-@api_router.post("/posts/{post_id}/variants/{target_id}/decision", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{target_id}/decision", response_model=VariantRead)
 def api_decide(
     request: Request,
     db: Db,
@@ -261,10 +143,10 @@ def api_decide(
         comment=payload.comment,
     )  # fmt: skip
     db.commit()
-    return _variant(target)
+    return VariantRead.of(target)
 
 
-@api_router.post("/posts/{post_id}/variants/{target_id}/overrides", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{target_id}/overrides", response_model=VariantRead)
 def api_override(
     request: Request,
     db: Db,
@@ -280,10 +162,10 @@ def api_override(
         db, target=target, membership=membership, code=payload.code, reason=payload.reason
     )
     db.commit()
-    return _variant(target)
+    return VariantRead.of(target)
 
 
-@api_router.post("/posts/{post_id}/variants/{target_id}/schedule", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{target_id}/schedule", response_model=VariantRead)
 def api_schedule(
     request: Request,
     db: Db,
@@ -304,10 +186,10 @@ def api_schedule(
         db.rollback()
         raise
     db.commit()
-    return _variant(target)
+    return VariantRead.of(target)
 
 
-@api_router.post("/posts/{post_id}/variants/{target_id}/unschedule", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{target_id}/unschedule", response_model=VariantRead)
 def api_unschedule(
     request: Request, db: Db, membership: ApiWriter, post_id: int, target_id: int
 ) -> VariantRead:
@@ -316,23 +198,19 @@ def api_unschedule(
     _post, target = _load_variant(db, membership, post_id, target_id)
     service.unschedule_target(db, target=target, membership=membership)
     db.commit()
-    return _variant(target)
+    return VariantRead.of(target)
 
 
-@api_router.get("/posts/{post_id}/variants/{target_id}/attempts", response_model=list[AttemptRead])
+@router.get("/posts/{post_id}/variants/{target_id}/attempts", response_model=list[AttemptRead])
 def api_attempts(
-    request: Request, db: Db, membership: ApiMember, post_id: int, target_id: int
+    request: Request, db: Db, membership: ApiReader, post_id: int, target_id: int
 ) -> list[AttemptRead]:
     """Every logged attempt at publishing the variant, oldest first."""
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, target_id)
-    return [_attempt(attempt) for attempt in service.list_attempts(db, target=target)]
+    return [
+        AttemptRead.model_validate(attempt) for attempt in service.list_attempts(db, target=target)
+    ]
 
 
-def _attempt(attempt: PublishAttempt) -> AttemptRead:
-    return AttemptRead(
-        number=attempt.number, action=attempt.action, outcome=attempt.outcome,
-        worker=attempt.worker, request_summary=attempt.request_summary or {},
-        response=attempt.response or {}, error_code=attempt.error_code, error=attempt.error,
-        started_at=attempt.started_at, duration_ms=attempt.duration_ms,
-    )  # fmt: skip
+keep_former_paths(router, former=API_ROOT)  # /api/v1/posts/...

@@ -27,6 +27,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing.models import (
+    COMMENT_MAX_LENGTH,
     Approval,
     Post,
     PublishingPolicy,
@@ -35,7 +36,7 @@ from guanxi.publishing.models import (
     TargetState,
 )
 from guanxi.publishing.policy import get_policy
-from guanxi.publishing.service import COMMENT_MAX_LENGTH, content_digest, set_state
+from guanxi.publishing.service import content_digest, set_state
 
 __all__ = ["ApproverRoleError"]
 

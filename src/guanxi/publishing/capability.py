@@ -16,7 +16,7 @@ capability = Capability(
         "guanxi.publishing.review_views:router",
         "guanxi.publishing.manual_views:router",
     ),
-    api_routers=("guanxi.publishing.api:api_router",),
+    api_routers=("guanxi.publishing.api:router",),
     schedule="guanxi.publishing.tasks:SCHEDULE",
     models=(models,),
     on_app_created=("guanxi.publishing.views:set_up",),

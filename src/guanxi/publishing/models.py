@@ -11,6 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -23,8 +24,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from guanxi.core import i18n
+from guanxi.core.bounds import FIELD_MAX_LENGTH, LIST_MAX_LENGTH, TEXT_MAX_LENGTH, DbInt
 from guanxi.core.db import Base, TimestampMixin, UTCDateTime, utcnow
 from guanxi.core.errors import N_
+
+VARIANT_TITLE_MAX_LENGTH = 200
+DIGEST_MAX_LENGTH = 400
+LINK_MAX_LENGTH = 1000
+COMMENT_MAX_LENGTH = 4000
 
 
 class TargetState(StrEnum):
@@ -280,3 +288,148 @@ class PublishingPolicy(Base):
     approver_role: Mapped[str] = mapped_column(String(20), default="manager")  # lowest role
     late_policy: Mapped[LatePolicy] = mapped_column(String(20), default=LatePolicy.PUBLISH_LATE)
     late_grace_minutes: Mapped[int] = mapped_column(Integer, default=15)
+
+
+# --- The API's schemas --------------------------------------------------------------------------
+
+
+class PostCreate(BaseModel):
+    """A new post: the master text and the accounts (channel ids) it goes to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=200, description="Internal name, shown on the calendar.")
+    body: str = Field(
+        min_length=1, max_length=TEXT_MAX_LENGTH, description="The master text, Chinese first."
+    )
+    channel_ids: list[DbInt] = Field(
+        min_length=1, max_length=LIST_MAX_LENGTH, description="Connected accounts (channels)."
+    )
+    campaign_id: DbInt | None = None
+
+
+class VariantUpdate(BaseModel):
+    """A variant's content for its account; approvals of older content stop counting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=TEXT_MAX_LENGTH)
+    title: str = Field(default="", max_length=VARIANT_TITLE_MAX_LENGTH)
+    digest: str = Field(default="", max_length=DIGEST_MAX_LENGTH)
+    link: str = Field(default="", max_length=LINK_MAX_LENGTH)
+    media_ids: list[DbInt] = Field(default_factory=list, max_length=LIST_MAX_LENGTH)
+    cover_media_id: DbInt | None = None
+
+
+class ScheduleRequest(BaseModel):
+    """When to publish: an ISO 8601 time with its UTC offset, or null for now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            msg = "Give the time with its offset, e.g. 2026-12-01T20:00:00+08:00."
+            raise ValueError(msg)
+        return value
+
+
+class Decision(BaseModel):
+    """A reviewer's decision on a variant in review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approved: bool
+    comment: str = Field(default="", max_length=COMMENT_MAX_LENGTH)
+
+
+class Override(BaseModel):
+    """A manager lets a warning pass, with a reason that is recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        max_length=FIELD_MAX_LENGTH, description="The finding's code, from the variant's checks."
+    )
+    reason: str = Field(max_length=COMMENT_MAX_LENGTH)
+
+
+class VariantRead(BaseModel):
+    """A variant as the API shows it: content, checks, state and what the platform said."""
+
+    id: int
+    channel_id: int
+    state: TargetState
+    state_reason: str
+    text: str
+    title: str
+    digest: str
+    link: str
+    media_ids: list[int]
+    cover_media_id: int | None
+    checks: list[dict[str, Any]]
+    overrides: list[dict[str, Any]]
+    scheduled_at: datetime | None
+    published_at: datetime | None
+    late: bool
+    external_id: str
+    external_url: str
+    last_error: str
+
+    @classmethod
+    def of(cls, target: PublishTarget) -> VariantRead:
+        """The target as the API shows it, its state's reason in the current language."""
+        return cls(
+            id=target.id, channel_id=target.channel_id, state=TargetState(target.state),
+            state_reason=i18n.gettext(target.state_reason) if target.state_reason else "",
+            text=target.text, title=target.title, digest=target.digest, link=target.link,
+            media_ids=list(target.media_ids or []), cover_media_id=target.cover_media_id,
+            checks=list(target.checks or []), overrides=list(target.overrides or []),
+            scheduled_at=target.scheduled_at, published_at=target.published_at,
+            late=target.late, external_id=target.external_id,
+            external_url=target.external_url, last_error=target.last_error,
+        )  # fmt: skip
+
+
+class PostRead(BaseModel):
+    """A post with its variants."""
+
+    id: int
+    title: str
+    body: str
+    campaign_id: int | None
+    created_at: datetime
+    variants: list[VariantRead]
+
+    @classmethod
+    def of(cls, post: Post) -> PostRead:
+        """The post and each of its variants."""
+        return cls(
+            id=post.id, title=post.title, body=post.body, campaign_id=post.campaign_id,
+            created_at=post.created_at, variants=[VariantRead.of(t) for t in post.targets],
+        )  # fmt: skip
+
+
+class AttemptRead(BaseModel):
+    """One logged try: what was sent, what came back, how long it took."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    action: str
+    outcome: str
+    worker: str
+    request_summary: dict[str, Any]
+    response: dict[str, Any]
+    error_code: str
+    error: str
+    started_at: datetime
+    duration_ms: int
+
+    @field_validator("request_summary", "response", mode="before")
+    @classmethod
+    def _empty_when_none(cls, value: dict[str, Any] | None) -> dict[str, Any]:
+        return value or {}

@@ -44,6 +44,10 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing.media import get_media, media_file
 from guanxi.publishing.models import (
+    COMMENT_MAX_LENGTH,
+    DIGEST_MAX_LENGTH,
+    LINK_MAX_LENGTH,
+    VARIANT_TITLE_MAX_LENGTH,
     Campaign,
     MediaAsset,
     Post,
@@ -56,10 +60,6 @@ from guanxi.publishing.policy import get_policy
 from guanxi.publishing.states import Actor, transition
 
 POST_TITLE_MAX_LENGTH = 200
-VARIANT_TITLE_MAX_LENGTH = 200
-DIGEST_MAX_LENGTH = 400
-LINK_MAX_LENGTH = 1000
-COMMENT_MAX_LENGTH = 4000
 # A time this far in the past is a typing mistake, not "now".
 PAST_TOLERANCE = timedelta(minutes=2)
 # The variant fields a platform may ask for beyond the text; which ones a channel shows is

@@ -102,8 +102,8 @@ def create_app(
     for capability in capabilities():
         for reference in capability.routers:
             app.include_router(load_reference(reference, APIRouter))
-        for reference in capability.api_routers:
-            app.include_router(load_reference(reference, APIRouter), prefix="/api/v1")
+        for reference in capability.api_routers:  # each carries its /api/v1 prefix and auth
+            app.include_router(load_reference(reference, APIRouter))
         for reference in capability.on_app_created:
             load_reference(reference, FunctionType)(app)
 

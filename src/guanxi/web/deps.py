@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts import sessions
 from guanxi.accounts.models import Membership, Permission, User, UserSession
-from guanxi.core.errors import N_, PermissionDeniedError, UserError
+from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.security import constant_time_equal
 from guanxi.core.settings import Settings
 
@@ -172,8 +172,11 @@ Approver = Annotated[Membership, Depends(member_with(Permission.APPROVE))]
 Owner = Annotated[Membership, Depends(member_with(Permission.MANAGE_MEMBERS))]
 
 
-def api_member(request: Request, db: Db) -> Membership:
-    """The membership an API request acts as, from its ``Authorization: Bearer`` token."""
+def token_member(request: Request, db: Db) -> Membership:
+    """The membership a request's ``Authorization: Bearer`` token acts as, in its workspace.
+
+    The one place the API's tokens are checked: every API dependency comes through here.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -189,24 +192,43 @@ def api_member(request: Request, db: Db) -> Membership:
     return membership
 
 
-ApiMember = Annotated[Membership, Depends(api_member)]
+TokenMember = Annotated[Membership, Depends(token_member)]
 
 
-def api_member_with(permission: Permission) -> Callable[..., Membership]:
-    """A dependency for ``/api/v1``: the token's membership, provided its role grants it."""
+def api_member(slug: str, membership: TokenMember) -> Membership:
+    """The membership of an ``/api/v1/w/{slug}/...`` request: its token's, which must be of
+    workspace ``slug``; another workspace's address is a 404, as the pages answer it."""
+    if membership.workspace.slug != slug:
+        raise NotFoundError(accounts.NOT_A_MEMBER)
+    return membership
 
-    def dependency(membership: ApiMember) -> Membership:
+
+def browser_api_member(slug: str, request: Request, db: Db) -> Membership:
+    """As ``api_member``; a signed-in member's browser may also read (GET) with its session
+    cookie, for the JSON the pages fetch (the dashboard's charts). Writes need a token."""
+    if request.headers.get("authorization") or request.method not in SAFE_METHODS:
+        return api_member(slug, token_member(request, db))
+    user = session_user(request, db)
+    if user is None:
+        raise ApiAuthError(N_("Sign in, or send an API token as 'Authorization: Bearer'."))
+    request.state.user = user
+    membership = accounts.get_membership(db, user=user, workspace_slug=slug)
+    request.state.membership = membership
+    return membership
+
+
+def api_member_with(permission: Permission, *, browser: bool = False) -> Callable[..., Membership]:
+    """A dependency for ``/api/v1/w/{slug}/...``: the membership the request acts as (a token
+    of that workspace; with ``browser``, also a member's session for reads), provided its
+    role grants ``permission``."""
+    base = browser_api_member if browser else api_member
+
+    def dependency(membership: Membership = Depends(base)) -> Membership:  # noqa: B008 - per base
         accounts.require(membership, permission)
         return membership
 
     PERMISSION_DEPENDENCIES[dependency] = permission
     return dependency
-
-
-# The same roles for ``/api/v1``, from the request's API token.
-ApiWriter = Annotated[Membership, Depends(api_member_with(Permission.WRITE))]
-ApiApprover = Annotated[Membership, Depends(api_member_with(Permission.APPROVE))]
-ApiOwner = Annotated[Membership, Depends(api_member_with(Permission.MANAGE_MEMBERS))]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
