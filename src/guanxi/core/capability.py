@@ -59,6 +59,9 @@ class Capability:
     """Everything the shell needs to know about one capability."""
 
     name: str
+    # Where its routes and scheduled jobs come among the capabilities' (lower first): the
+    # worker's first round starts with the publishing dispatch.
+    position: int = 100
     # HTML pages (and their HTMX fragments): APIRouter references, included in this order.
     routers: tuple[str, ...] = ()
     # The JSON API: APIRouter references, each with its /api/v1 prefix and authentication.
@@ -82,7 +85,7 @@ class CapabilityLoadError(RuntimeError):
 
 @cache
 def capabilities() -> tuple[Capability, ...]:
-    """The installed capabilities, by name; loaded once per process."""
+    """The installed capabilities by position, then name; loaded once per process."""
     found: list[Capability] = []
     for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
@@ -97,7 +100,7 @@ def capabilities() -> tuple[Capability, ...]:
             msg = f"the entry point {entry.name!r} ({entry.value}) is not a Capability"
             raise CapabilityLoadError(msg)
         found.append(loaded)
-    return tuple(found)
+    return tuple(sorted(found, key=lambda c: c.position))
 
 
 def load_reference(reference: str, kind: type[T]) -> T:

@@ -6,6 +6,7 @@ from guanxi.inbox import cli, models, overview, people_models
 
 capability = Capability(
     name="inbox",
+    position=30,
     routers=(
         "guanxi.inbox.settings_views:router",
         "guanxi.inbox.people_views:router",

@@ -6,6 +6,7 @@ from guanxi.listening import cli, models, overview, topic_models
 
 capability = Capability(
     name="listening",
+    position=20,
     routers=(
         "guanxi.listening.insight_views:router",
         "guanxi.listening.views:router",

@@ -6,6 +6,7 @@ from guanxi.market import cli, models, overview
 
 capability = Capability(
     name="market",
+    position=40,
     routers=(
         "guanxi.market.campaign_views:router",
         "guanxi.market.views:router",

@@ -9,6 +9,7 @@ from guanxi.publishing import (
 
 capability = Capability(
     name="publishing",
+    position=10,
     routers=(
         "guanxi.publishing.calendar_views:router",
         "guanxi.publishing.views:router",
