@@ -18,7 +18,7 @@ from pathlib import Path
 from alembic import command
 
 from guanxi.core import migrate
-from guanxi.core.models_registry import Base  # every table, so foreign keys resolve
+from guanxi.shell.models import metadata  # every table, so foreign keys resolve
 
 VERSIONS = migrate.MIGRATIONS_DIR / "versions"
 BASE_REVISION = "0002"
@@ -29,7 +29,7 @@ def main(rev_id: str, label: str, models_module: str, message: str) -> int:
     module = importlib.import_module(models_module)
     tables = {
         table.name
-        for table in Base.metadata.sorted_tables
+        for table in metadata().sorted_tables
         if any(
             getattr(cls, "__table__", None) is table and cls.__module__ == module.__name__
             for cls in vars(module).values()

@@ -14,17 +14,27 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-import guanxi.core.models_registry  # noqa: F401 - load every model into the metadata
 from guanxi.accounts import service as accounts
-from guanxi.accounts.models import Membership, Role, User, UserCreate, Workspace, WorkspaceCreate
+from guanxi.accounts.models import (
+    AuditEvent,
+    Membership,
+    Role,
+    User,
+    UserCreate,
+    Workspace,
+    WorkspaceCreate,
+)
+from guanxi.checks.models import SensitiveWord
+from guanxi.checks.wordlist import SEED_ACTION
 from guanxi.core import migrate
-from guanxi.core.db import Base, make_engine, make_session_factory
+from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
+from guanxi.shell.models import metadata
 from tests.cli import cli_database  # noqa: F401 - a fixture for the CLI tests
 
 PASSWORD = "correct horse battery"
@@ -58,6 +68,22 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"guanxi_races_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[str]:
@@ -72,7 +98,7 @@ def database_url(
     engine = create_engine(url)
     # DELETE, children first: on tables this small it is ~7x faster than TRUNCATE.
     with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(metadata().sorted_tables):
             connection.execute(table.delete())
     engine.dispose()
 
@@ -153,6 +179,18 @@ def make_workspace(db: Session) -> WorkspaceFactory:
         return workspace
 
     return factory
+
+
+def forget_default_words(db: Session, workspace: Workspace) -> None:
+    """Make ``workspace`` one created before workspaces got the default sensitive-word list
+    at creation: no terms, and no record of a seed."""
+    db.execute(delete(SensitiveWord).where(SensitiveWord.workspace_id == workspace.id))
+    db.execute(
+        delete(AuditEvent).where(
+            AuditEvent.workspace_id == workspace.id, AuditEvent.action == SEED_ACTION
+        )
+    )
+    db.commit()
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

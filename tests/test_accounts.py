@@ -25,7 +25,7 @@ from guanxi.accounts.models import Role, SignInThrottle, User
 from guanxi.core import security
 from guanxi.core.security import verify_password
 from guanxi.core.settings import Mode, Settings
-from guanxi.web.app import SESSION_COOKIE, create_app
+from guanxi.shell.app import SESSION_COOKIE, create_app
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory, csrf_token, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"

@@ -54,7 +54,7 @@ from guanxi.sandbox.weibo import (
     SECOND_WEIBO_NAME,
     SECOND_WEIBO_UID,
 )
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 
 

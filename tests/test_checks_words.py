@@ -17,7 +17,7 @@ from guanxi.checks.words import CompiledWordList, WordEntry, WordSeverity, defau
 from guanxi.connectors.base import HashtagStyle, Severity
 from guanxi.core.errors import PermissionDeniedError
 from guanxi.devtools.bench.checks import bench_words, generated_entries
-from tests.conftest import UserFactory, WorkspaceFactory
+from tests.conftest import UserFactory, WorkspaceFactory, forget_default_words
 
 BLOCK, WARN = WordSeverity.BLOCK, WordSeverity.WARN
 
@@ -105,13 +105,15 @@ def test_ten_thousand_terms_compile_and_match_quickly() -> None:
 def team(
     db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory
 ) -> dict[str, Membership]:
-    """Workspace acme with an owner, an editor and an analyst."""
+    """Workspace acme with an owner, an editor and an analyst, and a list never seeded (as
+    a workspace created before new ones got the default list)."""
     owner = make_user("owner@acme.example")
     editor = make_user("cm@acme.example")
     analyst = make_user("analyst@acme.example")
     workspace = make_workspace(
         "acme", owner=owner, members={editor: Role.EDITOR, analyst: Role.ANALYST}
     )
+    forget_default_words(db, workspace)
     return {m.user.email.split("@")[0]: m for m in workspace.memberships}
 
 

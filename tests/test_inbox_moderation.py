@@ -21,7 +21,7 @@ from guanxi.inbox.people_models import ActionState, ItemTag, ModerationAction, P
 from guanxi.inbox.rules import InvalidRuleError, create_rule
 from guanxi.inbox.screening import ConditionKind, Facts, Screen, phrase_list, rule_matches
 from guanxi.inbox.service import ItemFilters, list_items
-from tests.conftest import UserFactory, WorkspaceFactory
+from tests.conftest import UserFactory, WorkspaceFactory, forget_default_words
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item, moderation_outcome
 
 
@@ -244,6 +244,7 @@ def test_author_kind_condition_reads_the_relationship_book(db: Session, owner: M
 
 def test_sensitive_words_from_the_workspace_list(db: Session, owner: Membership) -> None:
     """Given the workspace lists 顶级 (Simplified), a Traditional 頂級 is caught."""
+    forget_default_words(db, owner.workspace)  # its own list, without the default terms
     db.add(
         SensitiveWord(
             workspace_id=owner.workspace_id, term="顶级", category="ads-law", severity="block"

@@ -131,7 +131,7 @@ def test_importing_the_market_pages_and_jobs_loads_no_statistics_library() -> No
     """statsmodels, scipy and numpy are loaded on the first estimate, not by the web app or
     the worker importing the market package (they take seconds to import)."""
     code = (
-        "import sys, guanxi.market.scheduled, guanxi.market.views, guanxi.cli.market; "
+        "import sys, guanxi.market.scheduled, guanxi.market.views, guanxi.market.cli; "
         "print(sorted(m for m in ('statsmodels', 'scipy', 'numpy') if m in sys.modules))"
     )
     result = subprocess.run(

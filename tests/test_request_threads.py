@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from guanxi.core.settings import Settings
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
 from guanxi.web.deps import Db
 
 

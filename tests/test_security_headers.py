@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guanxi.core.settings import Mode, Settings
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
 from guanxi.web.rendering import TEMPLATES_DIR
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 

@@ -16,7 +16,7 @@ from guanxi.accounts.models import Membership, User
 from guanxi.core import querytiming
 from guanxi.core.querytiming import QueryTimes
 from guanxi.core.settings import Settings
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 
 TIMING = re.compile(

@@ -17,7 +17,7 @@ from guanxi.accounts.models import ApiToken, User, UserSession
 from guanxi.core.db import utcnow
 from guanxi.core.security import token_digest
 from guanxi.core.settings import Settings
-from guanxi.web.app import SESSION_COOKIE, create_app
+from guanxi.shell.app import SESSION_COOKIE, create_app
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory, sign_in
 from tests.test_accounts import (  # noqa: F401 - autouse fixture
     NEW_PASSWORD,

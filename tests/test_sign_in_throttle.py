@@ -23,7 +23,7 @@ from guanxi.accounts.models import AuditEvent, SignInThrottle, User
 from guanxi.accounts.throttle import LoginThrottledError, ThrottlePolicy
 from guanxi.core.db import utcnow
 from guanxi.core.settings import ConfigurationError, Settings, load_settings
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory
 from tests.test_accounts import (  # noqa: F401 - autouse fixture
     WRONG,

@@ -23,7 +23,7 @@ from guanxi.core.settings import Settings
 from guanxi.listening.queries import MentionFacts
 from guanxi.listening.topic_models import TopicQuery
 from guanxi.listening.topics import workspace_matcher
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
 from tests.conftest import CSRF_RE, UserFactory, WorkspaceFactory, sign_in
 
 TERM = "限时秒杀"

@@ -1,5 +1,5 @@
 """``python -m guanxi`` runs the command line."""
 
-from guanxi.cli import app
+from guanxi.shell.cli import app
 
 app()

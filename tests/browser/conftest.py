@@ -33,7 +33,7 @@ from guanxi.core.serving import serve_in_thread
 from guanxi.core.settings import Settings
 from guanxi.devtools.demo.stack import load_demo_channels
 from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
-from guanxi.web.app import create_app
+from guanxi.shell.app import create_app
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright

@@ -30,6 +30,7 @@ from guanxi.accounts.models import (
     Workspace,
     WorkspaceCreate,
 )
+from guanxi.core.capability import workspace_created
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.security import hash_password, new_token, token_digest
@@ -221,7 +222,7 @@ def get_workspace_by_slug(db: Session, *, slug: str) -> Workspace | None:
 def create_workspace(
     db: Session, *, data: WorkspaceCreate, owner: User, actor: User | None = None
 ) -> Workspace:
-    """Create a workspace with ``owner`` as its first owner."""
+    """Create a workspace with ``owner`` as its first owner, set up by every capability."""
     taken = ConflictError(
         N_("The workspace address {slug} is taken. Choose another."), slug=data.slug
     )
@@ -242,6 +243,7 @@ def create_workspace(
         entity_id=workspace.id,
         after={"slug": workspace.slug, "name": workspace.name, "owner": owner.email},
     )
+    workspace_created(db, workspace_id=workspace.id)
     return workspace
 
 

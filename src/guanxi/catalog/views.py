@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from guanxi.catalog import service
@@ -147,3 +147,8 @@ def _chart(platform: Platform) -> dict[str, Any]:
         ],
         "language": i18n.current_language(),
     }
+
+
+def set_up(app: FastAPI) -> None:
+    """Templates name a platform by its slug: ``{{ slug|platform }}``."""
+    app.state.templates.env.filters["platform"] = service.platform_name

@@ -96,9 +96,7 @@ def preview(
         parsed_style = _parse_hashtag_style(hashtag_style)
     except UserError as error:
         return _fragment_error(request, error)
-    wordlist.ensure_default_words(db, workspace=membership.workspace)
     words = service.compiled_words(db, workspace=membership.workspace)
-    db.commit()  # the default list, when this was the workspace's first check
     findings = service.run_checks(
         text=text,
         title=title,
@@ -177,8 +175,6 @@ def _words_page(
     status_code: int = 200,
 ) -> Response:
     workspace = membership.workspace
-    if wordlist.ensure_default_words(db, workspace=workspace):
-        db.commit()
     i18n.set_language(request.state.language)
     words = wordlist.list_words(db, workspace=workspace, query=query, limit=WORDS_SHOWN)
     context: dict[str, Any] = {
@@ -274,8 +270,6 @@ async def import_words(
 @router.get("/w/{slug}/checks/words/export")
 def export_words(db: Db, membership: Member) -> Response:
     """The list as a CSV file (term,category,severity), importable again."""
-    if wordlist.ensure_default_words(db, workspace=membership.workspace):
-        db.commit()
     return Response(
         wordlist.export_words(db, workspace=membership.workspace),
         media_type="text/csv; charset=utf-8",

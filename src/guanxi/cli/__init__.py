@@ -1,8 +1,8 @@
-"""The ``guanxi`` command line: wiring of the capabilities' services, nothing more."""
+"""The ``guanxi`` command line's own commands (database, people, workspaces, worker...);
+``guanxi.shell.cli`` adds every capability's."""
 
 from __future__ import annotations
 
-import json
 import sys
 from types import ModuleType
 from typing import Annotated
@@ -28,11 +28,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="People who sign in.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (one per brand).", no_args_is_help=True)
-catalog_app = typer.Typer(help="The platform catalog.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(workspace_app, name="workspace")
-app.add_typer(catalog_app, name="catalog")
 
 
 def _version_callback(value: bool) -> None:
@@ -87,7 +85,7 @@ def serve(
     # sessions with the same key.
     get_settings().resolved_secret_key()
     # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
-    uvicorn.run("guanxi.web.main:app", host=host, port=port, reload=reload, proxy_headers=False,
+    uvicorn.run("guanxi.shell.main:app", host=host, port=port, reload=reload, proxy_headers=False,
                 workers=workers)  # fmt: skip
 
 
@@ -161,41 +159,6 @@ def workspace_add_member(
         raise _fail(str(exc)) from exc
 
 
-@catalog_app.command("list")
-def catalog_list(
-    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",  # noqa: A002
-    kind: Annotated[str, typer.Option(help="Only this kind, e.g. microblog, video.")] = "",
-    status: Annotated[str, typer.Option(help="active, merged, defunct or unknown.")] = "",
-    origin: Annotated[str, typer.Option(help="china or foreign.")] = "",
-    region: Annotated[
-        str, typer.Option(help="Only platforms not blocked from mainland, hong_kong, ...")
-    ] = "",
-    on: Annotated[str, typer.Option(help="Judge reach on this day (YYYY-MM-DD).")] = "",
-    query: Annotated[str, typer.Option("--query", "-q", help="Text in a name or owner.")] = "",
-) -> None:
-    """List the platforms in the catalog, all of them or those matching the filters."""
-    from guanxi.catalog import service
-
-    if format not in {"table", "json"}:
-        raise _fail("--format must be table or json")
-    try:
-        filters = service.parse_filters(
-            kind=kind, status=status, origin=origin, region=region, on=on, query=query
-        )
-    except UserError as exc:
-        raise _fail(str(exc)) from exc
-    platforms = service.search_platforms(service.get_catalog(), filters)
-    if format == "json":
-        typer.echo(
-            json.dumps([p.model_dump(mode="json") for p in platforms], ensure_ascii=False, indent=2)
-        )
-        return
-    table = Table("slug", "name", "中文名", "kind", "status")
-    for p in platforms:
-        table.add_row(p.slug, p.name_en, p.name_zh, p.kind.value, p.status.value)
-    console.print(table)
-
-
 @app.command()
 def demo() -> None:
     """Load the demo workspace (a Provence wine brand entering China); safe to repeat."""
@@ -212,97 +175,6 @@ def demo() -> None:
     console.print("  connected sandbox accounts: " + ", ".join(c.name for c in channels))
     for person in DEMO_PEOPLE:
         console.print(f"  {person.role.value:8} {person.email}  password: {DEMO_PASSWORD}")
-
-
-@app.command("plan")
-def plan(
-    region: Annotated[
-        str, typer.Option(help="mainland, hong_kong, overseas_chinese or other_country.")
-    ],
-    age: Annotated[str, typer.Option(help="Age range of the audience, e.g. 18-30.")],
-    education: Annotated[
-        str | None, typer.Option(help="secondary, university or postgraduate.")
-    ] = None,
-    tiers: Annotated[
-        list[str] | None, typer.Option("--tiers", help="City tiers 1-4, e.g. 1,2.")
-    ] = None,
-    goal: Annotated[
-        list[str] | None,
-        typer.Option("--goal", help="awareness, engagement, sales, video; repeat or use commas."),
-    ] = None,
-    language: Annotated[
-        list[str] | None,
-        typer.Option("--language", help="Languages the brand can produce: en, zh_Hans, zh_Hant."),
-    ] = None,
-    device: Annotated[
-        list[str] | None, typer.Option("--device", help="mobile, desktop, feature_phone.")
-    ] = None,
-    country: Annotated[
-        str | None, typer.Option(help="The country, with --region other_country.")
-    ] = None,
-    on: Annotated[
-        str | None, typer.Option("--date", help="Plan date YYYY-MM-DD; default today.")
-    ] = None,
-    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",  # noqa: A002
-    save: Annotated[bool, typer.Option(help="Save the plan in --workspace as --name.")] = False,
-    workspace: Annotated[str | None, typer.Option(help="Workspace to save in.")] = None,
-    name: Annotated[str | None, typer.Option(help="Name of the saved plan.")] = None,
-) -> None:
-    """Rank the catalog's platforms for an audience, best first, with reasons and warnings."""
-    from guanxi.core import i18n
-    from guanxi.planner import service as planner
-    from guanxi.planner.brief import InvalidBriefError
-
-    settings = get_settings()
-    i18n.set_language(settings.default_language)
-    if format not in {"table", "json"}:
-        raise _fail("--format must be table or json")
-    if save and not (workspace and name):
-        raise _fail("--save needs --workspace SLUG and --name NAME")
-    try:
-        brief = planner.brief_from_options(
-            region=region,
-            age=age,
-            education=education,
-            tiers=tiers,
-            goals=goal,
-            languages=language,
-            devices=device,
-            country=country,
-            plan_date=on,
-        )
-        result = planner.run_brief(brief, today=planner.today_in(settings.timezone))
-        if save and workspace and name:
-            with session_scope(_sessions()) as db:
-                target = accounts.get_workspace_by_slug(db, slug=workspace)
-                if target is None:
-                    raise _fail(f"no workspace {workspace}; see `guanxi workspace create`")
-                saved = planner.create_plan(
-                    db, workspace=target, actor=None, actor_label="cli", name=name, brief=brief
-                )
-                err_console.print(f"saved plan {saved.id} in {workspace}")
-    except InvalidBriefError as exc:
-        for field, messages in exc.field_messages(i18n.gettext).items():
-            for message in messages:
-                err_console.print(f"[bold red]error:[/] {field}: {message}", highlight=False)
-        raise typer.Exit(code=1) from exc
-    except UserError as exc:
-        raise _fail(exc.translated(i18n.gettext)) from exc
-    ranking = planner.present_result(result)
-    if format == "json":
-        items = [item.model_dump(mode="json") for item in ranking]
-        typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
-        return
-    advice = planner.present_language_advice(result.language_advice)
-    for line in advice.advice:
-        console.print(line.text, highlight=False)
-    for line in advice.warnings:
-        console.print(f"[bold yellow]warning:[/] {line.text}", highlight=False)
-    table = Table("#", "platform", "score", "warnings", title=f"plan date {result.plan_date}")
-    for item in ranking:
-        warnings = "\n".join(w.text for w in item.warnings)
-        table.add_row(str(item.rank), item.name, f"{item.score:.1f}", warnings)
-    console.print(table)
 
 
 @app.command()
@@ -511,14 +383,13 @@ def bench_publish(
         raise typer.Exit(code=1)
 
 
-def _register_capabilities() -> None:
-    """Each capability's command group lives in a module of this package."""
-    from . import inbox, inbox_bench, listen, listen_bench, market, nlp, web_bench
+def _register_benchmarks() -> None:
+    """Each benchmark command lives in a module of this package (the capabilities add their
+    own commands through the shell, ``guanxi.shell.cli``)."""
+    from . import inbox_bench, listen_bench, market_bench, nlp_bench, web_bench
 
-    for module in (listen, nlp, inbox, market):
-        module.register(app, bench_app)
-    for benchmarks in (listen_bench, inbox_bench, web_bench):
+    for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench):
         benchmarks.register_bench(bench_app)
 
 
-_register_capabilities()
+_register_benchmarks()

@@ -1,17 +1,42 @@
-"""``guanxi bench dashboard``: the listening dashboards' API against a million mentions."""
+"""``guanxi bench dashboard``: the listening dashboards' API against a million mentions;
+``guanxi bench import``: a generated crawler file of a million rows."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, fail, stage_progress
+from guanxi.cli.common import console, err_console, fail, stage_progress
+
+
+def bench_import_command(
+    rows: Annotated[int, typer.Option(help="Rows of the generated file.")] = 1_000_000,
+    enrich: Annotated[bool, typer.Option(help="Enrich while importing.")] = False,
+    database_url: Annotated[str, typer.Option(help="Database (default: a new SQLite file).")] = "",
+) -> None:
+    """Import a generated weibo-crawler CSV of ROWS posts; print rows/s and peak RSS."""
+    from guanxi.devtools.bench.listening_import import run_import_benchmark
+
+    with tempfile.TemporaryDirectory(prefix="guanxi-bench-import-") as work:
+        err_console.print(f"generating and importing {rows} rows ...")
+        figures = run_import_benchmark(rows=rows, work_dir=Path(work), database_url=database_url,
+                                       enrich=enrich)  # fmt: skip
+    console.print(
+        f"{figures.rows} rows ({figures.file_mb:.0f} MB), {figures.added} new, in "
+        f"{figures.seconds:.1f} s (enrich={enrich})"
+    )
+    console.print(
+        f"guanxi_import_rows_per_s={figures.rows_per_s:.0f} peak_rss_mb={figures.peak_rss_mb:.0f}"
+    )
 
 
 def register_bench(bench_app: typer.Typer) -> None:
-    """Add ``dashboard`` to ``guanxi bench``."""
+    """Add ``dashboard`` and ``import`` to ``guanxi bench``."""
+    bench_app.command("import")(bench_import_command)
 
     @bench_app.command("dashboard")
     def bench_dashboard(

@@ -1,13 +1,11 @@
 """The worker's schedule: every capability's periodic jobs, as data.
 
-Each capability lists its jobs in a ``SCHEDULE`` tuple (publishing in ``publishing.tasks``,
-the others in their ``scheduled`` module); ``guanxi worker`` runs them all from one thread.
-Importing those modules also registers their queue tasks with the consumer.
+Each capability declares its jobs (`Capability.schedule`); ``guanxi worker`` runs them all
+from one thread. Loading them also registers the capabilities' queue tasks with the consumer.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -15,15 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-log = logging.getLogger(__name__)
+from guanxi.core.capability import capabilities, load_reference
 
-# Where each capability keeps its queue tasks and its SCHEDULE.
-TASK_MODULES = (
-    "guanxi.publishing.tasks",
-    "guanxi.listening.scheduled",
-    "guanxi.inbox.scheduled",
-    "guanxi.market.scheduled",
-)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,11 +27,12 @@ class ScheduledJob:
     run: Callable[[], Any]
 
 
-def load_schedule(modules: tuple[str, ...] = TASK_MODULES) -> tuple[ScheduledJob, ...]:
-    """Import every capability's task module and return all their scheduled jobs."""
+def load_schedule() -> tuple[ScheduledJob, ...]:
+    """Every installed capability's scheduled jobs (importing registers their queue tasks)."""
     jobs: list[ScheduledJob] = []
-    for name in modules:
-        jobs.extend(importlib.import_module(name).SCHEDULE)
+    for capability in capabilities():
+        if capability.schedule is not None:
+            jobs.extend(load_reference(capability.schedule, tuple))
     return tuple(jobs)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,12 @@ class InboxGlance:
     unassigned: int  # open, and nobody's yet
 
 
-def glance(db: Session, *, workspace_id: int) -> InboxGlance:
+def glance(
+    db: Session,
+    *,
+    workspace_id: int,
+    now: datetime,  # noqa: ARG001 - the front page's clock; these counts do not depend on it
+) -> InboxGlance:
     """The workspace's inbox at a glance."""
     row = db.execute(
         select(func.count(), func.count(InboxItem.assignee_id)).where(

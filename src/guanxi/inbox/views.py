@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +26,7 @@ from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
-from guanxi.inbox import replies, service
+from guanxi.inbox import push, replies, service
 from guanxi.inbox.models import (
     ITEM_KIND_LABELS,
     ITEM_STATUS_LABELS,
@@ -37,8 +37,6 @@ from guanxi.inbox.models import (
 )
 from guanxi.inbox.moderation import ACTION_LABELS, reverse_action
 from guanxi.inbox.people_models import ACTION_STATE_LABELS, ModerationAction, PersonIdentity
-from guanxi.inbox.people_views import router as people_router
-from guanxi.inbox.settings_views import router as settings_router
 from guanxi.inbox.sla import get_targets, sla_state
 from guanxi.web.deps import (
     CurrentUser,
@@ -53,8 +51,6 @@ from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-router.include_router(settings_router)
-router.include_router(people_router)
 
 SENTIMENTS = ("positive", "neutral", "negative")
 SENTIMENT_LABELS = {
@@ -463,3 +459,8 @@ def reverse(request: Request, db: Db, membership: Writer, action_id: int) -> Res
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/inbox/items/{action.item_id}", status_code=303
     )
+
+
+def set_up(app: FastAPI) -> None:
+    """Messages the platforms push go to the inbox."""
+    push.register_push_handlers()

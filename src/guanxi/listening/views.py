@@ -33,7 +33,6 @@ from guanxi.listening import flows, service
 from guanxi.listening.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
 from guanxi.listening.importers.generic import FIELDS, REQUIRED, check_mapping, guess_mapping
 from guanxi.listening.importers.generic import preview as preview_file
-from guanxi.listening.insight_views import router as insight_router
 from guanxi.listening.models import (
     IMPORT_STATUS_LABELS,
     OFFICIAL_RELATION_LABELS,
@@ -47,7 +46,6 @@ from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-router.include_router(insight_router)
 
 SYNC_IMPORT_BYTES = 2 * 1024 * 1024
 SECTION = "listen"

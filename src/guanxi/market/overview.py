@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,12 @@ class MarketGlance:
     campaigns: int
 
 
-def glance(db: Session, *, workspace_id: int) -> MarketGlance:
+def glance(
+    db: Session,
+    *,
+    workspace_id: int,
+    now: datetime,  # noqa: ARG001 - the front page's clock; these counts do not depend on it
+) -> MarketGlance:
     """The workspace's market intelligence at a glance."""
     apps = db.scalar(select(func.count()).where(TrackedApp.workspace_id == workspace_id))
     campaigns = db.scalar(select(func.count()).where(MarketCampaign.workspace_id == workspace_id))

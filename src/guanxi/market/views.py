@@ -1,6 +1,6 @@
 """The market pages: the country matrix, rank history, head-to-head, movers,
 leaders, reach over time, tracked apps; campaigns have a module of their own
-(``campaign_views``), whose routes this router includes.
+(``campaign_views``).
 
 Every page reads one chart (dataset × store × chart × category) chosen by query
 parameters, defaulting to the workspace's newest dataset and its first chart.
@@ -22,7 +22,6 @@ from guanxi.core import i18n
 from guanxi.core.bounds import LIST_MAX_LENGTH
 from guanxi.core.errors import N_, UserError
 from guanxi.market import analysis, importers, service
-from guanxi.market.campaign_views import router as campaign_router
 from guanxi.market.fetchers import ParsedChart
 from guanxi.market.models import CHART_LABELS, STORE_LABELS
 from guanxi.market.presenting import (
@@ -43,7 +42,6 @@ from guanxi.web.limits import UPLOAD_FORM_OVERHEAD, QueryField, body_limit
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-router.include_router(campaign_router)
 
 DEFAULT_IMPORT_NAME = "Imported charts"
 MAX_IMPORT_BYTES = 20_000_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import object_session
 
@@ -22,7 +22,7 @@ from guanxi.core import i18n
 from guanxi.notifications import service
 from guanxi.notifications.models import Notification
 from guanxi.web.deps import Db, Member, safe_next, verify_csrf
-from guanxi.web.rendering import render
+from guanxi.web.rendering import register_context, render
 from guanxi.web.zones import viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -143,3 +143,8 @@ def read_one(notification_id: int, membership: Member, db: Db) -> Response:
     )
     db.commit()
     return _back(membership)
+
+
+def set_up(app: FastAPI) -> None:
+    """The top bar's bell counts the user's unread notifications on every page."""
+    register_context(app, bell_context)

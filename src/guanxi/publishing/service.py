@@ -29,7 +29,6 @@ from guanxi.channels.models import Channel, ChannelAudience
 from guanxi.channels.service import get_channel
 from guanxi.checks.findings import Finding
 from guanxi.checks.service import accept_warning, compiled_words, run_checks
-from guanxi.checks.wordlist import ensure_default_words
 from guanxi.connectors.base import (
     Connector,
     HashtagStyle,
@@ -492,7 +491,6 @@ def check_draft(
     connector = load_connector(channel, settings)
     workspace = db.get(Workspace, channel.workspace_id)
     assert workspace is not None
-    ensure_default_words(db, workspace=workspace)  # a workspace's first check seeds its list
     findings = run_checks(
         text=draft.text, title=draft.title, digest=draft.digest, link=draft.link,
         audience=ChannelAudience(channel.audience),

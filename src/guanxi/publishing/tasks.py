@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from guanxi.core.capability import capabilities
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
 from guanxi.core.worker import sessions, worker_id
@@ -29,7 +30,7 @@ DISPATCH_BATCH = 200
 
 def preload() -> None:
     """Import what the jobs run, in the calling (main) thread, before workers start."""
-    import guanxi.core.models_registry
+    capabilities()  # every model, so that the mappers are complete
     import guanxi.publishing.engine
     import guanxi.publishing.sweep  # noqa: F401
 

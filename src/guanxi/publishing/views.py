@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -20,12 +20,10 @@ from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
-from guanxi.publishing import approvals, media, service
+from guanxi.publishing import approvals, media, outcomes, service
 from guanxi.publishing.campaigns import list_campaigns
-from guanxi.publishing.media_views import router as media_router
 from guanxi.publishing.models import Post, PublishTarget
 from guanxi.publishing.policy import get_policy
-from guanxi.publishing.review_views import router as review_router
 from guanxi.publishing.states import state_labels
 from guanxi.web.deps import (
     Approver,
@@ -577,5 +575,6 @@ def post_review_link(
     return _post_page(request, db, membership, post, review_link=link)
 
 
-router.include_router(media_router)
-router.include_router(review_router)
+def set_up(app: FastAPI) -> None:
+    """Publish results the platforms push are applied to their targets."""
+    outcomes.register_push_handlers()

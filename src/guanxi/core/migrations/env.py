@@ -2,10 +2,11 @@
 
 from alembic import context
 
-from guanxi.core.db import make_engine
-from guanxi.core.models_registry import Base
+from guanxi.core.capability import capabilities
+from guanxi.core.db import Base, make_engine
 from guanxi.core.settings import get_settings
 
+capabilities()  # loading the capabilities puts every table on Base.metadata
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
@@ -134,6 +134,8 @@ def _setup(db: Session, *, terms: int) -> tuple[int, int, list[int]]:
         for platform in ("weibo", "douyin", "wechat")
     ]
     db.add_all(channels)
+    # Exactly TERMS words: the bench's list replaces the one a new workspace starts with.
+    db.execute(delete(SensitiveWord).where(SensitiveWord.workspace_id == workspace.id))
     for entry in word_list(terms):
         db.add(
             SensitiveWord(

@@ -405,7 +405,7 @@ def time_endpoints(
     from fastapi.testclient import TestClient
 
     from guanxi.listening.dashboards import PANELS
-    from guanxi.web.app import create_app
+    from guanxi.shell.app import create_app
 
     endpoints = [f"/api/v1/w/bench/listen/dashboard/{panel}" for panel in PANELS]
     endpoints.append("/api/v1/w/bench/listen/posts")

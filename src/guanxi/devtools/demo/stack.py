@@ -122,7 +122,7 @@ def run_stack(
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
         get_settings().resolved_secret_key()  # one key for all web processes, made before them
-        uvicorn.run("guanxi.web.main:app", host="127.0.0.1", port=port, proxy_headers=False,
+        uvicorn.run("guanxi.shell.main:app", host="127.0.0.1", port=port, proxy_headers=False,
                     workers=web_workers)  # fmt: skip
     finally:
         for child in children:

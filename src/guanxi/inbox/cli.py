@@ -60,8 +60,8 @@ def sync_command(
     console.print(f"inbox sync: {len(channel_ids)} channels, {added} new items, {failed} errors")
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:  # noqa: ARG001 - the bench is inbox-ui's
-    """Add this capability's commands to ``app`` and its benchmarks to ``bench_app``."""
+def register(app: typer.Typer) -> None:
+    """Add this capability's commands to ``app``."""
     inbox_app = typer.Typer(
         help="The inbox: comments, mentions and messages.", no_args_is_help=True
     )

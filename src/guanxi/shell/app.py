@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
+from types import FunctionType
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -18,43 +18,21 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from guanxi import __version__
-from guanxi.accounts.api import router as accounts_api
-from guanxi.accounts.views import router as accounts_router
-from guanxi.catalog.api import router as catalog_api
-from guanxi.catalog.service import platform_name
-from guanxi.catalog.views import router as catalog_router
-from guanxi.channels.views import router as channels_router
-from guanxi.channels.webhooks import router as webhooks_router
-from guanxi.checks.views import router as checks_router
 from guanxi.core import i18n
+from guanxi.core.capability import capabilities, load_reference
 from guanxi.core.db import make_engine, make_session_factory, writing
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
-from guanxi.inbox import push as inbox_push
-from guanxi.inbox.views import router as inbox_router
-from guanxi.listening.api import router as listening_api
-from guanxi.listening.views import router as listening_router
-from guanxi.market.api import router as market_api
-from guanxi.market.views import router as market_router
-from guanxi.notifications.views import bell_context
-from guanxi.notifications.views import router as notifications_router
-from guanxi.planner.api import router as planner_api
-from guanxi.planner.views import router as planner_router
-from guanxi.publishing import outcomes as publishing_outcomes
-from guanxi.publishing.api import router as publishing_api
-from guanxi.publishing.calendar_views import router as calendar_router
-from guanxi.publishing.manual_views import router as manual_router
-from guanxi.publishing.views import router as publishing_router
+from guanxi.shell import views
 from guanxi.web.admission import RequestSlots
 from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
 from guanxi.web.limits import BodySizeLimit, integers_within_database_range, no_nul_in_text
 from guanxi.web.openapi import describe_api
-from guanxi.web.rendering import make_templates, register_context, render
+from guanxi.web.rendering import TEMPLATES_DIR, make_templates, render
 from guanxi.web.security import SecurityHeadersMiddleware
 from guanxi.web.timing import ServerTimingMiddleware
-from guanxi.web.views import router as shell_router
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = TEMPLATES_DIR.parent / "static"
 SESSION_COOKIE = "guanxi_session"
 # What a page says for the HTTP errors the framework raises itself (unknown path, method).
 HTTP_ERROR_MESSAGES = {
@@ -102,8 +80,6 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.writing_sessions = writing(session_factory)
     app.state.templates = make_templates()
-    app.state.templates.env.filters["platform"] = platform_name
-    register_context(app, bell_context)
     app.add_middleware(BodySizeLimit)  # innermost: it answers in the request's language
 
     app.add_middleware(LanguageAndCsrf, default_language=settings.default_language)
@@ -122,22 +98,14 @@ def create_app(
     app.add_middleware(ServerTimingMiddleware, slow_request_ms=settings.slow_request_ms)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    for router in (listening_router, inbox_router, market_router):
-        app.include_router(router)
-    for router in (shell_router, accounts_router, catalog_router, planner_router, checks_router):
-        app.include_router(router)
-    # Each capability's API router carries its own prefix and authentication (web/api.py).
-    for router in (accounts_api, catalog_api, listening_api, market_api, planner_api):
-        app.include_router(router)
-    app.include_router(publishing_api)
-    app.include_router(calendar_router)
-    app.include_router(publishing_router)
-    app.include_router(manual_router)
-    app.include_router(notifications_router)
-    app.include_router(channels_router)
-    app.include_router(webhooks_router)  # platform pushes: signature-authenticated, no CSRF
-    publishing_outcomes.register_push_handlers()
-    inbox_push.register_push_handlers()
+    app.include_router(views.router)
+    for capability in capabilities():
+        for reference in capability.routers:
+            app.include_router(load_reference(reference, APIRouter))
+        for reference in capability.api_routers:  # each carries its /api/v1 prefix and auth
+            app.include_router(load_reference(reference, APIRouter))
+        for reference in capability.on_app_created:
+            load_reference(reference, FunctionType)(app)
 
     _install_error_handlers(app)
     describe_api(app)

@@ -180,32 +180,8 @@ def reenrich_command(
         console.print(f"re-enriched {done} mentions with {version}")
 
 
-def bench_import_command(
-    rows: Annotated[int, typer.Option(help="Rows of the generated file.")] = 1_000_000,
-    enrich: Annotated[bool, typer.Option(help="Enrich while importing.")] = False,
-    database_url: Annotated[str, typer.Option(help="Database (default: a new SQLite file).")] = "",
-) -> None:
-    """Import a generated weibo-crawler CSV of ROWS posts; print rows/s and peak RSS."""
-    import tempfile
-
-    from guanxi.devtools.bench.listening_import import run_import_benchmark
-
-    with tempfile.TemporaryDirectory(prefix="guanxi-bench-import-") as work:
-        err_console.print(f"generating and importing {rows} rows ...")
-        figures = run_import_benchmark(rows=rows, work_dir=Path(work), database_url=database_url,
-                                       enrich=enrich)  # fmt: skip
-    console.print(
-        f"{figures.rows} rows ({figures.file_mb:.0f} MB), {figures.added} new, in "
-        f"{figures.seconds:.1f} s (enrich={enrich})"
-    )
-    console.print(
-        f"guanxi_import_rows_per_s={figures.rows_per_s:.0f} peak_rss_mb={figures.peak_rss_mb:.0f}"
-    )
-
-
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add this capability's commands to ``app`` and its benchmarks to ``bench_app``."""
-    bench_app.command("import")(bench_import_command)
+def register(app: typer.Typer) -> None:
+    """Add this capability's commands to ``app``."""
     app.command("import")(import_command)
     listen_app = typer.Typer(help="Listening: pulls from connected accounts, re-enrichment.")
     listen_app.command("pull")(pull_command)

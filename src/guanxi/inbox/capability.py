@@ -1,0 +1,31 @@
+"""The inbox: comments, mentions and messages from every platform, and the people behind them."""
+
+from guanxi.core.capability import Capability, Glance
+from guanxi.core.errors import N_
+from guanxi.inbox import cli, models, overview, people_models
+
+capability = Capability(
+    name="inbox",
+    position=30,
+    routers=(
+        "guanxi.inbox.settings_views:router",
+        "guanxi.inbox.people_views:router",
+        "guanxi.inbox.views:router",
+    ),
+    schedule="guanxi.inbox.scheduled:SCHEDULE",
+    cli=cli.register,
+    models=(models, people_models),
+    on_app_created=("guanxi.inbox.views:set_up",),
+    glance=Glance(
+        title=N_("Inbox"),
+        description=N_(
+            "Comments, mentions and messages from every platform in one list, with "
+            "moderation, replies and a relationship book of fans and KOLs."
+        ),
+        action=N_("Open the inbox"),
+        href="inbox",
+        position=40,
+        template="shell/glance_inbox.html",
+        load=overview.glance,
+    ),
+)
