@@ -51,6 +51,9 @@ def authenticate(
     except LoginThrottledError:
         _audit_sign_in(db, user=user, email=email, ip=ip, failure="throttled")
         raise
+    # Nothing is written yet: end the reads before the slow hash, so that on SQLite no
+    # write lock is held while it runs (the writes below take it in a new transaction).
+    db.commit()
     if user is None:
         waste_password_check(password)
         ok = False
