@@ -1,22 +1,11 @@
 """Publishing: write once, adapt per platform, approve, schedule, and know what went out."""
 
-from sqlalchemy.orm import Session
-
-from guanxi.accounts.models import Workspace
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
 from guanxi.publishing import (
     models,
     overview,
 )
-from guanxi.publishing.policy import get_policy
-
-
-def _default_policy(db: Session, workspace_id: int) -> None:
-    """A new workspace starts with the default publishing policy (a page that reads it then
-    never has to write it)."""
-    get_policy(db, workspace=db.get_one(Workspace, workspace_id))
-
 
 capability = Capability(
     name="publishing",
@@ -32,7 +21,6 @@ capability = Capability(
     schedule="guanxi.publishing.tasks:SCHEDULE",
     models=(models,),
     on_app_created=("guanxi.publishing.views:set_up",),
-    on_workspace_created=(_default_policy,),
     glance=Glance(
         title=N_("Publish"),
         description=N_(
