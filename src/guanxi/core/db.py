@@ -98,6 +98,23 @@ def writing(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     )
 
 
+# A session's info key: it serves a request that should only read (GET, HEAD, OPTIONS).
+READING = "guanxi_reading"
+
+
+def before_first_write(db: Session) -> None:
+    """Call before a write that a reading request makes now and then (a row created on its
+    first read): on SQLite its reads end first, so the write begins a transaction of its own
+    and waits its turn for the lock rather than failing on a stale snapshot. Elsewhere, or
+    with changes pending, nothing happens."""
+    bind = db.get_bind()
+    if not db.info.get(READING) or bind.dialect.name != "sqlite":
+        return
+    if db.new or db.dirty or db.deleted:
+        return
+    db.commit()
+
+
 class NulCharacterError(UserError):
     """A text sent to the database holds a NUL character, which PostgreSQL cannot store."""
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.approvals import rules
+from guanxi.core.db import before_first_write
 from guanxi.core.errors import N_, UserError
 from guanxi.core.upsert import get_or_create
 from guanxi.publishing.models import LatePolicy, PublishingPolicy
@@ -60,6 +61,7 @@ def get_policy(db: Session, *, workspace: Workspace) -> PublishingPolicy:
     """The workspace's policy, created with the defaults on first read (not committed)."""
     policy = db.get(PublishingPolicy, workspace.id)
     if policy is None:  # if another request creates the row meanwhile, theirs is read
+        before_first_write(db)
         policy, _ = get_or_create(
             db, PublishingPolicy, key={"workspace_id": workspace.id},
             defaults={"approval_steps": DEFAULT_APPROVAL_STEPS,

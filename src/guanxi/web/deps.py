@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts import sessions
 from guanxi.accounts.models import Membership, Permission, User, UserSession
+from guanxi.core.db import READING
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.security import constant_time_equal
 from guanxi.core.settings import Settings
@@ -48,8 +49,9 @@ def get_db(request: Request) -> Iterator[Session]:
     request wrote meanwhile.
     """
     state = request.app.state
-    factory = state.session_factory if request.method in SAFE_METHODS else state.writing_sessions
-    session: Session = factory()
+    reading = request.method in SAFE_METHODS
+    session: Session = (state.session_factory if reading else state.writing_sessions)()
+    session.info[READING] = reading
     try:
         yield session
     finally:
