@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 
-import httpx
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ from guanxi.connectors.push import (
     ReceivesPushes,
     SignedRequest,
 )
-from guanxi.connectors.registry import UnknownConnectorError, build_connector
+from guanxi.connectors.registry import OFFLINE_HTTP, UnknownConnectorError, build_connector
 from guanxi.core.security import SecretBox, SecretDecryptionError
 from guanxi.core.values import InvalidValue
 from guanxi.web.deps import Db
@@ -47,11 +46,10 @@ def _forbidden(path: str, reason: str) -> HTTPException:
 def _receiver(request: Request, channel: Channel, path: str) -> ReceivesPushes | None:
     """The channel's connector when it receives pushes on ``path``."""
     # Parsing a push never calls the platform: the client is only part of the constructor.
-    with httpx.Client() as http:
-        try:
-            connector = build_connector(channel.connector, request.app.state.settings, http)
-        except UnknownConnectorError:
-            return None
+    try:
+        connector = build_connector(channel.connector, request.app.state.settings, OFFLINE_HTTP)
+    except UnknownConnectorError:
+        return None
     if isinstance(connector, ReceivesPushes) and connector.push_path == path:
         return connector
     return None

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,7 +35,7 @@ from guanxi.connectors.base import (
     Severity,
     VariantDraft,
 )
-from guanxi.connectors.registry import UnknownConnectorError, connector_for
+from guanxi.connectors.registry import OFFLINE_HTTP, UnknownConnectorError, connector_for
 from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
@@ -435,21 +434,10 @@ def variant_draft(db: Session, target: PublishTarget, data_dir: Path) -> Variant
     )  # fmt: skip
 
 
-def _refuse_request(request: httpx.Request) -> httpx.Response:
-    msg = f"a connector built to check a draft tried to call {request.url.host}"
-    raise RuntimeError(msg)
-
-
-# validate() never talks to the platform; the client is only part of the constructors. This
-# one has no TLS context to build (that took half the time of a post's page) and refuses any
-# request.
-_OFFLINE_HTTP = httpx.Client(transport=httpx.MockTransport(_refuse_request))
-
-
 def load_connector(channel: Channel, settings: Settings) -> Connector | None:
     """The channel's connector, to check drafts with, or None when it is not installed."""
     try:
-        return connector_for(channel, settings=settings, http=_OFFLINE_HTTP)
+        return connector_for(channel, settings=settings, http=OFFLINE_HTTP)
     except UnknownConnectorError:
         return None
 
