@@ -273,8 +273,14 @@ class WechatSandbox:
             post.deleted = True
 
     async def finish_later(self, state: State, job: PublishJob, base_url: str) -> None:
-        """Wait for the job to end, then push its event to the account's server."""
-        await asyncio.sleep(max(0.0, job.finish_at - time.monotonic()))
+        """Wait for the job to end, then push its event to the account's server.
+
+        ``finish_at`` is read again as the job waits, so a test (or the demo) that moves it
+        ends the job then, not at the time set when it was submitted.
+        """
+        # Polled, not an asyncio.Event: the time is moved from other threads (tests, demo).
+        while (left := job.finish_at - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(min(left, 0.05))
         self.settle(state, job, base_url)
         with self.lock:
             account = self.accounts[job.app_id]
