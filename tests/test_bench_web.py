@@ -12,13 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from guanxi.accounts.models import Workspace
 from guanxi.accounts.service import create_user, parse_user_create
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
+from guanxi.core.settings import Settings
+from guanxi.devtools.bench.web_data import Volume, fill_demo
 from guanxi.devtools.bench.web_load import free_port, run_in_own_loop
 from guanxi.devtools.demo.stack import wait_for
+from guanxi.listening.flows import pipeline_for, stale_mention_ids
+from guanxi.listening.models import Mention
 from guanxi.shell.cli import app
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))
@@ -136,3 +142,22 @@ def test_the_load_runs_where_an_event_loop_is_already_running() -> None:
     # A thread of its own stands for the caller (this test process may run a loop itself).
     with ThreadPoolExecutor(max_workers=1) as caller_thread:
         assert caller_thread.submit(lambda: asyncio.run(caller())).result() == 42
+
+
+def test_the_filled_mentions_leave_the_worker_nothing_to_enrich(tmp_path: Path) -> None:
+    """Given the benchmark's scratch data, then every mention is enriched by the model the
+    worker runs: otherwise the worker would spend the whole run enriching them again, and
+    the web app's figures would measure that instead of the people's requests."""
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    settings = Settings(database_url=url, data_dir=tmp_path / "data", smtp_host="")
+    data = fill_demo(engine, settings=settings, people=1,
+                     volume=Volume(mentions=300, inbox_items=10, posts=2),
+                     progress=lambda _stage, _done, _total: None)  # fmt: skip
+    with make_session_factory(engine)() as db:
+        workspace_id = db.scalars(select(Workspace.id).where(Workspace.slug == data.slug)).one()
+        version = pipeline_for(db, workspace_id=workspace_id).model_version
+        assert db.scalar(select(func.count(Mention.id))) >= 300
+        assert stale_mention_ids(db, model_version=version) == []
+    engine.dispose()

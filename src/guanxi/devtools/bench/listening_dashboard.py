@@ -232,10 +232,13 @@ def fill(
     seed: int,
     progress: Progress,
     first_id: int = 1,
+    model_version: str = "bench",
 ) -> tuple[int, QueryMatcher]:
     """Write ``mentions`` enriched, matched mentions; return the number of topic matches.
 
-    Mention and author ids start at ``first_id`` (above those already in the database).
+    Mention and author ids start at ``first_id`` (above those already in the database). The
+    enrichments are stamped ``model_version``: a running worker re-enriches the mentions
+    whose version is not its pipeline's.
     """
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -322,7 +325,7 @@ def fill(
                     "stage_cue": "",
                     "keywords": rng.sample(KEYWORDS, 4),
                     "features": {},
-                    "model_version": "bench",
+                    "model_version": model_version,
                     "enriched_at": now,
                 }
             )

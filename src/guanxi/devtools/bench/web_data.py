@@ -26,6 +26,7 @@ from guanxi.devtools.bench.common import Progress
 from guanxi.devtools.demo.stack import load_demo_channels
 from guanxi.devtools.demo.workspace import load_demo
 from guanxi.inbox.models import InboxItem
+from guanxi.listening.flows import pipeline_for
 from guanxi.listening.models import Author, Mention
 from guanxi.listening.topics import refresh_rollup
 from guanxi.publishing.models import Post, PublishTarget, TargetState
@@ -147,9 +148,12 @@ def _add_mentions(engine: Engine, *, workspace_id: int, count: int, progress: Pr
             int(db.scalar(select(func.max(Mention.id))) or 0),
             int(db.scalar(select(func.max(Author.id))) or 0),
         )
+        # Stamped with the worker's model version, as on an instance that has enriched what
+        # it imported: otherwise the worker spends the whole run enriching them again.
+        version = pipeline_for(db, workspace_id=workspace_id).model_version
     bench_dashboard.fill(
         engine, workspace_id=workspace_id, mentions=count, seed=0, progress=progress,
-        first_id=first_id,
+        first_id=first_id, model_version=version,
     )  # fmt: skip
     if engine.dialect.name == "postgresql":  # rows came with their ids: move the sequences on
         with engine.begin() as connection:
