@@ -4,7 +4,10 @@ While capabilities are built side by side, each keeps its tables in one revision
 branch from the last landed revision, so that their migrations do not collide; before
 landing they are merged into one linear revision with scripts/regenerate_migration.py.
 
-Usage: ``python scripts/branch_migration.py 0003 listening guanxi.listening.models "listening"``
+Usage::
+
+    python scripts/branch_migration.py 0003 listening guanxi.listening.mentions.models "listening"
+
 writes ``0003_listening.py`` (down revision 0002, branch label ``listening``) holding only the
 tables defined in that models module; running it again rewrites that file.
 """

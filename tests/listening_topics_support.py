@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from guanxi.listening.models import Author, Mention, MentionEnrichment
-from guanxi.listening.topics import match_mentions
+from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
+from guanxi.listening.topics.service import match_mentions
 
 _counter = iter(range(1, 10**9))
 

@@ -23,8 +23,8 @@ from guanxi.core.settings import Settings
 from guanxi.devtools.bench.web_data import Volume, fill_demo
 from guanxi.devtools.bench.web_load import free_port, run_in_own_loop
 from guanxi.devtools.demo.stack import wait_for
-from guanxi.listening.flows import pipeline_for, stale_mention_ids
-from guanxi.listening.models import Mention
+from guanxi.listening.mentions.flows import pipeline_for, stale_mention_ids
+from guanxi.listening.mentions.models import Mention
 from guanxi.shell.cli import app
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))

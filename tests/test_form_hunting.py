@@ -30,7 +30,7 @@ from guanxi.accounts import service as accounts
 from guanxi.devtools.demo import inbox as inbox_demo
 from guanxi.devtools.demo import listening as listening_demo
 from guanxi.devtools.demo import market as market_demo
-from guanxi.listening import flows
+from guanxi.listening.mentions import flows
 from tests.composer_support import Team, make_team, test_connectors  # noqa: F401 - fixture
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.listening_data_support import FakePipeline

@@ -15,8 +15,8 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Workspace
 from guanxi.core import fields, i18n
 from guanxi.core.errors import UserError
-from guanxi.listening.topic_models import AlertRule
-from guanxi.listening.topics import TopicForm, create_topic
+from guanxi.listening.alerts.models import AlertRule
+from guanxi.listening.topics.service import TopicForm, create_topic
 from guanxi.market.models import MarketCampaign
 from guanxi.publishing import service as publishing
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in

@@ -24,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership
-from guanxi.listening import flows
-from guanxi.listening.models import ImportRun, ImportStatus, Mention
+from guanxi.listening.intake.models import ImportRun, ImportStatus
+from guanxi.listening.mentions import flows
+from guanxi.listening.mentions.models import Mention
 from tests.conftest import csrf_token
 from tests.listening_data_support import FakePipeline
 

@@ -51,9 +51,9 @@ from guanxi.inbox.people_models import (
     PersonTag,
     Tag,
 )
-from guanxi.listening import service as listening
-from guanxi.listening.models import SourceFormat
-from guanxi.listening.topics import refresh_rollup
+from guanxi.listening.intake import service as listening
+from guanxi.listening.intake.models import SourceFormat
+from guanxi.listening.topics.service import refresh_rollup
 from guanxi.planner import service as planner
 from guanxi.planner.brief import parse_brief
 from guanxi.publishing import campaigns

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.core.settings import Settings
-from guanxi.listening.alert_jobs import SCHEDULE_ALERTS
-from guanxi.listening.alerts import RuleForm, check_alerts, check_rule, save_rule
-from guanxi.listening.topic_models import Alert, AlertMetric, AlertRule, TopicQuery
-from guanxi.listening.topics import TopicForm, create_topic, match_mentions
+from guanxi.listening.alerts.models import Alert, AlertMetric, AlertRule
+from guanxi.listening.alerts.scheduled import SCHEDULE as SCHEDULE_ALERTS
+from guanxi.listening.alerts.service import RuleForm, check_alerts, check_rule, save_rule
+from guanxi.listening.topics.models import TopicQuery
+from guanxi.listening.topics.service import TopicForm, create_topic, match_mentions
 from guanxi.notifications.models import Notification
 from guanxi.outbound.addresses import AddressPolicy
 from guanxi.outbound.client import COULD_NOT_DELIVER, OutboundClient
@@ -312,7 +313,7 @@ def test_the_schedule_and_check_now_queue_the_check_for_the_worker(
 ) -> None:
     """Webhooks are delivered by the queue's consumers: the schedule thread and the page only
     queue ``check_alerts_job``, which checks all workspaces or the one asked for."""
-    from guanxi.listening import alert_jobs
+    from guanxi.listening.alerts import scheduled as alert_jobs
 
     checked: list[int | None] = []
     monkeypatch.setattr(alert_jobs, "run_alert_checks", lambda ws=None: checked.append(ws) or 0)

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from guanxi.listening import flows
-from guanxi.listening.models import ListeningSource, Mention, MentionEnrichment
+from guanxi.listening.intake.models import ListeningSource
+from guanxi.listening.mentions import flows
+from guanxi.listening.mentions.models import Mention, MentionEnrichment
 from tests.cli import run, said
 from tests.listening_data_support import FIXTURES, WEIBO_CRAWLER, FakePipeline
 

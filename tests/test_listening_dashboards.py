@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import UserError
-from guanxi.listening import alert_jobs
-from guanxi.listening import dashboards as d
-from guanxi.listening.topic_models import DailyRollup, TopicMatch, TopicQuery
-from guanxi.listening.topics import TopicForm, create_topic, delete_topic, update_topic
+from guanxi.listening.alerts import scheduled as alert_jobs
+from guanxi.listening.insight import service as d
+from guanxi.listening.topics.models import DailyRollup, TopicMatch, TopicQuery
+from guanxi.listening.topics.service import TopicForm, create_topic, delete_topic, update_topic
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.listening_topics_support import add_author, add_mention
 
@@ -164,7 +164,7 @@ def test_top_authors_walks_authors_by_followers_when_many_mentions_match(
 def test_demo_topics_load_once(world: World) -> None:
     """The demo's topics and alert rule are added once; a second load changes nothing."""
     from guanxi.devtools.demo.listening_topics import DEMO_TOPICS, load_insight_demo
-    from guanxi.listening.topic_models import AlertRule
+    from guanxi.listening.alerts.models import AlertRule
 
     load_insight_demo(world.db, workspace=world.workspace)
     load_insight_demo(world.db, workspace=world.workspace)
@@ -208,7 +208,7 @@ def test_a_bulk_import_can_refresh_the_rollup_once_at_the_end(world: World) -> N
     rollup is refreshed for them."""
     from datetime import timedelta
 
-    from guanxi.listening.topics import match_mentions, refresh_rollup
+    from guanxi.listening.topics.service import match_mentions, refresh_rollup
 
     ws = world.workspace.id
     later = DAY2 + timedelta(days=3)

@@ -10,14 +10,9 @@ from guanxi.channels.models import Channel
 from guanxi.core.security import SecretBox
 from guanxi.devtools.demo import listening as demo
 from guanxi.devtools.demo.stack import load_demo_channels
-from guanxi.listening import flows
-from guanxi.listening.models import (
-    ListeningSource,
-    Mention,
-    MentionEnrichment,
-    SourceFormat,
-    TrackedAccount,
-)
+from guanxi.listening.intake.models import ListeningSource, SourceFormat
+from guanxi.listening.mentions import flows
+from guanxi.listening.mentions.models import Mention, MentionEnrichment, TrackedAccount
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.listening_data_support import FakePipeline
 

@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -21,10 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import UserError
 from guanxi.core.schedule import ScheduledJob
-from guanxi.listening import flows, scheduled, service
-from guanxi.listening.importers import importer_for
-from guanxi.listening.importers.base import Importer, ParsedRow, Progress
-from guanxi.listening.models import ImportRun, ImportStatus, Mention
+from guanxi.listening.alerts import scheduled as alert_jobs
+from guanxi.listening.intake import flows, scheduled, service
+from guanxi.listening.intake.importers import importer_for
+from guanxi.listening.intake.importers.base import Importer, ParsedRow, Progress
+from guanxi.listening.intake.models import ImportRun, ImportStatus
+from guanxi.listening.mentions import service as mention_service
+from guanxi.listening.mentions.models import Mention
 from guanxi.nlp.pipeline import Document, Enrichment
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.listening_data_support import FakePipeline
@@ -260,6 +264,22 @@ def test_the_sweeper_is_in_the_listening_schedule() -> None:
     assert jobs["listen-sweep-imports"].run is scheduled.run_sweep_imports
 
 
+@pytest.mark.parametrize(
+    ("name", "job"),
+    [
+        ("guanxi.listening.scheduled.import_run", scheduled.import_run),
+        ("guanxi.listening.alert_jobs.check_alerts_job", alert_jobs.check_alerts_job),
+    ],
+)
+def test_a_job_keeps_the_name_messages_already_in_the_queue_carry(name: str, job: Any) -> None:
+    """Given an import (or an alert check) queued before an upgrade, under the name the queue
+    stored it with, when the worker reads it, then it finds the job and runs it."""
+    queued = scheduled.huey.serialize_task(job.s(1))
+
+    assert scheduled.huey.serializer.deserialize(queued).name == name
+    assert isinstance(scheduled.huey.deserialize_task(queued), job.task_class)
+
+
 # --- The NLP runs outside the write transaction ----------------------------------------
 
 
@@ -275,7 +295,7 @@ class WritesWhileEnriching(FakePipeline):
         with self.factory() as other:
             if other.get_bind().dialect.name == "sqlite":
                 other.execute(text("PRAGMA busy_timeout=200"))  # fail fast, not in 5 s
-            service.track_account(
+            mention_service.track_account(
                 other, workspace_id=self.workspace_id, platform="weibo",
                 external_id=f"acct{self.wrote}", name="", relation="own",
             )  # fmt: skip
@@ -296,7 +316,7 @@ def test_the_web_app_can_write_while_an_import_enriches(
     pipeline = WritesWhileEnriching(session_factory, workspace.id)
     run = run_import(db, workspace, path, "csv", pipeline=pipeline, batch_size=2)
     assert (run.status, run.rows_added, pipeline.wrote) == (ImportStatus.DONE, 4, 2)
-    assert len(service.list_tracked(db, workspace_id=workspace.id)) == 2
+    assert len(mention_service.list_tracked(db, workspace_id=workspace.id)) == 2
 
 
 # --- Limits where data enters ----------------------------------------------------------

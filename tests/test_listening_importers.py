@@ -11,9 +11,9 @@ import pytest
 from openpyxl import Workbook
 
 from guanxi.core.errors import UserError
-from guanxi.listening.importers import importer_for
-from guanxi.listening.importers.base import ParsedRow
-from guanxi.listening.importers.generic import guess_mapping, preview
+from guanxi.listening.intake.importers import importer_for
+from guanxi.listening.intake.importers.base import ParsedRow
+from guanxi.listening.intake.importers.generic import guess_mapping, preview
 from tests.listening_data_support import FIXTURES, WEIBO_CRAWLER
 
 

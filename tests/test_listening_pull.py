@@ -16,9 +16,9 @@ from guanxi.connectors.base import Capability, PermanentError, Token, TokenError
 from guanxi.connectors.weibo import WeiboConnector
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.listening import service
-from guanxi.listening.models import Author, Mention
-from guanxi.listening.pull import pull_all
+from guanxi.listening.intake import service
+from guanxi.listening.intake.pull import pull_all
+from guanxi.listening.mentions.models import Author, Mention
 from guanxi.sandbox.app import create_sandbox_app
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.weibo import DEMO_WEIBO_TOKEN, DEMO_WEIBO_UID, WeiboSandbox

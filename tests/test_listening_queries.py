@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guanxi.listening.queries import (
+from guanxi.listening.topics.queries import (
     And,
     Field,
     MentionFacts,

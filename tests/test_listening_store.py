@@ -10,17 +10,13 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import UserError
-from guanxi.listening import flows, service
-from guanxi.listening.importers import importer_for
-from guanxi.listening.importers.base import ParsedAuthor
-from guanxi.listening.models import (
-    Author,
-    ImportRun,
-    ImportStatus,
-    Mention,
-    MentionEnrichment,
-    OfficialRelation,
-)
+from guanxi.listening.intake import flows, service
+from guanxi.listening.intake.importers import importer_for
+from guanxi.listening.intake.importers.base import ParsedAuthor
+from guanxi.listening.intake.models import ImportRun, ImportStatus
+from guanxi.listening.mentions import flows as mention_flows
+from guanxi.listening.mentions import service as mention_service
+from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment, OfficialRelation
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.listening_data_support import FIXTURES, WEIBO_CRAWLER, FakePipeline
 
@@ -137,12 +133,12 @@ def test_mediacrawler_comments_link_to_their_post(db: Session, workspace: Worksp
     run_import(db, workspace, FIXTURES / "mediacrawler_comments.jsonl", "mediacrawler")
     comment = db.scalar(select(Mention).where(Mention.kind == "comment"))
     assert comment is not None
-    post = service.related_mentions(db, mention=comment)
+    post = mention_service.related_mentions(db, mention=comment)
     assert [m.external_id for m in post] == ["5000000000000001"]
 
 
 def test_tracked_accounts_give_the_pipeline_its_hint(db: Session, workspace: Workspace) -> None:
-    service.track_account(db, workspace_id=workspace.id, platform="weibo",
+    mention_service.track_account(db, workspace_id=workspace.id, platform="weibo",
                           external_id="5821937460", name="普罗旺斯葡萄酒官方微博",
                           relation=OfficialRelation.OWN)  # fmt: skip
     pipeline = FakePipeline()
@@ -161,24 +157,24 @@ def test_reenrich_redoes_only_stale_rows(db: Session, workspace: Workspace) -> N
     run_import(db, workspace, WEIBO_CRAWLER, pipeline=FakePipeline("fake-1"))
     run_import(db, workspace, FIXTURES / "mediacrawler_comments.jsonl", "mediacrawler")
     newer = FakePipeline("fake-2")
-    assert flows.count_stale(db, model_version="fake-2", workspace_id=workspace.id) == 5
-    assert flows.reenrich(db, workspace_id=workspace.id, pipeline=newer, batch_size=2) == 5
+    assert mention_flows.count_stale(db, model_version="fake-2", workspace_id=workspace.id) == 5
+    assert mention_flows.reenrich(db, workspace_id=workspace.id, pipeline=newer, batch_size=2) == 5
     versions = set(db.scalars(select(MentionEnrichment.model_version)))
     assert versions == {"fake-2"}
-    assert flows.reenrich(db, workspace_id=workspace.id, pipeline=newer) == 0
+    assert mention_flows.reenrich(db, workspace_id=workspace.id, pipeline=newer) == 0
 
 
 def test_list_mentions_filters_and_pages(db: Session, workspace: Workspace) -> None:
     run_import(db, workspace, WEIBO_CRAWLER, pipeline=FakePipeline())
-    page = service.list_mentions(db, workspace_id=workspace.id, per_page=3)
+    page = mention_service.list_mentions(db, workspace_id=workspace.id, per_page=3)
     assert (page.total, page.pages, len(page.mentions)) == (4, 2, 3)
     assert page.mentions[0].external_id == "4954001234567805"  # newest first
-    positive = service.list_mentions(
-        db, workspace_id=workspace.id, filters=service.MentionFilters(sentiment="positive")
+    positive = mention_service.list_mentions(
+        db, workspace_id=workspace.id, filters=mention_service.MentionFilters(sentiment="positive")
     )
     assert {m.external_id for m in positive.mentions} == {"4954001234567801", "4954001234567805"}
-    found = service.list_mentions(
-        db, workspace_id=workspace.id, filters=service.MentionFilters(text="桃红葡萄酒")
+    found = mention_service.list_mentions(
+        db, workspace_id=workspace.id, filters=mention_service.MentionFilters(text="桃红葡萄酒")
     )
     assert [m.external_id for m in found.mentions] == ["4954000000000001"]
 
@@ -189,7 +185,7 @@ def test_end_to_end_with_the_real_pipeline(db: Session, workspace: Workspace) ->
 
     if not shipped_model_path().exists():
         pytest.skip("the sentiment model is not trained yet (guanxi nlp train)")
-    pipeline = flows.pipeline_for(db, workspace_id=workspace.id)
+    pipeline = mention_flows.pipeline_for(db, workspace_id=workspace.id)
     version = pipeline.model_version
     run_import(db, workspace, WEIBO_CRAWLER, pipeline=pipeline)  # type: ignore[arg-type]
     rows = db.scalars(select(MentionEnrichment)).all()
@@ -203,8 +199,9 @@ def test_an_import_is_matched_against_the_topic_queries_for_the_dashboards(
 ) -> None:
     """Given a topic query for the brand, When a file is imported (enriched in batches),
     Then its mentions are matched and the dashboard counts them on their days."""
-    from guanxi.listening import dashboards, topics
-    from guanxi.listening.topic_models import TopicMatch
+    from guanxi.listening.insight import service as dashboards
+    from guanxi.listening.topics import service as topics
+    from guanxi.listening.topics.models import TopicMatch
 
     topic = topics.create_topic(
         db, workspace_id=workspace.id, form=topics.TopicForm(name="桃红", query="桃红 OR 葡萄酒")

@@ -13,8 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Role
-from guanxi.listening import flows, scheduled, views
-from guanxi.listening.models import ImportRun, ListeningSource, Mention, TrackedAccount
+from guanxi.listening.intake import scheduled, views
+from guanxi.listening.intake.models import ImportRun, ListeningSource
+from guanxi.listening.mentions import flows
+from guanxi.listening.mentions.models import Mention, TrackedAccount
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.inbox_ui_support import make_channel
 from tests.listening_data_support import FIXTURES, WEIBO_CRAWLER, FakePipeline

@@ -331,7 +331,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: TestClient, team: Team)
 
 def test_capabilities_register_their_kinds_of_notification_once() -> None:
     """Listening and market alerts add their kinds; a kind cannot change its message."""
-    from guanxi.listening import alerts as listening_alerts
+    from guanxi.listening.alerts import service as listening_alerts
     from guanxi.market import alerts as market_alerts
     from guanxi.notifications import service as notify
 

@@ -38,11 +38,14 @@ from guanxi.inbox.people_models import (
     SlaPolicy,
     Tag,
 )
-from guanxi.listening import service as listening
-from guanxi.listening.alerts import RuleForm, check_rule, save_rule
-from guanxi.listening.models import ListeningSource, TrackedAccount
-from guanxi.listening.topic_models import Alert, AlertRule, DailyRollup
-from guanxi.listening.topics import TopicForm, create_topic, match_mentions, refresh_rollup
+from guanxi.listening.alerts.models import Alert, AlertRule
+from guanxi.listening.alerts.service import RuleForm, check_rule, save_rule
+from guanxi.listening.intake import service as listening
+from guanxi.listening.intake.models import ListeningSource
+from guanxi.listening.mentions import service as mention_service
+from guanxi.listening.mentions.models import TrackedAccount
+from guanxi.listening.topics.models import DailyRollup
+from guanxi.listening.topics.service import TopicForm, create_topic, match_mentions, refresh_rollup
 from guanxi.market import service as market
 from guanxi.market.fetchers import ParsedChart, RankedApp
 from guanxi.market.models import (
@@ -390,7 +393,7 @@ def test_the_same_official_account_tracked_twice_at_once(
     wid = owner.workspace_id
 
     def track(session: Session) -> int:
-        return listening.track_account(
+        return mention_service.track_account(
             session, workspace_id=wid, platform="weibo", external_id="brand",
             name="Brand", relation="competitor",
         ).id  # fmt: skip

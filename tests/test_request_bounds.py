@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership
 from guanxi.core.bounds import DB_INT_MAX
-from guanxi.listening import flows
-from guanxi.listening.queries import MAX_NESTING, QuerySyntaxError, parse_query
+from guanxi.listening.intake import flows
+from guanxi.listening.topics.queries import MAX_NESTING, QuerySyntaxError, parse_query
 from guanxi.publishing.models import Post
 from guanxi.web.limits import DEFAULT_MAX_BODY_BYTES, MAX_JSON_DEPTH, BodySizeLimit, json_depth
 from tests.input_bounds_support import unbounded_inputs

@@ -29,11 +29,14 @@ from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.inbox.ingest import store_items
 from guanxi.inbox.models import InboxItem
-from guanxi.listening import flows, service, topics
-from guanxi.listening.importers.mediacrawler import MediaCrawlerImporter
-from guanxi.listening.models import ImportRowError, ImportRun, ImportStatus, Mention
-from guanxi.listening.pull import mentions_of
-from guanxi.listening.topic_models import MentionFacet
+from guanxi.listening.intake import flows, service
+from guanxi.listening.intake.importers.mediacrawler import MediaCrawlerImporter
+from guanxi.listening.intake.models import ImportRowError, ImportRun, ImportStatus
+from guanxi.listening.intake.pull import mentions_of
+from guanxi.listening.mentions import flows as mention_flows
+from guanxi.listening.mentions.models import Mention
+from guanxi.listening.topics import service as topics
+from guanxi.listening.topics.models import MentionFacet
 from guanxi.market.fetchers import ChartPayloadError
 from guanxi.market.importers import parse_generic_csv
 from guanxi.sandbox.wechat import DEMO_WECHAT_SERVER_TOKEN
@@ -67,7 +70,7 @@ HOSTILE_RECORDS = [
 @pytest.fixture(autouse=True)
 def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> FakePipeline:
     pipeline = FakePipeline()
-    monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: pipeline)
+    monkeypatch.setattr(mention_flows, "pipeline_for", lambda _db, workspace_id: pipeline)
     return pipeline
 
 

@@ -20,9 +20,9 @@ from guanxi.accounts.models import Role
 from guanxi.checks.models import SensitiveWord
 from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.core.settings import Settings
-from guanxi.listening.queries import MentionFacts
-from guanxi.listening.topic_models import TopicQuery
-from guanxi.listening.topics import workspace_matcher
+from guanxi.listening.topics.models import TopicQuery
+from guanxi.listening.topics.queries import MentionFacts
+from guanxi.listening.topics.service import workspace_matcher
 from guanxi.shell.app import create_app
 from tests.conftest import CSRF_RE, UserFactory, WorkspaceFactory, sign_in
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership
 from guanxi.core.db import utcnow
-from guanxi.listening.models import Mention
+from guanxi.listening.mentions.models import Mention
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from tests.inbox_ui_support import make_channel, make_item
 

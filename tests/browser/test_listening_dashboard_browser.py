@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
-from guanxi.listening.topics import TopicForm, create_topic
+from guanxi.listening.topics.service import TopicForm, create_topic
 from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in
 from tests.listening_topics_support import add_author, add_mention
 

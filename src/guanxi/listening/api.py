@@ -11,8 +11,10 @@ from typing import Any
 from fastapi import Request
 
 from guanxi.core.errors import N_, NotFoundError
-from guanxi.listening import dashboards, topics
-from guanxi.listening.topic_models import MentionPageRead, PanelRead, TopicRead
+from guanxi.listening.insight import service as dashboards
+from guanxi.listening.insight.models import MentionPageRead, PanelRead
+from guanxi.listening.topics import service as topics
+from guanxi.listening.topics.models import TopicRead
 from guanxi.web.api import ApiBrowserReader, workspace_api
 from guanxi.web.deps import Db
 
@@ -39,10 +41,7 @@ def posts_api(
     drill = dashboards.drill_down(
         db, workspace_id=membership.workspace_id, filters=filters, page=page
     )
-    rows = [row.as_json() for row in drill["rows"]]
-    return MentionPageRead.model_validate(
-        {"page": drill["page"], "has_more": drill["has_more"], "rows": rows}
-    )
+    return MentionPageRead(page=drill["page"], has_more=drill["has_more"], rows=drill["rows"])
 
 
 @router.get("/topics", response_model=list[TopicRead])

@@ -2,19 +2,26 @@
 
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
-from guanxi.listening import cli, models, overview, topic_models
+from guanxi.listening import cli, overview
+from guanxi.listening.alerts import models as alerts
+from guanxi.listening.intake import models as intake
+from guanxi.listening.mentions import models as mentions
+from guanxi.listening.topics import models as topics
 
 capability = Capability(
     name="listening",
     position=20,
     routers=(
-        "guanxi.listening.insight_views:router",
-        "guanxi.listening.views:router",
+        "guanxi.listening.insight.views:router",
+        "guanxi.listening.topics.views:router",
+        "guanxi.listening.alerts.views:router",
+        "guanxi.listening.intake.views:router",
+        "guanxi.listening.mentions.views:router",
     ),
     api_routers=("guanxi.listening.api:router",),
     schedule="guanxi.listening.scheduled:SCHEDULE",
     cli=cli.register,
-    models=(models, topic_models),
+    models=(intake, mentions, topics, alerts),
     glance=Glance(
         title=N_("Listen"),
         description=N_(

@@ -61,8 +61,9 @@ def import_command(
     from guanxi.accounts.service import get_workspace_by_slug
     from guanxi.core.errors import UserError
     from guanxi.core.settings import get_settings
-    from guanxi.listening import flows, service
-    from guanxi.listening.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
+    from guanxi.listening.intake import flows, service
+    from guanxi.listening.intake.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
+    from guanxi.listening.mentions import flows as enrichment
 
     if file_format not in FILE_FORMATS:
         raise fail(f"unknown --format {file_format!r}; use {FORMAT_HELP}")
@@ -76,14 +77,14 @@ def import_command(
                                           file_format=file_format, platform=platform)  # fmt: skip
             if file_format in GENERIC_FORMATS:
                 given = given or dict(chosen.column_mapping)
-                from guanxi.listening.importers.generic import check_mapping
+                from guanxi.listening.intake.importers.generic import check_mapping
 
                 service.remember_mapping(chosen, check_mapping(given))
             importer = importer_for(file_format, mapping=given, platform=platform,
                                     users_path=users)  # fmt: skip
             run = flows.start_run(db, source=chosen, path=path)
             db.commit()
-            pipeline = flows.pipeline_for(db, workspace_id=target.id) if enrich else None
+            pipeline = enrichment.pipeline_for(db, workspace_id=target.id) if enrich else None
             by_rows = file_format == "xlsx"  # openpyxl reports rows, not bytes
             columns = (
                 [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
@@ -130,7 +131,7 @@ def pull_command(
 ) -> None:
     """Run every connected keyword search once (what the worker does every 5 minutes)."""
     from guanxi.accounts.service import get_workspace_by_slug
-    from guanxi.listening.scheduled import run_pull
+    from guanxi.listening.intake.scheduled import run_pull
 
     workspace_id = None
     if workspace:
@@ -154,7 +155,7 @@ def reenrich_command(
 ) -> None:
     """Enrich again every mention enriched by another model version (after an upgrade)."""
     from guanxi.accounts.service import get_workspace_by_slug
-    from guanxi.listening import flows
+    from guanxi.listening.mentions import flows
 
     with sessions()() as db:
         workspace_id = None

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.listening.models import Mention
-from guanxi.listening.topic_models import Alert
+from guanxi.listening.alerts.models import Alert
+from guanxi.listening.mentions.models import Mention
 
 WEEK = timedelta(days=7)
 

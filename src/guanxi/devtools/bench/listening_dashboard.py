@@ -36,10 +36,10 @@ from guanxi.accounts.models import UserCreate, WorkspaceCreate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
 from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_database
-from guanxi.listening.models import Author, Mention, MentionEnrichment
-from guanxi.listening.queries import MentionFacts, QueryMatcher, compile_queries
-from guanxi.listening.topic_models import MentionFacet, TopicMatch, TopicQuery
-from guanxi.listening.topics import refresh_rollup
+from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
+from guanxi.listening.topics.models import MentionFacet, TopicMatch, TopicQuery
+from guanxi.listening.topics.queries import MentionFacts, QueryMatcher, compile_queries
+from guanxi.listening.topics.service import refresh_rollup
 
 TOPICS = (
     ("Starbucks", "brand", "星巴克 OR starbucks"),
@@ -407,7 +407,7 @@ def time_endpoints(
     """Call every dashboard endpoint ``runs`` times through the app; latencies per endpoint."""
     from fastapi.testclient import TestClient
 
-    from guanxi.listening.dashboards import PANELS
+    from guanxi.listening.insight.service import PANELS
     from guanxi.shell.app import create_app
 
     endpoints = [f"/api/v1/w/bench/listen/dashboard/{panel}" for panel in PANELS]

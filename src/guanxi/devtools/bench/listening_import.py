@@ -65,8 +65,9 @@ def run_import_benchmark(
     from guanxi.accounts.models import UserCreate, WorkspaceCreate
     from guanxi.core import migrate
     from guanxi.core.db import make_engine, make_session_factory
-    from guanxi.listening import flows, service
-    from guanxi.listening.importers import importer_for
+    from guanxi.listening.intake import flows, service
+    from guanxi.listening.intake.importers import importer_for
+    from guanxi.listening.mentions.flows import pipeline_for
 
     path = work_dir / "1000000001.csv"
     write_weibo_crawler_csv(path, rows)
@@ -87,7 +88,7 @@ def run_import_benchmark(
             )
             run = flows.start_run(db, source=source, path=path)
             db.commit()
-            pipeline = flows.pipeline_for(db, workspace_id=workspace.id) if enrich else None
+            pipeline = pipeline_for(db, workspace_id=workspace.id) if enrich else None
             started = time.perf_counter()
             flows.import_file(db, run=run, path=path, importer=importer_for("weibo-crawler"),
                               pipeline=pipeline)  # fmt: skip

@@ -26,9 +26,9 @@ from guanxi.devtools.bench.common import Progress
 from guanxi.devtools.demo.stack import load_demo_channels
 from guanxi.devtools.demo.workspace import load_demo
 from guanxi.inbox.models import InboxItem
-from guanxi.listening.flows import pipeline_for
-from guanxi.listening.models import Author, Mention
-from guanxi.listening.topics import refresh_rollup
+from guanxi.listening.mentions.flows import pipeline_for
+from guanxi.listening.mentions.models import Author, Mention
+from guanxi.listening.topics.service import refresh_rollup
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 
 # The roles in the order people are given them: person i has ROLES[i % 4].

@@ -25,9 +25,12 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
 from guanxi.devtools.demo import DemoStep
 from guanxi.devtools.demo.listening_topics import load_insight_demo
-from guanxi.listening import flows, service
-from guanxi.listening.importers.base import ParsedAuthor, ParsedMention
-from guanxi.listening.models import OfficialRelation, SourceFormat
+from guanxi.listening.intake import service
+from guanxi.listening.intake.importers.base import ParsedAuthor, ParsedMention
+from guanxi.listening.intake.models import SourceFormat
+from guanxi.listening.mentions import flows
+from guanxi.listening.mentions.models import OfficialRelation
+from guanxi.listening.mentions.service import track_account
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +68,8 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
     """Add this capability's demo data to ``workspace``; running it again changes nothing."""
     for (uid, name), relation in ((OWN_ACCOUNT, OfficialRelation.OWN),
                                   (COMPETITOR_ACCOUNT, OfficialRelation.COMPETITOR)):  # fmt: skip
-        service.track_account(db, workspace_id=workspace.id, platform="weibo", external_id=uid,
-                              name=name, relation=relation)  # fmt: skip
+        track_account(db, workspace_id=workspace.id, platform="weibo", external_id=uid,
+                      name=name, relation=relation)  # fmt: skip
     source = service.source_named(db, workspace_id=workspace.id, name=SOURCE_NAME,
                                   file_format=SourceFormat.JSONL)  # fmt: skip
     now = utcnow()

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
-from guanxi.listening.alerts import RuleForm, save_rule
-from guanxi.listening.topic_models import AlertMetric, AlertRule, TopicCategory, TopicQuery
-from guanxi.listening.topics import TopicForm, create_topic
+from guanxi.listening.alerts.models import AlertMetric, AlertRule
+from guanxi.listening.alerts.service import RuleForm, save_rule
+from guanxi.listening.topics.models import TopicCategory, TopicQuery
+from guanxi.listening.topics.service import TopicForm, create_topic
 
 DEMO_TOPICS = (
     TopicForm(

@@ -184,7 +184,7 @@ def _warm_inbox(sandbox_port: int) -> None:
 
 def _first_pull() -> None:
     """The listening search's first results at once (the worker's schedule repeats it)."""
-    from guanxi.listening.scheduled import run_pull
+    from guanxi.listening.intake.scheduled import run_pull
 
     run_pull()
 

@@ -1,4 +1,4 @@
-"""Listening data access: sources, tracked accounts, storing mentions, listing them.
+"""Intake data access: sources, storing a batch of posts, import runs.
 
 Storing is built for volume: a batch of mentions is one multi-row INSERT that skips posts
 already stored (``ON CONFLICT DO NOTHING`` on workspace + platform + post id, so importing
@@ -9,30 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.upsert import get_or_create, insert_statement
-from guanxi.listening.importers.base import ParsedAuthor, ParsedMention, RowError, known_platforms
-from guanxi.listening.models import (
-    Author,
-    ImportRun,
-    ListeningSource,
-    Mention,
-    MentionEnrichment,
-    OfficialRelation,
-    SourceFormat,
-    TrackedAccount,
-)
-
-PER_PAGE = 50
-MAX_PER_PAGE = 200
-
+from guanxi.listening.intake.importers.base import ParsedAuthor, ParsedMention, RowError
+from guanxi.listening.intake.models import ImportRun, ListeningSource, SourceFormat
+from guanxi.listening.mentions.models import Author, Mention
+from guanxi.listening.mentions.service import known_platforms
 
 # --- Sources ------------------------------------------------------------------------------
 
@@ -99,59 +87,6 @@ def create_pull_source(
     source.channel_id = channel_id
     source.query = query.strip()[:400]
     return source
-
-
-# --- Tracked official accounts ---------------------------------------------------------
-
-
-def list_tracked(db: Session, *, workspace_id: int) -> list[TrackedAccount]:
-    """The official accounts the workspace knows (own and competitors')."""
-    query = select(TrackedAccount).where(TrackedAccount.workspace_id == workspace_id)
-    return list(db.scalars(query.order_by(TrackedAccount.relation, TrackedAccount.name)))
-
-
-def track_account(
-    db: Session, *, workspace_id: int, platform: str, external_id: str, name: str, relation: str
-) -> TrackedAccount:
-    """Record an official account; its mentions become marketer-dominated sources."""
-    external_id, name = external_id.strip(), name.strip()
-    if not external_id and not name:
-        raise UserError(N_("Give the account's id on the platform, or its exact name."))
-    if relation not in set(OfficialRelation):
-        raise UserError(N_("Choose whether it is your own account or a competitor's."))
-    if platform not in known_platforms():
-        raise UserError(
-            N_("guanxi does not know the platform {platform}. Choose one of the catalog's."),
-            platform=platform[:40],
-        )
-    key = (external_id or name)[:120]
-    account, created = get_or_create(
-        db, TrackedAccount,
-        key={"workspace_id": workspace_id, "platform": platform, "external_id": key},
-        defaults={"name": name[:120], "relation": relation},
-    )  # fmt: skip
-    if not created:
-        account.relation, account.name = relation, name[:120] or account.name
-    return account
-
-
-def untrack_account(db: Session, *, workspace_id: int, account_id: int) -> None:
-    """Forget a tracked account (mentions enriched before keep their source kind)."""
-    db.execute(
-        delete(TrackedAccount).where(
-            TrackedAccount.workspace_id == workspace_id, TrackedAccount.id == account_id
-        )
-    )
-
-
-def official_relations(db: Session, *, workspace_id: int) -> dict[tuple[str, str], str]:
-    """``(platform, id or name) → "own" | "competitor"`` for the enrichment's hint."""
-    relations: dict[tuple[str, str], str] = {}
-    for account in list_tracked(db, workspace_id=workspace_id):
-        relations[(account.platform, account.external_id)] = account.relation
-        if account.name:
-            relations[(account.platform, account.name)] = account.relation
-    return relations
 
 
 # --- Storing ----------------------------------------------------------------------------
@@ -295,115 +230,3 @@ def list_runs(db: Session, *, workspace_id: int, limit: int = 20) -> list[Import
     """The latest import runs of the workspace."""
     query = select(ImportRun).where(ImportRun.workspace_id == workspace_id)
     return list(db.scalars(query.order_by(ImportRun.id.desc()).limit(limit)))
-
-
-# --- Reading mentions -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MentionFilters:
-    """What the mentions list is narrowed to; empty means "any"."""
-
-    text: str = ""
-    platform: str = ""
-    sentiment: str = ""
-    source_kind: str = ""
-    stage: str = ""
-    source_id: int | None = None
-    author_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class MentionPage:
-    """One page of mentions, newest first."""
-
-    mentions: list[Mention]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages the filters give."""
-        return max(1, -(-self.total // self.per_page))
-
-
-def _filtered(query: Select[Any], workspace_id: int, filters: MentionFilters) -> Select[Any]:
-    query = query.where(Mention.workspace_id == workspace_id)
-    if filters.platform:
-        query = query.where(Mention.platform == filters.platform)
-    if filters.source_id is not None:
-        query = query.where(Mention.source_id == filters.source_id)
-    if filters.author_id is not None:
-        query = query.where(Mention.author_id == filters.author_id)
-    if filters.since is not None:
-        query = query.where(Mention.posted_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(Mention.posted_at < filters.until)
-    if filters.text.strip():
-        needle = filters.text.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-        query = query.where(Mention.text.like(f"%{needle}%", escape="\\"))
-    if filters.sentiment or filters.source_kind or filters.stage:
-        query = query.join(MentionEnrichment, MentionEnrichment.mention_id == Mention.id)
-        if filters.sentiment:
-            query = query.where(MentionEnrichment.sentiment == filters.sentiment)
-        if filters.source_kind:
-            query = query.where(MentionEnrichment.source_kind == filters.source_kind)
-        if filters.stage:
-            query = query.where(MentionEnrichment.stage == filters.stage)
-    return query
-
-
-def list_mentions(
-    db: Session,
-    *,
-    workspace_id: int,
-    filters: MentionFilters | None = None,
-    page: int = 1,
-    per_page: int = PER_PAGE,
-) -> MentionPage:
-    """A page of the workspace's mentions matching ``filters``, newest first."""
-    filters = filters or MentionFilters()
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
-    page = max(1, page)
-    total = db.scalar(_filtered(select(func.count(Mention.id)), workspace_id, filters)) or 0
-    query = (
-        _filtered(select(Mention), workspace_id, filters)
-        .options(selectinload(Mention.author), selectinload(Mention.enrichment))
-        .order_by(Mention.posted_at.desc(), Mention.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return MentionPage(list(db.scalars(query)), total, page, per_page)
-
-
-def get_mention(db: Session, *, workspace_id: int, mention_id: int) -> Mention:
-    """One mention of the workspace; ``NotFoundError`` otherwise."""
-    mention = db.get(Mention, mention_id)
-    if mention is None or mention.workspace_id != workspace_id:
-        raise NotFoundError(N_("This mention does not exist."))
-    return mention
-
-
-def count_mentions(db: Session, *, workspace_id: int) -> int:
-    """How many mentions the workspace has."""
-    query = select(func.count(Mention.id)).where(Mention.workspace_id == workspace_id)
-    return db.scalar(query) or 0
-
-
-def related_mentions(db: Session, *, mention: Mention) -> list[Mention]:
-    """The posts a mention answers or reposts, and those that answer or repost it."""
-    query = select(Mention).where(
-        Mention.workspace_id == mention.workspace_id,
-        Mention.platform == mention.platform,
-        or_(
-            Mention.external_id.in_(
-                [x for x in (mention.reply_to_external_id, mention.repost_of_external_id) if x]
-            ),
-            Mention.reply_to_external_id == mention.external_id,
-            Mention.repost_of_external_id == mention.external_id,
-        ),
-    )
-    return list(db.scalars(query.order_by(Mention.posted_at).limit(50)))

@@ -19,20 +19,20 @@ from sqlalchemy.orm import Session, selectinload
 
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.upsert import create_unique
-from guanxi.listening.models import Author, Mention
-from guanxi.listening.queries import (
-    MentionFacts,
-    QueryMatcher,
-    QuerySyntaxError,
-    parse_query,
-)
-from guanxi.listening.topic_models import (
+from guanxi.listening.mentions.models import Author, Mention
+from guanxi.listening.topics.models import (
     ALL_MENTIONS,
     DailyRollup,
     MentionFacet,
     TopicCategory,
     TopicMatch,
     TopicQuery,
+)
+from guanxi.listening.topics.queries import (
+    MentionFacts,
+    QueryMatcher,
+    QuerySyntaxError,
+    parse_query,
 )
 
 NAME_MAX_LENGTH = 80

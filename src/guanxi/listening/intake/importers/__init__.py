@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from guanxi.core.errors import N_, UserError
-from guanxi.listening.importers.base import Importer
-from guanxi.listening.importers.generic import GenericImporter
-from guanxi.listening.importers.mediacrawler import MediaCrawlerImporter
-from guanxi.listening.importers.weibo_crawler import WeiboCrawlerImporter
-from guanxi.listening.models import SourceFormat
+from guanxi.listening.intake.importers.base import Importer
+from guanxi.listening.intake.importers.generic import GenericImporter
+from guanxi.listening.intake.importers.mediacrawler import MediaCrawlerImporter
+from guanxi.listening.intake.importers.weibo_crawler import WeiboCrawlerImporter
+from guanxi.listening.intake.models import SourceFormat
 
 GENERIC_FORMATS = frozenset({SourceFormat.CSV, SourceFormat.JSONL, SourceFormat.XLSX})
 FILE_FORMATS = (

@@ -31,8 +31,9 @@ from guanxi.accounts.models import Workspace
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
-from guanxi.listening.models import Author, Mention, MentionEnrichment
-from guanxi.listening.topic_models import Alert, AlertMetric, AlertRule, TopicMatch, TopicQuery
+from guanxi.listening.alerts.models import Alert, AlertMetric, AlertRule
+from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
+from guanxi.listening.topics.models import TopicMatch, TopicQuery
 from guanxi.notifications import service as notifications
 from guanxi.outbound.addresses import AddressPolicy
 from guanxi.outbound.client import DeliveryFailed, OutboundClient, check_address

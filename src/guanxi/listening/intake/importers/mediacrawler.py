@@ -17,7 +17,7 @@ from typing import Any
 
 from guanxi.core import filelimits, values
 from guanxi.core.errors import N_, UserError
-from guanxi.listening.importers.base import (
+from guanxi.listening.intake.importers.base import (
     FieldError,
     ParsedAuthor,
     ParsedMention,

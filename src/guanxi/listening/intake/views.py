@@ -1,5 +1,5 @@
-"""The listening pages: the overview, imports (upload → column mapping → row report),
-sources, tracked official accounts, the mentions list and a mention's page.
+"""The intake's pages: the listening overview, sources, and imports (upload → column
+mapping → row report).
 
 An uploaded file is saved under the data dir first. Files up to ``SYNC_IMPORT_BYTES`` are
 imported during the request (the user lands on the finished report); larger ones go to the
@@ -9,10 +9,7 @@ task queue and the import page follows the run's progress.
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,22 +22,23 @@ from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.channels.service import list_channels
 from guanxi.connectors.base import Capability
 from guanxi.connectors.registry import connector_capabilities
-from guanxi.core import fields, i18n
+from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
-from guanxi.listening import flows, service
-from guanxi.listening.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
-from guanxi.listening.importers.generic import FIELDS, REQUIRED, check_mapping, guess_mapping
-from guanxi.listening.importers.generic import preview as preview_file
-from guanxi.listening.models import (
+from guanxi.listening.intake import flows, service
+from guanxi.listening.intake.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
+from guanxi.listening.intake.importers.generic import FIELDS, REQUIRED, check_mapping, guess_mapping
+from guanxi.listening.intake.importers.generic import preview as preview_file
+from guanxi.listening.intake.models import (
     IMPORT_STATUS_LABELS,
-    OFFICIAL_RELATION_LABELS,
     SOURCE_FORMAT_LABELS,
     ImportRun,
     ImportStatus,
     ListeningSource,
 )
+from guanxi.listening.mentions import flows as enrichment
+from guanxi.listening.mentions import service as mentions
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
@@ -50,30 +48,11 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 SYNC_IMPORT_BYTES = 2 * 1024 * 1024
 SECTION = "listen"
 
-SENTIMENT_LABELS = {
-    "positive": N_("Positive"), "neutral": N_("Neutral"), "negative": N_("Negative"),
-}  # fmt: skip
-SOURCE_KIND_LABELS = {
-    "personal": N_("Personal"), "public": N_("Public"), "marketer": N_("Marketer-dominated"),
-}  # fmt: skip
-STAGE_LABELS = {
-    "need_recognition": N_("Need recognition"),
-    "information_search": N_("Information search"),
-    "evaluation": N_("Evaluation of alternatives"),
-    "purchase": N_("Purchase"),
-    "post_purchase": N_("Post-purchase experience"),
-    "none": N_("No stage"),
-}
-
 
 def _labels() -> dict[str, Any]:
     return {
-        "sentiment_labels": SENTIMENT_LABELS,
-        "kind_labels": SOURCE_KIND_LABELS,
-        "stage_labels": STAGE_LABELS,
         "format_labels": SOURCE_FORMAT_LABELS,
         "status_labels": IMPORT_STATUS_LABELS,
-        "relation_labels": OFFICIAL_RELATION_LABELS,
     }
 
 
@@ -94,7 +73,7 @@ def _index(
 ) -> Response:
     workspace = membership.workspace
     return _page(request, "index.html", {
-        "mentions": service.count_mentions(db, workspace_id=workspace.id),
+        "mentions": mentions.count_mentions(db, workspace_id=workspace.id),
         "sources": service.list_sources(db, workspace_id=workspace.id),
         "runs": service.list_runs(db, workspace_id=workspace.id, limit=10),
         "channels": _search_channels(request, db, membership),
@@ -225,7 +204,7 @@ def _start(
     request: Request, db: Session, slug: str, run: ImportRun, source: ListeningSource
 ) -> Response:
     """Import now (small file) or queue it (large file); either way, show the run."""
-    from guanxi.listening import scheduled
+    from guanxi.listening.intake import scheduled
 
     if run.bytes_total <= SYNC_IMPORT_BYTES:
         path = request.app.state.settings.data_dir / run.storage_path
@@ -242,8 +221,8 @@ def _start(
     return _back(slug, f"/imports/{run.id}")
 
 
-def _pipeline(db: Session, workspace_id: int) -> flows.EnrichingPipeline | None:
-    pipeline = flows.pipeline_for(db, workspace_id=workspace_id)
+def _pipeline(db: Session, workspace_id: int) -> enrichment.EnrichingPipeline | None:
+    pipeline = enrichment.pipeline_for(db, workspace_id=workspace_id)
     try:
         pipeline.model_version  # noqa: B018 - loads the models, or says they are missing
     except UserError:
@@ -331,95 +310,3 @@ def run_page(request: Request, run_id: int, db: Db, membership: Member) -> Respo
     source = service.get_source(db, workspace_id=membership.workspace_id, source_id=run.source_id)
     template = "_run_status.html" if request.headers.get("hx-request") else "run.html"
     return _page(request, template, {"run": run, "source": source, "error": ""})
-
-
-# --- Tracked official accounts -----------------------------------------------------------
-
-
-def _accounts(
-    request: Request, db: Session, membership: Membership, error: str = "", status: int = 200
-) -> Response:
-    return _page(request, "accounts.html", {
-        "accounts": service.list_tracked(db, workspace_id=membership.workspace_id),
-        "can_write": membership.can(Permission.WRITE), "error": error,
-    }, status)  # fmt: skip
-
-
-@router.get("/w/{slug}/listen/accounts")
-def accounts_page(request: Request, db: Db, membership: Member) -> Response:
-    """The workspace's own and competitors' official accounts (they set the source kind)."""
-    return _accounts(request, db, membership)
-
-
-@router.post("/w/{slug}/listen/accounts")
-async def add_account(request: Request, slug: str, db: Db, membership: Writer) -> Response:
-    """Track an official account."""
-    form = await request.form()
-    try:
-        service.track_account(
-            db, workspace_id=membership.workspace_id, platform=str(form.get("platform", "weibo")),
-            external_id=str(form.get("external_id", "")), name=str(form.get("name", "")),
-            relation=str(form.get("relation", "")),
-        )  # fmt: skip
-    except UserError as exc:
-        db.rollback()
-        return _accounts(request, db, membership, exc.translated(i18n.gettext), 400)
-    db.commit()
-    return _back(slug, "/accounts")
-
-
-@router.post("/w/{slug}/listen/accounts/{account_id}/delete")
-def remove_account(slug: str, account_id: int, db: Db, membership: Writer) -> Response:
-    """Stop tracking an official account."""
-    service.untrack_account(db, workspace_id=membership.workspace_id, account_id=account_id)
-    db.commit()
-    return _back(slug, "/accounts")
-
-
-# --- Mentions -----------------------------------------------------------------------------
-
-
-def _day(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime | None:
-    found = fields.day_or_none(value)  # a filter ignores a day it cannot use
-    if found is None:
-        return None
-    day = datetime.combine(found, time(), tzinfo=zone)
-    return (day + timedelta(days=1) if end else day).astimezone(UTC)
-
-
-def _int(value: str | None) -> int | None:
-    return parse_id(value)
-
-
-@router.get("/w/{slug}/listen/mentions")
-def mentions_page(request: Request, db: Db, membership: Member) -> Response:
-    """The mentions, newest first, with filters and pages."""
-    query = request.query_params
-    zone = ZoneInfo(membership.workspace.timezone)
-    filters = service.MentionFilters(
-        text=query.get("q", ""), platform=query.get("platform", ""),
-        sentiment=query.get("sentiment", ""), source_kind=query.get("kind", ""),
-        stage=query.get("stage", ""), source_id=_int(query.get("source")),
-        author_id=_int(query.get("author")),
-        since=_day(query.get("from", ""), zone), until=_day(query.get("to", ""), zone, end=True),
-    )  # fmt: skip
-    page = service.list_mentions(db, workspace_id=membership.workspace_id, filters=filters,
-                                 page=_int(query.get("page")) or 1)  # fmt: skip
-    kept = {key: value for key, value in query.items() if key != "page" and value}
-    sources = service.list_sources(db, workspace_id=membership.workspace_id)
-    return _page(request, "mentions.html", {
-        "page": page, "query": dict(query), "base_query": urlencode(kept), "sources": sources,
-        "platforms": sorted({source.platform for source in sources} | {"weibo"}),
-    })  # fmt: skip
-
-
-@router.get("/w/{slug}/listen/mentions/{mention_id}")
-def mention_page(request: Request, mention_id: int, db: Db, membership: Member) -> Response:
-    """One mention: its text, author, metrics, enrichment and the raw record as imported."""
-    import json
-
-    mention = service.get_mention(db, workspace_id=membership.workspace_id, mention_id=mention_id)
-    return _page(request, "mention.html", {
-        "mention": mention, "related": service.related_mentions(db, mention=mention),
-        "raw": json.dumps(mention.raw, ensure_ascii=False, indent=2, default=str),
-    })  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 
 from guanxi.core import filelimits
 from guanxi.core.errors import N_, UserError
-from guanxi.listening.importers.base import (
+from guanxi.listening.intake.importers.base import (
     ParsedAuthor,
     ParsedMention,
     ParsedRow,

@@ -29,9 +29,11 @@ from guanxi.core import values
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.security import SecretBox
-from guanxi.listening.flows import EnrichingPipeline, store_and_enrich
-from guanxi.listening.importers.base import MAX_TEXT, ParsedAuthor, ParsedMention
-from guanxi.listening.models import ListeningSource, MentionKind, SourceFormat
+from guanxi.listening.intake.flows import store_and_enrich
+from guanxi.listening.intake.importers.base import MAX_TEXT, ParsedAuthor, ParsedMention
+from guanxi.listening.intake.models import ListeningSource, SourceFormat
+from guanxi.listening.mentions.flows import EnrichingPipeline
+from guanxi.listening.mentions.models import MentionKind
 
 log = logging.getLogger(__name__)
 

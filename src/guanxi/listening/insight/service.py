@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -23,8 +23,9 @@ from starlette.datastructures import QueryParams
 from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
-from guanxi.listening.models import Author, Mention, MentionEnrichment
-from guanxi.listening.topic_models import (
+from guanxi.listening.insight.models import MentionRowRead
+from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
+from guanxi.listening.topics.models import (
     ALL_MENTIONS,
     DailyRollup,
     MentionFacet,
@@ -421,69 +422,9 @@ def top_authors(
     return {"items": items}
 
 
-@dataclass
-class DrillDownRow:
-    """One mention in the drill-down list, with where to highlight matched terms."""
-
-    mention_id: int
-    posted_at: datetime
-    platform: str
-    url: str
-    text: str
-    author: str
-    author_kind: str
-    followers: int
-    sentiment: str
-    positive_probability: float
-    source_kind: str
-    stage: str
-    stage_cue: str
-    topics: list[str] = field(default_factory=list)
-    spans: list[tuple[int, int]] = field(default_factory=list)
-
-    def segments(self) -> list[tuple[str, bool]]:
-        """The text cut into (piece, highlighted) parts; overlapping spans are merged."""
-        merged: list[list[int]] = []
-        for start, end in sorted(self.spans):
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([start, end])
-        parts: list[tuple[str, bool]] = []
-        position = 0
-        for start, end in merged:
-            if start > position:
-                parts.append((self.text[position:start], False))
-            parts.append((self.text[start:end], True))
-            position = end
-        if position < len(self.text):
-            parts.append((self.text[position:], False))
-        return parts
-
-    def as_json(self) -> dict[str, Any]:
-        """The row for the JSON API."""
-        return {
-            "mention_id": self.mention_id,
-            "posted_at": self.posted_at.isoformat(),
-            "platform": self.platform,
-            "url": self.url,
-            "text": self.text,
-            "author": self.author,
-            "author_kind": self.author_kind,
-            "followers": self.followers,
-            "sentiment": self.sentiment,
-            "positive_probability": self.positive_probability,
-            "source_kind": self.source_kind,
-            "stage": self.stage,
-            "stage_cue": self.stage_cue,
-            "topics": self.topics,
-            "highlights": [list(span) for span in self.spans],
-        }
-
-
 def _rows(
     db: Session, query: Select[Any, Any, Any], filters: DashboardFilters
-) -> list[DrillDownRow]:
+) -> list[MentionRowRead]:
     found = list(db.execute(query))
     ids = [mention.id for mention, _enrichment, _author in found]
     matches: dict[int, list[tuple[str, list[list[int]]]]] = {}
@@ -501,7 +442,7 @@ def _rows(
     for mention, enrichment, author in found:
         topic_matches = matches.get(mention.id, [])
         rows.append(
-            DrillDownRow(
+            MentionRowRead(
                 mention_id=mention.id,
                 posted_at=mention.posted_at,
                 platform=mention.platform,
@@ -516,7 +457,7 @@ def _rows(
                 stage=enrichment.stage,
                 stage_cue=enrichment.stage_cue,
                 topics=sorted({name for name, _spans in topic_matches}),
-                spans=sorted(
+                highlights=sorted(
                     {(int(s[0]), int(s[1])) for _n, spans in topic_matches for s in spans}
                 ),
             )
@@ -524,7 +465,7 @@ def _rows(
     return rows
 
 
-def _page(db: Session, scan: Select[Any], filters: DashboardFilters) -> list[DrillDownRow]:
+def _page(db: Session, scan: Select[Any], filters: DashboardFilters) -> list[MentionRowRead]:
     """The drill-down rows of the mention ids ``scan`` selects, in its order."""
     ids = list(db.scalars(scan))
     if not ids:
@@ -554,7 +495,7 @@ def drill_down(
 
 def export_rows(
     db: Session, *, workspace_id: int, filters: DashboardFilters, limit: int = 100_000
-) -> Iterator[DrillDownRow]:
+) -> Iterator[MentionRowRead]:
     """The mentions passing the filters for an export, newest first, in pages."""
     source, scan = filtered_scan(workspace_id, filters)
     last: tuple[datetime, int] | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from guanxi.core.errors import N_, UserError
-from guanxi.listening.importers.base import (
+from guanxi.listening.intake.importers.base import (
     FieldError,
     ParsedAuthor,
     ParsedMention,

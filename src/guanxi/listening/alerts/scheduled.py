@@ -1,4 +1,4 @@
-"""The listening alert job and its schedule (part of ``listening.scheduled``).
+"""The alert job on the task queue, and its schedule (as data).
 
 Checking rules delivers webhooks, which may take seconds each, so it runs on the queue's
 consumers, never in a web request nor in the schedule thread: every five minutes the schedule
@@ -20,12 +20,15 @@ log = logging.getLogger(__name__)
 huey = get_huey()
 
 ALERT_CHECK_EVERY_S = 300.0
+# A queued message names its job "<module>.<function>"; the alert check keeps the module
+# name that checks already waiting in the queue carry, so they still run after an upgrade.
+QUEUED_AS = "guanxi.listening.alert_jobs"
 
 
 def run_alert_checks(workspace_id: int | None = None) -> int:
     """Check every active alert rule (of one workspace, or all); return how many fired."""
     from guanxi.core.settings import get_settings
-    from guanxi.listening.alerts import check_alerts
+    from guanxi.listening.alerts.service import check_alerts
     from guanxi.outbound.client import OutboundClient
 
     settings = get_settings()
@@ -37,7 +40,7 @@ def run_alert_checks(workspace_id: int | None = None) -> int:
     return len(fired)
 
 
-@huey.task(retries=0)  # type: ignore[untyped-decorator]  # huey ships no types
+@huey.task(retries=0, __module__=QUEUED_AS)  # type: ignore[untyped-decorator]  # huey: no types
 def check_alerts_job(workspace_id: int | None = None) -> int:
     """Queue job: check the alert rules (see ``run_alert_checks``)."""
     return run_alert_checks(workspace_id)
@@ -48,6 +51,6 @@ def enqueue_alert_checks(workspace_id: int | None = None) -> None:
     check_alerts_job(workspace_id)
 
 
-SCHEDULE_ALERTS: tuple[ScheduledJob, ...] = (
+SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("listening-alerts", ALERT_CHECK_EVERY_S, enqueue_alert_checks),
 )

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_
 from guanxi.core.filelimits import formula_safe, xlsx_safe
-from guanxi.listening.dashboards import DashboardFilters, DrillDownRow, export_rows
+from guanxi.listening.insight.models import MentionRowRead
+from guanxi.listening.insight.service import DashboardFilters, export_rows
 
 EXPORT_LIMIT = 100_000
 COLUMNS = (
@@ -35,7 +36,7 @@ COLUMNS = (
 )
 
 
-def _values(row: DrillDownRow) -> list[object]:
+def _values(row: MentionRowRead) -> list[object]:
     return [
         row.posted_at.strftime("%Y-%m-%d %H:%M:%S"),
         row.platform,

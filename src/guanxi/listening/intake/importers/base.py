@@ -14,13 +14,12 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from functools import cache
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
-from guanxi.catalog.service import get_catalog
 from guanxi.core import filelimits, values
 from guanxi.core.errors import N_, UserError
+from guanxi.listening.mentions.service import known_platforms
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # crawlers write Beijing time
 MAX_TEXT = 20_000  # characters; a longer "post" is a broken row, not a post
@@ -159,12 +158,6 @@ def read_optional_int(row: Mapping[str, Any], column: str) -> int | None:
 def read_url(row: Mapping[str, Any], column: str, *, limit: int = 400) -> str:
     """An http(s) link, or "" (a link that is anything else is dropped, see ``values``)."""
     return values.web_url(row.get(column), limit=limit)
-
-
-@cache
-def known_platforms() -> frozenset[str]:
-    """The slugs of the catalog's platforms: the ones a mention may come from."""
-    return frozenset(platform.slug for platform in get_catalog().platforms)
 
 
 def check_platform(platform: str) -> str:

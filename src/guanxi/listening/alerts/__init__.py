@@ -1,0 +1,1 @@
+"""Alerts: rules that watch a topic for a spike, detection, and delivery."""

@@ -1,0 +1,1 @@
+"""Insight: the dashboard's panels, its drill-down list and its exports."""

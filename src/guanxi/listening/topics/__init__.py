@@ -1,0 +1,1 @@
+"""Topics: Boolean topic queries, matching mentions against them, and the daily rollup."""
