@@ -133,7 +133,11 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 def workspace_member(slug: str, request: Request, user: CurrentUser, db: Db) -> Membership:
     """The signed-in user's membership of workspace ``slug``; 404 for anyone else's."""
-    membership = accounts.get_membership(db, user=user, workspace_slug=slug)
+    # The page header's list (read by current_user, workspaces loaded) has it: no query.
+    listed = getattr(request.state, "memberships", None) or ()
+    membership = next((m for m in listed if m.workspace.slug == slug), None)
+    if membership is None:
+        membership = accounts.get_membership(db, user=user, workspace_slug=slug)
     request.state.membership = membership
     request.session[LAST_WORKSPACE] = slug  # where "/" and workspace-less pages lead back to
     return membership
