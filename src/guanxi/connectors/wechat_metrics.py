@@ -215,19 +215,18 @@ class WechatMetrics:
         observed = utcnow()
         found = []
         for external_id in dict.fromkeys(external_ids):
-            msgid = articles.get(external_id, ("", yesterday))[0]
-            details = [
-                d for d in rows.get(msgid, {}).get("detail_list") or [] if isinstance(d, Mapping)
+            if external_id not in articles:
+                continue  # not among the published articles WeChat lists
+            msgid = articles[external_id][0]
+            dated = [
+                (day, detail)
+                for detail in rows.get(msgid, {}).get("detail_list") or []
+                if isinstance(detail, Mapping)
+                and (day := parse_day(detail.get("stat_date"))) is not None
             ]
-            dated = [(parse_day(d.get("stat_date")), d) for d in details]
-            latest = max(
-                ((day, d) for day, d in dated if day is not None),
-                default=None,
-                key=lambda pair: pair[0],
-            )
-            if latest is None:  # not published, published today, or no longer listed
+            if not dated:  # published today: WeChat has no complete day of it yet
                 continue
-            stat_day, detail = latest
+            stat_day, detail = max(dated, key=lambda pair: pair[0])
             found.append(
                 PostFigures(
                     external_id,

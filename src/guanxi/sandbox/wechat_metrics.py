@@ -387,11 +387,16 @@ def add_history_articles(
 ) -> int:
     """Give the account articles it published before guanxi knew it (finished jobs)."""
     times = metrics.history_times(state, app_id, days=days, per_week=per_week)
+    with wechat.lock:
+        known = {job.article_id for job in wechat.jobs.values()}
+    added = 0
     for number, moment in enumerate(times):
+        digest = hashlib.sha256(f"{app_id}:{moment.isoformat()}".encode()).hexdigest()
+        article_id = "h" + digest[:30]
+        if article_id in known:
+            continue
+        added += 1
         publish_id = wechat.next_id()
-        article_id = (
-            "h" + hashlib.sha256(f"{app_id}:{moment.isoformat()}".encode()).hexdigest()[:30]
-        )
         title = HISTORY_TITLES[number % len(HISTORY_TITLES)]
         article = {
             "title": title,
@@ -426,4 +431,4 @@ def add_history_articles(
         )
         with wechat.lock:
             wechat.jobs[publish_id] = job
-    return len(times)
+    return added
