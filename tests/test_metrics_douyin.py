@@ -31,9 +31,11 @@ from guanxi.sandbox.douyin import (
     DEMO_DOUYIN_CLIENT_KEY,
     DEMO_DOUYIN_OPEN_ID,
     DEMO_DOUYIN_TOKEN,
+    DouyinSandboxConfig,
     douyin_surface,
 )
 from guanxi.sandbox.douyin_metrics import FANS_TOO_FEW, ITEM_TOO_OLD, add_history_videos
+from guanxi.sandbox.ratelimit import RateLimiter
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxPost, SandboxState
 from tests.metrics_support import NOW, TODAY, YESTERDAY, MemoryTokens, calls, fault, pin_now
@@ -220,3 +222,22 @@ def test_errors_are_the_connectors_usual_ones(
     state_of(sandbox).revoke_tokens("douyin", DEMO_DOUYIN_OPEN_ID)
     with pytest.raises(TokenError):
         douyin.account_metrics(channel(), start=YESTERDAY, end=YESTERDAY)
+
+
+def test_the_sandboxs_own_limit_counts_data_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Data calls count against the per-minute limit per account like any other call: past
+    it, Douyin's 429 asks to wait, and the connector says how long."""
+    config = DouyinSandboxConfig(account_limit_per_minute=3)
+    with (
+        run_in_thread(create_sandbox_app(platform_surfaces=[douyin_surface(config)])) as running,
+        httpx.Client(timeout=5.0) as http,
+    ):
+        pin_now(running, monkeypatch)
+        running.sandbox.limiter = RateLimiter(clock=lambda: 0.0)  # one window throughout
+        posts = [video(running, days) for days in (1, 2, 3, 4)]
+        connector = DouyinConnector(
+            ConnectorConfig(running.api_base("/douyin"), http, app_id=DEMO_DOUYIN_CLIENT_KEY)
+        )
+        with pytest.raises(RateLimitedError) as limited:
+            connector.post_metrics(channel(), [post.post_id for post in posts])
+    assert 0 < limited.value.retry_after_s <= 61

@@ -32,12 +32,14 @@ from guanxi.connectors.wechat_metrics import (
 from guanxi.connectors.wechat_oa import WechatOaConnector
 from guanxi.sandbox import metrics
 from guanxi.sandbox.app import create_sandbox_app
+from guanxi.sandbox.ratelimit import RateLimiter
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxState
 from guanxi.sandbox.wechat import (
     DEMO_WECHAT_APPID,
     DEMO_WECHAT_SECRET,
     PublishJob,
+    WechatLimits,
     WechatSandbox,
     surface_of,
 )
@@ -277,3 +279,22 @@ def test_rate_limits_and_refused_credentials(
     assert limited.value.retry_after_s == 60
     with pytest.raises(TokenError):
         connector.account_metrics(channel(secret="0" * 32), start=YESTERDAY, end=YESTERDAY)
+
+
+def test_the_sandboxs_minute_quota_counts_data_cube_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each data cube endpoint has its per-minute quota: 30 days take five calls of
+    getusersummary, within a quota of five, but ten of getuserread: the sixth is answered
+    45011, and the connector asks to wait a minute."""
+    wechat = WechatSandbox(limits=WechatLimits(minute_quota=5))
+    with (
+        run_in_thread(create_sandbox_app(platform_surfaces=[surface_of(wechat)])) as running,
+        httpx.Client(timeout=5.0) as http,
+    ):
+        pin_now(running, monkeypatch)
+        running.sandbox.limiter = RateLimiter(clock=lambda: 0.0)  # one window throughout
+        connector = WechatOaConnector(ConnectorConfig(running.api_base("/wechat"), http))
+        with pytest.raises(RateLimitedError):
+            connector.account_metrics(
+                channel(), start=YESTERDAY - timedelta(days=29), end=YESTERDAY
+            )
+        assert calls(running, "getusersummary") == 5  # ceil(30/7) fit in the quota
