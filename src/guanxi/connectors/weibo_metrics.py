@@ -121,13 +121,14 @@ def _reads(http: _WeiboHttp, token: str, ids: Sequence[str]) -> dict[str, int]:
 
 
 def _trend(
-    http: _WeiboHttp, token: str, path: str, key: str, start: date, end: date, size: int
+    http: _WeiboHttp, token: str, uid: str, path: str, key: str, start: date, end: date, size: int
 ) -> list[Mapping[str, Any]]:
     """The trend rows of ``start``..``end``, read in calls of at most ``size`` days."""
     rows: list[Mapping[str, Any]] = []
     for first, last in chunks(start, end, size):
         params = {
             "access_token": token,
+            "uid": uid,
             "start_date": first.isoformat(),
             "end_date": last.isoformat(),
         }
@@ -177,7 +178,8 @@ class WeiboMetrics:
         yesterday = today - timedelta(days=1)
         result: dict[date, AccountDay] = {}
         if start <= min(end, yesterday):
-            result.update(_past_days(self, token, start, min(end, yesterday), today))
+            past = _past_days(self, token, channel.external_id, start, min(end, yesterday), today)
+            result.update(past)
         if start <= today <= end:
             user = self._call(
                 "GET",
@@ -198,7 +200,7 @@ class WeiboMetrics:
 
 
 def _past_days(
-    http: _WeiboHttp, token: str, start: date, end: date, today: date
+    http: _WeiboHttp, token: str, uid: str, start: date, end: date, today: date
 ) -> dict[date, AccountDay]:
     """Complete days (before today): the biz trend, or the 30-day trend without the biz level."""
     reach, path, key, fields = BIZ_TREND_DAYS, BIZ_TREND_PATH, "data", BIZ_TREND_FIELDS
@@ -206,14 +208,14 @@ def _past_days(
     rows: list[Mapping[str, Any]] = []
     try:
         if max(start, oldest) <= end:
-            rows = _trend(http, token, path, key, max(start, oldest), end, reach)
+            rows = _trend(http, token, uid, path, key, max(start, oldest), end, reach)
     except PermanentError as exc:
         if exc.code != NO_PERMISSION:
             raise
         reach, path, key, fields = TREND_DAYS, TREND_PATH, "trend", TREND_FIELDS
         oldest = today - timedelta(days=reach)
         if max(start, oldest) <= end:
-            rows = _trend(http, token, path, key, max(start, oldest), end, reach)
+            rows = _trend(http, token, uid, path, key, max(start, oldest), end, reach)
     if end < oldest:
         raise MetricsUnavailableError(
             MSG_TOO_OLD, code="too_old", days=reach, oldest=oldest.isoformat()
