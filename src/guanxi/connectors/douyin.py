@@ -47,13 +47,14 @@ from guanxi.connectors.base import (
     VariantField,
 )
 from guanxi.connectors.douyin_engage import DouyinEngage
+from guanxi.connectors.douyin_metrics import METRICS_SCOPES, DouyinMetrics
 from guanxi.connectors.file_part import FilePart
 from guanxi.connectors.settings import connector_settings
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import ENV_PREFIX, Settings
 
-SCOPES = "user_info,video.create,video.data,video.list,video.delete"
+SCOPES = "user_info,video.create,video.data,video.list,video.delete," + METRICS_SCOPES
 MAX_SINGLE_UPLOAD_BYTES = 128 * 1024 * 1024  # /video/upload/; a larger file goes in parts
 MAX_VIDEO_BYTES = 4 * 1024 * 1024 * 1024  # the part upload's maximum as Douyin documents it
 # Douyin's suggested part size; it takes parts of 5 MB to 100 MB (the last may be smaller).
@@ -116,14 +117,15 @@ class DouyinSettings(BaseSettings):
     client_secret: SecretStr = Field(SecretStr(""), description="The Douyin secret.")
 
 
-class DouyinConnector(DouyinEngage, ReadNotSupported):
+class DouyinConnector(DouyinMetrics, DouyinEngage, ReadNotSupported):
     """The Douyin open platform behind guanxi's connector Protocol."""
 
     name = "douyin"
     platforms: tuple[str, ...] = ("douyin",)
     capabilities = frozenset({Capability.PUBLISH, Capability.PUBLISH_STATUS, Capability.DELETE})
-    # The inbox side (connectors.douyin_engage): comments and replies, no hiding.
-    capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY}
+    # The inbox side (connectors.douyin_engage): comments and replies, no hiding; figures
+    # (connectors.douyin_metrics).
+    capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY, Capability.METRICS}
     hashtag_style = HashtagStyle.SINGLE_HASH
     variant_fields: frozenset[VariantField] = frozenset()
     settings_model = DouyinSettings

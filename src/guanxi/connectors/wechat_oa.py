@@ -51,6 +51,7 @@ from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.wechat_engage import WechatEngage
 from guanxi.connectors.wechat_html import sanitize_html, url_scheme
 from guanxi.connectors.wechat_jobs import MSG_REFUSED, result_from_job
+from guanxi.connectors.wechat_metrics import WechatMetrics
 from guanxi.connectors.wechat_push import WechatPush
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
@@ -252,7 +253,7 @@ class WechatSettings(BaseSettings):
     )
 
 
-class WechatOaConnector(WechatPush, WechatEngage, ReadNotSupported):
+class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupported):
     """Publishes articles to a WeChat Official Account; see the module docstring."""
 
     name = "wechat_oa"
@@ -260,6 +261,7 @@ class WechatOaConnector(WechatPush, WechatEngage, ReadNotSupported):
     capabilities = frozenset({Capability.PUBLISH, Capability.PUBLISH_STATUS, Capability.DELETE})
     # The inbox side (connectors.wechat_engage); messages arrive by push, not by fetching.
     capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY, Capability.HIDE}
+    capabilities |= {Capability.METRICS}  # connectors.wechat_metrics (the data cube)
     hashtag_style = HashtagStyle.NONE
     variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
     settings_model = WechatSettings

@@ -49,6 +49,7 @@ from guanxi.connectors.base import (
 )
 from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.weibo_engage import WeiboEngage
+from guanxi.connectors.weibo_metrics import WeiboMetrics
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import ENV_PREFIX, Settings
@@ -109,7 +110,7 @@ class WeiboSettings(BaseSettings):
     safe_domain: str = Field("", description="The Weibo app's registered safe domain.")
 
 
-class WeiboConnector(WeiboEngage, ReadNotSupported):
+class WeiboConnector(WeiboMetrics, WeiboEngage, ReadNotSupported):
     """Weibo v2: ``statuses/share`` with one image, the safe-domain link, OAuth2 connect."""
 
     name = "weibo"
@@ -118,6 +119,7 @@ class WeiboConnector(WeiboEngage, ReadNotSupported):
     # The inbox side (connectors.weibo_engage).
     capabilities |= {Capability.FETCH_COMMENTS, Capability.FETCH_MENTIONS, Capability.REPLY,
                      Capability.HIDE}  # fmt: skip
+    capabilities |= {Capability.METRICS}  # connectors.weibo_metrics
     # Weibo writes topics as #话题#, but statuses/share (the only publishing API open to
     # third parties) refuses text containing them: through this connector, no hashtags.
     hashtag_style = HashtagStyle.NONE
@@ -402,6 +404,29 @@ class WeiboConnector(WeiboEngage, ReadNotSupported):
         sent: bool = False,
     ) -> dict[str, Any]:
         """One API call; ``sent`` marks a write, whose timeout leaves the outcome unknown."""
+        body = self._json(method, path, params=params, data=data, files=files, sent=sent)
+        if not isinstance(body, dict):
+            raise PermanentError(REFUSED, error=str(body)[:200], weibo_code="list", code="list")
+        return body
+
+    def _call_for_list(self, path: str, *, params: Mapping[str, Any]) -> list[Any]:
+        """A read Weibo answers with a JSON array (``statuses/count``)."""
+        body = self._json("GET", path, params=params)
+        if not isinstance(body, list):
+            raise PermanentError(REFUSED, error=str(body)[:200], weibo_code="dict", code="dict")
+        return body
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        sent: bool = False,
+    ) -> dict[str, Any] | list[Any]:
+        """One call's JSON answer (an object or an array), or the error Weibo's answer means."""
         try:
             response = self._config.http.request(
                 method, self._base + path, params=params, data=data, files=files
@@ -421,11 +446,15 @@ class WeiboConnector(WeiboEngage, ReadNotSupported):
             body = response.json()
         except (json.JSONDecodeError, ValueError):
             body = None
-        if not isinstance(body, dict):
+        if not isinstance(body, dict | list):
             if response.status_code >= 500:
                 raise TransientError(BUSY, error=f"HTTP {response.status_code}")
             status = str(response.status_code)
             raise PermanentError(REFUSED, error=response.text[:200], weibo_code=status, code=status)
+        if isinstance(body, list):
+            if response.status_code >= 400:
+                raise _error_for(response.status_code, {})
+            return body
         if "error_code" in body or response.status_code >= 400:
             raise _error_for(response.status_code, body)
         return body

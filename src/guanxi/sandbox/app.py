@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from guanxi.sandbox.audience import account_section
 from guanxi.sandbox.audience import install as install_audience
 from guanxi.sandbox.faults import FaultKind, FaultPlan, FaultRule
+from guanxi.sandbox.metrics import install as install_metrics
 from guanxi.sandbox.ratelimit import RateLimiter
 from guanxi.sandbox.state import SandboxState
 
@@ -111,6 +112,7 @@ def create_sandbox_app(
     _admin_routes(app, sandbox)
     _pages(app, sandbox)
     install_audience(app, state, seed=seed)
+    install_metrics(app, state, seed=seed)
     return app
 
 

@@ -181,10 +181,11 @@ def douyin_surface(config: DouyinSandboxConfig | None = None) -> PlatformSurface
     _oauth_routes(router, memory)
     _video_routes(router, config, memory)
     # They import this module: imported here, late.
-    from guanxi.sandbox import douyin_engage, douyin_parts
+    from guanxi.sandbox import douyin_engage, douyin_metrics, douyin_parts
 
     douyin_parts.register(router, config, memory)
     douyin_engage.register(router, config)
+    douyin_metrics.register(router, config)
 
     def seed(state: SandboxState) -> None:
         seed_demo(state, memory)
@@ -389,7 +390,9 @@ def _video_status(post: SandboxPost) -> int:
     )
 
 
-def _item(post: SandboxPost, base_url: str) -> dict[str, Any]:
+def _item(post: SandboxPost, base_url: str, state: SandboxState) -> dict[str, Any]:
+    from guanxi.sandbox.douyin_metrics import post_statistics  # it imports this module
+
     return {
         "item_id": post.post_id,
         "title": post.text,
@@ -399,7 +402,7 @@ def _item(post: SandboxPost, base_url: str) -> dict[str, Any]:
         "is_top": False,
         "cover": "",
         "share_url": f"{base_url}accounts/{PLATFORM}/{post.account_id}#{post.post_id}",
-        "statistics": {"comment_count": 0, "digg_count": 0, "play_count": 0, "share_count": 0},
+        "statistics": post_statistics(state, post),
     }
 
 
@@ -517,7 +520,8 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
             return error_response(INVALID_PARAMETER, detail="item_ids 需为 1 到 20 个视频 id")
         wanted = {str(i) for i in item_ids}
         base = str(request.base_url)
-        found = [_item(p, base) for p in posts(request, open_id) if p.post_id in wanted]
+        state = sandbox_of(request).state
+        found = [_item(p, base, state) for p in posts(request, open_id) if p.post_id in wanted]
         return _ok({"list": found})
 
     @router.get("/video/list/")
@@ -533,7 +537,8 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
         page = everything[cursor : cursor + count]
         base = str(request.base_url)
         has_more = cursor + count < len(everything)
-        return _ok({"list": [_item(p, base) for p in page], "has_more": has_more,
+        state = sandbox_of(request).state
+        return _ok({"list": [_item(p, base, state) for p in page], "has_more": has_more,
                     "cursor": cursor + len(page)})  # fmt: skip
 
     @router.post("/video/delete/")

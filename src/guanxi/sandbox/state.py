@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from guanxi.core.db import utcnow
+from guanxi.sandbox.clock import SandboxClock
 
 
 @dataclass
@@ -96,6 +97,7 @@ class SandboxState:
         self.media: dict[str, SandboxMedia] = {}
         self._ids = itertools.count(4_800_000_000_000_000)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API call
+        self.clock = SandboxClock()  # "now" for the figures the platforms report
 
     def next_id(self) -> str:
         """A fresh numeric id, shaped like the platforms' 16-digit ids."""

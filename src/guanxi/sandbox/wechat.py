@@ -166,6 +166,9 @@ def _router(wechat: WechatSandbox) -> APIRouter:
     from guanxi.sandbox import wechat_engage  # it imports this module: imported here, late
 
     wechat_engage.register(router, wechat)
+    from guanxi.sandbox import wechat_metrics
+
+    wechat_metrics.register(router, wechat)
     return router
 
 
@@ -418,10 +421,10 @@ def _publish_routes(router: APIRouter, wechat: WechatSandbox) -> None:
             jobs = [job for job in wechat.jobs.values() if job.app_id == app_id]
         for job in jobs:
             wechat.settle(sandbox_of(request).state, job, _base(request))
-        done = sorted((j for j in jobs if j.status == 0), key=lambda j: -int(j.publish_id))
+        done = sorted((j for j in jobs if j.status == 0), key=_newest_first)
         items = [
             {"article_id": job.article_id, "msg_data_id": job.msg_data_id,
-             "update_time": int(time.time()),
+             "update_time": _published_at(job),
              "content": {"news_item": _news_items(job, bool(body.get("no_content")))}}
             for job in done[offset : offset + count]
         ]  # fmt: skip
@@ -458,6 +461,15 @@ def _publish_routes(router: APIRouter, wechat: WechatSandbox) -> None:
             f'<!doctype html><meta charset="utf-8"><title>{title}</title><h1>{title}</h1>'
             f"<p>{text}</p>"
         )
+
+
+def _published_at(job: PublishJob) -> int:
+    """When the job's article was published (unix s): batchget's ``update_time``."""
+    return int(job.post.created_at.timestamp()) if job.post is not None else int(time.time())
+
+
+def _newest_first(job: PublishJob) -> tuple[int, int]:
+    return -_published_at(job), -int(job.publish_id)
 
 
 def _news_items(job: PublishJob, no_content: bool) -> list[dict[str, Any]]:

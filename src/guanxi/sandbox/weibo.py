@@ -232,6 +232,10 @@ def _status_json(state: SandboxState, post: SandboxPost) -> dict[str, Any]:
     }  # fmt: skip
     if post.media:
         body["original_pic"] = post.extra.get("pic_url", "")
+    from guanxi.sandbox.weibo_metrics import status_counts, user_counts  # it imports this module
+
+    body.update(status_counts(state, post))
+    body["user"].update(user_counts(state, post.account_id))
     return body
 
 
@@ -280,6 +284,9 @@ def _router(weibo: WeiboSandbox) -> APIRouter:
     from guanxi.sandbox import weibo_engage  # it imports this module: imported here, late
 
     weibo_engage.register(router, weibo)
+    from guanxi.sandbox import weibo_metrics
+
+    weibo_metrics.register(router, weibo)
     return router
 
 
@@ -370,7 +377,9 @@ def _status_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
         uid = str(params.get("uid", ""))
         if (PLATFORM, uid) not in state.accounts:
             return _error("/2/users/show.json", 20003, "User does not exists!")
-        return JSONResponse(_user_json(state, uid))
+        from guanxi.sandbox.weibo_metrics import user_counts  # it imports this module
+
+        return JSONResponse({**_user_json(state, uid), **user_counts(state, uid)})
 
     @router.post("/2/statuses/share.json")
     async def share(request: Request) -> Response:
@@ -390,6 +399,7 @@ def _status_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
             return _error("/2/statuses/user_timeline.json", 10017,
                           "Parameter (count/page)'s value invalid, expect (int)")  # fmt: skip
         posts = [p for p in state.posts_of(PLATFORM, token.account_id) if not p.deleted]
+        posts = [p for p in posts if _in_id_window(p.post_id, params)]
         chunk = posts[(page - 1) * count : page * count]
         return JSONResponse({"statuses": [_status_json(state, p) for p in chunk],
                              "total_number": len(posts), "previous_cursor": 0,
@@ -461,6 +471,16 @@ async def _share(weibo: WeiboSandbox, request: Request) -> Response:
             post.extra["pic_url"] = state.media[media_id].url
         state.add_post(post)
     return JSONResponse(_status_json(state, post))
+
+
+def _in_id_window(post_id: str, params: dict[str, Any]) -> bool:
+    """Whether a status is newer than ``since_id`` and not newer than ``max_id`` (0: no bound)."""
+    try:
+        since, most = int(params.get("since_id") or 0), int(params.get("max_id") or 0)
+    except ValueError:
+        return True  # Weibo ignores a bound it cannot read
+    number = int(post_id)
+    return number > since and (not most or number <= most)
 
 
 def _find_post(state: SandboxState, post_id: str) -> SandboxPost | None:
