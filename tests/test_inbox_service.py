@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Role
 from guanxi.core.errors import NotFoundError, PermissionDeniedError
-from guanxi.inbox import search, service
-from guanxi.inbox.assignment import InvalidAssignmentRuleError, create_assignment_rule
-from guanxi.inbox.models import ItemStatus
-from guanxi.inbox.moderation import moderate_new
-from guanxi.inbox.service import InvalidInboxInputError, ItemFilters, list_items
+from guanxi.inbox.items import search, service
+from guanxi.inbox.items.models import ItemStatus
+from guanxi.inbox.items.service import InvalidInboxInputError, ItemFilters, list_items
+from guanxi.inbox.triage.assignment import InvalidAssignmentRuleError, create_assignment_rule
+from guanxi.inbox.triage.moderation import moderate_new
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item
 

@@ -26,10 +26,12 @@ from guanxi.checks.wordlist import add_word, ensure_default_words, import_words,
 from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox import debates, people, replies, service, sla
-from guanxi.inbox.ingest import _cursor
-from guanxi.inbox.models import InboxItem, InboxSettings, ItemKind, SyncCursor
-from guanxi.inbox.people_models import (
+from guanxi.inbox.debates import service as debates
+from guanxi.inbox.intake.service import _cursor
+from guanxi.inbox.items import service
+from guanxi.inbox.items.models import InboxItem, InboxSettings, ItemKind, SyncCursor
+from guanxi.inbox.people import service as people
+from guanxi.inbox.people.models import (
     ItemTag,
     Person,
     PersonIdentity,
@@ -38,6 +40,8 @@ from guanxi.inbox.people_models import (
     SlaPolicy,
     Tag,
 )
+from guanxi.inbox.replies import service as replies
+from guanxi.inbox.triage import sla
 from guanxi.listening import service as listening
 from guanxi.listening.alerts import RuleForm, check_rule, save_rule
 from guanxi.listening.models import ListeningSource, TrackedAccount

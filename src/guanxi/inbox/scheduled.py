@@ -28,7 +28,7 @@ def sync_channel(channel_id: int) -> int:
     from guanxi.connectors.registry import connector_for
     from guanxi.core.security import SecretBox
     from guanxi.core.settings import get_settings
-    from guanxi.inbox.ingest import sync_channel_id
+    from guanxi.inbox.intake.service import sync_channel_id
 
     report = sync_channel_id(
         sessions(), channel_id, connector_for=connector_for,
@@ -39,7 +39,7 @@ def sync_channel(channel_id: int) -> int:
 
 def run_sync() -> list[int]:
     """Queue a sync job for every connected channel; returns their ids."""
-    from guanxi.inbox.ingest import syncable_channel_ids
+    from guanxi.inbox.intake.service import syncable_channel_ids
 
     channel_ids = syncable_channel_ids(sessions())
     for channel_id in channel_ids:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Permission, Workspace
 from guanxi.accounts.service import list_members
 from guanxi.devtools.demo import DemoStep
-from guanxi.inbox.people_models import (
+from guanxi.inbox.people.models import (
     AssignmentRule,
     Debate,
     ModerationRule,

@@ -3,7 +3,7 @@ internal notes, tags, saved replies, bulk actions and the unread count.
 
 The list is one query over every platform and account of the workspace, newest first,
 served by the ``(workspace_id, created_at)`` and ``(workspace_id, status, created_at)``
-indexes; a search is served by ``guanxi.inbox.search`` and comes newest-id first.
+indexes; a search is served by ``guanxi.inbox.items.search`` and comes newest-id first.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from guanxi.accounts.service import list_members, record_audit, require
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.upsert import create_unique, get_or_create, insert_missing, upsert
-from guanxi.inbox import search
-from guanxi.inbox.models import InboxItem, ItemStatus
-from guanxi.inbox.people_models import InternalNote, ItemTag, ReadMark, SavedReply, Tag
+from guanxi.inbox.items import search
+from guanxi.inbox.items.models import InboxItem, ItemStatus
+from guanxi.inbox.people.models import InternalNote, ItemTag, ReadMark, SavedReply, Tag
 
 PAGE_SIZE = 50
 BULK_LIMIT = 500

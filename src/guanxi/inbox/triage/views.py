@@ -16,12 +16,14 @@ from guanxi.core import fields, i18n
 from guanxi.core.bounds import DB_INT_MAX, parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
-from guanxi.inbox import assignment, replies, rules, service
-from guanxi.inbox.moderation import ACTION_LABELS, list_actions
-from guanxi.inbox.people_models import ACTION_STATE_LABELS, PERSON_KIND_LABELS, SlaPolicy
-from guanxi.inbox.screening import CONDITION_LABELS
-from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
-from guanxi.inbox.team_report import team_report
+from guanxi.inbox.items import service
+from guanxi.inbox.people.models import ACTION_STATE_LABELS, PERSON_KIND_LABELS, SlaPolicy
+from guanxi.inbox.replies import service as replies
+from guanxi.inbox.triage import assignment, rules
+from guanxi.inbox.triage.moderation import ACTION_LABELS, list_actions
+from guanxi.inbox.triage.screening import CONDITION_LABELS
+from guanxi.inbox.triage.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
+from guanxi.inbox.triage.team_report import team_report
 from guanxi.web.deps import Db, Member, Writer, client_ip, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render

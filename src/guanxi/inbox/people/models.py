@@ -1,11 +1,11 @@
-"""The inbox's own workflow tables, beside the ingested items of ``guanxi.inbox.models``.
+"""The inbox's own workflow tables, beside the ingested items of ``guanxi.inbox.items.models``.
 
 The relationship book (``Person`` with one ``PersonIdentity`` per platform account, notes
 and tags), the team's workflow on items (tags, internal notes, saved replies, assignment
 rules, SLA targets, unread marks), moderation (rules and the log of what they did, kept so
 an action can be reversed), debates (the brand's ``#话题#`` campaigns) and the search
 document of each item on PostgreSQL (SQLite keeps it in an FTS5 table; see
-``guanxi.inbox.search``).
+``guanxi.inbox.items.search``).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ class SavedReply(Base):
 
 
 class ModerationRule(Base):
-    """When new items meet the conditions, do the actions (see ``guanxi.inbox.moderation``)."""
+    """When new items meet the conditions, do the actions (``guanxi.inbox.triage.moderation``)."""
 
     __tablename__ = "inbox_moderation_rules"
 
@@ -195,9 +195,9 @@ class ModerationRule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     match_all: Mapped[bool] = mapped_column(Boolean, default=False)  # else any condition
-    # Each condition is a kind (guanxi.inbox.screening.ConditionKind) and a value.
+    # Each condition is a kind (guanxi.inbox.triage.screening.ConditionKind) and a value.
     conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    # Each action is a kind (guanxi.inbox.moderation.ActionKind) and a value.
+    # Each action is a kind (guanxi.inbox.triage.moderation.ActionKind) and a value.
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -331,7 +331,7 @@ class SearchDocument(Base):
     """An item's search tokens on PostgreSQL (a ``tsvector`` with a GIN index).
 
     SQLite keeps the same tokens in the FTS5 table ``inbox_search_fts`` instead and leaves
-    this table empty (see ``guanxi.inbox.search``).
+    this table empty (see ``guanxi.inbox.items.search``).
     """
 
     __tablename__ = "inbox_search_documents"

@@ -44,7 +44,7 @@ from guanxi.connectors.base import (
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.upsert import get_or_create
-from guanxi.inbox.ingest_steps import (
+from guanxi.inbox.intake.steps import (
     AFTER_INSERT_STEPS,
     INGEST_STEPS,
     STORE_STEPS,
@@ -52,7 +52,7 @@ from guanxi.inbox.ingest_steps import (
     StepResult,
     run_steps,
 )
-from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind, SyncCursor
 
 log = logging.getLogger(__name__)
 

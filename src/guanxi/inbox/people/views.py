@@ -11,9 +11,10 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import NotFoundError, UserError
-from guanxi.inbox import debates, people
-from guanxi.inbox.models import ITEM_KIND_LABELS
-from guanxi.inbox.people_models import PERSON_KIND_LABELS
+from guanxi.inbox.debates import service as debates
+from guanxi.inbox.items.models import ITEM_KIND_LABELS
+from guanxi.inbox.people import service as people
+from guanxi.inbox.people.models import PERSON_KIND_LABELS
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import QueryField

@@ -43,7 +43,7 @@ from guanxi.connectors.base import (
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
 from guanxi.core.upsert import get_or_create
-from guanxi.inbox.models import (
+from guanxi.inbox.items.models import (
     InboxItem,
     InboxSettings,
     ItemKind,

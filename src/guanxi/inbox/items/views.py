@@ -26,8 +26,9 @@ from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
-from guanxi.inbox import push, replies, service
-from guanxi.inbox.models import (
+from guanxi.inbox.intake import push
+from guanxi.inbox.items import service
+from guanxi.inbox.items.models import (
     ITEM_KIND_LABELS,
     ITEM_STATUS_LABELS,
     REPLY_STATE_LABELS,
@@ -35,9 +36,10 @@ from guanxi.inbox.models import (
     ItemKind,
     Reply,
 )
-from guanxi.inbox.moderation import ACTION_LABELS, reverse_action
-from guanxi.inbox.people_models import ACTION_STATE_LABELS, ModerationAction, PersonIdentity
-from guanxi.inbox.sla import get_targets, sla_state
+from guanxi.inbox.people.models import ACTION_STATE_LABELS, ModerationAction, PersonIdentity
+from guanxi.inbox.replies import service as replies
+from guanxi.inbox.triage.moderation import ACTION_LABELS, reverse_action
+from guanxi.inbox.triage.sla import get_targets, sla_state
 from guanxi.web.deps import (
     CurrentUser,
     Db,

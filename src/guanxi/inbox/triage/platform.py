@@ -8,8 +8,8 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import Capability, ConnectorError, FetchedKind
 from guanxi.connectors.registry import connector_for
 from guanxi.core.errors import N_, UserError
-from guanxi.inbox import replies
-from guanxi.inbox.models import InboxItem, ReplyState
+from guanxi.inbox.items.models import InboxItem, ReplyState
+from guanxi.inbox.replies import service as replies
 
 
 class PlatformRefusedError(UserError):
