@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import AuditEvent, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.db import utcnow
-from guanxi.inbox.items.models import InboxItem, ItemKind
-from guanxi.inbox.people.models import ItemTag, ModerationAction
+from guanxi.inbox.items.models import InboxItem, ItemKind, ItemTag
+from guanxi.inbox.triage.models import ModerationAction
 
 _numbers = itertools.count(1)
 

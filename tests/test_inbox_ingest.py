@@ -16,7 +16,8 @@ from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.inbox.intake import service as ingest
-from guanxi.inbox.items.models import InboxItem, ItemKind, SyncCursor
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.faults import FaultKind, FaultRule
 from guanxi.sandbox.weibo import DEMO_WEIBO_UID

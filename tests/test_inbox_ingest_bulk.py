@@ -20,11 +20,7 @@ from guanxi.inbox.intake import service as ingest
 from guanxi.inbox.intake import steps as ingest_steps
 from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.people import service as people
-from guanxi.inbox.people.models import (
-    Person,
-    PersonIdentity,
-    PersonKind,
-)
+from guanxi.inbox.people.models import Person, PersonIdentity, PersonKind
 from guanxi.inbox.triage import moderation as moderation_module
 from guanxi.inbox.triage.assignment import create_assignment_rule, list_assignment_rules
 from guanxi.inbox.triage.moderation import moderate_new

@@ -14,7 +14,8 @@ from guanxi.connectors.base import FetchedKind, NotSupportedError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.inbox.intake import service as ingest
-from guanxi.inbox.items.models import InboxItem, ReplyState
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.replies.models import ReplyState
 from guanxi.inbox.replies.service import send_reply
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.douyin import DEMO_DOUYIN_OPEN_ID

@@ -14,7 +14,9 @@ from guanxi.connectors.base import FetchedKind, PermanentError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.inbox.intake import service as ingest
-from guanxi.inbox.items.models import InboxItem, ItemKind, ReplyState, SyncCursor
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind
+from guanxi.inbox.replies.models import ReplyState
 from guanxi.inbox.replies.service import send_reply
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.wechat import DEMO_WECHAT_APPID

@@ -38,7 +38,7 @@ from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_
 from guanxi.devtools.bench.inbox_data import BenchFeed, fill, word_list
 from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.inbox.items.service import ItemFilters, list_items
-from guanxi.inbox.people.models import AssignmentRule, ModerationRule
+from guanxi.inbox.triage.models import AssignmentRule, ModerationRule
 
 WORKER_START_TIMEOUT_S = 120.0
 WORKER_TIMEOUT_S = 3600.0

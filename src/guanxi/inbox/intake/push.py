@@ -21,8 +21,8 @@ from guanxi.channels.models import Channel
 from guanxi.channels.push import register_push_handler
 from guanxi.connectors.push import MessageArrived, PushRefusedError, SignedRequest
 from guanxi.core.db import utcnow
+from guanxi.inbox.intake.models import PushNonce
 from guanxi.inbox.intake.service import after_insert, store_items
-from guanxi.inbox.items.models import PushNonce
 
 log = logging.getLogger(__name__)
 

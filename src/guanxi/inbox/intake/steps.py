@@ -41,7 +41,8 @@ from guanxi.inbox.bulk import (
     plan_for_pages,
     with_defaults,
 )
-from guanxi.inbox.items.models import InboxItem, ItemKind, SyncCursor
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.inbox.triage import moderation
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.inbox.items.models import InboxItem
-from guanxi.inbox.people.models import AssignmentRule
+from guanxi.inbox.triage.models import AssignmentRule
 
 
 class InvalidAssignmentRuleError(UserError):

@@ -30,16 +30,12 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.inbox.bulk import insert_rows, insert_with_ids, plan_for_pages, update_by_id
 from guanxi.inbox.items import search
-from guanxi.inbox.items.models import InboxItem
-from guanxi.inbox.people.models import (
-    ActionState,
-    ItemTag,
-    ModerationAction,
-    ModerationRule,
-    SlaPolicy,
-)
+from guanxi.inbox.items.models import InboxItem, ItemTag
+from guanxi.inbox.items.service import ensure_tag
 from guanxi.inbox.people.service import link_authors
+from guanxi.inbox.replies.saved import render_saved_reply
 from guanxi.inbox.triage.assignment import assign_by_rules, rotate_rows
+from guanxi.inbox.triage.models import ActionState, ModerationAction, ModerationRule, SlaPolicy
 from guanxi.inbox.triage.screening import (
     ConditionKind,
     Facts,
@@ -360,8 +356,6 @@ def _words(db: Session, *, workspace: Workspace) -> CompiledWordList:
 
 
 def _tag_lookup(db: Session, workspace_id: int) -> Callable[[str], int]:
-    from guanxi.inbox.items.service import ensure_tag
-
     cache: dict[str, int] = {}
 
     def tag_id(name: str) -> int:
@@ -470,8 +464,6 @@ def _perform(
         if value.isdecimal():
             pending.set(item, "priority", min(int(value), MAX_PRIORITY))
         return priority_before
-    from guanxi.inbox.items.service import render_saved_reply
-
     _before_platform(db, context)
     context.platform.reply(db, item=item, text=render_saved_reply(value, item=item))
     return {}

@@ -11,7 +11,8 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.inbox.people.models import ModerationRule, PersonKind
+from guanxi.inbox.people.models import PersonKind
+from guanxi.inbox.triage.models import ModerationRule
 from guanxi.inbox.triage.moderation import ActionKind
 from guanxi.inbox.triage.screening import ConditionKind
 

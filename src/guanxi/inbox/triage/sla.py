@@ -20,7 +20,7 @@ from guanxi.core.errors import N_, UserError
 from guanxi.core.upsert import upsert
 from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.people.influence import influence, reach_score
-from guanxi.inbox.people.models import SlaPolicy
+from guanxi.inbox.triage.models import SlaPolicy
 
 DEFAULT_CRISIS_WORDS = (
     "投诉",
