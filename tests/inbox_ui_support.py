@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import AuditEvent, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.db import utcnow
-from guanxi.inbox.models import InboxItem, ItemKind
-from guanxi.inbox.people_models import ItemTag, ModerationAction
+from guanxi.inbox.items.models import InboxItem, ItemKind, ItemTag
+from guanxi.inbox.triage.models import ModerationAction
 
 _numbers = itertools.count(1)
 
@@ -79,7 +79,7 @@ class FakePlatform:
         """Record the hide, or refuse it as a platform would."""
         del db
         if self.refuse:
-            from guanxi.inbox.platform import PlatformRefusedError
+            from guanxi.inbox.triage.platform import PlatformRefusedError
 
             raise PlatformRefusedError(
                 "The platform refused to hide the item: {reason}", reason="20101"

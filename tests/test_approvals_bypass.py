@@ -21,8 +21,9 @@ from guanxi.accounts.models import AuditEvent, Membership, Role
 from guanxi.channels.models import Channel
 from guanxi.connectors import registry
 from guanxi.connectors.base import Capability, ChannelContext, ReplyRequest, ReplyResult
-from guanxi.inbox.models import InboxItem, Reply, ReplyState
-from guanxi.inbox.replies import reply_rule
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.replies.models import Reply, ReplyState
+from guanxi.inbox.replies.service import reply_rule
 from guanxi.publishing import service
 from guanxi.publishing.models import Approval, PublishTarget, TargetState
 from tests.composer_support import ArticleConnector, MicroConnector, Team, make_team, set_steps

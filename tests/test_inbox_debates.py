@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership
-from guanxi.inbox import debates
-from guanxi.inbox.moderation import moderate_new
-from guanxi.inbox.team_report import percentile, team_report
+from guanxi.inbox.debates import service as debates
+from guanxi.inbox.triage.moderation import moderate_new
+from guanxi.inbox.triage.team_report import percentile, team_report
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item
 

@@ -15,8 +15,9 @@ from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox import ingest
-from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
+from guanxi.inbox.intake import service as ingest
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.faults import FaultKind, FaultRule
 from guanxi.sandbox.weibo import DEMO_WEIBO_UID
@@ -143,7 +144,7 @@ def test_new_items_go_through_moderation(
         assert all(item.sentiment for item in items)  # ingest gave them sentiment and priority
         seen.append((workspace_id, [item.id for item in items]))
 
-    monkeypatch.setattr("guanxi.inbox.moderation.moderate_new", record)
+    monkeypatch.setattr("guanxi.inbox.triage.moderation.moderate_new", record)
     stack.tick(comments=3)
     _sync(db, stack, channel, session_factory, box)
     _sync(db, stack, channel, session_factory, box)
@@ -249,7 +250,7 @@ def test_a_failing_moderation_keeps_the_items_and_the_cursor(
     def broken(db: Session, *, workspace_id: int, items: Sequence[InboxItem], **_: object) -> None:
         raise RuntimeError("a bug in a rule")
 
-    monkeypatch.setattr("guanxi.inbox.moderation.moderate_new", broken)
+    monkeypatch.setattr("guanxi.inbox.triage.moderation.moderate_new", broken)
     stack.tick(comments=2)
     report = _sync(db, stack, channel, session_factory, box)
     assert report.added >= 2

@@ -15,18 +15,17 @@ from guanxi.accounts.models import Membership, Role
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
 from guanxi.core.db import utcnow
-from guanxi.inbox import bulk, ingest, ingest_steps, people
-from guanxi.inbox import moderation as moderation_module
-from guanxi.inbox.assignment import create_assignment_rule, list_assignment_rules
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.moderation import moderate_new
-from guanxi.inbox.people_models import (
-    Person,
-    PersonIdentity,
-    PersonKind,
-)
-from guanxi.inbox.rules import create_rule
-from guanxi.inbox.sla import priority_for, priority_level
+from guanxi.inbox import bulk
+from guanxi.inbox.intake import service as ingest
+from guanxi.inbox.intake import steps as ingest_steps
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.people import service as people
+from guanxi.inbox.people.models import Person, PersonIdentity, PersonKind
+from guanxi.inbox.triage import moderation as moderation_module
+from guanxi.inbox.triage.assignment import create_assignment_rule, list_assignment_rules
+from guanxi.inbox.triage.moderation import moderate_new
+from guanxi.inbox.triage.rules import create_rule
+from guanxi.inbox.triage.sla import priority_for, priority_level
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item, moderation_outcome
 

@@ -12,7 +12,7 @@ from guanxi.accounts.models import User, Workspace
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import get_settings
-from guanxi.inbox.models import InboxItem
+from guanxi.inbox.items.models import InboxItem
 from guanxi.sandbox.audience import engagement_of, tick
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxPost

@@ -13,9 +13,10 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import FetchedKind, NotSupportedError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox import ingest
-from guanxi.inbox.models import InboxItem, ReplyState
-from guanxi.inbox.replies import send_reply
+from guanxi.inbox.intake import service as ingest
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.replies.models import ReplyState
+from guanxi.inbox.replies.service import send_reply
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.douyin import DEMO_DOUYIN_OPEN_ID
 from tests.inbox_ingest_support import Stack, connect_demo, context_of, make_stack

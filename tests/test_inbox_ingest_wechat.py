@@ -13,9 +13,11 @@ from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.connectors.base import FetchedKind, PermanentError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox import ingest
-from guanxi.inbox.models import InboxItem, ItemKind, ReplyState, SyncCursor
-from guanxi.inbox.replies import send_reply
+from guanxi.inbox.intake import service as ingest
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind
+from guanxi.inbox.replies.models import ReplyState
+from guanxi.inbox.replies.service import send_reply
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.wechat import DEMO_WECHAT_APPID
 from tests.inbox_ingest_support import Stack, connect_demo, context_of, make_stack

@@ -14,13 +14,14 @@ from guanxi.channels.models import Channel
 from guanxi.checks.models import SensitiveWord
 from guanxi.connectors.base import Capability, ChannelContext, FetchedKind
 from guanxi.core.errors import ConflictError
-from guanxi.inbox import platform as platform_module
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.moderation import ActionKind, moderate_new, reverse_action
-from guanxi.inbox.people_models import ActionState, ItemTag, ModerationAction, Person, PersonKind
-from guanxi.inbox.rules import InvalidRuleError, create_rule
-from guanxi.inbox.screening import ConditionKind, Facts, Screen, phrase_list, rule_matches
-from guanxi.inbox.service import ItemFilters, list_items
+from guanxi.inbox.items.models import InboxItem, ItemTag
+from guanxi.inbox.items.service import ItemFilters, list_items
+from guanxi.inbox.people.models import Person, PersonKind
+from guanxi.inbox.triage import platform as platform_module
+from guanxi.inbox.triage.models import ActionState, ModerationAction
+from guanxi.inbox.triage.moderation import ActionKind, moderate_new, reverse_action
+from guanxi.inbox.triage.rules import InvalidRuleError, create_rule
+from guanxi.inbox.triage.screening import ConditionKind, Facts, Screen, phrase_list, rule_matches
 from tests.conftest import UserFactory, WorkspaceFactory, forget_default_words
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item, moderation_outcome
 

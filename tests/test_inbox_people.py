@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import AuditEvent, Membership
-from guanxi.inbox import people
-from guanxi.inbox.influence import guess_kind, influence
-from guanxi.inbox.models import Reply, ReplyState
-from guanxi.inbox.moderation import moderate_new
-from guanxi.inbox.people_models import Person, PersonIdentity, PersonKind
+from guanxi.inbox.people import service as people
+from guanxi.inbox.people.influence import guess_kind, influence
+from guanxi.inbox.people.models import Person, PersonIdentity, PersonKind
+from guanxi.inbox.replies.models import Reply, ReplyState
+from guanxi.inbox.triage.moderation import moderate_new
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item
 

@@ -26,8 +26,10 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox import ingest, replies
-from guanxi.inbox.models import InboxItem, ReplyState, ReplyVia
+from guanxi.inbox.intake import service as ingest
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.replies import service as replies
+from guanxi.inbox.replies.models import ReplyState, ReplyVia
 from guanxi.sandbox.audience import Fan, FanMessage, engagement_of
 from guanxi.sandbox.wechat import DEMO_WECHAT_APPID
 from guanxi.sandbox.weibo import DEMO_WEIBO_UID

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Role
 from guanxi.core.errors import NotFoundError, PermissionDeniedError
-from guanxi.inbox import search, service
-from guanxi.inbox.assignment import InvalidAssignmentRuleError, create_assignment_rule
-from guanxi.inbox.models import ItemStatus
-from guanxi.inbox.moderation import moderate_new
-from guanxi.inbox.service import InvalidInboxInputError, ItemFilters, list_items
+from guanxi.inbox.items import search, service
+from guanxi.inbox.items.models import ItemStatus
+from guanxi.inbox.items.service import InvalidInboxInputError, ItemFilters, list_items
+from guanxi.inbox.replies import saved
+from guanxi.inbox.triage.assignment import InvalidAssignmentRuleError, create_assignment_rule
+from guanxi.inbox.triage.moderation import moderate_new
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item
 
@@ -173,28 +174,28 @@ def test_saved_replies_in_two_languages_with_variables(
     owner = team["owner"]
     channel = make_channel(db, owner.workspace)
     item = make_item(db, channel, "hi", name="Lily")
-    zh = service.save_saved_reply(
+    zh = saved.save_saved_reply(
         db, membership=owner, title="感谢", language="zh", text="{name}，感谢支持！"
     )
-    en = service.save_saved_reply(
+    en = saved.save_saved_reply(
         db,
         membership=owner,
         title="Thanks",
         language="en",
         text="Thanks {name}, from {account} on {platform}",
     )
-    assert service.render_saved_reply(zh.text, item=item) == "Lily，感谢支持！"
+    assert saved.render_saved_reply(zh.text, item=item) == "Lily，感谢支持！"
     assert (
-        service.render_saved_reply(en.text, item=item, account="Acme")
+        saved.render_saved_reply(en.text, item=item, account="Acme")
         == "Thanks Lily, from Acme on weibo"
     )
     with pytest.raises(InvalidInboxInputError, match=r"\{nickname\}"):
-        service.save_saved_reply(
+        saved.save_saved_reply(
             db, membership=owner, title="x", language="zh", text="{nickname} 你好"
         )
     with pytest.raises(InvalidInboxInputError, match="exists"):
-        service.save_saved_reply(db, membership=owner, title="感谢", language="zh", text="再次感谢")
-    assert [s.title for s in service.list_saved_replies(db, workspace_id=owner.workspace_id)] == [
+        saved.save_saved_reply(db, membership=owner, title="感谢", language="zh", text="再次感谢")
+    assert [s.title for s in saved.list_saved_replies(db, workspace_id=owner.workspace_id)] == [
         "Thanks",
         "感谢",
     ]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.sla import (
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.triage.sla import (
     InvalidTargetsError,
     SlaTargets,
     add_minutes,

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership
 from guanxi.channels.models import Channel
-from guanxi.inbox.models import InboxItem, ItemStatus
-from guanxi.inbox.moderation import moderate_new
-from guanxi.inbox.people_models import ModerationAction, Person
+from guanxi.inbox.items.models import InboxItem, ItemStatus
+from guanxi.inbox.people.models import Person
+from guanxi.inbox.triage.models import ModerationAction
+from guanxi.inbox.triage.moderation import moderate_new
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item
 

@@ -40,17 +40,11 @@ from guanxi.devtools.demo.listening_topics import load_insight_demo
 from guanxi.devtools.demo.planner import DEMO_PLAN_BRIEF
 from guanxi.devtools.demo.publishing import load_demo_posts
 from guanxi.devtools.demo.stack import load_demo_channels
-from guanxi.inbox.models import Reply
-from guanxi.inbox.people import link_authors
-from guanxi.inbox.people_models import (
-    InternalNote,
-    ItemTag,
-    ModerationAction,
-    Person,
-    PersonNote,
-    PersonTag,
-    Tag,
-)
+from guanxi.inbox.items.models import InternalNote, ItemTag, Tag
+from guanxi.inbox.people.models import Person, PersonNote, PersonTag
+from guanxi.inbox.people.service import link_authors
+from guanxi.inbox.replies.models import Reply
+from guanxi.inbox.triage.models import ModerationAction
 from guanxi.listening.intake import service as listening
 from guanxi.listening.intake.models import SourceFormat
 from guanxi.listening.topics.service import refresh_rollup

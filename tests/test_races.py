@@ -26,18 +26,18 @@ from guanxi.checks.wordlist import add_word, ensure_default_words, import_words,
 from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox import debates, people, replies, service, sla
-from guanxi.inbox.ingest import _cursor
-from guanxi.inbox.models import InboxItem, InboxSettings, ItemKind, SyncCursor
-from guanxi.inbox.people_models import (
-    ItemTag,
-    Person,
-    PersonIdentity,
-    PersonTag,
-    ReadMark,
-    SlaPolicy,
-    Tag,
-)
+from guanxi.inbox.debates import service as debates
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.intake.service import _cursor
+from guanxi.inbox.items import service
+from guanxi.inbox.items.models import InboxItem, ItemKind, ItemTag, ReadMark, Tag
+from guanxi.inbox.people import service as people
+from guanxi.inbox.people.models import Person, PersonIdentity, PersonTag
+from guanxi.inbox.replies import saved
+from guanxi.inbox.replies import service as replies
+from guanxi.inbox.replies.models import InboxSettings
+from guanxi.inbox.triage import sla
+from guanxi.inbox.triage.models import SlaPolicy
 from guanxi.listening.alerts.models import Alert, AlertRule
 from guanxi.listening.alerts.service import RuleForm, check_rule, save_rule
 from guanxi.listening.intake import service as listening
@@ -593,7 +593,7 @@ def test_two_saved_replies_with_one_title_at_once(
 
     def save(session: Session) -> object:
         return _refused(
-            lambda: service.save_saved_reply(
+            lambda: saved.save_saved_reply(
                 session, membership=_member(session, owner), title="感谢", language="zh",
                 text="谢谢{name}！",
             )

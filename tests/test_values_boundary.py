@@ -27,8 +27,8 @@ from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
 from guanxi.connectors.wechat_push import wechat_signature
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox.ingest import store_items
-from guanxi.inbox.models import InboxItem
+from guanxi.inbox.intake.service import store_items
+from guanxi.inbox.items.models import InboxItem
 from guanxi.listening.intake import flows, service
 from guanxi.listening.intake.importers.mediacrawler import MediaCrawlerImporter
 from guanxi.listening.intake.models import ImportRowError, ImportRun, ImportStatus

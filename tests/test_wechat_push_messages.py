@@ -19,7 +19,7 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.wechat_push import wechat_signature
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.inbox.models import InboxItem, ItemKind
+from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.wechat import DEMO_WECHAT_APPID, DEMO_WECHAT_SERVER_TOKEN

@@ -18,7 +18,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.devtools.demo.stack import sandbox_environment
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
-from guanxi.inbox.ingest import sync_all
+from guanxi.inbox.intake.service import sync_all
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxPost

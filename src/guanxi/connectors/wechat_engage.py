@@ -6,7 +6,7 @@ Article comments (图文消息留言管理): ``comment/list`` of each recently p
 permission (comments are open only to verified accounts that enabled them): that becomes
 an explained ``PermanentError`` for the channel's page, not a crash.
 
-Private messages are not pulled: WeChat pushes them to the server URL (guanxi.inbox.push).
+Private messages are not pulled: WeChat pushes them to the server URL (guanxi.inbox.intake.push).
 They are answered with a customer-service message (``message/custom/send``), which WeChat
 accepts only within 48 hours of the person's last message (errcode 45015 outside it,
 45047 once the answers allowed are used up); guanxi checks that window first

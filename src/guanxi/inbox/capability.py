@@ -2,20 +2,28 @@
 
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
-from guanxi.inbox import cli, models, overview, people_models
+from guanxi.inbox import cli, overview
+from guanxi.inbox.debates import models as debate_models
+from guanxi.inbox.intake import models as intake_models
+from guanxi.inbox.items import models as item_models
+from guanxi.inbox.people import models as people_models
+from guanxi.inbox.replies import models as reply_models
+from guanxi.inbox.triage import models as triage_models
 
 capability = Capability(
     name="inbox",
     position=30,
     routers=(
-        "guanxi.inbox.settings_views:router",
-        "guanxi.inbox.people_views:router",
-        "guanxi.inbox.views:router",
+        "guanxi.inbox.items.views:router",
+        "guanxi.inbox.replies.views:router",
+        "guanxi.inbox.triage.views:router",
+        "guanxi.inbox.people.views:router",
+        "guanxi.inbox.debates.views:router",
     ),
     schedule="guanxi.inbox.scheduled:SCHEDULE",
     cli=cli.register,
-    models=(models, people_models),
-    on_app_created=("guanxi.inbox.views:set_up",),
+    models=(item_models, intake_models, triage_models, reply_models, people_models, debate_models),
+    on_app_created=("guanxi.inbox.items.views:set_up",),
     glance=Glance(
         title=N_("Inbox"),
         description=N_(

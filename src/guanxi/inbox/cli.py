@@ -21,7 +21,7 @@ def sync_command(
     from guanxi.connectors.registry import connector_for
     from guanxi.core.security import SecretBox
     from guanxi.core.settings import get_settings
-    from guanxi.inbox.ingest import sync_channel_id, syncable_channel_ids
+    from guanxi.inbox.intake.service import sync_channel_id, syncable_channel_ids
 
     settings = get_settings()
     factory = sessions()

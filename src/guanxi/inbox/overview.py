@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.inbox.models import InboxItem, ItemStatus
+from guanxi.inbox.items.models import InboxItem, ItemStatus
 
 
 @dataclass(frozen=True)

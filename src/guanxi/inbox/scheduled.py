@@ -2,9 +2,13 @@
 
 Every ``SYNC_EVERY_S`` seconds the schedule queues one ``sync_channel`` job per connected
 channel; each job reads that channel's new comments, mentions and messages
-(``inbox.ingest.sync_channel_id``, which ``guanxi inbox sync`` calls too). A job is retried
-once by the queue after 30 s: reading is idempotent (the cursor and the unique key make a
-second read insert nothing), and the next tick would do the same work anyway.
+(``inbox.intake.service.sync_channel_id``, which ``guanxi inbox sync`` calls too). A job is
+retried once by the queue after 30 s: reading is idempotent (the cursor and the unique key
+make a second read insert nothing), and the next tick would do the same work anyway.
+
+The jobs live here, at the top of the capability, whichever sub-package does the work: Huey
+names a queued job after its module (``guanxi.inbox.scheduled.sync_channel``), and a job
+queued before an upgrade must still find its function after it.
 
 Heavy imports (the ingest service, connectors, httpx) happen when a job runs, not at import.
 """
@@ -28,7 +32,7 @@ def sync_channel(channel_id: int) -> int:
     from guanxi.connectors.registry import connector_for
     from guanxi.core.security import SecretBox
     from guanxi.core.settings import get_settings
-    from guanxi.inbox.ingest import sync_channel_id
+    from guanxi.inbox.intake.service import sync_channel_id
 
     report = sync_channel_id(
         sessions(), channel_id, connector_for=connector_for,
@@ -39,7 +43,7 @@ def sync_channel(channel_id: int) -> int:
 
 def run_sync() -> list[int]:
     """Queue a sync job for every connected channel; returns their ids."""
-    from guanxi.inbox.ingest import syncable_channel_ids
+    from guanxi.inbox.intake.service import syncable_channel_ids
 
     channel_ids = syncable_channel_ids(sessions())
     for channel_id in channel_ids:

@@ -1,7 +1,7 @@
 """``guanxi bench inbox``: the inbox at a million items, on SQLite or PostgreSQL.
 
 1. Ingest: a fake in-process comment feed is read through the real path
-   (``guanxi.inbox.ingest.sync_channel`` → store → ``moderate_new``: search index,
+   (``guanxi.inbox.intake.service.sync_channel`` → store → ``moderate_new``: search index,
    relationship book, sentiment, priority, four moderation rules against 10,000 sensitive
    terms, round-robin assignment). Its rate is ``ingest_per_s``. With ``ingest_workers``
    > 1, that many processes ingest at once, each on its own channel of the workspace
@@ -10,7 +10,7 @@
 2. Fill: the rest of the items are written in bulk (same tables, same search tokens),
    because a million items through the ingest path would only measure it longer.
 3. Query: the list (newest first), eight filters and eight searches, each timed ``runs``
-   times through ``guanxi.inbox.service.list_items`` on a fresh session (p50, p95).
+   times through ``guanxi.inbox.items.service.list_items`` on a fresh session (p50, p95).
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from guanxi.connectors.base import (
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_database
 from guanxi.devtools.bench.inbox_data import BenchFeed, fill, word_list
-from guanxi.inbox.models import InboxItem, ItemKind
-from guanxi.inbox.people_models import AssignmentRule, ModerationRule
-from guanxi.inbox.service import ItemFilters, list_items
+from guanxi.inbox.items.models import InboxItem, ItemKind
+from guanxi.inbox.items.service import ItemFilters, list_items
+from guanxi.inbox.triage.models import AssignmentRule, ModerationRule
 
 WORKER_START_TIMEOUT_S = 120.0
 WORKER_TIMEOUT_S = 3600.0
@@ -201,7 +201,7 @@ def ingest(
 ) -> float:
     """Read ``count`` comments on one channel through the real ingest path; the seconds it
     took. ``ready`` is called once the feed is built, just before the clock starts."""
-    from guanxi.inbox.ingest import sync_channel
+    from guanxi.inbox.intake.service import sync_channel
 
     feed = BenchFeed(count, seed)
     sessions = make_session_factory(engine)

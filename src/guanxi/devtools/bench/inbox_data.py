@@ -23,9 +23,8 @@ from guanxi.connectors.base import (
 from guanxi.core.db import make_session_factory
 from guanxi.devtools.bench.checks import COMMON_HAN
 from guanxi.devtools.bench.common import Progress
-from guanxi.inbox import search
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.people_models import SearchDocument
+from guanxi.inbox.items import search
+from guanxi.inbox.items.models import InboxItem, SearchDocument
 
 PAGE = 200  # comments per page of the feed
 CHUNK = 10_000

@@ -25,7 +25,7 @@ from guanxi.devtools.bench import listening_dashboard as bench_dashboard
 from guanxi.devtools.bench.common import Progress
 from guanxi.devtools.demo.stack import load_demo_channels
 from guanxi.devtools.demo.workspace import load_demo
-from guanxi.inbox.models import InboxItem
+from guanxi.inbox.items.models import InboxItem
 from guanxi.listening.mentions.flows import pipeline_for
 from guanxi.listening.mentions.models import Author, Mention
 from guanxi.listening.topics.service import refresh_rollup

@@ -48,8 +48,8 @@ from guanxi.devtools.bench.common import (
 )
 from guanxi.devtools.bench.web_data import PERSON_PASSWORD, BenchData, Person, Volume, fill_demo
 from guanxi.devtools.demo.stack import sandbox_environment
-from guanxi.inbox.models import Reply
-from guanxi.inbox.people_models import InternalNote
+from guanxi.inbox.items.models import InternalNote
+from guanxi.inbox.replies.models import Reply
 from guanxi.publishing.models import Approval, Post
 
 START_TIMEOUT_S = 60.0

@@ -10,13 +10,9 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Permission, Workspace
 from guanxi.accounts.service import list_members
 from guanxi.devtools.demo import DemoStep
-from guanxi.inbox.people_models import (
-    AssignmentRule,
-    Debate,
-    ModerationRule,
-    SavedReply,
-    SlaPolicy,
-)
+from guanxi.inbox.debates.models import Debate
+from guanxi.inbox.replies.models import SavedReply
+from guanxi.inbox.triage.models import AssignmentRule, ModerationRule, SlaPolicy
 
 SAVED_REPLIES = (
     ("感谢支持", "zh", "{name}您好，感谢您对普罗旺斯葡萄酒的支持！🍷"),

@@ -43,14 +43,8 @@ from guanxi.connectors.base import (
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
 from guanxi.core.upsert import get_or_create
-from guanxi.inbox.models import (
-    InboxItem,
-    InboxSettings,
-    ItemKind,
-    Reply,
-    ReplyState,
-    ReplyVia,
-)
+from guanxi.inbox.items.models import InboxItem, ItemKind
+from guanxi.inbox.replies.models import InboxSettings, Reply, ReplyState, ReplyVia
 
 REPLY_MAX_CHARS = 2000
 DEFAULT_REPLY_APPROVER_ROLE = Role.MANAGER

@@ -3,7 +3,7 @@
 ``moderate_new`` runs after ingest inserts items. For each batch it indexes the items for
 search, links their authors to the relationship book, fills sentiment and priority where
 an item has none yet (ingest gives them before the insert: ``score_rows``), runs the
-workspace's enabled rules in order (conditions in ``guanxi.inbox.screening``) and finally
+workspace's enabled rules in order (conditions in ``guanxi.inbox.triage.screening``) and finally
 the assignment rules for items still unassigned. Every automatic action is logged
 in ``ModerationAction`` with the state before it, audited, and can be reversed by a person
 unless the platform cannot undo it (a hidden or deleted comment, a sent reply).
@@ -28,21 +28,23 @@ from guanxi.checks.words import CompiledWordList
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
-from guanxi.inbox import search
-from guanxi.inbox.assignment import assign_by_rules, rotate_rows
 from guanxi.inbox.bulk import insert_rows, insert_with_ids, plan_for_pages, update_by_id
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.people import link_authors
-from guanxi.inbox.people_models import (
-    ActionState,
-    ItemTag,
-    ModerationAction,
-    ModerationRule,
-    SlaPolicy,
+from guanxi.inbox.items import search
+from guanxi.inbox.items.models import InboxItem, ItemTag
+from guanxi.inbox.items.service import ensure_tag
+from guanxi.inbox.people.service import link_authors
+from guanxi.inbox.replies.saved import render_saved_reply
+from guanxi.inbox.triage.assignment import assign_by_rules, rotate_rows
+from guanxi.inbox.triage.models import ActionState, ModerationAction, ModerationRule, SlaPolicy
+from guanxi.inbox.triage.screening import (
+    ConditionKind,
+    Facts,
+    Screen,
+    conditions_met,
+    parse_conditions,
 )
-from guanxi.inbox.screening import ConditionKind, Facts, Screen, conditions_met, parse_conditions
-from guanxi.inbox.sentiment import sentiments
-from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for, priority_level
+from guanxi.inbox.triage.sentiment import sentiments
+from guanxi.inbox.triage.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for, priority_level
 
 FLAG_TAG = "flagged"
 
@@ -81,7 +83,7 @@ class PlatformActions(Protocol):
 def connector_actions() -> PlatformActions:
     """The real platform actions (through the channel's connector); imported lazily because
     the reply service imports the connectors."""
-    from guanxi.inbox.platform import ConnectorActions
+    from guanxi.inbox.triage.platform import ConnectorActions
 
     return ConnectorActions()
 
@@ -354,8 +356,6 @@ def _words(db: Session, *, workspace: Workspace) -> CompiledWordList:
 
 
 def _tag_lookup(db: Session, workspace_id: int) -> Callable[[str], int]:
-    from guanxi.inbox.service import ensure_tag
-
     cache: dict[str, int] = {}
 
     def tag_id(name: str) -> int:
@@ -464,8 +464,6 @@ def _perform(
         if value.isdecimal():
             pending.set(item, "priority", min(int(value), MAX_PRIORITY))
         return priority_before
-    from guanxi.inbox.service import render_saved_reply
-
     _before_platform(db, context)
     context.platform.reply(db, item=item, text=render_saved_reply(value, item=item))
     return {}

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from guanxi.core.errors import N_
-from guanxi.inbox.people_models import PersonKind
+from guanxi.inbox.people.models import PersonKind
 
 KOL_FOLLOWERS = 10_000
 MEDIA_VERIFIED_TYPES = frozenset({3, 4})  # media, websites

@@ -32,16 +32,11 @@ from guanxi.inbox.bulk import (
     next_ids,
     update_by_id,
 )
-from guanxi.inbox.influence import Influence, guess_kind, influence
-from guanxi.inbox.models import InboxItem, Reply
-from guanxi.inbox.people_models import (
-    Person,
-    PersonIdentity,
-    PersonKind,
-    PersonNote,
-    PersonTag,
-    Tag,
-)
+from guanxi.inbox.items.models import InboxItem, Tag
+from guanxi.inbox.items.service import ensure_tag
+from guanxi.inbox.people.influence import Influence, guess_kind, influence
+from guanxi.inbox.people.models import Person, PersonIdentity, PersonKind, PersonNote, PersonTag
+from guanxi.inbox.replies.models import Reply
 
 NOTE_MAX_LENGTH = 5000
 IDENTITY_KEY = ("workspace_id", "platform", "external_id")
@@ -353,8 +348,6 @@ def tag_person(
     db: Session, *, membership: Membership, person_id: int, name: str, remove: bool = False
 ) -> None:
     """Add (or remove) tag ``name`` on a person (the same tags as items)."""
-    from guanxi.inbox.service import ensure_tag
-
     require(membership, Permission.WRITE)
     person = get_person(db, workspace_id=membership.workspace_id, person_id=person_id)
     tag = ensure_tag(db, workspace_id=membership.workspace_id, name=name)

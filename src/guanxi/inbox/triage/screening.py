@@ -3,7 +3,7 @@
 ``Screen`` holds the compiled automata (the workspace's sensitive words, the abuse and
 advertising phrase lists, each ONE Aho-Corasick automaton over Simplified and Traditional
 alike, see ``guanxi.checks.words``) and answers, for one text, which conditions it meets and
-why. Rules combine conditions (``guanxi.inbox.moderation``).
+why. Rules combine conditions (``guanxi.inbox.triage.moderation``).
 """
 
 from __future__ import annotations

@@ -1,31 +1,29 @@
-"""The inbox tables: what the audience said to the brand, our replies, and the sync cursors.
+"""The inbox's items and the team's marks on them: tags, internal notes, unread marks.
 
 An ``InboxItem`` is one comment, mention or private message pulled from a channel (or pushed
 by WeChat). It is unique per channel, kind and platform id, so that pulling the same page
-twice inserts nothing. A ``Reply`` is our answer to one item; its text is kept whatever
-happens on the platform (a failed or refused reply stays as a failed reply or a draft).
+twice inserts nothing. Our answers to it are ``Reply`` rows (``guanxi.inbox.replies.models``).
+On PostgreSQL each item also has a search document here (SQLite keeps the same tokens in an
+FTS5 table; see ``guanxi.inbox.items.search``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from guanxi.core.db import Base, UTCDateTime, utcnow
 from guanxi.core.errors import N_
+
+# ``InboxItem.replies`` finds ``Reply`` by name when the mappers are configured, once the
+# capability has loaded all its ``models`` (the reply tables' module imports this one).
+if TYPE_CHECKING:
+    from guanxi.inbox.replies.models import Reply
 
 
 class ItemKind(StrEnum):
@@ -56,30 +54,6 @@ ITEM_STATUS_LABELS: dict[ItemStatus, str] = {
     ItemStatus.PENDING: N_("Pending"),
     ItemStatus.DONE: N_("Done"),
 }
-
-
-class ReplyState(StrEnum):
-    """Where a reply stands. No state loses the text."""
-
-    DRAFT = "draft"  # not sent (yet): written, or refused by a rule such as WeChat's window
-    PENDING_APPROVAL = "pending_approval"  # a junior's reply waiting for a manager
-    SENT = "sent"
-    FAILED = "failed"  # the platform refused it; the text stays here to retry
-
-
-REPLY_STATE_LABELS: dict[ReplyState, str] = {
-    ReplyState.DRAFT: N_("Draft"),
-    ReplyState.PENDING_APPROVAL: N_("Waiting for approval"),
-    ReplyState.SENT: N_("Sent"),
-    ReplyState.FAILED: N_("Failed"),
-}
-
-
-class ReplyVia(StrEnum):
-    """How a reply reached the platform."""
-
-    API = "api"  # through the channel's connector
-    MANUAL = "manual"  # a person pasted it on the platform and marked it replied
 
 
 class InboxItem(Base):
@@ -138,10 +112,37 @@ class InboxItem(Base):
     )
 
 
-class Reply(Base):
-    """Our answer to one inbox item."""
+class Tag(Base):
+    """A label the team puts on items and people."""
 
-    __tablename__ = "inbox_replies"
+    __tablename__ = "inbox_tags"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(60))
+
+
+class ItemTag(Base):
+    """A tag on an inbox item."""
+
+    __tablename__ = "inbox_item_tags"
+    __table_args__ = (Index("ix_inbox_item_tags_tag_item", "tag_id", "item_id"),)
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("inbox_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("inbox_tags.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class InternalNote(Base):
+    """A note on an item for the team only; never sent to the platform."""
+
+    __tablename__ = "inbox_internal_notes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(
@@ -151,65 +152,36 @@ class Reply(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     text: Mapped[str] = mapped_column(Text)
-    state: Mapped[ReplyState] = mapped_column(String(20), default=ReplyState.DRAFT, index=True)
-    via: Mapped[ReplyVia] = mapped_column(String(10), default=ReplyVia.API)
-    # What the platform said: the reply's id once sent, or why it refused.
-    external_id: Mapped[str] = mapped_column(String(200), default="")
-    url: Mapped[str] = mapped_column(String(1000), default="")
-    error: Mapped[str] = mapped_column(Text, default="")  # a translatable message id
-    error_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    error_code: Mapped[str] = mapped_column(String(40), default="")
-    # Sent at most once: the connector gets this key with the request.
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    approved_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-
-    item: Mapped[InboxItem] = relationship(back_populates="replies")
 
 
-class SyncCursor(Base):
-    """How far the inbox has read one channel's comments, mentions or messages."""
+class ReadMark(Base):
+    """The newest item a member has seen in the list; newer ones count as unread."""
 
-    __tablename__ = "inbox_sync_cursors"
+    __tablename__ = "inbox_read_marks"
 
-    channel_id: Mapped[int] = mapped_column(
-        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    kind: Mapped[ItemKind] = mapped_column(String(20), primary_key=True)
-    cursor: Mapped[str] = mapped_column(String(400), default="")  # opaque, the connector's
-    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    # The last failure, shown on the channel ("no comment permission", "reconnect").
-    last_error: Mapped[str] = mapped_column(Text, default="")  # a translatable message id
-    last_error_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    last_error_code: Mapped[str] = mapped_column(String(40), default="")
-    items_total: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class PushNonce(Base):
-    """A nonce WeChat signed a push with: the same one twice is a replay and is refused."""
-
-    __tablename__ = "inbox_push_nonces"
-    __table_args__ = (UniqueConstraint("channel_id", "nonce", "timestamp"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
-    nonce: Mapped[str] = mapped_column(String(64))
-    timestamp: Mapped[str] = mapped_column(String(20))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
-class InboxSettings(Base):
-    """A workspace's inbox settings."""
-
-    __tablename__ = "inbox_settings"
-
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
-    # Replies of members below ``reply_approver_role`` wait for approval before they are sent.
-    reply_approval: Mapped[bool] = mapped_column(Boolean, default=False)
-    reply_approver_role: Mapped[str] = mapped_column(String(20), default="manager")
+    seen_item_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SearchDocument(Base):
+    """An item's search tokens on PostgreSQL (a ``tsvector`` with a GIN index).
+
+    SQLite keeps the same tokens in the FTS5 table ``inbox_search_fts`` instead and leaves
+    this table empty (see ``guanxi.inbox.items.search``).
+    """
+
+    __tablename__ = "inbox_search_documents"
+    __table_args__ = (
+        Index("ix_inbox_search_documents_document", "document", postgresql_using="gin"),
+    )
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("inbox_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))

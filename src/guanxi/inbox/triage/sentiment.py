@@ -1,5 +1,5 @@
 """Sentiment of inbox texts: the NLP pipeline when it is there, otherwise a
-lexicon of common complaint words (``guanxi.inbox.screening.fallback_sentiment``)."""
+lexicon of common complaint words (``guanxi.inbox.triage.screening.fallback_sentiment``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from guanxi.inbox.screening import fallback_sentiment
+from guanxi.inbox.triage.screening import fallback_sentiment
 
 
 @cache

@@ -18,8 +18,8 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import record_audit, require
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.upsert import create_unique, get_or_create
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.people_models import Debate, DebatePost
+from guanxi.inbox.debates.models import Debate, DebatePost
+from guanxi.inbox.items.models import InboxItem
 
 HASHTAG_MAX_LENGTH = 100
 MAX_ITEMS = 100_000

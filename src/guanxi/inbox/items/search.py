@@ -37,9 +37,8 @@ from sqlalchemy.sql.elements import literal_column
 
 from guanxi.checks.words import normalize
 from guanxi.inbox.bulk import insert_rows
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.people_models import SearchDocument
-from guanxi.inbox.screening import normalized
+from guanxi.inbox.items.models import InboxItem, SearchDocument
+from guanxi.inbox.triage.screening import normalized
 
 FTS_TABLE = "inbox_search_fts"
 MAX_QUERY_TOKENS = 32

@@ -1,52 +1,38 @@
-"""The inbox pages: the list (filters, search, bulk actions, live new items), an item's
-thread (reply, notes, tags, assignment, status, moderation log). Rules, SLA, saved replies
-and the team report are in ``settings_views``; people and debates in ``people_views``."""
+"""The inbox pages: the list (filters, search, bulk actions, live new items) and an item's
+thread (notes, tags, assignment, status, what rules did, the reply form). The reply form
+posts to ``guanxi.inbox.replies.views``; rules, targets and the team report are triage's
+pages, ``guanxi.inbox.triage.views``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission, User
-from guanxi.accounts.service import list_members, require
+from guanxi.accounts.service import list_members
 from guanxi.channels.models import Channel
-from guanxi.channels.service import channel_context, list_channels
+from guanxi.channels.service import list_channels
 from guanxi.connectors.registry import UnknownConnectorError, connector_for
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
-from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.core.security import SecretBox
-from guanxi.inbox import push, replies, service
-from guanxi.inbox.models import (
-    ITEM_KIND_LABELS,
-    ITEM_STATUS_LABELS,
-    REPLY_STATE_LABELS,
-    InboxItem,
-    ItemKind,
-    Reply,
-)
-from guanxi.inbox.moderation import ACTION_LABELS, reverse_action
-from guanxi.inbox.people_models import ACTION_STATE_LABELS, ModerationAction, PersonIdentity
-from guanxi.inbox.sla import get_targets, sla_state
-from guanxi.web.deps import (
-    CurrentUser,
-    Db,
-    Member,
-    Writer,
-    app_settings,
-    client_ip,
-    verify_csrf,
-)
+from guanxi.core.errors import N_, UserError
+from guanxi.inbox.intake import push
+from guanxi.inbox.items import service
+from guanxi.inbox.items.models import ITEM_KIND_LABELS, ITEM_STATUS_LABELS, InboxItem, ItemKind
+from guanxi.inbox.people.models import PersonIdentity
+from guanxi.inbox.replies import saved
+from guanxi.inbox.replies import service as replies
+from guanxi.inbox.replies.models import REPLY_STATE_LABELS
+from guanxi.inbox.triage.models import ACTION_STATE_LABELS, ModerationAction
+from guanxi.inbox.triage.moderation import ACTION_LABELS
+from guanxi.inbox.triage.sla import get_targets, sla_state
+from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
@@ -216,7 +202,7 @@ def bulk_action(request: Request, db: Db, membership: Writer, form: SubmittedFor
     return RedirectResponse(target, status_code=303)
 
 
-def _thread_page(
+def render_thread(
     request: Request,
     db: Session,
     membership: Membership,
@@ -227,6 +213,7 @@ def _thread_page(
     note_text: str = "",
     status_code: int = 200,
 ) -> Response:
+    """The thread page of ``item``; a refused form comes back with its ``error`` and text."""
     workspace = membership.workspace
     targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
     channel_names = {c.id: c.name for c in list_channels(db, workspace=workspace)}
@@ -238,13 +225,13 @@ def _thread_page(
         )
     )
     account = channel_names.get(item.channel_id, "")
-    saved = [
+    saved_replies = [
         {
             "title": s.title,
             "language": s.language,
-            "text": service.render_saved_reply(s.text, item=item, account=account),
+            "text": saved.render_saved_reply(s.text, item=item, account=account),
         }
-        for s in service.list_saved_replies(db, workspace_id=workspace.id)
+        for s in saved.list_saved_replies(db, workspace_id=workspace.id)
     ]
     actions = list(
         db.scalars(
@@ -284,7 +271,7 @@ def _thread_page(
             "item_tags": service.tags_of(db, item_ids=[item.id]).get(item.id, []),
             "sla": sla_state(targets, item, now=utcnow()),
             "members": _members(db, membership),
-            "saved_replies": saved,
+            "saved_replies": saved_replies,
             "moderation": actions,
             "action_labels": {str(k): v for k, v in ACTION_LABELS.items()},
             "action_state_labels": {str(k): v for k, v in ACTION_STATE_LABELS.items()},
@@ -306,40 +293,14 @@ def _thread_page(
 def thread_page(request: Request, db: Db, membership: Member, item_id: int) -> Response:
     """One item with its post's thread, our replies, notes, tags and what rules did."""
     item = service.get_item(db, workspace_id=membership.workspace_id, item_id=item_id)
-    return _thread_page(request, db, membership, item)
+    return render_thread(request, db, membership, item)
 
 
-def _back(membership: Membership, item: InboxItem) -> RedirectResponse:
+def back_to_thread(membership: Membership, item: InboxItem) -> RedirectResponse:
+    """Back to ``item``'s thread page after a form on it."""
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/inbox/items/{item.id}", status_code=303
     )
-
-
-@router.post("/w/{slug}/inbox/items/{item_id}/reply")
-def reply_to_item(
-    request: Request,
-    db: Db,
-    user: CurrentUser,
-    membership: Writer,
-    item_id: int,
-    form: SubmittedForm,
-) -> Response:
-    """Send a reply through the connector (or record one posted by hand); text never lost."""
-    item = service.get_item(db, workspace_id=membership.workspace_id, item_id=item_id)
-    text = form_value(form, "text")
-    try:
-        if form_value(form, "manual") == "1":
-            replies.mark_replied(db, item=item, text=text, actor=user)
-        else:
-            with _wiring(request, db) as wiring:
-                replies.send_reply(db, item=item, text=text, actor=user, **wiring)
-    except UserError as exc:
-        db.rollback()
-        message = exc.translated(i18n.gettext)
-        return _thread_page(
-            request, db, membership, item, error=message, reply_text=text, status_code=400
-        )
-    return _back(membership, item)
 
 
 def _message_window(db: Session, item: InboxItem) -> replies.MessageWindow | None:
@@ -357,62 +318,6 @@ def _message_window(db: Session, item: InboxItem) -> replies.MessageWindow | Non
     return replies.message_window(db, item=item, connector_for=lambda _: connector)
 
 
-@contextmanager
-def _wiring(request: Request, db: Session) -> Iterator[dict[str, Any]]:
-    """The connector and channel context of this app's settings (not the process's), for
-    the reply service; the HTTP client lives as long as the request needs it."""
-    settings = app_settings(request)
-    sessions = sessionmaker(bind=db.get_bind(), expire_on_commit=False)
-    box = SecretBox.from_settings(settings)
-    with httpx.Client(timeout=30.0) as http:
-        yield {
-            "connector_for": partial(connector_for, settings=settings, http=http),
-            "context_for": lambda channel: channel_context(
-                channel, sessions=sessions, box=box, owner="inbox-web"
-            ),
-        }
-
-
-def _reply_of(db: Session, membership: Membership, item_id: int, reply_id: int) -> Reply:
-    item = service.get_item(db, workspace_id=membership.workspace_id, item_id=item_id)
-    reply = db.get(Reply, reply_id)
-    if reply is None or reply.item_id != item.id:
-        raise NotFoundError(N_("This reply does not exist (any more)."))
-    return reply
-
-
-@router.post("/w/{slug}/inbox/items/{item_id}/replies/{reply_id}/{decision}")
-def decide_reply(
-    request: Request,
-    db: Db,
-    user: CurrentUser,
-    membership: Member,
-    item_id: int,
-    reply_id: int,
-    decision: str,
-    form: SubmittedForm,
-) -> Response:
-    """An approver approves (sends) or rejects a reply waiting for approval; anyone who can
-    write sends a draft or failed reply again (once approved, where approval is needed) or
-    asks for approval again."""
-    reply = _reply_of(db, membership, item_id, reply_id)
-    if decision == "approve":
-        with _wiring(request, db) as wiring:
-            replies.approve_reply(db, reply=reply, actor=user, **wiring)
-    elif decision == "reject":
-        replies.reject_reply(db, reply=reply, actor=user, reason=form_value(form, "reason"))
-    elif decision in {"send", "request-approval"}:
-        require(membership, Permission.WRITE)
-        if decision == "send":
-            with _wiring(request, db) as wiring:
-                replies.deliver(db, reply=reply, **wiring)
-        else:
-            replies.request_approval(db, reply=reply, actor=user)
-    else:
-        raise service.InvalidInboxInputError(N_("Choose approve, reject or send."))
-    return _back(membership, reply.item)
-
-
 @router.post("/w/{slug}/inbox/items/{item_id}/note")
 def add_note(
     request: Request, db: Db, membership: Writer, item_id: int, form: SubmittedForm
@@ -425,11 +330,11 @@ def add_note(
     except UserError as exc:
         db.rollback()
         message = exc.translated(i18n.gettext)
-        return _thread_page(
+        return render_thread(
             request, db, membership, item, error=message, note_text=text, status_code=400
         )
     db.commit()
-    return _back(membership, item)
+    return back_to_thread(membership, item)
 
 
 @router.post("/w/{slug}/inbox/items/{item_id}/update")
@@ -448,17 +353,7 @@ def update_item(db: Db, membership: Writer, item_id: int, form: SubmittedForm) -
     else:
         raise service.InvalidInboxInputError(N_("Choose what to change."))
     db.commit()
-    return _back(membership, item)
-
-
-@router.post("/w/{slug}/inbox/actions/{action_id}/reverse")
-def reverse(request: Request, db: Db, membership: Writer, action_id: int) -> Response:
-    """Undo an automatic moderation action (where the platform allows)."""
-    action = reverse_action(db, membership=membership, action_id=action_id, ip=client_ip(request))
-    db.commit()
-    return RedirectResponse(
-        f"/w/{membership.workspace.slug}/inbox/items/{action.item_id}", status_code=303
-    )
+    return back_to_thread(membership, item)
 
 
 def set_up(app: FastAPI) -> None:

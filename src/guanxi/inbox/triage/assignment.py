@@ -17,8 +17,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
 from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.people_models import AssignmentRule
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.triage.models import AssignmentRule
 
 
 class InvalidAssignmentRuleError(UserError):

@@ -21,8 +21,8 @@ from guanxi.channels.models import Channel
 from guanxi.channels.push import register_push_handler
 from guanxi.connectors.push import MessageArrived, PushRefusedError, SignedRequest
 from guanxi.core.db import utcnow
-from guanxi.inbox.ingest import after_insert, store_items
-from guanxi.inbox.models import PushNonce
+from guanxi.inbox.intake.models import PushNonce
+from guanxi.inbox.intake.service import after_insert, store_items
 
 log = logging.getLogger(__name__)
 

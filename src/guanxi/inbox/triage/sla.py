@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_, UserError
 from guanxi.core.upsert import upsert
-from guanxi.inbox.influence import influence, reach_score
-from guanxi.inbox.models import InboxItem
-from guanxi.inbox.people_models import SlaPolicy
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.people.influence import influence, reach_score
+from guanxi.inbox.triage.models import SlaPolicy
 
 DEFAULT_CRISIS_WORDS = (
     "投诉",

@@ -1,4 +1,4 @@
-"""Moderation's platform actions through the item's channel connector (contract A)."""
+"""Moderation's platform actions (hide, reply) through the connector of the item's channel."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import Capability, ConnectorError, FetchedKind
 from guanxi.connectors.registry import connector_for
 from guanxi.core.errors import N_, UserError
-from guanxi.inbox import replies
-from guanxi.inbox.models import InboxItem, ReplyState
+from guanxi.inbox.items.models import InboxItem
+from guanxi.inbox.replies import service as replies
+from guanxi.inbox.replies.models import ReplyState
 
 
 class PlatformRefusedError(UserError):
@@ -38,7 +39,7 @@ class ConnectorActions:
             ) from error
 
     def reply(self, db: Session, *, item: InboxItem, text: str) -> None:
-        """Send ``text`` as the reply to ``item`` through the reply service (contract D)."""
+        """Send ``text`` as the reply to ``item`` through the reply service."""
         reply = replies.send_reply(db, item=item, text=text, actor=None)
         if reply.state != ReplyState.SENT:
             raise PlatformRefusedError(

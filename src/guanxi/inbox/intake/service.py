@@ -2,13 +2,13 @@
 
 For every connected channel and every kind its connector can read, ``sync_channel`` asks
 the connector for what is newer than the stored cursor (``SyncCursor``) and takes each page
-through the ingest steps (``inbox.ingest_steps``): the items not yet stored are scored,
+through the ingest steps (``inbox.intake.steps``): the items not yet stored are scored,
 assigned and inserted with an insert-or-ignore on (channel, kind, external id) — SQLite
 and PostgreSQL both have ``ON CONFLICT DO NOTHING`` —, the cursor moves in the same
 transaction, so a crash between the two can only make the next sync read a page again,
 which inserts nothing. New items go through the workspace's moderation rules
-(``inbox.moderation``) in a savepoint of that transaction: a failing moderation leaves the
-items and the cursor to be committed.
+(``inbox.triage.moderation``) in a savepoint of that transaction: a failing moderation
+leaves the items and the cursor to be committed.
 
 Failures are handled the way publishing handles them: a refused token parks the channel
 (``channels.service.mark_needs_reconnect``), a rate limit or spent quota pauses it until the
@@ -44,7 +44,8 @@ from guanxi.connectors.base import (
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.upsert import get_or_create
-from guanxi.inbox.ingest_steps import (
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.intake.steps import (
     AFTER_INSERT_STEPS,
     INGEST_STEPS,
     STORE_STEPS,
@@ -52,7 +53,7 @@ from guanxi.inbox.ingest_steps import (
     StepResult,
     run_steps,
 )
-from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def store_items(
 
     Items written by the account itself (its own replies in a comment list) are left out.
     Each new item is written once, with its sentiment, priority and assignee
-    (``ingest_steps.STORE_STEPS``).
+    (``steps.STORE_STEPS``).
     """
     page = Page(db, channel.workspace_id, channel=channel, fetched=list(items), now=now or utcnow())
     return run_steps(page, STORE_STEPS).stored
@@ -124,7 +125,7 @@ def store_items(
 
 def after_insert(db: Session, *, workspace_id: int, items: Sequence[InboxItem]) -> None:
     """Run the workspace's moderation rules on freshly stored ``items`` and commit them with
-    what moderation did, in one transaction (``ingest_steps.Moderate``); commits."""
+    what moderation did, in one transaction (``steps.Moderate``); commits."""
     run_steps(Page(db, workspace_id, stored=list(items)), AFTER_INSERT_STEPS)
 
 

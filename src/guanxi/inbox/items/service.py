@@ -1,14 +1,13 @@
 """The inbox list and the team's work on items: filters, search, statuses, assignment,
-internal notes, tags, saved replies, bulk actions and the unread count.
+internal notes, tags, bulk actions and the unread count.
 
 The list is one query over every platform and account of the workspace, newest first,
 served by the ``(workspace_id, created_at)`` and ``(workspace_id, status, created_at)``
-indexes; a search is served by ``guanxi.inbox.search`` and comes newest-id first.
+indexes; a search is served by ``guanxi.inbox.items.search`` and comes newest-id first.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,17 +18,14 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.core.upsert import create_unique, get_or_create, insert_missing, upsert
-from guanxi.inbox import search
-from guanxi.inbox.models import InboxItem, ItemStatus
-from guanxi.inbox.people_models import InternalNote, ItemTag, ReadMark, SavedReply, Tag
+from guanxi.core.upsert import get_or_create, insert_missing, upsert
+from guanxi.inbox.items import search
+from guanxi.inbox.items.models import InboxItem, InternalNote, ItemStatus, ItemTag, ReadMark, Tag
 
 PAGE_SIZE = 50
 BULK_LIMIT = 500
 NOTE_MAX_LENGTH = 5000
 TAG_MAX_LENGTH = 60
-SAVED_REPLY_MAX_LENGTH = 2000
-VARIABLES = ("name", "platform", "account")
 
 
 class InvalidInboxInputError(UserError):
@@ -278,71 +274,6 @@ def notes_of(db: Session, *, item_id: int) -> list[InternalNote]:
             select(InternalNote).where(InternalNote.item_id == item_id).order_by(InternalNote.id)
         )
     )
-
-
-# --- Saved replies -----------------------------------------------------------------------
-
-_VARIABLE = re.compile(r"\{(\w+)\}")
-
-
-def render_saved_reply(template: str, *, item: InboxItem, account: str = "") -> str:
-    """``template`` with {name}, {platform} and {account} filled in; unknown ones stay."""
-    values = {
-        "name": item.author_name or item.author_external_id,
-        "platform": item.platform,
-        "account": account,
-    }
-    return _VARIABLE.sub(lambda match: values.get(match.group(1), match.group(0)), template)
-
-
-def save_saved_reply(
-    db: Session, *, membership: Membership, title: str, language: str, text: str
-) -> SavedReply:
-    """Add a saved reply (Chinese "zh" or English "en"); variables: {name} {platform} {account}."""
-    require(membership, Permission.WRITE)
-    if not title.strip() or not text.strip():
-        raise InvalidInboxInputError(N_("A saved reply needs a title and a text."))
-    if len(text) > SAVED_REPLY_MAX_LENGTH:
-        raise InvalidInboxInputError(
-            N_("Shorten the text to {limit} characters."), limit=SAVED_REPLY_MAX_LENGTH
-        )
-    if language not in {"zh", "en"}:
-        raise InvalidInboxInputError(N_("Choose Chinese or English."))
-    unknown = sorted(set(_VARIABLE.findall(text)) - set(VARIABLES))
-    if unknown:
-        raise InvalidInboxInputError(
-            N_("Unknown variable {{{variable}}}: use {{name}}, {{platform}} or {{account}}."),
-            variable=unknown[0],
-        )
-    values = {"workspace_id": membership.workspace_id, "title": title.strip()[:120],
-              "language": language, "text": text.strip()}  # fmt: skip
-    saved = create_unique(db, SavedReply, values, unique=["workspace_id", "title"])
-    if saved is None:
-        raise InvalidInboxInputError(
-            N_("A saved reply with this title exists; choose another title.")
-        )
-    return saved
-
-
-def list_saved_replies(db: Session, *, workspace_id: int) -> list[SavedReply]:
-    """The workspace's saved replies by language then title."""
-    return list(
-        db.scalars(
-            select(SavedReply)
-            .where(SavedReply.workspace_id == workspace_id)
-            .order_by(SavedReply.language, SavedReply.title)
-        )
-    )
-
-
-def delete_saved_reply(db: Session, *, membership: Membership, saved_id: int) -> None:
-    """Remove a saved reply."""
-    require(membership, Permission.WRITE)
-    saved = db.get(SavedReply, saved_id)
-    if saved is None or saved.workspace_id != membership.workspace_id:
-        raise NotFoundError(N_("This saved reply does not exist (any more)."))
-    db.delete(saved)
-    db.flush()
 
 
 # --- Unread ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.inbox.models import InboxItem
+from guanxi.inbox.items.models import InboxItem
 
 MAX_ITEMS = 200_000
 

@@ -11,9 +11,10 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members, record_audit, require
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.inbox.moderation import ActionKind
-from guanxi.inbox.people_models import ModerationRule, PersonKind
-from guanxi.inbox.screening import ConditionKind
+from guanxi.inbox.people.models import PersonKind
+from guanxi.inbox.triage.models import ModerationRule
+from guanxi.inbox.triage.moderation import ActionKind
+from guanxi.inbox.triage.screening import ConditionKind
 
 MAX_CONDITIONS = 10
 

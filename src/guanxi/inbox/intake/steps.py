@@ -33,7 +33,6 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import FetchedItem, FetchedKind
 from guanxi.core import values
 from guanxi.core.db import utcnow
-from guanxi.inbox import moderation
 from guanxi.inbox.bulk import (
     SQLITE_MAX_PARAMETERS,
     among,
@@ -42,7 +41,9 @@ from guanxi.inbox.bulk import (
     plan_for_pages,
     with_defaults,
 )
-from guanxi.inbox.models import InboxItem, ItemKind, SyncCursor
+from guanxi.inbox.intake.models import SyncCursor
+from guanxi.inbox.items.models import InboxItem, ItemKind
+from guanxi.inbox.triage import moderation
 
 log = logging.getLogger(__name__)
 

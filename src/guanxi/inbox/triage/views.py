@@ -1,5 +1,5 @@
-"""Inbox settings pages: moderation and assignment rules (with the log of automatic
-actions), SLA targets, reply approval, saved replies, and the team report."""
+"""Triage's pages: moderation and assignment rules with the log of automatic actions (and
+undoing one), response targets, and the team report."""
 
 from __future__ import annotations
 
@@ -8,20 +8,21 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from guanxi.accounts.models import Membership, Permission, Role
+from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import list_members
-from guanxi.approvals.rules import APPROVER_ROLES, may_change_who_approves
 from guanxi.channels.service import list_channels
 from guanxi.core import fields, i18n
 from guanxi.core.bounds import DB_INT_MAX, parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
-from guanxi.inbox import assignment, replies, rules, service
-from guanxi.inbox.moderation import ACTION_LABELS, list_actions
-from guanxi.inbox.people_models import ACTION_STATE_LABELS, PERSON_KIND_LABELS, SlaPolicy
-from guanxi.inbox.screening import CONDITION_LABELS
-from guanxi.inbox.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
-from guanxi.inbox.team_report import team_report
+from guanxi.inbox.items.service import InvalidInboxInputError
+from guanxi.inbox.people.models import PERSON_KIND_LABELS
+from guanxi.inbox.triage import assignment, rules
+from guanxi.inbox.triage.models import ACTION_STATE_LABELS, SlaPolicy
+from guanxi.inbox.triage.moderation import ACTION_LABELS, list_actions, reverse_action
+from guanxi.inbox.triage.screening import CONDITION_LABELS
+from guanxi.inbox.triage.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
+from guanxi.inbox.triage.team_report import team_report
 from guanxi.web.deps import Db, Member, Writer, client_ip, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
@@ -141,6 +142,16 @@ def delete_assignment_rule(db: Db, membership: Writer, rule_id: int) -> Response
     return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/rules", status_code=303)
 
 
+@router.post("/w/{slug}/inbox/actions/{action_id}/reverse")
+def reverse(request: Request, db: Db, membership: Writer, action_id: int) -> Response:
+    """Undo an automatic moderation action (where the platform allows)."""
+    action = reverse_action(db, membership=membership, action_id=action_id, ip=client_ip(request))
+    db.commit()
+    return RedirectResponse(
+        f"/w/{membership.workspace.slug}/inbox/items/{action.item_id}", status_code=303
+    )
+
+
 # --- SLA ---------------------------------------------------------------------------------
 
 
@@ -181,7 +192,7 @@ def sla_page(request: Request, db: Db, membership: Member) -> Response:
 def _minutes(value: str) -> int:
     hours, _, minutes = value.partition(":")
     if not hours.isdecimal() or (minutes and not minutes.isdecimal()):
-        raise service.InvalidInboxInputError(i18n.gettext("Write times as HH:MM, e.g. 09:00."))
+        raise InvalidInboxInputError(i18n.gettext("Write times as HH:MM, e.g. 09:00."))
     return int(hours) * 60 + int(minutes or 0)
 
 
@@ -221,128 +232,6 @@ def save_sla(request: Request, db: Db, membership: Writer, form: SubmittedForm) 
         return _sla_page(request, db, membership, error=message, values=form, status_code=400)
     db.commit()
     return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/sla", status_code=303)
-
-
-# --- Reply approval ----------------------------------------------------------------------
-
-
-def _approval_page(
-    request: Request,
-    db: Db,
-    membership: Membership,
-    *,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    rule = replies.reply_rule(db, workspace_id=membership.workspace_id)
-    return render(
-        request,
-        "inbox/reply_approval.html",
-        {
-            "section": "inbox",
-            "required": bool(rule.steps),
-            "approver_role": rule.lowest_role.value,
-            "can_change": may_change_who_approves(membership.role),
-            "error": error,
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/w/{slug}/inbox/reply-approval")
-def reply_approval_page(request: Request, db: Db, membership: Member) -> Response:
-    """Whether replies wait for approval, and who approves them (owners change it)."""
-    return _approval_page(request, db, membership)
-
-
-@router.post("/w/{slug}/inbox/reply-approval")
-def save_reply_approval(
-    request: Request, db: Db, membership: Member, form: SubmittedForm
-) -> Response:
-    """Save the reply approval setting; anyone but an owner is refused and nothing changes."""
-    role = form_value(form, "approver_role")
-    try:
-        if role not in {r.value for r in APPROVER_ROLES}:
-            raise service.InvalidInboxInputError(
-                N_("Choose who approves: managers and owners, or owners only.")
-            )
-        replies.update_reply_approval(
-            db, membership=membership, required=form_value(form, "required") == "1",
-            approver_role=Role(role), ip=client_ip(request),
-        )  # fmt: skip
-    except UserError as exc:
-        db.rollback()
-        return _approval_page(
-            request, db, membership, error=exc.translated(i18n.gettext),
-            status_code=exc.status_code,
-        )  # fmt: skip
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/reply-approval", status_code=303)
-
-
-# --- Saved replies -----------------------------------------------------------------------
-
-
-def _saved_page(
-    request: Request,
-    db: Db,
-    membership: Membership,
-    *,
-    error: str | None = None,
-    values: dict[str, list[str]] | None = None,
-    status_code: int = 200,
-) -> Response:
-    return render(
-        request,
-        "inbox/saved_replies.html",
-        {
-            "section": "inbox",
-            "saved_replies": service.list_saved_replies(db, workspace_id=membership.workspace_id),
-            "can_write": membership.can(Permission.WRITE),
-            "error": error,
-            "values": values or {},
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/w/{slug}/inbox/saved-replies")
-def saved_replies_page(request: Request, db: Db, membership: Member) -> Response:
-    """Reply templates in Chinese and English with variables."""
-    return _saved_page(request, db, membership)
-
-
-@router.post("/w/{slug}/inbox/saved-replies")
-def add_saved_reply(request: Request, db: Db, membership: Writer, form: SubmittedForm) -> Response:
-    """Add a saved reply; a bad one comes back with its text."""
-    try:
-        service.save_saved_reply(
-            db,
-            membership=membership,
-            title=form_value(form, "title"),
-            language=form_value(form, "language"),
-            text=form_value(form, "text"),
-        )
-    except UserError as exc:
-        db.rollback()
-        return _saved_page(
-            request,
-            db,
-            membership,
-            error=exc.translated(i18n.gettext),
-            values=form,
-            status_code=400,
-        )
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/saved-replies", status_code=303)
-
-
-@router.post("/w/{slug}/inbox/saved-replies/{saved_id}/delete")
-def delete_saved_reply(db: Db, membership: Writer, saved_id: int) -> Response:
-    """Remove a saved reply."""
-    service.delete_saved_reply(db, membership=membership, saved_id=saved_id)
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/saved-replies", status_code=303)
 
 
 # --- Team report -------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Getting items in: reading each channel through its connector, and messages platforms push."""

@@ -1,0 +1,1 @@
+"""The relationship book: people across platforms, their influence, notes and tags."""

@@ -1,0 +1,1 @@
+"""Our answers to items: through the platform or by hand, approval, saved replies."""

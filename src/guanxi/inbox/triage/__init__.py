@@ -1,0 +1,1 @@
+"""What happens to new items: moderation rules, assignment, priority and response targets."""
