@@ -14,13 +14,12 @@ from guanxi import STARTED_BY, __version__
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
 from guanxi.core import migrate
+from guanxi.core.console import console, err_console, stage_progress
+from guanxi.core.console import fail as _fail
+from guanxi.core.console import sessions as _sessions
 from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
 from guanxi.core.settings import ConfigurationError, get_settings
-
-from .common import console, err_console, stage_progress
-from .common import fail as _fail
-from .common import sessions as _sessions
 
 app = typer.Typer(
     help="guanxi: command center for brands on Chinese social media.", no_args_is_help=True

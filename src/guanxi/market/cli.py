@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, fail, sessions
+from guanxi.core.console import console, fail, sessions
 from guanxi.core.errors import UserError
 
 if TYPE_CHECKING:
