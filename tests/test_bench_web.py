@@ -15,11 +15,11 @@ import httpx
 from typer.testing import CliRunner
 
 from guanxi.accounts.service import create_user, parse_user_create
+from guanxi.cli import app
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.devtools.bench.web_load import free_port, run_in_own_loop
 from guanxi.devtools.demo.stack import wait_for
-from guanxi.shell.cli import app
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))
 ROLES_LINE = re.compile(
@@ -113,7 +113,7 @@ def test_the_product_never_imports_the_development_tools() -> None:
     """The web app, the worker's tasks and the command line load without guanxi.devtools:
     only ``guanxi bench web`` imports it, when it runs."""
     probe = (
-        "import sys, guanxi.shell.main, guanxi.shell.cli, guanxi.publishing.tasks; "
+        "import sys, guanxi.shell.main, guanxi.cli, guanxi.publishing.tasks; "
         "print(sorted(m for m in sys.modules if m.startswith('guanxi.devtools')))"
     )
     loaded = subprocess.run(
