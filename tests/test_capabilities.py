@@ -35,6 +35,7 @@ EXPECTED = {
     "notifications",
     "planner",
     "publishing",
+    "team",
 }
 
 
