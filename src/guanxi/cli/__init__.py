@@ -21,6 +21,7 @@ from guanxi.core.console import fail as _fail
 from guanxi.core.console import sessions as _sessions
 from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
+from guanxi.core.security import SecretBox
 from guanxi.core.settings import ConfigurationError, get_settings
 
 app = typer.Typer(
@@ -163,7 +164,6 @@ def workspace_add_member(
 @app.command()
 def demo() -> None:
     """Load the demo workspace (a Provence wine brand entering China); safe to repeat."""
-    from guanxi.core.security import SecretBox
     from guanxi.devtools.demo.stack import load_demo_channels
     from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
 
