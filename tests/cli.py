@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
+from guanxi.cli import app
 from guanxi.core.db import make_engine
 from guanxi.core.settings import get_settings
-from guanxi.shell.cli import app
 
 PREFIX = "GUANXI" + "_"  # split so the settings-documentation test does not see a name
 

@@ -14,7 +14,7 @@ from guanxi.accounts.models import AuditEvent, Membership, Role
 from guanxi.core.db import utcnow
 from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
-from guanxi.publishing import approvals, service
+from guanxi.publishing import approvals, scheduling, service, variants
 from guanxi.publishing.approvals import REVIEW_SALT, ReviewLinkError
 from guanxi.publishing.models import Post, ReviewLink, TargetState
 from guanxi.publishing.policy import get_policy
@@ -154,7 +154,7 @@ def test_editing_an_approved_variant_invalidates_its_approval(
     assert approvals.approvals_complete(
         db, target=target, policy=get_policy(db, workspace=team.workspace)
     )
-    stale = service.update_variant(db, target=target, actor=team.editor, text=TEXT + "！")
+    stale = variants.update_variant(db, target=target, actor=team.editor, text=TEXT + "！")
     assert stale
     assert target.state == TargetState.IN_REVIEW
     assert "no longer counts" in target.state_reason
@@ -162,7 +162,7 @@ def test_editing_an_approved_variant_invalidates_its_approval(
         db, target=target, policy=get_policy(db, workspace=team.workspace)
     )
     with pytest.raises(UserError, match="approved"):
-        service.schedule_target(
+        scheduling.schedule_target(
             db, target=target, membership=member(db, team, team.editor.id), when=None,
             settings=settings,
         )  # fmt: skip
@@ -175,7 +175,7 @@ def test_saving_the_same_content_keeps_the_approval(db: Session, team: Team) -> 
         db, target=target, post=post, membership=member(db, team, team.manager.id),
         approved=True, comment="",
     )  # fmt: skip
-    assert not service.update_variant(db, target=target, actor=team.editor, text=TEXT)
+    assert not variants.update_variant(db, target=target, actor=team.editor, text=TEXT)
     assert target.state == TargetState.APPROVED
 
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from guanxi.accounts.models import Workspace
 from guanxi.accounts.service import create_user, parse_user_create
+from guanxi.cli import app
 from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.core.settings import Settings
@@ -25,7 +26,6 @@ from guanxi.devtools.bench.web_load import free_port, run_in_own_loop
 from guanxi.devtools.demo.stack import wait_for
 from guanxi.listening.mentions.flows import pipeline_for, stale_mention_ids
 from guanxi.listening.mentions.models import Mention
-from guanxi.shell.cli import app
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))
 ROLES_LINE = re.compile(
@@ -119,7 +119,7 @@ def test_the_product_never_imports_the_development_tools() -> None:
     """The web app, the worker's tasks and the command line load without guanxi.devtools:
     only ``guanxi bench web`` imports it, when it runs."""
     probe = (
-        "import sys, guanxi.shell.main, guanxi.shell.cli, guanxi.publishing.tasks; "
+        "import sys, guanxi.shell.main, guanxi.cli, guanxi.publishing.tasks; "
         "print(sorted(m for m in sys.modules if m.startswith('guanxi.devtools')))"
     )
     loaded = subprocess.run(

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from guanxi.checks import wordlist
 from guanxi.checks.words import default_entries
+from guanxi.cli import app as cli_app
 from guanxi.core import capability as capability_module
 from guanxi.core import migrate
 from guanxi.core.capability import Capability, CapabilityLoadError, capabilities, load_reference
 from guanxi.core.db import Base
 from guanxi.core.schedule import load_schedule
 from guanxi.shell import views as shell_views
-from guanxi.shell.cli import app as cli_app
 from guanxi.shell.models import metadata
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.test_isolation import http_routes
@@ -35,6 +35,7 @@ EXPECTED = {
     "notifications",
     "planner",
     "publishing",
+    "team",
 }
 
 

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from guanxi.catalog.service import get_catalog
-from guanxi.shell.cli import app
+from guanxi.cli import app
 
 runner = CliRunner()
 

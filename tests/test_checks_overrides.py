@@ -15,7 +15,7 @@ from guanxi.checks.findings import Finding
 from guanxi.checks.words import CompiledWordList, WordEntry, WordSeverity
 from guanxi.connectors.base import HashtagStyle
 from guanxi.core.errors import NotFoundError, PermissionDeniedError, UserError
-from guanxi.publishing import service as publishing_service
+from guanxi.publishing import variants
 from guanxi.publishing.models import Post, PublishTarget
 from tests.conftest import UserFactory, WorkspaceFactory
 
@@ -76,7 +76,7 @@ def test_a_manager_overrides_a_warning_with_a_reason(
     """Given the script warning, when the manager overrides it with a reason, then the
     override is on the target with who and when, it is audited, and only the error still
     blocks."""
-    publishing_service.override_warning(
+    variants.override_warning(
         db,
         target=target,
         code="script.traditional",
@@ -103,7 +103,7 @@ def test_errors_cannot_be_overridden(
     db: Session, team: dict[str, Membership], target: PublishTarget
 ) -> None:
     with pytest.raises(service.OverrideNotAllowedError) as raised:
-        publishing_service.override_warning(
+        variants.override_warning(
             db, target=target, code="words.hit:最佳", reason="We mean it", membership=team["owner"]
         )
     assert "is an error, which cannot be overridden" in str(raised.value)
@@ -114,7 +114,7 @@ def test_an_editor_cannot_override(
     db: Session, team: dict[str, Membership], target: PublishTarget
 ) -> None:
     with pytest.raises(PermissionDeniedError):
-        publishing_service.override_warning(
+        variants.override_warning(
             db, target=target, code="script.traditional", reason="ok", membership=team["cm"]
         )
 
@@ -123,11 +123,11 @@ def test_a_reason_is_required_and_the_finding_must_exist(
     db: Session, team: dict[str, Membership], target: PublishTarget
 ) -> None:
     with pytest.raises(UserError, match="Give a reason"):
-        publishing_service.override_warning(
+        variants.override_warning(
             db, target=target, code="script.traditional", reason="   ", membership=team["boss"]
         )
     with pytest.raises(NotFoundError, match="did not fire on this variant"):
-        publishing_service.override_warning(
+        variants.override_warning(
             db, target=target, code="links.unreachable:x.com", reason="ok", membership=team["boss"]
         )
     assert target.overrides == []
@@ -141,7 +141,7 @@ def test_a_manager_of_another_workspace_cannot_override(
 ) -> None:
     other = make_workspace("other", owner=make_user("owner@other.example"))
     with pytest.raises(NotFoundError):
-        publishing_service.override_warning(
+        variants.override_warning(
             db,
             target=target,
             code="script.traditional",

@@ -16,7 +16,7 @@ from guanxi.connectors.base import ConnectorConfig
 from guanxi.core.db import utcnow
 from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
-from guanxi.publishing import engine, media, service
+from guanxi.publishing import engine, media, scheduling, service, variants
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from tests.composer_support import (
     ArticleConnector,
@@ -117,10 +117,10 @@ def test_checks_combine_platform_rules_and_chinese_first_checks(
     link unreachable from the mainland) are stored on the variant, each with its source."""
     post = new_post(db, team, team.article.id)
     target = post.targets[0]
-    service.update_variant(
+    variants.update_variant(
         db, target=target, actor=team.editor, text=TEXT, link="https://www.facebook.com/brand"
     )
-    service.check_variant(db, target=target, settings=settings)
+    variants.check_variant(db, target=target, settings=settings)
     found = {(f["source"], f["code"], f["severity"]) for f in target.checks}
     assert ("platform", "title.required", "error") in found
     assert ("platform", "cover.required", "error") in found
@@ -130,9 +130,9 @@ def test_checks_combine_platform_rules_and_chinese_first_checks(
 def test_the_fields_a_channel_shows_are_the_ones_its_connector_declares() -> None:
     """The article platform uses a title, summary and cover; the microblog none of them."""
     config = ConnectorConfig(base_url="http://127.0.0.1:1", http=httpx.Client())
-    assert service.variant_fields(ArticleConnector(config)) == ["title", "digest", "cover"]
-    assert service.variant_fields(MicroConnector(config)) == []
-    assert service.variant_fields(None) == []
+    assert variants.variant_fields(ArticleConnector(config)) == ["title", "digest", "cover"]
+    assert variants.variant_fields(MicroConnector(config)) == []
+    assert variants.variant_fields(None) == []
 
 
 def test_errors_block_scheduling_until_fixed(db: Session, team: Team, settings: Settings) -> None:
@@ -143,22 +143,26 @@ def test_errors_block_scheduling_until_fixed(db: Session, team: Team, settings: 
     target = post.targets[0]
     editor = member(db, team, team.editor.id)
     with pytest.raises(UserError, match="Fix the 1 error"):
-        service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+        scheduling.schedule_target(
+            db, target=target, membership=editor, when=None, settings=settings
+        )
     db.rollback()
     assert target.state == TargetState.DRAFT
 
-    service.update_variant(db, target=target, actor=team.editor, text=TEXT)
+    variants.update_variant(db, target=target, actor=team.editor, text=TEXT)
     db.commit()
     with pytest.raises(UserError, match="1 warning"):
-        service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+        scheduling.schedule_target(
+            db, target=target, membership=editor, when=None, settings=settings
+        )
     db.rollback()
 
-    service.check_variant(db, target=target, settings=settings)
+    variants.check_variant(db, target=target, settings=settings)
     manager = member(db, team, team.manager.id)
-    service.override_warning(
+    variants.override_warning(
         db, target=target, membership=manager, code="media.none", reason="纯文字公告"
     )
-    service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+    scheduling.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
     db.commit()
     assert target.state == TargetState.SCHEDULED
     assert target.next_attempt_at is not None
@@ -171,19 +175,19 @@ def test_an_editor_cannot_override_a_warning_and_errors_cannot_be_overridden(
 ) -> None:
     post = new_post(db, team, team.micro.id, body="长" * 150)
     target = post.targets[0]
-    service.check_variant(db, target=target, settings=settings)
+    variants.check_variant(db, target=target, settings=settings)
     with pytest.raises(PermissionDeniedError):
-        service.override_warning(
+        variants.override_warning(
             db, target=target, membership=member(db, team, team.editor.id), code="media.none",
             reason="ok",
         )  # fmt: skip
     with pytest.raises(UserError, match="cannot be overridden"):
-        service.override_warning(
+        variants.override_warning(
             db, target=target, membership=member(db, team, team.manager.id),
             code="text.too_long", reason="ok",
         )  # fmt: skip
     with pytest.raises(UserError, match="reason"):
-        service.override_warning(
+        variants.override_warning(
             db, target=target, membership=member(db, team, team.manager.id), code="media.none",
             reason="  ",
         )  # fmt: skip
@@ -197,9 +201,9 @@ def test_a_variant_with_its_image_passes_the_microblog_rules(
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
     target = post.targets[0]
-    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
     later = utcnow() + timedelta(hours=3)
-    service.schedule_target(
+    scheduling.schedule_target(
         db, target=target, membership=member(db, team, team.editor.id), when=later,
         settings=settings,
     )  # fmt: skip
@@ -213,9 +217,9 @@ def test_a_time_in_the_past_is_refused(db: Session, team: Team, settings: Settin
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
     target = post.targets[0]
-    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
     with pytest.raises(UserError, match="passed"):
-        service.schedule_target(
+        scheduling.schedule_target(
             db, target=target, membership=member(db, team, team.editor.id),
             when=utcnow() - timedelta(hours=1), settings=settings,
         )  # fmt: skip
@@ -229,14 +233,14 @@ def test_unscheduling_returns_to_approved_and_failed_can_be_retried(
     post = new_post(db, team, team.micro.id)
     target = post.targets[0]
     editor = member(db, team, team.editor.id)
-    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
-    service.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
-    service.unschedule_target(db, target=target, membership=editor)
+    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    scheduling.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+    scheduling.unschedule_target(db, target=target, membership=editor)
     assert target.state == TargetState.APPROVED
     assert target.scheduled_at is None
 
     target.state = TargetState.FAILED  # as the engine leaves it
-    service.retry_target(db, target=target, membership=editor, confirmed=False)
+    scheduling.retry_target(db, target=target, membership=editor, confirmed=False)
     assert target.state == TargetState.SCHEDULED
 
 
@@ -245,21 +249,21 @@ def test_needs_attention_is_retried_only_by_a_manager_who_confirms(db: Session, 
     target: PublishTarget = post.targets[0]
     target.state = TargetState.NEEDS_ATTENTION  # as the engine leaves it
     with pytest.raises(PermissionDeniedError):
-        service.retry_target(
+        scheduling.retry_target(
             db, target=target, membership=member(db, team, team.editor.id), confirmed=True
         )
     manager = member(db, team, team.manager.id)
     with pytest.raises(UserError, match="confirm"):
-        service.retry_target(db, target=target, membership=manager, confirmed=False)
-    service.retry_target(db, target=target, membership=manager, confirmed=True)
+        scheduling.retry_target(db, target=target, membership=manager, confirmed=False)
+    scheduling.retry_target(db, target=target, membership=manager, confirmed=True)
     assert target.state == TargetState.SCHEDULED
 
 
 def test_times_typed_in_the_viewers_zone_are_stored_in_utc() -> None:
-    at = service.parse_local_time("2026-12-01T09:30", "Europe/Paris")
+    at = scheduling.parse_local_time("2026-12-01T09:30", "Europe/Paris")
     assert at.isoformat() == "2026-12-01T08:30:00+00:00"
     with pytest.raises(UserError, match="YYYY-MM-DD"):
-        service.parse_local_time("tomorrow", "Asia/Shanghai")
+        scheduling.parse_local_time("tomorrow", "Asia/Shanghai")
 
 
 def test_posts_are_listed_newest_first_and_filtered(db: Session, team: Team) -> None:
@@ -281,15 +285,15 @@ def test_editing_a_scheduled_variant_takes_it_off_the_queue(
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
     target = post.targets[0]
-    service.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
     when = utcnow() + timedelta(days=1)
-    service.schedule_target(
+    scheduling.schedule_target(
         db, target=target, membership=member(db, team, team.editor.id), when=when,
         settings=settings,
     )  # fmt: skip
     db.commit()
 
-    assert service.update_variant(db, target=target, actor=team.editor, text="改了")
+    assert variants.update_variant(db, target=target, actor=team.editor, text="改了")
     db.commit()
     assert (target.state, target.text, target.next_attempt_at) == (TargetState.DRAFT, "改了", None)
     assert target.scheduled_at is not None
@@ -299,7 +303,7 @@ def test_editing_a_scheduled_variant_takes_it_off_the_queue(
     target.state = TargetState.PUBLISHED
     db.commit()
     with pytest.raises(UserError, match="cannot be edited any more"):
-        service.update_variant(db, target=target, actor=team.editor, text="再改")
+        variants.update_variant(db, target=target, actor=team.editor, text="再改")
 
 
 def test_an_edit_racing_the_dispatcher_is_refused_not_lost(
@@ -317,7 +321,7 @@ def test_an_edit_racing_the_dispatcher_is_refused_not_lost(
 
     assert engine.dispatch_due(session_factory, now=utcnow(), limit=5, worker_id="w") == [target.id]
     with pytest.raises(UserError, match="started publishing this variant"):
-        service.update_variant(db, target=target, actor=team.editor, text="抢着改")
+        variants.update_variant(db, target=target, actor=team.editor, text="抢着改")
     db.rollback()
     db.expire_all()
     assert db.get_one(PublishTarget, target.id).state == TargetState.PUBLISHING

@@ -18,7 +18,7 @@ from guanxi.core.errors import UserError
 from guanxi.listening.alerts.models import AlertRule
 from guanxi.listening.topics.service import TopicForm, create_topic
 from guanxi.market.models import MarketCampaign
-from guanxi.publishing import service as publishing
+from guanxi.publishing import scheduling
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
@@ -186,7 +186,7 @@ def test_a_market_campaign_in_year_9999_is_refused_and_nothing_is_stored(
 def test_a_publication_time_in_year_1_is_refused_not_overflowed() -> None:
     """0001-01-01 00:00 in Shanghai is before year 1 in UTC: converting it overflowed."""
     with pytest.raises(fields.FieldError) as caught:
-        publishing.parse_local_time("0001-01-01T00:00", "Asia/Shanghai")
+        scheduling.parse_local_time("0001-01-01T00:00", "Asia/Shanghai")
 
     assert caught.value.translated(i18n.gettext) == (
         "Date: 0001-01-01 is too far away. Choose a day from 2000 to 2099."

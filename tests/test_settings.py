@@ -17,6 +17,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
+from guanxi.cli import app as cli
 from guanxi.connectors.registry import connector_settings_models
 from guanxi.connectors.settings import connector_settings, settings_prefix
 from guanxi.connectors.weibo import WeiboConnector, WeiboSettings
@@ -28,7 +29,6 @@ from guanxi.core.settings import (
     load_settings,
 )
 from guanxi.shell.app import create_app
-from guanxi.shell.cli import app as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "configuration.md"

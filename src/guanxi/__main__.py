@@ -1,5 +1,5 @@
 """``python -m guanxi`` runs the command line."""
 
-from guanxi.shell.cli import app
+from guanxi.cli import app
 
 app()

@@ -1,11 +1,8 @@
-"""Accounts: people, workspaces, memberships and API tokens."""
+"""Accounts: people, workspaces, memberships and API tokens; its tables. Its pages are the
+team capability's (``guanxi.team``): accounts is beneath the request toolkit, which needs to
+know who is asking."""
 
 from guanxi.accounts import models
 from guanxi.core.capability import Capability
 
-capability = Capability(
-    name="accounts",
-    routers=("guanxi.accounts.views:router",),
-    api_routers=("guanxi.accounts.api:router",),
-    models=(models,),
-)
+capability = Capability(name="accounts", models=(models,))

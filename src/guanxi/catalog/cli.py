@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from guanxi.catalog import service
-from guanxi.cli.common import console, fail
+from guanxi.core.console import console, fail
 from guanxi.core.errors import UserError
 
 

@@ -1,5 +1,5 @@
-"""The ``guanxi`` command line's own commands (database, people, workspaces, worker...);
-``guanxi.shell.cli`` adds every capability's."""
+"""The ``guanxi`` command: its own commands (database, people, workspaces, worker...), the
+benchmarks, and every capability's, found through the capabilities' entry points."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from rich.table import Table
 from guanxi import STARTED_BY, __version__
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
+from guanxi.cli import inbox_bench, listen_bench, market_bench, nlp_bench, web_bench
 from guanxi.core import migrate
+from guanxi.core.capability import capabilities
+from guanxi.core.console import console, err_console, stage_progress
+from guanxi.core.console import fail as _fail
+from guanxi.core.console import sessions as _sessions
 from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
+from guanxi.core.security import SecretBox
 from guanxi.core.settings import ConfigurationError, get_settings
-
-from .common import console, err_console, stage_progress
-from .common import fail as _fail
-from .common import sessions as _sessions
 
 app = typer.Typer(
     help="guanxi: command center for brands on Chinese social media.", no_args_is_help=True
@@ -162,7 +164,6 @@ def workspace_add_member(
 @app.command()
 def demo() -> None:
     """Load the demo workspace (a Provence wine brand entering China); safe to repeat."""
-    from guanxi.core.security import SecretBox
     from guanxi.devtools.demo.stack import load_demo_channels
     from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
 
@@ -383,13 +384,9 @@ def bench_publish(
         raise typer.Exit(code=1)
 
 
-def _register_benchmarks() -> None:
-    """Each benchmark command lives in a module of this package (the capabilities add their
-    own commands through the shell, ``guanxi.shell.cli``)."""
-    from . import inbox_bench, listen_bench, market_bench, nlp_bench, web_bench
-
-    for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench):
-        benchmarks.register_bench(bench_app)
-
-
-_register_benchmarks()
+# Each benchmark command is in a module of this package; each capability's commands in its own.
+for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench):
+    benchmarks.register_bench(bench_app)
+for capability in capabilities():
+    if capability.cli is not None:
+        capability.cli(app)

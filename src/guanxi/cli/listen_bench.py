@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, err_console, fail, stage_progress
+from guanxi.core.console import console, err_console, fail, stage_progress
 
 
 def bench_import_command(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console
+from guanxi.core.console import console
 
 
 def bench_market(

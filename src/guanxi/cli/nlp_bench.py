@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, fail
 from guanxi.core import i18n
+from guanxi.core.console import console, fail
 from guanxi.core.errors import UserError
 from guanxi.nlp.cli import DEFAULT_DATA, progress_bar
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, fail, stage_progress
+from guanxi.core.console import console, fail, stage_progress
 
 
 def register_bench(bench_app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ import httpx
 from pydantic_settings import BaseSettings
 
 from guanxi.connectors.base import Capability, Connector, ConnectorConfig
-from guanxi.core.settings import Settings
+from guanxi.core.settings import Settings, get_settings
 
 ENTRY_POINT_GROUP = "guanxi.connectors"
 
@@ -105,8 +105,6 @@ def connector_capabilities(
 def shared_connector(name: str) -> Connector:
     """Connector ``name`` from the environment's settings, built once per process and shared
     by the jobs and services that run in it (one HTTP connection pool per connector)."""
-    from guanxi.core.settings import get_settings
-
     return build_connector(name, get_settings(), httpx.Client(timeout=SHARED_HTTP_TIMEOUT_S))
 
 

@@ -20,6 +20,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
 
+from guanxi import __version__
 from guanxi.core.settings import SUPPORTED_LANGUAGES
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -119,8 +120,6 @@ def extract_messages() -> Catalog:
     """Every translatable message in the package's Python code and templates, right now."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.frontend import parse_mapping_cfg
-
-    from guanxi import __version__
 
     with MAPPING_PATH.open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle, str(MAPPING_PATH))  # type: ignore[no-untyped-call]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from guanxi.cli.common import console, err_console, fail, sessions
+from guanxi.core.console import console, err_console, fail, sessions
 
 
 def sync_command(

@@ -20,8 +20,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from guanxi.cli.common import console, err_console, fail, sessions
 from guanxi.core import i18n
+from guanxi.core.console import console, err_console, fail, sessions
 
 FORMAT_HELP = "weibo-crawler | mediacrawler | csv | jsonl | xlsx"
 

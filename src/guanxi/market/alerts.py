@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from guanxi.accounts.models import Workspace
 from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
 from guanxi.market.models import (
@@ -137,7 +138,5 @@ def check_alerts(
 
 
 def _slug(db: Session, workspace_id: int) -> str:
-    from guanxi.accounts.models import Workspace
-
     workspace = db.get(Workspace, workspace_id)
     return workspace.slug if workspace else ""

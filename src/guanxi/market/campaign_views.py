@@ -15,6 +15,7 @@ from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
 from guanxi.market import campaigns, service
+from guanxi.market.analysis import ChartSelection
 from guanxi.market.effect import METHOD
 from guanxi.market.models import (
     CHART_LABELS,
@@ -167,8 +168,6 @@ def _detail_page(
 
 
 def _selection(campaign: MarketCampaign, dataset: ChartDataset) -> Any:
-    from guanxi.market.analysis import ChartSelection
-
     return ChartSelection(dataset.id, Store(campaign.store), Chart(campaign.chart))
 
 

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from guanxi.cli.common import console, fail, sessions
+from guanxi.core.console import console, fail, sessions
+from guanxi.core.db import session_scope, utcnow
 from guanxi.core.errors import UserError
+from guanxi.core.settings import ConfigurationError, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -50,8 +52,6 @@ def charts_import(
 ) -> None:
     """Import chart snapshots from a file; a bad file imports nothing and says why."""
     from guanxi.accounts.models import Workspace
-    from guanxi.core.db import session_scope
-    from guanxi.core.settings import get_settings
     from guanxi.market import importers, service
 
     if not path.is_file():
@@ -94,8 +94,6 @@ def charts_fetch(
     daily); a chart that fails is recorded and reported, the others still run."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from guanxi.core.db import utcnow
-    from guanxi.core.settings import ConfigurationError, get_settings
     from guanxi.market import collect
     from guanxi.market.models import Store
 

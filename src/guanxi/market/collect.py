@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from guanxi.core.settings import ConfigurationError, Settings
 from guanxi.market import service
 from guanxi.market.fetchers import (
+    AppleRssFetcher,
     ChartFetcher,
     ChartFetchError,
     ChartPayloadError,
+    load_play_fetcher,
     normalize_country,
 )
 from guanxi.market.models import Chart, ChartDataset, ChartSnapshot, SnapshotStatus, Store
@@ -180,8 +182,6 @@ def store_fetchers(
 ) -> FetcherFactory:
     """The fetcher of each store: Apple's RSS feeds, and the configured Google Play one."""
     import httpx
-
-    from guanxi.market.fetchers import AppleRssFetcher, load_play_fetcher
 
     http = client if isinstance(client, httpx.Client) else httpx.Client(timeout=30.0)
     apple = AppleRssFetcher(http, settings, today=day)

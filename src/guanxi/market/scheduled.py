@@ -15,8 +15,10 @@ a day, and a chart whose fetch failed is tried again. Retries:
 
 from __future__ import annotations
 
+from guanxi.core.db import session_scope, utcnow
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
+from guanxi.core.settings import get_settings
 from guanxi.core.worker import sessions
 
 huey = get_huey()
@@ -35,8 +37,6 @@ def snapshot_chart_now(store: str, country: str, chart: str, category: str = "")
 
     Raises SnapshotFailedError (after recording the failure) when it should be retried.
     """
-    from guanxi.core.db import session_scope, utcnow
-    from guanxi.core.settings import get_settings
     from guanxi.market.collect import SnapshotTarget, fetch_one, store_fetchers
     from guanxi.market.models import Chart, Store
 
@@ -61,8 +61,6 @@ def snapshot_chart(store: str, country: str, chart: str, category: str = "") -> 
 
 def run_due_snapshots() -> int:
     """Queue a snapshot job for every configured chart still due today; return how many."""
-    from guanxi.core.db import session_scope, utcnow
-    from guanxi.core.settings import get_settings
     from guanxi.market.collect import due_targets
     from guanxi.market.fetchers import load_play_fetcher
     from guanxi.market.models import Store

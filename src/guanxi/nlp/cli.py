@@ -12,8 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from guanxi.cli.common import console, err_console, fail
 from guanxi.core import i18n
+from guanxi.core.console import console, err_console, fail
 from guanxi.core.errors import UserError
 
 # From a checkout, the shared data sits beside the project (see docs/nlp.md).

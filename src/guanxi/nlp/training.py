@@ -27,12 +27,14 @@ from typing import Any
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import sentiment_features
 from guanxi.nlp.keywords import IDF_FILE
-from guanxi.nlp.pipeline import Document, Work
+from guanxi.nlp.pipeline import Document, Pipeline, Work
 from guanxi.nlp.sentiment import (
     FORMAT_VERSION,
     MODEL_FILE,
     REPORT_FILE,
     SentimentModel,
+    SentimentStep,
+    load_model,
     save_model,
 )
 
@@ -360,9 +362,7 @@ def evaluate(
     split; the report as JSON-ready data. SnowNLP is slow, so it scores ``snownlp_sample``
     held-out texts of each corpus, evenly spaced, leaving out the texts it was trained on;
     the model is scored on that same sample too."""
-    from guanxi.nlp.pipeline import Pipeline
     from guanxi.nlp.segment import SegmentStep
-    from guanxi.nlp.sentiment import SentimentStep, load_model
     from guanxi.nlp.text import LanguageStep, MarkupStep, NormalizeStep
 
     model = load_model(model_path)

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from guanxi.accounts import service as accounts
-from guanxi.cli.common import console, err_console, fail, sessions
 from guanxi.core import i18n
+from guanxi.core.console import console, err_console, fail, sessions
 from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
 from guanxi.core.settings import get_settings

@@ -12,7 +12,7 @@ from fastapi import Request
 from guanxi.accounts.models import Membership
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
-from guanxi.publishing import approvals, service
+from guanxi.publishing import approvals, scheduling, service, variants
 from guanxi.publishing.models import (
     AttemptRead,
     Decision,
@@ -81,7 +81,7 @@ def api_create_post(
         channel_ids=[str(channel_id) for channel_id in payload.channel_ids],
     )  # fmt: skip
     for target in post.targets:
-        service.check_variant(db, target=target, settings=app_settings(request))
+        variants.check_variant(db, target=target, settings=app_settings(request))
     db.commit()
     return PostRead.of(post)
 
@@ -105,13 +105,13 @@ def api_update_variant(
     """Replace a variant's content and re-run its checks (not while scheduled or live)."""
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, target_id)
-    service.update_variant(
+    variants.update_variant(
         db, target=target, actor=membership.user, text=payload.text, title=payload.title,
         digest=payload.digest, link=payload.link,
         media_ids=[str(media_id) for media_id in payload.media_ids],
         cover_media_id=str(payload.cover_media_id or ""),
     )  # fmt: skip
-    service.check_variant(db, target=target, settings=app_settings(request))
+    variants.check_variant(db, target=target, settings=app_settings(request))
     db.commit()
     return VariantRead.of(target)
 
@@ -158,7 +158,7 @@ def api_override(
     """Let a warning of the variant's last checks pass (managers); errors cannot be."""
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, target_id)
-    service.override_warning(
+    variants.override_warning(
         db, target=target, membership=membership, code=payload.code, reason=payload.reason
     )
     db.commit()
@@ -178,7 +178,7 @@ def api_schedule(
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, target_id)
     try:
-        service.schedule_target(
+        scheduling.schedule_target(
             db, target=target, membership=membership, when=payload.at,
             settings=app_settings(request),
         )  # fmt: skip
@@ -196,7 +196,7 @@ def api_unschedule(
     """Take a scheduled variant off the queue; it stays approved."""
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, target_id)
-    service.unschedule_target(db, target=target, membership=membership)
+    scheduling.unschedule_target(db, target=target, membership=membership)
     db.commit()
     return VariantRead.of(target)
 

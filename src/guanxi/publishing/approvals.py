@@ -36,7 +36,8 @@ from guanxi.publishing.models import (
     TargetState,
 )
 from guanxi.publishing.policy import get_policy
-from guanxi.publishing.service import content_digest, set_state
+from guanxi.publishing.service import set_state
+from guanxi.publishing.variants import content_digest
 
 __all__ = ["ApproverRoleError"]
 

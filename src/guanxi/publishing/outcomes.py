@@ -257,8 +257,6 @@ def _params(db: Session, target: PublishTarget, **extra: str) -> dict[str, Any]:
 
 def target_link(db: Session, target: PublishTarget) -> str:
     """The app path of the target's post."""
-    from guanxi.accounts.models import Workspace
-
     workspace = db.get_one(Workspace, target.workspace_id)
     return f"/w/{workspace.slug}/posts/{target.post_id}"
 
@@ -282,8 +280,6 @@ def apply_platform_status(
         return None
     if result.state is PublishState.PROCESSING:
         return target
-    from guanxi.core.db import utcnow
-
     apply_result(db, target, result, now=utcnow(), settings=get_settings(), by=Actor.PLATFORM)
     return target
 

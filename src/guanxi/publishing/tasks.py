@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from guanxi.core.capability import capabilities
+from guanxi.core.db import utcnow
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
 from guanxi.core.worker import sessions, worker_id
@@ -39,7 +40,6 @@ def preload() -> None:
 def publish_target(target_id: int) -> str | None:
     """Publish one claimed target (see engine.execute_target)."""
     from guanxi.connectors.registry import connector_for
-    from guanxi.core.db import utcnow
     from guanxi.publishing.engine import execute_target
 
     state = execute_target(
@@ -52,7 +52,6 @@ def publish_target(target_id: int) -> str | None:
 def follow_status(target_id: int) -> str | None:
     """Ask the platform where an accepted publish stands (see sweep.check_status)."""
     from guanxi.connectors.registry import connector_for
-    from guanxi.core.db import utcnow
     from guanxi.publishing.sweep import check_status
 
     state = check_status(
@@ -63,7 +62,6 @@ def follow_status(target_id: int) -> str | None:
 
 def run_dispatch(limit: int = DISPATCH_BATCH) -> list[int]:
     """Claim the due targets and queue a publish job for each; return their ids."""
-    from guanxi.core.db import utcnow
     from guanxi.publishing.engine import dispatch_due
 
     claimed = dispatch_due(sessions(), now=utcnow(), limit=limit, worker_id=worker_id())
@@ -74,7 +72,6 @@ def run_dispatch(limit: int = DISPATCH_BATCH) -> list[int]:
 
 def run_sweep() -> SweepReport:
     """Sweep once and queue the status checks that are due."""
-    from guanxi.core.db import utcnow
     from guanxi.publishing.sweep import sweep
 
     report = sweep(sessions(), now=utcnow())

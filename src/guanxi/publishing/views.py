@@ -20,7 +20,7 @@ from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
-from guanxi.publishing import approvals, media, outcomes, service
+from guanxi.publishing import approvals, media, outcomes, scheduling, service, variants
 from guanxi.publishing.campaigns import list_campaigns
 from guanxi.publishing.models import Post, PublishTarget
 from guanxi.publishing.policy import get_policy
@@ -195,7 +195,7 @@ def new_post(
             channel_ids=form.get("channels", []),
         )  # fmt: skip
         for target in post.targets:
-            service.check_variant(db, target=target, settings=app_settings(request))
+            variants.check_variant(db, target=target, settings=app_settings(request))
         db.commit()
     except UserError as exc:
         db.rollback()
@@ -216,8 +216,8 @@ def _variant_view(
     policy: Any,
     membership: Membership,
 ) -> dict[str, Any]:
-    connector = service.load_connector(channel, app_settings(request))
-    errors, warnings = service.unresolved(target)
+    connector = variants.load_connector(channel, app_settings(request))
+    errors, warnings = variants.unresolved(target)
     status = approvals.review_status(db, target=target, policy=policy)
     refusal = rules.decision_refusal(status.review, approvals.member_decider(membership))
     return {
@@ -227,15 +227,15 @@ def _variant_view(
         "is_author": rules.member_key(membership.user_id) in status.review.authors,
         "target": target,
         "channel": channel,
-        "fields": service.variant_fields(connector),
+        "fields": variants.variant_fields(connector),
         "findings": present_findings(target.checks or [], target.overrides or []),
         "highlighted": highlighted_text(target.text, target.checks or []),
         "blocked": bool(errors or warnings),
         "review": status,
         "decisions": approvals.list_approvals(db, target=target),
         "attempts": service.list_attempts(db, target=target),
-        "editable": target.state in service.EDITABLE_STATES,
-        "digest": service.content_digest(target),
+        "editable": target.state in variants.EDITABLE_STATES,
+        "digest": variants.content_digest(target),
     }
 
 
@@ -358,7 +358,7 @@ def post_add_channels(
             db, post=post, actor=membership.user, channel_ids=form.get("channels", [])
         )
         for target in targets:
-            service.check_variant(db, target=target, settings=app_settings(request))
+            variants.check_variant(db, target=target, settings=app_settings(request))
 
     return _act(request, db, membership, post, add)
 
@@ -384,8 +384,8 @@ def variant_save(
     )
 
     def save() -> None:
-        service.update_variant(db, target=target, actor=membership.user, **_variant_args(form))
-        service.check_variant(db, target=target, settings=app_settings(request))
+        variants.update_variant(db, target=target, actor=membership.user, **_variant_args(form))
+        variants.check_variant(db, target=target, settings=app_settings(request))
 
     return _act(request, db, membership, post, save, target_id=target_id)
 
@@ -401,7 +401,7 @@ def variant_check(
     channel = db.get(Channel, target.channel_id)
     assert channel is not None
     # The text as typed, with the media as saved (attachments change on save).
-    saved = service.variant_draft(db, target, app_settings(request).data_dir)
+    saved = variants.variant_draft(db, target, app_settings(request).data_dir)
     draft = VariantDraft(
         text=form_value(form, "text"),
         title=form_value(form, "title"),
@@ -410,7 +410,9 @@ def variant_check(
         media=saved.media,
         cover=saved.cover,
     )
-    findings = service.check_draft(db, channel=channel, draft=draft, settings=app_settings(request))
+    findings = variants.check_draft(
+        db, channel=channel, draft=draft, settings=app_settings(request)
+    )
     db.rollback()
     return render(
         request,
@@ -439,7 +441,7 @@ def variant_override(
     )
     return _act(
         request, db, membership, post,
-        lambda: service.override_warning(
+        lambda: variants.override_warning(
             db, target=target, membership=membership, code=form_value(form, "code"),
             reason=form_value(form, "reason"),
         ),
@@ -489,15 +491,15 @@ def variant_schedule(
 
     def schedule() -> None:
         now = form_value(form, "now") == "1"
-        when = None if now else service.parse_local_time(form_value(form, "when"), zone)
+        when = None if now else scheduling.parse_local_time(form_value(form, "when"), zone)
         try:
-            service.schedule_target(
+            scheduling.schedule_target(
                 db, target=target, membership=membership, when=when, settings=app_settings(request)
             )
         except UserError:
             # Refused: keep the fresh check results so the page shows what blocks it.
             db.rollback()
-            service.check_variant(db, target=target, settings=app_settings(request))
+            variants.check_variant(db, target=target, settings=app_settings(request))
             db.commit()
             raise
 
@@ -514,7 +516,7 @@ def variant_unschedule(
     )
     return _act(
         request, db, membership, post,
-        lambda: service.unschedule_target(db, target=target, membership=membership),
+        lambda: scheduling.unschedule_target(db, target=target, membership=membership),
         target_id=target_id,
     )  # fmt: skip
 
@@ -530,7 +532,7 @@ def variant_retry(
     )
     return _act(
         request, db, membership, post,
-        lambda: service.retry_target(
+        lambda: scheduling.retry_target(
             db, target=target, membership=membership, confirmed=form_value(form, "confirm") == "1"
         ),
         target_id=target_id,

@@ -23,7 +23,7 @@ from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.weibo import WeiboSettings
 from guanxi.core.db import utcnow
 from guanxi.core.settings import Settings
-from guanxi.publishing import approvals, service
+from guanxi.publishing import approvals, scheduling, service, variants
 from guanxi.publishing.models import Post
 
 
@@ -103,7 +103,7 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
         db.flush()
         if site:
             for target in post.targets:
-                service.update_variant(
+                variants.update_variant(
                     db, target=target, actor=writer.user, text=demo.body, link=f"{site}/{demo.page}"
                 )
         approvals.submit_for_review(db, post=post, membership=writer)
@@ -114,7 +114,7 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
                     db, target=target, post=post, membership=approver, approved=True,
                     comment="",
                 )  # fmt: skip
-                service.schedule_target(
+                scheduling.schedule_target(
                     db, target=target, membership=writer,
                     when=None if when <= utcnow() else when, settings=settings,
                 )  # fmt: skip

@@ -11,12 +11,16 @@ Create Date: 2026-12-06 14:10:00
 """
 
 from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import op
 
-from guanxi.checks.words import default_entries, normalize
 from guanxi.core.db import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    import opencc
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -24,6 +28,102 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SEED_ACTION = "sensitive_words.seed"
+
+# The default list (term, category, severity) as it was at this revision, frozen here so
+# that the migration gives the same terms whatever later becomes of checks/data.
+DEFAULT_WORDS: tuple[tuple[str, str, str], ...] = (
+    ("最", "absolute_terms", "warn"),
+    ("第一", "absolute_terms", "warn"),
+    ("最佳", "absolute_terms", "block"),
+    ("最好", "absolute_terms", "block"),
+    ("最高级", "absolute_terms", "block"),
+    ("最优", "absolute_terms", "block"),
+    ("最强", "absolute_terms", "block"),
+    ("最低价", "absolute_terms", "block"),
+    ("最便宜", "absolute_terms", "block"),
+    ("最先进", "absolute_terms", "block"),
+    ("最具", "absolute_terms", "block"),
+    ("国家级", "absolute_terms", "block"),
+    ("世界级", "absolute_terms", "block"),
+    ("全球级", "absolute_terms", "block"),
+    ("极致", "absolute_terms", "block"),
+    ("极品", "absolute_terms", "block"),
+    ("顶级", "absolute_terms", "block"),
+    ("顶尖", "absolute_terms", "block"),
+    ("首个", "absolute_terms", "block"),
+    ("首家", "absolute_terms", "block"),
+    ("首选", "absolute_terms", "block"),
+    ("唯一", "absolute_terms", "block"),
+    ("独一无二", "absolute_terms", "block"),
+    ("全网第一", "absolute_terms", "block"),
+    ("销量第一", "absolute_terms", "block"),
+    ("排名第一", "absolute_terms", "block"),
+    ("第一品牌", "absolute_terms", "block"),
+    ("NO.1", "absolute_terms", "block"),
+    ("TOP1", "absolute_terms", "block"),
+    ("史无前例", "absolute_terms", "block"),
+    ("万能", "absolute_terms", "block"),
+    ("100%", "absolute_terms", "warn"),
+    ("绝对", "absolute_terms", "warn"),
+    ("王牌", "absolute_terms", "warn"),
+    ("领导品牌", "absolute_terms", "block"),
+    ("国家机关推荐", "state_endorsement", "block"),
+    ("国家领导人推荐", "state_endorsement", "block"),
+    ("国家免检", "state_endorsement", "block"),
+    ("特供", "state_endorsement", "block"),
+    ("专供", "state_endorsement", "block"),
+    ("国宴专用", "state_endorsement", "block"),
+    ("治疗", "medical_claims", "warn"),
+    ("治愈", "medical_claims", "block"),
+    ("根治", "medical_claims", "block"),
+    ("药到病除", "medical_claims", "block"),
+    ("包治百病", "medical_claims", "block"),
+    ("消炎", "medical_claims", "warn"),
+    ("抗癌", "medical_claims", "block"),
+    ("防癌", "medical_claims", "block"),
+    ("减肥", "medical_claims", "warn"),
+    ("无副作用", "efficacy_guarantees", "block"),
+    ("无效退款", "efficacy_guarantees", "block"),
+    ("保证有效", "efficacy_guarantees", "block"),
+    ("永不反弹", "efficacy_guarantees", "block"),
+    ("稳赚", "investment_promises", "block"),
+    ("保本", "investment_promises", "block"),
+    ("零风险", "investment_promises", "block"),
+    ("无风险", "investment_promises", "block"),
+)
+
+
+@cache
+def _converter() -> "opencc.OpenCC":
+    # Alembic imports every revision on every command: OpenCC loads when this one runs.
+    import opencc
+
+    return opencc.OpenCC("t2s.json")
+
+
+def _to_simplified(text: str) -> str:
+    return str(_converter().convert(text))
+
+
+@cache
+def _single_t2s(char: str) -> str:
+    single = _to_simplified(char)
+    return single if len(single) == 1 else char
+
+
+def _lower(char: str) -> str:
+    lowered = char.lower()
+    return lowered if len(lowered) == 1 else char
+
+
+def normalize(term: str) -> str:
+    """``term`` in Simplified characters and lower case, character for character, as the
+    checks compared terms at this revision."""
+    converted = _to_simplified(term)
+    if len(converted) != len(term):
+        converted = "".join(_single_t2s(char) for char in term)
+    return "".join(_lower(char) for char in converted)
+
 
 workspaces = sa.table("workspaces", sa.column("id", sa.Integer))
 words = sa.table(
@@ -53,7 +153,6 @@ def upgrade() -> None:
     unseeded = bind.scalars(
         sa.select(workspaces.c.id).where(workspaces.c.id.not_in(seeded)).order_by(workspaces.c.id)
     ).all()
-    entries = default_entries()
     now = utcnow()
     for workspace_id in unseeded:
         listed = {
@@ -65,13 +164,13 @@ def upgrade() -> None:
         rows = [
             {
                 "workspace_id": workspace_id,
-                "term": entry.term,
-                "category": entry.category,
-                "severity": entry.severity.value,
+                "term": term,
+                "category": category,
+                "severity": severity,
                 "created_at": now,
             }
-            for entry in entries
-            if normalize(entry.term) not in listed
+            for term, category, severity in DEFAULT_WORDS
+            if normalize(term) not in listed
         ]
         if rows:
             bind.execute(words.insert(), rows)
@@ -82,7 +181,7 @@ def upgrade() -> None:
                 action=SEED_ACTION,
                 entity_type="sensitive_words",
                 entity_id=str(workspace_id),
-                after={"terms": len(entries)},
+                after={"terms": len(DEFAULT_WORDS)},
                 created_at=now,
             )
         )
