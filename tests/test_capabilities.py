@@ -31,6 +31,7 @@ EXPECTED = {
     "inbox",
     "listening",
     "market",
+    "measure",
     "nlp",
     "notifications",
     "planner",
