@@ -7,5 +7,6 @@ from guanxi.measure import models
 capability = Capability(
     name="measure",
     position=50,
+    schedule="guanxi.measure.scheduled:SCHEDULE",
     models=(models,),
 )
