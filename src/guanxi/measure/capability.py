@@ -2,11 +2,12 @@
 connected, with the history each platform's API still gives."""
 
 from guanxi.core.capability import Capability
-from guanxi.measure import models
+from guanxi.measure import cli, models
 
 capability = Capability(
     name="measure",
     position=50,
     schedule="guanxi.measure.scheduled:SCHEDULE",
+    cli=cli.register,
     models=(models,),
 )
