@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
@@ -17,7 +17,6 @@ from guanxi.connectors.base import (
     AccountDay,
     Capability,
     ChannelContext,
-    ConnectorConfig,
     FetchedAuthor,
     FetchedItem,
     FetchedKind,
@@ -235,17 +234,3 @@ class Collector:
                                  context=context, now=at)  # fmt: skip
         self.reports.append(report)
         return report
-
-
-def config() -> ConnectorConfig:
-    """A configuration for connectors that are never asked to call anything."""
-    import httpx
-
-    return ConnectorConfig(base_url="http://unused.test", http=httpx.Client())
-
-
-def sessions_of(db: Session) -> sessionmaker[Session]:
-    """A session factory on the same database as ``db``."""
-    from guanxi.core.db import make_session_factory
-
-    return make_session_factory(db.get_bind())  # type: ignore[arg-type]

@@ -173,19 +173,25 @@ def _followers_by_day(
     db: Session, channel_days: Mapping[int, Sequence[date]]
 ) -> dict[int, tuple[list[date], list[int]]]:
     """Each channel's follower counts over the days asked for (and a month before), in day
-    order, to find the count on or just before a day."""
+    order, to find the count on or just before a day; one query for every channel."""
     found: dict[int, tuple[list[date], list[int]]] = {}
-    for channel_id, days in channel_days.items():
-        rows = db.execute(
-            select(AccountDay.day, AccountDay.followers)
-            .where(
-                AccountDay.channel_id == channel_id,
-                AccountDay.day.between(min(days) - FOLLOWERS_LOOKBACK, max(days)),
-                AccountDay.followers.is_not(None),
-            )
-            .order_by(AccountDay.day)
-        ).all()
-        found[channel_id] = ([day for day, _ in rows], [count or 0 for _, count in rows])
+    if not channel_days:
+        return found
+    first = min(min(days) for days in channel_days.values()) - FOLLOWERS_LOOKBACK
+    last = max(max(days) for days in channel_days.values())
+    rows = db.execute(
+        select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
+        .where(
+            AccountDay.channel_id.in_(channel_days),
+            AccountDay.day.between(first, last),
+            AccountDay.followers.is_not(None),
+        )
+        .order_by(AccountDay.channel_id, AccountDay.day)
+    ).all()
+    for channel_id, day, count in rows:
+        days, counts = found.setdefault(channel_id, ([], []))
+        days.append(day)
+        counts.append(count or 0)
     return found
 
 
@@ -313,11 +319,12 @@ def period_totals(
     ).all()  # fmt: skip
     posts = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
     result = PeriodTotals(start, end, Totals())
+    followers = _followers(db, ids, start, end)
     for channel in channels:
         totals = Totals()
         count, views, total, with_view_total = posts.get(channel.id, (0, None, None, None))
         totals.posts, totals.views, totals.engagements = count, _int(views), _int(total)
-        totals.followers, totals.net_follower_growth = _followers(db, channel.id, start, end)
+        totals.followers, totals.net_follower_growth = followers[channel.id]
         if views:
             engaged = _int(with_view_total) or 0
             totals.engagement_rate = EngagementRate(engaged / int(views), RateBasis.VIEWS)
@@ -334,34 +341,56 @@ def _int(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
 
 
+def _last_followers(
+    channel_id: Any, *, before: date | None = None, upto: date | None = None
+) -> Any:
+    """The last follower count of a channel before or up to a day, as a correlated scalar
+    subquery: per channel, a backward walk of the (channel, day) key to the first count."""
+    query = select(AccountDay.followers).where(
+        AccountDay.channel_id == channel_id, AccountDay.followers.is_not(None)
+    )
+    if before is not None:
+        query = query.where(AccountDay.day < before)
+    if upto is not None:
+        query = query.where(AccountDay.day <= upto)
+    return query.order_by(AccountDay.day.desc()).limit(1).scalar_subquery()
+
+
 def _followers(
-    db: Session, channel_id: int, start: date, end: date
-) -> tuple[int | None, int | None]:
-    """The followers at the end of the period (the last count reported by then) and the
-    net growth over it."""
-    last = db.scalar(
-        select(AccountDay.followers)
-        .where(AccountDay.channel_id == channel_id, AccountDay.day <= end,
-               AccountDay.followers.is_not(None))
-        .order_by(AccountDay.day.desc()).limit(1)
-    )  # fmt: skip
-    flows = db.execute(
-        select(func.count(AccountDay.day), func.sum(AccountDay.new_followers),
-               func.sum(AccountDay.lost_followers),
-               func.count(AccountDay.new_followers), func.count(AccountDay.lost_followers))
-        .where(AccountDay.channel_id == channel_id, AccountDay.day.between(start, end))
-    ).one()  # fmt: skip
-    days, new, lost, new_days, lost_days = flows
-    if days and new_days == days and lost_days == days:
-        return last, (_int(new) or 0) - (_int(lost) or 0)
-    before = db.scalar(
-        select(AccountDay.followers)
-        .where(AccountDay.channel_id == channel_id, AccountDay.day < start,
-               AccountDay.followers.is_not(None))
-        .order_by(AccountDay.day.desc()).limit(1)
-    )  # fmt: skip
-    growth = None if last is None or before is None else int(last) - int(before)
-    return _int(last), growth
+    db: Session, channel_ids: Sequence[int], start: date, end: date
+) -> dict[int, tuple[int | None, int | None]]:
+    """Per channel, the followers at the end of the period (the last count reported by
+    then) and the net growth over it: new − lost when every day of the period reports both,
+    else the change of the total since the last count before the period."""
+    counts = {
+        row[0]: (_int(row[1]), _int(row[2]))
+        for row in db.execute(
+            select(Channel.id, _last_followers(Channel.id, upto=end),
+                   _last_followers(Channel.id, before=start))
+            .where(Channel.id.in_(channel_ids))
+        )
+    }  # fmt: skip
+    flows = {
+        row[0]: row[1:]
+        for row in db.execute(
+            select(AccountDay.channel_id, func.count(AccountDay.day),
+                   func.sum(AccountDay.new_followers), func.sum(AccountDay.lost_followers),
+                   func.count(AccountDay.new_followers), func.count(AccountDay.lost_followers))
+            .where(AccountDay.channel_id.in_(channel_ids), AccountDay.day.between(start, end))
+            .group_by(AccountDay.channel_id)
+        )
+    }  # fmt: skip
+    found: dict[int, tuple[int | None, int | None]] = {}
+    for channel_id in channel_ids:
+        last, before = counts.get(channel_id, (None, None))
+        days, new, lost, new_days, lost_days = flows.get(channel_id, (0, None, None, 0, 0))
+        growth: int | None = None
+        if days and new_days == days and lost_days == days:
+            growth = (_int(new) or 0) - (_int(lost) or 0)
+        elif last is not None and before is not None:
+            growth = last - before
+        found[channel_id] = (last, growth)
+    return found
 
 
 def _overall(
