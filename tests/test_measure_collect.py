@@ -140,6 +140,7 @@ def test_which_posts_are_due_when(db: Session, workspace: Workspace) -> None:
     assert post.found_by == FoundBy.TIMELINE
     assert post.snapshot_count == 3
     assert post.next_snapshot_at == T0 + 3 * D
+    assert (post.views, post.likes, post.last_observed_at) == (2500, 125, T0 + 25 * H)
 
 
 def test_snapshots_are_taken_in_batches_of_the_platforms_size(

@@ -20,9 +20,9 @@ from guanxi.measure.models import (
 from tests.conftest import UserFactory, WorkspaceFactory
 
 
-def test_every_base_metric_has_a_column_in_both_series() -> None:
+def test_every_base_metric_has_a_column_in_every_table_of_figures() -> None:
     """A metric added to the connectors' contract needs its column (and a migration)."""
-    for table in (PostSnapshot.__table__, AccountDay.__table__):
+    for table in (PostSnapshot.__table__, AccountDay.__table__, MeasuredPost.__table__):
         assert {metric.value for metric in Metric} <= set(table.columns.keys())
         assert all(table.columns[metric.value].nullable for metric in Metric)
 

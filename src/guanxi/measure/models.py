@@ -17,8 +17,9 @@ timeline cursor, the days collected, how far back the history reaches), and
 
 Sizes the indexes are chosen for: 1,000 accounts × 3 years of days (about 1.1 million
 account days, keyed by (channel, day) with no other index) and 100,000 posts × 10
-snapshots (a post's latest snapshot is one lookup of (post, observed_at) by the post's
-``last_observed_at``).
+snapshots. A measured post carries a copy of its latest snapshot's figures, so the lists
+and sums of a period's posts read one range of one index (workspace or channel, published)
+and never the snapshots; the snapshots are the posts' curves.
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ class MetricColumns:
         return {metric: value for metric, value in found.items() if value is not None}
 
 
-class MeasuredPost(Base):
-    """One of a channel's own posts, measured over time."""
+class MeasuredPost(MetricColumns, Base):
+    """One of a channel's own posts, measured over time; its figure columns are those of its
+    latest snapshot (taken at ``last_observed_at``), NULL until the first."""
 
     __tablename__ = "measured_posts"
     __table_args__ = (

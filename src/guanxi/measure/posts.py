@@ -229,7 +229,10 @@ def _store_snapshots(
                          "as_of": aware(figures.as_of) if figures.as_of else None,
                          **figure_columns(figures.values)})  # fmt: skip
             post.misses = 0
-            post.last_observed_at = max(post.last_observed_at or observed_at, observed_at)
+            if post.last_observed_at is None or observed_at >= post.last_observed_at:
+                post.last_observed_at = observed_at
+                for name, value in figure_columns(figures.values).items():
+                    setattr(post, name, value)
         post.next_snapshot_at = next_snapshot_at(post.published_at, after=run.now,
                                                  max_age=max_age)  # fmt: skip
         if post.next_snapshot_at is None:

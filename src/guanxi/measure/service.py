@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
@@ -48,7 +48,6 @@ from guanxi.measure.models import (
     MeasuredPost,
     MissingFigures,
     PostFiguresRead,
-    PostSnapshot,
 )
 
 MAX_SERIES_DAYS = 3 * 366 + 1  # a daily series longer than this is a request to narrow
@@ -162,13 +161,6 @@ def daily_series(
 # --- Posts and their latest figures ------------------------------------------------------
 
 
-# A post's latest snapshot: one index lookup per post, on (post, observed_at).
-LATEST_SNAPSHOT = and_(
-    PostSnapshot.post_id == MeasuredPost.id,
-    PostSnapshot.observed_at == MeasuredPost.last_observed_at,
-)
-
-
 def _followers_by_day(
     db: Session, channel_days: Mapping[int, Sequence[date]]
 ) -> dict[int, tuple[list[date], list[int]]]:
@@ -216,9 +208,14 @@ def post_figures(
     where the platform reports no views, per follower of the account on that day."""
     begins, ends = period_bounds(workspace, start, end)
     channels = {c.id: c for c in _channels(db, workspace, channel_ids)}
+    # Columns rather than objects: a page of a month's posts builds no ORM objects.
+    metric_columns = [getattr(MeasuredPost, metric.value) for metric in Metric]
     rows = db.execute(
-        select(MeasuredPost, PostSnapshot)
-        .outerjoin(PostSnapshot, LATEST_SNAPSHOT)
+        select(
+            MeasuredPost.id, MeasuredPost.channel_id, MeasuredPost.external_id,
+            MeasuredPost.published_at, MeasuredPost.format, MeasuredPost.url,
+            MeasuredPost.text_excerpt, MeasuredPost.last_observed_at, *metric_columns,
+        )
         .where(
             MeasuredPost.workspace_id == workspace.id,
             MeasuredPost.published_at >= begins,
@@ -226,29 +223,31 @@ def post_figures(
             MeasuredPost.channel_id.in_(channels),
         )
         .order_by(MeasuredPost.published_at, MeasuredPost.id)
-    ).all()
+    ).all()  # fmt: skip
     zone = ZoneInfo("Asia/Shanghai")  # the platforms' days, as account days are kept
+    posts = []
     without_views: dict[int, list[date]] = defaultdict(list)
-    for post, snapshot in rows:
-        if snapshot is None or snapshot.views is None:
-            without_views[post.channel_id].append(post.published_at.astimezone(zone).date())
+    for row in rows:
+        figures = {m: v for m, v in zip(Metric, row[8:], strict=True) if v is not None}
+        day = row.published_at.astimezone(zone).date()
+        posts.append((row, figures, day))
+        if Metric.VIEWS not in figures:
+            without_views[row.channel_id].append(day)
     followers = _followers_by_day(db, without_views)
     result = []
-    for post, snapshot in rows:
-        figures = snapshot.figures() if snapshot is not None else {}
-        channel = channels[post.channel_id]
-        audience = _followers_on(followers.get(post.channel_id),
-                                 post.published_at.astimezone(zone).date())  # fmt: skip
+    for row, figures, day in posts:
+        channel = channels[row.channel_id]
+        audience = _followers_on(followers.get(row.channel_id), day)
         rate = engagement_rate(figures, followers=audience)
         result.append(
             PostFiguresRead(
-                post_id=post.id, platform=channel.platform, account=channel.name,
-                external_id=post.external_id, published_at=post.published_at,
-                format=post.format, url=post.url, text=post.text_excerpt,
+                post_id=row.id, platform=channel.platform, account=channel.name,
+                external_id=row.external_id, published_at=row.published_at,
+                format=row.format, url=row.url, text=row.text_excerpt,
                 views=figures.get(Metric.VIEWS), engagements=engagements(figures),
                 engagement_rate=rate.value if rate else None,
                 engagement_rate_basis=rate.basis.value if rate else None,
-                observed_at=snapshot.observed_at if snapshot is not None else None,
+                observed_at=row.last_observed_at,
             )
         )  # fmt: skip
     return result
@@ -282,7 +281,7 @@ class PeriodTotals:
 
 def _engagement_sum() -> ColumnElement[Any]:
     """One post's engagements in SQL: the sum of the figures reported, NULL when none is."""
-    columns = [getattr(PostSnapshot, m.value) for m in ENGAGEMENT_METRICS]
+    columns = [getattr(MeasuredPost, m.value) for m in ENGAGEMENT_METRICS]
     total: ColumnElement[Any] = func.coalesce(columns[0], 0)
     for column in columns[1:]:
         total = total + func.coalesce(column, 0)
@@ -303,16 +302,15 @@ def period_totals(
     channels = _channels(db, workspace, channel_ids)
     ids = [c.id for c in channels]
     per_post = _engagement_sum()
-    with_views = PostSnapshot.views.is_not(None)
+    with_views = MeasuredPost.views.is_not(None)
     rows = db.execute(
         select(
             MeasuredPost.channel_id,
             func.count(MeasuredPost.id),
-            func.sum(PostSnapshot.views),
+            func.sum(MeasuredPost.views),
             func.sum(per_post),
             func.sum(case((with_views, per_post), else_=None)),
         )
-        .outerjoin(PostSnapshot, LATEST_SNAPSHOT)
         .where(MeasuredPost.workspace_id == workspace.id, MeasuredPost.channel_id.in_(ids),
                MeasuredPost.published_at >= begins, MeasuredPost.published_at < ends)
         .group_by(MeasuredPost.channel_id)
@@ -360,8 +358,11 @@ def _followers(
     db: Session, channel_ids: Sequence[int], start: date, end: date
 ) -> dict[int, tuple[int | None, int | None]]:
     """Per channel, the followers at the end of the period (the last count reported by
-    then) and the net growth over it: new − lost when every day of the period reports both,
-    else the change of the total since the last count before the period."""
+    then) and the net growth over it: the change of the total since the last count before
+    the period, or, without one, new − lost when every day of the period reports both.
+
+    The totals are two backward walks of each account's (channel, day) key, whatever the
+    period's length; the days of the period are read only for accounts without them."""
     counts = {
         row[0]: (_int(row[1]), _int(row[2]))
         for row in db.execute(
@@ -370,26 +371,25 @@ def _followers(
             .where(Channel.id.in_(channel_ids))
         )
     }  # fmt: skip
-    flows = {
-        row[0]: row[1:]
-        for row in db.execute(
-            select(AccountDay.channel_id, func.count(AccountDay.day),
-                   func.sum(AccountDay.new_followers), func.sum(AccountDay.lost_followers),
-                   func.count(AccountDay.new_followers), func.count(AccountDay.lost_followers))
-            .where(AccountDay.channel_id.in_(channel_ids), AccountDay.day.between(start, end))
-            .group_by(AccountDay.channel_id)
-        )
-    }  # fmt: skip
     found: dict[int, tuple[int | None, int | None]] = {}
+    flows_wanted = []
     for channel_id in channel_ids:
         last, before = counts.get(channel_id, (None, None))
-        days, new, lost, new_days, lost_days = flows.get(channel_id, (0, None, None, 0, 0))
-        growth: int | None = None
+        found[channel_id] = (last, None if last is None or before is None else last - before)
+        if found[channel_id][1] is None:
+            flows_wanted.append(channel_id)
+    if not flows_wanted:
+        return found
+    flows = db.execute(
+        select(AccountDay.channel_id, func.count(AccountDay.day),
+               func.sum(AccountDay.new_followers), func.sum(AccountDay.lost_followers),
+               func.count(AccountDay.new_followers), func.count(AccountDay.lost_followers))
+        .where(AccountDay.channel_id.in_(flows_wanted), AccountDay.day.between(start, end))
+        .group_by(AccountDay.channel_id)
+    )  # fmt: skip
+    for channel_id, days, new, lost, new_days, lost_days in flows:
         if days and new_days == days and lost_days == days:
-            growth = (_int(new) or 0) - (_int(lost) or 0)
-        elif last is not None and before is not None:
-            growth = last - before
-        found[channel_id] = (last, growth)
+            found[channel_id] = (found[channel_id][0], (_int(new) or 0) - (_int(lost) or 0))
     return found
 
 
@@ -426,8 +426,7 @@ class ChannelCollection:
     channel: Channel
     state: CollectionState | None
     posts: int
-    days: int
-    first_day: date | None
+    first_day: date | None  # the oldest day with figures (the gaps: see ``missing``)
     last_day: date | None
     missing: list[MissingFigures]
 
@@ -442,10 +441,14 @@ def collection_status(db: Session, *, workspace: Workspace) -> list[ChannelColle
         select(MeasuredPost.channel_id, func.count(MeasuredPost.id))
         .where(MeasuredPost.channel_id.in_(ids)).group_by(MeasuredPost.channel_id)
     ).all())  # fmt: skip
-    days = {row[0]: row[1:] for row in db.execute(
-        select(AccountDay.channel_id, func.count(AccountDay.day), func.min(AccountDay.day),
-               func.max(AccountDay.day))
-        .where(AccountDay.channel_id.in_(ids)).group_by(AccountDay.channel_id)
+    # The first and last day of each account: one walk of its (channel, day) key each way.
+    first, last = (
+        select(func.min(AccountDay.day)).where(AccountDay.channel_id == Channel.id),
+        select(func.max(AccountDay.day)).where(AccountDay.channel_id == Channel.id),
+    )
+    days = {row[0]: (row[1], row[2]) for row in db.execute(
+        select(Channel.id, first.scalar_subquery(), last.scalar_subquery())
+        .where(Channel.id.in_(ids))
     )}  # fmt: skip
     missing: dict[int, list[MissingFigures]] = defaultdict(list)
     for row in db.scalars(
@@ -456,9 +459,8 @@ def collection_status(db: Session, *, workspace: Workspace) -> list[ChannelColle
     return [
         ChannelCollection(
             channel=c, state=states.get(c.id), posts=posts.get(c.id, 0),
-            days=days[c.id][0] if c.id in days else 0,
-            first_day=days[c.id][1] if c.id in days else None,
-            last_day=days[c.id][2] if c.id in days else None,
+            first_day=days.get(c.id, (None, None))[0],
+            last_day=days.get(c.id, (None, None))[1],
             missing=missing.get(c.id, []),
         )
         for c in channels
