@@ -63,3 +63,29 @@ def test_a_post_and_its_snapshots_are_stored_and_deleted_with_the_channel(
     db.commit()
     assert db.scalar(select(PostSnapshot.id)) is None
     assert db.scalar(select(AccountDay.day)) is None
+
+
+def test_analytics_reads_other_capabilities_through_their_tables_only() -> None:
+    """Analytics uses the shared packages; of a capability (publishing), only its tables,
+    and only where work spans the two (flows.py)."""
+    import ast
+    from pathlib import Path
+
+    shared = {"core", "web", "cli", "accounts", "channels", "connectors", "measure"}
+    package = Path(__file__).resolve().parents[1] / "src" / "guanxi" / "measure"
+    crossings = set()
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] != "guanxi" or len(parts) < 2 or parts[1] in shared:
+                    continue
+                crossings.add(f"{path.name}: {module}")
+
+    assert crossings == {"flows.py: guanxi.publishing.models"}
