@@ -33,7 +33,7 @@ from guanxi.measure.models import (
     PostSnapshot,
     SnapshotPlan,
 )
-from guanxi.measure.posts import next_snapshot_at
+from guanxi.measure.posts import MAX_SNAPSHOT_CALLS, next_snapshot_at
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.measure_support import (
     NOW,
@@ -152,6 +152,16 @@ def test_snapshots_are_taken_in_batches_of_the_platforms_size(
 
     assert report.snapshots == 5
     assert [len(call.args[0]) for call in fake.calls_of("post_metrics")] == [2, 2, 1]
+
+
+def test_a_backlog_of_posts_is_spread_over_runs(db: Session, workspace: Workspace) -> None:
+    """Given 25 posts due and batches of 2, a run makes at most MAX_SNAPSHOT_CALLS calls;
+    the next run takes the rest."""
+    fake = FakeMetrics(posts=[PlantedPost(f"p{i:02}", T0 - i * H) for i in range(25)], page_size=25)
+    run = collector(db, workspace, fake)
+
+    assert run.run(T0 + 2 * D).snapshots == 2 * MAX_SNAPSHOT_CALLS
+    assert run.run(T0 + 2 * D + timedelta(minutes=15)).snapshots == 25 - 2 * MAX_SNAPSHOT_CALLS
 
 
 def test_posts_older_than_the_api_reports_on_are_not_asked_for(

@@ -39,6 +39,7 @@ from guanxi.measure.runs import Run, T, aware, figure_columns, platform_today, u
 
 log = logging.getLogger(__name__)
 
+# After publishing, a post is snapshotted at these ages, then every MONTH.
 SNAPSHOT_AGES = (
     timedelta(hours=1),
     timedelta(hours=6),
@@ -53,7 +54,9 @@ LAST_CHANCE = timedelta(hours=6)
 GONE_AFTER_MISSES = 3  # answers in a row that left a post out: the platform dropped it
 TIMELINE_EVERY = timedelta(hours=1)
 MAX_TIMELINE_PAGES = 5
-MAX_SNAPSHOT_POSTS = 2000  # per channel and run; the others are due at the next run
+# Snapshot calls per channel and run (a batch each): the posts due beyond wait for the next
+# run, so a backlog never spends an hour's rate limit (Weibo: 150 calls an hour per user).
+MAX_SNAPSHOT_CALLS = 10
 
 
 def snapshot_ages() -> Iterator[timedelta]:
@@ -182,7 +185,7 @@ def snapshot_posts(run: Run) -> None:
             MeasuredPost.next_snapshot_at <= run.now,
         )
         .order_by(MeasuredPost.next_snapshot_at)
-        .limit(MAX_SNAPSHOT_POSTS)
+        .limit(MAX_SNAPSHOT_CALLS * max(1, run.limits.post_batch))
     ).all()
     posts = []
     for post in due:
@@ -225,13 +228,14 @@ def _store_snapshots(
                 continue
         else:
             observed_at = aware(figures.observed_at)
+            columns = figure_columns(figures.values)
             rows.append({"post_id": post.id, "observed_at": observed_at,
                          "as_of": aware(figures.as_of) if figures.as_of else None,
-                         **figure_columns(figures.values)})  # fmt: skip
+                         **columns})  # fmt: skip
             post.misses = 0
             if post.last_observed_at is None or observed_at >= post.last_observed_at:
                 post.last_observed_at = observed_at
-                for name, value in figure_columns(figures.values).items():
+                for name, value in columns.items():
                     setattr(post, name, value)
         post.next_snapshot_at = next_snapshot_at(post.published_at, after=run.now,
                                                  max_age=max_age)  # fmt: skip
