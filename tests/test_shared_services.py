@@ -67,9 +67,10 @@ def test_every_job_of_a_worker_shares_one_session_factory() -> None:
     from guanxi.listening.alerts import scheduled as alert_jobs
     from guanxi.listening.intake import scheduled as listening_jobs
     from guanxi.market import scheduled as market_jobs
+    from guanxi.measure import scheduled as measure_jobs
     from guanxi.publishing import tasks
 
-    modules = (tasks, inbox_jobs, listening_jobs, alert_jobs, market_jobs)
+    modules = (tasks, inbox_jobs, listening_jobs, alert_jobs, market_jobs, measure_jobs)
 
     assert all(module.sessions is worker.sessions for module in modules)
 

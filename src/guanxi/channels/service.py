@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.channels.models import Channel, ChannelStatus
-from guanxi.connectors.base import ChannelContext, Token
+from guanxi.connectors.base import ChannelContext, QuotaExhaustedError, RateLimitedError, Token
 from guanxi.core.db import session_scope, utcnow
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.core.security import SecretBox
@@ -101,6 +101,40 @@ def mark_needs_reconnect(db: Session, *, channel: Channel, reason: str) -> None:
         action="channel.needs_reconnect", entity_type="channel", entity_id=channel.id,
         before=before, after={"status": "needs_reconnect", "reason": reason},
     )  # fmt: skip
+
+
+def is_paused(channel: Channel, *, now: datetime) -> bool:
+    """Whether the platform asked the channel to wait (a rate limit, a spent quota)."""
+    return channel.paused_until is not None and channel.paused_until > now
+
+
+def pause_channel(
+    db: Session, *, channel: Channel, error: RateLimitedError | QuotaExhaustedError, now: datetime
+) -> datetime:
+    """The platform asks to wait: nothing is sent for ``channel`` (for every channel of its
+    connector, when the limit is the whole app's) before the time returned. Publishing, the
+    inbox and analytics all wait the same way."""
+    if isinstance(error, RateLimitedError):
+        until = now + timedelta(seconds=max(1.0, error.retry_after_s))
+    else:
+        until = error.resets_at
+    channel.paused_until = max(channel.paused_until or until, until)
+    if error.app_wide:
+        pause_connector(db, connector=channel.connector, until=until)
+    return until
+
+
+def pause_connector(db: Session, *, connector: str, until: datetime) -> None:
+    """An app-wide limit: every channel of ``connector`` waits until ``until``."""
+    db.execute(
+        update(Channel)
+        .where(
+            Channel.connector == connector,
+            or_(Channel.paused_until.is_(None), Channel.paused_until < until),
+        )
+        .values(paused_until=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def disconnect_channel(db: Session, *, channel: Channel, actor: User | None) -> None:

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.channels.push import register_push_handler
-from guanxi.channels.service import mark_needs_reconnect
+from guanxi.channels.service import mark_needs_reconnect, pause_channel
 from guanxi.connectors.base import (
     ConnectorError,
     OutcomeUnknownError,
@@ -161,14 +161,7 @@ def handle_error(
     target.last_error = str(error)[:2000]
     target.last_error_code = (getattr(error, "code", "") or type(error).__name__)[:40]
     if isinstance(error, RateLimitedError | QuotaExhaustedError):
-        if isinstance(error, RateLimitedError):
-            until = now + timedelta(seconds=max(1.0, error.retry_after_s))
-        else:
-            until = error.resets_at
-        channel.paused_until = max(channel.paused_until or until, until)
-        if error.app_wide:
-            pause_connector(db, connector=channel.connector, until=until)
-        _reschedule(target, at=until)
+        _reschedule(target, at=pause_channel(db, channel=channel, error=error, now=now))
         return
     if isinstance(error, TokenError):
         was_connected = channel.status == ChannelStatus.CONNECTED
@@ -199,19 +192,6 @@ def handle_error(
         return
     delay = UNKNOWN_RETRY_S if target.outcome_unknown else backoff_s(target.attempt_count)
     _reschedule(target, at=now + timedelta(seconds=delay))
-
-
-def pause_connector(db: Session, *, connector: str, until: datetime) -> None:
-    """An app-wide limit: every channel of ``connector`` waits until ``until``."""
-    db.execute(
-        update(Channel)
-        .where(
-            Channel.connector == connector,
-            or_(Channel.paused_until.is_(None), Channel.paused_until < until),
-        )
-        .values(paused_until=until)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _reschedule(target: PublishTarget, *, at: datetime) -> None:

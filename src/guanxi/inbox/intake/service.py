@@ -21,14 +21,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.channels.models import Channel, ChannelStatus
-from guanxi.channels.service import channel_context, mark_needs_reconnect
+from guanxi.channels.service import (
+    channel_context,
+    is_paused,
+    mark_needs_reconnect,
+    pause_channel,
+)
 from guanxi.connectors.base import (
     Capability,
     ChannelContext,
@@ -161,7 +166,7 @@ def sync_channel(
     if channel.status != ChannelStatus.CONNECTED:
         report.skipped = str(channel.status)
         return report
-    if channel.paused_until is not None and channel.paused_until > now:
+    if is_paused(channel, now=now):
         report.skipped = "paused"
         return report
     for kind in kinds if kinds is not None else readable_kinds(connector):
@@ -212,10 +217,8 @@ def _record_failure(
     cursor.last_error_code = error.code
     if isinstance(error, TokenError):
         mark_needs_reconnect(db, channel=channel, reason=str(error))
-    elif isinstance(error, RateLimitedError):
-        channel.paused_until = now + timedelta(seconds=error.retry_after_s)
-    elif isinstance(error, QuotaExhaustedError):
-        channel.paused_until = error.resets_at
+    elif isinstance(error, RateLimitedError | QuotaExhaustedError):
+        pause_channel(db, channel=channel, error=error, now=now)
     db.commit()
 
 

@@ -1,0 +1,1 @@
+"""Analytics: the figures of the brand's own posts and accounts, kept as time series."""

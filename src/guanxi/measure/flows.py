@@ -1,0 +1,79 @@
+"""Work that spans capabilities: the posts guanxi published, read from publishing's tables.
+
+Analytics measures what publishing put out, so it reads publishing's tables (its models,
+never its services): a target in state published with the post's id on the platform is a
+post to measure. Its format is read from the variant: a video among its media makes it a
+video, a platform whose posts carry a summary (a WeChat article's digest) an article, an
+image (or a cover) an image, and anything else text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.connectors.base import MediaKind, VariantField
+from guanxi.measure.models import MeasuredPost, PostFormat
+from guanxi.publishing.models import MediaAsset, PublishTarget, TargetState
+
+
+@dataclass(frozen=True)
+class PublishedPost:
+    """A post guanxi published on a channel, as analytics needs it."""
+
+    target_id: int
+    external_id: str
+    published_at: datetime | None
+    url: str
+    text: str
+    format: PostFormat
+
+
+def unmeasured_published_posts(
+    db: Session, *, channel_id: int, variant_fields: Iterable[VariantField]
+) -> list[PublishedPost]:
+    """The channel's published targets that no measured post is linked to yet."""
+    rows = db.execute(
+        select(PublishTarget)
+        .outerjoin(MeasuredPost, MeasuredPost.publish_target_id == PublishTarget.id)
+        .where(
+            PublishTarget.channel_id == channel_id,
+            PublishTarget.state == TargetState.PUBLISHED,
+            PublishTarget.external_id != "",
+            MeasuredPost.id.is_(None),
+        )
+        .order_by(PublishTarget.id)
+    ).scalars()
+    targets = list(rows)
+    media_ids = {i for t in targets for i in t.media_ids} | {
+        t.cover_media_id for t in targets if t.cover_media_id is not None
+    }
+    found = select(MediaAsset.id, MediaAsset.kind).where(MediaAsset.id.in_(media_ids))
+    kinds: dict[int, str] = dict(db.execute(found).all())
+    articles = VariantField.DIGEST in set(variant_fields)
+    return [
+        PublishedPost(
+            target_id=target.id,
+            external_id=target.external_id,
+            published_at=target.published_at,
+            url=target.external_url,
+            text=target.title or target.text,
+            format=_format(target, kinds, articles=articles),
+        )
+        for target in targets
+    ]
+
+
+def _format(target: PublishTarget, kinds: dict[int, str], *, articles: bool) -> PostFormat:
+    media = {kinds.get(i) for i in target.media_ids}
+    if MediaKind.VIDEO.value in media:
+        return PostFormat.VIDEO
+    if articles:
+        return PostFormat.ARTICLE
+    if MediaKind.IMAGE.value in media or target.cover_media_id is not None:
+        return PostFormat.IMAGE
+    return PostFormat.TEXT
