@@ -191,19 +191,22 @@ def make_cli_target(cli_database: Engine) -> Callable[[], int]:
     return make
 
 
-@pytest.mark.parametrize("up_s", [0.0, 1.0], ids=["while-loading", "when-up"])
+@pytest.mark.parametrize(
+    "up_s", [None, 0.0, 1.0], ids=["before-python-starts", "while-loading", "when-up"]
+)
 def test_a_worker_started_with_exit_with_parent_stops_when_its_parent_is_killed(
-    tmp_path: Path, up_s: float
+    tmp_path: Path, up_s: float | None
 ) -> None:
     """Given a parent that starts `guanxi worker --exit-with-parent` (as the benchmark does),
-    When the parent is SIGKILLed (while the worker still loads, or once it is up), Then the
-    worker notices and stops on its own."""
+    When the parent dies (at once, before the worker's interpreter has started; while the
+    worker still loads; or once it is up), Then the worker notices and stops on its own."""
     pidfile = tmp_path / "worker.pid"
+    then = "os._exit(0)" if up_s is None else "time.sleep(120)"
     parent_code = (
-        "import subprocess, sys, time; "
+        "import os, subprocess, sys, time; "
         "p = subprocess.Popen([sys.executable, '-m', 'guanxi', 'worker', '--workers', '1', "
         "'--no-schedule', '--exit-with-parent']); "
-        f"open({str(pidfile)!r}, 'w').write(str(p.pid)); time.sleep(120)"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid)); {then}"
     )
     env = {
         "GUANXI_DATA_DIR": str(tmp_path),
@@ -217,7 +220,7 @@ def test_a_worker_started_with_exit_with_parent_stops_when_its_parent_is_killed(
             assert time.monotonic() < deadline, "the worker did not start"
             time.sleep(0.1)
         worker_pid = int(pidfile.read_text())
-        time.sleep(up_s)
+        time.sleep(up_s or 0.0)
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 20

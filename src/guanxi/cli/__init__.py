@@ -241,6 +241,9 @@ def worker(
         stop.set()
 
 
+INIT_PID = 1
+
+
 def _stop_when_orphaned() -> None:
     """SIGTERM this process (a graceful consumer stop) once its parent is gone."""
     import os
@@ -250,7 +253,9 @@ def _stop_when_orphaned() -> None:
     import time
 
     parent = STARTED_BY
-    if os.getppid() != parent:  # it died while this command loaded
+    # An orphan is handed to init (pid 1): a parent already gone when `guanxi` was first
+    # imported (the interpreter's own start-up, before any of our code) left pid 1 here.
+    if parent == INIT_PID or os.getppid() != parent:  # it died while this command loaded
         os.kill(os.getpid(), signal.SIGTERM)
         return
     if sys.platform == "linux":  # the kernel sends SIGTERM the moment the parent dies
