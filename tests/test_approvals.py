@@ -49,9 +49,14 @@ def member(db: Session, team: Team, user_id: int) -> Membership:
 def submitted_post(db: Session, team: Team) -> Post:
     """A post by the editor on the microblog account, submitted for review."""
     post = service.create_post(
-        db, workspace=team.workspace, actor=team.editor, title="春季上新", body=TEXT,
-        campaign="", channel_ids=[str(team.micro.id)],
-    )  # fmt: skip
+        db,
+        workspace=team.workspace,
+        actor=team.editor,
+        title="春季上新",
+        body=TEXT,
+        campaign="",
+        channel_ids=[str(team.micro.id)],
+    )
     approvals.submit_for_review(db, post=post, membership=member(db, team, team.editor.id))
     db.commit()
     return post
@@ -62,9 +67,13 @@ def test_one_step_a_manager_approves_and_the_variant_is_approved(db: Session, te
     target = post.targets[0]
     assert target.state == TargetState.IN_REVIEW
     approvals.decide(
-        db, target=target, post=post, membership=member(db, team, team.manager.id),
-        approved=True, comment="好",
-    )  # fmt: skip
+        db,
+        target=target,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        approved=True,
+        comment="好",
+    )
     assert target.state == TargetState.APPROVED
     actions = set(db.scalars(select(AuditEvent.action)))
     assert {"target.in_review", "variant.approve", "target.approved"} <= actions
@@ -75,9 +84,14 @@ def test_the_author_cannot_approve_their_own_post(
 ) -> None:
     """A manager who wrote the post is told to ask another approver."""
     post = service.create_post(
-        db, workspace=team.workspace, actor=team.manager, title="t", body=TEXT, campaign="",
+        db,
+        workspace=team.workspace,
+        actor=team.manager,
+        title="t",
+        body=TEXT,
+        campaign="",
         channel_ids=[str(team.micro.id)],
-    )  # fmt: skip
+    )
     manager = member(db, team, team.manager.id)
     approvals.submit_for_review(db, post=post, membership=manager)
     with pytest.raises(PermissionDeniedError, match="You wrote this"):
@@ -98,13 +112,21 @@ def test_roles_below_the_policy_cannot_approve(db: Session, team: Team) -> None:
     db.commit()
     with pytest.raises(PermissionDeniedError, match="Only members with the role Owner"):
         approvals.decide(
-            db, target=post.targets[0], post=post, membership=member(db, team, team.manager.id),
-            approved=True, comment="",
-        )  # fmt: skip
+            db,
+            target=post.targets[0],
+            post=post,
+            membership=member(db, team, team.manager.id),
+            approved=True,
+            comment="",
+        )
     approvals.decide(
-        db, target=post.targets[0], post=post, membership=member(db, team, team.owner.id),
-        approved=True, comment="",
-    )  # fmt: skip
+        db,
+        target=post.targets[0],
+        post=post,
+        membership=member(db, team, team.owner.id),
+        approved=True,
+        comment="",
+    )
     assert post.targets[0].state == TargetState.APPROVED
 
 
@@ -148,9 +170,13 @@ def test_editing_an_approved_variant_invalidates_its_approval(
     post = submitted_post(db, team)
     target = post.targets[0]
     approvals.decide(
-        db, target=target, post=post, membership=member(db, team, team.manager.id),
-        approved=True, comment="",
-    )  # fmt: skip
+        db,
+        target=target,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        approved=True,
+        comment="",
+    )
     assert approvals.approvals_complete(
         db, target=target, policy=get_policy(db, workspace=team.workspace)
     )
@@ -163,18 +189,25 @@ def test_editing_an_approved_variant_invalidates_its_approval(
     )
     with pytest.raises(UserError, match="approved"):
         service.schedule_target(
-            db, target=target, membership=member(db, team, team.editor.id), when=None,
+            db,
+            target=target,
+            membership=member(db, team, team.editor.id),
+            when=None,
             settings=settings,
-        )  # fmt: skip
+        )
 
 
 def test_saving_the_same_content_keeps_the_approval(db: Session, team: Team) -> None:
     post = submitted_post(db, team)
     target = post.targets[0]
     approvals.decide(
-        db, target=target, post=post, membership=member(db, team, team.manager.id),
-        approved=True, comment="",
-    )  # fmt: skip
+        db,
+        target=target,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        approved=True,
+        comment="",
+    )
     assert not service.update_variant(db, target=target, actor=team.editor, text=TEXT)
     assert target.state == TargetState.APPROVED
 
@@ -182,9 +215,14 @@ def test_saving_the_same_content_keeps_the_approval(db: Session, team: Team) -> 
 def test_without_steps_there_is_nothing_to_submit(db: Session, team: Team) -> None:
     set_steps(db, team.workspace, 0)
     post = service.create_post(
-        db, workspace=team.workspace, actor=team.editor, title="t", body=TEXT, campaign="",
+        db,
+        workspace=team.workspace,
+        actor=team.editor,
+        title="t",
+        body=TEXT,
+        campaign="",
         channel_ids=[str(team.micro.id)],
-    )  # fmt: skip
+    )
     with pytest.raises(UserError, match="without approval"):
         approvals.submit_for_review(db, post=post, membership=member(db, team, team.editor.id))
 
@@ -196,9 +234,13 @@ def link_for(
     db: Session, team: Team, post: Post, settings: Settings, days: str = "7", name: str = "王律师"
 ) -> str:
     token, _ = approvals.review_link_token(
-        db, post=post, membership=member(db, team, team.manager.id), reviewer=name, days=days,
+        db,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        reviewer=name,
+        days=days,
         settings=settings,
-    )  # fmt: skip
+    )
     return token
 
 
@@ -258,9 +300,13 @@ def test_only_approvers_create_links_and_only_for_allowed_durations(
     post = submitted_post(db, team)
     with pytest.raises(PermissionDeniedError):
         approvals.review_link_token(
-            db, post=post, membership=member(db, team, team.editor.id), reviewer="王律师",
-            days="7", settings=settings,
-        )  # fmt: skip
+            db,
+            post=post,
+            membership=member(db, team, team.editor.id),
+            reviewer="王律师",
+            days="7",
+            settings=settings,
+        )
     with pytest.raises(UserError, match="how long"):
         link_for(db, team, post, settings, days="365")
 
