@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from itsdangerous import URLSafeSerializer
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -269,6 +270,30 @@ def test_an_expired_link_is_refused(db: Session, team: Team, settings: Settings)
     token = serializer.dumps({"w": team.workspace.id, "p": post.id, "l": link.id, "exp": past})
     with pytest.raises(ReviewLinkError, match="expired"):
         approvals.post_for_review_token(db, token=token, settings=settings)
+
+
+def test_after_a_key_rotation_new_links_use_the_new_key_and_old_links_still_open(
+    db: Session, team: Team, settings: Settings
+) -> None:
+    """Given a link made before the secret key was rotated, when the old key is listed in
+    GUANXI_PREVIOUS_SECRET_KEYS, then the old link still opens, and a new link is signed
+    with the new key (an old key may be why it was rotated)."""
+    post = submitted_post(db, team)
+    old_link = link_for(db, team, post, settings)
+    old_key = settings.secret_key.get_secret_value()
+    rotated = settings.model_copy(
+        update={
+            "secret_key": SecretStr("new-secret-key-that-is-long-enough-0123456789"),
+            "previous_secret_keys": SecretStr(f"{old_key},even-older-key-0123456789"),
+        }
+    )
+
+    new_link = link_for(db, team, post, rotated)
+
+    assert approvals.post_for_review_token(db, token=old_link, settings=rotated) is post
+    assert approvals.post_for_review_token(db, token=new_link, settings=rotated) is post
+    new_key_only = rotated.model_copy(update={"previous_secret_keys": SecretStr("")})
+    assert approvals.post_for_review_token(db, token=new_link, settings=new_key_only) is post
 
 
 def test_a_tampered_link_is_refused(db: Session, team: Team, settings: Settings) -> None:

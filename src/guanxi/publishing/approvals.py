@@ -234,7 +234,8 @@ def decide(
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.all_secret_keys(), salt=REVIEW_SALT)
+    # itsdangerous signs with the last key and accepts any: the current key goes last.
+    return URLSafeSerializer(settings.all_secret_keys()[::-1], salt=REVIEW_SALT)
 
 
 def may_issue_link(db: Session, *, post: Post, membership: Membership) -> bool:
