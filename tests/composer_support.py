@@ -148,13 +148,23 @@ def make_team(db: Session, make_user: Any, make_workspace: Any, slug: str = "acm
         },
     )
     micro = Channel(
-        workspace_id=workspace.id, connector="test_micro", platform="weibo", external_id="u1",
-        name="品牌微博", timezone="Asia/Shanghai", audience="mainland",
-    )  # fmt: skip
+        workspace_id=workspace.id,
+        connector="test_micro",
+        platform="weibo",
+        external_id="u1",
+        name="品牌微博",
+        timezone="Asia/Shanghai",
+        audience="mainland",
+    )
     article = Channel(
-        workspace_id=workspace.id, connector="test_article", platform="wechat", external_id="wx1",
-        name="品牌公众号", timezone="Asia/Shanghai", audience="mainland",
-    )  # fmt: skip
+        workspace_id=workspace.id,
+        connector="test_article",
+        platform="wechat",
+        external_id="wx1",
+        name="品牌公众号",
+        timezone="Asia/Shanghai",
+        audience="mainland",
+    )
     db.add_all([micro, article])
     db.commit()
     return Team(workspace, owner, manager, manager2, editor, analyst, micro, article)

@@ -34,9 +34,20 @@ class FakePipeline:
         )
         kind = "marketer" if document.author_kind_hint else "personal"
         return Enrichment(
-            language="zh", script="simplified", normalized_text=document.text, tokens=[],
-            emoticons=[], hashtags=[], mentions=[], urls=[], sentiment=sentiment,
+            language="zh",
+            script="simplified",
+            normalized_text=document.text,
+            tokens=[],
+            emoticons=[],
+            hashtags=[],
+            mentions=[],
+            urls=[],
+            sentiment=sentiment,
             positive_probability=0.9 if sentiment == "positive" else 0.2,
-            source_kind=kind, source_reason=f"hint {document.author_kind_hint or 'none'}",
-            stage="none", stage_cue="", keywords=["葡萄酒"], model_version=self.model_version,
-        )  # fmt: skip
+            source_kind=kind,
+            source_reason=f"hint {document.author_kind_hint or 'none'}",
+            stage="none",
+            stage_cue="",
+            keywords=["葡萄酒"],
+            model_version=self.model_version,
+        )

@@ -207,9 +207,13 @@ def test_the_pages_never_fail_on_fuzzed_requests_from_a_signed_in_owner(
     report = FuzzReport()
 
     fuzz(
-        schema, report, headers=session, cookies=dict(client.cookies),
-        examples=PAGE_EXAMPLES_PER_MODE, checks=[not_a_server_error],
-    )  # fmt: skip
+        schema,
+        report,
+        headers=session,
+        cookies=dict(client.cookies),
+        examples=PAGE_EXAMPLES_PER_MODE,
+        checks=[not_a_server_error],
+    )
 
     with capsys.disabled():
         print(  # noqa: T201 - the figures CI shows

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from itsdangerous import URLSafeSerializer
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,9 +50,14 @@ def member(db: Session, team: Team, user_id: int) -> Membership:
 def submitted_post(db: Session, team: Team) -> Post:
     """A post by the editor on the microblog account, submitted for review."""
     post = service.create_post(
-        db, workspace=team.workspace, actor=team.editor, title="春季上新", body=TEXT,
-        campaign="", channel_ids=[str(team.micro.id)],
-    )  # fmt: skip
+        db,
+        workspace=team.workspace,
+        actor=team.editor,
+        title="春季上新",
+        body=TEXT,
+        campaign="",
+        channel_ids=[str(team.micro.id)],
+    )
     approvals.submit_for_review(db, post=post, membership=member(db, team, team.editor.id))
     db.commit()
     return post
@@ -62,9 +68,13 @@ def test_one_step_a_manager_approves_and_the_variant_is_approved(db: Session, te
     target = post.targets[0]
     assert target.state == TargetState.IN_REVIEW
     approvals.decide(
-        db, target=target, post=post, membership=member(db, team, team.manager.id),
-        approved=True, comment="好",
-    )  # fmt: skip
+        db,
+        target=target,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        approved=True,
+        comment="好",
+    )
     assert target.state == TargetState.APPROVED
     actions = set(db.scalars(select(AuditEvent.action)))
     assert {"target.in_review", "variant.approve", "target.approved"} <= actions
@@ -75,9 +85,14 @@ def test_the_author_cannot_approve_their_own_post(
 ) -> None:
     """A manager who wrote the post is told to ask another approver."""
     post = service.create_post(
-        db, workspace=team.workspace, actor=team.manager, title="t", body=TEXT, campaign="",
+        db,
+        workspace=team.workspace,
+        actor=team.manager,
+        title="t",
+        body=TEXT,
+        campaign="",
         channel_ids=[str(team.micro.id)],
-    )  # fmt: skip
+    )
     manager = member(db, team, team.manager.id)
     approvals.submit_for_review(db, post=post, membership=manager)
     with pytest.raises(PermissionDeniedError, match="You wrote this"):
@@ -98,13 +113,21 @@ def test_roles_below_the_policy_cannot_approve(db: Session, team: Team) -> None:
     db.commit()
     with pytest.raises(PermissionDeniedError, match="Only members with the role Owner"):
         approvals.decide(
-            db, target=post.targets[0], post=post, membership=member(db, team, team.manager.id),
-            approved=True, comment="",
-        )  # fmt: skip
+            db,
+            target=post.targets[0],
+            post=post,
+            membership=member(db, team, team.manager.id),
+            approved=True,
+            comment="",
+        )
     approvals.decide(
-        db, target=post.targets[0], post=post, membership=member(db, team, team.owner.id),
-        approved=True, comment="",
-    )  # fmt: skip
+        db,
+        target=post.targets[0],
+        post=post,
+        membership=member(db, team, team.owner.id),
+        approved=True,
+        comment="",
+    )
     assert post.targets[0].state == TargetState.APPROVED
 
 
@@ -148,9 +171,13 @@ def test_editing_an_approved_variant_invalidates_its_approval(
     post = submitted_post(db, team)
     target = post.targets[0]
     approvals.decide(
-        db, target=target, post=post, membership=member(db, team, team.manager.id),
-        approved=True, comment="",
-    )  # fmt: skip
+        db,
+        target=target,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        approved=True,
+        comment="",
+    )
     assert approvals.approvals_complete(
         db, target=target, policy=get_policy(db, workspace=team.workspace)
     )
@@ -163,18 +190,25 @@ def test_editing_an_approved_variant_invalidates_its_approval(
     )
     with pytest.raises(UserError, match="approved"):
         scheduling.schedule_target(
-            db, target=target, membership=member(db, team, team.editor.id), when=None,
+            db,
+            target=target,
+            membership=member(db, team, team.editor.id),
+            when=None,
             settings=settings,
-        )  # fmt: skip
+        )
 
 
 def test_saving_the_same_content_keeps_the_approval(db: Session, team: Team) -> None:
     post = submitted_post(db, team)
     target = post.targets[0]
     approvals.decide(
-        db, target=target, post=post, membership=member(db, team, team.manager.id),
-        approved=True, comment="",
-    )  # fmt: skip
+        db,
+        target=target,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        approved=True,
+        comment="",
+    )
     assert not variants.update_variant(db, target=target, actor=team.editor, text=TEXT)
     assert target.state == TargetState.APPROVED
 
@@ -182,9 +216,14 @@ def test_saving_the_same_content_keeps_the_approval(db: Session, team: Team) -> 
 def test_without_steps_there_is_nothing_to_submit(db: Session, team: Team) -> None:
     set_steps(db, team.workspace, 0)
     post = service.create_post(
-        db, workspace=team.workspace, actor=team.editor, title="t", body=TEXT, campaign="",
+        db,
+        workspace=team.workspace,
+        actor=team.editor,
+        title="t",
+        body=TEXT,
+        campaign="",
         channel_ids=[str(team.micro.id)],
-    )  # fmt: skip
+    )
     with pytest.raises(UserError, match="without approval"):
         approvals.submit_for_review(db, post=post, membership=member(db, team, team.editor.id))
 
@@ -196,9 +235,13 @@ def link_for(
     db: Session, team: Team, post: Post, settings: Settings, days: str = "7", name: str = "王律师"
 ) -> str:
     token, _ = approvals.review_link_token(
-        db, post=post, membership=member(db, team, team.manager.id), reviewer=name, days=days,
+        db,
+        post=post,
+        membership=member(db, team, team.manager.id),
+        reviewer=name,
+        days=days,
         settings=settings,
-    )  # fmt: skip
+    )
     return token
 
 
@@ -227,6 +270,30 @@ def test_an_expired_link_is_refused(db: Session, team: Team, settings: Settings)
     token = serializer.dumps({"w": team.workspace.id, "p": post.id, "l": link.id, "exp": past})
     with pytest.raises(ReviewLinkError, match="expired"):
         approvals.post_for_review_token(db, token=token, settings=settings)
+
+
+def test_after_a_key_rotation_new_links_use_the_new_key_and_old_links_still_open(
+    db: Session, team: Team, settings: Settings
+) -> None:
+    """Given a link made before the secret key was rotated, when the old key is listed in
+    GUANXI_PREVIOUS_SECRET_KEYS, then the old link still opens, and a new link is signed
+    with the new key (an old key may be why it was rotated)."""
+    post = submitted_post(db, team)
+    old_link = link_for(db, team, post, settings)
+    old_key = settings.secret_key.get_secret_value()
+    rotated = settings.model_copy(
+        update={
+            "secret_key": SecretStr("new-secret-key-that-is-long-enough-0123456789"),
+            "previous_secret_keys": SecretStr(f"{old_key},even-older-key-0123456789"),
+        }
+    )
+
+    new_link = link_for(db, team, post, rotated)
+
+    assert approvals.post_for_review_token(db, token=old_link, settings=rotated) is post
+    assert approvals.post_for_review_token(db, token=new_link, settings=rotated) is post
+    new_key_only = rotated.model_copy(update={"previous_secret_keys": SecretStr("")})
+    assert approvals.post_for_review_token(db, token=new_link, settings=new_key_only) is post
 
 
 def test_a_tampered_link_is_refused(db: Session, team: Team, settings: Settings) -> None:
@@ -258,9 +325,13 @@ def test_only_approvers_create_links_and_only_for_allowed_durations(
     post = submitted_post(db, team)
     with pytest.raises(PermissionDeniedError):
         approvals.review_link_token(
-            db, post=post, membership=member(db, team, team.editor.id), reviewer="王律师",
-            days="7", settings=settings,
-        )  # fmt: skip
+            db,
+            post=post,
+            membership=member(db, team, team.editor.id),
+            reviewer="王律师",
+            days="7",
+            settings=settings,
+        )
     with pytest.raises(UserError, match="how long"):
         link_for(db, team, post, settings, days="365")
 

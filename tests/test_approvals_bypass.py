@@ -82,9 +82,14 @@ def post_form(client: TestClient, url: str, **data: str) -> str:
 def comment(db: Session, team: Team) -> InboxItem:
     """A comment on the account that replies through its API."""
     channel = Channel(
-        workspace_id=team.workspace.id, connector="test_replying", platform="weibo",
-        external_id="u9", name="品牌微博", timezone="Asia/Shanghai", audience="mainland",
-    )  # fmt: skip
+        workspace_id=team.workspace.id,
+        connector="test_replying",
+        platform="weibo",
+        external_id="u9",
+        name="品牌微博",
+        timezone="Asia/Shanghai",
+        audience="mainland",
+    )
     db.add(channel)
     db.flush()
     item = make_item(db, channel, "什么时候到货？")
@@ -237,9 +242,14 @@ def submitted(db: Session, team: Team, author: Membership | None = None) -> str:
     """A post by ``author`` (the editor by default), submitted for review; its page URL."""
     user = author.user if author else team.editor
     post = service.create_post(
-        db, workspace=team.workspace, actor=user, title="春季上新", body=TEXT, campaign="",
+        db,
+        workspace=team.workspace,
+        actor=user,
+        title="春季上新",
+        body=TEXT,
+        campaign="",
         channel_ids=[str(team.micro.id)],
-    )  # fmt: skip
+    )
     for target in post.targets:
         target.state = TargetState.IN_REVIEW
     db.commit()

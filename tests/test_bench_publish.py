@@ -32,10 +32,14 @@ def target(
     scheduled = T0 + timedelta(seconds=number)
     published = state == TargetState.PUBLISHED
     return TargetRow(
-        id=number, state=state, idempotency_key=f"key-{number}", scheduled_at=scheduled,
+        id=number,
+        state=state,
+        idempotency_key=f"key-{number}",
+        scheduled_at=scheduled,
         published_at=scheduled + timedelta(seconds=late_s) if published else None,
-        external_id=f"p{number}" if published else "", notified=notified,
-    )  # fmt: skip
+        external_id=f"p{number}" if published else "",
+        notified=notified,
+    )
 
 
 def live(number: int, post_id: str | None = None) -> LivePost:
@@ -81,8 +85,10 @@ def test_unfinished_targets_and_phantom_publishes_are_lost() -> None:
 
 def test_a_failure_counts_as_lost_unless_someone_was_told() -> None:
     """A failed or held target is accounted for only when a notification tells a person."""
-    told = [target(0, TargetState.FAILED, notified=True),
-            target(1, TargetState.NEEDS_ATTENTION, notified=True)]  # fmt: skip
+    told = [
+        target(0, TargetState.FAILED, notified=True),
+        target(1, TargetState.NEEDS_ATTENTION, notified=True),
+    ]
     silent = [target(2, TargetState.FAILED), target(3, TargetState.NEEDS_ATTENTION)]
     result = measure(told + silent, [], elapsed_s=1)
     assert result.lost_ids == [2, 3]
@@ -124,8 +130,20 @@ def test_a_small_real_run_publishes_every_post_exactly_once(
     """Given 40 posts on 5 sandbox Weibo accounts due over 4 s, when two real worker
     processes run them, then every post is live once, none is lost, and the last line
     says so; the scratch PostgreSQL database is gone afterwards."""
-    args = ["bench", "publish", "--posts", "40", "--accounts", "5", "--window", "4",
-            "--lead", "3", "--timeout", "120"]  # fmt: skip
+    args = [
+        "bench",
+        "publish",
+        "--posts",
+        "40",
+        "--accounts",
+        "5",
+        "--window",
+        "4",
+        "--lead",
+        "3",
+        "--timeout",
+        "120",
+    ]
     admin = None
     if backend == "postgresql":
         args += ["--database-url", POSTGRES_URL]

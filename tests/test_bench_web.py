@@ -40,9 +40,23 @@ def test_four_people_of_every_role_browse_and_write_without_an_error() -> None:
     are in the database, no request failed, and the last line has the documented shape."""
     result = CliRunner().invoke(
         app,
-        ["bench", "web", "--people", "4", "--seconds", "5", "--think-s", "0.2",
-         "--mentions", "500", "--inbox-items", "200", "--posts", "20"],
-    )  # fmt: skip
+        [
+            "bench",
+            "web",
+            "--people",
+            "4",
+            "--seconds",
+            "5",
+            "--think-s",
+            "0.2",
+            "--mentions",
+            "500",
+            "--inbox-items",
+            "200",
+            "--posts",
+            "20",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert LAST_LINE.match(lines[-1]), lines[-1]
@@ -67,14 +81,21 @@ def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
     guanxi = [sys.executable, "-m", "guanxi"]
     engine = make_engine(url)
     with session_scope(make_session_factory(engine)) as db:
-        create_user(db, data=parse_user_create(
-            email="li@example.com", name="Li", password="a long enough password"))  # fmt: skip
+        create_user(
+            db,
+            data=parse_user_create(
+                email="li@example.com", name="Li", password="a long enough password"
+            ),
+        )
     engine.dispose()
     port = free_port()
     server = subprocess.Popen(
         [*guanxi, "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", timeout_s=60.0)
@@ -85,9 +106,13 @@ def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
             assert token
             signed = browser.post(
                 "/login",
-                data={"email": "li@example.com", "password": "a long enough password",
-                      "next": "/", "csrf_token": token.group(1)},
-            )  # fmt: skip
+                data={
+                    "email": "li@example.com",
+                    "password": "a long enough password",
+                    "next": "/",
+                    "csrf_token": token.group(1),
+                },
+            )
             assert signed.status_code == 303, signed.text
             assert signed.headers["location"] == "/"
             cookies = browser.cookies
@@ -123,9 +148,12 @@ def test_the_product_never_imports_the_development_tools() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('guanxi.devtools')))"
     )
     loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "GUANXI_DATA_DIR": tempfile.mkdtemp()},
-    )  # fmt: skip
+    )
     assert loaded.stdout.strip() == "[]", loaded.stdout
 
 

@@ -344,9 +344,12 @@ def test_the_month_page_shows_chips_coloured_by_campaign(db: Session, board: Boa
     in the campaign's colour, and can be dragged."""
     singles_day = add_campaign(db, board.workspace, "双十一", "#e74c3c")
     target = add_target(
-        db, board.weibo, at=datetime(2026, 11, 11, 2, tzinfo=UTC), title="光棍节特惠",
+        db,
+        board.weibo,
+        at=datetime(2026, 11, 11, 2, tzinfo=UTC),
+        title="光棍节特惠",
         campaign=singles_day,
-    )  # fmt: skip
+    )
     db.commit()
 
     page = board.client.get("/w/acme/calendar?view=month&date=2026-11-01")

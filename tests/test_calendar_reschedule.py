@@ -58,16 +58,25 @@ def test_moving_keeps_the_state_and_the_approval_and_is_audited(db: Session, boa
     is untouched, and the audit log has the move with before and after."""
     target = add_target(db, board.weibo, at=FUTURE, state=TargetState.APPROVED)
     approval = Approval(
-        target_id=target.id, step=1, approved=True, content_digest="d" * 64,
-        decided_by_id=board.owner.id, reviewer_label=board.owner.email,
-    )  # fmt: skip
+        target_id=target.id,
+        step=1,
+        approved=True,
+        content_digest="d" * 64,
+        decided_by_id=board.owner.id,
+        reviewer_label=board.owner.email,
+    )
     db.add(approval)
     db.commit()
 
     calendar.reschedule_target(
-        db, workspace=board.workspace, target_id=target.id, day="2031-04-11", at="20:30",
-        zone=SHANGHAI, actor=board.owner,
-    )  # fmt: skip
+        db,
+        workspace=board.workspace,
+        target_id=target.id,
+        day="2031-04-11",
+        at="20:30",
+        zone=SHANGHAI,
+        actor=board.owner,
+    )
     db.commit()
 
     fresh = reloaded(db, target)
@@ -95,9 +104,14 @@ def test_a_pending_retry_and_a_manual_deadline_follow_the_move(db: Session, boar
     db.commit()
 
     calendar.reschedule_target(
-        db, workspace=board.workspace, target_id=target.id, day="2031-04-12", at="09:00",
-        zone=PARIS, actor=board.owner,
-    )  # fmt: skip
+        db,
+        workspace=board.workspace,
+        target_id=target.id,
+        day="2031-04-12",
+        at="09:00",
+        zone=PARIS,
+        actor=board.owner,
+    )
     db.commit()
 
     fresh = reloaded(db, target)
@@ -122,9 +136,14 @@ def test_a_target_the_engine_started_on_cannot_move(
 
     with pytest.raises(ConflictError) as refused:
         calendar.reschedule_target(
-            db, workspace=board.workspace, target_id=target.id, day="2031-05-01", at="10:00",
-            zone=SHANGHAI, actor=board.owner,
-        )  # fmt: skip
+            db,
+            workspace=board.workspace,
+            target_id=target.id,
+            day="2031-05-01",
+            at="10:00",
+            zone=SHANGHAI,
+            actor=board.owner,
+        )
 
     assert "its time can no longer change" in str(refused.value)
     assert reloaded(db, target).scheduled_at == FUTURE
@@ -137,9 +156,14 @@ def test_a_target_whose_outcome_is_unknown_cannot_move(db: Session, board: Board
 
     with pytest.raises(ConflictError, match="still checking whether this post already went out"):
         calendar.reschedule_target(
-            db, workspace=board.workspace, target_id=target.id, day="2031-05-01", at="10:00",
-            zone=SHANGHAI, actor=board.owner,
-        )  # fmt: skip
+            db,
+            workspace=board.workspace,
+            target_id=target.id,
+            day="2031-05-01",
+            at="10:00",
+            zone=SHANGHAI,
+            actor=board.owner,
+        )
 
 
 @pytest.mark.parametrize("state", [TargetState.FAILED, TargetState.NEEDS_ATTENTION])
@@ -151,9 +175,14 @@ def test_a_target_that_needs_a_person_is_sent_to_its_post(
 
     with pytest.raises(ConflictError, match="Open the post to retry it"):
         calendar.reschedule_target(
-            db, workspace=board.workspace, target_id=target.id, day="2031-05-01", at="10:00",
-            zone=SHANGHAI, actor=board.owner,
-        )  # fmt: skip
+            db,
+            workspace=board.workspace,
+            target_id=target.id,
+            day="2031-05-01",
+            at="10:00",
+            zone=SHANGHAI,
+            actor=board.owner,
+        )
 
 
 @pytest.mark.parametrize(
@@ -175,9 +204,14 @@ def test_bad_times_are_refused_with_a_message(
 
     with pytest.raises(UserError) as refused:
         calendar.reschedule_target(
-            db, workspace=board.workspace, target_id=target.id, day=day, at=at, zone=zone,
+            db,
+            workspace=board.workspace,
+            target_id=target.id,
+            day=day,
+            at=at,
+            zone=zone,
             actor=board.owner,
-        )  # fmt: skip
+        )
 
     assert message in str(refused.value)
     assert reloaded(db, target).scheduled_at == FUTURE
@@ -191,9 +225,15 @@ def test_a_minute_ago_is_the_past(db: Session, board: Board) -> None:
 
     def at(clock: str) -> None:
         calendar.reschedule_target(
-            db, workspace=board.workspace, target_id=target.id, day="2031-04-01", at=clock,
-            zone=SHANGHAI, actor=board.owner, now=now,
-        )  # fmt: skip
+            db,
+            workspace=board.workspace,
+            target_id=target.id,
+            day="2031-04-01",
+            at=clock,
+            zone=SHANGHAI,
+            actor=board.owner,
+            now=now,
+        )
 
     with pytest.raises(UserError, match="already passed"):
         at("10:00")
@@ -210,9 +250,14 @@ def test_another_workspaces_target_is_not_found(
 
     with pytest.raises(NotFoundError):
         calendar.reschedule_target(
-            db, workspace=board.workspace, target_id=foreign.id, day="2031-05-01", at="10:00",
-            zone=SHANGHAI, actor=board.owner,
-        )  # fmt: skip
+            db,
+            workspace=board.workspace,
+            target_id=foreign.id,
+            day="2031-05-01",
+            at="10:00",
+            zone=SHANGHAI,
+            actor=board.owner,
+        )
 
 
 # --- Over HTTP ------------------------------------------------------------------------------------
@@ -319,9 +364,12 @@ def test_an_analyst_cannot_move_and_a_stranger_gets_404(
 
 def test_a_published_post_has_no_move_form(db: Session, board: Board) -> None:
     target = add_target(
-        db, board.weibo, at=FUTURE - timedelta(days=3650), state=TargetState.PUBLISHED,
+        db,
+        board.weibo,
+        at=FUTURE - timedelta(days=3650),
+        state=TargetState.PUBLISHED,
         published=True,
-    )  # fmt: skip
+    )
     db.commit()
 
     detail = board.client.get(f"/w/acme/calendar/targets/{target.id}")
@@ -347,9 +395,14 @@ def test_a_move_that_races_the_engine_is_refused(
 
     with pytest.raises(ConflictError, match="changed while you were moving it"):
         calendar.reschedule_target(
-            db, workspace=board.workspace, target_id=target.id, day="2031-05-01", at="10:00",
-            zone=SHANGHAI, actor=board.owner,
-        )  # fmt: skip
+            db,
+            workspace=board.workspace,
+            target_id=target.id,
+            day="2031-05-01",
+            at="10:00",
+            zone=SHANGHAI,
+            actor=board.owner,
+        )
     db.rollback()
 
     assert reloaded(db, target).state == TargetState.PUBLISHING

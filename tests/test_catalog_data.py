@@ -20,10 +20,32 @@ from guanxi.catalog.models import (
 from guanxi.catalog.service import get_catalog, load_catalog
 
 SEED_PLATFORMS = {
-    "weibo", "wechat", "qq", "qzone", "renren", "pengyou", "kaixin001", "douban", "diandian",
-    "youku", "tudou", "56com", "weimi", "yixin", "facebook", "twitter", "youtube", "whatsapp",
-    "line", "baidu", "qihoo360", "soku", "taobao", "jd", "amazon",
-}  # fmt: skip
+    "weibo",
+    "wechat",
+    "qq",
+    "qzone",
+    "renren",
+    "pengyou",
+    "kaixin001",
+    "douban",
+    "diandian",
+    "youku",
+    "tudou",
+    "56com",
+    "weimi",
+    "yixin",
+    "facebook",
+    "twitter",
+    "youtube",
+    "whatsapp",
+    "line",
+    "baidu",
+    "qihoo360",
+    "soku",
+    "taobao",
+    "jd",
+    "amazon",
+}
 TODAYS_MAJORS = {"douyin", "kuaishou", "xiaohongshu", "bilibili", "wechat-channels", "zhihu"}
 
 # (platform, metric, value): the seed's 2012-2013 figures, each a dated data point.

@@ -225,9 +225,13 @@ def test_a_connector_for_many_platforms_says_what_it_offers(
 
 
 def test_oauth_connects_the_account_end_to_end(
-    web: TestClient, owner: Membership, db: Session, sandbox: RunningSandbox,
-    session_factory: sessionmaker[Session], weibo_settings: Settings,
-) -> None:  # fmt: skip
+    web: TestClient,
+    owner: Membership,
+    db: Session,
+    sandbox: RunningSandbox,
+    session_factory: sessionmaker[Session],
+    weibo_settings: Settings,
+) -> None:
     """Given the owner, When they connect Weibo and allow on the consent page, Then the
     account is listed as connected, its token is stored encrypted and audited, and a post
     published through the stored channel appears on the sandbox account."""

@@ -31,9 +31,15 @@ def migrated(database: Engine) -> Engine:
 @pytest.fixture
 def claire(migrated: Engine) -> Engine:
     result = run(
-        "user", "create", "--email", "claire@provence.example", "--name", "Claire",
-        "--password-stdin", stdin=GOOD_PASSWORD + "\n",
-    )  # fmt: skip
+        "user",
+        "create",
+        "--email",
+        "claire@provence.example",
+        "--name",
+        "Claire",
+        "--password-stdin",
+        stdin=GOOD_PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     return migrated
 
@@ -64,9 +70,14 @@ def test_db_upgrade_creates_the_schema_and_is_repeatable(database: Engine) -> No
 def test_user_create_asks_for_the_password_twice_without_showing_it(migrated: Engine) -> None:
     """The password is typed at a hidden prompt, twice, never given as an argument."""
     result = run(
-        "user", "create", "--email", " Claire@Provence.example ", "--name", "Claire Martin",
+        "user",
+        "create",
+        "--email",
+        " Claire@Provence.example ",
+        "--name",
+        "Claire Martin",
         stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n",
-    )  # fmt: skip
+    )
 
     assert result.exit_code == 0, result.output
     assert "Password (at least 10 characters):" in result.output
@@ -97,7 +108,7 @@ def test_user_create_refuses_bad_input_clearly(
     """Bad input: exit status 1, a message saying what to fix, no traceback, no user."""
     result = run(
         "user", "create", "--email", email, "--name", name, "--password-stdin", stdin=password
-    )  # fmt: skip
+    )
 
     assert result.exit_code == 1
     assert message in said(result)
@@ -107,9 +118,15 @@ def test_user_create_refuses_bad_input_clearly(
 
 def test_user_create_refuses_a_taken_address(claire: Engine) -> None:
     result = run(
-        "user", "create", "--email", "CLAIRE@provence.example", "--name", "Other",
-        "--password-stdin", stdin=GOOD_PASSWORD,
-    )  # fmt: skip
+        "user",
+        "create",
+        "--email",
+        "CLAIRE@provence.example",
+        "--name",
+        "Other",
+        "--password-stdin",
+        stdin=GOOD_PASSWORD,
+    )
 
     assert result.exit_code == 1
     assert "A user with the e-mail address claire@provence.example already exists" in said(result)
@@ -122,9 +139,15 @@ def test_user_create_reads_the_password_from_standard_input_for_scripts(
     """`printf '%s\\n' "$PW" | guanxi user create ... --password-stdin`: one line, its
     spaces kept."""
     result = run(
-        "user", "create", "--email", "li@provence.example", "--name", "Li",
-        "--password-stdin", stdin=" spaces count too \nsecond line ignored\n",
-    )  # fmt: skip
+        "user",
+        "create",
+        "--email",
+        "li@provence.example",
+        "--name",
+        "Li",
+        "--password-stdin",
+        stdin=" spaces count too \nsecond line ignored\n",
+    )
 
     assert result.exit_code == 0, result.output
     assert "Password" not in result.output
@@ -135,9 +158,14 @@ def test_user_create_reads_the_password_from_standard_input_for_scripts(
 
 def test_user_create_refuses_two_different_passwords_at_the_prompt(migrated: Engine) -> None:
     result = run(
-        "user", "create", "--email", "li@provence.example", "--name", "Li",
+        "user",
+        "create",
+        "--email",
+        "li@provence.example",
+        "--name",
+        "Li",
         stdin=f"{GOOD_PASSWORD}\n{GOOD_PASSWORD}!\n{GOOD_PASSWORD}\n{GOOD_PASSWORD}\n",
-    )  # fmt: skip
+    )
 
     assert result.exit_code == 0, result.output
     assert "Error: The two entered values do not match." in result.output
@@ -148,9 +176,15 @@ def test_user_create_refuses_two_different_passwords_at_the_prompt(migrated: Eng
 def test_the_password_is_never_an_option(migrated: Engine) -> None:
     """A password on the command line is seen by other users (ps) and kept in shell history."""
     result = run(
-        "user", "create", "--email", "li@provence.example", "--name", "Li",
-        "--password", GOOD_PASSWORD,
-    )  # fmt: skip
+        "user",
+        "create",
+        "--email",
+        "li@provence.example",
+        "--name",
+        "Li",
+        "--password",
+        GOOD_PASSWORD,
+    )
 
     assert result.exit_code == 2
     assert "No such option: --password" in said(result)
@@ -159,9 +193,17 @@ def test_the_password_is_never_an_option(migrated: Engine) -> None:
 
 def test_workspace_create_makes_the_user_its_owner(claire: Engine) -> None:
     result = run(
-        "workspace", "create", "--slug", "provence-wines", "--name", "Vins de Provence",
-        "--owner", "claire@provence.example", "--timezone", "Europe/Paris",
-    )  # fmt: skip
+        "workspace",
+        "create",
+        "--slug",
+        "provence-wines",
+        "--name",
+        "Vins de Provence",
+        "--owner",
+        "claire@provence.example",
+        "--timezone",
+        "Europe/Paris",
+    )
 
     assert result.exit_code == 0
     assert "created workspace provence-wines" in said(result)
@@ -205,15 +247,47 @@ def test_workspace_create_refuses_a_taken_slug(claire: Engine) -> None:
 
 
 def test_workspace_add_member_gives_and_changes_a_role(claire: Engine) -> None:
-    run("workspace", "create", "--slug", "provence-wines", "--name", "V",
-        "--owner", "claire@provence.example")  # fmt: skip
-    run("user", "create", "--email", "li@provence.example", "--name", "Li Na",
-        "--password-stdin", stdin=GOOD_PASSWORD)  # fmt: skip
+    run(
+        "workspace",
+        "create",
+        "--slug",
+        "provence-wines",
+        "--name",
+        "V",
+        "--owner",
+        "claire@provence.example",
+    )
+    run(
+        "user",
+        "create",
+        "--email",
+        "li@provence.example",
+        "--name",
+        "Li Na",
+        "--password-stdin",
+        stdin=GOOD_PASSWORD,
+    )
 
-    added = run("workspace", "add-member", "--slug", "provence-wines",
-                "--email", "li@provence.example", "--role", "editor")  # fmt: skip
-    changed = run("workspace", "add-member", "--slug", "provence-wines",
-                  "--email", "li@provence.example", "--role", "analyst")  # fmt: skip
+    added = run(
+        "workspace",
+        "add-member",
+        "--slug",
+        "provence-wines",
+        "--email",
+        "li@provence.example",
+        "--role",
+        "editor",
+    )
+    changed = run(
+        "workspace",
+        "add-member",
+        "--slug",
+        "provence-wines",
+        "--email",
+        "li@provence.example",
+        "--role",
+        "analyst",
+    )
 
     assert added.exit_code == 0
     assert "li@provence.example is editor of provence-wines" in said(added)
@@ -234,8 +308,16 @@ def test_workspace_add_member_gives_and_changes_a_role(claire: Engine) -> None:
 def test_workspace_add_member_refuses_bad_input(
     claire: Engine, options: list[str], status: int, message: str
 ) -> None:
-    run("workspace", "create", "--slug", "provence-wines", "--name", "V",
-        "--owner", "claire@provence.example")  # fmt: skip
+    run(
+        "workspace",
+        "create",
+        "--slug",
+        "provence-wines",
+        "--name",
+        "V",
+        "--owner",
+        "claire@provence.example",
+    )
     values = {"--slug": "provence-wines", "--email": "claire@provence.example", "--role": "editor"}
     values |= dict(zip(options[::2], options[1::2], strict=True))
 
@@ -248,11 +330,27 @@ def test_workspace_add_member_refuses_bad_input(
 
 
 def test_the_last_owner_cannot_be_demoted_from_the_command_line(claire: Engine) -> None:
-    run("workspace", "create", "--slug", "provence-wines", "--name", "V",
-        "--owner", "claire@provence.example")  # fmt: skip
+    run(
+        "workspace",
+        "create",
+        "--slug",
+        "provence-wines",
+        "--name",
+        "V",
+        "--owner",
+        "claire@provence.example",
+    )
 
-    result = run("workspace", "add-member", "--slug", "provence-wines",
-                 "--email", "claire@provence.example", "--role", "analyst")  # fmt: skip
+    result = run(
+        "workspace",
+        "add-member",
+        "--slug",
+        "provence-wines",
+        "--email",
+        "claire@provence.example",
+        "--role",
+        "analyst",
+    )
 
     assert result.exit_code == 1
     assert "A workspace needs at least one owner" in said(result)

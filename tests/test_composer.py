@@ -51,18 +51,27 @@ def member(db: Session, team: Team, user_id: int) -> Membership:
 
 def new_post(db: Session, team: Team, *channels: int, body: str = TEXT) -> Post:
     post = service.create_post(
-        db, workspace=team.workspace, actor=team.editor, title="春季上新", body=body,
-        campaign="", channel_ids=[str(c) for c in channels],
-    )  # fmt: skip
+        db,
+        workspace=team.workspace,
+        actor=team.editor,
+        title="春季上新",
+        body=body,
+        campaign="",
+        channel_ids=[str(c) for c in channels],
+    )
     db.commit()
     return post
 
 
 def add_image(db: Session, team: Team, settings: Settings) -> int:
     asset, _ = media.store_media(
-        db, workspace=team.workspace, filename="cover.png", stream=io.BytesIO(png_bytes()),
-        data_dir=settings.data_dir, actor=team.editor,
-    )  # fmt: skip
+        db,
+        workspace=team.workspace,
+        filename="cover.png",
+        stream=io.BytesIO(png_bytes()),
+        data_dir=settings.data_dir,
+        actor=team.editor,
+    )
     db.commit()
     return asset.id
 
@@ -95,9 +104,14 @@ def test_a_bad_post_is_refused_with_a_message_and_nothing_is_saved(
     ids = {"micro": [str(team.micro.id)], "": [], "999": ["999"]}[channels]
     with pytest.raises(UserError, match=message):
         service.create_post(
-            db, workspace=team.workspace, actor=team.editor, title=title, body=body,
-            campaign="", channel_ids=ids,
-        )  # fmt: skip
+            db,
+            workspace=team.workspace,
+            actor=team.editor,
+            title=title,
+            body=body,
+            campaign="",
+            channel_ids=ids,
+        )
     db.rollback()
     assert db.scalar(select(Post)) is None
 
@@ -178,19 +192,28 @@ def test_an_editor_cannot_override_a_warning_and_errors_cannot_be_overridden(
     variants.check_variant(db, target=target, settings=settings)
     with pytest.raises(PermissionDeniedError):
         variants.override_warning(
-            db, target=target, membership=member(db, team, team.editor.id), code="media.none",
+            db,
+            target=target,
+            membership=member(db, team, team.editor.id),
+            code="media.none",
             reason="ok",
-        )  # fmt: skip
+        )
     with pytest.raises(UserError, match="cannot be overridden"):
         variants.override_warning(
-            db, target=target, membership=member(db, team, team.manager.id),
-            code="text.too_long", reason="ok",
-        )  # fmt: skip
+            db,
+            target=target,
+            membership=member(db, team, team.manager.id),
+            code="text.too_long",
+            reason="ok",
+        )
     with pytest.raises(UserError, match="reason"):
         variants.override_warning(
-            db, target=target, membership=member(db, team, team.manager.id), code="media.none",
+            db,
+            target=target,
+            membership=member(db, team, team.manager.id),
+            code="media.none",
             reason="  ",
-        )  # fmt: skip
+        )
     assert target.overrides == []
 
 
@@ -204,9 +227,12 @@ def test_a_variant_with_its_image_passes_the_microblog_rules(
     variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
     later = utcnow() + timedelta(hours=3)
     scheduling.schedule_target(
-        db, target=target, membership=member(db, team, team.editor.id), when=later,
+        db,
+        target=target,
+        membership=member(db, team, team.editor.id),
+        when=later,
         settings=settings,
-    )  # fmt: skip
+    )
     db.commit()
     assert target.checks == []
     assert target.scheduled_at == later
@@ -220,9 +246,12 @@ def test_a_time_in_the_past_is_refused(db: Session, team: Team, settings: Settin
     variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
     with pytest.raises(UserError, match="passed"):
         scheduling.schedule_target(
-            db, target=target, membership=member(db, team, team.editor.id),
-            when=utcnow() - timedelta(hours=1), settings=settings,
-        )  # fmt: skip
+            db,
+            target=target,
+            membership=member(db, team, team.editor.id),
+            when=utcnow() - timedelta(hours=1),
+            settings=settings,
+        )
 
 
 def test_unscheduling_returns_to_approved_and_failed_can_be_retried(
@@ -288,9 +317,12 @@ def test_editing_a_scheduled_variant_takes_it_off_the_queue(
     variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
     when = utcnow() + timedelta(days=1)
     scheduling.schedule_target(
-        db, target=target, membership=member(db, team, team.editor.id), when=when,
+        db,
+        target=target,
+        membership=member(db, team, team.editor.id),
+        when=when,
         settings=settings,
-    )  # fmt: skip
+    )
     db.commit()
 
     assert variants.update_variant(db, target=target, actor=team.editor, text="改了")

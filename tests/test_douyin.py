@@ -110,11 +110,17 @@ def workspace(make_user: UserFactory, make_workspace: WorkspaceFactory) -> Works
 def connect_demo(db: Session, workspace: Workspace, token: Token) -> Channel:
     """The demo Douyin account connected with ``token`` and the demo refresh token."""
     channel = create_channel(
-        db, workspace=workspace, connector="douyin", platform="douyin",
-        external_id=DEMO_DOUYIN_OPEN_ID, name=DEMO_DOUYIN_NAME,
-        credentials={"refresh_token": DEMO_DOUYIN_REFRESH_TOKEN}, box=BOX, actor=None,
+        db,
+        workspace=workspace,
+        connector="douyin",
+        platform="douyin",
+        external_id=DEMO_DOUYIN_OPEN_ID,
+        name=DEMO_DOUYIN_NAME,
+        credentials={"refresh_token": DEMO_DOUYIN_REFRESH_TOKEN},
+        box=BOX,
+        actor=None,
         token=token,
-    )  # fmt: skip
+    )
     db.commit()
     return channel
 
@@ -140,9 +146,15 @@ def video(tmp_path: Path) -> MediaFile:
     content = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2048
     path.write_bytes(content)
     return MediaFile(
-        path=path, kind=MediaKind.VIDEO, content_type="video/mp4", size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(), width=1080, height=1920, duration_s=12.0,
-    )  # fmt: skip
+        path=path,
+        kind=MediaKind.VIDEO,
+        content_type="video/mp4",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        width=1080,
+        height=1920,
+        duration_s=12.0,
+    )
 
 
 def request_for(
@@ -254,9 +266,11 @@ def test_the_registry_builds_it_from_the_settings(
 
 
 def test_a_video_is_published_pending_review_then_public(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     """When a video is published, the result is "published, pending review", not
     "published"; once Douyin's review passes, its status is published with a share URL."""
     result = connector.publish(demo_channel, request_for(video))
@@ -292,9 +306,11 @@ def test_a_video_refused_by_review_ends_failed(
 
 
 def test_a_deleted_video_is_gone(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     request = request_for(video)
     result = connector.publish(demo_channel, request)
     connector.delete(demo_channel, result.external_id)
@@ -320,9 +336,12 @@ def test_find_tells_a_published_request_from_one_never_sent(
 
 
 def test_an_expired_stored_token_is_refreshed_before_the_call(
-    db: Session, workspace: Workspace, session_factory: sessionmaker[Session],
-    connector: DouyinConnector, video: MediaFile,
-) -> None:  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    session_factory: sessionmaker[Session],
+    connector: DouyinConnector,
+    video: MediaFile,
+) -> None:
     channel = connect_demo(db, workspace, Token("act.stale", utcnow() - timedelta(minutes=1)))
     result = connector.publish(context_of(channel, session_factory), request_for(video))
     assert result.state is PublishState.PENDING_REVIEW
@@ -333,9 +352,11 @@ def test_an_expired_stored_token_is_refreshed_before_the_call(
 
 
 def test_a_token_douyin_says_expired_is_refreshed_and_the_call_repeated(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     """Given a token guanxi thinks valid but Douyin has expired (2190008), the connector
     refreshes it once and the publish goes through."""
     state = sandbox.sandbox.state
@@ -349,9 +370,12 @@ def test_a_token_douyin_says_expired_is_refreshed_and_the_call_repeated(
 
 
 def test_workers_refresh_a_token_once_between_them(
-    db: Session, workspace: Workspace, session_factory: sessionmaker[Session],
-    connector: DouyinConnector, sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    session_factory: sessionmaker[Session],
+    connector: DouyinConnector,
+    sandbox: RunningSandbox,
+) -> None:
     """Given four workers finding the same expired token, exactly one refresh request
     reaches Douyin and every worker uses the token it fetched."""
     channel = connect_demo(db, workspace, Token("act.stale", utcnow() - timedelta(minutes=1)))
@@ -376,9 +400,11 @@ def test_workers_refresh_a_token_once_between_them(
 
 
 def test_a_revoked_authorization_is_a_token_error(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     """When the user cancels the authorization, the refresh fails too: the channel must be
     reconnected (TokenError) and nothing is published."""
     add_fault(sandbox, kind="revoke_token", path_contains="/video/upload/", remaining=1)
@@ -389,13 +415,18 @@ def test_a_revoked_authorization_is_a_token_error(
 
 
 def test_a_token_of_another_account_is_a_token_error(
-    db: Session, workspace: Workspace, session_factory: sessionmaker[Session],
-    connector: DouyinConnector, sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    session_factory: sessionmaker[Session],
+    connector: DouyinConnector,
+    sandbox: RunningSandbox,
+) -> None:
     other = sandbox.sandbox.state.issue_token(
-        platform="douyin", account_id="_000someone-else", client_id=DEMO_DOUYIN_CLIENT_KEY,
+        platform="douyin",
+        account_id="_000someone-else",
+        client_id=DEMO_DOUYIN_CLIENT_KEY,
         lifetime=timedelta(days=1),
-    )  # fmt: skip
+    )
     channel = connect_demo(db, workspace, Token(other.token, utcnow() + timedelta(days=1)))
     with pytest.raises(TokenError) as error:
         connector.publish_status(context_of(channel, session_factory), "@1")
@@ -403,9 +434,12 @@ def test_a_token_of_another_account_is_a_token_error(
 
 
 def test_an_unknown_token_is_replaced_by_a_refresh(
-    db: Session, workspace: Workspace, session_factory: sessionmaker[Session],
-    connector: DouyinConnector, video: MediaFile,
-) -> None:  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    session_factory: sessionmaker[Session],
+    connector: DouyinConnector,
+    video: MediaFile,
+) -> None:
     """Douyin answers 2190002 for a token it does not know; the refresh token still works."""
     channel = connect_demo(db, workspace, Token("act.unknown", utcnow() + timedelta(days=1)))
     result = connector.publish(context_of(channel, session_factory), request_for(video))
@@ -413,14 +447,24 @@ def test_an_unknown_token_is_replaced_by_a_refresh(
 
 
 def test_without_a_refresh_token_an_expired_token_needs_a_reconnect(
-    db: Session, workspace: Workspace, session_factory: sessionmaker[Session],
-    connector: DouyinConnector, video: MediaFile,
-) -> None:  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    session_factory: sessionmaker[Session],
+    connector: DouyinConnector,
+    video: MediaFile,
+) -> None:
     channel = create_channel(
-        db, workspace=workspace, connector="douyin", platform="douyin",
-        external_id=DEMO_DOUYIN_OPEN_ID, name="x", credentials={}, box=BOX, actor=None,
+        db,
+        workspace=workspace,
+        connector="douyin",
+        platform="douyin",
+        external_id=DEMO_DOUYIN_OPEN_ID,
+        name="x",
+        credentials={},
+        box=BOX,
+        actor=None,
         token=Token("act.stale", utcnow() - timedelta(days=1)),
-    )  # fmt: skip
+    )
     db.commit()
     with pytest.raises(TokenError):
         connector.publish(context_of(channel, session_factory), request_for(video))
@@ -430,9 +474,11 @@ def test_without_a_refresh_token_an_expired_token_needs_a_reconnect(
 
 
 def test_a_rate_limit_says_when_to_retry(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     add_fault(sandbox, kind="rate_limit", path_contains="/video/create/", remaining=1)
     with pytest.raises(RateLimitedError) as error:
         connector.publish(demo_channel, request_for(video))
@@ -442,8 +488,9 @@ def test_a_rate_limit_says_when_to_retry(
 
 
 def test_the_account_rate_limit_of_the_sandbox_applies(
-    http: httpx.Client, demo_channel: ChannelContext,
-) -> None:  # fmt: skip
+    http: httpx.Client,
+    demo_channel: ChannelContext,
+) -> None:
     config = DouyinSandboxConfig(account_limit_per_minute=2)
     with run_in_thread(create_sandbox_app(platform_surfaces=[douyin_surface(config)])) as running:
         connector = DouyinConnector(
@@ -459,9 +506,11 @@ def test_the_account_rate_limit_of_the_sandbox_applies(
 
 
 def test_a_server_error_on_create_is_transient_and_publishes_nothing(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     """Douyin's 500 with "system busy" (2100004) means nothing was created: retry later."""
     add_fault(sandbox, kind="server_error", path_contains="/video/create/", remaining=1)
     with pytest.raises(TransientError) as error:
@@ -472,9 +521,12 @@ def test_a_server_error_on_create_is_transient_and_publishes_nothing(
 
 
 def test_a_gateway_error_without_an_answer_on_create_is_an_unknown_outcome(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
-    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
+    sandbox: RunningSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A bare 502 page on create may hide a created post: the engine must reconcile first."""
     [surface] = sandbox.sandbox.surfaces
     monkeypatch.setattr(
@@ -486,13 +538,20 @@ def test_a_gateway_error_without_an_answer_on_create_is_an_unknown_outcome(
 
 
 def test_a_timeout_after_the_video_was_accepted_is_reconciled_by_find(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     """Given Douyin creates the video but the answer never arrives in time, publish raises
     an unknown outcome, and find then finds the very post: no blind retry, no duplicate."""
-    add_fault(sandbox, kind="timeout_after_accept", path_contains="/video/create/",
-              remaining=1, delay_s=2.5)  # fmt: skip
+    add_fault(
+        sandbox,
+        kind="timeout_after_accept",
+        path_contains="/video/create/",
+        remaining=1,
+        delay_s=2.5,
+    )
     request = request_for(video, key="target-42")
     with pytest.raises(OutcomeUnknownError):
         connector.publish(demo_channel, request)
@@ -508,21 +567,30 @@ def test_a_timeout_after_the_video_was_accepted_is_reconciled_by_find(
 
 
 def test_a_timeout_on_upload_is_transient(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     """An upload publishes nothing, so a timeout there is simply retried."""
-    add_fault(sandbox, kind="timeout_after_accept", path_contains="/video/upload/",
-              remaining=1, delay_s=2.5)  # fmt: skip
+    add_fault(
+        sandbox,
+        kind="timeout_after_accept",
+        path_contains="/video/upload/",
+        remaining=1,
+        delay_s=2.5,
+    )
     with pytest.raises(TransientError):
         connector.publish(demo_channel, request_for(video))
     assert sandbox_posts(sandbox) == []
 
 
 def test_latency_within_the_timeout_is_only_slower(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile,
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
     sandbox: RunningSandbox,
-) -> None:  # fmt: skip
+) -> None:
     add_fault(sandbox, kind="latency", path_contains="/video/", delay_s=0.3)
     assert connector.publish(demo_channel, request_for(video)).state is PublishState.PENDING_REVIEW
 
@@ -563,9 +631,15 @@ def big_video(tmp_path: Path) -> MediaFile:
     path = tmp_path / "launch-film.mp4"
     path.write_bytes(content)
     return MediaFile(
-        path=path, kind=MediaKind.VIDEO, content_type="video/mp4", size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(), width=1080, height=1920, duration_s=300.0,
-    )  # fmt: skip
+        path=path,
+        kind=MediaKind.VIDEO,
+        content_type="video/mp4",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        width=1080,
+        height=1920,
+        duration_s=300.0,
+    )
 
 
 def parts_connector(
@@ -573,9 +647,11 @@ def parts_connector(
 ) -> DouyinConnector:
     """The connector with the single-upload limit and the part size of the miniature."""
     config = ConnectorConfig(
-        base_url=base_url, http=http, app_id=DEMO_DOUYIN_CLIENT_KEY,
+        base_url=base_url,
+        http=http,
+        app_id=DEMO_DOUYIN_CLIENT_KEY,
         app_secret=DEMO_DOUYIN_CLIENT_SECRET,
-    )  # fmt: skip
+    )
     return DouyinConnector(config, part_size=part_size, single_upload_limit=SINGLE_UPLOAD_LIMIT)
 
 
@@ -613,9 +689,11 @@ class LosingTransport(httpx.BaseTransport):
 
 
 def test_a_large_video_is_published_through_parts_and_arrives_whole(
-    sandbox: RunningSandbox, http: httpx.Client, demo_channel: ChannelContext,
+    sandbox: RunningSandbox,
+    http: httpx.Client,
+    demo_channel: ChannelContext,
     big_video: MediaFile,
-) -> None:  # fmt: skip
+) -> None:
     """Given a video above the single-upload limit, when it is published, then it goes up in
     parts (init, each part in order, complete) and Douyin holds exactly the file: same size,
     same SHA-256; the post is pending review like any other."""
@@ -671,9 +749,11 @@ def test_a_part_sent_again_after_a_token_refresh_is_sent_whole(
 
 
 def test_a_server_error_on_one_part_is_transient_and_the_retry_starts_over(
-    sandbox: RunningSandbox, http: httpx.Client, demo_channel: ChannelContext,
+    sandbox: RunningSandbox,
+    http: httpx.Client,
+    demo_channel: ChannelContext,
     big_video: MediaFile,
-) -> None:  # fmt: skip
+) -> None:
     """Douyin's 500 on part 3 fails the upload (nothing is created); the engine's retry
     starts a new upload and the whole video arrives."""
 
@@ -719,9 +799,12 @@ def test_an_upload_id_past_its_lifetime_is_transient(
     ids=["a middle part: the next one is out of order", "the last part: missing at complete"],
 )
 def test_a_part_lost_on_the_way_is_transient(
-    sandbox: RunningSandbox, demo_channel: ChannelContext, big_video: MediaFile,
-    lost_part: int, code: str,
-) -> None:  # fmt: skip
+    sandbox: RunningSandbox,
+    demo_channel: ChannelContext,
+    big_video: MediaFile,
+    lost_part: int,
+    code: str,
+) -> None:
     """Given a part that never reaches Douyin, Douyin refuses the next part (out of order) or
     the completion (a part is missing): the upload starts over later, nothing is published."""
     assert lost_part <= part_count(big_video)
@@ -734,9 +817,11 @@ def test_a_part_lost_on_the_way_is_transient(
 
 
 def test_parts_below_douyins_minimum_are_refused_for_good(
-    sandbox: RunningSandbox, http: httpx.Client, demo_channel: ChannelContext,
+    sandbox: RunningSandbox,
+    http: httpx.Client,
+    demo_channel: ChannelContext,
     big_video: MediaFile,
-) -> None:  # fmt: skip
+) -> None:
     """Parts smaller than Douyin's minimum (except the last) cannot succeed on a retry."""
     connector = parts_connector(sandbox.api_base("/douyin"), http, part_size=MIN_PART // 2)
     with pytest.raises(PermanentError) as error:
@@ -812,19 +897,28 @@ def test_a_good_variant_breaks_no_rule(connector: DouyinConnector, video: MediaF
 
 
 def test_douyin_needs_exactly_one_video(connector: DouyinConnector, video: MediaFile) -> None:
-    image = MediaFile(path=Path("a.jpg"), kind=MediaKind.IMAGE, content_type="image/jpeg",
-                      size=10, sha256="0")  # fmt: skip
+    image = MediaFile(
+        path=Path("a.jpg"), kind=MediaKind.IMAGE, content_type="image/jpeg", size=10, sha256="0"
+    )
     assert codes(connector, variant()) == ["douyin.video_required"]
     assert codes(connector, variant(image)) == ["douyin.video_required", "douyin.no_images"]
     assert codes(connector, variant(video, video)) == ["douyin.one_video"]
 
 
 def test_video_format_size_and_duration_are_checked(connector: DouyinConnector) -> None:
-    big_gif = MediaFile(path=Path("a.avi"), kind=MediaKind.VIDEO, content_type="video/x-msvideo",
-                        size=5 * 1024**3, sha256="0", duration_s=16 * 60)  # fmt: skip
+    big_gif = MediaFile(
+        path=Path("a.avi"),
+        kind=MediaKind.VIDEO,
+        content_type="video/x-msvideo",
+        size=5 * 1024**3,
+        sha256="0",
+        duration_s=16 * 60,
+    )
     assert codes(connector, variant(big_gif)) == [
-        "douyin.video_format", "douyin.video_too_large", "douyin.video_duration",
-    ]  # fmt: skip
+        "douyin.video_format",
+        "douyin.video_too_large",
+        "douyin.video_duration",
+    ]
 
 
 def test_a_video_above_128_mb_passes_and_one_above_4_gb_says_what_to_do(
@@ -833,8 +927,14 @@ def test_a_video_above_128_mb_passes_and_one_above_4_gb_says_what_to_do(
     """Above 128 MB the part upload takes over; above Douyin's 4 GB the user must shrink it."""
 
     def mp4(size: int) -> MediaFile:
-        return MediaFile(path=Path("film.mp4"), kind=MediaKind.VIDEO, content_type="video/mp4",
-                         size=size, sha256="0", duration_s=600.0)  # fmt: skip
+        return MediaFile(
+            path=Path("film.mp4"),
+            kind=MediaKind.VIDEO,
+            content_type="video/mp4",
+            size=size,
+            sha256="0",
+            duration_s=600.0,
+        )
 
     assert connector.validate(variant(mp4(200 * 1024 * 1024))) == []
     assert connector.validate(variant(mp4(MAX_VIDEO_BYTES))) == []

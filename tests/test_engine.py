@@ -159,9 +159,12 @@ class World:
 
     def channel(self, name: str = "Brand Weibo", platform: str = "weibo") -> Channel:
         channel = Channel(
-            workspace_id=self.workspace.id, connector="fake", platform=platform,
-            external_id=uuid.uuid4().hex[:10], name=name,
-        )  # fmt: skip
+            workspace_id=self.workspace.id,
+            connector="fake",
+            platform=platform,
+            external_id=uuid.uuid4().hex[:10],
+            name=name,
+        )
         self.db.add(channel)
         self.db.commit()
         return channel
@@ -178,10 +181,14 @@ class World:
         self.db.add(post)
         self.db.flush()
         target = PublishTarget(
-            workspace_id=self.workspace.id, post_id=post.id, channel_id=channel.id,
-            text="普罗旺斯桃红葡萄酒今日上市 #新品#", state=state, scheduled_at=at,
+            workspace_id=self.workspace.id,
+            post_id=post.id,
+            channel_id=channel.id,
+            text="普罗旺斯桃红葡萄酒今日上市 #新品#",
+            state=state,
+            scheduled_at=at,
             idempotency_key=uuid.uuid4().hex,
-        )  # fmt: skip
+        )
         self.db.add(target)
         self.db.commit()
         return target
@@ -343,9 +350,13 @@ def test_a_duplicated_queue_message_publishes_once(world: World) -> None:
 
     def execute(worker: str) -> TargetState | None:
         return engine.execute_target(
-            world.sessions, target_id, connector_for=lambda _c: connector, now=NOW,
-            worker_id=worker, settings=world.settings,
-        )  # fmt: skip
+            world.sessions,
+            target_id,
+            connector_for=lambda _c: connector,
+            now=NOW,
+            worker_id=worker,
+            settings=world.settings,
+        )
 
     assert execute("w1") == S.PUBLISHED
     assert execute("w2") is None
@@ -414,9 +425,13 @@ def test_a_rate_limit_pauses_the_channel_and_reschedules(world: World) -> None:
 
     claimed = engine.dispatch_due(world.sessions, now=NOW, limit=1, worker_id="w1")
     engine.execute_target(
-        world.sessions, claimed[0], connector_for=lambda _c: connector, now=NOW,
-        worker_id="w1", settings=world.settings,
-    )  # fmt: skip
+        world.sessions,
+        claimed[0],
+        connector_for=lambda _c: connector,
+        now=NOW,
+        worker_id="w1",
+        settings=world.settings,
+    )
 
     world.db.expire_all()
     assert world.db.get_one(Channel, channel.id).paused_until == NOW + timedelta(seconds=120)
@@ -473,9 +488,13 @@ def test_a_token_error_parks_the_channel_and_its_queue_waits(world: World) -> No
 
     claimed = engine.dispatch_due(world.sessions, now=NOW, limit=1, worker_id="w1")
     engine.execute_target(
-        world.sessions, claimed[0], connector_for=lambda _c: connector, now=NOW,
-        worker_id="w1", settings=world.settings,
-    )  # fmt: skip
+        world.sessions,
+        claimed[0],
+        connector_for=lambda _c: connector,
+        now=NOW,
+        worker_id="w1",
+        settings=world.settings,
+    )
     assert run(world, connector, now=NOW + timedelta(minutes=1)) == []
 
     world.db.expire_all()
@@ -551,9 +570,13 @@ def test_a_processing_publish_is_followed_until_published(world: World) -> None:
         report = sweep(world.sessions, now=now, settings=world.settings)
         assert report.status_due == [target.id]
         check_status(
-            world.sessions, target.id, connector_for=lambda _c: connector, now=now,
-            worker_id="w1", settings=world.settings,
-        )  # fmt: skip
+            world.sessions,
+            target.id,
+            connector_for=lambda _c: connector,
+            now=now,
+            worker_id="w1",
+            settings=world.settings,
+        )
     target = world.reload(target)
     assert (target.state, target.external_id) == (S.PUBLISHED, "article-9")
     assert [a.action for a in world.attempts(target)] == ["publish", "status", "status", "status"]
@@ -568,9 +591,13 @@ def test_pending_review_is_followed_until_the_platform_decides(world: World) -> 
     now = world.reload(target).next_attempt_at
     assert now is not None
     check_status(
-        world.sessions, target.id, connector_for=lambda _c: connector, now=now,
-        worker_id="w1", settings=world.settings,
-    )  # fmt: skip
+        world.sessions,
+        target.id,
+        connector_for=lambda _c: connector,
+        now=now,
+        worker_id="w1",
+        settings=world.settings,
+    )
     assert world.reload(target).state == S.FAILED
 
 
@@ -639,14 +666,20 @@ def test_a_live_workers_heartbeat_keeps_its_lease_past_the_lease_time(world: Wor
     expires = world.reload(target).lease_expires_at
     assert expires is not None
     assert expires >= NOW + timedelta(minutes=3) + engine.PUBLISH_LEASE
-    assert sweep(world.sessions, now=NOW + timedelta(minutes=3), settings=world.settings) \
-        .reconciling == []  # fmt: skip
+    assert (
+        sweep(world.sessions, now=NOW + timedelta(minutes=3), settings=world.settings).reconciling
+        == []
+    )
 
     assert not leases.renew_lease(world.sessions, target_id, owner="someone else", now=NOW)
     engine.settle(
-        world.sessions, target_id, worker_id="slow", now=NOW, settings=world.settings,
+        world.sessions,
+        target_id,
+        worker_id="slow",
+        now=NOW,
+        settings=world.settings,
         result=PublishResult(state=PublishState.PUBLISHED, external_id="42"),
-    )  # fmt: skip
+    )
     assert not leases.renew_lease(world.sessions, target_id, owner="slow", now=NOW)
     assert world.reload(target).state == S.PUBLISHED
 
@@ -758,8 +791,14 @@ def test_attempts_are_logged_without_secrets(world: World) -> None:
     run(world, FakeConnector(Platform()))
     (attempt,) = world.attempts(target)
     assert set(attempt.request_summary) == {
-        "idempotency_key", "text_chars", "title", "link", "media", "cover", "late",
-    }  # fmt: skip
+        "idempotency_key",
+        "text_chars",
+        "title",
+        "link",
+        "media",
+        "cover",
+        "late",
+    }
     assert attempt.duration_ms >= 0
     count = world.db.scalar(select(func.count()).select_from(PublishAttempt))
     assert count == 1
@@ -842,8 +881,12 @@ def test_a_connector_that_cannot_be_built_leaves_the_target_to_retry(world: Worl
         raise LookupError("no connector named 'fake'")
 
     state = engine.execute_target(
-        world.sessions, claimed[0], connector_for=broken, now=NOW, worker_id="w1",
+        world.sessions,
+        claimed[0],
+        connector_for=broken,
+        now=NOW,
+        worker_id="w1",
         settings=world.settings,
-    )  # fmt: skip
+    )
     assert state == S.SCHEDULED
     assert world.reload(target).attempt_count == 1

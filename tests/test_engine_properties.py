@@ -127,9 +127,13 @@ def test_interleavings_and_crashes_never_duplicate_or_lose_a_post(
         # A dead worker's lease stays; only the sweep can take the target back.
         with contextlib.suppress(WorkerDiedError):
             engine.execute_target(
-                world.sessions, target_id, connector_for=lambda _c: connector, now=now,
-                worker_id=f"w{worker}", settings=world.settings,
-            )  # fmt: skip
+                world.sessions,
+                target_id,
+                connector_for=lambda _c: connector,
+                now=now,
+                worker_id=f"w{worker}",
+                settings=world.settings,
+            )
 
     for step in steps:
         match step:

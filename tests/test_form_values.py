@@ -173,10 +173,13 @@ def test_a_market_campaign_in_year_9999_is_refused_and_nothing_is_stored(
     response = client.post(
         "/w/acme/market/campaigns",
         data={
-            "csrf_token": csrf_token(client), "name": "Far", "app_key": "com.example.app",
-            "countries": "IT", "starts_on": "9999-12-31",
+            "csrf_token": csrf_token(client),
+            "name": "Far",
+            "app_key": "com.example.app",
+            "countries": "IT",
+            "starts_on": "9999-12-31",
         },
-    )  # fmt: skip
+    )
 
     assert response.status_code == 400
     assert "start: 9999-12-31 is too far away. Choose a day from 2000 to 2099." in response.text

@@ -45,18 +45,27 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> FakePipeline:
 def upload(client: TestClient, name: str, content: bytes, file_format: str) -> httpx.Response:
     return client.post(
         "/w/acme/listen/import",
-        data={"csrf_token": csrf_token(client), "format": file_format, "source": file_format,
-              "platform": "weibo"},
+        data={
+            "csrf_token": csrf_token(client),
+            "format": file_format,
+            "source": file_format,
+            "platform": "weibo",
+        },
         files={"file": (name, content)},
         follow_redirects=False,
-    )  # fmt: skip
+    )
 
 
 def map_columns(client: TestClient, location: str) -> httpx.Response:
-    mapping = {"map_external_id": "id", "map_text": "text", "map_posted_at": "time",
-               "map_likes": "likes"}  # fmt: skip
-    return client.post(location, data={"csrf_token": csrf_token(client), **mapping},
-                       follow_redirects=False)  # fmt: skip
+    mapping = {
+        "map_external_id": "id",
+        "map_text": "text",
+        "map_posted_at": "time",
+        "map_likes": "likes",
+    }
+    return client.post(
+        location, data={"csrf_token": csrf_token(client), **mapping}, follow_redirects=False
+    )
 
 
 def import_through_pages(
@@ -78,9 +87,14 @@ def import_through_pages(
 
 
 def assert_pages_render(client: TestClient) -> None:
-    for url in ("/w/acme/listen/mentions", "/w/acme/listen/dashboard",
-                "/w/acme/listen/dashboard/posts", "/w/acme/listen/dashboard/export.csv",
-                "/w/acme/listen/dashboard/export.xlsx", "/w/acme/listen"):  # fmt: skip
+    for url in (
+        "/w/acme/listen/mentions",
+        "/w/acme/listen/dashboard",
+        "/w/acme/listen/dashboard/posts",
+        "/w/acme/listen/dashboard/export.csv",
+        "/w/acme/listen/dashboard/export.xlsx",
+        "/w/acme/listen",
+    ):
         response = client.get(url)
         assert response.status_code == 200, (url, response.text[:300])
 
@@ -133,9 +147,12 @@ GENERIC = ["id", "text", "time", "likes"]
     ],
 )
 def test_hostile_csv_files_keep_their_good_rows(
-    signed_in: tuple[TestClient, Membership], db: Session, file_format: str,
-    header: list[str], encoding: str,
-) -> None:  # fmt: skip
+    signed_in: tuple[TestClient, Membership],
+    db: Session,
+    file_format: str,
+    header: list[str],
+    encoding: str,
+) -> None:
     client, _ = signed_in
     name = "1669879400.csv" if file_format == "weibo-crawler" else "contents.csv"
     report = import_through_pages(client, name, hostile_csv(header, encoding), file_format)
@@ -151,8 +168,15 @@ def test_hostile_csv_files_keep_their_good_rows(
 
 def jsonl_rows(content_id: str, time_key: str) -> list[str]:
     def line(post_id: str, **fields: object) -> str:
-        record = {content_id: post_id, "text": "好", "content": "好", time_key: GOOD,
-                  "likes": 1, "liked_count": 1, **fields}  # fmt: skip
+        record = {
+            content_id: post_id,
+            "text": "好",
+            "content": "好",
+            time_key: GOOD,
+            "likes": 1,
+            "liked_count": 1,
+            **fields,
+        }
         return json.dumps(record, ensure_ascii=False)
 
     return [
@@ -176,9 +200,13 @@ def jsonl_rows(content_id: str, time_key: str) -> list[str]:
     ],
 )
 def test_hostile_json_lines_keep_their_good_rows(
-    signed_in: tuple[TestClient, Membership], db: Session, file_format: str, name: str,
-    content_id: str, time_key: str,
-) -> None:  # fmt: skip
+    signed_in: tuple[TestClient, Membership],
+    db: Session,
+    file_format: str,
+    name: str,
+    content_id: str,
+    time_key: str,
+) -> None:
     client, _ = signed_in
     content = ("\n".join(jsonl_rows(content_id, time_key)) + "\n").encode()
     import_through_pages(client, name, content, file_format)
@@ -288,13 +316,25 @@ def test_market_csv_reads_the_encodings_listening_reads(
 @pytest.mark.parametrize(
     ("name", "content", "said"),
     [
-        ("charts.csv", (MARKET_CSV + '2013-07-26,google-play,CN,top-free,,3,a,"b,c\n'
-                        + "2013-07-26,google-play,CN,top-free,,4,d,e,f\n").encode(), "line"),
-        ("charts.csv", (MARKET_CSV + "2013-07-26,google-play,CN,top-free,,3,a," + "x" * 1_100_000
-                        + ",c\n").encode(), "line"),
+        (
+            "charts.csv",
+            (
+                MARKET_CSV
+                + '2013-07-26,google-play,CN,top-free,,3,a,"b,c\n'
+                + "2013-07-26,google-play,CN,top-free,,4,d,e,f\n"
+            ).encode(),
+            "line",
+        ),
+        (
+            "charts.csv",
+            (
+                MARKET_CSV + "2013-07-26,google-play,CN,top-free,,3,a," + "x" * 1_100_000 + ",c\n"
+            ).encode(),
+            "line",
+        ),
         ("feed.json", ('{"feed": ' + DEEP + "}").encode(), "is not JSON"),
     ],
-)  # fmt: skip
+)
 def test_hostile_market_files_are_refused_with_what_is_wrong(
     signed_in: tuple[TestClient, Membership], name: str, content: bytes, said: str
 ) -> None:
@@ -312,16 +352,21 @@ def test_a_hostile_word_list_keeps_its_good_rows_and_exports_no_formula(
     signed_in: tuple[TestClient, Membership],
 ) -> None:
     client, _ = signed_in
-    content = "\n".join([
-        "好词一,广告,warn",
-        '=cmd|" /C calc"!A0,inject,block',
-        "a," + "x" * 1_500_000 + ",warn",  # a 1.5 MB field
-        '"unclosed,quote,warn',
-        "nul\x00term,x,warn",
-        "好词二,广告,block",
-    ]).encode("gb18030")  # fmt: skip
-    page = client.post("/w/acme/checks/words/import", data={"csrf_token": csrf_token(client)},
-                       files={"file": ("words.csv", content)})  # fmt: skip
+    content = "\n".join(
+        [
+            "好词一,广告,warn",
+            '=cmd|" /C calc"!A0,inject,block',
+            "a," + "x" * 1_500_000 + ",warn",  # a 1.5 MB field
+            '"unclosed,quote,warn',
+            "nul\x00term,x,warn",
+            "好词二,广告,block",
+        ]
+    ).encode("gb18030")
+    page = client.post(
+        "/w/acme/checks/words/import",
+        data={"csrf_token": csrf_token(client)},
+        files={"file": ("words.csv", content)},
+    )
     assert page.status_code == 200, page.text[:300]
     assert len(page.text) < 1_000_000  # the huge line is not echoed back whole
     export = client.get("/w/acme/checks/words/export")

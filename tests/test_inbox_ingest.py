@@ -224,9 +224,13 @@ def test_server_errors_leave_the_cursor(
 
 
 def test_the_scheduled_job_syncs_every_connected_channel(
-    db: Session, stack: Stack, channel: Channel, session_factory: sessionmaker[Session],
-    settings: Settings, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    db: Session,
+    stack: Stack,
+    channel: Channel,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from guanxi.connectors import registry
     from guanxi.inbox import scheduled
 
@@ -244,9 +248,13 @@ def test_the_scheduled_job_syncs_every_connected_channel(
 
 
 def test_a_failing_moderation_keeps_the_items_and_the_cursor(
-    db: Session, stack: Stack, channel: Channel, session_factory: sessionmaker[Session],
-    box: SecretBox, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    db: Session,
+    stack: Stack,
+    channel: Channel,
+    session_factory: sessionmaker[Session],
+    box: SecretBox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def broken(db: Session, *, workspace_id: int, items: Sequence[InboxItem], **_: object) -> None:
         raise RuntimeError("a bug in a rule")
 

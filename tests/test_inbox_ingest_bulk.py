@@ -59,8 +59,14 @@ def owner(db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory)
     ]
     for conditions, actions in rules:
         create_rule(db, membership=membership, name="rule", conditions=conditions, actions=actions)
-    create_assignment_rule(db, membership=membership, name="weibo", platform="weibo", topic="",
-                           assignee_ids=[user.id, editor.id])  # fmt: skip
+    create_assignment_rule(
+        db,
+        membership=membership,
+        name="weibo",
+        platform="weibo",
+        topic="",
+        assignee_ids=[user.id, editor.id],
+    )
     db.commit()
     return membership
 
@@ -73,8 +79,9 @@ def fake_platform(monkeypatch: pytest.MonkeyPatch) -> FakePlatform:
     return fake
 
 
-def _fetched(channel: Channel, index: int, text: str, author: str, followers: int,
-             verified: int) -> FetchedItem:  # fmt: skip
+def _fetched(
+    channel: Channel, index: int, text: str, author: str, followers: int, verified: int
+) -> FetchedItem:
     return FetchedItem(
         FetchedKind.COMMENT,
         f"c{index}",
@@ -136,10 +143,17 @@ def _as_before(db: Session, owner: Membership) -> tuple[list[InboxItem], Channel
     items = []
     for page in (PAGE[:2], PAGE[2:]):
         batch = [
-            make_item(db, channel, text, author=f"{channel.id}-{author}",
-                      name=f"name-{author}", followers=followers, verified_type=verified)
+            make_item(
+                db,
+                channel,
+                text,
+                author=f"{channel.id}-{author}",
+                name=f"name-{author}",
+                followers=followers,
+                verified_type=verified,
+            )
             for text, author, followers, verified in page
-        ]  # fmt: skip
+        ]
         db.commit()
         moderate_new(db, workspace_id=owner.workspace_id, items=batch)
         db.commit()
@@ -174,8 +188,11 @@ def test_a_page_read_again_does_not_turn_the_rotation(db: Session, owner: Member
     first = _fetched(channel, 1, "第一次买", "b1", 10, -1)
     (stored,) = ingest.store_items(db, channel=channel, items=[first])
     assert stored.assignee_id == owner.user_id
-    page = [first, _fetched(channel, 2, "颜色很好看", "b2", 10, -1),
-            _fetched(channel, 3, "味道很好", "b3", 10, -1)]  # fmt: skip
+    page = [
+        first,
+        _fetched(channel, 2, "颜色很好看", "b2", 10, -1),
+        _fetched(channel, 3, "味道很好", "b3", 10, -1),
+    ]
     new = ingest.store_items(db, channel=channel, items=page)
     db.commit()
     assert [item.external_id for item in new] == ["c2", "c3"]
@@ -224,8 +241,7 @@ def test_the_same_item_twice_in_a_page_is_stored_once(db: Session, owner: Member
     channel = make_channel(db, owner.workspace)
     db.commit()
     twice = _fetched(channel, 1, "赞", "c1", 10, -1)
-    again = FetchedItem(twice.kind, twice.external_id, "改过的文字", twice.author,
-                        twice.created_at)  # fmt: skip
+    again = FetchedItem(twice.kind, twice.external_id, "改过的文字", twice.author, twice.created_at)
     new = ingest.store_items(db, channel=channel, items=[twice, again])
     assert [item.text for item in new] == ["赞"]
 
@@ -271,10 +287,17 @@ def test_bulk_inserts_and_updates_by_id(db: Session, owner: Membership) -> None:
     table = cast(Table, Person.__table__)
     now = utcnow()
     rows = [
-        {"workspace_id": owner.workspace_id, "name": f"p{index}", "kind": "fan",
-         "kind_by_hand": False, "segment": "", "created_at": now, "updated_at": now}
+        {
+            "workspace_id": owner.workspace_id,
+            "name": f"p{index}",
+            "kind": "fan",
+            "kind_by_hand": False,
+            "segment": "",
+            "created_at": now,
+            "updated_at": now,
+        }
         for index in range(5)
-    ]  # fmt: skip
+    ]
     ids = bulk.insert_with_ids(db, table, rows)
     assert ids == sorted(ids)
     names: Callable[[], dict[int, tuple[str, str]]] = lambda: {  # noqa: E731

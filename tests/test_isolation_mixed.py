@@ -132,15 +132,21 @@ def _furnish(
     load_demo_posts(db, workspace=workspace, settings=site)
     owner = members[Role.MANAGER]
     campaigns.create_campaign(
-        db, workspace=workspace, actor=owner,
+        db,
+        workspace=workspace,
+        actor=owner,
         data=campaigns.parse_campaign(
             name="Spring", color="", starts_on="", ends_on="", description="Spring push"
         ),
-    )  # fmt: skip
+    )
     asset, _new = store_media(
-        db, workspace=workspace, filename="bottle.png", stream=io.BytesIO(png_bytes()),
-        data_dir=settings.data_dir, actor=owner,
-    )  # fmt: skip
+        db,
+        workspace=workspace,
+        filename="bottle.png",
+        stream=io.BytesIO(png_bytes()),
+        data_dir=settings.data_dir,
+        actor=owner,
+    )
     manual = (
         select(PublishTarget)
         .join(Channel)
@@ -149,9 +155,12 @@ def _furnish(
     for target in db.scalars(manual):
         target.media_ids = [asset.id]  # the package to download has a file
     planner.create_plan(
-        db, workspace=workspace, actor=owner, name="Tier-1 launch",
+        db,
+        workspace=workspace,
+        actor=owner,
+        name="Tier-1 launch",
         brief=parse_brief(DEMO_PLAN_BRIEF),
-    )  # fmt: skip
+    )
 
     listening.source_named(
         db, workspace_id=workspace.id, name="Weibo export", file_format=SourceFormat.JSONL
@@ -264,9 +273,11 @@ def mixed(db: Session, world: World, make_user: UserFactory, settings: Settings)
         (world.b, make_user("ed@quokka-b.example"), make_user("max@quokka-b.example")),
     ):
         _furnish(
-            db, workspace, members={Role.EDITOR: editor, Role.MANAGER: manager},
+            db,
+            workspace,
+            members={Role.EDITOR: editor, Role.MANAGER: manager},
             settings=settings,
-        )  # fmt: skip
+        )
     _mark(db, world.b)
     db.commit()
     ids: dict[int, dict[str, set[int]]] = {}
@@ -546,18 +557,25 @@ class Probe:
                         self.submit(form, target, fields, name, foreign, page)
 
     def submit(
-        self, form: Form, target: str, fields: list[tuple[str, str]], name: str,
-        foreign: int, page: str,
-    ) -> None:  # fmt: skip
+        self,
+        form: Form,
+        target: str,
+        fields: list[tuple[str, str]],
+        name: str,
+        foreign: int,
+        page: str,
+    ) -> None:
         what = f"{form.method} {target} {name}={foreign} (form of {page})"
         if form.method == "GET":
             self.compare(target, fields, name, foreign, what)
             return
         data = [(k, v) for k, v in fields if k != "csrf_token"] + [("csrf_token", self.token)]
         response = self.client.post(
-            target, content=urlencode(data), follow_redirects=False,
+            target,
+            content=urlencode(data),
+            follow_redirects=False,
             headers=self.headers(target) | {"content-type": "application/x-www-form-urlencoded"},
-        )  # fmt: skip
+        )
         self.check(response, what, must_refuse=False)
 
 
@@ -648,9 +666,10 @@ def choose_own(client: TestClient, routes: list[Any], mixed: Mixed) -> dict[str,
     for route in routes:
         choices = list(own_choices(route, mixed))
         above = [
-            page for path, page in pages.items()
+            page
+            for path, page in pages.items()
             if route.path.startswith(path) and set(path_params(page)) == set(path_params(route))
-        ]  # fmt: skip
+        ]
         page = max(above, key=lambda found: len(found.path)) if above else None
         chosen[route.path] = choices[0]
         if page is None or page.path.startswith("/api/"):

@@ -20,10 +20,22 @@ def workspace(cli_database: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """A migrated database with workspace acme; the pipeline is the test's fake."""
     monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: FakePipeline())
     assert run("db", "upgrade").exit_code == 0
-    assert run("user", "create", "--email", "o@acme.example", "--name", "O",
-               "--password-stdin", stdin=PASSWORD).exit_code == 0  # fmt: skip
-    result = run("workspace", "create", "--slug", "acme", "--name", "Acme", "--owner",
-                 "o@acme.example")  # fmt: skip
+    assert (
+        run(
+            "user",
+            "create",
+            "--email",
+            "o@acme.example",
+            "--name",
+            "O",
+            "--password-stdin",
+            stdin=PASSWORD,
+        ).exit_code
+        == 0
+    )
+    result = run(
+        "workspace", "create", "--slug", "acme", "--name", "Acme", "--owner", "o@acme.example"
+    )
     assert result.exit_code == 0, result.output
     return cli_database
 
@@ -47,15 +59,33 @@ def test_import_weibo_crawler_reports_rows_and_is_idempotent(workspace: Engine) 
 
 def test_import_generic_csv_with_a_mapping_remembered_per_source(workspace: Engine) -> None:
     mapping = "external_id=编号,text=内容,posted_at=发布时间,author_name=作者"
-    first = run("import", str(FIXTURES / "generic.csv"), "--format", "csv", "--workspace",
-                "acme", "--source", "agency", "--mapping", mapping)  # fmt: skip
+    first = run(
+        "import",
+        str(FIXTURES / "generic.csv"),
+        "--format",
+        "csv",
+        "--workspace",
+        "acme",
+        "--source",
+        "agency",
+        "--mapping",
+        mapping,
+    )
     assert "2 new" in said(first), first.output
     with Session(workspace) as db:
         source = db.scalar(select(ListeningSource).where(ListeningSource.name == "agency"))
         assert source is not None
         assert source.column_mapping["author_name"] == "作者"
-    second = run("import", str(FIXTURES / "generic.csv"), "--format", "csv", "--workspace",
-                 "acme", "--source", "agency")  # fmt: skip
+    second = run(
+        "import",
+        str(FIXTURES / "generic.csv"),
+        "--format",
+        "csv",
+        "--workspace",
+        "acme",
+        "--source",
+        "agency",
+    )
     assert "0 new, 2 already there" in said(second)
 
 
@@ -66,19 +96,25 @@ def test_import_errors_are_clear(workspace: Engine) -> None:
     nobody = run("import", str(WEIBO_CRAWLER), "--format", "weibo-crawler", "--workspace", "x")
     assert nobody.exit_code == 1
     assert "no workspace x" in said(nobody)
-    wrong = run("import", str(FIXTURES / "generic.csv"), "--format", "weibo-crawler",
-                "--workspace", "acme")  # fmt: skip
+    wrong = run(
+        "import", str(FIXTURES / "generic.csv"), "--format", "weibo-crawler", "--workspace", "acme"
+    )
     assert wrong.exit_code == 1
     assert "not a weibo-crawler CSV" in said(wrong)
-    unmapped = run("import", str(FIXTURES / "generic.csv"), "--format", "csv", "--workspace",
-                   "acme")  # fmt: skip
+    unmapped = run(
+        "import", str(FIXTURES / "generic.csv"), "--format", "csv", "--workspace", "acme"
+    )
     assert unmapped.exit_code == 1
     assert "Choose the columns" in said(unmapped)
 
 
 def test_reenrich_after_a_model_upgrade(workspace: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run("import", str(WEIBO_CRAWLER), "--format", "weibo-crawler", "--workspace",
-               "acme").exit_code == 0  # fmt: skip
+    assert (
+        run(
+            "import", str(WEIBO_CRAWLER), "--format", "weibo-crawler", "--workspace", "acme"
+        ).exit_code
+        == 0
+    )
     upgraded = FakePipeline("fake-2")
     monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: upgraded)
     result = run("listen", "reenrich", "--workspace", "acme")

@@ -336,9 +336,13 @@ def test_alert_rules_page(web: TestClient, world: World, monkeypatch: pytest.Mon
 
     refused = web.post(
         "/w/acme/listen/alerts/rules",
-        data={"topic_id": str(world.star.id), "metric": "volume", "csrf_token": token,
-              "webhook_url": "http://admin:pw@hooks.example/x"},
-    )  # fmt: skip
+        data={
+            "topic_id": str(world.star.id),
+            "metric": "volume",
+            "csrf_token": token,
+            "webhook_url": "http://admin:pw@hooks.example/x",
+        },
+    )
     assert refused.status_code == 400
     assert "Remove the user name and password" in refused.text
 

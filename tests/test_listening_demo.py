@@ -18,9 +18,11 @@ from tests.listening_data_support import FakePipeline
 
 
 def test_demo_mentions_are_loaded_enriched_and_idempotent(
-    db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory,
+    db: Session,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: FakePipeline())
     workspace = make_workspace("demo", owner=make_user("d@demo.example"))
     demo.load_demo(db, workspace=workspace)
@@ -41,9 +43,11 @@ def test_sample_is_real_weibo_text() -> None:
 
 
 def test_the_demo_search_comes_with_the_demo_weibo_account(
-    db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory,
+    db: Session,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     """Given the demo data loaded before its sandbox accounts are connected (as `guanxi
     demo` does), connecting them adds the Weibo keyword search once, through the Weibo
     account."""

@@ -44,22 +44,27 @@ def workspace(make_user: UserFactory, make_workspace: WorkspaceFactory) -> Works
 
 
 def start(db: Session, workspace: Workspace, path: Path, file_format: str) -> ImportRun:
-    source = service.source_named(db, workspace_id=workspace.id, name=file_format,
-                                  file_format=file_format)  # fmt: skip
+    source = service.source_named(
+        db, workspace_id=workspace.id, name=file_format, file_format=file_format
+    )
     run = flows.start_run(db, source=source, path=path, storage_path=path.name)
     db.commit()
     return run
 
 
 def run_import(
-    db: Session, workspace: Workspace, path: Path, file_format: str, *,
-    pipeline: FakePipeline | None = None, mapping: dict[str, str] | None = None,
+    db: Session,
+    workspace: Workspace,
+    path: Path,
+    file_format: str,
+    *,
+    pipeline: FakePipeline | None = None,
+    mapping: dict[str, str] | None = None,
     **options: object,
-) -> ImportRun:  # fmt: skip
+) -> ImportRun:
     run = start(db, workspace, path, file_format)
     chosen = importer_for(file_format, mapping=mapping or MAPPING)
-    return flows.import_file(db, run=run, path=path, importer=chosen, pipeline=pipeline,
-                             **options)  # type: ignore[arg-type]  # fmt: skip
+    return flows.import_file(db, run=run, path=path, importer=chosen, pipeline=pipeline, **options)  # type: ignore[arg-type]
 
 
 def stored_ids(db: Session, workspace: Workspace) -> list[str]:
@@ -72,8 +77,15 @@ def error_lines(run: ImportRun) -> list[int]:
 
 
 def jsonl_line(post_id: str, **fields: object) -> str:
-    record = {"id": post_id, "text": f"post {post_id} 好", "time": GOOD_TIME, "likes": 1,
-              "uid": "u1", "fans": 10, **fields}  # fmt: skip
+    record = {
+        "id": post_id,
+        "text": f"post {post_id} 好",
+        "time": GOOD_TIME,
+        "likes": 1,
+        "uid": "u1",
+        "fans": 10,
+        **fields,
+    }
     return json.dumps(record, ensure_ascii=False)
 
 
@@ -100,8 +112,13 @@ def test_one_bad_value_costs_its_row_and_the_batch_goes_on(
     of a batch, when imported, then lines 1, 2, 4 and 5 are stored, line 3 is reported with
     its line number, and the run is done."""
     path = tmp_path / "posts.jsonl"
-    lines = [jsonl_line("a1"), jsonl_line("a2"), bad.replace("%s", GOOD_TIME),
-             jsonl_line("a4"), jsonl_line("a5")]  # fmt: skip
+    lines = [
+        jsonl_line("a1"),
+        jsonl_line("a2"),
+        bad.replace("%s", GOOD_TIME),
+        jsonl_line("a4"),
+        jsonl_line("a5"),
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     run = run_import(db, workspace, path, "jsonl", pipeline=FakePipeline(), mapping=FULL_MAPPING)
     assert run.status == ImportStatus.DONE
@@ -113,24 +130,43 @@ def test_one_bad_value_costs_its_row_and_the_batch_goes_on(
 @pytest.mark.parametrize(
     ("file_format", "name", "header", "bad_row"),
     [
-        ("weibo-crawler", "1669879400.csv", "id,正文,完整日期,点赞数",
-         "b,坏,2024-05-01 12:00:00,inf"),
-        ("weibo-crawler", "1669879400.csv", "id,正文,完整日期,点赞数",
-         "b,坏,0001-01-01T00:00:00+14:00,1"),
-        ("mediacrawler", "contents.csv", "note_id,content,create_time,liked_count",
-         "b,坏,1714536000,1e30"),
+        (
+            "weibo-crawler",
+            "1669879400.csv",
+            "id,正文,完整日期,点赞数",
+            "b,坏,2024-05-01 12:00:00,inf",
+        ),
+        (
+            "weibo-crawler",
+            "1669879400.csv",
+            "id,正文,完整日期,点赞数",
+            "b,坏,0001-01-01T00:00:00+14:00,1",
+        ),
+        (
+            "mediacrawler",
+            "contents.csv",
+            "note_id,content,create_time,liked_count",
+            "b,坏,1714536000,1e30",
+        ),
         ("csv", "posts.csv", "id,text,time,likes,uid,fans", "b,坏,2024-05-01 12:00:00,1,u9,1e300"),
     ],
-)  # fmt: skip
+)
 def test_every_format_keeps_the_rows_around_a_bad_one(
-    db: Session, workspace: Workspace, tmp_path: Path, file_format: str, name: str,
-    header: str, bad_row: str,
-) -> None:  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    tmp_path: Path,
+    file_format: str,
+    name: str,
+    header: str,
+    bad_row: str,
+) -> None:
     """Given a small batch size and a bad row in the middle of the second batch, the good
     rows of both batches are stored and the bad row is reported on its line (4)."""
     width = header.count(",") + 1
-    good = [",".join([f"g{n}", "好", "2024-05-01 12:00:00", "1", "u", "5"][:width])
-            for n in (1, 2, 4, 5)]  # fmt: skip
+    good = [
+        ",".join([f"g{n}", "好", "2024-05-01 12:00:00", "1", "u", "5"][:width])
+        for n in (1, 2, 4, 5)
+    ]
     path = tmp_path / name
     path.write_text("\n".join([header, *good[:2], bad_row, *good[2:]]) + "\n", encoding="utf-8")
     mapping = FULL_MAPPING if file_format == "csv" else None
@@ -296,9 +332,13 @@ class WritesWhileEnriching(FakePipeline):
             if other.get_bind().dialect.name == "sqlite":
                 other.execute(text("PRAGMA busy_timeout=200"))  # fail fast, not in 5 s
             mention_service.track_account(
-                other, workspace_id=self.workspace_id, platform="weibo",
-                external_id=f"acct{self.wrote}", name="", relation="own",
-            )  # fmt: skip
+                other,
+                workspace_id=self.workspace_id,
+                platform="weibo",
+                external_id=f"acct{self.wrote}",
+                name="",
+                relation="own",
+            )
             other.commit()
         self.wrote += 1
         return super().enrich(documents)
@@ -326,8 +366,13 @@ def test_a_file_over_the_size_limit_is_refused_and_not_kept(tmp_path: Path) -> N
     source = tmp_path / "big.csv"
     source.write_bytes(b"id,text,time\n" + b"x" * 3000)
     with source.open("rb") as handle, pytest.raises(UserError, match="larger than 0 MB"):
-        flows.save_upload(data_dir=tmp_path / "data", workspace_id=1, filename="big.csv",
-                          content=handle, max_bytes=2048)  # fmt: skip
+        flows.save_upload(
+            data_dir=tmp_path / "data",
+            workspace_id=1,
+            filename="big.csv",
+            content=handle,
+            max_bytes=2048,
+        )
     assert not any((tmp_path / "data").rglob("*.csv"))
 
 
@@ -359,9 +404,11 @@ def xlsx_bomb(path: Path, megabytes: int = 30) -> None:
         for item in source.infolist():
             out.writestr(item, source.read(item))
         huge = "A" * (megabytes * 1024 * 1024)
-        out.writestr("xl/sharedStrings.xml",
-                     f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                     f'count="1" uniqueCount="1"><si><t>{huge}</t></si></sst>')  # fmt: skip
+        out.writestr(
+            "xl/sharedStrings.xml",
+            f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'count="1" uniqueCount="1"><si><t>{huge}</t></si></sst>',
+        )
 
 
 def test_an_xlsx_bomb_is_refused_before_it_is_inflated(

@@ -41,8 +41,10 @@ def test_weibo_crawler_post_file_with_its_users_csv() -> None:
     assert first.url == "https://weibo.com/1669879400/Oq1AbCdE1"
     assert first.author is not None
     assert (first.author.name, first.author.verified_type, first.author.followers) == (
-        "爱喝酒的小王", -1, 1280,
-    )  # fmt: skip
+        "爱喝酒的小王",
+        -1,
+        1280,
+    )
 
 
 def test_weibo_crawler_repost_brings_the_reposted_post() -> None:
@@ -155,8 +157,9 @@ def test_mediacrawler_contents_with_user_id_schema(name: str) -> None:
 def test_mediacrawler_broken_lines_are_reported() -> None:
     rows = read("mediacrawler", FIXTURES / "mediacrawler_contents.jsonl")
     assert [(row.line, row.error.column) for row in rows if row.error] == [
-        (3, ""), (4, "create_time"),
-    ]  # fmt: skip
+        (3, ""),
+        (4, "create_time"),
+    ]
 
 
 def test_mediacrawler_comments_and_creators() -> None:
@@ -186,9 +189,13 @@ def test_mediacrawler_json_array(tmp_path: Path) -> None:
 
 
 GENERIC_CSV_MAPPING = {
-    "external_id": "编号", "text": "内容", "posted_at": "发布时间", "author_name": "作者",
-    "author_followers": "粉丝", "likes": "赞",
-}  # fmt: skip
+    "external_id": "编号",
+    "text": "内容",
+    "posted_at": "发布时间",
+    "author_name": "作者",
+    "author_followers": "粉丝",
+    "likes": "赞",
+}
 
 
 def test_generic_csv_through_a_mapping() -> None:
@@ -202,8 +209,14 @@ def test_generic_csv_through_a_mapping() -> None:
 
 
 def test_generic_jsonl_flattens_nested_fields() -> None:
-    mapping = {"external_id": "id", "text": "text", "posted_at": "time", "author_id": "user.id",
-               "author_name": "user.name", "author_followers": "user.followers"}  # fmt: skip
+    mapping = {
+        "external_id": "id",
+        "text": "text",
+        "posted_at": "time",
+        "author_id": "user.id",
+        "author_name": "user.name",
+        "author_followers": "user.followers",
+    }
     rows = read("jsonl", FIXTURES / "generic.jsonl", mapping=mapping)
     assert rows[0].mentions[0].author is not None
     assert rows[0].mentions[0].author.followers == 42

@@ -109,30 +109,49 @@ def test_search_errors_use_weibo_codes(weibo: WeiboConnector) -> None:
 
 
 def test_pull_all_stores_new_posts_once(
-    db: Session, session_factory: sessionmaker[Session], settings: Settings,
-    make_user: UserFactory, make_workspace: WorkspaceFactory, weibo: WeiboConnector,
+    db: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
+    weibo: WeiboConnector,
     feed: PublicFeed,
-) -> None:  # fmt: skip
+) -> None:
     """Given a search source on a connected Weibo account, when pulling twice, then the
     posts are stored once with their authors, and a post published in between arrives."""
     workspace: Workspace = make_workspace("acme", owner=make_user("owner@acme.example"))
     box = SecretBox.from_settings(settings)
     channel = create_channel(
-        db, workspace=workspace, connector="weibo", platform="weibo", external_id=DEMO_WEIBO_UID,
-        name="Brand", credentials={}, box=box, actor=None,
+        db,
+        workspace=workspace,
+        connector="weibo",
+        platform="weibo",
+        external_id=DEMO_WEIBO_UID,
+        name="Brand",
+        credentials={},
+        box=box,
+        actor=None,
         token=Token(access_token=DEMO_WEIBO_TOKEN, expires_at=None),
-    )  # fmt: skip
+    )
     source = service.create_pull_source(
-        db, workspace_id=workspace.id, name="周杰伦 on Weibo", channel_id=channel.id,
-        query="周杰伦", platform="weibo",
-    )  # fmt: skip
+        db,
+        workspace_id=workspace.id,
+        name="周杰伦 on Weibo",
+        channel_id=channel.id,
+        query="周杰伦",
+        platform="weibo",
+    )
     db.commit()
     pipeline = FakePipeline()
 
     def pull() -> int:
-        results = pull_all(db, sessions=session_factory, box=box,
-                           connector_for=lambda _channel: weibo,
-                           pipeline_for=lambda _workspace: pipeline)  # fmt: skip
+        results = pull_all(
+            db,
+            sessions=session_factory,
+            box=box,
+            connector_for=lambda _channel: weibo,
+            pipeline_for=lambda _workspace: pipeline,
+        )
         assert [result.error for result in results] == [""]
         return results[0].added
 
@@ -152,23 +171,43 @@ def test_pull_all_stores_new_posts_once(
 
 
 def test_pull_errors_are_written_on_the_source(
-    db: Session, session_factory: sessionmaker[Session], settings: Settings,
-    make_user: UserFactory, make_workspace: WorkspaceFactory, weibo: WeiboConnector,
-) -> None:  # fmt: skip
+    db: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
+    weibo: WeiboConnector,
+) -> None:
     workspace = make_workspace("acme", owner=make_user("owner@acme.example"))
     box = SecretBox.from_settings(settings)
     channel: Channel = create_channel(
-        db, workspace=workspace, connector="weibo", platform="weibo", external_id=DEMO_WEIBO_UID,
-        name="Brand", credentials={}, box=box, actor=None,
-        token=Token(access_token="revoked-token", expires_at=None),
-    )  # fmt: skip
-    source = service.create_pull_source(
-        db, workspace_id=workspace.id, name="s", channel_id=channel.id, query="周杰伦",
+        db,
+        workspace=workspace,
+        connector="weibo",
         platform="weibo",
-    )  # fmt: skip
+        external_id=DEMO_WEIBO_UID,
+        name="Brand",
+        credentials={},
+        box=box,
+        actor=None,
+        token=Token(access_token="revoked-token", expires_at=None),
+    )
+    source = service.create_pull_source(
+        db,
+        workspace_id=workspace.id,
+        name="s",
+        channel_id=channel.id,
+        query="周杰伦",
+        platform="weibo",
+    )
     db.commit()
-    results = pull_all(db, sessions=session_factory, box=box, connector_for=lambda _c: weibo,
-                       pipeline_for=lambda _w: None)  # fmt: skip
+    results = pull_all(
+        db,
+        sessions=session_factory,
+        box=box,
+        connector_for=lambda _c: weibo,
+        pipeline_for=lambda _w: None,
+    )
     assert results[0].error
     db.refresh(source)
     assert "authorisation" in source.last_error

@@ -27,15 +27,22 @@ def workspace(make_user: UserFactory, make_workspace: WorkspaceFactory) -> Works
 
 
 def run_import(
-    db: Session, workspace: Workspace, path: Path, file_format: str = "weibo-crawler",
-    pipeline: FakePipeline | None = None, batch_size: int = 1000, **options: object,
-) -> ImportRun:  # fmt: skip
-    source = service.source_named(db, workspace_id=workspace.id, name=file_format,
-                                  file_format=file_format)  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    path: Path,
+    file_format: str = "weibo-crawler",
+    pipeline: FakePipeline | None = None,
+    batch_size: int = 1000,
+    **options: object,
+) -> ImportRun:
+    source = service.source_named(
+        db, workspace_id=workspace.id, name=file_format, file_format=file_format
+    )
     run = flows.start_run(db, source=source, path=path)
     importer = importer_for(file_format, **options)  # type: ignore[arg-type]
-    return flows.import_file(db, run=run, path=path, importer=importer, pipeline=pipeline,
-                             batch_size=batch_size)  # fmt: skip
+    return flows.import_file(
+        db, run=run, path=path, importer=importer, pipeline=pipeline, batch_size=batch_size
+    )
 
 
 def mention_count(db: Session, workspace: Workspace) -> int:
@@ -107,8 +114,9 @@ def test_authors_are_upserted_without_erasing_what_was_known(
     """users.csv first (followers, verified type), then posts that only name the author."""
     run_import(db, workspace, FIXTURES / "weibo_crawler" / "users.csv")
     renamed = ParsedAuthor(external_id="6032174958", name="新名字")
-    service.store_batch(db, workspace_id=workspace.id, source_id=None, mentions=[],
-                        authors=[renamed])  # fmt: skip
+    service.store_batch(
+        db, workspace_id=workspace.id, source_id=None, mentions=[], authors=[renamed]
+    )
     author = db.scalar(select(Author).where(Author.external_id == "6032174958"))
     assert author is not None
     db.refresh(author)
@@ -138,12 +146,18 @@ def test_mediacrawler_comments_link_to_their_post(db: Session, workspace: Worksp
 
 
 def test_tracked_accounts_give_the_pipeline_its_hint(db: Session, workspace: Workspace) -> None:
-    mention_service.track_account(db, workspace_id=workspace.id, platform="weibo",
-                          external_id="5821937460", name="普罗旺斯葡萄酒官方微博",
-                          relation=OfficialRelation.OWN)  # fmt: skip
+    mention_service.track_account(
+        db,
+        workspace_id=workspace.id,
+        platform="weibo",
+        external_id="5821937460",
+        name="普罗旺斯葡萄酒官方微博",
+        relation=OfficialRelation.OWN,
+    )
     pipeline = FakePipeline()
-    run_import(db, workspace, FIXTURES / "mediacrawler_contents.jsonl", "mediacrawler",
-               pipeline=pipeline)  # fmt: skip
+    run_import(
+        db, workspace, FIXTURES / "mediacrawler_contents.jsonl", "mediacrawler", pipeline=pipeline
+    )
     hints = {doc.author_id: doc.author_kind_hint for batch in pipeline.batches for doc in batch}
     assert hints == {"7000000001": "", "5821937460": "own"}
     brand = db.scalar(select(Author).where(Author.external_id == "5821937460"))

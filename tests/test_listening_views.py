@@ -33,11 +33,15 @@ def upload(client: TestClient, path: Path, file_format: str, source: str = "") -
     with path.open("rb") as handle:
         return client.post(
             "/w/acme/listen/import",
-            data={"csrf_token": csrf_token(client), "format": file_format, "source": source,
-                  "platform": "weibo"},
+            data={
+                "csrf_token": csrf_token(client),
+                "format": file_format,
+                "source": source,
+                "platform": "weibo",
+            },
             files={"file": (path.name, handle.read())},
             follow_redirects=False,
-        )  # fmt: skip
+        )
 
 
 def test_overview_replaces_the_placeholder(signed_in: tuple[TestClient, Membership]) -> None:
@@ -86,16 +90,22 @@ def test_generic_csv_goes_through_the_mapping_step_which_is_remembered(
     refused = client.post(location, data={"csrf_token": csrf_token(client), "map_text": "内容"})
     assert refused.status_code == 400
     assert "post id" in refused.text
-    mapping = {"map_external_id": "编号", "map_text": "内容", "map_posted_at": "发布时间",
-               "map_author_name": "作者", "map_likes": "赞"}  # fmt: skip
+    mapping = {
+        "map_external_id": "编号",
+        "map_text": "内容",
+        "map_posted_at": "发布时间",
+        "map_author_name": "作者",
+        "map_likes": "赞",
+    }
     done = client.post(location, data={"csrf_token": csrf_token(client), **mapping})
     assert 'data-count="added">2<' in done.text
     assert "昨天下午" in done.text
     source = db.scalar(select(ListeningSource).where(ListeningSource.name == "agency export"))
     assert source is not None
     assert source.column_mapping["text"] == "内容"
-    second = client.get(upload(client, FIXTURES / "generic.csv", "csv", "agency export")
-                        .headers["location"])  # fmt: skip
+    second = client.get(
+        upload(client, FIXTURES / "generic.csv", "csv", "agency export").headers["location"]
+    )
     assert '<option value="作者" selected>' in second.text  # remembered, not guessed
 
 
@@ -122,8 +132,9 @@ def test_wrong_format_and_missing_file_say_what_to_do(
     report = client.get(wrong.headers["location"])
     assert "not a weibo-crawler CSV" in report.text
     assert "Failed" in report.text
-    empty = client.post("/w/acme/listen/import", data={"csrf_token": csrf_token(client),
-                                                       "format": "csv"})  # fmt: skip
+    empty = client.post(
+        "/w/acme/listen/import", data={"csrf_token": csrf_token(client), "format": "csv"}
+    )
     assert empty.status_code == 400
     assert "Choose the file to import." in empty.text
 
@@ -163,18 +174,28 @@ def test_tracked_accounts_are_added_and_removed(
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
     client, _ = signed_in
-    added = client.post("/w/acme/listen/accounts", data={
-        "csrf_token": csrf_token(client), "name": "波尔多红酒官方微博", "external_id": "61900",
-        "platform": "weibo", "relation": "competitor"}, follow_redirects=True)  # fmt: skip
+    added = client.post(
+        "/w/acme/listen/accounts",
+        data={
+            "csrf_token": csrf_token(client),
+            "name": "波尔多红酒官方微博",
+            "external_id": "61900",
+            "platform": "weibo",
+            "relation": "competitor",
+        },
+        follow_redirects=True,
+    )
     assert "波尔多红酒官方微博" in added.text
     assert "Competitor" in added.text
-    refused = client.post("/w/acme/listen/accounts", data={"csrf_token": csrf_token(client),
-                                                           "relation": "own"})  # fmt: skip
+    refused = client.post(
+        "/w/acme/listen/accounts", data={"csrf_token": csrf_token(client), "relation": "own"}
+    )
     assert refused.status_code == 400
     account = db.scalar(select(TrackedAccount))
     assert account is not None
-    client.post(f"/w/acme/listen/accounts/{account.id}/delete",
-                data={"csrf_token": csrf_token(client)})  # fmt: skip
+    client.post(
+        f"/w/acme/listen/accounts/{account.id}/delete", data={"csrf_token": csrf_token(client)}
+    )
     db.expire_all()
     assert db.scalar(select(TrackedAccount)) is None
     assert re.search("No official accounts yet", client.get("/w/acme/listen/accounts").text)
@@ -214,14 +235,27 @@ def test_a_search_is_offered_only_through_accounts_whose_platform_can_search(
     page = client.get("/w/acme/listen")
     assert f'<option value="{weibo.id}">' in page.text
     assert f'<option value="{douyin.id}">' not in page.text
-    refused = client.post("/w/acme/listen/sources", data={
-        "csrf_token": csrf_token(client), "name": "抖音", "channel_id": str(douyin.id),
-        "query": "葡萄酒"})  # fmt: skip
+    refused = client.post(
+        "/w/acme/listen/sources",
+        data={
+            "csrf_token": csrf_token(client),
+            "name": "抖音",
+            "channel_id": str(douyin.id),
+            "query": "葡萄酒",
+        },
+    )
     assert refused.status_code == 400
     assert "whose platform offers a keyword search" in refused.text
-    added = client.post("/w/acme/listen/sources", data={
-        "csrf_token": csrf_token(client), "name": "微博搜索", "channel_id": str(weibo.id),
-        "query": "葡萄酒"}, follow_redirects=True)  # fmt: skip
+    added = client.post(
+        "/w/acme/listen/sources",
+        data={
+            "csrf_token": csrf_token(client),
+            "name": "微博搜索",
+            "channel_id": str(weibo.id),
+            "query": "葡萄酒",
+        },
+        follow_redirects=True,
+    )
     assert added.status_code == 200
     source = db.scalar(select(ListeningSource).where(ListeningSource.name == "微博搜索"))
     assert source is not None

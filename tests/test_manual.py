@@ -26,8 +26,9 @@ from guanxi.connectors.manual import WITHOUT_API, ManualConnector
 from guanxi.connectors.registry import build_connector
 from guanxi.core.settings import Settings
 
-IMAGE = MediaFile(path=Path("cup.png"), kind=MediaKind.IMAGE, content_type="image/png", size=10,
-                  sha256="0")  # fmt: skip
+IMAGE = MediaFile(
+    path=Path("cup.png"), kind=MediaKind.IMAGE, content_type="image/png", size=10, sha256="0"
+)
 
 
 class NoTokens:
@@ -40,8 +41,9 @@ class NoTokens:
         raise AssertionError("a manual account never refreshes a token")
 
 
-CHANNEL = ChannelContext(channel_id=1, external_id="xiaohongshu:关系咖啡", credentials={},
-                         tokens=NoTokens())  # fmt: skip
+CHANNEL = ChannelContext(
+    channel_id=1, external_id="xiaohongshu:关系咖啡", credentials={}, tokens=NoTokens()
+)
 
 
 @pytest.fixture

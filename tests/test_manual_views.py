@@ -49,27 +49,49 @@ def png_bytes() -> bytes:
 
 
 def add_manual_target(
-    db: Session, workspace: Workspace, *, author: User, assignee: User, settings: Settings,
+    db: Session,
+    workspace: Workspace,
+    *,
+    author: User,
+    assignee: User,
+    settings: Settings,
     state: TargetState = TargetState.PROCESSING,
-) -> tuple[PublishTarget, MediaAsset]:  # fmt: skip
+) -> tuple[PublishTarget, MediaAsset]:
     """A post on a manual Xiaohongshu account, assigned to ``assignee``, due at DUE."""
     channel = create_channel(
-        db, workspace=workspace, connector="manual", platform="xiaohongshu",
-        external_id=f"xiaohongshu:{workspace.slug}", name=f"{workspace.name} 小红书",
-        credentials={"platform": "xiaohongshu"}, box=SecretBox("k" * 40), actor=None,
-    )  # fmt: skip
+        db,
+        workspace=workspace,
+        connector="manual",
+        platform="xiaohongshu",
+        external_id=f"xiaohongshu:{workspace.slug}",
+        name=f"{workspace.name} 小红书",
+        credentials={"platform": "xiaohongshu"},
+        box=SecretBox("k" * 40),
+        actor=None,
+    )
     image, _new = store_media(
-        db, workspace=workspace, filename="latte.png", stream=io.BytesIO(png_bytes()),
-        data_dir=settings.data_dir, actor=author,
-    )  # fmt: skip
+        db,
+        workspace=workspace,
+        filename="latte.png",
+        stream=io.BytesIO(png_bytes()),
+        data_dir=settings.data_dir,
+        actor=author,
+    )
     post = Post(workspace_id=workspace.id, title="桂花拿铁上市", body=TEXT, created_by_id=author.id)
     db.add(post)
     db.flush()
     target = PublishTarget(
-        workspace_id=workspace.id, post_id=post.id, channel_id=channel.id, text=TEXT,
-        title="秋天的第一杯咖啡", media_ids=[image.id], state=state,
-        idempotency_key=f"manual-{workspace.slug}-{post.id}", assignee_id=assignee.id, due_at=DUE,
-    )  # fmt: skip
+        workspace_id=workspace.id,
+        post_id=post.id,
+        channel_id=channel.id,
+        text=TEXT,
+        title="秋天的第一杯咖啡",
+        media_ids=[image.id],
+        state=state,
+        idempotency_key=f"manual-{workspace.slug}-{post.id}",
+        assignee_id=assignee.id,
+        due_at=DUE,
+    )
     db.add(target)
     db.commit()
     return target, image
@@ -173,9 +195,13 @@ def test_a_forged_phone_link_shows_nothing(client: TestClient, scene: Scene) -> 
 
 
 def test_a_phone_link_cannot_reach_another_workspace(
-    client: TestClient, scene: Scene, settings: Settings, db: Session,
-    make_user: UserFactory, make_workspace: WorkspaceFactory,
-) -> None:  # fmt: skip
+    client: TestClient,
+    scene: Scene,
+    settings: Settings,
+    db: Session,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
+) -> None:
     """A link names a target and its workspace; pairing one workspace with another's target
     (or a target that is not manual) shows nothing."""
     rival_owner = make_user("boss@rival.example")
@@ -262,9 +288,13 @@ def test_a_post_not_yet_due_shows_the_package_without_the_form(
     client: TestClient, scene: Scene, db: Session, settings: Settings
 ) -> None:
     scheduled, _image = add_manual_target(
-        db, scene.workspace, author=scene.owner, assignee=scene.editor, settings=settings,
+        db,
+        scene.workspace,
+        author=scene.owner,
+        assignee=scene.editor,
+        settings=settings,
         state=TargetState.SCHEDULED,
-    )  # fmt: skip
+    )
     sign_in(client, scene.editor.email)
     page = client.get(f"/w/acme/publish/manual/{scheduled.id}")
     assert page.status_code == 200

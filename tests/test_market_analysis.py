@@ -27,8 +27,10 @@ def test_matrix_cells_say_new_up_down_or_same_against_the_previous_snapshot() ->
     rank per country and its move: up/down by the places it moved, new when it was outside
     the top 3 (or absent), same otherwise."""
     previous = {"IT": {"whatsapp": 1, "wechat": 5, "line": 2, "viber": 3}, "AR": {"line": 1}}
-    current = {"IT": {"wechat": 1, "whatsapp": 2, "viber": 3, "line": 4},
-               "AR": {"line": 1, "whatsapp": 2}}  # fmt: skip
+    current = {
+        "IT": {"wechat": 1, "whatsapp": 2, "viber": 3, "line": 4},
+        "AR": {"line": 1, "whatsapp": 2},
+    }
 
     rows = {row.app_key: row for row in analysis.matrix_rows(current, previous, top=3)}
 
@@ -47,8 +49,10 @@ def test_matrix_orders_apps_by_countries_then_number_ones() -> None:
     rows = analysis.matrix_rows(current, {}, top=3)
 
     assert [(r.app_key, r.countries_in_top, r.number_ones) for r in rows] == [
-        ("b", 3, 1), ("a", 2, 1), ("c", 1, 1),
-    ]  # fmt: skip
+        ("b", 3, 1),
+        ("a", 2, 1),
+        ("c", 1, 1),
+    ]
     assert all(cell.change is Change.SAME for row in rows for cell in row.cells.values())
 
 
@@ -65,8 +69,11 @@ def test_movers_between_two_days() -> None:
 
 
 def test_leaders_and_reach() -> None:
-    current = {"IT": {"wechat": 1, "whatsapp": 2}, "AR": {"line": 1, "whatsapp": 2},
-               "ES": {"whatsapp": 1}}  # fmt: skip
+    current = {
+        "IT": {"wechat": 1, "whatsapp": 2},
+        "AR": {"line": 1, "whatsapp": 2},
+        "ES": {"whatsapp": 1},
+    }
 
     assert analysis.leaders(current, podium=2)["IT"] == [(1, "wechat"), (2, "whatsapp")]
     assert analysis.leader_counts(current) == [("line", 1), ("wechat", 1), ("whatsapp", 1)]
@@ -81,10 +88,17 @@ def test_ranks_before_take_each_countrys_latest_earlier_snapshot(
 ) -> None:
     workspace = make_workspace("acme", owner=make_user("o@acme.example"))
     week_ago, yesterday = DAY - timedelta(days=7), DAY - timedelta(days=1)
-    dataset = dataset_with(db, workspace, [
-        chart("IT", week_ago, ["a", "b"]), chart("IT", yesterday, ["b", "a"]),
-        chart("AR", week_ago, ["c"]), chart("IT", DAY, ["a", "b"]), chart("AR", DAY, ["c"]),
-    ])  # fmt: skip
+    dataset = dataset_with(
+        db,
+        workspace,
+        [
+            chart("IT", week_ago, ["a", "b"]),
+            chart("IT", yesterday, ["b", "a"]),
+            chart("AR", week_ago, ["c"]),
+            chart("IT", DAY, ["a", "b"]),
+            chart("AR", DAY, ["c"]),
+        ],
+    )
     selection = ChartSelection(dataset.id, Store.GOOGLE_PLAY, Chart.TOP_FREE)
 
     previous = analysis.ranks_before(db, selection=selection, day=DAY)
@@ -101,8 +115,11 @@ def test_the_demo_dataset_states_every_fact_of_the_seed_on_july_27() -> None:
     """The seed: WhatsApp #1-#10 in 28 countries and #1 in 10; Line #1 in Argentina and
     Chile and WeChat #1 in Italy, WhatsApp #2 in those three; WhatsApp strong in India; in
     Hong Kong people prefer WhatsApp to WeChat."""
-    day = {c.country: {e.app_key: e.rank for e in c.entries} for c in demo_charts()
-           if c.day == SEED_DAY}  # fmt: skip
+    day = {
+        c.country: {e.app_key: e.rank for e in c.entries}
+        for c in demo_charts()
+        if c.day == SEED_DAY
+    }
 
     whatsapp = analysis.in_top(day, app_key=WHATSAPP, top=10)
     assert len(whatsapp) == 28
@@ -115,8 +132,11 @@ def test_the_demo_dataset_states_every_fact_of_the_seed_on_july_27() -> None:
 
 
 def test_the_demo_shows_wechat_climbing_in_italy_after_messi() -> None:
-    italy = {c.day: {e.app_key: e.rank for e in c.entries}.get(WECHAT) for c in demo_charts()
-             if c.country == "IT"}  # fmt: skip
+    italy = {
+        c.day: {e.app_key: e.rank for e in c.entries}.get(WECHAT)
+        for c in demo_charts()
+        if c.country == "IT"
+    }
     before = [rank for day, rank in italy.items() if day < SEED_DAY - timedelta(days=14)]
 
     assert min(rank or 99 for rank in before) > 15
@@ -137,15 +157,24 @@ def test_entering_and_leaving_the_top_n_notifies_the_managers(
     service.track_app(db, workspace=workspace, app_key="wechat", name="WeChat", alert_top_n=3)
     service.track_app(db, workspace=workspace, app_key="line", name="LINE", alert_top_n=3)
     yesterday = DAY - timedelta(days=1)
-    dataset = dataset_with(db, workspace, [
-        chart("IT", yesterday, ["whatsapp", "fb", "viber", "wechat"]),
-        chart("AR", yesterday, ["line", "whatsapp"]),
-    ])  # fmt: skip
+    dataset = dataset_with(
+        db,
+        workspace,
+        [
+            chart("IT", yesterday, ["whatsapp", "fb", "viber", "wechat"]),
+            chart("AR", yesterday, ["line", "whatsapp"]),
+        ],
+    )
 
-    service.import_charts(db, dataset=dataset, settings=settings, charts=[
-        chart("IT", DAY, ["wechat", "whatsapp", "fb"]),
-        chart("AR", DAY, ["whatsapp", "fb", "viber", "line"]),
-    ])  # fmt: skip
+    service.import_charts(
+        db,
+        dataset=dataset,
+        settings=settings,
+        charts=[
+            chart("IT", DAY, ["wechat", "whatsapp", "fb"]),
+            chart("AR", DAY, ["whatsapp", "fb", "viber", "line"]),
+        ],
+    )
     db.commit()
 
     notes = list(db.scalars(select(Notification).order_by(Notification.id)))
@@ -166,10 +195,15 @@ def test_backfills_and_reimports_raise_no_alert(
     service.track_app(db, workspace=workspace, app_key="wechat", name="WeChat", alert_top_n=1)
     dataset = dataset_with(db, workspace, [chart("IT", DAY, ["wechat"])])
 
-    service.import_charts(db, dataset=dataset, settings=settings, charts=[
-        chart("IT", DAY - timedelta(days=1), ["whatsapp", "wechat"]),  # an older day: backfill
-        chart("IT", DAY, ["wechat"]),  # the same day again
-    ])  # fmt: skip
+    service.import_charts(
+        db,
+        dataset=dataset,
+        settings=settings,
+        charts=[
+            chart("IT", DAY - timedelta(days=1), ["whatsapp", "wechat"]),  # an older day: backfill
+            chart("IT", DAY, ["wechat"]),  # the same day again
+        ],
+    )
 
     assert db.scalar(select(Notification.id)) is None
 

@@ -26,8 +26,18 @@ def test_import_then_matrix_as_json(cli_database: Engine) -> None:
     migrated(cli_database)
 
     imported = run("charts", "import", str(FIXTURES / "play_top_free.csv"))
-    matrix = run("charts", "matrix", "--date", "2013-07-27", "--chart", "top-free", "--top", "1",
-                 "--format", "json")  # fmt: skip
+    matrix = run(
+        "charts",
+        "matrix",
+        "--date",
+        "2013-07-27",
+        "--chart",
+        "top-free",
+        "--top",
+        "1",
+        "--format",
+        "json",
+    )
 
     assert imported.exit_code == 0, imported.output
     assert "imported 4 chart(s), 8 ranks, 3 countries" in said(imported)
@@ -60,8 +70,15 @@ def test_a_json_feed_imports_into_a_workspace_dataset(cli_database: Engine) -> N
         accounts.create_workspace(db, data=WorkspaceCreate(slug="acme", name="Acme"), owner=user)
         db.commit()
 
-    result = run("charts", "import", str(FIXTURES / "apple_v2_it_top_free.json"),
-                 "--workspace", "acme", "--dataset", "App Store Italy")  # fmt: skip
+    result = run(
+        "charts",
+        "import",
+        str(FIXTURES / "apple_v2_it_top_free.json"),
+        "--workspace",
+        "acme",
+        "--dataset",
+        "App Store Italy",
+    )
     table = run("charts", "matrix", "--workspace", "acme", "--top", "2")
 
     assert result.exit_code == 0, result.output
@@ -85,14 +102,25 @@ def test_the_seed_day_from_the_demo(cli_database: Engine) -> None:
         )
         load_market_demo(db, workspace)
 
-    matrix = run("charts", "matrix", "--date", "2013-07-27", "--chart", "top-free", "--top",
-                 "10", "--format", "json")  # fmt: skip
+    matrix = run(
+        "charts",
+        "matrix",
+        "--date",
+        "2013-07-27",
+        "--chart",
+        "top-free",
+        "--top",
+        "10",
+        "--format",
+        "json",
+    )
     effect = run("charts", "effect", "--workspace", "acme")
 
     apps = {app["app_id"]: app for app in json.loads(matrix.output)["apps"]}
     assert (apps["com.whatsapp"]["countries_in_top"], apps["com.whatsapp"]["number_ones"]) == (
-        28, 10,
-    )  # fmt: skip
+        28,
+        10,
+    )
     assert effect.exit_code == 0, effect.output
     assert "rank in IT improved by about" in said(effect)
 

@@ -105,20 +105,27 @@ def test_the_messi_campaign_moved_wechat_up_in_italy_in_the_demo(
     assert 15 < report.places < 28
     assert "IT" not in report.controls
     assert "IN" not in report.controls  # India: another campaign of the same app
-    english = campaigns.effect_sentence(report, app="WeChat", countries="Italy",
-                                        gettext=get_translations("en").gettext)  # fmt: skip
+    english = campaigns.effect_sentence(
+        report, app="WeChat", countries="Italy", gettext=get_translations("en").gettext
+    )
     assert english.startswith("WeChat's rank in Italy improved by about")
     assert "more than in the" in english
     assert "95% interval" in english
 
 
 def test_campaign_fields_are_validated() -> None:
-    good = campaigns.parse_campaign(name="Messi", app_key="com.tencent.mm", countries="it, es",
-                                    control_countries="it,fr", starts_on="2013-07-15")  # fmt: skip
+    good = campaigns.parse_campaign(
+        name="Messi",
+        app_key="com.tencent.mm",
+        countries="it, es",
+        control_countries="it,fr",
+        starts_on="2013-07-15",
+    )
     assert (good.countries, good.control_countries) == (["ES", "IT"], ["FR"])
     with pytest.raises(UserError, match="ends before it starts"):
-        campaigns.parse_campaign(name="x", app_key="a", countries="IT", starts_on="2013-07-15",
-                                 ends_on="2013-07-01")  # fmt: skip
+        campaigns.parse_campaign(
+            name="x", app_key="a", countries="IT", starts_on="2013-07-15", ends_on="2013-07-01"
+        )
     with pytest.raises(UserError, match="Italy is not a country code"):
         campaigns.parse_campaign(name="x", app_key="a", countries="Italy", starts_on="2013-07-15")
     with pytest.raises(UserError, match="not a date"):

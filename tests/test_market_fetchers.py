@@ -42,8 +42,11 @@ def test_v2_feed_rank_is_the_position_and_the_feed_describes_itself() -> None:
     parsed = parse_apple_v2(payload("apple_v2_it_top_free.json"))
 
     assert (parsed.store, parsed.country, parsed.chart, parsed.day) == (
-        Store.APPLE, "IT", Chart.TOP_FREE, DAY,
-    )  # fmt: skip
+        Store.APPLE,
+        "IT",
+        Chart.TOP_FREE,
+        DAY,
+    )
     assert [(e.rank, e.app_key, e.app_name) for e in parsed.entries[:2]] == [
         (1, "414478124", "WeChat"),
         (2, "310633997", "WhatsApp Messenger"),
@@ -85,8 +88,11 @@ def test_itunes_feed_reads_country_chart_genre_and_day_from_its_id() -> None:
     parsed = parse_itunes(payload("itunes_us_top_grossing_social.json"))
 
     assert (parsed.country, parsed.chart, parsed.category, parsed.day) == (
-        "US", Chart.TOP_GROSSING, "6005", DAY,
-    )  # fmt: skip
+        "US",
+        Chart.TOP_GROSSING,
+        "6005",
+        DAY,
+    )
     assert [(e.rank, e.app_key, e.app_name, e.publisher) for e in parsed.entries] == [
         (1, "310633997", "WhatsApp Messenger", "WhatsApp Inc."),
         (2, "443904275", "LINE", "LINE Corporation"),
@@ -131,9 +137,11 @@ def test_top_free_is_read_from_the_v2_feed_and_top_grossing_from_the_legacy_one(
 
     def handler(request: httpx.Request) -> httpx.Response:
         asked.append(str(request.url))
-        name = "apple_v2_it_top_free.json" if "/api/v2/" in str(request.url) else (
-            "itunes_us_top_grossing_social.json"
-        )  # fmt: skip
+        name = (
+            "apple_v2_it_top_free.json"
+            if "/api/v2/" in str(request.url)
+            else ("itunes_us_top_grossing_social.json")
+        )
         return httpx.Response(200, content=(FIXTURES / name).read_bytes())
 
     fetcher = fetcher_answering(handler, settings)
@@ -191,16 +199,24 @@ def test_one_bad_payload_fails_that_chart_only_and_keeps_earlier_ranks(
     failed with its error (to retry), and its earlier good snapshot of the day is kept."""
     settings = configured(settings, "it,ar,cl")
     fetcher = FakeFetcher(broken=set())
-    collect.fetch_due(db, settings=settings, fetcher_for=lambda s: fetcher if s is Store.APPLE
-                      else None, day=DAY)  # fmt: skip
+    collect.fetch_due(
+        db, settings=settings, fetcher_for=lambda s: fetcher if s is Store.APPLE else None, day=DAY
+    )
     fetcher.broken = {"AR"}
 
-    outcomes = collect.fetch_due(db, settings=settings, fetcher_for=lambda s: fetcher if s is
-                                 Store.APPLE else None, day=DAY, only_due=False)  # fmt: skip
+    outcomes = collect.fetch_due(
+        db,
+        settings=settings,
+        fetcher_for=lambda s: fetcher if s is Store.APPLE else None,
+        day=DAY,
+        only_due=False,
+    )
 
     assert [(o.target.country, o.ok, o.retry) for o in outcomes] == [
-        ("IT", True, False), ("AR", False, True), ("CL", True, False),
-    ]  # fmt: skip
+        ("IT", True, False),
+        ("AR", False, True),
+        ("CL", True, False),
+    ]
     argentina = db.scalar(select(ChartSnapshot).where(ChartSnapshot.country == "AR"))
     assert argentina is not None
     assert argentina.status == SnapshotStatus.OK  # the good ranks of the day are not lost
@@ -246,9 +262,11 @@ def test_configured_targets_and_a_wrong_setting(settings: Settings) -> None:
     targets = collect.configured_targets(good, stores=(Store.APPLE,))
 
     assert [(t.country, t.chart) for t in targets] == [
-        ("IT", Chart.TOP_FREE), ("IT", Chart.TOP_GROSSING),
-        ("AR", Chart.TOP_FREE), ("AR", Chart.TOP_GROSSING),
-    ]  # fmt: skip
+        ("IT", Chart.TOP_FREE),
+        ("IT", Chart.TOP_GROSSING),
+        ("AR", Chart.TOP_FREE),
+        ("AR", Chart.TOP_GROSSING),
+    ]
     with pytest.raises(ConfigurationError, match="GUANXI_MARKET_COUNTRIES"):
         collect.configured_targets(wrong, stores=(Store.APPLE,))
 
@@ -296,8 +314,11 @@ def test_the_job_records_a_failure_raises_for_a_retry_and_the_tick_queues_what_i
     get_settings.cache_clear()
     scheduled.sessions.cache_clear()
     fetcher = FakeFetcher(broken={"AR"})
-    monkeypatch.setattr(collect, "store_fetchers", lambda _s, **_kw: lambda store: (
-        fetcher if store is Store.APPLE else None))  # fmt: skip
+    monkeypatch.setattr(
+        collect,
+        "store_fetchers",
+        lambda _s, **_kw: lambda store: fetcher if store is Store.APPLE else None,
+    )
     queued: list[tuple[str, ...]] = []
     monkeypatch.setattr(scheduled, "snapshot_chart", lambda *args: queued.append(args))
 

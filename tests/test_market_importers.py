@@ -61,9 +61,11 @@ def test_google_play_export_maps_play_collections_to_charts() -> None:
 
     by_key = {(c.country, c.chart): c for c in charts}
     assert set(by_key) == {
-        ("AR", Chart.TOP_FREE), ("CL", Chart.TOP_FREE), ("IT", Chart.TOP_FREE),
+        ("AR", Chart.TOP_FREE),
+        ("CL", Chart.TOP_FREE),
+        ("IT", Chart.TOP_FREE),
         ("IT", Chart.TOP_GROSSING),
-    }  # fmt: skip
+    }
     assert all(c.store is Store.GOOGLE_PLAY for c in charts)
     assert by_key["AR", Chart.TOP_FREE].entries[0].app_name == "LINE: Free Calls & Messages"
 

@@ -46,8 +46,12 @@ def test_the_matrix_opens_on_the_seeds_day_with_its_facts(signed_in: SignedIn, d
     assert cell(page.text, "com.whatsapp", "IT") == "2"
     assert 'class="rank rank-1"' in page.text
     assert re.search(r'class="move (up|down|new)"', page.text)
-    whatsapp = re.search(r'<tr data-app="com.whatsapp">\s*<td class="app">.*?</td>\s*<td>(\d+)</td>'
-                         r'\s*<td>(\d+)</td>', page.text, re.DOTALL)  # fmt: skip
+    whatsapp = re.search(
+        r'<tr data-app="com.whatsapp">\s*<td class="app">.*?</td>\s*<td>(\d+)</td>'
+        r"\s*<td>(\d+)</td>",
+        page.text,
+        re.DOTALL,
+    )
     assert whatsapp is not None
     assert whatsapp.groups() == ("28", "10")
 
@@ -105,14 +109,28 @@ def test_campaigns_are_created_shown_with_their_effect_edited_and_deleted(
     load_market_demo(db, membership.workspace)
     token = csrf_token(client)
 
-    bad = client.post("/w/acme/market/campaigns", data={
-        "csrf_token": token, "name": "Spain push", "app_key": "com.tencent.mm",
-        "countries": "Spain", "starts_on": "2013-07-20",
-    })  # fmt: skip
-    created = client.post("/w/acme/market/campaigns", data={
-        "csrf_token": token, "name": "Spain push", "app_key": "com.tencent.mm",
-        "countries": "ES", "starts_on": "2013-07-20", "color": "#123456",
-    }, follow_redirects=False)  # fmt: skip
+    bad = client.post(
+        "/w/acme/market/campaigns",
+        data={
+            "csrf_token": token,
+            "name": "Spain push",
+            "app_key": "com.tencent.mm",
+            "countries": "Spain",
+            "starts_on": "2013-07-20",
+        },
+    )
+    created = client.post(
+        "/w/acme/market/campaigns",
+        data={
+            "csrf_token": token,
+            "name": "Spain push",
+            "app_key": "com.tencent.mm",
+            "countries": "ES",
+            "starts_on": "2013-07-20",
+            "color": "#123456",
+        },
+        follow_redirects=False,
+    )
 
     assert bad.status_code == 400
     assert "Spain is not a country code" in bad.text
@@ -122,17 +140,28 @@ def test_campaigns_are_created_shown_with_their_effect_edited_and_deleted(
     assert detail.status_code == 200
     assert 'data-testid="effect-sentence"' in detail.text
     campaign_id = int(created.headers["location"].rsplit("/", 1)[1])
-    edited = client.post(f"/w/acme/market/campaigns/{campaign_id}", data={
-        "csrf_token": token, "name": "Spain push (TV)", "app_key": "com.tencent.mm",
-        "countries": "ES", "starts_on": "2013-07-20", "ends_on": "2013-08-01",
-    }, follow_redirects=False)  # fmt: skip
+    edited = client.post(
+        f"/w/acme/market/campaigns/{campaign_id}",
+        data={
+            "csrf_token": token,
+            "name": "Spain push (TV)",
+            "app_key": "com.tencent.mm",
+            "countries": "ES",
+            "starts_on": "2013-07-20",
+            "ends_on": "2013-08-01",
+        },
+        follow_redirects=False,
+    )
     assert edited.status_code == 303
     db.expire_all()
     campaign = db.get(MarketCampaign, campaign_id)
     assert campaign is not None
     assert (campaign.name, str(campaign.ends_on)) == ("Spain push (TV)", "2013-08-01")
-    deleted = client.post(f"/w/acme/market/campaigns/{campaign_id}/delete",
-                          data={"csrf_token": token}, follow_redirects=False)  # fmt: skip
+    deleted = client.post(
+        f"/w/acme/market/campaigns/{campaign_id}/delete",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
     assert deleted.status_code == 303
     db.expire_all()
     assert db.get(MarketCampaign, campaign_id) is None
@@ -157,12 +186,21 @@ def test_tracking_an_app_and_stopping(signed_in: SignedIn, db: Session) -> None:
     client, _membership = signed_in
     token = csrf_token(client)
 
-    bad = client.post("/w/acme/market/apps", data={"csrf_token": token, "name": "Viber",
-                                                   "app_key": "", "alert_top_n": "10"})  # fmt: skip
-    good = client.post("/w/acme/market/apps", data={
-        "csrf_token": token, "name": "Viber", "app_key": "com.viber.voip", "color": "#7360f2",
-        "alert_top_n": "5",
-    }, follow_redirects=False)  # fmt: skip
+    bad = client.post(
+        "/w/acme/market/apps",
+        data={"csrf_token": token, "name": "Viber", "app_key": "", "alert_top_n": "10"},
+    )
+    good = client.post(
+        "/w/acme/market/apps",
+        data={
+            "csrf_token": token,
+            "name": "Viber",
+            "app_key": "com.viber.voip",
+            "color": "#7360f2",
+            "alert_top_n": "5",
+        },
+        follow_redirects=False,
+    )
 
     assert bad.status_code == 400
     assert "Enter the app&#39;s store id" in bad.text
@@ -170,8 +208,11 @@ def test_tracking_an_app_and_stopping(signed_in: SignedIn, db: Session) -> None:
     tracked = db.scalar(select(TrackedApp))
     assert tracked is not None
     assert (tracked.app_key, tracked.alert_top_n) == ("com.viber.voip", 5)
-    gone = client.post(f"/w/acme/market/apps/{tracked.id}/delete", data={"csrf_token": token},
-                       follow_redirects=False)  # fmt: skip
+    gone = client.post(
+        f"/w/acme/market/apps/{tracked.id}/delete",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
     assert gone.status_code == 303
 
 
@@ -184,10 +225,16 @@ def test_an_analyst_reads_but_cannot_change(
     sign_in(client, analyst.email)
 
     assert client.get("/w/acme/market/campaigns").status_code == 200
-    refused = client.post("/w/acme/market/campaigns", data={
-        "csrf_token": csrf_token(client), "name": "x", "app_key": "a", "countries": "IT",
-        "starts_on": "2013-07-01",
-    })  # fmt: skip
+    refused = client.post(
+        "/w/acme/market/campaigns",
+        data={
+            "csrf_token": csrf_token(client),
+            "name": "x",
+            "app_key": "a",
+            "countries": "IT",
+            "starts_on": "2013-07-01",
+        },
+    )
     assert refused.status_code == 403
 
 
@@ -204,8 +251,12 @@ def test_another_workspace_gets_404_on_pages_campaigns_and_datasets(
     assert campaign is not None
     sign_in(client, zoe.email)
 
-    for path in ("/w/acme/market", "/w/acme/market/history", "/w/acme/market/campaigns",
-                 f"/w/acme/market/campaigns/{campaign.id}"):  # fmt: skip
+    for path in (
+        "/w/acme/market",
+        "/w/acme/market/history",
+        "/w/acme/market/campaigns",
+        f"/w/acme/market/campaigns/{campaign.id}",
+    ):
         assert client.get(path).status_code == 404, path
     assert client.get(f"/w/zebra/market/campaigns/{campaign.id}").status_code == 404
     assert client.get(f"/w/zebra/market?dataset={campaign.dataset_id}").status_code == 404
@@ -225,8 +276,9 @@ def test_the_api_gives_the_matrix_and_the_history(
     headers = {"Authorization": f"Bearer {plain}"}
 
     matrix = client.get("/api/v1/w/acme/market/matrix?day=2013-07-27&top=1", headers=headers).json()
-    history = client.get("/api/v1/w/acme/market/history?app=com.tencent.mm&country=IT",
-                         headers=headers).json()  # fmt: skip
+    history = client.get(
+        "/api/v1/w/acme/market/history?app=com.tencent.mm&country=IT", headers=headers
+    ).json()
     anonymous = client.get("/api/v1/w/acme/market/matrix")
 
     leaders = {app["app_id"]: app["ranks"] for app in matrix["apps"]}

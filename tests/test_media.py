@@ -27,9 +27,13 @@ def store(
     db: Session, workspace: Workspace, settings: Settings, name: str, data: bytes
 ) -> MediaAsset:
     asset, _ = store_media(
-        db, workspace=workspace, filename=name, stream=io.BytesIO(data),
-        data_dir=settings.data_dir, actor=None,
-    )  # fmt: skip
+        db,
+        workspace=workspace,
+        filename=name,
+        stream=io.BytesIO(data),
+        data_dir=settings.data_dir,
+        actor=None,
+    )
     db.commit()
     return asset
 
@@ -188,9 +192,13 @@ def test_the_same_file_twice_is_stored_once(
     workspace = signed_in[1].workspace
     first = store(db, workspace, settings, "a.png", png_bytes())
     again, new = store_media(
-        db, workspace=workspace, filename="b.png", stream=io.BytesIO(png_bytes()),
-        data_dir=settings.data_dir, actor=None,
-    )  # fmt: skip
+        db,
+        workspace=workspace,
+        filename="b.png",
+        stream=io.BytesIO(png_bytes()),
+        data_dir=settings.data_dir,
+        actor=None,
+    )
     assert not new
     assert again.id == first.id
     assert count(db) == 1

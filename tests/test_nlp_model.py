@@ -99,8 +99,12 @@ def test_sentiment_labels_follow_the_probability() -> None:
 def test_train_then_evaluate_round_trip(tmp_path: Path) -> None:
     """Given a tiny corpus, training writes a model that evaluation reads and scores."""
     data = write_tiny_corpora(tmp_path / "data")
-    result = train(data_dir=data, output_dir=tmp_path / "model", version="sentiment-test.1",
-                   training_command="guanxi nlp train --data tiny")  # fmt: skip
+    result = train(
+        data_dir=data,
+        output_dir=tmp_path / "model",
+        version="sentiment-test.1",
+        training_command="guanxi nlp train --data tiny",
+    )
     assert result.model_path.is_file()
     assert result.idf_path.is_file()
     assert result.training_texts == sum(not e.held_out for e in read_corpora(data))
@@ -193,8 +197,14 @@ def test_classify_reads_stdin_and_writes_one_json_object_per_line() -> None:
         assert record["sentiment"] in {"positive", "neutral", "negative"}
         assert 0.0 <= record["positive_probability"] <= 1.0
         assert record["source_kind"] in {"personal", "public", "marketer"}
-        assert record["stage"] in {"need_recognition", "information_search", "evaluation",
-                                   "purchase", "post_purchase", "none"}  # fmt: skip
+        assert record["stage"] in {
+            "need_recognition",
+            "information_search",
+            "evaluation",
+            "purchase",
+            "post_purchase",
+            "none",
+        }
     assert records[0]["script"] == "traditional"
     assert records[0]["sentiment"] == "positive"
     assert records[1]["language"] == "und"

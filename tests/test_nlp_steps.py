@@ -170,8 +170,12 @@ def test_journey_stage_cues(text: str, stage: str, cue: str) -> None:
 def test_the_cue_lexicon_has_every_stage() -> None:
     cues = load_cues()
     assert set(cues) == {
-        "need_recognition", "information_search", "evaluation", "purchase", "post_purchase",
-    }  # fmt: skip
+        "need_recognition",
+        "information_search",
+        "evaluation",
+        "purchase",
+        "post_purchase",
+    }
     assert all(len(stage_cues) >= 10 for stage_cues in cues.values())
 
 

@@ -44,18 +44,24 @@ class Team:
     def failed_publish(self, *, title: str = "新品上市", error: str = "content refused") -> int:
         """Eddie's post fails on Brand Weibo through the engine's own path; its post id."""
         channel = Channel(
-            workspace_id=self.workspace.id, connector="weibo", platform="weibo",
-            external_id=uuid.uuid4().hex[:10], name="Brand Weibo",
-        )  # fmt: skip
+            workspace_id=self.workspace.id,
+            connector="weibo",
+            platform="weibo",
+            external_id=uuid.uuid4().hex[:10],
+            name="Brand Weibo",
+        )
         self.db.add(channel)
         post = Post(workspace_id=self.workspace.id, title=title, created_by_id=self.author.id)
         self.db.add(post)
         self.db.flush()
         target = PublishTarget(
-            workspace_id=self.workspace.id, post_id=post.id, channel_id=channel.id,
-            text="普罗旺斯桃红葡萄酒今日上市", state=TargetState.PUBLISHING,
+            workspace_id=self.workspace.id,
+            post_id=post.id,
+            channel_id=channel.id,
+            text="普罗旺斯桃红葡萄酒今日上市",
+            state=TargetState.PUBLISHING,
             idempotency_key=uuid.uuid4().hex,
-        )  # fmt: skip
+        )
         self.db.add(target)
         self.db.flush()
         outcomes.fail(self.db, target, error, settings=self.settings)
@@ -155,10 +161,13 @@ def test_the_notification_reads_in_each_persons_language(
 def test_a_reason_given_as_a_message_is_translated_too(team: Team) -> None:
     """A post held after downtime names its reason in the reader's language."""
     (note,) = notify.notify(
-        team.db, settings=team.settings, workspace_id=team.workspace.id,
-        kind=outcomes.NEEDS_ATTENTION, recipients=[team.owner.id],
+        team.db,
+        settings=team.settings,
+        workspace_id=team.workspace.id,
+        kind=outcomes.NEEDS_ATTENTION,
+        recipients=[team.owner.id],
         params={"post": "新品上市", "channel": "Brand Weibo", "reason": outcomes.MISSED_REASON},
-    )  # fmt: skip
+    )
     assert notification_text(note, "zh_Hans") == (
         "Brand Weibo上的“新品上市”需要您处理：guanxi 停止运行期间错过"
     )
@@ -169,9 +178,12 @@ def test_a_reason_given_as_a_message_is_translated_too(team: Team) -> None:
 
 def test_a_notification_whose_parameters_no_longer_fit_still_shows(team: Team) -> None:
     note = Notification(
-        workspace_id=team.workspace.id, user_id=team.owner.id, kind=outcomes.PUBLISH_FAILED,
-        message=notify.MESSAGES[outcomes.PUBLISH_FAILED], params={"post": "新品上市"},
-    )  # fmt: skip
+        workspace_id=team.workspace.id,
+        user_id=team.owner.id,
+        kind=outcomes.PUBLISH_FAILED,
+        message=notify.MESSAGES[outcomes.PUBLISH_FAILED],
+        params={"post": "新品上市"},
+    )
     assert notification_text(note, "en") == notify.MESSAGES[outcomes.PUBLISH_FAILED]
 
 
@@ -275,10 +287,14 @@ def test_another_workspaces_notifications_stay_in_that_workspace(
     make_workspace("globex", owner=other_owner, members={team.owner: Role.MANAGER})
     globex = team.db.scalars(select(Workspace).where(Workspace.slug == "globex")).one()
     (note,) = notify.notify(
-        team.db, settings=team.settings, workspace_id=globex.id, kind=outcomes.PUBLISH_FAILED,
+        team.db,
+        settings=team.settings,
+        workspace_id=globex.id,
+        kind=outcomes.PUBLISH_FAILED,
         params={"post": "Globex launch", "channel": "Globex Weibo", "error": "refused"},
-        recipients=[team.owner.id], link="/w/globex/posts/1",
-    )  # fmt: skip
+        recipients=[team.owner.id],
+        link="/w/globex/posts/1",
+    )
     team.db.commit()
     client = browser(team.owner)
 

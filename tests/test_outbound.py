@@ -57,9 +57,13 @@ def serve() -> Iterator[Callable[..., Receiver]]:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 receiver.received.append(
-                    {"method": self.command, "path": self.path,
-                     "host": self.headers["Host"], "body": body}
-                )  # fmt: skip
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "host": self.headers["Host"],
+                        "body": body,
+                    }
+                )
                 receiver.answer(self)
                 self.end_headers()
 

@@ -15,9 +15,18 @@ from guanxi.planner.models import Plan
 from tests.cli import run, said
 
 EXAMPLE = [
-    "plan", "--region", "mainland", "--age", "18-30", "--education", "university",
-    "--tiers", "1,2", "--goal", "awareness",
-]  # fmt: skip
+    "plan",
+    "--region",
+    "mainland",
+    "--age",
+    "18-30",
+    "--education",
+    "university",
+    "--tiers",
+    "1,2",
+    "--goal",
+    "awareness",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -107,9 +116,15 @@ def test_save_stores_the_plan_in_the_workspace(environment: Engine) -> None:
     assert run("demo").exit_code == 0
 
     result = run(
-        *EXAMPLE, "--save", "--workspace", "provence-wines", "--name", "From the shell",
-        "--format", "json",
-    )  # fmt: skip
+        *EXAMPLE,
+        "--save",
+        "--workspace",
+        "provence-wines",
+        "--name",
+        "From the shell",
+        "--format",
+        "json",
+    )
 
     assert result.exit_code == 0, result.output
     assert "saved plan" in result.stderr

@@ -17,9 +17,10 @@ from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel
 
 SANDBOX_SETTINGS = Settings(
-    weibo_app_key=DEMO_APP_KEY, weibo_app_secret=DEMO_APP_SECRET,
+    weibo_app_key=DEMO_APP_KEY,
+    weibo_app_secret=DEMO_APP_SECRET,
     weibo_safe_domain=DEMO_SAFE_DOMAIN,
-)  # fmt: skip
+)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -34,8 +35,11 @@ def test_demo_posts_are_written_approved_and_scheduled_once(
     manager, approved by the manager and scheduled (the first at once, the others over the
     next days), the last left in review; loading again adds none."""
     writer, approver = make_user("cm@demo.example"), make_user("manager@demo.example")
-    workspace = make_workspace("demo", owner=make_user("owner@demo.example"),
-                               members={writer: Role.EDITOR, approver: Role.MANAGER})  # fmt: skip
+    workspace = make_workspace(
+        "demo",
+        owner=make_user("owner@demo.example"),
+        members={writer: Role.EDITOR, approver: Role.MANAGER},
+    )
     make_channel(db, workspace, platform="weibo")
     manual = make_channel(db, workspace, platform="xiaohongshu")
     manual.connector = "manual"

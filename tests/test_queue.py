@@ -173,17 +173,23 @@ def make_cli_target(cli_database: Engine) -> Callable[[], int]:
                 db, data=WorkspaceCreate(slug="cli", name="Cli"), owner=user
             )
             channel = Channel(
-                workspace_id=workspace.id, connector="weibo", platform="weibo",
-                external_id="1", name="W",
-            )  # fmt: skip
+                workspace_id=workspace.id,
+                connector="weibo",
+                platform="weibo",
+                external_id="1",
+                name="W",
+            )
             post = Post(workspace_id=workspace.id, title="T", created_by_id=user.id)
             db.add_all([channel, post])
             db.flush()
             target = PublishTarget(
-                workspace_id=workspace.id, post_id=post.id, channel_id=channel.id,
-                state=TargetState.SCHEDULED, scheduled_at=utcnow() - timedelta(seconds=5),
+                workspace_id=workspace.id,
+                post_id=post.id,
+                channel_id=channel.id,
+                state=TargetState.SCHEDULED,
+                scheduled_at=utcnow() - timedelta(seconds=5),
                 idempotency_key=uuid.uuid4().hex,
-            )  # fmt: skip
+            )
             db.add(target)
             db.commit()
             return target.id

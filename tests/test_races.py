@@ -206,9 +206,11 @@ def test_two_saves_turn_reply_approval_on_at_once(
 
     def turn_on(session: Session) -> None:
         replies.update_reply_approval(
-            session, membership=_member(session, owner), required=True,
+            session,
+            membership=_member(session, owner),
+            required=True,
             approver_role=Role.MANAGER,
-        )  # fmt: skip
+        )
 
     race(session_factory, "inbox_settings", turn_on, turn_on)
     assert _count(db, InboxSettings) == 1
@@ -223,10 +225,16 @@ def test_two_managers_save_response_targets_at_once(
 
     def save(session: Session) -> None:
         sla.save_targets(
-            session, workspace_id=wid, first_response_minutes=30, resolution_minutes=240,
-            business_hours_only=True, day_start_minute=540, day_end_minute=1080,
-            business_days=[0, 1, 2, 3, 4], crisis_words=["投诉"],
-        )  # fmt: skip
+            session,
+            workspace_id=wid,
+            first_response_minutes=30,
+            resolution_minutes=240,
+            business_hours_only=True,
+            day_start_minute=540,
+            day_end_minute=1080,
+            business_days=[0, 1, 2, 3, 4],
+            crisis_words=["投诉"],
+        )
 
     race(session_factory, "inbox_sla_policies", save, save)
     assert _count(db, SlaPolicy) == 1
@@ -260,9 +268,15 @@ def test_two_ingests_meet_the_same_new_author_at_once(
 
     def link(channel_id: int) -> Callable[[Session], object]:
         def call(session: Session) -> object:
-            item = InboxItem(platform="weibo", channel_id=channel_id, author_external_id="fan-7",
-                             author_name="小李", author_followers=10, author_verified_type=-1,
-                             author_url="")  # fmt: skip
+            item = InboxItem(
+                platform="weibo",
+                channel_id=channel_id,
+                author_external_id="fan-7",
+                author_name="小李",
+                author_followers=10,
+                author_verified_type=-1,
+                author_url="",
+            )
             return people.link_authors(session, workspace_id=wid, items=[item])
 
         return call
@@ -281,9 +295,11 @@ def test_two_members_link_the_same_post_to_a_debate_at_once(
 
     def link(session: Session) -> int:
         return debates.link_post(
-            session, membership=_member(session, owner), debate_id=debate.id,
+            session,
+            membership=_member(session, owner),
+            debate_id=debate.id,
             post_external_id="post-9",
-        ).id  # fmt: skip
+        ).id
 
     first, second = race(session_factory, "inbox_debate_posts", link, link)
     assert first == second
@@ -361,9 +377,16 @@ def test_the_same_account_connected_twice_at_once(
 
     def connect(session: Session) -> int:
         return create_channel(
-            session, workspace=_workspace(session, owner), connector="weibo", platform="weibo",
-            external_id="brand-1", name="品牌", credentials={"uid": "1"}, box=box, actor=None,
-        ).id  # fmt: skip
+            session,
+            workspace=_workspace(session, owner),
+            connector="weibo",
+            platform="weibo",
+            external_id="brand-1",
+            name="品牌",
+            credentials={"uid": "1"},
+            box=box,
+            actor=None,
+        ).id
 
     first, second = race(session_factory, "channels", connect, connect)
     assert first == second
@@ -394,9 +417,13 @@ def test_the_same_official_account_tracked_twice_at_once(
 
     def track(session: Session) -> int:
         return mention_service.track_account(
-            session, workspace_id=wid, platform="weibo", external_id="brand",
-            name="Brand", relation="competitor",
-        ).id  # fmt: skip
+            session,
+            workspace_id=wid,
+            platform="weibo",
+            external_id="brand",
+            name="Brand",
+            relation="competitor",
+        ).id
 
     first, second = race(session_factory, "listening_tracked_accounts", track, track)
     assert first == second
@@ -425,9 +452,13 @@ def test_two_imports_create_the_same_dataset_at_once(
 
 def _chart(day: date) -> ParsedChart:
     return ParsedChart(
-        store=Store.APPLE, country="CN", chart=Chart.TOP_FREE, category="", day=day,
+        store=Store.APPLE,
+        country="CN",
+        chart=Chart.TOP_FREE,
+        category="",
+        day=day,
         entries=(RankedApp(rank=1, app_key="com.tencent.mm", app_name="WeChat"),),
-    )  # fmt: skip
+    )
 
 
 def test_two_fetches_store_the_same_chart_of_a_day_at_once(
@@ -446,9 +477,15 @@ def test_two_fetches_store_the_same_chart_of_a_day_at_once(
     def fail(session: Session) -> int:
         stored = session.get_one(ChartDataset, dataset.id)
         return market.record_failure(
-            session, dataset=stored, store=Store.APPLE, country="CN", chart=Chart.TOP_FREE,
-            category="", day=date(2026, 1, 6), error="timeout",
-        ).id  # fmt: skip
+            session,
+            dataset=stored,
+            store=Store.APPLE,
+            country="CN",
+            chart=Chart.TOP_FREE,
+            category="",
+            day=date(2026, 1, 6),
+            error="timeout",
+        ).id
 
     first, second = race(session_factory, "market_snapshots", store, store)
     assert first == second
@@ -479,8 +516,14 @@ def test_two_rollup_refreshes_at_once_count_every_mention_once(
     def refresh(session: Session) -> int:
         return refresh_rollup(session, workspace_id=wid)
 
-    race(session_factory, "listening_daily_rollups", refresh, refresh, write="DELETE FROM",
-         serialized_after=1.0)  # fmt: skip
+    race(
+        session_factory,
+        "listening_daily_rollups",
+        refresh,
+        refresh,
+        write="DELETE FROM",
+        serialized_after=1.0,
+    )
     assert _count(db, DailyRollup) == once
 
 
@@ -526,8 +569,10 @@ def test_two_checks_of_an_alert_rule_at_once_fire_one_alert(
         rule = session.get_one(AlertRule, rule_id)
         return check_rule(session, settings=settings, rule=rule, now=ALERT_NOW) is not None
 
-    assert sorted(race(session_factory, "listening_alert_rules", check, check,
-                       write="UPDATE")) == [False, True]  # fmt: skip
+    assert sorted(race(session_factory, "listening_alert_rules", check, check, write="UPDATE")) == [
+        False,
+        True,
+    ]
     assert _count(db, Alert) == 1
 
 
@@ -577,9 +622,12 @@ def test_the_same_person_added_to_a_workspace_twice_at_once(
 
     def add(session: Session) -> int:
         return accounts.add_member(
-            session, workspace=_workspace(session, owner), user=session.get_one(User, anna.id),
-            role=Role.EDITOR, actor=None,
-        ).id  # fmt: skip
+            session,
+            workspace=_workspace(session, owner),
+            user=session.get_one(User, anna.id),
+            role=Role.EDITOR,
+            actor=None,
+        ).id
 
     first, second = race(session_factory, "memberships", add, add)
     assert first == second
@@ -594,10 +642,13 @@ def test_two_saved_replies_with_one_title_at_once(
     def save(session: Session) -> object:
         return _refused(
             lambda: saved.save_saved_reply(
-                session, membership=_member(session, owner), title="感谢", language="zh",
+                session,
+                membership=_member(session, owner),
+                title="感谢",
+                language="zh",
                 text="谢谢{name}！",
             )
-        )  # fmt: skip
+        )
 
     _one_refused(race(session_factory, "inbox_saved_replies", save, save), "choose another title")
 
@@ -638,10 +689,12 @@ def test_the_same_app_tracked_twice_at_once(
     def track(session: Session) -> object:
         return _refused(
             lambda: market.track_app(
-                session, workspace=_workspace(session, owner), app_key="com.tencent.mm",
+                session,
+                workspace=_workspace(session, owner),
+                app_key="com.tencent.mm",
                 name="WeChat",
             )
-        )  # fmt: skip
+        )
 
     _one_refused(race(session_factory, "market_tracked_apps", track, track), "already tracked")
     assert _count(db, TrackedApp) == 1

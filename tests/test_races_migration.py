@@ -15,18 +15,22 @@ def test_duplicate_dataset_names_are_renamed_not_lost(empty_url: str) -> None:
     engine = create_engine(empty_url)
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO workspaces (id, slug, name, timezone, created_at, updated_at) "
-                 "VALUES (1, 'acme', 'Acme', 'Asia/Shanghai', :now, :now)"),
+            text(
+                "INSERT INTO workspaces (id, slug, name, timezone, created_at, updated_at) "
+                "VALUES (1, 'acme', 'Acme', 'Asia/Shanghai', :now, :now)"
+            ),
             {"now": "2026-01-01 00:00:00"},
-        )  # fmt: skip
+        )
         for id_, workspace in [(1, None), (2, None), (3, 1), (4, 1), (5, 1)]:
             name = "Other" if id_ == 5 else "Charts"
             connection.execute(
-                text("INSERT INTO market_datasets (id, workspace_id, name, source, "
-                     "illustrative, note, created_at) "
-                     "VALUES (:id, :ws, :name, 'csv', false, '', :now)"),
+                text(
+                    "INSERT INTO market_datasets (id, workspace_id, name, source, "
+                    "illustrative, note, created_at) "
+                    "VALUES (:id, :ws, :name, 'csv', false, '', :now)"
+                ),
                 {"id": id_, "ws": workspace, "name": name, "now": "2026-01-01 00:00:00"},
-            )  # fmt: skip
+            )
     migrate.upgrade(empty_url)
     with engine.connect() as connection:
         names = dict(connection.execute(text("SELECT id, name FROM market_datasets")).all())

@@ -80,8 +80,11 @@ def test_a_slow_request_is_logged_with_its_queries(
     lines = [r.getMessage() for r in caplog.records if "GET /w/acme/inbox" in r.getMessage()]
     assert len(lines) == 1, caplog.text
     message = lines[0]
-    assert re.search(r"slow request GET /w/acme/inbox: [\d.]+ ms \(database [\d.]+ ms in \d+ "
-                     r"queries, render [\d.]+ ms\)", message)  # fmt: skip
+    assert re.search(
+        r"slow request GET /w/acme/inbox: [\d.]+ ms \(database [\d.]+ ms in \d+ "
+        r"queries, render [\d.]+ ms\)",
+        message,
+    )
     statements = message.splitlines()[1:]
     assert len(statements) == 5, message  # the five slowest
     for line in statements:

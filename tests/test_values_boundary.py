@@ -83,11 +83,15 @@ def hostile_file(tmp_path: Path) -> Path:
 def upload(client: TestClient, path: Path, *, platform: str = "weibo") -> Any:
     return client.post(
         "/w/acme/listen/import",
-        data={"csrf_token": csrf_token(client), "format": "mediacrawler", "source": "probe",
-              "platform": platform},
+        data={
+            "csrf_token": csrf_token(client),
+            "format": "mediacrawler",
+            "source": "probe",
+            "platform": platform,
+        },
         files={"file": (path.name, path.read_bytes())},
         follow_redirects=False,
-    )  # fmt: skip
+    )
 
 
 def test_hostile_rows_of_an_import_are_row_errors_and_every_page_still_renders(
@@ -114,9 +118,12 @@ def test_hostile_rows_of_an_import_are_row_errors_and_every_page_still_renders(
     assert stored["n7"].text == "桃红好"
     assert stored["n7"].url == "https://m.weibo.cn/detail/n7"  # the platform's page instead
 
-    for page in ("/w/acme/listen/mentions", "/w/acme/listen/dashboard",
-                 "/w/acme/listen/dashboard/posts?page=1",
-                 f"/w/acme/listen/mentions/{stored['n7'].id}"):  # fmt: skip
+    for page in (
+        "/w/acme/listen/mentions",
+        "/w/acme/listen/dashboard",
+        "/w/acme/listen/dashboard/posts?page=1",
+        f"/w/acme/listen/mentions/{stored['n7'].id}",
+    ):
         answer = client.get(page)
         assert answer.status_code == 200, page
         assert 'href="javascript:' not in answer.text
@@ -149,21 +156,31 @@ def test_stored_values_from_before_the_checks_do_not_break_pages_or_exports(
     NUL byte where the database keeps one), the pages render them plainly and the XLSX
     export works."""
     client, membership = signed_in
-    far = add_mention(db, workspace_id=membership.workspace_id, text="far", match=False,
-                      posted_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))  # fmt: skip
+    far = add_mention(
+        db,
+        workspace_id=membership.workspace_id,
+        text="far",
+        match=False,
+        posted_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    )
     far.url = "javascript:alert(1)"
     nul = add_mention(db, workspace_id=membership.workspace_id, text="桃红好")
     db.commit()
     if db.get_bind().dialect.name == "sqlite":  # PostgreSQL refuses NUL in text
         # Written past guanxi's own guard, as an older version could store it.
         raw = db.connection().connection.driver_connection
-        raw.execute(f"UPDATE {Mention.__tablename__} SET text = ? WHERE id = ?",
-                    ("桃红\x00好", nul.id))  # fmt: skip
+        raw.execute(
+            f"UPDATE {Mention.__tablename__} SET text = ? WHERE id = ?", ("桃红\x00好", nul.id)
+        )
         db.commit()
 
-    for page in ("/w/acme/listen/mentions", f"/w/acme/listen/mentions/{far.id}",
-                 f"/w/acme/listen/mentions/{nul.id}", "/w/acme/listen/dashboard",
-                 "/w/acme/listen/dashboard/posts?page=1"):  # fmt: skip
+    for page in (
+        "/w/acme/listen/mentions",
+        f"/w/acme/listen/mentions/{far.id}",
+        f"/w/acme/listen/mentions/{nul.id}",
+        "/w/acme/listen/dashboard",
+        "/w/acme/listen/dashboard/posts?page=1",
+    ):
         answer = client.get(page)
         assert answer.status_code == 200, page
         assert 'href="javascript:' not in answer.text
@@ -174,9 +191,18 @@ def test_stored_values_from_before_the_checks_do_not_break_pages_or_exports(
     assert sheet is not None
     assert "桃红好" in [row[5] for row in sheet.iter_rows(values_only=True)]
     # The dashboards' full recount leaves the far row out instead of failing.
-    db.add(MentionFacet(mention_id=far.id, workspace_id=membership.workspace_id,
-                        author_id=far.author_id, posted_at=far.posted_at, platform="weibo",
-                        sentiment="neutral", source_kind="personal", stage="none"))  # fmt: skip
+    db.add(
+        MentionFacet(
+            mention_id=far.id,
+            workspace_id=membership.workspace_id,
+            author_id=far.author_id,
+            posted_at=far.posted_at,
+            platform="weibo",
+            sentiment="neutral",
+            source_kind="personal",
+            stage="none",
+        )
+    )
     db.flush()
     topics.refresh_rollup(db, workspace_id=membership.workspace_id)
     db.commit()
@@ -191,8 +217,9 @@ def test_the_import_run_ends_when_the_rollup_refresh_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     workspace = make_workspace("acme", owner=make_user("owner@acme.example"))
-    source = service.source_named(db, workspace_id=workspace.id, name="probe",
-                                  file_format="mediacrawler")  # fmt: skip
+    source = service.source_named(
+        db, workspace_id=workspace.id, name="probe", file_format="mediacrawler"
+    )
     path = hostile_file(tmp_path)
     run = flows.start_run(db, source=source, path=path)
 
@@ -200,8 +227,9 @@ def test_the_import_run_ends_when_the_rollup_refresh_fails(
         raise RuntimeError("rollup")
 
     monkeypatch.setattr(topics, "refresh_rollup", broken)
-    flows.import_file(db, run=run, path=path, importer=MediaCrawlerImporter(),
-                      pipeline=FakePipeline())  # fmt: skip
+    flows.import_file(
+        db, run=run, path=path, importer=MediaCrawlerImporter(), pipeline=FakePipeline()
+    )
     db.expire_all()
     assert run.status == ImportStatus.FAILED
     assert run.error == flows.ROLLUP_ERROR
@@ -254,8 +282,11 @@ def test_a_signed_push_with_values_that_cannot_be_stored_is_a_400_and_the_inbox_
     answer = client.post(f"/hooks/wechat/{channel.id}", params=signed(), content=body)
     assert answer.status_code == 400
     assert db.scalar(select(func.count(InboxItem.id))) == 0
-    good = client.post(f"/hooks/wechat/{channel.id}", params=signed(),
-                       content=message(int(time.time()), "桃红还有货吗", "2"))  # fmt: skip
+    good = client.post(
+        f"/hooks/wechat/{channel.id}",
+        params=signed(),
+        content=message(int(time.time()), "桃红还有货吗", "2"),
+    )
     assert good.text == "success"
     sign_in(client, "owner@acme.example")
     for page in ("/w/acme/inbox", "/w/acme/inbox/poll"):
@@ -286,12 +317,22 @@ def test_connector_items_that_cannot_be_stored_are_left_out_and_the_rest_kept(
         item("far", created_at=datetime(9999, 12, 31, tzinfo=UTC)),
         item("early", created_at=datetime(1970, 1, 1, tzinfo=UTC)),
         item("long", created_at=now, text="长" * 20_001),
-        item("ok", created_at=now - timedelta(hours=1), text="桃红\x00好",
-             url="javascript:alert(1)", metrics={"likes": 10**30, "comments": 3},
-             author=FetchedAuthor(external_id="fan", name="fan\x00", followers=10**20,
-                                  url="javascript:x", avatar_url="https://a.example/x.png"),
-             raw={"score": float("inf"), "note": "a\x00b"}),
-    ]  # fmt: skip
+        item(
+            "ok",
+            created_at=now - timedelta(hours=1),
+            text="桃红\x00好",
+            url="javascript:alert(1)",
+            metrics={"likes": 10**30, "comments": 3},
+            author=FetchedAuthor(
+                external_id="fan",
+                name="fan\x00",
+                followers=10**20,
+                url="javascript:x",
+                avatar_url="https://a.example/x.png",
+            ),
+            raw={"score": float("inf"), "note": "a\x00b"},
+        ),
+    ]
     stored = store_items(db, channel=channel, items=items)
     db.commit()
     assert [i.external_id for i in stored] == ["ok"]

@@ -78,10 +78,14 @@ def test_a_word_added_through_one_process_is_flagged_by_the_other(
 
     added = client.post(
         "/w/acme/checks/words",
-        data={"term": TERM, "category": "promotion", "severity": "block",
-              "csrf_token": _token(client, "/w/acme/checks/words")},
+        data={
+            "term": TERM,
+            "category": "promotion",
+            "severity": "block",
+            "csrf_token": _token(client, "/w/acme/checks/words"),
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert added.status_code == 303
     assert _flagged(_preview(other_process, text))
 
@@ -137,8 +141,9 @@ def test_a_topic_query_edited_through_one_process_matches_in_the_other(
     first, second = make_engine(database_url), make_engine(database_url)
     try:
         with session_scope(make_session_factory(first)) as db:
-            topic = TopicQuery(workspace_id=workspace.id, name="Wine", category="brand",
-                               query="葡萄酒")  # fmt: skip
+            topic = TopicQuery(
+                workspace_id=workspace.id, name="Wine", category="brand", query="葡萄酒"
+            )
             db.add(topic)
             db.flush()
             topic_id = topic.id

@@ -69,8 +69,9 @@ TOKEN_PATH = "/wechat/cgi-bin/stable_token"
 def media(directory: Path, name: str, data: bytes, content_type: str = "image/jpeg") -> MediaFile:
     path = directory / name
     path.write_bytes(data)
-    return MediaFile(path=path, kind=MediaKind.IMAGE, content_type=content_type,
-                     size=len(data), sha256="0" * 64)  # fmt: skip
+    return MediaFile(
+        path=path, kind=MediaKind.IMAGE, content_type=content_type, size=len(data), sha256="0" * 64
+    )
 
 
 def variant(directory: Path, **overrides: Any) -> VariantDraft:
@@ -115,10 +116,17 @@ def channel(db: Session, acme: Workspace, connector: WechatOaConnector, box: Sec
     """The demo Official Account, connected the way the connect form does it."""
     identity = connector.verify_credentials(CREDENTIALS)
     channel = create_channel(
-        db, workspace=acme, connector="wechat_oa", platform="wechat",
-        external_id=identity.external_id, name=identity.name,
-        credentials=identity.credentials, box=box, actor=None, token=identity.token,
-    )  # fmt: skip
+        db,
+        workspace=acme,
+        connector="wechat_oa",
+        platform="wechat",
+        external_id=identity.external_id,
+        name=identity.name,
+        credentials=identity.credentials,
+        box=box,
+        actor=None,
+        token=identity.token,
+    )
     db.commit()
     return channel
 
@@ -203,11 +211,14 @@ def test_a_good_article_breaks_no_rule(tmp_path: Path, connector: WechatOaConnec
         ({"text": "  "}, "wechat.body_missing", Severity.ERROR),
         ({"text": "<p>" + "字" * 20_001 + "</p>"}, "wechat.body_too_long", Severity.ERROR),
         ({"text": '<p onclick="steal()">x</p>'}, "wechat.body_sanitised", Severity.WARNING),
-        ({"text": '<img src="https://cdn.example.com/a.jpg">'}, "wechat.external_image",
-         Severity.ERROR),
+        (
+            {"text": '<img src="https://cdn.example.com/a.jpg">'},
+            "wechat.external_image",
+            Severity.ERROR,
+        ),
         ({"link": "javascript:alert(1)"}, "wechat.link_invalid", Severity.ERROR),
     ],
-)  # fmt: skip
+)
 def test_each_rule(
     tmp_path: Path,
     connector: WechatOaConnector,
@@ -321,11 +332,13 @@ def test_deleted_and_banned_after_success_are_failed(
     deleted = connector.publish_status(context, first.external_id)
     banned = connector.publish_status(context, second.external_id)
     assert (deleted.state, deleted.detail) == (
-        PublishState.FAILED, "The article was published, then deleted.",
-    )  # fmt: skip
+        PublishState.FAILED,
+        "The article was published, then deleted.",
+    )
     assert (banned.state, banned.detail) == (
-        PublishState.FAILED, "The article was published, then banned by WeChat.",
-    )  # fmt: skip
+        PublishState.FAILED,
+        "The article was published, then banned by WeChat.",
+    )
 
 
 def test_a_timeout_after_submit_is_an_unknown_outcome_that_find_resolves(
@@ -333,10 +346,15 @@ def test_a_timeout_after_submit_is_an_unknown_outcome_that_find_resolves(
 ) -> None:
     """The submit is accepted but its answer never arrives: the engine must not retry
     blindly. ``find`` then sees the article by its marker; another key finds nothing."""
-    sandbox.sandbox.faults.add(FaultRule(
-        kind=FaultKind.TIMEOUT_AFTER_ACCEPT, platform="wechat",
-        path_contains="freepublish/submit", remaining=1, delay_s=4,
-    ))  # fmt: skip
+    sandbox.sandbox.faults.add(
+        FaultRule(
+            kind=FaultKind.TIMEOUT_AFTER_ACCEPT,
+            platform="wechat",
+            path_contains="freepublish/submit",
+            remaining=1,
+            delay_s=4,
+        )
+    )
     request = PublishRequest("lost-answer", variant(tmp_path))
 
     with pytest.raises(OutcomeUnknownError):
@@ -485,8 +503,11 @@ def test_a_refused_token_is_refreshed_once_and_the_call_retried(
 def test_a_token_refused_again_after_the_refresh_is_a_token_error(
     tmp_path: Path, connector: WechatOaConnector, context: ChannelContext, sandbox: RunningSandbox
 ) -> None:
-    sandbox.sandbox.faults.add(FaultRule(kind=FaultKind.REVOKE_TOKEN, platform="wechat",
-                                         path_contains="material", remaining=2))  # fmt: skip
+    sandbox.sandbox.faults.add(
+        FaultRule(
+            kind=FaultKind.REVOKE_TOKEN, platform="wechat", path_contains="material", remaining=2
+        )
+    )
 
     with pytest.raises(TokenError) as caught:
         connector.publish(context, PublishRequest("k", variant(tmp_path)))

@@ -122,8 +122,13 @@ def test_image_sources_are_rewritten() -> None:
 
 @pytest.mark.parametrize(
     ("url", "scheme"),
-    [("https://a.example", "https"), ("photo.jpg", ""), ("java\tscript:x", "javascript"),
-     (" \x00JAVASCRIPT:x", "javascript"), ("//evil.example/x", "")],
-)  # fmt: skip
+    [
+        ("https://a.example", "https"),
+        ("photo.jpg", ""),
+        ("java\tscript:x", "javascript"),
+        (" \x00JAVASCRIPT:x", "javascript"),
+        ("//evil.example/x", ""),
+    ],
+)
 def test_url_scheme_reads_urls_as_browsers_do(url: str, scheme: str) -> None:
     assert url_scheme(url) == scheme

@@ -54,9 +54,12 @@ def api(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
 def get_token(api: httpx.Client) -> str:
     answer = api.get(
         "/cgi-bin/token",
-        params={"grant_type": "client_credential", "appid": DEMO_WECHAT_APPID,
-                "secret": DEMO_WECHAT_SECRET},
-    ).json()  # fmt: skip
+        params={
+            "grant_type": "client_credential",
+            "appid": DEMO_WECHAT_APPID,
+            "secret": DEMO_WECHAT_SECRET,
+        },
+    ).json()
     return str(answer["access_token"])
 
 
@@ -71,15 +74,21 @@ def errcode(answer: dict[str, Any]) -> int:
 
 def cover_id(api: httpx.Client, token: str) -> str:
     answer = api.post(
-        "/cgi-bin/material/add_material", params={"access_token": token, "type": "thumb"},
+        "/cgi-bin/material/add_material",
+        params={"access_token": token, "type": "thumb"},
         files={"media": ("cover.jpg", JPEG, "image/jpeg")},
-    ).json()  # fmt: skip
+    ).json()
     return str(answer["media_id"])
 
 
 def article(thumb: str, **overrides: Any) -> dict[str, Any]:
-    return {"title": "新品上市", "digest": "摘要", "content": "<p>正文</p>",
-            "thumb_media_id": thumb, **overrides}  # fmt: skip
+    return {
+        "title": "新品上市",
+        "digest": "摘要",
+        "content": "<p>正文</p>",
+        "thumb_media_id": thumb,
+        **overrides,
+    }
 
 
 def test_a_new_token_invalidates_the_previous_one(api: httpx.Client) -> None:
@@ -94,9 +103,12 @@ def test_a_new_token_invalidates_the_previous_one(api: httpx.Client) -> None:
 def test_token_answers_expires_in_7200(api: httpx.Client) -> None:
     answer = api.get(
         "/cgi-bin/token",
-        params={"grant_type": "client_credential", "appid": DEMO_WECHAT_APPID,
-                "secret": DEMO_WECHAT_SECRET},
-    ).json()  # fmt: skip
+        params={
+            "grant_type": "client_credential",
+            "appid": DEMO_WECHAT_APPID,
+            "secret": DEMO_WECHAT_SECRET,
+        },
+    ).json()
 
     assert answer["expires_in"] == 7200
     assert answer["access_token"]
@@ -122,8 +134,11 @@ def test_token_refuses_wrong_credentials(
 
 
 def test_stable_token_is_the_same_while_valid_unless_forced(api: httpx.Client) -> None:
-    body = {"grant_type": "client_credential", "appid": DEMO_WECHAT_APPID,
-            "secret": DEMO_WECHAT_SECRET}  # fmt: skip
+    body = {
+        "grant_type": "client_credential",
+        "appid": DEMO_WECHAT_APPID,
+        "secret": DEMO_WECHAT_SECRET,
+    }
     first = api.post("/cgi-bin/stable_token", json=body).json()["access_token"]
     again = api.post("/cgi-bin/stable_token", json=body).json()["access_token"]
     normal = get_token(api)  # the two kinds of token do not invalidate each other
@@ -226,19 +241,25 @@ def test_a_publish_job_runs_then_succeeds_and_is_listed(
     """submit answers errcode 0 with a publish_id; the job is publishing (1), then 0."""
     token = get_token(api)
     image = api.post(
-        "/cgi-bin/media/uploadimg", params={"access_token": token},
+        "/cgi-bin/media/uploadimg",
+        params={"access_token": token},
         files={"media": ("a.jpg", JPEG, "image/jpeg")},
-    ).json()["url"]  # fmt: skip
+    ).json()["url"]
     content = f'<p>正文</p><img src="{image}"><img src="https://example.com/x.jpg">'
-    draft = call(api, "/cgi-bin/draft/add", token,
-                 {"articles": [article(cover_id(api, token), content=content)]})  # fmt: skip
+    draft = call(
+        api,
+        "/cgi-bin/draft/add",
+        token,
+        {"articles": [article(cover_id(api, token), content=content)]},
+    )
     submitted = call(api, "/cgi-bin/freepublish/submit", token, {"media_id": draft["media_id"]})
     publish_id = submitted["publish_id"]
 
     assert submitted["errcode"] == 0
     assert call(api, "/cgi-bin/freepublish/get", token, {"publish_id": publish_id}) == {
-        "publish_id": publish_id, "publish_status": 1,
-    }  # fmt: skip
+        "publish_id": publish_id,
+        "publish_status": 1,
+    }
     time.sleep(PUBLISH_DELAY_S + 0.1)
     done = call(api, "/cgi-bin/freepublish/get", token, {"publish_id": publish_id})
     assert done["publish_status"] == 0

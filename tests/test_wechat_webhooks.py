@@ -48,12 +48,20 @@ def acme(make_user: UserFactory, make_workspace: WorkspaceFactory) -> Workspace:
 def channel(db: Session, acme: Workspace, settings: Settings) -> Channel:
     """The demo Official Account with its server token, as connecting stores it."""
     channel = create_channel(
-        db, workspace=acme, connector="wechat_oa", platform="wechat",
-        external_id=DEMO_WECHAT_APPID, name="普罗旺斯葡萄酒",
-        credentials={"app_id": DEMO_WECHAT_APPID, "app_secret": DEMO_WECHAT_SECRET,
-                     "server_token": TOKEN},
-        box=SecretBox.from_settings(settings), actor=None,
-    )  # fmt: skip
+        db,
+        workspace=acme,
+        connector="wechat_oa",
+        platform="wechat",
+        external_id=DEMO_WECHAT_APPID,
+        name="普罗旺斯葡萄酒",
+        credentials={
+            "app_id": DEMO_WECHAT_APPID,
+            "app_secret": DEMO_WECHAT_SECRET,
+            "server_token": TOKEN,
+        },
+        box=SecretBox.from_settings(settings),
+        actor=None,
+    )
     db.commit()
     return channel
 
@@ -64,10 +72,14 @@ def processing_target(db: Session, channel: Channel, publish_id: str) -> Publish
     db.add(post)
     db.flush()
     target = PublishTarget(
-        workspace_id=channel.workspace_id, post_id=post.id, channel_id=channel.id,
-        title="桃红上市", idempotency_key=f"key-{publish_id}", state=TargetState.PROCESSING,
+        workspace_id=channel.workspace_id,
+        post_id=post.id,
+        channel_id=channel.id,
+        title="桃红上市",
+        idempotency_key=f"key-{publish_id}",
+        state=TargetState.PROCESSING,
         external_id=publish_id,
-    )  # fmt: skip
+    )
     db.add(target)
     db.commit()
     return target
@@ -75,8 +87,12 @@ def processing_target(db: Session, channel: Channel, publish_id: str) -> Publish
 
 def signed(token: str = TOKEN, *, age_s: int = 0, **extra: str) -> dict[str, str]:
     timestamp, nonce = str(int(time.time()) - age_s), "n0nce42"
-    return {"signature": wechat_signature(token, timestamp, nonce), "timestamp": timestamp,
-            "nonce": nonce, **extra}  # fmt: skip
+    return {
+        "signature": wechat_signature(token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        **extra,
+    }
 
 
 def event(publish_id: str, status: int, article_id: str = "", url: str = "") -> str:
@@ -143,14 +159,27 @@ def test_a_channel_without_server_token_or_not_wechat_is_refused(
 ) -> None:
     box = SecretBox.from_settings(settings)
     no_token = create_channel(
-        db, workspace=acme, connector="wechat_oa", platform="wechat",
-        external_id="wx1111111111111111", name="x",
-        credentials={"app_id": "wx1111111111111111", "app_secret": "s"}, box=box, actor=None,
-    )  # fmt: skip
+        db,
+        workspace=acme,
+        connector="wechat_oa",
+        platform="wechat",
+        external_id="wx1111111111111111",
+        name="x",
+        credentials={"app_id": "wx1111111111111111", "app_secret": "s"},
+        box=box,
+        actor=None,
+    )
     weibo = create_channel(
-        db, workspace=acme, connector="weibo", platform="weibo", external_id="5821937460",
-        name="y", credentials={"server_token": TOKEN}, box=box, actor=None,
-    )  # fmt: skip
+        db,
+        workspace=acme,
+        connector="weibo",
+        platform="weibo",
+        external_id="5821937460",
+        name="y",
+        credentials={"server_token": TOKEN},
+        box=box,
+        actor=None,
+    )
     db.commit()
 
     for channel_id in (no_token.id, weibo.id, 999_999):
@@ -168,9 +197,10 @@ def test_a_signed_publishjobfinish_publishes_the_target(
     url = "https://mp.weixin.qq.com/s/abc"
 
     answer = client.post(
-        f"/hooks/wechat/{channel.id}", params=signed(),
+        f"/hooks/wechat/{channel.id}",
+        params=signed(),
         content=event("2247483999", 0, "ARTICLE_abc", url),
-    )  # fmt: skip
+    )
 
     assert (answer.status_code, answer.text) == (200, "success")
     fresh = reload(db, target)
@@ -220,9 +250,10 @@ def test_an_event_not_signed_now_is_refused_and_changes_nothing(
     target = processing_target(db, channel, "2247484002")
 
     answer = client.post(
-        f"/hooks/wechat/{channel.id}", params=params,
+        f"/hooks/wechat/{channel.id}",
+        params=params,
         content=event("2247484002", 0, "A", "https://mp.weixin.qq.com/s/x"),
-    )  # fmt: skip
+    )
 
     assert answer.status_code == 403
     assert reload(db, target).state == TargetState.PROCESSING
@@ -301,14 +332,16 @@ def test_the_sandbox_push_arrives_signed_and_publishes_the_target(
     hook = f"{guanxi.base_url}/hooks/wechat/{channel.id}"
     configured = httpx.put(
         sandbox.api_base("/wechat") + f"/_sandbox/accounts/{DEMO_WECHAT_APPID}/server",
-        json={"url": hook, "token": TOKEN}, timeout=10,
-    )  # fmt: skip
+        json={"url": hook, "token": TOKEN},
+        timeout=10,
+    )
     assert configured.status_code == 200, configured.text
     box = SecretBox.from_settings(settings)
     with httpx.Client(timeout=5) as http:
         connector = WechatOaConnector(ConnectorConfig(sandbox.api_base("/wechat"), http))
-        context = channel_context(channel, sessions=guanxi.app.state.session_factory, box=box,
-                                  owner="worker-1")  # fmt: skip
+        context = channel_context(
+            channel, sessions=guanxi.app.state.session_factory, box=box, owner="worker-1"
+        )
         submitted = connector.publish(context, PublishRequest("push-1", variant(tmp_path)))
     target = processing_target(db, channel, submitted.external_id)
     with wechat.lock:

@@ -388,9 +388,11 @@ def test_the_apps_ip_limit_is_app_wide(http: httpx.Client) -> None:
     limited = WeiboSandbox(limits=WeiboLimits(ip_requests_per_hour=3))
     with run_in_thread(create_sandbox_app(platform_surfaces=[limited.surface()])) as running:
         settings = Settings(
-            weibo_api_base=running.api_base("/weibo"), weibo_app_key=DEMO_APP_KEY,
-            weibo_app_secret=DEMO_APP_SECRET, weibo_safe_domain=DEMO_SAFE_DOMAIN,
-        )  # fmt: skip
+            weibo_api_base=running.api_base("/weibo"),
+            weibo_app_key=DEMO_APP_KEY,
+            weibo_app_secret=DEMO_APP_SECRET,
+            weibo_safe_domain=DEMO_SAFE_DOMAIN,
+        )
         connector = WeiboConnector.from_settings(settings, http)
         for n in range(3):
             connector.publish(demo_channel(), request(text=f"第{n}条", key=f"ip{n}"))

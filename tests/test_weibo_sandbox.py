@@ -223,22 +223,38 @@ def test_oauth_code_flow(api: httpx.Client) -> None:
     assert DEMO_WEIBO_NAME in page.text
     wrong = api.post(
         "/oauth2/authorize",
-        data={"client_id": DEMO_APP_KEY, "redirect_uri": REDIRECT, "state": "s1",
-              "account_id": SECOND_WEIBO_UID, "password": "nope", "action": "allow"},
-    )  # fmt: skip
+        data={
+            "client_id": DEMO_APP_KEY,
+            "redirect_uri": REDIRECT,
+            "state": "s1",
+            "account_id": SECOND_WEIBO_UID,
+            "password": "nope",
+            "action": "allow",
+        },
+    )
     assert wrong.status_code == 400
     allowed = api.post(
         "/oauth2/authorize",
-        data={"client_id": DEMO_APP_KEY, "redirect_uri": REDIRECT, "state": "s1",
-              "account_id": SECOND_WEIBO_UID, "password": "sandbox", "action": "allow"},
-    )  # fmt: skip
+        data={
+            "client_id": DEMO_APP_KEY,
+            "redirect_uri": REDIRECT,
+            "state": "s1",
+            "account_id": SECOND_WEIBO_UID,
+            "password": "sandbox",
+            "action": "allow",
+        },
+    )
     assert allowed.status_code == 302
     location = urlsplit(allowed.headers["location"])
     query = parse_qs(location.query)
     assert query["state"] == ["s1"]
-    exchange = {"client_id": DEMO_APP_KEY, "client_secret": DEMO_APP_SECRET,
-                "grant_type": "authorization_code", "code": query["code"][0],
-                "redirect_uri": REDIRECT}  # fmt: skip
+    exchange = {
+        "client_id": DEMO_APP_KEY,
+        "client_secret": DEMO_APP_SECRET,
+        "grant_type": "authorization_code",
+        "code": query["code"][0],
+        "redirect_uri": REDIRECT,
+    }
     mismatch = api.post(
         "/oauth2/access_token", data={**exchange, "redirect_uri": "http://other/cb"}
     )
@@ -257,9 +273,14 @@ def test_wrong_app_secret_is_invalid_client(api: httpx.Client) -> None:
     """A wrong client_secret answers 21324 invalid_client."""
     response = api.post(
         "/oauth2/access_token",
-        data={"client_id": DEMO_APP_KEY, "client_secret": "wrong",
-              "grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT},
-    )  # fmt: skip
+        data={
+            "client_id": DEMO_APP_KEY,
+            "client_secret": "wrong",
+            "grant_type": "authorization_code",
+            "code": "x",
+            "redirect_uri": REDIRECT,
+        },
+    )
     assert response.json()["error_code"] == 21324
 
 

@@ -26,10 +26,17 @@ def figures(html: str) -> dict[str, str]:
 
 def target(db: Session, post: Post, channel_id: int, state: TargetState, days: float) -> None:
     when = utcnow() + timedelta(days=days)
-    db.add(PublishTarget(
-        workspace_id=post.workspace_id, post_id=post.id, channel_id=channel_id, state=state,
-        scheduled_at=when, next_attempt_at=when, idempotency_key=uuid.uuid4().hex,
-    ))  # fmt: skip
+    db.add(
+        PublishTarget(
+            workspace_id=post.workspace_id,
+            post_id=post.id,
+            channel_id=channel_id,
+            state=state,
+            scheduled_at=when,
+            next_attempt_at=when,
+            idempotency_key=uuid.uuid4().hex,
+        )
+    )
 
 
 def test_the_overview_counts_what_waits_in_each_capability(
@@ -58,8 +65,15 @@ def test_the_overview_counts_what_waits_in_each_capability(
     taken.assignee_id = membership.user_id
     make_item(db, channel, "太好喝了")
     for days, mid in ((1, "m1"), (3, "m2"), (30, "m3")):
-        db.add(Mention(workspace_id=workspace.id, platform="weibo", external_id=mid,
-                       text="普罗旺斯", posted_at=utcnow() - timedelta(days=days)))  # fmt: skip
+        db.add(
+            Mention(
+                workspace_id=workspace.id,
+                platform="weibo",
+                external_id=mid,
+                text="普罗旺斯",
+                posted_at=utcnow() - timedelta(days=days),
+            )
+        )
     db.commit()
 
     shown = figures(client.get(f"/w/{slug}/").text)

@@ -44,9 +44,11 @@ def sessions(server: tuple[LiveServer, Path]) -> Iterator[sessionmaker[Session]]
 def paris_page(browser: Browser, server: tuple[LiveServer, Path]) -> Iterator[Page]:
     """A page whose browser lives in Paris."""
     context = browser.new_context(
-        base_url=server[0].base_url, locale="en-US", timezone_id="Europe/Paris",
+        base_url=server[0].base_url,
+        locale="en-US",
+        timezone_id="Europe/Paris",
         viewport={"width": 1280, "height": 900},
-    )  # fmt: skip
+    )
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
@@ -57,19 +59,26 @@ def planned_target(sessions: sessionmaker[Session]) -> int:
         workspace = get_workspace_by_slug(db, slug=DEMO_WORKSPACE.slug)
         assert workspace is not None
         channel = Channel(
-            workspace_id=workspace.id, connector="weibo", platform="weibo",
-            external_id=uuid.uuid4().hex[:10], name="普罗旺斯葡萄酒官方微博",
-        )  # fmt: skip
+            workspace_id=workspace.id,
+            connector="weibo",
+            platform="weibo",
+            external_id=uuid.uuid4().hex[:10],
+            name="普罗旺斯葡萄酒官方微博",
+        )
         db.add(channel)
         db.flush()
         post = Post(workspace_id=workspace.id, title="桃红葡萄酒季", body="正文")
         db.add(post)
         db.flush()
         target = PublishTarget(
-            workspace_id=workspace.id, post_id=post.id, channel_id=channel.id,
-            state=TargetState.SCHEDULED, scheduled_at=PLANNED, next_attempt_at=PLANNED,
+            workspace_id=workspace.id,
+            post_id=post.id,
+            channel_id=channel.id,
+            state=TargetState.SCHEDULED,
+            scheduled_at=PLANNED,
+            next_attempt_at=PLANNED,
             idempotency_key=uuid.uuid4().hex,
-        )  # fmt: skip
+        )
         db.add(target)
         db.commit()
         return target.id

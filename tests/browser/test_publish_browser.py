@@ -59,9 +59,13 @@ def run_the_engine(stack: LiveServer) -> None:
     assert claimed, "the scheduled variant was due"
     for target_id in claimed:
         execute_target(
-            stack.sessions, target_id, connector_for=connector_for, now=utcnow(),
-            worker_id="browser-test", settings=stack.settings,
-        )  # fmt: skip
+            stack.sessions,
+            target_id,
+            connector_for=connector_for,
+            now=utcnow(),
+            worker_id="browser-test",
+            settings=stack.settings,
+        )
     http.close()
 
 

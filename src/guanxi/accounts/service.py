@@ -155,8 +155,12 @@ def create_user(
     taken = ConflictError(N_("A user with the e-mail address {email} already exists."), email=email)
     if get_user_by_email(db, email=email) is not None:
         raise taken
-    values = {"email": email, "name": data.name.strip(),
-              "password_hash": hash_password(data.password), "language": language}  # fmt: skip
+    values = {
+        "email": email,
+        "name": data.name.strip(),
+        "password_hash": hash_password(data.password),
+        "language": language,
+    }
     user = create_unique(db, User, values, unique=["email"])
     if user is None:  # signed up by another request since the check
         raise taken

@@ -28,7 +28,13 @@ def record_decision(
     ``details`` (the step, the comment, the content seen) go in the event's ``after``.
     """
     return record_audit(
-        db, actor=actor, actor_label=actor_label, workspace=workspace,
+        db,
+        actor=actor,
+        actor_label=actor_label,
+        workspace=workspace,
         action=f"{subject}.approve" if approved else f"{subject}.reject",
-        entity_type=entity_type, entity_id=entity_id, after=details or {}, ip=ip,
-    )  # fmt: skip
+        entity_type=entity_type,
+        entity_id=entity_id,
+        after=details or {},
+        ip=ip,
+    )

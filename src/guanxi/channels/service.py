@@ -41,10 +41,11 @@ def create_channel(
     """Connect an account (or reconnect it, when the same account is connected again)."""
     # Two connect flows of one account (two tabs) may get here at once: one channel.
     channel, created = get_or_create(
-        db, Channel,
+        db,
+        Channel,
         key={"workspace_id": workspace.id, "connector": connector, "external_id": external_id},
         defaults={"platform": platform, "name": name, "timezone": workspace.timezone},
-    )  # fmt: skip
+    )
     before = None if created else {"status": str(channel.status)}
     channel.name = name
     channel.status = ChannelStatus.CONNECTED
@@ -56,10 +57,15 @@ def create_channel(
         channel.token_version = (channel.token_version or 0) + 1
     db.flush()
     record_audit(
-        db, actor=actor, workspace=workspace, action="channel.connect", entity_type="channel",
-        entity_id=channel.id, before=before,
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="channel.connect",
+        entity_type="channel",
+        entity_id=channel.id,
+        before=before,
         after={"connector": connector, "platform": platform, "name": name, "status": "connected"},
-    )  # fmt: skip
+    )
     return channel
 
 
@@ -97,10 +103,16 @@ def mark_needs_reconnect(db: Session, *, channel: Channel, reason: str) -> None:
     channel.status = ChannelStatus.NEEDS_RECONNECT
     channel.status_reason = reason
     record_audit(
-        db, actor=None, actor_label="system", workspace=db.get(Workspace, channel.workspace_id),
-        action="channel.needs_reconnect", entity_type="channel", entity_id=channel.id,
-        before=before, after={"status": "needs_reconnect", "reason": reason},
-    )  # fmt: skip
+        db,
+        actor=None,
+        actor_label="system",
+        workspace=db.get(Workspace, channel.workspace_id),
+        action="channel.needs_reconnect",
+        entity_type="channel",
+        entity_id=channel.id,
+        before=before,
+        after={"status": "needs_reconnect", "reason": reason},
+    )
 
 
 def is_paused(channel: Channel, *, now: datetime) -> bool:
@@ -147,10 +159,15 @@ def disconnect_channel(db: Session, *, channel: Channel, actor: User | None) -> 
     channel.token_expires_at = None
     channel.token_version = (channel.token_version or 0) + 1
     record_audit(
-        db, actor=actor, workspace=db.get(Workspace, channel.workspace_id),
-        action="channel.disconnect", entity_type="channel", entity_id=channel.id,
-        before=before, after={"status": "disconnected"},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=db.get(Workspace, channel.workspace_id),
+        action="channel.disconnect",
+        entity_type="channel",
+        entity_id=channel.id,
+        before=before,
+        after={"status": "disconnected"},
+    )
 
 
 class DbTokenStore:

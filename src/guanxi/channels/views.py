@@ -235,10 +235,17 @@ def _store(
             expected=channel.name,
         )
     service.create_channel(
-        db, workspace=membership.workspace, connector=connector.name, platform=platform,
-        external_id=identity.external_id, name=identity.name, credentials=identity.credentials,
-        box=SecretBox.from_settings(app_settings(request)), actor=user, token=identity.token,
-    )  # fmt: skip
+        db,
+        workspace=membership.workspace,
+        connector=connector.name,
+        platform=platform,
+        external_id=identity.external_id,
+        name=identity.name,
+        credentials=identity.credentials,
+        box=SecretBox.from_settings(app_settings(request)),
+        actor=user,
+        token=identity.token,
+    )
     db.commit()
     message = N_("Reconnected {name}.") if channel else N_("Connected {name}.")
     return _back_to_list(request, membership, message, name=identity.name)
@@ -323,9 +330,15 @@ def connect(
                     request, membership, connector, platform=platform, channel=channel
                 )
             return _connect_with_credentials(
-                request, db, membership, user, connector,
-                platform=platform, channel=channel, form=form,
-            )  # fmt: skip
+                request,
+                db,
+                membership,
+                user,
+                connector,
+                platform=platform,
+                channel=channel,
+                form=form,
+            )
         except (ConnectorError, UserError) as exc:
             db.rollback()  # nothing of a refused connection is kept
             if isinstance(connector, OAuthConnect):
@@ -333,9 +346,14 @@ def connect(
             offer = _offer(request, name)
             values = {k: v for k, v in form.items() if k in {"platform", *_plain(offer)}}
             return _connect_form(
-                request, membership, offer, channel=channel, values=values,
-                error=_translated(exc), status_code=400,
-            )  # fmt: skip
+                request,
+                membership,
+                offer,
+                channel=channel,
+                values=values,
+                error=_translated(exc),
+                status_code=400,
+            )
 
 
 def _plain(offer: ConnectorOffer) -> set[str]:
@@ -365,9 +383,15 @@ def _connect_with_credentials(
     credentials = {f.name: form[f.name] for f in connector.credential_fields}
     identity = connector.verify_credentials(credentials)
     return _store(
-        request, db, membership, user, connector=connector, platform=platform,
-        identity=identity, channel=channel,
-    )  # fmt: skip
+        request,
+        db,
+        membership,
+        user,
+        connector=connector,
+        platform=platform,
+        identity=identity,
+        channel=channel,
+    )
 
 
 @router.post("/w/{slug}/channels/{channel_id}/reconnect")
@@ -435,9 +459,15 @@ def oauth_callback(
                 code=code, redirect_uri=_redirect_uri(request, name)
             )
             return _store(
-                request, db, membership, user, connector=connector,
-                platform=str(payload["platform"]), identity=identity, channel=channel,
-            )  # fmt: skip
+                request,
+                db,
+                membership,
+                user,
+                connector=connector,
+                platform=str(payload["platform"]),
+                identity=identity,
+                channel=channel,
+            )
         except (ConnectorError, UserError) as exc:
             db.rollback()
             return _list_page(request, db, membership, error=_translated(exc), status_code=400)

@@ -106,8 +106,9 @@ def _handle(db: Session, request: Request, path: str, channel_id: int, body: byt
         raise HTTPException(status_code=400, detail="unreadable") from exc
     except InvalidValue as exc:
         db.rollback()
-        log.warning("%s push for channel %s refused: %s (%s)", path, channel_id, exc.problem,
-                    exc.value)  # fmt: skip
+        log.warning(
+            "%s push for channel %s refused: %s (%s)", path, channel_id, exc.problem, exc.value
+        )
         raise HTTPException(status_code=400, detail=exc.problem) from exc
     except PushRefusedError as exc:
         db.rollback()

@@ -160,8 +160,12 @@ def _seeded(db: Session, *, workspace: Workspace) -> bool:
 
 
 def _values(workspace: Workspace, entry: WordEntry) -> dict[str, str | int]:
-    return {"workspace_id": workspace.id, "term": entry.term, "category": entry.category,
-            "severity": entry.severity.value}  # fmt: skip
+    return {
+        "workspace_id": workspace.id,
+        "term": entry.term,
+        "category": entry.category,
+        "severity": entry.severity.value,
+    }
 
 
 def _row(workspace: Workspace, entry: WordEntry) -> SensitiveWord:
@@ -204,8 +208,9 @@ def add_word(
     before_snapshot = None
     row = None
     if key not in existing:  # another member may list the same term at the same moment
-        row = create_unique(db, SensitiveWord, _values(workspace, entry),
-                            unique=["workspace_id", "term"])  # fmt: skip
+        row = create_unique(
+            db, SensitiveWord, _values(workspace, entry), unique=["workspace_id", "term"]
+        )
         if row is None:  # they did: their row is replaced below, as if it had been there
             existing = _existing_by_key(db, workspace=workspace)
     if row is None:
@@ -308,19 +313,25 @@ def import_words(
         if len(line) > IMPORT_LINE_MAX_LENGTH:
             report.bad_rows.append(
                 BadRow(
-                    number, line[:SHOWN_LINE_LENGTH] + "…",
+                    number,
+                    line[:SHOWN_LINE_LENGTH] + "…",
                     N_("The line is longer than {limit} characters: one term per line."),
                     {"limit": IMPORT_LINE_MAX_LENGTH},
                 )
-            )  # fmt: skip
+            )
             continue
         cells = _cells(line)
         if cells is None:
             report.bad_rows.append(
-                BadRow(number, line[:SHOWN_CHARS], N_(
-                    "This line cannot be read as CSV: check its quotes, its length and for "
-                    "NUL characters."))
-            )  # fmt: skip
+                BadRow(
+                    number,
+                    line[:SHOWN_CHARS],
+                    N_(
+                        "This line cannot be read as CSV: check its quotes, its length and for "
+                        "NUL characters."
+                    ),
+                )
+            )
             continue
         if len(cells) > 3:
             report.bad_rows.append(
@@ -336,9 +347,13 @@ def import_words(
             entry = parse_entry(term, category, severity)
         except InvalidWordError as error:
             report.bad_rows.append(
-                BadRow(number, line[:SHOWN_CHARS], error.message,
-                       {k: str(v) for k, v in error.params.items()})
-            )  # fmt: skip
+                BadRow(
+                    number,
+                    line[:SHOWN_CHARS],
+                    error.message,
+                    {k: str(v) for k, v in error.params.items()},
+                )
+            )
             continue
         key = normalize(entry.term)
         if key in seen:

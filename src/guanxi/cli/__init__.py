@@ -87,8 +87,14 @@ def serve(
     # sessions with the same key.
     get_settings().resolved_secret_key()
     # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
-    uvicorn.run("guanxi.shell.main:app", host=host, port=port, reload=reload, proxy_headers=False,
-                workers=workers)  # fmt: skip
+    uvicorn.run(
+        "guanxi.shell.main:app",
+        host=host,
+        port=port,
+        reload=reload,
+        proxy_headers=False,
+        workers=workers,
+    )
 
 
 @user_app.command("create")
@@ -306,8 +312,13 @@ def up(
     """Run the demo on one machine: the platform sandbox, a worker and the web app."""
     from guanxi.devtools.demo.stack import run_stack
 
-    run_stack(port=port, sandbox_port=sandbox_port, workers=workers, console=console,
-              web_workers=web_workers)  # fmt: skip
+    run_stack(
+        port=port,
+        sandbox_port=sandbox_port,
+        workers=workers,
+        console=console,
+        web_workers=web_workers,
+    )
 
 
 bench_app = typer.Typer(help="Measure guanxi under load, on scratch data.", no_args_is_help=True)
@@ -349,10 +360,18 @@ def bench_publish(
     from guanxi.devtools.bench.publishing import BenchConfig, run_bench
 
     config = BenchConfig(
-        posts=posts, accounts=accounts_, database_url=database_url, queue_url=queue_url,
-        workers=workers, threads=threads, kill_worker=kill_worker, seed=seed, window_s=window,
-        lead_s=lead, timeout_s=timeout,
-    )  # fmt: skip
+        posts=posts,
+        accounts=accounts_,
+        database_url=database_url,
+        queue_url=queue_url,
+        workers=workers,
+        threads=threads,
+        kill_worker=kill_worker,
+        seed=seed,
+        window_s=window,
+        lead_s=lead,
+        timeout_s=timeout,
+    )
     backend = "PostgreSQL" if database_url else "SQLite"
     console.print(
         f"bench publish: {posts} posts, {accounts_} accounts, {backend}, {workers} worker(s) "
@@ -371,9 +390,10 @@ def bench_publish(
     table.add_row("lost", str(result.lost))
     table.add_row("live but not recorded as published", str(result.live_unrecorded))
     table.add_row("reconciled with the platform (find)", str(result.reconciled))
-    table.add_row("lateness p50 / p99 / max (s)",
-                  f"{result.p50_lateness_s:.2f} / {result.p99_lateness_s:.2f} / "
-                  f"{result.max_lateness_s:.2f}")  # fmt: skip
+    table.add_row(
+        "lateness p50 / p99 / max (s)",
+        f"{result.p50_lateness_s:.2f} / {result.p99_lateness_s:.2f} / {result.max_lateness_s:.2f}",
+    )
     table.add_row("throughput (published/s)", f"{result.throughput_per_s:.2f}")
     table.add_row("wall clock (s)", f"{result.elapsed_s:.1f}")
     if result.killed:

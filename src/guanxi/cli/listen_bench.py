@@ -23,8 +23,9 @@ def bench_import_command(
 
     with tempfile.TemporaryDirectory(prefix="guanxi-bench-import-") as work:
         err_console.print(f"generating and importing {rows} rows ...")
-        figures = run_import_benchmark(rows=rows, work_dir=Path(work), database_url=database_url,
-                                       enrich=enrich)  # fmt: skip
+        figures = run_import_benchmark(
+            rows=rows, work_dir=Path(work), database_url=database_url, enrich=enrich
+        )
     console.print(
         f"{figures.rows} rows ({figures.file_mb:.0f} MB), {figures.added} new, in "
         f"{figures.seconds:.1f} s (enrich={enrich})"

@@ -23,8 +23,14 @@ def bench_market(
     market pages' work on them; one app has a known lift, the effect found is printed."""
     from guanxi.devtools.bench.market import LIFT_PLACES, MarketBenchConfig, run_market_bench
 
-    config = MarketBenchConfig(countries=countries, days=days, depth=depth, seed=seed,
-                               apps=max(depth * 3, 100), database_url=database_url)  # fmt: skip
+    config = MarketBenchConfig(
+        countries=countries,
+        days=days,
+        depth=depth,
+        seed=seed,
+        apps=max(depth * 3, 100),
+        database_url=database_url,
+    )
     console.print(f"bench market: {countries} countries x {days} days x top {depth}")
     result = run_market_bench(config)
     table = Table("step", "seconds", title=f"market benchmark ({result.ranks:,} ranks)")

@@ -47,10 +47,15 @@ def register_bench(bench_app: typer.Typer) -> None:
         from guanxi.devtools.bench.web_load import WebBenchConfig, run_web_bench
 
         config = WebBenchConfig(
-            people=people, seconds=seconds, think_s=think_s, database_url=database_url,
-            web_workers=web_workers, max_requests=max_requests, seed=seed,
+            people=people,
+            seconds=seconds,
+            think_s=think_s,
+            database_url=database_url,
+            web_workers=web_workers,
+            max_requests=max_requests,
+            seed=seed,
             volume=Volume(mentions=mentions, inbox_items=inbox_items, posts=posts),
-        )  # fmt: skip
+        )
         backend = "PostgreSQL" if database_url else "SQLite"
         console.print(
             f"bench web: {people} people, {seconds:g} s, think {think_s:g} s, {backend}, "
@@ -67,9 +72,10 @@ def register_bench(bench_app: typer.Typer) -> None:
         everything = [sample.ms for sample in result.samples]
         for kind, samples in [*kinds.items(), ("all but sign-in", everything)]:
             table.add_row(
-                kind, str(len(samples)), *(f"{percentile(samples, q):.0f}" for q in
-                                           (50, 95, 99)),
-            )  # fmt: skip
+                kind,
+                str(len(samples)),
+                *(f"{percentile(samples, q):.0f}" for q in (50, 95, 99)),
+            )
         console.print(table)
         roles = ", ".join(f"{role.value} {count}" for role, count in result.by_role().items())
         console.print(f"requests by role: {roles}")
@@ -79,8 +85,11 @@ def register_bench(bench_app: typer.Typer) -> None:
         )
         console.print("stored: " + ", ".join(f"{n} {name}" for name, n in result.stored.items()))
         for sample in result.errors:
-            console.print(f"[red]error[/] ({sample.kind}, {sample.role.value}): {sample.error}",
-                          markup=True, highlight=False)  # fmt: skip
+            console.print(
+                f"[red]error[/] ({sample.kind}, {sample.role.value}): {sample.error}",
+                markup=True,
+                highlight=False,
+            )
         if result.logs is not None:
             console.print(f"the logs of the web app, the worker and the sandbox: {result.logs}")
         typer.echo(result.last_line())

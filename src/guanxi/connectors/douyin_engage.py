@@ -66,8 +66,9 @@ def _videos(http: _DouyinHttp, channel: ChannelContext) -> list[Mapping[str, Any
     videos: list[Mapping[str, Any]] = []
     cursor = 0
     for _ in range(VIDEO_PAGES):
-        data = http._api(channel, "GET", "/video/list/",
-                         params={"cursor": cursor, "count": VIDEO_PAGE_SIZE})  # fmt: skip
+        data = http._api(
+            channel, "GET", "/video/list/", params={"cursor": cursor, "count": VIDEO_PAGE_SIZE}
+        )
         videos.extend(v for v in data.get("list") or [] if isinstance(v, Mapping))
         if not data.get("has_more"):
             break
@@ -108,9 +109,17 @@ class DouyinEngage:
             floor = newest.get(item_id, 0)
             cursor = 0
             for _ in range(MAX_COMMENT_PAGES):
-                data = self._api(channel, "GET", "/item/comment/list/", params={
-                    "item_id": item_id, "cursor": cursor, "count": COMMENT_PAGE_SIZE,
-                    "sort_type": "time"})  # fmt: skip
+                data = self._api(
+                    channel,
+                    "GET",
+                    "/item/comment/list/",
+                    params={
+                        "item_id": item_id,
+                        "cursor": cursor,
+                        "count": COMMENT_PAGE_SIZE,
+                        "sort_type": "time",
+                    },
+                )
                 rows = [r for r in data.get("list") or [] if isinstance(r, Mapping)]
                 fresh = [r for r in rows if _whole(r.get("create_time"), maximum=2**62) >= floor]
                 items.extend(_item(row, video) for row in fresh)
@@ -129,7 +138,10 @@ class DouyinEngage:
         """Answer a comment on one of the account's videos."""
         if request.kind is not FetchedKind.COMMENT:
             raise NotSupportedError(MSG_ONLY_COMMENTS)
-        body = {"item_id": request.post_external_id, "comment_id": request.item_external_id,
-                "content": request.text}  # fmt: skip
+        body = {
+            "item_id": request.post_external_id,
+            "comment_id": request.item_external_id,
+            "content": request.text,
+        }
         data = self._api(channel, "POST", "/item/comment/reply/", json=body)
         return ReplyResult(external_id=str(data.get("comment_id", "")), raw=data)

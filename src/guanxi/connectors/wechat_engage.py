@@ -98,8 +98,11 @@ def _call_comments(
 
 def _published(http: _WechatHttp, channel: ChannelContext) -> list[tuple[str, str, int, str]]:
     """(msg_data_id, article_id, index, url) of the recent articles."""
-    data = http._call(channel, "/cgi-bin/freepublish/batchget",
-                      body={"offset": 0, "count": ARTICLES, "no_content": 1})  # fmt: skip
+    data = http._call(
+        channel,
+        "/cgi-bin/freepublish/batchget",
+        body={"offset": 0, "count": ARTICLES, "no_content": 1},
+    )
     found = []
     for item in data.get("item") or []:
         msg_data_id = str(item.get("msg_data_id") or "")
@@ -108,8 +111,14 @@ def _published(http: _WechatHttp, channel: ChannelContext) -> list[tuple[str, st
         news = (item.get("content") or {}).get("news_item") or []
         for index, article in enumerate(news, start=1):
             if not article.get("is_deleted"):
-                found.append((msg_data_id, str(item.get("article_id", "")), index,
-                              str(article.get("url", ""))))  # fmt: skip
+                found.append(
+                    (
+                        msg_data_id,
+                        str(item.get("article_id", "")),
+                        index,
+                        str(article.get("url", "")),
+                    )
+                )
     return found
 
 
@@ -137,11 +146,14 @@ class WechatEngage:
 
     # guanxi checks the customer-service window before calling WeChat (LimitsMessageReplies).
     message_reply_window = ReplyWindow(
-        duration=timedelta(hours=48), max_replies=5, refusal_code=OUTSIDE_WINDOW_CODE,
-        closed_message=MSG_WINDOW_CLOSED, full_message=MSG_WINDOW_FULL,
+        duration=timedelta(hours=48),
+        max_replies=5,
+        refusal_code=OUTSIDE_WINDOW_CODE,
+        closed_message=MSG_WINDOW_CLOSED,
+        full_message=MSG_WINDOW_FULL,
         open_note=N_("WeChat window open: %(count)d messages left."),
         closed_note=N_("WeChat window closed: the reply will be kept as a draft."),
-    )  # fmt: skip
+    )
 
     def fetch_comments(self: _WechatHttp, channel: ChannelContext, *, since: str = "") -> FetchPage:
         """Comments on the recent articles newer than ``since``.
@@ -158,8 +170,13 @@ class WechatEngage:
             key = f"{msg_data_id}:{index}"
             last = seen.get(key, 0)
             for page in range(MAX_COMMENT_PAGES):
-                body = {"msg_data_id": msg_data_id, "index": index,
-                        "begin": page * COMMENT_PAGE, "count": COMMENT_PAGE, "type": 0}  # fmt: skip
+                body = {
+                    "msg_data_id": msg_data_id,
+                    "index": index,
+                    "begin": page * COMMENT_PAGE,
+                    "count": COMMENT_PAGE,
+                    "type": 0,
+                }
                 data = _call_comments(self, channel, "/cgi-bin/comment/list", body)
                 rows = [r for r in data.get("comment") or [] if isinstance(r, Mapping)]
                 for row in rows:
@@ -175,23 +192,29 @@ class WechatEngage:
     def reply(self: _WechatHttp, channel: ChannelContext, request: ReplyRequest) -> ReplyResult:
         """Answer a comment (``comment/reply/add``) or a message (``message/custom/send``)."""
         if request.kind is FetchedKind.MESSAGE:
-            body = {"touser": request.author_external_id, "msgtype": "text",
-                    "text": {"content": request.text}}  # fmt: skip
+            body = {
+                "touser": request.author_external_id,
+                "msgtype": "text",
+                "text": {"content": request.text},
+            }
             try:
                 data = self._call(channel, "/cgi-bin/message/custom/send", body=body)
             except PermanentError as exc:
                 if exc.code in WINDOW_CODES:
-                    raise PermanentError(MSG_OUTSIDE_WINDOW, code=OUTSIDE_WINDOW_CODE,
-                                         errcode=exc.code) from exc  # fmt: skip
+                    raise PermanentError(
+                        MSG_OUTSIDE_WINDOW, code=OUTSIDE_WINDOW_CODE, errcode=exc.code
+                    ) from exc
                 raise
             return ReplyResult(external_id=str(data.get("msgid", "")), raw=data)
         if request.kind is not FetchedKind.COMMENT:
             raise NotSupportedError(MSG_NO_MENTIONS)
         msg_data_id, index, comment_id = _parse_key(request.item_external_id)
         answer: dict[str, Any] = {
-            "msg_data_id": msg_data_id, "index": index, "user_comment_id": comment_id,
+            "msg_data_id": msg_data_id,
+            "index": index,
+            "user_comment_id": comment_id,
             "content": request.text,
-        }  # fmt: skip
+        }
         data = _call_comments(self, channel, "/cgi-bin/comment/reply/add", answer)
         return ReplyResult(external_id=f"{request.item_external_id}:reply", raw=data)
 
@@ -202,6 +225,9 @@ class WechatEngage:
         if kind is not FetchedKind.COMMENT:
             raise NotSupportedError(MSG_HIDE_COMMENTS)
         msg_data_id, index, comment_id = _parse_key(item_external_id)
-        body: dict[str, Any] = {"msg_data_id": msg_data_id, "index": index,
-                                "user_comment_id": comment_id}  # fmt: skip
+        body: dict[str, Any] = {
+            "msg_data_id": msg_data_id,
+            "index": index,
+            "user_comment_id": comment_id,
+        }
         _call_comments(self, channel, "/cgi-bin/comment/delete", body)

@@ -17,20 +17,77 @@ from urllib.parse import urlsplit
 
 ALLOWED_TAGS = frozenset(
     {
-        "a", "b", "blockquote", "br", "code", "del", "em", "figcaption", "figure", "h1", "h2",
-        "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "section",
-        "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+        "a",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "section",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
     }
-)  # fmt: skip
+)
 VOID_TAGS = frozenset({"br", "hr", "img"})
 # Dropped together with everything inside them.
 DROPPED_WITH_CONTENT = frozenset(
     {
-        "applet", "audio", "base", "button", "canvas", "embed", "frame", "frameset", "head",
-        "iframe", "input", "link", "math", "meta", "noembed", "noframes", "noscript", "object",
-        "script", "select", "style", "svg", "template", "textarea", "title", "video", "xmp",
+        "applet",
+        "audio",
+        "base",
+        "button",
+        "canvas",
+        "embed",
+        "frame",
+        "frameset",
+        "head",
+        "iframe",
+        "input",
+        "link",
+        "math",
+        "meta",
+        "noembed",
+        "noframes",
+        "noscript",
+        "object",
+        "script",
+        "select",
+        "style",
+        "svg",
+        "template",
+        "textarea",
+        "title",
+        "video",
+        "xmp",
     }
-)  # fmt: skip
+)
 # Browsers read these as open elements even when written "<script/>": skip what follows.
 RAW_TEXT_TAGS = frozenset(
     {"iframe", "noembed", "noframes", "noscript", "script", "style", "textarea", "title", "xmp"}
@@ -47,14 +104,38 @@ URL_ATTRIBUTES = frozenset({"href", "src"})
 SAFE_SCHEMES = frozenset({"http", "https"})
 STYLE_PROPERTIES = frozenset(
     {
-        "background-color", "border", "border-bottom", "border-left", "border-radius",
-        "border-right", "border-top", "box-sizing", "color", "font-size", "font-style",
-        "font-weight", "height", "letter-spacing", "line-height", "margin", "margin-bottom",
-        "margin-left", "margin-right", "margin-top", "max-width", "padding", "padding-bottom",
-        "padding-left", "padding-right", "padding-top", "text-align", "text-decoration",
-        "text-indent", "width",
+        "background-color",
+        "border",
+        "border-bottom",
+        "border-left",
+        "border-radius",
+        "border-right",
+        "border-top",
+        "box-sizing",
+        "color",
+        "font-size",
+        "font-style",
+        "font-weight",
+        "height",
+        "letter-spacing",
+        "line-height",
+        "margin",
+        "margin-bottom",
+        "margin-left",
+        "margin-right",
+        "margin-top",
+        "max-width",
+        "padding",
+        "padding-bottom",
+        "padding-left",
+        "padding-right",
+        "padding-top",
+        "text-align",
+        "text-decoration",
+        "text-indent",
+        "width",
     }
-)  # fmt: skip
+)
 # A declaration's value: words, numbers, colours, rgb(...); nothing that loads or runs.
 _STYLE_VALUE = re.compile(r"^[#\w\s.,%()\-+!]*$")
 _STYLE_FORBIDDEN = re.compile(r"url\s*\(|expression|javascript|@import|var\s*\(", re.IGNORECASE)

@@ -32,16 +32,20 @@ def result_from_job(job: Mapping[str, Any]) -> PublishResult:
     raw = dict(job)
     if status == 0:
         return PublishResult(
-            PublishState.PUBLISHED, external_id=str(job.get("article_id", "")),
-            url=urls[0] if urls else "", raw=raw,
-        )  # fmt: skip
+            PublishState.PUBLISHED,
+            external_id=str(job.get("article_id", "")),
+            url=urls[0] if urls else "",
+            raw=raw,
+        )
     if status == 1:
         return PublishResult(PublishState.PROCESSING, external_id=publish_id, raw=raw)
     if status in PUBLISH_FAILURES:
         return PublishResult(
-            PublishState.FAILED, external_id=str(job.get("article_id", "")) or publish_id,
-            detail=PUBLISH_FAILURES[status], raw=raw,
-        )  # fmt: skip
+            PublishState.FAILED,
+            external_id=str(job.get("article_id", "")) or publish_id,
+            detail=PUBLISH_FAILURES[status],
+            raw=raw,
+        )
     raise TransientError(
         MSG_REFUSED, code=str(status), errcode=status, errmsg=f"publish_status {status}"
     )

@@ -212,9 +212,13 @@ def _body_problems(variant: VariantDraft) -> list[RuleViolation]:
         problems.append(_rule("wechat.body_missing", MSG_BODY_MISSING))
     if len(clean.html) > CONTENT_MAX_CHARS:
         problems.append(
-            _rule("wechat.body_too_long", MSG_BODY_LONG, length=len(clean.html),
-                  limit=CONTENT_MAX_CHARS)
-        )  # fmt: skip
+            _rule(
+                "wechat.body_too_long",
+                MSG_BODY_LONG,
+                length=len(clean.html),
+                limit=CONTENT_MAX_CHARS,
+            )
+        )
     if clean.removed:
         removed = ", ".join(clean.removed)
         problems.append(
@@ -393,9 +397,12 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
             # Refused on its token, the call did nothing: sending it again is safe.
             token = self._refresh(channel, token)
             data = self._request(
-                "POST", path, token=token.access_token, sent_means_unknown=sent_means_unknown,
+                "POST",
+                path,
+                token=token.access_token,
+                sent_means_unknown=sent_means_unknown,
                 **kwargs,
-            )  # fmt: skip
+            )
         _raise_for(data)
         return data
 
@@ -424,14 +431,22 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
             problems.append(_rule("wechat.title_missing", MSG_TITLE_MISSING))
         elif len(variant.title) > TITLE_MAX:
             problems.append(
-                _rule("wechat.title_too_long", MSG_TITLE_LONG, length=len(variant.title),
-                      limit=TITLE_MAX)
-            )  # fmt: skip
+                _rule(
+                    "wechat.title_too_long",
+                    MSG_TITLE_LONG,
+                    length=len(variant.title),
+                    limit=TITLE_MAX,
+                )
+            )
         if len(variant.digest) > DIGEST_MAX:
             problems.append(
-                _rule("wechat.digest_too_long", MSG_DIGEST_LONG, length=len(variant.digest),
-                      limit=DIGEST_MAX)
-            )  # fmt: skip
+                _rule(
+                    "wechat.digest_too_long",
+                    MSG_DIGEST_LONG,
+                    length=len(variant.digest),
+                    limit=DIGEST_MAX,
+                )
+            )
         if variant.cover is None:
             problems.append(_rule("wechat.cover_missing", MSG_COVER_MISSING))
         elif variant.cover.content_type not in COVER_TYPES or variant.cover.size > COVER_MAX_BYTES:
@@ -452,21 +467,32 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
         cover = self._upload_cover(channel, variant.cover)
         content = self._article_body(channel, variant) + _marker(request.idempotency_key)
         article = {
-            "title": variant.title, "author": "", "digest": variant.digest, "content": content,
-            "content_source_url": variant.link, "thumb_media_id": cover,
-            "need_open_comment": 0, "only_fans_can_comment": 0,
-        }  # fmt: skip
+            "title": variant.title,
+            "author": "",
+            "digest": variant.digest,
+            "content": content,
+            "content_source_url": variant.link,
+            "thumb_media_id": cover,
+            "need_open_comment": 0,
+            "only_fans_can_comment": 0,
+        }
         draft = self._call(channel, "/cgi-bin/draft/add", body={"articles": [article]})
         submitted = self._call(
-            channel, "/cgi-bin/freepublish/submit", body={"media_id": draft["media_id"]},
+            channel,
+            "/cgi-bin/freepublish/submit",
+            body={"media_id": draft["media_id"]},
             sent_means_unknown=True,
-        )  # fmt: skip
+        )
         return PublishResult(
-            PublishState.PROCESSING, external_id=str(submitted["publish_id"]),
+            PublishState.PROCESSING,
+            external_id=str(submitted["publish_id"]),
             detail=N_("Submitted: WeChat is publishing the article."),
-            raw={"publish_id": str(submitted["publish_id"]), "draft_media_id": draft["media_id"],
-                 "msg_data_id": str(submitted.get("msg_data_id", ""))},
-        )  # fmt: skip
+            raw={
+                "publish_id": str(submitted["publish_id"]),
+                "draft_media_id": draft["media_id"],
+                "msg_data_id": str(submitted.get("msg_data_id", "")),
+            },
+        )
 
     def _read(self, media: MediaFile) -> bytes:
         try:
@@ -481,8 +507,9 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
             else "image"
         )
         files = {"media": (cover.path.name, self._read(cover), cover.content_type)}
-        data = self._call(channel, "/cgi-bin/material/add_material", params={"type": kind},
-                          files=files)  # fmt: skip
+        data = self._call(
+            channel, "/cgi-bin/material/add_material", params={"type": kind}, files=files
+        )
         return str(data["media_id"])
 
     def _article_body(self, channel: ChannelContext, variant: VariantDraft) -> str:
@@ -529,21 +556,30 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
         if utcnow().timestamp() - updated < DRAFT_SETTLE_S:
             raise TransientError(MSG_STILL_PUBLISHING, code="draft_pending")
         submitted = self._call(
-            channel, "/cgi-bin/freepublish/submit", body={"media_id": media_id},
+            channel,
+            "/cgi-bin/freepublish/submit",
+            body={"media_id": media_id},
             sent_means_unknown=True,
-        )  # fmt: skip
+        )
         return PublishResult(
-            PublishState.PROCESSING, external_id=str(submitted["publish_id"]),
+            PublishState.PROCESSING,
+            external_id=str(submitted["publish_id"]),
             detail=N_("Submitted: WeChat is publishing the article."),
-            raw={"publish_id": str(submitted["publish_id"]), "draft_media_id": media_id,
-                 "found_by": "draft"},
-        )  # fmt: skip
+            raw={
+                "publish_id": str(submitted["publish_id"]),
+                "draft_media_id": media_id,
+                "found_by": "draft",
+            },
+        )
 
     def _find_draft(self, channel: ChannelContext, marker: str) -> tuple[str, int] | None:
         """The newest draft carrying ``marker``: its media_id and update time (unix s)."""
         for page in range(FIND_PAGES):
-            data = self._call(channel, "/cgi-bin/draft/batchget",
-                              body={"offset": page * 20, "count": 20, "no_content": 0})  # fmt: skip
+            data = self._call(
+                channel,
+                "/cgi-bin/draft/batchget",
+                body={"offset": page * 20, "count": 20, "no_content": 0},
+            )
             for item in data.get("item") or []:
                 for news in (item.get("content") or {}).get("news_item") or []:
                     if marker in str(news.get("content", "")):
@@ -555,16 +591,21 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
     def _find_published(self, channel: ChannelContext, marker: str) -> PublishResult | None:
         """The published article carrying ``marker``, if WeChat lists one."""
         for page in range(FIND_PAGES):
-            data = self._call(channel, "/cgi-bin/freepublish/batchget",
-                              body={"offset": page * 20, "count": 20, "no_content": 0})  # fmt: skip
+            data = self._call(
+                channel,
+                "/cgi-bin/freepublish/batchget",
+                body={"offset": page * 20, "count": 20, "no_content": 0},
+            )
             items = data.get("item") or []
             for item in items:
                 for news in (item.get("content") or {}).get("news_item") or []:
                     if marker in str(news.get("content", "")):
                         return PublishResult(
-                            PublishState.PUBLISHED, external_id=str(item.get("article_id", "")),
-                            url=str(news.get("url", "")), raw={"found_by": "batchget"},
-                        )  # fmt: skip
+                            PublishState.PUBLISHED,
+                            external_id=str(item.get("article_id", "")),
+                            url=str(news.get("url", "")),
+                            raw={"found_by": "batchget"},
+                        )
             if (page + 1) * 20 >= int(data.get("total_count", 0) or 0):
                 break
         return None
@@ -577,5 +618,6 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
             if _errcode(job) or job.get("publish_status") != 0:
                 raise PermanentError(MSG_NOT_PUBLISHED, code="not_published")
             article_id = str(job.get("article_id", ""))
-        self._call(channel, "/cgi-bin/freepublish/delete",
-                   body={"article_id": article_id, "index": 0})  # fmt: skip
+        self._call(
+            channel, "/cgi-bin/freepublish/delete", body={"article_id": article_id, "index": 0}
+        )

@@ -45,9 +45,15 @@ MAX_XML_DEPTH = 12
 # Events that are WeChat telling the account about its own jobs or menus, not people talking;
 # and unsubscribing, after which nobody can be answered.
 IGNORED_EVENTS = frozenset(
-    {"PUBLISHJOBFINISH", "MASSSENDJOBFINISH", "TEMPLATESENDJOBFINISH", "LOCATION", "VIEW",
-     "unsubscribe"}
-)  # fmt: skip
+    {
+        "PUBLISHJOBFINISH",
+        "MASSSENDJOBFINISH",
+        "TEMPLATESENDJOBFINISH",
+        "LOCATION",
+        "VIEW",
+        "unsubscribe",
+    }
+)
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link"})
 
 

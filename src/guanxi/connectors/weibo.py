@@ -117,8 +117,12 @@ class WeiboConnector(WeiboMetrics, WeiboEngage, ReadNotSupported):
     platforms = ("weibo",)
     capabilities = frozenset({Capability.PUBLISH, Capability.DELETE, Capability.SEARCH})
     # The inbox side (connectors.weibo_engage).
-    capabilities |= {Capability.FETCH_COMMENTS, Capability.FETCH_MENTIONS, Capability.REPLY,
-                     Capability.HIDE}  # fmt: skip
+    capabilities |= {
+        Capability.FETCH_COMMENTS,
+        Capability.FETCH_MENTIONS,
+        Capability.REPLY,
+        Capability.HIDE,
+    }
     capabilities |= {Capability.METRICS}  # connectors.weibo_metrics
     # Weibo writes topics as #话题#, but statuses/share (the only publishing API open to
     # third parties) refuses text containing them: through this connector, no hashtags.

@@ -91,9 +91,11 @@ def loads_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     Raises ``ValueError`` (``json.JSONDecodeError`` or ``JsonTooDeepError``) for any text
     that is not acceptable JSON, never ``RecursionError``.
     """
-    brackets = text.count("[") + text.count("{") if isinstance(text, str) else (
-        text.count(b"[") + text.count(b"{")
-    )  # fmt: skip
+    brackets = (
+        text.count("[") + text.count("{")
+        if isinstance(text, str)
+        else (text.count(b"[") + text.count(b"{"))
+    )
     try:
         value = json.loads(text)
     except RecursionError:
@@ -131,10 +133,12 @@ def check_archive(path: Path, limits: ArchiveLimits | None = None) -> None:
         return
     if len(entries) > limits.max_entries:
         raise UserError(
-            N_("The file holds more than {limit} parts: guanxi does not open it. Save it "
-               "again from Excel, or export the data as CSV."),
+            N_(
+                "The file holds more than {limit} parts: guanxi does not open it. Save it "
+                "again from Excel, or export the data as CSV."
+            ),
             limit=limits.max_entries,
-        )  # fmt: skip
+        )
     total = 0
     for entry in entries:
         total += entry.file_size
@@ -142,11 +146,13 @@ def check_archive(path: Path, limits: ArchiveLimits | None = None) -> None:
         too_big = entry.file_size > limits.max_entry_bytes or total > limits.max_total_bytes
         if too_big or (entry.file_size > limits.ratio_from_bytes and ratio > limits.max_ratio):
             raise UserError(
-                N_("The file unpacks to far more data than it holds ({part}: {size} MB): "
-                   "guanxi does not open it. Export the data as CSV, or split the workbook."),
+                N_(
+                    "The file unpacks to far more data than it holds ({part}: {size} MB): "
+                    "guanxi does not open it. Export the data as CSV, or split the workbook."
+                ),
                 part=entry.filename[:80],
                 size=entry.file_size // (1024 * 1024),
-            )  # fmt: skip
+            )
 
 
 # --- Spreadsheet cells ------------------------------------------------------------------

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         SecretStr(""), description="Older secret keys, comma-separated, still able to decrypt."
     )
     data_dir: Path = Field(Path("var"), description="Where the SQLite file and media live.")
-    timezone: str = Field("Asia/Shanghai", description="Default time zone of new workspaces.")
+    timezone: str = Field("Asia/Shanghai", description="Whose date `guanxi plan` ranks for.")
     default_language: str = Field("en", description="UI language before a user chooses one.")
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this instance.")
     smtp_host: str = Field("", description="SMTP server; empty disables e-mail.")

@@ -121,9 +121,13 @@ def check_alerts(
     for event in crossings:
         snapshot, app = event.snapshot, event.tracked
         params = {
-            "app": app.name, "top": app.alert_top_n, "chart": str(snapshot.chart),
-            "country": snapshot.country, "rank": event.rank, "previous": event.previous,
-        }  # fmt: skip
+            "app": app.name,
+            "top": app.alert_top_n,
+            "chart": str(snapshot.chart),
+            "country": snapshot.country,
+            "rank": event.rank,
+            "previous": event.previous,
+        }
         notifications.notify(
             db,
             settings=settings,

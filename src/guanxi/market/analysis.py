@@ -105,9 +105,13 @@ def matrix_rows(current: Ranks, previous: Ranks, *, top: int) -> list[MatrixRow]
             row.cells[country] = Cell(rank, prior, change, delta)
     return sorted(
         rows.values(),
-        key=lambda r: (-r.countries_in_top, -r.number_ones,
-                       sum(c.rank for c in r.cells.values()), r.app_key),
-    )  # fmt: skip
+        key=lambda r: (
+            -r.countries_in_top,
+            -r.number_ones,
+            sum(c.rank for c in r.cells.values()),
+            r.app_key,
+        ),
+    )
 
 
 def in_top(current: Ranks, *, app_key: str, top: int) -> dict[str, int]:
@@ -255,8 +259,9 @@ def ranks_before(
         by_day[previous].append(country)
     if not by_day:
         return {}
-    which = or_(*(and_(ChartSnapshot.day == d, ChartSnapshot.country.in_(cs))
-                  for d, cs in by_day.items()))  # fmt: skip
+    which = or_(
+        *(and_(ChartSnapshot.day == d, ChartSnapshot.country.in_(cs)) for d, cs in by_day.items())
+    )
     return _ranks_of(db, _snapshots(selection).where(which), depth)
 
 

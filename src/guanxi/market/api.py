@@ -39,8 +39,9 @@ def api_chart(
     category: QueryField = "",
 ) -> ChartChoice:
     """The chart the query asks for (or the default one); 404 when there is no chart data."""
-    choice = choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
+    choice = choose_chart(
+        db, membership.workspace, dataset=dataset, store=store, chart=chart, category=category
+    )
     if choice is None:
         raise NotFoundError(NO_DATA)
     return choice
@@ -68,11 +69,20 @@ def api_history(
     country: Annotated[list[QueryField] | None, Query(max_length=LIST_MAX_LENGTH)] = None,
 ) -> dict[str, Any]:
     """An app's daily rank per country, with the workspace's campaigns for it."""
-    payload = history_payload(db, workspace=membership.workspace,
-                              choice_selection=choice.selection, app_key=app,
-                              countries=country or [], focus=choice.default_day())  # fmt: skip
-    return {"dataset": choice.dataset.id, "illustrative": choice.dataset.illustrative,
-            "app": app, **payload.chart}  # fmt: skip
+    payload = history_payload(
+        db,
+        workspace=membership.workspace,
+        choice_selection=choice.selection,
+        app_key=app,
+        countries=country or [],
+        focus=choice.default_day(),
+    )
+    return {
+        "dataset": choice.dataset.id,
+        "illustrative": choice.dataset.illustrative,
+        "app": app,
+        **payload.chart,
+    }
 
 
 keep_former_paths(router, former=API_ROOT + "/market")  # /api/v1/market/...

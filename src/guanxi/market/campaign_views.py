@@ -32,20 +32,35 @@ from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-FIELDS = ("name", "app_key", "brand", "countries", "control_countries", "starts_on", "ends_on",
-          "color", "description", "store", "chart")  # fmt: skip
+FIELDS = (
+    "name",
+    "app_key",
+    "brand",
+    "countries",
+    "control_countries",
+    "starts_on",
+    "ends_on",
+    "color",
+    "description",
+    "store",
+    "chart",
+)
 
 
 def _values_of(campaign: MarketCampaign) -> dict[str, str]:
     return {
-        "name": campaign.name, "app_key": campaign.app_key, "brand": campaign.brand,
+        "name": campaign.name,
+        "app_key": campaign.app_key,
+        "brand": campaign.brand,
         "countries": ", ".join(campaign.countries),
         "control_countries": ", ".join(campaign.control_countries),
         "starts_on": campaign.starts_on.isoformat(),
         "ends_on": campaign.ends_on.isoformat() if campaign.ends_on else "",
-        "color": campaign.color, "description": campaign.description,
-        "store": str(campaign.store), "chart": str(campaign.chart),
-    }  # fmt: skip
+        "color": campaign.color,
+        "description": campaign.description,
+        "store": str(campaign.store),
+        "chart": str(campaign.chart),
+    }
 
 
 def _parse(form: dict[str, list[str]]) -> campaigns.CampaignInput:
@@ -81,14 +96,22 @@ def _form_context(request: Request, db: Session, membership: Membership) -> dict
 
 
 def _list_page(
-    request: Request, db: Session, membership: Membership, *, error: str | None = None,
-    values: dict[str, str] | None = None, status_code: int = 200,
-) -> Response:  # fmt: skip
+    request: Request,
+    db: Session,
+    membership: Membership,
+    *,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     context = _form_context(request, db, membership)
-    context.update({
-        "campaigns": campaigns.list_campaigns(db, workspace=membership.workspace),
-        "error": error, "values": values or {"color": "#c0392b"},
-    })  # fmt: skip
+    context.update(
+        {
+            "campaigns": campaigns.list_campaigns(db, workspace=membership.workspace),
+            "error": error,
+            "values": values or {"color": "#c0392b"},
+        }
+    )
     return render(request, "market/campaigns.html", context, status_code=status_code)
 
 
@@ -105,24 +128,40 @@ def create_campaign(
     """Annotate a campaign; a bad form comes back explained, with what was typed."""
     try:
         campaign = campaigns.create_campaign(
-            db, workspace=membership.workspace, data=_parse(form),
-            dataset=_dataset_for(db, membership, form), actor=user, ip=client_ip(request),
-        )  # fmt: skip
+            db,
+            workspace=membership.workspace,
+            data=_parse(form),
+            dataset=_dataset_for(db, membership, form),
+            actor=user,
+            ip=client_ip(request),
+        )
         db.commit()
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
         values = {name: form_value(form, name) for name in FIELDS}
-        return _list_page(request, db, membership, error=exc.translated(i18n.gettext),
-                          values=values, status_code=exc.status_code)  # fmt: skip
+        return _list_page(
+            request,
+            db,
+            membership,
+            error=exc.translated(i18n.gettext),
+            values=values,
+            status_code=exc.status_code,
+        )
     slug = membership.workspace.slug
     return RedirectResponse(f"/w/{slug}/market/campaigns/{campaign.id}", status_code=303)
 
 
 def _detail_page(
-    request: Request, db: Session, membership: Membership, campaign: MarketCampaign, *,
-    error: str | None = None, values: dict[str, str] | None = None, status_code: int = 200,
-) -> Response:  # fmt: skip
+    request: Request,
+    db: Session,
+    membership: Membership,
+    campaign: MarketCampaign,
+    *,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     workspace = membership.workspace
     dataset = None
     if campaign.dataset_id is not None:
@@ -145,25 +184,42 @@ def _detail_page(
     chart: dict[str, Any] = {}
     if report is not None:
         sentence = campaigns.effect_sentence(
-            report, app=app_name, countries=", ".join(names.get(c, c) for c in campaign.countries),
+            report,
+            app=app_name,
+            countries=", ".join(names.get(c, c) for c in campaign.countries),
             gettext=i18n.gettext,
-        )  # fmt: skip
+        )
         chart = {
             "treated": [[d.isoformat(), round(v, 2)] for d, v in report.treated_mean.items()],
             "controls": [[d.isoformat(), round(v, 2)] for d, v in report.control_mean.items()],
-            "markers": [m for m in campaign_markers(
-                db, workspace=workspace, app_keys=[campaign.app_key],
-                selection=_selection(campaign, dataset),
-            ) if m["id"] == campaign.id] if dataset else [],
+            "markers": [
+                m
+                for m in campaign_markers(
+                    db,
+                    workspace=workspace,
+                    app_keys=[campaign.app_key],
+                    selection=_selection(campaign, dataset),
+                )
+                if m["id"] == campaign.id
+            ]
+            if dataset
+            else [],
             "depth": report.depth,
-        }  # fmt: skip
+        }
     context = _form_context(request, db, membership)
-    context.update({
-        "campaign": campaign, "dataset": dataset, "report": report, "sentence": sentence,
-        "app_name": app_name, "method": METHOD, "error": error,
-        "values": values or _values_of(campaign),
-        "chart_data": chart,
-    })  # fmt: skip
+    context.update(
+        {
+            "campaign": campaign,
+            "dataset": dataset,
+            "report": report,
+            "sentence": sentence,
+            "app_name": app_name,
+            "method": METHOD,
+            "error": error,
+            "values": values or _values_of(campaign),
+            "chart_data": chart,
+        }
+    )
     return render(request, "market/campaign_detail.html", context, status_code=status_code)
 
 
@@ -180,17 +236,26 @@ def campaign_page(request: Request, campaign_id: int, db: Db, membership: Member
 
 @router.post("/w/{slug}/market/campaigns/{campaign_id}")
 def update_campaign(
-    request: Request, campaign_id: int, db: Db, user: CurrentUser, membership: Writer,
+    request: Request,
+    campaign_id: int,
+    db: Db,
+    user: CurrentUser,
+    membership: Writer,
     form: SubmittedForm,
-) -> Response:  # fmt: skip
+) -> Response:
     """Save a campaign's changes; a bad form comes back explained."""
     workspace = membership.workspace
     campaign = campaigns.get_campaign(db, workspace=workspace, campaign_id=campaign_id)
     try:
         campaigns.update_campaign(
-            db, workspace=workspace, campaign=campaign, data=_parse(form),
-            dataset=_dataset_for(db, membership, form), actor=user, ip=client_ip(request),
-        )  # fmt: skip
+            db,
+            workspace=workspace,
+            campaign=campaign,
+            data=_parse(form),
+            dataset=_dataset_for(db, membership, form),
+            actor=user,
+            ip=client_ip(request),
+        )
         db.commit()
     except UserError as exc:
         db.rollback()
@@ -198,8 +263,15 @@ def update_campaign(
         campaign = campaigns.get_campaign(db, workspace=workspace, campaign_id=campaign_id)
         values = {name: form_value(form, name) for name in FIELDS}
         message = exc.translated(i18n.gettext)
-        return _detail_page(request, db, membership, campaign, values=values, error=message,
-                            status_code=exc.status_code)  # fmt: skip
+        return _detail_page(
+            request,
+            db,
+            membership,
+            campaign,
+            values=values,
+            error=message,
+            status_code=exc.status_code,
+        )
     return RedirectResponse(f"/w/{workspace.slug}/market/campaigns/{campaign.id}", status_code=303)
 
 
@@ -210,7 +282,8 @@ def delete_campaign(
     """Delete a campaign annotation (the chart data stays)."""
     workspace = membership.workspace
     campaign = campaigns.get_campaign(db, workspace=workspace, campaign_id=campaign_id)
-    campaigns.delete_campaign(db, workspace=workspace, campaign=campaign, actor=user,
-                              ip=client_ip(request))  # fmt: skip
+    campaigns.delete_campaign(
+        db, workspace=workspace, campaign=campaign, actor=user, ip=client_ip(request)
+    )
     db.commit()
     return RedirectResponse(f"/w/{workspace.slug}/market/campaigns", status_code=303)

@@ -110,16 +110,29 @@ def parse_campaign(
         store_value, chart_value = Store(store), Chart(chart)
     except ValueError:
         raise UserError(N_("Choose a store and a chart from the lists.")) from None
-    return CampaignInput(name, app_key, brand[:120], treated, controls, start, end,
-                         color.lower(), description.strip(), store_value, chart_value)  # fmt: skip
+    return CampaignInput(
+        name,
+        app_key,
+        brand[:120],
+        treated,
+        controls,
+        start,
+        end,
+        color.lower(),
+        description.strip(),
+        store_value,
+        chart_value,
+    )
 
 
 def _fields(campaign: MarketCampaign) -> dict[str, object]:
     return {
-        "name": campaign.name, "app_key": campaign.app_key, "countries": campaign.countries,
+        "name": campaign.name,
+        "app_key": campaign.app_key,
+        "countries": campaign.countries,
         "starts_on": campaign.starts_on.isoformat(),
         "ends_on": campaign.ends_on.isoformat() if campaign.ends_on else None,
-    }  # fmt: skip
+    }
 
 
 def list_campaigns(
@@ -163,9 +176,16 @@ def create_campaign(
     _apply(campaign, data, dataset)
     db.add(campaign)
     db.flush()
-    record_audit(db, actor=actor, action="market_campaign.create", entity_type="market_campaign",
-                 entity_id=campaign.id, workspace=workspace, after=_fields(campaign),
-                 ip=ip)  # fmt: skip
+    record_audit(
+        db,
+        actor=actor,
+        action="market_campaign.create",
+        entity_type="market_campaign",
+        entity_id=campaign.id,
+        workspace=workspace,
+        after=_fields(campaign),
+        ip=ip,
+    )
     return campaign
 
 
@@ -183,9 +203,17 @@ def update_campaign(
     before = _fields(campaign)
     _apply(campaign, data, dataset)
     db.flush()
-    record_audit(db, actor=actor, action="market_campaign.update", entity_type="market_campaign",
-                 entity_id=campaign.id, workspace=workspace, before=before,
-                 after=_fields(campaign), ip=ip)  # fmt: skip
+    record_audit(
+        db,
+        actor=actor,
+        action="market_campaign.update",
+        entity_type="market_campaign",
+        entity_id=campaign.id,
+        workspace=workspace,
+        before=before,
+        after=_fields(campaign),
+        ip=ip,
+    )
     return campaign
 
 
@@ -198,9 +226,16 @@ def delete_campaign(
     ip: str | None = None,
 ) -> None:
     """Delete a campaign (the chart data stays), audited."""
-    record_audit(db, actor=actor, action="market_campaign.delete", entity_type="market_campaign",
-                 entity_id=campaign.id, workspace=workspace, before=_fields(campaign),
-                 ip=ip)  # fmt: skip
+    record_audit(
+        db,
+        actor=actor,
+        action="market_campaign.delete",
+        entity_type="market_campaign",
+        entity_id=campaign.id,
+        workspace=workspace,
+        before=_fields(campaign),
+        ip=ip,
+    )
     db.delete(campaign)
     db.flush()
 
@@ -241,8 +276,7 @@ def rank_series(
     A day the country was charted without the app counts as one rank below the deepest
     rank seen (the app was at best there), so a drop out of the chart is not lost.
     """
-    history = analysis.rank_history(db, selection=selection, app_key=app_key, start=start,
-                                    end=end)  # fmt: skip
+    history = analysis.rank_history(db, selection=selection, app_key=app_key, start=start, end=end)
     charted = analysis.charted_days(db, selection=selection, countries=())
     deepest = max((rank for days in history.values() for rank in days.values()), default=0)
     depth = max(deepest, 1) + 1
@@ -260,8 +294,9 @@ def campaign_effect(
     selection = analysis.ChartSelection(dataset.id, Store(campaign.store), Chart(campaign.chart))
     end = campaign.ends_on or date.max
     start = campaign.starts_on - timedelta(days=LOOKBACK_DAYS)
-    series, depth = rank_series(db, selection=selection, app_key=campaign.app_key, start=start,
-                                end=end)  # fmt: skip
+    series, depth = rank_series(
+        db, selection=selection, app_key=campaign.app_key, start=start, end=end
+    )
     treated = tuple(c for c in campaign.countries if c in series)
     busy = {
         country
@@ -287,9 +322,19 @@ def campaign_effect(
     )
     treated_mean, control_mean = _mean(series, treated), _mean(series, controls)
     if not treated:
-        return EffectReport(None, N_("There are no charts of the campaign's countries in this "
-                                     "dataset. Import them, or choose another dataset."),
-                            {}, treated, controls, depth, treated_mean, control_mean)  # fmt: skip
+        return EffectReport(
+            None,
+            N_(
+                "There are no charts of the campaign's countries in this "
+                "dataset. Import them, or choose another dataset."
+            ),
+            {},
+            treated,
+            controls,
+            depth,
+            treated_mean,
+            control_mean,
+        )
     try:
         estimate = estimate_effect(
             treated=treated_mean,
@@ -298,8 +343,16 @@ def campaign_effect(
             end=campaign.ends_on,
         )
     except EstimateError as exc:
-        return EffectReport(None, exc.message, dict(exc.params), treated, controls, depth,
-                            treated_mean, control_mean)  # fmt: skip
+        return EffectReport(
+            None,
+            exc.message,
+            dict(exc.params),
+            treated,
+            controls,
+            depth,
+            treated_mean,
+            control_mean,
+        )
     return EffectReport(estimate, "", {}, treated, controls, depth, treated_mean, control_mean)
 
 
@@ -335,10 +388,13 @@ def effect_sentence(
         return gettext(report.error).format(**report.error_params)
     gained_low, gained_high = -estimate.high, -estimate.low
     params = {
-        "app": app, "countries": countries, "controls": len(report.controls),
+        "app": app,
+        "countries": countries,
+        "controls": len(report.controls),
         "confidence": round(estimate.confidence * 100),
-        "low": f"{gained_low:+.1f}", "high": f"{gained_high:+.1f}",
-    }  # fmt: skip
+        "low": f"{gained_low:+.1f}",
+        "high": f"{gained_high:+.1f}",
+    }
     if not estimate.significant:
         return gettext(EFFECT_UNCLEAR).format(places=f"{report.places:+.1f}", **params)
     message = EFFECT_UP if report.places > 0 else EFFECT_DOWN

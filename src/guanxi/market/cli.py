@@ -73,8 +73,9 @@ def charts_import(
             target = service.find_or_create_dataset(
                 db, workspace=owner, name=dataset, source=source, illustrative=illustrative
             )
-            report = service.import_charts(db, dataset=target, charts=charts,
-                                           settings=get_settings())  # fmt: skip
+            report = service.import_charts(
+                db, dataset=target, charts=charts, settings=get_settings()
+            )
     except UserError as exc:
         raise fail(str(exc)) from exc
     console.print(
@@ -110,9 +111,14 @@ def charts_fetch(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console) as bar, sessions()() as db:
         task = bar.add_task("charts", total=len(targets))
-        outcomes = collect.fetch_due(db, settings=settings, fetcher_for=fetcher_for, day=day,
-                                     only_due=not every,
-                                     progress=lambda _o: bar.advance(task))  # fmt: skip
+        outcomes = collect.fetch_due(
+            db,
+            settings=settings,
+            fetcher_for=fetcher_for,
+            day=day,
+            only_due=not every,
+            progress=lambda _o: bar.advance(task),
+        )
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed:
         t = outcome.target
@@ -140,13 +146,16 @@ def charts_matrix(
     wanted = _day(on)
     with sessions()() as db:
         try:
-            choice = _cli_choice(db, workspace=workspace, dataset=dataset, store=store,
-                                 chart=chart, day=wanted)  # fmt: skip
+            choice = _cli_choice(
+                db, workspace=workspace, dataset=dataset, store=store, chart=chart, day=wanted
+            )
         except UserError as exc:
             raise fail(str(exc)) from exc
         if choice is None:
-            raise fail(f"no {chart} chart{' on ' + on if on else ''} in any dataset; "
-                       "import one with `guanxi charts import`")  # fmt: skip
+            raise fail(
+                f"no {chart} chart{' on ' + on if on else ''} in any dataset; "
+                "import one with `guanxi charts import`"
+            )
         shown = wanted or choice.default_day()
         view = presenting.matrix_payload(db, selection=choice.selection, day=shown, top=top)
         payload = view.as_json(choice)
@@ -219,9 +228,11 @@ def charts_effect(
                 raise fail("no chart data to measure it on; import charts first")
             report = campaigns.campaign_effect(db, campaign=item, dataset=dataset)
             sentence = campaigns.effect_sentence(
-                report, app=item.app_key, countries=", ".join(item.countries),
+                report,
+                app=item.app_key,
+                countries=", ".join(item.countries),
                 gettext=i18n.get_translations("en").gettext,
-            )  # fmt: skip
+            )
             console.print(f"[bold]{item.name}[/] (#{item.id}): {sentence}")
 
 

@@ -124,13 +124,26 @@ def fetch_one(
         )
     except (ChartFetchError, ChartPayloadError) as exc:
         service.record_failure(
-            db, dataset=dataset, store=target.store, country=target.country, chart=target.chart,
-            category=target.category, day=day, error=str(exc),
-        )  # fmt: skip
+            db,
+            dataset=dataset,
+            store=target.store,
+            country=target.country,
+            chart=target.chart,
+            category=target.category,
+            day=day,
+            error=str(exc),
+        )
         return FetchOutcome(target, ok=False, entries=0, error=str(exc), retry=True)
     if parsed.day != day or parsed.country != target.country:
-        parsed = type(parsed)(parsed.store, target.country, parsed.chart, parsed.category, day,
-                              parsed.entries, parsed.source_url)  # fmt: skip
+        parsed = type(parsed)(
+            parsed.store,
+            target.country,
+            parsed.chart,
+            parsed.category,
+            day,
+            parsed.entries,
+            parsed.source_url,
+        )
     service.import_charts(db, dataset=dataset, charts=[parsed], settings=settings)
     return FetchOutcome(target, ok=True, entries=len(parsed.entries), error="", retry=False)
 

@@ -106,8 +106,14 @@ def _unit_estimate(
     fit = sm.OLS(response, sm.add_constant(indicator, has_constant="add")).fit()
     before = response[indicator == 0]
     spread = max(float(np.std(before, ddof=1)), MIN_SPREAD)
-    return _UnitEstimate(float(np.asarray(fit.params)[1]), spread, pre_days, post_days,
-                         float(before.mean()), float(response[indicator == 1].mean()))  # fmt: skip
+    return _UnitEstimate(
+        float(np.asarray(fit.params)[1]),
+        spread,
+        pre_days,
+        post_days,
+        float(before.mean()),
+        float(response[indicator == 1].mean()),
+    )
 
 
 def estimate_effect(

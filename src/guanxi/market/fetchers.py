@@ -327,10 +327,12 @@ class AppleRssFetcher:
             )
         payload = load_json(self._get(url), url)
         if use_v2:
-            return parse_apple_v2(payload, country=country, chart=chart, day=self.today,
-                                  source_url=url)  # fmt: skip
-        return parse_itunes(payload, country=country, chart=chart, category=category,
-                            day=self.today, source_url=url)  # fmt: skip
+            return parse_apple_v2(
+                payload, country=country, chart=chart, day=self.today, source_url=url
+            )
+        return parse_itunes(
+            payload, country=country, chart=chart, category=category, day=self.today, source_url=url
+        )
 
     def _get(self, url: str) -> bytes:
         import httpx

@@ -91,10 +91,16 @@ def _read_rows(text: str, required: tuple[str, ...]) -> list[tuple[int, Row]]:
             all=",".join(required),
         )
     return [
-        (number, {k.strip().lower(): (v if isinstance(v, str) else "").strip()
-                  for k, v in row.items() if k})
+        (
+            number,
+            {
+                k.strip().lower(): (v if isinstance(v, str) else "").strip()
+                for k, v in row.items()
+                if k
+            },
+        )
         for number, row in enumerate(rows, start=2)
-    ]  # fmt: skip
+    ]
 
 
 def _parse_day(value: str) -> date:
@@ -154,10 +160,16 @@ def _generic_row(row: Row) -> tuple[ChartKey, RankedApp]:
         raise ValueError(msg) from None
     if not row["app_id"] or not row["app_name"]:
         raise ValueError("app_id and app_name must not be empty")
-    key = (store, normalize_country(row["country"]), chart, row.get("category", ""),
-           _parse_day(row["date"]))  # fmt: skip
-    entry = RankedApp(_parse_rank(row["rank"]), row["app_id"], row["app_name"],
-                      row.get("publisher", ""))  # fmt: skip
+    key = (
+        store,
+        normalize_country(row["country"]),
+        chart,
+        row.get("category", ""),
+        _parse_day(row["date"]),
+    )
+    entry = RankedApp(
+        _parse_rank(row["rank"]), row["app_id"], row["app_name"], row.get("publisher", "")
+    )
     return key, entry
 
 
@@ -168,10 +180,16 @@ def _play_row(row: Row) -> tuple[ChartKey, RankedApp]:
         raise ValueError(msg)
     if not row["package_name"] or not row["title"]:
         raise ValueError("package_name and title must not be empty")
-    key = (Store.GOOGLE_PLAY, normalize_country(row["country"]), chart,
-           row.get("category", ""), _parse_day(row["date"]))  # fmt: skip
-    entry = RankedApp(_parse_rank(row["position"]), row["package_name"], row["title"],
-                      row.get("developer", ""))  # fmt: skip
+    key = (
+        Store.GOOGLE_PLAY,
+        normalize_country(row["country"]),
+        chart,
+        row.get("category", ""),
+        _parse_day(row["date"]),
+    )
+    entry = RankedApp(
+        _parse_rank(row["position"]), row["package_name"], row["title"], row.get("developer", "")
+    )
     return key, entry
 
 
@@ -239,7 +257,17 @@ def write_generic_csv(charts: Iterable[ParsedChart]) -> str:
     writer.writerow([*GENERIC_COLUMNS[:4], "category", *GENERIC_COLUMNS[4:], "publisher"])
     for chart in charts:
         for entry in chart.entries:
-            writer.writerow([chart.day.isoformat(), chart.store.value, chart.country,
-                             chart.chart.value, chart.category, entry.rank, entry.app_key,
-                             entry.app_name, entry.publisher])  # fmt: skip
+            writer.writerow(
+                [
+                    chart.day.isoformat(),
+                    chart.store.value,
+                    chart.country,
+                    chart.chart.value,
+                    chart.category,
+                    entry.rank,
+                    entry.app_key,
+                    entry.app_name,
+                    entry.publisher,
+                ]
+            )
     return out.getvalue()

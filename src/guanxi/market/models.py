@@ -76,13 +76,22 @@ class ChartDataset(Base):
     __table_args__ = (
         # A name names one dataset of a workspace, and one public dataset (in SQL two NULL
         # workspaces differ, hence a partial index for each).
-        Index("uq_market_datasets_name_public", "name", unique=True,
-              sqlite_where=text("workspace_id IS NULL"),
-              postgresql_where=text("workspace_id IS NULL")),
-        Index("uq_market_datasets_workspace_id_name", "workspace_id", "name", unique=True,
-              sqlite_where=text("workspace_id IS NOT NULL"),
-              postgresql_where=text("workspace_id IS NOT NULL")),
-    )  # fmt: skip
+        Index(
+            "uq_market_datasets_name_public",
+            "name",
+            unique=True,
+            sqlite_where=text("workspace_id IS NULL"),
+            postgresql_where=text("workspace_id IS NULL"),
+        ),
+        Index(
+            "uq_market_datasets_workspace_id_name",
+            "workspace_id",
+            "name",
+            unique=True,
+            sqlite_where=text("workspace_id IS NOT NULL"),
+            postgresql_where=text("workspace_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # NULL: public chart data fetched by the schedule, read by every workspace.

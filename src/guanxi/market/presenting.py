@@ -148,8 +148,11 @@ class MatrixView:
     def as_json(self, choice: ChartChoice) -> dict[str, Any]:
         """The matrix as the API and ``guanxi charts matrix --format json`` give it."""
         return {
-            "dataset": {"id": choice.dataset.id, "name": choice.dataset.name,
-                        "illustrative": choice.dataset.illustrative},
+            "dataset": {
+                "id": choice.dataset.id,
+                "name": choice.dataset.name,
+                "illustrative": choice.dataset.illustrative,
+            },
             "store": choice.selection.store.value,
             "chart": choice.selection.chart.value,
             "category": choice.selection.category,
@@ -157,15 +160,20 @@ class MatrixView:
             "top": self.top,
             "countries_charted": self.countries,
             "apps": [
-                {"app_id": row.app_key, "name": self.names.get(row.app_key, (row.app_key, ""))[0],
-                 "publisher": self.names.get(row.app_key, ("", ""))[1],
-                 "countries_in_top": row.countries_in_top, "number_ones": row.number_ones,
-                 "ranks": {country: cell.rank for country, cell in sorted(row.cells.items())},
-                 "changes": {country: cell.change.value
-                             for country, cell in sorted(row.cells.items())}}
+                {
+                    "app_id": row.app_key,
+                    "name": self.names.get(row.app_key, (row.app_key, ""))[0],
+                    "publisher": self.names.get(row.app_key, ("", ""))[1],
+                    "countries_in_top": row.countries_in_top,
+                    "number_ones": row.number_ones,
+                    "ranks": {country: cell.rank for country, cell in sorted(row.cells.items())},
+                    "changes": {
+                        country: cell.change.value for country, cell in sorted(row.cells.items())
+                    },
+                }
                 for row in self.rows
             ],
-        }  # fmt: skip
+        }
 
 
 def matrix_payload(
@@ -208,11 +216,17 @@ def campaign_markers(
         if campaign.app_key not in app_keys:
             continue
         end = max(campaign.ends_on or last or campaign.starts_on, campaign.starts_on)
-        markers.append({
-            "id": campaign.id, "name": campaign.name, "color": campaign.color,
-            "start": campaign.starts_on.isoformat(), "end": end.isoformat(),
-            "countries": campaign.countries, "app": campaign.app_key,
-        })  # fmt: skip
+        markers.append(
+            {
+                "id": campaign.id,
+                "name": campaign.name,
+                "color": campaign.color,
+                "start": campaign.starts_on.isoformat(),
+                "end": end.isoformat(),
+                "countries": campaign.countries,
+                "app": campaign.app_key,
+            }
+        )
     return markers
 
 
@@ -243,17 +257,20 @@ def history_payload(
     series = []
     for country in chosen:
         ranks, seen = history.get(country, {}), set(charted.get(country, []))
-        series.append({
-            "country": country,
-            # null: not in the chart that day; a day without a snapshot is left out.
-            "data": [[d.isoformat(), ranks.get(d)] for d in days if d in seen],
-        })  # fmt: skip
+        series.append(
+            {
+                "country": country,
+                # null: not in the chart that day; a day without a snapshot is left out.
+                "data": [[d.isoformat(), ranks.get(d)] for d in days if d in seen],
+            }
+        )
     deepest = max((r for c in history.values() for r in c.values()), default=1)
     chart = {
         "app": app_key,
         "series": series,
-        "markers": campaign_markers(db, workspace=workspace, app_keys=[app_key],
-                                    selection=choice_selection),
+        "markers": campaign_markers(
+            db, workspace=workspace, app_keys=[app_key], selection=choice_selection
+        ),
         "depth": deepest,
-    }  # fmt: skip
+    }
     return HistoryView(app_key, names.get(app_key, (app_key, ""))[0], chosen, available, chart)

@@ -82,11 +82,13 @@ def find_or_create_dataset(
     owner = ChartDataset.workspace_id
     # Two imports may create the same dataset at once; its unique index is partial.
     dataset, _ = get_or_create(
-        db, ChartDataset, key={"workspace_id": workspace.id if workspace else None, "name": name},
+        db,
+        ChartDataset,
+        key={"workspace_id": workspace.id if workspace else None, "name": name},
         defaults={"source": source, "illustrative": illustrative, "note": note},
         unique=["name"] if workspace is None else ["workspace_id", "name"],
         unique_where=owner.is_(None) if workspace is None else owner.is_not(None),
-    )  # fmt: skip
+    )
     return dataset
 
 
@@ -117,11 +119,18 @@ def _snapshot(
     empty when missing; and whether it was created now."""
     store, country, chart, category, day = key
     return get_or_create(
-        db, ChartSnapshot,
-        key={"dataset_id": dataset_id, "store": store, "country": country, "chart": chart,
-             "category": category, "day": day},
+        db,
+        ChartSnapshot,
+        key={
+            "dataset_id": dataset_id,
+            "store": store,
+            "country": country,
+            "chart": chart,
+            "category": category,
+            "day": day,
+        },
         defaults={"status": status, "attempts": 0},
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -150,11 +159,16 @@ def record_chart(db: Session, *, dataset: ChartDataset, chart: ParsedChart) -> R
         db.execute(
             insert(ChartEntry),
             [
-                {"snapshot_id": snapshot.id, "rank": e.rank, "app_key": e.app_key[:APP_KEY_MAX],
-                 "app_name": e.app_name[:200], "publisher": e.publisher[:200]}
+                {
+                    "snapshot_id": snapshot.id,
+                    "rank": e.rank,
+                    "app_key": e.app_key[:APP_KEY_MAX],
+                    "app_name": e.app_name[:200],
+                    "publisher": e.publisher[:200],
+                }
                 for e in chart.entries
             ],
-        )  # fmt: skip
+        )
     db.flush()
     db.refresh(snapshot, ["attempts"])  # the count SQL made, readable after the session
     return RecordedChart(snapshot, created)
@@ -197,9 +211,12 @@ def _key(chart: ParsedChart) -> SnapshotKey:
 
 def _existing_keys(db: Session, *, dataset: ChartDataset) -> set[SnapshotKey]:
     query = select(
-        ChartSnapshot.store, ChartSnapshot.country, ChartSnapshot.chart, ChartSnapshot.category,
+        ChartSnapshot.store,
+        ChartSnapshot.country,
+        ChartSnapshot.chart,
+        ChartSnapshot.category,
         ChartSnapshot.day,
-    ).where(ChartSnapshot.dataset_id == dataset.id)  # fmt: skip
+    ).where(ChartSnapshot.dataset_id == dataset.id)
     return {(str(s), c, str(ch), cat, d) for s, c, ch, cat, d in db.execute(query)}
 
 
@@ -213,12 +230,21 @@ def _insert_new(
         return [], []
     captured = utcnow()
     rows = [
-        {"dataset_id": dataset.id, "store": c.store, "country": c.country, "chart": c.chart,
-         "category": c.category, "day": c.day, "captured_at": captured,
-         "status": SnapshotStatus.OK, "error": "", "attempts": 1,
-         "source_url": c.source_url[:500]}
+        {
+            "dataset_id": dataset.id,
+            "store": c.store,
+            "country": c.country,
+            "chart": c.chart,
+            "category": c.category,
+            "day": c.day,
+            "captured_at": captured,
+            "status": SnapshotStatus.OK,
+            "error": "",
+            "attempts": 1,
+            "source_url": c.source_url[:500],
+        }
         for c in charts
-    ]  # fmt: skip
+    ]
     table = ChartSnapshot.__table__.c
     key_columns = [table.store, table.country, table.chart, table.category, table.day]
     statement = (
@@ -230,11 +256,17 @@ def _insert_new(
         (str(s), c, str(ch), cat, d): id_ for id_, s, c, ch, cat, d in db.execute(statement, rows)
     }
     entries = [
-        {"snapshot_id": new[_key(chart)], "rank": e.rank, "app_key": e.app_key[:APP_KEY_MAX],
-         "app_name": e.app_name[:200], "publisher": e.publisher[:200]}
-        for chart in charts if _key(chart) in new
+        {
+            "snapshot_id": new[_key(chart)],
+            "rank": e.rank,
+            "app_key": e.app_key[:APP_KEY_MAX],
+            "app_name": e.app_name[:200],
+            "publisher": e.publisher[:200],
+        }
+        for chart in charts
+        if _key(chart) in new
         for e in chart.entries
-    ]  # fmt: skip
+    ]
     if entries:
         db.execute(insert(ChartEntry), entries)
     taken = [chart for chart in charts if _key(chart) not in new]
@@ -324,10 +356,14 @@ def summarize(db: Session, *, dataset: ChartDataset) -> DatasetSummary:
         .order_by(ChartSnapshot.store, ChartSnapshot.chart, ChartSnapshot.category)
     ).all()
     return DatasetSummary(
-        dataset=dataset, snapshots=int(row[0]), failed=int(failed or 0), countries=int(row[1]),
-        first_day=row[2], last_day=row[3],
+        dataset=dataset,
+        snapshots=int(row[0]),
+        failed=int(failed or 0),
+        countries=int(row[1]),
+        first_day=row[2],
+        last_day=row[3],
         charts=tuple((Store(s), Chart(c), str(cat)) for s, c, cat in charts),
-    )  # fmt: skip
+    )
 
 
 # --- Tracked apps ----------------------------------------------------------------------------
@@ -365,8 +401,13 @@ def track_app(
         raise UserError(N_("{value} is not a colour. Enter it as #RRGGBB."), value=color)
     if not 0 <= alert_top_n <= 200:
         raise UserError(N_("The alert threshold is a top N from 1 to 200, or 0 for no alerts."))
-    values = {"workspace_id": workspace.id, "app_key": app_key, "name": name,
-              "color": color.lower(), "alert_top_n": alert_top_n}  # fmt: skip
+    values = {
+        "workspace_id": workspace.id,
+        "app_key": app_key,
+        "name": name,
+        "color": color.lower(),
+        "alert_top_n": alert_top_n,
+    }
     tracked = create_unique(db, TrackedApp, values, unique=["workspace_id", "app_key"])
     if tracked is None:
         raise ConflictError(N_("{app} is already tracked."), app=app_key)

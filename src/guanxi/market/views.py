@@ -56,8 +56,9 @@ def chosen_chart(
     category: QueryField = "",
 ) -> ChartChoice | None:
     """The chart a page's query asks for (or the default one); None when there is no data."""
-    return choose_chart(db, membership.workspace, dataset=dataset, store=store, chart=chart,
-                        category=category)  # fmt: skip
+    return choose_chart(
+        db, membership.workspace, dataset=dataset, store=store, chart=chart, category=category
+    )
 
 
 ChosenChart = Annotated[ChartChoice | None, Depends(chosen_chart)]
@@ -113,15 +114,21 @@ def history_page(
 ) -> Response:
     """An app's rank over time in several countries, with the campaigns marked."""
     workspace = membership.workspace
-    choice = choose_chart(db, workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
+    choice = choose_chart(
+        db, workspace, dataset=dataset, store=store, chart=chart, category=category
+    )
     if choice is None:
         return _render_empty(request, "history")
     tracked = service.list_tracked_apps(db, workspace=workspace)
     app_key = app.strip() or (tracked[0].app_key if tracked else "")
-    payload = history_payload(db, workspace=workspace, choice_selection=choice.selection,
-                              app_key=app_key, countries=country or [],
-                              focus=choice.default_day())  # fmt: skip
+    payload = history_payload(
+        db,
+        workspace=workspace,
+        choice_selection=choice.selection,
+        app_key=app_key,
+        countries=country or [],
+        focus=choice.default_day(),
+    )
     context = _base_context(request, choice, "history")
     names = country_names(getattr(request.state, "language", "en"))
     for series in payload.chart["series"]:
@@ -145,8 +152,9 @@ def compare_page(
     """Head-to-head of the tracked apps on one day, country by country, and their reach
     (in how many countries each is in the top N) over time."""
     workspace = membership.workspace
-    choice = choose_chart(db, workspace, dataset=dataset, store=store, chart=chart,
-                          category=category)  # fmt: skip
+    choice = choose_chart(
+        db, workspace, dataset=dataset, store=store, chart=chart, category=category
+    )
     if choice is None:
         return _render_empty(request, "compare")
     top = clamp_top(top)
@@ -163,16 +171,28 @@ def compare_page(
     reach = analysis.reach_over_time(db, selection=choice.selection, app_keys=keys, top=top)
     chart_data = {
         "series": [
-            {"name": app.name, "color": app.color,
-             "data": [[d.isoformat(), n] for d, n in reach.get(app.app_key, [])]}
+            {
+                "name": app.name,
+                "color": app.color,
+                "data": [[d.isoformat(), n] for d, n in reach.get(app.app_key, [])],
+            }
             for app in tracked
         ],
-        "markers": campaign_markers(db, workspace=workspace, app_keys=keys,
-                                    selection=choice.selection),
-    }  # fmt: skip
+        "markers": campaign_markers(
+            db, workspace=workspace, app_keys=keys, selection=choice.selection
+        ),
+    }
     context = _base_context(request, choice, "compare")
-    context.update({"day": shown, "top": top, "tracked": tracked, "rows": rows, "wins": wins,
-                    "reach_data": chart_data})  # fmt: skip
+    context.update(
+        {
+            "day": shown,
+            "top": top,
+            "tracked": tracked,
+            "rows": rows,
+            "wins": wins,
+            "reach_data": chart_data,
+        }
+    )
     return render(request, "market/compare.html", context)
 
 
@@ -192,15 +212,20 @@ def movers_page(
     top = clamp_top(top)
     last = parse_day(end, choice.default_day())
     week_before = last - timedelta(days=7) if last else None
-    first = parse_day(start, max(week_before, choice.first_day) if week_before and
-                      choice.first_day else week_before)  # fmt: skip
+    first = parse_day(
+        start,
+        max(week_before, choice.first_day) if week_before and choice.first_day else week_before,
+    )
     if first and last and first > last:
         first, last = last, first
     before = analysis.ranks_on(db, selection=choice.selection, day=first) if first else {}
     after = analysis.ranks_on(db, selection=choice.selection, day=last) if last else {}
     moves = analysis.movers_between(before, after, top=top)
-    keys = {m.app_key for group in (moves.risers, moves.fallers, moves.entries, moves.exits)
-            for m in group}  # fmt: skip
+    keys = {
+        m.app_key
+        for group in (moves.risers, moves.fallers, moves.entries, moves.exits)
+        for m in group
+    }
     context = _base_context(request, choice, "movers")
     names = {
         **analysis.names_on(db, selection=choice.selection, app_keys=keys, day=first),
@@ -236,16 +261,25 @@ def leaders_page(
 
 
 def _apps_page(
-    request: Request, db: Session, membership: Membership, *, error: str | None = None,
-    values: dict[str, list[str]] | None = None, status_code: int = 200,
-) -> Response:  # fmt: skip
+    request: Request,
+    db: Session,
+    membership: Membership,
+    *,
+    error: str | None = None,
+    values: dict[str, list[str]] | None = None,
+    status_code: int = 200,
+) -> Response:
     context = _base_context(request, None, "apps")
     datasets = service.visible_datasets(db, workspace=membership.workspace)
-    context.update({
-        "tracked": service.list_tracked_apps(db, workspace=membership.workspace),
-        "summaries": [service.summarize(db, dataset=d) for d in datasets],
-        "can_write": membership.can(Permission.WRITE), "error": error, "values": values or {},
-    })  # fmt: skip
+    context.update(
+        {
+            "tracked": service.list_tracked_apps(db, workspace=membership.workspace),
+            "summaries": [service.summarize(db, dataset=d) for d in datasets],
+            "can_write": membership.can(Permission.WRITE),
+            "error": error,
+            "values": values or {},
+        }
+    )
     return render(request, "market/apps.html", context, status_code=status_code)
 
 
@@ -260,15 +294,26 @@ def track_app(request: Request, db: Db, membership: Writer, form: SubmittedForm)
     """Start tracking an app; a bad form comes back explained."""
     top = form_value(form, "alert_top_n").strip() or "10"
     try:
-        service.track_app(db, workspace=membership.workspace, app_key=form_value(form, "app_key"),
-                          name=form_value(form, "name"), color=form_value(form, "color"),
-                          alert_top_n=int(top) if top.isdecimal() else -1)  # fmt: skip
+        service.track_app(
+            db,
+            workspace=membership.workspace,
+            app_key=form_value(form, "app_key"),
+            name=form_value(form, "name"),
+            color=form_value(form, "color"),
+            alert_top_n=int(top) if top.isdecimal() else -1,
+        )
         db.commit()
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
-        return _apps_page(request, db, membership, error=exc.translated(i18n.gettext),
-                          values=form, status_code=exc.status_code)  # fmt: skip
+        return _apps_page(
+            request,
+            db,
+            membership,
+            error=exc.translated(i18n.gettext),
+            values=form,
+            status_code=exc.status_code,
+        )
     return RedirectResponse(f"/w/{membership.workspace.slug}/market/apps", status_code=303)
 
 
@@ -309,22 +354,29 @@ def parse_upload(
 
 
 def _import_upload(
-    request: Request, db: Session, membership: Membership, *, raw: bytes, filename: str,
-    format: str, dataset: str,  # noqa: A002 - the form field's name
-) -> Response:  # fmt: skip
+    request: Request,
+    db: Session,
+    membership: Membership,
+    *,
+    raw: bytes,
+    filename: str,
+    format: str,  # noqa: A002 - the form field's name
+    dataset: str,
+) -> Response:
     workspace = membership.workspace
     try:
         fmt, charts = parse_upload(raw, filename=filename, chosen=format)
-        target = service.find_or_create_dataset(db, workspace=workspace,
-                                                name=dataset or DEFAULT_IMPORT_NAME,
-                                                source=fmt.value)  # fmt: skip
+        target = service.find_or_create_dataset(
+            db, workspace=workspace, name=dataset or DEFAULT_IMPORT_NAME, source=fmt.value
+        )
         service.import_charts(db, dataset=target, charts=charts, settings=app_settings(request))
         db.commit()
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
-        return _apps_page(request, db, membership, error=exc.translated(i18n.gettext),
-                          status_code=400)  # fmt: skip
+        return _apps_page(
+            request, db, membership, error=exc.translated(i18n.gettext), status_code=400
+        )
     return RedirectResponse(f"/w/{workspace.slug}/market?dataset={target.id}", status_code=303)
 
 

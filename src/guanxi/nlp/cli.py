@@ -132,9 +132,13 @@ def evaluate(
             if name in entry:
                 row = entry[name]
                 table.add_row(
-                    corpus, name, str(row["texts"]), f"{row['accuracy']:.2%}", f"{row['f1']:.2%}",
+                    corpus,
+                    name,
+                    str(row["texts"]),
+                    f"{row['accuracy']:.2%}",
+                    f"{row['f1']:.2%}",
                     f"{row['neutral_share']:.1%}",
-                )  # fmt: skip
+                )
     console.print(table)
     console.print(f"report -> {target}")
 

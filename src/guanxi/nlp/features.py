@@ -19,9 +19,31 @@ from collections.abc import Set as AbstractSet
 
 # Words that turn the meaning of the next word around.
 NEGATORS = frozenset(
-    {"不", "没", "没有", "别", "不是", "无", "未", "并不", "不太", "不会", "不能", "毫无",
-     "从不", "从来不", "不够", "不怎么", "一点也不", "一点都不", "never", "not", "no", "don't"}
-)  # fmt: skip
+    {
+        "不",
+        "没",
+        "没有",
+        "别",
+        "不是",
+        "无",
+        "未",
+        "并不",
+        "不太",
+        "不会",
+        "不能",
+        "毫无",
+        "从不",
+        "从来不",
+        "不够",
+        "不怎么",
+        "一点也不",
+        "一点都不",
+        "never",
+        "not",
+        "no",
+        "don't",
+    }
+)
 
 
 def sentiment_features(

@@ -91,9 +91,13 @@ def notify(
         if user is None or not user.is_active:
             continue
         note = Notification(
-            workspace_id=workspace_id, user_id=user_id, kind=kind, message=message,
-            params=params, link=link,
-        )  # fmt: skip
+            workspace_id=workspace_id,
+            user_id=user_id,
+            kind=kind,
+            message=message,
+            params=params,
+            link=link,
+        )
         db.add(note)
         created.append(note)
         if settings.smtp_host:

@@ -63,9 +63,12 @@ def api_posts(
     """The workspace's posts, newest first; filter by a variant state, channel or campaign."""
     i18n.set_language(request.state.language)
     posts = service.list_posts(
-        db, workspace=membership.workspace, state=state, channel_id=channel_id,
+        db,
+        workspace=membership.workspace,
+        state=state,
+        channel_id=channel_id,
         campaign_id=campaign_id,
-    )  # fmt: skip
+    )
     return [PostRead.of(post) for post in posts]
 
 
@@ -76,10 +79,14 @@ def api_create_post(
     """Create a post with a variant per account, each checked (editors and up)."""
     i18n.set_language(request.state.language)
     post = service.create_post(
-        db, workspace=membership.workspace, actor=membership.user, title=payload.title,
-        body=payload.body, campaign=str(payload.campaign_id or ""),
+        db,
+        workspace=membership.workspace,
+        actor=membership.user,
+        title=payload.title,
+        body=payload.body,
+        campaign=str(payload.campaign_id or ""),
         channel_ids=[str(channel_id) for channel_id in payload.channel_ids],
-    )  # fmt: skip
+    )
     for target in post.targets:
         variants.check_variant(db, target=target, settings=app_settings(request))
     db.commit()
@@ -106,11 +113,16 @@ def api_update_variant(
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, target_id)
     variants.update_variant(
-        db, target=target, actor=membership.user, text=payload.text, title=payload.title,
-        digest=payload.digest, link=payload.link,
+        db,
+        target=target,
+        actor=membership.user,
+        text=payload.text,
+        title=payload.title,
+        digest=payload.digest,
+        link=payload.link,
         media_ids=[str(media_id) for media_id in payload.media_ids],
         cover_media_id=str(payload.cover_media_id or ""),
-    )  # fmt: skip
+    )
     variants.check_variant(db, target=target, settings=app_settings(request))
     db.commit()
     return VariantRead.of(target)
@@ -139,9 +151,13 @@ def api_decide(
     i18n.set_language(request.state.language)
     post, target = _load_variant(db, membership, post_id, target_id)
     approvals.decide(
-        db, target=target, post=post, membership=membership, approved=payload.approved,
+        db,
+        target=target,
+        post=post,
+        membership=membership,
+        approved=payload.approved,
         comment=payload.comment,
-    )  # fmt: skip
+    )
     db.commit()
     return VariantRead.of(target)
 
@@ -179,9 +195,12 @@ def api_schedule(
     _post, target = _load_variant(db, membership, post_id, target_id)
     try:
         scheduling.schedule_target(
-            db, target=target, membership=membership, when=payload.at,
+            db,
+            target=target,
+            membership=membership,
+            when=payload.at,
             settings=app_settings(request),
-        )  # fmt: skip
+        )
     except UserError:
         db.rollback()
         raise

@@ -95,9 +95,12 @@ def review_status(db: Session, *, target: PublishTarget, policy: PublishingPolic
     )
     by_key = {decider_key(a): a for a in decisions if a.approved}
     review = rules.Review(
-        steps=policy.approval_steps, lowest_role=Role(policy.approver_role), authors=authors,
-        approvers=counted, in_review=target.state == TargetState.IN_REVIEW,
-    )  # fmt: skip
+        steps=policy.approval_steps,
+        lowest_role=Role(policy.approver_role),
+        authors=authors,
+        approvers=counted,
+        in_review=target.state == TargetState.IN_REVIEW,
+    )
     return ReviewStatus(
         valid=[by_key[key] for key in counted], steps=policy.approval_steps, review=review
     )
@@ -168,18 +171,27 @@ def _record_decision(
     status = review_status(db, target=target, policy=policy)
     after = rules.decide(status.review, decider, approved=approved)  # raises a refusal
     approval = Approval(
-        target_id=target.id, step=status.next_step, approved=approved,
-        content_digest=content_digest(target), decided_by_id=user.id if user else None,
-        reviewer_label=label, comment=comment,
-    )  # fmt: skip
+        target_id=target.id,
+        step=status.next_step,
+        approved=approved,
+        content_digest=content_digest(target),
+        decided_by_id=user.id if user else None,
+        reviewer_label=label,
+        comment=comment,
+    )
     db.add(approval)
     db.flush()
     record_decision(
-        db, workspace=db.get(Workspace, target.workspace_id), subject="variant",
-        entity_type="publish_target", entity_id=target.id, approved=approved, actor=user,
+        db,
+        workspace=db.get(Workspace, target.workspace_id),
+        subject="variant",
+        entity_type="publish_target",
+        entity_id=target.id,
+        approved=approved,
+        actor=user,
         actor_label=label,
         details={"step": approval.step, "comment": comment, "digest": approval.content_digest},
-    )  # fmt: skip
+    )
     if not approved:
         reason = comment or N_("Rejected in review.")
         set_state(db, target=target, state=TargetState.DRAFT, reason=reason, actor=user)
@@ -208,25 +220,33 @@ def decide(
         raise refusal
     user = membership.user
     return _record_decision(
-        db, target=target, policy=policy, decider=member_decider(membership), approved=approved,
-        comment=_clean_comment(comment, approved=approved), user=user, label=user.email,
-    )  # fmt: skip
+        db,
+        target=target,
+        policy=policy,
+        decider=member_decider(membership),
+        approved=approved,
+        comment=_clean_comment(comment, approved=approved),
+        user=user,
+        label=user.email,
+    )
 
 
 # --- External review links -----------------------------------------------------------------
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.all_secret_keys(), salt=REVIEW_SALT)
+    # itsdangerous signs with the last key and accepts any: the current key goes last.
+    return URLSafeSerializer(settings.all_secret_keys()[::-1], salt=REVIEW_SALT)
 
 
 def may_issue_link(db: Session, *, post: Post, membership: Membership) -> bool:
     """Whether the member may create a review link for the post (not its author)."""
     policy = get_policy(db, workspace=membership.workspace)
     refusal = rules.link_issue_refusal(
-        member_decider(membership), authors=post_authors(post),
+        member_decider(membership),
+        authors=post_authors(post),
         lowest_role=Role(policy.approver_role),
-    )  # fmt: skip
+    )
     return refusal is None and policy.approval_steps > 0
 
 
@@ -244,9 +264,10 @@ def review_link_token(
     require(membership, Permission.APPROVE)
     policy = get_policy(db, workspace=membership.workspace)
     refusal = rules.link_issue_refusal(
-        member_decider(membership), authors=post_authors(post),
+        member_decider(membership),
+        authors=post_authors(post),
         lowest_role=Role(policy.approver_role),
-    )  # fmt: skip
+    )
     if refusal is not None:
         raise refusal
     name = rules.clean_reviewer_name(reviewer)
@@ -254,19 +275,26 @@ def review_link_token(
         raise UserError(N_("Choose how long the link works: 1, 3, 7, 14 or 30 days."))
     expires = utcnow() + timedelta(days=int(days))
     link = ReviewLink(
-        workspace_id=post.workspace_id, post_id=post.id, reviewer_name=name,
-        issued_by_id=membership.user_id, expires_at=expires,
-    )  # fmt: skip
+        workspace_id=post.workspace_id,
+        post_id=post.id,
+        reviewer_name=name,
+        issued_by_id=membership.user_id,
+        expires_at=expires,
+    )
     db.add(link)
     db.flush()
     token = _serializer(settings).dumps(
         {"w": post.workspace_id, "p": post.id, "l": link.id, "exp": int(expires.timestamp())}
     )
     record_audit(
-        db, actor=membership.user, workspace=membership.workspace, action="post.review_link",
-        entity_type="post", entity_id=post.id,
+        db,
+        actor=membership.user,
+        workspace=membership.workspace,
+        action="post.review_link",
+        entity_type="post",
+        entity_id=post.id,
         after={"link": link.id, "reviewer": name, "expires_at": expires.isoformat()},
-    )  # fmt: skip
+    )
     return token, expires
 
 
@@ -334,8 +362,9 @@ def external_decide(
     assert workspace is not None
     policy = get_policy(db, workspace=workspace)
     label = external_label(link)
-    return _decide_all(db, targets=in_review, policy=policy, label=label, approved=approved,
-                       comment=comment)  # fmt: skip
+    return _decide_all(
+        db, targets=in_review, policy=policy, label=label, approved=approved, comment=comment
+    )
 
 
 def _decide_all(

@@ -273,9 +273,15 @@ def reschedule(
     zone, _source = viewer_zone(request, membership)
     try:
         target = calendar.reschedule_target(
-            db, workspace=membership.workspace, target_id=target_id, day=day, at=at,
-            zone=zone, actor=user, ip=client_ip(request),
-        )  # fmt: skip
+            db,
+            workspace=membership.workspace,
+            target_id=target_id,
+            day=day,
+            at=at,
+            zone=zone,
+            actor=user,
+            ip=client_ip(request),
+        )
     except NotFoundError as exc:
         if _wants_json(request):
             return JSONResponse({"ok": False, "message": _translate(request, exc)}, status_code=404)
@@ -356,8 +362,13 @@ def campaign_create(
     description: FormText = "",
 ) -> Response:
     """Create a campaign; a bad field shows the form again with the message."""
-    values = {"name": name, "color": color, "starts_on": starts_on, "ends_on": ends_on,
-              "description": description}  # fmt: skip
+    values = {
+        "name": name,
+        "color": color,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "description": description,
+    }
     try:
         data = campaigns.parse_campaign(**values)
         campaigns.create_campaign(
@@ -366,9 +377,13 @@ def campaign_create(
     except UserError as exc:
         db.rollback()
         return _campaigns_page(
-            request, db, membership, error=_translate(request, exc), values=values,
+            request,
+            db,
+            membership,
+            error=_translate(request, exc),
+            values=values,
             status_code=exc.status_code,
-        )  # fmt: skip
+        )
     db.commit()
     request.session["notice"] = N_("Campaign created.")
     return RedirectResponse(f"/w/{membership.workspace.slug}/campaigns", status_code=303)
@@ -436,17 +451,25 @@ def campaign_update(
             name=name, color=color, starts_on=starts_on, ends_on=ends_on, description=description
         )
         campaigns.update_campaign(
-            db, workspace=membership.workspace, campaign_id=campaign_id, data=data, actor=user,
+            db,
+            workspace=membership.workspace,
+            campaign_id=campaign_id,
+            data=data,
+            actor=user,
             ip=client_ip(request),
-        )  # fmt: skip
+        )
     except NotFoundError:
         raise  # nothing changed; the error page still needs the loaded user, so no rollback
     except UserError as exc:
         db.rollback()
         return _campaign_page(
-            request, db, membership, campaign_id, error=_translate(request, exc),
+            request,
+            db,
+            membership,
+            campaign_id,
+            error=_translate(request, exc),
             status_code=exc.status_code,
-        )  # fmt: skip
+        )
     db.commit()
     request.session["notice"] = N_("Campaign saved.")
     return RedirectResponse(
@@ -460,9 +483,12 @@ def campaign_delete(
 ) -> Response:
     """Delete a campaign; its posts stay, outside any campaign."""
     campaigns.delete_campaign(
-        db, workspace=membership.workspace, campaign_id=campaign_id, actor=user,
+        db,
+        workspace=membership.workspace,
+        campaign_id=campaign_id,
+        actor=user,
         ip=client_ip(request),
-    )  # fmt: skip
+    )
     db.commit()
     request.session["notice"] = N_("Campaign deleted. Its posts are kept, outside any campaign.")
     return RedirectResponse(f"/w/{membership.workspace.slug}/campaigns", status_code=303)
@@ -527,13 +553,18 @@ def policy_save(
         approver_role = approver_role or str(current.approver_role)
     try:
         data = policy.parse_policy(
-            approval_steps=approval_steps, approver_role=approver_role,
-            late_policy=late_policy, late_grace_minutes=late_grace_minutes,
-        )  # fmt: skip
+            approval_steps=approval_steps,
+            approver_role=approver_role,
+            late_policy=late_policy,
+            late_grace_minutes=late_grace_minutes,
+        )
         policy.update_policy(
-            db, workspace=membership.workspace, data=data, membership=membership,
+            db,
+            workspace=membership.workspace,
+            data=data,
+            membership=membership,
             ip=client_ip(request),
-        )  # fmt: skip
+        )
     except UserError as exc:
         db.rollback()
         return _policy_page(

@@ -119,9 +119,15 @@ def create_campaign(
     db.add(campaign)
     db.flush()
     record_audit(
-        db, actor=actor, workspace=workspace, action="campaign.create", entity_type="campaign",
-        entity_id=campaign.id, after=_campaign_fields(campaign), ip=ip,
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="campaign.create",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        after=_campaign_fields(campaign),
+        ip=ip,
+    )
     return campaign
 
 
@@ -145,9 +151,16 @@ def update_campaign(
     campaign.description = data.description
     db.flush()
     record_audit(
-        db, actor=actor, workspace=workspace, action="campaign.update", entity_type="campaign",
-        entity_id=campaign.id, before=before, after=_campaign_fields(campaign), ip=ip,
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="campaign.update",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        before=before,
+        after=_campaign_fields(campaign),
+        ip=ip,
+    )
     return campaign
 
 
@@ -160,10 +173,16 @@ def delete_campaign(
     for post in posts:
         post.campaign_id = None
     record_audit(
-        db, actor=actor, workspace=workspace, action="campaign.delete", entity_type="campaign",
-        entity_id=campaign.id, before=_campaign_fields(campaign),
-        after={"posts_released": len(posts)}, ip=ip,
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="campaign.delete",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        before=_campaign_fields(campaign),
+        after={"posts_released": len(posts)},
+        ip=ip,
+    )
     db.delete(campaign)
     db.flush()
 

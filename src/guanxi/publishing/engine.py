@@ -220,9 +220,13 @@ def build_request(db: Session, target: PublishTarget, data_dir: Path) -> Publish
             raise PermanentError(N_("A media file of this post is missing on disk; add it again."))
     cover = media_file(load(target.cover_media_id), data_dir) if target.cover_media_id else None
     variant = VariantDraft(
-        text=target.text, title=target.title, digest=target.digest, link=target.link,
-        media=media, cover=cover,
-    )  # fmt: skip
+        text=target.text,
+        title=target.title,
+        digest=target.digest,
+        link=target.link,
+        media=media,
+        cover=cover,
+    )
     return PublishRequest(idempotency_key=target.idempotency_key, variant=variant)
 
 
@@ -246,9 +250,12 @@ def result_summary(result: PublishResult | None) -> dict[str, Any]:
         return {"found": False}
     raw = json.loads(json.dumps(dict(result.raw), default=str, ensure_ascii=False))
     return {
-        "state": str(result.state), "external_id": result.external_id, "url": result.url,
-        "detail": result.detail, "raw": raw,
-    }  # fmt: skip
+        "state": str(result.state),
+        "external_id": result.external_id,
+        "url": result.url,
+        "detail": result.detail,
+        "raw": raw,
+    }
 
 
 def log_attempt(
@@ -308,10 +315,13 @@ def outcome_of(result: PublishResult | None, error: BaseException | None) -> str
     """A short word for the attempt log."""
     if error is not None:
         names = {
-            TransientError: "transient", RateLimitedError: "rate_limited",
-            QuotaExhaustedError: "quota", TokenError: "token", OutcomeUnknownError: "unknown",
+            TransientError: "transient",
+            RateLimitedError: "rate_limited",
+            QuotaExhaustedError: "quota",
+            TokenError: "token",
+            OutcomeUnknownError: "unknown",
             PermanentError: "permanent",
-        }  # fmt: skip
+        }
         return names.get(type(error), "error" if isinstance(error, ConnectorError) else "crash")
     if result is None:
         return "not_found"
@@ -347,8 +357,14 @@ def execute_target(
     if not take_lease(sessions, target_id, now=now, owner=worker_id):
         return None
     with lease_heartbeat(sessions, target_id, owner=worker_id):
-        return _execute(sessions, target_id, connector_for=connector_for, now=now,
-                        worker_id=worker_id, settings=settings)  # fmt: skip
+        return _execute(
+            sessions,
+            target_id,
+            connector_for=connector_for,
+            now=now,
+            worker_id=worker_id,
+            settings=settings,
+        )
 
 
 def _execute(
@@ -364,10 +380,17 @@ def _execute(
         job = _load_job(sessions, target_id, connector_for, settings, worker_id)
     except Exception as exc:  # a missing file is permanent; anything else counts as unknown
         log_attempt(
-            sessions, target_id=target_id, worker_id=worker_id, action="prepare",
-            outcome=outcome_of(None, exc), summary={}, response={}, error=exc,
-            started_at=now, duration_ms=0,
-        )  # fmt: skip
+            sessions,
+            target_id=target_id,
+            worker_id=worker_id,
+            action="prepare",
+            outcome=outcome_of(None, exc),
+            summary={},
+            response={},
+            error=exc,
+            started_at=now,
+            duration_ms=0,
+        )
         return settle(
             sessions, target_id, worker_id=worker_id, now=now, error=exc, settings=settings
         )
@@ -380,30 +403,52 @@ def _execute(
     ) -> tuple[PublishResult | None, Exception | None]:
         # Written before the call: a worker killed mid-request still leaves its attempt.
         attempt_id = log_attempt(
-            sessions, target_id=target_id, worker_id=worker_id, action=action,
-            outcome="started", summary=summary, response={}, error=None, started_at=now,
+            sessions,
+            target_id=target_id,
+            worker_id=worker_id,
+            action=action,
+            outcome="started",
+            summary=summary,
+            response={},
+            error=None,
+            started_at=now,
             duration_ms=0,
-        )  # fmt: skip
+        )
         result, error, duration_ms = _call(fn)
         finish_attempt(
-            sessions, attempt_id, outcome=outcome_of(result, error),
-            response=result_summary(result) if error is None else {}, error=error,
+            sessions,
+            attempt_id,
+            outcome=outcome_of(result, error),
+            response=result_summary(result) if error is None else {},
+            error=error,
             duration_ms=duration_ms,
-        )  # fmt: skip
+        )
         return result, error
 
     if job.outcome_unknown:
         found, error = attempt("find", lambda: job.connector.find(job.context, job.request))
         if error is not None or found is not None:
             return settle(
-                sessions, target_id, worker_id=worker_id, now=now, result=found, error=error,
-                settings=settings, manual=_is_manual(job.connector),
-            )  # fmt: skip
+                sessions,
+                target_id,
+                worker_id=worker_id,
+                now=now,
+                result=found,
+                error=error,
+                settings=settings,
+                manual=_is_manual(job.connector),
+            )
     result, error = attempt("publish", lambda: job.connector.publish(job.context, job.request))
     return settle(
-        sessions, target_id, worker_id=worker_id, now=now, result=result, error=error,
-        settings=settings, manual=_is_manual(job.connector),
-    )  # fmt: skip
+        sessions,
+        target_id,
+        worker_id=worker_id,
+        now=now,
+        result=result,
+        error=error,
+        settings=settings,
+        manual=_is_manual(job.connector),
+    )
 
 
 def _is_manual(connector: Connector) -> bool:

@@ -272,9 +272,14 @@ def mark_done(
         db.rollback()
         i18n.set_language(request.state.language)
         return _package_page(
-            request, db, membership, target_id,
-            error=exc.translated(i18n.gettext), live_url=live_url, status_code=400,
-        )  # fmt: skip
+            request,
+            db,
+            membership,
+            target_id,
+            error=exc.translated(i18n.gettext),
+            live_url=live_url,
+            status_code=400,
+        )
     db.commit()
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/publish/manual/{target_id}", status_code=303
@@ -296,9 +301,11 @@ def phone_page(request: Request, token: str, db: Db) -> Response:
         package = _phone_package(request, db, token)
     except UserError as exc:
         response = render(
-            request, "publishing/manual_phone_error.html",
-            {"message": exc.translated(i18n.gettext)}, status_code=exc.status_code,
-        )  # fmt: skip
+            request,
+            "publishing/manual_phone_error.html",
+            {"message": exc.translated(i18n.gettext)},
+            status_code=exc.status_code,
+        )
         response.headers.update(PHONE_HEADERS)
         return response
     response = render(

@@ -69,10 +69,19 @@ QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip")
 # File name extensions and the formats they may hold (MP4 and MOV are one family of
 # containers that cameras and editors label either way).
 EXTENSIONS: dict[str, tuple[MediaFormat, ...]] = {
-    "jpg": (JPEG,), "jpeg": (JPEG,), "jpe": (JPEG,), "jfif": (JPEG,), "png": (PNG,),
-    "apng": (PNG,), "gif": (GIF,), "webp": (WEBP,), "mp4": (MP4, MOV), "m4v": (MP4, MOV),
-    "mov": (MOV, MP4), "qt": (MOV, MP4),
-}  # fmt: skip
+    "jpg": (JPEG,),
+    "jpeg": (JPEG,),
+    "jpe": (JPEG,),
+    "jfif": (JPEG,),
+    "png": (PNG,),
+    "apng": (PNG,),
+    "gif": (GIF,),
+    "webp": (WEBP,),
+    "mp4": (MP4, MOV),
+    "m4v": (MP4, MOV),
+    "mov": (MOV, MP4),
+    "qt": (MOV, MP4),
+}
 
 
 class MediaRejectedError(UserError):
@@ -166,17 +175,29 @@ def store_media(
     finally:
         temp_path.unlink(missing_ok=True)
     asset = MediaAsset(
-        workspace_id=workspace.id, kind=media_format.kind.value, filename=name,
-        content_type=media_format.content_type, size=size, sha256=sha256, width=width,
-        height=height, duration_s=duration, storage_path=relative.as_posix(),
+        workspace_id=workspace.id,
+        kind=media_format.kind.value,
+        filename=name,
+        content_type=media_format.content_type,
+        size=size,
+        sha256=sha256,
+        width=width,
+        height=height,
+        duration_s=duration,
+        storage_path=relative.as_posix(),
         uploaded_by_id=actor.id if actor else None,
-    )  # fmt: skip
+    )
     db.add(asset)
     db.flush()
     record_audit(
-        db, actor=actor, workspace=workspace, action="media.upload", entity_type="media",
-        entity_id=asset.id, after={"filename": name, "sha256": sha256, "size": size},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="media.upload",
+        entity_type="media",
+        entity_id=asset.id,
+        after={"filename": name, "sha256": sha256, "size": size},
+    )
     return asset, True
 
 
@@ -334,7 +355,12 @@ def media_path(asset: MediaAsset, data_dir: Path) -> Path:
 def media_file(asset: MediaAsset, data_dir: Path) -> MediaFile:
     """The asset as a connector sees it."""
     return MediaFile(
-        path=media_path(asset, data_dir), kind=MediaKind(asset.kind),
-        content_type=asset.content_type, size=asset.size, sha256=asset.sha256,
-        width=asset.width, height=asset.height, duration_s=asset.duration_s,
-    )  # fmt: skip
+        path=media_path(asset, data_dir),
+        kind=MediaKind(asset.kind),
+        content_type=asset.content_type,
+        size=asset.size,
+        sha256=asset.sha256,
+        width=asset.width,
+        height=asset.height,
+        duration_s=asset.duration_s,
+    )

@@ -62,9 +62,13 @@ async def media_upload(request: Request, db: Db, membership: Writer) -> Response
         # Hashing and decoding large files would block the event loop: do it in a thread.
         messages, errors = await run_in_threadpool(_store_uploads, request, db, membership, uploads)
     return _media_page(
-        request, db, membership, messages=messages, errors=errors,
+        request,
+        db,
+        membership,
+        messages=messages,
+        errors=errors,
         status_code=400 if errors and not messages else 200,
-    )  # fmt: skip
+    )
 
 
 def _store_uploads(
@@ -79,10 +83,13 @@ def _store_uploads(
     for upload in named:
         try:
             asset, new = media.store_media(
-                db, workspace=membership.workspace, filename=upload.filename or "",
-                stream=upload.file, data_dir=app_settings(request).data_dir,
+                db,
+                workspace=membership.workspace,
+                filename=upload.filename or "",
+                stream=upload.file,
+                data_dir=app_settings(request).data_dir,
                 actor=membership.user,
-            )  # fmt: skip
+            )
             db.commit()
         except UserError as exc:
             db.rollback()

@@ -383,15 +383,25 @@ class VariantRead(BaseModel):
     def of(cls, target: PublishTarget) -> VariantRead:
         """The target as the API shows it, its state's reason in the current language."""
         return cls(
-            id=target.id, channel_id=target.channel_id, state=TargetState(target.state),
+            id=target.id,
+            channel_id=target.channel_id,
+            state=TargetState(target.state),
             state_reason=i18n.gettext(target.state_reason) if target.state_reason else "",
-            text=target.text, title=target.title, digest=target.digest, link=target.link,
-            media_ids=list(target.media_ids or []), cover_media_id=target.cover_media_id,
-            checks=list(target.checks or []), overrides=list(target.overrides or []),
-            scheduled_at=target.scheduled_at, published_at=target.published_at,
-            late=target.late, external_id=target.external_id,
-            external_url=target.external_url, last_error=target.last_error,
-        )  # fmt: skip
+            text=target.text,
+            title=target.title,
+            digest=target.digest,
+            link=target.link,
+            media_ids=list(target.media_ids or []),
+            cover_media_id=target.cover_media_id,
+            checks=list(target.checks or []),
+            overrides=list(target.overrides or []),
+            scheduled_at=target.scheduled_at,
+            published_at=target.published_at,
+            late=target.late,
+            external_id=target.external_id,
+            external_url=target.external_url,
+            last_error=target.last_error,
+        )
 
 
 class PostRead(BaseModel):
@@ -408,9 +418,13 @@ class PostRead(BaseModel):
     def of(cls, post: Post) -> PostRead:
         """The post and each of its variants."""
         return cls(
-            id=post.id, title=post.title, body=post.body, campaign_id=post.campaign_id,
-            created_at=post.created_at, variants=[VariantRead.of(t) for t in post.targets],
-        )  # fmt: skip
+            id=post.id,
+            title=post.title,
+            body=post.body,
+            campaign_id=post.campaign_id,
+            created_at=post.created_at,
+            variants=[VariantRead.of(t) for t in post.targets],
+        )
 
 
 class AttemptRead(BaseModel):

@@ -142,10 +142,14 @@ def _assign_manual(
     target.due_at = target.due_at or target.scheduled_at or now
     target.next_attempt_at = None
     notifications.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=MANUAL_ASSIGNED,
+        db,
+        settings=settings,
+        workspace_id=target.workspace_id,
+        kind=MANUAL_ASSIGNED,
         params=_params(db, target, due=target.due_at.isoformat(timespec="minutes")),
-        recipients=[target.assignee_id], link=target_link(db, target),
-    )  # fmt: skip
+        recipients=[target.assignee_id],
+        link=target_link(db, target),
+    )
 
 
 def handle_error(
@@ -169,10 +173,14 @@ def handle_error(
         _reschedule(target, at=now)  # parked: the dispatcher skips the channel until reconnected
         if was_connected:
             notifications.notify(
-                db, settings=settings, workspace_id=channel.workspace_id,
-                kind=CHANNEL_NEEDS_RECONNECT, params={"channel": channel.name},
-                recipients=_people(db, target), link=target_link(db, target),
-            )  # fmt: skip
+                db,
+                settings=settings,
+                workspace_id=channel.workspace_id,
+                kind=CHANNEL_NEEDS_RECONNECT,
+                params={"channel": channel.name},
+                recipients=_people(db, target),
+                link=target_link(db, target),
+            )
         return
     if isinstance(error, PermanentError) or (
         isinstance(error, ConnectorError)
@@ -206,10 +214,14 @@ def fail(
     transition(target, S.FAILED, error[:2000], by=by)
     target.next_attempt_at = None
     notifications.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=PUBLISH_FAILED,
-        params=_params(db, target, error=error[:300]), recipients=_people(db, target),
+        db,
+        settings=settings,
+        workspace_id=target.workspace_id,
+        kind=PUBLISH_FAILED,
+        params=_params(db, target, error=error[:300]),
+        recipients=_people(db, target),
         link=target_link(db, target),
-    )  # fmt: skip
+    )
 
 
 def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings) -> None:
@@ -218,10 +230,14 @@ def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings)
     target.next_attempt_at = None
     kind = MISSED_HELD if reason == MISSED_REASON else NEEDS_ATTENTION
     notifications.notify(
-        db, settings=settings, workspace_id=target.workspace_id, kind=kind,
-        params=_params(db, target, reason=reason), recipients=_people(db, target),
+        db,
+        settings=settings,
+        workspace_id=target.workspace_id,
+        kind=kind,
+        params=_params(db, target, reason=reason),
+        recipients=_people(db, target),
         link=target_link(db, target),
-    )  # fmt: skip
+    )
 
 
 def _people(db: Session, target: PublishTarget) -> list[int | None]:
@@ -270,8 +286,12 @@ def apply_pushed_status(db: Session, channel: Channel, event: PublishFinished) -
         db, channel=channel, external_id=event.external_id, result=event.result
     )
     db.commit()
-    log.info("publish %s finished for channel %s: target %s", event.external_id, channel.id,
-             target.id if target else "none")  # fmt: skip
+    log.info(
+        "publish %s finished for channel %s: target %s",
+        event.external_id,
+        channel.id,
+        target.id if target else "none",
+    )
 
 
 def register_push_handlers() -> None:
@@ -308,10 +328,15 @@ def complete_manual_target(
     target.next_attempt_at = None
     target.outcome_unknown = False
     record_audit(
-        db, actor=actor, workspace=db.get(Workspace, target.workspace_id),
-        action="publish_target.posted_by_hand", entity_type="publish_target",
-        entity_id=target.id, before=before, after={"state": "published", "url": url},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=db.get(Workspace, target.workspace_id),
+        action="publish_target.posted_by_hand",
+        entity_type="publish_target",
+        entity_id=target.id,
+        before=before,
+        after={"state": "published", "url": url},
+    )
     db.flush()
     return target
 

@@ -63,12 +63,16 @@ def get_policy(db: Session, *, workspace: Workspace) -> PublishingPolicy:
     if policy is None:  # if another request creates the row meanwhile, theirs is read
         before_first_write(db)
         policy, _ = get_or_create(
-            db, PublishingPolicy, key={"workspace_id": workspace.id},
-            defaults={"approval_steps": DEFAULT_APPROVAL_STEPS,
-                      "approver_role": DEFAULT_APPROVER_ROLE,
-                      "late_policy": DEFAULT_LATE_POLICY,
-                      "late_grace_minutes": DEFAULT_GRACE_MINUTES},
-        )  # fmt: skip
+            db,
+            PublishingPolicy,
+            key={"workspace_id": workspace.id},
+            defaults={
+                "approval_steps": DEFAULT_APPROVAL_STEPS,
+                "approver_role": DEFAULT_APPROVER_ROLE,
+                "late_policy": DEFAULT_LATE_POLICY,
+                "late_grace_minutes": DEFAULT_GRACE_MINUTES,
+            },
+        )
     return policy
 
 
@@ -115,9 +119,10 @@ def update_policy(
     """
     policy = get_policy(db, workspace=workspace)
     refusal = rules.policy_change_refusal(
-        membership.role, who_approves(policy),
+        membership.role,
+        who_approves(policy),
         rules.WhoApproves(data.approval_steps, data.approver_role),
-    )  # fmt: skip
+    )
     if refusal is not None:
         raise refusal
     before = _fields(policy)
@@ -128,9 +133,15 @@ def update_policy(
     after = _fields(policy)
     if after != before:
         record_audit(
-            db, actor=membership.user, workspace=workspace, action="publishing_policy.update",
-            entity_type="publishing_policy", entity_id=workspace.id, before=before,
-            after=after, ip=ip,
-        )  # fmt: skip
+            db,
+            actor=membership.user,
+            workspace=workspace,
+            action="publishing_policy.update",
+            entity_type="publishing_policy",
+            entity_id=workspace.id,
+            before=before,
+            after=after,
+            ip=ip,
+        )
     db.flush()
     return policy

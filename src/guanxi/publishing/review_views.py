@@ -76,18 +76,24 @@ def review_decide(request: Request, db: Db, token: str, form: SubmittedForm) -> 
     link = approvals.review_link_for_token(db, token=token, settings=app_settings(request))
     try:
         approvals.external_decide(
-            db, link=link, approved=form_value(form, "decision") == "approve",
+            db,
+            link=link,
+            approved=form_value(form, "decision") == "approve",
             comment=form_value(form, "comment"),
-        )  # fmt: skip
+        )
         db.commit()
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
         db.refresh(link)
         return _review_page(
-            request, db, link, token, error=exc.translated(i18n.gettext),
+            request,
+            db,
+            link,
+            token,
+            error=exc.translated(i18n.gettext),
             status_code=exc.status_code,
-        )  # fmt: skip
+        )
     return _review_page(request, db, link, token, done=True)
 
 

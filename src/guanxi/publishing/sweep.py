@@ -176,10 +176,14 @@ def _overdue_manual(
                 continue  # one reminder per target
             due = target.due_at.isoformat(timespec="minutes") if target.due_at else ""
             notifications.notify(
-                db, settings=settings, workspace_id=target.workspace_id,
-                kind=MANUAL_OVERDUE, params=_params(db, target, due=due),
-                recipients=[target.assignee_id], link=target_link(db, target),
-            )  # fmt: skip
+                db,
+                settings=settings,
+                workspace_id=target.workspace_id,
+                kind=MANUAL_OVERDUE,
+                params=_params(db, target, due=due),
+                recipients=[target.assignee_id],
+                link=target_link(db, target),
+            )
             report.reminded.append(target.id)
 
 
@@ -219,11 +223,17 @@ def check_status(
         )
     result, error, duration_ms = _call(lambda: connector.publish_status(context, external_id))
     log_attempt(
-        sessions, target_id=target_id, worker_id=worker_id, action="status",
-        outcome=outcome_of(result, error), summary={"external_id": external_id},
-        response=result_summary(result) if error is None else {}, error=error,
-        started_at=now, duration_ms=duration_ms,
-    )  # fmt: skip
+        sessions,
+        target_id=target_id,
+        worker_id=worker_id,
+        action="status",
+        outcome=outcome_of(result, error),
+        summary={"external_id": external_id},
+        response=result_summary(result) if error is None else {},
+        error=error,
+        started_at=now,
+        duration_ms=duration_ms,
+    )
     try:
         with session_scope(sessions) as db:
             target = db.get_one(PublishTarget, target_id, populate_existing=True)
@@ -243,11 +253,14 @@ def check_status(
                 target.next_attempt_at = later
                 if was_connected:
                     notifications.notify(
-                        db, settings=settings, workspace_id=channel.workspace_id,
+                        db,
+                        settings=settings,
+                        workspace_id=channel.workspace_id,
                         kind=CHANNEL_NEEDS_RECONNECT,
-                        params={"channel": channel.name}, recipients=_people(db, target),
+                        params={"channel": channel.name},
+                        recipients=_people(db, target),
                         link=target_link(db, target),
-                    )  # fmt: skip
+                    )
             elif isinstance(error, RateLimitedError):
                 target.next_attempt_at = max(later, now + timedelta(seconds=error.retry_after_s))
             else:

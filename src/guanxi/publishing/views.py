@@ -190,10 +190,14 @@ def new_post(
     """Create the post with a variant per chosen account; a bad form comes back explained."""
     try:
         post = service.create_post(
-            db, workspace=membership.workspace, actor=user, title=form_value(form, "title"),
-            body=form_value(form, "body"), campaign=form_value(form, "campaign"),
+            db,
+            workspace=membership.workspace,
+            actor=user,
+            title=form_value(form, "title"),
+            body=form_value(form, "body"),
+            campaign=form_value(form, "campaign"),
             channel_ids=form.get("channels", []),
-        )  # fmt: skip
+        )
         for target in post.targets:
             variants.check_variant(db, target=target, settings=app_settings(request))
         db.commit()
@@ -322,9 +326,14 @@ def _act(
         i18n.set_language(request.state.language)
         db.refresh(post)
         return _post_page(
-            request, db, membership, post, error=exc.translated(i18n.gettext),
-            error_target=target_id, status_code=exc.status_code,
-        )  # fmt: skip
+            request,
+            db,
+            membership,
+            post,
+            error=exc.translated(i18n.gettext),
+            error_target=target_id,
+            status_code=exc.status_code,
+        )
     anchor = f"#variant-{target_id}" if target_id else ""
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/posts/{post.id}{anchor}", status_code=303
@@ -338,12 +347,19 @@ def post_update(
     """Save the post's internal title, master text and campaign."""
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
     return _act(
-        request, db, membership, post,
+        request,
+        db,
+        membership,
+        post,
         lambda: service.update_post(
-            db, post=post, actor=membership.user, title=form_value(form, "title"),
-            body=form_value(form, "body"), campaign=form_value(form, "campaign"),
+            db,
+            post=post,
+            actor=membership.user,
+            title=form_value(form, "title"),
+            body=form_value(form, "body"),
+            campaign=form_value(form, "campaign"),
         ),
-    )  # fmt: skip
+    )
 
 
 @router.post("/w/{slug}/posts/{post_id}/channels")
@@ -432,21 +448,31 @@ def variant_check(
 
 @router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/override")
 def variant_override(
-    request: Request, db: Db, membership: Approver, post_id: int, target_id: int,
+    request: Request,
+    db: Db,
+    membership: Approver,
+    post_id: int,
+    target_id: int,
     form: SubmittedForm,
-) -> Response:  # fmt: skip
+) -> Response:
     """A manager lets a warning pass, with a reason."""
     post, target = service.get_variant(
         db, workspace=membership.workspace, post_id=post_id, target_id=target_id
     )
     return _act(
-        request, db, membership, post,
+        request,
+        db,
+        membership,
+        post,
         lambda: variants.override_warning(
-            db, target=target, membership=membership, code=form_value(form, "code"),
+            db,
+            target=target,
+            membership=membership,
+            code=form_value(form, "code"),
             reason=form_value(form, "reason"),
         ),
         target_id=target_id,
-    )  # fmt: skip
+    )
 
 
 @router.post("/w/{slug}/posts/{post_id}/submit")
@@ -454,35 +480,53 @@ def post_submit(request: Request, db: Db, membership: Writer, post_id: int) -> R
     """Send the post's draft variants to review."""
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
     return _act(
-        request, db, membership, post,
+        request,
+        db,
+        membership,
+        post,
         lambda: approvals.submit_for_review(db, post=post, membership=membership),
-    )  # fmt: skip
+    )
 
 
 @router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/decide")
 def variant_decide(
-    request: Request, db: Db, membership: Approver, post_id: int, target_id: int,
+    request: Request,
+    db: Db,
+    membership: Approver,
+    post_id: int,
+    target_id: int,
     form: SubmittedForm,
-) -> Response:  # fmt: skip
+) -> Response:
     """Approve or reject the variant's next review step, with a comment."""
     post, target = service.get_variant(
         db, workspace=membership.workspace, post_id=post_id, target_id=target_id
     )
     return _act(
-        request, db, membership, post,
+        request,
+        db,
+        membership,
+        post,
         lambda: approvals.decide(
-            db, target=target, post=post, membership=membership,
-            approved=form_value(form, "decision") == "approve", comment=form_value(form, "comment"),
+            db,
+            target=target,
+            post=post,
+            membership=membership,
+            approved=form_value(form, "decision") == "approve",
+            comment=form_value(form, "comment"),
         ),
         target_id=target_id,
-    )  # fmt: skip
+    )
 
 
 @router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/schedule")
 def variant_schedule(
-    request: Request, db: Db, membership: Writer, post_id: int, target_id: int,
+    request: Request,
+    db: Db,
+    membership: Writer,
+    post_id: int,
+    target_id: int,
     form: SubmittedForm,
-) -> Response:  # fmt: skip
+) -> Response:
     """Schedule the variant at a time typed in the viewer's zone, or publish it now."""
     post, target = service.get_variant(
         db, workspace=membership.workspace, post_id=post_id, target_id=target_id
@@ -515,28 +559,38 @@ def variant_unschedule(
         db, workspace=membership.workspace, post_id=post_id, target_id=target_id
     )
     return _act(
-        request, db, membership, post,
+        request,
+        db,
+        membership,
+        post,
         lambda: scheduling.unschedule_target(db, target=target, membership=membership),
         target_id=target_id,
-    )  # fmt: skip
+    )
 
 
 @router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/retry")
 def variant_retry(
-    request: Request, db: Db, membership: Writer, post_id: int, target_id: int,
+    request: Request,
+    db: Db,
+    membership: Writer,
+    post_id: int,
+    target_id: int,
     form: SubmittedForm,
-) -> Response:  # fmt: skip
+) -> Response:
     """Queue a failed variant again (one needing attention only after a manager confirms)."""
     post, target = service.get_variant(
         db, workspace=membership.workspace, post_id=post_id, target_id=target_id
     )
     return _act(
-        request, db, membership, post,
+        request,
+        db,
+        membership,
+        post,
         lambda: scheduling.retry_target(
             db, target=target, membership=membership, confirmed=form_value(form, "confirm") == "1"
         ),
         target_id=target_id,
-    )  # fmt: skip
+    )
 
 
 @router.post("/w/{slug}/posts/{post_id}/comments")
@@ -547,11 +601,14 @@ def post_comment(
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
     user = membership.user
     return _act(
-        request, db, membership, post,
+        request,
+        db,
+        membership,
+        post,
         lambda: service.add_comment(
             db, post=post, body=form_value(form, "body"), author=user, author_label=user.name
         ),
-    )  # fmt: skip
+    )
 
 
 @router.post("/w/{slug}/posts/{post_id}/review-link")
@@ -562,17 +619,25 @@ def post_review_link(
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
     try:
         token, _expires = approvals.review_link_token(
-            db, post=post, membership=membership, reviewer=form_value(form, "reviewer"),
-            days=form_value(form, "days"), settings=app_settings(request),
-        )  # fmt: skip
+            db,
+            post=post,
+            membership=membership,
+            reviewer=form_value(form, "reviewer"),
+            days=form_value(form, "days"),
+            settings=app_settings(request),
+        )
         db.commit()
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
         return _post_page(
-            request, db, membership, post, error=exc.translated(i18n.gettext),
+            request,
+            db,
+            membership,
+            post,
+            error=exc.translated(i18n.gettext),
             status_code=exc.status_code,
-        )  # fmt: skip
+        )
     link = f"{app_settings(request).base_url.rstrip('/')}/review/{token}"
     return _post_page(request, db, membership, post, review_link=link)
 

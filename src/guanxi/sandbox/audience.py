@@ -166,8 +166,9 @@ def _fan(engagement: Engagement, platform: str) -> Fan:
         verified = rng.choice(_VERIFIED)
         followers = int(rng.paretovariate(1.2) * 80) * (20 if verified in {0, 3} else 1)
         prefix = {"weibo": "7", "wechat": "oFan", "douyin": "dy_fan_"}.get(platform, "fan")
-        engagement.fans[key] = Fan(f"{prefix}{1_000_000_000 + number * 7919}", name,
-                                   followers, verified)  # fmt: skip
+        engagement.fans[key] = Fan(
+            f"{prefix}{1_000_000_000 + number * 7919}", name, followers, verified
+        )
     return engagement.fans[key]
 
 
@@ -204,9 +205,16 @@ def tick(state: SandboxState, *, comments: int = 3) -> dict[str, int]:
             for _ in range(comments):
                 post = rng.choice(posts)
                 engagement.comments.append(
-                    FanComment(post.platform, post.account_id, post.post_id, state.next_id(),
-                               _fan(engagement, post.platform), _text(engagement), utcnow())
-                )  # fmt: skip
+                    FanComment(
+                        post.platform,
+                        post.account_id,
+                        post.post_id,
+                        state.next_id(),
+                        _fan(engagement, post.platform),
+                        _text(engagement),
+                        utcnow(),
+                    )
+                )
                 added["comments"] += 1
         # Fans mention the brand whether or not it published anything lately.
         brands = sorted(
@@ -217,17 +225,28 @@ def tick(state: SandboxState, *, comments: int = 3) -> dict[str, int]:
             brand = brands[0]
             about = [p.post_id for p in posts if p.account_id == brand.account_id]
             engagement.mentions.append(
-                FanMention("weibo", brand.account_id, state.next_id(), _fan(engagement, "weibo"),
-                           f"@{brand.name} {_text(engagement, topical=rng.random() < 0.5)}",
-                           utcnow(),
-                           rng.choice(about) if about else "")
-            )  # fmt: skip
+                FanMention(
+                    "weibo",
+                    brand.account_id,
+                    state.next_id(),
+                    _fan(engagement, "weibo"),
+                    f"@{brand.name} {_text(engagement, topical=rng.random() < 0.5)}",
+                    utcnow(),
+                    rng.choice(about) if about else "",
+                )
+            )
             added["mentions"] += 1
         wechat = [a for a in state.accounts.values() if a.platform == WECHAT]
         if wechat and rng.random() < 0.5:
             account = rng.choice(wechat)
-            message = FanMessage(WECHAT, account.account_id, state.next_id(),
-                                 _fan(engagement, WECHAT), _text(engagement), utcnow())  # fmt: skip
+            message = FanMessage(
+                WECHAT,
+                account.account_id,
+                state.next_id(),
+                _fan(engagement, WECHAT),
+                _text(engagement),
+                utcnow(),
+            )
             engagement.messages.append(message)
             pushed.append(message)
             added["messages"] += 1

@@ -209,19 +209,23 @@ def seed_demo(state: SandboxState, memory: _DouyinMemory | None = None) -> None:
     """The demo app and account, with a long-lived token guanxi's demo data can use."""
     state.add_app(
         SandboxApp(
-            platform=PLATFORM, client_id=DEMO_DOUYIN_CLIENT_KEY,
+            platform=PLATFORM,
+            client_id=DEMO_DOUYIN_CLIENT_KEY,
             client_secret=DEMO_DOUYIN_CLIENT_SECRET,
         )
-    )  # fmt: skip
+    )
     state.add_account(
         SandboxAccount(platform=PLATFORM, account_id=DEMO_DOUYIN_OPEN_ID, name=DEMO_DOUYIN_NAME)
     )
     with state.lock:
         state.tokens[DEMO_DOUYIN_TOKEN] = IssuedToken(
-            platform=PLATFORM, token=DEMO_DOUYIN_TOKEN, account_id=DEMO_DOUYIN_OPEN_ID,
-            client_id=DEMO_DOUYIN_CLIENT_KEY, expires_at=utcnow() + timedelta(days=3650),
+            platform=PLATFORM,
+            token=DEMO_DOUYIN_TOKEN,
+            account_id=DEMO_DOUYIN_OPEN_ID,
+            client_id=DEMO_DOUYIN_CLIENT_KEY,
+            expires_at=utcnow() + timedelta(days=3650),
             refresh_token=DEMO_DOUYIN_REFRESH_TOKEN,
-        )  # fmt: skip
+        )
     if memory is not None:
         with memory.lock:
             memory.refresh_expiry[DEMO_DOUYIN_REFRESH_TOKEN] = utcnow() + timedelta(days=3650)
@@ -254,9 +258,13 @@ def _token_data(token: IssuedToken, scope: str, refresh_expires: datetime) -> di
 def _oauth_routes(router: APIRouter, memory: _DouyinMemory) -> None:  # noqa: PLR0915 - one closure per route
     @router.get("/platform/oauth/connect/", response_class=HTMLResponse)
     def consent_page(
-        request: Request, client_key: str = "", response_type: str = "", scope: str = "",
-        redirect_uri: str = "", state: str = "",
-    ) -> HTMLResponse:  # fmt: skip
+        request: Request,
+        client_key: str = "",
+        response_type: str = "",
+        scope: str = "",
+        redirect_uri: str = "",
+        state: str = "",
+    ) -> HTMLResponse:
         sandbox = sandbox_of(request)
         app = sandbox.state.apps.get((PLATFORM, client_key))
         if app is None or response_type != "code" or not redirect_uri:
@@ -271,10 +279,12 @@ def _oauth_routes(router: APIRouter, memory: _DouyinMemory) -> None:  # noqa: PL
         hidden = "".join(
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
             for name, value in (
-                ("client_key", client_key), ("scope", scope),
-                ("redirect_uri", redirect_uri), ("state", state),
+                ("client_key", client_key),
+                ("scope", scope),
+                ("redirect_uri", redirect_uri),
+                ("state", state),
             )
-        )  # fmt: skip
+        )
         body = (
             "<h1>抖音授权 (sandbox)</h1>"
             f"<p>应用 {html.escape(client_key)} 申请以下权限：{html.escape(scope)}</p>"
@@ -294,10 +304,12 @@ def _oauth_routes(router: APIRouter, memory: _DouyinMemory) -> None:  # noqa: PL
         code = secrets.token_urlsafe(18)
         with memory.lock:
             memory.grants[code] = _Grant(
-                client_key=form.get("client_key", ""), open_id=account.account_id,
-                scope=form.get("scope", ""), redirect_uri=form.get("redirect_uri", ""),
+                client_key=form.get("client_key", ""),
+                open_id=account.account_id,
+                scope=form.get("scope", ""),
+                redirect_uri=form.get("redirect_uri", ""),
                 expires_at=utcnow() + CODE_LIFETIME,
-            )  # fmt: skip
+            )
         redirect_uri = form.get("redirect_uri", "")
         joiner = "&" if "?" in redirect_uri else "?"
         query = urlencode({"code": code, "state": form.get("state", "")})
@@ -319,9 +331,11 @@ def _oauth_routes(router: APIRouter, memory: _DouyinMemory) -> None:  # noqa: PL
         if grant is None or grant.client_key != app.client_id or grant.expires_at < utcnow():
             return error_response(CODE_INVALID)
         token = sandbox.state.issue_token(
-            platform=PLATFORM, account_id=grant.open_id, client_id=app.client_id,
+            platform=PLATFORM,
+            account_id=grant.open_id,
+            client_id=app.client_id,
             lifetime=ACCESS_TOKEN_LIFETIME,
-        )  # fmt: skip
+        )
         refresh_expires = utcnow() + REFRESH_TOKEN_LIFETIME
         with memory.lock:
             memory.refresh_expiry[token.refresh_token] = refresh_expires
@@ -345,9 +359,11 @@ def _oauth_routes(router: APIRouter, memory: _DouyinMemory) -> None:  # noqa: PL
             return error_response(REFRESH_TOKEN_EXPIRED)
         latest = max(issued, key=lambda t: t.expires_at)
         token = sandbox.state.issue_token(
-            platform=PLATFORM, account_id=latest.account_id, client_id=latest.client_id,
+            platform=PLATFORM,
+            account_id=latest.account_id,
+            client_id=latest.client_id,
             lifetime=ACCESS_TOKEN_LIFETIME,
-        )  # fmt: skip
+        )
         token.refresh_token = value  # Douyin keeps the refresh token (and its expiry)
         return _ok(_token_data(token, "", expires))
 
@@ -359,8 +375,9 @@ def _oauth_routes(router: APIRouter, memory: _DouyinMemory) -> None:  # noqa: PL
         if problem is not None:
             return problem
         account = sandbox.state.accounts[(PLATFORM, form["open_id"])]
-        return _ok({"open_id": account.account_id, "union_id": "", "nickname": account.name,
-                    "avatar": ""})  # fmt: skip
+        return _ok(
+            {"open_id": account.account_id, "union_id": "", "nickname": account.name, "avatar": ""}
+        )
 
 
 def _check_token(state: SandboxState, value: str, open_id: str) -> JSONResponse | None:
@@ -471,9 +488,13 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
         video_id = "v0" + secrets.token_hex(14)
         with state.lock:
             state.media[video_id] = SandboxMedia(
-                platform=PLATFORM, account_id=open_id, media_id=video_id,
-                filename=filename, content_type=content_type, size=len(content),
-            )  # fmt: skip
+                platform=PLATFORM,
+                account_id=open_id,
+                media_id=video_id,
+                filename=filename,
+                content_type=content_type,
+                size=len(content),
+            )
         with memory.lock:
             memory.video_digests[video_id] = hashlib.sha256(content).hexdigest()
         return _ok({"video": {"video_id": video_id, "width": 1080, "height": 1920}})
@@ -497,12 +518,20 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
             return error_response(INVALID_PARAMETER, detail="标题过长")
         post = state.add_post(
             SandboxPost(
-                platform=PLATFORM, account_id=open_id, post_id=f"@{state.next_id()}", text=text,
-                created_at=utcnow(), media=[video_id], status="reviewing",
-                extra={"video_id": video_id, "size": media.size,
-                       "sha256": memory.video_digests.get(video_id, "")},
+                platform=PLATFORM,
+                account_id=open_id,
+                post_id=f"@{state.next_id()}",
+                text=text,
+                created_at=utcnow(),
+                media=[video_id],
+                status="reviewing",
+                extra={
+                    "video_id": video_id,
+                    "size": media.size,
+                    "sha256": memory.video_digests.get(video_id, ""),
+                },
             )
-        )  # fmt: skip
+        )
         # The account page should show the review ending even if nobody asks the API.
         asyncio.get_running_loop().call_later(
             config.review_delay_s + 0.01, lambda: _settle_locked(state, post, config)
@@ -538,8 +567,13 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
         base = str(request.base_url)
         has_more = cursor + count < len(everything)
         state = sandbox_of(request).state
-        return _ok({"list": [_item(p, base, state) for p in page], "has_more": has_more,
-                    "cursor": cursor + len(page)})  # fmt: skip
+        return _ok(
+            {
+                "list": [_item(p, base, state) for p in page],
+                "has_more": has_more,
+                "cursor": cursor + len(page),
+            }
+        )
 
     @router.post("/video/delete/")
     async def delete(request: Request, open_id: str = "") -> JSONResponse:

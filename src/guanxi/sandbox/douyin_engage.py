@@ -32,10 +32,14 @@ REPLY_MAX = 300
 
 def _comment_json(comment: FanComment, replies: int) -> dict[str, Any]:
     return {
-        "comment_id": comment.comment_id, "comment_user_id": comment.author.fan_id,
-        "content": comment.text, "create_time": int(comment.created_at.timestamp()),
-        "digg_count": 0, "reply_comment_total": replies, "top": False,
-    }  # fmt: skip
+        "comment_id": comment.comment_id,
+        "comment_user_id": comment.author.fan_id,
+        "content": comment.text,
+        "create_time": int(comment.created_at.timestamp()),
+        "digg_count": 0,
+        "reply_comment_total": replies,
+        "top": False,
+    }
 
 
 def register(router: APIRouter, config: DouyinSandboxConfig) -> None:
@@ -47,8 +51,9 @@ def register(router: APIRouter, config: DouyinSandboxConfig) -> None:
         problem = _check_token(sandbox.state, value or "", open_id)
         if problem is not None:
             return problem
-        if not sandbox.limiter.hit(f"douyin:account:comments:{open_id}",
-                                   limit=config.account_limit_per_minute, window_s=60):  # fmt: skip
+        if not sandbox.limiter.hit(
+            f"douyin:account:comments:{open_id}", limit=config.account_limit_per_minute, window_s=60
+        ):
             response = error_response(RATE_LIMITED, status_code=429)
             response.headers["Retry-After"] = str(int(sandbox.limiter.seconds_to_reset(60)) + 1)
             return response
@@ -65,12 +70,21 @@ def register(router: APIRouter, config: DouyinSandboxConfig) -> None:
             return error_response(INVALID_PARAMETER, detail="count 需在 1 到 50 之间")
         state = sandbox_of(request).state
         with state.lock:
-            post = next((p for p in state.posts_of(PLATFORM, open_id)
-                         if p.post_id == item_id and not p.deleted), None)  # fmt: skip
+            post = next(
+                (
+                    p
+                    for p in state.posts_of(PLATFORM, open_id)
+                    if p.post_id == item_id and not p.deleted
+                ),
+                None,
+            )
             if post is None:
                 return error_response(COMMENT_NOT_FOUND, detail="视频不存在")
-            on_video = [c for c in engagement_of(state).comments_on(PLATFORM, open_id)
-                        if c.post_id == item_id]  # fmt: skip
+            on_video = [
+                c
+                for c in engagement_of(state).comments_on(PLATFORM, open_id)
+                if c.post_id == item_id
+            ]
             fans = [c for c in on_video if not c.by_account]
             fans.sort(key=lambda c: c.created_at, reverse=True)  # newest first
             page = fans[cursor : cursor + count]
@@ -78,8 +92,9 @@ def register(router: APIRouter, config: DouyinSandboxConfig) -> None:
                 _comment_json(c, sum(1 for r in on_video if r.reply_to_id == c.comment_id))
                 for c in page
             ]
-        return _ok({"list": rows, "cursor": cursor + len(page),
-                    "has_more": cursor + count < len(fans)})  # fmt: skip
+        return _ok(
+            {"list": rows, "cursor": cursor + len(page), "has_more": cursor + count < len(fans)}
+        )
 
     @router.post("/item/comment/reply/")
     async def comment_reply(request: Request, open_id: str = "") -> JSONResponse:
@@ -96,12 +111,24 @@ def register(router: APIRouter, config: DouyinSandboxConfig) -> None:
         engagement = engagement_of(state)
         with state.lock:
             parent = engagement.comment(PLATFORM, str(body.get("comment_id", "")))
-            if (parent is None or parent.deleted or parent.account_id != open_id
-                    or parent.post_id != str(body.get("item_id", ""))):  # fmt: skip
+            if (
+                parent is None
+                or parent.deleted
+                or parent.account_id != open_id
+                or parent.post_id != str(body.get("item_id", ""))
+            ):
                 return error_response(COMMENT_NOT_FOUND, detail="评论不存在")
             account = state.accounts[(PLATFORM, open_id)]
-            reply = FanComment(PLATFORM, open_id, parent.post_id, state.next_id(),
-                               Fan(open_id, account.name, 0, 2), content, utcnow(),
-                               reply_to_id=parent.comment_id, by_account=True)  # fmt: skip
+            reply = FanComment(
+                PLATFORM,
+                open_id,
+                parent.post_id,
+                state.next_id(),
+                Fan(open_id, account.name, 0, 2),
+                content,
+                utcnow(),
+                reply_to_id=parent.comment_id,
+                by_account=True,
+            )
             engagement.comments.append(reply)
         return _ok({"comment_id": reply.comment_id})

@@ -171,9 +171,13 @@ def register(router: APIRouter, config: DouyinSandboxConfig, memory: _DouyinMemo
         video_id = "v0" + secrets.token_hex(14)
         with state.lock:
             state.media[video_id] = SandboxMedia(
-                platform=PLATFORM, account_id=open_id, media_id=video_id,
-                filename=upload.filename, content_type=upload.content_type, size=upload.size,
-            )  # fmt: skip
+                platform=PLATFORM,
+                account_id=open_id,
+                media_id=video_id,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size=upload.size,
+            )
         with memory.lock:
             memory.video_digests[video_id] = upload.digest.hexdigest()
         return _ok({"video": {"video_id": video_id, "width": 1080, "height": 1920}})

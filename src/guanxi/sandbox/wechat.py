@@ -101,9 +101,12 @@ def surface_of(wechat: WechatSandbox) -> PlatformSurface:
 def seed_demo(wechat: WechatSandbox, state: State) -> None:
     """The demo Official Account."""
     wechat.add_account(
-        state, app_id=DEMO_WECHAT_APPID, secret=DEMO_WECHAT_SECRET, name=DEMO_WECHAT_NAME,
+        state,
+        app_id=DEMO_WECHAT_APPID,
+        secret=DEMO_WECHAT_SECRET,
+        name=DEMO_WECHAT_NAME,
         server_token=DEMO_WECHAT_SERVER_TOKEN,
-    )  # fmt: skip
+    )
     from guanxi.sandbox import wechat_engage
 
     wechat_engage.bind(wechat, state)  # the audience's messages are pushed to the account
@@ -246,9 +249,14 @@ def _media_routes(router: APIRouter, wechat: WechatSandbox) -> None:
         state = sandbox_of(request).state
         with state.lock:
             state.media[media_id] = SandboxMedia(
-                platform=PLATFORM, account_id=app_id, media_id=media_id, filename=filename,
-                content_type=f"image/{kind}", size=len(data), url=url,
-            )  # fmt: skip
+                platform=PLATFORM,
+                account_id=app_id,
+                media_id=media_id,
+                filename=filename,
+                content_type=f"image/{kind}",
+                size=len(data),
+                url=url,
+            )
         return {"media_id": media_id, "url": url}
 
     @router.post("/cgi-bin/media/uploadimg")
@@ -346,14 +354,22 @@ def _draft_routes(router: APIRouter, wechat: WechatSandbox) -> None:
         mine.sort(key=lambda draft: -draft[2])
         no_content = bool(body.get("no_content"))
         items = [
-            {"media_id": media_id, "update_time": updated,
-             "content": {"news_item": [
-                 {key: value for key, value in article.items()
-                  if key != "dropped_images" and not (no_content and key == "content")}
-                 for article in articles
-             ]}}
+            {
+                "media_id": media_id,
+                "update_time": updated,
+                "content": {
+                    "news_item": [
+                        {
+                            key: value
+                            for key, value in article.items()
+                            if key != "dropped_images" and not (no_content and key == "content")
+                        }
+                        for article in articles
+                    ]
+                },
+            }
             for media_id, articles, updated in mine[offset : offset + count]
-        ]  # fmt: skip
+        ]
         return {"total_count": len(mine), "item_count": len(items), "item": items}
 
     @router.post("/cgi-bin/freepublish/submit")
@@ -367,25 +383,39 @@ def _draft_routes(router: APIRouter, wechat: WechatSandbox) -> None:
         if draft is None or draft[0] != app_id:
             raise RefusedError(40007, "invalid media_id")
         job = PublishJob(
-            publish_id=wechat.next_id(), msg_data_id=wechat.next_id(), app_id=app_id,
-            articles=draft[1], finish_at=time.monotonic() + wechat.limits.publish_delay_s,
+            publish_id=wechat.next_id(),
+            msg_data_id=wechat.next_id(),
+            app_id=app_id,
+            articles=draft[1],
+            finish_at=time.monotonic() + wechat.limits.publish_delay_s,
             outcome=outcome,
-        )  # fmt: skip
+        )
         first = draft[1][0]
         state = sandbox_of(request).state
         job.post = state.add_post(
             SandboxPost(
-                platform=PLATFORM, account_id=app_id, post_id=job.publish_id,
+                platform=PLATFORM,
+                account_id=app_id,
+                post_id=job.publish_id,
                 text=html.unescape(_TAGS.sub("", str(first["content"]))).strip(),
-                created_at=utcnow(), title=str(first["title"]), status="publishing",
-                extra={"publish_id": job.publish_id, "content": first["content"],
-                       "content_source_url": first.get("content_source_url", ""),
-                       "dropped_images": first["dropped_images"]},
+                created_at=utcnow(),
+                title=str(first["title"]),
+                status="publishing",
+                extra={
+                    "publish_id": job.publish_id,
+                    "content": first["content"],
+                    "content_source_url": first.get("content_source_url", ""),
+                    "dropped_images": first["dropped_images"],
+                },
             )
-        )  # fmt: skip
+        )
         wechat.start(state, job, _base(request))
-        return {"errcode": 0, "errmsg": "ok", "publish_id": job.publish_id,
-                "msg_data_id": job.msg_data_id}  # fmt: skip
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "publish_id": job.publish_id,
+            "msg_data_id": job.msg_data_id,
+        }
 
 
 def _job(wechat: WechatSandbox, app_id: str, publish_id: str) -> PublishJob:
@@ -423,11 +453,14 @@ def _publish_routes(router: APIRouter, wechat: WechatSandbox) -> None:
             wechat.settle(sandbox_of(request).state, job, _base(request))
         done = sorted((j for j in jobs if j.status == 0), key=_newest_first)
         items = [
-            {"article_id": job.article_id, "msg_data_id": job.msg_data_id,
-             "update_time": _published_at(job),
-             "content": {"news_item": _news_items(job, bool(body.get("no_content")))}}
+            {
+                "article_id": job.article_id,
+                "msg_data_id": job.msg_data_id,
+                "update_time": _published_at(job),
+                "content": {"news_item": _news_items(job, bool(body.get("no_content")))},
+            }
             for job in done[offset : offset + count]
-        ]  # fmt: skip
+        ]
         return {"total_count": len(done), "item_count": len(items), "item": items}
 
     @router.post("/cgi-bin/freepublish/delete")
@@ -437,10 +470,13 @@ def _publish_routes(router: APIRouter, wechat: WechatSandbox) -> None:
         article_id = str((await _json_body(request)).get("article_id", ""))
         with wechat.lock:
             job = next(
-                (j for j in wechat.jobs.values()
-                 if j.app_id == app_id and j.article_id == article_id and j.status == 0),
+                (
+                    j
+                    for j in wechat.jobs.values()
+                    if j.app_id == app_id and j.article_id == article_id and j.status == 0
+                ),
                 None,
-            )  # fmt: skip
+            )
             if not article_id or job is None:
                 raise RefusedError(53600, "invalid article_id")
             job.status = 5  # deleted after success
@@ -495,8 +531,12 @@ def _admin_routes(router: APIRouter, wechat: WechatSandbox) -> None:
             return json_error(400, {"detail": "unknown AppID, or the URL is not http(s)"})
         timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
         echostr = secrets.token_hex(8)
-        params = {"signature": sign(token, timestamp, nonce), "timestamp": timestamp,
-                  "nonce": nonce, "echostr": echostr}  # fmt: skip
+        params = {
+            "signature": sign(token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "echostr": echostr,
+        }
         try:
             async with httpx.AsyncClient(timeout=5.0) as client:
                 answer = await client.get(url, params=params)
@@ -517,5 +557,8 @@ def _admin_routes(router: APIRouter, wechat: WechatSandbox) -> None:
             account = wechat.accounts[app_id]
             account.publish_outcome = int(body.get("publish_outcome", account.publish_outcome))
             account.denied_apis = set(body.get("denied_apis", account.denied_apis))
-        return {"app_id": app_id, "publish_outcome": account.publish_outcome,
-                "denied_apis": sorted(account.denied_apis)}  # fmt: skip
+        return {
+            "app_id": app_id,
+            "publish_outcome": account.publish_outcome,
+            "denied_apis": sorted(account.denied_apis),
+        }

@@ -61,12 +61,17 @@ def bind(wechat: WechatSandbox, state: SandboxState) -> None:
         if not url:
             return
         timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
-        params = {"signature": sign(token, timestamp, nonce), "timestamp": timestamp,
-                  "nonce": nonce, "openid": message.fan.fan_id}  # fmt: skip
+        params = {
+            "signature": sign(token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "openid": message.fan.fan_id,
+        }
         body = message_xml(message.account_id, message).encode("utf-8")
         try:
-            httpx.post(url, params=params, content=body, headers={"content-type": "text/xml"},
-                       timeout=5.0)  # fmt: skip
+            httpx.post(
+                url, params=params, content=body, headers={"content-type": "text/xml"}, timeout=5.0
+            )
         except httpx.HTTPError as exc:
             log.warning("push of message %s to %s failed: %r", message.msg_id, url, exc)
 
@@ -92,10 +97,13 @@ def register(router: APIRouter, wechat: WechatSandbox) -> None:  # noqa: PLR0915
         msg_data_id, index = str(body.get("msg_data_id", "")), _int(body, "index")
         with wechat.lock:
             job = next(
-                (j for j in wechat.jobs.values()
-                 if j.app_id == app_id and j.msg_data_id == msg_data_id),
+                (
+                    j
+                    for j in wechat.jobs.values()
+                    if j.app_id == app_id and j.msg_data_id == msg_data_id
+                ),
                 None,
-            )  # fmt: skip
+            )
         if job is None or job.status != 0 or job.post is None or index != 1:
             raise RefusedError(88002, "invalid msg_data_id or index")  # one article per group
         if app_id in closed:
@@ -122,22 +130,31 @@ def register(router: APIRouter, wechat: WechatSandbox) -> None:  # noqa: PLR0915
             raise RefusedError(40097, "invalid args")
         with state.lock:
             engagement = engagement_of(state)
-            on_article = [c for c in engagement.comments
-                          if c.platform == PLATFORM and job.post is not None
-                          and c.post_id == job.post.post_id and not c.deleted]  # fmt: skip
+            on_article = [
+                c
+                for c in engagement.comments
+                if c.platform == PLATFORM
+                and job.post is not None
+                and c.post_id == job.post.post_id
+                and not c.deleted
+            ]
             replies = {c.reply_to_id: c for c in on_article if c.by_account}
             fans = [c for c in on_article if not c.by_account]
             rows = []
             for comment in fans[begin : begin + count]:
                 row: dict[str, Any] = {
-                    "user_comment_id": int(comment.comment_id), "openid": comment.author.fan_id,
+                    "user_comment_id": int(comment.comment_id),
+                    "openid": comment.author.fan_id,
                     "create_time": int(comment.created_at.timestamp()),
-                    "content": comment.text, "comment_type": 0,
-                }  # fmt: skip
+                    "content": comment.text,
+                    "comment_type": 0,
+                }
                 answer = replies.get(comment.comment_id)
                 if answer is not None:
-                    row["reply"] = {"content": answer.text,
-                                    "create_time": int(answer.created_at.timestamp())}  # fmt: skip
+                    row["reply"] = {
+                        "content": answer.text,
+                        "create_time": int(answer.created_at.timestamp()),
+                    }
                 rows.append(row)
         return {"errcode": 0, "errmsg": "ok", "total": len(fans), "comment": rows}
 
@@ -157,13 +174,23 @@ def register(router: APIRouter, wechat: WechatSandbox) -> None:  # noqa: PLR0915
             engagement = engagement_of(state)
             # One answer per comment: a new one replaces the old.
             engagement.comments = [
-                c for c in engagement.comments
+                c
+                for c in engagement.comments
                 if not (c.by_account and c.reply_to_id == parent.comment_id)
-            ]  # fmt: skip
+            ]
             engagement.comments.append(
-                FanComment(PLATFORM, app_id, parent.post_id, state.next_id(), me, content,
-                           utcnow(), reply_to_id=parent.comment_id, by_account=True)
-            )  # fmt: skip
+                FanComment(
+                    PLATFORM,
+                    app_id,
+                    parent.post_id,
+                    state.next_id(),
+                    me,
+                    content,
+                    utcnow(),
+                    reply_to_id=parent.comment_id,
+                    by_account=True,
+                )
+            )
         return {"errcode": 0, "errmsg": "ok"}
 
     @router.post("/cgi-bin/comment/delete")
@@ -191,8 +218,9 @@ def register(router: APIRouter, wechat: WechatSandbox) -> None:  # noqa: PLR0915
         now = utcnow()
         with state.lock:
             engagement = engagement_of(state)
-            theirs = [m for m in engagement.messages
-                      if m.account_id == app_id and m.fan.fan_id == touser]  # fmt: skip
+            theirs = [
+                m for m in engagement.messages if m.account_id == app_id and m.fan.fan_id == touser
+            ]
             last_in = max((m.created_at for m in theirs if not m.outgoing), default=None)
             if last_in is None or now - last_in > WINDOW:
                 raise RefusedError(45015, "response out of time limit or subscription is canceled")

@@ -304,9 +304,11 @@ class WechatSandbox:
                 }
                 try:
                     answer = await client.post(
-                        url, params=params, content=body.encode("utf-8"),
+                        url,
+                        params=params,
+                        content=body.encode("utf-8"),
                         headers={"content-type": "text/xml"},
-                    )  # fmt: skip
+                    )
                 except httpx.HTTPError as exc:
                     record.error = repr(exc)
                 else:

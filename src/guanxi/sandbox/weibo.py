@@ -103,9 +103,12 @@ class WeiboSandbox:
         state.add_account(SandboxAccount(PLATFORM, SECOND_WEIBO_UID, SECOND_WEIBO_NAME))
         with state.lock:
             state.tokens[DEMO_WEIBO_TOKEN] = IssuedToken(
-                platform=PLATFORM, token=DEMO_WEIBO_TOKEN, account_id=DEMO_WEIBO_UID,
-                client_id=DEMO_APP_KEY, expires_at=utcnow() + timedelta(days=3650),
-            )  # fmt: skip
+                platform=PLATFORM,
+                token=DEMO_WEIBO_TOKEN,
+                account_id=DEMO_WEIBO_UID,
+                client_id=DEMO_APP_KEY,
+                expires_at=utcnow() + timedelta(days=3650),
+            )
 
     def surface(self) -> PlatformSurface:
         """The surface to serve (``create_sandbox_app(platform_surfaces=[...])``)."""
@@ -195,8 +198,9 @@ def _authorize(
     if not token.valid(utcnow()):
         raise _RefusedError(_error(path, 21327, "expired_token", 401))
     limits, limiter = weibo.limits, sandbox.limiter
-    if not limiter.hit(f"weibo:app:{token.client_id}", limit=limits.ip_requests_per_hour,
-                       window_s=HOUR):  # fmt: skip
+    if not limiter.hit(
+        f"weibo:app:{token.client_id}", limit=limits.ip_requests_per_hour, window_s=HOUR
+    ):
         raise _RefusedError(_error(path, 10022, "IP requests out of rate limit!", 403))
     user_key = f"weibo:user:{token.client_id}:{token.account_id}"
     if not limiter.hit(user_key, limit=limits.user_requests_per_hour, window_s=HOUR):
@@ -213,23 +217,38 @@ def _authorize(
 def _user_json(state: SandboxState, account_id: str) -> dict[str, Any]:
     account = state.accounts[(PLATFORM, account_id)]
     return {
-        "id": int(account.account_id), "idstr": account.account_id,
-        "screen_name": account.name, "name": account.name, "location": "", "description": "",
-        "url": "", "profile_image_url": "", "domain": "", "verified": True,
-        "followers_count": 0, "friends_count": 0, "statuses_count": 0,
-    }  # fmt: skip
+        "id": int(account.account_id),
+        "idstr": account.account_id,
+        "screen_name": account.name,
+        "name": account.name,
+        "location": "",
+        "description": "",
+        "url": "",
+        "profile_image_url": "",
+        "domain": "",
+        "verified": True,
+        "followers_count": 0,
+        "friends_count": 0,
+        "statuses_count": 0,
+    }
 
 
 def _status_json(state: SandboxState, post: SandboxPost) -> dict[str, Any]:
     created = post.created_at.astimezone(UTC) + timedelta(hours=8)  # Weibo answers in +0800
     body: dict[str, Any] = {
         "created_at": created.strftime("%a %b %d %H:%M:%S +0800 %Y"),
-        "id": int(post.post_id), "idstr": post.post_id, "mid": post.post_id,
-        "text": post.text, "source": post.extra.get("source", ""),
-        "favorited": False, "truncated": False,
-        "reposts_count": 0, "comments_count": 0, "attitudes_count": 0,
+        "id": int(post.post_id),
+        "idstr": post.post_id,
+        "mid": post.post_id,
+        "text": post.text,
+        "source": post.extra.get("source", ""),
+        "favorited": False,
+        "truncated": False,
+        "reposts_count": 0,
+        "comments_count": 0,
+        "attitudes_count": 0,
         "user": _user_json(state, post.account_id),
-    }  # fmt: skip
+    }
     if post.media:
         body["original_pic"] = post.extra.get("pic_url", "")
     from guanxi.sandbox.weibo_metrics import status_counts, user_counts  # it imports this module
@@ -245,17 +264,29 @@ def _check_status(weibo: WeiboSandbox, path: str, client_id: str, status: str) -
     if not text.strip():
         raise _RefusedError(_error(path, 10016, "Miss required parameter (status), see doc"))
     if share_text_length(text) > SHARE_TEXT_LIMIT:
-        raise _RefusedError(_error(path, 20012, "Text too long, please input text less than 140 "
-                              "characters!"))  # fmt: skip
+        raise _RefusedError(
+            _error(path, 20012, "Text too long, please input text less than 140 characters!")
+        )
     if _TOPIC.search(text):
-        raise _RefusedError(_error(path, 10017, "Parameter (status)'s value invalid, expect (text "
-                              "without #topic#), see doc for more info"))  # fmt: skip
+        raise _RefusedError(
+            _error(
+                path,
+                10017,
+                "Parameter (status)'s value invalid, expect (text "
+                "without #topic#), see doc for more info",
+            )
+        )
     domain = weibo.safe_domains.get(client_id, "")
     hosts = [(urlsplit(url).hostname or "").lower() for url in _URL.findall(text)]
     if not domain or not any(h == domain or h.endswith("." + domain) for h in hosts):
         expected = f"a link on the app's safe domain {domain}"
-        raise _RefusedError(_error(path, 10017, f"Parameter (status)'s value invalid, expect "
-                                   f"({expected}), see doc for more info"))  # fmt: skip
+        raise _RefusedError(
+            _error(
+                path,
+                10017,
+                f"Parameter (status)'s value invalid, expect ({expected}), see doc for more info",
+            )
+        )
     return text
 
 
@@ -294,9 +325,12 @@ def _oauth_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
 
     @router.get("/oauth2/authorize", response_class=HTMLResponse)
     def authorize_page(
-        request: Request, client_id: str = "", redirect_uri: str = "", state: str = "",
+        request: Request,
+        client_id: str = "",
+        redirect_uri: str = "",
+        state: str = "",
         response_type: str = "code",
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         return _consent(request, weibo, client_id, redirect_uri, state, response_type, "")
 
     @router.post("/oauth2/authorize")
@@ -312,8 +346,15 @@ def _oauth_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
             return RedirectResponse(_with_query(redirect_uri, query), status_code=302)
         account = sandbox.state.accounts.get((PLATFORM, str(form.get("account_id", ""))))
         if account is None or form.get("password") != account.password:
-            return _consent(request, weibo, client_id, redirect_uri, state_value, "code",
-                            "帐号或密码错误 · Wrong account or password")  # fmt: skip
+            return _consent(
+                request,
+                weibo,
+                client_id,
+                redirect_uri,
+                state_value,
+                "code",
+                "帐号或密码错误 · Wrong account or password",
+            )
         code = secrets.token_hex(16)
         weibo.codes[code] = _Code(
             client_id, account.account_id, redirect_uri, utcnow() + timedelta(minutes=10)
@@ -340,13 +381,21 @@ def _oauth_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
         del weibo.codes[code]  # a code is good for one exchange
         lifetime = weibo.limits.token_lifetime
         token = sandbox.state.issue_token(
-            platform=PLATFORM, account_id=pending.account_id, client_id=app.client_id,
+            platform=PLATFORM,
+            account_id=pending.account_id,
+            client_id=app.client_id,
             lifetime=lifetime,
-        )  # fmt: skip
+        )
         seconds = int(lifetime.total_seconds())
-        return JSONResponse({"access_token": token.token, "remind_in": str(seconds),
-                             "expires_in": seconds, "uid": pending.account_id,
-                             "isRealName": "true"})  # fmt: skip
+        return JSONResponse(
+            {
+                "access_token": token.token,
+                "remind_in": str(seconds),
+                "expires_in": seconds,
+                "uid": pending.account_id,
+                "isRealName": "true",
+            }
+        )
 
     @router.post("/oauth2/get_token_info")
     async def token_info(request: Request) -> Response:
@@ -360,9 +409,15 @@ def _oauth_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
             return _error(path, 21327, "expired_token", 401)
         created = token.expires_at - weibo.limits.token_lifetime
         left = int((token.expires_at - now).total_seconds())
-        return JSONResponse({"uid": int(token.account_id), "appkey": token.client_id,
-                             "scope": "", "create_at": int(created.timestamp()),
-                             "expire_in": left})  # fmt: skip
+        return JSONResponse(
+            {
+                "uid": int(token.account_id),
+                "appkey": token.client_id,
+                "scope": "",
+                "create_at": int(created.timestamp()),
+                "expire_in": left,
+            }
+        )
 
 
 def _status_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
@@ -396,14 +451,22 @@ def _status_routes(router: APIRouter, weibo: WeiboSandbox) -> None:
         except _RefusedError as refused:
             return refused.response
         except ValueError:
-            return _error("/2/statuses/user_timeline.json", 10017,
-                          "Parameter (count/page)'s value invalid, expect (int)")  # fmt: skip
+            return _error(
+                "/2/statuses/user_timeline.json",
+                10017,
+                "Parameter (count/page)'s value invalid, expect (int)",
+            )
         posts = [p for p in state.posts_of(PLATFORM, token.account_id) if not p.deleted]
         posts = [p for p in posts if _in_id_window(p.post_id, params)]
         chunk = posts[(page - 1) * count : page * count]
-        return JSONResponse({"statuses": [_status_json(state, p) for p in chunk],
-                             "total_number": len(posts), "previous_cursor": 0,
-                             "next_cursor": 0})  # fmt: skip
+        return JSONResponse(
+            {
+                "statuses": [_status_json(state, p) for p in chunk],
+                "total_number": len(posts),
+                "previous_cursor": 0,
+                "next_cursor": 0,
+            }
+        )
 
     @router.get("/2/statuses/show.json")
     async def show(request: Request) -> Response:
@@ -455,18 +518,28 @@ async def _share(weibo: WeiboSandbox, request: Request) -> Response:
         if repeated:
             return _error(path, 20019, "Repeated weibo text!")
         post = SandboxPost(
-            platform=PLATFORM, account_id=token.account_id, post_id=state.next_id(),
-            text=text, created_at=utcnow(),
-            extra={"source": "guanxi", "client_id": token.client_id,
-                   "rip": str(params.get("rip", ""))},
-        )  # fmt: skip
+            platform=PLATFORM,
+            account_id=token.account_id,
+            post_id=state.next_id(),
+            text=text,
+            created_at=utcnow(),
+            extra={
+                "source": "guanxi",
+                "client_id": token.client_id,
+                "rip": str(params.get("rip", "")),
+            },
+        )
         if pic is not None:
             media_id = secrets.token_hex(10)
             state.media[media_id] = SandboxMedia(
-                platform=PLATFORM, account_id=token.account_id, media_id=media_id,
-                filename=pic.filename, content_type=pic.content_type, size=len(pic.data),
+                platform=PLATFORM,
+                account_id=token.account_id,
+                media_id=media_id,
+                filename=pic.filename,
+                content_type=pic.content_type,
+                size=len(pic.data),
                 url=f"https://wx1.sinaimg.cn/large/{media_id}.jpg",
-            )  # fmt: skip
+            )
             post.media.append(pic.filename)
             post.extra["pic_url"] = state.media[media_id].url
         state.add_post(post)
@@ -495,9 +568,14 @@ def _with_query(url: str, query: dict[str, Any]) -> str:
 
 
 def _consent(
-    request: Request, weibo: WeiboSandbox, client_id: str, redirect_uri: str, state: str,
-    response_type: str, problem: str,
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    weibo: WeiboSandbox,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    response_type: str,
+    problem: str,
+) -> HTMLResponse:
     """Weibo's authorization page: sign in as one of the sandbox accounts and allow."""
     sandbox = sandbox_of(request)
     app = sandbox.state.apps.get((PLATFORM, client_id))
@@ -519,9 +597,12 @@ def _consent(
     )
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
-        for name, value in (("client_id", client_id), ("redirect_uri", redirect_uri),
-                            ("state", state))
-    )  # fmt: skip
+        for name, value in (
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("state", state),
+        )
+    )
     domain = html.escape(weibo.safe_domains.get(client_id, ""))
     body = (
         f"<h1>微博授权 · Weibo authorization</h1><p>应用 {html.escape(client_id)} ({domain}) "

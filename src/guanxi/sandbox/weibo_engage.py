@@ -43,22 +43,41 @@ def _weibo_time(moment: datetime) -> str:
 
 def _fan_json(fan: Fan) -> dict[str, Any]:
     return {
-        "id": int(fan.fan_id), "idstr": fan.fan_id, "screen_name": fan.name, "name": fan.name,
-        "followers_count": fan.followers, "verified": fan.verified_type >= 0,
-        "verified_type": fan.verified_type, "profile_image_url": "",
+        "id": int(fan.fan_id),
+        "idstr": fan.fan_id,
+        "screen_name": fan.name,
+        "name": fan.name,
+        "followers_count": fan.followers,
+        "verified": fan.verified_type >= 0,
+        "verified_type": fan.verified_type,
+        "profile_image_url": "",
         "profile_url": f"u/{fan.fan_id}",
-    }  # fmt: skip
+    }
 
 
 def _account_comment(
-    state: SandboxState, account_id: str, owner: str, post_id: str, text: str,
-    *, reply_to_id: str = "",
-) -> FanComment:  # fmt: skip
+    state: SandboxState,
+    account_id: str,
+    owner: str,
+    post_id: str,
+    text: str,
+    *,
+    reply_to_id: str = "",
+) -> FanComment:
     """A comment the account writes (on a post of ``owner``), stored; call with the lock."""
     account = state.accounts[(PLATFORM, account_id)]
     me = Fan(account.account_id, account.name, 0, 2)
-    comment = FanComment(PLATFORM, owner, post_id, state.next_id(), me, text, utcnow(),
-                         reply_to_id=reply_to_id, by_account=True)  # fmt: skip
+    comment = FanComment(
+        PLATFORM,
+        owner,
+        post_id,
+        state.next_id(),
+        me,
+        text,
+        utcnow(),
+        reply_to_id=reply_to_id,
+        by_account=True,
+    )
     engagement_of(state).comments.append(comment)
     return comment
 
@@ -69,27 +88,40 @@ def _comment_json(state: SandboxState, comment: FanComment) -> dict[str, Any]:
         _user_json(state, comment.account_id) if comment.by_account else _fan_json(comment.author)
     )
     body: dict[str, Any] = {
-        "created_at": _weibo_time(comment.created_at), "id": int(comment.comment_id),
-        "idstr": comment.comment_id, "mid": comment.comment_id, "text": comment.text,
-        "source": "", "user": user,
+        "created_at": _weibo_time(comment.created_at),
+        "id": int(comment.comment_id),
+        "idstr": comment.comment_id,
+        "mid": comment.comment_id,
+        "text": comment.text,
+        "source": "",
+        "user": user,
         "status": _status_json(state, post) if post is not None else {"idstr": comment.post_id},
-    }  # fmt: skip
+    }
     if comment.reply_to_id:
         engagement = engagement_of(state)
         parent = engagement.comment(PLATFORM, comment.reply_to_id)
         if parent is not None:
-            body["reply_comment"] = {"idstr": parent.comment_id, "id": int(parent.comment_id),
-                                     "text": parent.text}  # fmt: skip
+            body["reply_comment"] = {
+                "idstr": parent.comment_id,
+                "id": int(parent.comment_id),
+                "text": parent.text,
+            }
     return body
 
 
 def _mention_json(mention: FanMention) -> dict[str, Any]:
     return {
-        "created_at": _weibo_time(mention.created_at), "id": int(mention.mention_id),
-        "idstr": mention.mention_id, "mid": mention.mention_id, "text": mention.text,
-        "source": "", "reposts_count": 0, "comments_count": 0, "attitudes_count": 0,
+        "created_at": _weibo_time(mention.created_at),
+        "id": int(mention.mention_id),
+        "idstr": mention.mention_id,
+        "mid": mention.mention_id,
+        "text": mention.text,
+        "source": "",
+        "reposts_count": 0,
+        "comments_count": 0,
+        "attitudes_count": 0,
         "user": _fan_json(mention.author),
-    }  # fmt: skip
+    }
 
 
 def _window(params: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -133,8 +165,13 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
             _window(params)
         except ValueError:
             path = request.url.path.split("/weibo", 1)[-1]
-            raise _RefusedError(_error(path, 10017, "Parameter (since_id/max_id/count/page)'s "
-                                       "value invalid, expect (int)")) from None  # fmt: skip
+            raise _RefusedError(
+                _error(
+                    path,
+                    10017,
+                    "Parameter (since_id/max_id/count/page)'s value invalid, expect (int)",
+                )
+            ) from None
         return params, token.account_id
 
     @router.get("/2/comments/to_me.json")
@@ -213,16 +250,21 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
         if not text:
             return _error(path, 10016, "Miss required parameter (comment), see doc")
         if len(text) > COMMENT_MAX:
-            return _error(path, 20012, "Text too long, please input text less than 140 "
-                          "characters!")  # fmt: skip
+            return _error(path, 20012, "Text too long, please input text less than 140 characters!")
         state = sandbox_of(request).state
         engagement = engagement_of(state)
         with state.lock:
             parent = engagement.comment(PLATFORM, str(params.get("cid", "")))
             if parent is None or parent.deleted:
                 return _error(path, 20201, "Target weibo comment does not exist!")
-            reply = _account_comment(state, account_id, parent.account_id, parent.post_id, text,
-                                     reply_to_id=parent.comment_id)  # fmt: skip
+            reply = _account_comment(
+                state,
+                account_id,
+                parent.account_id,
+                parent.post_id,
+                text,
+                reply_to_id=parent.comment_id,
+            )
             return JSONResponse(_comment_json(state, reply))
 
     @router.post("/2/comments/create.json")
@@ -234,8 +276,9 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
             return refused.response
         text = str(params.get("comment", "")).strip()
         if not text or len(text) > COMMENT_MAX:
-            return _error(path, 10017, "Parameter (comment)'s value invalid, expect (1 to 140 "
-                          "characters)")  # fmt: skip
+            return _error(
+                path, 10017, "Parameter (comment)'s value invalid, expect (1 to 140 characters)"
+            )
         state = sandbox_of(request).state
         engagement = engagement_of(state)
         status_id = str(params.get("id", ""))

@@ -88,8 +88,10 @@ class PublicFeed:
         """The shipped sample, the newest post at ``now`` and the others before it."""
         now = now or utcnow()
         text = resources.files("guanxi.sandbox").joinpath("data", SAMPLE).read_text("utf-8")
-        items = sorted((json.loads(line) for line in text.splitlines() if line.strip()),
-                       key=lambda item: int(item["mid"]))  # fmt: skip
+        items = sorted(
+            (json.loads(line) for line in text.splitlines() if line.strip()),
+            key=lambda item: int(item["mid"]),
+        )
         statuses = [
             PublicStatus(
                 mid=int(item["mid"]),
@@ -117,8 +119,9 @@ class PublicFeed:
         terms = query.split()
         with self.lock:
             candidates = [*self.statuses, *(also or [])]
-        matches = [s for s in candidates
-                   if s.mid > since_id and all(term in s.text for term in terms)]  # fmt: skip
+        matches = [
+            s for s in candidates if s.mid > since_id and all(term in s.text for term in terms)
+        ]
         matches.sort(key=lambda status: status.mid)
         return matches[:count], len(matches)
 
@@ -148,16 +151,25 @@ def status_json(status: PublicStatus) -> dict[str, Any]:
     author = status.author
     return {
         "created_at": created.strftime("%a %b %d %H:%M:%S +0800 %Y"),
-        "id": status.mid, "idstr": str(status.mid), "mid": str(status.mid),
-        "text": status.text, "source": "", "reposts_count": status.mid % 17,
-        "comments_count": status.mid % 29, "attitudes_count": status.mid % 113,
+        "id": status.mid,
+        "idstr": str(status.mid),
+        "mid": str(status.mid),
+        "text": status.text,
+        "source": "",
+        "reposts_count": status.mid % 17,
+        "comments_count": status.mid % 29,
+        "attitudes_count": status.mid % 113,
         "user": {
-            "id": int(author.uid), "idstr": author.uid, "screen_name": author.name,
-            "name": author.name, "followers_count": author.followers,
-            "verified": author.verified_type >= 0, "verified_type": author.verified_type,
+            "id": int(author.uid),
+            "idstr": author.uid,
+            "screen_name": author.name,
+            "name": author.name,
+            "followers_count": author.followers,
+            "verified": author.verified_type >= 0,
+            "verified_type": author.verified_type,
             "profile_url": f"u/{author.uid}",
         },
-    }  # fmt: skip
+    }
 
 
 def _error(path: str, code: int, message: str, status_code: int = 400) -> JSONResponse:

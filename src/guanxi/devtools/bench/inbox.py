@@ -281,9 +281,14 @@ def _ingest_worker(
     or -1 when it failed."""
     engine = make_engine(url)
     try:
-        ingest(engine, channel_id=channel_id, count=count, seed=seed,
-               progress=no_progress,
-               ready=lambda: start.wait(timeout=WORKER_START_TIMEOUT_S))  # fmt: skip
+        ingest(
+            engine,
+            channel_id=channel_id,
+            count=count,
+            seed=seed,
+            progress=no_progress,
+            ready=lambda: start.wait(timeout=WORKER_START_TIMEOUT_S),
+        )
         finished.put(time.monotonic())
     except BaseException:
         finished.put(-1.0)
@@ -352,14 +357,20 @@ def run_inbox_bench(
                 workspace_id, editor_id, channel_ids = _setup(db, terms=terms)
             if ingest_workers > 1:
                 ingest_s = ingest_in_workers(
-                    url, channel_ids=channel_ids[:ingest_workers], count=ingest_items,
-                    seed=seed, progress=progress,
-                )  # fmt: skip
+                    url,
+                    channel_ids=channel_ids[:ingest_workers],
+                    count=ingest_items,
+                    seed=seed,
+                    progress=progress,
+                )
             else:
                 ingest_s = ingest(
-                    engine, channel_id=channel_ids[0], count=ingest_items, seed=seed,
+                    engine,
+                    channel_id=channel_ids[0],
+                    count=ingest_items,
+                    seed=seed,
                     progress=progress,
-                )  # fmt: skip
+                )
             with make_session_factory(engine)() as db:
                 actions = int(db.scalar(text("SELECT count(*) FROM inbox_moderation_actions")) or 0)
                 per_channel = dict(

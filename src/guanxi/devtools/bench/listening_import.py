@@ -18,10 +18,30 @@ from guanxi.devtools.bench.common import peak_rss_mb
 from guanxi.devtools.demo.listening import sample
 
 HEADER = [
-    "id", "bid", "正文", "头条文章url", "原始图片url", "视频url", "Live Photo视频url", "位置",
-    "日期", "工具", "点赞数", "评论数", "转发数", "话题", "@用户", "完整日期", "是否编辑过",
-    "编辑次数", "是否原创", "源用户id", "源用户昵称", "源微博id", "源微博正文",
-]  # fmt: skip
+    "id",
+    "bid",
+    "正文",
+    "头条文章url",
+    "原始图片url",
+    "视频url",
+    "Live Photo视频url",
+    "位置",
+    "日期",
+    "工具",
+    "点赞数",
+    "评论数",
+    "转发数",
+    "话题",
+    "@用户",
+    "完整日期",
+    "是否编辑过",
+    "编辑次数",
+    "是否原创",
+    "源用户id",
+    "源用户昵称",
+    "源微博id",
+    "源微博正文",
+]
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -49,12 +69,33 @@ def write_weibo_crawler_csv(path: Path, rows: int) -> None:
         writer.writerow(HEADER)
         for number in range(rows):
             moment = START + timedelta(seconds=number * 7)
-            writer.writerow([
-                f"{4_900_000_000_000_000 + number}\t", f"B{number:09d}",
-                texts[number % len(texts)], "", "", "", "", "", moment.strftime("%Y-%m-%d"),
-                "iPhone客户端", number % 997, number % 89, number % 31, "", "",
-                moment.strftime("%Y-%m-%d %H:%M:%S"), "False", "0", "True", "", "", "", "",
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    f"{4_900_000_000_000_000 + number}\t",
+                    f"B{number:09d}",
+                    texts[number % len(texts)],
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    moment.strftime("%Y-%m-%d"),
+                    "iPhone客户端",
+                    number % 997,
+                    number % 89,
+                    number % 31,
+                    "",
+                    "",
+                    moment.strftime("%Y-%m-%d %H:%M:%S"),
+                    "False",
+                    "0",
+                    "True",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
 
 
 def run_import_benchmark(
@@ -80,9 +121,10 @@ def run_import_benchmark(
                 db, data=UserCreate(email="bench@example.com", name="Bench", password="x" * 16)
             )
             workspace = accounts.create_workspace(
-                db, data=WorkspaceCreate(slug=f"bench-{int(time.time())}", name="Bench"),
+                db,
+                data=WorkspaceCreate(slug=f"bench-{int(time.time())}", name="Bench"),
                 owner=owner,
-            )  # fmt: skip
+            )
             source = service.source_named(
                 db, workspace_id=workspace.id, name="bench", file_format="weibo-crawler"
             )
@@ -90,11 +132,16 @@ def run_import_benchmark(
             db.commit()
             pipeline = pipeline_for(db, workspace_id=workspace.id) if enrich else None
             started = time.perf_counter()
-            flows.import_file(db, run=run, path=path, importer=importer_for("weibo-crawler"),
-                              pipeline=pipeline)  # fmt: skip
+            flows.import_file(
+                db, run=run, path=path, importer=importer_for("weibo-crawler"), pipeline=pipeline
+            )
             seconds = time.perf_counter() - started
-            return ImportFigures(rows=run.rows_read, added=run.rows_added, seconds=seconds,
-                                 peak_rss_mb=peak_rss_mb(),
-                                 file_mb=path.stat().st_size / 1024 / 1024)  # fmt: skip
+            return ImportFigures(
+                rows=run.rows_read,
+                added=run.rows_added,
+                seconds=seconds,
+                peak_rss_mb=peak_rss_mb(),
+                file_mb=path.stat().st_size / 1024 / 1024,
+            )
     finally:
         engine.dispose()

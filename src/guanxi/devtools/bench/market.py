@@ -100,33 +100,62 @@ def run_market_bench(config: MarketBenchConfig) -> MarketBenchResult:
             workspace = accounts.create_workspace(
                 db, data=WorkspaceCreate(slug="market-bench", name="Bench"), owner=owner
             )
-            dataset = service.find_or_create_dataset(db, workspace=workspace, name="Bench",
-                                                     source="csv")  # fmt: skip
-            _timed(result, "import", lambda: service.import_charts(
-                db, dataset=dataset, charts=charts, alert=False))  # fmt: skip
+            dataset = service.find_or_create_dataset(
+                db, workspace=workspace, name="Bench", source="csv"
+            )
+            _timed(
+                result,
+                "import",
+                lambda: service.import_charts(db, dataset=dataset, charts=charts, alert=False),
+            )
             db.commit()
             selection = analysis.ChartSelection(dataset.id, Store.APPLE, Chart.TOP_FREE)
             days = analysis.chart_days(db, selection=selection)
             last, middle = days[-1], days[len(days) // 2]
-            _timed(result, "matrix (top 10)", lambda: presenting.matrix_payload(
-                db, selection=selection, day=last, top=10))  # fmt: skip
-            _timed(result, "movers (top 10)", lambda: analysis.movers_between(
-                analysis.ranks_on(db, selection=selection, day=days[0]),
-                analysis.ranks_on(db, selection=selection, day=last), top=10))  # fmt: skip
-            _timed(result, "rank history (all countries)", lambda: analysis.rank_history(
-                db, selection=selection, app_key=LIFTED_APP))  # fmt: skip
+            _timed(
+                result,
+                "matrix (top 10)",
+                lambda: presenting.matrix_payload(db, selection=selection, day=last, top=10),
+            )
+            _timed(
+                result,
+                "movers (top 10)",
+                lambda: analysis.movers_between(
+                    analysis.ranks_on(db, selection=selection, day=days[0]),
+                    analysis.ranks_on(db, selection=selection, day=last),
+                    top=10,
+                ),
+            )
+            _timed(
+                result,
+                "rank history (all countries)",
+                lambda: analysis.rank_history(db, selection=selection, app_key=LIFTED_APP),
+            )
             watched = ["app-0000", "app-0001", LIFTED_APP]
-            _timed(result, "reach over time (3 apps)", lambda: analysis.reach_over_time(
-                db, selection=selection, app_keys=watched, top=10))  # fmt: skip
-            data = campaigns.parse_campaign(name="Lift", app_key=LIFTED_APP,
-                                            countries=country_codes(1)[0], store="apple",
-                                            starts_on=middle.isoformat())  # fmt: skip
-            campaign = campaigns.create_campaign(db, workspace=workspace, data=data,
-                                                 dataset=dataset, actor=None)  # fmt: skip
+            _timed(
+                result,
+                "reach over time (3 apps)",
+                lambda: analysis.reach_over_time(db, selection=selection, app_keys=watched, top=10),
+            )
+            data = campaigns.parse_campaign(
+                name="Lift",
+                app_key=LIFTED_APP,
+                countries=country_codes(1)[0],
+                store="apple",
+                starts_on=middle.isoformat(),
+            )
+            campaign = campaigns.create_campaign(
+                db, workspace=workspace, data=data, dataset=dataset, actor=None
+            )
             campaigns.campaign_effect(db, campaign=campaign, dataset=dataset)  # warm the imports
             reports: list[campaigns.EffectReport] = []
-            _timed(result, "campaign effect", lambda: reports.append(
-                campaigns.campaign_effect(db, campaign=campaign, dataset=dataset)))  # fmt: skip
+            _timed(
+                result,
+                "campaign effect",
+                lambda: reports.append(
+                    campaigns.campaign_effect(db, campaign=campaign, dataset=dataset)
+                ),
+            )
             estimate = reports[0].estimate
             if estimate is not None:
                 result.effect_places = reports[0].places

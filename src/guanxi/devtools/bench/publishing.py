@@ -223,8 +223,9 @@ def measure(targets: list[TargetRow], live: list[LivePost], *, elapsed_s: float)
 def bench_limits(config: BenchConfig) -> WeiboLimits:
     """Weibo's documented per-account limits; the per-app hourly limit raised for the run
     (each post costs a share, and a reconcile a timeline read or three)."""
-    return WeiboLimits(ip_requests_per_hour=max(WeiboLimits().ip_requests_per_hour,
-                                                10 * config.posts))  # fmt: skip
+    return WeiboLimits(
+        ip_requests_per_hour=max(WeiboLimits().ip_requests_per_hour, 10 * config.posts)
+    )
 
 
 def add_sandbox_accounts(state: SandboxState, count: int) -> list[tuple[str, str]]:
@@ -237,9 +238,12 @@ def add_sandbox_accounts(state: SandboxState, count: int) -> list[tuple[str, str
             token = f"2.00bench{secrets.token_hex(12)}"
             state.accounts[("weibo", uid)] = SandboxAccount("weibo", uid, f"基准测试账号{i:04d}")
             state.tokens[token] = IssuedToken(
-                platform="weibo", token=token, account_id=uid, client_id=DEMO_APP_KEY,
+                platform="weibo",
+                token=token,
+                account_id=uid,
+                client_id=DEMO_APP_KEY,
                 expires_at=expires,
-            )  # fmt: skip
+            )
             made.append((uid, token))
     return made
 
@@ -276,12 +280,19 @@ def populate(
         )
         channel_ids = [
             create_channel(
-                db, workspace=workspace, connector="weibo", platform="weibo", external_id=uid,
-                name=f"基准测试账号{i:04d}", credentials={}, box=box, actor=None,
+                db,
+                workspace=workspace,
+                connector="weibo",
+                platform="weibo",
+                external_id=uid,
+                name=f"基准测试账号{i:04d}",
+                credentials={},
+                box=box,
+                actor=None,
                 token=Token(token, None),
             ).id
             for i, (uid, token) in enumerate(sandbox_accounts)
-        ]  # fmt: skip
+        ]
         workspace_id, owner_id = workspace.id, owner.id
     # Posts in batches: the same rows the composer writes once a variant is scheduled.
     batch = 1000
@@ -290,17 +301,26 @@ def populate(
             for number in range(first, min(first + batch, config.posts)):
                 at = start + timedelta(seconds=number)
                 body = post_text(number)
-                post = Post(workspace_id=workspace_id, title=f"bench {number}", body=body,
-                            created_by_id=owner_id)  # fmt: skip
+                post = Post(
+                    workspace_id=workspace_id,
+                    title=f"bench {number}",
+                    body=body,
+                    created_by_id=owner_id,
+                )
                 post.targets.append(
                     PublishTarget(
                         workspace_id=workspace_id,
-                        channel_id=channel_ids[number % len(channel_ids)], text=body,
-                        idempotency_key=uuid.uuid4().hex, state=S.SCHEDULED,
-                        scheduled_at=at, next_attempt_at=at, media_ids=[], checks=[],
+                        channel_id=channel_ids[number % len(channel_ids)],
+                        text=body,
+                        idempotency_key=uuid.uuid4().hex,
+                        state=S.SCHEDULED,
+                        scheduled_at=at,
+                        next_attempt_at=at,
+                        media_ids=[],
+                        checks=[],
                         overrides=[],
                     )
-                )  # fmt: skip
+                )
                 db.add(post)
 
 
@@ -343,10 +363,19 @@ class WorkerPool:
         log = (self.logdir / f"worker-{len(self.procs) + len(self.killed)}.log").open("wb")
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and command
             # --exit-with-parent: a bench killed outright leaves no workers behind.
-            [sys.executable, "-m", "guanxi", "worker", "--workers", str(self.threads),
-             "--exit-with-parent"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "guanxi",
+                "worker",
+                "--workers",
+                str(self.threads),
+                "--exit-with-parent",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()  # the child holds its own descriptor
         self.procs.append(proc)
         return proc
@@ -418,20 +447,27 @@ def read_targets(sessions: sessionmaker[Session]) -> list[TargetRow]:
         links = set(db.scalars(select(Notification.link).distinct()))
         rows = db.execute(
             select(
-                PublishTarget.id, PublishTarget.state, PublishTarget.idempotency_key,
-                PublishTarget.scheduled_at, PublishTarget.published_at,
-                PublishTarget.external_id, PublishTarget.post_id,
+                PublishTarget.id,
+                PublishTarget.state,
+                PublishTarget.idempotency_key,
+                PublishTarget.scheduled_at,
+                PublishTarget.published_at,
+                PublishTarget.external_id,
+                PublishTarget.post_id,
             ).order_by(PublishTarget.id)
-        ).all()  # fmt: skip
+        ).all()
     return [
         TargetRow(
-            id=r.id, state=str(r.state), idempotency_key=r.idempotency_key,
-            scheduled_at=r.scheduled_at, published_at=r.published_at,
+            id=r.id,
+            state=str(r.state),
+            idempotency_key=r.idempotency_key,
+            scheduled_at=r.scheduled_at,
+            published_at=r.published_at,
             external_id=r.external_id,
             notified=f"/w/{BENCH_SLUG}/posts/{r.post_id}" in links,
         )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def live_posts(state: SandboxState) -> list[LivePost]:
@@ -478,9 +514,12 @@ def run_bench(config: BenchConfig, *, progress: Progress = no_progress) -> Bench
     with tempfile.TemporaryDirectory(prefix="guanxi-bench-") as tmp:
         workdir = Path(tmp)
         settings = Settings(
-            data_dir=workdir, secret_key=secrets.token_urlsafe(48), smtp_host="",
-            weibo_app_key=DEMO_APP_KEY, weibo_safe_domain=DEMO_SAFE_DOMAIN,
-        )  # fmt: skip
+            data_dir=workdir,
+            secret_key=secrets.token_urlsafe(48),
+            smtp_host="",
+            weibo_app_key=DEMO_APP_KEY,
+            weibo_safe_domain=DEMO_SAFE_DOMAIN,
+        )
         app = create_sandbox_app(
             seed=config.seed, platform_surfaces=[weibo_surface(bench_limits(config))]
         )
@@ -505,10 +544,12 @@ def _run(
     schedule(sessions, config=config)
     port = int(sandbox.base_url.rsplit(":", 1)[1])
     pool = WorkerPool(
-        env=worker_env(settings=settings, database_url=url, queue_url=config.queue_url,
-                       sandbox_port=port),
-        threads=config.threads, logdir=settings.data_dir,
-    )  # fmt: skip
+        env=worker_env(
+            settings=settings, database_url=url, queue_url=config.queue_url, sandbox_port=port
+        ),
+        threads=config.threads,
+        logdir=settings.data_dir,
+    )
     began = time.monotonic()
     deadline = began + config.deadline_s()
     # Mid-window: the pool is busiest, so the victim most likely holds leases.

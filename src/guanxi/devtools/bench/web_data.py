@@ -87,21 +87,32 @@ def fill_demo(
     with sessions() as db:
         have = int(db.scalar(select(func.count(InboxItem.id))) or 0)
     inbox_data.fill(
-        engine, workspace_id=workspace_id, total=have + volume.inbox_items,
-        users=[person.user_id for person in members], seed=0, progress=progress,
-    )  # fmt: skip
+        engine,
+        workspace_id=workspace_id,
+        total=have + volume.inbox_items,
+        users=[person.user_id for person in members],
+        seed=0,
+        progress=progress,
+    )
     with session_scope(sessions) as db:
         channel_ids = list(
             db.scalars(select(Channel.id).where(Channel.workspace_id == workspace_id))
         )
         author_id = members[0].user_id
-    _add_posts(sessions, workspace_id=workspace_id, channel_ids=channel_ids, author_id=author_id,
-               count=volume.posts, progress=progress)  # fmt: skip
+    _add_posts(
+        sessions,
+        workspace_id=workspace_id,
+        channel_ids=channel_ids,
+        author_id=author_id,
+        count=volume.posts,
+        progress=progress,
+    )
     with sessions() as db:
         item_ids = _newest_ids(db, InboxItem, workspace_id=workspace_id)
         post_ids = _newest_ids(db, Post, workspace_id=workspace_id)
-    return BenchData(slug=slug, people=members, item_ids=item_ids, post_ids=post_ids,
-                     channel_ids=channel_ids)  # fmt: skip
+    return BenchData(
+        slug=slug, people=members, item_ids=item_ids, post_ids=post_ids, channel_ids=channel_ids
+    )
 
 
 def _newest_ids(db: Session, model: type[InboxItem | Post], *, workspace_id: int) -> list[int]:
@@ -129,8 +140,11 @@ def _add_people(
             assert workspace is not None
             for index in range(first, min(first + batch, count)):
                 role = ROLES[index % len(ROLES)]
-                user = User(email=person_email(index), name=f"Bench {role.value} {index}",
-                            password_hash=password_hash)  # fmt: skip
+                user = User(
+                    email=person_email(index),
+                    name=f"Bench {role.value} {index}",
+                    password_hash=password_hash,
+                )
                 db.add(user)
                 db.flush()
                 accounts.add_member(db, workspace=workspace, user=user, role=role, actor=None)
@@ -152,9 +166,14 @@ def _add_mentions(engine: Engine, *, workspace_id: int, count: int, progress: Pr
         # it imported: otherwise the worker spends the whole run enriching them again.
         version = pipeline_for(db, workspace_id=workspace_id).model_version
     bench_dashboard.fill(
-        engine, workspace_id=workspace_id, mentions=count, seed=0, progress=progress,
-        first_id=first_id, model_version=version,
-    )  # fmt: skip
+        engine,
+        workspace_id=workspace_id,
+        mentions=count,
+        seed=0,
+        progress=progress,
+        first_id=first_id,
+        model_version=version,
+    )
     if engine.dialect.name == "postgresql":  # rows came with their ids: move the sequences on
         with engine.begin() as connection:
             for table in ("listening_mentions", "listening_authors"):
@@ -187,19 +206,27 @@ def _add_posts(
         with session_scope(sessions) as db:
             for number in range(first, min(first + batch, count)):
                 body = f"普罗旺斯桃红葡萄酒 第{number}篇 {uuid.uuid4().hex[:6]}"
-                post = Post(workspace_id=workspace_id, title=f"bench {number}", body=body,
-                            created_by_id=author_id)  # fmt: skip
+                post = Post(
+                    workspace_id=workspace_id,
+                    title=f"bench {number}",
+                    body=body,
+                    created_by_id=author_id,
+                )
                 published = number % 4 != 0
                 at = now - timedelta(hours=number * 4) if published else None
                 post.targets.append(
                     PublishTarget(
                         workspace_id=workspace_id,
-                        channel_id=channel_ids[number % len(channel_ids)], text=body,
+                        channel_id=channel_ids[number % len(channel_ids)],
+                        text=body,
                         idempotency_key=uuid.uuid4().hex,
                         state=TargetState.PUBLISHED if published else TargetState.DRAFT,
-                        scheduled_at=at, published_at=at, media_ids=[], checks=[],
+                        scheduled_at=at,
+                        published_at=at,
+                        media_ids=[],
+                        checks=[],
                         overrides=[],
                     )
-                )  # fmt: skip
+                )
                 db.add(post)
         progress("posts", min(first + batch, count), count)

@@ -177,17 +177,21 @@ class Stack:
         with (self.logs / f"{name}.log").open("wb") as log:  # the child keeps its own copy
             self.children.append(
                 subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                    [sys.executable, "-m", "guanxi", *arguments], env=self.env, stdout=log,
-                    stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,  # noqa: PLW1509
+                    [sys.executable, "-m", "guanxi", *arguments],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=_die_with_parent,  # noqa: PLW1509
                 )
-            )  # fmt: skip
+            )
 
     def start(self) -> None:
         """Start every part and wait until the sandbox and the web app answer."""
         self._start("sandbox", "sandbox", "--port", str(self.sandbox_port))
         self._start("worker", "worker", "--workers", "1")
-        self._start("web", "serve", "--port", str(self.web_port),
-                    "--workers", str(self.web_workers))  # fmt: skip
+        self._start(
+            "web", "serve", "--port", str(self.web_port), "--workers", str(self.web_workers)
+        )
         self._wait_for(f"http://127.0.0.1:{self.sandbox_port}/_sandbox/health")
         self._wait_for(f"{self.base_url}/healthz")
 
@@ -232,10 +236,18 @@ class Stack:
 
 # (action, weight) per role: everyone reads; writes follow what each role may do.
 READS: tuple[tuple[str, int], ...] = (
-    ("overview", 2), ("inbox", 3), ("inbox-poll", 3), ("inbox-thread", 3),
-    ("dashboard", 2), ("chart-api", 3), ("dashboard-posts", 1), ("calendar", 1),
-    ("posts", 1), ("post", 1), ("market", 1),
-)  # fmt: skip
+    ("overview", 2),
+    ("inbox", 3),
+    ("inbox-poll", 3),
+    ("inbox-thread", 3),
+    ("dashboard", 2),
+    ("chart-api", 3),
+    ("dashboard-posts", 1),
+    ("calendar", 1),
+    ("posts", 1),
+    ("post", 1),
+    ("market", 1),
+)
 WRITES: dict[Role, tuple[tuple[str, int], ...]] = {
     Role.OWNER: (("note", 1), ("assign", 1)),
     Role.MANAGER: (("note", 1), ("assign", 1), ("approval", 2)),
@@ -284,16 +296,23 @@ class Browser:
         # A browser drops a kept-alive connection the server is about to close (uvicorn after
         # 5 s idle) or retries on it; without this, a think time past 5 s reads as an error.
         self.client = httpx.AsyncClient(
-            base_url=base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
+            base_url=base_url,
+            timeout=REQUEST_TIMEOUT_S,
+            follow_redirects=False,
             limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
-        )  # fmt: skip
+        )
         self.csrf = ""
         self.slug = shared.data.slug
 
     async def request(
-        self, kind: str, method: str, url: str, *, data: dict[str, str] | None = None,
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        *,
+        data: dict[str, str] | None = None,
         htmx: bool = False,
-    ) -> httpx.Response | None:  # fmt: skip
+    ) -> httpx.Response | None:
         """Make one request and record it; None when it failed (the cause is recorded)."""
         headers = {"HX-Request": "true"} if htmx else {}
         if data is not None:
@@ -327,13 +346,19 @@ class Browser:
         if await self.request("sign-in", "GET", "/login") is None:
             return False
         signed = await self.request(
-            "sign-in", "POST", "/login",
-            data={"email": self.person.email, "password": PERSON_PASSWORD,
-                  "next": f"/w/{self.slug}/"},
-        )  # fmt: skip
-        return signed is not None and await self.request(
-            "overview", "GET", f"/w/{self.slug}/"
-        ) is not None  # fmt: skip
+            "sign-in",
+            "POST",
+            "/login",
+            data={
+                "email": self.person.email,
+                "password": PERSON_PASSWORD,
+                "next": f"/w/{self.slug}/",
+            },
+        )
+        return (
+            signed is not None
+            and await self.request("overview", "GET", f"/w/{self.slug}/") is not None
+        )
 
     async def work(self, *, signed_in: bool) -> None:
         """One action after another with a think time, until the budget ends."""
@@ -378,18 +403,23 @@ class Browser:
         w, data, rng = f"/w/{self.slug}", self.shared.data, self.rng
         item = f"{w}/inbox/items/{rng.choice(data.item_ids)}"
         if action == "note":
-            await self.request(action, "POST", f"{item}/note",
-                               data={"text": f"bench note {rng.randrange(10**6)}"})  # fmt: skip
+            await self.request(
+                action, "POST", f"{item}/note", data={"text": f"bench note {rng.randrange(10**6)}"}
+            )
         elif action == "assign":
             assignee = rng.choice(
                 [p for p in data.people if p.role is not Role.ANALYST] or data.people
             ).user_id
-            await self.request(action, "POST", f"{item}/update",
-                               data={"action": "assign", "value": str(assignee)})  # fmt: skip
+            await self.request(
+                action, "POST", f"{item}/update", data={"action": "assign", "value": str(assignee)}
+            )
         elif action == "reply":  # recorded as posted by hand: the bench's items are not live
-            await self.request(action, "POST", f"{item}/reply",
-                               data={"text": f"谢谢您的留言 {rng.randrange(10**6)}",
-                                     "manual": "1"})  # fmt: skip
+            await self.request(
+                action,
+                "POST",
+                f"{item}/reply",
+                data={"text": f"谢谢您的留言 {rng.randrange(10**6)}", "manual": "1"},
+            )
         elif action == "draft":
             await self.draft()
         elif action == "approval":
@@ -401,24 +431,31 @@ class Browser:
     async def draft(self) -> None:
         """A post for one account, submitted for review (a manager approves it later)."""
         created = await self.request(
-            "draft", "POST", f"/w/{self.slug}/publish/new",
-            data={"title": f"bench draft {self.rng.randrange(10**6)}",
-                  "body": "普罗旺斯桃红葡萄酒，夏日首选。",
-                  "channels": str(self.rng.choice(self.shared.data.channel_ids))},
-        )  # fmt: skip
+            "draft",
+            "POST",
+            f"/w/{self.slug}/publish/new",
+            data={
+                "title": f"bench draft {self.rng.randrange(10**6)}",
+                "body": "普罗旺斯桃红葡萄酒，夏日首选。",
+                "channels": str(self.rng.choice(self.shared.data.channel_ids)),
+            },
+        )
         found = _POST_ID.search(created.headers.get("location", "")) if created else None
         if found is None:
             return
         post_id = int(found.group(1))
-        if await self.request("draft", "POST", f"/w/{self.slug}/posts/{post_id}/submit",
-                              data={}) is not None:  # fmt: skip
+        if (
+            await self.request("draft", "POST", f"/w/{self.slug}/posts/{post_id}/submit", data={})
+            is not None
+        ):
             self.shared.in_review.append(post_id)
 
     async def approve(self) -> None:
         """The oldest post waiting for review: open it, approve its variants' next step."""
         if not self.shared.in_review:
-            await self.request("post", "GET", f"/w/{self.slug}/posts/"
-                               f"{self.rng.choice(self.shared.data.post_ids)}")  # fmt: skip
+            await self.request(
+                "post", "GET", f"/w/{self.slug}/posts/{self.rng.choice(self.shared.data.post_ids)}"
+            )
             return
         post_id = self.shared.in_review.pop(0)
         page = await self.request("post", "GET", f"/w/{self.slug}/posts/{post_id}")
@@ -426,12 +463,22 @@ class Browser:
             return
         decisions = _DECIDE.findall(page.text)
         if not decisions:  # submitted, not decided by anyone else: the form must be there
-            self.shared.samples.append(Sample(kind="approval", role=self.person.role, ms=0.0,
-                error=f"GET /w/{self.slug}/posts/{post_id}: no approval form on a post in review"
-                      f" ({_first_line(page.text)})"))  # fmt: skip
+            self.shared.samples.append(
+                Sample(
+                    kind="approval",
+                    role=self.person.role,
+                    ms=0.0,
+                    error=f"GET /w/{self.slug}/posts/{post_id}: no approval form on a post in "
+                    f"review ({_first_line(page.text)})",
+                )
+            )
         for action in decisions:
-            await self.request("approval", "POST", f"{action}/decide",
-                               data={"decision": "approve", "comment": "好"})  # fmt: skip
+            await self.request(
+                "approval",
+                "POST",
+                f"{action}/decide",
+                data={"decision": "approve", "comment": "好"},
+            )
 
 
 def _failure(response: httpx.Response) -> str:
@@ -482,8 +529,12 @@ async def simulate(
     progress("load (s)", total, total)
     for task in tasks:
         task.result()  # a bug in the generator surfaces instead of hiding in the figures
-    return WebBenchResult(people=len(browsers), elapsed_s=time.monotonic() - started,
-                          samples=shared.samples, sign_ins=sign_ins)  # fmt: skip
+    return WebBenchResult(
+        people=len(browsers),
+        elapsed_s=time.monotonic() - started,
+        samples=shared.samples,
+        sign_ins=sign_ins,
+    )
 
 
 async def _sign_everyone_in(browsers: list[Browser], progress: Progress) -> list[bool]:
@@ -508,8 +559,13 @@ async def _sign_everyone_in(browsers: list[Browser], progress: Progress) -> list
 def child_environment(*, database_url: str, data_dir: Path, secret_key: str) -> dict[str, str]:
     """The stack's settings: the scratch database, its own data dir, one secret key."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GUANXI_")}
-    return {**env, "GUANXI_DATABASE_URL": database_url, "GUANXI_DATA_DIR": str(data_dir),
-            "GUANXI_SECRET_KEY": secret_key, "GUANXI_SMTP_HOST": ""}  # fmt: skip
+    return {
+        **env,
+        "GUANXI_DATABASE_URL": database_url,
+        "GUANXI_DATA_DIR": str(data_dir),
+        "GUANXI_SECRET_KEY": secret_key,
+        "GUANXI_SMTP_HOST": "",
+    }
 
 
 @contextlib.contextmanager
@@ -534,12 +590,18 @@ def run_web_bench(config: WebBenchConfig, *, progress: Progress = no_progress) -
     ):
         data_dir = Path(workdir) / "data"
         secret_key = secrets.token_urlsafe(48)
-        settings = Settings(database_url=url, data_dir=data_dir, smtp_host="",
-                            secret_key=secret_key)  # fmt: skip
+        settings = Settings(
+            database_url=url, data_dir=data_dir, smtp_host="", secret_key=secret_key
+        )
         engine = make_engine(url)
         try:
-            data = fill_demo(engine, settings=settings, people=config.people,
-                             volume=config.volume, progress=progress)  # fmt: skip
+            data = fill_demo(
+                engine,
+                settings=settings,
+                people=config.people,
+                volume=config.volume,
+                progress=progress,
+            )
         finally:
             engine.dispose()
         env = child_environment(database_url=url, data_dir=data_dir, secret_key=secret_key)

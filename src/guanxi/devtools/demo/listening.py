@@ -66,12 +66,21 @@ def sample() -> list[dict[str, Any]]:
 
 def load_demo(db: Session, *, workspace: Workspace) -> None:
     """Add this capability's demo data to ``workspace``; running it again changes nothing."""
-    for (uid, name), relation in ((OWN_ACCOUNT, OfficialRelation.OWN),
-                                  (COMPETITOR_ACCOUNT, OfficialRelation.COMPETITOR)):  # fmt: skip
-        track_account(db, workspace_id=workspace.id, platform="weibo", external_id=uid,
-                      name=name, relation=relation)  # fmt: skip
-    source = service.source_named(db, workspace_id=workspace.id, name=SOURCE_NAME,
-                                  file_format=SourceFormat.JSONL)  # fmt: skip
+    for (uid, name), relation in (
+        (OWN_ACCOUNT, OfficialRelation.OWN),
+        (COMPETITOR_ACCOUNT, OfficialRelation.COMPETITOR),
+    ):
+        track_account(
+            db,
+            workspace_id=workspace.id,
+            platform="weibo",
+            external_id=uid,
+            name=name,
+            relation=relation,
+        )
+    source = service.source_named(
+        db, workspace_id=workspace.id, name=SOURCE_NAME, file_format=SourceFormat.JSONL
+    )
     now = utcnow()
     mentions = [
         ParsedMention(
@@ -111,9 +120,13 @@ def add_demo_search(db: Session, *, workspace: Workspace) -> None:
     )
     if weibo is not None:
         service.create_pull_source(
-            db, workspace_id=workspace.id, name=PULL_SOURCE_NAME, channel_id=weibo.id,
-            query=PULL_QUERY, platform=weibo.platform,
-        )  # fmt: skip
+            db,
+            workspace_id=workspace.id,
+            name=PULL_SOURCE_NAME,
+            channel_id=weibo.id,
+            query=PULL_QUERY,
+            platform=weibo.platform,
+        )
 
 
 DEMO = DemoStep(order=20, load=load_demo)

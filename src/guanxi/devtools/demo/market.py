@@ -36,9 +36,13 @@ TRACKED = (
 def load_demo(db: Session, *, workspace: Workspace) -> None:
     """Add this capability's demo data to ``workspace``; running it again changes nothing."""
     dataset = service.find_or_create_dataset(
-        db, workspace=workspace, name=DATASET_NAME, source="demo", illustrative=True,
+        db,
+        workspace=workspace,
+        name=DATASET_NAME,
+        source="demo",
+        illustrative=True,
         note=DATASET_NOTE,
-    )  # fmt: skip
+    )
     dataset.focus_day = SEED_DAY
     stored = db.scalar(
         select(func.count(ChartSnapshot.id)).where(ChartSnapshot.dataset_id == dataset.id)
@@ -58,10 +62,14 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
         if demo.name in names:
             continue
         data = campaigns.parse_campaign(
-            name=demo.name, app_key=demo.app_key, brand=demo.brand,
-            countries=",".join(demo.countries), starts_on=demo.starts_on.isoformat(),
-            color=demo.color, description=demo.description,
-        )  # fmt: skip
+            name=demo.name,
+            app_key=demo.app_key,
+            brand=demo.brand,
+            countries=",".join(demo.countries),
+            starts_on=demo.starts_on.isoformat(),
+            color=demo.color,
+            description=demo.description,
+        )
         campaigns.create_campaign(db, workspace=workspace, data=data, dataset=dataset, actor=None)
     db.flush()
 

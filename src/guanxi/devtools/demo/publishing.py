@@ -97,9 +97,14 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
     for demo in DEMO_POSTS:
         chosen = [str(channels[name].id) for name in demo.connectors if name in channels]
         post = service.create_post(
-            db, workspace=workspace, actor=writer.user, title=demo.title, body=demo.body,
-            campaign="", channel_ids=chosen,
-        )  # fmt: skip
+            db,
+            workspace=workspace,
+            actor=writer.user,
+            title=demo.title,
+            body=demo.body,
+            campaign="",
+            channel_ids=chosen,
+        )
         db.flush()
         if site:
             for target in post.targets:
@@ -111,13 +116,20 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
             when = _local(today + timedelta(days=demo.days_from_now), demo.local_time, workspace)
             for target in post.targets:
                 approvals.decide(
-                    db, target=target, post=post, membership=approver, approved=True,
+                    db,
+                    target=target,
+                    post=post,
+                    membership=approver,
+                    approved=True,
                     comment="",
-                )  # fmt: skip
+                )
                 scheduling.schedule_target(
-                    db, target=target, membership=writer,
-                    when=None if when <= utcnow() else when, settings=settings,
-                )  # fmt: skip
+                    db,
+                    target=target,
+                    membership=writer,
+                    when=None if when <= utcnow() else when,
+                    settings=settings,
+                )
         posts.append(post)
     db.flush()
     return posts

@@ -68,34 +68,56 @@ def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> 
 def _connect_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     return [
         channels.create_channel(
-            db, workspace=workspace, connector="weibo", platform="weibo",
-            external_id=weibo.DEMO_WEIBO_UID, name=weibo.DEMO_WEIBO_NAME, credentials={},
-            box=box, actor=None, token=Token(weibo.DEMO_WEIBO_TOKEN, None),
+            db,
+            workspace=workspace,
+            connector="weibo",
+            platform="weibo",
+            external_id=weibo.DEMO_WEIBO_UID,
+            name=weibo.DEMO_WEIBO_NAME,
+            credentials={},
+            box=box,
+            actor=None,
+            token=Token(weibo.DEMO_WEIBO_TOKEN, None),
         ),
         channels.create_channel(
-            db, workspace=workspace, connector="wechat_oa", platform="wechat",
-            external_id=wechat.DEMO_WECHAT_APPID, name=wechat.DEMO_WECHAT_NAME,
+            db,
+            workspace=workspace,
+            connector="wechat_oa",
+            platform="wechat",
+            external_id=wechat.DEMO_WECHAT_APPID,
+            name=wechat.DEMO_WECHAT_NAME,
             credentials={
                 "app_id": wechat.DEMO_WECHAT_APPID,
                 "app_secret": wechat.DEMO_WECHAT_SECRET,
                 "server_token": wechat.DEMO_WECHAT_SERVER_TOKEN,
             },
-            box=box, actor=None,
+            box=box,
+            actor=None,
         ),
         channels.create_channel(
-            db, workspace=workspace, connector="douyin", platform="douyin",
-            external_id=douyin.DEMO_DOUYIN_OPEN_ID, name=douyin.DEMO_DOUYIN_NAME,
+            db,
+            workspace=workspace,
+            connector="douyin",
+            platform="douyin",
+            external_id=douyin.DEMO_DOUYIN_OPEN_ID,
+            name=douyin.DEMO_DOUYIN_NAME,
             credentials={"refresh_token": douyin.DEMO_DOUYIN_REFRESH_TOKEN},
-            box=box, actor=None, token=Token(douyin.DEMO_DOUYIN_TOKEN, None),
+            box=box,
+            actor=None,
+            token=Token(douyin.DEMO_DOUYIN_TOKEN, None),
         ),
         channels.create_channel(
-            db, workspace=workspace, connector="manual", platform=DEMO_MANUAL_PLATFORM,
+            db,
+            workspace=workspace,
+            connector="manual",
+            platform=DEMO_MANUAL_PLATFORM,
             external_id=f"{DEMO_MANUAL_PLATFORM}:{DEMO_MANUAL_HANDLE}",
             name=DEMO_MANUAL_HANDLE,
             credentials={"platform": DEMO_MANUAL_PLATFORM, "name": DEMO_MANUAL_HANDLE},
-            box=box, actor=None,
+            box=box,
+            actor=None,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def run_stack(
@@ -122,8 +144,13 @@ def run_stack(
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         # The app reads X-Forwarded-For itself, from GUANXI_TRUSTED_PROXIES only.
         get_settings().resolved_secret_key()  # one key for all web processes, made before them
-        uvicorn.run("guanxi.shell.main:app", host="127.0.0.1", port=port, proxy_headers=False,
-                    workers=web_workers)  # fmt: skip
+        uvicorn.run(
+            "guanxi.shell.main:app",
+            host="127.0.0.1",
+            port=port,
+            proxy_headers=False,
+            workers=web_workers,
+        )
     finally:
         for child in children:
             child.terminate()

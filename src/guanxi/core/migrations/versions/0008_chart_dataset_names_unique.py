@@ -38,13 +38,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("market_datasets", schema=None) as batch_op:
         batch_op.create_index(
-            "uq_market_datasets_name_public", ["name"], unique=True,
-            sqlite_where=sa.text(PUBLIC), postgresql_where=sa.text(PUBLIC),
-        )  # fmt: skip
+            "uq_market_datasets_name_public",
+            ["name"],
+            unique=True,
+            sqlite_where=sa.text(PUBLIC),
+            postgresql_where=sa.text(PUBLIC),
+        )
         batch_op.create_index(
-            "uq_market_datasets_workspace_id_name", ["workspace_id", "name"], unique=True,
-            sqlite_where=sa.text(OWNED), postgresql_where=sa.text(OWNED),
-        )  # fmt: skip
+            "uq_market_datasets_workspace_id_name",
+            ["workspace_id", "name"],
+            unique=True,
+            sqlite_where=sa.text(OWNED),
+            postgresql_where=sa.text(OWNED),
+        )
 
 
 def downgrade() -> None:
