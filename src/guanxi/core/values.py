@@ -42,6 +42,7 @@ MAX_RAW_TEXT = 20_000
 # PostgreSQL, SQLite's UTF-8 or an XLSX sheet refuses, and what no post means to hold.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _NEWLINES = re.compile("\r\n?")
+_SPACE = re.compile(r"\s")  # str.isspace's characters, found in C (a link is read per row)
 _LAST = datetime.max.replace(tzinfo=UTC)
 
 
@@ -271,7 +272,7 @@ def web_url(value: object, *, limit: int = MAX_URL) -> str:
     if value is None:
         return ""
     url = clean_text(str(value)).strip()
-    if not url or len(url) > limit or any(char.isspace() for char in url):
+    if not url or len(url) > limit or _SPACE.search(url):
         return ""
     try:
         parts = urlsplit(url)
