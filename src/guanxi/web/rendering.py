@@ -17,6 +17,8 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS
@@ -64,6 +66,17 @@ def _format_number(value: float | int | None) -> str:
     return f"{value:,}"
 
 
+@jinja2.pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
+    """``message`` in the current language, formatted with ``variables`` as Jinja's newstyle
+    gettext does: always %-formatted (``%%`` is one ``%``), and escaped where the template
+    autoescapes."""
+    translated = i18n.gettext(message)
+    if eval_ctx.autoescape:
+        return Markup(translated) % variables  # noqa: S704 - our own catalog; the values are escaped
+    return translated % variables
+
+
 def make_templates() -> Jinja2Templates:
     """The template environment with gettext bound to the current language."""
     env = jinja2.Environment(
@@ -78,6 +91,9 @@ def make_templates() -> Jinja2Templates:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
+    # The same newstyle gettext in one call instead of three through the template context:
+    # a page says _("...") a hundred times or more.
+    env.globals["_"] = env.globals["gettext"] = _template_gettext
     env.globals["version"] = __version__
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.globals["role_labels"] = {str(role): label for role, label in ROLE_LABELS.items()}
