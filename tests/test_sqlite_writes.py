@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from guanxi.core.db import make_engine, make_session_factory, writing
+from guanxi.core.db import make_engine, make_session_factory, reading_from_now, writing
 
 
 @pytest.fixture
@@ -57,3 +58,47 @@ def test_a_writing_session_reads_then_writes_and_the_other_writer_waits(engine: 
     assert errors == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 11
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Counter(_Base):
+    __tablename__ = "counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int]
+
+
+def test_a_page_rendered_after_saving_reads_without_the_write_lock(engine: Engine) -> None:
+    """Given a writing request that saved its change, when its page reads while rendering
+    (the top bar's counts), then another request's write goes through at once instead of
+    waiting for the page to finish."""
+    reading = make_session_factory(engine)
+    errors: list[Exception] = []
+    with writing(reading)() as db:
+        db.get_one(_Counter, 1).n = 5
+        db.commit()
+        reading_from_now(db, reading)
+        db.execute(text("SELECT n FROM counter")).scalar_one()  # a read while rendering
+        other = threading.Thread(target=_add_one_elsewhere, args=(engine, errors))
+        other.start()
+        other.join(2)
+        assert not other.is_alive(), "the other writer waited for the rendering page"
+    assert errors == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 6
+
+
+def test_changes_flushed_but_not_committed_keep_the_lock_and_are_not_saved(
+    engine: Engine,
+) -> None:
+    """A view that flushed a change and did not commit it: rendering commits nothing."""
+    reading = make_session_factory(engine)
+    with writing(reading)() as db:
+        db.get_one(_Counter, 1).n = 7
+        db.flush()
+        reading_from_now(db, reading)
+        db.rollback()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 0

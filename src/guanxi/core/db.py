@@ -92,14 +92,48 @@ def writing(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     ``explicit_begin``) their transactions take the write lock as they begin, waiting their
     turn for it."""
     engine: Engine = factory.kw["bind"]
-    return sessionmaker(
+    sessions = sessionmaker(
         bind=engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
         expire_on_commit=factory.kw.get("expire_on_commit", True),
     )
+    event.listen(sessions, "after_flush", _note_flushed)
+    event.listen(sessions, "after_commit", _forget_flushed)
+    event.listen(sessions, "after_rollback", _forget_flushed)
+    return sessions
+
+
+# A session's info key: its transaction holds changes flushed but not yet committed.
+FLUSHED = "guanxi_flushed"
+
+
+def _note_flushed(session: Session, _context: Any) -> None:
+    session.info[FLUSHED] = True
+
+
+def _forget_flushed(session: Session) -> None:
+    session.info.pop(FLUSHED, None)
 
 
 # A session's info key: it serves a request that should only read (GET, HEAD, OPTIONS).
 READING = "guanxi_reading"
+
+
+def reading_from_now(db: Session, reading: sessionmaker[Session]) -> None:
+    """A writing session whose changes are saved reads from now on as ``reading``'s do.
+
+    On SQLite a writing session's transactions begin with BEGIN IMMEDIATE, which holds the
+    database's one write lock until the transaction ends; a page that reads after saving
+    (the top bar's counts, what it shows) would hold it while it renders, and every other
+    writer waits. Its reads now begin plain transactions, which never block a writer. With
+    changes not yet committed (pending or flushed), or on another database, nothing changes.
+    """
+    bind = db.get_bind()
+    if bind.dialect.name != "sqlite" or db.new or db.dirty or db.deleted or db.info.get(FLUSHED):
+        return
+    if bind.get_execution_options().get(SQLITE_BEGIN) != "IMMEDIATE":
+        return
+    db.commit()  # nothing pending: this only ends the transaction and frees the lock
+    db.bind = reading.kw["bind"]
 
 
 def before_first_write(db: Session) -> None:

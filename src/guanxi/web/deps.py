@@ -52,6 +52,7 @@ def get_db(request: Request) -> Iterator[Session]:
     reading = request.method in SAFE_METHODS
     session: Session = (state.session_factory if reading else state.writing_sessions)()
     session.info[READING] = reading
+    request.state.db = session  # what the page renders with (web.rendering)
     try:
         yield session
     finally:

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS
 from guanxi.core import i18n, values
+from guanxi.core.db import reading_from_now
 from guanxi.web import timing
 from guanxi.web.deps import preferred_membership
 from guanxi.web.security import csp_nonce
@@ -118,6 +119,9 @@ def render(
     """Render ``template`` in the request's language with the shell's common context."""
     language = getattr(request.state, "language", "en")
     i18n.set_language(language)
+    session = getattr(request.state, "db", None)
+    if session is not None:  # its changes are committed: no write lock held while rendering
+        reading_from_now(session, request.app.state.session_factory)
     templates: Jinja2Templates = request.app.state.templates
     base: dict[str, Any] = {
         "lang": language,
