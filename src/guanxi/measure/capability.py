@@ -10,5 +10,6 @@ capability = Capability(
     position=50,
     schedule="guanxi.measure.scheduled:SCHEDULE",
     cli=cli.register,
+    routers=("guanxi.measure.imports.views:router",),
     models=(models, imports_models),
 )

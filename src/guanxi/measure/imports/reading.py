@@ -196,7 +196,7 @@ def check_mapping(
                 N_("Choose the column that holds “{field}”: it is needed for every row."),
                 field=FIELDS[kind][name],
             )
-    if kind is ExportKind.POSTS and not ({"external_id", "url"} & chosen.keys()):
+    if kind == ExportKind.POSTS and not ({"external_id", "url"} & chosen.keys()):
         raise UserError(
             N_("Choose the column that holds the post's id or its link: each row's post is "
                "known by one of them.")
@@ -321,7 +321,7 @@ def parsed_rows(
 ) -> Iterator[PostRow | DayRow | RowError]:
     """Every row of the file as a post or a day, or as the error that says what to fix;
     rows past ``MAX_ROWS`` are one error, not imported."""
-    read = _post if kind is ExportKind.POSTS else _day
+    read = _post if kind == ExportKind.POSTS else _day
     count = 0
     for line, record in table_rows(path, file_format, on_header=_check_header):
         if isinstance(record, RowError):
