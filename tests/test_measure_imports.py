@@ -232,11 +232,11 @@ def test_the_mapping_is_remembered_for_files_of_the_same_shape(
     """Given a file whose headers guanxi cannot guess, mapped by hand once
     When a second file with the same headers comes
     Then its proposed mapping is the one confirmed, not the guess."""
-    header = "A列,发布,热度,赞"
+    header = "A列,发布,热度,喜欢"
     first = start(db, tmp_path, channel, csv_bytes(header, ["p1,2026-02-01,100,5"]))
     columns = imports.file_preview(first, data_dir=tmp_path).columns
     assert reading.guess_mapping(ExportKind.POSTS, columns) == {}
-    chosen = {"external_id": "A列", "published_at": "发布", "views": "热度", "likes": "赞"}
+    chosen = {"external_id": "A列", "published_at": "发布", "views": "热度", "likes": "喜欢"}
     imports.remember_mapping(db, run=first, columns=columns, mapping=chosen)
     db.commit()
 
