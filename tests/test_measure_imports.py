@@ -292,8 +292,12 @@ def test_a_file_that_cannot_be_read_fails_the_run_with_the_reason(
     run = start(db, tmp_path, channel, b"not a workbook", name="export.xlsx")
     done = imports.run_import(db, run=run, data_dir=tmp_path,
                               mapping={"url": "x", "published_at": "y"}, now=NOW)  # fmt: skip
-    assert done.status == ImportStatus.FAILED
-    assert "Excel workbook" in done.error
+    db.commit()
+    db.expire_all()
+    stored = db.get(MetricsImport, done.id)
+    assert stored is not None
+    assert stored.status == ImportStatus.FAILED
+    assert "Excel workbook" in stored.error
 
 
 # --- The figures read off the app -----------------------------------------------------

@@ -259,8 +259,8 @@ def run_import(
 ) -> MetricsImport:
     """Import the run's file with ``mapping``: the good rows stored, each bad one reported.
 
-    A file that cannot be read at all leaves the run failed with the reason; the caller
-    commits either way.
+    A file that cannot be read (at all, or past some row of a broken workbook) leaves the
+    run failed with the reason, the rows read before it stored; the caller commits.
     """
     now = now or utcnow()
     channel = run_channel(db, run)
@@ -286,10 +286,9 @@ def run_import(
                 batch = []
         _store(db, channel, run, batch, now)
     except UserError as exc:
-        db.rollback()
-        run = db.get(MetricsImport, run.id) or run
+        # The file cannot be read (at all, or past some row): the rows stored so far stay.
         run.status, run.error, run.error_params = ImportStatus.FAILED, exc.message, exc.params
-        run.finished_at = now
+        run.row_errors, run.finished_at = errors, now
         db.flush()
         return run
     if progress is not None:
