@@ -1,5 +1,6 @@
-"""Analytics: `guanxi analytics sync` (the worker's collection, run by hand) and
-`guanxi analytics posts` (a period's posts with their latest figures, as JSON or CSV)."""
+"""Analytics: `guanxi analytics sync` (the worker's collection, run by hand),
+`guanxi analytics posts` (a period's posts with their latest figures, as JSON or CSV) and
+`guanxi analytics import` (a creator centre's export, as the import page imports it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from datetime import date
 from enum import StrEnum
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from guanxi.accounts.models import Workspace
+    from guanxi.channels.models import Channel
     from guanxi.measure.models import PostFiguresRead
 
 # The columns of `analytics posts`, in order.
@@ -148,6 +151,132 @@ def posts_command(
         writer.writerow(["" if row[c] is None else formula_safe(row[c]) for c in POST_COLUMNS])
 
 
+class ExportFormat(StrEnum):
+    """What one row of an export describes (``measure.imports.models.ExportKind``)."""
+
+    POSTS = "posts"
+    ACCOUNT = "account"
+
+
+def _channel(db: Session, workspace: Workspace, given: str) -> Channel:
+    """The workspace's account named by ``given`` (its id, name or id on the platform), or
+    its only account when ``given`` is empty."""
+    from guanxi.channels.service import list_channels
+
+    channels = list_channels(db, workspace=workspace)
+    if not given and len(channels) == 1:
+        return channels[0]
+    found = [c for c in channels if given in {str(c.id), c.name, c.external_id}]
+    if len(found) == 1:
+        return found[0]
+    names = ", ".join(f"{c.id} ({c.platform}: {c.name})" for c in channels) or "none"
+    what = "which account the file is of" if not given else f"no single account {given!r}"
+    raise fail(f"--channel: {what}; the workspace's accounts: {names}")
+
+
+def _given_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise fail(f"--map {pair!r}: write it as field=column, e.g. views=观看量")
+        mapping[name.strip()] = column.strip()
+    return mapping
+
+
+def import_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The export: a .csv or .xlsx file.", exists=True, dir_okay=False, readable=True
+        ),
+    ],
+    workspace: Annotated[str, typer.Option(help="The workspace (its slug).")],
+    export: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="posts (one row per post) or account (one row per day)."),
+    ],
+    channel: Annotated[
+        str,
+        typer.Option(
+            help="The account the file is of: its id, name or id "
+            "on the platform (needed when there are several)."
+        ),
+    ] = "",
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="For a post export: the day its figures were exported, YYYY-MM-DD (default: now).",
+        ),
+    ] = "",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="field=column, to set or correct one field of the mapping."),
+    ] = None,
+) -> None:
+    """Import a creator centre's export (Xiaohongshu, Bilibili, WeChat Channels...): its
+    good rows are stored, its bad rows listed with what to fix. The column mapping is the
+    one remembered for files of this shape, else guessed from the headers; --map corrects
+    it, and the mapping used is remembered."""
+    from guanxi.core import i18n
+    from guanxi.core.errors import UserError
+    from guanxi.core.settings import get_settings
+    from guanxi.measure.imports import reading
+    from guanxi.measure.imports import service as imports
+    from guanxi.measure.imports.models import ExportKind
+
+    data_dir = get_settings().data_dir
+    given = _given_mapping(mapping or [])
+    day = _day(as_of, "--as-of") if as_of else None
+    with sessions()() as db:
+        found = _workspace(db, workspace)
+        account = _channel(db, found, channel)
+        try:
+            reading.check_size(path.stat().st_size)
+            with path.open("rb") as content:
+                stored = imports.save_export(data_dir=data_dir, workspace_id=found.id,
+                                             filename=path.name, content=content)  # fmt: skip
+            run = imports.start_import(
+                db, workspace=found, channel_id=account.id, kind=ExportKind(export.value),
+                filename=path.name, path=data_dir / stored, storage_path=stored,
+                created_by_id=None, as_of=day,
+            )  # fmt: skip
+            columns = imports.file_preview(run, data_dir=data_dir).columns
+            chosen = {**imports.proposed_mapping(db, run=run, columns=columns), **given}
+            chosen = imports.remember_mapping(db, run=run, columns=columns, mapping=chosen)
+            db.commit()
+        except UserError as exc:
+            raise fail(exc.translated(i18n.gettext)) from exc
+        columns_bar = (TextColumn("{task.description}"), TextColumn("{task.completed} rows"),
+                       TimeElapsedColumn())  # fmt: skip
+        with Progress(*columns_bar, console=err_console) as bar:
+            task = bar.add_task(f"importing {path.name}", total=None)
+
+            def advance(done: int) -> None:
+                bar.update(task, completed=done)
+
+            run = imports.run_import(db, run=run, data_dir=data_dir, mapping=chosen,
+                                     progress=advance)  # fmt: skip
+        db.commit()
+        if run.error:
+            message = i18n.gettext(run.error)
+            raise fail(message.format(**run.error_params) if run.error_params else message)
+        shown = ", ".join(f"{name}={column}" for name, column in chosen.items())
+        console.print(f"mapping: {shown}")
+        console.print(
+            f"import #{run.id} into {account.name}: read {run.rows_read} rows, "
+            f"{run.rows_imported} imported, {run.rows_failed} with errors"
+        )
+        for error in run.row_errors[:20]:
+            where = f" [{error['column']}]" if error["column"] else ""
+            value = f" ({error['value']})" if error["value"] else ""
+            console.print(f"  line {error['line']}{where}: {i18n.gettext(error['problem'])} "
+                          f"{i18n.gettext(error['fix'])}{value}")  # fmt: skip
+        if run.rows_failed > 20:
+            console.print(f"  ... and {run.rows_failed - 20} more rows with errors")
+
+
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to ``app``."""
     analytics_app = typer.Typer(
@@ -156,4 +285,5 @@ def register(app: typer.Typer) -> None:
     )
     analytics_app.command("sync")(sync_command)
     analytics_app.command("posts")(posts_command)
+    analytics_app.command("import")(import_command)
     app.add_typer(analytics_app, name="analytics")

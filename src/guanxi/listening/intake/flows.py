@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from guanxi.core import tables
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.listening.intake import service
@@ -456,7 +457,6 @@ def _stored_errors(db: Session, run: ImportRun) -> int:
 
 UPLOAD_DIR = "listening/uploads"
 UPLOAD_SUFFIXES = frozenset({".csv", ".jsonl", ".json", ".ndjson", ".txt", ".xlsx"})
-COPY_CHUNK = 1024 * 1024
 MAX_UPLOAD_MB = 1024  # GUANXI_IMPORT_MAX_MB at most: the upload route's body limit
 MAX_UPLOAD_BYTES = (MAX_UPLOAD_MB + 1) * 1024 * 1024  # the file and its form around it
 
@@ -473,34 +473,9 @@ def save_upload(
 
     A file larger than ``max_bytes`` is refused (and not kept) once that much is copied.
     """
-    import uuid
-
-    name = Path(filename or "upload.csv").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise UserError(
-            N_(
-                "guanxi imports .csv, .jsonl, .json and .xlsx files. Export the data in one of "
-                "these formats."
-            )
-        )
-    relative = Path(UPLOAD_DIR) / str(workspace_id) / f"{uuid.uuid4().hex}{suffix}"
-    target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    copied = 0
-    with target.open("wb") as out:
-        while chunk := content.read(COPY_CHUNK):
-            copied += len(chunk)
-            if copied > max_bytes:
-                break
-            out.write(chunk)
-    if copied > max_bytes:
-        target.unlink()
-        raise UserError(
-            N_("The file is larger than {limit} MB. Split it and import the parts."),
-            limit=max_bytes // (1024 * 1024),
-        )
-    if target.stat().st_size == 0:
-        target.unlink()
-        raise UserError(N_("The file is empty. Export the data again."))
-    return relative.as_posix()
+    return tables.save_upload(
+        data_dir=data_dir, folder=f"{UPLOAD_DIR}/{workspace_id}", filename=filename,
+        content=content, max_bytes=max_bytes, suffixes=UPLOAD_SUFFIXES,
+        wrong_suffix=UserError(N_("guanxi imports .csv, .jsonl, .json and .xlsx files. Export "
+                                  "the data in one of these formats.")),
+    )  # fmt: skip

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guanxi.core import filelimits
 from guanxi.core.errors import N_, UserError
+from guanxi.core.tables import xlsx_rows
 from guanxi.listening.intake.importers.base import (
     ParsedAuthor,
     ParsedMention,
@@ -87,7 +87,6 @@ GUESSES: dict[str, tuple[str, ...]] = {
     "reposts": ("reposts", "reposts_count", "shared_count", "转发数"),
 }
 PREVIEW_ROWS = 5
-MAX_COLUMNS = 1000  # of an XLSX sheet (rows are limited by GUANXI_IMPORT_MAX_ROWS)
 
 
 @dataclass(frozen=True)
@@ -216,7 +215,7 @@ def records(
     """The rows of a CSV / JSONL / XLSX file as flat dicts, with their line numbers;
     ``on_header`` sees the header row of CSV and XLSX files (JSON objects have none)."""
     if file_format == "xlsx":
-        yield from _xlsx_records(path, progress=progress, on_header=on_header)
+        yield from xlsx_rows(path, progress=progress, on_header=on_header)
         return
     stream = TextStream(path)
     try:
@@ -227,65 +226,6 @@ def records(
                 yield line, record if isinstance(record, RowError) else flatten(record)
     finally:
         stream.close()
-
-
-def _xlsx_records(
-    path: Path, *, progress: Progress | None, on_header: Callable[[list[str]], object] | None
-) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    from openpyxl import load_workbook  # heavy: imported only when an Excel file comes
-
-    filelimits.check_archive(path)  # a zip bomb is refused before openpyxl inflates it
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a file that is not XLSX
-        raise UserError(
-            N_("The file is not an Excel workbook (.xlsx) guanxi can read ({error})."),
-            error=type(exc).__name__,
-        ) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        if (sheet.max_column or 0) > MAX_COLUMNS:  # every row would be padded to that width
-            raise UserError(
-                N_("The sheet is {columns} columns wide; guanxi reads at most {limit}. Delete "
-                   "the empty columns, or export the data as CSV."),
-                columns=sheet.max_column,
-                limit=MAX_COLUMNS,
-            )  # fmt: skip
-        rows = _sheet_rows(sheet.iter_rows(values_only=True))
-        header_cells = next(rows, None)
-        if header_cells is None:
-            raise UserError(N_("The file is empty. Export the data again."))
-        header = [clean(cell) for cell in header_cells]
-        if on_header is not None:
-            on_header(header)
-        for line, cells in enumerate(rows, start=2):
-            if progress is not None and line % 1000 == 0:
-                progress(line)
-            if all(cell is None or clean(cell) == "" for cell in cells):
-                continue
-            yield line, dict(zip(header, cells, strict=False))
-    finally:
-        workbook.close()
-
-
-def _sheet_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The sheet's rows; a sheet that breaks part-way is refused with the row it reached
-    (the rows before it are kept)."""
-    line = 0
-    while True:
-        try:
-            cells = next(rows)
-        except StopIteration:
-            return
-        except Exception as exc:  # openpyxl raises many types for a broken sheet
-            raise UserError(
-                N_("The workbook cannot be read after row {row} ({error}). Save it again "
-                   "from Excel, or export the sheet as CSV."),
-                row=line,
-                error=type(exc).__name__,
-            ) from exc  # fmt: skip
-        line += 1
-        yield cells
 
 
 def preview(path: Path, file_format: str) -> Preview:
