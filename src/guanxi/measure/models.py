@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -141,6 +142,8 @@ class MeasuredPost(MetricColumns, Base):
     snapshot_count: Mapped[int] = mapped_column(Integer, default=0)
     # Batches in a row whose answer left the post out; a few mean it is gone.
     misses: Mapped[int] = mapped_column(Integer, default=0)
+    # Made up for the demo (the pages say "illustrative figures"), not read from a platform.
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PostSnapshot(MetricColumns, Base):
@@ -166,6 +169,8 @@ class AccountDay(MetricColumns, Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Made up for the demo (the pages say "illustrative figures"), not read from a platform.
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AccountDayBreakdown(Base):
