@@ -157,9 +157,10 @@ WARM_UP_TICKS = 3
 
 
 def _prepare_demo(port: int, sandbox_port: int) -> None:
-    """Once the web app answers: the WeChat push, the demo posts (the worker publishes them
-    to the sandbox as they fall due), a few audience rounds, an inbox sync, the first pull
-    of the listening search. Each step is a demo nicety the worker's schedule would also
+    """Once the web app answers: the demo history's older posts in the sandbox, the WeChat
+    push, the demo posts (the worker publishes them to the sandbox as they fall due), a few
+    audience rounds, an inbox sync, the first pull of the listening search, the first
+    analytics collection. Each step is a demo nicety the worker's schedule would also
     bring about: one that fails is logged and the others still run."""
     steps: tuple[tuple[str, Callable[[], object]], ...] = (
         ("give the sandbox the demo's older posts", lambda: _sandbox_history(sandbox_port)),
@@ -167,6 +168,7 @@ def _prepare_demo(port: int, sandbox_port: int) -> None:
         ("add the demo posts", _add_demo_posts),
         ("warm the demo inbox up", lambda: _warm_inbox(sandbox_port)),
         ("run the demo's first Weibo search", _first_pull),
+        ("queue the demo's first analytics collection", _first_collection),
     )
     for description, step in steps:
         try:
@@ -202,6 +204,14 @@ def _first_pull() -> None:
     from guanxi.listening.intake.scheduled import run_pull
 
     run_pull()
+
+
+def _first_collection() -> None:
+    """The accounts' first analytics collection at once, after the sandbox has the demo's
+    older posts (the worker's schedule repeats it every 15 minutes)."""
+    from guanxi.measure.scheduled import run_collect
+
+    run_collect()  # queued: the worker reads the figures through the connectors
 
 
 def _add_demo_posts() -> None:
