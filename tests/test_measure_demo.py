@@ -57,10 +57,14 @@ def test_every_demo_account_has_180_illustrative_days_and_posts_with_snapshots(
         assert len(days) == analytics.HISTORY_DAYS
         assert all(day.illustrative and day.followers for day in days)
         assert days[-1].followers != days[0].followers  # a curve, not a constant
-        posts = db.scalars(select(MeasuredPost).where(MeasuredPost.channel_id == channel.id)).all()
+        posts = db.scalars(
+            select(MeasuredPost)
+            .where(MeasuredPost.channel_id == channel.id)
+            .order_by(MeasuredPost.published_at)
+        ).all()
         assert len(posts) > 50, channel.platform
         assert all(post.illustrative and post.views is not None for post in posts)
-        for post in posts[:5]:
+        for post in posts[:5]:  # the oldest: a week of snapshots at least
             snapshots = db.scalars(
                 select(PostSnapshot)
                 .where(PostSnapshot.post_id == post.id)

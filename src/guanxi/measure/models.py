@@ -107,6 +107,12 @@ class MetricColumns:
         return {metric: value for metric, value in found.items() if value is not None}
 
 
+# The figures a post's totals add up (followers and their flows are the account's, not its).
+POST_METRICS = (
+    Metric.VIEWS, Metric.LIKES, Metric.COMMENTS, Metric.SHARES, Metric.SAVES, Metric.WOWS,
+)  # fmt: skip
+
+
 class MeasuredPost(MetricColumns, Base):
     """One of a channel's own posts, measured over time; its figure columns are those of its
     latest snapshot (taken at ``last_observed_at``), NULL until the first."""
@@ -116,7 +122,15 @@ class MeasuredPost(MetricColumns, Base):
         UniqueConstraint("channel_id", "external_id"),
         # A channel's posts of a period, and the workspace's (the posts list, the export).
         Index("ix_measured_posts_channel_published", "channel_id", "published_at"),
-        Index("ix_measured_posts_workspace_published", "workspace_id", "published_at"),
+        # The workspace's: its period totals sum the figures from the index alone (a year of
+        # 1,000 accounts' posts, 33,000 rows: 215 → 65 ms on SQLite), the lists read on.
+        Index(
+            "ix_measured_posts_workspace_period",
+            "workspace_id",
+            "published_at",
+            "channel_id",
+            *(metric.value for metric in POST_METRICS),
+        ),
         # The collector's question: which of a channel's posts are due for a snapshot.
         Index("ix_measured_posts_channel_due", "channel_id", "next_snapshot_at"),
     )

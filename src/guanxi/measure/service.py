@@ -306,7 +306,7 @@ def period_totals(
     rows = db.execute(
         select(
             MeasuredPost.channel_id,
-            func.count(MeasuredPost.id),
+            func.count(),  # not count(id): PostgreSQL can then answer from the index alone
             func.sum(MeasuredPost.views),
             func.sum(per_post),
             func.sum(case((with_views, per_post), else_=None)),
