@@ -34,9 +34,11 @@ def installed(monkeypatch: pytest.MonkeyPatch, objects: dict[str, object]) -> No
     monkeypatch.setattr(demo, "entry_points", entry_points)
 
 
-def test_the_installed_steps_run_planner_listening_inbox_then_market() -> None:
-    """The plan comes first and the charts last, as `guanxi demo` has always loaded them."""
-    assert [name for name, _step in demo_steps()] == ["planner", "listening", "inbox", "market"]
+def test_the_installed_steps_run_planner_listening_inbox_market_then_analytics() -> None:
+    """The plan comes first, the charts after the inbox, the accounts' analytics history last."""
+    assert [name for name, _step in demo_steps()] == [
+        "planner", "listening", "inbox", "market", "analytics",
+    ]  # fmt: skip
 
 
 def test_a_plugins_step_runs_in_its_order_on_the_demo_workspace(

@@ -13,7 +13,14 @@ from rich.table import Table
 from guanxi import STARTED_BY, __version__
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
-from guanxi.cli import inbox_bench, listen_bench, market_bench, nlp_bench, web_bench
+from guanxi.cli import (
+    analytics_bench,
+    inbox_bench,
+    listen_bench,
+    market_bench,
+    nlp_bench,
+    web_bench,
+)
 from guanxi.core import migrate
 from guanxi.core.capability import capabilities
 from guanxi.core.console import console, err_console, stage_progress
@@ -410,7 +417,8 @@ def bench_publish(
 
 
 # Each benchmark command is in a module of this package; each capability's commands in its own.
-for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench):
+for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench,
+                   analytics_bench):  # fmt: skip
     benchmarks.register_bench(bench_app)
 for capability in capabilities():
     if capability.cli is not None:

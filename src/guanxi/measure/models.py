@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -106,6 +107,12 @@ class MetricColumns:
         return {metric: value for metric, value in found.items() if value is not None}
 
 
+# The figures a post's totals add up (followers and their flows are the account's, not its).
+POST_METRICS = (
+    Metric.VIEWS, Metric.LIKES, Metric.COMMENTS, Metric.SHARES, Metric.SAVES, Metric.WOWS,
+)  # fmt: skip
+
+
 class MeasuredPost(MetricColumns, Base):
     """One of a channel's own posts, measured over time; its figure columns are those of its
     latest snapshot (taken at ``last_observed_at``), NULL until the first."""
@@ -115,7 +122,15 @@ class MeasuredPost(MetricColumns, Base):
         UniqueConstraint("channel_id", "external_id"),
         # A channel's posts of a period, and the workspace's (the posts list, the export).
         Index("ix_measured_posts_channel_published", "channel_id", "published_at"),
-        Index("ix_measured_posts_workspace_published", "workspace_id", "published_at"),
+        # The workspace's: its period totals sum the figures from the index alone (a year of
+        # 1,000 accounts' posts, 33,000 rows: 215 → 65 ms on SQLite), the lists read on.
+        Index(
+            "ix_measured_posts_workspace_period",
+            "workspace_id",
+            "published_at",
+            "channel_id",
+            *(metric.value for metric in POST_METRICS),
+        ),
         # The collector's question: which of a channel's posts are due for a snapshot.
         Index("ix_measured_posts_channel_due", "channel_id", "next_snapshot_at"),
     )
@@ -141,6 +156,8 @@ class MeasuredPost(MetricColumns, Base):
     snapshot_count: Mapped[int] = mapped_column(Integer, default=0)
     # Batches in a row whose answer left the post out; a few mean it is gone.
     misses: Mapped[int] = mapped_column(Integer, default=0)
+    # Made up for the demo (the pages say "illustrative figures"), not read from a platform.
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PostSnapshot(MetricColumns, Base):
@@ -166,6 +183,8 @@ class AccountDay(MetricColumns, Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Made up for the demo (the pages say "illustrative figures"), not read from a platform.
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AccountDayBreakdown(Base):

@@ -60,8 +60,8 @@ def world_of(state: SandboxState) -> MetricsWorld:
 
 def profile_of(state: SandboxState, platform: str, account_id: str) -> model.PlatformProfile:
     """How this account's figures behave: its platform's profile unless a test changed it."""
-    world = world_of(state)
-    return world.profiles.get((platform, account_id), model.PROFILES[platform])
+    tuned = world_of(state).profiles.get((platform, account_id))
+    return tuned if tuned is not None else model.PROFILES[platform]
 
 
 def tune(state: SandboxState, platform: str, account_id: str, **changes: Any) -> None:

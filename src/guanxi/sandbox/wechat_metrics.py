@@ -81,6 +81,8 @@ READ_SOURCES = (
 SHARE_SCENES = (("1", 0.70), ("2", 0.25), ("255", 0.05))  # friends, Moments, other
 READERS_PER_READ = 0.82  # people who read, per read (some read twice)
 SECOND_ARTICLE_WEIGHT = 0.35  # the articles after the first of a group are read less
+# History articles' publish ids: far above the counter's (about 2.2 × 10⁹), one per second.
+HISTORY_PUBLISH_ID_BASE = 1_000_000_000_000
 HISTORY_TITLES = (
     "夏日桃红指南",
     "读懂一张葡萄酒酒标",
@@ -396,7 +398,9 @@ def add_history_articles(
         if article_id in known:
             continue
         added += 1
-        publish_id = wechat.next_id()
+        # Keyed by the moment, not the id counter: the figures drawn by publish_id are then the
+        # same in every sandbox process, whatever it did before (the demo's history relies on it).
+        publish_id = str(HISTORY_PUBLISH_ID_BASE + int(moment.timestamp()))
         title = HISTORY_TITLES[number % len(HISTORY_TITLES)]
         article = {
             "title": title,

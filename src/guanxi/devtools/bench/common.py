@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from guanxi.core import migrate
@@ -79,6 +79,17 @@ def scratch_database(database_url: str, workdir: Path) -> Iterator[str]:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+def analyze(engine: Engine) -> None:
+    """Fresh planner statistics after a bulk load; on PostgreSQL also the visibility map
+    (index-only scans), which autovacuum would build in production."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+        return
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
 
 
 @contextmanager

@@ -35,7 +35,7 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import UserCreate, WorkspaceCreate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
-from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_database
+from guanxi.devtools.bench.common import Progress, Timing, analyze, no_progress, scratch_database
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topics.models import MentionFacet, TopicMatch, TopicQuery
 from guanxi.listening.topics.queries import MentionFacts, QueryMatcher, compile_queries
@@ -430,17 +430,6 @@ def time_endpoints(
     return timings
 
 
-def _analyze(engine: Engine) -> None:
-    """Fresh planner statistics; on PostgreSQL also the visibility map (index-only scans),
-    which autovacuum would build in production."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM ANALYZE"))
-        return
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
-
-
 def run_dashboard_bench(
     *,
     mentions: int,
@@ -472,7 +461,7 @@ def run_dashboard_bench(
                 topic_ids = list(
                     db.scalars(text("SELECT id FROM listening_topic_queries ORDER BY id"))
                 )
-            _analyze(engine)
+            analyze(engine)
             rollup_s = time.perf_counter() - started
             progress("rollup", 1, 1)
             texts = [_text(random.Random(seed + index)) for index in range(20_000)]  # noqa: S311

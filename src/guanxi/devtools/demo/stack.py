@@ -54,7 +54,9 @@ def sandbox_environment(port: int, host: str = "127.0.0.1") -> dict[str, str]:
 
 def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     """Connect the sandbox's demo accounts to the demo workspace (once: an account already
-    there is left as it is), then the listening search that needs the Weibo account."""
+    there is left as it is), then the listening search that needs the Weibo account and the
+    accounts' analytics history (the demo steps ran before the accounts existed)."""
+    from guanxi.devtools.demo.analytics import load_demo as load_demo_analytics
     from guanxi.devtools.demo.listening import add_demo_search
 
     connected = list(
@@ -62,6 +64,7 @@ def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> 
     ) or _connect_demo_channels(db, workspace=workspace, box=box)
     db.flush()
     add_demo_search(db, workspace=workspace)  # it needs the Weibo account
+    load_demo_analytics(db, workspace=workspace)
     return connected
 
 
@@ -181,21 +184,35 @@ WARM_UP_TICKS = 3
 
 
 def _prepare_demo(port: int, sandbox_port: int) -> None:
-    """Once the web app answers: the WeChat push, the demo posts (the worker publishes them
-    to the sandbox as they fall due), a few audience rounds, an inbox sync, the first pull
-    of the listening search. Each step is a demo nicety the worker's schedule would also
+    """Once the web app answers: the demo history's older posts in the sandbox, the WeChat
+    push, the demo posts (the worker publishes them to the sandbox as they fall due), a few
+    audience rounds, an inbox sync, the first pull of the listening search, the first
+    analytics collection. Each step is a demo nicety the worker's schedule would also
     bring about: one that fails is logged and the others still run."""
     steps: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("give the sandbox the demo's older posts", lambda: _sandbox_history(sandbox_port)),
         ("set up the WeChat push", lambda: _configure_wechat_push(port, sandbox_port)),
         ("add the demo posts", _add_demo_posts),
         ("warm the demo inbox up", lambda: _warm_inbox(sandbox_port)),
         ("run the demo's first Weibo search", _first_pull),
+        ("queue the demo's first analytics collection", _first_collection),
     )
     for description, step in steps:
         try:
             step()
         except Exception:  # logged with its traceback; the next step does not depend on it
             logger.exception("could not %s", description)
+
+
+def _sandbox_history(sandbox_port: int) -> None:
+    """The sandbox's demo accounts get the older posts of the demo's analytics history, so
+    the collector's reads continue the demo's curves instead of contradicting them."""
+    from guanxi.devtools.demo.analytics import give_sandbox_history
+
+    settings = get_settings()
+    sessions = make_session_factory(make_engine(settings.resolved_database_url))
+    with sessions() as db:
+        give_sandbox_history(db, base_url=f"http://127.0.0.1:{sandbox_port}")
 
 
 def _warm_inbox(sandbox_port: int) -> None:
@@ -214,6 +231,14 @@ def _first_pull() -> None:
     from guanxi.listening.intake.scheduled import run_pull
 
     run_pull()
+
+
+def _first_collection() -> None:
+    """The accounts' first analytics collection at once, after the sandbox has the demo's
+    older posts (the worker's schedule repeats it every 15 minutes)."""
+    from guanxi.measure.scheduled import run_collect
+
+    run_collect()  # queued: the worker reads the figures through the connectors
 
 
 def _add_demo_posts() -> None:
