@@ -18,11 +18,13 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 @dataclass(frozen=True)
 class Card:
-    """One capability's card on the front page: what it declares, and its figures now."""
+    """One capability's card (or headline) on the front page: what it declares, and its
+    figures now."""
 
-    glance: Glance
+    glance: Glance | None  # None: a headline above the cards
     href: str
     figures: object
+    template: str | None = None  # a headline's
 
 
 @router.get("/healthz", include_in_schema=False)
@@ -57,7 +59,16 @@ def workspace_overview(request: Request, db: Db, membership: Member) -> Response
         )
         for glance in glances
     ]
-    return render(request, "shell/overview.html", {"section": "overview", "cards": cards})
+    headlines = [
+        Card(glance=None, href="", figures=headline.load(db, workspace_id=workspace.id, now=now),
+             template=headline.template)
+        for headline in sorted(
+            (c.headline for c in capabilities() if c.headline is not None),
+            key=lambda h: h.position,
+        )
+    ]  # fmt: skip
+    context = {"section": "overview", "cards": cards, "headlines": headlines}
+    return render(request, "shell/overview.html", context)
 
 
 @router.get("/api/docs", include_in_schema=False)
