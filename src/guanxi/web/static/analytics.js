@@ -18,13 +18,14 @@
     var horizontal = spec.kind === "bars";
     var series = spec.series.map(function (s, n) {
       var item = {name: s.name, type: (s.bar || horizontal) ? "bar" : "line", data: s.data, connectNulls: true,
-                  showSymbol: spec.kind === "curve", symbolSize: 5, color: palette[n % palette.length],
+                  showSymbol: spec.kind === "curve", symbolSize: 7, color: palette[n % palette.length],
                   yAxisIndex: (s.right && !horizontal) ? 1 : 0};
       if (s.dashed) { item.lineStyle = {type: "dashed"}; item.color = palette[(n - 1) % palette.length]; item.showSymbol = false; }
       return item;
     });
     var category = {type: "category", data: spec.x, name: spec.xname || "", boundaryGap: horizontal || spec.kind === "growth"};
     var base = {
+      animation: false,
       tooltip: {renderMode: "richText", trigger: "axis"},
       legend: {top: 0, type: "scroll"},
       grid: {left: horizontal ? 120 : 50, right: twoAxes ? 55 : 20, top: 36, bottom: 30},
@@ -44,6 +45,7 @@
     var spec = JSON.parse(element.getAttribute("data-chart"));
     var chart = echarts.init(element);
     chart.setOption(options(spec));
+    element.setAttribute("data-ready", "true");
     window.addEventListener("resize", function () { chart.resize(); });
   });
 })();
