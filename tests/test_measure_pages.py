@@ -371,3 +371,39 @@ def test_an_account_without_figures_yet_is_told_to_wait_or_import(
     account = client.get(f"/w/acme/analytics/accounts/{channel.id}")
     assert account.status_code == 200
     assert "not run yet" in account.text
+
+
+# --- Another workspace's figures ---------------------------------------------------------
+
+
+def test_another_workspaces_accounts_and_posts_are_404s_on_every_analytics_route(
+    client: TestClient, db: Session, member: Workspace, make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
+) -> None:  # fmt: skip
+    """Given the brand's analyst and a rival with its own measured account and post,
+    when the analyst asks for the rival's account, post, exports or API by their ids, under
+    the brand's address or the rival's, then every answer is a 404 that names nothing of it."""
+    rival = make_workspace("rival", owner=make_user("owner@rival.example"))
+    channel = add_channel(db, rival, "Rival Secret Weibo")
+    post = add_post(db, channel, "r-1", at(date(2026, 3, 30)), {Metric.VIEWS: 77})
+    post.text_excerpt = "Rival secret launch"
+    db.commit()
+    paths = [
+        f"/w/brand/analytics/accounts/{channel.id}",
+        f"/w/brand/analytics/accounts/{channel.id}/export.csv",
+        f"/w/brand/analytics/posts/{post.id}",
+        f"/w/brand/analytics/posts/{post.id}/export.xlsx",
+        f"/api/v1/w/brand/analytics/accounts/{channel.id}/days",
+        f"/api/v1/w/brand/analytics/posts/{post.id}/curve",
+        "/w/rival/analytics",
+        "/w/rival/analytics/posts?days=90",
+        f"/w/rival/analytics/accounts/{channel.id}",
+        "/api/v1/w/rival/analytics/overview",
+    ]
+    for path in paths:
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "Rival Secret" not in answer.text
+        assert "Rival secret launch" not in answer.text
+    listed = client.get("/w/brand/analytics/posts?days=90").text
+    assert "Rival" not in listed
