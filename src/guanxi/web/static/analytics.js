@@ -10,8 +10,9 @@
     if (size >= 1e4) { return (value / 1e3).toFixed(0) + "k"; }
     return String(Math.round(value * 100) / 100);
   }
-  function axis(name) {
-    return {type: "value", name: name || "", axisLabel: {formatter: compact}, splitLine: {lineStyle: {color: "#eef1f4"}}};
+  // ``fitted``: the axis spans the figures rather than starting at 0 (a follower total).
+  function axis(fitted) {
+    return {type: "value", scale: !!fitted, axisLabel: {formatter: compact}, splitLine: {lineStyle: {color: "#eef1f4"}}};
   }
   function options(spec) {
     var twoAxes = spec.series.some(function (s) { return s.right; });
@@ -37,7 +38,7 @@
       base.yAxis = {type: "category", data: spec.x, inverse: true};
     } else {
       base.xAxis = category;
-      base.yAxis = twoAxes ? [axis(), axis()] : axis();
+      base.yAxis = twoAxes ? [axis(), axis(spec.kind === "growth")] : axis();
     }
     return base;
   }
