@@ -16,6 +16,7 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in
+from tests.browser.test_content_security_policy import RECORD_VIOLATIONS
 from tests.test_measure_service import add_days, add_post
 
 pytestmark = pytest.mark.browser
@@ -59,6 +60,7 @@ def analytics(browser: Browser, server: tuple[LiveServer, int]) -> Iterator[Page
         base_url=live.base_url, locale="en-US", viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(15_000)
+    context.add_init_script(RECORD_VIOLATIONS)
     page = context.new_page()
     sign_in(page, live, OWNER)
     yield page
@@ -93,6 +95,7 @@ def test_the_overview_shows_the_figures_and_draws_the_days(
     analytics.get_by_text("Table view").first.click()
     expect(analytics.locator("details.table-view tbody tr").first).to_be_visible()
     expect(analytics.locator("details.table-view tbody tr")).to_have_count(28)
+    assert analytics.evaluate("window.__cspViolations") == []
 
 
 def test_a_posts_curve_is_drawn_against_the_account_median(
@@ -112,3 +115,4 @@ def test_a_posts_curve_is_drawn_against_the_account_median(
     expect(rows).to_have_count(3)
     expect(rows.nth(1)).to_contain_text("600")  # its views at 2 hours
     expect(rows.nth(1)).to_contain_text("200")  # the median post's views at 2 hours
+    assert analytics.evaluate("window.__cspViolations") == []

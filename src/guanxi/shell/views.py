@@ -18,13 +18,19 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 @dataclass(frozen=True)
 class Card:
-    """One capability's card (or headline) on the front page: what it declares, and its
-    figures now."""
+    """One capability's card on the front page: what it declares, and its figures now."""
 
-    glance: Glance | None  # None: a headline above the cards
+    glance: Glance
     href: str
     figures: object
-    template: str | None = None  # a headline's
+
+
+@dataclass(frozen=True)
+class HeadlineFigures:
+    """A capability's headline above the cards: its template and its figures now."""
+
+    template: str
+    figures: object
 
 
 @router.get("/healthz", include_in_schema=False)
@@ -44,7 +50,8 @@ def home(request: Request, user: CurrentUser) -> Response:
 
 @router.get("/w/{slug}/")
 def workspace_overview(request: Request, db: Db, membership: Member) -> Response:
-    """The workspace's front page: each capability at a glance, and where to go next."""
+    """The workspace's front page: the capabilities' headline figures, then each at a glance
+    and where to go next."""
     workspace, now = membership.workspace, utcnow()
     glances = sorted(
         (c.glance for c in capabilities() if c.glance is not None), key=lambda g: g.position
@@ -60,8 +67,7 @@ def workspace_overview(request: Request, db: Db, membership: Member) -> Response
         for glance in glances
     ]
     headlines = [
-        Card(glance=None, href="", figures=headline.load(db, workspace_id=workspace.id, now=now),
-             template=headline.template)
+        HeadlineFigures(headline.template, headline.load(db, workspace_id=workspace.id, now=now))
         for headline in sorted(
             (c.headline for c in capabilities() if c.headline is not None),
             key=lambda h: h.position,
