@@ -7,7 +7,7 @@
     if (value === null || value === undefined) { return ""; }
     var size = Math.abs(value);
     if (size >= 1e6) { return (value / 1e6).toFixed(1).replace(/\.0$/, "") + "M"; }
-    if (size >= 1e4) { return (value / 1e3).toFixed(0) + "k"; }
+    if (size >= 1e4) { return (value / 1e3).toFixed(1).replace(/\.0$/, "") + "k"; }
     return String(Math.round(value * 100) / 100);
   }
   // ``fitted``: the axis spans the figures rather than starting at 0 (a follower total).
