@@ -7,8 +7,8 @@
     if (value === null || value === undefined) { return ""; }
     var size = Math.abs(value);
     if (size >= 1e6) { return (value / 1e6).toFixed(1).replace(/\.0$/, "") + "M"; }
-    if (size >= 1e4) { return (value / 1e3).toFixed(1).replace(/\.0$/, "") + "k"; }
-    return String(Math.round(value * 100) / 100);
+    // Below a million the axis writes the figure in full: a follower total moves by tens.
+    return (Math.round(value * 100) / 100).toLocaleString("en-US");
   }
   // ``fitted``: the axis spans the figures rather than starting at 0 (a follower total).
   function axis(fitted) {
