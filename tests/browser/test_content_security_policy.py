@@ -37,6 +37,8 @@ PAGES = [
     f"{W}/listen",
     f"{W}/listen/dashboard",
     f"{W}/listen/topics",
+    f"{W}/analytics",
+    f"{W}/analytics/posts",
     f"{W}/market",
     f"{W}/market/history",
     f"{W}/market/compare",

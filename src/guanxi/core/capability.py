@@ -55,6 +55,16 @@ class Glance:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """Figures a capability puts at the top of the workspace's front page, above the cards
+    (the first screen's answer to "how are we doing")."""
+
+    template: str  # rendered with ``figures``
+    load: GlanceLoader
+    position: int = 100  # headlines are shown by increasing position
+
+
+@dataclass(frozen=True)
 class Capability:
     """Everything the shell needs to know about one capability."""
 
@@ -69,6 +79,7 @@ class Capability:
     # The worker's periodic jobs: a reference to a tuple of ScheduledJob.
     schedule: str | None = None
     glance: Glance | None = None
+    headline: Headline | None = None
     # Adds the capability's commands to the ``guanxi`` command.
     cli: Callable[[typer.Typer], None] | None = None
     # The modules that define its tables (for Alembic and the model registry).

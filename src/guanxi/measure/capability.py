@@ -1,15 +1,28 @@
 """Analytics ("measure"): the brand's own posts and accounts, measured from the day they are
 connected, with the history each platform's API still gives."""
 
-from guanxi.core.capability import Capability
-from guanxi.measure import cli, models
+from guanxi.core.capability import Capability, Glance, Headline
+from guanxi.core.errors import N_
+from guanxi.measure import cli, headline, models
 from guanxi.measure.imports import models as imports_models
 
 capability = Capability(
     name="measure",
     position=50,
+    routers=("guanxi.measure.imports.views:router", "guanxi.measure.views:router"),
+    api_routers=("guanxi.measure.api:router",),
     schedule="guanxi.measure.scheduled:SCHEDULE",
     cli=cli.register,
-    routers=("guanxi.measure.imports.views:router",),
     models=(models, imports_models),
+    glance=Glance(
+        title=N_("Analytics"),
+        description=N_(
+            "Followers, views and engagements of your own accounts and posts, kept day by "
+            "day from the day each account is connected."
+        ),
+        action=N_("See how posts perform"),
+        href="analytics",
+        position=60,
+    ),
+    headline=Headline(template="measure/_headline.html", load=headline.headline),
 )

@@ -77,3 +77,43 @@ def _format(target: PublishTarget, kinds: dict[int, str], *, articles: bool) -> 
     if MediaKind.IMAGE.value in media or target.cover_media_id is not None:
         return PostFormat.IMAGE
     return PostFormat.TEXT
+
+
+@dataclass(frozen=True)
+class VariantMedia:
+    """One of a published variant's media files, as the post's page lists it."""
+
+    media_id: int
+    kind: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class PublishedVariant:
+    """What guanxi published as a post: the variant's title, text, link and media."""
+
+    post_id: int  # publishing's post, for the link to it
+    title: str
+    text: str
+    link: str
+    media: list[VariantMedia]
+
+
+def published_variant(db: Session, *, workspace_id: int, target_id: int) -> PublishedVariant | None:
+    """The variant guanxi published as the target ``target_id``; None when it is gone."""
+    target = db.get(PublishTarget, target_id)
+    if target is None or target.workspace_id != workspace_id:
+        return None
+    ids = [*target.media_ids]
+    if target.cover_media_id is not None and target.cover_media_id not in ids:
+        ids.insert(0, target.cover_media_id)
+    assets = {
+        asset.id: asset
+        for asset in db.scalars(
+            select(MediaAsset).where(
+                MediaAsset.id.in_(ids), MediaAsset.workspace_id == workspace_id
+            )
+        )
+    }
+    media = [VariantMedia(i, assets[i].kind, assets[i].filename) for i in ids if i in assets]
+    return PublishedVariant(target.post_id, target.title, target.text, target.link, media)

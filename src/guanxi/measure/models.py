@@ -324,3 +324,85 @@ class PostFiguresRead(BaseModel):
     engagement_rate: float | None
     engagement_rate_basis: str | None  # "views" or "followers"
     observed_at: datetime | None
+
+
+class FigureRead(BaseModel):
+    """One headline figure of a period, against the period before, with its daily trend."""
+
+    key: str  # followers, views, engagements or engagement_rate
+    value: float | None
+    previous: float | None
+    change: float | None  # relative: 0.1 is +10%
+    basis: str | None  # engagement_rate: "views" or "followers"
+    trend: list[float | None]
+
+
+class AccountTotalsRead(BaseModel):
+    """An account's totals over a period (followers at its end, the rest of its posts)."""
+
+    channel_id: int
+    platform: str
+    account: str
+    posts: int
+    followers: int | None
+    net_follower_growth: int | None
+    views: int | None
+    engagements: int | None
+    engagement_rate: float | None
+    engagement_rate_basis: str | None
+
+
+class OverviewRead(BaseModel):
+    """The analytics overview of a period across platforms."""
+
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    days: list[date]  # the trends' days
+    figures: list[FigureRead]
+    accounts: list[AccountTotalsRead]
+
+
+class DayRead(BaseModel):
+    """One day of an account: the figures reported (by metric) and the derived ones."""
+
+    day: date
+    collected: bool
+    figures: dict[str, int]
+    engagements: int | None
+    engagement_rate: float | None
+    engagement_rate_basis: str | None
+    net_follower_growth: int | None
+
+
+class PostsPageRead(BaseModel):
+    """A page of a period's posts with their latest figures."""
+
+    page: int
+    pages: int
+    total: int
+    sort: str
+    rows: list[PostFiguresRead]
+
+
+class CurvePointRead(BaseModel):
+    """A post's lifetime figures at an age, and its account's median post at that age."""
+
+    hours: float
+    observed_at: datetime
+    views: int | None
+    engagements: int | None
+    median_views: float | None
+    median_engagements: float | None
+    median_of_posts: int = Field(description="how many other posts the medians are of")
+
+
+class PostCurveRead(BaseModel):
+    """A post's curve since publishing against its account's median curve."""
+
+    post_id: int
+    channel_id: int
+    published_at: datetime
+    compared_posts: int
+    points: list[CurvePointRead]

@@ -279,7 +279,7 @@ class PeriodTotals:
     channels: dict[int, Totals] = field(default_factory=dict)
 
 
-def _engagement_sum() -> ColumnElement[Any]:
+def engagement_sum() -> ColumnElement[Any]:
     """One post's engagements in SQL: the sum of the figures reported, NULL when none is."""
     columns = [getattr(MeasuredPost, m.value) for m in ENGAGEMENT_METRICS]
     total: ColumnElement[Any] = func.coalesce(columns[0], 0)
@@ -301,7 +301,7 @@ def period_totals(
     begins, ends = period_bounds(workspace, start, end)
     channels = _channels(db, workspace, channel_ids)
     ids = [c.id for c in channels]
-    per_post = _engagement_sum()
+    per_post = engagement_sum()
     with_views = MeasuredPost.views.is_not(None)
     rows = db.execute(
         select(

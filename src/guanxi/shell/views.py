@@ -25,6 +25,14 @@ class Card:
     figures: object
 
 
+@dataclass(frozen=True)
+class HeadlineFigures:
+    """A capability's headline above the cards: its template and its figures now."""
+
+    template: str
+    figures: object
+
+
 @router.get("/healthz", include_in_schema=False)
 def healthz() -> dict[str, str]:
     """Liveness for process supervisors."""
@@ -42,7 +50,8 @@ def home(request: Request, user: CurrentUser) -> Response:
 
 @router.get("/w/{slug}/")
 def workspace_overview(request: Request, db: Db, membership: Member) -> Response:
-    """The workspace's front page: each capability at a glance, and where to go next."""
+    """The workspace's front page: the capabilities' headline figures, then each at a glance
+    and where to go next."""
     workspace, now = membership.workspace, utcnow()
     glances = sorted(
         (c.glance for c in capabilities() if c.glance is not None), key=lambda g: g.position
@@ -57,7 +66,15 @@ def workspace_overview(request: Request, db: Db, membership: Member) -> Response
         )
         for glance in glances
     ]
-    return render(request, "shell/overview.html", {"section": "overview", "cards": cards})
+    headlines = [
+        HeadlineFigures(headline.template, headline.load(db, workspace_id=workspace.id, now=now))
+        for headline in sorted(
+            (c.headline for c in capabilities() if c.headline is not None),
+            key=lambda h: h.position,
+        )
+    ]  # fmt: skip
+    context = {"section": "overview", "cards": cards, "headlines": headlines}
+    return render(request, "shell/overview.html", context)
 
 
 @router.get("/api/docs", include_in_schema=False)

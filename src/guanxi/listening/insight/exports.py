@@ -10,13 +10,13 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 
-from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_
-from guanxi.core.filelimits import formula_safe, xlsx_safe
+from guanxi.core.filelimits import formula_safe
 from guanxi.listening.insight.models import MentionRowRead
 from guanxi.listening.insight.service import DashboardFilters, export_rows
+from guanxi.web.exports import xlsx_bytes
 
 EXPORT_LIMIT = 100_000
 COLUMNS = (
@@ -85,11 +85,5 @@ def xlsx_file(
     title: Callable[[str], str] = str,
 ) -> bytes:
     """The export as an XLSX workbook (rows streamed into a write-only workbook)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title(N_("Mentions"))[:31])
-    sheet.append(list(COLUMNS))
-    for row in export_rows(db, workspace_id=workspace_id, filters=filters, limit=limit):
-        sheet.append([xlsx_safe(value) for value in _values(row)])
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    rows = export_rows(db, workspace_id=workspace_id, filters=filters, limit=limit)
+    return xlsx_bytes(title(N_("Mentions")), COLUMNS, (_values(row) for row in rows))

@@ -1,0 +1,185 @@
+"""A post's figures over its life, against its account's usual post, and the posts list.
+
+A post's curve is its snapshots: lifetime views and engagements at so many hours after
+publishing. The account's median curve, at the same ages, is the median of its other posts'
+figures at those ages, each read off that post's own snapshots by linear interpolation
+between the two around the age (never beyond the last one: a post not yet that old, or not
+measured since, has no figure there and is left out of that age's median).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from statistics import median
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Workspace
+from guanxi.channels.models import Channel
+from guanxi.core.errors import N_, NotFoundError
+from guanxi.measure.definitions import engagements
+from guanxi.measure.models import MeasuredPost, PostFiguresRead, PostSnapshot
+from guanxi.measure.service import post_figures
+
+MEDIAN_POSTS = 60  # the account's most recent posts the median curve is made of
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """A post's lifetime figures at ``hours`` after publishing (None: not reported)."""
+
+    hours: float
+    observed_at: datetime
+    views: int | None
+    engagements: int | None
+
+
+@dataclass(frozen=True)
+class MedianPoint:
+    """The account's other posts at one age: the median of their figures, and how many
+    posts each median is of."""
+
+    hours: float
+    views: float | None
+    views_posts: int
+    engagements: float | None
+    engagements_posts: int
+
+
+@dataclass(frozen=True)
+class PostCurve:
+    """A post, its channel, its curve and the account's median curve at the same ages."""
+
+    post: MeasuredPost
+    channel: Channel
+    points: list[CurvePoint]
+    median: list[MedianPoint]
+    compared_posts: int  # the other posts the median is made of
+
+
+def _hours(post: MeasuredPost, snapshot: PostSnapshot) -> float:
+    moment = snapshot.as_of or snapshot.observed_at
+    return max(0.0, (moment - post.published_at).total_seconds() / 3600)
+
+
+def _points(post: MeasuredPost, snapshots: Sequence[PostSnapshot]) -> list[CurvePoint]:
+    points = [
+        CurvePoint(_hours(post, s), s.observed_at, s.views, engagements(s.figures()))
+        for s in snapshots
+    ]
+    return sorted(points, key=lambda p: p.hours)
+
+
+def _at(ages: list[float], values: list[int | None], hours: float) -> float | None:
+    """A curve's value at ``hours``, interpolated between the snapshots around it; None
+    before the first or after the last, or where one of the two reports nothing."""
+    if not ages or hours > ages[-1] or hours < ages[0]:
+        return None
+    position = bisect_left(ages, hours)
+    if ages[position] == hours:
+        exact = values[position]
+        return None if exact is None else float(exact)
+    low, high = values[position - 1], values[position]
+    if low is None or high is None:
+        return None
+    share = (hours - ages[position - 1]) / (ages[position] - ages[position - 1])
+    return low + (high - low) * share
+
+
+def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
+    """The post's curve and its account's median curve; a NotFoundError for another
+    workspace's post or none."""
+    post = db.get(MeasuredPost, post_id)
+    if post is None or post.workspace_id != workspace.id:
+        raise NotFoundError(N_("No such measured post in this workspace."))
+    channel = db.get(Channel, post.channel_id)
+    if channel is None:  # a post's channel goes with it (ON DELETE CASCADE)
+        raise NotFoundError(N_("No such measured post in this workspace."))
+    own = db.scalars(
+        select(PostSnapshot).where(PostSnapshot.post_id == post.id)
+        .order_by(PostSnapshot.observed_at)
+    ).all()  # fmt: skip
+    points = _points(post, own)
+    others = db.scalars(
+        select(MeasuredPost)
+        .where(MeasuredPost.channel_id == post.channel_id, MeasuredPost.id != post.id,
+               MeasuredPost.snapshot_count > 0)
+        .order_by(MeasuredPost.published_at.desc())
+        .limit(MEDIAN_POSTS)
+    ).all()  # fmt: skip
+    snapshots: dict[int, list[PostSnapshot]] = defaultdict(list)
+    if others:
+        for snapshot in db.scalars(
+            select(PostSnapshot).where(PostSnapshot.post_id.in_([o.id for o in others]))
+        ):
+            snapshots[snapshot.post_id].append(snapshot)
+    curves = []
+    for other in others:
+        other_points = _points(other, snapshots.get(other.id, []))
+        if other_points:
+            curves.append((
+                [p.hours for p in other_points],
+                [p.views for p in other_points],
+                [p.engagements for p in other_points],
+            ))  # fmt: skip
+    medians = []
+    for point in points:
+        views = [v for a, vs, _ in curves if (v := _at(a, vs, point.hours)) is not None]
+        engaged = [v for a, _, es in curves if (v := _at(a, es, point.hours)) is not None]
+        medians.append(
+            MedianPoint(point.hours, median(views) if views else None, len(views),
+                        median(engaged) if engaged else None, len(engaged))
+        )  # fmt: skip
+    return PostCurve(post, channel, points, medians, len(curves))
+
+
+class PostOrder(StrEnum):
+    """How the posts list is sorted (the highest first, the newest for ``published``)."""
+
+    PUBLISHED = "published"
+    VIEWS = "views"
+    ENGAGEMENTS = "engagements"
+    RATE = "rate"
+
+
+@dataclass(frozen=True)
+class PostsPage:
+    """One page of a period's posts, sorted."""
+
+    rows: list[PostFiguresRead]
+    page: int
+    pages: int
+    total: int
+    order: PostOrder
+
+
+def posts_page(
+    db: Session,
+    *,
+    workspace: Workspace,
+    start: date,
+    end: date,
+    order: PostOrder = PostOrder.PUBLISHED,
+    page: int = 1,
+    channel_ids: Sequence[int] | None = None,
+    size: int = PAGE_SIZE,
+) -> PostsPage:
+    """The period's posts with their latest figures, sorted by ``order`` (posts without the
+    figure last), ``size`` to a page."""
+    posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=channel_ids)
+    if order is PostOrder.PUBLISHED:
+        posts.reverse()
+    else:
+        field = {PostOrder.VIEWS: "views", PostOrder.ENGAGEMENTS: "engagements",
+                 PostOrder.RATE: "engagement_rate"}[order]  # fmt: skip
+        posts.sort(key=lambda p: (getattr(p, field) is None, -(getattr(p, field) or 0)))
+    pages = max(1, -(-len(posts) // size))
+    page = min(max(1, page), pages)
+    return PostsPage(posts[(page - 1) * size : page * size], page, pages, len(posts), order)
