@@ -9,5 +9,8 @@ capability = Capability(
     position=50,
     schedule="guanxi.measure.scheduled:SCHEDULE",
     cli=cli.register,
+    routers=("guanxi.measure.analysis.views:router",),
+    api_routers=("guanxi.measure.analysis.api:router",),
+    on_app_created=("guanxi.measure.analysis.views:set_up",),
     models=(models,),
 )
