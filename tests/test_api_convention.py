@@ -17,7 +17,7 @@ from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_isolation import http_routes
 
-CAPABILITIES = {"accounts", "listen", "market", "plan", "publish"}
+CAPABILITIES = {"accounts", "analytics", "listen", "market", "plan", "publish"}
 
 
 @pytest.fixture
@@ -140,8 +140,12 @@ def test_every_former_route_has_a_successor(app: FastAPI) -> None:
         if isinstance(getattr(route, "endpoint", None), FormerPath)
     }
 
-    # The listening addresses were already in the scheme; every other one had a former.
-    assert set(former.values()) == {path for path in client_paths(app) if "/listen/" not in path}
+    # The listening and analytics addresses were born in the scheme; every other one had a
+    # former.
+    born = ("/listen/", "/analytics/")
+    assert set(former.values()) == {
+        path for path in client_paths(app) if not any(part in path for part in born)
+    }
     assert former["/api/v1/market/matrix"] == "/api/v1/w/{slug}/market/matrix"
     assert {successor for successor in former.values() if successor not in paths} == set()
     assert set(former).isdisjoint(client_paths(app))
