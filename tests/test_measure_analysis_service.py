@@ -14,9 +14,10 @@ from guanxi.accounts.models import User, Workspace
 from guanxi.channels.best_times import suggested_times
 from guanxi.channels.models import Channel
 from guanxi.core.errors import NotFoundError
-from guanxi.measure.analysis import service
+from guanxi.measure.analysis import flows, service
 from guanxi.measure.analysis.stats import MIN_MODEL_POSTS
 from guanxi.measure.models import AccountDay, FoundBy, MeasuredPost, PostFormat
+from guanxi.publishing.models import Campaign, Post, PublishTarget
 from tests.conftest import UserFactory, WorkspaceFactory
 
 MARCH = date(2026, 3, 1)
@@ -179,3 +180,70 @@ def test_another_workspaces_posts_and_accounts_are_not_read(
     with pytest.raises(NotFoundError):
         service.best_time(db, workspace=workspace, channel_id=theirs.id, start=MARCH,
                           end=date(2026, 3, 31))  # fmt: skip
+
+
+# --- Campaign roll-up --------------------------------------------------------------------
+
+
+def add_campaign(
+    db: Session, workspace: Workspace, channel: Channel, name: str, posts: list[MeasuredPost]
+) -> Campaign:
+    """A campaign whose one composed post went out as ``posts`` (one target each)."""
+    campaign = Campaign(workspace_id=workspace.id, name=name)
+    db.add(campaign)
+    db.flush()
+    composed = Post(workspace_id=workspace.id, campaign_id=campaign.id, title=name)
+    db.add(composed)
+    db.flush()
+    for post in posts:
+        target = PublishTarget(
+            workspace_id=workspace.id, post_id=composed.id, channel_id=channel.id,
+            idempotency_key=f"{name}-{post.id}",
+        )  # fmt: skip
+        db.add(target)
+        db.flush()
+        post.publish_target_id = target.id
+    db.flush()
+    return campaign
+
+
+def test_a_campaign_is_rolled_up_against_the_same_days_baseline(
+    db: Session, workspace: Workspace
+) -> None:
+    """Given a campaign of 6 posts with twice the engagements of the account's 30 others
+    over its days, Then its lift of engagements is clear and near +100%, and a
+    campaign without measured posts says so."""
+    channel = add_channel(db, workspace, "brand")
+    ours = []
+    for number in range(36):
+        at = FIRST + timedelta(hours=7 * number)
+        campaign_post = number % 6 == 0
+        likes = (40 if campaign_post else 20) + number % 4
+        post = add_post(db, channel, number, at, views=1000 + 10 * (number % 5), likes=likes)
+        if campaign_post:
+            ours.append(post)
+    add_post(db, channel, 99, FIRST + timedelta(days=60), views=1000, likes=500)  # other days
+    add_campaign(db, workspace, channel, "Spring launch", ours)
+    add_campaign(db, workspace, channel, "Not yet out", [])
+    rollups = {r.name: r for r in flows.campaign_rollups(db, workspace=workspace)}
+    spring = rollups["Spring launch"]
+    assert spring.posts == 6
+    assert spring.baseline_posts == 28  # the others from its first post's day to its last's
+    assert spring.engagements == sum(40 + n % 4 for n in range(0, 36, 6))
+    assert spring.engagements_lift.clear
+    assert spring.engagements_lift.lift is not None
+    assert 0.8 < spring.engagements_lift.lift < 1.2
+    assert not spring.views_lift.clear
+    empty = rollups["Not yet out"]
+    assert empty.posts == 0
+    assert empty.engagements_lift.lift is None
+
+
+def test_another_workspaces_campaigns_are_not_rolled_up(
+    db: Session, workspace: Workspace, make_workspace: WorkspaceFactory, owner: User
+) -> None:
+    other = make_workspace("other", owner=owner)
+    theirs = add_channel(db, other, "theirs")
+    post = add_post(db, theirs, 1, FIRST, views=100, likes=1)
+    add_campaign(db, other, theirs, "Their launch", [post])
+    assert flows.campaign_rollups(db, workspace=workspace) == []

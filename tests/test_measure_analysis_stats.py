@@ -13,6 +13,7 @@ from guanxi.measure.analysis.stats import (
     Observation,
     fit_best_time,
     mean_interval,
+    median_lift,
 )
 
 TUESDAY_20 = 1 * 24 + 20
@@ -127,3 +128,26 @@ def test_a_small_group_has_a_mean_but_no_interval() -> None:
     assert mean_interval([]).mean is None
     floored = mean_interval([0.0, 0.0, 0.0, 0.0, 0.01, 0.2], floor=0.0)
     assert floored.low == 0.0
+
+
+def test_a_real_lift_is_clear_and_none_is_not() -> None:
+    """A group drawn at twice the baseline shows a clear lift near +100%; one drawn from the
+    baseline's own distribution usually does not (about 5% of samples may)."""
+    rng = random.Random(21)
+    baseline = [rng.lognormvariate(math.log(1000), 0.5) for _ in range(60)]
+    doubled = [rng.lognormvariate(math.log(2000), 0.5) for _ in range(20)]
+    found = median_lift(doubled, baseline)
+    assert found.clear
+    assert found.low is not None
+    assert found.high is not None
+    assert found.low < 1.0 < found.high
+    claimed = sum(
+        median_lift([rng.lognormvariate(math.log(1000), 0.5) for _ in range(20)], baseline,
+                    seed=seed).clear
+        for seed in range(100)
+    )  # fmt: skip
+    assert claimed <= 12  # the baseline is itself a sample: a little above the nominal 5%
+    few = median_lift([1.0, 2.0], baseline)
+    assert few.lift is not None
+    assert few.low is None
+    assert not few.clear

@@ -162,7 +162,8 @@ def test_another_workspaces_account_and_pages_are_not_found(
     assert client.get(api).status_code == 404
     for path in ("/w/zebra/analytics/content", "/w/zebra/analytics/top",
                  "/w/zebra/analytics/best-time", "/api/v1/w/zebra/analytics/content",
-                 "/w/zebra/analytics/content/export.csv"):  # fmt: skip
+                 "/w/zebra/analytics/content/export.csv", "/w/zebra/analytics/campaigns",
+                 "/api/v1/w/zebra/analytics/campaigns"):  # fmt: skip
         assert client.get(path).status_code == 404, path
     content = client.get(f"/w/acme/analytics/content?{PERIOD}&account={theirs.id}")
     assert "zebra-weibo" not in content.text
@@ -176,3 +177,14 @@ def test_the_composer_is_offered_the_better_hours(
     offered = suggested_times(db, channel, now=datetime(2026, 6, 1, 4, 0, tzinfo=UTC))
     assert offered
     assert {t.at.astimezone(UTC).hour for t in offered} == {12}  # 20:00 in Shanghai
+
+
+def test_the_campaigns_page_without_campaigns_says_how_to_get_one(
+    member: tuple[TestClient, Channel],
+) -> None:
+    client, _channel = member
+    page = client.get("/w/acme/analytics/campaigns")
+    assert page.status_code == 200
+    assert 'data-testid="too-little"' in page.text
+    assert client.get("/api/v1/w/acme/analytics/campaigns").json() == []
+    assert client.get("/w/acme/analytics/campaigns/export.csv").status_code == 200

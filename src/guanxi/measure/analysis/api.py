@@ -7,8 +7,13 @@ from __future__ import annotations
 from fastapi import Request
 
 from guanxi.core.bounds import DbInt
-from guanxi.measure.analysis import service
-from guanxi.measure.analysis.models import BestTimeRead, ContentAnalysisRead, TopPostsRead
+from guanxi.measure.analysis import flows, service
+from guanxi.measure.analysis.models import (
+    BestTimeRead,
+    CampaignRollupRead,
+    ContentAnalysisRead,
+    TopPostsRead,
+)
 from guanxi.measure.analysis.views import filters_of
 from guanxi.web.api import ApiBrowserReader, workspace_api
 from guanxi.web.deps import Db
@@ -47,3 +52,10 @@ def top_api(request: Request, membership: ApiBrowserReader, db: Db) -> TopPostsR
         db, workspace=membership.workspace, start=filters.start, end=filters.end,
         channel_ids=filters.accounts,
     )  # fmt: skip
+
+
+@router.get("/campaigns", response_model=list[CampaignRollupRead])
+def campaigns_api(membership: ApiBrowserReader, db: Db) -> list[CampaignRollupRead]:
+    """Each campaign's measured posts against the same accounts' other posts over its
+    days: totals, and the lift of the medians per post with 95% intervals."""
+    return flows.campaign_rollups(db, workspace=membership.workspace)

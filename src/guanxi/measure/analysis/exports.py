@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from guanxi.core.filelimits import formula_safe, xlsx_safe
 from guanxi.measure.analysis.models import (
     BestTimeRead,
+    CampaignRollupRead,
     ContentAnalysisRead,
     EstimateRead,
     TopPostsRead,
@@ -90,6 +91,23 @@ def top_table(found: TopPostsRead, _: Translate) -> Table:
         for title, posts in lists for post in posts
     ]  # fmt: skip
     return Table(_("Top and bottom posts"), header, rows)
+
+
+def campaigns_table(rollups: Sequence[CampaignRollupRead], _: Translate) -> Table:
+    """One row per campaign: its totals, and each lift with its interval."""
+    header = [_("Campaign"), _("From"), _("To"), _("Posts"), _("Baseline posts"), _("Views"),
+              _("Engagements"), _("Lift of views per post"), _("95% low"), _("95% high"),
+              _("Lift of engagements per post"), _("95% low"), _("95% high"),
+              _("Lift of engagement rate"), _("95% low"), _("95% high")]  # fmt: skip
+    rows: list[list[Cell]] = [
+        [r.name, r.start.isoformat() if r.start else None, r.end.isoformat() if r.end else None,
+         r.posts, r.baseline_posts, r.views, r.engagements,
+         r.views_lift.lift, r.views_lift.low, r.views_lift.high,
+         r.engagements_lift.lift, r.engagements_lift.low, r.engagements_lift.high,
+         r.rate_lift.lift, r.rate_lift.low, r.rate_lift.high]
+        for r in rollups
+    ]  # fmt: skip
+    return Table(_("Campaigns"), header, rows)
 
 
 def csv_bytes(table: Table) -> bytes:

@@ -94,3 +94,32 @@ class TopPostsRead(BaseModel):
     lowest_rate: list[PostFiguresRead]
     most_views: list[PostFiguresRead]
     fewest_views: list[PostFiguresRead]
+
+
+class LiftRead(BaseModel):
+    """A campaign's median per post against the baseline's: the lift (0.2 is +20%) and
+    its 95% interval (None with too few posts); ``clear`` when the interval leaves out 0."""
+
+    median: float | None
+    baseline_median: float | None
+    lift: float | None
+    low: float | None
+    high: float | None
+    clear: bool
+
+
+class CampaignRollupRead(BaseModel):
+    """A campaign's measured posts against the same accounts' other posts of its days."""
+
+    campaign_id: int
+    name: str
+    color: str
+    start: date | None
+    end: date | None
+    posts: int
+    baseline_posts: int
+    views: int | None
+    engagements: int | None
+    views_lift: LiftRead
+    engagements_lift: LiftRead
+    rate_lift: LiftRead

@@ -223,3 +223,58 @@ def fit_best_time(
         )  # fmt: skip
     better = sorted((s for s in result if s.better), key=lambda s: -(s.effect or 0.0))
     return BestTime(count, min_posts, result, better[:MAX_SUGGESTIONS], adjusted_for)
+
+
+# --- Lift against a baseline -------------------------------------------------------------
+
+BOOTSTRAP_SAMPLES = 2000
+MIN_LIFT_POSTS = 3  # fewer posts on either side: a lift with no interval
+MIN_BASELINE_POSTS = 5
+
+
+@dataclass(frozen=True)
+class Lift:
+    """How much a group's median per post exceeds a baseline's (0.2 is +20%), with a 95%
+    percentile-bootstrap interval (None with too few posts on either side)."""
+
+    median: float | None
+    baseline_median: float | None
+    lift: float | None
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def clear(self) -> bool:
+        """Whether the interval leaves out "no lift"."""
+        return self.low is not None and self.high is not None and not self.low <= 0 <= self.high
+
+
+def median_lift(
+    values: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    confidence: float = CONFIDENCE,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> Lift:
+    """The ratio of the medians of ``values`` and ``baseline``, minus one, with a percentile
+    bootstrap interval: both groups resampled independently ``samples`` times (a fixed
+    ``seed``, so a page shows the same interval on every load). Medians, not means, so one
+    post that went viral does not make a campaign."""
+    if not values or not baseline:
+        return Lift(None, None, None)
+    median, base = float(np.median(values)), float(np.median(baseline))
+    lift = median / base - 1 if base > 0 else None
+    if lift is None or len(values) < MIN_LIFT_POSTS or len(baseline) < MIN_BASELINE_POSTS:
+        return Lift(median, base, lift)
+    rng = np.random.default_rng(seed)
+    group = np.asarray(values, dtype=float)
+    others = np.asarray(baseline, dtype=float)
+    tops = np.median(rng.choice(group, (samples, group.size)), axis=1)
+    bottoms = np.median(rng.choice(others, (samples, others.size)), axis=1)
+    ratios = tops[bottoms > 0] / bottoms[bottoms > 0] - 1
+    if ratios.size < samples // 2:  # the baseline's median is mostly zero: no ratio to give
+        return Lift(median, base, lift)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return Lift(median, base, lift, float(low), float(high))

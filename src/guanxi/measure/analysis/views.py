@@ -20,16 +20,21 @@ from guanxi.channels.service import list_channels
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
-from guanxi.measure.analysis import service
+from guanxi.measure.analysis import flows, service
 from guanxi.measure.analysis.exports import (
     Table,
     best_time_table,
+    campaigns_table,
     content_table,
     csv_bytes,
     top_table,
     xlsx_bytes,
 )
-from guanxi.measure.analysis.models import BestTimeRead, ContentAnalysisRead
+from guanxi.measure.analysis.models import (
+    BestTimeRead,
+    CampaignRollupRead,
+    ContentAnalysisRead,
+)
 from guanxi.measure.definitions import RATE_BASIS_LABELS
 from guanxi.web.deps import Db, Member, verify_csrf
 from guanxi.web.rendering import render
@@ -194,6 +199,40 @@ def top_export(request: Request, membership: Member, db: Db, extension: str) -> 
         channel_ids=filters.accounts,
     )  # fmt: skip
     return _file(top_table(found, i18n.gettext), membership, "top-posts", extension)
+
+
+def _lift_chart(rollups: list[CampaignRollupRead]) -> dict[str, Any]:
+    """The campaigns' lift of engagements per post, with intervals, against "no lift"."""
+    _ = i18n.gettext
+    shown = [r for r in rollups if r.engagements_lift.lift is not None]
+    return {
+        "key": "campaigns",
+        "labels": [r.name for r in shown],
+        "mean": [r.engagements_lift.lift for r in shown],
+        "low": [r.engagements_lift.low for r in shown],
+        "high": [r.engagements_lift.high for r in shown],
+        "posts": [r.posts for r in shown],
+        "average": 0.0,
+        "signed": True,
+        "names": {"rate": _("Lift of engagements per post"), "average": _("No lift"),
+                  "posts": _("Posts"), "interval": _("95% interval")},
+    }  # fmt: skip
+
+
+@router.get("/w/{slug}/analytics/campaigns")
+def campaigns_page(request: Request, membership: Member, db: Db) -> Response:
+    """Each campaign's posts against the same accounts' other posts over its days."""
+    rollups = flows.campaign_rollups(db, workspace=membership.workspace)
+    context = _context(request, membership, db, "campaigns")
+    context.update(rollups=rollups, chart=_lift_chart(rollups))
+    return render(request, "measure/analysis/campaigns.html", context)
+
+
+@router.get("/w/{slug}/analytics/campaigns/export.{extension}")
+def campaigns_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
+    """The campaigns' roll-ups as CSV or XLSX."""
+    rollups = flows.campaign_rollups(db, workspace=membership.workspace)
+    return _file(campaigns_table(rollups, i18n.gettext), membership, "campaigns", extension)
 
 
 def set_up(app: FastAPI) -> None:

@@ -33,8 +33,9 @@
     });
     var horizontal = data.labels.length > 8;
     var categoryAxis = { type: "category", data: data.labels, axisLabel: { interval: 0 } };
-    var valueAxis = { type: "value", min: 0,
+    var valueAxis = { type: "value",
                       axisLabel: { formatter: function (v) { return (v * 100).toFixed(1) + "%"; } } };
+    if (!data.signed) { valueAxis.min = 0; }  // rates start at zero; lifts go both ways
     draw(element, {
       tooltip: {
         renderMode: "richText", trigger: "axis",
