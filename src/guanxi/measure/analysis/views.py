@@ -45,6 +45,12 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _speak(request: Request) -> None:
+    """Translate into the request's language: the charts' labels and the exports' headers
+    are translated here, before the page is rendered."""
+    i18n.set_language(getattr(request.state, "language", "en"))
+
+
 def filters_of(request: Request, membership: Membership) -> service.AnalysisFilters:
     """The page's filters from its query string."""
     params = request.query_params
@@ -116,6 +122,7 @@ def _heatmap(found: BestTimeRead) -> dict[str, Any]:
 @router.get("/w/{slug}/analytics/content")
 def content_page(request: Request, membership: Member, db: Db) -> Response:
     """Performance by format, length, hashtags, hour and weekday, with 95% intervals."""
+    _speak(request)
     filters = filters_of(request, membership)
     analysis = service.content_analysis(
         db, workspace=membership.workspace, start=filters.start, end=filters.end,
@@ -129,6 +136,7 @@ def content_page(request: Request, membership: Member, db: Db) -> Response:
 @router.get("/w/{slug}/analytics/content/export.{extension}")
 def content_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
     """The content analysis's table as CSV or XLSX."""
+    _speak(request)
     filters = filters_of(request, membership)
     analysis = service.content_analysis(
         db, workspace=membership.workspace, start=filters.start, end=filters.end,
@@ -156,6 +164,7 @@ def _best_time(request: Request, membership: Member, db: Db) -> BestTimeRead | N
 @router.get("/w/{slug}/analytics/best-time")
 def best_time_page(request: Request, membership: Member, db: Db) -> Response:
     """One account's hour-of-week heatmap, with counts, and its better hours."""
+    _speak(request)
     context = _context(request, membership, db, "best-time")
     found = _best_time(request, membership, db)
     filters = filters_of(request, membership)
@@ -169,6 +178,7 @@ def best_time_page(request: Request, membership: Member, db: Db) -> Response:
 @router.get("/w/{slug}/analytics/best-time/export.{extension}")
 def best_time_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
     """The heatmap's table as CSV or XLSX."""
+    _speak(request)
     found = _best_time(request, membership, db)
     if found is None:
         raise UserError(N_("Connect an account first: there is nothing to export."))
@@ -193,6 +203,7 @@ def top_page(request: Request, membership: Member, db: Db) -> Response:
 @router.get("/w/{slug}/analytics/top/export.{extension}")
 def top_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
     """The four lists as CSV or XLSX."""
+    _speak(request)
     filters = filters_of(request, membership)
     found = service.top_posts(
         db, workspace=membership.workspace, start=filters.start, end=filters.end,
@@ -222,6 +233,7 @@ def _lift_chart(rollups: list[CampaignRollupRead]) -> dict[str, Any]:
 @router.get("/w/{slug}/analytics/campaigns")
 def campaigns_page(request: Request, membership: Member, db: Db) -> Response:
     """Each campaign's posts against the same accounts' other posts over its days."""
+    _speak(request)
     rollups = flows.campaign_rollups(db, workspace=membership.workspace)
     context = _context(request, membership, db, "campaigns")
     context.update(rollups=rollups, chart=_lift_chart(rollups))
@@ -231,6 +243,7 @@ def campaigns_page(request: Request, membership: Member, db: Db) -> Response:
 @router.get("/w/{slug}/analytics/campaigns/export.{extension}")
 def campaigns_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
     """The campaigns' roll-ups as CSV or XLSX."""
+    _speak(request)
     rollups = flows.campaign_rollups(db, workspace=membership.workspace)
     return _file(campaigns_table(rollups, i18n.gettext), membership, "campaigns", extension)
 

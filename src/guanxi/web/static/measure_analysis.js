@@ -31,7 +31,7 @@
     var points = data.mean.map(function (mean, i) {
       return data.low[i] === null && mean !== null ? mean : "-";
     });
-    var horizontal = data.labels.length > 8;
+    var horizontal = data.labels.length > 8 || element.clientWidth < 600;
     var categoryAxis = { type: "category", data: data.labels, axisLabel: { interval: 0 } };
     var valueAxis = { type: "value",
                       axisLabel: { formatter: function (v) { return (v * 100).toFixed(1) + "%"; } } };
@@ -54,7 +54,8 @@
         { name: data.names.rate, type: "boxplot", data: boxes,
           itemStyle: { color: "#dbe8f6", borderColor: "#1f5f99" },
           markLine: data.average === null ? undefined : {
-            symbol: "none", silent: true, label: { formatter: data.names.average },
+            symbol: "none", silent: true,
+            label: { formatter: data.names.average, position: "insideEndTop" },
             lineStyle: { color: "#b5651d", type: "dashed" },
             data: [horizontal ? { xAxis: data.average } : { yAxis: data.average }]
           } },
@@ -63,42 +64,52 @@
     });
   }
 
+  // Hours across and days down on a laptop; on a phone, days across and hours down, so
+  // that each cell stays big enough to read and to tap.
   function heatmap(element, data) {
-    var known = data.known.map(function (c) { return c.slice(0, 3); });
-    var limit = Math.max(10, Math.ceil(Math.max.apply(null, known.map(function (c) {
+    var narrow = element.clientWidth < 600;
+    if (narrow) { element.style.height = "720px"; }
+    function cell(hour, day, value) { return narrow ? [day, hour, value] : [hour, day, value]; }
+    function hourAndDay(point) { return narrow ? [point[1], point[0]] : [point[0], point[1]]; }
+    var known = data.known.map(function (c) { return cell(c[0], c[1], c[2]); });
+    var limit = Math.max(10, Math.ceil(Math.max.apply(null, data.known.map(function (c) {
       return Math.abs(c[2]);
     }).concat([0]))));
     var counts = {};
     data.known.concat(data.thin).forEach(function (c) {
       counts[c[0] + ":" + c[1]] = c.length === 4 ? c[3] : c[2];
     });
-    var label = { show: true, fontSize: 9, formatter: function (p) {
-      return counts[p.data[0] + ":" + p.data[1]];
-    } };
+    function count(point) { var at = hourAndDay(point); return counts[at[0] + ":" + at[1]]; }
+    var label = { show: true, fontSize: 9, formatter: function (p) { return count(p.data); } };
+    var hours = { type: "category", data: data.hours, inverse: narrow };
+    var days = { type: "category", data: data.days, inverse: !narrow,
+                 axisLabel: narrow ? { interval: 0, rotate: 45 } : {} };
+    element.dataset.orientation = narrow ? "days-across" : "hours-across";
     draw(element, {
       tooltip: {
         renderMode: "richText",
         formatter: function (p) {
-          var key = p.data[0] + ":" + p.data[1];
-          var head = data.days[p.data[1]] + " " + data.hours[p.data[0]] + ":00\n" +
-            data.names.posts + ": " + counts[key];
+          var at = hourAndDay(p.data);
+          var head = data.days[at[1]] + " " + data.hours[at[0]] + ":00\n" +
+            data.names.posts + ": " + count(p.data);
           return p.seriesIndex === 0
             ? head + "\n" + data.names.effect + ": " + (p.data[2] > 0 ? "+" : "") + p.data[2]
             : head + "\n" + data.names.too_few;
         }
       },
-      grid: { left: 72, right: 16, top: 8, bottom: 72 },
-      xAxis: { type: "category", data: data.hours, splitArea: { show: true } },
-      yAxis: { type: "category", data: data.days, inverse: true, splitArea: { show: true } },
+      grid: narrow ? { left: 36, right: 8, top: 8, bottom: 110 }
+                   : { left: 72, right: 16, top: 8, bottom: 64 },
+      xAxis: narrow ? days : hours,
+      yAxis: narrow ? hours : days,
       visualMap: {
-        seriesIndex: 0, min: -limit, max: limit, calculable: true, orient: "horizontal",
+        seriesIndex: 0, min: -limit, max: limit, calculable: false, orient: "horizontal",
         left: "center", bottom: 0, text: ["+" + limit + "%", "-" + limit + "%"],
         inRange: { color: ["#b2182b", "#f7f7f7", "#2166ac"] }
       },
       series: [
         { name: data.names.effect, type: "heatmap", data: known, label: label },
         { name: data.names.too_few, type: "heatmap", data: data.thin.map(function (c) {
-            return [c[0], c[1], 0];
+            return cell(c[0], c[1], 0);
           }), itemStyle: { color: "#d9d9d9" }, label: label }
       ]
     });
