@@ -82,6 +82,9 @@ ALLOWED_SIDEWAYS: dict[tuple[str, str], str] = {
     ("measure", "publishing"): "analytics measures the posts guanxi published: it reads their "
     "publish targets and a campaign's posts (publishing's models only, in measure/flows.py "
     "and measure/analysis/flows.py)",
+    ("measure", "listening"): "the analytics benchmark sets the brand's accounts beside the "
+    "competitors listening tracks: one service function (competitor_activity), read in "
+    "measure/analysis/flows.py",
 }
 
 LAYER_OF: dict[str, int] = {

@@ -14,6 +14,13 @@ from guanxi.accounts.models import User, Workspace
 from guanxi.channels.best_times import suggested_times
 from guanxi.channels.models import Channel
 from guanxi.core.errors import NotFoundError
+from guanxi.listening.mentions.models import (
+    Author,
+    Mention,
+    MentionKind,
+    OfficialRelation,
+    TrackedAccount,
+)
 from guanxi.measure.analysis import flows, service
 from guanxi.measure.analysis.stats import MIN_MODEL_POSTS
 from guanxi.measure.models import AccountDay, FoundBy, MeasuredPost, PostFormat
@@ -247,3 +254,50 @@ def test_another_workspaces_campaigns_are_not_rolled_up(
     post = add_post(db, theirs, 1, FIRST, views=100, likes=1)
     add_campaign(db, other, theirs, "Their launch", [post])
     assert flows.campaign_rollups(db, workspace=workspace) == []
+
+
+# --- Competitor benchmark ----------------------------------------------------------------
+
+
+def test_the_brand_is_benchmarked_against_the_tracked_competitors(
+    db: Session, workspace: Workspace, make_workspace: WorkspaceFactory, owner: User
+) -> None:
+    """Given the brand's 4 posts (30 public engagements each) and a tracked competitor's
+    2 posts (a comment and another workspace's posts not counted), Then each has its posts,
+    engagements per post and share; an untracked author is left out."""
+    channel = add_channel(db, workspace, "brand")
+    for number in range(4):
+        add_post(db, channel, number, FIRST + timedelta(days=number), views=1000, likes=30)
+    db.add(TrackedAccount(workspace_id=workspace.id, platform="weibo", external_id="rival",
+                          name="Rival", relation=OfficialRelation.COMPETITOR))  # fmt: skip
+    db.add(TrackedAccount(workspace_id=workspace.id, platform="weibo", external_id="quiet",
+                          name="Quiet rival", relation=OfficialRelation.COMPETITOR))  # fmt: skip
+    other = make_workspace("other", owner=owner)
+    for ws, posts in ((workspace, 2), (other, 5)):
+        rival = Author(workspace_id=ws.id, platform="weibo", external_id="rival", name="Rival")
+        stranger = Author(workspace_id=ws.id, platform="weibo", external_id="x", name="X")
+        db.add_all([rival, stranger])
+        db.flush()
+        for number in range(posts):
+            db.add(Mention(workspace_id=ws.id, platform="weibo", external_id=f"r{ws.id}-{number}",
+                           author_id=rival.id, posted_at=FIRST + timedelta(days=number),
+                           likes=50, comments=10, reposts=0))  # fmt: skip
+        db.add(Mention(workspace_id=ws.id, platform="weibo", external_id=f"c{ws.id}",
+                       author_id=rival.id, kind=MentionKind.COMMENT, posted_at=FIRST,
+                       likes=999))  # fmt: skip
+        db.add(Mention(workspace_id=ws.id, platform="weibo", external_id=f"x{ws.id}",
+                       author_id=stranger.id, posted_at=FIRST, likes=999))  # fmt: skip
+    db.flush()
+    found = flows.benchmark(db, workspace=workspace, start=MARCH, end=date(2026, 3, 14))
+    rows = {row.name: row for row in found.rows}
+    assert set(rows) == {"brand", "Rival", "Quiet rival"}
+    assert found.competitors == 2
+    assert rows["brand"].own
+    assert rows["brand"].posts == 4
+    assert rows["brand"].engagements_per_post == 30
+    assert rows["brand"].posts_per_week == 2
+    assert rows["Rival"].posts == 2
+    assert rows["Rival"].engagements == 120
+    assert rows["Rival"].share_of_engagement == 0.5
+    assert rows["Quiet rival"].posts == 0
+    assert rows["Quiet rival"].engagements_per_post is None

@@ -163,7 +163,8 @@ def test_another_workspaces_account_and_pages_are_not_found(
     for path in ("/w/zebra/analytics/content", "/w/zebra/analytics/top",
                  "/w/zebra/analytics/best-time", "/api/v1/w/zebra/analytics/content",
                  "/w/zebra/analytics/content/export.csv", "/w/zebra/analytics/campaigns",
-                 "/api/v1/w/zebra/analytics/campaigns"):  # fmt: skip
+                 "/api/v1/w/zebra/analytics/campaigns", "/w/zebra/analytics/benchmark",
+                 "/api/v1/w/zebra/analytics/benchmark"):  # fmt: skip
         assert client.get(path).status_code == 404, path
     content = client.get(f"/w/acme/analytics/content?{PERIOD}&account={theirs.id}")
     assert "zebra-weibo" not in content.text
@@ -188,3 +189,16 @@ def test_the_campaigns_page_without_campaigns_says_how_to_get_one(
     assert 'data-testid="too-little"' in page.text
     assert client.get("/api/v1/w/acme/analytics/campaigns").json() == []
     assert client.get("/w/acme/analytics/campaigns/export.csv").status_code == 200
+
+
+def test_the_benchmark_without_competitors_says_how_to_track_them(
+    member: tuple[TestClient, Channel],
+) -> None:
+    client, _channel = member
+    page = client.get(f"/w/acme/analytics/benchmark?{PERIOD}")
+    assert page.status_code == 200
+    assert 'data-testid="no-competitors"' in page.text
+    assert 'data-testid="benchmark"' in page.text  # the brand's own accounts still show
+    found = client.get(f"/api/v1/w/acme/analytics/benchmark?{PERIOD}").json()
+    assert found["rows"][0]["posts"] == 168
+    assert client.get(f"/w/acme/analytics/benchmark/export.xlsx?{PERIOD}").status_code == 200

@@ -66,8 +66,8 @@ def test_a_post_and_its_snapshots_are_stored_and_deleted_with_the_channel(
 
 
 def test_analytics_reads_other_capabilities_through_their_tables_only() -> None:
-    """Analytics uses the shared packages; of a capability (publishing), only its tables,
-    and only where work spans the two (flows.py, analysis/flows.py)."""
+    """Analytics uses the shared packages; of a capability, only publishing's tables and
+    listening's competitor activity, and only where work spans them (the flows modules)."""
     import ast
     from pathlib import Path
 
@@ -91,4 +91,5 @@ def test_analytics_reads_other_capabilities_through_their_tables_only() -> None:
     assert crossings == {
         "flows.py: guanxi.publishing.models",
         "analysis/flows.py: guanxi.publishing.models",
+        "analysis/flows.py: guanxi.listening.mentions.service",
     }

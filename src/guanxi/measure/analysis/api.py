@@ -9,6 +9,7 @@ from fastapi import Request
 from guanxi.core.bounds import DbInt
 from guanxi.measure.analysis import flows, service
 from guanxi.measure.analysis.models import (
+    BenchmarkRead,
     BestTimeRead,
     CampaignRollupRead,
     ContentAnalysisRead,
@@ -59,3 +60,11 @@ def campaigns_api(membership: ApiBrowserReader, db: Db) -> list[CampaignRollupRe
     """Each campaign's measured posts against the same accounts' other posts over its
     days: totals, and the lift of the medians per post with 95% intervals."""
     return flows.campaign_rollups(db, workspace=membership.workspace)
+
+
+@router.get("/benchmark", response_model=BenchmarkRead)
+def benchmark_api(request: Request, membership: ApiBrowserReader, db: Db) -> BenchmarkRead:
+    """The brand's accounts beside the tracked competitors': posts, posts per week,
+    engagements per post and share of engagement (likes, comments and shares)."""
+    filters = filters_of(request, membership)
+    return flows.benchmark(db, workspace=membership.workspace, start=filters.start, end=filters.end)

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 
 from guanxi.core.filelimits import formula_safe, xlsx_safe
 from guanxi.measure.analysis.models import (
+    BenchmarkRead,
     BestTimeRead,
     CampaignRollupRead,
     ContentAnalysisRead,
@@ -108,6 +109,19 @@ def campaigns_table(rollups: Sequence[CampaignRollupRead], _: Translate) -> Tabl
         for r in rollups
     ]  # fmt: skip
     return Table(_("Campaigns"), header, rows)
+
+
+def benchmark_table(found: BenchmarkRead, _: Translate) -> Table:
+    """One row per account, the brand's first."""
+    header = [_("Account"), _("Platform"), _("Whose"), _("Posts"), _("Posts per week"),
+              _("Engagements"), _("Engagements per post"), _("Share of engagement")]  # fmt: skip
+    rows: list[list[Cell]] = [
+        [row.name, row.platform, _("Our account") if row.own else _("Competitor"), row.posts,
+         round(row.posts_per_week, 2), row.engagements, row.engagements_per_post,
+         row.share_of_engagement]
+        for row in found.rows
+    ]  # fmt: skip
+    return Table(_("Competitor benchmark"), header, rows)
 
 
 def csv_bytes(table: Table) -> bytes:

@@ -1,10 +1,16 @@
-"""Work that spans capabilities: a campaign's posts, read from publishing's tables.
+"""Work that spans capabilities: a campaign's posts, read from publishing's tables, and
+the competitor benchmark, read from listening through its ``competitor_activity``.
 
 A campaign is publishing's (``Campaign``, with its ``Post`` rows); a post's variants are
 its ``PublishTarget`` rows, and analytics measures a published target as a
 ``MeasuredPost`` linked to it. A campaign's roll-up is its measured posts' totals and
 medians per post against the baseline: the same accounts' other posts published over the
 same days, with the lift of the medians and its interval (``stats.median_lift``).
+
+The benchmark sets the brand's accounts beside the competitor accounts listening tracks:
+posts, posts per week, engagements per post and share of engagement. Only the counts that
+are public on both sides are compared: likes, comments and shares (reposts); a brand's
+reads, saves and 在看 are its own to know.
 """
 
 from __future__ import annotations
@@ -13,14 +19,21 @@ from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
-from guanxi.measure.analysis.models import CampaignRollupRead, LiftRead
+from guanxi.channels.models import Channel
+from guanxi.listening.mentions.service import competitor_activity
+from guanxi.measure.analysis.models import (
+    BenchmarkRead,
+    BenchmarkRowRead,
+    CampaignRollupRead,
+    LiftRead,
+)
 from guanxi.measure.analysis.stats import Lift, median_lift
 from guanxi.measure.models import MeasuredPost, PostFiguresRead
-from guanxi.measure.service import post_figures
+from guanxi.measure.service import period_bounds, post_figures
 from guanxi.publishing.models import Campaign, Post, PublishTarget
 
 
@@ -108,3 +121,38 @@ def _rollup(
             "engagements_lift": lift("engagements"), "rate_lift": lift("engagement_rate"),
         }
     )  # fmt: skip
+
+
+def benchmark(db: Session, *, workspace: Workspace, start: date, end: date) -> BenchmarkRead:
+    """The brand's accounts and the tracked competitors' over ``start``..``end``."""
+    begins, ends = period_bounds(workspace, start, end)
+    weeks = ((end - start).days + 1) / 7
+    public = (
+        func.coalesce(func.sum(MeasuredPost.likes), 0)
+        + func.coalesce(func.sum(MeasuredPost.comments), 0)
+        + func.coalesce(func.sum(MeasuredPost.shares), 0)
+    )
+    own = db.execute(
+        select(Channel.name, Channel.platform, func.count(MeasuredPost.id), public)
+        .join(MeasuredPost, MeasuredPost.channel_id == Channel.id)
+        .where(Channel.workspace_id == workspace.id, MeasuredPost.workspace_id == workspace.id,
+               MeasuredPost.published_at >= begins, MeasuredPost.published_at < ends)
+        .group_by(Channel.id, Channel.name, Channel.platform)
+        .order_by(Channel.platform, Channel.name)
+    ).all()  # fmt: skip
+    counted = [(name, platform, True, int(posts), int(engaged or 0))
+               for name, platform, posts, engaged in own]  # fmt: skip
+    competitors = competitor_activity(db, workspace_id=workspace.id, begins=begins, ends=ends)
+    counted += [(c.name, c.platform, False, c.posts, c.likes + c.comments + c.reposts)
+                for c in competitors]  # fmt: skip
+    total = sum(row[4] for row in counted)
+    rows = [
+        BenchmarkRowRead(
+            name=name, platform=platform, own=is_own, posts=posts,
+            posts_per_week=posts / weeks, engagements=engaged,
+            engagements_per_post=engaged / posts if posts else None,
+            share_of_engagement=engaged / total if total else None,
+        )
+        for name, platform, is_own, posts, engaged in counted
+    ]  # fmt: skip
+    return BenchmarkRead(start=start, end=end, competitors=len(competitors), rows=rows)

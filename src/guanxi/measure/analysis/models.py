@@ -123,3 +123,25 @@ class CampaignRollupRead(BaseModel):
     views_lift: LiftRead
     engagements_lift: LiftRead
     rate_lift: LiftRead
+
+
+class BenchmarkRowRead(BaseModel):
+    """One account in the benchmark: the brand's own or a tracked competitor's."""
+
+    name: str
+    platform: str
+    own: bool
+    posts: int
+    posts_per_week: float
+    engagements: int  # likes + comments + shares (reposts): what is public on both sides
+    engagements_per_post: float | None
+    share_of_engagement: float | None  # of all the accounts' engagements in the period
+
+
+class BenchmarkRead(BaseModel):
+    """The brand's accounts beside its competitors' over one period."""
+
+    start: date
+    end: date
+    competitors: int  # tracked competitor accounts
+    rows: list[BenchmarkRowRead]

@@ -23,6 +23,7 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.measure.analysis import flows, service
 from guanxi.measure.analysis.exports import (
     Table,
+    benchmark_table,
     best_time_table,
     campaigns_table,
     content_table,
@@ -31,6 +32,7 @@ from guanxi.measure.analysis.exports import (
     xlsx_bytes,
 )
 from guanxi.measure.analysis.models import (
+    BenchmarkRead,
     BestTimeRead,
     CampaignRollupRead,
     ContentAnalysisRead,
@@ -246,6 +248,40 @@ def campaigns_export(request: Request, membership: Member, db: Db, extension: st
     _speak(request)
     rollups = flows.campaign_rollups(db, workspace=membership.workspace)
     return _file(campaigns_table(rollups, i18n.gettext), membership, "campaigns", extension)
+
+
+def _share_chart(found: BenchmarkRead) -> dict[str, Any]:
+    """Each account's share of the period's engagement, the brand's accounts marked."""
+    _ = i18n.gettext
+    return {
+        "labels": [row.name for row in found.rows],
+        "values": [row.share_of_engagement or 0.0 for row in found.rows],
+        "own": [row.own for row in found.rows],
+        "names": {"value": _("Share of engagement"), "own": _("Our account"),
+                  "competitor": _("Competitor")},
+    }  # fmt: skip
+
+
+@router.get("/w/{slug}/analytics/benchmark")
+def benchmark_page(request: Request, membership: Member, db: Db) -> Response:
+    """The brand's accounts beside the competitors listening tracks."""
+    _speak(request)
+    filters = filters_of(request, membership)
+    found = flows.benchmark(db, workspace=membership.workspace, start=filters.start,
+                            end=filters.end)  # fmt: skip
+    context = _context(request, membership, db, "benchmark")
+    context.update(filters=filters, found=found, chart=_share_chart(found))
+    return render(request, "measure/analysis/benchmark.html", context)
+
+
+@router.get("/w/{slug}/analytics/benchmark/export.{extension}")
+def benchmark_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
+    """The benchmark's table as CSV or XLSX."""
+    _speak(request)
+    filters = filters_of(request, membership)
+    found = flows.benchmark(db, workspace=membership.workspace, start=filters.start,
+                            end=filters.end)  # fmt: skip
+    return _file(benchmark_table(found, i18n.gettext), membership, "benchmark", extension)
 
 
 def set_up(app: FastAPI) -> None:

@@ -115,7 +115,27 @@
     });
   }
 
-  var charts = { intervals: intervals, heatmap: heatmap };
+  // Each account's share of engagement, the brand's own accounts in the darker colour.
+  function shares(element, data) {
+    draw(element, {
+      tooltip: { renderMode: "richText", trigger: "axis",
+                 formatter: function (items) {
+                   var i = items[0].dataIndex;
+                   return data.labels[i] + "\n" + (data.own[i] ? data.names.own : data.names.competitor) +
+                     "\n" + data.names.value + ": " + percent(data.values[i]);
+                 } },
+      grid: { left: 140, right: 24, top: 8, bottom: 32 },
+      xAxis: { type: "value", min: 0,
+               axisLabel: { formatter: function (v) { return (v * 100).toFixed(0) + "%"; } } },
+      yAxis: { type: "category", data: data.labels, inverse: true,
+               axisLabel: { width: 130, overflow: "truncate" } },
+      series: [{ name: data.names.value, type: "bar", data: data.values.map(function (v, i) {
+        return { value: v, itemStyle: { color: data.own[i] ? "#1f5f99" : "#b5b5b5" } };
+      }) }]
+    });
+  }
+
+  var charts = { intervals: intervals, heatmap: heatmap, shares: shares };
   document.querySelectorAll("[data-analysis-chart]").forEach(function (element) {
     var data = readJson(element.dataset.source);
     var render = charts[element.dataset.analysisChart];
