@@ -80,7 +80,11 @@ ALLOWED_SIDEWAYS: dict[tuple[str, str], str] = {
     ("checks", "connectors"): "each platform's rules (lengths, hashtag style) are its connector's",
     ("nlp", "checks"): "the pipeline normalises Traditional text with the checks' OpenCC script",
     ("measure", "publishing"): "analytics measures the posts guanxi published: it reads their "
-    "publish targets (publishing's models only, in measure/flows.py)",
+    "publish targets and a campaign's posts (publishing's models only, in measure/flows.py "
+    "and measure/analysis/flows.py)",
+    ("measure", "listening"): "the analytics benchmark sets the brand's accounts beside the "
+    "competitors listening tracks: one service function (competitor_activity), read in "
+    "measure/analysis/flows.py",
 }
 
 LAYER_OF: dict[str, int] = {

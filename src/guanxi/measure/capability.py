@@ -9,8 +9,12 @@ from guanxi.measure.imports import models as imports_models
 capability = Capability(
     name="measure",
     position=50,
-    routers=("guanxi.measure.imports.views:router", "guanxi.measure.views:router"),
-    api_routers=("guanxi.measure.api:router",),
+    routers=(
+        "guanxi.measure.imports.views:router",
+        "guanxi.measure.analysis.views:router",
+        "guanxi.measure.views:router",
+    ),
+    api_routers=("guanxi.measure.api:router", "guanxi.measure.analysis.api:router"),
     schedule="guanxi.measure.scheduled:SCHEDULE",
     cli=cli.register,
     models=(models, imports_models),
@@ -25,4 +29,5 @@ capability = Capability(
         position=60,
     ),
     headline=Headline(template="measure/_headline.html", load=headline.headline),
+    on_app_created=("guanxi.measure.analysis.views:set_up",),
 )

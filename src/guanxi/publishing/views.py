@@ -4,8 +4,10 @@ whose routes this router includes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import ROLE_LABELS, Membership, Permission, Role, User
 from guanxi.approvals import rules
+from guanxi.channels.best_times import suggested_times
 from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
@@ -22,7 +25,7 @@ from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media, outcomes, scheduling, service, variants
 from guanxi.publishing.campaigns import list_campaigns
-from guanxi.publishing.models import Post, PublishTarget
+from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.states import state_labels
 from guanxi.web.deps import (
@@ -212,6 +215,21 @@ def new_post(
 # --- A post ------------------------------------------------------------------------------
 
 
+def _suggested_slots(
+    db: Session, target: PublishTarget, channel: Channel, zone: str
+) -> list[dict[str, Any]]:
+    """The account's best times to post (from its own history, when a capability knows
+    them), as values for the schedule form in the viewer's zone; none once scheduled."""
+    if target.state not in {TargetState.DRAFT, TargetState.APPROVED}:
+        return []
+    local = ZoneInfo(zone)
+    return [
+        {"when": found.at.astimezone(local).strftime("%Y-%m-%dT%H:%M"), "at": found.at,
+         "lift": found.lift, "posts": found.posts}
+        for found in suggested_times(db, channel, now=datetime.now(UTC))
+    ]  # fmt: skip
+
+
 def _variant_view(
     db: Session,
     request: Request,
@@ -240,6 +258,9 @@ def _variant_view(
         "attempts": service.list_attempts(db, target=target),
         "editable": target.state in variants.EDITABLE_STATES,
         "digest": variants.content_digest(target),
+        "suggested": _suggested_slots(
+            db, target, channel, viewer_zone(request, membership.workspace.timezone)[0]
+        ),
     }
 
 

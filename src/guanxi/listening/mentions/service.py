@@ -14,8 +14,10 @@ from guanxi.catalog.service import get_catalog
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.upsert import get_or_create
 from guanxi.listening.mentions.models import (
+    Author,
     Mention,
     MentionEnrichment,
+    MentionKind,
     OfficialRelation,
     TrackedAccount,
 )
@@ -193,3 +195,63 @@ def related_mentions(db: Session, *, mention: Mention) -> list[Mention]:
         ),
     )
     return list(db.scalars(query.order_by(Mention.posted_at).limit(50)))
+
+
+# --- Competitors' activity (read by the analytics benchmark) ---------------------------
+
+
+@dataclass(frozen=True)
+class TrackedActivity:
+    """A tracked competitor account's own posts in a period, with the sums of their public
+    counts as last imported or pulled."""
+
+    platform: str
+    external_id: str
+    name: str
+    posts: int
+    likes: int
+    comments: int
+    reposts: int
+
+
+def competitor_activity(
+    db: Session, *, workspace_id: int, begins: datetime, ends: datetime
+) -> list[TrackedActivity]:
+    """Each competitor account the workspace tracks, with its posts (not its comments)
+    posted from ``begins`` to ``ends`` (exclusive); one with none is listed with zeros."""
+    competitors = db.scalars(
+        select(TrackedAccount)
+        .where(TrackedAccount.workspace_id == workspace_id,
+               TrackedAccount.relation == OfficialRelation.COMPETITOR)
+        .order_by(TrackedAccount.platform, TrackedAccount.name)
+    ).all()  # fmt: skip
+    if not competitors:
+        return []
+    rows = db.execute(
+        select(
+            Author.platform, Author.external_id, func.count(Mention.id),
+            func.coalesce(func.sum(Mention.likes), 0), func.coalesce(func.sum(Mention.comments), 0),
+            func.coalesce(func.sum(Mention.reposts), 0),
+        )
+        .join(Mention, Mention.author_id == Author.id)
+        .where(
+            Author.workspace_id == workspace_id, Mention.workspace_id == workspace_id,
+            Mention.kind == MentionKind.POST, Mention.posted_at >= begins, Mention.posted_at < ends,
+            or_(*(
+                (Author.platform == account.platform) & (Author.external_id == account.external_id)
+                for account in competitors
+            )),
+        )
+        .group_by(Author.platform, Author.external_id)
+    ).all()  # fmt: skip
+    found = {(row[0], row[1]): row[2:] for row in rows}
+    result = []
+    for account in competitors:
+        posts, likes, comments, reposts = found.get((account.platform, account.external_id),
+                                                    (0, 0, 0, 0))  # fmt: skip
+        result.append(
+            TrackedActivity(account.platform, account.external_id,
+                            account.name or account.external_id, int(posts), int(likes),
+                            int(comments), int(reposts))
+        )  # fmt: skip
+    return result

@@ -1,0 +1,1 @@
+"""Analysis of the brand's own posts: content, best time to post, top and bottom posts."""

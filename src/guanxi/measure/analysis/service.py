@@ -1,0 +1,320 @@
+"""The analysis of a period's posts: what the content, best-time and top-posts pages show.
+
+- ``content_analysis``: engagement rate, views and engagements per post, by format, text
+  length, hashtag use, top hashtags, hour and weekday, each with a 95% Student-t interval
+  (``stats.mean_interval``) and whether it differs from the average of all the posts;
+- ``best_time``: one account's hour-of-week effects (``stats.fit_best_time``), and
+  ``suggested_times``, the composer's suggested slots, from the same model;
+- ``top_posts``: the best and worst posts by engagement rate and by views.
+
+Hours and weekdays are the workspace's; every function reads only the workspace's posts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Workspace
+from guanxi.channels.best_times import SuggestedTime
+from guanxi.channels.models import Channel
+from guanxi.core import fields
+from guanxi.core.bounds import parse_id
+from guanxi.core.errors import N_, UserError
+from guanxi.measure.analysis.models import (
+    BestTimeRead,
+    ContentAnalysisRead,
+    EstimateRead,
+    GroupingRead,
+    GroupRead,
+    SlotRead,
+    TopPostsRead,
+)
+from guanxi.measure.analysis.stats import (
+    MIN_GROUP_POSTS,
+    Estimate,
+    Observation,
+    SlotEffect,
+    fit_best_time,
+    mean_interval,
+)
+from guanxi.measure.models import POST_FORMAT_LABELS, PostFiguresRead
+from guanxi.measure.service import (
+    MAX_SERIES_DAYS,
+    _channel,
+    _followers_by_day,
+    _followers_on,
+    post_figures,
+)
+
+WEEKDAY_LABELS = (
+    N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+    N_("Saturday"), N_("Sunday"),
+)  # fmt: skip
+# Text length, in characters of the text kept with the post (its first 280).
+LENGTH_BUCKETS: tuple[tuple[int, str, str], ...] = (
+    (1, "none", N_("No text")),
+    (50, "short", N_("Under 50 characters")),
+    (140, "medium", N_("50 to 139 characters")),
+    (280, "long", N_("140 to 279 characters")),
+    (10**9, "longest", N_("280 characters or more")),
+)
+TOP_HASHTAGS = 10
+TOP_POSTS = 10
+MIN_VIEWS = 100  # a post with fewer views has a rate too noisy to rank
+BEST_TIME_HISTORY = timedelta(days=365)  # the history the composer's suggestions rest on
+# Weibo's #topic# (spaces inside, not at either end), then the usual #tag (Xiaohongshu, Douyin...).
+DOUBLE_HASH = re.compile(r"#([^#\s](?:[^#\n]{0,38}[^#\s])?)#")
+SINGLE_HASH = re.compile(r"(?<![\w#])#(\w{1,40})")
+
+
+DEFAULT_DAYS = 90  # the period a page shows when none is chosen
+
+
+@dataclass(frozen=True)
+class AnalysisFilters:
+    """The period (the workspace's days, both included) and the accounts (none: all)."""
+
+    start: date
+    end: date
+    channel_ids: tuple[int, ...] = ()
+
+    @property
+    def accounts(self) -> list[int] | None:
+        """The accounts to read, as the services take them (None: every one)."""
+        return list(self.channel_ids) or None
+
+
+def analysis_filters(
+    *,
+    workspace: Workspace,
+    start: str | None,
+    end: str | None,
+    accounts: Sequence[str] = (),
+    now: datetime | None = None,
+) -> AnalysisFilters:
+    """The filters a page or an API call was given, as text; by default the last
+    ``DEFAULT_DAYS`` days up to today in the workspace's zone."""
+    today = (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(workspace.timezone))
+    last = fields.day(end, field=N_("To")) if end else today.date()
+    first = fields.day(start, field=N_("From")) if start else last - timedelta(DEFAULT_DAYS - 1)
+    if last < first:
+        raise UserError(N_("The start date is after the end date. Swap them."))
+    if (last - first).days >= MAX_SERIES_DAYS:
+        raise UserError(
+            N_("A period covers at most {limit} days: choose a shorter one."),
+            limit=MAX_SERIES_DAYS,
+        )
+    ids = [parse_id(value) for value in accounts if value]
+    if None in ids:
+        raise UserError(N_("Choose accounts from the list."))
+    return AnalysisFilters(first, last, tuple(sorted({i for i in ids if i is not None})))
+
+
+def hashtags(text: str) -> set[str]:
+    """The hashtags of a text, written as the reader sees them (``#新品#`` / ``#新品``)."""
+    found = {f"#{tag}#" for tag in DOUBLE_HASH.findall(text)}
+    rest = DOUBLE_HASH.sub(" ", text)
+    found.update(f"#{tag}" for tag in SINGLE_HASH.findall(rest))
+    return found
+
+
+def _estimate(estimate: Estimate) -> EstimateRead:
+    return EstimateRead(count=estimate.count, mean=estimate.mean, low=estimate.low,
+                        high=estimate.high)  # fmt: skip
+
+
+def _group(
+    key: str, label: str, posts: Sequence[PostFiguresRead], average: float | None,
+    *, translatable: bool = True,
+) -> GroupRead:  # fmt: skip
+    rates = [p.engagement_rate for p in posts if p.engagement_rate is not None]
+    rate = mean_interval(rates, floor=0.0)
+    views = mean_interval([float(p.views) for p in posts if p.views is not None], floor=0.0)
+    engaged = [float(p.engagements) for p in posts if p.engagements is not None]
+    return GroupRead(
+        key=key, label=label, translatable=translatable, posts=len(posts),
+        engagement_rate=_estimate(rate), views=_estimate(views),
+        engagements=_estimate(mean_interval(engaged, floor=0.0)),
+        differs=not rate.covers(average),
+    )  # fmt: skip
+
+
+def _grouping(
+    key: str,
+    title: str,
+    posts: Sequence[PostFiguresRead],
+    average: float | None,
+    keys: Callable[[PostFiguresRead], list[str]],
+    labels: dict[str, str],
+    *,
+    translatable: bool = True,
+) -> GroupingRead:
+    """``posts`` grouped by ``keys`` (a post can be in several groups, or none), in the
+    order of ``labels``."""
+    members: dict[str, list[PostFiguresRead]] = defaultdict(list)
+    for post in posts:
+        for found in keys(post):
+            members[found].append(post)
+    groups = [
+        _group(group, labels[group], members[group], average, translatable=translatable)
+        for group in labels
+        if members.get(group)
+    ]
+    return GroupingRead(key=key, title=title, groups=groups)
+
+
+def _length_key(post: PostFiguresRead) -> list[str]:
+    length = len(post.text.strip())
+    return [next(key for limit, key, _label in LENGTH_BUCKETS if length < limit)]
+
+
+def content_analysis(
+    db: Session,
+    *,
+    workspace: Workspace,
+    start: date,
+    end: date,
+    channel_ids: Sequence[int] | None = None,
+) -> ContentAnalysisRead:
+    """The period's posts grouped by format, length, hashtag use, top hashtags, hour and
+    weekday (see the module's docstring)."""
+    posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=channel_ids)
+    rates = [p.engagement_rate for p in posts if p.engagement_rate is not None]
+    overall = _group("all", N_("All posts"), posts, None)
+    average = overall.engagement_rate.mean
+    zone = ZoneInfo(workspace.timezone)
+    local = {p.post_id: p.published_at.astimezone(zone) for p in posts}
+    tags = {p.post_id: hashtags(p.text) for p in posts}
+    counted = Counter(tag for found in tags.values() for tag in found)
+    top = [tag for tag, _count in counted.most_common(TOP_HASHTAGS)]
+    formats = {fmt.value: label for fmt, label in POST_FORMAT_LABELS.items()}
+    formats["unknown"] = N_("Format not known")
+    groupings = [
+        _grouping("format", N_("Format"), posts, average,
+                  lambda p: [p.format.value if p.format else "unknown"], formats),
+        _grouping("length", N_("Text length"), posts, average, _length_key,
+                  {key: label for _limit, key, label in LENGTH_BUCKETS}),
+        _grouping("hashtag_use", N_("Hashtags"), posts, average,
+                  lambda p: ["with" if tags[p.post_id] else "without"],
+                  {"with": N_("With hashtags"), "without": N_("Without hashtags")}),
+        _grouping("hashtags", N_("Top hashtags"), posts, average,
+                  lambda p: sorted(tags[p.post_id]), {tag: tag for tag in top},
+                  translatable=False),
+        _grouping("hour", N_("Hour of posting"), posts, average,
+                  lambda p: [f"{local[p.post_id].hour:02d}"],
+                  {f"{hour:02d}": f"{hour:02d}:00" for hour in range(24)}, translatable=False),
+        _grouping("weekday", N_("Day of the week"), posts, average,
+                  lambda p: [str(local[p.post_id].weekday())],
+                  {str(day): label for day, label in enumerate(WEEKDAY_LABELS)}),
+    ]  # fmt: skip
+    bases = {p.engagement_rate_basis for p in posts if p.engagement_rate_basis}
+    return ContentAnalysisRead(
+        start=start, end=end, posts=len(rates), needed=2 * MIN_GROUP_POSTS, overall=overall,
+        groupings=groupings, mixed_bases=len(bases) > 1,
+    )  # fmt: skip
+
+
+# --- Best time to post -------------------------------------------------------------------
+
+
+def _observations(
+    db: Session, workspace: Workspace, channel: Channel, start: date, end: date
+) -> list[Observation]:
+    posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=[channel.id])
+    rated = [p for p in posts if p.engagement_rate is not None]
+    platform_zone = ZoneInfo("Asia/Shanghai")  # account days are the platforms' days
+    days = [p.published_at.astimezone(platform_zone).date() for p in rated]
+    followers = _followers_by_day(db, {channel.id: days} if days else {}).get(channel.id)
+    zone = ZoneInfo(workspace.timezone)
+    observations = []
+    for post, day in zip(rated, days, strict=True):
+        at = post.published_at.astimezone(zone)
+        observations.append(
+            Observation(
+                slot=at.weekday() * 24 + at.hour, rate=post.engagement_rate or 0.0,
+                format=post.format.value if post.format else None,
+                followers=_followers_on(followers, day),
+            )
+        )  # fmt: skip
+    return observations
+
+
+def _slot(effect: SlotEffect) -> SlotRead:
+    return SlotRead(weekday=effect.weekday, hour=effect.hour, posts=effect.posts,
+                    effect=effect.effect, low=effect.low, high=effect.high,
+                    better=effect.better)  # fmt: skip
+
+
+def best_time(
+    db: Session, *, workspace: Workspace, channel_id: int, start: date, end: date
+) -> BestTimeRead:
+    """The account's hour-of-week effects on engagement rate over ``start``..``end``,
+    adjusted for format and follower count, and the slots that are better."""
+    channel = _channel(db, workspace, channel_id)
+    found = fit_best_time(_observations(db, workspace, channel, start, end))
+    return BestTimeRead(
+        channel_id=channel.id, account=channel.name, platform=channel.platform, start=start,
+        end=end, posts=found.posts, needed=found.needed, enough=found.enough,
+        adjusted_for=list(found.adjusted_for), slots=[_slot(s) for s in found.slots],
+        suggestions=[_slot(s) for s in found.suggestions],
+    )  # fmt: skip
+
+
+def _next_at(slot: SlotEffect, zone: ZoneInfo, after: datetime) -> datetime:
+    """The first start of the slot's hour (in ``zone``) after ``after``."""
+    local = after.astimezone(zone)
+    day = local.date() + timedelta(days=(slot.weekday - local.weekday()) % 7)
+    at = datetime(day.year, day.month, day.day, slot.hour, tzinfo=zone)
+    return at if at > after else at + timedelta(days=7)
+
+
+def suggested_times(db: Session, channel: Channel, now: datetime) -> list[SuggestedTime]:
+    """The composer's suggested slots for ``channel``: its better hours of the week over the
+    last year, each at its next occurrence at least an hour from ``now``; empty with too
+    little history or no hour better than the account's average."""
+    workspace = db.get(Workspace, channel.workspace_id)
+    if workspace is None:
+        return []
+    zone = ZoneInfo(workspace.timezone)
+    end = now.astimezone(zone).date()
+    found = fit_best_time(_observations(db, workspace, channel, end - BEST_TIME_HISTORY, end))
+    after = now + timedelta(hours=1)
+    return [SuggestedTime(at=_next_at(s, zone, after), lift=s.effect or 0.0, posts=s.posts)
+             for s in found.suggestions]  # fmt: skip
+
+
+# --- Top and bottom posts ----------------------------------------------------------------
+
+
+def top_posts(
+    db: Session,
+    *,
+    workspace: Workspace,
+    start: date,
+    end: date,
+    channel_ids: Sequence[int] | None = None,
+    min_views: int = MIN_VIEWS,
+    limit: int = TOP_POSTS,
+) -> TopPostsRead:
+    """The period's posts with the highest and lowest engagement rate (among those with at
+    least ``min_views`` views, or a per-follower rate where no views are reported) and the
+    most and fewest views."""
+    posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=channel_ids)
+    rated = [p for p in posts if p.engagement_rate is not None
+             and (p.views is None or p.views >= min_views)]  # fmt: skip
+    by_rate = sorted(rated, key=lambda p: (-(p.engagement_rate or 0.0), p.post_id))
+    viewed = sorted((p for p in posts if p.views is not None),
+                    key=lambda p: (-(p.views or 0), p.post_id))  # fmt: skip
+    # The bottom lists leave out the posts already at the top (a short period has few).
+    return TopPostsRead(
+        start=start, end=end, min_views=min_views, highest_rate=by_rate[:limit],
+        lowest_rate=by_rate[limit:][::-1][:limit], most_views=viewed[:limit],
+        fewest_views=viewed[limit:][::-1][:limit],
+    )  # fmt: skip
