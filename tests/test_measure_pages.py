@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +19,7 @@ from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
 from guanxi.core.errors import NotFoundError, UserError
-from guanxi.measure import curves, overview, sources
+from guanxi.measure import curves, headline, overview, sources
 from guanxi.measure.curves import PostOrder
 from guanxi.measure.models import (
     AccountDayBreakdown,
@@ -407,3 +408,26 @@ def test_another_workspaces_accounts_and_posts_are_404s_on_every_analytics_route
         assert "Rival secret launch" not in answer.text
     listed = client.get("/w/brand/analytics/posts?days=90").text
     assert "Rival" not in listed
+
+
+def test_the_front_page_keeps_its_headline_a_minute(
+    client: TestClient, db: Session, member: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the front page just computed its figures, when it is asked again within the
+    minute, then it reads none of them again; a minute later it does."""
+    clock = [1_000.0]
+    monkeypatch.setattr(headline.time, "monotonic", lambda: clock[0])
+    computed: list[int] = []
+    real = headline.overview
+
+    def counting(db: Session, **kwargs: Any) -> Any:
+        computed.append(1)
+        return real(db, **kwargs)
+
+    monkeypatch.setattr(headline, "overview", counting)
+    for _ in range(3):
+        assert client.get("/w/brand/").status_code == 200
+    assert len(computed) == 1
+    clock[0] += headline.HEADLINE_TTL_S + 1
+    assert client.get("/w/brand/").status_code == 200
+    assert len(computed) == 2
