@@ -19,12 +19,14 @@ from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
 from guanxi.core.errors import NotFoundError, UserError
-from guanxi.measure import curves, headline, overview, sources
+from guanxi.measure import curves, headline, overview, service, sources
 from guanxi.measure.curves import PostOrder
 from guanxi.measure.models import (
+    AccountDay,
     AccountDayBreakdown,
     CollectionState,
     FiguresKind,
+    MeasuredPost,
     MissingFigures,
     PostSnapshot,
 )
@@ -431,3 +433,113 @@ def test_the_front_page_keeps_its_headline_a_minute(
     clock[0] += headline.HEADLINE_TTL_S + 1
     assert client.get("/w/brand/").status_code == 200
     assert len(computed) == 2
+
+
+# --- The demo's illustrative figures, and the one sub-navigation -------------------------
+
+
+def _make_illustrative(db: Session, channel_name: str) -> None:
+    """Flag an account's days and posts as the demo's made-up history."""
+    channel = db.query(Channel).filter_by(name=channel_name).one()
+    for day in db.query(AccountDay).filter_by(channel_id=channel.id):
+        day.illustrative = True
+    for post in db.query(MeasuredPost).filter_by(channel_id=channel.id):
+        post.illustrative = True
+    db.commit()
+
+
+def test_a_period_includes_illustrative_figures_only_when_it_has_such_rows(
+    db: Session, brand: Workspace
+) -> None:
+    """Given a brand whose Douyin history is the demo's (illustrative) and WeChat's is real,
+    then the period says it includes illustrative figures for all accounts or Douyin's, not
+    for WeChat's alone, nor for a period before any illustrative row."""
+    march = (date(2026, 3, 1), date(2026, 3, 31))
+    assert not service.includes_illustrative(db, workspace=brand, start=march[0], end=march[1])
+    _make_illustrative(db, "Brand Douyin")
+    wechat = db.query(Channel).filter_by(name="Brand WeChat").one()
+    douyin = db.query(Channel).filter_by(name="Brand Douyin").one()
+    assert service.includes_illustrative(db, workspace=brand, start=march[0], end=march[1])
+    assert service.includes_illustrative(
+        db, workspace=brand, start=march[0], end=march[1], channel_ids=[douyin.id]
+    )
+    assert not service.includes_illustrative(
+        db, workspace=brand, start=march[0], end=march[1], channel_ids=[wechat.id]
+    )
+    february = (date(2026, 2, 1), date(2026, 2, 28))
+    assert not service.includes_illustrative(
+        db, workspace=brand, start=february[0], end=february[1]
+    )
+    period = overview.resolve_period(brand, now=NOW, days=7)
+    assert overview.overview(db, workspace=brand, period=period).illustrative
+
+
+def test_the_pages_label_illustrative_figures_and_only_them(
+    client: TestClient, db: Session, member: Workspace
+) -> None:
+    """Without illustrative rows no page carries the note; once Douyin's history is the
+    demo's, the overview, Douyin's page, the posts list (that post marked) and that post's
+    page say so, and WeChat's page and post do not."""
+    march = "start=2026-03-01&end=2026-03-31"
+    wechat = db.query(Channel).filter_by(name="Brand WeChat").one()
+    douyin = db.query(Channel).filter_by(name="Brand Douyin").one()
+    d1 = db.query(MeasuredPost).filter_by(external_id="d-1").one()
+    w1 = db.query(MeasuredPost).filter_by(external_id="w-1").one()
+    pages = {
+        "overview": f"/w/brand/analytics?{march}",
+        "douyin": f"/w/brand/analytics/accounts/{douyin.id}?{march}",
+        "wechat": f"/w/brand/analytics/accounts/{wechat.id}?{march}",
+        "posts": f"/w/brand/analytics/posts?{march}",
+        "d-1": f"/w/brand/analytics/posts/{d1.id}",
+        "w-1": f"/w/brand/analytics/posts/{w1.id}",
+    }
+    note = "Includes illustrative figures"
+    for name, address in pages.items():
+        page = client.get(address)
+        assert page.status_code == 200, (name, page.text)
+        assert note not in page.text, name
+    _make_illustrative(db, "Brand Douyin")
+    labelled = {name: note in client.get(address).text for name, address in pages.items()}
+    assert labelled == {"overview": True, "douyin": True, "wechat": False, "posts": True,
+                        "d-1": True, "w-1": False}  # fmt: skip
+    posts = client.get(pages["posts"]).text
+    row = posts[posts.index("post d-1") : posts.index("</tr>", posts.index("post d-1"))]
+    assert ">illustrative</span>" in row
+    assert posts.count(">illustrative</span>") == 1
+    choose_language(client, "zh_Hans", "/w/brand/analytics")
+    assert "含示例数据" in client.get(pages["overview"]).text
+
+
+def test_every_analytics_page_has_the_one_sub_navigation(
+    client: TestClient, db: Session, member: Workspace
+) -> None:
+    """Each analytics page shows the same sub-navigation with its own link marked current
+    (a page below a link, as an account below the overview, marks that link)."""
+    wechat = db.query(Channel).filter_by(name="Brand WeChat").one()
+    post = db.query(MeasuredPost).filter_by(external_id="w-1").one()
+    current = {
+        "/w/brand/analytics": ("/w/brand/analytics?", "page"),
+        "/w/brand/analytics/posts": ("/w/brand/analytics/posts?", "page"),
+        f"/w/brand/analytics/accounts/{wechat.id}": ("/w/brand/analytics?", "true"),
+        f"/w/brand/analytics/posts/{post.id}": ("/w/brand/analytics/posts?", "true"),
+        "/w/brand/analytics/content": ("/w/brand/analytics/content", "page"),
+        "/w/brand/analytics/best-time": ("/w/brand/analytics/best-time", "page"),
+        "/w/brand/analytics/top": ("/w/brand/analytics/top", "page"),
+        "/w/brand/analytics/campaigns": ("/w/brand/analytics/campaigns", "page"),
+        "/w/brand/analytics/benchmark": ("/w/brand/analytics/benchmark", "page"),
+        "/w/brand/analytics/imports": ("/w/brand/analytics/imports", "page"),
+        "/w/brand/analytics/figures": ("/w/brand/analytics/figures", "page"),
+    }
+    for address, (link, mark) in current.items():
+        page = client.get(address)
+        assert page.status_code == 200, (address, page.text)
+        assert page.text.count('class="analytics-nav"') == 1, address
+        nav = page.text[page.text.index('class="analytics-nav"') : page.text.index("</nav>",
+                        page.text.index('class="analytics-nav"'))]  # fmt: skip
+        assert nav.count('href="/w/brand/analytics') == 9, address
+        assert nav.count("aria-current=") == 1, address
+        marked = nav[: nav.index("aria-current=")]
+        assert marked[marked.rindex('href="') + 6 :].startswith(link), address
+        assert f'aria-current="{mark}"' in nav, address
+        assert "analysis-nav" not in page.text
+        assert "imports-nav" not in page.text

@@ -158,6 +158,7 @@ class PostsPage:
     pages: int
     total: int
     order: PostOrder
+    illustrative: bool  # a post on this page is the demo's made-up history
 
 
 def posts_page(
@@ -182,4 +183,6 @@ def posts_page(
         posts.sort(key=lambda p: (getattr(p, field) is None, -(getattr(p, field) or 0)))
     pages = max(1, -(-len(posts) // size))
     page = min(max(1, page), pages)
-    return PostsPage(posts[(page - 1) * size : page * size], page, pages, len(posts), order)
+    shown = posts[(page - 1) * size : page * size]
+    illustrative = any(post.illustrative for post in shown)
+    return PostsPage(shown, page, pages, len(posts), order, illustrative)

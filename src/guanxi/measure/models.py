@@ -324,6 +324,7 @@ class PostFiguresRead(BaseModel):
     engagement_rate: float | None
     engagement_rate_basis: str | None  # "views" or "followers"
     observed_at: datetime | None
+    illustrative: bool = False  # made up for the demo, not read from a platform
 
 
 class FigureRead(BaseModel):

@@ -39,6 +39,7 @@ from guanxi.measure.service import (
     Totals,
     change,
     engagement_sum,
+    includes_illustrative,
     period_bounds,
     period_totals,
     previous_period,
@@ -200,6 +201,7 @@ class Overview:
     accounts: list[Row] = field(default_factory=list)
     channels: int = 0  # the workspace's connected accounts
     measured: bool = False  # any figure collected or imported at all
+    illustrative: bool = False  # the period's figures include the demo's made-up history
 
 
 def daily_trend(
@@ -337,6 +339,8 @@ def overview(db: Session, *, workspace: Workspace, period: Period) -> Overview:
         growth=current.overall.net_follower_growth,
         channels=len(channels),
         measured=bool(ids) and is_measured(db, channel_ids=ids),
+        illustrative=bool(ids)
+        and includes_illustrative(db, workspace=workspace, start=period.start, end=period.end),
     )
     now_by_platform = _platform_totals(channels, current)
     before_by_platform = _platform_totals(channels, previous)

@@ -214,7 +214,8 @@ def post_figures(
         select(
             MeasuredPost.id, MeasuredPost.channel_id, MeasuredPost.external_id,
             MeasuredPost.published_at, MeasuredPost.format, MeasuredPost.url,
-            MeasuredPost.text_excerpt, MeasuredPost.last_observed_at, *metric_columns,
+            MeasuredPost.text_excerpt, MeasuredPost.last_observed_at, MeasuredPost.illustrative,
+            *metric_columns,
         )
         .where(
             MeasuredPost.workspace_id == workspace.id,
@@ -228,7 +229,7 @@ def post_figures(
     posts = []
     without_views: dict[int, list[date]] = defaultdict(list)
     for row in rows:
-        figures = {m: v for m, v in zip(Metric, row[8:], strict=True) if v is not None}
+        figures = {m: v for m, v in zip(Metric, row[9:], strict=True) if v is not None}
         day = row.published_at.astimezone(zone).date()
         posts.append((row, figures, day))
         if Metric.VIEWS not in figures:
@@ -247,10 +248,37 @@ def post_figures(
                 views=figures.get(Metric.VIEWS), engagements=engagements(figures),
                 engagement_rate=rate.value if rate else None,
                 engagement_rate_basis=rate.basis.value if rate else None,
-                observed_at=row.last_observed_at,
+                observed_at=row.last_observed_at, illustrative=row.illustrative,
             )
         )  # fmt: skip
     return result
+
+
+def includes_illustrative(
+    db: Session,
+    *,
+    workspace: Workspace,
+    start: date,
+    end: date,
+    channel_ids: Sequence[int] | None = None,
+) -> bool:
+    """Whether the figures of ``start`` to ``end`` (the workspace's accounts, or these)
+    include the demo's made-up history: an illustrative day, or an illustrative post
+    published in the period. One query, so a page can say so."""
+    begins, ends = period_bounds(workspace, start, end)
+    owned = select(Channel.id).where(Channel.workspace_id == workspace.id)
+    if channel_ids is not None:
+        owned = owned.where(Channel.id.in_(channel_ids))
+    days = select(AccountDay.day).where(
+        AccountDay.channel_id.in_(owned), AccountDay.illustrative.is_(True),
+        AccountDay.day >= start, AccountDay.day <= end,
+    )  # fmt: skip
+    posts = select(MeasuredPost.id).where(
+        MeasuredPost.workspace_id == workspace.id, MeasuredPost.channel_id.in_(owned),
+        MeasuredPost.illustrative.is_(True),
+        MeasuredPost.published_at >= begins, MeasuredPost.published_at < ends,
+    )  # fmt: skip
+    return bool(db.scalar(select(or_(days.exists(), posts.exists()))))
 
 
 # --- A period's totals -------------------------------------------------------------------

@@ -155,6 +155,9 @@ def account_page(request: Request, membership: Member, db: Db, channel_id: int) 
     totals = service.period_totals(
         db, workspace=workspace, start=period.start, end=period.end, channel_ids=[channel_id]
     )
+    illustrative = service.includes_illustrative(
+        db, workspace=workspace, start=period.start, end=period.end, channel_ids=[channel_id]
+    )
     found = sources.breakdowns(
         db, workspace=workspace, channel_id=channel_id, start=period.start, end=period.end
     )
@@ -187,6 +190,7 @@ def account_page(request: Request, membership: Member, db: Db, channel_id: int) 
         "breakdowns": found,
         "breakdown_labels": sources.BREAKDOWN_LABELS,
         "figures_kind_labels": FIGURES_KIND_LABELS,
+        "illustrative": illustrative,
     }
     return render(request, "measure/account.html", context)
 
