@@ -23,12 +23,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
+from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.channels import service as channels
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Token
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import get_settings
+from guanxi.devtools.demo.listening import add_demo_search
+from guanxi.devtools.demo.publishing import load_demo_posts
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.sandbox import douyin, wechat, weibo
 
 logger = logging.getLogger(__name__)
@@ -55,8 +59,6 @@ def sandbox_environment(port: int, host: str = "127.0.0.1") -> dict[str, str]:
 def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     """Connect the sandbox's demo accounts to the demo workspace (once: an account already
     there is left as it is), then the listening search that needs the Weibo account."""
-    from guanxi.devtools.demo.listening import add_demo_search
-
     connected = list(
         db.scalars(select(Channel).where(Channel.workspace_id == workspace.id).order_by(Channel.id))
     ) or _connect_demo_channels(db, workspace=workspace, box=box)
@@ -173,7 +175,7 @@ def _prepare_demo(port: int, sandbox_port: int) -> None:
 
 def _warm_inbox(sandbox_port: int) -> None:
     """A few audience rounds, then an inbox sync queued for the worker."""
-    from guanxi.inbox.scheduled import run_sync
+    from guanxi.inbox.scheduled import run_sync  # noqa: PLC0415 - builds the task queue at import, after run_stack has set the settings
 
     for _ in range(WARM_UP_TICKS):
         httpx.post(
@@ -184,7 +186,7 @@ def _warm_inbox(sandbox_port: int) -> None:
 
 def _first_pull() -> None:
     """The listening search's first results at once (the worker's schedule repeats it)."""
-    from guanxi.listening.intake.scheduled import run_pull
+    from guanxi.listening.intake.scheduled import run_pull  # noqa: PLC0415 - builds the task queue at import, after run_stack has set the settings
 
     run_pull()
 
@@ -192,10 +194,6 @@ def _first_pull() -> None:
 def _add_demo_posts() -> None:
     """The demo workspace's posts, once; here because their checks need the sandbox's
     settings (the Weibo app's safe domain), which `guanxi up` sets."""
-    from guanxi.accounts.service import get_workspace_by_slug
-    from guanxi.devtools.demo.publishing import load_demo_posts
-    from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
-
     settings = get_settings()
     sessions = make_session_factory(make_engine(settings.resolved_database_url))
     with sessions() as db:
