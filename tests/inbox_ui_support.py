@@ -16,6 +16,7 @@ from guanxi.channels.models import Channel
 from guanxi.core.db import utcnow
 from guanxi.inbox.items.models import InboxItem, ItemKind, ItemTag
 from guanxi.inbox.triage.models import ModerationAction
+from guanxi.inbox.triage.platform import PlatformRefusedError
 
 _numbers = itertools.count(1)
 
@@ -79,8 +80,6 @@ class FakePlatform:
         """Record the hide, or refuse it as a platform would."""
         del db
         if self.refuse:
-            from guanxi.inbox.triage.platform import PlatformRefusedError
-
             raise PlatformRefusedError(
                 "The platform refused to hide the item: {reason}", reason="20101"
             )

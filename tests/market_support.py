@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.devtools.demo import market as demo
-from guanxi.market import service
+from guanxi.market import campaigns, service
 from guanxi.market.fetchers import ParsedChart, RankedApp
 from guanxi.market.models import Chart, ChartDataset, Store
 
@@ -48,8 +48,6 @@ def days(start: date, count: int) -> list[date]:
 
 def small_market(db: Session, workspace: Workspace) -> ChartDataset:
     """A private dataset of 3 countries × 10 days and one campaign on it (committed)."""
-    from guanxi.market import campaigns
-
     charts = [
         chart(country, day, ["whatsapp", "wechat", "line"] if n % 2 else ["wechat", "whatsapp"])
         for country in ("IT", "AR", "CL")

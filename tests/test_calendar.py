@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Membership, User, Workspace
+from guanxi.accounts.models import Membership, Role, User, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.errors import UserError
 from guanxi.publishing import calendar
@@ -477,8 +477,6 @@ def test_the_calendar_in_chinese(db: Session, board: Board) -> None:
 def test_a_non_member_gets_404_and_an_analyst_reads(
     db: Session, client: TestClient, make_user: UserFactory, make_workspace: WorkspaceFactory
 ) -> None:
-    from guanxi.accounts.models import Role
-
     owner = make_user("owner@acme.example")
     analyst = make_user("ana@acme.example")
     make_workspace("acme", owner=owner, members={analyst: Role.ANALYST})

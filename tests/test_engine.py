@@ -6,6 +6,7 @@ counts what it received: the real connectors are tested against the sandbox else
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -807,10 +809,6 @@ def test_attempts_are_logged_without_secrets(world: World) -> None:
 @pytest.fixture
 def smtp_sink() -> Iterator[tuple[int, list[tuple[str, str]]]]:
     """A local SMTP server that keeps what it receives: (recipients, message)."""
-    import socket
-
-    from aiosmtpd.controller import Controller
-
     received: list[tuple[str, str]] = []
 
     class Keep:
@@ -848,8 +846,6 @@ def test_failures_are_e_mailed_in_each_persons_language(
 
 
 def test_an_unreachable_mail_server_never_breaks_publishing(world: World) -> None:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]

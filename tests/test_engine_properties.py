@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from guanxi.channels.models import ChannelStatus
+from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.connectors.base import (
     ChannelContext,
     OutcomeUnknownError,
@@ -185,8 +185,6 @@ def test_interleavings_and_crashes_never_duplicate_or_lose_a_post(
 
 
 def _reconnect(world: World) -> None:
-    from guanxi.channels.models import Channel
-
     for channel in world.db.scalars(select(Channel)):
         channel.status = ChannelStatus.CONNECTED
     world.db.commit()

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.channels.models import Channel, ChannelStatus
+from guanxi.connectors import registry
 from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
+from guanxi.inbox import scheduled
 from guanxi.inbox.intake import service as ingest
 from guanxi.inbox.intake.models import SyncCursor
 from guanxi.inbox.items.models import InboxItem, ItemKind
@@ -231,13 +233,11 @@ def test_the_scheduled_job_syncs_every_connected_channel(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from guanxi.connectors import registry
-    from guanxi.inbox import scheduled
-
     monkeypatch.setattr(scheduled.huey, "immediate", True)  # jobs run as they are queued
     monkeypatch.setattr(scheduled, "sessions", lambda: session_factory)
     monkeypatch.setattr(registry, "connector_for", lambda c: stack.connector(c.connector))
     monkeypatch.setattr("guanxi.core.settings.get_settings", lambda: settings)
+    monkeypatch.setattr(scheduled, "get_settings", lambda: settings)  # the job's own reference
     stack.tick(comments=2)
 
     assert [job.name for job in scheduled.SCHEDULE] == ["inbox.sync"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import AuditEvent, Membership, Role, User
 from guanxi.channels.models import Channel
 from guanxi.checks.models import SensitiveWord
+from guanxi.checks.words import CompiledWordList, WordEntry, WordSeverity
 from guanxi.connectors.base import Capability, ChannelContext, FetchedKind
 from guanxi.core.errors import ConflictError
 from guanxi.inbox.items.models import InboxItem, ItemTag
@@ -47,8 +48,6 @@ def _rule(
 
 
 def _screen(words: list[tuple[str, str]] | None = None) -> Screen:
-    from guanxi.checks.words import CompiledWordList, WordEntry, WordSeverity
-
     return Screen(
         words=CompiledWordList(
             WordEntry(term, category, WordSeverity.WARN) for term, category in words or []

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import ROLE_PERMISSIONS, Permission, Role, User, Workspace
+from guanxi.core import i18n
 from guanxi.core.db import Base
 from guanxi.planner.models import Plan
 from guanxi.web.deps import PERMISSION_DEPENDENCIES
@@ -51,7 +52,7 @@ def http_routes(app: FastAPI) -> list[Any]:
     """Every HTTP route of the app (pages, API, docs) with its full path, through the
     included routers; mounts such as /static are left out."""
     try:
-        from fastapi.routing import iter_route_contexts
+        from fastapi.routing import iter_route_contexts  # noqa: PLC0415 - what is tried: older FastAPI has no iter_route_contexts
     except ImportError:  # FastAPI before included routers were kept as such
         routes: list[Any] = list(app.routes)
     else:
@@ -341,8 +342,6 @@ def test_roles_grant_what_the_brief_says() -> None:
 def test_an_analyst_cannot_write_and_is_told_in_their_language(
     db: Session, world: World, make_user: UserFactory, language: str, message: str
 ) -> None:
-    from guanxi.core import i18n
-
     analyst = accounts.add_member(
         db, workspace=world.a, user=make_user("zhang@acme.example"), role=Role.ANALYST, actor=None
     )

@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
+from guanxi.core.errors import UserError
 from guanxi.core.settings import Settings
+from guanxi.listening.alerts import scheduled as alert_jobs
 from guanxi.listening.alerts.models import Alert, AlertMetric, AlertRule
 from guanxi.listening.alerts.scheduled import SCHEDULE as SCHEDULE_ALERTS
 from guanxi.listening.alerts.service import RuleForm, check_alerts, check_rule, save_rule
@@ -245,8 +248,6 @@ def test_a_webhook_to_the_server_itself_is_refused_and_reads_like_any_failure(
 @pytest.fixture
 def smtp_sink() -> Iterator[tuple[int, list[tuple[str, str]]]]:
     """A local SMTP server that keeps what it receives: (recipients, message)."""
-    from aiosmtpd.controller import Controller
-
     received: list[tuple[str, str]] = []
 
     class Keep:
@@ -296,7 +297,6 @@ def test_rules_are_checked_and_the_job_is_scheduled(
 ) -> None:
     """The worker's schedule carries the alert job; a bad rule is refused with a reason."""
     assert [job.name for job in SCHEDULE_ALERTS] == ["listening-alerts"]
-    from guanxi.core.errors import UserError
 
     with pytest.raises(UserError, match="webhook address"):
         rule(db, workspace, topic, webhook_url="ftp://example")
@@ -313,8 +313,6 @@ def test_the_schedule_and_check_now_queue_the_check_for_the_worker(
 ) -> None:
     """Webhooks are delivered by the queue's consumers: the schedule thread and the page only
     queue ``check_alerts_job``, which checks all workspaces or the one asked for."""
-    from guanxi.listening.alerts import scheduled as alert_jobs
-
     checked: list[int | None] = []
     monkeypatch.setattr(alert_jobs, "run_alert_checks", lambda ws=None: checked.append(ws) or 0)
     monkeypatch.setattr(alert_jobs.huey, "immediate", True)  # jobs run as they are queued

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import typer
 from typer.testing import CliRunner
 
@@ -31,7 +33,6 @@ def test_percentile_is_nearest_rank_and_variants_cover_every_filter() -> None:
     timing = EndpointTiming("volume", [float(ms) for ms in range(1, 21)])
     assert timing.percentile(0.95) == 19.0
     assert timing.percentile(0.5) == 10.0
-    from datetime import date
 
     variants = filter_variants(date(2026, 11, 26), list(range(1, 13)))
     used = {name for variant in variants for name in variant}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,12 +12,22 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Workspace
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import Role, Workspace
 from guanxi.core.errors import UserError
+from guanxi.devtools.demo.listening_topics import DEMO_TOPICS, load_insight_demo
 from guanxi.listening.alerts import scheduled as alert_jobs
+from guanxi.listening.alerts.models import AlertRule
 from guanxi.listening.insight import service as d
 from guanxi.listening.topics.models import DailyRollup, TopicMatch, TopicQuery
-from guanxi.listening.topics.service import TopicForm, create_topic, delete_topic, update_topic
+from guanxi.listening.topics.service import (
+    TopicForm,
+    create_topic,
+    delete_topic,
+    match_mentions,
+    refresh_rollup,
+    update_topic,
+)
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.listening_topics_support import add_author, add_mention
 
@@ -163,9 +173,6 @@ def test_top_authors_walks_authors_by_followers_when_many_mentions_match(
 
 def test_demo_topics_load_once(world: World) -> None:
     """The demo's topics and alert rule are added once; a second load changes nothing."""
-    from guanxi.devtools.demo.listening_topics import DEMO_TOPICS, load_insight_demo
-    from guanxi.listening.alerts.models import AlertRule
-
     load_insight_demo(world.db, workspace=world.workspace)
     load_insight_demo(world.db, workspace=world.workspace)
     names = set(world.db.scalars(select(TopicQuery.name)))
@@ -206,10 +213,6 @@ def test_editing_and_deleting_a_topic_redo_its_matches_and_rollup(world: World) 
 def test_a_bulk_import_can_refresh_the_rollup_once_at_the_end(world: World) -> None:
     """With ``pending_days``, matching collects the days and the counts move only when the
     rollup is refreshed for them."""
-    from datetime import timedelta
-
-    from guanxi.listening.topics.service import match_mentions, refresh_rollup
-
     ws = world.workspace.id
     later = DAY2 + timedelta(days=3)
     mention = add_mention(world.db, workspace_id=ws, text="星巴克", posted_at=later, match=False)
@@ -379,9 +382,6 @@ def test_api_needs_a_session_or_a_token(client: TestClient, world: World) -> Non
 def test_an_analyst_reads_but_cannot_change_topics(
     client: TestClient, world: World, make_user: UserFactory, db: Session
 ) -> None:
-    from guanxi.accounts import service as accounts
-    from guanxi.accounts.models import Role
-
     analyst = make_user("ana@acme.example")
     accounts.add_member(db, workspace=world.workspace, user=analyst, role=Role.ANALYST, actor=None)
     db.commit()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import UserError
+from guanxi.listening.insight import service as dashboards
 from guanxi.listening.intake import flows, service
 from guanxi.listening.intake.importers import importer_for
 from guanxi.listening.intake.importers.base import ParsedAuthor
@@ -17,6 +18,9 @@ from guanxi.listening.intake.models import ImportRun, ImportStatus
 from guanxi.listening.mentions import flows as mention_flows
 from guanxi.listening.mentions import service as mention_service
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment, OfficialRelation
+from guanxi.listening.topics import service as topics
+from guanxi.listening.topics.models import TopicMatch
+from guanxi.nlp.sentiment import shipped_model_path
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.listening_data_support import FIXTURES, WEIBO_CRAWLER, FakePipeline
 
@@ -195,8 +199,6 @@ def test_list_mentions_filters_and_pages(db: Session, workspace: Workspace) -> N
 
 def test_end_to_end_with_the_real_pipeline(db: Session, workspace: Workspace) -> None:
     """The nlp helper's default pipeline enriches an import (no fake)."""
-    from guanxi.nlp.sentiment import shipped_model_path
-
     if not shipped_model_path().exists():
         pytest.skip("the sentiment model is not trained yet (guanxi nlp train)")
     pipeline = mention_flows.pipeline_for(db, workspace_id=workspace.id)
@@ -213,10 +215,6 @@ def test_an_import_is_matched_against_the_topic_queries_for_the_dashboards(
 ) -> None:
     """Given a topic query for the brand, When a file is imported (enriched in batches),
     Then its mentions are matched and the dashboard counts them on their days."""
-    from guanxi.listening.insight import service as dashboards
-    from guanxi.listening.topics import service as topics
-    from guanxi.listening.topics.models import TopicMatch
-
     topic = topics.create_topic(
         db, workspace_id=workspace.id, form=topics.TopicForm(name="桃红", query="桃红 OR 葡萄酒")
     )

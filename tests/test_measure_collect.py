@@ -34,8 +34,10 @@ from guanxi.measure.models import (
     SnapshotPlan,
 )
 from guanxi.measure.posts import MAX_SNAPSHOT_CALLS, next_snapshot_at
+from guanxi.publishing.models import MediaAsset, Post, PublishTarget, TargetState
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.measure_support import (
+    BOX,
     NOW,
     TODAY,
     Collector,
@@ -439,8 +441,6 @@ def test_only_channels_whose_connector_reads_metrics_are_collected(
 def test_collect_channel_id_runs_in_its_own_session(
     db: Session, workspace: Workspace, session_factory: object
 ) -> None:
-    from tests.measure_support import BOX
-
     channel = make_channel(db, workspace)
     fake = FakeMetrics(days=daily_figures(TODAY - 10 * D, TODAY))
     report = collect_channel_id(session_factory, channel.id, connector_for=lambda _c: fake,  # type: ignore[arg-type]
@@ -454,8 +454,6 @@ def test_collect_channel_id_runs_in_its_own_session(
 def test_posts_published_with_guanxi_are_measured_with_their_format(
     db: Session, workspace: Workspace
 ) -> None:
-    from guanxi.publishing.models import MediaAsset, Post, PublishTarget, TargetState
-
     channel = make_channel(db, workspace)
     post = Post(workspace_id=workspace.id, title="Launch", body="")
     db.add(post)

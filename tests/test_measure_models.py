@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,9 +70,6 @@ def test_a_post_and_its_snapshots_are_stored_and_deleted_with_the_channel(
 def test_analytics_reads_other_capabilities_through_their_tables_only() -> None:
     """Analytics uses the shared packages; of a capability, only publishing's tables and
     listening's competitor activity, and only where work spans them (the flows modules)."""
-    import ast
-    from pathlib import Path
-
     shared = {"core", "web", "cli", "accounts", "channels", "connectors", "measure"}
     package = Path(__file__).resolve().parents[1] / "src" / "guanxi" / "measure"
     crossings = set()

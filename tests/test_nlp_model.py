@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from guanxi.cli import app
 from guanxi.core.errors import UserError
 from guanxi.nlp.pipeline import PIPELINE_VERSION, Document, default_pipeline
 from guanxi.nlp.sentiment import (
@@ -184,10 +186,6 @@ def test_a_model_of_another_format_asks_to_retrain(tmp_path: Path) -> None:
 
 
 def test_classify_reads_stdin_and_writes_one_json_object_per_line() -> None:
-    from typer.testing import CliRunner
-
-    from guanxi.cli import app
-
     lines = ["這個手機太好用了，推薦！", "", "Just bought it, terrible quality 😡", "长" * 20_000]
     result = CliRunner().invoke(app, ["nlp", "classify"], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Role, User, Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.settings import Settings
+from guanxi.listening.alerts import service as listening_alerts
+from guanxi.market import alerts as market_alerts
 from guanxi.notifications import service as notify
 from guanxi.notifications.models import Notification
 from guanxi.notifications.views import notification_text
@@ -347,10 +349,6 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: TestClient, team: Team)
 
 def test_capabilities_register_their_kinds_of_notification_once() -> None:
     """Listening and market alerts add their kinds; a kind cannot change its message."""
-    from guanxi.listening.alerts import service as listening_alerts
-    from guanxi.market import alerts as market_alerts
-    from guanxi.notifications import service as notify
-
     assert listening_alerts.VOLUME_SPIKE in notify.MESSAGES
     assert market_alerts.ENTERED_TOP in notify.MESSAGES
     notify.register_kinds({market_alerts.ENTERED_TOP: market_alerts.MESSAGES["market_entered_top"]})

@@ -13,13 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from huey import RedisHuey, SqliteHuey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import UserCreate, WorkspaceCreate
+from guanxi.channels.models import Channel
+from guanxi.connectors import registry
 from guanxi.core.db import make_session_factory, utcnow
 from guanxi.core.queue import make_huey
 from guanxi.core.settings import ConfigurationError, Settings
-from guanxi.publishing.models import PublishTarget, TargetState
+from guanxi.publishing import tasks
+from guanxi.publishing.models import Post, PublishTarget, TargetState
 from tests.cli import run, said
 from tests.test_engine import FakeConnector, Platform, World
 from tests.test_engine import world as world  # noqa: PLC0414 - the same fixture
@@ -38,8 +44,6 @@ def queue_settings(tmp_path: Path, queue_url: str = "") -> Settings:
 
 
 def test_an_empty_queue_url_means_sqlite_in_the_data_directory(tmp_path: Path) -> None:
-    from huey import SqliteHuey
-
     huey = make_huey(queue_settings(tmp_path))
     assert isinstance(huey, SqliteHuey)
     huey.enqueue(huey.task()(lambda: None).s())
@@ -47,8 +51,6 @@ def test_an_empty_queue_url_means_sqlite_in_the_data_directory(tmp_path: Path) -
 
 
 def test_a_redis_url_means_redis(tmp_path: Path) -> None:
-    from huey import RedisHuey
-
     assert isinstance(make_huey(queue_settings(tmp_path, REDIS_URL)), RedisHuey)
 
 
@@ -99,8 +101,6 @@ def test_importing_the_jobs_does_not_load_the_engine_or_http(tmp_path: Path) -> 
 
 
 def test_the_schedule_is_data_and_runs_the_cli_functions() -> None:
-    from guanxi.publishing import tasks
-
     assert {(job.name, job.every_s) for job in tasks.SCHEDULE} == {
         ("dispatch", 5.0),
         ("sweep", 60.0),
@@ -112,9 +112,6 @@ def test_dispatch_and_publish_jobs_publish_a_due_post(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the queue running jobs at once, the scheduled dispatch publishes a due post."""
-    from guanxi.connectors import registry
-    from guanxi.publishing import tasks
-
     platform = Platform()
     channel = world.channel()
     target = world.target(channel, at=utcnow() - timedelta(seconds=5))
@@ -134,8 +131,6 @@ def test_cli_publish_dispatch_and_sweep_run_once(
     monkeypatch: pytest.MonkeyPatch,
     make_cli_target: Callable[[], int],
 ) -> None:
-    from guanxi.publishing import tasks
-
     assert run("db", "upgrade").exit_code == 0
     target_id = make_cli_target()
     queued: list[int] = []
@@ -160,10 +155,6 @@ def make_cli_target(cli_database: Engine) -> Callable[[], int]:
 
     def make() -> int:
         sessions: sessionmaker[Session] = make_session_factory(cli_database)
-        from guanxi.accounts import service as accounts
-        from guanxi.accounts.models import UserCreate, WorkspaceCreate
-        from guanxi.channels.models import Channel
-        from guanxi.publishing.models import Post
 
         with sessions() as db:
             user = accounts.create_user(

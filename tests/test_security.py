@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
 from guanxi.accounts import auth
@@ -128,10 +130,6 @@ def test_each_encryption_differs() -> None:
 
 def test_the_encryption_key_is_derived_not_the_secret_key_itself() -> None:
     """A box keyed with the raw secret (base64 of its bytes) cannot read our secrets."""
-    import base64
-
-    from cryptography.fernet import Fernet, InvalidToken
-
     raw = Fernet(base64.urlsafe_b64encode(KEY.encode()[:32]))
     ciphertext = SecretBox(KEY).encrypt("token")
 

@@ -14,6 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from guanxi.core import worker
+from guanxi.inbox import scheduled as inbox_jobs
+from guanxi.listening.alerts import scheduled as alert_jobs
+from guanxi.listening.intake import scheduled as listening_jobs
+from guanxi.market import scheduled as market_jobs
+from guanxi.measure import scheduled as measure_jobs
+from guanxi.publishing import tasks
 from guanxi.web.rendering import register_context
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 
@@ -63,13 +69,6 @@ def test_a_shared_service_imports_no_capability_it_does_not_need(module: str) ->
 
 def test_every_job_of_a_worker_shares_one_session_factory() -> None:
     """The capabilities' jobs take their sessions from the same per-process factory."""
-    from guanxi.inbox import scheduled as inbox_jobs
-    from guanxi.listening.alerts import scheduled as alert_jobs
-    from guanxi.listening.intake import scheduled as listening_jobs
-    from guanxi.market import scheduled as market_jobs
-    from guanxi.measure import scheduled as measure_jobs
-    from guanxi.publishing import tasks
-
     modules = (tasks, inbox_jobs, listening_jobs, alert_jobs, market_jobs, measure_jobs)
 
     assert all(module.sessions is worker.sessions for module in modules)

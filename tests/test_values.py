@@ -3,6 +3,7 @@ an export and both databases accept, or an ``InvalidValue`` that says what is wr
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -240,8 +241,6 @@ json_values = st.recursive(
 @settings(max_examples=30, deadline=None)
 @given(st.dictionaries(st.text(), json_values))
 def test_any_raw_record_becomes_strict_json(record: dict[str, Any]) -> None:
-    import json
-
     kept = values.raw_record(record)
     text = json.dumps(kept, allow_nan=False)  # no NaN or Infinity: PostgreSQL refuses them
     assert "\\u0000" not in text

@@ -39,7 +39,7 @@ from guanxi.connectors.base import (
 )
 from guanxi.connectors.registry import build_connector
 from guanxi.connectors.wechat_oa import WechatOaConnector, next_beijing_midnight
-from guanxi.core.db import utcnow
+from guanxi.core.db import make_engine, make_session_factory, utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.sandbox.faults import FaultKind, FaultRule
@@ -590,8 +590,6 @@ def test_concurrent_refreshes_fetch_one_token_shared_by_every_worker(
     when eight workers (half through a second token store on its own engine, as a second
     process would have) call WeChat at once, all refused on the stale token,
     then exactly one new token is fetched and every worker ends up using it, valid."""
-    from guanxi.core.db import make_engine, make_session_factory
-
     other_engine = make_engine(database_url)
     other_process = make_session_factory(other_engine)
     sandbox.sandbox.state.revoke_tokens("wechat")

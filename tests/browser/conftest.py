@@ -123,7 +123,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 @pytest.fixture(scope="session")
 def playwright_instance(chromium: Path) -> Iterator[Playwright]:
     """Playwright's driver (sync API)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - heavy: playwright, ~150 ms; only the browser fixtures start it
 
     with sync_playwright() as playwright:
         yield playwright

@@ -26,6 +26,7 @@ from guanxi.catalog.models import (
     Source,
     UserFigure,
 )
+from guanxi.core import i18n
 from guanxi.core.errors import N_, NotFoundError, UserError
 
 CATALOG_DIR = Path(__file__).resolve().parent
@@ -151,8 +152,6 @@ def get_catalog() -> Catalog:
 
 def platform_name(slug: str) -> str:
     """The catalog's name of a platform in the UI language, or its slug if unknown."""
-    from guanxi.core import i18n
-
     platform = get_catalog().get(slug)
     return platform.name(i18n.current_language()) if platform else slug
 

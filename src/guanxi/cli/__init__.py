@@ -3,7 +3,12 @@ benchmarks, and every capability's, found through the capabilities' entry points
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import sys
+import threading
+import time
 from types import ModuleType
 from typing import Annotated
 
@@ -28,6 +33,7 @@ from guanxi.core.console import fail as _fail
 from guanxi.core.console import sessions as _sessions
 from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
+from guanxi.core.schedule import load_schedule, run_schedule
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import ConfigurationError, get_settings
 
@@ -86,7 +92,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the web application, in WORKERS processes sharing the database."""
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 - uvicorn (and multiprocessing): ~12 ms only a server needs
 
     if reload and workers > 1:
         raise _fail("--reload runs one process; leave out --workers or --reload")
@@ -177,8 +183,8 @@ def workspace_add_member(
 @app.command()
 def demo() -> None:
     """Load the demo workspace (a Provence wine brand entering China); safe to repeat."""
-    from guanxi.devtools.demo.stack import load_demo_channels
-    from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo
+    from guanxi.devtools.demo.stack import load_demo_channels  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+    from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     with session_scope(_sessions()) as db:
         workspace = load_demo(db)
@@ -198,9 +204,9 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="Seed of the fault injection's randomness.")] = 0,
 ) -> None:
     """Serve the local sandbox of the Weibo, WeChat Official Account and Douyin APIs."""
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 - uvicorn (and multiprocessing): ~12 ms only a server needs
 
-    from guanxi.sandbox.app import create_sandbox_app
+    from guanxi.sandbox.app import create_sandbox_app  # noqa: PLC0415 - the sandbox, a development tool: ~130 ms, FastAPI
 
     console.print(f"sandbox on http://{host}:{port}/ (accounts and what they published)")
     uvicorn.run(create_sandbox_app(seed=seed), host=host, port=port, log_level="warning")
@@ -213,7 +219,7 @@ app.add_typer(publish_app, name="publish")
 def _tasks() -> ModuleType:
     # The queue is built on import: a wrong GUANXI_QUEUE_URL is reported, not a traceback.
     try:
-        from guanxi.publishing import tasks
+        from guanxi.publishing import tasks  # noqa: PLC0415 - builds the task queue (huey, ~200 ms) from the settings
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
     return tasks
@@ -231,10 +237,6 @@ def worker(
     ] = False,
 ) -> None:
     """Run the task queue's consumer: publishes, status checks, and the schedule."""
-    import threading
-
-    from guanxi.core.schedule import load_schedule, run_schedule
-
     if exit_with_parent:  # first: a parent that dies while the worker loads is noticed too
         _stop_when_orphaned()
     tasks = _tasks()
@@ -259,12 +261,6 @@ INIT_PID = 1
 
 def _stop_when_orphaned() -> None:
     """SIGTERM this process (a graceful consumer stop) once its parent is gone."""
-    import os
-    import signal
-    import sys
-    import threading
-    import time
-
     parent = STARTED_BY
     # An orphan is handed to init (pid 1): a parent already gone when `guanxi` was first
     # imported (the interpreter's own start-up, before any of our code) left pid 1 here.
@@ -272,8 +268,6 @@ def _stop_when_orphaned() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         return
     if sys.platform == "linux":  # the kernel sends SIGTERM the moment the parent dies
-        import ctypes
-
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
         if os.getppid() != parent:  # it died before the request took effect
@@ -317,7 +311,7 @@ def up(
     web_workers: Annotated[int, typer.Option(min=1, help="Web processes.")] = 1,
 ) -> None:
     """Run the demo on one machine: the platform sandbox, a worker and the web app."""
-    from guanxi.devtools.demo.stack import run_stack
+    from guanxi.devtools.demo.stack import run_stack  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     run_stack(
         port=port,
@@ -363,8 +357,8 @@ def bench_publish(
 ) -> None:
     """Publish POSTS posts to ACCOUNTS sandbox Weibo accounts with a real worker pool, then
     report duplicates, lost posts, lateness and throughput (the last line, for scripts)."""
-    from guanxi.devtools.bench.common import BenchError, interrupts_as_exit
-    from guanxi.devtools.bench.publishing import BenchConfig, run_bench
+    from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+    from guanxi.devtools.bench.publishing import BenchConfig, run_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     config = BenchConfig(
         posts=posts,

@@ -31,8 +31,8 @@ def bench_analytics(
     """Fill a scratch database with ACCOUNTS × DAYS days of figures and POSTS × SNAPSHOTS
     snapshots, time each query of the analytics pages REPEATS times, then let the collector
     snapshot COLLECT_POSTS posts of the sandbox's demo Weibo account."""
-    from guanxi.devtools.bench.analytics import AnalyticsBenchConfig, run_analytics_bench
-    from guanxi.devtools.bench.common import BenchError, interrupts_as_exit
+    from guanxi.devtools.bench.analytics import AnalyticsBenchConfig, run_analytics_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+    from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     config = AnalyticsBenchConfig(
         accounts=accounts, days=days, posts=posts, snapshots=snapshots, repeats=repeats,

@@ -19,7 +19,7 @@ def bench_import_command(
     database_url: Annotated[str, typer.Option(help="Database (default: a new SQLite file).")] = "",
 ) -> None:
     """Import a generated weibo-crawler CSV of ROWS posts; print rows/s and peak RSS."""
-    from guanxi.devtools.bench.listening_import import run_import_benchmark
+    from guanxi.devtools.bench.listening_import import run_import_benchmark  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     with tempfile.TemporaryDirectory(prefix="guanxi-bench-import-") as work:
         err_console.print(f"generating and importing {rows} rows ...")
@@ -55,8 +55,8 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Fill a scratch database with MENTIONS enriched, topic-matched mentions, then time
         every dashboard API call RUNS times with varied filters (p50, p95, max)."""
-        from guanxi.devtools.bench.common import BenchError
-        from guanxi.devtools.bench.listening_dashboard import run_dashboard_bench
+        from guanxi.devtools.bench.common import BenchError  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.listening_dashboard import run_dashboard_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
         backend = "PostgreSQL" if database_url else "SQLite"
         console.print(f"bench dashboard: {mentions} mentions, {backend}, {runs} runs per endpoint")

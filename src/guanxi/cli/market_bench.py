@@ -21,7 +21,7 @@ def bench_market(
 ) -> None:
     """Import COUNTRIES × DAYS charts of DEPTH ranks into a scratch database and time the
     market pages' work on them; one app has a known lift, the effect found is printed."""
-    from guanxi.devtools.bench.market import LIFT_PLACES, MarketBenchConfig, run_market_bench
+    from guanxi.devtools.bench.market import LIFT_PLACES, MarketBenchConfig, run_market_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     config = MarketBenchConfig(
         countries=countries,

@@ -12,6 +12,7 @@ from guanxi.core import i18n
 from guanxi.core.console import console, fail
 from guanxi.core.errors import UserError
 from guanxi.nlp.cli import DEFAULT_DATA, progress_bar
+from guanxi.nlp.pipeline import default_pipeline
 
 
 def bench_enrich(
@@ -27,14 +28,13 @@ def bench_enrich(
 
     Enriches POSTS real posts in one process, then runs jieba.lcut + SnowNLP on a sample;
     the last line is for scripts."""
-    from guanxi.devtools.bench.common import peak_rss_mb
-    from guanxi.devtools.bench.nlp import (
+    from guanxi.devtools.bench.common import peak_rss_mb  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+    from guanxi.devtools.bench.nlp import (  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
         EnrichBench,
         post_texts,
         run_baseline,
         run_pipeline,
     )
-    from guanxi.nlp.pipeline import default_pipeline
 
     try:
         texts = post_texts(data)

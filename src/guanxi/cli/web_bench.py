@@ -42,9 +42,9 @@ def register_bench(bench_app: typer.Typer) -> None:
         """Fill a scratch database with the demo and a realistic volume, start the sandbox,
         a worker and the web app (WEB_WORKERS processes) on loopback, sign PEOPLE people of
         the four roles in and let them browse and work for SECONDS seconds."""
-        from guanxi.devtools.bench.common import BenchError, interrupts_as_exit, percentile
-        from guanxi.devtools.bench.web_data import Volume
-        from guanxi.devtools.bench.web_load import WebBenchConfig, run_web_bench
+        from guanxi.devtools.bench.common import BenchError, interrupts_as_exit, percentile  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.web_data import Volume  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.web_load import WebBenchConfig, run_web_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
         config = WebBenchConfig(
             people=people,

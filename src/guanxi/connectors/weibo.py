@@ -50,6 +50,7 @@ from guanxi.connectors.base import (
 from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.weibo_engage import WeiboEngage
 from guanxi.connectors.weibo_metrics import WeiboMetrics
+from guanxi.connectors.weibo_search import search_page
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import ENV_PREFIX, Settings
@@ -330,8 +331,6 @@ class WeiboConnector(WeiboMetrics, WeiboEngage, ReadNotSupported):
 
     def search_posts(self, channel: ChannelContext, *, query: str, since: str = "") -> FetchPage:
         """Public posts matching ``query`` newer than the cursor ``since`` (``search/statuses``)."""
-        from guanxi.connectors.weibo_search import search_page
-
         return search_page(self._call, token=self._token(channel), query=query, since=since)
 
     # --- Connecting ---------------------------------------------------------------------

@@ -9,6 +9,14 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.core.db import make_engine, make_session_factory
@@ -32,16 +40,6 @@ def sessions() -> sessionmaker[Session]:
 @contextmanager
 def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
     """A ``progress(stage, done, total)`` callback that shows one bar per stage."""
-    # rich.progress costs 9 ms at import, which the commands without bars need not pay.
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

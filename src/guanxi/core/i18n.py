@@ -16,6 +16,8 @@ from io import BytesIO
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
@@ -118,9 +120,6 @@ _BRACE_PLACEHOLDER = re.compile(r"(?<!\{)\{(\w*)(?:[.!:][^{}]*)?\}(?!\})")
 
 def extract_messages() -> Catalog:
     """Every translatable message in the package's Python code and templates, right now."""
-    from babel.messages.extract import extract_from_dir
-    from babel.messages.frontend import parse_mapping_cfg
-
     with MAPPING_PATH.open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle, str(MAPPING_PATH))  # type: ignore[no-untyped-call]
 

@@ -8,12 +8,10 @@ database rows stay the truth, so losing a queued message delays a post, never lo
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+
+from huey import Huey, RedisHuey, SqliteHuey
 
 from guanxi.core.settings import ConfigurationError, Settings, get_settings
-
-if TYPE_CHECKING:
-    from huey import Huey
 
 QUEUE_NAME = "guanxi"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -23,13 +21,9 @@ def make_huey(settings: Settings, *, name: str = QUEUE_NAME) -> Huey:
     """A Huey instance for ``settings.queue_url`` (SQLite when empty, else Redis)."""
     url = settings.queue_url.strip()
     if not url:
-        from huey import SqliteHuey
-
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(name, filename=str(settings.data_dir / "queue.db"))
     if url.startswith(REDIS_SCHEMES):
-        from huey import RedisHuey
-
         return RedisHuey(name, url=url)
     msg = (
         f"GUANXI_QUEUE_URL={url!r} is not supported. Leave it empty for a SQLite queue in "

@@ -320,7 +320,7 @@ def csv_dict_rows(
 def xlsx_rows(
     path: Path, *, progress: Progress | None, on_header: Callable[[list[str]], object] | None
 ) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    from openpyxl import load_workbook  # heavy: imported only when an Excel file comes
+    from openpyxl import load_workbook  # noqa: PLC0415 - heavy: openpyxl, ~150 ms; only an Excel file needs it
 
     filelimits.check_archive(path)  # a zip bomb is refused before openpyxl inflates it
     try:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -194,8 +195,6 @@ def store_fetchers(
     settings: Settings, *, day: date, client: object | None = None
 ) -> FetcherFactory:
     """The fetcher of each store: Apple's RSS feeds, and the configured Google Play one."""
-    import httpx
-
     http = client if isinstance(client, httpx.Client) else httpx.Client(timeout=30.0)
     apple = AppleRssFetcher(http, settings, today=day)
     play = load_play_fetcher(settings)

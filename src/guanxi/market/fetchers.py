@@ -25,15 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+import httpx
 
 from guanxi.core import filelimits
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import ConfigurationError, Settings
 from guanxi.market.models import Chart, Store
-
-if TYPE_CHECKING:
-    import httpx
 
 V2_MAX_RESULTS = 100
 ITUNES_MAX_RESULTS = 200
@@ -335,8 +334,6 @@ class AppleRssFetcher:
         )
 
     def _get(self, url: str) -> bytes:
-        import httpx
-
         try:
             response = self.client.get(url, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:

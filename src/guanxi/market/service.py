@@ -21,6 +21,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.settings import Settings
 from guanxi.core.upsert import create_unique, get_or_create, insert_statement
+from guanxi.market.alerts import check_alerts
 from guanxi.market.fetchers import ParsedChart
 from guanxi.market.models import (
     Chart,
@@ -294,8 +295,6 @@ def import_charts(
     alert: bool = True,
 ) -> ImportReport:
     """Store every chart in ``dataset``; newly stored latest charts raise the alerts."""
-    from guanxi.market.alerts import check_alerts
-
     charts = list({_key(chart): chart for chart in charts}.values())  # the last one wins
     existing = _existing_keys(db, dataset=dataset)
     fresh = [chart for chart in charts if _key(chart) not in existing]

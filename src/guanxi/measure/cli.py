@@ -12,11 +12,22 @@ from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
+import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from guanxi.accounts.service import get_workspace_by_slug
+from guanxi.channels.service import list_channels
+from guanxi.connectors.registry import connector_for
+from guanxi.core import i18n
 from guanxi.core.console import console, err_console, fail, sessions
+from guanxi.core.errors import UserError
+from guanxi.core.filelimits import formula_safe
+from guanxi.core.security import SecretBox
+from guanxi.core.settings import get_settings
+from guanxi.measure.service import post_figures
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,7 +51,6 @@ class OutputFormat(StrEnum):
 
 
 def _workspace(db: Session, slug: str) -> Workspace:
-    from guanxi.accounts.service import get_workspace_by_slug
 
     found = get_workspace_by_slug(db, slug=slug)
     if found is None:
@@ -60,12 +70,8 @@ def sync_command(
 ) -> None:
     """Collect the figures of every connected account whose platform gives them: the posts
     due for a snapshot, the days not yet collected, the history not yet backfilled."""
-    import httpx
 
-    from guanxi.connectors.registry import connector_for
-    from guanxi.core.security import SecretBox
-    from guanxi.core.settings import get_settings
-    from guanxi.measure.collect import collect_channel_id, measured_channel_ids
+    from guanxi.measure.collect import collect_channel_id, measured_channel_ids  # noqa: PLC0415 - the collector: ~10 ms at every `guanxi` start
 
     settings = get_settings()
     factory = sessions()
@@ -127,11 +133,6 @@ def posts_command(
 ) -> None:
     """The posts published from --from to --to (days in the workspace's zone), each with
     its platform, account, time, views, engagements and engagement rate, on stdout."""
-    from zoneinfo import ZoneInfo
-
-    from guanxi.core.errors import UserError
-    from guanxi.core.filelimits import formula_safe
-    from guanxi.measure.service import post_figures
 
     first, last = _day(start, "--from"), _day(end, "--to")
     with sessions()() as db:
@@ -161,7 +162,6 @@ class ExportFormat(StrEnum):
 def _channel(db: Session, workspace: Workspace, given: str) -> Channel:
     """The workspace's account named by ``given`` (its id, name or id on the platform), or
     its only account when ``given`` is empty."""
-    from guanxi.channels.service import list_channels
 
     channels = list_channels(db, workspace=workspace)
     if not given and len(channels) == 1:
@@ -219,12 +219,9 @@ def import_command(
     good rows are stored, its bad rows listed with what to fix. The column mapping is the
     one remembered for files of this shape, else guessed from the headers; --map corrects
     it, and the mapping used is remembered."""
-    from guanxi.core import i18n
-    from guanxi.core.errors import UserError
-    from guanxi.core.settings import get_settings
-    from guanxi.measure.imports import reading
-    from guanxi.measure.imports import service as imports
-    from guanxi.measure.imports.models import ExportKind
+    from guanxi.measure.imports import reading  # noqa: PLC0415 - the export readers: ~16 ms at every `guanxi` start
+    from guanxi.measure.imports import service as imports  # noqa: PLC0415 - the export readers: ~16 ms at every `guanxi` start
+    from guanxi.measure.imports.models import ExportKind  # noqa: PLC0415 - the export readers: ~16 ms at every `guanxi` start
 
     data_dir = get_settings().data_dir
     given = _given_mapping(mapping or [])

@@ -27,10 +27,10 @@ COLLECT_EVERY_S = 900.0
 @huey.task(retries=1, retry_delay=300)  # type: ignore[untyped-decorator]  # huey ships no types
 def collect_channel(channel_id: int) -> int:
     """Collect one channel's figures; returns how many snapshots and days were stored."""
-    from guanxi.connectors.registry import connector_for
-    from guanxi.core.security import SecretBox
-    from guanxi.core.settings import get_settings
-    from guanxi.measure.collect import collect_channel_id
+    from guanxi.connectors.registry import connector_for  # noqa: PLC0415 - loaded when a job runs, not by every process that reads the schedule
+    from guanxi.core.security import SecretBox  # noqa: PLC0415 - loaded when a job runs, not by every process that reads the schedule
+    from guanxi.core.settings import get_settings  # noqa: PLC0415 - loaded when a job runs, not by every process that reads the schedule
+    from guanxi.measure.collect import collect_channel_id  # noqa: PLC0415 - loaded when a job runs, not by every process that reads the schedule
 
     report = collect_channel_id(
         sessions(), channel_id, connector_for=connector_for,
@@ -41,8 +41,8 @@ def collect_channel(channel_id: int) -> int:
 
 def run_collect() -> list[int]:
     """Queue a collection job for every channel whose connector reads metrics; their ids."""
-    from guanxi.connectors.registry import connector_for
-    from guanxi.measure.collect import measured_channel_ids
+    from guanxi.connectors.registry import connector_for  # noqa: PLC0415 - loaded when a job runs, not by every process that reads the schedule
+    from guanxi.measure.collect import measured_channel_ids  # noqa: PLC0415 - loaded when a job runs, not by every process that reads the schedule
 
     channel_ids = measured_channel_ids(sessions(), connector_for=connector_for)
     for channel_id in channel_ids:

@@ -151,12 +151,12 @@ class Pipeline:
 def default_pipeline(*, user_dictionary: Iterable[str] = ()) -> Pipeline:
     """The standard steps; ``user_dictionary`` holds the workspace's brand and product names
     so the segmenter keeps them whole."""
-    from guanxi.nlp.keywords import KeywordStep
-    from guanxi.nlp.segment import SegmentStep
-    from guanxi.nlp.sentiment import SentimentStep
-    from guanxi.nlp.source import SourceKindStep
-    from guanxi.nlp.stage import JourneyStageStep
-    from guanxi.nlp.text import LanguageStep, MarkupStep, NormalizeStep
+    from guanxi.nlp.keywords import KeywordStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
+    from guanxi.nlp.segment import SegmentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
+    from guanxi.nlp.sentiment import SentimentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
+    from guanxi.nlp.source import SourceKindStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
+    from guanxi.nlp.stage import JourneyStageStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
+    from guanxi.nlp.text import LanguageStep, MarkupStep, NormalizeStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
 
     return Pipeline(
         [

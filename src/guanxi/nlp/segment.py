@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from guanxi.checks.script import Conversion, convert
 from guanxi.nlp.pipeline import Work
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ SKIPPED_TOKENS = frozenset(
 @lru_cache(maxsize=32)
 def segmenter(user_words: frozenset[str] = frozenset()) -> rjieba.Jieba:
     """A segmenter with jieba's dictionary plus ``user_words`` (cached per word set)."""
-    import rjieba
+    import rjieba  # noqa: PLC0415 - heavy: rjieba and its dictionary, ~110 ms
 
     jieba = rjieba.Jieba()
     for word in sorted(user_words):
@@ -44,7 +45,6 @@ def user_words(words: Iterable[str]) -> frozenset[str]:
     cleaned = {word.strip().lower() for word in words if word.strip()}
     if not cleaned:
         return frozenset()
-    from guanxi.checks.script import Conversion, convert
 
     return frozenset(cleaned | {convert(word, Conversion.T2S) for word in cleaned})
 

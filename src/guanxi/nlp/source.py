@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import ahocorasick
+
 from guanxi.nlp.pipeline import Work
 
 PERSONAL = "personal"
@@ -90,8 +92,6 @@ WEAK_AD_CUES = (
 
 @cache
 def _cue_automaton() -> Any:  # ahocorasick.Automaton (untyped)
-    import ahocorasick
-
     automaton = ahocorasick.Automaton()
     for cue in WEAK_AD_CUES:
         automaton.add_word(cue, (False, cue))

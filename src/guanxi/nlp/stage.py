@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import ahocorasick
+
 from guanxi.nlp.pipeline import Work
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
@@ -44,8 +46,6 @@ def load_cues() -> dict[str, list[str]]:
 
 @cache
 def _cues() -> _Cues:
-    import ahocorasick
-
     automaton = ahocorasick.Automaton()
     for rank, stage in enumerate(STAGES):
         for cue in load_cues()[stage]:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
+from guanxi.checks.script import Conversion, convert
 from guanxi.nlp.pipeline import Work
 
 EMOTICON_RE = re.compile(r"\[([^\[\]\s]{1,10})\]")
@@ -159,8 +160,6 @@ class NormalizeStep:
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``script`` and ``normalized_text``; only texts with Traditional characters go
         through OpenCC (in one call for the batch: per-call overhead dominates short posts)."""
-        from guanxi.checks.script import Conversion, convert
-
         traditional, simplified = script_characters()
         to_convert: list[Work] = []
         for work in batch:
@@ -190,8 +189,6 @@ class NormalizeStep:
 def script_characters() -> tuple[frozenset[str], frozenset[str]]:
     """(Traditional-only, Simplified-only) Han characters: those OpenCC's Traditional →
     Simplified conversion changes and the reverse leaves alone, and the other way round."""
-    from guanxi.checks.script import Conversion, convert
-
     characters = [chr(code) for code in (*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000))]
     joined = "\n".join(characters)
     to_simplified = convert(joined, Conversion.T2S).split("\n")

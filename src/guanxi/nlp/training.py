@@ -28,6 +28,7 @@ from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import sentiment_features
 from guanxi.nlp.keywords import IDF_FILE
 from guanxi.nlp.pipeline import Document, Pipeline, Work
+from guanxi.nlp.segment import SegmentStep
 from guanxi.nlp.sentiment import (
     FORMAT_VERSION,
     MODEL_FILE,
@@ -37,6 +38,7 @@ from guanxi.nlp.sentiment import (
     load_model,
     save_model,
 )
+from guanxi.nlp.text import LanguageStep, MarkupStep, NormalizeStep
 
 WEIBO_FILE = "weibo2018_train.txt"
 SHOPPING_FILE = "online_shopping_9_cats.csv"
@@ -113,9 +115,6 @@ def read_corpora(data_dir: Path) -> list[LabeledText]:
 
 def prepare(texts: Sequence[str], *, progress: Progress | None = None) -> list[Work]:
     """Run the pipeline's text steps (markup, language, normalisation, segmentation)."""
-    from guanxi.nlp.segment import SegmentStep
-    from guanxi.nlp.text import LanguageStep, MarkupStep, NormalizeStep
-
     steps = (MarkupStep(), LanguageStep(), NormalizeStep(), SegmentStep())
     works = [Work(Document(text=text)) for text in texts]
     for start in range(0, len(works), 1000):
@@ -146,8 +145,8 @@ def fit(
 ) -> SentimentModel:
     """A logistic regression on ``examples`` (prepared as ``works``), as a SentimentModel."""
     try:
-        from sklearn.feature_extraction.text import CountVectorizer
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
     except ImportError:
         raise UserError(
             N_(
@@ -321,7 +320,7 @@ def cross_validate(
 def snownlp_probabilities(texts: Sequence[str], *, progress: Progress | None = None) -> list[float]:
     """SnowNLP's P(positive) for ``texts`` (the baseline; slow: a few hundred texts a second)."""
     try:
-        from snownlp import SnowNLP
+        from snownlp import SnowNLP  # noqa: PLC0415 - optional (guanxi[dev]); its import loads its models: 2-4 s
     except ImportError:
         raise UserError(
             N_("The comparison needs SnowNLP: pip install 'guanxi[dev]' (or --snownlp-sample 0).")
@@ -339,7 +338,7 @@ def snownlp_training_texts() -> frozenset[str]:
     product reviews, some of them the same as held-out shopping reviews here, which would
     flatter SnowNLP. Empty without SnowNLP."""
     try:
-        import snownlp
+        import snownlp  # noqa: PLC0415 - optional (guanxi[dev]); its import loads its models: 2-4 s
     except ImportError:
         return frozenset()
     folder = Path(snownlp.__file__).parent / "sentiment"
@@ -362,9 +361,6 @@ def evaluate(
     split; the report as JSON-ready data. SnowNLP is slow, so it scores ``snownlp_sample``
     held-out texts of each corpus, evenly spaced, leaving out the texts it was trained on;
     the model is scored on that same sample too."""
-    from guanxi.nlp.segment import SegmentStep
-    from guanxi.nlp.text import LanguageStep, MarkupStep, NormalizeStep
-
     model = load_model(model_path)
     held_out = [example for example in read_corpora(data_dir) if example.held_out]
     pipeline = Pipeline(

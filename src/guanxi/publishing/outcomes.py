@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
+from guanxi.catalog.service import get_catalog
 from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.channels.push import register_push_handler
 from guanxi.channels.service import mark_needs_reconnect, pause_channel
@@ -343,8 +344,6 @@ def complete_manual_target(
 
 def platform_domain(slug: str) -> str:
     """The registrable domain of the platform's website in the catalog ("" if unknown)."""
-    from guanxi.catalog.service import get_catalog
-
     platform = get_catalog().get(slug)
     if platform is None or platform.website is None or not platform.website.host:
         return ""

@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from guanxi.core.db import utcnow
+from guanxi.sandbox import wechat_engage, wechat_metrics
 from guanxi.sandbox.app import PlatformSurface, json_error, sandbox_of
 from guanxi.sandbox.state import SandboxMedia, SandboxPost
 from guanxi.sandbox.state import SandboxState as State
@@ -107,7 +108,6 @@ def seed_demo(wechat: WechatSandbox, state: State) -> None:
         name=DEMO_WECHAT_NAME,
         server_token=DEMO_WECHAT_SERVER_TOKEN,
     )
-    from guanxi.sandbox import wechat_engage
 
     wechat_engage.bind(wechat, state)  # the audience's messages are pushed to the account
 
@@ -166,11 +166,7 @@ def _router(wechat: WechatSandbox) -> APIRouter:
     _draft_routes(router, wechat)
     _publish_routes(router, wechat)
     _admin_routes(router, wechat)
-    from guanxi.sandbox import wechat_engage  # it imports this module: imported here, late
-
     wechat_engage.register(router, wechat)
-    from guanxi.sandbox import wechat_metrics
-
     wechat_metrics.register(router, wechat)
     return router
 

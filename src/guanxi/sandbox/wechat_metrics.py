@@ -236,7 +236,7 @@ def _article_total_detail(
 
 def register(router: APIRouter, wechat: WechatSandbox) -> None:  # noqa: PLR0915 - one closure per route
     """Add the data cube endpoints to the WeChat surface's router."""
-    from guanxi.sandbox.wechat import _json_body, _refusals_answered  # it imports this module
+    from guanxi.sandbox.wechat import _json_body, _refusals_answered  # noqa: PLC0415 - cycle: wechat imports this module
 
     async def call(request: Request, api: str) -> tuple[SandboxState, str, list[date]]:
         app_id = wechat.authorize(request, api)

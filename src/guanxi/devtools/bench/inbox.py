@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from guanxi.connectors.base import (
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.devtools.bench.common import Progress, Timing, no_progress, scratch_database
 from guanxi.devtools.bench.inbox_data import BenchFeed, fill, word_list
+from guanxi.inbox.intake.service import sync_channel
 from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.inbox.items.service import ItemFilters, list_items
 from guanxi.inbox.triage.models import AssignmentRule, ModerationRule
@@ -201,8 +203,6 @@ def ingest(
 ) -> float:
     """Read ``count`` comments on one channel through the real ingest path; the seconds it
     took. ``ready`` is called once the feed is built, just before the clock starts."""
-    from guanxi.inbox.intake.service import sync_channel
-
     feed = BenchFeed(count, seed)
     sessions = make_session_factory(engine)
     ready()
@@ -240,8 +240,6 @@ def ingest_in_workers(
     """Read ``count`` comments split over one process per channel of ``channel_ids``, all
     through the real ingest path at once, as the task queue's workers sync channels side by
     side; the seconds from the common start to the last one done."""
-    import multiprocessing
-
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(len(channel_ids) + 1)
     finished = context.Queue()

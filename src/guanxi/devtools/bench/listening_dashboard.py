@@ -17,6 +17,7 @@ It also times the query matcher with 10 and with 1,000 queries over the same tex
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import secrets
@@ -28,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, insert, text
 from sqlalchemy.orm import Session
 
@@ -36,10 +38,12 @@ from guanxi.accounts.models import UserCreate, WorkspaceCreate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
 from guanxi.devtools.bench.common import Progress, Timing, analyze, no_progress, scratch_database
+from guanxi.listening.insight.service import PANELS
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topics.models import MentionFacet, TopicMatch, TopicQuery
 from guanxi.listening.topics.queries import MentionFacts, QueryMatcher, compile_queries
 from guanxi.listening.topics.service import refresh_rollup
+from guanxi.shell.app import create_app
 
 TOPICS = (
     ("Starbucks", "brand", "星巴克 OR starbucks"),
@@ -187,7 +191,6 @@ def _bulk(engine: Engine, table: Table, rows: list[dict[str, Any]]) -> None:
         with engine.begin() as connection:
             connection.execute(insert(table), rows)
         return
-    import json
 
     columns = list(rows[0])
     raw = engine.raw_connection()
@@ -405,11 +408,6 @@ def time_endpoints(
     settings: Settings, *, token: str, topic_ids: Sequence[int], runs: int, progress: Progress
 ) -> list[Timing]:
     """Call every dashboard endpoint ``runs`` times through the app; latencies per endpoint."""
-    from fastapi.testclient import TestClient
-
-    from guanxi.listening.insight.service import PANELS
-    from guanxi.shell.app import create_app
-
     endpoints = [f"/api/v1/w/bench/listen/dashboard/{panel}" for panel in PANELS]
     endpoints.append("/api/v1/w/bench/listen/posts")
     variants = filter_variants(datetime.now(UTC).date(), topic_ids)

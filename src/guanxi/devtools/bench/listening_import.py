@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import UserCreate, WorkspaceCreate
+from guanxi.core import migrate
+from guanxi.core.db import make_engine, make_session_factory
 from guanxi.devtools.bench.common import peak_rss_mb
 from guanxi.devtools.demo.listening import sample
+from guanxi.listening.intake import flows, service
+from guanxi.listening.intake.importers import importer_for
+from guanxi.listening.mentions.flows import pipeline_for
 
 HEADER = [
     "id",
@@ -102,14 +109,6 @@ def run_import_benchmark(
     *, rows: int, work_dir: Path, database_url: str = "", enrich: bool = False
 ) -> ImportFigures:
     """Generate the file in ``work_dir``, import it into a fresh database, measure."""
-    from guanxi.accounts import service as accounts
-    from guanxi.accounts.models import UserCreate, WorkspaceCreate
-    from guanxi.core import migrate
-    from guanxi.core.db import make_engine, make_session_factory
-    from guanxi.listening.intake import flows, service
-    from guanxi.listening.intake.importers import importer_for
-    from guanxi.listening.mentions.flows import pipeline_for
-
     path = work_dir / "1000000001.csv"
     write_weibo_crawler_csv(path, rows)
     url = database_url or f"sqlite:///{work_dir / 'bench.db'}"

@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import UserCreate, WorkspaceCreate
+from guanxi.core import migrate
+from guanxi.core.db import make_engine, make_session_factory
+from guanxi.market import analysis, campaigns, presenting, service
 from guanxi.market.fetchers import ParsedChart, RankedApp
 from guanxi.market.models import Chart, Store
 
@@ -80,12 +85,6 @@ def _timed(result: MarketBenchResult, name: str, work: Callable[[], object]) -> 
 
 def run_market_bench(config: MarketBenchConfig) -> MarketBenchResult:
     """Generate, import and query; returns the timings."""
-    from guanxi.accounts import service as accounts
-    from guanxi.accounts.models import UserCreate, WorkspaceCreate
-    from guanxi.core import migrate
-    from guanxi.core.db import make_engine, make_session_factory
-    from guanxi.market import analysis, campaigns, presenting, service
-
     result = MarketBenchResult()
     with tempfile.TemporaryDirectory() as scratch:
         url = config.database_url or f"sqlite:///{Path(scratch) / 'bench.db'}"

@@ -23,12 +23,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
+from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.channels import service as channels
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Token
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import get_settings
+from guanxi.devtools.demo.analytics import give_sandbox_history
+from guanxi.devtools.demo.analytics import load_demo as load_demo_analytics
+from guanxi.devtools.demo.listening import add_demo_search
+from guanxi.devtools.demo.publishing import load_demo_posts
+from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.sandbox import douyin, wechat, weibo
 
 logger = logging.getLogger(__name__)
@@ -56,9 +62,6 @@ def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> 
     """Connect the sandbox's demo accounts to the demo workspace (once: an account already
     there is left as it is), then the listening search that needs the Weibo account and the
     accounts' analytics history (the demo steps ran before the accounts existed)."""
-    from guanxi.devtools.demo.analytics import load_demo as load_demo_analytics
-    from guanxi.devtools.demo.listening import add_demo_search
-
     connected = list(
         db.scalars(select(Channel).where(Channel.workspace_id == workspace.id).order_by(Channel.id))
     ) or _connect_demo_channels(db, workspace=workspace, box=box)
@@ -207,8 +210,6 @@ def _prepare_demo(port: int, sandbox_port: int) -> None:
 def _sandbox_history(sandbox_port: int) -> None:
     """The sandbox's demo accounts get the older posts of the demo's analytics history, so
     the collector's reads continue the demo's curves instead of contradicting them."""
-    from guanxi.devtools.demo.analytics import give_sandbox_history
-
     settings = get_settings()
     sessions = make_session_factory(make_engine(settings.resolved_database_url))
     with sessions() as db:
@@ -217,7 +218,7 @@ def _sandbox_history(sandbox_port: int) -> None:
 
 def _warm_inbox(sandbox_port: int) -> None:
     """A few audience rounds, then an inbox sync queued for the worker."""
-    from guanxi.inbox.scheduled import run_sync
+    from guanxi.inbox.scheduled import run_sync  # noqa: PLC0415 - builds the task queue at import, after run_stack has set the settings
 
     for _ in range(WARM_UP_TICKS):
         httpx.post(
@@ -228,7 +229,7 @@ def _warm_inbox(sandbox_port: int) -> None:
 
 def _first_pull() -> None:
     """The listening search's first results at once (the worker's schedule repeats it)."""
-    from guanxi.listening.intake.scheduled import run_pull
+    from guanxi.listening.intake.scheduled import run_pull  # noqa: PLC0415 - builds the task queue at import, after run_stack has set the settings
 
     run_pull()
 
@@ -236,7 +237,7 @@ def _first_pull() -> None:
 def _first_collection() -> None:
     """The accounts' first analytics collection at once, after the sandbox has the demo's
     older posts (the worker's schedule repeats it every 15 minutes)."""
-    from guanxi.measure.scheduled import run_collect
+    from guanxi.measure.scheduled import run_collect  # noqa: PLC0415 - builds the task queue at import, after run_stack has set the settings
 
     run_collect()  # queued: the worker reads the figures through the connectors
 
@@ -244,10 +245,6 @@ def _first_collection() -> None:
 def _add_demo_posts() -> None:
     """The demo workspace's posts, once; here because their checks need the sandbox's
     settings (the Weibo app's safe domain), which `guanxi up` sets."""
-    from guanxi.accounts.service import get_workspace_by_slug
-    from guanxi.devtools.demo.publishing import load_demo_posts
-    from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
-
     settings = get_settings()
     sessions = make_session_factory(make_engine(settings.resolved_database_url))
     with sessions() as db:

@@ -42,6 +42,8 @@ from guanxi.connectors.base import (
 )
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, PermissionDeniedError, UserError
+from guanxi.core.security import SecretBox
+from guanxi.core.settings import get_settings
 from guanxi.core.upsert import get_or_create
 from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.inbox.replies.models import InboxSettings, Reply, ReplyState, ReplyVia
@@ -254,9 +256,6 @@ def update_reply_approval(
 
 def default_context_for(db: Session) -> ContextFor:
     """Channel contexts whose tokens live in ``db``'s database."""
-    from guanxi.core.security import SecretBox
-    from guanxi.core.settings import get_settings
-
     sessions = sessionmaker(bind=db.get_bind(), expire_on_commit=False)
     box = SecretBox.from_settings(get_settings())
     return lambda channel: channel_context(channel, sessions=sessions, box=box, owner="inbox")

@@ -36,6 +36,7 @@ from guanxi.inbox.people.service import link_authors
 from guanxi.inbox.replies.saved import render_saved_reply
 from guanxi.inbox.triage.assignment import assign_by_rules, rotate_rows
 from guanxi.inbox.triage.models import ActionState, ModerationAction, ModerationRule, SlaPolicy
+from guanxi.inbox.triage.platform import ConnectorActions
 from guanxi.inbox.triage.screening import (
     ConditionKind,
     Facts,
@@ -81,10 +82,7 @@ class PlatformActions(Protocol):
 
 
 def connector_actions() -> PlatformActions:
-    """The real platform actions (through the channel's connector); imported lazily because
-    the reply service imports the connectors."""
-    from guanxi.inbox.triage.platform import ConnectorActions
-
+    """The real platform actions (through the channel's connector)."""
     return ConnectorActions()
 
 

@@ -8,13 +8,12 @@ from functools import cache
 from typing import Any
 
 from guanxi.inbox.triage.screening import fallback_sentiment
+from guanxi.nlp.pipeline import Document, Pipeline, default_pipeline
 
 
 @cache
 def _pipeline() -> Any | None:
     try:
-        from guanxi.nlp.pipeline import Document, Pipeline, default_pipeline
-
         steps = default_pipeline().steps
         names = [step.name for step in steps]
         # The inbox needs sentiment only: the steps after it (source kind, journey stage,

@@ -13,6 +13,7 @@ import logging
 
 from guanxi.core.queue import get_huey
 from guanxi.core.schedule import ScheduledJob
+from guanxi.core.settings import get_settings
 from guanxi.core.worker import sessions
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,8 @@ QUEUED_AS = "guanxi.listening.alert_jobs"
 
 def run_alert_checks(workspace_id: int | None = None) -> int:
     """Check every active alert rule (of one workspace, or all); return how many fired."""
-    from guanxi.core.settings import get_settings
-    from guanxi.listening.alerts.service import check_alerts
-    from guanxi.outbound.client import OutboundClient
+    from guanxi.listening.alerts.service import check_alerts  # noqa: PLC0415 - loads when the job runs: the alert rules' service, ~250 ms
+    from guanxi.outbound.client import OutboundClient  # noqa: PLC0415 - loads when the job runs: the webhook client and httpx, ~100 ms
 
     settings = get_settings()
     with OutboundClient.from_settings(settings) as outbound, sessions()() as db:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -35,9 +35,7 @@ from guanxi.listening.mentions import service as mentions
 from guanxi.listening.mentions.flows import EnrichingPipeline, EnrichTarget, write_enrichments
 from guanxi.listening.mentions.models import Author, Mention
 from guanxi.listening.topics import service as topics
-
-if TYPE_CHECKING:
-    from guanxi.nlp.pipeline import Enrichment
+from guanxi.nlp.pipeline import Document, Enrichment
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +129,6 @@ def _enrich_new(
     platform: str,
 ) -> dict[tuple[str, str], tuple[ParsedMention, Enrichment]]:
     """What the pipeline finds in the rows' mentions not stored yet, by (platform, post id)."""
-    from guanxi.nlp.pipeline import Document  # heavy: only when enriching
-
     if pipeline is None:
         return {}
     new: dict[tuple[str, str], ParsedMention] = {}

@@ -26,7 +26,7 @@ from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
-from guanxi.listening.intake import flows, service
+from guanxi.listening.intake import flows, scheduled, service
 from guanxi.listening.intake.importers import FILE_FORMATS, GENERIC_FORMATS, importer_for
 from guanxi.listening.intake.importers.generic import FIELDS, REQUIRED, check_mapping, guess_mapping
 from guanxi.listening.intake.importers.generic import preview as preview_file
@@ -204,8 +204,6 @@ def _start(
     request: Request, db: Session, slug: str, run: ImportRun, source: ListeningSource
 ) -> Response:
     """Import now (small file) or queue it (large file); either way, show the run."""
-    from guanxi.listening.intake import scheduled
-
     if run.bytes_total <= SYNC_IMPORT_BYTES:
         path = request.app.state.settings.data_dir / run.storage_path
         importer = importer_for(source.format, mapping=source.column_mapping,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -20,9 +20,7 @@ from guanxi.core.db import utcnow
 from guanxi.listening.mentions import service
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topics import service as topics
-
-if TYPE_CHECKING:
-    from guanxi.nlp.pipeline import Document, Enrichment
+from guanxi.nlp.pipeline import Document, Enrichment, default_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +42,6 @@ class EnrichingPipeline(Protocol):
 
 @lru_cache(maxsize=32)
 def _pipeline(user_dictionary: tuple[str, ...]) -> EnrichingPipeline:
-    from guanxi.nlp.pipeline import default_pipeline  # loads models lazily, on first use
-
     return default_pipeline(user_dictionary=user_dictionary)
 
 
@@ -74,8 +70,6 @@ def enrich_mentions(
     The dashboards' rollup of their days is refreshed at once, or, given ``pending_days``,
     those days are collected for one ``topics.refresh_rollup`` at the end of a bulk import.
     """
-    from guanxi.nlp.pipeline import Document
-
     if not mention_ids:
         return 0
     relations = service.official_relations(db, workspace_id=workspace_id)

@@ -12,15 +12,12 @@ Create Date: 2026-12-06 14:10:00
 
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING
 
+import opencc
 import sqlalchemy as sa
 from alembic import op
 
 from guanxi.core.db import UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    import opencc
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -95,9 +92,6 @@ DEFAULT_WORDS: tuple[tuple[str, str, str], ...] = (
 
 @cache
 def _converter() -> "opencc.OpenCC":
-    # Alembic imports every revision on every command: OpenCC loads when this one runs.
-    import opencc
-
     return opencc.OpenCC("t2s.json")
 
 
