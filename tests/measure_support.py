@@ -45,9 +45,12 @@ NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 TODAY = NOW.astimezone(PLATFORM_ZONE).date()
 
 LIMITS = MetricsLimits(
-    post_batch=2, account_range_days=7, account_history_days=30, post_max_age_days=None,
+    post_batch=2,
+    account_range_days=7,
+    account_history_days=30,
+    post_max_age_days=None,
     account_delay_days=1,
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -63,8 +66,11 @@ class PlantedPost:
 
     def figures(self, at: datetime) -> dict[Metric, int]:
         hours = max(0, int((at - self.published_at).total_seconds() // 3600))
-        return {Metric.VIEWS: hours * self.views_per_hour,
-                Metric.LIKES: hours * self.likes_per_hour, Metric.COMMENTS: hours}  # fmt: skip
+        return {
+            Metric.VIEWS: hours * self.views_per_hour,
+            Metric.LIKES: hours * self.likes_per_hour,
+            Metric.COMMENTS: hours,
+        }
 
 
 @dataclass
@@ -152,11 +158,16 @@ class FakeMetrics(ReadNotSupported):
         offset = int(since or 0)
         page = ordered[offset : offset + self.page_size]
         items = tuple(
-            FetchedItem(kind=FetchedKind.POST, external_id=p.external_id, text=p.text,
-                        author=FetchedAuthor(external_id="brand", name="Brand"),
-                        created_at=p.published_at, url=f"https://weibo.com/1/{p.external_id}")
+            FetchedItem(
+                kind=FetchedKind.POST,
+                external_id=p.external_id,
+                text=p.text,
+                author=FetchedAuthor(external_id="brand", name="Brand"),
+                created_at=p.published_at,
+                url=f"https://weibo.com/1/{p.external_id}",
+            )
             for p in page
-        )  # fmt: skip
+        )
         next_offset = offset + len(page)
         return FetchPage(items=items, cursor=str(next_offset), has_more=next_offset < len(ordered))
 
@@ -190,8 +201,12 @@ def daily_figures(
     day, total = first, followers
     while day <= last:
         total += 10
-        days[day] = {Metric.FOLLOWERS: total, Metric.NEW_FOLLOWERS: 12,
-                     Metric.LOST_FOLLOWERS: 2, Metric.VIEWS: 500}  # fmt: skip
+        days[day] = {
+            Metric.FOLLOWERS: total,
+            Metric.NEW_FOLLOWERS: 12,
+            Metric.LOST_FOLLOWERS: 2,
+            Metric.VIEWS: 500,
+        }
         day += timedelta(days=1)
     return days
 
@@ -200,8 +215,13 @@ def make_channel(
     db: Session, workspace: Workspace, *, external_id: str = "brand", name: str = "Brand Weibo"
 ) -> Channel:
     """A connected channel of the fake connector."""
-    channel = Channel(workspace_id=workspace.id, connector=FakeMetrics.name, platform="weibo",
-                      external_id=external_id, name=name)  # fmt: skip
+    channel = Channel(
+        workspace_id=workspace.id,
+        connector=FakeMetrics.name,
+        platform="weibo",
+        external_id=external_id,
+        name=name,
+    )
     db.add(channel)
     db.commit()
     return channel
@@ -230,7 +250,8 @@ class Collector:
         """One run at ``at`` (the connector's clock says the same)."""
         self.connector.clock[0] = at
         context = ChannelContext(self.channel.id, self.channel.external_id, {}, NoTokens())
-        report = collect_channel(self.db, channel=self.channel, connector=self.connector,
-                                 context=context, now=at)  # fmt: skip
+        report = collect_channel(
+            self.db, channel=self.channel, connector=self.connector, context=context, now=at
+        )
         self.reports.append(report)
         return report

@@ -21,8 +21,22 @@ def test_a_tiny_run_times_every_query_and_refreshes_the_posts_through_the_sandbo
     """Given 3 accounts × 20 days, 30 posts × 3 snapshots and 150 posts for the collector
     (two sandbox accounts), when the benchmark runs, then each query has its line, every
     post of the collector is refreshed with a few calls, and the last line has its shape."""
-    args = ["bench", "analytics", "--accounts", "3", "--days", "20", "--posts", "30",
-            "--snapshots", "3", "--repeats", "2", "--collect-posts", "1150"]  # fmt: skip
+    args = [
+        "bench",
+        "analytics",
+        "--accounts",
+        "3",
+        "--days",
+        "20",
+        "--posts",
+        "30",
+        "--snapshots",
+        "3",
+        "--repeats",
+        "2",
+        "--collect-posts",
+        "1150",
+    ]
     if backend == "postgresql":
         args += ["--database-url", POSTGRES_URL]
     result = run(*args)

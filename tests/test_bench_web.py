@@ -180,9 +180,13 @@ def test_the_filled_mentions_leave_the_worker_nothing_to_enrich(tmp_path: Path) 
     migrate.upgrade(url)
     engine = make_engine(url)
     settings = Settings(database_url=url, data_dir=tmp_path / "data", smtp_host="")
-    data = fill_demo(engine, settings=settings, people=1,
-                     volume=Volume(mentions=300, inbox_items=10, posts=2),
-                     progress=lambda _stage, _done, _total: None)  # fmt: skip
+    data = fill_demo(
+        engine,
+        settings=settings,
+        people=1,
+        volume=Volume(mentions=300, inbox_items=10, posts=2),
+        progress=lambda _stage, _done, _total: None,
+    )
     with make_session_factory(engine)() as db:
         workspace_id = db.scalars(select(Workspace.id).where(Workspace.slug == data.slug)).one()
         version = pipeline_for(db, workspace_id=workspace_id).model_version

@@ -37,8 +37,12 @@ def installed(monkeypatch: pytest.MonkeyPatch, objects: dict[str, object]) -> No
 def test_the_installed_steps_run_planner_listening_inbox_market_then_analytics() -> None:
     """The plan comes first, the charts after the inbox, the accounts' analytics history last."""
     assert [name for name, _step in demo_steps()] == [
-        "planner", "listening", "inbox", "market", "analytics",
-    ]  # fmt: skip
+        "planner",
+        "listening",
+        "inbox",
+        "market",
+        "analytics",
+    ]
 
 
 def test_a_plugins_step_runs_in_its_order_on_the_demo_workspace(

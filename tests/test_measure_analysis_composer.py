@@ -42,11 +42,19 @@ def add_history(db: Session, channel: Channel) -> None:
         day = today - timedelta(days=back)
         for hour, likes in ((8, 18 + back % 5), (20, 36 + back % 7)):
             at = datetime.combine(day, time(hour), SHANGHAI).astimezone(UTC)
-            db.add(MeasuredPost(
-                workspace_id=channel.workspace_id, channel_id=channel.id,
-                external_id=f"{back}-{hour}", published_at=at, format=PostFormat.IMAGE,
-                found_by=FoundBy.TIMELINE, views=1000, likes=likes, comments=1,
-            ))  # fmt: skip
+            db.add(
+                MeasuredPost(
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel.id,
+                    external_id=f"{back}-{hour}",
+                    published_at=at,
+                    format=PostFormat.IMAGE,
+                    found_by=FoundBy.TIMELINE,
+                    views=1000,
+                    likes=likes,
+                    comments=1,
+                )
+            )
     db.commit()
 
 
@@ -57,10 +65,15 @@ def test_the_scheduler_offers_the_accounts_better_hours(
     sign_in(client, team.editor.email)
     created = client.post(
         "/w/acme/publish/new",
-        data={"csrf_token": csrf_token(client), "title": "春季上新", "body": "春季新品上市。",
-              "campaign": "", "channels": [str(team.micro.id), str(team.article.id)]},
+        data={
+            "csrf_token": csrf_token(client),
+            "title": "春季上新",
+            "body": "春季新品上市。",
+            "campaign": "",
+            "channels": [str(team.micro.id), str(team.article.id)],
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     page = client.get(created.headers["location"])
     assert page.status_code == 200
     # One block of suggestions: the microblog's; the article account has no history.

@@ -44,22 +44,38 @@ def workspace(make_workspace: WorkspaceFactory, owner: User) -> Workspace:
 
 
 def add_channel(db: Session, workspace: Workspace, name: str) -> Channel:
-    channel = Channel(workspace_id=workspace.id, connector="weibo", platform="weibo",
-                      external_id=name, name=name)  # fmt: skip
+    channel = Channel(
+        workspace_id=workspace.id, connector="weibo", platform="weibo", external_id=name, name=name
+    )
     db.add(channel)
     db.flush()
     return channel
 
 
 def add_post(
-    db: Session, channel: Channel, number: int, published_at: datetime, *, views: int,
-    likes: int, fmt: PostFormat | None = PostFormat.IMAGE, text: str = "新品上市",
-) -> MeasuredPost:  # fmt: skip
-    post = MeasuredPost(workspace_id=channel.workspace_id, channel_id=channel.id,
-                        external_id=f"{channel.name}-{number}", published_at=published_at,
-                        format=fmt, found_by=FoundBy.PUBLISHED, text_excerpt=text,
-                        views=views, likes=likes, comments=0,
-                        last_observed_at=published_at + timedelta(days=1))  # fmt: skip
+    db: Session,
+    channel: Channel,
+    number: int,
+    published_at: datetime,
+    *,
+    views: int,
+    likes: int,
+    fmt: PostFormat | None = PostFormat.IMAGE,
+    text: str = "新品上市",
+) -> MeasuredPost:
+    post = MeasuredPost(
+        workspace_id=channel.workspace_id,
+        channel_id=channel.id,
+        external_id=f"{channel.name}-{number}",
+        published_at=published_at,
+        format=fmt,
+        found_by=FoundBy.PUBLISHED,
+        text_excerpt=text,
+        views=views,
+        likes=likes,
+        comments=0,
+        last_observed_at=published_at + timedelta(days=1),
+    )
     db.add(post)
     db.flush()
     return post
@@ -70,11 +86,25 @@ def add_month(db: Session, channel: Channel, *, video_boost: bool = False) -> No
     ``video_boost``), some of them with a hashtag."""
     for day in range(28):
         morning = FIRST + timedelta(days=day)
-        add_post(db, channel, 2 * day, morning, views=1000, likes=20 + day % 3,
-                 text="#新品# 上市" if day % 2 else "早安")  # fmt: skip
+        add_post(
+            db,
+            channel,
+            2 * day,
+            morning,
+            views=1000,
+            likes=20 + day % 3,
+            text="#新品# 上市" if day % 2 else "早安",
+        )
         likes = (40 if video_boost else 20) + day % 3
-        add_post(db, channel, 2 * day + 1, morning + timedelta(hours=12), views=1000,
-                 likes=likes, fmt=PostFormat.VIDEO)  # fmt: skip
+        add_post(
+            db,
+            channel,
+            2 * day + 1,
+            morning + timedelta(hours=12),
+            views=1000,
+            likes=likes,
+            fmt=PostFormat.VIDEO,
+        )
 
 
 def test_posts_are_grouped_with_counts_and_intervals(db: Session, workspace: Workspace) -> None:
@@ -109,16 +139,19 @@ def test_a_difference_that_is_noise_reads_as_noise(db: Session, workspace: Works
 
 def test_hashtags_are_read_as_each_platform_writes_them() -> None:
     assert service.hashtags("#新品上市# 快来看 #lipstick and #口红") == {
-        "#新品上市#", "#lipstick", "#口红",
-    }  # fmt: skip
+        "#新品上市#",
+        "#lipstick",
+        "#口红",
+    }
     assert service.hashtags("no tags, just a # sign") == set()
 
 
 def test_best_time_needs_history_and_says_how_much(db: Session, workspace: Workspace) -> None:
     channel = add_channel(db, workspace, "brand")
     add_post(db, channel, 1, FIRST, views=1000, likes=20)
-    found = service.best_time(db, workspace=workspace, channel_id=channel.id, start=MARCH,
-                              end=date(2026, 3, 31))  # fmt: skip
+    found = service.best_time(
+        db, workspace=workspace, channel_id=channel.id, start=MARCH, end=date(2026, 3, 31)
+    )
     assert not found.enough
     assert found.posts == 1
     assert found.needed == MIN_MODEL_POSTS
@@ -135,14 +168,19 @@ def test_a_better_hour_is_found_and_offered_to_the_composer(
     for day in range(84):
         morning = FIRST + timedelta(days=day)
         add_post(db, channel, 2 * day, morning, views=1000, likes=18 + day % 5)
-        add_post(db, channel, 2 * day + 1, morning + timedelta(hours=12), views=1000,
-                 likes=36 + day % 7)  # fmt: skip
+        add_post(
+            db, channel, 2 * day + 1, morning + timedelta(hours=12), views=1000, likes=36 + day % 7
+        )
     for day in range(84):
-        db.add(AccountDay(channel_id=channel.id, day=MARCH + timedelta(days=day),
-                          followers=10_000 + 10 * day))  # fmt: skip
+        db.add(
+            AccountDay(
+                channel_id=channel.id, day=MARCH + timedelta(days=day), followers=10_000 + 10 * day
+            )
+        )
     db.flush()
-    found = service.best_time(db, workspace=workspace, channel_id=channel.id, start=MARCH,
-                              end=date(2026, 5, 31))  # fmt: skip
+    found = service.best_time(
+        db, workspace=workspace, channel_id=channel.id, start=MARCH, end=date(2026, 5, 31)
+    )
     assert found.enough
     assert found.suggestions
     assert {s.hour for s in found.suggestions} == {20}
@@ -162,8 +200,14 @@ def test_a_better_hour_is_found_and_offered_to_the_composer(
 def test_top_and_bottom_posts(db: Session, workspace: Workspace) -> None:
     channel = add_channel(db, workspace, "brand")
     for number in range(25):
-        add_post(db, channel, number, FIRST + timedelta(hours=number), views=100 + number * 10,
-                 likes=number)  # fmt: skip
+        add_post(
+            db,
+            channel,
+            number,
+            FIRST + timedelta(hours=number),
+            views=100 + number * 10,
+            likes=number,
+        )
     add_post(db, channel, 99, FIRST, views=10, likes=9)  # a high rate on too few views
     found = service.top_posts(db, workspace=workspace, start=MARCH, end=date(2026, 3, 31))
     assert found.highest_rate[0].external_id == "brand-24"
@@ -185,8 +229,9 @@ def test_another_workspaces_posts_and_accounts_are_not_read(
     found = service.content_analysis(db, workspace=workspace, start=MARCH, end=date(2026, 3, 31))
     assert found.posts == 0
     with pytest.raises(NotFoundError):
-        service.best_time(db, workspace=workspace, channel_id=theirs.id, start=MARCH,
-                          end=date(2026, 3, 31))  # fmt: skip
+        service.best_time(
+            db, workspace=workspace, channel_id=theirs.id, start=MARCH, end=date(2026, 3, 31)
+        )
 
 
 # --- Campaign roll-up --------------------------------------------------------------------
@@ -204,9 +249,11 @@ def add_campaign(
     db.flush()
     for post in posts:
         target = PublishTarget(
-            workspace_id=workspace.id, post_id=composed.id, channel_id=channel.id,
+            workspace_id=workspace.id,
+            post_id=composed.id,
+            channel_id=channel.id,
             idempotency_key=f"{name}-{post.id}",
-        )  # fmt: skip
+        )
         db.add(target)
         db.flush()
         post.publish_target_id = target.id
@@ -268,10 +315,24 @@ def test_the_brand_is_benchmarked_against_the_tracked_competitors(
     channel = add_channel(db, workspace, "brand")
     for number in range(4):
         add_post(db, channel, number, FIRST + timedelta(days=number), views=1000, likes=30)
-    db.add(TrackedAccount(workspace_id=workspace.id, platform="weibo", external_id="rival",
-                          name="Rival", relation=OfficialRelation.COMPETITOR))  # fmt: skip
-    db.add(TrackedAccount(workspace_id=workspace.id, platform="weibo", external_id="quiet",
-                          name="Quiet rival", relation=OfficialRelation.COMPETITOR))  # fmt: skip
+    db.add(
+        TrackedAccount(
+            workspace_id=workspace.id,
+            platform="weibo",
+            external_id="rival",
+            name="Rival",
+            relation=OfficialRelation.COMPETITOR,
+        )
+    )
+    db.add(
+        TrackedAccount(
+            workspace_id=workspace.id,
+            platform="weibo",
+            external_id="quiet",
+            name="Quiet rival",
+            relation=OfficialRelation.COMPETITOR,
+        )
+    )
     other = make_workspace("other", owner=owner)
     for ws, posts in ((workspace, 2), (other, 5)):
         rival = Author(workspace_id=ws.id, platform="weibo", external_id="rival", name="Rival")
@@ -279,14 +340,39 @@ def test_the_brand_is_benchmarked_against_the_tracked_competitors(
         db.add_all([rival, stranger])
         db.flush()
         for number in range(posts):
-            db.add(Mention(workspace_id=ws.id, platform="weibo", external_id=f"r{ws.id}-{number}",
-                           author_id=rival.id, posted_at=FIRST + timedelta(days=number),
-                           likes=50, comments=10, reposts=0))  # fmt: skip
-        db.add(Mention(workspace_id=ws.id, platform="weibo", external_id=f"c{ws.id}",
-                       author_id=rival.id, kind=MentionKind.COMMENT, posted_at=FIRST,
-                       likes=999))  # fmt: skip
-        db.add(Mention(workspace_id=ws.id, platform="weibo", external_id=f"x{ws.id}",
-                       author_id=stranger.id, posted_at=FIRST, likes=999))  # fmt: skip
+            db.add(
+                Mention(
+                    workspace_id=ws.id,
+                    platform="weibo",
+                    external_id=f"r{ws.id}-{number}",
+                    author_id=rival.id,
+                    posted_at=FIRST + timedelta(days=number),
+                    likes=50,
+                    comments=10,
+                    reposts=0,
+                )
+            )
+        db.add(
+            Mention(
+                workspace_id=ws.id,
+                platform="weibo",
+                external_id=f"c{ws.id}",
+                author_id=rival.id,
+                kind=MentionKind.COMMENT,
+                posted_at=FIRST,
+                likes=999,
+            )
+        )
+        db.add(
+            Mention(
+                workspace_id=ws.id,
+                platform="weibo",
+                external_id=f"x{ws.id}",
+                author_id=stranger.id,
+                posted_at=FIRST,
+                likes=999,
+            )
+        )
     db.flush()
     found = flows.benchmark(db, workspace=workspace, start=MARCH, end=date(2026, 3, 14))
     rows = {row.name: row for row in found.rows}

@@ -142,10 +142,11 @@ def test_a_real_lift_is_clear_and_none_is_not() -> None:
     assert found.high is not None
     assert found.low < 1.0 < found.high
     claimed = sum(
-        median_lift([rng.lognormvariate(math.log(1000), 0.5) for _ in range(20)], baseline,
-                    seed=seed).clear
+        median_lift(
+            [rng.lognormvariate(math.log(1000), 0.5) for _ in range(20)], baseline, seed=seed
+        ).clear
         for seed in range(100)
-    )  # fmt: skip
+    )
     assert claimed <= 12  # the baseline is itself a sample: a little above the nominal 5%
     few = median_lift([1.0, 2.0], baseline)
     assert few.lift is not None

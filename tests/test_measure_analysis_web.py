@@ -23,8 +23,9 @@ FIRST = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # Monday 08:00 in Shanghai
 
 
 def add_channel(db: Session, workspace: Workspace, name: str) -> Channel:
-    channel = Channel(workspace_id=workspace.id, connector="weibo", platform="weibo",
-                      external_id=name, name=name)  # fmt: skip
+    channel = Channel(
+        workspace_id=workspace.id, connector="weibo", platform="weibo", external_id=name, name=name
+    )
     db.add(channel)
     db.flush()
     return channel
@@ -38,12 +39,21 @@ def add_history(db: Session, channel: Channel, days: int = 84) -> None:
             (2 * day + 1, 12, 36 + day % 7, PostFormat.VIDEO),
         ):
             at = FIRST + timedelta(days=day, hours=hours)
-            db.add(MeasuredPost(
-                workspace_id=channel.workspace_id, channel_id=channel.id,
-                external_id=f"{channel.name}-{number}", published_at=at, format=fmt,
-                found_by=FoundBy.PUBLISHED, text_excerpt=f"#新品# {channel.name} {number}",
-                views=1000, likes=likes, comments=1, last_observed_at=at + timedelta(days=1),
-            ))  # fmt: skip
+            db.add(
+                MeasuredPost(
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel.id,
+                    external_id=f"{channel.name}-{number}",
+                    published_at=at,
+                    format=fmt,
+                    found_by=FoundBy.PUBLISHED,
+                    text_excerpt=f"#新品# {channel.name} {number}",
+                    views=1000,
+                    likes=likes,
+                    comments=1,
+                    last_observed_at=at + timedelta(days=1),
+                )
+            )
     db.commit()
 
 
@@ -82,8 +92,9 @@ def test_the_content_page_shows_groups_with_intervals_and_tables(
 
 def test_the_pages_speak_chinese(member: tuple[TestClient, Channel]) -> None:
     client, _channel = member
-    client.post("/language", data={"language": "zh_Hans", "next": "/",
-                                   "csrf_token": csrf_token(client)})  # fmt: skip
+    client.post(
+        "/language", data={"language": "zh_Hans", "next": "/", "csrf_token": csrf_token(client)}
+    )
     for path in ("content", "best-time", "top"):
         page = client.get(f"/w/acme/analytics/{path}?{PERIOD}")
         assert page.status_code == 200
@@ -160,11 +171,17 @@ def test_another_workspaces_account_and_pages_are_not_found(
     assert client.get(f"/w/acme/analytics/best-time?account={theirs.id}").status_code == 404
     api = f"/api/v1/w/acme/analytics/best-time/{theirs.id}?{PERIOD}"
     assert client.get(api).status_code == 404
-    for path in ("/w/zebra/analytics/content", "/w/zebra/analytics/top",
-                 "/w/zebra/analytics/best-time", "/api/v1/w/zebra/analytics/content",
-                 "/w/zebra/analytics/content/export.csv", "/w/zebra/analytics/campaigns",
-                 "/api/v1/w/zebra/analytics/campaigns", "/w/zebra/analytics/benchmark",
-                 "/api/v1/w/zebra/analytics/benchmark"):  # fmt: skip
+    for path in (
+        "/w/zebra/analytics/content",
+        "/w/zebra/analytics/top",
+        "/w/zebra/analytics/best-time",
+        "/api/v1/w/zebra/analytics/content",
+        "/w/zebra/analytics/content/export.csv",
+        "/w/zebra/analytics/campaigns",
+        "/api/v1/w/zebra/analytics/campaigns",
+        "/w/zebra/analytics/benchmark",
+        "/api/v1/w/zebra/analytics/benchmark",
+    ):
         assert client.get(path).status_code == 404, path
     content = client.get(f"/w/acme/analytics/content?{PERIOD}&account={theirs.id}")
     assert "zebra-weibo" not in content.text

@@ -39,8 +39,15 @@ def fake(cli_database: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake
         workspace = Workspace(slug="brand", name="Brand", timezone="Asia/Shanghai")
         db.add(workspace)
         db.flush()
-        db.add(Channel(workspace_id=workspace.id, connector=FakeMetrics.name, platform="weibo",
-                       external_id="brand", name="Brand Weibo"))  # fmt: skip
+        db.add(
+            Channel(
+                workspace_id=workspace.id,
+                connector=FakeMetrics.name,
+                platform="weibo",
+                external_id="brand",
+                name="Brand Weibo",
+            )
+        )
         db.commit()
     now = utcnow()
     today = now.date()
@@ -88,16 +95,27 @@ def test_posts_as_json_one_object_per_post(fake: FakeMetrics) -> None:
     assert run("analytics", "sync").exit_code == 0
     today = utcnow().date()
     since = (today - timedelta(days=3)).isoformat()
-    result = run("analytics", "posts", "--workspace", "brand", "--from", since,
-                 "--to", (today + timedelta(days=1)).isoformat())  # fmt: skip
+    result = run(
+        "analytics",
+        "posts",
+        "--workspace",
+        "brand",
+        "--from",
+        since,
+        "--to",
+        (today + timedelta(days=1)).isoformat(),
+    )
 
     assert result.exit_code == 0, result.output
     posts = json.loads(result.stdout)
     assert [p["external_id"] for p in posts] == ["p1", "p2"]
     first = posts[0]
     assert {k: first[k] for k in ("platform", "account", "views", "engagements")} == {
-        "platform": "weibo", "account": "Brand Weibo", "views": 3000, "engagements": 180,
-    }  # fmt: skip
+        "platform": "weibo",
+        "account": "Brand Weibo",
+        "views": 3000,
+        "engagements": 180,
+    }
     assert first["engagement_rate"] == pytest.approx(0.06)
     assert first["engagement_rate_basis"] == "views"
     assert first["published_at"].endswith("+08:00")
@@ -106,14 +124,29 @@ def test_posts_as_json_one_object_per_post(fake: FakeMetrics) -> None:
 def test_posts_as_csv(fake: FakeMetrics) -> None:
     assert run("analytics", "sync").exit_code == 0
     today = utcnow().date()
-    result = run("analytics", "posts", "--workspace", "brand", "--format", "csv",
-                 "--from", (today - timedelta(days=3)).isoformat(),
-                 "--to", (today + timedelta(days=1)).isoformat())  # fmt: skip
+    result = run(
+        "analytics",
+        "posts",
+        "--workspace",
+        "brand",
+        "--format",
+        "csv",
+        "--from",
+        (today - timedelta(days=3)).isoformat(),
+        "--to",
+        (today + timedelta(days=1)).isoformat(),
+    )
 
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["external_id"] for r in rows] == ["p1", "p2"]
-    assert list(rows[0])[:6] == ["platform", "account", "published_at", "views", "engagements",
-                                 "engagement_rate"]  # fmt: skip
+    assert list(rows[0])[:6] == [
+        "platform",
+        "account",
+        "published_at",
+        "views",
+        "engagements",
+        "engagement_rate",
+    ]
     assert rows[1]["engagements"] == "3"  # comments only: p2 gets no likes
 
 
@@ -134,10 +167,21 @@ def test_posts_with_bad_dates_say_what_to_write(
 
 
 def test_posts_of_an_unknown_workspace_or_format_are_refused(fake: FakeMetrics) -> None:
-    unknown = run("analytics", "posts", "--workspace", "nobody", "--from", "2026-03-01",
-                  "--to", "2026-03-02")  # fmt: skip
+    unknown = run(
+        "analytics", "posts", "--workspace", "nobody", "--from", "2026-03-01", "--to", "2026-03-02"
+    )
     assert unknown.exit_code == 1
     assert "no workspace 'nobody'" in said(unknown)
-    xml = run("analytics", "posts", "--workspace", "brand", "--from", "2026-03-01",
-              "--to", "2026-03-02", "--format", "xml")  # fmt: skip
+    xml = run(
+        "analytics",
+        "posts",
+        "--workspace",
+        "brand",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-02",
+        "--format",
+        "xml",
+    )
     assert xml.exit_code == 2

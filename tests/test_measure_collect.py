@@ -68,18 +68,31 @@ def table_rows(db: Session) -> dict[str, list[tuple[object, ...]]]:
     """Every analytics row, without the bookkeeping times, in key order."""
     db.expire_all()
     return {
-        "posts": db.execute(select(MeasuredPost.channel_id, MeasuredPost.external_id,
-                                   MeasuredPost.snapshot_count, MeasuredPost.next_snapshot_at)
-                            .order_by(MeasuredPost.external_id)).all(),
-        "snapshots": db.execute(select(PostSnapshot.post_id, PostSnapshot.observed_at,
-                                       PostSnapshot.views, PostSnapshot.likes)
-                                .order_by(PostSnapshot.post_id, PostSnapshot.observed_at)).all(),
-        "days": db.execute(select(AccountDay.day, AccountDay.followers, AccountDay.views)
-                           .order_by(AccountDay.day)).all(),
-        "breakdowns": db.execute(select(AccountDayBreakdown.day, AccountDayBreakdown.key,
-                                        AccountDayBreakdown.value)
-                                 .order_by(AccountDayBreakdown.day, AccountDayBreakdown.key)).all(),
-    }  # fmt: skip
+        "posts": db.execute(
+            select(
+                MeasuredPost.channel_id,
+                MeasuredPost.external_id,
+                MeasuredPost.snapshot_count,
+                MeasuredPost.next_snapshot_at,
+            ).order_by(MeasuredPost.external_id)
+        ).all(),
+        "snapshots": db.execute(
+            select(
+                PostSnapshot.post_id,
+                PostSnapshot.observed_at,
+                PostSnapshot.views,
+                PostSnapshot.likes,
+            ).order_by(PostSnapshot.post_id, PostSnapshot.observed_at)
+        ).all(),
+        "days": db.execute(
+            select(AccountDay.day, AccountDay.followers, AccountDay.views).order_by(AccountDay.day)
+        ).all(),
+        "breakdowns": db.execute(
+            select(
+                AccountDayBreakdown.day, AccountDayBreakdown.key, AccountDayBreakdown.value
+            ).order_by(AccountDayBreakdown.day, AccountDayBreakdown.key)
+        ).all(),
+    }
 
 
 def forget_state(db: Session, run: Collector) -> None:
@@ -129,13 +142,24 @@ def test_which_posts_are_due_when(db: Session, workspace: Workspace) -> None:
     run = collector(db, workspace, fake)
 
     taken = {}
-    for at in (T0 + H / 2, T0 + H + 5 * 60 * timedelta(seconds=1), T0 + 2 * H, T0 + 5 * H,
-               T0 + 6 * H, T0 + 7 * H, T0 + 23 * H, T0 + 25 * H, T0 + 26 * H):  # fmt: skip
+    for at in (
+        T0 + H / 2,
+        T0 + H + 5 * 60 * timedelta(seconds=1),
+        T0 + 2 * H,
+        T0 + 5 * H,
+        T0 + 6 * H,
+        T0 + 7 * H,
+        T0 + 23 * H,
+        T0 + 25 * H,
+        T0 + 26 * H,
+    ):
         taken[at - T0] = run.run(at).snapshots
 
     assert [age for age, n in taken.items() if n] == [
-        H + timedelta(minutes=5), 6 * H, 25 * H,
-    ]  # fmt: skip
+        H + timedelta(minutes=5),
+        6 * H,
+        25 * H,
+    ]
     views = db.scalars(select(PostSnapshot.views).order_by(PostSnapshot.observed_at)).all()
     assert views == [100, 600, 2500]
     post = db.scalars(select(MeasuredPost)).one()
@@ -170,8 +194,9 @@ def test_posts_older_than_the_api_reports_on_are_not_asked_for(
     db: Session, workspace: Workspace
 ) -> None:
     limits = MetricsLimits(post_batch=10, account_range_days=7, post_max_age_days=30)
-    fake = FakeMetrics(limits=limits, posts=[PlantedPost("old", T0 - 40 * D),
-                                             PlantedPost("new", T0 - 2 * H)])  # fmt: skip
+    fake = FakeMetrics(
+        limits=limits, posts=[PlantedPost("old", T0 - 40 * D), PlantedPost("new", T0 - 2 * H)]
+    )
     collector(db, workspace, fake).run(T0)
 
     assert [call.args[0] for call in fake.calls_of("post_metrics")] == [("new",)]
@@ -205,8 +230,10 @@ def test_running_twice_changes_nothing(db: Session, workspace: Workspace) -> Non
     """Given an account with a month of history and two posts, when the collector runs and
     runs again at once, then the second run asks the platform nothing and the rows are the
     same."""
-    fake = FakeMetrics(posts=[PlantedPost("p1", NOW - 3 * H), PlantedPost("p2", NOW - 2 * D)],
-                       days=daily_figures(TODAY - 60 * D, TODAY - D))  # fmt: skip
+    fake = FakeMetrics(
+        posts=[PlantedPost("p1", NOW - 3 * H), PlantedPost("p2", NOW - 2 * D)],
+        days=daily_figures(TODAY - 60 * D, TODAY - D),
+    )
     fake.breakdowns[TODAY - D] = {"follower_source": {"search": 4, "article": 8}}
     run = collector(db, workspace, fake)
     first = run.run(NOW)
@@ -255,8 +282,12 @@ def test_a_killed_backfill_resumes_where_it_stopped(db: Session, workspace: Work
     """Given WeChat's history from 2014 and an account with 200 days of figures, when the
     worker dies during the fourth range and the collector runs again until it is done, then
     every day is stored once and no range was asked twice but the one that was cut."""
-    limits = MetricsLimits(post_batch=20, account_range_days=7, account_delay_days=1,
-                           account_history_start=date(2014, 12, 1))  # fmt: skip
+    limits = MetricsLimits(
+        post_batch=20,
+        account_range_days=7,
+        account_delay_days=1,
+        account_history_start=date(2014, 12, 1),
+    )
     days = daily_figures(TODAY - 200 * D, TODAY - D)
     fake = FakeMetrics(limits=limits, days=days)
     fake.errors["account_metrics"] = [None, None, None, RuntimeError("worker killed")]
@@ -343,14 +374,16 @@ def test_an_app_wide_quota_pauses_every_channel_of_the_connector(
 ) -> None:
     resets = NOW + timedelta(hours=14)
     fake = FakeMetrics(days=daily_figures(TODAY - 5 * D, TODAY))
-    fake.errors["account_metrics"] = [QuotaExhaustedError("Daily quota used", resets_at=resets,
-                                                          app_wide=True)]  # fmt: skip
+    fake.errors["account_metrics"] = [
+        QuotaExhaustedError("Daily quota used", resets_at=resets, app_wide=True)
+    ]
     run = collector(db, workspace, fake)
     other = make_channel(db, workspace, external_id="other", name="Other Weibo")
     run.run(NOW)
 
-    paused = db.scalars(select(Channel.paused_until).order_by(Channel.id)
-                        .execution_options(populate_existing=True)).all()  # fmt: skip
+    paused = db.scalars(
+        select(Channel.paused_until).order_by(Channel.id).execution_options(populate_existing=True)
+    ).all()
     assert paused == [resets, resets]
     db.refresh(other)  # as the worker reads it, in a session of its own
     assert Collector(db, other, fake).run(NOW + H).skipped == "paused"
@@ -424,8 +457,13 @@ def test_only_channels_whose_connector_reads_metrics_are_collected(
     db: Session, workspace: Workspace, session_factory: object
 ) -> None:
     measured = make_channel(db, workspace)
-    manual = Channel(workspace_id=workspace.id, connector="manual", platform="xiaohongshu",
-                     external_id="xhs", name="Xiaohongshu")  # fmt: skip
+    manual = Channel(
+        workspace_id=workspace.id,
+        connector="manual",
+        platform="xiaohongshu",
+        external_id="xhs",
+        name="Xiaohongshu",
+    )
     db.add(manual)
     db.commit()
     fake = FakeMetrics()
@@ -443,12 +481,27 @@ def test_collect_channel_id_runs_in_its_own_session(
 ) -> None:
     channel = make_channel(db, workspace)
     fake = FakeMetrics(days=daily_figures(TODAY - 10 * D, TODAY))
-    report = collect_channel_id(session_factory, channel.id, connector_for=lambda _c: fake,  # type: ignore[arg-type]
-                                box=BOX, owner="test", now=NOW)  # fmt: skip
+    report = collect_channel_id(
+        session_factory,
+        channel.id,
+        connector_for=lambda _c: fake,  # type: ignore[arg-type]
+        box=BOX,
+        owner="test",
+        now=NOW,
+    )
     assert report is not None
     assert report.days == 10
-    assert collect_channel_id(session_factory, 999_999, connector_for=lambda _c: fake,  # type: ignore[arg-type]
-                              box=BOX, owner="test", now=NOW) is None  # fmt: skip
+    assert (
+        collect_channel_id(
+            session_factory,
+            999_999,
+            connector_for=lambda _c: fake,  # type: ignore[arg-type]
+            box=BOX,
+            owner="test",
+            now=NOW,
+        )
+        is None
+    )
 
 
 def test_posts_published_with_guanxi_are_measured_with_their_format(
@@ -458,15 +511,30 @@ def test_posts_published_with_guanxi_are_measured_with_their_format(
     post = Post(workspace_id=workspace.id, title="Launch", body="")
     db.add(post)
     db.flush()
-    video = MediaAsset(workspace_id=workspace.id, kind="video", filename="a.mp4", size=1,
-                       content_type="video/mp4", sha256="0" * 64, storage_path="a.mp4")  # fmt: skip
+    video = MediaAsset(
+        workspace_id=workspace.id,
+        kind="video",
+        filename="a.mp4",
+        size=1,
+        content_type="video/mp4",
+        sha256="0" * 64,
+        storage_path="a.mp4",
+    )
     db.add(video)
     db.flush()
 
     def target(key: str, state: TargetState, external_id: str, **extra: object) -> PublishTarget:
-        row = PublishTarget(workspace_id=workspace.id, post_id=post.id, channel_id=channel.id,
-                            idempotency_key=key, state=state, external_id=external_id,
-                            published_at=T0, text=f"text {key}", **extra)  # fmt: skip
+        row = PublishTarget(
+            workspace_id=workspace.id,
+            post_id=post.id,
+            channel_id=channel.id,
+            idempotency_key=key,
+            state=state,
+            external_id=external_id,
+            published_at=T0,
+            text=f"text {key}",
+            **extra,
+        )
         db.add(row)
         return row
 
@@ -480,9 +548,14 @@ def test_posts_published_with_guanxi_are_measured_with_their_format(
     run.run(T0 + 2 * H)
     run.run(T0 + 4 * H)
 
-    rows = db.execute(select(MeasuredPost.external_id, MeasuredPost.found_by, MeasuredPost.format,
-                             MeasuredPost.publish_target_id.is_not(None))
-                      .order_by(MeasuredPost.external_id)).all()  # fmt: skip
+    rows = db.execute(
+        select(
+            MeasuredPost.external_id,
+            MeasuredPost.found_by,
+            MeasuredPost.format,
+            MeasuredPost.publish_target_id.is_not(None),
+        ).order_by(MeasuredPost.external_id)
+    ).all()
     assert rows == [
         ("p-elsewhere", FoundBy.TIMELINE, None, False),
         ("p-text", FoundBy.PUBLISHED, "text", True),

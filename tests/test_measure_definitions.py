@@ -61,9 +61,15 @@ def test_net_follower_growth_from_the_flows_or_from_the_total() -> None:
 # --- Formulas that work ------------------------------------------------------------------
 
 FIGURES = formula_figures(
-    {Metric.VIEWS: 1000, Metric.LIKES: 40, Metric.COMMENTS: 10, Metric.SHARES: 5,
-     Metric.WOWS: 5, Metric.FOLLOWERS: 20000}
-)  # fmt: skip
+    {
+        Metric.VIEWS: 1000,
+        Metric.LIKES: 40,
+        Metric.COMMENTS: 10,
+        Metric.SHARES: 5,
+        Metric.WOWS: 5,
+        Metric.FOLLOWERS: 20000,
+    }
+)
 
 
 @pytest.mark.parametrize(

@@ -50,8 +50,11 @@ def test_every_demo_account_has_180_illustrative_days_and_posts_with_snapshots(
     illustrative; and a second `guanxi demo` adds nothing."""
     _workspace, channels = _demo(db)
     assert {channel.platform for channel in channels} == {
-        "weibo", "wechat", "douyin", "xiaohongshu",
-    }  # fmt: skip
+        "weibo",
+        "wechat",
+        "douyin",
+        "xiaohongshu",
+    }
     for channel in channels:
         days = db.scalars(select(AccountDay).where(AccountDay.channel_id == channel.id)).all()
         assert len(days) == analytics.HISTORY_DAYS
@@ -109,8 +112,9 @@ def test_the_collectors_first_run_against_the_sandbox_continues_the_demo_history
         build = partial(connector_for, settings=configured, http=http)
         for channel in channels:
             if channel.platform in analytics.HISTORY_PLATFORMS:
-                report = collect_channel_id(session_factory, channel.id, connector_for=build,
-                                            box=BOX, owner="test")  # fmt: skip
+                report = collect_channel_id(
+                    session_factory, channel.id, connector_for=build, box=BOX, owner="test"
+                )
                 assert report is not None
                 assert not report.error, (channel.platform, report.error)
     db.expire_all()

@@ -45,8 +45,13 @@ def workspace(db: Session) -> Workspace:
 
 @pytest.fixture
 def channel(db: Session, workspace: Workspace) -> Channel:
-    found = Channel(workspace_id=workspace.id, connector="manual", platform="xiaohongshu",
-                    external_id="brand-xhs", name="品牌小红书")  # fmt: skip
+    found = Channel(
+        workspace_id=workspace.id,
+        connector="manual",
+        platform="xiaohongshu",
+        external_id="brand-xhs",
+        name="品牌小红书",
+    )
     db.add(found)
     db.commit()
     return found
@@ -57,16 +62,32 @@ def csv_bytes(header: str, rows: tuple[str, ...] | list[str], encoding: str = "u
 
 
 def start(
-    db: Session, tmp_path: Path, channel: Channel, content: bytes, *,
-    kind: ExportKind = ExportKind.POSTS, name: str = "笔记数据.csv", as_of: date | None = None,
-) -> MetricsImport:  # fmt: skip
+    db: Session,
+    tmp_path: Path,
+    channel: Channel,
+    content: bytes,
+    *,
+    kind: ExportKind = ExportKind.POSTS,
+    name: str = "笔记数据.csv",
+    as_of: date | None = None,
+) -> MetricsImport:
     workspace = db.get(Workspace, channel.workspace_id)
     assert workspace is not None
-    stored = imports.save_export(data_dir=tmp_path, workspace_id=workspace.id, filename=name,
-                                 content=io.BytesIO(content))  # fmt: skip
-    return imports.start_import(db, workspace=workspace, channel_id=channel.id, kind=kind,
-                                filename=name, path=tmp_path / stored, storage_path=stored,
-                                created_by_id=None, as_of=as_of, now=NOW)  # fmt: skip
+    stored = imports.save_export(
+        data_dir=tmp_path, workspace_id=workspace.id, filename=name, content=io.BytesIO(content)
+    )
+    return imports.start_import(
+        db,
+        workspace=workspace,
+        channel_id=channel.id,
+        kind=kind,
+        filename=name,
+        path=tmp_path / stored,
+        storage_path=stored,
+        created_by_id=None,
+        as_of=as_of,
+        now=NOW,
+    )
 
 
 def import_all(db: Session, tmp_path: Path, run: MetricsImport) -> MetricsImport:
@@ -89,8 +110,9 @@ def test_a_post_export_in_any_encoding_gives_posts_and_snapshots(
     """Given Xiaohongshu's note export saved as GBK, UTF-8 with BOM or plain UTF-8
     When it is imported with the guessed mapping
     Then each note is a measured post with its figures ("1.2万" is 12000, "-" not given)."""
-    run = import_all(db, tmp_path, start(db, tmp_path, channel, csv_bytes(XHS_HEADER, XHS_ROWS,
-                                                                          encoding)))  # fmt: skip
+    run = import_all(
+        db, tmp_path, start(db, tmp_path, channel, csv_bytes(XHS_HEADER, XHS_ROWS, encoding))
+    )
 
     assert run.status == ImportStatus.DONE, run.error
     assert (run.rows_read, run.rows_imported, run.rows_failed) == (2, 2, 0)
@@ -99,9 +121,14 @@ def test_a_post_export_in_any_encoding_gives_posts_and_snapshots(
     assert spring.external_id == spring.url == "https://www.xiaohongshu.com/explore/64a1"
     assert spring.found_by == FoundBy.IMPORT
     assert spring.published_at == datetime(2026, 2, 1, 4, 30, tzinfo=UTC)  # Beijing time
-    assert spring.figures() == {Metric.VIEWS: 12000, Metric.LIKES: 356, Metric.COMMENTS: 48,
-                                Metric.SAVES: 120, Metric.SHARES: 15,
-                                Metric.NEW_FOLLOWERS: 9}  # fmt: skip
+    assert spring.figures() == {
+        Metric.VIEWS: 12000,
+        Metric.LIKES: 356,
+        Metric.COMMENTS: 48,
+        Metric.SAVES: 120,
+        Metric.SHARES: 15,
+        Metric.NEW_FOLLOWERS: 9,
+    }
     opening = found["门店开业"]
     assert opening.comments is None
     assert opening.new_followers is None
@@ -113,15 +140,23 @@ def test_the_guess_reads_the_creator_centres_headers() -> None:
     """Headers with units in brackets and the platforms' own names are recognised."""
     columns = ["稿件标题", "BV号", "发布时间", "播放量(次)", "点赞", "评论", "分享", "收藏", "投币"]
     assert reading.guess_mapping(ExportKind.POSTS, columns) == {
-        "external_id": "BV号", "title": "稿件标题", "published_at": "发布时间",
-        "views": "播放量(次)", "likes": "点赞", "comments": "评论", "shares": "分享",
+        "external_id": "BV号",
+        "title": "稿件标题",
+        "published_at": "发布时间",
+        "views": "播放量(次)",
+        "likes": "点赞",
+        "comments": "评论",
+        "shares": "分享",
         "saves": "收藏",
-    }  # fmt: skip
+    }
     days = ["日期", "粉丝总数", "新增粉丝", "取消关注", "阅读量"]
     assert reading.guess_mapping(ExportKind.ACCOUNT, days) == {
-        "day": "日期", "followers": "粉丝总数", "new_followers": "新增粉丝",
-        "lost_followers": "取消关注", "views": "阅读量",
-    }  # fmt: skip
+        "day": "日期",
+        "followers": "粉丝总数",
+        "new_followers": "新增粉丝",
+        "lost_followers": "取消关注",
+        "views": "阅读量",
+    }
 
 
 def test_an_xlsx_export_imports_like_a_csv(db: Session, tmp_path: Path, channel: Channel) -> None:
@@ -135,8 +170,9 @@ def test_an_xlsx_export_imports_like_a_csv(db: Session, tmp_path: Path, channel:
     content = io.BytesIO()
     book.save(content)
 
-    run = import_all(db, tmp_path, start(db, tmp_path, channel, content.getvalue(),
-                                         name="稿件数据.xlsx"))  # fmt: skip
+    run = import_all(
+        db, tmp_path, start(db, tmp_path, channel, content.getvalue(), name="稿件数据.xlsx")
+    )
 
     assert run.status == ImportStatus.DONE
     assert run.rows_imported == 1
@@ -161,8 +197,10 @@ def test_bad_rows_are_reported_with_line_column_and_fix_and_the_rest_kept(
 
     assert (run.rows_read, run.rows_imported, run.rows_failed) == (4, 1, 3)
     assert [(e["line"], e["column"]) for e in run.row_errors] == [
-        (3, "观看量"), (4, "首次发布时间"), (5, "笔记链接"),
-    ]  # fmt: skip
+        (3, "观看量"),
+        (4, "首次发布时间"),
+        (5, "笔记链接"),
+    ]
     assert "before the year 2000" in run.row_errors[1]["problem"]
     assert all(error["fix"] for error in run.row_errors)
     assert list(posts(db)) == ["春季新品 | 樱花限定"]
@@ -191,11 +229,17 @@ def test_a_later_export_adds_a_snapshot_and_updates_the_latest_figures(
     db: Session, tmp_path: Path, channel: Channel
 ) -> None:
     """An export of a later day is the posts' next point on their curves."""
-    import_all(db, tmp_path, start(db, tmp_path, channel, csv_bytes(XHS_HEADER, XHS_ROWS),
-                                   as_of=date(2026, 2, 10)))  # fmt: skip
+    import_all(
+        db,
+        tmp_path,
+        start(db, tmp_path, channel, csv_bytes(XHS_HEADER, XHS_ROWS), as_of=date(2026, 2, 10)),
+    )
     later = [XHS_ROWS[0].replace("1.2万", "1.5万")]
-    import_all(db, tmp_path, start(db, tmp_path, channel, csv_bytes(XHS_HEADER, later),
-                                   as_of=date(2026, 2, 20)))  # fmt: skip
+    import_all(
+        db,
+        tmp_path,
+        start(db, tmp_path, channel, csv_bytes(XHS_HEADER, later), as_of=date(2026, 2, 20)),
+    )
 
     spring = posts(db)["春季新品 | 樱花限定"]
     assert spring.views == 15000
@@ -209,8 +253,11 @@ def test_an_account_export_gives_days_and_is_idempotent(
     When it is imported twice
     Then each day is stored once, with the last row's figures."""
     header = "日期,粉丝总数,新增粉丝,取消关注,阅读量"
-    rows = ["2026-02-01,10200,150,12,3400", "2026/02/02,10330,140,10,2900",
-            "2026-02-02,10338,148,10,2950"]  # fmt: skip
+    rows = [
+        "2026-02-01,10200,150,12,3400",
+        "2026/02/02,10330,140,10,2900",
+        "2026-02-02,10338,148,10,2950",
+    ]
     content = csv_bytes(header, rows, "gbk")
     for _ in range(2):
         started = start(db, tmp_path, channel, content, kind=ExportKind.ACCOUNT, name="粉丝.csv")
@@ -221,9 +268,11 @@ def test_an_account_export_gives_days_and_is_idempotent(
     days = {d.day: d for d in db.scalars(select(AccountDay))}
     assert sorted(days) == [date(2026, 2, 1), date(2026, 2, 2)]
     assert days[date(2026, 2, 2)].figures() == {
-        Metric.FOLLOWERS: 10338, Metric.NEW_FOLLOWERS: 148, Metric.LOST_FOLLOWERS: 10,
+        Metric.FOLLOWERS: 10338,
+        Metric.NEW_FOLLOWERS: 148,
+        Metric.LOST_FOLLOWERS: 10,
         Metric.VIEWS: 2950,
-    }  # fmt: skip
+    }
 
 
 def test_the_mapping_is_remembered_for_files_of_the_same_shape(
@@ -253,8 +302,9 @@ def test_a_mapping_without_the_required_fields_is_refused(
     run = start(db, tmp_path, channel, csv_bytes(XHS_HEADER, XHS_ROWS))
     columns = imports.file_preview(run, data_dir=tmp_path).columns
     with pytest.raises(UserError, match="id or its link"):
-        imports.remember_mapping(db, run=run, columns=columns,
-                                 mapping={"published_at": "首次发布时间"})  # fmt: skip
+        imports.remember_mapping(
+            db, run=run, columns=columns, mapping={"published_at": "首次发布时间"}
+        )
     with pytest.raises(UserError, match="Published at"):
         imports.remember_mapping(db, run=run, columns=columns, mapping={"url": "笔记链接"})
     wrong = {"url": "链接", "published_at": "首次发布时间"}
@@ -290,8 +340,9 @@ def test_a_file_that_cannot_be_read_fails_the_run_with_the_reason(
     db: Session, tmp_path: Path, channel: Channel
 ) -> None:
     run = start(db, tmp_path, channel, b"not a workbook", name="export.xlsx")
-    done = imports.run_import(db, run=run, data_dir=tmp_path,
-                              mapping={"url": "x", "published_at": "y"}, now=NOW)  # fmt: skip
+    done = imports.run_import(
+        db, run=run, data_dir=tmp_path, mapping={"url": "x", "published_at": "y"}, now=NOW
+    )
     db.commit()
     db.expire_all()
     stored = db.get(MetricsImport, done.id)
@@ -310,17 +361,26 @@ def test_the_quick_form_stores_a_snapshot_of_now(
     Then the post is measured with those figures, and a second reading adds a point."""
     link = "https://www.xiaohongshu.com/explore/77b1"
     post = imports.record_figures(
-        db, workspace=workspace, channel_id=channel.id, post=link,
+        db,
+        workspace=workspace,
+        channel_id=channel.id,
+        post=link,
         published_at=datetime(2026, 2, 28, 12, 0, tzinfo=UTC),
-        figures={Metric.VIEWS: 800, Metric.LIKES: 40, Metric.SAVES: None}, now=NOW,
-    )  # fmt: skip
+        figures={Metric.VIEWS: 800, Metric.LIKES: 40, Metric.SAVES: None},
+        now=NOW,
+    )
     assert post.url == link
     assert post.figures() == {Metric.VIEWS: 800, Metric.LIKES: 40}
 
     later = imports.record_figures(
-        db, workspace=workspace, channel_id=channel.id, post=link, published_at=None,
-        figures={Metric.VIEWS: 950}, now=NOW.replace(hour=8),
-    )  # fmt: skip
+        db,
+        workspace=workspace,
+        channel_id=channel.id,
+        post=link,
+        published_at=None,
+        figures={Metric.VIEWS: 950},
+        now=NOW.replace(hour=8),
+    )
     assert later.id == post.id
     assert later.views == 950
     assert later.snapshot_count == 2
@@ -343,12 +403,24 @@ def imported_ids(db: Session, workspace: Workspace) -> list[int]:
     ],
 )
 def test_the_quick_form_says_what_to_fix(
-    db: Session, workspace: Workspace, channel: Channel, post: str,
-    published_at: datetime | None, figures: dict[Metric, int | None], message: str,
-) -> None:  # fmt: skip
+    db: Session,
+    workspace: Workspace,
+    channel: Channel,
+    post: str,
+    published_at: datetime | None,
+    figures: dict[Metric, int | None],
+    message: str,
+) -> None:
     with pytest.raises(UserError, match=message):
-        imports.record_figures(db, workspace=workspace, channel_id=channel.id, post=post,
-                               published_at=published_at, figures=figures, now=NOW)  # fmt: skip
+        imports.record_figures(
+            db,
+            workspace=workspace,
+            channel_id=channel.id,
+            post=post,
+            published_at=published_at,
+            figures=figures,
+            now=NOW,
+        )
 
 
 def test_the_quick_form_refuses_another_workspaces_account(
@@ -358,5 +430,12 @@ def test_the_quick_form_refuses_another_workspaces_account(
     db.add(other)
     db.commit()
     with pytest.raises(UserError, match="No such connected account"):
-        imports.record_figures(db, workspace=other, channel_id=channel.id, post="p1",
-                               published_at=NOW, figures={Metric.VIEWS: 1}, now=NOW)  # fmt: skip
+        imports.record_figures(
+            db,
+            workspace=other,
+            channel_id=channel.id,
+            post="p1",
+            published_at=NOW,
+            figures={Metric.VIEWS: 1},
+            now=NOW,
+        )

@@ -28,8 +28,15 @@ def brand(cli_database: Engine, *platforms: str) -> None:
         db.add(workspace)
         db.flush()
         for platform in platforms:
-            db.add(Channel(workspace_id=workspace.id, connector="manual", platform=platform,
-                           external_id=f"brand-{platform}", name=f"Brand {platform}"))  # fmt: skip
+            db.add(
+                Channel(
+                    workspace_id=workspace.id,
+                    connector="manual",
+                    platform=platform,
+                    external_id=f"brand-{platform}",
+                    name=f"Brand {platform}",
+                )
+            )
         db.commit()
 
 
@@ -45,8 +52,9 @@ def test_import_reports_bad_rows_keeps_the_rest_and_remembers_the_mapping(
     export.write_bytes("\n".join([HEADER, *ROWS]).encode("gbk"))
 
     for _ in range(2):
-        result = run("analytics", "import", str(export), "--format", "posts",
-                     "--workspace", "brand")  # fmt: skip
+        result = run(
+            "analytics", "import", str(export), "--format", "posts", "--workspace", "brand"
+        )
         assert result.exit_code == 0, said(result)
         output = said(result)
         assert "read 2 rows, 1 imported, 1 with errors" in output
@@ -69,8 +77,19 @@ def test_import_of_an_account_export_with_a_corrected_mapping(
     export = tmp_path / "粉丝.csv"
     export.write_text("日期,粉丝总数,净增\n2026-02-01,500,7\n", encoding="utf-8-sig")
 
-    result = run("analytics", "import", str(export), "--format", "account", "--workspace",
-                 "brand", "--channel", "Brand zhihu", "--map", "new_followers=净增")  # fmt: skip
+    result = run(
+        "analytics",
+        "import",
+        str(export),
+        "--format",
+        "account",
+        "--workspace",
+        "brand",
+        "--channel",
+        "Brand zhihu",
+        "--map",
+        "new_followers=净增",
+    )
 
     assert result.exit_code == 0, said(result)
     with Session(cli_database) as db:

@@ -29,24 +29,37 @@ EXPORT = ("\n".join([HEADER, *ROWS]) + "\n").encode("gbk")
 @pytest.fixture
 def channel(db: Session, signed_in: tuple[TestClient, Membership]) -> Channel:
     _, membership = signed_in
-    found = Channel(workspace_id=membership.workspace_id, connector="manual",
-                    platform="xiaohongshu", external_id="brand-xhs", name="品牌小红书")  # fmt: skip
+    found = Channel(
+        workspace_id=membership.workspace_id,
+        connector="manual",
+        platform="xiaohongshu",
+        external_id="brand-xhs",
+        name="品牌小红书",
+    )
     db.add(found)
     db.commit()
     return found
 
 
 def upload(
-    client: TestClient, channel: Channel, content: bytes = EXPORT, *, name: str = "笔记.csv",
+    client: TestClient,
+    channel: Channel,
+    content: bytes = EXPORT,
+    *,
+    name: str = "笔记.csv",
     kind: str = "posts",
-) -> httpx.Response:  # fmt: skip
+) -> httpx.Response:
     return client.post(
         "/w/acme/analytics/imports",
-        data={"csrf_token": csrf_token(client), "channel_id": str(channel.id), "kind": kind,
-              "as_of": ""},
+        data={
+            "csrf_token": csrf_token(client),
+            "channel_id": str(channel.id),
+            "kind": kind,
+            "as_of": "",
+        },
         files={"file": (name, content)},
         follow_redirects=False,
-    )  # fmt: skip
+    )
 
 
 def test_upload_mapping_preview_import_and_the_next_file_imports_at_once(
@@ -68,15 +81,24 @@ def test_upload_mapping_preview_import_and_the_next_file_imports_at_once(
     assert 'data-count="bad">1<' in page.text
     assert "春季新品" in page.text
 
-    mapping = {"map_url": "笔记链接", "map_title": "笔记标题", "map_published_at": "首次发布时间",
-               "map_views": "观看量", "map_likes": "点赞"}  # fmt: skip
-    checked = client.post(location, data={"csrf_token": csrf_token(client), "action": "check",
-                                          **mapping})  # fmt: skip
+    mapping = {
+        "map_url": "笔记链接",
+        "map_title": "笔记标题",
+        "map_published_at": "首次发布时间",
+        "map_views": "观看量",
+        "map_likes": "点赞",
+    }
+    checked = client.post(
+        location, data={"csrf_token": csrf_token(client), "action": "check", **mapping}
+    )
     assert checked.status_code == 200
     assert '<option value="评论" selected>' not in checked.text  # the user's choice, not the guess
 
-    done = client.post(location, data={"csrf_token": csrf_token(client), "action": "import",
-                                       **mapping}, follow_redirects=True)  # fmt: skip
+    done = client.post(
+        location,
+        data={"csrf_token": csrf_token(client), "action": "import", **mapping},
+        follow_redirects=True,
+    )
     assert 'data-count="imported">1<' in done.text
     assert 'data-count="failed">1<' in done.text
     assert "观看量" in done.text  # the bad row's column
@@ -95,8 +117,9 @@ def test_a_mapping_without_a_required_field_says_what_to_choose(
 ) -> None:
     client, _ = signed_in
     location = upload(client, channel).headers["location"]
-    refused = client.post(location, data={"csrf_token": csrf_token(client), "action": "import",
-                                          "map_url": "笔记链接"})  # fmt: skip
+    refused = client.post(
+        location, data={"csrf_token": csrf_token(client), "action": "import", "map_url": "笔记链接"}
+    )
     assert refused.status_code == 400
     assert "Published at" in refused.text
 
@@ -111,8 +134,15 @@ def test_an_account_export_in_chinese(
     location = upload(client, channel, content, name="粉丝.csv", kind="account").headers["location"]
     page = client.get(location)
     assert "每一列是什么内容" in page.text
-    client.post(location, data={"csrf_token": csrf_token(client), "action": "import",
-                                "map_day": "日期", "map_followers": "粉丝总数"})  # fmt: skip
+    client.post(
+        location,
+        data={
+            "csrf_token": csrf_token(client),
+            "action": "import",
+            "map_day": "日期",
+            "map_followers": "粉丝总数",
+        },
+    )
     assert db.scalar(select(AccountDay.followers)) == 500
 
 
@@ -126,9 +156,10 @@ def test_upload_errors_say_what_to_do(
     broken = upload(client, channel, b"not a workbook", name="export.xlsx")
     assert broken.status_code == 400
     assert "Excel workbook" in broken.text
-    empty = client.post("/w/acme/analytics/imports", data={"csrf_token": csrf_token(client),
-                                                           "channel_id": str(channel.id),
-                                                           "kind": "posts"})  # fmt: skip
+    empty = client.post(
+        "/w/acme/analytics/imports",
+        data={"csrf_token": csrf_token(client), "channel_id": str(channel.id), "kind": "posts"},
+    )
     assert empty.status_code == 400
     assert "Choose the file to import." in empty.text
 
@@ -137,9 +168,15 @@ def test_the_quick_form_saves_figures_and_says_what_to_fix(
     signed_in: tuple[TestClient, Membership], channel: Channel, db: Session
 ) -> None:
     client, _ = signed_in
-    form = {"csrf_token": csrf_token(client), "channel_id": str(channel.id),
-            "post": "https://www.xiaohongshu.com/explore/77b1", "title": "门店开业",
-            "published_at": "2026-02-28T20:00", "views": "1,200", "likes": "80"}  # fmt: skip
+    form = {
+        "csrf_token": csrf_token(client),
+        "channel_id": str(channel.id),
+        "post": "https://www.xiaohongshu.com/explore/77b1",
+        "title": "门店开业",
+        "published_at": "2026-02-28T20:00",
+        "views": "1,200",
+        "likes": "80",
+    }
     saved = client.post("/w/acme/analytics/figures", data=form, follow_redirects=True)
     assert "The figures are saved." in saved.text
     assert "门店开业" in saved.text
@@ -174,28 +211,43 @@ def test_analysts_read_but_cannot_import_or_enter_figures(
 
 
 def test_another_workspaces_imports_accounts_and_posts_stay_out_of_reach(
-    signed_in: tuple[TestClient, Membership], channel: Channel, db: Session,
-    make_user: UserFactory, make_workspace: WorkspaceFactory,
-) -> None:  # fmt: skip
+    signed_in: tuple[TestClient, Membership],
+    channel: Channel,
+    db: Session,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
+) -> None:
     """Given workspace B with an account and an import of its own
     When acme's owner names B's import or account on acme's pages
     Then every answer is a 404 or a refusal, nothing of B is shown and nothing is stored."""
     client, _ = signed_in
     bob = make_user("bob@quokka.example")
     other = make_workspace("quokka", owner=bob)
-    b_channel = Channel(workspace_id=other.id, connector="manual", platform="bilibili",
-                        external_id="quokka-bili", name="Quokka Bilibili")  # fmt: skip
+    b_channel = Channel(
+        workspace_id=other.id,
+        connector="manual",
+        platform="bilibili",
+        external_id="quokka-bili",
+        name="Quokka Bilibili",
+    )
     db.add(b_channel)
     db.commit()
     b_run = service.start_import(
-        db, workspace=other, channel_id=b_channel.id, kind=ExportKind.POSTS,
-        filename="quokka-secret.csv", path=_export_file(tmp_dir(client)), storage_path="x.csv",
+        db,
+        workspace=other,
+        channel_id=b_channel.id,
+        kind=ExportKind.POSTS,
+        filename="quokka-secret.csv",
+        path=_export_file(tmp_dir(client)),
+        storage_path="x.csv",
         created_by_id=None,
-    )  # fmt: skip
+    )
     db.commit()
 
-    for path in (f"/w/acme/analytics/imports/{b_run.id}",
-                 f"/w/acme/analytics/imports/{b_run.id}/mapping"):  # fmt: skip
+    for path in (
+        f"/w/acme/analytics/imports/{b_run.id}",
+        f"/w/acme/analytics/imports/{b_run.id}/mapping",
+    ):
         assert client.get(path).status_code == 404
     mapping = {"csrf_token": csrf_token(client), "map_url": "笔记链接"}
     posted = client.post(f"/w/acme/analytics/imports/{b_run.id}/mapping", data=mapping)
@@ -207,10 +259,16 @@ def test_another_workspaces_imports_accounts_and_posts_stay_out_of_reach(
     foreign_upload = upload(client, b_channel)
     assert foreign_upload.status_code == 400
     assert "No such connected account" in foreign_upload.text
-    foreign_figures = client.post("/w/acme/analytics/figures", data={
-        "csrf_token": csrf_token(client), "channel_id": str(b_channel.id), "post": "p1",
-        "published_at": "2026-02-01T10:00", "views": "5",
-    })  # fmt: skip
+    foreign_figures = client.post(
+        "/w/acme/analytics/figures",
+        data={
+            "csrf_token": csrf_token(client),
+            "channel_id": str(b_channel.id),
+            "post": "p1",
+            "published_at": "2026-02-01T10:00",
+            "views": "5",
+        },
+    )
     assert foreign_figures.status_code == 400
     assert db.scalar(select(func.count()).select_from(MeasuredPost)) == 0
     assert db.scalar(select(func.count()).select_from(MetricsImport)) == 1  # B's own

@@ -39,13 +39,23 @@ def test_a_post_and_its_snapshots_are_stored_and_deleted_with_the_channel(
     db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory
 ) -> None:
     workspace: Workspace = make_workspace("brand", owner=make_user("o@brand.example"))
-    channel = Channel(workspace_id=workspace.id, connector="weibo", platform="weibo",
-                      external_id="1", name="Brand")  # fmt: skip
+    channel = Channel(
+        workspace_id=workspace.id,
+        connector="weibo",
+        platform="weibo",
+        external_id="1",
+        name="Brand",
+    )
     db.add(channel)
     db.flush()
     published = datetime(2026, 3, 1, 4, tzinfo=UTC)
-    post = MeasuredPost(workspace_id=workspace.id, channel_id=channel.id, external_id="p1",
-                        published_at=published, found_by=FoundBy.TIMELINE)  # fmt: skip
+    post = MeasuredPost(
+        workspace_id=workspace.id,
+        channel_id=channel.id,
+        external_id="p1",
+        published_at=published,
+        found_by=FoundBy.TIMELINE,
+    )
     db.add(post)
     db.flush()
     db.add_all(
@@ -56,9 +66,10 @@ def test_a_post_and_its_snapshots_are_stored_and_deleted_with_the_channel(
     db.commit()
 
     views = db.scalars(
-        select(PostSnapshot.views).where(PostSnapshot.post_id == post.id)
+        select(PostSnapshot.views)
+        .where(PostSnapshot.post_id == post.id)
         .order_by(PostSnapshot.observed_at)
-    ).all()  # fmt: skip
+    ).all()
     assert views == [10, 60, 240]
 
     db.delete(channel)

@@ -56,8 +56,11 @@ def test_a_preset_ends_yesterday_and_a_custom_range_is_bounded(
     workspace = make_workspace("brand", owner=make_user("o@brand.example"))
     week = overview.resolve_period(workspace, now=NOW, days=7)
     assert (week.start, week.end, week.preset, week.days) == (
-        date(2026, 3, 25), date(2026, 3, 31), 7, 7,
-    )  # fmt: skip
+        date(2026, 3, 25),
+        date(2026, 3, 31),
+        7,
+        7,
+    )
     assert week.previous == (date(2026, 3, 18), date(2026, 3, 24))
     assert overview.resolve_period(workspace, now=NOW, days=13).preset == 28
     custom = overview.resolve_period(
@@ -65,8 +68,11 @@ def test_a_preset_ends_yesterday_and_a_custom_range_is_bounded(
     )
     assert (custom.start, custom.end, custom.preset) == (date(2026, 3, 10), date(2026, 4, 1), None)
     assert custom.query() == "start=2026-03-10&end=2026-04-01"
-    for start, end in [(date(2024, 1, 1), date(2026, 1, 1)), (date(2026, 3, 2), date(2026, 3, 1)),
-                       (date(2026, 5, 1), date(2026, 5, 2))]:  # fmt: skip
+    for start, end in [
+        (date(2024, 1, 1), date(2026, 1, 1)),
+        (date(2026, 3, 2), date(2026, 3, 1)),
+        (date(2026, 5, 1), date(2026, 5, 2)),
+    ]:
         with pytest.raises(UserError):
             overview.resolve_period(workspace, now=NOW, start=start, end=end)
     with pytest.raises(UserError, match="2026-03-01"):
@@ -83,15 +89,28 @@ def brand(db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory)
     wechat = add_channel(db, workspace, "Brand WeChat", platform="wechat")
     douyin = add_channel(db, workspace, "Brand Douyin", platform="douyin")
     march = [date(2026, 3, 1) + timedelta(days=n) for n in range(31)]
-    add_days(db, wechat, march[0], [{Metric.FOLLOWERS: 1000 + 10 * n, Metric.NEW_FOLLOWERS: 12,
-                                     Metric.LOST_FOLLOWERS: 2} for n in range(31)])  # fmt: skip
+    add_days(
+        db,
+        wechat,
+        march[0],
+        [
+            {Metric.FOLLOWERS: 1000 + 10 * n, Metric.NEW_FOLLOWERS: 12, Metric.LOST_FOLLOWERS: 2}
+            for n in range(31)
+        ],
+    )
     # Douyin reports its followers every other day: the trend carries the last count over.
-    add_days(db, douyin, march[0], [{Metric.FOLLOWERS: 500} if n % 2 == 0 else {}
-                                    for n in range(31)])  # fmt: skip
+    add_days(
+        db, douyin, march[0], [{Metric.FOLLOWERS: 500} if n % 2 == 0 else {} for n in range(31)]
+    )
     add_post(db, wechat, "w-old", at(date(2026, 3, 20)), {Metric.VIEWS: 400, Metric.LIKES: 20})
     add_post(db, wechat, "w-1", at(date(2026, 3, 26)), {Metric.VIEWS: 1000, Metric.LIKES: 50})
-    add_post(db, wechat, "w-2", at(date(2026, 3, 30)), {Metric.VIEWS: 3000, Metric.LIKES: 60,
-                                                        Metric.COMMENTS: 30})  # fmt: skip
+    add_post(
+        db,
+        wechat,
+        "w-2",
+        at(date(2026, 3, 30)),
+        {Metric.VIEWS: 3000, Metric.LIKES: 60, Metric.COMMENTS: 30},
+    )
     add_post(db, douyin, "d-1", at(date(2026, 3, 30)), {Metric.VIEWS: 6000, Metric.LIKES: 360})
     db.commit()
     return workspace
@@ -117,8 +136,15 @@ def test_the_overview_compares_the_period_with_the_one_before(
     assert len(figures[Headline.VIEWS].trend) == 7
     assert found.trend.views == [None, 1000, None, None, None, 9000, None]
     # Douyin's missing days do not dip the followers' trend.
-    assert found.trend.followers == [1240 + 500, 1250 + 500, 1260 + 500, 1270 + 500,
-                                     1280 + 500, 1290 + 500, 1300 + 500]  # fmt: skip
+    assert found.trend.followers == [
+        1240 + 500,
+        1250 + 500,
+        1260 + 500,
+        1270 + 500,
+        1280 + 500,
+        1290 + 500,
+        1300 + 500,
+    ]
     assert [row.label for row in found.platforms] == ["douyin", "wechat"]
     assert [row.label for row in found.accounts] == ["Brand Douyin", "Brand WeChat"]
     wechat = found.accounts[1]
@@ -136,15 +162,28 @@ def test_an_accounts_sources_are_summed_over_the_period_largest_first(
     """WeChat's follower sources of the period add up, with each source's share."""
     wechat = db.query(Channel).filter_by(name="Brand WeChat").one()
     for day, search, qr in [(date(2026, 3, 30), 3, 9), (date(2026, 3, 31), 1, 2)]:
-        db.add_all([
-            AccountDayBreakdown(channel_id=wechat.id, day=day, breakdown="follower_source",
-                                key="search", value=search),
-            AccountDayBreakdown(channel_id=wechat.id, day=day, breakdown="follower_source",
-                                key="qr_code", value=qr),
-        ])  # fmt: skip
+        db.add_all(
+            [
+                AccountDayBreakdown(
+                    channel_id=wechat.id,
+                    day=day,
+                    breakdown="follower_source",
+                    key="search",
+                    value=search,
+                ),
+                AccountDayBreakdown(
+                    channel_id=wechat.id,
+                    day=day,
+                    breakdown="follower_source",
+                    key="qr_code",
+                    value=qr,
+                ),
+            ]
+        )
     db.commit()
-    found = sources.breakdowns(db, workspace=brand, channel_id=wechat.id,
-                               start=date(2026, 3, 25), end=date(2026, 3, 31))  # fmt: skip
+    found = sources.breakdowns(
+        db, workspace=brand, channel_id=wechat.id, start=date(2026, 3, 25), end=date(2026, 3, 31)
+    )
     assert [(s.key, s.value) for s in found[0].sources] == [("qr_code", 11), ("search", 4)]
     assert found[0].total == 15
     assert found[0].sources[0].share == pytest.approx(11 / 15)
@@ -164,8 +203,13 @@ def test_a_posts_curve_is_set_against_the_median_of_the_accounts_other_posts(
     channel = add_channel(db, workspace, "Brand Weibo")
     start = at(date(2026, 3, 1))
     for n, rate in enumerate([100, 200, 300]):
-        add_post(db, channel, f"old-{n}", start + timedelta(days=n),
-                 *({Metric.VIEWS: rate * h, Metric.LIKES: h} for h in (1, 2, 3)))  # fmt: skip
+        add_post(
+            db,
+            channel,
+            f"old-{n}",
+            start + timedelta(days=n),
+            *({Metric.VIEWS: rate * h, Metric.LIKES: h} for h in (1, 2, 3)),
+        )
     add_post(db, channel, "young", start + timedelta(days=5), {Metric.VIEWS: 5000})
     snapshots = [{Metric.VIEWS: 1000 * h, Metric.LIKES: 2 * h} for h in (1, 2, 3)]
     post = add_post(db, channel, "new", start + timedelta(days=6), *snapshots)
@@ -203,16 +247,19 @@ def test_another_workspaces_post_is_not_found(
 def test_the_posts_list_sorts_by_a_figure_and_pages(db: Session, brand: Workspace) -> None:
     """Sorted by views, the highest first; by date, the newest; 2 to a page."""
     march = (date(2026, 3, 1), date(2026, 3, 31))
-    by_views = curves.posts_page(db, workspace=brand, start=march[0], end=march[1],
-                                 order=PostOrder.VIEWS, size=2)  # fmt: skip
+    by_views = curves.posts_page(
+        db, workspace=brand, start=march[0], end=march[1], order=PostOrder.VIEWS, size=2
+    )
     assert [p.views for p in by_views.rows] == [6000, 3000]
     assert (by_views.pages, by_views.total) == (2, 4)
-    last = curves.posts_page(db, workspace=brand, start=march[0], end=march[1],
-                             order=PostOrder.PUBLISHED, size=2, page=9)  # fmt: skip
+    last = curves.posts_page(
+        db, workspace=brand, start=march[0], end=march[1], order=PostOrder.PUBLISHED, size=2, page=9
+    )
     assert last.page == 2
     assert [p.external_id for p in last.rows] == ["w-1", "w-old"]
-    by_rate = curves.posts_page(db, workspace=brand, start=march[0], end=march[1],
-                                order=PostOrder.RATE)  # fmt: skip
+    by_rate = curves.posts_page(
+        db, workspace=brand, start=march[0], end=march[1], order=PostOrder.RATE
+    )
     assert by_rate.rows[0].external_id == "d-1"
 
 
@@ -269,21 +316,46 @@ def test_the_account_page_shows_growth_sources_series_and_collection(
 ) -> None:
     """The account's page has its growth, its sources, every day and what is missing."""
     wechat = db.query(Channel).filter_by(name="Brand WeChat").one()
-    db.add(AccountDayBreakdown(channel_id=wechat.id, day=date(2026, 3, 30),
-                               breakdown="follower_source", key="qr_code", value=7))  # fmt: skip
-    db.add(CollectionState(channel_id=wechat.id, days_through=date(2026, 3, 31),
-                           days_collected_at=NOW, history_from=date(2026, 3, 1),
-                           backfill_done_at=NOW))  # fmt: skip
-    db.add(MissingFigures(channel_id=wechat.id, kind=FiguresKind.ACCOUNT,
-                          first_day=date(2026, 2, 1), last_day=date(2026, 2, 28),
-                          reason="The platform gives no figures before {day}.",
-                          reason_params={"day": "2026-03-01"}))  # fmt: skip
+    db.add(
+        AccountDayBreakdown(
+            channel_id=wechat.id,
+            day=date(2026, 3, 30),
+            breakdown="follower_source",
+            key="qr_code",
+            value=7,
+        )
+    )
+    db.add(
+        CollectionState(
+            channel_id=wechat.id,
+            days_through=date(2026, 3, 31),
+            days_collected_at=NOW,
+            history_from=date(2026, 3, 1),
+            backfill_done_at=NOW,
+        )
+    )
+    db.add(
+        MissingFigures(
+            channel_id=wechat.id,
+            kind=FiguresKind.ACCOUNT,
+            first_day=date(2026, 2, 1),
+            last_day=date(2026, 2, 28),
+            reason="The platform gives no figures before {day}.",
+            reason_params={"day": "2026-03-01"},
+        )
+    )
     db.commit()
     page = client.get(f"/w/brand/analytics/accounts/{wechat.id}?start=2026-03-25&end=2026-03-31")
     assert page.status_code == 200, page.text
-    for text in ("New followers by source", "QR code", "Daily figures", "2026-03-31",
-                 "Collection status", "The platform gives no figures before 2026-03-01.",
-                 "back to 2026-03-01"):  # fmt: skip
+    for text in (
+        "New followers by source",
+        "QR code",
+        "Daily figures",
+        "2026-03-31",
+        "Collection status",
+        "The platform gives no figures before 2026-03-01.",
+        "back to 2026-03-01",
+    ):
         assert text in page.text, text
     xlsx = client.get(f"/w/brand/analytics/accounts/{wechat.id}/export.xlsx?days=7")
     assert xlsx.status_code == 200
@@ -315,12 +387,14 @@ def test_the_api_gives_the_same_figures(client: TestClient, db: Session, member:
     assert (views["value"], views["previous"]) == (10_000, 400)
     assert body["previous_start"] == "2026-03-18"
     wechat = db.query(Channel).filter_by(name="Brand WeChat").one()
-    days = client.get(f"/api/v1/w/brand/analytics/accounts/{wechat.id}/days"
-                      "?start=2026-03-30&end=2026-03-31").json()  # fmt: skip
+    days = client.get(
+        f"/api/v1/w/brand/analytics/accounts/{wechat.id}/days?start=2026-03-30&end=2026-03-31"
+    ).json()
     assert days[-1]["figures"]["followers"] == 1300
     assert days[-1]["net_follower_growth"] == 10
-    posts = client.get("/api/v1/w/brand/analytics/posts?start=2026-03-01&end=2026-03-31"
-                       "&sort=engagements").json()  # fmt: skip
+    posts = client.get(
+        "/api/v1/w/brand/analytics/posts?start=2026-03-01&end=2026-03-31&sort=engagements"
+    ).json()
     assert posts["total"] == 4
     assert posts["rows"][0]["engagements"] == 360
     curve = client.get(f"/api/v1/w/brand/analytics/posts/{posts['rows'][0]['post_id']}/curve")
@@ -380,9 +454,12 @@ def test_an_account_without_figures_yet_is_told_to_wait_or_import(
 
 
 def test_another_workspaces_accounts_and_posts_are_404s_on_every_analytics_route(
-    client: TestClient, db: Session, member: Workspace, make_user: UserFactory,
+    client: TestClient,
+    db: Session,
+    member: Workspace,
+    make_user: UserFactory,
     make_workspace: WorkspaceFactory,
-) -> None:  # fmt: skip
+) -> None:
     """Given the brand's analyst and a rival with its own measured account and post,
     when the analyst asks for the rival's account, post, exports or API by their ids, under
     the brand's address or the rival's, then every answer is a 404 that names nothing of it."""
@@ -500,8 +577,14 @@ def test_the_pages_label_illustrative_figures_and_only_them(
         assert note not in page.text, name
     _make_illustrative(db, "Brand Douyin")
     labelled = {name: note in client.get(address).text for name, address in pages.items()}
-    assert labelled == {"overview": True, "douyin": True, "wechat": False, "posts": True,
-                        "d-1": True, "w-1": False}  # fmt: skip
+    assert labelled == {
+        "overview": True,
+        "douyin": True,
+        "wechat": False,
+        "posts": True,
+        "d-1": True,
+        "w-1": False,
+    }
     posts = client.get(pages["posts"]).text
     row = posts[posts.index("post d-1") : posts.index("</tr>", posts.index("post d-1"))]
     assert ">illustrative</span>" in row
@@ -534,8 +617,11 @@ def test_every_analytics_page_has_the_one_sub_navigation(
         page = client.get(address)
         assert page.status_code == 200, (address, page.text)
         assert page.text.count('class="analytics-nav"') == 1, address
-        nav = page.text[page.text.index('class="analytics-nav"') : page.text.index("</nav>",
-                        page.text.index('class="analytics-nav"'))]  # fmt: skip
+        nav = page.text[
+            page.text.index('class="analytics-nav"') : page.text.index(
+                "</nav>", page.text.index('class="analytics-nav"')
+            )
+        ]
         assert nav.count('href="/w/brand/analytics') == 9, address
         assert nav.count("aria-current=") == 1, address
         marked = nav[: nav.index("aria-current=")]

@@ -43,8 +43,13 @@ def workspace(make_workspace: WorkspaceFactory, owner: User) -> Workspace:
 
 
 def add_channel(db: Session, workspace: Workspace, name: str, platform: str = "weibo") -> Channel:
-    channel = Channel(workspace_id=workspace.id, connector=platform, platform=platform,
-                      external_id=name, name=name)  # fmt: skip
+    channel = Channel(
+        workspace_id=workspace.id,
+        connector=platform,
+        platform=platform,
+        external_id=name,
+        name=name,
+    )
     db.add(channel)
     db.flush()
     return channel
@@ -52,18 +57,33 @@ def add_channel(db: Session, workspace: Workspace, name: str, platform: str = "w
 
 def add_days(db: Session, channel: Channel, first: date, figures: list[dict[Metric, int]]) -> None:
     for offset, values in enumerate(figures):
-        db.add(AccountDay(channel_id=channel.id, day=first + timedelta(days=offset),
-                          **{m.value: v for m, v in values.items()}))  # fmt: skip
+        db.add(
+            AccountDay(
+                channel_id=channel.id,
+                day=first + timedelta(days=offset),
+                **{m.value: v for m, v in values.items()},
+            )
+        )
     db.flush()
 
 
 def add_post(
-    db: Session, channel: Channel, external_id: str, published_at: datetime,
-    *snapshots: dict[Metric, int], fmt: PostFormat | None = PostFormat.IMAGE,
-) -> MeasuredPost:  # fmt: skip
-    post = MeasuredPost(workspace_id=channel.workspace_id, channel_id=channel.id,
-                        external_id=external_id, published_at=published_at, format=fmt,
-                        found_by=FoundBy.PUBLISHED, text_excerpt=f"post {external_id}")  # fmt: skip
+    db: Session,
+    channel: Channel,
+    external_id: str,
+    published_at: datetime,
+    *snapshots: dict[Metric, int],
+    fmt: PostFormat | None = PostFormat.IMAGE,
+) -> MeasuredPost:
+    post = MeasuredPost(
+        workspace_id=channel.workspace_id,
+        channel_id=channel.id,
+        external_id=external_id,
+        published_at=published_at,
+        format=fmt,
+        found_by=FoundBy.PUBLISHED,
+        text_excerpt=f"post {external_id}",
+    )
     db.add(post)
     db.flush()
     for hours, values in enumerate(snapshots, start=1):
@@ -87,17 +107,29 @@ def test_a_daily_series_has_every_day_and_the_derived_figures(
     """Given three days collected and one missing, the series has the four days; the net
     growth comes from the flows, or from the totals where the platform gives only those."""
     channel = add_channel(db, workspace, "Brand Weibo")
-    add_days(db, channel, MARCH, [
-        {Metric.FOLLOWERS: 1000},
-        {Metric.FOLLOWERS: 1012, Metric.NEW_FOLLOWERS: 15, Metric.LOST_FOLLOWERS: 3,
-         Metric.VIEWS: 400, Metric.LIKES: 30, Metric.COMMENTS: 10},
-        {Metric.FOLLOWERS: 1020},
-    ])  # fmt: skip
+    add_days(
+        db,
+        channel,
+        MARCH,
+        [
+            {Metric.FOLLOWERS: 1000},
+            {
+                Metric.FOLLOWERS: 1012,
+                Metric.NEW_FOLLOWERS: 15,
+                Metric.LOST_FOLLOWERS: 3,
+                Metric.VIEWS: 400,
+                Metric.LIKES: 30,
+                Metric.COMMENTS: 10,
+            },
+            {Metric.FOLLOWERS: 1020},
+        ],
+    )
     db.commit()
 
     second, fifth = MARCH + timedelta(days=1), MARCH + timedelta(days=4)
-    series = service.daily_series(db, workspace=workspace, channel_id=channel.id,
-                                  start=second, end=fifth)  # fmt: skip
+    series = service.daily_series(
+        db, workspace=workspace, channel_id=channel.id, start=second, end=fifth
+    )
 
     assert [d.collected for d in series] == [True, True, False, False]
     assert [d.net_follower_growth for d in series] == [12, 8, None, None]
@@ -118,8 +150,13 @@ def test_a_series_too_long_is_refused(db: Session, workspace: Workspace) -> None
     channel = add_channel(db, workspace, "Brand Weibo")
     db.commit()
     with pytest.raises(UserError, match="at most"):
-        service.daily_series(db, workspace=workspace, channel_id=channel.id,
-                             start=date(2020, 1, 1), end=date(2026, 1, 1))  # fmt: skip
+        service.daily_series(
+            db,
+            workspace=workspace,
+            channel_id=channel.id,
+            start=date(2020, 1, 1),
+            end=date(2026, 1, 1),
+        )
 
 
 # --- Posts -------------------------------------------------------------------------------
@@ -133,9 +170,15 @@ def test_posts_of_a_period_come_with_their_latest_figures(
     then the period lists its own posts with the latest figures."""
     weibo = add_channel(db, workspace, "Brand Weibo")
     # 2026-03-01 00:30 in Shanghai is 2026-02-28 16:30 UTC: inside March.
-    add_post(db, weibo, "early", datetime(2026, 2, 28, 16, 30, tzinfo=UTC),
-             {Metric.VIEWS: 10}, {Metric.VIEWS: 100, Metric.LIKES: 4},
-             {Metric.VIEWS: 200, Metric.LIKES: 8, Metric.SHARES: 2})  # fmt: skip
+    add_post(
+        db,
+        weibo,
+        "early",
+        datetime(2026, 2, 28, 16, 30, tzinfo=UTC),
+        {Metric.VIEWS: 10},
+        {Metric.VIEWS: 100, Metric.LIKES: 4},
+        {Metric.VIEWS: 200, Metric.LIKES: 8, Metric.SHARES: 2},
+    )
     add_post(db, weibo, "before", datetime(2026, 2, 28, 15, 30, tzinfo=UTC), {Metric.VIEWS: 5})
     add_post(db, weibo, "fresh", datetime(2026, 3, 2, 8, tzinfo=UTC))
     add_post(db, weibo, "after", datetime(2026, 3, 2, 16, 0, tzinfo=UTC), {Metric.VIEWS: 5})
@@ -160,8 +203,13 @@ def test_without_views_a_posts_rate_is_per_follower_of_that_day(
 ) -> None:
     channel = add_channel(db, workspace, "Brand Weibo")
     add_days(db, channel, MARCH, [{Metric.FOLLOWERS: 1000}, {}, {Metric.FOLLOWERS: 4000}])
-    add_post(db, channel, "p", datetime(2026, 3, 2, 4, tzinfo=UTC),
-             {Metric.LIKES: 15, Metric.COMMENTS: 5})  # fmt: skip
+    add_post(
+        db,
+        channel,
+        "p",
+        datetime(2026, 3, 2, 4, tzinfo=UTC),
+        {Metric.LIKES: 15, Metric.COMMENTS: 5},
+    )
     db.commit()
 
     [post] = service.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 3, 3))
@@ -183,14 +231,26 @@ def test_period_totals_per_account_and_overall(db: Session, workspace: Workspace
     and engagements, followers at the end and the net growth of the period."""
     weibo = add_channel(db, workspace, "Brand Weibo")
     wechat = add_channel(db, workspace, "Brand WeChat", platform="wechat")
-    add_days(db, weibo, MARCH - timedelta(days=1), [
-        {Metric.FOLLOWERS: 990},
-        {Metric.FOLLOWERS: 1000}, {Metric.FOLLOWERS: 1010}, {Metric.FOLLOWERS: 1030},
-    ])  # fmt: skip
-    add_days(db, wechat, MARCH, [
-        {Metric.FOLLOWERS: 500, Metric.NEW_FOLLOWERS: 6, Metric.LOST_FOLLOWERS: 1},
-        {Metric.FOLLOWERS: 505, Metric.NEW_FOLLOWERS: 7, Metric.LOST_FOLLOWERS: 2},
-    ])  # fmt: skip
+    add_days(
+        db,
+        weibo,
+        MARCH - timedelta(days=1),
+        [
+            {Metric.FOLLOWERS: 990},
+            {Metric.FOLLOWERS: 1000},
+            {Metric.FOLLOWERS: 1010},
+            {Metric.FOLLOWERS: 1030},
+        ],
+    )
+    add_days(
+        db,
+        wechat,
+        MARCH,
+        [
+            {Metric.FOLLOWERS: 500, Metric.NEW_FOLLOWERS: 6, Metric.LOST_FOLLOWERS: 1},
+            {Metric.FOLLOWERS: 505, Metric.NEW_FOLLOWERS: 7, Metric.LOST_FOLLOWERS: 2},
+        ],
+    )
     day = datetime(2026, 3, 1, 4, tzinfo=UTC)
     add_post(db, weibo, "w1", day, {Metric.VIEWS: 1000, Metric.LIKES: 40, Metric.COMMENTS: 10})
     add_post(db, weibo, "w2", day, {Metric.VIEWS: 1000, Metric.LIKES: 30})
@@ -202,16 +262,27 @@ def test_period_totals_per_account_and_overall(db: Session, workspace: Workspace
 
     w, c = totals.channels[weibo.id], totals.channels[wechat.id]
     assert (w.posts, w.views, w.engagements, w.followers, w.net_follower_growth) == (
-        2, 2000, 80, 1030, 40,
-    )  # fmt: skip
+        2,
+        2000,
+        80,
+        1030,
+        40,
+    )
     assert w.engagement_rate == EngagementRate(0.04, RateBasis.VIEWS)
     assert (c.posts, c.views, c.engagements, c.followers, c.net_follower_growth) == (
-        2, 2000, 40, 505, 10,
-    )  # fmt: skip
+        2,
+        2000,
+        40,
+        505,
+        10,
+    )
     overall = totals.overall
     assert (overall.posts, overall.views, overall.engagements, overall.followers) == (
-        4, 4000, 120, 1535,
-    )  # fmt: skip
+        4,
+        4000,
+        120,
+        1535,
+    )
     assert overall.net_follower_growth == 50
     assert overall.engagement_rate == EngagementRate(0.03, RateBasis.VIEWS)
 
@@ -249,9 +320,15 @@ def test_the_collection_status_shows_what_is_held_and_what_is_missing(
     channel = add_channel(db, workspace, "Brand Douyin", platform="douyin")
     add_days(db, channel, MARCH, [{Metric.VIEWS: 1}, {Metric.VIEWS: 2}])
     add_post(db, channel, "v", datetime(2026, 3, 1, 4, tzinfo=UTC))
-    db.add(MissingFigures(channel_id=channel.id, kind=FiguresKind.ACCOUNT,
-                          first_day=date(2026, 2, 1), last_day=date(2026, 2, 28),
-                          reason="Fan data needs more than 100 fans."))  # fmt: skip
+    db.add(
+        MissingFigures(
+            channel_id=channel.id,
+            kind=FiguresKind.ACCOUNT,
+            first_day=date(2026, 2, 1),
+            last_day=date(2026, 2, 28),
+            reason="Fan data needs more than 100 fans.",
+        )
+    )
     db.commit()
 
     [status] = service.collection_status(db, workspace=workspace)
@@ -268,10 +345,13 @@ def test_a_custom_metric_is_defined_and_computed(
     db: Session, workspace: Workspace, owner: User
 ) -> None:
     metric = service.create_custom_metric(
-        db, workspace=workspace, actor=owner,
-        data=CustomMetricCreate(name="Share rate", formula="shares / views",
-                                display=MetricDisplay.PERCENT),
-    )  # fmt: skip
+        db,
+        workspace=workspace,
+        actor=owner,
+        data=CustomMetricCreate(
+            name="Share rate", formula="shares / views", display=MetricDisplay.PERCENT
+        ),
+    )
     db.commit()
 
     assert service.custom_value(metric, {Metric.VIEWS: 400, Metric.SHARES: 10}) == 0.025
@@ -285,9 +365,11 @@ def test_a_bad_formula_is_refused_with_where_and_what_to_fix(
 ) -> None:
     with pytest.raises(FormulaError) as raised:
         service.create_custom_metric(
-            db, workspace=workspace, actor=owner,
+            db,
+            workspace=workspace,
+            actor=owner,
             data=CustomMetricCreate(name="Open rate", formula="reads / followers"),
-        )  # fmt: skip
+        )
     assert raised.value.column == 1
     assert raised.value.status_code == 400
 
@@ -309,9 +391,11 @@ def test_another_workspaces_metric_cannot_be_deleted(
 ) -> None:
     other = make_workspace("rival", owner=owner)
     theirs = service.create_custom_metric(
-        db, workspace=other, actor=owner,
+        db,
+        workspace=other,
+        actor=owner,
         data=CustomMetricCreate(name="Share rate", formula="shares / views"),
-    )  # fmt: skip
+    )
     db.commit()
     with pytest.raises(NotFoundError):
         service.delete_custom_metric(db, workspace=workspace, metric_id=theirs.id, actor=owner)

@@ -411,8 +411,7 @@ def bench_publish(
 
 
 # Each benchmark command is in a module of this package; each capability's commands in its own.
-for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench,
-                   analytics_bench):  # fmt: skip
+for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench, analytics_bench):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():
     if capability.cli is not None:

@@ -35,9 +35,15 @@ def bench_analytics(
     from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     config = AnalyticsBenchConfig(
-        accounts=accounts, days=days, posts=posts, snapshots=snapshots, repeats=repeats,
-        collect_posts=collect_posts, seed=seed, database_url=database_url,
-    )  # fmt: skip
+        accounts=accounts,
+        days=days,
+        posts=posts,
+        snapshots=snapshots,
+        repeats=repeats,
+        collect_posts=collect_posts,
+        seed=seed,
+        database_url=database_url,
+    )
     backend = "PostgreSQL" if database_url else "SQLite"
     console.print(
         f"bench analytics: {accounts} accounts x {days} days, {posts} posts x {snapshots} "

@@ -229,10 +229,12 @@ class _Lines:
 
 def _runaway_error(line: int, problem: str, detail: str) -> RowError:
     return RowError(
-        line, "", problem,
+        line,
+        "",
+        problem,
         N_("Close or remove the quote in this row; the rows after it were read on their own."),
         detail[:200],
-    )  # fmt: skip
+    )
 
 
 def csv_dict_rows(
@@ -272,10 +274,14 @@ def csv_dict_rows(
         except StopIteration:
             break
         except csv.Error as exc:
-            yield line, _runaway_error(
-                line, N_("The row cannot be read as CSV: a field is unterminated or too large."),
-                str(exc),
-            )  # fmt: skip
+            yield (
+                line,
+                _runaway_error(
+                    line,
+                    N_("The row cannot be read as CSV: a field is unterminated or too large."),
+                    str(exc),
+                ),
+            )
             if rereads < MAX_REREADS:
                 rereads += 1
                 lines.read_again(lines.taken[1:])
@@ -285,10 +291,14 @@ def csv_dict_rows(
             # The reader hit the end of the file inside a quoted field: the quote opened on
             # this row is never closed, and every line after it was swallowed.
             rereads += 1
-            yield line, _runaway_error(
-                line, N_("A quote in this row is never closed: it swallowed the rest of the file."),
-                lines.taken[0],
-            )  # fmt: skip
+            yield (
+                line,
+                _runaway_error(
+                    line,
+                    N_("A quote in this row is never closed: it swallowed the rest of the file."),
+                    lines.taken[0],
+                ),
+            )
             lines.read_again(lines.taken[1:])
             reader = csv.reader(lines)
             continue
@@ -334,11 +344,13 @@ def xlsx_rows(
         sheet = workbook.worksheets[0]
         if (sheet.max_column or 0) > MAX_COLUMNS:  # every row would be padded to that width
             raise UserError(
-                N_("The sheet is {columns} columns wide; guanxi reads at most {limit}. Delete "
-                   "the empty columns, or export the data as CSV."),
+                N_(
+                    "The sheet is {columns} columns wide; guanxi reads at most {limit}. Delete "
+                    "the empty columns, or export the data as CSV."
+                ),
                 columns=sheet.max_column,
                 limit=MAX_COLUMNS,
-            )  # fmt: skip
+            )
         rows = _sheet_rows(sheet.iter_rows(values_only=True))
         header_cells = next(rows, None)
         if header_cells is None:
@@ -367,11 +379,13 @@ def _sheet_rows(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
             return
         except Exception as exc:  # openpyxl raises many types for a broken sheet
             raise UserError(
-                N_("The workbook cannot be read after row {row} ({error}). Save it again "
-                   "from Excel, or export the sheet as CSV."),
+                N_(
+                    "The workbook cannot be read after row {row} ({error}). Save it again "
+                    "from Excel, or export the sheet as CSV."
+                ),
                 row=line,
                 error=type(exc).__name__,
-            ) from exc  # fmt: skip
+            ) from exc
         line += 1
         yield cells
 

@@ -60,8 +60,11 @@ def plan_for_pages(db: Session) -> None:
     plan made for the table sizes of that moment. (LOCAL: until the transaction ends.)
     """
     if is_postgresql(db):
-        settings = {"plan_cache_mode": "force_custom_plan", "enable_hashjoin": "off",
-                    "enable_mergejoin": "off"}  # fmt: skip
+        settings = {
+            "plan_cache_mode": "force_custom_plan",
+            "enable_hashjoin": "off",
+            "enable_mergejoin": "off",
+        }
         db.execute(
             select(*(func.set_config(name, value, True) for name, value in settings.items()))
         )
@@ -151,9 +154,12 @@ def update_by_id(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -
         # The id travels as "row_id": a derived column named like the table's would be
         # ambiguous in the WHERE clause.
         source = json_rows(
-            table, [{"row_id": row[ID], **row} for row in rows], ["row_id", *columns],
-            name="changed", types={"row_id": Integer()},
-        )  # fmt: skip
+            table,
+            [{"row_id": row[ID], **row} for row in rows],
+            ["row_id", *columns],
+            name="changed",
+            types={"row_id": Integer()},
+        )
         db.execute(
             update(table)
             .where(table.c[ID] == source.c.row_id)

@@ -34,15 +34,22 @@ def sync_command(
     box = SecretBox.from_settings(settings)
     channel_ids = syncable_channel_ids(factory, workspace_id=workspace_id)
     added = failed = 0
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with httpx.Client(timeout=30.0) as http, Progress(*columns, console=console) as bar:
         task = bar.add_task("inbox sync", total=len(channel_ids))
         for channel_id in channel_ids:
             report = sync_channel_id(
-                factory, channel_id, box=box, owner="cli",
+                factory,
+                channel_id,
+                box=box,
+                owner="cli",
                 connector_for=partial(connector_for, settings=settings, http=http),
-            )  # fmt: skip
+            )
             bar.advance(task)
             if report is None:
                 continue

@@ -35,9 +35,12 @@ def sync_channel(channel_id: int) -> int:
     from guanxi.inbox.intake.service import sync_channel_id  # noqa: PLC0415 - loads when the job runs: the ingest service, ~300 ms
 
     report = sync_channel_id(
-        sessions(), channel_id, connector_for=connector_for,
-        box=SecretBox.from_settings(get_settings()), owner=worker_id(),
-    )  # fmt: skip
+        sessions(),
+        channel_id,
+        connector_for=connector_for,
+        box=SecretBox.from_settings(get_settings()),
+        owner=worker_id(),
+    )
     return report.added if report is not None else 0
 
 

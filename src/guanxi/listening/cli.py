@@ -73,15 +73,19 @@ def import_command(
         if target is None:
             raise fail(f"no workspace {workspace}; see `guanxi workspace create`")
         try:
-            chosen = service.source_named(db, workspace_id=target.id, name=source or file_format,
-                                          file_format=file_format, platform=platform)  # fmt: skip
+            chosen = service.source_named(
+                db,
+                workspace_id=target.id,
+                name=source or file_format,
+                file_format=file_format,
+                platform=platform,
+            )
             if file_format in GENERIC_FORMATS:
                 given = given or dict(chosen.column_mapping)
                 from guanxi.listening.intake.importers.generic import check_mapping  # noqa: PLC0415 - the file readers: ~35 ms at every `guanxi` start
 
                 service.remember_mapping(chosen, check_mapping(given))
-            importer = importer_for(file_format, mapping=given, platform=platform,
-                                    users_path=users)  # fmt: skip
+            importer = importer_for(file_format, mapping=given, platform=platform, users_path=users)
             run = flows.start_run(db, source=chosen, path=path)
             db.commit()
             pipeline = enrichment.pipeline_for(db, workspace_id=target.id) if enrich else None
@@ -106,9 +110,15 @@ def import_command(
                     label = f"importing {path.name}: {progress.run.rows_added} new"
                     bar.update(task, completed=done, description=label)
 
-                flows.import_file(db, run=run, path=path, importer=importer, pipeline=pipeline,
-                                  on_progress=on_progress,
-                                  max_rows=get_settings().import_max_rows)  # fmt: skip
+                flows.import_file(
+                    db,
+                    run=run,
+                    path=path,
+                    importer=importer,
+                    pipeline=pipeline,
+                    on_progress=on_progress,
+                    max_rows=get_settings().import_max_rows,
+                )
                 bar.update(task, completed=run.rows_read if by_rows else run.bytes_total)
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from exc
@@ -168,14 +178,20 @@ def reenrich_command(
         if not total:
             console.print(f"every mention is enriched by {version}")
             return
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console) as bar:  # fmt: skip
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as bar:
             task = bar.add_task(f"re-enriching with {version}", total=total)
             done = flows.reenrich(
-                db, workspace_id=workspace_id,
+                db,
+                workspace_id=workspace_id,
                 pipeline=pipeline if workspace_id is not None else None,
                 progress=lambda count: bar.update(task, completed=count),
-            )  # fmt: skip
+            )
         console.print(f"re-enriched {done} mentions with {version}")
 
 

@@ -38,9 +38,17 @@ if TYPE_CHECKING:
 
 # The columns of `analytics posts`, in order.
 POST_COLUMNS = (
-    "platform", "account", "published_at", "views", "engagements", "engagement_rate",
-    "engagement_rate_basis", "format", "external_id", "url",
-)  # fmt: skip
+    "platform",
+    "account",
+    "published_at",
+    "views",
+    "engagements",
+    "engagement_rate",
+    "engagement_rate_basis",
+    "format",
+    "external_id",
+    "url",
+)
 
 
 class OutputFormat(StrEnum):
@@ -79,8 +87,12 @@ def sync_command(
     if workspace:
         with factory() as db:
             workspace_id = _workspace(db, workspace).id
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     totals = {"snapshots": 0, "days": 0, "errors": 0}
     with httpx.Client(timeout=30.0) as http:
         build = partial(connector_for, settings=settings, http=http)
@@ -89,9 +101,12 @@ def sync_command(
             task = bar.add_task("analytics sync", total=len(channel_ids))
             for channel_id in channel_ids:
                 report = collect_channel_id(
-                    factory, channel_id, connector_for=build,
-                    box=SecretBox.from_settings(settings), owner="cli",
-                )  # fmt: skip
+                    factory,
+                    channel_id,
+                    connector_for=build,
+                    box=SecretBox.from_settings(settings),
+                    owner="cli",
+                )
                 bar.advance(task)
                 if report is None:
                     continue
@@ -113,14 +128,17 @@ def sync_command(
 
 def _row(post: PostFiguresRead, zone: Any) -> dict[str, Any]:
     return {
-        "platform": post.platform, "account": post.account,
+        "platform": post.platform,
+        "account": post.account,
         "published_at": post.published_at.astimezone(zone).isoformat(),
-        "views": post.views, "engagements": post.engagements,
+        "views": post.views,
+        "engagements": post.engagements,
         "engagement_rate": None if post.engagement_rate is None else round(post.engagement_rate, 6),
         "engagement_rate_basis": post.engagement_rate_basis,
         "format": post.format.value if post.format else None,
-        "external_id": post.external_id, "url": post.url,
-    }  # fmt: skip
+        "external_id": post.external_id,
+        "url": post.url,
+    }
 
 
 def posts_command(
@@ -232,29 +250,40 @@ def import_command(
         try:
             reading.check_size(path.stat().st_size)
             with path.open("rb") as content:
-                stored = imports.save_export(data_dir=data_dir, workspace_id=found.id,
-                                             filename=path.name, content=content)  # fmt: skip
+                stored = imports.save_export(
+                    data_dir=data_dir, workspace_id=found.id, filename=path.name, content=content
+                )
             run = imports.start_import(
-                db, workspace=found, channel_id=account.id, kind=ExportKind(export.value),
-                filename=path.name, path=data_dir / stored, storage_path=stored,
-                created_by_id=None, as_of=day,
-            )  # fmt: skip
+                db,
+                workspace=found,
+                channel_id=account.id,
+                kind=ExportKind(export.value),
+                filename=path.name,
+                path=data_dir / stored,
+                storage_path=stored,
+                created_by_id=None,
+                as_of=day,
+            )
             columns = imports.file_preview(run, data_dir=data_dir).columns
             chosen = {**imports.proposed_mapping(db, run=run, columns=columns), **given}
             chosen = imports.remember_mapping(db, run=run, columns=columns, mapping=chosen)
             db.commit()
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from exc
-        columns_bar = (TextColumn("{task.description}"), TextColumn("{task.completed} rows"),
-                       TimeElapsedColumn())  # fmt: skip
+        columns_bar = (
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} rows"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns_bar, console=err_console) as bar:
             task = bar.add_task(f"importing {path.name}", total=None)
 
             def advance(done: int) -> None:
                 bar.update(task, completed=done)
 
-            run = imports.run_import(db, run=run, data_dir=data_dir, mapping=chosen,
-                                     progress=advance)  # fmt: skip
+            run = imports.run_import(
+                db, run=run, data_dir=data_dir, mapping=chosen, progress=advance
+            )
         db.commit()
         if run.error:
             message = i18n.gettext(run.error)
@@ -268,8 +297,10 @@ def import_command(
         for error in run.row_errors[:20]:
             where = f" [{error['column']}]" if error["column"] else ""
             value = f" ({error['value']})" if error["value"] else ""
-            console.print(f"  line {error['line']}{where}: {i18n.gettext(error['problem'])} "
-                          f"{i18n.gettext(error['fix'])}{value}")  # fmt: skip
+            console.print(
+                f"  line {error['line']}{where}: {i18n.gettext(error['problem'])} "
+                f"{i18n.gettext(error['fix'])}{value}"
+            )
         if run.rows_failed > 20:
             console.print(f"  ... and {run.rows_failed - 20} more rows with errors")
 

@@ -103,17 +103,21 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
     if channel is None:  # a post's channel goes with it (ON DELETE CASCADE)
         raise NotFoundError(N_("No such measured post in this workspace."))
     own = db.scalars(
-        select(PostSnapshot).where(PostSnapshot.post_id == post.id)
+        select(PostSnapshot)
+        .where(PostSnapshot.post_id == post.id)
         .order_by(PostSnapshot.observed_at)
-    ).all()  # fmt: skip
+    ).all()
     points = _points(post, own)
     others = db.scalars(
         select(MeasuredPost)
-        .where(MeasuredPost.channel_id == post.channel_id, MeasuredPost.id != post.id,
-               MeasuredPost.snapshot_count > 0)
+        .where(
+            MeasuredPost.channel_id == post.channel_id,
+            MeasuredPost.id != post.id,
+            MeasuredPost.snapshot_count > 0,
+        )
         .order_by(MeasuredPost.published_at.desc())
         .limit(MEDIAN_POSTS)
-    ).all()  # fmt: skip
+    ).all()
     snapshots: dict[int, list[PostSnapshot]] = defaultdict(list)
     if others:
         for snapshot in db.scalars(
@@ -124,19 +128,26 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
     for other in others:
         other_points = _points(other, snapshots.get(other.id, []))
         if other_points:
-            curves.append((
-                [p.hours for p in other_points],
-                [p.views for p in other_points],
-                [p.engagements for p in other_points],
-            ))  # fmt: skip
+            curves.append(
+                (
+                    [p.hours for p in other_points],
+                    [p.views for p in other_points],
+                    [p.engagements for p in other_points],
+                )
+            )
     medians = []
     for point in points:
         views = [v for a, vs, _ in curves if (v := _at(a, vs, point.hours)) is not None]
         engaged = [v for a, _, es in curves if (v := _at(a, es, point.hours)) is not None]
         medians.append(
-            MedianPoint(point.hours, median(views) if views else None, len(views),
-                        median(engaged) if engaged else None, len(engaged))
-        )  # fmt: skip
+            MedianPoint(
+                point.hours,
+                median(views) if views else None,
+                len(views),
+                median(engaged) if engaged else None,
+                len(engaged),
+            )
+        )
     return PostCurve(post, channel, points, medians, len(curves))
 
 
@@ -178,8 +189,11 @@ def posts_page(
     if order is PostOrder.PUBLISHED:
         posts.reverse()
     else:
-        field = {PostOrder.VIEWS: "views", PostOrder.ENGAGEMENTS: "engagements",
-                 PostOrder.RATE: "engagement_rate"}[order]  # fmt: skip
+        field = {
+            PostOrder.VIEWS: "views",
+            PostOrder.ENGAGEMENTS: "engagements",
+            PostOrder.RATE: "engagement_rate",
+        }[order]
         posts.sort(key=lambda p: (getattr(p, field) is None, -(getattr(p, field) or 0)))
     pages = max(1, -(-len(posts) // size))
     page = min(max(1, page), pages)

@@ -68,8 +68,9 @@ def _fetch_days(run: Run, first: date, last: date) -> int:
         return 0
     days = [day for day in answer if first <= day.day <= last]
     store_days(run.db, channel_id=run.channel.id, days=days, now=run.now)
-    clear_missing(run.db, channel_id=run.channel.id, kind=FiguresKind.ACCOUNT,
-                  first_day=first, last_day=last)  # fmt: skip
+    clear_missing(
+        run.db, channel_id=run.channel.id, kind=FiguresKind.ACCOUNT, first_day=first, last_day=last
+    )
     run.report.days += len(days)
     return len(days)
 
@@ -79,8 +80,15 @@ def store_days(db: Session, *, channel_id: int, days: Sequence[ReportedDay], now
     the platform no longer reports keeps its stored value."""
     if not days:
         return
-    rows = [{"channel_id": channel_id, "day": day.day, "collected_at": now,
-             **figure_columns(day.values)} for day in days]  # fmt: skip
+    rows = [
+        {
+            "channel_id": channel_id,
+            "day": day.day,
+            "collected_at": now,
+            **figure_columns(day.values),
+        }
+        for day in days
+    ]
     statement = insert_statement(db, AccountDay).values(rows)
     table = AccountDay.__table__
     db.execute(
@@ -88,11 +96,13 @@ def store_days(db: Session, *, channel_id: int, days: Sequence[ReportedDay], now
             index_elements=["channel_id", "day"],
             set_={
                 "collected_at": statement.excluded.collected_at,
-                **{m.value: func.coalesce(statement.excluded[m.value], table.c[m.value])
-                   for m in Metric},
+                **{
+                    m.value: func.coalesce(statement.excluded[m.value], table.c[m.value])
+                    for m in Metric
+                },
             },
         )
-    )  # fmt: skip
+    )
     splits = {
         (day.day, values.text(breakdown, limit=40), values.text(key, limit=60)): value
         for day in days
@@ -101,10 +111,12 @@ def store_days(db: Session, *, channel_id: int, days: Sequence[ReportedDay], now
         if (value := figure(count)) is not None
     }
     if splits:
-        statement = insert_statement(db, AccountDayBreakdown).values([
-            {"channel_id": channel_id, "day": d, "breakdown": b, "key": k, "value": v}
-            for (d, b, k), v in splits.items()
-        ])  # fmt: skip
+        statement = insert_statement(db, AccountDayBreakdown).values(
+            [
+                {"channel_id": channel_id, "day": d, "breakdown": b, "key": k, "value": v}
+                for (d, b, k), v in splits.items()
+            ]
+        )
         db.execute(
             statement.on_conflict_do_update(
                 index_elements=["channel_id", "day", "breakdown", "key"],
@@ -154,8 +166,15 @@ def collect_days(run: Run) -> None:
 
 def _unavailable_too_old(run: Run, first: date, last: date) -> None:
     if first <= last:
-        record_missing(run.db, channel_id=run.channel.id, kind=FiguresKind.ACCOUNT,
-                       first_day=first, last_day=last, reason=TOO_OLD, now=run.now)  # fmt: skip
+        record_missing(
+            run.db,
+            channel_id=run.channel.id,
+            kind=FiguresKind.ACCOUNT,
+            first_day=first,
+            last_day=last,
+            reason=TOO_OLD,
+            now=run.now,
+        )
         run.report.missing += 1
 
 

@@ -28,11 +28,19 @@ MAX_DEPTH = 12  # nested parentheses and minus signs
 MAX_TOKENS = 80
 
 _OPERATORS = {
-    "+": "+", "＋": "+",
-    "-": "-", "−": "-", "－": "-",
-    "*": "*", "×": "*", "＊": "*", "·": "*",
-    "/": "/", "÷": "/", "／": "/",
-}  # fmt: skip
+    "+": "+",
+    "＋": "+",
+    "-": "-",
+    "−": "-",
+    "－": "-",
+    "*": "*",
+    "×": "*",
+    "＊": "*",
+    "·": "*",
+    "/": "/",
+    "÷": "/",
+    "／": "/",
+}
 _OPENING = {"(", "（"}
 _CLOSING = {")", "）"}
 _SPACE = re.compile(r"[\s\u3000]+")
@@ -86,8 +94,9 @@ def tokenise(source: str) -> Iterator[Token]:
             if not _NUMBER.fullmatch(text):
                 raise FormulaError(
                     N_("“{number}” at column {column} is not a number: write it like 12 or 0.5."),
-                    column=column, number=text,
-                )  # fmt: skip
+                    column=column,
+                    number=text,
+                )
             yield Token(TokenKind.NUMBER, text, column)
             position = number.end()
             continue
@@ -107,8 +116,9 @@ def tokenise(source: str) -> Iterator[Token]:
                     "“{char}” at column {column} has no place in a formula: use numbers, "
                     "metric names, + − × ÷ and parentheses."
                 ),
-                column=column, char=char,
-            )  # fmt: skip
+                column=column,
+                char=char,
+            )
         position += 1
     yield Token(TokenKind.END, "", len(source) + 1)
 
@@ -211,8 +221,9 @@ class _Parser:
                         "The formula has more than {limit} numbers, names and signs (from "
                         "column {column}): shorten it."
                     ),
-                    column=self.current.column, limit=MAX_TOKENS,
-                )  # fmt: skip
+                    column=self.current.column,
+                    limit=MAX_TOKENS,
+                )
         return token
 
     def formula(self) -> Node:
@@ -229,8 +240,9 @@ class _Parser:
                     "An operator is missing before “{token}” at column {column}: "
                     "add + − × or ÷ between the two."
                 ),
-                column=token.column, token=token.text,
-            )  # fmt: skip
+                column=token.column,
+                token=token.text,
+            )
         return node
 
     def sum(self) -> Node:
@@ -265,8 +277,9 @@ class _Parser:
                     "The formula nests more than {limit} levels deep at column {column}: "
                     "remove some parentheses or minus signs."
                 ),
-                column=token.column, limit=MAX_DEPTH,
-            )  # fmt: skip
+                column=token.column,
+                limit=MAX_DEPTH,
+            )
         self.depth += 1
         return self.depth - 1
 
@@ -308,8 +321,9 @@ class _Parser:
                 "A number or a metric name is missing before “{token}” at column {column}: "
                 "add one, or remove the “{token}”."
             ),
-            column=token.column, token=token.text,
-        )  # fmt: skip
+            column=token.column,
+            token=token.text,
+        )
 
     def name(self, token: Token) -> Name:
         if token.text in self.names:
@@ -318,12 +332,16 @@ class _Parser:
         if close:
             raise FormulaError(
                 N_("“{name}” at column {column} is not a metric: did you mean “{suggestion}”?"),
-                column=token.column, name=token.text, suggestion=close[0],
-            )  # fmt: skip
+                column=token.column,
+                name=token.text,
+                suggestion=close[0],
+            )
         raise FormulaError(
             N_("“{name}” at column {column} is not a metric: use one of {names}."),
-            column=token.column, name=token.text, names=", ".join(sorted(self.names)),
-        )  # fmt: skip
+            column=token.column,
+            name=token.text,
+            names=", ".join(sorted(self.names)),
+        )
 
 
 @dataclass(frozen=True)
@@ -358,11 +376,9 @@ def parse(source: str, *, names: frozenset[str] = FORMULA_NAMES) -> Formula:
         )
     if len(source) > MAX_LENGTH:
         raise FormulaError(
-            N_(
-                "The formula is longer than {limit} characters (from column {column}): "
-                "shorten it."
-            ),
-            column=MAX_LENGTH + 1, limit=MAX_LENGTH,
-        )  # fmt: skip
+            N_("The formula is longer than {limit} characters (from column {column}): shorten it."),
+            column=MAX_LENGTH + 1,
+            limit=MAX_LENGTH,
+        )
     tree = _Parser(tokenise(source), names).formula()
     return Formula(source=source, tree=tree, names=_names_in(tree))

@@ -109,8 +109,13 @@ class MetricColumns:
 
 # The figures a post's totals add up (followers and their flows are the account's, not its).
 POST_METRICS = (
-    Metric.VIEWS, Metric.LIKES, Metric.COMMENTS, Metric.SHARES, Metric.SAVES, Metric.WOWS,
-)  # fmt: skip
+    Metric.VIEWS,
+    Metric.LIKES,
+    Metric.COMMENTS,
+    Metric.SHARES,
+    Metric.SAVES,
+    Metric.WOWS,
+)
 
 
 class MeasuredPost(MetricColumns, Base):

@@ -108,8 +108,9 @@ def resolve_period(
         if end < start:
             raise UserError(
                 N_("The period ends ({end}) before it begins ({start}): swap the two dates."),
-                start=start.isoformat(), end=end.isoformat(),
-            )  # fmt: skip
+                start=start.isoformat(),
+                end=end.isoformat(),
+            )
         if (end - start).days + 1 > MAX_PERIOD_DAYS:
             raise UserError(
                 N_("A period covers at most {limit} days: choose a shorter one."),
@@ -131,8 +132,9 @@ def _date(value: str | None, name: str) -> date | None:
     except ValueError:
         raise UserError(
             N_("“{value}” is not a date for “{name}”: write it as 2026-03-01."),
-            value=value[:40], name=name,
-        ) from None  # fmt: skip
+            value=value[:40],
+            name=name,
+        ) from None
 
 
 def period_from_query(workspace: Workspace, params: Mapping[str, str], *, now: datetime) -> Period:
@@ -216,11 +218,13 @@ def daily_trend(
     begins, ends = period_bounds(workspace, start, end)
     zone = ZoneInfo(workspace.timezone)
     rows = db.execute(
-        select(MeasuredPost.published_at, MeasuredPost.views, engagement_sum())
-        .where(MeasuredPost.workspace_id == workspace.id,
-               MeasuredPost.channel_id.in_(channel_ids),
-               MeasuredPost.published_at >= begins, MeasuredPost.published_at < ends)
-    ).all()  # fmt: skip
+        select(MeasuredPost.published_at, MeasuredPost.views, engagement_sum()).where(
+            MeasuredPost.workspace_id == workspace.id,
+            MeasuredPost.channel_id.in_(channel_ids),
+            MeasuredPost.published_at >= begins,
+            MeasuredPost.published_at < ends,
+        )
+    ).all()
     for published_at, post_views, post_engaged in rows:
         n = index.get(published_at.astimezone(zone).date())
         if n is None:
@@ -245,11 +249,13 @@ def _followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) 
         return [None] * len(days)
     rows = db.execute(
         select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
-        .where(AccountDay.channel_id.in_(channel_ids),
-               AccountDay.day.between(days[0] - timedelta(days=31), days[-1]),
-               AccountDay.followers.is_not(None))
+        .where(
+            AccountDay.channel_id.in_(channel_ids),
+            AccountDay.day.between(days[0] - timedelta(days=31), days[-1]),
+            AccountDay.followers.is_not(None),
+        )
         .order_by(AccountDay.day)
-    ).all()  # fmt: skip
+    ).all()
     by_channel: dict[int, dict[date, int]] = defaultdict(dict)
     for channel_id, day, count in rows:
         by_channel[channel_id][day] = int(count or 0)
@@ -286,11 +292,15 @@ def _figures(current: Totals, previous: Totals, trend: Trend) -> list[Figure]:
     return [
         figure(Headline.FOLLOWERS, current.followers, previous.followers, trend.followers),
         figure(Headline.VIEWS, current.views, previous.views, trend.views),
-        figure(Headline.ENGAGEMENTS, current.engagements, previous.engagements,
-               trend.engagements),
-        figure(Headline.ENGAGEMENT_RATE, _rate(current), _rate(previous),
-               trend.engagement_rate, rate.basis if rate else None),
-    ]  # fmt: skip
+        figure(Headline.ENGAGEMENTS, current.engagements, previous.engagements, trend.engagements),
+        figure(
+            Headline.ENGAGEMENT_RATE,
+            _rate(current),
+            _rate(previous),
+            trend.engagement_rate,
+            rate.basis if rate else None,
+        ),
+    ]
 
 
 def _platform_totals(channels: list[Channel], totals: PeriodTotals) -> dict[str, Totals]:
@@ -348,9 +358,14 @@ def overview(db: Session, *, workspace: Workspace, period: Period) -> Overview:
         result.platforms.append(Row(platform, platform, None, totals, before_by_platform[platform]))
     for channel in channels:
         result.accounts.append(
-            Row(channel.name, channel.platform, channel.id,
-                current.channels[channel.id], previous.channels[channel.id])
-        )  # fmt: skip
+            Row(
+                channel.name,
+                channel.platform,
+                channel.id,
+                current.channels[channel.id],
+                previous.channels[channel.id],
+            )
+        )
     return result
 
 

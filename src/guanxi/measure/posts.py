@@ -93,21 +93,28 @@ def discover_published(run: Run) -> None:
     for post in published:
         published_at = post.published_at or run.now
         row = {
-            "workspace_id": run.channel.workspace_id, "channel_id": run.channel.id,
-            "external_id": post.external_id[:200], "publish_target_id": post.target_id,
-            "published_at": published_at, "format": post.format,
+            "workspace_id": run.channel.workspace_id,
+            "channel_id": run.channel.id,
+            "external_id": post.external_id[:200],
+            "publish_target_id": post.target_id,
+            "published_at": published_at,
+            "format": post.format,
             "text_excerpt": values.text(post.text, limit=280),
-            "url": values.web_url(post.url), "found_by": FoundBy.PUBLISHED, "found_at": run.now,
+            "url": values.web_url(post.url),
+            "found_by": FoundBy.PUBLISHED,
+            "found_at": run.now,
             "plan": SnapshotPlan.ACTIVE,
             "next_snapshot_at": next_snapshot_at(published_at, after=None),
-        }  # fmt: skip
+        }
         statement = insert_statement(run.db, MeasuredPost).values(row)
         # Already found in the timeline: it is now known as guanxi's, with its format.
         statement = statement.on_conflict_do_update(
             index_elements=["channel_id", "external_id"],
-            set_={name: statement.excluded[name] for name in
-                  ("publish_target_id", "found_by", "format")},
-        )  # fmt: skip
+            set_={
+                name: statement.excluded[name]
+                for name in ("publish_target_id", "found_by", "format")
+            },
+        )
         run.db.execute(statement)
         run.report.posts_found += 1
     run.db.commit()
@@ -152,14 +159,19 @@ def _timeline_row(run: Run, item: FetchedItem) -> dict[str, Any] | None:
     max_age = _max_age(run.limits)
     too_old = max_age is not None and run.now - published_at >= max_age
     return {
-        "workspace_id": run.channel.workspace_id, "channel_id": run.channel.id,
-        "external_id": item.external_id[:200], "publish_target_id": None,
-        "published_at": published_at, "format": None,
-        "text_excerpt": values.text(item.text, limit=280), "url": values.web_url(item.url),
-        "found_by": FoundBy.TIMELINE, "found_at": run.now,
+        "workspace_id": run.channel.workspace_id,
+        "channel_id": run.channel.id,
+        "external_id": item.external_id[:200],
+        "publish_target_id": None,
+        "published_at": published_at,
+        "format": None,
+        "text_excerpt": values.text(item.text, limit=280),
+        "url": values.web_url(item.url),
+        "found_by": FoundBy.TIMELINE,
+        "found_at": run.now,
         "plan": SnapshotPlan.FINISHED if too_old else SnapshotPlan.ACTIVE,
         "next_snapshot_at": None if too_old else next_snapshot_at(published_at, after=None),
-    }  # fmt: skip
+    }
 
 
 def _max_age(limits: MetricsLimits) -> timedelta | None:
@@ -201,8 +213,9 @@ def snapshot_posts(run: Run) -> None:
             today = platform_today(run.now)
             unavailable(run, FiguresKind.POSTS, today, today, exc)
             for post in batch:
-                post.next_snapshot_at = next_snapshot_at(post.published_at, after=run.now,
-                                                         max_age=max_age)  # fmt: skip
+                post.next_snapshot_at = next_snapshot_at(
+                    post.published_at, after=run.now, max_age=max_age
+                )
                 post.plan = SnapshotPlan.ACTIVE if post.next_snapshot_at else SnapshotPlan.FINISHED
             continue
         _store_snapshots(run, batch, answer, max_age=max_age)
@@ -229,24 +242,33 @@ def _store_snapshots(
         else:
             observed_at = aware(figures.observed_at)
             columns = figure_columns(figures.values)
-            rows.append({"post_id": post.id, "observed_at": observed_at,
-                         "as_of": aware(figures.as_of) if figures.as_of else None,
-                         **columns})  # fmt: skip
+            rows.append(
+                {
+                    "post_id": post.id,
+                    "observed_at": observed_at,
+                    "as_of": aware(figures.as_of) if figures.as_of else None,
+                    **columns,
+                }
+            )
             post.misses = 0
             if post.last_observed_at is None or observed_at >= post.last_observed_at:
                 post.last_observed_at = observed_at
                 for name, value in columns.items():
                     setattr(post, name, value)
-        post.next_snapshot_at = next_snapshot_at(post.published_at, after=run.now,
-                                                 max_age=max_age)  # fmt: skip
+        post.next_snapshot_at = next_snapshot_at(post.published_at, after=run.now, max_age=max_age)
         if post.next_snapshot_at is None:
             post.plan = SnapshotPlan.FINISHED
     if rows:
         statement = insert_statement(run.db, PostSnapshot).values(rows)
-        inserted = run.db.execute(
-            statement.on_conflict_do_nothing(index_elements=["post_id", "observed_at"])
-            .returning(PostSnapshot.post_id)
-        ).scalars().all()  # fmt: skip
+        inserted = (
+            run.db.execute(
+                statement.on_conflict_do_nothing(
+                    index_elements=["post_id", "observed_at"]
+                ).returning(PostSnapshot.post_id)
+            )
+            .scalars()
+            .all()
+        )
         counted = set(inserted)
         for post in batch:
             if post.id in counted:

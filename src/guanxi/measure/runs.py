@@ -122,10 +122,16 @@ def record_missing(
             return
     db.add(
         MissingFigures(
-            channel_id=channel_id, kind=kind, first_day=first_day, last_day=last_day,
-            reason=reason, reason_params=params, code=code[:40], recorded_at=now,
+            channel_id=channel_id,
+            kind=kind,
+            first_day=first_day,
+            last_day=last_day,
+            reason=reason,
+            reason_params=params,
+            code=code[:40],
+            recorded_at=now,
         )
-    )  # fmt: skip
+    )
 
 
 def clear_missing(
@@ -146,11 +152,16 @@ def clear_missing(
         if row.first_day < first_day and row.last_day > last_day:
             db.add(
                 MissingFigures(
-                    channel_id=channel_id, kind=kind, first_day=last_day + one,
-                    last_day=row.last_day, reason=row.reason, reason_params=row.reason_params,
-                    code=row.code, recorded_at=row.recorded_at,
+                    channel_id=channel_id,
+                    kind=kind,
+                    first_day=last_day + one,
+                    last_day=row.last_day,
+                    reason=row.reason,
+                    reason_params=row.reason_params,
+                    code=row.code,
+                    recorded_at=row.recorded_at,
                 )
-            )  # fmt: skip
+            )
             row.last_day = first_day - one
         elif row.first_day < first_day:
             row.last_day = first_day - one
@@ -166,9 +177,16 @@ def unavailable(
     """The platform says it has no ``kind`` figures from ``first`` to ``last``: recorded
     with its reason for the account's page."""
     record_missing(
-        run.db, channel_id=run.channel.id, kind=kind, first_day=first, last_day=last,
-        reason=error.message, params=dict(error.params), code=error.code, now=run.now,
-    )  # fmt: skip
+        run.db,
+        channel_id=run.channel.id,
+        kind=kind,
+        first_day=first,
+        last_day=last,
+        reason=error.message,
+        params=dict(error.params),
+        code=error.code,
+        now=run.now,
+    )
     run.report.missing += 1
 
 

@@ -33,9 +33,12 @@ def collect_channel(channel_id: int) -> int:
     from guanxi.measure.collect import collect_channel_id  # noqa: PLC0415 - loaded when a job runs, not by every process that reads the schedule
 
     report = collect_channel_id(
-        sessions(), channel_id, connector_for=connector_for,
-        box=SecretBox.from_settings(get_settings()), owner=worker_id(),
-    )  # fmt: skip
+        sessions(),
+        channel_id,
+        connector_for=connector_for,
+        box=SecretBox.from_settings(get_settings()),
+        owner=worker_id(),
+    )
     return report.snapshots + report.days if report is not None else 0
 
 

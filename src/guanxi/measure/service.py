@@ -66,8 +66,9 @@ def period_bounds(workspace: Workspace, start: date, end: date) -> tuple[datetim
     if end < start:
         raise UserError(
             N_("The period ends ({end}) before it begins ({start}): swap the two dates."),
-            start=start.isoformat(), end=end.isoformat(),
-        )  # fmt: skip
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
     zone = _zone(workspace)
     begins = datetime.combine(start, time(0), zone)
     ends = datetime.combine(end + timedelta(days=1), time(0), zone)
@@ -134,10 +135,12 @@ def daily_series(
         )
     rows = db.scalars(
         select(AccountDay)
-        .where(AccountDay.channel_id == channel.id,
-               AccountDay.day.between(start - timedelta(days=1), end))
+        .where(
+            AccountDay.channel_id == channel.id,
+            AccountDay.day.between(start - timedelta(days=1), end),
+        )
         .order_by(AccountDay.day)
-    ).all()  # fmt: skip
+    ).all()
     by_day = {row.day: row.figures() for row in rows}
     series = []
     day = start
@@ -149,11 +152,14 @@ def daily_series(
             before = by_day.get(day - timedelta(days=1), {}).get(Metric.FOLLOWERS)
             series.append(
                 DayFigures(
-                    day, figures, collected=True, engagements=engagements(figures),
+                    day,
+                    figures,
+                    collected=True,
+                    engagements=engagements(figures),
                     engagement_rate=engagement_rate(figures),
                     net_follower_growth=net_follower_growth(figures, followers_before=before),
                 )
-            )  # fmt: skip
+            )
         day += timedelta(days=1)
     return series
 
@@ -212,9 +218,15 @@ def post_figures(
     metric_columns = [getattr(MeasuredPost, metric.value) for metric in Metric]
     rows = db.execute(
         select(
-            MeasuredPost.id, MeasuredPost.channel_id, MeasuredPost.external_id,
-            MeasuredPost.published_at, MeasuredPost.format, MeasuredPost.url,
-            MeasuredPost.text_excerpt, MeasuredPost.last_observed_at, MeasuredPost.illustrative,
+            MeasuredPost.id,
+            MeasuredPost.channel_id,
+            MeasuredPost.external_id,
+            MeasuredPost.published_at,
+            MeasuredPost.format,
+            MeasuredPost.url,
+            MeasuredPost.text_excerpt,
+            MeasuredPost.last_observed_at,
+            MeasuredPost.illustrative,
             *metric_columns,
         )
         .where(
@@ -224,7 +236,7 @@ def post_figures(
             MeasuredPost.channel_id.in_(channels),
         )
         .order_by(MeasuredPost.published_at, MeasuredPost.id)
-    ).all()  # fmt: skip
+    ).all()
     zone = ZoneInfo("Asia/Shanghai")  # the platforms' days, as account days are kept
     posts = []
     without_views: dict[int, list[date]] = defaultdict(list)
@@ -242,15 +254,22 @@ def post_figures(
         rate = engagement_rate(figures, followers=audience)
         result.append(
             PostFiguresRead(
-                post_id=row.id, platform=channel.platform, account=channel.name,
-                external_id=row.external_id, published_at=row.published_at,
-                format=row.format, url=row.url, text=row.text_excerpt,
-                views=figures.get(Metric.VIEWS), engagements=engagements(figures),
+                post_id=row.id,
+                platform=channel.platform,
+                account=channel.name,
+                external_id=row.external_id,
+                published_at=row.published_at,
+                format=row.format,
+                url=row.url,
+                text=row.text_excerpt,
+                views=figures.get(Metric.VIEWS),
+                engagements=engagements(figures),
                 engagement_rate=rate.value if rate else None,
                 engagement_rate_basis=rate.basis.value if rate else None,
-                observed_at=row.last_observed_at, illustrative=row.illustrative,
+                observed_at=row.last_observed_at,
+                illustrative=row.illustrative,
             )
-        )  # fmt: skip
+        )
     return result
 
 
@@ -270,14 +289,18 @@ def includes_illustrative(
     if channel_ids is not None:
         owned = owned.where(Channel.id.in_(channel_ids))
     days = select(AccountDay.day).where(
-        AccountDay.channel_id.in_(owned), AccountDay.illustrative.is_(True),
-        AccountDay.day >= start, AccountDay.day <= end,
-    )  # fmt: skip
+        AccountDay.channel_id.in_(owned),
+        AccountDay.illustrative.is_(True),
+        AccountDay.day >= start,
+        AccountDay.day <= end,
+    )
     posts = select(MeasuredPost.id).where(
-        MeasuredPost.workspace_id == workspace.id, MeasuredPost.channel_id.in_(owned),
+        MeasuredPost.workspace_id == workspace.id,
+        MeasuredPost.channel_id.in_(owned),
         MeasuredPost.illustrative.is_(True),
-        MeasuredPost.published_at >= begins, MeasuredPost.published_at < ends,
-    )  # fmt: skip
+        MeasuredPost.published_at >= begins,
+        MeasuredPost.published_at < ends,
+    )
     return bool(db.scalar(select(or_(days.exists(), posts.exists()))))
 
 
@@ -339,10 +362,14 @@ def period_totals(
             func.sum(per_post),
             func.sum(case((with_views, per_post), else_=None)),
         )
-        .where(MeasuredPost.workspace_id == workspace.id, MeasuredPost.channel_id.in_(ids),
-               MeasuredPost.published_at >= begins, MeasuredPost.published_at < ends)
+        .where(
+            MeasuredPost.workspace_id == workspace.id,
+            MeasuredPost.channel_id.in_(ids),
+            MeasuredPost.published_at >= begins,
+            MeasuredPost.published_at < ends,
+        )
         .group_by(MeasuredPost.channel_id)
-    ).all()  # fmt: skip
+    ).all()
     posts = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
     result = PeriodTotals(start, end, Totals())
     followers = _followers(db, ids, start, end)
@@ -394,11 +421,13 @@ def _followers(
     counts = {
         row[0]: (_int(row[1]), _int(row[2]))
         for row in db.execute(
-            select(Channel.id, _last_followers(Channel.id, upto=end),
-                   _last_followers(Channel.id, before=start))
-            .where(Channel.id.in_(channel_ids))
+            select(
+                Channel.id,
+                _last_followers(Channel.id, upto=end),
+                _last_followers(Channel.id, before=start),
+            ).where(Channel.id.in_(channel_ids))
         )
-    }  # fmt: skip
+    }
     found: dict[int, tuple[int | None, int | None]] = {}
     flows_wanted = []
     for channel_id in channel_ids:
@@ -409,12 +438,17 @@ def _followers(
     if not flows_wanted:
         return found
     flows = db.execute(
-        select(AccountDay.channel_id, func.count(AccountDay.day),
-               func.sum(AccountDay.new_followers), func.sum(AccountDay.lost_followers),
-               func.count(AccountDay.new_followers), func.count(AccountDay.lost_followers))
+        select(
+            AccountDay.channel_id,
+            func.count(AccountDay.day),
+            func.sum(AccountDay.new_followers),
+            func.sum(AccountDay.lost_followers),
+            func.count(AccountDay.new_followers),
+            func.count(AccountDay.lost_followers),
+        )
         .where(AccountDay.channel_id.in_(flows_wanted), AccountDay.day.between(start, end))
         .group_by(AccountDay.channel_id)
-    )  # fmt: skip
+    )
     for channel_id, days, new, lost, new_days, lost_days in flows:
         if days and new_days == days and lost_days == days:
             found[channel_id] = (found[channel_id][0], (_int(new) or 0) - (_int(lost) or 0))
@@ -439,8 +473,9 @@ def _overall(
     else:
         audience = sum(t.posts * t.followers for t in totals if t.followers and t.posts)
         if overall.engagements is not None and audience:
-            overall.engagement_rate = EngagementRate(overall.engagements / audience,
-                                                     RateBasis.FOLLOWERS)  # fmt: skip
+            overall.engagement_rate = EngagementRate(
+                overall.engagements / audience, RateBasis.FOLLOWERS
+            )
     return overall
 
 
@@ -463,36 +498,48 @@ def collection_status(db: Session, *, workspace: Workspace) -> list[ChannelColle
     """Every account of the workspace with what was collected, when, and what is missing."""
     channels = _channels(db, workspace, None)
     ids = [c.id for c in channels]
-    states = {s.channel_id: s for s in db.scalars(
-        select(CollectionState).where(CollectionState.channel_id.in_(ids)))}  # fmt: skip
-    posts = dict(db.execute(  # count(*): from the (channel, published) index alone
-        select(MeasuredPost.channel_id, func.count())
-        .where(MeasuredPost.channel_id.in_(ids)).group_by(MeasuredPost.channel_id)
-    ).all())  # fmt: skip
+    states = {
+        s.channel_id: s
+        for s in db.scalars(select(CollectionState).where(CollectionState.channel_id.in_(ids)))
+    }
+    posts = dict(
+        db.execute(  # count(*): from the (channel, published) index alone
+            select(MeasuredPost.channel_id, func.count())
+            .where(MeasuredPost.channel_id.in_(ids))
+            .group_by(MeasuredPost.channel_id)
+        ).all()
+    )
     # The first and last day of each account: one walk of its (channel, day) key each way.
     first, last = (
         select(func.min(AccountDay.day)).where(AccountDay.channel_id == Channel.id),
         select(func.max(AccountDay.day)).where(AccountDay.channel_id == Channel.id),
     )
-    days = {row[0]: (row[1], row[2]) for row in db.execute(
-        select(Channel.id, first.scalar_subquery(), last.scalar_subquery())
-        .where(Channel.id.in_(ids))
-    )}  # fmt: skip
+    days = {
+        row[0]: (row[1], row[2])
+        for row in db.execute(
+            select(Channel.id, first.scalar_subquery(), last.scalar_subquery()).where(
+                Channel.id.in_(ids)
+            )
+        )
+    }
     missing: dict[int, list[MissingFigures]] = defaultdict(list)
     for row in db.scalars(
-        select(MissingFigures).where(MissingFigures.channel_id.in_(ids))
+        select(MissingFigures)
+        .where(MissingFigures.channel_id.in_(ids))
         .order_by(MissingFigures.first_day.desc())
-    ):  # fmt: skip
+    ):
         missing[row.channel_id].append(row)
     return [
         ChannelCollection(
-            channel=c, state=states.get(c.id), posts=posts.get(c.id, 0),
+            channel=c,
+            state=states.get(c.id),
+            posts=posts.get(c.id, 0),
             first_day=days.get(c.id, (None, None))[0],
             last_day=days.get(c.id, (None, None))[1],
             missing=missing.get(c.id, []),
         )
         for c in channels
-    ]  # fmt: skip
+    ]
 
 
 # --- Custom metrics ----------------------------------------------------------------------
@@ -507,18 +554,29 @@ def create_custom_metric(
     name = data.name.strip()
     if not name:
         raise UserError(N_("Give the metric a name, for example “Natural open rate”."))
-    values = {"workspace_id": workspace.id, "name": name, "formula": formula.source.strip(),
-              "display": data.display, "unit": data.unit.strip(),
-              "description": data.description.strip(),
-              "created_by_id": actor.id if actor is not None else None}  # fmt: skip
+    values = {
+        "workspace_id": workspace.id,
+        "name": name,
+        "formula": formula.source.strip(),
+        "display": data.display,
+        "unit": data.unit.strip(),
+        "description": data.description.strip(),
+        "created_by_id": actor.id if actor is not None else None,
+    }
     metric = create_unique(db, CustomMetric, values, unique=["workspace_id", "name"])
     if metric is None:
         raise ConflictError(
             N_("A metric named “{name}” exists already: choose another name."), name=name
         )
-    record_audit(db, actor=actor, workspace=workspace, action="custom_metric.create",
-                 entity_type="custom_metric", entity_id=metric.id,
-                 after={"name": name, "formula": metric.formula})  # fmt: skip
+    record_audit(
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="custom_metric.create",
+        entity_type="custom_metric",
+        entity_id=metric.id,
+        after={"name": name, "formula": metric.formula},
+    )
     return metric
 
 
@@ -540,9 +598,15 @@ def delete_custom_metric(
     metric = db.get(CustomMetric, metric_id)
     if metric is None or metric.workspace_id != workspace.id:
         raise NotFoundError(N_("No such metric in this workspace."))
-    record_audit(db, actor=actor, workspace=workspace, action="custom_metric.delete",
-                 entity_type="custom_metric", entity_id=metric.id,
-                 before={"name": metric.name, "formula": metric.formula})  # fmt: skip
+    record_audit(
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="custom_metric.delete",
+        entity_type="custom_metric",
+        entity_id=metric.id,
+        before={"name": metric.name, "formula": metric.formula},
+    )
     db.delete(metric)
 
 

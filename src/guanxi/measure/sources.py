@@ -70,12 +70,17 @@ def breakdowns(
     """The account's breakdowns summed over ``start``..``end`` (the platform's days)."""
     channel = _channel(db, workspace, channel_id)
     rows = db.execute(
-        select(AccountDayBreakdown.breakdown, AccountDayBreakdown.key,
-               func.sum(AccountDayBreakdown.value))
-        .where(AccountDayBreakdown.channel_id == channel.id,
-               AccountDayBreakdown.day.between(start, end))
+        select(
+            AccountDayBreakdown.breakdown,
+            AccountDayBreakdown.key,
+            func.sum(AccountDayBreakdown.value),
+        )
+        .where(
+            AccountDayBreakdown.channel_id == channel.id,
+            AccountDayBreakdown.day.between(start, end),
+        )
         .group_by(AccountDayBreakdown.breakdown, AccountDayBreakdown.key)
-    ).all()  # fmt: skip
+    ).all()
     grouped: dict[str, list[tuple[str, int]]] = {}
     for name, key, value in rows:
         grouped.setdefault(name, []).append((key, int(value or 0)))
@@ -84,7 +89,8 @@ def breakdowns(
         parts = sorted(grouped[name], key=lambda part: -part[1])
         total = sum(value for _, value in parts)
         result.append(
-            Breakdown(name, total, [SourceShare(k, v, v / total if total else 0.0)
-                                    for k, v in parts])
-        )  # fmt: skip
+            Breakdown(
+                name, total, [SourceShare(k, v, v / total if total else 0.0) for k, v in parts]
+            )
+        )
     return result

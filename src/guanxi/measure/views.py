@@ -63,8 +63,11 @@ def _context(request: Request, membership: Membership, period: Period) -> dict[s
 
 def _definitions() -> dict[str, Any]:
     named = {d.key: d for d in BASE_DEFINITIONS.values()}
-    for definition in (ENGAGEMENTS_DEFINITION, ENGAGEMENT_RATE_DEFINITION,
-                       NET_FOLLOWER_GROWTH_DEFINITION):  # fmt: skip
+    for definition in (
+        ENGAGEMENTS_DEFINITION,
+        ENGAGEMENT_RATE_DEFINITION,
+        NET_FOLLOWER_GROWTH_DEFINITION,
+    ):
         named[definition.key] = definition
     return named
 
@@ -106,31 +109,66 @@ def overview_export(request: Request, membership: Member, db: Db, extension: str
     found = overview.overview(db, workspace=membership.workspace, period=period)
     if request.query_params.get("table") == "trend":
         trend = found.trend
-        columns: Sequence[str] = ("day", "followers", "views", "engagements",
-                                  "engagement_rate_percent")  # fmt: skip
+        columns: Sequence[str] = (
+            "day",
+            "followers",
+            "views",
+            "engagements",
+            "engagement_rate_percent",
+        )
         rows: list[Sequence[object]] = [
-            (day.isoformat(), trend.followers[n], trend.views[n], trend.engagements[n],
-             _percent(trend.engagement_rate[n]))
+            (
+                day.isoformat(),
+                trend.followers[n],
+                trend.views[n],
+                trend.engagements[n],
+                _percent(trend.engagement_rate[n]),
+            )
             for n, day in enumerate(trend.days)
-        ]  # fmt: skip
+        ]
         what = "analytics-trend"
     else:
-        columns = ("platform", "account", "posts", "followers", "net_follower_growth", "views",
-                   "engagements", "engagement_rate_percent", "engagement_rate_basis",
-                   "previous_followers", "previous_views", "previous_engagements")  # fmt: skip
+        columns = (
+            "platform",
+            "account",
+            "posts",
+            "followers",
+            "net_follower_growth",
+            "views",
+            "engagements",
+            "engagement_rate_percent",
+            "engagement_rate_basis",
+            "previous_followers",
+            "previous_views",
+            "previous_engagements",
+        )
         rows = [
-            (row.platform, row.label, row.current.posts, row.current.followers,
-             row.current.net_follower_growth, row.current.views, row.current.engagements,
-             _percent(row.current.engagement_rate.value) if row.current.engagement_rate else None,
-             row.current.engagement_rate.basis.value if row.current.engagement_rate else None,
-             row.previous.followers, row.previous.views, row.previous.engagements)
+            (
+                row.platform,
+                row.label,
+                row.current.posts,
+                row.current.followers,
+                row.current.net_follower_growth,
+                row.current.views,
+                row.current.engagements,
+                _percent(row.current.engagement_rate.value)
+                if row.current.engagement_rate
+                else None,
+                row.current.engagement_rate.basis.value if row.current.engagement_rate else None,
+                row.previous.followers,
+                row.previous.views,
+                row.previous.engagements,
+            )
             for row in found.accounts
-        ]  # fmt: skip
+        ]
         what = "analytics-accounts"
     return table_download(
-        name=_name(membership, what, period), extension=extension,
-        sheet=i18n.gettext(N_("Analytics")), columns=columns, rows=rows,
-    )  # fmt: skip
+        name=_name(membership, what, period),
+        extension=extension,
+        sheet=i18n.gettext(N_("Analytics")),
+        columns=columns,
+        rows=rows,
+    )
 
 
 # --- An account --------------------------------------------------------------------------
@@ -202,22 +240,37 @@ def account_export(
     """The account's daily series as a file."""
     period = page_period(request, membership)
     series = service.daily_series(
-        db, workspace=membership.workspace, channel_id=channel_id,
-        start=period.start, end=period.end,
-    )  # fmt: skip
+        db,
+        workspace=membership.workspace,
+        channel_id=channel_id,
+        start=period.start,
+        end=period.end,
+    )
     metrics = list(BASE_DEFINITIONS)
-    columns = ("day", *(m.value for m in metrics), "engagements", "engagement_rate_percent",
-               "net_follower_growth")  # fmt: skip
+    columns = (
+        "day",
+        *(m.value for m in metrics),
+        "engagements",
+        "engagement_rate_percent",
+        "net_follower_growth",
+    )
     rows = [
-        (day.day.isoformat(), *(day.figures.get(m) for m in metrics), day.engagements,
-         _percent(day.engagement_rate.value) if day.engagement_rate else None,
-         day.net_follower_growth)
+        (
+            day.day.isoformat(),
+            *(day.figures.get(m) for m in metrics),
+            day.engagements,
+            _percent(day.engagement_rate.value) if day.engagement_rate else None,
+            day.net_follower_growth,
+        )
         for day in series
-    ]  # fmt: skip
+    ]
     return table_download(
-        name=_name(membership, f"account-{channel_id}", period), extension=extension,
-        sheet=i18n.gettext(N_("Daily figures")), columns=columns, rows=rows,
-    )  # fmt: skip
+        name=_name(membership, f"account-{channel_id}", period),
+        extension=extension,
+        sheet=i18n.gettext(N_("Daily figures")),
+        columns=columns,
+        rows=rows,
+    )
 
 
 # --- Posts -------------------------------------------------------------------------------
@@ -233,9 +286,13 @@ def posts_page(request: Request, membership: Member, db: Db, page: int = 1) -> R
     """The period's posts with their figures, sortable, a page at a time."""
     period = page_period(request, membership)
     found = curves.posts_page(
-        db, workspace=membership.workspace, start=period.start, end=period.end,
-        order=_order(request), page=page,
-    )  # fmt: skip
+        db,
+        workspace=membership.workspace,
+        start=period.start,
+        end=period.end,
+        order=_order(request),
+        page=page,
+    )
     context = _context(request, membership, period) | {"posts": found, "orders": curves.PostOrder}
     return render(request, "measure/posts.html", context)
 
@@ -247,17 +304,40 @@ def posts_export(request: Request, membership: Member, db: Db, extension: str) -
     posts = service.post_figures(
         db, workspace=membership.workspace, start=period.start, end=period.end
     )
-    columns = ("published_at", "platform", "account", "format", "views", "engagements",
-               "engagement_rate_percent", "engagement_rate_basis", "text", "url")  # fmt: skip
+    columns = (
+        "published_at",
+        "platform",
+        "account",
+        "format",
+        "views",
+        "engagements",
+        "engagement_rate_percent",
+        "engagement_rate_basis",
+        "text",
+        "url",
+    )
     rows = [
-        (p.published_at.isoformat(), p.platform, p.account, p.format, p.views, p.engagements,
-         _percent(p.engagement_rate), p.engagement_rate_basis, p.text, p.url)
+        (
+            p.published_at.isoformat(),
+            p.platform,
+            p.account,
+            p.format,
+            p.views,
+            p.engagements,
+            _percent(p.engagement_rate),
+            p.engagement_rate_basis,
+            p.text,
+            p.url,
+        )
         for p in posts
-    ]  # fmt: skip
+    ]
     return table_download(
-        name=_name(membership, "posts", period), extension=extension,
-        sheet=i18n.gettext(N_("Posts")), columns=columns, rows=rows,
-    )  # fmt: skip
+        name=_name(membership, "posts", period),
+        extension=extension,
+        sheet=i18n.gettext(N_("Posts")),
+        columns=columns,
+        rows=rows,
+    )
 
 
 @router.get("/w/{slug}/analytics/posts/{measured_post_id}")
@@ -286,14 +366,31 @@ def post_export(
 ) -> Response:
     """A post's curve and the account's median curve as a file."""
     curve = curves.post_curve(db, workspace=membership.workspace, post_id=measured_post_id)
-    columns = ("hours_since_publishing", "observed_at", "views", "engagements",
-               "median_views", "median_engagements", "median_of_posts")  # fmt: skip
+    columns = (
+        "hours_since_publishing",
+        "observed_at",
+        "views",
+        "engagements",
+        "median_views",
+        "median_engagements",
+        "median_of_posts",
+    )
     rows = [
-        (round(p.hours, 2), p.observed_at.isoformat(), p.views, p.engagements,
-         m.views, m.engagements, max(m.views_posts, m.engagements_posts))
+        (
+            round(p.hours, 2),
+            p.observed_at.isoformat(),
+            p.views,
+            p.engagements,
+            m.views,
+            m.engagements,
+            max(m.views_posts, m.engagements_posts),
+        )
         for p, m in zip(curve.points, curve.median, strict=True)
-    ]  # fmt: skip
+    ]
     return table_download(
-        name=f"{membership.workspace.slug}-post-{measured_post_id}", extension=extension,
-        sheet=i18n.gettext(N_("Post curve")), columns=columns, rows=rows,
-    )  # fmt: skip
+        name=f"{membership.workspace.slug}-post-{measured_post_id}",
+        extension=extension,
+        sheet=i18n.gettext(N_("Post curve")),
+        columns=columns,
+        rows=rows,
+    )

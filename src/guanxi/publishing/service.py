@@ -45,10 +45,15 @@ def set_state(
     before = str(target.state)
     transition(target, state, reason, by=Actor.PERSON)
     record_audit(
-        db, actor=actor, workspace=db.get(Workspace, target.workspace_id),
-        action=f"target.{state.value}", entity_type="publish_target", entity_id=target.id,
-        before={"state": before}, after={"state": state.value, "reason": reason},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=db.get(Workspace, target.workspace_id),
+        action=f"target.{state.value}",
+        entity_type="publish_target",
+        entity_id=target.id,
+        before={"state": before},
+        after={"state": state.value, "reason": reason},
+    )
 
 
 # --- Posts -------------------------------------------------------------------------------
@@ -93,18 +98,25 @@ def create_post(
     if not channels:
         raise UserError(N_("Choose at least one connected account to publish to."))
     post = Post(
-        workspace_id=workspace.id, campaign_id=campaign_id, title=clean_title, body=body.strip(),
+        workspace_id=workspace.id,
+        campaign_id=campaign_id,
+        title=clean_title,
+        body=body.strip(),
         created_by_id=actor.id,
-    )  # fmt: skip
+    )
     db.add(post)
     db.flush()
     for channel in channels:
         _new_target(db, post, channel)
     record_audit(
-        db, actor=actor, workspace=workspace, action="post.create", entity_type="post",
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="post.create",
+        entity_type="post",
         entity_id=post.id,
         after={"title": clean_title, "channels": [channel.id for channel in channels]},
-    )  # fmt: skip
+    )
     return post
 
 
@@ -125,10 +137,16 @@ def _channels(db: Session, workspace: Workspace, channel_ids: Iterable[str]) -> 
 
 def _new_target(db: Session, post: Post, channel: Channel) -> PublishTarget:
     target = PublishTarget(
-        workspace_id=post.workspace_id, post_id=post.id, channel_id=channel.id, text=post.body,
-        idempotency_key=uuid.uuid4().hex, state=TargetState.DRAFT, media_ids=[], checks=[],
+        workspace_id=post.workspace_id,
+        post_id=post.id,
+        channel_id=channel.id,
+        text=post.body,
+        idempotency_key=uuid.uuid4().hex,
+        state=TargetState.DRAFT,
+        media_ids=[],
+        checks=[],
         overrides=[],
-    )  # fmt: skip
+    )
     post.targets.append(target)
     db.flush()
     return target
@@ -146,9 +164,14 @@ def add_channels(
         raise UserError(N_("Choose an account this post does not go to yet."))
     targets = [_new_target(db, post, channel) for channel in channels]
     record_audit(
-        db, actor=actor, workspace=workspace, action="post.add_channels", entity_type="post",
-        entity_id=post.id, after={"channels": [channel.id for channel in channels]},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="post.add_channels",
+        entity_type="post",
+        entity_id=post.id,
+        after={"channels": [channel.id for channel in channels]},
+    )
     return targets
 
 
@@ -165,10 +188,15 @@ def update_post(
     post.body = body.strip()
     post.campaign_id = _campaign_id(db, workspace, campaign)
     record_audit(
-        db, actor=actor, workspace=workspace, action="post.update", entity_type="post",
-        entity_id=post.id, before=before,
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="post.update",
+        entity_type="post",
+        entity_id=post.id,
+        before=before,
         after={"title": post.title, "campaign_id": post.campaign_id},
-    )  # fmt: skip
+    )
 
 
 def get_post(db: Session, *, workspace: Workspace, post_id: int) -> Post:
@@ -271,16 +299,23 @@ def add_comment(
     if not body or len(body) > COMMENT_MAX_LENGTH:
         raise UserError(N_("Write a comment of 1 to {max} characters."), max=COMMENT_MAX_LENGTH)
     comment = PostComment(
-        post_id=post.id, author_id=author.id if author else None, author_label=author_label,
+        post_id=post.id,
+        author_id=author.id if author else None,
+        author_label=author_label,
         body=body,
-    )  # fmt: skip
+    )
     db.add(comment)
     db.flush()
     record_audit(
-        db, actor=author, actor_label=author_label, workspace=db.get(Workspace, post.workspace_id),
-        action="post.comment", entity_type="post", entity_id=post.id,
+        db,
+        actor=author,
+        actor_label=author_label,
+        workspace=db.get(Workspace, post.workspace_id),
+        action="post.comment",
+        entity_type="post",
+        entity_id=post.id,
         after={"comment_id": comment.id},
-    )  # fmt: skip
+    )
     return comment
 
 

@@ -116,8 +116,13 @@ def update_variant(
     scheduled = target.state == TargetState.SCHEDULED
     try:
         with db.no_autoflush:
-            stale = _apply_edit(db, target=target, workspace=workspace, actor=actor,
-                                values=(text, title, digest, link, ids, cover))  # fmt: skip
+            stale = _apply_edit(
+                db,
+                target=target,
+                workspace=workspace,
+                actor=actor,
+                values=(text, title, digest, link, ids, cover),
+            )
         if scheduled:
             db.flush()  # the dispatcher may have claimed it meanwhile (the row's version)
     except StaleDataError as exc:
@@ -151,10 +156,15 @@ def _apply_edit(
         # Whoever changes the content is one of its authors: they cannot approve it.
         target.content_author_ids = [*(target.content_author_ids or []), actor.id]
     record_audit(
-        db, actor=actor, workspace=workspace, action="variant.update",
-        entity_type="publish_target", entity_id=target.id,
-        before={"digest": before}, after={"digest": after},
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=workspace,
+        action="variant.update",
+        entity_type="publish_target",
+        entity_id=target.id,
+        before={"digest": before},
+        after={"digest": after},
+    )
     if target.state == TargetState.SCHEDULED:
         steps = get_policy(db, workspace=workspace).approval_steps
         new_state = TargetState.IN_REVIEW if steps else TargetState.DRAFT
@@ -181,10 +191,13 @@ def variant_draft(db: Session, target: PublishTarget, data_dir: Path) -> Variant
     media = [db.get(MediaAsset, media_id) for media_id in target.media_ids or []]
     cover = db.get(MediaAsset, target.cover_media_id) if target.cover_media_id else None
     return VariantDraft(
-        text=target.text, title=target.title, digest=target.digest, link=target.link,
+        text=target.text,
+        title=target.title,
+        digest=target.digest,
+        link=target.link,
         media=tuple(media_file(asset, data_dir) for asset in media if asset is not None),
         cover=media_file(cover, data_dir) if cover is not None else None,
-    )  # fmt: skip
+    )
 
 
 def load_connector(channel: Channel, settings: Settings) -> Connector | None:
@@ -207,10 +220,11 @@ def _platform_findings(
 ) -> list[dict[str, Any]]:
     if connector is None:
         missing = Finding(
-            code="connector.missing", severity=Severity.ERROR,
+            code="connector.missing",
+            severity=Severity.ERROR,
             message=N_("The {connector} connector is not installed: this account cannot publish."),
             params={"connector": channel.connector},
-        )  # fmt: skip
+        )
         return [{"source": "platform", **missing.to_dict()}]
     return [
         {"source": "platform", **_from_violation(v).to_dict()} for v in connector.validate(draft)
@@ -219,9 +233,11 @@ def _platform_findings(
 
 def _from_violation(violation: RuleViolation) -> Finding:
     return Finding(
-        code=violation.code, severity=Severity(violation.severity), message=violation.message,
+        code=violation.code,
+        severity=Severity(violation.severity),
+        message=violation.message,
         params=dict(violation.params),
-    )  # fmt: skip
+    )
 
 
 def check_draft(
@@ -233,11 +249,14 @@ def check_draft(
     workspace = db.get(Workspace, channel.workspace_id)
     assert workspace is not None
     findings = run_checks(
-        text=draft.text, title=draft.title, digest=draft.digest, link=draft.link,
+        text=draft.text,
+        title=draft.title,
+        digest=draft.digest,
+        link=draft.link,
         audience=ChannelAudience(channel.audience),
         hashtag_style=connector.hashtag_style if connector else HashtagStyle.NONE,
         words=compiled_words(db, workspace=workspace),
-    )  # fmt: skip
+    )
     return [
         *_platform_findings(connector, channel, draft),
         *({"source": "checks", **finding.to_dict()} for finding in findings),

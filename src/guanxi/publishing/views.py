@@ -224,10 +224,14 @@ def _suggested_slots(
         return []
     local = ZoneInfo(zone)
     return [
-        {"when": found.at.astimezone(local).strftime("%Y-%m-%dT%H:%M"), "at": found.at,
-         "lift": found.lift, "posts": found.posts}
+        {
+            "when": found.at.astimezone(local).strftime("%Y-%m-%dT%H:%M"),
+            "at": found.at,
+            "lift": found.lift,
+            "posts": found.posts,
+        }
         for found in suggested_times(db, channel, now=datetime.now(UTC))
-    ]  # fmt: skip
+    ]
 
 
 def _variant_view(

@@ -72,7 +72,7 @@ def workspace_overview(request: Request, db: Db, membership: Member) -> Response
             (c.headline for c in capabilities() if c.headline is not None),
             key=lambda h: h.position,
         )
-    ]  # fmt: skip
+    ]
     context = {"section": "overview", "cards": cards, "headlines": headlines}
     return render(request, "shell/overview.html", context)
 

@@ -135,9 +135,10 @@ def run_analytics_bench(
             result.load_s = time.perf_counter() - started
             result.timings = time_queries(sessions, workspace_id, channel_ids, config, progress)
             settings = Settings(
-                database_url=url, data_dir=Path(workdir) / "data",
+                database_url=url,
+                data_dir=Path(workdir) / "data",
                 secret_key=SECRET_KEY,
-            )  # fmt: skip
+            )
             run_collector(sessions, workspace_id, settings, config, result, progress)
         finally:
             engine.dispose()
@@ -196,12 +197,23 @@ def load_history(
         workspace_id = workspace.id
     platforms = ("weibo", "wechat", "douyin")
     channel_rows = (
-        {"workspace_id": workspace_id, "connector": "manual", "platform": platforms[n % 3],
-         "external_id": f"bench-{n}", "name": f"Account {n}"}
+        {
+            "workspace_id": workspace_id,
+            "connector": "manual",
+            "platform": platforms[n % 3],
+            "external_id": f"bench-{n}",
+            "name": f"Account {n}",
+        }
         for n in range(config.accounts)
-    )  # fmt: skip
-    result.rows["accounts"] = _bulk(sessions, Channel.__table__, channel_rows, stage="accounts",
-                                    total=config.accounts, progress=progress)  # fmt: skip
+    )
+    result.rows["accounts"] = _bulk(
+        sessions,
+        Channel.__table__,
+        channel_rows,
+        stage="accounts",
+        total=config.accounts,
+        progress=progress,
+    )
     with sessions() as db:
         channel_ids = list(
             db.scalars(select(Channel.id).where(Channel.workspace_id == workspace_id))
@@ -209,21 +221,36 @@ def load_history(
     today = utcnow().date()
     first_day = today - timedelta(days=config.days)
     result.rows["account days"] = _bulk(
-        sessions, AccountDay.__table__, _days(channel_ids, first_day, config),
-        stage="account days", total=len(channel_ids) * config.days, progress=progress,
-    )  # fmt: skip
+        sessions,
+        AccountDay.__table__,
+        _days(channel_ids, first_day, config),
+        stage="account days",
+        total=len(channel_ids) * config.days,
+        progress=progress,
+    )
     posts = list(_posts(workspace_id, channel_ids, first_day, config))
-    result.rows["posts"] = _bulk(sessions, MeasuredPost.__table__, iter(posts), stage="posts",
-                                 total=len(posts), progress=progress)  # fmt: skip
+    result.rows["posts"] = _bulk(
+        sessions,
+        MeasuredPost.__table__,
+        iter(posts),
+        stage="posts",
+        total=len(posts),
+        progress=progress,
+    )
     with sessions() as db:
         post_rows = db.execute(
-            select(MeasuredPost.id, MeasuredPost.published_at, MeasuredPost.views)
-            .where(MeasuredPost.workspace_id == workspace_id)
-        ).all()  # fmt: skip
+            select(MeasuredPost.id, MeasuredPost.published_at, MeasuredPost.views).where(
+                MeasuredPost.workspace_id == workspace_id
+            )
+        ).all()
     result.rows["snapshots"] = _bulk(
-        sessions, PostSnapshot.__table__, _snapshots(post_rows, config),
-        stage="snapshots", total=len(post_rows) * config.snapshots, progress=progress,
-    )  # fmt: skip
+        sessions,
+        PostSnapshot.__table__,
+        _snapshots(post_rows, config),
+        stage="snapshots",
+        total=len(post_rows) * config.snapshots,
+        progress=progress,
+    )
     return workspace_id, channel_ids
 
 
@@ -238,10 +265,18 @@ def _days(
             new, lost = rng.randint(0, 80), rng.randint(0, 30)
             followers += new - lost
             views = rng.randint(100, 20_000)
-            yield {"channel_id": channel_id, "day": first_day + timedelta(days=offset),
-                   "collected_at": collected_at, "followers": followers, "new_followers": new,
-                   "lost_followers": lost, "views": views, "likes": views // 40,
-                   "comments": views // 300, "shares": views // 200}  # fmt: skip
+            yield {
+                "channel_id": channel_id,
+                "day": first_day + timedelta(days=offset),
+                "collected_at": collected_at,
+                "followers": followers,
+                "new_followers": new,
+                "lost_followers": lost,
+                "views": views,
+                "likes": views // 40,
+                "comments": views // 300,
+                "shares": views // 200,
+            }
 
 
 def _posts(
@@ -254,13 +289,23 @@ def _posts(
     for number in range(config.posts):
         published = start + timedelta(seconds=rng.randrange(span_s))
         views = int(rng.lognormvariate(8, 1.2))
-        yield {"workspace_id": workspace_id, "channel_id": channel_ids[number % len(channel_ids)],
-               "external_id": f"post-{number}", "published_at": published,
-               "format": FORMATS[number % len(FORMATS)], "text_excerpt": "新品上市",
-               "found_by": FoundBy.TIMELINE, "found_at": found_at,
-               "plan": SnapshotPlan.FINISHED, "last_observed_at": found_at,
-               "snapshot_count": config.snapshots, "views": views, "likes": views // 30,
-               "comments": views // 250, "shares": views // 150}  # fmt: skip
+        yield {
+            "workspace_id": workspace_id,
+            "channel_id": channel_ids[number % len(channel_ids)],
+            "external_id": f"post-{number}",
+            "published_at": published,
+            "format": FORMATS[number % len(FORMATS)],
+            "text_excerpt": "新品上市",
+            "found_by": FoundBy.TIMELINE,
+            "found_at": found_at,
+            "plan": SnapshotPlan.FINISHED,
+            "last_observed_at": found_at,
+            "snapshot_count": config.snapshots,
+            "views": views,
+            "likes": views // 30,
+            "comments": views // 250,
+            "shares": views // 150,
+        }
 
 
 def _snapshots(posts: Sequence[Any], config: AnalyticsBenchConfig) -> Iterator[dict[str, Any]]:
@@ -268,8 +313,13 @@ def _snapshots(posts: Sequence[Any], config: AnalyticsBenchConfig) -> Iterator[d
         for step, hours in enumerate(SNAPSHOT_HOURS[: config.snapshots], start=1):
             share = step / config.snapshots
             seen = int((views or 0) * share)
-            yield {"post_id": post_id, "observed_at": published_at + timedelta(hours=hours),
-                   "views": seen, "likes": seen // 30, "comments": seen // 250}  # fmt: skip
+            yield {
+                "post_id": post_id,
+                "observed_at": published_at + timedelta(hours=hours),
+                "views": seen,
+                "likes": seen // 30,
+                "comments": seen // 250,
+            }
 
 
 # --- The pages' queries --------------------------------------------------------------------
@@ -292,19 +342,25 @@ def time_queries(
 
     queries: dict[str, Callable[[Session, Workspace], object]] = {
         "period_totals (30 days)": lambda db, ws: service.period_totals(
-            db, workspace=ws, start=month, end=today),
+            db, workspace=ws, start=month, end=today
+        ),
         "period_totals (365 days)": lambda db, ws: service.period_totals(
-            db, workspace=ws, start=year, end=today),
+            db, workspace=ws, start=year, end=today
+        ),
         "period_totals (one account, 365 days)": lambda db, ws: service.period_totals(
-            db, workspace=ws, start=year, end=today, channel_ids=[account()]),
+            db, workspace=ws, start=year, end=today, channel_ids=[account()]
+        ),
         "daily_series (one account, 365 days)": lambda db, ws: service.daily_series(
-            db, workspace=ws, channel_id=account(), start=year, end=today),
+            db, workspace=ws, channel_id=account(), start=year, end=today
+        ),
         "post_figures (30 days)": lambda db, ws: service.post_figures(
-            db, workspace=ws, start=month, end=today),
+            db, workspace=ws, start=month, end=today
+        ),
         "post_figures (one account, 365 days)": lambda db, ws: service.post_figures(
-            db, workspace=ws, start=year, end=today, channel_ids=[account()]),
+            db, workspace=ws, start=year, end=today, channel_ids=[account()]
+        ),
         "collection_status": lambda db, ws: service.collection_status(db, workspace=ws),
-    }  # fmt: skip
+    }
     timings = []
     total = len(queries) * config.repeats
     progress("queries", 0, total)
@@ -340,10 +396,12 @@ def run_collector(
     box = SecretBox(SECRET_KEY)
     with run_in_thread() as running, httpx.Client(timeout=30.0) as http:
         port = urlsplit(running.base_url).port or 0
-        configured = settings.model_copy(update={
-            name.removeprefix("GUANXI_").lower(): value
-            for name, value in sandbox_environment(port).items()
-        })  # fmt: skip
+        configured = settings.model_copy(
+            update={
+                name.removeprefix("GUANXI_").lower(): value
+                for name, value in sandbox_environment(port).items()
+            }
+        )
         channel_ids = _collector_accounts(sessions, workspace_id, running, box, config, progress)
         build = partial(connector_for, settings=configured, http=http)
         state = running.sandbox.state
@@ -353,8 +411,9 @@ def run_collector(
         due = list(channel_ids)
         while due and result.collect_runs < MAX_COLLECT_RUNS:
             for channel_id in list(due):
-                report = collect_channel_id(sessions, channel_id, connector_for=build, box=box,
-                                            owner="bench")  # fmt: skip
+                report = collect_channel_id(
+                    sessions, channel_id, connector_for=build, box=box, owner="bench"
+                )
                 result.collect_runs += 1
                 if report is not None and report.error:
                     result.collect_error = report.error % report.error_params
@@ -394,31 +453,61 @@ def _collector_accounts(
             client_id=weibo.DEMO_APP_KEY,
             lifetime=timedelta(days=1),
         )
-        httpx.put(f"{running.base_url}/weibo/_sandbox/accounts/{uid}/biz",
-                  json={"biz": True}, timeout=10.0).raise_for_status()  # fmt: skip
+        httpx.put(
+            f"{running.base_url}/weibo/_sandbox/accounts/{uid}/biz",
+            json={"biz": True},
+            timeout=10.0,
+        ).raise_for_status()
         with session_scope(sessions) as db:
             workspace = db.get_one(Workspace, workspace_id)
             channel = create_channel(
-                db, workspace=workspace, connector="weibo", platform="weibo", external_id=uid,
-                name=f"Bench {number}", credentials={}, box=box, actor=None,
+                db,
+                workspace=workspace,
+                connector="weibo",
+                platform="weibo",
+                external_id=uid,
+                name=f"Bench {number}",
+                credentials={},
+                box=box,
+                actor=None,
                 token=Token(token.token, token.expires_at),
-            )  # fmt: skip
+            )
             db.flush()
             channel_ids.append(channel.id)
             # Only the snapshots are measured: the timeline and the days count as read now.
-            db.add(CollectionState(channel_id=channel.id, posts_read_at=now,
-                                   days_through=now.date(), days_collected_at=now,
-                                   history_from=now.date(), backfill_done_at=now))  # fmt: skip
+            db.add(
+                CollectionState(
+                    channel_id=channel.id,
+                    posts_read_at=now,
+                    days_through=now.date(),
+                    days_collected_at=now,
+                    history_from=now.date(),
+                    backfill_done_at=now,
+                )
+            )
         first = number * POSTS_PER_ACCOUNT
         for index in range(first, min(config.collect_posts, first + POSTS_PER_ACCOUNT)):
             moment = now - timedelta(hours=2, seconds=index)
             post_id = state.next_id()
             state.add_post(SandboxPost("weibo", uid, post_id, "新品上市", moment))
-            rows.append({"workspace_id": workspace_id, "channel_id": channel.id,
-                         "external_id": post_id, "published_at": moment,
-                         "found_by": FoundBy.TIMELINE, "found_at": now,
-                         "plan": SnapshotPlan.ACTIVE,
-                         "next_snapshot_at": moment + timedelta(hours=1)})  # fmt: skip
-    _bulk(sessions, MeasuredPost.__table__, iter(rows), stage="collector's posts",
-          total=len(rows), progress=progress)  # fmt: skip
+            rows.append(
+                {
+                    "workspace_id": workspace_id,
+                    "channel_id": channel.id,
+                    "external_id": post_id,
+                    "published_at": moment,
+                    "found_by": FoundBy.TIMELINE,
+                    "found_at": now,
+                    "plan": SnapshotPlan.ACTIVE,
+                    "next_snapshot_at": moment + timedelta(hours=1),
+                }
+            )
+    _bulk(
+        sessions,
+        MeasuredPost.__table__,
+        iter(rows),
+        stage="collector's posts",
+        total=len(rows),
+        progress=progress,
+    )
     return channel_ids

@@ -120,11 +120,16 @@ def sandbox_world(channels: Sequence[Channel], *, now: datetime) -> SandboxState
         if channel.platform == "weibo":
             add_history_posts(state, account, days=HISTORY_DAYS, per_week=PLANS["weibo"].per_week)
         elif channel.platform == "wechat":
-            add_history_articles(state, wechat, account, f"{SANDBOX_BASE_URL}/wechat",
-                                 days=HISTORY_DAYS, per_week=PLANS["wechat"].per_week)  # fmt: skip
+            add_history_articles(
+                state,
+                wechat,
+                account,
+                f"{SANDBOX_BASE_URL}/wechat",
+                days=HISTORY_DAYS,
+                per_week=PLANS["wechat"].per_week,
+            )
         elif channel.platform == "douyin":
-            add_history_videos(state, account, days=HISTORY_DAYS,
-                               per_week=PLANS["douyin"].per_week)  # fmt: skip
+            add_history_videos(state, account, days=HISTORY_DAYS, per_week=PLANS["douyin"].per_week)
         elif plan is None:
             metrics.world_of(state).profiles[(channel.platform, account)] = MANUAL_PROFILE
             times = metrics.history_times(
@@ -132,9 +137,14 @@ def sandbox_world(channels: Sequence[Channel], *, now: datetime) -> SandboxState
             )
             for number, moment in enumerate(times):
                 state.add_post(
-                    SandboxPost(channel.platform, account, f"demo-{int(moment.timestamp())}",
-                                MANUAL_TEXTS[number % len(MANUAL_TEXTS)], moment)
-                )  # fmt: skip
+                    SandboxPost(
+                        channel.platform,
+                        account,
+                        f"demo-{int(moment.timestamp())}",
+                        MANUAL_TEXTS[number % len(MANUAL_TEXTS)],
+                        moment,
+                    )
+                )
     return state
 
 
@@ -152,12 +162,18 @@ def _store_history(db: Session, *, channel: Channel, state: SandboxState, now: d
     for offset in range(HISTORY_DAYS):
         figures = metrics.account_day(state, platform, account, first + timedelta(days=offset))
         if figures is not None:
-            days.append({
-                "channel_id": channel.id, "day": figures.day, "collected_at": now,
-                "illustrative": True, "followers": figures.followers,
-                "new_followers": figures.new_followers, "lost_followers": figures.lost_followers,
-                **figures.figures,
-            })  # fmt: skip
+            days.append(
+                {
+                    "channel_id": channel.id,
+                    "day": figures.day,
+                    "collected_at": now,
+                    "illustrative": True,
+                    "followers": figures.followers,
+                    "new_followers": figures.new_followers,
+                    "lost_followers": figures.lost_followers,
+                    **figures.figures,
+                }
+            )
     for chunk in _chunks(days):
         db.execute(
             insert_statement(db, AccountDay)
@@ -195,15 +211,22 @@ def _store_post(
     last_at, last = snapshots[-1] if snapshots else (None, {})
     following = next_snapshot_at(published, after=now, max_age=max_age)
     row: dict[str, Any] = {
-        "workspace_id": channel.workspace_id, "channel_id": channel.id,
-        "external_id": post.post_id, "published_at": published, "format": plan.format,
+        "workspace_id": channel.workspace_id,
+        "channel_id": channel.id,
+        "external_id": post.post_id,
+        "published_at": published,
+        "format": plan.format,
         "text_excerpt": (post.title or post.text)[:280],
-        "url": str(post.extra.get("url", "")), "found_by": FoundBy.TIMELINE,
-        "found_at": now, "illustrative": True,
+        "url": str(post.extra.get("url", "")),
+        "found_by": FoundBy.TIMELINE,
+        "found_at": now,
+        "illustrative": True,
         "plan": SnapshotPlan.ACTIVE if following else SnapshotPlan.FINISHED,
-        "next_snapshot_at": following, "last_observed_at": last_at,
-        "snapshot_count": len(snapshots), **last,
-    }  # fmt: skip
+        "next_snapshot_at": following,
+        "last_observed_at": last_at,
+        "snapshot_count": len(snapshots),
+        **last,
+    }
     post_id = db.scalar(
         insert_statement(db, MeasuredPost)
         .values(row)
@@ -253,10 +276,12 @@ def give_sandbox_history(db: Session, *, base_url: str, now: datetime | None = N
         response = httpx.post(
             f"{base_url}/{HISTORY_PLATFORMS[channel.platform]}/_sandbox/accounts/"
             f"{channel.external_id}/history",
-            json={"days": sandbox_history_days(first, today),
-                  "per_week": PLANS[channel.platform].per_week},
+            json={
+                "days": sandbox_history_days(first, today),
+                "per_week": PLANS[channel.platform].per_week,
+            },
             timeout=30.0,
-        )  # fmt: skip
+        )
         response.raise_for_status()
         added += int(response.json().get("added", 0))
     return added

@@ -44,8 +44,11 @@ def create_debate(db: Session, *, membership: Membership, hashtag: str, title: s
         raise InvalidDebateError(
             N_("Shorten the topic to {limit} characters."), limit=HASHTAG_MAX_LENGTH
         )
-    values = {"workspace_id": membership.workspace_id, "hashtag": topic,
-              "title": title.strip()[:200]}  # fmt: skip
+    values = {
+        "workspace_id": membership.workspace_id,
+        "hashtag": topic,
+        "title": title.strip()[:200],
+    }
     debate = create_unique(db, Debate, values, unique=["workspace_id", "hashtag"])
     if debate is None:
         raise InvalidDebateError(N_("This topic is followed already."))

@@ -38,12 +38,14 @@ def first_use(db: Session, *, channel: Channel, request: SignedRequest) -> bool:
     statement = (
         insert(PushNonce)
         .values(
-            channel_id=channel.id, nonce=request.nonce[:64], timestamp=request.timestamp[:20],
+            channel_id=channel.id,
+            nonce=request.nonce[:64],
+            timestamp=request.timestamp[:20],
             received_at=now,
         )
         .on_conflict_do_nothing(index_elements=["channel_id", "nonce", "timestamp"])
         .returning(PushNonce.id)
-    )  # fmt: skip
+    )
     return db.execute(statement).scalar_one_or_none() is not None
 
 
@@ -60,8 +62,12 @@ def receive(db: Session, channel: Channel, event: MessageArrived) -> None:
     new = store_items(db, channel=channel, items=[item])
     db.commit()
     after_insert(db, workspace_id=channel.workspace_id, items=new)
-    log.info("push %s for channel %s: %s", item.external_id, channel.id,
-             "stored" if new else "already in the inbox")  # fmt: skip
+    log.info(
+        "push %s for channel %s: %s",
+        item.external_id,
+        channel.id,
+        "stored" if new else "already in the inbox",
+    )
 
 
 def register_push_handlers() -> None:

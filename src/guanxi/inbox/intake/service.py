@@ -268,8 +268,9 @@ def sync_all(
     """Sync every connected channel that can read something (of one workspace, or all)."""
     reports = []
     for channel_id in syncable_channel_ids(sessions, workspace_id=workspace_id):
-        report = sync_channel_id(sessions, channel_id, connector_for=connector_for, box=box,
-                                 owner=owner)  # fmt: skip
+        report = sync_channel_id(
+            sessions, channel_id, connector_for=connector_for, box=box, owner=owner
+        )
         if report is None:
             continue
         reports.append(report)

@@ -305,10 +305,13 @@ def mark_seen(db: Session, *, user_id: int, workspace_id: int) -> int:
     db.commit()
     # One statement: the page and its live poll (or two tabs) mark the list at once.
     upsert(
-        db, ReadMark, {"user_id": user_id, "workspace_id": workspace_id, "seen_item_id": newest},
-        unique=["user_id", "workspace_id"], update=["seen_item_id"],
+        db,
+        ReadMark,
+        {"user_id": user_id, "workspace_id": workspace_id, "seen_item_id": newest},
+        unique=["user_id", "workspace_id"],
+        update=["seen_item_id"],
         only_if=lambda new: ReadMark.seen_item_id < new.seen_item_id,
-    )  # fmt: skip
+    )
     if mark is not None:
         db.expire(mark)  # the statement above changed its row
     return int(newest)

@@ -107,8 +107,13 @@ def link_authors(
             result[key] = guess_kind(
                 followers=item.author_followers, verified_type=item.author_verified_type
             )
-        _add_people(db, workspace_id=workspace_id, authors=[latest[key] for key in new_keys],
-                    kinds=[result[key] for key in new_keys], now=now)  # fmt: skip
+        _add_people(
+            db,
+            workspace_id=workspace_id,
+            authors=[latest[key] for key in new_keys],
+            kinds=[result[key] for key in new_keys],
+            now=now,
+        )
     return result
 
 
@@ -356,8 +361,12 @@ def tag_person(
         if existing is not None:
             db.delete(existing)
     else:  # another member may tag the same person at the same moment
-        insert_missing(db, PersonTag, {"person_id": person.id, "tag_id": tag.id},
-                       unique=["person_id", "tag_id"])  # fmt: skip
+        insert_missing(
+            db,
+            PersonTag,
+            {"person_id": person.id, "tag_id": tag.id},
+            unique=["person_id", "tag_id"],
+        )
     db.flush()
 
 
@@ -401,8 +410,12 @@ def merge_people(db: Session, *, membership: Membership, keep_id: int, merge_id:
     )
     moved_tags = list(db.scalars(select(PersonTag).where(PersonTag.person_id == merged.id)))
     # The kept person may get the same tag from another member meanwhile: insert-or-ignore.
-    insert_missing(db, PersonTag, [{"person_id": keep.id, "tag_id": t.tag_id} for t in moved_tags],
-                   unique=["person_id", "tag_id"])  # fmt: skip
+    insert_missing(
+        db,
+        PersonTag,
+        [{"person_id": keep.id, "tag_id": t.tag_id} for t in moved_tags],
+        unique=["person_id", "tag_id"],
+    )
     for tag in moved_tags:
         db.delete(tag)
     if keep.kind == PersonKind.UNKNOWN:

@@ -50,8 +50,12 @@ def save_saved_reply(
             N_("Unknown variable {{{variable}}}: use {{name}}, {{platform}} or {{account}}."),
             variable=unknown[0],
         )
-    values = {"workspace_id": membership.workspace_id, "title": title.strip()[:120],
-              "language": language, "text": text.strip()}  # fmt: skip
+    values = {
+        "workspace_id": membership.workspace_id,
+        "title": title.strip()[:120],
+        "language": language,
+        "text": text.strip(),
+    }
     saved = create_unique(db, SavedReply, values, unique=["workspace_id", "title"])
     if saved is None:
         raise InvalidInboxInputError(

@@ -183,9 +183,12 @@ def reply_review(db: Session, *, reply: Reply) -> rules.Review:
     authors = frozenset({rules.member_key(reply.author_id)} if reply.author_id else ())
     approvers = (rules.member_key(reply.approved_by_id),) if reply.approved_by_id else ()
     return rules.Review(
-        steps=1, lowest_role=rule.lowest_role, authors=authors, approvers=approvers,
+        steps=1,
+        lowest_role=rule.lowest_role,
+        authors=authors,
+        approvers=approvers,
         in_review=reply.state == ReplyState.PENDING_APPROVAL,
-    )  # fmt: skip
+    )
 
 
 def _decider(db: Session, *, reply: Reply, actor: User) -> rules.Decider:
@@ -229,10 +232,14 @@ def update_reply_approval(
     """Turn reply approval on or off and say who approves; only an owner may. Audited."""
     # Two first saves at once create the settings row once.
     settings, _created = get_or_create(
-        db, InboxSettings, key={"workspace_id": membership.workspace_id},
-        defaults={"reply_approval": False,
-                  "reply_approver_role": DEFAULT_REPLY_APPROVER_ROLE.value},
-    )  # fmt: skip
+        db,
+        InboxSettings,
+        key={"workspace_id": membership.workspace_id},
+        defaults={
+            "reply_approval": False,
+            "reply_approver_role": DEFAULT_REPLY_APPROVER_ROLE.value,
+        },
+    )
     before = rules.WhoApproves(int(settings.reply_approval), Role(settings.reply_approver_role))
     after = rules.WhoApproves(int(required), approver_role)
     refusal = rules.policy_change_refusal(membership.role, before, after)
@@ -244,12 +251,16 @@ def update_reply_approval(
         settings.reply_approval = required
         settings.reply_approver_role = approver_role.value
         record_audit(
-            db, actor=membership.user, workspace=membership.workspace,
-            action="inbox.reply_approval.update", entity_type="inbox_settings",
+            db,
+            actor=membership.user,
+            workspace=membership.workspace,
+            action="inbox.reply_approval.update",
+            entity_type="inbox_settings",
             entity_id=membership.workspace_id,
             before={"required": bool(before.steps), "approver_role": before.lowest_role.value},
-            after={"required": required, "approver_role": approver_role.value}, ip=ip,
-        )  # fmt: skip
+            after={"required": required, "approver_role": approver_role.value},
+            ip=ip,
+        )
     db.flush()
     return settings
 
@@ -292,8 +303,13 @@ def send_reply(
 
     Commits. Raises ``UserError`` only for an empty or overlong text.
     """
-    reply = Reply(item_id=item.id, author_id=actor.id if actor else None, text=_check_text(text),
-                  state=ReplyState.DRAFT, idempotency_key=uuid.uuid4().hex)  # fmt: skip
+    reply = Reply(
+        item_id=item.id,
+        author_id=actor.id if actor else None,
+        text=_check_text(text),
+        state=ReplyState.DRAFT,
+        idempotency_key=uuid.uuid4().hex,
+    )
     db.add(reply)
     if approval_required(db, workspace_id=item.workspace_id, actor=actor):
         _set_error(reply, ReplyState.PENDING_APPROVAL, MSG_NEEDS_APPROVAL)
@@ -337,8 +353,13 @@ def deliver(
         window = message_window(db, item=item, now=now, connector_for=lambda _: connector)
         if not window.open:
             if window.remaining == 0 and window.closes_at is not None and now < window.closes_at:
-                _set_error(reply, ReplyState.DRAFT, rule.full_message, rule.refusal_code,
-                           limit=rule.max_replies)  # fmt: skip
+                _set_error(
+                    reply,
+                    ReplyState.DRAFT,
+                    rule.full_message,
+                    rule.refusal_code,
+                    limit=rule.max_replies,
+                )
             else:
                 _set_error(reply, ReplyState.DRAFT, rule.closed_message, rule.refusal_code)
             db.commit()
@@ -348,10 +369,13 @@ def deliver(
     # write transaction is held open across the network call.
     db.commit()
     request = ReplyRequest(
-        item_external_id=item.external_id, text=reply.text, kind=FetchedKind(str(item.kind)),
-        post_external_id=item.post_external_id, author_external_id=item.author_external_id,
+        item_external_id=item.external_id,
+        text=reply.text,
+        kind=FetchedKind(str(item.kind)),
+        post_external_id=item.post_external_id,
+        author_external_id=item.author_external_id,
         idempotency_key=reply.idempotency_key,
-    )  # fmt: skip
+    )
     try:
         result = connector.reply(context, request)
     except ConnectorError as exc:
@@ -386,9 +410,15 @@ def _refused(
 def mark_replied(db: Session, *, item: InboxItem, text: str, actor: User | None) -> Reply:
     """Record a reply a person posted on the platform by hand (manual platforms); commits."""
     now = utcnow()
-    reply = Reply(item_id=item.id, author_id=actor.id if actor else None, text=text.strip(),
-                  state=ReplyState.SENT, via=ReplyVia.MANUAL, sent_at=now,
-                  idempotency_key=uuid.uuid4().hex)  # fmt: skip
+    reply = Reply(
+        item_id=item.id,
+        author_id=actor.id if actor else None,
+        text=text.strip(),
+        state=ReplyState.SENT,
+        via=ReplyVia.MANUAL,
+        sent_at=now,
+        idempotency_key=uuid.uuid4().hex,
+    )
     db.add(reply)
     if item.first_response_at is None:
         item.first_response_at = now
@@ -402,10 +432,15 @@ def _decide(db: Session, *, reply: Reply, actor: User, approved: bool, reason: s
         reply_review(db, reply=reply), _decider(db, reply=reply, actor=actor), approved=approved
     )  # raises the refusal: not pending, the author, a role below the approvers
     record_decision(
-        db, workspace=db.get(Workspace, reply.item.workspace_id), subject="inbox.reply",
-        entity_type="inbox_reply", entity_id=reply.id, approved=approved, actor=actor,
+        db,
+        workspace=db.get(Workspace, reply.item.workspace_id),
+        subject="inbox.reply",
+        entity_type="inbox_reply",
+        entity_id=reply.id,
+        approved=approved,
+        actor=actor,
         details={"text": reply.text, **({} if approved else {"reason": reason})},
-    )  # fmt: skip
+    )
 
 
 def approve_reply(
@@ -443,8 +478,12 @@ def request_approval(db: Session, *, reply: Reply, actor: User) -> Reply:
         raise UserError(MSG_NOT_RESUBMITTABLE)
     _set_error(reply, ReplyState.PENDING_APPROVAL, MSG_NEEDS_APPROVAL)
     record_audit(
-        db, actor=actor, workspace=db.get(Workspace, reply.item.workspace_id),
-        action="inbox.reply.request_approval", entity_type="inbox_reply", entity_id=reply.id,
-    )  # fmt: skip
+        db,
+        actor=actor,
+        workspace=db.get(Workspace, reply.item.workspace_id),
+        action="inbox.reply.request_approval",
+        entity_type="inbox_reply",
+        entity_id=reply.id,
+    )
     db.commit()
     return reply

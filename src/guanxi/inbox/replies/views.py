@@ -159,15 +159,21 @@ def save_reply_approval(
                 N_("Choose who approves: managers and owners, or owners only.")
             )
         service.update_reply_approval(
-            db, membership=membership, required=form_value(form, "required") == "1",
-            approver_role=Role(role), ip=client_ip(request),
-        )  # fmt: skip
+            db,
+            membership=membership,
+            required=form_value(form, "required") == "1",
+            approver_role=Role(role),
+            ip=client_ip(request),
+        )
     except UserError as exc:
         db.rollback()
         return _approval_page(
-            request, db, membership, error=exc.translated(i18n.gettext),
+            request,
+            db,
+            membership,
+            error=exc.translated(i18n.gettext),
             status_code=exc.status_code,
-        )  # fmt: skip
+        )
     db.commit()
     return RedirectResponse(f"/w/{membership.workspace.slug}/inbox/reply-approval", status_code=303)
 

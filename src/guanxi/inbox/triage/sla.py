@@ -191,8 +191,13 @@ def save_targets(
         "crisis_words": [word.strip() for word in crisis_words if word.strip()][:500],
     }
     # One statement: two managers saving the first targets at once both succeed.
-    upsert(db, SlaPolicy, {"workspace_id": workspace_id, **targets}, unique=["workspace_id"],
-           update=list(targets))  # fmt: skip
+    upsert(
+        db,
+        SlaPolicy,
+        {"workspace_id": workspace_id, **targets},
+        unique=["workspace_id"],
+        update=list(targets),
+    )
     return db.get_one(SlaPolicy, workspace_id, populate_existing=True)
 
 

@@ -68,12 +68,20 @@ def store_and_enrich(
 ) -> service.StoredBatch:
     """Store one batch and enrich its new mentions (``pipeline=None`` leaves them for the
     worker's catch-up job); a mention the database refuses is left out (``refused``)."""
-    rows = [ParsedRow(number, mentions=(mention,))
-            for number, mention in enumerate(mentions, start=1)]  # fmt: skip
+    rows = [
+        ParsedRow(number, mentions=(mention,)) for number, mention in enumerate(mentions, start=1)
+    ]
     if authors:
         rows.append(ParsedRow(0, authors=tuple(authors)))
-    return store_rows(db, workspace_id=workspace_id, source_id=source_id, rows=rows,
-                      platform=platform, pipeline=pipeline, pending_days=pending_days)  # fmt: skip
+    return store_rows(
+        db,
+        workspace_id=workspace_id,
+        source_id=source_id,
+        rows=rows,
+        platform=platform,
+        pipeline=pipeline,
+        pending_days=pending_days,
+    )
 
 
 def store_rows(
@@ -94,11 +102,13 @@ def store_rows(
     stored in its own, so a refused row becomes that row's error and the others are kept.
     """
     with db.no_autoflush:  # reads only: pending changes are written after the NLP
-        found = _enrich_new(db, workspace_id=workspace_id, rows=rows, pipeline=pipeline,
-                            platform=platform)  # fmt: skip
+        found = _enrich_new(
+            db, workspace_id=workspace_id, rows=rows, pipeline=pipeline, platform=platform
+        )
     db.flush()
-    stored = _store_rows(db, workspace_id=workspace_id, source_id=source_id, rows=rows,
-                         platform=platform)  # fmt: skip
+    stored = _store_rows(
+        db, workspace_id=workspace_id, source_id=source_id, rows=rows, platform=platform
+    )
     if found and stored.added:
         kinds = dict(
             db.execute(
@@ -112,11 +122,22 @@ def store_rows(
         for key, (mention_id, author_id) in stored.added.items():
             if key in found:
                 mention, enrichment = found[key]
-                targets.append((mention_id, mention.posted_at, author_id,
-                                kinds.get(author_id) if author_id else None))  # fmt: skip
+                targets.append(
+                    (
+                        mention_id,
+                        mention.posted_at,
+                        author_id,
+                        kinds.get(author_id) if author_id else None,
+                    )
+                )
                 results.append(enrichment)
-        write_enrichments(db, workspace_id=workspace_id, targets=targets, results=results,
-                          pending_days=pending_days)  # fmt: skip
+        write_enrichments(
+            db,
+            workspace_id=workspace_id,
+            targets=targets,
+            results=results,
+            pending_days=pending_days,
+        )
     return stored
 
 
@@ -160,19 +181,22 @@ def _enrich_new(
                 verified_type = verified.get((mention.platform, author.external_id))
         documents.append(
             Document(
-                text=mention.text, platform=mention.platform,
+                text=mention.text,
+                platform=mention.platform,
                 author_id=author.external_id if author else "",
-                author_name=author.name if author else "", verified_type=verified_type,
+                author_name=author.name if author else "",
+                verified_type=verified_type,
                 author_kind_hint=hint,
             )
-        )  # fmt: skip
+        )
     try:
         results = pipeline.enrich(documents)
     except Exception:  # the rows are stored all the same; the catch-up job enriches them
         log.exception("enriching %d mentions failed; they are stored unenriched", len(documents))
         return {}
-    return {key: (mention, found) for (key, mention), found in
-            zip(new.items(), results, strict=True)}  # fmt: skip
+    return {
+        key: (mention, found) for (key, mention), found in zip(new.items(), results, strict=True)
+    }
 
 
 def _known_verified_types(
@@ -184,9 +208,10 @@ def _known_verified_types(
     known: dict[tuple[str, str], int] = {}
     if ids:
         query = select(Author.platform, Author.external_id, Author.verified_type).where(
-            Author.workspace_id == workspace_id, Author.external_id.in_(ids),
+            Author.workspace_id == workspace_id,
+            Author.external_id.in_(ids),
             Author.verified_type.is_not(None),
-        )  # fmt: skip
+        )
         known.update(
             {(where, uid): kind for where, uid, kind in db.execute(query) if kind is not None}
         )
@@ -202,16 +227,23 @@ UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def _store_rows(
-    db: Session, *, workspace_id: int, source_id: int | None, rows: Sequence[ParsedRow],
+    db: Session,
+    *,
+    workspace_id: int,
+    source_id: int | None,
+    rows: Sequence[ParsedRow],
     platform: str,
-) -> service.StoredBatch:  # fmt: skip
+) -> service.StoredBatch:
     def store(part: Sequence[ParsedRow]) -> service.StoredBatch:
         with db.begin_nested():
             return service.store_batch(
-                db, workspace_id=workspace_id, source_id=source_id, platform=platform,
+                db,
+                workspace_id=workspace_id,
+                source_id=source_id,
+                platform=platform,
                 mentions=[m for row in part for m in row.mentions],
                 authors=[a for row in part for a in row.authors],
-            )  # fmt: skip
+            )
 
     try:
         return store(rows)
@@ -228,14 +260,19 @@ def _store_rows(
         except Exception as exc:  # whatever the database says, it is this row's
             stored.refused.append(
                 RowError(
-                    row.line, "",
-                    N_("The database refused this row: a value is out of its range (a huge "
-                       "number, a time before year 1 or after 9999)."),
-                    N_("Correct the value in the file and import it again (rows already "
-                       "imported are not stored twice)."),
+                    row.line,
+                    "",
+                    N_(
+                        "The database refused this row: a value is out of its range (a huge "
+                        "number, a time before year 1 or after 9999)."
+                    ),
+                    N_(
+                        "Correct the value in the file and import it again (rows already "
+                        "imported are not stored twice)."
+                    ),
                     f"{type(exc).__name__}: {exc}"[:200],
                 )
-            )  # fmt: skip
+            )
     return stored
 
 
@@ -262,10 +299,14 @@ def start_run(
 ) -> ImportRun:
     """A queued import run of ``path`` into ``source``."""
     run = ImportRun(
-        workspace_id=source.workspace_id, source_id=source.id, filename=filename or path.name,
-        storage_path=storage_path, status=ImportStatus.QUEUED,
-        bytes_total=path.stat().st_size if path.exists() else 0, created_by_id=created_by_id,
-    )  # fmt: skip
+        workspace_id=source.workspace_id,
+        source_id=source.id,
+        filename=filename or path.name,
+        storage_path=storage_path,
+        status=ImportStatus.QUEUED,
+        bytes_total=path.stat().st_size if path.exists() else 0,
+        created_by_id=created_by_id,
+    )
     db.add(run)
     db.flush()
     return run
@@ -275,9 +316,17 @@ class _Batches:
     """The rows of one run on their way to the database, committed ``batch_size`` at a time
     with the run's counts, its row errors and the last line they cover."""
 
-    def __init__(self, db: Session, run: ImportRun, source: ListeningSource, *,
-                 pipeline: EnrichingPipeline | None, batch_size: int, max_rows: int,
-                 on_progress: Callable[[ImportProgress], None] | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        db: Session,
+        run: ImportRun,
+        source: ListeningSource,
+        *,
+        pipeline: EnrichingPipeline | None,
+        batch_size: int,
+        max_rows: int,
+        on_progress: Callable[[ImportProgress], None] | None,
+    ) -> None:
         self.db, self.run, self.source = db, run, source
         self.pipeline, self.batch_size, self.on_progress = pipeline, batch_size, on_progress
         self.max_rows = max_rows
@@ -294,10 +343,12 @@ class _Batches:
         if self.read >= self.max_rows:
             self.flush()
             raise UserError(
-                N_("The file has more than {limit} rows: the first {limit} were imported. "
-                   "Split the file and import the rest."),
+                N_(
+                    "The file has more than {limit} rows: the first {limit} were imported. "
+                    "Split the file and import the rest."
+                ),
                 limit=self.max_rows,
-            )  # fmt: skip
+            )
         self.read += 1
         self.line = max(self.line, row.line)
         if row.error is not None:
@@ -313,9 +364,15 @@ class _Batches:
         """Enrich and store the batch, then commit it with the run's progress."""
         run, db = self.run, self.db
         run.heartbeat_at = utcnow()  # the first write, after the NLP (see store_rows)
-        stored = store_rows(db, workspace_id=run.workspace_id, source_id=self.source.id,
-                            rows=self.rows, platform=self.source.platform,
-                            pipeline=self.pipeline, pending_days=self.days)  # fmt: skip
+        stored = store_rows(
+            db,
+            workspace_id=run.workspace_id,
+            source_id=self.source.id,
+            rows=self.rows,
+            platform=self.source.platform,
+            pipeline=self.pipeline,
+            pending_days=self.days,
+        )
         self.errors.extend(stored.refused)
         self.failed += len(stored.refused)
         run.rows_read, run.rows_failed = self.read, self.failed
@@ -354,8 +411,15 @@ def import_file(
     run.status, run.error, run.heartbeat_at = ImportStatus.RUNNING, "", utcnow()
     db.commit()
     resume_after = run.line_committed
-    batches = _Batches(db, run, source, pipeline=pipeline, batch_size=batch_size,
-                       max_rows=max_rows, on_progress=on_progress)  # fmt: skip
+    batches = _Batches(
+        db,
+        run,
+        source,
+        pipeline=pipeline,
+        batch_size=batch_size,
+        max_rows=max_rows,
+        on_progress=on_progress,
+    )
 
     def progress(done: int) -> None:
         run.bytes_done = done
@@ -438,10 +502,14 @@ def _record_errors(db: Session, run: ImportRun, errors: Iterable[RowError]) -> N
     for error in list(errors)[: max(0, room)]:
         db.add(
             ImportRowError(
-                run_id=run.id, line=error.line, column=error.column[:120], problem=error.problem,
-                fix=error.fix, value=error.value[:200],
+                run_id=run.id,
+                line=error.line,
+                column=error.column[:120],
+                problem=error.problem,
+                fix=error.fix,
+                value=error.value[:200],
             )
-        )  # fmt: skip
+        )
 
 
 def _stored_errors(db: Session, run: ImportRun) -> int:
@@ -470,8 +538,16 @@ def save_upload(
     A file larger than ``max_bytes`` is refused (and not kept) once that much is copied.
     """
     return tables.save_upload(
-        data_dir=data_dir, folder=f"{UPLOAD_DIR}/{workspace_id}", filename=filename,
-        content=content, max_bytes=max_bytes, suffixes=UPLOAD_SUFFIXES,
-        wrong_suffix=UserError(N_("guanxi imports .csv, .jsonl, .json and .xlsx files. Export "
-                                  "the data in one of these formats.")),
-    )  # fmt: skip
+        data_dir=data_dir,
+        folder=f"{UPLOAD_DIR}/{workspace_id}",
+        filename=filename,
+        content=content,
+        max_bytes=max_bytes,
+        suffixes=UPLOAD_SUFFIXES,
+        wrong_suffix=UserError(
+            N_(
+                "guanxi imports .csv, .jsonl, .json and .xlsx files. Export "
+                "the data in one of these formats."
+            )
+        ),
+    )

@@ -71,11 +71,13 @@ def mention_of(item: FetchedItem, platform: str) -> ParsedMention:
         likes=values.count(item.metrics.get("likes")),
         comments=values.count(item.metrics.get("comments")),
         reposts=values.count(item.metrics.get("reposts")),
-        reply_to_external_id=values.text(item.parent_external_id or (
-            item.post_external_id if item.kind is FetchedKind.COMMENT else ""
-        ), limit=120),
+        reply_to_external_id=values.text(
+            item.parent_external_id
+            or (item.post_external_id if item.kind is FetchedKind.COMMENT else ""),
+            limit=120,
+        ),
         raw=values.raw_record(item.raw),
-    )  # fmt: skip
+    )
 
 
 def _optional_count(value: object) -> int | None:
@@ -93,8 +95,13 @@ def mentions_of(items: Iterable[FetchedItem], platform: str) -> list[ParsedMenti
         try:
             mentions.append(mention_of(item, platform))
         except values.InvalidValue as exc:
-            log.warning("pulled %s post %r left out: %s (%s)", platform, item.external_id[:120],
-                        exc.problem, exc.value)  # fmt: skip
+            log.warning(
+                "pulled %s post %r left out: %s (%s)",
+                platform,
+                item.external_id[:120],
+                exc.problem,
+                exc.value,
+            )
     return mentions
 
 
@@ -112,9 +119,14 @@ def pull_source(
         for _page in range(MAX_PAGES):
             page = connector.search_posts(context, query=source.query, since=source.cursor)
             mentions = mentions_of(page.items, source.platform)
-            stored = store_and_enrich(db, workspace_id=source.workspace_id, source_id=source.id,
-                                      mentions=mentions, platform=source.platform,
-                                      pipeline=pipeline)  # fmt: skip
+            stored = store_and_enrich(
+                db,
+                workspace_id=source.workspace_id,
+                source_id=source.id,
+                mentions=mentions,
+                platform=source.platform,
+                pipeline=pipeline,
+            )
             added += len(stored.added_ids)
             skipped += stored.skipped
             source.cursor = page.cursor or source.cursor

@@ -62,11 +62,17 @@ def run_import(
         source = db.get(ListeningSource, run.source_id)
         assert source is not None  # the run's foreign key guarantees it
         path = (data_dir or get_settings().data_dir) / run.storage_path
-        importer = importer_for(source.format, mapping=source.column_mapping,
-                                platform=source.platform)  # fmt: skip
-        return import_file(db, run=run, path=path, importer=importer,
-                           pipeline=pipeline_for(db, workspace_id=run.workspace_id),
-                           max_rows=get_settings().import_max_rows)  # fmt: skip
+        importer = importer_for(
+            source.format, mapping=source.column_mapping, platform=source.platform
+        )
+        return import_file(
+            db,
+            run=run,
+            path=path,
+            importer=importer,
+            pipeline=pipeline_for(db, workspace_id=run.workspace_id),
+            max_rows=get_settings().import_max_rows,
+        )
 
 
 @huey.task(retries=0, __module__=QUEUED_AS)  # type: ignore[untyped-decorator]  # huey: no types
@@ -90,9 +96,10 @@ def run_sweep_imports(
     settings = get_settings()
     with (factory or sessions())() as db:
         resumed = sweep_interrupted(
-            db, lease=lease or timedelta(minutes=settings.import_lease_minutes),
+            db,
+            lease=lease or timedelta(minutes=settings.import_lease_minutes),
             data_dir=data_dir or settings.data_dir,
-        )  # fmt: skip
+        )
     for run_id in resumed:
         enqueue_import(run_id)
     return resumed

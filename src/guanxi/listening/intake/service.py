@@ -55,9 +55,11 @@ def source_named(
         )
     # Two imports may name the same new source at once: it is created once.
     source, created = get_or_create(
-        db, ListeningSource, key={"workspace_id": workspace_id, "name": name},
+        db,
+        ListeningSource,
+        key={"workspace_id": workspace_id, "name": name},
         defaults={"format": file_format, "platform": platform},
-    )  # fmt: skip
+    )
     if not created and source.format != file_format:
         raise ConflictError(
             N_(
@@ -130,11 +132,19 @@ def upsert_authors(
     for author in authors:
         row = merged.setdefault(
             author.external_id,
-            {"workspace_id": workspace_id, "platform": platform,
-             "external_id": author.external_id, "name": "", "verified_type": None,
-             "verified_reason": "", "followers": None, "url": "", "kind": "",
-             "updated_at": utcnow()},
-        )  # fmt: skip
+            {
+                "workspace_id": workspace_id,
+                "platform": platform,
+                "external_id": author.external_id,
+                "name": "",
+                "verified_type": None,
+                "verified_reason": "",
+                "followers": None,
+                "url": "",
+                "kind": "",
+                "updated_at": utcnow(),
+            },
+        )
         for key in ("name", "verified_type", "verified_reason", "followers", "url"):
             value = getattr(author, key)
             if value not in (None, ""):
@@ -178,8 +188,7 @@ def store_batch(
             by_platform.setdefault(mention.platform, []).append(mention.author)
     author_ids: dict[tuple[str, str], int] = {}
     for author_platform, group in by_platform.items():
-        ids = upsert_authors(db, workspace_id=workspace_id, platform=author_platform,
-                             authors=group)  # fmt: skip
+        ids = upsert_authors(db, workspace_id=workspace_id, platform=author_platform, authors=group)
         author_ids.update({(author_platform, key): value for key, value in ids.items()})
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     now = utcnow()
@@ -190,15 +199,23 @@ def store_batch(
             continue
         author_key = (mention.platform, mention.author.external_id) if mention.author else None
         rows[key] = {
-            "workspace_id": workspace_id, "platform": mention.platform,
-            "external_id": mention.external_id, "kind": mention.kind, "url": mention.url[:400],
+            "workspace_id": workspace_id,
+            "platform": mention.platform,
+            "external_id": mention.external_id,
+            "kind": mention.kind,
+            "url": mention.url[:400],
             "author_id": author_ids.get(author_key) if author_key else None,
-            "text": mention.text, "posted_at": mention.posted_at, "likes": mention.likes,
-            "comments": mention.comments, "reposts": mention.reposts,
+            "text": mention.text,
+            "posted_at": mention.posted_at,
+            "likes": mention.likes,
+            "comments": mention.comments,
+            "reposts": mention.reposts,
             "reply_to_external_id": mention.reply_to_external_id[:120],
             "repost_of_external_id": mention.repost_of_external_id[:120],
-            "raw": dict(mention.raw), "source_id": source_id, "imported_at": now,
-        }  # fmt: skip
+            "raw": dict(mention.raw),
+            "source_id": source_id,
+            "imported_at": now,
+        }
     if rows:
         columns = Mention.__table__.c
         statement = (

@@ -57,8 +57,12 @@ def _labels() -> dict[str, Any]:
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    return render(request, f"listen/{template}", {"section": SECTION, **_labels(), **context},
-                  status_code=status)  # fmt: skip
+    return render(
+        request,
+        f"listen/{template}",
+        {"section": SECTION, **_labels(), **context},
+        status_code=status,
+    )
 
 
 def _back(slug: str, path: str = "") -> RedirectResponse:
@@ -72,14 +76,19 @@ def _index(
     request: Request, db: Session, membership: Membership, error: str = "", status: int = 200
 ) -> Response:
     workspace = membership.workspace
-    return _page(request, "index.html", {
-        "mentions": mentions.count_mentions(db, workspace_id=workspace.id),
-        "sources": service.list_sources(db, workspace_id=workspace.id),
-        "runs": service.list_runs(db, workspace_id=workspace.id, limit=10),
-        "channels": _search_channels(request, db, membership),
-        "can_write": membership.can(Permission.WRITE),
-        "error": error,
-    }, status)  # fmt: skip
+    return _page(
+        request,
+        "index.html",
+        {
+            "mentions": mentions.count_mentions(db, workspace_id=workspace.id),
+            "sources": service.list_sources(db, workspace_id=workspace.id),
+            "runs": service.list_runs(db, workspace_id=workspace.id, limit=10),
+            "channels": _search_channels(request, db, membership),
+            "can_write": membership.can(Permission.WRITE),
+            "error": error,
+        },
+        status,
+    )
 
 
 def _search_channels(request: Request, db: Session, membership: Membership) -> list[Channel]:
@@ -114,9 +123,13 @@ async def add_pull_source(request: Request, slug: str, db: Db, membership: Write
         return _index(request, db, membership, message, 400)
     try:
         service.create_pull_source(
-            db, workspace_id=membership.workspace_id, name=str(form.get("name", "")),
-            channel_id=channel.id, query=str(form.get("query", "")), platform=channel.platform,
-        )  # fmt: skip
+            db,
+            workspace_id=membership.workspace_id,
+            name=str(form.get("name", "")),
+            channel_id=channel.id,
+            query=str(form.get("query", "")),
+            platform=channel.platform,
+        )
     except UserError as exc:
         db.rollback()
         return _index(request, db, membership, exc.translated(i18n.gettext), 400)
@@ -136,14 +149,22 @@ def _import_form(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    return _page(request, "import.html", {
-        "formats": FILE_FORMATS,
-        "sources": [s for s in service.list_sources(db, workspace_id=membership.workspace_id)
-                    if s.format in set(FILE_FORMATS)],
-        "values": values or {"format": "weibo-crawler", "platform": "weibo"},
-        "error": error,
-        "sync_limit_mb": SYNC_IMPORT_BYTES // (1024 * 1024),
-    }, status)  # fmt: skip
+    return _page(
+        request,
+        "import.html",
+        {
+            "formats": FILE_FORMATS,
+            "sources": [
+                s
+                for s in service.list_sources(db, workspace_id=membership.workspace_id)
+                if s.format in set(FILE_FORMATS)
+            ],
+            "values": values or {"format": "weibo-crawler", "platform": "weibo"},
+            "error": error,
+            "sync_limit_mb": SYNC_IMPORT_BYTES // (1024 * 1024),
+        },
+        status,
+    )
 
 
 @router.get("/w/{slug}/listen/import")
@@ -160,8 +181,9 @@ async def upload(request: Request, slug: str, db: Db, membership: Writer) -> Res
         upload_file = form.get("file")
         chosen = upload_file if isinstance(upload_file, UploadFile) else None
         # Saving and importing block: they run in a worker thread, the file still open.
-        return await run_in_threadpool(_save_and_start, request, db, membership, slug, values,
-                                       chosen)  # fmt: skip
+        return await run_in_threadpool(
+            _save_and_start, request, db, membership, slug, values, chosen
+        )
 
 
 def _save_and_start(
@@ -178,23 +200,34 @@ def _save_and_start(
         return _import_form(request, db, membership, error=message, values=values, status=400)
     try:
         source = service.source_named(
-            db, workspace_id=membership.workspace_id,
-            name=values["source"] or values["format"], file_format=values["format"],
+            db,
+            workspace_id=membership.workspace_id,
+            name=values["source"] or values["format"],
+            file_format=values["format"],
             platform=values["platform"] or "weibo",
-        )  # fmt: skip
+        )
         stored = flows.save_upload(
-            data_dir=settings.data_dir, workspace_id=membership.workspace_id,
-            filename=upload_file.filename, content=upload_file.file,
+            data_dir=settings.data_dir,
+            workspace_id=membership.workspace_id,
+            filename=upload_file.filename,
+            content=upload_file.file,
             max_bytes=settings.import_max_mb * 1024 * 1024,
-        )  # fmt: skip
+        )
         path = settings.data_dir / stored
-        run = flows.start_run(db, source=source, path=path, filename=upload_file.filename,
-                              storage_path=stored, created_by_id=membership.user_id)  # fmt: skip
+        run = flows.start_run(
+            db,
+            source=source,
+            path=path,
+            filename=upload_file.filename,
+            storage_path=stored,
+            created_by_id=membership.user_id,
+        )
         db.commit()
     except UserError as exc:
         db.rollback()
-        return _import_form(request, db, membership, error=exc.translated(i18n.gettext),
-                            values=values, status=400)  # fmt: skip
+        return _import_form(
+            request, db, membership, error=exc.translated(i18n.gettext), values=values, status=400
+        )
     if source.format in GENERIC_FORMATS:
         return _back(slug, f"/imports/{run.id}/mapping")
     return _start(request, db, slug, run, source)
@@ -206,14 +239,20 @@ def _start(
     """Import now (small file) or queue it (large file); either way, show the run."""
     if run.bytes_total <= SYNC_IMPORT_BYTES:
         path = request.app.state.settings.data_dir / run.storage_path
-        importer = importer_for(source.format, mapping=source.column_mapping,
-                                platform=source.platform)  # fmt: skip
+        importer = importer_for(
+            source.format, mapping=source.column_mapping, platform=source.platform
+        )
         # A file that cannot be read is written on the run, which the next page shows; so is
         # an unexpected error (logged by import_file), with the line the import reached.
         with suppress(Exception):
-            flows.import_file(db, run=run, path=path, importer=importer,
-                              pipeline=_pipeline(db, run.workspace_id),
-                              max_rows=request.app.state.settings.import_max_rows)  # fmt: skip
+            flows.import_file(
+                db,
+                run=run,
+                path=path,
+                importer=importer,
+                pipeline=_pipeline(db, run.workspace_id),
+                max_rows=request.app.state.settings.import_max_rows,
+            )
     else:
         scheduled.enqueue_import(run.id)
     return _back(slug, f"/imports/{run.id}")
@@ -243,8 +282,12 @@ def _mapping_page(
     try:
         found = preview_file(path, source.format)
     except UserError as exc:
-        return _page(request, "run.html", {"run": run, "source": source,
-                                           "error": exc.translated(i18n.gettext)}, 400)  # fmt: skip
+        return _page(
+            request,
+            "run.html",
+            {"run": run, "source": source, "error": exc.translated(i18n.gettext)},
+            400,
+        )
     chosen = (
         mapping
         or {
@@ -254,10 +297,20 @@ def _mapping_page(
         }
         or guess_mapping(found.columns)
     )
-    return _page(request, "mapping.html", {
-        "run": run, "source": source, "preview": found, "fields": FIELDS, "required": REQUIRED,
-        "mapping": chosen, "error": error,
-    }, status)  # fmt: skip
+    return _page(
+        request,
+        "mapping.html",
+        {
+            "run": run,
+            "source": source,
+            "preview": found,
+            "fields": FIELDS,
+            "required": REQUIRED,
+            "mapping": chosen,
+            "error": error,
+        },
+        status,
+    )
 
 
 @router.get("/w/{slug}/listen/imports/{run_id}/mapping")
@@ -290,14 +343,22 @@ def _map_and_start(
     if run.status != ImportStatus.QUEUED:
         return _back(slug, f"/imports/{run.id}")
     try:
-        columns = preview_file(request.app.state.settings.data_dir / run.storage_path,
-                               source.format).columns  # fmt: skip
+        columns = preview_file(
+            request.app.state.settings.data_dir / run.storage_path, source.format
+        ).columns
         service.remember_mapping(source, check_mapping(mapping, columns))
         db.commit()
     except UserError as exc:
         db.rollback()
-        return _mapping_page(request, db, membership, run, mapping=mapping,
-                             error=exc.translated(i18n.gettext), status=400)  # fmt: skip
+        return _mapping_page(
+            request,
+            db,
+            membership,
+            run,
+            mapping=mapping,
+            error=exc.translated(i18n.gettext),
+            status=400,
+        )
     return _start(request, db, slug, run, source)
 
 

@@ -97,11 +97,15 @@ def enrich_mentions(
         )
     results = pipeline.enrich(documents)
     write_enrichments(
-        db, workspace_id=workspace_id,
-        targets=[(row[0], row[3], row[4].id if row[4] else None, row[4].kind if row[4] else None)
-                 for row in rows],
-        results=results, pending_days=pending_days,
-    )  # fmt: skip
+        db,
+        workspace_id=workspace_id,
+        targets=[
+            (row[0], row[3], row[4].id if row[4] else None, row[4].kind if row[4] else None)
+            for row in rows
+        ],
+        results=results,
+        pending_days=pending_days,
+    )
     return len(rows)
 
 
@@ -159,8 +163,9 @@ def write_enrichments(
     }
     if kinds:
         db.execute(update(Author), [{"id": key, "kind": kind} for key, kind in kinds.items()])
-    topics.match_mention_ids(db, workspace_id=workspace_id, mention_ids=ids,
-                             pending_days=pending_days)  # fmt: skip
+    topics.match_mention_ids(
+        db, workspace_id=workspace_id, mention_ids=ids, pending_days=pending_days
+    )
 
 
 def stale_mention_ids(
@@ -204,8 +209,9 @@ def reenrich(
     last_id = 0
     version = _version(db, pipeline, workspace_id)
     while True:
-        ids = stale_mention_ids(db, model_version=version, workspace_id=workspace_id,
-                                limit=batch_size, after_id=last_id)  # fmt: skip
+        ids = stale_mention_ids(
+            db, model_version=version, workspace_id=workspace_id, limit=batch_size, after_id=last_id
+        )
         if not ids:
             return done
         by_workspace: dict[int, list[int]] = {}

@@ -57,10 +57,11 @@ def track_account(
         )
     key = (external_id or name)[:120]
     account, created = get_or_create(
-        db, TrackedAccount,
+        db,
+        TrackedAccount,
         key={"workspace_id": workspace_id, "platform": platform, "external_id": key},
         defaults={"name": name[:120], "relation": relation},
-    )  # fmt: skip
+    )
     if not created:
         account.relation, account.name = relation, name[:120] or account.name
     return account
@@ -221,37 +222,55 @@ def competitor_activity(
     posted from ``begins`` to ``ends`` (exclusive); one with none is listed with zeros."""
     competitors = db.scalars(
         select(TrackedAccount)
-        .where(TrackedAccount.workspace_id == workspace_id,
-               TrackedAccount.relation == OfficialRelation.COMPETITOR)
+        .where(
+            TrackedAccount.workspace_id == workspace_id,
+            TrackedAccount.relation == OfficialRelation.COMPETITOR,
+        )
         .order_by(TrackedAccount.platform, TrackedAccount.name)
-    ).all()  # fmt: skip
+    ).all()
     if not competitors:
         return []
     rows = db.execute(
         select(
-            Author.platform, Author.external_id, func.count(Mention.id),
-            func.coalesce(func.sum(Mention.likes), 0), func.coalesce(func.sum(Mention.comments), 0),
+            Author.platform,
+            Author.external_id,
+            func.count(Mention.id),
+            func.coalesce(func.sum(Mention.likes), 0),
+            func.coalesce(func.sum(Mention.comments), 0),
             func.coalesce(func.sum(Mention.reposts), 0),
         )
         .join(Mention, Mention.author_id == Author.id)
         .where(
-            Author.workspace_id == workspace_id, Mention.workspace_id == workspace_id,
-            Mention.kind == MentionKind.POST, Mention.posted_at >= begins, Mention.posted_at < ends,
-            or_(*(
-                (Author.platform == account.platform) & (Author.external_id == account.external_id)
-                for account in competitors
-            )),
+            Author.workspace_id == workspace_id,
+            Mention.workspace_id == workspace_id,
+            Mention.kind == MentionKind.POST,
+            Mention.posted_at >= begins,
+            Mention.posted_at < ends,
+            or_(
+                *(
+                    (Author.platform == account.platform)
+                    & (Author.external_id == account.external_id)
+                    for account in competitors
+                )
+            ),
         )
         .group_by(Author.platform, Author.external_id)
-    ).all()  # fmt: skip
+    ).all()
     found = {(row[0], row[1]): row[2:] for row in rows}
     result = []
     for account in competitors:
-        posts, likes, comments, reposts = found.get((account.platform, account.external_id),
-                                                    (0, 0, 0, 0))  # fmt: skip
+        posts, likes, comments, reposts = found.get(
+            (account.platform, account.external_id), (0, 0, 0, 0)
+        )
         result.append(
-            TrackedActivity(account.platform, account.external_id,
-                            account.name or account.external_id, int(posts), int(likes),
-                            int(comments), int(reposts))
-        )  # fmt: skip
+            TrackedActivity(
+                account.platform,
+                account.external_id,
+                account.name or account.external_id,
+                int(posts),
+                int(likes),
+                int(comments),
+                int(reposts),
+            )
+        )
     return result

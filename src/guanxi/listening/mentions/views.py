@@ -29,11 +29,15 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 SECTION = "listen"
 
 SENTIMENT_LABELS = {
-    "positive": N_("Positive"), "neutral": N_("Neutral"), "negative": N_("Negative"),
-}  # fmt: skip
+    "positive": N_("Positive"),
+    "neutral": N_("Neutral"),
+    "negative": N_("Negative"),
+}
 SOURCE_KIND_LABELS = {
-    "personal": N_("Personal"), "public": N_("Public"), "marketer": N_("Marketer-dominated"),
-}  # fmt: skip
+    "personal": N_("Personal"),
+    "public": N_("Public"),
+    "marketer": N_("Marketer-dominated"),
+}
 STAGE_LABELS = {
     "need_recognition": N_("Need recognition"),
     "information_search": N_("Information search"),
@@ -54,8 +58,12 @@ def _labels() -> dict[str, Any]:
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    return render(request, f"listen/{template}", {"section": SECTION, **_labels(), **context},
-                  status_code=status)  # fmt: skip
+    return render(
+        request,
+        f"listen/{template}",
+        {"section": SECTION, **_labels(), **context},
+        status_code=status,
+    )
 
 
 def _back(slug: str, path: str = "") -> RedirectResponse:
@@ -68,10 +76,16 @@ def _back(slug: str, path: str = "") -> RedirectResponse:
 def _accounts(
     request: Request, db: Session, membership: Membership, error: str = "", status: int = 200
 ) -> Response:
-    return _page(request, "accounts.html", {
-        "accounts": service.list_tracked(db, workspace_id=membership.workspace_id),
-        "can_write": membership.can(Permission.WRITE), "error": error,
-    }, status)  # fmt: skip
+    return _page(
+        request,
+        "accounts.html",
+        {
+            "accounts": service.list_tracked(db, workspace_id=membership.workspace_id),
+            "can_write": membership.can(Permission.WRITE),
+            "error": error,
+        },
+        status,
+    )
 
 
 @router.get("/w/{slug}/listen/accounts")
@@ -86,10 +100,13 @@ async def add_account(request: Request, slug: str, db: Db, membership: Writer) -
     form = await request.form()
     try:
         service.track_account(
-            db, workspace_id=membership.workspace_id, platform=str(form.get("platform", "weibo")),
-            external_id=str(form.get("external_id", "")), name=str(form.get("name", "")),
+            db,
+            workspace_id=membership.workspace_id,
+            platform=str(form.get("platform", "weibo")),
+            external_id=str(form.get("external_id", "")),
+            name=str(form.get("name", "")),
             relation=str(form.get("relation", "")),
-        )  # fmt: skip
+        )
     except UserError as exc:
         db.rollback()
         return _accounts(request, db, membership, exc.translated(i18n.gettext), 400)
@@ -126,27 +143,44 @@ def mentions_page(request: Request, db: Db, membership: Member) -> Response:
     query = request.query_params
     zone = ZoneInfo(membership.workspace.timezone)
     filters = service.MentionFilters(
-        text=query.get("q", ""), platform=query.get("platform", ""),
-        sentiment=query.get("sentiment", ""), source_kind=query.get("kind", ""),
-        stage=query.get("stage", ""), source_id=_int(query.get("source")),
+        text=query.get("q", ""),
+        platform=query.get("platform", ""),
+        sentiment=query.get("sentiment", ""),
+        source_kind=query.get("kind", ""),
+        stage=query.get("stage", ""),
+        source_id=_int(query.get("source")),
         author_id=_int(query.get("author")),
-        since=_day(query.get("from", ""), zone), until=_day(query.get("to", ""), zone, end=True),
-    )  # fmt: skip
-    page = service.list_mentions(db, workspace_id=membership.workspace_id, filters=filters,
-                                 page=_int(query.get("page")) or 1)  # fmt: skip
+        since=_day(query.get("from", ""), zone),
+        until=_day(query.get("to", ""), zone, end=True),
+    )
+    page = service.list_mentions(
+        db, workspace_id=membership.workspace_id, filters=filters, page=_int(query.get("page")) or 1
+    )
     kept = {key: value for key, value in query.items() if key != "page" and value}
     sources = intake.list_sources(db, workspace_id=membership.workspace_id)
-    return _page(request, "mentions.html", {
-        "page": page, "query": dict(query), "base_query": urlencode(kept), "sources": sources,
-        "platforms": sorted({source.platform for source in sources} | {"weibo"}),
-    })  # fmt: skip
+    return _page(
+        request,
+        "mentions.html",
+        {
+            "page": page,
+            "query": dict(query),
+            "base_query": urlencode(kept),
+            "sources": sources,
+            "platforms": sorted({source.platform for source in sources} | {"weibo"}),
+        },
+    )
 
 
 @router.get("/w/{slug}/listen/mentions/{mention_id}")
 def mention_page(request: Request, mention_id: int, db: Db, membership: Member) -> Response:
     """One mention: its text, author, metrics, enrichment and the raw record as imported."""
     mention = service.get_mention(db, workspace_id=membership.workspace_id, mention_id=mention_id)
-    return _page(request, "mention.html", {
-        "mention": mention, "related": service.related_mentions(db, mention=mention),
-        "raw": json.dumps(mention.raw, ensure_ascii=False, indent=2, default=str),
-    })  # fmt: skip
+    return _page(
+        request,
+        "mention.html",
+        {
+            "mention": mention,
+            "related": service.related_mentions(db, mention=mention),
+            "raw": json.dumps(mention.raw, ensure_ascii=False, indent=2, default=str),
+        },
+    )

@@ -98,8 +98,13 @@ def _checked(db: Session, *, workspace_id: int, form: TopicForm, topic_id: int =
 def create_topic(db: Session, *, workspace_id: int, form: TopicForm) -> TopicQuery:
     """Add a topic query and match it against the mentions already there."""
     checked = _checked(db, workspace_id=workspace_id, form=form)
-    values = {"workspace_id": workspace_id, "name": checked.name, "query": checked.query,
-              "category": checked.category, "active": checked.active}  # fmt: skip
+    values = {
+        "workspace_id": workspace_id,
+        "name": checked.name,
+        "query": checked.query,
+        "category": checked.category,
+        "active": checked.active,
+    }
     topic = create_unique(db, TopicQuery, values, unique=["workspace_id", "name"])
     if topic is None:  # created by another request since the check
         raise ConflictError(

@@ -28,9 +28,12 @@ def content_api(request: Request, membership: ApiBrowserReader, db: Db) -> Conte
     group with its count, means and 95% intervals."""
     filters = filters_of(request, membership)
     return service.content_analysis(
-        db, workspace=membership.workspace, start=filters.start, end=filters.end,
+        db,
+        workspace=membership.workspace,
+        start=filters.start,
+        end=filters.end,
         channel_ids=filters.accounts,
-    )  # fmt: skip
+    )
 
 
 @router.get("/best-time/{channel_id}", response_model=BestTimeRead)
@@ -40,9 +43,12 @@ def best_time_api(
     """An account's hour-of-week effects on engagement rate and its better hours."""
     filters = filters_of(request, membership)
     return service.best_time(
-        db, workspace=membership.workspace, channel_id=channel_id, start=filters.start,
+        db,
+        workspace=membership.workspace,
+        channel_id=channel_id,
+        start=filters.start,
         end=filters.end,
-    )  # fmt: skip
+    )
 
 
 @router.get("/top", response_model=TopPostsRead)
@@ -50,9 +56,12 @@ def top_api(request: Request, membership: ApiBrowserReader, db: Db) -> TopPostsR
     """The period's best and worst posts by engagement rate and by views."""
     filters = filters_of(request, membership)
     return service.top_posts(
-        db, workspace=membership.workspace, start=filters.start, end=filters.end,
+        db,
+        workspace=membership.workspace,
+        start=filters.start,
+        end=filters.end,
         channel_ids=filters.accounts,
-    )  # fmt: skip
+    )
 
 
 @router.get("/campaigns", response_model=list[CampaignRollupRead])

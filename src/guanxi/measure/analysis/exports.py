@@ -44,12 +44,20 @@ def _estimate(estimate: EstimateRead) -> list[Cell]:
 def content_table(analysis: ContentAnalysisRead, _: Translate) -> Table:
     """One row per group of every grouping, the overall average first."""
     header = [
-        _("Grouping"), _("Group"), _("Posts"),
-        _("Engagement rate"), _("Rate, 95% low"), _("Rate, 95% high"),
-        _("Views per post"), _("Views, 95% low"), _("Views, 95% high"),
-        _("Engagements per post"), _("Engagements, 95% low"), _("Engagements, 95% high"),
+        _("Grouping"),
+        _("Group"),
+        _("Posts"),
+        _("Engagement rate"),
+        _("Rate, 95% low"),
+        _("Rate, 95% high"),
+        _("Views per post"),
+        _("Views, 95% low"),
+        _("Views, 95% high"),
+        _("Engagements per post"),
+        _("Engagements, 95% low"),
+        _("Engagements, 95% high"),
         _("Differs from the average"),
-    ]  # fmt: skip
+    ]
     rows: list[list[Cell]] = []
     sections = [(_("All posts"), [analysis.overall])]
     sections += [(_(grouping.title), grouping.groups) for grouping in analysis.groupings]
@@ -57,29 +65,59 @@ def content_table(analysis: ContentAnalysisRead, _: Translate) -> Table:
         for group in groups:
             label = _(group.label) if group.translatable else group.label
             rows.append(
-                [title, label, group.posts, *_estimate(group.engagement_rate),
-                 *_estimate(group.views), *_estimate(group.engagements),
-                 _("yes") if group.differs else _("no")]
-            )  # fmt: skip
+                [
+                    title,
+                    label,
+                    group.posts,
+                    *_estimate(group.engagement_rate),
+                    *_estimate(group.views),
+                    *_estimate(group.engagements),
+                    _("yes") if group.differs else _("no"),
+                ]
+            )
     return Table(_("Content analysis"), header, rows)
 
 
 def best_time_table(found: BestTimeRead, _: Translate, weekdays: Sequence[str]) -> Table:
     """One row per hour of the week with posts."""
-    header = [_("Day"), _("Hour"), _("Posts"), _("Effect on engagement rate"),
-              _("95% low"), _("95% high"), _("Better than the average hour")]  # fmt: skip
+    header = [
+        _("Day"),
+        _("Hour"),
+        _("Posts"),
+        _("Effect on engagement rate"),
+        _("95% low"),
+        _("95% high"),
+        _("Better than the average hour"),
+    ]
     rows: list[list[Cell]] = [
-        [_(weekdays[slot.weekday]), f"{slot.hour:02d}:00", slot.posts, slot.effect, slot.low,
-         slot.high, _("yes") if slot.better else _("no")]
-        for slot in found.slots if slot.posts
-    ]  # fmt: skip
+        [
+            _(weekdays[slot.weekday]),
+            f"{slot.hour:02d}:00",
+            slot.posts,
+            slot.effect,
+            slot.low,
+            slot.high,
+            _("yes") if slot.better else _("no"),
+        ]
+        for slot in found.slots
+        if slot.posts
+    ]
     return Table(_("Best time to post"), header, rows)
 
 
 def top_table(found: TopPostsRead, _: Translate) -> Table:
     """The four lists, one after the other, each row saying which list it is in."""
-    header = [_("List"), _("Published"), _("Platform"), _("Account"), _("Text"), _("Views"),
-              _("Engagements"), _("Engagement rate"), _("Link")]  # fmt: skip
+    header = [
+        _("List"),
+        _("Published"),
+        _("Platform"),
+        _("Account"),
+        _("Text"),
+        _("Views"),
+        _("Engagements"),
+        _("Engagement rate"),
+        _("Link"),
+    ]
     lists = [
         (_("Highest engagement rate"), found.highest_rate),
         (_("Lowest engagement rate"), found.lowest_rate),
@@ -87,40 +125,92 @@ def top_table(found: TopPostsRead, _: Translate) -> Table:
         (_("Fewest views"), found.fewest_views),
     ]
     rows: list[list[Cell]] = [
-        [title, post.published_at.strftime("%Y-%m-%d %H:%M:%S"), post.platform, post.account,
-         post.text, post.views, post.engagements, post.engagement_rate, post.url]
-        for title, posts in lists for post in posts
-    ]  # fmt: skip
+        [
+            title,
+            post.published_at.strftime("%Y-%m-%d %H:%M:%S"),
+            post.platform,
+            post.account,
+            post.text,
+            post.views,
+            post.engagements,
+            post.engagement_rate,
+            post.url,
+        ]
+        for title, posts in lists
+        for post in posts
+    ]
     return Table(_("Top and bottom posts"), header, rows)
 
 
 def campaigns_table(rollups: Sequence[CampaignRollupRead], _: Translate) -> Table:
     """One row per campaign: its totals, and each lift with its interval."""
-    header = [_("Campaign"), _("From"), _("To"), _("Posts"), _("Baseline posts"), _("Views"),
-              _("Engagements"), _("Lift of views per post"), _("95% low"), _("95% high"),
-              _("Lift of engagements per post"), _("95% low"), _("95% high"),
-              _("Lift of engagement rate"), _("95% low"), _("95% high")]  # fmt: skip
+    header = [
+        _("Campaign"),
+        _("From"),
+        _("To"),
+        _("Posts"),
+        _("Baseline posts"),
+        _("Views"),
+        _("Engagements"),
+        _("Lift of views per post"),
+        _("95% low"),
+        _("95% high"),
+        _("Lift of engagements per post"),
+        _("95% low"),
+        _("95% high"),
+        _("Lift of engagement rate"),
+        _("95% low"),
+        _("95% high"),
+    ]
     rows: list[list[Cell]] = [
-        [r.name, r.start.isoformat() if r.start else None, r.end.isoformat() if r.end else None,
-         r.posts, r.baseline_posts, r.views, r.engagements,
-         r.views_lift.lift, r.views_lift.low, r.views_lift.high,
-         r.engagements_lift.lift, r.engagements_lift.low, r.engagements_lift.high,
-         r.rate_lift.lift, r.rate_lift.low, r.rate_lift.high]
+        [
+            r.name,
+            r.start.isoformat() if r.start else None,
+            r.end.isoformat() if r.end else None,
+            r.posts,
+            r.baseline_posts,
+            r.views,
+            r.engagements,
+            r.views_lift.lift,
+            r.views_lift.low,
+            r.views_lift.high,
+            r.engagements_lift.lift,
+            r.engagements_lift.low,
+            r.engagements_lift.high,
+            r.rate_lift.lift,
+            r.rate_lift.low,
+            r.rate_lift.high,
+        ]
         for r in rollups
-    ]  # fmt: skip
+    ]
     return Table(_("Campaigns"), header, rows)
 
 
 def benchmark_table(found: BenchmarkRead, _: Translate) -> Table:
     """One row per account, the brand's first."""
-    header = [_("Account"), _("Platform"), _("Whose"), _("Posts"), _("Posts per week"),
-              _("Engagements"), _("Engagements per post"), _("Share of engagement")]  # fmt: skip
+    header = [
+        _("Account"),
+        _("Platform"),
+        _("Whose"),
+        _("Posts"),
+        _("Posts per week"),
+        _("Engagements"),
+        _("Engagements per post"),
+        _("Share of engagement"),
+    ]
     rows: list[list[Cell]] = [
-        [row.name, row.platform, _("Our account") if row.own else _("Competitor"), row.posts,
-         round(row.posts_per_week, 2), row.engagements, row.engagements_per_post,
-         row.share_of_engagement]
+        [
+            row.name,
+            row.platform,
+            _("Our account") if row.own else _("Competitor"),
+            row.posts,
+            round(row.posts_per_week, 2),
+            row.engagements,
+            row.engagements_per_post,
+            row.share_of_engagement,
+        ]
         for row in found.rows
-    ]  # fmt: skip
+    ]
     return Table(_("Competitor benchmark"), header, rows)
 
 

@@ -38,8 +38,14 @@ from guanxi.publishing.models import Campaign, Post, PublishTarget
 
 
 def _lift(found: Lift) -> LiftRead:
-    return LiftRead(median=found.median, baseline_median=found.baseline_median,
-                    lift=found.lift, low=found.low, high=found.high, clear=found.clear)  # fmt: skip
+    return LiftRead(
+        median=found.median,
+        baseline_median=found.baseline_median,
+        lift=found.lift,
+        low=found.low,
+        high=found.high,
+        clear=found.clear,
+    )
 
 
 def _campaign_days(
@@ -66,17 +72,21 @@ def campaign_rollups(db: Session, *, workspace: Workspace) -> list[CampaignRollu
     """Every campaign of the workspace, newest first, with its measured posts against the
     baseline of the same accounts over the same days."""
     campaigns = db.scalars(
-        select(Campaign).where(Campaign.workspace_id == workspace.id)
+        select(Campaign)
+        .where(Campaign.workspace_id == workspace.id)
         .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
-    ).all()  # fmt: skip
+    ).all()
     members: dict[int, list[int]] = {campaign.id: [] for campaign in campaigns}
     rows = db.execute(
         select(Post.campaign_id, MeasuredPost.id)
         .join(PublishTarget, PublishTarget.post_id == Post.id)
         .join(MeasuredPost, MeasuredPost.publish_target_id == PublishTarget.id)
-        .where(Post.workspace_id == workspace.id, Post.campaign_id.in_(members),
-               MeasuredPost.workspace_id == workspace.id)
-    ).all()  # fmt: skip
+        .where(
+            Post.workspace_id == workspace.id,
+            Post.campaign_id.in_(members),
+            MeasuredPost.workspace_id == workspace.id,
+        )
+    ).all()
     for campaign_id, post_id in rows:
         if campaign_id is not None:
             members[campaign_id].append(post_id)
@@ -88,17 +98,24 @@ def _rollup(
 ) -> CampaignRollupRead:
     days = _campaign_days(db, workspace, campaign, post_ids)
     empty = CampaignRollupRead(
-        campaign_id=campaign.id, name=campaign.name, color=campaign.color,
-        start=days[0] if days else None, end=days[1] if days else None, posts=0,
-        baseline_posts=0, views=None, engagements=None, views_lift=_lift(Lift(None, None, None)),
+        campaign_id=campaign.id,
+        name=campaign.name,
+        color=campaign.color,
+        start=days[0] if days else None,
+        end=days[1] if days else None,
+        posts=0,
+        baseline_posts=0,
+        views=None,
+        engagements=None,
+        views_lift=_lift(Lift(None, None, None)),
         engagements_lift=_lift(Lift(None, None, None)),
         rate_lift=_lift(Lift(None, None, None)),
-    )  # fmt: skip
+    )
     if days is None or not post_ids:
         return empty
-    channel_ids = sorted(set(db.scalars(
-        select(MeasuredPost.channel_id).where(MeasuredPost.id.in_(post_ids))
-    )))  # fmt: skip
+    channel_ids = sorted(
+        set(db.scalars(select(MeasuredPost.channel_id).where(MeasuredPost.id.in_(post_ids))))
+    )
     period = post_figures(
         db, workspace=workspace, start=days[0], end=days[1], channel_ids=channel_ids
     )
@@ -116,11 +133,15 @@ def _rollup(
     views, engagements = _sums(ours)
     return empty.model_copy(
         update={
-            "posts": len(ours), "baseline_posts": len(others), "views": views,
-            "engagements": engagements, "views_lift": lift("views"),
-            "engagements_lift": lift("engagements"), "rate_lift": lift("engagement_rate"),
+            "posts": len(ours),
+            "baseline_posts": len(others),
+            "views": views,
+            "engagements": engagements,
+            "views_lift": lift("views"),
+            "engagements_lift": lift("engagements"),
+            "rate_lift": lift("engagement_rate"),
         }
-    )  # fmt: skip
+    )
 
 
 def benchmark(db: Session, *, workspace: Workspace, start: date, end: date) -> BenchmarkRead:
@@ -135,24 +156,35 @@ def benchmark(db: Session, *, workspace: Workspace, start: date, end: date) -> B
     own = db.execute(
         select(Channel.name, Channel.platform, func.count(MeasuredPost.id), public)
         .join(MeasuredPost, MeasuredPost.channel_id == Channel.id)
-        .where(Channel.workspace_id == workspace.id, MeasuredPost.workspace_id == workspace.id,
-               MeasuredPost.published_at >= begins, MeasuredPost.published_at < ends)
+        .where(
+            Channel.workspace_id == workspace.id,
+            MeasuredPost.workspace_id == workspace.id,
+            MeasuredPost.published_at >= begins,
+            MeasuredPost.published_at < ends,
+        )
         .group_by(Channel.id, Channel.name, Channel.platform)
         .order_by(Channel.platform, Channel.name)
-    ).all()  # fmt: skip
-    counted = [(name, platform, True, int(posts), int(engaged or 0))
-               for name, platform, posts, engaged in own]  # fmt: skip
+    ).all()
+    counted = [
+        (name, platform, True, int(posts), int(engaged or 0))
+        for name, platform, posts, engaged in own
+    ]
     competitors = competitor_activity(db, workspace_id=workspace.id, begins=begins, ends=ends)
-    counted += [(c.name, c.platform, False, c.posts, c.likes + c.comments + c.reposts)
-                for c in competitors]  # fmt: skip
+    counted += [
+        (c.name, c.platform, False, c.posts, c.likes + c.comments + c.reposts) for c in competitors
+    ]
     total = sum(row[4] for row in counted)
     rows = [
         BenchmarkRowRead(
-            name=name, platform=platform, own=is_own, posts=posts,
-            posts_per_week=posts / weeks, engagements=engaged,
+            name=name,
+            platform=platform,
+            own=is_own,
+            posts=posts,
+            posts_per_week=posts / weeks,
+            engagements=engaged,
             engagements_per_post=engaged / posts if posts else None,
             share_of_engagement=engaged / total if total else None,
         )
         for name, platform, is_own, posts, engaged in counted
-    ]  # fmt: skip
+    ]
     return BenchmarkRead(start=start, end=end, competitors=len(competitors), rows=rows)

@@ -54,9 +54,14 @@ from guanxi.measure.service import (
 )
 
 WEEKDAY_LABELS = (
-    N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
-    N_("Saturday"), N_("Sunday"),
-)  # fmt: skip
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 # Text length, in characters of the text kept with the post (its first 280).
 LENGTH_BUCKETS: tuple[tuple[int, str, str], ...] = (
     (1, "none", N_("No text")),
@@ -126,24 +131,33 @@ def hashtags(text: str) -> set[str]:
 
 
 def _estimate(estimate: Estimate) -> EstimateRead:
-    return EstimateRead(count=estimate.count, mean=estimate.mean, low=estimate.low,
-                        high=estimate.high)  # fmt: skip
+    return EstimateRead(
+        count=estimate.count, mean=estimate.mean, low=estimate.low, high=estimate.high
+    )
 
 
 def _group(
-    key: str, label: str, posts: Sequence[PostFiguresRead], average: float | None,
-    *, translatable: bool = True,
-) -> GroupRead:  # fmt: skip
+    key: str,
+    label: str,
+    posts: Sequence[PostFiguresRead],
+    average: float | None,
+    *,
+    translatable: bool = True,
+) -> GroupRead:
     rates = [p.engagement_rate for p in posts if p.engagement_rate is not None]
     rate = mean_interval(rates, floor=0.0)
     views = mean_interval([float(p.views) for p in posts if p.views is not None], floor=0.0)
     engaged = [float(p.engagements) for p in posts if p.engagements is not None]
     return GroupRead(
-        key=key, label=label, translatable=translatable, posts=len(posts),
-        engagement_rate=_estimate(rate), views=_estimate(views),
+        key=key,
+        label=label,
+        translatable=translatable,
+        posts=len(posts),
+        engagement_rate=_estimate(rate),
+        views=_estimate(views),
         engagements=_estimate(mean_interval(engaged, floor=0.0)),
         differs=not rate.covers(average),
-    )  # fmt: skip
+    )
 
 
 def _grouping(
@@ -197,28 +211,67 @@ def content_analysis(
     formats = {fmt.value: label for fmt, label in POST_FORMAT_LABELS.items()}
     formats["unknown"] = N_("Format not known")
     groupings = [
-        _grouping("format", N_("Format"), posts, average,
-                  lambda p: [p.format.value if p.format else "unknown"], formats),
-        _grouping("length", N_("Text length"), posts, average, _length_key,
-                  {key: label for _limit, key, label in LENGTH_BUCKETS}),
-        _grouping("hashtag_use", N_("Hashtags"), posts, average,
-                  lambda p: ["with" if tags[p.post_id] else "without"],
-                  {"with": N_("With hashtags"), "without": N_("Without hashtags")}),
-        _grouping("hashtags", N_("Top hashtags"), posts, average,
-                  lambda p: sorted(tags[p.post_id]), {tag: tag for tag in top},
-                  translatable=False),
-        _grouping("hour", N_("Hour of posting"), posts, average,
-                  lambda p: [f"{local[p.post_id].hour:02d}"],
-                  {f"{hour:02d}": f"{hour:02d}:00" for hour in range(24)}, translatable=False),
-        _grouping("weekday", N_("Day of the week"), posts, average,
-                  lambda p: [str(local[p.post_id].weekday())],
-                  {str(day): label for day, label in enumerate(WEEKDAY_LABELS)}),
-    ]  # fmt: skip
+        _grouping(
+            "format",
+            N_("Format"),
+            posts,
+            average,
+            lambda p: [p.format.value if p.format else "unknown"],
+            formats,
+        ),
+        _grouping(
+            "length",
+            N_("Text length"),
+            posts,
+            average,
+            _length_key,
+            {key: label for _limit, key, label in LENGTH_BUCKETS},
+        ),
+        _grouping(
+            "hashtag_use",
+            N_("Hashtags"),
+            posts,
+            average,
+            lambda p: ["with" if tags[p.post_id] else "without"],
+            {"with": N_("With hashtags"), "without": N_("Without hashtags")},
+        ),
+        _grouping(
+            "hashtags",
+            N_("Top hashtags"),
+            posts,
+            average,
+            lambda p: sorted(tags[p.post_id]),
+            {tag: tag for tag in top},
+            translatable=False,
+        ),
+        _grouping(
+            "hour",
+            N_("Hour of posting"),
+            posts,
+            average,
+            lambda p: [f"{local[p.post_id].hour:02d}"],
+            {f"{hour:02d}": f"{hour:02d}:00" for hour in range(24)},
+            translatable=False,
+        ),
+        _grouping(
+            "weekday",
+            N_("Day of the week"),
+            posts,
+            average,
+            lambda p: [str(local[p.post_id].weekday())],
+            {str(day): label for day, label in enumerate(WEEKDAY_LABELS)},
+        ),
+    ]
     bases = {p.engagement_rate_basis for p in posts if p.engagement_rate_basis}
     return ContentAnalysisRead(
-        start=start, end=end, posts=len(rates), needed=2 * MIN_GROUP_POSTS, overall=overall,
-        groupings=groupings, mixed_bases=len(bases) > 1,
-    )  # fmt: skip
+        start=start,
+        end=end,
+        posts=len(rates),
+        needed=2 * MIN_GROUP_POSTS,
+        overall=overall,
+        groupings=groupings,
+        mixed_bases=len(bases) > 1,
+    )
 
 
 # --- Best time to post -------------------------------------------------------------------
@@ -238,18 +291,25 @@ def _observations(
         at = post.published_at.astimezone(zone)
         observations.append(
             Observation(
-                slot=at.weekday() * 24 + at.hour, rate=post.engagement_rate or 0.0,
+                slot=at.weekday() * 24 + at.hour,
+                rate=post.engagement_rate or 0.0,
                 format=post.format.value if post.format else None,
                 followers=_followers_on(followers, day),
             )
-        )  # fmt: skip
+        )
     return observations
 
 
 def _slot(effect: SlotEffect) -> SlotRead:
-    return SlotRead(weekday=effect.weekday, hour=effect.hour, posts=effect.posts,
-                    effect=effect.effect, low=effect.low, high=effect.high,
-                    better=effect.better)  # fmt: skip
+    return SlotRead(
+        weekday=effect.weekday,
+        hour=effect.hour,
+        posts=effect.posts,
+        effect=effect.effect,
+        low=effect.low,
+        high=effect.high,
+        better=effect.better,
+    )
 
 
 def best_time(
@@ -260,11 +320,18 @@ def best_time(
     channel = _channel(db, workspace, channel_id)
     found = fit_best_time(_observations(db, workspace, channel, start, end))
     return BestTimeRead(
-        channel_id=channel.id, account=channel.name, platform=channel.platform, start=start,
-        end=end, posts=found.posts, needed=found.needed, enough=found.enough,
-        adjusted_for=list(found.adjusted_for), slots=[_slot(s) for s in found.slots],
+        channel_id=channel.id,
+        account=channel.name,
+        platform=channel.platform,
+        start=start,
+        end=end,
+        posts=found.posts,
+        needed=found.needed,
+        enough=found.enough,
+        adjusted_for=list(found.adjusted_for),
+        slots=[_slot(s) for s in found.slots],
         suggestions=[_slot(s) for s in found.suggestions],
-    )  # fmt: skip
+    )
 
 
 def _next_at(slot: SlotEffect, zone: ZoneInfo, after: datetime) -> datetime:
@@ -286,8 +353,10 @@ def suggested_times(db: Session, channel: Channel, now: datetime) -> list[Sugges
     end = now.astimezone(zone).date()
     found = fit_best_time(_observations(db, workspace, channel, end - BEST_TIME_HISTORY, end))
     after = now + timedelta(hours=1)
-    return [SuggestedTime(at=_next_at(s, zone, after), lift=s.effect or 0.0, posts=s.posts)
-             for s in found.suggestions]  # fmt: skip
+    return [
+        SuggestedTime(at=_next_at(s, zone, after), lift=s.effect or 0.0, posts=s.posts)
+        for s in found.suggestions
+    ]
 
 
 # --- Top and bottom posts ----------------------------------------------------------------
@@ -307,14 +376,22 @@ def top_posts(
     least ``min_views`` views, or a per-follower rate where no views are reported) and the
     most and fewest views."""
     posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=channel_ids)
-    rated = [p for p in posts if p.engagement_rate is not None
-             and (p.views is None or p.views >= min_views)]  # fmt: skip
+    rated = [
+        p
+        for p in posts
+        if p.engagement_rate is not None and (p.views is None or p.views >= min_views)
+    ]
     by_rate = sorted(rated, key=lambda p: (-(p.engagement_rate or 0.0), p.post_id))
-    viewed = sorted((p for p in posts if p.views is not None),
-                    key=lambda p: (-(p.views or 0), p.post_id))  # fmt: skip
+    viewed = sorted(
+        (p for p in posts if p.views is not None), key=lambda p: (-(p.views or 0), p.post_id)
+    )
     # The bottom lists leave out the posts already at the top (a short period has few).
     return TopPostsRead(
-        start=start, end=end, min_views=min_views, highest_rate=by_rate[:limit],
-        lowest_rate=by_rate[limit:][::-1][:limit], most_views=viewed[:limit],
+        start=start,
+        end=end,
+        min_views=min_views,
+        highest_rate=by_rate[:limit],
+        lowest_rate=by_rate[limit:][::-1][:limit],
+        most_views=viewed[:limit],
         fewest_views=viewed[limit:][::-1][:limit],
-    )  # fmt: skip
+    )

@@ -160,8 +160,9 @@ def _adjustment_columns(
     known = [math.log(o.followers) for o in observations if o.followers]
     if len(set(known)) > 1:
         centre = math.fsum(known) / len(known)
-        columns.append([math.log(o.followers) - centre if o.followers else 0.0
-                        for o in observations])  # fmt: skip
+        columns.append(
+            [math.log(o.followers) - centre if o.followers else 0.0 for o in observations]
+        )
         if len(known) < len(observations):
             columns.append([0.0 if o.followers else 1.0 for o in observations])
         adjusted.append("followers")
@@ -217,10 +218,14 @@ def fit_best_time(
         effect, error = float(effects[slot]), float(errors[slot])
         result.append(
             SlotEffect(
-                slot, posts, effect=math.expm1(effect), low=math.expm1(effect - each * error),
-                high=math.expm1(effect + each * error), better=effect - together * error > 0,
+                slot,
+                posts,
+                effect=math.expm1(effect),
+                low=math.expm1(effect - each * error),
+                high=math.expm1(effect + each * error),
+                better=effect - together * error > 0,
             )
-        )  # fmt: skip
+        )
     better = sorted((s for s in result if s.better), key=lambda s: -(s.effect or 0.0))
     return BestTime(count, min_posts, result, better[:MAX_SUGGESTIONS], adjusted_for)
 

@@ -57,9 +57,11 @@ def filters_of(request: Request, membership: Membership) -> service.AnalysisFilt
     """The page's filters from its query string."""
     params = request.query_params
     return service.analysis_filters(
-        workspace=membership.workspace, start=params.get("start"), end=params.get("end"),
+        workspace=membership.workspace,
+        start=params.get("start"),
+        end=params.get("end"),
         accounts=params.getlist("account"),
-    )  # fmt: skip
+    )
 
 
 def _context(request: Request, membership: Membership, db: Db, page: str) -> dict[str, Any]:
@@ -78,8 +80,7 @@ def _file(table: Table, membership: Membership, name: str, extension: str) -> Re
     stem = f"{membership.workspace.slug}-{name}-{datetime.now(UTC).date().isoformat()}"
     disposition = {"Content-Disposition": f'attachment; filename="{stem}.{extension}"'}
     if extension == "csv":
-        return Response(csv_bytes(table), media_type="text/csv; charset=utf-8",
-                        headers=disposition)  # fmt: skip
+        return Response(csv_bytes(table), media_type="text/csv; charset=utf-8", headers=disposition)
     if extension == "xlsx":
         return Response(xlsx_bytes(table), media_type=XLSX, headers=disposition)
     raise NotFoundError(N_("Exports are CSV or XLSX files."))
@@ -88,8 +89,12 @@ def _file(table: Table, membership: Membership, name: str, extension: str) -> Re
 def _interval_charts(analysis: ContentAnalysisRead) -> list[dict[str, Any]]:
     """Each grouping's chart: the groups' mean rates and intervals against the average."""
     _ = i18n.gettext
-    names = {"rate": _("Engagement rate"), "average": _("Average of all posts"),
-             "posts": _("Posts"), "interval": _("95% interval")}  # fmt: skip
+    names = {
+        "rate": _("Engagement rate"),
+        "average": _("Average of all posts"),
+        "posts": _("Posts"),
+        "interval": _("95% interval"),
+    }
     return [
         {
             "key": grouping.key,
@@ -112,13 +117,18 @@ def _heatmap(found: BestTimeRead) -> dict[str, Any]:
     return {
         "days": [_(label) for label in service.WEEKDAY_LABELS],
         "hours": [f"{hour:02d}" for hour in range(24)],
-        "known": [[s.hour, s.weekday, round((s.effect or 0.0) * 100, 1), s.posts]
-                  for s in found.slots if s.effect is not None],
-        "thin": [[s.hour, s.weekday, s.posts] for s in found.slots
-                 if s.effect is None and s.posts],
-        "names": {"effect": _("Change in engagement rate (%)"), "posts": _("Posts"),
-                  "too_few": _("Too few posts to tell")},
-    }  # fmt: skip
+        "known": [
+            [s.hour, s.weekday, round((s.effect or 0.0) * 100, 1), s.posts]
+            for s in found.slots
+            if s.effect is not None
+        ],
+        "thin": [[s.hour, s.weekday, s.posts] for s in found.slots if s.effect is None and s.posts],
+        "names": {
+            "effect": _("Change in engagement rate (%)"),
+            "posts": _("Posts"),
+            "too_few": _("Too few posts to tell"),
+        },
+    }
 
 
 @router.get("/w/{slug}/analytics/content")
@@ -127,9 +137,12 @@ def content_page(request: Request, membership: Member, db: Db) -> Response:
     _speak(request)
     filters = filters_of(request, membership)
     analysis = service.content_analysis(
-        db, workspace=membership.workspace, start=filters.start, end=filters.end,
+        db,
+        workspace=membership.workspace,
+        start=filters.start,
+        end=filters.end,
         channel_ids=filters.accounts,
-    )  # fmt: skip
+    )
     context = _context(request, membership, db, "content")
     context.update(filters=filters, analysis=analysis, charts=_interval_charts(analysis))
     return render(request, "measure/analysis/content.html", context)
@@ -141,9 +154,12 @@ def content_export(request: Request, membership: Member, db: Db, extension: str)
     _speak(request)
     filters = filters_of(request, membership)
     analysis = service.content_analysis(
-        db, workspace=membership.workspace, start=filters.start, end=filters.end,
+        db,
+        workspace=membership.workspace,
+        start=filters.start,
+        end=filters.end,
         channel_ids=filters.accounts,
-    )  # fmt: skip
+    )
     return _file(content_table(analysis, i18n.gettext), membership, "content", extension)
 
 
@@ -158,9 +174,12 @@ def _best_time(request: Request, membership: Member, db: Db) -> BestTimeRead | N
             return None
         channel_id = channels[0].id
     return service.best_time(
-        db, workspace=membership.workspace, channel_id=channel_id, start=filters.start,
+        db,
+        workspace=membership.workspace,
+        channel_id=channel_id,
+        start=filters.start,
         end=filters.end,
-    )  # fmt: skip
+    )
 
 
 @router.get("/w/{slug}/analytics/best-time")
@@ -172,8 +191,9 @@ def best_time_page(request: Request, membership: Member, db: Db) -> Response:
     filters = filters_of(request, membership)
     if found is not None and not filters.channel_ids:  # the account shown is the one chosen
         filters = service.AnalysisFilters(filters.start, filters.end, (found.channel_id,))
-    context.update(filters=filters, found=found,
-                   heatmap=_heatmap(found) if found and found.enough else None)  # fmt: skip
+    context.update(
+        filters=filters, found=found, heatmap=_heatmap(found) if found and found.enough else None
+    )
     return render(request, "measure/analysis/best_time.html", context)
 
 
@@ -193,9 +213,12 @@ def top_page(request: Request, membership: Member, db: Db) -> Response:
     """The period's best and worst posts, by engagement rate and by views."""
     filters = filters_of(request, membership)
     found = service.top_posts(
-        db, workspace=membership.workspace, start=filters.start, end=filters.end,
+        db,
+        workspace=membership.workspace,
+        start=filters.start,
+        end=filters.end,
         channel_ids=filters.accounts,
-    )  # fmt: skip
+    )
     context = _context(request, membership, db, "top")
     zone, _source = viewer_zone(request, membership.workspace.timezone)
     context.update(filters=filters, found=found, zone=zone)
@@ -208,9 +231,12 @@ def top_export(request: Request, membership: Member, db: Db, extension: str) -> 
     _speak(request)
     filters = filters_of(request, membership)
     found = service.top_posts(
-        db, workspace=membership.workspace, start=filters.start, end=filters.end,
+        db,
+        workspace=membership.workspace,
+        start=filters.start,
+        end=filters.end,
         channel_ids=filters.accounts,
-    )  # fmt: skip
+    )
     return _file(top_table(found, i18n.gettext), membership, "top-posts", extension)
 
 
@@ -227,9 +253,13 @@ def _lift_chart(rollups: list[CampaignRollupRead]) -> dict[str, Any]:
         "posts": [r.posts for r in shown],
         "average": 0.0,
         "signed": True,
-        "names": {"rate": _("Lift of engagements per post"), "average": _("No lift"),
-                  "posts": _("Posts"), "interval": _("95% interval")},
-    }  # fmt: skip
+        "names": {
+            "rate": _("Lift of engagements per post"),
+            "average": _("No lift"),
+            "posts": _("Posts"),
+            "interval": _("95% interval"),
+        },
+    }
 
 
 @router.get("/w/{slug}/analytics/campaigns")
@@ -257,9 +287,12 @@ def _share_chart(found: BenchmarkRead) -> dict[str, Any]:
         "labels": [row.name for row in found.rows],
         "values": [row.share_of_engagement or 0.0 for row in found.rows],
         "own": [row.own for row in found.rows],
-        "names": {"value": _("Share of engagement"), "own": _("Our account"),
-                  "competitor": _("Competitor")},
-    }  # fmt: skip
+        "names": {
+            "value": _("Share of engagement"),
+            "own": _("Our account"),
+            "competitor": _("Competitor"),
+        },
+    }
 
 
 @router.get("/w/{slug}/analytics/benchmark")
@@ -267,8 +300,9 @@ def benchmark_page(request: Request, membership: Member, db: Db) -> Response:
     """The brand's accounts beside the competitors listening tracks."""
     _speak(request)
     filters = filters_of(request, membership)
-    found = flows.benchmark(db, workspace=membership.workspace, start=filters.start,
-                            end=filters.end)  # fmt: skip
+    found = flows.benchmark(
+        db, workspace=membership.workspace, start=filters.start, end=filters.end
+    )
     context = _context(request, membership, db, "benchmark")
     context.update(filters=filters, found=found, chart=_share_chart(found))
     return render(request, "measure/analysis/benchmark.html", context)
@@ -279,8 +313,9 @@ def benchmark_export(request: Request, membership: Member, db: Db, extension: st
     """The benchmark's table as CSV or XLSX."""
     _speak(request)
     filters = filters_of(request, membership)
-    found = flows.benchmark(db, workspace=membership.workspace, start=filters.start,
-                            end=filters.end)  # fmt: skip
+    found = flows.benchmark(
+        db, workspace=membership.workspace, start=filters.start, end=filters.end
+    )
     return _file(benchmark_table(found, i18n.gettext), membership, "benchmark", extension)
 
 

@@ -37,8 +37,10 @@ MAX_COLUMNS = 200
 MAX_CELL = 2_000  # characters of one cell; longer is a broken row
 PREVIEW_ROWS = 5
 FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
-WRONG_FORMAT = N_("guanxi imports the creator centres' exports as .csv or .xlsx files. Export "
-                  "the data again in one of these formats.")  # fmt: skip
+WRONG_FORMAT = N_(
+    "guanxi imports the creator centres' exports as .csv or .xlsx files. Export "
+    "the data again in one of these formats."
+)
 
 # The fields a mapping fills, in the order the mapping step shows them.
 POST_FIELDS: dict[str, str] = {
@@ -78,32 +80,136 @@ REQUIRED: dict[ExportKind, tuple[str, ...]] = {
 # Header names as the creator centres write them (normalised: lower case, no spaces, no
 # unit in brackets), for the first guess; the first field that claims a column keeps it.
 GUESSES: dict[str, tuple[str, ...]] = {
-    "external_id": ("id", "笔记id", "作品id", "视频id", "稿件id", "bv号", "bvid", "avid",
-                    "文章id", "微博id", "mid", "内容id", "post_id", "note_id"),
-    "url": ("url", "link", "链接", "笔记链接", "作品链接", "视频链接", "稿件链接", "文章链接",
-            "内容链接", "微博链接"),
-    "title": ("title", "text", "标题", "笔记标题", "作品名称", "作品标题", "作品", "视频标题",
-              "视频描述", "稿件标题", "文章标题", "内容标题", "内容", "笔记内容",
-              "微博内容", "微博正文", "描述"),
-    "published_at": ("published_at", "发布时间", "首次发布时间", "发表时间", "发文时间",
-                     "投稿时间", "创建时间", "群发时间", "时间", "日期", "date"),
+    "external_id": (
+        "id",
+        "笔记id",
+        "作品id",
+        "视频id",
+        "稿件id",
+        "bv号",
+        "bvid",
+        "avid",
+        "文章id",
+        "微博id",
+        "mid",
+        "内容id",
+        "post_id",
+        "note_id",
+    ),
+    "url": (
+        "url",
+        "link",
+        "链接",
+        "笔记链接",
+        "作品链接",
+        "视频链接",
+        "稿件链接",
+        "文章链接",
+        "内容链接",
+        "微博链接",
+    ),
+    "title": (
+        "title",
+        "text",
+        "标题",
+        "笔记标题",
+        "作品名称",
+        "作品标题",
+        "作品",
+        "视频标题",
+        "视频描述",
+        "稿件标题",
+        "文章标题",
+        "内容标题",
+        "内容",
+        "笔记内容",
+        "微博内容",
+        "微博正文",
+        "描述",
+    ),
+    "published_at": (
+        "published_at",
+        "发布时间",
+        "首次发布时间",
+        "发表时间",
+        "发文时间",
+        "投稿时间",
+        "创建时间",
+        "群发时间",
+        "时间",
+        "日期",
+        "date",
+    ),
     "day": ("day", "date", "日期", "时间", "统计日期", "数据日期"),
-    "views": ("views", "reads", "plays", "观看量", "观看数", "阅读量", "阅读数", "阅读次数",
-              "阅读", "播放量", "播放数", "播放次数", "播放", "浏览量", "曝光量", "曝光", "观看",
-              "总阅读量", "总播放量"),
-    "likes": ("likes", "点赞", "点赞数", "点赞量", "点赞次数", "赞", "赞同", "赞同数", "获赞",
-              "获赞数"),
+    "views": (
+        "views",
+        "reads",
+        "plays",
+        "观看量",
+        "观看数",
+        "阅读量",
+        "阅读数",
+        "阅读次数",
+        "阅读",
+        "播放量",
+        "播放数",
+        "播放次数",
+        "播放",
+        "浏览量",
+        "曝光量",
+        "曝光",
+        "观看",
+        "总阅读量",
+        "总播放量",
+    ),
+    "likes": (
+        "likes",
+        "点赞",
+        "点赞数",
+        "点赞量",
+        "点赞次数",
+        "赞",
+        "赞同",
+        "赞同数",
+        "获赞",
+        "获赞数",
+    ),
     "comments": ("comments", "评论", "评论数", "评论量", "评论次数"),
     "shares": ("shares", "分享", "分享数", "分享量", "分享次数", "转发", "转发数", "转发量"),
     "saves": ("saves", "收藏", "收藏数", "收藏量", "收藏次数"),
     "wows": ("在看", "在看数", "在看次数"),
-    "followers": ("followers", "粉丝数", "粉丝总数", "总粉丝数", "累计粉丝", "累计粉丝数",
-                  "累计关注人数", "关注总数"),
-    "new_followers": ("new_followers", "涨粉", "涨粉数", "新增粉丝", "新增粉丝数", "新增关注",
-                      "新增关注人数", "新关注人数"),
-    "lost_followers": ("lost_followers", "掉粉", "掉粉数", "取关", "取关粉丝", "取关粉丝数",
-                       "取消关注", "取消关注人数", "流失粉丝"),
-}  # fmt: skip
+    "followers": (
+        "followers",
+        "粉丝数",
+        "粉丝总数",
+        "总粉丝数",
+        "累计粉丝",
+        "累计粉丝数",
+        "累计关注人数",
+        "关注总数",
+    ),
+    "new_followers": (
+        "new_followers",
+        "涨粉",
+        "涨粉数",
+        "新增粉丝",
+        "新增粉丝数",
+        "新增关注",
+        "新增关注人数",
+        "新关注人数",
+    ),
+    "lost_followers": (
+        "lost_followers",
+        "掉粉",
+        "掉粉数",
+        "取关",
+        "取关粉丝",
+        "取关粉丝数",
+        "取消关注",
+        "取消关注人数",
+        "流失粉丝",
+    ),
+}
 _UNIT = re.compile(r"[(（][^)）]*[)）]$")  # "播放量(次)", "阅读量（次）"
 # Days as the creator centres write them: 2026/2/1, 2026.02.01, 2026年2月1日, 20260201.
 _DAY = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))(?=$|[ T])")
@@ -144,9 +250,11 @@ def file_format(filename: str) -> str:
     found = FILE_FORMATS.get(Path(filename).suffix.lower())
     if found is None:
         raise UserError(
-            N_("guanxi imports the creator centres' exports as .csv or .xlsx files. Export "
-               "the data again in one of these formats.")
-        )  # fmt: skip
+            N_(
+                "guanxi imports the creator centres' exports as .csv or .xlsx files. Export "
+                "the data again in one of these formats."
+            )
+        )
     return found
 
 
@@ -154,10 +262,9 @@ def check_size(size: int) -> None:
     """Refuse a file larger than ``MAX_BYTES``."""
     if size > MAX_BYTES:
         raise UserError(
-            N_("The file is larger than {limit} MB. Export a shorter period and import the "
-               "parts."),
+            N_("The file is larger than {limit} MB. Export a shorter period and import the parts."),
             limit=MAX_BYTES // (1024 * 1024),
-        )  # fmt: skip
+        )
 
 
 def headers_key(columns: list[str]) -> str:
@@ -198,9 +305,11 @@ def check_mapping(
             )
     if kind == ExportKind.POSTS and not ({"external_id", "url"} & chosen.keys()):
         raise UserError(
-            N_("Choose the column that holds the post's id or its link: each row's post is "
-               "known by one of them.")
-        )  # fmt: skip
+            N_(
+                "Choose the column that holds the post's id or its link: each row's post is "
+                "known by one of them."
+            )
+        )
     for column in chosen.values():
         if column not in columns:
             raise UserError(N_("The file has no column “{column}”."), column=column)
@@ -210,11 +319,13 @@ def check_mapping(
 def _check_header(header: list[str]) -> None:
     if len(header) > MAX_COLUMNS:
         raise UserError(
-            N_("The file has {columns} columns; guanxi reads at most {limit}. Check that it is "
-               "a creator centre's export."),
+            N_(
+                "The file has {columns} columns; guanxi reads at most {limit}. Check that it is "
+                "a creator centre's export."
+            ),
             columns=len(header),
             limit=MAX_COLUMNS,
-        )  # fmt: skip
+        )
 
 
 def preview(path: Path, file_format: str) -> Preview:
@@ -233,8 +344,12 @@ def preview(path: Path, file_format: str) -> Preview:
         if len(rows) >= PREVIEW_ROWS:
             break
     if not any(columns):
-        raise UserError(N_("guanxi found no columns in the file. Check that it is a CSV or "
-                           "an Excel file with a header row."))  # fmt: skip
+        raise UserError(
+            N_(
+                "guanxi found no columns in the file. Check that it is a CSV or "
+                "an Excel file with a header row."
+            )
+        )
     return Preview(columns=columns, rows=rows)
 
 
@@ -242,11 +357,12 @@ def _too_long(line: int, record: Mapping[str, Any]) -> RowError | None:
     for column, value in record.items():
         if isinstance(value, str) and len(value) > MAX_CELL:
             return RowError(
-                line, column or "",
+                line,
+                column or "",
                 N_("A cell is longer than 2,000 characters: the row is probably broken."),
                 N_("Check the quotes around this row's cells in the file."),
                 value[:80],
-            )  # fmt: skip
+            )
     return None
 
 
@@ -298,9 +414,12 @@ def _post(line: int, record: Mapping[str, Any], mapping: Mapping[str, str]) -> P
             N_("Fill in the post's id or link, or remove the row."),
         )
     if len(external_id) > 200:
-        raise FieldError(id_column or url_column, N_("The post's id is longer than 200 "
-                         "characters."), N_("Check that the right column holds the id."),
-                         external_id)  # fmt: skip
+        raise FieldError(
+            id_column or url_column,
+            N_("The post's id is longer than 200 characters."),
+            N_("Check that the right column holds the id."),
+            external_id,
+        )
     title_column = mapping.get("title", "")
     title = values.text(clean(record.get(title_column)), limit=280) if title_column else ""
     column = mapping["published_at"]
@@ -330,11 +449,14 @@ def parsed_rows(
         count += 1
         if count > MAX_ROWS:
             yield RowError(
-                line, "",
-                N_("The file has more than 50,000 rows: this row and the ones after it were "
-                   "not imported."),
+                line,
+                "",
+                N_(
+                    "The file has more than 50,000 rows: this row and the ones after it were "
+                    "not imported."
+                ),
                 N_("Export a shorter period and import the rest as another file."),
-            )  # fmt: skip
+            )
             return
         broken = _too_long(line, record)
         if broken is not None:
@@ -346,8 +468,9 @@ def parsed_rows(
             yield exc.row_error(line)
         except (ValueError, OverflowError) as exc:
             yield RowError(
-                line, "",
+                line,
+                "",
                 N_("A value in this row cannot be read (a number or a time out of range)."),
                 N_("Check the row's numbers and times; the other rows were imported."),
                 str(exc)[:200],
-            )  # fmt: skip
+            )

@@ -69,10 +69,14 @@ Progress = Callable[[int], None]  # rows done so far
 def save_export(*, data_dir: Path, workspace_id: int, filename: str, content: IO[bytes]) -> str:
     """Copy an export under the data dir (streamed, within ``MAX_BYTES``); its relative path."""
     return tables.save_upload(
-        data_dir=data_dir, folder=f"{UPLOAD_DIR}/{workspace_id}", filename=filename,
-        content=content, max_bytes=MAX_BYTES, suffixes=frozenset(FILE_FORMATS),
+        data_dir=data_dir,
+        folder=f"{UPLOAD_DIR}/{workspace_id}",
+        filename=filename,
+        content=content,
+        max_bytes=MAX_BYTES,
+        suffixes=frozenset(FILE_FORMATS),
         wrong_suffix=UserError(WRONG_FORMAT),
-    )  # fmt: skip
+    )
 
 
 def file_digest(path: Path) -> str:
@@ -123,11 +127,17 @@ def start_import(
         as_of = values.day(as_of, now=now)
     digest = file_digest(path)
     run = MetricsImport(
-        workspace_id=workspace.id, channel_id=channel.id, kind=kind,
-        filename=values.text(Path(filename).name, limit=255), file_format=fmt,
-        storage_path=storage_path, digest=digest, created_by_id=created_by_id, created_at=now,
+        workspace_id=workspace.id,
+        channel_id=channel.id,
+        kind=kind,
+        filename=values.text(Path(filename).name, limit=255),
+        file_format=fmt,
+        storage_path=storage_path,
+        digest=digest,
+        created_by_id=created_by_id,
+        created_at=now,
         observed_at=_observed_at(db, channel_id=channel.id, digest=digest, as_of=as_of, now=now),
-    )  # fmt: skip
+    )
     db.add(run)
     db.flush()
     return run
@@ -168,18 +178,25 @@ def _remembered(
 ) -> ColumnMapping | None:
     return db.scalar(
         select(ColumnMapping).where(
-            ColumnMapping.workspace_id == workspace_id, ColumnMapping.platform == platform,
-            ColumnMapping.kind == kind, ColumnMapping.headers_key == headers_key(columns),
+            ColumnMapping.workspace_id == workspace_id,
+            ColumnMapping.platform == platform,
+            ColumnMapping.kind == kind,
+            ColumnMapping.headers_key == headers_key(columns),
         )
-    )  # fmt: skip
+    )
 
 
 def remembered_mapping(
     db: Session, *, run: MetricsImport, columns: list[str]
 ) -> dict[str, str] | None:
     """The mapping confirmed for a file of this platform, kind and headers, if any."""
-    found = _remembered(db, workspace_id=run.workspace_id, platform=run_channel(db, run).platform,
-                        kind=run.kind, columns=columns)  # fmt: skip
+    found = _remembered(
+        db,
+        workspace_id=run.workspace_id,
+        platform=run_channel(db, run).platform,
+        kind=run.kind,
+        columns=columns,
+    )
     if found is None:
         return None
     return {name: column for name, column in found.mapping.items() if column in columns}
@@ -197,11 +214,16 @@ def remember_mapping(
     """Check ``mapping`` against the file's columns and remember it for files of this shape."""
     chosen = check_mapping(run.kind, mapping, columns)
     platform = run_channel(db, run).platform
-    found = _remembered(db, workspace_id=run.workspace_id, platform=platform, kind=run.kind,
-                        columns=columns)  # fmt: skip
+    found = _remembered(
+        db, workspace_id=run.workspace_id, platform=platform, kind=run.kind, columns=columns
+    )
     if found is None:
-        found = ColumnMapping(workspace_id=run.workspace_id, platform=platform, kind=run.kind,
-                              headers_key=headers_key(columns))  # fmt: skip
+        found = ColumnMapping(
+            workspace_id=run.workspace_id,
+            platform=platform,
+            kind=run.kind,
+            headers_key=headers_key(columns),
+        )
         db.add(found)
     found.mapping = chosen
     found.updated_at = utcnow()
@@ -269,8 +291,9 @@ def run_import(
     errors: list[dict[str, Any]] = []
     batch: list[PostRow | DayRow] = []
     try:
-        rows = parsed_rows(data_dir / run.storage_path, run.file_format, kind=run.kind,
-                           mapping=mapping)  # fmt: skip
+        rows = parsed_rows(
+            data_dir / run.storage_path, run.file_format, kind=run.kind, mapping=mapping
+        )
         for row in rows:
             run.rows_read += 1
             if isinstance(row, RowError):
@@ -301,14 +324,22 @@ def run_import(
 
 
 def _error_record(error: RowError) -> dict[str, Any]:
-    return {"line": error.line, "column": error.column[:120], "problem": error.problem,
-            "fix": error.fix, "value": error.value[:200]}  # fmt: skip
+    return {
+        "line": error.line,
+        "column": error.column[:120],
+        "problem": error.problem,
+        "fix": error.fix,
+        "value": error.value[:200],
+    }
 
 
 def _store(
-    db: Session, channel: Channel, run: MetricsImport, rows: Sequence[PostRow | DayRow],
+    db: Session,
+    channel: Channel,
+    run: MetricsImport,
+    rows: Sequence[PostRow | DayRow],
     now: datetime,
-) -> None:  # fmt: skip
+) -> None:
     posts = [row for row in rows if isinstance(row, PostRow)]
     days = [row for row in rows if isinstance(row, DayRow)]
     if posts:
@@ -347,11 +378,18 @@ def store_posts(
         post = known.get(external_id)
         if post is None:
             post = MeasuredPost(
-                workspace_id=channel.workspace_id, channel_id=channel.id,
-                external_id=external_id, published_at=row.published_at, found_by=found_by,
-                found_at=now, text_excerpt=row.title, url=row.url,
-                plan=SnapshotPlan.FINISHED, next_snapshot_at=None, snapshot_count=0,
-            )  # fmt: skip
+                workspace_id=channel.workspace_id,
+                channel_id=channel.id,
+                external_id=external_id,
+                published_at=row.published_at,
+                found_by=found_by,
+                found_at=now,
+                text_excerpt=row.title,
+                url=row.url,
+                plan=SnapshotPlan.FINISHED,
+                next_snapshot_at=None,
+                snapshot_count=0,
+            )
             db.add(post)
             known[external_id] = post
         else:
@@ -424,12 +462,14 @@ def record_figures(
         raise UserError(N_("Paste the post's link, or write its id on the platform."))
     found = {metric: value for metric, value in figures.items() if value is not None}
     if not found:
-        raise UserError(N_("Fill in at least one figure (views, likes, comments, shares or "
-                           "saves)."))  # fmt: skip
+        raise UserError(
+            N_("Fill in at least one figure (views, likes, comments, shares or saves).")
+        )
     for value in found.values():
         if not 0 <= value <= values.MAX_COUNT:
-            raise UserError(N_("“{value}” is not a count: write a whole number from 0."),
-                            value=value)  # fmt: skip
+            raise UserError(
+                N_("“{value}” is not a count: write a whole number from 0."), value=value
+            )
     existing = _find_post(db, channel=channel, post=reference)
     if existing is None:
         if published_at is None:

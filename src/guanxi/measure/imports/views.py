@@ -51,8 +51,12 @@ FORM_METRICS: dict[Metric, str] = {
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
     labels = {"kind_labels": EXPORT_KIND_LABELS, "status_labels": IMPORT_STATUS_LABELS}
-    return render(request, f"measure/imports/{template}",
-                  {"section": SECTION, **labels, **context}, status_code=status)  # fmt: skip
+    return render(
+        request,
+        f"measure/imports/{template}",
+        {"section": SECTION, **labels, **context},
+        status_code=status,
+    )
 
 
 def _to(slug: str, path: str) -> RedirectResponse:
@@ -72,15 +76,20 @@ def _imports_page(
     status: int = 200,
 ) -> Response:
     workspace = membership.workspace
-    return _page(request, "index.html", {
-        "runs": service.list_runs(db, workspace_id=workspace.id),
-        "channels": list_channels(db, workspace=workspace),
-        "kinds": list(ExportKind),
-        "can_write": membership.can(Permission.WRITE),
-        "values": values or {"kind": ExportKind.POSTS.value},
-        "limit_mb": MAX_BYTES // (1024 * 1024),
-        "error": error,
-    }, status)  # fmt: skip
+    return _page(
+        request,
+        "index.html",
+        {
+            "runs": service.list_runs(db, workspace_id=workspace.id),
+            "channels": list_channels(db, workspace=workspace),
+            "kinds": list(ExportKind),
+            "can_write": membership.can(Permission.WRITE),
+            "values": values or {"kind": ExportKind.POSTS.value},
+            "limit_mb": MAX_BYTES // (1024 * 1024),
+            "error": error,
+        },
+        status,
+    )
 
 
 @router.get("/w/{slug}/analytics/imports")
@@ -99,8 +108,9 @@ async def upload(request: Request, slug: str, db: Db, membership: Writer) -> Res
         chosen = form.get("file")
         upload_file = chosen if isinstance(chosen, UploadFile) else None
         # Saving and reading block: they run in a worker thread, the file still open.
-        return await run_in_threadpool(_save_and_start, request, db, membership, slug, values,
-                                       upload_file)  # fmt: skip
+        return await run_in_threadpool(
+            _save_and_start, request, db, membership, slug, values, upload_file
+        )
 
 
 def _save_and_start(
@@ -116,13 +126,23 @@ def _save_and_start(
     try:
         chosen, channel_id, kind, as_of = _upload_choice(values, upload_file)
         filename = chosen.filename or ""
-        stored = service.save_export(data_dir=data_dir, workspace_id=membership.workspace_id,
-                                     filename=filename, content=chosen.file)  # fmt: skip
+        stored = service.save_export(
+            data_dir=data_dir,
+            workspace_id=membership.workspace_id,
+            filename=filename,
+            content=chosen.file,
+        )
         run = service.start_import(
-            db, workspace=membership.workspace, channel_id=channel_id, kind=kind,
-            filename=filename, path=data_dir / stored, storage_path=stored,
-            created_by_id=membership.user_id, as_of=as_of,
-        )  # fmt: skip
+            db,
+            workspace=membership.workspace,
+            channel_id=channel_id,
+            kind=kind,
+            filename=filename,
+            path=data_dir / stored,
+            storage_path=stored,
+            created_by_id=membership.user_id,
+            as_of=as_of,
+        )
         columns = service.file_preview(run, data_dir=data_dir).columns
         remembered = service.remembered_mapping(db, run=run, columns=columns)
         db.commit()
@@ -130,8 +150,9 @@ def _save_and_start(
         db.rollback()
         if stored:  # the run is gone with the rollback: so is its file
             (data_dir / stored).unlink(missing_ok=True)
-        return _imports_page(request, db, membership, error=exc.translated(i18n.gettext),
-                             values=values, status=400)  # fmt: skip
+        return _imports_page(
+            request, db, membership, error=exc.translated(i18n.gettext), values=values, status=400
+        )
     if remembered is None:
         return _to(slug, f"imports/{run.id}/mapping")
     service.run_import(db, run=run, data_dir=data_dir, mapping=remembered)
@@ -185,18 +206,30 @@ def _mapping_page(
         found = service.file_preview(run, data_dir=data_dir)
     except UserError as exc:
         return _page(request, "run.html", {**context, "error": exc.translated(i18n.gettext)}, 400)
-    chosen = mapping if mapping is not None else service.proposed_mapping(
-        db, run=run, columns=found.columns
-    )  # fmt: skip
+    chosen = (
+        mapping
+        if mapping is not None
+        else service.proposed_mapping(db, run=run, columns=found.columns)
+    )
     check = None
     if all(chosen.get(name) for name in REQUIRED[run.kind]):
-        check = service.check_file(data_dir / run.storage_path, run.file_format, kind=run.kind,
-                           mapping=chosen)  # fmt: skip
-    return _page(request, "mapping.html", {
-        **context, "preview": found, "fields": FIELDS[run.kind], "required": REQUIRED[run.kind],
-        "mapping": chosen, "check": check,
-        "zone": ZoneInfo(membership.workspace.timezone),
-    }, status)  # fmt: skip
+        check = service.check_file(
+            data_dir / run.storage_path, run.file_format, kind=run.kind, mapping=chosen
+        )
+    return _page(
+        request,
+        "mapping.html",
+        {
+            **context,
+            "preview": found,
+            "fields": FIELDS[run.kind],
+            "required": REQUIRED[run.kind],
+            "mapping": chosen,
+            "check": check,
+            "zone": ZoneInfo(membership.workspace.timezone),
+        },
+        status,
+    )
 
 
 def _run(db: Session, membership: Membership, run_id: int) -> MetricsImport:
@@ -225,8 +258,9 @@ async def save_mapping(
     mapping = {name: str(form.get(f"map_{name}", "")) for name in FIELDS[run.kind]}
     mapping = {name: column for name, column in mapping.items() if column}
     importing = form.get("action") != "check"
-    return await run_in_threadpool(_map_and_import, request, db, membership, slug, run, mapping,
-                                   importing)  # fmt: skip
+    return await run_in_threadpool(
+        _map_and_import, request, db, membership, slug, run, mapping, importing
+    )
 
 
 def _map_and_import(
@@ -249,8 +283,15 @@ def _map_and_import(
         db.commit()
     except UserError as exc:
         db.rollback()
-        return _mapping_page(request, db, membership, run, mapping=mapping,
-                             error=exc.translated(i18n.gettext), status=400)  # fmt: skip
+        return _mapping_page(
+            request,
+            db,
+            membership,
+            run,
+            mapping=mapping,
+            error=exc.translated(i18n.gettext),
+            status=400,
+        )
     service.run_import(db, run=run, data_dir=data_dir, mapping=chosen)
     db.commit()
     return _to(slug, f"imports/{run.id}")
@@ -260,8 +301,9 @@ def _map_and_import(
 def run_page(request: Request, metrics_import_id: int, db: Db, membership: Member) -> Response:
     """An import's counts and the rows that were not imported, with what to fix."""
     run = _run(db, membership, metrics_import_id)
-    return _page(request, "run.html", {"run": run, "channel": service.run_channel(db, run),
-                                       "error": ""})  # fmt: skip
+    return _page(
+        request, "run.html", {"run": run, "channel": service.run_channel(db, run), "error": ""}
+    )
 
 
 # --- Figures read off the app -----------------------------------------------------------
@@ -278,15 +320,20 @@ def _figures_page(
     status: int = 200,
 ) -> Response:
     workspace = membership.workspace
-    return _page(request, "figures.html", {
-        "posts": service.imported_posts(db, workspace=workspace),
-        "channels": list_channels(db, workspace=workspace),
-        "metrics": FORM_METRICS,
-        "can_write": membership.can(Permission.WRITE),
-        "values": values or {},
-        "saved": saved,
-        "error": error,
-    }, status)  # fmt: skip
+    return _page(
+        request,
+        "figures.html",
+        {
+            "posts": service.imported_posts(db, workspace=workspace),
+            "channels": list_channels(db, workspace=workspace),
+            "metrics": FORM_METRICS,
+            "can_write": membership.can(Permission.WRITE),
+            "values": values or {},
+            "saved": saved,
+            "error": error,
+        },
+        status,
+    )
 
 
 @router.get("/w/{slug}/analytics/figures")
@@ -300,23 +347,30 @@ def figures_page(request: Request, db: Db, membership: Member) -> Response:
 async def record_figures(request: Request, slug: str, db: Db, membership: Writer) -> Response:
     """Store the figures read off the app for one post, as its snapshot of now."""
     form = await request.form()
-    values = {key: str(form.get(key, "")).strip()
-              for key in ("channel_id", "post", "title", "published_at",
-                          *(m.value for m in FORM_METRICS))}  # fmt: skip
+    values = {
+        key: str(form.get(key, "")).strip()
+        for key in ("channel_id", "post", "title", "published_at", *(m.value for m in FORM_METRICS))
+    }
     try:
         channel_id = _channel_id(values["channel_id"], N_("Choose the account the post is of."))
-        figures = {metric: _count(values[metric.value], label)
-                   for metric, label in FORM_METRICS.items()}  # fmt: skip
+        figures = {
+            metric: _count(values[metric.value], label) for metric, label in FORM_METRICS.items()
+        }
         service.record_figures(
-            db, workspace=membership.workspace, channel_id=channel_id, post=values["post"],
+            db,
+            workspace=membership.workspace,
+            channel_id=channel_id,
+            post=values["post"],
             published_at=_moment(values["published_at"], membership.workspace.timezone),
-            figures=figures, title=values["title"],
-        )  # fmt: skip
+            figures=figures,
+            title=values["title"],
+        )
         db.commit()
     except UserError as exc:
         db.rollback()
-        return _figures_page(request, db, membership, error=exc.translated(i18n.gettext),
-                             values=values, status=400)  # fmt: skip
+        return _figures_page(
+            request, db, membership, error=exc.translated(i18n.gettext), values=values, status=400
+        )
     return _to(slug, "figures?saved=1")
 
 
@@ -325,8 +379,11 @@ def _count(value: str, label: str) -> int | None:
     if not text:
         return None
     if not text.isdecimal() or len(text) > 12:
-        raise UserError(N_("{field}: “{value}” is not a count; write a whole number from 0."),
-                        field=i18n.gettext(label), value=value[:20])  # fmt: skip
+        raise UserError(
+            N_("{field}: “{value}” is not a count; write a whole number from 0."),
+            field=i18n.gettext(label),
+            value=value[:20],
+        )
     return int(text)
 
 

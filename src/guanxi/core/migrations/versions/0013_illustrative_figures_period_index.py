@@ -22,9 +22,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PERIOD_COLUMNS = [
-    "workspace_id", "published_at", "channel_id",
-    "views", "likes", "comments", "shares", "saves", "wows",
-]  # fmt: skip
+    "workspace_id",
+    "published_at",
+    "channel_id",
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "wows",
+]
 
 
 def upgrade() -> None:

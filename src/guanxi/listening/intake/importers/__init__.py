@@ -37,7 +37,9 @@ def importer_for(
     if file_format in GENERIC_FORMATS:
         return GenericImporter(format=file_format, mapping=dict(mapping or {}), platform=platform)
     raise UserError(
-        N_("guanxi cannot import the format {format}. Use weibo-crawler, mediacrawler, csv, "
-           "jsonl or xlsx."),
+        N_(
+            "guanxi cannot import the format {format}. Use weibo-crawler, mediacrawler, csv, "
+            "jsonl or xlsx."
+        ),
         format=file_format,
-    )  # fmt: skip
+    )

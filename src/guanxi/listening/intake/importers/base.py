@@ -35,9 +35,17 @@ from guanxi.listening.mentions.service import known_platforms
 # The readers every importer uses live in guanxi.core.tables (analytics reads the platforms'
 # exports with them too); they are named here for the importers.
 __all__ = [
-    "CHINA", "FieldError", "Progress", "RowError", "TextStream", "clean", "csv_dict_rows",
-    "read_count", "read_time", "sniff_encoding",
-]  # fmt: skip
+    "CHINA",
+    "FieldError",
+    "Progress",
+    "RowError",
+    "TextStream",
+    "clean",
+    "csv_dict_rows",
+    "read_count",
+    "read_time",
+    "sniff_encoding",
+]
 MAX_TEXT = 20_000  # characters; a longer "post" is a broken row, not a post
 REPLACEMENT = filelimits.REPLACEMENT
 
@@ -211,11 +219,12 @@ def jsonl_objects(
 def json_too_deep(line: int, exc: filelimits.JsonTooDeepError) -> RowError:
     """The row report's entry for a JSON value nested too deeply."""
     return RowError(
-        line, "",
+        line,
+        "",
         N_("The JSON is nested too deeply (more than 64 levels)."),
         N_("Export the record again: real exports nest a few levels."),
         str(exc),
-    )  # fmt: skip
+    )
 
 
 def pick(row: Mapping[str, Any], *names: str) -> str:
@@ -238,12 +247,15 @@ def unreadable(line: int, exc: Exception) -> RowError:
     if isinstance(exc, filelimits.JsonTooDeepError):
         return json_too_deep(line, exc)
     return RowError(
-        line, "",
-        N_("A value in this row cannot be read (a number or a time out of range, or a "
-           "broken value)."),
+        line,
+        "",
+        N_(
+            "A value in this row cannot be read (a number or a time out of range, or a "
+            "broken value)."
+        ),
         N_("Check the row's numbers and times; the other rows were imported."),
         f"{type(exc).__name__}: {exc}"[:200],
-    )  # fmt: skip
+    )
 
 
 def read_row(line: int, read: Callable[..., ParsedRow], *args: Any) -> ParsedRow:

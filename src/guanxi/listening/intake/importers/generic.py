@@ -154,8 +154,7 @@ class GenericImporter:
         def check_columns(header: list[str]) -> None:
             check_mapping(mapping, header)  # a mapped column the file lacks fails every row
 
-        for line, record in records(path, self.format, progress=progress,
-                                    on_header=check_columns):  # fmt: skip
+        for line, record in records(path, self.format, progress=progress, on_header=check_columns):
             if isinstance(record, RowError):
                 yield ParsedRow(line, error=record)
                 continue
@@ -180,10 +179,12 @@ class GenericImporter:
                 external_id=(author_id or author_name)[:120],
                 name=author_name[:120],
                 followers=read_optional_count(record, column("author_followers"))
-                if column("author_followers") else None,
+                if column("author_followers")
+                else None,
                 verified_type=read_optional_int(record, column("author_verified_type"))
-                if column("author_verified_type") else None,
-            )  # fmt: skip
+                if column("author_verified_type")
+                else None,
+            )
         text_column = column("text")
         return ParsedMention(
             platform=check_platform(self.platform),
@@ -195,14 +196,17 @@ class GenericImporter:
             likes=count("likes"),
             comments=count("comments"),
             reposts=count("reposts"),
-            kind="comment" if column("reply_to") and clean(record.get(column("reply_to")))
+            kind="comment"
+            if column("reply_to") and clean(record.get(column("reply_to")))
             else "post",
             reply_to_external_id=clean(record.get(column("reply_to")))[:120]
-            if column("reply_to") else "",
+            if column("reply_to")
+            else "",
             repost_of_external_id=clean(record.get(column("repost_of")))[:120]
-            if column("repost_of") else "",
+            if column("repost_of")
+            else "",
             raw=raw_record(record),
-        )  # fmt: skip
+        )
 
 
 def records(

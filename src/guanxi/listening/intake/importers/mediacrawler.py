@@ -97,10 +97,12 @@ class MediaCrawlerImporter:
                 yield ParsedRow(
                     index,
                     error=RowError(
-                        index, "", N_("The item is not a JSON object."),
+                        index,
+                        "",
+                        N_("The item is not a JSON object."),
                         N_("Export the data again with MediaCrawler."),
                     ),
-                )  # fmt: skip
+                )
 
     def _row(self, line: int, record: Mapping[str, Any] | RowError) -> ParsedRow:
         if isinstance(record, RowError):

@@ -75,10 +75,13 @@ class WeiboCrawlerImporter:
         """The account a post file belongs to, from its name and ``users.csv``."""
         uid = path.stem.strip() if path.stem.strip().isdigit() else ""
         users = self.users_path or next(
-            (p for p in (path.with_name("users.csv"), path.parent.parent / "users.csv")
-             if p.is_file()),
+            (
+                p
+                for p in (path.with_name("users.csv"), path.parent.parent / "users.csv")
+                if p.is_file()
+            ),
             None,
-        )  # fmt: skip
+        )
         known = read_users(users) if users is not None else {}
         if uid:
             return known.get(uid, ParsedAuthor(external_id=uid))
