@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
+from guanxi.measure.models import AccountDay, AccountDayBreakdown, MeasuredPost, PostSnapshot
 from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in
 from tests.browser.test_content_security_policy import RECORD_VIOLATIONS
 from tests.test_measure_service import add_days, add_post
@@ -36,6 +37,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
                 )
             ).first()
             assert weibo is not None
+            # The demo's illustrative history goes: the figures below are all there is.
+            channel_ids = select(Channel.id).where(Channel.workspace_id == workspace.id)
+            post_ids = select(MeasuredPost.id).where(MeasuredPost.workspace_id == workspace.id)
+            db.execute(delete(PostSnapshot).where(PostSnapshot.post_id.in_(post_ids)))
+            db.execute(delete(MeasuredPost).where(MeasuredPost.workspace_id == workspace.id))
+            for table in (AccountDayBreakdown, AccountDay):
+                db.execute(delete(table).where(table.channel_id.in_(channel_ids)))
             today = datetime.now(ZoneInfo(workspace.timezone)).date()
             first = today - timedelta(days=60)  # through today: the presets end yesterday
             add_days(db, weibo, first, [{Metric.FOLLOWERS: 20_000 + 40 * n} for n in range(61)])
