@@ -9,6 +9,7 @@ task queue and the import page follows the run's progress.
 from __future__ import annotations
 
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -40,6 +41,7 @@ from guanxi.listening.intake.models import (
 from guanxi.listening.mentions import flows as enrichment
 from guanxi.listening.mentions import service as mentions
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
+from guanxi.web.forms import with_upload
 from guanxi.web.limits import body_limit
 from guanxi.web.rendering import render
 
@@ -176,14 +178,11 @@ def import_page(request: Request, db: Db, membership: Writer) -> Response:
 @router.post("/w/{slug}/listen/import", openapi_extra=body_limit(flows.MAX_UPLOAD_BYTES))
 async def upload(request: Request, slug: str, db: Db, membership: Writer) -> Response:
     """Save the upload, then ask for the column mapping (generic formats) or import."""
-    async with request.form() as form:
-        values = {key: str(form.get(key, "")) for key in ("format", "source", "platform")}
-        upload_file = form.get("file")
-        chosen = upload_file if isinstance(upload_file, UploadFile) else None
-        # Saving and importing block: they run in a worker thread, the file still open.
-        return await run_in_threadpool(
-            _save_and_start, request, db, membership, slug, values, chosen
-        )
+    return await with_upload(
+        request,
+        ("format", "source", "platform"),
+        partial(_save_and_start, request, db, membership, slug),
+    )
 
 
 def _save_and_start(

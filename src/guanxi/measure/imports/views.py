@@ -9,6 +9,7 @@ Reading is for every member; uploading, mapping and entering figures need write 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ from guanxi.measure.imports.models import (
 )
 from guanxi.measure.imports.reading import FIELDS, MAX_BYTES, REQUIRED
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
+from guanxi.web.forms import with_upload
 from guanxi.web.limits import UPLOAD_FORM_OVERHEAD, body_limit
 from guanxi.web.rendering import render
 
@@ -103,14 +105,11 @@ def imports_page(request: Request, db: Db, membership: Member) -> Response:
 )
 async def upload(request: Request, slug: str, db: Db, membership: Writer) -> Response:
     """Save the export, then import it (a remembered shape) or ask for the mapping."""
-    async with request.form() as form:
-        values = {key: str(form.get(key, "")) for key in ("channel_id", "kind", "as_of")}
-        chosen = form.get("file")
-        upload_file = chosen if isinstance(chosen, UploadFile) else None
-        # Saving and reading block: they run in a worker thread, the file still open.
-        return await run_in_threadpool(
-            _save_and_start, request, db, membership, slug, values, upload_file
-        )
+    return await with_upload(
+        request,
+        ("channel_id", "kind", "as_of"),
+        partial(_save_and_start, request, db, membership, slug),
+    )
 
 
 def _save_and_start(
