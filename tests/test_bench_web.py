@@ -22,7 +22,8 @@ from guanxi.core import migrate
 from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.core.settings import Settings
 from guanxi.devtools.bench.web_data import Volume, fill_demo
-from guanxi.devtools.bench.web_load import free_port, run_in_own_loop
+from guanxi.devtools.bench.web_load import run_in_own_loop
+from guanxi.devtools.bench.web_stack import free_port
 from guanxi.devtools.demo.stack import wait_for
 from guanxi.listening.mentions.flows import pipeline_for, stale_mention_ids
 from guanxi.listening.mentions.models import Mention

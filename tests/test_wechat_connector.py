@@ -38,7 +38,8 @@ from guanxi.connectors.base import (
     VariantDraft,
 )
 from guanxi.connectors.registry import build_connector
-from guanxi.connectors.wechat_oa import WechatOaConnector, next_beijing_midnight
+from guanxi.connectors.wechat_api import next_beijing_midnight
+from guanxi.connectors.wechat_oa import WechatOaConnector
 from guanxi.core.db import make_engine, make_session_factory, utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
