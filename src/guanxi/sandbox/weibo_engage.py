@@ -5,7 +5,7 @@ comments), ``statuses/mentions`` and ``comments/mentions`` (@-mentions of the ac
 ``comments/reply`` and ``comments/destroy``. Lists are newest first, filtered by
 ``since_id``/``max_id`` and paged with ``count``/``page``, as open.weibo.com documents them;
 errors use the Weibo shape and the surface's token checks and hourly limits
-(``guanxi.sandbox.weibo._authorize``). What they serve comes from the sandbox audience.
+(``guanxi.sandbox.weibo_calls._authorize``). What they serve comes from the sandbox audience.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from guanxi.core.db import utcnow
 from guanxi.sandbox.app import sandbox_of
 from guanxi.sandbox.audience import Fan, FanComment, FanMention, engagement_of
 from guanxi.sandbox.state import SandboxState
-from guanxi.sandbox.weibo import (
+from guanxi.sandbox.weibo_calls import (
     PLATFORM,
     _authorize,
     _error,

@@ -12,7 +12,7 @@
 
 Dates are Beijing days by the sandbox's clock; a range the API does not allow is refused
 with 10017 (a parameter's value is invalid), as Weibo refuses bad parameters. Calls count
-against the surface's hourly limits (``guanxi.sandbox.weibo._authorize``). Sandbox-only:
+against the surface's hourly limits (``guanxi.sandbox.weibo_calls._authorize``). Sandbox-only:
 ``PUT /weibo/_sandbox/accounts/{uid}/biz`` (``{"biz": true|false}``) and ``POST
 /weibo/_sandbox/accounts/{uid}/history`` (``{"days", "per_week"}``: older posts).
 """
@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse, Response
 from guanxi.sandbox import metrics
 from guanxi.sandbox.app import json_error, sandbox_of
 from guanxi.sandbox.state import SandboxPost, SandboxState
-from guanxi.sandbox.weibo import (
-    DEMO_WEIBO_UID,
+from guanxi.sandbox.weibo import DEMO_WEIBO_UID
+from guanxi.sandbox.weibo_calls import (
     PLATFORM,
     _authorize,
     _error,
