@@ -6,7 +6,7 @@ import html
 from datetime import timedelta
 
 from guanxi.core.db import utcnow
-from guanxi.sandbox.audience import Fan, FanMessage, engagement_of, sample
+from guanxi.sandbox.audience import Fan, FanMessage, engagement_of
 from guanxi.sandbox.wechat import DEMO_WECHAT_APPID, DEMO_WECHAT_SECRET
 from guanxi.sandbox.weibo import DEMO_WEIBO_NAME, DEMO_WEIBO_TOKEN, DEMO_WEIBO_UID
 from tests.inbox_ingest_support import make_stack
@@ -27,14 +27,6 @@ def test_the_audience_is_reproducible_from_its_seed() -> None:
     assert _said(3) == _said(3)
     assert _said(3) != _said(4)
     assert all(text.strip() for text in _said(3))
-
-
-def test_the_shipped_sample_cites_its_source_and_has_both_moods() -> None:
-    data = sample()
-    assert "weibo2018" in data["source"]
-    assert len(data["positive"]) >= 100
-    assert len(data["negative"]) >= 100
-    assert data["topics"]
 
 
 def test_without_posts_fans_mention_and_message_but_do_not_comment() -> None:

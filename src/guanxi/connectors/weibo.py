@@ -49,6 +49,7 @@ from guanxi.connectors.base import (
 )
 from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.weibo_engage import WeiboEngage
+from guanxi.connectors.weibo_links import status_url
 from guanxi.connectors.weibo_metrics import WeiboMetrics
 from guanxi.connectors.weibo_search import search_page
 from guanxi.core.db import utcnow
@@ -467,9 +468,17 @@ class WeiboConnector(WeiboMetrics, WeiboEngage, ReadNotSupported):
         return PublishResult(
             state=PublishState.PUBLISHED,
             external_id=post_id,
-            url=f"https://m.weibo.cn/status/{post_id}",
+            url=status_url(self._base, post_id, _uid(status)),
             raw=dict(status),
         )
+
+
+def _uid(status: Mapping[str, Any]) -> str:
+    """The id of a status's author, "" when the status does not say."""
+    user = status.get("user")
+    if not isinstance(user, Mapping):
+        return ""
+    return str(user.get("idstr") or user.get("id") or "")
 
 
 def _error_for(status_code: int, body: Mapping[str, Any]) -> ConnectorError:

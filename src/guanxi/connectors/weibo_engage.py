@@ -25,6 +25,7 @@ from guanxi.connectors.base import (
     ReplyRequest,
     ReplyResult,
 )
+from guanxi.connectors.weibo_links import status_url
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 
@@ -51,6 +52,10 @@ class _WeiboHttp(Protocol):
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         sent: bool = False,
     ) -> dict[str, Any]: ...
+
+
+class _WeiboApi(_WeiboHttp, Protocol):
+    _base: str  # the API's base URL, which says where people open a post
 
 
 def weibo_time(value: Any) -> datetime:
@@ -85,7 +90,8 @@ def _author(user: Any) -> FetchedAuthor:
     )
 
 
-def _comment_item(row: Mapping[str, Any], kind: FetchedKind) -> FetchedItem:
+def _comment_item(row: Mapping[str, Any], kind: FetchedKind, base: str) -> FetchedItem:
+    """A comment (on the account's post, or naming the account); ``base`` is the API's."""
     status: Mapping[str, Any] = row["status"] if isinstance(row.get("status"), Mapping) else {}
     answered = row.get("reply_comment")
     parent: Mapping[str, Any] = answered if isinstance(answered, Mapping) else {}
@@ -98,12 +104,13 @@ def _comment_item(row: Mapping[str, Any], kind: FetchedKind) -> FetchedItem:
         created_at=weibo_time(row.get("created_at")),
         post_external_id=post_id,
         parent_external_id=_id(parent),
-        url=f"https://m.weibo.cn/status/{post_id}" if post_id else "",
+        url=status_url(base, post_id, _id(status.get("user") or {})),
         raw=dict(row),
     )
 
 
-def _status_item(row: Mapping[str, Any]) -> FetchedItem:
+def _status_item(row: Mapping[str, Any], base: str) -> FetchedItem:
+    """A post that mentions the account; ``base`` is the API's."""
     post_id = _id(row)
     return FetchedItem(
         kind=FetchedKind.MENTION,
@@ -112,7 +119,7 @@ def _status_item(row: Mapping[str, Any]) -> FetchedItem:
         author=_author(row.get("user")),
         created_at=weibo_time(row.get("created_at")),
         post_external_id=post_id,
-        url=f"https://m.weibo.cn/status/{post_id}",
+        url=status_url(base, post_id, _id(row.get("user") or {})),
         metrics={
             "reposts": _int(row.get("reposts_count")) or 0,
             "comments": _int(row.get("comments_count")) or 0,
@@ -161,13 +168,13 @@ def _cursor(rows: list[Mapping[str, Any]], since: str) -> str:
 class WeiboEngage:
     """Comments, mentions, replies and comment removal; mixed into ``WeiboConnector``."""
 
-    def fetch_comments(self: _WeiboHttp, channel: ChannelContext, *, since: str = "") -> FetchPage:
+    def fetch_comments(self: _WeiboApi, channel: ChannelContext, *, since: str = "") -> FetchPage:
         """Comments on the account's posts (``comments/to_me``) newer than ``since``."""
         rows, cursor, more = _read_feed(self, channel, "/2/comments/to_me.json", "comments", since)
-        items = tuple(_comment_item(row, FetchedKind.COMMENT) for row in rows)
+        items = tuple(_comment_item(row, FetchedKind.COMMENT, self._base) for row in rows)
         return FetchPage(items=items, cursor=cursor, has_more=more)
 
-    def fetch_mentions(self: _WeiboHttp, channel: ChannelContext, *, since: str = "") -> FetchPage:
+    def fetch_mentions(self: _WeiboApi, channel: ChannelContext, *, since: str = "") -> FetchPage:
         """Posts (``statuses/mentions``) and comments (``comments/mentions``) naming the account.
 
         The cursor holds both feeds' positions: ``<statuses since_id>:<comments since_id>``.
@@ -179,12 +186,12 @@ class WeiboEngage:
         comments, comment_cursor, more_comments = _read_feed(
             self, channel, "/2/comments/mentions.json", "comments", comment_since
         )
-        items = [_status_item(row) for row in statuses]
-        items += [_comment_item(row, FetchedKind.MENTION) for row in comments]
+        items = [_status_item(row, self._base) for row in statuses]
+        items += [_comment_item(row, FetchedKind.MENTION, self._base) for row in comments]
         items.sort(key=lambda item: item.created_at)
         return FetchPage(tuple(items), f"{status_cursor}:{comment_cursor}", more or more_comments)
 
-    def reply(self: _WeiboHttp, channel: ChannelContext, request: ReplyRequest) -> ReplyResult:
+    def reply(self: _WeiboApi, channel: ChannelContext, request: ReplyRequest) -> ReplyResult:
         """Answer a comment (``comments/reply``), or comment on a post that mentions us."""
         if request.kind is FetchedKind.MESSAGE:
             raise NotSupportedError(REPLY_MESSAGE)
@@ -207,7 +214,7 @@ class WeiboEngage:
             raise
         reply_id = _id(body)
         post_id = request.post_external_id or request.item_external_id
-        return ReplyResult(reply_id, url=f"https://m.weibo.cn/status/{post_id}", raw=body)
+        return ReplyResult(reply_id, url=status_url(self._base, post_id), raw=body)
 
     def hide(
         self: _WeiboHttp, channel: ChannelContext, *, item_external_id: str, kind: FetchedKind

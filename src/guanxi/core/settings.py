@@ -106,7 +106,9 @@ class Settings(BaseSettings):
         "", description="Non-public networks (CIDR, comma-separated) webhooks may reach."
     )
     sandbox_audience_pace_s: float = Field(
-        20.0, description="Seconds between the sandbox audience's ticks; 0 or less: none."
+        900.0,
+        description="Seconds between the sandbox audience's rounds (one item per account "
+        "each); 0 or less: none.",
     )
 
     @field_validator("timezone")

@@ -16,7 +16,9 @@ from guanxi.sandbox.audience import install as install_audience
 from guanxi.sandbox.faults import FaultKind, FaultPlan, FaultRule
 from guanxi.sandbox.metrics import install as install_metrics
 from guanxi.sandbox.ratelimit import RateLimiter
-from guanxi.sandbox.state import SandboxState
+from guanxi.sandbox.state import SandboxPost, SandboxState
+
+MEDIA_PATH = "/_sandbox/media"  # where the sandbox's pages show uploaded pictures
 
 
 @dataclass
@@ -161,6 +163,14 @@ def _admin_routes(app: FastAPI, sandbox: Sandbox) -> None:
     def revoke(platform: str, account_id: str | None = None) -> dict[str, int]:
         return {"revoked": sandbox.state.revoke_tokens(platform, account_id)}
 
+    @app.get(MEDIA_PATH + "/{media_id}")
+    def media_file(media_id: str) -> Response:
+        with sandbox.state.lock:
+            media = sandbox.state.media.get(media_id)
+        if media is None or not media.data:
+            return Response(status_code=404)
+        return Response(media.data, media_type=media.content_type or "application/octet-stream")
+
     @app.get("/_sandbox/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -188,7 +198,7 @@ def _pages(app: FastAPI, sandbox: Sandbox) -> None:
             f"<header>{p.created_at:%Y-%m-%d %H:%M:%S} UTC · {html.escape(p.status)}"
             f"{' · deleted' if p.deleted else ''}</header>"
             f"{f'<h2>{html.escape(p.title)}</h2>' if p.title else ''}"
-            f"<p>{html.escape(p.text)}</p></article>"
+            f"<p>{html.escape(p.text)}</p>{_pictures(sandbox.state, p)}</article>"
             for p in sandbox.state.posts_of(platform, account_id)
         )
         body = (
@@ -198,6 +208,16 @@ def _pages(app: FastAPI, sandbox: Sandbox) -> None:
             f"{account_section(sandbox.state, platform, account_id)}"
         )
         return HTMLResponse(_page(account.name, body))
+
+
+def _pictures(state: SandboxState, post: SandboxPost) -> str:
+    """The pictures uploaded with ``post`` that the sandbox kept."""
+    with state.lock:
+        kept = [m for m in post.extra.get("media_ids", []) if m in state.media]
+    return "".join(
+        f'<img src="{MEDIA_PATH}/{html.escape(media_id)}" alt="" style="max-width:100%">'
+        for media_id in kept
+    )
 
 
 def _page(title: str, body: str) -> str:

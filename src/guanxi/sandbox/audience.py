@@ -1,12 +1,16 @@
 """The sandbox's audience: simulated fans who comment on, mention and message the accounts.
 
-Fans react to what the demo accounts published: each tick picks published posts and adds a
-few comments (and sometimes a fan's post that @-mentions the account, or a private message
-to the WeChat Official Account). Texts are Chinese posts from a small sample shipped with
-the sandbox (``data/audience_zh.json``, derived from dengxiuqi/weibo2018 by
-``scripts/derive_audience_sample.py``). A seeded random generator makes a sequence of
-ticks reproducible; a background thread ticks at ``GUANXI_SANDBOX_AUDIENCE_PACE_S`` while the
-sandbox is served, and ``POST /_sandbox/audience/tick`` ticks on demand (tests).
+Fans react to what the demo accounts published and talk about the brand's world (wine,
+food pairing, gifts, prices, delivery, praise and complaints, questions before buying, some
+advertising, a small crisis that gets shared: ``audience_texts``). A seeded random
+generator makes a sequence of rounds reproducible.
+
+Two kinds of rounds: a paced round gives each account one item (a comment on one of its
+recent posts, else a mention or a private message), at the pace a team can answer: a
+background thread plays one every ``GUANXI_SANDBOX_AUDIENCE_PACE_S`` seconds while the
+sandbox is served (``POST /_sandbox/audience/round?rounds=N`` plays N at once, spread over
+the past, as the demo's start does). ``POST /_sandbox/audience/tick`` plays a burst on
+demand (tests): a few comments on recent posts, sometimes a mention and a message.
 
 The platform surfaces serve what lands here through their own APIs (``weibo_engage``,
 ``wechat_engage``, ``douyin_engage``); our replies are kept here too and shown on the
@@ -16,42 +20,37 @@ sandbox account pages.
 from __future__ import annotations
 
 import html
-import json
 import logging
 import random
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import cache
-from importlib import resources
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
 
 from guanxi.core.db import utcnow
-from guanxi.core.settings import load_settings
-from guanxi.sandbox.state import SandboxPost, SandboxState
+from guanxi.core.settings import Settings, load_settings
+from guanxi.sandbox.audience_texts import Voice
+from guanxi.sandbox.state import SandboxAccount, SandboxPost, SandboxState
 
 log = logging.getLogger(__name__)
 
 _GIVEN = "小大阿老一二三甜酸红白"
 _NAMES = ("葡萄", "橡木桶", "微醺", "酒窖", "干红", "起泡", "小酌", "品鉴", "晚风", "猫猫", "吃货")
+SOURCE = (
+    "templates with slots about the demo brand's world (guanxi.sandbox.audience_texts), and "
+    "one public Sina Weibo post about wine from dengxiuqi/weibo2018 (train.txt)"
+)
 _TAILS = ("爱好者", "君", "酱", "不睡觉", "在路上", "日记", "同学", "_88", "2018", "小号")
 # Weibo verified_type: -1 an ordinary user, 0 a verified person (orange V), 3 media, 200 a
 # paid member; most of the audience is ordinary.
 _VERIFIED = (-1, -1, -1, -1, -1, -1, 0, 3, 200)
 WECHAT = "wechat"
+MENTION_SHARE = 0.3  # a Weibo account's paced items that are mentions, when it has posts
 ENGAGING_PLATFORMS = frozenset({"weibo", "wechat", "douyin"})
-
-
-@cache
-def sample() -> dict[str, Any]:
-    """The shipped sample of fan texts (positive, negative, topics) and its source."""
-    text = resources.files("guanxi.sandbox").joinpath("data/audience_zh.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,9 @@ class Engagement:
     message_listeners: list[Callable[[FanMessage], None]] = field(default_factory=list)
     random: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311 - a simulation
     fans: dict[str, Fan] = field(default_factory=dict)
+    voice: Voice = field(default_factory=Voice)
     ticks: int = 0
+    rounds: int = 0
 
     def comments_on(self, platform: str, account_id: str) -> list[FanComment]:
         """The comments on an account's posts, oldest first (deleted ones left out)."""
@@ -172,13 +173,8 @@ def _fan(engagement: Engagement, platform: str) -> Fan:
     return engagement.fans[key]
 
 
-def _text(engagement: Engagement, *, topical: bool = False) -> str:
-    data = sample()
-    rng = engagement.random
-    if topical:  # posts on the topics of the day, for mentions
-        return str(rng.choice(data["topics"]))
-    pool = data["negative"] if rng.random() < 0.3 else data["positive"]
-    return str(rng.choice(pool))
+def _text(engagement: Engagement, author: Fan, *, message: bool = False) -> str:
+    return engagement.voice.say(engagement.random, author=author.name, message=message).text
 
 
 def _live_posts(state: SandboxState) -> list[SandboxPost]:
@@ -189,32 +185,80 @@ def _live_posts(state: SandboxState) -> list[SandboxPost]:
     ]
 
 
-def tick(state: SandboxState, *, comments: int = 3) -> dict[str, int]:
-    """One round of the audience: comments on recent posts, a mention, a message.
+def _comment(state: SandboxState, post: SandboxPost, at: datetime) -> FanComment:
+    """A fan's comment on ``post``, added (under the state's lock)."""
+    engagement = engagement_of(state)
+    fan = _fan(engagement, post.platform)
+    comment = FanComment(
+        post.platform,
+        post.account_id,
+        post.post_id,
+        state.next_id(),
+        fan,
+        _text(engagement, fan),
+        at,
+    )
+    engagement.comments.append(comment)
+    return comment
 
-    Returns how many of each were added. Nothing happens before something is published.
+
+def _mention(
+    state: SandboxState, brand: SandboxAccount, posts: list[SandboxPost], at: datetime
+) -> FanMention:
+    """A fan's Weibo post that @-mentions ``brand`` (about one of its posts, if any)."""
+    engagement = engagement_of(state)
+    fan = _fan(engagement, "weibo")
+    about = [p.post_id for p in posts if p.account_id == brand.account_id]
+    mention = FanMention(
+        "weibo",
+        brand.account_id,
+        state.next_id(),
+        fan,
+        f"@{brand.name} {_text(engagement, fan)}",
+        at,
+        engagement.random.choice(about) if about else "",
+    )
+    engagement.mentions.append(mention)
+    return mention
+
+
+def _message(state: SandboxState, account: SandboxAccount, at: datetime) -> FanMessage:
+    """A fan's private message to a WeChat Official Account."""
+    engagement = engagement_of(state)
+    fan = _fan(engagement, WECHAT)
+    message = FanMessage(
+        WECHAT, account.account_id, state.next_id(), fan, _text(engagement, fan, message=True), at
+    )
+    engagement.messages.append(message)
+    return message
+
+
+def _deliver(listeners: list[Callable[[FanMessage], None]], pushed: list[FanMessage]) -> None:
+    """Hand new messages to the listeners (WeChat's push), outside the state's lock."""
+    for message in pushed:
+        for listener in listeners:
+            try:
+                listener(message)
+            except Exception:  # a push that fails must not stop the audience
+                log.exception("audience: delivering message %s failed", message.msg_id)
+
+
+def tick(state: SandboxState, *, comments: int = 3) -> dict[str, int]:
+    """A burst of the audience: comments on recent posts, maybe a mention and a message.
+
+    Returns how many of each were added. No comments before something is published.
     """
     engagement = engagement_of(state)
     added = {"comments": 0, "mentions": 0, "messages": 0}
     pushed: list[FanMessage] = []
+    now = utcnow()
     with state.lock:
         engagement.ticks += 1
         rng = engagement.random
         posts = sorted(_live_posts(state), key=lambda p: p.created_at)[-10:]
         if posts:
             for _ in range(comments):
-                post = rng.choice(posts)
-                engagement.comments.append(
-                    FanComment(
-                        post.platform,
-                        post.account_id,
-                        post.post_id,
-                        state.next_id(),
-                        _fan(engagement, post.platform),
-                        _text(engagement),
-                        utcnow(),
-                    )
-                )
+                _comment(state, rng.choice(posts), now)
                 added["comments"] += 1
         # Fans mention the brand whether or not it published anything lately.
         brands = sorted(
@@ -222,46 +266,72 @@ def tick(state: SandboxState, *, comments: int = 3) -> dict[str, int]:
             key=lambda a: a.account_id,
         )
         if brands and rng.random() < 0.6:
-            brand = brands[0]
-            about = [p.post_id for p in posts if p.account_id == brand.account_id]
-            engagement.mentions.append(
-                FanMention(
-                    "weibo",
-                    brand.account_id,
-                    state.next_id(),
-                    _fan(engagement, "weibo"),
-                    f"@{brand.name} {_text(engagement, topical=rng.random() < 0.5)}",
-                    utcnow(),
-                    rng.choice(about) if about else "",
-                )
-            )
+            _mention(state, brands[0], posts, now)
             added["mentions"] += 1
         wechat = [a for a in state.accounts.values() if a.platform == WECHAT]
         if wechat and rng.random() < 0.5:
-            account = rng.choice(wechat)
-            message = FanMessage(
-                WECHAT,
-                account.account_id,
-                state.next_id(),
-                _fan(engagement, WECHAT),
-                _text(engagement),
-                utcnow(),
-            )
-            engagement.messages.append(message)
-            pushed.append(message)
+            pushed.append(_message(state, rng.choice(wechat), now))
             added["messages"] += 1
         listeners = list(engagement.message_listeners)
-    for message in pushed:
-        for listener in listeners:
-            try:
-                listener(message)
-            except Exception:  # a push that fails must not stop the audience
-                log.exception("audience: delivering message %s failed", message.msg_id)
+    _deliver(listeners, pushed)
     return added
 
 
+def paced_round(state: SandboxState, *, at: datetime | None = None) -> dict[str, int]:
+    """One paced round: each account of an engaging platform gets one item.
+
+    A comment on one of its recent posts when it has some (on Weibo, now and then a
+    mention instead), else a mention (Weibo) or a private message (WeChat); a Douyin
+    account without videos gets nothing. ``at`` dates the items (default now).
+    """
+    engagement = engagement_of(state)
+    added = {"comments": 0, "mentions": 0, "messages": 0}
+    pushed: list[FanMessage] = []
+    moment = at or utcnow()
+    with state.lock:
+        engagement.rounds += 1
+        rng = engagement.random
+        live = _live_posts(state)
+        accounts = sorted(
+            (a for a in state.accounts.values() if a.platform in ENGAGING_PLATFORMS),
+            key=lambda a: (a.platform, a.account_id),
+        )
+        for account in accounts:
+            own = sorted(
+                (
+                    p
+                    for p in live
+                    if (p.platform, p.account_id) == (account.platform, account.account_id)
+                ),
+                key=lambda p: p.created_at,
+            )[-5:]
+            if account.platform == "weibo" and (not own or rng.random() < MENTION_SHARE):
+                _mention(state, account, own, moment)
+                added["mentions"] += 1
+            elif own:
+                _comment(state, rng.choice(own), moment)
+                added["comments"] += 1
+            elif account.platform == WECHAT:
+                pushed.append(_message(state, account, moment))
+                added["messages"] += 1
+        listeners = list(engagement.message_listeners)
+    _deliver(listeners, pushed)
+    return added
+
+
+def backfill(state: SandboxState, *, rounds: int, every_s: float) -> dict[str, int]:
+    """``rounds`` paced rounds dated as if played every ``every_s`` seconds until now."""
+    totals = {"comments": 0, "mentions": 0, "messages": 0}
+    now = utcnow()
+    for index in range(rounds):
+        added = paced_round(state, at=now - timedelta(seconds=every_s * (rounds - 1 - index)))
+        for key, count in added.items():
+            totals[key] += count
+    return totals
+
+
 def pace_s() -> float:
-    """Seconds between two ticks of the background audience (0 or less: no thread).
+    """Seconds between two paced rounds of the background audience (0 or less: no thread).
 
     Read from the environment when the sandbox starts, not from the process's cached
     settings: a test may start a sandbox with a pace of its own."""
@@ -277,24 +347,32 @@ def install(app: FastAPI, state: SandboxState, *, seed: int = 0) -> None:
     def tick_now(comments: int = 3) -> dict[str, int]:
         return tick(state, comments=max(0, min(comments, 50)))
 
+    @app.post("/_sandbox/audience/round")
+    def rounds_now(rounds: int = 1) -> dict[str, int]:
+        every_s = pace_s()
+        if every_s <= 0:  # no background audience: date them as the default pace would
+            every_s = float(Settings.model_fields["sandbox_audience_pace_s"].default)
+        return backfill(state, rounds=max(0, min(rounds, 100)), every_s=every_s)
+
     @app.get("/_sandbox/audience")
     def audience_summary() -> dict[str, Any]:
         engagement = engagement_of(state)
         with state.lock:
             return {
                 "ticks": engagement.ticks,
+                "rounds": engagement.rounds,
                 "comments": len(engagement.comments),
                 "mentions": len(engagement.mentions),
                 "messages": len(engagement.messages),
-                "source": sample()["source"],
+                "source": SOURCE,
             }
 
     def run(every_s: float) -> None:
         while not stop.wait(every_s):
             try:
-                tick(state)
+                paced_round(state)
             except Exception:  # the audience is a demo aid: log, keep going
-                log.exception("audience tick failed")
+                log.exception("audience round failed")
 
     def start_audience() -> None:
         every_s = pace_s()

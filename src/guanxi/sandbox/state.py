@@ -82,6 +82,7 @@ class SandboxMedia:
     content_type: str
     size: int
     url: str = ""
+    data: bytes = b""  # the file itself, where the sandbox shows it (a Weibo post's picture)
 
 
 class SandboxState:

@@ -3,7 +3,7 @@
 Served under ``/weibo`` (so ``GUANXI_WEIBO_API_BASE=http://127.0.0.1:8100/weibo`` stands in
 for ``https://api.weibo.com``): the OAuth2 authorization-code flow (``weibo_oauth``), the
 statuses a third-party app may write (``weibo_statuses``), comments and mentions
-(``weibo_engage``) and figures (``weibo_metrics``).
+(``weibo_engage``), figures (``weibo_metrics``) and each post's page (``weibo_pages``).
 Errors use Weibo's JSON shape ``{"request", "error_code", "error"}`` with its codes; tokens
 expire; per-IP, per-user and per-user ``statuses/share`` hourly limits are enforced with
 the sandbox ``RateLimiter`` (``weibo_calls``). This module holds the surface's state, its
@@ -18,7 +18,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from guanxi.core.db import utcnow
-from guanxi.sandbox import weibo_engage, weibo_oauth, weibo_statuses
+from guanxi.sandbox import weibo_engage, weibo_oauth, weibo_pages, weibo_statuses
 from guanxi.sandbox.app import PlatformSurface
 from guanxi.sandbox.state import IssuedToken, SandboxAccount, SandboxApp, SandboxState
 from guanxi.sandbox.weibo_calls import PLATFORM, PREFIX, _error
@@ -127,6 +127,7 @@ def _router(weibo: WeiboSandbox) -> APIRouter:
     weibo_oauth.register(router, weibo)
     weibo_statuses.register(router, weibo)
     weibo_engage.register(router, weibo)
+    weibo_pages.register(router)
     from guanxi.sandbox import weibo_metrics  # noqa: PLC0415 - cycle: weibo_metrics imports this module
 
     weibo_metrics.register(router, weibo)

@@ -218,9 +218,11 @@ async def _share(weibo: WeiboSandbox, request: Request) -> Response:
                 content_type=pic.content_type,
                 size=len(pic.data),
                 url=f"https://wx1.sinaimg.cn/large/{media_id}.jpg",
+                data=pic.data,
             )
             post.media.append(pic.filename)
             post.extra["pic_url"] = state.media[media_id].url
+            post.extra["media_ids"] = [media_id]
         state.add_post(post)
     return JSONResponse(_status_json(state, post))
 

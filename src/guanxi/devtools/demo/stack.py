@@ -181,9 +181,10 @@ def wait_for(url: str, timeout_s: float = 30.0) -> None:
     raise RuntimeError(msg)
 
 
-# Rounds of the sandbox audience played before the first inbox sync, so a newcomer's inbox
-# has comments, mentions and messages at once instead of after the first sync interval.
-WARM_UP_TICKS = 3
+# Paced rounds of the sandbox audience played before the first inbox sync, dated over the
+# last hour at the audience's pace, so a newcomer's inbox has what a team would find at
+# the start of a shift (one item per account a round) instead of waiting for the first.
+WARM_UP_ROUNDS = 4
 
 
 def _prepare_demo(port: int, sandbox_port: int) -> None:
@@ -217,13 +218,14 @@ def _sandbox_history(sandbox_port: int) -> None:
 
 
 def _warm_inbox(sandbox_port: int) -> None:
-    """A few audience rounds, then an inbox sync queued for the worker."""
+    """The last hour of the audience's rounds, then an inbox sync queued for the worker."""
     from guanxi.inbox.scheduled import run_sync  # noqa: PLC0415 - builds the task queue at import, after run_stack has set the settings
 
-    for _ in range(WARM_UP_TICKS):
-        httpx.post(
-            f"http://127.0.0.1:{sandbox_port}/_sandbox/audience/tick", timeout=10.0
-        ).raise_for_status()
+    httpx.post(
+        f"http://127.0.0.1:{sandbox_port}/_sandbox/audience/round",
+        params={"rounds": WARM_UP_ROUNDS},
+        timeout=10.0,
+    ).raise_for_status()
     run_sync()  # queued: the worker reads the new items through the connectors
 
 
