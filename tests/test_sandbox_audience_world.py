@@ -61,6 +61,15 @@ def test_a_small_crisis_starts_is_shared_and_dies_down() -> None:
     assert any(f": {opening}" in text and "//@粉丝" in text for text in shares)
 
 
+def test_off_weibo_the_crisis_is_not_quoted_as_a_repost() -> None:
+    """On Douyin or WeChat, reactions to the crisis do not use Weibo's ``//@`` reposts."""
+    voice, rng = Voice(), random.Random(5)
+    said = [voice.say(rng, author="粉丝", weibo=False) for _ in range(400)]
+    reactions = [line.text for line in said if line.kind == "crisis-share"]
+    assert len(reactions) == CRISIS_REACTIONS
+    assert not [text for text in reactions if "//@" in text or "转发微博" in text]
+
+
 def test_the_one_real_post_is_a_public_wine_post_cited_in_the_source() -> None:
     """The real post mixed in is about wine and fits a Weibo comment (140 characters)."""
     assert all("葡萄酒" in post and len(post) <= 140 for post in REAL_POSTS)

@@ -50,6 +50,7 @@ _TAILS = ("爱好者", "君", "酱", "不睡觉", "在路上", "日记", "同学
 _VERIFIED = (-1, -1, -1, -1, -1, -1, 0, 3, 200)
 WECHAT = "wechat"
 MENTION_SHARE = 0.3  # a Weibo account's paced items that are mentions, when it has posts
+MESSAGE_SHARE = 0.5  # an Official Account's that are private messages, when it has articles
 ENGAGING_PLATFORMS = frozenset({"weibo", "wechat", "douyin"})
 
 
@@ -173,8 +174,12 @@ def _fan(engagement: Engagement, platform: str) -> Fan:
     return engagement.fans[key]
 
 
-def _text(engagement: Engagement, author: Fan, *, message: bool = False) -> str:
-    return engagement.voice.say(engagement.random, author=author.name, message=message).text
+def _text(engagement: Engagement, author: Fan, platform: str, *, message: bool = False) -> str:
+    """What ``author`` says next on ``platform``."""
+    said = engagement.voice.say(
+        engagement.random, author=author.name, message=message, weibo=platform == "weibo"
+    )
+    return said.text
 
 
 def _live_posts(state: SandboxState) -> list[SandboxPost]:
@@ -195,7 +200,7 @@ def _comment(state: SandboxState, post: SandboxPost, at: datetime) -> FanComment
         post.post_id,
         state.next_id(),
         fan,
-        _text(engagement, fan),
+        _text(engagement, fan, post.platform),
         at,
     )
     engagement.comments.append(comment)
@@ -214,7 +219,7 @@ def _mention(
         brand.account_id,
         state.next_id(),
         fan,
-        f"@{brand.name} {_text(engagement, fan)}",
+        f"@{brand.name} {_text(engagement, fan, 'weibo')}",
         at,
         engagement.random.choice(about) if about else "",
     )
@@ -227,7 +232,12 @@ def _message(state: SandboxState, account: SandboxAccount, at: datetime) -> FanM
     engagement = engagement_of(state)
     fan = _fan(engagement, WECHAT)
     message = FanMessage(
-        WECHAT, account.account_id, state.next_id(), fan, _text(engagement, fan, message=True), at
+        WECHAT,
+        account.account_id,
+        state.next_id(),
+        fan,
+        _text(engagement, fan, WECHAT, message=True),
+        at,
     )
     engagement.messages.append(message)
     return message
@@ -280,9 +290,9 @@ def tick(state: SandboxState, *, comments: int = 3) -> dict[str, int]:
 def paced_round(state: SandboxState, *, at: datetime | None = None) -> dict[str, int]:
     """One paced round: each account of an engaging platform gets one item.
 
-    A comment on one of its recent posts when it has some (on Weibo, now and then a
-    mention instead), else a mention (Weibo) or a private message (WeChat); a Douyin
-    account without videos gets nothing. ``at`` dates the items (default now).
+    A comment on one of its recent posts when it has some (on Weibo now and then a mention
+    instead, on WeChat a private message), else a mention (Weibo) or a private message
+    (WeChat); a Douyin account without videos gets nothing. ``at`` dates the items (default now).
     """
     engagement = engagement_of(state)
     added = {"comments": 0, "mentions": 0, "messages": 0}
@@ -308,12 +318,12 @@ def paced_round(state: SandboxState, *, at: datetime | None = None) -> dict[str,
             if account.platform == "weibo" and (not own or rng.random() < MENTION_SHARE):
                 _mention(state, account, own, moment)
                 added["mentions"] += 1
+            elif account.platform == WECHAT and (not own or rng.random() < MESSAGE_SHARE):
+                pushed.append(_message(state, account, moment))
+                added["messages"] += 1
             elif own:
                 _comment(state, rng.choice(own), moment)
                 added["comments"] += 1
-            elif account.platform == WECHAT:
-                pushed.append(_message(state, account, moment))
-                added["messages"] += 1
         listeners = list(engagement.message_listeners)
     _deliver(listeners, pushed)
     return added

@@ -46,7 +46,7 @@ TEMPLATES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
         "praise",
         20,
         (
-            "昨晚开了一瓶{wine}，果香好清新，一点都不涩，已经回购第三次了🍷",
+            "昨晚开了一瓶{wine}，果香好清新，一点都不涩，已经回购第三次了",
             "{wine}颜值太高了，粉粉的酒液拍照超好看，味道也在线！",
             "第一次喝{wine}就爱上了，冰一下口感更好，夏天必备",
             "朋友聚会带了{wine}，大家都问在哪买的，好评！",
@@ -60,7 +60,7 @@ TEMPLATES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
             "{wine}配{dish}真的绝了，解腻又提鲜",
             "试了{wine}配{dish}，意外地搭，酸度刚好中和了油腻",
             "有人试过{wine}配{dish}吗？周末想在家做一顿",
-            "今晚{dish}+{wine}，打工人的小确幸🥂",
+            "今晚{dish}+{wine}，打工人的小确幸",
             "{dish}到底配干红还是{wine}？求懂酒的朋友指点",
         ),
     ),
@@ -113,7 +113,7 @@ TEMPLATES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
         (
             "收到的{wine}瓶口有点漏酒，客服一直不回，怎么处理？",
             "{wine}和上次买的味道不一样，是不是批次问题？",
-            "买的{wine}礼盒压坏了，{occasion}送人很尴尬😩",
+            "买的{wine}礼盒压坏了，{occasion}送人很尴尬",
             "在{shop}买的{wine}发票一直开不出来，能处理一下吗",
         ),
     ),
@@ -121,8 +121,8 @@ TEMPLATES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
         "spam",
         4,
         (
-            "进口红酒一手货源，拉菲、奔富批发价，加V：wine{number} 🍇",
-            "红酒代理招募中，0门槛月入过万，私信了解👉 t.cn/{code}",
+            "进口红酒一手货源，拉菲、奔富批发价，加V：wine{number} ",
+            "红酒代理招募中，0门槛月入过万，私信了解t.cn/{code}",
             "专业收购名酒洋酒，高价回收，全国上门，电话1{number}",
         ),
     ),
@@ -177,9 +177,12 @@ class Voice:
     said: int = 0
     crisis: Crisis = field(default_factory=Crisis)
 
-    def say(self, rng: random.Random, *, author: str = "", message: bool = False) -> Said:
+    def say(
+        self, rng: random.Random, *, author: str = "", message: bool = False, weibo: bool = True
+    ) -> Said:
         """The next text, chosen with ``rng``; ``author`` names who would open the crisis; a
-        ``message`` (a private message) is never advertising, a share or the crisis."""
+        ``message`` (a private message) is never advertising, a share or the crisis; off
+        ``weibo``, reactions to the crisis do not quote it as Weibo's reposts do."""
         self.said += 1
         crisis = self.crisis
         if not crisis.opening and self.said > CRISIS_AFTER and author and not message:
@@ -189,7 +192,8 @@ class Voice:
         running = crisis.opening and crisis.reactions < CRISIS_REACTIONS
         if running and not message and rng.random() < CRISIS_SHARE:
             crisis.reactions += 1
-            return Said("crisis-share", self._fill(rng, rng.choice(CRISIS_SHARES)))
+            shares = [t for t in CRISIS_SHARES if weibo or "//@" not in t]
+            return Said("crisis-share", self._fill(rng, rng.choice(shares)))
         if not message and rng.random() < REAL_POST_SHARE:
             return Said("real", rng.choice(REAL_POSTS))
         kinds = [(kind, weight, texts) for kind, weight, texts in TEMPLATES]
