@@ -99,7 +99,7 @@ def test_bulk_actions_set_status_assign_and_tag(
     assert {item.status for item in stored} == {ItemStatus.DONE}
     assert {item.assignee_id for item in stored} == {membership.user_id}
     assert all(item.resolved_at is not None for item in stored)
-    tagged = client.get("/w/acme/inbox", params={"tag": "vip"})
+    tagged = client.get("/w/acme/inbox", params={"tag": "vip", "status": "all"})
     assert "客服太慢" in tagged.text
     assert "新品很好看" in tagged.text
 
@@ -229,7 +229,7 @@ def test_rules_sla_and_saved_replies_are_edited_through_their_forms(
     db.commit()
     action = db.scalars(select(ModerationAction)).one()
     page = client.get(f"/w/acme/inbox/items/{spam.id}")
-    assert "ad:加微信" in page.text
+    assert "Advertising phrase “加微信”" in page.text
     undone = client.post(
         f"/w/acme/inbox/actions/{action.id}/reverse",
         data={"csrf_token": token},
@@ -256,3 +256,29 @@ def test_rules_sla_and_saved_replies_are_edited_through_their_forms(
     )
     thread = client.get(f"/w/acme/inbox/items/{complaint.id}")
     assert 'data-text="老李，谢谢！"' in thread.text
+
+
+def test_bulk_actions_say_what_they_did_and_done_items_leave_the_default_list(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    """Given two items marked done in bulk, the list says "2 items marked done." and no
+    longer shows them; the "done" filter does, with "Reopen" among the bulk actions."""
+    client, membership = signed_in
+    items = _seed(db, membership)
+    response = client.post(
+        "/w/acme/inbox/bulk",
+        data={
+            "item": [str(item.id) for item in items],
+            "action": "done",
+            "next": "/w/acme/inbox?done=open&changed=9",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert response.status_code == 200
+    assert "2 items marked done." in response.text
+    assert "9 items" not in response.text
+    assert "客服太慢" not in response.text
+    assert 'value="open"' not in response.text.split('id="bulk-action"')[1].split("</select>")[0]
+    done = client.get("/w/acme/inbox", params={"status": "done"})
+    assert "客服太慢" in done.text
+    assert 'value="open"' in done.text.split('id="bulk-action"')[1].split("</select>")[0]
