@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from guanxi.core import i18n
@@ -53,3 +54,27 @@ def test_a_person_without_a_nickname_is_named_by_platform_and_id_end() -> None:
         assert readable_name(name="", platform="wechat", external_id=open_id) == "微信粉丝 ·Q7kz"
     finally:
         i18n.set_language("en")
+
+
+def test_the_centre_is_shown_once_whatever_format_ingest_stored_its_time_in(
+    db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory
+) -> None:
+    """Given items whose times ingest stored as text with an offset ("…+00:00", as its bulk
+    inserts do on SQLite), the centre is still shown once, between its neighbours."""
+    workspace = make_workspace("acme", owner=make_user("owner@acme.example"))
+    channel = make_channel(db, workspace)
+    start = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    items = [
+        make_item(db, channel, f"#{n}", author=f"fan-{n}", created_at=start + timedelta(minutes=n))
+        for n in range(5)
+    ]
+    if db.get_bind().dialect.name == "sqlite":
+        for item in items:
+            stored = item.created_at.strftime("%Y-%m-%d %H:%M:%S+00:00")
+            db.execute(
+                text("UPDATE inbox_items SET created_at = :at WHERE id = :id"),
+                {"at": stored, "id": item.id},
+            )
+        db.expire_all()
+    window = thread_of(db, item=items[2])
+    assert [entry.text for entry in window.entries] == ["#0", "#1", "#2", "#3", "#4"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, tuple_, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from guanxi.accounts.models import Membership, Permission
@@ -133,19 +133,24 @@ def thread_of(
     """
     centre = around or item
     statement = _thread_statement(item).options(selectinload(InboxItem.replies))
-    key = (centre.created_at, centre.id)
+    # The centre's time as stored, so that the database compares like with like.
+    at = select(InboxItem.created_at).where(InboxItem.id == centre.id).scalar_subquery()
+    before = (InboxItem.created_at < at) | (
+        (InboxItem.created_at == at) & (InboxItem.id < centre.id)
+    )
+    after = (InboxItem.created_at > at) | (
+        (InboxItem.created_at == at) & (InboxItem.id > centre.id)
+    )
     older = list(
         db.scalars(
-            statement.where(tuple_(InboxItem.created_at, InboxItem.id) < key)
+            statement.where(before)
             .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
             .limit(side + 1)
         )
     )
     newer = list(
         db.scalars(
-            statement.where(tuple_(InboxItem.created_at, InboxItem.id) > key)
-            .order_by(InboxItem.created_at, InboxItem.id)
-            .limit(side + 1)
+            statement.where(after).order_by(InboxItem.created_at, InboxItem.id).limit(side + 1)
         )
     )
     entries = [*reversed(older[:side]), centre, *newer[:side]]
