@@ -282,3 +282,23 @@ def test_bulk_actions_say_what_they_did_and_done_items_leave_the_default_list(
     done = client.get("/w/acme/inbox", params={"status": "done"})
     assert "客服太慢" in done.text
     assert 'value="open"' in done.text.split('id="bulk-action"')[1].split("</select>")[0]
+
+
+def test_the_thread_comes_alone_for_the_lists_right_hand_pane(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    """Asked by htmx for the pane, the thread comes without the page around it, with its
+    author's card; the same address opened as a page is the whole page."""
+    client, membership = signed_in
+    item = _seed(db, membership)[0]
+    pane = client.get(
+        f"/w/acme/inbox/items/{item.id}", params={"pane": "1"}, headers={"HX-Request": "true"}
+    )
+    assert pane.status_code == 200
+    assert "<html" not in pane.text
+    assert 'id="pane-full"' in pane.text
+    assert "客服太慢" in pane.text
+    assert 'id="person-card"' in pane.text
+    page = client.get(f"/w/acme/inbox/items/{item.id}")
+    assert "<html" in page.text
+    assert 'id="pane-full"' not in page.text

@@ -132,7 +132,7 @@ def test_wide_screens_show_the_conversation_beside_the_list_and_phones_open_it(
     page.goto(live_server.url(listing))
     page.locator("#inbox-rows .inbox-row .text a").first.click()
     pane = page.locator("#inbox-pane")
-    expect(pane.locator(".thread li.this")).to_contain_text("第299条评论")
+    expect(pane.locator(".thread li.this")).to_contain_text("第299条评论", timeout=15_000)
     expect(pane.locator("#person-card")).to_contain_text("粉丝299")
     assert page.url.endswith(listing)
     phone = browser.new_context(

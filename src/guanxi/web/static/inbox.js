@@ -129,7 +129,16 @@
     if (event.target.id === "reply-text" && flag) flag.value = event.target.value.trim() ? "1" : "0";
   });
 
+  // The bulk bar asks for a member only to assign, for a tag only to tag.
+  function bulkFields() {
+    var action = document.getElementById("bulk-action");
+    if (!action) return;
+    document.querySelectorAll("#bulk .bulk-member").forEach(function (field) { field.hidden = action.value !== "assign"; });
+    document.querySelectorAll("#bulk .bulk-tag").forEach(function (field) { field.hidden = action.value !== "tag" && action.value !== "untag"; });
+  }
+
   document.addEventListener("change", function (event) {
+    if (event.target.id === "bulk-action") bulkFields();
     if (event.target.id !== "saved-reply") return;
     var option = event.target.selectedOptions[0];
     var text = document.getElementById("reply-text");
@@ -141,6 +150,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     centreThread();
+    bulkFields();
     if (window.location.hash === "#reply" && document.getElementById("reply-text")) {
       document.getElementById("reply-text").focus();
     }
