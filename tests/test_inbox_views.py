@@ -10,6 +10,7 @@ from guanxi.accounts.models import Membership
 from guanxi.channels.models import Channel
 from guanxi.inbox.items.models import InboxItem, ItemStatus
 from guanxi.inbox.people.models import Person
+from guanxi.inbox.people.service import link_authors
 from guanxi.inbox.triage.models import ModerationAction
 from guanxi.inbox.triage.moderation import moderate_new
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
@@ -302,3 +303,22 @@ def test_the_thread_comes_alone_for_the_lists_right_hand_pane(
     page = client.get(f"/w/acme/inbox/items/{item.id}")
     assert "<html" in page.text
     assert 'id="pane-full"' not in page.text
+
+
+def test_nameless_fans_are_named_in_the_pages_language(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    """Given a WeChat follower without a nickname, the Chinese inbox, thread and people
+    pages call them "微信粉丝 ·Q7kz" (never the raw OpenID, never in English)."""
+    client, membership = signed_in
+    open_id = "oWx1a2b3c4d5e6f7g8h9Q7kz"
+    channel = make_channel(db, membership.workspace, platform="wechat")
+    item = make_item(db, channel, "请问怎么买", author=open_id, name="", followers=None)
+    link_authors(db, workspace_id=membership.workspace_id, items=[item])
+    db.commit()
+    chinese = {"accept-language": "zh-CN"}
+    for address in ("/w/acme/inbox", f"/w/acme/inbox/items/{item.id}", "/w/acme/inbox/people"):
+        page = client.get(address, headers=chinese)
+        assert "微信粉丝 ·Q7kz" in page.text, address
+        assert "WeChat fan" not in page.text, address
+        assert open_id not in page.text, address

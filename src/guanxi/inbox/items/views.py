@@ -110,22 +110,15 @@ def _members(
     return {m.user_id: m.user for m in members}
 
 
-def author_names(db: Session, workspace_id: int, items: list[InboxItem]) -> dict[int, str]:
-    """Each item's author as the pages name them (remark, nickname, "WeChat fan ·3f9a")."""
-    remarks = names.remarks_of(
-        db,
-        workspace_id=workspace_id,
-        authors=[(item.platform, item.author_external_id) for item in items],
-    )
-    return {
-        item.id: names.readable_name(
-            name=item.author_name,
-            platform=item.platform,
-            external_id=item.author_external_id,
-            remark=remarks.get((item.platform, item.author_external_id), ""),
+def author_names(db: Session, workspace_id: int, items: list[InboxItem]) -> names.AuthorNames:
+    """Items' authors as the pages name them (remark, nickname, "WeChat fan ·3f9a")."""
+    return names.AuthorNames(
+        names.remarks_of(
+            db,
+            workspace_id=workspace_id,
+            authors=[(item.platform, item.author_external_id) for item in items],
         )
-        for item in items
-    }
+    )
 
 
 def _rows_context(
@@ -338,7 +331,7 @@ def render_thread(
         {
             "section": "inbox",
             "person": person,
-            "person_name": names.person_name(person.person, person.identities) if person else "",
+            "person_name": names.person_name,
             "person_kind_labels": {str(k): v for k, v in PERSON_KIND_LABELS.items()},
             "item": item,
             "thread": thread,

@@ -19,6 +19,7 @@ from guanxi.accounts.service import record_audit, require
 from guanxi.catalog.service import platform_name
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
+from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.people.models import Person, PersonIdentity
 
 REMARK_MAX_LENGTH = 80
@@ -46,6 +47,23 @@ def readable_name(*, name: str, platform: str, external_id: str, remark: str = "
     if name.strip() and name.strip() != external_id:
         return name.strip()
     return nameless(platform, external_id)
+
+
+class AuthorNames:
+    """Items' authors as the pages name them, worked out while the page is drawn (in its
+    language): ``author_names(item)``."""
+
+    def __init__(self, remarks: dict[tuple[str, str], str]) -> None:
+        self._remarks = remarks
+
+    def __call__(self, item: InboxItem) -> str:
+        """The remark, nickname or "WeChat fan ·3f9a" of ``item``'s author."""
+        return readable_name(
+            name=item.author_name,
+            platform=item.platform,
+            external_id=item.author_external_id,
+            remark=self._remarks.get((item.platform, item.author_external_id), ""),
+        )
 
 
 def remarks_of(
@@ -90,10 +108,15 @@ class PersonRow:
     """One line of the people list."""
 
     person: Person
-    name: str
+    identities: list[PersonIdentity]
     platforms: list[str]
     followers: int | None
     last_contact: datetime | None
+
+    @property
+    def name(self) -> str:
+        """The readable name, in the language of the page being drawn."""
+        return person_name(self.person, self.identities)
 
 
 def people_rows(db: Session, people: Sequence[Person]) -> list[PersonRow]:
@@ -114,7 +137,7 @@ def people_rows(db: Session, people: Sequence[Person]) -> list[PersonRow]:
         rows.append(
             PersonRow(
                 person=person,
-                name=person_name(person, own),
+                identities=own,
                 platforms=sorted({i.platform for i in own}),
                 followers=max(followers) if followers else None,
                 last_contact=max((i.last_seen_at for i in own), default=None),

@@ -93,7 +93,7 @@ def _person_page(
         {
             "section": "inbox",
             "profile": shown,
-            "name": names.person_name(shown.person, shown.identities),
+            "person_name": names.person_name,
             "nameless": names.nameless,
             "history": service.history(db, workspace_id=workspace_id, person_id=person_id),
             "notes": service.person_notes(db, person_id=person_id),
