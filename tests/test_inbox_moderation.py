@@ -67,7 +67,7 @@ def _screen(words: list[tuple[str, str]] | None = None) -> Screen:
         (ConditionKind.SENSITIVE_WORD, "politics", "这个产品是顶级的", False),  # other category
         (ConditionKind.LINK, "", "看这里 http://t.cn/abc", True),
         (ConditionKind.LINK, "", "没有链接", False),
-        (ConditionKind.REPEATED_TEXT, "", "好评好评好评好评好评", True),
+        (ConditionKind.REPEATED_TEXT, "", "好评返现好评返现好评返现好评返现", True),
         (ConditionKind.REPEATED_TEXT, "", "哈哈哈，真好", False),
         (ConditionKind.ADVERTISING, "", "低价代购，加微信 abc123", True),
         (ConditionKind.ABUSE, "", "你们就是一群傻逼", True),

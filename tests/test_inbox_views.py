@@ -10,6 +10,7 @@ from guanxi.accounts.models import Membership
 from guanxi.channels.models import Channel
 from guanxi.inbox.items.models import InboxItem, ItemStatus
 from guanxi.inbox.people.models import Person
+from guanxi.inbox.people.service import link_authors
 from guanxi.inbox.triage.models import ModerationAction
 from guanxi.inbox.triage.moderation import moderate_new
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
@@ -99,7 +100,7 @@ def test_bulk_actions_set_status_assign_and_tag(
     assert {item.status for item in stored} == {ItemStatus.DONE}
     assert {item.assignee_id for item in stored} == {membership.user_id}
     assert all(item.resolved_at is not None for item in stored)
-    tagged = client.get("/w/acme/inbox", params={"tag": "vip"})
+    tagged = client.get("/w/acme/inbox", params={"tag": "vip", "status": "all"})
     assert "客服太慢" in tagged.text
     assert "新品很好看" in tagged.text
 
@@ -229,7 +230,7 @@ def test_rules_sla_and_saved_replies_are_edited_through_their_forms(
     db.commit()
     action = db.scalars(select(ModerationAction)).one()
     page = client.get(f"/w/acme/inbox/items/{spam.id}")
-    assert "ad:加微信" in page.text
+    assert "Advertising phrase “加微信”" in page.text
     undone = client.post(
         f"/w/acme/inbox/actions/{action.id}/reverse",
         data={"csrf_token": token},
@@ -256,3 +257,68 @@ def test_rules_sla_and_saved_replies_are_edited_through_their_forms(
     )
     thread = client.get(f"/w/acme/inbox/items/{complaint.id}")
     assert 'data-text="老李，谢谢！"' in thread.text
+
+
+def test_bulk_actions_say_what_they_did_and_done_items_leave_the_default_list(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    """Given two items marked done in bulk, the list says "2 items marked done." and no
+    longer shows them; the "done" filter does, with "Reopen" among the bulk actions."""
+    client, membership = signed_in
+    items = _seed(db, membership)
+    response = client.post(
+        "/w/acme/inbox/bulk",
+        data={
+            "item": [str(item.id) for item in items],
+            "action": "done",
+            "next": "/w/acme/inbox?done=open&changed=9",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert response.status_code == 200
+    assert "2 items marked done." in response.text
+    assert "9 items" not in response.text
+    assert "客服太慢" not in response.text
+    assert 'value="open"' not in response.text.split('id="bulk-action"')[1].split("</select>")[0]
+    done = client.get("/w/acme/inbox", params={"status": "done"})
+    assert "客服太慢" in done.text
+    assert 'value="open"' in done.text.split('id="bulk-action"')[1].split("</select>")[0]
+
+
+def test_the_thread_comes_alone_for_the_lists_right_hand_pane(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    """Asked by htmx for the pane, the thread comes without the page around it, with its
+    author's card; the same address opened as a page is the whole page."""
+    client, membership = signed_in
+    item = _seed(db, membership)[0]
+    pane = client.get(
+        f"/w/acme/inbox/items/{item.id}", params={"pane": "1"}, headers={"HX-Request": "true"}
+    )
+    assert pane.status_code == 200
+    assert "<html" not in pane.text
+    assert 'id="pane-full"' in pane.text
+    assert "客服太慢" in pane.text
+    assert 'id="person-card"' in pane.text
+    page = client.get(f"/w/acme/inbox/items/{item.id}")
+    assert "<html" in page.text
+    assert 'id="pane-full"' not in page.text
+
+
+def test_nameless_fans_are_named_in_the_pages_language(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    """Given a WeChat follower without a nickname, the Chinese inbox, thread and people
+    pages call them "微信粉丝 ·Q7kz" (never the raw OpenID, never in English)."""
+    client, membership = signed_in
+    open_id = "oWx1a2b3c4d5e6f7g8h9Q7kz"
+    channel = make_channel(db, membership.workspace, platform="wechat")
+    item = make_item(db, channel, "请问怎么买", author=open_id, name="", followers=None)
+    link_authors(db, workspace_id=membership.workspace_id, items=[item])
+    db.commit()
+    chinese = {"accept-language": "zh-CN"}
+    for address in ("/w/acme/inbox", f"/w/acme/inbox/items/{item.id}", "/w/acme/inbox/people"):
+        page = client.get(address, headers=chinese)
+        assert "微信粉丝 ·Q7kz" in page.text, address
+        assert "WeChat fan" not in page.text, address
+        assert open_id not in page.text, address

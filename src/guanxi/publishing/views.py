@@ -23,7 +23,15 @@ from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import UserError
-from guanxi.publishing import approvals, media, outcomes, scheduling, service, variants
+from guanxi.publishing import (
+    approvals,
+    media,
+    our_posts,
+    outcomes,
+    scheduling,
+    service,
+    variants,
+)
 from guanxi.publishing.campaigns import list_campaigns
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.policy import get_policy
@@ -668,5 +676,7 @@ def post_review_link(
 
 
 def set_up(app: FastAPI) -> None:
-    """Publish results the platforms push are applied to their targets."""
+    """Publish results the platforms push are applied to their targets; the inbox can
+    name the brand's posts."""
     outcomes.register_push_handlers()
+    our_posts.register()

@@ -56,6 +56,16 @@ ITEM_STATUS_LABELS: dict[ItemStatus, str] = {
 }
 
 
+# Priority levels, most urgent first: triage sets 0 (low) to 3 (urgent), see
+# ``guanxi.inbox.triage.sla.priority_for``; pages show the names, in this order and colour.
+PRIORITY_LABELS: dict[int, str] = {
+    3: N_("Urgent"),
+    2: N_("High"),
+    1: N_("Normal"),
+    0: N_("Low"),
+}
+
+
 class InboxItem(Base):
     """One comment, mention or private message addressed to (or about) the brand."""
 
@@ -167,6 +177,26 @@ class ReadMark(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     seen_item_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ItemPresence(Base):
+    """A member who has an item open now, and whether they are writing a reply to it.
+
+    The thread page refreshes its row every few seconds; a row older than
+    ``guanxi.inbox.items.presence.PRESENCE_SECONDS`` means the member left. Kept in the
+    database so that every web process sees every member.
+    """
+
+    __tablename__ = "inbox_item_presence"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("inbox_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    replying: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class SearchDocument(Base):

@@ -23,6 +23,9 @@ from guanxi.inbox.items import search
 from guanxi.inbox.items.models import InboxItem, InternalNote, ItemStatus, ItemTag, ReadMark, Tag
 
 PAGE_SIZE = 50
+# The list's default status filter: what still needs the team (done items via a filter).
+ACTIVE = "active"
+ACTIVE_STATUSES = (ItemStatus.OPEN, ItemStatus.PENDING)
 BULK_LIMIT = 500
 NOTE_MAX_LENGTH = 5000
 TAG_MAX_LENGTH = 60
@@ -38,7 +41,7 @@ class ItemFilters:
 
     platform: str = ""
     channel_id: int | None = None
-    status: str = ""
+    status: str = ""  # one ItemStatus, ACTIVE (open or pending), or "" for any
     assignee_id: int | None = None
     unassigned: bool = False
     sentiment: str = ""
@@ -54,7 +57,9 @@ def items_statement(db: Session, *, workspace_id: int, filters: ItemFilters) -> 
         statement = statement.where(InboxItem.platform == filters.platform)
     if filters.channel_id is not None:
         statement = statement.where(InboxItem.channel_id == filters.channel_id)
-    if filters.status:
+    if filters.status == ACTIVE:
+        statement = statement.where(InboxItem.status.in_(ACTIVE_STATUSES))
+    elif filters.status:
         if filters.status not in set(ItemStatus):
             raise InvalidInboxInputError(N_("Unknown status: choose open, pending or done."))
         statement = statement.where(InboxItem.status == filters.status)
@@ -95,17 +100,66 @@ def get_item(db: Session, *, workspace_id: int, item_id: int) -> InboxItem:
     return item
 
 
-def thread_of(db: Session, *, item: InboxItem, limit: int = 100) -> list[InboxItem]:
-    """The other items on the same post (or, for messages, from the same person), oldest first."""
+@dataclass(frozen=True)
+class ThreadWindow:
+    """A window of a thread around one entry, oldest first, and whether more lie beyond."""
+
+    entries: list[InboxItem]
+    earlier: bool  # older entries exist before the first one shown
+    later: bool  # newer entries exist after the last one shown
+
+
+THREAD_SIDE = 25  # entries shown on each side of the one a thread is centred on
+
+
+def _thread_statement(item: InboxItem) -> Select[InboxItem]:
+    """The items of ``item``'s thread: the same post, or (messages) the same person."""
     statement = select(InboxItem).where(
         InboxItem.workspace_id == item.workspace_id, InboxItem.channel_id == item.channel_id
     )
     if item.post_external_id:
-        statement = statement.where(InboxItem.post_external_id == item.post_external_id)
-    else:
-        statement = statement.where(InboxItem.author_external_id == item.author_external_id)
-    statement = statement.options(selectinload(InboxItem.replies))  # the thread shows them all
-    return list(db.scalars(statement.order_by(InboxItem.created_at, InboxItem.id).limit(limit)))
+        return statement.where(InboxItem.post_external_id == item.post_external_id)
+    return statement.where(InboxItem.author_external_id == item.author_external_id)
+
+
+def thread_of(
+    db: Session, *, item: InboxItem, around: InboxItem | None = None, side: int = THREAD_SIDE
+) -> ThreadWindow:
+    """The thread of ``item`` centred on ``around`` (the item itself by default): up to
+    ``side`` entries before it and after it, each with our replies, oldest first.
+
+    A busy post has thousands of comments: the selected one and the reply just sent must be
+    on the page, so the window is read around the centre, not from the oldest comment.
+    """
+    centre = around or item
+    statement = _thread_statement(item).options(selectinload(InboxItem.replies))
+    # The centre's time as stored, so that the database compares like with like.
+    at = select(InboxItem.created_at).where(InboxItem.id == centre.id).scalar_subquery()
+    before = (InboxItem.created_at < at) | (
+        (InboxItem.created_at == at) & (InboxItem.id < centre.id)
+    )
+    after = (InboxItem.created_at > at) | (
+        (InboxItem.created_at == at) & (InboxItem.id > centre.id)
+    )
+    older = list(
+        db.scalars(
+            statement.where(before)
+            .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
+            .limit(side + 1)
+        )
+    )
+    newer = list(
+        db.scalars(
+            statement.where(after).order_by(InboxItem.created_at, InboxItem.id).limit(side + 1)
+        )
+    )
+    entries = [*reversed(older[:side]), centre, *newer[:side]]
+    return ThreadWindow(entries=entries, earlier=len(older) > side, later=len(newer) > side)
+
+
+def in_thread(db: Session, *, item: InboxItem, other_id: int) -> InboxItem | None:
+    """Item ``other_id`` when it belongs to ``item``'s thread (a page of it is centred there)."""
+    return db.scalar(_thread_statement(item).where(InboxItem.id == other_id))
 
 
 # --- Status and assignment ---------------------------------------------------------------

@@ -6,7 +6,7 @@ pages, ``guanxi.inbox.triage.views``."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Membership, Permission, User
 from guanxi.accounts.service import list_members
 from guanxi.channels.models import Channel
+from guanxi.channels.our_posts import our_posts
 from guanxi.channels.service import list_channels
 from guanxi.connectors.registry import UnknownConnectorError, connector_for
 from guanxi.core import i18n
@@ -23,17 +24,27 @@ from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.inbox.intake import push
-from guanxi.inbox.items import service
-from guanxi.inbox.items.models import ITEM_KIND_LABELS, ITEM_STATUS_LABELS, InboxItem, ItemKind
-from guanxi.inbox.people.models import PersonIdentity
+from guanxi.inbox.items import presence, service
+from guanxi.inbox.items.models import (
+    ITEM_KIND_LABELS,
+    ITEM_STATUS_LABELS,
+    PRIORITY_LABELS,
+    InboxItem,
+    ItemKind,
+)
+from guanxi.inbox.people import names
+from guanxi.inbox.people import service as people
+from guanxi.inbox.people.models import PERSON_KIND_LABELS, PersonIdentity
 from guanxi.inbox.replies import saved
 from guanxi.inbox.replies import service as replies
 from guanxi.inbox.replies.models import REPLY_STATE_LABELS
 from guanxi.inbox.triage.models import ACTION_STATE_LABELS, ModerationAction
 from guanxi.inbox.triage.moderation import ACTION_LABELS
+from guanxi.inbox.triage.screening import reasons_in_words
 from guanxi.inbox.triage.sla import get_targets, sla_state
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -45,10 +56,19 @@ SENTIMENT_LABELS = {
     "negative": N_("Negative"),
 }
 POLL_SECONDS = 5
+ALL_STATUSES = "all"
+BULK_ACTIONS = ("done", "pending", "open", "assign", "tag", "untag")
 
 
 def _int(value: str) -> int | None:
     return parse_id(value)
+
+
+def _status_filter(value: str) -> str:
+    """The list shows what still needs the team unless a status (or "all") is chosen."""
+    if value == "":
+        return service.ACTIVE
+    return "" if value == ALL_STATUSES else value
 
 
 def filters_from(request: Request) -> tuple[service.ItemFilters, dict[str, str]]:
@@ -69,7 +89,7 @@ def filters_from(request: Request) -> tuple[service.ItemFilters, dict[str, str]]
     filters = service.ItemFilters(
         platform=raw["platform"],
         channel_id=_int(raw["account"]),
-        status=raw["status"],
+        status=_status_filter(raw["status"]),
         assignee_id=_int(raw["assignee"]),
         unassigned=raw["assignee"] == "none",
         sentiment=raw["sentiment"] if raw["sentiment"] in SENTIMENTS else "",
@@ -90,6 +110,17 @@ def _members(
     return {m.user_id: m.user for m in members}
 
 
+def author_names(db: Session, workspace_id: int, items: list[InboxItem]) -> names.AuthorNames:
+    """Items' authors as the pages name them (remark, nickname, "WeChat fan ·3f9a")."""
+    return names.AuthorNames(
+        names.remarks_of(
+            db,
+            workspace_id=workspace_id,
+            authors=[(item.platform, item.author_external_id) for item in items],
+        )
+    )
+
+
 def _rows_context(
     db: Session, membership: Membership, items: list[InboxItem], *, every_member: bool = True
 ) -> dict[str, Any]:
@@ -104,12 +135,14 @@ def _rows_context(
     assignees = {item.assignee_id for item in items if item.assignee_id is not None}
     return {
         "items": items,
+        "author_names": author_names(db, workspace.id, items),
         "tags": service.tags_of(db, item_ids=[item.id for item in items]),
         "sla": sla,
         "members": _members(db, membership, only=None if every_member else assignees),
         "kind_labels": {str(k): v for k, v in ITEM_KIND_LABELS.items()},
         "status_labels": {str(k): v for k, v in ITEM_STATUS_LABELS.items()},
         "sentiment_labels": SENTIMENT_LABELS,
+        "priority_labels": PRIORITY_LABELS,
     }
 
 
@@ -128,10 +161,15 @@ def inbox_page(request: Request, db: Db, membership: Member) -> Response:
     db.commit()
     channels = list_channels(db, workspace=workspace)
     poll_query = urlencode({key: value for key, value in raw.items() if value and key != "q"})
+    rows = _rows_context(db, membership, items)
     return render(
         request,
         "inbox/list.html",
         {
+            "bulk_done": _bulk_done(request, rows["members"]),
+            "writers": [
+                m.user for m in list_members(db, workspace=workspace) if m.can(Permission.WRITE)
+            ],
             "section": "inbox",
             "filters": raw,
             "channels": channels,
@@ -145,7 +183,7 @@ def inbox_page(request: Request, db: Db, membership: Member) -> Response:
             "poll_seconds": POLL_SECONDS,
             "can_write": membership.can(Permission.WRITE),
             "error": error,
-            **_rows_context(db, membership, items),
+            **rows,
         },
         status_code=400 if error else 200,
     )
@@ -181,25 +219,46 @@ def bulk_action(request: Request, db: Db, membership: Writer, form: SubmittedFor
     """Apply one action to the selected items: a status, an assignee, or a tag."""
     ids = [item_id for value in form.get("item", []) if (item_id := parse_id(value)) is not None]
     action = form_value(form, "action")
-    value = form_value(form, "value")
+    # The page picks a member by name and types a tag; the keyboard shortcuts send "value".
+    field = {"assign": "member", "tag": "tag", "untag": "tag"}.get(action, "value")
+    value = form_value(form, field) or form_value(form, "value")
     if action in {"open", "pending", "done"}:
-        service.set_status(db, membership=membership, item_ids=ids, status=action)
+        changed = service.set_status(db, membership=membership, item_ids=ids, status=action)
     elif action == "assign":
-        service.assign(db, membership=membership, item_ids=ids, assignee_id=_int(value))
+        changed = service.assign(db, membership=membership, item_ids=ids, assignee_id=_int(value))
     elif action in {"tag", "untag"}:
-        service.tag_items(
+        changed = service.tag_items(
             db, membership=membership, item_ids=ids, name=value, remove=action == "untag"
         )
     else:
         raise service.InvalidInboxInputError(N_("Choose what to do with the selected items."))
     db.commit()
-    back = form_value(form, "next")
-    target = (
-        back
-        if back.startswith(f"/w/{membership.workspace.slug}/inbox")
-        else f"/w/{membership.workspace.slug}/inbox"
+    return RedirectResponse(
+        _after_bulk(form_value(form, "next"), membership, action, changed, value), status_code=303
     )
-    return RedirectResponse(target, status_code=303)
+
+
+def _after_bulk(back: str, membership: Membership, action: str, changed: int, value: str) -> str:
+    """The list the bulk form was on, saying what was done (``done``, ``changed``, ``to``)."""
+    inbox = f"/w/{membership.workspace.slug}/inbox"
+    path, _, query = back.partition("?") if back.startswith(inbox) else (inbox, "", "")
+    kept = [(k, v) for k, v in parse_qsl(query) if k not in {"done", "changed", "to"}]
+    return (
+        f"{path}?{urlencode([*kept, ('done', action), ('changed', str(changed)), ('to', value)])}"
+    )
+
+
+def _bulk_done(request: Request, members: dict[int, User]) -> dict[str, Any] | None:
+    """What the last bulk action did, from the address it came back to (or None)."""
+    action = request.query_params.get("done", "")
+    changed = parse_id(request.query_params.get("changed", ""))
+    if action not in BULK_ACTIONS or changed is None:
+        return None
+    to = request.query_params.get("to", "")[:60]
+    if action == "assign":
+        member = members.get(parse_id(to) or 0)
+        action, to = ("assign", member.name) if member else ("unassign", "")
+    return {"action": action, "count": changed, "name": to}
 
 
 def render_thread(
@@ -212,8 +271,12 @@ def render_thread(
     reply_text: str = "",
     note_text: str = "",
     status_code: int = 200,
+    around: int | None = None,
+    pane: bool = False,
 ) -> Response:
-    """The thread page of ``item``; a refused form comes back with its ``error`` and text."""
+    """The thread page of ``item`` (its thread centred on the item, or on entry ``around``);
+    a refused form comes back with its ``error`` and text. ``pane``: only the thread, for
+    the list's right-hand pane."""
     workspace = membership.workspace
     targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
     channel_names = {c.id: c.name for c in list_channels(db, workspace=workspace)}
@@ -241,7 +304,9 @@ def render_thread(
         )
     )
     window = _message_window(db, item)
-    thread = service.thread_of(db, item=item)
+    centre = service.in_thread(db, item=item, other_id=around) if around else None
+    thread = service.thread_of(db, item=item, around=centre)
+    post = our_posts(db, workspace=workspace, keys=[(item.channel_id, item.post_external_id)])
     user = membership.user
     can_write = membership.can(Permission.WRITE)
     # Each reply's buttons are the actions the approval rules allow this member now.
@@ -254,16 +319,25 @@ def render_thread(
             and not replies.may_send_reply(db, reply=reply)
             and replies.reply_needs_approval(db, reply=reply),
         }
-        for entry in thread
+        for entry in thread.entries
         for reply in entry.replies
     }
+    person = (
+        people.profile(db, workspace_id=workspace.id, person_id=person_id) if person_id else None
+    )
     return render(
         request,
-        "inbox/thread.html",
+        "inbox/_thread_pane.html" if pane else "inbox/thread.html",
         {
             "section": "inbox",
+            "person": person,
+            "person_name": names.person_name,
+            "person_kind_labels": {str(k): v for k, v in PERSON_KIND_LABELS.items()},
             "item": item,
             "thread": thread,
+            "author_names": author_names(db, workspace.id, thread.entries),
+            **_presence_context(db, membership, item),
+            "our_post": post.get((item.channel_id, item.post_external_id)),
             "reply_actions": reply_actions,
             "account": account,
             "person_id": person_id,
@@ -278,6 +352,8 @@ def render_thread(
             "reply_state_labels": {str(k): v for k, v in REPLY_STATE_LABELS.items()},
             "status_labels": {str(k): v for k, v in ITEM_STATUS_LABELS.items()},
             "kind_labels": {str(k): v for k, v in ITEM_KIND_LABELS.items()},
+            "priority_labels": PRIORITY_LABELS,
+            "reasons_in_words": reasons_in_words,
             "window": window,
             "can_write": membership.can(Permission.WRITE),
             "can_approve": membership.can(Permission.APPROVE),
@@ -290,10 +366,38 @@ def render_thread(
 
 
 @router.get("/w/{slug}/inbox/items/{item_id}")
-def thread_page(request: Request, db: Db, membership: Member, item_id: int) -> Response:
-    """One item with its post's thread, our replies, notes, tags and what rules did."""
+def thread_page(
+    request: Request, db: Db, membership: Member, item_id: int, around: QueryField = ""
+) -> Response:
+    """One item with its post's thread, our replies, notes, tags and what rules did; the
+    thread is centred on the item ("earlier" and "later" centre it on another entry)."""
     item = service.get_item(db, workspace_id=membership.workspace_id, item_id=item_id)
-    return render_thread(request, db, membership, item)
+    db.commit()  # what was read so far: on SQLite the write below then waits for its turn
+    presence.mark_present(db, item_id=item.id, user_id=membership.user_id, replying=False)
+    db.commit()
+    pane = request.headers.get("HX-Request") == "true" and request.query_params.get("pane") == "1"
+    return render_thread(request, db, membership, item, around=parse_id(around), pane=pane)
+
+
+@router.post("/w/{slug}/inbox/items/{item_id}/presence")
+def item_presence(
+    request: Request, db: Db, membership: Member, item_id: int, form: SubmittedForm
+) -> Response:
+    """HTMX: the member still has the item open (replying or not); who else has it open."""
+    item = service.get_item(db, workspace_id=membership.workspace_id, item_id=item_id)
+    replying = form_value(form, "replying") == "1" and membership.can(Permission.WRITE)
+    presence.mark_present(db, item_id=item.id, user_id=membership.user_id, replying=replying)
+    db.commit()
+    return render(request, "inbox/_presence.html", _presence_context(db, membership, item))
+
+
+def _presence_context(db: Session, membership: Membership, item: InboxItem) -> dict[str, Any]:
+    """What the collision warning shows: the other members with ``item`` open now."""
+    return {
+        "item": item,
+        "present": presence.others_present(db, item_id=item.id, user_id=membership.user_id),
+        "presence_seconds": presence.PRESENCE_POLL_SECONDS,
+    }
 
 
 def back_to_thread(membership: Membership, item: InboxItem) -> RedirectResponse:

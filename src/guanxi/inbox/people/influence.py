@@ -49,11 +49,11 @@ def influence(
         reasons.append(Reason(points, N_("{followers} followers"), {"followers": followers}))
     if verified_type is not None and verified_type >= 0:
         if verified_type in STAR_VERIFIED_TYPES:
-            message = N_("Verified person (verified_type {type})")
+            message = N_("Verified personal account")
         elif verified_type in MEDIA_VERIFIED_TYPES:
-            message = N_("Verified media (verified_type {type})")
+            message = N_("Verified media account")
         else:
-            message = N_("Verified organisation (verified_type {type})")
+            message = N_("Verified organisation account")
         points = _verified_points(verified_type)
         reasons.append(Reason(points, message, {"type": verified_type}))
     if interactions > 1:

@@ -50,6 +50,8 @@ class Person(TimestampMixin, Base):
     # The kind a person chose wins over the one guessed from verification and followers.
     kind_by_hand: Mapped[bool] = mapped_column(Boolean, default=False)
     segment: Mapped[str] = mapped_column(String(80), default="", index=True)
+    # The name the team gives someone (WeChat tells an Official Account no nickname).
+    remark: Mapped[str] = mapped_column(String(80), default="")
 
 
 class PersonIdentity(Base):

@@ -295,7 +295,8 @@ def list_people(
     if segment:
         statement = statement.where(Person.segment == segment)
     if query.strip():
-        statement = statement.where(Person.name.contains(query.strip()))
+        text = query.strip()
+        statement = statement.where(Person.name.contains(text) | Person.remark.contains(text))
     return list(db.scalars(statement.order_by(Person.name, Person.id).limit(limit)))
 
 

@@ -10,7 +10,7 @@ from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import NotFoundError, UserError
 from guanxi.inbox.items.models import ITEM_KIND_LABELS
-from guanxi.inbox.people import service
+from guanxi.inbox.people import names, service
 from guanxi.inbox.people.models import PERSON_KIND_LABELS
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
@@ -35,14 +35,13 @@ def people_page(
 ) -> Response:
     """Everyone who talked with the brand, with merge suggestions."""
     workspace_id = membership.workspace_id
+    people = service.list_people(db, workspace_id=workspace_id, kind=kind, segment=segment, query=q)
     return render(
         request,
         "inbox/people.html",
         {
             "section": "inbox",
-            "people": service.list_people(
-                db, workspace_id=workspace_id, kind=kind, segment=segment, query=q
-            ),
+            "people": names.people_rows(db, people),
             "suggestions": service.merge_suggestions(db, workspace_id=workspace_id),
             "kind_labels": _kind_labels(),
             "filters": {"kind": kind, "segment": segment, "q": q},
@@ -87,12 +86,15 @@ def _person_page(
     status_code: int = 200,
 ) -> Response:
     workspace_id = membership.workspace_id
+    shown = service.profile(db, workspace_id=workspace_id, person_id=person_id)
     return render(
         request,
         "inbox/person.html",
         {
             "section": "inbox",
-            "profile": service.profile(db, workspace_id=workspace_id, person_id=person_id),
+            "profile": shown,
+            "person_name": names.person_name,
+            "nameless": names.nameless,
             "history": service.history(db, workspace_id=workspace_id, person_id=person_id),
             "notes": service.person_notes(db, person_id=person_id),
             "tags": service.person_tags(db, person_id=person_id),
@@ -114,14 +116,18 @@ def person_page(request: Request, db: Db, membership: Member, person_id: int) ->
 
 @router.post("/w/{slug}/inbox/people/{person_id}")
 def update_person(db: Db, membership: Writer, person_id: int, form: SubmittedForm) -> Response:
-    """Set the person's kind and segment."""
-    service.update_person(
+    """Set the person's remark (the name the team knows them by), kind and segment."""
+    person = service.update_person(
         db,
         membership=membership,
         person_id=person_id,
         kind=form_value(form, "kind"),
         segment=form_value(form, "segment"),
     )
+    if "remark" in form:
+        names.set_remark(
+            db, membership=membership, person=person, remark=form_value(form, "remark")
+        )
     db.commit()
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/inbox/people/{person_id}", status_code=303

@@ -17,7 +17,9 @@ from functools import cache, lru_cache
 import ahocorasick
 
 from guanxi.checks.words import CompiledWordList, Hit, WordEntry, WordSeverity, normalize
+from guanxi.core import i18n
 from guanxi.core.errors import N_
+from guanxi.inbox.people.models import PERSON_KIND_LABELS
 
 
 class ConditionKind(StrEnum):
@@ -109,9 +111,18 @@ ABUSE_PHRASES = (
 )
 ABUSE_CATEGORY = "abuse"
 _LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|top|xyz|cc|vip)\b|t\.cn/")
-# The same 1-10 characters four times in a row ("哈哈哈哈" is fine at 4 single characters,
-# so single characters need eight).
-_REPEAT = re.compile(r"(.)\1{7,}|(.{2,10}?)\2{3,}", re.DOTALL)
+# A phrase written four or more times in a row (its shortest repeating unit is checked
+# after the match: "hahahaha" matches as "haha" but repeats "ha").
+_REPEATED_PHRASE = re.compile(r"(.{2,30}?)\1{3,}", re.DOTALL)
+# Weibo and Douyin emoticon codes ("[赞][赞][赞]") are how people cheer, not spam; spaces
+# and punctuation between the copies of a phrase do not hide it.
+_EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
+_SEPARATORS = re.compile(r"[\s,.;:!?，。；：！？、~～…·]+")
+# What laughter is written with: 哈哈哈, 呵呵, 嘻嘻, 233333, hhhh, hiahia, xdd, lol, www.
+LAUGHTER_CHARACTERS = frozenset("哈呵嘻嘿嘎咯噗嗤哼啊呀哇笑死hahehiolxdw23")
+# A repeated phrase is spam from this many characters on: shorter units (哈哈, 笑死, 加油,
+# 好看) repeated are how people laugh, cheer and insist.
+SPAM_PHRASE_MIN_LENGTH = 3
 NEGATIVE_FALLBACK_WORDS = (
     "差评",
     "垃圾",
@@ -189,6 +200,35 @@ def builtin(name: str) -> PhraseList:
     return PhraseList(phrases)
 
 
+SAME_TEXT_AGAIN = "repeat:same text again"
+
+
+def _shortest_unit(text: str) -> str:
+    """The shortest string that ``text`` repeats ("haha" -> "ha", "好评" -> "好评")."""
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return text[:size]
+    return text
+
+
+def repeated_phrase(text: str) -> str:
+    """The phrase ``text`` repeats like spam, or "" when it does not.
+
+    Spam floods a comment section with the same phrase ("加微信领红包" four times over).
+    People repeat too, but in runs of one or two characters (哈哈哈哈, 233333, hhhh, 笑死笑死,
+    加油加油, 。。。。), with laughter letters (hiahiahiahia), or with emoticons and emoji:
+    none of these count, whatever their length.
+    """
+    plain = _SEPARATORS.sub("", _EMOTICON.sub("", text))
+    for match in _REPEATED_PHRASE.finditer(plain):
+        core = "".join(ch for ch in match.group(1) if ch.isalnum()).lower()
+        unit = _shortest_unit(core)
+        if len(unit) < SPAM_PHRASE_MIN_LENGTH or set(unit) <= LAUGHTER_CHARACTERS:
+            continue
+        return match.group(1).strip()[:30]
+    return ""
+
+
 @dataclass(frozen=True)
 class Facts:
     """What the conditions look at for one item."""
@@ -238,9 +278,9 @@ class Screen:
 
     def _repeated(self, _value: str, facts: Facts) -> list[str]:
         if self._seen.get((facts.author_key, facts.text.strip()), 0) > 1 and facts.text.strip():
-            return ["repeat:same text again"]
-        match = _REPEAT.search(facts.text)
-        return [f"repeat:{match.group(0)[:20]}"] if match else []
+            return [SAME_TEXT_AGAIN]
+        phrase = repeated_phrase(facts.text)
+        return [f"repeat:{phrase}"] if phrase else []
 
     def _advertising(self, _value: str, facts: Facts) -> list[str]:
         return [f"ad:{phrase}" for phrase in self._ads.found(facts.text)]
@@ -325,3 +365,41 @@ def rule_matches(
     return conditions_met(
         screen, conditions=parse_conditions(conditions), match_all=match_all, facts=facts
     )
+
+
+# What each kind of stored reason ("repeat:加微信领红包") says in words.
+REASON_MESSAGES: dict[str, str] = {
+    "word": N_("Sensitive word “{value}”"),
+    "link": N_("Link “{value}”"),
+    "repeat": N_("“{value}” repeated again and again"),
+    "ad": N_("Advertising phrase “{value}”"),
+    "abuse": N_("Insult “{value}”"),
+    "sentiment": N_("Negative sentiment"),
+    "author": N_("The author is marked as {value}"),
+}
+
+
+AUTHOR_KIND_NAMES: dict[str, str] = {str(kind): label for kind, label in PERSON_KIND_LABELS.items()}
+
+
+def describe_reason(reason: str, translate: Callable[[str], str]) -> str:
+    """A stored reason in words in the reader's language (an unknown kind shows as stored)."""
+    if reason == SAME_TEXT_AGAIN:
+        return translate(N_("The same text again from the same author"))
+    kind, _, value = reason.partition(":")
+    message = REASON_MESSAGES.get(kind)
+    if message is None:
+        return reason
+    if kind == "author":
+        value = translate(AUTHOR_KIND_NAMES.get(value, value))
+    return translate(message).format(value=value)
+
+
+def describe_reasons(reasons: Iterable[str], translate: Callable[[str], str]) -> str:
+    """Several stored reasons in words, separated as the reader's language separates them."""
+    return translate(N_("; ")).join(describe_reason(reason, translate) for reason in reasons)
+
+
+def reasons_in_words(reasons: Iterable[str]) -> str:
+    """``describe_reasons`` in the language of the page being drawn (templates call it)."""
+    return describe_reasons(reasons, i18n.gettext)

@@ -15,12 +15,13 @@ from guanxi.core import fields, i18n
 from guanxi.core.bounds import DB_INT_MAX, parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
+from guanxi.inbox.items.models import PRIORITY_LABELS
 from guanxi.inbox.items.service import InvalidInboxInputError
 from guanxi.inbox.people.models import PERSON_KIND_LABELS
 from guanxi.inbox.triage import assignment, rules
 from guanxi.inbox.triage.models import ACTION_STATE_LABELS, SlaPolicy
 from guanxi.inbox.triage.moderation import ACTION_LABELS, list_actions, reverse_action
-from guanxi.inbox.triage.screening import CONDITION_LABELS
+from guanxi.inbox.triage.screening import CONDITION_LABELS, reasons_in_words
 from guanxi.inbox.triage.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
 from guanxi.inbox.triage.team_report import team_report
 from guanxi.web.deps import Db, Member, Writer, client_ip, verify_csrf
@@ -50,6 +51,8 @@ def _rules_page(
             "assignment_rules": assignment.list_assignment_rules(db, workspace_id=workspace.id),
             "actions": list_actions(db, workspace_id=workspace.id, limit=100),
             "condition_labels": {str(k): v for k, v in CONDITION_LABELS.items()},
+            "priority_labels": PRIORITY_LABELS,
+            "reasons_in_words": reasons_in_words,
             "action_labels": {str(k): v for k, v in ACTION_LABELS.items()},
             "action_state_labels": {str(k): v for k, v in ACTION_STATE_LABELS.items()},
             "kind_labels": {str(k): v for k, v in PERSON_KIND_LABELS.items() if k},

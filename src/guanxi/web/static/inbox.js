@@ -44,13 +44,47 @@
     return all[current];
   }
 
+  // Wide screens show the list and the chosen item's conversation side by side.
+  function paneShown() {
+    var pane = document.getElementById("inbox-pane");
+    return pane && window.getComputedStyle(pane).display !== "none" && window.htmx ? pane : null;
+  }
+
+  function openItem(row) {
+    var pane = paneShown();
+    if (!pane) { window.location = row.dataset.url; return; }
+    rows().forEach(function (other, i) {
+      other.classList.toggle("current", other === row);
+      if (other === row) current = i;
+    });
+    window.htmx.ajax("GET", row.dataset.url + "?pane=1", { target: "#inbox-pane", swap: "innerHTML" });
+  }
+
+  // The thread scrolls to the item it is centred on, not to the oldest comment.
+  function centreThread() {
+    var list = document.querySelector(".thread");
+    var centre = list && list.querySelector("li.this");
+    if (centre) list.scrollTop = centre.offsetTop - list.offsetTop - list.clientHeight / 3;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#inbox-rows .inbox-row .text a");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || !paneShown()) return;
+    event.preventDefault();
+    openItem(link.closest(".inbox-row"));
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "inbox-pane") centreThread();
+  });
+
   function listKeys(event, list) {
     var row = current >= 0 ? rows()[current] : null;
     var bulk = document.getElementById("bulk");
     switch (event.key) {
       case "j": select(current + 1); break;
       case "k": select(current - 1); break;
-      case "o": case "Enter": if (row) window.location = row.dataset.url; break;
+      case "o": case "Enter": if (row) openItem(row); break;
       case "r": if (row) window.location = row.dataset.url + "#reply"; break;
       case "x":
         if (row) { var box = row.querySelector("input[type=checkbox]"); if (box) box.checked = !box.checked; }
@@ -89,14 +123,34 @@
     if (list) listKeys(event, list); else threadKeys(event);
   });
 
+  // The collision warning tells the others when this member's reply box holds text.
+  document.addEventListener("input", function (event) {
+    var flag = document.getElementById("replying-flag");
+    if (event.target.id === "reply-text" && flag) flag.value = event.target.value.trim() ? "1" : "0";
+  });
+
+  // The bulk bar asks for a member only to assign, for a tag only to tag.
+  function bulkFields() {
+    var action = document.getElementById("bulk-action");
+    if (!action) return;
+    document.querySelectorAll("#bulk .bulk-member").forEach(function (field) { field.hidden = action.value !== "assign"; });
+    document.querySelectorAll("#bulk .bulk-tag").forEach(function (field) { field.hidden = action.value !== "tag" && action.value !== "untag"; });
+  }
+
   document.addEventListener("change", function (event) {
+    if (event.target.id === "bulk-action") bulkFields();
     if (event.target.id !== "saved-reply") return;
     var option = event.target.selectedOptions[0];
     var text = document.getElementById("reply-text");
-    if (option && option.dataset.text && text) text.value = option.dataset.text;
+    if (option && option.dataset.text && text) {
+      text.value = option.dataset.text;
+      text.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    centreThread();
+    bulkFields();
     if (window.location.hash === "#reply" && document.getElementById("reply-text")) {
       document.getElementById("reply-text").focus();
     }
