@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from guanxi.core.db import utcnow
-from guanxi.measure import curves, overview, service
+from guanxi.measure import curves, listing, overview, service
 from guanxi.measure.models import (
     AccountTotalsRead,
     CurvePointRead,
@@ -106,12 +106,12 @@ def posts_api(
     membership: ApiBrowserReader,
     db: Db,
     page: int = 1,
-    sort: curves.PostOrder = curves.PostOrder.PUBLISHED,
+    sort: listing.PostOrder = listing.PostOrder.PUBLISHED,
 ) -> PostsPageRead:
     """The period's posts with their latest figures, sorted (published, views,
     engagements or rate), a page of 25 at a time."""
     period = _period(request, membership)
-    found = curves.posts_page(
+    found = listing.posts_page(
         db,
         workspace=membership.workspace,
         start=period.start,

@@ -43,7 +43,7 @@ from guanxi.devtools.bench.common import (
     scratch_database,
 )
 from guanxi.devtools.demo.stack import sandbox_environment
-from guanxi.measure import service
+from guanxi.measure import listing, service, status
 from guanxi.measure.collect import collect_channel_id
 from guanxi.measure.models import (
     AccountDay,
@@ -353,13 +353,24 @@ def time_queries(
         "daily_series (one account, 365 days)": lambda db, ws: service.daily_series(
             db, workspace=ws, channel_id=account(), start=year, end=today
         ),
-        "post_figures (30 days)": lambda db, ws: service.post_figures(
+        "posts_page (30 days, newest)": lambda db, ws: listing.posts_page(
             db, workspace=ws, start=month, end=today
         ),
-        "post_figures (one account, 365 days)": lambda db, ws: service.post_figures(
+        "posts_page (30 days, by views, page 10)": lambda db, ws: listing.posts_page(
+            db, workspace=ws, start=month, end=today, order=listing.PostOrder.VIEWS, page=10
+        ),
+        "posts_page (30 days, by engagement rate)": lambda db, ws: listing.posts_page(
+            db, workspace=ws, start=month, end=today, order=listing.PostOrder.RATE
+        ),
+        "post_figures (one account, 365 days)": lambda db, ws: listing.post_figures(
             db, workspace=ws, start=year, end=today, channel_ids=[account()]
         ),
-        "collection_status": lambda db, ws: service.collection_status(db, workspace=ws),
+        "collection_status (one account)": lambda db, ws: status.account_status(
+            db, workspace=ws, channel_id=account()
+        ),
+        "collection_status (every account)": lambda db, ws: status.collection_status(
+            db, workspace=ws
+        ),
     }
     timings = []
     total = len(queries) * config.repeats
