@@ -612,6 +612,7 @@ def test_every_analytics_page_has_the_one_sub_navigation(
         "/w/brand/analytics/benchmark": ("/w/brand/analytics/benchmark", "page"),
         "/w/brand/analytics/imports": ("/w/brand/analytics/imports", "page"),
         "/w/brand/analytics/figures": ("/w/brand/analytics/figures", "page"),
+        "/w/brand/analytics/metrics": ("/w/brand/analytics/metrics", "page"),
     }
     for address, (link, mark) in current.items():
         page = client.get(address)
@@ -622,7 +623,7 @@ def test_every_analytics_page_has_the_one_sub_navigation(
                 "</nav>", page.text.index('class="analytics-nav"')
             )
         ]
-        assert nav.count('href="/w/brand/analytics') == 9, address
+        assert nav.count('href="/w/brand/analytics') == 10, address
         assert nav.count("aria-current=") == 1, address
         marked = nav[: nav.index("aria-current=")]
         assert marked[marked.rindex('href="') + 6 :].startswith(link), address

@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
+from guanxi.measure.custom_metrics import custom_values, sql_value
 from guanxi.measure.definitions import engagement_rate, engagements
-from guanxi.measure.models import AccountDay, MeasuredPost, PostFiguresRead
+from guanxi.measure.formulas import parse
+from guanxi.measure.models import AccountDay, CustomMetric, MeasuredPost, PostFiguresRead
 from guanxi.measure.service import FOLLOWERS_LOOKBACK, channels_of, engagement_sum, period_bounds
 
 PAGE_SIZE = 25
@@ -55,16 +57,38 @@ class PostOrder(StrEnum):
     RATE = "rate"
 
 
+CUSTOM_SORT_PREFIX = "metric-"  # a sort by a custom metric: "metric-<its id>"
+
+
+def sort_key(order: PostOrder | CustomMetric) -> str:
+    """How a sort is written in an address: the order's value, or "metric-<id>"."""
+    return order.value if isinstance(order, PostOrder) else f"{CUSTOM_SORT_PREFIX}{order.id}"
+
+
+def resolve_sort(value: str, metrics: Sequence[CustomMetric]) -> PostOrder | CustomMetric | None:
+    """The sort an address asks for (``sort_key``'s form) among the figures and ``metrics``;
+    None when it names neither."""
+    if value in set(PostOrder):
+        return PostOrder(value)
+    return next((metric for metric in metrics if sort_key(metric) == value), None)
+
+
 @dataclass(frozen=True)
 class PostsPage:
-    """One page of a period's posts, sorted."""
+    """One page of a period's posts, sorted by a figure or by one of the workspace's own
+    metrics (whose values each row carries in ``custom``)."""
 
     rows: list[PostFiguresRead]
     page: int
     pages: int
     total: int
-    order: PostOrder
+    order: PostOrder | CustomMetric
     illustrative: bool  # a post on this page is the demo's made-up history
+
+    @property
+    def sort(self) -> str:
+        """The page's sort as the address writes it."""
+        return sort_key(self.order)
 
 
 def _platform_day(moment: datetime) -> date:
@@ -127,9 +151,13 @@ def _period_query(
 
 
 def _build(
-    db: Session, rows: Sequence[Any], channels: Mapping[int, Channel]
+    db: Session,
+    rows: Sequence[Any],
+    channels: Mapping[int, Channel],
+    metrics: Sequence[CustomMetric] = (),
 ) -> list[PostFiguresRead]:
-    """The rows (``_ROW_COLUMNS`` then ``_METRIC_COLUMNS``) as posts with their figures."""
+    """The rows (``_ROW_COLUMNS`` then ``_METRIC_COLUMNS``) as posts with their figures and
+    the values of the custom ``metrics``."""
     followers = _followers_for(db, rows)
     built = []
     for row in rows:
@@ -155,6 +183,7 @@ def _build(
                 engagement_rate_basis=rate.basis.value if rate else None,
                 observed_at=row.last_observed_at,
                 illustrative=row.illustrative,
+                custom=custom_values(metrics, figures),
             )
         )
     return built
@@ -167,10 +196,12 @@ def post_figures(
     start: date,
     end: date,
     channel_ids: Sequence[int] | None = None,
+    metrics: Sequence[CustomMetric] = (),
 ) -> list[PostFiguresRead]:
     """The posts published from ``start`` to ``end`` (the workspace's days), oldest first,
     each with its latest figures: views, engagements and the engagement rate, per view or,
-    where the platform reports no views, per follower of the account on that day."""
+    where the platform reports no views, per follower of the account on that day; and the
+    values of the custom ``metrics``."""
     begins, ends = period_bounds(workspace, start, end)
     channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
     rows = db.execute(
@@ -178,7 +209,7 @@ def post_figures(
         .add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS)
         .order_by(MeasuredPost.published_at, MeasuredPost.id)
     ).all()
-    return _build(db, rows, channels)
+    return _build(db, rows, channels, metrics)
 
 
 def _highest_first(column: Any) -> tuple[Any, ...]:
@@ -218,13 +249,15 @@ def posts_page(
     workspace: Workspace,
     start: date,
     end: date,
-    order: PostOrder = PostOrder.PUBLISHED,
+    order: PostOrder | CustomMetric = PostOrder.PUBLISHED,
     page: int = 1,
     channel_ids: Sequence[int] | None = None,
     size: int = PAGE_SIZE,
+    metrics: Sequence[CustomMetric] = (),
 ) -> PostsPage:
-    """The period's posts with their latest figures, sorted by ``order`` (posts without the
-    figure last), ``size`` to a page; a page past the last shows the last."""
+    """The period's posts with their latest figures and the custom ``metrics``' values,
+    sorted by ``order`` (a figure or a custom metric; posts without it last), ``size`` to a
+    page; a page past the last shows the last."""
     begins, ends = period_bounds(workspace, start, end)
     channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
     query = _period_query(workspace, list(channels), begins, ends)
@@ -233,7 +266,10 @@ def posts_page(
     page = min(max(1, page), pages)
     offset = (page - 1) * size
     rows_query = query.add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS)
-    if order is PostOrder.RATE:
+    if isinstance(order, CustomMetric):
+        by_metric = _highest_first(sql_value(parse(order.formula), MeasuredPost))
+        rows = list(db.execute(rows_query.order_by(*by_metric).offset(offset).limit(size)))
+    elif order is PostOrder.RATE:
         ids = _page_ids_by_rate(db, query, offset, size)
         found = {row.id: row for row in db.execute(rows_query.where(MeasuredPost.id.in_(ids)))}
         rows = [found[post_id] for post_id in ids]
@@ -244,5 +280,5 @@ def posts_page(
             PostOrder.ENGAGEMENTS: _highest_first(engagement_sum()),
         }[order]
         rows = list(db.execute(rows_query.order_by(*by).offset(offset).limit(size)))
-    shown = _build(db, rows, channels)
+    shown = _build(db, rows, channels, metrics)
     return PostsPage(shown, page, pages, total, order, any(p.illustrative for p in shown))

@@ -19,7 +19,16 @@ from guanxi.connectors.base import Metric
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
-from guanxi.measure import curves, flows, listing, overview, service, sources, status
+from guanxi.measure import (
+    curves,
+    custom_metrics,
+    flows,
+    listing,
+    overview,
+    service,
+    sources,
+    status,
+)
 from guanxi.measure.definitions import (
     BASE_DEFINITIONS,
     ENGAGEMENT_RATE_DEFINITION,
@@ -269,26 +278,28 @@ def account_export(
 # --- Posts -------------------------------------------------------------------------------
 
 
-def _order(request: Request) -> listing.PostOrder:
-    value = request.query_params.get("sort", "")
-    return (
-        listing.PostOrder(value) if value in set(listing.PostOrder) else listing.PostOrder.PUBLISHED
-    )
-
-
 @router.get("/w/{slug}/analytics/posts")
 def posts_page(request: Request, membership: Member, db: Db, page: int = 1) -> Response:
-    """The period's posts with their figures, sortable, a page at a time."""
+    """The period's posts with their figures and the workspace's custom metrics, sortable by
+    any of them, a page at a time."""
     period = page_period(request, membership)
+    metrics = custom_metrics.list_custom_metrics(db, workspace=membership.workspace)
+    order = listing.resolve_sort(request.query_params.get("sort", ""), metrics)
     found = listing.posts_page(
         db,
         workspace=membership.workspace,
         start=period.start,
         end=period.end,
-        order=_order(request),
+        order=order or listing.PostOrder.PUBLISHED,
         page=page,
+        metrics=metrics,
     )
-    context = _context(request, membership, period) | {"posts": found, "orders": listing.PostOrder}
+    context = _context(request, membership, period) | {
+        "posts": found,
+        "orders": listing.PostOrder,
+        "custom_metrics": metrics,
+        "metric_label": lambda metric: custom_metrics.label(metric, i18n.current_language()),
+    }
     # A sort or page link asks (htmx) for the list alone.
     partial = request.headers.get("hx-target") == "posts-list"
     return render(request, "measure/_posts_list.html" if partial else "measure/posts.html", context)
@@ -298,8 +309,9 @@ def posts_page(request: Request, membership: Member, db: Db, page: int = 1) -> R
 def posts_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
     """The period's posts with their figures as a file."""
     period = page_period(request, membership)
+    metrics = custom_metrics.list_custom_metrics(db, workspace=membership.workspace)
     posts = listing.post_figures(
-        db, workspace=membership.workspace, start=period.start, end=period.end
+        db, workspace=membership.workspace, start=period.start, end=period.end, metrics=metrics
     )
     columns = (
         "published_at",
@@ -312,6 +324,7 @@ def posts_export(request: Request, membership: Member, db: Db, extension: str) -
         "engagement_rate_basis",
         "text",
         "url",
+        *(metric.name for metric in metrics),
     )
     rows = [
         (
@@ -325,6 +338,7 @@ def posts_export(request: Request, membership: Member, db: Db, extension: str) -
             p.engagement_rate_basis,
             p.text,
             p.url,
+            *(p.custom.get(metric.name) for metric in metrics),
         )
         for p in posts
     ]
