@@ -55,6 +55,7 @@ class PostFormat(StrEnum):
     VIDEO = "video"
     ARTICLE = "article"
     TEXT = "text"
+    LIVE = "live"
 
 
 POST_FORMAT_LABELS: dict[PostFormat, str] = {
@@ -62,6 +63,7 @@ POST_FORMAT_LABELS: dict[PostFormat, str] = {
     PostFormat.VIDEO: N_("Video"),
     PostFormat.ARTICLE: N_("Article"),
     PostFormat.TEXT: N_("Text"),
+    PostFormat.LIVE: N_("Live"),
 }
 
 
