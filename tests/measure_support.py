@@ -17,6 +17,7 @@ from guanxi.connectors.base import (
     AccountDay,
     Capability,
     ChannelContext,
+    ContentFormat,
     FetchedAuthor,
     FetchedItem,
     FetchedKind,
@@ -63,6 +64,7 @@ class PlantedPost:
     views_per_hour: int = 100
     likes_per_hour: int = 5
     reported: bool = True  # False: the platform leaves it out of its answers
+    format: ContentFormat | None = None  # what the platform's timeline says it is
 
     def figures(self, at: datetime) -> dict[Metric, int]:
         hours = max(0, int((at - self.published_at).total_seconds() // 3600))
@@ -165,6 +167,7 @@ class FakeMetrics(ReadNotSupported):
                 author=FetchedAuthor(external_id="brand", name="Brand"),
                 created_at=p.published_at,
                 url=f"https://weibo.com/1/{p.external_id}",
+                format=p.format,
             )
             for p in page
         )

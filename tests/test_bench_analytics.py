@@ -43,7 +43,15 @@ def test_a_tiny_run_times_every_query_and_refreshes_the_posts_through_the_sandbo
     assert result.exit_code == 0, said(result)
     match = LAST_LINE.match(result.output.strip().splitlines()[-1])
     assert match, said(result)
-    for query in ("period_totals", "daily_series", "post_figures", "collection_status"):
+    for query in (
+        "period_totals",
+        "daily_series",
+        "posts_page",
+        "post_figures",
+        "content_analysis",
+        "best_time",
+        "collection_status",
+    ):
         assert query in result.output
     assert "collector: 1,150 posts" in result.output, said(result)
     assert 0 < int(match.group(3)) < 40  # 12 batches of counts and of reads, and the accounts

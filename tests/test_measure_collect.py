@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.connectors.base import (
+    ContentFormat,
     Metric,
     MetricsLimits,
     MetricsUnavailableError,
@@ -543,7 +544,8 @@ def test_posts_published_with_guanxi_are_measured_with_their_format(
     target("c", TargetState.SCHEDULED, "")
     target("d", TargetState.PUBLISHED, "p-timeline")
     db.commit()
-    fake = FakeMetrics(posts=[PlantedPost("p-timeline", T0), PlantedPost("p-elsewhere", T0)])
+    elsewhere = PlantedPost("p-elsewhere", T0, format=ContentFormat.LIVE)
+    fake = FakeMetrics(posts=[PlantedPost("p-timeline", T0), elsewhere])
     run = Collector(db, channel, fake)
     run.run(T0 + 2 * H)
     run.run(T0 + 4 * H)
@@ -557,7 +559,7 @@ def test_posts_published_with_guanxi_are_measured_with_their_format(
         ).order_by(MeasuredPost.external_id)
     ).all()
     assert rows == [
-        ("p-elsewhere", FoundBy.TIMELINE, None, False),
+        ("p-elsewhere", FoundBy.TIMELINE, "live", False),  # the format the timeline says
         ("p-text", FoundBy.PUBLISHED, "text", True),
         ("p-timeline", FoundBy.PUBLISHED, "text", True),
         ("p-video", FoundBy.PUBLISHED, "video", True),

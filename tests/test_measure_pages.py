@@ -19,8 +19,8 @@ from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
 from guanxi.core.errors import NotFoundError, UserError
-from guanxi.measure import curves, headline, overview, service, sources
-from guanxi.measure.curves import PostOrder
+from guanxi.measure import curves, headline, listing, overview, service, sources
+from guanxi.measure.listing import PostOrder
 from guanxi.measure.models import (
     AccountDay,
     AccountDayBreakdown,
@@ -247,17 +247,17 @@ def test_another_workspaces_post_is_not_found(
 def test_the_posts_list_sorts_by_a_figure_and_pages(db: Session, brand: Workspace) -> None:
     """Sorted by views, the highest first; by date, the newest; 2 to a page."""
     march = (date(2026, 3, 1), date(2026, 3, 31))
-    by_views = curves.posts_page(
+    by_views = listing.posts_page(
         db, workspace=brand, start=march[0], end=march[1], order=PostOrder.VIEWS, size=2
     )
     assert [p.views for p in by_views.rows] == [6000, 3000]
     assert (by_views.pages, by_views.total) == (2, 4)
-    last = curves.posts_page(
+    last = listing.posts_page(
         db, workspace=brand, start=march[0], end=march[1], order=PostOrder.PUBLISHED, size=2, page=9
     )
     assert last.page == 2
     assert [p.external_id for p in last.rows] == ["w-1", "w-old"]
-    by_rate = curves.posts_page(
+    by_rate = listing.posts_page(
         db, workspace=brand, start=march[0], end=march[1], order=PostOrder.RATE
     )
     assert by_rate.rows[0].external_id == "d-1"
@@ -612,6 +612,7 @@ def test_every_analytics_page_has_the_one_sub_navigation(
         "/w/brand/analytics/benchmark": ("/w/brand/analytics/benchmark", "page"),
         "/w/brand/analytics/imports": ("/w/brand/analytics/imports", "page"),
         "/w/brand/analytics/figures": ("/w/brand/analytics/figures", "page"),
+        "/w/brand/analytics/metrics": ("/w/brand/analytics/metrics", "page"),
     }
     for address, (link, mark) in current.items():
         page = client.get(address)
@@ -622,7 +623,7 @@ def test_every_analytics_page_has_the_one_sub_navigation(
                 "</nav>", page.text.index('class="analytics-nav"')
             )
         ]
-        assert nav.count('href="/w/brand/analytics') == 9, address
+        assert nav.count('href="/w/brand/analytics') == 10, address
         assert nav.count("aria-current=") == 1, address
         marked = nav[: nav.index("aria-current=")]
         assert marked[marked.rindex('href="') + 6 :].startswith(link), address

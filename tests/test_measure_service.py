@@ -13,7 +13,7 @@ from guanxi.accounts.models import User, Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
 from guanxi.core.errors import ConflictError, NotFoundError, UserError
-from guanxi.measure import service
+from guanxi.measure import custom_metrics, listing, service, status
 from guanxi.measure.definitions import EngagementRate, RateBasis
 from guanxi.measure.formulas import FormulaError
 from guanxi.measure.models import (
@@ -186,7 +186,7 @@ def test_posts_of_a_period_come_with_their_latest_figures(
     add_post(db, rival, "theirs", datetime(2026, 3, 1, 8, tzinfo=UTC), {Metric.VIEWS: 5})
     db.commit()
 
-    posts = service.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 3, 2))
+    posts = listing.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 3, 2))
 
     assert [p.external_id for p in posts] == ["early", "fresh"]
     early = posts[0]
@@ -212,7 +212,7 @@ def test_without_views_a_posts_rate_is_per_follower_of_that_day(
     )
     db.commit()
 
-    [post] = service.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 3, 3))
+    [post] = listing.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 3, 3))
 
     assert post.engagement_rate == pytest.approx(20 / 1000)  # the day before's count
     assert post.engagement_rate_basis == "followers"
@@ -220,7 +220,7 @@ def test_without_views_a_posts_rate_is_per_follower_of_that_day(
 
 def test_a_period_that_ends_before_it_begins_says_so(db: Session, workspace: Workspace) -> None:
     with pytest.raises(UserError, match="swap the two dates"):
-        service.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 2, 1))
+        listing.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 2, 1))
 
 
 # --- Period totals -----------------------------------------------------------------------
@@ -331,11 +331,11 @@ def test_the_collection_status_shows_what_is_held_and_what_is_missing(
     )
     db.commit()
 
-    [status] = service.collection_status(db, workspace=workspace)
+    [found] = status.collection_status(db, workspace=workspace)
 
-    assert (status.posts, status.first_day, status.last_day) == (1, MARCH, date(2026, 3, 2))
-    assert [m.reason for m in status.missing] == ["Fan data needs more than 100 fans."]
-    assert status.state is None  # never collected yet
+    assert (found.posts, found.first_day, found.last_day) == (1, MARCH, date(2026, 3, 2))
+    assert [m.reason for m in found.missing] == ["Fan data needs more than 100 fans."]
+    assert found.state is None  # never collected yet
 
 
 # --- Custom metrics ----------------------------------------------------------------------
@@ -344,7 +344,7 @@ def test_the_collection_status_shows_what_is_held_and_what_is_missing(
 def test_a_custom_metric_is_defined_and_computed(
     db: Session, workspace: Workspace, owner: User
 ) -> None:
-    metric = service.create_custom_metric(
+    metric = custom_metrics.create_custom_metric(
         db,
         workspace=workspace,
         actor=owner,
@@ -354,17 +354,19 @@ def test_a_custom_metric_is_defined_and_computed(
     )
     db.commit()
 
-    assert service.custom_value(metric, {Metric.VIEWS: 400, Metric.SHARES: 10}) == 0.025
-    assert service.custom_value(metric, {Metric.VIEWS: 0, Metric.SHARES: 10}) is None
-    assert service.custom_value(metric, {Metric.VIEWS: 400}) is None
-    assert [m.name for m in service.list_custom_metrics(db, workspace=workspace)] == ["Share rate"]
+    assert custom_metrics.custom_value(metric, {Metric.VIEWS: 400, Metric.SHARES: 10}) == 0.025
+    assert custom_metrics.custom_value(metric, {Metric.VIEWS: 0, Metric.SHARES: 10}) is None
+    assert custom_metrics.custom_value(metric, {Metric.VIEWS: 400}) is None
+    assert [m.name for m in custom_metrics.list_custom_metrics(db, workspace=workspace)] == [
+        "Share rate"
+    ]
 
 
 def test_a_bad_formula_is_refused_with_where_and_what_to_fix(
     db: Session, workspace: Workspace, owner: User
 ) -> None:
     with pytest.raises(FormulaError) as raised:
-        service.create_custom_metric(
+        custom_metrics.create_custom_metric(
             db,
             workspace=workspace,
             actor=owner,
@@ -378,19 +380,19 @@ def test_a_metric_name_is_used_once_per_workspace(
     db: Session, workspace: Workspace, owner: User, make_workspace: WorkspaceFactory
 ) -> None:
     data = CustomMetricCreate(name="Share rate", formula="shares / views")
-    service.create_custom_metric(db, workspace=workspace, actor=owner, data=data)
+    custom_metrics.create_custom_metric(db, workspace=workspace, actor=owner, data=data)
     db.commit()
     with pytest.raises(ConflictError, match="exists already"):
-        service.create_custom_metric(db, workspace=workspace, actor=owner, data=data)
+        custom_metrics.create_custom_metric(db, workspace=workspace, actor=owner, data=data)
     other = make_workspace("rival", owner=owner)
-    service.create_custom_metric(db, workspace=other, actor=owner, data=data)
+    custom_metrics.create_custom_metric(db, workspace=other, actor=owner, data=data)
 
 
 def test_another_workspaces_metric_cannot_be_deleted(
     db: Session, workspace: Workspace, owner: User, make_workspace: WorkspaceFactory
 ) -> None:
     other = make_workspace("rival", owner=owner)
-    theirs = service.create_custom_metric(
+    theirs = custom_metrics.create_custom_metric(
         db,
         workspace=other,
         actor=owner,
@@ -398,7 +400,9 @@ def test_another_workspaces_metric_cannot_be_deleted(
     )
     db.commit()
     with pytest.raises(NotFoundError):
-        service.delete_custom_metric(db, workspace=workspace, metric_id=theirs.id, actor=owner)
-    service.delete_custom_metric(db, workspace=other, metric_id=theirs.id, actor=owner)
+        custom_metrics.delete_custom_metric(
+            db, workspace=workspace, metric_id=theirs.id, actor=owner
+        )
+    custom_metrics.delete_custom_metric(db, workspace=other, metric_id=theirs.id, actor=owner)
     db.commit()
-    assert service.list_custom_metrics(db, workspace=other) == []
+    assert custom_metrics.list_custom_metrics(db, workspace=other) == []

@@ -14,6 +14,7 @@ from guanxi.connectors.base import (
     Capability,
     ChannelContext,
     ConnectorConfig,
+    ContentFormat,
     FetchedKind,
     Metric,
     MetricsUnavailableError,
@@ -241,3 +242,16 @@ def test_the_sandboxs_own_limit_counts_data_calls(monkeypatch: pytest.MonkeyPatc
         with pytest.raises(RateLimitedError) as limited:
             connector.post_metrics(channel(), [post.post_id for post in posts])
     assert 0 < limited.value.retry_after_s <= 61
+
+
+def test_a_video_is_a_video_and_an_image_album_is_images(
+    douyin: DouyinConnector, sandbox: RunningSandbox
+) -> None:
+    """The video list's ``media_type`` says which posts are image albums (图集)."""
+    add_history_videos(state_of(sandbox), DEMO_DOUYIN_OPEN_ID, days=30, per_week=4)
+    album = state_of(sandbox).posts_of("douyin", DEMO_DOUYIN_OPEN_ID)[0]
+    album.extra["album"] = True
+    page = douyin.account_posts(channel())
+    formats = {item.external_id: item.format for item in page.items}
+    assert formats.pop(album.post_id) == ContentFormat.IMAGE
+    assert set(formats.values()) == {ContentFormat.VIDEO}

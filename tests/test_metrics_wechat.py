@@ -15,6 +15,7 @@ from guanxi.connectors.base import (
     Capability,
     ChannelContext,
     ConnectorConfig,
+    ContentFormat,
     FetchedKind,
     Metric,
     MetricsUnavailableError,
@@ -252,6 +253,7 @@ def test_the_accounts_articles_wherever_they_were_published(
     assert [item.external_id for item in page.items] == [job.article_id for job in jobs]
     assert {item.kind for item in page.items} == {FetchedKind.POST}
     assert all(item.url for item in page.items)
+    assert {item.format for item in page.items} == {ContentFormat.ARTICLE}
     assert connector.account_posts(channel(), since=page.cursor).items == ()
 
 

@@ -13,6 +13,7 @@ import pytest
 from guanxi.connectors.base import (
     Capability,
     ChannelContext,
+    ContentFormat,
     FetchedKind,
     Metric,
     MetricsUnavailableError,
@@ -23,7 +24,7 @@ from guanxi.connectors.base import (
     TransientError,
 )
 from guanxi.connectors.weibo import WeiboConnector
-from guanxi.connectors.weibo_metrics import MSG_TOO_OLD
+from guanxi.connectors.weibo_metrics import MSG_TOO_OLD, status_format
 from guanxi.core.settings import Settings
 from guanxi.sandbox import metrics
 from guanxi.sandbox.app import create_sandbox_app
@@ -307,3 +308,33 @@ def test_errors_are_the_connectors_usual_ones(
     state_of(sandbox).revoke_tokens("weibo", DEMO_WEIBO_UID)
     with pytest.raises(TokenError):
         weibo.post_metrics(demo_channel(), [post.post_id])
+
+
+def test_each_post_of_the_timeline_says_its_format(
+    weibo: WeiboConnector, sandbox: RunningSandbox
+) -> None:
+    """Text, pictures, a video card and a headline article, as the statuses show them."""
+    add_history_posts(state_of(sandbox), DEMO_WEIBO_UID, days=30, per_week=4)
+    page = weibo.account_posts(demo_channel())
+    formats = {item.format for item in page.items}
+    assert formats == {
+        ContentFormat.TEXT,
+        ContentFormat.IMAGE,
+        ContentFormat.VIDEO,
+        ContentFormat.ARTICLE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ({"page_info": {"object_type": "live"}, "pic_ids": ["a"]}, ContentFormat.LIVE),
+        ({"page_info": {"type": "video"}}, ContentFormat.VIDEO),
+        ({"page_info": {"object_type": "webpage"}, "pic_urls": [{"x": 1}]}, ContentFormat.IMAGE),
+        ({"page_info": "odd", "text": "hello"}, ContentFormat.TEXT),
+    ],
+)
+def test_a_status_format_is_read_from_its_card_then_its_pictures(
+    status: dict[str, object], expected: ContentFormat
+) -> None:
+    assert status_format(status) == expected

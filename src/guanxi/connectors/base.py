@@ -127,6 +127,16 @@ class FetchedKind(StrEnum):
     MESSAGE = "message"  # a private message to the brand
 
 
+class ContentFormat(StrEnum):
+    """What kind of content a post is, as the platform says (for comparing like with like)."""
+
+    TEXT = "text"  # words only
+    IMAGE = "image"  # pictures (a Weibo with pictures, a Douyin image album)
+    VIDEO = "video"
+    ARTICLE = "article"  # a WeChat article, a Weibo headline article
+    LIVE = "live"  # a live stream or its replay
+
+
 @dataclass(frozen=True)
 class FetchedAuthor:
     """Who wrote a fetched item, as the platform describes them."""
@@ -155,6 +165,7 @@ class FetchedItem:
     url: str = ""
     metrics: Mapping[str, int] = field(default_factory=dict)  # likes, comments, reposts
     raw: Mapping[str, Any] = field(default_factory=dict)
+    format: ContentFormat | None = None  # a post's, where the platform's answer says it
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from guanxi.connectors.base import (
     AccountDay,
     ChannelContext,
+    ContentFormat,
     FetchedAuthor,
     FetchedItem,
     FetchedKind,
@@ -135,6 +136,8 @@ def _video_item(row: Mapping[str, Any], channel: ChannelContext) -> FetchedItem:
         url=str(row.get("share_url", "")),
         metrics=metrics,
         raw=dict(row),
+        # media_type 2 is an image album (图集); the rest are videos.
+        format=ContentFormat.IMAGE if figure(row.get("media_type")) == 2 else ContentFormat.VIDEO,
     )
 
 

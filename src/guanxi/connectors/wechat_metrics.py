@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from guanxi.connectors.base import (
     AccountDay,
     ChannelContext,
+    ContentFormat,
     FetchedAuthor,
     FetchedItem,
     FetchedKind,
@@ -304,6 +305,7 @@ class WechatMetrics:
                     created_at=published,
                     post_external_id=external_id,
                     url=str(article.get("url", "")),
+                    format=ContentFormat.ARTICLE,
                     raw={
                         **article,
                         "article_id": item.get("article_id", ""),

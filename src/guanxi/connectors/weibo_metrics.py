@@ -17,12 +17,14 @@ Calls go through the connector's ``_call``, so errors are mapped as for publishi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, Protocol
 
 from guanxi.connectors.base import (
     AccountDay,
     ChannelContext,
+    ContentFormat,
     FetchPage,
     Metric,
     MetricsLimits,
@@ -196,7 +198,29 @@ class WeiboMetrics:
         rows, cursor, more = _read_feed(
             self, channel, "/2/statuses/user_timeline.json", "statuses", since
         )
-        return FetchPage(tuple(fetched_item(row) for row in rows), cursor, more)
+        items = (replace(fetched_item(row), format=status_format(row)) for row in rows)
+        return FetchPage(tuple(items), cursor, more)
+
+
+# ``page_info.object_type`` of a status's card, for the formats it names.
+_CARD_FORMATS = {
+    "video": ContentFormat.VIDEO,
+    "article": ContentFormat.ARTICLE,
+    "live": ContentFormat.LIVE,
+}
+
+
+def status_format(status: Mapping[str, Any]) -> ContentFormat:
+    """A status's format: its card's (a video, a headline article, a live stream), else
+    pictures when it has some, else text."""
+    card = status.get("page_info")
+    if isinstance(card, Mapping):
+        kind = str(card.get("object_type") or card.get("type") or "")
+        if kind in _CARD_FORMATS:
+            return _CARD_FORMATS[kind]
+    if status.get("pic_ids") or status.get("pic_urls") or status.get("original_pic"):
+        return ContentFormat.IMAGE
+    return ContentFormat.TEXT
 
 
 def _past_days(

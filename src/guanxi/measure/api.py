@@ -1,19 +1,25 @@
 """``/api/v1/w/{slug}/analytics``: the figures of the analytics pages, as JSON.
 
 The same services as the pages: a period's overview, an account's days, the posts of a
-period with their figures and a post's curve. Reads only, for a token of the workspace or a
-signed-in member's browser; the period is ``days`` (7, 28 or 90) or ``start`` and ``end``.
+period with their figures and a post's curve, for a token of the workspace or a signed-in
+member's browser; the period is ``days`` (7, 28 or 90) or ``start`` and ``end``. The
+workspace's custom metrics are listed the same way, and defined or deleted with a token of
+an editor or above.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Response
 
+from guanxi.core import i18n
 from guanxi.core.db import utcnow
-from guanxi.measure import curves, overview, service
+from guanxi.core.errors import N_, UserError
+from guanxi.measure import curves, custom_metrics, listing, overview, service
 from guanxi.measure.models import (
     AccountTotalsRead,
     CurvePointRead,
+    CustomMetricCreate,
+    CustomMetricRead,
     DayRead,
     FigureRead,
     OverviewRead,
@@ -21,7 +27,7 @@ from guanxi.measure.models import (
     PostsPageRead,
 )
 from guanxi.measure.overview import Period
-from guanxi.web.api import ApiBrowserReader, workspace_api
+from guanxi.web.api import ApiBrowserReader, ApiWriter, workspace_api
 from guanxi.web.deps import Db
 
 router = workspace_api("analytics", tags=["analytics"], browser=True)
@@ -106,24 +112,33 @@ def posts_api(
     membership: ApiBrowserReader,
     db: Db,
     page: int = 1,
-    sort: curves.PostOrder = curves.PostOrder.PUBLISHED,
+    sort: str = listing.PostOrder.PUBLISHED.value,
 ) -> PostsPageRead:
-    """The period's posts with their latest figures, sorted (published, views,
-    engagements or rate), a page of 25 at a time."""
+    """The period's posts with their latest figures and the workspace's custom metrics,
+    sorted (published, views, engagements, rate or ``metric-<id>`` of a custom metric), a
+    page of 25 at a time."""
     period = _period(request, membership)
-    found = curves.posts_page(
+    metrics = custom_metrics.list_custom_metrics(db, workspace=membership.workspace)
+    order = listing.resolve_sort(sort, metrics)
+    if order is None:
+        raise UserError(
+            N_("No sort “{sort}”: sort by published, views, engagements, rate or metric-<id>."),
+            sort=sort[:40],
+        )
+    found = listing.posts_page(
         db,
         workspace=membership.workspace,
         start=period.start,
         end=period.end,
-        order=sort,
+        order=order,
         page=page,
+        metrics=metrics,
     )
     return PostsPageRead(
         page=found.page,
         pages=found.pages,
         total=found.total,
-        sort=found.order.value,
+        sort=found.sort,
         rows=found.rows,
     )
 
@@ -151,3 +166,37 @@ def post_curve_api(membership: ApiBrowserReader, db: Db, measured_post_id: int) 
             for p, m in zip(curve.points, curve.median, strict=True)
         ],
     )
+
+
+# --- The workspace's custom metrics ----------------------------------------------------------
+
+
+@router.get("/metrics", response_model=list[CustomMetricRead])
+def metrics_api(membership: ApiBrowserReader, db: Db) -> list[CustomMetricRead]:
+    """The workspace's own metrics by name, with their formulas."""
+    found = custom_metrics.list_custom_metrics(db, workspace=membership.workspace)
+    return [CustomMetricRead.model_validate(metric, from_attributes=True) for metric in found]
+
+
+@router.post("/metrics", status_code=201, response_model=CustomMetricRead)
+def create_metric_api(
+    request: Request, membership: ApiWriter, db: Db, payload: CustomMetricCreate
+) -> CustomMetricRead:
+    """Define a metric by a formula over the base metrics (editors and up); a formula that
+    cannot be read is a 400 saying at which column and what to change, a name taken a 409."""
+    i18n.set_language(request.state.language)
+    metric = custom_metrics.create_custom_metric(
+        db, workspace=membership.workspace, data=payload, actor=membership.user
+    )
+    db.commit()
+    return CustomMetricRead.model_validate(metric, from_attributes=True)
+
+
+@router.delete("/metrics/{metric_id}", status_code=204)
+def delete_metric_api(membership: ApiWriter, db: Db, metric_id: int) -> Response:
+    """Remove one of the workspace's metrics (editors and up); 404 for another's."""
+    custom_metrics.delete_custom_metric(
+        db, workspace=membership.workspace, metric_id=metric_id, actor=membership.user
+    )
+    db.commit()
+    return Response(status_code=204)

@@ -12,6 +12,7 @@ capability = Capability(
     routers=(
         "guanxi.measure.imports.views:router",
         "guanxi.measure.analysis.views:router",
+        "guanxi.measure.metrics_views:router",
         "guanxi.measure.views:router",
     ),
     api_routers=("guanxi.measure.api:router", "guanxi.measure.analysis.api:router"),

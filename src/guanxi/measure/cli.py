@@ -27,7 +27,7 @@ from guanxi.core.errors import UserError
 from guanxi.core.filelimits import formula_safe
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import get_settings
-from guanxi.measure.service import post_figures
+from guanxi.measure.listing import post_figures
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

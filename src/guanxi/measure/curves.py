@@ -1,4 +1,4 @@
-"""A post's figures over its life, against its account's usual post, and the posts list.
+"""A post's figures over its life, against its account's usual post.
 
 A post's curve is its snapshots: lifetime views and engagements at so many hours after
 publishing. The account's median curve, at the same ages, is the median of its other posts'
@@ -13,8 +13,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import datetime
 from statistics import median
 
 from sqlalchemy import select
@@ -24,11 +23,9 @@ from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.measure.definitions import engagements
-from guanxi.measure.models import MeasuredPost, PostFiguresRead, PostSnapshot
-from guanxi.measure.service import post_figures
+from guanxi.measure.models import MeasuredPost, PostSnapshot
 
 MEDIAN_POSTS = 60  # the account's most recent posts the median curve is made of
-PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
@@ -149,54 +146,3 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
             )
         )
     return PostCurve(post, channel, points, medians, len(curves))
-
-
-class PostOrder(StrEnum):
-    """How the posts list is sorted (the highest first, the newest for ``published``)."""
-
-    PUBLISHED = "published"
-    VIEWS = "views"
-    ENGAGEMENTS = "engagements"
-    RATE = "rate"
-
-
-@dataclass(frozen=True)
-class PostsPage:
-    """One page of a period's posts, sorted."""
-
-    rows: list[PostFiguresRead]
-    page: int
-    pages: int
-    total: int
-    order: PostOrder
-    illustrative: bool  # a post on this page is the demo's made-up history
-
-
-def posts_page(
-    db: Session,
-    *,
-    workspace: Workspace,
-    start: date,
-    end: date,
-    order: PostOrder = PostOrder.PUBLISHED,
-    page: int = 1,
-    channel_ids: Sequence[int] | None = None,
-    size: int = PAGE_SIZE,
-) -> PostsPage:
-    """The period's posts with their latest figures, sorted by ``order`` (posts without the
-    figure last), ``size`` to a page."""
-    posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=channel_ids)
-    if order is PostOrder.PUBLISHED:
-        posts.reverse()
-    else:
-        field = {
-            PostOrder.VIEWS: "views",
-            PostOrder.ENGAGEMENTS: "engagements",
-            PostOrder.RATE: "engagement_rate",
-        }[order]
-        posts.sort(key=lambda p: (getattr(p, field) is None, -(getattr(p, field) or 0)))
-    pages = max(1, -(-len(posts) // size))
-    page = min(max(1, page), pages)
-    shown = posts[(page - 1) * size : page * size]
-    illustrative = any(post.illustrative for post in shown)
-    return PostsPage(shown, page, pages, len(posts), order, illustrative)

@@ -55,6 +55,7 @@ class PostFormat(StrEnum):
     VIDEO = "video"
     ARTICLE = "article"
     TEXT = "text"
+    LIVE = "live"
 
 
 POST_FORMAT_LABELS: dict[PostFormat, str] = {
@@ -62,6 +63,7 @@ POST_FORMAT_LABELS: dict[PostFormat, str] = {
     PostFormat.VIDEO: N_("Video"),
     PostFormat.ARTICLE: N_("Article"),
     PostFormat.TEXT: N_("Text"),
+    PostFormat.LIVE: N_("Live"),
 }
 
 
@@ -277,7 +279,8 @@ class CustomMetric(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(60))  # English, and the API's and exports' key
+    name_zh: Mapped[str] = mapped_column(String(60), default="", server_default="")
     formula: Mapped[str] = mapped_column(String(200))
     display: Mapped[MetricDisplay] = mapped_column(String(10), default=MetricDisplay.NUMBER)
     unit: Mapped[str] = mapped_column(String(20), default="")  # written after the value
@@ -295,6 +298,7 @@ class CustomMetricCreate(BaseModel):
     """A custom metric as a member defines it."""
 
     name: str = Field(min_length=1, max_length=60)
+    name_zh: str = Field(default="", max_length=60)  # shown to readers of Chinese when given
     formula: str = Field(min_length=1, max_length=200)
     display: MetricDisplay = MetricDisplay.NUMBER
     unit: str = Field(default="", max_length=20)
@@ -306,6 +310,7 @@ class CustomMetricRead(BaseModel):
 
     id: int
     name: str
+    name_zh: str
     formula: str
     display: MetricDisplay
     unit: str
@@ -330,6 +335,9 @@ class PostFiguresRead(BaseModel):
     engagement_rate_basis: str | None  # "views" or "followers"
     observed_at: datetime | None
     illustrative: bool = False  # made up for the demo, not read from a platform
+    # The workspace's custom metrics for this post, by name (None: a figure it reads is not
+    # reported, or it divides by zero).
+    custom: dict[str, float | None] = Field(default_factory=dict)
 
 
 class FigureRead(BaseModel):

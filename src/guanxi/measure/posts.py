@@ -32,6 +32,7 @@ from guanxi.measure.models import (
     FiguresKind,
     FoundBy,
     MeasuredPost,
+    PostFormat,
     PostSnapshot,
     SnapshotPlan,
 )
@@ -164,7 +165,7 @@ def _timeline_row(run: Run, item: FetchedItem) -> dict[str, Any] | None:
         "external_id": item.external_id[:200],
         "publish_target_id": None,
         "published_at": published_at,
-        "format": None,
+        "format": PostFormat(item.format.value) if item.format is not None else None,
         "text_excerpt": values.text(item.text, limit=280),
         "url": values.web_url(item.url),
         "found_by": FoundBy.TIMELINE,

@@ -1,11 +1,12 @@
 """Analytics' data access: what the pages, the API and the command line show.
 
 - ``daily_series``: one account's figures day by day, with the derived ones;
-- ``post_figures``: the posts published in a period, each with its latest figures;
 - ``period_totals``: a period's totals per account and overall, and ``previous_period`` to
   compare it with the period before;
-- ``collection_status``: what was collected for each account, and what is missing and why;
-- the workspace's custom metrics, checked when defined and computed from any figures.
+- ``includes_illustrative``: whether a period's figures include the demo's made-up ones.
+
+The posts of a period are listed by ``listing``, what was collected by ``status`` and the
+workspace's own metrics are ``custom_metrics``.
 
 Every function takes the workspace and reads nothing of another. Periods are calendar days
 in the workspace's zone; account days are the platforms' own days (Asia/Shanghai).
@@ -13,8 +14,6 @@ in the workspace's zone; account days are the platforms' own days (Asia/Shanghai
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,30 +23,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import User, Workspace
-from guanxi.accounts.service import record_audit
+from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Metric
-from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
-from guanxi.core.upsert import create_unique
+from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.measure.definitions import (
     ENGAGEMENT_METRICS,
     EngagementRate,
     RateBasis,
     engagement_rate,
     engagements,
-    formula_figures,
     net_follower_growth,
 )
-from guanxi.measure.formulas import parse
 from guanxi.measure.models import (
     AccountDay,
-    CollectionState,
-    CustomMetric,
-    CustomMetricCreate,
     MeasuredPost,
-    MissingFigures,
-    PostFiguresRead,
 )
 
 MAX_SERIES_DAYS = 3 * 366 + 1  # a daily series longer than this is a request to narrow
@@ -89,9 +79,10 @@ def change(current: float | None, previous: float | None) -> float | None:
     return (current - previous) / abs(previous)
 
 
-def _channels(
+def channels_of(
     db: Session, workspace: Workspace, channel_ids: Sequence[int] | None
 ) -> list[Channel]:
+    """The workspace's accounts (or those of ``channel_ids`` among them) by platform and name."""
     query = select(Channel).where(Channel.workspace_id == workspace.id)
     if channel_ids is not None:
         query = query.where(Channel.id.in_(channel_ids))
@@ -162,115 +153,6 @@ def daily_series(
             )
         day += timedelta(days=1)
     return series
-
-
-# --- Posts and their latest figures ------------------------------------------------------
-
-
-def _followers_by_day(
-    db: Session, channel_days: Mapping[int, Sequence[date]]
-) -> dict[int, tuple[list[date], list[int]]]:
-    """Each channel's follower counts over the days asked for (and a month before), in day
-    order, to find the count on or just before a day; one query for every channel."""
-    found: dict[int, tuple[list[date], list[int]]] = {}
-    if not channel_days:
-        return found
-    first = min(min(days) for days in channel_days.values()) - FOLLOWERS_LOOKBACK
-    last = max(max(days) for days in channel_days.values())
-    rows = db.execute(
-        select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
-        .where(
-            AccountDay.channel_id.in_(channel_days),
-            AccountDay.day.between(first, last),
-            AccountDay.followers.is_not(None),
-        )
-        .order_by(AccountDay.channel_id, AccountDay.day)
-    ).all()
-    for channel_id, day, count in rows:
-        days, counts = found.setdefault(channel_id, ([], []))
-        days.append(day)
-        counts.append(count or 0)
-    return found
-
-
-def _followers_on(found: tuple[list[date], list[int]] | None, day: date) -> int | None:
-    if not found:
-        return None
-    days, counts = found
-    index = bisect_right(days, day)
-    return counts[index - 1] if index else None
-
-
-def post_figures(
-    db: Session,
-    *,
-    workspace: Workspace,
-    start: date,
-    end: date,
-    channel_ids: Sequence[int] | None = None,
-) -> list[PostFiguresRead]:
-    """The posts published from ``start`` to ``end`` (the workspace's days), oldest first,
-    each with its latest figures: views, engagements and the engagement rate, per view or,
-    where the platform reports no views, per follower of the account on that day."""
-    begins, ends = period_bounds(workspace, start, end)
-    channels = {c.id: c for c in _channels(db, workspace, channel_ids)}
-    # Columns rather than objects: a page of a month's posts builds no ORM objects.
-    metric_columns = [getattr(MeasuredPost, metric.value) for metric in Metric]
-    rows = db.execute(
-        select(
-            MeasuredPost.id,
-            MeasuredPost.channel_id,
-            MeasuredPost.external_id,
-            MeasuredPost.published_at,
-            MeasuredPost.format,
-            MeasuredPost.url,
-            MeasuredPost.text_excerpt,
-            MeasuredPost.last_observed_at,
-            MeasuredPost.illustrative,
-            *metric_columns,
-        )
-        .where(
-            MeasuredPost.workspace_id == workspace.id,
-            MeasuredPost.published_at >= begins,
-            MeasuredPost.published_at < ends,
-            MeasuredPost.channel_id.in_(channels),
-        )
-        .order_by(MeasuredPost.published_at, MeasuredPost.id)
-    ).all()
-    zone = ZoneInfo("Asia/Shanghai")  # the platforms' days, as account days are kept
-    posts = []
-    without_views: dict[int, list[date]] = defaultdict(list)
-    for row in rows:
-        figures = {m: v for m, v in zip(Metric, row[9:], strict=True) if v is not None}
-        day = row.published_at.astimezone(zone).date()
-        posts.append((row, figures, day))
-        if Metric.VIEWS not in figures:
-            without_views[row.channel_id].append(day)
-    followers = _followers_by_day(db, without_views)
-    result = []
-    for row, figures, day in posts:
-        channel = channels[row.channel_id]
-        audience = _followers_on(followers.get(row.channel_id), day)
-        rate = engagement_rate(figures, followers=audience)
-        result.append(
-            PostFiguresRead(
-                post_id=row.id,
-                platform=channel.platform,
-                account=channel.name,
-                external_id=row.external_id,
-                published_at=row.published_at,
-                format=row.format,
-                url=row.url,
-                text=row.text_excerpt,
-                views=figures.get(Metric.VIEWS),
-                engagements=engagements(figures),
-                engagement_rate=rate.value if rate else None,
-                engagement_rate_basis=rate.basis.value if rate else None,
-                observed_at=row.last_observed_at,
-                illustrative=row.illustrative,
-            )
-        )
-    return result
 
 
 def includes_illustrative(
@@ -350,7 +232,7 @@ def period_totals(
     """The totals of ``start``..``end`` per account and overall (see ``Totals``); the
     engagement rate is per view where views are reported, else per follower, and says so."""
     begins, ends = period_bounds(workspace, start, end)
-    channels = _channels(db, workspace, channel_ids)
+    channels = channels_of(db, workspace, channel_ids)
     ids = [c.id for c in channels]
     per_post = engagement_sum()
     with_views = MeasuredPost.views.is_not(None)
@@ -477,140 +359,3 @@ def _overall(
                 overall.engagements / audience, RateBasis.FOLLOWERS
             )
     return overall
-
-
-# --- What was collected ------------------------------------------------------------------
-
-
-@dataclass
-class ChannelCollection:
-    """What analytics holds for an account, and what it could not collect."""
-
-    channel: Channel
-    state: CollectionState | None
-    posts: int
-    first_day: date | None  # the oldest day with figures (the gaps: see ``missing``)
-    last_day: date | None
-    missing: list[MissingFigures]
-
-
-def collection_status(db: Session, *, workspace: Workspace) -> list[ChannelCollection]:
-    """Every account of the workspace with what was collected, when, and what is missing."""
-    channels = _channels(db, workspace, None)
-    ids = [c.id for c in channels]
-    states = {
-        s.channel_id: s
-        for s in db.scalars(select(CollectionState).where(CollectionState.channel_id.in_(ids)))
-    }
-    posts = dict(
-        db.execute(  # count(*): from the (channel, published) index alone
-            select(MeasuredPost.channel_id, func.count())
-            .where(MeasuredPost.channel_id.in_(ids))
-            .group_by(MeasuredPost.channel_id)
-        ).all()
-    )
-    # The first and last day of each account: one walk of its (channel, day) key each way.
-    first, last = (
-        select(func.min(AccountDay.day)).where(AccountDay.channel_id == Channel.id),
-        select(func.max(AccountDay.day)).where(AccountDay.channel_id == Channel.id),
-    )
-    days = {
-        row[0]: (row[1], row[2])
-        for row in db.execute(
-            select(Channel.id, first.scalar_subquery(), last.scalar_subquery()).where(
-                Channel.id.in_(ids)
-            )
-        )
-    }
-    missing: dict[int, list[MissingFigures]] = defaultdict(list)
-    for row in db.scalars(
-        select(MissingFigures)
-        .where(MissingFigures.channel_id.in_(ids))
-        .order_by(MissingFigures.first_day.desc())
-    ):
-        missing[row.channel_id].append(row)
-    return [
-        ChannelCollection(
-            channel=c,
-            state=states.get(c.id),
-            posts=posts.get(c.id, 0),
-            first_day=days.get(c.id, (None, None))[0],
-            last_day=days.get(c.id, (None, None))[1],
-            missing=missing.get(c.id, []),
-        )
-        for c in channels
-    ]
-
-
-# --- Custom metrics ----------------------------------------------------------------------
-
-
-def create_custom_metric(
-    db: Session, *, workspace: Workspace, data: CustomMetricCreate, actor: User | None
-) -> CustomMetric:
-    """Define a workspace's metric; a FormulaError says where its formula is wrong, a
-    ConflictError that the name is taken."""
-    formula = parse(data.formula)
-    name = data.name.strip()
-    if not name:
-        raise UserError(N_("Give the metric a name, for example “Natural open rate”."))
-    values = {
-        "workspace_id": workspace.id,
-        "name": name,
-        "formula": formula.source.strip(),
-        "display": data.display,
-        "unit": data.unit.strip(),
-        "description": data.description.strip(),
-        "created_by_id": actor.id if actor is not None else None,
-    }
-    metric = create_unique(db, CustomMetric, values, unique=["workspace_id", "name"])
-    if metric is None:
-        raise ConflictError(
-            N_("A metric named “{name}” exists already: choose another name."), name=name
-        )
-    record_audit(
-        db,
-        actor=actor,
-        workspace=workspace,
-        action="custom_metric.create",
-        entity_type="custom_metric",
-        entity_id=metric.id,
-        after={"name": name, "formula": metric.formula},
-    )
-    return metric
-
-
-def list_custom_metrics(db: Session, *, workspace: Workspace) -> list[CustomMetric]:
-    """The workspace's custom metrics by name."""
-    return list(
-        db.scalars(
-            select(CustomMetric)
-            .where(CustomMetric.workspace_id == workspace.id)
-            .order_by(CustomMetric.name)
-        )
-    )
-
-
-def delete_custom_metric(
-    db: Session, *, workspace: Workspace, metric_id: int, actor: User | None
-) -> None:
-    """Remove one of the workspace's custom metrics."""
-    metric = db.get(CustomMetric, metric_id)
-    if metric is None or metric.workspace_id != workspace.id:
-        raise NotFoundError(N_("No such metric in this workspace."))
-    record_audit(
-        db,
-        actor=actor,
-        workspace=workspace,
-        action="custom_metric.delete",
-        entity_type="custom_metric",
-        entity_id=metric.id,
-        before={"name": metric.name, "formula": metric.formula},
-    )
-    db.delete(metric)
-
-
-def custom_value(metric: CustomMetric, figures: Mapping[Metric, int]) -> float | None:
-    """The custom metric's value for these figures (a post's, or an account day's); None
-    when a figure it reads is not reported or it divides by zero."""
-    return parse(metric.formula).evaluate(formula_figures(figures))

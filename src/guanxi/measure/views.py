@@ -18,8 +18,17 @@ from guanxi.accounts.models import Membership
 from guanxi.connectors.base import Metric
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
-from guanxi.core.errors import N_, NotFoundError
-from guanxi.measure import curves, flows, overview, service, sources
+from guanxi.core.errors import N_
+from guanxi.measure import (
+    curves,
+    custom_metrics,
+    flows,
+    listing,
+    overview,
+    service,
+    sources,
+    status,
+)
 from guanxi.measure.definitions import (
     BASE_DEFINITIONS,
     ENGAGEMENT_RATE_DEFINITION,
@@ -174,19 +183,12 @@ def overview_export(request: Request, membership: Member, db: Db, extension: str
 # --- An account --------------------------------------------------------------------------
 
 
-def _account(db: Db, membership: Membership, channel_id: int) -> service.ChannelCollection:
-    for status in service.collection_status(db, workspace=membership.workspace):
-        if status.channel.id == channel_id:
-            return status
-    raise NotFoundError(N_("No such connected account in this workspace."))
-
-
 @router.get("/w/{slug}/analytics/accounts/{channel_id}")
 def account_page(request: Request, membership: Member, db: Db, channel_id: int) -> Response:
     """An account's follower growth, sources, daily series and collection status."""
     period = page_period(request, membership)
-    status = _account(db, membership, channel_id)
     workspace = membership.workspace
+    found_status = status.account_status(db, workspace=workspace, channel_id=channel_id)
     series = service.daily_series(
         db, workspace=workspace, channel_id=channel_id, start=period.start, end=period.end
     )
@@ -210,7 +212,7 @@ def account_page(request: Request, membership: Member, db: Db, channel_id: int) 
         return i18n.gettext(label) if label else key
 
     context = _context(request, membership, period) | {
-        "status": status,
+        "status": found_status,
         "days": [day.day.isoformat() for day in series],
         "chart": {
             "new": [day.figures.get(Metric.NEW_FOLLOWERS) for day in series],
@@ -222,7 +224,7 @@ def account_page(request: Request, membership: Member, db: Db, channel_id: int) 
         "source_name": source_name,
         "source_names": lambda found: [source_name(s.key) for s in found.sources],
         "explain": _explain,
-        "channel": status.channel,
+        "channel": found_status.channel,
         "series": series,
         "totals": totals.channels[channel_id],
         "breakdowns": found,
@@ -276,33 +278,40 @@ def account_export(
 # --- Posts -------------------------------------------------------------------------------
 
 
-def _order(request: Request) -> curves.PostOrder:
-    value = request.query_params.get("sort", "")
-    return curves.PostOrder(value) if value in set(curves.PostOrder) else curves.PostOrder.PUBLISHED
-
-
 @router.get("/w/{slug}/analytics/posts")
 def posts_page(request: Request, membership: Member, db: Db, page: int = 1) -> Response:
-    """The period's posts with their figures, sortable, a page at a time."""
+    """The period's posts with their figures and the workspace's custom metrics, sortable by
+    any of them, a page at a time."""
     period = page_period(request, membership)
-    found = curves.posts_page(
+    metrics = custom_metrics.list_custom_metrics(db, workspace=membership.workspace)
+    order = listing.resolve_sort(request.query_params.get("sort", ""), metrics)
+    found = listing.posts_page(
         db,
         workspace=membership.workspace,
         start=period.start,
         end=period.end,
-        order=_order(request),
+        order=order or listing.PostOrder.PUBLISHED,
         page=page,
+        metrics=metrics,
     )
-    context = _context(request, membership, period) | {"posts": found, "orders": curves.PostOrder}
-    return render(request, "measure/posts.html", context)
+    context = _context(request, membership, period) | {
+        "posts": found,
+        "orders": listing.PostOrder,
+        "custom_metrics": metrics,
+        "metric_label": lambda metric: custom_metrics.label(metric, i18n.current_language()),
+    }
+    # A sort or page link asks (htmx) for the list alone.
+    partial = request.headers.get("hx-target") == "posts-list"
+    return render(request, "measure/_posts_list.html" if partial else "measure/posts.html", context)
 
 
 @router.get("/w/{slug}/analytics/posts/export.{extension}")
 def posts_export(request: Request, membership: Member, db: Db, extension: str) -> Response:
     """The period's posts with their figures as a file."""
     period = page_period(request, membership)
-    posts = service.post_figures(
-        db, workspace=membership.workspace, start=period.start, end=period.end
+    metrics = custom_metrics.list_custom_metrics(db, workspace=membership.workspace)
+    posts = listing.post_figures(
+        db, workspace=membership.workspace, start=period.start, end=period.end, metrics=metrics
     )
     columns = (
         "published_at",
@@ -315,6 +324,7 @@ def posts_export(request: Request, membership: Member, db: Db, extension: str) -
         "engagement_rate_basis",
         "text",
         "url",
+        *(metric.name for metric in metrics),
     )
     rows = [
         (
@@ -328,6 +338,7 @@ def posts_export(request: Request, membership: Member, db: Db, extension: str) -
             p.engagement_rate_basis,
             p.text,
             p.url,
+            *(p.custom.get(metric.name) for metric in metrics),
         )
         for p in posts
     ]

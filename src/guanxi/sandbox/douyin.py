@@ -413,6 +413,7 @@ def _item(post: SandboxPost, base_url: str, state: SandboxState) -> dict[str, An
         "item_id": post.post_id,
         "title": post.text,
         "create_time": int(post.created_at.timestamp()),
+        "media_type": 2 if post.extra.get("album") else 4,  # an image album, or a video
         "is_reviewed": post.status != "reviewing",
         "video_status": _video_status(post),
         "is_top": False,

@@ -137,6 +137,9 @@ def _status_json(state: SandboxState, post: SandboxPost) -> dict[str, Any]:
     }
     if post.media:
         body["original_pic"] = post.extra.get("pic_url", "")
+        body["pic_ids"] = list(post.media)
+    if post.extra.get("card"):  # a video, headline article or live stream: its card's type
+        body["page_info"] = {"type": post.extra["card"], "object_type": post.extra["card"]}
     from guanxi.sandbox.weibo_metrics import status_counts, user_counts  # noqa: PLC0415 - cycle: weibo_metrics imports this module
 
     body.update(status_counts(state, post))

@@ -258,6 +258,9 @@ def register(router: APIRouter, weibo: WeiboSandbox) -> None:  # noqa: PLR0915 -
         return JSONResponse({"uid": uid, "added": added})
 
 
+HISTORY_CARDS = ("video", "article")
+
+
 def add_history_posts(state: SandboxState, uid: str, *, days: int, per_week: float) -> int:
     """Give the account posts from before guanxi knew it (published outside guanxi)."""
     times = metrics.history_times(state, uid, days=days, per_week=per_week)
@@ -270,6 +273,11 @@ def add_history_posts(state: SandboxState, uid: str, *, days: int, per_week: flo
                 continue
             text = HISTORY_TEXTS[number % len(HISTORY_TEXTS)]
             post = SandboxPost(PLATFORM, uid, post_id, text, moment, extra={"source": "weibo.com"})
+            # Text, pictures, a video or a headline article in turn, as a brand's feed mixes.
+            if number % 4 == 1:
+                post.media = [f"{post_id}-pic"]
+            elif number % 4 > 1:
+                post.extra["card"] = HISTORY_CARDS[number % 4 - 2]
             state.add_post(post)
             added += 1
     return added

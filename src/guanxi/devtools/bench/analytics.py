@@ -43,7 +43,8 @@ from guanxi.devtools.bench.common import (
     scratch_database,
 )
 from guanxi.devtools.demo.stack import sandbox_environment
-from guanxi.measure import service
+from guanxi.measure import listing, service, status
+from guanxi.measure.analysis import service as analysis
 from guanxi.measure.collect import collect_channel_id
 from guanxi.measure.models import (
     AccountDay,
@@ -68,6 +69,7 @@ FORMATS = tuple(PostFormat)
 POSTS_PER_ACCOUNT = 1_000
 BENCH_UID_BASE = 7_000_000_000
 MAX_COLLECT_RUNS = 1_000  # a bound on the collector's runs, not a target
+ANALYSIS_DAYS = 180  # the analysis pages' longest usual period
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ def time_queries(
     """Each query the analytics pages make, ``repeats`` times, a session each."""
     today = utcnow().date()
     month, year = today - timedelta(days=29), today - timedelta(days=364)
+    half_year = today - timedelta(days=ANALYSIS_DAYS - 1)
     rng = random.Random(config.seed + 2)  # noqa: S311 - which account, not a secret
 
     def account() -> int:
@@ -353,13 +356,37 @@ def time_queries(
         "daily_series (one account, 365 days)": lambda db, ws: service.daily_series(
             db, workspace=ws, channel_id=account(), start=year, end=today
         ),
-        "post_figures (30 days)": lambda db, ws: service.post_figures(
+        "posts_page (30 days, newest)": lambda db, ws: listing.posts_page(
             db, workspace=ws, start=month, end=today
         ),
-        "post_figures (one account, 365 days)": lambda db, ws: service.post_figures(
+        "posts_page (30 days, by views, page 10)": lambda db, ws: listing.posts_page(
+            db, workspace=ws, start=month, end=today, order=listing.PostOrder.VIEWS, page=10
+        ),
+        "posts_page (30 days, by engagement rate)": lambda db, ws: listing.posts_page(
+            db, workspace=ws, start=month, end=today, order=listing.PostOrder.RATE
+        ),
+        "post_figures (one account, 365 days)": lambda db, ws: listing.post_figures(
             db, workspace=ws, start=year, end=today, channel_ids=[account()]
         ),
-        "collection_status": lambda db, ws: service.collection_status(db, workspace=ws),
+        # The analysis pages: content analysis, top and bottom posts, best time to post.
+        "content_analysis (180 days)": lambda db, ws: analysis.content_analysis(
+            db, workspace=ws, start=half_year, end=today
+        ),
+        "content_analysis (30 days)": lambda db, ws: analysis.content_analysis(
+            db, workspace=ws, start=month, end=today
+        ),
+        "top_posts (180 days)": lambda db, ws: analysis.top_posts(
+            db, workspace=ws, start=half_year, end=today
+        ),
+        "best_time (one account, 180 days)": lambda db, ws: analysis.best_time(
+            db, workspace=ws, channel_id=account(), start=half_year, end=today
+        ),
+        "collection_status (one account)": lambda db, ws: status.account_status(
+            db, workspace=ws, channel_id=account()
+        ),
+        "collection_status (every account)": lambda db, ws: status.collection_status(
+            db, workspace=ws
+        ),
     }
     timings = []
     total = len(queries) * config.repeats

@@ -32,8 +32,9 @@ from guanxi.measure.analysis.models import (
     LiftRead,
 )
 from guanxi.measure.analysis.stats import Lift, median_lift
+from guanxi.measure.listing import post_figures
 from guanxi.measure.models import MeasuredPost, PostFiguresRead
-from guanxi.measure.service import period_bounds, post_figures
+from guanxi.measure.service import period_bounds
 from guanxi.publishing.models import Campaign, Post, PublishTarget
 
 

@@ -44,14 +44,9 @@ from guanxi.measure.analysis.stats import (
     fit_best_time,
     mean_interval,
 )
+from guanxi.measure.listing import followers_by_day, followers_on, post_figures
 from guanxi.measure.models import POST_FORMAT_LABELS, PostFiguresRead
-from guanxi.measure.service import (
-    MAX_SERIES_DAYS,
-    _channel,
-    _followers_by_day,
-    _followers_on,
-    post_figures,
-)
+from guanxi.measure.service import MAX_SERIES_DAYS, _channel
 
 WEEKDAY_LABELS = (
     N_("Monday"),
@@ -284,7 +279,7 @@ def _observations(
     rated = [p for p in posts if p.engagement_rate is not None]
     platform_zone = ZoneInfo("Asia/Shanghai")  # account days are the platforms' days
     days = [p.published_at.astimezone(platform_zone).date() for p in rated]
-    followers = _followers_by_day(db, {channel.id: days} if days else {}).get(channel.id)
+    followers = followers_by_day(db, {channel.id: days} if days else {}).get(channel.id)
     zone = ZoneInfo(workspace.timezone)
     observations = []
     for post, day in zip(rated, days, strict=True):
@@ -294,7 +289,7 @@ def _observations(
                 slot=at.weekday() * 24 + at.hour,
                 rate=post.engagement_rate or 0.0,
                 format=post.format.value if post.format else None,
-                followers=_followers_on(followers, day),
+                followers=followers_on(followers, day),
             )
         )
     return observations

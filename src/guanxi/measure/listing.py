@@ -1,0 +1,284 @@
+"""The posts of a period with their latest figures: the whole list (the export, the command
+line, the content analysis) and one sorted page of it (the posts page and its API).
+
+A page is asked of the database: the count, and the page's 25 rows sorted by the date, the
+views or the engagements, read from the (workspace, published) index; only the sort by
+engagement rate reads the period's keys (five numbers a post), because a post without
+views is rated per follower of its account on its day. Either way only the page's posts are
+built, so a month of a thousand accounts costs what 25 posts do, plus an index scan.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Workspace
+from guanxi.channels.models import Channel
+from guanxi.connectors.base import Metric
+from guanxi.measure.custom_metrics import custom_values, sql_value
+from guanxi.measure.definitions import engagement_rate, engagements
+from guanxi.measure.formulas import parse
+from guanxi.measure.models import AccountDay, CustomMetric, MeasuredPost, PostFiguresRead
+from guanxi.measure.service import FOLLOWERS_LOOKBACK, channels_of, engagement_sum, period_bounds
+
+PAGE_SIZE = 25
+PLATFORM_DAYS = ZoneInfo("Asia/Shanghai")  # the platforms' days, as account days are kept
+# Columns rather than objects: a list of a month's posts builds no ORM objects.
+_ROW_COLUMNS = (
+    MeasuredPost.id,
+    MeasuredPost.channel_id,
+    MeasuredPost.external_id,
+    MeasuredPost.published_at,
+    MeasuredPost.format,
+    MeasuredPost.url,
+    MeasuredPost.text_excerpt,
+    MeasuredPost.last_observed_at,
+    MeasuredPost.illustrative,
+)
+_METRIC_COLUMNS = tuple(getattr(MeasuredPost, metric.value) for metric in Metric)
+
+
+class PostOrder(StrEnum):
+    """How the posts list is sorted (the highest first, the newest for ``published``)."""
+
+    PUBLISHED = "published"
+    VIEWS = "views"
+    ENGAGEMENTS = "engagements"
+    RATE = "rate"
+
+
+CUSTOM_SORT_PREFIX = "metric-"  # a sort by a custom metric: "metric-<its id>"
+
+
+def sort_key(order: PostOrder | CustomMetric) -> str:
+    """How a sort is written in an address: the order's value, or "metric-<id>"."""
+    return order.value if isinstance(order, PostOrder) else f"{CUSTOM_SORT_PREFIX}{order.id}"
+
+
+def resolve_sort(value: str, metrics: Sequence[CustomMetric]) -> PostOrder | CustomMetric | None:
+    """The sort an address asks for (``sort_key``'s form) among the figures and ``metrics``;
+    None when it names neither."""
+    if value in set(PostOrder):
+        return PostOrder(value)
+    return next((metric for metric in metrics if sort_key(metric) == value), None)
+
+
+@dataclass(frozen=True)
+class PostsPage:
+    """One page of a period's posts, sorted by a figure or by one of the workspace's own
+    metrics (whose values each row carries in ``custom``)."""
+
+    rows: list[PostFiguresRead]
+    page: int
+    pages: int
+    total: int
+    order: PostOrder | CustomMetric
+    illustrative: bool  # a post on this page is the demo's made-up history
+
+    @property
+    def sort(self) -> str:
+        """The page's sort as the address writes it."""
+        return sort_key(self.order)
+
+
+def _platform_day(moment: datetime) -> date:
+    return moment.astimezone(PLATFORM_DAYS).date()
+
+
+def followers_by_day(
+    db: Session, channel_days: Mapping[int, Sequence[date]]
+) -> dict[int, tuple[list[date], list[int]]]:
+    """Each channel's follower counts over the days asked for (and a month before), in day
+    order, to find the count on or just before a day; one query for every channel."""
+    found: dict[int, tuple[list[date], list[int]]] = {}
+    if not channel_days:
+        return found
+    first = min(min(days) for days in channel_days.values()) - FOLLOWERS_LOOKBACK
+    last = max(max(days) for days in channel_days.values())
+    rows = db.execute(
+        select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
+        .where(
+            AccountDay.channel_id.in_(channel_days),
+            AccountDay.day.between(first, last),
+            AccountDay.followers.is_not(None),
+        )
+        .order_by(AccountDay.channel_id, AccountDay.day)
+    ).all()
+    for channel_id, day, count in rows:
+        days, counts = found.setdefault(channel_id, ([], []))
+        days.append(day)
+        counts.append(count or 0)
+    return found
+
+
+def followers_on(found: tuple[list[date], list[int]] | None, day: date) -> int | None:
+    if not found:
+        return None
+    days, counts = found
+    index = bisect_right(days, day)
+    return counts[index - 1] if index else None
+
+
+def _followers_for(db: Session, rows: Sequence[Any]) -> dict[int, tuple[list[date], list[int]]]:
+    """The follower counts the rows without views are rated by (rows: channel_id,
+    published_at and views)."""
+    without_views: dict[int, list[date]] = defaultdict(list)
+    for row in rows:
+        if row.views is None:
+            without_views[row.channel_id].append(_platform_day(row.published_at))
+    return followers_by_day(db, without_views)
+
+
+def _period_query(
+    workspace: Workspace, channels: Sequence[int], begins: datetime, ends: datetime
+) -> Select[Any]:
+    return select().where(
+        MeasuredPost.workspace_id == workspace.id,
+        MeasuredPost.published_at >= begins,
+        MeasuredPost.published_at < ends,
+        MeasuredPost.channel_id.in_(channels),
+    )
+
+
+def _build(
+    db: Session,
+    rows: Sequence[Any],
+    channels: Mapping[int, Channel],
+    metrics: Sequence[CustomMetric] = (),
+) -> list[PostFiguresRead]:
+    """The rows (``_ROW_COLUMNS`` then ``_METRIC_COLUMNS``) as posts with their figures and
+    the values of the custom ``metrics``."""
+    followers = _followers_for(db, rows)
+    built = []
+    for row in rows:
+        figures = {
+            m: v for m, v in zip(Metric, row[len(_ROW_COLUMNS) :], strict=True) if v is not None
+        }
+        channel = channels[row.channel_id]
+        audience = followers_on(followers.get(row.channel_id), _platform_day(row.published_at))
+        rate = engagement_rate(figures, followers=audience)
+        built.append(
+            PostFiguresRead(
+                post_id=row.id,
+                platform=channel.platform,
+                account=channel.name,
+                external_id=row.external_id,
+                published_at=row.published_at,
+                format=row.format,
+                url=row.url,
+                text=row.text_excerpt,
+                views=figures.get(Metric.VIEWS),
+                engagements=engagements(figures),
+                engagement_rate=rate.value if rate else None,
+                engagement_rate_basis=rate.basis.value if rate else None,
+                observed_at=row.last_observed_at,
+                illustrative=row.illustrative,
+                custom=custom_values(metrics, figures),
+            )
+        )
+    return built
+
+
+def post_figures(
+    db: Session,
+    *,
+    workspace: Workspace,
+    start: date,
+    end: date,
+    channel_ids: Sequence[int] | None = None,
+    metrics: Sequence[CustomMetric] = (),
+) -> list[PostFiguresRead]:
+    """The posts published from ``start`` to ``end`` (the workspace's days), oldest first,
+    each with its latest figures: views, engagements and the engagement rate, per view or,
+    where the platform reports no views, per follower of the account on that day; and the
+    values of the custom ``metrics``."""
+    begins, ends = period_bounds(workspace, start, end)
+    channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
+    rows = db.execute(
+        _period_query(workspace, list(channels), begins, ends)
+        .add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS)
+        .order_by(MeasuredPost.published_at, MeasuredPost.id)
+    ).all()
+    return _build(db, rows, channels, metrics)
+
+
+def _highest_first(column: Any) -> tuple[Any, ...]:
+    """Highest first, posts without the figure last, ties oldest first."""
+    return (column.is_(None), column.desc(), MeasuredPost.published_at, MeasuredPost.id)
+
+
+def _page_ids_by_rate(db: Session, query: Select[Any], offset: int, size: int) -> list[int]:
+    """The ids of a page of posts by engagement rate (per view, or per follower on the
+    post's day), highest first, unrated last, ties oldest first."""
+    keys = db.execute(
+        query.add_columns(
+            MeasuredPost.id,
+            MeasuredPost.channel_id,
+            MeasuredPost.published_at,
+            MeasuredPost.views,
+            engagement_sum().label("engaged"),
+        ).order_by(MeasuredPost.published_at, MeasuredPost.id)
+    ).all()
+    followers = _followers_for(db, keys)
+    rated = []
+    for key in keys:
+        rate: float | None = None
+        if key.engaged is not None and key.views:
+            rate = key.engaged / key.views
+        elif key.engaged is not None and key.views is None:
+            audience = followers_on(followers.get(key.channel_id), _platform_day(key.published_at))
+            rate = key.engaged / audience if audience else None
+        rated.append((rate is None, -(rate or 0.0), key.id))
+    rated.sort(key=lambda entry: (entry[0], entry[1]))  # stable: ties stay oldest first
+    return [entry[2] for entry in rated[offset : offset + size]]
+
+
+def posts_page(
+    db: Session,
+    *,
+    workspace: Workspace,
+    start: date,
+    end: date,
+    order: PostOrder | CustomMetric = PostOrder.PUBLISHED,
+    page: int = 1,
+    channel_ids: Sequence[int] | None = None,
+    size: int = PAGE_SIZE,
+    metrics: Sequence[CustomMetric] = (),
+) -> PostsPage:
+    """The period's posts with their latest figures and the custom ``metrics``' values,
+    sorted by ``order`` (a figure or a custom metric; posts without it last), ``size`` to a
+    page; a page past the last shows the last."""
+    begins, ends = period_bounds(workspace, start, end)
+    channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
+    query = _period_query(workspace, list(channels), begins, ends)
+    total = db.scalar(query.add_columns(func.count())) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    offset = (page - 1) * size
+    rows_query = query.add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS)
+    if isinstance(order, CustomMetric):
+        by_metric = _highest_first(sql_value(parse(order.formula), MeasuredPost))
+        rows = list(db.execute(rows_query.order_by(*by_metric).offset(offset).limit(size)))
+    elif order is PostOrder.RATE:
+        ids = _page_ids_by_rate(db, query, offset, size)
+        found = {row.id: row for row in db.execute(rows_query.where(MeasuredPost.id.in_(ids)))}
+        rows = [found[post_id] for post_id in ids]
+    else:
+        by: tuple[Any, ...] = {
+            PostOrder.PUBLISHED: (MeasuredPost.published_at.desc(), MeasuredPost.id.desc()),
+            PostOrder.VIEWS: _highest_first(MeasuredPost.views),
+            PostOrder.ENGAGEMENTS: _highest_first(engagement_sum()),
+        }[order]
+        rows = list(db.execute(rows_query.order_by(*by).offset(offset).limit(size)))
+    shown = _build(db, rows, channels, metrics)
+    return PostsPage(shown, page, pages, total, order, any(p.illustrative for p in shown))
