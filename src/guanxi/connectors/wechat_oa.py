@@ -28,11 +28,13 @@ from guanxi.connectors.base import (
     ConnectedIdentity,
     ConnectorConfig,
     CredentialField,
+    FieldLimit,
     HashtagStyle,
     MediaFile,
     MediaKind,
     OutcomeUnknownError,
     PermanentError,
+    PreviewKind,
     PublishRequest,
     PublishResult,
     PublishState,
@@ -268,6 +270,8 @@ class WechatOaConnector(WechatMetrics, WechatPush, WechatEngage, ReadNotSupporte
     capabilities |= {Capability.METRICS}  # connectors.wechat_metrics (the data cube)
     hashtag_style = HashtagStyle.NONE
     variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
+    field_limits = (FieldLimit("title", TITLE_MAX), FieldLimit("digest", DIGEST_MAX))
+    preview = PreviewKind.ARTICLE
     settings_model = WechatSettings
     credential_fields = (
         CredentialField(
