@@ -359,7 +359,7 @@ def test_the_month_page_shows_chips_coloured_by_campaign(db: Session, board: Boa
     assert chips(page.text) == ["10:00 光棍节特惠 Scheduled · Sina Weibo · 普罗旺斯葡萄酒官方微博"]
     assert 'data-chip="#e74c3c"' in page.text
     assert 'draggable="true"' in page.text
-    assert f"/w/acme/calendar/targets/{target.id}/reschedule" in page.text
+    assert f"/w/acme/calendar/variants/{target.id}/reschedule" in page.text
     assert "The workspace's time zone." in page.text
 
 

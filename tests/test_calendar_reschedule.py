@@ -35,7 +35,7 @@ def move(client: TestClient, target_id: int, day: str, at: str, *, json: bool = 
     if json:
         headers["Accept"] = "application/json"
     return client.post(
-        f"/w/acme/calendar/targets/{target_id}/reschedule",
+        f"/w/acme/calendar/variants/{target_id}/reschedule",
         data={"date": day, "time": at},
         headers=headers,
         follow_redirects=False,
@@ -300,7 +300,7 @@ def test_the_form_without_javascript_moves_and_returns_to_the_week(
 ) -> None:
     target = add_target(db, board.weibo, at=FUTURE)
     db.commit()
-    detail = board.client.get(f"/w/acme/calendar/targets/{target.id}")
+    detail = board.client.get(f"/w/acme/calendar/variants/{target.id}")
     assert 'name="date" required value="2031-04-09"' in detail.text
     assert 'name="time" required value="10:00"' in detail.text
     assert "Moving a post keeps its approval" in detail.text
@@ -340,7 +340,7 @@ def test_an_analyst_cannot_move_and_a_stranger_gets_404(
     refused = move(client, target.id, "2031-05-01", "10:00")
     assert refused.status_code == 403
     assert "Your role (Analyst) does not allow this." in refused.text
-    detail = client.get(f"/w/acme/calendar/targets/{target.id}")
+    detail = client.get(f"/w/acme/calendar/variants/{target.id}")
     assert "Your role can read the calendar but not move posts." in detail.text
 
     sign_in(client, "stranger@other.example")
@@ -354,8 +354,8 @@ def test_an_analyst_cannot_move_and_a_stranger_gets_404(
     assert move(client, foreign.id, "2031-05-01", "10:00", json=False).status_code == 404
     assert reloaded(db, foreign).scheduled_at == FUTURE
     sign_in(client, "stranger@other.example")
-    assert client.get(f"/w/acme/calendar/targets/{target.id}").status_code == 404
-    assert client.get(f"/w/other-brand/calendar/targets/{target.id}").status_code == 404
+    assert client.get(f"/w/acme/calendar/variants/{target.id}").status_code == 404
+    assert client.get(f"/w/other-brand/calendar/variants/{target.id}").status_code == 404
 
     sign_in(client, editor.email)
     assert move(client, target.id, "2031-05-01", "10:00").status_code == 200
@@ -372,7 +372,7 @@ def test_a_published_post_has_no_move_form(db: Session, board: Board) -> None:
     )
     db.commit()
 
-    detail = board.client.get(f"/w/acme/calendar/targets/{target.id}")
+    detail = board.client.get(f"/w/acme/calendar/variants/{target.id}")
 
     assert "This post can no longer be moved" in detail.text
     assert "/reschedule" not in detail.text
@@ -407,3 +407,10 @@ def test_a_move_that_races_the_engine_is_refused(
 
     assert reloaded(db, target).state == TargetState.PUBLISHING
     assert reloaded(db, target).scheduled_at == FUTURE
+
+
+def test_old_calendar_links_lead_to_the_variant(client: TestClient) -> None:
+    """A link saved when the calendar said "targets" still opens, by the variant's URL."""
+    response = client.get("/w/acme/calendar/targets/7", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/w/acme/calendar/variants/7"

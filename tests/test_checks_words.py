@@ -26,12 +26,32 @@ def words(*terms: tuple[str, WordSeverity]) -> CompiledWordList:
     return CompiledWordList(WordEntry(term, "test", severity) for term, severity in terms)
 
 
-def test_overlapping_terms_are_all_found_at_their_places() -> None:
-    """Given 最, 最佳 and 佳品, the text 最佳品 hits all three."""
+def test_overlapping_terms_keep_the_longest_match() -> None:
+    """Given 最, 最佳 and 佳品, the text 最佳品 hits 最佳 and 佳品 (which only overlap),
+    not 最 on top of 最佳; a lone 最 elsewhere is still found."""
     compiled = words(("最", WARN), ("最佳", BLOCK), ("佳品", WARN))
-    text = "这是最佳品。"
-    hits = [(hit.entry.term, text[hit.start : hit.end]) for hit in compiled.hits(text)]
-    assert hits == [("最", "最"), ("最佳", "最佳"), ("佳品", "佳品")]
+    text = "这是最佳品，最好。"
+    hits = [(hit.entry.term, hit.start) for hit in compiled.hits(text)]
+    assert hits == [("最佳", 2), ("佳品", 3), ("最", 6)]
+
+
+def test_a_stricter_short_term_inside_a_longer_one_still_shows() -> None:
+    """A blocked term inside a word only to avoid is not hidden by it."""
+    compiled = words(("最", BLOCK), ("最佳", WARN))
+    hits = [hit.entry.term for hit in compiled.hits("最佳")]
+    assert hits == ["最", "最佳"]
+
+
+def test_the_findings_do_not_flag_a_shorter_term_twice() -> None:
+    """The default list has both 最 and 最佳: a text with 最佳 gets one finding."""
+    compiled = words(("最", WARN), ("最佳", WARN))
+    findings = service.run_checks(
+        text="年度最佳",
+        audience=ChannelAudience.MAINLAND,
+        hashtag_style=HashtagStyle.DOUBLE_HASH,
+        words=compiled,
+    )
+    assert [finding.code for finding in findings] == ["words.hit:最佳"]
 
 
 def test_traditional_text_hits_simplified_terms_and_the_reverse() -> None:

@@ -66,9 +66,10 @@ def test_an_editor_composes_in_chinese_and_sees_the_variants(
     assert 'lang="zh-Hans"' in page.text
     assert page.text.count(TEXT) >= 3  # the master and each variant
     # The article account asks for a title, a summary and a cover; the microblog does not.
-    article = page.text.split("品牌公众号")[1]
+    micro, article = page.text.split('<section class="card variant"')[1:3]
+    assert "品牌公众号" in article
     assert 'name="digest"' in article
-    assert 'name="digest"' not in page.text.split("品牌公众号")[0]
+    assert 'name="digest"' not in micro
     listing = client.get("/w/acme/publish")
     assert "春季上新" in listing.text
 

@@ -105,7 +105,7 @@ def test_xiaohongshu_limits_title_and_body(connector: ManualConnector) -> None:
     assert codes(xhs, too_long) == [
         ("manual.title_too_long", "error"),
         ("manual.text_too_long", "error"),
-        ("manual.media_expected", "warning"),
+        ("manual.media_expected", "error"),
     ]
     [title_problem, *_] = xhs.validate(too_long)
     assert title_problem.params == {"length": 21, "limit": 20}

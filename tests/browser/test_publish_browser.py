@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
 
+from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import Connector
 from guanxi.connectors.registry import build_connector
+from guanxi.connectors.weibo import weibo_text_length
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo.stack import sandbox_environment
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.publishing.engine import dispatch_due, execute_target
+from guanxi.publishing.models import PublishTarget, TargetState
+from guanxi.publishing.policy import get_policy
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
+from guanxi.sandbox.wechat import DEMO_WECHAT_NAME
 from guanxi.sandbox.weibo import DEMO_SAFE_DOMAIN, DEMO_WEIBO_NAME, DEMO_WEIBO_UID
 from tests.browser.conftest import EDITOR, MANAGER, LiveServer, serve_demo, sign_in
+from tests.composer_support import png_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -148,3 +156,80 @@ def test_the_checks_hits_are_marked_inside_the_textarea_while_typing(
     area.type("！")  # typed after the check answered: plain text until the next answer
     expect(backdrop).to_have_text("春季新品上市，全城最受期待的桃红葡萄酒。！")
     expect(backdrop.locator("mark.mark-warning").first).to_contain_text("最")
+
+
+def _account(page: Page, name: str, platform: str) -> Locator:
+    """The composer's checkbox for the account ``name`` on ``platform`` (names repeat)."""
+    return page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(name)} \({platform}"))
+
+
+def test_compose_for_weibo_and_wechat_with_previews_counters_an_image_and_one_time(
+    page: Page, stack: LiveServer, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Given a workspace publishing without approval, the community manager picks Weibo and
+    WeChat, sees both previews and Weibo's counter follow the typing, attaches an image
+    before any variant exists (both previews show it), creates the variants, reads the
+    confirmation, gives the article its title in its tab, and schedules both at one time."""
+    with stack.sessions() as db:
+        workspace = db.scalar(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE.slug))
+        assert workspace is not None
+        policy = get_policy(db, workspace=workspace)
+        steps, policy.approval_steps = policy.approval_steps, 0
+        db.commit()
+    try:
+        sign_in(page, stack, EDITOR)
+        page.goto(stack.url(f"/w/{DEMO_WORKSPACE.slug}/publish/new"))
+        _account(page, DEMO_WEIBO_NAME, "").check()
+        _account(page, DEMO_WECHAT_NAME, "WeChat").check()
+        card = page.locator("figure.preview-microblog:visible")
+        article = page.locator("figure.preview-article:visible")
+        expect(card).to_have_count(1)
+        expect(article).to_have_count(1)
+
+        page.locator("input[name=title]").fill("春季上新")
+        text = f"春季新品上市，欢迎品尝！详情 https://{DEMO_SAFE_DOMAIN}/spring"
+        page.locator("textarea[name=body]").fill(text)
+        expect(card.locator("[data-slot=text]")).to_have_text(text)
+        counter = card.locator("[data-counter][data-field=text]")
+        expect(counter).to_have_text(f"{weibo_text_length(text)} / 140")
+        page.locator("textarea[name=body]").fill("好" * 141)
+        expect(counter).to_have_class(re.compile(r"\bover\b"))
+        page.locator("textarea[name=body]").fill(text)
+
+        image = tmp_path / "rose.png"
+        image.write_bytes(png_bytes(40, 30, "pink"))
+        page.locator("input[name=files]").set_input_files(image)
+        expect(card.locator("[data-slot=images] img")).to_have_count(1)
+        expect(article.locator("[data-slot=cover] img")).to_have_count(1)
+        page.get_by_role("button", name="Create the variants").click()
+
+        expect(page).to_have_url(re.compile(rf"/w/{DEMO_WORKSPACE.slug}/posts/\d+$"))
+        expect(page.get_by_role("status").first).to_contain_text("Post created")
+        expect(page.get_by_role("tab")).to_have_count(2)
+        page.get_by_role("tab", name=re.compile(rf"^{re.escape(DEMO_WECHAT_NAME)} ")).click()
+        panel = page.locator("[role=tabpanel]:visible")
+        expect(panel).to_have_count(1)
+        expect(panel.locator("figure.preview-article [data-slot=cover] img")).to_have_count(1)
+        panel.locator("input[name=title]").fill("普罗旺斯的春天")
+        expect(panel.locator("figure.preview-article [data-slot=title]")).to_have_text(
+            "普罗旺斯的春天"
+        )
+        panel.get_by_role("button", name="Save the variant").click()
+        expect(page.get_by_role("status").first).to_contain_text("Variant saved.")
+
+        schedule = page.locator("form[data-schedule-all]")
+        when = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT10:00")
+        schedule.locator("input[name=when]").fill(when)
+        schedule.get_by_role("button", name="Schedule all").click()
+        expect(page.get_by_role("status").first).to_contain_text("Variants scheduled.")
+        expect(page.locator("main")).to_contain_text("Scheduled for", timeout=10_000)
+        with stack.sessions() as db:
+            post_id = int(page.url.rsplit("/", 1)[1].split("#")[0])
+            states = db.scalars(select(PublishTarget.state).where(PublishTarget.post_id == post_id))
+            assert set(states) == {TargetState.SCHEDULED}
+    finally:
+        with stack.sessions() as db:
+            workspace = db.scalar(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE.slug))
+            assert workspace is not None
+            get_policy(db, workspace=workspace).approval_steps = steps
+            db.commit()

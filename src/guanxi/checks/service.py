@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +66,13 @@ def run_checks(
     findings = [finding for check in checks for finding in check(subject)]
     # Stable sort: errors first, then the pipeline's order.
     return sorted(findings, key=lambda finding: finding.severity is not Severity.ERROR)
+
+
+def without_covered(findings: Sequence[Finding], families: Iterable[str]) -> list[Finding]:
+    """``findings`` less those of a family a platform rule already reports (its ``covers``):
+    ``hashtags.not_supported`` says nothing more once Weibo's own rule refuses the topic."""
+    covered = set(families)
+    return [finding for finding in findings if finding.code.split(".", 1)[0] not in covered]
 
 
 def blocking_findings(

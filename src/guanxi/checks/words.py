@@ -4,8 +4,9 @@ Traditional alike.
 Terms and texts are normalised the same way before matching (OpenCC Traditional to
 Simplified, then lower case), so 頂級 in a text hits the term 顶级 and the reverse. The
 normalisation keeps every character in place, so a hit's position in the normalised text is
-its position in the original. Overlapping hits are all reported (最, 最佳 and 最佳的 in one
-phrase), one finding per term with every place it occurs.
+its position in the original. Of overlapping hits the longest is kept: in 最佳的 the term
+最佳 is reported, not 最 on top of it, unless the shorter term is the stricter one (a blocked
+word inside a word to avoid still shows). One finding per term with every place it occurs.
 """
 
 from __future__ import annotations
@@ -104,14 +105,33 @@ class CompiledWordList:
         return len(self._by_key)
 
     def hits(self, text: str) -> list[Hit]:
-        """Every occurrence of every term in ``text``, overlapping ones included, in order."""
+        """Every occurrence of every term in ``text``, in order, less the ones inside a
+        longer hit that is at least as strict (``longest_hits``)."""
         if not self._by_key or not text:
             return []
         found = [
             Hit(entry=entry, start=end - length + 1, end=end + 1)
             for end, (length, entry) in self._automaton.iter(normalize(text))
         ]
-        return sorted(found, key=lambda hit: (hit.start, hit.end))
+        return sorted(longest_hits(found), key=lambda hit: (hit.start, hit.end))
+
+
+_STRICTNESS = {WordSeverity.WARN: 0, WordSeverity.BLOCK: 1}
+
+
+def _covers(outer: Hit, inner: Hit) -> bool:
+    """``outer`` is longer, contains ``inner`` and is at least as strict."""
+    return (
+        outer.end - outer.start > inner.end - inner.start
+        and outer.start <= inner.start
+        and inner.end <= outer.end
+        and _STRICTNESS[outer.entry.severity] >= _STRICTNESS[inner.entry.severity]
+    )
+
+
+def longest_hits(found: list[Hit]) -> list[Hit]:
+    """``found`` without the hits another hit covers: 最 inside 最佳 says nothing more."""
+    return [hit for hit in found if not any(_covers(other, hit) for other in found)]
 
 
 EMPTY_WORD_LIST = CompiledWordList(())

@@ -213,6 +213,36 @@ class RuleViolation:
     message: str
     severity: Severity = Severity.ERROR
     params: Mapping[str, str | int] = field(default_factory=dict)
+    # The family of Chinese-first check findings this rule already says (``hashtags``):
+    # the composer does not show those twice, once as an error and again as a warning.
+    covers: str = ""
+
+
+class PreviewKind(StrEnum):
+    """How a platform shows a post, for the composer's preview beside the text."""
+
+    MICROBLOG = "microblog"  # a card: avatar, name, text, an image grid (Weibo)
+    ARTICLE = "article"  # a title, a cover, a summary (a WeChat article)
+    VIDEO = "video"  # a vertical video with its caption (Douyin)
+    NOTE = "note"  # a cover image, a short title, the text (a Xiaohongshu note)
+    POST = "post"  # any other platform: the text and the media
+
+
+class Counting(StrEnum):
+    """How a platform counts a field's length against its limit."""
+
+    CHARACTERS = "characters"  # every character is one
+    LATIN_HALVES = "latin_halves"  # two ASCII characters count as one (Weibo)
+
+
+@dataclass(frozen=True)
+class FieldLimit:
+    """A platform's length limit on one field (``text``, ``title``, ``digest``), which the
+    composer counts against as a person types; ``validate`` enforces the same number."""
+
+    field: str
+    limit: int
+    counting: Counting = Counting.CHARACTERS
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,13 @@ from guanxi.connectors.base import (
     ChannelContext,
     ConnectedIdentity,
     ConnectorConfig,
+    FieldLimit,
     HashtagStyle,
     MediaFile,
     MediaKind,
     OutcomeUnknownError,
     PermanentError,
+    PreviewKind,
     PublishRequest,
     PublishResult,
     PublishState,
@@ -128,6 +130,8 @@ class DouyinConnector(DouyinMetrics, DouyinEngage, ReadNotSupported):
     capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY, Capability.METRICS}
     hashtag_style = HashtagStyle.SINGLE_HASH
     variant_fields: frozenset[VariantField] = frozenset()
+    field_limits = (FieldLimit("text", MAX_TEXT_LENGTH),)
+    preview = PreviewKind.VIDEO
     settings_model = DouyinSettings
 
     def __init__(
@@ -239,6 +243,7 @@ class DouyinConnector(DouyinMetrics, DouyinEngage, ReadNotSupported):
                         "remove the closing #."
                     ),
                     severity=Severity.WARNING,
+                    covers="hashtags",
                 )
             )
         if EMPTY_HASH_RE.search(text):

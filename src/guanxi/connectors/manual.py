@@ -8,6 +8,7 @@ Rules are conservative: only limits known for sure are errors (see docs/connecto
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,10 +22,12 @@ from guanxi.connectors.base import (
     ConnectedIdentity,
     ConnectorConfig,
     CredentialField,
+    FieldLimit,
     HashtagStyle,
     MediaKind,
     NotSupportedError,
     PermanentError,
+    PreviewKind,
     PublishRequest,
     PublishResult,
     PublishState,
@@ -38,6 +41,7 @@ from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
 
 HANDLE_MAX_LENGTH = 120
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
 WAITING_FOR_A_PERSON = N_("Waiting for a person to post it by hand.")
 
 # Platforms without an official publishing API: the usual reason to connect one by hand.
@@ -51,17 +55,30 @@ class PlatformRules:
     title_max: int | None = None
     text_max: int | None = None
     needs_media: bool = False  # warn when a post has neither an image nor a video
+    media_required: bool = False  # ... an error rather than a warning
+    links_clickable: bool = True  # False: warn that a link in the post is plain text
     hashtag_style: HashtagStyle = HashtagStyle.SINGLE_HASH
+    preview: PreviewKind = PreviewKind.POST
 
 
 RULES: dict[str, PlatformRules] = {
     # Xiaohongshu notes: title up to 20 characters, body up to 1,000; a note is built around
-    # images or a video. The image limit has changed over the years: not checked.
-    "xiaohongshu": PlatformRules(title_max=20, text_max=1000, needs_media=True),
+    # images or a video (none: it cannot be posted), and links in a note are not clickable.
+    # The image limit has changed over the years: not checked.
+    "xiaohongshu": PlatformRules(
+        title_max=20,
+        text_max=1000,
+        needs_media=True,
+        media_required=True,
+        links_clickable=False,
+        preview=PreviewKind.NOTE,
+    ),
     # Bilibili video titles take up to 80 characters.
     "bilibili": PlatformRules(title_max=80),
-    "weibo": PlatformRules(hashtag_style=HashtagStyle.DOUBLE_HASH),
-    "wechat": PlatformRules(title_max=64, hashtag_style=HashtagStyle.NONE),
+    "weibo": PlatformRules(hashtag_style=HashtagStyle.DOUBLE_HASH, preview=PreviewKind.MICROBLOG),
+    "wechat": PlatformRules(
+        title_max=64, hashtag_style=HashtagStyle.NONE, preview=PreviewKind.ARTICLE
+    ),
 }
 
 
@@ -94,7 +111,13 @@ class ManualConnector(ReadNotSupported):
         self.platforms: tuple[str, ...] = (platform,) if platform else catalog_slugs()
         rules = RULES.get(platform, PlatformRules())
         self.hashtag_style = rules.hashtag_style
+        self.preview = rules.preview
         self.variant_fields = frozenset({VariantField.TITLE} if rules.title_max else ())
+        self.field_limits = tuple(
+            FieldLimit(name, limit)
+            for name, limit in (("title", rules.title_max), ("text", rules.text_max))
+            if limit is not None
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client) -> ManualConnector:  # noqa: ARG003 - the same constructor as every connector
@@ -190,6 +213,17 @@ def validate_for_platform(platform: str, variant: VariantDraft) -> list[RuleViol
             RuleViolation(
                 "manual.media_expected",
                 N_("Posts on this platform are built around images or a video: add some."),
+                severity=Severity.ERROR if rules.media_required else Severity.WARNING,
+            )
+        )
+    if not rules.links_clickable and (variant.link.strip() or _URL.search(variant.text)):
+        problems.append(
+            RuleViolation(
+                "manual.link_not_clickable",
+                N_(
+                    "Links are not clickable on this platform: readers see plain text. Name "
+                    "the page in words, or move the link to your profile."
+                ),
                 severity=Severity.WARNING,
             )
         )

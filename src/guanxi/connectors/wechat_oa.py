@@ -28,10 +28,12 @@ from guanxi.connectors.base import (
     ConnectedIdentity,
     ConnectorConfig,
     CredentialField,
+    FieldLimit,
     HashtagStyle,
     MediaFile,
     MediaKind,
     PermanentError,
+    PreviewKind,
     PublishRequest,
     PublishResult,
     PublishState,
@@ -49,7 +51,7 @@ from guanxi.connectors.wechat_html import sanitize_html
 from guanxi.connectors.wechat_jobs import result_from_job
 from guanxi.connectors.wechat_metrics import WechatMetrics
 from guanxi.connectors.wechat_push import WechatPush
-from guanxi.connectors.wechat_rules import article_problems
+from guanxi.connectors.wechat_rules import DIGEST_MAX, TITLE_MAX, article_problems
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_
 from guanxi.core.settings import ENV_PREFIX, Settings
@@ -108,6 +110,8 @@ class WechatOaConnector(WechatApi, WechatMetrics, WechatPush, WechatEngage, Read
     capabilities |= {Capability.METRICS}  # connectors.wechat_metrics (the data cube)
     hashtag_style = HashtagStyle.NONE
     variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
+    field_limits = (FieldLimit("title", TITLE_MAX), FieldLimit("digest", DIGEST_MAX))
+    preview = PreviewKind.ARTICLE
     settings_model = WechatSettings
     credential_fields = (
         CredentialField(

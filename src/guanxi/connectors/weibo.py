@@ -28,12 +28,15 @@ from guanxi.connectors.base import (
     ConnectedIdentity,
     ConnectorConfig,
     ConnectorError,
+    Counting,
     FetchPage,
+    FieldLimit,
     HashtagStyle,
     MediaFile,
     MediaKind,
     OutcomeUnknownError,
     PermanentError,
+    PreviewKind,
     PublishRequest,
     PublishResult,
     PublishState,
@@ -130,6 +133,8 @@ class WeiboConnector(WeiboMetrics, WeiboEngage, ReadNotSupported):
     # third parties) refuses text containing them: through this connector, no hashtags.
     hashtag_style = HashtagStyle.NONE
     variant_fields: frozenset[VariantField] = frozenset()
+    field_limits = (FieldLimit("text", TEXT_LIMIT, Counting.LATIN_HALVES),)
+    preview = PreviewKind.MICROBLOG
     settings_model = WeiboSettings
 
     def __init__(self, config: ConnectorConfig, *, safe_domain: str = "") -> None:
@@ -210,6 +215,7 @@ class WeiboConnector(WeiboMetrics, WeiboEngage, ReadNotSupported):
                         "Weibo does not accept #topic# tags in posts shared by apps. Remove "
                         "the # marks around the topic."
                     ),
+                    covers="hashtags",
                 )
             )
         problems.extend(self._media_problems(variant.media))

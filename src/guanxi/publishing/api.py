@@ -44,10 +44,10 @@ def _load(db: Db, membership: Membership, post_id: int) -> Post:
 
 
 def _load_variant(
-    db: Db, membership: Membership, post_id: int, target_id: int
+    db: Db, membership: Membership, post_id: int, variant_id: int
 ) -> tuple[Post, PublishTarget]:
     return service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
     )
 
 
@@ -100,18 +100,18 @@ def api_post(request: Request, db: Db, membership: ApiReader, post_id: int) -> P
     return PostRead.of(_load(db, membership, post_id))
 
 
-@router.put("/posts/{post_id}/variants/{target_id}", response_model=VariantRead)
+@router.put("/posts/{post_id}/variants/{variant_id}", response_model=VariantRead)
 def api_update_variant(
     request: Request,
     db: Db,
     membership: ApiWriter,
     post_id: int,
-    target_id: int,
+    variant_id: int,
     payload: VariantUpdate,
 ) -> VariantRead:
     """Replace a variant's content and re-run its checks (not while scheduled or live)."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, target_id)
+    _post, target = _load_variant(db, membership, post_id, variant_id)
     variants.update_variant(
         db,
         target=target,
@@ -138,18 +138,18 @@ def api_submit(request: Request, db: Db, membership: ApiWriter, post_id: int) ->
     return PostRead.of(post)
 
 
-@router.post("/posts/{post_id}/variants/{target_id}/decision", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{variant_id}/decision", response_model=VariantRead)
 def api_decide(
     request: Request,
     db: Db,
     membership: ApiApprover,
     post_id: int,
-    target_id: int,
+    variant_id: int,
     payload: Decision,
 ) -> VariantRead:
     """Approve or reject the next review step of a variant (a rejection needs a comment)."""
     i18n.set_language(request.state.language)
-    post, target = _load_variant(db, membership, post_id, target_id)
+    post, target = _load_variant(db, membership, post_id, variant_id)
     approvals.decide(
         db,
         target=target,
@@ -162,18 +162,18 @@ def api_decide(
     return VariantRead.of(target)
 
 
-@router.post("/posts/{post_id}/variants/{target_id}/overrides", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{variant_id}/overrides", response_model=VariantRead)
 def api_override(
     request: Request,
     db: Db,
     membership: ApiApprover,
     post_id: int,
-    target_id: int,
+    variant_id: int,
     payload: Override,
 ) -> VariantRead:
     """Let a warning of the variant's last checks pass (managers); errors cannot be."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, target_id)
+    _post, target = _load_variant(db, membership, post_id, variant_id)
     variants.override_warning(
         db, target=target, membership=membership, code=payload.code, reason=payload.reason
     )
@@ -181,18 +181,18 @@ def api_override(
     return VariantRead.of(target)
 
 
-@router.post("/posts/{post_id}/variants/{target_id}/schedule", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{variant_id}/schedule", response_model=VariantRead)
 def api_schedule(
     request: Request,
     db: Db,
     membership: ApiWriter,
     post_id: int,
-    target_id: int,
+    variant_id: int,
     payload: ScheduleRequest,
 ) -> VariantRead:
     """Schedule an approved, checked variant at ``at`` (null: publish now)."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, target_id)
+    _post, target = _load_variant(db, membership, post_id, variant_id)
     try:
         scheduling.schedule_target(
             db,
@@ -208,25 +208,25 @@ def api_schedule(
     return VariantRead.of(target)
 
 
-@router.post("/posts/{post_id}/variants/{target_id}/unschedule", response_model=VariantRead)
+@router.post("/posts/{post_id}/variants/{variant_id}/unschedule", response_model=VariantRead)
 def api_unschedule(
-    request: Request, db: Db, membership: ApiWriter, post_id: int, target_id: int
+    request: Request, db: Db, membership: ApiWriter, post_id: int, variant_id: int
 ) -> VariantRead:
     """Take a scheduled variant off the queue; it stays approved."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, target_id)
+    _post, target = _load_variant(db, membership, post_id, variant_id)
     scheduling.unschedule_target(db, target=target, membership=membership)
     db.commit()
     return VariantRead.of(target)
 
 
-@router.get("/posts/{post_id}/variants/{target_id}/attempts", response_model=list[AttemptRead])
+@router.get("/posts/{post_id}/variants/{variant_id}/attempts", response_model=list[AttemptRead])
 def api_attempts(
-    request: Request, db: Db, membership: ApiReader, post_id: int, target_id: int
+    request: Request, db: Db, membership: ApiReader, post_id: int, variant_id: int
 ) -> list[AttemptRead]:
     """Every logged attempt at publishing the variant, oldest first."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, target_id)
+    _post, target = _load_variant(db, membership, post_id, variant_id)
     return [
         AttemptRead.model_validate(attempt) for attempt in service.list_attempts(db, target=target)
     ]

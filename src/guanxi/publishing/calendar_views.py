@@ -253,19 +253,25 @@ def _target_page(
     )
 
 
-@router.get("/w/{slug}/calendar/targets/{target_id}")
-def target_detail(request: Request, db: Db, membership: Member, target_id: int) -> Response:
+@router.get("/w/{slug}/calendar/variants/{variant_id}")
+def target_detail(request: Request, db: Db, membership: Member, variant_id: int) -> Response:
     """One post on the calendar, with a form to move it (the keyboard and no-JS path)."""
-    return _target_page(request, db, membership, target_id)
+    return _target_page(request, db, membership, variant_id)
 
 
-@router.post("/w/{slug}/calendar/targets/{target_id}/reschedule")
+@router.api_route("/w/{slug}/calendar/targets/{rest:path}", methods=["GET", "POST"])
+def old_target_url(slug: str, rest: str) -> Response:
+    """Links and bookmarks from before variants were called variants everywhere."""
+    return RedirectResponse(f"/w/{slug}/calendar/variants/{rest}", status_code=308)
+
+
+@router.post("/w/{slug}/calendar/variants/{variant_id}/reschedule")
 def reschedule(
     request: Request,
     db: Db,
     user: CurrentUser,
     membership: Writer,
-    target_id: int,
+    variant_id: int,
     day: Annotated[str, Form(alias="date", max_length=FIELD_MAX_LENGTH)] = "",
     at: Annotated[str, Form(alias="time", max_length=FIELD_MAX_LENGTH)] = "",
 ) -> Response:
@@ -275,7 +281,7 @@ def reschedule(
         target = calendar.reschedule_target(
             db,
             workspace=membership.workspace,
-            target_id=target_id,
+            target_id=variant_id,
             day=day,
             at=at,
             zone=zone,
@@ -292,7 +298,7 @@ def reschedule(
         if _wants_json(request):
             return JSONResponse({"ok": False, "message": message}, status_code=exc.status_code)
         return _target_page(
-            request, db, membership, target_id, error=message, status_code=exc.status_code
+            request, db, membership, variant_id, error=message, status_code=exc.status_code
         )
     db.commit()
     i18n.set_language(request.state.language)

@@ -13,6 +13,7 @@ capability = Capability(
     routers=(
         "guanxi.publishing.calendar_views:router",
         "guanxi.publishing.views:router",
+        "guanxi.publishing.variant_views:router",
         "guanxi.publishing.media_views:router",
         "guanxi.publishing.review_views:router",
         "guanxi.publishing.manual_views:router",

@@ -5,6 +5,7 @@ what is due.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing.approvals import approvals_complete
-from guanxi.publishing.models import PublishTarget, TargetState
+from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.service import set_state
 from guanxi.publishing.variants import check_variant, unresolved
@@ -111,3 +112,39 @@ def retry_target(
         raise UserError(N_("Only a failed variant, or one that needs attention, can be retried."))
     target.next_attempt_at = utcnow()
     set_state(db, target=target, state=TargetState.SCHEDULED, reason="", actor=membership.user)
+
+
+class VariantRefusedError(UserError):
+    """One variant of several could not be scheduled: the reason, and which variant."""
+
+    def __init__(self, target_id: int, cause: UserError) -> None:
+        super().__init__(cause.message, **cause.params)
+        self.target_id = target_id
+        self.status_code = cause.status_code
+
+
+def schedule_variants(
+    db: Session,
+    *,
+    post: Post,
+    membership: Membership,
+    times: Mapping[int, datetime | None],
+    settings: Settings,
+) -> list[PublishTarget]:
+    """Schedule several variants of ``post`` at once, each at its time (None: now).
+
+    The first refusal stops them all (the caller rolls back): VariantRefusedError says
+    which variant and why, so a post goes out on every account or waits on all of them.
+    """
+    scheduled = []
+    for target in post.targets:
+        if target.id not in times:
+            continue
+        try:
+            schedule_target(
+                db, target=target, membership=membership, when=times[target.id], settings=settings
+            )
+        except UserError as exc:
+            raise VariantRefusedError(target.id, exc) from exc
+        scheduled.append(target)
+    return scheduled

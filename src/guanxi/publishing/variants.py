@@ -18,7 +18,7 @@ from guanxi.accounts.models import Membership, Permission, User, Workspace
 from guanxi.accounts.service import record_audit, require
 from guanxi.channels.models import Channel, ChannelAudience
 from guanxi.checks.findings import Finding
-from guanxi.checks.service import accept_warning, compiled_words, run_checks
+from guanxi.checks.service import accept_warning, compiled_words, run_checks, without_covered
 from guanxi.connectors.base import (
     Connector,
     HashtagStyle,
@@ -63,7 +63,8 @@ def content_digest(target: PublishTarget) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _media_ids(db: Session, workspace: Workspace, values: Iterable[str]) -> list[int]:
+def library_ids(db: Session, workspace: Workspace, values: Iterable[str]) -> list[int]:
+    """The ids of library files of ``workspace`` named in a form; UserError for another."""
     ids: list[int] = []
     for value in dict.fromkeys(values):
         media_id = parse_id(value)
@@ -111,8 +112,8 @@ def update_variant(
     link = link.strip()
     if link and (len(link) > LINK_MAX_LENGTH or not link.startswith(("http://", "https://"))):
         raise UserError(N_("A link starts with http:// or https://. Correct it or leave it empty."))
-    ids = _media_ids(db, workspace, media_ids)
-    cover = _media_ids(db, workspace, [cover_media_id])[0] if cover_media_id.strip() else None
+    ids = library_ids(db, workspace, media_ids)
+    cover = library_ids(db, workspace, [cover_media_id])[0] if cover_media_id.strip() else None
     scheduled = target.state == TargetState.SCHEDULED
     try:
         with db.no_autoflush:
@@ -217,7 +218,8 @@ def variant_fields(connector: Connector | None) -> list[str]:
 
 def _platform_findings(
     connector: Connector | None, channel: Channel, draft: VariantDraft
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """The platform's findings, and the check families its rules already cover."""
     if connector is None:
         missing = Finding(
             code="connector.missing",
@@ -225,10 +227,12 @@ def _platform_findings(
             message=N_("The {connector} connector is not installed: this account cannot publish."),
             params={"connector": channel.connector},
         )
-        return [{"source": "platform", **missing.to_dict()}]
-    return [
-        {"source": "platform", **_from_violation(v).to_dict()} for v in connector.validate(draft)
-    ]
+        return [{"source": "platform", **missing.to_dict()}], set()
+    violations = connector.validate(draft)
+    return (
+        [{"source": "platform", **_from_violation(v).to_dict()} for v in violations],
+        {v.covers for v in violations if v.covers},
+    )
 
 
 def _from_violation(violation: RuleViolation) -> Finding:
@@ -244,7 +248,8 @@ def check_draft(
     db: Session, *, channel: Channel, draft: VariantDraft, settings: Settings
 ) -> list[dict[str, Any]]:
     """Every finding on a draft for ``channel``: its platform's rules, then the Chinese-first
-    checks; as stored in ``PublishTarget.checks`` (``source`` says which)."""
+    checks that do not repeat one of them; as stored in ``PublishTarget.checks`` (``source``
+    says which)."""
     connector = load_connector(channel, settings)
     workspace = db.get(Workspace, channel.workspace_id)
     assert workspace is not None
@@ -257,9 +262,13 @@ def check_draft(
         hashtag_style=connector.hashtag_style if connector else HashtagStyle.NONE,
         words=compiled_words(db, workspace=workspace),
     )
+    platform, covered = _platform_findings(connector, channel, draft)
     return [
-        *_platform_findings(connector, channel, draft),
-        *({"source": "checks", **finding.to_dict()} for finding in findings),
+        *platform,
+        *(
+            {"source": "checks", **finding.to_dict()}
+            for finding in without_covered(findings, covered)
+        ),
     ]
 
 

@@ -1,30 +1,27 @@
-"""Publishing pages: the posts list, the composer, a post's variants, approvals and
-scheduling. The media library and the external review link have modules of their own,
-whose routes this router includes."""
+"""Publishing pages: the posts list, the composer, and a post with what applies to all its
+variants (the master text, accounts, submitting, scheduling every variant at once, comments,
+the external review link). Routes on one variant live in ``variant_views``; the post page's
+presentation in ``post_page``; the media library and review link in their own modules."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
-from guanxi.accounts.models import ROLE_LABELS, Membership, Permission, Role, User
-from guanxi.approvals import rules
-from guanxi.channels.best_times import suggested_times
-from guanxi.channels.models import Channel
+from guanxi.accounts.models import ROLE_LABELS, Membership, Permission, Role
 from guanxi.channels.service import list_channels
-from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
-from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
-from guanxi.core.errors import UserError
+from guanxi.core.errors import N_, UserError
 from guanxi.publishing import (
     approvals,
+    composer,
     media,
     our_posts,
     outcomes,
@@ -33,73 +30,19 @@ from guanxi.publishing import (
     variants,
 )
 from guanxi.publishing.campaigns import list_campaigns
-from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.policy import get_policy
+from guanxi.publishing.post_page import NOTICE, act, post_page, typed_zone
 from guanxi.publishing.states import state_labels
-from guanxi.web.deps import (
-    Approver,
-    CurrentUser,
-    Db,
-    Member,
-    Writer,
-    app_settings,
-    verify_csrf,
-)
+from guanxi.web.deps import Approver, Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
-from guanxi.web.limits import QueryField
+from guanxi.web.limits import QueryField, body_limit
 from guanxi.web.rendering import render
-from guanxi.web.zones import VIEWER_ZONE, VIEWER_ZONE_SOURCE, valid_zone, viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 POSTS_PER_PAGE = 50
 
 
-def _typed_zone(request: Request, form: dict[str, list[str]], fallback: str) -> str:
-    """The zone a time in ``form`` was typed in (the form says), remembered for next time."""
-    zone, source = viewer_zone(request, fallback)
-    sent = form_value(form, "tz")
-    if not valid_zone(sent):
-        return zone
-    if source != "chosen":  # a zone chosen on the calendar wins over what the browser says
-        request.session[VIEWER_ZONE] = sent
-        request.session[VIEWER_ZONE_SOURCE] = "browser"
-    return sent
-
-
-def present_findings(
-    checks: list[dict[str, Any]], overrides: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Stored findings in the viewer's language, each with who overrode it (if anyone)."""
-    by_code = {override["code"]: override for override in overrides}
-    shown = []
-    for finding in checks:
-        message = i18n.gettext(str(finding["message"]))
-        params = finding.get("params") or {}
-        try:
-            text = message.format(**params) if params else message
-        except (KeyError, IndexError, ValueError):
-            text = message
-        shown.append(
-            {**finding, "text": text, "override": by_code.get(finding["code"])}
-            if finding["severity"] == "warning"
-            else {**finding, "text": text, "override": None}
-        )
-    return shown
-
-
-def highlighted_text(text: str, checks: list[dict[str, Any]]) -> list[Segment]:
-    """The variant's text cut into segments, the hits of its stored findings marked;
-    empty when no finding points into the text."""
-    findings = [Finding.from_dict(check) for check in checks if check.get("spans")]
-    segments = highlight(text, findings, CheckedField.TEXT)
-    return segments if any(segment.severity for segment in segments) else []
-
-
 # --- Posts list --------------------------------------------------------------------------
-
-
-def _int_or_none(value: str) -> int | None:
-    return parse_id(value)
 
 
 @router.get("/w/{slug}/publish")
@@ -115,13 +58,13 @@ def posts_page(
     """The workspace's posts, newest first, with each variant's state; filterable, in pages."""
     workspace = membership.workspace
     error = None
-    channel_id, campaign_id, size = _int_or_none(channel), _int_or_none(campaign), POSTS_PER_PAGE
+    channel_id, campaign_id, size = parse_id(channel), parse_id(campaign), POSTS_PER_PAGE
     try:
         found = service.count_posts(
             db, workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id
         )
         pages = max(1, -(-found // size))
-        number = min(max(_int_or_none(page) or 1, 1), pages)
+        number = min(max(parse_id(page) or 1, 1), pages)
         posts = service.list_posts(
             db,
             workspace=workspace,
@@ -137,6 +80,7 @@ def posts_page(
     policy = get_policy(db, workspace=workspace)
     db.commit()  # the policy row, created with its defaults on first read
     kept = {"state": state, "channel": channel, "campaign": campaign}
+    notice = request.session.pop(NOTICE, None)
     return render(
         request,
         "publishing/list.html",
@@ -155,6 +99,7 @@ def posts_page(
             "policy": policy,
             "approver_label": ROLE_LABELS[Role(policy.approver_role)],
             "can_write": membership.can(Permission.WRITE),
+            "notice": i18n.gettext(notice) if notice else None,
             "error": error,
         },
         status_code=400 if error else 200,
@@ -179,8 +124,12 @@ def _new_page(
         "publishing/new.html",
         {
             "section": "publish",
-            "channels": list_channels(db, workspace=workspace),
+            "accounts": composer.composer_accounts(
+                db, workspace=workspace, settings=app_settings(request)
+            ),
             "campaigns": list_campaigns(db, workspace=workspace),
+            "library": media.list_media(db, workspace=workspace),
+            "formats": media.ACCEPTED_LABELS,
             "values": values or {},
             "error": error,
         },
@@ -190,187 +139,64 @@ def _new_page(
 
 @router.get("/w/{slug}/publish/new")
 def new_post_page(request: Request, db: Db, membership: Writer) -> Response:
-    """The composer: internal title, the master text (Chinese first), campaign, accounts."""
+    """The composer: the text (Chinese first) with a live preview per chosen account, media
+    attached before the variants exist, campaign and internal title."""
     return _new_page(request, db, membership)
 
 
-@router.post("/w/{slug}/publish/new")
-def new_post(
-    request: Request, db: Db, user: CurrentUser, membership: Writer, form: SubmittedForm
+@router.post("/w/{slug}/publish/new", openapi_extra=body_limit(media.MAX_UPLOAD_REQUEST_BYTES))
+async def new_post(request: Request, db: Db, membership: Writer) -> Response:
+    """Create the post with a variant per chosen account, each with the attached media; a
+    bad form comes back explained, with what was typed."""
+    async with request.form() as form:
+        values = {
+            key: [value for value in form.getlist(key) if isinstance(value, str)]
+            for key in form
+            if key != "csrf_token"
+        }
+        uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+        return await run_in_threadpool(_create_post, request, db, membership, values, uploads)
+
+
+def _create_post(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    form: dict[str, list[str]],
+    uploads: list[UploadFile],
 ) -> Response:
-    """Create the post with a variant per chosen account; a bad form comes back explained."""
+    """Store the uploads, create the post and its checked variants, in one transaction."""
+    i18n.set_language(request.state.language)
+    settings = app_settings(request)
     try:
-        post = service.create_post(
+        post = composer.compose_post(
             db,
-            workspace=membership.workspace,
-            actor=user,
+            membership=membership,
             title=form_value(form, "title"),
             body=form_value(form, "body"),
             campaign=form_value(form, "campaign"),
             channel_ids=form.get("channels", []),
+            media_ids=form.get("media", []),
+            uploads=[(upload.filename or "", upload.file) for upload in uploads if upload.filename],
+            settings=settings,
         )
-        for target in post.targets:
-            variants.check_variant(db, target=target, settings=app_settings(request))
         db.commit()
     except UserError as exc:
         db.rollback()
-        i18n.set_language(request.state.language)
         message = exc.translated(i18n.gettext)
         return _new_page(request, db, membership, values=form, error=message, status_code=400)
+    request.session[NOTICE] = N_("Post created with a variant per account. Adapt each one below.")
     return RedirectResponse(f"/w/{membership.workspace.slug}/posts/{post.id}", status_code=303)
 
 
 # --- A post ------------------------------------------------------------------------------
 
 
-def _suggested_slots(
-    db: Session, target: PublishTarget, channel: Channel, zone: str
-) -> list[dict[str, Any]]:
-    """The account's best times to post (from its own history, when a capability knows
-    them), as values for the schedule form in the viewer's zone; none once scheduled."""
-    if target.state not in {TargetState.DRAFT, TargetState.APPROVED}:
-        return []
-    local = ZoneInfo(zone)
-    return [
-        {
-            "when": found.at.astimezone(local).strftime("%Y-%m-%dT%H:%M"),
-            "at": found.at,
-            "lift": found.lift,
-            "posts": found.posts,
-        }
-        for found in suggested_times(db, channel, now=datetime.now(UTC))
-    ]
-
-
-def _variant_view(
-    db: Session,
-    request: Request,
-    target: PublishTarget,
-    channel: Channel,
-    policy: Any,
-    membership: Membership,
-) -> dict[str, Any]:
-    connector = variants.load_connector(channel, app_settings(request))
-    errors, warnings = variants.unresolved(target)
-    status = approvals.review_status(db, target=target, policy=policy)
-    refusal = rules.decision_refusal(status.review, approvals.member_decider(membership))
-    return {
-        # The approve and reject buttons show only when the rules allow this member to decide.
-        "may_decide": refusal is None and membership.can(Permission.APPROVE),
-        "decide_refusal": refusal.translated(i18n.gettext) if refusal else None,
-        "is_author": rules.member_key(membership.user_id) in status.review.authors,
-        "target": target,
-        "channel": channel,
-        "fields": variants.variant_fields(connector),
-        "findings": present_findings(target.checks or [], target.overrides or []),
-        "highlighted": highlighted_text(target.text, target.checks or []),
-        "blocked": bool(errors or warnings),
-        "review": status,
-        "decisions": approvals.list_approvals(db, target=target),
-        "attempts": service.list_attempts(db, target=target),
-        "editable": target.state in variants.EDITABLE_STATES,
-        "digest": variants.content_digest(target),
-        "suggested": _suggested_slots(
-            db, target, channel, viewer_zone(request, membership.workspace.timezone)[0]
-        ),
-    }
-
-
-def _post_page(
-    request: Request,
-    db: Session,
-    membership: Membership,
-    post: Post,
-    *,
-    error: str | None = None,
-    error_target: int | None = None,
-    notice: str | None = None,
-    review_link: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    workspace = membership.workspace
-    policy = get_policy(db, workspace=workspace)
-    channels = {c.id: c for c in list_channels(db, workspace=workspace)}
-    for target in post.targets:
-        if target.channel_id not in channels:  # disconnected since: still shown
-            found = db.get(Channel, target.channel_id)
-            if found is not None:
-                channels[found.id] = found
-    author = db.get(User, post.created_by_id) if post.created_by_id else None
-    zone, zone_source = viewer_zone(request, workspace.timezone)
-    return render(
-        request,
-        "publishing/post.html",
-        {
-            "section": "publish",
-            "post": post,
-            "author": author,
-            "variants": [
-                _variant_view(db, request, target, channels[target.channel_id], policy, membership)
-                for target in post.targets
-            ],
-            "addable": [
-                c for c in channels.values() if c.id not in {t.channel_id for t in post.targets}
-            ],
-            "library": media.list_media(db, workspace=workspace),
-            "campaigns": list_campaigns(db, workspace=workspace),
-            "comments": service.list_comments(db, post=post),
-            "policy": policy,
-            "state_labels": state_labels(),
-            "zone": zone,
-            "zone_source": zone_source,
-            "can_write": membership.can(Permission.WRITE),
-            "can_approve": membership.can(Permission.APPROVE)
-            and approvals.may_approve(membership, policy),
-            "may_issue_link": membership.can(Permission.APPROVE)
-            and approvals.may_issue_link(db, post=post, membership=membership),
-            "link_days": approvals.REVIEW_LINK_DAYS,
-            "error": error,
-            "error_target": error_target,
-            "notice": notice,
-            "review_link": review_link,
-        },
-        status_code=status_code,
-    )
-
-
 @router.get("/w/{slug}/posts/{post_id}")
-def post_page(request: Request, db: Db, membership: Member, post_id: int) -> Response:
+def show_post(request: Request, db: Db, membership: Member, post_id: int) -> Response:
     """A post: its master text, each variant with checks, approvals, schedule and attempts."""
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    return _post_page(request, db, membership, post)
-
-
-def _act(
-    request: Request,
-    db: Session,
-    membership: Membership,
-    post: Post,
-    action: Any,
-    *,
-    target_id: int | None = None,
-) -> Response:
-    """Run ``action``; commit and go back to the post, or show the post with the message."""
-    try:
-        action()
-        db.commit()
-    except UserError as exc:
-        db.rollback()
-        i18n.set_language(request.state.language)
-        db.refresh(post)
-        return _post_page(
-            request,
-            db,
-            membership,
-            post,
-            error=exc.translated(i18n.gettext),
-            error_target=target_id,
-            status_code=exc.status_code,
-        )
-    anchor = f"#variant-{target_id}" if target_id else ""
-    return RedirectResponse(
-        f"/w/{membership.workspace.slug}/posts/{post.id}{anchor}", status_code=303
-    )
+    return post_page(request, db, membership, post)
 
 
 @router.post("/w/{slug}/posts/{post_id}")
@@ -379,7 +205,7 @@ def post_update(
 ) -> Response:
     """Save the post's internal title, master text and campaign."""
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    return _act(
+    return act(
         request,
         db,
         membership,
@@ -392,6 +218,7 @@ def post_update(
             body=form_value(form, "body"),
             campaign=form_value(form, "campaign"),
         ),
+        notice=N_("Master text saved. The variants keep their own text."),
     )
 
 
@@ -399,231 +226,90 @@ def post_update(
 def post_add_channels(
     request: Request, db: Db, membership: Writer, post_id: int, form: SubmittedForm
 ) -> Response:
-    """Add variants for more accounts."""
+    """Add variants for more accounts, with the media the post's variants already show."""
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
 
     def add() -> None:
-        targets = service.add_channels(
-            db, post=post, actor=membership.user, channel_ids=form.get("channels", [])
-        )
-        for target in targets:
-            variants.check_variant(db, target=target, settings=app_settings(request))
-
-    return _act(request, db, membership, post, add)
-
-
-def _variant_args(form: dict[str, list[str]]) -> dict[str, Any]:
-    return {
-        "text": form_value(form, "text"),
-        "title": form_value(form, "title"),
-        "digest": form_value(form, "digest"),
-        "link": form_value(form, "link"),
-        "media_ids": form.get("media", []),
-        "cover_media_id": form_value(form, "cover"),
-    }
-
-
-@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}")
-def variant_save(
-    request: Request, db: Db, membership: Writer, post_id: int, target_id: int, form: SubmittedForm
-) -> Response:
-    """Save a variant and check it again; an approved one whose content changed needs review."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
-    )
-
-    def save() -> None:
-        variants.update_variant(db, target=target, actor=membership.user, **_variant_args(form))
-        variants.check_variant(db, target=target, settings=app_settings(request))
-
-    return _act(request, db, membership, post, save, target_id=target_id)
-
-
-@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/check")
-def variant_check(
-    request: Request, db: Db, membership: Member, post_id: int, target_id: int, form: SubmittedForm
-) -> Response:
-    """HTMX: the findings on the variant as typed (nothing is saved)."""
-    _post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
-    )
-    channel = db.get(Channel, target.channel_id)
-    assert channel is not None
-    # The text as typed, with the media as saved (attachments change on save).
-    saved = variants.variant_draft(db, target, app_settings(request).data_dir)
-    draft = VariantDraft(
-        text=form_value(form, "text"),
-        title=form_value(form, "title"),
-        digest=form_value(form, "digest"),
-        link=form_value(form, "link"),
-        media=saved.media,
-        cover=saved.cover,
-    )
-    findings = variants.check_draft(
-        db, channel=channel, draft=draft, settings=app_settings(request)
-    )
-    db.rollback()
-    return render(
-        request,
-        "publishing/_live_check.html",
-        {
-            "findings": present_findings(findings, target.overrides or []),
-            "live": True,
-            "can_override": False,
-            "override_action": "",
-            # The typed text with the hits marked, swapped in behind the textarea.
-            "target_id": target.id,
-            "segments": highlighted_text(draft.text, findings),
-            "text": draft.text,
-        },
-    )
-
-
-@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/override")
-def variant_override(
-    request: Request,
-    db: Db,
-    membership: Approver,
-    post_id: int,
-    target_id: int,
-    form: SubmittedForm,
-) -> Response:
-    """A manager lets a warning pass, with a reason."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
-    )
-    return _act(
-        request,
-        db,
-        membership,
-        post,
-        lambda: variants.override_warning(
+        composer.add_accounts(
             db,
-            target=target,
+            post=post,
             membership=membership,
-            code=form_value(form, "code"),
-            reason=form_value(form, "reason"),
-        ),
-        target_id=target_id,
-    )
+            channel_ids=form.get("channels", []),
+            settings=app_settings(request),
+        )
+
+    return act(request, db, membership, post, add, notice=N_("Variants added."))
 
 
 @router.post("/w/{slug}/posts/{post_id}/submit")
 def post_submit(request: Request, db: Db, membership: Writer, post_id: int) -> Response:
     """Send the post's draft variants to review."""
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
-    return _act(
+    return act(
         request,
         db,
         membership,
         post,
         lambda: approvals.submit_for_review(db, post=post, membership=membership),
+        notice=N_("Sent for review. The approvers can now approve each variant."),
     )
 
 
-@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/decide")
-def variant_decide(
-    request: Request,
-    db: Db,
-    membership: Approver,
-    post_id: int,
-    target_id: int,
-    form: SubmittedForm,
+@router.post("/w/{slug}/posts/{post_id}/schedule")
+def post_schedule(
+    request: Request, db: Db, membership: Writer, post_id: int, form: SubmittedForm
 ) -> Response:
-    """Approve or reject the variant's next review step, with a comment."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
-    )
-    return _act(
-        request,
-        db,
-        membership,
-        post,
-        lambda: approvals.decide(
-            db,
-            target=target,
-            post=post,
-            membership=membership,
-            approved=form_value(form, "decision") == "approve",
-            comment=form_value(form, "comment"),
-        ),
-        target_id=target_id,
-    )
-
-
-@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/schedule")
-def variant_schedule(
-    request: Request,
-    db: Db,
-    membership: Writer,
-    post_id: int,
-    target_id: int,
-    form: SubmittedForm,
-) -> Response:
-    """Schedule the variant at a time typed in the viewer's zone, or publish it now."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
-    )
-    zone = _typed_zone(request, form, membership.workspace.timezone)
-
-    def schedule() -> None:
-        now = form_value(form, "now") == "1"
-        when = None if now else scheduling.parse_local_time(form_value(form, "when"), zone)
-        try:
-            scheduling.schedule_target(
-                db, target=target, membership=membership, when=when, settings=app_settings(request)
-            )
-        except UserError:
-            # Refused: keep the fresh check results so the page shows what blocks it.
-            db.rollback()
-            variants.check_variant(db, target=target, settings=app_settings(request))
+    """Schedule the ticked variants at once: one time for all, or a time each
+    (``when-<variant id>``), or publish them all now. All go on the queue, or none."""
+    post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
+    zone = typed_zone(request, form, membership.workspace.timezone)
+    settings = app_settings(request)
+    try:
+        times = _times_for_all(form, zone, [target.id for target in post.targets])
+        scheduling.schedule_variants(
+            db, post=post, membership=membership, times=times, settings=settings
+        )
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        i18n.set_language(request.state.language)
+        refused = exc.target_id if isinstance(exc, scheduling.VariantRefusedError) else None
+        if refused is not None:  # keep its fresh check results, to show what blocks it
+            target = next(t for t in post.targets if t.id == refused)
+            variants.check_variant(db, target=target, settings=settings)
             db.commit()
-            raise
-
-    return _act(request, db, membership, post, schedule, target_id=target_id)
-
-
-@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/unschedule")
-def variant_unschedule(
-    request: Request, db: Db, membership: Writer, post_id: int, target_id: int
-) -> Response:
-    """Take the variant off the queue (it stays approved)."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
+        db.refresh(post)
+        return post_page(
+            request,
+            db,
+            membership,
+            post,
+            error=exc.translated(i18n.gettext),
+            error_target=refused,
+            status_code=exc.status_code,
+        )
+    request.session[NOTICE] = (
+        N_("Variants queued to publish now.")
+        if form_value(form, "now") == "1"
+        else N_("Variants scheduled.")
     )
-    return _act(
-        request,
-        db,
-        membership,
-        post,
-        lambda: scheduling.unschedule_target(db, target=target, membership=membership),
-        target_id=target_id,
-    )
+    return RedirectResponse(f"/w/{membership.workspace.slug}/posts/{post.id}", status_code=303)
 
 
-@router.post("/w/{slug}/posts/{post_id}/variants/{target_id}/retry")
-def variant_retry(
-    request: Request,
-    db: Db,
-    membership: Writer,
-    post_id: int,
-    target_id: int,
-    form: SubmittedForm,
-) -> Response:
-    """Queue a failed variant again (one needing attention only after a manager confirms)."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=target_id
-    )
-    return _act(
-        request,
-        db,
-        membership,
-        post,
-        lambda: scheduling.retry_target(
-            db, target=target, membership=membership, confirmed=form_value(form, "confirm") == "1"
-        ),
-        target_id=target_id,
-    )
+def _times_for_all(
+    form: dict[str, list[str]], zone: str, target_ids: list[int]
+) -> dict[int, datetime | None]:
+    """Each ticked variant's time (None: now) from the schedule-all form."""
+    ticked = [parse_id(value) for value in form.get("variants", [])]
+    ids = [i for i in ticked if i is not None and i in target_ids]
+    if not ids:
+        raise UserError(N_("Tick at least one variant to schedule."))
+    if form_value(form, "now") == "1":
+        return dict.fromkeys(ids)
+    if form_value(form, "mode") == "each":
+        return {i: scheduling.parse_local_time(form_value(form, f"when-{i}"), zone) for i in ids}
+    when = scheduling.parse_local_time(form_value(form, "when"), zone)
+    return dict.fromkeys(ids, when)
 
 
 @router.post("/w/{slug}/posts/{post_id}/comments")
@@ -633,7 +319,7 @@ def post_comment(
     """Comment on the post (editors and above; analysts read)."""
     post = service.get_post(db, workspace=membership.workspace, post_id=post_id)
     user = membership.user
-    return _act(
+    return act(
         request,
         db,
         membership,
@@ -641,6 +327,7 @@ def post_comment(
         lambda: service.add_comment(
             db, post=post, body=form_value(form, "body"), author=user, author_label=user.name
         ),
+        notice=N_("Comment added."),
     )
 
 
@@ -663,7 +350,7 @@ def post_review_link(
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
-        return _post_page(
+        return post_page(
             request,
             db,
             membership,
@@ -672,7 +359,7 @@ def post_review_link(
             status_code=exc.status_code,
         )
     link = f"{app_settings(request).base_url.rstrip('/')}/review/{token}"
-    return _post_page(request, db, membership, post, review_link=link)
+    return post_page(request, db, membership, post, review_link=link)
 
 
 def set_up(app: FastAPI) -> None:

@@ -1,0 +1,256 @@
+"""A post's page as its routes show it: each variant with its findings in the viewer's
+language, its review, its suggested times and its preview; and ``act``, which runs what a
+person asked for and comes back with a confirmation or the reason it was refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Membership, Permission, User
+from guanxi.approvals import rules
+from guanxi.channels.best_times import suggested_times
+from guanxi.channels.models import Channel
+from guanxi.channels.service import list_channels
+from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
+from guanxi.core import i18n
+from guanxi.core.errors import UserError
+from guanxi.publishing import approvals, media, service, variants
+from guanxi.publishing.campaigns import list_campaigns
+from guanxi.publishing.composer import account_view
+from guanxi.publishing.models import MediaAsset, Post, PublishTarget, TargetState
+from guanxi.publishing.policy import get_policy
+from guanxi.publishing.states import state_labels
+from guanxi.web.deps import app_settings
+from guanxi.web.forms import form_value
+from guanxi.web.rendering import render
+from guanxi.web.zones import VIEWER_ZONE, VIEWER_ZONE_SOURCE, valid_zone, viewer_zone
+
+NOTICE = "notice"  # the session key of the confirmation shown once after an action
+
+
+def typed_zone(request: Request, form: dict[str, list[str]], fallback: str) -> str:
+    """The zone a time in ``form`` was typed in (the form says), remembered for next time."""
+    zone, source = viewer_zone(request, fallback)
+    sent = form_value(form, "tz")
+    if not valid_zone(sent):
+        return zone
+    if source != "chosen":  # a zone chosen on the calendar wins over what the browser says
+        request.session[VIEWER_ZONE] = sent
+        request.session[VIEWER_ZONE_SOURCE] = "browser"
+    return sent
+
+
+def present_findings(
+    checks: list[dict[str, Any]], overrides: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Stored findings in the viewer's language, each with who overrode it (if anyone)."""
+    by_code = {override["code"]: override for override in overrides}
+    shown = []
+    for finding in checks:
+        message = i18n.gettext(str(finding["message"]))
+        params = finding.get("params") or {}
+        try:
+            text = message.format(**params) if params else message
+        except (KeyError, IndexError, ValueError):
+            text = message
+        shown.append(
+            {**finding, "text": text, "override": by_code.get(finding["code"])}
+            if finding["severity"] == "warning"
+            else {**finding, "text": text, "override": None}
+        )
+    return shown
+
+
+def highlighted_text(text: str, checks: list[dict[str, Any]]) -> list[Segment]:
+    """The variant's text cut into segments, the hits of its stored findings marked;
+    empty when no finding points into the text."""
+    findings = [Finding.from_dict(check) for check in checks if check.get("spans")]
+    segments = highlight(text, findings, CheckedField.TEXT)
+    return segments if any(segment.severity for segment in segments) else []
+
+
+def _suggested_slots(
+    db: Session, target: PublishTarget, channel: Channel, zone: str
+) -> list[dict[str, Any]]:
+    """The account's best times to post (from its own history, when a capability knows
+    them), as values for the schedule form in the viewer's zone; none once scheduled."""
+    if target.state not in {TargetState.DRAFT, TargetState.APPROVED}:
+        return []
+    local = ZoneInfo(zone)
+    return [
+        {
+            "when": found.at.astimezone(local).strftime("%Y-%m-%dT%H:%M"),
+            "at": found.at,
+            "lift": found.lift,
+            "posts": found.posts,
+        }
+        for found in suggested_times(db, channel, now=datetime.now(UTC))
+    ]
+
+
+def _attached(db: Session, target: PublishTarget) -> list[MediaAsset]:
+    """The files a variant shows, in order (the cover first when it has one)."""
+    ids = [*([target.cover_media_id] if target.cover_media_id else []), *(target.media_ids or [])]
+    assets = [db.get(MediaAsset, media_id) for media_id in dict.fromkeys(ids)]
+    return [asset for asset in assets if asset is not None]
+
+
+def _variant_view(
+    db: Session,
+    request: Request,
+    target: PublishTarget,
+    channel: Channel,
+    policy: Any,
+    membership: Membership,
+) -> dict[str, Any]:
+    account = account_view(channel, app_settings(request))
+    errors, warnings = variants.unresolved(target)
+    attached = _attached(db, target)
+    slug = membership.workspace.slug
+    status = approvals.review_status(db, target=target, policy=policy)
+    refusal = rules.decision_refusal(status.review, approvals.member_decider(membership))
+    return {
+        # The approve and reject buttons show only when the rules allow this member to decide.
+        "may_decide": refusal is None and membership.can(Permission.APPROVE),
+        "decide_refusal": refusal.translated(i18n.gettext) if refusal else None,
+        "is_author": rules.member_key(membership.user_id) in status.review.authors,
+        "target": target,
+        "channel": channel,
+        "fields": account.fields,
+        "limits": account.limits,
+        "preview": account.preview,
+        "hashtags": account.hashtags,
+        "attached": attached,
+        "image_urls": [
+            f"/w/{slug}/media/{asset.id}/file" for asset in attached if asset.kind == "image"
+        ],
+        "findings": present_findings(target.checks or [], target.overrides or []),
+        "highlighted": highlighted_text(target.text, target.checks or []),
+        "errors": len(errors),
+        "blocked": bool(errors or warnings),
+        "review": status,
+        "decisions": approvals.list_approvals(db, target=target),
+        "attempts": service.list_attempts(db, target=target),
+        "editable": target.state in variants.EDITABLE_STATES,
+        "digest": variants.content_digest(target),
+        "suggested": _suggested_slots(
+            db, target, channel, viewer_zone(request, membership.workspace.timezone)[0]
+        ),
+    }
+
+
+def _channels(db: Session, membership: Membership, post: Post) -> dict[int, Channel]:
+    """The workspace's accounts, and any a variant still names though disconnected since."""
+    channels = {c.id: c for c in list_channels(db, workspace=membership.workspace)}
+    for target in post.targets:
+        if target.channel_id not in channels:
+            found = db.get(Channel, target.channel_id)
+            if found is not None:
+                channels[found.id] = found
+    return channels
+
+
+def post_page(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    post: Post,
+    *,
+    error: str | None = None,
+    error_target: int | None = None,
+    review_link: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The post page: the master, a tab per variant (editor, preview, checks, review,
+    schedule), scheduling for every variant at once, comments and the review link."""
+    workspace = membership.workspace
+    policy = get_policy(db, workspace=workspace)
+    channels = _channels(db, membership, post)
+    author = db.get(User, post.created_by_id) if post.created_by_id else None
+    zone, zone_source = viewer_zone(request, workspace.timezone)
+    notice = request.session.pop(NOTICE, None)
+    views = [
+        _variant_view(db, request, target, channels[target.channel_id], policy, membership)
+        for target in post.targets
+    ]
+    return render(
+        request,
+        "publishing/post.html",
+        {
+            "section": "publish",
+            "post": post,
+            "author": author,
+            "variants": views,
+            "schedulable": [v for v in views if _schedulable(v["target"], policy)],
+            "addable": [
+                c for c in channels.values() if c.id not in {t.channel_id for t in post.targets}
+            ],
+            "library": media.list_media(db, workspace=workspace),
+            "campaigns": list_campaigns(db, workspace=workspace),
+            "comments": service.list_comments(db, post=post),
+            "policy": policy,
+            "state_labels": state_labels(),
+            "zone": zone,
+            "zone_source": zone_source,
+            "can_write": membership.can(Permission.WRITE),
+            "can_approve": membership.can(Permission.APPROVE)
+            and approvals.may_approve(membership, policy),
+            "may_issue_link": membership.can(Permission.APPROVE)
+            and approvals.may_issue_link(db, post=post, membership=membership),
+            "link_days": approvals.REVIEW_LINK_DAYS,
+            "error": error,
+            "error_target": error_target,
+            "notice": i18n.gettext(notice) if notice else None,
+            "review_link": review_link,
+        },
+        status_code=status_code,
+    )
+
+
+def _schedulable(target: PublishTarget, policy: Any) -> bool:
+    """The variant may be scheduled now: approved, or a draft where nobody approves."""
+    return target.state == TargetState.APPROVED or (
+        target.state == TargetState.DRAFT and policy.approval_steps == 0
+    )
+
+
+def act(
+    request: Request,
+    db: Session,
+    membership: Membership,
+    post: Post,
+    action: Callable[[], object],
+    *,
+    notice: str,
+    target_id: int | None = None,
+) -> Response:
+    """Run ``action``; commit and go back to the post with ``notice`` (a message id) shown
+    once, or show the post with the reason it was refused."""
+    try:
+        action()
+        db.commit()
+    except UserError as exc:
+        db.rollback()
+        i18n.set_language(request.state.language)
+        db.refresh(post)
+        return post_page(
+            request,
+            db,
+            membership,
+            post,
+            error=exc.translated(i18n.gettext),
+            error_target=target_id,
+            status_code=exc.status_code,
+        )
+    request.session[NOTICE] = notice
+    anchor = f"#variant-{target_id}" if target_id else ""
+    return RedirectResponse(
+        f"/w/{membership.workspace.slug}/posts/{post.id}{anchor}", status_code=303
+    )

@@ -1,0 +1,228 @@
+"""Routes on one variant of a post (a ``PublishTarget``: the post as one account publishes
+it): save, check as typed, override a warning, approve or reject, schedule, unschedule,
+retry. Each comes back to the post page with a confirmation or the reason it was refused."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from guanxi.channels.models import Channel
+from guanxi.connectors.base import VariantDraft
+from guanxi.core.errors import N_, UserError
+from guanxi.publishing import approvals, scheduling, service, variants
+from guanxi.publishing.post_page import act, highlighted_text, present_findings, typed_zone
+from guanxi.web.deps import Approver, Db, Member, Writer, app_settings, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
+from guanxi.web.rendering import render
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+VARIANT = "/w/{slug}/posts/{post_id}/variants/{variant_id}"
+
+
+@router.post(VARIANT)
+def variant_save(
+    request: Request, db: Db, membership: Writer, post_id: int, variant_id: int, form: SubmittedForm
+) -> Response:
+    """Save a variant and check it again; an approved one whose content changed needs review."""
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    )
+
+    def save() -> None:
+        variants.update_variant(
+            db,
+            target=target,
+            actor=membership.user,
+            text=form_value(form, "text"),
+            title=form_value(form, "title"),
+            digest=form_value(form, "digest"),
+            link=form_value(form, "link"),
+            media_ids=form.get("media", []),
+            cover_media_id=form_value(form, "cover"),
+        )
+        variants.check_variant(db, target=target, settings=app_settings(request))
+
+    return act(
+        request, db, membership, post, save, notice=N_("Variant saved."), target_id=variant_id
+    )
+
+
+@router.post(VARIANT + "/check")
+def variant_check(
+    request: Request, db: Db, membership: Member, post_id: int, variant_id: int, form: SubmittedForm
+) -> Response:
+    """HTMX: the findings on the variant as typed (nothing is saved)."""
+    _post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    )
+    channel = db.get(Channel, target.channel_id)
+    assert channel is not None
+    # The text as typed, with the media as saved (attachments change on save).
+    saved = variants.variant_draft(db, target, app_settings(request).data_dir)
+    draft = VariantDraft(
+        text=form_value(form, "text"),
+        title=form_value(form, "title"),
+        digest=form_value(form, "digest"),
+        link=form_value(form, "link"),
+        media=saved.media,
+        cover=saved.cover,
+    )
+    findings = variants.check_draft(
+        db, channel=channel, draft=draft, settings=app_settings(request)
+    )
+    db.rollback()
+    return render(
+        request,
+        "publishing/_live_check.html",
+        {
+            "findings": present_findings(findings, target.overrides or []),
+            "live": True,
+            "can_override": False,
+            "override_action": "",
+            # The typed text with the hits marked, swapped in behind the textarea.
+            "target_id": target.id,
+            "segments": highlighted_text(draft.text, findings),
+            "text": draft.text,
+        },
+    )
+
+
+@router.post(VARIANT + "/override")
+def variant_override(
+    request: Request,
+    db: Db,
+    membership: Approver,
+    post_id: int,
+    variant_id: int,
+    form: SubmittedForm,
+) -> Response:
+    """A manager lets a warning pass, with a reason."""
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    )
+    return act(
+        request,
+        db,
+        membership,
+        post,
+        lambda: variants.override_warning(
+            db,
+            target=target,
+            membership=membership,
+            code=form_value(form, "code"),
+            reason=form_value(form, "reason"),
+        ),
+        notice=N_("Warning overridden; your reason is recorded."),
+        target_id=variant_id,
+    )
+
+
+@router.post(VARIANT + "/decide")
+def variant_decide(
+    request: Request,
+    db: Db,
+    membership: Approver,
+    post_id: int,
+    variant_id: int,
+    form: SubmittedForm,
+) -> Response:
+    """Approve or reject the variant's next review step, with a comment."""
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    )
+    approved = form_value(form, "decision") == "approve"
+    return act(
+        request,
+        db,
+        membership,
+        post,
+        lambda: approvals.decide(
+            db,
+            target=target,
+            post=post,
+            membership=membership,
+            approved=approved,
+            comment=form_value(form, "comment"),
+        ),
+        notice=N_("Variant approved.") if approved else N_("Variant rejected."),
+        target_id=variant_id,
+    )
+
+
+@router.post(VARIANT + "/schedule")
+def variant_schedule(
+    request: Request,
+    db: Db,
+    membership: Writer,
+    post_id: int,
+    variant_id: int,
+    form: SubmittedForm,
+) -> Response:
+    """Schedule the variant at a time typed in the viewer's zone, or publish it now."""
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    )
+    zone = typed_zone(request, form, membership.workspace.timezone)
+    now = form_value(form, "now") == "1"
+
+    def schedule() -> None:
+        when = None if now else scheduling.parse_local_time(form_value(form, "when"), zone)
+        try:
+            scheduling.schedule_target(
+                db, target=target, membership=membership, when=when, settings=app_settings(request)
+            )
+        except UserError:
+            # Refused: keep the fresh check results so the page shows what blocks it.
+            db.rollback()
+            variants.check_variant(db, target=target, settings=app_settings(request))
+            db.commit()
+            raise
+
+    notice = N_("Variant queued to publish now.") if now else N_("Variant scheduled.")
+    return act(request, db, membership, post, schedule, notice=notice, target_id=variant_id)
+
+
+@router.post(VARIANT + "/unschedule")
+def variant_unschedule(
+    request: Request, db: Db, membership: Writer, post_id: int, variant_id: int
+) -> Response:
+    """Take the variant off the queue (it stays approved)."""
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    )
+    return act(
+        request,
+        db,
+        membership,
+        post,
+        lambda: scheduling.unschedule_target(db, target=target, membership=membership),
+        notice=N_("Variant taken off the queue; it stays approved."),
+        target_id=variant_id,
+    )
+
+
+@router.post(VARIANT + "/retry")
+def variant_retry(
+    request: Request,
+    db: Db,
+    membership: Writer,
+    post_id: int,
+    variant_id: int,
+    form: SubmittedForm,
+) -> Response:
+    """Queue a failed variant again (one needing attention only after a manager confirms)."""
+    post, target = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    )
+    return act(
+        request,
+        db,
+        membership,
+        post,
+        lambda: scheduling.retry_target(
+            db, target=target, membership=membership, confirmed=form_value(form, "confirm") == "1"
+        ),
+        notice=N_("Variant queued again."),
+        target_id=variant_id,
+    )
