@@ -305,7 +305,6 @@ def test_the_team_chat_gets_one_message_naming_who_it_is_for_when_anyone_wants_i
     )
     db.commit()
     deliveries = list(db.scalars(select(TeamChatDelivery)))
-    # Each approver is told once with their own step: one message per approver who wants it.
     assert len(deliveries) == 1
     assert "waits for your approval" in deliveries[0].text
     assert "For: Max Manager" in deliveries[0].text
@@ -330,3 +329,25 @@ def test_kinds_nobody_tunes_still_go_to_the_app_and_never_to_the_team_chat(
     db.commit()
     assert kinds_for(db, team.manager.id) == [outcomes.CHANNEL_NEEDS_RECONNECT]
     assert db.scalars(select(TeamChatDelivery)).all() == []
+
+
+def test_the_approvers_of_one_step_share_one_team_chat_message(
+    db: Session, team: Team, settings: Settings
+) -> None:
+    db.add(
+        TeamChatRobot(
+            workspace_id=team.workspace.id,
+            kind="wecom",
+            name="群",
+            url_encrypted="x",
+            language="en",
+        )
+    )
+    post = new_post(db, team, team.micro.id)
+    approvals.submit_for_review(
+        db, post=post, membership=member(db, team, team.editor.id), settings=settings
+    )
+    db.commit()
+    (delivery,) = db.scalars(select(TeamChatDelivery))
+    for name in ("Owner", "Mia Manager", "Max Manager"):
+        assert name in delivery.text

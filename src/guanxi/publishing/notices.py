@@ -81,8 +81,13 @@ def waiting(
     for target in targets:
         for user_id in approvers_for(db, review=reviews[target.id], workspace_id=post.workspace_id):
             per_person.setdefault(user_id, []).append(target)
+    # People waited for on the same variants hear of it together: one team-chat message.
+    groups: dict[tuple[int, ...], list[int]] = {}
     for user_id, theirs in per_person.items():
-        review = reviews[theirs[0].id]
+        groups.setdefault(tuple(t.id for t in theirs), []).append(user_id)
+    by_id = {target.id: target for target in targets}
+    for target_ids, user_ids in groups.items():
+        review = reviews[target_ids[0]]
         notifications.notify(
             db,
             settings=settings,
@@ -90,11 +95,11 @@ def waiting(
             kind=APPROVAL_WAITING,
             params={
                 "post": post.title,
-                "channels": ", ".join(_channel_name(db, t) for t in theirs),
+                "channels": ", ".join(_channel_name(db, by_id[i]) for i in target_ids),
                 "step": review.next_step,
                 "steps": review.steps,
             },
-            recipients=[user_id],
+            recipients=user_ids,
             link=_link(db, post),
         )
 
