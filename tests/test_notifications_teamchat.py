@@ -27,7 +27,7 @@ from guanxi.accounts.models import Membership, User
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.notifications import preferences, robots, teamchat
+from guanxi.notifications import preferences, robots, tasks, teamchat
 from guanxi.notifications.models import TeamChatDelivery, TeamChatRobot
 from guanxi.notifications.teamchat import RobotKind
 from guanxi.outbound.addresses import AddressPolicy
@@ -362,3 +362,34 @@ def test_a_person_saves_their_channels_and_the_page_shows_them(
     assert choices[notices.POST_PUBLISHED] == preferences.Choice(True, False, False)
     assert re.search(rf'value="{notices.APPROVAL_REJECTED}\.email"[^>]*checked', answer.text)
     assert not re.search(rf'value="{notices.APPROVAL_REJECTED}\.in_app"[^>]*checked', answer.text)
+
+
+def test_the_worker_job_sends_what_is_due_through_the_queue(
+    db: Session,
+    team: Team,
+    settings: Settings,
+    session_factory: Any,
+    serve: Callable[[RobotKind, str], Robot],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The schedule's job claims the due deliveries and the queued send posts each one."""
+    robot = serve(RobotKind.FEISHU, SECRET)
+    settings = local_settings(settings)
+    saved = robots.add_robot(
+        db,
+        membership=manager_of(db, team),
+        form=robots.RobotForm("feishu", "群", robot.url(), SECRET),
+        settings=settings,
+    )
+    delivery = robots.queue_test(db, membership=manager_of(db, team), robot_id=saved.id)
+    db.commit()
+    monkeypatch.setattr(tasks, "sessions", lambda: session_factory)
+    monkeypatch.setattr(tasks, "get_settings", lambda: settings)
+    monkeypatch.setattr(tasks.huey, "immediate", True)
+    assert [job.name for job in tasks.SCHEDULE] == ["team_chat"]
+
+    assert tasks.run_team_chat() == [delivery.id]
+
+    db.refresh(delivery)
+    assert delivery.status == robots.DeliveryStatus.SENT
+    assert robot.received[0]["body"]["sign"]

@@ -440,7 +440,12 @@ def external_label(link: ReviewLink) -> str:
 
 
 def external_decide(
-    db: Session, *, link: ReviewLink, approved: bool, comment: str
+    db: Session,
+    *,
+    link: ReviewLink,
+    approved: bool,
+    comment: str,
+    settings: Settings | None = None,
 ) -> list[Approval]:
     """The link's reviewer approves or rejects every variant of the post in review, once."""
     refusal = rules.link_use_refusal(used=link.used_at is not None)
@@ -451,9 +456,10 @@ def external_decide(
     in_review = [target for target in post.targets if target.state == TargetState.IN_REVIEW]
     if not in_review:
         raise UserError(N_("Nothing of this post waits for review any more. Thank you."))
+    settings = settings or get_settings()
     if approved:
         refuse_blocking_errors(
-            db, targets=in_review, settings=get_settings(), message=MSG_BLOCKING_APPROVE
+            db, targets=in_review, settings=settings, message=MSG_BLOCKING_APPROVE
         )
     # One decision per link, even when two submissions race: whoever marks it used decides.
     marked = db.execute(
@@ -470,7 +476,12 @@ def external_decide(
     policy = get_policy(db, workspace=workspace)
     label = external_label(link)
     return _decide_all(
-        db, targets=in_review, policy=policy, label=label, approved=approved, comment=comment
+        db,
+        targets=in_review,
+        policy=policy,
+        label=label,
+        verdict=(approved, comment),
+        settings=settings,
     )
 
 
@@ -480,9 +491,10 @@ def _decide_all(
     targets: Iterable[PublishTarget],
     policy: PublishingPolicy,
     label: str,
-    approved: bool,
-    comment: str,
+    verdict: tuple[bool, str],
+    settings: Settings,
 ) -> list[Approval]:
+    approved, comment = verdict
     decider = Decider(rules.external_key(label))
     return [
         _record_decision(
@@ -494,7 +506,7 @@ def _decide_all(
             comment=comment,
             user=None,
             label=label,
-            settings=get_settings(),
+            settings=settings,
         )
         for target in targets
     ]

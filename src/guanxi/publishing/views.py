@@ -509,7 +509,9 @@ def post_submit(request: Request, db: Db, membership: Writer, post_id: int) -> R
         db,
         membership,
         post,
-        lambda: approvals.submit_for_review(db, post=post, membership=membership),
+        lambda: approvals.submit_for_review(
+            db, post=post, membership=membership, settings=app_settings(request)
+        ),
     )
 
 
@@ -538,6 +540,7 @@ def variant_decide(
             membership=membership,
             approved=form_value(form, "decision") == "approve",
             comment=form_value(form, "comment"),
+            settings=app_settings(request),
         ),
         target_id=target_id,
     )
