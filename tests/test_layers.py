@@ -78,6 +78,8 @@ ALLOWED_SIDEWAYS: dict[tuple[str, str], str] = {
     ("connectors", "catalog"): "the manual connector posts to any platform the catalog lists",
     ("checks", "channels"): "checks depend on the channel's audience (mainland, Hong Kong...)",
     ("checks", "connectors"): "each platform's rules (lengths, hashtag style) are its connector's",
+    ("notifications", "outbound"): "team-chat robots are addresses users type: they are "
+    "reached through the guarded client only",
     ("nlp", "checks"): "the pipeline normalises Traditional text with the checks' OpenCC script",
     ("measure", "publishing"): "analytics measures the posts guanxi published: it reads their "
     "publish targets and a campaign's posts (publishing's models only, in measure/flows.py "

@@ -24,6 +24,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.core.i18n import get_translations
 from guanxi.core.settings import Settings
+from guanxi.notifications import preferences, robots
 from guanxi.notifications.models import Notification
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ PAGE_SIZE = 200
 # capabilities register them.
 MESSAGES: dict[str, str] = {}
 SUBJECT = N_("guanxi: {message}")
+TEAM_CHAT_LINE = N_("For: {people}")
 NO_SUCH_NOTIFICATION = N_("You have no notification with this number in this workspace.")
 
 
@@ -82,31 +84,72 @@ def notify(
     recipients: Iterable[int | None],
     link: str = "",
 ) -> list[Notification]:
-    """Notify each recipient (user ids; None and duplicates skipped) in the app and by mail."""
+    """Notify each recipient (user ids; None and duplicates skipped) where they chose to hear
+    of ``kind``: in the app (the rows returned), by e-mail after the commit, and, once for
+    all of them, in the workspace's team chats. Kinds nobody can tune go to the app and by
+    e-mail."""
     message = MESSAGES[kind]
     user_ids = list(dict.fromkeys(r for r in recipients if r is not None))
+    choices = preferences.choices_for(db, user_ids=user_ids, kind=kind)
     created = []
+    in_team_chat: list[User] = []
     for user_id in user_ids:
         user = db.get(User, user_id)
         if user is None or not user.is_active:
             continue
-        note = Notification(
-            workspace_id=workspace_id,
-            user_id=user_id,
-            kind=kind,
-            message=message,
-            params=params,
-            link=link,
-        )
-        db.add(note)
-        created.append(note)
-        if settings.smtp_host:
-            language = user.language or settings.default_language
-            text = render(message, params, language)
-            subject = get_translations(language).gettext(SUBJECT).format(message=text[:80])
-            body = f"{text}\n\n{settings.base_url.rstrip('/')}{link}\n" if link else f"{text}\n"
-            _queue_email(db, settings, OutgoingEmail(to=user.email, subject=subject, body=body))
+        choice = choices[user_id]
+        if choice.in_app:
+            note = Notification(
+                workspace_id=workspace_id,
+                user_id=user_id,
+                kind=kind,
+                message=message,
+                params=params,
+                link=link,
+            )
+            db.add(note)
+            created.append(note)
+        if choice.email and settings.smtp_host:
+            _queue_email(db, settings, email_for(user, message, params, link, settings))
+        if choice.team_chat:
+            in_team_chat.append(user)
+    if in_team_chat:
+        texts = {
+            language: team_chat_text(message, params, link, in_team_chat, language, settings)
+            for language in robots.LANGUAGES
+        }
+        robots.queue_message(db, workspace_id=workspace_id, texts=texts)
     return created
+
+
+def email_for(
+    user: User, message: str, params: dict[str, Any], link: str, settings: Settings
+) -> OutgoingEmail:
+    """The e-mail telling ``user`` of a notification, in their language."""
+    language = user.language or settings.default_language
+    text = render(message, params, language)
+    subject = get_translations(language).gettext(SUBJECT).format(message=text[:80])
+    body = f"{text}\n\n{settings.base_url.rstrip('/')}{link}\n" if link else f"{text}\n"
+    return OutgoingEmail(to=user.email, subject=subject, body=body)
+
+
+def team_chat_text(
+    message: str,
+    params: dict[str, Any],
+    link: str,
+    people: list[User],
+    language: str,
+    settings: Settings,
+) -> str:
+    """The team-chat message: what happened, for whom, and the link into guanxi."""
+    names = ", ".join(user.name or user.email for user in people)
+    lines = [
+        f"[guanxi] {render(message, params, language)}",
+        get_translations(language).gettext(TEAM_CHAT_LINE).format(people=names),
+    ]
+    if link:
+        lines.append(f"{settings.base_url.rstrip('/')}{link}")
+    return "\n".join(lines)
 
 
 def _queue_email(db: Session, settings: Settings, email: OutgoingEmail) -> None:
@@ -119,7 +162,7 @@ def _queue_email(db: Session, settings: Settings, email: OutgoingEmail) -> None:
             pending = session.info.pop(OUTBOX_KEY, [])
             send_emails(settings, pending)
 
-        def _after_rollback(session: Session) -> None:
+        def _after_rollback(session: Session, _previous: object) -> None:
             session.info.pop(OUTBOX_KEY, None)
 
         event.listen(db, "after_commit", _after_commit, once=True)

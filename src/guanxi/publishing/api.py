@@ -133,7 +133,9 @@ def api_submit(request: Request, db: Db, membership: ApiWriter, post_id: int) ->
     """Send the post's draft variants for review."""
     i18n.set_language(request.state.language)
     post = _load(db, membership, post_id)
-    approvals.submit_for_review(db, post=post, membership=membership)
+    approvals.submit_for_review(
+        db, post=post, membership=membership, settings=app_settings(request)
+    )
     db.commit()
     return PostRead.of(post)
 
@@ -157,6 +159,7 @@ def api_decide(
         membership=membership,
         approved=payload.approved,
         comment=payload.comment,
+        settings=app_settings(request),
     )
     db.commit()
     return VariantRead.of(target)

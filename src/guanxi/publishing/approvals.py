@@ -10,9 +10,11 @@ them by name, which records one decision.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
@@ -23,9 +25,11 @@ from guanxi.accounts.service import record_audit, require
 from guanxi.approvals import rules
 from guanxi.approvals.record import record_decision
 from guanxi.approvals.rules import ApproverRoleError, Decider
+from guanxi.channels.models import Channel
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
-from guanxi.core.settings import Settings
+from guanxi.core.settings import Settings, get_settings
+from guanxi.publishing import notices
 from guanxi.publishing.models import (
     COMMENT_MAX_LENGTH,
     Approval,
@@ -37,9 +41,9 @@ from guanxi.publishing.models import (
 )
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.service import set_state
-from guanxi.publishing.variants import content_digest
+from guanxi.publishing.variants import check_variant, content_digest, unresolved
 
-__all__ = ["ApproverRoleError"]
+__all__ = ["ApproverRoleError", "BlockingChecksError"]
 
 REVIEW_SALT = "guanxi.publishing.review"
 REVIEW_LINK_DAYS = (1, 3, 7, 14, 30)
@@ -132,8 +136,60 @@ def may_decide(status: ReviewStatus, membership: Membership) -> bool:
     return rules.may_decide(status.review, member_decider(membership))
 
 
-def submit_for_review(db: Session, *, post: Post, membership: Membership) -> list[PublishTarget]:
-    """Send every draft variant of the post to review (DRAFT → IN_REVIEW)."""
+class BlockingChecksError(UserError):
+    """Variants with blocking check errors: they may be neither submitted nor approved.
+
+    The message lists every error, each with its account, in the reader's language.
+    """
+
+    def __init__(self, message: str, errors: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        super().__init__(message, count=len(errors))
+        self.errors = list(errors)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The heading and one line per error ("account: what is wrong"), translated."""
+        lines = [super().translated(gettext)]
+        for channel, finding in self.errors:
+            text = gettext(str(finding.get("message", "")))
+            params = finding.get("params") or {}
+            # A message whose parameters changed since it was stored shows as written.
+            with contextlib.suppress(KeyError, IndexError, ValueError):
+                text = text.format(**params) if params else text
+            lines.append(f"• {channel}: {text}")
+        return "\n".join(lines)
+
+
+MSG_BLOCKING_SUBMIT = N_(
+    "{count} blocking error(s) stop this post from going to approval. Fix them, then submit again:"
+)
+MSG_BLOCKING_APPROVE = N_(
+    "{count} blocking error(s) in this variant: it cannot be approved. Reject it with what to "
+    "change, or ask the author to fix:"
+)
+
+
+def refuse_blocking_errors(
+    db: Session, *, targets: Iterable[PublishTarget], settings: Settings, message: str
+) -> None:
+    """Check ``targets`` again (storing the findings); raise a BlockingChecksError listing
+    every error when any has one. Warnings do not block here: a manager overrides them."""
+    errors: list[tuple[str, dict[str, Any]]] = []
+    for target in targets:
+        check_variant(db, target=target, settings=settings)
+        channel = db.get(Channel, target.channel_id)
+        name = channel.name if channel is not None else str(target.channel_id)
+        errors.extend((name, finding) for finding in unresolved(target)[0])
+    if errors:
+        raise BlockingChecksError(message, errors)
+
+
+def submit_for_review(
+    db: Session, *, post: Post, membership: Membership, settings: Settings | None = None
+) -> list[PublishTarget]:
+    """Send every draft variant of the post to review (DRAFT → IN_REVIEW).
+
+    Checks run first: a blocking error in any draft stops the whole submission.
+    """
     require(membership, Permission.WRITE)
     policy = get_policy(db, workspace=membership.workspace)
     if policy.approval_steps == 0:
@@ -143,8 +199,12 @@ def submit_for_review(db: Session, *, post: Post, membership: Membership) -> lis
     drafts = [target for target in post.targets if target.state == TargetState.DRAFT]
     if not drafts:
         raise UserError(N_("No variant of this post is a draft: there is nothing to submit."))
+    settings = settings or get_settings()
+    refuse_blocking_errors(db, targets=drafts, settings=settings, message=MSG_BLOCKING_SUBMIT)
     for target in drafts:
         set_state(db, target=target, state=TargetState.IN_REVIEW, reason="", actor=membership.user)
+    reviews = {t.id: review_status(db, target=t, policy=policy).review for t in drafts}
+    notices.waiting(db, settings=settings, post=post, targets=drafts, reviews=reviews)
     return drafts
 
 
@@ -167,6 +227,7 @@ def _record_decision(
     comment: str,
     user: User | None,
     label: str,
+    settings: Settings,
 ) -> Approval:
     status = review_status(db, target=target, policy=policy)
     after = rules.decide(status.review, decider, approved=approved)  # raises a refusal
@@ -197,7 +258,39 @@ def _record_decision(
         set_state(db, target=target, state=TargetState.DRAFT, reason=reason, actor=user)
     elif after.complete:
         set_state(db, target=target, state=TargetState.APPROVED, reason="", actor=user)
+    _tell(
+        db,
+        target=target,
+        approved=approved,
+        after=after,
+        by=notices.display_name(user, label),
+        comment=comment,
+        settings=settings,
+    )
     return approval
+
+
+def _tell(
+    db: Session,
+    *,
+    target: PublishTarget,
+    approved: bool,
+    after: rules.Review,
+    by: str,
+    comment: str,
+    settings: Settings,
+) -> None:
+    """The authors hear of a rejection or a complete approval; the next step's approvers
+    hear that it waits for them."""
+    post = target.post
+    if approved and not after.complete:
+        notices.waiting(
+            db, settings=settings, post=post, targets=[target], reviews={target.id: after}
+        )
+        return
+    notices.decided(
+        db, settings=settings, post=post, target=target, approved=approved, by=by, comment=comment
+    )
 
 
 def decide(
@@ -208,8 +301,12 @@ def decide(
     membership: Membership,
     approved: bool,
     comment: str,
+    settings: Settings | None = None,
 ) -> Approval:
-    """A member approves or rejects the next step of a variant in review."""
+    """A member approves or rejects the next step of a variant in review.
+
+    An approval is refused while the variant has a blocking check error; a rejection is not.
+    """
     if target.post_id != post.id:
         raise NotFoundError(N_("This variant is not part of this post. Reload the page."))
     policy = get_policy(db, workspace=membership.workspace)
@@ -218,6 +315,11 @@ def decide(
     )
     if refusal is not None:
         raise refusal
+    settings = settings or get_settings()
+    if approved:
+        refuse_blocking_errors(
+            db, targets=[target], settings=settings, message=MSG_BLOCKING_APPROVE
+        )
     user = membership.user
     return _record_decision(
         db,
@@ -228,6 +330,7 @@ def decide(
         comment=_clean_comment(comment, approved=approved),
         user=user,
         label=user.email,
+        settings=settings or get_settings(),
     )
 
 
@@ -337,7 +440,12 @@ def external_label(link: ReviewLink) -> str:
 
 
 def external_decide(
-    db: Session, *, link: ReviewLink, approved: bool, comment: str
+    db: Session,
+    *,
+    link: ReviewLink,
+    approved: bool,
+    comment: str,
+    settings: Settings | None = None,
 ) -> list[Approval]:
     """The link's reviewer approves or rejects every variant of the post in review, once."""
     refusal = rules.link_use_refusal(used=link.used_at is not None)
@@ -348,6 +456,11 @@ def external_decide(
     in_review = [target for target in post.targets if target.state == TargetState.IN_REVIEW]
     if not in_review:
         raise UserError(N_("Nothing of this post waits for review any more. Thank you."))
+    settings = settings or get_settings()
+    if approved:
+        refuse_blocking_errors(
+            db, targets=in_review, settings=settings, message=MSG_BLOCKING_APPROVE
+        )
     # One decision per link, even when two submissions race: whoever marks it used decides.
     marked = db.execute(
         update(ReviewLink)
@@ -363,7 +476,12 @@ def external_decide(
     policy = get_policy(db, workspace=workspace)
     label = external_label(link)
     return _decide_all(
-        db, targets=in_review, policy=policy, label=label, approved=approved, comment=comment
+        db,
+        targets=in_review,
+        policy=policy,
+        label=label,
+        verdict=(approved, comment),
+        settings=settings,
     )
 
 
@@ -373,9 +491,10 @@ def _decide_all(
     targets: Iterable[PublishTarget],
     policy: PublishingPolicy,
     label: str,
-    approved: bool,
-    comment: str,
+    verdict: tuple[bool, str],
+    settings: Settings,
 ) -> list[Approval]:
+    approved, comment = verdict
     decider = Decider(rules.external_key(label))
     return [
         _record_decision(
@@ -387,6 +506,7 @@ def _decide_all(
             comment=comment,
             user=None,
             label=label,
+            settings=settings,
         )
         for target in targets
     ]

@@ -17,11 +17,12 @@ capability = Capability(
         "guanxi.publishing.media_views:router",
         "guanxi.publishing.review_views:router",
         "guanxi.publishing.manual_views:router",
+        "guanxi.publishing.queue_views:router",
     ),
     api_routers=("guanxi.publishing.api:router",),
     schedule="guanxi.publishing.tasks:SCHEDULE",
     models=(models,),
-    on_app_created=("guanxi.publishing.views:set_up",),
+    on_app_created=("guanxi.publishing.views:set_up", "guanxi.publishing.queue_views:set_up"),
     glance=Glance(
         title=N_("Publish"),
         description=N_(

@@ -37,6 +37,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings, get_settings
 from guanxi.notifications import service as notifications
+from guanxi.publishing import notices
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.publishing.states import Actor, transition
 
@@ -117,6 +118,7 @@ def apply_result(
         target.next_attempt_at = None
         target.last_error = ""
         target.last_error_code = ""
+        notices.published(db, settings=settings, target=target)
         return
     if result.state is PublishState.PENDING_REVIEW:
         if target.state != S.PENDING_REVIEW:

@@ -80,6 +80,7 @@ def review_decide(request: Request, db: Db, token: str, form: SubmittedForm) -> 
             link=link,
             approved=form_value(form, "decision") == "approve",
             comment=form_value(form, "comment"),
+            settings=app_settings(request),
         )
         db.commit()
     except UserError as exc:

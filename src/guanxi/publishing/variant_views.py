@@ -144,6 +144,7 @@ def variant_decide(
             membership=membership,
             approved=approved,
             comment=form_value(form, "comment"),
+            settings=app_settings(request),
         ),
         notice=N_("Variant approved.") if approved else N_("Variant rejected."),
         target_id=variant_id,

@@ -250,7 +250,9 @@ def post_submit(request: Request, db: Db, membership: Writer, post_id: int) -> R
         db,
         membership,
         post,
-        lambda: approvals.submit_for_review(db, post=post, membership=membership),
+        lambda: approvals.submit_for_review(
+            db, post=post, membership=membership, settings=app_settings(request)
+        ),
         notice=N_("Sent for review. The approvers can now approve each variant."),
     )
 

@@ -111,7 +111,7 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
                 variants.update_variant(
                     db, target=target, actor=writer.user, text=demo.body, link=f"{site}/{demo.page}"
                 )
-        approvals.submit_for_review(db, post=post, membership=writer)
+        approvals.submit_for_review(db, post=post, membership=writer, settings=settings)
         if demo.days_from_now is not None:
             when = _local(today + timedelta(days=demo.days_from_now), demo.local_time, workspace)
             for target in post.targets:
@@ -122,6 +122,7 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
                     membership=approver,
                     approved=True,
                     comment="",
+                    settings=settings,
                 )
                 scheduling.schedule_target(
                     db,

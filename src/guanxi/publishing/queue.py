@@ -1,0 +1,118 @@
+"""The approvals queue: every variant waiting for a decision in a workspace, with what an
+approver needs to decide it (since when, which step, who wrote it, the account, the open
+check errors and warnings) and whether the viewer may decide its next step now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import AuditEvent, Membership, User
+from guanxi.approvals import rules
+from guanxi.channels.models import Channel
+from guanxi.publishing.approvals import may_decide, review_status
+from guanxi.publishing.models import Post, PublishingPolicy, PublishTarget, TargetState
+from guanxi.publishing.policy import DEFAULT_APPROVER_ROLE, get_policy
+from guanxi.publishing.variants import unresolved
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One variant waiting for approval, as the queue shows it."""
+
+    target: PublishTarget
+    post: Post
+    channel: str
+    platform: str
+    author: str
+    since: datetime
+    step: int
+    steps: int
+    errors: int
+    warnings: int
+    yours: bool
+
+
+def _in_review(db: Session, workspace_id: int) -> list[PublishTarget]:
+    query = (
+        select(PublishTarget)
+        .where(
+            PublishTarget.workspace_id == workspace_id,
+            PublishTarget.state == TargetState.IN_REVIEW,
+        )
+        .order_by(PublishTarget.id)
+    )
+    return list(db.scalars(query))
+
+
+def _since(db: Session, target_ids: list[int]) -> dict[int, datetime]:
+    """When each variant last went to review (its latest ``target.in_review`` audit)."""
+    if not target_ids:
+        return {}
+    rows = db.execute(
+        select(AuditEvent.entity_id, func.max(AuditEvent.created_at))
+        .where(
+            AuditEvent.entity_type == "publish_target",
+            AuditEvent.action == "target.in_review",
+            AuditEvent.entity_id.in_(target_ids),
+        )
+        .group_by(AuditEvent.entity_id)
+    )
+    return {int(entity_id): at for entity_id, at in rows}
+
+
+def may_use_queue(db: Session, membership: Membership) -> bool:
+    """Whether the member approves in this workspace (the queue and its nav entry are theirs).
+
+    Reads the policy without creating it (every page asks, for the nav entry).
+    """
+    policy = db.get(PublishingPolicy, membership.workspace_id)
+    lowest = policy.approver_role if policy is not None else DEFAULT_APPROVER_ROLE
+    return rules.at_least(membership.role, lowest)
+
+
+def waiting(db: Session, *, membership: Membership) -> list[QueueItem]:
+    """Every variant of the workspace in review, oldest waiting first; ``yours`` marks those
+    the member may decide now."""
+    policy = get_policy(db, workspace=membership.workspace)
+    targets = _in_review(db, membership.workspace_id)
+    since = _since(db, [t.id for t in targets])
+    items = []
+    for target in targets:
+        status = review_status(db, target=target, policy=policy)
+        errors, warnings = unresolved(target)
+        channel = db.get(Channel, target.channel_id)
+        author = db.get(User, target.post.created_by_id) if target.post.created_by_id else None
+        items.append(
+            QueueItem(
+                target=target,
+                post=target.post,
+                channel=channel.name if channel else "",
+                platform=channel.platform if channel else "",
+                author=(author.name or author.email) if author else "",
+                since=since.get(target.id, target.updated_at),
+                step=status.next_step,
+                steps=status.steps,
+                errors=len(errors),
+                warnings=len(warnings),
+                yours=may_decide(status, membership),
+            )
+        )
+    return sorted(items, key=lambda item: item.since)
+
+
+def count_yours(db: Session, *, membership: Membership) -> int:
+    """How many variants wait for the member's decision now (the nav badge)."""
+    targets = _in_review(db, membership.workspace_id)
+    if not targets:
+        return 0
+    policy = get_policy(db, workspace=membership.workspace)  # a variant in review: it exists
+    return sum(
+        1
+        for target in targets
+        if may_decide(review_status(db, target=target, policy=policy), membership)
+    )
