@@ -14,7 +14,7 @@ calling the platform, and also understands the platform's own refusal.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -179,7 +179,10 @@ def reply_needs_approval(db: Session, *, reply: Reply) -> bool:
 
 def reply_review(db: Session, *, reply: Reply) -> rules.Review:
     """The reply's approval as the shared rules see it: one step, its author excluded."""
-    rule = reply_rule(db, workspace_id=reply.item.workspace_id)
+    return _review(reply_rule(db, workspace_id=reply.item.workspace_id), reply)
+
+
+def _review(rule: rules.WhoApproves, reply: Reply) -> rules.Review:
     authors = frozenset({rules.member_key(reply.author_id)} if reply.author_id else ())
     approvers = (rules.member_key(reply.approved_by_id),) if reply.approved_by_id else ()
     return rules.Review(
@@ -211,6 +214,57 @@ def may_send_reply(db: Session, *, reply: Reply) -> bool:
     if reply.state not in (ReplyState.DRAFT, ReplyState.FAILED):
         return False
     return _release_refusal(db, reply=reply) is None
+
+
+@dataclass(frozen=True)
+class ReplyActions:
+    """The buttons a member sees on one reply of a thread, as the approval rules allow now."""
+
+    decide: bool
+    send: bool
+    request: bool
+
+
+def reply_actions(
+    db: Session, *, replies: Sequence[Reply], actor: User, workspace_id: int, can_write: bool
+) -> dict[int, ReplyActions]:
+    """Each reply's buttons for ``actor``: what ``may_decide_reply``, ``may_send_reply`` and
+    ``reply_needs_approval`` answer, in two queries for a whole thread instead of a few per
+    reply."""
+    if not replies:
+        return {}
+    rule = reply_rule(db, workspace_id=workspace_id)
+    people = {actor.id} | {reply.author_id for reply in replies if reply.author_id is not None}
+    roles = {
+        user_id: Role(role)
+        for user_id, role in db.execute(
+            select(Membership.user_id, Membership.role).where(
+                Membership.workspace_id == workspace_id, Membership.user_id.in_(sorted(people))
+            )
+        )
+    }
+    actor_role = roles.get(actor.id)
+    found = {}
+    for reply in replies:
+        needs = reply.author_id is not None and rules.reply_needs_approval(
+            rule, roles.get(reply.author_id)
+        )
+        sendable = reply.state in (ReplyState.DRAFT, ReplyState.FAILED) and (
+            rules.release_refusal(needs_approval=needs, approved=reply.approved_by_id is not None)
+            is None
+        )
+        decide = actor_role is not None and rules.may_decide(
+            _review(rule, reply), rules.Decider.member(actor.id, actor_role)
+        )
+        found[reply.id] = ReplyActions(
+            decide=decide,
+            send=can_write and sendable,
+            request=can_write
+            and reply.state in (ReplyState.DRAFT, ReplyState.FAILED)
+            and not sendable
+            and needs,
+        )
+    return found
 
 
 def _release_refusal(db: Session, *, reply: Reply) -> UserError | None:

@@ -1,0 +1,151 @@
+"""Queries per page on the pages the load benchmark opens most: pinned, and the same whatever
+the data's size, so a page that starts querying once per row (an N+1) fails here.
+
+Each page is counted twice: on a small workspace, then after it grew (many more members,
+items with tags, assignees and notes, replies in the thread, posts). The counts must not move
+with the data, and must equal the pinned figure: a page that needs one more query changes the
+figure here on purpose, with a reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import Membership, Role, User
+from guanxi.channels.models import Channel
+from guanxi.devtools.bench.common import no_progress
+from guanxi.devtools.bench.web_data import _add_posts
+from guanxi.inbox.items.models import InboxItem, InternalNote, ItemTag, Tag
+from guanxi.inbox.replies.models import Reply
+from tests.inbox_ui_support import make_channel, make_item
+
+# Statements per request, the session's and membership's and the bell's included.
+PINNED = {
+    "overview": 11,
+    "inbox": 11,
+    "inbox-poll": 9,  # three new rows: their SLA targets, tags and assignees
+    "inbox-thread": 16,  # with replies: the approval setting and the roles, once each
+    "posts": 9,
+}
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    """The statements ``engine`` runs inside the block."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "after_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "after_cursor_execute", seen)
+
+
+def _grow(db: Session, membership: Membership, channel: Channel, *, size: int) -> None:
+    """``size`` more members, items (tagged, assigned, with notes and replies) and posts."""
+    workspace = membership.workspace
+    users = []
+    for number in range(size):
+        # No password: a hash each would cost the test seconds, and nobody signs in as them.
+        user = User(email=f"m{size}-{number}@acme.example", name=f"M {number}", password_hash="")
+        db.add(user)
+        db.flush()
+        accounts.add_member(db, workspace=workspace, user=user, role=Role.EDITOR, actor=None)
+        users.append(user)
+    tags = [Tag(workspace_id=workspace.id, name=f"t{size}-{n}") for n in range(3)]
+    db.add_all(tags)
+    db.flush()
+    for number in range(size):
+        item = make_item(db, channel, f"评论 {size}-{number}", author=f"a{number}", post="post-1")
+        item.assignee_id = users[number % len(users)].id
+        db.add(ItemTag(item_id=item.id, tag_id=tags[number % len(tags)].id))
+        db.add(InternalNote(item_id=item.id, author_id=users[0].id, text=f"note {number}"))
+        db.add(
+            Reply(
+                item_id=item.id,
+                author_id=users[0].id,
+                text=f"回复 {number}",
+                state="draft",
+                idempotency_key=uuid.uuid4().hex,
+            )
+        )
+    db.commit()  # the posts are written by a session of their own
+    _add_posts(
+        sessionmaker(bind=db.get_bind()),
+        workspace_id=workspace.id,
+        channel_ids=[channel.id],
+        author_id=membership.user_id,
+        count=size,
+        progress=no_progress,
+    )
+
+
+def _count(client: TestClient, engine: Engine, path: str, *, htmx: bool = False) -> int:
+    headers = {"HX-Request": "true"} if htmx else {}
+    assert client.get(path, headers=headers).status_code == 200  # first visit's writes
+    with counting(engine) as statements:
+        response = client.get(path, headers=headers)
+    assert response.status_code == 200, response.text[:300]
+    return len(statements)
+
+
+def _pages(db: Session, membership: Membership) -> dict[str, tuple[str, bool]]:
+    slug = membership.workspace.slug
+    newest = max(item.id for item in db.query(InboxItem).all())
+    return {
+        "overview": (f"/w/{slug}/", False),
+        "inbox": (f"/w/{slug}/inbox", False),
+        "inbox-poll": (f"/w/{slug}/inbox/poll?after={newest - 3}", True),
+        "inbox-thread": (f"/w/{slug}/inbox/items/{newest}", False),
+        "posts": (f"/w/{slug}/publish", False),
+    }
+
+
+@pytest.mark.parametrize("page", sorted(PINNED))
+def test_a_hot_page_runs_the_same_few_queries_however_large_the_workspace(
+    page: str, signed_in: tuple[TestClient, Membership], db: Session, engine: Engine
+) -> None:
+    """Given a small workspace, when it grows tenfold (members, items with tags, assignees,
+    notes and replies, posts), then the page still runs its pinned number of queries."""
+    client, membership = signed_in
+    channel = make_channel(db, membership.workspace)
+    _grow(db, membership, channel, size=4)
+    path, htmx = _pages(db, membership)[page]
+    small = _count(client, engine, path, htmx=htmx)
+    _grow(db, membership, channel, size=40)
+    path, htmx = _pages(db, membership)[page]
+    large = _count(client, engine, path, htmx=htmx)
+    assert large == small, f"{page}: {small} queries on a small workspace, {large} on a large one"
+    assert large == PINNED[page], (
+        f"{page} ran {large} queries, pinned at {PINNED[page]}: remove the new query, or "
+        "change PINNED with the reason"
+    )
+
+
+def test_the_inbox_names_members_without_loading_their_accounts(
+    signed_in: tuple[TestClient, Membership], db: Session, engine: Engine
+) -> None:
+    """Given 40 members, the inbox list reads their names as two columns, not user rows
+    (loading 200 members' rows was a third of the page's CPU time)."""
+    client, membership = signed_in
+    channel = make_channel(db, membership.workspace)
+    _grow(db, membership, channel, size=40)
+    with counting(engine) as statements:
+        page = client.get(f"/w/{membership.workspace.slug}/inbox")
+    assert "M 39" in page.text  # the assignee filter names every member
+    member_queries = [s for s in statements if "FROM memberships JOIN users" in s]
+    assert member_queries, statements
+    assert all("password_hash" not in s for s in member_queries)
+    assert db.query(User).count() == 41
