@@ -40,22 +40,17 @@ from guanxi.web.deps import (
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
-from guanxi.web.zones import VIEWER_ZONE, VIEWER_ZONE_SOURCE, valid_zone, viewer_zone
+from guanxi.web.zones import valid_zone, viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 POSTS_PER_PAGE = 50
 
 
 def _typed_zone(request: Request, form: dict[str, list[str]], fallback: str) -> str:
-    """The zone a time in ``form`` was typed in (the form says), remembered for next time."""
-    zone, source = viewer_zone(request, fallback)
+    """The zone a time in ``form`` was typed in: the one the form says (the page shows the
+    viewer's zone beside the field), else the viewer's."""
     sent = form_value(form, "tz")
-    if not valid_zone(sent):
-        return zone
-    if source != "chosen":  # a zone chosen on the calendar wins over what the browser says
-        request.session[VIEWER_ZONE] = sent
-        request.session[VIEWER_ZONE_SOURCE] = "browser"
-    return sent
+    return sent if valid_zone(sent) else viewer_zone(request, fallback)[0]
 
 
 def present_findings(
