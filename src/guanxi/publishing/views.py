@@ -19,6 +19,7 @@ from guanxi.channels.best_times import suggested_times
 from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
+from guanxi.checks.labels import readable_params
 from guanxi.connectors.base import VariantDraft
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
@@ -61,7 +62,7 @@ def present_findings(
     shown = []
     for finding in checks:
         message = i18n.gettext(str(finding["message"]))
-        params = finding.get("params") or {}
+        params = readable_params(finding.get("params") or {}, i18n.gettext)
         try:
             text = message.format(**params) if params else message
         except (KeyError, IndexError, ValueError):
