@@ -24,6 +24,7 @@ from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS
 from guanxi.core import i18n, values
 from guanxi.core.db import reading_from_now
+from guanxi.core.errors import N_
 from guanxi.web import timing, zones
 from guanxi.web.deps import preferred_membership
 from guanxi.web.security import csp_nonce
@@ -49,6 +50,24 @@ def _format_datetime(
     except (OverflowError, ValueError):
         return f"{value.strftime('%Y-%m-%d %H:%M')} UTC"
     return f"{local.strftime('%Y-%m-%d %H:%M')} {zones.offset_label(local)}"
+
+
+# Weibo's verified_type as people know it: -1 none, 0 a person (orange V), 1-7 an
+# organisation (blue V: government, company, media, school, website, app, group).
+_VERIFIED_PERSON = N_("verified person (orange V)")
+_VERIFIED_ORGANISATION = N_("verified organisation (blue V)")
+_NOT_VERIFIED = N_("not verified")
+
+
+def _verified(value: int | None) -> str:
+    """A verification code as words in the current language ("" when unknown)."""
+    if value is None:
+        return ""
+    if value < 0:
+        return i18n.gettext(_NOT_VERIFIED)
+    if value == 0:
+        return i18n.gettext(_VERIFIED_PERSON)
+    return i18n.gettext(_VERIFIED_ORGANISATION)
 
 
 def _web_link(value: object) -> str:
@@ -107,6 +126,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
     env.filters["weblink"] = _web_link
+    env.filters["verified"] = _verified
     return Jinja2Templates(env=env)
 
 
