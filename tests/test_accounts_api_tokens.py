@@ -67,9 +67,11 @@ def test_a_token_is_shown_once_and_never_stored(
     assert response.status_code == 200
     assert plain.startswith("gx_")
     assert "Copy this token now; it is not shown again:" in response.text
+    assert f'<code id="new-token-header">Authorization: Bearer {plain}</code>' in response.text
     later = client.get("/w/acme/settings").text
     assert plain not in later
     assert "reporting script" in later
+    assert "header: Authorization: Bearer &lt;token&gt;." in later  # the form, spelt out
     stored = db.scalars(select(ApiToken)).one()
     assert stored.token_hash == token_digest(plain)
     assert plain.startswith(stored.prefix)

@@ -440,18 +440,22 @@ def test_an_unknown_zone_is_refused_and_the_zone_is_unchanged(board: Board) -> N
     assert "Times in Europe/Paris" in board.client.get("/w/acme/calendar").text
 
 
-def test_the_browsers_zone_is_used_until_the_viewer_chooses_one(board: Board) -> None:
-    response = board.client.post(
-        "/w/acme/calendar/timezone",
-        data={"zone": "America/New_York", "source": "browser"},
-        headers={"Accept": "application/json", "X-CSRF-Token": csrf_token(board.client)},
-    )
+def test_the_zone_chosen_on_the_calendar_is_the_persons_setting_on_every_page(
+    board: Board,
+) -> None:
+    """Given a viewer who chooses New York on the calendar, then their personal settings say
+    New York, and another page (their settings) shows times in New York's offset."""
+    page = board.client.get("/w/acme/calendar").text
+    assert "The workspace's time zone." in page
 
-    assert response.json() == {"ok": True, "zone": "America/New_York"}
+    use_zone(board.client, "acme", "America/New_York")
+
     page = board.client.get("/w/acme/calendar").text
     assert "Times in America/New_York" in page
-    assert "From your browser." in page
-    assert 'data-zone-source="browser"' in page
+    assert "Chosen by you." in page
+    me = board.client.get("/me").text
+    assert 'value="America/New_York"' in me
+    assert "UTC-5" in me
 
 
 def test_the_calendar_in_chinese(db: Session, board: Board) -> None:

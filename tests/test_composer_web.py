@@ -153,8 +153,9 @@ def test_submit_approve_and_schedule_through_the_pages(
         data={"csrf_token": csrf_token(client), "when": "2031-05-01T09:00", "tz": "Europe/Paris"},
     )
     page = client.get(location)
-    assert "2031-05-01 09:00 (Europe/Paris)" in page.text, response.text
-    assert "2031-05-01 15:00 in the account's zone (Asia/Shanghai)" in page.text
+    # Typed in Paris; shown in the editor's zone (the workspace's until she chooses one).
+    assert "2031-05-01 15:00 UTC+8 (Asia/Shanghai)" in page.text, response.text
+    assert "2031-05-01 15:00 UTC+8 in the account's zone (Asia/Shanghai)" in page.text
     db.expire_all()
     assert db.get(PublishTarget, target_id).state == TargetState.SCHEDULED
 

@@ -265,11 +265,14 @@ def test_dashboard_page_renders_filters_charts_and_highlighted_posts(web: TestCl
 
 
 def test_exports_in_csv_and_xlsx(web: TestClient, world: World) -> None:
+    """Times are in the viewer's zone (the workspace's, Shanghai) as ISO 8601 with the
+    offset, under a header naming the zone."""
     response = web.get(f"/w/acme/listen/dashboard/export.csv?topic={world.luckin.id}")
     assert response.status_code == 200
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["posted_at", "platform", "author"]
+    assert rows[0][:3] == ["posted_at (Asia/Shanghai)", "platform", "author"]
+    assert all(row[0].endswith("T17:00:00+08:00") for row in rows[1:])  # 09:00 UTC
     assert [row[5] for row in rows[1:]] == ["今天买了瑞幸", "瑞幸比星巴克便宜"]
     xlsx = web.get("/w/acme/listen/dashboard/export.xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active

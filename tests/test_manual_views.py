@@ -131,7 +131,7 @@ def test_the_package_page_has_everything_to_post_by_hand(client: TestClient, sce
     assert "Copy the text" in html
     assert f'href="{page_url(scene)}/media/{scene.image.id}"' in html
     assert "Mei (mei@acme.example)" in html
-    assert "2026-12-01 10:00 (Asia/Shanghai, the account's time)" in html
+    assert "2026-12-01 10:00 UTC+8 (Asia/Shanghai, the account's time)" in html
     assert '<time datetime="2026-12-01T02:00:00+00:00" data-local>' in html
     assert "Xiaohongshu (RedNote)" in html
     assert re.search(r"<svg[^>]*class=\"segno\"", html), "an inline SVG QR code"

@@ -375,7 +375,9 @@ def test_the_posts_and_a_posts_curve_pages(
     assert "post d-1" in curve.text
     assert "Account median views" in curve.text
     export = client.get(f"/w/brand/analytics/posts/{post_id}/export.csv")
-    assert export.content.decode("utf-8-sig").startswith("hours_since_publishing,")
+    lines = export.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("hours_since_publishing,observed_at (Asia/Shanghai),")
+    assert lines[1].split(",")[1].endswith("+08:00")
 
 
 def test_the_api_gives_the_same_figures(client: TestClient, db: Session, member: Workspace) -> None:

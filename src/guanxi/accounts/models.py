@@ -59,6 +59,8 @@ class User(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(10), default=None)
+    # The zone every time is shown in for this person; None: the workspace's zone.
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Counts the times every session of the user was ended at once (password change, "sign
     # out everywhere"), for the audit log; the sessions themselves are rows of UserSession.

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from guanxi.channels.models import ChannelAudience
+from guanxi.checks.labels import readable_params
 from guanxi.connectors.base import HashtagStyle, Severity
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Finding:
     def translated(self, gettext: Callable[[str], str]) -> str:
         """The message in the language of ``gettext``."""
         text = gettext(self.message)
-        return text.format(**self.params) if self.params else text
+        return text.format(**readable_params(self.params, gettext)) if self.params else text
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, as stored in ``PublishTarget.checks``."""

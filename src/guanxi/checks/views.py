@@ -12,6 +12,7 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.channels.models import ChannelAudience
 from guanxi.checks import service, wordlist
 from guanxi.checks.findings import CheckedField, highlight
+from guanxi.checks.labels import CATEGORY_LABELS
 from guanxi.checks.script import CONVERSION_LABELS, convert, parse_conversion
 from guanxi.checks.words import WORD_SEVERITY_LABELS, WordSeverity
 from guanxi.connectors.base import HashtagStyle
@@ -195,6 +196,7 @@ def _words_page(
         ],
         "can_write": membership.can(Permission.WRITE),
         "severity_labels": {s.value: label for s, label in WORD_SEVERITY_LABELS.items()},
+        "category_labels": CATEGORY_LABELS,
         "audience_labels": {a.value: label for a, label in AUDIENCE_LABELS.items()},
         "hashtag_style_labels": {s.value: label for s, label in HASHTAG_STYLE_LABELS.items()},
     }

@@ -77,27 +77,50 @@ def normalize_language(value: str | None) -> str | None:
     return None
 
 
-_current_language: ContextVar[str] = ContextVar("guanxi_language", default="en")
+class _LanguageChoice:
+    """The language of one request, shared by every context copied from it: a route's
+    dependencies and the route itself run in worker threads, each in a copy of the request's
+    context, and a signed-in person's own language is only known in one of them."""
+
+    __slots__ = ("language",)
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+
+_current_language: ContextVar[_LanguageChoice | None] = ContextVar("guanxi_language", default=None)
+
+
+def begin_request(language: str) -> None:
+    """Start a request in ``language``: every message of the request, from services and
+    checks too, is translated into it (and into the one ``set_language`` makes it later)."""
+    _current_language.set(_LanguageChoice(language))
 
 
 def set_language(language: str) -> None:
-    """Make ``language`` the one ``gettext`` translates into, in this context."""
-    _current_language.set(language)
+    """Make ``language`` the one ``gettext`` translates into, for the whole request (or, in
+    a command, this context)."""
+    choice = _current_language.get()
+    if choice is None:
+        _current_language.set(_LanguageChoice(language))
+    else:
+        choice.language = language
 
 
 def current_language() -> str:
     """The language of the current request or command."""
-    return _current_language.get()
+    choice = _current_language.get()
+    return choice.language if choice is not None else "en"
 
 
 def gettext(message: str) -> str:
     """``message`` in the current language."""
-    return get_translations(_current_language.get()).gettext(message)
+    return get_translations(current_language()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural of a message in the current language."""
-    return get_translations(_current_language.get()).ngettext(singular, plural, n)
+    return get_translations(current_language()).ngettext(singular, plural, n)
 
 
 # --- Maintenance: extraction, merging and checking (scripts/i18n.py and the tests) ---------

@@ -39,7 +39,7 @@ from guanxi.measure.definitions import (
 from guanxi.measure.models import POST_FORMAT_LABELS, FiguresKind
 from guanxi.measure.overview import Period
 from guanxi.web.deps import Db, Member, verify_csrf
-from guanxi.web.exports import table_download
+from guanxi.web.exports import iso_time, table_download, time_column
 from guanxi.web.rendering import render
 from guanxi.web.zones import viewer_zone
 
@@ -313,8 +313,9 @@ def posts_export(request: Request, membership: Member, db: Db, extension: str) -
     posts = listing.post_figures(
         db, workspace=membership.workspace, start=period.start, end=period.end, metrics=metrics
     )
+    zone = viewer_zone(request, membership.workspace.timezone)[0]
     columns = (
-        "published_at",
+        time_column("published_at", zone),
         "platform",
         "account",
         "format",
@@ -328,7 +329,7 @@ def posts_export(request: Request, membership: Member, db: Db, extension: str) -
     )
     rows = [
         (
-            p.published_at.isoformat(),
+            iso_time(p.published_at, zone),
             p.platform,
             p.account,
             p.format,
@@ -377,9 +378,10 @@ def post_export(
 ) -> Response:
     """A post's curve and the account's median curve as a file."""
     curve = curves.post_curve(db, workspace=membership.workspace, post_id=measured_post_id)
+    zone = viewer_zone(request, membership.workspace.timezone)[0]
     columns = (
         "hours_since_publishing",
-        "observed_at",
+        time_column("observed_at", zone),
         "views",
         "engagements",
         "median_views",
@@ -389,7 +391,7 @@ def post_export(
     rows = [
         (
             round(p.hours, 2),
-            p.observed_at.isoformat(),
+            iso_time(p.observed_at, zone),
             p.views,
             p.engagements,
             m.views,

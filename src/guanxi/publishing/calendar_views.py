@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from guanxi.accounts import profile
 from guanxi.accounts.models import Membership, Permission
 from guanxi.approvals import rules
 from guanxi.catalog.service import platform_name
@@ -22,6 +23,7 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.publishing import calendar, campaigns, policy
 from guanxi.publishing.models import TARGET_STATE_LABELS, TargetState
 from guanxi.publishing.states import state_labels
+from guanxi.web import zones
 from guanxi.web.deps import (
     Approver,
     CurrentUser,
@@ -38,25 +40,6 @@ from guanxi.web.rendering import render
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 
-VIEWER_ZONE = "viewer_tz"  # session keys: the viewer's zone, and where it came from
-VIEWER_ZONE_SOURCE = "viewer_tz_source"
-ZONE_SOURCES = ("chosen", "browser")
-# Offered in the zone picker; any other IANA name may be typed.
-COMMON_ZONES = (
-    "Asia/Shanghai",
-    "Asia/Hong_Kong",
-    "Asia/Taipei",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "Asia/Seoul",
-    "Europe/Paris",
-    "Europe/London",
-    "Europe/Berlin",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Australia/Sydney",
-    "UTC",
-)
 HOURS = list(range(24))
 EMPTY_CAMPAIGN = {"name": "", "color": "#c0392b", "starts_on": "", "ends_on": "", "description": ""}
 
@@ -75,14 +58,8 @@ def _wants_json(request: Request) -> bool:
 
 
 def viewer_zone(request: Request, membership: Membership) -> tuple[str, str]:
-    """The viewer's time zone and where it came from: their choice, their browser, or (until
-    the browser says) the workspace's zone."""
-    stored = request.session.get(VIEWER_ZONE)
-    source = request.session.get(VIEWER_ZONE_SOURCE)
-    zone = calendar.valid_zone(stored) if isinstance(stored, str) else None
-    if zone is not None and source in ZONE_SOURCES:
-        return zone, str(source)
-    return calendar.valid_zone(membership.workspace.timezone) or "Asia/Shanghai", "workspace"
+    """The viewer's time zone (their personal setting, else the workspace's) and which."""
+    return zones.viewer_zone(request, membership.workspace.timezone)
 
 
 def _calendar_url(
@@ -163,7 +140,7 @@ def calendar_page(
         "view": grid_view.value,
         "zone": zone,
         "zone_source": zone_source,
-        "common_zones": COMMON_ZONES,
+        "common_zones": profile.zone_choices(),
         "today": today,
         "hours": HOURS,
         "missing_hours": {d: calendar.missing_hours(d, zone) for d in span.days}
@@ -198,12 +175,13 @@ def calendar_page(
 @router.post("/w/{slug}/calendar/timezone")
 def choose_zone(
     request: Request,
+    db: Db,
+    user: CurrentUser,
     membership: Member,
     zone: FormField = "",
-    source: FormField = "chosen",
     back: FormField = "",
 ) -> Response:
-    """Remember the viewer's time zone for this session (chosen, or sent by the browser)."""
+    """Save the zone chosen on the calendar as the viewer's time zone setting (every page's)."""
     default = f"/w/{membership.workspace.slug}/calendar"
     try:
         valid = calendar.require_zone(zone)
@@ -213,8 +191,8 @@ def choose_zone(
             return JSONResponse({"ok": False, "message": message}, status_code=400)
         request.session["notice"] = message
         return RedirectResponse(safe_next(back, default), status_code=303)
-    request.session[VIEWER_ZONE] = valid
-    request.session[VIEWER_ZONE_SOURCE] = "browser" if source == "browser" else "chosen"
+    profile.set_zone(db, user=user, zone=valid)
+    db.commit()
     if _wants_json(request):
         return JSONResponse({"ok": True, "zone": valid})
     return RedirectResponse(safe_next(back, default), status_code=303)

@@ -39,6 +39,7 @@ from guanxi.publishing.models import (
     TargetState,
 )
 from guanxi.publishing.outcomes import complete_manual_target
+from guanxi.web import zones
 from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.rendering import render
 
@@ -49,7 +50,6 @@ PHONE_LINK_LIFETIME = timedelta(hours=48)
 PHONE_LINK_SALT = "guanxi.manual-package.v1"
 # States in which a person is expected to post the target and paste its URL.
 AWAITING_PERSON = frozenset({TargetState.PROCESSING, TargetState.NEEDS_ATTENTION})
-VIEWER_ZONE = "viewer_tz"  # the session key the calendar keeps the viewer's zone under
 LIVE_URL_MAX_LENGTH = 1000
 # The phone page carries a credential in its URL: keep it out of caches, referrers, indexes.
 PHONE_HEADERS = {
@@ -202,7 +202,6 @@ def _package_page(
         package.target, secret_key=settings.resolved_secret_key(), now=utcnow()
     )
     phone_url = f"{settings.base_url.rstrip('/')}/m/{token}"
-    viewer = request.session.get(VIEWER_ZONE)
     return render(
         request,
         "publishing/manual.html",
@@ -210,9 +209,7 @@ def _package_page(
             **_context(package),
             "section": "publish",
             "slug": membership.workspace.slug,
-            "viewer_zone": _zone(
-                viewer if isinstance(viewer, str) else None, membership.workspace.timezone
-            ),
+            "viewer_zone": zones.viewer_zone(request, membership.workspace.timezone)[0],
             "phone_url": phone_url,
             "qr": qr_svg(phone_url),
             "phone_link_hours": int(PHONE_LINK_LIFETIME.total_seconds() // 3600),

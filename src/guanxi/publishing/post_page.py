@@ -19,6 +19,7 @@ from guanxi.channels.best_times import suggested_times
 from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
+from guanxi.checks.labels import readable_params
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media, service, variants
@@ -30,21 +31,16 @@ from guanxi.publishing.states import state_labels
 from guanxi.web.deps import app_settings
 from guanxi.web.forms import form_value
 from guanxi.web.rendering import render
-from guanxi.web.zones import VIEWER_ZONE, VIEWER_ZONE_SOURCE, valid_zone, viewer_zone
+from guanxi.web.zones import valid_zone, viewer_zone
 
 NOTICE = "notice"  # the session key of the confirmation shown once after an action
 
 
 def typed_zone(request: Request, form: dict[str, list[str]], fallback: str) -> str:
-    """The zone a time in ``form`` was typed in (the form says), remembered for next time."""
-    zone, source = viewer_zone(request, fallback)
+    """The zone a time in ``form`` was typed in: the one the form says (the page shows the
+    viewer's zone beside the field), else the viewer's."""
     sent = form_value(form, "tz")
-    if not valid_zone(sent):
-        return zone
-    if source != "chosen":  # a zone chosen on the calendar wins over what the browser says
-        request.session[VIEWER_ZONE] = sent
-        request.session[VIEWER_ZONE_SOURCE] = "browser"
-    return sent
+    return sent if valid_zone(sent) else viewer_zone(request, fallback)[0]
 
 
 def present_findings(
@@ -55,7 +51,7 @@ def present_findings(
     shown = []
     for finding in checks:
         message = i18n.gettext(str(finding["message"]))
-        params = finding.get("params") or {}
+        params = readable_params(finding.get("params") or {}, i18n.gettext)
         try:
             text = message.format(**params) if params else message
         except (KeyError, IndexError, ValueError):

@@ -129,6 +129,7 @@ class LanguageAndCsrf:
             ) or i18n.negotiate_language(
                 request.headers.get("accept-language"), self.default_language
             )
+            i18n.begin_request(request.state.language)
             request.state.csrf_token = ensure_csrf_token(request)
         await self.app(scope, receive, send)
 

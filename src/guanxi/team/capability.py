@@ -5,6 +5,6 @@ from guanxi.core.capability import Capability
 
 capability = Capability(
     name="team",
-    routers=("guanxi.team.views:router",),
+    routers=("guanxi.team.views:router", "guanxi.team.me:router"),
     api_routers=("guanxi.team.api:router",),
 )

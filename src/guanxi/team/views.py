@@ -16,6 +16,7 @@ from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import SUPPORTED_LANGUAGES
+from guanxi.team import audit
 from guanxi.web.deps import (
     SESSION_ID,
     CurrentUser,
@@ -149,10 +150,16 @@ def _settings(
         "now": utcnow(),
         "sessions": sessions.list_sessions(db, user=membership.user),
         "this_session": getattr(request.state, "user_session", None),
-        "audit": service.list_audit_events(db, workspace=membership.workspace, limit=50)
+        "audit": [
+            audit.shown(event, i18n.gettext)
+            for event in service.list_audit_events(db, workspace=membership.workspace, limit=50)
+        ]
         if membership.can(Permission.MANAGE_MEMBERS)
         else [],
-        "account_events": service.list_account_events(db, user=membership.user),
+        "account_events": [
+            audit.shown(event, i18n.gettext)
+            for event in service.list_account_events(db, user=membership.user)
+        ],
         "roles": list(Role),
         "new_token": None,
         "error": None,

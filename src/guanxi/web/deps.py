@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts import sessions
 from guanxi.accounts.models import Membership, Permission, User, UserSession
+from guanxi.core import i18n
 from guanxi.core.db import READING
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.security import constant_time_equal
@@ -126,6 +127,7 @@ def current_user(request: Request, db: Db) -> User:
     request.state.memberships = accounts.list_memberships(db, user=user)
     if user.language:
         request.state.language = user.language
+        i18n.set_language(user.language)  # messages of services and checks too
     return user
 
 

@@ -1,11 +1,16 @@
 """A page's table as a download: CSV (UTF-8 with a byte-order mark, so Excel reads
-Chinese) or XLSX (a write-only openpyxl workbook), cells made safe from formula injection."""
+Chinese) or XLSX (a write-only openpyxl workbook), cells made safe from formula injection.
+
+Times are written in the viewer's zone as ISO 8601 with the offset (``iso_time``), under a
+header that names the zone (``time_column``), so a spreadsheet never holds a bare time."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 from openpyxl import Workbook
@@ -15,6 +20,19 @@ from guanxi.core.filelimits import formula_safe, xlsx_safe
 
 EXTENSIONS = ("csv", "xlsx")
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def iso_time(value: datetime | None, zone: str) -> str:
+    """``value`` in ``zone`` as ISO 8601 with its offset ("2026-12-06T20:15:00+08:00"); an
+    empty cell for no time."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
+
+
+def time_column(name: str, zone: str) -> str:
+    """A time column's header naming its zone: "posted_at (Asia/Shanghai)"."""
+    return f"{name} ({zone})"
 
 
 def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

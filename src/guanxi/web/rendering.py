@@ -24,7 +24,8 @@ from guanxi import __version__
 from guanxi.accounts.models import ROLE_LABELS
 from guanxi.core import i18n, values
 from guanxi.core.db import reading_from_now
-from guanxi.web import timing
+from guanxi.core.errors import N_
+from guanxi.web import timing, zones
 from guanxi.web.deps import preferred_membership
 from guanxi.web.security import csp_nonce
 
@@ -34,15 +35,39 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 ContextFunction = Callable[[Request, Mapping[str, Any]], Mapping[str, Any]]
 
 
-def _format_datetime(value: datetime | None, timezone: str = "Asia/Shanghai") -> str:
-    """``value`` in the workspace's zone; a time too extreme to convert (year 1 or 9999,
-    stored before values were checked) is shown as stored, in UTC, instead of failing."""
+@jinja2.pass_context
+def _format_datetime(
+    context: jinja2.runtime.Context, value: datetime | None, timezone: str | None = None
+) -> str:
+    """``value`` in ``timezone`` (by default the viewer's: ``viewer_zone`` of every page's
+    context), with its offset ("2026-12-06 20:15 UTC+8"); a time too extreme to convert
+    (year 1 or 9999, stored before values were checked) is shown as stored, in UTC."""
     if value is None:
         return ""
+    zone = timezone or context.get("viewer_zone") or zones.DEFAULT_ZONE
     try:
-        return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+        local = value.astimezone(ZoneInfo(zone))
     except (OverflowError, ValueError):
         return f"{value.strftime('%Y-%m-%d %H:%M')} UTC"
+    return f"{local.strftime('%Y-%m-%d %H:%M')} {zones.offset_label(local)}"
+
+
+# Weibo's verified_type as people know it: -1 none, 0 a person (orange V), 1-7 an
+# organisation (blue V: government, company, media, school, website, app, group).
+_VERIFIED_PERSON = N_("verified person (orange V)")
+_VERIFIED_ORGANISATION = N_("verified organisation (blue V)")
+_NOT_VERIFIED = N_("not verified")
+
+
+def _verified(value: int | None) -> str:
+    """A verification code as words in the current language ("" when unknown)."""
+    if value is None:
+        return ""
+    if value < 0:
+        return i18n.gettext(_NOT_VERIFIED)
+    if value == 0:
+        return i18n.gettext(_VERIFIED_PERSON)
+    return i18n.gettext(_VERIFIED_ORGANISATION)
 
 
 def _web_link(value: object) -> str:
@@ -101,6 +126,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
     env.filters["weblink"] = _web_link
+    env.filters["verified"] = _verified
     return Jinja2Templates(env=env)
 
 
@@ -138,6 +164,8 @@ def render(
     # Catalog pages belong to no workspace; the navigation keeps the one the user was in.
     current = membership or preferred_membership(request, memberships)
     base["nav_workspace"] = current.workspace if current else None
+    fallback = current.workspace.timezone if current else zones.DEFAULT_ZONE
+    base["viewer_zone"], base["viewer_zone_source"] = zones.viewer_zone(request, fallback)
     for function in getattr(request.app.state, "context_functions", ()):
         base.update(function(request, base))
     base.update(context or {})

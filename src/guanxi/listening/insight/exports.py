@@ -16,7 +16,7 @@ from guanxi.core.errors import N_
 from guanxi.core.filelimits import formula_safe
 from guanxi.listening.insight.models import MentionRowRead
 from guanxi.listening.insight.service import DashboardFilters, export_rows
-from guanxi.web.exports import xlsx_bytes
+from guanxi.web.exports import iso_time, time_column, xlsx_bytes
 
 EXPORT_LIMIT = 100_000
 COLUMNS = (
@@ -36,9 +36,14 @@ COLUMNS = (
 )
 
 
-def _values(row: MentionRowRead) -> list[object]:
+def columns(zone: str) -> tuple[str, ...]:
+    """The export's header: the time column names the zone its times are in."""
+    return (time_column(COLUMNS[0], zone), *COLUMNS[1:])
+
+
+def _values(row: MentionRowRead, zone: str) -> list[object]:
     return [
-        row.posted_at.strftime("%Y-%m-%d %H:%M:%S"),
+        iso_time(row.posted_at, zone),
         row.platform,
         row.author,
         row.author_kind,
@@ -55,15 +60,21 @@ def _values(row: MentionRowRead) -> list[object]:
 
 
 def csv_chunks(
-    db: Session, *, workspace_id: int, filters: DashboardFilters, limit: int = EXPORT_LIMIT
+    db: Session,
+    *,
+    workspace_id: int,
+    filters: DashboardFilters,
+    zone: str = "UTC",
+    limit: int = EXPORT_LIMIT,
 ) -> Iterator[bytes]:
-    """The export as CSV, in chunks of encoded bytes (UTC times, one mention per line)."""
+    """The export as CSV, in chunks of encoded bytes (times in ``zone`` with their offset,
+    one mention per line)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")  # a byte-order mark: Excel then reads the file as UTF-8
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns(zone))
     for row in export_rows(db, workspace_id=workspace_id, filters=filters, limit=limit):
-        writer.writerow([formula_safe(value) for value in _values(row)])
+        writer.writerow([formula_safe(value) for value in _values(row, zone)])
         if buffer.tell() > 64 * 1024:
             yield _drain(buffer)
     yield _drain(buffer)
@@ -81,9 +92,10 @@ def xlsx_file(
     *,
     workspace_id: int,
     filters: DashboardFilters,
+    zone: str = "UTC",
     limit: int = EXPORT_LIMIT,
     title: Callable[[str], str] = str,
 ) -> bytes:
     """The export as an XLSX workbook (rows streamed into a write-only workbook)."""
     rows = export_rows(db, workspace_id=workspace_id, filters=filters, limit=limit)
-    return xlsx_bytes(title(N_("Mentions")), COLUMNS, (_values(row) for row in rows))
+    return xlsx_bytes(title(N_("Mentions")), columns(zone), (_values(row, zone) for row in rows))

@@ -20,6 +20,7 @@ from guanxi.listening.insight.exports import csv_chunks, xlsx_file
 from guanxi.listening.topics import service as topics
 from guanxi.web.deps import Db, Member, verify_csrf
 from guanxi.web.rendering import render
+from guanxi.web.zones import viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
@@ -72,8 +73,11 @@ def export(request: Request, membership: Member, db: Db, extension: str) -> Resp
     """The filtered mentions as CSV or XLSX."""
     filters = dashboards.DashboardFilters.from_query(request.query_params)
     name = f"{membership.workspace.slug}-mentions-{datetime.now(UTC).date().isoformat()}"
+    zone = viewer_zone(request, membership.workspace.timezone)[0]
     if extension == "csv":
-        body = b"".join(csv_chunks(db, workspace_id=membership.workspace_id, filters=filters))
+        body = b"".join(
+            csv_chunks(db, workspace_id=membership.workspace_id, filters=filters, zone=zone)
+        )
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
@@ -81,7 +85,11 @@ def export(request: Request, membership: Member, db: Db, extension: str) -> Resp
         )
     if extension == "xlsx":
         body = xlsx_file(
-            db, workspace_id=membership.workspace_id, filters=filters, title=i18n.gettext
+            db,
+            workspace_id=membership.workspace_id,
+            filters=filters,
+            zone=zone,
+            title=i18n.gettext,
         )
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return Response(

@@ -23,6 +23,7 @@ from guanxi.measure.analysis.models import (
     EstimateRead,
     TopPostsRead,
 )
+from guanxi.web.exports import iso_time, time_column
 
 Translate = Callable[[str], str]
 Cell = str | int | float | None
@@ -105,11 +106,12 @@ def best_time_table(found: BestTimeRead, _: Translate, weekdays: Sequence[str]) 
     return Table(_("Best time to post"), header, rows)
 
 
-def top_table(found: TopPostsRead, _: Translate) -> Table:
-    """The four lists, one after the other, each row saying which list it is in."""
+def top_table(found: TopPostsRead, _: Translate, zone: str = "UTC") -> Table:
+    """The four lists, one after the other, each row saying which list it is in (times in
+    ``zone``, with their offset)."""
     header = [
         _("List"),
-        _("Published"),
+        time_column(_("Published"), zone),
         _("Platform"),
         _("Account"),
         _("Text"),
@@ -127,7 +129,7 @@ def top_table(found: TopPostsRead, _: Translate) -> Table:
     rows: list[list[Cell]] = [
         [
             title,
-            post.published_at.strftime("%Y-%m-%d %H:%M:%S"),
+            iso_time(post.published_at, zone),
             post.platform,
             post.account,
             post.text,

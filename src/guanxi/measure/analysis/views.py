@@ -237,7 +237,8 @@ def top_export(request: Request, membership: Member, db: Db, extension: str) -> 
         end=filters.end,
         channel_ids=filters.accounts,
     )
-    return _file(top_table(found, i18n.gettext), membership, "top-posts", extension)
+    zone = viewer_zone(request, membership.workspace.timezone)[0]
+    return _file(top_table(found, i18n.gettext, zone), membership, "top-posts", extension)
 
 
 def _lift_chart(rollups: list[CampaignRollupRead]) -> dict[str, Any]:

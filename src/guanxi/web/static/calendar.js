@@ -90,22 +90,4 @@
     }).catch(function (error) { say(String(error), true); });
   });
 
-  // Until the viewer chooses a zone, use the browser's (once per session, no loops).
-  function sendBrowserZone() {
-    const calendar = root();
-    if (!calendar || calendar.dataset.zoneSource === "chosen") { return; }
-    let zone = "";
-    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
-    if (!zone || zone === calendar.dataset.zone || sessionStorage.getItem("guanxi-zone-sent") === zone) { return; }
-    sessionStorage.setItem("guanxi-zone-sent", zone);
-    post(calendar.dataset.zoneUrl, { zone: zone, source: "browser" }).then(function (answer) {
-      if (answer.ok) { window.location.reload(); }
-    });
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", sendBrowserZone);
-  } else {
-    sendBrowserZone();
-  }
 })();
