@@ -38,7 +38,7 @@ def test_the_matrix_of_july_27_and_wechats_rank_history_with_messi(
 
     chart = page.locator("#rank-history")
     expect(chart.locator("canvas")).to_have_count(1)
-    expect(chart).to_have_attribute("data-ready", "1")
+    expect(chart).to_have_attribute("data-ready", "true")
     option = page.evaluate(
         """() => {
             const o = document.getElementById("rank-history").chart.getOption();
