@@ -37,7 +37,7 @@ def dataset_with(
 
 def load_market_demo(db: Session, workspace: Workspace) -> None:
     """The market demo in ``workspace`` (committed)."""
-    demo.load_demo(db, workspace=workspace)
+    demo.load_charts(db, workspace=workspace)
     db.commit()
 
 

@@ -212,9 +212,10 @@ def team(
     """acme with a member per role, two accounts, a post, mentions, an inbox and charts."""
     monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: FakePipeline())
     team = make_team(db, make_user, make_workspace, slug=SLUG)
-    for demo in (listening_demo, inbox_demo, market_demo):
+    for demo in (listening_demo, inbox_demo):
         demo.load_demo(db, workspace=team.workspace)
         db.flush()
+    market_demo.load_charts(db, workspace=team.workspace)
     db.commit()
     return team
 

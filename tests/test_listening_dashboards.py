@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, Workspace
+from guanxi.core import i18n
 from guanxi.core.errors import UserError
 from guanxi.devtools.demo.listening_topics import DEMO_TOPICS, load_insight_demo
 from guanxi.listening.alerts import scheduled as alert_jobs
@@ -115,6 +116,35 @@ def test_volume_by_topic_per_day(world: World) -> None:
     assert series == {"Starbucks": [2, 1], "Luckin": [1, 1]}
 
 
+def test_volume_and_sentiment_run_over_every_day_of_the_range(world: World) -> None:
+    """Given mentions on two days, when the filter spans four days, then the axis has all four
+    days in order and the days without mentions count 0 (not skipped, not evenly spaced)."""
+    filters = {"start": date(2026, 11, 19), "end": date(2026, 11, 22)}
+    volume = world.panel("volume", **filters)
+    assert volume["days"] == ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
+    series = {s["name"]: s["data"] for s in volume["series"]}  # type: ignore[attr-defined]
+    assert series == {"Starbucks": [0, 2, 1, 0], "Luckin": [0, 1, 1, 0]}
+    trend = world.panel("sentiment", **filters)
+    assert trend["days"] == volume["days"]
+    assert trend["series"] == {  # type: ignore[comparator-overlap]
+        "positive": [0, 0, 2, 0],
+        "neutral": [0, 1, 1, 0],
+        "negative": [0, 1, 0, 0],
+    }
+    later = DAY2 + timedelta(days=3)
+    add_mention(world.db, workspace_id=world.workspace.id, text="星巴克", posted_at=later)
+    refresh_rollup(world.db, workspace_id=world.workspace.id, days={later.date()})
+    gap = world.panel("volume")
+    assert gap["days"] == ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"]
+
+
+def test_share_of_voice_of_one_topic_asks_for_a_competitor(world: World) -> None:
+    """One topic's share is always 100%: the panel says a competitor is needed instead."""
+    assert world.panel("share-of-voice")["needs_competitor"] is False
+    alone = world.panel("share-of-voice", topic_ids=(world.star.id,))
+    assert alone["needs_competitor"] is True
+
+
 def test_sentiment_trend_and_its_filter(world: World) -> None:
     trend = world.panel("sentiment")
     assert trend["series"] == {"positive": [0, 2], "neutral": [1, 1], "negative": [1, 0]}
@@ -144,9 +174,18 @@ def test_mixes_funnel_and_filters(world: World) -> None:
     assert funnel["evaluation"] == 2
     assert funnel["purchase"] == 1
     platforms = world.panel("platforms", start=date(2026, 11, 21), end=date(2026, 11, 21))
-    assert platforms["items"] == [{"key": "weibo", "mentions": 2}, {"key": "douyin", "mentions": 1}]
+    assert platforms["items"] == [
+        {"key": "weibo", "name": "Sina Weibo", "mentions": 2},
+        {"key": "douyin", "name": "Douyin", "mentions": 1},
+    ]
     luckin = world.panel("platforms", topic_ids=(world.luckin.id,))
-    assert luckin["items"] == [{"key": "weibo", "mentions": 2}]
+    assert luckin["items"] == [{"key": "weibo", "name": "Sina Weibo", "mentions": 2}]
+    i18n.set_language("zh_Hans")
+    try:
+        chinese = world.panel("platforms", topic_ids=(world.luckin.id,))
+    finally:
+        i18n.set_language("en")
+    assert chinese["items"] == [{"key": "weibo", "name": "新浪微博", "mentions": 2}]
 
 
 def test_top_authors_by_reach_and_keywords(world: World) -> None:
@@ -229,6 +268,8 @@ def test_bad_filters_are_refused_with_a_reason() -> None:
         d.DashboardFilters(start=date(2026, 2, 1), end=date(2026, 1, 1))
     with pytest.raises(UserError, match="Unknown filter value"):
         d.DashboardFilters(sentiments=("angry",))
+    with pytest.raises(UserError, match="at most 3660 days"):
+        d.DashboardFilters(start=date(2000, 1, 1), end=date(2026, 1, 1))
 
 
 # --- Web -------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def test_the_seed_day_from_the_demo(cli_database: Engine) -> None:
         10,
     )
     assert effect.exit_code == 0, effect.output
-    assert "rank in IT improved by about" in said(effect)
+    assert "In IT, com.tencent.mm ranked about" in said(effect)
 
 
 def test_fetch_without_configured_countries_says_what_to_set(cli_database: Engine) -> None:

@@ -108,9 +108,32 @@ def test_the_messi_campaign_moved_wechat_up_in_italy_in_the_demo(
     english = campaigns.effect_sentence(
         report, app="WeChat", countries="Italy", gettext=get_translations("en").gettext
     )
-    assert english.startswith("WeChat's rank in Italy improved by about")
-    assert "more than in the" in english
+    assert english.startswith("In Italy, WeChat ranked about 2")
+    assert "places higher than in comparable countries" in english
     assert "95% interval" in english
+    # Plain words: the statistics stay in the "how we measured this" note.
+    assert "p-value" not in english
+    assert "difference" not in english
+    chinese = campaigns.effect_sentence(
+        report, app="WeChat", countries="意大利", gettext=get_translations("zh_Hans").gettext
+    )
+    assert "可比国家" in chinese
+    assert not report.near_ceiling(messi.starts_on)  # WeChat was far from #1 in Italy
+
+
+def test_an_app_already_near_the_top_before_the_campaign_is_flagged() -> None:
+    """Given an app ranked #1 or #2 before the campaign, there was no room to climb: the
+    report says so; an app ranked 30th before is not flagged."""
+    start = date(2013, 7, 15)
+    before = {start - timedelta(days=n): float(1 + n % 2) for n in range(1, 8)}
+    during = {start + timedelta(days=n): 1.0 for n in range(5)}
+    report = campaigns.EffectReport(None, "", {}, ("IT",), ("FR",), 101, before | during, {})
+    assert report.near_ceiling(start)
+    assert report.rank_before(start) == pytest.approx(sum(before.values()) / 7)
+    far = campaigns.EffectReport(
+        None, "", {}, ("IT",), ("FR",), 101, dict.fromkeys(before, 30.0), {}
+    )
+    assert not far.near_ceiling(start)
 
 
 def test_campaign_fields_are_validated() -> None:

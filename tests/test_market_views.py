@@ -178,8 +178,27 @@ def test_the_messi_campaign_page_shows_the_effect_sentence(
     page = client.get(f"/w/acme/market/campaigns/{messi.id}")
 
     assert page.status_code == 200
-    assert "rank in Italy improved by about" in page.text
+    assert "In Italy, WeChat ranked about" in page.text
     assert 'data-market-chart="effect"' in page.text
+    main, _, note = page.text.partition('data-testid="method"')
+    assert "p-value" not in main
+    assert "difference-in-differences" not in main
+    assert "How we measured this" in note
+    assert "p-value" in note
+    assert 'data-testid="ceiling"' not in page.text
+
+
+def test_an_app_is_picked_by_its_name(signed_in: SignedIn, db: Session) -> None:
+    """Given the demo charts, typing "wechat" (a name, in any case) shows WeChat's history;
+    a name no chart has says so in words."""
+    client, membership = signed_in
+    load_market_demo(db, membership.workspace)
+    page = client.get("/w/acme/market/history", params={"app": "wechat"})
+    assert page.status_code == 200
+    assert "WeChat: rank by country" in page.text
+    assert 'value="WeChat"' in page.text
+    missing = client.get("/w/acme/market/history", params={"app": "No Such Messenger"})
+    assert "No app of that name is in this chart" in missing.text
 
 
 def test_tracking_an_app_and_stopping(signed_in: SignedIn, db: Session) -> None:

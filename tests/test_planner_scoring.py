@@ -337,6 +337,9 @@ def test_a_blocked_platform_scores_zero_and_ranks_after_every_usable_one() -> No
     assert facebook.warnings[0].id == "unreachable"
     assert facebook.warnings[0].params["access"] == "blocked"
     assert "ftz_exception" in ids(facebook.warnings)
+    # No publishing advice for a platform nobody can publish to for this audience.
+    assert facebook.language.id == "no_publishing"
+    assert ranking[0].language.id == "platform_language"
 
 
 def test_a_block_only_applies_from_its_date_and_region() -> None:

@@ -105,6 +105,50 @@ def test_an_editor_saves_a_plan_and_sees_the_ranking(
     assert "No plan saved yet." not in listing.text
 
 
+def test_the_ranking_is_a_compact_table_with_a_next_step_per_open_platform(
+    client: TestClient, db: Session, team: dict[str, User | Workspace]
+) -> None:
+    """Given a saved plan for a mainland audience, each open platform has a next step
+    (connect an account: none is connected yet), the reasons are behind a "Why" toggle, and
+    a closed platform (blocked Facebook, defunct ones) gets no advice to publish there."""
+    sign_in(client, "cm@acme.example")
+    page = client.get(submit(client, "acme", GOOD_FORM).headers["location"])
+    rows = re.findall(
+        r'<tr id="platform-([\w-]+)"( class="closed")?>(.*?)</tr>', page.text, re.DOTALL
+    )
+    assert rows
+    opened = [(slug, body) for slug, closed, body in rows if not closed]
+    closed = [(slug, body) for slug, shut, body in rows if shut]
+    assert opened
+    assert closed
+    for _slug, body in opened:
+        assert 'data-step="connect" href="/w/acme/channels"' in body
+        assert '<details class="why">' in body
+    facebook = dict(closed)["facebook"]
+    assert "Publish here in" not in facebook
+    assert "data-step" not in facebook
+    assert "Not a place to publish for this audience." in facebook
+
+
+def test_an_analyst_sees_no_next_step_that_would_be_refused(
+    client: TestClient, db: Session, team: dict[str, User | Workspace]
+) -> None:
+    workspace = team["workspace"]
+    assert isinstance(workspace, Workspace)
+    plan = service.create_plan(
+        db,
+        workspace=workspace,
+        actor=None,
+        name="For reading",
+        brief=parse_brief({"age_min": 20, "age_max": 40, "region": "mainland", "goals": ["sales"]}),
+    )
+    db.commit()
+    sign_in(client, "analyst@acme.example")
+    page = client.get(f"/w/acme/plans/{plan.id}")
+    assert page.status_code == 200
+    assert "data-step=" not in page.text
+
+
 def test_bad_input_shows_the_form_again_with_messages_and_saves_nothing(
     client: TestClient, db: Session, team: dict[str, User | Workspace]
 ) -> None:

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo.stack import sandbox_environment
-from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
+from guanxi.devtools.demo.workspace import APP_PUBLISHER_WORKSPACE, DEMO_WORKSPACE
 from guanxi.publishing.models import Post, PublishTarget, TargetState
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, MANAGER, LiveServer, serve_demo, sign_in
@@ -24,6 +24,7 @@ from tests.inbox_ui_support import make_channel, make_item
 pytestmark = pytest.mark.browser
 
 W = f"/w/{DEMO_WORKSPACE.slug}"
+APPS = f"/w/{APP_PUBLISHER_WORKSPACE.slug}"  # the market demo is the app publisher's
 PAGES = [
     f"{W}/",
     f"{W}/publish",
@@ -39,10 +40,10 @@ PAGES = [
     f"{W}/listen/topics",
     f"{W}/analytics",
     f"{W}/analytics/posts",
-    f"{W}/market",
-    f"{W}/market/history",
-    f"{W}/market/compare",
-    f"{W}/market/campaigns",
+    f"{APPS}/market",
+    f"{APPS}/market/history",
+    f"{APPS}/market/compare",
+    f"{APPS}/market/campaigns",
     f"{W}/settings",
     f"{W}/channels",
     f"{W}/checks/words",
@@ -56,7 +57,7 @@ FOLLOWED = [
     (f"{W}/publish", f"a[href^='{W}/posts/']"),
     (f"{W}/inbox", f"a[href^='{W}/inbox/items/']"),
     (f"{W}/plan", f"a[href^='{W}/plans/']"),
-    (f"{W}/market/campaigns", f"a[href^='{W}/market/campaigns/']"),
+    (f"{APPS}/market/campaigns", f"a[href^='{APPS}/market/campaigns/']"),
 ]
 # Recorded before any page script runs (Playwright's init scripts are not subject to the CSP).
 RECORD_VIOLATIONS = """

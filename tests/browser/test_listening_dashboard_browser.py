@@ -96,3 +96,78 @@ def test_dashboard_renders_charts_and_drills_down_to_highlighted_posts(
         chart = dashboard.locator(f'[data-panel="{panel}"]')
         expect(chart).to_have_attribute("data-ready", "true")
         expect(chart).to_have_attribute("data-empty", "true")
+
+
+# How many strongly coloured pixels the chart drew around its first non-zero point: the
+# axes and grid lines are grey, so only the series (its line or its symbol) counts.
+COLOURED_AROUND_POINT = """(element) => {
+  const chart = echarts.getInstanceByDom(element);
+  if (!chart) { return 0; }
+  const series = chart.getOption().series[0];
+  const index = series.data.findIndex((value) => value > 0);
+  const [x, y] = chart.convertToPixel({seriesIndex: 0}, [index, series.data[index]]);
+  const canvas = element.querySelector("canvas");
+  const ratio = canvas.width / canvas.clientWidth;
+  const box = canvas.getContext("2d").getImageData(
+    (x - 6) * ratio, (y - 6) * ratio, 12 * ratio, 12 * ratio).data;
+  let coloured = 0;
+  for (let p = 0; p < box.length; p += 4) {
+    const [r, g, b, a] = [box[p], box[p + 1], box[p + 2], box[p + 3]];
+    if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 60) { coloured += 1; }
+  }
+  return coloured;
+}"""
+
+
+def test_a_day_with_mentions_alone_on_the_axis_draws_a_visible_point(
+    dashboard: Page, server: tuple[LiveServer, int]
+) -> None:
+    """Given a filter of one day with mentions, the volume chart has one day on its axis and
+    draws that day's point (a line needs two points; a symbol shows one)."""
+    live, topic_id = server
+    day = (datetime.now(UTC) - timedelta(hours=2)).date().isoformat()
+    dashboard.goto(
+        live.url(
+            f"/w/{DEMO_WORKSPACE.slug}/listen/dashboard?topic={topic_id}&start={day}&end={day}"
+        )
+    )
+    volume = dashboard.locator('[data-panel="volume"]')
+    expect(volume).to_have_attribute("data-ready", "true")
+    days = dashboard.evaluate(
+        "() => echarts.getInstanceByDom(document.querySelector('[data-panel=volume]'))"
+        ".getOption().xAxis[0].data"
+    )
+    assert days == [day]
+    dashboard.wait_for_function(
+        f"(element) => ({COLOURED_AROUND_POINT})(element) > 10", arg=volume.element_handle()
+    )
+
+
+def test_share_of_voice_asks_for_a_competitor_and_the_funnel_has_numbers(
+    dashboard: Page, server: tuple[LiveServer, int]
+) -> None:
+    """With one brand topic, share of voice says to add a competitor instead of drawing a 100%
+    pie; the journey funnel labels each stage with its number; platforms carry their names."""
+    live, topic_id = server
+    dashboard.goto(live.url(f"/w/{DEMO_WORKSPACE.slug}/listen/dashboard?topic={topic_id}"))
+    share = dashboard.locator('[data-panel="share-of-voice"]')
+    expect(share).to_have_attribute("data-ready", "true")
+    expect(share).to_contain_text("competitor")
+    expect(share.get_by_role("link")).to_have_attribute(
+        "href", f"/w/{DEMO_WORKSPACE.slug}/listen/topics"
+    )
+    expect(share.locator("canvas")).to_have_count(0)
+    stages = dashboard.locator('[data-panel="stages"]')
+    expect(stages).to_have_attribute("data-ready", "true")
+    label = dashboard.evaluate(
+        "() => echarts.getInstanceByDom(document.querySelector('[data-panel=stages]'))"
+        ".getOption().series[0].label.formatter"
+    )
+    assert "{c}" in label
+    platforms = dashboard.locator('[data-panel="platforms"]')
+    expect(platforms).to_have_attribute("data-ready", "true")
+    names = dashboard.evaluate(
+        "() => echarts.getInstanceByDom(document.querySelector('[data-panel=platforms]'))"
+        ".getOption().series[0].data.map((item) => item.name)"
+    )
+    assert names == ["Sina Weibo"]

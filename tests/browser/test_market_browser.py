@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
+from guanxi.devtools.demo.workspace import APP_PUBLISHER_WORKSPACE
 from tests.browser.conftest import ANALYST, LiveServer, sign_in
 
 pytestmark = pytest.mark.browser
@@ -22,6 +22,7 @@ def test_the_matrix_of_july_27_and_wechats_rank_history_with_messi(
     then the chart is drawn with the rank axis inverted and the Messi campaign marked by a
     line at its start and a shaded band."""
     sign_in(page, live_server, ANALYST)
+    page.goto(live_server.url(f"/w/{APP_PUBLISHER_WORKSPACE.slug}/"))
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Market").click()
 
     matrix = page.get_by_test_id("matrix")
@@ -38,7 +39,7 @@ def test_the_matrix_of_july_27_and_wechats_rank_history_with_messi(
 
     chart = page.locator("#rank-history")
     expect(chart.locator("canvas")).to_have_count(1)
-    expect(chart).to_have_attribute("data-ready", "1")
+    expect(chart).to_have_attribute("data-ready", "true")
     option = page.evaluate(
         """() => {
             const o = document.getElementById("rank-history").chart.getOption();
@@ -53,4 +54,4 @@ def test_the_matrix_of_july_27_and_wechats_rank_history_with_messi(
     assert option["areas"] == len(option["lines"])
     assert "Italy" in option["countries"]
     expect(page.get_by_test_id("campaign-markers")).to_contain_text("Lionel Messi")
-    assert page.url.startswith(live_server.url(f"/w/{DEMO_WORKSPACE.slug}/market/history"))
+    assert page.url.startswith(live_server.url(f"/w/{APP_PUBLISHER_WORKSPACE.slug}/market/history"))

@@ -261,6 +261,17 @@ class EffectReport:
         """Places gained relative to the controls (positive = moved up)."""
         return -self.estimate.effect if self.estimate else 0.0
 
+    def rank_before(self, start: date) -> float | None:
+        """The campaign countries' mean rank over the days before ``start``."""
+        before = [rank for day, rank in self.treated_mean.items() if day < start]
+        return sum(before) / len(before) if before else None
+
+    def near_ceiling(self, start: date) -> bool:
+        """Whether the app was already near #1 before ``start``: it could hardly climb, so
+        the estimate understates what the campaign might have done elsewhere."""
+        rank = self.rank_before(start)
+        return rank is not None and rank <= CEILING_RANK
+
 
 def _overlapping(campaign: MarketCampaign, other: MarketCampaign) -> bool:
     end = campaign.ends_on or date.max
@@ -365,18 +376,20 @@ def _mean(series: dict[str, dict[date, float]], countries: tuple[str, ...]) -> d
 
 
 EFFECT_UP = N_(
-    "{app}'s rank in {countries} improved by about {places} places more than in the "
-    "{controls} control countries; {confidence}% interval: {low} to {high} places."
+    "In {countries}, {app} ranked about {places} places higher than in comparable countries "
+    "during the campaign ({confidence}% interval: {low} to {high} places)."
 )
 EFFECT_DOWN = N_(
-    "{app}'s rank in {countries} fell by about {places} places more than in the "
-    "{controls} control countries; {confidence}% interval: {low} to {high} places."
+    "In {countries}, {app} ranked about {places} places lower than in comparable countries "
+    "during the campaign ({confidence}% interval: {low} to {high} places)."
 )
 EFFECT_UNCLEAR = N_(
-    "No clear effect: {app}'s rank in {countries} moved by {places} places relative to the "
-    "{controls} control countries, but the {confidence}% interval ({low} to {high} places "
-    "gained) includes no change."
+    "No clear effect: in {countries}, {app} ranked {places} places against comparable "
+    "countries during the campaign, but the {confidence}% interval ({low} to {high} places) "
+    "includes no change."
 )
+# At or above this rank before the campaign there is little room to climb.
+CEILING_RANK = 3
 
 
 def effect_sentence(

@@ -434,3 +434,33 @@ def app_names(db: Session, *, dataset: ChartDataset, app_keys: Iterable[str]) ->
         .order_by(ChartSnapshot.day)
     )
     return dict(db.execute(query).all())
+
+
+def find_app(
+    db: Session, *, workspace: Workspace, dataset: ChartDataset, text: str
+) -> tuple[str, str] | None:
+    """The app a person typed, by name or store id: a tracked app first, then any app in the
+    dataset's charts (an exact name before a partial one); ``(app_key, name)`` or None."""
+    wanted = text.strip()
+    if not wanted:
+        return None
+    folded = wanted.casefold()
+    for app in list_tracked_apps(db, workspace=workspace):
+        if folded in (app.app_key.casefold(), app.name.casefold()):
+            return app.app_key, app.name
+    pattern = f"%{wanted.replace('%', '').replace('_', '')}%"
+    query = (
+        select(ChartEntry.app_key, ChartEntry.app_name)
+        .join(ChartSnapshot, ChartSnapshot.id == ChartEntry.snapshot_id)
+        .where(
+            ChartSnapshot.dataset_id == dataset.id,
+            or_(ChartEntry.app_key == wanted, ChartEntry.app_name.ilike(pattern)),
+        )
+        .group_by(ChartEntry.app_key, ChartEntry.app_name)
+        .order_by(func.min(ChartEntry.rank))
+        .limit(50)
+    )
+    found = [(str(key), str(name)) for key, name in db.execute(query)]
+    exact = [pair for pair in found if folded in (pair[0].casefold(), pair[1].casefold())]
+    best = exact or found
+    return best[0] if best else None

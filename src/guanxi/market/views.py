@@ -120,7 +120,9 @@ def history_page(
     if choice is None:
         return _render_empty(request, "history")
     tracked = service.list_tracked_apps(db, workspace=workspace)
-    app_key = app.strip() or (tracked[0].app_key if tracked else "")
+    # People pick an app by its name; a store id still works.
+    found = service.find_app(db, workspace=workspace, dataset=choice.dataset, text=app)
+    app_key = found[0] if found else (app.strip() or (tracked[0].app_key if tracked else ""))
     payload = history_payload(
         db,
         workspace=workspace,
@@ -133,7 +135,15 @@ def history_page(
     names = country_names(getattr(request.state, "language", "en"))
     for series in payload.chart["series"]:
         series["label"] = names.get(series["country"], series["country"])
-    context.update({"app_key": app_key, "tracked": tracked, "history": payload})
+    context.update(
+        {
+            "country_labels": names,
+            "app_key": app_key,
+            "app_text": found[1] if found else app.strip() or payload.app_name,
+            "tracked": tracked,
+            "history": payload,
+        }
+    )
     return render(request, "market/history.html", context)
 
 

@@ -163,6 +163,7 @@ MESSAGES: dict[str, str] = {
     ),
     "languages_covered": N_("Your brand produces {languages}: covered."),
     "platform_language": N_("Publish here in {languages}."),
+    "no_publishing": N_("Not a place to publish for this audience."),
 }
 # What an empty list shows as, e.g. the tiers matched when none is.
 EMPTY_LIST = N_("none")

@@ -501,9 +501,12 @@ def score_platform(
         ),
         reasons=reasons,
         warnings=warnings,
+        # A closed platform gets no publishing advice: there is nothing to publish there.
         language=Explanation(
             id="platform_language", params={"languages": [lang.value for lang in languages]}
-        ),
+        )
+        if gate is Gate.OPEN
+        else Explanation(id="no_publishing"),
     )
 
 

@@ -8,6 +8,7 @@ only when read, so the same plan reads in English or Chinese.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
 from guanxi.catalog.models import Catalog
 from guanxi.catalog.service import get_catalog
+from guanxi.channels.service import list_channels
 from guanxi.core import i18n
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.planner.brief import (
@@ -286,3 +288,36 @@ def present_result(
     """An unsaved plan's ranking, explained in the current language (the CLI prints it)."""
     catalog = catalog or get_catalog()
     return [present_recommendation(r, catalog=catalog) for r in result.ranking]
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What to do next about one ranked platform: its words and where it leads."""
+
+    kind: str  # "connect" or "write"
+    label: str  # in the reader's language
+    href: str
+
+
+def next_steps(
+    db: Session, *, workspace: Workspace, ranking: list[RecommendationRead], can_write: bool
+) -> dict[str, NextStep]:
+    """Per platform slug, the next step: write a post where an account is connected, else
+    connect one. Platforms that are not open get none (nothing to publish there), and a
+    reader who may not write gets none either (both pages would refuse them)."""
+    if not can_write:
+        return {}
+    connected = {channel.platform for channel in list_channels(db, workspace=workspace)}
+    base = f"/w/{workspace.slug}"
+    steps = {}
+    for item in ranking:
+        if item.gate is not Gate.OPEN:
+            continue
+        if item.slug in connected:
+            steps[item.slug] = NextStep(
+                "write", i18n.gettext("Write a post"), f"{base}/publish/new"
+            )
+        else:
+            label = i18n.gettext("Connect an account")
+            steps[item.slug] = NextStep("connect", label, f"{base}/channels")
+    return steps

@@ -151,6 +151,12 @@ def plan_detail(request: Request, db: Db, membership: Member, plan_id: int) -> R
             "choices": _choices(),
             "gate_labels": {gate.value: label for gate, label in GATE_LABELS.items()},
             "in_catalog": {p.slug for p in catalog.platforms},
+            "next_steps": service.next_steps(
+                db,
+                workspace=membership.workspace,
+                ranking=read.ranking,
+                can_write=membership.can(Permission.WRITE),
+            ),
             "chart": {
                 "names": [r.name for r in read.ranking],
                 "scores": [r.score for r in read.ranking],

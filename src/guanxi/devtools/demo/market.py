@@ -1,6 +1,7 @@
-"""The market part of the demo workspace: the seed's chat-app charts around July 27, 2013.
+"""The market demo: the seed's chat-app charts around July 27, 2013, in the app publisher's
+workspace (a wine brand has no app-store charts to read).
 
-The dataset is private to the demo workspace and flagged illustrative (market_charts says what
+The dataset is private to that workspace and flagged illustrative (market_charts says what
 is the seed's and what is made up); WhatsApp, WeChat and Line are tracked, and the two
 campaigns the seed tells of (Messi for WeChat in Italy, the TV commercial in India) are
 annotated, so the matrix of July 27 and the Messi effect show from ``make run``.
@@ -23,6 +24,7 @@ from guanxi.devtools.demo.market_charts import (
     WHATSAPP,
     demo_charts,
 )
+from guanxi.devtools.demo.workspace import APP_PUBLISHER_WORKSPACE
 from guanxi.market import campaigns, service
 from guanxi.market.models import ChartSnapshot, MarketCampaign, TrackedApp
 
@@ -34,7 +36,18 @@ TRACKED = (
 
 
 def load_demo(db: Session, *, workspace: Workspace) -> None:
-    """Add this capability's demo data to ``workspace``; running it again changes nothing."""
+    """Add the market demo to the app publisher's workspace (not to ``workspace``, the wine
+    brand's); running it again changes nothing."""
+    del workspace  # the step is given the wine brand's workspace; the charts are the publisher's
+    publisher = db.scalar(select(Workspace).where(Workspace.slug == APP_PUBLISHER_WORKSPACE.slug))
+    if publisher is None:
+        msg = f"the demo workspace {APP_PUBLISHER_WORKSPACE.slug} is missing: load the demo first"
+        raise LookupError(msg)
+    load_charts(db, workspace=publisher)
+
+
+def load_charts(db: Session, *, workspace: Workspace) -> None:
+    """The seed's charts, tracked apps and app-store campaigns in ``workspace`` (idempotent)."""
     dataset = service.find_or_create_dataset(
         db,
         workspace=workspace,

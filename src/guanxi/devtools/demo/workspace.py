@@ -1,4 +1,6 @@
-"""The demo workspace: a Provence wine brand entering China, the seed's own example.
+"""The demo workspaces: a Provence wine brand entering China, the seed's own example, and an
+app publisher going abroad (WeChat in Italy and India, 2013), whose app-store charts are
+the market demo: the wine brand sees none of them.
 
 Its people and workspaces are made here, then every capability's ``DemoStep`` adds its
 data. Loading is idempotent: running it again adds what is missing and changes nothing else.
@@ -36,6 +38,8 @@ DEMO_PEOPLE = (
 DEMO_WORKSPACE = WorkspaceCreate(slug="provence-wines", name="Vins de Provence 普罗旺斯葡萄酒")
 # An agency runs several brands: the owner also has a second, empty workspace.
 SECOND_WORKSPACE = WorkspaceCreate(slug="lyon-silk", name="Soieries de Lyon 里昂丝绸")
+# The market demo's story: a Chinese chat app promoted abroad, its ranks in each app store.
+APP_PUBLISHER_WORKSPACE = WorkspaceCreate(slug="wechat-abroad", name="WeChat Abroad 微信出海")
 
 
 def _user(db: Session, person: DemoPerson) -> User:
@@ -60,6 +64,16 @@ def load_demo(db: Session) -> Workspace:
     owner = users[DEMO_PEOPLE[0].email]
     workspace = _workspace(db, DEMO_WORKSPACE, owner)
     _workspace(db, SECOND_WORKSPACE, owner)
+    publisher = _workspace(db, APP_PUBLISHER_WORKSPACE, owner)
+    for team in (workspace, publisher):
+        _add_members(db, team, users)
+    db.flush()
+    _capability_demos(db, workspace)
+    return workspace
+
+
+def _add_members(db: Session, workspace: Workspace, users: dict[str, User]) -> None:
+    """The demo people in ``workspace``, each in their role (the owner made it)."""
     for person in DEMO_PEOPLE[1:]:
         member = db.scalar(
             select(Membership).where(
@@ -71,9 +85,6 @@ def load_demo(db: Session) -> Workspace:
             accounts.add_member(
                 db, workspace=workspace, user=users[person.email], role=person.role, actor=None
             )
-    db.flush()
-    _capability_demos(db, workspace)
-    return workspace
 
 
 def _capability_demos(db: Session, workspace: Workspace) -> None:

@@ -20,6 +20,7 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.upsert import create_unique, get_or_create
 from guanxi.inbox.debates.models import Debate, DebatePost
 from guanxi.inbox.items.models import InboxItem
+from guanxi.web import charts
 
 HASHTAG_MAX_LENGTH = 100
 MAX_ITEMS = 100_000
@@ -176,28 +177,20 @@ def participation(db: Session, *, debate: Debate, timezone: str) -> Participatio
 def chart_option(result: Participation, *, labels: dict[str, str]) -> dict[str, object]:
     """An ECharts option: items and participants per day (bars), negative share (line);
     ``labels`` names the series ("items", "participants", "negative") in the user's language."""
-    return {
-        "tooltip": {"trigger": "axis"},
-        "legend": {},
-        "xAxis": {"type": "category", "data": [day.day.isoformat() for day in result.days]},
-        "yAxis": [
-            {"type": "value"},
+    days = [day.day for day in result.days]
+    return charts.daily_option(
+        days,
+        [
+            charts.bar(labels["items"], [day.items for day in result.days]),
+            charts.bar(labels["participants"], [day.participants for day in result.days]),
+            charts.line(
+                labels["negative"],
+                [round(100 * day.negative / day.items) if day.items else 0 for day in result.days],
+                yAxisIndex=1,
+            ),
+        ],
+        yAxis=[
+            {"type": "value", "minInterval": 1},
             {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
         ],
-        "series": [
-            {"name": labels["items"], "type": "bar", "data": [day.items for day in result.days]},
-            {
-                "name": labels["participants"],
-                "type": "bar",
-                "data": [day.participants for day in result.days],
-            },
-            {
-                "name": labels["negative"],
-                "type": "line",
-                "yAxisIndex": 1,
-                "data": [
-                    round(100 * day.negative / day.items) if day.items else 0 for day in result.days
-                ],
-            },
-        ],
-    }
+    )

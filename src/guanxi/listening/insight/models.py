@@ -20,12 +20,14 @@ class PanelRead(BaseModel):
     """One dashboard panel. Trends (volume, sentiment) have ``days`` and ``series``: per
     topic for volume, per sentiment for sentiment. Breakdowns (share-of-voice, source-kinds,
     stages, platforms, authors, keywords) have ``items``; share-of-voice adds ``total`` and
-    keywords the number of mentions ``sampled``. Fields a panel does not have are left out."""
+    ``needs_competitor`` (one topic alone: its share says nothing), keywords the number of
+    mentions ``sampled``. Fields a panel does not have are left out."""
 
     days: list[str] | None = None
     series: list[TopicSeriesRead] | dict[str, list[int]] | None = None
     total: int | None = None
     sampled: int | None = None
+    needs_competitor: bool | None = None
     items: list[dict[str, Any]] | None = None
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.orm import Session, defer
 from starlette.datastructures import QueryParams
 
+from guanxi.catalog.service import platform_name
 from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
@@ -32,6 +33,7 @@ from guanxi.listening.topics.models import (
     TopicMatch,
     TopicQuery,
 )
+from guanxi.web import charts
 
 SENTIMENTS = ("positive", "neutral", "negative")
 SOURCE_KINDS = ("personal", "public", "marketer")
@@ -66,7 +68,7 @@ KEYWORD_SAMPLE = 2_000  # top keywords are counted over the newest mentions in t
 # from the authors with the most followers, each checked by an index-only probe.
 AUTHORS_FROM_MENTIONS_BELOW = 200
 PAGE_SIZE = 50
-MAX_SPAN_DAYS = 3660
+MAX_SPAN_DAYS = charts.MAX_DAYS  # the longest date axis a chart draws day by day
 
 
 LIST_PARAMS = ("platform", "topic", "sentiment", "kind", "stage")
@@ -110,6 +112,8 @@ class DashboardFilters:
     def __post_init__(self) -> None:
         if self.start and self.end and self.start > self.end:
             raise UserError(N_("The start date is after the end date. Swap them."))
+        if self.start and self.end and (self.end - self.start).days >= MAX_SPAN_DAYS:
+            raise UserError(N_("Choose a range of at most {days} days."), days=str(MAX_SPAN_DAYS))
         for value, allowed in (
             (self.sentiments, SENTIMENTS),
             (self.kinds, SOURCE_KINDS),
@@ -196,23 +200,30 @@ def volume(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict
         .group_by(DailyRollup.day, DailyRollup.topic_id)
         .order_by(DailyRollup.day)
     )
-    per_topic: dict[int, dict[str, int]] = {topic_id: {} for topic_id in ids}
-    days: list[str] = []
+    per_topic: dict[int, dict[date, int]] = {topic_id: {} for topic_id in ids}
     for day, topic_id, count in db.execute(query):
-        key = day.isoformat()
-        if not days or days[-1] != key:
-            days.append(key)
-        per_topic[topic_id][key] = int(count)
+        per_topic[topic_id][day] = int(count)
+    days = _axis(filters, [day for counts in per_topic.values() for day in counts])
     names = {topic.id: topic.name for topic in topics}
     series = [
         {
             "topic_id": topic_id,
             "name": names.get(topic_id, ""),
-            "data": [per_topic[topic_id].get(day, 0) for day in days],
+            "data": charts.fill_days(per_topic[topic_id], days),
         }
         for topic_id in ids
     ]
-    return {"days": days, "series": series}
+    return {"days": [day.isoformat() for day in days], "series": series}
+
+
+def _axis(filters: DashboardFilters, known: Sequence[date]) -> list[date]:
+    """Every day of the filtered range (else of the data): a day without mentions is 0."""
+    try:
+        return charts.continuous_days(known, start=filters.start, end=filters.end)
+    except charts.ChartRangeError:
+        raise UserError(
+            N_("Choose a range of at most {days} days."), days=str(MAX_SPAN_DAYS)
+        ) from None
 
 
 def sentiment_trend(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict[str, Any]:
@@ -226,14 +237,14 @@ def sentiment_trend(db: Session, *, workspace_id: int, filters: DashboardFilters
         .group_by(DailyRollup.day)
         .order_by(DailyRollup.day)
     )
-    days: list[str] = []
-    series: dict[str, list[int]] = {name: [] for name in SENTIMENTS}
     chosen = filters.sentiments or SENTIMENTS
+    per_day: dict[str, dict[date, int]] = {name: {} for name in SENTIMENTS}
     for day, *counts in db.execute(query):
-        days.append(day.isoformat())
         for name, count in zip(SENTIMENTS, counts, strict=True):
-            series[name].append(int(count) if name in chosen else 0)
-    return {"days": days, "series": series}
+            per_day[name][day] = int(count) if name in chosen else 0
+    days = _axis(filters, list(per_day[SENTIMENTS[0]]))
+    series = {name: charts.fill_days(per_day[name], days) for name in SENTIMENTS}
+    return {"days": [day.isoformat() for day in days], "series": series}
 
 
 def share_of_voice(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict[str, Any]:
@@ -244,7 +255,7 @@ def share_of_voice(db: Session, *, workspace_id: int, filters: DashboardFilters)
         if topic.category in ("brand", "competitor")
     ]
     if not topics:
-        return {"total": 0, "items": []}
+        return {"total": 0, "items": [], "needs_competitor": False}
     query = (
         select(DailyRollup.topic_id, _count(filters))
         .where(
@@ -266,7 +277,8 @@ def share_of_voice(db: Session, *, workspace_id: int, filters: DashboardFilters)
         for topic in topics
     ]
     items.sort(key=lambda item: -int(str(item["mentions"])))
-    return {"total": total, "items": items}
+    # One topic's share is always 100%: the chart asks for a competitor to compare with.
+    return {"total": total, "items": items, "needs_competitor": len(topics) < 2}
 
 
 def source_kind_mix(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict[str, Any]:
@@ -282,9 +294,13 @@ def stage_funnel(db: Session, *, workspace_id: int, filters: DashboardFilters) -
 
 
 def platform_mix(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict[str, Any]:
-    """Mentions by platform, largest first."""
+    """Mentions by platform, largest first, each named as the catalog names it."""
     counts = _by(db, DailyRollup.platform, workspace_id, filters)
-    items = [{"key": key, "mentions": value} for key, value in counts.items() if value]
+    items = [
+        {"key": key, "name": platform_name(key), "mentions": value}
+        for key, value in counts.items()
+        if value
+    ]
     return {"items": sorted(items, key=lambda item: -int(item["mentions"]))}
 
 

@@ -1,5 +1,6 @@
 // The analytics pages' charts: each chart element carries its data (data-chart, JSON), so
 // the page draws without another request; the table view below each chart has the figures.
+// Drawn through GuanxiCharts (charts.js), whose rules every chart follows.
 (function () {
   if (!window.echarts) { return; }
   var palette = ["#2b6cb0", "#c05621", "#2f855a", "#805ad5"];
@@ -19,17 +20,17 @@
     var horizontal = spec.kind === "bars";
     var series = spec.series.map(function (s, n) {
       var item = {name: s.name, type: (s.bar || horizontal) ? "bar" : "line", data: s.data, connectNulls: true,
-                  showSymbol: spec.kind === "curve", symbolSize: 7, color: palette[n % palette.length],
+                  color: palette[n % palette.length],
                   yAxisIndex: (s.right && !horizontal) ? 1 : 0};
-      if (s.dashed) { item.lineStyle = {type: "dashed"}; item.color = palette[(n - 1) % palette.length]; item.showSymbol = false; }
+      if (s.dashed) { item.lineStyle = {type: "dashed"}; item.color = palette[(n - 1) % palette.length]; item.showSymbol = false; item.reference = true; }
       return item;
     });
     var category = {type: "category", data: spec.x, name: spec.xname || "", boundaryGap: horizontal || spec.kind === "growth"};
     var base = {
       animation: false,
-      tooltip: {renderMode: "richText", trigger: "axis"},
+      tooltip: {trigger: "axis"},
       legend: {top: 0, type: "scroll"},
-      grid: {left: horizontal ? 120 : 50, right: twoAxes ? 55 : 20, top: 36, bottom: 30},
+      grid: {left: 8, right: 20, top: 36, bottom: 8},
       series: series
     };
     if (horizontal) {
@@ -44,9 +45,6 @@
   }
   document.querySelectorAll("[data-chart]").forEach(function (element) {
     var spec = JSON.parse(element.getAttribute("data-chart"));
-    var chart = echarts.init(element);
-    chart.setOption(options(spec));
-    element.setAttribute("data-ready", "true");
-    window.addEventListener("resize", function () { chart.resize(); });
+    window.GuanxiCharts.draw(element, options(spec));
   });
 })();

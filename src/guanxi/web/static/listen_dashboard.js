@@ -1,4 +1,5 @@
-// The listening dashboard's charts, each filled from the JSON API with the page's filters.
+// The listening dashboard's charts, each filled from the JSON API with the page's filters
+// and drawn through GuanxiCharts (charts.js): its rules apply to every panel.
 (function () {
   var config = JSON.parse(document.getElementById("dashboard-config").textContent);
   var api = config.api;
@@ -6,16 +7,12 @@
   var labels = config.labels;
   var colors = {"positive": "#1e8449", "neutral": "#95a5a6", "negative": "#a93226"};
   function label(key) { return labels[key] || key; }
-  function compact(value) {
-    if (value >= 1e6) { return (value / 1e6).toFixed(1).replace(/\.0$/, "") + "M"; }
-    if (value >= 1e3) { return (value / 1e3).toFixed(1).replace(/\.0$/, "") + "k"; }
-    return String(value);
-  }
+  var compact = window.GuanxiCharts.compact;
   // Names go to the legend below, the slices carry only their share: long names (and
   // Chinese ones) never run out of the card.
   var pieLabel = {formatter: "{d}%", position: "inside", color: "#fff"};
   function pie(radius, items) {
-    return {tooltip: {renderMode: "richText", trigger: "item", formatter: "{b}: {c} ({d}%)"}, legend: {bottom: 0},
+    return {tooltip: {trigger: "item", formatter: "{b}: {c} ({d}%)"}, legend: {bottom: 0, type: "scroll"},
             series: [{type: "pie", radius: radius, center: ["50%", "42%"], label: pieLabel,
                       minShowLabelAngle: 20, data: items}]};
   }
@@ -34,16 +31,16 @@
   var builders = {
     "volume": function (data) {
       return {
-        tooltip: {renderMode: "richText", trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 45, right: 15, top: 36, bottom: 30},
-        xAxis: {type: "category", data: data.days}, yAxis: {type: "value"},
-        series: data.series.map(function (s) { return {name: s.name || label("all"), type: "line", smooth: true, showSymbol: false, data: s.data, topicId: s.topic_id}; })
+        tooltip: {trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 8, right: 15, top: 36, bottom: 8},
+        xAxis: {type: "category", data: data.days}, yAxis: {type: "value", minInterval: 1},
+        series: data.series.map(function (s) { return {name: s.name || label("all"), type: "line", data: s.data, topicId: s.topic_id}; })
       };
     },
     "sentiment": function (data) {
       return {
-        tooltip: {renderMode: "richText", trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 45, right: 15, top: 36, bottom: 30},
-        xAxis: {type: "category", data: data.days}, yAxis: {type: "value"},
-        series: ["positive", "neutral", "negative"].map(function (key) { return {name: label(key), key: key, type: "line", stack: "all", areaStyle: {}, showSymbol: false, color: colors[key], data: data.series[key]}; })
+        tooltip: {trigger: "axis"}, legend: {top: 0, type: "scroll"}, grid: {left: 8, right: 15, top: 36, bottom: 8},
+        xAxis: {type: "category", data: data.days}, yAxis: {type: "value", minInterval: 1},
+        series: ["positive", "neutral", "negative"].map(function (key) { return {name: label(key), key: key, type: "line", stack: "all", areaStyle: {}, color: colors[key], data: data.series[key]}; })
       };
     },
     "share-of-voice": function (data) {
@@ -53,22 +50,23 @@
       return pie("55%", data.items.map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; }));
     },
     "stages": function (data) {
-      return {tooltip: {renderMode: "richText", trigger: "item"},
-              series: [{type: "funnel", sort: "none", left: "5%", width: "55%", label: {position: "right"}, data: data.items.filter(function (i) { return i.key !== "none"; }).map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; })}]};
+      return {tooltip: {trigger: "item", formatter: "{b}: {c}"},
+              series: [{type: "funnel", sort: "none", left: "5%", width: "55%", label: {position: "right", formatter: "{b}: {c}"}, data: data.items.filter(function (i) { return i.key !== "none"; }).map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; })}]};
     },
     "platforms": function (data) {
-      return pie("55%", data.items.map(function (i) { return {name: i.key, value: i.mentions, platform: i.key}; }));
+      return pie("55%", data.items.map(function (i) { return {name: i.name || i.key, value: i.mentions, platform: i.key}; }));
     },
     "authors": function (data) {
       var items = data.items.slice().reverse();
-      return {tooltip: {renderMode: "richText", trigger: "axis"}, grid: {left: 150, right: 20, top: 10, bottom: 40},
+      // Long names are cut to fit beside the bars; the tooltip has the whole name.
+      return {tooltip: {trigger: "axis", axisPointer: {type: "shadow"}}, grid: {left: 8, right: 24, top: 10, bottom: 30},
               xAxis: {type: "value", name: label("followers"), nameLocation: "middle", nameGap: 24, axisLabel: {formatter: compact}},
-              yAxis: {type: "category", data: items.map(function (i) { return i.name + " · " + label(i.kind); })},
+              yAxis: {type: "category", axisLabel: {width: 120, overflow: "truncate"}, data: items.map(function (i) { return i.name + " · " + label(i.kind); })},
               series: [{type: "bar", name: label("followers"), data: items.map(function (i) { return i.followers; })}]};
     },
     "keywords": function (data) {
       var items = data.items.slice(0, 15).reverse();
-      return {tooltip: {renderMode: "richText", trigger: "axis"}, grid: {left: 90, right: 20, top: 10, bottom: 25},
+      return {tooltip: {trigger: "axis", axisPointer: {type: "shadow"}}, grid: {left: 8, right: 20, top: 10, bottom: 25},
               xAxis: {type: "value", name: label("mentions")},
               yAxis: {type: "category", data: items.map(function (i) { return i.keyword; })},
               series: [{type: "bar", name: label("mentions"), data: items.map(function (i) { return i.mentions; })}]};
@@ -86,23 +84,23 @@
   if (!window.echarts) { return; }
   document.querySelectorAll("[data-panel]").forEach(function (element) {
     var panel = element.getAttribute("data-panel");
-    var chart = echarts.init(element);
-    charts[panel] = chart;
-    chart.showLoading();
     fetch(api + panel + "?" + query, {credentials: "same-origin"})
       .then(function (response) { return response.json(); })
       .then(function (data) {
-        chart.hideLoading();
         if (isEmpty(data)) {
           // An honest empty state rather than a chart of zeros (a pie of zeros draws equal slices).
-          chart.setOption({title: {text: label("empty"), left: "center", top: "middle", textStyle: {fontSize: 14, fontWeight: "normal", color: "#6b7280"}}});
-          element.setAttribute("data-empty", "true");
+          window.GuanxiCharts.message(element, label("empty"));
+        } else if (data.needs_competitor) {
+          // One topic's share of voice is always 100%: say what makes the chart useful.
+          var note = window.GuanxiCharts.message(element, label("needs_competitor") + " ");
+          var link = document.createElement("a");
+          link.href = config.topics;
+          link.textContent = label("add_competitor");
+          note.appendChild(link);
         } else {
-          chart.setOption(builders[panel](data));
+          charts[panel] = window.GuanxiCharts.draw(element, builders[panel](data));
+          if (clicks[panel]) { charts[panel].on("click", clicks[panel]); }
         }
-        element.setAttribute("data-ready", "true");
-        if (clicks[panel]) { chart.on("click", clicks[panel]); }
       });
   });
-  window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
 })();

@@ -29,25 +29,19 @@
     };
   }
 
-  function lineChart(element, options) {
-    var chart = echarts.init(element);
-    chart.setOption(options);
-    window.addEventListener("resize", function () { chart.resize(); });
-    element.dataset.ready = "1";  // for tests and for people: the chart is drawn
-    return chart;
-  }
+  // Every chart follows the shared rules (charts.js): straight lines, every point shown.
+  function lineChart(element, options) { return window.GuanxiCharts.draw(element, options); }
 
   function rankHistory(element, data, labels) {
     var marks = campaignMarks(data.markers);
     var series = data.series.map(function (s, index) {
-      var one = { name: s.label || s.country, type: "line", data: s.data, connectNulls: false,
-                  showSymbol: false };
+      var one = { name: s.label || s.country, type: "line", data: s.data, connectNulls: false };
       return index === 0 ? Object.assign(one, marks) : one;
     });
     return lineChart(element, {
-      tooltip: { renderMode: "richText", trigger: "axis" },
+      tooltip: { trigger: "axis" },
       legend: { top: 0, type: "scroll" },
-      grid: { left: 48, right: 24, top: 56, bottom: 32 },
+      grid: { left: 8, right: 24, top: 56, bottom: 8 },
       xAxis: { type: "time" },
       yAxis: { type: "value", inverse: true, min: 1, minInterval: 1, name: labels.rank },
       series: series
@@ -57,13 +51,13 @@
   function reach(element, data, labels) {
     var marks = campaignMarks(data.markers);
     return lineChart(element, {
-      tooltip: { renderMode: "richText", trigger: "axis" },
+      tooltip: { trigger: "axis" },
       legend: { top: 0 },
-      grid: { left: 48, right: 24, top: 56, bottom: 32 },
+      grid: { left: 8, right: 24, top: 56, bottom: 8 },
       xAxis: { type: "time" },
       yAxis: { type: "value", min: 0, minInterval: 1, name: labels.countries },
       series: data.series.map(function (s, index) {
-        var one = { name: s.name, type: "line", data: s.data, showSymbol: false,
+        var one = { name: s.name, type: "line", data: s.data,
                     itemStyle: { color: s.color }, lineStyle: { color: s.color } };
         return index === 0 ? Object.assign(one, marks) : one;
       })
@@ -73,15 +67,15 @@
   function effect(element, data, labels) {
     var marks = campaignMarks(data.markers);
     return lineChart(element, {
-      tooltip: { renderMode: "richText", trigger: "axis" },
+      tooltip: { trigger: "axis" },
       legend: { top: 0 },
-      grid: { left: 48, right: 24, top: 56, bottom: 32 },
+      grid: { left: 8, right: 24, top: 56, bottom: 8 },
       xAxis: { type: "time" },
       yAxis: { type: "value", inverse: true, min: 1, name: labels.rank },
       series: [
-        Object.assign({ name: labels.treated, type: "line", data: data.treated, showSymbol: false },
+        Object.assign({ name: labels.treated, type: "line", data: data.treated },
                       marks),
-        { name: labels.controls, type: "line", data: data.controls, showSymbol: false,
+        { name: labels.controls, type: "line", data: data.controls,
           lineStyle: { type: "dashed" } }
       ]
     });

@@ -14,12 +14,8 @@
     return value === null || value === undefined ? "—" : (value * 100).toFixed(2) + "%";
   }
 
-  function draw(element, options) {
-    var chart = echarts.init(element);
-    chart.setOption(options);
-    window.addEventListener("resize", function () { chart.resize(); });
-    element.dataset.ready = "1";  // for tests and for people: the chart is drawn
-  }
+  // Every chart follows the shared rules (charts.js).
+  function draw(element, options) { window.GuanxiCharts.draw(element, options); }
 
   // A box from the interval's low to its high end, the mean as its middle line; a group
   // without an interval (too few posts) is a lone point.

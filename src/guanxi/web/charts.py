@@ -1,0 +1,101 @@
+"""What every chart shares, on the Python side: a date axis without gaps and ECharts series
+that do not mislead. The browser side (static/charts.js) applies the same rules to options
+built in the page, so a chart drawn from either follows them:
+
+- a date axis runs over every day of the range, a day without data is 0 (not skipped);
+- lines are straight between points (no smoothing invents a trend between two days);
+- every point has its symbol, so a series with data on one day still shows that day;
+- a funnel writes its numbers on the stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+# The longest date axis a chart fills (ten years of days): a wider range is a mistake in
+# the filters, and a clear error beats a page that draws 100,000 empty days.
+MAX_DAYS = 3660
+SYMBOL_SIZE = 6
+
+
+class ChartRangeError(ValueError):
+    """A date range too long to draw day by day."""
+
+
+def day_span(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, both included (empty when ``last`` is earlier)."""
+    count = (last - first).days + 1
+    if count > MAX_DAYS:
+        msg = (
+            f"{first.isoformat()} to {last.isoformat()} is {count} days; "
+            f"choose a range of at most {MAX_DAYS} days"
+        )
+        raise ChartRangeError(msg)
+    return [first + timedelta(days=offset) for offset in range(max(count, 0))]
+
+
+def continuous_days(
+    known: Sequence[date], *, start: date | None = None, end: date | None = None
+) -> list[date]:
+    """The date axis for ``known`` days of data: from ``start`` (else the first known day)
+    to ``end`` (else the last), every day in between, so that gaps are drawn as gaps."""
+    if not known and (start is None or end is None):
+        return []
+    first = start if start is not None else min(known)
+    last = end if end is not None else max(known)
+    return day_span(first, last)
+
+
+def fill_days(counts: Mapping[date, int], days: Sequence[date]) -> list[int]:
+    """``counts`` on the axis ``days``, 0 for a day without any."""
+    return [int(counts.get(day, 0)) for day in days]
+
+
+def line(name: str, data: Sequence[Any], **extra: Any) -> dict[str, Any]:
+    """A line series: straight segments, a symbol on every point (a single day shows)."""
+    return {
+        "name": name,
+        "type": "line",
+        "data": list(data),
+        "smooth": False,
+        "showSymbol": True,
+        "symbolSize": SYMBOL_SIZE,
+        **extra,
+    }
+
+
+def bar(name: str, data: Sequence[Any], **extra: Any) -> dict[str, Any]:
+    """A bar series."""
+    return {"name": name, "type": "bar", "data": list(data), **extra}
+
+
+def date_axis(days: Sequence[date]) -> dict[str, Any]:
+    """A category axis with one slot per day (the days come from :func:`continuous_days`)."""
+    return {"type": "category", "data": [day.isoformat() for day in days]}
+
+
+def funnel(items: Sequence[tuple[str, int]], **extra: Any) -> dict[str, Any]:
+    """A funnel series in the given order, each stage labelled with its name and number."""
+    return {
+        "type": "funnel",
+        "sort": "none",
+        "label": {"show": True, "position": "inside", "formatter": "{b}: {c}"},
+        "data": [{"name": name, "value": value} for name, value in items],
+        **extra,
+    }
+
+
+def daily_option(
+    days: Sequence[date], series: Sequence[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    """An ECharts option over a continuous date axis, labels kept inside the chart."""
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0, "type": "scroll"},
+        "grid": {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True},
+        "xAxis": date_axis(days),
+        "series": list(series),
+        **extra,
+    }
