@@ -1,0 +1,111 @@
+"""The tracked links page and API: make a link, see its short address and clicks; readers
+read, writers make; the API speaks the same service."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts import service as accounts
+from guanxi.accounts.models import Membership, Role
+from guanxi.convert.models import TrackedLink
+from tests.conftest import UserFactory, csrf_token, sign_in
+from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
+
+
+def test_a_writer_makes_a_link_and_sees_its_short_address(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    client, _membership = signed_in
+
+    response = client.post(
+        "/w/acme/links",
+        data={
+            "url": "https://shop.example.cn/",
+            "label": "Tmall store",
+            "csrf_token": csrf_token(client),
+        },
+        follow_redirects=True,
+    )
+
+    link = db.scalars(select(TrackedLink)).one()
+    assert response.status_code == 200
+    assert "Link made." in response.text
+    assert f"http://127.0.0.1:8000/l/{link.key}" in response.text
+    assert "Tmall store" in response.text
+
+
+def test_a_bad_address_is_shown_with_the_form_kept(
+    signed_in: tuple[TestClient, Membership],
+) -> None:
+    client, _membership = signed_in
+
+    response = client.post(
+        "/w/acme/links",
+        data={"url": "shop.example.cn", "label": "kept label", "csrf_token": csrf_token(client)},
+    )
+
+    assert response.status_code == 400
+    assert "is not a web address" in response.text
+    assert 'value="kept label"' in response.text
+
+
+def test_the_page_speaks_chinese(signed_in: tuple[TestClient, Membership]) -> None:
+    client, _membership = signed_in
+    client.post("/language", data={"language": "zh_Hans", "csrf_token": csrf_token(client)})
+
+    page = client.get("/w/acme/links")
+
+    assert "跟踪链接" in page.text
+
+
+def test_an_analyst_reads_links_but_cannot_make_one(
+    client: TestClient,
+    signed_in: tuple[TestClient, Membership],
+    db: Session,
+    make_user: UserFactory,
+) -> None:
+    owner_client, membership = signed_in
+    analyst = make_user("ana@acme.example")
+    accounts.add_member(
+        db, workspace=membership.workspace, user=analyst, role=Role.ANALYST, actor=None
+    )
+    db.commit()
+    owner_client.cookies.clear()
+    sign_in(owner_client, analyst.email)
+
+    page = owner_client.get("/w/acme/links")
+    refused = owner_client.post(
+        "/w/acme/links",
+        data={"url": "https://a.example.cn", "csrf_token": csrf_token(owner_client)},
+    )
+
+    assert page.status_code == 200
+    assert "Make the link" not in page.text
+    assert refused.status_code == 403
+
+
+def test_the_api_makes_and_lists_links(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    client, membership = signed_in
+    _token, plain = accounts.create_api_token(db, membership=membership, name="shop")
+    db.commit()
+    headers = {"authorization": f"Bearer {plain}"}
+
+    made = client.post(
+        "/api/v1/w/acme/links",
+        json={"url": "https://shop.example.cn/x", "label": "API"},
+        headers=headers,
+    )
+    listed = client.get("/api/v1/w/acme/links", headers=headers)
+    bad = client.post("/api/v1/w/acme/links", json={"url": "nope"}, headers=headers)
+
+    assert made.status_code == 201, made.text
+    assert made.json()["short_url"].endswith("/l/" + made.json()["key"])
+    assert "utm_medium=social" in made.json()["destination"]
+    assert [row["label"] for row in listed.json()] == ["API"]
+    assert listed.json()[0]["clicks"] == 0
+    assert bad.status_code == 400
+    assert "is not a web address" in bad.text
