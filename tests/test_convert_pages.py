@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Role
-from guanxi.convert.models import TrackedLink
+from guanxi.convert.models import Order, TrackedLink
 from tests.conftest import UserFactory, csrf_token, sign_in
 from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
@@ -109,3 +109,37 @@ def test_the_api_makes_and_lists_links(
     assert listed.json()[0]["clicks"] == 0
     assert bad.status_code == 400
     assert "is not a web address" in bad.text
+
+
+def test_the_conversion_api_is_idempotent_on_the_order_id(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    client, membership = signed_in
+    _token, plain = accounts.create_api_token(db, membership=membership, name="mini program")
+    db.commit()
+    headers = {"authorization": f"Bearer {plain}"}
+    order = {
+        "order_id": "MP-42",
+        "ordered_at": "2026-11-11T20:00:00+08:00",
+        "amount": 268.5,
+        "click_id": "abc123",
+        "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+    }
+
+    first = client.post("/api/v1/w/acme/conversions", json=order, headers=headers)
+    again = client.post(
+        "/api/v1/w/acme/conversions", json={**order, "refunded": 68.5}, headers=headers
+    )
+    refused = client.post(
+        "/api/v1/w/acme/conversions", json={**order, "amount": -1}, headers=headers
+    )
+    anonymous = client.post("/api/v1/w/acme/conversions", json=order)
+
+    assert first.status_code == 200, first.text
+    assert (first.json()["created"], first.json()["amount_fen"]) == (True, 26850)
+    assert (again.json()["created"], again.json()["refunded_fen"]) == (False, 6850)
+    assert again.json()["id"] == first.json()["id"]
+    assert refused.status_code == 422
+    assert anonymous.status_code == 401
+    stored = db.scalars(select(Order)).one()
+    assert (stored.source, stored.click_id, stored.openid) == ("api", "abc123", order["openid"])

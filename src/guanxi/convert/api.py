@@ -1,6 +1,8 @@
-"""``/api/v1/w/{slug}/links``: tracked links as JSON — list them with their clicks, make one.
+"""The conversions API: ``/api/v1/w/{slug}/links`` (tracked links: list them with their
+clicks, make one) and ``/api/v1/w/{slug}/conversions`` (an order from the brand's own shop
+or mini program, idempotent on its order id).
 
-The same service as the page; for a token of the workspace (writing needs write access).
+The same services as the pages; for a token of the workspace (writing needs write access).
 """
 
 from __future__ import annotations
@@ -8,11 +10,19 @@ from __future__ import annotations
 from fastapi import Request
 
 from guanxi.convert import links
-from guanxi.convert.models import LinkCreate, LinkRead, TrackedLink
+from guanxi.convert.models import (
+    ConversionCreate,
+    ConversionRead,
+    LinkCreate,
+    LinkRead,
+    TrackedLink,
+)
+from guanxi.convert.orders import service as orders
 from guanxi.web.api import ApiReader, ApiWriter, workspace_api
 from guanxi.web.deps import Db, app_settings
 
 router = workspace_api("links", tags=["links"])
+conversions_router = workspace_api("conversions", tags=["conversions"])
 
 
 def _read(request: Request, link: TrackedLink, counts: links.LinkCounts) -> LinkRead:
@@ -50,3 +60,12 @@ def create_link_api(request: Request, body: LinkCreate, membership: ApiWriter, d
     )
     db.commit()
     return _read(request, link, links.LinkCounts())
+
+
+@conversions_router.post("", response_model=ConversionRead)
+def record_conversion(body: ConversionCreate, membership: ApiWriter, db: Db) -> ConversionRead:
+    """Record an order; posting the same order id again updates it (status, refunds) and
+    adds nothing, so a shop may retry freely."""
+    stored = orders.record_conversion(db, workspace_id=membership.workspace_id, conversion=body)
+    db.commit()
+    return stored

@@ -1,7 +1,7 @@
 """Conversions ("convert"): tracked links, and the clicks they bring, tied to the campaigns
 and posts they were made for."""
 
-from guanxi.convert import models
+from guanxi.convert import cli, models
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
 
@@ -9,8 +9,9 @@ capability = Capability(
     name="convert",
     position=55,
     routers=("guanxi.convert.views:router",),
-    api_routers=("guanxi.convert.api:router",),
+    api_routers=("guanxi.convert.api:router", "guanxi.convert.api:conversions_router"),
     schedule="guanxi.convert.scheduled:SCHEDULE",
+    cli=cli.register,
     models=(models,),
     glance=Glance(
         title=N_("Tracked links"),
