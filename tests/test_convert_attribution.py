@@ -4,22 +4,24 @@ window, promo codes, Douyin creators), with refunds and the unattributed kept ap
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.convert import links
 from guanxi.convert.attribution.engine import attribute
-from guanxi.convert.attribution.weights import (
-    AttributionModel,
-    markov_removal_effects,
-    shares,
-)
+from guanxi.convert.attribution.markov import markov_removal_effects
+from guanxi.convert.attribution.weights import AttributionModel, shares
 from guanxi.convert.models import Kol, LinkClick, Order, OrderRefund, OrderStatus, PromoCode
+from guanxi.core.settings import get_settings
 from guanxi.publishing.models import Campaign, Post
-from tests.conftest import UserFactory, WorkspaceFactory
+from tests.cli import PREFIX, run
+from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 ORDER_AT = datetime(2026, 11, 11, 12, tzinfo=UTC)
@@ -172,3 +174,88 @@ def test_orders_are_credited_only_through_their_identifiers(
     assert linear.by_post[post.id].revenue_fen == pytest.approx(16_000)
     assert linear.by_kol[kol.id].revenue_fen == pytest.approx(15_000)
     assert linear.attributed.orders == pytest.approx(3)
+
+
+def _two_campaigns(db: Session, workspace: Workspace) -> tuple[Campaign, Campaign]:
+    """Orders of Double 11 (a click) and Mid-Autumn (a promo code), one shared, one bare."""
+    double, autumn = (
+        Campaign(workspace_id=workspace.id, name="Double 11"),
+        Campaign(workspace_id=workspace.id, name="中秋 Mid-Autumn"),
+    )
+    db.add_all([double, autumn])
+    db.flush()
+    db.add(PromoCode(workspace_id=workspace.id, code="MOON", campaign_id=autumn.id))
+    link = links.create_link(
+        db,
+        workspace_id=workspace.id,
+        link=links.LinkInput(url="https://shop.example.cn", campaign_id=double.id),
+        created_by_id=None,
+    )
+    db.add_all(
+        [
+            _click(link.id, workspace, "c1", 2),
+            _order(workspace, "o1", 30_000, click_id="c1"),
+            _order(workspace, "o2", 10_000, click_id="c1", promo_code="MOON"),
+            _order(workspace, "o3", 7_000),
+        ]
+    )
+    db.commit()
+    return double, autumn
+
+
+def test_the_report_command_prints_revenue_per_campaign_and_the_unattributed(
+    db: Session,
+    workspace: Workspace,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _two_campaigns(db, workspace)
+    monkeypatch.setenv(PREFIX + "DATABASE_URL", database_url)
+    monkeypatch.setenv(PREFIX + "DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        result = run(
+            "convert",
+            "report",
+            "--workspace",
+            "acme",
+            "--from",
+            "2026-11-11",
+            "--to",
+            "2026-11-11",
+            "--model",
+            "linear",
+        )
+        backwards = run(
+            "convert", "report", "--workspace", "acme", "--from", "2026-11-12", "--to", "2026-11-11"
+        )
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["model"], report["window_days"], report["basis"]) == ("linear", 30, "attributed")
+    assert report["revenue"] == 470.0
+    assert report["unattributed"] == {"revenue": 70.0, "orders": 1}
+    by_name = {line["name"]: line["revenue"] for line in report["campaigns"]}
+    assert by_name == {"Double 11": 350.0, "中秋 Mid-Autumn": 50.0}
+    assert backwards.exit_code != 0
+    assert "ends before it starts" in backwards.output
+
+
+def test_the_revenue_page_shows_every_model_side_by_side(
+    client: TestClient, db: Session, workspace: Workspace
+) -> None:
+    _two_campaigns(db, workspace)
+    sign_in(client, "owner@acme.example")
+
+    page = client.get("/w/acme/revenue?from=2026-11-11&to=2026-11-11&model=first_touch&window=15")
+
+    assert page.status_code == 200
+    assert "Revenue from social" in page.text
+    assert "15-day window" in page.text
+    assert "Unattributed (no identifier)" in page.text
+    assert "Double 11" in page.text
+    assert "Position-based 40/20/40" in page.text
+    assert client.get("/w/acme/revenue?window=9").status_code == 400
