@@ -183,6 +183,16 @@ def click_counts(db: Session, *, link_ids: Sequence[int]) -> dict[int, LinkCount
     }
 
 
+def has_illustrative_clicks(db: Session, *, workspace_id: int) -> bool:
+    """Whether the workspace's clicks include ones the demo made up."""
+    found = db.scalar(
+        select(LinkClick.id)
+        .where(LinkClick.workspace_id == workspace_id, LinkClick.illustrative)
+        .limit(1)
+    )
+    return found is not None
+
+
 def clicks_by_platform(db: Session, *, link_id: int) -> list[tuple[str, int]]:
     """A link's counted clicks by the app they came from ("" = a plain browser)."""
     rows = db.execute(

@@ -103,6 +103,7 @@ class LinkClick(Base):
     referrer_host: Mapped[str] = mapped_column(String(200), default="")
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     counted: Mapped[bool] = mapped_column(Boolean, default=False)
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)  # made up by the demo
 
 
 class LinkCreate(BaseModel):
@@ -184,6 +185,7 @@ class Order(Base):
     video_id: Mapped[str] = mapped_column(String(64), default="")
     room_id: Mapped[str] = mapped_column(String(64), default="")  # Douyin live room
     traffic_source: Mapped[str] = mapped_column(String(40), default="")
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)  # made up by the demo
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from guanxi.convert import flows
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS, Credit, attribute
 from guanxi.convert.attribution.weights import AttributionModel
-from guanxi.convert.models import Kol
+from guanxi.convert.models import Kol, Order
 from guanxi.core.errors import N_, UserError
 
 MAX_DAYS = 366 * 2  # a report covers at most two years
@@ -49,6 +49,7 @@ class RevenueReport:
     posts: list[Line]
     kols: list[Line]
     platforms: list[Line]
+    illustrative: bool  # the period holds orders the demo made up
 
 
 def period_bounds(first_day: date, last_day: date, zone: str) -> tuple[datetime, datetime]:
@@ -111,6 +112,17 @@ def revenue_report(
         posts=_lines(found.by_post, post_titles),
         kols=_lines(found.by_kol, kol_names),
         platforms=_lines(found.by_platform, {}),
+        illustrative=db.scalar(
+            select(Order.id)
+            .where(
+                Order.workspace_id == workspace_id,
+                Order.illustrative,
+                Order.ordered_at >= start,
+                Order.ordered_at < end,
+            )
+            .limit(1)
+        )
+        is not None,
     )
 
 

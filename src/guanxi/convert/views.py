@@ -51,6 +51,7 @@ def _page(
         "campaigns": flows.campaigns(db, workspace_id),
         "posts": flows.recent_posts(db, workspace_id),
         "names": flows.names_of(db, workspace_id),
+        "illustrative": links.has_illustrative_clicks(db, workspace_id=workspace_id),
         "can_write": membership.can(Permission.WRITE),
         "values": values or {},
         "error": error,

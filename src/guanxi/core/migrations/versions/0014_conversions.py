@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("video_id", sa.String(length=64), nullable=False),
         sa.Column("room_id", sa.String(length=64), nullable=False),
         sa.Column("traffic_source", sa.String(length=40), nullable=False),
+        sa.Column("illustrative", sa.Boolean(), nullable=False),
         sa.Column("updated_at", guanxi.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
@@ -223,6 +224,7 @@ def upgrade() -> None:
         sa.Column("referrer_host", sa.String(length=200), nullable=False),
         sa.Column("bot", sa.Boolean(), nullable=False),
         sa.Column("counted", sa.Boolean(), nullable=False),
+        sa.Column("illustrative", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["link_id"],
             ["convert_links.id"],
