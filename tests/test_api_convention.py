@@ -17,7 +17,16 @@ from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_isolation import http_routes
 
-CAPABILITIES = {"accounts", "analytics", "listen", "market", "plan", "publish"}
+CAPABILITIES = {
+    "accounts",
+    "analytics",
+    "conversions",
+    "links",
+    "listen",
+    "market",
+    "plan",
+    "publish",
+}
 
 
 @pytest.fixture
@@ -140,9 +149,9 @@ def test_every_former_route_has_a_successor(app: FastAPI) -> None:
         if isinstance(getattr(route, "endpoint", None), FormerPath)
     }
 
-    # The listening and analytics addresses were born in the scheme; every other one had a
-    # former.
-    born = ("/listen/", "/analytics/")
+    # The listening, analytics and conversions addresses were born in the scheme; every
+    # other one had a former.
+    born = ("/listen/", "/analytics/", "/links", "/conversions")
     assert set(former.values()) == {
         path for path in client_paths(app) if not any(part in path for part in born)
     }

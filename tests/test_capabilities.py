@@ -28,6 +28,7 @@ EXPECTED = {
     "catalog",
     "channels",
     "checks",
+    "convert",
     "inbox",
     "listening",
     "market",

@@ -34,14 +34,16 @@ def installed(monkeypatch: pytest.MonkeyPatch, objects: dict[str, object]) -> No
     monkeypatch.setattr(demo, "entry_points", entry_points)
 
 
-def test_the_installed_steps_run_planner_listening_inbox_market_then_analytics() -> None:
-    """The plan comes first, the charts after the inbox, the accounts' analytics history last."""
+def test_the_installed_steps_run_planner_listening_inbox_market_analytics_then_convert() -> None:
+    """The plan comes first, the charts after the inbox, the accounts' analytics history and
+    the orders (which use the campaigns) last."""
     assert [name for name, _step in demo_steps()] == [
         "planner",
         "listening",
         "inbox",
         "market",
         "analytics",
+        "convert",
     ]
 
 

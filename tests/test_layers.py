@@ -59,7 +59,9 @@ LAYERS: tuple[Layer, ...] = (
     ),
     Layer(
         "capabilities",
-        frozenset({"inbox", "listening", "market", "measure", "planner", "publishing", "team"}),
+        frozenset(
+            {"convert", "inbox", "listening", "market", "measure", "planner", "publishing", "team"}
+        ),
     ),
     Layer("the shell", frozenset({"shell"})),
     Layer("development tools", frozenset({"devtools", "sandbox"})),
@@ -84,6 +86,8 @@ ALLOWED_SIDEWAYS: dict[tuple[str, str], str] = {
     ("measure", "publishing"): "analytics measures the posts guanxi published: it reads their "
     "publish targets and a campaign's posts (publishing's models only, in measure/flows.py "
     "and measure/analysis/flows.py)",
+    ("convert", "publishing"): "a tracked link is made for one of publishing's campaigns or "
+    "posts: their models are read in convert/flows.py only",
     ("measure", "listening"): "the analytics benchmark sets the brand's accounts beside the "
     "competitors listening tracks: one service function (competitor_activity), read in "
     "measure/analysis/flows.py",

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="Whose date `guanxi plan` ranks for.")
     default_language: str = Field("en", description="UI language before a user chooses one.")
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this instance.")
+    short_link_base: str = Field(
+        "", description="The brand's short-link address for tracked links; empty: base_url/l."
+    )
     smtp_host: str = Field("", description="SMTP server; empty disables e-mail.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
     smtp_username: str = Field("", description="SMTP user name.")

@@ -1,0 +1,1 @@
+"""Attribution: which touches an order's revenue is credited to, under each model."""

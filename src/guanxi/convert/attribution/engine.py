@@ -1,0 +1,275 @@
+"""Crediting a period's orders to the campaigns, posts, KOLs and platforms that brought them.
+
+An order is joined to its touches only through identifiers it carries:
+
+- ``click_id`` → the tracked link's click (a person's, within the lookback window before
+  the order) → the link's campaign and post; the platform is the app the click came from;
+- ``promo_code`` → the workspace's promo code → its KOL and campaign (touched at the order);
+- Douyin's ``author_id`` → the KOL whose handle it is (touched at the order).
+
+Each paid order's net revenue (paid minus refunds) and the order itself are shared among
+its touches by the model's shares. An order with no touch is **unattributed**, reported as
+its own line, never spread over the others.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from guanxi.convert.attribution.weights import DEFAULT_HALF_LIFE, AttributionModel, shares
+from guanxi.convert.models import (
+    Kol,
+    LinkClick,
+    Order,
+    OrderRefund,
+    OrderStatus,
+    PromoCode,
+    TrackedLink,
+)
+
+LOOKBACK_DAYS = (7, 15, 30)  # JD's and Xiaohongshu's windows, and a month
+CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Touch:
+    """One thing an order can be credited to, and when it touched the buyer."""
+
+    at: datetime
+    campaign_id: int | None = None
+    post_id: int | None = None
+    kol_id: int | None = None
+    platform: str = ""
+
+
+@dataclass
+class Credit:
+    """Revenue (fen) and orders credited to one campaign, post, KOL or platform (fractions:
+    a shared order is split)."""
+
+    revenue_fen: float = 0.0
+    orders: float = 0.0
+
+    def add(self, revenue_fen: float, orders: float) -> None:
+        """Add a share of an order."""
+        self.revenue_fen += revenue_fen
+        self.orders += orders
+
+
+@dataclass
+class Attribution:
+    """A period's orders under one model and window: totals, what was attributed to each
+    campaign, post, KOL and platform, and what could not be."""
+
+    model: AttributionModel
+    window_days: int
+    start: datetime
+    end: datetime
+    total: Credit = field(default_factory=Credit)
+    unattributed: Credit = field(default_factory=Credit)
+    by_campaign: dict[int | None, Credit] = field(default_factory=lambda: defaultdict(Credit))
+    by_post: dict[int | None, Credit] = field(default_factory=lambda: defaultdict(Credit))
+    by_kol: dict[int | None, Credit] = field(default_factory=lambda: defaultdict(Credit))
+    by_platform: dict[str, Credit] = field(default_factory=lambda: defaultdict(Credit))
+
+    @property
+    def attributed(self) -> Credit:
+        """What was credited to some touch."""
+        return Credit(
+            revenue_fen=self.total.revenue_fen - self.unattributed.revenue_fen,
+            orders=self.total.orders - self.unattributed.orders,
+        )
+
+
+@dataclass(frozen=True)
+class PaidOrder:
+    """What attribution reads of an order."""
+
+    id: int
+    source: str
+    external_id: str
+    ordered_at: datetime
+    amount_fen: int
+    click_id: str
+    promo_code: str
+    author_id: str
+
+
+@dataclass
+class _Lookups:
+    """What touches are read from, loaded once per report."""
+
+    codes: dict[str, tuple[int | None, int | None, str]]  # code → kol, campaign, platform
+    creators: dict[str, tuple[int, str]]  # Douyin author id → kol, platform
+    links: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
+
+
+def attribute(
+    db: Session,
+    *,
+    workspace_id: int,
+    start: datetime,
+    end: datetime,
+    model: AttributionModel = AttributionModel.LAST_TOUCH,
+    window_days: int = 30,
+    half_life: timedelta = DEFAULT_HALF_LIFE,
+) -> Attribution:
+    """Credit the paid orders placed in [``start``, ``end``) under ``model``."""
+    result = Attribution(model=model, window_days=window_days, start=start, end=end)
+    lookups = _lookups(db, workspace_id)
+    window = timedelta(days=window_days)
+    for orders in _paid_orders(db, workspace_id, start, end):
+        refunds = _refunds(db, workspace_id, orders)
+        clicks = _clicks(db, workspace_id, orders, lookups)
+        for order in orders:
+            net = max(order.amount_fen - refunds.get((order.source, order.external_id), 0), 0)
+            result.total.add(net, 1)
+            touches = _touches(order, clicks, lookups, window)
+            if not touches:
+                result.unattributed.add(net, 1)
+                continue
+            at = [touch.at for touch in touches]
+            for touch, share in zip(
+                touches,
+                shares(model, at, ordered_at=order.ordered_at, half_life=half_life),
+                strict=True,
+            ):
+                if share:
+                    _credit(result, touch, net * share, share)
+    return result
+
+
+def _credit(result: Attribution, touch: Touch, revenue: float, orders: float) -> None:
+    result.by_campaign[touch.campaign_id].add(revenue, orders)
+    result.by_post[touch.post_id].add(revenue, orders)
+    result.by_kol[touch.kol_id].add(revenue, orders)
+    result.by_platform[touch.platform].add(revenue, orders)
+
+
+def _lookups(db: Session, workspace_id: int) -> _Lookups:
+    kols = {
+        kol_id: (platform, handle)
+        for kol_id, platform, handle in db.execute(
+            select(Kol.id, Kol.platform, Kol.handle).where(Kol.workspace_id == workspace_id)
+        )
+    }
+    codes = {
+        code: (kol_id, campaign_id, kols.get(kol_id, ("", ""))[0] if kol_id else "")
+        for code, kol_id, campaign_id in db.execute(
+            select(PromoCode.code, PromoCode.kol_id, PromoCode.campaign_id).where(
+                PromoCode.workspace_id == workspace_id
+            )
+        )
+    }
+    creators = {
+        handle: (kol_id, platform)
+        for kol_id, (platform, handle) in kols.items()
+        if handle and platform == "douyin"
+    }
+    return _Lookups(codes=codes, creators=creators)
+
+
+def _paid_orders(
+    db: Session, workspace_id: int, start: datetime, end: datetime
+) -> Iterator[Sequence[PaidOrder]]:
+    """The period's paid orders, in chunks (keyset by id: constant memory)."""
+    last_id = 0
+    while True:
+        rows = db.execute(
+            select(
+                Order.id,
+                Order.source,
+                Order.external_id,
+                Order.ordered_at,
+                Order.amount_fen,
+                Order.click_id,
+                Order.promo_code,
+                Order.author_id,
+            )
+            .where(
+                Order.workspace_id == workspace_id,
+                Order.status == OrderStatus.PAID,
+                Order.ordered_at >= start,
+                Order.ordered_at < end,
+                Order.id > last_id,
+            )
+            .order_by(Order.id)
+            .limit(CHUNK)
+        ).all()
+        if not rows:
+            return
+        yield [PaidOrder(*row) for row in rows]
+        last_id = rows[-1][0]
+
+
+def _refunds(
+    db: Session, workspace_id: int, orders: Sequence[PaidOrder]
+) -> dict[tuple[str, str], int]:
+    ids = [order.external_id for order in orders]
+    rows = db.execute(
+        select(OrderRefund.source, OrderRefund.order_external_id, func.sum(OrderRefund.amount_fen))
+        .where(OrderRefund.workspace_id == workspace_id, OrderRefund.order_external_id.in_(ids))
+        .group_by(OrderRefund.source, OrderRefund.order_external_id)
+    )
+    return {(source, order_id): int(total or 0) for source, order_id, total in rows}
+
+
+def _clicks(
+    db: Session, workspace_id: int, orders: Sequence[PaidOrder], lookups: _Lookups
+) -> dict[str, tuple[datetime, int, str]]:
+    """The people's clicks the chunk's orders name: click id → (time, link, platform)."""
+    ids = [order.click_id for order in orders if order.click_id]
+    if not ids:
+        return {}
+    found = {
+        click_id: (clicked_at, link_id, platform)
+        for click_id, clicked_at, link_id, platform in db.execute(
+            select(
+                LinkClick.click_id, LinkClick.clicked_at, LinkClick.link_id, LinkClick.platform
+            ).where(
+                LinkClick.workspace_id == workspace_id,
+                LinkClick.click_id.in_(ids),
+                LinkClick.bot.is_(False),
+            )
+        )
+    }
+    missing = {link_id for _at, link_id, _p in found.values()} - set(lookups.links)
+    if missing:
+        for link_id, campaign_id, post_id in db.execute(
+            select(TrackedLink.id, TrackedLink.campaign_id, TrackedLink.post_id).where(
+                TrackedLink.id.in_(missing)
+            )
+        ):
+            lookups.links[link_id] = (campaign_id, post_id)
+    return found
+
+
+def _touches(
+    order: PaidOrder,
+    clicks: dict[str, tuple[datetime, int, str]],
+    lookups: _Lookups,
+    window: timedelta,
+) -> list[Touch]:
+    """The order's touches, oldest first."""
+    touches: list[Touch] = []
+    click = clicks.get(order.click_id) if order.click_id else None
+    if click is not None:
+        clicked_at, link_id, platform = click
+        if order.ordered_at - window <= clicked_at <= order.ordered_at:
+            campaign_id, post_id = lookups.links.get(link_id, (None, None))
+            touches.append(Touch(clicked_at, campaign_id, post_id, None, platform))
+    code = lookups.codes.get(order.promo_code) if order.promo_code else None
+    if code is not None:
+        kol_id, campaign_id, platform = code
+        touches.append(Touch(order.ordered_at, campaign_id, None, kol_id, platform))
+    creator = lookups.creators.get(order.author_id) if order.author_id else None
+    if creator is not None:
+        kol_id, platform = creator
+        touches.append(Touch(order.ordered_at, None, None, kol_id, platform))
+    return sorted(touches, key=lambda touch: touch.at)

@@ -1,0 +1,27 @@
+"""Conversions ("convert"): tracked links, and the clicks they bring, tied to the campaigns
+and posts they were made for."""
+
+from guanxi.convert import cli, models
+from guanxi.core.capability import Capability, Glance
+from guanxi.core.errors import N_
+
+capability = Capability(
+    name="convert",
+    position=55,
+    routers=("guanxi.convert.views:router", "guanxi.convert.revenue_views:router"),
+    api_routers=("guanxi.convert.api:router", "guanxi.convert.api:conversions_router"),
+    schedule="guanxi.convert.scheduled:SCHEDULE",
+    cli=cli.register,
+    models=(models,),
+    glance=Glance(
+        title=N_("Tracked links"),
+        description=N_(
+            "Short links on the brand's own domain for posts and campaigns: who clicked, "
+            "from which app, bots and repeats left out."
+        ),
+        action=N_("Make a tracked link"),
+        href="links",
+        position=65,
+    ),
+    on_app_created=("guanxi.convert.redirect:set_up",),
+)

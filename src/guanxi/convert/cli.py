@@ -1,0 +1,178 @@
+"""Conversions: `guanxi convert import` (a shop's order export: Taobao/Tmall, Douyin shop,
+WeChat Pay bill, JD, or guanxi's own columns)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from guanxi.accounts.service import get_workspace_by_slug
+from guanxi.convert.attribution.weights import AttributionModel
+from guanxi.core import i18n
+from guanxi.core.console import console, err_console, fail, sessions
+from guanxi.core.errors import UserError
+
+T = TypeVar("T")
+MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GB: a year of a large Tmall store's orders
+
+
+class OrderFileFormat(StrEnum):
+    """The shops whose exports `convert import` reads."""
+
+    TMALL = "tmall"
+    DOUYIN_SHOP = "douyin-shop"
+    WECHAT_PAY = "wechat-pay"
+    JD = "jd"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+def import_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The export: a .csv or .xlsx file.", exists=True, dir_okay=False, readable=True
+        ),
+    ],
+    workspace: Annotated[str, typer.Option(help="The workspace (its slug).")],
+    order_format: Annotated[
+        OrderFileFormat,
+        typer.Option(
+            "--format",
+            help="tmall, douyin-shop, wechat-pay, jd, or csv/xlsx with guanxi's column names "
+            "(order_id, ordered_at, amount, status, click_id, promo_code, openid, attach...).",
+        ),
+    ],
+) -> None:
+    """Import a shop's orders: new orders are added, known ones updated (importing a file
+    again changes nothing), refunds recorded; bad rows are listed with what to fix."""
+    from guanxi.convert.orders import service  # noqa: PLC0415 - the order readers: only this command needs them
+    from guanxi.convert.orders.readers import SOURCE_OF_FORMAT, read_orders  # noqa: PLC0415 - the order readers: only this command needs them
+
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise fail(f"{path.name} is larger than 1 GB: split it by month and import each part")
+    reader_format = "csv" if order_format is OrderFileFormat.XLSX else order_format.value
+    with sessions()() as db:
+        found = get_workspace_by_slug(db, slug=workspace)
+        if found is None:
+            raise fail(f"no workspace {workspace!r}; check the slug (the /w/<slug>/ of its pages)")
+        context = service.reading_context(db, workspace_id=found.id)
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        try:
+            with Progress(*columns, console=err_console, transient=True) as progress:
+                task = progress.add_task(f"Importing {path.name}", total=None)
+
+                def counted(lines: Iterator[T]) -> Iterator[T]:
+                    for number, line in enumerate(lines, start=1):
+                        if number % 1000 == 0:
+                            progress.update(
+                                task, description=f"Importing {path.name}: {number:,} rows"
+                            )
+                        yield line
+
+                report = service.import_lines(
+                    db,
+                    workspace_id=found.id,
+                    source=SOURCE_OF_FORMAT[reader_format],
+                    lines=counted(read_orders(path, reader_format, context=context)),
+                )
+        except UserError as exc:
+            raise fail(exc.translated(i18n.gettext)) from None
+    console.print(
+        f"{report.orders_added:,} orders added, {report.orders_updated:,} updated, "
+        f"{report.refunds:,} refunds, {report.rows_failed:,} rows with errors"
+    )
+    for error in report.errors[:50]:
+        console.print(
+            f"  line {error.line}: {error.column}: {error.problem} {error.fix}"
+            + (f" ({error.value})" if error.value else "")
+        )
+    if report.rows_failed > 50:
+        console.print(f"  ... and {report.rows_failed - 50:,} more")
+
+
+def report_command(
+    workspace: Annotated[str, typer.Option(help="The workspace (its slug).")],
+    first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+    model: Annotated[
+        AttributionModel, typer.Option(help="How an order is shared among its touches.")
+    ] = AttributionModel.LAST_TOUCH,
+    window: Annotated[int, typer.Option(help="Lookback window in days: 7, 15 or 30.")] = 30,
+    output: Annotated[str, typer.Option("--format", help="json (the only format yet).")] = "json",
+) -> None:
+    """Revenue and orders per campaign, post, KOL and platform for the days --from to --to
+    (the workspace's time zone), attributed under --model, with the unattributed orders."""
+    from guanxi.convert.reports import revenue_report  # noqa: PLC0415 - the attribution engine: only this command needs it
+
+    if output != "json":
+        raise fail("--format json is the only format of this report")
+    with sessions()() as db:
+        found = get_workspace_by_slug(db, slug=workspace)
+        if found is None:
+            raise fail(f"no workspace {workspace!r}; check the slug (the /w/<slug>/ of its pages)")
+        try:
+            report = revenue_report(
+                db,
+                workspace_id=found.id,
+                first_day=_day(first, "--from"),
+                last_day=_day(last, "--to"),
+                zone=found.timezone,
+                model=model,
+                window_days=window,
+            )
+        except UserError as exc:
+            raise fail(exc.translated(i18n.gettext)) from None
+    document = {
+        "workspace": workspace,
+        "from": report.first_day.isoformat(),
+        "to": report.last_day.isoformat(),
+        "time_zone": found.timezone,
+        "model": report.model.value,
+        "window_days": report.window_days,
+        "basis": "attributed",
+        "currency": "CNY",
+        "revenue": report.revenue,
+        "orders": report.orders,
+        "attributed": {"revenue": report.attributed_revenue, "orders": report.attributed_orders},
+        "unattributed": {
+            "revenue": report.unattributed_revenue,
+            "orders": report.unattributed_orders,
+        },
+        **{
+            name: [asdict(line) for line in lines]
+            for name, lines in (
+                ("campaigns", report.campaigns),
+                ("posts", report.posts),
+                ("kols", report.kols),
+                ("platforms", report.platforms),
+            )
+        },
+    }
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add this capability's commands to ``app``."""
+    convert_app = typer.Typer(
+        help="Conversions: tracked links and the shops' orders.", no_args_is_help=True
+    )
+    convert_app.command("import")(import_command)
+    convert_app.command("report")(report_command)
+    app.add_typer(convert_app, name="convert")

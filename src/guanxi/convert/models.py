@@ -1,0 +1,268 @@
+"""The conversion tables: tracked links and their clicks, and the shops' orders.
+
+A ``TrackedLink`` is a short link on the brand's own domain (``/l/<key>``) that redirects to
+a destination with UTM parameters, tied to what it was made for (a campaign, a post, one of
+the post's publish targets). Each visit is a ``LinkClick``: when, from which platform's app,
+which kind of device, the client's network truncated before it is stored, whether a bot
+made it, and the first-party click id handed to the destination (the identifier an order
+can carry back). At most one click per visitor, link and hour is *counted*; the others are
+kept, uncounted, so the raw log stays whole.
+
+Sizes the indexes are chosen for: 100,000 links and 10 million clicks a workspace, read by
+link and time (a link's page, a period's report).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from guanxi.core.db import Base, UTCDateTime, utcnow
+
+KEY_LENGTH = 8  # base62: 2 × 10^14 keys, not guessable by walking them
+DESTINATION_MAX = 2000  # what every browser and the platforms' link checks accept
+LABEL_MAX = 120
+
+
+class TrackedLink(Base):
+    """A short link of the workspace that redirects to ``destination`` and logs its clicks."""
+
+    __tablename__ = "convert_links"
+    __table_args__ = (Index("ix_convert_links_workspace", "workspace_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(16), unique=True)
+    # As the author gave it, and with the UTM parameters the redirect sends visitors to.
+    original_url: Mapped[str] = mapped_column(String(DESTINATION_MAX))
+    destination: Mapped[str] = mapped_column(String(DESTINATION_MAX + 400))
+    label: Mapped[str] = mapped_column(String(LABEL_MAX), default="")
+    utm_source: Mapped[str] = mapped_column(String(100), default="")
+    utm_medium: Mapped[str] = mapped_column(String(100), default="")
+    utm_campaign: Mapped[str] = mapped_column(String(100), default="")
+    utm_content: Mapped[str] = mapped_column(String(100), default="")
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None, index=True
+    )
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), default=None, index=True
+    )
+    target_id: Mapped[int | None] = mapped_column(
+        ForeignKey("publish_targets.id", ondelete="SET NULL"), default=None
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class LinkClick(Base):
+    """One visit of a tracked link, as the redirect saw it."""
+
+    __tablename__ = "convert_clicks"
+    __table_args__ = (
+        Index("ix_convert_clicks_link_time", "link_id", "clicked_at"),
+        Index("ix_convert_clicks_workspace_time", "workspace_id", "clicked_at"),
+        # One counted click per visitor, link and hour, decided by the database.
+        Index(
+            "uq_convert_clicks_counted",
+            "link_id",
+            "visitor",
+            "hour",
+            unique=True,
+            sqlite_where=text("counted"),
+            postgresql_where=text("counted"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    click_id: Mapped[str] = mapped_column(String(32), unique=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("convert_links.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    clicked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hour: Mapped[int] = mapped_column(Integer)  # hours since the epoch, for the counting rule
+    # A keyed hash of the full address and user agent (the address itself is not kept).
+    visitor: Mapped[str] = mapped_column(String(32))
+    network: Mapped[str] = mapped_column(String(50), default="")  # "1.2.3.0/24", IPv6 /48
+    platform: Mapped[str] = mapped_column(String(30), default="")  # catalog slug, "" = web
+    device: Mapped[str] = mapped_column(String(10), default="")  # phone, tablet, desktop
+    referrer_host: Mapped[str] = mapped_column(String(200), default="")
+    bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    counted: Mapped[bool] = mapped_column(Boolean, default=False)
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)  # made up by the demo
+
+
+class LinkCreate(BaseModel):
+    """A tracked link to make (the API's body)."""
+
+    url: str = Field(max_length=DESTINATION_MAX, description="The destination, http(s).")
+    label: str = Field("", max_length=LABEL_MAX)
+    campaign_id: int | None = None
+    post_id: int | None = None
+    utm_source: str = Field("", max_length=100)
+    utm_medium: str = Field("", max_length=100)
+    utm_campaign: str = Field("", max_length=100)
+    utm_content: str = Field("", max_length=100)
+
+
+class LinkRead(BaseModel):
+    """A tracked link with its click counts."""
+
+    id: int
+    key: str
+    short_url: str
+    url: str
+    destination: str
+    label: str
+    campaign_id: int | None
+    post_id: int | None
+    created_at: datetime
+    clicks: int = Field(description="Counted clicks: people, at most one per hour and link.")
+    all_clicks: int = Field(description="Every visit logged, bots and repeats included.")
+    bot_clicks: int
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands, as every shop's states map onto it."""
+
+    PENDING = "pending"  # placed, not paid: no revenue
+    PAID = "paid"  # paid (shipped, delivered and completed too)
+    CANCELLED = "cancelled"  # closed before payment, or fully refunded: no revenue
+
+
+ORDER_SOURCES = ("tmall", "douyin_shop", "wechat_pay", "jd", "csv", "api")
+
+
+class Order(Base):
+    """One order of the brand's shops, with the identifiers it carries back to a touch.
+
+    Amounts are in fen (1/100 yuan) of ``currency``; refunds are ``OrderRefund`` rows and
+    reduce the revenue. An order is known by its source and its id there, so importing a
+    file again updates the same rows and adds none.
+    """
+
+    __tablename__ = "convert_orders"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "external_id"),
+        Index("ix_convert_orders_workspace_time", "workspace_id", "ordered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(20))  # one of ORDER_SOURCES
+    external_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[OrderStatus] = mapped_column(String(10))
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    shop: Mapped[str] = mapped_column(String(120), default="")
+    items: Mapped[str] = mapped_column(String(400), default="")
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
+    province: Mapped[str] = mapped_column(String(20), default="")
+    # The identifiers an order can carry back to what brought it.
+    click_id: Mapped[str] = mapped_column(String(32), default="", index=True)
+    promo_code: Mapped[str] = mapped_column(String(40), default="")
+    openid: Mapped[str] = mapped_column(String(64), default="")
+    scene: Mapped[str] = mapped_column(String(64), default="")
+    attach: Mapped[str] = mapped_column(String(128), default="")  # WeChat Pay's 商户数据包
+    author_id: Mapped[str] = mapped_column(String(64), default="")  # Douyin creator
+    author_name: Mapped[str] = mapped_column(String(120), default="")
+    video_id: Mapped[str] = mapped_column(String(64), default="")
+    room_id: Mapped[str] = mapped_column(String(64), default="")  # Douyin live room
+    traffic_source: Mapped[str] = mapped_column(String(40), default="")
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)  # made up by the demo
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OrderRefund(Base):
+    """Money given back on an order, known by its refund id (re-imports add nothing)."""
+
+    __tablename__ = "convert_refunds"
+    __table_args__ = (UniqueConstraint("workspace_id", "source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(80))
+    order_external_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Kol(Base):
+    """A KOL (key opinion leader) the brand works with: whom promo codes and fees belong to."""
+
+    __tablename__ = "convert_kols"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    platform: Mapped[str] = mapped_column(String(40), default="")  # catalog slug
+    handle: Mapped[str] = mapped_column(String(120), default="")  # their id on the platform
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+PROMO_CODE_MAX = 40
+
+
+class PromoCode(Base):
+    """A promo code or 口令 given to a KOL for a campaign; an order that carries it is theirs."""
+
+    __tablename__ = "convert_promo_codes"
+    __table_args__ = (UniqueConstraint("workspace_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(PROMO_CODE_MAX))  # upper case
+    kol_id: Mapped[int | None] = mapped_column(
+        ForeignKey("convert_kols.id", ondelete="SET NULL"), default=None
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversionCreate(BaseModel):
+    """An order from the brand's own shop or mini program, with whichever identifier it has."""
+
+    order_id: str = Field(min_length=1, max_length=64, description="Unique in your shop.")
+    ordered_at: datetime = Field(description="ISO 8601 with its offset.")
+    amount: float = Field(ge=0, le=1e11, description="Paid, in yuan (or `currency`).")
+    currency: str = Field("CNY", min_length=3, max_length=3)
+    status: OrderStatus = OrderStatus.PAID
+    refunded: float = Field(0, ge=0, le=1e11, description="Refunded so far, same unit.")
+    click_id: str = Field("", max_length=32, description="The gx_click your page received.")
+    promo_code: str = Field("", max_length=PROMO_CODE_MAX)
+    openid: str = Field("", max_length=64, description="The buyer's OpenID (WeChat).")
+    scene: str = Field("", max_length=64, description="The mini program's scene key.")
+    attach: str = Field("", max_length=128)
+    province: str = Field("", max_length=20)
+    items: str = Field("", max_length=400)
+    quantity: int = Field(0, ge=0, le=1_000_000)
+
+
+class ConversionRead(BaseModel):
+    """An order as stored: ``created`` is false when the order id was known (updated)."""
+
+    id: int
+    order_id: str
+    amount_fen: int
+    refunded_fen: int
+    created: bool

@@ -1,0 +1,263 @@
+"""The conversions part of the demo workspace: the brand's Tmall store and mini-program
+orders over the analytics' 180 days, with the campaigns, KOLs, promo codes and tracked
+links that brought some of them.
+
+Three campaigns (Qixi, Mid-Autumn gifts, Double 11) each have a tracked link to the Tmall
+store and a KOL with a promo code; every demo post has a tracked link to the brand's mini
+program. Clicks follow the campaigns (more during them, from WeChat, Weibo, Douyin and
+Xiaohongshu's browsers, some bots); a share of the mini program's orders carries a click id,
+a share of the Tmall orders a KOL's code, and the rest carry nothing and stay unattributed,
+as they would. Every order and click is flagged ``illustrative``. Seeded, so every demo is
+the same; nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanxi.accounts.models import Workspace
+from guanxi.convert import links
+from guanxi.convert.models import (
+    Kol,
+    LinkClick,
+    Order,
+    OrderRefund,
+    OrderStatus,
+    PromoCode,
+    TrackedLink,
+)
+from guanxi.core.db import utcnow
+from guanxi.devtools.demo import DemoStep
+from guanxi.publishing.models import Campaign, Post
+
+HISTORY_DAYS = 180
+SEED = 20131  # the demo's, for every run to write the same orders
+STORE = "https://provence-wines.tmall.com/"
+MINI_PROGRAM = "https://shop.provence-wines.example/mp"
+PRICES_FEN = (16_800, 26_800, 39_800, 68_800, 128_800)  # a bottle, a gift box, a case...
+CLICK_TO_ORDER_DAYS = 20
+APPS = ("wechat", "wechat", "wechat", "weibo", "douyin", "xiaohongshu", "")
+
+
+@dataclass(frozen=True)
+class DemoCampaign:
+    """A campaign of the demo, days before today that it starts and ends, its KOL."""
+
+    name: str
+    color: str
+    starts_days_ago: int
+    ends_days_ago: int
+    kol: str
+    platform: str
+    handle: str
+    code: str
+    lift: float  # how many times the usual orders a day during the campaign
+
+
+CAMPAIGNS = (
+    DemoCampaign(
+        "七夕 Qixi rosé for two",
+        "#e84393",
+        120,
+        112,
+        "酒知道小王",
+        "douyin",
+        "71234567",
+        "QIXI520",
+        1.8,
+    ),
+    DemoCampaign(
+        "中秋 Mid-Autumn gift boxes",
+        "#e67e22",
+        85,
+        70,
+        "Lina 的餐桌",
+        "xiaohongshu",
+        "5f1a2b",
+        "MOON88",
+        2.4,
+    ),
+    DemoCampaign(
+        "双十一 Double 11", "#c0392b", 35, 25, "葡萄酒君", "weibo", "1902345678", "D11VIP", 3.5
+    ),
+)
+
+
+def load_demo(db: Session, *, workspace: Workspace) -> None:
+    """Add the demo's orders, clicks, KOLs, promo codes and links (once)."""
+    if db.scalar(select(Order.id).where(Order.workspace_id == workspace.id).limit(1)):
+        return
+    rng = random.Random(SEED)  # noqa: S311 - made-up demo orders, no secret
+    today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
+    campaigns = [_campaign(db, workspace, demo, today) for demo in CAMPAIGNS]
+    campaign_links = [
+        links.create_link(
+            db,
+            workspace_id=workspace.id,
+            link=links.LinkInput(
+                url=STORE, label=f"Tmall · {campaign.name}", campaign_id=campaign.id
+            ),
+            created_by_id=None,
+        )
+        for campaign in campaigns
+    ]
+    posts = db.scalars(
+        select(Post).where(Post.workspace_id == workspace.id).order_by(Post.id)
+    ).all()
+    post_links = [
+        links.create_link(
+            db,
+            workspace_id=workspace.id,
+            link=links.LinkInput(
+                url=MINI_PROGRAM, label=f"Mini program · {post.title}", post_id=post.id
+            ),
+            created_by_id=None,
+        )
+        for post in posts
+    ]
+    db.flush()
+    clicks: list[LinkClick] = []
+    orders: list[Order] = []
+    recent: deque[list[LinkClick]] = deque(maxlen=CLICK_TO_ORDER_DAYS)
+    zone = ZoneInfo(workspace.timezone)
+    for back in range(HISTORY_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        running = [
+            (demo, campaign, link)
+            for demo, campaign, link in zip(CAMPAIGNS, campaigns, campaign_links, strict=True)
+            if demo.ends_days_ago <= back <= demo.starts_days_ago
+        ]
+        lift = max((demo.lift for demo, _c, _l in running), default=1.0)
+        # During a campaign its link is shared beside the posts'; between campaigns, the posts'.
+        day_links = [link for _d, _c, link in running] + post_links or campaign_links
+        day_clicks = [
+            _click(rng, workspace, rng.choice(day_links), day, zone, len(clicks) + n)
+            for n in range(int(rng.gauss(18, 5) * lift))
+        ]
+        clicks.extend(day_clicks)
+        # A buyer pays within days of the click, sometimes during the next campaign.
+        recent.append([click for click in day_clicks if not click.bot])
+        people = [click for day_people in recent for click in day_people]
+        orders.extend(
+            _order(rng, workspace, day, zone, n, running, people)
+            for n in range(max(int(rng.gauss(9, 3) * lift), 0))
+        )
+    db.add_all(clicks)
+    db.add_all(orders)
+    db.add_all(_refunds(rng, workspace, orders))
+    db.commit()
+
+
+def _campaign(db: Session, workspace: Workspace, demo: DemoCampaign, today: date) -> Campaign:
+    campaign = db.scalar(
+        select(Campaign).where(Campaign.workspace_id == workspace.id, Campaign.name == demo.name)
+    )
+    if campaign is None:
+        campaign = Campaign(
+            workspace_id=workspace.id,
+            name=demo.name,
+            color=demo.color,
+            starts_on=today - timedelta(days=demo.starts_days_ago),
+            ends_on=today - timedelta(days=demo.ends_days_ago),
+        )
+        db.add(campaign)
+        db.flush()
+    kol = Kol(workspace_id=workspace.id, name=demo.kol, platform=demo.platform, handle=demo.handle)
+    db.add(kol)
+    db.flush()
+    db.add(
+        PromoCode(workspace_id=workspace.id, code=demo.code, kol_id=kol.id, campaign_id=campaign.id)
+    )
+    return campaign
+
+
+def _moment(rng: random.Random, day: date, zone: ZoneInfo) -> datetime:
+    """A time of ``day`` when Chinese shoppers are awake (most at lunch and in the evening)."""
+    hour = rng.choice((9, 10, 12, 12, 13, 15, 18, 20, 20, 21, 21, 22, 23))
+    local = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), zone)
+    return local.astimezone(UTC)
+
+
+def _click(
+    rng: random.Random, workspace: Workspace, link: TrackedLink, day: date, zone: ZoneInfo, n: int
+) -> LinkClick:
+    at = _moment(rng, day, zone)
+    bot = rng.random() < 0.06
+    return LinkClick(
+        click_id=f"demo{day:%Y%m%d}{n:06d}",
+        link_id=link.id,
+        workspace_id=workspace.id,
+        clicked_at=at,
+        hour=int(at.timestamp()) // 3600,
+        visitor=f"demo-visitor-{n}",
+        platform="" if bot else rng.choice(APPS),
+        device="desktop" if bot else rng.choice(("phone", "phone", "phone", "desktop", "tablet")),
+        bot=bot,
+        counted=not bot,
+        illustrative=True,
+    )
+
+
+def _order(
+    rng: random.Random,
+    workspace: Workspace,
+    day: date,
+    zone: ZoneInfo,
+    n: int,
+    running: list[tuple[DemoCampaign, Campaign, TrackedLink]],
+    people: list[LinkClick],
+) -> Order:
+    at = _moment(rng, day, zone)
+    mini_program = rng.random() < 0.35
+    identifiers: dict[str, str] = {}
+    if mini_program and people and rng.random() < 0.55:
+        click = rng.choice(people)
+        identifiers["click_id"] = click.click_id
+        at = max(at, click.clicked_at + timedelta(minutes=rng.randrange(2, 90)))
+        if running and rng.random() < 0.4:  # clicked a post, then paid with a KOL's code
+            identifiers["promo_code"] = rng.choice(running)[0].code
+    elif not mini_program and running and rng.random() < 0.3:
+        identifiers["promo_code"] = rng.choice(running)[0].code
+    price = rng.choice(PRICES_FEN)
+    quantity = rng.choice((1, 1, 1, 2, 2, 3, 6))
+    return Order(
+        workspace_id=workspace.id,
+        source="api" if mini_program else "tmall",
+        external_id=f"{'MP' if mini_program else 'TM'}{day:%y%m%d}{n:04d}",
+        status=OrderStatus.PAID if rng.random() > 0.04 else OrderStatus.CANCELLED,
+        ordered_at=at,
+        paid_at=at + timedelta(seconds=rng.randrange(5, 300)),
+        amount_fen=price * quantity,
+        shop="Provence Wines 旗舰店" if not mini_program else "Provence Wines 小程序",
+        items="普罗旺斯桃红葡萄酒 750ml" if price < 30_000 else "普罗旺斯桃红礼盒",
+        quantity=quantity,
+        province=rng.choice(("上海", "广东", "北京", "浙江", "江苏", "四川", "福建", "湖北")),
+        illustrative=True,
+        **identifiers,
+    )
+
+
+def _refunds(rng: random.Random, workspace: Workspace, orders: list[Order]) -> list[OrderRefund]:
+    """A few refunds (a broken bottle, a changed mind): about one order in forty."""
+    return [
+        OrderRefund(
+            workspace_id=workspace.id,
+            source=order.source,
+            external_id=f"{order.external_id}:refund",
+            order_external_id=order.external_id,
+            amount_fen=order.amount_fen // order.quantity,
+            refunded_at=order.ordered_at + timedelta(days=3),
+        )
+        for order in orders
+        if order.status == OrderStatus.PAID and rng.random() < 0.025
+    ]
+
+
+DEMO = DemoStep(order=70, load=load_demo)
