@@ -29,12 +29,16 @@ from guanxi.inbox.replies.models import Reply
 from tests.inbox_ui_support import make_channel, make_item
 
 # Statements per request, the session's and membership's and the bell's included.
+# Every full page of an approver also asks the publishing policy and the variants in review
+# (the Approvals badge: 2); fragments (htmx) draw no navigation and ask neither, nor the bell.
 PINNED = {
-    "overview": 11,
-    "inbox": 11,
-    "inbox-poll": 9,  # three new rows: their SLA targets, tags and assignees
-    "inbox-thread": 16,  # with replies: the approval setting and the roles, once each
-    "posts": 9,
+    "overview": 13,
+    "inbox": 15,  # + the authors' remarks (names) and the assignable members
+    "inbox-poll": 9,  # three new rows: their SLA targets, tags, assignees and authors' remarks
+    # with replies: the approval setting and the roles, once each; who else is on the item
+    # (presence: written, then read), the window around the item, our post it is on
+    "inbox-thread": 24,
+    "posts": 10,
 }
 
 

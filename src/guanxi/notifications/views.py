@@ -22,7 +22,7 @@ from guanxi.core import i18n
 from guanxi.notifications import service
 from guanxi.notifications.models import Notification
 from guanxi.web.deps import Db, Member, safe_next, verify_csrf
-from guanxi.web.rendering import register_context, render
+from guanxi.web.rendering import register_context, render, renders_a_fragment
 from guanxi.web.zones import viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -78,7 +78,7 @@ def bell_context(request: Request, base: Mapping[str, Any]) -> dict[str, Any]:
     pages render after the request's session closed): the bell then shows without a count.
     """
     user, workspace = base.get("user"), base.get("nav_workspace")
-    if user is None or workspace is None:
+    if user is None or workspace is None or renders_a_fragment(request):
         return {"unread_notifications": None}
     cached = getattr(request.state, "unread_notifications", None)
     if isinstance(cached, int):
@@ -117,9 +117,13 @@ def notifications_page(request: Request, membership: Member, db: Db) -> Response
 
 
 @router.get("/w/{slug}/notifications/badge")
-def notifications_badge(request: Request, membership: Member) -> Response:
+def notifications_badge(request: Request, membership: Member, db: Db) -> Response:
     """The top bar's link with the unread count, polled by the page for new notifications."""
-    response = render(request, "notifications/_bell.html", {"nav_workspace": membership.workspace})
+    unread = service.count_unread(
+        db, user_id=membership.user_id, workspace_id=membership.workspace_id
+    )
+    context = {"nav_workspace": membership.workspace, "unread_notifications": unread}
+    response = render(request, "notifications/_bell.html", context)
     response.headers["Cache-Control"] = "no-store"
     return response
 

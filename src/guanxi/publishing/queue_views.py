@@ -24,7 +24,7 @@ from guanxi.publishing import approvals, queue
 from guanxi.publishing.models import PublishTarget, TargetState
 from guanxi.web.deps import Approver, Db, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
-from guanxi.web.rendering import register_context, render
+from guanxi.web.rendering import register_context, render, renders_a_fragment
 from guanxi.web.zones import viewer_zone
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -140,7 +140,7 @@ def queue_context(request: Request, base: Mapping[str, Any]) -> dict[str, Any]:
     """``approvals_waiting`` for the nav: what waits for the signed-in approver's decision,
     or None for someone who does not approve here (then the entry is not shown)."""
     user, workspace = base.get("user"), base.get("nav_workspace")
-    if user is None or workspace is None:
+    if user is None or workspace is None or renders_a_fragment(request):
         return {"approvals_waiting": None}
     cached = getattr(request.state, "approvals_waiting", -1)
     if cached != -1:
@@ -149,7 +149,9 @@ def queue_context(request: Request, base: Mapping[str, Any]) -> dict[str, Any]:
     if db is None or not db.is_active:
         return {"approvals_waiting": None}
     with db.no_autoflush:
-        membership = db.scalar(
+        membership = next(
+            (m for m in base.get("memberships", ()) if m.workspace_id == workspace.id), None
+        ) or db.scalar(
             select(Membership).where(
                 Membership.user_id == user.id, Membership.workspace_id == workspace.id
             )

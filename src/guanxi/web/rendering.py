@@ -130,6 +130,12 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def renders_a_fragment(request: Request) -> bool:
+    """Whether the request is htmx's and so gets a fragment, never a whole page: the
+    navigation's figures (the bell, the approvals badge) are not drawn and need no query."""
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
+
+
 def register_context(app: FastAPI, function: ContextFunction) -> None:
     """Have ``function`` add names to the context of every page ``app`` renders.
 

@@ -13,8 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Membership, Permission, User
-from guanxi.accounts.service import list_members
+from guanxi.accounts.models import ROLE_PERMISSIONS, Membership, Permission, Role, User
 from guanxi.channels.models import Channel
 from guanxi.channels.our_posts import our_posts
 from guanxi.channels.service import list_channels
@@ -128,6 +127,28 @@ def _members(
     return {user_id: MemberName(user_id, name) for user_id, name in db.execute(statement)}
 
 
+class Assignable(NamedTuple):
+    """A member who may be assigned items, as the bulk-assign menu names them."""
+
+    id: int
+    name: str
+
+
+def _writers(db: Session, membership: Membership) -> list[Assignable]:
+    """The members with write access, by name (two columns and the role, not user rows)."""
+    rows = db.execute(
+        select(Membership.user_id, User.name, Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.workspace_id == membership.workspace_id)
+        .order_by(User.name)
+    )
+    return [
+        Assignable(user_id, name)
+        for user_id, name, role in rows
+        if Permission.WRITE in ROLE_PERMISSIONS[Role(role)]
+    ]
+
+
 def author_names(db: Session, workspace_id: int, items: list[InboxItem]) -> names.AuthorNames:
     """Items' authors as the pages name them (remark, nickname, "WeChat fan ·3f9a")."""
     return names.AuthorNames(
@@ -185,9 +206,7 @@ def inbox_page(request: Request, db: Db, membership: Member) -> Response:
         "inbox/list.html",
         {
             "bulk_done": _bulk_done(request, rows["members"]),
-            "writers": [
-                m.user for m in list_members(db, workspace=workspace) if m.can(Permission.WRITE)
-            ],
+            "writers": _writers(db, membership),
             "section": "inbox",
             "filters": raw,
             "channels": channels,
