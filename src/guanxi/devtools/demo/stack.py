@@ -167,7 +167,12 @@ def run_stack(
                 child.kill()
 
 
-def wait_for(url: str, timeout_s: float = 30.0) -> None:
+# A busy two-core machine took more than 30 s to start the sandbox (its imports and demo
+# accounts), and `make run` then failed; the wait ends as soon as the answer comes.
+START_TIMEOUT_S = 120.0
+
+
+def wait_for(url: str, timeout_s: float = START_TIMEOUT_S) -> None:
     """Return once ``url`` answers 200; RuntimeError after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
