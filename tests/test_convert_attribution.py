@@ -258,4 +258,4 @@ def test_the_revenue_page_shows_every_model_side_by_side(
     assert "Unattributed (no identifier)" in page.text
     assert "Double 11" in page.text
     assert "Position-based 40/20/40" in page.text
-    assert client.get("/w/acme/revenue?window=9").status_code == 400
+    assert "30-day window" in client.get("/w/acme/revenue?window=9").text

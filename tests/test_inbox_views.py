@@ -167,7 +167,7 @@ def test_settings_people_and_debate_pages_render(
     )
     assert created.status_code == 200
     assert "unique participants" in created.text
-    assert "data-option" in created.text
+    assert "data-chart-option" in created.text
     csv = client.get("/w/acme/inbox/people/kols.csv")
     assert csv.status_code == 200
     assert "小美" in csv.text

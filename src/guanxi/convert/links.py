@@ -72,8 +72,13 @@ def checked_url(url: str) -> str:
             N_("The address is longer than {limit} characters: shorten it."),
             limit=DESTINATION_MAX,
         )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        readable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises on a port out of range
+    except ValueError:  # an unclosed IPv6 bracket, a port beyond 65535...
+        readable = False
+    if not readable:
         raise UserError(
             N_("“{url}” is not a web address: it must start with https:// (or http://)."),
             url=url[:100],

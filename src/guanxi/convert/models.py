@@ -111,8 +111,8 @@ class LinkCreate(BaseModel):
 
     url: str = Field(max_length=DESTINATION_MAX, description="The destination, http(s).")
     label: str = Field("", max_length=LABEL_MAX)
-    campaign_id: int | None = None
-    post_id: int | None = None
+    campaign_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    post_id: int | None = Field(None, ge=1, le=2**31 - 1)
     utm_source: str = Field("", max_length=100)
     utm_medium: str = Field("", max_length=100)
     utm_campaign: str = Field("", max_length=100)

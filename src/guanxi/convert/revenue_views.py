@@ -25,13 +25,17 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 DEFAULT_DAYS = 30
 
 
+EARLIEST = date(2000, 1, 1)  # no order guanxi holds is older; earlier dates are typing slips
+LATEST = date(2100, 1, 1)
+
+
 def _day(value: str | None, default: date) -> date:
-    if not value:
-        return default
+    """The day a filter names, or ``default`` when it names none guanxi can use."""
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value or "")
     except ValueError:
         return default
+    return day if EARLIEST <= day <= LATEST else default
 
 
 @router.get("/w/{slug}/revenue")
@@ -48,7 +52,9 @@ def revenue_page(request: Request, membership: Member, db: Db) -> Response:
         if query.get("model") in set(AttributionModel)
         else AttributionModel.LAST_TOUCH
     )
-    window = int(query["window"]) if query.get("window", "").isdecimal() else 30
+    # A window not offered (a hand-edited address) shows the default one, as a bad date does.
+    asked = query.get("window", "")
+    window = int(asked) if asked.isdecimal() and int(asked) in LOOKBACK_DAYS else 30
     context: dict[str, Any] = {
         "section": "convert",
         "page": "revenue",

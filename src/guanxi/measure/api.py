@@ -9,7 +9,9 @@ an editor or above.
 
 from __future__ import annotations
 
-from fastapi import Request, Response
+from typing import Annotated
+
+from fastapi import Query, Request, Response
 
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
@@ -111,8 +113,8 @@ def posts_api(
     request: Request,
     membership: ApiBrowserReader,
     db: Db,
-    page: int = 1,
-    sort: str = listing.PostOrder.PUBLISHED.value,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    sort: Annotated[str, Query(max_length=40)] = listing.PostOrder.PUBLISHED.value,
 ) -> PostsPageRead:
     """The period's posts with their latest figures and the workspace's custom metrics,
     sorted (published, views, engagements, rate or ``metric-<id>`` of a custom metric), a

@@ -237,9 +237,13 @@ def target_detail(request: Request, db: Db, membership: Member, variant_id: int)
     return _target_page(request, db, membership, variant_id)
 
 
-@router.api_route("/w/{slug}/calendar/targets/{rest:path}", methods=["GET", "POST"])
-def old_target_url(slug: str, rest: str) -> Response:
-    """Links and bookmarks from before variants were called variants everywhere."""
+@router.api_route(
+    "/w/{slug}/calendar/targets/{rest:path}", methods=["GET", "POST"], include_in_schema=False
+)
+def old_target_url(membership: Member, rest: str) -> Response:
+    """Links and bookmarks from before variants were called variants everywhere (for the
+    workspace's members only: to anyone else the address does not exist)."""
+    slug = membership.workspace.slug
     return RedirectResponse(f"/w/{slug}/calendar/variants/{rest}", status_code=308)
 
 

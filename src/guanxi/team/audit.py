@@ -15,6 +15,9 @@ from guanxi.core.errors import N_
 # in the code; actions built from a state or a subject are written out).
 ACTION_LABELS: dict[str, str] = {
     "api_token.create": N_("API token created"),
+    "inbox.person.remark": N_("Remark on a person set"),
+    "team_chat_robot.add": N_("Team chat robot added"),
+    "team_chat_robot.remove": N_("Team chat robot removed"),
     "api_token.revoke": N_("API token revoked"),
     "campaign.create": N_("Campaign created"),
     "campaign.delete": N_("Campaign deleted"),

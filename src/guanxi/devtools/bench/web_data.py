@@ -64,6 +64,9 @@ class BenchData:
     item_ids: list[int]
     post_ids: list[int]
     channel_ids: list[int]
+    # Where a simulated editor drafts: Weibo takes a text post that links to its safe domain,
+    # where the other platforms want a video, an image or an article's cover.
+    draft_channel_ids: list[int]
 
 
 def person_email(index: int) -> str:
@@ -98,6 +101,13 @@ def fill_demo(
         channel_ids = list(
             db.scalars(select(Channel.id).where(Channel.workspace_id == workspace_id))
         )
+        draft_channel_ids = list(
+            db.scalars(
+                select(Channel.id).where(
+                    Channel.workspace_id == workspace_id, Channel.connector == "weibo"
+                )
+            )
+        )
         author_id = members[0].user_id
     _add_posts(
         sessions,
@@ -111,7 +121,12 @@ def fill_demo(
         item_ids = _newest_ids(db, InboxItem, workspace_id=workspace_id)
         post_ids = _newest_ids(db, Post, workspace_id=workspace_id)
     return BenchData(
-        slug=slug, people=members, item_ids=item_ids, post_ids=post_ids, channel_ids=channel_ids
+        slug=slug,
+        people=members,
+        item_ids=item_ids,
+        post_ids=post_ids,
+        channel_ids=channel_ids,
+        draft_channel_ids=draft_channel_ids,
     )
 
 

@@ -21,6 +21,7 @@ from guanxi.accounts.models import Role
 from guanxi.devtools.bench.common import Progress
 from guanxi.devtools.bench.web_data import PERSON_PASSWORD, BenchData, Person
 from guanxi.devtools.bench.web_results import Sample, WebBenchConfig, WebBenchResult
+from guanxi.sandbox.weibo import DEMO_SAFE_DOMAIN
 
 REQUEST_TIMEOUT_S = 60.0
 SIGN_INS_AT_ONCE = 4
@@ -228,14 +229,17 @@ class Browser:
 
     async def draft(self) -> None:
         """A post for one account, submitted for review (a manager approves it later)."""
+        if not self.shared.data.draft_channel_ids:
+            return
         created = await self.request(
             "draft",
             "POST",
             f"/w/{self.slug}/publish/new",
             data={
                 "title": f"bench draft {self.rng.randrange(10**6)}",
-                "body": "普罗旺斯桃红葡萄酒，夏日首选。",
-                "channels": str(self.rng.choice(self.shared.data.channel_ids)),
+                # Passes the checks: no absolute term, a link to the Weibo app's safe domain.
+                "body": f"普罗旺斯桃红葡萄酒，夏日的清爽之选。详情 https://{DEMO_SAFE_DOMAIN}/bench",
+                "channels": str(self.rng.choice(self.shared.data.draft_channel_ids)),
             },
         )
         found = _POST_ID.search(created.headers.get("location", "")) if created else None
