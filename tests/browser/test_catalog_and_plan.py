@@ -67,6 +67,7 @@ def test_build_a_plan_and_see_the_ranking(page: Page, live_server: LiveServer) -
     assert first_slug not in {"facebook", "twitter", "youtube", "whatsapp", "line"}
     facebook = page.locator("#platform-facebook")
     expect(facebook).to_have_class(re.compile("closed"))
+    facebook.locator("details.why summary").click()  # the reasons sit behind a toggle
     expect(facebook.locator(".warnings li").first).to_be_visible()
     expect(page.locator("#plan-chart canvas")).to_have_count(1)
     expect(page.locator("#language-advice")).to_contain_text("Simplified")
