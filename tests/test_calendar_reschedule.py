@@ -15,7 +15,7 @@ from httpx2 import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi.accounts.models import AuditEvent, Role
+from guanxi.accounts.models import AuditEvent, Membership, Role
 from guanxi.core.errors import ConflictError, NotFoundError, UserError
 from guanxi.publishing import calendar
 from guanxi.publishing.models import Approval, PublishTarget, TargetState
@@ -409,8 +409,12 @@ def test_a_move_that_races_the_engine_is_refused(
     assert reloaded(db, target).scheduled_at == FUTURE
 
 
-def test_old_calendar_links_lead_to_the_variant(client: TestClient) -> None:
-    """A link saved when the calendar said "targets" still opens, by the variant's URL."""
+def test_old_calendar_links_lead_to_the_variant(
+    signed_in: tuple[TestClient, Membership],
+) -> None:
+    """A link saved when the calendar said "targets" still opens, by the variant's URL (for
+    the workspace's members: to anyone else the address does not exist)."""
+    client, _membership = signed_in
     response = client.get("/w/acme/calendar/targets/7", follow_redirects=False)
     assert response.status_code == 308
     assert response.headers["location"] == "/w/acme/calendar/variants/7"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from enum import StrEnum
@@ -14,6 +15,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.convert.attribution.weights import AttributionModel
@@ -61,7 +63,7 @@ def import_command(
     if path.stat().st_size > MAX_FILE_BYTES:
         raise fail(f"{path.name} is larger than 1 GB: split it by month and import each part")
     reader_format = "csv" if order_format is OrderFileFormat.XLSX else order_format.value
-    with sessions()() as db:
+    with _database() as db:
         found = get_workspace_by_slug(db, slug=workspace)
         if found is None:
             raise fail(f"no workspace {workspace!r}; check the slug (the /w/<slug>/ of its pages)")
@@ -116,7 +118,7 @@ def report_command(
 
     if output != "json":
         raise fail("--format json is the only format of this report")
-    with sessions()() as db:
+    with _database() as db:
         found = get_workspace_by_slug(db, slug=workspace)
         if found is None:
             raise fail(f"no workspace {workspace!r}; check the slug (the /w/<slug>/ of its pages)")
@@ -166,6 +168,18 @@ def _day(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise fail(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    """A session on the configured database; its engine closes with it (a command runs once,
+    and an open pooled connection would outlive it)."""
+    factory = sessions()
+    try:
+        with factory() as db:
+            yield db
+    finally:
+        factory.kw["bind"].dispose()
 
 
 def register(app: typer.Typer) -> None:

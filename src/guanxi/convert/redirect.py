@@ -25,7 +25,7 @@ import anyio
 from fastapi import FastAPI, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guanxi.convert.journal import ClickJournal, journal_dir, recover_orphans
 from guanxi.convert.links import journal_store
@@ -116,8 +116,11 @@ class ClickCopier:
                 logger.exception("clicks not copied yet; retrying")
 
     def stop(self) -> None:
-        """Stop the thread and copy what is left."""
+        """Stop the thread and copy what is left (once: at shutdown, or at exit)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
+        self._thread.join(timeout=5)
         self.journal.close()
 
 
@@ -132,6 +135,9 @@ class ShortLinks:
         self._start_lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._watching_shutdown(receive), send)
+            return
         path = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith(PREFIX):
             await self.app(scope, receive, send)
@@ -153,6 +159,17 @@ class ShortLinks:
         separator = "&" if "?" in target.destination else "?"
         location = f"{target.destination}{separator}{CLICK_PARAMETER}={click_id}"
         await _redirect(send, location)
+
+    def _watching_shutdown(self, receive: Receive) -> Receive:
+        """``receive``, storing the journal's last clicks when the server shuts down."""
+
+        async def watched() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown" and self._copier is not None:
+                await anyio.to_thread.run_sync(self._copier.stop)
+            return message
+
+        return watched
 
     def _journal(self) -> ClickJournal:
         copier = self._copier

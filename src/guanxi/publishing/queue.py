@@ -58,7 +58,7 @@ def _since(db: Session, target_ids: list[int]) -> dict[int, datetime]:
         .where(
             AuditEvent.entity_type == "publish_target",
             AuditEvent.action == "target.in_review",
-            AuditEvent.entity_id.in_(target_ids),
+            AuditEvent.entity_id.in_([str(target_id) for target_id in target_ids]),
         )
         .group_by(AuditEvent.entity_id)
     )
