@@ -384,6 +384,23 @@ def test_odd_numbers_in_an_id_are_never_a_server_error(
     assert response.status_code in {404, 422}
 
 
+@pytest.mark.parametrize(
+    "value", [f"{BEYOND}.0", "30_000_000_000", f" +{BEYOND} ", "2_147_483_648"]
+)
+def test_numbers_written_as_the_parser_reads_them_are_held_to_the_range_too(
+    owner: tuple[TestClient, dict[str, str], dict[str, str]], value: str
+) -> None:
+    """Pydantic reads "2147483648.0" and "30_000_000_000" as integers: the range check must
+    read them the same way, in a path and in a query parameter, or PostgreSQL is asked."""
+    client, _page, api_headers = owner
+    in_path = client.get(f"/api/v1/w/acme/publish/posts/{value}", headers=api_headers)
+    in_query = client.get(f"/api/v1/w/acme/market/matrix?dataset={value}", headers=api_headers)
+
+    assert in_path.status_code == 404
+    assert in_query.status_code == 404
+    assert "Nothing has the number" in in_query.json()["detail"]
+
+
 @pytest.mark.parametrize("value", ["³", BEYOND, HUGE])
 def test_odd_ids_typed_into_forms_are_refused_as_unknown(
     owner: tuple[TestClient, dict[str, str], dict[str, str]], value: str

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from fastapi import Form, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
+from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
@@ -45,7 +46,9 @@ FormText = Annotated[str, Form(max_length=TEXT_MAX_LENGTH)]
 
 _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET_RE = re.compile(rb"[\[\]{}]")
-_INTEGER_RE = re.compile(r"[+-]?[0-9]+")  # ASCII only: "³" is a digit to str.isdigit()
+# Pydantic reads an integer parameter as its own lax parser does ("1_000", "7.0", " +7 "),
+# so the range is checked on the number it will read, not on a narrower reading of the text.
+_AS_INTEGER: TypeAdapter[int] = TypeAdapter(int)
 
 
 def body_limit(max_bytes: int) -> dict[str, Any]:
@@ -280,7 +283,10 @@ def _is_integer(annotation: Any) -> bool:
 
 
 def _outside_range(value: str | None) -> bool:
-    if value is None or not _INTEGER_RE.fullmatch(value.strip()):
+    if value is None:
+        return False
+    try:  # a text too long to be any integer fails here too, so the route answers 422
+        number = _AS_INTEGER.validate_python(value)
+    except ValidationError:
         return False  # not a number at all: the route's own validation explains it
-    digits = value.strip().lstrip("+-")
-    return len(digits) > 30 or not DB_INT_MIN <= int(value) <= DB_INT_MAX
+    return not DB_INT_MIN <= number <= DB_INT_MAX
