@@ -452,12 +452,20 @@ class Probe:
         headers = self.headers(path)
         theirs = self.client.get(path, params=_with(params, name, foreign), headers=headers)
         self.check(theirs, what, must_refuse=False)
-        missing = self.client.get(path, params=_with(params, name, MISSING_ID), headers=headers)
-        self.requests += 1
-        if theirs.status_code != missing.status_code:
-            self.problems.append(f"{what}: {theirs.status_code}, {missing.status_code} for none")
-        elif _echo(theirs.text, foreign, MISSING_ID) != _echo(missing.text, foreign, MISSING_ID):
-            self.problems.append(f"{what}: answers otherwise than for no object")
+        for attempt in range(2):  # a page that shows the time may cross a minute in between
+            missing = self.client.get(path, params=_with(params, name, MISSING_ID), headers=headers)
+            self.requests += 1
+            if theirs.status_code != missing.status_code:
+                problem = f"{what}: {theirs.status_code}, {missing.status_code} for none"
+            elif _echo(theirs.text, foreign, MISSING_ID) != _echo(
+                missing.text, foreign, MISSING_ID
+            ):
+                problem = f"{what}: answers otherwise than for no object"
+            else:
+                return
+            if attempt == 0:  # asked again: a leak differs again, a clock does not
+                theirs = self.client.get(path, params=_with(params, name, foreign), headers=headers)
+        self.problems.append(problem)
 
     def paths(self) -> None:
         """acme's address, one id parameter at a time naming B's object: refused."""
