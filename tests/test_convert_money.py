@@ -144,6 +144,8 @@ def test_a_zero_cost_and_zero_orders_give_no_number_never_a_division() -> None:
 
 
 def test_a_cost_over_several_days_counts_for_the_days_inside_the_period() -> None:
+    """Given a cost over ten days, when a period holds none, three or all of them, then
+    its share is 0, 0.3 or 1."""
     assert costs.overlap_share(date(2026, 11, 1), date(2026, 11, 10), DAY, DAY) == 0
     assert costs.overlap_share(
         date(2026, 11, 1), date(2026, 11, 10), date(2026, 11, 8), date(2026, 11, 30)
@@ -265,6 +267,8 @@ def test_a_cost_file_keeps_the_good_rows_and_says_what_to_fix_in_the_bad(
 def test_a_file_without_the_columns_is_refused_naming_them(
     db: Session, workspace: Workspace, tmp_path: Path
 ) -> None:
+    """Given an order export chosen by mistake, when it is imported as costs, then it is
+    refused at once, naming the columns it lacks."""
     path = tmp_path / "orders.csv"
     path.write_text("order_id,amount\n1,2\n", encoding="utf-8")
 
@@ -275,6 +279,9 @@ def test_a_file_without_the_columns_is_refused_naming_them(
 def test_the_costs_page_enters_imports_and_refuses_a_bad_amount(
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
+    """Given the costs page, when a writer enters a budget, a negative amount and then the
+    file, then the budget is listed, the bad amount is refused with the form kept, and the
+    import says what it added, updated and could not read."""
     client, membership = signed_in
     double, _autumn, _kol = _shop(db, membership.workspace_id)
     token = csrf_token(client)
@@ -308,6 +315,8 @@ def test_the_costs_page_enters_imports_and_refuses_a_bad_amount(
 def test_the_costs_api_is_idempotent_on_the_natural_key(
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
+    """Given a cost posted through the API, when the same cost is posted with another
+    amount, then it is updated (created false), not added; a cost in USD is refused."""
     client, membership = signed_in
     double, _autumn, _kol = _shop(db, membership.workspace_id)
     _token, plain = accounts.create_api_token(db, membership=membership, name="finance")
@@ -339,6 +348,9 @@ def test_the_costs_api_is_idempotent_on_the_natural_key(
 def test_kols_and_codes_through_the_api_with_codes_unique_whatever_their_case(
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
+    """Given a KOL added with a fee, when codes are made, then the fee is a KOL-fee cost,
+    a code differing only in case is refused (409), short or spaced codes are refused, and
+    the list counts the paid order that carried the code."""
     client, membership = signed_in
     _token, plain = accounts.create_api_token(db, membership=membership, name="team")
     db.commit()
@@ -421,6 +433,9 @@ def test_the_kol_page_ranks_kols_with_fee_and_roas(
 def test_the_funnel_shows_clicks_orders_and_revenue_and_no_zero_for_what_is_not_known(
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
+    """Given Double 11 with one person's click and two orders, when its funnel is shown,
+    then the chart has clicks and orders only (no views measured, no follows recorded), the
+    table says why, and the page speaks Chinese."""
     client, membership = signed_in
     double, _autumn, _kol = _shop(db, membership.workspace_id)
 
@@ -489,6 +504,8 @@ def test_the_workspace_defaults_are_used_by_the_report_command(
 def test_the_revenue_page_saves_the_defaults_and_refuses_a_window_not_offered(
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
+    """Given the revenue page's defaults form, when a writer saves 15 days and half-life
+    10, then the API reports with them; a 9-day window is refused with the choices."""
     client, membership = signed_in
     token = csrf_token(client)
 

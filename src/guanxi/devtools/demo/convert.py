@@ -205,7 +205,7 @@ def _campaign(db: Session, workspace: Workspace, demo: DemoCampaign, today: date
             starts_on=starts_on,
             ends_on=ends_on,
             campaign_id=campaign.id,
-            note="Illustrative budget",
+            note="示意预算 Illustrative budget",
         ),
         costs.CostInput(
             target=CostTarget.KOL,
@@ -213,7 +213,7 @@ def _campaign(db: Session, workspace: Workspace, demo: DemoCampaign, today: date
             amount_fen=demo.fee_yuan * 100,
             starts_on=starts_on,
             kol_id=kol.id,
-            note="Illustrative fee",
+            note="示意达人费用 Illustrative fee",
         ),
     ]
     if demo.platform == "weibo":  # Double 11's paid reach on Douyin, beside the KOL
@@ -225,7 +225,7 @@ def _campaign(db: Session, workspace: Workspace, demo: DemoCampaign, today: date
                 starts_on=starts_on,
                 ends_on=ends_on,
                 platform="douyin",
-                note="Illustrative Douyin ad spend",
+                note="示意抖音投放 Illustrative Douyin ad spend",
             )
         )
     for cost in spent:
