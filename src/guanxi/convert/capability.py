@@ -8,8 +8,19 @@ from guanxi.core.errors import N_
 capability = Capability(
     name="convert",
     position=55,
-    routers=("guanxi.convert.views:router", "guanxi.convert.revenue_views:router"),
-    api_routers=("guanxi.convert.api:router", "guanxi.convert.api:conversions_router"),
+    routers=(
+        "guanxi.convert.views:router",
+        "guanxi.convert.revenue_views:router",
+        "guanxi.convert.money_views:router",
+    ),
+    api_routers=(
+        "guanxi.convert.api:router",
+        "guanxi.convert.api:conversions_router",
+        "guanxi.convert.money_api:costs_router",
+        "guanxi.convert.money_api:kols_router",
+        "guanxi.convert.money_api:codes_router",
+        "guanxi.convert.money_api:revenue_router",
+    ),
     schedule="guanxi.convert.scheduled:SCHEDULE",
     cli=cli.register,
     models=(models,),

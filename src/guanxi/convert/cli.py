@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -109,12 +108,16 @@ def report_command(
     model: Annotated[
         AttributionModel, typer.Option(help="How an order is shared among its touches.")
     ] = AttributionModel.LAST_TOUCH,
-    window: Annotated[int, typer.Option(help="Lookback window in days: 7, 15 or 30.")] = 30,
+    window: Annotated[
+        int | None,
+        typer.Option(help="Lookback window in days: 7, 15 or 30 (default: the workspace's)."),
+    ] = None,
     output: Annotated[str, typer.Option("--format", help="json (the only format yet).")] = "json",
 ) -> None:
-    """Revenue and orders per campaign, post, KOL and platform for the days --from to --to
-    (the workspace's time zone), attributed under --model, with the unattributed orders."""
-    from guanxi.convert.reports import revenue_report  # noqa: PLC0415 - the attribution engine: only this command needs it
+    """Revenue, orders, costs, ROAS and cost per order per campaign, post, KOL and platform
+    for the days --from to --to (the workspace's time zone), attributed under --model (time
+    decay with the workspace's half-life), with the unattributed orders."""
+    from guanxi.convert.reports import report_document, revenue_report  # noqa: PLC0415 - the attribution engine: only this command needs it
 
     if output != "json":
         raise fail("--format json is the only format of this report")
@@ -134,32 +137,7 @@ def report_command(
             )
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from None
-    document = {
-        "workspace": workspace,
-        "from": report.first_day.isoformat(),
-        "to": report.last_day.isoformat(),
-        "time_zone": found.timezone,
-        "model": report.model.value,
-        "window_days": report.window_days,
-        "basis": "attributed",
-        "currency": "CNY",
-        "revenue": report.revenue,
-        "orders": report.orders,
-        "attributed": {"revenue": report.attributed_revenue, "orders": report.attributed_orders},
-        "unattributed": {
-            "revenue": report.unattributed_revenue,
-            "orders": report.unattributed_orders,
-        },
-        **{
-            name: [asdict(line) for line in lines]
-            for name, lines in (
-                ("campaigns", report.campaigns),
-                ("posts", report.posts),
-                ("kols", report.kols),
-                ("platforms", report.platforms),
-            )
-        },
-    }
+    document = report_document(report, workspace=workspace, zone=found.timezone)
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 

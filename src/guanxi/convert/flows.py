@@ -1,15 +1,17 @@
-"""What conversions read of publishing: the workspace's campaigns and posts a link is made
-for (publishing's models only, read here)."""
+"""What conversions read of publishing and analytics: the workspace's campaigns and posts a
+link is made for (publishing's models only, read here), and the views analytics measured
+for a campaign's posts (the top of its funnel; measure's ``MeasuredPost`` only)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_, UserError
-from guanxi.publishing.models import Campaign, Post
+from guanxi.measure.models import MeasuredPost
+from guanxi.publishing.models import Campaign, Post, PublishTarget
 
 POSTS_LISTED = 200  # the newest posts offered in the link form
 
@@ -69,3 +71,31 @@ def names_of(db: Session, workspace_id: int) -> tuple[dict[int, str], dict[int, 
         db.execute(select(Post.id, Post.title).where(Post.workspace_id == workspace_id)).all()
     )
     return campaign_names, post_titles
+
+
+def campaign_post_ids(db: Session, workspace_id: int, campaign_id: int) -> list[int]:
+    """The ids of the campaign's posts."""
+    return list(
+        db.scalars(
+            select(Post.id).where(
+                Post.workspace_id == workspace_id, Post.campaign_id == campaign_id
+            )
+        )
+    )
+
+
+def campaign_views(db: Session, workspace_id: int, campaign_id: int) -> int | None:
+    """The views of the campaign's published posts as analytics last measured them; None
+    when none of them has a views figure (not measured, or the platform reports none)."""
+    total = db.scalar(
+        select(func.sum(MeasuredPost.views))
+        .join(PublishTarget, MeasuredPost.publish_target_id == PublishTarget.id)
+        .join(Post, PublishTarget.post_id == Post.id)
+        .where(
+            Post.workspace_id == workspace_id,
+            Post.campaign_id == campaign_id,
+            MeasuredPost.workspace_id == workspace_id,
+            MeasuredPost.views.is_not(None),
+        )
+    )
+    return None if total is None else int(total)

@@ -14,13 +14,14 @@ link and time (a link's page, a period's report).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -266,3 +267,153 @@ class ConversionRead(BaseModel):
     amount_fen: int
     refunded_fen: int
     created: bool
+
+
+class CostTarget(StrEnum):
+    """What a cost was spent on: its ROAS and cost per order are that thing's."""
+
+    CAMPAIGN = "campaign"
+    KOL = "kol"
+    POST = "post"
+    PLATFORM = "platform"
+
+
+class CostKind(StrEnum):
+    """What kind of money a cost is."""
+
+    CAMPAIGN_BUDGET = "campaign_budget"
+    KOL_FEE = "kol_fee"
+    AD_SPEND = "ad_spend"
+    OTHER = "other"
+
+
+NOTE_MAX = 400
+COST_MAX_YUAN = 10_000_000_000  # ¥10 billion: more is a typing slip
+COST_MAX_DAYS = 366  # a cost spread over more than a year is two entries
+
+
+class CostEntry(Base):
+    """Money spent on a campaign, a KOL, a post or a platform over one day or a range of days.
+
+    Known by its natural key (what it is for, its kind and its days): entering or importing
+    the same cost again updates the amount and note and adds nothing.
+    """
+
+    __tablename__ = "convert_costs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "natural_key"),
+        Index("ix_convert_costs_workspace_days", "workspace_id", "starts_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    target: Mapped[CostTarget] = mapped_column(String(10))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), default=None, index=True
+    )
+    kol_id: Mapped[int | None] = mapped_column(
+        ForeignKey("convert_kols.id", ondelete="CASCADE"), default=None, index=True
+    )
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), default=None, index=True
+    )
+    platform: Mapped[str] = mapped_column(String(40), default="")  # catalog slug
+    kind: Mapped[CostKind] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(NOTE_MAX), default="")
+    # "campaign:12|ad_spend|2026-11-01|2026-11-11": what makes two entries the same cost.
+    natural_key: Mapped[str] = mapped_column(String(120))
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)  # made up by the demo
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConvertSettings(Base):
+    """A workspace's attribution defaults: the pages, the API and the report use them unless
+    a request names others."""
+
+    __tablename__ = "convert_settings"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_days: Mapped[int] = mapped_column(Integer, default=30)  # 7, 15 or 30
+    half_life_days: Mapped[int] = mapped_column(Integer, default=7)  # time decay, 1 to 30
+
+
+class CostCreate(BaseModel):
+    """A cost to record (the API's body); the same cost posted again updates it."""
+
+    target: CostTarget = Field(description="What it was spent on.")
+    campaign_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    kol_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    post_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    platform: str = Field("", max_length=40, description="A catalog slug, for a platform.")
+    kind: CostKind
+    amount: float = Field(ge=0, le=COST_MAX_YUAN, description="In yuan (CNY).")
+    currency: str = Field("CNY", min_length=3, max_length=3)
+    starts_on: date
+    ends_on: date | None = Field(None, description="The last day; empty for one day.")
+    note: str = Field("", max_length=NOTE_MAX)
+
+
+class CostRead(BaseModel):
+    """A recorded cost; ``created`` is false when the same cost was known (updated)."""
+
+    id: int
+    target: CostTarget
+    campaign_id: int | None
+    kol_id: int | None
+    post_id: int | None
+    platform: str
+    kind: CostKind
+    amount: float
+    currency: str
+    starts_on: date
+    ends_on: date
+    note: str
+    natural_key: str
+    created: bool = True
+
+
+class KolCreate(BaseModel):
+    """A KOL to add, with an optional fee (recorded as a KOL-fee cost for ``fee_on``)."""
+
+    name: str = Field(min_length=1, max_length=120)
+    platform: str = Field("", max_length=40, description="A catalog slug.")
+    handle: str = Field("", max_length=120, description="Their id on the platform.")
+    fee: float | None = Field(None, ge=0, le=COST_MAX_YUAN, description="In yuan (CNY).")
+    fee_on: date | None = Field(None, description="The fee's day; today when empty.")
+
+
+class KolRead(BaseModel):
+    """A KOL of the workspace."""
+
+    id: int
+    name: str
+    platform: str
+    handle: str
+    created_at: datetime
+
+
+class PromoCodeCreate(BaseModel):
+    """A promo code or 口令 for a KOL and a campaign."""
+
+    code: str = Field(min_length=1, max_length=PROMO_CODE_MAX)
+    kol_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    campaign_id: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+class PromoCodeRead(BaseModel):
+    """A promo code with the paid orders that carried it (all time, before refunds)."""
+
+    id: int
+    code: str
+    kol_id: int | None
+    campaign_id: int | None
+    uses: int
+    revenue: float
+    created_at: datetime

@@ -1,34 +1,88 @@
 """A period's revenue report: totals, attributed and unattributed, and the revenue and
-orders credited to each campaign, post, KOL and platform, with their names — what the
-revenue page shows and `guanxi convert report` prints."""
+orders credited to each campaign, post, KOL and platform, with their names and the costs
+entered for them (ROAS, cost per order) — what the revenue page shows, the reports API
+answers and `guanxi convert report` prints.
+
+Every ratio is None (shown "—") when its divisor is zero or unknown: no cost entered, no
+order, no follower counted. Followers come from WeChat scene codes, which guanxi does not
+record yet, so cost per follower is always None for now rather than a made-up 0.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.convert import flows
+from guanxi.convert import costs, flows
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS, Credit, attribute
 from guanxi.convert.attribution.weights import AttributionModel
+from guanxi.convert.defaults import defaults_of
 from guanxi.convert.models import Kol, Order
 from guanxi.core.errors import N_, UserError
 
 MAX_DAYS = 366 * 2  # a report covers at most two years
 
 
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator`` rounded to cents, None when either is unknown or the
+    divisor is zero (a ratio over nothing is no number)."""
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 2)
+
+
 @dataclass(frozen=True)
 class Line:
-    """One campaign, post, KOL or platform: its credited revenue (yuan) and orders."""
+    """One campaign, post, KOL or platform: its credited revenue (yuan) and orders, and the
+    costs entered for it over the period (None: none entered)."""
 
     key: str  # the id, or the platform's slug; "" for "none of them"
     name: str
     revenue: float
     orders: float
+    cost: float | None = None
+    followers: int | None = None  # follows through its WeChat scene codes; None: not counted
+
+    @property
+    def average_order(self) -> float | None:
+        """Revenue per order (yuan)."""
+        return ratio(self.revenue, self.orders)
+
+    @property
+    def roas(self) -> float | None:
+        """Return on ad spend: revenue ÷ cost."""
+        return ratio(self.revenue, self.cost)
+
+    @property
+    def cost_per_order(self) -> float | None:
+        """Cost ÷ orders (yuan)."""
+        return ratio(self.cost, self.orders)
+
+    @property
+    def cost_per_follower(self) -> float | None:
+        """Cost ÷ followers won (yuan)."""
+        return ratio(self.cost, self.followers)
+
+    def document(self) -> dict[str, Any]:
+        """The line as JSON values (the report command and the API)."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "revenue": self.revenue,
+            "orders": self.orders,
+            "average_order": self.average_order,
+            "cost": self.cost,
+            "roas": self.roas,
+            "cost_per_order": self.cost_per_order,
+            "followers": self.followers,
+            "cost_per_follower": self.cost_per_follower,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,6 +104,19 @@ class RevenueReport:
     kols: list[Line]
     platforms: list[Line]
     illustrative: bool  # the period holds orders the demo made up
+    cost: float = 0.0  # every cost of the period (yuan)
+    half_life_days: int = 7
+    costs_entered: bool = False  # some cost falls in the period
+
+    @property
+    def roas(self) -> float | None:
+        """Attributed revenue ÷ every cost of the period."""
+        return ratio(self.attributed_revenue, self.cost) if self.costs_entered else None
+
+    @property
+    def cost_per_order(self) -> float | None:
+        """Every cost of the period ÷ attributed orders."""
+        return ratio(self.cost, self.attributed_orders) if self.costs_entered else None
 
 
 def period_bounds(first_day: date, last_day: date, zone: str) -> tuple[datetime, datetime]:
@@ -81,17 +148,25 @@ def revenue_report(
     last_day: date,
     zone: str,
     model: AttributionModel = AttributionModel.LAST_TOUCH,
-    window_days: int = 30,
+    window_days: int | None = None,
 ) -> RevenueReport:
-    """Attribute the period's paid orders and name what they are credited to."""
+    """Attribute the period's paid orders, name what they are credited to and set the
+    period's costs beside them; ``window_days`` None is the workspace's default window, and
+    time decay uses the workspace's half-life."""
     start, end = period_bounds(first_day, last_day, zone)
+    defaults = defaults_of(db, workspace_id=workspace_id)
+    window_days = checked_window(defaults.window_days if window_days is None else window_days)
     found = attribute(
         db,
         workspace_id=workspace_id,
         start=start,
         end=end,
         model=model,
-        window_days=checked_window(window_days),
+        window_days=window_days,
+        half_life=defaults.half_life,
+    )
+    spent = costs.period_costs(
+        db, workspace_id=workspace_id, first_day=first_day, last_day=last_day
     )
     campaign_names, post_titles = flows.names_of(db, workspace_id)
     kol_names = dict(
@@ -100,6 +175,9 @@ def revenue_report(
     return RevenueReport(
         model=model,
         window_days=window_days,
+        half_life_days=defaults.half_life_days,
+        cost=_yuan(spent.total_fen),
+        costs_entered=bool(spent.by_campaign or spent.by_kol or spent.by_post or spent.by_platform),
         first_day=first_day,
         last_day=last_day,
         revenue=_yuan(found.total.revenue_fen),
@@ -108,11 +186,12 @@ def revenue_report(
         attributed_orders=round(found.attributed.orders, 2),
         unattributed_revenue=_yuan(found.unattributed.revenue_fen),
         unattributed_orders=round(found.unattributed.orders),
-        campaigns=_lines(found.by_campaign, campaign_names),
-        posts=_lines(found.by_post, post_titles),
-        kols=_lines(found.by_kol, kol_names),
-        platforms=_lines(found.by_platform, {}),
-        illustrative=db.scalar(
+        campaigns=_lines(found.by_campaign, campaign_names, spent.by_campaign),
+        posts=_lines(found.by_post, post_titles, spent.by_post),
+        kols=_lines(found.by_kol, kol_names, spent.by_kol),
+        platforms=_lines(found.by_platform, {}, spent.by_platform),
+        illustrative=spent.illustrative
+        or db.scalar(
             select(Order.id)
             .where(
                 Order.workspace_id == workspace_id,
@@ -131,19 +210,26 @@ def _yuan(fen: float) -> float:
 
 
 def _lines(
-    credited: Mapping[int | None, Credit] | Mapping[str, Credit], names: Mapping[int, str]
+    credited: Mapping[int | None, Credit] | Mapping[str, Credit],
+    names: Mapping[int, str],
+    spent: Mapping[int, float] | Mapping[str, float],
 ) -> list[Line]:
-    """The credited lines, largest revenue first; the "none" line (touches with no campaign,
-    post or KOL) last."""
-    lines = [
-        Line(
-            key="" if key is None else str(key),
-            name=names.get(key, "") if isinstance(key, int) else (key or ""),
-            revenue=_yuan(credit.revenue_fen),
-            orders=round(credit.orders, 2),
+    """The credited lines, and those with a cost but no revenue, largest revenue first; the
+    "none" line (touches with no campaign, post or KOL) last."""
+    keys: list[Any] = list(credited) + [key for key in spent if key not in credited]
+    lines = []
+    for key in keys:
+        credit = credited.get(key, Credit())
+        cost = spent.get(key)
+        lines.append(
+            Line(
+                key="" if key is None else str(key),
+                name=names.get(key, "") if isinstance(key, int) else (key or ""),
+                revenue=_yuan(credit.revenue_fen),
+                orders=round(credit.orders, 2),
+                cost=None if cost is None else _yuan(cost),
+            )
         )
-        for key, credit in credited.items()
-    ]
     return sorted(lines, key=lambda line: (line.key == "", -line.revenue))
 
 
@@ -154,7 +240,7 @@ def compare_models(
     first_day: date,
     last_day: date,
     zone: str,
-    window_days: int = 30,
+    window_days: int | None = None,
 ) -> dict[AttributionModel, RevenueReport]:
     """The same period under every model, to see how much the answer depends on it."""
     return {
@@ -168,4 +254,40 @@ def compare_models(
             window_days=window_days,
         )
         for model in AttributionModel
+    }
+
+
+def report_document(report: RevenueReport, *, workspace: str, zone: str) -> dict[str, Any]:
+    """The report as JSON values: what `guanxi convert report` prints and the API answers."""
+    return {
+        "workspace": workspace,
+        "from": report.first_day.isoformat(),
+        "to": report.last_day.isoformat(),
+        "time_zone": zone,
+        "model": report.model.value,
+        "window_days": report.window_days,
+        "half_life_days": report.half_life_days,
+        "basis": "attributed",
+        "currency": "CNY",
+        "illustrative": report.illustrative,
+        "revenue": report.revenue,
+        "orders": report.orders,
+        "attributed": {"revenue": report.attributed_revenue, "orders": report.attributed_orders},
+        "unattributed": {
+            "revenue": report.unattributed_revenue,
+            "orders": report.unattributed_orders,
+        },
+        # Every cost of the period (spread evenly over each cost's days); None: none entered.
+        "costs": report.cost if report.costs_entered else None,
+        "roas": report.roas,
+        "cost_per_order": report.cost_per_order,
+        **{
+            name: [line.document() for line in lines]
+            for name, lines in (
+                ("campaigns", report.campaigns),
+                ("posts", report.posts),
+                ("kols", report.kols),
+                ("platforms", report.platforms),
+            )
+        },
     }

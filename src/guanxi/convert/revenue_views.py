@@ -9,15 +9,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from guanxi.convert import reports
+from guanxi.accounts.models import Membership, Permission
+from guanxi.convert import defaults, reports
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS
 from guanxi.convert.attribution.weights import MODEL_LABELS, AttributionModel
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
-from guanxi.core.errors import UserError
-from guanxi.web.deps import Db, Member, verify_csrf
+from guanxi.core.errors import N_, UserError
+from guanxi.web.deps import Db, Member, Writer, verify_csrf
+from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -40,9 +42,50 @@ def _day(value: str | None, default: date) -> date:
 
 @router.get("/w/{slug}/revenue")
 def revenue_page(request: Request, membership: Member, db: Db) -> Response:
-    """Revenue by campaign, post, KOL and platform; ``from``, ``to``, ``model`` and
-    ``window`` in the query choose the period and the attribution."""
+    """Revenue, costs and ROAS by campaign, post, KOL and platform; ``from``, ``to``,
+    ``model`` and ``window`` in the query choose the period and the attribution (the
+    workspace's default window when none is named)."""
+    return _revenue(request, membership, db)
+
+
+@router.post("/w/{slug}/revenue/settings")
+def save_settings(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
+    """Store the workspace's default lookback window and time-decay half-life."""
+    window = form_value(form, "window_days")
+    half_life = form_value(form, "half_life_days")
+    try:
+        defaults.save_defaults(
+            db,
+            workspace_id=membership.workspace_id,
+            window_days=_whole_days(window),
+            half_life_days=_whole_days(half_life),
+        )
+    except UserError as exc:
+        db.rollback()
+        return _revenue(
+            request, membership, db, settings_error=exc.translated(i18n.gettext), status_code=400
+        )
+    db.commit()
+    return RedirectResponse(f"/w/{membership.workspace.slug}/revenue?saved=1", status_code=303)
+
+
+def _whole_days(text: str) -> int:
+    """A number of days typed in a form; a UserError when it is not a whole number."""
+    if not text.isdecimal() or len(text) > 3:
+        raise UserError(N_("Choose a window and type the half-life in whole days."))
+    return int(text)
+
+
+def _revenue(
+    request: Request,
+    membership: Membership,
+    db: Db,
+    *,
+    settings_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     workspace = membership.workspace
+    chosen = defaults.defaults_of(db, workspace_id=workspace.id)
     today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
     query = request.query_params
     last_day = _day(query.get("to"), today)
@@ -54,7 +97,7 @@ def revenue_page(request: Request, membership: Member, db: Db) -> Response:
     )
     # A window not offered (a hand-edited address) shows the default one, as a bad date does.
     asked = query.get("window", "")
-    window = int(asked) if asked.isdecimal() and int(asked) in LOOKBACK_DAYS else 30
+    window = int(asked) if asked.isdecimal() and int(asked) in LOOKBACK_DAYS else chosen.window_days
     context: dict[str, Any] = {
         "section": "convert",
         "page": "revenue",
@@ -67,6 +110,11 @@ def revenue_page(request: Request, membership: Member, db: Db) -> Response:
         "error": None,
         "report": None,
         "compared": {},
+        "defaults": chosen,
+        "half_life_range": defaults.HALF_LIFE_DAYS,
+        "settings_error": settings_error,
+        "saved": request.query_params.get("saved") == "1",
+        "can_write": membership.can(Permission.WRITE),
     }
     try:
         compared = reports.compare_models(
@@ -83,7 +131,7 @@ def revenue_page(request: Request, membership: Member, db: Db) -> Response:
     context["report"] = compared[model]
     context["compared"] = compared
     context["comparison"] = _comparison(compared)
-    return render(request, "convert/revenue.html", context)
+    return render(request, "convert/revenue.html", context, status_code=status_code)
 
 
 def _comparison(

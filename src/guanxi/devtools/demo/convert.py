@@ -7,8 +7,10 @@ store and a KOL with a promo code; every demo post has a tracked link to the bra
 program. Clicks follow the campaigns (more during them, from WeChat, Weibo, Douyin and
 Xiaohongshu's browsers, some bots); a share of the mini program's orders carries a click id,
 a share of the Tmall orders a KOL's code, and the rest carry nothing and stay unattributed,
-as they would. Every order and click is flagged ``illustrative``. Seeded, so every demo is
-the same; nothing is written twice.
+as they would. Each campaign has a budget over its days and its KOL a fee, and Douyin ad
+spend runs beside Double 11, so the pages show ROAS and cost per order. Every order, click
+and cost is flagged ``illustrative``. Seeded, so every demo is the same; nothing is written
+twice.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
-from guanxi.convert import links
+from guanxi.convert import costs, links
 from guanxi.convert.models import (
+    CostKind,
+    CostTarget,
     Kol,
     LinkClick,
     Order,
@@ -59,6 +63,8 @@ class DemoCampaign:
     handle: str
     code: str
     lift: float  # how many times the usual orders a day during the campaign
+    budget_yuan: int = 0  # spread over the campaign's days
+    fee_yuan: int = 0  # the KOL's, paid on the first day
 
 
 CAMPAIGNS = (
@@ -72,6 +78,8 @@ CAMPAIGNS = (
         "71234567",
         "QIXI520",
         1.8,
+        budget_yuan=30_000,
+        fee_yuan=8_000,
     ),
     DemoCampaign(
         "中秋 Mid-Autumn gift boxes",
@@ -83,9 +91,21 @@ CAMPAIGNS = (
         "5f1a2b",
         "MOON88",
         2.4,
+        budget_yuan=60_000,
+        fee_yuan=15_000,
     ),
     DemoCampaign(
-        "双十一 Double 11", "#c0392b", 35, 25, "葡萄酒君", "weibo", "1902345678", "D11VIP", 3.5
+        "双十一 Double 11",
+        "#c0392b",
+        35,
+        25,
+        "葡萄酒君",
+        "weibo",
+        "1902345678",
+        "D11VIP",
+        3.5,
+        budget_yuan=120_000,
+        fee_yuan=25_000,
     ),
 )
 
@@ -175,6 +195,42 @@ def _campaign(db: Session, workspace: Workspace, demo: DemoCampaign, today: date
     db.add(
         PromoCode(workspace_id=workspace.id, code=demo.code, kol_id=kol.id, campaign_id=campaign.id)
     )
+    starts_on = today - timedelta(days=demo.starts_days_ago)
+    ends_on = today - timedelta(days=demo.ends_days_ago)
+    spent = [
+        costs.CostInput(
+            target=CostTarget.CAMPAIGN,
+            kind=CostKind.CAMPAIGN_BUDGET,
+            amount_fen=demo.budget_yuan * 100,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            campaign_id=campaign.id,
+            note="示意预算 Illustrative budget",
+        ),
+        costs.CostInput(
+            target=CostTarget.KOL,
+            kind=CostKind.KOL_FEE,
+            amount_fen=demo.fee_yuan * 100,
+            starts_on=starts_on,
+            kol_id=kol.id,
+            note="示意达人费用 Illustrative fee",
+        ),
+    ]
+    if demo.platform == "weibo":  # Double 11's paid reach on Douyin, beside the KOL
+        spent.append(
+            costs.CostInput(
+                target=CostTarget.PLATFORM,
+                kind=CostKind.AD_SPEND,
+                amount_fen=40_000 * 100,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                platform="douyin",
+                note="示意抖音投放 Illustrative Douyin ad spend",
+            )
+        )
+    for cost in spent:
+        entry, _created = costs.record_cost(db, workspace_id=workspace.id, cost=cost)
+        entry.illustrative = True
     return campaign
 
 
