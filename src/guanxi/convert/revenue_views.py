@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from guanxi.convert import reports
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS
 from guanxi.convert.attribution.weights import MODEL_LABELS, AttributionModel
+from guanxi.convert.orders.platform import REPORTS, reported_totals
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
@@ -67,6 +68,7 @@ def revenue_page(request: Request, membership: Member, db: Db) -> Response:
         "error": None,
         "report": None,
         "compared": {},
+        "platform_reported": [],
     }
     try:
         compared = reports.compare_models(
@@ -80,6 +82,10 @@ def revenue_page(request: Request, membership: Member, db: Db) -> Response:
     except UserError as exc:
         context["error"] = exc.translated(i18n.gettext)
         return render(request, "convert/revenue.html", context, status_code=400)
+    context["platform_reported"] = reported_totals(
+        db, workspace_id=workspace.id, first_day=first_day, last_day=last_day
+    )
+    context["report_labels"] = {report.source: report.name for report in REPORTS.values()}
     context["report"] = compared[model]
     context["compared"] = compared
     context["comparison"] = _comparison(compared)
