@@ -162,6 +162,7 @@ def _mapping_page(
     context = {
         "run": run,
         "columns": columns,
+        "rows": runs.first_rows(run, data_dir=data_dir),
         "fields": runs.fields_of(run),
         "required": runs.required_of(run),
         "mapping": proposed if mapping is None else mapping,

@@ -71,6 +71,18 @@ def columns_of(run: OrderImport, *, data_dir: Path) -> list[str]:
     return columns
 
 
+def first_rows(run: OrderImport, *, data_dir: Path, count: int = 5) -> list[dict[str, str]]:
+    """The file's first rows as text (cells cut to 120 characters), for the mapping step."""
+    rows: list[dict[str, str]] = []
+    for _line, read in tables.table_rows(data_dir / run.storage_path, run.file_format):
+        if isinstance(read, RowError):
+            continue
+        rows.append({tables.clean(key): tables.clean(value)[:120] for key, value in read.items()})
+        if len(rows) >= count:
+            break
+    return rows
+
+
 def start_import(
     db: Session,
     *,
