@@ -31,6 +31,7 @@ EXPECTED = {
     "convert",
     "inbox",
     "listening",
+    "mappings",
     "market",
     "measure",
     "nlp",

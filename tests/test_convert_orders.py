@@ -197,7 +197,7 @@ def test_importing_the_same_file_again_changes_nothing(
 
     again = _import(db, workspace, path, "tmall")
 
-    assert (again.orders_added, again.orders_updated) == (0, 3)
+    assert (again.orders_added, again.orders_updated, again.orders_unchanged) == (0, 0, 3)
     db.expire_all()
     after = [
         (o.external_id, o.amount_fen, o.status)
@@ -295,6 +295,6 @@ def test_the_command_imports_a_file_and_lists_its_bad_rows(
         get_settings.cache_clear()
 
     assert result.exit_code == 0, result.output
-    assert "3 orders added, 0 updated, 1 refunds, 1 rows with errors" in result.output
+    assert "3 orders added, 0 updated, 0 unchanged, 1 refunds, 1 rows with errors" in result.output
     assert "line 5: 买家实际支付金额: The amount cannot be read." in result.output
     assert db.scalar(select(func.count()).select_from(Order)) == 3

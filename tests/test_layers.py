@@ -51,6 +51,7 @@ LAYERS: tuple[Layer, ...] = (
                 "channels",  # connected accounts and the push entry
                 "checks",  # Chinese-first checks of any text about to be sent
                 "connectors",  # the one way to talk to a platform
+                "mappings",  # the remembered column mappings of imported files
                 "nlp",  # the enrichment pipeline
                 "notifications",  # in-app notifications for every capability
                 "outbound",  # the guarded client for user-given addresses

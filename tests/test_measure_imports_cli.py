@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
-from guanxi.measure.imports.models import ColumnMapping, MetricsImport
+from guanxi.mappings.models import ColumnMapping
+from guanxi.measure.imports.models import MetricsImport
 from guanxi.measure.models import AccountDay, MeasuredPost
 from tests.cli import run, said
 

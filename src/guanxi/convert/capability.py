@@ -12,6 +12,7 @@ capability = Capability(
         "guanxi.convert.views:router",
         "guanxi.convert.revenue_views:router",
         "guanxi.convert.money_views:router",
+        "guanxi.convert.import_views:router",
     ),
     api_routers=(
         "guanxi.convert.api:router",

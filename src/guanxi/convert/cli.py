@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
@@ -21,8 +21,10 @@ from guanxi.convert.attribution.weights import AttributionModel
 from guanxi.core import i18n
 from guanxi.core.console import console, err_console, fail, sessions
 from guanxi.core.errors import UserError
+from guanxi.core.tables import header_of
 
 T = TypeVar("T")
+R = TypeVar("R")
 MAX_FILE_BYTES = 1024 * 1024 * 1024  # 1 GB: a year of a large Tmall store's orders
 
 
@@ -46,51 +48,71 @@ def import_command(
     ],
     workspace: Annotated[str, typer.Option(help="The workspace (its slug).")],
     order_format: Annotated[
-        OrderFileFormat,
+        OrderFileFormat | None,
         typer.Option(
             "--format",
-            help="tmall, douyin-shop, wechat-pay, jd, or csv/xlsx with guanxi's column names "
-            "(order_id, ordered_at, amount, status, click_id, promo_code, openid, attach...).",
+            help="tmall, douyin-shop, wechat-pay, jd, or csv/xlsx (guanxi's column names "
+            "order_id, ordered_at, amount... or a column mapping); found from the headers "
+            "when left out.",
         ),
-    ],
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            help="The named column mapping to read a CSV/XLSX with (made on the orders page); "
+            "without it, the mapping remembered for the file's headers."
+        ),
+    ] = None,
 ) -> None:
     """Import a shop's orders: new orders are added, known ones updated (importing a file
     again changes nothing), refunds recorded; bad rows are listed with what to fix."""
     from guanxi.convert.orders import service  # noqa: PLC0415 - the order readers: only this command needs them
+    from guanxi.convert.orders.mapping import detect_format  # noqa: PLC0415 - the order readers: only this command needs them
     from guanxi.convert.orders.readers import SOURCE_OF_FORMAT, read_orders  # noqa: PLC0415 - the order readers: only this command needs them
+    from guanxi.convert.orders.runs import command_context  # noqa: PLC0415 - the order readers: only this command needs them
 
     if path.stat().st_size > MAX_FILE_BYTES:
         raise fail(f"{path.name} is larger than 1 GB: split it by month and import each part")
-    reader_format = "csv" if order_format is OrderFileFormat.XLSX else order_format.value
+    file_format = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     with _database() as db:
         found = get_workspace_by_slug(db, slug=workspace)
         if found is None:
             raise fail(f"no workspace {workspace!r}; check the slug (the /w/<slug>/ of its pages)")
-        context = service.reading_context(db, workspace_id=found.id)
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         try:
-            with Progress(*columns, console=err_console, transient=True) as progress:
-                task = progress.add_task(f"Importing {path.name}", total=None)
-
-                def counted(lines: Iterator[T]) -> Iterator[T]:
-                    for number, line in enumerate(lines, start=1):
-                        if number % 1000 == 0:
-                            progress.update(
-                                task, description=f"Importing {path.name}: {number:,} rows"
-                            )
-                        yield line
-
-                report = service.import_lines(
+            columns = header_of(path, file_format)
+            if order_format is None:
+                reader_format = detect_format(columns) or "csv"
+            elif order_format is OrderFileFormat.XLSX:
+                reader_format = "csv"
+            else:
+                reader_format = order_format.value
+            if reader_format not in SOURCE_OF_FORMAT:
+                raise fail(
+                    f"{path.name} is a platform's report, not orders: upload it on the "
+                    f"orders page (/w/{workspace}/orders)"
+                )
+            if reader_format == "csv":
+                context = command_context(
+                    db, workspace_id=found.id, columns=columns, mapping_name=mapping
+                )
+            else:
+                context = service.reading_context(db, workspace_id=found.id)
+            report = _import_with_progress(
+                path,
+                lambda lines: service.import_lines(
                     db,
                     workspace_id=found.id,
                     source=SOURCE_OF_FORMAT[reader_format],
-                    lines=counted(read_orders(path, reader_format, context=context)),
-                )
+                    lines=lines,
+                ),
+                read_orders(path, reader_format, context=context),
+            )
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from None
     console.print(
         f"{report.orders_added:,} orders added, {report.orders_updated:,} updated, "
-        f"{report.refunds:,} refunds, {report.rows_failed:,} rows with errors"
+        f"{report.orders_unchanged:,} unchanged, {report.refunds:,} refunds, "
+        f"{report.rows_failed:,} rows with errors"
     )
     for error in report.errors[:50]:
         console.print(
@@ -99,6 +121,21 @@ def import_command(
         )
     if report.rows_failed > 50:
         console.print(f"  ... and {report.rows_failed - 50:,} more")
+
+
+def _import_with_progress(path: Path, store: Callable[[Iterator[T]], R], lines: Iterator[T]) -> R:
+    """``store(lines)`` with a spinner that counts the rows read."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(f"Importing {path.name}", total=None)
+
+        def counted(lines: Iterator[T]) -> Iterator[T]:
+            for number, line in enumerate(lines, start=1):
+                if number % 1000 == 0:
+                    progress.update(task, description=f"Importing {path.name}: {number:,} rows")
+                yield line
+
+        return store(counted(lines))
 
 
 def report_command(

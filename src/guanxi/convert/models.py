@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -29,8 +31,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from guanxi.accounts.models import User
 from guanxi.core.db import Base, UTCDateTime, utcnow
 
 KEY_LENGTH = 8  # base62: 2 × 10^14 keys, not guessable by walking them
@@ -417,3 +420,79 @@ class PromoCodeRead(BaseModel):
     uses: int
     revenue: float
     created_at: datetime
+
+
+class ImportStatus(StrEnum):
+    """Where an upload of orders or of a platform's report stands."""
+
+    MAPPING = "mapping"  # uploaded; waiting for the column mapping to be confirmed
+    DONE = "done"
+    FAILED = "failed"  # the file could not be read at all (the error says why)
+
+
+class OrderImport(Base):
+    """One uploaded file of orders or of a platform's report, and what importing it did."""
+
+    __tablename__ = "convert_order_imports"
+    __table_args__ = (Index("ix_convert_order_imports_workspace", "workspace_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(10))  # csv or xlsx
+    order_format: Mapped[str] = mapped_column(String(20))  # a key of the readers' formats
+    storage_path: Mapped[str] = mapped_column(String(400))  # under the data dir
+    status: Mapped[ImportStatus] = mapped_column(String(10), default=ImportStatus.MAPPING)
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    stored: Mapped[int] = mapped_column(Integer, default=0)  # rows new to guanxi
+    updated: Mapped[int] = mapped_column(Integer, default=0)  # known rows that changed
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)  # known rows, as they were
+    refunds: Mapped[int] = mapped_column(Integer, default=0)
+    rows_failed: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"line", "column", "problem", "fix", "value"}]; problem and fix are English msgids.
+    row_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(String(1000), default="")  # an English msgid
+    error_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_by: Mapped[User | None] = relationship(lazy="joined")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class ReportSource(StrEnum):
+    """The platforms whose conversion reports are uploaded as files."""
+
+    XIAOHONGSHU = "xiaohongshu"  # 小红星: Tmall/JD sales from Xiaohongshu notes
+    JD_ADS = "jd_ads"  # 京准通: JD's advertising reports
+
+
+class PlatformConversion(Base):
+    """A day of one note's or ad plan's results as the platform reports them: aggregates,
+    never tied to an order, so kept apart from the attributed figures."""
+
+    __tablename__ = "convert_platform_reports"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "day", "subject_key"),
+        Index("ix_convert_platform_reports_day", "workspace_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    source: Mapped[ReportSource] = mapped_column(String(20))
+    day: Mapped[date] = mapped_column(Date)
+    # The note (its id, else its title) or the ad plan (its id, else its name).
+    subject_key: Mapped[str] = mapped_column(String(200))
+    subject_name: Mapped[str] = mapped_column(String(200), default="")
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    visits: Mapped[int] = mapped_column(BigInteger, default=0)  # 进店: visits to the shop
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # an ad report's cost
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("convert_order_imports.id", ondelete="SET NULL"), default=None
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

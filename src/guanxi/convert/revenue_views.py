@@ -15,6 +15,7 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.convert import defaults, reports
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS
 from guanxi.convert.attribution.weights import MODEL_LABELS, AttributionModel
+from guanxi.convert.orders.platform import REPORTS, reported_totals
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
@@ -115,6 +116,7 @@ def _revenue(
         "settings_error": settings_error,
         "saved": request.query_params.get("saved") == "1",
         "can_write": membership.can(Permission.WRITE),
+        "platform_reported": [],
     }
     try:
         compared = reports.compare_models(
@@ -128,6 +130,10 @@ def _revenue(
     except UserError as exc:
         context["error"] = exc.translated(i18n.gettext)
         return render(request, "convert/revenue.html", context, status_code=400)
+    context["platform_reported"] = reported_totals(
+        db, workspace_id=workspace.id, first_day=first_day, last_day=last_day
+    )
+    context["report_labels"] = {report.source: report.name for report in REPORTS.values()}
     context["report"] = compared[model]
     context["compared"] = compared
     context["comparison"] = _comparison(compared)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -105,7 +106,7 @@ DATE_FORMATS = (
 )
 
 
-def read_time(row: Mapping[str, Any], column: str, *, zone: timezone = CHINA) -> datetime:
+def read_time(row: Mapping[str, Any], column: str, *, zone: tzinfo = CHINA) -> datetime:
     """A point in time: ISO, "YYYY-MM-DD hh:mm[:ss]", a date, or Unix seconds/ms.
 
     Times without a zone are taken in ``zone`` (Beijing time for Chinese crawlers). A time
@@ -130,7 +131,7 @@ def read_time(row: Mapping[str, Any], column: str, *, zone: timezone = CHINA) ->
     return field_value(column, lambda: values.moment(parsed))
 
 
-def _time_of(value: object, zone: timezone) -> datetime | None:
+def _time_of(value: object, zone: tzinfo) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=zone)
     if isinstance(value, date):
@@ -139,7 +140,7 @@ def _time_of(value: object, zone: timezone) -> datetime | None:
     return _parse_time(text, zone) if text else None
 
 
-def _parse_time(text: str, zone: timezone) -> datetime | None:
+def _parse_time(text: str, zone: tzinfo) -> datetime | None:
     if text.isdecimal():
         return values.parse_unix(text)
     try:  # the common case ("2024-05-01 12:30:00", ISO), parsed in C
@@ -155,6 +156,35 @@ def _parse_time(text: str, zone: timezone) -> datetime | None:
             continue
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
     return None
+
+
+# Days as Chinese reports write them: 2026/2/1, 2026.02.01, 2026年2月1日, 20260201.
+_DAY = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))$")
+
+
+def read_day(row: Mapping[str, Any], column: str) -> date:
+    """A calendar day: ISO, 2026/2/1, 2026.02.01, 2026年2月1日, 20260201, or a date cell."""
+    value = row.get(column)
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = clean(value).split(" ", 1)[0]
+    found = _DAY.match(text)
+    if not found:
+        raise FieldError(
+            column,
+            N_("The day cannot be read."),
+            N_("Write days as 2026-05-01."),
+            text,
+        )
+    year, month, day = found[1], found[2] or found[4], found[3] or found[5]
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise FieldError(
+            column, N_("The day does not exist."), N_("Write days as 2026-05-01."), text
+        ) from None
 
 
 # --- Streaming files --------------------------------------------------------------------
@@ -408,6 +438,14 @@ def table_rows(
         yield from csv_dict_rows(stream, progress=progress, on_header=on_header)
     finally:
         stream.close()
+
+
+def header_of(path: Path, file_format: str) -> list[str]:
+    """The names in the file's header row (cleaned, without WeChat Pay's backticks)."""
+    columns: list[str] = []
+    for _row in table_rows(path, file_format, on_header=columns.extend):
+        break
+    return [clean(name).lstrip("`") for name in columns]
 
 
 # --- Uploads ----------------------------------------------------------------------------

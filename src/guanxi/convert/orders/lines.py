@@ -54,6 +54,11 @@ class RefundLine:
     refunded_at: datetime | None = None
 
 
+def refund_key(order_id: str) -> str:
+    """The id of the one refund a shop's order row (or the API) gives for ``order_id``."""
+    return f"{order_id}:refund"
+
+
 def read_id(row: Mapping[str, Any], column: str, *, required: bool = True) -> str:
     """An id as the shop wrote it, without what kept Excel from turning it into a number:
     Taobao's ``="3612…"`` or ``=3612…``, WeChat Pay's leading backtick, quotes, tabs."""

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,12 @@ from guanxi.convert.orders.lines import (
     read_money,
     read_quantity,
     read_text,
+    refund_key,
 )
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
 from guanxi.core.tables import (
+    CHINA,
     FieldError,
     RowError,
     clean,
@@ -54,9 +57,14 @@ ReadRows = Iterator[tuple[int, Line | RowError]]
 
 @dataclass(frozen=True)
 class Context:
-    """What a reader needs to know of the workspace: its promo codes (upper case)."""
+    """What a reader needs to know: the workspace's promo codes (upper case), and for a file
+    with other column names its mapping (guanxi's field → the file's column), the unit of
+    its amounts and the time zone of its times."""
 
     promo_codes: frozenset[str] = frozenset()
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    in_fen: bool = False
+    zone: tzinfo = CHINA
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,14 @@ def _status(value: str, mapping: Mapping[str, OrderStatus], *, paid: bool) -> Or
         if marker in value:
             return status
     return OrderStatus.PAID if paid else OrderStatus.PENDING
+
+
+def _with_refund(order: OrderLine, refunded_fen: int) -> list[Line]:
+    """The order, and the refund on it when the row shows one (one refund per order row,
+    known by the order's id, so a re-import updates it)."""
+    if not refunded_fen:
+        return [order]
+    return [order, RefundLine(refund_key(order.external_id), order.external_id, refunded_fen)]
 
 
 _CODE_TOKEN = re.compile(r"[A-Za-z0-9\u4e00-\u9fff_-]+")
@@ -117,10 +133,7 @@ def _tmall(row: Mapping[str, Any], context: Context) -> list[Line]:
             [clean(row.get(c)) for c in ("订单备注", "买家留言", "优惠详情", "店铺优惠")], context
         ),
     )
-    refund = read_money(row, "退款金额")
-    if not refund:
-        return [order]
-    return [order, RefundLine(f"{order_id}:refund", order_id, refund)]
+    return _with_refund(order, read_money(row, "退款金额"))
 
 
 DOUYIN_STATUS = {
@@ -154,10 +167,7 @@ def _douyin(row: Mapping[str, Any], _context: Context) -> list[Line]:
         room_id=read_id(row, "room_id", required=False),
         traffic_source=read_text(row, "send_pay", 20) or read_text(row, "c_biz", 20),
     )
-    refund = read_money(row, "refund_amount", in_fen=True)
-    if not refund:
-        return [order]
-    return [order, RefundLine(f"{order_id}:refund", order_id, refund)]
+    return _with_refund(order, read_money(row, "refund_amount", in_fen=True))
 
 
 def _wechat_pay(row: Mapping[str, Any], _context: Context) -> list[Line]:
@@ -224,16 +234,29 @@ CANONICAL_STATUS = {
 }
 
 
-def _canonical(row: Mapping[str, Any], _context: Context) -> list[Line]:
+def _canonical(row: Mapping[str, Any], context: Context) -> list[Line]:
+    """A row with guanxi's column names, or a file's row read through its column mapping
+    (an error then names the file's column)."""
+    if not context.mapping:
+        return _canonical_row(row, context)
+    fields = {name: row.get(column) for name, column in context.mapping.items()}
+    try:
+        return _canonical_row(fields, context)
+    except FieldError as exc:
+        exc.column = context.mapping.get(exc.column, exc.column)
+        raise
+
+
+def _canonical_row(row: Mapping[str, Any], context: Context) -> list[Line]:
     order_id = read_id(row, "order_id")
     code = read_text(row, "promo_code", 40).upper()
     paid_text = clean(row.get("paid_at"))
     order = OrderLine(
         external_id=order_id,
         status=_status(clean(row.get("status")).lower(), CANONICAL_STATUS, paid=True),
-        ordered_at=read_time(row, "ordered_at"),
-        paid_at=read_time(row, "paid_at") if paid_text else None,
-        amount_fen=read_money(row, "amount"),
+        ordered_at=read_time(row, "ordered_at", zone=context.zone),
+        paid_at=read_time(row, "paid_at", zone=context.zone) if paid_text else None,
+        amount_fen=read_money(row, "amount", in_fen=context.in_fen),
         currency=read_text(row, "currency", 3).upper() or "CNY",
         shop=read_text(row, "shop", 120),
         items=read_text(row, "items", 400),
@@ -245,10 +268,7 @@ def _canonical(row: Mapping[str, Any], _context: Context) -> list[Line]:
         scene=read_text(row, "scene", 64),
         attach=read_text(row, "attach", 128),
     )
-    refund = read_money(row, "refund_amount")
-    if not refund:
-        return [order]
-    return [order, RefundLine(f"{order_id}:refund", order_id, refund)]
+    return _with_refund(order, read_money(row, "refund_amount", in_fen=context.in_fen))
 
 
 FORMATS: dict[str, OrderFormat] = {
@@ -285,9 +305,13 @@ def read_orders(path: Path, order_format: str, *, context: Context) -> ReadRows:
         )
     file_format = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
 
+    required = shape.required
+    if context.mapping:
+        required = tuple(context.mapping[name] for name in shape.required)
+
     def check_header(header: list[str]) -> None:
         names = {clean(name).lstrip("`") for name in header}
-        missing = [column for column in shape.required if column not in names]
+        missing = [column for column in required if column not in names]
         if missing:
             raise UserError(
                 N_("This is not a {label}: the columns {columns} are missing."),

@@ -18,7 +18,7 @@ from guanxi.convert.models import (
     OrderStatus,
     PromoCode,
 )
-from guanxi.convert.orders.lines import OrderLine, RefundLine, province_of
+from guanxi.convert.orders.lines import OrderLine, RefundLine, province_of, refund_key
 from guanxi.convert.orders.readers import Context
 from guanxi.core.db import utcnow
 from guanxi.core.tables import RowError
@@ -31,10 +31,12 @@ ERRORS_KEPT = 500  # rows with errors listed in a report; the count is always wh
 
 @dataclass
 class ImportReport:
-    """What an import did: orders added and updated, refunds, and the rows refused."""
+    """What an import did: orders added, updated and found unchanged, refunds, and the
+    rows refused."""
 
     orders_added: int = 0
     orders_updated: int = 0
+    orders_unchanged: int = 0
     refunds: int = 0
     rows_failed: int = 0
     errors: list[RowError] = field(default_factory=list)
@@ -81,9 +83,12 @@ def _flush(
     report: ImportReport,
 ) -> None:
     if orders:
-        added, updated = upsert_orders(db, workspace_id=workspace_id, source=source, orders=orders)
+        added, updated, unchanged = upsert_orders(
+            db, workspace_id=workspace_id, source=source, orders=orders
+        )
         report.orders_added += added
         report.orders_updated += updated
+        report.orders_unchanged += unchanged
     if refunds:
         upsert_refunds(db, workspace_id=workspace_id, source=source, refunds=refunds)
         report.refunds += len(refunds)
@@ -94,37 +99,52 @@ def _flush(
 
 def upsert_orders(
     db: Session, *, workspace_id: int, source: str, orders: Sequence[OrderLine]
-) -> tuple[int, int]:
-    """Insert the orders, or update those stored before; how many were added and updated."""
+) -> tuple[int, int, int]:
+    """Insert the orders, or update those stored before that changed; how many were added,
+    updated and found as they were (those are not written, so their update time stays)."""
     latest = {order.external_id: order for order in orders}  # a file may list one twice
-    known = set(
-        db.scalars(
-            select(Order.external_id).where(
+    fields = [name for name in _ORDER_FIELDS if name != "external_id"]
+    stored = {
+        row.external_id: tuple(getattr(row, name) for name in fields)
+        for row in db.execute(
+            select(Order.external_id, *(getattr(Order, name) for name in fields)).where(
                 Order.workspace_id == workspace_id,
                 Order.source == source,
                 Order.external_id.in_(list(latest)),
             )
         )
-    )
-    rows = [
-        {**asdict(order), "workspace_id": workspace_id, "source": source}
+    }
+    changed = [
+        order
         for order in latest.values()
+        if stored.get(order.external_id) != _comparable(order, fields)
     ]
-    statement = insert_statement(db, Order)
-    updated_columns = [
-        name for name in rows[0] if name not in ("workspace_id", "source", "external_id")
-    ]
-    db.execute(
-        statement.on_conflict_do_update(
-            index_elements=["workspace_id", "source", "external_id"],
-            set_={
-                **{name: statement.excluded[name] for name in updated_columns},
-                "updated_at": utcnow(),
-            },
-        ),
-        rows,
-    )
-    return len(latest) - len(known & set(latest)), len(known & set(latest))
+    unchanged = len(latest) - len(changed)
+    added = sum(1 for order in changed if order.external_id not in stored)
+    if changed:
+        rows = [
+            {**asdict(order), "workspace_id": workspace_id, "source": source} for order in changed
+        ]
+        statement = insert_statement(db, Order)
+        db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["workspace_id", "source", "external_id"],
+                set_={
+                    **{name: statement.excluded[name] for name in fields},
+                    "updated_at": utcnow(),
+                },
+            ),
+            rows,
+        )
+    return added, len(changed) - added, unchanged
+
+
+_ORDER_FIELDS = tuple(OrderLine.__dataclass_fields__)
+
+
+def _comparable(order: OrderLine, fields: list[str]) -> tuple[object, ...]:
+    """The order's values as the database gives them back (times compared in UTC)."""
+    return tuple(getattr(order, name) for name in fields)
 
 
 def upsert_refunds(
@@ -156,7 +176,7 @@ def record_conversion(
     order_id = conversion.order_id.strip()
     amount = round(conversion.amount * 100)
     refunded = min(round(conversion.refunded * 100), amount)
-    added, _updated = upsert_orders(
+    added, _updated, _unchanged = upsert_orders(
         db,
         workspace_id=workspace_id,
         source=API_SOURCE,
@@ -179,7 +199,7 @@ def record_conversion(
             )
         ],
     )
-    refund_id = f"{order_id}:refund"
+    refund_id = refund_key(order_id)
     if refunded:
         refund = RefundLine(refund_id, order_id, refunded)
         upsert_refunds(db, workspace_id=workspace_id, source=API_SOURCE, refunds=[refund])

@@ -2,11 +2,11 @@
 
 A platform without an analytics API (Xiaohongshu, Bilibili, WeChat Channels...) gives its
 figures as a file from its creator centre: one row per post (a post export) or one row per
-day (an account export). Which column holds which figure is asked once and remembered as a
-``ColumnMapping`` per workspace, platform, kind of export and set of headers, so the next
-file of the same shape imports with no questions. A ``MetricsImport`` is one uploaded file
-for one account: its counts and the rows that could not be read (kept on the run, the
-first ``MAX_ROW_ERRORS``).
+day (an account export). Which column holds which figure is asked once and remembered (a
+``guanxi.mappings`` column mapping per workspace, platform, kind of export and set of
+headers), so the next file of the same shape imports with no questions. A
+``MetricsImport`` is one uploaded file for one account: its counts and the rows that could
+not be read (kept on the run, the first ``MAX_ROW_ERRORS``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from guanxi.core.db import Base, UTCDateTime, utcnow
@@ -50,22 +50,6 @@ IMPORT_STATUS_LABELS: dict[ImportStatus, str] = {
     ImportStatus.DONE: N_("Imported"),
     ImportStatus.FAILED: N_("Failed"),
 }
-
-
-class ColumnMapping(Base):
-    """Which column of an export holds which field, for files with these headers."""
-
-    __tablename__ = "metrics_mappings"
-    __table_args__ = (UniqueConstraint("workspace_id", "platform", "kind", "headers_key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    platform: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[ExportKind] = mapped_column(String(10))
-    # A digest of the file's header row (names in order), so a file of the same shape matches.
-    headers_key: Mapped[str] = mapped_column(String(64))
-    mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # field -> column
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MetricsImport(Base):

@@ -8,7 +8,6 @@ XLSX), within the limits below, checked where the file comes in.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from guanxi.core.tables import (
     read_time,
     table_rows,
 )
+from guanxi.mappings import service as mappings
 from guanxi.measure.imports.models import ExportKind
 
 MAX_BYTES = 20 * 1024 * 1024  # a creator centre's export is a few hundred KB
@@ -210,7 +210,6 @@ GUESSES: dict[str, tuple[str, ...]] = {
         "流失粉丝",
     ),
 }
-_UNIT = re.compile(r"[(（][^)）]*[)）]$")  # "播放量(次)", "阅读量（次）"
 # Days as the creator centres write them: 2026/2/1, 2026.02.01, 2026年2月1日, 20260201.
 _DAY = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))(?=$|[ T])")
 _MISSING = frozenset({"", "-", "--", "—", "/", "n/a", "null"})
@@ -267,28 +266,9 @@ def check_size(size: int) -> None:
         )
 
 
-def headers_key(columns: list[str]) -> str:
-    """A digest of a header row: files of the same shape share it."""
-    return hashlib.sha256("\x1f".join(columns).encode()).hexdigest()
-
-
-def _normalised(name: str) -> str:
-    return _UNIT.sub("", name.strip().lower().replace(" ", "").replace("\u3000", ""))
-
-
 def guess_mapping(kind: ExportKind, columns: list[str]) -> dict[str, str]:
     """The first guess of which column holds each field, from the headers' names."""
-    by_name = {_normalised(column): column for column in reversed(columns)}
-    taken: set[str] = set()
-    found: dict[str, str] = {}
-    for name in FIELDS[kind]:
-        for guess in GUESSES.get(name, ()):
-            column = by_name.get(guess)
-            if column is not None and column not in taken:
-                found[name] = column
-                taken.add(column)
-                break
-    return found
+    return mappings.guess({name: GUESSES.get(name, ()) for name in FIELDS[kind]}, columns)
 
 
 def check_mapping(

@@ -31,10 +31,10 @@ from guanxi.core import tables, values
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.tables import CHINA, RowError
+from guanxi.mappings import service as mappings
 from guanxi.measure.days import store_days
 from guanxi.measure.imports.models import (
     MAX_ROW_ERRORS,
-    ColumnMapping,
     ExportKind,
     ImportStatus,
     MetricsImport,
@@ -50,7 +50,6 @@ from guanxi.measure.imports.reading import (
     check_size,
     file_format,
     guess_mapping,
-    headers_key,
     parsed_rows,
     preview,
 )
@@ -173,33 +172,19 @@ def run_channel(db: Session, run: MetricsImport) -> Channel:
 # --- Mappings ---------------------------------------------------------------------------
 
 
-def _remembered(
-    db: Session, *, workspace_id: int, platform: str, kind: ExportKind, columns: list[str]
-) -> ColumnMapping | None:
-    return db.scalar(
-        select(ColumnMapping).where(
-            ColumnMapping.workspace_id == workspace_id,
-            ColumnMapping.platform == platform,
-            ColumnMapping.kind == kind,
-            ColumnMapping.headers_key == headers_key(columns),
-        )
-    )
+def _purpose(db: Session, run: MetricsImport) -> str:
+    """What the run's mapping is remembered for: its platform's exports of its kind."""
+    return f"analytics:{run_channel(db, run).platform}:{run.kind}"
 
 
 def remembered_mapping(
     db: Session, *, run: MetricsImport, columns: list[str]
 ) -> dict[str, str] | None:
     """The mapping confirmed for a file of this platform, kind and headers, if any."""
-    found = _remembered(
-        db,
-        workspace_id=run.workspace_id,
-        platform=run_channel(db, run).platform,
-        kind=run.kind,
-        columns=columns,
+    found = mappings.remembered(
+        db, workspace_id=run.workspace_id, purpose=_purpose(db, run), columns=columns
     )
-    if found is None:
-        return None
-    return {name: column for name, column in found.mapping.items() if column in columns}
+    return None if found is None else found.mapping
 
 
 def proposed_mapping(db: Session, *, run: MetricsImport, columns: list[str]) -> dict[str, str]:
@@ -213,20 +198,13 @@ def remember_mapping(
 ) -> dict[str, str]:
     """Check ``mapping`` against the file's columns and remember it for files of this shape."""
     chosen = check_mapping(run.kind, mapping, columns)
-    platform = run_channel(db, run).platform
-    found = _remembered(
-        db, workspace_id=run.workspace_id, platform=platform, kind=run.kind, columns=columns
+    mappings.remember(
+        db,
+        workspace_id=run.workspace_id,
+        purpose=_purpose(db, run),
+        columns=columns,
+        mapping=chosen,
     )
-    if found is None:
-        found = ColumnMapping(
-            workspace_id=run.workspace_id,
-            platform=platform,
-            kind=run.kind,
-            headers_key=headers_key(columns),
-        )
-        db.add(found)
-    found.mapping = chosen
-    found.updated_at = utcnow()
     run.mapping = chosen
     db.flush()
     return chosen
