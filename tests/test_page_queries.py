@@ -29,17 +29,19 @@ from guanxi.inbox.replies.models import Reply
 from guanxi.publishing.models import Approval, Post, PublishTarget, TargetState
 from tests.inbox_ui_support import make_channel, make_item
 
-# Statements per request, the session's and membership's and the bell's included.
+# Statements per request, the bell's included; the session comes in one statement with its
+# user and the user's memberships and workspaces (the header's list and the membership).
 # Every full page of an approver also asks the publishing policy and the variants in review
-# (the Approvals badge: 2); fragments (htmx) draw no navigation and ask neither, nor the bell.
+# (the Approvals badge: 2, 3 when some wait); fragments (htmx) draw no navigation and ask
+# neither, nor the bell.
 PINNED = {
-    "overview": 13,
-    "inbox": 15,  # + the authors' remarks (names) and the assignable members
-    "inbox-poll": 9,  # three new rows: their SLA targets, tags, assignees and authors' remarks
+    "overview": 12,
+    "inbox": 13,  # + the authors' remarks (names) and the members (names and roles, once)
+    "inbox-poll": 8,  # three new rows: their SLA targets, tags, assignees and authors' remarks
     # with replies: the approval setting and the roles, once each; who else is on the item
     # (presence: written, then read), the window around the item, our post it is on
-    "inbox-thread": 24,
-    "posts": 10,
+    "inbox-thread": 23,
+    "posts": 9,
 }
 
 
