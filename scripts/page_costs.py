@@ -92,6 +92,7 @@ def _load(ids: Path) -> tuple[str, BenchData]:
         item_ids=data["item_ids"],
         post_ids=data["post_ids"],
         channel_ids=data["channel_ids"],
+        draft_channel_ids=data.get("draft_channel_ids", []),
     )
 
 

@@ -14,7 +14,6 @@ from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import (
     NOT_SUPPORTED,
-    AccountDay,
     Capability,
     ChannelContext,
     ContentFormat,
@@ -23,10 +22,7 @@ from guanxi.connectors.base import (
     FetchedKind,
     FetchPage,
     HashtagStyle,
-    Metric,
-    MetricsLimits,
     NotSupportedError,
-    PostFigures,
     PublishRequest,
     PublishResult,
     ReadNotSupported,
@@ -34,6 +30,7 @@ from guanxi.connectors.base import (
     VariantDraft,
     VariantField,
 )
+from guanxi.connectors.metrics import AccountDay, Metric, MetricsLimits, PostFigures
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.measure.collect import CollectReport, collect_channel

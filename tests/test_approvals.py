@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import AuditEvent, Membership, Role
+from guanxi.accounts.models import AuditEvent, Role
 from guanxi.core.db import utcnow
 from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
@@ -19,6 +19,11 @@ from guanxi.publishing import approvals, scheduling, service, variants
 from guanxi.publishing.approvals import REVIEW_SALT, ReviewLinkError
 from guanxi.publishing.models import Post, ReviewLink, TargetState
 from guanxi.publishing.policy import get_policy
+from tests.approvals_support import (
+    TEXT,
+    member,
+    submitted_post,
+)
 from tests.composer_support import (
     Team,
     make_team,
@@ -28,39 +33,11 @@ from tests.composer_support import (
 
 pytestmark = pytest.mark.usefixtures("test_connectors")
 
-TEXT = "春季新品上市，欢迎来店里看看。"
-
 
 @pytest.fixture
 def team(db: Session, make_user: object, make_workspace: object) -> Team:
     """A workspace with a member per role, a microblog and an article account."""
     return make_team(db, make_user, make_workspace)
-
-
-def member(db: Session, team: Team, user_id: int) -> Membership:
-    membership = db.scalar(
-        select(Membership).where(
-            Membership.user_id == user_id, Membership.workspace_id == team.workspace.id
-        )
-    )
-    assert membership is not None
-    return membership
-
-
-def submitted_post(db: Session, team: Team) -> Post:
-    """A post by the editor on the microblog account, submitted for review."""
-    post = service.create_post(
-        db,
-        workspace=team.workspace,
-        actor=team.editor,
-        title="春季上新",
-        body=TEXT,
-        campaign="",
-        channel_ids=[str(team.micro.id)],
-    )
-    approvals.submit_for_review(db, post=post, membership=member(db, team, team.editor.id))
-    db.commit()
-    return post
 
 
 def test_one_step_a_manager_approves_and_the_variant_is_approved(db: Session, team: Team) -> None:

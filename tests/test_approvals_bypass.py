@@ -26,12 +26,13 @@ from guanxi.inbox.replies.models import Reply, ReplyState
 from guanxi.inbox.replies.service import reply_rule
 from guanxi.publishing import service
 from guanxi.publishing.models import Approval, PublishTarget, TargetState
+from tests.approvals_support import (
+    TEXT,
+)
 from tests.composer_support import ArticleConnector, MicroConnector, Team, make_team, set_steps
 from tests.conftest import csrf_token, sign_in
 from tests.inbox_ui_support import make_item
 from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
-
-TEXT = "春季新品上市，欢迎来店里看看。"
 
 
 class ReplyingConnector(MicroConnector):
@@ -61,7 +62,7 @@ def connectors(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def team(db: Session, make_user: object, make_workspace: object) -> Team:
-    """A workspace with a member per role and two connected accounts."""
+    """A workspace with a member per role, a microblog and an article account."""
     return make_team(db, make_user, make_workspace)
 
 

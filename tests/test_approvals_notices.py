@@ -10,16 +10,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Membership
 from guanxi.connectors.base import PublishResult, PublishState
 from guanxi.core.i18n import get_translations
 from guanxi.core.settings import Settings
 from guanxi.notifications import preferences, service
 from guanxi.notifications.models import Notification, TeamChatDelivery, TeamChatRobot
 from guanxi.publishing import approvals, notices, outcomes, variants
-from guanxi.publishing import service as posts
 from guanxi.publishing.approvals import BlockingChecksError
-from guanxi.publishing.models import Post, TargetState
+from guanxi.publishing.models import TargetState
+from tests.approvals_support import (
+    member,
+    new_post,
+)
 from tests.composer_support import (
     Team,
     make_team,
@@ -29,35 +31,11 @@ from tests.composer_support import (
 
 pytestmark = pytest.mark.usefixtures("test_connectors")
 
-TEXT = "春季新品上市，欢迎来店里看看。"
-
 
 @pytest.fixture
 def team(db: Session, make_user: object, make_workspace: object) -> Team:
     """A workspace with a member per role, a microblog and an article account."""
     return make_team(db, make_user, make_workspace)
-
-
-def member(db: Session, team: Team, user_id: int) -> Membership:
-    found = db.scalar(
-        select(Membership).where(
-            Membership.user_id == user_id, Membership.workspace_id == team.workspace.id
-        )
-    )
-    assert found is not None
-    return found
-
-
-def new_post(db: Session, team: Team, channel_id: int, text: str = TEXT) -> Post:
-    return posts.create_post(
-        db,
-        workspace=team.workspace,
-        actor=team.editor,
-        title="春季上新",
-        body=text,
-        campaign="",
-        channel_ids=[str(channel_id)],
-    )
 
 
 def kinds_for(db: Session, user_id: int) -> list[str]:

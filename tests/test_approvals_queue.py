@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import Membership, User
+from guanxi.accounts.models import User
 from guanxi.core.settings import Settings
 from guanxi.notifications.models import Notification
-from guanxi.publishing import approvals, notices, service, variants
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing import notices, variants
+from guanxi.publishing.models import PublishTarget, TargetState
+from tests.approvals_support import submitted_post
 from tests.composer_support import (
     Team,
     make_team,
@@ -30,34 +31,8 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def team(db: Session, make_user: object, make_workspace: object) -> Team:
+    """A workspace with a member per role, a microblog and an article account."""
     return make_team(db, make_user, make_workspace)
-
-
-def membership(db: Session, team: Team, user: User) -> Membership:
-    found = db.scalar(
-        select(Membership).where(
-            Membership.user_id == user.id, Membership.workspace_id == team.workspace.id
-        )
-    )
-    assert found is not None
-    return found
-
-
-def submitted(db: Session, team: Team, settings: Settings, title: str = "春季上新") -> Post:
-    post = service.create_post(
-        db,
-        workspace=team.workspace,
-        actor=team.editor,
-        title=title,
-        body="春季新品上市，欢迎来店里看看。",
-        campaign="",
-        channel_ids=[str(team.micro.id)],
-    )
-    approvals.submit_for_review(
-        db, post=post, membership=membership(db, team, team.editor), settings=settings
-    )
-    db.commit()
-    return post
 
 
 def open_as(app: Any, user: User) -> TestClient:
@@ -70,7 +45,7 @@ def open_as(app: Any, user: User) -> TestClient:
 def test_an_approver_sees_what_waits_and_the_nav_counts_it(
     app: Any, db: Session, team: Team, settings: Settings
 ) -> None:
-    post = submitted(db, team, settings)
+    post = submitted_post(db, team, settings)
     manager = open_as(app, team.manager)
     page = manager.get(f"/w/{team.workspace.slug}/publish/approvals")
     assert page.status_code == 200
@@ -89,7 +64,7 @@ def test_an_approver_sees_what_waits_and_the_nav_counts_it(
 def test_who_does_not_approve_sees_no_entry_and_no_page(
     app: Any, db: Session, team: Team, settings: Settings, who: str
 ) -> None:
-    submitted(db, team, settings)
+    submitted_post(db, team, settings)
     person = open_as(app, getattr(team, who))
     home = person.get(f"/w/{team.workspace.slug}/notifications")
     assert 'id="nav-approvals"' not in home.text
@@ -99,7 +74,7 @@ def test_who_does_not_approve_sees_no_entry_and_no_page(
 def test_approving_in_place_returns_the_row_saying_so_and_tells_the_author(
     app: Any, db: Session, team: Team, settings: Settings
 ) -> None:
-    post = submitted(db, team, settings)
+    post = submitted_post(db, team, settings)
     target_id = post.targets[0].id
     manager = open_as(app, team.manager)
     answer = manager.post(
@@ -118,7 +93,7 @@ def test_approving_in_place_returns_the_row_saying_so_and_tells_the_author(
 def test_a_refused_approval_shows_the_errors_in_the_row(
     app: Any, db: Session, team: Team, settings: Settings
 ) -> None:
-    post = submitted(db, team, settings)
+    post = submitted_post(db, team, settings)
     target = post.targets[0]
     variants.update_variant(db, target=target, actor=team.editor, text="长" * 141)
     db.commit()
@@ -138,7 +113,7 @@ def test_another_workspaces_variant_answers_404(
     app: Any, db: Session, team: Team, settings: Settings, make_user: Any, make_workspace: Any
 ) -> None:
     other = make_team(db, make_user, make_workspace, slug="other")
-    theirs = submitted(db, other, settings, title="别人的")
+    theirs = submitted_post(db, other, settings, title="别人的")
     manager = open_as(app, team.manager)
     answer = manager.post(
         f"/w/{team.workspace.slug}/publish/approvals/{theirs.targets[0].id}",

@@ -37,12 +37,8 @@ from guanxi.connectors.base import (
     TransientError,
     VariantDraft,
 )
-from guanxi.connectors.douyin import (
-    MAX_VIDEO_BYTES,
-    DouyinConnector,
-    idempotency_marker,
-    visible_text,
-)
+from guanxi.connectors.douyin import DouyinConnector
+from guanxi.connectors.douyin_rules import MAX_VIDEO_BYTES, idempotency_marker, visible_text
 from guanxi.connectors.registry import build_connector
 from guanxi.core.db import utcnow
 from guanxi.core.security import SecretBox

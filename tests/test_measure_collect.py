@@ -14,14 +14,12 @@ from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel, ChannelStatus
 from guanxi.connectors.base import (
     ContentFormat,
-    Metric,
-    MetricsLimits,
-    MetricsUnavailableError,
     QuotaExhaustedError,
     RateLimitedError,
     TokenError,
     TransientError,
 )
+from guanxi.connectors.metrics import Metric, MetricsLimits, MetricsUnavailableError
 from guanxi.measure.collect import collect_channel_id, measured_channel_ids
 from guanxi.measure.models import (
     AccountDay,

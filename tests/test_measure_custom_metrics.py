@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, User, Workspace
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.measure import custom_metrics, listing, metrics_views
 from guanxi.measure.formulas import FormulaError
 from guanxi.measure.models import CustomMetric, CustomMetricCreate

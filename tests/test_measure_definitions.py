@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.i18n import get_translations
 from guanxi.measure.definitions import (
     BASE_DEFINITIONS,

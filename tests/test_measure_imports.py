@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import UserError
 from guanxi.measure.imports import reading
 from guanxi.measure.imports import service as imports

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, Workspace
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.measure import listing
 from guanxi.measure.listing import PostOrder
 from guanxi.measure.models import PostFiguresRead

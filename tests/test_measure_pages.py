@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.channels.models import Channel
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import NotFoundError, UserError
 from guanxi.measure import curves, headline, listing, overview, service, sources
 from guanxi.measure.listing import PostOrder

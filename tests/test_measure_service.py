@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.channels.models import Channel
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import ConflictError, NotFoundError, UserError
 from guanxi.measure import custom_metrics, listing, service, status
 from guanxi.measure.definitions import EngagementRate, RateBasis

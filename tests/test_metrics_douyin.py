@@ -16,15 +16,13 @@ from guanxi.connectors.base import (
     ConnectorConfig,
     ContentFormat,
     FetchedKind,
-    Metric,
-    MetricsUnavailableError,
     RateLimitedError,
-    ReadsMetrics,
     Token,
     TokenError,
 )
 from guanxi.connectors.douyin import SCOPES, DouyinConnector
 from guanxi.connectors.douyin_metrics import MSG_FEW_FANS, MSG_TOO_OLD, date_type_for
+from guanxi.connectors.metrics import Metric, MetricsUnavailableError, ReadsMetrics
 from guanxi.connectors.metrics_days import day_start
 from guanxi.sandbox import metrics
 from guanxi.sandbox.app import create_sandbox_app

@@ -17,12 +17,10 @@ from guanxi.connectors.base import (
     ConnectorConfig,
     ContentFormat,
     FetchedKind,
-    Metric,
-    MetricsUnavailableError,
     RateLimitedError,
-    ReadsMetrics,
     TokenError,
 )
+from guanxi.connectors.metrics import Metric, MetricsUnavailableError, ReadsMetrics
 from guanxi.connectors.metrics_days import beijing_today, day_end, day_start
 from guanxi.connectors.wechat_metrics import (
     FOLLOWER_SOURCES,

@@ -15,14 +15,12 @@ from guanxi.connectors.base import (
     ChannelContext,
     ContentFormat,
     FetchedKind,
-    Metric,
-    MetricsUnavailableError,
     RateLimitedError,
-    ReadsMetrics,
     Token,
     TokenError,
     TransientError,
 )
+from guanxi.connectors.metrics import Metric, MetricsUnavailableError, ReadsMetrics
 from guanxi.connectors.weibo import WeiboConnector
 from guanxi.connectors.weibo_metrics import MSG_TOO_OLD, status_format
 from guanxi.core.settings import Settings

@@ -26,19 +26,22 @@ from guanxi.devtools.bench.common import no_progress
 from guanxi.devtools.bench.web_data import _add_posts
 from guanxi.inbox.items.models import InboxItem, InternalNote, ItemTag, Tag
 from guanxi.inbox.replies.models import Reply
+from guanxi.publishing.models import Approval, Post, PublishTarget, TargetState
 from tests.inbox_ui_support import make_channel, make_item
 
-# Statements per request, the session's and membership's and the bell's included.
+# Statements per request, the bell's included; the session comes in one statement with its
+# user and the user's memberships and workspaces (the header's list and the membership).
 # Every full page of an approver also asks the publishing policy and the variants in review
-# (the Approvals badge: 2); fragments (htmx) draw no navigation and ask neither, nor the bell.
+# (the Approvals badge: 2, 3 when some wait); fragments (htmx) draw no navigation and ask
+# neither, nor the bell.
 PINNED = {
-    "overview": 13,
-    "inbox": 15,  # + the authors' remarks (names) and the assignable members
-    "inbox-poll": 9,  # three new rows: their SLA targets, tags, assignees and authors' remarks
+    "overview": 12,
+    "inbox": 13,  # + the authors' remarks (names) and the members (names and roles, once)
+    "inbox-poll": 8,  # three new rows: their SLA targets, tags, assignees and authors' remarks
     # with replies: the approval setting and the roles, once each; who else is on the item
     # (presence: written, then read), the window around the item, our post it is on
-    "inbox-thread": 24,
-    "posts": 10,
+    "inbox-thread": 23,
+    "posts": 9,
 }
 
 
@@ -153,3 +156,65 @@ def test_the_inbox_names_members_without_loading_their_accounts(
     assert member_queries, statements
     assert all("password_hash" not in s for s in member_queries)
     assert db.query(User).count() == 41
+
+
+def _send_to_review(
+    db: Session, membership: Membership, channel: Channel, *, count: int, author: User
+) -> None:
+    """``count`` posts by ``author``, each with a variant waiting for review; every other one
+    already carries an approval of another content (stale), so each has decisions to read."""
+    for number in range(count):
+        post = Post(
+            workspace_id=membership.workspace_id,
+            title=f"review {number}",
+            body=f"待审 {number}",
+            created_by_id=author.id,
+        )
+        target = PublishTarget(
+            workspace_id=membership.workspace_id,
+            channel_id=channel.id,
+            text=post.body,
+            idempotency_key=uuid.uuid4().hex,
+            state=TargetState.IN_REVIEW,
+            media_ids=[],
+            checks=[],
+            overrides=[],
+        )
+        post.targets.append(target)
+        db.add(post)
+        db.flush()
+        if number % 2:
+            db.add(
+                Approval(
+                    target_id=target.id,
+                    step=1,
+                    approved=True,
+                    decided_by_id=membership.user_id,
+                    reviewer_label="owner@acme.example",
+                    content_digest="an older content",
+                )
+            )
+    db.commit()
+
+
+def test_the_approvals_badge_counts_a_long_queue_in_the_same_few_queries(
+    signed_in: tuple[TestClient, Membership], db: Session, engine: Engine
+) -> None:
+    """Given an owner (an approver) and 3 variants by an editor waiting for review, when 40
+    more wait, then every page still asks the badge's figure in the same number of queries,
+    and the badge counts them all."""
+    client, membership = signed_in
+    channel = make_channel(db, membership.workspace)
+    editor = User(email="editor@acme.example", name="Editor", password_hash="")
+    db.add(editor)
+    db.flush()
+    accounts.add_member(
+        db, workspace=membership.workspace, user=editor, role=Role.EDITOR, actor=None
+    )
+    path = f"/w/{membership.workspace.slug}/inbox"
+    _send_to_review(db, membership, channel, count=3, author=editor)
+    few = _count(client, engine, path)
+    _send_to_review(db, membership, channel, count=40, author=editor)
+    many = _count(client, engine, path)
+    assert many == few, f"{few} queries with 3 variants waiting, {many} with 43"
+    assert 'aria-label="43 waiting for you"' in client.get(path).text

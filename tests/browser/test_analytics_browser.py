@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.channels.models import Channel
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.measure.models import AccountDay, AccountDayBreakdown, MeasuredPost, PostSnapshot
 from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from guanxi.accounts.models import User, UserSession
+from guanxi.accounts.models import Membership, User, UserSession
 from guanxi.core.db import utcnow
 from guanxi.core.security import token_digest
 
@@ -51,18 +51,30 @@ def start_session(
 
 
 def find_session(
-    db: Session, *, session_id: str, now: datetime | None = None
+    db: Session, *, session_id: str, now: datetime | None = None, with_workspaces: bool = False
 ) -> UserSession | None:
-    """The live session with this id, of an active user; notes when it was last seen."""
+    """The live session with this id, of an active user. ``with_workspaces``: the user's
+    memberships and their workspaces come in the same statement (``memberships_by_name``),
+    as every page's header lists them."""
     now = now or utcnow()
-    found = db.scalar(
+    user = joinedload(UserSession.user)
+    if with_workspaces:
+        user = user.joinedload(User.memberships).joinedload(Membership.workspace)
+    query = (
         select(UserSession)
-        .options(joinedload(UserSession.user))
+        .options(user)
         .where(UserSession.token_hash == token_digest(session_id), UserSession.expires_at > now)
     )
+    found = db.scalars(query).unique().one_or_none()
     if found is None or not found.user.is_active:
         return None
     return found
+
+
+def memberships_by_name(user: User) -> list[Membership]:
+    """The user's memberships as ``find_session(..., with_workspaces=True)`` loaded them, by
+    workspace name (as ``accounts.service.list_memberships`` reads them)."""
+    return sorted(user.memberships, key=lambda membership: membership.workspace.name)
 
 
 def note_seen(db: Session, *, found: UserSession, now: datetime | None = None) -> None:

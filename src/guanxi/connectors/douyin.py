@@ -7,13 +7,12 @@ Douyin's part upload (``/video/part/init/``, ``/video/part/upload/`` for each pa
 A created video goes through Douyin's review first: it is "published, pending review"
 (``video_status`` 4) until it turns public (5) or is found not suitable for the public (2).
 Access tokens last 15 days and are refreshed with the stored refresh token (30 days).
+Douyin's rules for a post and the marker that finds a lost post are in ``douyin_rules``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -41,7 +40,6 @@ from guanxi.connectors.base import (
     RateLimitedError,
     ReadNotSupported,
     RuleViolation,
-    Severity,
     Token,
     TokenError,
     TransientError,
@@ -50,6 +48,12 @@ from guanxi.connectors.base import (
 )
 from guanxi.connectors.douyin_engage import DouyinEngage
 from guanxi.connectors.douyin_metrics import METRICS_SCOPES, DouyinMetrics
+from guanxi.connectors.douyin_rules import (
+    MAX_TEXT_LENGTH,
+    idempotency_marker,
+    variant_problems,
+    visible_text,
+)
 from guanxi.connectors.file_part import FilePart
 from guanxi.connectors.settings import connector_settings
 from guanxi.core.db import utcnow
@@ -58,13 +62,8 @@ from guanxi.core.settings import ENV_PREFIX, Settings
 
 SCOPES = "user_info,video.create,video.data,video.list,video.delete," + METRICS_SCOPES
 MAX_SINGLE_UPLOAD_BYTES = 128 * 1024 * 1024  # /video/upload/; a larger file goes in parts
-MAX_VIDEO_BYTES = 4 * 1024 * 1024 * 1024  # the part upload's maximum as Douyin documents it
 # Douyin's suggested part size; it takes parts of 5 MB to 100 MB (the last may be smaller).
 PART_SIZE_BYTES = 20 * 1024 * 1024
-MAX_DURATION_S = 15 * 60
-MIN_DURATION_S = 1.0
-MAX_TEXT_LENGTH = 1000
-VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 # How many pages of /video/list/ ``find`` reads: the post it looks for is a recent one.
 FIND_PAGES = 5
 FIND_PAGE_SIZE = 20
@@ -80,31 +79,11 @@ BUSY_CODES = frozenset({2100004, 2100002})
 UPLOAD_SESSION_CODES = frozenset({2100011, 2100012, 2100013})
 REFRESH_FAILED_CODES = frozenset({10008, 10010, 10020})
 
-# Weibo's #话题# written for Douyin: Douyin reads "#话题" and keeps the closing # as text.
-DOUBLE_HASH_RE = re.compile(r"#[^#\s]+#")
-EMPTY_HASH_RE = re.compile(r"#(\s|$)")
-# The idempotency marker: invisible characters, four symbols, two bits each.
-MARKER_ALPHABET = "\u200b\u200c\u200d\u2060"
-MARKER_RE = re.compile(f"[{MARKER_ALPHABET}]+$")
-
 # video_status values of /video/data/ and /video/list/.
 STATUS_NOT_PUBLIC = 2
 STATUS_REVIEWING = 4
 
 PENDING_REVIEW_DETAIL = N_("Published, pending Douyin's review.")
-
-
-def idempotency_marker(key: str) -> str:
-    """The invisible suffix that identifies ``key``'s post (64 bits of its hash)."""
-    digest = hashlib.sha256(key.encode("utf-8")).digest()[:8]
-    return "".join(
-        MARKER_ALPHABET[(byte >> shift) & 3] for byte in digest for shift in (6, 4, 2, 0)
-    )
-
-
-def visible_text(text: str) -> str:
-    """The text without an idempotency marker."""
-    return MARKER_RE.sub("", text)
 
 
 class DouyinSettings(BaseSettings):
@@ -202,59 +181,7 @@ class DouyinConnector(DouyinMetrics, DouyinEngage, ReadNotSupported):
 
     def validate(self, variant: VariantDraft) -> list[RuleViolation]:
         """Douyin's rules: one video (format, size, duration), text length, ``#话题`` tags."""
-        problems: list[RuleViolation] = []
-        videos = [m for m in variant.media if m.kind is MediaKind.VIDEO]
-        images = [m for m in variant.media if m.kind is MediaKind.IMAGE]
-        if not videos:
-            problems.append(
-                RuleViolation("douyin.video_required", N_("Douyin needs a video: add one."))
-            )
-        elif len(videos) > 1:
-            problems.append(
-                RuleViolation(
-                    "douyin.one_video",
-                    N_("Douyin publishes one video per post: keep one and remove the others."),
-                )
-            )
-        if images:
-            problems.append(
-                RuleViolation(
-                    "douyin.no_images",
-                    N_("Douyin posts from guanxi are videos: remove the images."),
-                )
-            )
-        for video in videos:
-            problems.extend(_video_problems(video))
-        text = variant.text
-        if len(text) > MAX_TEXT_LENGTH:
-            problems.append(
-                RuleViolation(
-                    "douyin.text_too_long",
-                    N_("The text has {length} characters; Douyin allows {limit}. Shorten it."),
-                    params={"length": len(text), "limit": MAX_TEXT_LENGTH},
-                )
-            )
-        if DOUBLE_HASH_RE.search(text):
-            problems.append(
-                RuleViolation(
-                    "douyin.hashtag_style",
-                    N_(
-                        "Douyin writes topics as #话题 followed by a space, not #话题#: "
-                        "remove the closing #."
-                    ),
-                    severity=Severity.WARNING,
-                    covers="hashtags",
-                )
-            )
-        if EMPTY_HASH_RE.search(text):
-            problems.append(
-                RuleViolation(
-                    "douyin.empty_hashtag",
-                    N_("A # is not followed by a topic: write the topic right after it."),
-                    severity=Severity.WARNING,
-                )
-            )
-        return problems
+        return variant_problems(variant)
 
     # Publishing.
 
@@ -567,38 +494,3 @@ def _result_of(item: Mapping[str, Any]) -> PublishResult:
             dict(item),
         )
     return PublishResult(PublishState.PUBLISHED, item_id, url, "", dict(item))
-
-
-def _video_problems(video: MediaFile) -> list[RuleViolation]:
-    problems = []
-    if video.content_type not in VIDEO_TYPES:
-        problems.append(
-            RuleViolation(
-                "douyin.video_format",
-                N_("Douyin takes MP4 or WebM videos; convert {name} to MP4."),
-                params={"name": video.path.name},
-            )
-        )
-    if video.size > MAX_VIDEO_BYTES:
-        problems.append(
-            RuleViolation(
-                "douyin.video_too_large",
-                N_(
-                    "The video is {size} MB; Douyin takes videos up to {limit} MB. "
-                    "Compress it or cut it shorter, then add it again."
-                ),
-                params={
-                    "size": video.size // (1024 * 1024),
-                    "limit": MAX_VIDEO_BYTES // (1024 * 1024),
-                },
-            )
-        )
-    if video.duration_s is not None and not MIN_DURATION_S <= video.duration_s <= MAX_DURATION_S:
-        problems.append(
-            RuleViolation(
-                "douyin.video_duration",
-                N_("The video lasts {seconds} s; Douyin takes 1 s to 15 minutes."),
-                params={"seconds": int(video.duration_s)},
-            )
-        )
-    return problems

@@ -23,17 +23,20 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from guanxi.connectors.base import (
-    AccountDay,
     ChannelContext,
     ContentFormat,
     FetchedAuthor,
     FetchedItem,
     FetchedKind,
     FetchPage,
+    PermanentError,
+)
+from guanxi.connectors.douyin_rules import visible_text
+from guanxi.connectors.metrics import (
+    AccountDay,
     Metric,
     MetricsLimits,
     MetricsUnavailableError,
-    PermanentError,
     PostFigures,
 )
 from guanxi.connectors.metrics_days import beijing_today, day_start, figure, figures, parse_day
@@ -111,8 +114,6 @@ def _user_rows(
 
 
 def _video_item(row: Mapping[str, Any], channel: ChannelContext) -> FetchedItem:
-    from guanxi.connectors.douyin import visible_text  # noqa: PLC0415 - cycle: douyin imports this module (its mixin)
-
     statistics = row.get("statistics")
     counts = statistics if isinstance(statistics, Mapping) else {}
     item_id = str(row.get("item_id", ""))

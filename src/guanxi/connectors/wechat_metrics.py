@@ -25,17 +25,19 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from guanxi.connectors.base import (
-    AccountDay,
     ChannelContext,
     ContentFormat,
     FetchedAuthor,
     FetchedItem,
     FetchedKind,
     FetchPage,
+    PermanentError,
+)
+from guanxi.connectors.metrics import (
+    AccountDay,
     Metric,
     MetricsLimits,
     MetricsUnavailableError,
-    PermanentError,
     PostFigures,
 )
 from guanxi.connectors.metrics_days import (

@@ -21,15 +21,12 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from guanxi.connectors.base import (
+from guanxi.connectors.base import ChannelContext, ContentFormat, FetchPage, PermanentError
+from guanxi.connectors.metrics import (
     AccountDay,
-    ChannelContext,
-    ContentFormat,
-    FetchPage,
     Metric,
     MetricsLimits,
     MetricsUnavailableError,
-    PermanentError,
     PostFigures,
 )
 from guanxi.connectors.metrics_days import (

@@ -19,11 +19,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnDefault,
-    ColumnElement,
     Integer,
     Table,
     Text,
-    any_,
     bindparam,
     cast,
     column,
@@ -40,13 +38,10 @@ from sqlalchemy.sql.expression import Executable
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
 
+from guanxi.core.in_lists import SQLITE_MAX_PARAMETERS, is_postgresql
+
 ID = "id"
 Entity = TypeVar("Entity")
-
-
-def is_postgresql(db: Session) -> bool:
-    """Whether ``db`` talks to PostgreSQL (else SQLite)."""
-    return db.get_bind().dialect.name == "postgresql"
 
 
 def plan_for_pages(db: Session) -> None:
@@ -105,15 +100,6 @@ def _json_value(value: object) -> str:
         return value.astimezone(UTC).isoformat()
     msg = f"cannot write {type(value).__name__} in a bulk row"
     raise TypeError(msg)
-
-
-def among(db: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not one each
-    (psycopg parses a statement of hundreds of parameters anew every time)."""
-    if is_postgresql(db):
-        array = postgresql.ARRAY(column.type, dimensions=1)
-        return column == any_(bindparam(None, list(values), type_=array))
-    return column.in_(values)
 
 
 def with_defaults(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -277,10 +263,6 @@ def insert_with_ids(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]
     rest = [{**row, ID: id_} for row, id_ in zip(rows[1:], ids[1:], strict=True)]
     insert_rows(db, table, rest)
     return ids
-
-
-# SQLite allows 32,766 parameters in a statement (since 3.32).
-SQLITE_MAX_PARAMETERS = 32_000
 
 
 def insert_new(

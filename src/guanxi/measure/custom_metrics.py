@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User, Workspace
 from guanxi.accounts.service import record_audit
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.upsert import create_unique
 from guanxi.measure.definitions import ENGAGEMENT_METRICS, ENGAGEMENTS, formula_figures

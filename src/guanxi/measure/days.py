@@ -17,13 +17,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.connectors.base import AccountDay as ReportedDay
-from guanxi.connectors.base import (
-    Metric,
-    MetricsLimits,
-    MetricsUnavailableError,
-    NotSupportedError,
-)
+from guanxi.connectors.base import NotSupportedError
+from guanxi.connectors.metrics import AccountDay as ReportedDay
+from guanxi.connectors.metrics import Metric, MetricsLimits, MetricsUnavailableError
 from guanxi.core import values
 from guanxi.core.errors import N_
 from guanxi.core.upsert import insert_statement

@@ -1,6 +1,6 @@
 """What each figure means, the same on every platform, and how the derived ones are computed.
 
-The connectors name every platform's figures alike (``connectors.base.Metric``: a WeChat
+The connectors name every platform's figures alike (``connectors.metrics.Metric``: a WeChat
 article's reads and a Douyin video's plays are both views). Here each figure gets a label
 and a description of what the platforms count under it, and the figures every page shows
 are derived from them:
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import N_
 from guanxi.measure.models import MetricDisplay
 

@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.db import Base, UTCDateTime, utcnow
 from guanxi.core.errors import N_
 
@@ -91,7 +91,7 @@ class SnapshotPlan(StrEnum):
 
 
 class MetricColumns:
-    """One nullable column per base metric (``connectors.base.Metric``), named as it is."""
+    """One nullable column per base metric (``connectors.metrics.Metric``), named as it is."""
 
     views: Mapped[int | None] = mapped_column(BigInteger, default=None)
     likes: Mapped[int | None] = mapped_column(BigInteger, default=None)

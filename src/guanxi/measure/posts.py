@@ -17,14 +17,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from guanxi.connectors.base import (
-    FetchedItem,
-    FetchedKind,
-    MetricsLimits,
-    MetricsUnavailableError,
-    NotSupportedError,
-    PostFigures,
-)
+from guanxi.connectors.base import FetchedItem, FetchedKind, NotSupportedError
+from guanxi.connectors.metrics import MetricsLimits, MetricsUnavailableError, PostFigures
 from guanxi.core import values
 from guanxi.core.upsert import insert_statement
 from guanxi.measure import flows

@@ -17,20 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
-from guanxi.connectors.base import (
-    Capability,
-    ChannelContext,
-    Connector,
-    ConnectorError,
-    Metric,
-    MetricsLimits,
-    ReadsMetrics,
-)
+from guanxi.connectors.base import Capability, ChannelContext, Connector, ConnectorError
+from guanxi.connectors.metrics import Metric, MetricsLimits, ReadsMetrics
 from guanxi.measure.models import CollectionState, FiguresKind, MissingFigures
 
 T = TypeVar("T")
 
-# The platforms report account days in their own zone (connectors.base.AccountDay).
+# The platforms report account days in their own zone (connectors.metrics.AccountDay).
 PLATFORM_ZONE = ZoneInfo("Asia/Shanghai")
 MAX_FIGURE = 2**62  # anything larger is a broken value, not a count
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.measure.definitions import (
     ENGAGEMENT_METRICS,

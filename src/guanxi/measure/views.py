@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from guanxi.accounts.models import Membership
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_

@@ -28,6 +28,7 @@ from guanxi.approvals.rules import ApproverRoleError, Decider
 from guanxi.channels.models import Channel
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
+from guanxi.core.in_lists import scalars_among
 from guanxi.core.settings import Settings, get_settings
 from guanxi.publishing import notices
 from guanxi.publishing.models import (
@@ -90,7 +91,24 @@ def post_authors(post: Post) -> frozenset[str]:
 def review_status(db: Session, *, target: PublishTarget, policy: PublishingPolicy) -> ReviewStatus:
     """The approvals that still count: for the current content, since the last rejection,
     one per person, none by an author."""
-    decisions = list_approvals(db, target=target)
+    return _status_of(target, list_approvals(db, target=target), policy)
+
+
+def review_statuses(
+    db: Session, *, targets: Sequence[PublishTarget], policy: PublishingPolicy
+) -> dict[int, ReviewStatus]:
+    """``review_status`` of many variants by id, their decisions read in one query (load the
+    targets with their post, or each asks for it)."""
+    decisions: dict[int, list[Approval]] = {target.id: [] for target in targets}
+    query = select(Approval).order_by(Approval.id)
+    for approval in scalars_among(db, query, Approval.target_id, decisions):
+        decisions[approval.target_id].append(approval)
+    return {target.id: _status_of(target, decisions[target.id], policy) for target in targets}
+
+
+def _status_of(
+    target: PublishTarget, decisions: list[Approval], policy: PublishingPolicy
+) -> ReviewStatus:
     authors = variant_authors(target.post, target)
     counted = rules.counting_approvals(
         ((a.approved, a.content_digest, a.step, decider_key(a)) for a in decisions),

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from guanxi.accounts.models import AuditEvent, Membership, User
 from guanxi.approvals import rules
 from guanxi.channels.models import Channel
-from guanxi.publishing.approvals import may_decide, review_status
+from guanxi.publishing.approvals import may_decide, review_statuses
 from guanxi.publishing.models import Post, PublishingPolicy, PublishTarget, TargetState
 from guanxi.publishing.policy import DEFAULT_APPROVER_ROLE, get_policy
 from guanxi.publishing.variants import unresolved
@@ -44,6 +44,7 @@ def _in_review(db: Session, workspace_id: int) -> list[PublishTarget]:
             PublishTarget.workspace_id == workspace_id,
             PublishTarget.state == TargetState.IN_REVIEW,
         )
+        .options(joinedload(PublishTarget.post))
         .order_by(PublishTarget.id)
     )
     return list(db.scalars(query))
@@ -81,9 +82,10 @@ def waiting(db: Session, *, membership: Membership) -> list[QueueItem]:
     policy = get_policy(db, workspace=membership.workspace)
     targets = _in_review(db, membership.workspace_id)
     since = _since(db, [t.id for t in targets])
+    statuses = review_statuses(db, targets=targets, policy=policy)
     items = []
     for target in targets:
-        status = review_status(db, target=target, policy=policy)
+        status = statuses[target.id]
         errors, warnings = unresolved(target)
         channel = db.get(Channel, target.channel_id)
         author = db.get(User, target.post.created_by_id) if target.post.created_by_id else None
@@ -106,13 +108,11 @@ def waiting(db: Session, *, membership: Membership) -> list[QueueItem]:
 
 
 def count_yours(db: Session, *, membership: Membership) -> int:
-    """How many variants wait for the member's decision now (the nav badge)."""
+    """How many variants wait for the member's decision now (the nav badge): the same few
+    queries however long the queue."""
     targets = _in_review(db, membership.workspace_id)
     if not targets:
         return 0
     policy = get_policy(db, workspace=membership.workspace)  # a variant in review: it exists
-    return sum(
-        1
-        for target in targets
-        if may_decide(review_status(db, target=target, policy=policy), membership)
-    )
+    statuses = review_statuses(db, targets=targets, policy=policy)
+    return sum(1 for status in statuses.values() if may_decide(status, membership))

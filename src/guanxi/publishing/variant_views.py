@@ -4,13 +4,19 @@ retry. Each comes back to the post page with a confirmation or the reason it was
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from guanxi.accounts.models import Membership
 from guanxi.channels.models import Channel
 from guanxi.connectors.base import VariantDraft
 from guanxi.core.errors import N_, UserError
 from guanxi.publishing import approvals, scheduling, service, variants
+from guanxi.publishing.models import Post, PublishTarget
 from guanxi.publishing.post_page import act, highlighted_text, present_findings, typed_zone
 from guanxi.web.deps import Approver, Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
@@ -20,14 +26,46 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 VARIANT = "/w/{slug}/posts/{post_id}/variants/{variant_id}"
 
 
-@router.post(VARIANT)
-def variant_save(
-    request: Request, db: Db, membership: Writer, post_id: int, variant_id: int, form: SubmittedForm
-) -> Response:
-    """Save a variant and check it again; an approved one whose content changed needs review."""
+@dataclass(frozen=True)
+class PostVariant:
+    """The variant a route acts on, with its post."""
+
+    post: Post
+    target: PublishTarget
+
+
+def post_variant(db: Db, membership: Member, post_id: int, variant_id: int) -> PostVariant:
+    """Variant ``variant_id`` of post ``post_id`` in the member's workspace; 404 for any other.
+    (The route's own role dependency comes first: a role too low is told so.)"""
     post, target = service.get_variant(
         db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
     )
+    return PostVariant(post, target)
+
+
+Variant = Annotated[PostVariant, Depends(post_variant)]
+
+
+def _act(
+    request: Request,
+    db: Db,
+    membership: Membership,
+    variant: PostVariant,
+    action: Callable[[], object],
+    notice: str,
+) -> Response:
+    """``act`` on the variant: back to its post, with the notice or the reason it was refused."""
+    return act(
+        request, db, membership, variant.post, action, notice=notice, target_id=variant.target.id
+    )
+
+
+@router.post(VARIANT)
+def variant_save(
+    request: Request, db: Db, membership: Writer, variant: Variant, form: SubmittedForm
+) -> Response:
+    """Save a variant and check it again; an approved one whose content changed needs review."""
+    target = variant.target
 
     def save() -> None:
         variants.update_variant(
@@ -43,19 +81,13 @@ def variant_save(
         )
         variants.check_variant(db, target=target, settings=app_settings(request))
 
-    return act(
-        request, db, membership, post, save, notice=N_("Variant saved."), target_id=variant_id
-    )
+    return _act(request, db, membership, variant, save, N_("Variant saved."))
 
 
 @router.post(VARIANT + "/check")
-def variant_check(
-    request: Request, db: Db, membership: Member, post_id: int, variant_id: int, form: SubmittedForm
-) -> Response:
-    """HTMX: the findings on the variant as typed (nothing is saved)."""
-    _post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
-    )
+def variant_check(request: Request, db: Db, variant: Variant, form: SubmittedForm) -> Response:
+    """HTMX: the findings on the variant as typed, for any member (nothing is saved)."""
+    target = variant.target
     channel = db.get(Channel, target.channel_id)
     assert channel is not None
     # The text as typed, with the media as saved (attachments change on save).
@@ -93,28 +125,23 @@ def variant_override(
     request: Request,
     db: Db,
     membership: Approver,
-    post_id: int,
-    variant_id: int,
+    variant: Variant,
     form: SubmittedForm,
 ) -> Response:
     """A manager lets a warning pass, with a reason."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
-    )
-    return act(
+    return _act(
         request,
         db,
         membership,
-        post,
+        variant,
         lambda: variants.override_warning(
             db,
-            target=target,
+            target=variant.target,
             membership=membership,
             code=form_value(form, "code"),
             reason=form_value(form, "reason"),
         ),
-        notice=N_("Warning overridden; your reason is recorded."),
-        target_id=variant_id,
+        N_("Warning overridden; your reason is recorded."),
     )
 
 
@@ -123,31 +150,26 @@ def variant_decide(
     request: Request,
     db: Db,
     membership: Approver,
-    post_id: int,
-    variant_id: int,
+    variant: Variant,
     form: SubmittedForm,
 ) -> Response:
     """Approve or reject the variant's next review step, with a comment."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
-    )
     approved = form_value(form, "decision") == "approve"
-    return act(
+    return _act(
         request,
         db,
         membership,
-        post,
+        variant,
         lambda: approvals.decide(
             db,
-            target=target,
-            post=post,
+            target=variant.target,
+            post=variant.post,
             membership=membership,
             approved=approved,
             comment=form_value(form, "comment"),
             settings=app_settings(request),
         ),
-        notice=N_("Variant approved.") if approved else N_("Variant rejected."),
-        target_id=variant_id,
+        N_("Variant approved.") if approved else N_("Variant rejected."),
     )
 
 
@@ -156,14 +178,11 @@ def variant_schedule(
     request: Request,
     db: Db,
     membership: Writer,
-    post_id: int,
-    variant_id: int,
+    variant: Variant,
     form: SubmittedForm,
 ) -> Response:
     """Schedule the variant at a time typed in the viewer's zone, or publish it now."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
-    )
+    target = variant.target
     zone = typed_zone(request, form, membership.workspace.timezone)
     now = form_value(form, "now") == "1"
 
@@ -181,25 +200,19 @@ def variant_schedule(
             raise
 
     notice = N_("Variant queued to publish now.") if now else N_("Variant scheduled.")
-    return act(request, db, membership, post, schedule, notice=notice, target_id=variant_id)
+    return _act(request, db, membership, variant, schedule, notice)
 
 
 @router.post(VARIANT + "/unschedule")
-def variant_unschedule(
-    request: Request, db: Db, membership: Writer, post_id: int, variant_id: int
-) -> Response:
+def variant_unschedule(request: Request, db: Db, membership: Writer, variant: Variant) -> Response:
     """Take the variant off the queue (it stays approved)."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
-    )
-    return act(
+    return _act(
         request,
         db,
         membership,
-        post,
-        lambda: scheduling.unschedule_target(db, target=target, membership=membership),
-        notice=N_("Variant taken off the queue; it stays approved."),
-        target_id=variant_id,
+        variant,
+        lambda: scheduling.unschedule_target(db, target=variant.target, membership=membership),
+        N_("Variant taken off the queue; it stays approved."),
     )
 
 
@@ -208,22 +221,20 @@ def variant_retry(
     request: Request,
     db: Db,
     membership: Writer,
-    post_id: int,
-    variant_id: int,
+    variant: Variant,
     form: SubmittedForm,
 ) -> Response:
     """Queue a failed variant again (one needing attention only after a manager confirms)."""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
-    )
-    return act(
+    return _act(
         request,
         db,
         membership,
-        post,
+        variant,
         lambda: scheduling.retry_target(
-            db, target=target, membership=membership, confirmed=form_value(form, "confirm") == "1"
+            db,
+            target=variant.target,
+            membership=membership,
+            confirmed=form_value(form, "confirm") == "1",
         ),
-        notice=N_("Variant queued again."),
-        target_id=variant_id,
+        N_("Variant queued again."),
     )

@@ -95,13 +95,16 @@ async def verify_csrf(request: Request) -> None:
 SESSION_ID = "sid"
 
 
-def signed_in_session(request: Request, db: Session) -> UserSession | None:
+def signed_in_session(
+    request: Request, db: Session, *, with_workspaces: bool = False
+) -> UserSession | None:
     """The live server-side session the cookie names (signed out, expired or of an inactive
-    user: None); notes when it was last seen."""
+    user: None); notes when it was last seen. ``with_workspaces``: the user's memberships
+    and workspaces are read with it."""
     session_id = request.session.get(SESSION_ID)
     if not isinstance(session_id, str) or not session_id:
         return None
-    found = sessions.find_session(db, session_id=session_id)
+    found = sessions.find_session(db, session_id=session_id, with_workspaces=with_workspaces)
     if found is not None:
         sessions.note_seen(db, found=found)  # committed before the view changes anything
     return found
@@ -115,7 +118,7 @@ def session_user(request: Request, db: Session) -> User | None:
 
 def current_user(request: Request, db: Db) -> User:
     """The signed-in user; pages without one redirect to sign-in."""
-    found = signed_in_session(request, db)
+    found = signed_in_session(request, db, with_workspaces=True)
     if found is None:
         # A session that is over (signed out, signed out everywhere, password changed) is
         # forgotten here.
@@ -124,7 +127,7 @@ def current_user(request: Request, db: Db) -> User:
     user = found.user
     request.state.user = user
     request.state.user_session = found
-    request.state.memberships = accounts.list_memberships(db, user=user)
+    request.state.memberships = sessions.memberships_by_name(user)  # read with the session
     if user.language:
         request.state.language = user.language
         i18n.set_language(user.language)  # messages of services and checks too

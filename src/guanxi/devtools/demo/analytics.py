@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
-from guanxi.connectors.base import MetricsLimits
+from guanxi.connectors.metrics import MetricsLimits
 from guanxi.connectors.registry import connector_factories
 from guanxi.core.db import utcnow
 from guanxi.core.upsert import insert_statement

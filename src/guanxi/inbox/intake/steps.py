@@ -33,9 +33,8 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import FetchedItem, FetchedKind
 from guanxi.core import values
 from guanxi.core.db import utcnow
+from guanxi.core.in_lists import each_among
 from guanxi.inbox.bulk import (
-    SQLITE_MAX_PARAMETERS,
-    among,
     as_stored,
     insert_new,
     plan_for_pages,
@@ -238,12 +237,9 @@ def _stored_keys(
         by_kind.setdefault(str(row["kind"]), []).append(row["external_id"])
     found: set[tuple[str, str]] = set()
     for kind, external_ids in by_kind.items():
-        for start in range(0, len(external_ids), SQLITE_MAX_PARAMETERS):
-            chunk = external_ids[start : start + SQLITE_MAX_PARAMETERS]
+        for among_ids in each_among(db, table.c.external_id, external_ids):
             query = select(table.c.external_id).where(
-                table.c.channel_id == channel_id,
-                table.c.kind == kind,
-                among(db, table.c.external_id, chunk),
+                table.c.channel_id == channel_id, table.c.kind == kind, among_ids
             )
             found.update((kind, external_id) for external_id in db.scalars(query))
     return found

@@ -100,10 +100,12 @@ def filters_from(request: Request) -> tuple[service.ItemFilters, dict[str, str]]
 
 
 class MemberName(NamedTuple):
-    """What the inbox shows of a member: the name, by user id (assignees, note authors)."""
+    """What the inbox shows of a member: the name, by user id (assignees, note authors), and
+    the role (who may be assigned items)."""
 
     user_id: int
     name: str
+    role: str
 
 
 def _members(
@@ -117,14 +119,14 @@ def _members(
     if only is not None and not only:
         return {}
     statement = (
-        select(Membership.user_id, User.name)
+        select(Membership.user_id, User.name, Membership.role)
         .join(User, User.id == Membership.user_id)
         .where(Membership.workspace_id == membership.workspace_id)
         .order_by(User.email)
     )
     if only is not None:
         statement = statement.where(Membership.user_id.in_(sorted(only)))
-    return {user_id: MemberName(user_id, name) for user_id, name in db.execute(statement)}
+    return {row.user_id: MemberName(*row) for row in db.execute(statement)}
 
 
 class Assignable(NamedTuple):
@@ -134,19 +136,10 @@ class Assignable(NamedTuple):
     name: str
 
 
-def _writers(db: Session, membership: Membership) -> list[Assignable]:
-    """The members with write access, by name (two columns and the role, not user rows)."""
-    rows = db.execute(
-        select(Membership.user_id, User.name, Membership.role)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.workspace_id == membership.workspace_id)
-        .order_by(User.name)
-    )
-    return [
-        Assignable(user_id, name)
-        for user_id, name, role in rows
-        if Permission.WRITE in ROLE_PERMISSIONS[Role(role)]
-    ]
+def _writers(members: dict[int, MemberName]) -> list[Assignable]:
+    """The members with write access, by name (from ``_members``: no query of their own)."""
+    writers = [m for m in members.values() if Permission.WRITE in ROLE_PERMISSIONS[Role(m.role)]]
+    return [Assignable(m.user_id, m.name) for m in sorted(writers, key=lambda m: m.name)]
 
 
 def author_names(db: Session, workspace_id: int, items: list[InboxItem]) -> names.AuthorNames:
@@ -206,7 +199,7 @@ def inbox_page(request: Request, db: Db, membership: Member) -> Response:
         "inbox/list.html",
         {
             "bulk_done": _bulk_done(request, rows["members"]),
-            "writers": _writers(db, membership),
+            "writers": _writers(rows["members"]),
             "section": "inbox",
             "filters": raw,
             "channels": channels,

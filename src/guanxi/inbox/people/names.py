@@ -19,6 +19,7 @@ from guanxi.accounts.service import record_audit, require
 from guanxi.catalog.service import platform_name
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
+from guanxi.core.in_lists import scalars_among
 from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.people.models import Person, PersonIdentity
 
@@ -123,13 +124,9 @@ def people_rows(db: Session, people: Sequence[Person]) -> list[PersonRow]:
     """The people list's lines: readable name, platforms, most followers, last contact."""
     identities: dict[int, list[PersonIdentity]] = {}
     ids = [person.id for person in people]
-    for start in range(0, len(ids), 500):
-        for identity in db.scalars(
-            select(PersonIdentity)
-            .where(PersonIdentity.person_id.in_(ids[start : start + 500]))
-            .order_by(PersonIdentity.id)
-        ):
-            identities.setdefault(identity.person_id, []).append(identity)
+    query = select(PersonIdentity).order_by(PersonIdentity.id)
+    for identity in scalars_among(db, query, PersonIdentity.person_id, ids):
+        identities.setdefault(identity.person_id, []).append(identity)
     rows = []
     for person in people:
         own = identities.get(person.id, [])

@@ -22,13 +22,12 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import record_audit, require
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.in_lists import among, is_postgresql, scalars_among
 from guanxi.core.upsert import insert_missing
 from guanxi.inbox.bulk import (
-    among,
     insert_from_json,
     insert_rows_missing,
     insert_with_ids,
-    is_postgresql,
     next_ids,
     update_by_id,
 )
@@ -173,11 +172,7 @@ def _add_people(
 
 
 def _people_by_id(db: Session, ids: set[int]) -> list[Person]:
-    ordered = sorted(ids)
-    people: list[Person] = []
-    for start in range(0, len(ordered), 500):
-        people.extend(db.scalars(select(Person).where(Person.id.in_(ordered[start : start + 500]))))
-    return people
+    return scalars_among(db, select(Person), Person.id, sorted(ids))
 
 
 def get_person(db: Session, *, workspace_id: int, person_id: int) -> Person:

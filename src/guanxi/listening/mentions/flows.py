@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.core.db import utcnow
+from guanxi.core.in_lists import each_among, rows_among
 from guanxi.listening.mentions import service
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topics import service as topics
@@ -73,11 +74,12 @@ def enrich_mentions(
     if not mention_ids:
         return 0
     relations = service.official_relations(db, workspace_id=workspace_id)
-    rows = db.execute(
+    query = (
         select(Mention.id, Mention.text, Mention.platform, Mention.posted_at, Author)
         .outerjoin(Author, Author.id == Mention.author_id)
-        .where(Mention.workspace_id == workspace_id, Mention.id.in_(list(mention_ids)))
-    ).all()
+        .where(Mention.workspace_id == workspace_id)
+    )
+    rows = rows_among(db, query, Mention.id, mention_ids)
     documents = []
     for _id, text, platform, _posted, author in rows:
         hint = ""
@@ -126,7 +128,8 @@ def write_enrichments(
         return
     now = utcnow()
     ids = [target[0] for target in targets]
-    db.execute(delete(MentionEnrichment).where(MentionEnrichment.mention_id.in_(ids)))
+    for among_ids in each_among(db, MentionEnrichment.mention_id, ids):
+        db.execute(delete(MentionEnrichment).where(among_ids))
     db.execute(
         insert(MentionEnrichment),
         [

@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.channels.service import get_channel
-from guanxi.connectors.base import AccountDay as ReportedDay
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import AccountDay as ReportedDay
+from guanxi.connectors.metrics import Metric
 from guanxi.core import tables, values
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.in_lists import scalars_among
 from guanxi.core.tables import CHINA, RowError
 from guanxi.mappings import service as mappings
 from guanxi.measure.days import store_days
@@ -344,13 +345,9 @@ def store_posts(
     by_id = {row.external_id: row for row in rows}  # a post twice: its last row counts
     if not by_id:
         return []
+    posts = select(MeasuredPost).where(MeasuredPost.channel_id == channel.id)
     known = {
-        post.external_id: post
-        for post in db.scalars(
-            select(MeasuredPost).where(
-                MeasuredPost.channel_id == channel.id, MeasuredPost.external_id.in_(by_id)
-            )
-        )
+        post.external_id: post for post in scalars_among(db, posts, MeasuredPost.external_id, by_id)
     }
     for external_id, row in by_id.items():
         post = known.get(external_id)
@@ -375,13 +372,10 @@ def store_posts(
             post.url = post.url or row.url
     db.flush()
     post_ids = [known[external_id].id for external_id in by_id]
+    snapshots = select(PostSnapshot).where(PostSnapshot.observed_at == observed_at)
     taken = {
         snapshot.post_id: snapshot
-        for snapshot in db.scalars(
-            select(PostSnapshot).where(
-                PostSnapshot.post_id.in_(post_ids), PostSnapshot.observed_at == observed_at
-            )
-        )
+        for snapshot in scalars_among(db, snapshots, PostSnapshot.post_id, post_ids)
     }
     for external_id, row in by_id.items():
         if not row.figures:

@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.channels.service import list_channels
-from guanxi.connectors.base import Metric
+from guanxi.connectors.metrics import Metric
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
