@@ -8,8 +8,16 @@ from guanxi.core.errors import N_
 capability = Capability(
     name="convert",
     position=55,
-    routers=("guanxi.convert.views:router", "guanxi.convert.revenue_views:router"),
-    api_routers=("guanxi.convert.api:router", "guanxi.convert.api:conversions_router"),
+    routers=(
+        "guanxi.convert.views:router",
+        "guanxi.convert.code_views:router",
+        "guanxi.convert.revenue_views:router",
+    ),
+    api_routers=(
+        "guanxi.convert.api:router",
+        "guanxi.convert.api:codes_router",
+        "guanxi.convert.api:conversions_router",
+    ),
     schedule="guanxi.convert.scheduled:SCHEDULE",
     cli=cli.register,
     models=(models,),
@@ -23,5 +31,5 @@ capability = Capability(
         href="links",
         position=65,
     ),
-    on_app_created=("guanxi.convert.redirect:set_up",),
+    on_app_created=("guanxi.convert.redirect:set_up", "guanxi.convert.code_events:set_up"),
 )
