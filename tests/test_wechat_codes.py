@@ -226,7 +226,8 @@ def test_a_revoked_or_expired_token_is_refreshed_once(
         state.tokens[first.access_token].revoked = True  # 40001
     connector.url_link(context, path="", query="", expire_days=1)
     second = context.tokens.current()
-    assert second is not None and second.access_token != first.access_token
+    assert second is not None
+    assert second.access_token != first.access_token
     with state.lock:
         state.tokens[second.access_token].expires_at = utcnow()  # 42001
     assert connector.miniprogram_code(context, scene="ok", page="", width=430)

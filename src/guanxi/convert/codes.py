@@ -38,7 +38,8 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 
-RENEW_AHEAD = timedelta(days=3)  # URL Links expiring sooner than this are made again
+# URL Links expiring sooner than this are made again (a link of a few days: at half its life).
+RENEW_AHEAD = timedelta(days=3)
 PAGE_MAX = 200
 PAGE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_-/.")
 _BASE62 = string.ascii_letters + string.digits
@@ -66,6 +67,13 @@ KIND_NAMES = {
     CodeKind.QR_TEMPORARY: N_("temporary QR code"),
     CodeKind.QR_PERMANENT: N_("permanent QR code"),
     CodeKind.MINIPROGRAM_CODE: N_("mini-program code"),
+    CodeKind.URL_LINK: N_("URL Link"),
+}
+
+KIND_TITLES = {
+    CodeKind.QR_TEMPORARY: N_("Temporary QR code"),
+    CodeKind.QR_PERMANENT: N_("Permanent QR code"),
+    CodeKind.MINIPROGRAM_CODE: N_("Mini-program code"),
     CodeKind.URL_LINK: N_("URL Link"),
 }
 
@@ -111,12 +119,13 @@ def code_channels(db: Session, workspace_id: int, capable: set[str]) -> Sequence
     ).all()
 
 
-def _check(db: Session, workspace_id: int, code: CodeInput, maker: MakesSceneCodes) -> None:
+def _check(db: Session, workspace_id: int, code: CodeInput, maker: MakesSceneCodes) -> int | None:
+    """Refuse what breaks a limit; the code's campaign (its post's when not given)."""
     limits = maker.scene_code_limits
     if len(code.label) > LABEL_MAX:
         raise UserError(MSG_LABEL, limit=LABEL_MAX)
-    flows.campaign_in_workspace(db, workspace_id, code.campaign_id)
-    flows.post_in_workspace(db, workspace_id, code.post_id)
+    campaign = flows.campaign_in_workspace(db, workspace_id, code.campaign_id)
+    post = flows.post_in_workspace(db, workspace_id, code.post_id)
     if code.kol_id is not None:
         kol = db.get(Kol, code.kol_id)
         if kol is None or kol.workspace_id != workspace_id:
@@ -139,6 +148,9 @@ def _check(db: Session, workspace_id: int, code: CodeInput, maker: MakesSceneCod
         raise UserError(
             MSG_WIDTH, low=limits.miniprogram_width_min, high=limits.miniprogram_width_max
         )
+    if campaign is not None:
+        return campaign.id
+    return post.campaign_id if post is not None else None
 
 
 def permanent_in_use(db: Session, channel_id: int) -> int:
@@ -198,7 +210,7 @@ def create_code(
         maker, context = maker_for(channel)
     except (LookupError, ConnectorError) as exc:
         raise UserError(MSG_CHANNEL) from exc
-    _check(db, workspace_id, code, maker)
+    campaign_id = _check(db, workspace_id, code, maker)
     limits = maker.scene_code_limits
     scene = (
         _permanent_scene(db, channel.id, limits.permanent_max)
@@ -211,7 +223,7 @@ def create_code(
         kind=code.kind,
         scene=scene,
         label=code.label.strip(),
-        campaign_id=code.campaign_id,
+        campaign_id=campaign_id,
         post_id=code.post_id,
         kol_id=code.kol_id,
         page=code.page,
@@ -294,16 +306,23 @@ def list_codes(db: Session, *, workspace_id: int) -> list[tuple[SceneCode, CodeC
 def renew_links(
     db: Session, *, maker_for: MakerFor, now: datetime | None = None
 ) -> list[SceneCode]:
-    """Make again every live URL Link expiring within ``RENEW_AHEAD``: the new one has the
-    same scene, page and lifetime; the old one is archived and kept. Commits each."""
+    """Make again every live URL Link expiring within ``RENEW_AHEAD`` (or half its lifetime,
+    when that is shorter): the new one has the same scene, page and lifetime; the old one is
+    archived and kept. Commits each."""
     now = now or utcnow()
-    due = db.scalars(
+    soon = db.scalars(
         select(SceneCode).where(
             SceneCode.kind == CodeKind.URL_LINK,
             SceneCode.archived_at.is_(None),
             SceneCode.expires_at < now + RENEW_AHEAD,
         )
     ).all()
+    due = [
+        link
+        for link in soon
+        if link.expires_at is not None
+        and link.expires_at - now < min(RENEW_AHEAD, timedelta(days=link.lifetime_days or 30) / 2)
+    ]
     renewed: list[SceneCode] = []
     for old in due:
         channel = db.get(Channel, old.channel_id)

@@ -103,7 +103,7 @@ def _svg(code: SceneCode, text: PosterText) -> bytes:
         qr = segno.make(code.url, error="m")
         size = qr.symbol_size(scale=1, border=2)[0]
         scale = CODE_SIZE / size
-        path = qr.svg_inline(scale=1, border=2, dark="#111", light="#fff", xmldecl=False)
+        path = qr.svg_inline(scale=1, border=2, dark="#111", light="#fff")
         drawn = f'<g transform="translate({offset},260) scale({scale:.4f})">{path}</g>'
     font = 'font-family="Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"'
     svg = (

@@ -196,8 +196,10 @@ def _lookups(db: Session, workspace_id: int) -> _Lookups:
         for kol_id, (platform, handle) in kols.items()
         if handle and platform == "douyin"
     }
-    platforms = dict(
-        db.execute(select(Channel.id, Channel.platform).where(Channel.workspace_id == workspace_id))
+    platforms: dict[int, str] = dict(
+        db.execute(
+            select(Channel.id, Channel.platform).where(Channel.workspace_id == workspace_id)
+        ).all()
     )
     rows = [
         (scene, (code_id, campaign_id, post_id, kol_id, platforms.get(channel_id, "")))
