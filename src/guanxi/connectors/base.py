@@ -34,6 +34,7 @@ class Capability(StrEnum):
     METRICS = "metrics"
     SEARCH = "search"  # a keyword search / public timeline feed, for listening
     HIDE = "hide"  # hide or delete someone else's comment, for moderation
+    SCENE_CODES = "scene_codes"  # QR / mini-program codes that name what brought a person
 
 
 class HashtagStyle(StrEnum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from guanxi.connectors.base import FetchedItem, PublishResult
@@ -51,7 +52,22 @@ class PublishFinished:
     result: PublishResult
 
 
-PushEvent = MessageArrived | PublishFinished
+@dataclass(frozen=True)
+class CodeScanned:
+    """A person scanned one of the account's scene codes, or followed the account.
+
+    ``followed``: the scan made them a follower (or they followed another way, then
+    ``scene`` is empty). ``event_id`` is the same for the platform's retries of one push.
+    """
+
+    openid: str
+    scene: str
+    followed: bool
+    at: datetime
+    event_id: str
+
+
+PushEvent = MessageArrived | PublishFinished | CodeScanned
 
 
 @runtime_checkable

@@ -52,6 +52,17 @@ MSG_QUOTA = N_(
     "midnight Beijing time, or after an administrator resets the quota."
 )
 MSG_MINUTE = N_("WeChat asks to slow down (error 45011). guanxi retries in a minute.")
+MSG_PER_MINUTE = N_(
+    "WeChat allows 5,000 of these calls a minute and this one was over (error 44990). guanxi "
+    "retries in a minute."
+)
+MSG_SCENE_TOO_LONG = N_(
+    "WeChat refused the code's scene as too long (error 85096). Use a shorter scene key."
+)
+MSG_BAD_ARGUMENT = N_(
+    "WeChat refused a value of the request (error 40097: {errmsg}). Check the page path, "
+    "width and expiry, then try again."
+)
 MSG_UNAUTHORIZED = N_(
     "This Official Account may not use the WeChat API needed for publishing (error 48001, "
     "api unauthorized). Complete WeChat verification (微信认证) of the account, or grant the "
@@ -102,6 +113,13 @@ def _raise_for(data: Mapping[str, Any]) -> None:
         raise QuotaExhaustedError(MSG_QUOTA, resets_at=next_beijing_midnight(), code="45009")
     if code == 45011:
         raise RateLimitedError(MSG_MINUTE, retry_after_s=RATE_LIMIT_RETRY_S, code="45011")
+    if code == 44990:
+        raise RateLimitedError(MSG_PER_MINUTE, retry_after_s=RATE_LIMIT_RETRY_S, code="44990")
+    if code == 85096:
+        raise PermanentError(MSG_SCENE_TOO_LONG, code="85096")
+    if code == 40097:
+        told = errmsg.split(" rid:", maxsplit=1)[0]
+        raise PermanentError(MSG_BAD_ARGUMENT, code="40097", errmsg=told)
     if code == 48001:
         raise PermanentError(MSG_UNAUTHORIZED, code="48001")
     if code == 40164:
@@ -199,18 +217,25 @@ class WechatApi:
         return channel.tokens.refresh(stale, fetch)
 
     def _call(
-        self, channel: ChannelContext, path: str, *, sent_means_unknown: bool = False, **kwargs: Any
+        self,
+        channel: ChannelContext,
+        path: str,
+        *,
+        sent_means_unknown: bool = False,
+        method: str = "POST",
+        **kwargs: Any,
     ) -> dict[str, Any]:
-        """POST an API call with the shared token; refresh it once if WeChat refuses it."""
+        """Send an API call (POST unless told) with the shared token; refresh it once if
+        WeChat refuses it."""
         token = self._token(channel)
         data = self._request(
-            "POST", path, token=token.access_token, sent_means_unknown=sent_means_unknown, **kwargs
+            method, path, token=token.access_token, sent_means_unknown=sent_means_unknown, **kwargs
         )
         if _errcode(data) in TOKEN_ERRCODES:
             # Refused on its token, the call did nothing: sending it again is safe.
             token = self._refresh(channel, token)
             data = self._request(
-                "POST",
+                method,
                 path,
                 token=token.access_token,
                 sent_means_unknown=sent_means_unknown,
@@ -218,3 +243,36 @@ class WechatApi:
             )
         _raise_for(data)
         return data
+
+    def _call_for_image(self, channel: ChannelContext, path: str, body: Mapping[str, Any]) -> bytes:
+        """POST a call WeChat answers with an image (its errors come as JSON)."""
+        token = self._token(channel)
+        for attempt in range(2):
+            content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            try:
+                response = self._http.post(
+                    self._base + path,
+                    params={"access_token": token.access_token},
+                    content=content,
+                    headers={"content-type": "application/json; charset=utf-8"},
+                )
+            except httpx.TransportError as exc:
+                raise TransientError(
+                    MSG_UNREACHABLE, code="network", error=type(exc).__name__
+                ) from exc
+            if response.status_code >= 500:
+                raise _busy(str(response.status_code))
+            if response.headers.get("content-type", "").startswith("image/"):
+                return response.content
+            try:
+                data = response.json()
+            except ValueError as exc:
+                raise _busy(str(response.status_code)) from exc
+            if not isinstance(data, dict):
+                raise _busy(str(response.status_code))
+            if _errcode(data) in TOKEN_ERRCODES and attempt == 0:
+                token = self._refresh(channel, token)
+                continue
+            _raise_for(data)
+            break
+        raise _busy("image")

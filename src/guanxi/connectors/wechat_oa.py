@@ -9,7 +9,8 @@ other out. Publishing uploads the cover and the body's images, adds a draft and 
 
 The connector is assembled from its parts: the API's errors, HTTP and tokens
 (``wechat_api``), an article's rules (``wechat_rules``), comments and messages
-(``wechat_engage``), pushes (``wechat_push``) and figures (``wechat_metrics``); this module
+(``wechat_engage``), pushes (``wechat_push``), figures (``wechat_metrics``) and scene codes
+(``wechat_codes``); this module
 connects, publishes, finds and deletes articles.
 """
 
@@ -46,6 +47,7 @@ from guanxi.connectors.base import (
 )
 from guanxi.connectors.settings import connector_settings
 from guanxi.connectors.wechat_api import WechatApi, _errcode
+from guanxi.connectors.wechat_codes import WechatCodes
 from guanxi.connectors.wechat_engage import WechatEngage
 from guanxi.connectors.wechat_html import sanitize_html
 from guanxi.connectors.wechat_jobs import result_from_job
@@ -99,7 +101,9 @@ class WechatSettings(BaseSettings):
     )
 
 
-class WechatOaConnector(WechatApi, WechatMetrics, WechatPush, WechatEngage, ReadNotSupported):
+class WechatOaConnector(
+    WechatApi, WechatMetrics, WechatPush, WechatEngage, WechatCodes, ReadNotSupported
+):
     """Publishes articles to a WeChat Official Account; see the module docstring."""
 
     name = "wechat_oa"
@@ -108,6 +112,7 @@ class WechatOaConnector(WechatApi, WechatMetrics, WechatPush, WechatEngage, Read
     # The inbox side (connectors.wechat_engage); messages arrive by push, not by fetching.
     capabilities |= {Capability.FETCH_COMMENTS, Capability.REPLY, Capability.HIDE}
     capabilities |= {Capability.METRICS}  # connectors.wechat_metrics (the data cube)
+    capabilities |= {Capability.SCENE_CODES}  # connectors.wechat_codes (QR, mini-program)
     hashtag_style = HashtagStyle.NONE
     variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
     field_limits = (FieldLimit("title", TITLE_MAX), FieldLimit("digest", DIGEST_MAX))

@@ -25,6 +25,7 @@ from defusedxml.ElementTree import fromstring
 
 from guanxi.connectors.base import FetchedAuthor, FetchedItem, FetchedKind, TransientError
 from guanxi.connectors.push import (
+    CodeScanned,
     MessageArrived,
     PublishFinished,
     PushEvent,
@@ -54,6 +55,7 @@ IGNORED_EVENTS = frozenset(
         "unsubscribe",
     }
 )
+QR_FOLLOW_PREFIX = "qrscene_"  # a subscribe event's EventKey when a scene QR code made it
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link"})
 
 
@@ -149,6 +151,27 @@ def as_item(message: Mapping[str, Any]) -> FetchedItem | None:
     )
 
 
+def code_scanned(event: Mapping[str, Any]) -> CodeScanned | None:
+    """What a ``subscribe`` (``EventKey=qrscene_<scene>``, or none when they followed another
+    way) or ``SCAN`` (``EventKey=<scene>``) event says; None for other events."""
+    kind = str(event.get("Event", ""))
+    sender = str(event.get("FromUserName", ""))
+    key = str(event.get("EventKey", "") or "")
+    if event.get("MsgType") != "event" or not sender or kind not in {"subscribe", "SCAN"}:
+        return None
+    if kind == "subscribe":
+        scene = key.removeprefix(QR_FOLLOW_PREFIX) if key.startswith(QR_FOLLOW_PREFIX) else ""
+    else:
+        scene = key
+    return CodeScanned(
+        openid=sender[:64],
+        scene=scene[:64],
+        followed=kind == "subscribe",
+        at=_created(event),
+        event_id=f"{sender}:{event.get('CreateTime', '')}:{kind}"[:120],
+    )
+
+
 def publish_finished(event: Mapping[str, Any]) -> PublishFinished | None:
     """What a ``PUBLISHJOBFINISH`` event says; None (logged) when it says nothing guanxi can
     apply: polling ``freepublish/get`` still follows the job."""
@@ -203,10 +226,17 @@ class WechatPush:
         return query.get("echostr", "")
 
     def parse_push(self, body: bytes, request: SignedRequest) -> list[PushEvent]:
-        """A publish job's end, or a person's message or event (system events: nothing)."""
+        """A publish job's end, or a person's message or event (system events: nothing);
+        a follow or a scan of a scene code is also said as such."""
         event = parse_event(body)
         if event.get("MsgType") == "event" and event.get("Event") == "PUBLISHJOBFINISH":
             finished = publish_finished(event)
             return [finished] if finished is not None else []
         item = as_item(event)
-        return [MessageArrived(item=item, request=request)] if item is not None else []
+        events: list[PushEvent] = []
+        if item is not None:
+            events.append(MessageArrived(item=item, request=request))
+        scanned = code_scanned(event)
+        if scanned is not None:
+            events.append(scanned)
+        return events

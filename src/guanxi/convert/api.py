@@ -1,6 +1,7 @@
 """The conversions API: ``/api/v1/w/{slug}/links`` (tracked links: list them with their
-clicks, make one) and ``/api/v1/w/{slug}/conversions`` (an order from the brand's own shop
-or mini program, idempotent on its order id).
+clicks, make one), ``/api/v1/w/{slug}/codes`` (WeChat scene codes: list them with their
+scans, follows and orders, make one) and ``/api/v1/w/{slug}/conversions`` (an order from
+the brand's own shop or mini program, idempotent on its order id).
 
 The same services as the pages; for a token of the workspace (writing needs write access).
 """
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from guanxi.convert import links
+from guanxi.convert import code_views, codes, links
 from guanxi.convert.models import (
+    CodeCreate,
+    CodeRead,
     ConversionCreate,
     ConversionRead,
     LinkCreate,
     LinkRead,
+    SceneCode,
     TrackedLink,
 )
 from guanxi.convert.orders import service as orders
@@ -23,6 +27,7 @@ from guanxi.web.deps import Db, app_settings
 
 router = workspace_api("links", tags=["links"])
 conversions_router = workspace_api("conversions", tags=["conversions"])
+codes_router = workspace_api("codes", tags=["codes"])
 
 
 def _read(request: Request, link: TrackedLink, counts: links.LinkCounts) -> LinkRead:
@@ -69,3 +74,46 @@ def record_conversion(body: ConversionCreate, membership: ApiWriter, db: Db) -> 
     stored = orders.record_conversion(db, workspace_id=membership.workspace_id, conversion=body)
     db.commit()
     return stored
+
+
+def _code_read(row: SceneCode, counts: codes.CodeCounts, orders: float) -> CodeRead:
+    return CodeRead(
+        id=row.id,
+        kind=row.kind,
+        channel_id=row.channel_id,
+        scene=row.scene,
+        label=row.label,
+        url=row.url,
+        campaign_id=row.campaign_id,
+        post_id=row.post_id,
+        kol_id=row.kol_id,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        scans=counts.scans,
+        follows=counts.follows,
+        orders=round(orders),
+    )
+
+
+@codes_router.get("", response_model=list[CodeRead])
+def list_codes_api(membership: ApiReader, db: Db) -> list[CodeRead]:
+    """The workspace's live scene codes, newest first, with scans, follows and orders
+    (last touch, 30-day window, over 90 days)."""
+    orders = code_views.code_orders(db, membership.workspace_id)
+    rows = codes.list_codes(db, workspace_id=membership.workspace_id)
+    return [_code_read(row, counts, orders.get(row.id, 0.0)) for row, counts in rows]
+
+
+@codes_router.post("", response_model=CodeRead, status_code=201)
+def create_code_api(request: Request, body: CodeCreate, membership: ApiWriter, db: Db) -> CodeRead:
+    """Make a scene code on a WeChat account; the platform's limits are checked first."""
+    with code_views.maker(request, db) as maker_for:
+        row = codes.create_code(
+            db,
+            workspace_id=membership.workspace_id,
+            code=codes.CodeInput(**body.model_dump()),
+            maker_for=maker_for,
+            created_by_id=membership.user_id,
+        )
+    db.commit()
+    return _code_read(row, codes.CodeCounts(), 0.0)

@@ -13,10 +13,12 @@ capability = Capability(
         "guanxi.convert.revenue_views:router",
         "guanxi.convert.money_views:router",
         "guanxi.convert.import_views:router",
+        "guanxi.convert.code_views:router",
     ),
     api_routers=(
         "guanxi.convert.api:router",
         "guanxi.convert.api:conversions_router",
+        "guanxi.convert.api:codes_router",
         "guanxi.convert.money_api:costs_router",
         "guanxi.convert.money_api:kols_router",
         "guanxi.convert.money_api:codes_router",
@@ -35,5 +37,5 @@ capability = Capability(
         href="links",
         position=65,
     ),
-    on_app_created=("guanxi.convert.redirect:set_up",),
+    on_app_created=("guanxi.convert.redirect:set_up", "guanxi.convert.code_events:set_up"),
 )

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from guanxi.core.db import utcnow
-from guanxi.sandbox import wechat_engage, wechat_metrics
+from guanxi.sandbox import wechat_codes, wechat_engage, wechat_metrics
 from guanxi.sandbox.app import PlatformSurface, json_error, sandbox_of
 from guanxi.sandbox.state import SandboxMedia, SandboxPost
 from guanxi.sandbox.state import SandboxState as State
@@ -168,6 +168,7 @@ def _router(wechat: WechatSandbox) -> APIRouter:
     _admin_routes(router, wechat)
     wechat_engage.register(router, wechat)
     wechat_metrics.register(router, wechat)
+    wechat_codes.register(router, wechat)
     return router
 
 

@@ -45,6 +45,8 @@ class WechatLimits:
     minute_quota: int = 120
     token_lifetime_s: int = 7200
     publish_delay_s: float = 2.0  # how long a publish job stays "publishing"
+    permanent_qr_max: int = 100_000  # QR_LIMIT_STR_SCENE codes an account may ever make
+    wxacode_per_minute: int = 5000  # getwxacodeunlimit calls a minute (error 44990)
 
 
 @dataclass
@@ -87,6 +89,25 @@ class Push:
     error: str = ""
 
 
+@dataclass
+class QrTicket:
+    """A QR code ``qrcode/create`` made: what it encodes and until when."""
+
+    app_id: str
+    scene: str
+    url: str
+    expires_at: float | None  # time.time(); None for a permanent code
+
+
+@dataclass
+class Follower:
+    """A follower of an account as ``user/info`` tells it."""
+
+    subscribe_time: int
+    subscribe_scene: str = "ADD_SCENE_OTHERS"
+    qr_scene_str: str = ""
+
+
 class RefusedError(Exception):
     """A call WeChat refuses, with its errcode and errmsg."""
 
@@ -118,6 +139,8 @@ class WechatSandbox:
     jobs: dict[str, PublishJob] = field(default_factory=dict)
     images: dict[str, bytes] = field(default_factory=dict)  # uploadimg / material bytes
     pushes: list[Push] = field(default_factory=list)
+    tickets: dict[str, QrTicket] = field(default_factory=dict)
+    followers: dict[tuple[str, str], Follower] = field(default_factory=dict)  # (app, openid)
     daily_calls: dict[tuple[str, str, date], int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(2247483647))

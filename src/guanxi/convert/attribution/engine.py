@@ -5,7 +5,12 @@ An order is joined to its touches only through identifiers it carries:
 - ``click_id`` → the tracked link's click (a person's, within the lookback window before
   the order) → the link's campaign and post; the platform is the app the click came from;
 - ``promo_code`` → the workspace's promo code → its KOL and campaign (touched at the order);
-- Douyin's ``author_id`` → the KOL whose handle it is (touched at the order).
+- Douyin's ``author_id`` → the KOL whose handle it is (touched at the order);
+- ``openid`` (a WeChat Pay order, or the conversion API's) → that WeChat user's scans and
+  follows of the workspace's scene codes within the window → each code's campaign, post
+  and KOL; the platform is the code's account's;
+- ``scene`` (the mini program's, from a mini-program code or URL Link) → the code with that
+  scene (touched at the order).
 
 Each paid order's net revenue (paid minus refunds) and the order itself are shared among
 its touches by the model's shares. An order with no touch is **unattributed**, reported as
@@ -22,14 +27,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from guanxi.channels.models import Channel
 from guanxi.convert.attribution.weights import DEFAULT_HALF_LIFE, AttributionModel, shares
 from guanxi.convert.models import (
+    CodeEvent,
     Kol,
     LinkClick,
     Order,
     OrderRefund,
     OrderStatus,
     PromoCode,
+    SceneCode,
     TrackedLink,
 )
 
@@ -46,6 +54,7 @@ class Touch:
     post_id: int | None = None
     kol_id: int | None = None
     platform: str = ""
+    code_id: int | None = None
 
 
 @dataclass
@@ -77,6 +86,7 @@ class Attribution:
     by_post: dict[int | None, Credit] = field(default_factory=lambda: defaultdict(Credit))
     by_kol: dict[int | None, Credit] = field(default_factory=lambda: defaultdict(Credit))
     by_platform: dict[str, Credit] = field(default_factory=lambda: defaultdict(Credit))
+    by_code: dict[int | None, Credit] = field(default_factory=lambda: defaultdict(Credit))
 
     @property
     def attributed(self) -> Credit:
@@ -99,6 +109,8 @@ class PaidOrder:
     click_id: str
     promo_code: str
     author_id: str
+    openid: str = ""
+    scene: str = ""
 
 
 @dataclass
@@ -108,6 +120,13 @@ class _Lookups:
     codes: dict[str, tuple[int | None, int | None, str]]  # code → kol, campaign, platform
     creators: dict[str, tuple[int, str]]  # Douyin author id → kol, platform
     links: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
+    # scene → code, campaign, post, KOL, platform (live codes win over archived ones)
+    scenes: dict[str, tuple[int, int | None, int | None, int | None, str]] = field(
+        default_factory=dict
+    )
+    code_by_id: dict[int, tuple[int, int | None, int | None, int | None, str]] = field(
+        default_factory=dict
+    )
 
 
 def attribute(
@@ -127,10 +146,13 @@ def attribute(
     for orders in _paid_orders(db, workspace_id, start, end):
         refunds = _refunds(db, workspace_id, orders)
         clicks = _clicks(db, workspace_id, orders, lookups)
+        scans = _scans(db, workspace_id, orders, window)
         for order in orders:
             net = max(order.amount_fen - refunds.get((order.source, order.external_id), 0), 0)
             result.total.add(net, 1)
             touches = _touches(order, clicks, lookups, window)
+            touches += _code_touches(order, scans, lookups, window)
+            touches.sort(key=lambda touch: touch.at)
             if not touches:
                 result.unattributed.add(net, 1)
                 continue
@@ -150,6 +172,8 @@ def _credit(result: Attribution, touch: Touch, revenue: float, orders: float) ->
     result.by_post[touch.post_id].add(revenue, orders)
     result.by_kol[touch.kol_id].add(revenue, orders)
     result.by_platform[touch.platform].add(revenue, orders)
+    if touch.code_id is not None:
+        result.by_code[touch.code_id].add(revenue, orders)
 
 
 def _lookups(db: Session, workspace_id: int) -> _Lookups:
@@ -172,7 +196,29 @@ def _lookups(db: Session, workspace_id: int) -> _Lookups:
         for kol_id, (platform, handle) in kols.items()
         if handle and platform == "douyin"
     }
-    return _Lookups(codes=codes, creators=creators)
+    platforms: dict[int, str] = dict(
+        db.execute(
+            select(Channel.id, Channel.platform).where(Channel.workspace_id == workspace_id)
+        ).all()
+    )
+    rows = [
+        (scene, (code_id, campaign_id, post_id, kol_id, platforms.get(channel_id, "")))
+        for code_id, scene, campaign_id, post_id, kol_id, channel_id in db.execute(
+            select(
+                SceneCode.id,
+                SceneCode.scene,
+                SceneCode.campaign_id,
+                SceneCode.post_id,
+                SceneCode.kol_id,
+                SceneCode.channel_id,
+            )
+            .where(SceneCode.workspace_id == workspace_id)
+            .order_by(SceneCode.archived_at.is_(None), SceneCode.id)  # live ones last: they win
+        )
+    ]
+    scenes = dict(rows)
+    by_id = {entry[0]: entry for _scene, entry in rows}
+    return _Lookups(codes=codes, creators=creators, scenes=scenes, code_by_id=by_id)
 
 
 def _paid_orders(
@@ -191,6 +237,8 @@ def _paid_orders(
                 Order.click_id,
                 Order.promo_code,
                 Order.author_id,
+                Order.openid,
+                Order.scene,
             )
             .where(
                 Order.workspace_id == workspace_id,
@@ -204,7 +252,7 @@ def _paid_orders(
         ).all()
         if not rows:
             return
-        yield [PaidOrder(*row) for row in rows]
+        yield [PaidOrder(*tuple(row)) for row in rows]
         last_id = rows[-1][0]
 
 
@@ -248,6 +296,54 @@ def _clicks(
         ):
             lookups.links[link_id] = (campaign_id, post_id)
     return found
+
+
+def _scans(
+    db: Session,
+    workspace_id: int,
+    orders: Sequence[PaidOrder],
+    window: timedelta,
+) -> dict[str, list[tuple[datetime, int]]]:
+    """The scans and follows of a code by the OpenIDs the chunk's orders carry, within the
+    window before the newest: OpenID → [(time, code id)]."""
+    ids = {order.openid for order in orders if order.openid}
+    if not ids:
+        return {}
+    since = min(order.ordered_at for order in orders if order.openid) - window
+    until = max(order.ordered_at for order in orders if order.openid)
+    found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for openid, occurred_at, code_id in db.execute(
+        select(CodeEvent.openid, CodeEvent.occurred_at, CodeEvent.code_id).where(
+            CodeEvent.workspace_id == workspace_id,
+            CodeEvent.openid.in_(ids),
+            CodeEvent.code_id.is_not(None),
+            CodeEvent.occurred_at >= since,
+            CodeEvent.occurred_at <= until,
+        )
+    ):
+        if code_id is not None:  # the query leaves them out; the column may be NULL
+            found[openid].append((occurred_at, code_id))
+    return found
+
+
+def _code_touches(
+    order: PaidOrder,
+    scans: dict[str, list[tuple[datetime, int]]],
+    lookups: _Lookups,
+    window: timedelta,
+) -> list[Touch]:
+    """The order's touches through WeChat: its buyer's scans and follows, its scene."""
+    touches: list[Touch] = []
+    for at, code_id in scans.get(order.openid, []) if order.openid else []:
+        code = lookups.code_by_id.get(code_id)
+        if code is not None and order.ordered_at - window <= at <= order.ordered_at:
+            _id, campaign_id, post_id, kol_id, platform = code
+            touches.append(Touch(at, campaign_id, post_id, kol_id, platform, code_id))
+    scene = lookups.scenes.get(order.scene) if order.scene else None
+    if scene is not None:
+        code_id, campaign_id, post_id, kol_id, platform = scene
+        touches.append(Touch(order.ordered_at, campaign_id, post_id, kol_id, platform, code_id))
+    return touches
 
 
 def _touches(
