@@ -51,6 +51,7 @@ LAYERS: tuple[Layer, ...] = (
                 "channels",  # connected accounts and the push entry
                 "checks",  # Chinese-first checks of any text about to be sent
                 "connectors",  # the one way to talk to a platform
+                "estimates",  # a campaign's effect: difference-in-differences, placebo intervals
                 "nlp",  # the enrichment pipeline
                 "notifications",  # in-app notifications for every capability
                 "outbound",  # the guarded client for user-given addresses

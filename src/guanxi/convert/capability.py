@@ -8,7 +8,11 @@ from guanxi.core.errors import N_
 capability = Capability(
     name="convert",
     position=55,
-    routers=("guanxi.convert.views:router", "guanxi.convert.revenue_views:router"),
+    routers=(
+        "guanxi.convert.views:router",
+        "guanxi.convert.revenue_views:router",
+        "guanxi.convert.incremental_views:router",
+    ),
     api_routers=("guanxi.convert.api:router", "guanxi.convert.api:conversions_router"),
     schedule="guanxi.convert.scheduled:SCHEDULE",
     cli=cli.register,

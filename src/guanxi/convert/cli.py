@@ -114,6 +114,7 @@ def report_command(
 ) -> None:
     """Revenue and orders per campaign, post, KOL and platform for the days --from to --to
     (the workspace's time zone), attributed under --model, with the unattributed orders."""
+    from guanxi.convert.incrementality import campaign_estimates, today_in  # noqa: PLC0415 - the estimator: only this command needs it
     from guanxi.convert.reports import revenue_report  # noqa: PLC0415 - the attribution engine: only this command needs it
 
     if output != "json":
@@ -134,6 +135,14 @@ def report_command(
             )
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from None
+        incremental = campaign_estimates(
+            db,
+            workspace_id=found.id,
+            first_day=report.first_day,
+            last_day=report.last_day,
+            zone=found.timezone,
+            today=today_in(found.timezone),
+        )
     document = {
         "workspace": workspace,
         "from": report.first_day.isoformat(),
@@ -159,6 +168,7 @@ def report_command(
                 ("platforms", report.platforms),
             )
         },
+        "incremental": [item.as_json(i18n.gettext) for item in incremental],
     }
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from guanxi.convert import reports
+from guanxi.convert import incrementality, reports
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS
 from guanxi.convert.attribution.weights import MODEL_LABELS, AttributionModel
 from guanxi.core import i18n
@@ -82,6 +82,14 @@ def revenue_page(request: Request, membership: Member, db: Db) -> Response:
         return render(request, "convert/revenue.html", context, status_code=400)
     context["report"] = compared[model]
     context["compared"] = compared
+    context["incremental"] = incrementality.campaign_estimates(
+        db,
+        workspace_id=workspace.id,
+        first_day=first_day,
+        last_day=last_day,
+        zone=workspace.timezone,
+        today=today,
+    )
     context["comparison"] = _comparison(compared)
     return render(request, "convert/revenue.html", context)
 

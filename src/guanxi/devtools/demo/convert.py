@@ -9,6 +9,10 @@ Xiaohongshu's browsers, some bots); a share of the mini program's orders carries
 a share of the Tmall orders a KOL's code, and the rest carry nothing and stay unattributed,
 as they would. Every order and click is flagged ``illustrative``. Seeded, so every demo is
 the same; nothing is written twice.
+
+The Mid-Autumn campaign ran in four provinces only (its treated regions are set): its lift
+is planted in their orders alone, so the incremental estimate by region has a true effect
+to find (about ``lift - 1`` times a province's usual orders a day in each).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.convert import links
 from guanxi.convert.models import (
+    CampaignRegions,
     Kol,
     LinkClick,
     Order,
@@ -44,6 +49,10 @@ MINI_PROGRAM = "https://shop.provence-wines.example/mp"
 PRICES_FEN = (16_800, 26_800, 39_800, 68_800, 128_800)  # a bottle, a gift box, a case...
 CLICK_TO_ORDER_DAYS = 20
 APPS = ("wechat", "wechat", "wechat", "weibo", "douyin", "xiaohongshu", "")
+PROVINCES = (
+    "上海", "广东", "北京", "浙江", "江苏", "四川", "福建", "湖北",
+    "山东", "河南", "湖南", "天津", "重庆", "陕西", "辽宁", "安徽",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class DemoCampaign:
     handle: str
     code: str
     lift: float  # how many times the usual orders a day during the campaign
+    regions: tuple[str, ...] = ()  # where it ran, when not everywhere (lifted there only)
 
 
 CAMPAIGNS = (
@@ -83,6 +93,7 @@ CAMPAIGNS = (
         "5f1a2b",
         "MOON88",
         2.4,
+        ("上海", "浙江", "江苏", "广东"),
     ),
     DemoCampaign(
         "双十一 Double 11", "#c0392b", 35, 25, "葡萄酒君", "weibo", "1902345678", "D11VIP", 3.5
@@ -134,7 +145,7 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
             for demo, campaign, link in zip(CAMPAIGNS, campaigns, campaign_links, strict=True)
             if demo.ends_days_ago <= back <= demo.starts_days_ago
         ]
-        lift = max((demo.lift for demo, _c, _l in running), default=1.0)
+        lift = max((demo.lift for demo, _c, _l in running if not demo.regions), default=1.0)
         # During a campaign its link is shared beside the posts'; between campaigns, the posts'.
         day_links = [link for _d, _c, link in running] + post_links or campaign_links
         day_clicks = [
@@ -145,9 +156,13 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
         # A buyer pays within days of the click, sometimes during the next campaign.
         recent.append([click for click in day_clicks if not click.bot])
         people = [click for day_people in recent for click in day_people]
+        day_orders = [rng.choice(PROVINCES) for _ in range(max(int(rng.gauss(9, 3) * lift), 0))]
+        for demo, _c, _l in running:  # a regional campaign's extra orders, in its regions
+            extra = rng.gauss(9, 3) * (demo.lift - 1) * len(demo.regions) / len(PROVINCES)
+            day_orders += [rng.choice(demo.regions) for _ in range(max(round(extra), 0))]
         orders.extend(
-            _order(rng, workspace, day, zone, n, running, people)
-            for n in range(max(int(rng.gauss(9, 3) * lift), 0))
+            _order(rng, workspace, day, zone, n, running, people, province)
+            for n, province in enumerate(day_orders)
         )
     db.add_all(clicks)
     db.add_all(orders)
@@ -175,6 +190,16 @@ def _campaign(db: Session, workspace: Workspace, demo: DemoCampaign, today: date
     db.add(
         PromoCode(workspace_id=workspace.id, code=demo.code, kol_id=kol.id, campaign_id=campaign.id)
     )
+    if demo.regions:  # the days its orders are lifted in its regions
+        db.add(
+            CampaignRegions(
+                workspace_id=workspace.id,
+                campaign_id=campaign.id,
+                regions=",".join(demo.regions),
+                starts_on=today - timedelta(days=demo.starts_days_ago),
+                ends_on=today - timedelta(days=demo.ends_days_ago),
+            )
+        )
     return campaign
 
 
@@ -213,6 +238,7 @@ def _order(
     n: int,
     running: list[tuple[DemoCampaign, Campaign, TrackedLink]],
     people: list[LinkClick],
+    province: str,
 ) -> Order:
     at = _moment(rng, day, zone)
     mini_program = rng.random() < 0.35
@@ -238,7 +264,7 @@ def _order(
         shop="Provence Wines 旗舰店" if not mini_program else "Provence Wines 小程序",
         items="普罗旺斯桃红葡萄酒 750ml" if price < 30_000 else "普罗旺斯桃红礼盒",
         quantity=quantity,
-        province=rng.choice(("上海", "广东", "北京", "浙江", "江苏", "四川", "福建", "湖北")),
+        province=province,
         illustrative=True,
         **identifiers,
     )
