@@ -49,6 +49,7 @@ def _page(
         ),
         "campaigns": flows.campaigns(db, workspace.id),
         "can_write": membership.can(Permission.WRITE),
+        "illustrative": incrementality.has_illustrative_orders(db, workspace_id=workspace.id),
         "pre_days": incrementality.PRE_DAYS,
         "values": values or {},
         "error": error,

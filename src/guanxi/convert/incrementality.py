@@ -113,6 +113,14 @@ def today_in(zone: str) -> date:
     return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
+def has_illustrative_orders(db: Session, *, workspace_id: int) -> bool:
+    """Whether the workspace's orders include ones the demo made up."""
+    found = db.scalar(
+        select(Order.id).where(Order.workspace_id == workspace_id, Order.illustrative).limit(1)
+    )
+    return found is not None
+
+
 def parse_regions(text: str) -> list[str]:
     """The regions typed (comma, 、 or space separated), each once; a UserError if none,
     too many or too long."""

@@ -36,7 +36,7 @@ from guanxi.core.db import make_engine
 from guanxi.devtools.bench.common import BenchError, Progress, percentile
 from guanxi.devtools.bench.web_stack import _die_with_parent, free_port
 
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 180.0  # a loaded machine imports the app slowly
 SETTLE_TIMEOUT_S = 60.0
 # A phone in WeChat's in-app browser (the redirect reads the app and the device from it).
 AGENT = (
