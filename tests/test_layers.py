@@ -52,6 +52,7 @@ LAYERS: tuple[Layer, ...] = (
                 "checks",  # Chinese-first checks of any text about to be sent
                 "connectors",  # the one way to talk to a platform
                 "mappings",  # the remembered column mappings of imported files
+                "estimates",  # a campaign's effect: difference-in-differences, placebo intervals
                 "nlp",  # the enrichment pipeline
                 "notifications",  # in-app notifications for every capability
                 "outbound",  # the guarded client for user-given addresses

@@ -20,6 +20,7 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
 from guanxi.cli import (
     analytics_bench,
+    convert_bench,
     inbox_bench,
     listen_bench,
     market_bench,
@@ -411,7 +412,15 @@ def bench_publish(
 
 
 # Each benchmark command is in a module of this package; each capability's commands in its own.
-for benchmarks in (listen_bench, nlp_bench, inbox_bench, market_bench, web_bench, analytics_bench):
+for benchmarks in (
+    listen_bench,
+    nlp_bench,
+    inbox_bench,
+    market_bench,
+    web_bench,
+    analytics_bench,
+    convert_bench,
+):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():
     if capability.cli is not None:

@@ -14,6 +14,7 @@ capability = Capability(
         "guanxi.convert.money_views:router",
         "guanxi.convert.import_views:router",
         "guanxi.convert.code_views:router",
+        "guanxi.convert.incremental_views:router",
     ),
     api_routers=(
         "guanxi.convert.api:router",

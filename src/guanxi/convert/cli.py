@@ -153,7 +153,9 @@ def report_command(
 ) -> None:
     """Revenue, orders, costs, ROAS and cost per order per campaign, post, KOL and platform
     for the days --from to --to (the workspace's time zone), attributed under --model (time
-    decay with the workspace's half-life), with the unattributed orders."""
+    decay with the workspace's half-life), with the unattributed orders, and the incremental
+    revenue of campaigns run in some regions only."""
+    from guanxi.convert.incrementality import campaign_estimates, today_in  # noqa: PLC0415 - the estimator: only this command needs it
     from guanxi.convert.reports import report_document, revenue_report  # noqa: PLC0415 - the attribution engine: only this command needs it
 
     if output != "json":
@@ -174,7 +176,16 @@ def report_command(
             )
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from None
+        incremental = campaign_estimates(
+            db,
+            workspace_id=found.id,
+            first_day=report.first_day,
+            last_day=report.last_day,
+            zone=found.timezone,
+            today=today_in(found.timezone),
+        )
     document = report_document(report, workspace=workspace, zone=found.timezone)
+    document["incremental"] = [item.as_json(i18n.gettext) for item in incremental]
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 

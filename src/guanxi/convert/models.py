@@ -244,6 +244,33 @@ class PromoCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+REGIONS_MAX = 400  # the treated regions, comma-separated
+REGION_MAX = 20  # one region's name, as orders carry it (``Order.province``)
+
+
+class CampaignRegions(Base):
+    """Where and when a campaign ran, for its incremental revenue: the regions (provinces or
+    cities, as the orders name them) it ran in; every other region with orders is a
+    control."""
+
+    __tablename__ = "convert_campaign_regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True
+    )
+    regions: Mapped[str] = mapped_column(String(REGIONS_MAX))  # "上海,浙江"
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def region_list(self) -> list[str]:
+        """The treated regions."""
+        return [region for region in self.regions.split(",") if region]
+
+
 class ConversionCreate(BaseModel):
     """An order from the brand's own shop or mini program, with whichever identifier it has."""
 

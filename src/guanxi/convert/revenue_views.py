@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts.models import Membership, Permission
-from guanxi.convert import defaults, reports
+from guanxi.convert import defaults, incrementality, reports
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS
 from guanxi.convert.attribution.weights import MODEL_LABELS, AttributionModel
 from guanxi.convert.orders.platform import REPORTS, reported_totals
@@ -136,6 +136,14 @@ def _revenue(
     context["report_labels"] = {report.source: report.name for report in REPORTS.values()}
     context["report"] = compared[model]
     context["compared"] = compared
+    context["incremental"] = incrementality.campaign_estimates(
+        db,
+        workspace_id=workspace.id,
+        first_day=first_day,
+        last_day=last_day,
+        zone=workspace.timezone,
+        today=today,
+    )
     context["comparison"] = _comparison(compared)
     return render(request, "convert/revenue.html", context, status_code=status_code)
 

@@ -42,7 +42,7 @@ from guanxi.convert.models import (
 )
 
 LOOKBACK_DAYS = (7, 15, 30)  # JD's and Xiaohongshu's windows, and a month
-CHUNK = 5_000
+CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,10 @@ class Attribution:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PaidOrder:
-    """What attribution reads of an order."""
+    """What attribution reads of an order, with its refunds and the click it names (a
+    person's, stored; else the click fields are empty)."""
 
     id: int
     source: str
@@ -109,6 +110,11 @@ class PaidOrder:
     click_id: str
     promo_code: str
     author_id: str
+    refunded_fen: int = 0
+    clicked_at: datetime | None = None
+    click_platform: str = ""
+    click_campaign_id: int | None = None
+    click_post_id: int | None = None
     openid: str = ""
     scene: str = ""
 
@@ -119,7 +125,6 @@ class _Lookups:
 
     codes: dict[str, tuple[int | None, int | None, str]]  # code → kol, campaign, platform
     creators: dict[str, tuple[int, str]]  # Douyin author id → kol, platform
-    links: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
     # scene → code, campaign, post, KOL, platform (live codes win over archived ones)
     scenes: dict[str, tuple[int, int | None, int | None, int | None, str]] = field(
         default_factory=dict
@@ -144,13 +149,11 @@ def attribute(
     lookups = _lookups(db, workspace_id)
     window = timedelta(days=window_days)
     for orders in _paid_orders(db, workspace_id, start, end):
-        refunds = _refunds(db, workspace_id, orders)
-        clicks = _clicks(db, workspace_id, orders, lookups)
         scans = _scans(db, workspace_id, orders, window)
         for order in orders:
-            net = max(order.amount_fen - refunds.get((order.source, order.external_id), 0), 0)
+            net = max(order.amount_fen - order.refunded_fen, 0)
             result.total.add(net, 1)
-            touches = _touches(order, clicks, lookups, window)
+            touches = _touches(order, lookups, window)
             touches += _code_touches(order, scans, lookups, window)
             touches.sort(key=lambda touch: touch.at)
             if not touches:
@@ -224,78 +227,72 @@ def _lookups(db: Session, workspace_id: int) -> _Lookups:
 def _paid_orders(
     db: Session, workspace_id: int, start: datetime, end: datetime
 ) -> Iterator[Sequence[PaidOrder]]:
-    """The period's paid orders, in chunks (keyset by id: constant memory)."""
-    last_id = 0
-    while True:
-        rows = db.execute(
-            select(
-                Order.id,
-                Order.source,
-                Order.external_id,
-                Order.ordered_at,
-                Order.amount_fen,
-                Order.click_id,
-                Order.promo_code,
-                Order.author_id,
-                Order.openid,
-                Order.scene,
-            )
-            .where(
-                Order.workspace_id == workspace_id,
-                Order.status == OrderStatus.PAID,
-                Order.ordered_at >= start,
-                Order.ordered_at < end,
-                Order.id > last_id,
-            )
-            .order_by(Order.id)
-            .limit(CHUNK)
-        ).all()
-        if not rows:
-            return
-        yield [PaidOrder(*tuple(row)) for row in rows]
-        last_id = rows[-1][0]
-
-
-def _refunds(
-    db: Session, workspace_id: int, orders: Sequence[PaidOrder]
-) -> dict[tuple[str, str], int]:
-    ids = [order.external_id for order in orders]
-    rows = db.execute(
-        select(OrderRefund.source, OrderRefund.order_external_id, func.sum(OrderRefund.amount_fen))
-        .where(OrderRefund.workspace_id == workspace_id, OrderRefund.order_external_id.in_(ids))
-        .group_by(OrderRefund.source, OrderRefund.order_external_id)
-    )
-    return {(source, order_id): int(total or 0) for source, order_id, total in rows}
-
-
-def _clicks(
-    db: Session, workspace_id: int, orders: Sequence[PaidOrder], lookups: _Lookups
-) -> dict[str, tuple[datetime, int, str]]:
-    """The people's clicks the chunk's orders name: click id → (time, link, platform)."""
-    ids = [order.click_id for order in orders if order.click_id]
-    if not ids:
-        return {}
-    found = {
-        click_id: (clicked_at, link_id, platform)
-        for click_id, clicked_at, link_id, platform in db.execute(
-            select(
-                LinkClick.click_id, LinkClick.clicked_at, LinkClick.link_id, LinkClick.platform
-            ).where(
-                LinkClick.workspace_id == workspace_id,
-                LinkClick.click_id.in_(ids),
-                LinkClick.bot.is_(False),
-            )
+    """The period's paid orders with their refunds and clicks, in chunks: one query joined
+    in the database and streamed (a server-side cursor on PostgreSQL), so memory stays flat
+    and no order is read twice."""
+    refunded = (
+        select(func.coalesce(func.sum(OrderRefund.amount_fen), 0))
+        .where(
+            OrderRefund.workspace_id == workspace_id,
+            OrderRefund.order_external_id == Order.external_id,
+            OrderRefund.source == Order.source,
         )
-    }
-    missing = {link_id for _at, link_id, _p in found.values()} - set(lookups.links)
-    if missing:
-        for link_id, campaign_id, post_id in db.execute(
-            select(TrackedLink.id, TrackedLink.campaign_id, TrackedLink.post_id).where(
-                TrackedLink.id.in_(missing)
+        .scalar_subquery()
+    )
+    rows = db.execute(
+        select(
+            Order.id,
+            Order.source,
+            Order.external_id,
+            Order.ordered_at,
+            Order.amount_fen,
+            Order.click_id,
+            Order.promo_code,
+            Order.author_id,
+            refunded,
+            LinkClick.clicked_at,
+            LinkClick.platform,
+            TrackedLink.campaign_id,
+            TrackedLink.post_id,
+            Order.openid,
+            Order.scene,
+        )
+        .outerjoin(
+            LinkClick,
+            (LinkClick.click_id == Order.click_id)
+            & (LinkClick.workspace_id == workspace_id)
+            & LinkClick.bot.is_(False),
+        )
+        .outerjoin(TrackedLink, TrackedLink.id == LinkClick.link_id)
+        .where(
+            Order.workspace_id == workspace_id,
+            Order.status == OrderStatus.PAID,
+            Order.ordered_at >= start,
+            Order.ordered_at < end,
+        )
+        .execution_options(yield_per=CHUNK)
+    )
+    for chunk in rows.partitions():
+        yield [
+            PaidOrder(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                int(row[8] or 0),
+                row[9],
+                row[10] or "",
+                row[11],
+                row[12],
+                row[13] or "",
+                row[14] or "",
             )
-        ):
-            lookups.links[link_id] = (campaign_id, post_id)
-    return found
+            for row in chunk
+        ]
 
 
 def _scans(
@@ -346,20 +343,20 @@ def _code_touches(
     return touches
 
 
-def _touches(
-    order: PaidOrder,
-    clicks: dict[str, tuple[datetime, int, str]],
-    lookups: _Lookups,
-    window: timedelta,
-) -> list[Touch]:
+def _touches(order: PaidOrder, lookups: _Lookups, window: timedelta) -> list[Touch]:
     """The order's touches, oldest first."""
     touches: list[Touch] = []
-    click = clicks.get(order.click_id) if order.click_id else None
-    if click is not None:
-        clicked_at, link_id, platform = click
-        if order.ordered_at - window <= clicked_at <= order.ordered_at:
-            campaign_id, post_id = lookups.links.get(link_id, (None, None))
-            touches.append(Touch(clicked_at, campaign_id, post_id, None, platform))
+    clicked_at = order.clicked_at
+    if clicked_at is not None and order.ordered_at - window <= clicked_at <= order.ordered_at:
+        touches.append(
+            Touch(
+                clicked_at,
+                order.click_campaign_id,
+                order.click_post_id,
+                None,
+                order.click_platform,
+            )
+        )
     code = lookups.codes.get(order.promo_code) if order.promo_code else None
     if code is not None:
         kol_id, campaign_id, platform = code

@@ -11,6 +11,10 @@ as they would. Each campaign has a budget over its days and its KOL a fee, and D
 spend runs beside Double 11, so the pages show ROAS and cost per order. Every order, click
 and cost is flagged ``illustrative``. Seeded, so every demo is the same; nothing is written
 twice.
+
+The Mid-Autumn campaign ran in four provinces only (its treated regions are set): its lift
+is planted in their orders alone, so the incremental estimate by region has a true effect
+to find (about ``lift - 1`` times a province's usual orders a day in each).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.convert import costs, links
 from guanxi.convert.models import (
+    CampaignRegions,
     CostKind,
     CostTarget,
     Kol,
@@ -48,6 +53,10 @@ MINI_PROGRAM = "https://shop.provence-wines.example/mp"
 PRICES_FEN = (16_800, 26_800, 39_800, 68_800, 128_800)  # a bottle, a gift box, a case...
 CLICK_TO_ORDER_DAYS = 20
 APPS = ("wechat", "wechat", "wechat", "weibo", "douyin", "xiaohongshu", "")
+PROVINCES = (
+    "上海", "广东", "北京", "浙江", "江苏", "四川", "福建", "湖北",
+    "山东", "河南", "湖南", "天津", "重庆", "陕西", "辽宁", "安徽",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class DemoCampaign:
     lift: float  # how many times the usual orders a day during the campaign
     budget_yuan: int = 0  # spread over the campaign's days
     fee_yuan: int = 0  # the KOL's, paid on the first day
+    regions: tuple[str, ...] = ()  # where it ran, when not everywhere (lifted there only)
 
 
 CAMPAIGNS = (
@@ -93,6 +103,7 @@ CAMPAIGNS = (
         2.4,
         budget_yuan=60_000,
         fee_yuan=15_000,
+        regions=("上海", "浙江", "江苏", "广东"),
     ),
     DemoCampaign(
         "双十一 Double 11",
@@ -154,7 +165,7 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
             for demo, campaign, link in zip(CAMPAIGNS, campaigns, campaign_links, strict=True)
             if demo.ends_days_ago <= back <= demo.starts_days_ago
         ]
-        lift = max((demo.lift for demo, _c, _l in running), default=1.0)
+        lift = max((demo.lift for demo, _c, _l in running if not demo.regions), default=1.0)
         # During a campaign its link is shared beside the posts'; between campaigns, the posts'.
         day_links = [link for _d, _c, link in running] + post_links or campaign_links
         day_clicks = [
@@ -165,9 +176,13 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
         # A buyer pays within days of the click, sometimes during the next campaign.
         recent.append([click for click in day_clicks if not click.bot])
         people = [click for day_people in recent for click in day_people]
+        day_orders = [rng.choice(PROVINCES) for _ in range(max(int(rng.gauss(9, 3) * lift), 0))]
+        for demo, _c, _l in running:  # a regional campaign's extra orders, in its regions
+            extra = rng.gauss(9, 3) * (demo.lift - 1) * len(demo.regions) / len(PROVINCES)
+            day_orders += [rng.choice(demo.regions) for _ in range(max(round(extra), 0))]
         orders.extend(
-            _order(rng, workspace, day, zone, n, running, people)
-            for n in range(max(int(rng.gauss(9, 3) * lift), 0))
+            _order(rng, workspace, day, zone, n, running, people, province)
+            for n, province in enumerate(day_orders)
         )
     db.add_all(clicks)
     db.add_all(orders)
@@ -231,6 +246,16 @@ def _campaign(db: Session, workspace: Workspace, demo: DemoCampaign, today: date
     for cost in spent:
         entry, _created = costs.record_cost(db, workspace_id=workspace.id, cost=cost)
         entry.illustrative = True
+    if demo.regions:  # the days its orders are lifted in its regions
+        db.add(
+            CampaignRegions(
+                workspace_id=workspace.id,
+                campaign_id=campaign.id,
+                regions=",".join(demo.regions),
+                starts_on=today - timedelta(days=demo.starts_days_ago),
+                ends_on=today - timedelta(days=demo.ends_days_ago),
+            )
+        )
     return campaign
 
 
@@ -269,6 +294,7 @@ def _order(
     n: int,
     running: list[tuple[DemoCampaign, Campaign, TrackedLink]],
     people: list[LinkClick],
+    province: str,
 ) -> Order:
     at = _moment(rng, day, zone)
     mini_program = rng.random() < 0.35
@@ -294,7 +320,7 @@ def _order(
         shop="Provence Wines 旗舰店" if not mini_program else "Provence Wines 小程序",
         items="普罗旺斯桃红葡萄酒 750ml" if price < 30_000 else "普罗旺斯桃红礼盒",
         quantity=quantity,
-        province=rng.choice(("上海", "广东", "北京", "浙江", "江苏", "四川", "福建", "湖北")),
+        province=province,
         illustrative=True,
         **identifiers,
     )

@@ -1,0 +1,150 @@
+"""``guanxi bench convert``: the tracked links' redirect under load and killed, and the
+attribution of many orders against many touches.
+
+1. a scratch database (SQLite, or one made on a PostgreSQL server and dropped at the end)
+   with a workspace and tracked links; one ``guanxi serve`` process on loopback takes a
+   closed-loop load from C keep-alive connections for S seconds, then is SIGKILLed right
+   after K more answers; a new server stores the dead one's journal, and every click id
+   handed out is looked for in the database (``convert_redirect``);
+2. a second scratch database of the same kind with N orders and M touches
+   (``convert_data``), timed through ``guanxi.convert.attribution.engine.attribute`` and
+   checked against what the recipe says must be attributed.
+
+The last line: ``clicks_per_s=<x> redirect_p99_ms=<y> lost_clicks=<n> attribution_s=<z>``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from guanxi.convert.attribution.engine import attribute
+from guanxi.core.db import make_engine, make_session_factory
+from guanxi.devtools.bench.common import (
+    BenchError,
+    Progress,
+    analyze,
+    no_progress,
+    scratch_database,
+)
+from guanxi.devtools.bench.convert_data import LINKS, Scratch, fill, make_workspace
+from guanxi.devtools.bench.convert_redirect import RedirectFigures, measure_redirects
+from guanxi.devtools.bench.web_stack import child_environment
+
+__all__ = ["ConvertBenchConfig", "ConvertBenchResult", "run_convert_bench"]
+
+
+@dataclass(frozen=True)
+class ConvertBenchConfig:
+    """The load on the redirect and the size of the attribution."""
+
+    seconds: float = 10.0
+    concurrency: int = 32
+    kill_after: int = 2_000
+    orders: int = 100_000
+    touches: int = 1_000_000
+    seed: int = 0
+    database_url: str = ""  # empty: scratch SQLite files
+
+
+@dataclass
+class ConvertBenchResult:
+    """The redirect's figures and the attribution's."""
+
+    redirect: RedirectFigures
+    load_s: float = 0.0
+    attribution_s: float = 0.0
+    paid_orders: int = 0
+    expected_attributed: int = 0
+    attributed_orders: float = 0.0
+    found_paid_orders: float = 0.0
+
+    def last_line(self) -> str:
+        """The line a script reads."""
+        return (
+            f"clicks_per_s={self.redirect.clicks_per_s:.0f} "
+            f"redirect_p99_ms={self.redirect.p(99):.2f} "
+            f"lost_clicks={self.redirect.lost} attribution_s={self.attribution_s:.2f}"
+        )
+
+
+def run_convert_bench(
+    config: ConvertBenchConfig, *, progress: Progress = no_progress
+) -> ConvertBenchResult:
+    """Both halves, each on its own scratch database; everything removed at the end."""
+    if config.seconds <= 0 or config.concurrency < 1 or config.kill_after < 1:
+        msg = "--seconds must be more than 0, --concurrency and --kill-after at least 1"
+        raise BenchError(msg)
+    if config.orders < 1 or config.touches < 1:
+        msg = "--orders and --touches must be at least 1"
+        raise BenchError(msg)
+    with tempfile.TemporaryDirectory(prefix="guanxi-bench-convert-") as workdir:
+        redirect = _redirect_half(config, Path(workdir), progress)
+        result = ConvertBenchResult(redirect=redirect)
+        _attribution_half(config, Path(workdir), result, progress)
+    return result
+
+
+def _redirect_half(
+    config: ConvertBenchConfig, workdir: Path, progress: Progress
+) -> RedirectFigures:
+    with scratch_database(config.database_url, _own(workdir / "redirect")) as url:
+        engine = make_engine(url)
+        try:
+            make_workspace(engine)
+        finally:
+            engine.dispose()
+        keys = [f"bench{n:06d}" for n in range(LINKS)]
+        env = child_environment(
+            database_url=url, data_dir=workdir / "data", secret_key=secrets.token_urlsafe(48)
+        )
+        return measure_redirects(
+            env=env,
+            database_url=url,
+            workdir=workdir,
+            keys=keys,
+            seconds=config.seconds,
+            concurrency=config.concurrency,
+            kill_after=config.kill_after,
+            progress=progress,
+        )
+
+
+def _attribution_half(
+    config: ConvertBenchConfig, workdir: Path, result: ConvertBenchResult, progress: Progress
+) -> None:
+    with scratch_database(config.database_url, _own(workdir / "attribution")) as url:
+        engine = make_engine(url)
+        try:
+            began = time.perf_counter()
+            scratch: Scratch = fill(
+                engine,
+                orders=config.orders,
+                touches=config.touches,
+                seed=config.seed,
+                progress=progress,
+            )
+            analyze(engine)
+            result.load_s = time.perf_counter() - began
+            result.paid_orders = scratch.paid_orders
+            result.expected_attributed = scratch.attributed_orders
+            progress("attribution", 0, 1)
+            with make_session_factory(engine)() as db:
+                began = time.perf_counter()
+                found = attribute(
+                    db, workspace_id=scratch.workspace_id, start=scratch.start, end=scratch.end
+                )
+                result.attribution_s = time.perf_counter() - began
+            progress("attribution", 1, 1)
+            result.attributed_orders = found.attributed.orders
+            result.found_paid_orders = found.total.orders
+        finally:
+            engine.dispose()
+
+
+def _own(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
