@@ -40,11 +40,24 @@ def variant_save(
             link=form_value(form, "link"),
             media_ids=form.get("media", []),
             cover_media_id=form_value(form, "cover"),
+            links=_link_choices(form),
+            settings=app_settings(request),
         )
         variants.check_variant(db, target=target, settings=app_settings(request))
 
     return act(
         request, db, membership, post, save, notice=N_("Variant saved."), target_id=variant_id
+    )
+
+
+def _link_choices(form: dict[str, list[str]]) -> variants.LinkChoices | None:
+    """The editor's tracking choices; None from a form without them (tracking as before)."""
+    if form_value(form, "links_shown") != "1":
+        return None
+    return variants.LinkChoices(
+        track=form_value(form, "track_links") == "1",
+        listed=tuple(form.get("link_listed", [])),
+        ticked=tuple(form.get("link_tracked", [])),
     )
 
 

@@ -25,6 +25,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.settings import Settings
 from guanxi.publishing import approvals, scheduling, service, variants
 from guanxi.publishing.models import Post
+from guanxi.publishing.tags import checked_tags, set_tags
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class DemoPost:
     connectors: tuple[str, ...]
     days_from_now: int | None
     local_time: time = time(12, 0)
+    tags: tuple[str, ...] = ()
 
 
 DEMO_POSTS = (
@@ -47,6 +49,7 @@ DEMO_POSTS = (
         "rose-season",
         ("weibo",),
         0,
+        tags=("桃红", "节日"),
     ),
     DemoPost(
         "Pairing tips: rosé and hotpot 桃红配火锅",
@@ -55,6 +58,7 @@ DEMO_POSTS = (
         ("weibo", "manual"),
         2,
         time(19, 30),
+        tags=("品酒", "美食搭配"),
     ),
     DemoPost(
         "Behind the vineyard 走进葡萄园",
@@ -63,6 +67,7 @@ DEMO_POSTS = (
         ("weibo",),
         5,
         time(10, 0),
+        tags=("酒庄故事",),
     ),
     DemoPost(
         "Tasting event in Shanghai 上海品鉴会",
@@ -70,6 +75,7 @@ DEMO_POSTS = (
         "events/shanghai",
         ("weibo", "manual"),
         None,
+        tags=("品酒", "门店"),
     ),
 )
 
@@ -105,6 +111,7 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
             campaign="",
             channel_ids=chosen,
         )
+        set_tags(db, post=post, tags=checked_tags(demo.tags))
         db.flush()
         if site:
             for target in post.targets:
