@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import UserError
+from guanxi.devtools.demo import post_tags
 from guanxi.measure import cli as measure_cli
 from guanxi.measure.analysis import service as analysis
 from guanxi.measure.listing import post_figures
@@ -233,3 +234,32 @@ def test_analytics_posts_gives_each_posts_tags(db: Session, team: Team) -> None:
     rows = [measure_cli._row(post, ZoneInfo("Asia/Shanghai")) for post in posts]
     assert [row["tags"] for row in rows] == [["新品", "节日"], []]
     assert "tags" in measure_cli.POST_COLUMNS
+
+
+def test_the_demo_history_is_published_through_guanxi_with_tags(db: Session, team: Team) -> None:
+    """Given illustrative measured posts, one within the demo's guanxi months and one before,
+    When the demo publishes its history, Then the recent one has a published post with the
+    tags its text calls for and the older one stays outside guanxi; doing it again adds
+    nothing."""
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    for external_id, days_ago in (("recent", 10), ("old", 150)):
+        db.add(
+            MeasuredPost(
+                workspace_id=team.workspace.id,
+                channel_id=team.micro.id,
+                external_id=external_id,
+                published_at=now - timedelta(days=days_ago),
+                found_by=FoundBy.TIMELINE,
+                text_excerpt="新年份到港，欢迎来门店品鉴。",
+                illustrative=True,
+            )
+        )
+    db.flush()
+    assert post_tags.publish_history(db, workspace_id=team.workspace.id, now=now) == 1
+    assert post_tags.publish_history(db, workspace_id=team.workspace.id, now=now) == 0
+    [post] = db.scalars(select(Post).where(Post.workspace_id == team.workspace.id)).all()
+    assert sorted(post.tags) == ["品酒", "新品", "门店"]
+    assert [target.state for target in post.targets] == [TargetState.PUBLISHED]
+    old = db.scalar(select(MeasuredPost).where(MeasuredPost.external_id == "old"))
+    assert old is not None
+    assert old.publish_target_id is None

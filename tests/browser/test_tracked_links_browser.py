@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, User, Workspace
+from guanxi.channels.models import Channel
 from guanxi.convert.models import LinkClick
 from guanxi.convert.redirect import CLICK_PARAMETER
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
-from guanxi.sandbox.wechat import DEMO_WECHAT_NAME
 from tests.browser.conftest import EDITOR, OWNER, LiveServer, sign_in
 
 SLUG = DEMO_WORKSPACE.slug
@@ -40,6 +40,17 @@ def _owner_token(live_server: LiveServer) -> str:
     return plain
 
 
+def _wechat_account(live_server: LiveServer) -> int:
+    with live_server.sessions() as db:
+        found = db.scalar(
+            select(Channel.id)
+            .join(Workspace, Workspace.id == Channel.workspace_id)
+            .where(Workspace.slug == SLUG, Channel.connector == "wechat_oa")
+        )
+    assert found is not None
+    return found
+
+
 def _stored(live_server: LiveServer, click_id: str) -> bool:
     with live_server.sessions() as db:
         return db.scalar(select(LinkClick.id).where(LinkClick.click_id == click_id)) is not None
@@ -57,7 +68,7 @@ def test_a_composed_link_is_clicked_bought_through_and_its_revenue_shown(
     page.goto(live_server.url(f"/w/{SLUG}/publish/new"))
     page.locator("input[name=title]").fill("桃红追踪链接")
     page.locator("textarea[name=body]").fill(f"新酒到店，点此购买：{shop}")
-    page.get_by_label(re.compile(DEMO_WECHAT_NAME)).check()
+    page.locator(f"input[name=channels][value='{_wechat_account(live_server)}']").check()
     page.locator("input[name=tags]").fill("新品, 品酒")
     page.get_by_role("button", name="Create the variants").click()
     expect(page).to_have_url(re.compile(rf"/w/{SLUG}/posts/\d+$"))

@@ -81,9 +81,14 @@ DEMO_POSTS = (
 
 
 def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) -> list[Post]:
-    """Add the demo posts to ``workspace`` once (none when it has posts already); they need
-    its connected accounts, and members with the editor and manager roles."""
-    if db.scalar(select(Post.id).where(Post.workspace_id == workspace.id).limit(1)) is not None:
+    """Add the demo posts to ``workspace`` once (none when it has one of them already; the
+    history's posts, ``post_tags``, are not theirs); they need its connected accounts, and
+    members with the editor and manager roles."""
+    titles = [demo.title for demo in DEMO_POSTS]
+    found = db.scalar(
+        select(Post.id).where(Post.workspace_id == workspace.id, Post.title.in_(titles)).limit(1)
+    )
+    if found is not None:
         return []
     members = list_members(db, workspace=workspace)
     writer = next((m for m in members if m.role == Role.EDITOR), None)
