@@ -10,7 +10,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from guanxi.accounts import service as accounts
@@ -21,6 +21,7 @@ from guanxi.convert.redirect import CLICK_PARAMETER
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from tests.browser.conftest import EDITOR, OWNER, LiveServer, sign_in
+from tests.test_convert_links import WECHAT_IPHONE
 
 SLUG = DEMO_WORKSPACE.slug
 COPIED_WITHIN_S = 10.0  # the redirect's journal is copied into the database every 0.5 s
@@ -57,7 +58,7 @@ def _stored(live_server: LiveServer, click_id: str) -> bool:
 
 
 def test_a_composed_link_is_clicked_bought_through_and_its_revenue_shown(
-    page: Page, live_server: LiveServer
+    page: Page, browser: Browser, live_server: LiveServer
 ) -> None:
     """Given the writer composing a WeChat post with the shop's address, When it is created,
     Then the variant shows its short link; When a reader opens it, Then they land on the shop
@@ -79,8 +80,13 @@ def test_a_composed_link_is_clicked_bought_through_and_its_revenue_shown(
     key = short.inner_text().rsplit("/", 1)[1]
     expect(page.locator("textarea[name=text]").first).to_have_value(re.compile(rf"/l/{key}$"))
 
-    page.goto(live_server.url(f"/l/{key}"))  # the short domain points at this guanxi
-    landed = parse_qs(urlsplit(page.url).query)
+    # A reader opens it in WeChat on a phone (a headless browser would count as a bot); the
+    # short domain points at this guanxi.
+    reader = browser.new_context(user_agent=WECHAT_IPHONE)
+    reading = reader.new_page()
+    reading.goto(live_server.url(f"/l/{key}"))
+    landed = parse_qs(urlsplit(reading.url).query)
+    reader.close()
     assert landed["item"] == ["rose"]
     assert landed["utm_source"] == ["wechat"]
     [click_id] = landed[CLICK_PARAMETER]
@@ -88,6 +94,10 @@ def test_a_composed_link_is_clicked_bought_through_and_its_revenue_shown(
     while not _stored(live_server, click_id) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _stored(live_server, click_id), "the click reached the database"
+    with live_server.sessions() as db:
+        click = db.scalar(select(LinkClick).where(LinkClick.click_id == click_id))
+        assert click is not None
+        assert (click.counted, click.platform) == (True, "wechat")
 
     response = httpx.post(
         live_server.url(f"/api/v1/w/{SLUG}/conversions"),
