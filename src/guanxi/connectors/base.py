@@ -220,6 +220,13 @@ class RuleViolation:
     covers: str = ""
 
 
+# A connector may declare ``own_link_domains``: the platform's own hosts (a subdomain
+# counts too) whose links in a post must stay as typed, not become tracked links, because
+# the platform only opens them in-app (a WeChat article, a Weibo status, a Douyin video)
+# or refuses them behind another domain. None declared: every address may be tracked.
+OWN_LINK_DOMAINS_ATTRIBUTE = "own_link_domains"
+
+
 class PreviewKind(StrEnum):
     """How a platform shows a post, for the composer's preview beside the text."""
 

@@ -110,6 +110,8 @@ class DouyinConnector(DouyinMetrics, DouyinEngage, ReadNotSupported):
     hashtag_style = HashtagStyle.SINGLE_HASH
     variant_fields: frozenset[VariantField] = frozenset()
     field_limits = (FieldLimit("text", MAX_TEXT_LENGTH),)
+    # Videos and profiles open in the app; v.douyin.com is Douyin's own share link.
+    own_link_domains = ("douyin.com", "iesdouyin.com")
     preview = PreviewKind.VIDEO
     settings_model = DouyinSettings
 

@@ -59,6 +59,8 @@ class PlatformRules:
     links_clickable: bool = True  # False: warn that a link in the post is plain text
     hashtag_style: HashtagStyle = HashtagStyle.SINGLE_HASH
     preview: PreviewKind = PreviewKind.POST
+    # The platform's own hosts, whose links stay as typed (connectors.base).
+    own_link_domains: tuple[str, ...] = ()
 
 
 RULES: dict[str, PlatformRules] = {
@@ -72,12 +74,20 @@ RULES: dict[str, PlatformRules] = {
         media_required=True,
         links_clickable=False,
         preview=PreviewKind.NOTE,
+        own_link_domains=("xiaohongshu.com", "xhslink.com"),
     ),
     # Bilibili video titles take up to 80 characters.
     "bilibili": PlatformRules(title_max=80),
-    "weibo": PlatformRules(hashtag_style=HashtagStyle.DOUBLE_HASH, preview=PreviewKind.MICROBLOG),
+    "weibo": PlatformRules(
+        hashtag_style=HashtagStyle.DOUBLE_HASH,
+        preview=PreviewKind.MICROBLOG,
+        own_link_domains=("weibo.com", "weibo.cn", "t.cn"),
+    ),
     "wechat": PlatformRules(
-        title_max=64, hashtag_style=HashtagStyle.NONE, preview=PreviewKind.ARTICLE
+        title_max=64,
+        hashtag_style=HashtagStyle.NONE,
+        preview=PreviewKind.ARTICLE,
+        own_link_domains=("mp.weixin.qq.com", "weixin.qq.com"),
     ),
 }
 
@@ -112,6 +122,7 @@ class ManualConnector(ReadNotSupported):
         rules = RULES.get(platform, PlatformRules())
         self.hashtag_style = rules.hashtag_style
         self.preview = rules.preview
+        self.own_link_domains = rules.own_link_domains
         self.variant_fields = frozenset({VariantField.TITLE} if rules.title_max else ())
         self.field_limits = tuple(
             FieldLimit(name, limit)

@@ -117,6 +117,9 @@ class WechatOaConnector(
     variant_fields = frozenset({VariantField.TITLE, VariantField.DIGEST, VariantField.COVER})
     field_limits = (FieldLimit("title", TITLE_MAX), FieldLimit("digest", DIGEST_MAX))
     preview = PreviewKind.ARTICLE
+    # An article may link only to other WeChat articles and mini-program pages; behind a
+    # short link on another domain the link would no longer open.
+    own_link_domains = ("mp.weixin.qq.com", "weixin.qq.com")
     settings_model = WechatSettings
     credential_fields = (
         CredentialField(

@@ -135,6 +135,8 @@ class WeiboConnector(WeiboMetrics, WeiboEngage, ReadNotSupported):
     variant_fields: frozenset[VariantField] = frozenset()
     field_limits = (FieldLimit("text", TEXT_LIMIT, Counting.LATIN_HALVES),)
     preview = PreviewKind.MICROBLOG
+    # Statuses, topics and profiles open as cards in the app; t.cn is Weibo's own shortener.
+    own_link_domains = ("weibo.com", "weibo.cn", "t.cn")
     settings_model = WeiboSettings
 
     def __init__(self, config: ConnectorConfig, *, safe_domain: str = "") -> None:

@@ -38,5 +38,9 @@ capability = Capability(
         href="links",
         position=65,
     ),
-    on_app_created=("guanxi.convert.redirect:set_up", "guanxi.convert.code_events:set_up"),
+    on_app_created=(
+        "guanxi.convert.redirect:set_up",
+        "guanxi.convert.code_events:set_up",
+        "guanxi.convert.tracking:set_up",
+    ),
 )

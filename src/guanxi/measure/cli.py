@@ -48,6 +48,7 @@ POST_COLUMNS = (
     "format",
     "external_id",
     "url",
+    "tags",
 )
 
 
@@ -138,6 +139,7 @@ def _row(post: PostFiguresRead, zone: Any) -> dict[str, Any]:
         "format": post.format.value if post.format else None,
         "external_id": post.external_id,
         "url": post.url,
+        "tags": post.tags,
     }
 
 
@@ -167,7 +169,12 @@ def posts_command(
     writer = csv.writer(sys.stdout)
     writer.writerow(POST_COLUMNS)
     for row in rows:
-        writer.writerow(["" if row[c] is None else formula_safe(row[c]) for c in POST_COLUMNS])
+        writer.writerow(
+            [
+                "" if row[c] is None else formula_safe(", ".join(row[c]) if c == "tags" else row[c])
+                for c in POST_COLUMNS
+            ]
+        )
 
 
 class ExportFormat(StrEnum):

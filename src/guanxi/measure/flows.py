@@ -9,7 +9,8 @@ image (or a cover) an image, and anything else text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.connectors.base import MediaKind, VariantField
 from guanxi.measure.models import MeasuredPost, PostFormat
-from guanxi.publishing.models import MediaAsset, PublishTarget, TargetState
+from guanxi.publishing.models import MediaAsset, PostTag, PublishTarget, TargetState
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,23 @@ def published_variant(db: Session, *, workspace_id: int, target_id: int) -> Publ
     }
     media = [VariantMedia(i, assets[i].kind, assets[i].filename) for i in ids if i in assets]
     return PublishedVariant(target.post_id, target.title, target.text, target.link, media)
+
+
+TAGS_CHUNK = 5_000  # measured posts read at once (the databases' limits on parameters)
+
+
+def tags_of(db: Session, measured_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tags of the posts guanxi published behind these measured posts, by measured
+    post (alphabetical; a post published elsewhere has none)."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(measured_ids), TAGS_CHUNK):
+        rows = db.execute(
+            select(MeasuredPost.id, PostTag.tag)
+            .join(PublishTarget, PublishTarget.id == MeasuredPost.publish_target_id)
+            .join(PostTag, PostTag.post_id == PublishTarget.post_id)
+            .where(MeasuredPost.id.in_(measured_ids[start : start + TAGS_CHUNK]))
+            .order_by(MeasuredPost.id, PostTag.tag)
+        )
+        for measured_id, tag in rows:
+            found[measured_id].append(tag)
+    return dict(found)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.metrics import Metric
+from guanxi.measure import flows
 from guanxi.measure.custom_metrics import custom_values, sql_value
 from guanxi.measure.definitions import engagement_rate, engagements
 from guanxi.measure.formulas import parse
@@ -159,6 +160,7 @@ def _build(
     """The rows (``_ROW_COLUMNS`` then ``_METRIC_COLUMNS``) as posts with their figures and
     the values of the custom ``metrics``."""
     followers = _followers_for(db, rows)
+    tags = flows.tags_of(db, [row.id for row in rows])
     built = []
     for row in rows:
         figures = {
@@ -183,6 +185,7 @@ def _build(
                 engagement_rate_basis=rate.basis.value if rate else None,
                 observed_at=row.last_observed_at,
                 illustrative=row.illustrative,
+                tags=tags.get(row.id, []),
                 custom=custom_values(metrics, figures),
             )
         )

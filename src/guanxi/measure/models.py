@@ -335,6 +335,7 @@ class PostFiguresRead(BaseModel):
     engagement_rate_basis: str | None  # "views" or "followers"
     observed_at: datetime | None
     illustrative: bool = False  # made up for the demo, not read from a platform
+    tags: list[str] = Field(default_factory=list)  # its post's tags, when guanxi published it
     # The workspace's custom metrics for this post, by name (None: a figure it reads is not
     # reported, or it divides by zero).
     custom: dict[str, float | None] = Field(default_factory=dict)

@@ -12,7 +12,7 @@ from fastapi import Request
 from guanxi.accounts.models import Membership
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
-from guanxi.publishing import approvals, scheduling, service, variants
+from guanxi.publishing import approvals, composer, link_tracking, scheduling, service, variants
 from guanxi.publishing.models import (
     AttemptRead,
     Decision,
@@ -20,11 +20,13 @@ from guanxi.publishing.models import (
     Post,
     PostCreate,
     PostRead,
+    PostUpdate,
     PublishTarget,
     ScheduleRequest,
     VariantRead,
     VariantUpdate,
 )
+from guanxi.publishing.tags import checked_tags
 from guanxi.web.api import (
     API_ROOT,
     ApiApprover,
@@ -59,8 +61,10 @@ def api_posts(
     state: QueryField = "",
     channel_id: int | None = None,
     campaign_id: int | None = None,
+    tag: QueryField = "",
 ) -> list[PostRead]:
-    """The workspace's posts, newest first; filter by a variant state, channel or campaign."""
+    """The workspace's posts, newest first; filter by a variant state, channel, campaign or
+    tag."""
     i18n.set_language(request.state.language)
     posts = service.list_posts(
         db,
@@ -68,6 +72,7 @@ def api_posts(
         state=state,
         channel_id=channel_id,
         campaign_id=campaign_id,
+        tag=tag,
     )
     return [PostRead.of(post) for post in posts]
 
@@ -76,19 +81,42 @@ def api_posts(
 def api_create_post(
     request: Request, db: Db, membership: ApiWriter, payload: PostCreate
 ) -> PostRead:
-    """Create a post with a variant per account, each checked (editors and up)."""
+    """Create a post with a variant per account, its web addresses tracked (unless
+    ``track_links`` is false), each checked (editors and up)."""
     i18n.set_language(request.state.language)
-    post = service.create_post(
+    post = composer.compose_post(
         db,
-        workspace=membership.workspace,
-        actor=membership.user,
+        membership=membership,
         title=payload.title,
         body=payload.body,
         campaign=str(payload.campaign_id or ""),
         channel_ids=[str(channel_id) for channel_id in payload.channel_ids],
+        media_ids=[],
+        uploads=[],
+        settings=app_settings(request),
+        tags=payload.tags,
+        track_links=payload.track_links,
     )
-    for target in post.targets:
-        variants.check_variant(db, target=target, settings=app_settings(request))
+    db.commit()
+    return PostRead.of(post)
+
+
+@router.patch("/posts/{post_id}", response_model=PostRead)
+def api_update_post(
+    request: Request, db: Db, membership: ApiWriter, post_id: int, payload: PostUpdate
+) -> PostRead:
+    """Change a post's internal title, master text or tags (editors and up)."""
+    i18n.set_language(request.state.language)
+    post = _load(db, membership, post_id)
+    service.update_post(
+        db,
+        post=post,
+        actor=membership.user,
+        title=post.title if payload.title is None else payload.title,
+        body=post.body if payload.body is None else payload.body,
+        campaign=str(post.campaign_id or ""),
+        tags=None if payload.tags is None else checked_tags(payload.tags),
+    )
     db.commit()
     return PostRead.of(post)
 
@@ -112,6 +140,8 @@ def api_update_variant(
     """Replace a variant's content and re-run its checks (not while scheduled or live)."""
     i18n.set_language(request.state.language)
     _post, target = _load_variant(db, membership, post_id, variant_id)
+    target.track_links = payload.track_links
+    target.untracked_urls = link_tracking.checked_untracked(payload.untracked_urls)
     variants.update_variant(
         db,
         target=target,
@@ -122,6 +152,7 @@ def api_update_variant(
         link=payload.link,
         media_ids=[str(media_id) for media_id in payload.media_ids],
         cover_media_id=str(payload.cover_media_id or ""),
+        settings=app_settings(request),
     )
     variants.check_variant(db, target=target, settings=app_settings(request))
     db.commit()

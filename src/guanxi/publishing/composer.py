@@ -16,9 +16,10 @@ from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
 from guanxi.connectors.base import Connector, HashtagStyle, MediaKind, PreviewKind
 from guanxi.core.settings import Settings
-from guanxi.publishing import media, service, variants
+from guanxi.publishing import link_tracking, media, service, variants
 from guanxi.publishing.limits import field_limits
 from guanxi.publishing.models import MediaAsset, Post, PublishTarget
+from guanxi.publishing.tags import checked_tags, set_tags
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,13 @@ def compose_post(
     media_ids: Iterable[str],
     uploads: Iterable[tuple[str, BinaryIO]],
     settings: Settings,
+    tags: Iterable[str] = (),
+    track_links: bool = True,
 ) -> Post:
     """A post with a variant per chosen account, each with the chosen library files and the
-    new uploads attached, then checked. Nothing is committed: the caller commits or rolls
-    back, so a refused upload or form leaves neither files in the library nor a post."""
+    new uploads attached, its addresses tracked (unless ``track_links`` is off), then
+    checked. Nothing is committed: the caller commits or rolls back, so a refused upload or
+    form leaves neither files in the library nor a post."""
     require(membership, Permission.WRITE)
     workspace = membership.workspace
     post = service.create_post(
@@ -94,6 +98,7 @@ def compose_post(
         campaign=campaign,
         channel_ids=channel_ids,
     )
+    set_tags(db, post=post, tags=checked_tags(tags))
     chosen = variants.library_ids(db, workspace, media_ids)
     for filename, stream in uploads:
         asset, _new = media.store_media(
@@ -111,6 +116,13 @@ def compose_post(
         assert channel is not None
         uses_cover = "cover" in account_view(channel, settings).fields
         _attach(target, assets, uses_cover)
+        target.track_links = track_links
+        link_tracking.track_variant(
+            db,
+            target=target,
+            connector=variants.load_connector(channel, settings),
+            actor_id=membership.user_id,
+        )
         variants.check_variant(db, target=target, settings=settings)
     return post
 
@@ -132,5 +144,11 @@ def add_accounts(
         channel = db.get(Channel, target.channel_id)
         assert channel is not None
         _attach(target, assets, "cover" in account_view(channel, settings).fields)
+        link_tracking.track_variant(
+            db,
+            target=target,
+            connector=variants.load_connector(channel, settings),
+            actor_id=membership.user_id,
+        )
         variants.check_variant(db, target=target, settings=settings)
     return targets

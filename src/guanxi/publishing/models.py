@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,6 +34,8 @@ VARIANT_TITLE_MAX_LENGTH = 200
 DIGEST_MAX_LENGTH = 400
 LINK_MAX_LENGTH = 1000
 COMMENT_MAX_LENGTH = 4000
+TAG_MAX_LENGTH = 32
+TAGS_MAX = 10
 
 
 class TargetState(StrEnum):
@@ -132,6 +135,30 @@ class Post(TimestampMixin, Base):
     targets: Mapped[list[PublishTarget]] = relationship(
         back_populates="post", cascade="all, delete-orphan", order_by="PublishTarget.id"
     )
+    tag_rows: Mapped[list[PostTag]] = relationship(
+        cascade="all, delete-orphan", order_by="PostTag.tag", lazy="selectin"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        """The post's tags, in alphabetical order."""
+        return [row.tag for row in self.tag_rows]
+
+
+class PostTag(Base):
+    """One tag of a post (free text, normalised by ``publishing.tags``), for grouping posts
+    on the list and in analytics."""
+
+    __tablename__ = "post_tags"
+    __table_args__ = (
+        UniqueConstraint("post_id", "tag"),
+        Index("ix_post_tags_workspace_tag", "workspace_id", "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH))
 
 
 class PublishTarget(Base):
@@ -165,6 +192,10 @@ class PublishTarget(Base):
     # Checks as last run, and the warnings a manager overrode (code, reason, who, when).
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Tracked links: each web address in the text becomes one on save, unless the author
+    # turned tracking off for the variant or left these addresses (as typed) alone.
+    track_links: Mapped[bool] = mapped_column(Boolean, default=True)
+    untracked_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Scheduling and state.
     state: Mapped[TargetState] = mapped_column(String(20), default=TargetState.DRAFT)
     state_reason: Mapped[str] = mapped_column(Text, default="")
@@ -306,6 +337,26 @@ class PostCreate(BaseModel):
         min_length=1, max_length=LIST_MAX_LENGTH, description="Connected accounts (channels)."
     )
     campaign_id: DbInt | None = None
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=TAGS_MAX,
+        description=f"Up to {TAGS_MAX} tags of up to {TAG_MAX_LENGTH} characters, normalised.",
+    )
+    track_links: bool = Field(
+        default=True, description="Each web address in the text becomes a tracked link."
+    )
+
+
+class PostUpdate(BaseModel):
+    """What to change of a post; a field left out keeps its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=200)
+    body: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX_LENGTH)
+    tags: list[str] | None = Field(
+        default=None, max_length=TAGS_MAX, description="The post's tags, all of them."
+    )
 
 
 class VariantUpdate(BaseModel):
@@ -319,6 +370,14 @@ class VariantUpdate(BaseModel):
     link: str = Field(default="", max_length=LINK_MAX_LENGTH)
     media_ids: list[DbInt] = Field(default_factory=list, max_length=LIST_MAX_LENGTH)
     cover_media_id: DbInt | None = None
+    track_links: bool = Field(
+        default=True, description="Each web address in the text becomes a tracked link."
+    )
+    untracked_urls: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Addresses (as typed) to leave alone; a short link to one is restored.",
+    )
 
 
 class ScheduleRequest(BaseModel):
@@ -370,6 +429,8 @@ class VariantRead(BaseModel):
     link: str
     media_ids: list[int]
     cover_media_id: int | None
+    track_links: bool
+    untracked_urls: list[str]
     checks: list[dict[str, Any]]
     overrides: list[dict[str, Any]]
     scheduled_at: datetime | None
@@ -393,6 +454,8 @@ class VariantRead(BaseModel):
             link=target.link,
             media_ids=list(target.media_ids or []),
             cover_media_id=target.cover_media_id,
+            track_links=target.track_links,
+            untracked_urls=list(target.untracked_urls or []),
             checks=list(target.checks or []),
             overrides=list(target.overrides or []),
             scheduled_at=target.scheduled_at,
@@ -411,6 +474,7 @@ class PostRead(BaseModel):
     title: str
     body: str
     campaign_id: int | None
+    tags: list[str]
     created_at: datetime
     variants: list[VariantRead]
 
@@ -422,6 +486,7 @@ class PostRead(BaseModel):
             title=post.title,
             body=post.body,
             campaign_id=post.campaign_id,
+            tags=post.tags,
             created_at=post.created_at,
             variants=[VariantRead.of(t) for t in post.targets],
         )

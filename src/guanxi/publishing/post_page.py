@@ -18,14 +18,15 @@ from guanxi.approvals import rules
 from guanxi.channels.best_times import suggested_times
 from guanxi.channels.models import Channel
 from guanxi.channels.service import list_channels
+from guanxi.channels.tracking import link_tracker, post_figures
 from guanxi.checks.findings import CheckedField, Finding, Segment, highlight
 from guanxi.checks.labels import readable_params
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
-from guanxi.publishing import approvals, media, service, variants
+from guanxi.publishing import approvals, link_tracking, media, service, tags, variants
 from guanxi.publishing.campaigns import list_campaigns
 from guanxi.publishing.composer import account_view
-from guanxi.publishing.models import MediaAsset, Post, PublishTarget, TargetState
+from guanxi.publishing.models import TAGS_MAX, MediaAsset, Post, PublishTarget, TargetState
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.states import state_labels
 from guanxi.web.deps import app_settings
@@ -106,7 +107,8 @@ def _variant_view(
     policy: Any,
     membership: Membership,
 ) -> dict[str, Any]:
-    account = account_view(channel, app_settings(request))
+    settings = app_settings(request)
+    account = account_view(channel, settings)
     errors, warnings = variants.unresolved(target)
     attached = _attached(db, target)
     slug = membership.workspace.slug
@@ -136,6 +138,10 @@ def _variant_view(
         "attempts": service.list_attempts(db, target=target),
         "editable": target.state in variants.EDITABLE_STATES,
         "digest": variants.content_digest(target),
+        "tracking": link_tracker() is not None,
+        "links": link_tracking.found_links(
+            db, target=target, connector=variants.load_connector(channel, settings)
+        ),
         "suggested": _suggested_slots(
             db, target, channel, viewer_zone(request, membership.workspace.timezone)[0]
         ),
@@ -191,6 +197,9 @@ def post_page(
             "library": media.list_media(db, workspace=workspace),
             "campaigns": list_campaigns(db, workspace=workspace),
             "comments": service.list_comments(db, post=post),
+            "figures": post_figures(db, workspace_id=workspace.id, post_id=post.id),
+            "workspace_tags": tags.workspace_tags(db, workspace_id=workspace.id),
+            "tags_max": TAGS_MAX,
             "policy": policy,
             "state_labels": state_labels(),
             "zone": zone,

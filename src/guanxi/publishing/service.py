@@ -26,11 +26,13 @@ from guanxi.publishing.models import (
     Campaign,
     Post,
     PostComment,
+    PostTag,
     PublishAttempt,
     PublishTarget,
     TargetState,
 )
 from guanxi.publishing.states import Actor, transition
+from guanxi.publishing.tags import normalised_tag, set_tags
 
 POST_TITLE_MAX_LENGTH = 200
 
@@ -176,12 +178,22 @@ def add_channels(
 
 
 def update_post(
-    db: Session, *, post: Post, actor: User, title: str, body: str, campaign: str
+    db: Session,
+    *,
+    post: Post,
+    actor: User,
+    title: str,
+    body: str,
+    campaign: str,
+    tags: list[str] | None = None,
 ) -> None:
-    """Change the post's internal title, master text or campaign (variants keep their text)."""
+    """Change the post's internal title, master text, campaign or tags (checked ones; None
+    keeps them); the variants keep their text."""
     workspace = db.get(Workspace, post.workspace_id)
     assert workspace is not None
-    before = {"title": post.title, "campaign_id": post.campaign_id}
+    before = {"title": post.title, "campaign_id": post.campaign_id, "tags": post.tags}
+    if tags is not None:
+        set_tags(db, post=post, tags=tags)
     post.title = _clean_title(title)
     if not body.strip():
         raise UserError(N_("Write the post's text (in Chinese first) before saving it."))
@@ -195,7 +207,7 @@ def update_post(
         entity_type="post",
         entity_id=post.id,
         before=before,
-        after={"title": post.title, "campaign_id": post.campaign_id},
+        after={"title": post.title, "campaign_id": post.campaign_id, "tags": post.tags},
     )
 
 
@@ -224,9 +236,16 @@ def get_variant(
 
 
 def _posts_query(
-    *, workspace: Workspace, state: str, channel_id: int | None, campaign_id: int | None
+    *,
+    workspace: Workspace,
+    state: str,
+    channel_id: int | None,
+    campaign_id: int | None,
+    tag: str = "",
 ) -> Select[Post]:
     query = select(Post).where(Post.workspace_id == workspace.id)
+    if tag:
+        query = query.where(Post.tag_rows.any(PostTag.tag == normalised_tag(tag)))
     if state:
         if state not in set(TargetState):
             raise UserError(N_("Unknown state in the filter. Choose one from the list."))
@@ -247,13 +266,14 @@ def list_posts(
     state: str = "",
     channel_id: int | None = None,
     campaign_id: int | None = None,
+    tag: str = "",
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Post]:
-    """The workspace's posts, newest first, filtered by a target state, channel or campaign;
-    ``limit`` posts from ``offset`` when given, each with its variants loaded."""
+    """The workspace's posts, newest first, filtered by a target state, channel, campaign or
+    tag; ``limit`` posts from ``offset`` when given, each with its variants loaded."""
     query = _posts_query(
-        workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id
+        workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id, tag=tag
     )
     query = query.options(selectinload(Post.targets)).order_by(
         Post.created_at.desc(), Post.id.desc()
@@ -270,10 +290,11 @@ def count_posts(
     state: str = "",
     channel_id: int | None = None,
     campaign_id: int | None = None,
+    tag: str = "",
 ) -> int:
     """How many posts the filters of ``list_posts`` give."""
     query = _posts_query(
-        workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id
+        workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id, tag=tag
     )
     return db.scalar(select(func.count()).select_from(query.subquery())) or 0
 

@@ -78,10 +78,23 @@ def variant_save(
             link=form_value(form, "link"),
             media_ids=form.get("media", []),
             cover_media_id=form_value(form, "cover"),
+            links=_link_choices(form),
+            settings=app_settings(request),
         )
         variants.check_variant(db, target=target, settings=app_settings(request))
 
     return _act(request, db, membership, variant, save, N_("Variant saved."))
+
+
+def _link_choices(form: dict[str, list[str]]) -> variants.LinkChoices | None:
+    """The editor's tracking choices; None from a form without them (tracking as before)."""
+    if form_value(form, "links_shown") != "1":
+        return None
+    return variants.LinkChoices(
+        track=form_value(form, "track_links") == "1",
+        listed=tuple(form.get("link_listed", [])),
+        ticked=tuple(form.get("link_tracked", [])),
+    )
 
 
 @router.post(VARIANT + "/check")

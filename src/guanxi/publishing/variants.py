@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from guanxi.connectors.registry import OFFLINE_HTTP, UnknownConnectorError, conn
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
+from guanxi.publishing import link_tracking
 from guanxi.publishing.media import get_media, media_file
 from guanxi.publishing.models import (
     DIGEST_MAX_LENGTH,
@@ -45,6 +47,18 @@ from guanxi.publishing.service import set_state
 # The variant fields a platform may ask for beyond the text; which ones a channel shows is
 # learned from its connector's validate messages (no platform names here).
 OPTIONAL_FIELDS = ("title", "digest", "link", "cover")
+
+
+@dataclass(frozen=True)
+class LinkChoices:
+    """What the author chose for a variant's addresses: tracking on or off, and of the
+    addresses the editor listed (as typed), the ones ticked to be tracked."""
+
+    track: bool = True
+    listed: tuple[str, ...] = ()
+    ticked: tuple[str, ...] = ()
+
+
 EDITABLE_STATES = frozenset(
     {TargetState.DRAFT, TargetState.IN_REVIEW, TargetState.APPROVED, TargetState.SCHEDULED}
 )
@@ -88,8 +102,12 @@ def update_variant(
     link: str = "",
     media_ids: Iterable[str] = (),
     cover_media_id: str = "",
+    links: LinkChoices | None = None,
+    settings: Settings | None = None,
 ) -> bool:
-    """Save an edited variant; True when the edit made its approvals stale.
+    """Save an edited variant; True when the edit made its approvals stale. With
+    ``settings``, its web addresses become tracked links as its choices (``links``, when
+    given: the author's) say (``publishing.link_tracking``).
 
     An approved variant goes back to review (or to draft when no approval is needed); so
     does a scheduled one, which also leaves the queue (its time is kept, to schedule it
@@ -114,6 +132,21 @@ def update_variant(
         raise UserError(N_("A link starts with http:// or https://. Correct it or leave it empty."))
     ids = library_ids(db, workspace, media_ids)
     cover = library_ids(db, workspace, [cover_media_id])[0] if cover_media_id.strip() else None
+    if links is not None:
+        link_tracking.apply_choices(
+            target, track=links.track, listed=links.listed, ticked=links.ticked
+        )
+    if settings is not None:
+        channel = db.get(Channel, target.channel_id)
+        assert channel is not None
+        text = link_tracking.tracked_text(
+            db,
+            target=target,
+            channel=channel,
+            connector=load_connector(channel, settings),
+            text=text.strip(),
+            actor_id=actor.id,
+        )
     scheduled = target.state == TargetState.SCHEDULED
     try:
         with db.no_autoflush:

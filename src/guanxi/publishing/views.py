@@ -27,12 +27,15 @@ from guanxi.publishing import (
     outcomes,
     scheduling,
     service,
+    tags,
     variants,
 )
 from guanxi.publishing.campaigns import list_campaigns
+from guanxi.publishing.models import TAGS_MAX
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.post_page import NOTICE, act, post_page, typed_zone
 from guanxi.publishing.states import state_labels
+from guanxi.publishing.tags import parse_tags
 from guanxi.web.deps import Approver, Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.limits import QueryField, body_limit
@@ -53,6 +56,7 @@ def posts_page(
     state: QueryField = "",
     channel: QueryField = "",
     campaign: QueryField = "",
+    tag: QueryField = "",
     page: QueryField = "",
 ) -> Response:
     """The workspace's posts, newest first, with each variant's state; filterable, in pages."""
@@ -61,7 +65,12 @@ def posts_page(
     channel_id, campaign_id, size = parse_id(channel), parse_id(campaign), POSTS_PER_PAGE
     try:
         found = service.count_posts(
-            db, workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id
+            db,
+            workspace=workspace,
+            state=state,
+            channel_id=channel_id,
+            campaign_id=campaign_id,
+            tag=tag,
         )
         pages = max(1, -(-found // size))
         number = min(max(parse_id(page) or 1, 1), pages)
@@ -71,6 +80,7 @@ def posts_page(
             state=state,
             channel_id=channel_id,
             campaign_id=campaign_id,
+            tag=tag,
             limit=size,
             offset=(number - 1) * size,
         )
@@ -79,7 +89,7 @@ def posts_page(
     channels = {c.id: c for c in list_channels(db, workspace=workspace)}
     policy = get_policy(db, workspace=workspace)
     db.commit()  # the policy row, created with its defaults on first read
-    kept = {"state": state, "channel": channel, "campaign": campaign}
+    kept = {"state": state, "channel": channel, "campaign": campaign, "tag": tag}
     notice = request.session.pop(NOTICE, None)
     return render(
         request,
@@ -89,6 +99,7 @@ def posts_page(
             "posts": posts,
             "channels": channels,
             "campaigns": list_campaigns(db, workspace=workspace),
+            "tags": tags.workspace_tags(db, workspace_id=workspace.id),
             "filters": kept,
             "pager": {
                 "page": number,
@@ -130,6 +141,9 @@ def _new_page(
             "campaigns": list_campaigns(db, workspace=workspace),
             "library": media.list_media(db, workspace=workspace),
             "formats": media.ACCEPTED_LABELS,
+            "workspace_tags": tags.workspace_tags(db, workspace_id=workspace.id),
+            "tags_max": TAGS_MAX,
+            "tags_value": form_value(values or {}, "tags"),
             "values": values or {},
             "error": error,
         },
@@ -179,6 +193,10 @@ def _create_post(
             media_ids=form.get("media", []),
             uploads=[(upload.filename or "", upload.file) for upload in uploads if upload.filename],
             settings=settings,
+            tags=parse_tags(form_value(form, "tags")),
+            # A form that shows the choice sends the box only when ticked.
+            track_links=form_value(form, "links_shown") != "1"
+            or bool(form_value(form, "track_links")),
         )
         db.commit()
     except UserError as exc:
@@ -217,6 +235,7 @@ def post_update(
             title=form_value(form, "title"),
             body=form_value(form, "body"),
             campaign=form_value(form, "campaign"),
+            tags=parse_tags(form_value(form, "tags")) if "tags" in form else None,
         ),
         notice=N_("Master text saved. The variants keep their own text."),
     )

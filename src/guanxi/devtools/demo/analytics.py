@@ -27,7 +27,7 @@ from guanxi.connectors.metrics import MetricsLimits
 from guanxi.connectors.registry import connector_factories
 from guanxi.core.db import utcnow
 from guanxi.core.upsert import insert_statement
-from guanxi.devtools.demo import DemoStep
+from guanxi.devtools.demo import DemoStep, post_tags
 from guanxi.measure.models import (
     AccountDay,
     FoundBy,
@@ -106,6 +106,7 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
     for channel in todo:
         _store_history(db, channel=channel, state=state, now=now)
     db.flush()
+    post_tags.publish_history(db, workspace_id=workspace.id, now=now)
 
 
 def sandbox_world(channels: Sequence[Channel], *, now: datetime) -> SandboxState:

@@ -25,6 +25,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.settings import Settings
 from guanxi.publishing import approvals, scheduling, service, variants
 from guanxi.publishing.models import Post
+from guanxi.publishing.tags import checked_tags, set_tags
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class DemoPost:
     connectors: tuple[str, ...]
     days_from_now: int | None
     local_time: time = time(12, 0)
+    tags: tuple[str, ...] = ()
 
 
 DEMO_POSTS = (
@@ -47,6 +49,7 @@ DEMO_POSTS = (
         "rose-season",
         ("weibo",),
         0,
+        tags=("桃红", "节日"),
     ),
     DemoPost(
         "Pairing tips: rosé and hotpot 桃红配火锅",
@@ -55,6 +58,7 @@ DEMO_POSTS = (
         ("weibo", "manual"),
         2,
         time(19, 30),
+        tags=("品酒", "美食搭配"),
     ),
     DemoPost(
         "Behind the vineyard 走进葡萄园",
@@ -63,6 +67,7 @@ DEMO_POSTS = (
         ("weibo",),
         5,
         time(10, 0),
+        tags=("酒庄故事",),
     ),
     DemoPost(
         "Tasting event in Shanghai 上海品鉴会",
@@ -70,14 +75,20 @@ DEMO_POSTS = (
         "events/shanghai",
         ("weibo", "manual"),
         None,
+        tags=("品酒", "门店"),
     ),
 )
 
 
 def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) -> list[Post]:
-    """Add the demo posts to ``workspace`` once (none when it has posts already); they need
-    its connected accounts, and members with the editor and manager roles."""
-    if db.scalar(select(Post.id).where(Post.workspace_id == workspace.id).limit(1)) is not None:
+    """Add the demo posts to ``workspace`` once (none when it has one of them already; the
+    history's posts, ``post_tags``, are not theirs); they need its connected accounts, and
+    members with the editor and manager roles."""
+    titles = [demo.title for demo in DEMO_POSTS]
+    found = db.scalar(
+        select(Post.id).where(Post.workspace_id == workspace.id, Post.title.in_(titles)).limit(1)
+    )
+    if found is not None:
         return []
     members = list_members(db, workspace=workspace)
     writer = next((m for m in members if m.role == Role.EDITOR), None)
@@ -105,6 +116,7 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
             campaign="",
             channel_ids=chosen,
         )
+        set_tags(db, post=post, tags=checked_tags(demo.tags))
         db.flush()
         if site:
             for target in post.targets:

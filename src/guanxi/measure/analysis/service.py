@@ -1,8 +1,9 @@
 """The analysis of a period's posts: what the content, best-time and top-posts pages show.
 
 - ``content_analysis``: engagement rate, views and engagements per post, by format, text
-  length, hashtag use, top hashtags, hour and weekday, each with a 95% Student-t interval
-  (``stats.mean_interval``) and whether it differs from the average of all the posts;
+  length, hashtag use, top hashtags, the posts' own tags, hour and weekday, each with a
+  95% Student-t interval (``stats.mean_interval``) and whether it differs from the
+  average of all the posts;
 - ``best_time``: one account's hour-of-week effects (``stats.fit_best_time``), and
   ``suggested_times``, the composer's suggested slots, from the same model;
 - ``top_posts``: the best and worst posts by engagement rate and by views.
@@ -66,6 +67,8 @@ LENGTH_BUCKETS: tuple[tuple[int, str, str], ...] = (
     (10**9, "longest", N_("280 characters or more")),
 )
 TOP_HASHTAGS = 10
+TOP_TAGS = 20  # the post tags shown, most used first
+UNTAGGED = ""  # the group of posts without a tag
 TOP_POSTS = 10
 MIN_VIEWS = 100  # a post with fewer views has a rate too noisy to rank
 BEST_TIME_HISTORY = timedelta(days=365)  # the history the composer's suggestions rest on
@@ -172,7 +175,10 @@ def _grouping(
         for found in keys(post):
             members[found].append(post)
     groups = [
-        _group(group, labels[group], members[group], average, translatable=translatable)
+        # The "" group (posts with none of the keys) has a label to translate.
+        _group(
+            group, labels[group], members[group], average, translatable=translatable or not group
+        )
         for group in labels
         if members.get(group)
     ]
@@ -203,6 +209,7 @@ def content_analysis(
     tags = {p.post_id: hashtags(p.text) for p in posts}
     counted = Counter(tag for found in tags.values() for tag in found)
     top = [tag for tag, _count in counted.most_common(TOP_HASHTAGS)]
+    tagged = Counter(tag for p in posts for tag in p.tags)
     formats = {fmt.value: label for fmt, label in POST_FORMAT_LABELS.items()}
     formats["unknown"] = N_("Format not known")
     groupings = [
@@ -237,6 +244,18 @@ def content_analysis(
             average,
             lambda p: sorted(tags[p.post_id]),
             {tag: tag for tag in top},
+            translatable=False,
+        ),
+        _grouping(
+            "tags",
+            N_("Tag"),
+            posts,
+            average,
+            lambda p: p.tags or [UNTAGGED],
+            {
+                **{tag: tag for tag, _count in tagged.most_common(TOP_TAGS)},
+                UNTAGGED: N_("No tag"),
+            },
             translatable=False,
         ),
         _grouping(

@@ -159,3 +159,16 @@
 
   document.querySelectorAll("[data-composer]").forEach(bind);
 })();
+
+// The tags field: a tag used before, clicked, is added to what is typed (once).
+(() => {
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-add-tag]");
+    if (!button) { return; }
+    const field = button.closest("form")?.querySelector("[data-tags-field]");
+    if (!field) { return; }
+    const typed = field.value.split(/[,，、;；]/).map((tag) => tag.trim()).filter(Boolean);
+    if (!typed.includes(button.dataset.addTag)) { typed.push(button.dataset.addTag); }
+    field.value = typed.join(", ");
+  });
+})();
