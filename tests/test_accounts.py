@@ -429,7 +429,7 @@ def change_password(
 ) -> Response:
     return post(
         client,
-        "/w/acme/settings/password",
+        "/me/password",
         {
             "current_password": current,
             "new_password": new,

@@ -229,7 +229,7 @@ def test_changing_the_password_is_audited_without_any_hash(
 
     post(
         client,
-        "/w/acme/settings/password",
+        "/me/password",
         {
             "current_password": PASSWORD,
             "new_password": "another long passphrase",

@@ -72,16 +72,27 @@ def authenticate(
     return user
 
 
+def two_factor_pending(user: User) -> bool:
+    """Whether ``user``, whose password was right, still has to give a code."""
+    return user.totp_enabled_at is not None and user.totp_secret is not None
+
+
 def _audit_sign_in(
     db: Session, *, user: User | None, email: str, ip: str | None, failure: str | None
 ) -> None:
     # Failures for a known address are the account owner's business: they see them
     # among their account events. Unknown addresses keep the typed address as the label.
+    if failure is not None:
+        action = "user.sign_in_failed"
+    elif user is not None and two_factor_pending(user):
+        action = "user.sign_in_password"  # the code comes next (two_factor.verify_code)
+    else:
+        action = "user.sign_in"
     record_audit(
         db,
         actor=user,
         actor_label=email or "(empty)",
-        action="user.sign_in" if failure is None else "user.sign_in_failed",
+        action=action,
         entity_type="user",
         entity_id=user.id if user is not None else "",
         after={"reason": failure} if failure else None,
@@ -110,19 +121,12 @@ def change_password(
     if not verify_password(user.password_hash, current_password):
         throttle.record_failure(db, policy=policy, email=user.email, ip=ip, now=now)
         raise UserError(N_("Your current password is wrong. Type it again."))
-    if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH:
-        raise UserError(
-            N_("A password needs {min} to {max} characters. Choose another one."),
-            min=MIN_PASSWORD_LENGTH,
-            max=MAX_PASSWORD_LENGTH,
-        )
-    if new_password != confirmation:
-        raise UserError(N_("The two new passwords differ. Type the same new password twice."))
+    check_new_password(new_password, confirmation)
     before = {"session_epoch": user.session_epoch}
     user.password_hash = hash_password(new_password)
     user.session_epoch += 1
     ended = sessions.end_sessions_of(db, user=user, keep=current_session)
-    revoked = _revoke_api_tokens(db, user=user)
+    revoked = revoke_api_tokens(db, user=user)
     record_audit(
         db,
         actor=user,
@@ -139,8 +143,21 @@ def change_password(
     )
 
 
-def _revoke_api_tokens(db: Session, *, user: User) -> int:
-    # Whoever learnt the old password may have made tokens with it: none outlives it.
+def check_new_password(new_password: str, confirmation: str) -> None:
+    """Refuse a new password of the wrong length, or one typed differently twice."""
+    if not MIN_PASSWORD_LENGTH <= len(new_password) <= MAX_PASSWORD_LENGTH:
+        raise UserError(
+            N_("A password needs {min} to {max} characters. Choose another one."),
+            min=MIN_PASSWORD_LENGTH,
+            max=MAX_PASSWORD_LENGTH,
+        )
+    if new_password != confirmation:
+        raise UserError(N_("The two new passwords differ. Type the same new password twice."))
+
+
+def revoke_api_tokens(db: Session, *, user: User) -> int:
+    """Revoke every live API token of ``user``; returns how many. Whoever learnt the old
+    password may have made tokens with it: none outlives it."""
     tokens = list(
         db.scalars(
             select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))

@@ -7,7 +7,17 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from guanxi.core import fields
@@ -65,6 +75,12 @@ class User(TimestampMixin, Base):
     # Counts the times every session of the user was ended at once (password change, "sign
     # out everywhere"), for the audit log; the sessions themselves are rows of UserSession.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Two-factor sign-in: the TOTP secret, encrypted (SecretBox); it counts from
+    # totp_enabled_at, once confirmed with a code. No code works twice: a code must be of a
+    # later time step than totp_last_step.
+    totp_secret: Mapped[str | None] = mapped_column(String(300), default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -80,6 +96,8 @@ class Workspace(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Members without two-factor sign-in are sent to /me to set it up (API tokens still work).
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="workspace", cascade="all, delete-orphan"
@@ -151,11 +169,26 @@ class UserSession(Base):
     user: Mapped[User] = relationship()
 
 
+class RecoveryCode(Base):
+    """A one-time code that signs in instead of a TOTP code (a lost phone); stored hashed."""
+
+    __tablename__ = "user_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
 class AuditEvent(Base):
     """Who changed what, when, with the state before and after."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_workspace_created", "workspace_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_workspace_created", "workspace_id", "created_at"),
+        # Requests for password-reset links are counted by action over the last hour.
+        Index("ix_audit_events_action_created", "action", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int | None] = mapped_column(

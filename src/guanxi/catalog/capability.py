@@ -6,6 +6,7 @@ from guanxi.core.errors import N_
 
 capability = Capability(
     name="catalog",
+    search=("guanxi.catalog.search:search",),
     routers=("guanxi.catalog.views:router",),
     api_routers=("guanxi.catalog.api:router",),
     cli=cli.register,

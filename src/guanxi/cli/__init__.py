@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from guanxi import STARTED_BY, __version__
+from guanxi.accounts import reset
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
 from guanxi.cli import (
@@ -138,6 +139,29 @@ def user_create(
             console.print(f"created user {user.email}")
     except UserError as exc:
         raise _fail(str(exc)) from exc
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    email: Annotated[str, typer.Argument(help="The e-mail address the person signs in with.")],
+) -> None:
+    """Print a link that sets a new password for EMAIL (for servers that send no e-mail):
+    it works once, within an hour, and ends every session of theirs."""
+    settings = get_settings()
+    with session_scope(_sessions()) as db:
+        user = accounts.get_user_by_email(db, email=email)
+        if user is None or not user.is_active:
+            raise _fail(f"no active user {email}; see `guanxi user create`")
+        link = reset.issue_link(
+            db,
+            user=user,
+            actor=None,
+            secret_key=settings.resolved_secret_key(),
+            base_url=settings.base_url,
+            ip=None,
+        )
+    console.print(f"give this link to {user.email}; it works once, within an hour:")
+    console.print(link, soft_wrap=True, highlight=False)
 
 
 @workspace_app.command("create")

@@ -8,6 +8,7 @@ from guanxi.core.errors import N_
 capability = Capability(
     name="convert",
     position=55,
+    search=("guanxi.convert.search:search",),
     routers=(
         "guanxi.convert.views:router",
         "guanxi.convert.revenue_views:router",

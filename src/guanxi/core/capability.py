@@ -88,6 +88,8 @@ class Capability:
     # Functions called with the web app once it is built (template context and filters,
     # handlers of the platforms' pushes): references, like the routers.
     on_app_created: tuple[str, ...] = ()
+    # Its part of the global search: references to ``core.search.SearchSource`` functions.
+    search: tuple[str, ...] = ()
 
 
 class CapabilityLoadError(RuntimeError):

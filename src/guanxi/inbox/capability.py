@@ -13,6 +13,7 @@ from guanxi.inbox.triage import models as triage_models
 capability = Capability(
     name="inbox",
     position=30,
+    search=("guanxi.inbox.search:search",),
     routers=(
         "guanxi.inbox.items.views:router",
         "guanxi.inbox.replies.views:router",

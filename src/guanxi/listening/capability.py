@@ -11,6 +11,7 @@ from guanxi.listening.topics import models as topics
 capability = Capability(
     name="listening",
     position=20,
+    search=("guanxi.listening.search:search",),
     routers=(
         "guanxi.listening.insight.views:router",
         "guanxi.listening.topics.views:router",

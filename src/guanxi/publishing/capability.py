@@ -10,6 +10,7 @@ from guanxi.publishing import (
 capability = Capability(
     name="publishing",
     position=10,
+    search=("guanxi.publishing.search:search",),
     routers=(
         "guanxi.publishing.calendar_views:router",
         "guanxi.publishing.views:router",

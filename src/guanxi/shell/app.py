@@ -25,7 +25,7 @@ from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Mode, Settings, get_settings
 from guanxi.shell import views
 from guanxi.web.admission import RequestSlots
-from guanxi.web.deps import LoginRequiredError, ensure_csrf_token
+from guanxi.web.deps import LoginRequiredError, TwoFactorRequiredError, ensure_csrf_token
 from guanxi.web.limits import BodySizeLimit, integers_within_database_range, no_nul_in_text
 from guanxi.web.openapi import describe_api
 from guanxi.web.rendering import TEMPLATES_DIR, make_templates, render
@@ -159,6 +159,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(TwoFactorRequiredError)
+    async def two_factor_required(request: Request, _exc: TwoFactorRequiredError) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=403, headers={"HX-Redirect": "/me#two-factor"})
+        return RedirectResponse("/me#two-factor", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

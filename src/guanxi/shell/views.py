@@ -1,5 +1,5 @@
 """The shell's pages: home, the workspace's front page built from the capabilities' glances,
-the API's documentation, health."""
+the global search (shell/search.py), the API's documentation, health."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from guanxi.core.capability import Glance, capabilities
 from guanxi.core.db import utcnow
+from guanxi.shell import search
 from guanxi.web.deps import CurrentUser, Db, Member, preferred_membership, verify_csrf
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+router.include_router(search.router)  # the global search, across the capabilities
 
 
 @dataclass(frozen=True)

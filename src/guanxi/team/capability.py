@@ -5,6 +5,10 @@ from guanxi.core.capability import Capability
 
 capability = Capability(
     name="team",
-    routers=("guanxi.team.views:router", "guanxi.team.me:router"),
+    routers=(
+        "guanxi.team.views:router",
+        "guanxi.team.me:router",
+        "guanxi.team.reset_views:router",
+    ),
     api_routers=("guanxi.team.api:router",),
 )

@@ -8,13 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from guanxi.accounts import auth, service, sessions
-from guanxi.accounts.models import Membership, Permission, Role
+from guanxi.accounts import auth, service, sessions, two_factor
+from guanxi.accounts.models import Membership, Permission, Role, User
 from guanxi.accounts.service import TOKEN_LIFETIME_CHOICES
 from guanxi.accounts.throttle import LoginThrottledError, ThrottlePolicy
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
+from guanxi.core.security import SecretBox
 from guanxi.core.settings import SUPPORTED_LANGUAGES
 from guanxi.team import audit
 from guanxi.web.deps import (
@@ -33,6 +34,10 @@ from guanxi.web.limits import FormField, QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+CODE_PAGE = "/login/code"
+PENDING_CODE = "pending_code"
+# How long the half-signed-in state lasts between the password and the code.
+CODE_TIME = timedelta(minutes=5)
 
 
 def _translate(request: Request, error: UserError) -> str:
@@ -42,10 +47,10 @@ def _translate(request: Request, error: UserError) -> str:
 
 @router.get("/login")
 def login_page(request: Request, next: QueryField = "/") -> Response:  # noqa: A002 - the query name
-    """The sign-in form."""
-    return render(
-        request, "accounts/login.html", {"next": safe_next(next), "email": "", "error": None}
-    )
+    """The sign-in form (with a notice after a password reset)."""
+    notice = request.session.pop("notice", None)
+    context = {"next": safe_next(next), "email": "", "error": None, "notice": notice}
+    return render(request, "accounts/login.html", context)
 
 
 @router.post("/login")
@@ -68,17 +73,38 @@ def login(
         response = render(
             request,
             "accounts/login.html",
-            {"next": safe_next(next), "email": email, "error": _translate(request, exc)},
+            {
+                "next": safe_next(next),
+                "email": email,
+                "error": _translate(request, exc),
+                "notice": None,
+            },
             status_code=exc.status_code,
         )
         if isinstance(exc, LoginThrottledError):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    if auth.two_factor_pending(user):
+        db.commit()
+        # Half signed in: the signed cookie names who gave the right password, until when.
+        request.session[PENDING_CODE] = {
+            "user": user.id,
+            "epoch": user.session_epoch,
+            "until": int((utcnow() + CODE_TIME).timestamp()),
+            "next": safe_next(next),
+        }
+        return RedirectResponse(CODE_PAGE, status_code=303)
+    return _signed_in(request, db, user=user, target=safe_next(next))
+
+
+def _signed_in(request: Request, db: Db, *, user: User, target: str) -> Response:
+    """Start a fresh session for ``user`` (committed) and go to ``target``."""
+    settings = app_settings(request)
     session_id = sessions.start_session(
         db,
         user=user,
         user_agent=request.headers.get("user-agent", ""),
-        ip=ip,
+        ip=client_ip(request),
         lifetime=timedelta(days=settings.session_max_age_days),
     )
     db.commit()
@@ -87,7 +113,78 @@ def login(
     request.session[SESSION_ID] = session_id
     if language:
         request.session["language"] = language
-    return RedirectResponse(safe_next(next), status_code=303)
+    return RedirectResponse(target, status_code=303)
+
+
+def _pending_user(request: Request, db: Db) -> tuple[User, str] | None:
+    """Who gave the right password and still owes a code, and where they go next; None
+    when nobody does, or the five minutes are over, or their password changed since."""
+    pending = request.session.get(PENDING_CODE)
+    if not isinstance(pending, dict) or not isinstance(pending.get("user"), int):
+        return None
+    if int(pending.get("until", 0)) < utcnow().timestamp():
+        request.session.pop(PENDING_CODE, None)
+        return None
+    user = db.get(User, pending["user"])
+    if (
+        user is None
+        or not user.is_active
+        or not auth.two_factor_pending(user)
+        or user.session_epoch != pending.get("epoch")
+    ):
+        return None
+    return user, safe_next(str(pending.get("next", "/")))
+
+
+@router.get(CODE_PAGE)
+def code_page(request: Request, db: Db) -> Response:
+    """The second step of signing in: the code from the authenticator app."""
+    if _pending_user(request, db) is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "accounts/login_code.html", {"error": None})
+
+
+@router.post(CODE_PAGE)
+def check_code(request: Request, db: Db, code: FormField = "") -> Response:
+    """Sign in once the code (or a recovery code) is right; a wrong one counts as a failed
+    sign-in, and after five minutes the password is asked again."""
+    pending = _pending_user(request, db)
+    if pending is None:
+        request.session["notice"] = N_("Signing in took too long. Type your password again.")
+        return RedirectResponse("/login", status_code=303)
+    user, target = pending
+    settings = app_settings(request)
+    ip = client_ip(request)
+    try:
+        kind = two_factor.verify_code(
+            db,
+            user=user,
+            code=code,
+            box=SecretBox.from_settings(settings),
+            ip=ip,
+            policy=ThrottlePolicy.from_settings(settings),
+        )
+    except UserError as exc:
+        db.commit()  # the failure counts towards the waits
+        response = render(
+            request,
+            "accounts/login_code.html",
+            {"error": _translate(request, exc)},
+            status_code=exc.status_code,
+        )
+        if isinstance(exc, LoginThrottledError):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    service.record_audit(
+        db,
+        actor=user,
+        action="user.sign_in",
+        entity_type="user",
+        entity_id=user.id,
+        after={"second_factor": kind},
+        ip=ip,
+    )
+    return _signed_in(request, db, user=user, target=target)
 
 
 def _end_session(request: Request) -> None:
@@ -136,12 +233,15 @@ def choose_language(
 def settings_page(request: Request, db: Db, membership: Reader) -> Response:
     """Members, the member's own API tokens and account, and (owners) the audit log."""
     notice = request.session.pop("notice", None)
-    return _settings(request, db, membership, notice=notice if isinstance(notice, str) else None)
+    return settings_with(
+        request, db, membership, notice=notice if isinstance(notice, str) else None
+    )
 
 
-def _settings(
+def settings_with(
     request: Request, db: Db, membership: Membership, status_code: int = 200, **extra: Any
 ) -> Response:
+    """The settings page, with ``extra`` in its context (an error, a token shown once)."""
     context: dict[str, Any] = {
         "section": "settings",
         "members": service.list_members(db, workspace=membership.workspace),
@@ -162,6 +262,7 @@ def _settings(
         ],
         "roles": list(Role),
         "new_token": None,
+        "reset_link": None,
         "error": None,
         "notice": None,
     }
@@ -177,7 +278,7 @@ def _back_to_settings(request: Request, membership: Membership, notice: str) -> 
 
 def _form_error(request: Request, db: Db, membership: Membership, exc: UserError) -> Response:
     db.rollback()  # nothing of a refused form is kept
-    return _settings(request, db, membership, exc.status_code, error=_translate(request, exc))
+    return settings_with(request, db, membership, exc.status_code, error=_translate(request, exc))
 
 
 @router.post("/w/{slug}/settings/members")
@@ -246,7 +347,7 @@ def create_token(
     except UserError as exc:
         return _form_error(request, db, membership, exc)
     db.commit()
-    return _settings(request, db, membership, new_token=plain)
+    return settings_with(request, db, membership, new_token=plain)
 
 
 @router.post("/w/{slug}/settings/tokens/{token_id}/revoke")
@@ -257,38 +358,30 @@ def revoke_token(request: Request, db: Db, membership: Reader, token_id: int) ->
     return _back_to_settings(request, membership, N_("Token revoked."))
 
 
-@router.post("/w/{slug}/settings/password")
-def change_password(
-    request: Request,
-    db: Db,
-    user: CurrentUser,
-    membership: Reader,
-    current_password: FormField = "",
-    new_password: FormField = "",
-    confirmation: FormField = "",
+@router.post("/w/{slug}/settings/two-factor")
+def require_two_factor(
+    request: Request, db: Db, user: CurrentUser, membership: Owner, required: FormField = ""
 ) -> Response:
-    """Change the user's password; every other session of theirs is signed out."""
-    settings = app_settings(request)
+    """Require two-factor sign-in of every member (owners only, who must use it)."""
     try:
-        auth.change_password(
+        two_factor.set_required(
             db,
-            user=user,
-            current_password=current_password,
-            new_password=new_password,
-            confirmation=confirmation,
+            workspace=membership.workspace,
+            actor=user,
+            required=required == "1",
             ip=client_ip(request),
-            policy=ThrottlePolicy.from_settings(settings),
-            current_session=request.state.user_session,
         )
     except UserError as exc:
-        db.commit()  # a wrong current password counts towards the sign-in waits
-        return _settings(request, db, membership, exc.status_code, error=_translate(request, exc))
+        return _form_error(request, db, membership, exc)
     db.commit()
-    return _back_to_settings(
-        request,
-        membership,
-        N_("Password changed. Your other sessions are signed out and your API tokens revoked."),
-    )
+    return _back_to_settings(request, membership, N_("Two-factor sign-in setting saved."))
+
+
+@router.post("/w/{slug}/settings/password")
+def old_password_address(_membership: Reader) -> Response:
+    """The password is changed on /me; a form still posted to this older address (an open
+    tab) is sent there, and nothing changes."""
+    return RedirectResponse("/me#password", status_code=303)
 
 
 @router.post("/w/{slug}/settings/sign-out-everywhere")

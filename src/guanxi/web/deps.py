@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts import sessions
+from guanxi.accounts.auth import two_factor_pending
 from guanxi.accounts.models import Membership, Permission, User, UserSession
 from guanxi.core import i18n
 from guanxi.core.db import READING
@@ -27,6 +28,11 @@ LAST_WORKSPACE = "workspace"
 
 class LoginRequiredError(Exception):
     """No signed-in user; pages answer with a redirect to the sign-in page."""
+
+
+class TwoFactorRequiredError(Exception):
+    """The workspace requires two-factor sign-in, which the member has not set up; pages
+    answer with a redirect to /me, where they set it up."""
 
 
 class ApiAuthError(UserError):
@@ -93,6 +99,10 @@ async def verify_csrf(request: Request) -> None:
 
 
 SESSION_ID = "sid"
+TWO_FACTOR_REQUIRED = N_(
+    "This workspace requires two-factor sign-in. Set it up on your settings page (/me), or "
+    "use an API token."
+)
 
 
 def signed_in_session(
@@ -145,6 +155,8 @@ def workspace_member(slug: str, request: Request, user: CurrentUser, db: Db) -> 
     if membership is None:
         membership = accounts.get_membership(db, user=user, workspace_slug=slug)
     request.state.membership = membership
+    if membership.workspace.require_two_factor and not two_factor_pending(user):
+        raise TwoFactorRequiredError
     request.session[LAST_WORKSPACE] = slug  # where "/" and workspace-less pages lead back to
     return membership
 
@@ -225,6 +237,8 @@ def browser_api_member(slug: str, request: Request, db: Db) -> Membership:
         raise ApiAuthError(N_("Sign in, or send an API token as 'Authorization: Bearer'."))
     request.state.user = user
     membership = accounts.get_membership(db, user=user, workspace_slug=slug)
+    if membership.workspace.require_two_factor and not two_factor_pending(user):
+        raise PermissionDeniedError(TWO_FACTOR_REQUIRED)
     request.state.membership = membership
     return membership
 

@@ -21,3 +21,34 @@ function applyDataStyles(root) {
 }
 applyDataStyles(document);
 document.addEventListener("htmx:load", (event) => applyDataStyles(event.detail.elt));
+
+// "/" focuses the top bar's search box, unless the person is typing somewhere.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+  const target = event.target;
+  const typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+  const box = document.getElementById("global-search");
+  if (!typing && box) { event.preventDefault(); box.focus(); box.select(); }
+});
+
+// A button with data-copy-field copies the value of the field it names (a link shown once).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-copy-field]");
+  if (!button) { return; }
+  const field = document.getElementById(button.dataset.copyField);
+  if (!field) { return; }
+  field.select();
+  if (navigator.clipboard) { navigator.clipboard.writeText(field.value); }
+  button.textContent = button.dataset.copied || button.textContent;
+});
+
+// The search dropdown closes on Escape and on a click elsewhere.
+document.addEventListener("keydown", (event) => {
+  const dropdown = document.getElementById("search-dropdown");
+  if (event.key === "Escape" && dropdown && dropdown.innerHTML.trim()) { dropdown.innerHTML = ""; }
+});
+document.addEventListener("click", (event) => {
+  const dropdown = document.getElementById("search-dropdown");
+  const form = dropdown && dropdown.closest("form");
+  if (form && !form.contains(event.target)) { dropdown.innerHTML = ""; }
+});
