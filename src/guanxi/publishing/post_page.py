@@ -25,7 +25,14 @@ from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media, service, variants
 from guanxi.publishing.campaigns import list_campaigns
 from guanxi.publishing.composer import account_view
-from guanxi.publishing.models import MediaAsset, Post, PublishTarget, TargetState
+from guanxi.publishing.models import (
+    ATTEMPT_ACTION_LABELS,
+    ATTEMPT_OUTCOME_LABELS,
+    MediaAsset,
+    Post,
+    PublishTarget,
+    TargetState,
+)
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.states import state_labels
 from guanxi.web.deps import app_settings
@@ -193,6 +200,8 @@ def post_page(
             "comments": service.list_comments(db, post=post),
             "policy": policy,
             "state_labels": state_labels(),
+            "attempt_actions": ATTEMPT_ACTION_LABELS,
+            "attempt_outcomes": ATTEMPT_OUTCOME_LABELS,
             "zone": zone,
             "zone_source": zone_source,
             "can_write": membership.can(Permission.WRITE),
