@@ -151,6 +151,7 @@ def plan_detail(request: Request, db: Db, membership: Member, plan_id: int) -> R
             "choices": _choices(),
             "gate_labels": {gate.value: label for gate, label in GATE_LABELS.items()},
             "in_catalog": {p.slug for p in catalog.platforms},
+            "catalog_changed": read.catalog_version != catalog.version,
             "next_steps": service.next_steps(
                 db,
                 workspace=membership.workspace,

@@ -67,6 +67,31 @@ TARGET_STATE_LABELS: dict[TargetState, str] = {
 }
 
 
+# The publishing log's words (PublishAttempt.action and .outcome), as the post page shows them.
+ATTEMPT_ACTION_LABELS: dict[str, str] = {
+    "prepare": N_("Prepare"),
+    "publish": N_("Publish"),
+    "find": N_("Look for an earlier try"),
+    "status": N_("Ask the platform"),
+}
+ATTEMPT_OUTCOME_LABELS: dict[str, str] = {
+    "started": N_("Started"),
+    "published": N_("Published"),
+    "processing": N_("Processing on the platform"),
+    "pending_review": N_("Published, pending review"),
+    "failed": N_("Refused by the platform"),
+    "not_found": N_("Not found on the platform"),
+    "transient": N_("Temporary failure"),
+    "rate_limited": N_("Rate limited"),
+    "quota": N_("Quota used up"),
+    "token": N_("Authorisation expired"),
+    "unknown": N_("Outcome unknown"),
+    "permanent": N_("Refused for good"),
+    "error": N_("Platform error"),
+    "crash": N_("Unexpected error"),
+}
+
+
 class LatePolicy(StrEnum):
     """What to do with posts whose time passed while guanxi was down."""
 

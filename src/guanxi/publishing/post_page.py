@@ -26,7 +26,15 @@ from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, link_tracking, media, service, tags, variants
 from guanxi.publishing.campaigns import list_campaigns
 from guanxi.publishing.composer import account_view
-from guanxi.publishing.models import TAGS_MAX, MediaAsset, Post, PublishTarget, TargetState
+from guanxi.publishing.models import (
+    ATTEMPT_ACTION_LABELS,
+    ATTEMPT_OUTCOME_LABELS,
+    TAGS_MAX,
+    MediaAsset,
+    Post,
+    PublishTarget,
+    TargetState,
+)
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.states import state_labels
 from guanxi.web.deps import app_settings
@@ -202,6 +210,8 @@ def post_page(
             "tags_max": TAGS_MAX,
             "policy": policy,
             "state_labels": state_labels(),
+            "attempt_actions": ATTEMPT_ACTION_LABELS,
+            "attempt_outcomes": ATTEMPT_OUTCOME_LABELS,
             "zone": zone,
             "zone_source": zone_source,
             "can_write": membership.can(Permission.WRITE),

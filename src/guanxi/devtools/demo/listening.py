@@ -4,7 +4,10 @@ Its mentions are a sample of real Sina Weibo posts shipped in ``data/demo_mentio
 40 posts from each of the six files of ``../shared/data/weibo_topics`` (artificial
 intelligence, Tongji University, Jay Chou, Hollywood, graduation, Trump), which come from
 the dengxiuqi/weibo2018 corpus (``topics/``). Authors, times (the last four weeks) and
-counts are invented but fixed, so every demo looks the same. The mentions are enriched at
+counts are invented but fixed, so every demo looks the same. Beside them,
+``data/demo_wine_mentions.jsonl`` holds posts written for the demo about the brand's world
+(Provence rosé, and Bordeaux, the competitor its topics compare it with), so the brand and
+competitor topics and their share of voice have something to count. The mentions are enriched at
 load; if the NLP model is not trained yet, the worker's enrichment job catches up later.
 """
 
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE = "demo_mentions.jsonl"
 SOURCE_NAME = "Demo · Weibo topics (weibo2018)"
+WINE_SAMPLE = "demo_wine_mentions.jsonl"
+WINE_SOURCE_NAME = "Demo · wine talk (written for the demo)"
 # The brand listens for its own name: the sandbox audience's posts that @-mention it are public.
 PULL_SOURCE_NAME = "Weibo search · 普罗旺斯葡萄酒"
 PULL_QUERY = "普罗旺斯葡萄酒"
@@ -58,10 +63,33 @@ def demo_author(index: int) -> ParsedAuthor:
     )
 
 
-def sample() -> list[dict[str, Any]]:
-    """The shipped sample's records."""
-    text = resources.files("guanxi.devtools.demo").joinpath("data", SAMPLE).read_text("utf-8")
+def sample(name: str = SAMPLE) -> list[dict[str, Any]]:
+    """A shipped sample's records."""
+    text = resources.files("guanxi.devtools.demo").joinpath("data", name).read_text("utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _mentions(records: list[dict[str, Any]], *, real: bool) -> list[ParsedMention]:
+    """The sample's records as mentions; only real Weibo posts link to Weibo."""
+    now = utcnow()
+    return [
+        ParsedMention(
+            platform="weibo",
+            external_id=str(item["mid"]),
+            text=str(item["text"]),
+            posted_at=now - timedelta(hours=int(item["hours_ago"])),
+            url=f"https://m.weibo.cn/detail/{item['mid']}" if real else "",
+            author=demo_author(int(item["author"])),
+            likes=int(item["likes"]),
+            comments=int(item["comments"]),
+            reposts=int(item["reposts"]),
+            raw={
+                "source": "dengxiuqi/weibo2018 topics" if real else "written for the guanxi demo",
+                "topic": item["topic"],
+            },
+        )
+        for item in records
+    ]
 
 
 def load_demo(db: Session, *, workspace: Workspace) -> None:
@@ -78,26 +106,19 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
             name=name,
             relation=relation,
         )
-    source = service.source_named(
-        db, workspace_id=workspace.id, name=SOURCE_NAME, file_format=SourceFormat.JSONL
-    )
-    now = utcnow()
-    mentions = [
-        ParsedMention(
-            platform="weibo",
-            external_id=str(item["mid"]),
-            text=str(item["text"]),
-            posted_at=now - timedelta(hours=int(item["hours_ago"])),
-            url=f"https://m.weibo.cn/detail/{item['mid']}",
-            author=demo_author(int(item["author"])),
-            likes=int(item["likes"]),
-            comments=int(item["comments"]),
-            reposts=int(item["reposts"]),
-            raw={"source": "dengxiuqi/weibo2018 topics", "topic": item["topic"]},
+    for name, records, real in (
+        (SOURCE_NAME, sample(), True),
+        (WINE_SOURCE_NAME, sample(WINE_SAMPLE), False),
+    ):
+        source = service.source_named(
+            db, workspace_id=workspace.id, name=name, file_format=SourceFormat.JSONL
         )
-        for item in sample()
-    ]
-    service.store_batch(db, workspace_id=workspace.id, source_id=source.id, mentions=mentions)
+        service.store_batch(
+            db,
+            workspace_id=workspace.id,
+            source_id=source.id,
+            mentions=_mentions(records, real=real),
+        )
     add_demo_search(db, workspace=workspace)
     try:
         pipeline = flows.pipeline_for(db, workspace_id=workspace.id)

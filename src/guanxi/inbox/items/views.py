@@ -38,7 +38,7 @@ from guanxi.inbox.replies import saved
 from guanxi.inbox.replies import service as replies
 from guanxi.inbox.replies.models import REPLY_STATE_LABELS
 from guanxi.inbox.triage.models import ACTION_STATE_LABELS, ModerationAction
-from guanxi.inbox.triage.moderation import ACTION_LABELS
+from guanxi.inbox.triage.moderation import ACTION_LABELS, SYSTEM_TAG_LABELS
 from guanxi.inbox.triage.screening import reasons_in_words
 from guanxi.inbox.triage.sla import get_targets, sla_state
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
@@ -485,6 +485,13 @@ def update_item(db: Db, membership: Writer, item_id: int, form: SubmittedForm) -
     return back_to_thread(membership, item)
 
 
+def tag_label(name: str) -> str:
+    """A tag as shown: the rules' own tags in the reader's language, the team's as typed."""
+    label = SYSTEM_TAG_LABELS.get(name)
+    return i18n.gettext(label) if label else name
+
+
 def set_up(app: FastAPI) -> None:
-    """Messages the platforms push go to the inbox."""
+    """Messages the platforms push go to the inbox; tags are shown in the reader's language."""
     push.register_push_handlers()
+    app.state.templates.env.filters["tag_label"] = tag_label

@@ -48,6 +48,8 @@ from guanxi.inbox.triage.sentiment import sentiments
 from guanxi.inbox.triage.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for, priority_level
 
 FLAG_TAG = "flagged"
+# Tags the rules set, named in the reader's language wherever tags are shown.
+SYSTEM_TAG_LABELS = {FLAG_TAG: N_("flagged")}
 
 
 class ActionKind(StrEnum):

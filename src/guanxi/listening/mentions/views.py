@@ -46,10 +46,18 @@ STAGE_LABELS = {
     "post_purchase": N_("Post-purchase experience"),
     "none": N_("No stage"),
 }
+# The markup enrichment finds in a post (MentionEnrichment.features' keys).
+FEATURE_LABELS = {
+    "emoticons": N_("Emoticons"),
+    "hashtags": N_("Topics (#…#)"),
+    "mentions": N_("Mentioned accounts (@)"),
+    "urls": N_("Links"),
+}
 
 
 def _labels() -> dict[str, Any]:
     return {
+        "feature_labels": FEATURE_LABELS,
         "sentiment_labels": SENTIMENT_LABELS,
         "kind_labels": SOURCE_KIND_LABELS,
         "stage_labels": STAGE_LABELS,

@@ -52,3 +52,25 @@ document.addEventListener("click", (event) => {
   const form = dropdown && dropdown.closest("form");
   if (form && !form.contains(event.target)) { dropdown.innerHTML = ""; }
 });
+
+// Filters sit in <details class="filters-fold" open>: on a phone they start folded so the list
+// comes first, and the summary counts the filters that are set.
+function foldFilters(root) {
+  if (!window.matchMedia("(max-width: 720px)").matches) { return; }
+  const folds = [
+    ...(root.matches && root.matches("details.filters-fold[open]") ? [root] : []),
+    ...root.querySelectorAll("details.filters-fold[open]"),
+  ];
+  folds.forEach((fold) => {
+    const form = fold.querySelector("form");
+    const set = form
+      ? [...form.elements].filter((field) => field.name && field.type !== "hidden"
+          && field.type !== "submit" && field.value && !(field.type === "checkbox" && !field.checked)).length
+      : 0;
+    const summary = fold.querySelector("summary");
+    if (set && summary) { summary.textContent = `${summary.textContent} (${set})`; }
+    fold.open = false;
+  });
+}
+foldFilters(document);
+document.addEventListener("htmx:load", (event) => foldFilters(event.detail.elt));
