@@ -30,8 +30,9 @@ from guanxi.connectors.wechat_oa import WechatOaConnector
 from guanxi.convert import codes
 from guanxi.convert.attribution.engine import attribute
 from guanxi.convert.code_events import fill_origins, record_event
-from guanxi.convert.models import CodeEvent, CodeEventKind, CodeKind, Order, OrderStatus, SceneCode
+from guanxi.convert.models import Order, OrderStatus
 from guanxi.convert.posters import PosterFormat, PosterText, poster
+from guanxi.convert.scene_models import CodeEvent, CodeEventKind, CodeKind, SceneCode
 from guanxi.core.db import utcnow
 from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox

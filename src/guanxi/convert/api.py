@@ -12,16 +12,14 @@ from fastapi import Request
 
 from guanxi.convert import code_views, codes, links
 from guanxi.convert.models import (
-    CodeCreate,
-    CodeRead,
     ConversionCreate,
     ConversionRead,
     LinkCreate,
     LinkRead,
-    SceneCode,
     TrackedLink,
 )
 from guanxi.convert.orders import service as orders
+from guanxi.convert.scene_models import CodeCreate, CodeRead, SceneCode
 from guanxi.web.api import ApiReader, ApiWriter, workspace_api
 from guanxi.web.deps import Db, app_settings
 

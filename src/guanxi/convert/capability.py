@@ -1,7 +1,7 @@
 """Conversions ("convert"): tracked links, and the clicks they bring, tied to the campaigns
 and posts they were made for."""
 
-from guanxi.convert import cli, models
+from guanxi.convert import cli, models, scene_models
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
 
@@ -28,7 +28,7 @@ capability = Capability(
     ),
     schedule="guanxi.convert.scheduled:SCHEDULE",
     cli=cli.register,
-    models=(models,),
+    models=(models, scene_models),
     glance=Glance(
         title=N_("Tracked links"),
         description=N_(

@@ -21,7 +21,7 @@ from guanxi.channels.push import register_push_handler
 from guanxi.connectors.base import ConnectorError
 from guanxi.connectors.push import CodeScanned
 from guanxi.convert.codes import MakerFor
-from guanxi.convert.models import CodeEvent, CodeEventKind, SceneCode
+from guanxi.convert.scene_models import CodeEvent, CodeEventKind, SceneCode
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.accounts.models import Membership, Permission
 from guanxi.convert import codes, flows
 from guanxi.convert.attribution.engine import attribute
-from guanxi.convert.models import CodeKind, Kol, SceneCode
+from guanxi.convert.models import Kol
 from guanxi.convert.posters import MEDIA_TYPES, PosterFormat, PosterText, poster
+from guanxi.convert.scene_models import CodeKind, SceneCode
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow

@@ -24,13 +24,12 @@ from guanxi.connectors.base import Capability, ChannelContext, ConnectorError
 from guanxi.connectors.registry import connector_capabilities, connector_for, connector_names
 from guanxi.connectors.scene_codes import MakesSceneCodes
 from guanxi.convert import flows
-from guanxi.convert.models import (
-    LABEL_MAX,
+from guanxi.convert.models import LABEL_MAX, Kol
+from guanxi.convert.scene_models import (
     SCENE_KEY_LENGTH,
     CodeEvent,
     CodeEventKind,
     CodeKind,
-    Kol,
     SceneCode,
 )
 from guanxi.core.db import utcnow

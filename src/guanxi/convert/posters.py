@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from guanxi.convert.models import SceneCode
+from guanxi.convert.scene_models import SceneCode
 
 WIDTH, HEIGHT = 1200, 1600  # pixels of the PNG (A-series proportions, ~150 dpi on A6)
 CODE_SIZE = 840

@@ -30,16 +30,15 @@ from sqlalchemy.orm import Session
 from guanxi.channels.models import Channel
 from guanxi.convert.attribution.weights import DEFAULT_HALF_LIFE, AttributionModel, shares
 from guanxi.convert.models import (
-    CodeEvent,
     Kol,
     LinkClick,
     Order,
     OrderRefund,
     OrderStatus,
     PromoCode,
-    SceneCode,
     TrackedLink,
 )
+from guanxi.convert.scene_models import CodeEvent, SceneCode
 
 LOOKBACK_DAYS = (7, 15, 30)  # JD's and Xiaohongshu's windows, and a month
 CHUNK = 10_000
