@@ -41,7 +41,7 @@ PINNED = {
     # with replies: the approval setting and the roles, once each; who else is on the item
     # (presence: written, then read), the window around the item, our post it is on
     "inbox-thread": 23,
-    "posts": 9,
+    "posts": 11,  # + the tag filter's workspace tags and the shown posts' tags, once each
 }
 
 

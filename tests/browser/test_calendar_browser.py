@@ -47,7 +47,9 @@ def paris_page(browser: Browser, server: tuple[LiveServer, Path]) -> Iterator[Pa
         base_url=server[0].base_url,
         locale="en-US",
         timezone_id="Europe/Paris",
-        viewport={"width": 1280, "height": 900},
+        # Tall enough that a month's cells are all in sight: Playwright's drag cannot scroll
+        # the page between picking a chip up and dropping it (a person's browser can).
+        viewport={"width": 1280, "height": 1400},
     )
     context.set_default_timeout(10_000)
     yield context.new_page()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
@@ -36,6 +36,10 @@ LINK_MAX_LENGTH = 1000
 COMMENT_MAX_LENGTH = 4000
 TAG_MAX_LENGTH = 32
 TAGS_MAX = 10
+# As typed: a longer one gets the readable 400 naming TAG_MAX_LENGTH once normalised ("#新品 ").
+TagText = Annotated[str, Field(max_length=FIELD_MAX_LENGTH)]
+# An address as typed in a variant's text (the longest a browser and the platforms accept).
+AddressText = Annotated[str, Field(max_length=2000)]
 
 
 class TargetState(StrEnum):
@@ -362,7 +366,7 @@ class PostCreate(BaseModel):
         min_length=1, max_length=LIST_MAX_LENGTH, description="Connected accounts (channels)."
     )
     campaign_id: DbInt | None = None
-    tags: list[str] = Field(
+    tags: list[TagText] = Field(
         default_factory=list,
         max_length=TAGS_MAX,
         description=f"Up to {TAGS_MAX} tags of up to {TAG_MAX_LENGTH} characters, normalised.",
@@ -379,7 +383,7 @@ class PostUpdate(BaseModel):
 
     title: str | None = Field(default=None, max_length=200)
     body: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX_LENGTH)
-    tags: list[str] | None = Field(
+    tags: list[TagText] | None = Field(
         default=None, max_length=TAGS_MAX, description="The post's tags, all of them."
     )
 
@@ -398,7 +402,7 @@ class VariantUpdate(BaseModel):
     track_links: bool = Field(
         default=True, description="Each web address in the text becomes a tracked link."
     )
-    untracked_urls: list[str] = Field(
+    untracked_urls: list[AddressText] = Field(
         default_factory=list,
         max_length=50,
         description="Addresses (as typed) to leave alone; a short link to one is restored.",

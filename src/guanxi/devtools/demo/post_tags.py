@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from guanxi.measure.models import MeasuredPost
 from guanxi.publishing.models import Post, PostTag, PublishTarget, TargetState
 
-GUANXI_SINCE = timedelta(days=120)  # the demo brand has published through guanxi this long
+DEMO_PUBLISHING_SPAN = timedelta(days=120)  # the demo brand has published through guanxi this long
 # A word in a post's text → the tags a community manager would give it.
 TAGGED_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("新年份", ("新品",)),
@@ -48,7 +48,7 @@ def tags_for(text: str) -> list[str]:
 
 
 def publish_history(db: Session, *, workspace_id: int, now: datetime) -> int:
-    """Give the workspace's measured history posts of the last ``GUANXI_SINCE`` a published
+    """Give the workspace's measured history posts of the last ``DEMO_PUBLISHING_SPAN`` a published
     post with tags (once: a measured post linked to a variant already is left alone);
     returns how many were given one."""
     measured = db.scalars(
@@ -56,7 +56,7 @@ def publish_history(db: Session, *, workspace_id: int, now: datetime) -> int:
             MeasuredPost.workspace_id == workspace_id,
             MeasuredPost.illustrative.is_(True),
             MeasuredPost.publish_target_id.is_(None),
-            MeasuredPost.published_at >= now - GUANXI_SINCE,
+            MeasuredPost.published_at >= now - DEMO_PUBLISHING_SPAN,
         )
     ).all()
     for row in measured:
