@@ -21,7 +21,7 @@ run: $(VENV)/.installed  ## venv, install, migrate, demo data; serve the app (:8
 
 test: $(VENV)/.installed  ## the whole suite, with the models/migrations agreement check
 	$(BIN)/python scripts/alembic_check.py
-	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=40
+	$(BIN)/python -m pytest -n 2 --durations=40
 
 check: $(VENV)/.installed  ## format, lint, types
 	$(BIN)/ruff format --check src tests scripts
