@@ -303,6 +303,7 @@ def hunt(client: TestClient, paths: list[str], report: HuntReport) -> None:
                 report.failures.append(f"{form.method} {form.action} [{label}]: {status}")
 
 
+@pytest.mark.postgres_only
 @pytest.mark.usefixtures("test_connectors")
 def test_no_form_of_any_page_fails_on_hostile_values(
     app: FastAPI, db: Session, team: Team, capsys: pytest.CaptureFixture[str]

@@ -720,6 +720,7 @@ def json_body(model: type[BaseModel] | None, mixed: Mixed) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.postgres_only
 def test_own_addresses_with_another_workspaces_ids(app: FastAPI, db: Session, mixed: Mixed) -> None:
     """Given Alice, owner of acme, and B furnished with one of everything,
     when she sends acme's own routes B's ids in the path, in every id-like field of every
