@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, delete, text
@@ -30,7 +31,7 @@ from guanxi.accounts.models import (
 )
 from guanxi.checks.models import SensitiveWord
 from guanxi.checks.wordlist import SEED_ACTION
-from guanxi.core import migrate
+from guanxi.core import migrate, security
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
 from guanxi.shell.app import create_app
@@ -57,6 +58,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             and item.callspec.params.get("database_url") == "sqlite"
         )
     ]
+
+
+# argon2 at production strength (64 MiB, 3 passes) costs ~0.3 s a hash on this machine's cores;
+# a test that makes a user and signs in paid it twice, most of the suite's time.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters: tests are about the flows, not the hash's strength. A test
+    marked ``real_password_hashing`` (tests/test_security.py) keeps the real parameters."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(security, "_hasher", CHEAP_HASHER)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
@@ -22,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, SignInThrottle, User
-from guanxi.core import security
 from guanxi.core.security import verify_password
 from guanxi.core.settings import Mode, Settings
 from guanxi.shell.app import SESSION_COOKIE, create_app
@@ -30,14 +28,6 @@ from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory, csrf_token, 
 
 NEW_PASSWORD = "a brand new passphrase"
 WRONG = "wrong password 123"
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 parameters: these tests are about the flows, not the hash's strength
-    (tests/test_security.py checks the real parameters). Other modules import this."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(security, "_hasher", cheap)
 
 
 def post(client: TestClient, url: str, data: dict[str, str] | None = None) -> Response:

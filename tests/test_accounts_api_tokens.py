@@ -19,7 +19,7 @@ from guanxi.accounts.models import ApiToken, Membership, Role, User, Workspace
 from guanxi.core.db import Base, utcnow
 from guanxi.core.security import token_digest
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import post, quick_password_hashing  # noqa: F401 - autouse fixture
+from tests.test_accounts import post
 
 TOKEN_RE = re.compile(r'<code id="new-token">([^<]+)</code>')
 

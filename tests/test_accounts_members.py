@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import ApiToken, AuditEvent, Membership, Role, User, Workspace
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import post, quick_password_hashing  # noqa: F401 - autouse fixture
+from tests.test_accounts import post
 
 
 @dataclass

@@ -14,7 +14,6 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, User
 from guanxi.web.api import FormerPath
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_isolation import http_routes
 
 CAPABILITIES = {

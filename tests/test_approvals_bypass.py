@@ -32,7 +32,6 @@ from tests.approvals_support import (
 from tests.composer_support import ArticleConnector, MicroConnector, Team, make_team, set_steps
 from tests.conftest import csrf_token, sign_in
 from tests.inbox_ui_support import make_item
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 
 class ReplyingConnector(MicroConnector):

@@ -17,7 +17,7 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import AuditEvent, Membership, Role, User, Workspace
 from guanxi.core.db import utcnow
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import post, quick_password_hashing  # noqa: F401 - autouse fixture
+from tests.test_accounts import post
 
 
 @dataclass

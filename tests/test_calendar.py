@@ -23,7 +23,6 @@ from guanxi.publishing import calendar
 from guanxi.publishing.calendar import CalendarFilters, CalendarView
 from guanxi.publishing.models import Campaign, Post, PublishTarget, TargetState
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 PARIS = "Europe/Paris"
 SHANGHAI = "Asia/Shanghai"

@@ -20,7 +20,6 @@ from guanxi.core.errors import ConflictError, NotFoundError, UserError
 from guanxi.publishing import calendar
 from guanxi.publishing.models import Approval, PublishTarget, TargetState
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_calendar import PARIS, SHANGHAI, Board, add_channel, add_target, board, use_zone
 
 __all__ = ["board"]  # the fixture, imported for these tests

@@ -16,7 +16,6 @@ from guanxi.core.errors import ConflictError, UserError
 from guanxi.publishing import campaigns
 from guanxi.publishing.models import Campaign, Post
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_calendar import Board, add_campaign, add_channel, add_target, board, chips
 
 __all__ = ["board"]  # the fixture, imported for these tests

@@ -22,7 +22,6 @@ from guanxi.core.settings import get_settings
 from guanxi.publishing.models import Campaign, Post
 from tests.cli import PREFIX, run
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 ORDER_AT = datetime(2026, 11, 11, 12, tzinfo=UTC)
 THREE = [ORDER_AT - timedelta(days=14), ORDER_AT - timedelta(days=7), ORDER_AT]

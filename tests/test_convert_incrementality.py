@@ -23,7 +23,6 @@ from guanxi.core.settings import get_settings
 from guanxi.publishing.models import Campaign
 from tests.cli import PREFIX, run
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 FIRST = date(2026, 9, 1)
 START = FIRST + timedelta(days=28)

@@ -19,7 +19,6 @@ from guanxi.core.errors import UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing.models import Campaign, Post
 from tests.conftest import UserFactory, WorkspaceFactory
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 WECHAT_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "

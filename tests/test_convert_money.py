@@ -33,7 +33,6 @@ from guanxi.core.settings import get_settings
 from guanxi.publishing.models import Campaign
 from tests.cli import PREFIX, run
 from tests.conftest import csrf_token
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 ORDER_AT = datetime(2026, 11, 11, 4, tzinfo=UTC)  # noon in Shanghai
 DAY = date(2026, 11, 11)

@@ -20,7 +20,6 @@ from guanxi.core.errors import UserError
 from guanxi.core.settings import get_settings
 from tests.cli import PREFIX, run
 from tests.conftest import UserFactory, WorkspaceFactory
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 TMALL_HEADER = (
     "订单编号,买家会员名,买家应付货款,买家实际支付金额,订单状态,买家留言,收货地址,"

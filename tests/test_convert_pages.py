@@ -11,7 +11,6 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Role
 from guanxi.convert.models import Order, TrackedLink
 from tests.conftest import UserFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 
 def test_a_writer_makes_a_link_and_sees_its_short_address(

@@ -27,7 +27,6 @@ from guanxi.convert.journal import ClickJournal, journal_dir, recover_orphans
 from guanxi.convert.models import LinkClick, TrackedLink
 from guanxi.convert.redirect import CLICK_PARAMETER, ShortLinks
 from tests.conftest import UserFactory, WorkspaceFactory
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_convert_links import BAIDU, WECHAT_IPHONE
 
 

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, User, Workspace
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_isolation import SAFE_METHODS, fill_path, http_routes, ids_of, snapshot
 
 CSRF_MESSAGE = "This form has expired or did not come from guanxi. Reload the page and try again."

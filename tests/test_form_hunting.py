@@ -34,7 +34,6 @@ from guanxi.listening.mentions import flows
 from tests.composer_support import Team, make_team, test_connectors  # noqa: F401 - fixture
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.listening_data_support import FakePipeline
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_isolation import PARAM_RE, fill_path, http_routes, ids_of
 
 SLUG = "acme"

@@ -20,7 +20,6 @@ from guanxi.listening.topics.service import TopicForm, create_topic
 from guanxi.market.models import MarketCampaign
 from guanxi.publishing import scheduling
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 # --- The helpers ----------------------------------------------------------------------------
 

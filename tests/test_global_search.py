@@ -21,7 +21,6 @@ from guanxi.publishing.models import Campaign, Post
 from guanxi.shell.search import run_search
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.inbox_ui_support import make_channel, make_item
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 
 @pytest.fixture

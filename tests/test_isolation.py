@@ -28,7 +28,6 @@ from guanxi.core.db import Base
 from guanxi.planner.models import Plan
 from guanxi.web.deps import PERMISSION_DEPENDENCIES
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PARAM_RE = re.compile(r"\{(\w+)(?::\w+)?\}")

@@ -58,7 +58,6 @@ from tests.conftest import UserFactory, csrf_token, sign_in
 from tests.inbox_ui_support import make_item
 from tests.listening_topics_support import add_author, add_mention
 from tests.market_support import small_market
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 from tests.test_isolation import (
     SAFE_METHODS,
     World,

@@ -15,7 +15,7 @@ from guanxi.accounts.models import AuditEvent, Membership, User
 from guanxi.core.security import verify_password
 from guanxi.web.zones import offset_label
 from tests.conftest import PASSWORD
-from tests.test_accounts import post, quick_password_hashing  # noqa: F401 - autouse fixture
+from tests.test_accounts import post
 
 NEW_PASSWORD = "a-new-password-2026"
 

@@ -26,7 +26,7 @@ from guanxi.core.settings import Settings
 from guanxi.shell.app import create_app
 from tests.cli import run
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import is_signed_in, post, quick_password_hashing, try_sign_in  # noqa: F401 - autouse fixture
+from tests.test_accounts import is_signed_in, post, try_sign_in
 from tests.test_cli_accounts import claire, database, migrated  # noqa: F401 - fixtures
 
 NEW_PASSWORD = "a-brand-new-password-2026"

@@ -14,7 +14,6 @@ from guanxi.accounts.models import AuditEvent, Membership, Role, Workspace
 from guanxi.publishing import policy
 from guanxi.publishing.models import LatePolicy, PublishingPolicy
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_accounts import quick_password_hashing  # noqa: F401 - autouse fixture
 
 URL = "/w/acme/settings/publishing"
 GOOD = {

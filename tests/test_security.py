@@ -28,6 +28,9 @@ from guanxi.core.settings import Settings
 from guanxi.web.deps import safe_next
 from tests.conftest import PASSWORD, UserFactory
 
+# These tests check the production parameters the rest of the suite swaps for cheap ones.
+pytestmark = pytest.mark.real_password_hashing
+
 KEY = "first-secret-key-that-is-long-enough-0123456789"
 NEW_KEY = "second-secret-key-that-is-long-enough-987654321"
 

@@ -19,13 +19,12 @@ from guanxi.core.security import token_digest
 from guanxi.core.settings import Settings
 from guanxi.shell.app import SESSION_COOKIE, create_app
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import (  # noqa: F401 - autouse fixture
+from tests.test_accounts import (
     NEW_PASSWORD,
     _session_payload,
     change_password,
     is_signed_in,
     post,
-    quick_password_hashing,
 )
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -25,10 +25,9 @@ from guanxi.core.db import utcnow
 from guanxi.core.settings import ConfigurationError, Settings, load_settings
 from guanxi.shell.app import create_app
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory
-from tests.test_accounts import (  # noqa: F401 - autouse fixture
+from tests.test_accounts import (
     WRONG,
     is_signed_in,
-    quick_password_hashing,
     try_sign_in,
 )
 

@@ -20,7 +20,7 @@ from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.team import views as team_views
 from tests.conftest import PASSWORD, UserFactory, WorkspaceFactory, sign_in
-from tests.test_accounts import is_signed_in, post, quick_password_hashing  # noqa: F401 - autouse fixture
+from tests.test_accounts import is_signed_in, post
 
 SECRET_RE = re.compile(r'id="two-factor-secret">([A-Z2-7]+)<')
 CODES_RE = re.compile(r"<li><code>([a-z0-9-]+)</code></li>")

@@ -21,6 +21,8 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from guanxi.core.report import SectionOffer
+
 if TYPE_CHECKING:
     import typer
     from sqlalchemy.orm import Session
@@ -90,6 +92,8 @@ class Capability:
     on_app_created: tuple[str, ...] = ()
     # Its part of the global search: references to ``core.search.SearchSource`` functions.
     search: tuple[str, ...] = ()
+    # The sections it adds to reports (``core.report``), in the order a new report lists them.
+    report_sections: tuple[SectionOffer, ...] = ()
 
 
 class CapabilityLoadError(RuntimeError):

@@ -101,7 +101,7 @@ def register(router: APIRouter, config: DouyinSandboxConfig, memory: _DouyinMemo
 
     def live_upload(upload_id: str, open_id: str) -> PartUpload | None:
         upload = memory.part_uploads.get(upload_id)
-        if upload is None or upload.open_id != open_id or upload.expires_at < utcnow():
+        if upload is None or upload.open_id != open_id or upload.expires_at <= utcnow():
             return None
         return upload
 
@@ -114,7 +114,7 @@ def register(router: APIRouter, config: DouyinSandboxConfig, memory: _DouyinMemo
         # Like Douyin's, the id has characters a client must URL-encode.
         upload_id = "@" + base64.b64encode(secrets.token_bytes(24)).decode()
         with memory.lock:
-            for stale in [k for k, u in memory.part_uploads.items() if u.expires_at < now]:
+            for stale in [k for k, u in memory.part_uploads.items() if u.expires_at <= now]:
                 del memory.part_uploads[stale]
             memory.part_uploads[upload_id] = PartUpload(
                 open_id=open_id,

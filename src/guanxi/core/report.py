@@ -1,0 +1,180 @@
+"""Reports: what a capability contributes to a report, as data every format renders alike.
+
+Each capability names its report sections in its declaration (``Capability.report_sections``):
+a function that, for a workspace and a period (with the period it is compared to), returns
+one ``ReportSection`` made of blocks: headline figures with their previous values, charts,
+tables and the sentences that open the section. The figures come from the capability's
+own service functions, never from queries written for the report, so a figure never
+differs between a page and a report. The ``report`` capability orders the sections, adds
+the manager's comments and renders the same document as a web page, a PDF, a PowerPoint
+deck and an Excel workbook; the web pages draw a ``Chart`` with ECharts and the files with
+vector or native Office charts, from the same definition.
+
+Texts are kept as ``Text``: a message marked with ``N_`` and its named values, translated
+when a report is rendered in a language (a report is made in English and in Chinese from
+one document). Numbers stay numbers until then, so each format writes them its own way
+(万/亿 in Chinese where natural, a number cell in Excel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# At most this many rows in a table, points in a series, series in a chart: a report is read
+# by people, and every format must stay quick to make for the biggest workspace.
+MAX_TABLE_ROWS = 50
+MAX_POINTS = 400
+MAX_SERIES = 12
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message marked with ``N_`` and the values it is formatted with, once translated.
+
+    A value that is a ``Number`` is formatted for the report's language."""
+
+    message: str
+    values: Mapping[str, str | int | float | Number | Text] = field(default_factory=dict)
+
+
+class Unit(StrEnum):
+    """How a number is written."""
+
+    COUNT = "count"  # 1,380 / 1,380; 12.3万 in Chinese above 10,000
+    PERCENT = "percent"  # a ratio: 0.042 is written 4.2%
+    MONEY = "money"  # in the currency of the figure (``Number.currency``)
+    DURATION = "duration"  # seconds, written as minutes or hours
+    RANK = "rank"  # a chart position: lower is better
+
+
+@dataclass(frozen=True)
+class Number:
+    """A value with its unit (and currency, for money)."""
+
+    value: float | None  # None: not known for this period (written "—")
+    unit: Unit = Unit.COUNT
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure: this period's value, the comparison period's, and which way is good."""
+
+    key: str
+    label: Text
+    current: Number
+    previous: Number | None = None
+    # Whether a rise is good news (followers) or bad (negative mentions, response time).
+    higher_is_better: bool = True
+    # Which kind of figure: attributed or incremental (convert), estimated, platform-reported.
+    note: Text | None = None
+
+
+class ChartKind(StrEnum):
+    """The charts every format can draw natively."""
+
+    LINE = "line"
+    BAR = "bar"  # vertical bars, one group a category
+    STACKED_BAR = "stacked_bar"
+    HORIZONTAL_BAR = "horizontal_bar"  # rankings: top posts, share of voice
+    PIE = "pie"  # one series, its shares
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line, one set of bars or the slices of a pie."""
+
+    name: Text
+    values: tuple[float | None, ...]  # one a category; None where there is no value
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart's data and look, drawn alike by the web page and by every file format."""
+
+    key: str
+    title: Text
+    kind: ChartKind
+    categories: tuple[str | date, ...]  # dates are written per language
+    series: tuple[Series, ...]
+    unit: Unit = Unit.COUNT
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table's column: its heading and how its values are written."""
+
+    heading: Text
+    unit: Unit | None = None  # None: text
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table (top posts, people, links...), at most ``MAX_TABLE_ROWS`` rows."""
+
+    key: str
+    title: Text
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str | float | int | None, ...], ...]
+    # The rows left out above MAX_TABLE_ROWS, said under the table.
+    more: int = 0
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A sentence or two of the section's narrative."""
+
+    text: Text
+
+
+Block = Figure | Chart | Table | Paragraph
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One capability's part of a report."""
+
+    key: str  # stable, e.g. "measure.accounts"; a definition lists the keys it shows
+    title: Text
+    blocks: tuple[Block, ...] = ()
+    # Why the section is empty ("No account is connected"), shown instead of the blocks.
+    empty: Text | None = None
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """Which workspace and period a section is made for, and the period it is compared to.
+
+    Both periods are whole days, ``start`` to ``end`` inclusive, in the workspace's zone."""
+
+    workspace_id: int
+    start: date
+    end: date
+    compare_start: date | None = None
+    compare_end: date | None = None
+    time_zone: str = "Asia/Shanghai"
+    # Limits a section to one campaign (a campaign wrap-up), where it has campaigns.
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SectionOffer:
+    """A section a capability can add: its key and title (listed when a report is defined)
+    and the ``module:function`` reference of its ``ReportSectionSource``."""
+
+    key: str
+    title: str  # marked with N_
+    source: str
+
+
+class ReportSectionSource(Protocol):
+    """A capability's report section: made for ``query``, from its own service functions."""
+
+    def __call__(self, db: Session, query: ReportQuery) -> ReportSection: ...
