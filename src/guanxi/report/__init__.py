@@ -1,0 +1,1 @@
+"""Reports: scheduled, white-label, bilingual reports built from every capability's sections."""
