@@ -24,6 +24,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -128,6 +129,9 @@ def normal(seed: int, *key: object) -> float:
     return math.sqrt(-2.0 * math.log(first)) * math.cos(2.0 * math.pi * second)
 
 
+# Pure functions of their arguments, drawn again and again (a post's draws at every moment
+# its figures are read, an account's birth day for each of its posts): kept once drawn.
+@lru_cache(maxsize=1 << 16)
 def lognormal(sigma: float, seed: int, *key: object) -> float:
     """A log-normal factor with mean 1."""
     return math.exp(sigma * normal(seed, *key) - sigma * sigma / 2.0)
@@ -199,6 +203,7 @@ def publish_times(
 # --- Accounts -------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
 def birth_day(seed: int, platform: str, account_id: str) -> date:
     """The day the account's history starts (some months after ``HISTORY_FROM``)."""
     offset = int(unit(seed, platform, account_id, "born") * BIRTH_SPREAD_DAYS)
