@@ -89,6 +89,41 @@ def _share_route_analysis() -> None:
         return made[key]
 
     fastapi.routing._build_dependant_with_parameterless_dependencies = shared
+    _share_fields()
+
+
+def _share_fields() -> None:
+    """Likewise the pydantic fields of each route's response model and body, named after
+    the route and made from the (shared) analysis."""
+    make_field = getattr(fastapi.routing, "create_model_field", None)
+    body_field = getattr(fastapi.routing, "_get_body_field", None)
+    if make_field is None or body_field is None:
+        return
+    fields: dict[tuple[Any, ...], Any] = {}
+    bodies: dict[tuple[Any, ...], Any] = {}
+
+    def shared_field(name: str, type_: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or set(kwargs) - {"mode"}:
+            return make_field(name, type_, *args, **kwargs)
+        key = (name, type_, kwargs.get("mode"))
+        try:
+            if key not in fields:
+                fields[key] = make_field(name, type_, **kwargs)
+            return fields[key]
+        except TypeError:  # an unhashable annotation
+            return make_field(name, type_, **kwargs)
+
+    def shared_body(*, body_params: list[Any], name: str, embed_body_fields: bool) -> Any:
+        key = (id(body_params), name, embed_body_fields)
+        if key not in bodies:
+            found = body_field(
+                body_params=body_params, name=name, embed_body_fields=embed_body_fields
+            )
+            bodies[key] = (found, body_params)  # the list kept alive: its id stays its own
+        return bodies[key][0]
+
+    fastapi.routing.create_model_field = shared_field
+    fastapi.routing._get_body_field = shared_body
 
 
 _share_route_analysis()
