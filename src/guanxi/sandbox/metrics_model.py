@@ -172,6 +172,19 @@ def post_figures(
     followers: int,
 ) -> dict[str, int]:
     """A post's cumulative figures at ``at``: views, and each engagement of the platform."""
+    return dict(_post_figures(profile, seed, post_id, published_at, at, followers))
+
+
+# An account's day reads each post at the day's start and end, the next day's start again.
+@lru_cache(maxsize=1 << 14)
+def _post_figures(
+    profile: PlatformProfile,
+    seed: int,
+    post_id: str,
+    published_at: datetime,
+    at: datetime,
+    followers: int,
+) -> dict[str, int]:
     total = post_total_views(profile, seed, post_id, published_at, followers)
     views = total * risen(at - published_at, profile.tau_hours)
     figures = {"views": int(views)}
