@@ -121,16 +121,39 @@ def change_password(
     if not verify_password(user.password_hash, current_password):
         throttle.record_failure(db, policy=policy, email=user.email, ip=ip, now=now)
         raise UserError(N_("Your current password is wrong. Type it again."))
+    replace_password(
+        db,
+        user=user,
+        new_password=new_password,
+        confirmation=confirmation,
+        action="user.password_change",
+        keep=current_session,
+        ip=ip,
+    )
+
+
+def replace_password(
+    db: Session,
+    *,
+    user: User,
+    new_password: str,
+    confirmation: str,
+    action: str,
+    keep: UserSession | None,
+    ip: str | None,
+) -> None:
+    """Set ``user``'s new password (checked first): every other session of theirs ends (all
+    but ``keep``), their API tokens are revoked, and the change is audited as ``action``."""
     check_new_password(new_password, confirmation)
     before = {"session_epoch": user.session_epoch}
     user.password_hash = hash_password(new_password)
     user.session_epoch += 1
-    ended = sessions.end_sessions_of(db, user=user, keep=current_session)
+    ended = sessions.end_sessions_of(db, user=user, keep=keep)
     revoked = revoke_api_tokens(db, user=user)
     record_audit(
         db,
         actor=user,
-        action="user.password_change",
+        action=action,
         entity_type="user",
         entity_id=user.id,
         before=before,

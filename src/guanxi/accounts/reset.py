@@ -17,13 +17,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts import sessions
-from guanxi.accounts.auth import check_new_password, revoke_api_tokens
+from guanxi.accounts.auth import replace_password
 from guanxi.accounts.models import AuditEvent, User
 from guanxi.accounts.service import get_user_by_email, normalize_email, record_audit
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
-from guanxi.core.security import hash_password
 
 LINK_LIFETIME = timedelta(hours=1)
 RESET_PATH = "/login/reset/"
@@ -149,24 +147,13 @@ def reset_password(
     """Set a new password through a reset link; every session of the user ends and their
     API tokens are revoked, as after a password change. The link is then void."""
     user = user_for_token(db, token=token, secret_key=secret_key)
-    check_new_password(new_password, confirmation)
-    before = {"session_epoch": user.session_epoch}
-    user.password_hash = hash_password(new_password)
-    user.session_epoch += 1
-    ended = sessions.end_sessions_of(db, user=user)
-    revoked = revoke_api_tokens(db, user=user)
-    record_audit(
+    replace_password(
         db,
-        actor=user,
+        user=user,
+        new_password=new_password,
+        confirmation=confirmation,
         action="user.password_reset",
-        entity_type="user",
-        entity_id=user.id,
-        before=before,
-        after={
-            "session_epoch": user.session_epoch,
-            "sessions_ended": ended,
-            "api_tokens_revoked": revoked,
-        },
+        keep=None,
         ip=ip,
     )
     return user
