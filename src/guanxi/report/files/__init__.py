@@ -37,6 +37,10 @@ def render_file(document: ReportDocument, fmt: str, language: str) -> bytes:
         from guanxi.report.files.excel import render_xlsx  # noqa: PLC0415 - XlsxWriter, loaded to make a workbook only
 
         return render_xlsx(document, language)
+    if fmt == "pptx":
+        from guanxi.report.files.powerpoint import render_pptx  # noqa: PLC0415 - python-pptx and lxml (~0.2 s), loaded to make a deck only
+
+        return render_pptx(document, language)
     raise UserError(
         N_(
             "A report file is a PDF (pdf), a PowerPoint deck (pptx) or an Excel workbook "
