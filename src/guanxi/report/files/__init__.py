@@ -41,6 +41,10 @@ def render_file(document: ReportDocument, fmt: str, language: str) -> bytes:
         from guanxi.report.files.powerpoint import render_pptx  # noqa: PLC0415 - python-pptx and lxml (~0.2 s), loaded to make a deck only
 
         return render_pptx(document, language)
+    if fmt == "pdf":
+        from guanxi.report.files.pdf import render_pdf  # noqa: PLC0415 - the PDF renderer (~0.3 s), loaded to make a PDF only
+
+        return render_pdf(document, language)
     raise UserError(
         N_(
             "A report file is a PDF (pdf), a PowerPoint deck (pptx) or an Excel workbook "
