@@ -77,17 +77,14 @@ class _Styles:
 
     def __init__(self, book: Workbook, document: ReportDocument, chinese: bool) -> None:
         font = {"font_name": "Microsoft YaHei" if chinese else "Calibri", "font_size": 10}
+        primary, accent = labels.brand_colours(document.brand)
         self._book = book
         self._font = font
-        self.title = book.add_format(
-            {**font, "bold": True, "font_size": 18, "font_color": document.brand.primary_colour}
-        )
+        self.title = book.add_format({**font, "bold": True, "font_size": 18, "font_color": primary})
         self.heading = book.add_format(
-            {**font, "bold": True, "font_size": 13, "font_color": document.brand.primary_colour}
+            {**font, "bold": True, "font_size": 13, "font_color": primary}
         )
-        self.column = book.add_format(
-            {**font, "bold": True, "bottom": 1, "bottom_color": document.brand.accent_colour}
-        )
+        self.column = book.add_format({**font, "bold": True, "bottom": 1, "bottom_color": accent})
         self.text = book.add_format({**font, "text_wrap": False, "valign": "top"})
         self.note = book.add_format({**font, "italic": True, "font_color": "#666666"})
         self.link = book.add_format({**font, "font_color": "#1f4e9e", "underline": 1})
@@ -320,6 +317,9 @@ def _chart(
             if written is not None:
                 sheet.write_number(head + offset, column, written, number_format)
     first, last = head + 1, head + max(len(chart.categories), 1)
+    if not labels.has_data(chart):
+        sheet.write(last + 1, 0, translate(labels.NO_DATA, language), styles.note)
+        return last + 2
     native = book.add_chart(_CHART_TYPES[chart.kind])
     for column, series_name in enumerate(series_names, start=1):
         spec: dict[str, Any] = {

@@ -3,13 +3,14 @@ table cells, and the blocks of a section sorted by kind."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from guanxi.core.errors import N_
 from guanxi.core.report import Chart, Figure, Number, Paragraph, ReportSection, Table, Text, Unit
-from guanxi.report.document import ReportDocument
-from guanxi.report.words import MISSING, day, number, translate
+from guanxi.report.document import Brand, ReportDocument
+from guanxi.report.words import MISSING, change, day, number, translate
 
 CONTENTS = Text(N_("Contents"))
 SUMMARY = Text(N_("Summary"))
@@ -19,6 +20,8 @@ PREVIOUS_PERIOD = Text(N_("Previous period"))
 CHANGE = Text(N_("Change"))
 COMMENT = Text(N_("Comment"))
 CATEGORY = Text(N_("Category"))
+NO_DATA = Text(N_("No data for this period."))
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def label(message: str, language: str, **values: str | int | float | Number | Text) -> str:
@@ -92,3 +95,47 @@ def blocks(section: ReportSection) -> Blocks:
 def more_rows(count: int, language: str) -> str:
     """The line under a table that was cut at ``MAX_TABLE_ROWS``."""
     return label(N_("{count} more rows are not shown."), language, count=count)
+
+
+def brand_colours(brand: Brand) -> tuple[str, str]:
+    """The brand's primary and accent colours as "#rrggbb", the defaults where one is not
+    (a colour goes into style sheets and Office files)."""
+    primary = brand.primary_colour if _COLOUR.match(brand.primary_colour) else Brand.primary_colour
+    accent = brand.accent_colour if _COLOUR.match(brand.accent_colour) else Brand.accent_colour
+    return primary, accent
+
+
+@dataclass(frozen=True)
+class FigureLine:
+    """A headline figure as written: its label, value, previous value, change, and whether
+    the change is good news ("good"), bad ("bad") or neither ("")."""
+
+    label: str
+    value: str
+    previous: str
+    change: str
+    tone: str
+
+
+def figure_line(figure: Figure, language: str) -> FigureLine:
+    """``figure`` written in ``language``."""
+    previous = figure.previous
+    tone = ""
+    current = figure.current.value
+    before = previous.value if previous is not None else None
+    if current is not None and before is not None and current != before:
+        tone = "good" if (current > before) == figure.higher_is_better else "bad"
+    return FigureLine(
+        label=translate(figure.label, language),
+        value=number(figure.current, language),
+        previous=number(previous, language) if previous is not None else "",
+        change=change(figure.current, previous, language) if previous is not None else "",
+        tone=tone,
+    )
+
+
+def has_data(chart: Chart) -> bool:
+    """Whether ``chart`` has something to draw (every format says so instead when not)."""
+    return bool(chart.categories) and any(
+        value is not None for series in chart.series for value in series.values
+    )

@@ -9,22 +9,19 @@ and any other address is refused, so a report never reaches the network or the d
 from __future__ import annotations
 
 import base64
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from guanxi.core.report import Figure, ReportSection, Table
-from guanxi.report.document import Brand, ReportDocument
+from guanxi.core.report import ReportSection, Table
+from guanxi.report.document import ReportDocument
 from guanxi.report.files import fonts, labels
 from guanxi.report.files.svg import chart_svg
-from guanxi.report.words import change, number, translate
+from guanxi.report.words import translate
 
 _HERE = Path(__file__).parent
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _LATIN_FONTS = ('"Noto Sans"', '"DejaVu Sans"', "sans-serif")
 _environment = Environment(
     loader=FileSystemLoader(_HERE),
@@ -32,29 +29,6 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-@dataclass(frozen=True)
-class _FigureView:
-    label: str
-    value: str
-    previous: str
-    change: str
-    tone: str  # "good", "bad" or ""
-
-
-def _tone(figure: Figure) -> str:
-    if figure.previous is None or figure.current.value is None or figure.previous.value is None:
-        return ""
-    if figure.current.value == figure.previous.value:
-        return ""
-    rose = figure.current.value > figure.previous.value
-    return "good" if rose == figure.higher_is_better else "bad"
-
-
-def _colour(value: str, fallback: str) -> str:
-    """A brand colour safe to write in the style sheet (``#rrggbb`` only)."""
-    return value if _COLOUR.match(value) else fallback
 
 
 def _css_string(text: str) -> Markup:
@@ -66,8 +40,7 @@ def _css_string(text: str) -> Markup:
 def report_html(document: ReportDocument, language: str, font_family: str | None) -> str:
     """The report as one HTML page with inline SVG charts, laid out for print."""
     brand = document.brand
-    primary = _colour(brand.primary_colour, Brand.primary_colour)
-    accent = _colour(brand.accent_colour, Brand.accent_colour)
+    primary, accent = labels.brand_colours(brand)
     families = (f'"{font_family}"', *_LATIN_FONTS) if font_family else _LATIN_FONTS
     # Latin text first in the Latin face when the report is English (CJK fonts' Latin is wide).
     ordered = (*_LATIN_FONTS[:1], *families) if language == "en" and font_family else families
@@ -94,6 +67,7 @@ def report_html(document: ReportDocument, language: str, font_family: str | None
         made=labels.generated(document, language),
         contents=translate(labels.CONTENTS, language),
         comment_label=translate(labels.COMMENT, language),
+        no_data=translate(labels.NO_DATA, language),
     )
 
 
@@ -113,13 +87,17 @@ def _section(
         "empty": translate(section.empty, language) if section.empty is not None else "",
         "paragraphs": [] if empty else [translate(p.text, language) for p in found.paragraphs],
         "comment": document.comments.get(section.key, "").strip(),
-        "figures": [] if empty else [_figure(figure, language) for figure in found.figures],
+        "figures": []
+        if empty
+        else [labels.figure_line(figure, language) for figure in found.figures],
         "charts": []
         if empty
         else [
             {
                 "title": translate(chart.title, language),
-                "svg": _data_url(chart_svg(chart, language, colours=colours, font_family=svg_font)),
+                "svg": _data_url(chart_svg(chart, language, colours=colours, font_family=svg_font))
+                if labels.has_data(chart)
+                else "",
             }
             for chart in found.charts
         ],
@@ -131,18 +109,6 @@ def _data_url(svg: str) -> str:
     """The chart as an image's address: WeasyPrint draws it as vectors, its texts as text,
     without styling each of its shapes as part of the page (a third of the time)."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-def _figure(figure: Figure, language: str) -> _FigureView:
-    return _FigureView(
-        label=translate(figure.label, language),
-        value=number(figure.current, language),
-        previous=number(figure.previous, language) if figure.previous is not None else "",
-        change=change(figure.current, figure.previous, language)
-        if figure.previous is not None
-        else "",
-        tone=_tone(figure),
-    )
 
 
 def _table(table: Table, language: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from guanxi.core.errors import N_, UserError
 from guanxi.core.report import Chart, ChartKind, Figure, ReportSection, Table, Unit
 from guanxi.report.document import ReportDocument
 from guanxi.report.files import labels
-from guanxi.report.words import change, number, translate
+from guanxi.report.words import translate
 
 # The typefaces named on every run: Office's defaults on Windows, with Chinese in YaHei
 # (macOS substitutes PingFang SC for it).
@@ -51,6 +51,7 @@ _CHART_TYPES = {
     ChartKind.PIE: XL_CHART_TYPE.PIE,
 }
 _MARKERS_UP_TO = 31
+_TONES = {"good": RGBColor(0x2E, 0x7D, 0x32), "bad": RGBColor(0xC6, 0x28, 0x28)}
 
 
 def render_pptx(
@@ -93,7 +94,8 @@ def _drop_slides(deck: Any) -> None:
 
 
 def _colour(hex_colour: str) -> RGBColor:
-    return RGBColor.from_string(hex_colour.lstrip("#")[:6].upper().ljust(6, "0"))
+    """An RGB colour from "#rrggbb" (checked by ``labels.brand_colours``)."""
+    return RGBColor.from_string(hex_colour[1:].upper())
 
 
 def east_asian(font: Any, language: str) -> None:
@@ -121,8 +123,7 @@ class _Look:
         self.width = int(deck.slide_width)
         self.height = int(deck.slide_height)
         self.margin = int(Inches(0.5))
-        self.primary = _colour(document.brand.primary_colour)
-        self.accent = _colour(document.brand.accent_colour)
+        self.primary, self.accent = map(_colour, labels.brand_colours(document.brand))
         layouts = list(deck.slide_layouts)
         self.cover_layout = _layout(layouts, {PP_PLACEHOLDER.CENTER_TITLE, PP_PLACEHOLDER.TITLE})
         self.body_layout = _layout(layouts, {PP_PLACEHOLDER.TITLE}, fewest=True)
@@ -270,7 +271,7 @@ class _Look:
         top: int,
         width: int,
         numeric: list[bool],
-    ) -> None:
+    ) -> Any:
         """A native table: a header row in the brand's colour, then ``rows``."""
         row_height = int(Inches(0.38))
         shape = slide.shapes.add_table(
@@ -293,6 +294,7 @@ class _Look:
                 if numeric[column]:
                     paragraph.alignment = PP_ALIGN.RIGHT
                 self._style(paragraph.runs, 11)
+        return grid
 
     def _figures(self, slide: Any, figures: list[Figure], left: int, top: int, width: int) -> None:
         language = self.language
@@ -300,20 +302,23 @@ class _Look:
             translate(h, language)
             for h in (labels.FIGURE, labels.THIS_PERIOD, labels.PREVIOUS_PERIOD, labels.CHANGE)
         ]
-        rows = [
-            [
-                translate(figure.label, language),
-                number(figure.current, language),
-                number(figure.previous, language) if figure.previous is not None else "",
-                change(figure.current, figure.previous, language),
-            ]
-            for figure in figures
-        ]
-        self._grid(slide, headings, rows, left, top, width, [False, True, True, True])
+        lines = [labels.figure_line(figure, language) for figure in figures]
+        rows = [[line.label, line.value, line.previous, line.change] for line in lines]
+        grid = self._grid(slide, headings, rows, left, top, width, [False, True, True, True])
+        for row, line in enumerate(lines, start=1):
+            if line.tone:
+                for run in grid.cell(row, 3).text_frame.paragraphs[0].runs:
+                    run.font.color.rgb = _TONES[line.tone]
 
     def _chart(self, chart: Chart) -> None:
         language = self.language
         slide = self._slide(translate(chart.title, language))
+        if not labels.has_data(chart):
+            box = slide.shapes.add_textbox(
+                self.margin, int(Inches(1.5)), self.width - 2 * self.margin, int(Inches(1))
+            )
+            self._text(box.text_frame, [translate(labels.NO_DATA, language)], 18)
+            return
         data = CategoryChartData(number_format=_NUMBER_FORMATS[chart.unit])
         data.categories = [labels.category(category, language) for category in chart.categories]
         shown = chart.series[:1] if chart.kind is ChartKind.PIE else chart.series
