@@ -186,6 +186,8 @@ def _section(
 ) -> None:
     sheet.set_column(0, 0, 40)
     sheet.set_column(1, 8, 16)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)  # printed as wide as a page, as long as it takes
     sheet.write(0, 0, translate(section.title, language), styles.title)
     row = 2
     if section.empty is not None:
@@ -332,6 +334,8 @@ def _chart(
         native.add_series(spec)
         if chart.kind is ChartKind.PIE:
             break  # a pie shows one series
+    if chart.kind is ChartKind.HORIZONTAL_BAR:
+        native.set_y_axis({"reverse": True})  # a ranking reads from the top (Excel's y: categories)
     native.set_title({"name": title})
     native.set_legend({"position": "bottom" if len(series_names) > 1 else "none"})
     native.set_size({"width": 64 * _CHART_WIDTH_COLUMNS, "height": 20 * _CHART_HEIGHT_ROWS})

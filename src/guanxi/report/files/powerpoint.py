@@ -342,6 +342,8 @@ class _Look:
             native.legend.include_in_layout = False
         if chart.kind is ChartKind.PIE:
             return
+        if chart.kind is ChartKind.HORIZONTAL_BAR:
+            native.category_axis.reverse_order = True  # a ranking reads from the top
         colours = (self.primary, self.accent)
         for index, plotted in enumerate(native.plots[0].series):
             if index >= len(colours):
