@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -10,6 +11,7 @@ from pptx.enum.chart import XL_CHART_TYPE
 from pptx.oxml.ns import qn
 
 from guanxi.core.errors import UserError
+from guanxi.core.report import Figure
 from guanxi.devtools.bench.report import synthetic_document
 from guanxi.report.files import render_file
 from guanxi.report.files.powerpoint import EAST_ASIAN_FONT, render_pptx
@@ -85,3 +87,17 @@ def test_the_brands_template_gives_the_layouts_and_its_own_slides_are_left_out()
     assert len(deck.slides) == 1 + 1 + 1 + 1  # cover, section, chart, table
     with pytest.raises(UserError, match="template"):
         render_pptx(document, "en", b"not a pptx")
+
+
+def test_figures_beyond_a_slide_go_on_the_next() -> None:
+    document = synthetic_document(sections=1, charts=0, points=2, rows=0)
+    section = document.sections[0]
+    figures = tuple(b for b in section.blocks if isinstance(b, Figure))
+    many = dataclasses.replace(section, blocks=figures * 4)  # 16 figures
+    deck = Presentation(
+        io.BytesIO(render_file(dataclasses.replace(document, sections=(many,)), "pptx", "en"))
+    )
+    slides = list(deck.slides)
+    assert [s.shapes.title.text_frame.text for s in slides[1:3]] == ["Section 1", "Section 1 (2/2)"]
+    rows = [len(shape.table.rows) - 1 for s in slides[1:3] for shape in s.shapes if shape.has_table]
+    assert rows[:2] == [12, 4]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
@@ -51,6 +51,7 @@ _CHART_TYPES = {
     ChartKind.PIE: XL_CHART_TYPE.PIE,
 }
 _MARKERS_UP_TO = 31
+_Item = TypeVar("_Item")
 _TONES = {"good": RGBColor(0x2E, 0x7D, 0x32), "bad": RGBColor(0xC6, 0x28, 0x28)}
 
 
@@ -240,8 +241,13 @@ class _Look:
             remark = box.text_frame.add_paragraph()
             remark.text = comment
             self._style(remark.runs, 14)
-        if found.figures:
-            self._figures(slide, list(found.figures), 2 * self.margin + half, top, half)
+        figures = list(found.figures)
+        pages = _pages(figures, TABLE_ROWS_A_SLIDE)
+        for number_, page in enumerate(pages, start=1):
+            if number_ > 1:  # more figures than a slide holds go on slides of their own
+                title = translate(section.title, language)
+                slide = self._slide(f"{title} ({number_}/{len(pages)})")
+            self._figures(slide, page, 2 * self.margin + half, top, half)
         for chart in found.charts:
             self._chart(chart)
         for table in found.tables:
@@ -371,7 +377,7 @@ class _Look:
             ]
             for row in table.rows
         ]
-        pages = [rows[i : i + TABLE_ROWS_A_SLIDE] for i in range(0, len(rows), TABLE_ROWS_A_SLIDE)]
+        pages = _pages(rows, TABLE_ROWS_A_SLIDE)
         for number_, page in enumerate(pages or [[]], start=1):
             heading = title if len(pages) <= 1 else f"{title} ({number_}/{len(pages)})"
             slide = self._slide(heading)
@@ -387,6 +393,11 @@ class _Look:
                     int(Inches(0.4)),
                 )
                 self._text(box.text_frame, [labels.more_rows(table.more, language)], 11)
+
+
+def _pages(items: list[_Item], size: int) -> list[list[_Item]]:
+    """``items`` in runs of at most ``size``, one a slide."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _layout(layouts: list[Any], kinds: set[Any], *, fewest: bool = False) -> Any:
