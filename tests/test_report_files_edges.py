@@ -53,7 +53,12 @@ def test_a_report_at_its_edges_still_makes_a_file(fmt: str) -> None:
     empty = ReportSection(key="none", title=Text("Nothing"), empty=Text("No account is connected."))
     document = dataclasses.replace(
         base,
-        brand=Brand(name="B", primary_colour="red; } body { display: none", accent_colour=""),
+        brand=Brand(
+            name="B",
+            logo_png=b"not a picture",
+            primary_colour="red; } body { display: none",
+            accent_colour="",
+        ),
         sections=(edges, empty),
     )
     made = render_file(document, fmt, "en")

@@ -142,14 +142,15 @@ def _summary(
     sheet.set_column(0, 0, 48)
     sheet.set_column(1, 3, 16)
     row = 0
-    if document.brand.logo_png:
+    logo = labels.logo(document.brand)
+    if logo is not None:
         sheet.set_row(0, 48)
         sheet.insert_image(
             0,
             0,
             "logo.png",
             {
-                "image_data": io.BytesIO(document.brand.logo_png),
+                "image_data": io.BytesIO(logo),
                 "y_scale": 0.5,
                 "x_scale": 0.5,
                 "object_position": 3,

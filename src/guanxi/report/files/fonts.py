@@ -20,6 +20,12 @@ _CJK = re.compile(
     r"[\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
 )
 _FC_LIST_SECONDS = 10
+_NOTO = Path("/usr/share/fonts/opentype/noto")
+_KNOWN = (
+    ("Noto Sans CJK SC", _NOTO / "NotoSansCJK-Regular.ttc"),
+    ("Noto Sans CJK SC", _NOTO / "NotoSansCJKsc-Regular.otf"),
+    ("WenQuanYi Zen Hei", Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")),
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,8 @@ def has_cjk(text: str) -> bool:
 def find_cjk_font() -> CjkFont | None:
     """The installed font family fontconfig knows for Simplified Chinese, else None."""
     fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return None
+    if fc_list is None:  # fontconfig's library without its tools: Debian's usual places
+        return next((CjkFont(family, path) for family, path in _KNOWN if path.is_file()), None)
     try:
         listed = subprocess.run(  # noqa: S603 - a fixed command, no user input
             [fc_list, ":lang=zh-cn", "family", "file"],

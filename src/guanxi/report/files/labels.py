@@ -3,9 +3,12 @@ table cells, and the blocks of a section sorted by kind."""
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import date
+
+from PIL import Image, UnidentifiedImageError
 
 from guanxi.core.errors import N_
 from guanxi.core.report import Chart, Figure, Number, Paragraph, ReportSection, Table, Text, Unit
@@ -139,3 +142,18 @@ def has_data(chart: Chart) -> bool:
     return bool(chart.categories) and any(
         value is not None for series in chart.series for value in series.values
     )
+
+
+def logo(brand: Brand) -> bytes | None:
+    """The brand's logo when it is a PNG a file can hold, else None (a report without its
+    logo beats no report)."""
+    if not brand.logo_png:
+        return None
+    try:
+        with Image.open(io.BytesIO(brand.logo_png)) as picture:
+            if picture.format != "PNG":
+                return None
+            picture.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    return brand.logo_png

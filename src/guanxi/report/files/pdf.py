@@ -49,11 +49,8 @@ def report_html(document: ReportDocument, language: str, font_family: str | None
         _section(section, index, document, language, (primary, accent), svg_font)
         for index, section in enumerate(document.sections, start=1)
     ]
-    logo = (
-        "data:image/png;base64," + base64.b64encode(brand.logo_png).decode("ascii")
-        if brand.logo_png
-        else ""
-    )
+    picture = labels.logo(brand)
+    logo = "data:image/png;base64," + base64.b64encode(picture).decode("ascii") if picture else ""
     return _environment.get_template("pdf.html").render(
         lang="zh-CN" if language == "zh_Hans" else "en",
         document=document,

@@ -125,6 +125,7 @@ class _Look:
         self.height = int(deck.slide_height)
         self.margin = int(Inches(0.5))
         self.primary, self.accent = map(_colour, labels.brand_colours(document.brand))
+        self.logo = labels.logo(document.brand)
         layouts = list(deck.slide_layouts)
         self.cover_layout = _layout(layouts, {PP_PLACEHOLDER.CENTER_TITLE, PP_PLACEHOLDER.TITLE})
         self.body_layout = _layout(layouts, {PP_PLACEHOLDER.TITLE}, fewest=True)
@@ -171,10 +172,9 @@ class _Look:
         return slide
 
     def _logo(self, slide: Any, height: int) -> None:
-        if self.document.brand.logo_png:
-            picture = slide.shapes.add_picture(
-                io.BytesIO(self.document.brand.logo_png), 0, 0, height=height
-            )
+        logo = self.logo
+        if logo is not None:
+            picture = slide.shapes.add_picture(io.BytesIO(logo), 0, 0, height=height)
             picture.left = self.width - self.margin - int(picture.width)
             picture.top = int(Inches(0.35))
 
