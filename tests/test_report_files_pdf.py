@@ -51,6 +51,11 @@ def test_pdf_text_page_numbers_and_a_drawn_cover(
     contents_line = next(line for line in pages[1].splitlines() if section_one in line)
     assert contents_line.rstrip().endswith("3")  # the section starts on page 3
 
+    images = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    assert len(images) == 1  # the logo: the charts are vectors, not pictures
+
     subprocess.run(
         ["pdftoppm", "-r", "30", "-f", "1", "-l", "1", "-png", str(pdf), str(tmp_path / "cover")],
         check=True,

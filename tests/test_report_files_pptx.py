@@ -8,6 +8,7 @@ import io
 import pytest
 from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
+from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.oxml.ns import qn
 
 from guanxi.core.errors import UserError
@@ -32,6 +33,7 @@ def test_deck_has_a_cover_a_slide_a_section_and_native_charts(language: str) -> 
     cover_text = " ".join(s.text_frame.text for s in cover.shapes if s.has_text_frame)
     assert document.title in cover_text
     assert document.brand.name in cover_text
+    assert any(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in cover.shapes)  # the logo
     titles = [slide.shapes.title.text_frame.text for slide in list(deck.slides)[1:]]
     assert titles[0] == ("Section 1" if language == "en" else "第 1 部分")
 

@@ -8,9 +8,12 @@ workspace-sized report (sections read from a million mentions) measures the sect
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
+from PIL import Image, ImageDraw
 
 from guanxi.core.errors import N_
 from guanxi.core.report import (
@@ -31,11 +34,15 @@ from guanxi.report.document import Brand, ReportDocument
 from guanxi.report.files import FORMATS, render_file
 
 _KINDS = tuple(ChartKind)
-# A 1×1 PNG in the brand's colour, so every format places a logo.
-LOGO_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d7"
-    "63e89e6a0000000301015c2cb3480000000049454e44ae426082"
-)
+
+
+def logo_png() -> bytes:
+    """A small logo in the brand's colours, so every format places one."""
+    picture = Image.new("RGB", (160, 64), Brand.primary_colour)
+    ImageDraw.Draw(picture).ellipse((104, 8, 152, 56), fill=Brand.accent_colour)
+    written = io.BytesIO()
+    picture.save(written, format="PNG")
+    return written.getvalue()
 
 
 def synthetic_document(
@@ -107,7 +114,7 @@ def synthetic_document(
         )
     return ReportDocument(
         title="Provence Wines — monthly report",
-        brand=Brand(name="Provence Wines 普罗旺斯酒庄", logo_png=LOGO_PNG),
+        brand=Brand(name="Provence Wines 普罗旺斯酒庄", logo_png=logo_png()),
         start=days[0],
         end=days[-1],
         compare_start=days[0] - timedelta(days=points),
