@@ -87,6 +87,12 @@ def test_the_brands_template_gives_the_layouts_and_its_own_slides_are_left_out()
     assert deck.slide_width == template.slide_width  # the template's size, not the default
     assert deck.slides[1].slide_layout.name == "Brand title only"
     assert len(deck.slides) == 1 + 1 + 1 + 1  # cover, section, chart, table
+    # The brand's own fonts, through its theme; YaHei for Chinese (its theme names none).
+    title = deck.slides[1].shapes.title.text_frame.paragraphs[0].runs[0]._r.rPr
+    assert title.find(qn("a:latin")).get("typeface") == "+mj-lt"
+    assert title.find(qn("a:ea")).get("typeface") == EAST_ASIAN_FONT
+    body = next(s for s in deck.slides[1].shapes if s.shape_type == MSO_SHAPE_TYPE.TEXT_BOX)
+    assert body.text_frame.paragraphs[0].runs[0].font.name == "+mn-lt"
     with pytest.raises(UserError, match="template"):
         render_pptx(document, "en", b"not a pptx")
 

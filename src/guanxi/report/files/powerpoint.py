@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pptx import Presentation
@@ -19,6 +20,8 @@ from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_MARKER_STYLE
 from pptx.enum.shapes import MSO_SHAPE, PP_PLACEHOLDER
 from pptx.enum.text import PP_ALIGN
+from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+from pptx.oxml import parse_xml
 from pptx.oxml.ns import qn
 from pptx.oxml.xmlchemy import OxmlElement
 from pptx.util import Inches, Pt
@@ -61,7 +64,9 @@ def render_pptx(
     """``document`` as a .pptx deck in ``language``, on ``template_pptx``'s masters and
     layouts when given (its own slides are left out)."""
     deck = _open(template_pptx)
-    look = _Look(document, language, deck)
+    look = _Look(
+        document, language, deck, template_typefaces(deck) if template_pptx else Typefaces()
+    )
     look.title_slide()
     for section in document.sections:
         look.section(section)
@@ -99,26 +104,58 @@ def _colour(hex_colour: str) -> RGBColor:
     return RGBColor.from_string(hex_colour[1:].upper())
 
 
-def east_asian(font: Any, language: str) -> None:
+def east_asian(
+    font: Any, language: str, latin: str = LATIN_FONT, east: str = EAST_ASIAN_FONT
+) -> None:
     """Name the Latin and the East-Asian typeface on ``font`` (a run's, a chart's)."""
-    font.name = LATIN_FONT
+    font.name = latin
     properties = font._rPr
-    latin = properties.find(qn("a:latin"))
     ea = properties.find(qn("a:ea"))
     if ea is None:
         ea = OxmlElement("a:ea")
-        latin.addnext(ea)  # the schema's order: latin, ea, cs
-    ea.set("typeface", EAST_ASIAN_FONT)
+        properties.find(qn("a:latin")).addnext(ea)  # the schema's order: latin, ea, cs
+    ea.set("typeface", east)
     if language == "zh_Hans":
         properties.set("lang", "zh-CN")
         properties.set("altLang", "en-US")
 
 
+@dataclass(frozen=True)
+class Typefaces:
+    """The typefaces a deck names: its body's and its headings', Latin and East-Asian."""
+
+    latin: str = LATIN_FONT
+    east: str = EAST_ASIAN_FONT
+    heading_latin: str = LATIN_FONT
+    heading_east: str = EAST_ASIAN_FONT
+
+
+def template_typefaces(deck: Any) -> Typefaces:
+    """A brand template's own fonts, named through its theme ("+mn-lt": the theme's body
+    font), and YaHei for Chinese where the theme names no East-Asian font."""
+    theme = deck.slide_masters[0].part.part_related_by(RT.THEME)
+    fonts = parse_xml(theme.blob).find(".//" + qn("a:fontScheme"))
+
+    def named(kind: str) -> bool:
+        found = fonts.find(f"{qn(kind)}/{qn('a:ea')}") if fonts is not None else None
+        return found is not None and bool(found.get("typeface"))
+
+    return Typefaces(
+        latin="+mn-lt",
+        east="+mn-ea" if named("a:minorFont") else EAST_ASIAN_FONT,
+        heading_latin="+mj-lt",
+        heading_east="+mj-ea" if named("a:majorFont") else EAST_ASIAN_FONT,
+    )
+
+
 class _Look:
     """Places the document's parts on slides, in the brand's colours."""
 
-    def __init__(self, document: ReportDocument, language: str, deck: Any) -> None:
+    def __init__(
+        self, document: ReportDocument, language: str, deck: Any, typefaces: Typefaces
+    ) -> None:
         self.document = document
+        self.typefaces = typefaces
         self.language = language
         self.deck = deck
         self.width = int(deck.slide_width)
@@ -138,17 +175,13 @@ class _Look:
         *,
         bold: bool = False,
         colour: RGBColor | None = None,
+        heading: bool = False,
     ) -> None:
         frame.word_wrap = True
         for index, line in enumerate(lines):
             paragraph = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
             paragraph.text = line
-            for run in paragraph.runs:
-                run.font.size = Pt(size)
-                run.font.bold = bold
-                if colour is not None:
-                    run.font.color.rgb = colour
-                east_asian(run.font, self.language)
+            self._style(paragraph.runs, size, bold=bold, colour=colour, heading=heading)
 
     def _slide(self, title: str) -> Any:
         slide = self.deck.slides.add_slide(self.body_layout)
@@ -161,7 +194,7 @@ class _Look:
             int(Inches(0.9)),
         )
         heading.text_frame.clear()
-        self._text(heading.text_frame, [title], 28, bold=True, colour=self.primary)
+        self._text(heading.text_frame, [title], 28, bold=True, colour=self.primary, heading=True)
         bar = slide.shapes.add_shape(
             MSO_SHAPE.RECTANGLE, self.margin, int(Inches(1.2)), int(Inches(1.5)), int(Pt(4))
         )
@@ -190,7 +223,9 @@ class _Look:
         title.left, title.top = self.margin, int(self.height * 0.3)
         title.width, title.height = self.width - 2 * self.margin, int(Inches(1.4))
         title.text_frame.clear()
-        self._text(title.text_frame, [document.title], 36, bold=True, colour=self.primary)
+        self._text(
+            title.text_frame, [document.title], 36, bold=True, colour=self.primary, heading=True
+        )
         lines = [
             document.brand.name,
             labels.period(document, language),
@@ -260,13 +295,18 @@ class _Look:
         *,
         bold: bool = False,
         colour: RGBColor | None = None,
+        heading: bool = False,
     ) -> None:
+        faces = self.typefaces
+        latin, east = (
+            (faces.heading_latin, faces.heading_east) if heading else (faces.latin, faces.east)
+        )
         for run in runs:
             run.font.size = Pt(size)
             run.font.bold = bold
             if colour is not None:
                 run.font.color.rgb = colour
-            east_asian(run.font, self.language)
+            east_asian(run.font, self.language, latin, east)
 
     def _grid(
         self,
@@ -341,7 +381,7 @@ class _Look:
         )
         native = frame.chart
         native.font.size = Pt(12)
-        east_asian(native.font, language)
+        east_asian(native.font, language, self.typefaces.latin, self.typefaces.east)
         native.has_legend = len(shown) > 1 or chart.kind is ChartKind.PIE
         if native.has_legend:
             native.legend.position = XL_LEGEND_POSITION.BOTTOM
