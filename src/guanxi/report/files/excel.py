@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import xlsxwriter
+from PIL import Image
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
@@ -42,6 +43,7 @@ _CHART_TYPES: dict[ChartKind, dict[str, str]] = {
     ChartKind.PIE: {"type": "pie"},
 }
 _SECONDS_A_DAY = 86_400
+_LOGO_HEIGHT = 64  # pixels, at most
 _CHART_WIDTH_COLUMNS = 9
 _CHART_HEIGHT_ROWS = 18
 
@@ -122,7 +124,7 @@ def render_xlsx(document: ReportDocument, language: str) -> bytes:
     book.set_properties({"title": document.title, "company": document.brand.name})
     styles = _Styles(book, document, chinese=language == "zh_Hans")
     titles = [translate(section.title, language) for section in document.sections]
-    names = sheet_names([labels.label(labels.SUMMARY.message, language), *titles])
+    names = sheet_names([translate(labels.SUMMARY, language), *titles])
     summary = book.add_worksheet(names[0])
     _summary(summary, document, language, styles, names[1:], titles)
     for section, name in zip(document.sections, names[1:], strict=True):
@@ -144,15 +146,17 @@ def _summary(
     row = 0
     logo = labels.logo(document.brand)
     if logo is not None:
-        sheet.set_row(0, 48)
+        with Image.open(io.BytesIO(logo)) as picture:
+            scale = min(1.0, _LOGO_HEIGHT / picture.height)
+        sheet.set_row(0, _LOGO_HEIGHT * 0.75 + 6)  # points, from pixels
         sheet.insert_image(
             0,
             0,
             "logo.png",
             {
                 "image_data": io.BytesIO(logo),
-                "y_scale": 0.5,
-                "x_scale": 0.5,
+                "y_scale": scale,
+                "x_scale": scale,
                 "object_position": 3,
             },
         )
@@ -162,12 +166,13 @@ def _summary(
     sheet.write(row + 2, 0, labels.period(document, language), styles.text)
     sheet.write(row + 3, 0, labels.generated(document, language), styles.note)
     row += 5
-    sheet.write(row, 0, labels.label(labels.CONTENTS.message, language), styles.heading)
+    sheet.write(row, 0, translate(labels.CONTENTS, language), styles.heading)
     for name, title in zip(names, titles, strict=True):
         row += 1
-        sheet.write_url(row, 0, f"internal:'{name}'!A1", styles.link, title)
+        quoted = name.replace("'", "''")
+        sheet.write_url(row, 0, f"internal:'{quoted}'!A1", styles.link, title)
     row += 2
-    row = _figures(
+    _figures(
         sheet,
         row,
         [f for s in document.sections for f in labels.blocks(s).figures],
@@ -200,7 +205,7 @@ def _section(
         row += 1
     comment = document.comments.get(section.key, "").strip()
     if comment:
-        sheet.write(row, 0, labels.label(labels.COMMENT.message, language), styles.column)
+        sheet.write(row, 0, translate(labels.COMMENT, language), styles.column)
         sheet.write(row + 1, 0, comment, styles.text)
         row += 2
     if found.paragraphs or comment:
