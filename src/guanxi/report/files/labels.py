@@ -95,6 +95,11 @@ def blocks(section: ReportSection) -> Blocks:
     )
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def more_rows(count: int, language: str) -> str:
     """The line under a table that was cut at ``MAX_TABLE_ROWS``."""
     return label(N_("{count} more rows are not shown."), language, count=count)

@@ -208,6 +208,10 @@ class _Look:
         logo = self.logo
         if logo is not None:
             picture = slide.shapes.add_picture(io.BytesIO(logo), 0, 0, height=height)
+            widest = 3 * height
+            if picture.width > widest:  # a wide logo keeps clear of the title
+                picture.height = int(picture.height * widest / picture.width)
+                picture.width = widest
             picture.left = self.width - self.margin - int(picture.width)
             picture.top = int(Inches(0.35))
 
@@ -412,7 +416,7 @@ class _Look:
         numeric = [column.unit is not None for column in table.columns]
         rows = [
             [
-                labels.cell(value, column.unit, language)
+                labels.clip(labels.cell(value, column.unit, language), 90)  # a row stays low
                 for column, value in zip(table.columns, row, strict=False)
             ]
             for row in table.rows

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 
 from guanxi.core.report import Chart, ChartKind, Number, Unit
-from guanxi.report.files.labels import category
+from guanxi.report.files.labels import category, clip
 from guanxi.report.words import number, translate
 
 WIDTH = 960
@@ -264,7 +264,7 @@ def _horizontal(chart: Chart, language: str, palette: Sequence[str], frame: _Fra
         y = frame.top + step * i
         parts.append(
             f'<text x="{frame.left - 8:.1f}" y="{y + step / 2 + 4:.1f}" text-anchor="end">'
-            f"{escape(_clip(category(name, language)))}</text>"
+            f"{escape(clip(category(name, language), 28))}</text>"
         )
     for index, series in enumerate(chart.series):
         colour = palette[index % len(palette)]
@@ -279,10 +279,6 @@ def _horizontal(chart: Chart, language: str, palette: Sequence[str], frame: _Fra
                 f'fill="{_MUTED}">{escape(_written(chart, value, language))}</text>'
             )
     return parts
-
-
-def _clip(text: str, limit: int = 28) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _pie(chart: Chart, language: str, palette: Sequence[str], height: int) -> list[str]:
@@ -318,7 +314,7 @@ def _pie(chart: Chart, language: str, palette: Sequence[str], height: int) -> li
         parts.append(
             f'<rect x="{left:.1f}" y="{y - 10:.1f}" width="12" height="12" '
             f'fill="{palette[index % len(palette)]}"/>'
-            f'<text x="{left + 20:.1f}" y="{y:.1f}">{escape(_clip(category(name, language), 40))}'
+            f'<text x="{left + 20:.1f}" y="{y:.1f}">{escape(clip(category(name, language), 40))}'
             f"  {escape(_written(chart, value, language))} ({escape(share)})</text>"
         )
     return parts
