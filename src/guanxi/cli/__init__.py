@@ -26,6 +26,7 @@ from guanxi.cli import (
     listen_bench,
     market_bench,
     nlp_bench,
+    report_bench,
     web_bench,
 )
 from guanxi.core import migrate
@@ -444,6 +445,7 @@ for benchmarks in (
     web_bench,
     analytics_bench,
     convert_bench,
+    report_bench,
 ):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():

@@ -8,7 +8,9 @@ figure reads the same in each. A report's language is one of ``REPORT_LANGUAGES`
 from __future__ import annotations
 
 import math
+from datetime import date
 
+from babel.dates import format_skeleton
 from babel.numbers import (
     format_compact_decimal,
     format_currency,
@@ -101,3 +103,8 @@ def change(current: Number, previous: Number | None, language: str) -> str:
     ratio = (current.value - previous.value) / abs(previous.value)
     sign = "+" if ratio > 0 else ""
     return sign + format_percent(ratio, "#,##0.0%", locale=_locale(language))
+
+
+def day(value: date, language: str, *, year: bool = False) -> str:
+    """A day as ``language`` writes it: "Dec 7" / "12月7日", with the year when asked."""
+    return format_skeleton("yMMMd" if year else "MMMd", value, locale=_locale(language))
