@@ -274,7 +274,9 @@ def _kols_page(
         return render(request, "convert/kols.html", context, status_code=400)
     context["report"] = report
     context["model_label"] = MODEL_LABELS[report.model]
-    context["board"] = kols.leaderboard(db, workspace_id=workspace.id, report=report)
+    context["board"] = kols.leaderboard(
+        db, workspace_id=workspace.id, report=report, zone=workspace.timezone
+    )
     context["kol_names"] = {kol.id: kol.name for kol in context["kols"]}
     return render(request, "convert/kols.html", context, status_code=status_code)
 

@@ -3,7 +3,8 @@
 An order is joined to its touches only through identifiers it carries:
 
 - ``click_id`` → the tracked link's click (a person's, within the lookback window before
-  the order) → the link's campaign and post; the platform is the app the click came from;
+  the order) → the link's campaign, post and KOL; the platform is the app the click came
+  from;
 - ``promo_code`` → the workspace's promo code → its KOL and campaign (touched at the order);
 - Douyin's ``author_id`` → the KOL whose handle it is (touched at the order);
 - ``openid`` (a WeChat Pay order, or the conversion API's) → that WeChat user's scans and
@@ -116,6 +117,7 @@ class PaidOrder:
     click_post_id: int | None = None
     openid: str = ""
     scene: str = ""
+    click_kol_id: int | None = None
 
 
 @dataclass
@@ -255,6 +257,7 @@ def _paid_orders(
             TrackedLink.post_id,
             Order.openid,
             Order.scene,
+            TrackedLink.kol_id,
         )
         .outerjoin(
             LinkClick,
@@ -289,6 +292,7 @@ def _paid_orders(
                 row[12],
                 row[13] or "",
                 row[14] or "",
+                row[15],
             )
             for row in chunk
         ]
@@ -352,7 +356,7 @@ def _touches(order: PaidOrder, lookups: _Lookups, window: timedelta) -> list[Tou
                 clicked_at,
                 order.click_campaign_id,
                 order.click_post_id,
-                None,
+                order.click_kol_id,
                 order.click_platform,
             )
         )
