@@ -78,51 +78,6 @@ def _set_schema(sql: str) -> None:
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
-CONSTRAINT = (
-    f"CONSTRAINT {FOREIGN_KEY} FOREIGN KEY(kol_id) REFERENCES convert_kols (id) ON DELETE SET NULL"
-)
-
-
-def _add_sqlite_column() -> None:
-    """Add the column with its reference, written as a table constraint like the others.
-
-    A batch would copy convert_links, and dropping the old table would cascade to every
-    click; so the column is added in place, and its reference then moved from the column to
-    the table's constraints in the stored schema (SQLite's documented way to change a
-    table's schema text: the same constraint, where reflection reads its name and action).
-    """
-    op.execute(
-        "ALTER TABLE convert_links ADD COLUMN kol_id INTEGER "
-        "REFERENCES convert_kols (id) ON DELETE SET NULL"
-    )
-    column = "kol_id INTEGER REFERENCES convert_kols (id) ON DELETE SET NULL"
-    head, tail = _schema().rsplit(")", 1)
-    _set_schema(head.replace(column, "kol_id INTEGER") + f", \n\t{CONSTRAINT}\n)" + tail)
-
-
-def _schema() -> str:
-    sql: str = (
-        op.get_bind()
-        .exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'convert_links'"
-        )
-        .scalar_one()
-    )
-    return sql
-
-
-def _set_schema(sql: str) -> None:
-    bind = op.get_bind()
-    version = int(bind.exec_driver_sql("PRAGMA schema_version").scalar_one())
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    bind.exec_driver_sql(
-        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'convert_links'",
-        (sql,),
-    )
-    bind.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
-    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
-
-
 def downgrade() -> None:
     """Revert this revision."""
     op.drop_index(op.f("ix_convert_links_kol_id"), table_name="convert_links")
