@@ -153,16 +153,23 @@ def _load_orders(db: Session, *, workspace: Workspace) -> None:
     rng = random.Random(SEED)  # noqa: S311 - made-up demo orders, no secret
     today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
     campaigns = [_campaign(db, workspace, demo, today) for demo in CAMPAIGNS]
+    kol_ids = dict(
+        db.execute(select(Kol.name, Kol.id).where(Kol.workspace_id == workspace.id)).all()
+    )
+    # Each campaign's KOL shares its store link: their clicks are on the KOL leaderboard.
     campaign_links = [
         links.create_link(
             db,
             workspace_id=workspace.id,
             link=links.LinkInput(
-                url=STORE, label=f"Tmall · {campaign.name}", campaign_id=campaign.id
+                url=STORE,
+                label=f"Tmall · {campaign.name}",
+                campaign_id=campaign.id,
+                kol_id=kol_ids.get(demo.kol),
             ),
             created_by_id=None,
         )
-        for campaign in campaigns
+        for demo, campaign in zip(CAMPAIGNS, campaigns, strict=True)
     ]
     posts = db.scalars(
         select(Post).where(Post.workspace_id == workspace.id).order_by(Post.id)
