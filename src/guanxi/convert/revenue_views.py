@@ -117,6 +117,7 @@ def _revenue(
         "saved": request.query_params.get("saved") == "1",
         "can_write": membership.can(Permission.WRITE),
         "platform_reported": [],
+        "paths": None,
     }
     try:
         compared = reports.compare_models(
@@ -145,6 +146,14 @@ def _revenue(
         today=today,
     )
     context["comparison"] = _comparison(compared)
+    context["paths"] = reports.path_estimate(
+        db,
+        workspace_id=workspace.id,
+        first_day=first_day,
+        last_day=last_day,
+        zone=workspace.timezone,
+        window_days=window,
+    )
     return render(request, "convert/revenue.html", context, status_code=status_code)
 
 
