@@ -14,10 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
-from guanxi.convert import flows, kols, links
-from guanxi.core import i18n
+from guanxi.convert import flows, kols, links, pages
 from guanxi.core.bounds import parse_id
-from guanxi.core.errors import UserError
 from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
@@ -88,7 +86,8 @@ def links_page(request: Request, membership: Member, db: Db) -> Response:
 def make_link(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
     """Make a tracked link; the page then shows its short address to copy."""
     values = {name: form_value(form, name) for name in FIELDS}
-    try:
+
+    def change() -> str:
         link = links.create_link(
             db,
             workspace_id=membership.workspace_id,
@@ -104,13 +103,10 @@ def make_link(request: Request, membership: Writer, db: Db, form: SubmittedForm)
             ),
             created_by_id=membership.user_id,
         )
-    except UserError as exc:
-        db.rollback()
-        error = exc.translated(i18n.gettext)
-        return _page(request, db, membership, values=values, error=error, status_code=400)
-    db.commit()
-    slug = membership.workspace.slug
-    return RedirectResponse(f"/w/{slug}/links?made={link.key}", status_code=303)
+        slug = membership.workspace.slug
+        return f"/w/{slug}/links?made={link.key}"
+
+    return pages.form_post(request, db, membership, page=_page, values=values, change=change)
 
 
 @router.post("/w/{slug}/links/{link_id}/archive")
