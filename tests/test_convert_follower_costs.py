@@ -26,10 +26,11 @@ def test_cost_per_follower_per_campaign_and_platform_as_computed_by_hand(
 ) -> None:
     """Given a ¥1,000 campaign whose QR code brought 4 follows and 1 scan in November (and a
     follow in October), a campaign whose code brought 1 follow at no cost, a ¥300 campaign
-    with no code, ¥600 of WeChat ad spend and the account's 30 new followers reported for
-    November, then: ¥250 a follower for the first campaign, no figure for the one without a
-    code, ¥120 a follower (5 follows) and ¥20 a new follower (30, all sources) on WeChat,
-    and the first campaign's funnel has 5 follows and scans."""
+    with a mini-program code only (nobody follows through one), ¥600 of WeChat ad spend and
+    the account's 30 new followers reported for November, then: ¥250 a follower for the
+    first campaign, no figure for the one without a QR code, ¥120 a follower (5 follows) and
+    ¥20 a new follower (30, all sources) on WeChat, and the first campaign's funnel has 5
+    follows and scans."""
     workspace: Workspace = make_workspace("acme", owner=make_user("owner@acme.example"))
     account = Channel(
         workspace_id=workspace.id,
@@ -53,7 +54,14 @@ def test_cost_per_follower_per_campaign_and_platform_as_computed_by_hand(
         )
         for scene, campaign in (("tasting", coded), ("free", free))
     )
-    db.add_all([code, other])
+    mini_program = SceneCode(
+        workspace_id=workspace.id,
+        channel_id=account.id,
+        kind=CodeKind.MINIPROGRAM_CODE,
+        scene="print",
+        campaign_id=uncoded.id,
+    )
+    db.add_all([code, other, mini_program])
     db.flush()
     events = [(code, CodeEventKind.FOLLOW, NOON - timedelta(days=n)) for n in range(4)] + [
         (code, CodeEventKind.SCAN, NOON),

@@ -450,11 +450,11 @@ def test_the_funnel_shows_clicks_orders_and_revenue_and_no_zero_for_what_is_not_
     stages = {item["name"]: item["value"] for item in option["series"][0]["data"]}
     # No views measured and no scene code made: left out of the chart, "—" in the table.
     assert stages == {"People who clicked": 1, "Orders": 2}
-    assert "No WeChat scene code was made for this campaign" in page.text
+    assert "No WeChat QR code was made for this campaign" in page.text
     assert "800" in page.text
     assert chinese.status_code == 200
     assert "活动转化漏斗" in chinese.text
-    assert "没有为此活动制作微信场景码" in chinese.text
+    assert "没有为此活动制作微信二维码" in chinese.text
 
 
 def test_the_workspace_defaults_are_used_by_the_report_command(

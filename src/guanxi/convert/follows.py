@@ -6,8 +6,8 @@ through it (``subscribe`` with the code's scene, or a scene ``user/info`` named 
 accounts' own follower gains (``new_followers`` as the platform reports them) count every
 source and are kept apart (``flows.account_new_followers``), never added to these.
 
-A line with no scene code made for it has no follower figure (None): its cost per follower
-is unknown, not infinite; a line with codes but no follow has 0 (no number either).
+A line with no QR code made for it has no follower figure (None): its cost per follower is
+unknown, not infinite; a line with QR codes but no follow has 0 (no number either).
 """
 
 from __future__ import annotations
@@ -20,9 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
-from guanxi.convert.scene_models import CodeEvent, CodeEventKind, SceneCode
+from guanxi.convert.scene_models import CodeEvent, CodeEventKind, CodeKind, SceneCode
 
 CodeKey = tuple[int | None, int | None, int | None, str]  # campaign, post, KOL, platform
+# The kinds a person can follow the account through (a mini-program code or URL Link opens
+# the mini program: it brings orders, never a follow).
+FOLLOWED_THROUGH = (CodeKind.QR_TEMPORARY, CodeKind.QR_PERMANENT)
 
 
 @dataclass
@@ -69,7 +72,7 @@ def code_follows(db: Session, *, workspace_id: int, start: datetime, end: dateti
             SceneCode.post_id,
             SceneCode.kol_id,
             SceneCode.channel_id,
-        ).where(SceneCode.workspace_id == workspace_id)
+        ).where(SceneCode.workspace_id == workspace_id, SceneCode.kind.in_(FOLLOWED_THROUGH))
     ):
         made[code_id] = (campaign_id, post_id, kol_id, platforms.get(channel_id, ""))
         found.coded.add(("code", code_id))
