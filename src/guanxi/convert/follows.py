@@ -13,6 +13,7 @@ unknown, not infinite; a line with QR codes but no follow has 0 (no number eithe
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,27 +57,49 @@ class Follows:
         return int(counts[kind][key])  # type: ignore[index]
 
 
-def code_follows(db: Session, *, workspace_id: int, start: datetime, end: datetime) -> Follows:
-    """The follows and scans in [``start``, ``end``) through the workspace's scene codes."""
+def code_targets(
+    db: Session, *, workspace_id: int, code_ids: Sequence[int] | None = None
+) -> dict[int, CodeKey]:
+    """What each of the workspace's scene codes (those of ``code_ids``, when given) was made
+    for: its campaign, post, KOL and its account's platform."""
     platforms: dict[int, str] = dict(
         db.execute(
             select(Channel.id, Channel.platform).where(Channel.workspace_id == workspace_id)
         ).all()
     )
+    query = select(
+        SceneCode.id,
+        SceneCode.campaign_id,
+        SceneCode.post_id,
+        SceneCode.kol_id,
+        SceneCode.channel_id,
+    ).where(SceneCode.workspace_id == workspace_id)
+    if code_ids is not None:
+        query = query.where(SceneCode.id.in_(list(code_ids)))
+    return {
+        code_id: (campaign_id, post_id, kol_id, platforms.get(channel_id, ""))
+        for code_id, campaign_id, post_id, kol_id, channel_id in db.execute(query)
+    }
+
+
+def code_follows(db: Session, *, workspace_id: int, start: datetime, end: datetime) -> Follows:
+    """The follows and scans in [``start``, ``end``) through the workspace's scene codes."""
     found = Follows()
-    made: dict[int, CodeKey] = {}
-    for code_id, campaign_id, post_id, kol_id, channel_id in db.execute(
-        select(
-            SceneCode.id,
-            SceneCode.campaign_id,
-            SceneCode.post_id,
-            SceneCode.kol_id,
-            SceneCode.channel_id,
-        ).where(SceneCode.workspace_id == workspace_id, SceneCode.kind.in_(FOLLOWED_THROUGH))
-    ):
-        made[code_id] = (campaign_id, post_id, kol_id, platforms.get(channel_id, ""))
+    followable = set(
+        db.scalars(
+            select(SceneCode.id).where(
+                SceneCode.workspace_id == workspace_id, SceneCode.kind.in_(FOLLOWED_THROUGH)
+            )
+        )
+    )
+    made = {
+        code_id: key
+        for code_id, key in code_targets(db, workspace_id=workspace_id).items()
+        if code_id in followable
+    }
+    for code_id, key in made.items():
         found.coded.add(("code", code_id))
-        for kind, value in zip(("campaign", "post", "kol", "platform"), made[code_id], strict=True):
+        for kind, value in zip(("campaign", "post", "kol", "platform"), key, strict=True):
             if value is not None and value != "":
                 found.coded.add((kind, value))
     if not made:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
@@ -225,13 +225,9 @@ def _lookups(db: Session, workspace_id: int) -> _Lookups:
     return _Lookups(codes=codes, creators=creators, scenes=scenes, code_by_id=by_id)
 
 
-def _paid_orders(
-    db: Session, workspace_id: int, start: datetime, end: datetime
-) -> Iterator[Sequence[PaidOrder]]:
-    """The period's paid orders with their refunds and clicks, in chunks: one query joined
-    in the database and streamed (a server-side cursor on PostgreSQL), so memory stays flat
-    and no order is read twice."""
-    refunded = (
+def refunded_fen(workspace_id: int) -> ScalarSelect[int]:
+    """The refunds of the order a query reads (fen; 0 for none), as a column of it."""
+    return (
         select(func.coalesce(func.sum(OrderRefund.amount_fen), 0))
         .where(
             OrderRefund.workspace_id == workspace_id,
@@ -240,6 +236,15 @@ def _paid_orders(
         )
         .scalar_subquery()
     )
+
+
+def _paid_orders(
+    db: Session, workspace_id: int, start: datetime, end: datetime
+) -> Iterator[Sequence[PaidOrder]]:
+    """The period's paid orders with their refunds and clicks, in chunks: one query joined
+    in the database and streamed (a server-side cursor on PostgreSQL), so memory stays flat
+    and no order is read twice."""
+    refunded = refunded_fen(workspace_id)
     rows = db.execute(
         select(
             Order.id,

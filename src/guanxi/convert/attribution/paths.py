@@ -22,14 +22,14 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.channels.models import Channel
-from guanxi.convert.attribution.engine import Credit
+from guanxi.convert.attribution.engine import Credit, refunded_fen
 from guanxi.convert.attribution.markov import markov_removal_effects
-from guanxi.convert.models import Order, OrderRefund, OrderStatus
-from guanxi.convert.scene_models import CodeEvent, SceneCode
+from guanxi.convert.follows import code_targets
+from guanxi.convert.models import Order, OrderStatus
+from guanxi.convert.scene_models import CodeEvent
 
 MAX_PEOPLE = 200_000  # paths read for one estimate; more is a sample of the first ones
 
@@ -78,15 +78,7 @@ def _orders(
     db: Session, workspace_id: int, start: datetime, end: datetime
 ) -> dict[str, list[tuple[datetime, int]]]:
     """Each OpenID's paid orders in [``start``, ``end``) with their net revenue (fen)."""
-    refunded = (
-        select(func.coalesce(func.sum(OrderRefund.amount_fen), 0))
-        .where(
-            OrderRefund.workspace_id == workspace_id,
-            OrderRefund.order_external_id == Order.external_id,
-            OrderRefund.source == Order.source,
-        )
-        .scalar_subquery()
-    )
+    refunded = refunded_fen(workspace_id)
     found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     for openid, at, amount, back in db.execute(
         select(Order.openid, Order.ordered_at, Order.amount_fen, refunded)
@@ -146,23 +138,7 @@ def markov_attribution(
 
 def _share_out(db: Session, workspace_id: int, result: PathAttribution) -> None:
     """Credit each code, and what it was made for, its share of the converting paths."""
-    platforms: dict[int, str] = dict(
-        db.execute(
-            select(Channel.id, Channel.platform).where(Channel.workspace_id == workspace_id)
-        ).all()
-    )
-    made = {
-        code_id: (campaign_id, post_id, kol_id, platforms.get(channel_id, ""))
-        for code_id, campaign_id, post_id, kol_id, channel_id in db.execute(
-            select(
-                SceneCode.id,
-                SceneCode.campaign_id,
-                SceneCode.post_id,
-                SceneCode.kol_id,
-                SceneCode.channel_id,
-            ).where(SceneCode.id.in_(list(result.effects)))
-        )
-    }
+    made = code_targets(db, workspace_id=workspace_id, code_ids=list(result.effects))
     for code_id, share in result.effects.items():
         if not share or code_id not in made:
             continue
