@@ -9,7 +9,10 @@ from sqlalchemy.orm import Session
 from guanxi import __version__
 from guanxi.accounts.models import AuditEvent, Membership, Role, User, Workspace
 from guanxi.channels.models import Channel
+from guanxi.convert.models import Order
+from guanxi.convert.scene_models import CodeEvent, SceneCode
 from guanxi.core.security import verify_password
+from guanxi.devtools.demo.convert import DEMO_CODES
 from guanxi.devtools.demo.workspace import DEMO_PEOPLE
 from tests.cli import run, said
 
@@ -357,9 +360,10 @@ def test_the_last_owner_cannot_be_demoted_from_the_command_line(claire: Engine) 
 
 
 def test_demo_loads_people_and_workspaces_and_is_idempotent(migrated: Engine) -> None:
-    """Running ``guanxi demo`` twice leaves exactly what running it once does."""
+    """Running ``guanxi demo`` twice leaves exactly what running it once does, the WeChat
+    scene codes (made once the account is connected) and their scans and orders included."""
     first = run("demo")
-    models = (User, Workspace, Membership, AuditEvent, Channel)
+    models = (User, Workspace, Membership, AuditEvent, Channel, SceneCode, CodeEvent, Order)
     counts = [count(migrated, model) for model in models]
     second = run("demo")
 
@@ -368,5 +372,6 @@ def test_demo_loads_people_and_workspaces_and_is_idempotent(migrated: Engine) ->
     assert [count(migrated, m) for m in models] == counts
     assert counts[0] == len(DEMO_PEOPLE)
     assert min(counts) > 0
+    assert counts[models.index(SceneCode)] == len(DEMO_CODES)
     for person in DEMO_PEOPLE:
         assert person.email in said(second)

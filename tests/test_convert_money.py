@@ -433,7 +433,7 @@ def test_the_funnel_shows_clicks_orders_and_revenue_and_no_zero_for_what_is_not_
     signed_in: tuple[TestClient, Membership], db: Session
 ) -> None:
     """Given Double 11 with one person's click and two orders, when its funnel is shown,
-    then the chart has clicks and orders only (no views measured, no follows recorded), the
+    then the chart has clicks and orders only (no views measured, no scene code made), the
     table says why, and the page speaks Chinese."""
     client, membership = signed_in
     double, _autumn, _kol = _shop(db, membership.workspace_id)
@@ -448,13 +448,13 @@ def test_the_funnel_shows_clicks_orders_and_revenue_and_no_zero_for_what_is_not_
         page.text.split('data-chart-option="')[1].split('"')[0].replace("&#34;", '"')
     )
     stages = {item["name"]: item["value"] for item in option["series"][0]["data"]}
-    # No views measured and no follows recorded: left out of the chart, "—" in the table.
+    # No views measured and no scene code made: left out of the chart, "—" in the table.
     assert stages == {"People who clicked": 1, "Orders": 2}
-    assert "not recorded yet" in page.text
+    assert "No WeChat QR code was made for this campaign" in page.text
     assert "800" in page.text
     assert chinese.status_code == 200
     assert "活动转化漏斗" in chinese.text
-    assert "尚未记录" in chinese.text
+    assert "没有为此活动制作微信二维码" in chinese.text
 
 
 def test_the_workspace_defaults_are_used_by_the_report_command(

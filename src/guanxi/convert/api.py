@@ -8,9 +8,11 @@ The same services as the pages; for a token of the workspace (writing needs writ
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
-from guanxi.convert import code_views, codes, links
+from fastapi import Query, Request
+
+from guanxi.convert import code_views, codes, kols, links
 from guanxi.convert.models import (
     ConversionCreate,
     ConversionRead,
@@ -38,6 +40,7 @@ def _read(request: Request, link: TrackedLink, counts: links.LinkCounts) -> Link
         label=link.label,
         campaign_id=link.campaign_id,
         post_id=link.post_id,
+        kol_id=link.kol_id,
         created_at=link.created_at,
         clicks=counts.counted,
         all_clicks=counts.visits,
@@ -46,9 +49,18 @@ def _read(request: Request, link: TrackedLink, counts: links.LinkCounts) -> Link
 
 
 @router.get("", response_model=list[LinkRead])
-def list_links_api(request: Request, membership: ApiReader, db: Db) -> list[LinkRead]:
-    """The workspace's tracked links, newest first, with their clicks."""
-    rows = links.list_links(db, workspace_id=membership.workspace_id)
+def list_links_api(
+    request: Request,
+    membership: ApiReader,
+    db: Db,
+    kol_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only this KOL's.")] = None,
+) -> list[LinkRead]:
+    """The workspace's tracked links (one KOL's, with ``kol_id``), newest first, with their
+    clicks."""
+    kol = kols.kol_in_workspace(db, membership.workspace_id, kol_id)
+    rows = links.list_links(
+        db, workspace_id=membership.workspace_id, kol_id=kol.id if kol else None
+    )
     return [_read(request, link, counts) for link, counts in rows]
 
 

@@ -40,9 +40,11 @@ def live_code_id(db: Session, channel_id: int, scene: str) -> int | None:
     )
 
 
-def record_event(db: Session, channel: Channel, event: CodeScanned) -> bool:
+def record_event(
+    db: Session, channel: Channel, event: CodeScanned, *, illustrative: bool = False
+) -> bool:
     """Store a scan or follow once (a retry of the same push adds nothing). Commits;
-    True when it was new."""
+    True when it was new. ``illustrative``: made up by the demo."""
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
@@ -57,7 +59,7 @@ def record_event(db: Session, channel: Channel, event: CodeScanned) -> bool:
             kind=CodeEventKind.FOLLOW if event.followed else CodeEventKind.SCAN,
             occurred_at=event.at,
             origin_checked=bool(event.scene) or not event.followed,
-            illustrative=False,
+            illustrative=illustrative,
         )
         .on_conflict_do_nothing(index_elements=["channel_id", "event_id"])
         .returning(CodeEvent.id)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import Membership, Permission
-from guanxi.convert import codes, flows
+from guanxi.convert import codes, flows, pages
 from guanxi.convert.attribution.engine import attribute
 from guanxi.convert.models import Kol
 from guanxi.convert.posters import MEDIA_TYPES, PosterFormat, PosterText, poster
@@ -149,7 +149,8 @@ def codes_page(request: Request, membership: Member, db: Db) -> Response:
 def make_code(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
     """Make a code on its account; the page then offers its poster."""
     values = {name: form_value(form, name) for name in FIELDS}
-    try:
+
+    def change() -> str:
         with maker(request, db) as maker_for:
             row = codes.create_code(
                 db,
@@ -158,12 +159,9 @@ def make_code(request: Request, membership: Writer, db: Db, form: SubmittedForm)
                 maker_for=maker_for,
                 created_by_id=membership.user_id,
             )
-    except UserError as exc:
-        db.rollback()
-        error = exc.translated(i18n.gettext)
-        return _page(request, db, membership, values=values, error=error, status_code=400)
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/codes?made={row.id}", status_code=303)
+        return f"/w/{membership.workspace.slug}/codes?made={row.id}"
+
+    return pages.form_post(request, db, membership, page=_page, values=values, change=change)
 
 
 @router.post("/w/{slug}/codes/{code_id}/archive")

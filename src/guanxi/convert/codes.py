@@ -24,7 +24,8 @@ from guanxi.connectors.base import Capability, ChannelContext, ConnectorError
 from guanxi.connectors.registry import connector_capabilities, connector_for, connector_names
 from guanxi.connectors.scene_codes import MakesSceneCodes
 from guanxi.convert import flows
-from guanxi.convert.models import LABEL_MAX, Kol
+from guanxi.convert.kols import kol_in_workspace
+from guanxi.convert.models import LABEL_MAX
 from guanxi.convert.scene_models import (
     SCENE_KEY_LENGTH,
     CodeEvent,
@@ -46,7 +47,6 @@ _BASE62 = string.ascii_letters + string.digits
 MSG_CHANNEL = N_(
     "That account cannot make WeChat codes: choose a connected WeChat Official Account."
 )
-MSG_KOL = N_("That KOL is not in this workspace: choose one from the list.")
 MSG_DAYS = N_("A {kind} lives 1 to {limit} days: enter a number in that range.")
 MSG_WIDTH = N_("A mini-program code is {low} to {high} pixels wide: enter a width in that range.")
 MSG_PAGE = N_(
@@ -125,10 +125,7 @@ def _check(db: Session, workspace_id: int, code: CodeInput, maker: MakesSceneCod
         raise UserError(MSG_LABEL, limit=LABEL_MAX)
     campaign = flows.campaign_in_workspace(db, workspace_id, code.campaign_id)
     post = flows.post_in_workspace(db, workspace_id, code.post_id)
-    if code.kol_id is not None:
-        kol = db.get(Kol, code.kol_id)
-        if kol is None or kol.workspace_id != workspace_id:
-            raise UserError(MSG_KOL)
+    kol_in_workspace(db, workspace_id, code.kol_id)
     if code.kind in {CodeKind.QR_TEMPORARY, CodeKind.URL_LINK}:
         limit = (
             limits.temporary_max_s // 86_400

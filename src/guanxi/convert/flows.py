@@ -1,16 +1,19 @@
 """What conversions read of publishing and analytics: the workspace's campaigns and posts a
-link is made for (publishing's models only, read here), and the views analytics measured
-for a campaign's posts (the top of its funnel; measure's ``MeasuredPost`` only)."""
+link is made for (publishing's models only, read here), the views analytics measured for a
+campaign's posts (the top of its funnel; measure's ``MeasuredPost`` only), and the accounts'
+new followers by day as the platforms reported them (measure's ``AccountDay`` only)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from guanxi.channels.models import Channel
 from guanxi.core.errors import N_, UserError
-from guanxi.measure.models import MeasuredPost
+from guanxi.measure.models import AccountDay, MeasuredPost
 from guanxi.publishing.models import Campaign, Post, PublishTarget
 
 POSTS_LISTED = 200  # the newest posts offered in the link form
@@ -99,3 +102,23 @@ def campaign_views(db: Session, workspace_id: int, campaign_id: int) -> int | No
         )
     )
     return None if total is None else int(total)
+
+
+def account_new_followers(
+    db: Session, workspace_id: int, first_day: date, last_day: date
+) -> dict[str, int]:
+    """The new followers the workspace's accounts reported for the days ``first_day`` ..
+    ``last_day``, by platform (every source, not only guanxi's codes); a platform none of
+    whose accounts reported the figure is left out, never 0."""
+    rows = db.execute(
+        select(Channel.platform, func.sum(AccountDay.new_followers))
+        .join(Channel, AccountDay.channel_id == Channel.id)
+        .where(
+            Channel.workspace_id == workspace_id,
+            AccountDay.day >= first_day,
+            AccountDay.day <= last_day,
+            AccountDay.new_followers.is_not(None),
+        )
+        .group_by(Channel.platform)
+    )
+    return {platform: int(total) for platform, total in rows if total is not None}

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from guanxi.convert import flows
+from guanxi.convert.follows import code_follows
 from guanxi.convert.models import LinkClick, TrackedLink
 from guanxi.convert.reports import Line, RevenueReport
 from guanxi.core.errors import N_
@@ -24,7 +25,7 @@ class Funnel:
 
     views: int | None
     clicks: int
-    follows: int | None  # WeChat scene codes' follows and scans: not recorded yet
+    follows: int | None  # follows and scans of its WeChat scene codes; None: it has none
     orders: float
     revenue: float  # yuan, attributed
     cost: float | None
@@ -92,12 +93,14 @@ def campaign_funnel(
         (line for line in report.campaigns if line.key == str(campaign_id)),
         Line(key=str(campaign_id), name="", revenue=0, orders=0),
     )
+    followed = code_follows(db, workspace_id=workspace_id, start=start, end=end)
+    follows = followed.of("campaign", campaign_id)
     return Funnel(
         views=flows.campaign_views(db, workspace_id, campaign_id),
         clicks=counted_clicks(
             db, workspace_id=workspace_id, campaign_id=campaign_id, start=start, end=end
         ),
-        follows=None,
+        follows=None if follows is None else follows + followed.scans_by_campaign[campaign_id],
         orders=line.orders,
         revenue=line.revenue,
         cost=line.cost,

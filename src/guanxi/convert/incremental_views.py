@@ -8,12 +8,11 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
-from guanxi.convert import flows, incrementality
-from guanxi.core import i18n
+from guanxi.convert import flows, incrementality, pages
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
@@ -76,7 +75,8 @@ def _date(value: str) -> date:
 def set_regions(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
     """Set a campaign's treated regions and dates; the page then shows its estimate."""
     values = {name: form_value(form, name) for name in FIELDS}
-    try:
+
+    def change() -> str:
         incrementality.save_regions(
             db,
             workspace_id=membership.workspace_id,
@@ -85,9 +85,6 @@ def set_regions(request: Request, membership: Writer, db: Db, form: SubmittedFor
             starts_on=_date(values["starts_on"]),
             ends_on=_date(values["ends_on"]),
         )
-    except UserError as exc:
-        db.rollback()
-        error = exc.translated(i18n.gettext)
-        return _page(request, db, membership, values=values, error=error, status_code=400)
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/revenue/incremental", status_code=303)
+        return f"/w/{membership.workspace.slug}/revenue/incremental"
+
+    return pages.form_post(request, db, membership, page=_page, values=values, change=change)

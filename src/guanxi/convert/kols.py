@@ -1,13 +1,14 @@
 """KOLs and their promo codes: adding a KOL (with a fee, recorded as a KOL-fee cost), giving
-them a code for a campaign, the codes' uses, and the leaderboard — each KOL's fee, orders,
-revenue and ROAS over a period under the workspace's attribution."""
+them a code for a campaign, the codes' uses, and the leaderboard — each KOL's fee, clicks on
+their tracked links, orders, revenue and ROAS over a period under the workspace's
+attribution."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,11 +20,13 @@ from guanxi.convert.models import (
     CostKind,
     CostTarget,
     Kol,
+    LinkClick,
     Order,
     OrderStatus,
     PromoCode,
+    TrackedLink,
 )
-from guanxi.convert.reports import Line, RevenueReport
+from guanxi.convert.reports import Line, RevenueReport, period_bounds
 from guanxi.core.errors import N_, ConflictError, UserError
 
 NAME_MAX = 120
@@ -51,6 +54,7 @@ class LeaderboardRow:
     kol: Kol
     line: Line  # revenue, orders, cost, ROAS...
     codes: int
+    clicks: int = 0  # people's clicks (counted ones) on their tracked links in the period
 
 
 def _platform(slug: str) -> str:
@@ -108,6 +112,16 @@ def create_kol(
     return kol
 
 
+def kol_in_workspace(db: Session, workspace_id: int, kol_id: int | None) -> Kol | None:
+    """The workspace's KOL ``kol_id`` (None for none), else a UserError."""
+    if kol_id is None:
+        return None
+    kol = db.get(Kol, kol_id)
+    if kol is None or kol.workspace_id != workspace_id:
+        raise UserError(N_("That KOL is not in this workspace: choose one from the list."))
+    return kol
+
+
 def list_kols(db: Session, *, workspace_id: int) -> Sequence[Kol]:
     """The workspace's KOLs by name."""
     return db.scalars(
@@ -136,10 +150,7 @@ def create_code(
         raise UserError(
             N_("A promo code has letters, digits, - and _ only (no spaces): choose another.")
         )
-    if kol_id is not None:
-        kol = db.get(Kol, kol_id)
-        if kol is None or kol.workspace_id != workspace_id:
-            raise UserError(N_("That KOL is not in this workspace: choose one from the list."))
+    kol_in_workspace(db, workspace_id, kol_id)
     flows.campaign_in_workspace(db, workspace_id, campaign_id)
     taken = db.scalar(
         select(PromoCode.id).where(PromoCode.workspace_id == workspace_id, PromoCode.code == code)
@@ -190,10 +201,32 @@ def code_uses(db: Session, *, workspace_id: int) -> list[CodeUse]:
     ]
 
 
-def leaderboard(db: Session, *, workspace_id: int, report: RevenueReport) -> list[LeaderboardRow]:
-    """Every KOL with their figures of ``report``'s period, largest revenue first (a KOL
-    with no order and no cost is listed too, at the end)."""
+def kol_clicks(db: Session, *, workspace_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """People's clicks (counted: not bots, once an hour) in [``start``, ``end``) on each
+    KOL's tracked links."""
+    rows = db.execute(
+        select(TrackedLink.kol_id, func.count(LinkClick.id))
+        .join(LinkClick, LinkClick.link_id == TrackedLink.id)
+        .where(
+            TrackedLink.workspace_id == workspace_id,
+            TrackedLink.kol_id.is_not(None),
+            LinkClick.counted,
+            LinkClick.clicked_at >= start,
+            LinkClick.clicked_at < end,
+        )
+        .group_by(TrackedLink.kol_id)
+    )
+    return {int(kol_id): int(count) for kol_id, count in rows if kol_id is not None}
+
+
+def leaderboard(
+    db: Session, *, workspace_id: int, report: RevenueReport, zone: str
+) -> list[LeaderboardRow]:
+    """Every KOL with their figures of ``report``'s period (its days in ``zone``), largest
+    revenue first (a KOL with no order and no cost is listed too, at the end)."""
     lines = {line.key: line for line in report.kols if line.key}
+    start, end = period_bounds(report.first_day, report.last_day, zone)
+    clicks = kol_clicks(db, workspace_id=workspace_id, start=start, end=end)
     code_counts = dict(
         db.execute(
             select(PromoCode.kol_id, func.count(PromoCode.id))
@@ -206,6 +239,7 @@ def leaderboard(db: Session, *, workspace_id: int, report: RevenueReport) -> lis
             kol=kol,
             line=lines.get(str(kol.id), Line(key=str(kol.id), name=kol.name, revenue=0, orders=0)),
             codes=int(code_counts.get(kol.id, 0)),
+            clicks=clicks.get(kol.id, 0),
         )
         for kol in list_kols(db, workspace_id=workspace_id)
     ]

@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.convert import flows
+from guanxi.convert.kols import kol_in_workspace
 from guanxi.convert.models import (
     DESTINATION_MAX,
     KEY_LENGTH,
@@ -41,6 +42,7 @@ class LinkInput:
     label: str = ""
     campaign_id: int | None = None
     post_id: int | None = None
+    kol_id: int | None = None
     utm_source: str = ""
     utm_medium: str = ""
     utm_campaign: str = ""
@@ -109,6 +111,7 @@ def create_link(
         raise UserError(N_("Keep the label under {limit} characters."), limit=LABEL_MAX)
     campaign = flows.campaign_in_workspace(db, workspace_id, link.campaign_id)
     post = flows.post_in_workspace(db, workspace_id, link.post_id)
+    kol = kol_in_workspace(db, workspace_id, link.kol_id)
     if campaign is None and post is not None:
         campaign = flows.campaign_of(db, post)
     utm = {
@@ -129,6 +132,7 @@ def create_link(
         label=link.label.strip(),
         campaign_id=campaign.id if campaign else None,
         post_id=post.id if post else None,
+        kol_id=kol.id if kol else None,
         created_by_id=created_by_id,
         **utm,
     )
@@ -153,15 +157,18 @@ def get_link(db: Session, *, workspace_id: int, link_id: int) -> TrackedLink:
 
 
 def list_links(
-    db: Session, *, workspace_id: int, limit: int = 200
+    db: Session, *, workspace_id: int, kol_id: int | None = None, limit: int = 200
 ) -> list[tuple[TrackedLink, LinkCounts]]:
-    """The workspace's links, newest first, with their click counts."""
+    """The workspace's links (``kol_id``'s only, when given), newest first, with their click
+    counts."""
+    query = select(TrackedLink).where(
+        TrackedLink.workspace_id == workspace_id, TrackedLink.archived_at.is_(None)
+    )
+    if kol_id is not None:
+        query = query.where(TrackedLink.kol_id == kol_id)
     links = list(
         db.scalars(
-            select(TrackedLink)
-            .where(TrackedLink.workspace_id == workspace_id, TrackedLink.archived_at.is_(None))
-            .order_by(TrackedLink.created_at.desc(), TrackedLink.id.desc())
-            .limit(limit)
+            query.order_by(TrackedLink.created_at.desc(), TrackedLink.id.desc()).limit(limit)
         )
     )
     counts = click_counts(db, link_ids=[link.id for link in links])

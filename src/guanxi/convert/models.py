@@ -67,6 +67,10 @@ class TrackedLink(Base):
     target_id: Mapped[int | None] = mapped_column(
         ForeignKey("publish_targets.id", ondelete="SET NULL"), default=None
     )
+    # The KOL who shares it: their leaderboard counts its clicks, attribution credits them.
+    kol_id: Mapped[int | None] = mapped_column(
+        ForeignKey("convert_kols.id", ondelete="SET NULL"), default=None, index=True
+    )
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
@@ -117,6 +121,7 @@ class LinkCreate(BaseModel):
     label: str = Field("", max_length=LABEL_MAX)
     campaign_id: int | None = Field(None, ge=1, le=2**31 - 1)
     post_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    kol_id: int | None = Field(None, ge=1, le=2**31 - 1, description="The KOL who shares it.")
     utm_source: str = Field("", max_length=100)
     utm_medium: str = Field("", max_length=100)
     utm_campaign: str = Field("", max_length=100)
@@ -134,6 +139,7 @@ class LinkRead(BaseModel):
     label: str
     campaign_id: int | None
     post_id: int | None
+    kol_id: int | None
     created_at: datetime
     clicks: int = Field(description="Counted clicks: people, at most one per hour and link.")
     all_clicks: int = Field(description="Every visit logged, bots and repeats included.")

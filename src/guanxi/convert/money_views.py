@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,12 +18,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from guanxi.accounts.models import Membership, Permission
-from guanxi.convert import cost_import, costs, defaults, flows, funnel, kols, reports
+from guanxi.convert import cost_import, costs, defaults, flows, funnel, kols, pages, reports
 from guanxi.convert.attribution.weights import MODEL_LABELS, AttributionModel
 from guanxi.convert.models import CostKind, CostTarget
 from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
-from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.tables import save_upload
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
@@ -62,29 +59,6 @@ KIND_LABELS = {
     CostKind.AD_SPEND: N_("Ad spend"),
     CostKind.OTHER: N_("Other"),
 }
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 1, 1)
-
-
-def _today(membership: Membership) -> date:
-    return utcnow().astimezone(ZoneInfo(membership.workspace.timezone)).date()
-
-
-def _day(value: str | None, default: date | None = None) -> date | None:
-    """The day typed, or ``default`` when it is empty; a UserError when it is no day."""
-    if not value:
-        return default
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise UserError(
-            N_("{value} is not a day: write it as YYYY-MM-DD."), value=value[:40]
-        ) from None
-    if not EARLIEST <= day <= LATEST:
-        raise UserError(N_("{value} is not a day: write it as YYYY-MM-DD."), value=value[:40])
-    return day
-
-
 E = TypeVar("E", CostTarget, CostKind)
 
 
@@ -124,7 +98,7 @@ def _costs_page(
         "targets": TARGET_LABELS,
         "kinds": KIND_LABELS,
         "can_write": membership.can(Permission.WRITE),
-        "values": values or {"starts_on": _today(membership).isoformat()},
+        "values": values or {"starts_on": pages.today(membership).isoformat()},
         "error": error,
         "imported": imported,
         "problems": [
@@ -145,7 +119,8 @@ def costs_page(request: Request, membership: Member, db: Db) -> Response:
 def enter_cost(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
     """Record a cost (the same cost again updates its amount and note)."""
     values = {name: form_value(form, name) for name in COST_FIELDS}
-    try:
+
+    def change() -> str:
         costs.record_cost(
             db,
             workspace_id=membership.workspace_id,
@@ -153,8 +128,8 @@ def enter_cost(request: Request, membership: Writer, db: Db, form: SubmittedForm
                 target=_enum_value(CostTarget, values["target"]),
                 kind=_enum_value(CostKind, values["kind"]),
                 amount_fen=costs.fen_of(values["amount"]),
-                starts_on=_day(values["starts_on"]) or _today(membership),
-                ends_on=_day(values["ends_on"]),
+                starts_on=pages.day(values["starts_on"]) or pages.today(membership),
+                ends_on=pages.day(values["ends_on"]),
                 campaign_id=parse_id(values["campaign_id"]),
                 kol_id=parse_id(values["kol_id"]),
                 post_id=parse_id(values["post_id"]),
@@ -162,12 +137,9 @@ def enter_cost(request: Request, membership: Writer, db: Db, form: SubmittedForm
                 note=values["note"],
             ),
         )
-    except UserError as exc:
-        db.rollback()
-        error = exc.translated(i18n.gettext)
-        return _costs_page(request, db, membership, values=values, error=error, status_code=400)
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/costs", status_code=303)
+        return f"/w/{membership.workspace.slug}/costs"
+
+    return pages.form_post(request, db, membership, page=_costs_page, values=values, change=change)
 
 
 def _import_upload(
@@ -224,17 +196,6 @@ def delete_cost(membership: Writer, db: Db, cost_id: int) -> Response:
 # --- KOLs -----------------------------------------------------------------------------
 
 
-def _period(request: Request, membership: Membership) -> tuple[date, date]:
-    """The page's period: ``from`` and ``to`` of the query, else the last 90 days."""
-    today = _today(membership)
-    try:
-        last = _day(request.query_params.get("to"), today) or today
-        first = _day(request.query_params.get("from"), last - timedelta(days=89))
-    except UserError:
-        return today - timedelta(days=89), today
-    return first or last - timedelta(days=89), last
-
-
 def _kols_page(
     request: Request,
     db: Session,
@@ -245,7 +206,7 @@ def _kols_page(
     status_code: int = 200,
 ) -> Response:
     workspace = membership.workspace
-    first_day, last_day = _period(request, membership)
+    first_day, last_day = pages.period(request, membership, days=90)
     context: dict[str, Any] = {
         "section": SECTION,
         "page": "kols",
@@ -256,7 +217,7 @@ def _kols_page(
         "codes": kols.code_uses(db, workspace_id=workspace.id),
         "campaign_names": flows.names_of(db, workspace.id)[0],
         "can_write": membership.can(Permission.WRITE),
-        "values": values or {"fee_on": _today(membership).isoformat()},
+        "values": values or {"fee_on": pages.today(membership).isoformat()},
         "error": error,
         "report": None,
         "board": [],
@@ -274,7 +235,9 @@ def _kols_page(
         return render(request, "convert/kols.html", context, status_code=400)
     context["report"] = report
     context["model_label"] = MODEL_LABELS[report.model]
-    context["board"] = kols.leaderboard(db, workspace_id=workspace.id, report=report)
+    context["board"] = kols.leaderboard(
+        db, workspace_id=workspace.id, report=report, zone=workspace.timezone
+    )
     context["kol_names"] = {kol.id: kol.name for kol in context["kols"]}
     return render(request, "convert/kols.html", context, status_code=status_code)
 
@@ -289,7 +252,8 @@ def kols_page(request: Request, membership: Member, db: Db) -> Response:
 def add_kol(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
     """Add a KOL, with their fee as a cost when one is given."""
     values = {name: form_value(form, name) for name in KOL_FIELDS}
-    try:
+
+    def change() -> str:
         kols.create_kol(
             db,
             workspace_id=membership.workspace_id,
@@ -297,21 +261,19 @@ def add_kol(request: Request, membership: Writer, db: Db, form: SubmittedForm) -
             platform=values["platform"],
             handle=values["handle"],
             fee_fen=costs.fen_of(values["fee"]) if values["fee"].strip() else None,
-            fee_on=_day(values["fee_on"], _today(membership)),
+            fee_on=pages.day(values["fee_on"], pages.today(membership)),
         )
-    except UserError as exc:
-        db.rollback()
-        error = exc.translated(i18n.gettext)
-        return _kols_page(request, db, membership, values=values, error=error, status_code=400)
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/kols", status_code=303)
+        return f"/w/{membership.workspace.slug}/kols"
+
+    return pages.form_post(request, db, membership, page=_kols_page, values=values, change=change)
 
 
 @router.post("/w/{slug}/kols/codes")
 def add_code(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
     """Give a KOL a promo code for a campaign."""
     values = {name: form_value(form, name) for name in CODE_FIELDS}
-    try:
+
+    def change() -> str:
         kols.create_code(
             db,
             workspace_id=membership.workspace_id,
@@ -319,12 +281,9 @@ def add_code(request: Request, membership: Writer, db: Db, form: SubmittedForm) 
             kol_id=parse_id(values["kol_id"]),
             campaign_id=parse_id(values["campaign_id"]),
         )
-    except UserError as exc:
-        db.rollback()
-        error = exc.translated(i18n.gettext)
-        return _kols_page(request, db, membership, values=values, error=error, status_code=400)
-    db.commit()
-    return RedirectResponse(f"/w/{membership.workspace.slug}/kols#codes", status_code=303)
+        return f"/w/{membership.workspace.slug}/kols#codes"
+
+    return pages.form_post(request, db, membership, page=_kols_page, values=values, change=change)
 
 
 # --- Funnel ---------------------------------------------------------------------------
@@ -337,7 +296,7 @@ def funnel_page(request: Request, membership: Member, db: Db) -> Response:
     workspace = membership.workspace
     campaigns = flows.campaigns(db, workspace.id)
     chosen_id = parse_id(request.query_params.get("campaign"))
-    ordered = sorted(campaigns, key=lambda c: (c.starts_on or EARLIEST, c.id), reverse=True)
+    ordered = sorted(campaigns, key=lambda c: (c.starts_on or pages.EARLIEST, c.id), reverse=True)
     campaign = next((c for c in campaigns if c.id == chosen_id), ordered[0] if ordered else None)
     settings = defaults.defaults_of(db, workspace_id=workspace.id)
     context: dict[str, Any] = {
@@ -354,13 +313,13 @@ def funnel_page(request: Request, membership: Member, db: Db) -> Response:
     }
     if campaign is None:
         return render(request, "convert/funnel.html", context)
-    today = _today(membership)
+    today = pages.today(membership)
     first_day, last_day = funnel.default_period(
         campaign.starts_on, campaign.ends_on, window_days=settings.window_days, today=today
     )
     try:
-        first_day = _day(request.query_params.get("from"), first_day) or first_day
-        last_day = _day(request.query_params.get("to"), last_day) or last_day
+        first_day = pages.day(request.query_params.get("from"), first_day) or first_day
+        last_day = pages.day(request.query_params.get("to"), last_day) or last_day
         report = reports.revenue_report(
             db,
             workspace_id=workspace.id,

@@ -4,8 +4,13 @@ entered for them (ROAS, cost per order) — what the revenue page shows, the rep
 answers and `guanxi convert report` prints.
 
 Every ratio is None (shown "—") when its divisor is zero or unknown: no cost entered, no
-order, no follower counted. Followers come from WeChat scene codes, which guanxi does not
-record yet, so cost per follower is always None for now rather than a made-up 0.
+order, no follower counted.
+
+Followers are of two kinds, never added together: **attributed** follows (a person scanned
+a WeChat scene code made for the campaign, post, KOL or platform and followed through it;
+``follows``), whose cost per follower is the line's cost ÷ them; and the accounts' own **new
+followers** from every source as the platform reports them (platform lines only), whose
+cost per new follower is the platform's cost ÷ them. Neither is an incremental estimate.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from sqlalchemy.orm import Session
 
 from guanxi.convert import costs, flows
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS, Credit, attribute
+from guanxi.convert.attribution.paths import markov_attribution
 from guanxi.convert.attribution.weights import AttributionModel
 from guanxi.convert.defaults import defaults_of
+from guanxi.convert.follows import Follows, code_follows
 from guanxi.convert.models import Kol, Order
 from guanxi.core.errors import N_, UserError
 
@@ -48,6 +55,8 @@ class Line:
     orders: float
     cost: float | None = None
     followers: int | None = None  # follows through its WeChat scene codes; None: not counted
+    # Platform lines: the accounts' new followers from every source (platform-reported).
+    new_followers: int | None = None
 
     @property
     def average_order(self) -> float | None:
@@ -66,8 +75,13 @@ class Line:
 
     @property
     def cost_per_follower(self) -> float | None:
-        """Cost ÷ followers won (yuan)."""
+        """Cost ÷ followers won through its scene codes (yuan; attributed)."""
         return ratio(self.cost, self.followers)
+
+    @property
+    def cost_per_new_follower(self) -> float | None:
+        """Cost ÷ the accounts' new followers from every source (yuan; not attributed)."""
+        return ratio(self.cost, self.new_followers)
 
     def document(self) -> dict[str, Any]:
         """The line as JSON values (the report command and the API)."""
@@ -82,6 +96,8 @@ class Line:
             "cost_per_order": self.cost_per_order,
             "followers": self.followers,
             "cost_per_follower": self.cost_per_follower,
+            "new_followers": self.new_followers,
+            "cost_per_new_follower": self.cost_per_new_follower,
         }
 
 
@@ -172,6 +188,8 @@ def revenue_report(
     kol_names = dict(
         db.execute(select(Kol.id, Kol.name).where(Kol.workspace_id == workspace_id)).all()
     )
+    followed = code_follows(db, workspace_id=workspace_id, start=start, end=end)
+    gained = flows.account_new_followers(db, workspace_id, first_day, last_day)
     return RevenueReport(
         model=model,
         window_days=window_days,
@@ -186,10 +204,14 @@ def revenue_report(
         attributed_orders=round(found.attributed.orders, 2),
         unattributed_revenue=_yuan(found.unattributed.revenue_fen),
         unattributed_orders=round(found.unattributed.orders),
-        campaigns=_lines(found.by_campaign, campaign_names, spent.by_campaign),
-        posts=_lines(found.by_post, post_titles, spent.by_post),
-        kols=_lines(found.by_kol, kol_names, spent.by_kol),
-        platforms=_lines(found.by_platform, {}, spent.by_platform),
+        campaigns=_lines(
+            found.by_campaign, campaign_names, spent.by_campaign, followed, "campaign"
+        ),
+        posts=_lines(found.by_post, post_titles, spent.by_post, followed, "post"),
+        kols=_lines(found.by_kol, kol_names, spent.by_kol, followed, "kol"),
+        platforms=_lines(
+            found.by_platform, {}, spent.by_platform, followed, "platform", gained=gained
+        ),
         illustrative=spent.illustrative
         or db.scalar(
             select(Order.id)
@@ -213,9 +235,15 @@ def _lines(
     credited: Mapping[int | None, Credit] | Mapping[str, Credit],
     names: Mapping[int, str],
     spent: Mapping[int, float] | Mapping[str, float],
+    followed: Follows,
+    kind: str,
+    *,
+    gained: Mapping[str, int] | None = None,
 ) -> list[Line]:
     """The credited lines, and those with a cost but no revenue, largest revenue first; the
-    "none" line (touches with no campaign, post or KOL) last."""
+    "none" line (touches with no campaign, post or KOL) last. Each line has its attributed
+    follows (``kind`` names the figure in ``followed``) and, given ``gained``, its accounts'
+    new followers."""
     keys: list[Any] = list(credited) + [key for key in spent if key not in credited]
     lines = []
     for key in keys:
@@ -228,6 +256,8 @@ def _lines(
                 revenue=_yuan(credit.revenue_fen),
                 orders=round(credit.orders, 2),
                 cost=None if cost is None else _yuan(cost),
+                followers=followed.of(kind, key),
+                new_followers=gained.get(key) if gained is not None and key else None,
             )
         )
     return sorted(lines, key=lambda line: (line.key == "", -line.revenue))
@@ -268,6 +298,9 @@ def report_document(report: RevenueReport, *, workspace: str, zone: str) -> dict
         "window_days": report.window_days,
         "half_life_days": report.half_life_days,
         "basis": "attributed",
+        # followers: scan→follow through scene codes (attributed); new_followers: the
+        # accounts' own count from every source (platform lines). Neither is incremental.
+        "followers_basis": {"followers": "attributed", "new_followers": "all_sources"},
         "currency": "CNY",
         "illustrative": report.illustrative,
         "revenue": report.revenue,
@@ -291,3 +324,53 @@ def report_document(report: RevenueReport, *, workspace: str, zone: str) -> dict
             )
         },
     }
+
+
+@dataclass(frozen=True)
+class PathEstimate:
+    """The data-driven model's answer over WeChat paths (a model estimate, apart from the
+    rule-based attribution): the converting paths' revenue shared by removal effect."""
+
+    window_days: int
+    people: int  # paths read: people who touched a scene code
+    converting_paths: int
+    revenue: float  # yuan, on the converting paths
+    orders: float
+    off_paths_revenue: float  # OpenID orders whose buyer touched no code in the window
+    off_paths_orders: int
+    campaigns: list[Line]
+
+
+def path_estimate(
+    db: Session,
+    *,
+    workspace_id: int,
+    first_day: date,
+    last_day: date,
+    zone: str,
+    window_days: int,
+) -> PathEstimate:
+    """The Markov removal-effect estimate of the period's OpenID orders, by campaign."""
+    start, end = period_bounds(first_day, last_day, zone)
+    found = markov_attribution(
+        db,
+        workspace_id=workspace_id,
+        start=start,
+        end=end,
+        window_days=checked_window(window_days),
+    )
+    campaign_names, _titles = flows.names_of(db, workspace_id)
+    return PathEstimate(
+        window_days=window_days,
+        people=found.people,
+        converting_paths=found.converting_paths,
+        revenue=_yuan(found.on_paths.revenue_fen),
+        orders=round(found.on_paths.orders, 2),
+        off_paths_revenue=_yuan(found.off_paths.revenue_fen),
+        off_paths_orders=round(found.off_paths.orders),
+        campaigns=[
+            line
+            for line in _lines(found.by_campaign, campaign_names, {}, Follows(), "campaign")
+            if line.orders
+        ],
+    )

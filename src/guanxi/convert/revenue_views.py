@@ -4,20 +4,17 @@ model side by side (how much the answer depends on the model)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from guanxi.accounts.models import Membership, Permission
-from guanxi.convert import defaults, incrementality, reports
+from guanxi.convert import defaults, incrementality, pages, reports
 from guanxi.convert.attribution.engine import LOOKBACK_DAYS
 from guanxi.convert.attribution.weights import MODEL_LABELS, AttributionModel
 from guanxi.convert.orders.platform import REPORTS, reported_totals
 from guanxi.core import i18n
-from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
@@ -26,19 +23,6 @@ from guanxi.web.rendering import render
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 DEFAULT_DAYS = 30
-
-
-EARLIEST = date(2000, 1, 1)  # no order guanxi holds is older; earlier dates are typing slips
-LATEST = date(2100, 1, 1)
-
-
-def _day(value: str | None, default: date) -> date:
-    """The day a filter names, or ``default`` when it names none guanxi can use."""
-    try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
-        return default
-    return day if EARLIEST <= day <= LATEST else default
 
 
 @router.get("/w/{slug}/revenue")
@@ -87,10 +71,9 @@ def _revenue(
 ) -> Response:
     workspace = membership.workspace
     chosen = defaults.defaults_of(db, workspace_id=workspace.id)
-    today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
+    today = pages.today(membership)
     query = request.query_params
-    last_day = _day(query.get("to"), today)
-    first_day = _day(query.get("from"), last_day - timedelta(days=DEFAULT_DAYS - 1))
+    first_day, last_day = pages.period(request, membership, days=DEFAULT_DAYS)
     model = (
         AttributionModel(query["model"])
         if query.get("model") in set(AttributionModel)
@@ -117,6 +100,7 @@ def _revenue(
         "saved": request.query_params.get("saved") == "1",
         "can_write": membership.can(Permission.WRITE),
         "platform_reported": [],
+        "paths": None,
     }
     try:
         compared = reports.compare_models(
@@ -145,6 +129,14 @@ def _revenue(
         today=today,
     )
     context["comparison"] = _comparison(compared)
+    context["paths"] = reports.path_estimate(
+        db,
+        workspace_id=workspace.id,
+        first_day=first_day,
+        last_day=last_day,
+        zone=workspace.timezone,
+        window_days=window,
+    )
     return render(request, "convert/revenue.html", context, status_code=status_code)
 
 

@@ -1,5 +1,6 @@
-"""The tracked links page: make a link for a campaign or a post, copy its short address,
-see its clicks (people counted once an hour, every visit, bots) and where they came from.
+"""The tracked links page: make a link for a campaign, a post or a KOL, copy its short
+address, list one KOL's links, see its clicks (people counted once an hour, every visit,
+bots) and where they came from.
 
 Reading is for every member; making and archiving links need write access.
 """
@@ -13,10 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
-from guanxi.convert import flows, links
-from guanxi.core import i18n
+from guanxi.convert import flows, kols, links, pages
 from guanxi.core.bounds import parse_id
-from guanxi.core.errors import UserError
 from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
@@ -24,7 +23,16 @@ from guanxi.web.rendering import render
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 SECTION = "convert"
-FIELDS = ("url", "label", "campaign_id", "post_id", "utm_source", "utm_medium", "utm_campaign")
+FIELDS = (
+    "url",
+    "label",
+    "campaign_id",
+    "post_id",
+    "kol_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
 
 
 def _page(
@@ -39,7 +47,11 @@ def _page(
 ) -> Response:
     workspace_id = membership.workspace_id
     settings = app_settings(request)
-    rows = links.list_links(db, workspace_id=workspace_id)
+    listed = kols.list_kols(db, workspace_id=workspace_id)
+    # The list's KOL filter: one of the workspace's KOLs, else every link.
+    chosen = parse_id(request.query_params.get("kol"))
+    kol = next((kol for kol in listed if kol.id == chosen), None)
+    rows = links.list_links(db, workspace_id=workspace_id, kol_id=kol.id if kol else None)
     context: dict[str, Any] = {
         "section": SECTION,
         "rows": [(link, counts, links.short_url(settings, link.key)) for link, counts in rows],
@@ -51,6 +63,9 @@ def _page(
         "campaigns": flows.campaigns(db, workspace_id),
         "posts": flows.recent_posts(db, workspace_id),
         "names": flows.names_of(db, workspace_id),
+        "kols": listed,
+        "kol_names": {kol.id: kol.name for kol in listed},
+        "kol": kol,
         "illustrative": links.has_illustrative_clicks(db, workspace_id=workspace_id),
         "can_write": membership.can(Permission.WRITE),
         "values": values or {},
@@ -71,7 +86,8 @@ def links_page(request: Request, membership: Member, db: Db) -> Response:
 def make_link(request: Request, membership: Writer, db: Db, form: SubmittedForm) -> Response:
     """Make a tracked link; the page then shows its short address to copy."""
     values = {name: form_value(form, name) for name in FIELDS}
-    try:
+
+    def change() -> str:
         link = links.create_link(
             db,
             workspace_id=membership.workspace_id,
@@ -80,19 +96,17 @@ def make_link(request: Request, membership: Writer, db: Db, form: SubmittedForm)
                 label=values["label"],
                 campaign_id=parse_id(values["campaign_id"]),
                 post_id=parse_id(values["post_id"]),
+                kol_id=parse_id(values["kol_id"]),
                 utm_source=values["utm_source"],
                 utm_medium=values["utm_medium"],
                 utm_campaign=values["utm_campaign"],
             ),
             created_by_id=membership.user_id,
         )
-    except UserError as exc:
-        db.rollback()
-        error = exc.translated(i18n.gettext)
-        return _page(request, db, membership, values=values, error=error, status_code=400)
-    db.commit()
-    slug = membership.workspace.slug
-    return RedirectResponse(f"/w/{slug}/links?made={link.key}", status_code=303)
+        slug = membership.workspace.slug
+        return f"/w/{slug}/links?made={link.key}"
+
+    return pages.form_post(request, db, membership, page=_page, values=values, change=change)
 
 
 @router.post("/w/{slug}/links/{link_id}/archive")

@@ -3,7 +3,8 @@
 An order is joined to its touches only through identifiers it carries:
 
 - ``click_id`` → the tracked link's click (a person's, within the lookback window before
-  the order) → the link's campaign and post; the platform is the app the click came from;
+  the order) → the link's campaign, post and KOL; the platform is the app the click came
+  from;
 - ``promo_code`` → the workspace's promo code → its KOL and campaign (touched at the order);
 - Douyin's ``author_id`` → the KOL whose handle it is (touched at the order);
 - ``openid`` (a WeChat Pay order, or the conversion API's) → that WeChat user's scans and
@@ -24,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
@@ -116,6 +117,7 @@ class PaidOrder:
     click_post_id: int | None = None
     openid: str = ""
     scene: str = ""
+    click_kol_id: int | None = None
 
 
 @dataclass
@@ -223,13 +225,9 @@ def _lookups(db: Session, workspace_id: int) -> _Lookups:
     return _Lookups(codes=codes, creators=creators, scenes=scenes, code_by_id=by_id)
 
 
-def _paid_orders(
-    db: Session, workspace_id: int, start: datetime, end: datetime
-) -> Iterator[Sequence[PaidOrder]]:
-    """The period's paid orders with their refunds and clicks, in chunks: one query joined
-    in the database and streamed (a server-side cursor on PostgreSQL), so memory stays flat
-    and no order is read twice."""
-    refunded = (
+def refunded_fen(workspace_id: int) -> ScalarSelect[int]:
+    """The refunds of the order a query reads (fen; 0 for none), as a column of it."""
+    return (
         select(func.coalesce(func.sum(OrderRefund.amount_fen), 0))
         .where(
             OrderRefund.workspace_id == workspace_id,
@@ -238,6 +236,15 @@ def _paid_orders(
         )
         .scalar_subquery()
     )
+
+
+def _paid_orders(
+    db: Session, workspace_id: int, start: datetime, end: datetime
+) -> Iterator[Sequence[PaidOrder]]:
+    """The period's paid orders with their refunds and clicks, in chunks: one query joined
+    in the database and streamed (a server-side cursor on PostgreSQL), so memory stays flat
+    and no order is read twice."""
+    refunded = refunded_fen(workspace_id)
     rows = db.execute(
         select(
             Order.id,
@@ -255,6 +262,7 @@ def _paid_orders(
             TrackedLink.post_id,
             Order.openid,
             Order.scene,
+            TrackedLink.kol_id,
         )
         .outerjoin(
             LinkClick,
@@ -289,6 +297,7 @@ def _paid_orders(
                 row[12],
                 row[13] or "",
                 row[14] or "",
+                row[15],
             )
             for row in chunk
         ]
@@ -352,7 +361,7 @@ def _touches(order: PaidOrder, lookups: _Lookups, window: timedelta) -> list[Tou
                 clicked_at,
                 order.click_campaign_id,
                 order.click_post_id,
-                None,
+                order.click_kol_id,
                 order.click_platform,
             )
         )

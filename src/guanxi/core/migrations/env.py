@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the config set by ``guanxi.core.migrate``."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 from guanxi.core.capability import capabilities
 from guanxi.core.db import Base, make_engine
@@ -38,16 +39,38 @@ def run_migrations() -> None:
         return
     engine = make_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration copies a table and drops the old one; with foreign keys on,
+            # the drop first deletes every row that refers to the table (ON DELETE CASCADE
+            # and SET NULL act). SQLite's procedure for altering a table: keys off during
+            # the change (set outside a transaction), then every reference checked.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # ends SQLAlchemy's autobegun transaction: Alembic opens its own
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
             compare_type=True,
             include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                _check_references(connection)
     engine.dispose()
+
+
+def _check_references(connection: Connection) -> None:
+    """Fail when a row refers to one that is not there (SQLite, after its keys were off)."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({f"{row[0]} -> {row[2]}" for row in broken})
+        msg = (
+            f"the migration left {len(broken)} rows referring to rows that do not exist "
+            f"({', '.join(tables)}); restore the database from its backup and report this"
+        )
+        raise RuntimeError(msg)
 
 
 run_migrations()

@@ -21,17 +21,27 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
-from guanxi.convert import costs, links
+from guanxi.channels.models import Channel
+from guanxi.connectors.base import ChannelContext, ConnectorConfig, Token
+from guanxi.connectors.push import CodeScanned
+from guanxi.connectors.scene_codes import MakesSceneCodes
+from guanxi.connectors.wechat_oa import WechatOaConnector
+from guanxi.convert import code_events, codes, costs, links
 from guanxi.convert.models import (
     CampaignRegions,
+    ConversionCreate,
     CostKind,
     CostTarget,
     Kol,
@@ -42,9 +52,18 @@ from guanxi.convert.models import (
     PromoCode,
     TrackedLink,
 )
+from guanxi.convert.orders.service import record_conversion
+from guanxi.convert.scene_models import CodeKind, SceneCode
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo import DemoStep
 from guanxi.publishing.models import Campaign, Post
+from guanxi.sandbox.app import create_sandbox_app
+from guanxi.sandbox.wechat import (
+    DEMO_WECHAT_APPID,
+    DEMO_WECHAT_SECRET,
+    WechatSandbox,
+    surface_of,
+)
 
 HISTORY_DAYS = 180
 SEED = 20131  # the demo's, for every run to write the same orders
@@ -122,22 +141,35 @@ CAMPAIGNS = (
 
 
 def load_demo(db: Session, *, workspace: Workspace) -> None:
-    """Add the demo's orders, clicks, KOLs, promo codes and links (once)."""
-    if db.scalar(select(Order.id).where(Order.workspace_id == workspace.id).limit(1)):
-        return
+    """Add the demo's orders, clicks, KOLs, promo codes and links (once), and its WeChat
+    scene codes once the WeChat account is connected."""
+    if db.scalar(select(Order.id).where(Order.workspace_id == workspace.id).limit(1)) is None:
+        _load_orders(db, workspace=workspace)
+    load_demo_codes(db, workspace=workspace)
+
+
+def _load_orders(db: Session, *, workspace: Workspace) -> None:
+    """The orders, clicks, KOLs, promo codes, links and costs."""
     rng = random.Random(SEED)  # noqa: S311 - made-up demo orders, no secret
     today = utcnow().astimezone(ZoneInfo(workspace.timezone)).date()
     campaigns = [_campaign(db, workspace, demo, today) for demo in CAMPAIGNS]
+    kol_ids = dict(
+        db.execute(select(Kol.name, Kol.id).where(Kol.workspace_id == workspace.id)).all()
+    )
+    # Each campaign's KOL shares its store link: their clicks are on the KOL leaderboard.
     campaign_links = [
         links.create_link(
             db,
             workspace_id=workspace.id,
             link=links.LinkInput(
-                url=STORE, label=f"Tmall · {campaign.name}", campaign_id=campaign.id
+                url=STORE,
+                label=f"Tmall · {campaign.name}",
+                campaign_id=campaign.id,
+                kol_id=kol_ids.get(demo.kol),
             ),
             created_by_id=None,
         )
-        for campaign in campaigns
+        for demo, campaign in zip(CAMPAIGNS, campaigns, strict=True)
     ]
     posts = db.scalars(
         select(Post).where(Post.workspace_id == workspace.id).order_by(Post.id)
@@ -340,6 +372,195 @@ def _refunds(rng: random.Random, workspace: Workspace, orders: list[Order]) -> l
         for order in orders
         if order.status == OrderStatus.PAID and rng.random() < 0.025
     ]
+
+
+# --- WeChat scene codes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoCode:
+    """A scene code of the demo's WeChat account: what it is, what for, how busy."""
+
+    kind: CodeKind
+    label: str
+    campaign: str | None  # the demo campaign's name; None: always on
+    page: str = ""
+    per_day: float = 0.0  # scans a day while it is out (QR codes)
+    orders_per_day: float = 0.0  # mini-program orders a day carrying its scene
+
+
+DEMO_CODES = (
+    DemoCode(CodeKind.QR_PERMANENT, "瓶颈吊牌 Bottle-neck tag QR", None, per_day=1.2),
+    DemoCode(
+        CodeKind.QR_TEMPORARY, "品鉴会海报 Tasting event poster", CAMPAIGNS[1].name, per_day=6.0
+    ),
+    DemoCode(
+        CodeKind.MINIPROGRAM_CODE,
+        "小程序码 Mini-program code · Double 11",
+        CAMPAIGNS[2].name,
+        page="pages/shop/index",
+        orders_per_day=2.5,
+    ),
+)
+FOLLOW_SHARE = 0.7  # a scan by someone not yet following makes them follow
+BUYER_SHARE = 0.15  # followers who then pay by WeChat Pay within days
+
+
+class _HeldTokens:
+    """The demo account's token for one run, held in memory (nothing else needs it)."""
+
+    def __init__(self) -> None:
+        self.token: Token | None = None
+
+    def current(self) -> Token | None:
+        """The token."""
+        return self.token
+
+    def refresh(self, stale: Token | None, fetch: Callable[[], Token]) -> Token:  # noqa: ARG002 - one holder, no race
+        """Fetch and keep a new one."""
+        self.token = fetch()
+        return self.token
+
+
+def load_demo_codes(db: Session, *, workspace: Workspace) -> None:
+    """Make the demo's scene codes on its WeChat account through the real connector and an
+    in-process sandbox, then their scans and follows (through the push handler's service)
+    and the orders they brought (through the conversion API's service): WeChat Pay orders of
+    some followers, mini-program orders carrying the code's scene. Once: nothing happens
+    when the workspace has codes, or has no WeChat account yet (the accounts are connected
+    after the demo steps; ``load_demo_channels`` calls this again)."""
+    if db.scalar(select(SceneCode.id).where(SceneCode.workspace_id == workspace.id).limit(1)):
+        return
+    account = db.scalar(
+        select(Channel).where(
+            Channel.workspace_id == workspace.id, Channel.connector == "wechat_oa"
+        )
+    )
+    if account is None:
+        return
+    campaigns = {
+        campaign.name: campaign
+        for campaign in db.scalars(select(Campaign).where(Campaign.workspace_id == workspace.id))
+    }
+    tokens = _HeldTokens()
+    sandbox = create_sandbox_app(platform_surfaces=[surface_of(WechatSandbox())])
+    with TestClient(sandbox, base_url="http://sandbox") as http:
+        # TestClient is an httpx.Client that serves the sandbox in this process.
+        client = cast("httpx.Client", http)
+        connector = WechatOaConnector(
+            ConnectorConfig(base_url="http://sandbox/wechat", http=client)
+        )
+
+        def maker_for(channel: Channel) -> tuple[MakesSceneCodes, ChannelContext]:
+            credentials = {"app_id": DEMO_WECHAT_APPID, "app_secret": DEMO_WECHAT_SECRET}
+            return connector, ChannelContext(channel.id, channel.external_id, credentials, tokens)
+
+        made = [
+            (
+                demo,
+                codes.create_code(
+                    db,
+                    workspace_id=workspace.id,
+                    code=codes.CodeInput(
+                        kind=demo.kind,
+                        channel_id=account.id,
+                        label=demo.label,
+                        campaign_id=campaigns[demo.campaign].id
+                        if demo.campaign in campaigns
+                        else None,
+                        page=demo.page,
+                    ),
+                    maker_for=maker_for,
+                ),
+            )
+            for demo in DEMO_CODES
+        ]
+    db.flush()
+    _code_activity(db, workspace, account, made, campaigns)
+
+
+def _code_days(demo: DemoCode, campaigns: dict[str, Campaign], today: date) -> list[date]:
+    """The days a code was out: its campaign's, else the whole demo history."""
+    campaign = campaigns.get(demo.campaign or "")
+    if campaign is None or campaign.starts_on is None or campaign.ends_on is None:
+        return [today - timedelta(days=back) for back in range(HISTORY_DAYS, 0, -1)]
+    days = (campaign.ends_on - campaign.starts_on).days + 1
+    return [campaign.starts_on + timedelta(days=n) for n in range(days)]
+
+
+def _code_activity(
+    db: Session,
+    workspace: Workspace,
+    account: Channel,
+    made: list[tuple[DemoCode, SceneCode]],
+    campaigns: dict[str, Campaign],
+) -> None:
+    rng = random.Random(SEED + 1)  # noqa: S311 - made-up demo scans, no secret
+    zone = ZoneInfo(workspace.timezone)
+    today = utcnow().astimezone(zone).date()
+    now = utcnow()
+    followers: set[str] = set()
+    conversions: list[ConversionCreate] = []
+    for demo, code in made:
+        days = _code_days(demo, campaigns, today)
+        code.created_at = datetime.combine(days[0], time(9), zone).astimezone(UTC)
+        for day in days:
+            for _ in range(max(round(rng.gauss(demo.per_day, demo.per_day / 2)), 0)):
+                at = _moment(rng, day, zone)
+                openid = f"oDemo{rng.randrange(10**8):08d}"
+                followed = openid not in followers and rng.random() < FOLLOW_SHARE
+                event = "subscribe" if followed else "SCAN"
+                code_events.record_event(
+                    db,
+                    account,
+                    CodeScanned(
+                        openid, code.scene, followed, at, f"{openid}:{int(at.timestamp())}:{event}"
+                    ),
+                    illustrative=True,
+                )
+                if followed:
+                    followers.add(openid)
+                    if rng.random() < BUYER_SHARE:
+                        paid_at = at + timedelta(hours=rng.randrange(1, 240))
+                        if paid_at < now:
+                            conversions.append(
+                                _conversion(
+                                    rng, f"WX{len(conversions):05d}", paid_at, openid=openid
+                                )
+                            )
+            mini_program_orders = rng.gauss(demo.orders_per_day, 1) if demo.orders_per_day else 0
+            for _ in range(max(round(mini_program_orders), 0)):
+                at = _moment(rng, day, zone)
+                conversions.append(
+                    _conversion(rng, f"MPC{len(conversions):05d}", at, scene=code.scene)
+                )
+    for conversion in conversions:
+        record_conversion(db, workspace_id=workspace.id, conversion=conversion)
+    db.execute(
+        update(Order)
+        .where(
+            Order.workspace_id == workspace.id,
+            Order.external_id.in_([conversion.order_id for conversion in conversions]),
+        )
+        .values(illustrative=True, shop="Provence Wines 小程序")
+    )
+    db.commit()
+
+
+def _conversion(
+    rng: random.Random, order_id: str, at: datetime, **identifier: str
+) -> ConversionCreate:
+    price = rng.choice(PRICES_FEN)
+    quantity = rng.choice((1, 1, 2, 6))
+    return ConversionCreate(
+        order_id=order_id,
+        ordered_at=at,
+        amount=price * quantity / 100,
+        province=rng.choice(PROVINCES),
+        items="普罗旺斯桃红葡萄酒 750ml" if price < 30_000 else "普罗旺斯桃红礼盒",
+        quantity=quantity,
+        **identifier,
+    )
 
 
 DEMO = DemoStep(order=70, load=load_demo)
