@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,16 @@ def test_chinese_pdf_without_a_cjk_font_says_what_to_install(
     for language in ("zh_Hans", "en"):  # the English report has Chinese post titles
         with pytest.raises(UserError, match="fonts-noto-cjk"):
             render_file(document, "pdf", language)
+
+
+def test_a_server_without_pango_is_told_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint loads Pango when imported: without it, a PDF report is refused with the
+    packages to install, and the other formats still work."""
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # importing it fails
+    document = synthetic_document(sections=1, charts=0, points=2, rows=1)
+    with pytest.raises(UserError, match=re.escape("libpango-1.0-0")):
+        render_file(document, "pdf", "en")
+    assert render_file(document, "xlsx", "en").startswith(b"PK")
 
 
 def test_svg_lines_break_at_missing_values_and_bars_are_one_shape_a_series() -> None:

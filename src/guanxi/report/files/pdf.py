@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from guanxi.core.errors import N_, UserError
 from guanxi.core.report import ReportSection, Table
 from guanxi.report.document import ReportDocument
 from guanxi.report.files import fonts, labels
@@ -134,8 +135,18 @@ def render_pdf(document: ReportDocument, language: str) -> bytes:
     html = report_html(document, language, font.family if font is not None else None)
     if font is None and (language == "zh_Hans" or fonts.has_cjk(html)):
         fonts.require_cjk_font()
-    from weasyprint import HTML  # noqa: PLC0415 - WeasyPrint and Pango (~0.4 s), loaded to make a PDF only
-    from weasyprint.urls import URLFetcher  # noqa: PLC0415 - as above
+    try:
+        from weasyprint import HTML  # noqa: PLC0415 - WeasyPrint and Pango (~0.4 s), loaded to make a PDF only
+        from weasyprint.urls import URLFetcher  # noqa: PLC0415 - as above
+    except (OSError, ImportError) as missing:  # WeasyPrint loads Pango when imported
+        raise UserError(
+            N_(
+                "PDF reports need the Pango text library, which this server lacks ({detail}). "
+                "Install it (Debian and Ubuntu: apt install libpango-1.0-0 libpangoft2-1.0-0) "
+                "and try again; PowerPoint and Excel reports work without it."
+            ),
+            detail=str(missing)[:200],
+        ) from missing
 
     # Inline data only (the logo): never a file or the network.
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
