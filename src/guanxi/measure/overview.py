@@ -239,10 +239,10 @@ def daily_trend(
         engaged_with_views[n] / views[n] if views[n] else None  # type: ignore[operator]
         for n in range(len(days))
     ]
-    return Trend(days, _followers_trend(db, channel_ids, days), views, engaged, rate)
+    return Trend(days, followers_trend(db, channel_ids, days), views, engaged, rate)
 
 
-def _followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) -> list[int | None]:
+def followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) -> list[int | None]:
     """The accounts' followers summed day by day; an account's last count stands for the
     days it reports none (from the month before the period on), so a gap is not a fall."""
     if not days or not channel_ids:
@@ -303,7 +303,7 @@ def _figures(current: Totals, previous: Totals, trend: Trend) -> list[Figure]:
     ]
 
 
-def _platform_totals(channels: list[Channel], totals: PeriodTotals) -> dict[str, Totals]:
+def platform_totals(channels: list[Channel], totals: PeriodTotals) -> dict[str, Totals]:
     """Per platform, the sum of its accounts' totals (rate per view where views exist)."""
     grouped: dict[str, list[Totals]] = defaultdict(list)
     for channel in channels:
@@ -352,8 +352,8 @@ def overview(db: Session, *, workspace: Workspace, period: Period) -> Overview:
         illustrative=bool(ids)
         and includes_illustrative(db, workspace=workspace, start=period.start, end=period.end),
     )
-    now_by_platform = _platform_totals(channels, current)
-    before_by_platform = _platform_totals(channels, previous)
+    now_by_platform = platform_totals(channels, current)
+    before_by_platform = platform_totals(channels, previous)
     for platform, totals in now_by_platform.items():
         result.platforms.append(Row(platform, platform, None, totals, before_by_platform[platform]))
     for channel in channels:
