@@ -81,11 +81,14 @@ def test_the_accounts_section_against_the_week_before(
 
     section = accounts(db, _query(workspace))
 
-    assert section.key == "measure.accounts" and section.empty is None
+    assert section.key == "measure.accounts"
+    assert section.empty is None
     assert _texts(section.blocks, "en") == [
         "Sina Weibo followers grew by 100 (10.0%) to 1,100.",
-        "The period's posts (2) were read 6,000 times, 50.0% more than in the period "
-        "compared, and drew 120 engagements.",
+        (
+            "The period's posts (2) were read 6,000 times, 50.0% more than in the period "
+            "compared, and drew 120 engagements."
+        ),
         "The most read post, “post best”, was read 5,000 times.",
     ]
     assert _texts(section.blocks, "zh_Hans") == [
@@ -101,7 +104,8 @@ def test_the_accounts_section_against_the_week_before(
     assert figures["engagement_rate"].current == Number(0.02, Unit.PERCENT)
     [chart] = [b for b in section.blocks if isinstance(b, Chart)]
     assert chart.kind is ChartKind.LINE
-    assert chart.categories[0] == date(2026, 3, 8) and len(chart.categories) == 7
+    assert chart.categories[0] == date(2026, 3, 8)
+    assert len(chart.categories) == 7
     [series] = chart.series
     assert series.values == (1025, 1050, 1075, 1100, 1100, 1100, 1100)
     assert translate(series.name, "zh_Hans") == "Brand Weibo（新浪微博）"
