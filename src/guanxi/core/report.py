@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -142,8 +143,9 @@ class Table:
     key: str
     title: Text
     columns: tuple[Column, ...]
-    # A cell is text, a number (written per the column's unit), a name or a date.
-    rows: tuple[tuple[str | float | int | Name | date | None, ...], ...]
+    # A cell is text as it is, a number (written per the column's unit), a name, a message
+    # to translate ("Unassigned") or a date.
+    rows: tuple[tuple[str | float | int | Name | Text | date | None, ...], ...]
     # The rows left out above MAX_TABLE_ROWS, said under the table.
     more: int = 0
 
@@ -183,6 +185,24 @@ class ReportQuery:
     time_zone: str = "Asia/Shanghai"
     # Limits a section to one campaign (a campaign wrap-up), where it has campaigns.
     campaign_id: int | None = None
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The moments the period begins and ends (exclusive), in UTC."""
+        return day_bounds(self.start, self.end, self.time_zone)
+
+    def compare_bounds(self) -> tuple[datetime, datetime] | None:
+        """The moments the comparison period begins and ends (exclusive); None without one."""
+        if self.compare_start is None or self.compare_end is None:
+            return None
+        return day_bounds(self.compare_start, self.compare_end, self.time_zone)
+
+
+def day_bounds(start: date, end: date, zone: str) -> tuple[datetime, datetime]:
+    """The UTC moments the days ``start``..``end`` of ``zone`` begin and end (exclusive)."""
+    local = ZoneInfo(zone)
+    begins = datetime.combine(start, time(), local).astimezone(UTC)
+    ends = datetime.combine(end + timedelta(days=1), time(), local).astimezone(UTC)
+    return begins, ends
 
 
 @dataclass(frozen=True)
