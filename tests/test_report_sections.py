@@ -13,7 +13,7 @@ from guanxi.core.report import ReportQuery, ReportSection
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 
-OFFERED = {"measure.accounts", "publishing.posts", "inbox.team"}
+OFFERED = {"measure.accounts", "publishing.posts", "inbox.team", "listening.mentions"}
 
 
 def test_every_offered_section_answers_for_an_empty_workspace(

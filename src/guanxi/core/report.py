@@ -123,7 +123,8 @@ class Chart:
     key: str
     title: Text
     kind: ChartKind
-    categories: tuple[str | date | Name, ...]  # dates and names are written per language
+    # Dates and names are written per language, messages ("Positive") translated.
+    categories: tuple[str | date | Name | Text, ...]
     series: tuple[Series, ...]
     unit: Unit = Unit.COUNT
 
