@@ -13,7 +13,13 @@ from guanxi.core.report import ReportQuery, ReportSection
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 
-OFFERED = {"measure.accounts", "publishing.posts", "inbox.team", "listening.mentions"}
+OFFERED = {
+    "measure.accounts",
+    "publishing.posts",
+    "inbox.team",
+    "listening.mentions",
+    "market.ranks",
+}
 
 
 def test_every_offered_section_answers_for_an_empty_workspace(
