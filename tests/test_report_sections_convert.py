@@ -11,14 +11,11 @@ from guanxi.accounts.models import Workspace
 from guanxi.convert.costs import CostInput, record_cost
 from guanxi.convert.models import CostKind, CostTarget
 from guanxi.convert.report_sections import revenue
-from guanxi.core.report import Figure, Number, Paragraph, ReportQuery, Table, Text, Unit
+from guanxi.core.report import Figure, Number, ReportQuery, Table, Text, Unit
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.report_support import narrative
 from tests.test_convert_attribution import _two_campaigns
-
-
-def _texts(blocks: tuple[object, ...], language: str) -> list[str]:
-    return [translate(b.text, language) for b in blocks if isinstance(b, Paragraph)]
 
 
 def _query(workspace: Workspace, campaign_id: int | None = None) -> ReportQuery:
@@ -57,12 +54,12 @@ def test_the_revenue_section_with_costs(
     section = revenue(db, _query(workspace))
     one = revenue(db, _query(workspace, autumn.id))
 
-    assert _texts(section.blocks, "en") == [
+    assert narrative(section, "en") == [
         "Paid orders: 3, worth CN¥470.00.",
         "CN¥400.00 of it was attributed to a campaign, post or KOL (Last touch model).",
         "Return on ad spend: 4 on CN¥100.00 of costs.",
     ]
-    assert _texts(section.blocks, "zh_Hans") == [
+    assert narrative(section, "zh_Hans") == [
         "已付款订单：3 笔，金额 ¥470.00。",
         "其中 ¥400.00 归因于活动、帖子或 KOL（末次触点模型）。",
         "广告支出回报率：4，成本 ¥100.00。",

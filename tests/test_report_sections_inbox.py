@@ -16,7 +16,6 @@ from guanxi.core.report import (
     Figure,
     Name,
     Number,
-    Paragraph,
     ReportQuery,
     Table,
     Text,
@@ -27,10 +26,7 @@ from guanxi.inbox.triage.report_sections import team
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel, make_item
-
-
-def _texts(blocks: tuple[object, ...], language: str) -> list[str]:
-    return [translate(b.text, language) for b in blocks if isinstance(b, Paragraph)]
+from tests.report_support import narrative
 
 
 def test_the_inbox_section_against_the_targets(
@@ -80,12 +76,12 @@ def test_the_inbox_section_against_the_targets(
         ),
     )
 
-    assert _texts(section.blocks, "en") == [
+    assert narrative(section, "en") == [
         "Comments, mentions and messages received: 4, 100.0% more than in the period compared.",
         "Half were first answered within 30 min; 50.0% within the target of 1 h.",
         "Resolved: 2, half of them within 2 h; 25.0% within the target of 1 d.",
     ]
-    assert _texts(section.blocks, "zh_Hans") == [
+    assert narrative(section, "zh_Hans") == [
         "收到评论、提及和私信：4 条，比对比期多 100.0%。",
         "一半在 30 分钟内得到首次回复；50.0% 在目标时限 1 小时内。",
         "已解决：2 条，其中一半在 2 小时内解决；25.0% 在目标时限 1 天内。",

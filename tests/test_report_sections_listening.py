@@ -13,7 +13,6 @@ from guanxi.core.report import (
     Figure,
     Name,
     Number,
-    Paragraph,
     ReportQuery,
     Table,
     Text,
@@ -23,13 +22,10 @@ from guanxi.listening.alerts.models import Alert, AlertRule
 from guanxi.listening.insight.report_sections import mentions
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.report_support import narrative
 from tests.test_listening_dashboards import World
 
 WEIBO = Name("Sina Weibo", "新浪微博")
-
-
-def _texts(blocks: tuple[object, ...], language: str) -> list[str]:
-    return [translate(b.text, language) for b in blocks if isinstance(b, Paragraph)]
 
 
 def test_the_listening_section_against_the_week_before(
@@ -70,12 +66,12 @@ def test_the_listening_section_against_the_week_before(
         ),
     )
 
-    assert _texts(section.blocks, "en") == [
+    assert narrative(section, "en") == [
         "Mentions: 3, 50.0% more than in the period compared.",
         "66.7% of them were positive and 0.0% negative.",
         "Starbucks had 50.0% of the voice among the brands followed.",
     ]
-    assert _texts(section.blocks, "zh_Hans") == [
+    assert narrative(section, "zh_Hans") == [
         "提及：3 条，比对比期多 50.0%。",
         "其中 66.7% 为正面，0.0% 为负面。",
         "在关注的品牌中，Starbucks 的声量份额为 50.0%。",

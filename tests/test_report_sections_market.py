@@ -7,18 +7,15 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from guanxi.core.report import Chart, Figure, Name, Number, Paragraph, ReportQuery, Table
+from guanxi.core.report import Chart, Figure, Name, Number, ReportQuery, Table
 from guanxi.market.report_sections import ranks
 from guanxi.market.service import track_app
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.market_support import chart, dataset_with
+from tests.report_support import narrative
 
 ITALY = Name("Italy", "意大利")
-
-
-def _texts(blocks: tuple[object, ...], language: str) -> list[str]:
-    return [translate(b.text, language) for b in blocks if isinstance(b, Paragraph)]
 
 
 def test_the_market_section_against_the_week_before(
@@ -55,12 +52,12 @@ def test_the_market_section_against_the_week_before(
         ),
     )
 
-    assert _texts(section.blocks, "en") == [
+    assert narrative(section, "en") == [
         "Chart: Google Play, Top free.",
         "WeChat was in the top 10 in 2 countries on 2026-03-14, against 1 on 2026-03-07.",
         "The biggest riser was Wechat in Italy, from #2 to #1.",
     ]
-    assert _texts(section.blocks, "zh_Hans")[1:] == [
+    assert narrative(section, "zh_Hans")[1:] == [
         "2026-03-14，WeChat 在 2 个国家进入前 10 名（2026-03-07 为 1 个）。",
         "升幅最大的是 Wechat 在意大利，从第 2 名升至第 1 名。",
     ]

@@ -15,7 +15,6 @@ from guanxi.core.report import (
     Figure,
     Name,
     Number,
-    Paragraph,
     ReportQuery,
     Table,
     Text,
@@ -24,6 +23,7 @@ from guanxi.core.report import (
 from guanxi.measure.report_sections import accounts
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.report_support import narrative
 from tests.test_measure_service import add_channel, add_days, add_post
 
 WEIBO = Name("Sina Weibo", "新浪微博")
@@ -42,10 +42,6 @@ def _query(workspace: Workspace) -> ReportQuery:
         compare_start=date(2026, 3, 1),
         compare_end=date(2026, 3, 7),
     )
-
-
-def _texts(blocks: tuple[object, ...], language: str) -> list[str]:
-    return [translate(b.text, language) for b in blocks if isinstance(b, Paragraph)]
 
 
 def test_the_accounts_section_against_the_week_before(
@@ -83,7 +79,7 @@ def test_the_accounts_section_against_the_week_before(
 
     assert section.key == "measure.accounts"
     assert section.empty is None
-    assert _texts(section.blocks, "en") == [
+    assert narrative(section, "en") == [
         "Sina Weibo followers grew by 100 (10.0%) to 1,100.",
         (
             "The period's posts (2) were read 6,000 times, 50.0% more than in the period "
@@ -91,7 +87,7 @@ def test_the_accounts_section_against_the_week_before(
         ),
         "The most read post, “post best”, was read 5,000 times.",
     ]
-    assert _texts(section.blocks, "zh_Hans") == [
+    assert narrative(section, "zh_Hans") == [
         "新浪微博粉丝增加了 100（10.0%），达到 1,100。",
         "本期发布的帖子（2 条）阅读量为 6,000，比对比期多 50.0%，获得 120 次互动。",
         "阅读量最高的帖子“post best”被阅读 5,000 次。",
@@ -132,12 +128,12 @@ def test_a_fall_and_a_period_without_posts_are_said_plainly(
         db, ReportQuery(workspace_id=workspace.id, start=date(2026, 3, 8), end=date(2026, 3, 14))
     )
 
-    assert _texts(section.blocks, "en") == [
+    assert narrative(section, "en") == [
         "Sina Weibo followers fell by 50 (5.0%) to 950.",
         "No post was published in this period.",
     ]
-    assert _texts(alone.blocks, "en")[0] == "Sina Weibo has 950 followers."
-    assert _texts(alone.blocks, "zh_Hans")[0] == "新浪微博有 950 位粉丝。"
+    assert narrative(alone, "en")[0] == "Sina Weibo has 950 followers."
+    assert narrative(alone, "zh_Hans")[0] == "新浪微博有 950 位粉丝。"
     followers = next(b for b in alone.blocks if isinstance(b, Figure))
     assert followers.previous is None
 

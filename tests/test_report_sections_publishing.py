@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import NotFoundError
-from guanxi.core.report import Chart, ChartKind, Figure, Name, Number, Paragraph, ReportQuery, Unit
+from guanxi.core.report import Chart, ChartKind, Figure, Name, Number, ReportQuery, Unit
 from guanxi.publishing.models import TargetState
 from guanxi.publishing.report_sections import posts
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.report_support import narrative
 from tests.test_calendar import add_campaign, add_channel, add_target
 
 PUBLISHED = TargetState.PUBLISHED
@@ -29,10 +30,6 @@ def _query(workspace: Workspace, campaign_id: int | None = None) -> ReportQuery:
         compare_end=date(2026, 3, 7),
         campaign_id=campaign_id,
     )
-
-
-def _texts(blocks: tuple[object, ...], language: str) -> list[str]:
-    return [translate(b.text, language) for b in blocks if isinstance(b, Paragraph)]
 
 
 def _at(day: int, hour: int = 2) -> datetime:
@@ -69,12 +66,12 @@ def test_the_publishing_section_against_the_week_before(db: Session, workspace: 
     section = posts(db, _query(workspace))
     campaign = posts(db, _query(workspace, spring.id))
 
-    assert _texts(section.blocks, "en") == [
+    assert narrative(section, "en") == [
         "Posts published: 5, 150.0% more than in the period compared.",
         "80.0% of them went out on time (4).",
         "1 failed to publish: each post's page says why.",
     ]
-    assert _texts(section.blocks, "zh_Hans") == [
+    assert narrative(section, "zh_Hans") == [
         "发布帖子：5 条，比对比期多 150.0%。",
         "其中 80.0% 按时发出（4 条）。",
         "1 条发布失败：原因见各帖子页面。",
@@ -89,13 +86,13 @@ def test_the_publishing_section_against_the_week_before(db: Session, workspace: 
     assert chart.kind is ChartKind.BAR
     assert chart.categories == (Name("Douyin", "抖音"), Name("Sina Weibo", "新浪微博"))
     assert [s.values for s in chart.series] == [(1.0, 4.0), (0.0, 2.0)]
-    assert _texts(campaign.blocks, "en") == [
+    assert narrative(campaign, "en") == [
         "These are the posts of the campaign “Spring”.",
         "Posts published: 1.",
         "100.0% of them went out on time (1).",
         "None failed to publish.",
     ]
-    assert _texts(campaign.blocks, "zh_Hans")[-1] == "没有发布失败的帖子。"
+    assert narrative(campaign, "zh_Hans")[-1] == "没有发布失败的帖子。"
 
 
 def test_nothing_published_and_another_workspaces_campaign(

@@ -34,8 +34,7 @@ from guanxi.core.report import (
     Text,
     TextValue,
     Unit,
-    direction,
-    relative_change,
+    compared,
     table_rows,
 )
 
@@ -133,10 +132,7 @@ def revenue(db: Session, query: ReportQuery) -> ReportSection:
 
 def _narrative(now: RevenueReport, before: RevenueReport | None) -> list[Text]:
     was = before.revenue if before else None
-    way = direction(now.revenue, was)
-    change = relative_change(now.revenue, was)
-    if change.value is None and way is not Direction.SAME:
-        way = Direction.UNKNOWN  # from nothing, "more than before" says nothing
+    way, change = compared(now.revenue, was)
     values: dict[str, TextValue] = {
         "orders": Number(now.orders),
         "revenue": _money(now.revenue),

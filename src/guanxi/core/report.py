@@ -254,6 +254,17 @@ def relative_change(current: float | None, previous: float | None) -> Number:
     return Number(abs(current - previous) / abs(previous), Unit.PERCENT)
 
 
+def compared(current: float | None, previous: float | None) -> tuple[Direction, Number]:
+    """Which way ``current`` moved from ``previous`` and by what share, for a sentence that
+    says the change as a share: UNKNOWN (say it plainer) when the share means nothing, as
+    from zero."""
+    way = direction(current, previous)
+    change = relative_change(current, previous)
+    if change.value is None and way is not Direction.SAME:
+        way = Direction.UNKNOWN
+    return way, change
+
+
 def day_buckets(start: date, end: date) -> list[tuple[date, date]]:
     """The days ``start``..``end`` as at most ``MAX_POINTS`` consecutive spans (first and last
     day): one a day, or whole weeks when the period has more days than a chart has points."""

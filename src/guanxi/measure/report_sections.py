@@ -33,10 +33,9 @@ from guanxi.core.report import (
     Text,
     TextValue,
     Unit,
+    compared,
     day_buckets,
-    direction,
     fit_series,
-    relative_change,
 )
 from guanxi.measure.definitions import RateBasis
 from guanxi.measure.listing import PostOrder, posts_page
@@ -187,13 +186,14 @@ def accounts(db: Session, query: ReportQuery) -> ReportSection:
 def _followers_sentence(platform: str, totals: Totals, before: dict[str, Totals]) -> Text:
     now = totals.followers
     was = before[platform].followers if platform in before else None
+    way, change = compared(now, was)
     values: dict[str, TextValue] = {
         "platform": platform_names(platform),
         "current": _count(now),
         "delta": _count(abs(now - was) if now is not None and was is not None else None),
-        "change": relative_change(now, was),
+        "change": change,
     }
-    return Text(_FOLLOWERS[direction(now, was)], values)
+    return Text(_FOLLOWERS[way], values)
 
 
 def _reads_sentence(overall: Totals, before: Totals | None) -> Text:
@@ -206,10 +206,7 @@ def _reads_sentence(overall: Totals, before: Totals | None) -> Text:
     if overall.views is None:
         return Text(_ENGAGED if overall.engagements is not None else _PUBLISHED, values)
     was = before.views if before else None
-    change = relative_change(overall.views, was)
-    way = direction(overall.views, was)
-    if change.value is None and way is not Direction.SAME:
-        way = Direction.UNKNOWN  # from nothing, "more than before" says nothing
+    way, change = compared(overall.views, was)
     values |= {"views": _count(overall.views), "change": change}
     return Text(_READS[way], values)
 

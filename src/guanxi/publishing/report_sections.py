@@ -25,8 +25,7 @@ from guanxi.core.report import (
     Text,
     TextValue,
     Unit,
-    direction,
-    relative_change,
+    compared,
 )
 from guanxi.publishing.campaigns import get_campaign
 from guanxi.publishing.results import PlatformResults, results_by_platform
@@ -119,10 +118,7 @@ def _narrative(now: PlatformResults, before: PlatformResults | None) -> list[Par
         sentences = [Text(_NOTHING)]
     else:
         was = before.published if before else None
-        way = direction(now.published, was)
-        change = relative_change(now.published, was)
-        if change.value is None and way is not Direction.SAME:
-            way = Direction.UNKNOWN  # from none, "more than before" says nothing
+        way, change = compared(now.published, was)
         values: dict[str, TextValue] = {"published": Number(now.published), "change": change}
         sentences = [
             Text(_PUBLISHED[way], values),

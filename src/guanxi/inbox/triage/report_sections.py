@@ -29,8 +29,7 @@ from guanxi.core.report import (
     Text,
     TextValue,
     Unit,
-    direction,
-    relative_change,
+    compared,
     table_rows,
 )
 from guanxi.inbox.items.models import ITEM_KIND_LABELS, ItemKind
@@ -103,10 +102,7 @@ def team(db: Session, query: ReportQuery) -> ReportSection:
 
 def _narrative(now: Figures, before: Figures | None, targets: SlaTargets) -> list[Text]:
     was = before.volume if before else None
-    way = direction(now.volume, was)
-    change = relative_change(now.volume, was)
-    if change.value is None and way is not Direction.SAME:
-        way = Direction.UNKNOWN  # from none, "more than before" says nothing
+    way, change = compared(now.volume, was)
     sentences = [Text(_RECEIVED[way], {"volume": Number(now.volume), "change": change})]
     if now.first_response_p50 is None:
         sentences.append(Text(_NONE_ANSWERED))

@@ -29,10 +29,9 @@ from guanxi.core.report import (
     Table,
     Text,
     Unit,
+    compared,
     day_bounds,
     day_buckets,
-    direction,
-    relative_change,
     table_rows,
 )
 from guanxi.listening.alerts.models import ALERT_METRIC_LABELS, Alert, AlertMetric
@@ -91,8 +90,8 @@ class _Period:
 
     def brand_voice(self) -> tuple[str, Number] | None:
         """The first brand topic's name and share of voice, when there are brands to compare."""
-        if self.voice["needs_competitor"]:
-            return None
+        if self.voice["needs_competitor"] or not self.voice["total"]:
+            return None  # one brand alone, or no brand mentioned: no share to speak of
         for item in self.voice["items"]:
             if item["category"] == "brand":
                 return str(item["name"]), Number(float(item["share"]), Unit.PERCENT)
@@ -122,10 +121,7 @@ def mentions(db: Session, query: ReportQuery) -> ReportSection:
 
 def _narrative(now: _Period, before: _Period | None) -> list[Text]:
     was = before.mentions if before else None
-    way = direction(now.mentions, was)
-    change = relative_change(now.mentions, was)
-    if change.value is None and way is not Direction.SAME:
-        way = Direction.UNKNOWN  # from none, "more than before" says nothing
+    way, change = compared(now.mentions, was)
     sentences = [Text(_MENTIONS[way], {"mentions": Number(now.mentions), "change": change})]
     if now.mentions:
         shares = {"positive": now.share("positive"), "negative": now.share("negative")}
