@@ -12,7 +12,7 @@ from guanxi.market.report_sections import ranks
 from guanxi.market.service import track_app
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
-from tests.market_support import chart, dataset_with
+from tests.market_support import chart, dataset_with, small_market
 from tests.report_support import narrative
 
 ITALY = Name("Italy", "意大利")
@@ -86,3 +86,28 @@ def test_without_charts_the_section_says_so(
 
     assert section.empty is not None
     assert translate(section.empty, "zh_Hans") == "本期没有记录应用商店榜单。"
+
+
+def test_a_campaign_in_the_period_shows_its_estimated_effect(
+    db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory
+) -> None:
+    """Given the small market (three countries, a WeChat campaign in Italy from July 27,
+    2013), the week to July 27 has the campaign's figure, which says why no estimate could be
+    made with two control countries, in both languages."""
+    workspace = make_workspace("brand", owner=make_user("owner@brand.example"))
+    small_market(db, workspace)
+
+    section = ranks(
+        db, ReportQuery(workspace_id=workspace.id, start=date(2013, 7, 21), end=date(2013, 7, 27))
+    )
+
+    [effect] = [b for b in section.blocks if isinstance(b, Figure) and b.key.startswith("effect.")]
+    assert translate(effect.label, "en") == "Small push: places gained in the chart"
+    assert effect.current == Number(None)
+    assert effect.note is not None
+    assert translate(effect.note, "en").startswith(
+        "An estimate needs at least 8 control countries to compare with; there are 2."
+    )
+    assert translate(effect.note, "zh_Hans").startswith(
+        "估算至少需要 8 个对照国家；目前只有 2 个。"
+    )

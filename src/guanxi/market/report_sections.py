@@ -33,9 +33,10 @@ from guanxi.core.report import (
 )
 from guanxi.market import analysis
 from guanxi.market.analysis import Move
+from guanxi.market.campaigns import campaign_effect, effect_message, list_campaigns
 from guanxi.market.models import CHART_LABELS, STORE_LABELS, TrackedApp
 from guanxi.market.presenting import DEFAULT_TOP, ChartChoice, choose_chart, country_names
-from guanxi.market.service import list_tracked_apps
+from guanxi.market.service import get_dataset, list_tracked_apps
 
 KEY = "market.ranks"
 TITLE = N_("Market")
@@ -113,9 +114,39 @@ def ranks(db: Session, query: ReportQuery) -> ReportSection:
     blocks += figures
     if apps:
         blocks.append(_reach_chart(db, choice, apps, days))
+    blocks += _effects(db, workspace, query, {a.app_key: a.name for a in apps})
     blocks.append(_movers("risers", N_("Biggest risers"), moves.risers, names))
     blocks.append(_movers("fallers", N_("Biggest fallers"), moves.fallers, names))
     return ReportSection(KEY, Text(TITLE), tuple(blocks))
+
+
+def _effects(
+    db: Session, workspace: Workspace, query: ReportQuery, tracked: dict[str, str]
+) -> list[Block]:
+    """Each campaign running in the period: its estimated effect on its app's rank (places
+    gained against comparable countries), the campaign page's sentence as the note."""
+    found: list[Block] = []
+    for campaign in list_campaigns(db, workspace=workspace):
+        ends = campaign.ends_on or date.max
+        if campaign.dataset_id is None or campaign.starts_on > query.end or ends < query.start:
+            continue
+        dataset = get_dataset(db, workspace=workspace, dataset_id=campaign.dataset_id)
+        report = campaign_effect(db, campaign=campaign, dataset=dataset)
+        countries = Name(
+            ", ".join(_country(c).en for c in campaign.countries),
+            "、".join(_country(c).zh for c in campaign.countries),
+        )
+        app = tracked.get(campaign.app_key, campaign.app_key)
+        message, values = effect_message(report, app=app, countries=countries)
+        found.append(
+            Figure(
+                f"effect.{campaign.id}",
+                Text(N_("{campaign}: places gained in the chart"), {"campaign": campaign.name}),
+                Number(report.places if report.estimate else None),
+                note=Text(message, values),
+            )
+        )
+    return found
 
 
 def _reach_sentence(
