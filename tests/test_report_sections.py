@@ -3,13 +3,31 @@ section its offer names, saying in both languages that there is nothing to repor
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from itertools import pairwise
 
+import pytest
 from sqlalchemy.orm import Session
 
 from guanxi.core.capability import capabilities, load_reference
 from guanxi.core.i18n import get_translations
-from guanxi.core.report import ReportQuery, ReportSection
+from guanxi.core.report import (
+    MAX_POINTS,
+    MAX_SERIES,
+    MAX_TABLE_ROWS,
+    Direction,
+    Name,
+    Number,
+    ReportQuery,
+    ReportSection,
+    Series,
+    Text,
+    Unit,
+    compared,
+    day_buckets,
+    fit_series,
+    table_rows,
+)
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 
@@ -47,3 +65,34 @@ def test_every_offered_section_answers_for_an_empty_workspace(
         chinese = get_translations("zh_Hans").gettext(offer.title)
         assert chinese != offer.title, f"{offer.title!r} is not translated"
         assert translate(section.empty, "zh_Hans") != translate(section.empty, "en")
+
+
+def test_long_periods_many_series_and_long_tables_are_aggregated_not_cut() -> None:
+    """A year has more days than a chart has points: weeks then; thirteen accounts make
+    twelve series, the last the sum of the rest; a table says how many rows it left out."""
+    spans = day_buckets(date(2025, 1, 1), date(2026, 3, 31))
+    assert len(spans) <= MAX_POINTS
+    assert spans[0] == (date(2025, 1, 1), date(2025, 1, 7))
+    assert spans[-1][1] == date(2026, 3, 31)
+    assert all(b[0] - a[1] == timedelta(days=1) for a, b in pairwise(spans))
+    assert len(day_buckets(date(2026, 3, 1), date(2026, 3, 31))) == 31
+
+    accounts = [Series(Text(f"account {n}"), (float(n), None)) for n in range(13, 0, -1)]
+    fitted = fit_series(accounts, Text("Other accounts"))
+    assert len(fitted) == MAX_SERIES
+    assert fitted[-1] == Series(Text("Other accounts"), (3.0, None))
+
+    kept, more = table_rows(list(range(MAX_TABLE_ROWS + 3)))
+    assert (len(kept), more) == (MAX_TABLE_ROWS, 3)
+
+
+def test_a_change_is_said_as_a_share_only_where_it_means_something() -> None:
+    assert compared(110, 100) == (Direction.UP, Number(0.1, Unit.PERCENT))
+    assert compared(90, 100)[0] is Direction.DOWN
+    assert compared(90, 100)[1].value == pytest.approx(0.1)  # the size; the sentence says which way
+    assert compared(0, 0) == (Direction.SAME, Number(None, Unit.PERCENT))
+    assert compared(5, 0) == (Direction.UNKNOWN, Number(None, Unit.PERCENT))  # not "grew ∞%"
+    assert compared(5, None)[0] is Direction.UNKNOWN
+    name = Text("{platform} followers", {"platform": Name("Sina Weibo", "新浪微博")})
+    assert translate(name, "en") == "Sina Weibo followers"
+    assert translate(name, "zh_Hans") == "新浪微博粉丝"
