@@ -245,8 +245,22 @@ def daily_trend(
 def followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) -> list[int | None]:
     """The accounts' followers summed day by day; an account's last count stands for the
     days it reports none (from the month before the period on), so a gap is not a fall."""
+    totals: list[int | None] = [None] * len(days)
+    for counts in followers_by_channel(db, channel_ids, days).values():
+        for n, count in enumerate(counts):
+            if count is not None:
+                totals[n] = (totals[n] or 0) + count
+    return totals
+
+
+def followers_by_channel(
+    db: Session, channel_ids: Sequence[int], days: list[date]
+) -> dict[int, list[int | None]]:
+    """Each account's followers on each of ``days`` (in order), its last count standing for
+    the days it reports none (from the month before the first day on); one query."""
+    found: dict[int, list[int | None]] = {c: [None] * len(days) for c in channel_ids}
     if not days or not channel_ids:
-        return [None] * len(days)
+        return found
     rows = db.execute(
         select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
         .where(
@@ -259,8 +273,7 @@ def followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) -
     by_channel: dict[int, dict[date, int]] = defaultdict(dict)
     for channel_id, day, count in rows:
         by_channel[channel_id][day] = int(count or 0)
-    totals: list[int | None] = [None] * len(days)
-    for counts in by_channel.values():
+    for channel_id, counts in by_channel.items():
         known = sorted(counts)
         last: int | None = None
         position = 0
@@ -268,9 +281,8 @@ def followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) -
             while position < len(known) and known[position] <= day:
                 last = counts[known[position]]
                 position += 1
-            if last is not None:
-                totals[n] = (totals[n] or 0) + last
-    return totals
+            found[channel_id][n] = last
+    return found
 
 
 def _rate(totals: Totals) -> float | None:

@@ -40,7 +40,7 @@ from guanxi.core.report import (
 from guanxi.measure.definitions import RateBasis
 from guanxi.measure.listing import PostOrder, posts_page
 from guanxi.measure.models import PostFiguresRead
-from guanxi.measure.overview import followers_trend, is_measured, platform_totals
+from guanxi.measure.overview import followers_by_channel, is_measured, platform_totals
 from guanxi.measure.service import PeriodTotals, Totals, channels_of, period_totals
 
 TOP_POSTS = 10
@@ -224,9 +224,10 @@ def _followers_chart(db: Session, channels: list[Channel], start: date, end: dat
     """Each account's followers at the end of each day (or week, for a long period)."""
     spans = day_buckets(start, end)
     ends = [last for _, last in spans]
+    by_channel = followers_by_channel(db, [c.id for c in channels], ends)
     series = []
     for channel in channels:
-        values = followers_trend(db, [channel.id], ends)
+        values = by_channel[channel.id]
         name = Text(
             N_("{account} ({platform})"),
             {"account": channel.name, "platform": platform_names(channel.platform)},
