@@ -1,14 +1,18 @@
-"""Every report section a capability offers loads and answers for an empty workspace: the
-section its offer names, saying in both languages that there is nothing to report."""
+"""Every report section a capability offers loads and answers for an empty workspace (beside
+a rival's with figures in every capability): the section its offer names, saying in both
+languages that there is nothing to report. And the helpers every section uses."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
 from sqlalchemy.orm import Session
 
+from guanxi.accounts.models import Workspace
+from guanxi.connectors.metrics import Metric
+from guanxi.convert.models import Order, OrderStatus
 from guanxi.core.capability import capabilities, load_reference
 from guanxi.core.i18n import get_translations
 from guanxi.core.report import (
@@ -28,8 +32,14 @@ from guanxi.core.report import (
     fit_series,
     table_rows,
 )
+from guanxi.publishing.models import TargetState
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.inbox_ui_support import make_item
+from tests.listening_topics_support import add_mention
+from tests.market_support import chart, dataset_with
+from tests.test_calendar import add_target
+from tests.test_measure_service import add_channel, add_days, add_post
 
 OFFERED = {
     "measure.accounts",
@@ -37,13 +47,40 @@ OFFERED = {
     "inbox.team",
     "listening.mentions",
     "market.ranks",
+    "convert.revenue",
 }
+MARCH_5 = datetime(2026, 3, 5, 2, tzinfo=UTC)
+
+
+def _rival_figures(db: Session, rival: Workspace) -> None:
+    """A post measured and one published, an inbox item, a mention, a paid order and a chart,
+    all in March 2026."""
+    weibo = add_channel(db, rival, "Rival Weibo")
+    add_days(db, weibo, date(2026, 3, 1), [{Metric.FOLLOWERS: 10}])
+    add_post(db, weibo, "r1", MARCH_5, {Metric.VIEWS: 5})
+    add_target(db, weibo, at=MARCH_5, state=TargetState.PUBLISHED, published=True)
+    make_item(db, weibo, "你好", created_at=MARCH_5)
+    add_mention(db, workspace_id=rival.id, text="好", posted_at=MARCH_5)
+    db.add(
+        Order(
+            workspace_id=rival.id,
+            source="csv",
+            external_id="r1",
+            status=OrderStatus.PAID,
+            ordered_at=MARCH_5,
+            amount_fen=10_000,
+        )
+    )
+    db.commit()
+    dataset_with(db, rival, [chart("IT", date(2026, 3, 5), ["wechat"])])
 
 
 def test_every_offered_section_answers_for_an_empty_workspace(
     db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory
 ) -> None:
-    workspace = make_workspace("empty", owner=make_user("owner@brand.example"))
+    owner = make_user("owner@brand.example")
+    _rival_figures(db, make_workspace("rival", owner=owner))
+    workspace = make_workspace("empty", owner=owner)
     query = ReportQuery(
         workspace_id=workspace.id,
         start=date(2026, 3, 1),
