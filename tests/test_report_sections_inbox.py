@@ -23,6 +23,8 @@ from guanxi.core.report import (
 )
 from guanxi.inbox.items.models import ItemKind
 from guanxi.inbox.triage.report_sections import team
+from guanxi.inbox.triage.sla import SlaTargets
+from guanxi.inbox.triage.team_report import figures
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel, make_item
@@ -125,3 +127,24 @@ def test_an_empty_inbox_says_so(
         translate(section.empty, "en") == "No comment, mention or message arrived in this period."
     )
     assert translate(section.empty, "zh_Hans") == "本期没有收到评论、提及或私信。"
+
+
+def test_business_hours_count_only_the_open_hours() -> None:
+    """Given targets in business hours (9:00-18:00 Shanghai, Monday to Friday, first answer
+    in 60 min), an item of Friday 17:30 answered on Monday at 9:20 met the target (50 open
+    minutes), one answered at 9:40 did not (70), and one answered in 5 minutes did."""
+    targets = SlaTargets(business_hours_only=True)
+    friday = datetime(2026, 3, 6, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
+    monday = datetime(2026, 3, 9, 1, tzinfo=UTC)  # 9:00 in Shanghai
+
+    found = figures(
+        [
+            (friday, monday + timedelta(minutes=20), None),
+            (friday, monday + timedelta(minutes=40), None),
+            (monday, monday + timedelta(minutes=5), None),
+        ],
+        targets,
+    )
+
+    assert found.first_response_met == 2
+    assert figures([(friday, monday, None)]).first_response_met is None  # no targets given
