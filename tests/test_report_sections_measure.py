@@ -134,6 +134,7 @@ def test_a_fall_and_a_period_without_posts_are_said_plainly(
     ]
     assert narrative(alone, "en")[0] == "Sina Weibo has 950 followers."
     assert narrative(alone, "zh_Hans")[0] == "新浪微博有 950 位粉丝。"
+    assert not any(isinstance(b, Table) for b in section.blocks)  # no post: no empty table
     followers = next(b for b in alone.blocks if isinstance(b, Figure))
     assert followers.previous is None
 

@@ -35,6 +35,7 @@ from guanxi.core.report import (
     TextValue,
     Unit,
     compared,
+    shown,
     table_rows,
 )
 
@@ -127,7 +128,7 @@ def revenue(db: Session, query: ReportQuery) -> ReportSection:
     if query.campaign_id is not None:
         campaigns = [line for line in campaigns if line.key == str(query.campaign_id)]
     blocks.append(_campaigns(campaigns))
-    return ReportSection(KEY, Text(TITLE), tuple(blocks))
+    return ReportSection(KEY, Text(TITLE), shown(blocks))
 
 
 def _narrative(now: RevenueReport, before: RevenueReport | None) -> list[Text]:

@@ -294,6 +294,11 @@ def fit_series(series: list[Series], other: Text) -> tuple[Series, ...]:
     return (*kept, Series(other, tuple(summed)))
 
 
+def shown(blocks: list[Block]) -> tuple[Block, ...]:
+    """The blocks worth showing: a table without rows says nothing the sentences do not."""
+    return tuple(block for block in blocks if not (isinstance(block, Table) and not block.rows))
+
+
 def table_rows(rows: list[_Row]) -> tuple[tuple[_Row, ...], int]:
     """``rows`` cut to ``MAX_TABLE_ROWS`` and how many were left out (said under the table)."""
     return tuple(rows[:MAX_TABLE_ROWS]), max(0, len(rows) - MAX_TABLE_ROWS)

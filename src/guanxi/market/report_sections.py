@@ -30,6 +30,7 @@ from guanxi.core.report import (
     TextValue,
     Unit,
     fit_series,
+    shown,
 )
 from guanxi.market import analysis
 from guanxi.market.analysis import Move
@@ -117,7 +118,7 @@ def ranks(db: Session, query: ReportQuery) -> ReportSection:
     blocks += _effects(db, workspace, query, {a.app_key: a.name for a in apps})
     blocks.append(_movers("risers", N_("Biggest risers"), moves.risers, names))
     blocks.append(_movers("fallers", N_("Biggest fallers"), moves.fallers, names))
-    return ReportSection(KEY, Text(TITLE), tuple(blocks))
+    return ReportSection(KEY, Text(TITLE), shown(blocks))
 
 
 def _effects(

@@ -36,6 +36,7 @@ from guanxi.core.report import (
     compared,
     day_buckets,
     fit_series,
+    shown,
 )
 from guanxi.measure.definitions import RateBasis
 from guanxi.measure.listing import PostOrder, posts_page
@@ -180,7 +181,7 @@ def accounts(db: Session, query: ReportQuery) -> ReportSection:
     zone = ZoneInfo(workspace.timezone)
     blocks = [*narrative, *figures, _followers_chart(db, channels, query.start, query.end)]
     blocks.append(_top_posts(top.rows, zone))
-    return ReportSection("measure.accounts", Text(TITLE), tuple(blocks))
+    return ReportSection("measure.accounts", Text(TITLE), shown(blocks))
 
 
 def _followers_sentence(platform: str, totals: Totals, before: dict[str, Totals]) -> Text:

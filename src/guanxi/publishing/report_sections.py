@@ -26,6 +26,7 @@ from guanxi.core.report import (
     TextValue,
     Unit,
     compared,
+    shown,
 )
 from guanxi.publishing.campaigns import get_campaign
 from guanxi.publishing.results import PlatformResults, results_by_platform
@@ -110,7 +111,7 @@ def posts(db: Session, query: ReportQuery) -> ReportSection:
         _chart(current, compared),
         _table(current),
     ]
-    return ReportSection(KEY, Text(TITLE), tuple(blocks))
+    return ReportSection(KEY, Text(TITLE), shown(blocks))
 
 
 def _narrative(now: PlatformResults, before: PlatformResults | None) -> list[Paragraph]:

@@ -30,6 +30,7 @@ from guanxi.core.report import (
     TextValue,
     Unit,
     compared,
+    shown,
     table_rows,
 )
 from guanxi.inbox.items.models import ITEM_KIND_LABELS, ItemKind
@@ -97,7 +98,7 @@ def team(db: Session, query: ReportQuery) -> ReportSection:
     blocks += _figures(now, before)
     blocks.append(_volume_chart(report))
     blocks.append(_people(db, workspace, report))
-    return ReportSection(KEY, Text(TITLE), tuple(blocks))
+    return ReportSection(KEY, Text(TITLE), shown(blocks))
 
 
 def _narrative(now: Figures, before: Figures | None, targets: SlaTargets) -> list[Text]:

@@ -32,6 +32,7 @@ from guanxi.core.report import (
     compared,
     day_bounds,
     day_buckets,
+    shown,
     table_rows,
 )
 from guanxi.listening.alerts.models import ALERT_METRIC_LABELS, Alert, AlertMetric
@@ -116,7 +117,7 @@ def mentions(db: Session, query: ReportQuery) -> ReportSection:
     blocks.append(_top_authors(db, query.workspace_id, now.filters))
     if now.alerts:
         blocks.append(_alerts(now.alerts))
-    return ReportSection(KEY, Text(TITLE), tuple(blocks))
+    return ReportSection(KEY, Text(TITLE), shown(blocks))
 
 
 def _narrative(now: _Period, before: _Period | None) -> list[Text]:
