@@ -105,8 +105,9 @@ def test_the_accounts_section_against_the_week_before(
     [series] = chart.series
     assert series.values == (1025, 1050, 1075, 1100, 1100, 1100, 1100)
     assert translate(series.name, "zh_Hans") == "Brand Weibo（新浪微博）"
-    [table] = [b for b in section.blocks if isinstance(b, Table)]
-    assert table.rows == (
+    tables = {b.key: b for b in section.blocks if isinstance(b, Table)}
+    assert tables["per_platform"].rows == ((WEIBO, 1100, 100, 2, 6000, 120, 0.02),)
+    assert tables["top_posts"].rows == (
         ("post best", WEIBO, date(2026, 3, 9), 5000, 100),
         ("post next", WEIBO, date(2026, 3, 10), 1000, 20),
     )
@@ -134,7 +135,8 @@ def test_a_fall_and_a_period_without_posts_are_said_plainly(
     ]
     assert narrative(alone, "en")[0] == "Sina Weibo has 950 followers."
     assert narrative(alone, "zh_Hans")[0] == "新浪微博有 950 位粉丝。"
-    assert not any(isinstance(b, Table) for b in section.blocks)  # no post: no empty table
+    tables = [b.key for b in section.blocks if isinstance(b, Table)]
+    assert tables == ["per_platform"]  # no post: no empty table of them
     followers = next(b for b in alone.blocks if isinstance(b, Figure))
     assert followers.previous is None
 

@@ -180,6 +180,7 @@ def accounts(db: Session, query: ReportQuery) -> ReportSection:
     ]
     zone = ZoneInfo(workspace.timezone)
     blocks = [*narrative, *figures, _followers_chart(db, channels, query.start, query.end)]
+    blocks.append(_platforms(now_by_platform))
     blocks.append(_top_posts(top.rows, zone))
     return ReportSection("measure.accounts", Text(TITLE), shown(blocks))
 
@@ -241,6 +242,35 @@ def _followers_chart(db: Session, channels: list[Channel], start: date, end: dat
         ChartKind.LINE,
         tuple(first for first, _ in spans),
         fit_series([s for _, s in series], Text(N_("Other accounts"))),
+    )
+
+
+def _platforms(totals: dict[str, Totals]) -> Table:
+    """Each platform's figures of the period."""
+    return Table(
+        "per_platform",
+        Text(N_("Per platform")),
+        (
+            Column(Text(N_("Platform"))),
+            Column(Text(N_("Followers")), Unit.COUNT),
+            Column(Text(N_("Net follower growth")), Unit.COUNT),
+            Column(Text(N_("Posts")), Unit.COUNT),
+            Column(Text(N_("Reads and plays")), Unit.COUNT),
+            Column(Text(N_("Engagements")), Unit.COUNT),
+            Column(Text(N_("Engagement rate")), Unit.PERCENT),
+        ),
+        tuple(
+            (
+                platform_names(platform),
+                found.followers,
+                found.net_follower_growth,
+                found.posts,
+                found.views,
+                found.engagements,
+                found.engagement_rate.value if found.engagement_rate else None,
+            )
+            for platform, found in totals.items()
+        ),
     )
 
 
