@@ -187,16 +187,6 @@ class ReportQuery:
     # Limits a section to one campaign (a campaign wrap-up), where it has campaigns.
     campaign_id: int | None = None
 
-    def bounds(self) -> tuple[datetime, datetime]:
-        """The moments the period begins and ends (exclusive), in UTC."""
-        return day_bounds(self.start, self.end, self.time_zone)
-
-    def compare_bounds(self) -> tuple[datetime, datetime] | None:
-        """The moments the comparison period begins and ends (exclusive); None without one."""
-        if self.compare_start is None or self.compare_end is None:
-            return None
-        return day_bounds(self.compare_start, self.compare_end, self.time_zone)
-
 
 def day_bounds(start: date, end: date, zone: str) -> tuple[datetime, datetime]:
     """The UTC moments the days ``start``..``end`` of ``zone`` begin and end (exclusive)."""

@@ -30,6 +30,7 @@ from guanxi.core.report import (
     TextValue,
     Unit,
     compared,
+    day_bounds,
     shown,
     table_rows,
 )
@@ -75,7 +76,7 @@ def team(db: Session, query: ReportQuery) -> ReportSection:
     response and resolution times against the targets, per person."""
     workspace = db.get_one(Workspace, query.workspace_id)
     targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
-    since, until = query.bounds()
+    since, until = day_bounds(query.start, query.end, workspace.timezone)
     report = team_report(db, workspace_id=workspace.id, since=since, until=until, targets=targets)
     now = report.total
     if not now.volume:
@@ -85,14 +86,10 @@ def team(db: Session, query: ReportQuery) -> ReportSection:
             empty=Text(N_("No comment, mention or message arrived in this period.")),
         )
     before: Figures | None = None
-    compared = query.compare_bounds()
-    if compared is not None:
+    if query.compare_start is not None and query.compare_end is not None:
+        begins, ends = day_bounds(query.compare_start, query.compare_end, workspace.timezone)
         before = team_report(
-            db,
-            workspace_id=workspace.id,
-            since=compared[0],
-            until=compared[1],
-            targets=targets,
+            db, workspace_id=workspace.id, since=begins, until=ends, targets=targets
         ).total
     blocks: list[Block] = [Paragraph(text) for text in _narrative(now, before, targets)]
     blocks += _figures(now, before)
