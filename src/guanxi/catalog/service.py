@@ -28,6 +28,7 @@ from guanxi.catalog.models import (
 )
 from guanxi.core import i18n
 from guanxi.core.errors import N_, NotFoundError, UserError
+from guanxi.core.report import Name
 
 CATALOG_DIR = Path(__file__).resolve().parent
 DATA_DIR = CATALOG_DIR / "platforms"
@@ -298,3 +299,10 @@ def platform_detail(catalog: Catalog, platform: Platform) -> PlatformDetail:
     """The entry with every source it cites."""
     sources = [catalog.sources[source] for source in platform.cited_sources()]
     return PlatformDetail(**dict(platform), sources=sources)
+
+
+def platform_names(slug: str) -> Name:
+    """A platform's name in English and in Chinese (a report is written in either), its slug
+    in both when the catalog lacks it."""
+    platform = get_catalog().get(slug)
+    return Name(platform.name_en, platform.name_zh) if platform else Name(slug, slug)

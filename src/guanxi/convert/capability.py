@@ -4,6 +4,7 @@ and posts they were made for."""
 from guanxi.convert import cli, models, scene_models
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
+from guanxi.core.report import SectionOffer
 
 capability = Capability(
     name="convert",
@@ -43,5 +44,12 @@ capability = Capability(
         "guanxi.convert.redirect:set_up",
         "guanxi.convert.code_events:set_up",
         "guanxi.convert.tracking:set_up",
+    ),
+    report_sections=(
+        SectionOffer(
+            key="convert.revenue",
+            title=N_("Conversions and ROI"),
+            source="guanxi.convert.report_sections:revenue",
+        ),
     ),
 )

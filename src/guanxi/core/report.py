@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -33,15 +34,31 @@ MAX_TABLE_ROWS = 50
 MAX_POINTS = 400
 MAX_SERIES = 12
 
+_Row = TypeVar("_Row")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A proper name written differently per language (a platform: Weibo, 微博), which no
+    message catalog holds: a ``Text`` value, a chart's category or a table's cell."""
+
+    en: str
+    zh: str
+
+    def in_language(self, language: str) -> str:
+        """The name as ``language`` (a report language: en or zh_Hans) writes it."""
+        return self.zh if language == "zh_Hans" else self.en
+
 
 @dataclass(frozen=True)
 class Text:
     """A message marked with ``N_`` and the values it is formatted with, once translated.
 
-    A value that is a ``Number`` is formatted for the report's language."""
+    A value that is a ``Number`` is formatted for the report's language, a ``Name`` written
+    as that language writes it."""
 
     message: str
-    values: Mapping[str, str | int | float | Number | Text] = field(default_factory=dict)
+    values: Mapping[str, str | int | float | Number | Text | Name] = field(default_factory=dict)
 
 
 class Unit(StrEnum):
@@ -61,6 +78,10 @@ class Number:
     value: float | None  # None: not known for this period (written "—")
     unit: Unit = Unit.COUNT
     currency: str = ""
+
+
+# What a ``Text`` is formatted with.
+TextValue = str | int | float | Number | Text | Name
 
 
 @dataclass(frozen=True)
@@ -102,7 +123,8 @@ class Chart:
     key: str
     title: Text
     kind: ChartKind
-    categories: tuple[str | date, ...]  # dates are written per language
+    # Dates and names are written per language, messages ("Positive") translated.
+    categories: tuple[str | date | Name | Text, ...]
     series: tuple[Series, ...]
     unit: Unit = Unit.COUNT
 
@@ -122,7 +144,9 @@ class Table:
     key: str
     title: Text
     columns: tuple[Column, ...]
-    rows: tuple[tuple[str | float | int | None, ...], ...]
+    # A cell is text as it is, a number (written per the column's unit), a name, a message
+    # to translate ("Unassigned") or a date.
+    rows: tuple[tuple[str | float | int | Name | Text | date | None, ...], ...]
     # The rows left out above MAX_TABLE_ROWS, said under the table.
     more: int = 0
 
@@ -164,6 +188,14 @@ class ReportQuery:
     campaign_id: int | None = None
 
 
+def day_bounds(start: date, end: date, zone: str) -> tuple[datetime, datetime]:
+    """The UTC moments the days ``start``..``end`` of ``zone`` begin and end (exclusive)."""
+    local = ZoneInfo(zone)
+    begins = datetime.combine(start, time(), local).astimezone(UTC)
+    ends = datetime.combine(end + timedelta(days=1), time(), local).astimezone(UTC)
+    return begins, ends
+
+
 @dataclass(frozen=True)
 class SectionOffer:
     """A section a capability can add: its key and title (listed when a report is defined)
@@ -178,3 +210,85 @@ class ReportSectionSource(Protocol):
     """A capability's report section: made for ``query``, from its own service functions."""
 
     def __call__(self, db: Session, query: ReportQuery) -> ReportSection: ...
+
+
+# --- What every section's source uses -----------------------------------------------------
+
+
+class Direction(StrEnum):
+    """Which way a figure moved from the comparison period: the narrative says it in words
+    ("grew", "fell") with the size of the change, never a signed number."""
+
+    UP = "up"
+    DOWN = "down"
+    SAME = "same"
+    UNKNOWN = "unknown"  # one of the two is not known
+
+
+def direction(current: float | None, previous: float | None) -> Direction:
+    """Which way ``current`` moved from ``previous``."""
+    if current is None or previous is None:
+        return Direction.UNKNOWN
+    if current > previous:
+        return Direction.UP
+    if current < previous:
+        return Direction.DOWN
+    return Direction.SAME
+
+
+def relative_change(current: float | None, previous: float | None) -> Number:
+    """The size of the change from ``previous`` to ``current`` as a share of ``previous``
+    (0.042 is 4.2%), without its sign (the sentence says which way); unknown from zero."""
+    if current is None or previous is None or previous == 0:
+        return Number(None, Unit.PERCENT)
+    return Number(abs(current - previous) / abs(previous), Unit.PERCENT)
+
+
+def compared(current: float | None, previous: float | None) -> tuple[Direction, Number]:
+    """Which way ``current`` moved from ``previous`` and by what share, for a sentence that
+    says the change as a share: UNKNOWN (say it plainer) when the share means nothing, as
+    from zero."""
+    way = direction(current, previous)
+    change = relative_change(current, previous)
+    if change.value is None and way is not Direction.SAME:
+        way = Direction.UNKNOWN
+    return way, change
+
+
+def day_buckets(start: date, end: date) -> list[tuple[date, date]]:
+    """The days ``start``..``end`` as at most ``MAX_POINTS`` consecutive spans (first and last
+    day): one a day, or whole weeks when the period has more days than a chart has points."""
+    days = (end - start).days + 1
+    size = -(-days // MAX_POINTS)  # days per point, rounded up
+    if size > 1:
+        size = 7 * -(-size // 7)
+    spans = []
+    first = start
+    while first <= end:
+        last = min(end, first + timedelta(days=size - 1))
+        spans.append((first, last))
+        first = last + timedelta(days=1)
+    return spans
+
+
+def fit_series(series: list[Series], other: Text) -> tuple[Series, ...]:
+    """``series`` (largest first) cut to ``MAX_SERIES``: those past the limit are summed into
+    one last series named ``other``, so a chart of many accounts still shows every one."""
+    if len(series) <= MAX_SERIES:
+        return tuple(series)
+    kept, rest = series[: MAX_SERIES - 1], series[MAX_SERIES - 1 :]
+    summed: list[float | None] = []
+    for values in zip(*(s.values for s in rest), strict=True):
+        known = [v for v in values if v is not None]
+        summed.append(sum(known) if known else None)
+    return (*kept, Series(other, tuple(summed)))
+
+
+def shown(blocks: list[Block]) -> tuple[Block, ...]:
+    """The blocks worth showing: a table without rows says nothing the sentences do not."""
+    return tuple(block for block in blocks if not (isinstance(block, Table) and not block.rows))
+
+
+def table_rows(rows: list[_Row]) -> tuple[tuple[_Row, ...], int]:
+    """``rows`` cut to ``MAX_TABLE_ROWS`` and how many were left out (said under the table)."""
+    return tuple(rows[:MAX_TABLE_ROWS]), max(0, len(rows) - MAX_TABLE_ROWS)

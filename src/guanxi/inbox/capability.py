@@ -2,6 +2,7 @@
 
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
+from guanxi.core.report import SectionOffer
 from guanxi.inbox import cli, overview
 from guanxi.inbox.debates import models as debate_models
 from guanxi.inbox.intake import models as intake_models
@@ -36,5 +37,12 @@ capability = Capability(
         position=40,
         template="shell/glance_inbox.html",
         load=overview.glance,
+    ),
+    report_sections=(
+        SectionOffer(
+            key="inbox.team",
+            title=N_("Inbox"),
+            source="guanxi.inbox.triage.report_sections:team",
+        ),
     ),
 )

@@ -2,6 +2,7 @@
 
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
+from guanxi.core.report import SectionOffer
 from guanxi.listening import cli, overview
 from guanxi.listening.alerts import models as alerts
 from guanxi.listening.intake import models as intake
@@ -34,5 +35,12 @@ capability = Capability(
         position=50,
         template="shell/glance_listen.html",
         load=overview.glance,
+    ),
+    report_sections=(
+        SectionOffer(
+            key="listening.mentions",
+            title=N_("Listening"),
+            source="guanxi.listening.insight.report_sections:mentions",
+        ),
     ),
 )

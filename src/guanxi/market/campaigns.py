@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -392,15 +393,15 @@ EFFECT_UNCLEAR = N_(
 CEILING_RANK = 3
 
 
-def effect_sentence(
-    report: EffectReport, *, app: str, countries: str, gettext: Callable[[str], str]
-) -> str:
-    """The estimate as a plain sentence in the language of ``gettext``."""
+def effect_message(
+    report: EffectReport, *, app: str, countries: object
+) -> tuple[str, dict[str, Any]]:
+    """The estimate (or why there is none) as a message marked with ``N_`` and its values."""
     estimate = report.estimate
     if estimate is None:
-        return gettext(report.error).format(**report.error_params)
+        return report.error, dict(report.error_params)
     gained_low, gained_high = -estimate.high, -estimate.low
-    params = {
+    params: dict[str, Any] = {
         "app": app,
         "countries": countries,
         "controls": len(report.controls),
@@ -409,6 +410,14 @@ def effect_sentence(
         "high": f"{gained_high:+.1f}",
     }
     if not estimate.significant:
-        return gettext(EFFECT_UNCLEAR).format(places=f"{report.places:+.1f}", **params)
+        return EFFECT_UNCLEAR, {"places": f"{report.places:+.1f}", **params}
     message = EFFECT_UP if report.places > 0 else EFFECT_DOWN
-    return gettext(message).format(places=f"{abs(report.places):.0f}", **params)
+    return message, {"places": f"{abs(report.places):.0f}", **params}
+
+
+def effect_sentence(
+    report: EffectReport, *, app: str, countries: str, gettext: Callable[[str], str]
+) -> str:
+    """The estimate as a plain sentence in the language of ``gettext``."""
+    message, params = effect_message(report, app=app, countries=countries)
+    return gettext(message).format(**params)

@@ -2,6 +2,7 @@
 
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
+from guanxi.core.report import SectionOffer
 from guanxi.market import cli, models, overview
 
 capability = Capability(
@@ -26,5 +27,12 @@ capability = Capability(
         position=60,
         template="shell/glance_market.html",
         load=overview.glance,
+    ),
+    report_sections=(
+        SectionOffer(
+            key="market.ranks",
+            title=N_("Market"),
+            source="guanxi.market.report_sections:ranks",
+        ),
     ),
 )

@@ -3,6 +3,7 @@ connected, with the history each platform's API still gives."""
 
 from guanxi.core.capability import Capability, Glance, Headline
 from guanxi.core.errors import N_
+from guanxi.core.report import SectionOffer
 from guanxi.measure import cli, headline, models
 from guanxi.measure.imports import models as imports_models
 
@@ -31,4 +32,11 @@ capability = Capability(
     ),
     headline=Headline(template="measure/_headline.html", load=headline.headline),
     on_app_created=("guanxi.measure.analysis.views:set_up",),
+    report_sections=(
+        SectionOffer(
+            key="measure.accounts",
+            title=N_("Own accounts"),
+            source="guanxi.measure.report_sections:accounts",
+        ),
+    ),
 )

@@ -239,14 +239,28 @@ def daily_trend(
         engaged_with_views[n] / views[n] if views[n] else None  # type: ignore[operator]
         for n in range(len(days))
     ]
-    return Trend(days, _followers_trend(db, channel_ids, days), views, engaged, rate)
+    return Trend(days, followers_trend(db, channel_ids, days), views, engaged, rate)
 
 
-def _followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) -> list[int | None]:
+def followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) -> list[int | None]:
     """The accounts' followers summed day by day; an account's last count stands for the
     days it reports none (from the month before the period on), so a gap is not a fall."""
+    totals: list[int | None] = [None] * len(days)
+    for counts in followers_by_channel(db, channel_ids, days).values():
+        for n, count in enumerate(counts):
+            if count is not None:
+                totals[n] = (totals[n] or 0) + count
+    return totals
+
+
+def followers_by_channel(
+    db: Session, channel_ids: Sequence[int], days: list[date]
+) -> dict[int, list[int | None]]:
+    """Each account's followers on each of ``days`` (in order), its last count standing for
+    the days it reports none (from the month before the first day on); one query."""
+    found: dict[int, list[int | None]] = {c: [None] * len(days) for c in channel_ids}
     if not days or not channel_ids:
-        return [None] * len(days)
+        return found
     rows = db.execute(
         select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
         .where(
@@ -259,8 +273,7 @@ def _followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) 
     by_channel: dict[int, dict[date, int]] = defaultdict(dict)
     for channel_id, day, count in rows:
         by_channel[channel_id][day] = int(count or 0)
-    totals: list[int | None] = [None] * len(days)
-    for counts in by_channel.values():
+    for channel_id, counts in by_channel.items():
         known = sorted(counts)
         last: int | None = None
         position = 0
@@ -268,9 +281,8 @@ def _followers_trend(db: Session, channel_ids: Sequence[int], days: list[date]) 
             while position < len(known) and known[position] <= day:
                 last = counts[known[position]]
                 position += 1
-            if last is not None:
-                totals[n] = (totals[n] or 0) + last
-    return totals
+            found[channel_id][n] = last
+    return found
 
 
 def _rate(totals: Totals) -> float | None:
@@ -303,7 +315,7 @@ def _figures(current: Totals, previous: Totals, trend: Trend) -> list[Figure]:
     ]
 
 
-def _platform_totals(channels: list[Channel], totals: PeriodTotals) -> dict[str, Totals]:
+def platform_totals(channels: list[Channel], totals: PeriodTotals) -> dict[str, Totals]:
     """Per platform, the sum of its accounts' totals (rate per view where views exist)."""
     grouped: dict[str, list[Totals]] = defaultdict(list)
     for channel in channels:
@@ -352,8 +364,8 @@ def overview(db: Session, *, workspace: Workspace, period: Period) -> Overview:
         illustrative=bool(ids)
         and includes_illustrative(db, workspace=workspace, start=period.start, end=period.end),
     )
-    now_by_platform = _platform_totals(channels, current)
-    before_by_platform = _platform_totals(channels, previous)
+    now_by_platform = platform_totals(channels, current)
+    before_by_platform = platform_totals(channels, previous)
     for platform, totals in now_by_platform.items():
         result.platforms.append(Row(platform, platform, None, totals, before_by_platform[platform]))
     for channel in channels:

@@ -2,6 +2,7 @@
 
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
+from guanxi.core.report import SectionOffer
 from guanxi.publishing import (
     models,
     overview,
@@ -35,5 +36,12 @@ capability = Capability(
         position=30,
         template="shell/glance_publish.html",
         load=overview.glance,
+    ),
+    report_sections=(
+        SectionOffer(
+            key="publishing.posts",
+            title=N_("Publishing"),
+            source="guanxi.publishing.report_sections:posts",
+        ),
     ),
 )

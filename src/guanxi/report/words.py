@@ -19,7 +19,7 @@ from babel.numbers import (
 )
 
 from guanxi.core.i18n import get_translations
-from guanxi.core.report import Number, Text, Unit
+from guanxi.core.report import Name, Number, Text, Unit
 
 REPORT_LANGUAGES = ("en", "zh_Hans")
 BABEL_LOCALES = {"en": "en_US", "zh_Hans": "zh_Hans_CN"}
@@ -45,9 +45,11 @@ def translate(text: Text, language: str) -> str:
     return message.format(**values)
 
 
-def _value(value: str | int | float | Number | Text, language: str) -> str:
+def _value(value: str | int | float | Number | Text | Name, language: str) -> str:
     if isinstance(value, Text):
         return translate(value, language)
+    if isinstance(value, Name):
+        return value.in_language(language)
     if isinstance(value, Number):
         return number(value, language)
     if isinstance(value, (bool, str)):

@@ -142,14 +142,22 @@ def list_rules(db: Session, *, workspace_id: int) -> list[AlertRule]:
     return list(db.scalars(query))
 
 
-def list_alerts(db: Session, *, workspace_id: int, limit: int = 100) -> list[Alert]:
-    """The workspace's latest alerts, newest first."""
-    query = (
-        select(Alert)
-        .where(Alert.workspace_id == workspace_id)
-        .order_by(Alert.fired_at.desc(), Alert.id.desc())
-        .limit(limit)
-    )
+def list_alerts(
+    db: Session,
+    *,
+    workspace_id: int,
+    limit: int | None = 100,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Alert]:
+    """The workspace's latest alerts (raised from ``since`` and before ``until`` when
+    given), newest first; every one when ``limit`` is None."""
+    query = select(Alert).where(Alert.workspace_id == workspace_id)
+    if since is not None:
+        query = query.where(Alert.fired_at >= since)
+    if until is not None:
+        query = query.where(Alert.fired_at < until)
+    query = query.order_by(Alert.fired_at.desc(), Alert.id.desc()).limit(limit)
     return list(db.scalars(query))
 
 

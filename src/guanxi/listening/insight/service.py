@@ -438,6 +438,27 @@ def top_authors(
     return {"items": items}
 
 
+def top_mentions(
+    db: Session, *, workspace_id: int, filters: DashboardFilters, limit: int = 10
+) -> list[tuple[Mention, Author | None]]:
+    """The mentions in the filter with the most engagements (likes, comments and reposts as
+    the platform counted them), most first, each with its author."""
+    facets = _facets_where(MentionFacet, workspace_id, filters)
+    if filters.topic_ids:
+        facets.append(_in_topics(MentionFacet.mention_id, filters.topic_ids))
+    engaged = Mention.likes + Mention.comments + Mention.reposts
+    query = (
+        select(Mention, Author)
+        .join(MentionFacet, MentionFacet.mention_id == Mention.id)
+        .outerjoin(Author, Author.id == Mention.author_id)
+        .where(*facets)
+        .order_by(engaged.desc(), Mention.id)
+        .limit(limit)
+        .options(defer(Mention.raw))
+    )
+    return [(mention, author) for mention, author in db.execute(query)]
+
+
 def _rows(
     db: Session, query: Select[Any, Any, Any], filters: DashboardFilters
 ) -> list[MentionRowRead]:

@@ -14,7 +14,17 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from guanxi.core.report import Chart, ChartKind, Figure, Number, ReportSection, Table, Unit
+from guanxi.core.report import (
+    Chart,
+    ChartKind,
+    Figure,
+    Name,
+    Number,
+    ReportSection,
+    Table,
+    Text,
+    Unit,
+)
 from guanxi.report.document import ReportDocument
 from guanxi.report.files import labels
 from guanxi.report.words import translate
@@ -271,7 +281,7 @@ def _table(sheet: Worksheet, row: int, table: Table, language: str, styles: _Sty
     for values in table.rows:
         row += 1
         for column, (spec, value) in enumerate(zip(table.columns, values, strict=False)):
-            _cell(sheet, row, column, value, spec.unit, styles)
+            _cell(sheet, row, column, value, spec.unit, styles, language)
     if table.more:
         row += 1
         sheet.write(row, 0, labels.more_rows(table.more, language), styles.note)
@@ -282,14 +292,17 @@ def _cell(
     sheet: Worksheet,
     row: int,
     column: int,
-    value: str | float | int | None,
+    value: str | float | int | Name | Text | date | None,
     unit: Unit | None,
     styles: _Styles,
+    language: str,
 ) -> None:
     if value is None:
         return
-    if isinstance(value, str) or unit is None:
-        sheet.write_string(row, column, str(value), styles.text)
+    if isinstance(value, date):
+        sheet.write_datetime(row, column, value, styles.day)
+    elif isinstance(value, str | Name | Text) or unit is None:
+        sheet.write_string(row, column, labels.cell(value, unit, language), styles.text)
     else:
         written = excel_value(float(value), unit)
         sheet.write_number(row, column, written or 0.0, styles.number(unit))
@@ -318,7 +331,7 @@ def _chart(
         if isinstance(category, date):
             sheet.write_datetime(head + offset, 0, category, styles.day)
         else:
-            sheet.write_string(head + offset, 0, category, styles.text)
+            sheet.write_string(head + offset, 0, labels.category(category, language), styles.text)
     for column, series in enumerate(chart.series, start=1):
         for offset, value in enumerate(series.values, start=1):
             written = excel_value(value, chart.unit)

@@ -11,7 +11,17 @@ from datetime import date
 from PIL import Image, UnidentifiedImageError
 
 from guanxi.core.errors import N_
-from guanxi.core.report import Chart, Figure, Number, Paragraph, ReportSection, Table, Text, Unit
+from guanxi.core.report import (
+    Chart,
+    Figure,
+    Name,
+    Number,
+    Paragraph,
+    ReportSection,
+    Table,
+    Text,
+    Unit,
+)
 from guanxi.report.document import Brand, ReportDocument
 from guanxi.report.words import MISSING, change, day, number, translate
 
@@ -60,16 +70,32 @@ def generated(document: ReportDocument, language: str) -> str:
     )
 
 
-def category(value: str | date, language: str) -> str:
-    """A chart's category as ``language`` writes it (a day: "7 Dec" / "12月7日")."""
-    return day(value, language) if isinstance(value, date) else value
+def category(value: str | date | Name | Text, language: str) -> str:
+    """A chart's category as ``language`` writes it (a day: "7 Dec" / "12月7日"; a platform:
+    "Weibo" / "微博")."""
+    return day(value, language) if isinstance(value, date) else written(value, language)
 
 
-def cell(value: str | float | int | None, unit: Unit | None, language: str) -> str:
+def written(value: str | Name | Text, language: str) -> str:
+    """A name, a message or a text as it is, in ``language``."""
+    if isinstance(value, Name):
+        return value.in_language(language)
+    if isinstance(value, Text):
+        return translate(value, language)
+    return value
+
+
+def cell(
+    value: str | float | int | Name | Text | date | None, unit: Unit | None, language: str
+) -> str:
     """A table's cell written for ``language`` (formats without number cells)."""
     if value is None:
         return MISSING
-    if unit is None or isinstance(value, str):
+    if isinstance(value, date):
+        return day(value, language, year=True)
+    if isinstance(value, str | Name | Text):
+        return written(value, language)
+    if unit is None:
         return str(value)
     return number(Number(float(value), unit), language)
 
