@@ -59,7 +59,7 @@ from guanxi.sandbox.faults import FaultKind, FaultRule
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from tests.conftest import UserFactory, WorkspaceFactory
 
-REVIEW_DELAY_S = 2.0  # long enough that a loaded CI machine still sees "reviewing" first
+REVIEW_DELAY_S = 600.0  # the review ends when a test moves the sandbox's clock past it
 BOX = SecretBox("douyin-test-secret-key-0123456789-abcdefgh")
 REDIRECT_URI = "http://127.0.0.1:8000/w/acme/channels/oauth/douyin"
 # Douyin's part upload in miniature: files of a few KB, split into parts of 2 KB.
@@ -75,6 +75,11 @@ def sandbox() -> Iterator[RunningSandbox]:
     app = create_sandbox_app(platform_surfaces=[douyin_surface(config)])
     with run_in_thread(app) as running:
         yield running
+
+
+def end_reviews(running: RunningSandbox) -> None:
+    """Move the sandbox's clock past every review under way."""
+    running.sandbox.state.clock.set(offset=timedelta(seconds=REVIEW_DELAY_S + 1))
 
 
 @pytest.fixture
@@ -281,21 +286,24 @@ def test_a_video_is_published_pending_review_then_public(
     assert connector.publish_status(demo_channel, result.external_id).state is (
         PublishState.PENDING_REVIEW
     )
-    time.sleep(REVIEW_DELAY_S + 0.1)
+    end_reviews(sandbox)
     status = connector.publish_status(demo_channel, result.external_id)
     assert status.state is PublishState.PUBLISHED
     assert result.external_id in status.url
-    # The account page shows it public without anyone asking the API.
+    # The account page shows it public.
     page = httpx.get(f"{sandbox.base_url}/accounts/douyin/{DEMO_DOUYIN_OPEN_ID}")
     assert "published" in page.text
     assert "新品上市" in page.text
 
 
 def test_a_video_refused_by_review_ends_failed(
-    connector: DouyinConnector, demo_channel: ChannelContext, video: MediaFile
+    connector: DouyinConnector,
+    demo_channel: ChannelContext,
+    video: MediaFile,
+    sandbox: RunningSandbox,
 ) -> None:
     result = connector.publish(demo_channel, request_for(video, text="这条审核不通过 #测试"))
-    time.sleep(REVIEW_DELAY_S + 0.1)
+    end_reviews(sandbox)
     status = connector.publish_status(demo_channel, result.external_id)
     assert status.state is PublishState.FAILED
     assert "not suitable" in status.detail

@@ -239,11 +239,11 @@ def _check_token(state: SandboxState, value: str, open_id: str) -> JSONResponse 
     return None
 
 
-def _settle(post: SandboxPost, config: DouyinSandboxConfig) -> None:
-    """Finish the review of a video whose review time has come."""
+def _settle(post: SandboxPost, config: DouyinSandboxConfig, now: datetime) -> None:
+    """Finish the review of a video whose review time has come (by the sandbox's clock)."""
     if post.status != "reviewing":
         return
-    if utcnow() < post.created_at + timedelta(seconds=config.review_delay_s):
+    if now < post.created_at + timedelta(seconds=config.review_delay_s):
         return
     rejected = any(word in post.text for word in config.rejected_words)
     post.status = "rejected" if rejected else "published"
@@ -314,7 +314,7 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
         with state.lock:
             found = [p for p in state.posts_of(PLATFORM, open_id) if not p.deleted]
             for post in found:
-                _settle(post, config)
+                _settle(post, config, state.clock.now())
         return found
 
     @router.post("/video/upload/")
@@ -371,7 +371,7 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
                 account_id=open_id,
                 post_id=f"@{state.next_id()}",
                 text=text,
-                created_at=utcnow(),
+                created_at=state.clock.now(),
                 media=[video_id],
                 status="reviewing",
                 extra={
@@ -440,4 +440,4 @@ def _video_routes(  # noqa: PLR0915 - one closure per route
 
 def _settle_locked(state: SandboxState, post: SandboxPost, config: DouyinSandboxConfig) -> None:
     with state.lock:
-        _settle(post, config)
+        _settle(post, config, state.clock.now())
