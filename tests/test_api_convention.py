@@ -29,6 +29,7 @@ CAPABILITIES = {
     "plan",
     "promo-codes",
     "publish",
+    "reports",
     "revenue",
 }
 
