@@ -95,11 +95,14 @@ def test_a_report_is_made_from_a_template_set_up_and_previewed_in_both_languages
     english = client.get(f"/w/acme/reports/{report_id}?lang=en")
     chinese = client.get(f"/w/acme/reports/{report_id}?lang=zh_Hans")
     assert english.status_code == chinese.status_code == 200
-    assert "Week in China" in english.text and "A strong week on Weibo." in english.text
-    assert "138K" in english.text and "No message came in." in english.text
+    assert "Week in China" in english.text
+    assert "A strong week on Weibo." in english.text
+    assert "138K" in english.text
+    assert "No message came in." in english.text
     assert "This section could not be made" in english.text
     assert "data-chart-option" in english.text
-    assert "13.8万" in chinese.text and "本报告未能生成此部分" in chinese.text
+    assert "13.8万" in chinese.text
+    assert "本报告未能生成此部分" in chinese.text
     # No PDF, PowerPoint or Excel renderer is installed: the page says so.
     assert "download the report as HTML" in english.text
 
@@ -107,7 +110,8 @@ def test_a_report_is_made_from_a_template_set_up_and_previewed_in_both_languages
     assert download.status_code == 200
     assert download.headers["content-type"].startswith("text/html")
     assert "attachment" in download.headers["content-disposition"]
-    assert "13.8万" in download.text and "<script>" in download.text
+    assert "13.8万" in download.text
+    assert "<script>" in download.text
 
 
 @pytest.mark.parametrize(
@@ -189,11 +193,13 @@ def test_a_share_link_shows_the_report_without_an_account_and_counts_each_openin
     visitor.get(link)
 
     assert first.status_code == 200
-    assert "Week in China" in first.text and "138K" in first.text
+    assert "Week in China" in first.text
+    assert "138K" in first.text
     assert first.headers["cache-control"] == "no-store"
     assert "/w/acme" not in first.text  # no way into the workspace from the shared page
     db.refresh(stored)
-    assert stored.open_count == 2 and stored.last_opened_at is not None
+    assert stored.open_count == 2
+    assert stored.last_opened_at is not None
     # The link opens nothing else: not the workspace's pages, not its API.
     assert visitor.get("/w/acme/reports", follow_redirects=False).status_code in {303, 401}
     assert visitor.get(f"{link}/../../w/acme/reports", follow_redirects=False).status_code != 200

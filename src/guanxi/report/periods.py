@@ -39,6 +39,7 @@ def covered_days(
     kind: PeriodKind, *, today: date, custom: tuple[date, date] | None = None
 ) -> tuple[date, date]:
     """The first and last day of a ``kind`` period as seen on ``today``."""
+    kind = PeriodKind(kind)  # as stored: a plain string
     if kind is PeriodKind.LAST_WEEK:
         this_monday = today - timedelta(days=today.weekday())
         return this_monday - timedelta(days=7), this_monday - timedelta(days=1)
@@ -79,6 +80,7 @@ def compared_days(
     The same period last year moves each end back a year (29 February to 28 February;
     a February that ends on the 28th is compared with a whole leap February's 29 days).
     """
+    comparison = Comparison(comparison)  # as stored: a plain string
     if comparison is Comparison.NONE:
         return None, None
     if comparison is Comparison.SAME_PERIOD_LAST_YEAR:
