@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import User
 from guanxi.core.errors import NotFoundError
+from guanxi.devtools.demo.report import load_demo
 from guanxi.report import html, service
 from guanxi.report.build import SECTION_FAILED, ReportSpec, build_report
 from guanxi.report.models import Comparison, PeriodKind
@@ -112,3 +113,15 @@ def test_the_report_reads_in_each_language_and_colours_changes_by_what_is_good(
     assert "Acme" in page
     assert "data-chart-option" in page
     assert "echarts" in page
+
+
+def test_the_demo_workspace_gets_a_weekly_and_a_monthly_report_once(
+    db: Session, owner: User, make_workspace: WorkspaceFactory
+) -> None:
+    workspace = make_workspace("provence-wines", owner=owner)
+    load_demo(db, workspace=workspace)
+    load_demo(db, workspace=workspace)
+
+    definitions = service.list_definitions(db, workspace=workspace)
+    assert sorted(d.template for d in definitions) == ["monthly", "weekly"]
+    assert all(d.languages == "both" and d.comments for d in definitions)

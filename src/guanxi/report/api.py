@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import Request
 from fastapi.responses import Response
 
 from guanxi.core.db import utcnow
 from guanxi.report import service
+from guanxi.report.downloads import attachment
 from guanxi.report.models import (
-    FORMAT_TYPES,
     DefinitionRead,
     DefinitionWrite,
     ReportFormat,
@@ -91,10 +89,5 @@ def api_run_file(request: Request, db: Db, membership: ApiReader, run_id: int) -
     """The file of a report made earlier."""
     run = service.get_run(db, workspace=membership.workspace, run_id=run_id)
     content = service.run_file(run, data_dir=app_settings(request).data_dir)
-    report_format = ReportFormat(run.format)
     name = run.file_path.rsplit("/", 1)[-1]
-    return Response(
-        content,
-        media_type=FORMAT_TYPES[report_format],
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+    return attachment(content, report_format=ReportFormat(run.format), name=name)

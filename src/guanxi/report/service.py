@@ -208,6 +208,14 @@ def build(
     )
 
 
+def build_now(
+    db: Session, *, workspace: Workspace, definition: ReportDefinition, now: datetime
+) -> tuple[ReportPeriod, ReportDocument]:
+    """``definition``'s report for the period it covers at ``now``, and that period."""
+    period = definition_period(definition, workspace=workspace, now=now)
+    return period, build(db, workspace=workspace, definition=definition, period=period, now=now)
+
+
 def file_renderer() -> FileRenderer | None:
     """The renderer of PDF, PowerPoint and Excel files, or None where it is not installed."""
     try:

@@ -38,8 +38,7 @@ def shared_report(request: Request, db: Db, token: str) -> Response:
     workspace = db.get(Workspace, share.workspace_id)
     if workspace is None:  # deleted with its links; the cascade has not run yet
         raise NotFoundError(sharing.LINK_CLOSED)
-    period = service.definition_period(definition, workspace=workspace, now=now)
-    document = service.build(db, workspace=workspace, definition=definition, period=period, now=now)
+    _period, document = service.build_now(db, workspace=workspace, definition=definition, now=now)
     db.commit()
     request.state.language = share.language
     response = render(

@@ -4,7 +4,6 @@ and share links. Analysts and up read; editors and up change."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,6 +13,7 @@ from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import NotFoundError, UserError
 from guanxi.report import service, sharing
+from guanxi.report.downloads import attachment
 from guanxi.report.forms import definition_from_form
 from guanxi.report.models import (
     COMMENT_MAX_LENGTH,
@@ -225,9 +225,8 @@ def _preview(
     new_link: str | None = None,
 ) -> Response:
     now = utcnow()
-    period = service.definition_period(definition, workspace=membership.workspace, now=now)
-    document = service.build(
-        db, workspace=membership.workspace, definition=definition, period=period, now=now
+    _period, document = service.build_now(
+        db, workspace=membership.workspace, definition=definition, now=now
     )
     db.commit()  # the sections' savepoints: nothing is written, the read ends here
     i18n.set_language(request.state.language)
@@ -283,19 +282,13 @@ def report_download(
     except ValueError:
         raise UserError(service.UNKNOWN_FORMAT, formats=", ".join(FORMAT_TYPES)) from None
     language = _language(request, definition, lang)
-    now = utcnow()
-    period = service.definition_period(definition, workspace=membership.workspace, now=now)
-    document = service.build(
-        db, workspace=membership.workspace, definition=definition, period=period, now=now
+    period, document = service.build_now(
+        db, workspace=membership.workspace, definition=definition, now=utcnow()
     )
     db.commit()
     content = service.render(document, report_format=report_format, language=language)
     name = service.file_name(definition.title, period, language, report_format)
-    return Response(
-        content,
-        media_type=FORMAT_TYPES[report_format],
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+    return attachment(content, report_format=report_format, name=name)
 
 
 @router.post("/w/{slug}/reports/{definition_id}/shares")
