@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Role, User, Workspace
 from guanxi.core.db import utcnow
-from guanxi.report.models import ReportDefinition, ReportShare
+from guanxi.report import service
+from guanxi.report.models import ReportDefinition, ReportFormat, ReportRun, ReportShare
 from tests.conftest import CSRF_RE, UserFactory, WorkspaceFactory, sign_in
 from tests.report_support import SECTION_KEYS, test_sections  # noqa: F401 - a fixture
 
@@ -265,3 +267,42 @@ def test_another_workspaces_report_is_not_found(
     db.commit()
 
     assert client.get(f"/w/acme/reports/{report_id}").status_code == 404
+
+
+def test_deleting_a_report_removes_its_files_and_links(
+    client: TestClient, db: Session, team: dict[str, User], settings: Any
+) -> None:
+    sign_in(client, team["owner"].email)
+    report_id = new_report(client)
+    share(client, report_id)
+    definition = db.get(ReportDefinition, report_id)
+    assert definition is not None
+    workspace = db.get(Workspace, definition.workspace_id)
+    assert workspace is not None
+    run = service.run_report(
+        db,
+        workspace=workspace,
+        definition=definition,
+        period=service.definition_period(definition, workspace=workspace, now=utcnow()),
+        language="en",
+        report_format=ReportFormat.HTML,
+        actor=None,
+        data_dir=settings.data_dir,
+        now=utcnow(),
+    )
+    db.commit()
+    file = settings.data_dir / run.file_path
+    assert file.is_file()
+    path = f"/w/acme/reports/{report_id}/edit"
+
+    deleted = client.post(
+        f"/w/acme/reports/{report_id}/delete",
+        data={"csrf_token": token(client, path)},
+        follow_redirects=False,
+    )
+
+    assert deleted.status_code == 303
+    assert not file.exists()
+    db.expire_all()
+    assert db.scalars(select(ReportRun)).first() is None
+    assert db.scalars(select(ReportShare)).first() is None

@@ -134,9 +134,17 @@ def update_definition(
 
 
 def delete_definition(
-    db: Session, *, workspace: Workspace, definition: ReportDefinition, actor: User | None
+    db: Session,
+    *,
+    workspace: Workspace,
+    definition: ReportDefinition,
+    actor: User | None,
+    data_dir: Path,
 ) -> None:
-    """Delete ``definition`` with its runs and share links (its files stay until cleaned)."""
+    """Delete ``definition`` with its runs, their files and its share links."""
+    for run in db.scalars(select(ReportRun).where(ReportRun.definition_id == definition.id)):
+        if run.file_path:
+            (data_dir / run.file_path).unlink(missing_ok=True)
     record_audit(
         db,
         actor=actor,

@@ -33,7 +33,7 @@ from guanxi.report.periods import today_in
 from guanxi.report.present import period_label, present
 from guanxi.report.sections import offered_sections
 from guanxi.report.templates import TEMPLATES
-from guanxi.web.deps import CurrentUser, Db, Reader, Writer, verify_csrf
+from guanxi.web.deps import CurrentUser, Db, Reader, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
 
@@ -205,12 +205,20 @@ def report_save(
 
 
 @router.post("/w/{slug}/reports/{definition_id}/delete")
-def report_delete(db: Db, user: CurrentUser, membership: Writer, definition_id: int) -> Response:
+def report_delete(
+    request: Request, db: Db, user: CurrentUser, membership: Writer, definition_id: int
+) -> Response:
     """Delete a report with its files' records and share links."""
     definition = service.get_definition(
         db, workspace=membership.workspace, definition_id=definition_id
     )
-    service.delete_definition(db, workspace=membership.workspace, definition=definition, actor=user)
+    service.delete_definition(
+        db,
+        workspace=membership.workspace,
+        definition=definition,
+        actor=user,
+        data_dir=app_settings(request).data_dir,
+    )
     db.commit()
     return RedirectResponse(_root(membership), status_code=303)
 
