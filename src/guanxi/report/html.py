@@ -43,6 +43,7 @@ def render_html(document: ReportDocument, language: str) -> str:
             html_lang=i18n.HTML_LANG[language],
             scripts=scripts,
             generated_at=document.generated_at,
+            csp_nonce="",  # a file is read without a content security policy
         )
         return page
     finally:

@@ -140,6 +140,7 @@ def chart_option(chart: Chart, language: str) -> dict[str, Any]:
         ]
         option["legend"] = {"data": categories, "bottom": 0}
         return option
+    option["grid"] = {"left": 8, "right": 16, "top": 16, "bottom": 32}  # the legend below
     value_axis = {"type": "value", "axisLabel": {"formatter": "{value}" + suffix}}
     category_axis: dict[str, Any] = {"type": "category", "data": categories}
     horizontal = chart.kind is ChartKind.HORIZONTAL_BAR

@@ -224,6 +224,15 @@ def build_now(
     return period, build(db, workspace=workspace, definition=definition, period=period, now=now)
 
 
+def parse_format(text: str) -> ReportFormat:
+    """The format ``text`` names; UserError lists the formats there are."""
+    try:
+        return ReportFormat(text)
+    except ValueError:
+        formats = ", ".join(f.value for f in ReportFormat)
+        raise UserError(UNKNOWN_FORMAT, formats=formats) from None
+
+
 def file_renderer() -> FileRenderer | None:
     """The renderer of PDF, PowerPoint and Excel files, or None where it is not installed."""
     try:

@@ -11,14 +11,13 @@ from fastapi.responses import RedirectResponse, Response
 from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
-from guanxi.core.errors import NotFoundError, UserError
+from guanxi.core.errors import NotFoundError
 from guanxi.report import service, sharing
 from guanxi.report.downloads import attachment
 from guanxi.report.forms import definition_from_form
 from guanxi.report.models import (
     COMMENT_MAX_LENGTH,
     COMPARISON_LABELS,
-    FORMAT_TYPES,
     LANGUAGE_LABELS,
     MAX_SECTIONS,
     PERIOD_LABELS,
@@ -252,6 +251,7 @@ def _preview(
             "files_available": service.file_renderer() is not None,
             "files_missing": i18n.gettext(service.FILES_MISSING),
             "shares": sharing.list_shares(db, definition=definition),
+            "runs": service.list_runs(db, definition=definition),
             "new_link": new_link,
             "now": now,
             "share_max_days": SHARE_MAX_DAYS,
@@ -285,10 +285,7 @@ def report_download(
     definition = service.get_definition(
         db, workspace=membership.workspace, definition_id=definition_id
     )
-    try:
-        report_format = ReportFormat(format)
-    except ValueError:
-        raise UserError(service.UNKNOWN_FORMAT, formats=", ".join(FORMAT_TYPES)) from None
+    report_format = service.parse_format(format)
     language = _language(request, definition, lang)
     period, document = service.build_now(
         db, workspace=membership.workspace, definition=definition, now=utcnow()
@@ -345,3 +342,46 @@ def share_revoke(
     sharing.revoke_share(db, workspace=membership.workspace, share=share, actor=user, now=utcnow())
     db.commit()
     return RedirectResponse(f"{_root(membership)}/{definition.id}#shares", status_code=303)
+
+
+@router.post("/w/{slug}/reports/{definition_id}/runs")
+def run_create(
+    request: Request,
+    db: Db,
+    user: CurrentUser,
+    membership: Writer,
+    definition_id: int,
+    form: SubmittedForm,
+) -> Response:
+    """Make the report now and keep its file (listed on the preview, with its download)."""
+    definition = service.get_definition(
+        db, workspace=membership.workspace, definition_id=definition_id
+    )
+    report_format = service.parse_format(form_value(form, "format"))
+    now = utcnow()
+    service.run_report(
+        db,
+        workspace=membership.workspace,
+        definition=definition,
+        period=service.definition_period(definition, workspace=membership.workspace, now=now),
+        language=_language(request, definition, form_value(form, "language")),
+        report_format=report_format,
+        actor=user,
+        data_dir=app_settings(request).data_dir,
+        now=now,
+    )
+    db.commit()
+    return RedirectResponse(f"{_root(membership)}/{definition.id}#files", status_code=303)
+
+
+@router.get("/w/{slug}/reports/{definition_id}/runs/{run_id}/file")
+def run_download(
+    request: Request, db: Db, membership: Reader, definition_id: int, run_id: int
+) -> Response:
+    """A kept file of the report."""
+    run = service.get_run(db, workspace=membership.workspace, run_id=run_id)
+    if run.definition_id != definition_id:
+        raise NotFoundError(service.RUN_NOT_FOUND)
+    content = service.run_file(run, data_dir=app_settings(request).data_dir)
+    name = run.file_path.rsplit("/", 1)[-1]
+    return attachment(content, report_format=ReportFormat(run.format), name=name)
