@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
@@ -28,6 +28,9 @@ SECTION_KEY_MAX_LENGTH = 80
 # A custom period of at most two years: longer is a mistake, and each section reads it all.
 MAX_PERIOD_DAYS = 731
 SHARE_MAX_DAYS = 90
+
+SectionKeyText = Annotated[str, Field(max_length=bounds.FIELD_MAX_LENGTH)]
+CommentText = Annotated[str, Field(max_length=bounds.TEXT_MAX_LENGTH)]
 
 
 class PeriodKind(StrEnum):
@@ -223,8 +226,10 @@ class DefinitionWrite(BaseModel):
     custom_end: date | None = None
     comparison: Comparison = Comparison.PREVIOUS_PERIOD
     languages: Languages = Languages.BOTH
-    section_keys: list[str] = Field(max_length=bounds.LIST_MAX_LENGTH)
-    comments: dict[str, str] = Field(default_factory=dict, max_length=bounds.LIST_MAX_LENGTH)
+    section_keys: list[SectionKeyText] = Field(max_length=bounds.LIST_MAX_LENGTH)
+    comments: dict[SectionKeyText, CommentText] = Field(
+        default_factory=dict, max_length=bounds.LIST_MAX_LENGTH
+    )
     include_empty: bool = True
     campaign_id: bounds.DbInt | None = None
 

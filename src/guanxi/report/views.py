@@ -34,6 +34,7 @@ from guanxi.report.sections import offered_sections
 from guanxi.report.templates import TEMPLATES
 from guanxi.web.deps import CurrentUser, Db, Reader, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
+from guanxi.web.limits import QueryField
 from guanxi.web.rendering import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -262,7 +263,11 @@ def _preview(
 
 @router.get("/w/{slug}/reports/{definition_id}")
 def report_preview(
-    request: Request, db: Db, membership: Reader, definition_id: int, lang: str | None = None
+    request: Request,
+    db: Db,
+    membership: Reader,
+    definition_id: int,
+    lang: QueryField | None = None,
 ) -> Response:
     """The report as a web page, in one of its languages, with its downloads."""
     definition = service.get_definition(
@@ -278,8 +283,8 @@ def report_download(
     db: Db,
     membership: Reader,
     definition_id: int,
-    format: str = "html",  # noqa: A002 - the query's name
-    lang: str | None = None,
+    format: QueryField = "html",  # noqa: A002 - the query's name
+    lang: QueryField | None = None,
 ) -> Response:
     """The report as a file (HTML always; PDF, PowerPoint and Excel where installed)."""
     definition = service.get_definition(
