@@ -83,7 +83,7 @@ def test_limits_are_enforced_where_a_definition_enters(
     too_many = {**DEFINITION, "section_keys": [f"k{n}" for n in range(31)]}
     refused = client.post(f"{ROOT}/definitions", json=too_many, headers=headers["owner"])
     assert refused.status_code == 422
-    assert "at most 30 sections" in refused.json()["detail"]
+    assert "at most 30 sections" in refused.json()["errors"][0]["message"]
 
     analyst = client.post(f"{ROOT}/definitions", json=DEFINITION, headers=headers["analyst"])
     assert analyst.status_code == 403

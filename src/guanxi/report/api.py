@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -9,6 +11,7 @@ from guanxi.core.db import utcnow
 from guanxi.report import service
 from guanxi.report.downloads import attachment
 from guanxi.report.models import (
+    FORMAT_TYPES,
     DefinitionRead,
     DefinitionWrite,
     ReportFormat,
@@ -84,7 +87,16 @@ def api_run_read(db: Db, membership: ApiReader, run_id: int) -> RunRead:
     return RunRead.of(run, slug=membership.workspace.slug)
 
 
-@router.get("/runs/{run_id}/file")
+# The file's type is its format's: documented so that a client knows what it receives.
+FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report's file, as an attachment.",
+        "content": {media.split(";")[0]: {} for media in FORMAT_TYPES.values()},
+    }
+}
+
+
+@router.get("/runs/{run_id}/file", response_class=Response, responses=FILE_RESPONSE)
 def api_run_file(request: Request, db: Db, membership: ApiReader, run_id: int) -> Response:
     """The file of a report made earlier."""
     run = service.get_run(db, workspace=membership.workspace, run_id=run_id)

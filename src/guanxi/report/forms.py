@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from guanxi.core import bounds
 from guanxi.core.errors import N_
 from guanxi.report.models import (
+    DEFINITION_MESSAGES,
     Comparison,
     DefinitionWrite,
     InvalidDefinitionError,
@@ -23,9 +24,11 @@ from guanxi.report.models import (
 
 C = TypeVar("C", PeriodKind, Comparison, Languages)
 
-BAD_DATE = N_("Write the date as YYYY-MM-DD.")
-BAD_CHOICE = N_("Choose one of the options offered.")
-BAD_CAMPAIGN = N_("A campaign is given by its number.")
+FORM_MESSAGES = {
+    "bad_date": N_("Write the date as YYYY-MM-DD."),
+    "bad_choice": N_("Choose one of the options offered."),
+    "bad_campaign": N_("A campaign is given by its number."),
+}
 
 
 def _first(form: dict[str, list[str]], name: str) -> str:
@@ -39,14 +42,14 @@ def _date(form: dict[str, list[str]], name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidDefinitionError(name, BAD_DATE) from None
+        raise InvalidDefinitionError(name, FORM_MESSAGES["bad_date"]) from None
 
 
 def _choice(form: dict[str, list[str]], name: str, kind: type[C]) -> C:
     try:
         return kind(_first(form, name))
     except ValueError:
-        raise InvalidDefinitionError(name, BAD_CHOICE) from None
+        raise InvalidDefinitionError(name, FORM_MESSAGES["bad_choice"]) from None
 
 
 def _position(text: str) -> int:
@@ -66,7 +69,7 @@ def definition_from_form(form: dict[str, list[str]], *, template: str) -> Defini
     campaign_text = _first(form, "campaign_id")
     campaign_id = bounds.parse_id(campaign_text)
     if campaign_text and campaign_id is None:
-        raise InvalidDefinitionError("campaign_id", BAD_CAMPAIGN)
+        raise InvalidDefinitionError("campaign_id", FORM_MESSAGES["bad_campaign"])
     try:
         return DefinitionWrite(
             title=_first(form, "title"),
@@ -82,5 +85,10 @@ def definition_from_form(form: dict[str, list[str]], *, template: str) -> Defini
             campaign_id=campaign_id,
         )
     except ValidationError as exc:
-        field = str(exc.errors()[0]["loc"][0]) if exc.errors() else "title"
-        raise InvalidDefinitionError(field, BAD_CHOICE) from exc
+        error = exc.errors()[0]
+        context = dict(error.get("ctx") or {})
+        if error["type"] in DEFINITION_MESSAGES:  # a limit of the definition's own
+            field = str(context.pop("field", "title"))
+            raise InvalidDefinitionError(field, error["type"], **context) from exc
+        field = str(error["loc"][0]) if error["loc"] else "title"
+        raise InvalidDefinitionError(field, FORM_MESSAGES["bad_choice"]) from exc

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -196,9 +197,10 @@ class InvalidDefinitionError(UserError):
 
     status_code = 422
 
-    def __init__(self, field: str, message: str, **params: object) -> None:
-        super().__init__(message, **params)
+    def __init__(self, field: str, key: str, **params: object) -> None:
+        super().__init__(DEFINITION_MESSAGES.get(key, key), **params)
         self.field = field
+        self.key = key
 
 
 DEFINITION_MESSAGES = {
@@ -240,7 +242,12 @@ class DefinitionWrite(BaseModel):
 
     @model_validator(mode="after")
     def _limits(self) -> DefinitionWrite:
-        check_definition(self)
+        try:
+            check_definition(self)
+        except InvalidDefinitionError as exc:
+            # A validation error as every body's: the API's 422 lists it with its field.
+            context = {**exc.params, "field": exc.field}
+            raise PydanticCustomError(exc.key, exc.message, context) from None
         return self
 
 
@@ -248,7 +255,7 @@ def check_definition(data: DefinitionWrite) -> None:
     """Raise InvalidDefinitionError for the first limit ``data`` breaks."""
 
     def refuse(field: str, key: str, **params: object) -> None:
-        raise InvalidDefinitionError(field, DEFINITION_MESSAGES[key], **params)
+        raise InvalidDefinitionError(field, key, **params)
 
     if not data.title:
         refuse("title", "title_empty")
