@@ -38,6 +38,7 @@ EXPECTED = {
     "notifications",
     "planner",
     "publishing",
+    "report",
     "team",
 }
 

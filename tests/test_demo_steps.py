@@ -36,7 +36,7 @@ def installed(monkeypatch: pytest.MonkeyPatch, objects: dict[str, object]) -> No
 
 def test_the_installed_steps_run_planner_listening_inbox_market_analytics_then_convert() -> None:
     """The plan comes first, the charts after the inbox, the accounts' analytics history and
-    the orders (which use the campaigns) last."""
+    the orders (which use the campaigns), then the reports on all of them."""
     assert [name for name, _step in demo_steps()] == [
         "planner",
         "listening",
@@ -44,6 +44,7 @@ def test_the_installed_steps_run_planner_listening_inbox_market_analytics_then_c
         "market",
         "analytics",
         "convert",
+        "report",
     ]
 
 

@@ -62,7 +62,17 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         "capabilities",
         frozenset(
-            {"convert", "inbox", "listening", "market", "measure", "planner", "publishing", "team"}
+            {
+                "convert",
+                "inbox",
+                "listening",
+                "market",
+                "measure",
+                "planner",
+                "publishing",
+                "report",
+                "team",
+            }
         ),
     ),
     Layer("the shell", frozenset({"shell"})),

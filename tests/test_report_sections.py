@@ -33,6 +33,7 @@ from guanxi.core.report import (
     table_rows,
 )
 from guanxi.publishing.models import TargetState
+from guanxi.report.templates import TEMPLATES
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_item
@@ -133,3 +134,11 @@ def test_a_change_is_said_as_a_share_only_where_it_means_something() -> None:
     name = Text("{platform} followers", {"platform": Name("Sina Weibo", "新浪微博")})
     assert translate(name, "en") == "Sina Weibo followers"
     assert translate(name, "zh_Hans") == "新浪微博粉丝"
+
+
+def test_every_templates_section_is_one_an_installed_capability_offers() -> None:
+    """A template names sections by key: each is offered by a capability that is installed
+    here (all of them are), so a new report from a template is never missing one silently."""
+    offered = {offer.key for capability in capabilities() for offer in capability.report_sections}
+    for template in TEMPLATES.values():
+        assert set(template.section_keys) <= offered, (template.key, template.section_keys)

@@ -1,0 +1,14 @@
+"""Reports: a workspace's weekly and monthly reports, built from every capability's sections,
+previewed as a page, shared by a read-only link and made as files."""
+
+from guanxi.core.capability import Capability
+from guanxi.report import cli, models
+
+capability = Capability(
+    name="report",
+    position=90,
+    routers=("guanxi.report.views:router", "guanxi.report.share_views:router"),
+    api_routers=("guanxi.report.api:router",),
+    models=(models,),
+    cli=cli.register,
+)

@@ -1,0 +1,216 @@
+"""A report in one language as the web page (and the HTML file) shows it: texts translated,
+numbers written as the language writes them, each chart as an ECharts option."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date
+
+from guanxi.core.report import (
+    Chart,
+    ChartKind,
+    Figure,
+    Paragraph,
+    ReportSection,
+    Table,
+    Unit,
+)
+from guanxi.report.build import failed
+from guanxi.report.document import ReportDocument
+from guanxi.report.files.labels import category, cell
+from guanxi.report.words import BABEL_LOCALES, change, number, translate
+
+
+@dataclass(frozen=True)
+class FigureView:
+    label: str
+    value: str
+    previous: str  # "" without a comparison
+    change: str
+    tone: str  # good, bad or flat: the change coloured by whether a rise is good news
+    note: str
+
+
+@dataclass(frozen=True)
+class ChartView:
+    title: str
+    option: dict[str, Any]  # ECharts', drawn by static/charts.js
+
+
+@dataclass(frozen=True)
+class TableView:
+    title: str
+    headings: list[str]
+    numeric: list[bool]
+    rows: list[list[str]]
+    more: int
+
+
+BlockView = ChartView | TableView
+
+
+@dataclass(frozen=True)
+class SectionView:
+    key: str
+    title: str
+    empty: str  # why there is nothing to show ("" when there is)
+    failed: bool
+    narrative: list[str]  # the sentences that open the section
+    comment: str  # the manager's, under the narrative
+    figures: list[FigureView]
+    blocks: list[BlockView]  # charts and tables, in the section's order
+
+
+@dataclass(frozen=True)
+class ReportView:
+    title: str
+    brand: str
+    primary_colour: str
+    accent_colour: str
+    period: str
+    comparison: str  # "" without one
+    sections: list[SectionView]
+    language: str
+
+
+def day_label(day: date, language: str) -> str:
+    """A day as the language writes it: "Dec 7, 2026" / "2026年12月7日"."""
+    return format_date(day, "medium", locale=BABEL_LOCALES[language])
+
+
+def period_label(start: date, end: date, language: str) -> str:
+    """ "Nov 30, 2026 – Dec 6, 2026"."""
+    return f"{day_label(start, language)} – {day_label(end, language)}"
+
+
+def _tone(figure: Figure) -> str:
+    current, previous = figure.current.value, figure.previous.value if figure.previous else None
+    if current is None or previous is None or current == previous:
+        return "flat"
+    return "good" if (current > previous) == figure.higher_is_better else "bad"
+
+
+def _figure(figure: Figure, language: str) -> FigureView:
+    return FigureView(
+        label=translate(figure.label, language),
+        value=number(figure.current, language),
+        previous=number(figure.previous, language) if figure.previous is not None else "",
+        change=change(figure.current, figure.previous, language),
+        tone=_tone(figure),
+        note=translate(figure.note, language) if figure.note else "",
+    )
+
+
+def chart_option(chart: Chart, language: str) -> dict[str, Any]:
+    """The ECharts option that draws ``chart`` (percentages drawn as 0-100)."""
+    scale = 100.0 if chart.unit is Unit.PERCENT else 1.0
+    suffix = "%" if chart.unit is Unit.PERCENT else ""
+    categories = [category(value, language) for value in chart.categories]
+    names = [translate(series.name, language) for series in chart.series]
+
+    def values(index: int) -> list[float | None]:
+        raw = chart.series[index].values
+        return [None if v is None else round(v * scale, 4) for v in raw]
+
+    option: dict[str, Any] = {
+        "tooltip": {"trigger": "item" if chart.kind is ChartKind.PIE else "axis"},
+        "legend": {"data": names, "bottom": 0},
+    }
+    if chart.kind is ChartKind.PIE:
+        first = values(0) if chart.series else []
+        option["series"] = [
+            {
+                "type": "pie",
+                "name": names[0] if names else "",
+                "radius": ["35%", "65%"],
+                "data": [
+                    {"name": name, "value": value}
+                    for name, value in zip(categories, first, strict=False)
+                ],
+            }
+        ]
+        option["legend"] = {"data": categories, "bottom": 0}
+        return option
+    option["grid"] = {"left": 8, "right": 16, "top": 16, "bottom": 32}  # the legend below
+    value_axis = {"type": "value", "axisLabel": {"formatter": "{value}" + suffix}}
+    category_axis: dict[str, Any] = {"type": "category", "data": categories}
+    horizontal = chart.kind is ChartKind.HORIZONTAL_BAR
+    if horizontal:
+        category_axis["inverse"] = True  # the first row (the top one) at the top
+    option["xAxis"] = value_axis if horizontal else category_axis
+    option["yAxis"] = category_axis if horizontal else value_axis
+    kind = "line" if chart.kind is ChartKind.LINE else "bar"
+    option["series"] = [
+        {
+            "name": name,
+            "type": kind,
+            "data": values(index),
+            **({"stack": "total"} if chart.kind is ChartKind.STACKED_BAR else {}),
+        }
+        for index, name in enumerate(names)
+    ]
+    return option
+
+
+def _table(table: Table, language: str) -> TableView:
+    units = [column.unit for column in table.columns]
+    return TableView(
+        title=translate(table.title, language),
+        headings=[translate(column.heading, language) for column in table.columns],
+        numeric=[unit is not None for unit in units],
+        rows=[
+            [cell(value, unit, language) for value, unit in zip(row, units, strict=False)]
+            for row in table.rows
+        ],
+        more=table.more,
+    )
+
+
+def _section(section: ReportSection, comment: str, language: str) -> SectionView:
+    narrative: list[str] = []
+    figures: list[FigureView] = []
+    blocks: list[BlockView] = []
+    for block in section.blocks:
+        if isinstance(block, Figure):
+            figures.append(_figure(block, language))
+        elif isinstance(block, Chart):
+            blocks.append(
+                ChartView(translate(block.title, language), chart_option(block, language))
+            )
+        elif isinstance(block, Table):
+            blocks.append(_table(block, language))
+        elif isinstance(block, Paragraph):
+            narrative.append(translate(block.text, language))
+    return SectionView(
+        key=section.key,
+        title=translate(section.title, language),
+        empty=translate(section.empty, language) if section.empty else "",
+        failed=failed(section),
+        narrative=narrative,
+        comment=comment,
+        figures=figures,
+        blocks=blocks,
+    )
+
+
+def present(document: ReportDocument, language: str) -> ReportView:
+    """``document`` in ``language``, as the report's page shows it."""
+    comparison = ""
+    if document.compare_start is not None and document.compare_end is not None:
+        comparison = period_label(document.compare_start, document.compare_end, language)
+    return ReportView(
+        title=document.title,
+        brand=document.brand.name,
+        primary_colour=document.brand.primary_colour,
+        accent_colour=document.brand.accent_colour,
+        period=period_label(document.start, document.end, language),
+        comparison=comparison,
+        sections=[
+            _section(section, document.comments.get(section.key, ""), language)
+            for section in document.sections
+        ],
+        language=language,
+    )
