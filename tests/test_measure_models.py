@@ -81,7 +81,17 @@ def test_a_post_and_its_snapshots_are_stored_and_deleted_with_the_channel(
 def test_analytics_reads_other_capabilities_through_their_tables_only() -> None:
     """Analytics uses the shared packages; of a capability, only publishing's tables and
     listening's competitor activity, and only where work spans them (the flows modules)."""
-    shared = {"core", "web", "cli", "accounts", "channels", "connectors", "mappings", "measure"}
+    shared = {
+        "core",
+        "web",
+        "cli",
+        "accounts",
+        "catalog",
+        "channels",
+        "connectors",
+        "mappings",
+        "measure",
+    }
     package = Path(__file__).resolve().parents[1] / "src" / "guanxi" / "measure"
     crossings = set()
     for path in sorted(package.rglob("*.py")):
