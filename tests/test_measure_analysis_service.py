@@ -23,7 +23,7 @@ from guanxi.listening.mentions.models import (
 )
 from guanxi.measure.analysis import flows, service
 from guanxi.measure.analysis.stats import MIN_MODEL_POSTS
-from guanxi.measure.models import AccountDay, FoundBy, MeasuredPost, PostFormat
+from guanxi.measure.models import AccountDay, FoundBy, MeasuredPost, PostFiguresRead, PostFormat
 from guanxi.publishing.models import Campaign, Post, PublishTarget
 from tests.conftest import UserFactory, WorkspaceFactory
 
@@ -218,6 +218,51 @@ def test_top_and_bottom_posts(db: Session, workspace: Workspace) -> None:
     assert found.fewest_views[0].external_id == "brand-99"
     ids = {p.external_id for p in found.highest_rate} & {p.external_id for p in found.lowest_rate}
     assert not ids
+
+
+def test_the_ranking_agrees_with_every_posts_own_figures(db: Session, workspace: Workspace) -> None:
+    """The top posts are ranked on the figures alone, then built: the same lists as ranking
+    every post's own figures, with rates per view, per follower where a platform reports no
+    views, and none where the views are zero."""
+    channel = add_channel(db, workspace, "brand")
+    for offset in range(31):
+        db.add(
+            AccountDay(channel_id=channel.id, day=MARCH + timedelta(days=offset), followers=4000)
+        )
+    for number in range(40):
+        views = None if number % 4 == 0 else 0 if number % 9 == 0 else 40 + (number * 37) % 400
+        add_post(
+            db,
+            channel,
+            number,
+            FIRST + timedelta(hours=number * 7),
+            views=views,  # type: ignore[arg-type]
+            likes=(number * 13) % 17,
+        )
+    found = service.top_posts(db, workspace=workspace, start=MARCH, end=date(2026, 3, 31))
+
+    posts = service.post_figures(db, workspace=workspace, start=MARCH, end=date(2026, 3, 31))
+    rated = sorted(
+        (
+            p
+            for p in posts
+            if p.engagement_rate is not None and (p.views is None or p.views >= found.min_views)
+        ),
+        key=lambda p: (-(p.engagement_rate or 0.0), p.post_id),
+    )
+    viewed = sorted(
+        (p for p in posts if p.views is not None), key=lambda p: (-(p.views or 0), p.post_id)
+    )
+
+    def ids(chosen: list[PostFiguresRead]) -> list[int]:
+        return [p.post_id for p in chosen]
+
+    shown = found.highest_rate + found.lowest_rate
+    assert any(p.engagement_rate_basis == "followers" for p in shown)
+    assert ids(found.highest_rate) == ids(rated[:10])
+    assert ids(found.lowest_rate) == ids(rated[10:][::-1][:10])
+    assert ids(found.most_views) == ids(viewed[:10])
+    assert ids(found.fewest_views) == ids(viewed[10:][::-1][:10])
 
 
 def test_another_workspaces_posts_and_accounts_are_not_read(

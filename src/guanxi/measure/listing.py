@@ -220,9 +220,17 @@ def _highest_first(column: Any) -> tuple[Any, ...]:
     return (column.is_(None), column.desc(), MeasuredPost.published_at, MeasuredPost.id)
 
 
-def _page_ids_by_rate(db: Session, query: Select[Any], offset: int, size: int) -> list[int]:
-    """The ids of a page of posts by engagement rate (per view, or per follower on the
-    post's day), highest first, unrated last, ties oldest first."""
+@dataclass(frozen=True)
+class RatedKey:
+    """A post's id, views and engagement rate (per view, or per follower on its day), oldest
+    first: what posts are ranked by before the shown ones are built."""
+
+    id: int
+    views: int | None
+    rate: float | None
+
+
+def _rated_keys(db: Session, query: Select[Any]) -> list[RatedKey]:
     keys = db.execute(
         query.add_columns(
             MeasuredPost.id,
@@ -241,9 +249,63 @@ def _page_ids_by_rate(db: Session, query: Select[Any], offset: int, size: int) -
         elif key.engaged is not None and key.views is None:
             audience = followers_on(followers.get(key.channel_id), _platform_day(key.published_at))
             rate = key.engaged / audience if audience else None
-        rated.append((rate is None, -(rate or 0.0), key.id))
-    rated.sort(key=lambda entry: (entry[0], entry[1]))  # stable: ties stay oldest first
-    return [entry[2] for entry in rated[offset : offset + size]]
+        rated.append(RatedKey(key.id, key.views, rate))
+    return rated
+
+
+def _page_ids_by_rate(db: Session, query: Select[Any], offset: int, size: int) -> list[int]:
+    """The ids of a page of posts by engagement rate (per view, or per follower on the
+    post's day), highest first, unrated last, ties oldest first."""
+    rated = _rated_keys(db, query)
+    # Stable: ties stay oldest first.
+    rated.sort(key=lambda key: (key.rate is None, -(key.rate or 0.0)))
+    return [key.id for key in rated[offset : offset + size]]
+
+
+@dataclass(frozen=True)
+class RankedPosts:
+    """A period's best and worst posts by engagement rate and by views."""
+
+    highest_rate: list[PostFiguresRead]
+    lowest_rate: list[PostFiguresRead]
+    most_views: list[PostFiguresRead]
+    fewest_views: list[PostFiguresRead]
+
+
+def ranked_posts(
+    db: Session,
+    *,
+    workspace: Workspace,
+    start: date,
+    end: date,
+    min_views: int,
+    limit: int,
+    channel_ids: Sequence[int] | None = None,
+) -> RankedPosts:
+    """The period's ``limit`` posts with the highest and the lowest engagement rate (among
+    those with at least ``min_views`` views, or rated per follower where no views are
+    reported) and with the most and the fewest views; the bottom lists leave out the posts
+    already at the top. Ranked on the figures alone; only the posts shown are built."""
+    begins, ends = period_bounds(workspace, start, end)
+    channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
+    query = _period_query(workspace, list(channels), begins, ends)
+    keys = _rated_keys(db, query)
+    rated = [k for k in keys if k.rate is not None and (k.views is None or k.views >= min_views)]
+    by_rate = sorted(rated, key=lambda k: (-(k.rate or 0.0), k.id))
+    viewed = sorted((k for k in keys if k.views is not None), key=lambda k: (-(k.views or 0), k.id))
+    lists = [
+        by_rate[:limit],
+        by_rate[limit:][::-1][:limit],
+        viewed[:limit],
+        viewed[limit:][::-1][:limit],
+    ]
+    wanted = {key.id for chosen in lists for key in chosen}
+    rows = db.execute(
+        query.add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS).where(MeasuredPost.id.in_(wanted))
+    ).all()
+    built = {post.post_id: post for post in _build(db, rows, channels)}
+    highest, lowest, most, fewest = ([built[key.id] for key in chosen] for chosen in lists)
+    return RankedPosts(highest, lowest, most, fewest)
 
 
 def posts_page(

@@ -45,7 +45,7 @@ from guanxi.measure.analysis.stats import (
     fit_best_time,
     mean_interval,
 )
-from guanxi.measure.listing import followers_by_day, followers_on, post_figures
+from guanxi.measure.listing import followers_by_day, followers_on, post_figures, ranked_posts
 from guanxi.measure.models import POST_FORMAT_LABELS, PostFiguresRead
 from guanxi.measure.service import MAX_SERIES_DAYS, _channel
 
@@ -389,23 +389,21 @@ def top_posts(
     """The period's posts with the highest and lowest engagement rate (among those with at
     least ``min_views`` views, or a per-follower rate where no views are reported) and the
     most and fewest views."""
-    posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=channel_ids)
-    rated = [
-        p
-        for p in posts
-        if p.engagement_rate is not None and (p.views is None or p.views >= min_views)
-    ]
-    by_rate = sorted(rated, key=lambda p: (-(p.engagement_rate or 0.0), p.post_id))
-    viewed = sorted(
-        (p for p in posts if p.views is not None), key=lambda p: (-(p.views or 0), p.post_id)
+    ranked = ranked_posts(
+        db,
+        workspace=workspace,
+        start=start,
+        end=end,
+        min_views=min_views,
+        limit=limit,
+        channel_ids=channel_ids,
     )
-    # The bottom lists leave out the posts already at the top (a short period has few).
     return TopPostsRead(
         start=start,
         end=end,
         min_views=min_views,
-        highest_rate=by_rate[:limit],
-        lowest_rate=by_rate[limit:][::-1][:limit],
-        most_views=viewed[:limit],
-        fewest_views=viewed[limit:][::-1][:limit],
+        highest_rate=ranked.highest_rate,
+        lowest_rate=ranked.lowest_rate,
+        most_views=ranked.most_views,
+        fewest_views=ranked.fewest_views,
     )
