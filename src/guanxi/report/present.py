@@ -20,8 +20,8 @@ from guanxi.core.report import (
 )
 from guanxi.report.build import failed
 from guanxi.report.document import ReportDocument
-from guanxi.report.files.labels import category, cell
-from guanxi.report.words import BABEL_LOCALES, change, number, translate
+from guanxi.report.files.labels import category, cell, figure_line
+from guanxi.report.words import BABEL_LOCALES, translate
 
 
 @dataclass(frozen=True)
@@ -86,20 +86,14 @@ def period_label(start: date, end: date, language: str) -> str:
     return f"{day_label(start, language)} – {day_label(end, language)}"
 
 
-def _tone(figure: Figure) -> str:
-    current, previous = figure.current.value, figure.previous.value if figure.previous else None
-    if current is None or previous is None or current == previous:
-        return "flat"
-    return "good" if (current > previous) == figure.higher_is_better else "bad"
-
-
 def _figure(figure: Figure, language: str) -> FigureView:
+    line = figure_line(figure, language)
     return FigureView(
-        label=translate(figure.label, language),
-        value=number(figure.current, language),
-        previous=number(figure.previous, language) if figure.previous is not None else "",
-        change=change(figure.current, figure.previous, language),
-        tone=_tone(figure),
+        label=line.label,
+        value=line.value,
+        previous=line.previous,
+        change=line.change,
+        tone=line.tone or "flat",
         note=translate(figure.note, language) if figure.note else "",
     )
 
