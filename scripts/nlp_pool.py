@@ -1,0 +1,227 @@
+"""Build the pool of public Chinese social-media texts to label (issue #17, part 1).
+
+Reads the sources below (the shared data and git snapshots of public repositories),
+keeps what the rubric can label (Chinese, 6 to 500 characters after trimming),
+deduplicates on the normalised text, mixes the sources with a fixed seed and writes
+``data/nlp-pool/chunk-NNN.jsonl`` (300 texts each). Every row names its source
+(repository, path, licence as stated by the repository). A second run over the same
+inputs writes the same files.
+
+    python scripts/nlp_pool.py --shared ../shared/data --mirrors /work/.mirror
+
+The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
+ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
+weibo-crawler) are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import random
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CHUNK = 300
+MAX_CHARS = 500
+MIN_CHARS = 6
+HAN = re.compile(r"[\u4e00-\u9fff]")
+SPACES = re.compile(r"\s+")
+
+WEIBO2018 = {
+    "repository": "dengxiuqi/weibo2018",
+    "licence": "no licence stated",
+}
+SHOPPING = {
+    "repository": "SophonPlus/ChineseNlpCorpus",
+    "path": "datasets/online_shopping_10_cats/online_shopping_10_cats.csv",
+    "licence": "no licence stated",
+}
+BELT_ROAD = {
+    "repository": "YuxinDu2003/weibo-crawler-and-visualization",
+    "commit": "1bb4394e57746a6480f50fc28325cbad66749878",
+    "licence": "no licence stated",
+}
+DOUYIN = {
+    "repository": "2334512761w/Analysis-of-Autonomous-Driving-Satisfaction-Based-on-Douyin-Comments",
+    "path": "Comments.csv",
+    "licence": "no licence stated",
+}
+XHS = {
+    "repository": "njueeRay/MediaCrawler",
+    "commit": "9783b0186a7a49267956add0739e513ad6fa12c8",
+    "licence": "NON-COMMERCIAL LEARNING LICENSE 1.1 (the crawler's; the texts are users' posts)",
+}
+
+
+def _clean(text: str) -> str:
+    return SPACES.sub(" ", text).strip()
+
+
+def _git_show(repo: Path, commit: str, path: str) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(repo), "show", f"{commit}:{path}"], check=True, capture_output=True
+    ).stdout
+
+
+def _followers(value: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if value.endswith("万"):
+        return int(float(value[:-1]) * 10_000)
+    return int(float(value)) if re.fullmatch(r"\d+(\.\d+)?", value) else None
+
+
+def weibo2018(shared: Path) -> Iterator[dict[str, Any]]:
+    """The Weibo training posts and the six topic files (``mid,label,text``)."""
+    files = [("sentiment/weibo2018_train.txt", "train.txt")]
+    files += [
+        (f"weibo_topics/{p.name}", f"topics/{p.name}")
+        for p in sorted((shared / "weibo_topics").glob("*.txt"))
+    ]
+    for local, upstream in files:
+        for line in (shared / local).read_text("utf-8").splitlines():
+            parts = line.split(",", 2)
+            if len(parts) == 3:
+                yield {"text": parts[2], "platform": "weibo", "source": {**WEIBO2018, "path": upstream}}
+
+
+def shopping(shared: Path, per_category: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    """Product reviews from nine shopping categories, ``per_category`` of each."""
+    by_cat: dict[str, list[str]] = {}
+    with (shared / "sentiment" / "online_shopping_9_cats.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            by_cat.setdefault(row["cat"], []).append(row["review"])
+    for cat in sorted(by_cat):
+        for text in rng.sample(by_cat[cat], min(per_category, len(by_cat[cat]))):
+            yield {"text": text, "platform": "review", "source": {**SHOPPING, "category": cat}}
+
+
+def belt_road(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Weibo posts found by keyword (author name and followers) and one news account's posts."""
+    repo = mirror / "YuxinDu2003+weibo-crawler-and-visualization" / "repo"
+    commit = BELT_ROAD["commit"]
+    names = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "-r", "-z", "--name-only", commit, "data/"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8")
+    for path in sorted(n for n in names.split("\0") if n.endswith(".csv")):
+        rows = csv.DictReader(io.StringIO(_git_show(repo, commit, path).decode("utf-8-sig")))
+        official = "official" in path
+        for row in rows:
+            text = row.get("微博内容") or ""
+            item: dict[str, Any] = {"text": text, "platform": "weibo", "source": {**BELT_ROAD, "path": path}}
+            if official:
+                item["author_name"] = "中国一带一路网"
+            else:
+                item["author_name"] = row.get("微博作者") or None
+                item["followers"] = _followers(row.get("粉丝数") or "")
+            yield item
+
+
+def douyin(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Douyin comments under videos about driverless taxis (GBK CSV)."""
+    repo = mirror / (DOUYIN["repository"].replace("/", "+")) / "repo"
+    data = _git_show(repo, "HEAD", DOUYIN["path"]).decode("gbk", errors="replace")
+    for row in csv.DictReader(io.StringIO(data)):
+        text = (row.get("评论") or "").lstrip(": ")
+        yield {"text": text, "platform": "douyin", "author_name": row.get("昵称") or None, "source": dict(DOUYIN)}
+
+
+def xiaohongshu(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu notes (title and text) and their comments, from a MediaCrawler run."""
+    repo = mirror / "njueeRay+MediaCrawler" / "repo"
+    commit = XHS["commit"]
+    notes_path = "data/xhs/json/search_contents_2025-09-05.json"
+    for note in json.loads(_git_show(repo, commit, notes_path)):
+        text = f"{note.get('title') or ''} {note.get('desc') or ''}"
+        yield {
+            "text": text,
+            "platform": "xiaohongshu",
+            "author_name": note.get("nickname") or None,
+            "source": {**XHS, "path": notes_path},
+        }
+    comments_path = "data/xhs/json/search_comments_2025-09-05.json"
+    for comment in json.loads(_git_show(repo, commit, comments_path)):
+        yield {
+            "text": comment.get("content") or "",
+            "platform": "xiaohongshu",
+            "author_name": comment.get("nickname") or None,
+            "source": {**XHS, "path": comments_path},
+        }
+
+
+def main() -> int:
+    """Build the pool and print its counts per source."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--output", type=Path, default=Path("data/nlp-pool"))
+    parser.add_argument("--weibo", type=int, default=1700, help="Weibo training posts to take")
+    parser.add_argument("--belt-road", type=int, default=800, help="keyword-search Weibo posts to take")
+    parser.add_argument("--shopping-per-category", type=int, default=70)
+    parser.add_argument("--douyin", type=int, default=500, help="Douyin comments to take")
+    parser.add_argument("--xhs-comments", type=int, default=500, help="Xiaohongshu comments to take")
+    args = parser.parse_args()
+    rng = random.Random(17)
+
+    def take(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+        return rng.sample(items, min(n, len(items)))
+
+    weibo = list(weibo2018(args.shared))
+    topics = [w for w in weibo if w["source"]["path"].startswith("topics/")]
+    train = [w for w in weibo if not w["source"]["path"].startswith("topics/")]
+    road = list(belt_road(args.mirrors))
+    official = [r for r in road if "official" in r["source"]["path"]]
+    keyword = [r for r in road if "official" not in r["source"]["path"]]
+    items = take(train, args.weibo) + topics
+    items += list(shopping(args.shared, args.shopping_per_category, rng))
+    items += take(official, 120) + take(keyword, args.belt_road)
+    items += take(list(douyin(args.mirrors)), args.douyin)
+    notes = list(xiaohongshu(args.mirrors))
+    items += [n for n in notes if "contents" in n["source"]["path"]]
+    items += take([n for n in notes if "comments" in n["source"]["path"]], args.xhs_comments)
+
+    seen: set[str] = set()
+    pool: list[dict[str, Any]] = []
+    for item in items:
+        text = _clean(item["text"])
+        if len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS]
+            item["truncated"] = True
+        key = re.sub(r"\W", "", text)
+        if len(HAN.findall(text)) < MIN_CHARS or key in seen:
+            continue
+        seen.add(key)
+        item["text"] = text
+        item["id"] = hashlib.md5(text.encode("utf-8")).hexdigest()[:12]
+        pool.append({"id": item.pop("id"), **item})
+    rng.shuffle(pool)
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    for old in args.output.glob("chunk-*.jsonl"):
+        old.unlink()
+    for start in range(0, len(pool), CHUNK):
+        path = args.output / f"chunk-{start // CHUNK + 1:03d}.jsonl"
+        with path.open("w", encoding="utf-8") as f:
+            for row in pool[start : start + CHUNK]:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    counts = Counter((p["source"]["repository"], p["platform"]) for p in pool)
+    for (repo, platform), n in counts.most_common():
+        print(f"{n:6d}  {platform:12s} {repo}")
+    print(f"{len(pool)} texts in {(len(pool) + CHUNK - 1) // CHUNK} chunks under {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
