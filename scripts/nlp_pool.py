@@ -34,6 +34,14 @@ CHUNK = 300
 MAX_CHARS = 500
 MIN_CHARS = 6
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# Words that put a Weibo post near shopping, brands, prices or services. Used only to choose
+# a second batch of posts so that the journey stages and marketer posts are not starved;
+# every post is still labelled by reading it.
+CONSUMER_WORDS = (
+    "买 店 推荐 价格 元 用了 好用 质量 快递 下单 品牌 新品 优惠 包邮 代购 购 试用 种草 口红 手机 衣服"
+    " 餐厅 好吃 外卖 酒店 淘宝 京东 天猫 预售 抽奖 链接 客服 退 产品 专柜 面膜 护肤 官方 旗舰 上市"
+    " 发布会 售 团 门票 会员 充值"
+).split()
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -161,6 +169,23 @@ def xiaohongshu(mirror: Path) -> Iterator[dict[str, Any]]:
         }
 
 
+def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    """The items worth labelling, trimmed, each with its id; ``seen`` deduplicates."""
+    admitted: list[dict[str, Any]] = []
+    for item in items:
+        text = _clean(item["text"])
+        if len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS]
+            item["truncated"] = True
+        key = re.sub(r"\W", "", text)
+        if len(HAN.findall(text)) < MIN_CHARS or key in seen:
+            continue
+        seen.add(key)
+        item["text"] = text
+        admitted.append({"id": hashlib.md5(text.encode("utf-8")).hexdigest()[:12], **item})
+    return admitted
+
+
 def main() -> int:
     """Build the pool and print its counts per source."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -193,20 +218,13 @@ def main() -> int:
     items += take([n for n in notes if "comments" in n["source"]["path"]], args.xhs_comments)
 
     seen: set[str] = set()
-    pool: list[dict[str, Any]] = []
-    for item in items:
-        text = _clean(item["text"])
-        if len(text) > MAX_CHARS:
-            text = text[:MAX_CHARS]
-            item["truncated"] = True
-        key = re.sub(r"\W", "", text)
-        if len(HAN.findall(text)) < MIN_CHARS or key in seen:
-            continue
-        seen.add(key)
-        item["text"] = text
-        item["id"] = hashlib.md5(text.encode("utf-8")).hexdigest()[:12]
-        pool.append({"id": item.pop("id"), **item})
+    pool = _admit(items, seen)
     rng.shuffle(pool)
+    # Second batch, appended after the first so that its chunks keep their content.
+    consumer = [w for w in train if any(word in w["text"] for word in CONSUMER_WORDS)]
+    extra = _admit(consumer, seen)
+    rng.shuffle(extra)
+    pool += extra
 
     args.output.mkdir(parents=True, exist_ok=True)
     for old in args.output.glob("chunk-*.jsonl"):
