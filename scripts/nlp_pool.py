@@ -38,10 +38,53 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 # a second batch of posts so that the journey stages and marketer posts are not starved;
 # every post is still labelled by reading it.
 CONSUMER_WORDS = (
-    "买 店 推荐 价格 元 用了 好用 质量 快递 下单 品牌 新品 优惠 包邮 代购 购 试用 种草 口红 手机 衣服"
-    " 餐厅 好吃 外卖 酒店 淘宝 京东 天猫 预售 抽奖 链接 客服 退 产品 专柜 面膜 护肤 官方 旗舰 上市"
-    " 发布会 售 团 门票 会员 充值"
-).split()
+    "买",
+    "店",
+    "推荐",
+    "价格",
+    "元",
+    "用了",
+    "好用",
+    "质量",
+    "快递",
+    "下单",
+    "品牌",
+    "新品",
+    "优惠",
+    "包邮",
+    "代购",
+    "购",
+    "试用",
+    "种草",
+    "口红",
+    "手机",
+    "衣服",
+    "餐厅",
+    "好吃",
+    "外卖",
+    "酒店",
+    "淘宝",
+    "京东",
+    "天猫",
+    "预售",
+    "抽奖",
+    "链接",
+    "客服",
+    "退",
+    "产品",
+    "专柜",
+    "面膜",
+    "护肤",
+    "官方",
+    "旗舰",
+    "上市",
+    "发布会",
+    "售",
+    "团",
+    "门票",
+    "会员",
+    "充值",
+)
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -59,7 +102,9 @@ BELT_ROAD = {
     "licence": "no licence stated",
 }
 DOUYIN = {
-    "repository": "2334512761w/Analysis-of-Autonomous-Driving-Satisfaction-Based-on-Douyin-Comments",
+    "repository": (
+        "2334512761w/Analysis-of-Autonomous-Driving-Satisfaction-Based-on-Douyin-Comments"
+    ),
     "path": "Comments.csv",
     "licence": "no licence stated",
 }
@@ -100,7 +145,11 @@ def weibo2018(shared: Path) -> Iterator[dict[str, Any]]:
         for line in (shared / local).read_text("utf-8").splitlines():
             parts = line.split(",", 2)
             if len(parts) == 3:
-                yield {"text": parts[2], "platform": "weibo", "source": {**WEIBO2018, "path": upstream}}
+                yield {
+                    "text": parts[2],
+                    "platform": "weibo",
+                    "source": {**WEIBO2018, "path": upstream},
+                }
 
 
 def shopping(shared: Path, per_category: int, rng: random.Random) -> Iterator[dict[str, Any]]:
@@ -128,7 +177,11 @@ def belt_road(mirror: Path) -> Iterator[dict[str, Any]]:
         official = "official" in path
         for row in rows:
             text = row.get("微博内容") or ""
-            item: dict[str, Any] = {"text": text, "platform": "weibo", "source": {**BELT_ROAD, "path": path}}
+            item: dict[str, Any] = {
+                "text": text,
+                "platform": "weibo",
+                "source": {**BELT_ROAD, "path": path},
+            }
             if official:
                 item["author_name"] = "中国一带一路网"
             else:
@@ -143,7 +196,12 @@ def douyin(mirror: Path) -> Iterator[dict[str, Any]]:
     data = _git_show(repo, "HEAD", DOUYIN["path"]).decode("gbk", errors="replace")
     for row in csv.DictReader(io.StringIO(data)):
         text = (row.get("评论") or "").lstrip(": ")
-        yield {"text": text, "platform": "douyin", "author_name": row.get("昵称") or None, "source": dict(DOUYIN)}
+        yield {
+            "text": text,
+            "platform": "douyin",
+            "author_name": row.get("昵称") or None,
+            "source": dict(DOUYIN),
+        }
 
 
 def xiaohongshu(mirror: Path) -> Iterator[dict[str, Any]]:
@@ -193,10 +251,14 @@ def main() -> int:
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--output", type=Path, default=Path("data/nlp-pool"))
     parser.add_argument("--weibo", type=int, default=1700, help="Weibo training posts to take")
-    parser.add_argument("--belt-road", type=int, default=800, help="keyword-search Weibo posts to take")
+    parser.add_argument(
+        "--belt-road", type=int, default=800, help="keyword-search Weibo posts to take"
+    )
     parser.add_argument("--shopping-per-category", type=int, default=70)
     parser.add_argument("--douyin", type=int, default=500, help="Douyin comments to take")
-    parser.add_argument("--xhs-comments", type=int, default=500, help="Xiaohongshu comments to take")
+    parser.add_argument(
+        "--xhs-comments", type=int, default=500, help="Xiaohongshu comments to take"
+    )
     args = parser.parse_args()
     rng = random.Random(17)
 
