@@ -108,6 +108,10 @@ DOUYIN = {
     "path": "Comments.csv",
     "licence": "no licence stated",
 }
+TREC = {
+    "repository": "mire403/Spam-Message-Classification-System",
+    "licence": "no licence stated (TREC 2006 Chinese spam corpus, ham from BBS forums)",
+}
 XHS = {
     "repository": "njueeRay/MediaCrawler",
     "commit": "9783b0186a7a49267956add0739e513ad6fa12c8",
@@ -244,6 +248,15 @@ def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
     return admitted
 
 
+def spam_and_forum(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Unsolicited advertising e-mails (marketer voices) and forum posts (one a line)."""
+    repo = mirror / "mire403+Spam-Message-Classification-System" / "repo"
+    for name, platform in (("spam_data.txt", "email"), ("ham_data.txt", "forum")):
+        path = f"ham_spam/示例data/{name}"
+        for line in _git_show(repo, "HEAD", path).decode("utf-8", errors="replace").splitlines():
+            yield {"text": line, "platform": platform, "source": {**TREC, "path": path}}
+
+
 def main() -> int:
     """Build the pool and print its counts per source."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -256,6 +269,8 @@ def main() -> int:
     )
     parser.add_argument("--shopping-per-category", type=int, default=70)
     parser.add_argument("--douyin", type=int, default=500, help="Douyin comments to take")
+    parser.add_argument("--spam", type=int, default=400, help="advertising e-mails to draw")
+    parser.add_argument("--forum", type=int, default=250, help="forum posts to draw")
     parser.add_argument(
         "--xhs-comments", type=int, default=500, help="Xiaohongshu comments to take"
     )
@@ -287,6 +302,12 @@ def main() -> int:
     extra = _admit(consumer, seen)
     rng.shuffle(extra)
     pool += extra
+    # Third batch: advertising e-mails and forum posts, for marketer and public voices.
+    trec = list(spam_and_forum(args.mirrors))
+    third = _admit(take([t for t in trec if t["platform"] == "email"], args.spam), seen)
+    third += _admit(take([t for t in trec if t["platform"] == "forum"], args.forum), seen)
+    rng.shuffle(third)
+    pool += third
 
     args.output.mkdir(parents=True, exist_ok=True)
     for old in args.output.glob("chunk-*.jsonl"):
