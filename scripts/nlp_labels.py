@@ -8,7 +8,10 @@ labels (``data/nlp-labels/<labeller>/chunk-*.jsonl``, one object a line:
 id is 0 modulo 6: stable, no stored list) and ``SOURCES.md`` beside them, then prints the
 counts per class and Cohen's kappa between the first and the second pass as Markdown.
 
-    python scripts/nlp_labels.py [--labels data/nlp-labels] [--pool data/nlp-pool]
+    python scripts/nlp_labels.py [--labels data/nlp-labels] [--pool data/nlp-pool] [--docs docs/nlp.md]
+
+With ``--docs``, the report also replaces the block between ``<!-- labels-report -->`` and
+``<!-- /labels-report -->`` in that Markdown file.
 
 A label outside the rubric's names, an id that is not in the pool, or a text labelled twice
 in the first pass with different labels stops the run with the file and line to fix.
@@ -209,12 +212,27 @@ def report(
     return "\n".join(lines)
 
 
+REPORT_START = "<!-- labels-report -->"
+REPORT_END = "<!-- /labels-report -->"
+
+
+def update_docs(path: Path, text: str) -> None:
+    """Replace the report block of a Markdown file (between the two marker comments)."""
+    doc = path.read_text("utf-8")
+    start, end = doc.find(REPORT_START), doc.find(REPORT_END)
+    if start < 0 or end < start:
+        raise LabelError(f"{path}: add the lines {REPORT_START} and {REPORT_END} around the report")
+    doc = doc[: start + len(REPORT_START)] + "\n" + text + "\n" + doc[end:]
+    path.write_text(doc, "utf-8")
+
+
 def main() -> int:
     """Merge, split, write and report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=Path("data/nlp-labels"))
     parser.add_argument("--pool", type=Path, default=Path("data/nlp-pool"))
     parser.add_argument("--output", type=Path, default=Path("src/guanxi/nlp/data/labelled"))
+    parser.add_argument("--docs", type=Path, help="Markdown file whose labels-report block to update")
     args = parser.parse_args()
     try:
         pool = read_pool(args.pool)
@@ -245,7 +263,14 @@ def main() -> int:
         with (args.output / f"{name}.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     (args.output / "SOURCES.md").write_text(sources_markdown(train + dev), "utf-8")
-    print(report(train, dev, pairs))
+    text = report(train, dev, pairs)
+    print(text)
+    if args.docs is not None:
+        try:
+            update_docs(args.docs, text)
+        except LabelError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     return 0
 
 
