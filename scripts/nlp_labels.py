@@ -8,7 +8,8 @@ labels (``data/nlp-labels/<labeller>/chunk-*.jsonl``, one object a line:
 id is 0 modulo 6: stable, no stored list) and ``SOURCES.md`` beside them, then prints the
 counts per class and Cohen's kappa between the first and the second pass as Markdown.
 
-    python scripts/nlp_labels.py [--labels data/nlp-labels] [--pool data/nlp-pool] [--docs docs/nlp.md]
+    python scripts/nlp_labels.py [--labels data/nlp-labels] [--pool data/nlp-pool]
+                                 [--docs docs/nlp.md]
 
 With ``--docs``, the report also replaces the block between ``<!-- labels-report -->`` and
 ``<!-- /labels-report -->`` in that Markdown file.
@@ -232,7 +233,9 @@ def main() -> int:
     parser.add_argument("--labels", type=Path, default=Path("data/nlp-labels"))
     parser.add_argument("--pool", type=Path, default=Path("data/nlp-pool"))
     parser.add_argument("--output", type=Path, default=Path("src/guanxi/nlp/data/labelled"))
-    parser.add_argument("--docs", type=Path, help="Markdown file whose labels-report block to update")
+    parser.add_argument(
+        "--docs", type=Path, help="Markdown file whose labels-report block to update"
+    )
     args = parser.parse_args()
     try:
         pool = read_pool(args.pool)
