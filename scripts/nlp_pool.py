@@ -85,6 +85,12 @@ CONSUMER_WORDS = (
     "会员",
     "充值",
 )
+# Douyin comments that weigh the driverless taxi against other ways to travel, or speak of
+# its price or a ride: chosen for the thin stages (evaluation, purchase, post-purchase).
+CHOICE_WORDS = ("宁愿", "宁可", "还是", "不如", "选择", "比", "坐过", "体验", "便宜", "贵", "价格")
+# Keyword-search Weibo posts by accounts with at least this many followers: media,
+# organisations and brands, so that public and marketer voices are not starved.
+WIDE_REACH = 10_000
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -274,6 +280,12 @@ def main() -> int:
     parser.add_argument(
         "--xhs-comments", type=int, default=500, help="Xiaohongshu comments to take"
     )
+    parser.add_argument(
+        "--douyin-choice", type=int, default=300, help="fourth batch: Douyin comments weighing"
+    )
+    parser.add_argument(
+        "--wide-reach", type=int, default=300, help="fourth batch: posts by wide-reach accounts"
+    )
     args = parser.parse_args()
     rng = random.Random(17)
 
@@ -308,19 +320,29 @@ def main() -> int:
     third += _admit(take([t for t in trec if t["platform"] == "forum"], args.forum), seen)
     rng.shuffle(third)
     pool += third
+    # Fourth batch (labeller b): Douyin comments weighing options or speaking of price and
+    # rides, and keyword-search Weibo posts by wide-reach accounts, for the thin classes.
+    choice = [d for d in douyin(args.mirrors) if any(w in d["text"] for w in CHOICE_WORDS)]
+    fourth = _admit(take(choice, args.douyin_choice), seen)
+    wide = [k for k in keyword if (k.get("followers") or 0) >= WIDE_REACH]
+    fourth += _admit(take(wide, args.wide_reach), seen)
+    rng.shuffle(fourth)
 
     args.output.mkdir(parents=True, exist_ok=True)
     for old in args.output.glob("chunk-*.jsonl"):
         old.unlink()
-    for start in range(0, len(pool), CHUNK):
-        path = args.output / f"chunk-{start // CHUNK + 1:03d}.jsonl"
-        with path.open("w", encoding="utf-8") as f:
-            for row in pool[start : start + CHUNK]:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # The fourth batch starts a chunk of its own, so that the chunks already labelled keep
+    # exactly their texts.
+    chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
+    chunks += [fourth[start : start + CHUNK] for start in range(0, len(fourth), CHUNK)]
+    pool += fourth
+    for number, rows in enumerate(chunks, start=1):
+        with (args.output / f"chunk-{number:03d}.jsonl").open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     counts = Counter((p["source"]["repository"], p["platform"]) for p in pool)
     for (repo, platform), n in counts.most_common():
         print(f"{n:6d}  {platform:12s} {repo}")
-    print(f"{len(pool)} texts in {(len(pool) + CHUNK - 1) // CHUNK} chunks under {args.output}")
+    print(f"{len(pool)} texts in {len(chunks)} chunks under {args.output}")
     return 0
 
 
