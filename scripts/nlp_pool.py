@@ -263,8 +263,25 @@ def spam_and_forum(mirror: Path) -> Iterator[dict[str, Any]]:
             yield {"text": line, "platform": platform, "source": {**TREC, "path": path}}
 
 
-def main() -> int:
-    """Build the pool and print its counts per source."""
+def fourth_batch(
+    comments: list[dict[str, Any]],
+    keyword: list[dict[str, Any]],
+    sizes: tuple[int, int],
+    rng: random.Random,
+    seen: set[str],
+) -> list[dict[str, Any]]:
+    """Douyin comments weighing options or speaking of price and rides, and keyword-search
+    Weibo posts by wide-reach accounts: for the thin classes (labelled by reading)."""
+    choice = [c for c in comments if any(w in c["text"] for w in CHOICE_WORDS)]
+    wide = [k for k in keyword if (k.get("followers") or 0) >= WIDE_REACH]
+    batch = _admit(rng.sample(choice, min(sizes[0], len(choice))), seen)
+    batch += _admit(rng.sample(wide, min(sizes[1], len(wide))), seen)
+    rng.shuffle(batch)
+    return batch
+
+
+def _arguments() -> argparse.Namespace:
+    """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
@@ -286,7 +303,12 @@ def main() -> int:
     parser.add_argument(
         "--wide-reach", type=int, default=300, help="fourth batch: posts by wide-reach accounts"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    """Build the pool and print its counts per source."""
+    args = _arguments()
     rng = random.Random(17)
 
     def take(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
@@ -320,13 +342,9 @@ def main() -> int:
     third += _admit(take([t for t in trec if t["platform"] == "forum"], args.forum), seen)
     rng.shuffle(third)
     pool += third
-    # Fourth batch (labeller b): Douyin comments weighing options or speaking of price and
-    # rides, and keyword-search Weibo posts by wide-reach accounts, for the thin classes.
-    choice = [d for d in douyin(args.mirrors) if any(w in d["text"] for w in CHOICE_WORDS)]
-    fourth = _admit(take(choice, args.douyin_choice), seen)
-    wide = [k for k in keyword if (k.get("followers") or 0) >= WIDE_REACH]
-    fourth += _admit(take(wide, args.wide_reach), seen)
-    rng.shuffle(fourth)
+    fourth = fourth_batch(
+        list(douyin(args.mirrors)), keyword, (args.douyin_choice, args.wide_reach), rng, seen
+    )
 
     args.output.mkdir(parents=True, exist_ok=True)
     for old in args.output.glob("chunk-*.jsonl"):
