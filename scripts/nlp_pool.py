@@ -91,6 +91,9 @@ CHOICE_WORDS = ("宁愿", "宁可", "还是", "不如", "选择", "比", "坐过
 # Keyword-search Weibo posts by accounts with at least this many followers: media,
 # organisations and brands, so that public and marketer voices are not starved.
 WIDE_REACH = 10_000
+# Xiaohongshu comments that ask (how to join, where, how much) or answer with a link or a
+# sign-up: for information search and for sellers' replies.
+ASKING = re.compile(r"[?？吗]|怎么|哪|多少|链接|报名|求")
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -280,6 +283,24 @@ def fourth_batch(
     return batch
 
 
+def fifth_batch(
+    trec: list[dict[str, Any]],
+    comments: list[dict[str, Any]],
+    args: argparse.Namespace,
+    rng: random.Random,
+    seen: set[str],
+) -> list[dict[str, Any]]:
+    """More advertising e-mails (marketer voices, offers to buy) and Xiaohongshu comments that
+    ask or answer: for the thin classes (marketer, purchase, information search)."""
+    spam = [t for t in trec if t["platform"] == "email"]
+    asking = [c for c in comments if ASKING.search(c["text"])]
+    # Admitted before counting: most of these sources are already in the earlier batches.
+    batch = _admit(rng.sample(spam, len(spam)), seen)[: args.spam_rest]
+    batch += _admit(rng.sample(asking, len(asking)), seen)[: args.xhs_asking]
+    rng.shuffle(batch)
+    return batch
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,6 +323,12 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--wide-reach", type=int, default=300, help="fourth batch: posts by wide-reach accounts"
+    )
+    parser.add_argument(
+        "--spam-rest", type=int, default=400, help="fifth batch: more advertising e-mails"
+    )
+    parser.add_argument(
+        "--xhs-asking", type=int, default=300, help="fifth batch: Xiaohongshu comments asking"
     )
     return parser.parse_args()
 
@@ -349,11 +376,15 @@ def main() -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     for old in args.output.glob("chunk-*.jsonl"):
         old.unlink()
-    # The fourth batch starts a chunk of its own, so that the chunks already labelled keep
-    # exactly their texts.
+    fifth = fifth_batch(
+        trec, [n for n in notes if "comments" in n["source"]["path"]], args, rng, seen
+    )
+    # The fourth and fifth batches start chunks of their own, so that the chunks already
+    # labelled keep exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    chunks += [fourth[start : start + CHUNK] for start in range(0, len(fourth), CHUNK)]
-    pool += fourth
+    for batch in (fourth, fifth):
+        chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
+        pool += batch
     for number, rows in enumerate(chunks, start=1):
         with (args.output / f"chunk-{number:03d}.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
