@@ -94,6 +94,11 @@ WIDE_REACH = 10_000
 # Xiaohongshu comments that ask (how to join, where, how much) or answer with a link or a
 # sign-up: for information search and for sellers' replies.
 ASKING = re.compile(r"[?？吗]|怎么|哪|多少|链接|报名|求")
+# Douyin comments that state a choice of ride (would or would not ride it, whichever is
+# cheaper, rather than): for evaluation, the thinnest stage.
+CHOOSING = re.compile(
+    r"选|宁愿|宁可|不如|谁便宜|比.{0,8}(便宜|贵|安全|方便|舒服|快)|坐过|体验过|打过|试过|我会坐|不会坐|不坐|我坐"
+)
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -369,9 +374,8 @@ def main() -> int:
     third += _admit(take([t for t in trec if t["platform"] == "forum"], args.forum), seen)
     rng.shuffle(third)
     pool += third
-    fourth = fourth_batch(
-        list(douyin(args.mirrors)), keyword, (args.douyin_choice, args.wide_reach), rng, seen
-    )
+    comments = list(douyin(args.mirrors))
+    fourth = fourth_batch(comments, keyword, (args.douyin_choice, args.wide_reach), rng, seen)
 
     args.output.mkdir(parents=True, exist_ok=True)
     for old in args.output.glob("chunk-*.jsonl"):
@@ -379,10 +383,13 @@ def main() -> int:
     fifth = fifth_batch(
         trec, [n for n in notes if "comments" in n["source"]["path"]], args, rng, seen
     )
-    # The fourth and fifth batches start chunks of their own, so that the chunks already
-    # labelled keep exactly their texts.
+    # Sixth batch: the Douyin comments left that state a choice of ride.
+    sixth = _admit([c for c in comments if CHOOSING.search(c["text"])], seen)
+    rng.shuffle(sixth)
+    # The later batches start chunks of their own, so that the chunks already labelled keep
+    # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    for batch in (fourth, fifth):
+    for batch in (fourth, fifth, sixth):
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     for number, rows in enumerate(chunks, start=1):
