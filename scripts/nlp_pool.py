@@ -1,0 +1,406 @@
+"""Build the pool of public Chinese social-media texts to label (issue #17, part 1).
+
+Reads the sources below (the shared data and git snapshots of public repositories),
+keeps what the rubric can label (Chinese, 6 to 500 characters after trimming),
+deduplicates on the normalised text, mixes the sources with a fixed seed and writes
+``data/nlp-pool/chunk-NNN.jsonl`` (300 texts each). Every row names its source
+(repository, path, licence as stated by the repository). A second run over the same
+inputs writes the same files.
+
+    python scripts/nlp_pool.py --shared ../shared/data --mirrors /work/.mirror
+
+The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
+ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
+weibo-crawler) are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import random
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CHUNK = 300
+MAX_CHARS = 500
+MIN_CHARS = 6
+HAN = re.compile(r"[\u4e00-\u9fff]")
+# Words that put a Weibo post near shopping, brands, prices or services. Used only to choose
+# a second batch of posts so that the journey stages and marketer posts are not starved;
+# every post is still labelled by reading it.
+CONSUMER_WORDS = (
+    "买",
+    "店",
+    "推荐",
+    "价格",
+    "元",
+    "用了",
+    "好用",
+    "质量",
+    "快递",
+    "下单",
+    "品牌",
+    "新品",
+    "优惠",
+    "包邮",
+    "代购",
+    "购",
+    "试用",
+    "种草",
+    "口红",
+    "手机",
+    "衣服",
+    "餐厅",
+    "好吃",
+    "外卖",
+    "酒店",
+    "淘宝",
+    "京东",
+    "天猫",
+    "预售",
+    "抽奖",
+    "链接",
+    "客服",
+    "退",
+    "产品",
+    "专柜",
+    "面膜",
+    "护肤",
+    "官方",
+    "旗舰",
+    "上市",
+    "发布会",
+    "售",
+    "团",
+    "门票",
+    "会员",
+    "充值",
+)
+# Douyin comments that weigh the driverless taxi against other ways to travel, or speak of
+# its price or a ride: chosen for the thin stages (evaluation, purchase, post-purchase).
+CHOICE_WORDS = ("宁愿", "宁可", "还是", "不如", "选择", "比", "坐过", "体验", "便宜", "贵", "价格")
+# Keyword-search Weibo posts by accounts with at least this many followers: media,
+# organisations and brands, so that public and marketer voices are not starved.
+WIDE_REACH = 10_000
+# Xiaohongshu comments that ask (how to join, where, how much) or answer with a link or a
+# sign-up: for information search and for sellers' replies.
+ASKING = re.compile(r"[?？吗]|怎么|哪|多少|链接|报名|求")
+# Douyin comments that state a choice of ride (would or would not ride it, whichever is
+# cheaper, rather than): for evaluation, the thinnest stage.
+CHOOSING = re.compile(
+    r"选|宁愿|宁可|不如|谁便宜|比.{0,8}(便宜|贵|安全|方便|舒服|快)|坐过|体验过|打过|试过|我会坐|不会坐|不坐|我坐"
+)
+SPACES = re.compile(r"\s+")
+
+WEIBO2018 = {
+    "repository": "dengxiuqi/weibo2018",
+    "licence": "no licence stated",
+}
+SHOPPING = {
+    "repository": "SophonPlus/ChineseNlpCorpus",
+    "path": "datasets/online_shopping_10_cats/online_shopping_10_cats.csv",
+    "licence": "no licence stated",
+}
+BELT_ROAD = {
+    "repository": "YuxinDu2003/weibo-crawler-and-visualization",
+    "commit": "1bb4394e57746a6480f50fc28325cbad66749878",
+    "licence": "no licence stated",
+}
+DOUYIN = {
+    "repository": (
+        "2334512761w/Analysis-of-Autonomous-Driving-Satisfaction-Based-on-Douyin-Comments"
+    ),
+    "path": "Comments.csv",
+    "licence": "no licence stated",
+}
+TREC = {
+    "repository": "mire403/Spam-Message-Classification-System",
+    "licence": "no licence stated (TREC 2006 Chinese spam corpus, ham from BBS forums)",
+}
+XHS = {
+    "repository": "njueeRay/MediaCrawler",
+    "commit": "9783b0186a7a49267956add0739e513ad6fa12c8",
+    "licence": "NON-COMMERCIAL LEARNING LICENSE 1.1 (the crawler's; the texts are users' posts)",
+}
+
+
+def _clean(text: str) -> str:
+    return SPACES.sub(" ", text).strip()
+
+
+def _git_show(repo: Path, commit: str, path: str) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(repo), "show", f"{commit}:{path}"], check=True, capture_output=True
+    ).stdout
+
+
+def _followers(value: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if value.endswith("万"):
+        return int(float(value[:-1]) * 10_000)
+    return int(float(value)) if re.fullmatch(r"\d+(\.\d+)?", value) else None
+
+
+def weibo2018(shared: Path) -> Iterator[dict[str, Any]]:
+    """The Weibo training posts and the six topic files (``mid,label,text``)."""
+    files = [("sentiment/weibo2018_train.txt", "train.txt")]
+    files += [
+        (f"weibo_topics/{p.name}", f"topics/{p.name}")
+        for p in sorted((shared / "weibo_topics").glob("*.txt"))
+    ]
+    for local, upstream in files:
+        for line in (shared / local).read_text("utf-8").splitlines():
+            parts = line.split(",", 2)
+            if len(parts) == 3:
+                yield {
+                    "text": parts[2],
+                    "platform": "weibo",
+                    "source": {**WEIBO2018, "path": upstream},
+                }
+
+
+def shopping(shared: Path, per_category: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    """Product reviews from nine shopping categories, ``per_category`` of each."""
+    by_cat: dict[str, list[str]] = {}
+    with (shared / "sentiment" / "online_shopping_9_cats.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            by_cat.setdefault(row["cat"], []).append(row["review"])
+    for cat in sorted(by_cat):
+        for text in rng.sample(by_cat[cat], min(per_category, len(by_cat[cat]))):
+            yield {"text": text, "platform": "review", "source": {**SHOPPING, "category": cat}}
+
+
+def belt_road(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Weibo posts found by keyword (author name and followers) and one news account's posts."""
+    repo = mirror / "YuxinDu2003+weibo-crawler-and-visualization" / "repo"
+    commit = BELT_ROAD["commit"]
+    names = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "-r", "-z", "--name-only", commit, "data/"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8")
+    for path in sorted(n for n in names.split("\0") if n.endswith(".csv")):
+        rows = csv.DictReader(io.StringIO(_git_show(repo, commit, path).decode("utf-8-sig")))
+        official = "official" in path
+        for row in rows:
+            text = row.get("微博内容") or ""
+            item: dict[str, Any] = {
+                "text": text,
+                "platform": "weibo",
+                "source": {**BELT_ROAD, "path": path},
+            }
+            if official:
+                item["author_name"] = "中国一带一路网"
+            else:
+                item["author_name"] = row.get("微博作者") or None
+                item["followers"] = _followers(row.get("粉丝数") or "")
+            yield item
+
+
+def douyin(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Douyin comments under videos about driverless taxis (GBK CSV)."""
+    repo = mirror / (DOUYIN["repository"].replace("/", "+")) / "repo"
+    data = _git_show(repo, "HEAD", DOUYIN["path"]).decode("gbk", errors="replace")
+    for row in csv.DictReader(io.StringIO(data)):
+        text = (row.get("评论") or "").lstrip(": ")
+        yield {
+            "text": text,
+            "platform": "douyin",
+            "author_name": row.get("昵称") or None,
+            "source": dict(DOUYIN),
+        }
+
+
+def xiaohongshu(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu notes (title and text) and their comments, from a MediaCrawler run."""
+    repo = mirror / "njueeRay+MediaCrawler" / "repo"
+    commit = XHS["commit"]
+    notes_path = "data/xhs/json/search_contents_2025-09-05.json"
+    for note in json.loads(_git_show(repo, commit, notes_path)):
+        text = f"{note.get('title') or ''} {note.get('desc') or ''}"
+        yield {
+            "text": text,
+            "platform": "xiaohongshu",
+            "author_name": note.get("nickname") or None,
+            "source": {**XHS, "path": notes_path},
+        }
+    comments_path = "data/xhs/json/search_comments_2025-09-05.json"
+    for comment in json.loads(_git_show(repo, commit, comments_path)):
+        yield {
+            "text": comment.get("content") or "",
+            "platform": "xiaohongshu",
+            "author_name": comment.get("nickname") or None,
+            "source": {**XHS, "path": comments_path},
+        }
+
+
+def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    """The items worth labelling, trimmed, each with its id; ``seen`` deduplicates."""
+    admitted: list[dict[str, Any]] = []
+    for item in items:
+        text = _clean(item["text"])
+        if len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS]
+            item["truncated"] = True
+        key = re.sub(r"\W", "", text)
+        if len(HAN.findall(text)) < MIN_CHARS or key in seen:
+            continue
+        seen.add(key)
+        item["text"] = text
+        admitted.append({"id": hashlib.md5(text.encode("utf-8")).hexdigest()[:12], **item})
+    return admitted
+
+
+def spam_and_forum(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Unsolicited advertising e-mails (marketer voices) and forum posts (one a line)."""
+    repo = mirror / "mire403+Spam-Message-Classification-System" / "repo"
+    for name, platform in (("spam_data.txt", "email"), ("ham_data.txt", "forum")):
+        path = f"ham_spam/示例data/{name}"
+        for line in _git_show(repo, "HEAD", path).decode("utf-8", errors="replace").splitlines():
+            yield {"text": line, "platform": platform, "source": {**TREC, "path": path}}
+
+
+def fourth_batch(
+    comments: list[dict[str, Any]],
+    keyword: list[dict[str, Any]],
+    sizes: tuple[int, int],
+    rng: random.Random,
+    seen: set[str],
+) -> list[dict[str, Any]]:
+    """Douyin comments weighing options or speaking of price and rides, and keyword-search
+    Weibo posts by wide-reach accounts: for the thin classes (labelled by reading)."""
+    choice = [c for c in comments if any(w in c["text"] for w in CHOICE_WORDS)]
+    wide = [k for k in keyword if (k.get("followers") or 0) >= WIDE_REACH]
+    batch = _admit(rng.sample(choice, min(sizes[0], len(choice))), seen)
+    batch += _admit(rng.sample(wide, min(sizes[1], len(wide))), seen)
+    rng.shuffle(batch)
+    return batch
+
+
+def fifth_batch(
+    trec: list[dict[str, Any]],
+    comments: list[dict[str, Any]],
+    args: argparse.Namespace,
+    rng: random.Random,
+    seen: set[str],
+) -> list[dict[str, Any]]:
+    """More advertising e-mails (marketer voices, offers to buy) and Xiaohongshu comments that
+    ask or answer: for the thin classes (marketer, purchase, information search)."""
+    spam = [t for t in trec if t["platform"] == "email"]
+    asking = [c for c in comments if ASKING.search(c["text"])]
+    # Admitted before counting: most of these sources are already in the earlier batches.
+    batch = _admit(rng.sample(spam, len(spam)), seen)[: args.spam_rest]
+    batch += _admit(rng.sample(asking, len(asking)), seen)[: args.xhs_asking]
+    rng.shuffle(batch)
+    return batch
+
+
+def _arguments() -> argparse.Namespace:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--output", type=Path, default=Path("data/nlp-pool"))
+    parser.add_argument("--weibo", type=int, default=1700, help="Weibo training posts to take")
+    parser.add_argument(
+        "--belt-road", type=int, default=800, help="keyword-search Weibo posts to take"
+    )
+    parser.add_argument("--shopping-per-category", type=int, default=70)
+    parser.add_argument("--douyin", type=int, default=500, help="Douyin comments to take")
+    parser.add_argument("--spam", type=int, default=400, help="advertising e-mails to draw")
+    parser.add_argument("--forum", type=int, default=250, help="forum posts to draw")
+    parser.add_argument(
+        "--xhs-comments", type=int, default=500, help="Xiaohongshu comments to take"
+    )
+    parser.add_argument(
+        "--douyin-choice", type=int, default=300, help="fourth batch: Douyin comments weighing"
+    )
+    parser.add_argument(
+        "--wide-reach", type=int, default=300, help="fourth batch: posts by wide-reach accounts"
+    )
+    parser.add_argument(
+        "--spam-rest", type=int, default=400, help="fifth batch: more advertising e-mails"
+    )
+    parser.add_argument(
+        "--xhs-asking", type=int, default=300, help="fifth batch: Xiaohongshu comments asking"
+    )
+    return parser.parse_args()
+
+
+def main() -> int:
+    """Build the pool and print its counts per source."""
+    args = _arguments()
+    rng = random.Random(17)
+
+    def take(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+        return rng.sample(items, min(n, len(items)))
+
+    weibo = list(weibo2018(args.shared))
+    topics = [w for w in weibo if w["source"]["path"].startswith("topics/")]
+    train = [w for w in weibo if not w["source"]["path"].startswith("topics/")]
+    road = list(belt_road(args.mirrors))
+    official = [r for r in road if "official" in r["source"]["path"]]
+    keyword = [r for r in road if "official" not in r["source"]["path"]]
+    items = take(train, args.weibo) + topics
+    items += list(shopping(args.shared, args.shopping_per_category, rng))
+    items += take(official, 120) + take(keyword, args.belt_road)
+    items += take(list(douyin(args.mirrors)), args.douyin)
+    notes = list(xiaohongshu(args.mirrors))
+    items += [n for n in notes if "contents" in n["source"]["path"]]
+    items += take([n for n in notes if "comments" in n["source"]["path"]], args.xhs_comments)
+
+    seen: set[str] = set()
+    pool = _admit(items, seen)
+    rng.shuffle(pool)
+    # Second batch, appended after the first so that its chunks keep their content.
+    consumer = [w for w in train if any(word in w["text"] for word in CONSUMER_WORDS)]
+    extra = _admit(consumer, seen)
+    rng.shuffle(extra)
+    pool += extra
+    # Third batch: advertising e-mails and forum posts, for marketer and public voices.
+    trec = list(spam_and_forum(args.mirrors))
+    third = _admit(take([t for t in trec if t["platform"] == "email"], args.spam), seen)
+    third += _admit(take([t for t in trec if t["platform"] == "forum"], args.forum), seen)
+    rng.shuffle(third)
+    pool += third
+    comments = list(douyin(args.mirrors))
+    fourth = fourth_batch(comments, keyword, (args.douyin_choice, args.wide_reach), rng, seen)
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    for old in args.output.glob("chunk-*.jsonl"):
+        old.unlink()
+    fifth = fifth_batch(
+        trec, [n for n in notes if "comments" in n["source"]["path"]], args, rng, seen
+    )
+    # Sixth batch: the Douyin comments left that state a choice of ride.
+    sixth = _admit([c for c in comments if CHOOSING.search(c["text"])], seen)
+    rng.shuffle(sixth)
+    # The later batches start chunks of their own, so that the chunks already labelled keep
+    # exactly their texts.
+    chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
+    for batch in (fourth, fifth, sixth):
+        chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
+        pool += batch
+    for number, rows in enumerate(chunks, start=1):
+        with (args.output / f"chunk-{number:03d}.jsonl").open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    counts = Counter((p["source"]["repository"], p["platform"]) for p in pool)
+    for (repo, platform), n in counts.most_common():
+        print(f"{n:6d}  {platform:12s} {repo}")
+    print(f"{len(pool)} texts in {len(chunks)} chunks under {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
