@@ -2,13 +2,14 @@
 previewed as a page, shared by a read-only link and made as files."""
 
 from guanxi.core.capability import Capability
-from guanxi.report import cli, models
+from guanxi.report import cli, models, schedule_models
 
 capability = Capability(
     name="report",
     position=90,
     routers=("guanxi.report.views:router", "guanxi.report.share_views:router"),
     api_routers=("guanxi.report.api:router",),
-    models=(models,),
+    models=(models, schedule_models),
+    schedule="guanxi.report.scheduled:SCHEDULE",
     cli=cli.register,
 )
