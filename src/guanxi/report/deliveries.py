@@ -64,6 +64,8 @@ BODY = N_(
     "or remove you from it."
 )
 SCHEDULE_GONE = N_("The schedule was deleted before this report was sent.")
+# Errors kept as message ids (shown translated); any other is the mail server's own text.
+KNOWN_ERRORS = frozenset({NO_MAIL_SERVER, NOT_MADE, SCHEDULE_GONE})
 FILE_GONE = N_("This file has been deleted after its retention period, or the link is wrong.")
 
 

@@ -48,6 +48,15 @@ FREQUENCY_LABELS: dict[Frequency, str] = {
     Frequency.MONTHLY: N_("Every month"),
     Frequency.QUARTERLY: N_("Every quarter"),
 }
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 DELIVERY_LABELS: dict[DeliveryStatus, str] = {
     DeliveryStatus.PENDING: N_("Sending"),
     DeliveryStatus.SENT: N_("Sent"),
