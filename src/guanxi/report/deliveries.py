@@ -188,7 +188,7 @@ def file_link(settings: Settings, delivery_id: int, index: int) -> str:
     return f"{settings.base_url.rstrip('/')}/r/files/{delivery_id}/{index}/{signature}"
 
 
-def _make_files(
+def make_files(
     db: Session,
     delivery: ReportDelivery,
     schedule: ReportSchedule,
@@ -305,7 +305,7 @@ def send_delivery(
     else:
         try:
             if not delivery.files:
-                _make_files(db, delivery, schedule, settings=settings, now=now)
+                make_files(db, delivery, schedule, settings=settings, now=now)
         except Exception:
             log.exception("scheduled report delivery %s: the files failed", delivery.id)
             db.rollback()
