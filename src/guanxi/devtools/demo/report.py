@@ -1,6 +1,7 @@
 """The report part of the demo workspace: a weekly community report and a monthly executive
 summary, bilingual, with a comment from the community manager; the weekly one is e-mailed
-every Monday at 09:00 (Shanghai time) and has sent one report already."""
+every Monday at 09:00 (Shanghai time) and has sent one report already (its files are made by
+``make_demo_report_files``, which `guanxi demo` calls with the data directory)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Workspace
 from guanxi.core.db import utcnow
-from guanxi.core.settings import get_settings
+from guanxi.core.settings import Settings
 from guanxi.devtools.demo import DemoStep
 from guanxi.devtools.demo.workspace import DEMO_PEOPLE
 from guanxi.report import deliveries, schedules
@@ -23,6 +24,7 @@ from guanxi.report.schedule_models import (
     DeliveryStatus,
     Frequency,
     ReportDelivery,
+    ReportSchedule,
     ScheduleWrite,
 )
 
@@ -115,8 +117,24 @@ def _schedule_weekly(
     )
     db.add(sent)
     db.flush()
-    deliveries.make_files(db, sent, schedule, settings=get_settings(), now=now)
+
+
+def make_demo_report_files(db: Session, *, workspace: Workspace, settings: Settings) -> int:
+    """Make the files of the demo's sent reports that have none yet, under the data directory
+    of ``settings`` (a step apart: the demo's other steps write no files); how many reports."""
+    made = 0
+    sent = select(ReportDelivery).where(
+        ReportDelivery.workspace_id == workspace.id,
+        ReportDelivery.status == DeliveryStatus.SENT,
+    )
+    for delivery in db.scalars(sent):
+        schedule = db.get(ReportSchedule, delivery.schedule_id) if delivery.schedule_id else None
+        if delivery.files or schedule is None:
+            continue
+        deliveries.make_files(db, delivery, schedule, settings=settings, now=utcnow())
+        made += 1
     db.flush()
+    return made
 
 
 DEMO = DemoStep(order=90, load=load_demo)
