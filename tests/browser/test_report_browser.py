@@ -48,7 +48,7 @@ def test_a_report_from_a_template_is_previewed_and_downloaded_as_a_pdf(
 
     assert path.suffix == ".pdf"
     assert path.read_bytes().startswith(b"%PDF-")
-    text = subprocess.run(  # noqa: S603 - a fixed tool on a file the test saved
+    text = subprocess.run(
         [pdftotext, "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert TITLE in " ".join(text.split())
