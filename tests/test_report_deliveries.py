@@ -15,7 +15,7 @@ from guanxi.accounts.models import Role, User, Workspace
 from guanxi.core.errors import UserError
 from guanxi.core.settings import Settings
 from guanxi.notifications.models import Notification
-from guanxi.report import deliveries, schedules, service
+from guanxi.report import deliveries, scheduled, schedules, service
 from guanxi.report.models import DefinitionWrite, Languages, ReportDefinition, ReportFormat
 from guanxi.report.schedule_models import (
     DeliveryStatus,
@@ -305,3 +305,48 @@ def test_a_paused_schedule_does_not_fire_and_resumes_at_its_next_time(
     )
 
     assert made.next_run_at == MONDAY_9 + timedelta(days=7)
+
+
+def test_the_workers_jobs_send_the_due_report_and_expire_old_files(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    acme: Workspace,
+    definition: ReportDefinition,
+    mail: Settings,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The schedule's jobs run the same functions as above, through the task queue."""
+    schedule(db, acme, definition, formats=[ReportFormat.HTML], languages=Languages.EN)
+    monkeypatch.setattr(scheduled, "sessions", lambda: session_factory)
+    monkeypatch.setattr(scheduled, "get_settings", lambda: mail)
+    monkeypatch.setattr(scheduled, "utcnow", lambda: MONDAY_9)
+    monkeypatch.setattr(scheduled.huey, "immediate", True)
+    assert [job.name for job in scheduled.SCHEDULE] == ["report-schedules", "report-expire-files"]
+
+    [delivery_id] = scheduled.run_report_schedules()
+
+    assert mailbox.to() == ["analyst@acme.example", "head.office@example.com"]
+    monkeypatch.setattr(scheduled, "utcnow", lambda: MONDAY_9 + timedelta(days=91))
+    assert scheduled.run_expire_files() == 1
+    delivery = db.get_one(ReportDelivery, delivery_id)
+    db.refresh(delivery)
+    assert delivery.expired
+    assert not (mail.data_dir / delivery.files[0]["path"]).exists()
+
+
+def test_deleting_a_report_deletes_the_files_it_sent(
+    db: Session, acme: Workspace, definition: ReportDefinition, mail: Settings
+) -> None:
+    schedule(db, acme, definition, formats=[ReportFormat.HTML], languages=Languages.EN)
+    assert fire_and_send(db, mail, MONDAY_9) == [DeliveryStatus.SENT]
+    path = mail.data_dir / db.scalars(select(ReportDelivery)).one().files[0]["path"]
+    assert path.is_file()
+
+    service.delete_definition(
+        db, workspace=acme, definition=definition, actor=None, data_dir=mail.data_dir
+    )
+    db.commit()
+
+    assert not path.exists()
+    assert db.scalars(select(ReportDelivery)).all() == []
