@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -350,3 +351,30 @@ def test_deleting_a_report_deletes_the_files_it_sent(
 
     assert not path.exists()
     assert db.scalars(select(ReportDelivery)).all() == []
+
+
+def test_a_report_that_cannot_be_made_leaves_no_file_and_is_tried_again(
+    db: Session,
+    acme: Workspace,
+    definition: ReportDefinition,
+    mail: Settings,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schedule(db, acme, definition, formats=[ReportFormat.HTML, ReportFormat.XLSX])
+    real_render = service.render
+
+    def render_html_only(document: Any, *, report_format: ReportFormat, language: str) -> bytes:
+        if report_format is ReportFormat.XLSX:
+            msg = "no spreadsheet today"
+            raise RuntimeError(msg)
+        return real_render(document, report_format=report_format, language=language)
+
+    monkeypatch.setattr(service, "render", render_html_only)
+
+    assert fire_and_send(db, mail, MONDAY_9) == [DeliveryStatus.PENDING]
+
+    delivery = db.scalars(select(ReportDelivery)).one()
+    assert (delivery.last_error, delivery.files) == (deliveries.NOT_MADE, [])
+    assert list(mail.data_dir.rglob("*.html")) == []
+    assert mailbox.received == []

@@ -209,23 +209,28 @@ def make_files(
     folder = service.reports_dir(settings.data_dir, workspace) / "sent"
     folder.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
-    for language in schedule_languages(schedule):
-        for format_name in schedule.formats:
-            report_format = ReportFormat(format_name)
-            content = service.render(document, report_format=report_format, language=language)
-            name = service.file_name(definition.title, period, language, report_format)
-            path = folder / f"{delivery.id}_{name}"
-            path.write_bytes(content)
-            files.append(
-                {
-                    "name": name,
-                    "format": report_format.value,
-                    "language": language,
-                    "path": str(path.relative_to(settings.data_dir)),
-                    "size": len(content),
-                    "sha256": hashlib.sha256(content).hexdigest(),
-                }
-            )
+    try:
+        for language in schedule_languages(schedule):
+            for format_name in schedule.formats:
+                report_format = ReportFormat(format_name)
+                content = service.render(document, report_format=report_format, language=language)
+                name = service.file_name(definition.title, period, language, report_format)
+                path = folder / f"{delivery.id}_{name}"
+                path.write_bytes(content)
+                files.append(
+                    {
+                        "name": name,
+                        "format": report_format.value,
+                        "language": language,
+                        "path": str(path.relative_to(settings.data_dir)),
+                        "size": len(content),
+                        "sha256": hashlib.sha256(content).hexdigest(),
+                    }
+                )
+    except Exception:
+        for file in files:  # all or nothing: the next attempt makes them again
+            (settings.data_dir / file["path"]).unlink(missing_ok=True)
+        raise
     delivery.files = files
     delivery.total_size = sum(file["size"] for file in files)
     delivery.files_expire_at = now + timedelta(days=settings.report_retention_days)
