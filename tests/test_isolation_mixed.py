@@ -53,7 +53,7 @@ from guanxi.planner import service as planner
 from guanxi.planner.brief import parse_brief
 from guanxi.publishing import campaigns
 from guanxi.publishing.media import store_media
-from guanxi.publishing.models import PublishTarget
+from guanxi.publishing.models import Variant
 from guanxi.report import schedules as report_schedules
 from guanxi.report import service as report_service
 from guanxi.report.models import DefinitionWrite
@@ -107,7 +107,7 @@ ID_NAMES: dict[str, tuple[str, ...]] = {
     "schedule": ("report_schedules",),
     "source": ("listening_sources",),
     "tag": ("inbox_tags",),
-    "target": ("publish_targets",),
+    "variant": ("variants",),
     "token": ("api_tokens",),
     "topic": ("listening_topic_queries",),
     "tracked": ("market_tracked_apps",),
@@ -156,7 +156,7 @@ def _furnish(
         actor=owner,
     )
     manual = (
-        select(PublishTarget)
+        select(Variant)
         .join(Channel)
         .where(Channel.workspace_id == workspace.id, Channel.connector == "manual")
     )
