@@ -41,6 +41,7 @@ from guanxi.core.settings import Settings
 from guanxi.shell.app import create_app
 from guanxi.shell.models import metadata
 from tests.cli import cli_database  # noqa: F401 - a fixture for the CLI tests
+from tests.mail_support import mailbox  # noqa: F401 - a fixture for the e-mail tests
 
 PASSWORD = "correct horse battery"
 POSTGRES_URL = os.environ.get("GUANXI_TEST_DATABASE_URL", "")

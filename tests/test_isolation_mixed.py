@@ -13,6 +13,7 @@ models, so a route or a field added later is probed without touching this file.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, Role, User, Workspace
 from guanxi.channels.models import Channel
-from guanxi.core.db import Base
+from guanxi.core.db import Base, utcnow
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.devtools.demo.inbox import load_demo as load_workflow_demo
@@ -53,12 +54,17 @@ from guanxi.planner.brief import parse_brief
 from guanxi.publishing import campaigns
 from guanxi.publishing.media import store_media
 from guanxi.publishing.models import Variant
+from guanxi.report import schedules as report_schedules
+from guanxi.report import service as report_service
+from guanxi.report.models import DefinitionWrite
+from guanxi.report.schedule_models import DeliveryStatus, ReportDelivery, ScheduleWrite
 from tests.composer_support import png_bytes
 from tests.conftest import UserFactory, csrf_token, sign_in
 from tests.inbox_ui_support import make_item
 from tests.listening_topics_support import add_author, add_mention
 from tests.market_support import small_market
 from tests.test_isolation import (
+    B_SLUG,
     SAFE_METHODS,
     World,
     http_routes,
@@ -82,6 +88,8 @@ ID_NAMES: dict[str, tuple[str, ...]] = {
     "channel": ("channels",),
     "dataset": ("market_datasets",),
     "debate": ("inbox_debates",),
+    "definition": ("report_definitions",),
+    "delivery": ("report_deliveries",),
     "item": ("inbox_items",),
     "keep": ("inbox_people",),
     "media": ("media_assets",),
@@ -96,6 +104,7 @@ ID_NAMES: dict[str, tuple[str, ...]] = {
     "rule": ("listening_alert_rules", "inbox_moderation_rules", "inbox_assignment_rules"),
     "saved": ("inbox_saved_replies",),
     "saved_reply": ("inbox_saved_replies",),
+    "schedule": ("report_schedules",),
     "source": ("listening_sources",),
     "tag": ("inbox_tags",),
     "variant": ("variants",),
@@ -190,6 +199,54 @@ def _furnish(
             ),
             ModerationAction(workspace_id=workspace.id, item_id=item.id, action="hide", value=""),
         ]
+    )
+    db.flush()
+    _furnish_reports(db, workspace, owner=owner, settings=settings)
+
+
+def _furnish_reports(db: Session, workspace: Workspace, *, owner: User, settings: Settings) -> None:
+    """A report with a schedule, and a report that schedule sent with its file kept."""
+    definition = report_service.create_definition(
+        db,
+        workspace=workspace,
+        actor=owner,
+        data=DefinitionWrite(title=f"{workspace.slug} weekly", section_keys=["measure.accounts"]),
+    )
+    schedule = report_schedules.create_schedule(
+        db,
+        workspace=workspace,
+        definition=definition,
+        actor=owner,
+        data=ScheduleWrite(member_ids=[owner.id], outside_emails=[f"hq@{workspace.slug}.example"]),
+        now=utcnow(),
+    )
+    content = f"<p>{workspace.name} {MARKER if workspace.slug == B_SLUG else ''}</p>".encode()
+    path = settings.data_dir / "reports" / str(workspace.id) / "sent" / "1_weekly_en.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    db.add(
+        ReportDelivery(
+            workspace_id=workspace.id,
+            definition_id=definition.id,
+            schedule_id=schedule.id,
+            due_at=utcnow(),
+            start=utcnow().date(),
+            end=utcnow().date(),
+            status=DeliveryStatus.SENT,
+            recipients=[f"hq@{workspace.slug}.example"],
+            sent_to=[f"hq@{workspace.slug}.example"],
+            files=[
+                {
+                    "name": "weekly_en.html",
+                    "format": "html",
+                    "language": "en",
+                    "path": str(path.relative_to(settings.data_dir)),
+                    "size": len(content),
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                }
+            ],
+            total_size=len(content),
+        )
     )
     db.flush()
 

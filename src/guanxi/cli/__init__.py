@@ -209,6 +209,7 @@ def workspace_add_member(
 @app.command()
 def demo() -> None:
     """Load the demo workspace (a Provence wine brand entering China); safe to repeat."""
+    from guanxi.devtools.demo.report import make_demo_report_files  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
     from guanxi.devtools.demo.stack import load_demo_channels  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
     from guanxi.devtools.demo.workspace import DEMO_PASSWORD, DEMO_PEOPLE, load_demo  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
@@ -217,6 +218,7 @@ def demo() -> None:
         channels = load_demo_channels(
             db, workspace=workspace, box=SecretBox.from_settings(get_settings())
         )
+        make_demo_report_files(db, workspace=workspace, settings=get_settings())
     console.print(f"demo workspace [bold]{workspace.name}[/] ready")
     console.print("  connected sandbox accounts: " + ", ".join(c.name for c in channels))
     for person in DEMO_PEOPLE:

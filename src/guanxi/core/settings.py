@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     smtp_from: str = Field("guanxi@localhost", description="Sender address of e-mails.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with TLS.")
+    email_attachments_max_mb: int = Field(
+        10, ge=1, le=100, description="Files one e-mail attaches (MB); larger ones are linked."
+    )
+    report_retention_days: int = Field(
+        90, ge=1, le=3650, description="Days a scheduled report's files are kept."
+    )
     login_max_failures: int = Field(
         5, ge=1, description="Failed sign-ins to one account from one client before waits."
     )

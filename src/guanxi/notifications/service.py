@@ -14,6 +14,7 @@ import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select, update
@@ -38,6 +39,12 @@ PAGE_SIZE = 200
 # capabilities register them.
 MESSAGES: dict[str, str] = {}
 SUBJECT = N_("guanxi: {message}")
+LINKED_FILES = N_(
+    "The files are too large to attach (over {limit} MB together); download them here:"
+)
+LINK_LINE = N_("{name} ({size}): {link}")
+FILE_LEFT_OUT = N_("{name} ({size}) is too large to attach and has no download link.")
+MB = 1024 * 1024
 TEAM_CHAT_LINE = N_("For: {people}")
 NO_SUCH_NOTIFICATION = N_("You have no notification with this number in this workspace.")
 
@@ -51,12 +58,44 @@ def register_kinds(messages: dict[str, str]) -> None:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file an e-mail carries: its bytes or the path of a file holding them, and where to
+    download it instead when the e-mail's files are too large to attach."""
+
+    name: str
+    media_type: str
+    content: bytes | None = None
+    path: Path | None = None
+    link: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.content is None) == (self.path is None):
+            msg = "an attachment has either its content or the path of its file"
+            raise ValueError(msg)
+
+    @property
+    def size(self) -> int:
+        """How many bytes the file has."""
+        return len(self.content) if self.content is not None else self.path.stat().st_size  # type: ignore[union-attr]
+
+    def read(self) -> bytes:
+        """The file's bytes."""
+        return self.content if self.content is not None else self.path.read_bytes()  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
-    """An e-mail waiting for its transaction to commit."""
+    """An e-mail waiting for its transaction to commit (or sent at once by a job)."""
 
     to: str
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
+    language: str = "en"  # of the lines added about files too large to attach
+
+
+class EmailNotSentError(RuntimeError):
+    """The mail server could not be reached or refused an e-mail."""
 
 
 def managers_of(db: Session, *, workspace_id: int) -> list[int]:
@@ -176,9 +215,24 @@ def send_emails(settings: Settings, emails: Iterable[OutgoingEmail]) -> int:
     Errors are logged, never raised: an unreachable mail server must not stop publishing.
     """
     emails = list(emails)
+    sent: list[OutgoingEmail] = []
+    try:
+        deliver_emails(settings, emails, sent=sent)
+    except EmailNotSentError:
+        log.exception("could not send %d notification e-mail(s)", len(emails) - len(sent))
+    return len(sent)
+
+
+def deliver_emails(
+    settings: Settings, emails: Iterable[OutgoingEmail], *, sent: list[OutgoingEmail]
+) -> None:
+    """Send ``emails`` through the configured SMTP server, appending each one that went out
+    to ``sent``; raise EmailNotSentError at the first failure (a job retries the rest later).
+
+    Nothing is sent when ``GUANXI_SMTP_HOST`` is empty."""
+    emails = list(emails)
     if not emails or not settings.smtp_host:
-        return 0
-    sent = 0
+        return
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
             if settings.smtp_starttls:
@@ -187,16 +241,42 @@ def send_emails(settings: Settings, emails: Iterable[OutgoingEmail]) -> int:
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, password)
             for email in emails:
-                message = EmailMessage()
-                message["From"] = settings.smtp_from
-                message["To"] = email.to
-                message["Subject"] = email.subject
-                message.set_content(email.body)
-                smtp.send_message(message)
-                sent += 1
-    except (OSError, smtplib.SMTPException):
-        log.exception("could not send %d notification e-mail(s)", len(emails) - sent)
-    return sent
+                smtp.send_message(email_message(settings, email))
+                sent.append(email)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise EmailNotSentError(str(exc) or type(exc).__name__) from exc
+
+
+def email_message(settings: Settings, email: OutgoingEmail) -> EmailMessage:
+    """``email`` as a MIME message: its files attached when together they fit within
+    ``GUANXI_EMAIL_ATTACHMENTS_MAX_MB``, otherwise listed with their download links."""
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    limit = settings.email_attachments_max_mb
+    attach = sum(file.size for file in email.attachments) <= limit * MB
+    body = email.body if attach else _with_links(email, limit)
+    message.set_content(body)
+    if attach:
+        for file in email.attachments:
+            main, _slash, sub = file.media_type.split(";")[0].strip().partition("/")
+            message.add_attachment(
+                file.read(), maintype=main, subtype=sub or "octet-stream", filename=file.name
+            )
+    return message
+
+
+def _with_links(email: OutgoingEmail, limit: int) -> str:
+    gettext = get_translations(email.language).gettext
+    lines = [email.body.rstrip("\n"), "", gettext(LINKED_FILES).format(limit=limit)]
+    for file in email.attachments:
+        size = f"{file.size / MB:.1f} MB"
+        if file.link:
+            lines.append(gettext(LINK_LINE).format(name=file.name, size=size, link=file.link))
+        else:
+            lines.append(gettext(FILE_LEFT_OUT).format(name=file.name, size=size))
+    return "\n".join(lines) + "\n"
 
 
 def count_unread(db: Session, *, user_id: int, workspace_id: int) -> int:

@@ -2,13 +2,18 @@
 previewed as a page, shared by a read-only link and made as files."""
 
 from guanxi.core.capability import Capability
-from guanxi.report import cli, models
+from guanxi.report import cli, models, schedule_models
 
 capability = Capability(
     name="report",
     position=90,
-    routers=("guanxi.report.views:router", "guanxi.report.share_views:router"),
-    api_routers=("guanxi.report.api:router",),
-    models=(models,),
+    routers=(
+        "guanxi.report.schedule_views:router",
+        "guanxi.report.views:router",
+        "guanxi.report.share_views:router",
+    ),
+    api_routers=("guanxi.report.api:router", "guanxi.report.schedule_api:router"),
+    models=(models, schedule_models),
+    schedule="guanxi.report.scheduled:SCHEDULE",
     cli=cli.register,
 )

@@ -31,6 +31,7 @@ from guanxi.report.models import (
     RunStatus,
 )
 from guanxi.report.periods import ReportPeriod, compared_days, report_period, today_in
+from guanxi.report.schedule_models import ReportDelivery
 from guanxi.report.templates import get_template
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,10 @@ def delete_definition(
     for run in db.scalars(select(ReportRun).where(ReportRun.definition_id == definition.id)):
         if run.file_path:
             (data_dir / run.file_path).unlink(missing_ok=True)
+    sent = select(ReportDelivery).where(ReportDelivery.definition_id == definition.id)
+    for delivery in db.scalars(sent):
+        for file in delivery.files:
+            (data_dir / file["path"]).unlink(missing_ok=True)
     record_audit(
         db,
         actor=actor,

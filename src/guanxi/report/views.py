@@ -12,7 +12,8 @@ from guanxi.accounts.models import Membership, Permission
 from guanxi.core import i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import NotFoundError
-from guanxi.report import service, sharing
+from guanxi.report import schedules, service, sharing
+from guanxi.report.deliveries import KNOWN_ERRORS
 from guanxi.report.downloads import attachment
 from guanxi.report.forms import definition_from_form
 from guanxi.report.models import (
@@ -30,6 +31,7 @@ from guanxi.report.models import (
 )
 from guanxi.report.periods import today_in
 from guanxi.report.present import period_label, present
+from guanxi.report.schedule_models import DELIVERY_LABELS, FREQUENCY_LABELS, WEEKDAYS
 from guanxi.report.sections import offered_sections
 from guanxi.report.templates import TEMPLATES
 from guanxi.web.deps import CurrentUser, Db, Reader, Writer, app_settings, verify_csrf
@@ -251,6 +253,12 @@ def _preview(
             "formats": [f.value for f in ReportFormat],
             "shares": sharing.list_shares(db, definition=definition),
             "runs": service.list_runs(db, definition=definition),
+            "schedules": schedules.list_schedules(db, definition=definition),
+            "deliveries": schedules.list_deliveries(db, definition=definition),
+            "frequency_labels": {k.value: v for k, v in FREQUENCY_LABELS.items()},
+            "delivery_labels": {k.value: v for k, v in DELIVERY_LABELS.items()},
+            "weekdays": WEEKDAYS,
+            "known_errors": KNOWN_ERRORS,
             "new_link": new_link,
             "now": now,
             "share_max_days": SHARE_MAX_DAYS,
