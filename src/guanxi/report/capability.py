@@ -3,12 +3,18 @@ previewed as a page, shared by a read-only link and made as files."""
 
 from guanxi.core.capability import Capability
 from guanxi.report import cli, models
+from guanxi.report.branding import models as branding_models
 
 capability = Capability(
     name="report",
     position=90,
-    routers=("guanxi.report.views:router", "guanxi.report.share_views:router"),
+    routers=(
+        # Before the reports' own: /reports/branding is not a report's number.
+        "guanxi.report.branding.views:router",
+        "guanxi.report.views:router",
+        "guanxi.report.share_views:router",
+    ),
     api_routers=("guanxi.report.api:router",),
-    models=(models,),
+    models=(models, branding_models),
     cli=cli.register,
 )

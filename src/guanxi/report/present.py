@@ -20,7 +20,13 @@ from guanxi.core.report import (
 )
 from guanxi.report.build import failed
 from guanxi.report.document import ReportDocument
-from guanxi.report.files.labels import category, cell, figure_line
+from guanxi.report.files.labels import (
+    brand_colours,
+    category,
+    cell,
+    figure_line,
+    logo_data_uri,
+)
 from guanxi.report.words import BABEL_LOCALES, translate
 
 
@@ -70,6 +76,7 @@ class ReportView:
     brand: str
     primary_colour: str
     accent_colour: str
+    logo: str  # a data: address, "" without a logo
     period: str
     comparison: str  # "" without one
     sections: list[SectionView]
@@ -195,11 +202,13 @@ def present(document: ReportDocument, language: str) -> ReportView:
     comparison = ""
     if document.compare_start is not None and document.compare_end is not None:
         comparison = period_label(document.compare_start, document.compare_end, language)
+    colours = brand_colours(document.brand)
     return ReportView(
         title=document.title,
         brand=document.brand.name,
-        primary_colour=document.brand.primary_colour,
-        accent_colour=document.brand.accent_colour,
+        primary_colour=colours[0],
+        accent_colour=colours[1],
+        logo=logo_data_uri(document.brand),
         period=period_label(document.start, document.end, language),
         comparison=comparison,
         sections=[

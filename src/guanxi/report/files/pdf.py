@@ -50,8 +50,7 @@ def report_html(document: ReportDocument, language: str, font_family: str | None
         _section(section, index, document, language, (primary, accent), svg_font)
         for index, section in enumerate(document.sections, start=1)
     ]
-    picture = labels.logo(brand)
-    logo = "data:image/png;base64," + base64.b64encode(picture).decode("ascii") if picture else ""
+    logo = labels.logo_data_uri(brand)
     return _environment.get_template("pdf.html").render(
         lang="zh-CN" if language == "zh_Hans" else "en",
         document=document,
