@@ -198,3 +198,15 @@ def logo_data_uri(brand: Brand) -> str:
         return "data:image/svg+xml;base64," + base64.b64encode(brand.logo_svg).decode("ascii")
     picture = logo(brand)
     return "data:image/png;base64," + base64.b64encode(picture).decode("ascii") if picture else ""
+
+
+def logo_box(brand: Brand, width: float, height: float) -> tuple[float, float]:
+    """The logo's size fitted within ``width`` × ``height`` (any unit), its proportions kept
+    (an SVG without a width and height has no size of its own in a PDF: its PNG's is used)."""
+    picture = logo(brand)
+    if picture is None:
+        return width, height
+    with Image.open(io.BytesIO(picture)) as opened:
+        pixels_wide, pixels_high = opened.size
+    scale = min(width / pixels_wide, height / pixels_high)
+    return round(pixels_wide * scale, 2), round(pixels_high * scale, 2)
