@@ -23,7 +23,7 @@ from guanxi.report.build import ReportSpec, build_report
 from guanxi.report.files import render_file
 from guanxi.report.files.pdf import report_html
 from guanxi.report.periods import ReportPeriod
-from guanxi.report.present import present
+from guanxi.report.present import ChartView, present
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.report_support import SECTION_KEYS, test_sections  # noqa: F401 - a fixture
 from tests.test_report_pages import new_report, token
@@ -151,6 +151,8 @@ def test_the_brands_logo_colours_and_master_are_on_every_format(
     vector = "data:image/svg+xml;base64," + base64.b64encode(SVG_LOGO).decode("ascii")
     page = present(document, "en")
     assert (page.logo, page.primary_colour, page.accent_colour) == (vector, "#0a7e8c", "#f29f05")
+    drawn = [b for section in page.sections for b in section.blocks if isinstance(b, ChartView)]
+    assert drawn[0].option["color"][:2] == ["#0a7e8c", "#f29f05"]  # as the PDF's charts
     printed = report_html(document, "en", None)
     assert vector in printed
     assert "#0a7e8c" in printed

@@ -3,6 +3,7 @@ numbers written as the language writes them, each chart as an ECharts option."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,6 +28,7 @@ from guanxi.report.files.labels import (
     figure_line,
     logo_data_uri,
 )
+from guanxi.report.files.svg import PALETTE
 from guanxi.report.words import BABEL_LOCALES, translate
 
 
@@ -105,8 +107,9 @@ def _figure(figure: Figure, language: str) -> FigureView:
     )
 
 
-def chart_option(chart: Chart, language: str) -> dict[str, Any]:
-    """The ECharts option that draws ``chart`` (percentages drawn as 0-100)."""
+def chart_option(chart: Chart, language: str, colours: Sequence[str] = ()) -> dict[str, Any]:
+    """The ECharts option that draws ``chart`` (percentages drawn as 0-100), its series in
+    the brand's ``colours`` first, then ECharts' own: the colours of the PDF's charts."""
     scale = 100.0 if chart.unit is Unit.PERCENT else 1.0
     suffix = "%" if chart.unit is Unit.PERCENT else ""
     categories = [category(value, language) for value in chart.categories]
@@ -117,6 +120,7 @@ def chart_option(chart: Chart, language: str) -> dict[str, Any]:
         return [None if v is None else round(v * scale, 4) for v in raw]
 
     option: dict[str, Any] = {
+        "color": [*colours, *PALETTE],
         "tooltip": {"trigger": "item" if chart.kind is ChartKind.PIE else "axis"},
         "legend": {"data": names, "bottom": 0},
     }
@@ -170,7 +174,9 @@ def _table(table: Table, language: str) -> TableView:
     )
 
 
-def _section(section: ReportSection, comment: str, language: str) -> SectionView:
+def _section(
+    section: ReportSection, comment: str, language: str, colours: Sequence[str]
+) -> SectionView:
     narrative: list[str] = []
     figures: list[FigureView] = []
     blocks: list[BlockView] = []
@@ -179,7 +185,7 @@ def _section(section: ReportSection, comment: str, language: str) -> SectionView
             figures.append(_figure(block, language))
         elif isinstance(block, Chart):
             blocks.append(
-                ChartView(translate(block.title, language), chart_option(block, language))
+                ChartView(translate(block.title, language), chart_option(block, language, colours))
             )
         elif isinstance(block, Table):
             blocks.append(_table(block, language))
@@ -212,7 +218,7 @@ def present(document: ReportDocument, language: str) -> ReportView:
         period=period_label(document.start, document.end, language),
         comparison=comparison,
         sections=[
-            _section(section, document.comments.get(section.key, ""), language)
+            _section(section, document.comments.get(section.key, ""), language, colours)
             for section in document.sections
         ],
         language=language,
