@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import N_
 from guanxi.core.report import ReportQuery, ReportSection, SectionOffer, Text
-from guanxi.report.document import Brand, ReportDocument
+from guanxi.report.branding.service import brand_of
+from guanxi.report.document import ReportDocument
 from guanxi.report.models import ReportDefinition
 from guanxi.report.periods import ReportPeriod
 from guanxi.report.sections import offered_sections, section_source
@@ -49,11 +50,6 @@ class ReportSpec:
             include_empty=definition.include_empty,
             campaign_id=definition.campaign_id,
         )
-
-
-def brand_of(workspace: Workspace) -> Brand:
-    """The workspace's look on its reports (its name; the default colours)."""
-    return Brand(name=workspace.name)
 
 
 def _failed(offer: SectionOffer) -> ReportSection:
@@ -113,7 +109,7 @@ def build_report(
         sections.append(section)
     return ReportDocument(
         title=spec.title,
-        brand=brand_of(workspace),
+        brand=brand_of(db, workspace=workspace),
         start=period.start,
         end=period.end,
         compare_start=period.compare_start,

@@ -14,12 +14,20 @@ from guanxi.core.report import ReportSection
 
 @dataclass(frozen=True)
 class Brand:
-    """The workspace's look on a report: its name, logo and colours (white-label)."""
+    """The workspace's look on a report: its name, logo, colours and PowerPoint master
+    (white-label, ``report.branding``)."""
 
     name: str
-    logo_png: bytes | None = None  # a PNG, at most a few hundred KB
+    logo_png: bytes | None = None  # a PNG, at most 800 × 400 pixels
     primary_colour: str = "#8e1b3a"  # "#rrggbb"
     accent_colour: str = "#c9a227"
+    logo_svg: bytes | None = None  # the same logo as a vector, when it was uploaded as one
+    template_pptx: bytes | None = None  # the brand's .pptx master for PowerPoint reports
+
+    def __repr__(self) -> str:  # the files' bytes would fill a log line
+        return (
+            f"Brand(name={self.name!r}, primary={self.primary_colour}, accent={self.accent_colour})"
+        )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ numbers written as the language writes them, each chart as an ECharts option."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,7 +21,14 @@ from guanxi.core.report import (
 )
 from guanxi.report.build import failed
 from guanxi.report.document import ReportDocument
-from guanxi.report.files.labels import category, cell, figure_line
+from guanxi.report.files.labels import (
+    brand_colours,
+    category,
+    cell,
+    figure_line,
+    logo_data_uri,
+)
+from guanxi.report.files.svg import PALETTE
 from guanxi.report.words import BABEL_LOCALES, translate
 
 
@@ -70,6 +78,7 @@ class ReportView:
     brand: str
     primary_colour: str
     accent_colour: str
+    logo: str  # a data: address, "" without a logo
     period: str
     comparison: str  # "" without one
     sections: list[SectionView]
@@ -98,8 +107,9 @@ def _figure(figure: Figure, language: str) -> FigureView:
     )
 
 
-def chart_option(chart: Chart, language: str) -> dict[str, Any]:
-    """The ECharts option that draws ``chart`` (percentages drawn as 0-100)."""
+def chart_option(chart: Chart, language: str, colours: Sequence[str] = ()) -> dict[str, Any]:
+    """The ECharts option that draws ``chart`` (percentages drawn as 0-100), its series in
+    the brand's ``colours`` first, then ECharts' own: the colours of the PDF's charts."""
     scale = 100.0 if chart.unit is Unit.PERCENT else 1.0
     suffix = "%" if chart.unit is Unit.PERCENT else ""
     categories = [category(value, language) for value in chart.categories]
@@ -110,6 +120,7 @@ def chart_option(chart: Chart, language: str) -> dict[str, Any]:
         return [None if v is None else round(v * scale, 4) for v in raw]
 
     option: dict[str, Any] = {
+        "color": [*colours, *PALETTE],
         "tooltip": {"trigger": "item" if chart.kind is ChartKind.PIE else "axis"},
         "legend": {"data": names, "bottom": 0},
     }
@@ -163,7 +174,9 @@ def _table(table: Table, language: str) -> TableView:
     )
 
 
-def _section(section: ReportSection, comment: str, language: str) -> SectionView:
+def _section(
+    section: ReportSection, comment: str, language: str, colours: Sequence[str]
+) -> SectionView:
     narrative: list[str] = []
     figures: list[FigureView] = []
     blocks: list[BlockView] = []
@@ -172,7 +185,7 @@ def _section(section: ReportSection, comment: str, language: str) -> SectionView
             figures.append(_figure(block, language))
         elif isinstance(block, Chart):
             blocks.append(
-                ChartView(translate(block.title, language), chart_option(block, language))
+                ChartView(translate(block.title, language), chart_option(block, language, colours))
             )
         elif isinstance(block, Table):
             blocks.append(_table(block, language))
@@ -195,15 +208,17 @@ def present(document: ReportDocument, language: str) -> ReportView:
     comparison = ""
     if document.compare_start is not None and document.compare_end is not None:
         comparison = period_label(document.compare_start, document.compare_end, language)
+    colours = brand_colours(document.brand)
     return ReportView(
         title=document.title,
         brand=document.brand.name,
-        primary_colour=document.brand.primary_colour,
-        accent_colour=document.brand.accent_colour,
+        primary_colour=colours[0],
+        accent_colour=colours[1],
+        logo=logo_data_uri(document.brand),
         period=period_label(document.start, document.end, language),
         comparison=comparison,
         sections=[
-            _section(section, document.comments.get(section.key, ""), language)
+            _section(section, document.comments.get(section.key, ""), language, colours)
             for section in document.sections
         ],
         language=language,

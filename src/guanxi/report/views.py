@@ -82,6 +82,7 @@ def reports_page(request: Request, db: Db, membership: Reader) -> Response:
             "period_labels": {k.value: v for k, v in PERIOD_LABELS.items()},
             "language_labels": {k.value: v for k, v in LANGUAGE_LABELS.items()},
             "can_write": membership.can(Permission.WRITE),
+            "can_brand": membership.can(Permission.APPROVE),
         },
     )
 

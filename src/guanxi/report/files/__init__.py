@@ -40,7 +40,7 @@ def render_file(document: ReportDocument, fmt: str, language: str) -> bytes:
     if fmt == "pptx":
         from guanxi.report.files.powerpoint import render_pptx  # noqa: PLC0415 - python-pptx and lxml (~0.2 s), loaded to make a deck only
 
-        return render_pptx(document, language)
+        return render_pptx(document, language, document.brand.template_pptx)
     if fmt == "pdf":
         from guanxi.report.files.pdf import render_pdf  # noqa: PLC0415 - the PDF renderer (~0.3 s), loaded to make a PDF only
 

@@ -3,6 +3,7 @@ table cells, and the blocks of a section sorted by kind."""
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from dataclasses import dataclass
@@ -188,3 +189,24 @@ def logo(brand: Brand) -> bytes | None:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
     return brand.logo_png
+
+
+def logo_data_uri(brand: Brand) -> str:
+    """The brand's logo as a ``data:`` address for a page or the PDF: its vector when it was
+    uploaded as an SVG (checked then), else its PNG; "" without a logo."""
+    if brand.logo_svg:
+        return "data:image/svg+xml;base64," + base64.b64encode(brand.logo_svg).decode("ascii")
+    picture = logo(brand)
+    return "data:image/png;base64," + base64.b64encode(picture).decode("ascii") if picture else ""
+
+
+def logo_box(brand: Brand, width: float, height: float) -> tuple[float, float]:
+    """The logo's size fitted within ``width`` × ``height`` (any unit), its proportions kept
+    (an SVG without a width and height has no size of its own in a PDF: its PNG's is used)."""
+    picture = logo(brand)
+    if picture is None:
+        return width, height
+    with Image.open(io.BytesIO(picture)) as opened:
+        pixels_wide, pixels_high = opened.size
+    scale = min(width / pixels_wide, height / pixels_high)
+    return round(pixels_wide * scale, 2), round(pixels_high * scale, 2)

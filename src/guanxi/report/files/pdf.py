@@ -50,8 +50,8 @@ def report_html(document: ReportDocument, language: str, font_family: str | None
         _section(section, index, document, language, (primary, accent), svg_font)
         for index, section in enumerate(document.sections, start=1)
     ]
-    picture = labels.logo(brand)
-    logo = "data:image/png;base64," + base64.b64encode(picture).decode("ascii") if picture else ""
+    logo = labels.logo_data_uri(brand)
+    logo_width, logo_height = labels.logo_box(brand, 70, 28)  # mm, the cover's corner
     return _environment.get_template("pdf.html").render(
         lang="zh-CN" if language == "zh_Hans" else "en",
         document=document,
@@ -61,6 +61,7 @@ def report_html(document: ReportDocument, language: str, font_family: str | None
         fonts=Markup(", ".join(ordered)),  # noqa: S704 - our own font names
         footer=_css_string(f"{brand.name} · {document.title}"),
         logo=logo,
+        logo_size=Markup(f"width: {logo_width}mm; height: {logo_height}mm"),  # noqa: S704 - two numbers
         period=labels.period(document, language),
         made=labels.generated(document, language),
         contents=translate(labels.CONTENTS, language),

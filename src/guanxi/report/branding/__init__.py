@@ -1,0 +1,1 @@
+"""A workspace's look on its reports (white-label): logo, colours and PowerPoint master."""
