@@ -66,13 +66,33 @@ EDITABLE_STATES = frozenset(
 
 def content_digest(target: PublishTarget) -> str:
     """A digest of what the variant says and shows: an approval is valid for this only."""
+    return digest_of_content(
+        text=target.text,
+        title=target.title,
+        digest=target.digest,
+        link=target.link,
+        media_ids=target.media_ids,
+        cover_media_id=target.cover_media_id,
+    )
+
+
+def digest_of_content(
+    *,
+    text: str,
+    title: str,
+    digest: str,
+    link: str,
+    media_ids: list[int] | None,
+    cover_media_id: int | None,
+) -> str:
+    """``content_digest`` of a variant's columns, read without the variant's object."""
     content = {
-        "text": target.text,
-        "title": target.title,
-        "digest": target.digest,
-        "link": target.link,
-        "media_ids": list(target.media_ids or []),
-        "cover_media_id": target.cover_media_id,
+        "text": text,
+        "title": title,
+        "digest": digest,
+        "link": link,
+        "media_ids": list(media_ids or []),
+        "cover_media_id": cover_media_id,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
