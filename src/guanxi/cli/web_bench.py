@@ -158,7 +158,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                 cost.kind,
                 str(len(cost.cpu_ms)),
                 f"{cost.median_ms:.1f}",
-                f"{sum(cost.cpu_ms) / len(cost.cpu_ms):.1f}",
+                f"{cost.mean_ms:.1f}",
                 f"{cost.mean_queries:.1f}",
             )
         console.print(table)
