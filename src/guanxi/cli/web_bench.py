@@ -126,10 +126,9 @@ def register_bench(bench_app: typer.Typer) -> None:
         """Fill a scratch database as ``bench web`` does, then send each page its people open
         (and an editor's draft, created and submitted) into the app in this process, ROUNDS
         times per role, and print each page's CPU time and statements per request."""
+        one_math_thread()  # as the web app runs: before anything imports numpy
         from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
         from guanxi.devtools.bench.web_data import Volume  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
-
-        one_math_thread()  # as the web app runs: before the fill imports numpy
         from guanxi.devtools.bench.web_pages import PagesConfig, run_pages_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
         config = PagesConfig(
