@@ -23,6 +23,7 @@ from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.core.settings import Settings
 from guanxi.devtools.bench.web_data import Volume, fill_demo
 from guanxi.devtools.bench.web_load import run_in_own_loop
+from guanxi.devtools.bench.web_people import READS
 from guanxi.devtools.bench.web_stack import free_port
 from guanxi.devtools.demo.stack import wait_for
 from guanxi.listening.mentions.flows import pipeline_for, stale_mention_ids
@@ -68,6 +69,42 @@ def test_four_people_of_every_role_browse_and_write_without_an_error() -> None:
     assert stored, result.output
     assert int(stored.group(1)) > 0, "the people's notes are stored"
     assert "error" not in "\n".join(lines[:-1]).lower().replace("errors=", "")
+
+
+PAGES_LAST_LINE = re.compile(r"^pages=(\d+) mix_cpu_ms=(\d+\.\d)$")
+
+
+def test_bench_pages_prints_every_page_of_the_mix_with_its_cpu_and_queries() -> None:
+    """Given a scratch demo with small volumes, when ``guanxi bench pages`` runs one round,
+    then every page the simulated people read and the editor's draft and submission are
+    listed with their CPU time and queries, and the last line has the documented shape."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "pages",
+            "--rounds",
+            "1",
+            "--mentions",
+            "200",
+            "--inbox-items",
+            "50",
+            "--posts",
+            "10",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    last = PAGES_LAST_LINE.match(result.output.strip().splitlines()[-1])
+    assert last, result.output
+    kinds = [name for name, _weight in READS] + ["badge", "draft", "draft-submit"]
+    assert int(last.group(1)) == len(kinds) + 1  # and healthz
+    assert float(last.group(2)) > 0
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    for kind in kinds:
+        cells = [cell.strip() for cell in rows[kind].split("│")[1:-1]]
+        assert cells[1] == ("1" if kind.startswith("draft") else "4"), rows[kind]  # the editor's
+        assert float(cells[2]) > 0, rows[kind]
+        assert float(cells[4]) > 0, rows[kind]  # each reads the database, at least the session
 
 
 def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from guanxi.core.console import fail as _fail
 from guanxi.core.console import sessions as _sessions
 from guanxi.core.db import session_scope
 from guanxi.core.errors import UserError
+from guanxi.core.maththreads import one_math_thread
 from guanxi.core.schedule import load_schedule, run_schedule
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import ConfigurationError, get_settings
@@ -95,6 +96,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the web application, in WORKERS processes sharing the database."""
+    one_math_thread()
     import uvicorn  # noqa: PLC0415 - uvicorn (and multiprocessing): ~12 ms only a server needs
 
     if reload and workers > 1:
@@ -265,6 +267,7 @@ def worker(
     ] = False,
 ) -> None:
     """Run the task queue's consumer: publishes, status checks, and the schedule."""
+    one_math_thread()
     if exit_with_parent:  # first: a parent that dies while the worker loads is noticed too
         _stop_when_orphaned()
     tasks = _tasks()
@@ -339,6 +342,7 @@ def up(
     web_workers: Annotated[int, typer.Option(min=1, help="Web processes.")] = 1,
 ) -> None:
     """Run the demo on one machine: the platform sandbox, a worker and the web app."""
+    one_math_thread()  # before the children start: they inherit it
     from guanxi.devtools.demo.stack import run_stack  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     run_stack(

@@ -1,4 +1,5 @@
-"""``guanxi bench web``: signed-in people of all roles working in the web app at once."""
+"""``guanxi bench web``: signed-in people of all roles working in the web app at once;
+``guanxi bench pages``: the CPU time and queries of each of their pages."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import typer
 from rich.table import Table
 
 from guanxi.core.console import console, fail, stage_progress
+from guanxi.core.maththreads import one_math_thread
 
 
 def register_bench(bench_app: typer.Typer) -> None:
-    """Add ``web`` to ``guanxi bench``."""
+    """Add ``web`` and ``pages`` to ``guanxi bench``."""
 
     @bench_app.command("web")
     def bench_web(
@@ -92,4 +94,82 @@ def register_bench(bench_app: typer.Typer) -> None:
             )
         if result.logs is not None:
             console.print(f"the logs of the web app, the worker and the sandbox: {result.logs}")
+        typer.echo(result.last_line())
+
+    @bench_app.command("pages")
+    def bench_pages(
+        people: Annotated[int, typer.Option(min=4, help="Members of the workspace.")] = 40,
+        rounds: Annotated[int, typer.Option(min=1, help="Counted rounds of every page.")] = 10,
+        database_url: Annotated[
+            str,
+            typer.Option(
+                help="A PostgreSQL server URL to create a scratch database on; default SQLite."
+            ),
+        ] = "",
+        mentions: Annotated[int, typer.Option(min=0, help="Mentions besides the demo's.")] = (
+            100_000
+        ),
+        inbox_items: Annotated[
+            int, typer.Option(min=1, help="Inbox items besides the demo's.")
+        ] = 50_000,
+        posts: Annotated[int, typer.Option(min=1, help="Posts besides the demo's.")] = 2_000,
+        page: Annotated[
+            list[str] | None, typer.Option(help="Only this page kind (repeat for more).")
+        ] = None,
+        statements: Annotated[
+            bool, typer.Option(help="List each page's statements, most frequent first.")
+        ] = False,
+        profile: Annotated[
+            int, typer.Option(min=0, help="Print the N costliest functions (needs yappi).")
+        ] = 0,
+    ) -> None:
+        """Fill a scratch database as ``bench web`` does, then send each page its people open
+        (and an editor's draft, created and submitted) into the app in this process, ROUNDS
+        times per role, and print each page's CPU time and statements per request."""
+        one_math_thread()  # as the web app runs: before anything imports numpy
+        from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.web_data import Volume  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.web_pages import PagesConfig, run_pages_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+
+        config = PagesConfig(
+            people=people,
+            rounds=rounds,
+            database_url=database_url,
+            volume=Volume(mentions=mentions, inbox_items=inbox_items, posts=posts),
+            only=tuple(page or ()),
+            profile=profile,
+        )
+        backend = "PostgreSQL" if database_url else "SQLite"
+        console.print(
+            f"bench pages: {rounds} rounds × 4 roles, {backend}; {people} people, {mentions} "
+            f"mentions, {inbox_items} inbox items, {posts} posts"
+        )
+        try:
+            with interrupts_as_exit(), stage_progress() as progress:
+                result = run_pages_bench(config, progress=progress)
+        except BenchError as exc:
+            raise fail(str(exc)) from exc
+        table = Table(
+            "page kind", "requests", "CPU ms p50", "CPU ms mean", "queries", title="pages"
+        )
+        for cost in result.costs.values():
+            table.add_row(
+                cost.kind,
+                str(len(cost.cpu_ms)),
+                f"{cost.median_ms:.1f}",
+                f"{cost.mean_ms:.1f}",
+                f"{cost.mean_queries:.1f}",
+            )
+        console.print(table)
+        if statements:
+            for cost in result.costs.values():
+                console.print(f"{cost.kind}:", highlight=False)
+                for statement, count in cost.statements.most_common(15):
+                    console.print(
+                        f"  {count / len(cost.cpu_ms):5.1f}× {statement}",
+                        markup=False,
+                        highlight=False,
+                    )
+        for line in result.profile:
+            console.print(line, markup=False, highlight=False)
         typer.echo(result.last_line())

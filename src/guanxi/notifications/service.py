@@ -24,6 +24,7 @@ from guanxi.accounts.models import Membership, Role, User
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.core.i18n import get_translations
+from guanxi.core.in_lists import scalars_among
 from guanxi.core.settings import Settings
 from guanxi.notifications import preferences, robots
 from guanxi.notifications.models import Notification
@@ -132,8 +133,11 @@ def notify(
     choices = preferences.choices_for(db, user_ids=user_ids, kind=kind)
     created = []
     in_team_chat: list[User] = []
+    # One query for everyone (an approval step waits for every manager: a hundred people),
+    # read before any row is added, so the notifications go in one batch at the next flush.
+    users = {user.id: user for user in scalars_among(db, select(User), User.id, user_ids)}
     for user_id in user_ids:
-        user = db.get(User, user_id)
+        user = users.get(user_id)
         if user is None or not user.is_active:
             continue
         choice = choices[user_id]

@@ -79,7 +79,12 @@ def decider_key(approval: Approval) -> str:
 
 def variant_authors(post: Post, variant: Variant) -> frozenset[str]:
     """Who wrote the variant: the post's author and whoever edited the variant's content."""
-    ids = [post.created_by_id, *(variant.content_author_ids or [])]
+    return authors_of(post.created_by_id, variant.content_author_ids)
+
+
+def authors_of(post_author_id: int | None, content_author_ids: list[int] | None) -> frozenset[str]:
+    """``variant_authors`` from the post's author and the variant's content authors."""
+    ids = [post_author_id, *(content_author_ids or [])]
     return frozenset(rules.member_key(user_id) for user_id in ids if user_id is not None)
 
 
@@ -91,7 +96,13 @@ def post_authors(post: Post) -> frozenset[str]:
 def review_status(db: Session, *, variant: Variant, policy: PublishingPolicy) -> ReviewStatus:
     """The approvals that still count: for the current content, since the last rejection,
     one per person, none by an author."""
-    return _status_of(variant, list_approvals(db, variant=variant), policy)
+    return status_from(
+        list_approvals(db, variant=variant),
+        policy=policy,
+        authors=variant_authors(variant.post, variant),
+        digest=content_digest(variant),
+        in_review=variant.state == VariantState.IN_REVIEW,
+    )
 
 
 def review_statuses(
@@ -99,20 +110,40 @@ def review_statuses(
 ) -> dict[int, ReviewStatus]:
     """``review_status`` of many variants by id, their decisions read in one query (load the
     variants with their post, or each asks for it)."""
-    decisions: dict[int, list[Approval]] = {variant.id: [] for variant in variants}
+    decisions = decisions_of(db, [variant.id for variant in variants])
+    return {
+        variant.id: status_from(
+            decisions[variant.id],
+            policy=policy,
+            authors=variant_authors(variant.post, variant),
+            digest=content_digest(variant),
+            in_review=variant.state == VariantState.IN_REVIEW,
+        )
+        for variant in variants
+    }
+
+
+def decisions_of(db: Session, variant_ids: Sequence[int]) -> dict[int, list[Approval]]:
+    """Every decision on each variant, oldest first, in one query (whatever the count)."""
+    decisions: dict[int, list[Approval]] = {variant_id: [] for variant_id in variant_ids}
     query = select(Approval).order_by(Approval.id)
     for approval in scalars_among(db, query, Approval.variant_id, decisions):
         decisions[approval.variant_id].append(approval)
-    return {variant.id: _status_of(variant, decisions[variant.id], policy) for variant in variants}
+    return decisions
 
 
-def _status_of(
-    variant: Variant, decisions: list[Approval], policy: PublishingPolicy
+def status_from(
+    decisions: list[Approval],
+    *,
+    policy: PublishingPolicy,
+    authors: frozenset[str],
+    digest: str,
+    in_review: bool,
 ) -> ReviewStatus:
-    authors = variant_authors(variant.post, variant)
+    """Where a variant stands, from its decisions, its authors and its content's digest."""
     counted = rules.counting_approvals(
         ((a.approved, a.content_digest, a.step, decider_key(a)) for a in decisions),
-        digest=content_digest(variant),
+        digest=digest,
         authors=authors,
     )
     by_key = {decider_key(a): a for a in decisions if a.approved}
@@ -121,7 +152,7 @@ def _status_of(
         lowest_role=Role(policy.approver_role),
         authors=authors,
         approvers=counted,
-        in_review=variant.state == VariantState.IN_REVIEW,
+        in_review=in_review,
     )
     return ReviewStatus(
         valid=[by_key[key] for key in counted], steps=policy.approval_steps, review=review

@@ -66,13 +66,33 @@ EDITABLE_STATES = frozenset(
 
 def content_digest(variant: Variant) -> str:
     """A digest of what the variant says and shows: an approval is valid for this only."""
+    return digest_of_content(
+        text=variant.text,
+        title=variant.title,
+        digest=variant.digest,
+        link=variant.link,
+        media_ids=variant.media_ids,
+        cover_media_id=variant.cover_media_id,
+    )
+
+
+def digest_of_content(
+    *,
+    text: str,
+    title: str,
+    digest: str,
+    link: str,
+    media_ids: list[int] | None,
+    cover_media_id: int | None,
+) -> str:
+    """``content_digest`` of a variant's columns, read without the variant's object."""
     content = {
-        "text": variant.text,
-        "title": variant.title,
-        "digest": variant.digest,
-        "link": variant.link,
-        "media_ids": list(variant.media_ids or []),
-        "cover_media_id": variant.cover_media_id,
+        "text": text,
+        "title": title,
+        "digest": digest,
+        "link": link,
+        "media_ids": list(media_ids or []),
+        "cover_media_id": cover_media_id,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 

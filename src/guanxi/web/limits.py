@@ -212,17 +212,23 @@ async def _answer(
     await response(scope, receive, send)
 
 
-def integers_within_database_range(request: Request) -> None:
+async def integers_within_database_range(request: Request) -> None:
     """Answer 404 for an integer path or query parameter outside the database's range.
 
     No row has such an id (and no page or count reaches it), but the database driver would
     fail on it: one app-wide dependency, so every route, present and future, is covered.
+    Asynchronous: it reads no database, and a synchronous dependency costs every request a
+    trip through the thread pool.
     """
     route = request.scope.get("route")
     dependant: Dependant | None = getattr(route, "dependant", None)
     if dependant is None:
         return
-    for name, source in _integer_parameters(dependant):
+    parameters = getattr(route, _INTEGER_PARAMETERS, None)
+    if parameters is None:  # a route's parameters do not change: read once, kept on it
+        parameters = tuple(_integer_parameters(dependant))
+        setattr(route, _INTEGER_PARAMETERS, parameters)
+    for name, source in parameters:
         values = (
             [request.path_params.get(name)]
             if source == "path"
@@ -263,6 +269,10 @@ async def no_nul_in_text(request: Request) -> None:
                 ),
                 field=name.replace("\x00", ""),
             )
+
+
+# The attribute of a route that keeps its integer parameters (name, "path" or "query").
+_INTEGER_PARAMETERS = "guanxi_integer_parameters"
 
 
 def _integer_parameters(dependant: Dependant) -> Iterator[tuple[str, str]]:

@@ -98,6 +98,8 @@ def _template_gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) 
     gettext does: always %-formatted (``%%`` is one ``%``), and escaped where the template
     autoescapes."""
     translated = i18n.gettext(message)
+    if not variables and "%" not in translated:  # most calls: nothing to format
+        return Markup(translated) if eval_ctx.autoescape else translated  # noqa: S704 - our own catalog
     if eval_ctx.autoescape:
         return Markup(translated) % variables  # noqa: S704 - our own catalog; the values are escaped
     return translated % variables

@@ -1,0 +1,78 @@
+"""The app's routers answer "no match" from one regular expression: the same routes answer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Match
+
+from guanxi.core.settings import Settings
+from guanxi.shell.app import create_app
+from guanxi.web.routing import skip_unmatchable
+
+PARAMETER = re.compile(r"{(\w+)(?::(\w+))?}")
+METHODS = ("GET", "POST")
+
+
+def _sample_paths(app: FastAPI) -> list[str]:
+    """A path each route answers (its parameters filled in), each one letter off (a path no
+    route may answer), and a few addresses of no route."""
+    paths = ["/", "/nowhere", "/w/demo/nowhere", "/api/v1/w/demo/nowhere", "/w/demo/inbox/"]
+    for context in iter_route_contexts(app.router.routes):
+        path = PARAMETER.sub(
+            lambda m: "7" if m.group(2) == "int" else ("a/b" if m.group(2) == "path" else "x1"),
+            context.path_format,
+        )
+        paths += [path, path + "z"]
+    return sorted(set(paths))
+
+
+def _scope(method: str, path: str) -> dict[str, object]:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+    }
+
+
+def _answers(app: FastAPI, method: str, path: str) -> list[Match]:
+    """How each of the app's routes matches the request (the first FULL answers it)."""
+    return [route.matches(_scope(method, path))[0] for route in app.router.routes]
+
+
+@pytest.fixture(scope="module")
+def apps(tmp_path_factory: pytest.TempPathFactory) -> tuple[FastAPI, FastAPI]:
+    """The app as built, and the same app with FastAPI's own matching only."""
+    folder: Path = tmp_path_factory.mktemp("routing")
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'unused.db'}",
+        data_dir=folder,
+        secret_key="routing-test-secret-key-long-enough-0123456789abcdef",
+        smtp_host="",
+    )
+    guarded = create_app(settings)
+    skip_unmatchable(guarded)
+    return guarded, create_app(settings)
+
+
+def test_every_route_matches_as_with_fastapis_own_matching(apps: tuple[FastAPI, FastAPI]) -> None:
+    """Given the app's routers with their one-regex test, when a request for each route's
+    path (and paths near it, and paths of no route) is matched with each method, then every
+    router answers FULL, PARTIAL (another method) or NONE exactly as FastAPI's matching
+    alone does; and most routers do have the test (else this would prove nothing)."""
+    guarded, plain = apps
+    tested = [route for route in guarded.router.routes if "matches" in vars(route)]
+    assert len(tested) >= len(guarded.router.routes) // 2
+    for path in _sample_paths(plain):
+        for method in METHODS:
+            assert _answers(guarded, method, path) == _answers(plain, method, path), (
+                method,
+                path,
+            )
