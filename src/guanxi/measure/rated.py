@@ -15,10 +15,11 @@ moment shifted by the one in force (a ``CASE`` over the few changes a period hol
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,14 +59,16 @@ def zone_offsets(zone: ZoneInfo, begins: datetime, ends: datetime) -> list[tuple
     while day < ends:
         following = min(day + timedelta(days=1), ends)
         if _offset_s(zone, following) != found[-1][1]:
-            low, high = day, following  # the change is in (low, high]
-            while high - low > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                if _offset_s(zone, middle) == found[-1][1]:
+            # The change is in (low, high], found in whole seconds as the zone rules are.
+            low, high = math.floor(day.timestamp()), math.ceil(following.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _offset_s(zone, datetime.fromtimestamp(middle, UTC)) == found[-1][1]:
                     low = middle
                 else:
                     high = middle
-            found.append((high, _offset_s(zone, high)))
+            changed = datetime.fromtimestamp(high, UTC)
+            found.append((changed, _offset_s(zone, changed)))
         day = following
     return found
 
