@@ -19,13 +19,13 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.metrics import Metric
-from guanxi.measure import flows
+from guanxi.measure import flows, rated
 from guanxi.measure.custom_metrics import custom_values, sql_value
 from guanxi.measure.definitions import engagement_rate, engagements
 from guanxi.measure.formulas import parse
@@ -285,27 +285,45 @@ def ranked_posts(
     """The period's ``limit`` posts with the highest and the lowest engagement rate (among
     those with at least ``min_views`` views, or rated per follower where no views are
     reported) and with the most and the fewest views; the bottom lists leave out the posts
-    already at the top. Ranked on the figures alone; only the posts shown are built."""
+    already at the top. Each list is asked of the database (the rate worked out there,
+    ``rated.post_rate``; sorted, cut at the list's length); only the posts shown are built."""
     begins, ends = period_bounds(workspace, start, end)
-    channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
-    query = _period_query(workspace, list(channels), begins, ends)
-    keys = _rated_keys(db, query)
-    rated = [k for k in keys if k.rate is not None and (k.views is None or k.views >= min_views)]
-    by_rate = sorted(rated, key=lambda k: (-(k.rate or 0.0), k.id))
-    viewed = sorted((k for k in keys if k.views is not None), key=lambda k: (-(k.views or 0), k.id))
-    lists = [
-        by_rate[:limit],
-        by_rate[limit:][::-1][:limit],
-        viewed[:limit],
-        viewed[limit:][::-1][:limit],
+    accounts = (
+        None if channel_ids is None else [c.id for c in channels_of(db, workspace, channel_ids)]
+    )
+    query = rated.period_posts(workspace.id, accounts, begins, ends)
+    rate = rated.post_rate(db, query, begins, ends).rate
+    ranked = query.add_columns(MeasuredPost.id).where(
+        rate.is_not(None), or_(MeasuredPost.views.is_(None), MeasuredPost.views >= min_views)
+    )
+    viewed = query.add_columns(MeasuredPost.id).where(MeasuredPost.views.is_not(None))
+
+    def ids(chosen: Select[Any], *order: Any, size: int = limit) -> list[int]:
+        return list(db.scalars(chosen.order_by(*order).limit(size)))
+
+    highest = ids(ranked, rate.desc(), MeasuredPost.id)
+    most = ids(viewed, MeasuredPost.views.desc(), MeasuredPost.id)
+    # The bottom lists: the lowest first, less those already at the top.
+    lowest = [
+        i for i in ids(ranked, rate, MeasuredPost.id.desc(), size=2 * limit) if i not in highest
     ]
-    wanted = {key.id for chosen in lists for key in chosen}
+    fewest = [
+        i
+        for i in ids(viewed, MeasuredPost.views, MeasuredPost.id.desc(), size=2 * limit)
+        if i not in most
+    ]
+    lists = [highest, lowest[:limit], most, fewest[:limit]]
+    wanted = {post_id for chosen in lists for post_id in chosen}
     rows = db.execute(
-        query.add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS).where(MeasuredPost.id.in_(wanted))
+        select(*_ROW_COLUMNS, *_METRIC_COLUMNS).where(MeasuredPost.id.in_(wanted))
     ).all()
+    channels = {
+        c.id: c
+        for c in db.scalars(select(Channel).where(Channel.id.in_({row.channel_id for row in rows})))
+    }
     built = {post.post_id: post for post in _build(db, rows, channels)}
-    highest, lowest, most, fewest = ([built[key.id] for key in chosen] for chosen in lists)
-    return RankedPosts(highest, lowest, most, fewest)
+    top, bottom, most_viewed, fewest_viewed = ([built[i] for i in chosen] for chosen in lists)
+    return RankedPosts(top, bottom, most_viewed, fewest_viewed)
 
 
 def posts_page(

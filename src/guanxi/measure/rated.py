@@ -141,40 +141,38 @@ def post_rate(db: Session, query: Select[Any], begins: datetime, ends: datetime)
     ``query`` (a ``period_posts`` query over [``begins``, ``ends``))."""
     engaged = engagement_sum()
     views = MeasuredPost.views
-    audience: Any = MeasuredPost.followers
+    share = cast(engaged, Float)
+    per_view = (views > 0, share / views)
+    # Without a post lacking views, the figures alone (the period's index) give every rate.
+    first = db.scalar(query.add_columns(func.min(MeasuredPost.published_at)).where(views.is_(None)))
+    if first is None:
+        return RatedColumns(engaged, case((engaged.is_(None), None), per_view, else_=None), None)
     # Follower counts are read back to a month before the first post rated by them, as
     # listing.followers_by_day reads them for the built posts.
-    first = db.scalar(query.add_columns(func.min(MeasuredPost.published_at)).where(views.is_(None)))
-    if first is not None:
-        first_day = first.astimezone(PLATFORM_ZONE).date() - FOLLOWERS_LOOKBACK
-        day = LocalTime(db, MeasuredPost.published_at, PLATFORM_ZONE, begins, ends).day()
-        on_day = (
-            select(AccountDay.followers)
-            .where(
-                AccountDay.channel_id == MeasuredPost.channel_id,
-                AccountDay.day <= day,
-                AccountDay.day >= first_day,
-                AccountDay.followers.is_not(None),
-            )
-            .order_by(AccountDay.day.desc())
-            .limit(1)
-            .scalar_subquery()
+    first_day = first.astimezone(PLATFORM_ZONE).date() - FOLLOWERS_LOOKBACK
+    day = LocalTime(db, MeasuredPost.published_at, PLATFORM_ZONE, begins, ends).day()
+    on_day = (
+        select(AccountDay.followers)
+        .where(
+            AccountDay.channel_id == MeasuredPost.channel_id,
+            AccountDay.day <= day,
+            AccountDay.day >= first_day,
+            AccountDay.followers.is_not(None),
         )
-        audience = func.coalesce(on_day, MeasuredPost.followers)
-    share = cast(engaged, Float)
-    by_followers = views.is_(None) & engaged.is_not(None) & (audience != 0)
-    rate = case(
-        (engaged.is_(None), None),
-        (views > 0, share / views),
-        (by_followers, share / audience),
-        else_=None,
+        .order_by(AccountDay.day.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    audience = func.coalesce(on_day, MeasuredPost.followers)
+    by_followers = views.is_(None) & engaged.is_not(None) & (audience != 0)
+    rate = case((engaged.is_(None), None), per_view, (by_followers, share / audience), else_=None)
     return RatedColumns(engaged, rate, case((by_followers, 1), else_=None))
 
 
 @dataclass(frozen=True)
 class RatedColumns:
-    """A post's engagements, engagement rate and (1 or NULL) whether it is per follower."""
+    """A post's engagements, engagement rate and (1 or NULL) whether it is per follower
+    (None: no post of the query is)."""
 
     engaged: Any
     rate: Any

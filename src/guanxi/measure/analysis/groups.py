@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import Float, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CTE
 
@@ -157,7 +157,9 @@ def content_sums(
             MeasuredPost.views,
             rated.engaged.label("engaged"),
             rated.rate.label("rate"),
-            rated.by_followers.label("by_followers"),
+            (literal(None) if rated.by_followers is None else rated.by_followers).label(
+                "by_followers"
+            ),
             func.coalesce(MeasuredPost.format, UNKNOWN_FORMAT).label("format"),
             trimmed_length(db, MeasuredPost.text_excerpt).label("length"),
             local.weekday_hour().label("weekday_hour"),
