@@ -2,11 +2,13 @@
 
 - ``content_analysis``: engagement rate, views and engagements per post, by format, text
   length, hashtag use, top hashtags, the posts' own tags, hour and weekday, each with a
-  95% Student-t interval (``stats.mean_interval``) and whether it differs from the
-  average of all the posts;
+  95% Student-t interval (``stats.moments_interval``) and whether it differs from the
+  average of all the posts, from sums the database counts (``groups``); the most used
+  hashtags and tags first, ties in alphabetical order;
 - ``best_time``: one account's hour-of-week effects (``stats.fit_best_time``), and
   ``suggested_times``, the composer's suggested slots, from the same model;
-- ``top_posts``: the best and worst posts by engagement rate and by views.
+- ``top_posts``: the best and worst posts by engagement rate and by views, each list asked
+  of the database (``listing.ranked_posts``).
 
 Hours and weekdays are the workspace's; every function reads only the workspace's posts.
 """
