@@ -4,7 +4,7 @@ on a generated workspace with the edge cases: posts without views (rated per fol
 their day, the account's count missing some days and zero on one), with zero views, with no
 engagement figure, without a format, with padded and hashtagged texts at the length
 buckets' edges, tagged through guanxi's posts (one post behind two measured ones, one whose
-publish target was deleted), several snapshots a day, a zone that changes to summer time
+variant was deleted), several snapshots a day, a zone that changes to summer time
 within the period, and posts of another workspace and outside the period."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from guanxi.measure.models import (
     PostSnapshot,
 )
 from guanxi.measure.rated import zone_offsets
-from guanxi.publishing.models import Post, PostTag, PublishTarget, TargetState
+from guanxi.publishing.models import Post, PostTag, Variant, VariantState
 from tests.conftest import UserFactory, WorkspaceFactory
 
 MARCH = date(2026, 3, 1)
@@ -238,7 +238,7 @@ def generate(db: Session, workspace: Workspace, other: Workspace) -> list[Channe
             published = start + timedelta(minutes=rng.randrange(33 * 24 * 60))
             views: int | None = None if channel is unviewed else rng.choice([0, *range(50, 5000)])
             likes = None if number % 17 == 0 else rng.randrange(0, 200)
-            target_id = None
+            variant_id = None
             post_tags = TAGS[number % len(TAGS)]
             if post_tags or number % 11 == 0:
                 post = Post(workspace_id=channel.workspace_id, title=f"p{number}")
@@ -246,26 +246,26 @@ def generate(db: Session, workspace: Workspace, other: Workspace) -> list[Channe
                     PostTag(workspace_id=channel.workspace_id, tag=t) for t in post_tags
                 ]
                 for copy in range(2 if number % 13 == 0 else 1):
-                    post.targets.append(
-                        PublishTarget(
+                    post.variants.append(
+                        Variant(
                             workspace_id=channel.workspace_id,
                             channel_id=channel.id,
-                            state=TargetState.PUBLISHED,
+                            state=VariantState.PUBLISHED,
                             idempotency_key=f"k{number}-{copy}",
                             external_id=f"t{number}-{copy}",
                         )
                     )
                 db.add(post)
                 db.flush()
-                target_id = post.targets[0].id
+                variant_id = post.variants[0].id
             measured = MeasuredPost(
                 workspace_id=channel.workspace_id,
                 channel_id=channel.id,
                 external_id=f"m{number}",
-                publish_target_id=target_id,
+                variant_id=variant_id,
                 published_at=published,
                 format=None if number % 9 == 0 else list(PostFormat)[number % len(PostFormat)],
-                found_by=FoundBy.PUBLISHED if target_id else FoundBy.TIMELINE,
+                found_by=FoundBy.PUBLISHED if variant_id else FoundBy.TIMELINE,
                 text_excerpt=TEXTS[number % len(TEXTS)],
                 views=views,
                 likes=likes,
@@ -283,14 +283,14 @@ def generate(db: Session, workspace: Workspace, other: Workspace) -> list[Channe
                         likes=likes,
                     )
                 )
-            if number % 13 == 0 and target_id is not None:
+            if number % 13 == 0 and variant_id is not None:
                 # The second copy is measured too: the same post's tags count for both.
                 db.add(
                     MeasuredPost(
                         workspace_id=channel.workspace_id,
                         channel_id=channel.id,
                         external_id=f"m{number}-copy",
-                        publish_target_id=post.targets[1].id,
+                        variant_id=post.variants[1].id,
                         published_at=published + timedelta(minutes=5),
                         format=PostFormat.VIDEO,
                         found_by=FoundBy.PUBLISHED,
@@ -300,8 +300,8 @@ def generate(db: Session, workspace: Workspace, other: Workspace) -> list[Channe
                         last_observed_at=published + timedelta(days=2),
                     )
                 )
-            if number % 23 == 0 and target_id is not None:
-                db.delete(post.targets[0])  # deleted: the measured post stays, untagged
+            if number % 23 == 0 and variant_id is not None:
+                db.delete(post.variants[0])  # deleted: the measured post stays, untagged
     db.flush()
     db.expire_all()
     return [viewed, unviewed]

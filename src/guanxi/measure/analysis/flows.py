@@ -2,7 +2,7 @@
 the competitor benchmark, read from listening through its ``competitor_activity``.
 
 A campaign is publishing's (``Campaign``, with its ``Post`` rows); a post's variants are
-its ``PublishTarget`` rows, and analytics measures a published target as a
+its ``Variant`` rows, and analytics measures a published variant as a
 ``MeasuredPost`` linked to it. A campaign's roll-up is its measured posts' totals and
 medians per post against the baseline: the same accounts' other posts published over the
 same days, with the lift of the medians and its interval (``stats.median_lift``).
@@ -38,30 +38,28 @@ from guanxi.measure.analysis.stats import Lift, median_lift
 from guanxi.measure.listing import post_figures
 from guanxi.measure.models import MeasuredPost, PostFiguresRead
 from guanxi.measure.service import period_bounds
-from guanxi.publishing.models import Campaign, Post, PostTag, PublishTarget
+from guanxi.publishing.models import Campaign, Post, PostTag, Variant
 
 
 def tag_rows(posts: CTE, workspace_id: int) -> tuple[Select[Any], InstrumentedAttribute[str]]:
     """The workspace's post tags joined to the posts of ``posts`` (a subquery with
-    ``publish_target_id``) that guanxi published behind them, a row per tag (read from the
+    ``variant_id``) that guanxi published behind them, a row per tag (read from the
     tags, so a workspace that tags nothing reads nothing), and the tag's column."""
     rows = (
         select()
         .select_from(PostTag)
-        .join(PublishTarget, PublishTarget.post_id == PostTag.post_id)
-        .join(posts, posts.c.publish_target_id == PublishTarget.id)
+        .join(Variant, Variant.post_id == PostTag.post_id)
+        .join(posts, posts.c.variant_id == Variant.id)
         .where(PostTag.workspace_id == workspace_id)
     )
     return rows, PostTag.tag
 
 
-def has_tags(publish_target_id: Any) -> ColumnElement[int]:
+def has_tags(variant_id: Any) -> ColumnElement[int]:
     """1 when the post guanxi published behind a measured post has a tag, else 0 (and for
     a post published elsewhere, without looking)."""
-    tagged = exists().where(
-        PublishTarget.id == publish_target_id, PostTag.post_id == PublishTarget.post_id
-    )
-    return case((publish_target_id.is_(None), 0), (tagged, 1), else_=0)
+    tagged = exists().where(Variant.id == variant_id, PostTag.post_id == Variant.post_id)
+    return case((variant_id.is_(None), 0), (tagged, 1), else_=0)
 
 
 def _lift(found: Lift) -> LiftRead:
@@ -106,8 +104,8 @@ def campaign_rollups(db: Session, *, workspace: Workspace) -> list[CampaignRollu
     members: dict[int, list[int]] = {campaign.id: [] for campaign in campaigns}
     rows = db.execute(
         select(Post.campaign_id, MeasuredPost.id)
-        .join(PublishTarget, PublishTarget.post_id == Post.id)
-        .join(MeasuredPost, MeasuredPost.publish_target_id == PublishTarget.id)
+        .join(Variant, Variant.post_id == Post.id)
+        .join(MeasuredPost, MeasuredPost.variant_id == Variant.id)
         .where(
             Post.workspace_id == workspace.id,
             Post.campaign_id.in_(members),

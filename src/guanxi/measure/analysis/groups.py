@@ -156,7 +156,7 @@ def content_sums(
     posts = (
         query.add_columns(
             MeasuredPost.id,
-            MeasuredPost.publish_target_id,
+            MeasuredPost.variant_id,
             MeasuredPost.views,
             rated.engaged.label("engaged"),
             rated.rate.label("rate"),
@@ -166,7 +166,7 @@ def content_sums(
             func.coalesce(MeasuredPost.format, UNKNOWN_FORMAT).label("format"),
             trimmed_length(db, MeasuredPost.text_excerpt).label("length"),
             local.weekday_hour().label("weekday_hour"),
-            has_tags(MeasuredPost.publish_target_id).label("tagged"),
+            has_tags(MeasuredPost.variant_id).label("tagged"),
             case((MeasuredPost.text_excerpt.contains("#", autoescape=True), 1), else_=0).label(
                 "hash"
             ),
