@@ -10,10 +10,12 @@ import random
 from guanxi.measure.analysis.stats import (
     HOURS_OF_WEEK,
     MIN_MODEL_POSTS,
+    Moments,
     Observation,
     fit_best_time,
     mean_interval,
     median_lift,
+    moments_interval,
 )
 
 TUESDAY_20 = 1 * 24 + 20
@@ -128,6 +130,34 @@ def test_a_small_group_has_a_mean_but_no_interval() -> None:
     assert mean_interval([]).mean is None
     floored = mean_interval([0.0, 0.0, 0.0, 0.0, 0.01, 0.2], floor=0.0)
     assert floored.low == 0.0
+
+
+def test_an_interval_from_sums_is_the_interval_of_the_values() -> None:
+    """The database counts sums; their interval is the values' own, for a group added up
+    from parts, one left after taking a part away, equal values and too few values."""
+    rng = random.Random(3)
+    values = [rng.lognormvariate(-4, 1) for _ in range(300)]
+    first, rest = Moments.of(values[:100]), Moments.of(values[100:])
+    cases = [
+        (Moments.merged([first, rest]), values),
+        (Moments.of(values) - first, values[100:]),
+        (first + rest, values),
+        (Moments.of([0.02] * 8), [0.02] * 8),
+        (Moments.of([0.01, 0.03]), [0.01, 0.03]),
+        (Moments.of([]), []),
+    ]
+    for moments, expected in cases:
+        found, reference = moments_interval(moments, floor=0.0), mean_interval(expected, floor=0.0)
+        assert found.count == reference.count
+        for mine, theirs in (
+            (found.mean, reference.mean),
+            (found.low, reference.low),
+            (found.high, reference.high),
+        ):
+            assert (mine is None and theirs is None) or math.isclose(
+                mine or 0.0, theirs or 0.0, rel_tol=1e-9, abs_tol=1e-12
+            )
+    assert Moments.of([1.0]) - Moments.of([1.0]) == Moments()
 
 
 def test_a_real_lift_is_clear_and_none_is_not() -> None:

@@ -1,11 +1,13 @@
 """The posts of a period with their latest figures: the whole list (the export, the command
-line, the content analysis) and one sorted page of it (the posts page and its API).
+line, the best-time model) and one sorted page of it (the posts page and its API), and the
+period's top and bottom posts.
 
-A page is asked of the database: the count, and the page's 25 rows sorted by the date, the
-views or the engagements, read from the (workspace, published) index; only the sort by
-engagement rate reads the period's keys (five numbers a post), because a post without
-views is rated per follower of its account on its day. Either way only the page's posts are
-built, so a month of a thousand accounts costs what 25 posts do, plus an index scan.
+A page is asked of the database: the count, and the page's 25 ids sorted by the date, the
+views, the engagements, a custom metric or the engagement rate (worked out in SQL,
+``rated.post_rate``: per follower of the account on its day for a post without views), read
+from the (workspace, published) index; then only the page's posts are read and built (and
+only their accounts), so a month of a thousand accounts costs what 25 posts do, plus an
+index scan. The top posts are four such lists.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.metrics import Metric
-from guanxi.measure import flows
+from guanxi.measure import flows, rated
 from guanxi.measure.custom_metrics import custom_values, sql_value
 from guanxi.measure.definitions import engagement_rate, engagements
 from guanxi.measure.formulas import parse
@@ -215,51 +217,15 @@ def post_figures(
     return _build(db, rows, channels, metrics)
 
 
+def _channels_of(db: Session, rows: Sequence[Any]) -> dict[int, Channel]:
+    """The accounts of the rows (with ``channel_id``) by id: only those shown are read."""
+    wanted = {row.channel_id for row in rows}
+    return {c.id: c for c in db.scalars(select(Channel).where(Channel.id.in_(wanted)))}
+
+
 def _highest_first(column: Any) -> tuple[Any, ...]:
     """Highest first, posts without the figure last, ties oldest first."""
     return (column.is_(None), column.desc(), MeasuredPost.published_at, MeasuredPost.id)
-
-
-@dataclass(frozen=True)
-class RatedKey:
-    """A post's id, views and engagement rate (per view, or per follower on its day), oldest
-    first: what posts are ranked by before the shown ones are built."""
-
-    id: int
-    views: int | None
-    rate: float | None
-
-
-def _rated_keys(db: Session, query: Select[Any]) -> list[RatedKey]:
-    keys = db.execute(
-        query.add_columns(
-            MeasuredPost.id,
-            MeasuredPost.channel_id,
-            MeasuredPost.published_at,
-            MeasuredPost.views,
-            engagement_sum().label("engaged"),
-        ).order_by(MeasuredPost.published_at, MeasuredPost.id)
-    ).all()
-    followers = _followers_for(db, keys)
-    rated = []
-    for key in keys:
-        rate: float | None = None
-        if key.engaged is not None and key.views:
-            rate = key.engaged / key.views
-        elif key.engaged is not None and key.views is None:
-            audience = followers_on(followers.get(key.channel_id), _platform_day(key.published_at))
-            rate = key.engaged / audience if audience else None
-        rated.append(RatedKey(key.id, key.views, rate))
-    return rated
-
-
-def _page_ids_by_rate(db: Session, query: Select[Any], offset: int, size: int) -> list[int]:
-    """The ids of a page of posts by engagement rate (per view, or per follower on the
-    post's day), highest first, unrated last, ties oldest first."""
-    rated = _rated_keys(db, query)
-    # Stable: ties stay oldest first.
-    rated.sort(key=lambda key: (key.rate is None, -(key.rate or 0.0)))
-    return [key.id for key in rated[offset : offset + size]]
 
 
 @dataclass(frozen=True)
@@ -285,27 +251,41 @@ def ranked_posts(
     """The period's ``limit`` posts with the highest and the lowest engagement rate (among
     those with at least ``min_views`` views, or rated per follower where no views are
     reported) and with the most and the fewest views; the bottom lists leave out the posts
-    already at the top. Ranked on the figures alone; only the posts shown are built."""
+    already at the top. Each list is asked of the database (the rate worked out there,
+    ``rated.post_rate``; sorted, cut at the list's length); only the posts shown are built."""
     begins, ends = period_bounds(workspace, start, end)
-    channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
-    query = _period_query(workspace, list(channels), begins, ends)
-    keys = _rated_keys(db, query)
-    rated = [k for k in keys if k.rate is not None and (k.views is None or k.views >= min_views)]
-    by_rate = sorted(rated, key=lambda k: (-(k.rate or 0.0), k.id))
-    viewed = sorted((k for k in keys if k.views is not None), key=lambda k: (-(k.views or 0), k.id))
-    lists = [
-        by_rate[:limit],
-        by_rate[limit:][::-1][:limit],
-        viewed[:limit],
-        viewed[limit:][::-1][:limit],
+    accounts = (
+        None if channel_ids is None else [c.id for c in channels_of(db, workspace, channel_ids)]
+    )
+    query = rated.period_posts(workspace.id, accounts, begins, ends)
+    rate = rated.post_rate(db, query, begins, ends).rate
+    ranked = query.add_columns(MeasuredPost.id).where(
+        rate.is_not(None), or_(MeasuredPost.views.is_(None), MeasuredPost.views >= min_views)
+    )
+    viewed = query.add_columns(MeasuredPost.id).where(MeasuredPost.views.is_not(None))
+
+    def ids(chosen: Select[Any], *order: Any, size: int = limit) -> list[int]:
+        return list(db.scalars(chosen.order_by(*order).limit(size)))
+
+    highest = ids(ranked, rate.desc(), MeasuredPost.id)
+    most = ids(viewed, MeasuredPost.views.desc(), MeasuredPost.id)
+    # The bottom lists: the lowest first, less those already at the top.
+    lowest = [
+        i for i in ids(ranked, rate, MeasuredPost.id.desc(), size=2 * limit) if i not in highest
     ]
-    wanted = {key.id for chosen in lists for key in chosen}
+    fewest = [
+        i
+        for i in ids(viewed, MeasuredPost.views, MeasuredPost.id.desc(), size=2 * limit)
+        if i not in most
+    ]
+    lists = [highest, lowest[:limit], most, fewest[:limit]]
+    wanted = {post_id for chosen in lists for post_id in chosen}
     rows = db.execute(
-        query.add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS).where(MeasuredPost.id.in_(wanted))
+        select(*_ROW_COLUMNS, *_METRIC_COLUMNS).where(MeasuredPost.id.in_(wanted))
     ).all()
-    built = {post.post_id: post for post in _build(db, rows, channels)}
-    highest, lowest, most, fewest = ([built[key.id] for key in chosen] for chosen in lists)
-    return RankedPosts(highest, lowest, most, fewest)
+    built = {post.post_id: post for post in _build(db, rows, _channels_of(db, rows))}
+    top, bottom, most_viewed, fewest_viewed = ([built[i] for i in chosen] for chosen in lists)
+    return RankedPosts(top, bottom, most_viewed, fewest_viewed)
 
 
 def posts_page(
@@ -324,26 +304,35 @@ def posts_page(
     sorted by ``order`` (a figure or a custom metric; posts without it last), ``size`` to a
     page; a page past the last shows the last."""
     begins, ends = period_bounds(workspace, start, end)
-    channels = {c.id: c for c in channels_of(db, workspace, channel_ids)}
-    query = _period_query(workspace, list(channels), begins, ends)
+    accounts = (
+        None if channel_ids is None else [c.id for c in channels_of(db, workspace, channel_ids)]
+    )
+    query = rated.period_posts(workspace.id, accounts, begins, ends)
     total = db.scalar(query.add_columns(func.count())) or 0
     pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
     offset = (page - 1) * size
-    rows_query = query.add_columns(*_ROW_COLUMNS, *_METRIC_COLUMNS)
+    by: tuple[Any, ...]
     if isinstance(order, CustomMetric):
-        by_metric = _highest_first(sql_value(parse(order.formula), MeasuredPost))
-        rows = list(db.execute(rows_query.order_by(*by_metric).offset(offset).limit(size)))
+        by = _highest_first(sql_value(parse(order.formula), MeasuredPost))
     elif order is PostOrder.RATE:
-        ids = _page_ids_by_rate(db, query, offset, size)
-        found = {row.id: row for row in db.execute(rows_query.where(MeasuredPost.id.in_(ids)))}
-        rows = [found[post_id] for post_id in ids]
+        by = _highest_first(rated.post_rate(db, query, begins, ends).rate)
     else:
-        by: tuple[Any, ...] = {
+        by = {
             PostOrder.PUBLISHED: (MeasuredPost.published_at.desc(), MeasuredPost.id.desc()),
             PostOrder.VIEWS: _highest_first(MeasuredPost.views),
             PostOrder.ENGAGEMENTS: _highest_first(engagement_sum()),
         }[order]
-        rows = list(db.execute(rows_query.order_by(*by).offset(offset).limit(size)))
-    shown = _build(db, rows, channels, metrics)
+    # The page's ids from the period's index, then only their rows.
+    ids = list(
+        db.scalars(query.add_columns(MeasuredPost.id).order_by(*by).offset(offset).limit(size))
+    )
+    found = {
+        row.id: row
+        for row in db.execute(
+            select(*_ROW_COLUMNS, *_METRIC_COLUMNS).where(MeasuredPost.id.in_(ids))
+        )
+    }
+    rows = [found[post_id] for post_id in ids]
+    shown = _build(db, rows, _channels_of(db, rows), metrics)
     return PostsPage(shown, page, pages, total, order, any(p.illustrative for p in shown))

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
@@ -35,7 +38,28 @@ from guanxi.measure.analysis.stats import Lift, median_lift
 from guanxi.measure.listing import post_figures
 from guanxi.measure.models import MeasuredPost, PostFiguresRead
 from guanxi.measure.service import period_bounds
-from guanxi.publishing.models import Campaign, Post, Variant
+from guanxi.publishing.models import Campaign, Post, PostTag, Variant
+
+
+def tag_rows(posts: CTE, workspace_id: int) -> tuple[Select[Any], InstrumentedAttribute[str]]:
+    """The workspace's post tags joined to the posts of ``posts`` (a subquery with
+    ``variant_id``) that guanxi published behind them, a row per tag (read from the
+    tags, so a workspace that tags nothing reads nothing), and the tag's column."""
+    rows = (
+        select()
+        .select_from(PostTag)
+        .join(Variant, Variant.post_id == PostTag.post_id)
+        .join(posts, posts.c.variant_id == Variant.id)
+        .where(PostTag.workspace_id == workspace_id)
+    )
+    return rows, PostTag.tag
+
+
+def has_tags(variant_id: Any) -> ColumnElement[int]:
+    """1 when the post guanxi published behind a measured post has a tag, else 0 (and for
+    a post published elsewhere, without looking)."""
+    tagged = exists().where(Variant.id == variant_id, PostTag.post_id == Variant.post_id)
+    return case((variant_id.is_(None), 0), (tagged, 1), else_=0)
 
 
 def _lift(found: Lift) -> LiftRead:

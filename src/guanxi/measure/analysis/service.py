@@ -2,11 +2,13 @@
 
 - ``content_analysis``: engagement rate, views and engagements per post, by format, text
   length, hashtag use, top hashtags, the posts' own tags, hour and weekday, each with a
-  95% Student-t interval (``stats.mean_interval``) and whether it differs from the
-  average of all the posts;
+  95% Student-t interval (``stats.moments_interval``) and whether it differs from the
+  average of all the posts, from sums the database counts (``groups``); the most used
+  hashtags and tags first, ties in alphabetical order;
 - ``best_time``: one account's hour-of-week effects (``stats.fit_best_time``), and
   ``suggested_times``, the composer's suggested slots, from the same model;
-- ``top_posts``: the best and worst posts by engagement rate and by views.
+- ``top_posts``: the best and worst posts by engagement rate and by views, each list asked
+  of the database (``listing.ranked_posts``).
 
 Hours and weekdays are the workspace's; every function reads only the workspace's posts.
 """
@@ -14,8 +16,8 @@ Hours and weekdays are the workspace's; every function reads only the workspace'
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,6 +30,13 @@ from guanxi.channels.models import Channel
 from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
+from guanxi.measure.analysis.groups import (
+    UNKNOWN_FORMAT,
+    Cell,
+    GroupSums,
+    HashtagPost,
+    content_sums,
+)
 from guanxi.measure.analysis.models import (
     BestTimeRead,
     ContentAnalysisRead,
@@ -43,11 +52,11 @@ from guanxi.measure.analysis.stats import (
     Observation,
     SlotEffect,
     fit_best_time,
-    mean_interval,
+    moments_interval,
 )
 from guanxi.measure.listing import followers_by_day, followers_on, post_figures, ranked_posts
-from guanxi.measure.models import POST_FORMAT_LABELS, PostFiguresRead
-from guanxi.measure.service import MAX_SERIES_DAYS, _channel
+from guanxi.measure.models import POST_FORMAT_LABELS
+from guanxi.measure.service import MAX_SERIES_DAYS, _channel, channels_of, period_bounds
 
 WEEKDAY_LABELS = (
     N_("Monday"),
@@ -135,25 +144,17 @@ def _estimate(estimate: Estimate) -> EstimateRead:
 
 
 def _group(
-    key: str,
-    label: str,
-    posts: Sequence[PostFiguresRead],
-    average: float | None,
-    *,
-    translatable: bool = True,
+    key: str, label: str, sums: GroupSums, average: float | None, *, translatable: bool = True
 ) -> GroupRead:
-    rates = [p.engagement_rate for p in posts if p.engagement_rate is not None]
-    rate = mean_interval(rates, floor=0.0)
-    views = mean_interval([float(p.views) for p in posts if p.views is not None], floor=0.0)
-    engaged = [float(p.engagements) for p in posts if p.engagements is not None]
+    rate = moments_interval(sums.rate, floor=0.0)
     return GroupRead(
         key=key,
         label=label,
         translatable=translatable,
-        posts=len(posts),
+        posts=sums.posts,
         engagement_rate=_estimate(rate),
-        views=_estimate(views),
-        engagements=_estimate(mean_interval(engaged, floor=0.0)),
+        views=_estimate(moments_interval(sums.views, floor=0.0)),
+        engagements=_estimate(moments_interval(sums.engagements, floor=0.0)),
         differs=not rate.covers(average),
     )
 
@@ -161,33 +162,60 @@ def _group(
 def _grouping(
     key: str,
     title: str,
-    posts: Sequence[PostFiguresRead],
+    members: Mapping[str, GroupSums],
     average: float | None,
-    keys: Callable[[PostFiguresRead], list[str]],
     labels: dict[str, str],
     *,
     translatable: bool = True,
 ) -> GroupingRead:
-    """``posts`` grouped by ``keys`` (a post can be in several groups, or none), in the
-    order of ``labels``."""
-    members: dict[str, list[PostFiguresRead]] = defaultdict(list)
-    for post in posts:
-        for found in keys(post):
-            members[found].append(post)
+    """The groups of ``members`` (each key's sums) that have posts, in the order of
+    ``labels``."""
     groups = [
         # The "" group (posts with none of the keys) has a label to translate.
         _group(
             group, labels[group], members[group], average, translatable=translatable or not group
         )
         for group in labels
-        if members.get(group)
+        if group in members and members[group].posts
     ]
     return GroupingRead(key=key, title=title, groups=groups)
 
 
-def _length_key(post: PostFiguresRead) -> list[str]:
-    length = len(post.text.strip())
-    return [next(key for limit, key, _label in LENGTH_BUCKETS if length < limit)]
+def _add_up(cells: Sequence[Cell], key: Callable[[Cell], str]) -> dict[str, GroupSums]:
+    members: dict[str, list[GroupSums]] = defaultdict(list)
+    for cell in cells:
+        members[key(cell)].append(cell.sums)
+    return {found: GroupSums.merged(sums) for found, sums in members.items()}
+
+
+def _most_used(counts: Mapping[str, int], limit: int) -> list[str]:
+    """The ``limit`` keys with the most posts, ties in alphabetical order."""
+    return sorted(counts, key=lambda found: (-counts[found], found))[:limit]
+
+
+def _hashtag_groups(
+    posts: Sequence[HashtagPost],
+) -> tuple[GroupSums, dict[str, GroupSums]]:
+    """The sums of the posts with hashtags, and of each of the top hashtags' posts."""
+    members: dict[str, list[HashtagPost]] = defaultdict(list)
+    with_any: list[HashtagPost] = []
+    for post in posts:
+        found = hashtags(post.text)
+        if found:
+            with_any.append(post)
+        for tag in found:
+            members[tag].append(post)
+    top = _most_used({tag: len(found) for tag, found in members.items()}, TOP_HASHTAGS)
+    return _sums_of(with_any), {tag: _sums_of(members[tag]) for tag in top}
+
+
+def _sums_of(posts: Sequence[HashtagPost]) -> GroupSums:
+    return GroupSums.of(
+        [p.rate for p in posts if p.rate is not None],
+        [float(p.views) for p in posts if p.views is not None],
+        [float(p.engagements) for p in posts if p.engagements is not None],
+        len(posts),
+    )
 
 
 def content_analysis(
@@ -198,62 +226,60 @@ def content_analysis(
     end: date,
     channel_ids: Sequence[int] | None = None,
 ) -> ContentAnalysisRead:
-    """The period's posts grouped by format, length, hashtag use, top hashtags, hour and
-    weekday (see the module's docstring)."""
-    posts = post_figures(db, workspace=workspace, start=start, end=end, channel_ids=channel_ids)
-    rates = [p.engagement_rate for p in posts if p.engagement_rate is not None]
-    overall = _group("all", N_("All posts"), posts, None)
+    """The period's posts grouped by format, length, hashtag use, top hashtags, tags, hour
+    and weekday (see the module's docstring), counted by the database (``groups``)."""
+    begins, ends = period_bounds(workspace, start, end)
+    found = content_sums(
+        db,
+        workspace_id=workspace.id,
+        zone=ZoneInfo(workspace.timezone),
+        channel_ids=None
+        if channel_ids is None
+        else [c.id for c in channels_of(db, workspace, channel_ids)],
+        begins=begins,
+        ends=ends,
+        length_buckets=[(limit, key) for limit, key, _label in LENGTH_BUCKETS],
+    )
+    every = GroupSums.merged([cell.sums for cell in found.cells])
+    overall = _group("all", N_("All posts"), every, None)
     average = overall.engagement_rate.mean
-    zone = ZoneInfo(workspace.timezone)
-    local = {p.post_id: p.published_at.astimezone(zone) for p in posts}
-    tags = {p.post_id: hashtags(p.text) for p in posts}
-    counted = Counter(tag for found in tags.values() for tag in found)
-    top = [tag for tag, _count in counted.most_common(TOP_HASHTAGS)]
-    tagged = Counter(tag for p in posts for tag in p.tags)
+    with_hashtags, top_hashtags = _hashtag_groups(found.hashtag_posts)
+    tags = dict(found.tags)
     formats = {fmt.value: label for fmt, label in POST_FORMAT_LABELS.items()}
-    formats["unknown"] = N_("Format not known")
+    formats[UNKNOWN_FORMAT] = N_("Format not known")
     groupings = [
         _grouping(
-            "format",
-            N_("Format"),
-            posts,
-            average,
-            lambda p: [p.format.value if p.format else "unknown"],
-            formats,
+            "format", N_("Format"), _add_up(found.cells, lambda c: c.format), average, formats
         ),
         _grouping(
             "length",
             N_("Text length"),
-            posts,
+            _add_up(found.cells, lambda c: c.length),
             average,
-            _length_key,
             {key: label for _limit, key, label in LENGTH_BUCKETS},
         ),
         _grouping(
             "hashtag_use",
             N_("Hashtags"),
-            posts,
+            {"with": with_hashtags, "without": every - with_hashtags},
             average,
-            lambda p: ["with" if tags[p.post_id] else "without"],
             {"with": N_("With hashtags"), "without": N_("Without hashtags")},
         ),
         _grouping(
             "hashtags",
             N_("Top hashtags"),
-            posts,
+            top_hashtags,
             average,
-            lambda p: sorted(tags[p.post_id]),
-            {tag: tag for tag in top},
+            {tag: tag for tag in top_hashtags},
             translatable=False,
         ),
         _grouping(
             "tags",
             N_("Tag"),
-            posts,
+            {**tags, UNTAGGED: every - found.tagged},
             average,
-            lambda p: p.tags or [UNTAGGED],
             {
-                **{tag: tag for tag, _count in tagged.most_common(TOP_TAGS)},
+                **{tag: tag for tag in _most_used({t: s.posts for t, s in tags.items()}, TOP_TAGS)},
                 UNTAGGED: N_("No tag"),
             },
             translatable=False,
@@ -261,30 +287,28 @@ def content_analysis(
         _grouping(
             "hour",
             N_("Hour of posting"),
-            posts,
+            _add_up(found.cells, lambda c: f"{c.hour:02d}"),
             average,
-            lambda p: [f"{local[p.post_id].hour:02d}"],
             {f"{hour:02d}": f"{hour:02d}:00" for hour in range(24)},
             translatable=False,
         ),
         _grouping(
             "weekday",
             N_("Day of the week"),
-            posts,
+            _add_up(found.cells, lambda c: str(c.weekday)),
             average,
-            lambda p: [str(local[p.post_id].weekday())],
             {str(day): label for day, label in enumerate(WEEKDAY_LABELS)},
         ),
     ]
-    bases = {p.engagement_rate_basis for p in posts if p.engagement_rate_basis}
+    rated = every.rate.count
     return ContentAnalysisRead(
         start=start,
         end=end,
-        posts=len(rates),
+        posts=rated,
         needed=2 * MIN_GROUP_POSTS,
         overall=overall,
         groupings=groupings,
-        mixed_bases=len(bases) > 1,
+        mixed_bases=0 < found.rated_by_followers < rated,
     )
 
 
