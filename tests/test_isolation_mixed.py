@@ -217,7 +217,7 @@ def _furnish_reports(db: Session, workspace: Workspace, *, owner: User, settings
         workspace=workspace,
         definition=definition,
         actor=owner,
-        data=ScheduleWrite(member_ids=[owner.id], outside_emails=[f"hq@{workspace.slug}.example"]),
+        data=ScheduleWrite(user_ids=[owner.id], outside_emails=[f"hq@{workspace.slug}.example"]),
         now=utcnow(),
     )
     content = f"<p>{workspace.name} {MARKER if workspace.slug == B_SLUG else ''}</p>".encode()

@@ -64,7 +64,7 @@ def schedule(
         "local_time": time(9, 0),
         "formats": [ReportFormat.HTML, ReportFormat.XLSX],
         "languages": Languages.BOTH,
-        "member_ids": [member(db, "analyst@acme.example").id],
+        "user_ids": [member(db, "analyst@acme.example").id],
         "outside_emails": ["Head.Office@Example.com"],
     }
     made = schedules.create_schedule(
@@ -284,7 +284,7 @@ def test_a_schedule_refuses_strangers_and_too_many_recipients(
 ) -> None:
     stranger = make_user("someone@else.example")
     with pytest.raises(UserError, match="not members"):
-        schedule(db, acme, definition, member_ids=[stranger.id])
+        schedule(db, acme, definition, user_ids=[stranger.id])
     many = [f"person{n}@example.com" for n in range(51)]
     with pytest.raises(ValueError, match="at most 50"):
         ScheduleWrite(outside_emails=many)

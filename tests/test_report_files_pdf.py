@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from guanxi.core.errors import UserError
 from guanxi.core.report import Chart, ChartKind, Series, Text
@@ -97,3 +97,12 @@ def test_svg_lines_break_at_missing_values_and_bars_are_one_shape_a_series() -> 
     assert bars.count("<path") == 2
     assert bars.count("z") - bars.count("zh") >= 8  # four bars in each series' path
     assert nice_ticks(87) == [0, 20, 40, 60, 80, 100]
+
+
+def test_making_a_pdf_leaves_pillow_refusing_truncated_images() -> None:
+    """Given a process that has made a PDF (WeasyPrint, when imported, makes Pillow accept
+    truncated images everywhere), then Pillow still refuses them, so the media library's
+    check of an upload's pixels still finds a damaged file."""
+    render_file(synthetic_document(sections=1), "pdf", "en")
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

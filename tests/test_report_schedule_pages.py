@@ -57,7 +57,7 @@ def schedule_form(db: Session, **changes: Any) -> dict[str, Any]:
         "local_time": "09:00",
         "format": ["pdf", "xlsx"],
         "languages": "both",
-        "member": [str(analyst.id)],
+        "user": [str(analyst.id)],
         "outside_emails": "ceo@brand.example\nagency@partner.example",
     } | changes
 
@@ -113,7 +113,7 @@ def test_a_schedule_is_added_shown_paused_resumed_and_deleted(
         ({"outside_emails": "ceo@brand.example, not-an-address"}, "“not-an-address” is not"),
         ({"local_time": "25:00"}, "HH:MM"),
         ({"format": []}, "at least one file format"),
-        ({"member": [], "outside_emails": ""}, "at least one member"),
+        ({"user": [], "outside_emails": ""}, "at least one member"),
         (
             {"outside_emails": "\n".join(f"p{n}@brand.example" for n in range(50))},
             "at most 50 people",

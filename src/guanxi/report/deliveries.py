@@ -79,7 +79,7 @@ def _recipients(db: Session, schedule: ReportSchedule) -> list[str]:
         .join(Membership, Membership.user_id == User.id)
         .where(
             Membership.workspace_id == schedule.workspace_id,
-            User.id.in_(schedule.member_ids),
+            User.id.in_(schedule.user_ids),
             User.is_active.is_(True),
         )
         .order_by(User.email)

@@ -12,7 +12,15 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
@@ -86,7 +94,7 @@ class ReportSchedule(TimestampMixin, Base):
     local_time: Mapped[time] = mapped_column(Time)
     formats: Mapped[list[str]] = mapped_column(JSON)
     languages: Mapped[Languages] = mapped_column(String(10))
-    member_ids: Mapped[list[int]] = mapped_column(JSON)
+    user_ids: Mapped[list[int]] = mapped_column(JSON)
     outside_emails: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -154,16 +162,26 @@ class ScheduleWrite(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     frequency: Frequency = Frequency.WEEKLY
-    weekday: int = 0
-    day_of_month: int = 1
+    weekday: int = Field(default=0, ge=0, le=6)
+    day_of_month: int = Field(default=1, ge=1, le=31)
     local_time: time = time(9, 0)
     formats: list[ReportFormat] = Field(default=[ReportFormat.PDF], max_length=4)
     languages: Languages = Languages.BOTH
-    member_ids: list[bounds.DbInt] = Field(default_factory=list, max_length=bounds.LIST_MAX_LENGTH)
+    user_ids: list[bounds.DbInt] = Field(default_factory=list, max_length=bounds.LIST_MAX_LENGTH)
     outside_emails: list[OutsideEmail] = Field(
         default_factory=list, max_length=bounds.LIST_MAX_LENGTH
     )
     active: bool = True
+
+    @field_validator("weekday", "day_of_month", mode="before")
+    @classmethod
+    def _day_in_range(cls, value: object, info: ValidationInfo) -> object:
+        # Before the bounds: the refusal says what the day means, not only its range.
+        low, high = (0, 6) if info.field_name == "weekday" else (1, 31)
+        if isinstance(value, int) and not low <= value <= high:
+            key = info.field_name or "day_of_month"
+            raise PydanticCustomError(key, SCHEDULE_MESSAGES[key], {})
+        return value
 
     @field_validator("local_time")
     @classmethod
@@ -182,11 +200,7 @@ class ScheduleWrite(BaseModel):
 
         if not self.formats:
             refuse("formats_empty")
-        if not 0 <= self.weekday <= 6:
-            refuse("weekday")
-        if not 1 <= self.day_of_month <= 31:
-            refuse("day_of_month")
-        count = len(set(self.member_ids)) + len(self.outside_emails)
+        count = len(set(self.user_ids)) + len(self.outside_emails)
         if count == 0:
             refuse("recipients_empty")
         if count > MAX_RECIPIENTS:
@@ -207,7 +221,7 @@ class ScheduleRead(BaseModel):
     local_time: time
     formats: list[ReportFormat]
     languages: Languages
-    member_ids: list[int]
+    user_ids: list[int]
     outside_emails: list[str]
     active: bool
     next_run_at: datetime | None

@@ -70,7 +70,7 @@ def schedule_from_form(form: dict[str, list[str]]) -> ScheduleWrite:
         "local_time": time(int(matched.group(1)), int(matched.group(2))),
         "formats": form.get("format", []),
         "languages": _first(form, "languages"),
-        "member_ids": [_number(m) for m in form.get("member", []) if _number(m) > 0],
+        "user_ids": [_number(m) for m in form.get("user", []) if _number(m) > 0],
         "outside_emails": addresses,
         "active": _first(form, "active") != "off",
     }
@@ -105,7 +105,7 @@ def _values(schedule: ReportSchedule | None, form: dict[str, list[str]] | None) 
             "local_time": _first(form, "local_time"),
             "formats": form.get("format", []),
             "languages": _first(form, "languages"),
-            "member_ids": [str(_number(m)) for m in form.get("member", [])],
+            "user_ids": [str(_number(m)) for m in form.get("user", [])],
             "outside_emails": _first(form, "outside_emails"),
         }
     if schedule is None:
@@ -116,7 +116,7 @@ def _values(schedule: ReportSchedule | None, form: dict[str, list[str]] | None) 
             "local_time": "09:00",
             "formats": ["pdf"],
             "languages": "both",
-            "member_ids": [],
+            "user_ids": [],
             "outside_emails": "",
         }
     return {
@@ -126,7 +126,7 @@ def _values(schedule: ReportSchedule | None, form: dict[str, list[str]] | None) 
         "local_time": schedule.local_time.strftime("%H:%M"),
         "formats": list(schedule.formats),
         "languages": schedule.languages,
-        "member_ids": [str(m) for m in schedule.member_ids],
+        "user_ids": [str(m) for m in schedule.user_ids],
         "outside_emails": "\n".join(schedule.outside_emails),
     }
 

@@ -144,15 +144,15 @@ def _apply(
     workspace: Workspace,
     now: datetime,
 ) -> None:
-    member_ids = list(dict.fromkeys(data.member_ids))
+    user_ids = list(dict.fromkeys(data.user_ids))
     members = set(
         db.scalars(
             select(Membership.user_id).where(
-                Membership.workspace_id == workspace.id, Membership.user_id.in_(member_ids)
+                Membership.workspace_id == workspace.id, Membership.user_id.in_(user_ids)
             )
         )
     )
-    if members != set(member_ids):
+    if members != set(user_ids):
         raise UserError(NOT_MEMBERS)
     schedule.frequency = data.frequency
     schedule.weekday = data.weekday
@@ -160,7 +160,7 @@ def _apply(
     schedule.local_time = data.local_time
     schedule.formats = [f.value for f in dict.fromkeys(data.formats)]
     schedule.languages = data.languages
-    schedule.member_ids = member_ids
+    schedule.user_ids = user_ids
     schedule.outside_emails = list(data.outside_emails)
     schedule.active = data.active
     schedule.next_run_at = (
@@ -175,7 +175,7 @@ def _summary(schedule: ReportSchedule) -> dict[str, object]:
         "frequency": schedule.frequency,
         "time": schedule.local_time.strftime("%H:%M"),
         "formats": list(schedule.formats),
-        "recipients": len(schedule.member_ids) + len(schedule.outside_emails),
+        "recipients": len(schedule.user_ids) + len(schedule.outside_emails),
         "active": schedule.active,
     }
 
@@ -258,7 +258,7 @@ def set_active(
         local_time=schedule.local_time,
         formats=[ReportFormat(f) for f in schedule.formats],
         languages=schedule.languages,
-        member_ids=schedule.member_ids,
+        user_ids=schedule.user_ids,
         outside_emails=schedule.outside_emails,
         active=active,
     )

@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,15 @@ def measure_pages(
     progress: Progress = no_progress,
 ) -> PagesResult:
     """Each page's CPU time and statements per request, over ``config.rounds`` rounds of the
-    four roles, after warm-up rounds that are not counted."""
+    four roles, after warm-up rounds that are not counted. The app runs on an event loop in a
+    thread of its own, so the caller's thread may already run one (Playwright's does)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-pages") as pool:
+        return pool.submit(_measure_pages, settings, data, config, progress).result()
+
+
+def _measure_pages(
+    settings: Settings, data: BenchData, config: PagesConfig, progress: Progress
+) -> PagesResult:
     app = create_app(settings)
     engine: Engine = app.state.session_factory.kw["bind"]
     statements: list[str] = []

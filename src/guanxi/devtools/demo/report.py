@@ -85,7 +85,7 @@ def _schedule_weekly(
         local_time=time(9, 0),
         formats=[ReportFormat.PDF, ReportFormat.XLSX],
         languages=Languages.BOTH,
-        member_ids=[owner.id] if owner else [],
+        user_ids=[owner.id] if owner else [],
         outside_emails=[HEAD_OFFICE],
     )
     author = accounts.get_user_by_email(db, email=REPORT_AUTHOR.email)

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from PIL import ImageFile
 
 from guanxi.core.errors import N_, UserError
 from guanxi.core.report import ReportSection, Table
@@ -136,6 +137,7 @@ def render_pdf(document: ReportDocument, language: str) -> bytes:
     html = report_html(document, language, font.family if font is not None else None)
     if font is None and (language == "zh_Hans" or fonts.has_cjk(html)):
         fonts.require_cjk_font()
+    truncated_images = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         from weasyprint import HTML  # noqa: PLC0415 - WeasyPrint and Pango (~0.4 s), loaded to make a PDF only
         from weasyprint.urls import URLFetcher  # noqa: PLC0415 - as above
@@ -148,6 +150,10 @@ def render_pdf(document: ReportDocument, language: str) -> bytes:
             ),
             detail=str(missing)[:200],
         ) from missing
+    finally:
+        # Importing WeasyPrint makes Pillow accept truncated images in the whole process,
+        # which would let a damaged upload through the media library's check afterwards.
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_images
 
     # Inline data only (the logo): never a file or the network.
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)

@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column("local_time", sa.Time(), nullable=False),
         sa.Column("formats", sa.JSON(), nullable=False),
         sa.Column("languages", sa.String(length=10), nullable=False),
-        sa.Column("member_ids", sa.JSON(), nullable=False),
+        sa.Column("user_ids", sa.JSON(), nullable=False),
         sa.Column("outside_emails", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("next_run_at", UTCDateTime(timezone=True), nullable=True),
