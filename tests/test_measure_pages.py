@@ -639,7 +639,7 @@ def test_every_analytics_page_has_the_one_sub_navigation(
         assert "imports-nav" not in page.text
 
 
-def _chart_options(html: str) -> list[dict[str, Any]]:
+def chart_options(html: str) -> list[dict[str, Any]]:
     """The ECharts options a page carries whole (data-chart-option)."""
     found = re.findall(r"data-chart-option='([^']*)'", html)
     return [json.loads(unescape(option)) for option in found]
@@ -659,5 +659,5 @@ def test_the_followers_chart_is_the_reports_in_both_languages(
         choose_language(client, language, "/w/brand/analytics")
         page = client.get("/w/brand/analytics?start=2026-03-25&end=2026-03-31")
         assert page.status_code == 200, page.text
-        assert _chart_options(page.text) == [echarts_option(chart, language)]
+        assert chart_options(page.text) == [echarts_option(chart, language)]
     assert "3月25日" in page.text  # the last page read, in Chinese
