@@ -146,6 +146,12 @@ def echarts_option(chart: Chart, language: str, colours: Sequence[str] = ()) -> 
                 "type": "pie",
                 "name": names[0] if names else "",
                 "radius": ["35%", "65%"],
+                "center": ["50%", "45%"],
+                # Names go to the legend, the slices carry their share: a long name (or a
+                # Chinese one) never runs out of a narrow card.
+                "label": {"formatter": "{d}%", "position": "inside", "color": "#fff"},
+                "minShowLabelAngle": 20,
+                "percentPrecision": 1,
                 "data": [
                     {"name": name, "value": value}
                     for name, value in zip(categories, first, strict=False)
