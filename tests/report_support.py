@@ -33,8 +33,8 @@ from guanxi.core.report import (
     Text,
     Unit,
 )
+from guanxi.core.report_text import translate
 from guanxi.report import sections
-from guanxi.report.words import translate
 
 FOLLOWERS = N_("Followers")
 

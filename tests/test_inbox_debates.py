@@ -5,14 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership
+from guanxi.core.db import utcnow
+from guanxi.core.report import Chart, ReportQuery
 from guanxi.inbox.debates import service as debates
+from guanxi.inbox.items.models import ItemKind
 from guanxi.inbox.triage.moderation import moderate_new
+from guanxi.inbox.triage.report_sections import team
 from guanxi.inbox.triage.team_report import percentile, team_report
-from tests.conftest import UserFactory, WorkspaceFactory
+from guanxi.web.charts import echarts_option
+from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.inbox_ui_support import FakePlatform, make_channel, make_item
+from tests.test_i18n import choose_language
+from tests.test_measure_pages import chart_options
 
 
 @pytest.fixture
@@ -107,3 +115,33 @@ def test_team_report_percentiles_per_person(db: Session, owner: Membership) -> N
     )
     assert mine.resolution_p50 == 40
     assert report.by_person[None].first_response_p50 is None
+
+
+def test_the_team_report_page_draws_the_reports_chart(
+    client: TestClient, db: Session, owner: Membership
+) -> None:
+    """The team report page's "Received per platform" is the report's inbox section chart,
+    drawn by the one function the report's preview uses, in English and in Chinese."""
+    weibo, douyin = (
+        make_channel(db, owner.workspace),
+        make_channel(db, owner.workspace, platform="douyin"),
+    )
+    two_days_ago = utcnow() - timedelta(days=2)
+    for channel, kind in [
+        (weibo, ItemKind.COMMENT),
+        (weibo, ItemKind.MENTION),
+        (douyin, ItemKind.COMMENT),
+    ]:
+        make_item(db, channel, "好看", kind=kind, created_at=two_days_ago)
+    db.commit()
+    today = utcnow().date()
+    query = ReportQuery(owner.workspace_id, today - timedelta(days=5), today + timedelta(days=1))
+    chart = next(b for b in team(db, query).blocks if isinstance(b, Chart))
+    assert [s.values for s in chart.series] == [(1.0, 1.0), (1.0, 0.0)]  # Weibo, then Douyin
+    sign_in(client, "owner@acme.example")
+    for language in ("en", "zh_Hans"):
+        choose_language(client, language, "/w/acme/inbox/report")
+        page = client.get("/w/acme/inbox/report?days=30")
+        assert page.status_code == 200, page.text
+        assert chart_options(page.text) == [echarts_option(chart, language)]
+    assert "新浪微博" in page.text

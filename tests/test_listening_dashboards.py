@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,10 +19,12 @@ from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, Workspace
 from guanxi.core import i18n
 from guanxi.core.errors import UserError
+from guanxi.core.report import Chart, ReportQuery
 from guanxi.devtools.demo.listening_topics import DEMO_TOPICS, load_insight_demo
 from guanxi.listening.alerts import scheduled as alert_jobs
 from guanxi.listening.alerts.models import AlertRule
 from guanxi.listening.insight import service as d
+from guanxi.listening.insight.report_sections import mentions
 from guanxi.listening.topics.models import DailyRollup, TopicMatch, TopicQuery
 from guanxi.listening.topics.service import (
     TopicForm,
@@ -29,8 +34,10 @@ from guanxi.listening.topics.service import (
     refresh_rollup,
     update_topic,
 )
+from guanxi.web.charts import echarts_option
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 from tests.listening_topics_support import add_author, add_mention
+from tests.test_i18n import choose_language
 
 DAY1 = datetime(2026, 11, 20, 9, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 21, 9, tzinfo=UTC)
@@ -435,3 +442,22 @@ def test_an_analyst_reads_but_cannot_change_topics(
         "/w/acme/listen/topics", data={"name": "x", "query": "x", "csrf_token": csrf_token(client)}
     )
     assert refused.status_code == 403
+
+
+def test_the_kinds_of_source_panel_is_the_reports_chart(
+    web: TestClient, db: Session, world: World
+) -> None:
+    """The dashboard's kinds of source, for a period, is the chart of the report's listening
+    section for that period, drawn by the one function the report's preview uses, in English
+    and in Chinese; each slice carries the kind it filters the posts by."""
+    section = mentions(db, ReportQuery(world.workspace.id, date(2026, 11, 20), date(2026, 11, 21)))
+    chart = next(b for b in section.blocks if isinstance(b, Chart) and b.key == "source_kinds")
+    assert sum(chart.series[0].values) > 0
+    for language in ("en", "zh_Hans"):
+        choose_language(web, language, "/w/acme/listen/dashboard")
+        page = web.get("/w/acme/listen/dashboard?start=2026-11-20&end=2026-11-21")
+        assert page.status_code == 200, page.text
+        drawn = re.search(r"data-option='([^']*)' data-keys='([^']*)'", page.text)
+        assert drawn is not None
+        assert json.loads(unescape(drawn[1])) == echarts_option(chart, language)
+        assert json.loads(unescape(drawn[2])) == list(d.SOURCE_KINDS)

@@ -5,7 +5,10 @@ post's curve against its account's median post; what each says before there are 
 from __future__ import annotations
 
 import io
+import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from html import unescape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +22,8 @@ from guanxi.accounts.models import Membership, Role, Workspace
 from guanxi.channels.models import Channel
 from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import NotFoundError, UserError
-from guanxi.measure import curves, headline, listing, overview, service, sources
+from guanxi.core.report import Chart, ReportQuery
+from guanxi.measure import curves, headline, listing, overview, report_sections, service, sources
 from guanxi.measure.listing import PostOrder
 from guanxi.measure.models import (
     AccountDay,
@@ -31,6 +35,7 @@ from guanxi.measure.models import (
     PostSnapshot,
 )
 from guanxi.measure.overview import Headline
+from guanxi.web.charts import echarts_option
 from tests.conftest import UserFactory, WorkspaceFactory, sign_in
 from tests.test_i18n import choose_language
 from tests.test_measure_service import add_channel, add_days, add_post
@@ -632,3 +637,27 @@ def test_every_analytics_page_has_the_one_sub_navigation(
         assert f'aria-current="{mark}"' in nav, address
         assert "analysis-nav" not in page.text
         assert "imports-nav" not in page.text
+
+
+def chart_options(html: str) -> list[dict[str, Any]]:
+    """The ECharts options a page carries whole (data-chart-option)."""
+    found = re.findall(r"data-chart-option='([^']*)'", html)
+    return [json.loads(unescape(option)) for option in found]
+
+
+def test_the_followers_chart_is_the_reports_in_both_languages(
+    client: TestClient, db: Session, member: Workspace
+) -> None:
+    """The overview's followers per account is the report section's chart, drawn by the one
+    function the report's preview uses: the same days, accounts and counts, in English and
+    in Chinese."""
+    query = ReportQuery(workspace_id=member.id, start=date(2026, 3, 25), end=date(2026, 3, 31))
+    section = report_sections.accounts(db, query)
+    chart = next(b for b in section.blocks if isinstance(b, Chart) and b.key == "followers")
+    assert any(value is not None for series in chart.series for value in series.values)
+    for language in ("en", "zh_Hans"):
+        choose_language(client, language, "/w/brand/analytics")
+        page = client.get("/w/brand/analytics?start=2026-03-25&end=2026-03-31")
+        assert page.status_code == 200, page.text
+        assert chart_options(page.text) == [echarts_option(chart, language)]
+    assert "3月25日" in page.text  # the last page read, in Chinese

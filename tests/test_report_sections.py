@@ -32,9 +32,9 @@ from guanxi.core.report import (
     fit_series,
     table_rows,
 )
+from guanxi.core.report_text import translate
 from guanxi.publishing.models import VariantState
 from guanxi.report.templates import TEMPLATES
-from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_item
 from tests.listening_topics_support import add_mention

@@ -12,7 +12,7 @@ from guanxi.convert.costs import CostInput, record_cost
 from guanxi.convert.models import CostKind, CostTarget
 from guanxi.convert.report_sections import revenue
 from guanxi.core.report import Figure, Number, ReportQuery, Table, Text, Unit
-from guanxi.report.words import translate
+from guanxi.core.report_text import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.report_support import narrative
 from tests.test_convert_attribution import _two_campaigns

@@ -21,11 +21,11 @@ from guanxi.core.report import (
     Text,
     Unit,
 )
+from guanxi.core.report_text import translate
 from guanxi.inbox.items.models import ItemKind
 from guanxi.inbox.triage.report_sections import team
 from guanxi.inbox.triage.sla import SlaTargets
 from guanxi.inbox.triage.team_report import figures
-from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel, make_item
 from tests.report_support import narrative

@@ -18,9 +18,9 @@ from guanxi.core.report import (
     Text,
     Unit,
 )
+from guanxi.core.report_text import translate
 from guanxi.listening.alerts.models import Alert, AlertRule
 from guanxi.listening.insight.report_sections import mentions
-from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.report_support import narrative
 from tests.test_listening_dashboards import World

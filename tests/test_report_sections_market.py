@@ -8,9 +8,9 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from guanxi.core.report import Chart, Figure, Name, Number, ReportQuery, Table
+from guanxi.core.report_text import translate
 from guanxi.market.report_sections import ranks
 from guanxi.market.service import track_app
-from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.market_support import chart, dataset_with, small_market
 from tests.report_support import narrative

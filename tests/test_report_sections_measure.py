@@ -20,8 +20,8 @@ from guanxi.core.report import (
     Text,
     Unit,
 )
+from guanxi.core.report_text import translate
 from guanxi.measure.report_sections import accounts
-from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.report_support import narrative
 from tests.test_measure_service import add_channel, add_days, add_post

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import NotFoundError
 from guanxi.core.report import Chart, ChartKind, Figure, Name, Number, ReportQuery, Unit
+from guanxi.core.report_text import translate
 from guanxi.publishing.models import VariantState
 from guanxi.publishing.report_sections import posts
-from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.report_support import narrative
 from tests.test_calendar import add_campaign, add_channel, add_variant

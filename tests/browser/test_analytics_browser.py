@@ -87,7 +87,8 @@ def test_the_overview_shows_the_figures_and_draws_the_days(
     """Given the demo brand's Weibo account measured for 60 days,
     when the owner opens Analytics from the front page's headline,
     then the four figures are there with their trend lines, the day-by-day chart is drawn,
-    and its table view lists the days."""
+    and its table view lists the days; the followers per account chart (the report's) too,
+    its counts on the axis written compactly."""
     live, _post_id = server
     slug = DEMO_WORKSPACE.slug
     analytics.goto(live.url(f"/w/{slug}/"))
@@ -101,8 +102,15 @@ def test_the_overview_shows_the_figures_and_draws_the_days(
     expect(chart.locator("canvas").first).to_be_visible()
     assert series_count(analytics, ".chart >> nth=0") == 2
     analytics.get_by_text("Table view").first.click()
-    expect(analytics.locator("details.table-view tbody tr").first).to_be_visible()
-    expect(analytics.locator("details.table-view tbody tr")).to_have_count(28)
+    days = analytics.locator("details.table-view").first.locator("tbody tr")
+    expect(days.first).to_be_visible()
+    expect(days).to_have_count(28)
+    followers = analytics.locator("#followers-per-account .chart")
+    expect(followers).to_have_attribute("data-ready", "true")
+    assert series_count(analytics, "#followers-per-account .chart") == 4  # one a connected account
+    label = "el => echarts.getInstanceByDom(el).getOption().yAxis[0].axisLabel.formatter(22360)"
+    assert followers.evaluate(label) == "22.4K"
+    expect(analytics.locator("#followers-per-account tbody tr")).to_have_count(28)
     assert analytics.evaluate("window.__cspViolations") == []
 
 

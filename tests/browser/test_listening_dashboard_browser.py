@@ -72,6 +72,11 @@ def dashboard(browser: Browser, server: tuple[LiveServer, int]) -> Iterator[Page
     context.close()
 
 
+def _panel(name: str) -> str:
+    """A panel, filled from the API (data-panel) or drawn from the page (data-drawn-panel)."""
+    return f'[data-panel="{name}"], [data-drawn-panel="{name}"]'
+
+
 def test_dashboard_renders_charts_and_drills_down_to_highlighted_posts(
     dashboard: Page, server: tuple[LiveServer, int]
 ) -> None:
@@ -79,8 +84,9 @@ def test_dashboard_renders_charts_and_drills_down_to_highlighted_posts(
     slug = DEMO_WORKSPACE.slug
     dashboard.goto(live.url(f"/w/{slug}/listen/dashboard"))
 
-    for panel in ("volume", "sentiment", "share-of-voice", "stages", "authors", "keywords"):
-        chart = dashboard.locator(f'[data-panel="{panel}"]')
+    panels = ("volume", "sentiment", "share-of-voice", "source-kinds", "stages", "authors")
+    for panel in (*panels, "keywords"):
+        chart = dashboard.locator(_panel(panel))
         expect(chart).to_have_attribute("data-ready", "true")
         expect(chart.locator("canvas").first).to_be_visible()
 
@@ -95,7 +101,7 @@ def test_dashboard_renders_charts_and_drills_down_to_highlighted_posts(
     # Filters nothing matches: each count panel says so instead of drawing zeros.
     dashboard.goto(live.url(f"/w/{slug}/listen/dashboard?platform=no-such-platform"))
     for panel in ("share-of-voice", "source-kinds", "stages", "platforms", "keywords"):
-        chart = dashboard.locator(f'[data-panel="{panel}"]')
+        chart = dashboard.locator(_panel(panel))
         expect(chart).to_have_attribute("data-ready", "true")
         expect(chart).to_have_attribute("data-empty", "true")
 

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 MAX_TABLE_ROWS = 50
 MAX_POINTS = 400
 MAX_SERIES = 12
+# A chart's colours after the brand's (ECharts' default palette), alike on a page, in the
+# report's preview and in the PDF's SVG drawings.
+PALETTE = ("#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452")
 
 _Row = TypeVar("_Row")
 

@@ -21,9 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
+from guanxi.catalog.service import platform_names
 from guanxi.channels.models import Channel
 from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import N_, UserError
+from guanxi.core.report import Chart, ChartKind, Series, Text, day_buckets, fit_series
 from guanxi.measure.definitions import (
     BASE_DEFINITIONS,
     ENGAGEMENT_RATE_DEFINITION,
@@ -204,6 +206,8 @@ class Overview:
     channels: int = 0  # the workspace's connected accounts
     measured: bool = False  # any figure collected or imported at all
     illustrative: bool = False  # the period's figures include the demo's made-up history
+    # Each account's followers day by day: the chart the report's section has too.
+    followers: Chart | None = None
 
 
 def daily_trend(
@@ -285,6 +289,30 @@ def followers_by_channel(
     return found
 
 
+def followers_chart(db: Session, channels: list[Channel], start: date, end: date) -> Chart:
+    """Each account's followers at the end of each day (or week, for a period longer than a
+    chart has points), the largest first: the overview page and the report draw this chart."""
+    spans = day_buckets(start, end)
+    ends = [last for _, last in spans]
+    by_channel = followers_by_channel(db, [c.id for c in channels], ends)
+    series = []
+    for channel in channels:
+        values = by_channel[channel.id]
+        name = Text(
+            N_("{account} ({platform})"),
+            {"account": channel.name, "platform": platform_names(channel.platform)},
+        )
+        series.append((values[-1] or 0, Series(name, tuple(values))))
+    series.sort(key=lambda entry: -entry[0])
+    return Chart(
+        "followers",
+        Text(N_("Followers per account")),
+        ChartKind.LINE,
+        tuple(first for first, _ in spans),
+        fit_series([s for _, s in series], Text(N_("Other accounts"))),
+    )
+
+
 def _rate(totals: Totals) -> float | None:
     return totals.engagement_rate.value if totals.engagement_rate else None
 
@@ -364,6 +392,8 @@ def overview(db: Session, *, workspace: Workspace, period: Period) -> Overview:
         illustrative=bool(ids)
         and includes_illustrative(db, workspace=workspace, start=period.start, end=period.end),
     )
+    if channels:
+        result.followers = followers_chart(db, channels, period.start, period.end)
     now_by_platform = platform_totals(channels, current)
     before_by_platform = platform_totals(channels, previous)
     for platform, totals in now_by_platform.items():

@@ -3,24 +3,21 @@ engagements and engagement rate of the period's posts against the comparison per
 followers of each account day by day, and the most read posts.
 
 The figures are the overview page's (``service.period_totals``, ``overview.platform_totals``
-and ``overview.followers_trend``) and the posts page's (``listing.posts_page``).
+and ``overview.followers_chart``, the very chart the page draws) and the posts page's
+(``listing.posts_page``).
 """
 
 from __future__ import annotations
 
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.catalog.service import platform_names
-from guanxi.channels.models import Channel
 from guanxi.core.errors import N_
 from guanxi.core.report import (
     Block,
-    Chart,
-    ChartKind,
     Column,
     Direction,
     Figure,
@@ -28,20 +25,17 @@ from guanxi.core.report import (
     Paragraph,
     ReportQuery,
     ReportSection,
-    Series,
     Table,
     Text,
     TextValue,
     Unit,
     compared,
-    day_buckets,
-    fit_series,
     shown,
 )
 from guanxi.measure.definitions import RateBasis
 from guanxi.measure.listing import PostOrder, posts_page
 from guanxi.measure.models import PostFiguresRead
-from guanxi.measure.overview import followers_by_channel, is_measured, platform_totals
+from guanxi.measure.overview import followers_chart, is_measured, platform_totals
 from guanxi.measure.service import PeriodTotals, Totals, channels_of, period_totals
 
 TOP_POSTS = 10
@@ -179,7 +173,7 @@ def accounts(db: Session, query: ReportQuery) -> ReportSection:
         ),
     ]
     zone = ZoneInfo(workspace.timezone)
-    blocks = [*narrative, *figures, _followers_chart(db, channels, query.start, query.end)]
+    blocks = [*narrative, *figures, followers_chart(db, channels, query.start, query.end)]
     blocks.append(_platforms(now_by_platform))
     blocks.append(_top_posts(top.rows, zone))
     return ReportSection("measure.accounts", Text(TITLE), shown(blocks))
@@ -220,29 +214,6 @@ def _basis_note(totals: Totals) -> Text | None:
     if rate.basis is RateBasis.VIEWS:
         return Text(N_("Engagements per read, of the posts whose platform reports reads."))
     return Text(N_("Engagements per follower: the platforms report no reads."))
-
-
-def _followers_chart(db: Session, channels: list[Channel], start: date, end: date) -> Chart:
-    """Each account's followers at the end of each day (or week, for a long period)."""
-    spans = day_buckets(start, end)
-    ends = [last for _, last in spans]
-    by_channel = followers_by_channel(db, [c.id for c in channels], ends)
-    series = []
-    for channel in channels:
-        values = by_channel[channel.id]
-        name = Text(
-            N_("{account} ({platform})"),
-            {"account": channel.name, "platform": platform_names(channel.platform)},
-        )
-        series.append((values[-1] or 0, Series(name, tuple(values))))
-    series.sort(key=lambda entry: -entry[0])
-    return Chart(
-        "followers",
-        Text(N_("Followers per account")),
-        ChartKind.LINE,
-        tuple(first for first, _ in spans),
-        fit_series([s for _, s in series], Text(N_("Other accounts"))),
-    )
 
 
 def _platforms(totals: dict[str, Totals]) -> Table:

@@ -38,6 +38,7 @@ from guanxi.measure.definitions import (
 )
 from guanxi.measure.models import POST_FORMAT_LABELS, FiguresKind
 from guanxi.measure.overview import Period
+from guanxi.web.charts import echarts_option
 from guanxi.web.deps import Db, Member, verify_csrf
 from guanxi.web.exports import iso_time, table_download, time_column
 from guanxi.web.rendering import render
@@ -107,7 +108,13 @@ def overview_page(request: Request, membership: Member, db: Db) -> Response:
     """The period's followers, views, engagements and engagement rate across platforms."""
     period = page_period(request, membership)
     found = overview.overview(db, workspace=membership.workspace, period=period)
-    context = _context(request, membership, period) | {"overview": found}
+    followers = found.followers
+    context = _context(request, membership, period) | {
+        "overview": found,
+        "followers_option": echarts_option(followers, i18n.current_language())
+        if followers is not None
+        else None,
+    }
     return render(request, "measure/overview.html", context)
 
 

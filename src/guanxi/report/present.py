@@ -10,26 +10,12 @@ from typing import Any
 
 from babel.dates import format_date
 
-from guanxi.core.report import (
-    Chart,
-    ChartKind,
-    Figure,
-    Paragraph,
-    ReportSection,
-    Table,
-    Unit,
-)
+from guanxi.core.report import Chart, Figure, Paragraph, ReportSection, Table
+from guanxi.core.report_text import BABEL_LOCALES, cell, translate
 from guanxi.report.build import failed
 from guanxi.report.document import ReportDocument
-from guanxi.report.files.labels import (
-    brand_colours,
-    category,
-    cell,
-    figure_line,
-    logo_data_uri,
-)
-from guanxi.report.files.svg import PALETTE
-from guanxi.report.words import BABEL_LOCALES, translate
+from guanxi.report.files.labels import brand_colours, figure_line, logo_data_uri
+from guanxi.web.charts import echarts_option
 
 
 @dataclass(frozen=True)
@@ -107,59 +93,6 @@ def _figure(figure: Figure, language: str) -> FigureView:
     )
 
 
-def chart_option(chart: Chart, language: str, colours: Sequence[str] = ()) -> dict[str, Any]:
-    """The ECharts option that draws ``chart`` (percentages drawn as 0-100), its series in
-    the brand's ``colours`` first, then ECharts' own: the colours of the PDF's charts."""
-    scale = 100.0 if chart.unit is Unit.PERCENT else 1.0
-    suffix = "%" if chart.unit is Unit.PERCENT else ""
-    categories = [category(value, language) for value in chart.categories]
-    names = [translate(series.name, language) for series in chart.series]
-
-    def values(index: int) -> list[float | None]:
-        raw = chart.series[index].values
-        return [None if v is None else round(v * scale, 4) for v in raw]
-
-    option: dict[str, Any] = {
-        "color": [*colours, *PALETTE],
-        "tooltip": {"trigger": "item" if chart.kind is ChartKind.PIE else "axis"},
-        "legend": {"data": names, "bottom": 0},
-    }
-    if chart.kind is ChartKind.PIE:
-        first = values(0) if chart.series else []
-        option["series"] = [
-            {
-                "type": "pie",
-                "name": names[0] if names else "",
-                "radius": ["35%", "65%"],
-                "data": [
-                    {"name": name, "value": value}
-                    for name, value in zip(categories, first, strict=False)
-                ],
-            }
-        ]
-        option["legend"] = {"data": categories, "bottom": 0}
-        return option
-    option["grid"] = {"left": 8, "right": 16, "top": 16, "bottom": 32}  # the legend below
-    value_axis = {"type": "value", "axisLabel": {"formatter": "{value}" + suffix}}
-    category_axis: dict[str, Any] = {"type": "category", "data": categories}
-    horizontal = chart.kind is ChartKind.HORIZONTAL_BAR
-    if horizontal:
-        category_axis["inverse"] = True  # the first row (the top one) at the top
-    option["xAxis"] = value_axis if horizontal else category_axis
-    option["yAxis"] = category_axis if horizontal else value_axis
-    kind = "line" if chart.kind is ChartKind.LINE else "bar"
-    option["series"] = [
-        {
-            "name": name,
-            "type": kind,
-            "data": values(index),
-            **({"stack": "total"} if chart.kind is ChartKind.STACKED_BAR else {}),
-        }
-        for index, name in enumerate(names)
-    ]
-    return option
-
-
 def _table(table: Table, language: str) -> TableView:
     units = [column.unit for column in table.columns]
     return TableView(
@@ -185,7 +118,9 @@ def _section(
             figures.append(_figure(block, language))
         elif isinstance(block, Chart):
             blocks.append(
-                ChartView(translate(block.title, language), chart_option(block, language, colours))
+                ChartView(
+                    translate(block.title, language), echarts_option(block, language, colours)
+                )
             )
         elif isinstance(block, Table):
             blocks.append(_table(block, language))

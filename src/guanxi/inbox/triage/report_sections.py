@@ -11,12 +11,9 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.accounts.service import list_members
-from guanxi.catalog.service import platform_names
 from guanxi.core.errors import N_
 from guanxi.core.report import (
     Block,
-    Chart,
-    ChartKind,
     Column,
     Direction,
     Figure,
@@ -24,7 +21,6 @@ from guanxi.core.report import (
     Paragraph,
     ReportQuery,
     ReportSection,
-    Series,
     Table,
     Text,
     TextValue,
@@ -34,9 +30,8 @@ from guanxi.core.report import (
     shown,
     table_rows,
 )
-from guanxi.inbox.items.models import ITEM_KIND_LABELS, ItemKind
 from guanxi.inbox.triage.sla import SlaTargets, get_targets
-from guanxi.inbox.triage.team_report import Figures, TeamReport, team_report
+from guanxi.inbox.triage.team_report import Figures, TeamReport, team_report, volume_chart
 
 KEY = "inbox.team"
 TITLE = N_("Inbox")
@@ -93,7 +88,7 @@ def team(db: Session, query: ReportQuery) -> ReportSection:
         ).total
     blocks: list[Block] = [Paragraph(text) for text in _narrative(now, before, targets)]
     blocks += _figures(now, before)
-    blocks.append(_volume_chart(report))
+    blocks.append(volume_chart(report))
     blocks.append(_people(db, workspace, report))
     return ReportSection(KEY, Text(TITLE), shown(blocks))
 
@@ -153,29 +148,6 @@ def _figures(now: Figures, before: Figures | None) -> list[Block]:
         figure("resolution_p50", N_("Resolution (median)"), resolved_p50, False),
         figure("resolution_met", N_("Resolved within the target"), resolved_met),
     ]
-
-
-def _volume_chart(report: TeamReport) -> Chart:
-    """Items received per platform (most first), stacked by kind."""
-    per_platform: dict[str, int] = {}
-    for (platform, _), count in report.volume.items():
-        per_platform[platform] = per_platform.get(platform, 0) + count
-    platforms = sorted(per_platform, key=lambda p: (-per_platform[p], p))
-    series = tuple(
-        Series(
-            Text(ITEM_KIND_LABELS[kind]),
-            tuple(float(report.volume.get((p, kind.value), 0)) for p in platforms),
-        )
-        for kind in ItemKind
-        if any((p, kind.value) in report.volume for p in platforms)
-    )
-    return Chart(
-        "volume_per_platform",
-        Text(N_("Received per platform")),
-        ChartKind.STACKED_BAR,
-        tuple(platform_names(p) for p in platforms),
-        series,
-    )
 
 
 def _people(db: Session, workspace: Workspace, report: TeamReport) -> Table:

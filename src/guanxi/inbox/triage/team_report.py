@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.inbox.items.models import InboxItem
+from guanxi.catalog.service import platform_names
+from guanxi.core.errors import N_
+from guanxi.core.report import Chart, ChartKind, Series, Text
+from guanxi.inbox.items.models import ITEM_KIND_LABELS, InboxItem, ItemKind
 from guanxi.inbox.triage.sla import SlaTargets, add_minutes
 
 MAX_ITEMS = 200_000
@@ -167,4 +170,28 @@ def team_report(
             assignee: times.figures(targeted=targeted) for assignee, times in grouped.items()
         },
         volume=volume,
+    )
+
+
+def volume_chart(report: TeamReport) -> Chart:
+    """Items received per platform (most first), stacked by kind: the chart the team report
+    page and the report's inbox section draw."""
+    per_platform: dict[str, int] = {}
+    for (platform, _), count in report.volume.items():
+        per_platform[platform] = per_platform.get(platform, 0) + count
+    platforms = sorted(per_platform, key=lambda p: (-per_platform[p], p))
+    series = tuple(
+        Series(
+            Text(ITEM_KIND_LABELS[kind]),
+            tuple(float(report.volume.get((p, kind.value), 0)) for p in platforms),
+        )
+        for kind in ItemKind
+        if any((p, kind.value) in report.volume for p in platforms)
+    )
+    return Chart(
+        "volume_per_platform",
+        Text(N_("Received per platform")),
+        ChartKind.STACKED_BAR,
+        tuple(platform_names(p) for p in platforms),
+        series,
     )

@@ -23,7 +23,8 @@ from guanxi.inbox.triage.models import ACTION_STATE_LABELS, SlaPolicy
 from guanxi.inbox.triage.moderation import ACTION_LABELS, list_actions, reverse_action
 from guanxi.inbox.triage.screening import CONDITION_LABELS, reasons_in_words
 from guanxi.inbox.triage.sla import DEFAULT_CRISIS_WORDS, get_targets, save_targets
-from guanxi.inbox.triage.team_report import team_report
+from guanxi.inbox.triage.team_report import team_report, volume_chart
+from guanxi.web.charts import echarts_option
 from guanxi.web.deps import Db, Member, Writer, client_ip, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import render
@@ -249,12 +250,16 @@ def report_page(request: Request, db: Db, membership: Member, days: int = 30) ->
         db, workspace_id=membership.workspace_id, since=now - timedelta(days=period), until=now
     )
     members = {m.user_id: m.user for m in list_members(db, workspace=membership.workspace)}
+    chart = volume_chart(report)
     return render(
         request,
         "inbox/report.html",
         {
             "section": "inbox",
             "report": report,
+            "volume_option": echarts_option(chart, i18n.current_language())
+            if chart.categories
+            else None,
             "members": members,
             "days": period,
             "periods": REPORT_PERIODS,

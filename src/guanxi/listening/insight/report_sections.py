@@ -40,12 +40,12 @@ from guanxi.listening.alerts.service import list_alerts
 from guanxi.listening.insight.service import (
     SENTIMENT_LABELS,
     SENTIMENTS,
-    SOURCE_KIND_LABELS,
     STAGE_LABELS,
     DashboardFilters,
     sentiment_trend,
     share_of_voice,
     source_kind_mix,
+    source_kinds_chart,
     stage_funnel,
     top_authors,
     top_mentions,
@@ -229,16 +229,8 @@ def _voice_chart(now: _Period) -> Chart:
 
 def _mix_charts(db: Session, workspace_id: int, filters: DashboardFilters) -> list[Block]:
     """The kinds of source (a pie), and the journey stages (bars) when any mention has one."""
-    kinds = source_kind_mix(db, workspace_id=workspace_id, filters=filters)["items"]
-    charts: list[Block] = [
-        Chart(
-            "source_kinds",
-            Text(N_("Kinds of source")),
-            ChartKind.PIE,
-            tuple(Text(SOURCE_KIND_LABELS[item["key"]]) for item in kinds),
-            (Series(Text(N_("Mentions")), tuple(float(item["mentions"]) for item in kinds)),),
-        )
-    ]
+    kinds = source_kind_mix(db, workspace_id=workspace_id, filters=filters)
+    charts: list[Block] = [source_kinds_chart(kinds)]
     stages = stage_funnel(db, workspace_id=workspace_id, filters=filters)["items"]
     staged = [item for item in stages if item["key"] != "none"]
     if any(item["mentions"] for item in staged):

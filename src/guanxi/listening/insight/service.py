@@ -24,6 +24,7 @@ from guanxi.catalog.service import platform_name
 from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.errors import N_, UserError
+from guanxi.core.report import Chart, ChartKind, Series, Text
 from guanxi.listening.insight.models import MentionRowRead
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topics.models import (
@@ -285,6 +286,19 @@ def source_kind_mix(db: Session, *, workspace_id: int, filters: DashboardFilters
     """Mentions by kind of source: personal, public, marketer-dominated."""
     counts = _by(db, DailyRollup.source_kind, workspace_id, filters)
     return {"items": [{"key": kind, "mentions": counts.get(kind, 0)} for kind in SOURCE_KINDS]}
+
+
+def source_kinds_chart(mix: dict[str, Any]) -> Chart:
+    """``source_kind_mix``'s counts as the pie the dashboard and the report's listening
+    section both draw, the kinds in ``SOURCE_KINDS`` order."""
+    items = mix["items"]
+    return Chart(
+        "source_kinds",
+        Text(N_("Kinds of source")),
+        ChartKind.PIE,
+        tuple(Text(SOURCE_KIND_LABELS[item["key"]]) for item in items),
+        (Series(Text(N_("Mentions")), tuple(float(item["mentions"]) for item in items)),),
+    )
 
 
 def stage_funnel(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from guanxi.core.errors import N_, NotFoundError
 from guanxi.listening.insight import service as dashboards
 from guanxi.listening.insight.exports import csv_chunks, xlsx_file
 from guanxi.listening.topics import service as topics
+from guanxi.web.charts import echarts_option
 from guanxi.web.deps import Db, Member, verify_csrf
 from guanxi.web.rendering import render
 from guanxi.web.zones import viewer_zone
@@ -38,6 +39,7 @@ def dashboard_page(request: Request, membership: Member, db: Db) -> Response:
     """Filters, one chart per panel (filled from the JSON API), and the drill-down list."""
     filters = dashboards.DashboardFilters.from_query(request.query_params)
     workspace_id = membership.workspace_id
+    kinds = dashboards.source_kind_mix(db, workspace_id=workspace_id, filters=filters)
     context = {
         "section": "listen",
         "slug": membership.workspace.slug,
@@ -46,6 +48,11 @@ def dashboard_page(request: Request, membership: Member, db: Db) -> Response:
         "query_string": request.url.query,
         "total": dashboards.total_mentions(db, workspace_id=workspace_id, filters=filters),
         "drill": dashboards.drill_down(db, workspace_id=workspace_id, filters=filters),
+        # Drawn from the page (the report's chart, by the same function), not from the API.
+        "source_kinds": {
+            "option": echarts_option(dashboards.source_kinds_chart(kinds), i18n.current_language()),
+            "kinds": [item["key"] for item in kinds["items"]],
+        },
         **_labels(),
     }
     return render(request, "listen/insight/dashboard.html", context)

@@ -8,8 +8,8 @@ only shows reports does not load them.
 from __future__ import annotations
 
 from guanxi.core.errors import N_, UserError
+from guanxi.core.report_text import REPORT_LANGUAGES
 from guanxi.report.document import ReportDocument
-from guanxi.report.words import REPORT_LANGUAGES
 
 FORMATS = ("pdf", "pptx", "xlsx")
 MEDIA_TYPES = {

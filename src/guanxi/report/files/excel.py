@@ -14,6 +14,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from guanxi.core import report_text
 from guanxi.core.report import (
     Chart,
     ChartKind,
@@ -25,9 +26,9 @@ from guanxi.core.report import (
     Text,
     Unit,
 )
+from guanxi.core.report_text import translate
 from guanxi.report.document import ReportDocument
 from guanxi.report.files import labels
-from guanxi.report.words import translate
 
 SHEET_NAME_MAX = 31
 # Characters Excel refuses in a sheet's name.
@@ -302,7 +303,7 @@ def _cell(
     if isinstance(value, date):
         sheet.write_datetime(row, column, value, styles.day)
     elif isinstance(value, str | Name | Text) or unit is None:
-        sheet.write_string(row, column, labels.cell(value, unit, language), styles.text)
+        sheet.write_string(row, column, report_text.cell(value, unit, language), styles.text)
     else:
         written = excel_value(float(value), unit)
         sheet.write_number(row, column, written or 0.0, styles.number(unit))
@@ -331,7 +332,9 @@ def _chart(
         if isinstance(category, date):
             sheet.write_datetime(head + offset, 0, category, styles.day)
         else:
-            sheet.write_string(head + offset, 0, labels.category(category, language), styles.text)
+            sheet.write_string(
+                head + offset, 0, report_text.category(category, language), styles.text
+            )
     for column, series in enumerate(chart.series, start=1):
         for offset, value in enumerate(series.values, start=1):
             written = excel_value(value, chart.unit)

@@ -1,5 +1,6 @@
-"""What every file format writes alike: the report's fixed labels, periods, chart categories,
-table cells, and the blocks of a section sorted by kind."""
+"""What every file format writes alike: the report's fixed labels, periods, and the blocks of
+a section sorted by kind (chart categories and table cells are written by
+``guanxi.core.report_text``, which the pages share)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import base64
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from PIL import Image, UnidentifiedImageError
 
@@ -15,16 +15,14 @@ from guanxi.core.errors import N_
 from guanxi.core.report import (
     Chart,
     Figure,
-    Name,
     Number,
     Paragraph,
     ReportSection,
     Table,
     Text,
-    Unit,
 )
+from guanxi.core.report_text import change, day, number, translate
 from guanxi.report.document import Brand, ReportDocument
-from guanxi.report.words import MISSING, change, day, number, translate
 
 CONTENTS = Text(N_("Contents"))
 SUMMARY = Text(N_("Summary"))
@@ -69,36 +67,6 @@ def generated(document: ReportDocument, language: str) -> str:
     return label(
         N_("Made on {day}"), language, day=day(document.generated_at.date(), language, year=True)
     )
-
-
-def category(value: str | date | Name | Text, language: str) -> str:
-    """A chart's category as ``language`` writes it (a day: "7 Dec" / "12月7日"; a platform:
-    "Weibo" / "微博")."""
-    return day(value, language) if isinstance(value, date) else written(value, language)
-
-
-def written(value: str | Name | Text, language: str) -> str:
-    """A name, a message or a text as it is, in ``language``."""
-    if isinstance(value, Name):
-        return value.in_language(language)
-    if isinstance(value, Text):
-        return translate(value, language)
-    return value
-
-
-def cell(
-    value: str | float | int | Name | Text | date | None, unit: Unit | None, language: str
-) -> str:
-    """A table's cell written for ``language`` (formats without number cells)."""
-    if value is None:
-        return MISSING
-    if isinstance(value, date):
-        return day(value, language, year=True)
-    if isinstance(value, str | Name | Text):
-        return written(value, language)
-    if unit is None:
-        return str(value)
-    return number(Number(float(value), unit), language)
 
 
 @dataclass(frozen=True)

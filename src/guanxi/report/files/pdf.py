@@ -16,12 +16,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from PIL import ImageFile
 
+from guanxi.core import report_text
 from guanxi.core.errors import N_, UserError
 from guanxi.core.report import ReportSection, Table
+from guanxi.core.report_text import translate
 from guanxi.report.document import ReportDocument
 from guanxi.report.files import fonts, labels
 from guanxi.report.files.svg import chart_svg
-from guanxi.report.words import translate
 
 _HERE = Path(__file__).parent
 _LATIN_FONTS = ('"Noto Sans"', '"DejaVu Sans"', "sans-serif")
@@ -121,7 +122,7 @@ def _table(table: Table, language: str) -> dict[str, Any]:
         ],
         "rows": [
             [
-                (labels.cell(value, column.unit, language), column.unit is not None)
+                (report_text.cell(value, column.unit, language), column.unit is not None)
                 for column, value in zip(table.columns, row, strict=False)
             ]
             for row in table.rows

@@ -26,11 +26,12 @@ from pptx.oxml.ns import qn
 from pptx.oxml.xmlchemy import OxmlElement
 from pptx.util import Inches, Pt
 
+from guanxi.core import report_text
 from guanxi.core.errors import N_, UserError
 from guanxi.core.report import Chart, ChartKind, Figure, ReportSection, Table, Unit
+from guanxi.core.report_text import translate
 from guanxi.report.document import ReportDocument
 from guanxi.report.files import labels
-from guanxi.report.words import translate
 
 # The typefaces named on every run: Office's defaults on Windows, with Chinese in YaHei
 # (macOS substitutes PingFang SC for it).
@@ -370,7 +371,9 @@ class _Look:
             self._text(box.text_frame, [translate(labels.NO_DATA, language)], 18)
             return
         data = CategoryChartData(number_format=_NUMBER_FORMATS[chart.unit])
-        data.categories = [labels.category(category, language) for category in chart.categories]
+        data.categories = [
+            report_text.category(category, language) for category in chart.categories
+        ]
         shown = chart.series[:1] if chart.kind is ChartKind.PIE else chart.series
         for series in shown:
             data.add_series(translate(series.name, language), series.values)
@@ -416,7 +419,7 @@ class _Look:
         numeric = [column.unit is not None for column in table.columns]
         rows = [
             [
-                labels.clip(labels.cell(value, column.unit, language), 90)  # a row stays low
+                labels.clip(report_text.cell(value, column.unit, language), 90)  # a row stays low
                 for column, value in zip(table.columns, row, strict=False)
             ]
             for row in table.rows

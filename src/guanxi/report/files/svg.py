@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from guanxi.core.report import Chart, ChartKind, Number, Unit
-from guanxi.report.files.labels import category, clip
-from guanxi.report.words import number, translate
+from guanxi.core.report import PALETTE, Chart, ChartKind, Number, Unit
+from guanxi.core.report_text import category, number, translate
+from guanxi.report.files.labels import clip
 
 WIDTH = 960
 HEIGHT = 420
-# ECharts' default palette, after the brand's primary and accent colours.
-PALETTE = ("#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452")
 _TICKS = 5
 _MAX_LABELS = 12
 _MARKERS_UP_TO = 31

@@ -37,9 +37,36 @@
     return series;
   }
 
+  // How a value is written, from an option's "numbers" (guanxi.web.charts.echarts_option):
+  // counts compactly as the language writes them (12.3K; 12.3万), percentages (drawn 0-100)
+  // with a "%".
+  function numberWriter(numbers) {
+    var percent = numbers.unit === "percent";
+    var written = new Intl.NumberFormat(numbers.locale, percent
+      ? {maximumFractionDigits: 1}
+      : {notation: "compact", maximumFractionDigits: 1});
+    return function (value) {
+      if (value === null || value === undefined || value === "-") { return "—"; }
+      return written.format(value) + (percent ? "%" : "");
+    };
+  }
+
+  function writeNumbers(option) {
+    if (!option.numbers) { return; }
+    var write = numberWriter(option.numbers);
+    delete option.numbers;
+    option.tooltip.valueFormatter = write;
+    list(option.xAxis).concat(list(option.yAxis)).forEach(function (axis) {
+      if (axis.type === "value") {
+        axis.axisLabel = Object.assign({}, axis.axisLabel, {formatter: write});
+      }
+    });
+  }
+
   // The rules, applied in place to an option; returns it.
   function normalize(option) {
     option.tooltip = Object.assign({}, option.tooltip, {renderMode: "richText"});
+    writeNumbers(option);
     option.grid = list(option.grid).map(function (grid) { return Object.assign({}, grid, {containLabel: true}); });
     if (!option.grid.length) { option.grid = {containLabel: true}; }
     list(option.xAxis).concat(list(option.yAxis)).forEach(fitLabels);

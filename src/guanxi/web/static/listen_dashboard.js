@@ -46,9 +46,6 @@
     "share-of-voice": function (data) {
       return pie(["25%", "55%"], data.items.map(function (i) { return {name: i.name, value: i.mentions, topicId: i.topic_id}; }));
     },
-    "source-kinds": function (data) {
-      return pie("55%", data.items.map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; }));
-    },
     "stages": function (data) {
       return {tooltip: {trigger: "item", formatter: "{b}: {c}"},
               series: [{type: "funnel", sort: "none", left: "5%", width: "55%", label: {position: "right", formatter: "{b}: {c}"}, data: data.items.filter(function (i) { return i.key !== "none"; }).map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; })}]};
@@ -76,7 +73,6 @@
     "volume": function (p) { var s = p.seriesIndex, topic = charts.volume.getOption().series[s].topicId; var params = {start: p.name, end: p.name}; if (topic) { params.topic = topic; } drill(params); },
     "sentiment": function (p) { drill({start: p.name, end: p.name, sentiment: charts.sentiment.getOption().series[p.seriesIndex].key}); },
     "share-of-voice": function (p) { drill({topic: p.data.topicId}); },
-    "source-kinds": function (p) { drill({kind: p.data.key}); },
     "stages": function (p) { drill({stage: p.data.key}); },
     "platforms": function (p) { drill({platform: p.data.platform}); }
   };
@@ -102,5 +98,15 @@
           if (clicks[panel]) { charts[panel].on("click", clicks[panel]); }
         }
       });
+  });
+  // Panels whose option the page carries (data-option): the report's chart, built by the same
+  // function (guanxi.web.charts.echarts_option); data-keys gives each slice's filter value.
+  document.querySelectorAll("[data-drawn-panel]").forEach(function (element) {
+    var option = JSON.parse(element.dataset.option);
+    var keys = JSON.parse(element.dataset.keys);
+    var drawn = option.series[0].data.some(function (slice) { return slice.value; });
+    if (!drawn) { window.GuanxiCharts.message(element, label("empty")); return; }
+    var chart = window.GuanxiCharts.draw(element, option);
+    chart.on("click", function (p) { drill({kind: keys[p.dataIndex]}); });
   });
 })();

@@ -1,8 +1,10 @@
 """A report's words in one language: its texts translated, its numbers written as that
-language writes them (1,380 and 12.3K in English; 1,380 and 12.3万, 1.2亿 in Chinese).
+language writes them (1,380 and 12.3K in English; 1,380 and 12.3万, 1.2亿 in Chinese), its
+chart categories and table cells written.
 
-Every format (the web page, PDF, PowerPoint, Excel's labels) writes through these, so a
-figure reads the same in each. A report's language is one of ``REPORT_LANGUAGES``.
+Every format (the web page, PDF, PowerPoint, Excel's labels) and every page that draws a
+``core.report.Chart`` writes through these, so a figure reads the same in each. A report's
+language is one of ``REPORT_LANGUAGES``.
 """
 
 from __future__ import annotations
@@ -110,3 +112,33 @@ def change(current: Number, previous: Number | None, language: str) -> str:
 def day(value: date, language: str, *, year: bool = False) -> str:
     """A day as ``language`` writes it: "Dec 7" / "12月7日", with the year when asked."""
     return format_skeleton("yMMMd" if year else "MMMd", value, locale=_locale(language))
+
+
+def category(value: str | date | Name | Text, language: str) -> str:
+    """A chart's category as ``language`` writes it (a day: "Dec 7" / "12月7日"; a platform:
+    "Weibo" / "微博")."""
+    return day(value, language) if isinstance(value, date) else written(value, language)
+
+
+def written(value: str | Name | Text, language: str) -> str:
+    """A name, a message or a text as it is, in ``language``."""
+    if isinstance(value, Name):
+        return value.in_language(language)
+    if isinstance(value, Text):
+        return translate(value, language)
+    return value
+
+
+def cell(
+    value: str | float | int | Name | Text | date | None, unit: Unit | None, language: str
+) -> str:
+    """A table's cell written for ``language`` (formats without number cells)."""
+    if value is None:
+        return MISSING
+    if isinstance(value, date):
+        return day(value, language, year=True)
+    if isinstance(value, str | Name | Text):
+        return written(value, language)
+    if unit is None:
+        return str(value)
+    return number(Number(float(value), unit), language)
