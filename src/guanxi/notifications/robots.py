@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Permission
 from guanxi.accounts.service import record_audit, require
+from guanxi.core import leases
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.i18n import get_translations
@@ -209,33 +210,16 @@ def recent_deliveries(db: Session, *, workspace_id: int) -> list[TeamChatDeliver
 def claim_due(db: Session, *, now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
     """Claim the pending deliveries that are due: each is leased for ``CLAIM_LEASE_S`` so a
     second claim before its send ends does not send it twice. Returns their ids."""
-    due = list(
-        db.scalars(
-            select(TeamChatDelivery.id)
-            .where(
-                TeamChatDelivery.status == DeliveryStatus.PENDING,
-                TeamChatDelivery.next_attempt_at <= now,
-            )
-            .order_by(TeamChatDelivery.next_attempt_at)
-            .limit(limit)
-        )
+    return leases.claim_due(
+        db,
+        row_id=TeamChatDelivery.id,
+        status=TeamChatDelivery.status,
+        due_at=TeamChatDelivery.next_attempt_at,
+        pending=DeliveryStatus.PENDING,
+        now=now,
+        lease_s=CLAIM_LEASE_S,
+        limit=limit,
     )
-    claimed = []
-    for delivery_id in due:
-        result = db.execute(
-            update(TeamChatDelivery)
-            .where(
-                TeamChatDelivery.id == delivery_id,
-                TeamChatDelivery.status == DeliveryStatus.PENDING,
-                TeamChatDelivery.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_S))
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) == 1:
-            claimed.append(delivery_id)
-    db.commit()
-    return claimed
 
 
 def backoff_s(attempt: int) -> float:

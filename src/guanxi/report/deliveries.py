@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Membership, Role, User, Workspace
+from guanxi.core import leases
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.core.i18n import get_translations
 from guanxi.core.security import constant_time_equal
@@ -143,33 +144,16 @@ def fire_due_schedules(db: Session, *, now: datetime, limit: int = CLAIM_BATCH) 
 def claim_due_deliveries(db: Session, *, now: datetime, limit: int = CLAIM_BATCH) -> list[int]:
     """Lease the pending deliveries due at ``now`` for ``CLAIM_LEASE_S`` (a second claim
     before the send ends skips them); committed; returns their ids."""
-    due = list(
-        db.scalars(
-            select(ReportDelivery.id)
-            .where(
-                ReportDelivery.status == DeliveryStatus.PENDING,
-                ReportDelivery.next_attempt_at <= now,
-            )
-            .order_by(ReportDelivery.next_attempt_at)
-            .limit(limit)
-        )
+    return leases.claim_due(
+        db,
+        row_id=ReportDelivery.id,
+        status=ReportDelivery.status,
+        due_at=ReportDelivery.next_attempt_at,
+        pending=DeliveryStatus.PENDING,
+        now=now,
+        lease_s=CLAIM_LEASE_S,
+        limit=limit,
     )
-    claimed = []
-    for delivery_id in due:
-        result = db.execute(
-            update(ReportDelivery)
-            .where(
-                ReportDelivery.id == delivery_id,
-                ReportDelivery.status == DeliveryStatus.PENDING,
-                ReportDelivery.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_S))
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) == 1:
-            claimed.append(delivery_id)
-    db.commit()
-    return claimed
 
 
 # --- Making and sending one delivery -------------------------------------------------------
