@@ -65,3 +65,100 @@ def sentiment_features(
     if emoticons:
         found.update("[" + emoticon + "]" for emoticon in emoticons)
     return found
+
+
+# --- Source kind and journey stage (guanxi.nlp.linear models) -------------------------------
+
+# Only the start of a long text is read: what a post is and who speaks show early, and a
+# 10,000-character review must not cost a hundred posts' time.
+TEXT_WINDOW = 400
+PROFILE_WINDOW = 120
+# Words of an account's name, verification or description that say what the account is.
+ACCOUNT_CUES = (
+    "官方",
+    "官微",
+    "旗舰店",
+    "专卖店",
+    "店",
+    "公司",
+    "集团",
+    "品牌",
+    "日报",
+    "晚报",
+    "新闻",
+    "电视台",
+    "频道",
+    "记者",
+    "编辑",
+    "主持人",
+    "媒体",
+    "政务",
+    "公安",
+    "发布",
+    "协会",
+    "研究",
+    "博主",
+    "达人",
+    "测评",
+    "作者",
+    "医生",
+    "律师",
+    "教授",
+    "工作室",
+    "客服",
+)
+
+
+def _bigrams(text: str) -> list[str]:
+    return list(map(str.__add__, text, text[1:]))
+
+
+def text_features(
+    normalized_text: str,
+    tokens: Sequence[str],
+    emoticons: Sequence[str],
+    *,
+    mentions: int,
+    urls: int,
+    hashtags: int,
+) -> list[str]:
+    """What the text says, for the source-kind and stage models: its words (``w:``), its
+    character bigrams (``c:``, so unknown words and phrases still count), its Weibo
+    emoticons, whether it mentions, links or tags, and its length in powers of two."""
+    window = normalized_text[:TEXT_WINDOW].lower()
+    features = ["w:" + token for token in set(tokens[:200])]
+    features.extend({"c:" + bigram for bigram in _bigrams(window) if not bigram.isspace()})
+    features.extend("e:" + emoticon for emoticon in set(emoticons))
+    if mentions:
+        features.append("has:mention")
+    if urls:
+        features.append("has:url")
+    if hashtags:
+        features.append("has:topic")
+    features.append(f"len:{min(len(normalized_text), 4096).bit_length()}")
+    return features
+
+
+def author_features(
+    verified_type: int | None,
+    verified_reason: str,
+    author_name: str,
+    description: str,
+    followers: int | None,
+) -> list[str]:
+    """Who the author is, when known: the Weibo verified_type (``vt:``), the character
+    bigrams of the verification reason (``r:``), account name (``n:``) and description
+    (``d:``), the account cue words in them (``cue:``), and the followers in powers of ten
+    (``f:``). ``author:unknown`` when nothing is known."""
+    features: list[str] = []
+    if verified_type is not None:
+        features.append(f"vt:{verified_type}")
+    for prefix, text in (("r:", verified_reason), ("n:", author_name), ("d:", description)):
+        window = text[:PROFILE_WINDOW].lower()
+        if not window.strip():
+            continue
+        features.extend({prefix + bigram for bigram in _bigrams(window)})
+        features.extend(prefix + "cue:" + cue for cue in ACCOUNT_CUES if cue in window)
+    if followers is not None:
+        features.append(f"f:{len(str(max(0, followers)))}")
+    return features or ["author:unknown"]

@@ -27,6 +27,9 @@ class Document:
     author_id: str = ""
     author_name: str = ""
     verified_type: int | None = None  # Weibo verified_type semantics
+    verified_reason: str = ""  # the platform's verification text (…官方微博, …记者)
+    author_description: str = ""  # the author's profile description
+    followers: int | None = None
     author_kind_hint: str = ""  # "own" | "competitor" | "" (the workspace's official accounts)
 
 

@@ -2,7 +2,14 @@
 
 The seed's model: personal sources (word of mouth from friends and family), public sources
 (forums, reviews, media, consumer reports) and marketer-dominated ones (brand accounts and
-sites, advertising). The rules, first match wins:
+sites, advertising). Whose voice it is and what the content does decide, not the badge.
+
+The workspace's own and competitors' official accounts are always marketers (a rule).
+Otherwise the shipped model decides (``data/source-model.json.gz``, a multinomial logistic
+regression trained on the team's labelled posts by ``guanxi nlp train-insight``) over the
+text and, when known, the author's profile (``guanxi.nlp.features``); the reason names its
+strongest features. Without a model file the previous version's rules run (they are also
+the baseline ``guanxi nlp evaluate`` compares with). The rules, first match wins:
 
 1. the workspace's own or a competitor's official account (``Document.author_kind_hint``)
    is a marketer;
@@ -19,11 +26,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import ahocorasick
 
-from guanxi.nlp.pipeline import Work
+from guanxi.nlp.features import author_features, text_features
+from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model, shipped_path
+from guanxi.nlp.pipeline import Document, Work
 
 PERSONAL = "personal"
 PUBLIC = "public"
@@ -115,13 +125,22 @@ def ad_cues(text: str, urls: Sequence[str]) -> list[str]:
     return weak if len(weak) >= 2 else []
 
 
-def source_kind(work: Work) -> tuple[str, str]:
-    """The kind of source ``work``'s document is, and the English sentence saying why."""
-    document = work.document
+def official_account(document: Document) -> tuple[str, str] | None:
+    """Marketer with the reason when the author is the workspace's own or a competitor's
+    official account (known from the workspace's settings, not guessed)."""
     if document.author_kind_hint == "own":
         return MARKETER, "the workspace's own official account"
     if document.author_kind_hint == "competitor":
         return MARKETER, "a competitor's official account"
+    return None
+
+
+def rule_source_kind(work: Work) -> tuple[str, str]:
+    """The previous version's rules (module docstring): the kind and why."""
+    document = work.document
+    official = official_account(document)
+    if official:
+        return official
     cues = ad_cues(work.normalized_text, work.urls)
     if cues:
         return MARKETER, "advertising cues in the text: " + ", ".join(cues[:4])
@@ -132,24 +151,106 @@ def source_kind(work: Work) -> tuple[str, str]:
     return kind, f"verified_type {verified}: {what}"
 
 
+def source_features(work: Work) -> list[str]:
+    """The source-kind model's features of ``work`` (text, then author)."""
+    document = work.document
+    features = text_features(
+        work.normalized_text,
+        work.tokens,
+        work.emoticons,
+        mentions=len(work.mentions),
+        urls=len(work.urls),
+        hashtags=len(work.hashtags),
+    )
+    features.extend("ad:" + cue for cue in ad_cues(work.normalized_text, work.urls))
+    features.extend(
+        author_features(
+            document.verified_type,
+            document.verified_reason,
+            document.author_name,
+            document.author_description,
+            document.followers,
+        )
+    )
+    return features
+
+
+def describe_feature(feature: str) -> str:
+    """A model feature in readable English, for the reason shown."""
+    kind, _, value = feature.partition(":")
+    if kind in {"w", "c"}:
+        return f'"{value}" in the text'
+    if kind == "e":
+        return f"the emoticon [{value}]"
+    if kind == "ad":
+        return f'the advertising mark "{value}"'
+    if kind == "vt":
+        what = VERIFIED_TYPES.get(int(value), ("", "a verified account of another type"))[1]
+        return f"verified_type {value} ({what})"
+    if kind == "f":
+        return f"about 10^{int(value) - 1} followers"
+    if kind == "has":
+        return {"mention": "an @mention", "url": "a link", "topic": "a #topic#"}.get(value, value)
+    if kind == "len":
+        return f"a text of about {2 ** (int(value) - 1)} characters"
+    if kind == "author":
+        return "no author profile"
+    where = {"r": "the verification reason", "n": "the account name", "d": "the profile"}.get(
+        kind, kind
+    )
+    return f'"{value.removeprefix("cue:")}" in {where}'
+
+
 class SourceKindStep:
     """personal / public / marketer, with the reason."""
 
     name = "source_kind"
+
+    def __init__(self, *, model_path: Path | None = None, rules: bool = False) -> None:
+        self._path = model_path or shipped_path(SOURCE_MODEL_FILE)
+        self._explicit = model_path is not None  # then a missing file is an error
+        self._rules = rules  # the previous version, for comparisons
+        self._model: LinearModel | None = None
+        self._ready = False
 
     def able_to_run(self, batch: Sequence[Work]) -> bool:  # noqa: ARG002 - always applies
         """Every document has a kind of source."""
         return True
 
     def setup(self) -> None:
-        """Build the cue automaton (once)."""
+        """Load the model (once), or build the rules' cue automaton when there is none."""
+        if self._ready:
+            return
         _cue_automaton()
+        if not self._rules and (self._explicit or self._path.is_file()):
+            self._model = load_model(self._path)
+        self._ready = True
 
     def version(self) -> str:
-        """Rules, no model."""
-        return ""
+        """The model's version; "" for the rules."""
+        self.setup()
+        return self._model.version if self._model else ""
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``source_kind`` and ``source_reason``."""
-        for work in batch:
-            work.source_kind, work.source_reason = source_kind(work)
+        self.setup()
+        model = self._model
+        if model is None:
+            for work in batch:
+                work.source_kind, work.source_reason = rule_source_kind(work)
+            return
+        scorer = model.scorer
+        features = [source_features(work) for work in batch]
+        probabilities = scorer.probabilities(features)
+        for work, found, row in zip(batch, features, probabilities, strict=True):
+            official = official_account(work.document)
+            if official:
+                work.source_kind, work.source_reason = official
+                continue
+            best = int(row.argmax())
+            work.source_kind = model.classes[best]
+            # w: and c: of the same word read the same: shown once.
+            strongest = dict.fromkeys(map(describe_feature, scorer.strongest(found, best, 6)))
+            work.source_reason = f"{float(row[best]):.0%} sure, from " + (
+                ", ".join(list(strongest)[:3]) or "the model's prior"
+            )

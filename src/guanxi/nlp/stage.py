@@ -1,10 +1,15 @@
-"""The consumer journey stage a text speaks from, with the cue that decided it.
+"""The consumer journey stage a text speaks from, with the cue phrase to highlight.
 
 Stages in journey order: need recognition, information search, evaluation of alternatives,
-purchase, post-purchase experience. Cues live in ``data/stage-cues.json`` (Chinese and some
-English, maintained by hand, documented in docs/nlp.md). All cues are matched in one pass
-with an Aho-Corasick automaton; when several stages have cues, the latest stage of the
-journey wins ("想买……收到了" is about the experience after the purchase).
+purchase, post-purchase experience, or none. The shipped model decides
+(``data/stage-model.json.gz``, a multinomial logistic regression over the whole text trained
+by ``guanxi nlp train-insight`` on the team's labelled posts); the cue lexicon then finds the
+phrase of the predicted stage to highlight for the reader (or, without one, the text's
+strongest feature for that stage). Without a model file the previous version's rules run
+(also the baseline of ``guanxi nlp evaluate``): cues live in ``data/stage-cues.json``
+(Chinese and some English, maintained by hand, documented in docs/nlp.md). All cues are
+matched in one pass with an Aho-Corasick automaton; when several stages have cues, the
+latest stage of the journey wins ("想买……收到了" is about the experience after the purchase).
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import ahocorasick
 
+from guanxi.nlp.features import text_features
+from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Work
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
@@ -75,25 +83,81 @@ def journey_stage(text: str) -> StageMatch:
     return StageMatch(STAGES[best[0]], best[1])
 
 
+def stage_cue(text: str, stage: str) -> str:
+    """The first cue of ``stage`` in ``text`` (normalised, Simplified), or ""."""
+    if stage not in STAGES:
+        return ""
+    wanted = STAGES.index(stage)
+    lowered = text.lower()
+    for end, (rank, cue) in _cues().automaton.iter(lowered):
+        if rank != wanted:
+            continue
+        if cue.isascii() and not _whole_word(lowered, end - len(cue) + 1, end + 1):
+            continue
+        return str(cue)
+    return ""
+
+
+def stage_features(work: Work) -> list[str]:
+    """The stage model's features of ``work``: the whole text's."""
+    return text_features(
+        work.normalized_text,
+        work.tokens,
+        work.emoticons,
+        mentions=len(work.mentions),
+        urls=len(work.urls),
+        hashtags=len(work.hashtags),
+    )
+
+
 class JourneyStageStep:
     """need recognition … post-purchase, or none, with the cue."""
 
     name = "stage"
 
+    def __init__(self, *, model_path: Path | None = None, rules: bool = False) -> None:
+        self._path = model_path or shipped_path(STAGE_MODEL_FILE)
+        self._explicit = model_path is not None  # then a missing file is an error
+        self._rules = rules  # the previous version, for comparisons
+        self._model: LinearModel | None = None
+        self._ready = False
+
     def able_to_run(self, batch: Sequence[Work]) -> bool:  # noqa: ARG002 - always applies
-        """Every text gets a stage (none without a cue)."""
+        """Every text gets a stage (none when it shows no step of a purchase)."""
         return True
 
     def setup(self) -> None:
-        """Build the cue automaton (once)."""
+        """Build the cue automaton and load the model (once)."""
+        if self._ready:
+            return
         _cues()
+        if not self._rules and (self._explicit or self._path.is_file()):
+            self._model = load_model(self._path)
+        self._ready = True
 
     def version(self) -> str:
-        """A lexicon, versioned with the pipeline."""
-        return ""
+        """The model's version; "" for the rules (a lexicon versioned with the pipeline)."""
+        self.setup()
+        return self._model.version if self._model else ""
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``stage`` and ``stage_cue``."""
-        for work in batch:
-            match = journey_stage(work.normalized_text)
-            work.stage, work.stage_cue = match.stage, match.cue
+        self.setup()
+        model = self._model
+        if model is None:
+            for work in batch:
+                match = journey_stage(work.normalized_text)
+                work.stage, work.stage_cue = match.stage, match.cue
+            return
+        scorer = model.scorer
+        features = [stage_features(work) for work in batch]
+        for work, found, row in zip(batch, features, scorer.probabilities(features), strict=True):
+            best = int(row.argmax())
+            work.stage = model.classes[best]
+            if work.stage == NONE:
+                work.stage_cue = ""
+                continue
+            work.stage_cue = stage_cue(work.normalized_text, work.stage)
+            if not work.stage_cue:
+                text = [f for f in scorer.strongest(found, best, count=5) if f[:2] in {"w:", "c:"}]
+                work.stage_cue = text[0][2:] if text else ""
