@@ -154,7 +154,7 @@ def test_trained_models_name_their_version_and_reason_with_their_strongest_featu
     )
     assert news.source_kind == "public"
     assert "sure, from" in news.source_reason
-    assert '"记者" in the text' in news.source_reason or "verified_type 3" in news.source_reason
+    assert "in the text" in news.source_reason or "verified_type 3" in news.source_reason
     # The workspace's own account is a marketer whatever the text says.
     assert (own.source_kind, own.source_reason) == (
         "marketer",
@@ -230,3 +230,113 @@ def test_the_models_load_on_first_use_not_on_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == ""
+
+
+# Wrong with source-2026.12.1 / stage-2026.12.1: 331 marketer posts in the training set hold
+# few sellers' fragments like these (docs/nlp.md). strict: a model that gets them right
+# turns the mark into a failure, to be removed.
+KNOWN_GAP = "the shipped model misses it (docs/nlp.md, known gaps)"
+
+# The hard cases of issue #17 with the texts it quotes, decided by the rubric (docs/nlp.md).
+HARD_SOURCE_CASES = [
+    # A news post is public from its text alone.
+    ({"text": "【#男子4600买电视没用10次坏了#】据@时间视频…向记者反映…"}, "public"),
+    # The content decides, not only the author: a media account's advertorial, a fund's ad.
+    pytest.param(
+        {"text": "…震撼来袭！…为消费者带来极致视觉体验", "verified_type": 3},
+        "marketer",
+        marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAP),
+    ),
+    pytest.param(
+        {"text": "…ETF←点击可购买", "verified_type": 3},
+        "marketer",
+        marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAP),
+    ),
+    # A shop listing, a seller posing as a user, a clinic's call to action.
+    pytest.param(
+        {"text": "上架了…价格148元…72小时左右发货"},
+        "marketer",
+        marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAP),
+    ),
+    pytest.param(
+        {"text": "…需要的姐妹…vx扫一扫"},
+        "marketer",
+        marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAP),
+    ),
+    ({"text": "…1:1面诊…详情请咨询官方微信"}, "marketer"),
+    # A verified individual about their own purchase speaks for themselves.
+    (
+        {"text": "上周买的扫地机器人终于到了，用了两天，比想象中好用", "verified_type": 0},
+        "personal",
+    ),
+    # 广告 in a complaint about ads.
+    ({"text": "现在的视频广告也太多了吧，看个剧要先看一分钟广告"}, "personal"),
+]
+HARD_STAGE_CASES = [
+    pytest.param(  # 比较 as "relatively"
+        "哪个医院治的比较好",
+        "information_search",
+        marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAP),
+    ),
+    ("买了十个…真材实料…感谢推荐", "post_purchase"),  # 买了 in a review
+    ("设施太旧了，服务也不行", "post_purchase"),  # a review without purchase words
+]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Pipeline:
+    from guanxi.nlp.pipeline import default_pipeline  # noqa: PLC0415 - loads the models
+
+    return default_pipeline()
+
+
+@pytest.mark.parametrize(("fields", "kind"), HARD_SOURCE_CASES)
+def test_hard_source_kind_cases(shipped: Pipeline, fields: dict[str, object], kind: str) -> None:
+    from guanxi.nlp.service import document_of  # noqa: PLC0415 - beside its use
+
+    (result,) = shipped.enrich([document_of(fields)])
+    assert result.source_kind == kind, result.source_reason
+
+
+@pytest.mark.parametrize(("text", "stage"), HARD_STAGE_CASES)
+def test_hard_stage_cases(shipped: Pipeline, text: str, stage: str) -> None:
+    (result,) = shipped.enrich([Document(text)])
+    assert result.stage == stage
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "source_kind_with_author",
+        "source_kind_text_only",
+        # Under-confident (class weighting lowers "none"): ECE 0.116; a prior or temperature
+        # fitted on cross-validation folds of the training set is the fix (docs/nlp.md).
+        pytest.param("stage", marks=pytest.mark.xfail(strict=True, reason="under-confident")),
+    ],
+)
+def test_the_shipped_models_are_calibrated_on_the_development_set(case: str) -> None:
+    """Binned by the predicted class's probability, the share right in each bin is close to
+    the probability: the expected calibration error on the dev set stays under 0.1."""
+    from guanxi.nlp.insight_training import labelled_dir, prepare, without_author  # noqa: PLC0415
+    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE, shipped_path  # noqa: PLC0415
+    from guanxi.nlp.source import source_features  # noqa: PLC0415
+    from guanxi.nlp.stage import stage_features  # noqa: PLC0415
+
+    posts = read_labelled(labelled_dir() / "dev.jsonl")
+    if case == "source_kind_with_author":
+        works = prepare([post.document for post in posts])
+    else:
+        works = prepare([without_author(post.document) for post in posts])
+    if case == "stage":
+        model = load_model(shipped_path(STAGE_MODEL_FILE))
+        features, truth = [stage_features(w) for w in works], [p.stage for p in posts]
+    else:
+        model = load_model(shipped_path(SOURCE_MODEL_FILE))
+        features, truth = [source_features(w) for w in works], [p.source_kind for p in posts]
+    probabilities = model.scorer.probabilities(features)
+    best = probabilities.argmax(axis=1)
+    bins = reliability(
+        [float(probabilities[i, k]) for i, k in enumerate(best)],
+        [model.classes[int(k)] == t for k, t in zip(best, truth, strict=True)],
+    )
+    assert expected_calibration_error(bins) < 0.1, bins

@@ -195,7 +195,7 @@ def train_insight(
     version: Annotated[str, typer.Option(help="The models' version.")] = "",
     regularisation: Annotated[
         float, typer.Option(min=0.0001, help="Logistic regression's C (smaller: smoother).")
-    ] = 1.0,
+    ] = 10.0,
 ) -> None:
     """Train the source-kind and journey-stage models on the team's labelled posts."""
     from guanxi.nlp.insight_training import DEFAULT_VERSION, labelled_dir  # noqa: PLC0415 - the trainer loads on use
@@ -203,7 +203,7 @@ def train_insight(
 
     train_path = labelled or labelled_dir() / "train.jsonl"
     command = "guanxi nlp train-insight" + (f" --labelled {labelled}" if labelled else "")
-    if regularisation != 1.0:
+    if regularisation != 10.0:
         command += f" --regularisation {regularisation}"
     result = _with_progress(
         "training",

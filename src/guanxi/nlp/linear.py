@@ -8,13 +8,15 @@ features are strings (``guanxi.nlp.features.text_features`` / ``author_features`
 reason for a prediction is the strongest features present, in readable words.
 
 Scoring a batch is one sparse gather and sum in numpy: the features of every text are
-looked up in the model's index and the rows of the weight matrix added per text.
+looked up in the model's index and the rows of the weight matrix added per text, scaled by
+1/sqrt(the number of the text's features) (``feature_scale``).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -32,6 +34,13 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 SOURCE_MODEL_FILE = "source-model.json.gz"
 STAGE_MODEL_FILE = "stage-model.json.gz"
+
+
+def feature_scale(features: Sequence[str]) -> float:
+    """What a text's features weigh: 1/sqrt(how many), so that every text's feature vector
+    has length 1 and a long text does not outvote the model's prior by its length alone
+    (training scales the same way)."""
+    return 1.0 / math.sqrt(max(1, len(features)))
 
 
 class LinearModelError(UserError):
@@ -81,10 +90,19 @@ class Scorer:
         if model.weights:
             matrix[1:] = np.array(list(model.weights.values()), dtype=np.float64)
         self.matrix = matrix  # row 0 is zero: every text has it, so no text is empty
+        self.pull = matrix - matrix.mean(axis=1, keepdims=True)
+        self.names = ["", *model.weights]
         self.intercepts = np.array(model.intercepts, dtype=np.float64)
 
     def probabilities(self, batch: Sequence[Sequence[str]]) -> npt.NDArray[np.float64]:
         """P(class) for each text of ``batch`` (its features), rows summing to 1."""
+        return self.score(batch)[0]
+
+    def score(
+        self, batch: Sequence[Sequence[str]]
+    ) -> tuple[npt.NDArray[np.float64], list[npt.NDArray[np.intp]]]:
+        """P(class) for each text of ``batch``, and each text's rows of the weight matrix
+        (its features the model knows, for ``strongest``)."""
         import numpy as np  # noqa: PLC0415 - already loaded by __init__
 
         rows: list[int] = []
@@ -95,27 +113,29 @@ class Scorer:
             rows.append(0)
             rows.extend(filter(None, map(get, features)))
         if not starts:
-            return np.zeros((0, len(self.model.classes)))
-        sums = np.add.reduceat(self.matrix[np.array(rows, dtype=np.intp)], starts, axis=0)
+            return np.zeros((0, len(self.model.classes))), []
+        found = np.array(rows, dtype=np.intp)
+        sums = np.add.reduceat(self.matrix[found], starts, axis=0)
+        # feature_scale, for the whole batch at once
+        counts = np.fromiter(map(len, batch), dtype=np.float64, count=len(batch))
+        sums /= np.sqrt(np.maximum(counts, 1.0))[:, None]
         scores = (sums + self.intercepts) / self.model.temperature
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         result: npt.NDArray[np.float64] = exp / exp.sum(axis=1, keepdims=True)
-        return result
+        ends = [*starts[1:], len(rows)]
+        # Views, not copies: slicing is cheap.
+        return result, [found[start:end] for start, end in zip(starts, ends, strict=True)]
 
-    def strongest(self, features: Sequence[str], klass: int, count: int = 3) -> list[str]:
-        """The features of a text that pull most towards class ``klass`` against the others
-        (its weight for the class minus its mean weight), strongest first."""
-        found: dict[str, float] = {}
-        classes = len(self.model.classes)
-        for feature in features:
-            row = self.model.weights.get(feature)
-            if row is None or feature in found:
-                continue
-            pull = row[klass] - sum(row) / classes
-            if pull > 0:
-                found[feature] = pull
-        return sorted(found, key=lambda feature: -found[feature])[:count]
+    def strongest(self, rows: npt.NDArray[np.intp], klass: int, count: int = 3) -> list[str]:
+        """The features (given as their ``rows``) that pull most towards class ``klass``
+        against the others (weight for the class minus mean weight), strongest first."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        pulls = self.pull[rows, klass]
+        order = np.argsort(-pulls)[: count * 2]
+        names = self.names
+        return [names[rows[i]] for i in order if pulls[i] > 0][:count]
 
 
 @cache

@@ -78,6 +78,8 @@ class Work:
     stage: str = "none"
     stage_cue: str = ""
     keywords: list[str] = field(default_factory=list)
+    # The text's features for the source-kind and stage models, computed once for both.
+    text_features: list[str] | None = None
 
     def enrichment(self, model_version: str) -> Enrichment:
         """The typed result of this work."""

@@ -151,17 +151,24 @@ def rule_source_kind(work: Work) -> tuple[str, str]:
     return kind, f"verified_type {verified}: {what}"
 
 
+def shared_text_features(work: Work) -> list[str]:
+    """The text features both models read (``features.text_features``), computed once."""
+    if work.text_features is None:
+        work.text_features = text_features(
+            work.normalized_text,
+            work.tokens,
+            work.emoticons,
+            mentions=len(work.mentions),
+            urls=len(work.urls),
+            hashtags=len(work.hashtags),
+        )
+    return work.text_features
+
+
 def source_features(work: Work) -> list[str]:
     """The source-kind model's features of ``work`` (text, then author)."""
     document = work.document
-    features = text_features(
-        work.normalized_text,
-        work.tokens,
-        work.emoticons,
-        mentions=len(work.mentions),
-        urls=len(work.urls),
-        hashtags=len(work.hashtags),
-    )
+    features = list(shared_text_features(work))
     features.extend("ad:" + cue for cue in ad_cues(work.normalized_text, work.urls))
     features.extend(
         author_features(
@@ -175,11 +182,14 @@ def source_features(work: Work) -> list[str]:
     return features
 
 
+FEATURE_KINDS = frozenset({"e", "ad", "vt", "f", "has", "st", "r", "n", "d"})
+
+
 def describe_feature(feature: str) -> str:
     """A model feature in readable English, for the reason shown."""
-    kind, _, value = feature.partition(":")
-    if kind in {"w", "c"}:
-        return f'"{value}" in the text'
+    kind, colon, value = feature.partition(":")
+    if not colon or kind not in FEATURE_KINDS:  # a word or a bigram of the text
+        return f'"{feature}" in the text'
     if kind == "e":
         return f"the emoticon [{value}]"
     if kind == "ad":
@@ -190,11 +200,16 @@ def describe_feature(feature: str) -> str:
     if kind == "f":
         return f"about 10^{int(value) - 1} followers"
     if kind == "has":
-        return {"mention": "an @mention", "url": "a link", "topic": "a #topic#"}.get(value, value)
-    if kind == "len":
-        return f"a text of about {2 ** (int(value) - 1)} characters"
-    if kind == "author":
-        return "no author profile"
+        return {
+            "mention": "an @mention",
+            "url": "a link",
+            "topic": "a #topic#",
+            "headline": "a 【headline】",
+            "price": "a price",
+            "number": "a long number (phone, account)",
+        }.get(value, value)
+    if kind == "st":
+        return f"a {value.replace('_', ' ')} phrase"
     where = {"r": "the verification reason", "n": "the account name", "d": "the profile"}.get(
         kind, kind
     )
@@ -240,17 +255,16 @@ class SourceKindStep:
                 work.source_kind, work.source_reason = rule_source_kind(work)
             return
         scorer = model.scorer
-        features = [source_features(work) for work in batch]
-        probabilities = scorer.probabilities(features)
-        for work, found, row in zip(batch, features, probabilities, strict=True):
+        probabilities, known = scorer.score([source_features(work) for work in batch])
+        for work, found, row in zip(batch, known, probabilities, strict=True):
             official = official_account(work.document)
             if official:
                 work.source_kind, work.source_reason = official
                 continue
             best = int(row.argmax())
             work.source_kind = model.classes[best]
-            # w: and c: of the same word read the same: shown once.
-            strongest = dict.fromkeys(map(describe_feature, scorer.strongest(found, best, 6)))
+            # A word and its bigram, or two features of one word, read the same: shown once.
+            strongest = dict.fromkeys(map(describe_feature, scorer.strongest(found, best, 5)))
             work.source_reason = f"{float(row[best]):.0%} sure, from " + (
                 ", ".join(list(strongest)[:3]) or "the model's prior"
             )

@@ -24,9 +24,10 @@ from typing import Any
 
 import ahocorasick
 
-from guanxi.nlp.features import text_features
+from guanxi.nlp.features import TEXT_WINDOW
 from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Work
+from guanxi.nlp.source import shared_text_features
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
 NONE = "none"
@@ -99,15 +100,13 @@ def stage_cue(text: str, stage: str) -> str:
 
 
 def stage_features(work: Work) -> list[str]:
-    """The stage model's features of ``work``: the whole text's."""
-    return text_features(
-        work.normalized_text,
-        work.tokens,
-        work.emoticons,
-        mentions=len(work.mentions),
-        urls=len(work.urls),
-        hashtags=len(work.hashtags),
-    )
+    """The stage model's features of ``work``: the whole text's, and which stages' cue
+    phrases it holds (``st:``; the model learns when a cue misleads)."""
+    features = list(shared_text_features(work))
+    lowered = work.normalized_text[:TEXT_WINDOW].lower()
+    stages = {rank for _, (rank, _cue) in _cues().automaton.iter(lowered)}
+    features.extend("st:" + STAGES[rank] for rank in stages)
+    return features
 
 
 class JourneyStageStep:
@@ -150,8 +149,8 @@ class JourneyStageStep:
                 work.stage, work.stage_cue = match.stage, match.cue
             return
         scorer = model.scorer
-        features = [stage_features(work) for work in batch]
-        for work, found, row in zip(batch, features, scorer.probabilities(features), strict=True):
+        probabilities, known = scorer.score([stage_features(work) for work in batch])
+        for work, found, row in zip(batch, known, probabilities, strict=True):
             best = int(row.argmax())
             work.stage = model.classes[best]
             if work.stage == NONE:
@@ -159,5 +158,5 @@ class JourneyStageStep:
                 continue
             work.stage_cue = stage_cue(work.normalized_text, work.stage)
             if not work.stage_cue:
-                text = [f for f in scorer.strongest(found, best, count=5) if f[:2] in {"w:", "c:"}]
-                work.stage_cue = text[0][2:] if text else ""
+                text = [f for f in scorer.strongest(found, best, count=5) if ":" not in f]
+                work.stage_cue = text[0] if text else ""
