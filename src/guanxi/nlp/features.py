@@ -116,27 +116,43 @@ def _bigrams(text: str) -> list[str]:
 
 PRICE_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:元|块|rmb)|[¥￥]\s*\d")
 PHONE_RE = re.compile(r"\d{7,}")
+# The longest character n-gram read from the text. Every other feature's name has 4 or more
+# characters (a prefix and a colon first), so a name of 1 to 3 characters is an n-gram:
+# scoring finds n-grams in numpy and the other features in a dictionary.
+MAX_GRAM = 3
 
 
-def text_features(
-    normalized_text: str,
-    tokens: Sequence[str],
-    emoticons: Sequence[str],
-    *,
-    mentions: int,
-    urls: int,
-    hashtags: int,
+def text_window(normalized_text: str) -> str:
+    """The part of the text the models read: its start, lowercase."""
+    return normalized_text[:TEXT_WINDOW].lower()
+
+
+def text_grams(window: str) -> list[str]:
+    """The character 1-, 2- and 3-grams of ``window``, each as often as it occurs (for
+    training and for the readable reasons; scoring computes the same in numpy,
+    ``gram_codes``)."""
+    return [
+        *window,
+        *map(str.__add__, window, window[1:]),
+        *map("".join, zip(window, window[1:], window[2:], strict=False)),
+    ]
+
+
+def gram_code(gram: str) -> int:
+    """An n-gram of 1 to 3 characters as one int64: (code point + 1) per character, 21 bits
+    each, so grams of different lengths never share a code."""
+    code = 0
+    for char in gram:
+        code = (code << 21) | (ord(char) + 1)
+    return code
+
+
+def named_text_features(
+    window: str, emoticons: Sequence[str], *, mentions: int, urls: int, hashtags: int
 ) -> list[str]:
-    """What the text says, for the source-kind and stage models: its words and its
-    character bigrams (so unknown words and phrases still count), its Weibo emoticons,
-    whether it mentions, links, tags, quotes a headline (【】), a price or a long number."""
-    window = normalized_text[:TEXT_WINDOW].lower()
-    # Words and bigrams unprefixed (a two-character word is its bigram): set operations in C,
-    # as this runs for every post.
-    found = set(tokens[:TEXT_WINDOW])
-    found.update(map(str.__add__, window, window[1:]))
-    features = list(found)
-    features.extend("e:" + emoticon for emoticon in set(emoticons))
+    """The text's features that are not n-grams: its Weibo emoticons, whether it mentions,
+    links, tags, quotes a headline (【】), a price or a long number."""
+    features = ["emo:" + emoticon for emoticon in set(emoticons)]
     if mentions:
         features.append("has:mention")
     if urls:
@@ -152,6 +168,24 @@ def text_features(
     return features
 
 
+def text_features(
+    normalized_text: str,
+    emoticons: Sequence[str],
+    *,
+    mentions: int,
+    urls: int,
+    hashtags: int,
+) -> list[str]:
+    """What the text says, for the source-kind and stage models, as strings: the character
+    1- to 3-grams of its start (counted: a repeated gram is listed again; whole-text features
+    need no segmentation, so unknown words and phrases count too) and
+    ``named_text_features``."""
+    window = text_window(normalized_text)
+    return text_grams(window) + named_text_features(
+        window, emoticons, mentions=mentions, urls=urls, hashtags=hashtags
+    )
+
+
 def author_features(
     verified_type: int | None,
     verified_reason: str,
@@ -162,7 +196,7 @@ def author_features(
     """Who the author is, when known: the Weibo verified_type (``vt:``), the character
     bigrams of the verification reason (``r:``), account name (``n:``) and description
     (``d:``), the account cue words in them (``cue:``), and the followers in powers of ten
-    (``f:``); nothing when nothing is known (whether a profile is known says where a post
+    (``fol:``); nothing when nothing is known (whether a profile is known says where a post
     was collected, not who wrote it)."""
     features: list[str] = []
     if verified_type is not None:
@@ -174,5 +208,5 @@ def author_features(
         features.extend({prefix + bigram for bigram in _bigrams(window)})
         features.extend(prefix + "cue:" + cue for cue in ACCOUNT_CUES if cue in window)
     if followers is not None:
-        features.append(f"f:{len(str(max(0, followers)))}")
+        features.append(f"fol:{len(str(max(0, followers)))}")
     return features

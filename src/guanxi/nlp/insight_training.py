@@ -7,7 +7,8 @@ has it (``verified_type``, ``verified_reason``, ``author_name``, ``description``
 ``followers``), and the labels ``source_kind``, ``stage``, ``sentiment``. Each training
 post is used twice, with and without its author, so the model reads a bare text as well as
 a profiled one. The fit is scikit-learn's multinomial logistic regression (the ``train``
-extra) over features scaled to unit length, L2-regularised, classes weighted to balance;
+extra) over feature counts scaled by 1/sqrt(the text's number of features), L2-regularised,
+classes weighted to balance;
 weights that round to nothing are dropped from the file.
 """
 
@@ -38,7 +39,7 @@ SOURCE_KINDS = (PERSONAL, PUBLIC, MARKETER)
 STAGE_LABELS = (*STAGES, NONE)
 SENTIMENTS = ("positive", "neutral", "negative")
 DEFAULT_VERSION = "2026.12.1"  # the files say source-2026.12.1, stage-2026.12.1
-DEFAULT_REGULARISATION = 10.0  # scikit-learn's C (features scaled to unit length)
+DEFAULT_REGULARISATION = 10.0  # scikit-learn's C (features scaled, `feature_scale`)
 MIN_WEIGHT = 0.05  # x 1/sqrt(features), about 0.004 of a score: no decision changes
 MIN_DOCUMENT_FREQUENCY = 2
 BOOTSTRAP_SAMPLES = 1000
@@ -159,7 +160,7 @@ def fit(
     if len(present) < 2:
         raise UserError(N_("Training needs posts of at least two classes."))
     minimum = MIN_DOCUMENT_FREQUENCY if len(features) > 200 else 1
-    vectorizer = CountVectorizer(analyzer=_identity, binary=True, min_df=minimum)
+    vectorizer = CountVectorizer(analyzer=_identity, min_df=minimum)  # counts, as scoring
     matrix = vectorizer.fit_transform(features)
     scale = [feature_scale(found) for found in features]
     matrix = sparse.diags(scale) @ matrix

@@ -7,9 +7,12 @@ file: the classes, one intercept per class and, per feature kept, its weight for
 features are strings (``guanxi.nlp.features.text_features`` / ``author_features``), so the
 reason for a prediction is the strongest features present, in readable words.
 
-Scoring a batch is one sparse gather and sum in numpy: the features of every text are
-looked up in the model's index and the rows of the weight matrix added per text, scaled by
-1/sqrt(the number of the text's features) (``feature_scale``).
+Scoring a batch runs in numpy (``BatchGrams``, ``Scorer.score_batch``): the character
+n-grams of every text of the batch become int64 codes at once, the distinct codes are found
+in each model's sorted code array (one ``np.unique`` per batch, shared by both models), and
+the weight rows found are summed per text with ``np.bincount``, scaled by 1/sqrt(the number
+of the text's features) (``feature_scale``); only the few other features (emoticons, marks,
+the author) go through a dictionary.
 """
 
 from __future__ import annotations
@@ -25,21 +28,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanxi.core.errors import N_, UserError
+from guanxi.nlp.features import MAX_GRAM, gram_code
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
 # Bumped when the file layout or the features change; an older file must be retrained.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SOURCE_MODEL_FILE = "source-model.json.gz"
 STAGE_MODEL_FILE = "stage-model.json.gz"
 
 
 def feature_scale(features: Sequence[str]) -> float:
-    """What a text's features weigh: 1/sqrt(how many), so that every text's feature vector
-    has length 1 and a long text does not outvote the model's prior by its length alone
-    (training scales the same way)."""
+    """What a text's features weigh: 1/sqrt(how many, a repeated n-gram counted each time),
+    so that a long text does not outvote the model's prior by its length alone (training
+    scales the same way)."""
     return 1.0 / math.sqrt(max(1, len(features)))
 
 
@@ -78,8 +82,39 @@ class LinearModel:
         return _scorer(self)
 
 
+class BatchGrams:
+    """The character n-grams of a batch of text windows as int64 codes (``gram_code``),
+    computed once and shared by the models: the distinct codes, for each occurrence the
+    index of its code among them and the text it belongs to, and each text's number of
+    n-grams."""
+
+    def __init__(self, windows: Sequence[str]) -> None:
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+        lengths = np.fromiter(map(len, windows), dtype=np.int64, count=len(windows))
+        raw = np.frombuffer("".join(windows).encode("utf-32-le"), dtype=np.uint32)
+        chars: npt.NDArray[np.int64] = raw.astype(np.int64) + 1
+        text_of = np.repeat(np.arange(len(windows), dtype=np.int64), lengths)
+        codes, texts = [chars], [text_of]
+        for size in range(2, MAX_GRAM + 1):
+            if len(chars) < size:
+                break
+            # An n-gram starting at i lies in one text when its last character does too.
+            same = text_of[: len(text_of) - size + 1] == text_of[size - 1 :]
+            code: npt.NDArray[np.int64] = chars[: len(chars) - size + 1].copy()
+            for offset in range(1, size):
+                code = (code << 21) | chars[offset : len(chars) - size + 1 + offset]
+            codes.append(code[same])
+            texts.append(text_of[: len(text_of) - size + 1][same])
+        self.unique, self.inverse = np.unique(np.concatenate(codes), return_inverse=True)
+        self.text_of = np.concatenate(texts)
+        self.counts = lengths + np.maximum(lengths - 1, 0) + np.maximum(lengths - 2, 0)
+        self.size = len(windows)
+
+
 class Scorer:
-    """The weights as a matrix, the features as an index into its rows."""
+    """The weights as a matrix; the n-gram features as a sorted code array into its rows,
+    the other features as a dictionary."""
 
     def __init__(self, model: LinearModel) -> None:
         import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
@@ -93,49 +128,104 @@ class Scorer:
         self.pull = matrix - matrix.mean(axis=1, keepdims=True)
         self.names = ["", *model.weights]
         self.intercepts = np.array(model.intercepts, dtype=np.float64)
+        grams = [(gram_code(f), row) for f, row in self.index.items() if len(f) <= MAX_GRAM]
+        grams.sort()
+        self.gram_codes = np.array([code for code, _ in grams], dtype=np.int64)
+        self.gram_rows = np.array([row for _, row in grams], dtype=np.intp)
 
     def probabilities(self, batch: Sequence[Sequence[str]]) -> npt.NDArray[np.float64]:
-        """P(class) for each text of ``batch`` (its features), rows summing to 1."""
-        return self.score(batch)[0]
-
-    def score(
-        self, batch: Sequence[Sequence[str]]
-    ) -> tuple[npt.NDArray[np.float64], list[npt.NDArray[np.intp]]]:
-        """P(class) for each text of ``batch``, and each text's rows of the weight matrix
-        (its features the model knows, for ``strongest``)."""
+        """P(class) for each text of ``batch`` (its features as strings), rows summing to
+        1; the same as ``score_batch`` computes from the text, for training and tests."""
         import numpy as np  # noqa: PLC0415 - already loaded by __init__
 
-        rows: list[int] = []
-        starts: list[int] = []
         get = self.index.get
-        for features in batch:
-            starts.append(len(rows))
-            rows.append(0)
-            rows.extend(filter(None, map(get, features)))
-        if not starts:
-            return np.zeros((0, len(self.model.classes))), []
-        found = np.array(rows, dtype=np.intp)
-        sums = np.add.reduceat(self.matrix[found], starts, axis=0)
-        # feature_scale, for the whole batch at once
+        sums = np.array(
+            [self.matrix[[0, *filter(None, map(get, features))]].sum(axis=0) for features in batch]
+        ).reshape(len(batch), len(self.model.classes))
         counts = np.fromiter(map(len, batch), dtype=np.float64, count=len(batch))
-        sums /= np.sqrt(np.maximum(counts, 1.0))[:, None]
+        return self._softmax(sums, counts)
+
+    def score_batch(
+        self, grams: BatchGrams, named: Sequence[Sequence[str]]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """P(class) for each text of a batch, from its n-grams (``grams``) and its other
+        features (``named``); and the weight rows found with the text each belongs to (for
+        ``strongest``)."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        codes = self.gram_codes
+        if len(codes):
+            place = np.minimum(np.searchsorted(codes, grams.unique), len(codes) - 1)
+            rows_of_unique = np.where(codes[place] == grams.unique, self.gram_rows[place], 0)
+            rows = rows_of_unique[grams.inverse]
+            known = rows > 0
+            rows, texts = rows[known], grams.text_of[known]
+        else:
+            rows = np.zeros(0, dtype=np.intp)
+            texts = np.zeros(0, dtype=np.int64)
+        get = self.index.get
+        extra_rows: list[int] = []
+        extra_texts: list[int] = []
+        for text, features in enumerate(named):
+            for row in filter(None, map(get, features)):
+                extra_rows.append(row)
+                extra_texts.append(text)
+        if extra_rows:
+            rows = np.concatenate([rows, np.array(extra_rows, dtype=np.intp)])
+            texts = np.concatenate([texts, np.array(extra_texts, dtype=np.int64)])
+        weights = self.matrix[rows]
+        sums: npt.NDArray[np.float64] = np.stack(
+            [
+                np.bincount(texts, weights=weights[:, k], minlength=grams.size).astype(np.float64)
+                for k in range(len(self.model.classes))
+            ],
+            axis=1,
+        )
+        counts = grams.counts + np.fromiter(map(len, named), dtype=np.int64, count=len(named))
+        return self._softmax(sums, counts.astype(np.float64)), rows, texts
+
+    def _softmax(
+        self, sums: npt.NDArray[np.float64], counts: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        sums = sums / np.sqrt(np.maximum(counts, 1.0))[:, None]  # feature_scale, at once
         scores = (sums + self.intercepts) / self.model.temperature
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         result: npt.NDArray[np.float64] = exp / exp.sum(axis=1, keepdims=True)
-        ends = [*starts[1:], len(rows)]
-        # Views, not copies: slicing is cheap.
-        return result, [found[start:end] for start, end in zip(starts, ends, strict=True)]
+        return result
 
-    def strongest(self, rows: npt.NDArray[np.intp], klass: int, count: int = 3) -> list[str]:
-        """The features (given as their ``rows``) that pull most towards class ``klass``
-        against the others (weight for the class minus mean weight), strongest first."""
+    def strongest(
+        self,
+        rows: npt.NDArray[np.intp],
+        texts: npt.NDArray[np.int64],
+        best: npt.NDArray[np.intp],
+        count: int = 3,
+    ) -> list[list[str]]:
+        """For each text, the features (given as the weight ``rows`` found, with the text
+        each belongs to) that pull most towards its class ``best[text]`` against the others
+        (weight for the class minus mean weight), strongest first, each once."""
         import numpy as np  # noqa: PLC0415 - already loaded by __init__
 
-        pulls = self.pull[rows, klass]
-        order = np.argsort(-pulls)[: count * 2]
+        result: list[list[str]] = [[] for _ in range(len(best))]
+        if not len(rows):
+            return result
+        pulls = self.pull[rows, best[texts]]
+        positive = pulls > 0
+        rows, texts, pulls = rows[positive], texts[positive], pulls[positive]
+        order = np.lexsort((-pulls, texts))
+        rows, texts = rows[order], texts[order]
+        # The first few of each text (a repeated n-gram is there once per occurrence).
+        starts = np.searchsorted(texts, np.arange(len(best)))
+        first = (np.arange(len(texts)) - starts[texts]) < 3 * count
         names = self.names
-        return [names[rows[i]] for i in order if pulls[i] > 0][:count]
+        for text, row in zip(texts[first].tolist(), rows[first].tolist(), strict=True):
+            found = result[text]
+            name = names[row]
+            if len(found) < count and name not in found:
+                found.append(name)
+        return result
 
 
 @cache

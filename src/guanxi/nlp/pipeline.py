@@ -78,8 +78,11 @@ class Work:
     stage: str = "none"
     stage_cue: str = ""
     keywords: list[str] = field(default_factory=list)
-    # The text's features for the source-kind and stage models, computed once for both.
-    text_features: list[str] | None = None
+    # For the source-kind and stage models, computed once for both: the start of the text
+    # they read, and the batch's n-grams (a guanxi.nlp.linear.BatchGrams, shared by the batch).
+    window: str = ""
+    grams: object = None
+    named_features: list[str] | None = None  # the text's features other than n-grams
 
     def enrichment(self, model_version: str) -> Enrichment:
         """The typed result of this work."""

@@ -31,8 +31,14 @@ from typing import Any
 
 import ahocorasick
 
-from guanxi.nlp.features import author_features, text_features
-from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model, shipped_path
+from guanxi.nlp.features import author_features, named_text_features, text_grams, text_window
+from guanxi.nlp.linear import (
+    SOURCE_MODEL_FILE,
+    BatchGrams,
+    LinearModel,
+    load_model,
+    shipped_path,
+)
 from guanxi.nlp.pipeline import Document, Work
 
 PERSONAL = "personal"
@@ -151,24 +157,38 @@ def rule_source_kind(work: Work) -> tuple[str, str]:
     return kind, f"verified_type {verified}: {what}"
 
 
-def shared_text_features(work: Work) -> list[str]:
-    """The text features both models read (``features.text_features``), computed once."""
-    if work.text_features is None:
-        work.text_features = text_features(
-            work.normalized_text,
-            work.tokens,
+def batch_grams(batch: Sequence[Work]) -> BatchGrams:
+    """The batch's text n-grams (``linear.BatchGrams``), computed once for both models and
+    kept on its works."""
+    grams = batch[0].grams if batch else None
+    if not isinstance(grams, BatchGrams) or grams.size != len(batch):
+        for work in batch:
+            work.window = text_window(work.normalized_text)
+        grams = BatchGrams([work.window for work in batch])
+        for work in batch:
+            work.grams = grams
+    return grams
+
+
+def named_features(work: Work) -> list[str]:
+    """The text's features other than n-grams (``features.named_text_features``), computed
+    once for both models."""
+    if work.named_features is None:
+        work.named_features = named_text_features(
+            work.window,
             work.emoticons,
             mentions=len(work.mentions),
             urls=len(work.urls),
             hashtags=len(work.hashtags),
         )
-    return work.text_features
+    return list(work.named_features)
 
 
-def source_features(work: Work) -> list[str]:
-    """The source-kind model's features of ``work`` (text, then author)."""
+def source_named_features(work: Work) -> list[str]:
+    """The source-kind model's features of ``work`` other than n-grams: the text's, its
+    advertising marks, the author's."""
     document = work.document
-    features = list(shared_text_features(work))
+    features = named_features(work)
     features.extend("ad:" + cue for cue in ad_cues(work.normalized_text, work.urls))
     features.extend(
         author_features(
@@ -182,22 +202,28 @@ def source_features(work: Work) -> list[str]:
     return features
 
 
-FEATURE_KINDS = frozenset({"e", "ad", "vt", "f", "has", "st", "r", "n", "d"})
+def source_features(work: Work) -> list[str]:
+    """All the source-kind model's features of ``work`` as strings (training)."""
+    work.window = text_window(work.normalized_text)
+    return text_grams(work.window) + source_named_features(work)
+
+
+FEATURE_KINDS = frozenset({"emo", "ad", "vt", "fol", "has", "st", "r", "n", "d"})
 
 
 def describe_feature(feature: str) -> str:
     """A model feature in readable English, for the reason shown."""
     kind, colon, value = feature.partition(":")
-    if not colon or kind not in FEATURE_KINDS:  # a word or a bigram of the text
+    if not colon or kind not in FEATURE_KINDS:  # an n-gram of the text
         return f'"{feature}" in the text'
-    if kind == "e":
+    if kind == "emo":
         return f"the emoticon [{value}]"
     if kind == "ad":
         return f'the advertising mark "{value}"'
     if kind == "vt":
         what = VERIFIED_TYPES.get(int(value), ("", "a verified account of another type"))[1]
         return f"verified_type {value} ({what})"
-    if kind == "f":
+    if kind == "fol":
         return f"about 10^{int(value) - 1} followers"
     if kind == "has":
         return {
@@ -255,16 +281,21 @@ class SourceKindStep:
                 work.source_kind, work.source_reason = rule_source_kind(work)
             return
         scorer = model.scorer
-        probabilities, known = scorer.score([source_features(work) for work in batch])
-        for work, found, row in zip(batch, known, probabilities, strict=True):
+        probabilities, rows, texts = scorer.score_batch(
+            batch_grams(batch), [source_named_features(work) for work in batch]
+        )
+        best = probabilities.argmax(axis=1)
+        reasons = scorer.strongest(rows, texts, best, 5)
+        for work, row, klass, strongest in zip(
+            batch, probabilities, best.tolist(), reasons, strict=True
+        ):
             official = official_account(work.document)
             if official:
                 work.source_kind, work.source_reason = official
                 continue
-            best = int(row.argmax())
-            work.source_kind = model.classes[best]
-            # A word and its bigram, or two features of one word, read the same: shown once.
-            strongest = dict.fromkeys(map(describe_feature, scorer.strongest(found, best, 5)))
-            work.source_reason = f"{float(row[best]):.0%} sure, from " + (
-                ", ".join(list(strongest)[:3]) or "the model's prior"
+            work.source_kind = model.classes[klass]
+            # Several features of one word (its grams) read alike: each shown once.
+            shown = dict.fromkeys(map(describe_feature, strongest))
+            work.source_reason = f"{float(row[klass]):.0%} sure, from " + (
+                ", ".join(list(shown)[:3]) or "the model's prior"
             )

@@ -24,10 +24,10 @@ from typing import Any
 
 import ahocorasick
 
-from guanxi.nlp.features import TEXT_WINDOW
+from guanxi.nlp.features import MAX_GRAM, text_grams, text_window
 from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Work
-from guanxi.nlp.source import shared_text_features
+from guanxi.nlp.source import batch_grams, named_features
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
 NONE = "none"
@@ -99,14 +99,19 @@ def stage_cue(text: str, stage: str) -> str:
     return ""
 
 
-def stage_features(work: Work) -> list[str]:
-    """The stage model's features of ``work``: the whole text's, and which stages' cue
-    phrases it holds (``st:``; the model learns when a cue misleads)."""
-    features = list(shared_text_features(work))
-    lowered = work.normalized_text[:TEXT_WINDOW].lower()
-    stages = {rank for _, (rank, _cue) in _cues().automaton.iter(lowered)}
+def stage_named_features(work: Work) -> list[str]:
+    """The stage model's features of ``work`` other than n-grams: the text's, and which
+    stages' cue phrases it holds (``st:``; the model learns when a cue misleads)."""
+    features = named_features(work)
+    stages = {rank for _, (rank, _cue) in _cues().automaton.iter(work.window)}
     features.extend("st:" + STAGES[rank] for rank in stages)
     return features
+
+
+def stage_features(work: Work) -> list[str]:
+    """All the stage model's features of ``work`` as strings (training)."""
+    work.window = text_window(work.normalized_text)
+    return text_grams(work.window) + stage_named_features(work)
 
 
 class JourneyStageStep:
@@ -149,14 +154,25 @@ class JourneyStageStep:
                 work.stage, work.stage_cue = match.stage, match.cue
             return
         scorer = model.scorer
-        probabilities, known = scorer.score([stage_features(work) for work in batch])
-        for work, found, row in zip(batch, known, probabilities, strict=True):
-            best = int(row.argmax())
-            work.stage = model.classes[best]
-            if work.stage == NONE:
-                work.stage_cue = ""
-                continue
-            work.stage_cue = stage_cue(work.normalized_text, work.stage)
-            if not work.stage_cue:
-                text = [f for f in scorer.strongest(found, best, count=5) if ":" not in f]
-                work.stage_cue = text[0] if text else ""
+        probabilities, rows, texts = scorer.score_batch(
+            batch_grams(batch), [stage_named_features(work) for work in batch]
+        )
+        best = probabilities.argmax(axis=1).tolist()
+        missing: list[int] = []
+        for index, (work, klass) in enumerate(zip(batch, best, strict=True)):
+            work.stage = model.classes[klass]
+            work.stage_cue = (
+                "" if work.stage == NONE else stage_cue(work.normalized_text, work.stage)
+            )
+            if work.stage != NONE and not work.stage_cue:
+                missing.append(index)
+        if missing:  # no cue of the stage: the text's strongest n-gram for it, to highlight
+            import numpy as np  # noqa: PLC0415 - loaded by the scorer
+
+            wanted = np.isin(texts, missing)
+            strongest = scorer.strongest(
+                rows[wanted], texts[wanted], np.array(best, dtype=np.intp), 8
+            )
+            for index in missing:
+                grams = [feature for feature in strongest[index] if len(feature) <= MAX_GRAM]
+                batch[index].stage_cue = max(grams, key=len) if grams else ""
