@@ -232,7 +232,7 @@ def test_the_models_load_on_first_use_not_on_import() -> None:
     assert done.stdout.strip() == ""
 
 
-# Wrong with source-2026.12.1 / stage-2026.12.1: 331 marketer posts in the training set hold
+# Wrong with source-2026.12.2 / stage-2026.12.2: 577 marketer posts in the training set hold
 # few sellers' fragments like these (docs/nlp.md). strict: a model that gets them right
 # turns the mark into a failure, to be removed.
 KNOWN_GAP = "the shipped model misses it (docs/nlp.md, known gaps)"

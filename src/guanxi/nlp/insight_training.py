@@ -38,7 +38,7 @@ from guanxi.nlp.stage import NONE, STAGES, stage_features
 SOURCE_KINDS = (PERSONAL, PUBLIC, MARKETER)
 STAGE_LABELS = (*STAGES, NONE)
 SENTIMENTS = ("positive", "neutral", "negative")
-DEFAULT_VERSION = "2026.12.1"  # the files say source-2026.12.1, stage-2026.12.1
+DEFAULT_VERSION = "2026.12.2"  # the files say source-2026.12.2, stage-2026.12.2
 DEFAULT_REGULARISATION = 10.0  # scikit-learn's C (features scaled, `feature_scale`)
 MIN_WEIGHT = 0.05  # x 1/sqrt(features), about 0.004 of a score: no decision changes
 MIN_DOCUMENT_FREQUENCY = 2

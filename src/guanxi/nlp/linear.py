@@ -84,9 +84,8 @@ class LinearModel:
 
 class BatchGrams:
     """The character n-grams of a batch of text windows as int64 codes (``gram_code``),
-    computed once and shared by the models: the distinct codes, for each occurrence the
-    index of its code among them and the text it belongs to, and each text's number of
-    n-grams."""
+    computed once and shared by the models: every occurrence's code and the text it belongs
+    to, and each text's number of n-grams."""
 
     def __init__(self, windows: Sequence[str]) -> None:
         import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
@@ -106,7 +105,7 @@ class BatchGrams:
                 code = (code << 21) | chars[offset : len(chars) - size + 1 + offset]
             codes.append(code[same])
             texts.append(text_of[: len(text_of) - size + 1][same])
-        self.unique, self.inverse = np.unique(np.concatenate(codes), return_inverse=True)
+        self.codes = np.concatenate(codes)
         self.text_of = np.concatenate(texts)
         self.counts = lengths + np.maximum(lengths - 1, 0) + np.maximum(lengths - 2, 0)
         self.size = len(windows)
@@ -129,9 +128,10 @@ class Scorer:
         self.names = ["", *model.weights]
         self.intercepts = np.array(model.intercepts, dtype=np.float64)
         grams = [(gram_code(f), row) for f, row in self.index.items() if len(f) <= MAX_GRAM]
-        grams.sort()
-        self.gram_codes = np.array([code for code, _ in grams], dtype=np.int64)
-        self.gram_rows = np.array([row for _, row in grams], dtype=np.intp)
+        self.tables = _hash_tables(
+            np.array([code for code, _ in grams], dtype=np.int64),
+            np.array([row for _, row in grams], dtype=np.intp),
+        )
 
     def probabilities(self, batch: Sequence[Sequence[str]]) -> npt.NDArray[np.float64]:
         """P(class) for each text of ``batch`` (its features as strings), rows summing to
@@ -153,16 +153,9 @@ class Scorer:
         ``strongest``)."""
         import numpy as np  # noqa: PLC0415 - already loaded by __init__
 
-        codes = self.gram_codes
-        if len(codes):
-            place = np.minimum(np.searchsorted(codes, grams.unique), len(codes) - 1)
-            rows_of_unique = np.where(codes[place] == grams.unique, self.gram_rows[place], 0)
-            rows = rows_of_unique[grams.inverse]
-            known = rows > 0
-            rows, texts = rows[known], grams.text_of[known]
-        else:
-            rows = np.zeros(0, dtype=np.intp)
-            texts = np.zeros(0, dtype=np.int64)
+        rows = self.gram_rows(grams.codes)
+        known = rows > 0
+        rows, texts = rows[known], grams.text_of[known]
         get = self.index.get
         extra_rows: list[int] = []
         extra_texts: list[int] = []
@@ -183,6 +176,23 @@ class Scorer:
         )
         counts = grams.counts + np.fromiter(map(len, named), dtype=np.int64, count=len(named))
         return self._softmax(sums, counts.astype(np.float64)), rows, texts
+
+    def gram_rows(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """The weight row of each n-gram code, 0 for one the model does not know."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        rows = np.zeros(len(codes), dtype=np.intp)
+        pending = np.arange(len(codes))
+        for bits, multiplier, table_codes, table_rows in self.tables:
+            slots = _slots(codes[pending], multiplier, bits)
+            found = table_codes[slots]
+            hit = found == codes[pending]
+            rows[pending[hit]] = table_rows[slots[hit]]
+            # A code whose slot is empty is unknown: keys only move on past a taken slot.
+            pending = pending[~hit & (found >= 0)]
+            if not len(pending):
+                break
+        return rows
 
     def _softmax(
         self, sums: npt.NDArray[np.float64], counts: npt.NDArray[np.float64]
@@ -226,6 +236,42 @@ class Scorer:
             if len(found) < count and name not in found:
                 found.append(name)
         return result
+
+
+HashLevel = tuple[int, int, "npt.NDArray[np.int64]", "npt.NDArray[np.intp]"]
+
+
+def _slots(codes: npt.NDArray[np.int64], multiplier: int, bits: int) -> npt.NDArray[np.intp]:
+    import numpy as np  # noqa: PLC0415 - loaded by the scorer
+
+    mixed = codes.astype(np.uint64) * np.uint64(multiplier)  # wraps modulo 2**64
+    return (mixed >> np.uint64(64 - bits)).astype(np.intp)
+
+
+def _hash_tables(codes: npt.NDArray[np.int64], rows: npt.NDArray[np.intp]) -> list[HashLevel]:
+    """The n-gram codes in levels of open hash tables (about 16 slots a key at the first):
+    a key whose slot another key took goes to the next level, with another multiplier, so a
+    look-up is one gather for almost every code, known or not."""
+    import numpy as np  # noqa: PLC0415 - loaded by the scorer
+
+    levels: list[HashLevel] = []
+    level = 0
+    while len(codes):  # each level holds all but a few percent of the keys left
+        level += 1
+        # Odd 64-bit multipliers (Fibonacci hashing, then odd multiples of it).
+        multiplier = (0x9E3779B97F4A7C15 * (2 * level - 1)) % (1 << 64)
+        bits = max(8, int(len(codes) * 16).bit_length())
+        slots = _slots(codes, multiplier, bits)
+        _, first = np.unique(slots, return_index=True)
+        table_codes = np.full(1 << bits, -1, dtype=np.int64)
+        table_rows = np.zeros(1 << bits, dtype=np.intp)
+        table_codes[slots[first]] = codes[first]
+        table_rows[slots[first]] = rows[first]
+        levels.append((bits, multiplier, table_codes, table_rows))
+        rest = np.ones(len(codes), dtype=bool)
+        rest[first] = False
+        codes, rows = codes[rest], rows[rest]
+    return levels
 
 
 @cache
