@@ -91,7 +91,7 @@ class BatchGrams:
         import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
 
         lengths = np.fromiter(map(len, windows), dtype=np.int64, count=len(windows))
-        raw = np.frombuffer("".join(windows).encode("utf-32-le"), dtype=np.uint32)
+        raw = np.frombuffer("".join(windows).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         chars: npt.NDArray[np.int64] = raw.astype(np.int64) + 1
         text_of = np.repeat(np.arange(len(windows), dtype=np.int64), lengths)
         codes, texts = [chars], [text_of]

@@ -161,7 +161,12 @@ def batch_grams(batch: Sequence[Work]) -> BatchGrams:
     """The batch's text n-grams (``linear.BatchGrams``), computed once for both models and
     kept on its works."""
     grams = batch[0].grams if batch else None
-    if not isinstance(grams, BatchGrams) or grams.size != len(batch):
+    reusable = (
+        isinstance(grams, BatchGrams)
+        and grams.size == len(batch)
+        and all(work.grams is grams for work in batch)
+    )
+    if not reusable or not isinstance(grams, BatchGrams):
         for work in batch:
             work.window = text_window(work.normalized_text)
         grams = BatchGrams([work.window for work in batch])
