@@ -194,8 +194,11 @@ def train_insight(
     ] = None,
     version: Annotated[str, typer.Option(help="The models' version.")] = "",
     regularisation: Annotated[
-        float, typer.Option(min=0.0001, help="Logistic regression's C (smaller: smoother).")
+        float, typer.Option(min=0.0001, help="The source-kind model's C (smaller: smoother).")
     ] = 10.0,
+    stage_regularisation: Annotated[
+        float, typer.Option(min=0.0001, help="The stage model's C (smaller: smoother).")
+    ] = 30.0,
 ) -> None:
     """Train the source-kind and journey-stage models on the team's labelled posts."""
     from guanxi.nlp.insight_training import DEFAULT_VERSION, labelled_dir  # noqa: PLC0415 - the trainer loads on use
@@ -205,6 +208,8 @@ def train_insight(
     command = "guanxi nlp train-insight" + (f" --labelled {labelled}" if labelled else "")
     if regularisation != 10.0:
         command += f" --regularisation {regularisation}"
+    if stage_regularisation != 30.0:
+        command += f" --stage-regularisation {stage_regularisation}"
     result = _with_progress(
         "training",
         lambda _advance: train_models(
@@ -213,6 +218,7 @@ def train_insight(
             version=version or DEFAULT_VERSION,
             training_command=command,
             regularisation=regularisation,
+            stage_regularisation=stage_regularisation,
         ),
     )
     console.print(

@@ -40,6 +40,8 @@ STAGE_LABELS = (*STAGES, NONE)
 SENTIMENTS = ("positive", "neutral", "negative")
 DEFAULT_VERSION = "2026.12.2"  # the files say source-2026.12.2, stage-2026.12.2
 DEFAULT_REGULARISATION = 10.0  # scikit-learn's C (features scaled, `feature_scale`)
+# The stage model's C, chosen by 5-fold cross-validation on the training set (docs/nlp.md).
+DEFAULT_STAGE_REGULARISATION = 30.0
 MIN_WEIGHT = 0.05  # x 1/sqrt(features), about 0.004 of a score: no decision changes
 MIN_DOCUMENT_FREQUENCY = 2
 BOOTSTRAP_SAMPLES = 1000
@@ -213,6 +215,7 @@ def train_insight(
     version: str,
     training_command: str,
     regularisation: float = DEFAULT_REGULARISATION,
+    stage_regularisation: float = DEFAULT_STAGE_REGULARISATION,
 ) -> InsightTrainResult:
     """Fit the source-kind and stage models on ``train_path`` and write them to
     ``output_dir``."""
@@ -235,7 +238,7 @@ def train_insight(
         classes=STAGE_LABELS,
         version=f"stage-{version}",
         training_command=training_command,
-        regularisation=regularisation,
+        regularisation=stage_regularisation,
     )
     source_path = output_dir / SOURCE_MODEL_FILE
     stage_path = output_dir / STAGE_MODEL_FILE
