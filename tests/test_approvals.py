@@ -17,7 +17,7 @@ from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing import approvals, scheduling, service, variants
 from guanxi.publishing.approvals import REVIEW_SALT, ReviewLinkError
-from guanxi.publishing.models import Post, ReviewLink, TargetState
+from guanxi.publishing.models import Post, ReviewLink, VariantState
 from guanxi.publishing.policy import get_policy
 from tests.approvals_support import (
     TEXT,
@@ -42,19 +42,19 @@ def team(db: Session, make_user: object, make_workspace: object) -> Team:
 
 def test_one_step_a_manager_approves_and_the_variant_is_approved(db: Session, team: Team) -> None:
     post = submitted_post(db, team)
-    target = post.targets[0]
-    assert target.state == TargetState.IN_REVIEW
+    variant = post.variants[0]
+    assert variant.state == VariantState.IN_REVIEW
     approvals.decide(
         db,
-        target=target,
+        variant=variant,
         post=post,
         membership=member(db, team, team.manager.id),
         approved=True,
         comment="好",
     )
-    assert target.state == TargetState.APPROVED
+    assert variant.state == VariantState.APPROVED
     actions = set(db.scalars(select(AuditEvent.action)))
-    assert {"target.in_review", "variant.approve", "target.approved"} <= actions
+    assert {"variant.in_review", "variant.approve", "variant.approved"} <= actions
 
 
 def test_the_author_cannot_approve_their_own_post(
@@ -74,9 +74,9 @@ def test_the_author_cannot_approve_their_own_post(
     approvals.submit_for_review(db, post=post, membership=manager)
     with pytest.raises(PermissionDeniedError, match="You wrote this"):
         approvals.decide(
-            db, target=post.targets[0], post=post, membership=manager, approved=True, comment=""
+            db, variant=post.variants[0], post=post, membership=manager, approved=True, comment=""
         )
-    assert post.targets[0].state == TargetState.IN_REVIEW
+    assert post.variants[0].state == VariantState.IN_REVIEW
 
 
 def test_roles_below_the_policy_cannot_approve(db: Session, team: Team) -> None:
@@ -91,7 +91,7 @@ def test_roles_below_the_policy_cannot_approve(db: Session, team: Team) -> None:
     with pytest.raises(PermissionDeniedError, match="Only members with the role Owner"):
         approvals.decide(
             db,
-            target=post.targets[0],
+            variant=post.variants[0],
             post=post,
             membership=member(db, team, team.manager.id),
             approved=True,
@@ -99,45 +99,47 @@ def test_roles_below_the_policy_cannot_approve(db: Session, team: Team) -> None:
         )
     approvals.decide(
         db,
-        target=post.targets[0],
+        variant=post.variants[0],
         post=post,
         membership=member(db, team, team.owner.id),
         approved=True,
         comment="",
     )
-    assert post.targets[0].state == TargetState.APPROVED
+    assert post.variants[0].state == VariantState.APPROVED
 
 
 def test_two_steps_need_two_different_approvers(db: Session, team: Team) -> None:
     set_steps(db, team.workspace, 2)
     post = submitted_post(db, team)
-    target = post.targets[0]
+    variant = post.variants[0]
     first = member(db, team, team.manager.id)
-    approvals.decide(db, target=target, post=post, membership=first, approved=True, comment="")
-    assert target.state == TargetState.IN_REVIEW
+    approvals.decide(db, variant=variant, post=post, membership=first, approved=True, comment="")
+    assert variant.state == VariantState.IN_REVIEW
     with pytest.raises(PermissionDeniedError, match="another approver"):
-        approvals.decide(db, target=target, post=post, membership=first, approved=True, comment="")
+        approvals.decide(
+            db, variant=variant, post=post, membership=first, approved=True, comment=""
+        )
     second = member(db, team, team.manager2.id)
-    approvals.decide(db, target=target, post=post, membership=second, approved=True, comment="")
-    assert target.state == TargetState.APPROVED
-    assert [a.step for a in approvals.list_approvals(db, target=target)] == [1, 2]
+    approvals.decide(db, variant=variant, post=post, membership=second, approved=True, comment="")
+    assert variant.state == VariantState.APPROVED
+    assert [a.step for a in approvals.list_approvals(db, variant=variant)] == [1, 2]
 
 
 def test_a_rejection_needs_a_comment_and_returns_the_variant_to_draft(
     db: Session, team: Team
 ) -> None:
     post = submitted_post(db, team)
-    target = post.targets[0]
+    variant = post.variants[0]
     manager = member(db, team, team.manager.id)
     with pytest.raises(UserError, match="rejection needs a comment"):
         approvals.decide(
-            db, target=target, post=post, membership=manager, approved=False, comment=""
+            db, variant=variant, post=post, membership=manager, approved=False, comment=""
         )
     approvals.decide(
-        db, target=target, post=post, membership=manager, approved=False, comment="语气太硬"
+        db, variant=variant, post=post, membership=manager, approved=False, comment="语气太硬"
     )
-    assert target.state == TargetState.DRAFT
-    assert target.state_reason == "语气太硬"
+    assert variant.state == VariantState.DRAFT
+    assert variant.state_reason == "语气太硬"
 
 
 def test_editing_an_approved_variant_invalidates_its_approval(
@@ -146,29 +148,29 @@ def test_editing_an_approved_variant_invalidates_its_approval(
     """Given an approved variant, when its text changes, then it is back in review, its
     approval no longer counts and it cannot be scheduled."""
     post = submitted_post(db, team)
-    target = post.targets[0]
+    variant = post.variants[0]
     approvals.decide(
         db,
-        target=target,
+        variant=variant,
         post=post,
         membership=member(db, team, team.manager.id),
         approved=True,
         comment="",
     )
     assert approvals.approvals_complete(
-        db, target=target, policy=get_policy(db, workspace=team.workspace)
+        db, variant=variant, policy=get_policy(db, workspace=team.workspace)
     )
-    stale = variants.update_variant(db, target=target, actor=team.editor, text=TEXT + "！")
+    stale = variants.update_variant(db, variant=variant, actor=team.editor, text=TEXT + "！")
     assert stale
-    assert target.state == TargetState.IN_REVIEW
-    assert "no longer counts" in target.state_reason
+    assert variant.state == VariantState.IN_REVIEW
+    assert "no longer counts" in variant.state_reason
     assert not approvals.approvals_complete(
-        db, target=target, policy=get_policy(db, workspace=team.workspace)
+        db, variant=variant, policy=get_policy(db, workspace=team.workspace)
     )
     with pytest.raises(UserError, match="approved"):
-        scheduling.schedule_target(
+        scheduling.schedule_variant(
             db,
-            target=target,
+            variant=variant,
             membership=member(db, team, team.editor.id),
             when=None,
             settings=settings,
@@ -177,17 +179,17 @@ def test_editing_an_approved_variant_invalidates_its_approval(
 
 def test_saving_the_same_content_keeps_the_approval(db: Session, team: Team) -> None:
     post = submitted_post(db, team)
-    target = post.targets[0]
+    variant = post.variants[0]
     approvals.decide(
         db,
-        target=target,
+        variant=variant,
         post=post,
         membership=member(db, team, team.manager.id),
         approved=True,
         comment="",
     )
-    assert not variants.update_variant(db, target=target, actor=team.editor, text=TEXT)
-    assert target.state == TargetState.APPROVED
+    assert not variants.update_variant(db, variant=variant, actor=team.editor, text=TEXT)
+    assert variant.state == VariantState.APPROVED
 
 
 def test_without_steps_there_is_nothing_to_submit(db: Session, team: Team) -> None:
@@ -230,9 +232,9 @@ def test_a_valid_link_leads_to_its_post_and_approves_as_a_step(
     assert approvals.post_for_review_token(db, token=token, settings=settings) is post
     link = approvals.review_link_for_token(db, token=token, settings=settings)
     approvals.external_decide(db, link=link, approved=True, comment="")
-    assert post.targets[0].state == TargetState.APPROVED
+    assert post.variants[0].state == VariantState.APPROVED
     assert (
-        approvals.list_approvals(db, target=post.targets[0])[0].reviewer_label
+        approvals.list_approvals(db, variant=post.variants[0])[0].reviewer_label
         == "王律师 (external)"
     )
 

@@ -25,7 +25,7 @@ from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.replies.models import Reply, ReplyState
 from guanxi.inbox.replies.service import reply_rule
 from guanxi.publishing import service
-from guanxi.publishing.models import Approval, PublishTarget, TargetState
+from guanxi.publishing.models import Approval, Variant, VariantState
 from tests.approvals_support import (
     TEXT,
 )
@@ -250,8 +250,8 @@ def submitted(db: Session, team: Team, author: Membership | None = None) -> str:
         campaign="",
         channel_ids=[str(team.micro.id)],
     )
-    for target in post.targets:
-        target.state = TargetState.IN_REVIEW
+    for variant in post.variants:
+        variant.state = VariantState.IN_REVIEW
     db.commit()
     return f"/w/acme/posts/{post.id}"
 
@@ -300,7 +300,7 @@ def test_a_review_link_records_one_decision_as_its_named_reviewer(
     assert "already recorded a decision" in client.get(f"/review/{token}").text
 
     assert labels(db) == ["Alice (external)"]
-    assert db.scalar(select(PublishTarget.state)) == TargetState.IN_REVIEW
+    assert db.scalar(select(Variant.state)) == VariantState.IN_REVIEW
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "variant.approve")).one()
     assert event.actor_label == "Alice (external)"
 
@@ -323,7 +323,7 @@ def test_one_reviewer_fills_one_step_even_with_two_links(
     assert "You approved an earlier step" in text
     assert decide_externally(client, third)[0] == 200
     assert labels(db) == ["Alice (external)", "王律师 (external)"]
-    assert db.scalar(select(PublishTarget.state)) == TargetState.APPROVED
+    assert db.scalar(select(Variant.state)) == VariantState.APPROVED
 
 
 def test_an_author_cannot_approve_their_post_through_a_review_link(
@@ -347,18 +347,18 @@ def test_an_author_cannot_approve_their_post_through_a_review_link(
     )
 
     # The other manager edits the variant: now they are one of its authors too.
-    target_id = db.scalar(select(PublishTarget.id))
+    variant_id = db.scalar(select(Variant.id))
     as_user(client, team.manager2.email)
-    post_form(client, f"{location}/variants/{target_id}", text=TEXT + "限时优惠。")
+    post_form(client, f"{location}/variants/{variant_id}", text=TEXT + "限时优惠。")
     db.expire_all()
-    target = db.get(PublishTarget, target_id)
-    assert target is not None
-    assert team.manager2.id in target.content_author_ids
+    variant = db.get(Variant, variant_id)
+    assert variant is not None
+    assert team.manager2.id in variant.content_author_ids
     page = client.get(location).text
     assert "Create a review link" not in page
     assert "You wrote or edited this variant" in page
     refused = client.post(
-        f"{location}/variants/{target_id}/decide",
+        f"{location}/variants/{variant_id}/decide",
         data={"decision": "approve", "comment": "", "csrf_token": csrf_token(client)},
     )
     assert refused.status_code == 403
@@ -377,18 +377,18 @@ def test_the_owner_sets_two_steps_the_editor_still_needs_both_before_scheduling(
     approved, scheduling is refused and the variant stays in review."""
     set_steps(db, team.workspace, 2)
     location = submitted(db, team)
-    target_id = db.scalar(select(PublishTarget.id))
+    variant_id = db.scalar(select(Variant.id))
     as_user(client, team.manager.email)
-    post_form(client, f"{location}/variants/{target_id}/decide", decision="approve", comment="")
+    post_form(client, f"{location}/variants/{variant_id}/decide", decision="approve", comment="")
     as_user(client, team.editor.email)
     refused = client.post(
-        f"{location}/variants/{target_id}/schedule",
+        f"{location}/variants/{variant_id}/schedule",
         data={"now": "1", "tz": "Asia/Shanghai", "csrf_token": csrf_token(client)},
     )
     assert refused.status_code == 400
     assert "Only an approved variant can be scheduled" in refused.text
     db.expire_all()
-    assert db.scalar(select(PublishTarget.state)) == TargetState.IN_REVIEW
+    assert db.scalar(select(Variant.state)) == VariantState.IN_REVIEW
 
 
 def test_reply_approval_defaults_to_off_with_managers_approving(db: Session, team: Team) -> None:

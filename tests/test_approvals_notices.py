@@ -17,7 +17,7 @@ from guanxi.notifications import preferences, service
 from guanxi.notifications.models import Notification, TeamChatDelivery, TeamChatRobot
 from guanxi.publishing import approvals, notices, outcomes, variants
 from guanxi.publishing.approvals import BlockingChecksError
-from guanxi.publishing.models import TargetState
+from guanxi.publishing.models import VariantState
 from tests.approvals_support import (
     member,
     new_post,
@@ -61,7 +61,7 @@ def test_a_variant_with_blocking_errors_cannot_be_submitted_and_the_message_list
     assert "• 品牌公众号: An article needs a title." in message
     assert "• 品牌公众号: An article needs a cover image." in message
     db.rollback()
-    assert post.targets[0].state == TargetState.DRAFT
+    assert post.variants[0].state == VariantState.DRAFT
     assert kinds_for(db, team.manager.id) == []
 
 
@@ -84,30 +84,30 @@ def test_a_variant_edited_into_an_error_during_review_cannot_be_approved_but_can
     post = new_post(db, team, team.micro.id)
     editor = member(db, team, team.editor.id)
     approvals.submit_for_review(db, post=post, membership=editor, settings=settings)
-    target = post.targets[0]
-    variants.update_variant(db, target=target, actor=team.editor, text="长" * 141)
+    variant = post.variants[0]
+    variants.update_variant(db, variant=variant, actor=team.editor, text="长" * 141)
     manager = member(db, team, team.manager.id)
     with pytest.raises(BlockingChecksError, match="cannot be approved"):
         approvals.decide(
             db,
-            target=target,
+            variant=variant,
             post=post,
             membership=manager,
             approved=True,
             comment="",
             settings=settings,
         )
-    assert target.state == TargetState.IN_REVIEW
+    assert variant.state == VariantState.IN_REVIEW
     approvals.decide(
         db,
-        target=target,
+        variant=variant,
         post=post,
         membership=manager,
         approved=False,
         comment="太长了",
         settings=settings,
     )
-    assert target.state == TargetState.DRAFT
+    assert variant.state == VariantState.DRAFT
 
 
 def test_warnings_alone_do_not_stop_submission(db: Session, team: Team, settings: Settings) -> None:
@@ -116,7 +116,7 @@ def test_warnings_alone_do_not_stop_submission(db: Session, team: Team, settings
     approvals.submit_for_review(
         db, post=post, membership=member(db, team, team.editor.id), settings=settings
     )
-    assert post.targets[0].state == TargetState.IN_REVIEW
+    assert post.variants[0].state == VariantState.IN_REVIEW
 
 
 # --- Who is told what ---------------------------------------------------------------------------
@@ -148,10 +148,10 @@ def test_with_two_steps_the_first_approver_is_not_asked_again_and_the_author_hea
     approvals.submit_for_review(
         db, post=post, membership=member(db, team, team.editor.id), settings=settings
     )
-    target = post.targets[0]
+    variant = post.variants[0]
     approvals.decide(
         db,
-        target=target,
+        variant=variant,
         post=post,
         membership=member(db, team, team.manager.id),
         approved=True,
@@ -164,7 +164,7 @@ def test_with_two_steps_the_first_approver_is_not_asked_again_and_the_author_hea
     assert kinds_for(db, team.editor.id) == []  # not approved yet
     approvals.decide(
         db,
-        target=target,
+        variant=variant,
         post=post,
         membership=member(db, team, team.manager2.id),
         approved=True,
@@ -188,7 +188,7 @@ def test_a_rejection_tells_the_author_who_rejected_and_why(
     )
     approvals.decide(
         db,
-        target=post.targets[0],
+        variant=post.variants[0],
         post=post,
         membership=member(db, team, team.manager.id),
         approved=False,
@@ -203,12 +203,12 @@ def test_a_rejection_tells_the_author_who_rejected_and_why(
 
 def test_a_published_variant_tells_its_author(db: Session, team: Team, settings: Settings) -> None:
     post = new_post(db, team, team.micro.id)
-    target = post.targets[0]
-    target.state = TargetState.PUBLISHING
+    variant = post.variants[0]
+    variant.state = VariantState.PUBLISHING
     db.commit()
     outcomes.apply_result(
         db,
-        target,
+        variant,
         PublishResult(state=PublishState.PUBLISHED, external_id="1", url="https://weibo.com/1"),
         now=datetime(2026, 12, 6, 12, 0, tzinfo=UTC),
         settings=settings,

@@ -15,7 +15,7 @@ from guanxi.accounts.models import User
 from guanxi.core.settings import Settings
 from guanxi.notifications.models import Notification
 from guanxi.publishing import notices, variants
-from guanxi.publishing.models import PublishTarget, TargetState
+from guanxi.publishing.models import Variant, VariantState
 from tests.approvals_support import submitted_post
 from tests.composer_support import (
     Team,
@@ -49,7 +49,7 @@ def test_an_approver_sees_what_waits_and_the_nav_counts_it(
     manager = open_as(app, team.manager)
     page = manager.get(f"/w/{team.workspace.slug}/publish/approvals")
     assert page.status_code == 200
-    row = page.text[page.text.index(f'id="queue-{post.targets[0].id}"') :]
+    row = page.text[page.text.index(f'id="queue-{post.variants[0].id}"') :]
     assert "春季上新" in row
     assert "品牌微博" in row
     assert "Step 1 of 1" in row
@@ -75,17 +75,17 @@ def test_approving_in_place_returns_the_row_saying_so_and_tells_the_author(
     app: Any, db: Session, team: Team, settings: Settings
 ) -> None:
     post = submitted_post(db, team, settings)
-    target_id = post.targets[0].id
+    variant_id = post.variants[0].id
     manager = open_as(app, team.manager)
     answer = manager.post(
-        f"/w/{team.workspace.slug}/publish/approvals/{target_id}",
+        f"/w/{team.workspace.slug}/publish/approvals/{variant_id}",
         data={"csrf_token": csrf_token(manager), "decision": "approve"},
         headers=HTMX,
     )
     assert answer.status_code == 200
     assert "Approved: “春季上新” is ready to schedule" in answer.text
     db.expire_all()
-    assert db.get_one(PublishTarget, target_id).state == TargetState.APPROVED
+    assert db.get_one(Variant, variant_id).state == VariantState.APPROVED
     kinds = db.scalars(select(Notification.kind).where(Notification.user_id == team.editor.id))
     assert list(kinds) == [notices.APPROVAL_APPROVED]
 
@@ -94,19 +94,19 @@ def test_a_refused_approval_shows_the_errors_in_the_row(
     app: Any, db: Session, team: Team, settings: Settings
 ) -> None:
     post = submitted_post(db, team, settings)
-    target = post.targets[0]
-    variants.update_variant(db, target=target, actor=team.editor, text="长" * 141)
+    variant = post.variants[0]
+    variants.update_variant(db, variant=variant, actor=team.editor, text="长" * 141)
     db.commit()
     manager = open_as(app, team.manager)
     answer = manager.post(
-        f"/w/{team.workspace.slug}/publish/approvals/{target.id}",
+        f"/w/{team.workspace.slug}/publish/approvals/{variant.id}",
         data={"csrf_token": csrf_token(manager), "decision": "approve"},
         headers=HTMX,
     )
     assert 'role="alert"' in answer.text
     assert "The text has 141 characters; the limit is 140." in answer.text
     db.expire_all()
-    assert db.get_one(PublishTarget, target.id).state == TargetState.IN_REVIEW
+    assert db.get_one(Variant, variant.id).state == VariantState.IN_REVIEW
 
 
 def test_another_workspaces_variant_answers_404(
@@ -116,7 +116,7 @@ def test_another_workspaces_variant_answers_404(
     theirs = submitted_post(db, other, settings, title="别人的")
     manager = open_as(app, team.manager)
     answer = manager.post(
-        f"/w/{team.workspace.slug}/publish/approvals/{theirs.targets[0].id}",
+        f"/w/{team.workspace.slug}/publish/approvals/{theirs.variants[0].id}",
         data={"csrf_token": csrf_token(manager), "decision": "approve"},
         headers=HTMX,
     )

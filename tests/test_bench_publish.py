@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from guanxi.connectors.weibo import marker
 from guanxi.devtools.bench.common import percentile
-from guanxi.devtools.bench.publishing import LivePost, TargetRow, measure, post_text
-from guanxi.publishing.models import TargetState
+from guanxi.devtools.bench.publishing import LivePost, VariantRow, measure, post_text
+from guanxi.publishing.models import VariantState
 from tests.cli import cli_database, run, said
 from tests.conftest import POSTGRES_URL
 
@@ -25,13 +25,13 @@ LAST_LINE = re.compile(
 )
 
 
-def target(
-    number: int, state: str = TargetState.PUBLISHED, *, late_s: float = 1.0, notified: bool = False
-) -> TargetRow:
-    """Target ``number``, scheduled ``number`` seconds after T0, published ``late_s`` late."""
+def variant(
+    number: int, state: str = VariantState.PUBLISHED, *, late_s: float = 1.0, notified: bool = False
+) -> VariantRow:
+    """Variant ``number``, scheduled ``number`` seconds after T0, published ``late_s`` late."""
     scheduled = T0 + timedelta(seconds=number)
-    published = state == TargetState.PUBLISHED
-    return TargetRow(
+    published = state == VariantState.PUBLISHED
+    return VariantRow(
         id=number,
         state=state,
         idempotency_key=f"key-{number}",
@@ -43,16 +43,16 @@ def target(
 
 
 def live(number: int, post_id: str | None = None) -> LivePost:
-    """The sandbox post target ``number`` made: its text carries the target's marker."""
+    """The sandbox post variant ``number`` made: its text carries the variant's marker."""
     url = f"https://provence-wine.example/b/{number}?gx={marker(f'key-{number}')}"
     return LivePost(post_id=post_id or f"p{number}", account_id="7000000000", text=f"x {url}")
 
 
 def test_a_clean_run_measures_zero_duplicates_and_zero_lost() -> None:
-    """Given three targets each published once, nothing is duplicated or lost; lateness
+    """Given three variants each published once, nothing is duplicated or lost; lateness
     and throughput come from the database's times."""
-    targets = [target(0, late_s=1.0), target(1, late_s=2.0), target(2, late_s=4.0)]
-    result = measure(targets, [live(0), live(1), live(2)], elapsed_s=10)
+    variants = [variant(0, late_s=1.0), variant(1, late_s=2.0), variant(2, late_s=4.0)]
+    result = measure(variants, [live(0), live(1), live(2)], elapsed_s=10)
     assert (result.duplicates, result.lost, result.live_unrecorded) == (0, 0, 0)
     assert result.p50_lateness_s == 2.0
     assert result.p99_lateness_s == 4.0
@@ -61,9 +61,9 @@ def test_a_clean_run_measures_zero_duplicates_and_zero_lost() -> None:
     assert result.last_line() == "duplicates=0 lost=0 p99_lateness_s=4.00 throughput_per_s=0.50"
 
 
-def test_the_same_target_live_twice_is_a_duplicate() -> None:
-    """Given the platform holding two posts with target 1's marker, one is a duplicate."""
-    result = measure([target(0), target(1)], [live(0), live(1), live(1, "p99")], elapsed_s=1)
+def test_the_same_variant_live_twice_is_a_duplicate() -> None:
+    """Given the platform holding two posts with variant 1's marker, one is a duplicate."""
+    result = measure([variant(0), variant(1)], [live(0), live(1), live(1, "p99")], elapsed_s=1)
     assert result.duplicates == 1
     assert result.lost == 0
 
@@ -71,32 +71,32 @@ def test_the_same_target_live_twice_is_a_duplicate() -> None:
 def test_a_deleted_copy_is_not_a_duplicate() -> None:
     """A copy someone deleted on the platform is not live, so it does not count."""
     deleted = LivePost(post_id="p9", account_id="7000000000", text=live(0).text, deleted=True)
-    assert measure([target(0)], [live(0), deleted], elapsed_s=1).duplicates == 0
+    assert measure([variant(0)], [live(0), deleted], elapsed_s=1).duplicates == 0
 
 
-def test_unfinished_targets_and_phantom_publishes_are_lost() -> None:
-    """A target still scheduled is lost; so is one the database calls published while the
+def test_unfinished_variants_and_phantom_publishes_are_lost() -> None:
+    """A variant still scheduled is lost; so is one the database calls published while the
     platform has no post with its marker."""
-    targets = [target(0), target(1, TargetState.SCHEDULED), target(2)]
-    result = measure(targets, [live(0)], elapsed_s=1)
+    variants = [variant(0), variant(1, VariantState.SCHEDULED), variant(2)]
+    result = measure(variants, [live(0)], elapsed_s=1)
     assert result.lost == 2
     assert result.lost_ids == [1, 2]
 
 
 def test_a_failure_counts_as_lost_unless_someone_was_told() -> None:
-    """A failed or held target is accounted for only when a notification tells a person."""
+    """A failed or held variant is accounted for only when a notification tells a person."""
     told = [
-        target(0, TargetState.FAILED, notified=True),
-        target(1, TargetState.NEEDS_ATTENTION, notified=True),
+        variant(0, VariantState.FAILED, notified=True),
+        variant(1, VariantState.NEEDS_ATTENTION, notified=True),
     ]
-    silent = [target(2, TargetState.FAILED), target(3, TargetState.NEEDS_ATTENTION)]
+    silent = [variant(2, VariantState.FAILED), variant(3, VariantState.NEEDS_ATTENTION)]
     result = measure(told + silent, [], elapsed_s=1)
     assert result.lost_ids == [2, 3]
 
 
 def test_a_post_live_while_the_database_says_failed_is_reported() -> None:
     """The platform has the post the database calls failed: reported as unrecorded."""
-    result = measure([target(0, TargetState.FAILED, notified=True)], [live(0)], elapsed_s=1)
+    result = measure([variant(0, VariantState.FAILED, notified=True)], [live(0)], elapsed_s=1)
     assert result.live_unrecorded == 1
     assert result.lost == 0
 
@@ -155,7 +155,7 @@ def test_a_small_real_run_publishes_every_post_exactly_once(
     assert match, last
     assert (match.group(1), match.group(2)) == ("0", "0"), said(result)
     assert result.exit_code == 0
-    assert re.search(r"targets published\s*│\s*40\s", result.output), result.output
+    assert re.search(r"variants published\s*│\s*40\s", result.output), result.output
     assert float(match.group(4)) > 0
     if admin is not None:
         assert _bench_databases(admin) == before

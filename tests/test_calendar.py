@@ -1,7 +1,7 @@
-"""The publishing calendar: grids in the viewer's time zone, targets on them, filters, and
+"""The publishing calendar: grids in the viewer's time zone, variants on them, filters, and
 the page (month, week, htmx refresh, Chinese UI).
 
-Test data is made with the models directly (Channel, Post, PublishTarget): the calendar
+Test data is made with the models directly (Channel, Post, Variant): the calendar
 reads what the composer and the engine write, whoever wrote it.
 """
 
@@ -21,7 +21,7 @@ from guanxi.channels.models import Channel
 from guanxi.core.errors import UserError
 from guanxi.publishing import calendar
 from guanxi.publishing.calendar import CalendarFilters, CalendarView
-from guanxi.publishing.models import Campaign, Post, PublishTarget, TargetState
+from guanxi.publishing.models import Campaign, Post, Variant, VariantState
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 
 PARIS = "Europe/Paris"
@@ -48,17 +48,17 @@ def add_channel(
     return channel
 
 
-def add_target(
+def add_variant(
     db: Session,
     channel: Channel,
     *,
     at: datetime,
     title: str = "Post",
-    state: TargetState = TargetState.SCHEDULED,
+    state: VariantState = VariantState.SCHEDULED,
     campaign: Campaign | None = None,
     published: bool = False,
-) -> PublishTarget:
-    """A post with one target on ``channel``, scheduled (or published) at ``at``."""
+) -> Variant:
+    """A post with one variant on ``channel``, scheduled (or published) at ``at``."""
     post = Post(
         workspace_id=channel.workspace_id,
         title=title,
@@ -67,7 +67,7 @@ def add_target(
     )
     db.add(post)
     db.flush()
-    target = PublishTarget(
+    variant = Variant(
         workspace_id=channel.workspace_id,
         post_id=post.id,
         channel_id=channel.id,
@@ -77,9 +77,9 @@ def add_target(
         published_at=at if published else None,
         idempotency_key=uuid.uuid4().hex,
     )
-    db.add(target)
+    db.add(variant)
     db.flush()
-    return target
+    return variant
 
 
 def add_campaign(db: Session, workspace: Workspace, name: str, color: str) -> Campaign:
@@ -231,15 +231,15 @@ def test_wall_times_convert_to_utc_in_the_viewers_zone() -> None:
     )
 
 
-# --- Targets on the grid -------------------------------------------------------------------------
+# --- Variants on the grid -------------------------------------------------------------------------
 
 
 def test_week_boundaries_follow_the_viewers_zone(db: Session, board: Board) -> None:
     """Given two posts near the edges of the week of 2-8 November 2026,
     then a Shanghai viewer and a Paris viewer see different ones in that week: each post
     falls on the viewer's local day."""
-    add_target(db, board.weibo, at=datetime(2026, 11, 1, 20, 0, tzinfo=UTC), title="Early")
-    add_target(db, board.weibo, at=datetime(2026, 11, 8, 17, 0, tzinfo=UTC), title="Late")
+    add_variant(db, board.weibo, at=datetime(2026, 11, 1, 20, 0, tzinfo=UTC), title="Early")
+    add_variant(db, board.weibo, at=datetime(2026, 11, 8, 17, 0, tzinfo=UTC), title="Late")
     db.commit()
 
     in_shanghai = calendar.calendar_range(CalendarView.WEEK, date(2026, 11, 4), SHANGHAI)
@@ -251,15 +251,15 @@ def test_week_boundaries_follow_the_viewers_zone(db: Session, board: Board) -> N
     assert entries(db, board.workspace, in_paris) == ["Late"]
 
 
-def test_a_target_is_placed_on_the_viewers_day_and_hour(db: Session, board: Board) -> None:
-    target = add_target(db, board.weibo, at=datetime(2026, 10, 31, 20, 0, tzinfo=UTC))
+def test_a_variant_is_placed_on_the_viewers_day_and_hour(db: Session, board: Board) -> None:
+    variant = add_variant(db, board.weibo, at=datetime(2026, 10, 31, 20, 0, tzinfo=UTC))
     db.commit()
     span = calendar.calendar_range(CalendarView.MONTH, date(2026, 10, 1), PARIS)
 
     grid = calendar.build_grid(db, workspace=board.workspace, span=span, filters=CalendarFilters())
 
     (entry,) = grid.entries
-    assert entry.target_id == target.id
+    assert entry.variant_id == variant.id
     assert grid.by_day[date(2026, 10, 31)] == [entry]  # 21:00 in Paris
     assert grid.by_slot[(date(2026, 10, 31), 21)] == [entry]
     assert entry.account_at.strftime("%Y-%m-%d %H:%M") == "2026-11-01 04:00"  # Shanghai
@@ -267,12 +267,12 @@ def test_a_target_is_placed_on_the_viewers_day_and_hour(db: Session, board: Boar
     assert not entry.same_zone_offset
 
 
-def test_a_published_target_shows_when_it_went_out(db: Session, board: Board) -> None:
-    """A published target sits at its published_at, not the time it was planned for."""
-    target = add_target(
-        db, board.weibo, at=datetime(2026, 11, 10, 2, tzinfo=UTC), state=TargetState.PUBLISHED
+def test_a_published_variant_shows_when_it_went_out(db: Session, board: Board) -> None:
+    """A published variant sits at its published_at, not the time it was planned for."""
+    variant = add_variant(
+        db, board.weibo, at=datetime(2026, 11, 10, 2, tzinfo=UTC), state=VariantState.PUBLISHED
     )
-    target.published_at = datetime(2026, 11, 12, 2, tzinfo=UTC)
+    variant.published_at = datetime(2026, 11, 12, 2, tzinfo=UTC)
     db.commit()
     span = calendar.calendar_range(CalendarView.MONTH, date(2026, 11, 1), SHANGHAI)
 
@@ -282,15 +282,15 @@ def test_a_published_target_shows_when_it_went_out(db: Session, board: Board) ->
     assert not grid.entries[0].movable
 
 
-def test_targets_without_a_time_and_other_workspaces_are_not_shown(
+def test_variants_without_a_time_and_other_workspaces_are_not_shown(
     db: Session, board: Board, make_user: UserFactory, make_workspace: WorkspaceFactory
 ) -> None:
     other = make_workspace("other-brand", owner=make_user("o@other.example"))
     foreign = add_channel(db, other)
-    add_target(db, foreign, at=datetime(2026, 11, 5, 2, tzinfo=UTC), title="Not ours")
-    unscheduled = add_target(db, board.weibo, at=datetime(2026, 11, 5, 2, tzinfo=UTC))
+    add_variant(db, foreign, at=datetime(2026, 11, 5, 2, tzinfo=UTC), title="Not ours")
+    unscheduled = add_variant(db, board.weibo, at=datetime(2026, 11, 5, 2, tzinfo=UTC))
     unscheduled.scheduled_at = None
-    add_target(db, board.weibo, at=datetime(2026, 11, 5, 3, tzinfo=UTC), title="Ours")
+    add_variant(db, board.weibo, at=datetime(2026, 11, 5, 3, tzinfo=UTC), title="Ours")
     db.commit()
     span = calendar.calendar_range(CalendarView.MONTH, date(2026, 11, 1), SHANGHAI)
 
@@ -301,9 +301,9 @@ def test_filters_narrow_the_grid(db: Session, board: Board) -> None:
     """Platform, account, campaign (or none) and status each narrow what is shown."""
     launch = add_campaign(db, board.workspace, "Launch", "#1e8449")
     at = datetime(2026, 11, 5, 2, tzinfo=UTC)
-    add_target(db, board.weibo, at=at, title="Weibo launch", campaign=launch)
-    add_target(db, board.weibo, at=at, title="Weibo draft", state=TargetState.DRAFT)
-    add_target(db, board.xhs, at=at, title="RED post")
+    add_variant(db, board.weibo, at=at, title="Weibo launch", campaign=launch)
+    add_variant(db, board.weibo, at=at, title="Weibo draft", state=VariantState.DRAFT)
+    add_variant(db, board.xhs, at=at, title="RED post")
     db.commit()
     span = calendar.calendar_range(CalendarView.MONTH, date(2026, 11, 1), SHANGHAI)
 
@@ -342,7 +342,7 @@ def test_the_month_page_shows_chips_coloured_by_campaign(db: Session, board: Boa
     opens November, then the chip shows the time, title, platform, account and status,
     in the campaign's colour, and can be dragged."""
     singles_day = add_campaign(db, board.workspace, "双十一", "#e74c3c")
-    target = add_target(
+    variant = add_variant(
         db,
         board.weibo,
         at=datetime(2026, 11, 11, 2, tzinfo=UTC),
@@ -358,7 +358,7 @@ def test_the_month_page_shows_chips_coloured_by_campaign(db: Session, board: Boa
     assert chips(page.text) == ["10:00 光棍节特惠 Scheduled · Sina Weibo · 普罗旺斯葡萄酒官方微博"]
     assert 'data-chip="#e74c3c"' in page.text
     assert 'draggable="true"' in page.text
-    assert f"/w/acme/calendar/variants/{target.id}/reschedule" in page.text
+    assert f"/w/acme/calendar/variants/{variant.id}/reschedule" in page.text
     assert "The workspace's time zone." in page.text
 
 
@@ -368,7 +368,7 @@ def test_a_paris_viewer_sees_their_time_and_the_accounts_beside_it(
     """Given a post at 20:00 UTC on 31 October 2026 on a Shanghai account, when the viewer
     chooses Europe/Paris, then the week view puts it on Saturday at 21:00 (Paris) and the
     chip also says 04:00 on 1 November in Asia/Shanghai, the account's zone."""
-    add_target(db, board.weibo, at=datetime(2026, 10, 31, 20, 0, tzinfo=UTC), title="Halloween")
+    add_variant(db, board.weibo, at=datetime(2026, 10, 31, 20, 0, tzinfo=UTC), title="Halloween")
     db.commit()
     use_zone(board.client, "acme", PARIS)
 
@@ -400,7 +400,7 @@ def test_navigation_keeps_the_view_and_the_filters(board: Board) -> None:
 
 
 def test_an_htmx_request_gets_only_the_grid(db: Session, board: Board) -> None:
-    add_target(db, board.xhs, at=datetime(2026, 11, 5, 2, tzinfo=UTC), title="RED post")
+    add_variant(db, board.xhs, at=datetime(2026, 11, 5, 2, tzinfo=UTC), title="RED post")
     db.commit()
 
     partial = board.client.get(
@@ -460,7 +460,7 @@ def test_the_zone_chosen_on_the_calendar_is_the_persons_setting_on_every_page(
 def test_the_calendar_in_chinese(db: Session, board: Board) -> None:
     """Given a viewer who reads Chinese, then month and weekday names, dates and platform
     names are Chinese."""
-    add_target(db, board.weibo, at=datetime(2026, 11, 11, 2, tzinfo=UTC), title="光棍节特惠")
+    add_variant(db, board.weibo, at=datetime(2026, 11, 11, 2, tzinfo=UTC), title="光棍节特惠")
     db.commit()
     board.client.post(
         "/language",

@@ -16,7 +16,7 @@ from guanxi.core.errors import ConflictError, UserError
 from guanxi.publishing import campaigns
 from guanxi.publishing.models import Campaign, Post
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
-from tests.test_calendar import Board, add_campaign, add_channel, add_target, board, chips
+from tests.test_calendar import Board, add_campaign, add_channel, add_variant, board, chips
 
 __all__ = ["board"]  # the fixture, imported for these tests
 
@@ -106,7 +106,9 @@ def test_editing_a_campaign_is_audited_with_before_and_after(db: Session, board:
 
 def test_deleting_a_campaign_keeps_its_posts(db: Session, board: Board) -> None:
     campaign = add_campaign(db, board.workspace, "618", "#2980b9")
-    target = add_target(db, board.weibo, at=datetime(2026, 6, 18, 2, tzinfo=UTC), campaign=campaign)
+    variant = add_variant(
+        db, board.weibo, at=datetime(2026, 6, 18, 2, tzinfo=UTC), campaign=campaign
+    )
     db.commit()
 
     response = board.client.post(
@@ -118,7 +120,7 @@ def test_deleting_a_campaign_keeps_its_posts(db: Session, board: Board) -> None:
     assert response.status_code == 303
     db.expire_all()
     assert db.scalars(select(Campaign)).all() == []
-    post = db.get(Post, target.post_id)
+    post = db.get(Post, variant.post_id)
     assert post is not None
     assert post.campaign_id is None
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "campaign.delete")).one()
@@ -127,10 +129,10 @@ def test_deleting_a_campaign_keeps_its_posts(db: Session, board: Board) -> None:
 
 def test_posts_are_grouped_by_campaign(db: Session, board: Board) -> None:
     launch = add_campaign(db, board.workspace, "Launch", "#1e8449")
-    add_target(
+    add_variant(
         db, board.weibo, at=datetime(2026, 11, 5, 2, tzinfo=UTC), title="发布会", campaign=launch
     )
-    add_target(db, board.xhs, at=datetime(2026, 11, 6, 2, tzinfo=UTC), title="日常笔记")
+    add_variant(db, board.xhs, at=datetime(2026, 11, 6, 2, tzinfo=UTC), title="日常笔记")
     db.commit()
 
     groups = campaigns.posts_by_campaign(db, workspace=board.workspace)
@@ -151,10 +153,10 @@ def test_posts_are_grouped_by_campaign(db: Session, board: Board) -> None:
 
 def test_the_calendar_colours_and_filters_by_campaign(db: Session, board: Board) -> None:
     launch = add_campaign(db, board.workspace, "Launch", "#1e8449")
-    add_target(
+    add_variant(
         db, board.weibo, at=datetime(2026, 11, 5, 2, tzinfo=UTC), title="发布会", campaign=launch
     )
-    add_target(db, board.xhs, at=datetime(2026, 11, 6, 2, tzinfo=UTC), title="日常笔记")
+    add_variant(db, board.xhs, at=datetime(2026, 11, 6, 2, tzinfo=UTC), title="日常笔记")
     db.commit()
 
     page = board.client.get(f"/w/acme/calendar?date=2026-11-01&campaign={launch.id}").text

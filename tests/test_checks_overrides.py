@@ -16,7 +16,7 @@ from guanxi.checks.words import CompiledWordList, WordEntry, WordSeverity
 from guanxi.connectors.base import HashtagStyle
 from guanxi.core.errors import NotFoundError, PermissionDeniedError, UserError
 from guanxi.publishing import variants
-from guanxi.publishing.models import Post, PublishTarget
+from guanxi.publishing.models import Post, Variant
 from tests.conftest import UserFactory, WorkspaceFactory
 
 
@@ -35,7 +35,7 @@ def team(
 
 
 @pytest.fixture
-def target(db: Session, team: dict[str, Membership]) -> PublishTarget:
+def variant(db: Session, team: dict[str, Membership]) -> Variant:
     """A Weibo variant with a Traditional character (a warning) and a block term (an error),
     its checks stored as the composer stores them."""
     workspace = team["owner"].workspace
@@ -50,7 +50,7 @@ def target(db: Session, team: dict[str, Membership]) -> PublishTarget:
     post = Post(workspace_id=workspace.id, title="Spring launch", body="")
     db.add_all([channel, post])
     db.flush()
-    variant = PublishTarget(
+    variant = Variant(
         workspace_id=workspace.id,
         post_id=post.id,
         channel_id=channel.id,
@@ -71,79 +71,87 @@ def target(db: Session, team: dict[str, Membership]) -> PublishTarget:
 
 
 def test_a_manager_overrides_a_warning_with_a_reason(
-    db: Session, team: dict[str, Membership], target: PublishTarget
+    db: Session, team: dict[str, Membership], variant: Variant
 ) -> None:
     """Given the script warning, when the manager overrides it with a reason, then the
-    override is on the target with who and when, it is audited, and only the error still
+    override is on the variant with who and when, it is audited, and only the error still
     blocks."""
     variants.override_warning(
         db,
-        target=target,
+        variant=variant,
         code="script.traditional",
         reason="Quoting the shop sign, which is in Traditional characters",
         membership=team["boss"],
     )
     db.commit()
-    db.refresh(target)
-    [override] = target.overrides
+    db.refresh(variant)
+    [override] = variant.overrides
     assert override["code"] == "script.traditional"
     assert override["by"] == "boss@acme.example"
     assert override["reason"].startswith("Quoting the shop sign")
     assert override["at"]
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "check.override")).one()
-    assert event.entity_id == str(target.id)
+    assert event.entity_id == str(variant.id)
     assert event.after == {"code": "script.traditional", "reason": override["reason"]}
-    stored = [Finding.from_dict(item) for item in target.checks]
-    assert [f.code for f in service.blocking_findings(stored, target.overrides)] == [
+    stored = [Finding.from_dict(item) for item in variant.checks]
+    assert [f.code for f in service.blocking_findings(stored, variant.overrides)] == [
         "words.hit:最佳"
     ]
 
 
 def test_errors_cannot_be_overridden(
-    db: Session, team: dict[str, Membership], target: PublishTarget
+    db: Session, team: dict[str, Membership], variant: Variant
 ) -> None:
     with pytest.raises(service.OverrideNotAllowedError) as raised:
         variants.override_warning(
-            db, target=target, code="words.hit:最佳", reason="We mean it", membership=team["owner"]
+            db,
+            variant=variant,
+            code="words.hit:最佳",
+            reason="We mean it",
+            membership=team["owner"],
         )
     assert "is an error, which cannot be overridden" in str(raised.value)
-    assert target.overrides == []
+    assert variant.overrides == []
 
 
 def test_an_editor_cannot_override(
-    db: Session, team: dict[str, Membership], target: PublishTarget
+    db: Session, team: dict[str, Membership], variant: Variant
 ) -> None:
     with pytest.raises(PermissionDeniedError):
         variants.override_warning(
-            db, target=target, code="script.traditional", reason="ok", membership=team["cm"]
+            db, variant=variant, code="script.traditional", reason="ok", membership=team["cm"]
         )
 
 
 def test_a_reason_is_required_and_the_finding_must_exist(
-    db: Session, team: dict[str, Membership], target: PublishTarget
+    db: Session, team: dict[str, Membership], variant: Variant
 ) -> None:
     with pytest.raises(UserError, match="Give a reason"):
         variants.override_warning(
-            db, target=target, code="script.traditional", reason="   ", membership=team["boss"]
+            db, variant=variant, code="script.traditional", reason="   ", membership=team["boss"]
         )
     with pytest.raises(NotFoundError, match="did not fire on this variant"):
         variants.override_warning(
-            db, target=target, code="links.unreachable:x.com", reason="ok", membership=team["boss"]
+            db,
+            variant=variant,
+            code="links.unreachable:x.com",
+            reason="ok",
+            membership=team["boss"],
         )
-    assert target.overrides == []
+    assert variant.overrides == []
 
 
 def test_a_manager_of_another_workspace_cannot_override(
     db: Session,
     make_user: UserFactory,
     make_workspace: WorkspaceFactory,
-    target: PublishTarget,
+    variant: Variant,
 ) -> None:
     other = make_workspace("other", owner=make_user("owner@other.example"))
     with pytest.raises(NotFoundError):
         variants.override_warning(
             db,
-            target=target,
+            variant=variant,
             code="script.traditional",
             reason="ok",
             membership=other.memberships[0],

@@ -17,7 +17,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing import engine, media, scheduling, service, variants
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.composer_support import (
     ArticleConnector,
     MicroConnector,
@@ -82,9 +82,9 @@ def test_a_post_gets_a_variant_per_account_prefilled_from_the_master(
     """Given two accounts chosen, when the post is created, then each gets a draft variant
     whose text is the master's, with its own idempotency key."""
     post = new_post(db, team, team.micro.id, team.article.id)
-    assert [t.channel_id for t in post.targets] == [team.micro.id, team.article.id]
-    assert all(t.text == TEXT and t.state == TargetState.DRAFT for t in post.targets)
-    assert len({t.idempotency_key for t in post.targets}) == 2
+    assert [t.channel_id for t in post.variants] == [team.micro.id, team.article.id]
+    assert all(t.text == TEXT and t.state == VariantState.DRAFT for t in post.variants)
+    assert len({t.idempotency_key for t in post.variants}) == 2
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "post.create"))
 
 
@@ -130,12 +130,12 @@ def test_checks_combine_platform_rules_and_chinese_first_checks(
     """Platform errors (the article lacks a title and cover) and a Chinese-first warning (a
     link unreachable from the mainland) are stored on the variant, each with its source."""
     post = new_post(db, team, team.article.id)
-    target = post.targets[0]
+    variant = post.variants[0]
     variants.update_variant(
-        db, target=target, actor=team.editor, text=TEXT, link="https://www.facebook.com/brand"
+        db, variant=variant, actor=team.editor, text=TEXT, link="https://www.facebook.com/brand"
     )
-    variants.check_variant(db, target=target, settings=settings)
-    found = {(f["source"], f["code"], f["severity"]) for f in target.checks}
+    variants.check_variant(db, variant=variant, settings=settings)
+    found = {(f["source"], f["code"], f["severity"]) for f in variant.checks}
     assert ("platform", "title.required", "error") in found
     assert ("platform", "cover.required", "error") in found
     assert ("checks", "links.unreachable:facebook.com", "warning") in found
@@ -154,46 +154,48 @@ def test_errors_block_scheduling_until_fixed(db: Session, team: Team, settings: 
     scheduled; shortened (and its image warning overridden), it can."""
     set_steps(db, team.workspace, 0)
     post = new_post(db, team, team.micro.id, body="长" * 150)
-    target = post.targets[0]
+    variant = post.variants[0]
     editor = member(db, team, team.editor.id)
     with pytest.raises(UserError, match="Fix the 1 error"):
-        scheduling.schedule_target(
-            db, target=target, membership=editor, when=None, settings=settings
+        scheduling.schedule_variant(
+            db, variant=variant, membership=editor, when=None, settings=settings
         )
     db.rollback()
-    assert target.state == TargetState.DRAFT
+    assert variant.state == VariantState.DRAFT
 
-    variants.update_variant(db, target=target, actor=team.editor, text=TEXT)
+    variants.update_variant(db, variant=variant, actor=team.editor, text=TEXT)
     db.commit()
     with pytest.raises(UserError, match="1 warning"):
-        scheduling.schedule_target(
-            db, target=target, membership=editor, when=None, settings=settings
+        scheduling.schedule_variant(
+            db, variant=variant, membership=editor, when=None, settings=settings
         )
     db.rollback()
 
-    variants.check_variant(db, target=target, settings=settings)
+    variants.check_variant(db, variant=variant, settings=settings)
     manager = member(db, team, team.manager.id)
     variants.override_warning(
-        db, target=target, membership=manager, code="media.none", reason="纯文字公告"
+        db, variant=variant, membership=manager, code="media.none", reason="纯文字公告"
     )
-    scheduling.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
+    scheduling.schedule_variant(
+        db, variant=variant, membership=editor, when=None, settings=settings
+    )
     db.commit()
-    assert target.state == TargetState.SCHEDULED
-    assert target.next_attempt_at is not None
-    assert target.overrides[0]["by"] == team.manager.email
-    assert target.overrides[0]["reason"] == "纯文字公告"
+    assert variant.state == VariantState.SCHEDULED
+    assert variant.next_attempt_at is not None
+    assert variant.overrides[0]["by"] == team.manager.email
+    assert variant.overrides[0]["reason"] == "纯文字公告"
 
 
 def test_an_editor_cannot_override_a_warning_and_errors_cannot_be_overridden(
     db: Session, team: Team, settings: Settings
 ) -> None:
     post = new_post(db, team, team.micro.id, body="长" * 150)
-    target = post.targets[0]
-    variants.check_variant(db, target=target, settings=settings)
+    variant = post.variants[0]
+    variants.check_variant(db, variant=variant, settings=settings)
     with pytest.raises(PermissionDeniedError):
         variants.override_warning(
             db,
-            target=target,
+            variant=variant,
             membership=member(db, team, team.editor.id),
             code="media.none",
             reason="ok",
@@ -201,7 +203,7 @@ def test_an_editor_cannot_override_a_warning_and_errors_cannot_be_overridden(
     with pytest.raises(UserError, match="cannot be overridden"):
         variants.override_warning(
             db,
-            target=target,
+            variant=variant,
             membership=member(db, team, team.manager.id),
             code="text.too_long",
             reason="ok",
@@ -209,12 +211,12 @@ def test_an_editor_cannot_override_a_warning_and_errors_cannot_be_overridden(
     with pytest.raises(UserError, match="reason"):
         variants.override_warning(
             db,
-            target=target,
+            variant=variant,
             membership=member(db, team, team.manager.id),
             code="media.none",
             reason="  ",
         )
-    assert target.overrides == []
+    assert variant.overrides == []
 
 
 def test_a_variant_with_its_image_passes_the_microblog_rules(
@@ -223,31 +225,35 @@ def test_a_variant_with_its_image_passes_the_microblog_rules(
     set_steps(db, team.workspace, 0)
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
-    target = post.targets[0]
-    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    variant = post.variants[0]
+    variants.update_variant(
+        db, variant=variant, actor=team.editor, text=TEXT, media_ids=[str(image)]
+    )
     later = utcnow() + timedelta(hours=3)
-    scheduling.schedule_target(
+    scheduling.schedule_variant(
         db,
-        target=target,
+        variant=variant,
         membership=member(db, team, team.editor.id),
         when=later,
         settings=settings,
     )
     db.commit()
-    assert target.checks == []
-    assert target.scheduled_at == later
+    assert variant.checks == []
+    assert variant.scheduled_at == later
 
 
 def test_a_time_in_the_past_is_refused(db: Session, team: Team, settings: Settings) -> None:
     set_steps(db, team.workspace, 0)
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
-    target = post.targets[0]
-    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    variant = post.variants[0]
+    variants.update_variant(
+        db, variant=variant, actor=team.editor, text=TEXT, media_ids=[str(image)]
+    )
     with pytest.raises(UserError, match="passed"):
-        scheduling.schedule_target(
+        scheduling.schedule_variant(
             db,
-            target=target,
+            variant=variant,
             membership=member(db, team, team.editor.id),
             when=utcnow() - timedelta(hours=1),
             settings=settings,
@@ -260,32 +266,36 @@ def test_unscheduling_returns_to_approved_and_failed_can_be_retried(
     set_steps(db, team.workspace, 0)
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
-    target = post.targets[0]
+    variant = post.variants[0]
     editor = member(db, team, team.editor.id)
-    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
-    scheduling.schedule_target(db, target=target, membership=editor, when=None, settings=settings)
-    scheduling.unschedule_target(db, target=target, membership=editor)
-    assert target.state == TargetState.APPROVED
-    assert target.scheduled_at is None
+    variants.update_variant(
+        db, variant=variant, actor=team.editor, text=TEXT, media_ids=[str(image)]
+    )
+    scheduling.schedule_variant(
+        db, variant=variant, membership=editor, when=None, settings=settings
+    )
+    scheduling.unschedule_variant(db, variant=variant, membership=editor)
+    assert variant.state == VariantState.APPROVED
+    assert variant.scheduled_at is None
 
-    target.state = TargetState.FAILED  # as the engine leaves it
-    scheduling.retry_target(db, target=target, membership=editor, confirmed=False)
-    assert target.state == TargetState.SCHEDULED
+    variant.state = VariantState.FAILED  # as the engine leaves it
+    scheduling.retry_variant(db, variant=variant, membership=editor, confirmed=False)
+    assert variant.state == VariantState.SCHEDULED
 
 
 def test_needs_attention_is_retried_only_by_a_manager_who_confirms(db: Session, team: Team) -> None:
     post = new_post(db, team, team.micro.id)
-    target: PublishTarget = post.targets[0]
-    target.state = TargetState.NEEDS_ATTENTION  # as the engine leaves it
+    variant: Variant = post.variants[0]
+    variant.state = VariantState.NEEDS_ATTENTION  # as the engine leaves it
     with pytest.raises(PermissionDeniedError):
-        scheduling.retry_target(
-            db, target=target, membership=member(db, team, team.editor.id), confirmed=True
+        scheduling.retry_variant(
+            db, variant=variant, membership=member(db, team, team.editor.id), confirmed=True
         )
     manager = member(db, team, team.manager.id)
     with pytest.raises(UserError, match="confirm"):
-        scheduling.retry_target(db, target=target, membership=manager, confirmed=False)
-    scheduling.retry_target(db, target=target, membership=manager, confirmed=True)
-    assert target.state == TargetState.SCHEDULED
+        scheduling.retry_variant(db, variant=variant, membership=manager, confirmed=False)
+    scheduling.retry_variant(db, variant=variant, membership=manager, confirmed=True)
+    assert variant.state == VariantState.SCHEDULED
 
 
 def test_times_typed_in_the_viewers_zone_are_stored_in_utc() -> None:
@@ -313,29 +323,35 @@ def test_editing_a_scheduled_variant_takes_it_off_the_queue(
     set_steps(db, team.workspace, 0)
     image = add_image(db, team, settings)
     post = new_post(db, team, team.micro.id)
-    target = post.targets[0]
-    variants.update_variant(db, target=target, actor=team.editor, text=TEXT, media_ids=[str(image)])
+    variant = post.variants[0]
+    variants.update_variant(
+        db, variant=variant, actor=team.editor, text=TEXT, media_ids=[str(image)]
+    )
     when = utcnow() + timedelta(days=1)
-    scheduling.schedule_target(
+    scheduling.schedule_variant(
         db,
-        target=target,
+        variant=variant,
         membership=member(db, team, team.editor.id),
         when=when,
         settings=settings,
     )
     db.commit()
 
-    assert variants.update_variant(db, target=target, actor=team.editor, text="改了")
+    assert variants.update_variant(db, variant=variant, actor=team.editor, text="改了")
     db.commit()
-    assert (target.state, target.text, target.next_attempt_at) == (TargetState.DRAFT, "改了", None)
-    assert target.scheduled_at is not None
-    assert "left the queue" in target.state_reason
+    assert (variant.state, variant.text, variant.next_attempt_at) == (
+        VariantState.DRAFT,
+        "改了",
+        None,
+    )
+    assert variant.scheduled_at is not None
+    assert "left the queue" in variant.state_reason
     assert engine.dispatch_due(session_factory, now=when, limit=5, worker_id="w") == []
 
-    target.state = TargetState.PUBLISHED
+    variant.state = VariantState.PUBLISHED
     db.commit()
     with pytest.raises(UserError, match="cannot be edited any more"):
-        variants.update_variant(db, target=target, actor=team.editor, text="再改")
+        variants.update_variant(db, variant=variant, actor=team.editor, text="再改")
 
 
 def test_an_edit_racing_the_dispatcher_is_refused_not_lost(
@@ -345,15 +361,17 @@ def test_an_edit_racing_the_dispatcher_is_refused_not_lost(
     Then the edit is refused with what to do, and the claim stands."""
     set_steps(db, team.workspace, 1)
     post = new_post(db, team, team.micro.id)
-    target = post.targets[0]
-    target.state = TargetState.SCHEDULED
-    target.scheduled_at = target.next_attempt_at = utcnow() - timedelta(seconds=5)
+    variant = post.variants[0]
+    variant.state = VariantState.SCHEDULED
+    variant.scheduled_at = variant.next_attempt_at = utcnow() - timedelta(seconds=5)
     db.commit()
-    assert target.text == TEXT  # loaded, version 1 as the editor saw it
+    assert variant.text == TEXT  # loaded, version 1 as the editor saw it
 
-    assert engine.dispatch_due(session_factory, now=utcnow(), limit=5, worker_id="w") == [target.id]
+    assert engine.dispatch_due(session_factory, now=utcnow(), limit=5, worker_id="w") == [
+        variant.id
+    ]
     with pytest.raises(UserError, match="started publishing this variant"):
-        variants.update_variant(db, target=target, actor=team.editor, text="抢着改")
+        variants.update_variant(db, variant=variant, actor=team.editor, text="抢着改")
     db.rollback()
     db.expire_all()
-    assert db.get_one(PublishTarget, target.id).state == TargetState.PUBLISHING
+    assert db.get_one(Variant, variant.id).state == VariantState.PUBLISHING

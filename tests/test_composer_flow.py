@@ -19,7 +19,7 @@ from guanxi.connectors.registry import OFFLINE_HTTP
 from guanxi.connectors.wechat_oa import WechatOaConnector
 from guanxi.connectors.weibo import WeiboConnector
 from guanxi.publishing.limits import field_limits
-from guanxi.publishing.models import MediaAsset, PublishTarget, TargetState
+from guanxi.publishing.models import MediaAsset, Variant, VariantState
 from tests.composer_support import (
     Team,
     make_team,
@@ -55,9 +55,9 @@ def compose_with_image(client: TestClient, team: Team) -> str:
     return str(response.headers["location"])
 
 
-def targets(db: Session) -> list[PublishTarget]:
+def variants(db: Session) -> list[Variant]:
     db.expire_all()
-    return list(db.scalars(select(PublishTarget).order_by(PublishTarget.id)))
+    return list(db.scalars(select(Variant).order_by(Variant.id)))
 
 
 @pytest.mark.usefixtures("test_connectors")
@@ -69,7 +69,7 @@ def test_an_image_attached_while_composing_goes_to_every_variant(
     as_user(client, team.editor.email)
     location = compose_with_image(client, team)
     [asset] = db.scalars(select(MediaAsset)).all()
-    micro, article = targets(db)
+    micro, article = variants(db)
     assert micro.media_ids == [asset.id]
     assert article.media_ids == [asset.id]
     assert article.cover_media_id == asset.id
@@ -87,7 +87,7 @@ def test_every_variant_is_scheduled_at_one_time(
     set_steps(db, team.workspace, 0)
     as_user(client, team.editor.email)
     location = compose_with_image(client, team)
-    micro, article = targets(db)
+    micro, article = variants(db)
     saved = client.post(
         f"{location}/variants/{article.id}",
         data={"csrf_token": csrf_token(client), "text": TEXT, "title": "春季上新", "cover": ""},
@@ -116,9 +116,9 @@ def test_every_variant_is_scheduled_at_one_time(
     )
     assert response.status_code == 200
     assert "Variants scheduled." in response.text
-    for target in targets(db):
-        assert target.state == TargetState.SCHEDULED
-        assert target.scheduled_at == when
+    for variant in variants(db):
+        assert variant.state == VariantState.SCHEDULED
+        assert variant.scheduled_at == when
 
 
 @pytest.mark.usefixtures("test_connectors")
@@ -130,7 +130,7 @@ def test_a_time_per_variant_and_a_refusal_stops_them_all(
     set_steps(db, team.workspace, 0)
     as_user(client, team.editor.email)
     location = compose_with_image(client, team)
-    micro, article = targets(db)
+    micro, article = variants(db)
     later = (datetime.now(UTC) + timedelta(days=3)).replace(second=0, microsecond=0)
     data = {
         "csrf_token": csrf_token(client),
@@ -144,12 +144,12 @@ def test_a_time_per_variant_and_a_refusal_stops_them_all(
     assert refused.status_code == 400
     assert "Fix the 1 error(s) in this variant" in refused.text
     assert 'data-error="1"' in refused.text  # its tab opens first
-    assert {t.state for t in targets(db)} == {TargetState.DRAFT}
+    assert {t.state for t in variants(db)} == {VariantState.DRAFT}
     data["variants"] = [str(micro.id)]
     client.post(f"{location}/schedule", data=data)
-    micro, article = targets(db)
-    assert (micro.state, micro.scheduled_at) == (TargetState.SCHEDULED, later)
-    assert article.state == TargetState.DRAFT
+    micro, article = variants(db)
+    assert (micro.state, micro.scheduled_at) == (VariantState.SCHEDULED, later)
+    assert article.state == VariantState.DRAFT
 
 
 @pytest.mark.usefixtures("test_connectors")
@@ -180,8 +180,8 @@ def test_errors_stop_submission_in_the_composer(
 def test_a_published_variant_shows_its_image(client: TestClient, db: Session, team: Team) -> None:
     as_user(client, team.editor.email)
     location = compose_with_image(client, team)
-    micro, _article = targets(db)
-    micro.state = TargetState.PUBLISHED
+    micro, _article = variants(db)
+    micro.state = VariantState.PUBLISHED
     db.commit()
     page = client.get(location).text
     shown = page.split(f'id="variant-{micro.id}"')[1].split('id="variant-')[0]

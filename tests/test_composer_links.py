@@ -22,7 +22,7 @@ from guanxi.convert import links as convert_links
 from guanxi.convert.models import LinkClick, TrackedLink
 from guanxi.convert.tracking import ShortLinkTracker
 from guanxi.publishing import link_tracking
-from guanxi.publishing.models import Post, PublishTarget
+from guanxi.publishing.models import Post, Variant
 from tests.composer_support import (
     ArticleConnector,
     Team,
@@ -63,24 +63,24 @@ def compose(client: TestClient, team: Team, body: str, **fields: object) -> Post
     return Post(id=post_id)
 
 
-def variant(db: Session, post_id: int) -> PublishTarget:
+def variant_of(db: Session, post_id: int) -> Variant:
     db.expire_all()
-    found = db.scalar(select(PublishTarget).where(PublishTarget.post_id == post_id))
+    found = db.scalar(select(Variant).where(Variant.post_id == post_id))
     assert found is not None
     return found
 
 
-def save(client: TestClient, target: PublishTarget, text: str, **fields: object) -> None:
+def save(client: TestClient, variant: Variant, text: str, **fields: object) -> None:
     response = client.post(
-        f"/w/acme/posts/{target.post_id}/variants/{target.id}",
+        f"/w/acme/posts/{variant.post_id}/variants/{variant.id}",
         data={"csrf_token": csrf_token(client), "text": text, **fields},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
 
 
-def links_of(db: Session, target: PublishTarget) -> list[TrackedLink]:
-    return list(db.scalars(select(TrackedLink).where(TrackedLink.target_id == target.id)))
+def links_of(db: Session, variant: Variant) -> list[TrackedLink]:
+    return list(db.scalars(select(TrackedLink).where(TrackedLink.variant_id == variant.id)))
 
 
 def test_conversions_registers_its_tracker_when_the_app_is_built(team: Team) -> None:
@@ -100,9 +100,9 @@ def test_an_address_in_a_new_post_becomes_a_tracked_link_for_its_variant(
     account's platform, leading to the address with UTM parameters, and the post page lists
     it under the text."""
     post = compose(client, team, f"新酒到店：{SHOP}。欢迎来尝！")
-    target = variant(db, post.id)
-    [link] = links_of(db, target)
-    assert target.text == f"新酒到店：{SHORT}{link.key}。欢迎来尝！"
+    variant = variant_of(db, post.id)
+    [link] = links_of(db, variant)
+    assert variant.text == f"新酒到店：{SHORT}{link.key}。欢迎来尝！"
     assert (link.original_url, link.post_id, link.workspace_id) == (
         SHOP,
         post.id,
@@ -121,13 +121,13 @@ def test_saving_again_reuses_the_variants_link(client: TestClient, db: Session, 
     """Given a variant whose address was tracked, When it is saved as it is, and then with
     the original address typed again, Then the text is the same and no second link is made."""
     post = compose(client, team, f"看这里 {SHOP}")
-    target = variant(db, post.id)
-    first_text = target.text
-    save(client, target, first_text)
-    assert variant(db, post.id).text == first_text
-    save(client, target, f"看这里 {SHOP}")
-    assert variant(db, post.id).text == first_text
-    assert len(links_of(db, target)) == 1
+    variant = variant_of(db, post.id)
+    first_text = variant.text
+    save(client, variant, first_text)
+    assert variant_of(db, post.id).text == first_text
+    save(client, variant, f"看这里 {SHOP}")
+    assert variant_of(db, post.id).text == first_text
+    assert len(links_of(db, variant)) == 1
 
 
 def test_an_unticked_address_is_left_as_typed(client: TestClient, db: Session, team: Team) -> None:
@@ -136,18 +136,18 @@ def test_an_unticked_address_is_left_as_typed(client: TestClient, db: Session, t
     save, while the other keeps its short link."""
     other = "https://www.provence.example/story"
     post = compose(client, team, f"{SHOP} 与 {other}")
-    target = variant(db, post.id)
+    variant = variant_of(db, post.id)
     listed = {"links_shown": "1", "track_links": "1", "link_listed": [SHOP, other]}
-    save(client, target, target.text, **listed, link_tracked=[other])
-    saved = variant(db, post.id)
+    save(client, variant, variant.text, **listed, link_tracked=[other])
+    saved = variant_of(db, post.id)
     assert saved.text.startswith(f"{SHOP} 与 {SHORT}")
     assert saved.untracked_urls == [SHOP]
     save(client, saved, saved.text)
-    assert variant(db, post.id).text.startswith(f"{SHOP} 与 {SHORT}")
+    assert variant_of(db, post.id).text.startswith(f"{SHOP} 与 {SHORT}")
     # Ticked again, it is tracked again, with its first link.
     first = next(link for link in links_of(db, saved) if link.original_url == SHOP)
     save(client, saved, saved.text, **listed, link_tracked=[SHOP, other])
-    assert variant(db, post.id).text.startswith(f"{SHORT}{first.key} 与 {SHORT}")
+    assert variant_of(db, post.id).text.startswith(f"{SHORT}{first.key} 与 {SHORT}")
 
 
 def test_tracking_off_for_a_variant_restores_every_address(
@@ -156,14 +156,14 @@ def test_tracking_off_for_a_variant_restores_every_address(
     """Given a tracked variant, When the author unticks "Track links" and saves, Then its text
     has the addresses as typed; a post created with tracking off makes no link at all."""
     post = compose(client, team, f"店铺 {SHOP}")
-    target = variant(db, post.id)
-    save(client, target, target.text, links_shown="1", link_listed=[SHOP], link_tracked=[SHOP])
-    save(client, target, variant(db, post.id).text, links_shown="1")
-    saved = variant(db, post.id)
+    variant = variant_of(db, post.id)
+    save(client, variant, variant.text, links_shown="1", link_listed=[SHOP], link_tracked=[SHOP])
+    save(client, variant, variant_of(db, post.id).text, links_shown="1")
+    saved = variant_of(db, post.id)
     assert (saved.text, saved.track_links) == (f"店铺 {SHOP}", False)
     untracked = compose(client, team, f"店铺 {SHOP}", track_links="")
-    assert variant(db, untracked.id).text == f"店铺 {SHOP}"
-    assert links_of(db, variant(db, untracked.id)) == []
+    assert variant_of(db, untracked.id).text == f"店铺 {SHOP}"
+    assert links_of(db, variant_of(db, untracked.id)) == []
 
 
 def test_the_platforms_own_links_stay_as_typed(
@@ -180,7 +180,7 @@ def test_the_platforms_own_links_stay_as_typed(
     )
     article = "https://mp.weixin.qq.com/s/AbCdEf"
     post = compose(client, team, f"上期回顾 {article} 购买 {SHOP}", channels=[str(team.article.id)])
-    text = variant(db, post.id).text
+    text = variant_of(db, post.id).text
     assert text.startswith(f"上期回顾 {article} 购买 {SHORT}")
     assert "weibo.com" in WeiboConnector.own_link_domains
 
@@ -207,7 +207,7 @@ def test_without_a_tracker_addresses_stay_as_typed(
     Then its variant keeps the address and the page offers no tracking choices."""
     monkeypatch.setattr(tracking, "_trackers", [])
     post = compose(client, team, f"店铺 {SHOP}")
-    assert variant(db, post.id).text == f"店铺 {SHOP}"
+    assert variant_of(db, post.id).text == f"店铺 {SHOP}"
     assert 'name="link_tracked"' not in client.get(f"/w/acme/posts/{post.id}").text
 
 
@@ -217,13 +217,13 @@ def test_too_many_untracked_addresses_are_refused(
     """Given a variant, When a form leaves more addresses untracked than allowed, Then the
     save is refused with the limit and nothing changes."""
     post = compose(client, team, f"店铺 {SHOP}")
-    target = variant(db, post.id)
+    variant = variant_of(db, post.id)
     many = [f"https://x.example/{n}" for n in range(link_tracking.UNTRACKED_MAX + 1)]
     response = client.post(
-        f"/w/acme/posts/{post.id}/variants/{target.id}",
+        f"/w/acme/posts/{post.id}/variants/{variant.id}",
         data={
             "csrf_token": csrf_token(client),
-            "text": target.text,
+            "text": variant.text,
             "links_shown": "1",
             "track_links": "1",
             "link_listed": many,
@@ -231,7 +231,7 @@ def test_too_many_untracked_addresses_are_refused(
     )
     assert response.status_code == 400
     assert "at most 50 addresses" in response.text
-    assert variant(db, post.id).untracked_urls == []
+    assert variant_of(db, post.id).untracked_urls == []
 
 
 def test_the_post_page_shows_the_revenue_its_links_brought_in(
@@ -241,7 +241,7 @@ def test_the_post_page_shows_the_revenue_its_links_brought_in(
     arrives through the conversion API, Then the post's page shows its revenue, attributed
     by last touch over a 30-day window."""
     post = compose(client, team, f"店铺 {SHOP}")
-    [link] = links_of(db, variant(db, post.id))
+    [link] = links_of(db, variant_of(db, post.id))
     clicked = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     convert_links.store_clicks(
         db,
@@ -283,7 +283,7 @@ def test_a_short_link_the_platform_would_refuse_is_not_made(
     the address stays as typed, no link is made, and the page says why."""
     body = "字" * 116 + " https://a.cn/x"
     post = compose(client, team, body)
-    target = variant(db, post.id)
-    assert target.text == body
-    assert links_of(db, target) == []
+    variant = variant_of(db, post.id)
+    assert variant.text == body
+    assert links_of(db, variant) == []
     assert "rules refuse the short link" in client.get(f"/w/acme/posts/{post.id}").text

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.composer_support import (
     Team,
     make_team,
@@ -96,24 +96,24 @@ def test_an_analyst_reads_but_cannot_compose(client: TestClient, team: Team) -> 
 def test_checks_run_inline_on_what_is_typed(client: TestClient, db: Session, team: Team) -> None:
     as_user(client, team.editor.email)
     _, location = compose(client, team)
-    target = db.scalar(select(PublishTarget))
-    assert target is not None
+    variant = db.scalar(select(Variant))
+    assert variant is not None
     response = client.post(
-        f"{location}/variants/{target.id}/check",
+        f"{location}/variants/{variant.id}/check",
         data={"csrf_token": csrf_token(client), "text": "这是 #话题 测试"},
     )
     assert response.status_code == 200
     assert "Posts with an image reach more readers." in response.text
     assert "#话题#" in response.text  # the hashtag check's advice for the microblog
     db.expire_all()
-    assert db.get(PublishTarget, target.id).text == TEXT  # nothing saved
+    assert db.get(Variant, variant.id).text == TEXT  # nothing saved
 
     marked = client.post(
-        f"{location}/variants/{target.id}/check",
+        f"{location}/variants/{variant.id}/check",
         data={"csrf_token": csrf_token(client), "text": "全城最好喝的葡萄酒"},
     )
     backdrop = re.search(
-        rf'<span class="highlight-backdrop" id="backdrop-{target.id}"[^>]*hx-swap-oob="true">'
+        rf'<span class="highlight-backdrop" id="backdrop-{variant.id}"[^>]*hx-swap-oob="true">'
         r"(.*?)</span>",
         marked.text,
         re.DOTALL,
@@ -130,18 +130,18 @@ def test_submit_approve_and_schedule_through_the_pages(
     the editor schedules at a time typed in Paris time and sees it with Shanghai time."""
     as_user(client, team.editor.email)
     _, location = compose(client, team)
-    target_id = db.scalar(select(PublishTarget.id))
+    variant_id = db.scalar(select(Variant.id))
     client.post(f"{location}/submit", data={"csrf_token": csrf_token(client)})
     page = client.get(location)
     assert "You wrote or edited this variant" in page.text
 
     as_user(client, team.manager.email)
     client.post(
-        f"{location}/variants/{target_id}/override",
+        f"{location}/variants/{variant_id}/override",
         data={"csrf_token": csrf_token(client), "code": "media.none", "reason": "文字公告"},
     )
     client.post(
-        f"{location}/variants/{target_id}/decide",
+        f"{location}/variants/{variant_id}/decide",
         data={"csrf_token": csrf_token(client), "decision": "approve", "comment": ""},
     )
     page = client.get(location)
@@ -149,7 +149,7 @@ def test_submit_approve_and_schedule_through_the_pages(
 
     as_user(client, team.editor.email)
     response = client.post(
-        f"{location}/variants/{target_id}/schedule",
+        f"{location}/variants/{variant_id}/schedule",
         data={"csrf_token": csrf_token(client), "when": "2031-05-01T09:00", "tz": "Europe/Paris"},
     )
     page = client.get(location)
@@ -157,7 +157,7 @@ def test_submit_approve_and_schedule_through_the_pages(
     assert "2031-05-01 15:00 UTC+8 (Asia/Shanghai)" in page.text, response.text
     assert "2031-05-01 15:00 UTC+8 in the account's zone (Asia/Shanghai)" in page.text
     db.expire_all()
-    assert db.get(PublishTarget, target_id).state == TargetState.SCHEDULED
+    assert db.get(Variant, variant_id).state == VariantState.SCHEDULED
 
 
 def test_scheduling_with_an_unresolved_warning_is_refused_and_explained(
@@ -166,15 +166,15 @@ def test_scheduling_with_an_unresolved_warning_is_refused_and_explained(
     set_steps(db, team.workspace, 0)
     as_user(client, team.editor.email)
     _, location = compose(client, team)
-    target_id = db.scalar(select(PublishTarget.id))
+    variant_id = db.scalar(select(Variant.id))
     response = client.post(
-        f"{location}/variants/{target_id}/schedule",
+        f"{location}/variants/{variant_id}/schedule",
         data={"csrf_token": csrf_token(client), "now": "1", "tz": "Asia/Shanghai"},
     )
     assert response.status_code == 400
     assert "1 warning(s) need a manager&#39;s override" in response.text
     db.expire_all()
-    assert db.get(PublishTarget, target_id).state == TargetState.DRAFT
+    assert db.get(Variant, variant_id).state == VariantState.DRAFT
 
 
 def test_an_external_reviewer_sees_only_the_post_and_approves_it(
@@ -209,7 +209,7 @@ def test_an_external_reviewer_sees_only_the_post_and_approves_it(
     )
     assert "your decision was recorded" in done.text
     db.expire_all()
-    assert db.scalar(select(PublishTarget.state)) == TargetState.APPROVED
+    assert db.scalar(select(Variant.state)) == VariantState.APPROVED
     assert client.get(f"/review/{token}x").status_code == 404
 
 

@@ -1,4 +1,4 @@
-"""The publishing engine: claiming due targets, publishing them, and mapping each outcome.
+"""The publishing engine: claiming due variants, publishing them, and mapping each outcome.
 
 The connector here is an in-memory platform that implements the Connector Protocol and
 counts what it received: the real connectors are tested against the sandbox elsewhere.
@@ -49,14 +49,14 @@ from guanxi.publishing.models import (
     Post,
     PublishAttempt,
     PublishingPolicy,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.publishing.outcomes import MAX_ATTEMPTS, MISSED_REASON
 from guanxi.publishing.sweep import check_status, sweep
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=utcnow().tzinfo)
-S = TargetState
+S = VariantState
 
 # --- An in-memory platform behind the Connector Protocol ------------------------------------
 
@@ -145,7 +145,7 @@ def test_the_fake_connector_is_a_connector() -> None:
     assert isinstance(FakeConnector(Platform()), Connector)
 
 
-# --- Arranging a workspace with channels and targets ---------------------------------------
+# --- Arranging a workspace with channels and variants ---------------------------------------
 
 
 @dataclass
@@ -171,18 +171,18 @@ class World:
         self.db.commit()
         return channel
 
-    def target(
+    def variant(
         self,
         channel: Channel,
         *,
         at: datetime = NOW - timedelta(minutes=1),
-        state: TargetState = S.SCHEDULED,
+        state: VariantState = S.SCHEDULED,
         title: str = "新品上市",
-    ) -> PublishTarget:
+    ) -> Variant:
         post = Post(workspace_id=self.workspace.id, title=title, created_by_id=self.author.id)
         self.db.add(post)
         self.db.flush()
-        target = PublishTarget(
+        variant = Variant(
             workspace_id=self.workspace.id,
             post_id=post.id,
             channel_id=channel.id,
@@ -191,13 +191,13 @@ class World:
             scheduled_at=at,
             idempotency_key=uuid.uuid4().hex,
         )
-        self.db.add(target)
+        self.db.add(variant)
         self.db.commit()
-        return target
+        return variant
 
-    def reload(self, target: PublishTarget) -> PublishTarget:
+    def reload(self, variant: Variant) -> Variant:
         self.db.expire_all()
-        return self.db.get_one(PublishTarget, target.id)
+        return self.db.get_one(Variant, variant.id)
 
     def policy(self, late_policy: LatePolicy, grace_minutes: int = 15) -> None:
         self.db.add(
@@ -216,9 +216,9 @@ class World:
             query = query.where(Notification.kind == kind)
         return list(self.db.scalars(query))
 
-    def attempts(self, target: PublishTarget) -> list[PublishAttempt]:
+    def attempts(self, variant: Variant) -> list[PublishAttempt]:
         self.db.expire_all()
-        query = select(PublishAttempt).where(PublishAttempt.target_id == target.id)
+        query = select(PublishAttempt).where(PublishAttempt.variant_id == variant.id)
         return list(self.db.scalars(query.order_by(PublishAttempt.number)))
 
 
@@ -239,66 +239,66 @@ def world(
 
 def run(
     world: World, connector: FakeConnector, *, now: datetime = NOW, worker: str = "w1"
-) -> list[TargetState | None]:
-    """Dispatch what is due and execute each claimed target with ``connector``."""
+) -> list[VariantState | None]:
+    """Dispatch what is due and execute each claimed variant with ``connector``."""
     claimed = engine.dispatch_due(world.sessions, now=now, limit=50, worker_id=worker)
     return [
-        engine.execute_target(
+        engine.execute_variant(
             world.sessions,
-            target_id,
+            variant_id,
             connector_for=lambda _c: connector,
             now=now,
             worker_id=worker,
             settings=world.settings,
         )
-        for target_id in claimed
+        for variant_id in claimed
     ]
 
 
 # --- Dispatcher -------------------------------------------------------------------------------
 
 
-def test_dispatch_claims_only_due_targets_on_ready_channels(world: World) -> None:
-    """Given targets due, not yet due, a draft, and one on a paused and one on a parked channel,
-    When the dispatcher runs, Then only the due target on the ready channel is claimed."""
+def test_dispatch_claims_only_due_variants_on_ready_channels(world: World) -> None:
+    """Given variants due, not yet due, a draft, and one on a paused and one on a parked channel,
+    When the dispatcher runs, Then only the due variant on the ready channel is claimed."""
     ready, paused, parked = world.channel(), world.channel("Paused"), world.channel("Parked")
     paused.paused_until = NOW + timedelta(minutes=5)
     parked.status = ChannelStatus.NEEDS_RECONNECT
     world.db.commit()
-    due = world.target(ready)
-    world.target(ready, at=NOW + timedelta(minutes=1))
-    world.target(ready, state=S.DRAFT)
-    world.target(paused)
-    world.target(parked)
+    due = world.variant(ready)
+    world.variant(ready, at=NOW + timedelta(minutes=1))
+    world.variant(ready, state=S.DRAFT)
+    world.variant(paused)
+    world.variant(parked)
 
     claimed = engine.dispatch_due(world.sessions, now=NOW, limit=10, worker_id="w1")
 
     assert claimed == [due.id]
-    target = world.reload(due)
-    assert target.state == S.PUBLISHING
-    assert target.lease_owner == "queued:w1"
-    assert target.lease_expires_at == NOW + engine.QUEUED_LEASE
+    variant = world.reload(due)
+    assert variant.state == S.PUBLISHING
+    assert variant.lease_owner == "queued:w1"
+    assert variant.lease_expires_at == NOW + engine.QUEUED_LEASE
 
 
-def test_dispatch_leaves_targets_missed_beyond_the_grace_to_the_sweep(world: World) -> None:
+def test_dispatch_leaves_variants_missed_beyond_the_grace_to_the_sweep(world: World) -> None:
     """A post whose time passed more than the grace ago is not sent silently late."""
     channel = world.channel()
-    world.target(channel, at=NOW - timedelta(minutes=16))
+    world.variant(channel, at=NOW - timedelta(minutes=16))
     assert engine.dispatch_due(world.sessions, now=NOW, limit=10, worker_id="w1") == []
 
 
 def test_dispatch_respects_the_limit_oldest_first(world: World) -> None:
     channel = world.channel()
-    older = world.target(channel, at=NOW - timedelta(minutes=3))
-    world.target(channel, at=NOW - timedelta(minutes=1))
+    older = world.variant(channel, at=NOW - timedelta(minutes=3))
+    world.variant(channel, at=NOW - timedelta(minutes=1))
     assert engine.dispatch_due(world.sessions, now=NOW, limit=1, worker_id="w1") == [older.id]
 
 
-def test_concurrent_dispatchers_never_claim_a_target_twice(world: World) -> None:
-    """Given 60 due targets, When 6 dispatchers claim at the same time in threads,
-    Then every target is claimed exactly once."""
+def test_concurrent_dispatchers_never_claim_a_variant_twice(world: World) -> None:
+    """Given 60 due variants, When 6 dispatchers claim at the same time in threads,
+    Then every variant is claimed exactly once."""
     channels = [world.channel(f"C{i}") for i in range(3)]
-    targets = [world.target(channels[i % 3]) for i in range(60)]
+    variants = [world.variant(channels[i % 3]) for i in range(60)]
     start = threading.Barrier(6)
     results: dict[str, list[int]] = {}
     errors: list[BaseException] = []
@@ -320,8 +320,8 @@ def test_concurrent_dispatchers_never_claim_a_target_twice(world: World) -> None
         thread.join()
 
     assert errors == []
-    everything = [target_id for claimed in results.values() for target_id in claimed]
-    assert sorted(everything) == sorted(t.id for t in targets)
+    everything = [variant_id for claimed in results.values() for variant_id in claimed]
+    assert sorted(everything) == sorted(t.id for t in variants)
 
 
 # --- Outcomes -----------------------------------------------------------------------------------
@@ -329,31 +329,31 @@ def test_concurrent_dispatchers_never_claim_a_target_twice(world: World) -> None
 
 def test_a_published_post_records_its_platform_id_and_the_attempt(world: World) -> None:
     platform = Platform()
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
 
     assert run(world, FakeConnector(platform)) == [S.PUBLISHED]
 
-    target = world.reload(target)
-    assert target.external_id == platform.posts[target.idempotency_key][0]
-    assert target.published_at == NOW
-    assert (target.lease_owner, target.lease_expires_at) == ("", None)
-    (attempt,) = world.attempts(target)
+    variant = world.reload(variant)
+    assert variant.external_id == platform.posts[variant.idempotency_key][0]
+    assert variant.published_at == NOW
+    assert (variant.lease_owner, variant.lease_expires_at) == ("", None)
+    (attempt,) = world.attempts(variant)
     assert (attempt.action, attempt.outcome, attempt.worker) == ("publish", "published", "w1")
-    assert attempt.request_summary["idempotency_key"] == target.idempotency_key
-    assert attempt.response["external_id"] == target.external_id
+    assert attempt.request_summary["idempotency_key"] == variant.idempotency_key
+    assert attempt.response["external_id"] == variant.external_id
 
 
 def test_a_duplicated_queue_message_publishes_once(world: World) -> None:
-    """The queue may deliver a job twice: the second finds the target no longer queued."""
+    """The queue may deliver a job twice: the second finds the variant no longer queued."""
     platform = Platform()
     connector = FakeConnector(platform)
-    target = world.target(world.channel())
-    (target_id,) = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
+    variant = world.variant(world.channel())
+    (variant_id,) = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
 
-    def execute(worker: str) -> TargetState | None:
-        return engine.execute_target(
+    def execute(worker: str) -> VariantState | None:
+        return engine.execute_variant(
             world.sessions,
-            target_id,
+            variant_id,
             connector_for=lambda _c: connector,
             now=NOW,
             worker_id=worker,
@@ -362,19 +362,19 @@ def test_a_duplicated_queue_message_publishes_once(world: World) -> None:
 
     assert execute("w1") == S.PUBLISHED
     assert execute("w2") is None
-    assert platform.publishes(target.idempotency_key) == 1
+    assert platform.publishes(variant.idempotency_key) == 1
 
 
 def test_a_transient_error_retries_later_with_backoff(world: World) -> None:
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     assert run(world, FakeConnector(Platform(), [TransientError("busy", code="10001")])) == [
         S.SCHEDULED
     ]
-    target = world.reload(target)
-    assert target.attempt_count == 1
-    assert target.last_error_code == "10001"
-    assert NOW <= target.next_attempt_at <= NOW + timedelta(seconds=outcomes.RETRY_BASE_S)
-    assert not target.outcome_unknown
+    variant = world.reload(variant)
+    assert variant.attempt_count == 1
+    assert variant.last_error_code == "10001"
+    assert NOW <= variant.next_attempt_at <= NOW + timedelta(seconds=outcomes.RETRY_BASE_S)
+    assert not variant.outcome_unknown
 
 
 def test_full_jitter_backoff_stays_under_its_exponential_ceiling() -> None:
@@ -387,46 +387,46 @@ def test_full_jitter_backoff_stays_under_its_exponential_ceiling() -> None:
 
 def test_after_the_last_transient_attempt_the_post_fails_and_people_are_told(world: World) -> None:
     platform = Platform()
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     connector = FakeConnector(platform, [TransientError("busy")] * MAX_ATTEMPTS)
     now = NOW
     for _ in range(MAX_ATTEMPTS):
         run(world, connector, now=now)
-        now = world.reload(target).next_attempt_at or now
-    target = world.reload(target)
-    assert target.state == S.FAILED
-    assert len(world.attempts(target)) == MAX_ATTEMPTS
+        now = world.reload(variant).next_attempt_at or now
+    variant = world.reload(variant)
+    assert variant.state == S.FAILED
+    assert len(world.attempts(variant)) == MAX_ATTEMPTS
     told = {n.user_id for n in world.notifications("publish_failed")}
     assert told == {world.author.id, world.owner.id}
 
 
 def test_a_permanent_error_fails_at_once_and_notifies(world: World) -> None:
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     run(world, FakeConnector(Platform(), [PermanentError("content refused", code="20019")]))
-    target = world.reload(target)
-    assert target.state == S.FAILED
-    assert "content refused" in target.state_reason
+    variant = world.reload(variant)
+    assert variant.state == S.FAILED
+    assert "content refused" in variant.state_reason
     (note, _) = world.notifications("publish_failed")
     assert note.params["error"] == "content refused"
     assert note.params["post"] == "新品上市"
-    assert note.link == f"/w/acme/posts/{target.post_id}"
+    assert note.link == f"/w/acme/posts/{variant.post_id}"
 
 
 def test_a_refusal_in_the_result_fails_the_post(world: World) -> None:
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     refused = PublishResult(PublishState.FAILED, detail="审核未通过")
     run(world, FakeConnector(Platform(), [refused]))
-    assert world.reload(target).state == S.FAILED
+    assert world.reload(variant).state == S.FAILED
 
 
 def test_a_rate_limit_pauses_the_channel_and_reschedules(world: World) -> None:
     channel = world.channel()
-    target, other = world.target(channel), world.target(channel)
+    variant, other = world.variant(channel), world.variant(channel)
     limited = RateLimitedError("slow down", retry_after_s=120, code="10023")
     connector = FakeConnector(Platform(), [limited])
 
     claimed = engine.dispatch_due(world.sessions, now=NOW, limit=1, worker_id="w1")
-    engine.execute_target(
+    engine.execute_variant(
         world.sessions,
         claimed[0],
         connector_for=lambda _c: connector,
@@ -437,7 +437,7 @@ def test_a_rate_limit_pauses_the_channel_and_reschedules(world: World) -> None:
 
     world.db.expire_all()
     assert world.db.get_one(Channel, channel.id).paused_until == NOW + timedelta(seconds=120)
-    first = world.reload(target if claimed[0] == target.id else other)
+    first = world.reload(variant if claimed[0] == variant.id else other)
     assert (first.state, first.next_attempt_at) == (S.SCHEDULED, NOW + timedelta(seconds=120))
     assert first.attempt_count == 0  # the platform's pace, not the post's fault
     # Nothing on the channel goes out before the pause ends, then both do.
@@ -453,7 +453,7 @@ def test_an_app_wide_limit_pauses_every_channel_of_the_app(world: World) -> None
     elsewhere = world.channel("Brand Douyin", platform="douyin")
     elsewhere.connector = "other"
     world.db.commit()
-    target = world.target(first)
+    variant = world.variant(first)
     limited = RateLimitedError("app limit", retry_after_s=300, code="10022", app_wide=True)
     run(world, FakeConnector(Platform(), [limited]))
 
@@ -461,19 +461,19 @@ def test_an_app_wide_limit_pauses_every_channel_of_the_app(world: World) -> None
     until = NOW + timedelta(seconds=300)
     paused = {c.name: c.paused_until for c in world.db.scalars(select(Channel))}
     assert paused == {"Brand Weibo": until, "Second Weibo": until, "Brand Douyin": None}
-    assert world.reload(target).next_attempt_at == until
-    waiting = world.target(second)
+    assert world.reload(variant).next_attempt_at == until
+    waiting = world.variant(second)
     assert run(world, FakeConnector(Platform()), now=NOW + timedelta(seconds=60)) == []
     assert world.reload(waiting).state == S.SCHEDULED
 
 
 def test_an_exhausted_quota_waits_for_the_reset(world: World) -> None:
     channel = world.channel()
-    target = world.target(channel)
+    variant = world.variant(channel)
     resets = NOW + timedelta(hours=6)
     connector = FakeConnector(Platform(), [QuotaExhaustedError("daily quota", resets_at=resets)])
     run(world, connector)
-    assert world.reload(target).next_attempt_at == resets
+    assert world.reload(variant).next_attempt_at == resets
     assert run(world, connector, now=resets - timedelta(seconds=1)) == []
     assert run(world, connector, now=resets) == [S.PUBLISHED]
 
@@ -484,12 +484,12 @@ def test_a_token_error_parks_the_channel_and_its_queue_waits(world: World) -> No
     Then the account needs reconnecting, all three wait (none fails), people are told once,
     And after a reconnect all three go out."""
     channel = world.channel()
-    targets = [world.target(channel) for _ in range(3)]
+    variants = [world.variant(channel) for _ in range(3)]
     platform = Platform()
     connector = FakeConnector(platform, [TokenError("expired_token", code="21327")])
 
     claimed = engine.dispatch_due(world.sessions, now=NOW, limit=1, worker_id="w1")
-    engine.execute_target(
+    engine.execute_variant(
         world.sessions,
         claimed[0],
         connector_for=lambda _c: connector,
@@ -501,7 +501,7 @@ def test_a_token_error_parks_the_channel_and_its_queue_waits(world: World) -> No
 
     world.db.expire_all()
     assert world.db.get_one(Channel, channel.id).status == ChannelStatus.NEEDS_RECONNECT
-    assert {world.reload(t).state for t in targets} == {S.SCHEDULED}
+    assert {world.reload(t).state for t in variants} == {S.SCHEDULED}
     told = world.notifications("channel_needs_reconnect")
     assert {n.user_id for n in told} == {world.author.id, world.owner.id}
 
@@ -515,47 +515,47 @@ def test_a_token_error_parks_the_channel_and_its_queue_waits(world: World) -> No
 def test_a_timeout_after_sending_reconciles_instead_of_resending(world: World) -> None:
     """The platform took the post but the reply was lost: the next attempt finds it."""
     platform = Platform()
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     connector = FakeConnector(platform, [ACCEPT_THEN_TIMEOUT])
 
     assert run(world, connector) == [S.SCHEDULED]
-    target = world.reload(target)
-    assert target.outcome_unknown
-    assert target.next_attempt_at == NOW + timedelta(seconds=outcomes.UNKNOWN_RETRY_S)
+    variant = world.reload(variant)
+    assert variant.outcome_unknown
+    assert variant.next_attempt_at == NOW + timedelta(seconds=outcomes.UNKNOWN_RETRY_S)
 
-    assert run(world, connector, now=target.next_attempt_at) == [S.PUBLISHED]
-    target = world.reload(target)
-    assert platform.publishes(target.idempotency_key) == 1
-    assert target.external_url == "https://x/found"
+    assert run(world, connector, now=variant.next_attempt_at) == [S.PUBLISHED]
+    variant = world.reload(variant)
+    assert platform.publishes(variant.idempotency_key) == 1
+    assert variant.external_url == "https://x/found"
     assert connector.calls == ["publish", "find"]
-    assert [a.action for a in world.attempts(target)] == ["publish", "find"]
+    assert [a.action for a in world.attempts(variant)] == ["publish", "find"]
 
 
 def test_a_timeout_before_the_platform_took_it_sends_after_looking(world: World) -> None:
     platform = Platform()
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     connector = FakeConnector(platform, [OutcomeUnknownError("read timeout"), None])
     run(world, connector)
     assert run(world, connector, now=NOW + timedelta(minutes=2)) == [S.PUBLISHED]
     assert connector.calls == ["publish", "find", "publish"]
-    assert platform.publishes(world.reload(target).idempotency_key) == 1
+    assert platform.publishes(world.reload(variant).idempotency_key) == 1
 
 
 def test_an_unexpected_crash_in_the_connector_is_treated_as_an_unknown_outcome(
     world: World,
 ) -> None:
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     run(world, FakeConnector(Platform(), [RuntimeError("bug")]))
-    target = world.reload(target)
-    assert (target.state, target.outcome_unknown) == (S.SCHEDULED, True)
-    assert world.attempts(target)[0].outcome == "crash"
+    variant = world.reload(variant)
+    assert (variant.state, variant.outcome_unknown) == (S.SCHEDULED, True)
+    assert world.attempts(variant)[0].outcome == "crash"
 
 
 # --- Following accepted publishes ----------------------------------------------------------
 
 
 def test_a_processing_publish_is_followed_until_published(world: World) -> None:
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     statuses: list[PublishResult | Exception] = [
         PublishResult(PublishState.PROCESSING),
         TransientError("busy"),
@@ -563,51 +563,51 @@ def test_a_processing_publish_is_followed_until_published(world: World) -> None:
     ]
     connector = FakeConnector(Platform(), [ACCEPT_PROCESSING], statuses=statuses)
     assert run(world, connector) == [S.PROCESSING]
-    target = world.reload(target)
-    assert target.external_id.startswith("job-")
+    variant = world.reload(variant)
+    assert variant.external_id.startswith("job-")
 
     now = NOW
     for _ in range(3):
-        now = world.reload(target).next_attempt_at or now
+        now = world.reload(variant).next_attempt_at or now
         report = sweep(world.sessions, now=now, settings=world.settings)
-        assert report.status_due == [target.id]
+        assert report.status_due == [variant.id]
         check_status(
             world.sessions,
-            target.id,
+            variant.id,
             connector_for=lambda _c: connector,
             now=now,
             worker_id="w1",
             settings=world.settings,
         )
-    target = world.reload(target)
-    assert (target.state, target.external_id) == (S.PUBLISHED, "article-9")
-    assert [a.action for a in world.attempts(target)] == ["publish", "status", "status", "status"]
+    variant = world.reload(variant)
+    assert (variant.state, variant.external_id) == (S.PUBLISHED, "article-9")
+    assert [a.action for a in world.attempts(variant)] == ["publish", "status", "status", "status"]
 
 
 def test_pending_review_is_followed_until_the_platform_decides(world: World) -> None:
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     review = PublishResult(PublishState.PENDING_REVIEW, external_id="v1")
     refused = PublishResult(PublishState.FAILED, detail="违规")
     connector = FakeConnector(Platform(), [review], statuses=[refused])
     assert run(world, connector) == [S.PENDING_REVIEW]
-    now = world.reload(target).next_attempt_at
+    now = world.reload(variant).next_attempt_at
     assert now is not None
     check_status(
         world.sessions,
-        target.id,
+        variant.id,
         connector_for=lambda _c: connector,
         now=now,
         worker_id="w1",
         settings=world.settings,
     )
-    assert world.reload(target).state == S.FAILED
+    assert world.reload(variant).state == S.FAILED
 
 
 def test_a_pushed_status_completes_a_processing_publish(world: World) -> None:
     channel = world.channel()
-    target = world.target(channel)
+    variant = world.variant(channel)
     run(world, FakeConnector(Platform(), [ACCEPT_PROCESSING]))
-    job_id = world.reload(target).external_id
+    job_id = world.reload(variant).external_id
 
     done = PublishResult(PublishState.PUBLISHED, external_id="article-1", url="https://mp/a1")
     found = engine.apply_platform_status(world.db, channel=channel, external_id=job_id, result=done)
@@ -629,29 +629,29 @@ def test_a_worker_that_died_mid_publish_is_reconciled_not_resent(world: World) -
     When its lease expires, Then the sweep flags the outcome unknown,
     And the next attempt finds the post instead of sending it again."""
     platform = Platform()
-    target = world.target(world.channel())
-    (target_id,) = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
-    assert engine.take_lease(world.sessions, target_id, now=NOW, owner="dying")
-    platform.accept(target.idempotency_key)  # sent; then the worker is SIGKILLed
+    variant = world.variant(world.channel())
+    (variant_id,) = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
+    assert engine.take_lease(world.sessions, variant_id, now=NOW, owner="dying")
+    platform.accept(variant.idempotency_key)  # sent; then the worker is SIGKILLed
 
     before = NOW + engine.PUBLISH_LEASE - timedelta(seconds=1)
     assert sweep(world.sessions, now=before, settings=world.settings).reconciling == []
     later = NOW + engine.PUBLISH_LEASE + timedelta(seconds=1)
     report = sweep(world.sessions, now=later, settings=world.settings)
-    assert report.reconciling == [target.id]
-    assert world.reload(target).outcome_unknown
+    assert report.reconciling == [variant.id]
+    assert world.reload(variant).outcome_unknown
 
     assert run(world, FakeConnector(platform), now=later) == [S.PUBLISHED]
-    assert platform.publishes(target.idempotency_key) == 1
+    assert platform.publishes(variant.idempotency_key) == 1
 
 
 def test_a_live_workers_heartbeat_keeps_its_lease_past_the_lease_time(world: World) -> None:
     """Given a worker publishing slowly (the platform takes minutes),
-    When its heartbeat renews the lease, Then the sweep leaves the target alone,
+    When its heartbeat renews the lease, Then the sweep leaves the variant alone,
     And once the worker has settled, a late heartbeat cannot revive the lease."""
-    target = world.target(world.channel())
-    (target_id,) = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
-    assert engine.take_lease(world.sessions, target_id, now=NOW, owner="slow")
+    variant = world.variant(world.channel())
+    (variant_id,) = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
+    assert engine.take_lease(world.sessions, variant_id, now=NOW, owner="slow")
     clock = iter(NOW + timedelta(seconds=60 * n) for n in range(1, 1000))
     renewed = threading.Event()
 
@@ -662,10 +662,10 @@ def test_a_live_workers_heartbeat_keeps_its_lease_past_the_lease_time(world: Wor
         return moment
 
     with leases.lease_heartbeat(
-        world.sessions, target_id, owner="slow", every=timedelta(milliseconds=5), clock=tick
+        world.sessions, variant_id, owner="slow", every=timedelta(milliseconds=5), clock=tick
     ):
         assert renewed.wait(10)
-    expires = world.reload(target).lease_expires_at
+    expires = world.reload(variant).lease_expires_at
     assert expires is not None
     assert expires >= NOW + timedelta(minutes=3) + engine.PUBLISH_LEASE
     assert (
@@ -673,46 +673,46 @@ def test_a_live_workers_heartbeat_keeps_its_lease_past_the_lease_time(world: Wor
         == []
     )
 
-    assert not leases.renew_lease(world.sessions, target_id, owner="someone else", now=NOW)
+    assert not leases.renew_lease(world.sessions, variant_id, owner="someone else", now=NOW)
     engine.settle(
         world.sessions,
-        target_id,
+        variant_id,
         worker_id="slow",
         now=NOW,
         settings=world.settings,
         result=PublishResult(state=PublishState.PUBLISHED, external_id="42"),
     )
-    assert not leases.renew_lease(world.sessions, target_id, owner="slow", now=NOW)
-    assert world.reload(target).state == S.PUBLISHED
+    assert not leases.renew_lease(world.sessions, variant_id, owner="slow", now=NOW)
+    assert world.reload(variant).state == S.PUBLISHED
 
 
 def test_a_claim_lost_in_the_queue_is_requeued_without_reconciling(world: World) -> None:
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="d")
     later = NOW + engine.QUEUED_LEASE + timedelta(seconds=1)
-    assert sweep(world.sessions, now=later, settings=world.settings).requeued == [target.id]
-    target = world.reload(target)
-    assert (target.state, target.outcome_unknown) == (S.SCHEDULED, False)
+    assert sweep(world.sessions, now=later, settings=world.settings).requeued == [variant.id]
+    variant = world.reload(variant)
+    assert (variant.state, variant.outcome_unknown) == (S.SCHEDULED, False)
 
 
 def test_missed_posts_are_published_late_under_the_publish_late_policy(world: World) -> None:
     world.policy(LatePolicy.PUBLISH_LATE, grace_minutes=10)
-    target = world.target(world.channel(), at=NOW - timedelta(hours=3))
+    variant = world.variant(world.channel(), at=NOW - timedelta(hours=3))
     assert run(world, FakeConnector(Platform())) == []  # not silently
 
     report = sweep(world.sessions, now=NOW, settings=world.settings)
 
-    assert report.late == [target.id]
+    assert report.late == [variant.id]
     assert run(world, FakeConnector(Platform())) == [S.PUBLISHED]
-    target = world.reload(target)
-    assert target.late
-    assert world.attempts(target)[0].request_summary["late"] is True
+    variant = world.reload(variant)
+    assert variant.late
+    assert world.attempts(variant)[0].request_summary["late"] is True
 
 
 def test_missed_posts_are_held_for_a_person_under_the_hold_policy(world: World) -> None:
     world.policy(LatePolicy.HOLD)
-    on_time = world.target(world.channel(), at=NOW - timedelta(minutes=5))
-    missed = world.target(world.channel(), at=NOW - timedelta(hours=3), title="中秋节")
+    on_time = world.variant(world.channel(), at=NOW - timedelta(minutes=5))
+    missed = world.variant(world.channel(), at=NOW - timedelta(hours=3), title="中秋节")
 
     report = sweep(world.sessions, now=NOW, settings=world.settings)
 
@@ -735,37 +735,37 @@ def manual_connector(platform: Platform) -> FakeConnector:
 
 
 def test_a_manual_post_is_assigned_to_its_author_with_a_due_time(world: World) -> None:
-    target = world.target(world.channel("小红书", platform="xiaohongshu"))
+    variant = world.variant(world.channel("小红书", platform="xiaohongshu"))
     assert run(world, manual_connector(Platform())) == [S.PROCESSING]
-    target = world.reload(target)
-    assert target.assignee_id == world.author.id
-    assert target.due_at == target.scheduled_at
-    assert target.next_attempt_at is None
+    variant = world.reload(variant)
+    assert variant.assignee_id == world.author.id
+    assert variant.due_at == variant.scheduled_at
+    assert variant.next_attempt_at is None
     (note,) = world.notifications("manual_assigned")
     assert note.user_id == world.author.id
 
 
 def test_an_overdue_manual_post_gets_one_reminder(world: World) -> None:
-    target = world.target(world.channel("小红书", platform="xiaohongshu"))
+    variant = world.variant(world.channel("小红书", platform="xiaohongshu"))
     run(world, manual_connector(Platform()))
     later = NOW + timedelta(hours=1)
-    assert sweep(world.sessions, now=later, settings=world.settings).reminded == [target.id]
+    assert sweep(world.sessions, now=later, settings=world.settings).reminded == [variant.id]
     assert sweep(world.sessions, now=later, settings=world.settings).reminded == []
     (note,) = world.notifications("manual_overdue")
     assert note.user_id == world.author.id
 
 
 def test_pasting_the_live_url_completes_a_manual_post(world: World) -> None:
-    target = world.target(world.channel("小红书", platform="xiaohongshu"))
+    variant = world.variant(world.channel("小红书", platform="xiaohongshu"))
     run(world, manual_connector(Platform()))
-    target = world.reload(target)
+    variant = world.reload(variant)
     url = "https://www.xiaohongshu.com/explore/65a1b2c3"
 
-    engine.complete_manual_target(world.db, target=target, live_url=url, actor=world.author)
+    engine.complete_manual_variant(world.db, variant=variant, live_url=url, actor=world.author)
     world.db.commit()
 
-    target = world.reload(target)
-    assert (target.state, target.external_url) == (S.PUBLISHED, url)
+    variant = world.reload(variant)
+    assert (variant.state, variant.external_url) == (S.PUBLISHED, url)
 
 
 @pytest.mark.parametrize(
@@ -778,20 +778,20 @@ def test_pasting_the_live_url_completes_a_manual_post(world: World) -> None:
     ],
 )
 def test_a_wrong_live_url_is_refused_and_changes_nothing(world: World, url: str, says: str) -> None:
-    target = world.target(world.channel("小红书", platform="xiaohongshu"))
+    variant = world.variant(world.channel("小红书", platform="xiaohongshu"))
     run(world, manual_connector(Platform()))
-    target = world.reload(target)
+    variant = world.reload(variant)
     with pytest.raises(UserError, match=says):
-        engine.complete_manual_target(world.db, target=target, live_url=url, actor=world.author)
+        engine.complete_manual_variant(world.db, variant=variant, live_url=url, actor=world.author)
     world.db.rollback()
-    assert world.reload(target).state == S.PROCESSING
+    assert world.reload(variant).state == S.PROCESSING
 
 
 def test_attempts_are_logged_without_secrets(world: World) -> None:
     channel = world.channel()
-    target = world.target(channel)
+    variant = world.variant(channel)
     run(world, FakeConnector(Platform()))
-    (attempt,) = world.attempts(target)
+    (attempt,) = world.attempts(variant)
     assert set(attempt.request_summary) == {
         "idempotency_key",
         "text_chars",
@@ -835,10 +835,10 @@ def test_failures_are_e_mailed_in_each_persons_language(
     )
     world.author.language = "zh_Hans"
     world.db.commit()
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     run(world, FakeConnector(Platform(), [PermanentError("content refused")]))
 
-    assert world.reload(target).state == S.FAILED
+    assert world.reload(variant).state == S.FAILED
     by_recipient = dict(received)
     assert set(by_recipient) == {"eddie@acme.example", "olivia@acme.example"}
     assert "content refused" in by_recipient["olivia@acme.example"]
@@ -852,31 +852,31 @@ def test_an_unreachable_mail_server_never_breaks_publishing(world: World) -> Non
     world.settings = world.settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": closed_port, "smtp_starttls": False}
     )
-    target = world.target(world.channel())
+    variant = world.variant(world.channel())
     run(world, FakeConnector(Platform(), [PermanentError("content refused")]))
-    assert world.reload(target).state == S.FAILED
+    assert world.reload(variant).state == S.FAILED
     assert len(world.notifications("publish_failed")) == 2  # in the app all the same
 
 
 def test_a_post_whose_media_was_deleted_fails_with_a_clear_reason(world: World) -> None:
-    target = world.target(world.channel())
-    world.reload(target).media_ids = [999_999]
+    variant = world.variant(world.channel())
+    world.reload(variant).media_ids = [999_999]
     world.db.commit()
     connector = FakeConnector(Platform())
     assert run(world, connector) == [S.FAILED]
-    assert "deleted" in world.reload(target).state_reason
+    assert "deleted" in world.reload(variant).state_reason
     assert connector.calls == []  # nothing was sent
-    assert [a.action for a in world.attempts(target)] == ["prepare"]
+    assert [a.action for a in world.attempts(variant)] == ["prepare"]
 
 
-def test_a_connector_that_cannot_be_built_leaves_the_target_to_retry(world: World) -> None:
-    target = world.target(world.channel())
+def test_a_connector_that_cannot_be_built_leaves_the_variant_to_retry(world: World) -> None:
+    variant = world.variant(world.channel())
     claimed = engine.dispatch_due(world.sessions, now=NOW, limit=5, worker_id="w1")
 
     def broken(_channel: Channel) -> Connector:
         raise LookupError("no connector named 'fake'")
 
-    state = engine.execute_target(
+    state = engine.execute_variant(
         world.sessions,
         claimed[0],
         connector_for=broken,
@@ -885,4 +885,4 @@ def test_a_connector_that_cannot_be_built_leaves_the_target_to_retry(world: Worl
         settings=world.settings,
     )
     assert state == S.SCHEDULED
-    assert world.reload(target).attempt_count == 1
+    assert world.reload(variant).attempt_count == 1

@@ -2,8 +2,8 @@
 crash before or after sending, duplicated queue messages, platform timeouts and sweeps.
 
 Whatever happens, once guanxi runs again long enough:
-- no target is ever published twice on the platform;
-- no target is lost: each ends published, failed (and people were told) or waiting for a
+- no variant is ever published twice on the platform;
+- no variant is lost: each ends published, failed (and people were told) or waiting for a
   person (needs attention, and people were told);
 - every publish the platform received has its logged attempt, even if the worker died.
 """
@@ -34,12 +34,12 @@ from guanxi.connectors.base import (
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.notifications.models import Notification
 from guanxi.publishing import engine
-from guanxi.publishing.models import PublishAttempt, PublishTarget, TargetState
+from guanxi.publishing.models import PublishAttempt, Variant, VariantState
 from guanxi.publishing.sweep import sweep
 from tests.test_engine import ACCEPT_THEN_TIMEOUT, NOW, FakeConnector, Platform, World
 from tests.test_engine import world as world  # noqa: PLC0414 - the same fixture
 
-S = TargetState
+S = VariantState
 
 
 class WorkerDiedError(BaseException):
@@ -110,25 +110,25 @@ STEPS = st.lists(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=STEPS, n_targets=st.integers(1, 4))
+@given(steps=STEPS, n_variants=st.integers(1, 4))
 def test_interleavings_and_crashes_never_duplicate_or_lose_a_post(
-    world: World, steps: list[tuple[object, ...]], n_targets: int
+    world: World, steps: list[tuple[object, ...]], n_variants: int
 ) -> None:
     platform = Platform()
     channels = [world.channel(f"C{uuid.uuid4().hex[:4]}") for _ in range(2)]
-    targets = [world.target(channels[i % 2]) for i in range(n_targets)]
-    keys = {t.id: t.idempotency_key for t in targets}
+    variants = [world.variant(channels[i % 2]) for i in range(n_variants)]
+    keys = {t.id: t.idempotency_key for t in variants}
     now = NOW
     queue: list[int] = []
     delivered: list[int] = []
 
-    def execute(worker: int, target_id: int, step: object) -> None:
+    def execute(worker: int, variant_id: int, step: object) -> None:
         connector = CrashingConnector(platform, [behaviour(step)])
-        # A dead worker's lease stays; only the sweep can take the target back.
+        # A dead worker's lease stays; only the sweep can take the variant back.
         with contextlib.suppress(WorkerDiedError):
-            engine.execute_target(
+            engine.execute_variant(
                 world.sessions,
-                target_id,
+                variant_id,
                 connector_for=lambda _c: connector,
                 now=now,
                 worker_id=f"w{worker}",
@@ -142,9 +142,9 @@ def test_interleavings_and_crashes_never_duplicate_or_lose_a_post(
                     world.sessions, now=now, limit=2, worker_id=f"d{worker}"
                 )
             case ("execute", worker, index, what) if queue:
-                target_id = queue.pop(int(index) % len(queue))  # type: ignore[call-overload]
-                delivered.append(target_id)
-                execute(int(worker), target_id, what)  # type: ignore[call-overload]
+                variant_id = queue.pop(int(index) % len(queue))  # type: ignore[call-overload]
+                delivered.append(variant_id)
+                execute(int(worker), variant_id, what)  # type: ignore[call-overload]
             case ("duplicate", index) if delivered:
                 queue.append(delivered[int(index) % len(delivered)])  # type: ignore[call-overload]
             case ("sweep",):
@@ -166,19 +166,19 @@ def test_interleavings_and_crashes_never_duplicate_or_lose_a_post(
             break
 
     world.db.expire_all()
-    for target_id, key in keys.items():
-        target = world.db.get_one(PublishTarget, target_id)
+    for variant_id, key in keys.items():
+        variant = world.db.get_one(Variant, variant_id)
         sends = platform.publishes(key)
-        assert sends <= 1, f"target {target_id} was published {sends} times"
-        assert target.state in {S.PUBLISHED, S.FAILED, S.NEEDS_ATTENTION}, target.state
-        if target.state == S.PUBLISHED:
+        assert sends <= 1, f"variant {variant_id} was published {sends} times"
+        assert variant.state in {S.PUBLISHED, S.FAILED, S.NEEDS_ATTENTION}, variant.state
+        if variant.state == S.PUBLISHED:
             assert sends == 1
-        if target.state == S.FAILED:
+        if variant.state == S.FAILED:
             assert sends == 0
-        if target.state in {S.FAILED, S.NEEDS_ATTENTION}:
-            assert _told(world, target_id), "people are told about a post that did not go out"
+        if variant.state in {S.FAILED, S.NEEDS_ATTENTION}:
+            assert _told(world, variant_id), "people are told about a post that did not go out"
         actions = world.db.scalars(
-            select(PublishAttempt.action).where(PublishAttempt.target_id == target_id)
+            select(PublishAttempt.action).where(PublishAttempt.variant_id == variant_id)
         ).all()
         assert set(actions) <= {"publish", "find"}
         assert ("publish" in actions) or sends == 0, "a send without a logged attempt"
@@ -193,13 +193,13 @@ def _reconnect(world: World) -> None:
 def _settled(world: World, keys: dict[int, str], now: datetime) -> bool:
     del now
     world.db.expire_all()
-    states = world.db.scalars(select(PublishTarget.state).where(PublishTarget.id.in_(keys)))
+    states = world.db.scalars(select(Variant.state).where(Variant.id.in_(keys)))
     return all(state in {S.PUBLISHED, S.FAILED, S.NEEDS_ATTENTION} for state in states)
 
 
-def _told(world: World, target_id: int) -> bool:
+def _told(world: World, variant_id: int) -> bool:
     notes = world.db.scalars(select(Notification.params)).all()
-    return any(params.get("target_id") == target_id for params in notes)
+    return any(params.get("variant_id") == variant_id for params in notes)
 
 
 # --- Dispatchers in separate processes ----------------------------------------------------
@@ -216,15 +216,15 @@ def claim_in_process(url: str, worker: str, rounds: int) -> list[int]:
     return claimed
 
 
-def test_dispatchers_in_separate_processes_never_claim_a_target_twice(
+def test_dispatchers_in_separate_processes_never_claim_a_variant_twice(
     world: World, database_url: str
 ) -> None:
-    """Given 40 due targets, When 4 dispatcher processes claim at once,
-    Then each target is claimed by exactly one of them."""
+    """Given 40 due variants, When 4 dispatcher processes claim at once,
+    Then each variant is claimed by exactly one of them."""
     channel = world.channel()
-    targets = [world.target(channel) for _ in range(40)]
+    variants = [world.variant(channel) for _ in range(40)]
     url = database_url
     with ProcessPoolExecutor(max_workers=4, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(claim_in_process, url, f"p{i}", 8) for i in range(4)]
-        claimed = [target_id for future in futures for target_id in future.result()]
-    assert sorted(claimed) == sorted(t.id for t in targets)
+        claimed = [variant_id for future in futures for variant_id in future.result()]
+    assert sorted(claimed) == sorted(t.id for t in variants)

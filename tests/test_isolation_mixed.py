@@ -52,7 +52,7 @@ from guanxi.planner import service as planner
 from guanxi.planner.brief import parse_brief
 from guanxi.publishing import campaigns
 from guanxi.publishing.media import store_media
-from guanxi.publishing.models import PublishTarget
+from guanxi.publishing.models import Variant
 from tests.composer_support import png_bytes
 from tests.conftest import UserFactory, csrf_token, sign_in
 from tests.inbox_ui_support import make_item
@@ -98,7 +98,7 @@ ID_NAMES: dict[str, tuple[str, ...]] = {
     "saved_reply": ("inbox_saved_replies",),
     "source": ("listening_sources",),
     "tag": ("inbox_tags",),
-    "target": ("publish_targets",),
+    "variant": ("variants",),
     "token": ("api_tokens",),
     "topic": ("listening_topic_queries",),
     "tracked": ("market_tracked_apps",),
@@ -147,7 +147,7 @@ def _furnish(
         actor=owner,
     )
     manual = (
-        select(PublishTarget)
+        select(Variant)
         .join(Channel)
         .where(Channel.workspace_id == workspace.id, Channel.connector == "manual")
     )

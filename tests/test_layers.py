@@ -96,7 +96,7 @@ ALLOWED_SIDEWAYS: dict[tuple[str, str], str] = {
     "reached through the guarded client only",
     ("nlp", "checks"): "the pipeline normalises Traditional text with the checks' OpenCC script",
     ("measure", "publishing"): "analytics measures the posts guanxi published: it reads their "
-    "publish targets and a campaign's posts (publishing's models only, in measure/flows.py "
+    "variants and a campaign's posts (publishing's models only, in measure/flows.py "
     "and measure/analysis/flows.py)",
     ("convert", "publishing"): "a tracked link is made for one of publishing's campaigns or "
     "posts: their models are read in convert/flows.py only",

@@ -128,7 +128,7 @@ def test_hashtag_style_follows_the_bound_platform(connector: ManualConnector) ->
 
 
 def test_publishing_waits_for_a_person(connector: ManualConnector) -> None:
-    """Publishing sends nothing: the target waits for the person it is assigned to."""
+    """Publishing sends nothing: the variant waits for the person it is assigned to."""
     request = PublishRequest(idempotency_key="k", variant=VariantDraft(text="秋季新品"))
     result = connector.publish(CHANNEL, request)
     assert result.state is PublishState.PROCESSING

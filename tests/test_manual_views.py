@@ -21,7 +21,7 @@ from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
 from guanxi.publishing.manual_views import phone_link_token
 from guanxi.publishing.media import store_media
-from guanxi.publishing.models import MediaAsset, Post, PublishTarget, TargetState
+from guanxi.publishing.models import MediaAsset, Post, Variant, VariantState
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 
 DUE = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -37,7 +37,7 @@ class Scene:
     owner: User
     editor: User
     analyst: User
-    target: PublishTarget
+    variant: Variant
     image: MediaAsset
 
 
@@ -48,15 +48,15 @@ def png_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def add_manual_target(
+def add_manual_variant(
     db: Session,
     workspace: Workspace,
     *,
     author: User,
     assignee: User,
     settings: Settings,
-    state: TargetState = TargetState.PROCESSING,
-) -> tuple[PublishTarget, MediaAsset]:
+    state: VariantState = VariantState.PROCESSING,
+) -> tuple[Variant, MediaAsset]:
     """A post on a manual Xiaohongshu account, assigned to ``assignee``, due at DUE."""
     channel = create_channel(
         db,
@@ -80,7 +80,7 @@ def add_manual_target(
     post = Post(workspace_id=workspace.id, title="桂花拿铁上市", body=TEXT, created_by_id=author.id)
     db.add(post)
     db.flush()
-    target = PublishTarget(
+    variant = Variant(
         workspace_id=workspace.id,
         post_id=post.id,
         channel_id=channel.id,
@@ -92,9 +92,9 @@ def add_manual_target(
         assignee_id=assignee.id,
         due_at=DUE,
     )
-    db.add(target)
+    db.add(variant)
     db.commit()
-    return target, image
+    return variant, image
 
 
 @pytest.fixture
@@ -108,15 +108,15 @@ def scene(
     workspace = make_workspace(
         "acme", owner=owner, members={editor: Role.EDITOR, analyst: Role.ANALYST}
     )
-    target, image = add_manual_target(
+    variant, image = add_manual_variant(
         db, workspace, author=owner, assignee=editor, settings=settings
     )
-    return Scene(workspace, owner, editor, analyst, target, image)
+    return Scene(workspace, owner, editor, analyst, variant, image)
 
 
 def page_url(scene: Scene) -> str:
-    """The package page of the scene's target."""
-    return f"/w/acme/publish/manual/{scene.target.id}"
+    """The package page of the scene's variant."""
+    return f"/w/acme/publish/manual/{scene.variant.id}"
 
 
 def test_the_package_page_has_everything_to_post_by_hand(client: TestClient, scene: Scene) -> None:
@@ -179,7 +179,7 @@ def test_the_phone_link_opens_the_package_without_signing_in(
 
 def test_the_phone_link_expires(client: TestClient, scene: Scene, settings: Settings) -> None:
     token = phone_link_token(
-        scene.target, secret_key=settings.resolved_secret_key(), now=utcnow() - timedelta(hours=49)
+        scene.variant, secret_key=settings.resolved_secret_key(), now=utcnow() - timedelta(hours=49)
     )
     response = client.get(f"/m/{token}")
     assert response.status_code == 410
@@ -202,12 +202,12 @@ def test_a_phone_link_cannot_reach_another_workspace(
     make_user: UserFactory,
     make_workspace: WorkspaceFactory,
 ) -> None:
-    """A link names a target and its workspace; pairing one workspace with another's target
-    (or a target that is not manual) shows nothing."""
+    """A link names a variant and its workspace; pairing one workspace with another's variant
+    (or a variant that is not manual) shows nothing."""
     rival_owner = make_user("boss@rival.example")
     rival = make_workspace("rival", owner=rival_owner)
     secret = settings.resolved_secret_key()
-    crossed = PublishTarget(id=scene.target.id, workspace_id=rival.id)
+    crossed = Variant(id=scene.variant.id, workspace_id=rival.id)
     token = phone_link_token(crossed, secret_key=secret, now=utcnow())
     response = client.get(f"/m/{token}")
     assert response.status_code == 404
@@ -215,7 +215,7 @@ def test_a_phone_link_cannot_reach_another_workspace(
 
 
 def test_marking_done_with_the_live_url(client: TestClient, scene: Scene, db: Session) -> None:
-    """When Mei pastes the note's address on xiaohongshu.com, the target is published with
+    """When Mei pastes the note's address on xiaohongshu.com, the variant is published with
     that URL, audited, and the page says so."""
     sign_in(client, scene.editor.email)
     live = "https://www.xiaohongshu.com/explore/6560a1b2000000003c01e2f3"
@@ -226,12 +226,10 @@ def test_marking_done_with_the_live_url(client: TestClient, scene: Scene, db: Se
     )
     assert response.status_code == 303
     db.expire_all()
-    target = db.get_one(PublishTarget, scene.target.id)
-    assert target.state == TargetState.PUBLISHED
-    assert target.external_url == live
-    audit = db.scalar(
-        select(AuditEvent).where(AuditEvent.action == "publish_target.posted_by_hand")
-    )
+    variant = db.get_one(Variant, scene.variant.id)
+    assert variant.state == VariantState.PUBLISHED
+    assert variant.external_url == live
+    audit = db.scalar(select(AuditEvent).where(AuditEvent.action == "variant.posted_by_hand"))
     assert audit is not None
     assert audit.actor_id == scene.editor.id
     page = client.get(response.headers["location"])
@@ -259,9 +257,9 @@ def test_a_bad_live_url_is_refused_with_a_clear_message(
     assert message in response.text
     assert f'value="{live_url}"' in response.text  # what was typed is kept to correct it
     db.expire_all()
-    target = db.get_one(PublishTarget, scene.target.id)
-    assert target.state == TargetState.PROCESSING
-    assert target.external_url == ""
+    variant = db.get_one(Variant, scene.variant.id)
+    assert variant.state == VariantState.PROCESSING
+    assert variant.external_url == ""
 
 
 def test_an_analyst_reads_the_package_but_cannot_mark_it_done(
@@ -281,19 +279,19 @@ def test_an_analyst_reads_the_package_but_cannot_mark_it_done(
     )
     assert response.status_code == 403
     db.expire_all()
-    assert db.get_one(PublishTarget, scene.target.id).state == TargetState.PROCESSING
+    assert db.get_one(Variant, scene.variant.id).state == VariantState.PROCESSING
 
 
 def test_a_post_not_yet_due_shows_the_package_without_the_form(
     client: TestClient, scene: Scene, db: Session, settings: Settings
 ) -> None:
-    scheduled, _image = add_manual_target(
+    scheduled, _image = add_manual_variant(
         db,
         scene.workspace,
         author=scene.owner,
         assignee=scene.editor,
         settings=settings,
-        state=TargetState.SCHEDULED,
+        state=VariantState.SCHEDULED,
     )
     sign_in(client, scene.editor.email)
     page = client.get(f"/w/acme/publish/manual/{scheduled.id}")
@@ -302,7 +300,7 @@ def test_a_post_not_yet_due_shows_the_package_without_the_form(
     assert 'name="live_url"' not in page.text
 
 
-def test_outsiders_and_other_targets_get_not_found(
+def test_outsiders_and_other_variants_get_not_found(
     client: TestClient, scene: Scene, make_user: UserFactory
 ) -> None:
     make_user("stranger@example.com")
@@ -313,8 +311,8 @@ def test_outsiders_and_other_targets_get_not_found(
 
 
 def test_an_overdue_post_says_so(client: TestClient, scene: Scene, db: Session) -> None:
-    target = db.get_one(PublishTarget, scene.target.id)
-    target.due_at = utcnow() - timedelta(hours=1)
+    variant = db.get_one(Variant, scene.variant.id)
+    variant.due_at = utcnow() - timedelta(hours=1)
     db.commit()
     sign_in(client, scene.editor.email)
     assert "This post is overdue" in client.get(page_url(scene)).text

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
 from guanxi.measure.models import FoundBy, MeasuredPost, PostFormat
-from guanxi.publishing.models import PublishTarget
+from guanxi.publishing.models import Variant
 from tests.composer_support import (
     Team,
     make_team,
@@ -78,7 +78,7 @@ def test_the_scheduler_offers_the_accounts_better_hours(
     assert page.status_code == 200
     # One block of suggestions: the microblog's; the article account has no history.
     assert page.text.count('data-testid="suggested-slots"') == 1
-    micro = db.scalar(select(PublishTarget).where(PublishTarget.channel_id == team.micro.id))
+    micro = db.scalar(select(Variant).where(Variant.channel_id == team.micro.id))
     assert micro is not None
     block = page.text.split('data-testid="suggested-slots"')[1].split("</div>\n    </div>")[0]
     assert f"/variants/{micro.id}/schedule" in block

@@ -24,7 +24,7 @@ from guanxi.listening.mentions.models import (
 from guanxi.measure.analysis import flows, service
 from guanxi.measure.analysis.stats import MIN_MODEL_POSTS
 from guanxi.measure.models import AccountDay, FoundBy, MeasuredPost, PostFiguresRead, PostFormat
-from guanxi.publishing.models import Campaign, Post, PublishTarget
+from guanxi.publishing.models import Campaign, Post, Variant
 from tests.conftest import UserFactory, WorkspaceFactory
 
 MARCH = date(2026, 3, 1)
@@ -285,7 +285,7 @@ def test_another_workspaces_posts_and_accounts_are_not_read(
 def add_campaign(
     db: Session, workspace: Workspace, channel: Channel, name: str, posts: list[MeasuredPost]
 ) -> Campaign:
-    """A campaign whose one composed post went out as ``posts`` (one target each)."""
+    """A campaign whose one composed post went out as ``posts`` (one variant each)."""
     campaign = Campaign(workspace_id=workspace.id, name=name)
     db.add(campaign)
     db.flush()
@@ -293,15 +293,15 @@ def add_campaign(
     db.add(composed)
     db.flush()
     for post in posts:
-        target = PublishTarget(
+        variant = Variant(
             workspace_id=workspace.id,
             post_id=composed.id,
             channel_id=channel.id,
             idempotency_key=f"{name}-{post.id}",
         )
-        db.add(target)
+        db.add(variant)
         db.flush()
-        post.publish_target_id = target.id
+        post.variant_id = variant.id
     db.flush()
     return campaign
 

@@ -33,7 +33,7 @@ from guanxi.measure.models import (
     SnapshotPlan,
 )
 from guanxi.measure.posts import MAX_SNAPSHOT_CALLS, next_snapshot_at
-from guanxi.publishing.models import MediaAsset, Post, PublishTarget, TargetState
+from guanxi.publishing.models import MediaAsset, Post, Variant, VariantState
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.measure_support import (
     BOX,
@@ -522,8 +522,8 @@ def test_posts_published_with_guanxi_are_measured_with_their_format(
     db.add(video)
     db.flush()
 
-    def target(key: str, state: TargetState, external_id: str, **extra: object) -> PublishTarget:
-        row = PublishTarget(
+    def variant(key: str, state: VariantState, external_id: str, **extra: object) -> Variant:
+        row = Variant(
             workspace_id=workspace.id,
             post_id=post.id,
             channel_id=channel.id,
@@ -537,10 +537,10 @@ def test_posts_published_with_guanxi_are_measured_with_their_format(
         db.add(row)
         return row
 
-    target("a", TargetState.PUBLISHED, "p-video", media_ids=[video.id])
-    target("b", TargetState.PUBLISHED, "p-text")
-    target("c", TargetState.SCHEDULED, "")
-    target("d", TargetState.PUBLISHED, "p-timeline")
+    variant("a", VariantState.PUBLISHED, "p-video", media_ids=[video.id])
+    variant("b", VariantState.PUBLISHED, "p-text")
+    variant("c", VariantState.SCHEDULED, "")
+    variant("d", VariantState.PUBLISHED, "p-timeline")
     db.commit()
     elsewhere = PlantedPost("p-elsewhere", T0, format=ContentFormat.LIVE)
     fake = FakeMetrics(posts=[PlantedPost("p-timeline", T0), elsewhere])
@@ -553,7 +553,7 @@ def test_posts_published_with_guanxi_are_measured_with_their_format(
             MeasuredPost.external_id,
             MeasuredPost.found_by,
             MeasuredPost.format,
-            MeasuredPost.publish_target_id.is_not(None),
+            MeasuredPost.variant_id.is_not(None),
         ).order_by(MeasuredPost.external_id)
     ).all()
     assert rows == [

@@ -24,7 +24,7 @@ from guanxi.notifications import service as notify
 from guanxi.notifications.models import Notification
 from guanxi.notifications.views import notification_text
 from guanxi.publishing import outcomes
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.conftest import csrf_token, sign_in
 
 BELL_RE = re.compile(r'<a class="notification-bell[^"]*"[^>]*>\s*([^<]*?)\s*</a>')
@@ -56,17 +56,17 @@ class Team:
         post = Post(workspace_id=self.workspace.id, title=title, created_by_id=self.author.id)
         self.db.add(post)
         self.db.flush()
-        target = PublishTarget(
+        variant = Variant(
             workspace_id=self.workspace.id,
             post_id=post.id,
             channel_id=channel.id,
             text="普罗旺斯桃红葡萄酒今日上市",
-            state=TargetState.PUBLISHING,
+            state=VariantState.PUBLISHING,
             idempotency_key=uuid.uuid4().hex,
         )
-        self.db.add(target)
+        self.db.add(variant)
         self.db.flush()
-        outcomes.fail(self.db, target, error, settings=self.settings)
+        outcomes.fail(self.db, variant, error, settings=self.settings)
         self.db.commit()
         return post.id
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.channels.our_posts import our_posts, search_our_posts
 from guanxi.publishing import our_posts as publishing_posts
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel
 
@@ -26,14 +26,14 @@ def test_published_posts_are_found_by_platform_id_and_by_text(
     db.flush()
     for state, external_id, text in (
         (
-            TargetState.PUBLISHED,
+            VariantState.PUBLISHED,
             "4800000000000039",
             "普罗旺斯桃红配海鲜，夏天就该这样喝，冰镇后更清爽，快来试试吧朋友们，周末野餐也很适合带上一瓶",
         ),
-        (TargetState.DRAFT, "", "还没发布的草稿"),
+        (VariantState.DRAFT, "", "还没发布的草稿"),
     ):
         db.add(
-            PublishTarget(
+            Variant(
                 workspace_id=workspace.id,
                 post_id=post.id,
                 channel_id=channel.id,

@@ -26,7 +26,7 @@ from guanxi.devtools.bench.common import no_progress
 from guanxi.devtools.bench.web_data import _add_posts
 from guanxi.inbox.items.models import InboxItem, InternalNote, ItemTag, Tag
 from guanxi.inbox.replies.models import Reply
-from guanxi.publishing.models import Approval, Post, PublishTarget, TargetState
+from guanxi.publishing.models import Approval, Post, Variant, VariantState
 from tests.inbox_ui_support import make_channel, make_item
 
 # Statements per request, the bell's included; the session comes in one statement with its
@@ -170,23 +170,23 @@ def _send_to_review(
             body=f"待审 {number}",
             created_by_id=author.id,
         )
-        target = PublishTarget(
+        target = Variant(
             workspace_id=membership.workspace_id,
             channel_id=channel.id,
             text=post.body,
             idempotency_key=uuid.uuid4().hex,
-            state=TargetState.IN_REVIEW,
+            state=VariantState.IN_REVIEW,
             media_ids=[],
             checks=[],
             overrides=[],
         )
-        post.targets.append(target)
+        post.variants.append(target)
         db.add(post)
         db.flush()
         if number % 2:
             db.add(
                 Approval(
-                    target_id=target.id,
+                    variant_id=target.id,
                     step=1,
                     approved=True,
                     decided_by_id=membership.user_id,

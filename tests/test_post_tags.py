@@ -21,7 +21,7 @@ from guanxi.measure.analysis import service as analysis
 from guanxi.measure.listing import post_figures
 from guanxi.measure.models import FoundBy, MeasuredPost, PostFormat
 from guanxi.publishing import tags
-from guanxi.publishing.models import Post, PostTag, PublishTarget, TargetState
+from guanxi.publishing.models import Post, PostTag, Variant, VariantState
 from tests.composer_support import (
     Team,
     make_team,
@@ -157,15 +157,15 @@ def _published(db: Session, team: Team, number: int, likes: int, post_tags: list
     """A post guanxi published on the microblog, measured at 1,000 views and ``likes``."""
     post = Post(workspace_id=team.workspace.id, title=f"p{number}", body="正文")
     post.tag_rows = [PostTag(workspace_id=team.workspace.id, tag=tag) for tag in post_tags]
-    target = PublishTarget(
+    variant = Variant(
         workspace_id=team.workspace.id,
         channel_id=team.micro.id,
         text="正文",
-        state=TargetState.PUBLISHED,
+        state=VariantState.PUBLISHED,
         idempotency_key=f"k{number}",
         external_id=f"m{number}",
     )
-    post.targets.append(target)
+    post.variants.append(variant)
     db.add(post)
     db.flush()
     at = datetime(2026, 3, 2, 4, tzinfo=UTC) + timedelta(days=number)
@@ -174,7 +174,7 @@ def _published(db: Session, team: Team, number: int, likes: int, post_tags: list
             workspace_id=team.workspace.id,
             channel_id=team.micro.id,
             external_id=f"m{number}",
-            publish_target_id=target.id,
+            variant_id=variant.id,
             published_at=at,
             format=PostFormat.TEXT,
             found_by=FoundBy.PUBLISHED,
@@ -259,7 +259,7 @@ def test_the_demo_history_is_published_through_guanxi_with_tags(db: Session, tea
     assert post_tags.publish_history(db, workspace_id=team.workspace.id, now=now) == 0
     [post] = db.scalars(select(Post).where(Post.workspace_id == team.workspace.id)).all()
     assert sorted(post.tags) == ["品酒", "新品", "门店"]
-    assert [target.state for target in post.targets] == [TargetState.PUBLISHED]
+    assert [variant.state for variant in post.variants] == [VariantState.PUBLISHED]
     old = db.scalar(select(MeasuredPost).where(MeasuredPost.external_id == "old"))
     assert old is not None
-    assert old.publish_target_id is None
+    assert old.variant_id is None

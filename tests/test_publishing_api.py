@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import AuditEvent, Membership, User
 from guanxi.core.db import utcnow
-from guanxi.publishing.models import PublishAttempt, PublishTarget, TargetState
+from guanxi.publishing.models import PublishAttempt, Variant, VariantState
 from tests.composer_support import (
     Team,
     make_team,
@@ -162,8 +162,8 @@ def test_review_then_schedule_through_the_api(client: TestClient, db: Session, t
     assert scheduled.status_code == 200, scheduled.text
     assert scheduled.json()["state"] == "scheduled"
     db.expire_all()
-    target = db.get_one(PublishTarget, variant_id)
-    assert (target.state, target.scheduled_at) == (TargetState.SCHEDULED, at)
+    variant = db.get_one(Variant, variant_id)
+    assert (variant.state, variant.scheduled_at) == (VariantState.SCHEDULED, at)
 
     back = client.post(f"{base}/unschedule", headers=editor).json()
     assert back["state"] == "approved"
@@ -181,7 +181,7 @@ def test_the_attempt_log_is_readable(client: TestClient, db: Session, team: Team
     variant_id = post["variants"][0]["id"]
     db.add(
         PublishAttempt(
-            target_id=variant_id,
+            variant_id=variant_id,
             number=1,
             worker="w1",
             action="publish",

@@ -11,7 +11,7 @@ from guanxi.accounts.models import Role
 from guanxi.core.db import utcnow
 from guanxi.core.settings import Settings
 from guanxi.devtools.demo.publishing import DEMO_POSTS, load_demo_posts
-from guanxi.publishing.models import Post, TargetState
+from guanxi.publishing.models import Post, VariantState
 from guanxi.sandbox.weibo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SAFE_DOMAIN
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_channel
@@ -52,14 +52,14 @@ def test_demo_posts_are_written_approved_and_scheduled_once(
     posts = list(db.scalars(select(Post).order_by(Post.id)))
     assert [post.title for post in posts] == [demo.title for demo in DEMO_POSTS]
     assert {post.created_by_id for post in posts} == {writer.id}
-    states = [sorted(target.state for target in post.targets) for post in posts]
+    states = [sorted(variant.state for variant in post.variants) for post in posts]
     assert states == [
-        [TargetState.SCHEDULED],
-        [TargetState.SCHEDULED, TargetState.SCHEDULED],
-        [TargetState.SCHEDULED],
-        [TargetState.IN_REVIEW, TargetState.IN_REVIEW],
+        [VariantState.SCHEDULED],
+        [VariantState.SCHEDULED, VariantState.SCHEDULED],
+        [VariantState.SCHEDULED],
+        [VariantState.IN_REVIEW, VariantState.IN_REVIEW],
     ]
-    first, later = posts[0].targets[0].scheduled_at, posts[2].targets[0].scheduled_at
+    first, later = posts[0].variants[0].scheduled_at, posts[2].variants[0].scheduled_at
     assert first is not None
     assert later is not None
     assert as_utc(first) <= utcnow() + timedelta(days=1)

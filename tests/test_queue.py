@@ -25,7 +25,7 @@ from guanxi.core.db import make_session_factory, utcnow
 from guanxi.core.queue import make_huey
 from guanxi.core.settings import ConfigurationError, Settings
 from guanxi.publishing import tasks
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.cli import run, said
 from tests.test_engine import FakeConnector, Platform, World
 from tests.test_engine import world as world  # noqa: PLC0414 - the same fixture
@@ -114,33 +114,33 @@ def test_dispatch_and_publish_jobs_publish_a_due_post(
     """With the queue running jobs at once, the scheduled dispatch publishes a due post."""
     platform = Platform()
     channel = world.channel()
-    target = world.target(channel, at=utcnow() - timedelta(seconds=5))
+    variant = world.variant(channel, at=utcnow() - timedelta(seconds=5))
     monkeypatch.setattr(tasks, "sessions", lambda: world.sessions)
     monkeypatch.setattr(registry, "connector_for", lambda _channel: FakeConnector(platform))
     monkeypatch.setattr("guanxi.publishing.engine.get_settings", lambda: world.settings)
     monkeypatch.setattr(tasks.huey, "immediate", True)
 
-    assert tasks.run_dispatch() == [target.id]
+    assert tasks.run_dispatch() == [variant.id]
 
-    assert world.reload(target).state == TargetState.PUBLISHED
-    assert platform.publishes(target.idempotency_key) == 1
+    assert world.reload(variant).state == VariantState.PUBLISHED
+    assert platform.publishes(variant.idempotency_key) == 1
 
 
 def test_cli_publish_dispatch_and_sweep_run_once(
     cli_database: Engine,
     monkeypatch: pytest.MonkeyPatch,
-    make_cli_target: Callable[[], int],
+    make_cli_variant: Callable[[], int],
 ) -> None:
     assert run("db", "upgrade").exit_code == 0
-    target_id = make_cli_target()
+    variant_id = make_cli_variant()
     queued: list[int] = []
-    monkeypatch.setattr(tasks, "publish_target", queued.append)
+    monkeypatch.setattr(tasks, "variant", queued.append)
     tasks.sessions.cache_clear()
     try:
         result = run("publish", "dispatch")
         assert result.exit_code == 0, result.output
-        assert "claimed 1 target(s)" in said(result)
-        assert queued == [target_id]
+        assert "claimed 1 variant(s)" in said(result)
+        assert queued == [variant_id]
 
         result = run("publish", "sweep")
         assert result.exit_code == 0, result.output
@@ -150,8 +150,8 @@ def test_cli_publish_dispatch_and_sweep_run_once(
 
 
 @pytest.fixture
-def make_cli_target(cli_database: Engine) -> Callable[[], int]:
-    """A due target in the CLI's database."""
+def make_cli_variant(cli_database: Engine) -> Callable[[], int]:
+    """A due variant in the CLI's database."""
 
     def make() -> int:
         sessions: sessionmaker[Session] = make_session_factory(cli_database)
@@ -173,17 +173,17 @@ def make_cli_target(cli_database: Engine) -> Callable[[], int]:
             post = Post(workspace_id=workspace.id, title="T", created_by_id=user.id)
             db.add_all([channel, post])
             db.flush()
-            target = PublishTarget(
+            variant = Variant(
                 workspace_id=workspace.id,
                 post_id=post.id,
                 channel_id=channel.id,
-                state=TargetState.SCHEDULED,
+                state=VariantState.SCHEDULED,
                 scheduled_at=utcnow() - timedelta(seconds=5),
                 idempotency_key=uuid.uuid4().hex,
             )
-            db.add(target)
+            db.add(variant)
             db.commit()
-            return target.id
+            return variant.id
 
     return make
 

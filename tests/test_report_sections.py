@@ -32,14 +32,14 @@ from guanxi.core.report import (
     fit_series,
     table_rows,
 )
-from guanxi.publishing.models import TargetState
+from guanxi.publishing.models import VariantState
 from guanxi.report.templates import TEMPLATES
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.inbox_ui_support import make_item
 from tests.listening_topics_support import add_mention
 from tests.market_support import chart, dataset_with
-from tests.test_calendar import add_target
+from tests.test_calendar import add_variant
 from tests.test_measure_service import add_channel, add_days, add_post
 
 OFFERED = {
@@ -59,7 +59,7 @@ def _rival_figures(db: Session, rival: Workspace) -> None:
     weibo = add_channel(db, rival, "Rival Weibo")
     add_days(db, weibo, date(2026, 3, 1), [{Metric.FOLLOWERS: 10}])
     add_post(db, weibo, "r1", MARCH_5, {Metric.VIEWS: 5})
-    add_target(db, weibo, at=MARCH_5, state=TargetState.PUBLISHED, published=True)
+    add_variant(db, weibo, at=MARCH_5, state=VariantState.PUBLISHED, published=True)
     make_item(db, weibo, "你好", created_at=MARCH_5)
     add_mention(db, workspace_id=rival.id, text="好", posted_at=MARCH_5)
     db.add(

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import NotFoundError
 from guanxi.core.report import Chart, ChartKind, Figure, Name, Number, ReportQuery, Unit
-from guanxi.publishing.models import TargetState
+from guanxi.publishing.models import VariantState
 from guanxi.publishing.report_sections import posts
 from guanxi.report.words import translate
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.report_support import narrative
-from tests.test_calendar import add_campaign, add_channel, add_target
+from tests.test_calendar import add_campaign, add_channel, add_variant
 
-PUBLISHED = TargetState.PUBLISHED
+PUBLISHED = VariantState.PUBLISHED
 
 
 def _query(workspace: Workspace, campaign_id: int | None = None) -> ReportQuery:
@@ -50,15 +50,15 @@ def test_the_publishing_section_against_the_week_before(db: Session, workspace: 
     douyin = add_channel(db, workspace, platform="douyin")
     spring = add_campaign(db, workspace, "Spring", "#c0392b")
     for day in (8, 9, 10):
-        add_target(db, weibo, at=_at(day), state=PUBLISHED, published=True)
-    add_target(db, weibo, at=_at(11), state=PUBLISHED, published=True).late = True
-    add_target(db, weibo, at=_at(8), state=PUBLISHED, published=False)  # no time: not counted
-    add_target(db, weibo, at=_at(12), state=TargetState.FAILED)
-    add_target(db, douyin, at=_at(13), state=PUBLISHED, published=True, campaign=spring)
+        add_variant(db, weibo, at=_at(day), state=PUBLISHED, published=True)
+    add_variant(db, weibo, at=_at(11), state=PUBLISHED, published=True).late = True
+    add_variant(db, weibo, at=_at(8), state=PUBLISHED, published=False)  # no time: not counted
+    add_variant(db, weibo, at=_at(12), state=VariantState.FAILED)
+    add_variant(db, douyin, at=_at(13), state=PUBLISHED, published=True, campaign=spring)
     for day in (2, 5):
-        add_target(db, weibo, at=_at(day), state=PUBLISHED, published=True)
+        add_variant(db, weibo, at=_at(day), state=PUBLISHED, published=True)
     # 2026-03-14 16:30 UTC is already March 15 in Shanghai.
-    add_target(
+    add_variant(
         db, weibo, at=datetime(2026, 3, 14, 16, 30, tzinfo=UTC), state=PUBLISHED, published=True
     )
     db.commit()

@@ -21,7 +21,7 @@ from guanxi.connectors.wechat_oa import WechatOaConnector
 from guanxi.connectors.wechat_push import wechat_signature
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import Settings
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.wechat import (
     DEMO_WECHAT_APPID,
@@ -66,18 +66,18 @@ def channel(db: Session, acme: Workspace, settings: Settings) -> Channel:
     return channel
 
 
-def processing_target(db: Session, channel: Channel, publish_id: str) -> PublishTarget:
+def processing_target(db: Session, channel: Channel, publish_id: str) -> Variant:
     """A target whose publish job ``publish_id`` WeChat is running."""
     post = Post(workspace_id=channel.workspace_id, title="桃红上市")
     db.add(post)
     db.flush()
-    target = PublishTarget(
+    target = Variant(
         workspace_id=channel.workspace_id,
         post_id=post.id,
         channel_id=channel.id,
         title="桃红上市",
         idempotency_key=f"key-{publish_id}",
-        state=TargetState.PROCESSING,
+        state=VariantState.PROCESSING,
         external_id=publish_id,
     )
     db.add(target)
@@ -114,9 +114,9 @@ def event(publish_id: str, status: int, article_id: str = "", url: str = "") -> 
     )
 
 
-def reload(db: Session, target: PublishTarget) -> PublishTarget:
+def reload(db: Session, target: Variant) -> Variant:
     db.expire_all()
-    fresh = db.get(PublishTarget, target.id)
+    fresh = db.get(Variant, target.id)
     assert fresh is not None
     return fresh
 
@@ -204,7 +204,7 @@ def test_a_signed_publishjobfinish_publishes_the_target(
 
     assert (answer.status_code, answer.text) == (200, "success")
     fresh = reload(db, target)
-    assert fresh.state == TargetState.PUBLISHED
+    assert fresh.state == VariantState.PUBLISHED
     assert (fresh.external_id, fresh.external_url) == ("ARTICLE_abc", url)
 
 
@@ -219,7 +219,7 @@ def test_a_failed_job_fails_the_target_with_the_reason(
 
     assert answer.text == "success"
     fresh = reload(db, target)
-    assert fresh.state == TargetState.FAILED
+    assert fresh.state == VariantState.FAILED
     assert "review rejected" in fresh.state_reason + fresh.platform_detail
 
 
@@ -236,7 +236,7 @@ def test_other_events_and_unknown_jobs_are_acknowledged_and_change_nothing(
         answer = client.post(f"/hooks/wechat/{channel.id}", params=signed(), content=body)
         assert answer.text == "success"
 
-    assert reload(db, target).state == TargetState.PROCESSING
+    assert reload(db, target).state == VariantState.PROCESSING
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_an_event_not_signed_now_is_refused_and_changes_nothing(
     )
 
     assert answer.status_code == 403
-    assert reload(db, target).state == TargetState.PROCESSING
+    assert reload(db, target).state == VariantState.PROCESSING
 
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
@@ -282,7 +282,7 @@ def test_hostile_xml_is_refused_even_when_signed(
 
     assert answer.status_code == 400
     assert "root:" not in answer.text
-    assert reload(db, target).state == TargetState.PROCESSING
+    assert reload(db, target).state == VariantState.PROCESSING
 
 
 def test_an_oversized_body_is_refused(client: TestClient, channel: Channel) -> None:
@@ -349,14 +349,14 @@ def test_the_sandbox_push_arrives_signed_and_publishes_the_target(
 
     def answered() -> bool:  # guanxi commits before it answers: wait for both
         pushed = [push.status_code for push in wechat.pushes]
-        return reload(db, target).state != TargetState.PROCESSING and pushed == [200]
+        return reload(db, target).state != VariantState.PROCESSING and pushed == [200]
 
     deadline = time.monotonic() + 15
     while not answered() and time.monotonic() < deadline:
         time.sleep(0.05)
 
     fresh = reload(db, target)
-    assert fresh.state == TargetState.PUBLISHED
+    assert fresh.state == VariantState.PUBLISHED
     assert fresh.external_url == wechat.jobs[submitted.external_id].urls[0]
     assert [(p.status_code, p.answer) for p in wechat.pushes] == [(200, "success")]
     assert "<Event><![CDATA[PUBLISHJOBFINISH]]></Event>" in wechat.pushes[0].body

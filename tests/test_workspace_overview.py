@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Membership
 from guanxi.core.db import utcnow
 from guanxi.listening.mentions.models import Mention
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.inbox_ui_support import make_channel, make_item
 
 
@@ -24,10 +24,10 @@ def figures(html: str) -> dict[str, str]:
     }
 
 
-def target(db: Session, post: Post, channel_id: int, state: TargetState, days: float) -> None:
+def variant(db: Session, post: Post, channel_id: int, state: VariantState, days: float) -> None:
     when = utcnow() + timedelta(days=days)
     db.add(
-        PublishTarget(
+        Variant(
             workspace_id=post.workspace_id,
             post_id=post.id,
             channel_id=channel_id,
@@ -56,11 +56,11 @@ def test_the_overview_counts_what_waits_in_each_capability(
     post = Post(workspace_id=workspace.id, title="桃红", body="正文")
     db.add(post)
     db.flush()
-    target(db, post, channel.id, TargetState.SCHEDULED, 1)
-    target(db, post, channel.id, TargetState.SCHEDULED, 2)
-    target(db, post, channel.id, TargetState.SCHEDULED, 20)  # not this week
-    target(db, post, channel.id, TargetState.IN_REVIEW, 3)
-    target(db, post, channel.id, TargetState.FAILED, -1)
+    variant(db, post, channel.id, VariantState.SCHEDULED, 1)
+    variant(db, post, channel.id, VariantState.SCHEDULED, 2)
+    variant(db, post, channel.id, VariantState.SCHEDULED, 20)  # not this week
+    variant(db, post, channel.id, VariantState.IN_REVIEW, 3)
+    variant(db, post, channel.id, VariantState.FAILED, -1)
     taken = make_item(db, channel, "什么时候到货？")
     taken.assignee_id = membership.user_id
     make_item(db, channel, "太好喝了")

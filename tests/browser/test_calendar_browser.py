@@ -16,7 +16,7 @@ from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.channels.models import Channel
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.browser.conftest import OWNER, LiveServer, serve_demo, sign_in
 
 pytestmark = pytest.mark.browser
@@ -63,7 +63,7 @@ def choose_paris(page: Page) -> None:
     expect(page.get_by_text("Chosen by you.")).to_be_visible()
 
 
-def planned_target(sessions: sessionmaker[Session]) -> int:
+def planned_variant(sessions: sessionmaker[Session]) -> int:
     with sessions() as db:
         workspace = get_workspace_by_slug(db, slug=DEMO_WORKSPACE.slug)
         assert workspace is not None
@@ -79,18 +79,18 @@ def planned_target(sessions: sessionmaker[Session]) -> int:
         post = Post(workspace_id=workspace.id, title="桃红葡萄酒季", body="正文")
         db.add(post)
         db.flush()
-        target = PublishTarget(
+        variant = Variant(
             workspace_id=workspace.id,
             post_id=post.id,
             channel_id=channel.id,
-            state=TargetState.SCHEDULED,
+            state=VariantState.SCHEDULED,
             scheduled_at=PLANNED,
             next_attempt_at=PLANNED,
             idempotency_key=uuid.uuid4().hex,
         )
-        db.add(target)
+        db.add(variant)
         db.commit()
-        return target.id
+        return variant.id
 
 
 def test_drag_a_post_to_another_day(
@@ -101,7 +101,7 @@ def test_drag_a_post_to_another_day(
     zone and shows the account's Shanghai time beside it; when she drags the post to
     16 April, then it moves there, at the same time of day, and the database agrees."""
     live, _path = server
-    target_id = planned_target(sessions)
+    variant_id = planned_variant(sessions)
     page = paris_page
     sign_in(page, live, OWNER)
 
@@ -110,7 +110,7 @@ def test_drag_a_post_to_another_day(
 
     expect(page.get_by_text("Times in Europe/Paris (your time zone)")).to_be_visible()
     expect(page.get_by_text("Chosen by you.")).to_be_visible()
-    chip = page.locator(f"li.chip[data-target-id='{target_id}']")
+    chip = page.locator(f"li.chip[data-variant-id='{variant_id}']")
     expect(chip).to_contain_text("10:00")
     expect(chip).to_contain_text("Account: 16:00 Asia/Shanghai")
     expect(page.locator("td[data-drop-date='2031-04-09'] li.chip")).to_have_count(1)
@@ -127,10 +127,10 @@ def test_drag_a_post_to_another_day(
     expect(page.locator("td[data-drop-date='2031-04-16'] li.chip")).to_have_count(1)
     expect(page.locator("td[data-drop-date='2031-04-09'] li.chip")).to_have_count(0)
     with sessions() as db:
-        target = db.get(PublishTarget, target_id)
-        assert target is not None
-        assert target.scheduled_at == datetime(2031, 4, 16, 8, 0, tzinfo=UTC)
-        assert target.state == TargetState.SCHEDULED
+        variant = db.get(Variant, variant_id)
+        assert variant is not None
+        assert variant.scheduled_at == datetime(2031, 4, 16, 8, 0, tzinfo=UTC)
+        assert variant.state == VariantState.SCHEDULED
 
 
 def test_the_keyboard_path_moves_a_post_without_dragging(
@@ -138,13 +138,13 @@ def test_the_keyboard_path_moves_a_post_without_dragging(
 ) -> None:
     """The chip is a link to the post's calendar page, whose form moves it."""
     live, _path = server
-    target_id = planned_target(sessions)
+    variant_id = planned_variant(sessions)
     page = paris_page
     sign_in(page, live, OWNER)
     page.goto(live.url(f"/w/{DEMO_WORKSPACE.slug}/calendar?view=week&date=2031-04-09"))
     choose_paris(page)
 
-    page.locator(f"li.chip[data-target-id='{target_id}'] a").focus()
+    page.locator(f"li.chip[data-variant-id='{variant_id}'] a").focus()
     page.keyboard.press("Enter")
     page.get_by_label("Date").fill("2031-04-10")
     page.get_by_label("Time (Europe/Paris)").fill("18:45")
@@ -155,6 +155,6 @@ def test_the_keyboard_path_moves_a_post_without_dragging(
         page.locator("td[data-drop-date='2031-04-10'][data-drop-hour='18'] li.chip")
     ).to_have_count(1)
     with sessions() as db:
-        target = db.get(PublishTarget, target_id)
-        assert target is not None
-        assert target.scheduled_at == datetime(2031, 4, 10, 16, 45, tzinfo=UTC)
+        variant = db.get(Variant, variant_id)
+        assert variant is not None
+        assert variant.scheduled_at == datetime(2031, 4, 10, 16, 45, tzinfo=UTC)

@@ -16,7 +16,7 @@ from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo.stack import sandbox_environment
 from guanxi.devtools.demo.workspace import APP_PUBLISHER_WORKSPACE, DEMO_WORKSPACE
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, MANAGER, LiveServer, serve_demo, sign_in
 from tests.inbox_ui_support import make_channel, make_item
@@ -114,11 +114,11 @@ def live_server(
             db.flush()
             when = utcnow() + timedelta(days=1)
             db.add(
-                PublishTarget(
+                Variant(
                     workspace_id=workspace.id,
                     post_id=post.id,
                     channel_id=channel.id,
-                    state=TargetState.SCHEDULED,
+                    state=VariantState.SCHEDULED,
                     scheduled_at=when,
                     next_attempt_at=when,
                     idempotency_key=uuid.uuid4().hex,

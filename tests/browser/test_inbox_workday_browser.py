@@ -21,7 +21,7 @@ from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
 from guanxi.inbox.items.models import ItemStatus
 from guanxi.inbox.people.service import link_authors
 from guanxi.inbox.replies.models import Reply, ReplyState
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from tests.browser.conftest import (
     DEFAULT_TIMEOUT_MS,
     EDITOR,
@@ -48,12 +48,12 @@ def _published(db: Session, channel: Channel, text: str) -> tuple[Post, str]:
     db.add(post)
     db.flush()
     db.add(
-        PublishTarget(
+        Variant(
             workspace_id=channel.workspace_id,
             post_id=post.id,
             channel_id=channel.id,
             text=text,
-            state=TargetState.PUBLISHED,
+            state=VariantState.PUBLISHED,
             external_id=external_id,
             published_at=utcnow() - timedelta(days=3),
             idempotency_key=uuid.uuid4().hex,

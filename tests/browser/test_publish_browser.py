@@ -21,8 +21,8 @@ from guanxi.connectors.weibo import weibo_text_length
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo.stack import sandbox_environment
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
-from guanxi.publishing.engine import dispatch_due, execute_target
-from guanxi.publishing.models import PublishTarget, TargetState
+from guanxi.publishing.engine import dispatch_due, execute_variant
+from guanxi.publishing.models import Variant, VariantState
 from guanxi.publishing.policy import get_policy
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.wechat import DEMO_WECHAT_NAME
@@ -65,10 +65,10 @@ def run_the_engine(stack: LiveServer) -> None:
 
     claimed = dispatch_due(stack.sessions, now=utcnow(), limit=10, worker_id="browser-test")
     assert claimed, "the scheduled variant was due"
-    for target_id in claimed:
-        execute_target(
+    for variant_id in claimed:
+        execute_variant(
             stack.sessions,
-            target_id,
+            variant_id,
             connector_for=connector_for,
             now=utcnow(),
             worker_id="browser-test",
@@ -225,8 +225,8 @@ def test_compose_for_weibo_and_wechat_with_previews_counters_an_image_and_one_ti
         expect(page.locator("main")).to_contain_text("Scheduled for", timeout=10_000)
         with stack.sessions() as db:
             post_id = int(page.url.rsplit("/", 1)[1].split("#")[0])
-            states = db.scalars(select(PublishTarget.state).where(PublishTarget.post_id == post_id))
-            assert set(states) == {TargetState.SCHEDULED}
+            states = db.scalars(select(Variant.state).where(Variant.post_id == post_id))
+            assert set(states) == {VariantState.SCHEDULED}
     finally:
         with stack.sessions() as db:
             workspace = db.scalar(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE.slug))

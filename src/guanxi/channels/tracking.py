@@ -22,7 +22,7 @@ class LinkOwner:
 
     workspace_id: int
     post_id: int
-    target_id: int  # the variant
+    variant_id: int  # the variant
     platform: str  # the account's catalog slug: the links' source
     created_by_id: int | None
 

@@ -59,7 +59,7 @@ class Finding:
         return text.format(**readable_params(self.params, gettext)) if self.params else text
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form, as stored in ``PublishTarget.checks``."""
+        """A JSON-ready form, as stored in ``Variant.checks``."""
         return {
             "code": self.code,
             "severity": self.severity.value,

@@ -309,12 +309,12 @@ def _stop_when_orphaned() -> None:
 
 @publish_app.command("dispatch")
 def publish_dispatch(
-    limit: Annotated[int, typer.Option(min=1, help="Claim at most this many targets.")] = 200,
+    limit: Annotated[int, typer.Option(min=1, help="Claim at most this many variants.")] = 200,
 ) -> None:
-    """Claim the due targets and queue them for the workers (what the schedule does)."""
+    """Claim the due variants and queue them for the workers (what the schedule does)."""
     tasks = _tasks()
     claimed = tasks.run_dispatch(limit)
-    console.print(f"claimed {len(claimed)} target(s) for publishing")
+    console.print(f"claimed {len(claimed)} variant(s) for publishing")
 
 
 @publish_app.command("sweep")
@@ -355,7 +355,7 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("publish")
 def bench_publish(
     posts: Annotated[
-        int, typer.Option(min=1, help="Posts to publish (one Weibo target each).")
+        int, typer.Option(min=1, help="Posts to publish (one Weibo variant each).")
     ] = 10_000,
     accounts_: Annotated[
         int, typer.Option("--accounts", min=1, help="Sandbox Weibo accounts (channels).")
@@ -406,13 +406,13 @@ def bench_publish(
     )
     try:
         with interrupts_as_exit(), stage_progress() as progress:
-            progress("final targets", 0, posts)
+            progress("final variants", 0, posts)
             result = run_bench(config, progress=progress)
     except BenchError as exc:
         raise _fail(str(exc)) from exc
     table = Table("figure", "value", title="publishing benchmark")
     for state, count in sorted(result.by_state.items()):
-        table.add_row(f"targets {state}", str(count))
+        table.add_row(f"variants {state}", str(count))
     table.add_row("duplicates (extra live posts)", str(result.duplicates))
     table.add_row("lost", str(result.lost))
     table.add_row("live but not recorded as published", str(result.live_unrecorded))
@@ -425,12 +425,12 @@ def bench_publish(
     table.add_row("wall clock (s)", f"{result.elapsed_s:.1f}")
     if result.killed:
         table.add_row("killed worker pids", ", ".join(map(str, result.killed)))
-        table.add_row("targets it held when killed", str(len(result.held_by_killed)))
+        table.add_row("variants it held when killed", str(len(result.held_by_killed)))
     console.print(table)
     if result.timed_out:
-        err_console.print("[bold yellow]warning:[/] timed out before every target was final")
+        err_console.print("[bold yellow]warning:[/] timed out before every variant was final")
     if result.lost_ids:
-        err_console.print(f"lost target ids: {result.lost_ids[:20]}")
+        err_console.print(f"lost variant ids: {result.lost_ids[:20]}")
     typer.echo(result.last_line())
     if result.duplicates or result.lost:
         raise typer.Exit(code=1)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from guanxi.channels.models import Channel
 from guanxi.core.errors import N_, UserError
 from guanxi.measure.models import AccountDay, MeasuredPost
-from guanxi.publishing.models import Campaign, Post, PublishTarget
+from guanxi.publishing.models import Campaign, Post, Variant
 
 POSTS_LISTED = 200  # the newest posts offered in the link form
 
@@ -92,8 +92,8 @@ def campaign_views(db: Session, workspace_id: int, campaign_id: int) -> int | No
     when none of them has a views figure (not measured, or the platform reports none)."""
     total = db.scalar(
         select(func.sum(MeasuredPost.views))
-        .join(PublishTarget, MeasuredPost.publish_target_id == PublishTarget.id)
-        .join(Post, PublishTarget.post_id == Post.id)
+        .join(Variant, MeasuredPost.variant_id == Variant.id)
+        .join(Post, Variant.post_id == Post.id)
         .where(
             Post.workspace_id == workspace_id,
             Post.campaign_id == campaign_id,

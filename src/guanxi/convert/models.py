@@ -2,7 +2,7 @@
 
 A ``TrackedLink`` is a short link on the brand's own domain (``/l/<key>``) that redirects to
 a destination with UTM parameters, tied to what it was made for (a campaign, a post, one of
-the post's publish targets). Each visit is a ``LinkClick``: when, from which platform's app,
+the post's variants). Each visit is a ``LinkClick``: when, from which platform's app,
 which kind of device, the client's network truncated before it is stored, whether a bot
 made it, and the first-party click id handed to the destination (the identifier an order
 can carry back). At most one click per visitor, link and hour is *counted*; the others are
@@ -64,8 +64,8 @@ class TrackedLink(Base):
     post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", ondelete="SET NULL"), default=None, index=True
     )
-    target_id: Mapped[int | None] = mapped_column(
-        ForeignKey("publish_targets.id", ondelete="SET NULL"), default=None
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("variants.id", ondelete="SET NULL"), default=None
     )
     # The KOL who shares it: their leaderboard counts its clicks, attribution credits them.
     kol_id: Mapped[int | None] = mapped_column(

@@ -56,7 +56,7 @@ class ShortLinkTracker:
             db.execute(
                 select(TrackedLink.original_url, TrackedLink.key).where(
                     TrackedLink.workspace_id == owner.workspace_id,
-                    TrackedLink.target_id == owner.target_id,
+                    TrackedLink.variant_id == owner.variant_id,
                     TrackedLink.original_url.in_(wanted),
                 )
             ).all()
@@ -79,7 +79,7 @@ class ShortLinkTracker:
                     )
                 except UserError:
                     continue
-                link.target_id = owner.target_id
+                link.variant_id = owner.variant_id
                 key = link.key
             made[url] = short_url(self.settings, key)
         return made

@@ -1,7 +1,7 @@
 """Work that spans capabilities: the posts guanxi published, read from publishing's tables.
 
 Analytics measures what publishing put out, so it reads publishing's tables (its models,
-never its services): a target in state published with the post's id on the platform is a
+never its services): a variant in state published with the post's id on the platform is a
 post to measure. Its format is read from the variant: a video among its media makes it a
 video, a platform whose posts carry a summary (a WeChat article's digest) an article, an
 image (or a cover) an image, and anything else text.
@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from guanxi.connectors.base import MediaKind, VariantField
 from guanxi.measure.models import MeasuredPost, PostFormat
-from guanxi.publishing.models import MediaAsset, PostTag, PublishTarget, TargetState
+from guanxi.publishing.models import MediaAsset, PostTag, Variant, VariantState
 
 
 @dataclass(frozen=True)
 class PublishedPost:
     """A post guanxi published on a channel, as analytics needs it."""
 
-    target_id: int
+    variant_id: int
     external_id: str
     published_at: datetime | None
     url: str
@@ -37,45 +37,45 @@ class PublishedPost:
 def unmeasured_published_posts(
     db: Session, *, channel_id: int, variant_fields: Iterable[VariantField]
 ) -> list[PublishedPost]:
-    """The channel's published targets that no measured post is linked to yet."""
+    """The channel's published variants that no measured post is linked to yet."""
     rows = db.execute(
-        select(PublishTarget)
-        .outerjoin(MeasuredPost, MeasuredPost.publish_target_id == PublishTarget.id)
+        select(Variant)
+        .outerjoin(MeasuredPost, MeasuredPost.variant_id == Variant.id)
         .where(
-            PublishTarget.channel_id == channel_id,
-            PublishTarget.state == TargetState.PUBLISHED,
-            PublishTarget.external_id != "",
+            Variant.channel_id == channel_id,
+            Variant.state == VariantState.PUBLISHED,
+            Variant.external_id != "",
             MeasuredPost.id.is_(None),
         )
-        .order_by(PublishTarget.id)
+        .order_by(Variant.id)
     ).scalars()
-    targets = list(rows)
-    media_ids = {i for t in targets for i in t.media_ids} | {
-        t.cover_media_id for t in targets if t.cover_media_id is not None
+    variants = list(rows)
+    media_ids = {i for t in variants for i in t.media_ids} | {
+        t.cover_media_id for t in variants if t.cover_media_id is not None
     }
     found = select(MediaAsset.id, MediaAsset.kind).where(MediaAsset.id.in_(media_ids))
     kinds: dict[int, str] = dict(db.execute(found).all())
     articles = VariantField.DIGEST in set(variant_fields)
     return [
         PublishedPost(
-            target_id=target.id,
-            external_id=target.external_id,
-            published_at=target.published_at,
-            url=target.external_url,
-            text=target.title or target.text,
-            format=_format(target, kinds, articles=articles),
+            variant_id=variant.id,
+            external_id=variant.external_id,
+            published_at=variant.published_at,
+            url=variant.external_url,
+            text=variant.title or variant.text,
+            format=_format(variant, kinds, articles=articles),
         )
-        for target in targets
+        for variant in variants
     ]
 
 
-def _format(target: PublishTarget, kinds: dict[int, str], *, articles: bool) -> PostFormat:
-    media = {kinds.get(i) for i in target.media_ids}
+def _format(variant: Variant, kinds: dict[int, str], *, articles: bool) -> PostFormat:
+    media = {kinds.get(i) for i in variant.media_ids}
     if MediaKind.VIDEO.value in media:
         return PostFormat.VIDEO
     if articles:
         return PostFormat.ARTICLE
-    if MediaKind.IMAGE.value in media or target.cover_media_id is not None:
+    if MediaKind.IMAGE.value in media or variant.cover_media_id is not None:
         return PostFormat.IMAGE
     return PostFormat.TEXT
 
@@ -100,14 +100,16 @@ class PublishedVariant:
     media: list[VariantMedia]
 
 
-def published_variant(db: Session, *, workspace_id: int, target_id: int) -> PublishedVariant | None:
-    """The variant guanxi published as the target ``target_id``; None when it is gone."""
-    target = db.get(PublishTarget, target_id)
-    if target is None or target.workspace_id != workspace_id:
+def published_variant(
+    db: Session, *, workspace_id: int, variant_id: int
+) -> PublishedVariant | None:
+    """The variant guanxi published as the variant ``variant_id``; None when it is gone."""
+    variant = db.get(Variant, variant_id)
+    if variant is None or variant.workspace_id != workspace_id:
         return None
-    ids = [*target.media_ids]
-    if target.cover_media_id is not None and target.cover_media_id not in ids:
-        ids.insert(0, target.cover_media_id)
+    ids = [*variant.media_ids]
+    if variant.cover_media_id is not None and variant.cover_media_id not in ids:
+        ids.insert(0, variant.cover_media_id)
     assets = {
         asset.id: asset
         for asset in db.scalars(
@@ -117,7 +119,7 @@ def published_variant(db: Session, *, workspace_id: int, target_id: int) -> Publ
         )
     }
     media = [VariantMedia(i, assets[i].kind, assets[i].filename) for i in ids if i in assets]
-    return PublishedVariant(target.post_id, target.title, target.text, target.link, media)
+    return PublishedVariant(variant.post_id, variant.title, variant.text, variant.link, media)
 
 
 TAGS_CHUNK = 5_000  # measured posts read at once (the databases' limits on parameters)
@@ -130,8 +132,8 @@ def tags_of(db: Session, measured_ids: Sequence[int]) -> dict[int, list[str]]:
     for start in range(0, len(measured_ids), TAGS_CHUNK):
         rows = db.execute(
             select(MeasuredPost.id, PostTag.tag)
-            .join(PublishTarget, PublishTarget.id == MeasuredPost.publish_target_id)
-            .join(PostTag, PostTag.post_id == PublishTarget.post_id)
+            .join(Variant, Variant.id == MeasuredPost.variant_id)
+            .join(PostTag, PostTag.post_id == Variant.post_id)
             .where(MeasuredPost.id.in_(measured_ids[start : start + TAGS_CHUNK]))
             .order_by(MeasuredPost.id, PostTag.tag)
         )

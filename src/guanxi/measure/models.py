@@ -1,7 +1,7 @@
 """The analytics tables: the brand's own posts and accounts, as time series.
 
 A ``MeasuredPost`` is one post of a channel, known by its id on the platform, whether
-guanxi published it (linked to its publish target), found it in the account's timeline or
+guanxi published it (linked to its variant), found it in the account's timeline or
 read it from an import. Its figures are ``PostSnapshot`` rows: lifetime totals as the
 platform reported them at one moment, taken on a decaying schedule after publishing.
 
@@ -146,9 +146,9 @@ class MeasuredPost(MetricColumns, Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(200))
-    # The publish target, when guanxi published it; the post stays measured if it goes.
-    publish_target_id: Mapped[int | None] = mapped_column(
-        ForeignKey("publish_targets.id", ondelete="SET NULL"), default=None, index=True
+    # The variant, when guanxi published it; the post stays measured if it goes.
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("variants.id", ondelete="SET NULL"), default=None, index=True
     )
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     format: Mapped[PostFormat | None] = mapped_column(String(10), default=None)  # None: unknown

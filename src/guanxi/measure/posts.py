@@ -91,7 +91,7 @@ def discover_published(run: Run) -> None:
             "workspace_id": run.channel.workspace_id,
             "channel_id": run.channel.id,
             "external_id": post.external_id[:200],
-            "publish_target_id": post.target_id,
+            "variant_id": post.variant_id,
             "published_at": published_at,
             "format": post.format,
             "text_excerpt": values.text(post.text, limit=280),
@@ -105,10 +105,7 @@ def discover_published(run: Run) -> None:
         # Already found in the timeline: it is now known as guanxi's, with its format.
         statement = statement.on_conflict_do_update(
             index_elements=["channel_id", "external_id"],
-            set_={
-                name: statement.excluded[name]
-                for name in ("publish_target_id", "found_by", "format")
-            },
+            set_={name: statement.excluded[name] for name in ("variant_id", "found_by", "format")},
         )
         run.db.execute(statement)
         run.report.posts_found += 1
@@ -157,7 +154,7 @@ def _timeline_row(run: Run, item: FetchedItem) -> dict[str, Any] | None:
         "workspace_id": run.channel.workspace_id,
         "channel_id": run.channel.id,
         "external_id": item.external_id[:200],
-        "publish_target_id": None,
+        "variant_id": None,
         "published_at": published_at,
         "format": PostFormat(item.format.value) if item.format is not None else None,
         "text_excerpt": values.text(item.text, limit=280),

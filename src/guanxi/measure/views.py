@@ -359,9 +359,9 @@ def post_page(request: Request, membership: Member, db: Db, measured_post_id: in
     curve = curves.post_curve(db, workspace=membership.workspace, post_id=measured_post_id)
     variant = (
         flows.published_variant(
-            db, workspace_id=membership.workspace_id, target_id=curve.post.publish_target_id
+            db, workspace_id=membership.workspace_id, variant_id=curve.post.variant_id
         )
-        if curve.post.publish_target_id is not None
+        if curve.post.variant_id is not None
         else None
     )
     context = _context(request, membership, period) | {

@@ -21,8 +21,8 @@ from guanxi.publishing.models import (
     PostCreate,
     PostRead,
     PostUpdate,
-    PublishTarget,
     ScheduleRequest,
+    Variant,
     VariantRead,
     VariantUpdate,
 )
@@ -47,9 +47,9 @@ def _load(db: Db, membership: Membership, post_id: int) -> Post:
 
 def _load_variant(
     db: Db, membership: Membership, post_id: int, variant_id: int
-) -> tuple[Post, PublishTarget]:
+) -> tuple[Post, Variant]:
     return service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+        db, workspace=membership.workspace, post_id=post_id, variant_id=variant_id
     )
 
 
@@ -139,12 +139,12 @@ def api_update_variant(
 ) -> VariantRead:
     """Replace a variant's content and re-run its checks (not while scheduled or live)."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, variant_id)
-    target.track_links = payload.track_links
-    target.untracked_urls = link_tracking.checked_untracked(payload.untracked_urls)
+    _post, variant = _load_variant(db, membership, post_id, variant_id)
+    variant.track_links = payload.track_links
+    variant.untracked_urls = link_tracking.checked_untracked(payload.untracked_urls)
     variants.update_variant(
         db,
-        target=target,
+        variant=variant,
         actor=membership.user,
         text=payload.text,
         title=payload.title,
@@ -154,9 +154,9 @@ def api_update_variant(
         cover_media_id=str(payload.cover_media_id or ""),
         settings=app_settings(request),
     )
-    variants.check_variant(db, target=target, settings=app_settings(request))
+    variants.check_variant(db, variant=variant, settings=app_settings(request))
     db.commit()
-    return VariantRead.of(target)
+    return VariantRead.of(variant)
 
 
 @router.post("/posts/{post_id}/submit", response_model=PostRead)
@@ -182,10 +182,10 @@ def api_decide(
 ) -> VariantRead:
     """Approve or reject the next review step of a variant (a rejection needs a comment)."""
     i18n.set_language(request.state.language)
-    post, target = _load_variant(db, membership, post_id, variant_id)
+    post, variant = _load_variant(db, membership, post_id, variant_id)
     approvals.decide(
         db,
-        target=target,
+        variant=variant,
         post=post,
         membership=membership,
         approved=payload.approved,
@@ -193,7 +193,7 @@ def api_decide(
         settings=app_settings(request),
     )
     db.commit()
-    return VariantRead.of(target)
+    return VariantRead.of(variant)
 
 
 @router.post("/posts/{post_id}/variants/{variant_id}/overrides", response_model=VariantRead)
@@ -207,12 +207,12 @@ def api_override(
 ) -> VariantRead:
     """Let a warning of the variant's last checks pass (managers); errors cannot be."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, variant_id)
+    _post, variant = _load_variant(db, membership, post_id, variant_id)
     variants.override_warning(
-        db, target=target, membership=membership, code=payload.code, reason=payload.reason
+        db, variant=variant, membership=membership, code=payload.code, reason=payload.reason
     )
     db.commit()
-    return VariantRead.of(target)
+    return VariantRead.of(variant)
 
 
 @router.post("/posts/{post_id}/variants/{variant_id}/schedule", response_model=VariantRead)
@@ -226,11 +226,11 @@ def api_schedule(
 ) -> VariantRead:
     """Schedule an approved, checked variant at ``at`` (null: publish now)."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, variant_id)
+    _post, variant = _load_variant(db, membership, post_id, variant_id)
     try:
-        scheduling.schedule_target(
+        scheduling.schedule_variant(
             db,
-            target=target,
+            variant=variant,
             membership=membership,
             when=payload.at,
             settings=app_settings(request),
@@ -239,7 +239,7 @@ def api_schedule(
         db.rollback()
         raise
     db.commit()
-    return VariantRead.of(target)
+    return VariantRead.of(variant)
 
 
 @router.post("/posts/{post_id}/variants/{variant_id}/unschedule", response_model=VariantRead)
@@ -248,10 +248,10 @@ def api_unschedule(
 ) -> VariantRead:
     """Take a scheduled variant off the queue; it stays approved."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, variant_id)
-    scheduling.unschedule_target(db, target=target, membership=membership)
+    _post, variant = _load_variant(db, membership, post_id, variant_id)
+    scheduling.unschedule_variant(db, variant=variant, membership=membership)
     db.commit()
-    return VariantRead.of(target)
+    return VariantRead.of(variant)
 
 
 @router.get("/posts/{post_id}/variants/{variant_id}/attempts", response_model=list[AttemptRead])
@@ -260,9 +260,10 @@ def api_attempts(
 ) -> list[AttemptRead]:
     """Every logged attempt at publishing the variant, oldest first."""
     i18n.set_language(request.state.language)
-    _post, target = _load_variant(db, membership, post_id, variant_id)
+    _post, variant = _load_variant(db, membership, post_id, variant_id)
     return [
-        AttemptRead.model_validate(attempt) for attempt in service.list_attempts(db, target=target)
+        AttemptRead.model_validate(attempt)
+        for attempt in service.list_attempts(db, variant=variant)
     ]
 
 

@@ -36,9 +36,9 @@ from guanxi.publishing.models import (
     Approval,
     Post,
     PublishingPolicy,
-    PublishTarget,
     ReviewLink,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.service import set_state
@@ -77,42 +77,42 @@ def decider_key(approval: Approval) -> str:
     return rules.external_key(approval.reviewer_label)
 
 
-def variant_authors(post: Post, target: PublishTarget) -> frozenset[str]:
+def variant_authors(post: Post, variant: Variant) -> frozenset[str]:
     """Who wrote the variant: the post's author and whoever edited the variant's content."""
-    ids = [post.created_by_id, *(target.content_author_ids or [])]
+    ids = [post.created_by_id, *(variant.content_author_ids or [])]
     return frozenset(rules.member_key(user_id) for user_id in ids if user_id is not None)
 
 
 def post_authors(post: Post) -> frozenset[str]:
     """Who wrote any of the post's variants."""
-    return frozenset(key for target in post.targets for key in variant_authors(post, target))
+    return frozenset(key for variant in post.variants for key in variant_authors(post, variant))
 
 
-def review_status(db: Session, *, target: PublishTarget, policy: PublishingPolicy) -> ReviewStatus:
+def review_status(db: Session, *, variant: Variant, policy: PublishingPolicy) -> ReviewStatus:
     """The approvals that still count: for the current content, since the last rejection,
     one per person, none by an author."""
-    return _status_of(target, list_approvals(db, target=target), policy)
+    return _status_of(variant, list_approvals(db, variant=variant), policy)
 
 
 def review_statuses(
-    db: Session, *, targets: Sequence[PublishTarget], policy: PublishingPolicy
+    db: Session, *, variants: Sequence[Variant], policy: PublishingPolicy
 ) -> dict[int, ReviewStatus]:
     """``review_status`` of many variants by id, their decisions read in one query (load the
-    targets with their post, or each asks for it)."""
-    decisions: dict[int, list[Approval]] = {target.id: [] for target in targets}
+    variants with their post, or each asks for it)."""
+    decisions: dict[int, list[Approval]] = {variant.id: [] for variant in variants}
     query = select(Approval).order_by(Approval.id)
-    for approval in scalars_among(db, query, Approval.target_id, decisions):
-        decisions[approval.target_id].append(approval)
-    return {target.id: _status_of(target, decisions[target.id], policy) for target in targets}
+    for approval in scalars_among(db, query, Approval.variant_id, decisions):
+        decisions[approval.variant_id].append(approval)
+    return {variant.id: _status_of(variant, decisions[variant.id], policy) for variant in variants}
 
 
 def _status_of(
-    target: PublishTarget, decisions: list[Approval], policy: PublishingPolicy
+    variant: Variant, decisions: list[Approval], policy: PublishingPolicy
 ) -> ReviewStatus:
-    authors = variant_authors(target.post, target)
+    authors = variant_authors(variant.post, variant)
     counted = rules.counting_approvals(
         ((a.approved, a.content_digest, a.step, decider_key(a)) for a in decisions),
-        digest=content_digest(target),
+        digest=content_digest(variant),
         authors=authors,
     )
     by_key = {decider_key(a): a for a in decisions if a.approved}
@@ -121,21 +121,21 @@ def _status_of(
         lowest_role=Role(policy.approver_role),
         authors=authors,
         approvers=counted,
-        in_review=target.state == TargetState.IN_REVIEW,
+        in_review=variant.state == VariantState.IN_REVIEW,
     )
     return ReviewStatus(
         valid=[by_key[key] for key in counted], steps=policy.approval_steps, review=review
     )
 
 
-def approvals_complete(db: Session, *, target: PublishTarget, policy: PublishingPolicy) -> bool:
+def approvals_complete(db: Session, *, variant: Variant, policy: PublishingPolicy) -> bool:
     """Whether every step the policy asks for is approved for the variant as it is now."""
-    return review_status(db, target=target, policy=policy).complete
+    return review_status(db, variant=variant, policy=policy).complete
 
 
-def list_approvals(db: Session, *, target: PublishTarget) -> list[Approval]:
+def list_approvals(db: Session, *, variant: Variant) -> list[Approval]:
     """Every decision on a variant, oldest first (stale ones included, for the record)."""
-    query = select(Approval).where(Approval.target_id == target.id).order_by(Approval.id)
+    query = select(Approval).where(Approval.variant_id == variant.id).order_by(Approval.id)
     return list(db.scalars(query))
 
 
@@ -187,23 +187,23 @@ MSG_BLOCKING_APPROVE = N_(
 
 
 def refuse_blocking_errors(
-    db: Session, *, targets: Iterable[PublishTarget], settings: Settings, message: str
+    db: Session, *, variants: Iterable[Variant], settings: Settings, message: str
 ) -> None:
-    """Check ``targets`` again (storing the findings); raise a BlockingChecksError listing
+    """Check ``variants`` again (storing the findings); raise a BlockingChecksError listing
     every error when any has one. Warnings do not block here: a manager overrides them."""
     errors: list[tuple[str, dict[str, Any]]] = []
-    for target in targets:
-        check_variant(db, target=target, settings=settings)
-        channel = db.get(Channel, target.channel_id)
-        name = channel.name if channel is not None else str(target.channel_id)
-        errors.extend((name, finding) for finding in unresolved(target)[0])
+    for variant in variants:
+        check_variant(db, variant=variant, settings=settings)
+        channel = db.get(Channel, variant.channel_id)
+        name = channel.name if channel is not None else str(variant.channel_id)
+        errors.extend((name, finding) for finding in unresolved(variant)[0])
     if errors:
         raise BlockingChecksError(message, errors)
 
 
 def submit_for_review(
     db: Session, *, post: Post, membership: Membership, settings: Settings | None = None
-) -> list[PublishTarget]:
+) -> list[Variant]:
     """Send every draft variant of the post to review (DRAFT → IN_REVIEW).
 
     Checks run first: a blocking error in any draft stops the whole submission.
@@ -214,15 +214,17 @@ def submit_for_review(
         raise UserError(
             N_("This workspace publishes without approval: schedule the variants directly.")
         )
-    drafts = [target for target in post.targets if target.state == TargetState.DRAFT]
+    drafts = [variant for variant in post.variants if variant.state == VariantState.DRAFT]
     if not drafts:
         raise UserError(N_("No variant of this post is a draft: there is nothing to submit."))
     settings = settings or get_settings()
-    refuse_blocking_errors(db, targets=drafts, settings=settings, message=MSG_BLOCKING_SUBMIT)
-    for target in drafts:
-        set_state(db, target=target, state=TargetState.IN_REVIEW, reason="", actor=membership.user)
-    reviews = {t.id: review_status(db, target=t, policy=policy).review for t in drafts}
-    notices.waiting(db, settings=settings, post=post, targets=drafts, reviews=reviews)
+    refuse_blocking_errors(db, variants=drafts, settings=settings, message=MSG_BLOCKING_SUBMIT)
+    for variant in drafts:
+        set_state(
+            db, variant=variant, state=VariantState.IN_REVIEW, reason="", actor=membership.user
+        )
+    reviews = {t.id: review_status(db, variant=t, policy=policy).review for t in drafts}
+    notices.waiting(db, settings=settings, post=post, variants=drafts, reviews=reviews)
     return drafts
 
 
@@ -238,7 +240,7 @@ def _clean_comment(comment: str, *, approved: bool) -> str:
 def _record_decision(
     db: Session,
     *,
-    target: PublishTarget,
+    variant: Variant,
     policy: PublishingPolicy,
     decider: Decider,
     approved: bool,
@@ -247,13 +249,13 @@ def _record_decision(
     label: str,
     settings: Settings,
 ) -> Approval:
-    status = review_status(db, target=target, policy=policy)
+    status = review_status(db, variant=variant, policy=policy)
     after = rules.decide(status.review, decider, approved=approved)  # raises a refusal
     approval = Approval(
-        target_id=target.id,
+        variant_id=variant.id,
         step=status.next_step,
         approved=approved,
-        content_digest=content_digest(target),
+        content_digest=content_digest(variant),
         decided_by_id=user.id if user else None,
         reviewer_label=label,
         comment=comment,
@@ -262,10 +264,10 @@ def _record_decision(
     db.flush()
     record_decision(
         db,
-        workspace=db.get(Workspace, target.workspace_id),
+        workspace=db.get(Workspace, variant.workspace_id),
         subject="variant",
-        entity_type="publish_target",
-        entity_id=target.id,
+        entity_type="variant",
+        entity_id=variant.id,
         approved=approved,
         actor=user,
         actor_label=label,
@@ -273,12 +275,12 @@ def _record_decision(
     )
     if not approved:
         reason = comment or N_("Rejected in review.")
-        set_state(db, target=target, state=TargetState.DRAFT, reason=reason, actor=user)
+        set_state(db, variant=variant, state=VariantState.DRAFT, reason=reason, actor=user)
     elif after.complete:
-        set_state(db, target=target, state=TargetState.APPROVED, reason="", actor=user)
+        set_state(db, variant=variant, state=VariantState.APPROVED, reason="", actor=user)
     _tell(
         db,
-        target=target,
+        variant=variant,
         approved=approved,
         after=after,
         by=notices.display_name(user, label),
@@ -291,7 +293,7 @@ def _record_decision(
 def _tell(
     db: Session,
     *,
-    target: PublishTarget,
+    variant: Variant,
     approved: bool,
     after: rules.Review,
     by: str,
@@ -300,21 +302,21 @@ def _tell(
 ) -> None:
     """The authors hear of a rejection or a complete approval; the next step's approvers
     hear that it waits for them."""
-    post = target.post
+    post = variant.post
     if approved and not after.complete:
         notices.waiting(
-            db, settings=settings, post=post, targets=[target], reviews={target.id: after}
+            db, settings=settings, post=post, variants=[variant], reviews={variant.id: after}
         )
         return
     notices.decided(
-        db, settings=settings, post=post, target=target, approved=approved, by=by, comment=comment
+        db, settings=settings, post=post, variant=variant, approved=approved, by=by, comment=comment
     )
 
 
 def decide(
     db: Session,
     *,
-    target: PublishTarget,
+    variant: Variant,
     post: Post,
     membership: Membership,
     approved: bool,
@@ -325,23 +327,23 @@ def decide(
 
     An approval is refused while the variant has a blocking check error; a rejection is not.
     """
-    if target.post_id != post.id:
+    if variant.post_id != post.id:
         raise NotFoundError(N_("This variant is not part of this post. Reload the page."))
     policy = get_policy(db, workspace=membership.workspace)
     refusal = rules.decision_refusal(
-        review_status(db, target=target, policy=policy).review, member_decider(membership)
+        review_status(db, variant=variant, policy=policy).review, member_decider(membership)
     )
     if refusal is not None:
         raise refusal
     settings = settings or get_settings()
     if approved:
         refuse_blocking_errors(
-            db, targets=[target], settings=settings, message=MSG_BLOCKING_APPROVE
+            db, variants=[variant], settings=settings, message=MSG_BLOCKING_APPROVE
         )
     user = membership.user
     return _record_decision(
         db,
-        target=target,
+        variant=variant,
         policy=policy,
         decider=member_decider(membership),
         approved=approved,
@@ -471,13 +473,13 @@ def external_decide(
         raise refusal
     comment = _clean_comment(comment, approved=approved)
     post = post_for_link(db, link=link)
-    in_review = [target for target in post.targets if target.state == TargetState.IN_REVIEW]
+    in_review = [variant for variant in post.variants if variant.state == VariantState.IN_REVIEW]
     if not in_review:
         raise UserError(N_("Nothing of this post waits for review any more. Thank you."))
     settings = settings or get_settings()
     if approved:
         refuse_blocking_errors(
-            db, targets=in_review, settings=settings, message=MSG_BLOCKING_APPROVE
+            db, variants=in_review, settings=settings, message=MSG_BLOCKING_APPROVE
         )
     # One decision per link, even when two submissions race: whoever marks it used decides.
     marked = db.execute(
@@ -495,7 +497,7 @@ def external_decide(
     label = external_label(link)
     return _decide_all(
         db,
-        targets=in_review,
+        variants=in_review,
         policy=policy,
         label=label,
         verdict=(approved, comment),
@@ -506,7 +508,7 @@ def external_decide(
 def _decide_all(
     db: Session,
     *,
-    targets: Iterable[PublishTarget],
+    variants: Iterable[Variant],
     policy: PublishingPolicy,
     label: str,
     verdict: tuple[bool, str],
@@ -517,7 +519,7 @@ def _decide_all(
     return [
         _record_decision(
             db,
-            target=target,
+            variant=variant,
             policy=policy,
             decider=decider,
             approved=approved,
@@ -526,5 +528,5 @@ def _decide_all(
             label=label,
             settings=settings,
         )
-        for target in targets
+        for variant in variants
     ]

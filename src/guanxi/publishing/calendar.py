@@ -1,14 +1,14 @@
-"""The publishing calendar: month and week grids in the viewer's time zone, the targets on
-them, rescheduling by moving a target to another day or hour.
+"""The publishing calendar: month and week grids in the viewer's time zone, the variants on
+them, rescheduling by moving a variant to another day or hour.
 
 Times are stored in UTC. A grid is computed in the *viewer's* zone (a day is the viewer's
-local day, which lasts 23 or 25 hours where daylight saving time changes), and each target
+local day, which lasts 23 or 25 hours where daylight saving time changes), and each variant
 also shows its time in its *account's* zone (``Channel.timezone``, Asia/Shanghai unless set).
 
-Rescheduling changes only when a target goes out, never what it says: an approved variant
+Rescheduling changes only when a variant goes out, never what it says: an approved variant
 stays approved when it is moved (approvals are bound to the content's digest, and the time
-is not content). Targets that the engine has started on (publishing, processing, published)
-cannot be moved, nor can a target whose last publish has an unknown outcome.
+is not content). Variants that the engine has started on (publishing, processing, published)
+cannot be moved, nor can a variant whose last publish has an unknown outcome.
 """
 
 from __future__ import annotations
@@ -31,20 +31,20 @@ from guanxi.core import fields
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
-from guanxi.publishing.models import Campaign, Post, PublishTarget, TargetState
+from guanxi.publishing.models import Campaign, Post, Variant, VariantState
 
 DEFAULT_ACCOUNT_ZONE = "Asia/Shanghai"
-# Only targets the engine has not started on may move; the time is not part of an approval.
+# Only variants the engine has not started on may move; the time is not part of an approval.
 RESCHEDULABLE_STATES = frozenset(
-    {TargetState.DRAFT, TargetState.IN_REVIEW, TargetState.APPROVED, TargetState.SCHEDULED}
+    {VariantState.DRAFT, VariantState.IN_REVIEW, VariantState.APPROVED, VariantState.SCHEDULED}
 )
 # The engine has already sent (or is sending) these: their time is history, not a plan.
 STARTED_STATES = frozenset(
     {
-        TargetState.PUBLISHING,
-        TargetState.PROCESSING,
-        TargetState.PUBLISHED,
-        TargetState.PENDING_REVIEW,
+        VariantState.PUBLISHING,
+        VariantState.PROCESSING,
+        VariantState.PUBLISHED,
+        VariantState.PENDING_REVIEW,
     }
 )
 NO_CAMPAIGN = "none"  # the campaign filter's value for posts outside any campaign
@@ -187,7 +187,7 @@ class CalendarFilters:
     platform: str | None = None
     channel_id: int | None = None
     campaign: int | str | None = None  # a campaign id, or NO_CAMPAIGN
-    state: TargetState | None = None
+    state: VariantState | None = None
 
     def as_query(self) -> dict[str, str]:
         """The filters as the GET parameters that produce them (for links)."""
@@ -217,10 +217,10 @@ def parse_filters(
         campaign_value = parse_id(campaign)
         if campaign_value is None:
             problems.append(UserError(N_("Choose a campaign from the list.")))
-    state_value: TargetState | None = None
+    state_value: VariantState | None = None
     if state.strip():
         try:
-            state_value = TargetState(state.strip())
+            state_value = VariantState(state.strip())
         except ValueError:
             problems.append(UserError(N_("Choose a status from the list.")))
     filters = CalendarFilters(
@@ -234,15 +234,15 @@ def parse_filters(
 
 @dataclass(frozen=True)
 class CalendarEntry:
-    """One target on the grid: what, where, when (for the viewer and for the account)."""
+    """One variant on the grid: what, where, when (for the viewer and for the account)."""
 
-    target_id: int
+    variant_id: int
     post_id: int
     title: str
     channel_name: str
     platform: str
     platform_name: str
-    state: TargetState
+    state: VariantState
     at: datetime  # UTC: published_at once published, else scheduled_at
     viewer_at: datetime
     account_at: datetime
@@ -258,53 +258,53 @@ class CalendarEntry:
         return self.viewer_at.utcoffset() == self.account_at.utcoffset()
 
 
-def is_movable(target: PublishTarget) -> bool:
-    """Whether a target may be rescheduled (see the module docstring)."""
-    return TargetState(target.state) in RESCHEDULABLE_STATES and not target.outcome_unknown
+def is_movable(variant: Variant) -> bool:
+    """Whether a variant may be rescheduled (see the module docstring)."""
+    return VariantState(variant.state) in RESCHEDULABLE_STATES and not variant.outcome_unknown
 
 
 def _entry(
-    target: PublishTarget, post: Post, channel: Channel, campaign: Campaign | None, zone: str
+    variant: Variant, post: Post, channel: Channel, campaign: Campaign | None, zone: str
 ) -> CalendarEntry:
-    at = target.published_at or target.scheduled_at
-    assert at is not None  # the query only returns targets with a time
+    at = variant.published_at or variant.scheduled_at
+    assert at is not None  # the query only returns variants with a time
     account_zone = valid_zone(channel.timezone) or DEFAULT_ACCOUNT_ZONE
     return CalendarEntry(
-        target_id=target.id,
+        variant_id=variant.id,
         post_id=post.id,
         title=post.title,
         channel_name=channel.name,
         platform=channel.platform,
         platform_name=platform_name(channel.platform),
-        state=TargetState(target.state),
+        state=VariantState(variant.state),
         at=at,
         viewer_at=at.astimezone(ZoneInfo(zone)),
         account_at=at.astimezone(ZoneInfo(account_zone)),
         account_zone=account_zone,
         campaign_name=campaign.name if campaign else None,
         color=campaign.color if campaign else NEUTRAL_COLOR,
-        movable=is_movable(target),
-        late=target.late,
+        movable=is_movable(variant),
+        late=variant.late,
     )
 
 
 def calendar_entries(
     db: Session, *, workspace: Workspace, span: CalendarRange, filters: CalendarFilters
 ) -> list[CalendarEntry]:
-    """The workspace's targets with a time inside ``span``, narrowed by ``filters``, in
+    """The workspace's variants with a time inside ``span``, narrowed by ``filters``, in
     time order."""
-    moment = func.coalesce(PublishTarget.published_at, PublishTarget.scheduled_at)
+    moment = func.coalesce(Variant.published_at, Variant.scheduled_at)
     query = (
-        select(PublishTarget, Post, Channel, Campaign)
-        .join(Post, Post.id == PublishTarget.post_id)
-        .join(Channel, Channel.id == PublishTarget.channel_id)
+        select(Variant, Post, Channel, Campaign)
+        .join(Post, Post.id == Variant.post_id)
+        .join(Channel, Channel.id == Variant.channel_id)
         .outerjoin(Campaign, Campaign.id == Post.campaign_id)
         .where(
-            PublishTarget.workspace_id == workspace.id,
+            Variant.workspace_id == workspace.id,
             moment >= span.start,
             moment < span.end,
         )
-        .order_by(moment, PublishTarget.id)
+        .order_by(moment, Variant.id)
     )
     if filters.platform:
         query = query.where(Channel.platform == filters.platform)
@@ -315,10 +315,10 @@ def calendar_entries(
     elif filters.campaign is not None:
         query = query.where(Post.campaign_id == filters.campaign)
     if filters.state is not None:
-        query = query.where(PublishTarget.state == filters.state)
+        query = query.where(Variant.state == filters.state)
     return [
-        _entry(target, post, channel, campaign, span.zone)
-        for target, post, channel, campaign in db.execute(query)
+        _entry(variant, post, channel, campaign, span.zone)
+        for variant, post, channel, campaign in db.execute(query)
     ]
 
 
@@ -341,26 +341,26 @@ class CalendarGrid:
 def build_grid(
     db: Session, *, workspace: Workspace, span: CalendarRange, filters: CalendarFilters
 ) -> CalendarGrid:
-    """The grid of ``span`` with the workspace's targets placed on it."""
+    """The grid of ``span`` with the workspace's variants placed on it."""
     return CalendarGrid(span, calendar_entries(db, workspace=workspace, span=span, filters=filters))
 
 
-def get_target(db: Session, *, workspace: Workspace, target_id: int) -> PublishTarget:
-    """The workspace's target with this id; NotFound for anyone else's."""
-    target = db.get(PublishTarget, target_id)
-    if target is None or target.workspace_id != workspace.id:
+def find_variant(db: Session, *, workspace: Workspace, variant_id: int) -> Variant:
+    """The workspace's variant with this id; NotFound for anyone else's."""
+    variant = db.get(Variant, variant_id)
+    if variant is None or variant.workspace_id != workspace.id:
         raise NotFoundError(N_("No such post on this workspace's calendar."))
-    return target
+    return variant
 
 
-def target_entry(db: Session, *, target: PublishTarget, zone: str) -> CalendarEntry | None:
-    """The calendar entry of one target (None when it has no time yet)."""
-    if (target.published_at or target.scheduled_at) is None:
+def variant_entry(db: Session, *, variant: Variant, zone: str) -> CalendarEntry | None:
+    """The calendar entry of one variant (None when it has no time yet)."""
+    if (variant.published_at or variant.scheduled_at) is None:
         return None
-    channel = db.get(Channel, target.channel_id)
+    channel = db.get(Channel, variant.channel_id)
     assert channel is not None  # a foreign key with ON DELETE CASCADE
-    campaign = db.get(Campaign, target.post.campaign_id) if target.post.campaign_id else None
-    return _entry(target, target.post, channel, campaign, zone)
+    campaign = db.get(Campaign, variant.post.campaign_id) if variant.post.campaign_id else None
+    return _entry(variant, variant.post, channel, campaign, zone)
 
 
 # --- Rescheduling ----------------------------------------------------------------------------
@@ -390,30 +390,30 @@ def parse_time(value: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
-def reschedule_target(
+def reschedule_variant(
     db: Session,
     *,
     workspace: Workspace,
-    target_id: int,
+    variant_id: int,
     day: str,
     at: str,
     zone: str,
     actor: User,
     now: datetime | None = None,
     ip: str | None = None,
-) -> PublishTarget:
-    """Move a target to wall-clock ``day at`` in ``zone`` (the viewer's), audited.
+) -> Variant:
+    """Move a variant to wall-clock ``day at`` in ``zone`` (the viewer's), audited.
 
-    Only targets not yet started by the engine move, and only into the future. The state,
+    Only variants not yet started by the engine move, and only into the future. The state,
     and so an approval, is kept: the time is not content. A pending retry follows the move.
     """
-    target = get_target(db, workspace=workspace, target_id=target_id)
-    state = TargetState(target.state)
+    variant = find_variant(db, workspace=workspace, variant_id=variant_id)
+    state = VariantState(variant.state)
     if state in STARTED_STATES:
         raise ConflictError(
             N_("This post is already publishing or published; its time can no longer change.")
         )
-    if target.outcome_unknown:
+    if variant.outcome_unknown:
         raise ConflictError(
             N_(
                 "guanxi is still checking whether this post already went out. Wait until its "
@@ -427,12 +427,12 @@ def reschedule_target(
     when = to_utc(parse_day(day), parse_time(at), require_zone(zone))
     if when <= (now or utcnow()):
         raise UserError(N_("That time has already passed. Choose a time in the future."))
-    before = {"scheduled_at": target.scheduled_at.isoformat() if target.scheduled_at else None}
-    target.scheduled_at = when
-    if target.next_attempt_at is not None:
-        target.next_attempt_at = when  # a pending retry waits for the new slot, not the old one
-    if target.due_at is not None:
-        target.due_at = when  # manual channels: the person's deadline moves with the slot
+    before = {"scheduled_at": variant.scheduled_at.isoformat() if variant.scheduled_at else None}
+    variant.scheduled_at = when
+    if variant.next_attempt_at is not None:
+        variant.next_attempt_at = when  # a pending retry waits for the new slot, not the old one
+    if variant.due_at is not None:
+        variant.due_at = when  # manual channels: the person's deadline moves with the slot
     try:
         db.flush()
     except StaleDataError as exc:
@@ -443,11 +443,11 @@ def reschedule_target(
         db,
         actor=actor,
         workspace=workspace,
-        action="publish_target.reschedule",
-        entity_type="publish_target",
-        entity_id=target.id,
+        action="variant.reschedule",
+        entity_type="variant",
+        entity_id=variant.id,
         before=before,
         after={"scheduled_at": when.isoformat(), "state": str(state), "zone": zone},
         ip=ip,
     )
-    return target
+    return variant

@@ -21,7 +21,7 @@ from guanxi.core import i18n
 from guanxi.core.bounds import FIELD_MAX_LENGTH
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.publishing import calendar, campaigns, policy
-from guanxi.publishing.models import TARGET_STATE_LABELS, TargetState
+from guanxi.publishing.models import TARGET_STATE_LABELS, VariantState
 from guanxi.publishing.states import state_labels
 from guanxi.web import zones
 from guanxi.web.deps import (
@@ -98,7 +98,7 @@ def _filter_choices(db: Db, membership: Membership) -> dict[str, Any]:
         "platforms": {slug: platform_name(slug) for slug in platforms},
         "channels": channels,
         "campaigns": campaigns.list_campaigns(db, workspace=workspace),
-        "states": {state.value: TARGET_STATE_LABELS[state] for state in TargetState},
+        "states": {state.value: TARGET_STATE_LABELS[state] for state in VariantState},
     }
 
 
@@ -198,28 +198,28 @@ def choose_zone(
     return RedirectResponse(safe_next(back, default), status_code=303)
 
 
-def _target_page(
+def _variant_page(
     request: Request,
     db: Db,
     membership: Membership,
-    target_id: int,
+    variant_id: int,
     *,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     zone, _source = viewer_zone(request, membership)
-    target = calendar.get_target(db, workspace=membership.workspace, target_id=target_id)
-    entry = calendar.target_entry(db, target=target, zone=zone)
+    variant = calendar.find_variant(db, workspace=membership.workspace, variant_id=variant_id)
+    entry = calendar.variant_entry(db, variant=variant, zone=zone)
     anchor = entry.viewer_at.date() if entry else calendar.today_in(zone)
     return render(
         request,
-        "publishing/calendar_target.html",
+        "publishing/calendar_variant.html",
         {
             "section": "publish",
-            "target": target,
+            "variant": variant,
             "entry": entry,
             "zone": zone,
-            "movable": calendar.is_movable(target),
+            "movable": calendar.is_movable(variant),
             "can_write": membership.can(Permission.WRITE),
             "state_labels": state_labels(),
             "error": error,
@@ -232,15 +232,15 @@ def _target_page(
 
 
 @router.get("/w/{slug}/calendar/variants/{variant_id}")
-def target_detail(request: Request, db: Db, membership: Member, variant_id: int) -> Response:
+def variant_detail(request: Request, db: Db, membership: Member, variant_id: int) -> Response:
     """One post on the calendar, with a form to move it (the keyboard and no-JS path)."""
-    return _target_page(request, db, membership, variant_id)
+    return _variant_page(request, db, membership, variant_id)
 
 
 @router.api_route(
     "/w/{slug}/calendar/targets/{rest:path}", methods=["GET", "POST"], include_in_schema=False
 )
-def old_target_url(membership: Member, rest: str) -> Response:
+def old_variant_url(membership: Member, rest: str) -> Response:
     """Links and bookmarks from before variants were called variants everywhere (for the
     workspace's members only: to anyone else the address does not exist)."""
     slug = membership.workspace.slug
@@ -257,13 +257,13 @@ def reschedule(
     day: Annotated[str, Form(alias="date", max_length=FIELD_MAX_LENGTH)] = "",
     at: Annotated[str, Form(alias="time", max_length=FIELD_MAX_LENGTH)] = "",
 ) -> Response:
-    """Move a target to a day and time in the viewer's zone (dragged, or the detail's form)."""
+    """Move a variant to a day and time in the viewer's zone (dragged, or the detail's form)."""
     zone, _source = viewer_zone(request, membership)
     try:
-        target = calendar.reschedule_target(
+        variant = calendar.reschedule_variant(
             db,
             workspace=membership.workspace,
-            target_id=variant_id,
+            variant_id=variant_id,
             day=day,
             at=at,
             zone=zone,
@@ -279,19 +279,19 @@ def reschedule(
         message = _translate(request, exc)
         if _wants_json(request):
             return JSONResponse({"ok": False, "message": message}, status_code=exc.status_code)
-        return _target_page(
+        return _variant_page(
             request, db, membership, variant_id, error=message, status_code=exc.status_code
         )
     db.commit()
     i18n.set_language(request.state.language)
     notice = N_("The post was moved. Its approval, if any, still holds: the time is not content.")
     if _wants_json(request):
-        assert target.scheduled_at is not None
+        assert variant.scheduled_at is not None
         return JSONResponse(
             {
                 "ok": True,
                 "message": i18n.gettext(notice),
-                "scheduled_at": target.scheduled_at.isoformat(),
+                "scheduled_at": variant.scheduled_at.isoformat(),
             }
         )
     request.session["notice"] = notice

@@ -192,7 +192,7 @@ def posts_by_campaign(db: Session, *, workspace: Workspace) -> dict[int | None, 
     query = (
         select(Post)
         .where(Post.workspace_id == workspace.id)
-        .options(selectinload(Post.targets))
+        .options(selectinload(Post.variants))
         .order_by(Post.created_at.desc(), Post.id.desc())
     )
     groups: dict[int | None, list[Post]] = {}

@@ -18,7 +18,7 @@ from guanxi.connectors.base import Connector, HashtagStyle, MediaKind, PreviewKi
 from guanxi.core.settings import Settings
 from guanxi.publishing import link_tracking, media, service, variants
 from guanxi.publishing.limits import field_limits
-from guanxi.publishing.models import MediaAsset, Post, PublishTarget
+from guanxi.publishing.models import MediaAsset, Post, Variant
 from guanxi.publishing.tags import checked_tags, set_tags
 
 
@@ -57,12 +57,12 @@ def composer_accounts(
     return [account_view(c, settings) for c in list_channels(db, workspace=workspace)]
 
 
-def _attach(target: PublishTarget, assets: list[MediaAsset], uses_cover: bool) -> None:
+def _attach(variant: Variant, assets: list[MediaAsset], uses_cover: bool) -> None:
     """Give a new variant the post's media; a platform with a cover gets the first image."""
-    target.media_ids = [asset.id for asset in assets]
+    variant.media_ids = [asset.id for asset in assets]
     images = [asset for asset in assets if asset.kind == MediaKind.IMAGE.value]
     if uses_cover and images:
-        target.cover_media_id = images[0].id
+        variant.cover_media_id = images[0].id
 
 
 def _assets(db: Session, workspace: Workspace, ids: Iterable[int]) -> list[MediaAsset]:
@@ -111,19 +111,19 @@ def compose_post(
         )
         chosen.append(asset.id)
     assets = _assets(db, workspace, chosen)
-    for target in post.targets:
-        channel = db.get(Channel, target.channel_id)
+    for variant in post.variants:
+        channel = db.get(Channel, variant.channel_id)
         assert channel is not None
         uses_cover = "cover" in account_view(channel, settings).fields
-        _attach(target, assets, uses_cover)
-        target.track_links = track_links
+        _attach(variant, assets, uses_cover)
+        variant.track_links = track_links
         link_tracking.track_variant(
             db,
-            target=target,
+            variant=variant,
             connector=variants.load_connector(channel, settings),
             actor_id=membership.user_id,
         )
-        variants.check_variant(db, target=target, settings=settings)
+        variants.check_variant(db, variant=variant, settings=settings)
     return post
 
 
@@ -134,21 +134,21 @@ def add_accounts(
     membership: Membership,
     channel_ids: Iterable[str],
     settings: Settings,
-) -> list[PublishTarget]:
+) -> list[Variant]:
     """New variants of ``post`` for more accounts, with the media of its first variant."""
     require(membership, Permission.WRITE)
-    shown = post.targets[0].media_ids if post.targets else []
-    targets = service.add_channels(db, post=post, actor=membership.user, channel_ids=channel_ids)
+    shown = post.variants[0].media_ids if post.variants else []
+    added = service.add_channels(db, post=post, actor=membership.user, channel_ids=channel_ids)
     assets = _assets(db, membership.workspace, shown or [])
-    for target in targets:
-        channel = db.get(Channel, target.channel_id)
+    for variant in added:
+        channel = db.get(Channel, variant.channel_id)
         assert channel is not None
-        _attach(target, assets, "cover" in account_view(channel, settings).fields)
+        _attach(variant, assets, "cover" in account_view(channel, settings).fields)
         link_tracking.track_variant(
             db,
-            target=target,
+            variant=variant,
             connector=variants.load_connector(channel, settings),
             actor_id=membership.user_id,
         )
-        variants.check_variant(db, target=target, settings=settings)
-    return targets
+        variants.check_variant(db, variant=variant, settings=settings)
+    return added

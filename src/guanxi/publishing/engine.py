@@ -1,18 +1,18 @@
-"""The publishing engine: claim due targets, publish them, record what the platform said.
+"""The publishing engine: claim due variants, publish them, record what the platform said.
 
-The database row is the truth and the queue only triggers work. A target is claimed by
+The database row is the truth and the queue only triggers work. A variant is claimed by
 moving it to PUBLISHING with a lease; the worker that executes it takes the lease over with
 a conditional UPDATE (so a duplicated queue message does nothing), and every outcome is
-written with the row's version column (so two writers can never both record one). A target
+written with the row's version column (so two writers can never both record one). A variant
 whose worker died keeps an expired lease: the sweep (``publishing.sweep``) flags its outcome
 unknown and reschedules it, and the next attempt looks the post up before sending again.
 
 Retry policy (documented in docs/publishing-engine.md):
 
 - transient errors: exponential backoff with full jitter, ``RETRY_BASE_S`` doubling up to
-  ``RETRY_CAP_S``; after ``MAX_ATTEMPTS`` the target fails and people are notified;
+  ``RETRY_CAP_S``; after ``MAX_ATTEMPTS`` the variant fails and people are notified;
 - unknown outcomes: ``UNKNOWN_RETRY_S`` later, reconciled with ``find`` first; after
-  ``MAX_ATTEMPTS`` the target needs attention (it may be live);
+  ``MAX_ATTEMPTS`` the variant needs attention (it may be live);
 - rate limits and quotas pause the channel; token errors park it (no attempt is counted).
 """
 
@@ -58,28 +58,28 @@ from guanxi.publishing.models import (
     MediaAsset,
     PublishAttempt,
     PublishingPolicy,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.publishing.outcomes import (
     apply_platform_status,
     apply_result,
-    complete_manual_target,
+    complete_manual_variant,
     handle_error,
 )
 from guanxi.publishing.states import Actor, allowed
 
-S = TargetState
+S = VariantState
 
 # The two ways an outcome arrives from outside a worker, offered here beside the worker's.
 __all__ = [
     "apply_platform_status",
-    "complete_manual_target",
+    "complete_manual_variant",
     "dispatch_due",
-    "execute_target",
+    "execute_variant",
 ]
 
-# How long a claimed target may wait in the queue before the sweep takes it back.
+# How long a claimed variant may wait in the queue before the sweep takes it back.
 QUEUED_LEASE = timedelta(minutes=5)
 DEFAULT_GRACE_MINUTES = 15
 QUEUED_PREFIX = "queued:"
@@ -91,11 +91,11 @@ ConnectorFor = Callable[[Channel], Connector]
 
 
 def _due() -> ColumnElement[Any]:
-    return func.coalesce(PublishTarget.next_attempt_at, PublishTarget.scheduled_at)
+    return func.coalesce(Variant.next_attempt_at, Variant.scheduled_at)
 
 
 def grace_conditions(db: Session, *, now: datetime, in_time: bool) -> ColumnElement[bool]:
-    """Targets whose due time is within (or, with ``in_time=False``, past) their grace."""
+    """Variants whose due time is within (or, with ``in_time=False``, past) their grace."""
     graces: dict[int, list[int]] = {}
     for workspace_id, minutes in db.execute(
         select(PublishingPolicy.workspace_id, PublishingPolicy.late_grace_minutes)
@@ -107,9 +107,9 @@ def grace_conditions(db: Session, *, now: datetime, in_time: bool) -> ColumnElem
     for minutes, workspace_ids in graces.items():
         cutoff = now - timedelta(minutes=minutes)
         check = _due() >= cutoff if in_time else _due() < cutoff
-        parts.append(and_(PublishTarget.workspace_id.in_(workspace_ids), check))
+        parts.append(and_(Variant.workspace_id.in_(workspace_ids), check))
     default_check = _due() >= default_cutoff if in_time else _due() < default_cutoff
-    parts.append(and_(PublishTarget.workspace_id.not_in(with_policy), default_check))
+    parts.append(and_(Variant.workspace_id.not_in(with_policy), default_check))
     return or_(*parts)
 
 
@@ -124,30 +124,30 @@ def ready_channel(now: datetime) -> ColumnElement[bool]:
 def dispatch_due(
     sessions: sessionmaker[Session], *, now: datetime, limit: int, worker_id: str
 ) -> list[int]:
-    """Claim up to ``limit`` due targets (SCHEDULED → PUBLISHING); return their ids.
+    """Claim up to ``limit`` due variants (SCHEDULED → PUBLISHING); return their ids.
 
     Due: the scheduled (or retry) time has come, within the workspace's grace (older ones
     are the sweep's to judge), on a connected channel that is not paused. On PostgreSQL
     the candidates are locked with ``FOR UPDATE SKIP LOCKED``; on SQLite the claim is one
-    conditional UPDATE and SQLite serialises writers. Either way a target is claimed once.
+    conditional UPDATE and SQLite serialises writers. Either way a variant is claimed once.
     """
     assert allowed(S.SCHEDULED, S.PUBLISHING, Actor.ENGINE)  # the bulk form of that move
     with session_scope(sessions) as db:
         postgres = db.get_bind().dialect.name == "postgresql"
         candidates = (
-            select(PublishTarget.id)
-            .join(Channel, Channel.id == PublishTarget.channel_id)
+            select(Variant.id)
+            .join(Channel, Channel.id == Variant.channel_id)
             .where(
-                PublishTarget.state == S.SCHEDULED,
+                Variant.state == S.SCHEDULED,
                 ready_channel(now),
                 _due() <= now,
-                or_(PublishTarget.late.is_(True), grace_conditions(db, now=now, in_time=True)),
+                or_(Variant.late.is_(True), grace_conditions(db, now=now, in_time=True)),
             )
-            .order_by(_due(), PublishTarget.id)
+            .order_by(_due(), Variant.id)
             .limit(limit)
         )
         if postgres:
-            candidates = candidates.with_for_update(skip_locked=True, of=PublishTarget)
+            candidates = candidates.with_for_update(skip_locked=True, of=Variant)
         ids = list(db.scalars(candidates))
         if not ids:
             return []
@@ -155,16 +155,16 @@ def dispatch_due(
             # End the read before writing: SQLite refuses to upgrade a stale read snapshot.
             db.commit()
         claimed = db.scalars(
-            update(PublishTarget)
-            .where(PublishTarget.id.in_(ids), PublishTarget.state == S.SCHEDULED)
+            update(Variant)
+            .where(Variant.id.in_(ids), Variant.state == S.SCHEDULED)
             .values(
                 state=S.PUBLISHING,
                 state_reason="",
                 lease_owner=f"{QUEUED_PREFIX}{worker_id}"[:100],
                 lease_expires_at=now + QUEUED_LEASE,
-                version=PublishTarget.version + 1,
+                version=Variant.version + 1,
             )
-            .returning(PublishTarget.id)
+            .returning(Variant.id)
             .execution_options(synchronize_session=False)
         )
         return sorted(claimed)
@@ -184,29 +184,29 @@ class Job:
 
 
 def take_lease(
-    sessions: sessionmaker[Session], target_id: int, *, now: datetime, owner: str
+    sessions: sessionmaker[Session], variant_id: int, *, now: datetime, owner: str
 ) -> bool:
     """Take over a queued claim for ``owner``; False if it is not (or no longer) queued."""
     with session_scope(sessions) as db:
         result = db.execute(
-            update(PublishTarget)
+            update(Variant)
             .where(
-                PublishTarget.id == target_id,
-                PublishTarget.state == S.PUBLISHING,
-                PublishTarget.lease_owner.startswith(QUEUED_PREFIX),
+                Variant.id == variant_id,
+                Variant.state == S.PUBLISHING,
+                Variant.lease_owner.startswith(QUEUED_PREFIX),
             )
             .values(
                 lease_owner=owner[:100],
                 lease_expires_at=now + PUBLISH_LEASE,
-                version=PublishTarget.version + 1,
+                version=Variant.version + 1,
             )
             .execution_options(synchronize_session=False)
         )
         return getattr(result, "rowcount", 0) == 1
 
 
-def build_request(db: Session, target: PublishTarget, data_dir: Path) -> PublishRequest:
-    """The connector's request for ``target``: its variant, media files and stable key."""
+def build_request(db: Session, variant: Variant, data_dir: Path) -> PublishRequest:
+    """The connector's request for ``variant``: its variant, media files and stable key."""
 
     def load(media_id: int) -> MediaAsset:
         asset = db.get(MediaAsset, media_id)
@@ -214,20 +214,20 @@ def build_request(db: Session, target: PublishTarget, data_dir: Path) -> Publish
             raise PermanentError(N_("A media file of this post was deleted; add it again."))
         return asset
 
-    media = tuple(media_file(load(media_id), data_dir) for media_id in target.media_ids or [])
+    media = tuple(media_file(load(media_id), data_dir) for media_id in variant.media_ids or [])
     for item in media:
         if not item.path.exists():
             raise PermanentError(N_("A media file of this post is missing on disk; add it again."))
-    cover = media_file(load(target.cover_media_id), data_dir) if target.cover_media_id else None
-    variant = VariantDraft(
-        text=target.text,
-        title=target.title,
-        digest=target.digest,
-        link=target.link,
+    cover = media_file(load(variant.cover_media_id), data_dir) if variant.cover_media_id else None
+    draft = VariantDraft(
+        text=variant.text,
+        title=variant.title,
+        digest=variant.digest,
+        link=variant.link,
         media=media,
         cover=cover,
     )
-    return PublishRequest(idempotency_key=target.idempotency_key, variant=variant)
+    return PublishRequest(idempotency_key=variant.idempotency_key, variant=draft)
 
 
 def request_summary(request: PublishRequest, *, late: bool) -> dict[str, Any]:
@@ -261,7 +261,7 @@ def result_summary(result: PublishResult | None) -> dict[str, Any]:
 def log_attempt(
     sessions: sessionmaker[Session],
     *,
-    target_id: int,
+    variant_id: int,
     worker_id: str,
     action: str,
     outcome: str,
@@ -273,9 +273,9 @@ def log_attempt(
 ) -> int:
     """Write one PublishAttempt in its own transaction (kept even if the outcome is not)."""
     with session_scope(sessions) as db:
-        count = db.scalar(select(func.count()).where(PublishAttempt.target_id == target_id)) or 0
+        count = db.scalar(select(func.count()).where(PublishAttempt.variant_id == variant_id)) or 0
         attempt = PublishAttempt(
-            target_id=target_id,
+            variant_id=variant_id,
             number=count + 1,
             worker=worker_id[:100],
             action=action,
@@ -339,27 +339,27 @@ def _call(
     return result, error, int((time.monotonic() - started) * 1000)
 
 
-def execute_target(
+def execute_variant(
     sessions: sessionmaker[Session],
-    target_id: int,
+    variant_id: int,
     *,
     connector_for: ConnectorFor,
     now: datetime,
     worker_id: str,
     settings: Settings | None = None,
-) -> TargetState | None:
-    """Publish one claimed target and record the outcome; None if it was not ours to do.
+) -> VariantState | None:
+    """Publish one claimed variant and record the outcome; None if it was not ours to do.
 
     With ``outcome_unknown`` set, the platform is asked first (``find``) whether the post
     already went out; only if not is it sent. Returns the state recorded.
     """
     settings = settings or get_settings()
-    if not take_lease(sessions, target_id, now=now, owner=worker_id):
+    if not take_lease(sessions, variant_id, now=now, owner=worker_id):
         return None
-    with lease_heartbeat(sessions, target_id, owner=worker_id):
+    with lease_heartbeat(sessions, variant_id, owner=worker_id):
         return _execute(
             sessions,
-            target_id,
+            variant_id,
             connector_for=connector_for,
             now=now,
             worker_id=worker_id,
@@ -369,19 +369,19 @@ def execute_target(
 
 def _execute(
     sessions: sessionmaker[Session],
-    target_id: int,
+    variant_id: int,
     *,
     connector_for: ConnectorFor,
     now: datetime,
     worker_id: str,
     settings: Settings,
-) -> TargetState | None:
+) -> VariantState | None:
     try:
-        job = _load_job(sessions, target_id, connector_for, settings, worker_id)
+        job = _load_job(sessions, variant_id, connector_for, settings, worker_id)
     except Exception as exc:  # a missing file is permanent; anything else counts as unknown
         log_attempt(
             sessions,
-            target_id=target_id,
+            variant_id=variant_id,
             worker_id=worker_id,
             action="prepare",
             outcome=outcome_of(None, exc),
@@ -392,10 +392,10 @@ def _execute(
             duration_ms=0,
         )
         return settle(
-            sessions, target_id, worker_id=worker_id, now=now, error=exc, settings=settings
+            sessions, variant_id, worker_id=worker_id, now=now, error=exc, settings=settings
         )
     with session_scope(sessions) as db:
-        late = bool(db.scalar(select(PublishTarget.late).where(PublishTarget.id == target_id)))
+        late = bool(db.scalar(select(Variant.late).where(Variant.id == variant_id)))
     summary = request_summary(job.request, late=late)
 
     def attempt(
@@ -404,7 +404,7 @@ def _execute(
         # Written before the call: a worker killed mid-request still leaves its attempt.
         attempt_id = log_attempt(
             sessions,
-            target_id=target_id,
+            variant_id=variant_id,
             worker_id=worker_id,
             action=action,
             outcome="started",
@@ -430,7 +430,7 @@ def _execute(
         if error is not None or found is not None:
             return settle(
                 sessions,
-                target_id,
+                variant_id,
                 worker_id=worker_id,
                 now=now,
                 result=found,
@@ -441,7 +441,7 @@ def _execute(
     result, error = attempt("publish", lambda: job.connector.publish(job.context, job.request))
     return settle(
         sessions,
-        target_id,
+        variant_id,
         worker_id=worker_id,
         now=now,
         result=result,
@@ -458,24 +458,24 @@ def _is_manual(connector: Connector) -> bool:
 
 def _load_job(
     sessions: sessionmaker[Session],
-    target_id: int,
+    variant_id: int,
     connector_for: ConnectorFor,
     settings: Settings,
     worker_id: str,
 ) -> Job:
     with session_scope(sessions) as db:
-        target = db.get_one(PublishTarget, target_id)
-        channel = db.get_one(Channel, target.channel_id)
-        request = build_request(db, target, settings.data_dir)
+        variant = db.get_one(Variant, variant_id)
+        channel = db.get_one(Channel, variant.channel_id)
+        request = build_request(db, variant, settings.data_dir)
         context = channel_context(
             channel, sessions=sessions, box=SecretBox.from_settings(settings), owner=worker_id
         )
-        return Job(connector_for(channel), context, request, target.outcome_unknown)
+        return Job(connector_for(channel), context, request, variant.outcome_unknown)
 
 
 def settle(
     sessions: sessionmaker[Session],
-    target_id: int,
+    variant_id: int,
     *,
     worker_id: str,
     now: datetime,
@@ -483,21 +483,21 @@ def settle(
     result: PublishResult | None = None,
     error: BaseException | None = None,
     manual: bool = False,
-) -> TargetState | None:
-    """Record a worker's outcome, if the worker still holds the target's lease."""
+) -> VariantState | None:
+    """Record a worker's outcome, if the worker still holds the variant's lease."""
     try:
         with session_scope(sessions) as db:
-            target = db.get(PublishTarget, target_id, populate_existing=True)
-            if target is None or target.state != S.PUBLISHING or target.lease_owner != worker_id:
+            variant = db.get(Variant, variant_id, populate_existing=True)
+            if variant is None or variant.state != S.PUBLISHING or variant.lease_owner != worker_id:
                 return None  # the sweep took it back; the next attempt reconciles
-            channel = db.get_one(Channel, target.channel_id)
-            target.lease_owner = ""
-            target.lease_expires_at = None
+            channel = db.get_one(Channel, variant.channel_id)
+            variant.lease_owner = ""
+            variant.lease_expires_at = None
             if error is not None:
-                handle_error(db, target, channel, error, now=now, settings=settings)
+                handle_error(db, variant, channel, error, now=now, settings=settings)
             elif result is not None:
-                apply_result(db, target, result, now=now, settings=settings, manual=manual)
-            state = TargetState(target.state)
+                apply_result(db, variant, result, now=now, settings=settings, manual=manual)
+            state = VariantState(variant.state)
     except StaleDataError:
         return None
     return state

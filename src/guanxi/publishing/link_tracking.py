@@ -4,7 +4,7 @@ Saving is the moment (not scheduling): the text the author sees, the preview and
 platform's character count then hold the short link that will go out, and an approval is
 given on that text. Every http(s) address in the variant's text becomes a tracked link for
 its post, variant and account, unless the author turned tracking off for the variant, left
-that address alone (``PublishTarget.untracked_urls``), or the address is on one of the
+that address alone (``Variant.untracked_urls``), or the address is on one of the
 platform's own domains its connector lists (``own_link_domains``). Re-saving changes
 nothing: a short link already in the text stays, and the same address on the same variant
 reuses its link. The links are made by whichever capability registered a tracker in
@@ -24,7 +24,7 @@ from guanxi.channels.models import Channel
 from guanxi.channels.tracking import LinkOwner, link_tracker
 from guanxi.connectors.base import OWN_LINK_DOMAINS_ATTRIBUTE, Connector, Severity, VariantDraft
 from guanxi.core.errors import N_, UserError
-from guanxi.publishing.models import LINK_MAX_LENGTH, PublishTarget
+from guanxi.publishing.models import LINK_MAX_LENGTH, Variant
 
 # An address ends at a space, at a non-ASCII character (Chinese text runs on without one)
 # or at a quote or bracket; trailing sentence punctuation is not part of it.
@@ -92,19 +92,17 @@ def checked_untracked(values: Iterable[str]) -> list[str]:
     return kept
 
 
-def found_links(
-    db: Session, *, target: PublishTarget, connector: Connector | None
-) -> list[FoundLink]:
+def found_links(db: Session, *, variant: Variant, connector: Connector | None) -> list[FoundLink]:
     """The addresses in the variant's text with whether each is tracked."""
     tracker = link_tracker()
-    urls = addresses(target.text)
+    urls = addresses(variant.text)
     if tracker is None or not urls:
         return []
-    originals = tracker.originals(db, target.workspace_id, urls)
+    originals = tracker.originals(db, variant.workspace_id, urls)
     domains = own_domains(connector)
-    untracked = set(target.untracked_urls or [])
+    untracked = set(variant.untracked_urls or [])
     plain = [u for u in urls if u not in originals and u not in untracked]
-    refused = target.track_links and _refused(connector, target.text, plain, tracker.example())
+    refused = variant.track_links and _refused(connector, variant.text, plain, tracker.example())
     return [
         FoundLink(
             original=originals.get(url, url),
@@ -138,7 +136,7 @@ def _refused(connector: Connector | None, text: str, urls: list[str], example: s
 def tracked_text(
     db: Session,
     *,
-    target: PublishTarget,
+    variant: Variant,
     channel: Channel,
     connector: Connector | None,
     text: str,
@@ -150,17 +148,17 @@ def tracked_text(
         return text
     urls = addresses(text)
     originals = tracker.originals(
-        db, target.workspace_id, [u for u in urls if tracker.is_short_link(u)]
+        db, variant.workspace_id, [u for u in urls if tracker.is_short_link(u)]
     )
-    untracked = set(target.untracked_urls or [])
+    untracked = set(variant.untracked_urls or [])
     # Short links the author no longer wants go back to the address they lead to.
     restore = {
         short: original
         for short, original in originals.items()
-        if not target.track_links or original in untracked
+        if not variant.track_links or original in untracked
     }
     text = _replace(text, restore)
-    if not target.track_links:
+    if not variant.track_links:
         return text
     wanted = [
         url
@@ -172,9 +170,9 @@ def tracked_text(
     if not wanted or _refused(connector, text, wanted, tracker.example()):
         return text
     owner = LinkOwner(
-        workspace_id=target.workspace_id,
-        post_id=target.post_id,
-        target_id=target.id,
+        workspace_id=variant.workspace_id,
+        post_id=variant.post_id,
+        variant_id=variant.id,
         platform=channel.platform,
         created_by_id=actor_id,
     )
@@ -182,30 +180,30 @@ def tracked_text(
 
 
 def apply_choices(
-    target: PublishTarget, *, track: bool, listed: Iterable[str], ticked: Iterable[str]
+    variant: Variant, *, track: bool, listed: Iterable[str], ticked: Iterable[str]
 ) -> None:
     """Store the author's choices: tracking on or off for the variant, and of the addresses
     the editor listed, which ones stay as typed (the unticked)."""
-    target.track_links = track
+    variant.track_links = track
     if not track:  # the list is not read: each address keeps its choice for later
         return
     listed, ticked = set(listed), set(ticked)
-    untracked = (set(target.untracked_urls or []) | (listed - ticked)) - ticked
-    target.untracked_urls = checked_untracked(sorted(untracked))
+    untracked = (set(variant.untracked_urls or []) | (listed - ticked)) - ticked
+    variant.untracked_urls = checked_untracked(sorted(untracked))
 
 
 def track_variant(
-    db: Session, *, target: PublishTarget, connector: Connector | None, actor_id: int | None
+    db: Session, *, variant: Variant, connector: Connector | None, actor_id: int | None
 ) -> None:
     """Track the addresses of a variant just made (a new post's, an added account's)."""
-    channel = db.get(Channel, target.channel_id)
+    channel = db.get(Channel, variant.channel_id)
     assert channel is not None
     db.flush()  # the variant's id, which its links name
-    target.text = tracked_text(
+    variant.text = tracked_text(
         db,
-        target=target,
+        variant=variant,
         channel=channel,
         connector=connector,
-        text=target.text,
+        text=variant.text,
         actor_id=actor_id,
     )

@@ -1,9 +1,9 @@
-"""The guided manual path: the copy-ready package of a target that a person posts by hand.
+"""The guided manual path: the copy-ready package of a variant that a person posts by hand.
 
-``/w/{slug}/publish/manual/{target_id}`` shows the final text (with a copy button), the
+``/w/{slug}/publish/manual/{variant_id}`` shows the final text (with a copy button), the
 media to download, who it is assigned to and by when, a QR code that opens the package on
 a phone, and a form to paste the live URL. The phone link ``/m/{token}`` is signed, names
-one target of one workspace, is read-only, and expires.
+one variant of one workspace, is read-only, and expires.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from guanxi.publishing.models import (
     TARGET_STATE_LABELS,
     MediaAsset,
     Post,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
-from guanxi.publishing.outcomes import complete_manual_target
+from guanxi.publishing.outcomes import complete_manual_variant
 from guanxi.web import zones
 from guanxi.web.deps import Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.rendering import render
@@ -48,8 +48,8 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 PHONE_LINK_LIFETIME = timedelta(hours=48)
 PHONE_LINK_SALT = "guanxi.manual-package.v1"
-# States in which a person is expected to post the target and paste its URL.
-AWAITING_PERSON = frozenset({TargetState.PROCESSING, TargetState.NEEDS_ATTENTION})
+# States in which a person is expected to post the variant and paste its URL.
+AWAITING_PERSON = frozenset({VariantState.PROCESSING, VariantState.NEEDS_ATTENTION})
 LIVE_URL_MAX_LENGTH = 1000
 # The phone page carries a credential in its URL: keep it out of caches, referrers, indexes.
 PHONE_HEADERS = {
@@ -74,9 +74,9 @@ EXPIRED_LINK = N_(
 
 @dataclass(frozen=True)
 class ManualPackage:
-    """Everything a person needs to post one target by hand."""
+    """Everything a person needs to post one variant by hand."""
 
-    target: PublishTarget
+    variant: Variant
     post: Post
     channel: Channel
     workspace: Workspace
@@ -85,21 +85,21 @@ class ManualPackage:
     assignee: User | None
 
 
-def load_package(db: Session, *, workspace_id: int, target_id: int) -> ManualPackage:
-    """The package of a manual target of this workspace; NotFound for anything else."""
-    target = db.get(PublishTarget, target_id)
-    if target is None or target.workspace_id != workspace_id:
+def load_package(db: Session, *, workspace_id: int, variant_id: int) -> ManualPackage:
+    """The package of a manual variant of this workspace; NotFound for anything else."""
+    variant = db.get(Variant, variant_id)
+    if variant is None or variant.workspace_id != workspace_id:
         raise NotFoundError(NOT_MANUAL)
-    channel = db.get_one(Channel, target.channel_id)
+    channel = db.get_one(Channel, variant.channel_id)
     # As for the engine: a connector that cannot follow a publish hands it to a person.
     capabilities = connector_capabilities({channel.connector}, get_settings())
     if Capability.PUBLISH_STATUS in capabilities.get(
         channel.connector, {Capability.PUBLISH_STATUS}
     ):
         raise NotFoundError(NOT_MANUAL)
-    wanted = [*target.media_ids]
-    if target.cover_media_id is not None and target.cover_media_id not in wanted:
-        wanted.append(target.cover_media_id)
+    wanted = [*variant.media_ids]
+    if variant.cover_media_id is not None and variant.cover_media_id not in wanted:
+        wanted.append(variant.cover_media_id)
     found = {
         asset.id: asset
         for asset in db.scalars(
@@ -115,13 +115,13 @@ def load_package(db: Session, *, workspace_id: int, target_id: int) -> ManualPac
         zh = i18n.current_language() == "zh_Hans"
         platform_name = platform.name_zh if zh else platform.name_en
     return ManualPackage(
-        target=target,
-        post=db.get_one(Post, target.post_id),
+        variant=variant,
+        post=db.get_one(Post, variant.post_id),
         channel=channel,
         workspace=db.get_one(Workspace, workspace_id),
         platform_name=platform_name,
         media=[found[i] for i in wanted if i in found],
-        assignee=db.get(User, target.assignee_id) if target.assignee_id else None,
+        assignee=db.get(User, variant.assignee_id) if variant.assignee_id else None,
     )
 
 
@@ -130,19 +130,19 @@ def _serializer(secret_key: str) -> URLSafeSerializer:
 
 
 def phone_link_token(
-    target: PublishTarget,
+    variant: Variant,
     *,
     secret_key: str,
     now: datetime,
     lifetime: timedelta = PHONE_LINK_LIFETIME,
 ) -> str:
-    """A signed token naming the target and its workspace, valid until ``now + lifetime``."""
+    """A signed token naming the variant and its workspace, valid until ``now + lifetime``."""
     expires = int((now + lifetime).timestamp())
-    return _serializer(secret_key).dumps({"t": target.id, "w": target.workspace_id, "e": expires})
+    return _serializer(secret_key).dumps({"t": variant.id, "w": variant.workspace_id, "e": expires})
 
 
 def read_phone_link_token(token: str, *, secret_key: str, now: datetime) -> tuple[int, int]:
-    """The (workspace id, target id) a token names; raises if forged or expired."""
+    """The (workspace id, variant id) a token names; raises if forged or expired."""
     try:
         data = _serializer(secret_key).loads(token)
     except BadSignature as exc:
@@ -169,18 +169,18 @@ def _zone(name: str | None, fallback: str) -> str:
 
 def _context(package: ManualPackage) -> dict[str, Any]:
     """What both the package page and the phone page show."""
-    target = package.target
+    variant = package.variant
     return {
         "package": package,
-        "target": target,
-        "state_label": TARGET_STATE_LABELS[TargetState(target.state)],
+        "variant": variant,
+        "state_label": TARGET_STATE_LABELS[VariantState(variant.state)],
         "account_zone": _zone(package.channel.timezone, package.workspace.timezone),
         "media_names": {asset.id: Path(asset.filename).name for asset in package.media},
-        "due_iso": target.due_at.isoformat() if target.due_at else "",
+        "due_iso": variant.due_at.isoformat() if variant.due_at else "",
         "is_late": bool(
-            target.due_at
-            and target.due_at < utcnow()
-            and TargetState(target.state) in AWAITING_PERSON
+            variant.due_at
+            and variant.due_at < utcnow()
+            and VariantState(variant.state) in AWAITING_PERSON
         ),
     }
 
@@ -189,17 +189,17 @@ def _package_page(
     request: Request,
     db: Session,
     membership: Membership,
-    target_id: int,
+    variant_id: int,
     *,
     error: str = "",
     live_url: str = "",
     status_code: int = 200,
 ) -> Response:
     i18n.set_language(request.state.language)
-    package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
+    package = load_package(db, workspace_id=membership.workspace_id, variant_id=variant_id)
     settings = app_settings(request)
     token = phone_link_token(
-        package.target, secret_key=settings.resolved_secret_key(), now=utcnow()
+        package.variant, secret_key=settings.resolved_secret_key(), now=utcnow()
     )
     phone_url = f"{settings.base_url.rstrip('/')}/m/{token}"
     return render(
@@ -214,7 +214,7 @@ def _package_page(
             "qr": qr_svg(phone_url),
             "phone_link_hours": int(PHONE_LINK_LIFETIME.total_seconds() // 3600),
             "can_write": membership.can(Permission.WRITE),
-            "awaiting": TargetState(package.target.state) in AWAITING_PERSON,
+            "awaiting": VariantState(package.variant.state) in AWAITING_PERSON,
             "error": error,
             "live_url": live_url,
             "live_url_max": LIVE_URL_MAX_LENGTH,
@@ -238,33 +238,35 @@ def _asset_of(package: ManualPackage, media_id: int) -> MediaAsset:
     return asset
 
 
-@router.get("/w/{slug}/publish/manual/{target_id}")
-def package_page(request: Request, target_id: int, membership: Member, db: Db) -> Response:
-    """The copy-ready package of a target posted by hand."""
-    return _package_page(request, db, membership, target_id)
+@router.get("/w/{slug}/publish/manual/{variant_id}")
+def package_page(request: Request, variant_id: int, membership: Member, db: Db) -> Response:
+    """The copy-ready package of a variant posted by hand."""
+    return _package_page(request, db, membership, variant_id)
 
 
-@router.get("/w/{slug}/publish/manual/{target_id}/media/{media_id}")
+@router.get("/w/{slug}/publish/manual/{variant_id}/media/{media_id}")
 def package_media(
-    request: Request, target_id: int, media_id: int, membership: Member, db: Db
+    request: Request, variant_id: int, media_id: int, membership: Member, db: Db
 ) -> Response:
     """Download one file of the package."""
-    package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
+    package = load_package(db, workspace_id=membership.workspace_id, variant_id=variant_id)
     return _file(_asset_of(package, media_id), app_settings(request))
 
 
-@router.post("/w/{slug}/publish/manual/{target_id}/done")
+@router.post("/w/{slug}/publish/manual/{variant_id}/done")
 def mark_done(
     request: Request,
-    target_id: int,
+    variant_id: int,
     membership: Writer,
     db: Db,
     live_url: Annotated[str, Form(max_length=LIVE_URL_MAX_LENGTH)] = "",
 ) -> Response:
     """The person posted it: record the live URL (checked against the platform's site)."""
-    package = load_package(db, workspace_id=membership.workspace_id, target_id=target_id)
+    package = load_package(db, workspace_id=membership.workspace_id, variant_id=variant_id)
     try:
-        complete_manual_target(db, target=package.target, live_url=live_url, actor=membership.user)
+        complete_manual_variant(
+            db, variant=package.variant, live_url=live_url, actor=membership.user
+        )
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
@@ -272,27 +274,27 @@ def mark_done(
             request,
             db,
             membership,
-            target_id,
+            variant_id,
             error=exc.translated(i18n.gettext),
             live_url=live_url,
             status_code=400,
         )
     db.commit()
     return RedirectResponse(
-        f"/w/{membership.workspace.slug}/publish/manual/{target_id}", status_code=303
+        f"/w/{membership.workspace.slug}/publish/manual/{variant_id}", status_code=303
     )
 
 
 def _phone_package(request: Request, db: Session, token: str) -> ManualPackage:
-    workspace_id, target_id = read_phone_link_token(
+    workspace_id, variant_id = read_phone_link_token(
         token, secret_key=app_settings(request).resolved_secret_key(), now=utcnow()
     )
-    return load_package(db, workspace_id=workspace_id, target_id=target_id)
+    return load_package(db, workspace_id=workspace_id, variant_id=variant_id)
 
 
 @router.get("/m/{token}")
 def phone_page(request: Request, token: str, db: Db) -> Response:
-    """The package on a phone, without signing in: read-only, for one target."""
+    """The package on a phone, without signing in: read-only, for one variant."""
     i18n.set_language(request.state.language)
     try:
         package = _phone_package(request, db, token)

@@ -1,7 +1,7 @@
-"""Posts, their per-channel targets (the unit that gets published), and what surrounds them.
+"""Posts, their per-channel variants (the unit that gets published), and what surrounds them.
 
-A ``Post`` is what the community manager writes once; a ``PublishTarget`` is its variant for
-one channel, with its own state. The target row is the truth of what happened: the queue
+A ``Post`` is what the community manager writes once; a ``Variant`` is its variant for
+one channel, with its own state. The variant row is the truth of what happened: the queue
 only triggers work, and every attempt is logged in ``PublishAttempt``.
 """
 
@@ -42,8 +42,8 @@ TagText = Annotated[str, Field(max_length=FIELD_MAX_LENGTH)]
 AddressText = Annotated[str, Field(max_length=2000)]
 
 
-class TargetState(StrEnum):
-    """Where a target stands. The engine's transitions live in publishing.states."""
+class VariantState(StrEnum):
+    """Where a variant stands. The engine's transitions live in publishing.states."""
 
     DRAFT = "draft"
     IN_REVIEW = "in_review"
@@ -57,17 +57,17 @@ class TargetState(StrEnum):
     NEEDS_ATTENTION = "needs_attention"  # waits for a person: reconnect, missed slot, unknown
 
 
-TARGET_STATE_LABELS: dict[TargetState, str] = {
-    TargetState.DRAFT: N_("Draft"),
-    TargetState.IN_REVIEW: N_("In review"),
-    TargetState.APPROVED: N_("Approved"),
-    TargetState.SCHEDULED: N_("Scheduled"),
-    TargetState.PUBLISHING: N_("Publishing"),
-    TargetState.PROCESSING: N_("Processing on the platform"),
-    TargetState.PUBLISHED: N_("Published"),
-    TargetState.PENDING_REVIEW: N_("Published, pending review"),
-    TargetState.FAILED: N_("Failed"),
-    TargetState.NEEDS_ATTENTION: N_("Needs attention"),
+TARGET_STATE_LABELS: dict[VariantState, str] = {
+    VariantState.DRAFT: N_("Draft"),
+    VariantState.IN_REVIEW: N_("In review"),
+    VariantState.APPROVED: N_("Approved"),
+    VariantState.SCHEDULED: N_("Scheduled"),
+    VariantState.PUBLISHING: N_("Publishing"),
+    VariantState.PROCESSING: N_("Processing on the platform"),
+    VariantState.PUBLISHED: N_("Published"),
+    VariantState.PENDING_REVIEW: N_("Published, pending review"),
+    VariantState.FAILED: N_("Failed"),
+    VariantState.NEEDS_ATTENTION: N_("Needs attention"),
 }
 
 
@@ -161,8 +161,8 @@ class Post(TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
 
-    targets: Mapped[list[PublishTarget]] = relationship(
-        back_populates="post", cascade="all, delete-orphan", order_by="PublishTarget.id"
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="Variant.id"
     )
     tag_rows: Mapped[list[PostTag]] = relationship(
         cascade="all, delete-orphan", order_by="PostTag.tag", lazy="selectin"
@@ -190,13 +190,13 @@ class PostTag(Base):
     tag: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH))
 
 
-class PublishTarget(Base):
+class Variant(Base):
     """One post's variant for one channel, and the state of its publishing."""
 
-    __tablename__ = "publish_targets"
+    __tablename__ = "variants"
     __table_args__ = (
-        Index("ix_publish_targets_due", "state", "next_attempt_at"),
-        Index("ix_publish_targets_calendar", "workspace_id", "scheduled_at"),
+        Index("ix_variants_due", "state", "next_attempt_at"),
+        Index("ix_variants_calendar", "workspace_id", "scheduled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -226,7 +226,7 @@ class PublishTarget(Base):
     track_links: Mapped[bool] = mapped_column(Boolean, default=True)
     untracked_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Scheduling and state.
-    state: Mapped[TargetState] = mapped_column(String(20), default=TargetState.DRAFT)
+    state: Mapped[VariantState] = mapped_column(String(20), default=VariantState.DRAFT)
     state_reason: Mapped[str] = mapped_column(Text, default="")
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The engine's bookkeeping.
@@ -256,17 +256,17 @@ class PublishTarget(Base):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own dict
 
-    post: Mapped[Post] = relationship(back_populates="targets")
+    post: Mapped[Post] = relationship(back_populates="variants")
 
 
 class PublishAttempt(Base):
-    """One try at publishing a target: what was sent, what came back, how long it took."""
+    """One try at publishing a variant: what was sent, what came back, how long it took."""
 
     __tablename__ = "publish_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    target_id: Mapped[int] = mapped_column(
-        ForeignKey("publish_targets.id", ondelete="CASCADE"), index=True
+    variant_id: Mapped[int] = mapped_column(
+        ForeignKey("variants.id", ondelete="CASCADE"), index=True
     )
     number: Mapped[int] = mapped_column(Integer)
     worker: Mapped[str] = mapped_column(String(100), default="")
@@ -281,13 +281,13 @@ class PublishAttempt(Base):
 
 
 class Approval(Base):
-    """A reviewer's decision on a target's content; valid only for the content it saw."""
+    """A reviewer's decision on a variant's content; valid only for the content it saw."""
 
     __tablename__ = "approvals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    target_id: Mapped[int] = mapped_column(
-        ForeignKey("publish_targets.id", ondelete="CASCADE"), index=True
+    variant_id: Mapped[int] = mapped_column(
+        ForeignKey("variants.id", ondelete="CASCADE"), index=True
     )
     step: Mapped[int] = mapped_column(Integer)
     approved: Mapped[bool] = mapped_column(Boolean)
@@ -450,7 +450,7 @@ class VariantRead(BaseModel):
 
     id: int
     channel_id: int
-    state: TargetState
+    state: VariantState
     state_reason: str
     text: str
     title: str
@@ -470,29 +470,29 @@ class VariantRead(BaseModel):
     last_error: str
 
     @classmethod
-    def of(cls, target: PublishTarget) -> VariantRead:
-        """The target as the API shows it, its state's reason in the current language."""
+    def of(cls, variant: Variant) -> VariantRead:
+        """The variant as the API shows it, its state's reason in the current language."""
         return cls(
-            id=target.id,
-            channel_id=target.channel_id,
-            state=TargetState(target.state),
-            state_reason=i18n.gettext(target.state_reason) if target.state_reason else "",
-            text=target.text,
-            title=target.title,
-            digest=target.digest,
-            link=target.link,
-            media_ids=list(target.media_ids or []),
-            cover_media_id=target.cover_media_id,
-            track_links=target.track_links,
-            untracked_urls=list(target.untracked_urls or []),
-            checks=list(target.checks or []),
-            overrides=list(target.overrides or []),
-            scheduled_at=target.scheduled_at,
-            published_at=target.published_at,
-            late=target.late,
-            external_id=target.external_id,
-            external_url=target.external_url,
-            last_error=target.last_error,
+            id=variant.id,
+            channel_id=variant.channel_id,
+            state=VariantState(variant.state),
+            state_reason=i18n.gettext(variant.state_reason) if variant.state_reason else "",
+            text=variant.text,
+            title=variant.title,
+            digest=variant.digest,
+            link=variant.link,
+            media_ids=list(variant.media_ids or []),
+            cover_media_id=variant.cover_media_id,
+            track_links=variant.track_links,
+            untracked_urls=list(variant.untracked_urls or []),
+            checks=list(variant.checks or []),
+            overrides=list(variant.overrides or []),
+            scheduled_at=variant.scheduled_at,
+            published_at=variant.published_at,
+            late=variant.late,
+            external_id=variant.external_id,
+            external_url=variant.external_url,
+            last_error=variant.last_error,
         )
 
 
@@ -517,7 +517,7 @@ class PostRead(BaseModel):
             campaign_id=post.campaign_id,
             tags=post.tags,
             created_at=post.created_at,
-            variants=[VariantRead.of(t) for t in post.targets],
+            variants=[VariantRead.of(t) for t in post.variants],
         )
 
 

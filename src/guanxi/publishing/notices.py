@@ -19,7 +19,7 @@ from guanxi.core.errors import N_
 from guanxi.core.settings import Settings
 from guanxi.notifications import preferences
 from guanxi.notifications import service as notifications
-from guanxi.publishing.models import Post, PublishTarget
+from guanxi.publishing.models import Post, Variant
 
 APPROVAL_WAITING = "approval_waiting"
 APPROVAL_APPROVED = "approval_approved"
@@ -52,9 +52,9 @@ def _link(db: Session, post: Post) -> str:
     return f"/w/{workspace.slug}/posts/{post.id}"
 
 
-def author_ids(post: Post, target: PublishTarget) -> list[int | None]:
+def author_ids(post: Post, variant: Variant) -> list[int | None]:
     """The people who wrote the variant: the post's author and whoever edited it."""
-    return [post.created_by_id, *(target.content_author_ids or [])]
+    return [post.created_by_id, *(variant.content_author_ids or [])]
 
 
 def approvers_for(db: Session, *, review: rules.Review, workspace_id: int) -> list[int]:
@@ -72,22 +72,24 @@ def waiting(
     *,
     settings: Settings,
     post: Post,
-    targets: Iterable[PublishTarget],
+    variants: Iterable[Variant],
     reviews: dict[int, rules.Review],
 ) -> None:
     """Tell each approver of the next step what waits for them (one notice per person)."""
-    targets = list(targets)
-    per_person: dict[int, list[PublishTarget]] = {}
-    for target in targets:
-        for user_id in approvers_for(db, review=reviews[target.id], workspace_id=post.workspace_id):
-            per_person.setdefault(user_id, []).append(target)
+    variants = list(variants)
+    per_person: dict[int, list[Variant]] = {}
+    for variant in variants:
+        for user_id in approvers_for(
+            db, review=reviews[variant.id], workspace_id=post.workspace_id
+        ):
+            per_person.setdefault(user_id, []).append(variant)
     # People waited for on the same variants hear of it together: one team-chat message.
     groups: dict[tuple[int, ...], list[int]] = {}
     for user_id, theirs in per_person.items():
         groups.setdefault(tuple(t.id for t in theirs), []).append(user_id)
-    by_id = {target.id: target for target in targets}
-    for target_ids, user_ids in groups.items():
-        review = reviews[target_ids[0]]
+    by_id = {variant.id: variant for variant in variants}
+    for variant_ids, user_ids in groups.items():
+        review = reviews[variant_ids[0]]
         notifications.notify(
             db,
             settings=settings,
@@ -95,7 +97,7 @@ def waiting(
             kind=APPROVAL_WAITING,
             params={
                 "post": post.title,
-                "channels": ", ".join(_channel_name(db, by_id[i]) for i in target_ids),
+                "channels": ", ".join(_channel_name(db, by_id[i]) for i in variant_ids),
                 "step": review.next_step,
                 "steps": review.steps,
             },
@@ -109,7 +111,7 @@ def decided(
     *,
     settings: Settings,
     post: Post,
-    target: PublishTarget,
+    variant: Variant,
     approved: bool,
     by: str,
     comment: str,
@@ -122,25 +124,25 @@ def decided(
         kind=APPROVAL_APPROVED if approved else APPROVAL_REJECTED,
         params={
             "post": post.title,
-            "channel": _channel_name(db, target),
+            "channel": _channel_name(db, variant),
             "by": by,
             "comment": comment,
         },
-        recipients=author_ids(post, target),
+        recipients=author_ids(post, variant),
         link=_link(db, post),
     )
 
 
-def published(db: Session, *, settings: Settings, target: PublishTarget) -> None:
+def published(db: Session, *, settings: Settings, variant: Variant) -> None:
     """Tell the variant's authors it is live."""
-    post = db.get_one(Post, target.post_id)
+    post = db.get_one(Post, variant.post_id)
     notifications.notify(
         db,
         settings=settings,
         workspace_id=post.workspace_id,
         kind=POST_PUBLISHED,
-        params={"post": post.title, "channel": _channel_name(db, target)},
-        recipients=author_ids(post, target),
+        params={"post": post.title, "channel": _channel_name(db, variant)},
+        recipients=author_ids(post, variant),
         link=_link(db, post),
     )
 
@@ -152,6 +154,6 @@ def display_name(user: User | None, fallback: str) -> str:
     return user.name or user.email
 
 
-def _channel_name(db: Session, target: PublishTarget) -> str:
-    channel = db.get(Channel, target.channel_id)
+def _channel_name(db: Session, variant: Variant) -> str:
+    channel = db.get(Channel, variant.channel_id)
     return channel.name if channel is not None else ""

@@ -8,31 +8,31 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.our_posts import OurPost, OurPostsFinder, PostKey, register_our_posts
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 
 NAME_LENGTH = 40
 
 
-def _named(workspace: Workspace, target: PublishTarget, post: Post) -> OurPost:
+def _named(workspace: Workspace, variant: Variant, post: Post) -> OurPost:
     """A published variant as the inbox names it: its title, else its text's start."""
-    text = " ".join(target.text.split())
-    name = target.title or (text[:NAME_LENGTH] + "…" if len(text) > NAME_LENGTH else text)
+    text = " ".join(variant.text.split())
+    name = variant.title or (text[:NAME_LENGTH] + "…" if len(text) > NAME_LENGTH else text)
     return OurPost(
-        channel_id=target.channel_id,
-        external_id=target.external_id,
+        channel_id=variant.channel_id,
+        external_id=variant.external_id,
         name=name or post.title,
         url=f"/w/{workspace.slug}/posts/{post.id}",
     )
 
 
-def _published(workspace: Workspace) -> Select[PublishTarget, Post]:
+def _published(workspace: Workspace) -> Select[Variant, Post]:
     return (
-        select(PublishTarget, Post)
-        .join(Post, Post.id == PublishTarget.post_id)
+        select(Variant, Post)
+        .join(Post, Post.id == Variant.post_id)
         .where(
-            PublishTarget.workspace_id == workspace.id,
-            PublishTarget.state == TargetState.PUBLISHED,
-            PublishTarget.external_id != "",
+            Variant.workspace_id == workspace.id,
+            Variant.state == VariantState.PUBLISHED,
+            Variant.external_id != "",
         )
     )
 
@@ -43,12 +43,10 @@ def find_posts(db: Session, workspace: Workspace, keys: list[PostKey]) -> dict[P
     for start in range(0, len(keys), 200):
         chunk = keys[start : start + 200]
         rows = db.execute(
-            _published(workspace).where(
-                tuple_(PublishTarget.channel_id, PublishTarget.external_id).in_(chunk)
-            )
+            _published(workspace).where(tuple_(Variant.channel_id, Variant.external_id).in_(chunk))
         )
-        for target, post in rows:
-            found[(target.channel_id, target.external_id)] = _named(workspace, target, post)
+        for variant, post in rows:
+            found[(variant.channel_id, variant.external_id)] = _named(workspace, variant, post)
     return found
 
 
@@ -57,14 +55,14 @@ def search_posts(db: Session, workspace: Workspace, query: str, limit: int) -> l
     statement = _published(workspace)
     if query:
         statement = statement.where(
-            PublishTarget.text.contains(query, autoescape=True)
-            | PublishTarget.title.contains(query, autoescape=True)
+            Variant.text.contains(query, autoescape=True)
+            | Variant.title.contains(query, autoescape=True)
             | Post.title.contains(query, autoescape=True)
         )
     rows = db.execute(
-        statement.order_by(PublishTarget.published_at.desc(), PublishTarget.id.desc()).limit(limit)
+        statement.order_by(Variant.published_at.desc(), Variant.id.desc()).limit(limit)
     )
-    return [_named(workspace, target, post) for target, post in rows]
+    return [_named(workspace, variant, post) for variant, post in rows]
 
 
 def register() -> None:

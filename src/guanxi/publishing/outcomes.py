@@ -1,5 +1,5 @@
-"""What each outcome does to a target: the mapping from a platform's answer (or a
-connector's typed error) to the target's next state, the channel's pause or parking, and
+"""What each outcome does to a variant: the mapping from a platform's answer (or a
+connector's typed error) to the variant's next state, the channel's pause or parking, and
 the people to notify. Also the two ways an outcome arrives from outside the worker: a
 platform's status push and a person's "posted by hand" with the live URL.
 """
@@ -38,12 +38,12 @@ from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings, get_settings
 from guanxi.notifications import service as notifications
 from guanxi.publishing import notices
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from guanxi.publishing.states import Actor, transition
 
 log = logging.getLogger(__name__)
 
-S = TargetState
+S = VariantState
 
 # Retry policy (see docs/publishing-engine.md).
 RETRY_BASE_S = 30.0
@@ -88,7 +88,7 @@ def backoff_s(attempt: int, *, base: float = RETRY_BASE_S, cap: float = RETRY_CA
 
 def apply_result(
     db: Session,
-    target: PublishTarget,
+    variant: Variant,
     result: PublishResult,
     *,
     now: datetime,
@@ -96,84 +96,82 @@ def apply_result(
     manual: bool = False,
     by: Actor = Actor.ENGINE,
 ) -> None:
-    """Move ``target`` to where the platform says the post stands."""
-    target.outcome_unknown = False
-    target.platform_detail = result.detail
+    """Move ``variant`` to where the platform says the post stands."""
+    variant.outcome_unknown = False
+    variant.platform_detail = result.detail
     if result.external_id:
-        target.external_id = result.external_id
+        variant.external_id = result.external_id
     if result.url:
-        target.external_url = result.url
+        variant.external_url = result.url
     if result.state is PublishState.FAILED:
         fail(
             db,
-            target,
+            variant,
             result.detail or N_("the platform refused the post"),
             settings=settings,
             by=by,
         )
         return
     if result.state is PublishState.PUBLISHED:
-        transition(target, S.PUBLISHED, "", by=by)
-        target.published_at = target.published_at or now
-        target.next_attempt_at = None
-        target.last_error = ""
-        target.last_error_code = ""
-        notices.published(db, settings=settings, target=target)
+        transition(variant, S.PUBLISHED, "", by=by)
+        variant.published_at = variant.published_at or now
+        variant.next_attempt_at = None
+        variant.last_error = ""
+        variant.last_error_code = ""
+        notices.published(db, settings=settings, variant=variant)
         return
     if result.state is PublishState.PENDING_REVIEW:
-        if target.state != S.PENDING_REVIEW:
-            transition(target, S.PENDING_REVIEW, result.detail, by=by)
-        target.published_at = target.published_at or now
-        target.next_attempt_at = now + timedelta(
+        if variant.state != S.PENDING_REVIEW:
+            transition(variant, S.PENDING_REVIEW, result.detail, by=by)
+        variant.published_at = variant.published_at or now
+        variant.next_attempt_at = now + timedelta(
             seconds=backoff_s(1, base=STATUS_BASE_S, cap=STATUS_CAP_S) + STATUS_BASE_S
         )
         return
     # PROCESSING: a platform job to follow, or a person's task on a manual channel.
-    if target.state != S.PROCESSING:
-        transition(target, S.PROCESSING, result.detail, by=by)
+    if variant.state != S.PROCESSING:
+        transition(variant, S.PROCESSING, result.detail, by=by)
     if manual:
-        _assign_manual(db, target, now=now, settings=settings)
+        _assign_manual(db, variant, now=now, settings=settings)
     else:
-        target.next_attempt_at = now + timedelta(seconds=STATUS_BASE_S)
+        variant.next_attempt_at = now + timedelta(seconds=STATUS_BASE_S)
 
 
-def _assign_manual(
-    db: Session, target: PublishTarget, *, now: datetime, settings: Settings
-) -> None:
-    post = db.get_one(Post, target.post_id)
-    target.assignee_id = target.assignee_id or post.created_by_id
-    target.due_at = target.due_at or target.scheduled_at or now
-    target.next_attempt_at = None
+def _assign_manual(db: Session, variant: Variant, *, now: datetime, settings: Settings) -> None:
+    post = db.get_one(Post, variant.post_id)
+    variant.assignee_id = variant.assignee_id or post.created_by_id
+    variant.due_at = variant.due_at or variant.scheduled_at or now
+    variant.next_attempt_at = None
     notifications.notify(
         db,
         settings=settings,
-        workspace_id=target.workspace_id,
+        workspace_id=variant.workspace_id,
         kind=MANUAL_ASSIGNED,
-        params=_params(db, target, due=target.due_at.isoformat(timespec="minutes")),
-        recipients=[target.assignee_id],
-        link=target_link(db, target),
+        params=_params(db, variant, due=variant.due_at.isoformat(timespec="minutes")),
+        recipients=[variant.assignee_id],
+        link=variant_link(db, variant),
     )
 
 
 def handle_error(
     db: Session,
-    target: PublishTarget,
+    variant: Variant,
     channel: Channel,
     error: BaseException,
     *,
     now: datetime,
     settings: Settings,
 ) -> None:
-    """Map a connector's error to the target's (and the channel's) next state."""
-    target.last_error = str(error)[:2000]
-    target.last_error_code = (getattr(error, "code", "") or type(error).__name__)[:40]
+    """Map a connector's error to the variant's (and the channel's) next state."""
+    variant.last_error = str(error)[:2000]
+    variant.last_error_code = (getattr(error, "code", "") or type(error).__name__)[:40]
     if isinstance(error, RateLimitedError | QuotaExhaustedError):
-        _reschedule(target, at=pause_channel(db, channel=channel, error=error, now=now))
+        _reschedule(variant, at=pause_channel(db, channel=channel, error=error, now=now))
         return
     if isinstance(error, TokenError):
         was_connected = channel.status == ChannelStatus.CONNECTED
         mark_needs_reconnect(db, channel=channel, reason=str(error))
-        _reschedule(target, at=now)  # parked: the dispatcher skips the channel until reconnected
+        _reschedule(variant, at=now)  # parked: the dispatcher skips the channel until reconnected
         if was_connected:
             notifications.notify(
                 db,
@@ -181,131 +179,131 @@ def handle_error(
                 workspace_id=channel.workspace_id,
                 kind=CHANNEL_NEEDS_RECONNECT,
                 params={"channel": channel.name},
-                recipients=_people(db, target),
-                link=target_link(db, target),
+                recipients=_people(db, variant),
+                link=variant_link(db, variant),
             )
         return
     if isinstance(error, PermanentError) or (
         isinstance(error, ConnectorError)
         and not isinstance(error, TransientError | OutcomeUnknownError)
     ):
-        fail(db, target, str(error), settings=settings)
+        fail(db, variant, str(error), settings=settings)
         return
-    target.attempt_count += 1
+    variant.attempt_count += 1
     if not isinstance(error, TransientError):
         # A timeout after sending, or a crash we cannot classify: the post may be live.
-        target.outcome_unknown = True
-    if target.attempt_count >= MAX_ATTEMPTS:
-        if target.outcome_unknown:
-            hold(db, target, UNCONFIRMED_REASON, settings=settings)
+        variant.outcome_unknown = True
+    if variant.attempt_count >= MAX_ATTEMPTS:
+        if variant.outcome_unknown:
+            hold(db, variant, UNCONFIRMED_REASON, settings=settings)
         else:
-            fail(db, target, str(error), settings=settings)
+            fail(db, variant, str(error), settings=settings)
         return
-    delay = UNKNOWN_RETRY_S if target.outcome_unknown else backoff_s(target.attempt_count)
-    _reschedule(target, at=now + timedelta(seconds=delay))
+    delay = UNKNOWN_RETRY_S if variant.outcome_unknown else backoff_s(variant.attempt_count)
+    _reschedule(variant, at=now + timedelta(seconds=delay))
 
 
-def _reschedule(target: PublishTarget, *, at: datetime) -> None:
-    transition(target, S.SCHEDULED, "", by=Actor.ENGINE)
-    target.next_attempt_at = at
+def _reschedule(variant: Variant, *, at: datetime) -> None:
+    transition(variant, S.SCHEDULED, "", by=Actor.ENGINE)
+    variant.next_attempt_at = at
 
 
 def fail(
-    db: Session, target: PublishTarget, error: str, *, settings: Settings, by: Actor = Actor.ENGINE
+    db: Session, variant: Variant, error: str, *, settings: Settings, by: Actor = Actor.ENGINE
 ) -> None:
-    """The target failed for good: record why and tell the author and the managers."""
-    transition(target, S.FAILED, error[:2000], by=by)
-    target.next_attempt_at = None
+    """The variant failed for good: record why and tell the author and the managers."""
+    transition(variant, S.FAILED, error[:2000], by=by)
+    variant.next_attempt_at = None
     notifications.notify(
         db,
         settings=settings,
-        workspace_id=target.workspace_id,
+        workspace_id=variant.workspace_id,
         kind=PUBLISH_FAILED,
-        params=_params(db, target, error=error[:300]),
-        recipients=_people(db, target),
-        link=target_link(db, target),
+        params=_params(db, variant, error=error[:300]),
+        recipients=_people(db, variant),
+        link=variant_link(db, variant),
     )
 
 
-def hold(db: Session, target: PublishTarget, reason: str, *, settings: Settings) -> None:
-    """The target waits for a person (NEEDS_ATTENTION); tell the author and the managers."""
-    transition(target, S.NEEDS_ATTENTION, reason, by=Actor.ENGINE)
-    target.next_attempt_at = None
+def hold(db: Session, variant: Variant, reason: str, *, settings: Settings) -> None:
+    """The variant waits for a person (NEEDS_ATTENTION); tell the author and the managers."""
+    transition(variant, S.NEEDS_ATTENTION, reason, by=Actor.ENGINE)
+    variant.next_attempt_at = None
     kind = MISSED_HELD if reason == MISSED_REASON else NEEDS_ATTENTION
     notifications.notify(
         db,
         settings=settings,
-        workspace_id=target.workspace_id,
+        workspace_id=variant.workspace_id,
         kind=kind,
-        params=_params(db, target, reason=reason),
-        recipients=_people(db, target),
-        link=target_link(db, target),
+        params=_params(db, variant, reason=reason),
+        recipients=_people(db, variant),
+        link=variant_link(db, variant),
     )
 
 
-def _people(db: Session, target: PublishTarget) -> list[int | None]:
-    post = db.get_one(Post, target.post_id)
-    return [post.created_by_id, *notifications.managers_of(db, workspace_id=target.workspace_id)]
+def _people(db: Session, variant: Variant) -> list[int | None]:
+    post = db.get_one(Post, variant.post_id)
+    return [post.created_by_id, *notifications.managers_of(db, workspace_id=variant.workspace_id)]
 
 
-def _params(db: Session, target: PublishTarget, **extra: str) -> dict[str, Any]:
-    post = db.get_one(Post, target.post_id)
-    channel = db.get_one(Channel, target.channel_id)
-    return {"post": post.title, "channel": channel.name, "target_id": target.id, **extra}
+def _params(db: Session, variant: Variant, **extra: str) -> dict[str, Any]:
+    post = db.get_one(Post, variant.post_id)
+    channel = db.get_one(Channel, variant.channel_id)
+    return {"post": post.title, "channel": channel.name, "variant_id": variant.id, **extra}
 
 
-def target_link(db: Session, target: PublishTarget) -> str:
-    """The app path of the target's post."""
-    workspace = db.get_one(Workspace, target.workspace_id)
-    return f"/w/{workspace.slug}/posts/{target.post_id}"
+def variant_link(db: Session, variant: Variant) -> str:
+    """The app path of the variant's post."""
+    workspace = db.get_one(Workspace, variant.workspace_id)
+    return f"/w/{workspace.slug}/posts/{variant.post_id}"
 
 
 def apply_platform_status(
     db: Session, *, channel: Channel, external_id: str, result: PublishResult
-) -> PublishTarget | None:
+) -> Variant | None:
     """Record a status the platform pushed (e.g. WeChat's PUBLISHJOBFINISH); None if unknown.
 
-    Only a target of ``channel`` that is still being followed (PROCESSING or PENDING_REVIEW)
+    Only a variant of ``channel`` that is still being followed (PROCESSING or PENDING_REVIEW)
     with this external id is updated; the caller commits.
     """
-    target = db.scalar(
-        select(PublishTarget).where(
-            PublishTarget.channel_id == channel.id,
-            PublishTarget.external_id == external_id,
-            PublishTarget.state.in_([S.PROCESSING, S.PENDING_REVIEW]),
+    variant = db.scalar(
+        select(Variant).where(
+            Variant.channel_id == channel.id,
+            Variant.external_id == external_id,
+            Variant.state.in_([S.PROCESSING, S.PENDING_REVIEW]),
         )
     )
-    if target is None:
+    if variant is None:
         return None
     if result.state is PublishState.PROCESSING:
-        return target
-    apply_result(db, target, result, now=utcnow(), settings=get_settings(), by=Actor.PLATFORM)
-    return target
+        return variant
+    apply_result(db, variant, result, now=utcnow(), settings=get_settings(), by=Actor.PLATFORM)
+    return variant
 
 
 def apply_pushed_status(db: Session, channel: Channel, event: PublishFinished) -> None:
-    """A publish's end the platform pushed, applied to its target; commits."""
-    target = apply_platform_status(
+    """A publish's end the platform pushed, applied to its variant; commits."""
+    variant = apply_platform_status(
         db, channel=channel, external_id=event.external_id, result=event.result
     )
     db.commit()
     log.info(
-        "publish %s finished for channel %s: target %s",
+        "publish %s finished for channel %s: variant %s",
         event.external_id,
         channel.id,
-        target.id if target else "none",
+        variant.id if variant else "none",
     )
 
 
 def register_push_handlers() -> None:
-    """Publish results the platforms push are applied to their targets."""
+    """Publish results the platforms push are applied to their variants."""
     register_push_handler(PublishFinished, apply_pushed_status)
 
 
-def complete_manual_target(
-    db: Session, *, target: PublishTarget, live_url: str, actor: User
-) -> PublishTarget:
-    """A person posted the target by hand: check the live URL, mark it PUBLISHED, audit it.
+def complete_manual_variant(
+    db: Session, *, variant: Variant, live_url: str, actor: User
+) -> Variant:
+    """A person posted the variant by hand: check the live URL, mark it PUBLISHED, audit it.
 
     The URL must be http(s) and, when the catalog knows the platform's website, on that
     site's domain (a subdomain counts). Bad input raises a UserError and changes nothing.
@@ -314,7 +312,7 @@ def complete_manual_target(
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise UserError(N_("Paste the full address of the live post, starting with https://."))
-    channel = db.get_one(Channel, target.channel_id)
+    channel = db.get_one(Channel, variant.channel_id)
     expected = platform_domain(channel.platform)
     host = parts.hostname.lower()
     if expected and host != expected and not host.endswith("." + expected):
@@ -322,26 +320,26 @@ def complete_manual_target(
             N_("This address is not on {domain}. Paste the address of the post on {domain}."),
             domain=expected,
         )
-    if target.state not in {S.PROCESSING, S.NEEDS_ATTENTION}:
+    if variant.state not in {S.PROCESSING, S.NEEDS_ATTENTION}:
         raise UserError(N_("This post is not waiting to be posted by hand."))
-    before = {"state": str(target.state)}
-    transition(target, S.PUBLISHED, "", by=Actor.PERSON)
-    target.external_url = url
-    target.published_at = utcnow()
-    target.next_attempt_at = None
-    target.outcome_unknown = False
+    before = {"state": str(variant.state)}
+    transition(variant, S.PUBLISHED, "", by=Actor.PERSON)
+    variant.external_url = url
+    variant.published_at = utcnow()
+    variant.next_attempt_at = None
+    variant.outcome_unknown = False
     record_audit(
         db,
         actor=actor,
-        workspace=db.get(Workspace, target.workspace_id),
-        action="publish_target.posted_by_hand",
-        entity_type="publish_target",
-        entity_id=target.id,
+        workspace=db.get(Workspace, variant.workspace_id),
+        action="variant.posted_by_hand",
+        entity_type="variant",
+        entity_id=variant.id,
         before=before,
         after={"state": "published", "url": url},
     )
     db.flush()
-    return target
+    return variant
 
 
 def platform_domain(slug: str) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from guanxi.publishing.models import PublishTarget, TargetState
+from guanxi.publishing.models import Variant, VariantState
 
 WEEK = timedelta(days=7)
 
@@ -25,26 +25,26 @@ class PublishingGlance:
 
 def glance(db: Session, *, workspace_id: int, now: datetime) -> PublishingGlance:
     """The workspace's publishing at a glance, at ``now``."""
-    waiting = (TargetState.IN_REVIEW, TargetState.FAILED, TargetState.NEEDS_ATTENTION)
+    waiting = (VariantState.IN_REVIEW, VariantState.FAILED, VariantState.NEEDS_ATTENTION)
     by_state: dict[str, int] = {
         str(state): int(count)
         for state, count in db.execute(
-            select(PublishTarget.state, func.count())
-            .where(PublishTarget.workspace_id == workspace_id, PublishTarget.state.in_(waiting))
-            .group_by(PublishTarget.state)
+            select(Variant.state, func.count())
+            .where(Variant.workspace_id == workspace_id, Variant.state.in_(waiting))
+            .group_by(Variant.state)
         ).all()
     }
     week = db.scalar(
-        select(func.count(PublishTarget.post_id.distinct())).where(
-            PublishTarget.workspace_id == workspace_id,
-            PublishTarget.state == TargetState.SCHEDULED,
-            PublishTarget.scheduled_at >= now,
-            PublishTarget.scheduled_at < now + WEEK,
+        select(func.count(Variant.post_id.distinct())).where(
+            Variant.workspace_id == workspace_id,
+            Variant.state == VariantState.SCHEDULED,
+            Variant.scheduled_at >= now,
+            Variant.scheduled_at < now + WEEK,
         )
     )
     return PublishingGlance(
         scheduled_this_week=int(week or 0),
-        in_review=by_state.get(TargetState.IN_REVIEW, 0),
-        failed=by_state.get(TargetState.FAILED, 0),
-        needs_attention=by_state.get(TargetState.NEEDS_ATTENTION, 0),
+        in_review=by_state.get(VariantState.IN_REVIEW, 0),
+        failed=by_state.get(VariantState.FAILED, 0),
+        needs_attention=by_state.get(VariantState.NEEDS_ATTENTION, 0),
     )

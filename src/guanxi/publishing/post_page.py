@@ -32,8 +32,8 @@ from guanxi.publishing.models import (
     TAGS_MAX,
     MediaAsset,
     Post,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.states import state_labels
@@ -82,11 +82,11 @@ def highlighted_text(text: str, checks: list[dict[str, Any]]) -> list[Segment]:
 
 
 def _suggested_slots(
-    db: Session, target: PublishTarget, channel: Channel, zone: str
+    db: Session, variant: Variant, channel: Channel, zone: str
 ) -> list[dict[str, Any]]:
     """The account's best times to post (from its own history, when a capability knows
     them), as values for the schedule form in the viewer's zone; none once scheduled."""
-    if target.state not in {TargetState.DRAFT, TargetState.APPROVED}:
+    if variant.state not in {VariantState.DRAFT, VariantState.APPROVED}:
         return []
     local = ZoneInfo(zone)
     return [
@@ -100,9 +100,12 @@ def _suggested_slots(
     ]
 
 
-def _attached(db: Session, target: PublishTarget) -> list[MediaAsset]:
+def _attached(db: Session, variant: Variant) -> list[MediaAsset]:
     """The files a variant shows, in order (the cover first when it has one)."""
-    ids = [*([target.cover_media_id] if target.cover_media_id else []), *(target.media_ids or [])]
+    ids = [
+        *([variant.cover_media_id] if variant.cover_media_id else []),
+        *(variant.media_ids or []),
+    ]
     assets = [db.get(MediaAsset, media_id) for media_id in dict.fromkeys(ids)]
     return [asset for asset in assets if asset is not None]
 
@@ -110,24 +113,24 @@ def _attached(db: Session, target: PublishTarget) -> list[MediaAsset]:
 def _variant_view(
     db: Session,
     request: Request,
-    target: PublishTarget,
+    variant: Variant,
     channel: Channel,
     policy: Any,
     membership: Membership,
 ) -> dict[str, Any]:
     settings = app_settings(request)
     account = account_view(channel, settings)
-    errors, warnings = variants.unresolved(target)
-    attached = _attached(db, target)
+    errors, warnings = variants.unresolved(variant)
+    attached = _attached(db, variant)
     slug = membership.workspace.slug
-    status = approvals.review_status(db, target=target, policy=policy)
+    status = approvals.review_status(db, variant=variant, policy=policy)
     refusal = rules.decision_refusal(status.review, approvals.member_decider(membership))
     return {
         # The approve and reject buttons show only when the rules allow this member to decide.
         "may_decide": refusal is None and membership.can(Permission.APPROVE),
         "decide_refusal": refusal.translated(i18n.gettext) if refusal else None,
         "is_author": rules.member_key(membership.user_id) in status.review.authors,
-        "target": target,
+        "variant": variant,
         "channel": channel,
         "fields": account.fields,
         "limits": account.limits,
@@ -137,21 +140,21 @@ def _variant_view(
         "image_urls": [
             f"/w/{slug}/media/{asset.id}/file" for asset in attached if asset.kind == "image"
         ],
-        "findings": present_findings(target.checks or [], target.overrides or []),
-        "highlighted": highlighted_text(target.text, target.checks or []),
+        "findings": present_findings(variant.checks or [], variant.overrides or []),
+        "highlighted": highlighted_text(variant.text, variant.checks or []),
         "errors": len(errors),
         "blocked": bool(errors or warnings),
         "review": status,
-        "decisions": approvals.list_approvals(db, target=target),
-        "attempts": service.list_attempts(db, target=target),
-        "editable": target.state in variants.EDITABLE_STATES,
-        "digest": variants.content_digest(target),
+        "decisions": approvals.list_approvals(db, variant=variant),
+        "attempts": service.list_attempts(db, variant=variant),
+        "editable": variant.state in variants.EDITABLE_STATES,
+        "digest": variants.content_digest(variant),
         "tracking": link_tracker() is not None,
         "links": link_tracking.found_links(
-            db, target=target, connector=variants.load_connector(channel, settings)
+            db, variant=variant, connector=variants.load_connector(channel, settings)
         ),
         "suggested": _suggested_slots(
-            db, target, channel, viewer_zone(request, membership.workspace.timezone)[0]
+            db, variant, channel, viewer_zone(request, membership.workspace.timezone)[0]
         ),
     }
 
@@ -159,9 +162,9 @@ def _variant_view(
 def _channels(db: Session, membership: Membership, post: Post) -> dict[int, Channel]:
     """The workspace's accounts, and any a variant still names though disconnected since."""
     channels = {c.id: c for c in list_channels(db, workspace=membership.workspace)}
-    for target in post.targets:
-        if target.channel_id not in channels:
-            found = db.get(Channel, target.channel_id)
+    for variant in post.variants:
+        if variant.channel_id not in channels:
+            found = db.get(Channel, variant.channel_id)
             if found is not None:
                 channels[found.id] = found
     return channels
@@ -174,7 +177,7 @@ def post_page(
     post: Post,
     *,
     error: str | None = None,
-    error_target: int | None = None,
+    error_variant: int | None = None,
     review_link: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -187,8 +190,8 @@ def post_page(
     zone, zone_source = viewer_zone(request, workspace.timezone)
     notice = request.session.pop(NOTICE, None)
     views = [
-        _variant_view(db, request, target, channels[target.channel_id], policy, membership)
-        for target in post.targets
+        _variant_view(db, request, variant, channels[variant.channel_id], policy, membership)
+        for variant in post.variants
     ]
     return render(
         request,
@@ -198,9 +201,9 @@ def post_page(
             "post": post,
             "author": author,
             "variants": views,
-            "schedulable": [v for v in views if _schedulable(v["target"], policy)],
+            "schedulable": [v for v in views if _schedulable(v["variant"], policy)],
             "addable": [
-                c for c in channels.values() if c.id not in {t.channel_id for t in post.targets}
+                c for c in channels.values() if c.id not in {t.channel_id for t in post.variants}
             ],
             "library": media.list_media(db, workspace=workspace),
             "campaigns": list_campaigns(db, workspace=workspace),
@@ -221,7 +224,7 @@ def post_page(
             and approvals.may_issue_link(db, post=post, membership=membership),
             "link_days": approvals.REVIEW_LINK_DAYS,
             "error": error,
-            "error_target": error_target,
+            "error_variant": error_variant,
             "notice": i18n.gettext(notice) if notice else None,
             "review_link": review_link,
         },
@@ -229,10 +232,10 @@ def post_page(
     )
 
 
-def _schedulable(target: PublishTarget, policy: Any) -> bool:
+def _schedulable(variant: Variant, policy: Any) -> bool:
     """The variant may be scheduled now: approved, or a draft where nobody approves."""
-    return target.state == TargetState.APPROVED or (
-        target.state == TargetState.DRAFT and policy.approval_steps == 0
+    return variant.state == VariantState.APPROVED or (
+        variant.state == VariantState.DRAFT and policy.approval_steps == 0
     )
 
 
@@ -244,7 +247,7 @@ def act(
     action: Callable[[], object],
     *,
     notice: str,
-    target_id: int | None = None,
+    variant_id: int | None = None,
 ) -> Response:
     """Run ``action``; commit and go back to the post with ``notice`` (a message id) shown
     once, or show the post with the reason it was refused."""
@@ -261,11 +264,11 @@ def act(
             membership,
             post,
             error=exc.translated(i18n.gettext),
-            error_target=target_id,
+            error_variant=variant_id,
             status_code=exc.status_code,
         )
     request.session[NOTICE] = notice
-    anchor = f"#variant-{target_id}" if target_id else ""
+    anchor = f"#variant-{variant_id}" if variant_id else ""
     return RedirectResponse(
         f"/w/{membership.workspace.slug}/posts/{post.id}{anchor}", status_code=303
     )

@@ -15,7 +15,7 @@ from guanxi.accounts.models import AuditEvent, Membership, User
 from guanxi.approvals import rules
 from guanxi.channels.models import Channel
 from guanxi.publishing.approvals import may_decide, review_statuses
-from guanxi.publishing.models import Post, PublishingPolicy, PublishTarget, TargetState
+from guanxi.publishing.models import Post, PublishingPolicy, Variant, VariantState
 from guanxi.publishing.policy import DEFAULT_APPROVER_ROLE, get_policy
 from guanxi.publishing.variants import unresolved
 
@@ -24,7 +24,7 @@ from guanxi.publishing.variants import unresolved
 class QueueItem:
     """One variant waiting for approval, as the queue shows it."""
 
-    target: PublishTarget
+    variant: Variant
     post: Post
     channel: str
     platform: str
@@ -37,29 +37,29 @@ class QueueItem:
     yours: bool
 
 
-def _in_review(db: Session, workspace_id: int) -> list[PublishTarget]:
+def _in_review(db: Session, workspace_id: int) -> list[Variant]:
     query = (
-        select(PublishTarget)
+        select(Variant)
         .where(
-            PublishTarget.workspace_id == workspace_id,
-            PublishTarget.state == TargetState.IN_REVIEW,
+            Variant.workspace_id == workspace_id,
+            Variant.state == VariantState.IN_REVIEW,
         )
-        .options(joinedload(PublishTarget.post))
-        .order_by(PublishTarget.id)
+        .options(joinedload(Variant.post))
+        .order_by(Variant.id)
     )
     return list(db.scalars(query))
 
 
-def _since(db: Session, target_ids: list[int]) -> dict[int, datetime]:
-    """When each variant last went to review (its latest ``target.in_review`` audit)."""
-    if not target_ids:
+def _since(db: Session, variant_ids: list[int]) -> dict[int, datetime]:
+    """When each variant last went to review (its latest ``variant.in_review`` audit)."""
+    if not variant_ids:
         return {}
     rows = db.execute(
         select(AuditEvent.entity_id, func.max(AuditEvent.created_at))
         .where(
-            AuditEvent.entity_type == "publish_target",
-            AuditEvent.action == "target.in_review",
-            AuditEvent.entity_id.in_([str(target_id) for target_id in target_ids]),
+            AuditEvent.entity_type == "variant",
+            AuditEvent.action == "variant.in_review",
+            AuditEvent.entity_id.in_([str(variant_id) for variant_id in variant_ids]),
         )
         .group_by(AuditEvent.entity_id)
     )
@@ -80,23 +80,23 @@ def waiting(db: Session, *, membership: Membership) -> list[QueueItem]:
     """Every variant of the workspace in review, oldest waiting first; ``yours`` marks those
     the member may decide now."""
     policy = get_policy(db, workspace=membership.workspace)
-    targets = _in_review(db, membership.workspace_id)
-    since = _since(db, [t.id for t in targets])
-    statuses = review_statuses(db, targets=targets, policy=policy)
+    variants = _in_review(db, membership.workspace_id)
+    since = _since(db, [t.id for t in variants])
+    statuses = review_statuses(db, variants=variants, policy=policy)
     items = []
-    for target in targets:
-        status = statuses[target.id]
-        errors, warnings = unresolved(target)
-        channel = db.get(Channel, target.channel_id)
-        author = db.get(User, target.post.created_by_id) if target.post.created_by_id else None
+    for variant in variants:
+        status = statuses[variant.id]
+        errors, warnings = unresolved(variant)
+        channel = db.get(Channel, variant.channel_id)
+        author = db.get(User, variant.post.created_by_id) if variant.post.created_by_id else None
         items.append(
             QueueItem(
-                target=target,
-                post=target.post,
+                variant=variant,
+                post=variant.post,
                 channel=channel.name if channel else "",
                 platform=channel.platform if channel else "",
                 author=(author.name or author.email) if author else "",
-                since=since.get(target.id, target.updated_at),
+                since=since.get(variant.id, variant.updated_at),
                 step=status.next_step,
                 steps=status.steps,
                 errors=len(errors),
@@ -110,9 +110,9 @@ def waiting(db: Session, *, membership: Membership) -> list[QueueItem]:
 def count_yours(db: Session, *, membership: Membership) -> int:
     """How many variants wait for the member's decision now (the nav badge): the same few
     queries however long the queue."""
-    targets = _in_review(db, membership.workspace_id)
-    if not targets:
+    variants = _in_review(db, membership.workspace_id)
+    if not variants:
         return 0
     policy = get_policy(db, workspace=membership.workspace)  # a variant in review: it exists
-    statuses = review_statuses(db, targets=targets, policy=policy)
+    statuses = review_statuses(db, variants=variants, policy=policy)
     return sum(1 for status in statuses.values() if may_decide(status, membership))

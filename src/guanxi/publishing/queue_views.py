@@ -21,7 +21,7 @@ from guanxi.catalog.service import get_catalog
 from guanxi.core import i18n
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
 from guanxi.publishing import approvals, queue
-from guanxi.publishing.models import PublishTarget, TargetState
+from guanxi.publishing.models import Variant, VariantState
 from guanxi.web.deps import Approver, Db, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
 from guanxi.web.rendering import register_context, render, renders_a_fragment
@@ -48,11 +48,11 @@ def _approver(db: Session, membership: Membership) -> None:
         raise PermissionDeniedError(NOT_AN_APPROVER)
 
 
-def _target(db: Session, membership: Membership, target_id: int) -> PublishTarget:
-    target = db.get(PublishTarget, target_id)
-    if target is None or target.workspace_id != membership.workspace_id:
+def _variant(db: Session, membership: Membership, variant_id: int) -> Variant:
+    variant = db.get(Variant, variant_id)
+    if variant is None or variant.workspace_id != membership.workspace_id:
         raise NotFoundError(N_("No such post in this workspace."))
-    return target
+    return variant
 
 
 @router.get("/w/{slug}/publish/approvals")
@@ -76,31 +76,31 @@ def approvals_queue(request: Request, membership: Approver, db: Db) -> Response:
     )
 
 
-@router.post("/w/{slug}/publish/approvals/{target_id}")
+@router.post("/w/{slug}/publish/approvals/{variant_id}")
 def approvals_decide(
-    request: Request, membership: Approver, db: Db, target_id: int, form: SubmittedForm
+    request: Request, membership: Approver, db: Db, variant_id: int, form: SubmittedForm
 ) -> Response:
     """Approve or reject a variant's next step from the queue; HTMX gets the row back."""
     _approver(db, membership)
-    target = _target(db, membership, target_id)
-    post = target.post
+    variant = _variant(db, membership, variant_id)
+    post = variant.post
     decision = form_value(form, "decision")
     approved = decision == "approve"
-    error = _decide(request, db, membership, target, decision, form_value(form, "comment"))
+    error = _decide(request, db, membership, variant, decision, form_value(form, "comment"))
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(
             f"/w/{membership.workspace.slug}/publish/approvals", status_code=303
         )
-    db.refresh(target)
+    db.refresh(variant)
     return render(
         request,
         "publishing/_approval_done.html",
         {
             "slug": membership.workspace.slug,
-            "target": target,
+            "variant": variant,
             "post": post,
             "approved": approved,
-            "complete": target.state == TargetState.APPROVED,
+            "complete": variant.state == VariantState.APPROVED,
             "error": error,
         },
     )
@@ -110,7 +110,7 @@ def _decide(
     request: Request,
     db: Session,
     membership: Membership,
-    target: PublishTarget,
+    variant: Variant,
     decision: str,
     comment: str,
 ) -> str:
@@ -121,8 +121,8 @@ def _decide(
     try:
         approvals.decide(
             db,
-            target=target,
-            post=target.post,
+            variant=variant,
+            post=variant.post,
             membership=membership,
             approved=decision == "approve",
             comment=comment,

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.publishing.calendar import local_midnight
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 
 # Live on the platform (a platform's review does not unpublish it).
-PUBLISHED_STATES = (TargetState.PUBLISHED, TargetState.PENDING_REVIEW)
+PUBLISHED_STATES = (VariantState.PUBLISHED, VariantState.PENDING_REVIEW)
 
 
 @dataclass(frozen=True)
@@ -42,28 +42,26 @@ def results_by_platform(
     begins = local_midnight(start, workspace.timezone)
     ends = local_midnight(end + timedelta(days=1), workspace.timezone)
     published = and_(
-        PublishTarget.state.in_(PUBLISHED_STATES),
-        PublishTarget.published_at >= begins,
-        PublishTarget.published_at < ends,
+        Variant.state.in_(PUBLISHED_STATES),
+        Variant.published_at >= begins,
+        Variant.published_at < ends,
     )
-    due = func.coalesce(PublishTarget.scheduled_at, PublishTarget.updated_at)
-    failed = and_(PublishTarget.state == TargetState.FAILED, due >= begins, due < ends)
+    due = func.coalesce(Variant.scheduled_at, Variant.updated_at)
+    failed = and_(Variant.state == VariantState.FAILED, due >= begins, due < ends)
     query = (
         select(
             Channel.platform,
             func.sum(case((published, 1), else_=0)),
-            func.sum(case((and_(published, PublishTarget.late.is_(False)), 1), else_=0)),
+            func.sum(case((and_(published, Variant.late.is_(False)), 1), else_=0)),
             func.sum(case((failed, 1), else_=0)),
         )
-        .join(Channel, Channel.id == PublishTarget.channel_id)
-        .where(PublishTarget.workspace_id == workspace.id, or_(published, failed))
+        .join(Channel, Channel.id == Variant.channel_id)
+        .where(Variant.workspace_id == workspace.id, or_(published, failed))
         .group_by(Channel.platform)
         .order_by(Channel.platform)
     )
     if campaign_id is not None:
-        query = query.join(Post, Post.id == PublishTarget.post_id).where(
-            Post.campaign_id == campaign_id
-        )
+        query = query.join(Post, Post.id == Variant.post_id).where(Post.campaign_id == campaign_id)
     return [
         PlatformResults(platform, int(done or 0), int(in_time or 0), int(lost or 0))
         for platform, done, in_time, lost in db.execute(query)

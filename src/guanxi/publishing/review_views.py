@@ -15,7 +15,7 @@ from guanxi.core import i18n
 from guanxi.core.errors import UserError
 from guanxi.publishing import approvals, media
 from guanxi.publishing.media_views import file_response
-from guanxi.publishing.models import ReviewLink, TargetState
+from guanxi.publishing.models import ReviewLink, VariantState
 from guanxi.publishing.states import state_labels
 from guanxi.web.deps import Db, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
@@ -35,11 +35,11 @@ def _review_page(
     status_code: int = 200,
 ) -> Response:
     post = approvals.post_for_link(db, link=link)
-    channels = {t.channel_id: db.get(Channel, t.channel_id) for t in post.targets}
+    channels = {t.channel_id: db.get(Channel, t.channel_id) for t in post.variants}
     library = {
         asset.id: asset
-        for target in post.targets
-        for asset_id in [*(target.media_ids or []), target.cover_media_id]
+        for variant in post.variants
+        for asset_id in [*(variant.media_ids or []), variant.cover_media_id]
         if asset_id is not None
         for asset in [media.media_by_id(db, workspace_id=post.workspace_id, media_id=asset_id)]
         if asset is not None
@@ -54,7 +54,7 @@ def _review_page(
             "channels": channels,
             "library": library,
             "state_labels": state_labels(),
-            "in_review": any(t.state == TargetState.IN_REVIEW for t in post.targets),
+            "in_review": any(t.state == VariantState.IN_REVIEW for t in post.variants),
             "used": link.used_at is not None,
             "error": error,
             "done": done,
@@ -102,7 +102,7 @@ def review_decide(request: Request, db: Db, token: str, form: SubmittedForm) -> 
 def review_media(request: Request, db: Db, token: str, media_id: int) -> Response:
     """A file attached to the reviewed post (only those), for the external reviewer."""
     post = approvals.post_for_review_token(db, token=token, settings=app_settings(request))
-    attached = {i for t in post.targets for i in [*(t.media_ids or []), t.cover_media_id] if i}
+    attached = {i for t in post.variants for i in [*(t.media_ids or []), t.cover_media_id] if i}
     asset = media.media_by_id(db, workspace_id=post.workspace_id, media_id=media_id)
     if asset is None or media_id not in attached:
         raise media.media_not_found()

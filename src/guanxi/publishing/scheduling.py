@@ -18,7 +18,7 @@ from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing.approvals import approvals_complete
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.service import set_state
 from guanxi.publishing.variants import check_variant, unresolved
@@ -42,10 +42,10 @@ def parse_local_time(value: str, timezone: str) -> datetime:
     return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
-def schedule_target(
+def schedule_variant(
     db: Session,
     *,
-    target: PublishTarget,
+    variant: Variant,
     membership: Membership,
     when: datetime | None,
     settings: Settings,
@@ -57,18 +57,18 @@ def schedule_target(
     require(membership, Permission.WRITE)
     workspace = membership.workspace
     policy = get_policy(db, workspace=workspace)
-    ready = target.state == TargetState.APPROVED or (
-        target.state == TargetState.DRAFT and policy.approval_steps == 0
+    ready = variant.state == VariantState.APPROVED or (
+        variant.state == VariantState.DRAFT and policy.approval_steps == 0
     )
     if not ready:
         raise UserError(N_("Only an approved variant can be scheduled. Submit it for review."))
-    if policy.approval_steps and not approvals_complete(db, target=target, policy=policy):
+    if policy.approval_steps and not approvals_complete(db, variant=variant, policy=policy):
         raise UserError(N_("This variant changed since it was approved. Submit it for review."))
     now = utcnow()
     if when is not None and when < now - PAST_TOLERANCE:
         raise UserError(N_("That time has passed. Choose a later time, or use “Publish now”."))
-    check_variant(db, target=target, settings=settings)
-    errors, warnings = unresolved(target)
+    check_variant(db, variant=variant, settings=settings)
+    errors, warnings = unresolved(variant)
     if errors:
         raise UserError(
             N_("Fix the {count} error(s) in this variant before scheduling it."), count=len(errors)
@@ -78,48 +78,50 @@ def schedule_target(
             N_("{count} warning(s) need a manager's override before scheduling."),
             count=len(warnings),
         )
-    if target.state == TargetState.DRAFT:
+    if variant.state == VariantState.DRAFT:
         # No approval steps: the state machine still passes through "approved".
-        set_state(db, target=target, state=TargetState.APPROVED, reason="", actor=membership.user)
+        set_state(
+            db, variant=variant, state=VariantState.APPROVED, reason="", actor=membership.user
+        )
     at = when if when is not None and when > now else now
-    target.scheduled_at = at
-    target.next_attempt_at = at
-    set_state(db, target=target, state=TargetState.SCHEDULED, reason="", actor=membership.user)
+    variant.scheduled_at = at
+    variant.next_attempt_at = at
+    set_state(db, variant=variant, state=VariantState.SCHEDULED, reason="", actor=membership.user)
 
 
-def unschedule_target(db: Session, *, target: PublishTarget, membership: Membership) -> None:
+def unschedule_variant(db: Session, *, variant: Variant, membership: Membership) -> None:
     """Take a scheduled variant off the queue; it stays approved."""
     require(membership, Permission.WRITE)
-    if target.state != TargetState.SCHEDULED:
+    if variant.state != VariantState.SCHEDULED:
         raise UserError(N_("Only a scheduled variant can be unscheduled."))
-    target.scheduled_at = None
-    target.next_attempt_at = None
-    set_state(db, target=target, state=TargetState.APPROVED, reason="", actor=membership.user)
+    variant.scheduled_at = None
+    variant.next_attempt_at = None
+    set_state(db, variant=variant, state=VariantState.APPROVED, reason="", actor=membership.user)
 
 
-def retry_target(
-    db: Session, *, target: PublishTarget, membership: Membership, confirmed: bool
+def retry_variant(
+    db: Session, *, variant: Variant, membership: Membership, confirmed: bool
 ) -> None:
     """Queue a failed variant again now; one that needs attention only after a manager confirms."""
     require(membership, Permission.WRITE)
-    if target.state == TargetState.NEEDS_ATTENTION:
+    if variant.state == VariantState.NEEDS_ATTENTION:
         require(membership, Permission.APPROVE)
         if not confirmed:
             raise UserError(
                 N_("Tick the box to confirm you checked the account and the platform first.")
             )
-    elif target.state != TargetState.FAILED:
+    elif variant.state != VariantState.FAILED:
         raise UserError(N_("Only a failed variant, or one that needs attention, can be retried."))
-    target.next_attempt_at = utcnow()
-    set_state(db, target=target, state=TargetState.SCHEDULED, reason="", actor=membership.user)
+    variant.next_attempt_at = utcnow()
+    set_state(db, variant=variant, state=VariantState.SCHEDULED, reason="", actor=membership.user)
 
 
 class VariantRefusedError(UserError):
     """One variant of several could not be scheduled: the reason, and which variant."""
 
-    def __init__(self, target_id: int, cause: UserError) -> None:
+    def __init__(self, variant_id: int, cause: UserError) -> None:
         super().__init__(cause.message, **cause.params)
-        self.target_id = target_id
+        self.variant_id = variant_id
         self.status_code = cause.status_code
 
 
@@ -130,21 +132,25 @@ def schedule_variants(
     membership: Membership,
     times: Mapping[int, datetime | None],
     settings: Settings,
-) -> list[PublishTarget]:
+) -> list[Variant]:
     """Schedule several variants of ``post`` at once, each at its time (None: now).
 
     The first refusal stops them all (the caller rolls back): VariantRefusedError says
     which variant and why, so a post goes out on every account or waits on all of them.
     """
     scheduled = []
-    for target in post.targets:
-        if target.id not in times:
+    for variant in post.variants:
+        if variant.id not in times:
             continue
         try:
-            schedule_target(
-                db, target=target, membership=membership, when=times[target.id], settings=settings
+            schedule_variant(
+                db,
+                variant=variant,
+                membership=membership,
+                when=times[variant.id],
+                settings=settings,
             )
         except UserError as exc:
-            raise VariantRefusedError(target.id, exc) from exc
-        scheduled.append(target)
+            raise VariantRefusedError(variant.id, exc) from exc
+        scheduled.append(variant)
     return scheduled

@@ -2,7 +2,7 @@
 their publish attempts and comments, and the audited state change every part of publishing
 makes for a person.
 
-A post is written once; each chosen channel gets a ``PublishTarget`` whose variant starts as
+A post is written once; each chosen channel gets a ``Variant`` whose variant starts as
 a copy of the master and is edited for its platform (``guanxi.publishing.variants``), then
 approved (``approvals``) and scheduled (``scheduling``).
 """
@@ -28,8 +28,8 @@ from guanxi.publishing.models import (
     PostComment,
     PostTag,
     PublishAttempt,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.publishing.states import Actor, transition
 from guanxi.publishing.tags import normalised_tag, set_tags
@@ -41,18 +41,18 @@ POST_TITLE_MAX_LENGTH = 200
 
 
 def set_state(
-    db: Session, *, target: PublishTarget, state: TargetState, reason: str, actor: User | None
+    db: Session, *, variant: Variant, state: VariantState, reason: str, actor: User | None
 ) -> None:
-    """Move ``target`` to ``state`` for a person (through the state machine), audited."""
-    before = str(target.state)
-    transition(target, state, reason, by=Actor.PERSON)
+    """Move ``variant`` to ``state`` for a person (through the state machine), audited."""
+    before = str(variant.state)
+    transition(variant, state, reason, by=Actor.PERSON)
     record_audit(
         db,
         actor=actor,
-        workspace=db.get(Workspace, target.workspace_id),
-        action=f"target.{state.value}",
-        entity_type="publish_target",
-        entity_id=target.id,
+        workspace=db.get(Workspace, variant.workspace_id),
+        action=f"variant.{state.value}",
+        entity_type="variant",
+        entity_id=variant.id,
         before={"state": before},
         after={"state": state.value, "reason": reason},
     )
@@ -109,7 +109,7 @@ def create_post(
     db.add(post)
     db.flush()
     for channel in channels:
-        _new_target(db, post, channel)
+        _new_variant(db, post, channel)
     record_audit(
         db,
         actor=actor,
@@ -137,34 +137,34 @@ def _channels(db: Session, workspace: Workspace, channel_ids: Iterable[str]) -> 
     return channels
 
 
-def _new_target(db: Session, post: Post, channel: Channel) -> PublishTarget:
-    target = PublishTarget(
+def _new_variant(db: Session, post: Post, channel: Channel) -> Variant:
+    variant = Variant(
         workspace_id=post.workspace_id,
         post_id=post.id,
         channel_id=channel.id,
         text=post.body,
         idempotency_key=uuid.uuid4().hex,
-        state=TargetState.DRAFT,
+        state=VariantState.DRAFT,
         media_ids=[],
         checks=[],
         overrides=[],
     )
-    post.targets.append(target)
+    post.variants.append(variant)
     db.flush()
-    return target
+    return variant
 
 
 def add_channels(
     db: Session, *, post: Post, actor: User, channel_ids: Iterable[str]
-) -> list[PublishTarget]:
-    """New variants of ``post`` for channels it does not target yet."""
+) -> list[Variant]:
+    """New variants of ``post`` for channels it does not variant yet."""
     workspace = db.get(Workspace, post.workspace_id)
     assert workspace is not None
-    present = {target.channel_id for target in post.targets}
+    present = {variant.channel_id for variant in post.variants}
     channels = [c for c in _channels(db, workspace, channel_ids) if c.id not in present]
     if not channels:
         raise UserError(N_("Choose an account this post does not go to yet."))
-    targets = [_new_target(db, post, channel) for channel in channels]
+    variants = [_new_variant(db, post, channel) for channel in channels]
     record_audit(
         db,
         actor=actor,
@@ -174,7 +174,7 @@ def add_channels(
         entity_id=post.id,
         after={"channels": [channel.id for channel in channels]},
     )
-    return targets
+    return variants
 
 
 def update_post(
@@ -219,20 +219,20 @@ def get_post(db: Session, *, workspace: Workspace, post_id: int) -> Post:
     return post
 
 
-def get_target(*, post: Post, target_id: int) -> PublishTarget:
+def find_variant(*, post: Post, variant_id: int) -> Variant:
     """The post's variant with this id; NotFound otherwise."""
-    for target in post.targets:
-        if target.id == target_id:
-            return target
+    for variant in post.variants:
+        if variant.id == variant_id:
+            return variant
     raise NotFoundError(N_("No such variant of this post."))
 
 
 def get_variant(
-    db: Session, *, workspace: Workspace, post_id: int, target_id: int
-) -> tuple[Post, PublishTarget]:
-    """The workspace's post and its variant ``target_id``; NotFound for anyone else's."""
+    db: Session, *, workspace: Workspace, post_id: int, variant_id: int
+) -> tuple[Post, Variant]:
+    """The workspace's post and its variant ``variant_id``; NotFound for anyone else's."""
     post = get_post(db, workspace=workspace, post_id=post_id)
-    return post, get_target(post=post, target_id=target_id)
+    return post, find_variant(post=post, variant_id=variant_id)
 
 
 def _posts_query(
@@ -247,13 +247,13 @@ def _posts_query(
     if tag:
         query = query.where(Post.tag_rows.any(PostTag.tag == normalised_tag(tag)))
     if state:
-        if state not in set(TargetState):
+        if state not in set(VariantState):
             raise UserError(N_("Unknown state in the filter. Choose one from the list."))
         query = query.where(
-            Post.targets.any((PublishTarget.state == state) & (PublishTarget.post_id == Post.id))
+            Post.variants.any((Variant.state == state) & (Variant.post_id == Post.id))
         )
     if channel_id is not None:
-        query = query.where(Post.targets.any(PublishTarget.channel_id == channel_id))
+        query = query.where(Post.variants.any(Variant.channel_id == channel_id))
     if campaign_id is not None:
         query = query.where(Post.campaign_id == campaign_id)
     return query
@@ -270,12 +270,12 @@ def list_posts(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Post]:
-    """The workspace's posts, newest first, filtered by a target state, channel, campaign or
+    """The workspace's posts, newest first, filtered by a variant state, channel, campaign or
     tag; ``limit`` posts from ``offset`` when given, each with its variants loaded."""
     query = _posts_query(
         workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id, tag=tag
     )
-    query = query.options(selectinload(Post.targets)).order_by(
+    query = query.options(selectinload(Post.variants)).order_by(
         Post.created_at.desc(), Post.id.desc()
     )
     if limit is not None:
@@ -299,11 +299,11 @@ def count_posts(
     return db.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def list_attempts(db: Session, *, target: PublishTarget) -> list[PublishAttempt]:
-    """Every publish attempt of a target, the latest first."""
+def list_attempts(db: Session, *, variant: Variant) -> list[PublishAttempt]:
+    """Every publish attempt of a variant, the latest first."""
     query = (
         select(PublishAttempt)
-        .where(PublishAttempt.target_id == target.id)
+        .where(PublishAttempt.variant_id == variant.id)
         .order_by(PublishAttempt.number.desc(), PublishAttempt.id.desc())
     )
     return list(db.scalars(query))

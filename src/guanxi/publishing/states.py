@@ -1,6 +1,6 @@
-"""The publish target's state machine, as data, and the one function that moves a target.
+"""The variant's state machine, as data, and the one function that moves a variant.
 
-Every change of ``PublishTarget.state`` goes through :func:`transition`, which refuses a
+Every change of ``Variant.state`` goes through :func:`transition`, which refuses a
 move the table below does not list. The table also says who may make each move: a person
 (composer, reviewer, the one posting by hand), the engine (dispatcher, worker, sweep), or
 the platform (a status push or a status check's answer).
@@ -11,13 +11,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 from guanxi.core.errors import N_, ConflictError
-from guanxi.publishing.models import TARGET_STATE_LABELS, PublishTarget, TargetState
+from guanxi.publishing.models import TARGET_STATE_LABELS, Variant, VariantState
 
-S = TargetState
+S = VariantState
 
 
 class Actor(StrEnum):
-    """Who or what moves a target."""
+    """Who or what moves a variant."""
 
     PERSON = "person"
     ENGINE = "engine"
@@ -27,7 +27,7 @@ class Actor(StrEnum):
 P, E, PF = Actor.PERSON, Actor.ENGINE, Actor.PLATFORM
 
 # (from, to) -> who may make the move. A move not listed is illegal.
-TRANSITIONS: dict[tuple[TargetState, TargetState], frozenset[Actor]] = {
+TRANSITIONS: dict[tuple[VariantState, VariantState], frozenset[Actor]] = {
     # Writing and approving.
     (S.DRAFT, S.IN_REVIEW): frozenset({P}),
     (S.DRAFT, S.APPROVED): frozenset({P}),  # a workspace without approval steps
@@ -66,14 +66,14 @@ TRANSITIONS: dict[tuple[TargetState, TargetState], frozenset[Actor]] = {
     (S.FAILED, S.DRAFT): frozenset({P}),
 }
 
-# Where a target stays: nothing in the engine moves it again.
+# Where a variant stays: nothing in the engine moves it again.
 FINAL_STATES = frozenset({S.PUBLISHED, S.FAILED})
 
 
 class IllegalTransitionError(ConflictError):
     """The move is not in the state machine (or not for this actor)."""
 
-    def __init__(self, current: TargetState, to: TargetState, by: Actor | None) -> None:
+    def __init__(self, current: VariantState, to: VariantState, by: Actor | None) -> None:
         super().__init__(
             N_("This post cannot go from “{current}” to “{to}”. Reload the page and try again."),
             current=TARGET_STATE_LABELS[current],
@@ -84,7 +84,7 @@ class IllegalTransitionError(ConflictError):
         self.by = by
 
 
-def allowed(current: TargetState, to: TargetState, by: Actor | None = None) -> bool:
+def allowed(current: VariantState, to: VariantState, by: Actor | None = None) -> bool:
     """Whether the table allows ``current`` → ``to`` (for ``by``, when given)."""
     actors = TRANSITIONS.get((current, to))
     if actors is None:
@@ -92,22 +92,20 @@ def allowed(current: TargetState, to: TargetState, by: Actor | None = None) -> b
     return by is None or by in actors
 
 
-def transition(
-    target: PublishTarget, to: TargetState, reason: str, *, by: Actor | None = None
-) -> None:
-    """Move ``target`` to ``to`` with ``reason``; raise IllegalTransitionError if not allowed.
+def transition(variant: Variant, to: VariantState, reason: str, *, by: Actor | None = None) -> None:
+    """Move ``variant`` to ``to`` with ``reason``; raise IllegalTransitionError if not allowed.
 
     ``by`` checks who makes the move too; callers that act for a person pass
     ``Actor.PERSON``. The change is saved with the session (its version column makes a
     concurrent writer fail instead of overwriting).
     """
-    current = TargetState(target.state)
+    current = VariantState(variant.state)
     if not allowed(current, to, by):
         raise IllegalTransitionError(current, to, by)
-    target.state = to
-    target.state_reason = reason
+    variant.state = to
+    variant.state_reason = reason
 
 
 def state_labels() -> dict[str, str]:
-    """Each target state's translatable label, by value."""
+    """Each variant state's translatable label, by value."""
     return {state.value: label for state, label in TARGET_STATE_LABELS.items()}

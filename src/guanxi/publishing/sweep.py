@@ -2,7 +2,7 @@
 overdue manual posts) and the status checks that follow a publish the platform accepted.
 
 The sweep runs every minute and after downtime; it never sends anything itself: it puts
-targets back where the dispatcher or a status check picks them up.
+variants back where the dispatcher or a status check picks them up.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from guanxi.publishing.models import (
     LatePolicy,
     PublishAttempt,
     PublishingPolicy,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.publishing.outcomes import (
     CHANNEL_NEEDS_RECONNECT,
@@ -52,16 +52,16 @@ from guanxi.publishing.outcomes import (
     apply_result,
     backoff_s,
     hold,
-    target_link,
+    variant_link,
 )
 from guanxi.publishing.states import Actor, transition
 
-S = TargetState
+S = VariantState
 
 
 @dataclass
 class SweepReport:
-    """What one sweep did, by target id."""
+    """What one sweep did, by variant id."""
 
     requeued: list[int] = field(default_factory=list)  # queued claim expired: nothing was sent
     reconciling: list[int] = field(default_factory=list)  # a worker died: outcome unknown
@@ -83,12 +83,12 @@ def sweep(
     with session_scope(sessions) as db:
         report.status_due = list(
             db.scalars(
-                select(PublishTarget.id)
+                select(Variant.id)
                 .where(
-                    PublishTarget.state.in_([S.PROCESSING, S.PENDING_REVIEW]),
-                    PublishTarget.next_attempt_at <= now,
+                    Variant.state.in_([S.PROCESSING, S.PENDING_REVIEW]),
+                    Variant.next_attempt_at <= now,
                 )
-                .order_by(PublishTarget.next_attempt_at)
+                .order_by(Variant.next_attempt_at)
             )
         )
     return report
@@ -100,24 +100,22 @@ def _ids(sessions: sessionmaker[Session], query: object) -> list[int]:
 
 
 def _expired_leases(sessions: sessionmaker[Session], *, now: datetime, report: SweepReport) -> None:
-    query = select(PublishTarget.id).where(
-        PublishTarget.state == S.PUBLISHING, PublishTarget.lease_expires_at < now
-    )
-    for target_id in _ids(sessions, query):
+    query = select(Variant.id).where(Variant.state == S.PUBLISHING, Variant.lease_expires_at < now)
+    for variant_id in _ids(sessions, query):
         try:
             with session_scope(sessions) as db:
-                target = db.get_one(PublishTarget, target_id, populate_existing=True)
-                expires = target.lease_expires_at
-                if target.state != S.PUBLISHING or expires is None or expires >= now:
+                variant = db.get_one(Variant, variant_id, populate_existing=True)
+                expires = variant.lease_expires_at
+                if variant.state != S.PUBLISHING or expires is None or expires >= now:
                     continue
                 # A claim still in the queue sent nothing; a worker's may have sent the post.
-                queued = target.lease_owner.startswith(QUEUED_PREFIX)
-                transition(target, S.SCHEDULED, "", by=Actor.ENGINE)
-                target.outcome_unknown = target.outcome_unknown or not queued
-                target.lease_owner = ""
-                target.lease_expires_at = None
-                target.next_attempt_at = now
-            (report.requeued if queued else report.reconciling).append(target_id)
+                queued = variant.lease_owner.startswith(QUEUED_PREFIX)
+                transition(variant, S.SCHEDULED, "", by=Actor.ENGINE)
+                variant.outcome_unknown = variant.outcome_unknown or not queued
+                variant.lease_owner = ""
+                variant.lease_expires_at = None
+                variant.next_attempt_at = now
+            (report.requeued if queued else report.reconciling).append(variant_id)
         except StaleDataError:
             continue
 
@@ -127,29 +125,29 @@ def _missed(
 ) -> None:
     with session_scope(sessions) as db:
         query = (
-            select(PublishTarget.id)
-            .join(Channel, Channel.id == PublishTarget.channel_id)
+            select(Variant.id)
+            .join(Channel, Channel.id == Variant.channel_id)
             .where(
-                PublishTarget.state == S.SCHEDULED,
-                PublishTarget.late.is_(False),
+                Variant.state == S.SCHEDULED,
+                Variant.late.is_(False),
                 ready_channel(now),
                 grace_conditions(db, now=now, in_time=False),
             )
         )
         missed = list(db.scalars(query))
-    for target_id in missed:
+    for variant_id in missed:
         try:
             with session_scope(sessions) as db:
-                target = db.get_one(PublishTarget, target_id, populate_existing=True)
-                if target.state != S.SCHEDULED or target.late:
+                variant = db.get_one(Variant, variant_id, populate_existing=True)
+                if variant.state != S.SCHEDULED or variant.late:
                     continue
-                policy = db.get(PublishingPolicy, target.workspace_id)
+                policy = db.get(PublishingPolicy, variant.workspace_id)
                 late_policy = LatePolicy(policy.late_policy) if policy else LatePolicy.PUBLISH_LATE
                 if late_policy is LatePolicy.HOLD:
-                    hold(db, target, MISSED_REASON, settings=settings)
+                    hold(db, variant, MISSED_REASON, settings=settings)
                 else:
-                    target.late = True  # the dispatcher takes it now, flagged as late
-            (report.held if late_policy is LatePolicy.HOLD else report.late).append(target_id)
+                    variant.late = True  # the dispatcher takes it now, flagged as late
+            (report.held if late_policy is LatePolicy.HOLD else report.late).append(variant_id)
         except StaleDataError:
             continue
 
@@ -159,32 +157,32 @@ def _overdue_manual(
 ) -> None:
     with session_scope(sessions) as db:
         overdue = db.scalars(
-            select(PublishTarget).where(
-                PublishTarget.state == S.PROCESSING,
-                PublishTarget.assignee_id.is_not(None),
-                PublishTarget.due_at < now,
+            select(Variant).where(
+                Variant.state == S.PROCESSING,
+                Variant.assignee_id.is_not(None),
+                Variant.due_at < now,
             )
         ).all()
-        for target in overdue:
+        for variant in overdue:
             reminded = db.scalars(
                 select(Notification.params).where(
-                    Notification.workspace_id == target.workspace_id,
+                    Notification.workspace_id == variant.workspace_id,
                     Notification.kind == MANUAL_OVERDUE,
                 )
             )
-            if any(params.get("target_id") == target.id for params in reminded):
-                continue  # one reminder per target
-            due = target.due_at.isoformat(timespec="minutes") if target.due_at else ""
+            if any(params.get("variant_id") == variant.id for params in reminded):
+                continue  # one reminder per variant
+            due = variant.due_at.isoformat(timespec="minutes") if variant.due_at else ""
             notifications.notify(
                 db,
                 settings=settings,
-                workspace_id=target.workspace_id,
+                workspace_id=variant.workspace_id,
                 kind=MANUAL_OVERDUE,
-                params=_params(db, target, due=due),
-                recipients=[target.assignee_id],
-                link=target_link(db, target),
+                params=_params(db, variant, due=due),
+                recipients=[variant.assignee_id],
+                link=variant_link(db, variant),
             )
-            report.reminded.append(target.id)
+            report.reminded.append(variant.id)
 
 
 # --- Following accepted publishes ---------------------------------------------------------
@@ -192,31 +190,31 @@ def _overdue_manual(
 
 def check_status(
     sessions: sessionmaker[Session],
-    target_id: int,
+    variant_id: int,
     *,
     connector_for: ConnectorFor,
     now: datetime,
     worker_id: str,
     settings: Settings | None = None,
-) -> TargetState | None:
+) -> VariantState | None:
     """Ask the platform where a PROCESSING / PENDING_REVIEW publish stands, and record it."""
     settings = settings or get_settings()
     with session_scope(sessions) as db:
-        target = db.get(PublishTarget, target_id)
-        if target is None or target.state not in {S.PROCESSING, S.PENDING_REVIEW}:
+        variant = db.get(Variant, variant_id)
+        if variant is None or variant.state not in {S.PROCESSING, S.PENDING_REVIEW}:
             return None
-        if target.next_attempt_at is None or target.next_attempt_at > now:
+        if variant.next_attempt_at is None or variant.next_attempt_at > now:
             return None
-        channel = db.get_one(Channel, target.channel_id)
+        channel = db.get_one(Channel, variant.channel_id)
         connector = connector_for(channel)
         context = channel_context(
             channel, sessions=sessions, box=SecretBox.from_settings(settings), owner=worker_id
         )
-        external_id = target.external_id
+        external_id = variant.external_id
         checks = (
             db.scalar(
                 select(func.count()).where(
-                    PublishAttempt.target_id == target_id, PublishAttempt.action == "status"
+                    PublishAttempt.variant_id == variant_id, PublishAttempt.action == "status"
                 )
             )
             or 0
@@ -224,7 +222,7 @@ def check_status(
     result, error, duration_ms = _call(lambda: connector.publish_status(context, external_id))
     log_attempt(
         sessions,
-        target_id=target_id,
+        variant_id=variant_id,
         worker_id=worker_id,
         action="status",
         outcome=outcome_of(result, error),
@@ -236,21 +234,21 @@ def check_status(
     )
     try:
         with session_scope(sessions) as db:
-            target = db.get_one(PublishTarget, target_id, populate_existing=True)
-            if target.state not in {S.PROCESSING, S.PENDING_REVIEW}:
-                return TargetState(target.state)
-            channel = db.get_one(Channel, target.channel_id)
+            variant = db.get_one(Variant, variant_id, populate_existing=True)
+            if variant.state not in {S.PROCESSING, S.PENDING_REVIEW}:
+                return VariantState(variant.state)
+            channel = db.get_one(Channel, variant.channel_id)
             later = now + timedelta(
                 seconds=backoff_s(checks + 1, base=STATUS_BASE_S, cap=STATUS_CAP_S) + STATUS_BASE_S
             )
             if result is not None and result.state is not PublishState.PROCESSING:
-                apply_result(db, target, result, now=now, settings=settings)
+                apply_result(db, variant, result, now=now, settings=settings)
             elif checks + 1 >= STATUS_MAX_CHECKS:
-                hold(db, target, UNCONFIRMED_REASON, settings=settings)
+                hold(db, variant, UNCONFIRMED_REASON, settings=settings)
             elif isinstance(error, TokenError):
                 was_connected = channel.status == ChannelStatus.CONNECTED
                 mark_needs_reconnect(db, channel=channel, reason=str(error))
-                target.next_attempt_at = later
+                variant.next_attempt_at = later
                 if was_connected:
                     notifications.notify(
                         db,
@@ -258,13 +256,13 @@ def check_status(
                         workspace_id=channel.workspace_id,
                         kind=CHANNEL_NEEDS_RECONNECT,
                         params={"channel": channel.name},
-                        recipients=_people(db, target),
-                        link=target_link(db, target),
+                        recipients=_people(db, variant),
+                        link=variant_link(db, variant),
                     )
             elif isinstance(error, RateLimitedError):
-                target.next_attempt_at = max(later, now + timedelta(seconds=error.retry_after_s))
+                variant.next_attempt_at = max(later, now + timedelta(seconds=error.retry_after_s))
             else:
-                target.next_attempt_at = later
-            return TargetState(target.state)
+                variant.next_attempt_at = later
+            return VariantState(variant.state)
     except StaleDataError:
         return None

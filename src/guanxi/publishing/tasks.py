@@ -3,7 +3,7 @@
 Each job is a small function with an explicit retry policy; ``guanxi publish dispatch``
 and ``guanxi publish sweep`` call the same functions the schedule runs. Retries:
 
-- ``publish_target``: never retried by the queue (``retries=0``): the engine decides when
+- ``variant``: never retried by the queue (``retries=0``): the engine decides when
   to try again and writes it in the database, so a queue retry could only duplicate;
 - ``follow_status``: up to 2 queue retries, 10 s apart (a status check is read-only);
 - the scheduled runs are not retried: the next tick does the same work.
@@ -37,36 +37,36 @@ def preload() -> None:
 
 
 @huey.task(retries=0)  # type: ignore[untyped-decorator]  # huey ships no types
-def publish_target(target_id: int) -> str | None:
-    """Publish one claimed target (see engine.execute_target)."""
+def variant(variant_id: int) -> str | None:
+    """Publish one claimed variant (see engine.execute_variant)."""
     from guanxi.connectors.registry import connector_for  # noqa: PLC0415 - loads when the job runs: connectors and httpx, ~80 ms (test_queue)
-    from guanxi.publishing.engine import execute_target  # noqa: PLC0415 - loads when the job runs: the engine, ~400 ms (test_queue)
+    from guanxi.publishing.engine import execute_variant  # noqa: PLC0415 - loads when the job runs: the engine, ~400 ms (test_queue)
 
-    state = execute_target(
-        sessions(), target_id, connector_for=connector_for, now=utcnow(), worker_id=worker_id()
+    state = execute_variant(
+        sessions(), variant_id, connector_for=connector_for, now=utcnow(), worker_id=worker_id()
     )
     return str(state) if state else None
 
 
 @huey.task(retries=2, retry_delay=10)  # type: ignore[untyped-decorator]
-def follow_status(target_id: int) -> str | None:
+def follow_status(variant_id: int) -> str | None:
     """Ask the platform where an accepted publish stands (see sweep.check_status)."""
     from guanxi.connectors.registry import connector_for  # noqa: PLC0415 - loads when the job runs: connectors and httpx, ~80 ms (test_queue)
     from guanxi.publishing.sweep import check_status  # noqa: PLC0415 - loads when the job runs: the sweep and engine, ~400 ms (test_queue)
 
     state = check_status(
-        sessions(), target_id, connector_for=connector_for, now=utcnow(), worker_id=worker_id()
+        sessions(), variant_id, connector_for=connector_for, now=utcnow(), worker_id=worker_id()
     )
     return str(state) if state else None
 
 
 def run_dispatch(limit: int = DISPATCH_BATCH) -> list[int]:
-    """Claim the due targets and queue a publish job for each; return their ids."""
+    """Claim the due variants and queue a publish job for each; return their ids."""
     from guanxi.publishing.engine import dispatch_due  # noqa: PLC0415 - loads when the job runs: the engine, ~400 ms (test_queue)
 
     claimed = dispatch_due(sessions(), now=utcnow(), limit=limit, worker_id=worker_id())
-    for target_id in claimed:
-        publish_target(target_id)
+    for variant_id in claimed:
+        variant(variant_id)
     return claimed
 
 
@@ -75,8 +75,8 @@ def run_sweep() -> SweepReport:
     from guanxi.publishing.sweep import sweep  # noqa: PLC0415 - loads when the job runs: the sweep and engine, ~400 ms (test_queue)
 
     report = sweep(sessions(), now=utcnow())
-    for target_id in report.status_due:
-        follow_status(target_id)
+    for variant_id in report.status_due:
+        follow_status(variant_id)
     return report
 
 

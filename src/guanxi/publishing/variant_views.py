@@ -1,4 +1,4 @@
-"""Routes on one variant of a post (a ``PublishTarget``: the post as one account publishes
+"""Routes on one variant of a post (a ``Variant``: the post as one account publishes
 it): save, check as typed, override a warning, approve or reject, schedule, unschedule,
 retry. Each comes back to the post page with a confirmation or the reason it was refused."""
 
@@ -16,7 +16,7 @@ from guanxi.channels.models import Channel
 from guanxi.connectors.base import VariantDraft
 from guanxi.core.errors import N_, UserError
 from guanxi.publishing import approvals, scheduling, service, variants
-from guanxi.publishing.models import Post, PublishTarget
+from guanxi.publishing.models import Post, Variant
 from guanxi.publishing.post_page import act, highlighted_text, present_findings, typed_zone
 from guanxi.web.deps import Approver, Db, Member, Writer, app_settings, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
@@ -27,50 +27,50 @@ VARIANT = "/w/{slug}/posts/{post_id}/variants/{variant_id}"
 
 
 @dataclass(frozen=True)
-class PostVariant:
+class LoadedVariant:
     """The variant a route acts on, with its post."""
 
     post: Post
-    target: PublishTarget
+    variant: Variant
 
 
-def post_variant(db: Db, membership: Member, post_id: int, variant_id: int) -> PostVariant:
+def load_variant(db: Db, membership: Member, post_id: int, variant_id: int) -> LoadedVariant:
     """Variant ``variant_id`` of post ``post_id`` in the member's workspace; 404 for any other.
     (The route's own role dependency comes first: a role too low is told so.)"""
-    post, target = service.get_variant(
-        db, workspace=membership.workspace, post_id=post_id, target_id=variant_id
+    post, variant = service.get_variant(
+        db, workspace=membership.workspace, post_id=post_id, variant_id=variant_id
     )
-    return PostVariant(post, target)
+    return LoadedVariant(post, variant)
 
 
-Variant = Annotated[PostVariant, Depends(post_variant)]
+VariantParam = Annotated[LoadedVariant, Depends(load_variant)]
 
 
 def _act(
     request: Request,
     db: Db,
     membership: Membership,
-    variant: PostVariant,
+    loaded: LoadedVariant,
     action: Callable[[], object],
     notice: str,
 ) -> Response:
     """``act`` on the variant: back to its post, with the notice or the reason it was refused."""
     return act(
-        request, db, membership, variant.post, action, notice=notice, target_id=variant.target.id
+        request, db, membership, loaded.post, action, notice=notice, variant_id=loaded.variant.id
     )
 
 
 @router.post(VARIANT)
 def variant_save(
-    request: Request, db: Db, membership: Writer, variant: Variant, form: SubmittedForm
+    request: Request, db: Db, membership: Writer, loaded: VariantParam, form: SubmittedForm
 ) -> Response:
     """Save a variant and check it again; an approved one whose content changed needs review."""
-    target = variant.target
+    variant = loaded.variant
 
     def save() -> None:
         variants.update_variant(
             db,
-            target=target,
+            variant=variant,
             actor=membership.user,
             text=form_value(form, "text"),
             title=form_value(form, "title"),
@@ -81,9 +81,9 @@ def variant_save(
             links=_link_choices(form),
             settings=app_settings(request),
         )
-        variants.check_variant(db, target=target, settings=app_settings(request))
+        variants.check_variant(db, variant=variant, settings=app_settings(request))
 
-    return _act(request, db, membership, variant, save, N_("Variant saved."))
+    return _act(request, db, membership, loaded, save, N_("Variant saved."))
 
 
 def _link_choices(form: dict[str, list[str]]) -> variants.LinkChoices | None:
@@ -98,13 +98,13 @@ def _link_choices(form: dict[str, list[str]]) -> variants.LinkChoices | None:
 
 
 @router.post(VARIANT + "/check")
-def variant_check(request: Request, db: Db, variant: Variant, form: SubmittedForm) -> Response:
+def variant_check(request: Request, db: Db, loaded: VariantParam, form: SubmittedForm) -> Response:
     """HTMX: the findings on the variant as typed, for any member (nothing is saved)."""
-    target = variant.target
-    channel = db.get(Channel, target.channel_id)
+    variant = loaded.variant
+    channel = db.get(Channel, variant.channel_id)
     assert channel is not None
     # The text as typed, with the media as saved (attachments change on save).
-    saved = variants.variant_draft(db, target, app_settings(request).data_dir)
+    saved = variants.variant_draft(db, variant, app_settings(request).data_dir)
     draft = VariantDraft(
         text=form_value(form, "text"),
         title=form_value(form, "title"),
@@ -121,12 +121,12 @@ def variant_check(request: Request, db: Db, variant: Variant, form: SubmittedFor
         request,
         "publishing/_live_check.html",
         {
-            "findings": present_findings(findings, target.overrides or []),
+            "findings": present_findings(findings, variant.overrides or []),
             "live": True,
             "can_override": False,
             "override_action": "",
             # The typed text with the hits marked, swapped in behind the textarea.
-            "target_id": target.id,
+            "variant_id": variant.id,
             "segments": highlighted_text(draft.text, findings),
             "text": draft.text,
         },
@@ -138,7 +138,7 @@ def variant_override(
     request: Request,
     db: Db,
     membership: Approver,
-    variant: Variant,
+    loaded: VariantParam,
     form: SubmittedForm,
 ) -> Response:
     """A manager lets a warning pass, with a reason."""
@@ -146,10 +146,10 @@ def variant_override(
         request,
         db,
         membership,
-        variant,
+        loaded,
         lambda: variants.override_warning(
             db,
-            target=variant.target,
+            variant=loaded.variant,
             membership=membership,
             code=form_value(form, "code"),
             reason=form_value(form, "reason"),
@@ -163,7 +163,7 @@ def variant_decide(
     request: Request,
     db: Db,
     membership: Approver,
-    variant: Variant,
+    loaded: VariantParam,
     form: SubmittedForm,
 ) -> Response:
     """Approve or reject the variant's next review step, with a comment."""
@@ -172,11 +172,11 @@ def variant_decide(
         request,
         db,
         membership,
-        variant,
+        loaded,
         lambda: approvals.decide(
             db,
-            target=variant.target,
-            post=variant.post,
+            variant=loaded.variant,
+            post=loaded.post,
             membership=membership,
             approved=approved,
             comment=form_value(form, "comment"),
@@ -191,40 +191,46 @@ def variant_schedule(
     request: Request,
     db: Db,
     membership: Writer,
-    variant: Variant,
+    loaded: VariantParam,
     form: SubmittedForm,
 ) -> Response:
     """Schedule the variant at a time typed in the viewer's zone, or publish it now."""
-    target = variant.target
+    variant = loaded.variant
     zone = typed_zone(request, form, membership.workspace.timezone)
     now = form_value(form, "now") == "1"
 
     def schedule() -> None:
         when = None if now else scheduling.parse_local_time(form_value(form, "when"), zone)
         try:
-            scheduling.schedule_target(
-                db, target=target, membership=membership, when=when, settings=app_settings(request)
+            scheduling.schedule_variant(
+                db,
+                variant=variant,
+                membership=membership,
+                when=when,
+                settings=app_settings(request),
             )
         except UserError:
             # Refused: keep the fresh check results so the page shows what blocks it.
             db.rollback()
-            variants.check_variant(db, target=target, settings=app_settings(request))
+            variants.check_variant(db, variant=variant, settings=app_settings(request))
             db.commit()
             raise
 
     notice = N_("Variant queued to publish now.") if now else N_("Variant scheduled.")
-    return _act(request, db, membership, variant, schedule, notice)
+    return _act(request, db, membership, loaded, schedule, notice)
 
 
 @router.post(VARIANT + "/unschedule")
-def variant_unschedule(request: Request, db: Db, membership: Writer, variant: Variant) -> Response:
+def variant_unschedule(
+    request: Request, db: Db, membership: Writer, loaded: VariantParam
+) -> Response:
     """Take the variant off the queue (it stays approved)."""
     return _act(
         request,
         db,
         membership,
-        variant,
-        lambda: scheduling.unschedule_target(db, target=variant.target, membership=membership),
+        loaded,
+        lambda: scheduling.unschedule_variant(db, variant=loaded.variant, membership=membership),
         N_("Variant taken off the queue; it stays approved."),
     )
 
@@ -234,7 +240,7 @@ def variant_retry(
     request: Request,
     db: Db,
     membership: Writer,
-    variant: Variant,
+    loaded: VariantParam,
     form: SubmittedForm,
 ) -> Response:
     """Queue a failed variant again (one needing attention only after a manager confirms)."""
@@ -242,10 +248,10 @@ def variant_retry(
         request,
         db,
         membership,
-        variant,
-        lambda: scheduling.retry_target(
+        loaded,
+        lambda: scheduling.retry_variant(
             db,
-            target=variant.target,
+            variant=loaded.variant,
             membership=membership,
             confirmed=form_value(form, "confirm") == "1",
         ),

@@ -38,8 +38,8 @@ from guanxi.publishing.models import (
     LINK_MAX_LENGTH,
     VARIANT_TITLE_MAX_LENGTH,
     MediaAsset,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.publishing.policy import get_policy
 from guanxi.publishing.service import set_state
@@ -60,19 +60,19 @@ class LinkChoices:
 
 
 EDITABLE_STATES = frozenset(
-    {TargetState.DRAFT, TargetState.IN_REVIEW, TargetState.APPROVED, TargetState.SCHEDULED}
+    {VariantState.DRAFT, VariantState.IN_REVIEW, VariantState.APPROVED, VariantState.SCHEDULED}
 )
 
 
-def content_digest(target: PublishTarget) -> str:
+def content_digest(variant: Variant) -> str:
     """A digest of what the variant says and shows: an approval is valid for this only."""
     content = {
-        "text": target.text,
-        "title": target.title,
-        "digest": target.digest,
-        "link": target.link,
-        "media_ids": list(target.media_ids or []),
-        "cover_media_id": target.cover_media_id,
+        "text": variant.text,
+        "title": variant.title,
+        "digest": variant.digest,
+        "link": variant.link,
+        "media_ids": list(variant.media_ids or []),
+        "cover_media_id": variant.cover_media_id,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -94,7 +94,7 @@ def library_ids(db: Session, workspace: Workspace, values: Iterable[str]) -> lis
 def update_variant(
     db: Session,
     *,
-    target: PublishTarget,
+    variant: Variant,
     actor: User,
     text: str,
     title: str = "",
@@ -113,11 +113,11 @@ def update_variant(
     does a scheduled one, which also leaves the queue (its time is kept, to schedule it
     again). One being published, or live, cannot be edited.
     """
-    if target.state not in EDITABLE_STATES:
+    if variant.state not in EDITABLE_STATES:
         raise UserError(
             N_("This variant is being published or is live, so it cannot be edited any more.")
         )
-    workspace = db.get(Workspace, target.workspace_id)
+    workspace = db.get(Workspace, variant.workspace_id)
     assert workspace is not None
     if not text.strip():
         raise UserError(N_("A variant needs its text. Write it, or copy it from the master."))
@@ -134,25 +134,25 @@ def update_variant(
     cover = library_ids(db, workspace, [cover_media_id])[0] if cover_media_id.strip() else None
     if links is not None:
         link_tracking.apply_choices(
-            target, track=links.track, listed=links.listed, ticked=links.ticked
+            variant, track=links.track, listed=links.listed, ticked=links.ticked
         )
     if settings is not None:
-        channel = db.get(Channel, target.channel_id)
+        channel = db.get(Channel, variant.channel_id)
         assert channel is not None
         text = link_tracking.tracked_text(
             db,
-            target=target,
+            variant=variant,
             channel=channel,
             connector=load_connector(channel, settings),
             text=text.strip(),
             actor_id=actor.id,
         )
-    scheduled = target.state == TargetState.SCHEDULED
+    scheduled = variant.state == VariantState.SCHEDULED
     try:
         with db.no_autoflush:
             stale = _apply_edit(
                 db,
-                target=target,
+                variant=variant,
                 workspace=workspace,
                 actor=actor,
                 values=(text, title, digest, link, ids, cover),
@@ -172,63 +172,63 @@ def update_variant(
 def _apply_edit(
     db: Session,
     *,
-    target: PublishTarget,
+    variant: Variant,
     workspace: Workspace,
     actor: User,
     values: tuple[str, str, str, str, list[int], int | None],
 ) -> bool:
     text, title, digest, link, ids, cover = values
-    before = content_digest(target)
-    target.text, target.title, target.link = text.strip(), title.strip(), link
-    target.digest = digest.strip()
-    target.media_ids = ids
-    target.cover_media_id = cover
-    after = content_digest(target)
+    before = content_digest(variant)
+    variant.text, variant.title, variant.link = text.strip(), title.strip(), link
+    variant.digest = digest.strip()
+    variant.media_ids = ids
+    variant.cover_media_id = cover
+    after = content_digest(variant)
     if after == before:
         return False
-    if actor.id not in (target.content_author_ids or []):
+    if actor.id not in (variant.content_author_ids or []):
         # Whoever changes the content is one of its authors: they cannot approve it.
-        target.content_author_ids = [*(target.content_author_ids or []), actor.id]
+        variant.content_author_ids = [*(variant.content_author_ids or []), actor.id]
     record_audit(
         db,
         actor=actor,
         workspace=workspace,
         action="variant.update",
-        entity_type="publish_target",
-        entity_id=target.id,
+        entity_type="variant",
+        entity_id=variant.id,
         before={"digest": before},
         after={"digest": after},
     )
-    if target.state == TargetState.SCHEDULED:
+    if variant.state == VariantState.SCHEDULED:
         steps = get_policy(db, workspace=workspace).approval_steps
-        new_state = TargetState.IN_REVIEW if steps else TargetState.DRAFT
+        new_state = VariantState.IN_REVIEW if steps else VariantState.DRAFT
         reason = N_(
             "Edited while scheduled: it left the queue. Have it approved and schedule it again."
         )
-        target.next_attempt_at = None
-        set_state(db, target=target, state=new_state, reason=reason, actor=actor)
+        variant.next_attempt_at = None
+        set_state(db, variant=variant, state=new_state, reason=reason, actor=actor)
         return True
-    if target.state == TargetState.APPROVED:
+    if variant.state == VariantState.APPROVED:
         steps = get_policy(db, workspace=workspace).approval_steps
-        new_state = TargetState.IN_REVIEW if steps else TargetState.DRAFT
+        new_state = VariantState.IN_REVIEW if steps else VariantState.DRAFT
         reason = N_("Edited after approval: the earlier approval no longer counts.")
-        set_state(db, target=target, state=new_state, reason=reason, actor=actor)
+        set_state(db, variant=variant, state=new_state, reason=reason, actor=actor)
         return True
-    if target.state == TargetState.IN_REVIEW:
-        target.state_reason = N_("Edited during review: earlier approvals no longer count.")
+    if variant.state == VariantState.IN_REVIEW:
+        variant.state_reason = N_("Edited during review: earlier approvals no longer count.")
         return True
     return False
 
 
-def variant_draft(db: Session, target: PublishTarget, data_dir: Path) -> VariantDraft:
+def variant_draft(db: Session, variant: Variant, data_dir: Path) -> VariantDraft:
     """The variant as its connector checks and publishes it."""
-    media = [db.get(MediaAsset, media_id) for media_id in target.media_ids or []]
-    cover = db.get(MediaAsset, target.cover_media_id) if target.cover_media_id else None
+    media = [db.get(MediaAsset, media_id) for media_id in variant.media_ids or []]
+    cover = db.get(MediaAsset, variant.cover_media_id) if variant.cover_media_id else None
     return VariantDraft(
-        text=target.text,
-        title=target.title,
-        digest=target.digest,
-        link=target.link,
+        text=variant.text,
+        title=variant.title,
+        digest=variant.digest,
+        link=variant.link,
         media=tuple(media_file(asset, data_dir) for asset in media if asset is not None),
         cover=media_file(cover, data_dir) if cover is not None else None,
     )
@@ -281,7 +281,7 @@ def check_draft(
     db: Session, *, channel: Channel, draft: VariantDraft, settings: Settings
 ) -> list[dict[str, Any]]:
     """Every finding on a draft for ``channel``: its platform's rules, then the Chinese-first
-    checks that do not repeat one of them; as stored in ``PublishTarget.checks`` (``source``
+    checks that do not repeat one of them; as stored in ``Variant.checks`` (``source``
     says which)."""
     connector = load_connector(channel, settings)
     workspace = db.get(Workspace, channel.workspace_id)
@@ -305,47 +305,45 @@ def check_draft(
     ]
 
 
-def check_variant(
-    db: Session, *, target: PublishTarget, settings: Settings
-) -> list[dict[str, Any]]:
-    """Check a saved variant and store the results on it (``PublishTarget.checks``)."""
-    channel = db.get(Channel, target.channel_id)
+def check_variant(db: Session, *, variant: Variant, settings: Settings) -> list[dict[str, Any]]:
+    """Check a saved variant and store the results on it (``Variant.checks``)."""
+    channel = db.get(Channel, variant.channel_id)
     assert channel is not None
-    draft = variant_draft(db, target, settings.data_dir)
-    target.checks = check_draft(db, channel=channel, draft=draft, settings=settings)
-    return target.checks
+    draft = variant_draft(db, variant, settings.data_dir)
+    variant.checks = check_draft(db, channel=channel, draft=draft, settings=settings)
+    return variant.checks
 
 
-def unresolved(target: PublishTarget) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def unresolved(variant: Variant) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The stored errors, and the stored warnings no manager has overridden."""
-    overridden = {override["code"] for override in target.overrides or []}
-    errors = [f for f in target.checks or [] if f["severity"] == Severity.ERROR.value]
+    overridden = {override["code"] for override in variant.overrides or []}
+    errors = [f for f in variant.checks or [] if f["severity"] == Severity.ERROR.value]
     warnings = [
         f
-        for f in target.checks or []
+        for f in variant.checks or []
         if f["severity"] == Severity.WARNING.value and f["code"] not in overridden
     ]
     return errors, warnings
 
 
 def override_warning(
-    db: Session, *, target: PublishTarget, membership: Membership, code: str, reason: str
+    db: Session, *, variant: Variant, membership: Membership, code: str, reason: str
 ) -> None:
     """A manager lets a warning of the variant's last checks pass, with a reason recorded
-    with their name (``PublishTarget.overrides``; audited). Needs Permission.APPROVE; see
+    with their name (``Variant.overrides``; audited). Needs Permission.APPROVE; see
     ``checks.service.accept_warning`` for what can be overridden."""
     require(membership, Permission.APPROVE)
-    if target.workspace_id != membership.workspace_id:
+    if variant.workspace_id != membership.workspace_id:
         raise NotFoundError(N_("This post does not exist in this workspace."))
-    override = accept_warning(target.checks, code=code, reason=reason, actor=membership)
+    override = accept_warning(variant.checks, code=code, reason=reason, actor=membership)
     # A new list: SQLAlchemy does not see changes made inside a JSON value.
-    target.overrides = [*target.overrides, override]
+    variant.overrides = [*variant.overrides, override]
     record_audit(
         db,
         actor=membership.user,
         action="check.override",
-        entity_type="publish_target",
-        entity_id=target.id,
+        entity_type="variant",
+        entity_id=variant.id,
         workspace=membership.workspace,
         after={"code": code, "reason": override["reason"]},
     )

@@ -286,7 +286,7 @@ def post_schedule(
     zone = typed_zone(request, form, membership.workspace.timezone)
     settings = app_settings(request)
     try:
-        times = _times_for_all(form, zone, [target.id for target in post.targets])
+        times = _times_for_all(form, zone, [variant.id for variant in post.variants])
         scheduling.schedule_variants(
             db, post=post, membership=membership, times=times, settings=settings
         )
@@ -294,10 +294,10 @@ def post_schedule(
     except UserError as exc:
         db.rollback()
         i18n.set_language(request.state.language)
-        refused = exc.target_id if isinstance(exc, scheduling.VariantRefusedError) else None
+        refused = exc.variant_id if isinstance(exc, scheduling.VariantRefusedError) else None
         if refused is not None:  # keep its fresh check results, to show what blocks it
-            target = next(t for t in post.targets if t.id == refused)
-            variants.check_variant(db, target=target, settings=settings)
+            variant = next(t for t in post.variants if t.id == refused)
+            variants.check_variant(db, variant=variant, settings=settings)
             db.commit()
         db.refresh(post)
         return post_page(
@@ -306,7 +306,7 @@ def post_schedule(
             membership,
             post,
             error=exc.translated(i18n.gettext),
-            error_target=refused,
+            error_variant=refused,
             status_code=exc.status_code,
         )
     request.session[NOTICE] = (
@@ -318,11 +318,11 @@ def post_schedule(
 
 
 def _times_for_all(
-    form: dict[str, list[str]], zone: str, target_ids: list[int]
+    form: dict[str, list[str]], zone: str, variant_ids: list[int]
 ) -> dict[int, datetime | None]:
     """Each ticked variant's time (None: now) from the schedule-all form."""
     ticked = [parse_id(value) for value in form.get("variants", [])]
-    ids = [i for i in ticked if i is not None and i in target_ids]
+    ids = [i for i in ticked if i is not None and i in variant_ids]
     if not ids:
         raise UserError(N_("Tick at least one variant to schedule."))
     if form_value(form, "now") == "1":
@@ -384,7 +384,7 @@ def post_review_link(
 
 
 def set_up(app: FastAPI) -> None:
-    """Publish results the platforms push are applied to their targets; the inbox can
+    """Publish results the platforms push are applied to their variants; the inbox can
     name the brand's posts."""
     outcomes.register_push_handlers()
     our_posts.register()

@@ -7,13 +7,13 @@ One run sets up everything it needs and removes it afterwards:
 2. the platform sandbox in a thread of this process, with N Weibo accounts, each holding a
    long-lived token issued by the sandbox; Weibo's per-account limits stay as the sandbox
    documents them (``WeiboLimits``), the per-app hourly limit is raised to fit the run;
-3. a workspace with N connected Weibo channels and P posts, one Weibo target each,
+3. a workspace with N connected Weibo channels and P posts, one Weibo variant each,
    scheduled over a window that starts a few seconds ahead;
 4. a pool of real ``guanxi worker`` processes (schedule and consumers, as in production)
    sharing the scratch database and a scratch queue; ``--kill-worker`` SIGKILLs one of
    them mid-run and starts a replacement.
 
-It then waits until every target is final (or the time is up) and measures, from the
+It then waits until every variant is final (or the time is up) and measures, from the
 database and the sandbox: duplicates, lost posts, lateness and throughput (``measure``).
 """
 
@@ -61,15 +61,15 @@ from guanxi.publishing.leases import PUBLISH_LEASE
 from guanxi.publishing.models import (
     Post,
     PublishAttempt,
-    PublishTarget,
-    TargetState,
+    Variant,
+    VariantState,
 )
 from guanxi.sandbox.app import create_sandbox_app
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import IssuedToken, SandboxAccount, SandboxPost, SandboxState
 from guanxi.sandbox.weibo import DEMO_APP_KEY, DEMO_SAFE_DOMAIN, WeiboLimits, weibo_surface
 
-S = TargetState
+S = VariantState
 FINAL = (S.PUBLISHED, S.FAILED, S.NEEDS_ATTENTION)
 BENCH_UID_BASE = 7_000_000_000  # sandbox Weibo uids of the bench accounts
 BENCH_SLUG = "bench"
@@ -96,19 +96,19 @@ class BenchConfig:
     timeout_s: float = 0.0  # 0: derived from the window (and the lease, with kill_worker)
 
     def deadline_s(self) -> float:
-        """How long to wait for every target to be final after the setup."""
+        """How long to wait for every variant to be final after the setup."""
         if self.timeout_s > 0:
             return self.timeout_s
         # A killed worker's leases must expire (a claim it had taken off the queue waits for
-        # the queued lease), then the sweep (every 60 s) takes the target back.
+        # the queued lease), then the sweep (every 60 s) takes the variant back.
         longest = max(PUBLISH_LEASE, QUEUED_LEASE).total_seconds()
         grace = longest + 180 if self.kill_worker else 300.0
         return self.lead_s + self.window_s + grace
 
 
 @dataclass(frozen=True)
-class TargetRow:
-    """What the database says about one target at the end."""
+class VariantRow:
+    """What the database says about one variant at the end."""
 
     id: int
     state: str
@@ -145,8 +145,8 @@ class BenchResult:
     elapsed_s: float = 0.0
     timed_out: bool = False
     killed: list[int] = field(default_factory=list)
-    held_by_killed: list[int] = field(default_factory=list)  # targets it held when killed
-    reconciled: int = 0  # targets looked up on the platform (find) before any resend
+    held_by_killed: list[int] = field(default_factory=list)  # variants it held when killed
+    reconciled: int = 0  # variants looked up on the platform (find) before any resend
     lost_ids: list[int] = field(default_factory=list)
 
     def last_line(self) -> str:
@@ -158,14 +158,14 @@ class BenchResult:
         )
 
 
-def measure(targets: list[TargetRow], live: list[LivePost], *, elapsed_s: float) -> BenchResult:
+def measure(variants: list[VariantRow], live: list[LivePost], *, elapsed_s: float) -> BenchResult:
     """Duplicates, lost posts, lateness and throughput from the end state of a run.
 
     - a duplicate is a live post beyond the first carrying the same idempotency marker;
-    - a target is lost when it is not final, when it failed or needs attention without a
+    - a variant is lost when it is not final, when it failed or needs attention without a
       notification telling someone, or when the database says published but the platform
       has no post with its marker;
-    - lateness is ``published_at - scheduled_at`` of published targets; throughput is the
+    - lateness is ``published_at - scheduled_at`` of published variants; throughput is the
       published count over the span from the first scheduled time to the last publish.
     """
     per_marker: Counter[str] = Counter()
@@ -181,30 +181,30 @@ def measure(targets: list[TargetRow], live: list[LivePost], *, elapsed_s: float)
     lost_ids: list[int] = []
     live_unrecorded = 0
     lateness: list[float] = []
-    for target in targets:
-        on_platform = per_marker[marker(target.idempotency_key)] > 0
-        if target.state == S.PUBLISHED:
-            if not on_platform or target.external_id not in post_ids:
-                lost_ids.append(target.id)
-            elif target.published_at is not None:
-                lateness.append((target.published_at - target.scheduled_at).total_seconds())
-        elif target.state in (S.FAILED, S.NEEDS_ATTENTION):
+    for variant in variants:
+        on_platform = per_marker[marker(variant.idempotency_key)] > 0
+        if variant.state == S.PUBLISHED:
+            if not on_platform or variant.external_id not in post_ids:
+                lost_ids.append(variant.id)
+            elif variant.published_at is not None:
+                lateness.append((variant.published_at - variant.scheduled_at).total_seconds())
+        elif variant.state in (S.FAILED, S.NEEDS_ATTENTION):
             live_unrecorded += on_platform
-            if not target.notified:
-                lost_ids.append(target.id)
+            if not variant.notified:
+                lost_ids.append(variant.id)
         else:
             live_unrecorded += on_platform
-            lost_ids.append(target.id)
-    published = [t for t in targets if t.state == S.PUBLISHED and t.published_at is not None]
+            lost_ids.append(variant.id)
+    published = [t for t in variants if t.state == S.PUBLISHED and t.published_at is not None]
     throughput = 0.0
     if published:
-        start = min(t.scheduled_at for t in targets)
+        start = min(t.scheduled_at for t in variants)
         end = max(t.published_at for t in published if t.published_at is not None)
         span = max((end - start).total_seconds(), 1e-3)
         throughput = len(published) / span
     return BenchResult(
-        posts=len(targets),
-        by_state=dict(Counter(t.state for t in targets)),
+        posts=len(variants),
+        by_state=dict(Counter(t.state for t in variants)),
         duplicates=duplicates,
         lost=len(lost_ids),
         live_unrecorded=live_unrecorded,
@@ -307,8 +307,8 @@ def populate(
                     body=body,
                     created_by_id=owner_id,
                 )
-                post.targets.append(
-                    PublishTarget(
+                post.variants.append(
+                    Variant(
                         workspace_id=workspace_id,
                         channel_id=channel_ids[number % len(channel_ids)],
                         text=body,
@@ -325,17 +325,17 @@ def populate(
 
 
 def schedule(sessions: sessionmaker[Session], *, config: BenchConfig) -> datetime:
-    """Spread the targets at random over the window starting ``lead_s`` from now (setting
+    """Spread the variants at random over the window starting ``lead_s`` from now (setting
     up 10,000 posts takes longer than the lead); returns the window's start."""
     rng = random.Random(config.seed)  # noqa: S311 - a reproducible schedule, not a secret
-    table = cast("Table", PublishTarget.__table__)
+    table = cast("Table", Variant.__table__)
     with session_scope(sessions) as db:
-        ids = list(db.scalars(select(PublishTarget.id).order_by(PublishTarget.id)))
+        ids = list(db.scalars(select(Variant.id).order_by(Variant.id)))
         start = utcnow() + timedelta(seconds=config.lead_s)
         rows = []
-        for target_id in ids:
+        for variant_id in ids:
             at = start + timedelta(seconds=rng.uniform(0, config.window_s))
-            rows.append({"tid": target_id, "at": at})
+            rows.append({"tid": variant_id, "at": at})
         db.execute(
             table.update()
             .where(table.c.id == bindparam("tid"))
@@ -433,31 +433,29 @@ def worker_env(
 
 
 def final_count(sessions: sessionmaker[Session]) -> int:
-    """How many targets are final."""
+    """How many variants are final."""
     with sessions() as db:
-        count = db.scalar(
-            select(func.count()).select_from(PublishTarget).where(PublishTarget.state.in_(FINAL))
-        )
+        count = db.scalar(select(func.count()).select_from(Variant).where(Variant.state.in_(FINAL)))
     return int(count or 0)
 
 
-def read_targets(sessions: sessionmaker[Session]) -> list[TargetRow]:
-    """Every target and whether someone was notified about its post."""
+def read_variants(sessions: sessionmaker[Session]) -> list[VariantRow]:
+    """Every variant and whether someone was notified about its post."""
     with sessions() as db:
         links = set(db.scalars(select(Notification.link).distinct()))
         rows = db.execute(
             select(
-                PublishTarget.id,
-                PublishTarget.state,
-                PublishTarget.idempotency_key,
-                PublishTarget.scheduled_at,
-                PublishTarget.published_at,
-                PublishTarget.external_id,
-                PublishTarget.post_id,
-            ).order_by(PublishTarget.id)
+                Variant.id,
+                Variant.state,
+                Variant.idempotency_key,
+                Variant.scheduled_at,
+                Variant.published_at,
+                Variant.external_id,
+                Variant.post_id,
+            ).order_by(Variant.id)
         ).all()
     return [
-        TargetRow(
+        VariantRow(
             id=r.id,
             state=str(r.state),
             idempotency_key=r.idempotency_key,
@@ -483,30 +481,30 @@ def live_posts(state: SandboxState) -> list[LivePost]:
 
 def _owned_by(pid: int) -> ColumnElement[bool]:
     # Lease owners are "host:pid:thread" (core.worker.worker_id), "queued:" + that for claims.
-    return and_(PublishTarget.state == S.PUBLISHING, PublishTarget.lease_owner.like(f"%:{pid}:%"))
+    return and_(Variant.state == S.PUBLISHING, Variant.lease_owner.like(f"%:{pid}:%"))
 
 
 def leases_of(sessions: sessionmaker[Session], pid: int) -> list[int]:
-    """The targets the worker process ``pid`` holds (claimed or publishing)."""
+    """The variants the worker process ``pid`` holds (claimed or publishing)."""
     with sessions() as db:
-        return list(db.scalars(select(PublishTarget.id).where(_owned_by(pid))))
+        return list(db.scalars(select(Variant.id).where(_owned_by(pid))))
 
 
 def wait_until_publishing(sessions: sessionmaker[Session], pid: int, limit_s: float = 30) -> None:
-    """Wait (up to ``limit_s``) until worker ``pid`` is publishing a target, so a kill
+    """Wait (up to ``limit_s``) until worker ``pid`` is publishing a variant, so a kill
     leaves a request in flight for the sweep and the reconciliation to deal with."""
     deadline = time.monotonic() + limit_s
-    publishing = and_(_owned_by(pid), PublishTarget.lease_owner.not_like("queued:%"))
+    publishing = and_(_owned_by(pid), Variant.lease_owner.not_like("queued:%"))
     while time.monotonic() < deadline:
         with sessions() as db:
-            if db.scalar(select(PublishTarget.id).where(publishing).limit(1)) is not None:
+            if db.scalar(select(Variant.id).where(publishing).limit(1)) is not None:
                 return
         time.sleep(0.02)
 
 
 def run_bench(config: BenchConfig, *, progress: Progress = no_progress) -> BenchResult:
-    """Set up, run the worker pool until every target is final or time is up, measure,
-    clean up. ``progress("final targets", final, total)`` is called about once a second
+    """Set up, run the worker pool until every variant is final or time is up, measure,
+    clean up. ``progress("final variants", final, total)`` is called about once a second
     while waiting."""
     if config.posts < 1 or config.accounts < 1:
         msg = "--posts and --accounts must be at least 1"
@@ -561,7 +559,7 @@ def _run(
             pool.start_one()
         while True:
             done = final_count(sessions)
-            progress("final targets", done, config.posts)
+            progress("final variants", done, config.posts)
             if done >= config.posts:
                 break
             now = time.monotonic()
@@ -577,12 +575,12 @@ def _run(
     finally:
         pool.stop()
     elapsed = time.monotonic() - began
-    result = measure(read_targets(sessions), live_posts(sandbox.sandbox.state), elapsed_s=elapsed)
+    result = measure(read_variants(sessions), live_posts(sandbox.sandbox.state), elapsed_s=elapsed)
     result.timed_out = timed_out
     result.killed = list(pool.killed)
     result.held_by_killed = held
     with sessions() as db:
-        found = select(func.count(func.distinct(PublishAttempt.target_id))).where(
+        found = select(func.count(func.distinct(PublishAttempt.variant_id))).where(
             PublishAttempt.action == "find"
         )
         result.reconciled = int(db.scalar(found) or 0)

@@ -29,7 +29,7 @@ from guanxi.inbox.items.models import InboxItem
 from guanxi.listening.mentions.flows import pipeline_for
 from guanxi.listening.mentions.models import Author, Mention
 from guanxi.listening.topics.service import refresh_rollup
-from guanxi.publishing.models import Post, PublishTarget, TargetState
+from guanxi.publishing.models import Post, Variant, VariantState
 
 # The roles in the order people are given them: person i has ROLES[i % 4].
 ROLES = (Role.OWNER, Role.MANAGER, Role.EDITOR, Role.ANALYST)
@@ -229,13 +229,13 @@ def _add_posts(
                 )
                 published = number % 4 != 0
                 at = now - timedelta(hours=number * 4) if published else None
-                post.targets.append(
-                    PublishTarget(
+                post.variants.append(
+                    Variant(
                         workspace_id=workspace_id,
                         channel_id=channel_ids[number % len(channel_ids)],
                         text=body,
                         idempotency_key=uuid.uuid4().hex,
-                        state=TargetState.PUBLISHED if published else TargetState.DRAFT,
+                        state=VariantState.PUBLISHED if published else VariantState.DRAFT,
                         scheduled_at=at,
                         published_at=at,
                         media_ids=[],

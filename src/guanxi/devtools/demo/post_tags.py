@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.measure.models import MeasuredPost
-from guanxi.publishing.models import Post, PostTag, PublishTarget, TargetState
+from guanxi.publishing.models import Post, PostTag, Variant, VariantState
 
 DEMO_PUBLISHING_SPAN = timedelta(days=120)  # the demo brand has published through guanxi this long
 # A word in a post's text → the tags a community manager would give it.
@@ -55,7 +55,7 @@ def publish_history(db: Session, *, workspace_id: int, now: datetime) -> int:
         select(MeasuredPost).where(
             MeasuredPost.workspace_id == workspace_id,
             MeasuredPost.illustrative.is_(True),
-            MeasuredPost.publish_target_id.is_(None),
+            MeasuredPost.variant_id.is_(None),
             MeasuredPost.published_at >= now - DEMO_PUBLISHING_SPAN,
         )
     ).all()
@@ -69,11 +69,11 @@ def publish_history(db: Session, *, workspace_id: int, now: datetime) -> int:
             updated_at=row.published_at,
         )
         post.tag_rows = [PostTag(workspace_id=workspace_id, tag=tag) for tag in tags_for(text)]
-        target = PublishTarget(
+        variant = Variant(
             workspace_id=workspace_id,
             channel_id=row.channel_id,
             text=text,
-            state=TargetState.PUBLISHED,
+            state=VariantState.PUBLISHED,
             idempotency_key=uuid.uuid4().hex,
             external_id=row.external_id,
             external_url=row.url,
@@ -81,8 +81,8 @@ def publish_history(db: Session, *, workspace_id: int, now: datetime) -> int:
             scheduled_at=row.published_at,
             created_at=row.published_at,
         )
-        post.targets.append(target)
+        post.variants.append(variant)
         db.add(post)
         db.flush()
-        row.publish_target_id = target.id
+        row.variant_id = variant.id
     return len(measured)

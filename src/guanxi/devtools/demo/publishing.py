@@ -119,26 +119,30 @@ def load_demo_posts(db: Session, *, workspace: Workspace, settings: Settings) ->
         set_tags(db, post=post, tags=checked_tags(demo.tags))
         db.flush()
         if site:
-            for target in post.targets:
+            for variant in post.variants:
                 variants.update_variant(
-                    db, target=target, actor=writer.user, text=demo.body, link=f"{site}/{demo.page}"
+                    db,
+                    variant=variant,
+                    actor=writer.user,
+                    text=demo.body,
+                    link=f"{site}/{demo.page}",
                 )
         approvals.submit_for_review(db, post=post, membership=writer, settings=settings)
         if demo.days_from_now is not None:
             when = _local(today + timedelta(days=demo.days_from_now), demo.local_time, workspace)
-            for target in post.targets:
+            for variant in post.variants:
                 approvals.decide(
                     db,
-                    target=target,
+                    variant=variant,
                     post=post,
                     membership=approver,
                     approved=True,
                     comment="",
                     settings=settings,
                 )
-                scheduling.schedule_target(
+                scheduling.schedule_variant(
                     db,
-                    target=target,
+                    variant=variant,
                     membership=writer,
                     when=None if when <= utcnow() else when,
                     settings=settings,

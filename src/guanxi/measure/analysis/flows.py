@@ -2,7 +2,7 @@
 the competitor benchmark, read from listening through its ``competitor_activity``.
 
 A campaign is publishing's (``Campaign``, with its ``Post`` rows); a post's variants are
-its ``PublishTarget`` rows, and analytics measures a published target as a
+its ``Variant`` rows, and analytics measures a published variant as a
 ``MeasuredPost`` linked to it. A campaign's roll-up is its measured posts' totals and
 medians per post against the baseline: the same accounts' other posts published over the
 same days, with the lift of the medians and its interval (``stats.median_lift``).
@@ -35,7 +35,7 @@ from guanxi.measure.analysis.stats import Lift, median_lift
 from guanxi.measure.listing import post_figures
 from guanxi.measure.models import MeasuredPost, PostFiguresRead
 from guanxi.measure.service import period_bounds
-from guanxi.publishing.models import Campaign, Post, PublishTarget
+from guanxi.publishing.models import Campaign, Post, Variant
 
 
 def _lift(found: Lift) -> LiftRead:
@@ -80,8 +80,8 @@ def campaign_rollups(db: Session, *, workspace: Workspace) -> list[CampaignRollu
     members: dict[int, list[int]] = {campaign.id: [] for campaign in campaigns}
     rows = db.execute(
         select(Post.campaign_id, MeasuredPost.id)
-        .join(PublishTarget, PublishTarget.post_id == Post.id)
-        .join(MeasuredPost, MeasuredPost.publish_target_id == PublishTarget.id)
+        .join(Variant, Variant.post_id == Post.id)
+        .join(MeasuredPost, MeasuredPost.variant_id == Variant.id)
         .where(
             Post.workspace_id == workspace.id,
             Post.campaign_id.in_(members),

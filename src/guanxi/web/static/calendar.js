@@ -47,7 +47,7 @@
     if (!chip) { return; }
     dragged = chip;
     event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", chip.dataset.targetId);
+    event.dataTransfer.setData("text/plain", chip.dataset.variantId);
   });
 
   document.addEventListener("dragend", function () {
