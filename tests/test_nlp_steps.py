@@ -23,8 +23,8 @@ def run_steps(*documents: Document, user_dictionary: tuple[str, ...] = ()) -> li
         LanguageStep(),
         NormalizeStep(),
         SegmentStep(user_dictionary=user_dictionary),
-        SourceKindStep(),
-        JourneyStageStep(),
+        SourceKindStep(rules=True),  # the rules: the previous version, and the fallback
+        JourneyStageStep(rules=True),
     )
     for step in steps:
         step.run(batch)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,7 +15,7 @@ from rich.table import Table
 from guanxi.core import i18n
 from guanxi.core.console import console, err_console, fail
 from guanxi.core.errors import UserError
-from guanxi.nlp.pipeline import default_pipeline
+from guanxi.nlp.pipeline import Pipeline, default_pipeline
 from guanxi.nlp.service import classify_lines
 
 # From a checkout, the shared data sits beside the project (see docs/nlp.md).
@@ -102,8 +102,47 @@ def evaluate(
         Path | None,
         typer.Option(help="Where to write the JSON report; default: beside the model."),
     ] = None,
+    labelled: Annotated[
+        Path | None,
+        typer.Option(
+            help="A labelled development set (JSON Lines): evaluate source kind, stage and "
+            "sentiment on it instead of the sentiment corpora."
+        ),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --labelled: the folder of the source-kind and stage models; default: "
+            "the shipped ones."
+        ),
+    ] = None,
 ) -> None:
-    """Compare the model with SnowNLP on each corpus's held-out split (accuracy, F1)."""
+    """Compare the models with the previous version and SnowNLP (accuracy, F1).
+
+    Without --labelled: the sentiment model on each corpus's held-out split. With it:
+    source kind (text alone and with the author), stage and sentiment on the labelled set,
+    with 95% bootstrap intervals, per-class precision/recall, confusion matrices and the
+    calibration."""
+    if labelled is not None:
+        from guanxi.nlp.insight_training import INSIGHT_REPORT_FILE, evaluate_insight  # noqa: PLC0415 - the trainer loads on use
+        from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE  # noqa: PLC0415 - the trainer loads on use
+        from guanxi.nlp.training import write_report  # noqa: PLC0415 - the trainer loads on use
+
+        found = _with_progress(
+            "scoring the development set",
+            lambda advance: evaluate_insight(
+                dev_path=labelled,
+                source_path=models / SOURCE_MODEL_FILE if models else None,
+                stage_path=models / STAGE_MODEL_FILE if models else None,
+                snownlp=snownlp_sample > 0,
+                progress=advance,
+            ),
+        )
+        target = report or (models or _shipped_dir()) / INSIGHT_REPORT_FILE
+        write_report(found, target)
+        _print_insight(found)
+        console.print(f"report -> {target}")
+        return
     from guanxi.nlp.training import evaluate as evaluate_model  # noqa: PLC0415 - the trainer: ~12 ms at every `guanxi` start
     from guanxi.nlp.training import report_path, write_report  # noqa: PLC0415 - the trainer: ~12 ms at every `guanxi` start
 
@@ -145,6 +184,91 @@ def evaluate(
     console.print(f"report -> {target}")
 
 
+def train_insight(
+    labelled: Annotated[
+        Path | None,
+        typer.Option(help="The labelled training posts (JSON Lines); default: the shipped set."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the models; default: in the package.")
+    ] = None,
+    version: Annotated[str, typer.Option(help="The models' version.")] = "",
+    regularisation: Annotated[
+        float, typer.Option(min=0.0001, help="The source-kind model's C (smaller: smoother).")
+    ] = 10.0,
+    stage_regularisation: Annotated[
+        float, typer.Option(min=0.0001, help="The stage model's C (smaller: smoother).")
+    ] = 30.0,
+) -> None:
+    """Train the source-kind and journey-stage models on the team's labelled posts."""
+    from guanxi.nlp.insight_training import DEFAULT_VERSION, labelled_dir  # noqa: PLC0415 - the trainer loads on use
+    from guanxi.nlp.insight_training import train_insight as train_models  # noqa: PLC0415 - the trainer loads on use
+
+    train_path = labelled or labelled_dir() / "train.jsonl"
+    command = "guanxi nlp train-insight" + (f" --labelled {labelled}" if labelled else "")
+    if regularisation != 10.0:
+        command += f" --regularisation {regularisation}"
+    if stage_regularisation != 30.0:
+        command += f" --stage-regularisation {stage_regularisation}"
+    result = _with_progress(
+        "training",
+        lambda _advance: train_models(
+            train_path=train_path,
+            output_dir=output or _shipped_dir(),
+            version=version or DEFAULT_VERSION,
+            training_command=command,
+            regularisation=regularisation,
+            stage_regularisation=stage_regularisation,
+        ),
+    )
+    console.print(
+        f"trained on {result.posts} posts: {result.source_model.version} "
+        f"({len(result.source_model.weights)} features) -> {result.source_path}; "
+        f"{result.stage_model.version} ({len(result.stage_model.weights)} features) -> "
+        f"{result.stage_path}"
+    )
+    console.print("next: guanxi nlp evaluate --labelled (the development set)")
+
+
+def _print_insight(report: dict[str, Any]) -> None:
+    table = Table(
+        "label",
+        "classifier",
+        "posts",
+        "accuracy (95%)",
+        "macro-F1 (95%)",
+        title=f"dev set: {report['posts']} posts",
+    )
+    for key, row in report["results"].items():
+        label, _, name = key.partition("/")
+        low, high = row["accuracy_95"]
+        f1_low, f1_high = row["macro_f1_95"]
+        table.add_row(
+            label,
+            name,
+            str(row["posts"]),
+            f"{row['accuracy']:.1%} ({low:.1%}-{high:.1%})",
+            f"{row['macro_f1']:.3f} ({f1_low:.3f}-{f1_high:.3f})",
+        )
+    console.print(table)
+    for key, row in report["results"].items():
+        if not key.endswith("/model"):
+            continue
+        classes = row["classes"]
+        matrix = Table("true \\ predicted", *classes, "precision", "recall", title=key)
+        for name, counts in zip(classes, row["confusion"], strict=True):
+            scores = row["per_class"][name]
+            matrix.add_row(
+                name,
+                *map(str, counts),
+                f"{scores['precision']:.2f}",
+                f"{scores['recall']:.2f}",
+            )
+        console.print(matrix)
+    for key, entry in report["calibration"].items():
+        console.print(f"calibration {key}: ECE {entry['expected_calibration_error']:.3f}")
+
+
 def crossval(
     data: Annotated[
         Path, typer.Option(help="Folder with the sentiment corpora.")
@@ -181,24 +305,51 @@ def crossval(
 
 def classify(
     file: Annotated[
-        Path | None, typer.Argument(help="One text per line; standard input when absent.")
+        Path | None,
+        typer.Argument(
+            help="One text per line, or JSON Lines with text and the author's profile; "
+            "standard input when absent."
+        ),
     ] = None,
 ) -> None:
-    """Enrich each line of FILE (or standard input); print one JSON object per line."""
+    """Enrich each line of FILE (or standard input); print one JSON object per line.
+
+    A JSON Lines input carries {"text", "verified_type", "verified_reason", "author_name",
+    "description", "followers"} (all but text optional). A bad line is reported on standard
+    error with its number and left out."""
+    from guanxi.nlp.service import MAX_INPUT_CHARS  # noqa: PLC0415 - light, but kept with classify
+
+    def bad_line(number: int, error: UserError) -> None:
+        err_console.print(
+            i18n.gettext("line {number}: {problem}").format(
+                number=number, problem=error.translated(i18n.gettext)
+            )
+        )
+
     try:
         pipeline = default_pipeline()
         if file is None:
-            records = classify_lines(sys.stdin, pipeline=pipeline)
-            for record in records:
-                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            _write_records(sys.stdin, pipeline, bad_line)
             return
         if not file.is_file():
             raise fail(f"{file} is not a file. Pass a text file with one text per line.")
+        if file.stat().st_size > MAX_INPUT_CHARS * 4:
+            raise fail(
+                i18n.gettext(
+                    "{file} is larger than the classify limit. Split it into smaller files."
+                ).format(file=file)
+            )
         with file.open(encoding="utf-8-sig", errors="replace") as lines:
-            for record in classify_lines(lines, pipeline=pipeline):
-                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            _write_records(lines, pipeline, bad_line)
     except UserError as exc:
         raise fail(exc.translated(i18n.gettext)) from None
+
+
+def _write_records(
+    lines: Iterable[str], pipeline: Pipeline, bad_line: Callable[[int, UserError], None]
+) -> None:
+    for record in classify_lines(lines, pipeline=pipeline, on_bad_line=bad_line):
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def register(app: typer.Typer) -> None:
@@ -208,6 +359,7 @@ def register(app: typer.Typer) -> None:
     )
     nlp_app.command("train")(train)
     nlp_app.command("evaluate")(evaluate)
+    nlp_app.command("train-insight")(train_insight)
     nlp_app.command("crossval")(crossval)
     nlp_app.command("classify")(classify)
     app.add_typer(nlp_app, name="nlp")

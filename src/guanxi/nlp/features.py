@@ -14,6 +14,7 @@ Features are binary (present or not), so a long review does not outweigh a short
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
@@ -65,3 +66,147 @@ def sentiment_features(
     if emoticons:
         found.update("[" + emoticon + "]" for emoticon in emoticons)
     return found
+
+
+# --- Source kind and journey stage (guanxi.nlp.linear models) -------------------------------
+
+# Only the start of a long text is read: what a post is and who speaks show early, and a
+# 10,000-character review must not cost a hundred posts' time.
+TEXT_WINDOW = 160
+PROFILE_WINDOW = 120
+# Words of an account's name, verification or description that say what the account is.
+ACCOUNT_CUES = (
+    "官方",
+    "官微",
+    "旗舰店",
+    "专卖店",
+    "店",
+    "公司",
+    "集团",
+    "品牌",
+    "日报",
+    "晚报",
+    "新闻",
+    "电视台",
+    "频道",
+    "记者",
+    "编辑",
+    "主持人",
+    "媒体",
+    "政务",
+    "公安",
+    "发布",
+    "协会",
+    "研究",
+    "博主",
+    "达人",
+    "测评",
+    "作者",
+    "医生",
+    "律师",
+    "教授",
+    "工作室",
+    "客服",
+)
+
+
+def _bigrams(text: str) -> list[str]:
+    return list(map(str.__add__, text, text[1:]))
+
+
+PRICE_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:元|块|rmb)|[¥￥]\s*\d")
+PHONE_RE = re.compile(r"\d{7,}")
+# The longest character n-gram read from the text. Every other feature's name has 4 or more
+# characters (a prefix and a colon first), so a name of 1 to 3 characters is an n-gram:
+# scoring finds n-grams in numpy and the other features in a dictionary.
+MAX_GRAM = 3
+
+
+def text_window(normalized_text: str) -> str:
+    """The part of the text the models read: its start, lowercase."""
+    return normalized_text[:TEXT_WINDOW].lower()
+
+
+def text_grams(window: str) -> list[str]:
+    """The character 1-, 2- and 3-grams of ``window``, each as often as it occurs (for
+    training and for the readable reasons; scoring computes the same in numpy,
+    ``gram_codes``)."""
+    return [
+        *window,
+        *map(str.__add__, window, window[1:]),
+        *map("".join, zip(window, window[1:], window[2:], strict=False)),
+    ]
+
+
+def gram_code(gram: str) -> int:
+    """An n-gram of 1 to 3 characters as one int64: (code point + 1) per character, 21 bits
+    each, so grams of different lengths never share a code."""
+    code = 0
+    for char in gram:
+        code = (code << 21) | (ord(char) + 1)
+    return code
+
+
+def named_text_features(
+    window: str, emoticons: Sequence[str], *, mentions: int, urls: int, hashtags: int
+) -> list[str]:
+    """The text's features that are not n-grams: its Weibo emoticons, whether it mentions,
+    links, tags, quotes a headline (【】), a price or a long number."""
+    features = ["emo:" + emoticon for emoticon in set(emoticons)]
+    if mentions:
+        features.append("has:mention")
+    if urls:
+        features.append("has:url")
+    if hashtags:
+        features.append("has:topic")
+    if "【" in window:
+        features.append("has:headline")
+    if PRICE_RE.search(window):
+        features.append("has:price")
+    if PHONE_RE.search(window):
+        features.append("has:number")
+    return features
+
+
+def text_features(
+    normalized_text: str,
+    emoticons: Sequence[str],
+    *,
+    mentions: int,
+    urls: int,
+    hashtags: int,
+) -> list[str]:
+    """What the text says, for the source-kind and stage models, as strings: the character
+    1- to 3-grams of its start (counted: a repeated gram is listed again; whole-text features
+    need no segmentation, so unknown words and phrases count too) and
+    ``named_text_features``."""
+    window = text_window(normalized_text)
+    return text_grams(window) + named_text_features(
+        window, emoticons, mentions=mentions, urls=urls, hashtags=hashtags
+    )
+
+
+def author_features(
+    verified_type: int | None,
+    verified_reason: str,
+    author_name: str,
+    description: str,
+    followers: int | None,
+) -> list[str]:
+    """Who the author is, when known: the Weibo verified_type (``vt:``), the character
+    bigrams of the verification reason (``r:``), account name (``n:``) and description
+    (``d:``), the account cue words in them (``cue:``), and the followers in powers of ten
+    (``fol:``); nothing when nothing is known (whether a profile is known says where a post
+    was collected, not who wrote it)."""
+    features: list[str] = []
+    if verified_type is not None:
+        features.append(f"vt:{verified_type}")
+    for prefix, text in (("r:", verified_reason), ("n:", author_name), ("d:", description)):
+        window = text[:PROFILE_WINDOW].lower()
+        if not window.strip():
+            continue
+        features.extend({prefix + bigram for bigram in _bigrams(window)})
+        features.extend(prefix + "cue:" + cue for cue in ACCOUNT_CUES if cue in window)
+    if followers is not None:
+        features.append(f"fol:{len(str(max(0, followers)))}")
+    return features

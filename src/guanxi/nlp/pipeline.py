@@ -27,6 +27,9 @@ class Document:
     author_id: str = ""
     author_name: str = ""
     verified_type: int | None = None  # Weibo verified_type semantics
+    verified_reason: str = ""  # the platform's verification text (…官方微博, …记者)
+    author_description: str = ""  # the author's profile description
+    followers: int | None = None
     author_kind_hint: str = ""  # "own" | "competitor" | "" (the workspace's official accounts)
 
 
@@ -75,6 +78,11 @@ class Work:
     stage: str = "none"
     stage_cue: str = ""
     keywords: list[str] = field(default_factory=list)
+    # For the source-kind and stage models, computed once for both: the start of the text
+    # they read, and the batch's n-grams (a guanxi.nlp.linear.BatchGrams, shared by the batch).
+    window: str = ""
+    grams: object = None
+    named_features: list[str] | None = None  # the text's features other than n-grams
 
     def enrichment(self, model_version: str) -> Enrichment:
         """The typed result of this work."""

@@ -2,7 +2,14 @@
 
 The seed's model: personal sources (word of mouth from friends and family), public sources
 (forums, reviews, media, consumer reports) and marketer-dominated ones (brand accounts and
-sites, advertising). The rules, first match wins:
+sites, advertising). Whose voice it is and what the content does decide, not the badge.
+
+The workspace's own and competitors' official accounts are always marketers (a rule).
+Otherwise the shipped model decides (``data/source-model.json.gz``, a multinomial logistic
+regression trained on the team's labelled posts by ``guanxi nlp train-insight``) over the
+text and, when known, the author's profile (``guanxi.nlp.features``); the reason names its
+strongest features. Without a model file the previous version's rules run (they are also
+the baseline ``guanxi nlp evaluate`` compares with). The rules, first match wins:
 
 1. the workspace's own or a competitor's official account (``Document.author_kind_hint``)
    is a marketer;
@@ -19,11 +26,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import ahocorasick
 
-from guanxi.nlp.pipeline import Work
+from guanxi.nlp.features import author_features, named_text_features, text_grams, text_window
+from guanxi.nlp.linear import (
+    SOURCE_MODEL_FILE,
+    BatchGrams,
+    LinearModel,
+    load_model,
+    shipped_path,
+)
+from guanxi.nlp.pipeline import Document, Work
 
 PERSONAL = "personal"
 PUBLIC = "public"
@@ -115,13 +131,22 @@ def ad_cues(text: str, urls: Sequence[str]) -> list[str]:
     return weak if len(weak) >= 2 else []
 
 
-def source_kind(work: Work) -> tuple[str, str]:
-    """The kind of source ``work``'s document is, and the English sentence saying why."""
-    document = work.document
+def official_account(document: Document) -> tuple[str, str] | None:
+    """Marketer with the reason when the author is the workspace's own or a competitor's
+    official account (known from the workspace's settings, not guessed)."""
     if document.author_kind_hint == "own":
         return MARKETER, "the workspace's own official account"
     if document.author_kind_hint == "competitor":
         return MARKETER, "a competitor's official account"
+    return None
+
+
+def rule_source_kind(work: Work) -> tuple[str, str]:
+    """The previous version's rules (module docstring): the kind and why."""
+    document = work.document
+    official = official_account(document)
+    if official:
+        return official
     cues = ad_cues(work.normalized_text, work.urls)
     if cues:
         return MARKETER, "advertising cues in the text: " + ", ".join(cues[:4])
@@ -132,24 +157,150 @@ def source_kind(work: Work) -> tuple[str, str]:
     return kind, f"verified_type {verified}: {what}"
 
 
+def batch_grams(batch: Sequence[Work]) -> BatchGrams:
+    """The batch's text n-grams (``linear.BatchGrams``), computed once for both models and
+    kept on its works."""
+    grams = batch[0].grams if batch else None
+    reusable = (
+        isinstance(grams, BatchGrams)
+        and grams.size == len(batch)
+        and all(work.grams is grams for work in batch)
+    )
+    if not reusable or not isinstance(grams, BatchGrams):
+        for work in batch:
+            work.window = text_window(work.normalized_text)
+        grams = BatchGrams([work.window for work in batch])
+        for work in batch:
+            work.grams = grams
+    return grams
+
+
+def named_features(work: Work) -> list[str]:
+    """The text's features other than n-grams (``features.named_text_features``), computed
+    once for both models."""
+    if work.named_features is None:
+        work.named_features = named_text_features(
+            work.window,
+            work.emoticons,
+            mentions=len(work.mentions),
+            urls=len(work.urls),
+            hashtags=len(work.hashtags),
+        )
+    return list(work.named_features)
+
+
+def source_named_features(work: Work) -> list[str]:
+    """The source-kind model's features of ``work`` other than n-grams: the text's, its
+    advertising marks, the author's."""
+    document = work.document
+    features = named_features(work)
+    features.extend("ad:" + cue for cue in ad_cues(work.normalized_text, work.urls))
+    features.extend(
+        author_features(
+            document.verified_type,
+            document.verified_reason,
+            document.author_name,
+            document.author_description,
+            document.followers,
+        )
+    )
+    return features
+
+
+def source_features(work: Work) -> list[str]:
+    """All the source-kind model's features of ``work`` as strings (training)."""
+    work.window = text_window(work.normalized_text)
+    return text_grams(work.window) + source_named_features(work)
+
+
+FEATURE_KINDS = frozenset({"emo", "ad", "vt", "fol", "has", "st", "r", "n", "d"})
+
+
+def describe_feature(feature: str) -> str:
+    """A model feature in readable English, for the reason shown."""
+    kind, colon, value = feature.partition(":")
+    if not colon or kind not in FEATURE_KINDS:  # an n-gram of the text
+        return f'"{feature}" in the text'
+    if kind == "emo":
+        return f"the emoticon [{value}]"
+    if kind == "ad":
+        return f'the advertising mark "{value}"'
+    if kind == "vt":
+        what = VERIFIED_TYPES.get(int(value), ("", "a verified account of another type"))[1]
+        return f"verified_type {value} ({what})"
+    if kind == "fol":
+        return f"about 10^{int(value) - 1} followers"
+    if kind == "has":
+        return {
+            "mention": "an @mention",
+            "url": "a link",
+            "topic": "a #topic#",
+            "headline": "a 【headline】",
+            "price": "a price",
+            "number": "a long number (phone, account)",
+        }.get(value, value)
+    if kind == "st":
+        return f"a {value.replace('_', ' ')} phrase"
+    where = {"r": "the verification reason", "n": "the account name", "d": "the profile"}.get(
+        kind, kind
+    )
+    return f'"{value.removeprefix("cue:")}" in {where}'
+
+
 class SourceKindStep:
     """personal / public / marketer, with the reason."""
 
     name = "source_kind"
+
+    def __init__(self, *, model_path: Path | None = None, rules: bool = False) -> None:
+        self._path = model_path or shipped_path(SOURCE_MODEL_FILE)
+        self._explicit = model_path is not None  # then a missing file is an error
+        self._rules = rules  # the previous version, for comparisons
+        self._model: LinearModel | None = None
+        self._ready = False
 
     def able_to_run(self, batch: Sequence[Work]) -> bool:  # noqa: ARG002 - always applies
         """Every document has a kind of source."""
         return True
 
     def setup(self) -> None:
-        """Build the cue automaton (once)."""
+        """Load the model (once), or build the rules' cue automaton when there is none."""
+        if self._ready:
+            return
         _cue_automaton()
+        if not self._rules and (self._explicit or self._path.is_file()):
+            self._model = load_model(self._path)
+        self._ready = True
 
     def version(self) -> str:
-        """Rules, no model."""
-        return ""
+        """The model's version; "" for the rules."""
+        self.setup()
+        return self._model.version if self._model else ""
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``source_kind`` and ``source_reason``."""
-        for work in batch:
-            work.source_kind, work.source_reason = source_kind(work)
+        self.setup()
+        model = self._model
+        if model is None:
+            for work in batch:
+                work.source_kind, work.source_reason = rule_source_kind(work)
+            return
+        scorer = model.scorer
+        probabilities, rows, texts = scorer.score_batch(
+            batch_grams(batch), [source_named_features(work) for work in batch]
+        )
+        best = probabilities.argmax(axis=1)
+        reasons = scorer.strongest(rows, texts, best, 5)
+        for work, row, klass, strongest in zip(
+            batch, probabilities, best.tolist(), reasons, strict=True
+        ):
+            official = official_account(work.document)
+            if official:
+                work.source_kind, work.source_reason = official
+                continue
+            work.source_kind = model.classes[klass]
+            # Several features of one word (its grams) read alike: each shown once.
+            shown = dict.fromkeys(map(describe_feature, strongest))
+            work.source_reason = f"{float(row[klass]):.0%} sure, from " + (
+                ", ".join(list(shown)[:3]) or "the model's prior"
+            )

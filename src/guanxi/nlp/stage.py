@@ -1,10 +1,15 @@
-"""The consumer journey stage a text speaks from, with the cue that decided it.
+"""The consumer journey stage a text speaks from, with the cue phrase to highlight.
 
 Stages in journey order: need recognition, information search, evaluation of alternatives,
-purchase, post-purchase experience. Cues live in ``data/stage-cues.json`` (Chinese and some
-English, maintained by hand, documented in docs/nlp.md). All cues are matched in one pass
-with an Aho-Corasick automaton; when several stages have cues, the latest stage of the
-journey wins ("想买……收到了" is about the experience after the purchase).
+purchase, post-purchase experience, or none. The shipped model decides
+(``data/stage-model.json.gz``, a multinomial logistic regression over the whole text trained
+by ``guanxi nlp train-insight`` on the team's labelled posts); the cue lexicon then finds the
+phrase of the predicted stage to highlight for the reader (or, without one, the text's
+strongest feature for that stage). Without a model file the previous version's rules run
+(also the baseline of ``guanxi nlp evaluate``): cues live in ``data/stage-cues.json``
+(Chinese and some English, maintained by hand, documented in docs/nlp.md). All cues are
+matched in one pass with an Aho-Corasick automaton; when several stages have cues, the
+latest stage of the journey wins ("想买……收到了" is about the experience after the purchase).
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import ahocorasick
 
+from guanxi.nlp.features import MAX_GRAM, text_grams, text_window
+from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Work
+from guanxi.nlp.source import batch_grams, named_features
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
 NONE = "none"
@@ -75,25 +84,95 @@ def journey_stage(text: str) -> StageMatch:
     return StageMatch(STAGES[best[0]], best[1])
 
 
+def stage_cue(text: str, stage: str) -> str:
+    """The first cue of ``stage`` in ``text`` (normalised, Simplified), or ""."""
+    if stage not in STAGES:
+        return ""
+    wanted = STAGES.index(stage)
+    lowered = text.lower()
+    for end, (rank, cue) in _cues().automaton.iter(lowered):
+        if rank != wanted:
+            continue
+        if cue.isascii() and not _whole_word(lowered, end - len(cue) + 1, end + 1):
+            continue
+        return str(cue)
+    return ""
+
+
+def stage_named_features(work: Work) -> list[str]:
+    """The stage model's features of ``work`` other than n-grams: the text's, and which
+    stages' cue phrases it holds (``st:``; the model learns when a cue misleads)."""
+    features = named_features(work)
+    stages = {rank for _, (rank, _cue) in _cues().automaton.iter(work.window)}
+    features.extend("st:" + STAGES[rank] for rank in stages)
+    return features
+
+
+def stage_features(work: Work) -> list[str]:
+    """All the stage model's features of ``work`` as strings (training)."""
+    work.window = text_window(work.normalized_text)
+    return text_grams(work.window) + stage_named_features(work)
+
+
 class JourneyStageStep:
     """need recognition … post-purchase, or none, with the cue."""
 
     name = "stage"
 
+    def __init__(self, *, model_path: Path | None = None, rules: bool = False) -> None:
+        self._path = model_path or shipped_path(STAGE_MODEL_FILE)
+        self._explicit = model_path is not None  # then a missing file is an error
+        self._rules = rules  # the previous version, for comparisons
+        self._model: LinearModel | None = None
+        self._ready = False
+
     def able_to_run(self, batch: Sequence[Work]) -> bool:  # noqa: ARG002 - always applies
-        """Every text gets a stage (none without a cue)."""
+        """Every text gets a stage (none when it shows no step of a purchase)."""
         return True
 
     def setup(self) -> None:
-        """Build the cue automaton (once)."""
+        """Build the cue automaton and load the model (once)."""
+        if self._ready:
+            return
         _cues()
+        if not self._rules and (self._explicit or self._path.is_file()):
+            self._model = load_model(self._path)
+        self._ready = True
 
     def version(self) -> str:
-        """A lexicon, versioned with the pipeline."""
-        return ""
+        """The model's version; "" for the rules (a lexicon versioned with the pipeline)."""
+        self.setup()
+        return self._model.version if self._model else ""
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``stage`` and ``stage_cue``."""
-        for work in batch:
-            match = journey_stage(work.normalized_text)
-            work.stage, work.stage_cue = match.stage, match.cue
+        self.setup()
+        model = self._model
+        if model is None:
+            for work in batch:
+                match = journey_stage(work.normalized_text)
+                work.stage, work.stage_cue = match.stage, match.cue
+            return
+        scorer = model.scorer
+        probabilities, rows, texts = scorer.score_batch(
+            batch_grams(batch), [stage_named_features(work) for work in batch]
+        )
+        best = probabilities.argmax(axis=1).tolist()
+        missing: list[int] = []
+        for index, (work, klass) in enumerate(zip(batch, best, strict=True)):
+            work.stage = model.classes[klass]
+            work.stage_cue = (
+                "" if work.stage == NONE else stage_cue(work.normalized_text, work.stage)
+            )
+            if work.stage != NONE and not work.stage_cue:
+                missing.append(index)
+        if missing:  # no cue of the stage: the text's strongest n-gram for it, to highlight
+            import numpy as np  # noqa: PLC0415 - loaded by the scorer
+
+            wanted = np.isin(texts, missing)
+            strongest = scorer.strongest(
+                rows[wanted], texts[wanted], np.array(best, dtype=np.intp), 8
+            )
+            for index in missing:
+                grams = [feature for feature in strongest[index] if len(feature) <= MAX_GRAM]
+                batch[index].stage_cue = max(grams, key=len) if grams else ""

@@ -186,6 +186,8 @@ def _enrich_new(
                 author_id=author.external_id if author else "",
                 author_name=author.name if author else "",
                 verified_type=verified_type,
+                verified_reason=author.verified_reason if author else "",
+                followers=author.followers if author else None,
                 author_kind_hint=hint,
             )
         )

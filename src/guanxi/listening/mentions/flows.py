@@ -94,6 +94,8 @@ def enrich_mentions(
                 author_id=author.external_id if author else "",
                 author_name=author.name if author else "",
                 verified_type=author.verified_type if author else None,
+                verified_reason=author.verified_reason if author else "",
+                followers=author.followers if author else None,
                 author_kind_hint=hint,
             )
         )

@@ -1,0 +1,347 @@
+"""The shipped multi-class models (source kind, journey stage): loading and scoring.
+
+Each is a multinomial logistic regression trained by ``guanxi nlp train-insight`` (see
+``guanxi.nlp.insight_training``) on the team's labelled posts, exported to a gzipped JSON
+file: the classes, one intercept per class and, per feature kept, its weight for each class
+(features whose weights all round to nothing are left out, so the file stays small). The
+features are strings (``guanxi.nlp.features.text_features`` / ``author_features``), so the
+reason for a prediction is the strongest features present, in readable words.
+
+Scoring a batch runs in numpy (``BatchGrams``, ``Scorer.score_batch``): the character
+n-grams of every text of the batch become int64 codes at once, the distinct codes are found
+in each model's sorted code array (one ``np.unique`` per batch, shared by both models), and
+the weight rows found are summed per text with ``np.bincount``, scaled by 1/sqrt(the number
+of the text's features) (``feature_scale``); only the few other features (emoticons, marks,
+the author) go through a dictionary.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from guanxi.core.errors import N_, UserError
+from guanxi.nlp.features import MAX_GRAM, gram_code
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# Bumped when the file layout or the features change; an older file must be retrained.
+FORMAT_VERSION = 2
+SOURCE_MODEL_FILE = "source-model.json.gz"
+STAGE_MODEL_FILE = "stage-model.json.gz"
+
+
+def feature_scale(features: Sequence[str]) -> float:
+    """What a text's features weigh: 1/sqrt(how many, a repeated n-gram counted each time),
+    so that a long text does not outvote the model's prior by its length alone (training
+    scales the same way)."""
+    return 1.0 / math.sqrt(max(1, len(features)))
+
+
+class LinearModelError(UserError):
+    """The model file is missing, unreadable or of another format."""
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, for the scorer cache
+class LinearModel:
+    """A multinomial logistic regression over string features."""
+
+    task: str  # "source_kind" | "stage"
+    version: str
+    classes: tuple[str, ...]
+    intercepts: tuple[float, ...]
+    weights: dict[str, tuple[float, ...]]  # feature -> weight per class
+    training_command: str = ""
+    temperature: float = 1.0  # divides the scores before the softmax (calibration)
+
+    def to_json(self) -> dict[str, object]:
+        """The file's content."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "task": self.task,
+            "version": self.version,
+            "training_command": self.training_command,
+            "classes": list(self.classes),
+            "intercepts": list(self.intercepts),
+            "temperature": self.temperature,
+            "weights": {feature: list(row) for feature, row in self.weights.items()},
+        }
+
+    @property
+    def scorer(self) -> Scorer:
+        """The numpy form of the model (built once)."""
+        return _scorer(self)
+
+
+class BatchGrams:
+    """The character n-grams of a batch of text windows as int64 codes (``gram_code``),
+    computed once and shared by the models: every occurrence's code and the text it belongs
+    to, and each text's number of n-grams."""
+
+    def __init__(self, windows: Sequence[str]) -> None:
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+        lengths = np.fromiter(map(len, windows), dtype=np.int64, count=len(windows))
+        raw = np.frombuffer("".join(windows).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        chars: npt.NDArray[np.int64] = raw.astype(np.int64) + 1
+        text_of = np.repeat(np.arange(len(windows), dtype=np.int64), lengths)
+        codes, texts = [chars], [text_of]
+        for size in range(2, MAX_GRAM + 1):
+            if len(chars) < size:
+                break
+            # An n-gram starting at i lies in one text when its last character does too.
+            same = text_of[: len(text_of) - size + 1] == text_of[size - 1 :]
+            code: npt.NDArray[np.int64] = chars[: len(chars) - size + 1].copy()
+            for offset in range(1, size):
+                code = (code << 21) | chars[offset : len(chars) - size + 1 + offset]
+            codes.append(code[same])
+            texts.append(text_of[: len(text_of) - size + 1][same])
+        self.codes = np.concatenate(codes)
+        self.text_of = np.concatenate(texts)
+        self.counts = lengths + np.maximum(lengths - 1, 0) + np.maximum(lengths - 2, 0)
+        self.size = len(windows)
+
+
+class Scorer:
+    """The weights as a matrix; the n-gram features as a sorted code array into its rows,
+    the other features as a dictionary."""
+
+    def __init__(self, model: LinearModel) -> None:
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+        self.model = model
+        self.index = {feature: row for row, feature in enumerate(model.weights, start=1)}
+        matrix = np.zeros((len(model.weights) + 1, len(model.classes)), dtype=np.float64)
+        if model.weights:
+            matrix[1:] = np.array(list(model.weights.values()), dtype=np.float64)
+        self.matrix = matrix  # row 0 is zero: every text has it, so no text is empty
+        self.pull = matrix - matrix.mean(axis=1, keepdims=True)
+        self.names = ["", *model.weights]
+        self.intercepts = np.array(model.intercepts, dtype=np.float64)
+        grams = [(gram_code(f), row) for f, row in self.index.items() if len(f) <= MAX_GRAM]
+        self.tables = _hash_tables(
+            np.array([code for code, _ in grams], dtype=np.int64),
+            np.array([row for _, row in grams], dtype=np.intp),
+        )
+
+    def probabilities(self, batch: Sequence[Sequence[str]]) -> npt.NDArray[np.float64]:
+        """P(class) for each text of ``batch`` (its features as strings), rows summing to
+        1; the same as ``score_batch`` computes from the text, for training and tests."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        get = self.index.get
+        sums = np.array(
+            [self.matrix[[0, *filter(None, map(get, features))]].sum(axis=0) for features in batch]
+        ).reshape(len(batch), len(self.model.classes))
+        counts = np.fromiter(map(len, batch), dtype=np.float64, count=len(batch))
+        return self._softmax(sums, counts)
+
+    def score_batch(
+        self, grams: BatchGrams, named: Sequence[Sequence[str]]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """P(class) for each text of a batch, from its n-grams (``grams``) and its other
+        features (``named``); and the weight rows found with the text each belongs to (for
+        ``strongest``)."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        rows = self.gram_rows(grams.codes)
+        known = rows > 0
+        rows, texts = rows[known], grams.text_of[known]
+        get = self.index.get
+        extra_rows: list[int] = []
+        extra_texts: list[int] = []
+        for text, features in enumerate(named):
+            for row in filter(None, map(get, features)):
+                extra_rows.append(row)
+                extra_texts.append(text)
+        if extra_rows:
+            rows = np.concatenate([rows, np.array(extra_rows, dtype=np.intp)])
+            texts = np.concatenate([texts, np.array(extra_texts, dtype=np.int64)])
+        weights = self.matrix[rows]
+        sums: npt.NDArray[np.float64] = np.stack(
+            [
+                np.bincount(texts, weights=weights[:, k], minlength=grams.size).astype(np.float64)
+                for k in range(len(self.model.classes))
+            ],
+            axis=1,
+        )
+        counts = grams.counts + np.fromiter(map(len, named), dtype=np.int64, count=len(named))
+        return self._softmax(sums, counts.astype(np.float64)), rows, texts
+
+    def gram_rows(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """The weight row of each n-gram code, 0 for one the model does not know."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        rows = np.zeros(len(codes), dtype=np.intp)
+        pending = np.arange(len(codes))
+        for bits, multiplier, table_codes, table_rows in self.tables:
+            slots = _slots(codes[pending], multiplier, bits)
+            found = table_codes[slots]
+            hit = found == codes[pending]
+            rows[pending[hit]] = table_rows[slots[hit]]
+            # A code whose slot is empty is unknown: keys only move on past a taken slot.
+            pending = pending[~hit & (found >= 0)]
+            if not len(pending):
+                break
+        return rows
+
+    def _softmax(
+        self, sums: npt.NDArray[np.float64], counts: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        sums = sums / np.sqrt(np.maximum(counts, 1.0))[:, None]  # feature_scale, at once
+        scores = (sums + self.intercepts) / self.model.temperature
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        result: npt.NDArray[np.float64] = exp / exp.sum(axis=1, keepdims=True)
+        return result
+
+    def strongest(
+        self,
+        rows: npt.NDArray[np.intp],
+        texts: npt.NDArray[np.int64],
+        best: npt.NDArray[np.intp],
+        count: int = 3,
+    ) -> list[list[str]]:
+        """For each text, the features (given as the weight ``rows`` found, with the text
+        each belongs to) that pull most towards its class ``best[text]`` against the others
+        (weight for the class minus mean weight), strongest first, each once."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        result: list[list[str]] = [[] for _ in range(len(best))]
+        if not len(rows):
+            return result
+        pulls = self.pull[rows, best[texts]]
+        positive = pulls > 0
+        rows, texts, pulls = rows[positive], texts[positive], pulls[positive]
+        order = np.lexsort((-pulls, texts))
+        rows, texts = rows[order], texts[order]
+        # The first few of each text (a repeated n-gram is there once per occurrence).
+        starts = np.searchsorted(texts, np.arange(len(best)))
+        first = (np.arange(len(texts)) - starts[texts]) < 3 * count
+        names = self.names
+        for text, row in zip(texts[first].tolist(), rows[first].tolist(), strict=True):
+            found = result[text]
+            name = names[row]
+            if len(found) < count and name not in found:
+                found.append(name)
+        return result
+
+
+HashLevel = tuple[int, int, "npt.NDArray[np.int64]", "npt.NDArray[np.intp]"]
+
+
+def _slots(codes: npt.NDArray[np.int64], multiplier: int, bits: int) -> npt.NDArray[np.intp]:
+    import numpy as np  # noqa: PLC0415 - loaded by the scorer
+
+    mixed = codes.astype(np.uint64) * np.uint64(multiplier)  # wraps modulo 2**64
+    return (mixed >> np.uint64(64 - bits)).astype(np.intp)
+
+
+def _hash_tables(codes: npt.NDArray[np.int64], rows: npt.NDArray[np.intp]) -> list[HashLevel]:
+    """The n-gram codes in levels of open hash tables (about 16 slots a key at the first):
+    a key whose slot another key took goes to the next level, with another multiplier, so a
+    look-up is one gather for almost every code, known or not."""
+    import numpy as np  # noqa: PLC0415 - loaded by the scorer
+
+    levels: list[HashLevel] = []
+    level = 0
+    while len(codes):  # each level holds all but a few percent of the keys left
+        level += 1
+        # Odd 64-bit multipliers (Fibonacci hashing, then odd multiples of it).
+        multiplier = (0x9E3779B97F4A7C15 * (2 * level - 1)) % (1 << 64)
+        bits = max(8, int(len(codes) * 16).bit_length())
+        slots = _slots(codes, multiplier, bits)
+        _, first = np.unique(slots, return_index=True)
+        table_codes = np.full(1 << bits, -1, dtype=np.int64)
+        table_rows = np.zeros(1 << bits, dtype=np.intp)
+        table_codes[slots[first]] = codes[first]
+        table_rows[slots[first]] = rows[first]
+        levels.append((bits, multiplier, table_codes, table_rows))
+        rest = np.ones(len(codes), dtype=bool)
+        rest[first] = False
+        codes, rows = codes[rest], rows[rest]
+    return levels
+
+
+@cache
+def _scorer(model: LinearModel) -> Scorer:
+    return Scorer(model)
+
+
+def shipped_path(name: str) -> Path:
+    """Where a model shipped inside the package lives."""
+    return Path(str(resources.files("guanxi.nlp") / "data" / name))
+
+
+def save_model(model: LinearModel, path: Path) -> None:
+    """Write ``model`` to ``path`` (gzipped JSON, stable so a retrain diffs cleanly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(model.to_json(), ensure_ascii=False, sort_keys=True).encode()
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+        out.write(data)
+
+
+@cache
+def load_model(path: Path) -> LinearModel:
+    """The model at ``path``, cached; a clear error when missing or of another format."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as file:
+            data: Any = json.load(file)
+    except FileNotFoundError:
+        raise LinearModelError(
+            N_("No model at {path}. Train one: run `guanxi nlp train-insight`."), path=str(path)
+        ) from None
+    except (OSError, ValueError):
+        raise LinearModelError(
+            N_("The model at {path} is not readable. Retrain it: run `guanxi nlp train-insight`."),
+            path=str(path),
+        ) from None
+    found = data.get("format_version") if isinstance(data, dict) else None
+    if found != FORMAT_VERSION:
+        raise LinearModelError(
+            N_(
+                "The model at {path} has format version {found} but this guanxi reads format "
+                "version {expected}. Retrain it: run `guanxi nlp train-insight`."
+            ),
+            path=str(path),
+            found=found,
+            expected=FORMAT_VERSION,
+        )
+    try:
+        task, version = str(data["task"]), str(data["version"])
+        classes = tuple(str(name) for name in data["classes"])
+        weights = {
+            str(feature): tuple(float(value) for value in row)
+            for feature, row in data["weights"].items()
+        }
+        intercepts = tuple(float(value) for value in data["intercepts"])
+        complete = len(intercepts) == len(classes) and all(
+            len(row) == len(classes) for row in weights.values()
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        complete = False
+    if not complete:
+        raise LinearModelError(
+            N_("The model at {path} is incomplete. Retrain it: run `guanxi nlp train-insight`."),
+            path=str(path),
+        )
+    return LinearModel(
+        task=task,
+        version=version,
+        classes=classes,
+        intercepts=intercepts,
+        weights=weights,
+        training_command=str(data.get("training_command", "")),
+        temperature=float(data.get("temperature", 1.0)),
+    )
