@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from guanxi.nlp.keywords import IdfTable, keywords
-from guanxi.nlp.pipeline import Document, Pipeline, Work
+from guanxi.nlp.pipeline import Document, Pipeline, Work, default_pipeline
 from guanxi.nlp.segment import SegmentStep
 from guanxi.nlp.source import SourceKindStep
 from guanxi.nlp.stage import JourneyStageStep, journey_stage, load_cues
@@ -222,3 +222,13 @@ def test_importing_the_pipeline_loads_no_model_segmenter_or_numpy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == ""
+
+
+def test_a_lone_surrogate_from_a_broken_export_is_dropped_not_fatal() -> None:
+    """Given a text with half a character (a lone surrogate, which UTF-8 cannot encode), when
+    it is enriched, then it is enriched like the text without it."""
+    pipeline = default_pipeline()
+    broken, whole = pipeline.enrich([Document("好的\ud800东西"), Document("好的东西")])
+
+    assert broken.tokens == whole.tokens
+    assert broken.sentiment == whole.sentiment

@@ -24,8 +24,9 @@ SINGLE_TAG_RE = re.compile(r"(?<![\w&/])[#＃](\w{1,32})")
 MENTION_RE = re.compile(r"@([\w\-\u00b7]{1,30})")
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20<>\"'\]]+")
 SPACES_RE = re.compile(r"\s+")
-# Zero-width characters and the byte-order mark the Weibo exports leave in texts.
-INVISIBLE_RE = re.compile("[\u200b-\u200f\u2060\ufeff]")
+# Zero-width characters and the byte-order mark the Weibo exports leave in texts, and lone
+# surrogates (half a character, from a broken export): the segmenter cannot encode them.
+INVISIBLE_RE = re.compile("[\u200b-\u200f\u2060\ufeff\ud800-\udfff]")
 
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 LATIN_RE = re.compile(r"[A-Za-z]")
