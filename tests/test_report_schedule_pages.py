@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
@@ -259,3 +259,29 @@ def test_schedules_through_the_api(
     deleted = client.delete(f"{root}/{schedule['id']}", headers=headers[Role.OWNER])
     assert deleted.status_code == 204
     assert client.get(f"{root}/{schedule['id']}", headers=headers[Role.OWNER]).status_code == 404
+
+
+def test_a_member_is_chosen_whatever_the_size_of_their_id(
+    client: TestClient, db: Session, report: int, make_user: UserFactory
+) -> None:
+    """Given a member whose user id has five digits (a server that has had many users),
+    when they are ticked as a recipient, then the schedule sends to them; a value that names
+    no user is refused, not dropped."""
+    workspace = db.scalars(select(Workspace).where(Workspace.slug == "acme")).one()
+    veteran = make_user("veteran@acme.example", name="Li Na")
+    db.execute(update(User).where(User.id == veteran.id).values(id=54321))
+    db.expire_all()
+    moved = db.get(User, 54321)
+    assert moved is not None
+    accounts.add_member(db, workspace=workspace, user=moved, role=Role.EDITOR, actor=None)
+    db.commit()
+    sign_in(client, "owner@acme.example")
+    root = f"/w/acme/reports/{report}"
+
+    added = post(client, f"{root}/schedules", schedule_form(db, user=["54321"]), root)
+    refused = post(client, f"{root}/schedules", schedule_form(db, user=["54321", "²"]), root)
+
+    assert added.status_code == 303
+    assert db.scalars(select(ReportSchedule.user_ids)).one() == [54321]
+    assert refused.status_code == 400
+    assert "not members of this workspace" in refused.text

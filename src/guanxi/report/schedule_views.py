@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from guanxi.accounts.models import Membership, Workspace
 from guanxi.accounts.service import list_members
-from guanxi.core import i18n
+from guanxi.core import bounds, i18n
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.report import deliveries, schedules, service
@@ -54,6 +54,7 @@ def _first(form: dict[str, list[str]], name: str) -> str:
 
 
 def _number(text: str) -> int:
+    """A small number of the form (a weekday, a day of the month); -1 for anything else."""
     return int(text) if text.isascii() and text.isdigit() and len(text) < 4 else -1
 
 
@@ -70,7 +71,8 @@ def schedule_from_form(form: dict[str, list[str]]) -> ScheduleWrite:
         "local_time": time(int(matched.group(1)), int(matched.group(2))),
         "formats": form.get("format", []),
         "languages": _first(form, "languages"),
-        "user_ids": [_number(m) for m in form.get("user", []) if _number(m) > 0],
+        # Any id a database can hold; what names no id is 0, which no member has (refused).
+        "user_ids": [bounds.parse_id(m) or 0 for m in form.get("user", [])],
         "outside_emails": addresses,
         "active": _first(form, "active") != "off",
     }
