@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role, User
 from guanxi.channels.models import Channel
-from guanxi.core.db import make_session_factory, session_scope, utcnow
+from guanxi.core.db import make_engine, make_session_factory, session_scope, utcnow
 from guanxi.core.security import SecretBox, hash_password
 from guanxi.core.settings import Settings
 from guanxi.devtools.bench import inbox_data
@@ -72,6 +72,17 @@ class BenchData:
 def person_email(index: int) -> str:
     """The e-mail address of the ``index``-th simulated person."""
     return f"bench-person-{index:04d}@example.com"
+
+
+def fill_demo_database(
+    url: str, *, settings: Settings, people: int, volume: Volume, progress: Progress
+) -> BenchData:
+    """``fill_demo`` on the database at ``url``, its engine closed afterwards."""
+    engine = make_engine(url)
+    try:
+        return fill_demo(engine, settings=settings, people=people, volume=volume, progress=progress)
+    finally:
+        engine.dispose()
 
 
 def fill_demo(

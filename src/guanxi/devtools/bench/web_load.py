@@ -20,7 +20,6 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,8 +27,14 @@ from sqlalchemy import func, select
 
 from guanxi.core.db import make_engine
 from guanxi.core.settings import Settings
-from guanxi.devtools.bench.common import BenchError, Progress, no_progress, scratch_database
-from guanxi.devtools.bench.web_data import fill_demo
+from guanxi.devtools.bench.common import (
+    BenchError,
+    Progress,
+    in_own_thread,
+    no_progress,
+    scratch_database,
+)
+from guanxi.devtools.bench.web_data import fill_demo_database
 from guanxi.devtools.bench.web_people import simulate
 from guanxi.devtools.bench.web_results import WebBenchConfig, WebBenchResult
 from guanxi.devtools.bench.web_stack import child_environment, running_stack
@@ -54,17 +59,9 @@ def run_web_bench(config: WebBenchConfig, *, progress: Progress = no_progress) -
         settings = Settings(
             database_url=url, data_dir=data_dir, smtp_host="", secret_key=secret_key
         )
-        engine = make_engine(url)
-        try:
-            data = fill_demo(
-                engine,
-                settings=settings,
-                people=config.people,
-                volume=config.volume,
-                progress=progress,
-            )
-        finally:
-            engine.dispose()
+        data = fill_demo_database(
+            url, settings=settings, people=config.people, volume=config.volume, progress=progress
+        )
         env = child_environment(database_url=url, data_dir=data_dir, secret_key=secret_key)
         with running_stack(env, web_workers=config.web_workers, logs=Path(workdir)) as stack:
             result = run_in_own_loop(
@@ -84,8 +81,7 @@ T = TypeVar("T")
 def run_in_own_loop(make: Callable[[], Coroutine[object, object, T]]) -> T:
     """Run the coroutine ``make()`` builds on an event loop of its own thread, so that the
     benchmark also runs where the caller's thread already has a loop running."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
+    return in_own_thread(lambda: asyncio.run(make()))
 
 
 def stored_writes(url: str) -> dict[str, int]:

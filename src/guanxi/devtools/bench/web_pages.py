@@ -19,7 +19,6 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,20 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, event
 
 from guanxi.accounts.models import Role
-from guanxi.core.db import make_engine
 from guanxi.core.settings import Settings
-from guanxi.devtools.bench.common import BenchError, Progress, no_progress, scratch_database
-from guanxi.devtools.bench.web_data import PERSON_PASSWORD, BenchData, Volume, fill_demo
+from guanxi.devtools.bench.common import (
+    BenchError,
+    Progress,
+    in_own_thread,
+    no_progress,
+    scratch_database,
+)
+from guanxi.devtools.bench.web_data import (
+    PERSON_PASSWORD,
+    BenchData,
+    Volume,
+    fill_demo_database,
+)
 from guanxi.devtools.bench.web_people import CHART_PANELS, READS
 from guanxi.sandbox.weibo import DEMO_APP_KEY, DEMO_APP_SECRET, DEMO_SAFE_DOMAIN
 from guanxi.shell.app import create_app
@@ -114,17 +123,9 @@ def run_pages_bench(config: PagesConfig, *, progress: Progress = no_progress) ->
         scratch_database(config.database_url, Path(workdir)) as url,
     ):
         settings = _settings(url, Path(workdir) / "data")
-        engine = make_engine(url)
-        try:
-            data = fill_demo(
-                engine,
-                settings=settings,
-                people=config.people,
-                volume=config.volume,
-                progress=progress,
-            )
-        finally:
-            engine.dispose()
+        data = fill_demo_database(
+            url, settings=settings, people=config.people, volume=config.volume, progress=progress
+        )
         return measure_pages(settings, data, config=config, progress=progress)
 
 
@@ -177,8 +178,7 @@ def measure_pages(
     """Each page's CPU time and statements per request, over ``config.rounds`` rounds of the
     four roles, after warm-up rounds that are not counted. The app runs on an event loop in a
     thread of its own, so the caller's thread may already run one (Playwright's does)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-pages") as pool:
-        return pool.submit(_measure_pages, settings, data, config, progress).result()
+    return in_own_thread(lambda: _measure_pages(settings, data, config, progress))
 
 
 def _measure_pages(
