@@ -45,6 +45,28 @@ def test_every_message_in_code_and_templates_has_a_chinese_translation() -> None
     assert problems == [], "\n".join(problems)
 
 
+# ASCII punctuation touching a Chinese character: a comma, semicolon or colon, or a bracket.
+ASCII_BESIDE_HANZI = re.compile(
+    r"[\u4e00-\u9fff][,;(]|[,;)][\u4e00-\u9fff]|[\u4e00-\u9fff]:(?!//)|\([\u4e00-\u9fff]"
+)
+
+
+def test_chinese_translations_use_full_width_punctuation() -> None:
+    """Given the zh_Hans catalog, then no comma, semicolon, colon or bracket beside a
+    Chinese character is the ASCII one (“谁点击了,来自哪个应用” reads as a typo in Chinese).
+    What follows 例如 is an example of what to type, and is left as typed.
+    """
+    catalog = i18n.read_catalog(i18n.po_path("zh_Hans"), "zh_Hans")
+    found = []
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            prose = (text or "").split("例如")[0]
+            if ASCII_BESIDE_HANZI.search(prose):
+                found.append(text)
+    assert found == []
+
+
 def test_extraction_finds_python_template_and_plural_messages() -> None:
     """Messages marked with N_, gettext and in templates (plain and plural) are all found."""
     template = i18n.extract_messages()
