@@ -284,8 +284,18 @@ def share_of_voice(db: Session, *, workspace_id: int, filters: DashboardFilters)
 
 def source_kind_mix(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict[str, Any]:
     """Mentions by kind of source: personal, public, marketer-dominated."""
+    return source_kinds_and_total(db, workspace_id=workspace_id, filters=filters)[0]
+
+
+def source_kinds_and_total(
+    db: Session, *, workspace_id: int, filters: DashboardFilters
+) -> tuple[dict[str, Any], int]:
+    """``source_kind_mix`` and ``total_mentions`` from one query: every rollup row has one
+    kind of source, so the kinds' counts add up to the total (the dashboard shows both;
+    each was a sum over the workspace's rollups)."""
     counts = _by(db, DailyRollup.source_kind, workspace_id, filters)
-    return {"items": [{"key": kind, "mentions": counts.get(kind, 0)} for kind in SOURCE_KINDS]}
+    mix = {"items": [{"key": kind, "mentions": counts.get(kind, 0)} for kind in SOURCE_KINDS]}
+    return mix, sum(counts.values())
 
 
 def source_kinds_chart(mix: dict[str, Any]) -> Chart:
