@@ -185,3 +185,11 @@ def test_bad_filter_values_say_what_to_do(field: str, value: str, expected: str)
     with pytest.raises(InvalidFilterError, match=expected) as caught:
         service.parse_filters(**{field: value})
     assert caught.value.status_code == 400
+
+
+def test_a_platform_is_found_by_its_slug() -> None:
+    """Every platform of the packaged catalog is found by its slug; an unknown one is not."""
+    catalog = service.get_catalog()
+    assert all(catalog.get(platform.slug) is platform for platform in catalog.platforms)
+    assert catalog.get("no-such-platform") is None
+    assert service.platform_name("no-such-platform") == "no-such-platform"

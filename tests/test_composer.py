@@ -18,6 +18,7 @@ from guanxi.core.errors import PermissionDeniedError, UserError
 from guanxi.core.settings import Settings
 from guanxi.publishing import engine, media, scheduling, service, variants
 from guanxi.publishing.models import Post, Variant, VariantState
+from guanxi.publishing.tags import set_tags
 from tests.composer_support import (
     ArticleConnector,
     MicroConnector,
@@ -375,3 +376,25 @@ def test_an_edit_racing_the_dispatcher_is_refused_not_lost(
     db.rollback()
     db.expire_all()
     assert db.get_one(Variant, variant.id).state == VariantState.PUBLISHING
+
+
+def test_the_posts_list_reads_each_posts_line_as_the_post_shows_it(db: Session, team: Team) -> None:
+    """The list's lines are ``list_posts``' posts, in the same order and filters, each with
+    its title, start of text, tags (alphabetical) and variants' accounts and states in order."""
+    first = new_post(db, team, team.micro.id, team.article.id)
+    second = new_post(db, team, team.article.id)
+    set_tags(db, post=first, tags=["新品", "春季"])
+    db.commit()
+    lines = service.post_lines(db, workspace=team.workspace, limit=50)
+    posts = service.list_posts(db, workspace=team.workspace)
+    assert [line.id for line in lines] == [post.id for post in posts] == [second.id, first.id]
+    for line, post in zip(lines, posts, strict=True):
+        assert (line.title, line.body, line.created_at) == (post.title, post.body, post.created_at)
+        assert line.tags == post.tags
+        assert line.variants == [(v.channel_id, v.state) for v in post.variants]
+    assert len(lines[1].variants) == 2
+    assert lines[1].tags == sorted(["新品", "春季"])
+    micro = service.post_lines(db, workspace=team.workspace, channel_id=team.micro.id, limit=50)
+    assert [line.id for line in micro] == [first.id]
+    assert service.post_lines(db, workspace=team.workspace, limit=1, offset=1)[0].id == first.id
+    assert service.post_lines(db, workspace=team.workspace, state="scheduled", limit=50) == []

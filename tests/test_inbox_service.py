@@ -3,6 +3,8 @@ rules), tags, notes, saved replies, unread counts."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -265,3 +267,35 @@ def test_marking_the_list_seen_shows_at_once_and_a_visit_with_nothing_new_writes
         event.remove(db.get_bind(), "before_cursor_execute", record)
     assert statements  # it looked
     assert not [sql for sql in statements if sql.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+
+
+@pytest.mark.parametrize("few", [service.FEW_NEW_ITEMS, 0])
+def test_the_live_poll_brings_the_newer_items_in_the_lists_order(
+    db: Session, team: dict[str, Membership], monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """Given items that arrived after the page was drawn, one of them written earlier (an
+    import of older comments), the poll brings exactly those that match the filters, newest
+    written first as the list shows them, whether it finds them by id (a few arrived) or
+    walks the list (many arrived)."""
+    monkeypatch.setattr(service, "FEW_NEW_ITEMS", few)
+    owner = team["owner"]
+    weibo = make_channel(db, owner.workspace, platform="weibo")
+    douyin = make_channel(db, owner.workspace, platform="douyin")
+    seen = make_item(db, weibo, "早就看过了", created_at=datetime(2026, 12, 1, 8, tzinfo=UTC))
+    late = make_item(db, weibo, "新的评论", created_at=datetime(2026, 12, 2, 9, tzinfo=UTC))
+    old = make_item(db, weibo, "导入的旧评论", created_at=datetime(2026, 11, 20, tzinfo=UTC))
+    other = make_item(db, douyin, "抖音上的", created_at=datetime(2026, 12, 2, 10, tzinfo=UTC))
+    wid = owner.workspace_id
+
+    def poll(**filters: str) -> list[int]:
+        found = service.items_after(
+            db, workspace_id=wid, filters=ItemFilters(**filters), after=seen.id
+        )
+        return _ids(found)
+
+    assert poll() == [other.id, late.id, old.id]
+    assert poll(platform="weibo") == [late.id, old.id]
+    every = _ids(list_items(db, workspace_id=wid, filters=ItemFilters()))
+    assert poll() == [item_id for item_id in every if item_id > seen.id]
+    row = service.items_after(db, workspace_id=wid, filters=ItemFilters(), after=late.id)[-1]
+    assert (row.text, row.platform, row.author_name) == ("导入的旧评论", "weibo", "小王")

@@ -195,6 +195,33 @@ def test_mixes_funnel_and_filters(world: World) -> None:
     assert chinese["items"] == [{"key": "weibo", "name": "新浪微博", "mentions": 2}]
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"sentiments": ("positive",)},
+        {"start": date(2026, 11, 21), "end": date(2026, 11, 21)},
+        {"platforms": ("douyin",)},
+        {"kinds": ("public",)},
+    ],
+)
+def test_the_kinds_of_source_add_up_to_the_mentions_in_the_filters(
+    world: World, filters: dict[str, object]
+) -> None:
+    """The dashboard takes its total from the kinds-of-source counts: the same figure as
+    counting the mentions in the filters, with the topics' matches too."""
+    for scope in ({}, {"topic_ids": (world.luckin.id,)}):
+        chosen = d.DashboardFilters(**scope, **filters)  # type: ignore[arg-type]
+        wid = world.workspace.id
+        mix, total = d.source_kinds_and_total(world.db, workspace_id=wid, filters=chosen)
+        assert total == d.total_mentions(world.db, workspace_id=wid, filters=chosen)
+        assert mix == d.source_kind_mix(world.db, workspace_id=wid, filters=chosen)
+    everything = d.source_kinds_and_total(
+        world.db, workspace_id=world.workspace.id, filters=d.DashboardFilters()
+    )
+    assert everything[1] == 5
+
+
 def test_top_authors_by_reach_and_keywords(world: World) -> None:
     authors = world.panel("authors")["items"]
     assert [(a["name"], a["kind"], a["mentions"]) for a in authors] == [  # type: ignore[attr-defined]

@@ -37,7 +37,9 @@ from tests.inbox_ui_support import make_channel, make_item
 PINNED = {
     "overview": 12,
     "inbox": 13,  # + the authors' remarks (names) and the members (names and roles, once)
-    "inbox-poll": 8,  # three new rows: their SLA targets, tags, assignees and authors' remarks
+    # three new rows: how many arrived (to find them by id), their SLA targets, tags,
+    # assignees and authors' remarks
+    "inbox-poll": 9,
     # with replies: the approval setting and the roles, once each; who else is on the item
     # (presence: written, then read), the window around the item, our post it is on
     "inbox-thread": 23,

@@ -45,3 +45,29 @@ def test_a_verification_code_reads_as_words(code: int | None, english: str, chin
         assert render("{{ v|verified }}", v=code) == chinese
     finally:
         i18n.set_language("en")
+
+
+def test_a_menu_of_options_escapes_its_values_and_labels_and_marks_the_chosen_one() -> None:
+    """Given (value, label) pairs, the menu lists them in order, the value equal (as text)
+    to the chosen one selected, and a name with markup shown as text."""
+    members = [(7, "小王"), (12, 'Ann <b>"A&B"</b>')]
+    assert render("{{ options(members, '12') }}", members=members) == (
+        '<option value="7">小王</option>'
+        '<option value="12" selected>Ann &lt;b&gt;&#34;A&amp;B&#34;&lt;/b&gt;</option>'
+    )
+    assert render("{{ options(members, 7) }}", members=members).startswith(
+        '<option value="7" selected>'
+    )
+    assert " selected" not in render("{{ options(members) }}", members=members)
+    assert " selected" not in render("{{ options(members, '') }}", members=members)
+
+
+def test_labels_are_translated_once_for_a_whole_list() -> None:
+    """``translated`` gives each label as ``_()`` would, in the page's language."""
+    labels = {"positive": "Positive", "negative": "Negative"}
+    i18n.set_language("zh_Hans")
+    try:
+        assert render("{{ (labels|translated)['negative'] }}", labels=labels) == "负面"
+    finally:
+        i18n.set_language("en")
+    assert render("{{ (labels|translated)['negative'] }}", labels=labels) == "Negative"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
@@ -430,9 +431,18 @@ class Catalog(BaseModel):
     # China's internet population over time (``market.toml``): the context for every figure.
     internet_users: list[UserFigure] = Field(default_factory=list)
 
+    @cached_property
+    def platforms_by_slug(self) -> dict[str, Platform]:
+        """Each platform by its slug (the first, should two share one)."""
+        found: dict[str, Platform] = {}
+        for platform in self.platforms:
+            found.setdefault(platform.slug, platform)
+        return found
+
     def get(self, slug: str) -> Platform | None:
-        """The platform with ``slug``, if any."""
-        return next((p for p in self.platforms if p.slug == slug), None)
+        """The platform with ``slug``, if any (the pages name one per line of a list: found
+        by key, not by walking every platform)."""
+        return self.platforms_by_slug.get(slug)
 
 
 # --- API schemas -------------------------------------------------------------------------

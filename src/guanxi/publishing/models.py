@@ -147,6 +147,8 @@ class Post(TimestampMixin, Base):
     """What the community manager writes once, in Chinese first."""
 
     __tablename__ = "posts"
+    # The posts list: a workspace's newest posts a page (migration 0030).
+    __table_args__ = (Index("ix_posts_workspace_created", "workspace_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -281,6 +284,63 @@ def list_posts(
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return list(db.scalars(query))
+
+
+class VariantLine(NamedTuple):
+    """What the posts list shows of a variant: its account and its state."""
+
+    channel_id: int
+    state: str
+
+
+@dataclass(frozen=True)
+class PostLine:
+    """What the posts list shows of a post: columns, not the post and its variants' rows
+    (texts per platform, media, checks), which a list of 50 does not need."""
+
+    id: int
+    title: str
+    body: str
+    created_at: datetime
+    tags: list[str] = field(default_factory=list)
+    variants: list[VariantLine] = field(default_factory=list)
+
+
+def post_lines(
+    db: Session,
+    *,
+    workspace: Workspace,
+    state: str = "",
+    channel_id: int | None = None,
+    campaign_id: int | None = None,
+    tag: str = "",
+    limit: int,
+    offset: int = 0,
+) -> list[PostLine]:
+    """The lines of the posts list: ``list_posts``'s page, each with its tags and variants
+    in their order, read as columns in three queries."""
+    posts = _posts_query(
+        workspace=workspace, state=state, channel_id=channel_id, campaign_id=campaign_id, tag=tag
+    )
+    query = posts.with_only_columns(Post.id, Post.title, Post.body, Post.created_at).order_by(
+        Post.created_at.desc(), Post.id.desc()
+    )
+    lines = [
+        PostLine(post_id, title, body, created_at)
+        for post_id, title, body, created_at in db.execute(query.limit(limit).offset(offset))
+    ]
+    by_id = {line.id: line for line in lines}
+    if not by_id:
+        return lines
+    variants = select(Variant.post_id, Variant.channel_id, Variant.state)
+    for post_id, channel, variant_state in db.execute(
+        variants.where(Variant.post_id.in_(by_id)).order_by(Variant.id)
+    ):
+        by_id[post_id].variants.append(VariantLine(channel, variant_state))
+    tags = select(PostTag.post_id, PostTag.tag).where(PostTag.post_id.in_(by_id))
+    for post_id, name in db.execute(tags.order_by(PostTag.tag)):
+        by_id[post_id].tags.append(name)
+    return lines
 
 
 def count_posts(

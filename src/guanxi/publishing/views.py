@@ -74,7 +74,7 @@ def posts_page(
         )
         pages = max(1, -(-found // size))
         number = min(max(parse_id(page) or 1, 1), pages)
-        posts = service.list_posts(
+        posts = service.post_lines(
             db,
             workspace=workspace,
             state=state,

@@ -5,6 +5,7 @@ pages, ``guanxi.inbox.triage.views``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
@@ -13,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanxi.accounts.models import ROLE_PERMISSIONS, Membership, Permission, Role, User
+from guanxi.accounts.models import ROLE_PERMISSIONS, Membership, Permission, User
 from guanxi.channels.models import Channel
 from guanxi.channels.our_posts import our_posts
 from guanxi.channels.service import list_channels
@@ -129,20 +130,26 @@ def _members(
     return {row.user_id: MemberName(*row) for row in db.execute(statement)}
 
 
-class Assignable(NamedTuple):
-    """A member who may be assigned items, as the bulk-assign menu names them."""
-
-    id: int
-    name: str
+_WRITING_ROLES = frozenset(
+    role.value for role, allowed in ROLE_PERMISSIONS.items() if Permission.WRITE in allowed
+)
 
 
-def _writers(members: dict[int, MemberName]) -> list[Assignable]:
-    """The members with write access, by name (from ``_members``: no query of their own)."""
-    writers = [m for m in members.values() if Permission.WRITE in ROLE_PERMISSIONS[Role(m.role)]]
-    return [Assignable(m.user_id, m.name) for m in sorted(writers, key=lambda m: m.name)]
+def _writers(members: dict[int, MemberName]) -> list[tuple[int, str]]:
+    """The members with write access as the bulk-assign menu lists them, (user id, name) by
+    name (from ``_members``: no query of their own)."""
+    writers = [m for m in members.values() if m.role in _WRITING_ROLES]
+    return [(m.user_id, m.name) for m in sorted(writers, key=lambda m: m.name)]
 
 
-def author_names(db: Session, workspace_id: int, items: list[InboxItem]) -> names.AuthorNames:
+def _member_choices(members: dict[int, MemberName]) -> list[tuple[int, str]]:
+    """The assignee menus' choices: (user id, name), in ``_members``' order."""
+    return [(user_id, member.name) for user_id, member in members.items()]
+
+
+def author_names(
+    db: Session, workspace_id: int, items: Sequence[names.Authored]
+) -> names.AuthorNames:
     """Items' authors as the pages name them (remark, nickname, "WeChat fan ·3f9a")."""
     return names.AuthorNames(
         names.remarks_of(
@@ -154,7 +161,7 @@ def author_names(db: Session, workspace_id: int, items: list[InboxItem]) -> name
 
 
 def _rows_context(
-    db: Session, membership: Membership, items: list[InboxItem], *, every_member: bool = True
+    db: Session, membership: Membership, items: list[service.ItemRow], *, every_member: bool = True
 ) -> dict[str, Any]:
     """What the rows need; ``every_member`` for the assignee filter (the live poll shows
     rows only, so it reads just their assignees, and nothing at all when nothing is new)."""
@@ -200,6 +207,7 @@ def inbox_page(request: Request, db: Db, membership: Member) -> Response:
         {
             "bulk_done": _bulk_done(request, rows["members"]),
             "writers": _writers(rows["members"]),
+            "member_choices": _member_choices(rows["members"]),
             "section": "inbox",
             "filters": raw,
             "channels": channels,
@@ -224,8 +232,7 @@ def inbox_poll(request: Request, db: Db, membership: Member, after: int = 0) -> 
     """HTMX: rows newer than ``after`` matching the filters, and the unread count."""
     workspace = membership.workspace
     filters, raw = filters_from(request)
-    statement = service.items_statement(db, workspace_id=workspace.id, filters=filters)
-    items = list(db.scalars(statement.where(InboxItem.id > after).limit(service.PAGE_SIZE)))
+    items = service.items_after(db, workspace_id=workspace.id, filters=filters, after=after)
     newest = max([after, *(item.id for item in items)])
     poll_query = urlencode({key: value for key, value in raw.items() if value and key != "q"})
     return render(
@@ -350,6 +357,7 @@ def render_thread(
     person = (
         people.profile(db, workspace_id=workspace.id, person_id=person_id) if person_id else None
     )
+    members = _members(db, membership)
     return render(
         request,
         "inbox/_thread_pane.html" if pane else "inbox/thread.html",
@@ -369,7 +377,8 @@ def render_thread(
             "notes": service.notes_of(db, item_id=item.id),
             "item_tags": service.tags_of(db, item_ids=[item.id]).get(item.id, []),
             "sla": sla_state(targets, item, now=utcnow()),
-            "members": _members(db, membership),
+            "members": members,
+            "member_choices": _member_choices(members),
             "saved_replies": saved_replies,
             "moderation": actions,
             "action_labels": {str(k): v for k, v in ACTION_LABELS.items()},

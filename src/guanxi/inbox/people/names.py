@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,6 @@ from guanxi.catalog.service import platform_name
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
 from guanxi.core.in_lists import scalars_among
-from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.people.models import Person, PersonIdentity
 
 REMARK_MAX_LENGTH = 80
@@ -50,6 +50,17 @@ def readable_name(*, name: str, platform: str, external_id: str, remark: str = "
     return nameless(platform, external_id)
 
 
+class Authored(Protocol):
+    """What names an item's author (an ``InboxItem``, or a line of the list)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def author_external_id(self) -> str: ...
+    @property
+    def author_name(self) -> str: ...
+
+
 class AuthorNames:
     """Items' authors as the pages name them, worked out while the page is drawn (in its
     language): ``author_names(item)``."""
@@ -57,7 +68,7 @@ class AuthorNames:
     def __init__(self, remarks: dict[tuple[str, str], str]) -> None:
         self._remarks = remarks
 
-    def __call__(self, item: InboxItem) -> str:
+    def __call__(self, item: Authored) -> str:
         """The remark, nickname or "WeChat fan ·3f9a" of ``item``'s author."""
         return readable_name(
             name=item.author_name,

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_, UserError
 from guanxi.core.upsert import upsert
-from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.people.influence import influence, reach_score
 from guanxi.inbox.triage.models import SlaPolicy
 
@@ -55,19 +56,27 @@ class SlaTargets:
     timezone: str = "Asia/Shanghai"
 
 
+@lru_cache(maxsize=4096)
+def _day_window(
+    timezone: str, day: date, start_minute: int, end_minute: int
+) -> tuple[datetime, datetime]:
+    """The business window of one local day, in UTC (the inbox list asks the same few days
+    for each of its 50 items)."""
+    zone = ZoneInfo(timezone)
+    # Local wall-clock times: the zone gives each day its own UTC offset (DST).
+    opens = datetime.combine(day, time()) + timedelta(minutes=start_minute)
+    closes = datetime.combine(day, time()) + timedelta(minutes=end_minute)
+    return opens.replace(tzinfo=zone).astimezone(UTC), closes.replace(tzinfo=zone).astimezone(UTC)
+
+
 def _windows(targets: SlaTargets, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """Business windows, one per open local day, from the local day of ``start`` on."""
-    zone = ZoneInfo(targets.timezone)
-    day: date = start.astimezone(zone).date()
+    day: date = start.astimezone(ZoneInfo(targets.timezone)).date()
     # Enough calendar days to hold the longest target when only one day a week is open.
     for _ in range(400):
         if day.weekday() in targets.business_days:
-            # Local wall-clock times: the zone gives each day its own UTC offset (DST).
-            opens = datetime.combine(day, time()) + timedelta(minutes=targets.day_start_minute)
-            closes = datetime.combine(day, time()) + timedelta(minutes=targets.day_end_minute)
-            yield (
-                opens.replace(tzinfo=zone).astimezone(UTC),
-                closes.replace(tzinfo=zone).astimezone(UTC),
+            yield _day_window(
+                targets.timezone, day, targets.day_start_minute, targets.day_end_minute
             )
         day += timedelta(days=1)
 
@@ -119,7 +128,18 @@ class SlaState:
         return self.first_response_breached or self.resolution_breached
 
 
-def sla_state(targets: SlaTargets, item: InboxItem, *, now: datetime) -> SlaState:
+class Timed(Protocol):
+    """What the targets read of an item (an ``InboxItem``, or a line of the list)."""
+
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+
+
+def sla_state(targets: SlaTargets, item: Timed, *, now: datetime) -> SlaState:
     """The item's due times and whether they were missed (answered late, or still open)."""
     first_due = add_minutes(targets, item.created_at, targets.first_response_minutes)
     resolution_due = add_minutes(targets, item.created_at, targets.resolution_minutes)

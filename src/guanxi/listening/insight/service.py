@@ -284,8 +284,18 @@ def share_of_voice(db: Session, *, workspace_id: int, filters: DashboardFilters)
 
 def source_kind_mix(db: Session, *, workspace_id: int, filters: DashboardFilters) -> dict[str, Any]:
     """Mentions by kind of source: personal, public, marketer-dominated."""
+    return source_kinds_and_total(db, workspace_id=workspace_id, filters=filters)[0]
+
+
+def source_kinds_and_total(
+    db: Session, *, workspace_id: int, filters: DashboardFilters
+) -> tuple[dict[str, Any], int]:
+    """``source_kind_mix`` and ``total_mentions`` from one query: every rollup row has one
+    kind of source, so the kinds' counts add up to the total (the dashboard shows both;
+    each was a sum over the workspace's rollups)."""
     counts = _by(db, DailyRollup.source_kind, workspace_id, filters)
-    return {"items": [{"key": kind, "mentions": counts.get(kind, 0)} for kind in SOURCE_KINDS]}
+    mix = {"items": [{"key": kind, "mentions": counts.get(kind, 0)} for kind in SOURCE_KINDS]}
+    return mix, sum(counts.values())
 
 
 def source_kinds_chart(mix: dict[str, Any]) -> Chart:
@@ -473,40 +483,83 @@ def top_mentions(
     return [(mention, author) for mention, author in db.execute(query)]
 
 
-def _rows(
-    db: Session, query: Select[Any, Any, Any], filters: DashboardFilters
-) -> list[MentionRowRead]:
-    found = list(db.execute(query))
-    ids = [mention.id for mention, _enrichment, _author in found]
+# What a drill-down row shows, read as columns: whole mentions, enrichments and authors
+# (JSON, texts as imported and analysed, instance state) cost more than the page's rendering.
+_ROW_COLUMNS = (
+    Mention.id,
+    Mention.posted_at,
+    Mention.platform,
+    Mention.url,
+    Mention.text,
+    Author.id,
+    Author.name,
+    Author.external_id,
+    Author.kind,
+    Author.followers,
+    MentionEnrichment.sentiment,
+    MentionEnrichment.positive_probability,
+    MentionEnrichment.source_kind,
+    MentionEnrichment.stage,
+    MentionEnrichment.stage_cue,
+)
+
+
+def _rows(db: Session, ids: list[int], filters: DashboardFilters) -> list[MentionRowRead]:
+    """The drill-down rows of the mentions ``ids`` (enriched ones only), in no set order."""
+    found = list(
+        db.execute(
+            select(*_ROW_COLUMNS)
+            .join(MentionEnrichment, MentionEnrichment.mention_id == Mention.id)
+            .outerjoin(Author, Author.id == Mention.author_id)
+            .where(Mention.id.in_(ids))
+        )
+    )
     matches: dict[int, list[tuple[str, list[list[int]]]]] = {}
-    if ids:
+    if found:
         match_query = (
             select(TopicMatch.mention_id, TopicQuery.name, TopicMatch.spans)
             .join(TopicQuery, TopicQuery.id == TopicMatch.topic_id)
-            .where(TopicMatch.mention_id.in_(ids))
+            .where(TopicMatch.mention_id.in_([row[0] for row in found]))
         )
         if filters.topic_ids:
             match_query = match_query.where(TopicMatch.topic_id.in_(filters.topic_ids))
         for mention_id, name, spans in db.execute(match_query):
             matches.setdefault(mention_id, []).append((name, spans))
     rows = []
-    for mention, enrichment, author in found:
-        topic_matches = matches.get(mention.id, [])
+    for (
+        mention_id,
+        posted_at,
+        platform,
+        url,
+        text,
+        author_id,
+        author_name,
+        author_external_id,
+        author_kind,
+        followers,
+        sentiment,
+        positive_probability,
+        source_kind,
+        stage,
+        stage_cue,
+    ) in found:
+        topic_matches = matches.get(mention_id, [])
+        known = author_id is not None
         rows.append(
             MentionRowRead(
-                mention_id=mention.id,
-                posted_at=mention.posted_at,
-                platform=mention.platform,
-                url=mention.url,
-                text=mention.text,
-                author=(author.name or author.external_id) if author else "",
-                author_kind=author.kind if author else "",
-                followers=(author.followers or 0) if author else 0,
-                sentiment=enrichment.sentiment,
-                positive_probability=enrichment.positive_probability,
-                source_kind=enrichment.source_kind,
-                stage=enrichment.stage,
-                stage_cue=enrichment.stage_cue,
+                mention_id=mention_id,
+                posted_at=posted_at,
+                platform=platform,
+                url=url,
+                text=text,
+                author=(author_name or author_external_id) if known else "",
+                author_kind=author_kind if known else "",
+                followers=(followers or 0) if known else 0,
+                sentiment=sentiment,
+                positive_probability=positive_probability,
+                source_kind=source_kind,
+                stage=stage,
+                stage_cue=stage_cue,
                 topics=sorted({name for name, _spans in topic_matches}),
                 highlights=sorted(
                     {(int(s[0]), int(s[1])) for _n, spans in topic_matches for s in spans}
@@ -521,16 +574,8 @@ def _page(db: Session, scan: Select[Any], filters: DashboardFilters) -> list[Men
     ids = list(db.scalars(scan))
     if not ids:
         return []
-    query = (
-        select(Mention, MentionEnrichment, Author)
-        .join(MentionEnrichment, MentionEnrichment.mention_id == Mention.id)
-        .outerjoin(Author, Author.id == Mention.author_id)
-        .where(Mention.id.in_(ids))
-        # The record as imported and the analysed text are not shown: not read either.
-        .options(defer(Mention.raw), defer(MentionEnrichment.normalized_text))
-    )
     position = {mention_id: index for index, mention_id in enumerate(ids)}
-    rows = _rows(db, query, filters)
+    rows = _rows(db, ids, filters)
     return sorted(rows, key=lambda row: position[row.mention_id])
 
 

@@ -39,14 +39,14 @@ def dashboard_page(request: Request, membership: Member, db: Db) -> Response:
     """Filters, one chart per panel (filled from the JSON API), and the drill-down list."""
     filters = dashboards.DashboardFilters.from_query(request.query_params)
     workspace_id = membership.workspace_id
-    kinds = dashboards.source_kind_mix(db, workspace_id=workspace_id, filters=filters)
+    kinds, total = dashboards.source_kinds_and_total(db, workspace_id=workspace_id, filters=filters)
     context = {
         "section": "listen",
         "slug": membership.workspace.slug,
         "filters": filters,
         "topics": topics.list_topics(db, workspace_id=workspace_id),
         "query_string": request.url.query,
-        "total": dashboards.total_mentions(db, workspace_id=workspace_id, filters=filters),
+        "total": total,
         "drill": dashboards.drill_down(db, workspace_id=workspace_id, filters=filters),
         # Drawn from the page (the report's chart, by the same function), not from the API.
         "source_kinds": {
