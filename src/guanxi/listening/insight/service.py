@@ -205,7 +205,9 @@ def top_keywords(
     counter: Counter[str] = Counter()
     for keywords in lists:
         counter.update(set(keywords))
-    items = [{"keyword": word, "mentions": count} for word, count in counter.most_common(limit)]
+    # Ties by the word: the same order whatever order the store returned the mentions in.
+    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    items = [{"keyword": word, "mentions": count} for word, count in ranked]
     return {"sampled": len(lists), "items": items}
 
 

@@ -1,7 +1,7 @@
 """What listening's analytics store answers, whatever the engine (SQL or ClickHouse).
 
 The store holds one fact per enriched mention (its facets, topics, keywords and tokens)
-and answers the dashboards, the alerts and the front page. ``sql.SqlMentionStore`` keeps
+and answers the dashboards and the alerts. ``sql.SqlMentionStore`` keeps
 them in the SQL database (the default); ``clickhouse.ClickHouseMentionStore`` in ClickHouse
 (``GUANXI_ANALYTICS_URL``). The contract tests (tests/analytics) hold both to the same
 answers.
