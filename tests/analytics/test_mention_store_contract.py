@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.analytics.client import AnalyticsClient
-from guanxi.listening.mentions.models import Author, MentionEnrichment
+from guanxi.listening.mentions.models import Author, MentionEnrichment, OfficialRelation
+from guanxi.listening.mentions.service import track_account
 from guanxi.listening.store.base import DashboardFilters, MentionStore
 from guanxi.listening.store.clickhouse import ClickHouseMentionStore
 from guanxi.listening.store.sql import SqlMentionStore
@@ -307,10 +308,17 @@ def test_every_query_agrees_and_days_are_utc(golden: Golden) -> None:
 
 
 def test_a_resent_batch_counts_once(golden: Golden) -> None:
-    """Given the golden mentions, when the same batch is written again, nothing changes."""
+    """Given the golden mentions, when the same batch is written again, nothing changes,
+    and ClickHouse is not even written to (the stored facts are read first)."""
     before = golden.assert_same()
+    rows = (
+        "SELECT (SELECT count() FROM listening_mentions), "
+        "(SELECT count() FROM listening_topic_matches)"
+    )
+    stored = golden.client.rows(rows)
     golden.replay()
     assert golden.assert_same() == before
+    assert golden.client.rows(rows) == stored
 
 
 def test_a_reenriched_mention_moves_between_counts(golden: Golden) -> None:
@@ -374,3 +382,35 @@ def test_a_deleted_topic_leaves_the_counts(golden: Golden) -> None:
             workspace_id=golden.workspace.id, filters=everything, topic_ids=[rival.id]
         )
         assert _nonzero(by_topic) == {}
+
+
+def test_chinese_words_use_the_workspace_dictionary_and_text_is_searchable(
+    db: Session,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
+    clickhouse: AnalyticsClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given a tracked account named 小红书, a mention "小红书上的评价" is stored on
+    ClickHouse with the word 小红书 (not 小红 / 书上), found by its words' index, and by a
+    substring of its text through the 2-gram index."""
+    workspace = make_workspace("cafe", owner=make_user("owner@example.com"))
+    track_account(
+        db,
+        workspace_id=workspace.id,
+        platform="xiaohongshu",
+        external_id="xhs1",
+        name="小红书",
+        relation=OfficialRelation.COMPETITOR,
+    )
+    use_store(monkeypatch, clickhouse)
+    mention = add_mention(db, workspace_id=workspace.id, text="小红书上的评价")
+    (tokens,) = clickhouse.rows(
+        "SELECT tokens FROM listening_mentions FINAL WHERE id = {id:UInt64}", {"id": mention.id}
+    )[0]
+    assert "小红书" in tokens
+    assert "书上" not in tokens
+    by_word = "SELECT id FROM listening_mentions FINAL WHERE has(tokens, {w:String})"
+    assert clickhouse.rows(by_word, {"w": "小红书"}) == [(mention.id,)]
+    by_text = "SELECT id FROM listening_mentions FINAL WHERE text LIKE {p:String}"
+    assert clickhouse.rows(by_text, {"p": "%书上的%"}) == [(mention.id,)]

@@ -270,7 +270,7 @@ def _facts(
     jieba = None
     if store.wants_text and mentions:
         # Loaded only for a store that keeps the words: the segmenter and its dictionary.
-        from guanxi.nlp.segment import segmenter, user_words  # noqa: PLC0415
+        from guanxi.nlp.segment import segmenter, user_words, words  # noqa: PLC0415
 
         workspace_id = mentions[0].workspace_id
         names = {a.name for a in mention_service.list_tracked(db, workspace_id=workspace_id)} - {""}
@@ -281,8 +281,6 @@ def _facts(
         assert enrichment is not None
         tokens: tuple[str, ...] = ()
         if jieba is not None:
-            from guanxi.nlp.segment import words  # noqa: PLC0415 - as above
-
             tokens = tuple(words(enrichment.normalized_text, jieba))
         facts.append(
             MentionFact(
