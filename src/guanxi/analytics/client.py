@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,7 +72,13 @@ class AnalyticsClient:
     raw: Any  # clickhouse_connect's client
     database: str
     embedded: bool
-    _turn: threading.Lock = field(default_factory=threading.Lock)
+    # The embedded engine takes one statement at a time from a process; a server's client
+    # sends concurrent queries on pooled connections (no session), so it needs no turns.
+    _turn: AbstractContextManager[Any] = field(default_factory=nullcontext)
+
+    def __post_init__(self) -> None:
+        if self.embedded:
+            self._turn = threading.Lock()
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> None:
         """Run a statement that returns nothing worth reading (DDL, ALTER, DELETE)."""
