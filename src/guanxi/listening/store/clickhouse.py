@@ -108,9 +108,12 @@ class ClickHouseMentionStore:
 
     def _write(self, workspace_id: int, facts: Sequence[MentionFact]) -> None:
         ids = [fact.mention_id for fact in facts]
-        old = {row[1]: row for row in self._live_mentions(workspace_id, ids)}
+        # A mention's posted_at never changes (imports only add mentions), so its stored
+        # state is on the same UTC day: the sort key's second column narrows the read.
+        days = sorted({_utc(fact.posted_at).date() for fact in facts})
+        old = {row[1]: row for row in self._live_mentions(workspace_id, ids, days=days)}
         old_matches: dict[int, dict[int, tuple[Any, ...]]] = {}
-        for row in self._live_matches(workspace_id, mention_ids=ids):
+        for row in self._live_matches(workspace_id, mention_ids=ids, days=days):
             old_matches.setdefault(row[2], {})[row[1]] = row
         version = time.time_ns()
         mention_rows: list[tuple[Any, ...]] = []
@@ -139,26 +142,42 @@ class ClickHouseMentionStore:
     def _insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.client.insert(table, columns, rows, token=_token(table, rows))
 
-    def _live_mentions(self, workspace_id: int, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    def _live_mentions(
+        self, workspace_id: int, ids: Sequence[int], *, days: Sequence[date] = ()
+    ) -> list[tuple[Any, ...]]:
         if not ids:
             return []
+        where = "workspace_id = {ws:UInt64} AND id IN {ids:Array(UInt64)}"
+        if days:
+            where += " AND toDate(posted_at) IN {days:Array(Date)}"
         return self.client.rows(
-            f"SELECT {', '.join(MENTION_COLUMNS[:11])} FROM {MENTIONS} FINAL "
-            "WHERE workspace_id = {ws:UInt64} AND id IN {ids:Array(UInt64)}",
-            {"ws": workspace_id, "ids": list(ids)},
+            f"SELECT {', '.join(MENTION_COLUMNS[:11])} FROM {MENTIONS} FINAL WHERE {where}",
+            {"ws": workspace_id, "ids": list(ids), "days": list(days)},
         )
 
     def _live_matches(
-        self, workspace_id: int, *, mention_ids: Sequence[int] = (), topic_id: int | None = None
+        self,
+        workspace_id: int,
+        *,
+        mention_ids: Sequence[int] = (),
+        topic_id: int | None = None,
+        days: Sequence[date] = (),
     ) -> list[tuple[Any, ...]]:
         where = "workspace_id = {ws:UInt64}"
         if topic_id is not None:
             where += " AND topic_id = {topic:UInt64}"
         if mention_ids:
             where += " AND mention_id IN {ids:Array(UInt64)}"
+        if days:
+            where += " AND toDate(posted_at) IN {days:Array(Date)}"
         return self.client.rows(
             f"SELECT {', '.join(MATCH_COLUMNS[:8])} FROM {MATCHES} FINAL WHERE {where}",
-            {"ws": workspace_id, "topic": topic_id or 0, "ids": list(mention_ids)},
+            {
+                "ws": workspace_id,
+                "topic": topic_id or 0,
+                "ids": list(mention_ids),
+                "days": list(days),
+            },
         )
 
     def settle(self, *, workspace_id: int, days: set[date]) -> None:
