@@ -46,6 +46,7 @@ LAYERS: tuple[Layer, ...] = (
         "shared services",
         frozenset(
             {
+                "analytics",  # the ClickHouse client and its schema migrations
                 "approvals",  # the approval rules every approval path asks
                 "catalog",  # the platforms' reference data
                 "channels",  # connected accounts and the push entry

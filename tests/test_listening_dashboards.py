@@ -25,6 +25,7 @@ from guanxi.listening.alerts import scheduled as alert_jobs
 from guanxi.listening.alerts.models import AlertRule
 from guanxi.listening.insight import service as d
 from guanxi.listening.insight.report_sections import mentions
+from guanxi.listening.store import base as store_base
 from guanxi.listening.topics.models import DailyRollup, TopicMatch, TopicQuery
 from guanxi.listening.topics.service import (
     TopicForm,
@@ -239,7 +240,7 @@ def test_top_authors_walks_authors_by_followers_when_many_mentions_match(
 ) -> None:
     """The author-first path (used above a threshold) gives the same ranking and counts."""
     by_mentions = world.panel("authors", topic_ids=(world.star.id,))
-    monkeypatch.setattr(d, "AUTHORS_FROM_MENTIONS_BELOW", 0)
+    monkeypatch.setattr(store_base, "AUTHORS_FROM_MENTIONS_BELOW", 0)
     assert world.panel("authors", topic_ids=(world.star.id,)) == by_mentions
     assert world.panel("authors", sentiments=("negative",))["items"][0]["name"] == "小王"  # type: ignore[index]
 

@@ -19,6 +19,8 @@ from guanxi import STARTED_BY, __version__
 from guanxi.accounts import reset
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Role
+from guanxi.analytics import migrations as analytics_migrations
+from guanxi.analytics.client import shared_client
 from guanxi.cli import (
     analytics_bench,
     convert_bench,
@@ -81,9 +83,20 @@ def main(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Migrate the database schema to the latest version."""
-    url = get_settings().resolved_database_url
-    migrate.upgrade(url, revision)
+    settings = get_settings()
+    migrate.upgrade(settings.resolved_database_url, revision)
     console.print(f"database at revision {revision}")
+    if settings.analytics_url:
+        ran = analytics_upgrade(settings.analytics_url)
+        console.print(
+            f"analytics store: {len(ran)} migration(s) run" + "".join(f"\n  {name}" for name in ran)
+        )
+
+
+def analytics_upgrade(url: str) -> list[str]:
+    """Run every capability's ClickHouse migrations not run yet on ``url``."""
+    packages = [package for cap in capabilities() for package in cap.analytics_migrations]
+    return analytics_migrations.upgrade(shared_client(url), packages)
 
 
 @app.command()

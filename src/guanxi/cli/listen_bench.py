@@ -52,13 +52,22 @@ def register_bench(bench_app: typer.Typer) -> None:
         ] = "",
         runs: Annotated[int, typer.Option(min=1, help="Timed calls per endpoint.")] = 20,
         seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
+        analytics_url: Annotated[
+            str,
+            typer.Option(
+                help="Serve the dashboards from this ClickHouse (clickhouse://... or "
+                "chdb:///dir): a scratch database on it gets a copy of the facts."
+            ),
+        ] = "",
     ) -> None:
         """Fill a scratch database with MENTIONS enriched, topic-matched mentions, then time
         every dashboard API call RUNS times with varied filters (p50, p95, max)."""
         from guanxi.devtools.bench.common import BenchError  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
         from guanxi.devtools.bench.listening_dashboard import run_dashboard_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
-        backend = "PostgreSQL" if database_url else "SQLite"
+        backend = ("PostgreSQL" if database_url else "SQLite") + (
+            " + ClickHouse" if analytics_url else ""
+        )
         console.print(f"bench dashboard: {mentions} mentions, {backend}, {runs} runs per endpoint")
         try:
             with stage_progress() as progress:
@@ -68,6 +77,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                     runs=runs,
                     seed=seed,
                     progress=progress,
+                    analytics_url=analytics_url,
                 )
         except BenchError as exc:
             raise fail(str(exc)) from exc
@@ -86,6 +96,8 @@ def register_bench(bench_app: typer.Typer) -> None:
         figures.add_row(
             "fill (s) / rollup + analyze (s)", f"{result.fill_s:.1f} / {result.rollup_s:.1f}"
         )
+        if analytics_url:
+            figures.add_row("copy to ClickHouse (s)", f"{result.store_fill_s:.1f}")
         for count, speed in result.matcher_texts_per_s.items():
             figures.add_row(f"matcher, {count} queries (texts/s)", f"{speed:,.0f}")
         console.print(figures)

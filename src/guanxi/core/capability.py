@@ -94,6 +94,9 @@ class Capability:
     search: tuple[str, ...] = ()
     # The sections it adds to reports (``core.report``), in the order a new report lists them.
     report_sections: tuple[SectionOffer, ...] = ()
+    # Packages of its ClickHouse migrations (``NNNN_what.sql`` files), run by
+    # ``guanxi db upgrade`` when an analytics store is configured (``guanxi.analytics``).
+    analytics_migrations: tuple[str, ...] = ()
 
 
 class CapabilityLoadError(RuntimeError):

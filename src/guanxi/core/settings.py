@@ -36,6 +36,10 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
+# clickhouses: a ClickHouse server over HTTPS.
+ANALYTICS_SCHEMES = ("clickhouse", "clickhouses", "chdb")
+
+
 class Settings(BaseSettings):
     """All of guanxi's configuration, one field per environment variable."""
 
@@ -94,6 +98,10 @@ class Settings(BaseSettings):
         0, ge=0, description="Log requests slower than this with their queries; 0: off."
     )
     queue_url: str = Field("", description="Task queue: empty = SQLite in data_dir; redis://...")
+    analytics_url: str = Field(
+        "",
+        description="Analytics store: empty = the SQL database; clickhouse://... or chdb:///dir.",
+    )
     import_max_mb: int = Field(
         1024, ge=1, le=1024, description="Largest listening file accepted (MB), at most 1024."
     )
@@ -149,6 +157,19 @@ class Settings(BaseSettings):
     def _supported_language(cls, value: str) -> str:
         if value not in SUPPORTED_LANGUAGES:
             msg = f"{value!r} is not a UI language. Use one of: {', '.join(SUPPORTED_LANGUAGES)}."
+            raise ValueError(msg)
+        return value
+
+    @field_validator("analytics_url")
+    @classmethod
+    def _analytics_scheme(cls, value: str) -> str:
+        scheme = value.partition("://")[0].lower() if "://" in value else value
+        if value and scheme not in ANALYTICS_SCHEMES:
+            msg = (
+                f"{value!r} is not an analytics store address. Leave it empty for the SQL "
+                "database, or use clickhouse://user:password@host:8123/database (a ClickHouse "
+                "server) or chdb:///path/to/directory (embedded ClickHouse)."
+            )
             raise ValueError(msg)
         return value
 

@@ -24,6 +24,7 @@ capability = Capability(
     schedule="guanxi.listening.scheduled:SCHEDULE",
     cli=cli.register,
     models=(intake, mentions, topics, alerts),
+    analytics_migrations=("guanxi.listening.store.clickhouse_migrations",),
     glance=Glance(
         title=N_("Listen"),
         description=N_(

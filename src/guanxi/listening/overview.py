@@ -26,6 +26,8 @@ class ListeningGlance:
 def glance(db: Session, *, workspace_id: int, now: datetime) -> ListeningGlance:
     """The workspace's listening at a glance, over the 7 days before ``now``."""
     start = now - WEEK
+    # The mentions' records, which stay in the SQL database whatever the analytics store:
+    # one just imported counts before its enrichment reaches the store.
     mentions = db.scalar(
         select(func.count()).where(Mention.workspace_id == workspace_id, Mention.posted_at >= start)
     )

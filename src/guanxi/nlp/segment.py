@@ -49,6 +49,12 @@ def user_words(words: Iterable[str]) -> frozenset[str]:
     return frozenset(cleaned | {convert(word, Conversion.T2S) for word in cleaned})
 
 
+def words(text: str, jieba: rjieba.Jieba) -> list[str]:
+    """The words of normalised ``text``, lowercase, spaces and punctuation dropped."""
+    skipped = SKIPPED_TOKENS
+    return [token for token in jieba.cut(text.lower(), True) if token not in skipped]
+
+
 class SegmentStep:
     """Split the normalised text into words (spaces and punctuation dropped)."""
 
@@ -75,9 +81,6 @@ class SegmentStep:
         """Fill ``tokens`` (lowercase: "iPhone" and "IPHONE" are one word to the analysis)."""
         self.setup()
         assert self._jieba is not None
-        cut = self._jieba.cut
-        skipped = SKIPPED_TOKENS
+        jieba = self._jieba
         for work in batch:
-            work.tokens = [
-                token for token in cut(work.normalized_text.lower(), True) if token not in skipped
-            ]
+            work.tokens = words(work.normalized_text, jieba)

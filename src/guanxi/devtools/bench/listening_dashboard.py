@@ -24,6 +24,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,7 @@ from guanxi.accounts.models import UserCreate, WorkspaceCreate
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.core.settings import Settings
 from guanxi.devtools.bench.common import Progress, Timing, analyze, no_progress, scratch_database
+from guanxi.devtools.bench.listening_store import copy_facts, scratch_store, serving_from
 from guanxi.listening.insight.service import PANELS
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
 from guanxi.listening.topics.models import MentionFacet, TopicMatch, TopicQuery
@@ -143,6 +145,7 @@ class DashboardBenchResult:
     rollup_s: float
     matcher_texts_per_s: dict[int, float]
     timings: list[Timing]
+    store_fill_s: float = 0.0  # copying the facts to ClickHouse, when it serves
 
     @property
     def worst_p95_ms(self) -> float:
@@ -435,8 +438,10 @@ def run_dashboard_bench(
     runs: int = 20,
     seed: int = 0,
     progress: Progress = no_progress,
+    analytics_url: str = "",
 ) -> DashboardBenchResult:
-    """Fill a scratch database with ``mentions`` mentions and time every dashboard call."""
+    """Fill a scratch database with ``mentions`` mentions and time every dashboard call
+    (served by the ClickHouse store at ``analytics_url`` when given)."""
 
     with (
         tempfile.TemporaryDirectory() as workdir,
@@ -470,13 +475,21 @@ def run_dashboard_bench(
                 smtp_host="",
                 secret_key=secrets.token_urlsafe(48),
             )
-            timings = time_endpoints(
-                settings, token=token, topic_ids=topic_ids, runs=runs, progress=progress
-            )
+            store_fill_s = 0.0
+            with ExitStack() as serving:
+                if analytics_url:
+                    client, named = serving.enter_context(scratch_store(analytics_url))
+                    started = time.perf_counter()
+                    copy_facts(engine, client, progress=progress)
+                    store_fill_s = time.perf_counter() - started
+                    serving.enter_context(serving_from(named))
+                timings = time_endpoints(
+                    settings, token=token, topic_ids=topic_ids, runs=runs, progress=progress
+                )
         finally:
             engine.dispose()
     return DashboardBenchResult(
-        backend=engine.dialect.name,
+        backend=engine.dialect.name + ("+clickhouse" if analytics_url else ""),
         mentions=mentions,
         topic_matches=matches,
         rollup_rows=rollup_rows,
@@ -484,4 +497,5 @@ def run_dashboard_bench(
         rollup_s=rollup_s,
         matcher_texts_per_s=speeds,
         timings=timings,
+        store_fill_s=store_fill_s,
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
@@ -33,6 +33,7 @@ from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
 from guanxi.listening.alerts.models import Alert, AlertMetric, AlertRule
 from guanxi.listening.mentions.models import Author, Mention, MentionEnrichment
+from guanxi.listening.store import mention_store
 from guanxi.listening.topics.models import TopicMatch, TopicQuery
 from guanxi.notifications import service as notifications
 from guanxi.outbound.addresses import AddressPolicy
@@ -178,24 +179,9 @@ class Measurement:
 
 
 def _counts(db: Session, rule: AlertRule, start: datetime, end: datetime) -> tuple[int, int]:
-    query = (
-        select(
-            func.count(),
-            func.coalesce(
-                func.sum(case((MentionEnrichment.sentiment == "negative", 1), else_=0)), 0
-            ),
-        )
-        .select_from(TopicMatch)
-        .join(MentionEnrichment, MentionEnrichment.mention_id == TopicMatch.mention_id)
-        .where(
-            TopicMatch.workspace_id == rule.workspace_id,
-            TopicMatch.topic_id == rule.topic_id,
-            TopicMatch.posted_at >= start,
-            TopicMatch.posted_at < end,
-        )
+    return mention_store(db).window_counts(
+        workspace_id=rule.workspace_id, topic_id=rule.topic_id, start=start, end=end
     )
-    total, negative = db.execute(query).one()
-    return int(total), int(negative)
 
 
 def measure(db: Session, *, rule: AlertRule, now: datetime) -> Measurement:

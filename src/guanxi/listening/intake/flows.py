@@ -453,7 +453,7 @@ def import_file(
 def _refresh_rollup(db: Session, run: ImportRun, days: set[date]) -> bool:
     """Recount the dashboards' rollup of ``days``; False (the run failed) when it cannot."""
     try:
-        topics.refresh_rollup(db, workspace_id=run.workspace_id, days=days)
+        topics.settle_days(db, workspace_id=run.workspace_id, days=days)
     except Exception:  # the rows are stored: the run must still end, and say so
         log.exception("import run %s: the rollup refresh failed", run.id)
         _fail_run(db, run, ROLLUP_ERROR)

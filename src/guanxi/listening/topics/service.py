@@ -1,33 +1,30 @@
-"""Topic queries: create, validate, edit, delete; match mentions and keep the rollup current.
+"""Topic queries: create, validate, edit, delete; match mentions and tell the store.
 
 The enrichment flow calls ``match_mentions`` after each enriched batch. It replaces the
-batch's ``TopicMatch`` rows and rebuilds ``DailyRollup`` for the days the batch touches
-(from the tables, not by adding deltas, so a re-enrichment that changes a sentiment can
-never leave a count behind).
+batch's ``TopicMatch`` rows (the matched terms and where they are, for highlighting) and
+writes the batch's facts to the mention store (``listening.store``), which keeps the
+dashboards' counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, case, delete, func, insert, literal, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from guanxi.core.errors import N_, ConflictError, NotFoundError, UserError
 from guanxi.core.upsert import create_unique
+from guanxi.listening.mentions import service as mention_service
 from guanxi.listening.mentions.models import Author, Mention
-from guanxi.listening.topics.models import (
-    ALL_MENTIONS,
-    DailyRollup,
-    MentionFacet,
-    TopicCategory,
-    TopicMatch,
-    TopicQuery,
-)
+from guanxi.listening.store import mention_store
+from guanxi.listening.store.base import MentionFact, MentionStore
+from guanxi.listening.store.sql import refresh_rollup
+from guanxi.listening.topics.models import TopicCategory, TopicMatch, TopicQuery
 from guanxi.listening.topics.queries import (
     MentionFacts,
     QueryMatcher,
@@ -37,6 +34,8 @@ from guanxi.listening.topics.queries import (
 
 NAME_MAX_LENGTH = 80
 MATCH_BATCH = 2000
+
+__all__ = ["refresh_rollup"]  # the SQL store's recount, used by imports and benchmarks
 
 
 @dataclass(frozen=True)
@@ -131,11 +130,7 @@ def delete_topic(db: Session, *, workspace_id: int, topic_id: int) -> None:
     """Remove a topic query, its matches and its rollup rows (its alert rules go with it)."""
     topic = get_topic(db, workspace_id=workspace_id, topic_id=topic_id)
     db.execute(delete(TopicMatch).where(TopicMatch.topic_id == topic.id))
-    db.execute(
-        delete(DailyRollup).where(
-            DailyRollup.topic_id == topic.id, DailyRollup.workspace_id == workspace_id
-        )
-    )
+    mention_store(db).forget_topic(workspace_id=workspace_id, topic_id=topic.id)
     db.delete(topic)
     db.flush()
 
@@ -240,6 +235,7 @@ def match_mention_ids(
     """``match_mentions`` by id: the mentions and enrichments are read fresh from the
     database (the enrichment flow writes them with bulk statements)."""
     matcher = workspace_matcher(db, workspace_id=workspace_id)
+    store = mention_store(db)
     stored = 0
     for start in range(0, len(mention_ids), MATCH_BATCH):
         chunk = list(mention_ids[start : start + MATCH_BATCH])
@@ -253,32 +249,58 @@ def match_mention_ids(
             )
         )
         db.execute(delete(TopicMatch).where(TopicMatch.mention_id.in_(chunk)))
-        db.execute(delete(MentionFacet).where(MentionFacet.mention_id.in_(chunk)))
         if not mentions:
             continue
-        db.execute(
-            insert(MentionFacet),
-            [
-                {"mention_id": mention.id, "author_id": mention.author_id, **facet_values(mention)}
-                for mention in mentions
-            ],
-        )
         rows = _match_rows(matcher, mentions)
         if rows:
             db.execute(insert(TopicMatch), rows)
         stored += len(rows)
-        days = {mention.posted_at.astimezone(UTC).date() for mention in mentions}
-        if pending_days is None:
-            refresh_rollup(db, workspace_id=workspace_id, days=days)
-        else:
-            pending_days.update(days)
+        topics: dict[int, list[int]] = {}
+        for row in rows:
+            topics.setdefault(row["mention_id"], []).append(row["topic_id"])
+        store.write(_facts(db, store, mentions, topics), pending_days=pending_days)
     return stored
 
 
+def _facts(
+    db: Session, store: MentionStore, mentions: Sequence[Mention], topics: dict[int, list[int]]
+) -> list[MentionFact]:
+    """What the store keeps of these enriched mentions (their words when it wants them,
+    segmented with the workspace's dictionary, as the enrichment did)."""
+    jieba = None
+    if store.wants_text and mentions:
+        # Loaded only for a store that keeps the words: the segmenter and its dictionary.
+        from guanxi.nlp.segment import segmenter, user_words, words  # noqa: PLC0415
+
+        workspace_id = mentions[0].workspace_id
+        names = {a.name for a in mention_service.list_tracked(db, workspace_id=workspace_id)} - {""}
+        jieba = segmenter(user_words(names))
+    facts = []
+    for mention in mentions:
+        enrichment = mention.enrichment
+        assert enrichment is not None
+        tokens: tuple[str, ...] = ()
+        if jieba is not None:
+            tokens = tuple(words(enrichment.normalized_text, jieba))
+        facts.append(
+            MentionFact(
+                mention_id=mention.id,
+                author_id=mention.author_id,
+                topic_ids=tuple(sorted(topics.get(mention.id, ()))),
+                keywords=tuple(enrichment.keywords or ()),
+                tokens=tokens,
+                text=mention.text if store.wants_text else "",
+                **facet_values(mention),
+            )
+        )
+    return facts
+
+
 def rematch_topic(db: Session, *, topic: TopicQuery) -> int:
-    """Redo one topic's matches over all the workspace's mentions, and its rollup rows."""
+    """Redo one topic's matches over all the workspace's mentions, and tell the store."""
     db.execute(delete(TopicMatch).where(TopicMatch.topic_id == topic.id))
     stored = 0
+    matched: list[int] = []
     if topic.active:
         matcher = QueryMatcher({topic.id: parse_query(topic.query)})
         last_id = 0
@@ -300,124 +322,16 @@ def rematch_topic(db: Session, *, topic: TopicQuery) -> int:
             if rows:
                 db.execute(insert(TopicMatch), rows)
             stored += len(rows)
-    refresh_rollup(db, workspace_id=topic.workspace_id, topic_id=topic.id)
+            matched.extend(row["mention_id"] for row in rows)
+    mention_store(db).topic_rematched(
+        workspace_id=topic.workspace_id, topic_id=topic.id, mention_ids=matched
+    )
     return stored
 
 
-# --- The daily rollup ------------------------------------------------------------------
-
-
-def day_of(column: Any, dialect: str) -> ColumnElement[Any]:
-    """The UTC calendar day of a UTCDateTime column, in SQL for ``dialect``."""
-    if dialect == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)  # SQLite stores UTC "YYYY-MM-DD HH:MM:SS"
-
-
-def _day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Contiguous runs of days as (first, last) pairs."""
-    ordered = sorted(set(days))
-    ranges: list[tuple[date, date]] = []
-    for day in ordered:
-        if ranges and ranges[-1][1] + timedelta(days=1) == day:
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
-
-
-def _rollup_query(
-    table: Any,
-    dialect: str,
-    *,
-    workspace_id: int,
-    span: tuple[date, date] | None,
-    topic_id: int | None,
-) -> Select[Any]:
-    """Count ``table``'s rows (MentionFacet: every mention; TopicMatch: per topic)."""
-    day = day_of(table.posted_at, dialect).label("day")
-    topic = table.topic_id if table is TopicMatch else literal(ALL_MENTIONS, Integer)
-    dims = (day, table.platform, table.source_kind, table.stage)
-    counts = [
-        func.sum(case((table.sentiment == name, 1), else_=0)).label(name)
-        for name in ("positive", "neutral", "negative")
-    ]
-    query = select(topic.label("topic_id"), *dims, *counts).where(
-        table.workspace_id == workspace_id
-    )
-    if span is not None:
-        query = query.where(
-            table.posted_at >= datetime.combine(span[0], time(), tzinfo=UTC),
-            table.posted_at < datetime.combine(span[1] + timedelta(days=1), time(), tzinfo=UTC),
-        )
-    if topic_id is not None:
-        query = query.where(TopicMatch.topic_id == topic_id)
-    group = (table.topic_id, *dims) if table is TopicMatch else dims
-    return query.group_by(*group)
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _grouped(db: Session, query: Select[Any], *, workspace_id: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "workspace_id": workspace_id,
-            "topic_id": row.topic_id,
-            "day": _as_date(row.day),
-            "platform": row.platform,
-            "source_kind": row.source_kind,
-            "stage": row.stage,
-            "positive": int(row.positive or 0),
-            "neutral": int(row.neutral or 0),
-            "negative": int(row.negative or 0),
-        }
-        for row in db.execute(query)
-    ]
-
-
-# The first key of the rollup's PostgreSQL advisory lock (the second is the workspace).
-ROLLUP_LOCK = 0x6775_0001
-
-
-def refresh_rollup(
-    db: Session,
-    *,
-    workspace_id: int,
-    days: Iterable[date] | None = None,
-    topic_id: int | None = None,
-) -> int:
-    """Recount the rollup of ``days`` (every day when None) for one topic or all rows.
-
-    Returns the number of rollup rows written.
-    """
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        # Two refreshes at once would each delete what the other has not committed yet and
-        # both insert: every count twice. One at a time per workspace, until the commit.
-        # (SQLite: the DELETE takes the database's write lock, which does the same.)
-        db.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK, workspace_id)))
-    written = 0
-    ranges: list[tuple[date, date] | None] = list(_day_ranges(days)) if days is not None else [None]
-    sources: list[tuple[Any, int | None]] = [] if topic_id is not None else [(MentionFacet, None)]
-    sources.append((TopicMatch, topic_id))
-    for span in ranges:
-        stale = delete(DailyRollup).where(DailyRollup.workspace_id == workspace_id)
-        if span is not None:
-            stale = stale.where(DailyRollup.day >= span[0], DailyRollup.day <= span[1])
-        if topic_id is not None:
-            stale = stale.where(DailyRollup.topic_id == topic_id)
-        db.execute(stale)
-        for table, only_topic in sources:
-            query = _rollup_query(
-                table, dialect, workspace_id=workspace_id, span=span, topic_id=only_topic
-            )
-            rows = _grouped(db, query, workspace_id=workspace_id)
-            for start in range(0, len(rows), 5000):
-                db.execute(insert(DailyRollup), rows[start : start + 5000])
-            written += len(rows)
-    return written
+def settle_days(db: Session, *, workspace_id: int, days: set[date]) -> None:
+    """Bring the store's counts of ``days`` up to date after a bulk import."""
+    mention_store(db).settle(workspace_id=workspace_id, days=days)
 
 
 def author_label(author: Author | None) -> str:

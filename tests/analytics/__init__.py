@@ -1,0 +1,1 @@
+"""Tests of the analytics stores: one contract, every engine."""
