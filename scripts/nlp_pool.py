@@ -99,6 +99,18 @@ ASKING = re.compile(r"[?？吗]|怎么|哪|多少|链接|报名|求")
 CHOOSING = re.compile(
     r"选|宁愿|宁可|不如|谁便宜|比.{0,8}(便宜|贵|安全|方便|舒服|快)|坐过|体验过|打过|试过|我会坐|不会坐|不坐|我坐"
 )
+# Car-forum comments that weigh models or trims, ask before buying, or speak of a deal, a
+# price or a car just collected: for evaluation, information search, purchase and need.
+CAR_CUES = re.compile(
+    r"比|还是|选|不如|对比|纠结|考虑|要不要|值不值|值得|性价比|哪个|哪款|推荐|请问|求|[?？]|吗"
+    r"|提车|订车|定车|落地|优惠|裸车|首付|贷款|定金|下订|报价|想买|打算|准备买|想换|换车|看上"
+)
+# Douyin and car-forum comments that want something or ask before buying: for need
+# recognition and information search, the two thinnest stages after the seventh batch.
+WANTING = re.compile(
+    r"想坐|想试|想体验|想去|想买|想要|想换|想入|打算|准备买|准备入手|换车|看上|预算|第一辆"
+    r"|首车|考虑买|哪里|在哪|怎么|多少钱|能坐|可以坐|什么时候|求|请问|[?？]|吗"
+)
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -125,6 +137,14 @@ DOUYIN = {
 TREC = {
     "repository": "mire403/Spam-Message-Classification-System",
     "licence": "no licence stated (TREC 2006 Chinese spam corpus, ham from BBS forums)",
+}
+CAR_FORUM = {
+    "repository": "shawnco411/ccf_bigdata",
+    "path": "venv/train.csv",
+    "commit": "0f9018f190771542c6bb694cd9a6d75ac57ef8d6",
+    "licence": (
+        "GPL-3.0 (the repository's; car-forum comments of the CCF BDCI 2018 contest's training set)"
+    ),
 }
 XHS = {
     "repository": "njueeRay/MediaCrawler",
@@ -245,6 +265,14 @@ def xiaohongshu(mirror: Path) -> Iterator[dict[str, Any]]:
         }
 
 
+def car_forum(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Car-forum comments (owners and buyers of one make), one row per comment and aspect."""
+    repo = mirror / "shawnco411+ccf_bigdata" / "repo"
+    data = _git_show(repo, CAR_FORUM["commit"], CAR_FORUM["path"]).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {"text": row.get("content") or "", "platform": "forum", "source": dict(CAR_FORUM)}
+
+
 def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
     """The items worth labelling, trimmed, each with its id; ``seen`` deduplicates."""
     admitted: list[dict[str, Any]] = []
@@ -335,6 +363,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--xhs-asking", type=int, default=300, help="fifth batch: Xiaohongshu comments asking"
     )
+    parser.add_argument(
+        "--car-forum", type=int, default=900, help="seventh batch: car-forum comments"
+    )
+    parser.add_argument(
+        "--wanting", type=int, default=300, help="eighth batch: comments of each source wanting"
+    )
     return parser.parse_args()
 
 
@@ -386,10 +420,20 @@ def main() -> int:
     # Sixth batch: the Douyin comments left that state a choice of ride.
     sixth = _admit([c for c in comments if CHOOSING.search(c["text"])], seen)
     rng.shuffle(sixth)
+    # Seventh batch: car-forum comments that weigh, ask, buy or want (a wider source for the
+    # thin stages than the Douyin taxi comments and the Xiaohongshu sign-up questions).
+    cars = [c for c in car_forum(args.mirrors) if CAR_CUES.search(c["text"])]
+    seventh = _admit(rng.sample(cars, len(cars)), seen)[: args.car_forum]
+    # Eighth batch: Douyin and car-forum comments left that want something or ask.
+    eighth = []
+    for source in (comments, list(car_forum(args.mirrors))):
+        wanting = [c for c in source if WANTING.search(c["text"])]
+        eighth += _admit(rng.sample(wanting, len(wanting)), seen)[: args.wanting]
+    rng.shuffle(eighth)
     # The later batches start chunks of their own, so that the chunks already labelled keep
     # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    for batch in (fourth, fifth, sixth):
+    for batch in (fourth, fifth, sixth, seventh, eighth):
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     for number, rows in enumerate(chunks, start=1):
