@@ -16,6 +16,7 @@ from guanxi.core.errors import UserError
 from guanxi.nlp.insight_training import (
     SOURCE_KINDS,
     classification_report,
+    evaluate_insight,
     expected_calibration_error,
     read_labelled,
     reliability,
@@ -169,6 +170,28 @@ def test_the_stage_cue_highlighted_is_one_of_the_predicted_stage(
     (result,) = _pipeline(source, stage).enrich([Document("想买一台洗碗机，每天洗碗太累了")])
     assert result.stage == "need_recognition"
     assert result.stage_cue == "想买"
+
+
+def test_evaluation_scores_the_previous_models_and_the_rules_in_the_same_run(
+    small_models: tuple[Path, Path],
+) -> None:
+    """Given a folder with the previous version's models, the evaluation scores the models,
+    that previous version and the rules on the same posts, and names the previous version."""
+    source, stage = small_models
+    report = evaluate_insight(
+        dev_path=SMALL_SET,
+        source_path=source,
+        stage_path=stage,
+        previous_dir=source.parent,
+        snownlp=False,
+    )
+    assert report["previous_version"] == "source-test+stage-test"
+    for label in ("source_kind_text_only", "source_kind_with_author", "stage"):
+        scored = [key.split("/")[1] for key in report["results"] if key.startswith(f"{label}/")]
+        assert scored == ["model", "previous", "rules"]
+    # The same models twice: the previous version scores exactly as the model does.
+    assert report["results"]["stage/previous"] == report["results"]["stage/model"]
+    assert report["posts"] == report["results"]["stage/rules"]["posts"] == 24
 
 
 def test_a_model_file_of_another_format_is_refused_with_what_to_do(tmp_path: Path) -> None:
