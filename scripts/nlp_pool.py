@@ -111,6 +111,11 @@ WANTING = re.compile(
     r"想坐|想试|想体验|想去|想买|想要|想换|想入|打算|准备买|准备入手|换车|看上|预算|第一辆"
     r"|首车|考虑买|哪里|在哪|怎么|多少钱|能坐|可以坐|什么时候|求|请问|[?？]|吗"
 )
+# Questions of every source left that ask which one is good or ask for a recommendation
+# (哪个…好, 哪家…靠谱, 推荐一下): for information search.
+WHICH_IS_GOOD = re.compile(
+    r"哪(个|家|里|款|种|位|所|些).{0,10}(好|靠谱|推荐|便宜|划算|合适|值)|求推荐|有推荐|推荐一下|推荐个|推荐下"
+)
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -334,6 +339,32 @@ def fifth_batch(
     return batch
 
 
+def wider_batches(
+    args: argparse.Namespace,
+    rng: random.Random,
+    seen: set[str],
+    earlier: list[dict[str, Any]],
+    social: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The seventh to ninth batches, for the thin stages: car-forum comments that weigh, ask,
+    buy or want (a wider source than the Douyin taxi comments and the Xiaohongshu sign-up
+    questions); the Douyin and car-forum comments left that want something or ask; the
+    questions left, in every source, that ask which one is good."""
+    cars = list(car_forum(args.mirrors))
+    comments = [item for item in social if item["platform"] == "douyin"]
+    cued = [c for c in cars if CAR_CUES.search(c["text"])]
+    seventh = _admit(rng.sample(cued, len(cued)), seen)[: args.car_forum]
+    eighth = []
+    for source in (comments, cars):
+        wanting = [c for c in source if WANTING.search(c["text"])]
+        eighth += _admit(rng.sample(wanting, len(wanting)), seen)[: args.wanting]
+    rng.shuffle(eighth)
+    # Against the texts in the chunks, not `seen`: the batches cut at their size saw more.
+    pooled = {re.sub(r"\W", "", item["text"]) for item in earlier + seventh + eighth}
+    ninth = _admit([item for item in social + cars if WHICH_IS_GOOD.search(item["text"])], pooled)
+    return seventh, eighth, ninth
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -420,20 +451,12 @@ def main() -> int:
     # Sixth batch: the Douyin comments left that state a choice of ride.
     sixth = _admit([c for c in comments if CHOOSING.search(c["text"])], seen)
     rng.shuffle(sixth)
-    # Seventh batch: car-forum comments that weigh, ask, buy or want (a wider source for the
-    # thin stages than the Douyin taxi comments and the Xiaohongshu sign-up questions).
-    cars = [c for c in car_forum(args.mirrors) if CAR_CUES.search(c["text"])]
-    seventh = _admit(rng.sample(cars, len(cars)), seen)[: args.car_forum]
-    # Eighth batch: Douyin and car-forum comments left that want something or ask.
-    eighth = []
-    for source in (comments, list(car_forum(args.mirrors))):
-        wanting = [c for c in source if WANTING.search(c["text"])]
-        eighth += _admit(rng.sample(wanting, len(wanting)), seen)[: args.wanting]
-    rng.shuffle(eighth)
+    earlier = pool + fourth + fifth + sixth
+    seventh, eighth, ninth = wider_batches(args, rng, seen, earlier, weibo + comments + notes)
     # The later batches start chunks of their own, so that the chunks already labelled keep
     # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    for batch in (fourth, fifth, sixth, seventh, eighth):
+    for batch in (fourth, fifth, sixth, seventh, eighth, ninth):
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     for number, rows in enumerate(chunks, start=1):
