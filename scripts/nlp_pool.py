@@ -99,6 +99,23 @@ ASKING = re.compile(r"[?？吗]|怎么|哪|多少|链接|报名|求")
 CHOOSING = re.compile(
     r"选|宁愿|宁可|不如|谁便宜|比.{0,8}(便宜|贵|安全|方便|舒服|快)|坐过|体验过|打过|试过|我会坐|不会坐|不坐|我坐"
 )
+# Car-forum comments that weigh models or trims, ask before buying, or speak of a deal, a
+# price or a car just collected: for evaluation, information search, purchase and need.
+CAR_CUES = re.compile(
+    r"比|还是|选|不如|对比|纠结|考虑|要不要|值不值|值得|性价比|哪个|哪款|推荐|请问|求|[?？]|吗"
+    r"|提车|订车|定车|落地|优惠|裸车|首付|贷款|定金|下订|报价|想买|打算|准备买|想换|换车|看上"
+)
+# Douyin and car-forum comments that want something or ask before buying: for need
+# recognition and information search, the two thinnest stages after the seventh batch.
+WANTING = re.compile(
+    r"想坐|想试|想体验|想去|想买|想要|想换|想入|打算|准备买|准备入手|换车|看上|预算|第一辆"
+    r"|首车|考虑买|哪里|在哪|怎么|多少钱|能坐|可以坐|什么时候|求|请问|[?？]|吗"
+)
+# Questions of every source left that ask which one is good or ask for a recommendation
+# (哪个…好, 哪家…靠谱, 推荐一下): for information search.
+WHICH_IS_GOOD = re.compile(
+    r"哪(个|家|里|款|种|位|所|些).{0,10}(好|靠谱|推荐|便宜|划算|合适|值)|求推荐|有推荐|推荐一下|推荐个|推荐下"
+)
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -125,6 +142,14 @@ DOUYIN = {
 TREC = {
     "repository": "mire403/Spam-Message-Classification-System",
     "licence": "no licence stated (TREC 2006 Chinese spam corpus, ham from BBS forums)",
+}
+CAR_FORUM = {
+    "repository": "shawnco411/ccf_bigdata",
+    "path": "venv/train.csv",
+    "commit": "0f9018f190771542c6bb694cd9a6d75ac57ef8d6",
+    "licence": (
+        "GPL-3.0 (the repository's; car-forum comments of the CCF BDCI 2018 contest's training set)"
+    ),
 }
 XHS = {
     "repository": "njueeRay/MediaCrawler",
@@ -245,6 +270,14 @@ def xiaohongshu(mirror: Path) -> Iterator[dict[str, Any]]:
         }
 
 
+def car_forum(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Car-forum comments (owners and buyers of one make), one row per comment and aspect."""
+    repo = mirror / "shawnco411+ccf_bigdata" / "repo"
+    data = _git_show(repo, CAR_FORUM["commit"], CAR_FORUM["path"]).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {"text": row.get("content") or "", "platform": "forum", "source": dict(CAR_FORUM)}
+
+
 def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
     """The items worth labelling, trimmed, each with its id; ``seen`` deduplicates."""
     admitted: list[dict[str, Any]] = []
@@ -306,6 +339,32 @@ def fifth_batch(
     return batch
 
 
+def wider_batches(
+    args: argparse.Namespace,
+    rng: random.Random,
+    seen: set[str],
+    earlier: list[dict[str, Any]],
+    social: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The seventh to ninth batches, for the thin stages: car-forum comments that weigh, ask,
+    buy or want (a wider source than the Douyin taxi comments and the Xiaohongshu sign-up
+    questions); the Douyin and car-forum comments left that want something or ask; the
+    questions left, in every source, that ask which one is good."""
+    cars = list(car_forum(args.mirrors))
+    comments = [item for item in social if item["platform"] == "douyin"]
+    cued = [c for c in cars if CAR_CUES.search(c["text"])]
+    seventh = _admit(rng.sample(cued, len(cued)), seen)[: args.car_forum]
+    eighth = []
+    for source in (comments, cars):
+        wanting = [c for c in source if WANTING.search(c["text"])]
+        eighth += _admit(rng.sample(wanting, len(wanting)), seen)[: args.wanting]
+    rng.shuffle(eighth)
+    # Against the texts in the chunks, not `seen`: the batches cut at their size saw more.
+    pooled = {re.sub(r"\W", "", item["text"]) for item in earlier + seventh + eighth}
+    ninth = _admit([item for item in social + cars if WHICH_IS_GOOD.search(item["text"])], pooled)
+    return seventh, eighth, ninth
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -334,6 +393,12 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--xhs-asking", type=int, default=300, help="fifth batch: Xiaohongshu comments asking"
+    )
+    parser.add_argument(
+        "--car-forum", type=int, default=900, help="seventh batch: car-forum comments"
+    )
+    parser.add_argument(
+        "--wanting", type=int, default=300, help="eighth batch: comments of each source wanting"
     )
     return parser.parse_args()
 
@@ -386,10 +451,12 @@ def main() -> int:
     # Sixth batch: the Douyin comments left that state a choice of ride.
     sixth = _admit([c for c in comments if CHOOSING.search(c["text"])], seen)
     rng.shuffle(sixth)
+    earlier = pool + fourth + fifth + sixth
+    seventh, eighth, ninth = wider_batches(args, rng, seen, earlier, weibo + comments + notes)
     # The later batches start chunks of their own, so that the chunks already labelled keep
     # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    for batch in (fourth, fifth, sixth):
+    for batch in (fourth, fifth, sixth, seventh, eighth, ninth):
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     for number, rows in enumerate(chunks, start=1):

@@ -116,6 +116,13 @@ def evaluate(
             "the shipped ones."
         ),
     ] = None,
+    previous_models: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --labelled: a folder with the previous version's source-kind and stage "
+            "models, scored in the same run (the rules are scored as well)."
+        ),
+    ] = None,
 ) -> None:
     """Compare the models with the previous version and SnowNLP (accuracy, F1).
 
@@ -134,6 +141,7 @@ def evaluate(
                 dev_path=labelled,
                 source_path=models / SOURCE_MODEL_FILE if models else None,
                 stage_path=models / STAGE_MODEL_FILE if models else None,
+                previous_dir=previous_models,
                 snownlp=snownlp_sample > 0,
                 progress=advance,
             ),

@@ -38,7 +38,7 @@ from guanxi.nlp.stage import NONE, STAGES, stage_features
 SOURCE_KINDS = (PERSONAL, PUBLIC, MARKETER)
 STAGE_LABELS = (*STAGES, NONE)
 SENTIMENTS = ("positive", "neutral", "negative")
-DEFAULT_VERSION = "2026.12.2"  # the files say source-2026.12.2, stage-2026.12.2
+DEFAULT_VERSION = "2026.12.3"  # the files say source-2026.12.3, stage-2026.12.3
 DEFAULT_REGULARISATION = 10.0  # scikit-learn's C (features scaled, `feature_scale`)
 # The stage model's C, chosen by 5-fold cross-validation on the training set (docs/nlp.md).
 DEFAULT_STAGE_REGULARISATION = 30.0
@@ -387,12 +387,14 @@ def evaluate_insight(
     dev_path: Path,
     source_path: Path | None = None,
     stage_path: Path | None = None,
+    previous_dir: Path | None = None,
     snownlp: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Score the source-kind, stage and sentiment of the models (the shipped ones by
-    default) on the labelled ``dev_path``, beside the previous version (the rules) and, for
-    sentiment, SnowNLP; with 95% bootstrap intervals and the models' calibration."""
+    default) on the labelled ``dev_path``, beside the previous version (the models in
+    ``previous_dir`` when given, else the rules; the rules always) and, for sentiment,
+    SnowNLP; with 95% bootstrap intervals and the models' calibration."""
     from guanxi.nlp.linear import load_model  # noqa: PLC0415 - light; kept beside its use
     from guanxi.nlp.sentiment import SentimentStep  # noqa: PLC0415 - loads the model on use
 
@@ -402,8 +404,18 @@ def evaluate_insight(
     source_file = source_path or shipped_path(SOURCE_MODEL_FILE)
     stage_file = stage_path or shipped_path(STAGE_MODEL_FILE)
     source_model, stage_model = load_model(source_file), load_model(stage_file)
-    model = _pipeline(rules=False, source_path=source_file, stage_path=stage_file)
-    rules = _pipeline(rules=True, source_path=None, stage_path=None)
+    rules_name = "rules (pipeline-1: ad cues, verified_type, first-cue stages)"
+    pipelines = [("model", _pipeline(rules=False, source_path=source_file, stage_path=stage_file))]
+    if previous_dir is not None:
+        previous = [previous_dir / SOURCE_MODEL_FILE, previous_dir / STAGE_MODEL_FILE]
+        previous_name = "+".join(load_model(path).version for path in previous)
+        pipelines.append(
+            ("previous", _pipeline(rules=False, source_path=previous[0], stage_path=previous[1]))
+        )
+        pipelines.append(("rules", _pipeline(rules=True, source_path=None, stage_path=None)))
+    else:
+        previous_name = rules_name
+        pipelines.append(("previous", _pipeline(rules=True, source_path=None, stage_path=None)))
     kinds = [post.source_kind for post in posts]
     stages = [post.stage for post in posts]
     report: dict[str, Any] = {
@@ -411,11 +423,11 @@ def evaluate_insight(
         "posts": len(posts),
         "source_model_version": source_model.version,
         "stage_model_version": stage_model.version,
-        "previous_version": "rules (pipeline-1: ad cues, verified_type, first-cue stages)",
+        "previous_version": previous_name,
         "bootstrap": f"{BOOTSTRAP_SAMPLES} resamples of the posts, 2.5th-97.5th percentiles",
     }
     results: dict[str, Any] = {}
-    for name, pipeline in (("model", model), ("previous", rules)):
+    for name, pipeline in pipelines:
         profiled = pipeline.enrich(documents)
         text_only = pipeline.enrich(bare)
         results[f"source_kind_text_only/{name}"] = classification_report(
