@@ -28,6 +28,7 @@ from guanxi.cli import (
     nlp_bench,
     report_bench,
     web_bench,
+    workers_bench,
 )
 from guanxi.core import migrate
 from guanxi.core.capability import capabilities
@@ -452,6 +453,7 @@ for benchmarks in (
     analytics_bench,
     convert_bench,
     report_bench,
+    workers_bench,
 ):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():
