@@ -82,6 +82,10 @@ def bench_workers(
         ("errors", lambda r: len(r.errors)),
         ("publish: cores busy, workers / sandbox / db", lambda r: r.publish_cores),
         ("ingest: cores busy, workers / sandbox / db", lambda r: r.ingest_cores),
+        (
+            "cores' worth waiting for a CPU (publish / ingest)",
+            lambda r: f"{r.publish_cores.waiting:.2f} / {r.ingest_cores.waiting:.2f}",
+        ),
         ("workers' CPU ms per post", lambda r: f"{r.publish_cores.worker_ms_per(r.published):.1f}"),
         (
             "workers' CPU ms per mention",

@@ -21,10 +21,7 @@ and no error (a failed post, a sync error on a channel, a traceback in a worker'
 
 from __future__ import annotations
 
-import os
-import resource
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,16 +31,28 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, text, update
+from huey import Huey
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.core.db import make_engine, make_session_factory, session_scope, utcnow
 from guanxi.core.queue import REDIS_SCHEMES, make_huey
 from guanxi.core.settings import Settings
 from guanxi.devtools.bench.common import BenchError, Progress, no_progress, scratch_database
+from guanxi.devtools.bench.machines import (
+    Cores,
+    CpuClock,
+    Machine,
+    check_alive,
+    log_errors,
+    machine_env,
+    start_machine,
+    stop_machines,
+    wait_ready,
+    wait_settled,
+)
 from guanxi.devtools.bench.publishing import (
     FINAL,
-    STOP_TIMEOUT_S,
     BenchConfig,
     add_sandbox_accounts,
     bench_limits,
@@ -63,12 +72,9 @@ from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxState
 from guanxi.sandbox.weibo import DEMO_APP_KEY, DEMO_SAFE_DOMAIN, weibo_surface
 
-READY_TIMEOUT_S = 120.0  # a worker prints its first line once its code is loaded
 MENTIONS_PAGE = "/weibo/2/statuses/mentions.json"
 FAN_BASE = 8_000_000_000  # sandbox Weibo uids of the fans who mention the accounts
 FANS = 500  # distinct fans: the same people come back across accounts (one person each)
-EXIT_WITH_US = "--exit-with-parent"  # a bench killed outright leaves no workers behind
-ERROR_MARKERS = ("Traceback", " ERROR ", "Error:")
 
 
 @dataclass(frozen=True)
@@ -106,25 +112,6 @@ class WorkersConfig:
         if not 1 <= self.mentions <= 500:
             msg = "--mentions must be from 1 to 500 per account (what one sync reads at first)"
             raise BenchError(msg)
-
-
-@dataclass(frozen=True)
-class Cores:
-    """Cores busy during a phase: the workers, this process (the sandbox), PostgreSQL's
-    backends serving the round's database, and the machine's load average at the end."""
-
-    workers: float = 0.0
-    sandbox: float = 0.0
-    database: float = 0.0
-    load: float = 0.0
-    wall_s: float = 0.0  # how long the phase was watched
-
-    def worker_ms_per(self, count: int) -> float:
-        """The workers' CPU milliseconds per post or item of the phase."""
-        return self.workers * self.wall_s * 1000 / count if count else 0.0
-
-    def __str__(self) -> str:
-        return f"{self.workers:.2f} / {self.sandbox:.2f} / {self.database:.2f}"
 
 
 @dataclass
@@ -176,137 +163,6 @@ def last_line(rounds: list[RoundResult]) -> str:
         f"duplicates={sum(r.duplicates for r in rounds)} lost={lost} "
         f"errors={sum(len(r.errors) for r in rounds)}"
     )
-
-
-# --- Machines -----------------------------------------------------------------------------
-
-
-@dataclass
-class Machine:
-    """One ``guanxi worker`` process, started as on a machine of its own."""
-
-    root: Path
-    proc: subprocess.Popen[bytes]
-
-    @property
-    def log(self) -> Path:
-        """What the worker printed."""
-        return self.root / "worker.log"
-
-    def ready(self) -> bool:
-        """Whether the worker has loaded its code and started its consumer."""
-        return self.log.exists() and "worker:" in self.log.read_text(errors="replace")
-
-
-def machine_env(base: dict[str, str], root: Path) -> dict[str, str]:
-    """``base`` with this machine's own data and temporary directories."""
-    for name in ("data", "tmp"):
-        (root / name).mkdir(parents=True, exist_ok=True)
-    return base | {
-        "GUANXI_DATA_DIR": str(root / "data"),
-        "TMPDIR": str(root / "tmp"),
-        "PYTHONUNBUFFERED": "1",  # its log shows when it is ready
-    }
-
-
-def start_machine(base: dict[str, str], root: Path, *, threads: int) -> Machine:
-    """A ``guanxi worker`` in a new session (its own process group) with its own dirs."""
-    env = machine_env(base, root)
-    with (root / "worker.log").open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-            [sys.executable, "-m", "guanxi", "worker", "--workers", str(threads), EXIT_WITH_US],
-            env=env,
-            cwd=root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Machine(root=root, proc=proc)
-
-
-def stop_machines(machines: list[Machine]) -> None:
-    """SIGTERM each machine's process group, then SIGKILL what is left after a while."""
-    for machine in machines:
-        if machine.proc.poll() is None:
-            os.killpg(machine.proc.pid, signal.SIGTERM)
-    for machine in machines:
-        try:
-            machine.proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(machine.proc.pid, signal.SIGKILL)
-            machine.proc.wait()
-
-
-def wait_ready(machines: list[Machine]) -> None:
-    """Wait until every worker is running; fail when one dies or takes too long."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not all(m.ready() for m in machines):
-        check_alive(machines)
-        if time.monotonic() > deadline:
-            msg = f"the workers did not start within {READY_TIMEOUT_S:.0f} s"
-            raise BenchError(msg)
-        time.sleep(0.2)
-
-
-def check_alive(machines: list[Machine]) -> None:
-    """Fail the round when a worker exited on its own (its log says why)."""
-    for machine in machines:
-        if machine.proc.poll() is not None:
-            tail = machine.log.read_text(errors="replace")[-2000:]
-            msg = f"worker {machine.proc.pid} exited with {machine.proc.returncode}:\n{tail}"
-            raise BenchError(msg)
-
-
-def log_errors(machines: list[Machine]) -> list[str]:
-    """The lines of the workers' logs that report an error."""
-    return [
-        f"worker {n}: {line.strip()[:200]}"
-        for n, machine in enumerate(machines)
-        for line in machine.log.read_text(errors="replace").splitlines()
-        if any(marker in line for marker in ERROR_MARKERS)
-    ]
-
-
-def process_cpu_s(pid: int) -> float:
-    """CPU seconds process ``pid`` used so far (user and system, its threads included)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:  # gone, or not Linux
-        return 0.0
-    # utime and stime are the 12th and 13th fields after the command's name.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuClock:
-    """Reads the CPU seconds of the workers, this process and the database's backends."""
-
-    def __init__(self, machines: list[Machine], sessions: sessionmaker[Session]) -> None:
-        self.machines, self.sessions = machines, sessions
-        self.began = time.monotonic()
-        self.start = self._sample()
-
-    def _backends(self) -> dict[int, float]:
-        with self.sessions() as db:
-            query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-            return {pid: process_cpu_s(pid) for pid in db.scalars(query)}
-
-    def _sample(self) -> tuple[float, float, dict[int, float]]:
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        workers = sum(process_cpu_s(m.proc.pid) for m in self.machines)
-        return workers, own.ru_utime + own.ru_stime, self._backends()
-
-    def cores(self) -> Cores:
-        """Each part's CPU seconds since the start, over the wall-clock seconds."""
-        workers, own, backends = self._sample()
-        wall = max(time.monotonic() - self.began, 1e-3)
-        database = sum(cpu - self.start[2].get(pid, 0.0) for pid, cpu in backends.items())
-        return Cores(
-            workers=(workers - self.start[0]) / wall,
-            sandbox=(own - self.start[1]) / wall,
-            database=database / wall,
-            load=os.getloadavg()[0],
-            wall_s=wall,
-        )
 
 
 # --- A round ------------------------------------------------------------------------------
@@ -516,6 +372,7 @@ def run_round(
                         sandbox,
                         make_session_factory(engine),
                         workdir,
+                        huey,
                         progress,
                     )
                 finally:
@@ -532,6 +389,7 @@ def _round(
     sandbox: RunningSandbox,
     sessions: sessionmaker[Session],
     workdir: Path,
+    queue: Huey,
     progress: Progress,
 ) -> RoundResult:
     state = sandbox.sandbox.state
@@ -555,6 +413,7 @@ def _round(
             for n in range(workers)
         )
         wait_ready(machines)
+        wait_settled(machines, queue, progress)
         publish_phase(sessions, state, result, machines=machines, config=config, progress=progress)
         ingest_phase(
             sessions,
