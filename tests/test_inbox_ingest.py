@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +26,7 @@ from guanxi.inbox.items.models import InboxItem, ItemKind
 from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.faults import FaultKind, FaultRule
 from guanxi.sandbox.weibo import DEMO_WEIBO_UID
-from tests.inbox_ingest_support import Stack, connect_demo, context_of, make_stack
+from tests.inbox_ingest_support import BASE, Stack, connect_demo, context_of, make_stack
 
 
 @pytest.fixture
@@ -268,3 +271,49 @@ def test_a_failing_moderation_keeps_the_items_and_the_cursor(
     assert cursor is not None
     assert cursor.cursor
     assert _sync(db, stack, channel, session_factory, box).added == 0
+
+
+def test_two_workers_syncing_one_channel_at_once_store_each_item_once(
+    database_url: str,
+    db: Session,
+    stack: Stack,
+    channel: Channel,
+    session_factory: sessionmaker[Session],
+    box: SecretBox,
+) -> None:
+    """Given 300 new comments, when two workers run the channel's sync job at the same
+    moment (the schedule's and a "sync now", or a queue retry), then each comment is in the
+    inbox once, neither sync reports an error, and the cursor ends on the newest comment."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two writers at once: SQLite lets one write at a time")
+    for _ in range(6):
+        stack.tick(comments=50)
+    together = threading.Barrier(2, timeout=20)
+    reports: list[ingest.SyncReport | None] = []
+
+    def worker(n: int) -> None:
+        # Each worker has its own HTTP client, as each machine has its own.
+        own = replace(stack, http=TestClient(stack.app, base_url=BASE))
+        together.wait()
+        reports.append(
+            ingest.sync_channel_id(
+                session_factory,
+                channel.id,
+                connector_for=lambda _c: own.connector("weibo"),
+                box=box,
+                owner=f"machine-{n}",
+            )
+        )
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    comments = engagement_of(stack.sandbox.state).comments
+    assert _count(db, ItemKind.COMMENT) == len(comments) == 300
+    assert sum(r.added for r in reports if r is not None) == 300 + _count(db, ItemKind.MENTION)
+    assert [k.error for r in reports if r is not None for k in r.kinds] == ["", "", "", ""]
+    cursor = db.get(SyncCursor, (channel.id, "comment"))
+    assert cursor is not None
+    assert cursor.cursor == max(c.comment_id for c in comments)

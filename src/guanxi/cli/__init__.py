@@ -30,6 +30,7 @@ from guanxi.cli import (
     nlp_bench,
     report_bench,
     web_bench,
+    workers_bench,
 )
 from guanxi.core import migrate
 from guanxi.core.capability import capabilities
@@ -42,6 +43,7 @@ from guanxi.core.maththreads import one_math_thread
 from guanxi.core.schedule import load_schedule, run_schedule
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import ConfigurationError, get_settings
+from guanxi.core.worker import size_pool
 
 app = typer.Typer(
     help="guanxi: command center for brands on Chinese social media.", no_args_is_help=True
@@ -283,6 +285,7 @@ def worker(
     one_math_thread()
     if exit_with_parent:  # first: a parent that dies while the worker loads is noticed too
         _stop_when_orphaned()
+    size_pool(workers)  # a connection pool for that many jobs at once, before any is used
     tasks = _tasks()
     # Load the engine before the schedule thread and the workers need it (one import, here).
     tasks.preload()
@@ -465,6 +468,7 @@ for benchmarks in (
     analytics_bench,
     convert_bench,
     report_bench,
+    workers_bench,
 ):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():

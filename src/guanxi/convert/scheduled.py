@@ -46,7 +46,8 @@ def run_fill_origins() -> int:
 
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
-    ScheduledJob("convert-recover-clicks", RECOVER_EVERY_S, run_recover),
+    # The journals are files in this machine's data directory: every worker reads its own.
+    ScheduledJob("convert-recover-clicks", RECOVER_EVERY_S, run_recover, every_worker=True),
     ScheduledJob("convert-renew-url-links", RENEW_EVERY_S, run_renew_links),
     ScheduledJob("convert-follower-origins", ORIGINS_EVERY_S, run_fill_origins),
 )

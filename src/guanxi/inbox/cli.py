@@ -18,6 +18,12 @@ from guanxi.core.settings import get_settings
 
 def sync_command(
     workspace: Annotated[str, typer.Option(help="Only this workspace's channels (its slug).")] = "",
+    queue: Annotated[
+        bool,
+        typer.Option(
+            help="Queue one sync job per channel for the workers instead of reading here."
+        ),
+    ] = False,
 ) -> None:
     """Read new comments, mentions and messages of every connected channel into the inbox."""
     from guanxi.inbox.intake.service import sync_channel_id, syncable_channel_ids  # noqa: PLC0415 - the ingest service: ~40 ms at every `guanxi` start
@@ -31,6 +37,12 @@ def sync_command(
             if found is None:
                 raise fail(f"no workspace {workspace}; see `guanxi workspace create`")
             workspace_id = found.id
+    if queue:  # what the schedule does, now: the workers read the channels side by side
+        from guanxi.inbox.scheduled import run_sync  # noqa: PLC0415 - builds the task queue, which only this option needs
+
+        queued = run_sync(workspace_id)
+        console.print(f"inbox sync: {len(queued)} channels queued for the workers")
+        return
     box = SecretBox.from_settings(settings)
     channel_ids = syncable_channel_ids(factory, workspace_id=workspace_id)
     added = failed = 0

@@ -44,11 +44,12 @@ def sync_channel(channel_id: int) -> int:
     return report.added if report is not None else 0
 
 
-def run_sync() -> list[int]:
-    """Queue a sync job for every connected channel; returns their ids."""
+def run_sync(workspace_id: int | None = None) -> list[int]:
+    """Queue a sync job for every connected channel (of one workspace, or all); returns
+    their ids."""
     from guanxi.inbox.intake.service import syncable_channel_ids  # noqa: PLC0415 - loads when the job runs: the ingest service, ~300 ms
 
-    channel_ids = syncable_channel_ids(sessions())
+    channel_ids = syncable_channel_ids(sessions(), workspace_id=workspace_id)
     for channel_id in channel_ids:
         sync_channel(channel_id)
     return channel_ids

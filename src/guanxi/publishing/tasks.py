@@ -81,6 +81,7 @@ def run_sweep() -> SweepReport:
 
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
-    ScheduledJob("dispatch", 5.0, run_dispatch),
+    # Each worker claims its own batch (FOR UPDATE SKIP LOCKED): more workers, more claimed.
+    ScheduledJob("dispatch", 5.0, run_dispatch, every_worker=True),
     ScheduledJob("sweep", 60.0, run_sweep),
 )

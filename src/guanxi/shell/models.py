@@ -4,6 +4,7 @@ from sqlalchemy import MetaData
 
 from guanxi.core.capability import capabilities
 from guanxi.core.db import Base
+from guanxi.core.schedule import ScheduleTick  # noqa: F401 - core's own table, on Base.metadata
 
 
 def metadata() -> MetaData:

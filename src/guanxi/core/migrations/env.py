@@ -5,6 +5,7 @@ from sqlalchemy import Connection
 
 from guanxi.core.capability import capabilities
 from guanxi.core.db import Base, make_engine
+from guanxi.core.schedule import ScheduleTick  # noqa: F401 - core's own table, on Base.metadata
 from guanxi.core.settings import get_settings
 
 capabilities()  # loading the capabilities puts every table on Base.metadata

@@ -2,11 +2,13 @@
 
 Rules run in order; the first one whose platform and topic fit an unassigned item assigns
 it to the next member in its rotation (the turn is stored on the rule, so the rotation
-continues across batches and workers).
+continues across batches and workers; a batch takes its turns in one update of the rule's
+row, so two workers ingesting at once never hand out the same turn).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence, Set
 from typing import Any, cast
 
@@ -53,19 +55,19 @@ def rotate_rows(
     """``assign_by_rules`` for item rows about to be inserted (``rows[i]["assignee_id"]``),
     in order, leaving out the rows at the indexes ``skip``; how many rows it assigned."""
     rules = [rule for rule in list_assignment_rules(db, workspace_id=workspace_id) if rule.enabled]
-    assigned = 0
     if not rules:
-        return assigned
-    for index, row in enumerate(rows):
-        if index in skip or row.get("assignee_id") is not None:
-            continue
-        for rule in rules:
-            if rule.assignee_ids and _fits(rule, platform=row["platform"], text=row["text"]):
-                turn = rule.next_index % len(rule.assignee_ids)
-                row["assignee_id"] = int(rule.assignee_ids[turn])
-                rule.next_index = turn + 1
-                assigned += 1
-                break
+        return 0
+    open_rows = [
+        row
+        for index, row in enumerate(rows)
+        if index not in skip and row.get("assignee_id") is None
+    ]
+    picks = [_first_fitting(rules, platform=row["platform"], text=row["text"]) for row in open_rows]
+    assigned = 0
+    for row, assignee in zip(open_rows, _rotation(db, picks), strict=True):
+        if assignee is not None:
+            row["assignee_id"] = assignee
+            assigned += 1
     return assigned
 
 
@@ -84,21 +86,17 @@ def assign_by_rules(
     rules = [rule for rule in list_assignment_rules(db, workspace_id=workspace_id) if rule.enabled]
     if not rules:
         return
+    open_items = [item for item in items if item.assignee_id is None]
+    picks = [_first_fitting(rules, platform=item.platform, text=item.text) for item in open_items]
     chosen: list[dict[str, int]] = []
-    for item in items:
-        if item.assignee_id is not None:
+    for item, assignee in zip(open_items, _rotation(db, picks), strict=True):
+        if assignee is None:
             continue
-        for rule in rules:
-            if rule.assignee_ids and rule_fits(rule, item):
-                turn = rule.next_index % len(rule.assignee_ids)
-                assignee = int(rule.assignee_ids[turn])
-                if assign is not None:
-                    assign(item, assignee)
-                else:
-                    chosen.append({"row_id": item.id, "assignee": assignee})
-                    set_committed_value(item, "assignee_id", assignee)
-                rule.next_index = turn + 1
-                break
+        if assign is not None:
+            assign(item, assignee)
+        else:
+            chosen.append({"row_id": item.id, "assignee": assignee})
+            set_committed_value(item, "assignee_id", assignee)
     if chosen:
         # One executemany instead of an ORM update per item: ingest assigns in bulk.
         table = cast(Table, InboxItem.__table__)
@@ -108,6 +106,49 @@ def assign_by_rules(
             .values(assignee_id=bindparam("assignee")),
             chosen,
         )
+
+
+def _first_fitting(
+    rules: Sequence[AssignmentRule], *, platform: str, text: str
+) -> AssignmentRule | None:
+    """The first rule with a team whose platform and topic fit, if any."""
+    return next(
+        (rule for rule in rules if rule.assignee_ids and _fits(rule, platform=platform, text=text)),
+        None,
+    )
+
+
+def _rotation(db: Session, picks: Sequence[AssignmentRule | None]) -> list[int | None]:
+    """The assignee for each pick, in order, from turns each rule hands this batch alone.
+
+    Each rule's turns are taken in one UPDATE that moves ``next_index`` on by the batch's
+    count and returns where it ended: two workers ingesting at once each get turns of their
+    own, in the order their updates reach the row (the second waits for the first's
+    commit), instead of both reading the same turn and giving one person both batches'
+    first items.
+    """
+    wanted = Counter(rule.id for rule in picks if rule is not None)
+    turn: dict[int, int] = {}
+    for rule in {pick.id: pick for pick in picks if pick is not None}.values():
+        team = len(rule.assignee_ids)
+        moved = db.scalar(
+            update(AssignmentRule)
+            .where(AssignmentRule.id == rule.id)
+            .values(next_index=(AssignmentRule.next_index + wanted[rule.id]) % team)
+            .returning(AssignmentRule.next_index)
+            .execution_options(synchronize_session=False)
+        )
+        after = int(moved or 0)
+        set_committed_value(rule, "next_index", after)
+        turn[rule.id] = (after - wanted[rule.id]) % team
+    assignees: list[int | None] = []
+    for pick in picks:
+        if pick is None:
+            assignees.append(None)
+            continue
+        assignees.append(int(pick.assignee_ids[turn[pick.id] % len(pick.assignee_ids)]))
+        turn[pick.id] += 1
+    return assignees
 
 
 def create_assignment_rule(
