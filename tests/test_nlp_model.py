@@ -92,6 +92,28 @@ def test_the_shipped_model_is_accurate_on_held_out_texts() -> None:
         assert accuracy >= minimum, (corpus, accuracy)
 
 
+def test_the_batch_n_gram_scores_equal_the_scores_of_the_n_grams_as_strings() -> None:
+    """The numpy path of enrichment (a batch's n-grams found once through the shared
+    vocabulary) gives each text the probability training computes from its words and its
+    n-grams as strings: texts of 0 to 3 characters, emoticons and a text past the window
+    included."""
+    from guanxi.nlp.features import sentiment_features, text_grams, text_window  # noqa: PLC0415
+    from guanxi.nlp.training import prepare  # noqa: PLC0415
+
+    texts = ["", "好", "不好", "太好吃了，强烈推荐[哈哈]", "质量太差，再也不买了[怒]" * 30]
+    model = load_model()
+    expected = [
+        model.positive_probability(
+            sentiment_features(work.tokens, work.emoticons, model.known_words),
+            text_grams(text_window(work.normalized_text)),
+        )
+        for work in prepare(texts)
+    ]
+    found = default_pipeline().enrich([Document(text) for text in texts])
+    assert [result.positive_probability for result in found] == [round(p, 4) for p in expected]
+    assert len(model.grams) > 10_000
+
+
 def test_sentiment_labels_follow_the_probability() -> None:
     happy, angry, empty = default_pipeline().enrich(
         [
