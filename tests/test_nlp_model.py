@@ -22,7 +22,7 @@ from guanxi.nlp.sentiment import (
     load_model,
     shipped_model_path,
 )
-from guanxi.nlp.training import cross_validate, evaluate, read_corpora, train
+from guanxi.nlp.training import across_corpora, cross_validate, evaluate, read_corpora, train
 from tests.cli import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -184,6 +184,21 @@ def test_cross_validation_scores_every_weibo_training_post_once_and_no_held_out_
     assert sum(r.accuracy * r.texts for r in results) / len(weibo_training) >= 0.7
     with pytest.raises(UserError, match="2 folds"):
         cross_validate(data_dir=data, folds=1)
+
+
+def test_transfer_across_corpora_scores_each_corpus_held_out_by_a_model_of_the_other(
+    tmp_path: Path,
+) -> None:
+    """Given both corpora, a model trained on one alone is scored on every held-out text of
+    the other, both ways."""
+    data = write_tiny_corpora(tmp_path / "data")
+    held_out = [example for example in read_corpora(data) if example.held_out]
+    results = across_corpora(data_dir=data)
+    assert set(results) == {"weibo2018 -> online_shopping", "online_shopping -> weibo2018"}
+    for name, result in results.items():
+        target = name.split(" -> ")[1]
+        assert result.texts == sum(1 for example in held_out if example.corpus == target)
+        assert 0.0 <= result.accuracy <= 1.0
 
 
 def test_crossval_command_prints_the_mean_last(tmp_path: Path) -> None:
