@@ -380,9 +380,10 @@ def test_batch_scoring_equals_scoring_the_features_as_strings(task: str) -> None
     """The numpy path of enrichment (n-gram codes found per batch, shared by both models)
     gives the probabilities of the readable features training sees, texts of 0 to 3
     characters, emoticons, links, an author and a text past the window included."""
+    from guanxi.nlp.grams import batch_grams  # noqa: PLC0415
     from guanxi.nlp.insight_training import prepare  # noqa: PLC0415
     from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE, shipped_path  # noqa: PLC0415
-    from guanxi.nlp.source import batch_grams, source_features, source_named_features  # noqa: PLC0415
+    from guanxi.nlp.source import source_features, source_named_features  # noqa: PLC0415
     from guanxi.nlp.stage import stage_features, stage_named_features  # noqa: PLC0415
 
     documents = [
@@ -404,3 +405,27 @@ def test_batch_scoring_equals_scoring_the_features_as_strings(task: str) -> None
     found, _, _ = scorer.score_batch(batch_grams(works), [named(work) for work in works])
     assert found.shape == expected.shape
     assert abs(found - expected).max() < 1e-9
+
+
+def test_the_pipeline_predicts_as_the_readable_features_on_the_development_set() -> None:
+    """Given the shipped models, when the default pipeline enriches the development set
+    (966 posts, batched, n-grams shared through one vocabulary by every model), then each
+    post's source kind and stage are those the features as strings give: the batch path
+    changes speed, never a prediction."""
+    from guanxi.nlp.insight_training import labelled_dir, prepare  # noqa: PLC0415
+    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE, shipped_path  # noqa: PLC0415
+    from guanxi.nlp.pipeline import default_pipeline  # noqa: PLC0415
+    from guanxi.nlp.source import source_features  # noqa: PLC0415
+    from guanxi.nlp.stage import stage_features  # noqa: PLC0415
+
+    documents = [post.document for post in read_labelled(labelled_dir() / "dev.jsonl")]
+    enriched = default_pipeline().enrich(documents)
+    works = prepare(documents)
+    for task, features, field in (
+        (SOURCE_MODEL_FILE, source_features, "source_kind"),
+        (STAGE_MODEL_FILE, stage_features, "stage"),
+    ):
+        model = load_model(shipped_path(task))
+        expected = model.scorer.probabilities([features(work) for work in works]).argmax(axis=1)
+        found = [getattr(result, field) for result in enriched]
+        assert found == [model.classes[int(k)] for k in expected], field

@@ -22,7 +22,7 @@ from guanxi.nlp.sentiment import (
     load_model,
     shipped_model_path,
 )
-from guanxi.nlp.training import cross_validate, evaluate, read_corpora, train
+from guanxi.nlp.training import across_corpora, cross_validate, evaluate, read_corpora, train
 from tests.cli import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -90,6 +90,28 @@ def test_the_shipped_model_is_accurate_on_held_out_texts() -> None:
         assert len(pairs) == 200
         accuracy = sum((p >= 0.5) == bool(label) for label, p in pairs) / len(pairs)
         assert accuracy >= minimum, (corpus, accuracy)
+
+
+def test_the_batch_n_gram_scores_equal_the_scores_of_the_n_grams_as_strings() -> None:
+    """The numpy path of enrichment (a batch's n-grams found once through the shared
+    vocabulary) gives each text the probability training computes from its words and its
+    n-grams as strings: texts of 0 to 3 characters, emoticons and a text past the window
+    included."""
+    from guanxi.nlp.features import sentiment_features, text_grams, text_window  # noqa: PLC0415
+    from guanxi.nlp.training import prepare  # noqa: PLC0415
+
+    texts = ["", "好", "不好", "太好吃了，强烈推荐[哈哈]", "质量太差，再也不买了[怒]" * 30]
+    model = load_model()
+    expected = [
+        model.positive_probability(
+            sentiment_features(work.tokens, work.emoticons, model.known_words),
+            text_grams(text_window(work.normalized_text)),
+        )
+        for work in prepare(texts)
+    ]
+    found = default_pipeline().enrich([Document(text) for text in texts])
+    assert [result.positive_probability for result in found] == [round(p, 4) for p in expected]
+    assert len(model.grams) > 10_000
 
 
 def test_sentiment_labels_follow_the_probability() -> None:
@@ -162,6 +184,21 @@ def test_cross_validation_scores_every_weibo_training_post_once_and_no_held_out_
     assert sum(r.accuracy * r.texts for r in results) / len(weibo_training) >= 0.7
     with pytest.raises(UserError, match="2 folds"):
         cross_validate(data_dir=data, folds=1)
+
+
+def test_transfer_across_corpora_scores_each_corpus_held_out_by_a_model_of_the_other(
+    tmp_path: Path,
+) -> None:
+    """Given both corpora, a model trained on one alone is scored on every held-out text of
+    the other, both ways."""
+    data = write_tiny_corpora(tmp_path / "data")
+    held_out = [example for example in read_corpora(data) if example.held_out]
+    results = across_corpora(data_dir=data)
+    assert set(results) == {"weibo2018 -> online_shopping", "online_shopping -> weibo2018"}
+    for name, result in results.items():
+        target = name.split(" -> ")[1]
+        assert result.texts == sum(1 for example in held_out if example.corpus == target)
+        assert 0.0 <= result.accuracy <= 1.0
 
 
 def test_crossval_command_prints_the_mean_last(tmp_path: Path) -> None:

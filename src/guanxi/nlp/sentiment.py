@@ -1,9 +1,13 @@
 """The shipped sentiment model: loading it, scoring texts with it, the pipeline step.
 
-The model is a logistic regression over ``guanxi.nlp.features`` trained by
-``guanxi nlp train`` (see ``guanxi.nlp.training``), exported to a gzipped JSON file of
-feature weights so that scoring needs neither scikit-learn nor numpy: a text's score is
-the bias plus the weights of its features, and P(positive) is the logistic of that.
+The model is two logistic regressions trained by ``guanxi nlp train`` (see
+``guanxi.nlp.training``) and averaged: one over the words of ``guanxi.nlp.features``
+(binary), one over the character 1- to 3-grams of the start of the text (each occurrence
+weighted by the n-gram's IDF, the sum divided by the square root of the sum of the squared
+IDFs). It is exported to a gzipped JSON file of feature weights, so scoring needs no
+scikit-learn: a text's word score is the word bias plus the weights of its words, its
+n-gram score is found for the whole batch in numpy with the n-grams the other models read
+(``guanxi.nlp.grams``), and P(positive) is the logistic of the mean of the two scores.
 
 Neutral is defined honestly as "the model is not confident either way": P(positive) inside
 the model's neutral band (recorded in the file), which includes texts with no feature the
@@ -17,18 +21,24 @@ import gzip
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import sentiment_features
+from guanxi.nlp.grams import BatchGrams, GramRows, batch_grams
 from guanxi.nlp.pipeline import Work
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 # Bumped when the file layout or the features change; an older file must be retrained.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MODEL_FILE = "sentiment-model.json.gz"
 # The model reads Chinese: a text in another language is neutral rather than guessed at.
 # ("und", no letters at all, is scored: emoji and emoticons carry sentiment.)
@@ -40,22 +50,45 @@ class ModelFormatError(UserError):
     """The model file was written for another format than this code reads."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, for the n-gram scorer cache
 class SentimentModel:
-    """Feature weights of a logistic regression, with what produced them."""
+    """Feature weights of the two logistic regressions, with what produced them."""
 
     version: str
-    bias: float
-    weights: dict[str, float]
+    bias: float  # the word model's
+    weights: dict[str, float]  # word features
     neutral_band: tuple[float, float]
     known_words: frozenset[str]  # words whole; others back off to their bigrams
     training_command: str = ""
+    gram_bias: float = 0.0
+    # Character n-gram -> (weight, IDF); every n-gram of the model's vocabulary is here, since
+    # the IDFs of a text's n-grams make its norm.
+    grams: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def positive_probability(self, features: set[str]) -> float:
-        """P(positive) for a text with ``features``."""
-        score = self.bias + sum(map(self.weights.get, features, repeat(0.0)))
-        # Clamped: exp overflows past ~709 and no text is that certain anyway.
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, score))))
+    def word_score(self, features: set[str]) -> float:
+        """The word model's score of a text with ``features``."""
+        return self.bias + sum(map(self.weights.get, features, repeat(0.0)))
+
+    def gram_score(self, grams: Sequence[str]) -> float:
+        """The n-gram model's score of a text whose window has ``grams`` (each occurrence),
+        as ``GramScorer`` computes it for a batch (for training and tests)."""
+        total = squares = 0.0
+        for gram in grams:
+            found = self.grams.get(gram)
+            if found:
+                weight, idf = found
+                total += weight * idf
+                squares += idf * idf
+        return self.gram_bias + (total / math.sqrt(squares) if squares else 0.0)
+
+    def positive_probability(self, features: set[str], grams: Sequence[str]) -> float:
+        """P(positive) for a text with word ``features`` and window n-grams ``grams``."""
+        return probability(self.word_score(features), self.gram_score(grams))
+
+    @property
+    def gram_scorer(self) -> GramScorer:
+        """The numpy form of the n-gram model (built once)."""
+        return _gram_scorer(self)
 
     def label(self, probability: float) -> str:
         """positive, neutral (inside the neutral band) or negative."""
@@ -76,7 +109,46 @@ class SentimentModel:
             "neutral_band": list(self.neutral_band),
             "weights": self.weights,
             "known_words": sorted(self.known_words),
+            "gram_bias": self.gram_bias,
+            "grams": {gram: list(pair) for gram, pair in self.grams.items()},
         }
+
+
+def probability(word_score: float, gram_score: float) -> float:
+    """P(positive): the logistic of the mean of the two models' scores."""
+    score = (word_score + gram_score) / 2
+    # Clamped: exp overflows past ~709 and no text is that certain anyway.
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, score))))
+
+
+class GramScorer:
+    """The n-gram model in numpy: each vocabulary n-gram's weight x IDF and IDF squared."""
+
+    def __init__(self, model: SentimentModel) -> None:
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+        self.bias = model.gram_bias
+        self.rows = GramRows({gram: row for row, gram in enumerate(model.grams, start=1)})
+        pairs = np.array([(0.0, 0.0), *model.grams.values()], dtype=np.float64).reshape(-1, 2)
+        self.value = pairs[:, 0] * pairs[:, 1]
+        self.square = pairs[:, 1] * pairs[:, 1]
+
+    def scores(self, grams: BatchGrams) -> npt.NDArray[np.float64]:
+        """The n-gram score of each text of a batch."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        rows = self.rows.of(grams)
+        known = np.flatnonzero(rows)  # np.take with indices: faster than masks here
+        rows, texts = rows.take(known), grams.text_of.take(known)
+        total = np.bincount(texts, weights=self.value.take(rows), minlength=grams.size)
+        norm = np.sqrt(np.bincount(texts, weights=self.square.take(rows), minlength=grams.size))
+        result: npt.NDArray[np.float64] = self.bias + total / np.where(norm > 0, norm, 1.0)
+        return result
+
+
+@cache
+def _gram_scorer(model: SentimentModel) -> GramScorer:
+    return GramScorer(model)
 
 
 def shipped_model_path() -> Path:
@@ -133,6 +205,11 @@ def load_model(path: Path | None = None) -> SentimentModel:
             neutral_band=(float(low), float(high)),
             known_words=frozenset(str(word) for word in data["known_words"]),
             training_command=str(data.get("training_command", "")),
+            gram_bias=float(data["gram_bias"]),
+            grams={
+                str(gram): (float(weight), float(idf))
+                for gram, (weight, idf) in data["grams"].items()
+            },
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ModelFormatError(
@@ -171,11 +248,12 @@ class SentimentStep:
         model = self._model
         assert model is not None
         known = model.known_words
-        for work in batch:
+        gram_scores = model.gram_scorer.scores(batch_grams(batch)).tolist()
+        for work, gram_score in zip(batch, gram_scores, strict=True):
             if work.language in UNSCORED_LANGUAGES:
                 work.positive_probability, work.sentiment = 0.5, "neutral"
                 continue
             features = sentiment_features(work.tokens, work.emoticons, known)
-            probability = model.positive_probability(features)
-            work.positive_probability = round(probability, 4)
-            work.sentiment = model.label(probability)
+            found = probability(model.word_score(features), gram_score)
+            work.positive_probability = round(found, 4)
+            work.sentiment = model.label(found)

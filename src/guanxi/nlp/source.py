@@ -32,13 +32,8 @@ from typing import Any
 import ahocorasick
 
 from guanxi.nlp.features import author_features, named_text_features, text_grams, text_window
-from guanxi.nlp.linear import (
-    SOURCE_MODEL_FILE,
-    BatchGrams,
-    LinearModel,
-    load_model,
-    shipped_path,
-)
+from guanxi.nlp.grams import batch_grams
+from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Document, Work
 
 PERSONAL = "personal"
@@ -157,24 +152,6 @@ def rule_source_kind(work: Work) -> tuple[str, str]:
     return kind, f"verified_type {verified}: {what}"
 
 
-def batch_grams(batch: Sequence[Work]) -> BatchGrams:
-    """The batch's text n-grams (``linear.BatchGrams``), computed once for both models and
-    kept on its works."""
-    grams = batch[0].grams if batch else None
-    reusable = (
-        isinstance(grams, BatchGrams)
-        and grams.size == len(batch)
-        and all(work.grams is grams for work in batch)
-    )
-    if not reusable or not isinstance(grams, BatchGrams):
-        for work in batch:
-            work.window = text_window(work.normalized_text)
-        grams = BatchGrams([work.window for work in batch])
-        for work in batch:
-            work.grams = grams
-    return grams
-
-
 def named_features(work: Work) -> list[str]:
     """The text's features other than n-grams (``features.named_text_features``), computed
     once for both models."""
@@ -216,6 +193,7 @@ def source_features(work: Work) -> list[str]:
 FEATURE_KINDS = frozenset({"emo", "ad", "vt", "fol", "has", "st", "r", "n", "d"})
 
 
+@cache  # a model has a bounded set of features, and reasons name a few of them per post
 def describe_feature(feature: str) -> str:
     """A model feature in readable English, for the reason shown."""
     kind, colon, value = feature.partition(":")

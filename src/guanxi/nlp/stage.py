@@ -25,9 +25,10 @@ from typing import Any
 import ahocorasick
 
 from guanxi.nlp.features import MAX_GRAM, text_grams, text_window
+from guanxi.nlp.grams import batch_grams
 from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Work
-from guanxi.nlp.source import batch_grams, named_features
+from guanxi.nlp.source import named_features
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
 NONE = "none"

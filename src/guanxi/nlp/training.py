@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from guanxi.core.errors import N_, UserError
-from guanxi.nlp.features import sentiment_features
+from guanxi.nlp.features import sentiment_features, text_grams, text_window
 from guanxi.nlp.keywords import IDF_FILE
 from guanxi.nlp.pipeline import Document, Pipeline, Work
 from guanxi.nlp.segment import SegmentStep
@@ -44,9 +44,13 @@ WEIBO_FILE = "weibo2018_train.txt"
 SHOPPING_FILE = "online_shopping_9_cats.csv"
 CORPORA = {"weibo2018": WEIBO_FILE, "online_shopping": SHOPPING_FILE}
 HELD_OUT_MODULUS = 10
-DEFAULT_VERSION = "sentiment-2026.11.1"
+DEFAULT_VERSION = "sentiment-2026.12.1"
 DEFAULT_WEIBO_WEIGHT = 5.0
 DEFAULT_REGULARISATION = 0.3  # scikit-learn's C: smaller is smoother
+# The n-gram model's C and vocabulary (the most frequent n-grams), chosen by cross-validation
+# on the training split (docs/nlp.md).
+DEFAULT_GRAM_REGULARISATION = 3.0
+DEFAULT_GRAM_VOCABULARY = 60_000
 NEUTRAL_BAND = (0.35, 0.65)
 # Features whose weight rounds to this little do not change any decision: left out of the file.
 MIN_WEIGHT = 0.005
@@ -142,9 +146,14 @@ def fit(
     training_command: str,
     weibo_weight: float = DEFAULT_WEIBO_WEIGHT,
     regularisation: float = DEFAULT_REGULARISATION,
+    gram_regularisation: float = DEFAULT_GRAM_REGULARISATION,
+    gram_vocabulary: int = DEFAULT_GRAM_VOCABULARY,
 ) -> SentimentModel:
-    """A logistic regression on ``examples`` (prepared as ``works``), as a SentimentModel."""
+    """The word and n-gram logistic regressions on ``examples`` (prepared as ``works``), as
+    a SentimentModel."""
     try:
+        import numpy as np  # noqa: PLC0415 - heavy, and only training needs the rest below
+        from scipy import sparse  # noqa: PLC0415 - heavy: scipy, for training only
         from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
         from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
     except ImportError:
@@ -157,13 +166,13 @@ def fit(
     labels = [example.label for example in examples]
     if len(set(labels)) < 2:
         raise UserError(N_("Training needs both positive and negative texts."))
+    weights = [weibo_weight if e.corpus == "weibo2018" else 1.0 for e in examples]
     # On a tiny corpus (tests) every word counts; on real ones, a word seen once is noise.
     minimum = 2 if len(works) > 500 else 1
     known = known_words(works, minimum=minimum)
     features = [sentiment_features(work.tokens, work.emoticons, known) for work in works]
     vectorizer = CountVectorizer(analyzer=_identity, binary=True, min_df=minimum)
     matrix = vectorizer.fit_transform(features)
-    weights = [weibo_weight if e.corpus == "weibo2018" else 1.0 for e in examples]
     classifier = LogisticRegression(C=regularisation, solver="liblinear", max_iter=2000)
     classifier.fit(matrix, labels, sample_weight=weights)
     names = vectorizer.get_feature_names_out()
@@ -173,6 +182,19 @@ def fit(
         for name, weight in zip(names, coefficients, strict=True)
         if abs(weight) >= MIN_WEIGHT
     }
+    # The n-gram model: IDFs rounded as the file keeps them, so training scores as scoring.
+    grams = [text_grams(text_window(work.normalized_text)) for work in works]
+    counter = CountVectorizer(
+        analyzer=_identity, min_df=minimum, max_features=gram_vocabulary, dtype=np.float64
+    )
+    counts = counter.fit_transform(grams).tocsr()
+    frequencies = np.asarray((counts > 0).sum(axis=0)).ravel()
+    idf = np.round(np.log((1 + len(works)) / (1 + frequencies)) + 1, 4)
+    norms = np.sqrt(counts @ (idf * idf))
+    scaled = sparse.diags(1 / np.where(norms > 0, norms, 1.0)) @ counts.multiply(idf).tocsr()
+    gram_classifier = LogisticRegression(C=gram_regularisation, solver="liblinear", max_iter=2000)
+    gram_classifier.fit(scaled, labels, sample_weight=weights)
+    gram_names = counter.get_feature_names_out()
     return SentimentModel(
         version=version,
         bias=round(float(classifier.intercept_[0]), 4),
@@ -180,6 +202,11 @@ def fit(
         neutral_band=NEUTRAL_BAND,
         known_words=known,
         training_command=training_command,
+        gram_bias=round(float(gram_classifier.intercept_[0]), 4),
+        grams={
+            str(name): (round(float(weight), 4), float(value))
+            for name, weight, value in zip(gram_names, gram_classifier.coef_[0], idf, strict=True)
+        },
     )
 
 
@@ -307,13 +334,47 @@ def cross_validate(
             regularisation=regularisation,
         )
         tested = [(e, w) for e, w, test in zip(examples, works, scored, strict=True) if test]
-        probabilities = [
-            model.positive_probability(
-                sentiment_features(work.tokens, work.emoticons, model.known_words)
-            )
-            for _, work in tested
-        ]
+        probabilities = _probabilities(model, [work for _, work in tested])
         results.append(scores([example.label for example, _ in tested], probabilities))
+    return results
+
+
+def _probabilities(model: SentimentModel, works: Sequence[Work]) -> list[float]:
+    return [
+        model.positive_probability(
+            sentiment_features(work.tokens, work.emoticons, model.known_words),
+            text_grams(text_window(work.normalized_text)),
+        )
+        for work in works
+    ]
+
+
+def across_corpora(*, data_dir: Path, progress: Progress | None = None) -> dict[str, Scores]:
+    """Transfer to a domain never seen in training: a model fitted as ``train`` fits, on one
+    corpus's training split alone, scored on the other corpus's held-out split (both ways),
+    keyed "weibo2018 -> online_shopping" and the reverse. What it loses against the mixed
+    model estimates what an unseen platform or kind of review costs."""
+    corpora = read_corpora(data_dir)
+    training = [example for example in corpora if not example.held_out]
+    held_out = [example for example in corpora if example.held_out]
+    works = prepare([example.text for example in training], progress=progress)
+    held_out_works = prepare([example.text for example in held_out], progress=progress)
+    results = {}
+    for source, target in (("weibo2018", "online_shopping"), ("online_shopping", "weibo2018")):
+        chosen = [index for index, example in enumerate(training) if example.corpus == source]
+        model = fit(
+            [training[index] for index in chosen],
+            [works[index] for index in chosen],
+            version="across-corpora",
+            training_command="",
+        )
+        tested = [
+            (example, work)
+            for example, work in zip(held_out, held_out_works, strict=True)
+            if example.corpus == target
+        ]
+        probabilities = _probabilities(model, [work for _, work in tested])
+        results[f"{source} -> {target}"] = scores([e.label for e, _ in tested], probabilities)
     return results
 
 
