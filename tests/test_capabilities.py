@@ -39,6 +39,7 @@ EXPECTED = {
     "planner",
     "publishing",
     "report",
+    "retention",
     "team",
 }
 

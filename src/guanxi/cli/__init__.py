@@ -22,6 +22,7 @@ from guanxi.accounts.models import Role
 from guanxi.cli import (
     analytics_bench,
     convert_bench,
+    db_prune,
     inbox_bench,
     listen_bench,
     market_bench,
@@ -76,6 +77,9 @@ def main(
         get_settings()
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
+
+
+db_app.command("prune")(db_prune.db_prune)
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from guanxi.core.report import SectionOffer
+from guanxi.core.retention import RetentionKind
 
 if TYPE_CHECKING:
     import typer
@@ -94,6 +95,8 @@ class Capability:
     search: tuple[str, ...] = ()
     # The sections it adds to reports (``core.report``), in the order a new report lists them.
     report_sections: tuple[SectionOffer, ...] = ()
+    # The kinds of raw rows a workspace may keep for a limited period (``core.retention``).
+    retention: tuple[RetentionKind, ...] = ()
 
 
 class CapabilityLoadError(RuntimeError):

@@ -7,6 +7,7 @@ from guanxi.listening import cli, overview
 from guanxi.listening.alerts import models as alerts
 from guanxi.listening.intake import models as intake
 from guanxi.listening.mentions import models as mentions
+from guanxi.listening.mentions.retention import MENTIONS
 from guanxi.listening.topics import models as topics
 
 capability = Capability(
@@ -24,6 +25,7 @@ capability = Capability(
     schedule="guanxi.listening.scheduled:SCHEDULE",
     cli=cli.register,
     models=(intake, mentions, topics, alerts),
+    retention=(MENTIONS,),
     glance=Glance(
         title=N_("Listen"),
         description=N_(

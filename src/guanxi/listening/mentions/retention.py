@@ -1,0 +1,56 @@
+"""Listening's raw rows under a workspace's retention: mentions older than the period go,
+with their enrichment, facets and topic matches; the daily rollup the dashboards count
+from stays (``topics.service.refresh_rollup`` never recounts the days before the cutoff)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
+
+from guanxi.core.errors import N_
+from guanxi.core.in_lists import among
+from guanxi.core.retention import RetentionKind
+from guanxi.listening.mentions.models import Mention, MentionEnrichment
+from guanxi.listening.topics.models import MentionFacet, TopicMatch
+
+KIND = "listening.mentions"
+
+
+def _older(workspace_id: int, before: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (Mention.workspace_id == workspace_id, Mention.posted_at < before)
+
+
+def count_mentions(db: Session, *, workspace_id: int, before: datetime) -> int:
+    """The workspace's mentions posted before ``before``."""
+    return int(
+        db.scalar(select(func.count()).select_from(Mention).where(*_older(workspace_id, before)))
+        or 0
+    )
+
+
+def prune_mentions(db: Session, *, workspace_id: int, before: datetime, limit: int) -> int:
+    """Delete at most ``limit`` mentions posted before ``before``, with what was found in
+    them; their days stay counted in the rollup. Returns how many went."""
+    ids = list(db.scalars(select(Mention.id).where(*_older(workspace_id, before)).limit(limit)))
+    if not ids:
+        return 0
+    for table in (TopicMatch, MentionFacet, MentionEnrichment):
+        db.execute(delete(table).where(among(db, table.mention_id, ids)))
+    db.execute(delete(Mention).where(among(db, Mention.id, ids)))
+    return len(ids)
+
+
+MENTIONS = RetentionKind(
+    key=KIND,
+    label=N_("Listening posts"),
+    description=N_(
+        "Posts and comments, with their sentiment, topics and keywords. The dashboards' daily "
+        "counts stay; lists, exports and drill-downs show only the days kept."
+    ),
+    minimum_days=30,
+    minimum_reason=N_("alerts and the dashboard's default period read the last 30 days of posts."),
+    prune=prune_mentions,
+    count=count_mentions,
+)
