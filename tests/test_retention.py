@@ -18,8 +18,10 @@ from guanxi.accounts.models import (
     Workspace,
     WorkspaceCreate,
 )
-from guanxi.convert import kols, links
+from guanxi.convert import codes, kols, links
+from guanxi.convert.follows import code_follows
 from guanxi.convert.models import Kol, LinkClick, Order, OrderStatus
+from guanxi.convert.scene_models import CodeEvent, CodeEventKind, CodeKind, SceneCode
 from guanxi.core.db import make_session_factory, utcnow
 from guanxi.core.errors import NotFoundError, UserError
 from guanxi.listening.insight import service as dashboards
@@ -402,3 +404,79 @@ def test_db_prune_counts_then_deletes_one_workspaces_old_rows(cli_database: Engi
     unknown = run("db", "prune", "--workspace", "nobody")
     assert unknown.exit_code == 1
     assert "no workspace nobody" in unknown.output
+
+
+def test_the_listening_pages_say_from_which_day_posts_are_kept(
+    signed_in: tuple[TestClient, Membership], db: Session
+) -> None:
+    client, membership = signed_in
+    workspace = membership.workspace
+    assert "detail-kept-from" not in client.get("/w/acme/listen/dashboard").text
+    _listening_world(db, workspace)
+    _keep(db, workspace, "listening.mentions", 60)
+    retention.prune(db, now=NOW)
+
+    for page in ("/w/acme/listen/dashboard", "/w/acme/listen/mentions"):
+        text = client.get(page).text
+        assert 'id="detail-kept-from"' in text, page
+        assert "Posts before 2026-10-08 were deleted" in text, page
+
+
+def test_pruned_code_events_keep_the_codes_counts_and_the_events_of_people_who_ordered(
+    db: Session, workspace: Workspace
+) -> None:
+    channel = make_channel(db, workspace)
+    code = SceneCode(
+        workspace_id=workspace.id,
+        channel_id=channel.id,
+        kind=CodeKind.QR_PERMANENT,
+        scene="s1",
+        label="门店海报",
+    )
+    db.add(code)
+    db.flush()
+    happened = [
+        ("e1", "o-anna", CodeEventKind.SCAN, OLD_DAY),
+        ("e2", "o-anna", CodeEventKind.FOLLOW, OLD_DAY + timedelta(minutes=3)),
+        ("e3", "o-bo", CodeEventKind.FOLLOW, OLD_DAY + timedelta(hours=2)),
+        ("e4", "o-chen", CodeEventKind.FOLLOW, RECENT_DAY),
+    ]
+    for event_id, openid, kind, at in happened:
+        db.add(
+            CodeEvent(
+                workspace_id=workspace.id,
+                channel_id=channel.id,
+                code_id=code.id,
+                event_id=event_id,
+                openid=openid,
+                scene="s1",
+                kind=kind,
+                occurred_at=at,
+            )
+        )
+    db.add(  # Bo ordered: his path stays whole for attribution
+        Order(
+            workspace_id=workspace.id,
+            source="wechat_pay",
+            external_id="o2",
+            status=OrderStatus.PAID,
+            ordered_at=OLD_DAY + timedelta(days=1),
+            amount_fen=5000,
+            openid="o-bo",
+        )
+    )
+    db.commit()
+    periods = [(OLD_DAY.replace(hour=0), OLD_DAY.replace(hour=10)), (OLD_DAY, NOW)]
+
+    def figures() -> object:
+        counts = {c.id: n for c, n in codes.list_codes(db, workspace_id=workspace.id)}
+        follows = [code_follows(db, workspace_id=workspace.id, start=s, end=e) for s, e in periods]
+        return counts, [(f.by_code, f.scans_by_campaign) for f in follows]
+
+    before = figures()
+    _keep(db, workspace, "convert.code_events", 30)
+
+    retention.prune(db, now=NOW, batch_rows=1)
+
+    assert set(db.scalars(select(CodeEvent.event_id))) == {"e3", "e4"}
+    assert figures() == before

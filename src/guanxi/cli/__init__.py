@@ -28,6 +28,7 @@ from guanxi.cli import (
     market_bench,
     nlp_bench,
     report_bench,
+    storage_bench,
     web_bench,
 )
 from guanxi.core import migrate
@@ -456,6 +457,7 @@ for benchmarks in (
     analytics_bench,
     convert_bench,
     report_bench,
+    storage_bench,
 ):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():
