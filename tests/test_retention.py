@@ -3,7 +3,7 @@ the deletions in resumable batches, and every figure of the days deleted kept as
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +18,7 @@ from guanxi.accounts.models import (
     Workspace,
     WorkspaceCreate,
 )
-from guanxi.convert import codes, kols, links
+from guanxi.convert import codes, kols, links, reports
 from guanxi.convert.follows import code_follows
 from guanxi.convert.models import Kol, LinkClick, Order, OrderStatus
 from guanxi.convert.scene_models import CodeEvent, CodeEventKind, CodeKind, SceneCode
@@ -480,3 +480,19 @@ def test_pruned_code_events_keep_the_codes_counts_and_the_events_of_people_who_o
 
     assert set(db.scalars(select(CodeEvent.event_id))) == {"e3", "e4"}
     assert figures() == before
+
+    def paths_kept_from(first: date) -> datetime | None:
+        estimate = reports.path_estimate(
+            db,
+            workspace_id=workspace.id,
+            first_day=first,
+            last_day=first + timedelta(days=6),
+            zone="Asia/Shanghai",
+            window_days=30,
+        )
+        return estimate.paths_kept_from
+
+    # Events before Nov 7 went. A week from Dec 8 (Shanghai) reads paths from Nov 7, 16:00
+    # UTC (30 days before): all kept. A week from Nov 20 reads the deleted days.
+    assert paths_kept_from(date(2026, 12, 8)) is None
+    assert paths_kept_from(date(2026, 11, 20)) == datetime(2026, 11, 7, tzinfo=UTC)
