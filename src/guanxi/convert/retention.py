@@ -73,21 +73,25 @@ def count_clicks(db: Session, *, workspace_id: int, before: datetime) -> int:
 
 
 def prune_clicks(db: Session, *, workspace_id: int, before: datetime, limit: int) -> int:
-    """Count at most ``limit`` old clicks into their hours, then delete them."""
+    """Delete at most ``limit`` old clicks and count them into their hours."""
+    ids = list(
+        db.scalars(select(LinkClick.id).where(*_old_clicks(workspace_id, before)).limit(limit))
+    )
+    if not ids:
+        return 0
+    # Only what this statement deleted is counted: a run beside it (another worker) that
+    # deleted the same rows first counted them itself.
     rows = db.execute(
-        select(
-            LinkClick.id,
+        delete(LinkClick)
+        .where(among(db, LinkClick.id, ids))
+        .returning(
             LinkClick.link_id,
             LinkClick.clicked_at,
             LinkClick.platform,
             LinkClick.counted,
             LinkClick.bot,
         )
-        .where(*_old_clicks(workspace_id, before))
-        .limit(limit)
     ).all()
-    if not rows:
-        return 0
     hours: dict[tuple[Any, ...], Counter[str]] = {}
     for row in rows:
         figures = hours.setdefault(
@@ -100,7 +104,6 @@ def prune_clicks(db: Session, *, workspace_id: int, before: datetime, limit: int
     _add_counts(
         db, ClickHour, counts, key=("link_id", "hour_start", "platform"), workspace_id=workspace_id
     )
-    db.execute(delete(LinkClick).where(among(db, LinkClick.id, [row.id for row in rows])))
     return len(rows)
 
 
@@ -119,14 +122,17 @@ def count_code_events(db: Session, *, workspace_id: int, before: datetime) -> in
 
 
 def prune_code_events(db: Session, *, workspace_id: int, before: datetime, limit: int) -> int:
-    """Count at most ``limit`` old scans and follows into their hours, then delete them."""
-    rows = db.execute(
-        select(CodeEvent.id, CodeEvent.code_id, CodeEvent.kind, CodeEvent.occurred_at)
-        .where(*_old_events(workspace_id, before))
-        .limit(limit)
-    ).all()
-    if not rows:
+    """Delete at most ``limit`` old scans and follows and count them into their hours."""
+    ids = list(
+        db.scalars(select(CodeEvent.id).where(*_old_events(workspace_id, before)).limit(limit))
+    )
+    if not ids:
         return 0
+    rows = db.execute(  # only what this statement deleted is counted (see prune_clicks)
+        delete(CodeEvent)
+        .where(among(db, CodeEvent.id, ids))
+        .returning(CodeEvent.code_id, CodeEvent.kind, CodeEvent.occurred_at)
+    ).all()
     # An event of no code (a follow from search) is counted nowhere: it goes uncounted.
     hours = Counter(
         (row.code_id, _hour_start(row.occurred_at), str(row.kind))
@@ -137,7 +143,6 @@ def prune_code_events(db: Session, *, workspace_id: int, before: datetime, limit
     _add_counts(
         db, CodeEventHour, counts, key=("code_id", "hour_start", "kind"), workspace_id=workspace_id
     )
-    db.execute(delete(CodeEvent).where(among(db, CodeEvent.id, [row.id for row in rows])))
     return len(rows)
 
 

@@ -23,9 +23,10 @@ MAX_KEEP_DAYS = 3650
 
 
 class PruneBatch(Protocol):
-    """Delete at most ``limit`` of the workspace's rows older than ``before`` (their daily
-    figures folded into the kind's rollup first, in the same transaction); return how many
-    were deleted, 0 when none is left. The caller commits."""
+    """Delete at most ``limit`` of the workspace's rows older than ``before`` (what they
+    counted added to the kind's rollup in the same transaction: only the rows this call
+    deleted, so two runs at once never count a row twice); return how many it deleted, 0
+    when none is left. The caller commits."""
 
     def __call__(self, db: Session, *, workspace_id: int, before: datetime, limit: int) -> int: ...
 

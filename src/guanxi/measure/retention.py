@@ -43,9 +43,12 @@ def prune_snapshots(db: Session, *, workspace_id: int, before: datetime, limit: 
             .limit(limit)
         )
     )
-    if ids:
-        db.execute(delete(PostSnapshot).where(among(db, PostSnapshot.id, ids)))
-    return len(ids)
+    if not ids:
+        return 0
+    gone = db.execute(
+        delete(PostSnapshot).where(among(db, PostSnapshot.id, ids)).returning(PostSnapshot.id)
+    )
+    return len(gone.all())
 
 
 SNAPSHOTS = RetentionKind(

@@ -38,8 +38,8 @@ def prune_mentions(db: Session, *, workspace_id: int, before: datetime, limit: i
         return 0
     for table in (TopicMatch, MentionFacet, MentionEnrichment):
         db.execute(delete(table).where(among(db, table.mention_id, ids)))
-    db.execute(delete(Mention).where(among(db, Mention.id, ids)))
-    return len(ids)
+    gone = db.execute(delete(Mention).where(among(db, Mention.id, ids)).returning(Mention.id))
+    return len(gone.all())
 
 
 MENTIONS = RetentionKind(
