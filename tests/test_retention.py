@@ -42,9 +42,9 @@ from tests.conftest import UserFactory, WorkspaceFactory, csrf_token
 from tests.listening_topics_support import add_mention
 from tests.measure_support import make_channel
 
-OLD_DAY = datetime(2026, 9, 1, 9, tzinfo=UTC)
+OLD_DAY = datetime(2026, 8, 1, 9, tzinfo=UTC)
 RECENT_DAY = datetime(2026, 11, 20, 9, tzinfo=UTC)
-# Keeping 60 days on this day deletes what came before 2026-10-08 00:00 UTC.
+# Keeping 100 days on this day deletes what came before 2026-08-29 00:00 UTC.
 NOW = datetime(2026, 12, 7, 8, tzinfo=UTC)
 
 
@@ -71,6 +71,7 @@ def test_every_capability_declares_its_kinds_with_a_minimum() -> None:
     }
     assert kinds["convert.clicks"].minimum_days == 30  # the longest attribution window
     assert kinds["measure.snapshots"].minimum_days == 90
+    assert kinds["listening.mentions"].minimum_days == 97  # an alert's window and baseline
 
 
 def test_a_period_below_the_kinds_minimum_is_refused_with_its_reason(
@@ -117,17 +118,17 @@ def _volume(db: Session, workspace: Workspace) -> object:
 def test_pruned_mentions_leave_the_dashboards_figures_unchanged(
     db: Session, workspace: Workspace
 ) -> None:
-    """Given five old mentions and two recent ones, when a 60-day retention is applied, then
+    """Given five old mentions and two recent ones, when a 100-day retention is applied, then
     the old ones go with their enrichment, facets and matches, the dashboards show the same
     figures, and neither a topic's rematch nor a full recount erases the old days."""
     _listening_world(db, workspace)
     before = _volume(db, workspace)
-    _keep(db, workspace, "listening.mentions", 60)
+    _keep(db, workspace, "listening.mentions", 100)
 
     results = retention.prune(db, now=NOW, batch_rows=2)
 
     assert [(r.kind, r.rows) for r in results] == [("listening.mentions", 5)]
-    assert results[0].before == datetime(2026, 10, 8, tzinfo=UTC)
+    assert results[0].before == datetime(2026, 8, 29, tzinfo=UTC)
     for table, left in ((Mention, 2), (MentionEnrichment, 2), (MentionFacet, 2), (TopicMatch, 1)):
         assert db.scalar(select(func.count()).select_from(table)) == left, table
     assert _volume(db, workspace) == before
@@ -140,7 +141,7 @@ def test_pruned_mentions_leave_the_dashboards_figures_unchanged(
 
 def test_a_prune_is_audited_counted_and_idempotent(db: Session, workspace: Workspace) -> None:
     _listening_world(db, workspace)
-    _keep(db, workspace, "listening.mentions", 60)
+    _keep(db, workspace, "listening.mentions", 100)
 
     retention.prune(db, now=NOW)
     again = retention.prune(db, now=NOW)
@@ -148,19 +149,19 @@ def test_a_prune_is_audited_counted_and_idempotent(db: Session, workspace: Works
     assert [(r.kind, r.rows) for r in again] == [("listening.mentions", 0)]
     setting = db.get_one(RetentionSetting, (workspace.id, "listening.mentions"))
     assert setting.rows_deleted == 5
-    assert setting.pruned_before == datetime(2026, 10, 8, tzinfo=UTC)
+    assert setting.pruned_before == datetime(2026, 8, 29, tzinfo=UTC)
     events = db.scalars(
         select(AuditEvent).where(
             AuditEvent.workspace_id == workspace.id, AuditEvent.action == "retention.prune"
         )
     ).all()
     assert len(events) == 1  # the second run deleted nothing
-    assert events[0].after == {"kind": "listening.mentions", "rows": 5, "before": "2026-10-08"}
+    assert events[0].after == {"kind": "listening.mentions", "rows": 5, "before": "2026-08-29"}
 
 
 def test_a_dry_run_counts_and_deletes_nothing(db: Session, workspace: Workspace) -> None:
     _listening_world(db, workspace)
-    _keep(db, workspace, "listening.mentions", 60)
+    _keep(db, workspace, "listening.mentions", 100)
 
     results = retention.prune(db, now=NOW, dry_run=True)
 
@@ -387,10 +388,10 @@ def test_db_prune_counts_then_deletes_one_workspaces_old_rows(cli_database: Engi
                 db,
                 workspace_id=workspace.id,
                 text=f"旧 {n}",
-                posted_at=utcnow() - timedelta(days=100),
+                posted_at=utcnow() - timedelta(days=200),
             )
         add_mention(db, workspace_id=workspace.id, text="新", posted_at=utcnow())
-        _keep(db, workspace, "listening.mentions", 60)
+        _keep(db, workspace, "listening.mentions", 100)
 
     dry = run("db", "prune", "--workspace", "acme", "--dry-run")
     assert dry.exit_code == 0
@@ -413,13 +414,13 @@ def test_the_listening_pages_say_from_which_day_posts_are_kept(
     workspace = membership.workspace
     assert "detail-kept-from" not in client.get("/w/acme/listen/dashboard").text
     _listening_world(db, workspace)
-    _keep(db, workspace, "listening.mentions", 60)
+    _keep(db, workspace, "listening.mentions", 100)
     retention.prune(db, now=NOW)
 
     for page in ("/w/acme/listen/dashboard", "/w/acme/listen/mentions"):
         text = client.get(page).text
         assert 'id="detail-kept-from"' in text, page
-        assert "Posts before 2026-10-08 were deleted" in text, page
+        assert "Posts before 2026-08-29 were deleted" in text, page
 
 
 def test_pruned_code_events_keep_the_codes_counts_and_the_events_of_people_who_ordered(

@@ -16,6 +16,9 @@ from guanxi.listening.mentions.models import Mention, MentionEnrichment
 from guanxi.listening.topics.models import MentionFacet, TopicMatch
 
 KIND = "listening.mentions"
+# An alert compares its window (at most 168 hours) with a baseline of at most 90 days before
+# it (``alerts.service``): both must still be there.
+ALERTS_REACH_DAYS = 7 + 90
 
 
 def _older(workspace_id: int, before: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -49,8 +52,11 @@ MENTIONS = RetentionKind(
         "Posts and comments, with their sentiment, topics and keywords. The dashboards' daily "
         "counts stay; lists, exports and drill-downs show only the days kept."
     ),
-    minimum_days=30,
-    minimum_reason=N_("alerts and the dashboard's default period read the last 30 days of posts."),
+    minimum_days=ALERTS_REACH_DAYS,
+    minimum_reason=N_(
+        "alerts compare their last hours (up to 7 days) with a baseline of up to 90 days "
+        "before them."
+    ),
     prune=prune_mentions,
     count=count_mentions,
 )
