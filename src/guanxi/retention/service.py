@@ -186,7 +186,8 @@ def prune_kind(
     while True:
         batch = kind.prune(db, workspace_id=workspace.id, before=before, limit=batch_rows)
         if batch:
-            row.rows_deleted += batch
+            # In SQL, so a run beside this one (another worker) adds its own rows too.
+            row.rows_deleted = RetentionSetting.rows_deleted + batch
             row.last_pruned_at = utcnow()
         db.commit()
         deleted += batch
