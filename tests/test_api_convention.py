@@ -30,6 +30,7 @@ CAPABILITIES = {
     "promo-codes",
     "publish",
     "reports",
+    "retention",
     "revenue",
 }
 
@@ -154,8 +155,8 @@ def test_every_former_route_has_a_successor(app: FastAPI) -> None:
         if isinstance(getattr(route, "endpoint", None), FormerPath)
     }
 
-    # The listening, analytics, conversions and reports addresses were born in the scheme;
-    # every other one had a former.
+    # The listening, analytics, conversions, reports and retention addresses were born in the
+    # scheme; every other one had a former.
     born = (
         "/listen/",
         "/analytics/",
@@ -167,6 +168,7 @@ def test_every_former_route_has_a_successor(app: FastAPI) -> None:
         "/promo-codes",
         "/revenue",
         "/reports/",
+        "/retention",
     )
     assert set(former.values()) == {
         path for path in client_paths(app) if not any(part in path for part in born)

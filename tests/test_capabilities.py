@@ -39,6 +39,7 @@ EXPECTED = {
     "planner",
     "publishing",
     "report",
+    "retention",
     "team",
 }
 
@@ -80,7 +81,14 @@ def test_every_table_belongs_to_a_capability_that_declares_its_module() -> None:
 
 def test_the_schedule_and_the_command_line_come_from_the_capabilities() -> None:
     names = {job.name for job in load_schedule()}
-    assert {"dispatch", "sweep", "inbox.sync", "market-snapshots", "analytics-collect"} <= names
+    assert {
+        "dispatch",
+        "sweep",
+        "inbox.sync",
+        "market-snapshots",
+        "analytics-collect",
+        "retention.prune",
+    } <= names
     commands = {group.name for group in cli_app.registered_groups}
     assert {"inbox", "listen", "charts", "nlp"} <= commands
 

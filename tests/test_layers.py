@@ -57,6 +57,7 @@ LAYERS: tuple[Layer, ...] = (
                 "nlp",  # the enrichment pipeline
                 "notifications",  # in-app notifications for every capability
                 "outbound",  # the guarded client for user-given addresses
+                "retention",  # how long each workspace keeps raw analytics rows, and the deletions
             }
         ),
     ),

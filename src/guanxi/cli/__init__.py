@@ -24,11 +24,13 @@ from guanxi.analytics.client import shared_client
 from guanxi.cli import (
     analytics_bench,
     convert_bench,
+    db_prune,
     inbox_bench,
     listen_bench,
     market_bench,
     nlp_bench,
     report_bench,
+    storage_bench,
     web_bench,
     workers_bench,
 )
@@ -80,6 +82,9 @@ def main(
         get_settings()
     except ConfigurationError as exc:
         raise _fail(str(exc)) from None
+
+
+db_app.command("prune")(db_prune.db_prune)
 
 
 @db_app.command("upgrade")
@@ -469,6 +474,7 @@ for benchmarks in (
     convert_bench,
     report_bench,
     workers_bench,
+    storage_bench,
 ):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():

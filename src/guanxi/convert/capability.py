@@ -1,7 +1,8 @@
 """Conversions ("convert"): tracked links, and the clicks they bring, tied to the campaigns
 and posts they were made for."""
 
-from guanxi.convert import cli, models, scene_models
+from guanxi.convert import cli, models, rollup_models, scene_models
+from guanxi.convert.retention import CLICK_KIND, CODE_EVENT_KIND
 from guanxi.core.capability import Capability, Glance
 from guanxi.core.errors import N_
 from guanxi.core.report import SectionOffer
@@ -29,7 +30,8 @@ capability = Capability(
     ),
     schedule="guanxi.convert.scheduled:SCHEDULE",
     cli=cli.register,
-    models=(models, scene_models),
+    models=(models, scene_models, rollup_models),
+    retention=(CLICK_KIND, CODE_EVENT_KIND),
     glance=Glance(
         title=N_("Tracked links"),
         description=N_(

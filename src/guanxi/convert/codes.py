@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from guanxi.connectors.scene_codes import MakesSceneCodes
 from guanxi.convert import flows
 from guanxi.convert.kols import kol_in_workspace
 from guanxi.convert.models import LABEL_MAX
+from guanxi.convert.rollup_models import CodeEventHour
 from guanxi.convert.scene_models import (
     SCENE_KEY_LENGTH,
     CodeEvent,
@@ -276,17 +278,22 @@ def list_codes(db: Session, *, workspace_id: int) -> list[tuple[SceneCode, CodeC
         .where(SceneCode.workspace_id == workspace_id, SceneCode.archived_at.is_(None))
         .order_by(SceneCode.created_at.desc(), SceneCode.id.desc())
     ).all()
-    tallies: dict[tuple[int | None, str], int] = {
-        (code_id, kind): int(count)
-        for code_id, kind, count in db.execute(
+    code_ids = [code.id for code in codes]
+    tallies: Counter[tuple[int | None, str]] = Counter()
+    for code_id, kind, count in (
+        *db.execute(
             select(CodeEvent.code_id, CodeEvent.kind, func.count())
-            .where(
-                CodeEvent.workspace_id == workspace_id,
-                CodeEvent.code_id.in_([code.id for code in codes]),
-            )
+            .where(CodeEvent.workspace_id == workspace_id, CodeEvent.code_id.in_(code_ids))
             .group_by(CodeEvent.code_id, CodeEvent.kind)
-        )
-    }
+        ),
+        # The events retention deleted, counted in their hours.
+        *db.execute(
+            select(CodeEventHour.code_id, CodeEventHour.kind, func.sum(CodeEventHour.events))
+            .where(CodeEventHour.workspace_id == workspace_id, CodeEventHour.code_id.in_(code_ids))
+            .group_by(CodeEventHour.code_id, CodeEventHour.kind)
+        ),
+    ):
+        tallies[(code_id, kind)] += int(count or 0)
     return [
         (
             code,

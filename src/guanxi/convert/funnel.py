@@ -15,6 +15,7 @@ from guanxi.convert import flows
 from guanxi.convert.follows import code_follows
 from guanxi.convert.models import LinkClick, TrackedLink
 from guanxi.convert.reports import Line, RevenueReport
+from guanxi.convert.rollup_models import ClickHour
 from guanxi.core.errors import N_
 from guanxi.web import charts
 
@@ -61,22 +62,30 @@ def counted_clicks(
     made_for = TrackedLink.campaign_id == campaign_id
     if post_ids:
         made_for = or_(made_for, TrackedLink.post_id.in_(post_ids))
-    return int(
-        db.scalar(
-            select(func.count(LinkClick.id))
-            .join(TrackedLink, LinkClick.link_id == TrackedLink.id)
-            .where(
-                TrackedLink.workspace_id == workspace_id,
-                made_for,
-                LinkClick.workspace_id == workspace_id,
-                LinkClick.counted,
-                LinkClick.bot.is_(False),
-                LinkClick.clicked_at >= start,
-                LinkClick.clicked_at < end,
-            )
+    raw = db.scalar(
+        select(func.count(LinkClick.id))
+        .join(TrackedLink, LinkClick.link_id == TrackedLink.id)
+        .where(
+            TrackedLink.workspace_id == workspace_id,
+            made_for,
+            LinkClick.workspace_id == workspace_id,
+            LinkClick.counted,
+            LinkClick.bot.is_(False),
+            LinkClick.clicked_at >= start,
+            LinkClick.clicked_at < end,
         )
-        or 0
     )
+    rolled_up = db.scalar(  # the clicks retention deleted, counted in their hours
+        select(func.sum(ClickHour.counted))
+        .join(TrackedLink, ClickHour.link_id == TrackedLink.id)
+        .where(
+            TrackedLink.workspace_id == workspace_id,
+            made_for,
+            ClickHour.hour_start >= start,
+            ClickHour.hour_start < end,
+        )
+    )
+    return int(raw or 0) + int(rolled_up or 0)
 
 
 def campaign_funnel(

@@ -6,6 +6,7 @@ attribution."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from guanxi.convert.models import (
     TrackedLink,
 )
 from guanxi.convert.reports import Line, RevenueReport, period_bounds
+from guanxi.convert.rollup_models import ClickHour
 from guanxi.core.errors import N_, ConflictError, UserError
 
 NAME_MAX = 120
@@ -216,7 +218,24 @@ def kol_clicks(db: Session, *, workspace_id: int, start: datetime, end: datetime
         )
         .group_by(TrackedLink.kol_id)
     )
-    return {int(kol_id): int(count) for kol_id, count in rows if kol_id is not None}
+    found: Counter[int] = Counter(
+        {int(kol_id): int(count) for kol_id, count in rows if kol_id is not None}
+    )
+    rolled_up = db.execute(  # the clicks retention deleted, counted in their hours
+        select(TrackedLink.kol_id, func.sum(ClickHour.counted))
+        .join(ClickHour, ClickHour.link_id == TrackedLink.id)
+        .where(
+            TrackedLink.workspace_id == workspace_id,
+            TrackedLink.kol_id.is_not(None),
+            ClickHour.hour_start >= start,
+            ClickHour.hour_start < end,
+        )
+        .group_by(TrackedLink.kol_id)
+    )
+    for kol_id, count in rolled_up:
+        if kol_id is not None:
+            found[int(kol_id)] += int(count or 0)
+    return dict(found)
 
 
 def leaderboard(

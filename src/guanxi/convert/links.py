@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from guanxi.convert.models import (
     LinkClick,
     TrackedLink,
 )
+from guanxi.convert.rollup_models import ClickHour
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
@@ -189,10 +191,29 @@ def click_counts(db: Session, *, link_ids: Sequence[int]) -> dict[int, LinkCount
         .where(LinkClick.link_id.in_(link_ids))
         .group_by(LinkClick.link_id)
     )
-    return {
+    found = {
         link_id: LinkCounts(counted=int(counted or 0), visits=int(visits), bots=int(bots or 0))
         for link_id, counted, visits, bots in rows
     }
+    # Clicks the workspace's retention deleted are counted in their hours.
+    rolled_up = db.execute(
+        select(
+            ClickHour.link_id,
+            func.sum(ClickHour.counted),
+            func.sum(ClickHour.visits),
+            func.sum(ClickHour.bots),
+        )
+        .where(ClickHour.link_id.in_(link_ids))
+        .group_by(ClickHour.link_id)
+    )
+    for link_id, counted, visits, bots in rolled_up:
+        raw = found.get(link_id, LinkCounts())
+        found[link_id] = LinkCounts(
+            counted=raw.counted + int(counted or 0),
+            visits=raw.visits + int(visits or 0),
+            bots=raw.bots + int(bots or 0),
+        )
+    return found
 
 
 def has_illustrative_clicks(db: Session, *, workspace_id: int) -> bool:
@@ -207,13 +228,20 @@ def has_illustrative_clicks(db: Session, *, workspace_id: int) -> bool:
 
 def clicks_by_platform(db: Session, *, link_id: int) -> list[tuple[str, int]]:
     """A link's counted clicks by the app they came from ("" = a plain browser)."""
-    rows = db.execute(
+    counts: Counter[str] = Counter()
+    for platform, count in db.execute(
         select(LinkClick.platform, func.count())
         .where(LinkClick.link_id == link_id, LinkClick.counted)
         .group_by(LinkClick.platform)
-        .order_by(func.count().desc())
-    )
-    return [(platform, int(count)) for platform, count in rows]
+    ):
+        counts[platform] += int(count)
+    for platform, count in db.execute(  # the clicks retention deleted, counted in their hours
+        select(ClickHour.platform, func.sum(ClickHour.counted))
+        .where(ClickHour.link_id == link_id)
+        .group_by(ClickHour.platform)
+    ):
+        counts[platform] += int(count or 0)
+    return [(platform, count) for platform, count in counts.most_common() if count]
 
 
 def archive_link(*, link: TrackedLink, now: datetime | None = None) -> None:

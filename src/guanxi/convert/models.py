@@ -169,6 +169,8 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "source", "external_id"),
         Index("ix_convert_orders_workspace_time", "workspace_id", "ordered_at"),
+        # Whether a WeChat user ordered: their scans and follows are kept past retention.
+        Index("ix_convert_orders_workspace_openid", "workspace_id", "openid"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -31,7 +31,9 @@ from guanxi.convert.attribution.weights import AttributionModel
 from guanxi.convert.defaults import defaults_of
 from guanxi.convert.follows import Follows, code_follows
 from guanxi.convert.models import Kol, Order
+from guanxi.convert.retention import CODE_EVENTS
 from guanxi.core.errors import N_, UserError
+from guanxi.retention.service import detail_kept_from
 
 MAX_DAYS = 366 * 2  # a report covers at most two years
 
@@ -339,6 +341,9 @@ class PathEstimate:
     off_paths_revenue: float  # OpenID orders whose buyer touched no code in the window
     off_paths_orders: int
     campaigns: list[Line]
+    # Scans and follows of people who never ordered were deleted before this moment by the
+    # workspace's retention, and the period's paths reach back before it (None: whole).
+    paths_kept_from: datetime | None = None
 
 
 def path_estimate(
@@ -360,7 +365,11 @@ def path_estimate(
         window_days=checked_window(window_days),
     )
     campaign_names, _titles = flows.names_of(db, workspace_id)
+    kept_from = detail_kept_from(db, workspace_id=workspace_id, kind=CODE_EVENTS)
+    if kept_from is not None and kept_from <= start - timedelta(days=window_days):
+        kept_from = None  # every path of the period is after the cutoff
     return PathEstimate(
+        paths_kept_from=kept_from,
         window_days=window_days,
         people=found.people,
         converting_paths=found.converting_paths,

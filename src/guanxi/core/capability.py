@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from guanxi.core.report import SectionOffer
+from guanxi.core.retention import RetentionKind
 
 if TYPE_CHECKING:
     import typer
@@ -97,6 +98,8 @@ class Capability:
     # Packages of its ClickHouse migrations (``NNNN_what.sql`` files), run by
     # ``guanxi db upgrade`` when an analytics store is configured (``guanxi.analytics``).
     analytics_migrations: tuple[str, ...] = ()
+    # The kinds of raw rows a workspace may keep for a limited period (``core.retention``).
+    retention: tuple[RetentionKind, ...] = ()
 
 
 class CapabilityLoadError(RuntimeError):

@@ -7,6 +7,7 @@ from guanxi.listening import cli, overview
 from guanxi.listening.alerts import models as alerts
 from guanxi.listening.intake import models as intake
 from guanxi.listening.mentions import models as mentions
+from guanxi.listening.mentions.retention import MENTIONS
 from guanxi.listening.topics import models as topics
 
 capability = Capability(
@@ -25,6 +26,7 @@ capability = Capability(
     cli=cli.register,
     models=(intake, mentions, topics, alerts),
     analytics_migrations=("guanxi.listening.store.clickhouse_migrations",),
+    retention=(MENTIONS,),
     glance=Glance(
         title=N_("Listen"),
         description=N_(

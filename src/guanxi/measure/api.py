@@ -155,6 +155,7 @@ def post_curve_api(membership: ApiBrowserReader, db: Db, measured_post_id: int) 
         channel_id=curve.channel.id,
         published_at=curve.post.published_at,
         compared_posts=curve.compared_posts,
+        detail_kept_from=curve.detail_kept_from,
         points=[
             CurvePointRead(
                 hours=round(p.hours, 3),

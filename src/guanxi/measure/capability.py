@@ -6,6 +6,7 @@ from guanxi.core.errors import N_
 from guanxi.core.report import SectionOffer
 from guanxi.measure import cli, headline, models
 from guanxi.measure.imports import models as imports_models
+from guanxi.measure.retention import SNAPSHOTS
 
 capability = Capability(
     name="measure",
@@ -20,6 +21,7 @@ capability = Capability(
     schedule="guanxi.measure.scheduled:SCHEDULE",
     cli=cli.register,
     models=(models, imports_models),
+    retention=(SNAPSHOTS,),
     glance=Glance(
         title=N_("Analytics"),
         description=N_(

@@ -24,6 +24,8 @@ from guanxi.channels.models import Channel
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.measure.definitions import engagements
 from guanxi.measure.models import MeasuredPost, PostSnapshot
+from guanxi.measure.retention import KIND as RETAINED_SNAPSHOTS
+from guanxi.retention.service import detail_kept_from
 
 MEDIAN_POSTS = 60  # the account's most recent posts the median curve is made of
 
@@ -59,6 +61,8 @@ class PostCurve:
     points: list[CurvePoint]
     median: list[MedianPoint]
     compared_posts: int  # the other posts the median is made of
+    # Snapshots before this moment were deleted by the workspace's retention (None: none).
+    detail_kept_from: datetime | None = None
 
 
 def _hours(post: MeasuredPost, snapshot: PostSnapshot) -> float:
@@ -145,4 +149,5 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
                 len(engaged),
             )
         )
-    return PostCurve(post, channel, points, medians, len(curves))
+    kept_from = detail_kept_from(db, workspace_id=workspace.id, kind=RETAINED_SNAPSHOTS)
+    return PostCurve(post, channel, points, medians, len(curves), kept_from)

@@ -420,4 +420,7 @@ class PostCurveRead(BaseModel):
     channel_id: int
     published_at: datetime
     compared_posts: int
+    detail_kept_from: datetime | None = Field(
+        default=None, description="Snapshots before this moment were deleted by retention."
+    )
     points: list[CurvePointRead]

@@ -53,6 +53,8 @@ ACTION_LABELS: dict[str, str] = {
     "membership.remove": N_("Member removed"),
     "membership.set": N_("Member added or role changed"),
     "plan.create": N_("Plan saved"),
+    "retention.change": N_("Data retention changed"),
+    "retention.prune": N_("Old raw data deleted by retention"),
     "post.add_channels": N_("Accounts added to a post"),
     "post.comment": N_("Post commented"),
     "post.create": N_("Post created"),

@@ -213,7 +213,8 @@ def _bulk(engine: Engine, table: Table, rows: list[dict[str, Any]]) -> None:
         raw.close()
 
 
-def _setup_workspace(db: Session) -> tuple[int, str]:
+def setup_workspace(db: Session) -> tuple[int, str]:
+    """The bench workspace with its topics; its id and an API token."""
     user = accounts.create_user(
         db,
         data=UserCreate(
@@ -450,7 +451,7 @@ def run_dashboard_bench(
         engine = make_engine(url)
         try:
             with make_session_factory(engine)() as db:
-                workspace_id, token = _setup_workspace(db)
+                workspace_id, token = setup_workspace(db)
             started = time.perf_counter()
             matches, _matcher = fill(
                 engine, workspace_id=workspace_id, mentions=mentions, seed=seed, progress=progress

@@ -17,7 +17,9 @@ from guanxi.core import i18n
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.listening.insight import service as dashboards
 from guanxi.listening.insight.exports import csv_chunks, xlsx_file
+from guanxi.listening.mentions.retention import KIND as RETAINED
 from guanxi.listening.topics import service as topics
+from guanxi.retention.service import detail_kept_from
 from guanxi.web.charts import echarts_option
 from guanxi.web.deps import Db, Member, verify_csrf
 from guanxi.web.rendering import render
@@ -48,6 +50,7 @@ def dashboard_page(request: Request, membership: Member, db: Db) -> Response:
         "query_string": request.url.query,
         "total": total,
         "drill": dashboards.drill_down(db, workspace_id=workspace_id, filters=filters),
+        "detail_kept_from": detail_kept_from(db, workspace_id=workspace_id, kind=RETAINED),
         # Drawn from the page (the report's chart, by the same function), not from the API.
         "source_kinds": {
             "option": echarts_option(dashboards.source_kinds_chart(kinds), i18n.current_language()),

@@ -29,6 +29,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from guanxi.core.db import Base, UTCDateTime, utcnow
 from guanxi.core.errors import N_
 
+# The key of listening posts among the kinds of rows a workspace keeps for a limited period
+# (``core.retention``; ``mentions.retention`` declares the kind).
+RETENTION_KIND = "listening.mentions"
+
 
 class MentionKind(StrEnum):
     """What a mention is on its platform."""

@@ -21,6 +21,8 @@ from guanxi.core.errors import N_, UserError
 from guanxi.listening.intake import service as intake
 from guanxi.listening.mentions import service
 from guanxi.listening.mentions.models import OFFICIAL_RELATION_LABELS
+from guanxi.listening.mentions.retention import KIND as RETAINED
+from guanxi.retention.service import detail_kept_from
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.rendering import render
 
@@ -175,6 +177,9 @@ def mentions_page(request: Request, db: Db, membership: Member) -> Response:
             "base_query": urlencode(kept),
             "sources": sources,
             "platforms": sorted({source.platform for source in sources} | {"weibo"}),
+            "detail_kept_from": detail_kept_from(
+                db, workspace_id=membership.workspace_id, kind=RETAINED
+            ),
         },
     )
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from guanxi.core.in_lists import each_among
-from guanxi.listening.mentions.models import Author, MentionEnrichment
+from guanxi.listening.mentions.models import RETENTION_KIND, Author, MentionEnrichment
 from guanxi.listening.store import base
 from guanxi.listening.store.base import (
     SENTIMENTS,
@@ -40,6 +40,7 @@ from guanxi.listening.store.base import (
     MentionFact,
 )
 from guanxi.listening.topics.models import ALL_MENTIONS, DailyRollup, MentionFacet, TopicMatch
+from guanxi.retention.service import detail_kept_from
 
 # The first key of the rollup's PostgreSQL advisory lock (the second is the workspace).
 ROLLUP_LOCK = 0x6775_0001
@@ -419,7 +420,7 @@ def _rollup_query(
     dialect: str,
     *,
     workspace_id: int,
-    span: tuple[date, date] | None,
+    span: tuple[date, date | None] | None,
     topic_id: int | None,
 ) -> Select[Any]:
     """Count ``table``'s rows (MentionFacet: every mention; TopicMatch: per topic)."""
@@ -433,10 +434,10 @@ def _rollup_query(
         table.workspace_id == workspace_id
     )
     if span is not None:
-        query = query.where(
-            table.posted_at >= datetime.combine(span[0], time(), tzinfo=UTC),
-            table.posted_at < datetime.combine(span[1] + timedelta(days=1), time(), tzinfo=UTC),
-        )
+        query = query.where(table.posted_at >= datetime.combine(span[0], time(), tzinfo=UTC))
+        if span[1] is not None:
+            end = datetime.combine(span[1] + timedelta(days=1), time(), tzinfo=UTC)
+            query = query.where(table.posted_at < end)
     if topic_id is not None:
         query = query.where(TopicMatch.topic_id == topic_id)
     group = (table.topic_id, *dims) if table is TopicMatch else dims
@@ -473,6 +474,8 @@ def refresh_rollup(
 ) -> int:
     """Recount the rollup of ``days`` (every day when None) for one topic or all rows.
 
+    Days before the workspace's retention cutoff are never recounted: their mentions may be
+    deleted, and their counts in the rollup are all that is left of them.
     Returns the number of rollup rows written.
     """
     dialect = db.get_bind().dialect.name
@@ -482,13 +485,21 @@ def refresh_rollup(
         # (SQLite: the DELETE takes the database's write lock, which does the same.)
         db.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK, workspace_id)))
     written = 0
-    ranges: list[tuple[date, date] | None] = list(_day_ranges(days)) if days is not None else [None]
+    kept_from = detail_kept_from(db, workspace_id=workspace_id, kind=RETENTION_KIND)
+    floor = kept_from.astimezone(UTC).date() if kept_from is not None else None
+    ranges: list[tuple[date, date | None] | None]
+    if days is not None:
+        ranges = [*_day_ranges(day for day in days if floor is None or day >= floor)]
+    else:
+        ranges = [None if floor is None else (floor, None)]
     sources: list[tuple[Any, int | None]] = [] if topic_id is not None else [(MentionFacet, None)]
     sources.append((TopicMatch, topic_id))
     for span in ranges:
         stale = delete(DailyRollup).where(DailyRollup.workspace_id == workspace_id)
         if span is not None:
-            stale = stale.where(DailyRollup.day >= span[0], DailyRollup.day <= span[1])
+            stale = stale.where(DailyRollup.day >= span[0])
+            if span[1] is not None:
+                stale = stale.where(DailyRollup.day <= span[1])
         if topic_id is not None:
             stale = stale.where(DailyRollup.topic_id == topic_id)
         db.execute(stale)
