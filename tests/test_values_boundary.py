@@ -35,6 +35,7 @@ from guanxi.listening.intake.models import ImportRowError, ImportRun, ImportStat
 from guanxi.listening.intake.pull import mentions_of
 from guanxi.listening.mentions import flows as mention_flows
 from guanxi.listening.mentions.models import Mention
+from guanxi.listening.store import sql as sql_store
 from guanxi.listening.topics import service as topics
 from guanxi.listening.topics.models import MentionFacet
 from guanxi.market.fetchers import ChartPayloadError
@@ -226,7 +227,8 @@ def test_the_import_run_ends_when_the_rollup_refresh_fails(
     def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("rollup")
 
-    monkeypatch.setattr(topics, "refresh_rollup", broken)
+    # The SQL store recounts the import's days through this function.
+    monkeypatch.setattr(sql_store, "refresh_rollup", broken)
     flows.import_file(
         db, run=run, path=path, importer=MediaCrawlerImporter(), pipeline=FakePipeline()
     )

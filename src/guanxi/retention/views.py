@@ -23,7 +23,8 @@ def parse_keep_days(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 6:
+    # isdigit alone takes ³ and other digits int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise UserError(
             N_("Enter a whole number of days, or leave the field empty to keep the data forever.")
         )
