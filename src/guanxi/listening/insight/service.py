@@ -32,6 +32,7 @@ from guanxi.listening.store.base import (
     DashboardFilters,
     Dimension,
 )
+from guanxi.listening.store.sql import facets_where
 from guanxi.listening.topics.models import ALL_MENTIONS, TopicMatch, TopicQuery
 from guanxi.web import charts
 
@@ -254,19 +255,7 @@ def top_mentions(
 
     Engagements are the mentions' own records, so this reads the SQL database whatever
     the store: the enrichments, which hold the same facets."""
-    where: list[ColumnElement[bool]] = [MentionEnrichment.workspace_id == workspace_id]
-    if filters.begin_at:
-        where.append(MentionEnrichment.posted_at >= filters.begin_at)
-    if filters.end_before:
-        where.append(MentionEnrichment.posted_at < filters.end_before)
-    for column, values in (
-        (MentionEnrichment.sentiment, filters.sentiments),
-        (MentionEnrichment.source_kind, filters.kinds),
-        (MentionEnrichment.stage, filters.stages),
-        (Mention.platform, filters.platforms),
-    ):
-        if values:
-            where.append(column.in_(values))
+    where = facets_where(MentionEnrichment, workspace_id, filters, platform=Mention.platform)
     if filters.topic_ids:
         where.append(_in_topics(Mention.id, filters.topic_ids))
     engaged = Mention.likes + Mention.comments + Mention.reposts

@@ -242,7 +242,7 @@ class SqlMentionStore:
         in_filter = self.count(workspace_id=workspace_id, filters=filters)
         if in_filter == 0:
             return []
-        facets = _facets_where(MentionFacet, workspace_id, filters)
+        facets = facets_where(MentionFacet, workspace_id, filters)
         if filters.topic_ids:
             facets.append(_in_topics(MentionFacet.mention_id, filters.topic_ids))
         db = self.db
@@ -353,10 +353,11 @@ def _count(filters: DashboardFilters) -> ColumnElement[Any]:
     return func.coalesce(func.sum(total), 0)
 
 
-def _facets_where(
-    source: Any, workspace_id: int, filters: DashboardFilters
+def facets_where(
+    source: Any, workspace_id: int, filters: DashboardFilters, *, platform: Any = None
 ) -> list[ColumnElement[bool]]:
-    """The filters as conditions on MentionFacet or TopicMatch (same column names)."""
+    """The filters as conditions on a table with the facets' column names (MentionFacet,
+    TopicMatch, MentionEnrichment); ``platform``: that column where ``source`` has none."""
     where: list[ColumnElement[bool]] = [source.workspace_id == workspace_id]
     if filters.begin_at:
         where.append(source.posted_at >= filters.begin_at)
@@ -366,7 +367,7 @@ def _facets_where(
         (source.sentiment, filters.sentiments),
         (source.source_kind, filters.kinds),
         (source.stage, filters.stages),
-        (source.platform, filters.platforms),
+        (source.platform if platform is None else platform, filters.platforms),
     ):
         if values:
             where.append(column.in_(values))
@@ -385,7 +386,7 @@ def filtered_scan(workspace_id: int, filters: DashboardFilters) -> tuple[Any, Se
     either way every filter is in the scanned index, so only returned rows are read.
     """
     source: Any = TopicMatch if len(filters.topic_ids) == 1 else MentionFacet
-    query = select(source.mention_id).where(*_facets_where(source, workspace_id, filters))
+    query = select(source.mention_id).where(*facets_where(source, workspace_id, filters))
     if source is TopicMatch:
         query = query.where(TopicMatch.topic_id == filters.topic_ids[0])
     elif filters.topic_ids:
