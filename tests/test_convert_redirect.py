@@ -147,6 +147,33 @@ def test_the_journal_of_a_killed_process_is_stored_by_the_next(
     assert len(db.scalars(select(LinkClick)).all()) == 50
 
 
+def test_who_made_a_click_is_read_from_its_agent_when_it_is_stored(
+    session_factory: sessionmaker[Session], db: Session, link: TrackedLink
+) -> None:
+    """Given journal lines that carry the user agent (the redirect leaves the crawler list
+    out of its answer), when they are stored, then each click gets its app, device and bot
+    verdict: WeChat on a phone is a person, a crawler and a HEAD are bots, not counted."""
+    base = {
+        "link_id": link.id,
+        "workspace_id": link.workspace_id,
+        "clicked_at": "2026-12-06T12:00:00+00:00",
+        "hour": 493116,
+        "network": "",
+        "referrer_host": "",
+    }
+    lines = [
+        {**base, "click_id": "person", "visitor": "v1", "agent": WECHAT_IPHONE, "head": False},
+        {**base, "click_id": "crawler", "visitor": "v2", "agent": BAIDU, "head": False},
+        {**base, "click_id": "checker", "visitor": "v3", "agent": WECHAT_IPHONE, "head": True},
+    ]
+    links.journal_store(session_factory)(lines)
+    stored = {click.click_id: click for click in db.scalars(select(LinkClick))}
+    assert (stored["person"].platform, stored["person"].device) == ("wechat", "phone")
+    assert (stored["person"].bot, stored["person"].counted) == (False, True)
+    assert (stored["crawler"].bot, stored["crawler"].counted) == (True, False)
+    assert (stored["checker"].bot, stored["checker"].counted) == (True, False)
+
+
 def test_a_living_processs_journal_is_left_to_it(tmp_path: Path) -> None:
     stored: list[object] = []
     journal = ClickJournal(tmp_path, stored.extend)

@@ -26,6 +26,7 @@ from guanxi.convert.models import (
     TrackedLink,
 )
 from guanxi.convert.rollup_models import ClickHour
+from guanxi.convert.visitors import read_user_agent
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
@@ -276,6 +277,12 @@ def journal_store(sessions: sessionmaker[Session]) -> Callable[[list[dict[str, A
     def store(clicks: list[dict[str, Any]]) -> None:
         for click in clicks:
             click["clicked_at"] = datetime.fromisoformat(click["clicked_at"])
+            if "agent" in click:  # lines journalled before 2026-12-07 carry the verdict
+                browser = read_user_agent(click.pop("agent"))
+                head = bool(click.pop("head", False))
+                click.update(
+                    platform=browser.platform, device=browser.device, bot=browser.bot or head
+                )
         with sessions() as db:
             store_clicks(db, clicks)
 

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from guanxi.convert.journal import ClickJournal, journal_dir, recover_orphans
 from guanxi.convert.links import journal_store
 from guanxi.convert.models import TrackedLink
-from guanxi.convert.visitors import network_of, read_user_agent, visitor_key
+from guanxi.convert.visitors import USER_AGENT_MAX, network_of, visitor_key
 from guanxi.web.deps import client_ip
 
 logger = logging.getLogger(__name__)
@@ -183,7 +183,6 @@ class ShortLinks:
     def _click(self, request: Request, target: Target, click_id: str) -> dict[str, Any]:
         now = datetime.now(UTC)
         agent = request.headers.get("user-agent", "")
-        browser = read_user_agent(agent)
         address = client_ip(request)
         referrer = urlsplit(request.headers.get("referer", "")).hostname or ""
         return {
@@ -199,11 +198,13 @@ class ShortLinks:
                 day=now.date().isoformat(),
             ),
             "network": network_of(address),
-            "platform": browser.platform,
-            "device": browser.device,
             "referrer_host": referrer[:200],
+            # The app, device and bot verdict are read from the agent when the click is
+            # stored (``links.journal_store``): the crawler list would cost a new agent more
+            # than the rest of the answer, which does not depend on it.
+            "agent": agent[:USER_AGENT_MAX],
             # A HEAD asks about the page without opening it: a link checker, not a person.
-            "bot": browser.bot or request.method == "HEAD",
+            "head": request.method == "HEAD",
         }
 
 
