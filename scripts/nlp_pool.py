@@ -116,6 +116,21 @@ WANTING = re.compile(
 WHICH_IS_GOOD = re.compile(
     r"哪(个|家|里|款|种|位|所|些).{0,10}(好|靠谱|推荐|便宜|划算|合适|值)|求推荐|有推荐|推荐一下|推荐个|推荐下"
 )
+# Weibo posts of the NLPCC 2016 stance task (one phone launch and four public debates) and
+# forum posts that want something, before any search, or ask before buying: for need
+# recognition and information search, in other kinds of text than the sign-up questions and
+# the car forum. Wanting is looked for first, asking second; ordinary posts are drawn too.
+WANTS = re.compile(
+    r"想买|想要|好想|想换|该换|要换|准备换|打算换|打算买|准备买|种草|入手|剁手|换手机|想入|心动"
+    r"|眼馋|买不起|攒钱|存钱|等.{0,4}(出|上市|降价)"
+)
+ASKS = re.compile(r"[?？]|吗|哪个|哪款|怎么样|值得|值不值|多少钱|推荐|请问|有没有|还是|什么时候")
+# Words that put a post on one of the four debates near a purchase (fireworks, an e-bike or a
+# car, a child's needs).
+BUYING = re.compile(r"买|价格|多少钱|元|卖|店|奶粉|学区|车")
+# Forum posts (2005 BBS boards, mostly about relationships and campus life) that speak of
+# buying something or of a brand, a shop or a price.
+SHOPPING_TALK = re.compile(r"买|价格|多少钱|元|牌子|品牌|哪里有|商场|专卖|推荐")
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -150,6 +165,11 @@ CAR_FORUM = {
     "licence": (
         "GPL-3.0 (the repository's; car-forum comments of the CCF BDCI 2018 contest's training set)"
     ),
+}
+STANCE = {
+    "repository": "jacoxu/2016NLPCC_Stance_Detection",
+    "commit": "185c76329ec77be974d21e6259696d2c1d84b871",
+    "licence": "no licence stated (NLPCC 2016 shared task: Weibo posts on five targets)",
 }
 XHS = {
     "repository": "njueeRay/MediaCrawler",
@@ -278,6 +298,28 @@ def car_forum(mirror: Path) -> Iterator[dict[str, Any]]:
         yield {"text": row.get("content") or "", "platform": "forum", "source": dict(CAR_FORUM)}
 
 
+def stance_weibo(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Weibo posts of the NLPCC 2016 stance task: labelled, unlabelled and test files, whose
+    targets are the iPhone SE launch and four public debates (fireworks at the Spring
+    Festival, Shenzhen's e-bike ban, the second-child policy, Russia in Syria)."""
+    repo = mirror / "jacoxu+2016NLPCC_Stance_Detection" / "repo"
+    for path in (
+        "data/evasampledata4-TaskAA.txt",
+        "data/evasampledata4-TaskAR.txt",
+        "data/NLPCC2016_Stance_Detection_Task_A_Testdata.txt",
+    ):
+        lines = _git_show(repo, STANCE["commit"], path).decode("utf-8-sig").splitlines()
+        for line in lines[1:]:
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                target = "iPhone SE" if "phone" in parts[1].lower() else parts[1]
+                yield {
+                    "text": parts[2],
+                    "platform": "weibo",
+                    "source": {**STANCE, "path": path, "target": target},
+                }
+
+
 def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
     """The items worth labelling, trimmed, each with its id; ``seen`` deduplicates."""
     admitted: list[dict[str, Any]] = []
@@ -365,6 +407,76 @@ def wider_batches(
     return seventh, eighth, ninth
 
 
+def tenth_batch(
+    args: argparse.Namespace,
+    rng: random.Random,
+    pooled: set[str],
+    forum: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Weibo posts about a phone launch that want it or ask about it, posts on the four
+    debates that speak of buying, forum posts that want or ask, and ordinary posts of the
+    same Weibo source (negatives): for need recognition and information search."""
+    # The task's files repeat posts with another short link or a cut "...展开全文c": one of each.
+    unique: dict[str, dict[str, Any]] = {}
+    for post in stance_weibo(args.mirrors):
+        key = re.sub(r"http\S+|展开全文c?|\W", "", post["text"])[:60]
+        unique.setdefault(key, post)
+    posts = list(unique.values())
+    rng.shuffle(posts)
+    phone = [p for p in posts if p["source"]["target"] == "iPhone SE"]
+    debates = [p for p in posts if p["source"]["target"] != "iPhone SE"]
+    batch = _admit([p for p in phone if WANTS.search(p["text"])], pooled)[: args.phone_wanting]
+    asking = [p for p in phone if ASKS.search(p["text"]) and not WANTS.search(p["text"])]
+    batch += _admit(asking, pooled)[: args.phone_asking]
+    buying = [p for p in debates if WANTS.search(p["text"]) or BUYING.search(p["text"])]
+    batch += _admit(buying, pooled)[: args.debates_buying]
+    batch += _admit(posts, pooled)[: args.stance_ordinary]
+    forum = [f for f in forum if SHOPPING_TALK.search(f["text"])]
+    batch += _admit(rng.sample(forum, len(forum)), pooled)[: args.forum_asking]
+    rng.shuffle(batch)
+    return batch
+
+
+# Phone posts that ask before buying, in so many words (how good, which one, worth it,
+# recommend): the eleventh batch, drawn after the tenth left most wanting posts labelled
+# `none` or `evaluation`.
+ASKS_BEFORE_BUYING = re.compile(
+    r"怎么样|求推荐|推荐一下|哪个|哪款|值得买|值不值|值得入手|好不好|要不要|能买吗|可以买吗|买吗|入手吗|好用吗"
+)
+
+
+def eleventh_batch(
+    args: argparse.Namespace, rng: random.Random, pooled: set[str]
+) -> list[dict[str, Any]]:
+    """The phone posts left that want a phone, then those that ask before buying one."""
+    unique: dict[str, dict[str, Any]] = {}
+    for post in stance_weibo(args.mirrors):
+        key = re.sub(r"http\S+|展开全文c?|\W", "", post["text"])[:60]
+        unique.setdefault(key, post)
+    phone = [p for p in unique.values() if p["source"]["target"] == "iPhone SE"]
+    rng.shuffle(phone)
+    batch = _admit([p for p in phone if WANTS.search(p["text"])], pooled)
+    batch += _admit([p for p in phone if ASKS_BEFORE_BUYING.search(p["text"])], pooled)
+    batch = batch[: args.phone_more]
+    rng.shuffle(batch)
+    return batch
+
+
+def stance_batches(
+    args: argparse.Namespace,
+    rng: random.Random,
+    in_chunks: set[str],
+    trec: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tenth and eleventh batches, each against the texts already in the chunks (the
+    tenth batch's draws admit every stance post they look at, so the eleventh needs the
+    texts actually kept)."""
+    forum = [t for t in trec if t["platform"] == "forum"]
+    tenth = tenth_batch(args, rng, set(in_chunks), forum)
+    kept = in_chunks | {re.sub(r"\W", "", item["text"]) for item in tenth}
+    return tenth, eleventh_batch(args, rng, kept)
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -399,6 +511,24 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--wanting", type=int, default=300, help="eighth batch: comments of each source wanting"
+    )
+    parser.add_argument(
+        "--phone-wanting", type=int, default=170, help="tenth batch: phone posts that want"
+    )
+    parser.add_argument(
+        "--phone-asking", type=int, default=130, help="tenth batch: phone posts that ask"
+    )
+    parser.add_argument(
+        "--debates-buying", type=int, default=60, help="tenth batch: debate posts near buying"
+    )
+    parser.add_argument(
+        "--stance-ordinary", type=int, default=90, help="tenth batch: ordinary stance posts"
+    )
+    parser.add_argument(
+        "--forum-asking", type=int, default=70, help="tenth batch: forum posts wanting or asking"
+    )
+    parser.add_argument(
+        "--phone-more", type=int, default=220, help="eleventh batch: phone posts left"
     )
     return parser.parse_args()
 
@@ -453,10 +583,13 @@ def main() -> int:
     rng.shuffle(sixth)
     earlier = pool + fourth + fifth + sixth
     seventh, eighth, ninth = wider_batches(args, rng, seen, earlier, weibo + comments + notes)
+    # The tenth and eleventh batches: against every text in the chunks, like the ninth.
+    in_chunks = {re.sub(r"\W", "", item["text"]) for item in earlier + seventh + eighth + ninth}
+    tenth, eleventh = stance_batches(args, rng, in_chunks, trec)
     # The later batches start chunks of their own, so that the chunks already labelled keep
     # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    for batch in (fourth, fifth, sixth, seventh, eighth, ninth):
+    for batch in (fourth, fifth, sixth, seventh, eighth, ninth, tenth, eleventh):
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     for number, rows in enumerate(chunks, start=1):
