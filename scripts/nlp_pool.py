@@ -171,6 +171,15 @@ STANCE = {
     "commit": "185c76329ec77be974d21e6259696d2c1d84b871",
     "licence": "no licence stated (NLPCC 2016 shared task: Weibo posts on five targets)",
 }
+EPIDEMIC = {
+    "repository": "gaowenxin95/le_topic_model",
+    "path": "data/nCov_10k_test.csv",
+    "commit": "e09fdb3e131e5297a2ce4c2cc147be02c33bff29",
+    "licence": (
+        "CC0-1.0 (the repository's; Weibo posts of January-February 2020, the test set of the "
+        "DataFountain epidemic-sentiment contest)"
+    ),
+}
 XHS = {
     "repository": "njueeRay/MediaCrawler",
     "commit": "9783b0186a7a49267956add0739e513ad6fa12c8",
@@ -320,6 +329,20 @@ def stance_weibo(mirror: Path) -> Iterator[dict[str, Any]]:
                 }
 
 
+def epidemic_weibo(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Weibo posts of the first weeks of the 2020 epidemic (GB18030 CSV): masks, sanitiser,
+    medicine and food bought, wanted, asked about and sold, among the news and the feelings."""
+    repo = mirror / "gaowenxin95+le_topic_model" / "repo"
+    data = _git_show(repo, EPIDEMIC["commit"], EPIDEMIC["path"]).decode("gb18030", "replace")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {
+            "text": row.get("微博中文内容") or "",
+            "platform": "weibo",
+            "author_name": row.get("发布人账号") or None,
+            "source": dict(EPIDEMIC),
+        }
+
+
 def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
     """The items worth labelling, trimmed, each with its id; ``seen`` deduplicates."""
     admitted: list[dict[str, Any]] = []
@@ -462,19 +485,49 @@ def eleventh_batch(
     return batch
 
 
-def stance_batches(
+def later_batches(
     args: argparse.Namespace,
     rng: random.Random,
     in_chunks: set[str],
     trec: list[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The tenth and eleventh batches, each against the texts already in the chunks (the
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tenth to twelfth batches, each against the texts already in the chunks (the
     tenth batch's draws admit every stance post they look at, so the eleventh needs the
     texts actually kept)."""
     forum = [t for t in trec if t["platform"] == "forum"]
     tenth = tenth_batch(args, rng, set(in_chunks), forum)
     kept = in_chunks | {re.sub(r"\W", "", item["text"]) for item in tenth}
-    return tenth, eleventh_batch(args, rng, kept)
+    eleventh = eleventh_batch(args, rng, kept)
+    kept |= {re.sub(r"\W", "", item["text"]) for item in eleventh}
+    return tenth, eleventh, twelfth_batch(args, rng, kept)
+
+
+# Epidemic posts that cannot find something to buy or ask where to buy it, sellers' short
+# offers (a price in 【】, a coupon, in stock), and posts that ask about shopping.
+CANNOT_FIND = re.compile(
+    r"买不到|抢不到|没有卖|没得卖|囤|求购|想买|准备买|打算买|哪里(能|可以|有)?(买|卖)|在哪(里|儿)?(能)?买"
+    r"|有没有.{0,6}(卖|买)|去哪(里|儿)?买"
+)
+SELLING = re.compile(r"【\d+(\.\d+)?】|券后|现货|包邮|领券|拍下|秒杀|\d+(\.\d+)?元")
+SHOP_TALK = re.compile(r"口罩|消毒|酒精|买|购|外卖|快递|淘宝|京东|药店|超市|商家|价格")
+
+
+def twelfth_batch(
+    args: argparse.Namespace, rng: random.Random, in_chunks: set[str]
+) -> list[dict[str, Any]]:
+    """Epidemic Weibo posts: wanting what cannot be found or asking where to buy it, sellers'
+    offers, questions about shopping, and ordinary posts (negatives)."""
+    posts = list(epidemic_weibo(args.mirrors))
+    rng.shuffle(posts)
+    seen = set(in_chunks)
+    batch = _admit([p for p in posts if CANNOT_FIND.search(p["text"])], seen)[: args.epidemic]
+    selling = [p for p in posts if SELLING.search(p["text"]) and SHOP_TALK.search(p["text"])]
+    batch += _admit(selling, seen)[: args.epidemic_selling]
+    asking = [p for p in posts if ASKS.search(p["text"]) and SHOP_TALK.search(p["text"])]
+    batch += _admit(asking, seen)[: args.epidemic_asking]
+    batch += _admit(posts, seen)[: args.epidemic_ordinary]
+    rng.shuffle(batch)
+    return batch
 
 
 def _arguments() -> argparse.Namespace:
@@ -529,6 +582,18 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--phone-more", type=int, default=220, help="eleventh batch: phone posts left"
+    )
+    parser.add_argument(
+        "--epidemic", type=int, default=110, help="twelfth batch: posts wanting or asking where"
+    )
+    parser.add_argument(
+        "--epidemic-selling", type=int, default=40, help="twelfth batch: sellers' offers"
+    )
+    parser.add_argument(
+        "--epidemic-asking", type=int, default=40, help="twelfth batch: questions on shopping"
+    )
+    parser.add_argument(
+        "--epidemic-ordinary", type=int, default=30, help="twelfth batch: ordinary posts"
     )
     return parser.parse_args()
 
@@ -585,11 +650,12 @@ def main() -> int:
     seventh, eighth, ninth = wider_batches(args, rng, seen, earlier, weibo + comments + notes)
     # The tenth and eleventh batches: against every text in the chunks, like the ninth.
     in_chunks = {re.sub(r"\W", "", item["text"]) for item in earlier + seventh + eighth + ninth}
-    tenth, eleventh = stance_batches(args, rng, in_chunks, trec)
+    tenth, eleventh, twelfth = later_batches(args, rng, in_chunks, trec)
     # The later batches start chunks of their own, so that the chunks already labelled keep
     # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    for batch in (fourth, fifth, sixth, seventh, eighth, ninth, tenth, eleventh):
+    batches = (fourth, fifth, sixth, seventh, eighth, ninth, tenth, eleventh, twelfth)
+    for batch in batches:
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     for number, rows in enumerate(chunks, start=1):
