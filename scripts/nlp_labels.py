@@ -6,7 +6,8 @@ labels (``data/nlp-labels/<labeller>/chunk-*.jsonl``, one object a line:
 (``data/nlp-labels/second-pass/<labeller>/*.jsonl``, same rows). Writes
 ``src/guanxi/nlp/data/labelled/{train,dev}.jsonl`` (a text is in dev when the MD5 of its
 id is 0 modulo 6: stable, no stored list) and ``SOURCES.md`` beside them, then prints the
-counts per class and Cohen's kappa between the first and the second pass as Markdown.
+counts per class and Cohen's kappa between the first and the second pass, for each pair of
+labellers, as Markdown.
 
     python scripts/nlp_labels.py [--labels data/nlp-labels] [--pool data/nlp-pool]
                                  [--docs docs/nlp.md]
@@ -193,9 +194,13 @@ def sources_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def report(
-    train: list[dict[str, Any]], dev: list[dict[str, Any]], pairs: dict[str, list[tuple[str, str]]]
+    train: list[dict[str, Any]],
+    dev: list[dict[str, Any]],
+    pairs: dict[tuple[str, str], dict[str, list[tuple[str, str]]]],
 ) -> str:
-    """The Markdown report: counts per class and split, then the agreement of the two passes."""
+    """The Markdown report: counts per class and split, then the agreement of the two passes,
+    for each pair of labellers (first pass, second pass) and, with more than one pair, all
+    of them together."""
     lines = [f"Labelled texts: {len(train) + len(dev)} (train {len(train)}, dev {len(dev)}).", ""]
     for name, classes in LABELS.items():
         lines += [f"| {name} | train | dev |", "|---|---|---|"]
@@ -203,13 +208,31 @@ def report(
         dev_counts = Counter(r[name] for r in dev)
         lines += [f"| {c} | {train_counts[c]} | {dev_counts[c]} |" for c in classes]
         lines.append("")
-    n = len(pairs["source_kind"])
+    groups = [
+        (f"{first} / {second}", by_label) for (first, second), by_label in sorted(pairs.items())
+    ]
+    if len(groups) > 1:
+        together: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for _, by_label in groups:
+            for name, label_pairs in by_label.items():
+                together[name] += label_pairs
+        groups.append(("all", together))
+    n = sum(len(by_label["source_kind"]) for _, by_label in groups[: len(pairs)])
     lines.append(f"Second pass: {n} texts labelled twice, independently.")
     if n:
-        lines += ["", "| label | agreement | Cohen's kappa |", "|---|---|---|"]
-        for name, label_pairs in pairs.items():
-            agreement = sum(a == b for a, b in label_pairs) / len(label_pairs)
-            lines.append(f"| {name} | {agreement:.1%} | {cohen_kappa(label_pairs):.3f} |")
+        lines += [
+            "",
+            "| first / second labeller | texts | label | agreement | Cohen's kappa |",
+            "|---|---|---|---|---|",
+        ]
+        for who, by_label in groups:
+            for name in LABELS:
+                label_pairs = by_label[name]
+                agreement = sum(a == b for a, b in label_pairs) / len(label_pairs)
+                lines.append(
+                    f"| {who} | {len(label_pairs)} | {name} | {agreement:.1%} "
+                    f"| {cohen_kappa(label_pairs):.3f} |"
+                )
     return "\n".join(lines)
 
 
@@ -251,15 +274,14 @@ def main() -> int:
         (dev if is_dev(text_id) else train).append(
             shipped_row(text_id, pool[text_id], labels[text_id])
         )
-    pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    pairs: dict[tuple[str, str], dict[str, list[tuple[str, str]]]] = {}
     for text_id, again in sorted(second.items()):
         first = labels.get(text_id)
         if first is None or first["labeller"] == again["labeller"]:
             continue  # only a different labeller's independent pass counts
+        by_label = pairs.setdefault((first["labeller"], again["labeller"]), defaultdict(list))
         for name in LABELS:
-            pairs[name].append((first[name], again[name]))
-    for name in LABELS:
-        pairs.setdefault(name, [])
+            by_label[name].append((first[name], again[name]))
 
     args.output.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", train), ("dev", dev)):

@@ -116,6 +116,21 @@ WANTING = re.compile(
 WHICH_IS_GOOD = re.compile(
     r"哪(个|家|里|款|种|位|所|些).{0,10}(好|靠谱|推荐|便宜|划算|合适|值)|求推荐|有推荐|推荐一下|推荐个|推荐下"
 )
+# Weibo posts of the NLPCC 2016 stance task (one phone launch and four public debates) and
+# forum posts that want something, before any search, or ask before buying: for need
+# recognition and information search, in other kinds of text than the sign-up questions and
+# the car forum. Wanting is looked for first, asking second; ordinary posts are drawn too.
+WANTS = re.compile(
+    r"想买|想要|好想|想换|该换|要换|准备换|打算换|打算买|准备买|种草|入手|剁手|换手机|想入|心动"
+    r"|眼馋|买不起|攒钱|存钱|等.{0,4}(出|上市|降价)"
+)
+ASKS = re.compile(r"[?？]|吗|哪个|哪款|怎么样|值得|值不值|多少钱|推荐|请问|有没有|还是|什么时候")
+# Words that put a post on one of the four debates near a purchase (fireworks, an e-bike or a
+# car, a child's needs).
+BUYING = re.compile(r"买|价格|多少钱|元|卖|店|奶粉|学区|车")
+# Forum posts (2005 BBS boards, mostly about relationships and campus life) that speak of
+# buying something or of a brand, a shop or a price.
+SHOPPING_TALK = re.compile(r"买|价格|多少钱|元|牌子|品牌|哪里有|商场|专卖|推荐")
 SPACES = re.compile(r"\s+")
 
 WEIBO2018 = {
@@ -149,6 +164,20 @@ CAR_FORUM = {
     "commit": "0f9018f190771542c6bb694cd9a6d75ac57ef8d6",
     "licence": (
         "GPL-3.0 (the repository's; car-forum comments of the CCF BDCI 2018 contest's training set)"
+    ),
+}
+STANCE = {
+    "repository": "jacoxu/2016NLPCC_Stance_Detection",
+    "commit": "185c76329ec77be974d21e6259696d2c1d84b871",
+    "licence": "no licence stated (NLPCC 2016 shared task: Weibo posts on five targets)",
+}
+EPIDEMIC = {
+    "repository": "gaowenxin95/le_topic_model",
+    "path": "data/nCov_10k_test.csv",
+    "commit": "e09fdb3e131e5297a2ce4c2cc147be02c33bff29",
+    "licence": (
+        "CC0-1.0 (the repository's; Weibo posts of January-February 2020, the test set of the "
+        "DataFountain epidemic-sentiment contest)"
     ),
 }
 XHS = {
@@ -278,6 +307,42 @@ def car_forum(mirror: Path) -> Iterator[dict[str, Any]]:
         yield {"text": row.get("content") or "", "platform": "forum", "source": dict(CAR_FORUM)}
 
 
+def stance_weibo(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Weibo posts of the NLPCC 2016 stance task: labelled, unlabelled and test files, whose
+    targets are the iPhone SE launch and four public debates (fireworks at the Spring
+    Festival, Shenzhen's e-bike ban, the second-child policy, Russia in Syria)."""
+    repo = mirror / "jacoxu+2016NLPCC_Stance_Detection" / "repo"
+    for path in (
+        "data/evasampledata4-TaskAA.txt",
+        "data/evasampledata4-TaskAR.txt",
+        "data/NLPCC2016_Stance_Detection_Task_A_Testdata.txt",
+    ):
+        lines = _git_show(repo, STANCE["commit"], path).decode("utf-8-sig").splitlines()
+        for line in lines[1:]:
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                target = "iPhone SE" if "phone" in parts[1].lower() else parts[1]
+                yield {
+                    "text": parts[2],
+                    "platform": "weibo",
+                    "source": {**STANCE, "path": path, "target": target},
+                }
+
+
+def epidemic_weibo(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Weibo posts of the first weeks of the 2020 epidemic (GB18030 CSV): masks, sanitiser,
+    medicine and food bought, wanted, asked about and sold, among the news and the feelings."""
+    repo = mirror / "gaowenxin95+le_topic_model" / "repo"
+    data = _git_show(repo, EPIDEMIC["commit"], EPIDEMIC["path"]).decode("gb18030", "replace")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {
+            "text": row.get("微博中文内容") or "",
+            "platform": "weibo",
+            "author_name": row.get("发布人账号") or None,
+            "source": dict(EPIDEMIC),
+        }
+
+
 def _admit(items: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
     """The items worth labelling, trimmed, each with its id; ``seen`` deduplicates."""
     admitted: list[dict[str, Any]] = []
@@ -365,6 +430,106 @@ def wider_batches(
     return seventh, eighth, ninth
 
 
+def tenth_batch(
+    args: argparse.Namespace,
+    rng: random.Random,
+    pooled: set[str],
+    forum: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Weibo posts about a phone launch that want it or ask about it, posts on the four
+    debates that speak of buying, forum posts that want or ask, and ordinary posts of the
+    same Weibo source (negatives): for need recognition and information search."""
+    # The task's files repeat posts with another short link or a cut "...展开全文c": one of each.
+    unique: dict[str, dict[str, Any]] = {}
+    for post in stance_weibo(args.mirrors):
+        key = re.sub(r"http\S+|展开全文c?|\W", "", post["text"])[:60]
+        unique.setdefault(key, post)
+    posts = list(unique.values())
+    rng.shuffle(posts)
+    phone = [p for p in posts if p["source"]["target"] == "iPhone SE"]
+    debates = [p for p in posts if p["source"]["target"] != "iPhone SE"]
+    batch = _admit([p for p in phone if WANTS.search(p["text"])], pooled)[: args.phone_wanting]
+    asking = [p for p in phone if ASKS.search(p["text"]) and not WANTS.search(p["text"])]
+    batch += _admit(asking, pooled)[: args.phone_asking]
+    buying = [p for p in debates if WANTS.search(p["text"]) or BUYING.search(p["text"])]
+    batch += _admit(buying, pooled)[: args.debates_buying]
+    batch += _admit(posts, pooled)[: args.stance_ordinary]
+    forum = [f for f in forum if SHOPPING_TALK.search(f["text"])]
+    batch += _admit(rng.sample(forum, len(forum)), pooled)[: args.forum_asking]
+    rng.shuffle(batch)
+    return batch
+
+
+# Phone posts that ask before buying, in so many words (how good, which one, worth it,
+# recommend): the eleventh batch, drawn after the tenth left most wanting posts labelled
+# `none` or `evaluation`.
+ASKS_BEFORE_BUYING = re.compile(
+    r"怎么样|求推荐|推荐一下|哪个|哪款|值得买|值不值|值得入手|好不好|要不要|能买吗|可以买吗|买吗|入手吗|好用吗"
+)
+
+
+def eleventh_batch(
+    args: argparse.Namespace, rng: random.Random, pooled: set[str]
+) -> list[dict[str, Any]]:
+    """The phone posts left that want a phone, then those that ask before buying one."""
+    unique: dict[str, dict[str, Any]] = {}
+    for post in stance_weibo(args.mirrors):
+        key = re.sub(r"http\S+|展开全文c?|\W", "", post["text"])[:60]
+        unique.setdefault(key, post)
+    phone = [p for p in unique.values() if p["source"]["target"] == "iPhone SE"]
+    rng.shuffle(phone)
+    batch = _admit([p for p in phone if WANTS.search(p["text"])], pooled)
+    batch += _admit([p for p in phone if ASKS_BEFORE_BUYING.search(p["text"])], pooled)
+    batch = batch[: args.phone_more]
+    rng.shuffle(batch)
+    return batch
+
+
+def later_batches(
+    args: argparse.Namespace,
+    rng: random.Random,
+    in_chunks: set[str],
+    trec: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tenth to twelfth batches, each against the texts already in the chunks (the
+    tenth batch's draws admit every stance post they look at, so the eleventh needs the
+    texts actually kept)."""
+    forum = [t for t in trec if t["platform"] == "forum"]
+    tenth = tenth_batch(args, rng, set(in_chunks), forum)
+    kept = in_chunks | {re.sub(r"\W", "", item["text"]) for item in tenth}
+    eleventh = eleventh_batch(args, rng, kept)
+    kept |= {re.sub(r"\W", "", item["text"]) for item in eleventh}
+    return tenth, eleventh, twelfth_batch(args, rng, kept)
+
+
+# Epidemic posts that cannot find something to buy or ask where to buy it, sellers' short
+# offers (a price in 【】, a coupon, in stock), and posts that ask about shopping.
+CANNOT_FIND = re.compile(
+    r"买不到|抢不到|没有卖|没得卖|囤|求购|想买|准备买|打算买|哪里(能|可以|有)?(买|卖)|在哪(里|儿)?(能)?买"
+    r"|有没有.{0,6}(卖|买)|去哪(里|儿)?买"
+)
+SELLING = re.compile(r"【\d+(\.\d+)?】|券后|现货|包邮|领券|拍下|秒杀|\d+(\.\d+)?元")
+SHOP_TALK = re.compile(r"口罩|消毒|酒精|买|购|外卖|快递|淘宝|京东|药店|超市|商家|价格")
+
+
+def twelfth_batch(
+    args: argparse.Namespace, rng: random.Random, in_chunks: set[str]
+) -> list[dict[str, Any]]:
+    """Epidemic Weibo posts: wanting what cannot be found or asking where to buy it, sellers'
+    offers, questions about shopping, and ordinary posts (negatives)."""
+    posts = list(epidemic_weibo(args.mirrors))
+    rng.shuffle(posts)
+    seen = set(in_chunks)
+    batch = _admit([p for p in posts if CANNOT_FIND.search(p["text"])], seen)[: args.epidemic]
+    selling = [p for p in posts if SELLING.search(p["text"]) and SHOP_TALK.search(p["text"])]
+    batch += _admit(selling, seen)[: args.epidemic_selling]
+    asking = [p for p in posts if ASKS.search(p["text"]) and SHOP_TALK.search(p["text"])]
+    batch += _admit(asking, seen)[: args.epidemic_asking]
+    batch += _admit(posts, seen)[: args.epidemic_ordinary]
+    rng.shuffle(batch)
+    return batch
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -399,6 +564,36 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--wanting", type=int, default=300, help="eighth batch: comments of each source wanting"
+    )
+    parser.add_argument(
+        "--phone-wanting", type=int, default=170, help="tenth batch: phone posts that want"
+    )
+    parser.add_argument(
+        "--phone-asking", type=int, default=130, help="tenth batch: phone posts that ask"
+    )
+    parser.add_argument(
+        "--debates-buying", type=int, default=60, help="tenth batch: debate posts near buying"
+    )
+    parser.add_argument(
+        "--stance-ordinary", type=int, default=90, help="tenth batch: ordinary stance posts"
+    )
+    parser.add_argument(
+        "--forum-asking", type=int, default=70, help="tenth batch: forum posts wanting or asking"
+    )
+    parser.add_argument(
+        "--phone-more", type=int, default=220, help="eleventh batch: phone posts left"
+    )
+    parser.add_argument(
+        "--epidemic", type=int, default=110, help="twelfth batch: posts wanting or asking where"
+    )
+    parser.add_argument(
+        "--epidemic-selling", type=int, default=40, help="twelfth batch: sellers' offers"
+    )
+    parser.add_argument(
+        "--epidemic-asking", type=int, default=40, help="twelfth batch: questions on shopping"
+    )
+    parser.add_argument(
+        "--epidemic-ordinary", type=int, default=30, help="twelfth batch: ordinary posts"
     )
     return parser.parse_args()
 
@@ -453,10 +648,14 @@ def main() -> int:
     rng.shuffle(sixth)
     earlier = pool + fourth + fifth + sixth
     seventh, eighth, ninth = wider_batches(args, rng, seen, earlier, weibo + comments + notes)
+    # The tenth and eleventh batches: against every text in the chunks, like the ninth.
+    in_chunks = {re.sub(r"\W", "", item["text"]) for item in earlier + seventh + eighth + ninth}
+    tenth, eleventh, twelfth = later_batches(args, rng, in_chunks, trec)
     # The later batches start chunks of their own, so that the chunks already labelled keep
     # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    for batch in (fourth, fifth, sixth, seventh, eighth, ninth):
+    batches = (fourth, fifth, sixth, seventh, eighth, ninth, tenth, eleventh, twelfth)
+    for batch in batches:
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     for number, rows in enumerate(chunks, start=1):
