@@ -5,6 +5,7 @@ process that answered is killed."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -242,3 +243,17 @@ def test_no_click_answered_is_lost_when_the_web_process_is_killed(
     stored = set(db.scalars(select(LinkClick.click_id)))
     assert set(answered) <= stored
     assert len(answered) == 40
+
+
+def test_redirects_are_left_out_of_the_access_log(app: FastAPI) -> None:
+    """uvicorn's access log keeps the app's pages, not every click of a campaign."""
+    log = logging.getLogger("uvicorn.access")
+
+    def line(path: str) -> logging.LogRecord:
+        args = ("127.0.0.1:5000", "GET", path, "1.1", 302)
+        return log.makeRecord(
+            log.name, logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None
+        )
+
+    assert not log.filter(line("/l/Ab12cd"))
+    assert log.filter(line("/w/acme/links"))

@@ -248,7 +248,20 @@ async def _plain(send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _NoRedirectsInAccessLog(logging.Filter):
+    """Leaves the redirects out of uvicorn's access log: the journal records each click, and
+    a campaign's burst of clicks would fill the log (its line costs as much as the journal's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (isinstance(args, tuple) and len(args) > 2 and str(args[2]).startswith(PREFIX))
+
+
+_ACCESS_LOG_FILTER = _NoRedirectsInAccessLog()
+
+
 def set_up(app: FastAPI) -> None:
     """Put the redirect in front of the app (called once the app is built)."""
     app.state.click_secret = app.state.settings.resolved_secret_key().encode()
     app.add_middleware(ShortLinks, web_app=app)
+    logging.getLogger("uvicorn.access").addFilter(_ACCESS_LOG_FILTER)  # added once
