@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import Workspace
 from guanxi.convert import links
-from guanxi.convert.journal import ClickJournal, journal_dir, recover_orphans
+from guanxi.convert.journal import BATCH_LINES, ClickJournal, journal_dir, recover_orphans
 from guanxi.convert.models import LinkClick, TrackedLink
-from guanxi.convert.redirect import CLICK_PARAMETER, ShortLinks
+from guanxi.convert.redirect import CLICK_PARAMETER, SWITCH_INTERVAL_S, ShortLinks
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.test_convert_links import BAIDU, WECHAT_IPHONE
 
@@ -185,6 +185,32 @@ def test_a_living_processs_journal_is_left_to_it(tmp_path: Path) -> None:
     assert stored == [{"click_id": "a"}]
     journal.close()
     assert not list(tmp_path.iterdir()), "a closed journal whose lines are stored is deleted"
+
+
+def test_the_copier_stores_a_burst_in_small_batches(tmp_path: Path) -> None:
+    """Given more lines than a batch, when they are copied, then every line is stored once,
+    in batches of at most BATCH_LINES (the redirects wait while a batch holds the
+    interpreter), and the next copy finds nothing new."""
+    batches: list[list[dict[str, object]]] = []
+    journal = ClickJournal(tmp_path, batches.append)
+    for n in range(BATCH_LINES * 2 + 7):
+        journal.append({"click_id": f"c{n}"})
+
+    assert journal.copy_new() == BATCH_LINES * 2 + 7
+    assert [len(batch) for batch in batches] == [BATCH_LINES, BATCH_LINES, 7]
+    assert journal.copy_new() == 0
+    journal.close()
+
+
+def test_the_first_click_lets_the_event_loop_take_the_interpreter_back_sooner(
+    client: TestClient, link: TrackedLink
+) -> None:
+    before = sys.getswitchinterval()
+    try:
+        client.get(f"/l/{link.key}", follow_redirects=False)
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL_S
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _free_port() -> int:
