@@ -48,3 +48,6 @@ def test_a_tiny_run_loses_no_click_and_attributes_what_the_recipe_says(
     click_ids, stored, attributed, expected = (int(value) for value in check.groups())
     assert click_ids == stored > 200
     assert attributed == expected > 1_000
+    per_click = re.search(r"server CPU per click.*?([\d,]+) µs", result.output, re.DOTALL)
+    assert per_click, said(result)
+    assert int(per_click.group(1).replace(",", "")) > 0

@@ -5,6 +5,7 @@ process that answered is killed."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -23,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import Workspace
 from guanxi.convert import links
-from guanxi.convert.journal import ClickJournal, journal_dir, recover_orphans
+from guanxi.convert.journal import BATCH_LINES, ClickJournal, journal_dir, recover_orphans
 from guanxi.convert.models import LinkClick, TrackedLink
-from guanxi.convert.redirect import CLICK_PARAMETER, ShortLinks
+from guanxi.convert.redirect import CLICK_PARAMETER, SWITCH_INTERVAL_S, ShortLinks
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.test_convert_links import BAIDU, WECHAT_IPHONE
 
@@ -186,6 +187,32 @@ def test_a_living_processs_journal_is_left_to_it(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir()), "a closed journal whose lines are stored is deleted"
 
 
+def test_the_copier_stores_a_burst_in_small_batches(tmp_path: Path) -> None:
+    """Given more lines than a batch, when they are copied, then every line is stored once,
+    in batches of at most BATCH_LINES (the redirects wait while a batch holds the
+    interpreter), and the next copy finds nothing new."""
+    batches: list[list[dict[str, object]]] = []
+    journal = ClickJournal(tmp_path, batches.append)
+    for n in range(BATCH_LINES * 2 + 7):
+        journal.append({"click_id": f"c{n}"})
+
+    assert journal.copy_new() == BATCH_LINES * 2 + 7
+    assert [len(batch) for batch in batches] == [BATCH_LINES, BATCH_LINES, 7]
+    assert journal.copy_new() == 0
+    journal.close()
+
+
+def test_the_first_click_lets_the_event_loop_take_the_interpreter_back_sooner(
+    client: TestClient, link: TrackedLink
+) -> None:
+    before = sys.getswitchinterval()
+    try:
+        client.get(f"/l/{link.key}", follow_redirects=False)
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL_S
+    finally:
+        sys.setswitchinterval(before)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -242,3 +269,17 @@ def test_no_click_answered_is_lost_when_the_web_process_is_killed(
     stored = set(db.scalars(select(LinkClick.click_id)))
     assert set(answered) <= stored
     assert len(answered) == 40
+
+
+def test_redirects_are_left_out_of_the_access_log(app: FastAPI) -> None:
+    """uvicorn's access log keeps the app's pages, not every click of a campaign."""
+    log = logging.getLogger("uvicorn.access")
+
+    def line(path: str) -> logging.LogRecord:
+        args = ("127.0.0.1:5000", "GET", path, "1.1", 302)
+        return log.makeRecord(
+            log.name, logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None
+        )
+
+    assert not log.filter(line("/l/Ab12cd"))
+    assert log.filter(line("/w/acme/links"))

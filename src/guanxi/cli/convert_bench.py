@@ -77,6 +77,11 @@ def bench_convert(
         f"{redirect.client_cpu_s / redirect.seconds:.0%} of one core",
     )
     table.add_row(
+        "server CPU per click, storing included",
+        f"{redirect.server_us_per_click:,.0f} µs (all stored {redirect.stored_after_s:.1f} s "
+        "after the load)",
+    )
+    table.add_row(
         "click ids handed out / stored / lost",
         f"{len(redirect.click_ids):,} / {redirect.stored:,} / {redirect.lost:,} "
         f"(SIGKILL after {redirect.killed_after:,} more answers)",

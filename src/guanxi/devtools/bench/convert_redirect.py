@@ -56,11 +56,20 @@ class RedirectFigures:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     server_cpu_s: float = 0.0
+    # The server's CPU from the load's start until its copier had stored every click the
+    # load was answered with (the copier may lag behind the answers), and how long after.
+    server_store_cpu_s: float = 0.0
+    stored_after_s: float = 0.0
     client_cpu_s: float = 0.0
     killed_after: int = 0
     click_ids: set[str] = field(default_factory=set)
     stored: int = 0
     lost: int = 0
+
+    @property
+    def server_us_per_click(self) -> float:
+        """Server CPU microseconds per answered redirect, its storing included."""
+        return self.server_store_cpu_s / self.answered * 1e6 if self.answered else 0.0
 
     @property
     def clicks_per_s(self) -> float:
@@ -280,6 +289,7 @@ def _measure_redirects(
                 )
             )
             figures.click_ids.update(warm.click_ids)
+            _wait_stored(database_url, figures.click_ids)  # the load's CPU is the load's own
             progress("redirect: warm-up", 1, 1)
             progress("redirect: load (s)", 0, round(seconds))
             server_before, client_before = first.cpu_s(), time.process_time()
@@ -302,6 +312,10 @@ def _measure_redirects(
             figures.latencies_ms = load.latencies_ms
             figures.errors = load.errors + warm.errors
             figures.click_ids.update(load.click_ids)
+            ended = time.perf_counter()
+            _wait_stored(database_url, figures.click_ids)
+            figures.stored_after_s = time.perf_counter() - ended
+            figures.server_store_cpu_s = first.cpu_s() - server_before
             progress("redirect: kill", 0, kill_after)
             killed = loop.run_until_complete(
                 _run_load(
@@ -332,6 +346,20 @@ def _measure_redirects(
     figures.stored = _stored(database_url, figures.click_ids)
     figures.lost = len(figures.click_ids) - figures.stored
     return figures
+
+
+def _wait_stored(database_url: str, click_ids: set[str]) -> None:
+    """Wait until the server's copier has stored ``click_ids`` (a BenchError after
+    SETTLE_TIMEOUT_S)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while (stored := _stored(database_url, click_ids)) < len(click_ids):
+        if time.monotonic() > deadline:
+            msg = (
+                f"the server stored {stored:,} of {len(click_ids):,} clicks "
+                f"{SETTLE_TIMEOUT_S:.0f} s after the load"
+            )
+            raise BenchError(msg)
+        time.sleep(0.25)
 
 
 def _stored(database_url: str, click_ids: set[str]) -> int:
