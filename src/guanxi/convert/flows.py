@@ -112,7 +112,7 @@ def account_new_followers(
     ``last_day``, by platform (every source, not only guanxi's codes); a platform none of
     whose accounts reported the figure is left out, never 0."""
     owned = select(Channel.id, Channel.platform).where(Channel.workspace_id == workspace_id)
-    platforms: dict[int, str] = dict(db.execute(owned).tuples().all())
+    platforms: dict[int, str] = {row[0]: row[1] for row in db.execute(owned)}
     totals: dict[str, int] = {}
     for channel_id, flows in measure_store(db).flows(list(platforms), first_day, last_day).items():
         if flows.new is not None and flows.new_days:

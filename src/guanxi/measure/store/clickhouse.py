@@ -357,16 +357,19 @@ class ClickHouseMeasureStore:
     ) -> dict[int, int]:
         """See ``MeasureStore.last_followers``."""
         where = "channel_id IN {ids:Array(UInt64)} AND followers IS NOT NULL"
+        bounds: dict[str, Any] = {}
         if upto is not None:
             where += " AND day <= {upto:Date32}"
+            bounds["upto"] = upto
         if before is not None:
             where += " AND day < {before:Date32}"
+            bounds["before"] = before
         found: dict[int, int] = {}
         for ids in _chunks(channel_ids):
             rows = self.client.rows(
                 f"SELECT channel_id, argMax(followers, day) FROM {DAYS} FINAL WHERE {where} "
                 "GROUP BY channel_id",
-                {"ids": ids, "upto": upto or date.max, "before": before or date.max},
+                {"ids": ids, **bounds},
             )
             found.update((int(channel_id), int(count)) for channel_id, count in rows)
         return found
@@ -418,21 +421,20 @@ class ClickHouseMeasureStore:
     ) -> bool:
         """See ``MeasureStore.has_days``."""
         where = "channel_id IN {ids:Array(UInt64)}"
+        bounds: dict[str, Any] = {}
         if first is not None:
             where += " AND day >= {first:Date32}"
+            bounds["first"] = first
         if last is not None:
             where += " AND day <= {last:Date32}"
+            bounds["last"] = last
         if illustrative is not None:
             where += " AND illustrative = {illustrative:UInt8}"
+            bounds["illustrative"] = int(illustrative)
         for ids in _chunks(channel_ids):
             rows = self.client.rows(
                 f"SELECT 1 FROM {DAYS} FINAL WHERE {where} LIMIT 1",
-                {
-                    "ids": ids,
-                    "first": first or date.min,
-                    "last": last or date.max,
-                    "illustrative": int(bool(illustrative)),
-                },
+                {"ids": ids, **bounds},
             )
             if rows:
                 return True
