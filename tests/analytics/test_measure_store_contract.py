@@ -36,7 +36,15 @@ from guanxi.measure.store import measure_store
 from guanxi.measure.store.base import SnapshotFact
 from tests.analytics.conftest import use_measure_store
 from tests.conftest import UserFactory, WorkspaceFactory
-from tests.measure_support import daily_figures, make_channel
+from tests.measure_support import NOW as COLLECTED_AT
+from tests.measure_support import (
+    TODAY,
+    Collector,
+    FakeMetrics,
+    PlantedPost,
+    daily_figures,
+    make_channel,
+)
 
 BEIJING = timezone(timedelta(hours=8))
 NEW_YORK = timezone(timedelta(hours=-5))
@@ -80,6 +88,8 @@ RANGES = {
     "empty": (date(2000, 1, 1), date(2000, 1, 31)),
 }
 ZONES = ("Asia/Shanghai", "America/New_York")
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @dataclass
@@ -370,3 +380,82 @@ def test_retention_deletes_the_same_snapshots(golden: Golden) -> None:
     on_sql = golden.answers(None)
     assert golden.answers(golden.client) == on_sql
     assert on_sql[f"snapshots before {NOW}"] == 2 * len(POSTS) - 4
+
+
+def _collected(
+    db: Session, workspace: Workspace, monkeypatch: pytest.MonkeyPatch, client: Any
+) -> dict[str, Any]:
+    """Run the collector on a fresh account of ``workspace`` with the store of ``client``
+    (None: SQL) four times, and read back what the pages show, without ids."""
+    use_measure_store(monkeypatch, client)
+    try:
+        fake = FakeMetrics(
+            posts=[
+                PlantedPost("p1", COLLECTED_AT - 3 * HOUR),
+                PlantedPost("p2", COLLECTED_AT - 2 * DAY),
+            ],
+            days=daily_figures(TODAY - 60 * DAY, TODAY - DAY),
+        )
+        fake.breakdowns[TODAY - DAY] = {"follower_source": {"search": 4, "article": 8}}
+        run = Collector(db, make_channel(db, workspace), fake)
+        reports = [
+            (report.snapshots, report.days, report.backfilled, report.backfill_done)
+            for at in (
+                COLLECTED_AT,
+                COLLECTED_AT + 2 * HOUR,
+                COLLECTED_AT + DAY,
+                COLLECTED_AT + DAY,
+            )
+            for report in [run.run(at)]
+        ]
+        posts = db.query(MeasuredPost).filter_by(channel_id=run.channel.id).all()
+        return {
+            "reports": reports,
+            "counts": sorted((p.external_id, p.snapshot_count) for p in posts),
+            "curves": {
+                p.external_id: curves.post_curve(db, workspace=workspace, post_id=p.id).points
+                for p in posts
+            },
+            "days": service.daily_series(
+                db,
+                workspace=workspace,
+                channel_id=run.channel.id,
+                start=TODAY - 40 * DAY,
+                end=TODAY,
+            ),
+            "sources": sources.breakdowns(
+                db,
+                workspace=workspace,
+                channel_id=run.channel.id,
+                start=TODAY - 40 * DAY,
+                end=TODAY,
+            ),
+            "status": [
+                (row.first_day, row.last_day, row.posts)
+                for row in status.collection_status(db, workspace=workspace)
+            ],
+        }
+    finally:
+        use_measure_store(monkeypatch, None)
+
+
+def test_the_collector_writes_the_same_facts_to_both_stores(
+    db: Session,
+    make_user: UserFactory,
+    make_workspace: WorkspaceFactory,
+    clickhouse: AnalyticsClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given the same account in two workspaces, when the collector runs on one with the SQL
+    store and on the other with ClickHouse (at once, two hours later, a day later and again
+    at that moment: a re-sent batch), then each run stores as much and the pages read the
+    same days, curves, sources and collection status."""
+    owner = make_user("owner@collected.example")
+    on_sql = _collected(db, make_workspace("on-sql", owner=owner), monkeypatch, None)
+    on_clickhouse = _collected(
+        db, make_workspace("on-clickhouse", owner=owner), monkeypatch, clickhouse
+    )
+    assert on_clickhouse == on_sql
+    assert on_sql["reports"][-1][0] == 0  # the last run had nothing new to snapshot
+    assert on_sql["counts"] == [("p1", 2), ("p2", 2)]  # the decaying schedule's, as on SQL
+    assert on_sql["sources"]
