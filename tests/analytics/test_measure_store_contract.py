@@ -136,7 +136,7 @@ class Golden:
         found: dict[str, Any] = {
             "snapshots": {
                 post_id: [(s.observed_at, s.as_of, dict(s.figures)) for s in snapshots]
-                for post_id, snapshots in store.snapshots(posts).items()
+                for post_id, snapshots in store.snapshots(self.workspace.id, posts).items()
             },
             "spans": store.spans(ids),
             "has days": store.has_days(ids),
@@ -301,7 +301,7 @@ def test_a_resent_batch_is_counted_once(golden: Golden) -> None:
     sent again to each store, nothing is new and every answer stays as it was."""
     before = golden.answers(None)
     post_id = golden.post_ids()[0]
-    stored = measure_store(golden.db).snapshots([post_id])[post_id][-1]
+    stored = measure_store(golden.db).snapshots(golden.workspace.id, [post_id])[post_id][-1]
     resent = SnapshotFact(
         golden.workspace.id, post_id, stored.observed_at, {"views": 1}, stored.as_of
     )

@@ -111,7 +111,7 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
     if channel is None:  # a post's channel goes with it (ON DELETE CASCADE)
         raise NotFoundError(N_("No such measured post in this workspace."))
     store = measure_store(db)
-    points = _points(post, store.snapshots([post.id]).get(post.id, []))
+    points = _points(post, store.snapshots(workspace.id, [post.id]).get(post.id, []))
     others = db.scalars(
         select(MeasuredPost)
         .where(
@@ -122,7 +122,7 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
         .order_by(MeasuredPost.published_at.desc())
         .limit(MEDIAN_POSTS)
     ).all()
-    snapshots = store.snapshots([other.id for other in others])
+    snapshots = store.snapshots(workspace.id, [other.id for other in others])
     curves = []
     for other in others:
         other_points = _points(other, snapshots.get(other.id, []))

@@ -111,8 +111,10 @@ class MeasureStore(Protocol):
 
     # --- Snapshots -------------------------------------------------------------------
 
-    def snapshots(self, post_ids: Sequence[int]) -> dict[int, list[SnapshotFact]]:
-        """The posts' snapshots, each post's in the order they were taken."""
+    def snapshots(
+        self, workspace_id: int, post_ids: Sequence[int]
+    ) -> dict[int, list[SnapshotFact]]:
+        """The workspace's posts' snapshots, each post's in the order they were taken."""
         ...
 
     def count_snapshots_before(self, *, workspace_id: int, before: datetime) -> int:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from guanxi.analytics.client import AnalyticsClient
+from guanxi.core.db import utcnow
 from guanxi.measure.store.base import (
     FIGURES,
     BreakdownFact,
@@ -216,7 +217,7 @@ class ClickHouseMeasureStore:
                     fact.workspace_id,
                     fact.channel_id,
                     fact.day,
-                    to_clickhouse(fact.collected_at),
+                    to_clickhouse(fact.collected_at or utcnow()),
                     int(old.illustrative if old is not None else fact.illustrative),
                     *(merged.figures.get(name) for name in FIGURES),
                     version,
@@ -259,15 +260,17 @@ class ClickHouseMeasureStore:
 
     # --- Snapshots -------------------------------------------------------------------
 
-    def snapshots(self, post_ids: Sequence[int]) -> dict[int, list[SnapshotFact]]:
+    def snapshots(
+        self, workspace_id: int, post_ids: Sequence[int]
+    ) -> dict[int, list[SnapshotFact]]:
         """See ``MeasureStore.snapshots``."""
         found: dict[int, list[SnapshotFact]] = {}
         for ids in _chunks(post_ids):
             rows = self.client.rows(
                 f"SELECT workspace_id, post_id, observed_at, as_of, {', '.join(FIGURES)} "
-                f"FROM {SNAPSHOTS} FINAL WHERE post_id IN {{ids:Array(UInt64)}} "
-                "ORDER BY post_id, observed_at",
-                {"ids": ids},
+                f"FROM {SNAPSHOTS} FINAL WHERE workspace_id = {{ws:UInt64}} "
+                "AND post_id IN {ids:Array(UInt64)} ORDER BY post_id, observed_at",
+                {"ws": workspace_id, "ids": ids},
             )
             for row in rows:
                 found.setdefault(int(row[1]), []).append(

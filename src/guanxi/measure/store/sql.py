@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
+from guanxi.core.db import utcnow
 from guanxi.core.in_lists import among
 from guanxi.core.upsert import insert_statement
 from guanxi.measure.models import (
@@ -63,7 +64,7 @@ class SqlMeasureStore:
                 for post_id, observed_at in self.db.execute(
                     select(PostSnapshot.post_id, PostSnapshot.observed_at).where(
                         among(self.db, PostSnapshot.post_id, [s.post_id for s in snapshots]),
-                        PostSnapshot.observed_at.in_({s.observed_at for s in snapshots}),
+                        PostSnapshot.observed_at.in_(sorted({s.observed_at for s in snapshots})),
                     )
                 )
             }
@@ -91,7 +92,7 @@ class SqlMeasureStore:
             {
                 "channel_id": d.channel_id,
                 "day": d.day,
-                "collected_at": d.collected_at,
+                "collected_at": d.collected_at or utcnow(),
                 "illustrative": d.illustrative,
                 **{name: d.figures.get(name) for name in FIGURES},
             }
@@ -137,18 +138,23 @@ class SqlMeasureStore:
 
     # --- Snapshots -------------------------------------------------------------------
 
-    def snapshots(self, post_ids: Sequence[int]) -> dict[int, list[SnapshotFact]]:
+    def snapshots(
+        self, workspace_id: int, post_ids: Sequence[int]
+    ) -> dict[int, list[SnapshotFact]]:
         """See ``MeasureStore.snapshots``."""
         found: dict[int, list[SnapshotFact]] = {}
         if not post_ids:
             return found
-        rows = self.db.execute(
-            select(PostSnapshot, MeasuredPost.workspace_id)
+        rows = self.db.scalars(
+            select(PostSnapshot)
             .join(MeasuredPost, MeasuredPost.id == PostSnapshot.post_id)
-            .where(among(self.db, PostSnapshot.post_id, list(post_ids)))
+            .where(
+                among(self.db, PostSnapshot.post_id, list(post_ids)),
+                MeasuredPost.workspace_id == workspace_id,
+            )
             .order_by(PostSnapshot.post_id, PostSnapshot.observed_at)
-        ).all()
-        for snapshot, workspace_id in rows:
+        )
+        for snapshot in rows:
             found.setdefault(snapshot.post_id, []).append(
                 SnapshotFact(
                     workspace_id=workspace_id,
