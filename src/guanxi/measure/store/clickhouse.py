@@ -101,18 +101,24 @@ def next_version() -> int:
         return _last_version
 
 
+def naive_utc(value: datetime) -> datetime:
+    """A moment as ClickHouse takes it: naive, in UTC (a naive one is taken as UTC)."""
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def aware_utc(value: datetime) -> datetime:
+    """A moment ClickHouse returned, aware in UTC as the SQL database gives it."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def to_clickhouse(value: datetime | None) -> datetime | None:
-    """A moment as ClickHouse takes it: naive, in UTC."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    """``naive_utc``, None kept."""
+    return None if value is None else naive_utc(value)
 
 
 def from_clickhouse(value: datetime | None) -> datetime | None:
-    """A moment ClickHouse returned, aware in UTC as the SQL database gives it."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """``aware_utc``, None kept."""
+    return None if value is None else aware_utc(value)
 
 
 def token(table: str, rows: Sequence[Sequence[Any]]) -> str:
@@ -147,9 +153,7 @@ class ClickHouseMeasureStore:
         """See ``MeasureStore.write_snapshots``."""
         latest: dict[tuple[int, datetime], SnapshotFact] = {}
         for snapshot in snapshots:
-            moment = to_clickhouse(snapshot.observed_at)
-            assert moment is not None
-            key = (snapshot.post_id, moment)
+            key = (snapshot.post_id, naive_utc(snapshot.observed_at))
             # Within a batch, as in one SQL statement: the first wins, or the last replaces.
             if replace or key not in latest:
                 latest[key] = snapshot
@@ -181,8 +185,8 @@ class ClickHouseMeasureStore:
         for snapshot in snapshots:
             by_workspace.setdefault(snapshot.workspace_id, []).append(snapshot)
         for workspace_id, group in by_workspace.items():
-            moments = sorted({to_clickhouse(s.observed_at) for s in group})  # type: ignore[type-var]
-            days = sorted({moment.date() for moment in moments if moment is not None})
+            moments = sorted({naive_utc(s.observed_at) for s in group})
+            days = sorted({moment.date() for moment in moments})
             for ids in _chunks([s.post_id for s in group]):
                 rows = self.client.rows(
                     f"SELECT post_id, observed_at, as_of FROM {SNAPSHOTS} FINAL "
@@ -193,8 +197,8 @@ class ClickHouseMeasureStore:
                     {"ws": workspace_id, "days": days, "ids": ids, "moments": moments},
                 )
                 for post_id, moment, as_of in rows:
-                    key = (int(post_id), to_clickhouse(from_clickhouse(moment)))
-                    taken[key] = to_clickhouse(from_clickhouse(as_of))  # type: ignore[index]
+                    key = (int(post_id), naive_utc(aware_utc(moment)))
+                    taken[key] = None if as_of is None else naive_utc(aware_utc(as_of))
         return taken
 
     def write_days(self, days: Sequence[DayFact]) -> None:
@@ -277,7 +281,7 @@ class ClickHouseMeasureStore:
                     SnapshotFact(
                         workspace_id=int(row[0]),
                         post_id=int(row[1]),
-                        observed_at=from_clickhouse(row[2]),  # type: ignore[arg-type]
+                        observed_at=aware_utc(row[2]),
                         as_of=from_clickhouse(row[3]),
                         figures=_figures(row[4:]),
                     )

@@ -368,8 +368,8 @@ def followers_walk(
     )
 
 
-def _int(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[call-overload]
+def _int(value: int | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _utc_key(moment: datetime) -> datetime:
