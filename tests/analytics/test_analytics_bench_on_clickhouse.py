@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from guanxi.analytics.client import connect
-
 from tests.cli import run, said
 from tests.test_bench_analytics import LAST_LINE
 
