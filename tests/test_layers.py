@@ -103,7 +103,8 @@ ALLOWED_SIDEWAYS: dict[tuple[str, str], str] = {
     ("convert", "publishing"): "a tracked link is made for one of publishing's campaigns or "
     "posts: their models are read in convert/flows.py only",
     ("convert", "measure"): "a campaign's funnel starts at the views analytics measured for "
-    "its posts: measure's MeasuredPost is read in convert/flows.py only",
+    "its posts: measure's MeasuredPost and store (account days) are read in convert/flows.py "
+    "only",
     ("measure", "listening"): "the analytics benchmark sets the brand's accounts beside the "
     "competitors listening tracks: one service function (competitor_activity), read in "
     "measure/analysis/flows.py",

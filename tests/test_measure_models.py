@@ -92,6 +92,7 @@ def test_analytics_reads_other_capabilities_through_their_tables_only() -> None:
         "mappings",
         "measure",
         "retention",  # a shared service: from which day a post's snapshots are kept
+        "analytics",  # a shared service: the ClickHouse client the measure store writes with
     }
     package = Path(__file__).resolve().parents[1] / "src" / "guanxi" / "measure"
     crossings = set()

@@ -27,10 +27,19 @@ def bench_analytics(
             help="A PostgreSQL server URL to create a scratch database on; default SQLite."
         ),
     ] = "",
+    analytics_url: Annotated[
+        str,
+        typer.Option(
+            help="A ClickHouse (chdb:///dir or clickhouse://...) to copy the facts to and time "
+            "the pages on; default the SQL database."
+        ),
+    ] = "",
 ) -> None:
     """Fill a scratch database with ACCOUNTS × DAYS days of figures and POSTS × SNAPSHOTS
     snapshots, time each query of the analytics pages REPEATS times, then let the collector
-    snapshot COLLECT_POSTS posts of the sandbox's demo Weibo account."""
+    snapshot COLLECT_POSTS posts of the sandbox's demo Weibo account. With ANALYTICS_URL the
+    facts are copied to a scratch ClickHouse database and the pages timed on it (the
+    collector still writes to SQL)."""
     from guanxi.devtools.bench.analytics import AnalyticsBenchConfig, run_analytics_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
     from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
@@ -43,8 +52,11 @@ def bench_analytics(
         collect_posts=collect_posts,
         seed=seed,
         database_url=database_url,
+        analytics_url=analytics_url,
     )
     backend = "PostgreSQL" if database_url else "SQLite"
+    if analytics_url:
+        backend += " + ClickHouse"
     console.print(
         f"bench analytics: {accounts} accounts x {days} days, {posts} posts x {snapshots} "
         f"snapshots, {backend}; the collector on {collect_posts} posts"
@@ -58,6 +70,8 @@ def bench_analytics(
         f"loaded in {result.load_s:.1f} s: "
         + ", ".join(f"{count:,} {name}" for name, count in result.rows.items())
     )
+    if analytics_url:
+        console.print(f"copied to ClickHouse in {result.copy_s:.1f} s")
     table = Table("query", "runs", "p50 ms", "p95 ms", title=f"analytics pages ({backend})")
     for timing in result.timings:
         p50, p95 = timing.percentile(0.5), timing.percentile(0.95)

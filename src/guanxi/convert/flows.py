@@ -1,7 +1,7 @@
 """What conversions read of publishing and analytics: the workspace's campaigns and posts a
 link is made for (publishing's models only, read here), the views analytics measured for a
 campaign's posts (the top of its funnel; measure's ``MeasuredPost`` only), and the accounts'
-new followers by day as the platforms reported them (measure's ``AccountDay`` only)."""
+new followers by day as the platforms reported them (measure's store of account days)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
 from guanxi.core.errors import N_, UserError
-from guanxi.measure.models import AccountDay, MeasuredPost
+from guanxi.measure.models import MeasuredPost
+from guanxi.measure.store import measure_store
 from guanxi.publishing.models import Campaign, Post, Variant
 
 POSTS_LISTED = 200  # the newest posts offered in the link form
@@ -110,15 +111,11 @@ def account_new_followers(
     """The new followers the workspace's accounts reported for the days ``first_day`` ..
     ``last_day``, by platform (every source, not only guanxi's codes); a platform none of
     whose accounts reported the figure is left out, never 0."""
-    rows = db.execute(
-        select(Channel.platform, func.sum(AccountDay.new_followers))
-        .join(Channel, AccountDay.channel_id == Channel.id)
-        .where(
-            Channel.workspace_id == workspace_id,
-            AccountDay.day >= first_day,
-            AccountDay.day <= last_day,
-            AccountDay.new_followers.is_not(None),
-        )
-        .group_by(Channel.platform)
-    )
-    return {platform: int(total) for platform, total in rows if total is not None}
+    owned = select(Channel.id, Channel.platform).where(Channel.workspace_id == workspace_id)
+    platforms: dict[int, str] = {row[0]: row[1] for row in db.execute(owned)}
+    totals: dict[str, int] = {}
+    for channel_id, flows in measure_store(db).flows(list(platforms), first_day, last_day).items():
+        if flows.new is not None and flows.new_days:
+            platform = platforms[channel_id]
+            totals[platform] = totals.get(platform, 0) + flows.new
+    return totals

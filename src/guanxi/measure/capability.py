@@ -22,6 +22,7 @@ capability = Capability(
     cli=cli.register,
     models=(models, imports_models),
     retention=(SNAPSHOTS,),
+    analytics_migrations=("guanxi.measure.store.clickhouse_migrations",),
     glance=Glance(
         title=N_("Analytics"),
         description=N_(

@@ -10,7 +10,6 @@ measured since, has no figure there and is left out of that age's median).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,10 +20,13 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
+from guanxi.connectors.metrics import Metric
 from guanxi.core.errors import N_, NotFoundError
 from guanxi.measure.definitions import engagements
-from guanxi.measure.models import MeasuredPost, PostSnapshot
+from guanxi.measure.models import MeasuredPost
 from guanxi.measure.retention import KIND as RETAINED_SNAPSHOTS
+from guanxi.measure.store import measure_store
+from guanxi.measure.store.base import SnapshotFact
 from guanxi.retention.service import detail_kept_from
 
 MEDIAN_POSTS = 60  # the account's most recent posts the median curve is made of
@@ -65,17 +67,22 @@ class PostCurve:
     detail_kept_from: datetime | None = None
 
 
-def _hours(post: MeasuredPost, snapshot: PostSnapshot) -> float:
+def _hours(post: MeasuredPost, snapshot: SnapshotFact) -> float:
     moment = snapshot.as_of or snapshot.observed_at
     return max(0.0, (moment - post.published_at).total_seconds() / 3600)
 
 
-def _points(post: MeasuredPost, snapshots: Sequence[PostSnapshot]) -> list[CurvePoint]:
+def _points(post: MeasuredPost, snapshots: Sequence[SnapshotFact]) -> list[CurvePoint]:
     points = [
-        CurvePoint(_hours(post, s), s.observed_at, s.views, engagements(s.figures()))
+        CurvePoint(_hours(post, s), s.observed_at, s.value(Metric.VIEWS), engagements(_reported(s)))
         for s in snapshots
     ]
     return sorted(points, key=lambda p: p.hours)
+
+
+def _reported(snapshot: SnapshotFact) -> dict[Metric, int]:
+    found = {metric: snapshot.value(metric) for metric in Metric}
+    return {metric: value for metric, value in found.items() if value is not None}
 
 
 def _at(ages: list[float], values: list[int | None], hours: float) -> float | None:
@@ -103,12 +110,8 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
     channel = db.get(Channel, post.channel_id)
     if channel is None:  # a post's channel goes with it (ON DELETE CASCADE)
         raise NotFoundError(N_("No such measured post in this workspace."))
-    own = db.scalars(
-        select(PostSnapshot)
-        .where(PostSnapshot.post_id == post.id)
-        .order_by(PostSnapshot.observed_at)
-    ).all()
-    points = _points(post, own)
+    store = measure_store(db)
+    points = _points(post, store.snapshots(workspace.id, [post.id]).get(post.id, []))
     others = db.scalars(
         select(MeasuredPost)
         .where(
@@ -119,12 +122,7 @@ def post_curve(db: Session, *, workspace: Workspace, post_id: int) -> PostCurve:
         .order_by(MeasuredPost.published_at.desc())
         .limit(MEDIAN_POSTS)
     ).all()
-    snapshots: dict[int, list[PostSnapshot]] = defaultdict(list)
-    if others:
-        for snapshot in db.scalars(
-            select(PostSnapshot).where(PostSnapshot.post_id.in_([o.id for o in others]))
-        ):
-            snapshots[snapshot.post_id].append(snapshot)
+    snapshots = store.snapshots(workspace.id, [other.id for other in others])
     curves = []
     for other in others:
         other_points = _points(other, snapshots.get(other.id, []))

@@ -26,12 +26,12 @@ from guanxi.core.upsert import create_unique
 from guanxi.measure.definitions import ENGAGEMENT_METRICS, ENGAGEMENTS, formula_figures
 from guanxi.measure.formulas import Formula, Name, Negate, Node, Number, parse
 from guanxi.measure.models import (
-    AccountDay,
     CustomMetric,
     CustomMetricCreate,
     MeasuredPost,
 )
 from guanxi.measure.service import channels_of, period_bounds
+from guanxi.measure.store import measure_store
 
 PREVIEW_DAYS = 30
 PREVIEW_EXAMPLES = 3
@@ -133,7 +133,7 @@ def find_custom_metric(db: Session, *, workspace: Workspace, metric_id: int) -> 
 # --- The formula in SQL --------------------------------------------------------------------
 
 
-def _engagements(table: type[MeasuredPost] | type[AccountDay]) -> Any:
+def _engagements(table: type[MeasuredPost]) -> Any:
     """The engagements of a row in SQL: the sum of those reported, NULL when none is."""
     columns = [getattr(table, m.value) for m in ENGAGEMENT_METRICS]
     total: Any = func.coalesce(columns[0], 0)
@@ -142,7 +142,7 @@ def _engagements(table: type[MeasuredPost] | type[AccountDay]) -> Any:
     return case((or_(*(column.is_not(None) for column in columns)), total), else_=None)
 
 
-def sql_value(formula: Formula, table: type[MeasuredPost] | type[AccountDay]) -> Any:
+def sql_value(formula: Formula, table: type[MeasuredPost]) -> Any:
     """The formula over ``table``'s figure columns, as a SQL expression of a real number."""
 
     def written(node: Node) -> Any:
@@ -234,20 +234,14 @@ def preview(db: Session, *, workspace: Workspace, formula: str, today: date) -> 
         value = parsed.evaluate(formula_figures(figures))
         if value is not None:
             valued.append((value, row))
+    days = measure_store(db).days(channel_ids, start, end)
+    # The days are evaluated as the posts are: in Python, with the same formula.
     day_values = [
         value
-        for value in db.scalars(
-            select(sql_value(parsed, AccountDay)).where(
-                AccountDay.channel_id.in_(channel_ids), AccountDay.day.between(start, end)
-            )
-        )
-        if value is not None
+        for day in days
+        if (value := parsed.evaluate(formula_figures(day.reported()))) is not None
     ]
-    day_count = db.scalar(
-        select(func.count()).where(
-            AccountDay.channel_id.in_(channel_ids), AccountDay.day.between(start, end)
-        )
-    )
+    day_count = len(days)
     valued.sort(key=lambda pair: -pair[0])
     return MetricPreview(
         formula=parsed,

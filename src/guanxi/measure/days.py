@@ -14,16 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.connectors.base import NotSupportedError
 from guanxi.connectors.metrics import AccountDay as ReportedDay
-from guanxi.connectors.metrics import Metric, MetricsLimits, MetricsUnavailableError
+from guanxi.connectors.metrics import MetricsLimits, MetricsUnavailableError
 from guanxi.core import values
 from guanxi.core.errors import N_
-from guanxi.core.upsert import insert_statement
-from guanxi.measure.models import AccountDay, AccountDayBreakdown, FiguresKind
+from guanxi.measure.models import FiguresKind
 from guanxi.measure.runs import (
     Run,
     clear_missing,
@@ -33,6 +31,8 @@ from guanxi.measure.runs import (
     record_missing,
     unavailable,
 )
+from guanxi.measure.store import measure_store
+from guanxi.measure.store.base import BreakdownFact, DayFact
 
 MAX_DAY_CALLS = 8  # account calls per channel and run for days not yet collected
 MAX_BACKFILL_CALLS = 12  # and for the backfill
@@ -63,7 +63,13 @@ def _fetch_days(run: Run, first: date, last: date) -> int:
         unavailable(run, FiguresKind.ACCOUNT, first, last, exc)
         return 0
     days = [day for day in answer if first <= day.day <= last]
-    store_days(run.db, channel_id=run.channel.id, days=days, now=run.now)
+    store_days(
+        run.db,
+        workspace_id=run.channel.workspace_id,
+        channel_id=run.channel.id,
+        days=days,
+        now=run.now,
+    )
     clear_missing(
         run.db, channel_id=run.channel.id, kind=FiguresKind.ACCOUNT, first_day=first, last_day=last
     )
@@ -71,33 +77,25 @@ def _fetch_days(run: Run, first: date, last: date) -> int:
     return len(days)
 
 
-def store_days(db: Session, *, channel_id: int, days: Sequence[ReportedDay], now: datetime) -> None:
+def store_days(
+    db: Session, *, workspace_id: int, channel_id: int, days: Sequence[ReportedDay], now: datetime
+) -> None:
     """Insert or update the account's figures of these days and their breakdowns; a figure
     the platform no longer reports keeps its stored value."""
     if not days:
         return
-    rows = [
-        {
-            "channel_id": channel_id,
-            "day": day.day,
-            "collected_at": now,
-            **figure_columns(day.values),
-        }
-        for day in days
-    ]
-    statement = insert_statement(db, AccountDay).values(rows)
-    table = AccountDay.__table__
-    db.execute(
-        statement.on_conflict_do_update(
-            index_elements=["channel_id", "day"],
-            set_={
-                "collected_at": statement.excluded.collected_at,
-                **{
-                    m.value: func.coalesce(statement.excluded[m.value], table.c[m.value])
-                    for m in Metric
-                },
-            },
-        )
+    store = measure_store(db)
+    store.write_days(
+        [
+            DayFact(
+                workspace_id=workspace_id,
+                channel_id=channel_id,
+                day=day.day,
+                figures=figure_columns(day.values),
+                collected_at=now,
+            )
+            for day in days
+        ]
     )
     splits = {
         (day.day, values.text(breakdown, limit=40), values.text(key, limit=60)): value
@@ -106,19 +104,15 @@ def store_days(db: Session, *, channel_id: int, days: Sequence[ReportedDay], now
         for key, count in counts.items()
         if (value := figure(count)) is not None
     }
-    if splits:
-        statement = insert_statement(db, AccountDayBreakdown).values(
-            [
-                {"channel_id": channel_id, "day": d, "breakdown": b, "key": k, "value": v}
-                for (d, b, k), v in splits.items()
-            ]
-        )
-        db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["channel_id", "day", "breakdown", "key"],
-                set_={"value": statement.excluded.value},
-            )
-        )
+    store.write_breakdowns(
+        [BreakdownFact(workspace_id, channel_id, d, b, k, v) for (d, b, k), v in splits.items()]
+    )
+
+
+def oldest_day(db: Session, channel_id: int) -> date | None:
+    """The first day the account has figures for (None: none yet)."""
+    span = measure_store(db).spans([channel_id]).get(channel_id)
+    return None if span is None else span.first
 
 
 def _ranges(first: date, last: date, size: int) -> Iterator[tuple[date, date]]:
@@ -181,9 +175,7 @@ def backfill_days(run: Run) -> None:
     if state.backfill_done_at is not None or state.history_from is None:
         return
     floor = oldest_reachable(limits, platform_today(run.now))
-    oldest_found = run.db.scalar(
-        select(func.min(AccountDay.day)).where(AccountDay.channel_id == run.channel.id)
-    )
+    oldest_found = oldest_day(run.db, run.channel.id)
     for _ in range(MAX_BACKFILL_CALLS):
         end = state.history_from - timedelta(days=1)
         reference = oldest_found or state.days_through or state.history_from
@@ -194,9 +186,7 @@ def backfill_days(run: Run) -> None:
         stored = _fetch_days(run, start, end)
         run.report.backfilled += stored
         if stored:
-            oldest_found = run.db.scalar(
-                select(func.min(AccountDay.day)).where(AccountDay.channel_id == run.channel.id)
-            )
+            oldest_found = oldest_day(run.db, run.channel.id)
         state.history_from = start
         run.db.commit()
     run.db.commit()

@@ -31,8 +31,9 @@ from guanxi.measure import flows, rated
 from guanxi.measure.custom_metrics import custom_values, sql_value
 from guanxi.measure.definitions import engagement_rate, engagements
 from guanxi.measure.formulas import parse
-from guanxi.measure.models import AccountDay, CustomMetric, MeasuredPost, PostFiguresRead
+from guanxi.measure.models import CustomMetric, MeasuredPost, PostFiguresRead
 from guanxi.measure.service import FOLLOWERS_LOOKBACK, channels_of, engagement_sum, period_bounds
+from guanxi.measure.store import measure_store
 
 PAGE_SIZE = 25
 PLATFORM_DAYS = ZoneInfo("Asia/Shanghai")  # the platforms' days, as account days are kept
@@ -108,19 +109,8 @@ def followers_by_day(
         return found
     first = min(min(days) for days in channel_days.values()) - FOLLOWERS_LOOKBACK
     last = max(max(days) for days in channel_days.values())
-    rows = db.execute(
-        select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
-        .where(
-            AccountDay.channel_id.in_(channel_days),
-            AccountDay.day.between(first, last),
-            AccountDay.followers.is_not(None),
-        )
-        .order_by(AccountDay.channel_id, AccountDay.day)
-    ).all()
-    for channel_id, day, count in rows:
-        days, counts = found.setdefault(channel_id, ([], []))
-        days.append(day)
-        counts.append(count or 0)
+    for channel_id, counts in measure_store(db).followers(list(channel_days), first, last).items():
+        found[channel_id] = ([day for day, _ in counts], [count for _, count in counts])
     return found
 
 

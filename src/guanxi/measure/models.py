@@ -20,6 +20,9 @@ account days, keyed by (channel, day) with no other index) and 100,000 posts × 
 snapshots. A measured post carries a copy of its latest snapshot's figures, so the lists
 and sums of a period's posts read one range of one index (workspace or channel, published)
 and never the snapshots; the snapshots are the posts' curves.
+
+The snapshots, account days and breakdowns are read and written through ``measure.store``
+only: with ``GUANXI_ANALYTICS_URL`` set they are kept in ClickHouse instead of these tables.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from guanxi.measure.definitions import (
     MetricDefinition,
     RateBasis,
 )
-from guanxi.measure.models import AccountDay, MeasuredPost
+from guanxi.measure.models import MeasuredPost
 from guanxi.measure.service import (
     PeriodTotals,
     Totals,
@@ -46,6 +46,7 @@ from guanxi.measure.service import (
     period_totals,
     previous_period,
 )
+from guanxi.measure.store import measure_store
 
 MAX_PERIOD_DAYS = 366  # a longer period is a request to narrow (or to export the posts)
 PRESET_DAYS = (7, 28, 90)
@@ -265,18 +266,8 @@ def followers_by_channel(
     found: dict[int, list[int | None]] = {c: [None] * len(days) for c in channel_ids}
     if not days or not channel_ids:
         return found
-    rows = db.execute(
-        select(AccountDay.channel_id, AccountDay.day, AccountDay.followers)
-        .where(
-            AccountDay.channel_id.in_(channel_ids),
-            AccountDay.day.between(days[0] - timedelta(days=31), days[-1]),
-            AccountDay.followers.is_not(None),
-        )
-        .order_by(AccountDay.day)
-    ).all()
-    by_channel: dict[int, dict[date, int]] = defaultdict(dict)
-    for channel_id, day, count in rows:
-        by_channel[channel_id][day] = int(count or 0)
+    stored = measure_store(db).followers(channel_ids, days[0] - timedelta(days=31), days[-1])
+    by_channel = {channel_id: dict(counts) for channel_id, counts in stored.items()}
     for channel_id, counts in by_channel.items():
         known = sorted(counts)
         last: int | None = None
@@ -415,8 +406,7 @@ def is_measured(db: Session, *, channel_ids: Sequence[int]) -> bool:
     """Whether any of these accounts has a figure yet (a day or a post)."""
     if not channel_ids:
         return False
-    day = db.scalar(select(AccountDay.day).where(AccountDay.channel_id.in_(channel_ids)).limit(1))
-    if day is not None:
+    if measure_store(db).has_days(channel_ids):
         return True
     post = db.scalar(
         select(MeasuredPost.id).where(MeasuredPost.channel_id.in_(channel_ids)).limit(1)

@@ -27,10 +27,11 @@ from guanxi.measure.models import (
     FoundBy,
     MeasuredPost,
     PostFormat,
-    PostSnapshot,
     SnapshotPlan,
 )
 from guanxi.measure.runs import Run, T, aware, figure_columns, platform_today, unavailable
+from guanxi.measure.store import measure_store
+from guanxi.measure.store.base import SnapshotFact
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def _store_snapshots(
     max_age: timedelta | None,
 ) -> None:
     by_id = {figures.external_id: figures for figures in answer}
-    rows = []
+    rows: list[SnapshotFact] = []
     for post in batch:
         figures = by_id.get(post.external_id)
         if figures is None:
@@ -235,12 +236,13 @@ def _store_snapshots(
             observed_at = aware(figures.observed_at)
             columns = figure_columns(figures.values)
             rows.append(
-                {
-                    "post_id": post.id,
-                    "observed_at": observed_at,
-                    "as_of": aware(figures.as_of) if figures.as_of else None,
-                    **columns,
-                }
+                SnapshotFact(
+                    workspace_id=post.workspace_id,
+                    post_id=post.id,
+                    observed_at=observed_at,
+                    as_of=aware(figures.as_of) if figures.as_of else None,
+                    figures=columns,
+                )
             )
             post.misses = 0
             if post.last_observed_at is None or observed_at >= post.last_observed_at:
@@ -251,19 +253,10 @@ def _store_snapshots(
         if post.next_snapshot_at is None:
             post.plan = SnapshotPlan.FINISHED
     if rows:
-        statement = insert_statement(run.db, PostSnapshot).values(rows)
-        inserted = (
-            run.db.execute(
-                statement.on_conflict_do_nothing(
-                    index_elements=["post_id", "observed_at"]
-                ).returning(PostSnapshot.post_id)
-            )
-            .scalars()
-            .all()
-        )
-        counted = set(inserted)
+        # A moment already stored (a re-sent answer) keeps its figures and is not counted.
+        counted = measure_store(run.db).write_snapshots(rows, replace=False)
         for post in batch:
             if post.id in counted:
                 post.snapshot_count += 1
-        run.report.snapshots += len(inserted)
+        run.report.snapshots += len(counted)
     run.db.commit()

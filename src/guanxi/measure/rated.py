@@ -38,8 +38,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from guanxi.measure.models import AccountDay, MeasuredPost
+from guanxi.measure.models import MeasuredPost
 from guanxi.measure.service import FOLLOWERS_LOOKBACK, engagement_sum
+from guanxi.measure.store import measure_store
 
 PLATFORM_ZONE = ZoneInfo("Asia/Shanghai")  # the platforms' days, as account days are kept
 # What Python's str.strip() strips, so that SQL trims a text to the same length.
@@ -151,17 +152,12 @@ def post_rate(db: Session, query: Select[Any], begins: datetime, ends: datetime)
     # listing.followers_by_day reads them for the built posts.
     first_day = first.astimezone(PLATFORM_ZONE).date() - FOLLOWERS_LOOKBACK
     day = LocalTime(db, MeasuredPost.published_at, PLATFORM_ZONE, begins, ends).day()
-    on_day = (
-        select(AccountDay.followers)
-        .where(
-            AccountDay.channel_id == MeasuredPost.channel_id,
-            AccountDay.day <= day,
-            AccountDay.day >= first_day,
-            AccountDay.followers.is_not(None),
-        )
-        .order_by(AccountDay.day.desc())
-        .limit(1)
-        .scalar_subquery()
+    on_day = measure_store(db).followers_on_day(
+        MeasuredPost.channel_id,
+        day,
+        first=first_day,
+        last=ends.astimezone(PLATFORM_ZONE).date(),
+        channels=query.add_columns(MeasuredPost.channel_id).where(views.is_(None)).distinct(),
     )
     audience = func.coalesce(on_day, MeasuredPost.followers)
     by_followers = views.is_(None) & engaged.is_not(None) & (audience != 0)

@@ -1,54 +1,30 @@
 """Measure's raw rows under a workspace's retention: post snapshots older than the period
 go. A post keeps its latest figures (``MeasuredPost`` carries a copy), and the account's
 days are kept whole, so every total and per-day figure stays; only the oldest points of a
-post's curve go, and its page says from which day they are kept."""
+post's curve go, and its page says from which day they are kept. The snapshots are in the
+measure store (the SQL database, or ClickHouse), which deletes them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.core.errors import N_
-from guanxi.core.in_lists import among
 from guanxi.core.retention import RetentionKind
-from guanxi.measure.models import MeasuredPost, PostSnapshot
+from guanxi.measure.store import measure_store
 
 KIND = "measure.snapshots"
 
 
-def _older(workspace_id: int, before: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (MeasuredPost.workspace_id == workspace_id, PostSnapshot.observed_at < before)
-
-
 def count_snapshots(db: Session, *, workspace_id: int, before: datetime) -> int:
     """The workspace's post snapshots taken before ``before``."""
-    query = (
-        select(func.count())
-        .select_from(PostSnapshot)
-        .join(MeasuredPost, MeasuredPost.id == PostSnapshot.post_id)
-        .where(*_older(workspace_id, before))
-    )
-    return int(db.scalar(query) or 0)
+    return measure_store(db).count_snapshots_before(workspace_id=workspace_id, before=before)
 
 
 def prune_snapshots(db: Session, *, workspace_id: int, before: datetime, limit: int) -> int:
     """Delete at most ``limit`` snapshots taken before ``before``; returns how many went."""
-    ids = list(
-        db.scalars(
-            select(PostSnapshot.id)
-            .join(MeasuredPost, MeasuredPost.id == PostSnapshot.post_id)
-            .where(*_older(workspace_id, before))
-            .limit(limit)
-        )
-    )
-    if not ids:
-        return 0
-    gone = db.execute(
-        delete(PostSnapshot).where(among(db, PostSnapshot.id, ids)).returning(PostSnapshot.id)
-    )
-    return len(gone.all())
+    return measure_store(db).delete_before(workspace_id=workspace_id, before=before, limit=limit)
 
 
 SNAPSHOTS = RetentionKind(

@@ -35,10 +35,8 @@ from guanxi.measure.definitions import (
     engagements,
     net_follower_growth,
 )
-from guanxi.measure.models import (
-    AccountDay,
-    MeasuredPost,
-)
+from guanxi.measure.models import MeasuredPost
+from guanxi.measure.store import measure_store
 
 MAX_SERIES_DAYS = 3 * 366 + 1  # a daily series longer than this is a request to narrow
 # How far before a post the account's follower count may be taken from, when the day
@@ -124,15 +122,8 @@ def daily_series(
             N_("A daily series covers at most {limit} days: choose a shorter period."),
             limit=MAX_SERIES_DAYS,
         )
-    rows = db.scalars(
-        select(AccountDay)
-        .where(
-            AccountDay.channel_id == channel.id,
-            AccountDay.day.between(start - timedelta(days=1), end),
-        )
-        .order_by(AccountDay.day)
-    ).all()
-    by_day = {row.day: row.figures() for row in rows}
+    rows = measure_store(db).days([channel.id], start - timedelta(days=1), end)
+    by_day = {row.day: row.reported() for row in rows}
     series = []
     day = start
     while day <= end:
@@ -170,12 +161,6 @@ def includes_illustrative(
     owned = select(Channel.id).where(Channel.workspace_id == workspace.id)
     if channel_ids is not None:
         owned = owned.where(Channel.id.in_(channel_ids))
-    days = select(AccountDay.day).where(
-        AccountDay.channel_id.in_(owned),
-        AccountDay.illustrative.is_(True),
-        AccountDay.day >= start,
-        AccountDay.day <= end,
-    )
     posts = select(MeasuredPost.id).where(
         MeasuredPost.workspace_id == workspace.id,
         MeasuredPost.channel_id.in_(owned),
@@ -183,7 +168,11 @@ def includes_illustrative(
         MeasuredPost.published_at >= begins,
         MeasuredPost.published_at < ends,
     )
-    return bool(db.scalar(select(or_(days.exists(), posts.exists()))))
+    if db.scalar(select(posts.exists())):
+        return True
+    return measure_store(db).has_days(
+        list(db.scalars(owned)), first=start, last=end, illustrative=True
+    )
 
 
 # --- A period's totals -------------------------------------------------------------------
@@ -276,21 +265,6 @@ def _int(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
 
 
-def _last_followers(
-    channel_id: Any, *, before: date | None = None, upto: date | None = None
-) -> Any:
-    """The last follower count of a channel before or up to a day, as a correlated scalar
-    subquery: per channel, a backward walk of the (channel, day) key to the first count."""
-    query = select(AccountDay.followers).where(
-        AccountDay.channel_id == channel_id, AccountDay.followers.is_not(None)
-    )
-    if before is not None:
-        query = query.where(AccountDay.day < before)
-    if upto is not None:
-        query = query.where(AccountDay.day <= upto)
-    return query.order_by(AccountDay.day.desc()).limit(1).scalar_subquery()
-
-
 def _followers(
     db: Session, channel_ids: Sequence[int], start: date, end: date
 ) -> dict[int, tuple[int | None, int | None]]:
@@ -300,40 +274,21 @@ def _followers(
 
     The totals are two backward walks of each account's (channel, day) key, whatever the
     period's length; the days of the period are read only for accounts without them."""
-    counts = {
-        row[0]: (_int(row[1]), _int(row[2]))
-        for row in db.execute(
-            select(
-                Channel.id,
-                _last_followers(Channel.id, upto=end),
-                _last_followers(Channel.id, before=start),
-            ).where(Channel.id.in_(channel_ids))
-        )
-    }
+    store = measure_store(db)
+    last_counts = store.last_followers(channel_ids, upto=end)
+    before_counts = store.last_followers(channel_ids, before=start)
     found: dict[int, tuple[int | None, int | None]] = {}
     flows_wanted = []
     for channel_id in channel_ids:
-        last, before = counts.get(channel_id, (None, None))
+        last, before = last_counts.get(channel_id), before_counts.get(channel_id)
         found[channel_id] = (last, None if last is None or before is None else last - before)
         if found[channel_id][1] is None:
             flows_wanted.append(channel_id)
     if not flows_wanted:
         return found
-    flows = db.execute(
-        select(
-            AccountDay.channel_id,
-            func.count(AccountDay.day),
-            func.sum(AccountDay.new_followers),
-            func.sum(AccountDay.lost_followers),
-            func.count(AccountDay.new_followers),
-            func.count(AccountDay.lost_followers),
-        )
-        .where(AccountDay.channel_id.in_(flows_wanted), AccountDay.day.between(start, end))
-        .group_by(AccountDay.channel_id)
-    )
-    for channel_id, days, new, lost, new_days, lost_days in flows:
-        if days and new_days == days and lost_days == days:
-            found[channel_id] = (found[channel_id][0], (_int(new) or 0) - (_int(lost) or 0))
+    for channel_id, flows in store.flows(flows_wanted, start, end).items():
+        if flows.new_days == flows.days and flows.lost_days == flows.days:
+            found[channel_id] = (found[channel_id][0], (flows.new or 0) - (flows.lost or 0))
     return found
 
 

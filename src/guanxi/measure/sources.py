@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
 from guanxi.core.errors import N_
-from guanxi.measure.models import AccountDayBreakdown
 from guanxi.measure.service import _channel
+from guanxi.measure.store import measure_store
 
 FOLLOWER_SOURCE = "follower_source"
 VIEW_SOURCE = "view_source"
@@ -69,18 +68,7 @@ def breakdowns(
 ) -> list[Breakdown]:
     """The account's breakdowns summed over ``start``..``end`` (the platform's days)."""
     channel = _channel(db, workspace, channel_id)
-    rows = db.execute(
-        select(
-            AccountDayBreakdown.breakdown,
-            AccountDayBreakdown.key,
-            func.sum(AccountDayBreakdown.value),
-        )
-        .where(
-            AccountDayBreakdown.channel_id == channel.id,
-            AccountDayBreakdown.day.between(start, end),
-        )
-        .group_by(AccountDayBreakdown.breakdown, AccountDayBreakdown.key)
-    ).all()
+    rows = measure_store(db).breakdown_sums(channel.id, start, end)
     grouped: dict[str, list[tuple[str, int]]] = {}
     for name, key, value in rows:
         grouped.setdefault(name, []).append((key, int(value or 0)))

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from guanxi.accounts.models import Workspace
 from guanxi.channels.models import Channel
 from guanxi.core.errors import N_, NotFoundError
-from guanxi.measure.models import AccountDay, CollectionState, MeasuredPost, MissingFigures
+from guanxi.measure.models import CollectionState, MeasuredPost, MissingFigures
+from guanxi.measure.store import measure_store
 
 
 @dataclass
@@ -45,16 +46,8 @@ def collection_status(
         .correlate(Channel)
         .scalar_subquery()
     )
-    first = select(func.min(AccountDay.day)).where(AccountDay.channel_id == Channel.id)
-    last = select(func.max(AccountDay.day)).where(AccountDay.channel_id == Channel.id)
     query = (
-        select(
-            Channel,
-            CollectionState,
-            posts,
-            first.correlate(Channel).scalar_subquery(),
-            last.correlate(Channel).scalar_subquery(),
-        )
+        select(Channel, CollectionState, posts)
         .outerjoin(CollectionState, CollectionState.channel_id == Channel.id)
         .where(Channel.workspace_id == workspace.id)
         .order_by(Channel.platform, Channel.name)
@@ -62,6 +55,7 @@ def collection_status(
     if channel_ids is not None:
         query = query.where(Channel.id.in_(channel_ids))
     rows = db.execute(query).all()
+    spans = measure_store(db).spans([row[0].id for row in rows])
     missing: dict[int, list[MissingFigures]] = defaultdict(list)
     if rows:
         for row in db.scalars(
@@ -75,11 +69,11 @@ def collection_status(
             channel=channel,
             state=state,
             posts=count or 0,
-            first_day=first_day,
-            last_day=last_day,
+            first_day=span.first if (span := spans.get(channel.id)) else None,
+            last_day=span.last if span else None,
             missing=missing.get(channel.id, []),
         )
-        for channel, state, count, first_day, last_day in rows
+        for channel, state, count in rows
     ]
 
 

@@ -42,6 +42,8 @@ from guanxi.devtools.bench.common import (
     no_progress,
     scratch_database,
 )
+from guanxi.devtools.bench.listening_store import serving_from
+from guanxi.devtools.bench.measure_store import copy_facts, scratch_store
 from guanxi.devtools.demo.stack import sandbox_environment
 from guanxi.measure import listing, service, status
 from guanxi.measure.analysis import service as analysis
@@ -84,6 +86,7 @@ class AnalyticsBenchConfig:
     collect_posts: int = 10_000
     seed: int = 0
     database_url: str = ""  # empty: a scratch SQLite file
+    analytics_url: str = ""  # a ClickHouse to copy the facts to and time the pages on
 
 
 @dataclass
@@ -93,6 +96,7 @@ class AnalyticsBenchResult:
     backend: str = "SQLite"
     rows: dict[str, int] = field(default_factory=dict)
     load_s: float = 0.0
+    copy_s: float = 0.0  # copying the facts to ClickHouse, when asked
     timings: list[Timing] = field(default_factory=list)
     collected_posts: int = 0
     collect_s: float = 0.0
@@ -123,7 +127,10 @@ def run_analytics_bench(
     config: AnalyticsBenchConfig, *, progress: Progress = no_progress
 ) -> AnalyticsBenchResult:
     """Load the history into a scratch database, time the pages' queries, run the collector."""
-    result = AnalyticsBenchResult(backend="PostgreSQL" if config.database_url else "SQLite")
+    backend = "PostgreSQL" if config.database_url else "SQLite"
+    if config.analytics_url:
+        backend += " + ClickHouse"
+    result = AnalyticsBenchResult(backend=backend)
     with (
         tempfile.TemporaryDirectory(prefix="guanxi-bench-analytics-") as workdir,
         scratch_database(config.database_url, Path(workdir)) as url,
@@ -135,7 +142,17 @@ def run_analytics_bench(
             workspace_id, channel_ids = load_history(sessions, config, result, progress)
             analyze(engine)
             result.load_s = time.perf_counter() - started
-            result.timings = time_queries(sessions, workspace_id, channel_ids, config, progress)
+            if config.analytics_url:
+                with scratch_store(config.analytics_url) as (client, named):
+                    started = time.perf_counter()
+                    copy_facts(sessions, client, progress=progress)
+                    result.copy_s = time.perf_counter() - started
+                    with serving_from(named):
+                        result.timings = time_queries(
+                            sessions, workspace_id, channel_ids, config, progress
+                        )
+            else:
+                result.timings = time_queries(sessions, workspace_id, channel_ids, config, progress)
             settings = Settings(
                 database_url=url,
                 data_dir=Path(workdir) / "data",

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.accounts.models import Workspace
@@ -29,14 +29,14 @@ from guanxi.core.db import utcnow
 from guanxi.core.upsert import insert_statement
 from guanxi.devtools.demo import DemoStep, post_tags
 from guanxi.measure.models import (
-    AccountDay,
     FoundBy,
     MeasuredPost,
     PostFormat,
-    PostSnapshot,
     SnapshotPlan,
 )
 from guanxi.measure.posts import next_snapshot_at, snapshot_ages
+from guanxi.measure.store import measure_store
+from guanxi.measure.store.base import DayFact, SnapshotFact
 from guanxi.sandbox import metrics
 from guanxi.sandbox import metrics_model as model
 from guanxi.sandbox.douyin_metrics import add_history_videos
@@ -88,17 +88,8 @@ def load_demo(db: Session, *, workspace: Workspace) -> None:
     """Add 180 days of illustrative history to each of the workspace's accounts that has
     none; an account with illustrative days already is left as it is."""
     channels = list(db.scalars(select(Channel).where(Channel.workspace_id == workspace.id)))
-    done = set(
-        db.scalars(
-            select(AccountDay.channel_id)
-            .where(
-                AccountDay.channel_id.in_([channel.id for channel in channels]),
-                AccountDay.illustrative.is_(True),
-            )
-            .distinct()
-        )
-    )
-    todo = [channel for channel in channels if channel.id not in done]
+    store = measure_store(db)
+    todo = [channel for channel in channels if not store.has_days([channel.id], illustrative=True)]
     if not todo:
         return
     now = utcnow()
@@ -159,28 +150,30 @@ def _store_history(db: Session, *, channel: Channel, state: SandboxState, now: d
     platform, account = channel.platform, channel.external_id
     today = metrics.today(state)
     first = today - timedelta(days=HISTORY_DAYS)
+    store = measure_store(db)
+    # A day collected already keeps its figures: the history fills the days around it.
+    collected = {fact.day for fact in store.days([channel.id], first, today)}
     days = []
     for offset in range(HISTORY_DAYS):
         figures = metrics.account_day(state, platform, account, first + timedelta(days=offset))
-        if figures is not None:
+        if figures is not None and figures.day not in collected:
             days.append(
-                {
-                    "channel_id": channel.id,
-                    "day": figures.day,
-                    "collected_at": now,
-                    "illustrative": True,
-                    "followers": figures.followers,
-                    "new_followers": figures.new_followers,
-                    "lost_followers": figures.lost_followers,
-                    **figures.figures,
-                }
+                DayFact(
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel.id,
+                    day=figures.day,
+                    collected_at=now,
+                    illustrative=True,
+                    figures={
+                        "followers": figures.followers,
+                        "new_followers": figures.new_followers,
+                        "lost_followers": figures.lost_followers,
+                        **figures.figures,
+                    },
+                )
             )
-    for chunk in _chunks(days):
-        db.execute(
-            insert_statement(db, AccountDay)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["channel_id", "day"])
-        )
+    for start in range(0, len(days), ROWS_PER_STATEMENT):
+        store.write_days(days[start : start + ROWS_PER_STATEMENT])
     plan = PLANS.get(platform, MANUAL_PLAN)
     limits: MetricsLimits | None = getattr(
         connector_factories().get(channel.connector), "metrics_limits", None
@@ -236,10 +229,17 @@ def _store_post(
     )
     if post_id is None or not snapshots:
         return  # measured already (the collector found it first): its snapshots are its own
-    db.execute(
-        insert_statement(db, PostSnapshot)
-        .values([{"post_id": post_id, "observed_at": at, **figures} for at, figures in snapshots])
-        .on_conflict_do_nothing(index_elements=["post_id", "observed_at"])
+    measure_store(db).write_snapshots(
+        [
+            SnapshotFact(
+                workspace_id=channel.workspace_id,
+                post_id=post_id,
+                observed_at=at,
+                figures=figures,
+            )
+            for at, figures in snapshots
+        ],
+        replace=False,
     )
 
 
@@ -254,11 +254,6 @@ def _snapshot_moments(
         if moment > now:
             return
         yield moment
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        yield rows[start : start + ROWS_PER_STATEMENT]
 
 
 def give_sandbox_history(db: Session, *, base_url: str, now: datetime | None = None) -> int:
@@ -290,11 +285,12 @@ def give_sandbox_history(db: Session, *, base_url: str, now: datetime | None = N
 
 def history_first_day(db: Session, *, channel_id: int) -> date | None:
     """The first day of a channel's illustrative history, None without one."""
-    return db.scalar(
-        select(func.min(AccountDay.day)).where(
-            AccountDay.channel_id == channel_id, AccountDay.illustrative.is_(True)
-        )
-    )
+    store = measure_store(db)
+    span = store.spans([channel_id]).get(channel_id)
+    if span is None:
+        return None
+    days = store.days([channel_id], span.first, span.last)
+    return next((fact.day for fact in days if fact.illustrative), None)
 
 
 DEMO = DemoStep(order=60, load=load_demo)

@@ -54,8 +54,10 @@ from guanxi.measure.imports.reading import (
     parsed_rows,
     preview,
 )
-from guanxi.measure.models import FoundBy, MeasuredPost, PostSnapshot, SnapshotPlan
+from guanxi.measure.models import FoundBy, MeasuredPost, SnapshotPlan
 from guanxi.measure.runs import figure_columns
+from guanxi.measure.store import measure_store
+from guanxi.measure.store.base import SnapshotFact
 
 BATCH = 500  # rows written per flush
 UPLOAD_DIR = "measure/imports"  # under the data dir, then the workspace id
@@ -326,7 +328,13 @@ def _store(
     if days:
         latest = {row.day: row for row in days}  # a day twice in a file: its last row counts
         reported = [ReportedDay(day=row.day, values=row.figures) for row in latest.values()]
-        store_days(db, channel_id=channel.id, days=reported, now=now)
+        store_days(
+            db,
+            workspace_id=channel.workspace_id,
+            channel_id=channel.id,
+            days=reported,
+            now=now,
+        )
     run.rows_imported += len(rows)
     db.flush()
 
@@ -371,28 +379,27 @@ def store_posts(
             post.text_excerpt = post.text_excerpt or row.title
             post.url = post.url or row.url
     db.flush()
-    post_ids = [known[external_id].id for external_id in by_id]
-    snapshots = select(PostSnapshot).where(PostSnapshot.observed_at == observed_at)
-    taken = {
-        snapshot.post_id: snapshot
-        for snapshot in scalars_among(db, snapshots, PostSnapshot.post_id, post_ids)
-    }
-    for external_id, row in by_id.items():
-        if not row.figures:
-            continue
-        post = known[external_id]
-        columns = figure_columns(row.figures)
-        snapshot = taken.get(post.id)
-        if snapshot is None:
-            db.add(PostSnapshot(post_id=post.id, observed_at=observed_at, **columns))
+    snapshots = [
+        SnapshotFact(
+            workspace_id=known[external_id].workspace_id,
+            post_id=known[external_id].id,
+            observed_at=observed_at,
+            figures=figure_columns(row.figures),
+        )
+        for external_id, row in by_id.items()
+        if row.figures
+    ]
+    # The file's moment taken again (the same export twice) takes the figures read now.
+    counted = measure_store(db).write_snapshots(snapshots, replace=True)
+    by_post_id = {post.id: post for post in known.values()}
+    for snapshot in snapshots:
+        post = by_post_id[snapshot.post_id]
+        if post.id in counted:
             post.snapshot_count += 1
-        else:
-            for name, value in columns.items():
-                setattr(snapshot, name, value)
         last = post.last_observed_at
         if last is None or observed_at >= last:
             post.last_observed_at = observed_at
-            for name, value in columns.items():
+            for name, value in snapshot.figures.items():
                 setattr(post, name, value)
     db.flush()
     return [known[external_id] for external_id in by_id]
