@@ -5,7 +5,7 @@ are ReplacingMergeTree tables of versioned rows, partitioned by month and ordere
 (workspace, day, id), the id made from the click id (or the channel and event id) so a fact
 written twice is one row; ``convert_click_hours`` and ``convert_code_event_hours`` are
 SummingMergeTree tables kept on insert by materialized views, with every fact ever stored,
-retention's deletions included (they are rows of sign 0). A write first reads what is
+retention's deletions included (a DELETE feeds no view). A write first reads what is
 stored: a click or event already there is not written again (a re-sent batch counts once),
 and the counting rule (one counted click per visitor, link and hour) is decided against the
 stored clicks of the batch's hours. Every insert carries a deduplication token.
@@ -349,10 +349,8 @@ class ClickHouseConvertStore:
         return self._count_before(CLICKS, "clicked_at", "click_id", workspace_id, before, kept())
 
     def prune_clicks(self, *, workspace_id: int, before: datetime, limit: int, kept: Kept) -> int:
-        """Deletion rows (sign 0: the hourly counts keep the clicks) for old rows not kept."""
-        return self._prune(
-            CLICKS, CLICK_COLUMNS, "clicked_at", "click_id", workspace_id, before, limit, kept
-        )
+        """Delete old rows not kept (the hourly counts keep the clicks)."""
+        return self._prune(CLICKS, "clicked_at", "click_id", workspace_id, before, limit, kept)
 
     # --- Scene-code events -------------------------------------------------------------
 
@@ -518,10 +516,8 @@ class ClickHouseConvertStore:
     def prune_code_events(
         self, *, workspace_id: int, before: datetime, limit: int, kept: Kept
     ) -> int:
-        """Deletion rows (sign 0: the hourly counts keep the events) for old rows not kept."""
-        return self._prune(
-            EVENTS, EVENT_COLUMNS, "occurred_at", "openid", workspace_id, before, limit, kept
-        )
+        """Delete old rows not kept (the hourly counts keep the events)."""
+        return self._prune(EVENTS, "occurred_at", "openid", workspace_id, before, limit, kept)
 
     # --- Retention ---------------------------------------------------------------------
 
@@ -552,7 +548,6 @@ class ClickHouseConvertStore:
     def _prune(
         self,
         table: str,
-        columns: Sequence[str],
         at: str,
         key: str,
         workspace_id: int,
@@ -560,14 +555,14 @@ class ClickHouseConvertStore:
         limit: int,
         kept: Kept,
     ) -> int:
+        """Delete at most ``limit`` live rows before ``before`` whose ``key`` is not kept,
+        oldest first, reading them a page at a time (kept ones are passed over)."""
         keep = set(kept())
-        state = ", ".join(columns[:STATE])
-        position = columns.index(key)
-        going: list[tuple[Any, ...]] = []
-        after: tuple[datetime, int] = (datetime(1970, 1, 1, tzinfo=UTC).replace(tzinfo=None), 0)
+        going: list[int] = []
+        after: tuple[datetime, int] = (datetime(1970, 1, 1), 0)  # noqa: DTZ001 - a UTC parameter
         while len(going) < limit:
             page = self.client.rows(
-                f"SELECT {state} FROM {table} FINAL WHERE workspace_id = {{ws:UInt64}} "
+                f"SELECT {at}, id, {key} FROM {table} FINAL WHERE workspace_id = {{ws:UInt64}} "
                 f"AND {at} < {{before:{INSTANT}}} "
                 f"AND ({at}, id) > ({{after_at:{INSTANT}}}, {{after_id:UInt64}}) "
                 f"ORDER BY {at}, id LIMIT {{page:UInt64}}",
@@ -579,12 +574,18 @@ class ClickHouseConvertStore:
                     "page": PAGE,
                 },
             )
-            going.extend(row for row in page if row[position] not in keep)
+            going.extend(int(row_id) for _at, row_id, value in page if value not in keep)
             if len(page) < PAGE:
                 break
-            last = page[-1]
-            after = (utc_naive(as_utc(last[columns.index(at)])), int(last[1]))
+            after = (utc_naive(as_utc(page[-1][0])), int(page[-1][1]))
         going = going[:limit]
-        version = time.time_ns()
-        self._insert(table, columns, [(*row, version, 0, 1) for row in going])
+        # A DELETE feeds no materialized view: the hourly counts keep the facts. It removes
+        # every version of a row (a code event's cancelled states too); the space is freed
+        # at the next merge.
+        for chunk in _chunks(going):
+            self.client.command(
+                f"DELETE FROM {table} WHERE workspace_id = {{ws:UInt64}} "
+                "AND id IN {ids:Array(UInt64)}",
+                {"ws": workspace_id, "ids": chunk},
+            )
         return len(going)

@@ -1,9 +1,9 @@
 -- Convert's event facts: tracked-link clicks and scene-code events, and their hourly counts.
 -- Rows are versioned (ReplacingMergeTree): a code event whose origin is learnt later gets a
 -- cancelling row of its old state (sign -1, is_deleted 1) and its new state (a higher
--- version); retention's deletions are rows with sign 0 and is_deleted 1. Reads of the rows
--- use FINAL; the hourly counts are the sum of sign over every row ever inserted, kept by the
--- materialized views, so a deleted fact stays counted in its hour.
+-- version). Reads of the rows use FINAL; the hourly counts are the sum of sign over every
+-- row ever inserted, kept by the materialized views; retention's DELETE feeds no view, so a
+-- deleted fact stays counted in its hour.
 CREATE TABLE IF NOT EXISTS convert_clicks (
     workspace_id UInt64,
     id UInt64,  -- from the click id: a click written twice is one row
