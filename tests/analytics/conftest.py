@@ -19,8 +19,11 @@ from guanxi.analytics.client import AnalyticsClient, connect
 
 SERVER_URL = os.environ.get("GUANXI_TEST_CLICKHOUSE_URL", "")
 CLICKHOUSE_TARGETS = ["chdb", "server"] if SERVER_URL else ["chdb"]
-LISTENING_MIGRATIONS = ("guanxi.listening.store.clickhouse_migrations",)
-MEASURE_MIGRATIONS = ("guanxi.measure.store.clickhouse_migrations",)
+ANALYTICS_MIGRATIONS = (
+    "guanxi.listening.store.clickhouse_migrations",
+    "guanxi.measure.store.clickhouse_migrations",
+    "guanxi.convert.store.clickhouse_migrations",
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +35,7 @@ def chdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def fresh_database(url: str) -> Iterator[AnalyticsClient]:
     """A client on a new, migrated database of ``url``'s engine, dropped afterwards."""
     client = connect(url, database=f"t_{uuid.uuid4().hex[:12]}")
-    migrations.upgrade(client, (*LISTENING_MIGRATIONS, *MEASURE_MIGRATIONS))
+    migrations.upgrade(client, ANALYTICS_MIGRATIONS)
     yield client
     client.command(f"DROP DATABASE IF EXISTS {client.database}")
     client.close()
@@ -52,3 +55,8 @@ def use_store(monkeypatch: pytest.MonkeyPatch, client: AnalyticsClient | None) -
 def use_measure_store(monkeypatch: pytest.MonkeyPatch, client: AnalyticsClient | None) -> None:
     """Make ``client`` (None: the SQL database) the store every measure service uses."""
     monkeypatch.setattr("guanxi.measure.store.analytics_client", lambda: client)
+
+
+def use_convert_store(monkeypatch: pytest.MonkeyPatch, client: AnalyticsClient | None) -> None:
+    """Make ``client`` (None: the SQL database) the store every conversion service uses."""
+    monkeypatch.setattr("guanxi.convert.store.analytics_client", lambda: client)

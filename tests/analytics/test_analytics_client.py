@@ -14,7 +14,7 @@ from guanxi.analytics import migrations
 from guanxi.analytics.client import AnalyticsClient, AnalyticsConfigError, parse_url
 from guanxi.core.settings import ConfigurationError, load_settings
 from guanxi.listening.store.clickhouse import MENTION_COLUMNS, MENTIONS
-from tests.analytics.conftest import LISTENING_MIGRATIONS, MEASURE_MIGRATIONS
+from tests.analytics.conftest import ANALYTICS_MIGRATIONS
 
 
 def test_a_retried_block_is_stored_once_in_the_table_and_the_rollup(
@@ -35,14 +35,14 @@ def test_a_retried_block_is_stored_once_in_the_table_and_the_rollup(
 def test_migrations_run_once_and_are_recorded(clickhouse: AnalyticsClient) -> None:
     """The fixture's database is migrated: a second upgrade runs nothing, and the record
     names the file."""
-    assert migrations.upgrade(clickhouse, LISTENING_MIGRATIONS) == []
-    assert migrations.upgrade(clickhouse, MEASURE_MIGRATIONS) == []
+    assert migrations.upgrade(clickhouse, ANALYTICS_MIGRATIONS) == []
     recorded = clickhouse.rows(
         f"SELECT package, name FROM {migrations.MIGRATIONS_TABLE} ORDER BY package"
     )
     assert recorded == [
-        (LISTENING_MIGRATIONS[0], "0001_mentions.sql"),
-        (MEASURE_MIGRATIONS[0], "0001_measure.sql"),
+        (ANALYTICS_MIGRATIONS[2], "0001_clicks_and_code_events.sql"),
+        (ANALYTICS_MIGRATIONS[0], "0001_mentions.sql"),
+        (ANALYTICS_MIGRATIONS[1], "0001_measure.sql"),
     ]
 
 

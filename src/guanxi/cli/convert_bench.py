@@ -33,6 +33,13 @@ def bench_convert(
             help="A PostgreSQL server URL to create scratch databases on; default SQLite."
         ),
     ] = "",
+    analytics_url: Annotated[
+        str,
+        typer.Option(
+            help="A ClickHouse (chdb:///dir or clickhouse://...) to copy the clicks to and "
+            "measure attribution and counts on as well; default none."
+        ),
+    ] = "",
 ) -> None:
     """Load one `guanxi serve` process's redirect for SECONDS from CONCURRENCY connections,
     SIGKILL it after KILL_AFTER more answers and count the clicks lost; then attribute
@@ -48,6 +55,7 @@ def bench_convert(
         touches=touches,
         seed=seed,
         database_url=database_url,
+        analytics_url=analytics_url,
     )
     backend = "PostgreSQL" if database_url else "SQLite"
     console.print(
@@ -96,6 +104,24 @@ def bench_convert(
         f"{result.attributed_orders:,.0f} / {result.expected_attributed:,}",
     )
     table.add_row("attribution (last touch, 30 days)", f"{result.attribution_s:.2f} s")
+    table.add_row(
+        "counted clicks of every link over the period",
+        f"{result.counted_clicks:,} in {result.counts_s * 1000:.1f} ms",
+    )
+    if result.clickhouse is not None:
+        on_clickhouse = result.clickhouse
+        table.add_row(
+            "clicks copied to ClickHouse",
+            f"{on_clickhouse.copied:,} in {on_clickhouse.copy_s:.1f} s",
+        )
+        table.add_row(
+            "attribution on ClickHouse: orders / time",
+            f"{on_clickhouse.attributed_orders:,.0f} / {on_clickhouse.attribution_s:.2f} s",
+        )
+        table.add_row(
+            "counted clicks on ClickHouse",
+            f"{on_clickhouse.counted_clicks:,} in {on_clickhouse.counts_s * 1000:.1f} ms",
+        )
     table.add_row("load average after", f"{os.getloadavg()[0]:.1f}")
     console.print(table)
     # Plain lines for scripts (a table wraps at the terminal's width).

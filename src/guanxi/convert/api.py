@@ -22,6 +22,7 @@ from guanxi.convert.models import (
 )
 from guanxi.convert.orders import service as orders
 from guanxi.convert.scene_models import CodeCreate, CodeRead, SceneCode
+from guanxi.convert.store.base import LinkCounts
 from guanxi.web.api import ApiReader, ApiWriter, workspace_api
 from guanxi.web.deps import Db, app_settings
 
@@ -30,7 +31,7 @@ conversions_router = workspace_api("conversions", tags=["conversions"])
 codes_router = workspace_api("codes", tags=["codes"])
 
 
-def _read(request: Request, link: TrackedLink, counts: links.LinkCounts) -> LinkRead:
+def _read(request: Request, link: TrackedLink, counts: LinkCounts) -> LinkRead:
     return LinkRead(
         id=link.id,
         key=link.key,
@@ -74,7 +75,7 @@ def create_link_api(request: Request, body: LinkCreate, membership: ApiWriter, d
         created_by_id=membership.user_id,
     )
     db.commit()
-    return _read(request, link, links.LinkCounts())
+    return _read(request, link, LinkCounts())
 
 
 @conversions_router.post("", response_model=ConversionRead)

@@ -32,6 +32,7 @@ capability = Capability(
     cli=cli.register,
     models=(models, scene_models, rollup_models),
     retention=(CLICK_KIND, CODE_EVENT_KIND),
+    analytics_migrations=("guanxi.convert.store.clickhouse_migrations",),
     glance=Glance(
         title=N_("Tracked links"),
         description=N_(

@@ -13,7 +13,6 @@ import logging
 
 from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
@@ -21,7 +20,9 @@ from guanxi.channels.push import register_push_handler
 from guanxi.connectors.base import ConnectorError
 from guanxi.connectors.push import CodeScanned
 from guanxi.convert.codes import MakerFor
-from guanxi.convert.scene_models import CodeEvent, CodeEventKind, SceneCode
+from guanxi.convert.scene_models import CodeEventKind, SceneCode
+from guanxi.convert.store import convert_store
+from guanxi.convert.store.base import CodeEventFact
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,8 @@ def record_event(
 ) -> bool:
     """Store a scan or follow once (a retry of the same push adds nothing). Commits;
     True when it was new. ``illustrative``: made up by the demo."""
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(CodeEvent)
-        .values(
+    new = convert_store(db).record_code_event(
+        CodeEventFact(
             workspace_id=channel.workspace_id,
             channel_id=channel.id,
             code_id=live_code_id(db, channel.id, event.scene),
@@ -61,10 +59,7 @@ def record_event(
             origin_checked=bool(event.scene) or not event.followed,
             illustrative=illustrative,
         )
-        .on_conflict_do_nothing(index_elements=["channel_id", "event_id"])
-        .returning(CodeEvent.id)
     )
-    new = db.execute(statement).scalar_one_or_none() is not None
     db.commit()
     log.info(
         "code event %s on channel %s: %s", event.event_id, channel.id, "stored" if new else "seen"
@@ -85,18 +80,9 @@ def set_up(app: FastAPI) -> None:  # noqa: ARG001 - the capability's app hook
 def fill_origins(db: Session, *, maker_for: MakerFor, limit: int = ORIGINS_PER_RUN) -> int:
     """Ask how followers without a scene came (``follower_origin``); keep the scene of the
     code they followed through when the platform names one. Commits; how many were named."""
-    pending = db.scalars(
-        select(CodeEvent)
-        .where(
-            CodeEvent.kind == CodeEventKind.FOLLOW,
-            CodeEvent.scene == "",
-            CodeEvent.origin_checked.is_(False),
-        )
-        .order_by(CodeEvent.id)
-        .limit(limit)
-    ).all()
+    store = convert_store(db)
     named = 0
-    for event in pending:
+    for event in store.pending_origins(limit=limit):
         channel = db.get(Channel, event.channel_id)
         if channel is None:
             continue
@@ -106,10 +92,9 @@ def fill_origins(db: Session, *, maker_for: MakerFor, limit: int = ORIGINS_PER_R
         except (LookupError, ConnectorError) as exc:
             log.warning("origin of follower %s not asked: %s", event.openid, exc)
             continue  # asked again at the next run
-        event.origin_checked = True
+        code_id = live_code_id(db, event.channel_id, origin.scene) if origin.scene else None
+        store.set_origin(event, scene=origin.scene, code_id=code_id)
         if origin.scene:
-            event.scene = origin.scene
-            event.code_id = live_code_id(db, event.channel_id, origin.scene)
             named += 1
         db.commit()
     return named

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,14 +26,13 @@ from guanxi.connectors.scene_codes import MakesSceneCodes
 from guanxi.convert import flows
 from guanxi.convert.kols import kol_in_workspace
 from guanxi.convert.models import LABEL_MAX
-from guanxi.convert.rollup_models import CodeEventHour
 from guanxi.convert.scene_models import (
     SCENE_KEY_LENGTH,
-    CodeEvent,
     CodeEventKind,
     CodeKind,
     SceneCode,
 )
+from guanxi.convert.store import convert_store
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.security import SecretBox
@@ -279,21 +277,7 @@ def list_codes(db: Session, *, workspace_id: int) -> list[tuple[SceneCode, CodeC
         .order_by(SceneCode.created_at.desc(), SceneCode.id.desc())
     ).all()
     code_ids = [code.id for code in codes]
-    tallies: Counter[tuple[int | None, str]] = Counter()
-    for code_id, kind, count in (
-        *db.execute(
-            select(CodeEvent.code_id, CodeEvent.kind, func.count())
-            .where(CodeEvent.workspace_id == workspace_id, CodeEvent.code_id.in_(code_ids))
-            .group_by(CodeEvent.code_id, CodeEvent.kind)
-        ),
-        # The events retention deleted, counted in their hours.
-        *db.execute(
-            select(CodeEventHour.code_id, CodeEventHour.kind, func.sum(CodeEventHour.events))
-            .where(CodeEventHour.workspace_id == workspace_id, CodeEventHour.code_id.in_(code_ids))
-            .group_by(CodeEventHour.code_id, CodeEventHour.kind)
-        ),
-    ):
-        tallies[(code_id, kind)] += int(count or 0)
+    tallies = convert_store(db).code_event_counts(workspace_id=workspace_id, code_ids=code_ids)
     return [
         (
             code,

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.channels.models import Channel
-from guanxi.convert.rollup_models import CodeEventHour
-from guanxi.convert.scene_models import CodeEvent, CodeEventKind, CodeKind, SceneCode
+from guanxi.convert.scene_models import CodeEventKind, CodeKind, SceneCode
+from guanxi.convert.store import convert_store
 
 CodeKey = tuple[int | None, int | None, int | None, str]  # campaign, post, KOL, platform
 # The kinds a person can follow the account through (a mini-program code or URL Link opens
@@ -105,28 +105,9 @@ def code_follows(db: Session, *, workspace_id: int, start: datetime, end: dateti
                 found.coded.add((kind, value))
     if not made:
         return found
-    raw = db.execute(
-        select(CodeEvent.code_id, CodeEvent.kind, func.count())
-        .where(
-            CodeEvent.workspace_id == workspace_id,
-            CodeEvent.code_id.is_not(None),
-            CodeEvent.occurred_at >= start,
-            CodeEvent.occurred_at < end,
-        )
-        .group_by(CodeEvent.code_id, CodeEvent.kind)
-    ).all()
-    rolled_up = db.execute(  # the events retention deleted, counted in their hours
-        select(CodeEventHour.code_id, CodeEventHour.kind, func.sum(CodeEventHour.events))
-        .where(
-            CodeEventHour.workspace_id == workspace_id,
-            CodeEventHour.hour_start >= start,
-            CodeEventHour.hour_start < end,
-        )
-        .group_by(CodeEventHour.code_id, CodeEventHour.kind)
-    ).all()
-    for event_code, kind, total in (*raw, *rolled_up):
-        count = int(total or 0)
-        if event_code is None or event_code not in made:
+    counts = convert_store(db).code_event_counts(workspace_id=workspace_id, start=start, end=end)
+    for (event_code, kind), count in counts.items():
+        if event_code not in made:
             continue
         campaign_id, post_id, kol_id, platform = made[event_code]
         if kind == CodeEventKind.SCAN:

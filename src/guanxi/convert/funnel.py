@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from guanxi.convert import flows
 from guanxi.convert.follows import code_follows
-from guanxi.convert.models import LinkClick, TrackedLink
+from guanxi.convert.models import TrackedLink
 from guanxi.convert.reports import Line, RevenueReport
-from guanxi.convert.rollup_models import ClickHour
+from guanxi.convert.store import convert_store
 from guanxi.core.errors import N_
 from guanxi.web import charts
 
@@ -62,30 +62,13 @@ def counted_clicks(
     made_for = TrackedLink.campaign_id == campaign_id
     if post_ids:
         made_for = or_(made_for, TrackedLink.post_id.in_(post_ids))
-    raw = db.scalar(
-        select(func.count(LinkClick.id))
-        .join(TrackedLink, LinkClick.link_id == TrackedLink.id)
-        .where(
-            TrackedLink.workspace_id == workspace_id,
-            made_for,
-            LinkClick.workspace_id == workspace_id,
-            LinkClick.counted,
-            LinkClick.bot.is_(False),
-            LinkClick.clicked_at >= start,
-            LinkClick.clicked_at < end,
-        )
+    link_ids = list(
+        db.scalars(select(TrackedLink.id).where(TrackedLink.workspace_id == workspace_id, made_for))
     )
-    rolled_up = db.scalar(  # the clicks retention deleted, counted in their hours
-        select(func.sum(ClickHour.counted))
-        .join(TrackedLink, ClickHour.link_id == TrackedLink.id)
-        .where(
-            TrackedLink.workspace_id == workspace_id,
-            made_for,
-            ClickHour.hour_start >= start,
-            ClickHour.hour_start < end,
-        )
+    per_link = convert_store(db).counted_by_link(
+        workspace_id=workspace_id, link_ids=link_ids, start=start, end=end
     )
-    return int(raw or 0) + int(rolled_up or 0)
+    return sum(per_link.values())
 
 
 def campaign_funnel(

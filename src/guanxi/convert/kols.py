@@ -21,14 +21,13 @@ from guanxi.convert.models import (
     CostKind,
     CostTarget,
     Kol,
-    LinkClick,
     Order,
     OrderStatus,
     PromoCode,
     TrackedLink,
 )
 from guanxi.convert.reports import Line, RevenueReport, period_bounds
-from guanxi.convert.rollup_models import ClickHour
+from guanxi.convert.store import convert_store
 from guanxi.core.errors import N_, ConflictError, UserError
 
 NAME_MAX = 120
@@ -206,35 +205,21 @@ def code_uses(db: Session, *, workspace_id: int) -> list[CodeUse]:
 def kol_clicks(db: Session, *, workspace_id: int, start: datetime, end: datetime) -> dict[int, int]:
     """People's clicks (counted: not bots, once an hour) in [``start``, ``end``) on each
     KOL's tracked links."""
-    rows = db.execute(
-        select(TrackedLink.kol_id, func.count(LinkClick.id))
-        .join(LinkClick, LinkClick.link_id == TrackedLink.id)
-        .where(
-            TrackedLink.workspace_id == workspace_id,
-            TrackedLink.kol_id.is_not(None),
-            LinkClick.counted,
-            LinkClick.clicked_at >= start,
-            LinkClick.clicked_at < end,
+    kol_of: dict[int, int] = {
+        link_id: kol_id
+        for link_id, kol_id in db.execute(
+            select(TrackedLink.id, TrackedLink.kol_id).where(
+                TrackedLink.workspace_id == workspace_id, TrackedLink.kol_id.is_not(None)
+            )
         )
-        .group_by(TrackedLink.kol_id)
+        if kol_id is not None
+    }
+    per_link = convert_store(db).counted_by_link(
+        workspace_id=workspace_id, link_ids=list(kol_of), start=start, end=end
     )
-    found: Counter[int] = Counter(
-        {int(kol_id): int(count) for kol_id, count in rows if kol_id is not None}
-    )
-    rolled_up = db.execute(  # the clicks retention deleted, counted in their hours
-        select(TrackedLink.kol_id, func.sum(ClickHour.counted))
-        .join(ClickHour, ClickHour.link_id == TrackedLink.id)
-        .where(
-            TrackedLink.workspace_id == workspace_id,
-            TrackedLink.kol_id.is_not(None),
-            ClickHour.hour_start >= start,
-            ClickHour.hour_start < end,
-        )
-        .group_by(TrackedLink.kol_id)
-    )
-    for kol_id, count in rolled_up:
-        if kol_id is not None:
-            found[int(kol_id)] += int(count or 0)
+    found: Counter[int] = Counter()
+    for link_id, count in per_link.items():
+        found[kol_of[link_id]] += count
     return dict(found)
 
 

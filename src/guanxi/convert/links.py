@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.convert import flows
@@ -22,15 +22,14 @@ from guanxi.convert.models import (
     DESTINATION_MAX,
     KEY_LENGTH,
     LABEL_MAX,
-    LinkClick,
     TrackedLink,
 )
-from guanxi.convert.rollup_models import ClickHour
+from guanxi.convert.store import convert_store
+from guanxi.convert.store.base import ClickFact, LinkCounts
 from guanxi.convert.visitors import read_user_agent
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.core.settings import Settings
-from guanxi.core.upsert import insert_statement
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
@@ -50,15 +49,6 @@ class LinkInput:
     utm_medium: str = ""
     utm_campaign: str = ""
     utm_content: str = ""
-
-
-@dataclass(frozen=True)
-class LinkCounts:
-    """A link's clicks: counted (people, once an hour), every visit, and bots."""
-
-    counted: int = 0
-    visits: int = 0
-    bots: int = 0
 
 
 def short_url(settings: Settings, key: str) -> str:
@@ -179,69 +169,19 @@ def list_links(
 
 
 def click_counts(db: Session, *, link_ids: Sequence[int]) -> dict[int, LinkCounts]:
-    """Counted clicks, visits and bot visits of each link in ``link_ids``."""
-    if not link_ids:
-        return {}
-    rows = db.execute(
-        select(
-            LinkClick.link_id,
-            func.sum(case((LinkClick.counted, 1), else_=0)),
-            func.count(),
-            func.sum(case((LinkClick.bot, 1), else_=0)),
-        )
-        .where(LinkClick.link_id.in_(link_ids))
-        .group_by(LinkClick.link_id)
-    )
-    found = {
-        link_id: LinkCounts(counted=int(counted or 0), visits=int(visits), bots=int(bots or 0))
-        for link_id, counted, visits, bots in rows
-    }
-    # Clicks the workspace's retention deleted are counted in their hours.
-    rolled_up = db.execute(
-        select(
-            ClickHour.link_id,
-            func.sum(ClickHour.counted),
-            func.sum(ClickHour.visits),
-            func.sum(ClickHour.bots),
-        )
-        .where(ClickHour.link_id.in_(link_ids))
-        .group_by(ClickHour.link_id)
-    )
-    for link_id, counted, visits, bots in rolled_up:
-        raw = found.get(link_id, LinkCounts())
-        found[link_id] = LinkCounts(
-            counted=raw.counted + int(counted or 0),
-            visits=raw.visits + int(visits or 0),
-            bots=raw.bots + int(bots or 0),
-        )
-    return found
+    """Counted clicks, visits and bot visits of each link in ``link_ids`` (with the clicks
+    the workspace's retention deleted)."""
+    return convert_store(db).link_counts(link_ids=link_ids)
 
 
 def has_illustrative_clicks(db: Session, *, workspace_id: int) -> bool:
     """Whether the workspace's clicks include ones the demo made up."""
-    found = db.scalar(
-        select(LinkClick.id)
-        .where(LinkClick.workspace_id == workspace_id, LinkClick.illustrative)
-        .limit(1)
-    )
-    return found is not None
+    return convert_store(db).has_illustrative_clicks(workspace_id=workspace_id)
 
 
 def clicks_by_platform(db: Session, *, link_id: int) -> list[tuple[str, int]]:
     """A link's counted clicks by the app they came from ("" = a plain browser)."""
-    counts: Counter[str] = Counter()
-    for platform, count in db.execute(
-        select(LinkClick.platform, func.count())
-        .where(LinkClick.link_id == link_id, LinkClick.counted)
-        .group_by(LinkClick.platform)
-    ):
-        counts[platform] += int(count)
-    for platform, count in db.execute(  # the clicks retention deleted, counted in their hours
-        select(ClickHour.platform, func.sum(ClickHour.counted))
-        .where(ClickHour.link_id == link_id)
-        .group_by(ClickHour.platform)
-    ):
-        counts[platform] += int(count or 0)
+    counts = Counter(convert_store(db).counted_by_platform(link_id=link_id))
     return [(platform, count) for platform, count in counts.most_common() if count]
 
 
@@ -255,19 +195,7 @@ def store_clicks(db: Session, clicks: list[dict[str, Any]]) -> None:
     link in an hour is counted, unless a bot made it. Commits."""
     if not clicks:
         return
-    people = [dict(click, counted=True) for click in clicks if not click["bot"]]
-    if people:
-        # A repeat in the hour, or a click already stored, is skipped here...
-        db.execute(insert_statement(db, LinkClick).on_conflict_do_nothing(), people)
-    ids = [click["click_id"] for click in clicks]
-    stored = set(db.scalars(select(LinkClick.click_id).where(LinkClick.click_id.in_(ids))))
-    rest = [dict(click, counted=False) for click in clicks if click["click_id"] not in stored]
-    if rest:
-        # ...and stored here, uncounted, with the bots'.
-        db.execute(
-            insert_statement(db, LinkClick).on_conflict_do_nothing(index_elements=["click_id"]),
-            rest,
-        )
+    convert_store(db).write_clicks([ClickFact(**click) for click in clicks])
     db.commit()
 
 

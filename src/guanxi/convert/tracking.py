@@ -5,11 +5,11 @@ links brought in, shown on its page."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.channels.tracking import (
@@ -21,12 +21,14 @@ from guanxi.channels.tracking import (
 from guanxi.convert.attribution.engine import attribute
 from guanxi.convert.attribution.weights import AttributionModel
 from guanxi.convert.links import LinkInput, create_link, short_url
-from guanxi.convert.models import KEY_LENGTH, LinkClick, Order, TrackedLink
+from guanxi.convert.models import KEY_LENGTH, Order, TrackedLink
+from guanxi.convert.store import convert_store
 from guanxi.core import i18n
 from guanxi.core.errors import N_, UserError
 from guanxi.core.settings import Settings
 
 POST_WINDOW_DAYS = 30  # the lookback of the revenue shown on a post's page
+SPAN_CHUNK = 10_000  # orders read at a time for the days a post's links were credited
 
 
 class ShortLinkTracker:
@@ -107,17 +109,32 @@ def _label(url: str) -> str:
 def post_revenue(db: Session, workspace_id: int, post_id: int) -> list[PostFigure]:
     """The revenue credited to the post's links (last touch, 30-day window), over the days
     its links' clicks could be credited; nothing when no order carries one of its clicks."""
-    span = db.execute(
-        select(func.min(Order.ordered_at), func.max(Order.ordered_at))
-        .join(LinkClick, LinkClick.click_id == Order.click_id)
-        .join(TrackedLink, TrackedLink.id == LinkClick.link_id)
-        .where(
-            Order.workspace_id == workspace_id,
-            TrackedLink.workspace_id == workspace_id,
-            TrackedLink.post_id == post_id,
+    links_of_post = set(
+        db.scalars(
+            select(TrackedLink.id).where(
+                TrackedLink.workspace_id == workspace_id, TrackedLink.post_id == post_id
+            )
         )
-    ).one()
-    first, last = span
+    )
+    if not links_of_post:
+        return []
+    store = convert_store(db)
+    first: datetime | None = None
+    last: datetime | None = None
+    orders = db.execute(
+        select(Order.click_id, Order.ordered_at)
+        .where(Order.workspace_id == workspace_id, Order.click_id != "")
+        .execution_options(yield_per=SPAN_CHUNK)
+    )
+    for chunk in orders.partitions():
+        clicks = store.click_touches(
+            workspace_id=workspace_id, click_ids=[row[0] for row in chunk], with_bots=True
+        )
+        for click_id, ordered_at in chunk:
+            click = clicks.get(click_id)
+            if click is not None and click.link_id in links_of_post:
+                first = ordered_at if first is None else min(first, ordered_at)
+                last = ordered_at if last is None else max(last, ordered_at)
     if first is None or last is None:
         return []
     found = attribute(

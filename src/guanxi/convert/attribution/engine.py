@@ -32,14 +32,14 @@ from guanxi.channels.models import Channel
 from guanxi.convert.attribution.weights import DEFAULT_HALF_LIFE, AttributionModel, shares
 from guanxi.convert.models import (
     Kol,
-    LinkClick,
     Order,
     OrderRefund,
     OrderStatus,
     PromoCode,
     TrackedLink,
 )
-from guanxi.convert.scene_models import CodeEvent, SceneCode
+from guanxi.convert.scene_models import SceneCode
+from guanxi.convert.store import convert_store
 
 LOOKBACK_DAYS = (7, 15, 30)  # JD's and Xiaohongshu's windows, and a month
 CHUNK = 10_000
@@ -241,10 +241,12 @@ def refunded_fen(workspace_id: int) -> ScalarSelect[int]:
 def _paid_orders(
     db: Session, workspace_id: int, start: datetime, end: datetime
 ) -> Iterator[Sequence[PaidOrder]]:
-    """The period's paid orders with their refunds and clicks, in chunks: one query joined
-    in the database and streamed (a server-side cursor on PostgreSQL), so memory stays flat
-    and no order is read twice."""
+    """The period's paid orders with their refunds and clicks, in chunks: the orders joined
+    to their refunds in the database and streamed (a server-side cursor on PostgreSQL), so
+    memory stays flat and no order is read twice; each chunk's clicks read from the store
+    by id, and their links' campaigns, posts and KOLs."""
     refunded = refunded_fen(workspace_id)
+    store = convert_store(db)
     rows = db.execute(
         select(
             Order.id,
@@ -256,21 +258,9 @@ def _paid_orders(
             Order.promo_code,
             Order.author_id,
             refunded,
-            LinkClick.clicked_at,
-            LinkClick.platform,
-            TrackedLink.campaign_id,
-            TrackedLink.post_id,
             Order.openid,
             Order.scene,
-            TrackedLink.kol_id,
         )
-        .outerjoin(
-            LinkClick,
-            (LinkClick.click_id == Order.click_id)
-            & (LinkClick.workspace_id == workspace_id)
-            & LinkClick.bot.is_(False),
-        )
-        .outerjoin(TrackedLink, TrackedLink.id == LinkClick.link_id)
         .where(
             Order.workspace_id == workspace_id,
             Order.status == OrderStatus.PAID,
@@ -280,27 +270,45 @@ def _paid_orders(
         .execution_options(yield_per=CHUNK)
     )
     for chunk in rows.partitions():
-        yield [
-            PaidOrder(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                row[7],
-                int(row[8] or 0),
-                row[9],
-                row[10] or "",
-                row[11],
-                row[12],
-                row[13] or "",
-                row[14] or "",
-                row[15],
+        clicks = store.click_touches(
+            workspace_id=workspace_id, click_ids=[row[5] for row in chunk if row[5]]
+        )
+        link_ids = sorted({click.link_id for click in clicks.values()})
+        made_for: dict[int, tuple[int | None, int | None, int | None]] = {
+            link_id: (campaign_id, post_id, kol_id)
+            for link_id, campaign_id, post_id, kol_id in db.execute(
+                select(
+                    TrackedLink.id, TrackedLink.campaign_id, TrackedLink.post_id, TrackedLink.kol_id
+                ).where(TrackedLink.id.in_(link_ids))
             )
-            for row in chunk
-        ]
+        }
+        orders: list[PaidOrder] = []
+        for row in chunk:
+            click = clicks.get(row[5]) if row[5] else None
+            campaign_id, post_id, kol_id = (
+                made_for.get(click.link_id, (None, None, None)) if click else (None, None, None)
+            )
+            orders.append(
+                PaidOrder(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    row[7],
+                    int(row[8] or 0),
+                    click.clicked_at if click else None,
+                    click.platform if click else "",
+                    campaign_id,
+                    post_id,
+                    row[9] or "",
+                    row[10] or "",
+                    kol_id,
+                )
+            )
+        yield orders
 
 
 def _scans(
@@ -316,19 +324,9 @@ def _scans(
         return {}
     since = min(order.ordered_at for order in orders if order.openid) - window
     until = max(order.ordered_at for order in orders if order.openid)
-    found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    for openid, occurred_at, code_id in db.execute(
-        select(CodeEvent.openid, CodeEvent.occurred_at, CodeEvent.code_id).where(
-            CodeEvent.workspace_id == workspace_id,
-            CodeEvent.openid.in_(ids),
-            CodeEvent.code_id.is_not(None),
-            CodeEvent.occurred_at >= since,
-            CodeEvent.occurred_at <= until,
-        )
-    ):
-        if code_id is not None:  # the query leaves them out; the column may be NULL
-            found[openid].append((occurred_at, code_id))
-    return found
+    return convert_store(db).scans_of(
+        workspace_id=workspace_id, openids=ids, since=since, until=until
+    )
 
 
 def _code_touches(

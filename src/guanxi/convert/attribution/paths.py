@@ -29,7 +29,7 @@ from guanxi.convert.attribution.engine import Credit, refunded_fen
 from guanxi.convert.attribution.markov import markov_removal_effects
 from guanxi.convert.follows import code_targets
 from guanxi.convert.models import Order, OrderStatus
-from guanxi.convert.scene_models import CodeEvent
+from guanxi.convert.store import convert_store
 
 MAX_PEOPLE = 200_000  # paths read for one estimate; more is a sample of the first ones
 
@@ -58,18 +58,9 @@ def _touches(
 ) -> dict[str, list[tuple[datetime, int]]]:
     """Each OpenID's scans and follows of codes in [``since``, ``until``), oldest first."""
     touched: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    rows = db.execute(
-        select(CodeEvent.openid, CodeEvent.occurred_at, CodeEvent.code_id)
-        .where(
-            CodeEvent.workspace_id == workspace_id,
-            CodeEvent.code_id.is_not(None),
-            CodeEvent.occurred_at >= since,
-            CodeEvent.occurred_at < until,
-        )
-        .order_by(CodeEvent.openid, CodeEvent.occurred_at, CodeEvent.id)
-    )
+    rows = convert_store(db).code_paths(workspace_id=workspace_id, since=since, until=until)
     for openid, at, code_id in rows:
-        if code_id is not None and (openid in touched or len(touched) < MAX_PEOPLE):
+        if openid in touched or len(touched) < MAX_PEOPLE:
             touched[openid].append((at, code_id))
     return touched
 

@@ -8,9 +8,13 @@ attribution of many orders against many touches.
    handed out is looked for in the database (``convert_redirect``);
 2. a second scratch database of the same kind with N orders and M touches
    (``convert_data``), timed through ``guanxi.convert.attribution.engine.attribute`` and
-   checked against what the recipe says must be attributed.
+   checked against what the recipe says must be attributed;
+3. with ``--analytics-url``, the second database's clicks copied to a scratch database of
+   that ClickHouse (``convert.store.copy``, month by month), and the same attribution and
+   the counted clicks of every link over the period timed on both stores.
 
-The last line: ``clicks_per_s=<x> redirect_p99_ms=<y> lost_clicks=<n> attribution_s=<z>``.
+The last line: ``clicks_per_s=<x> redirect_p99_ms=<y> lost_clicks=<n> attribution_s=<z>``,
+followed with ``attribution_clickhouse_s=<w>`` when ClickHouse was measured.
 """
 
 from __future__ import annotations
@@ -18,10 +22,21 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from sqlalchemy import Engine, select
+
+from guanxi.analytics import migrations
+from guanxi.analytics.client import AnalyticsClient, connect
 from guanxi.convert.attribution.engine import attribute
+from guanxi.convert.models import TrackedLink
+from guanxi.convert.store import convert_store
+from guanxi.convert.store.copy import ClickRows
 from guanxi.core.db import make_engine, make_session_factory
 from guanxi.devtools.bench.common import (
     BenchError,
@@ -32,9 +47,12 @@ from guanxi.devtools.bench.common import (
 )
 from guanxi.devtools.bench.convert_data import LINKS, Scratch, fill, make_workspace
 from guanxi.devtools.bench.convert_redirect import RedirectFigures, measure_redirects
+from guanxi.devtools.bench.listening_store import serving_from
 from guanxi.devtools.bench.web_stack import child_environment
 
-__all__ = ["ConvertBenchConfig", "ConvertBenchResult", "run_convert_bench"]
+__all__ = ["ClickHouseFigures", "ConvertBenchConfig", "ConvertBenchResult", "run_convert_bench"]
+
+COPY_BATCH = 50_000  # SQL rows per ClickHouse insert
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class ConvertBenchConfig:
     touches: int = 1_000_000
     seed: int = 0
     database_url: str = ""  # empty: scratch SQLite files
+    analytics_url: str = ""  # a ClickHouse to measure the convert store on; empty: none
 
 
 @dataclass
@@ -61,14 +80,32 @@ class ConvertBenchResult:
     expected_attributed: int = 0
     attributed_orders: float = 0.0
     found_paid_orders: float = 0.0
+    counts_s: float = 0.0  # counted clicks of every link over the period, SQL store
+    counted_clicks: int = 0
+    clickhouse: ClickHouseFigures | None = None
 
     def last_line(self) -> str:
         """The line a script reads."""
-        return (
+        line = (
             f"clicks_per_s={self.redirect.clicks_per_s:.0f} "
             f"redirect_p99_ms={self.redirect.p(99):.2f} "
             f"lost_clicks={self.redirect.lost} attribution_s={self.attribution_s:.2f}"
         )
+        if self.clickhouse is not None:
+            line += f" attribution_clickhouse_s={self.clickhouse.attribution_s:.2f}"
+        return line
+
+
+@dataclass
+class ClickHouseFigures:
+    """The same questions with the clicks in ClickHouse."""
+
+    copied: int = 0
+    copy_s: float = 0.0
+    attribution_s: float = 0.0
+    attributed_orders: float = 0.0
+    counts_s: float = 0.0
+    counted_clicks: int = 0
 
 
 def run_convert_bench(
@@ -141,8 +178,81 @@ def _attribution_half(
             progress("attribution", 1, 1)
             result.attributed_orders = found.attributed.orders
             result.found_paid_orders = found.total.orders
+            result.counts_s, result.counted_clicks = _time_counts(engine, scratch)
+            if config.analytics_url:
+                result.clickhouse = _on_clickhouse(config.analytics_url, engine, scratch, progress)
         finally:
             engine.dispose()
+
+
+def _time_counts(engine: Engine, scratch: Scratch) -> tuple[float, int]:
+    """Seconds to count every link's people's clicks over the period (the configured store)."""
+    with make_session_factory(engine)() as db:
+        link_ids = list(
+            db.scalars(
+                select(TrackedLink.id).where(TrackedLink.workspace_id == scratch.workspace_id)
+            )
+        )
+        began = time.perf_counter()
+        counts = convert_store(db).counted_by_link(
+            workspace_id=scratch.workspace_id,
+            link_ids=link_ids,
+            start=scratch.start,
+            end=scratch.end,
+        )
+        return time.perf_counter() - began, sum(counts.values())
+
+
+@contextmanager
+def _scratch_clickhouse(url: str) -> Iterator[tuple[AnalyticsClient, str]]:
+    """A migrated scratch database on ``url``'s ClickHouse, dropped afterwards; yields the
+    client and the address that names it."""
+    database = f"bench_{secrets.token_hex(5)}"
+    client = connect(url, database=database)
+    try:
+        migrations.upgrade(client, ("guanxi.convert.store.clickhouse_migrations",))
+        parts = urlsplit(url)
+        if parts.scheme == "chdb":  # the directory is the path: the database is a parameter
+            named = f"chdb://{parts.path}?database={database}"
+        else:
+            named = parts._replace(path=f"/{database}").geturl()
+        yield client, named
+    finally:
+        client.command(f"DROP DATABASE IF EXISTS {database}")
+
+
+def _on_clickhouse(
+    url: str, engine: Engine, scratch: Scratch, progress: Progress
+) -> ClickHouseFigures:
+    """Copy the clicks month by month, then time attribution and the counts there."""
+    figures = ClickHouseFigures()
+    months: list[date] = []
+    month = (scratch.start - timedelta(days=31)).date().replace(day=1)
+    while month <= scratch.end.date():
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    with _scratch_clickhouse(url) as (client, named):
+        began = time.perf_counter()
+        with make_session_factory(engine)() as db:
+            for n, month in enumerate(months):
+                progress("copy to ClickHouse", n, len(months))
+                after = 0
+                while rows := ClickRows.sql_rows(db, month, after, COPY_BATCH):
+                    ClickRows.write_rows(client, rows, f"bench:{month:%Y-%m}:{rows[0]['id']}")
+                    figures.copied += len(rows)
+                    after = rows[-1]["id"]
+        progress("copy to ClickHouse", len(months), len(months))
+        figures.copy_s = time.perf_counter() - began
+        with serving_from(named):
+            with make_session_factory(engine)() as db:
+                began = time.perf_counter()
+                found = attribute(
+                    db, workspace_id=scratch.workspace_id, start=scratch.start, end=scratch.end
+                )
+                figures.attribution_s = time.perf_counter() - began
+                figures.attributed_orders = found.attributed.orders
+            figures.counts_s, figures.counted_clicks = _time_counts(engine, scratch)
+    return figures
 
 
 def _own(directory: Path) -> Path:

@@ -45,7 +45,6 @@ from guanxi.convert.models import (
     CostKind,
     CostTarget,
     Kol,
-    LinkClick,
     Order,
     OrderRefund,
     OrderStatus,
@@ -54,6 +53,8 @@ from guanxi.convert.models import (
 )
 from guanxi.convert.orders.service import record_conversion
 from guanxi.convert.scene_models import CodeKind, SceneCode
+from guanxi.convert.store import convert_store
+from guanxi.convert.store.base import ClickFact
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo import DemoStep
 from guanxi.publishing.models import Campaign, Post
@@ -186,9 +187,9 @@ def _load_orders(db: Session, *, workspace: Workspace) -> None:
         for post in posts
     ]
     db.flush()
-    clicks: list[LinkClick] = []
+    clicks: list[ClickFact] = []
     orders: list[Order] = []
-    recent: deque[list[LinkClick]] = deque(maxlen=CLICK_TO_ORDER_DAYS)
+    recent: deque[list[ClickFact]] = deque(maxlen=CLICK_TO_ORDER_DAYS)
     zone = ZoneInfo(workspace.timezone)
     for back in range(HISTORY_DAYS, 0, -1):
         day = today - timedelta(days=back)
@@ -216,7 +217,7 @@ def _load_orders(db: Session, *, workspace: Workspace) -> None:
             _order(rng, workspace, day, zone, n, running, people, province)
             for n, province in enumerate(day_orders)
         )
-    db.add_all(clicks)
+    convert_store(db).write_clicks(clicks)
     db.add_all(orders)
     db.add_all(_refunds(rng, workspace, orders))
     db.commit()
@@ -300,10 +301,10 @@ def _moment(rng: random.Random, day: date, zone: ZoneInfo) -> datetime:
 
 def _click(
     rng: random.Random, workspace: Workspace, link: TrackedLink, day: date, zone: ZoneInfo, n: int
-) -> LinkClick:
+) -> ClickFact:
     at = _moment(rng, day, zone)
     bot = rng.random() < 0.06
-    return LinkClick(
+    return ClickFact(
         click_id=f"demo{day:%Y%m%d}{n:06d}",
         link_id=link.id,
         workspace_id=workspace.id,
@@ -313,7 +314,6 @@ def _click(
         platform="" if bot else rng.choice(APPS),
         device="desktop" if bot else rng.choice(("phone", "phone", "phone", "desktop", "tablet")),
         bot=bot,
-        counted=not bot,
         illustrative=True,
     )
 
@@ -325,7 +325,7 @@ def _order(
     zone: ZoneInfo,
     n: int,
     running: list[tuple[DemoCampaign, Campaign, TrackedLink]],
-    people: list[LinkClick],
+    people: list[ClickFact],
     province: str,
 ) -> Order:
     at = _moment(rng, day, zone)

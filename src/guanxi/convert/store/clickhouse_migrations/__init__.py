@@ -1,0 +1,1 @@
+"""Convert's ClickHouse schema, one ``NNNN_what.sql`` file per change (docs/scale.md)."""
