@@ -180,6 +180,37 @@ EPIDEMIC = {
         "DataFountain epidemic-sentiment contest)"
     ),
 }
+SMP2020 = {
+    "repository": "BrownSweater/BERT_SMP2020-EWECT",
+    "commit": "e928cec001824668999ed02326aacbea0d369563",
+    "licence": (
+        "no licence stated (SMP2020-EWECT, the evaluation's general Weibo posts of every topic: "
+        "its labelled validation and test files)"
+    ),
+}
+SMP2020_EPIDEMIC = {
+    **SMP2020,
+    "licence": (
+        "no licence stated (SMP2020-EWECT, the evaluation's epidemic Weibo posts of "
+        "January-February 2020: its training, validation and test files)"
+    ),
+}
+SHOP_SMS = {
+    "repository": "gaowenxin95/le_topic_model",
+    "path": "data/message.txt",
+    "commit": "e09fdb3e131e5297a2ce4c2cc147be02c33bff29",
+    "licence": (
+        "CC0-1.0 (the repository's; text messages, the spam ones sent by shops and services)"
+    ),
+}
+ZHIDAO = {
+    "repository": "terrifyzhao/tf2-bert",
+    "commit": "23dae92c66c2c9241ec2c36cb5b42b8652d5b4e4",
+    "licence": (
+        "Apache-2.0 (the repository's; the questions are LCQMC's, Baidu Zhidao users' questions "
+        "collected by HIT Shenzhen for research)"
+    ),
+}
 XHS = {
     "repository": "njueeRay/MediaCrawler",
     "commit": "9783b0186a7a49267956add0739e513ad6fa12c8",
@@ -530,6 +561,175 @@ def twelfth_batch(
     return batch
 
 
+def smp2020_weibo(mirror: Path) -> Iterator[dict[str, Any]]:
+    """General Weibo posts of the SMP2020-EWECT evaluation (every topic of daily life, not one
+    event): its validation and test files, JSON lists of ``{"id", "content", "label"}``."""
+    repo = mirror / "BrownSweater+BERT_SMP2020-EWECT" / "repo"
+    for path in ("data/raw/usual_eval_labeled.txt", "data/raw/usual_test_labeled.txt"):
+        for row in json.loads(_git_show(repo, SMP2020["commit"], path)):
+            yield {
+                "text": row.get("content") or "",
+                "platform": "weibo",
+                "source": {**SMP2020, "path": path},
+            }
+
+
+def shop_messages(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Text messages marked as spam (``id<TAB>1<TAB>text``): shops, salons, restaurants, schools,
+    estate agents and banks advertising to their customers, digits masked as x."""
+    repo = mirror / "gaowenxin95+le_topic_model" / "repo"
+    data = _git_show(repo, SHOP_SMS["commit"], SHOP_SMS["path"]).decode("utf-8")
+    for line in data.splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) == 3 and parts[1] == "1":
+            yield {"text": parts[2], "platform": "sms", "source": dict(SHOP_SMS)}
+
+
+def zhidao_questions(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Baidu Zhidao users' questions: both questions of every pair in LCQMC's validation and
+    test files (``sentence1,sentence2,label``), every topic a search box sees."""
+    repo = mirror / "terrifyzhao+tf2-bert" / "repo"
+    for path in ("data/LCQMC/LCQMC_dev.csv", "data/LCQMC/LCQMC_test.csv"):
+        data = _git_show(repo, ZHIDAO["commit"], path).decode("utf-8-sig")
+        for row in csv.DictReader(io.StringIO(data)):
+            for column in ("sentence1", "sentence2"):
+                yield {
+                    "text": row.get(column) or "",
+                    "platform": "qa",
+                    "source": {**ZHIDAO, "path": path},
+                }
+
+
+# The thirteenth batch, for need recognition and information search from sources and topics
+# not drawn before (food, travel, clothes, cosmetics, gadgets, homes, services): wanting before
+# any search (a craving, 想买, 种草, 缺一个, 该换…), then asking (求推荐, 有没有人用过, 哪里买,
+# 多少钱, 好用吗, 怎么选…).
+WANTS_ANY = re.compile(
+    r"好想要|想要(一|个|件|台|双|只|套|部|辆)|想买|想入|想换|该换|种草|拔草|眼馋|嘴馋|好馋|馋了|馋死"
+    r"|缺(一|个|件|台)|剁手|攒钱|买不起|想吃|想喝|好想去|想去.{0,8}(玩|旅游|旅行|吃|看|逛)|想养|想放"
+)
+ASKS_ANY = re.compile(
+    r"求推荐|推荐一下|推荐个|推荐下|有推荐|有没有人(用过|买过|吃过|去过|知道)|有人(用过|买过|吃过|去过)"
+    r"|哪里(能|可以|有)?(买|卖|吃|修|配|租|学)|哪儿(能|有)?(买|卖)|在哪(里|儿)?(买|配|修|租)|多少钱"
+    r"|好用吗|好吃吗|值得买|值得入|哪家.{0,6}(好|靠谱)|哪个牌子|什么牌子|哪款|怎么选|选哪|靠谱吗"
+    r"|贵不贵|有什么好(用|吃|玩|看)的"
+)
+# Weibo emoticons are left out of the match ([馋嘴] says nothing of wanting).
+EMOTICON = re.compile(r"\[[^\]]{1,8}\]")
+
+
+def _cued(pattern: re.Pattern[str], item: dict[str, Any]) -> bool:
+    return bool(pattern.search(EMOTICON.sub("", item["text"])))
+
+
+# Forum posts that ask for help with a purchase or a service (a shop, a price, a clinic, papers).
+FORUM_ASKS = re.compile(r"请问|请教|求助|有没有|哪里|哪儿|谁知道|多少钱")
+FORUM_GOODS = re.compile(r"买|卖|价|钱|店|牌子|商场|医院|手续|租|订|公司|哪里有")
+
+
+# Zhidao questions asked before buying a product or a service (which brand, where to buy, how
+# much, which one is good, what to give); questions about books, films, games and names are
+# left to the ordinary draw.
+BUYING_QUESTION = re.compile(
+    r"什么牌子|哪个牌子|哪(个|款|家|种|里).{0,8}(好|好用|好吃|靠谱|划算|便宜)|哪里(能|可以|有)?(买|卖)"
+    r"|在哪(里|儿)?买|去哪(里|儿)?买|多少钱|价格|推荐|好用吗|好不好用|值得买|值不值|效果.{0,4}(好|怎么样)"
+    r"|送.{0,8}礼物|想买|买什么|买哪"
+)
+NOT_A_PURCHASE = re.compile(
+    r"小说|漫画|电影|电视剧|动漫|游戏|网名|名字|诗|成语|作文|大学|学院|专业|歌"
+)
+
+
+def smp2020_epidemic(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Weibo posts of SMP2020-EWECT's epidemic set (January-February 2020): its training,
+    validation and test files."""
+    repo = mirror / "BrownSweater+BERT_SMP2020-EWECT" / "repo"
+    for path in (
+        "data/raw/virus_train.txt",
+        "data/raw/virus_eval_labeled.txt",
+        "data/raw/virus_test_labeled.txt",
+    ):
+        for row in json.loads(_git_show(repo, SMP2020["commit"], path)):
+            yield {
+                "text": row.get("content") or "",
+                "platform": "weibo",
+                "source": {**SMP2020_EPIDEMIC, "path": path},
+            }
+
+
+def zhidao_part(args: argparse.Namespace, in_chunks: set[str]) -> list[dict[str, Any]]:
+    """The thirteenth batch's second part (a chunk of its own): Zhidao questions asked before
+    buying, ordinary questions of the same files as negatives, and the epidemic posts of both
+    sources left that want something (a meal out, a trip, a film, a thing to buy)."""
+    rng = random.Random(1313)
+    seen = set(in_chunks)
+    questions = list(zhidao_questions(args.mirrors))
+    rng.shuffle(questions)
+    buying = [
+        q
+        for q in questions
+        if BUYING_QUESTION.search(q["text"]) and not NOT_A_PURCHASE.search(q["text"])
+    ]
+    part = _admit(buying, seen)[: args.zhidao_buying]
+    part += _admit(questions, seen)[: args.zhidao_ordinary]
+    lockdown = list(smp2020_epidemic(args.mirrors)) + list(epidemic_weibo(args.mirrors))
+    rng.shuffle(lockdown)
+    wishes = [p for p in lockdown if _cued(WANTS_ANY, p) and not p["text"].startswith("//@")]
+    part += _admit(wishes, seen)[: args.lockdown_wanting]
+    rng.shuffle(part)
+    return part
+
+
+def thirteenth_batch(
+    args: argparse.Namespace, in_chunks: set[str], trec: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Weibo posts of every topic that want something or ask before buying (SMP2020's general
+    posts, the epidemic posts and the Weibo training posts not drawn), with ordinary SMP2020
+    posts as negatives, shops' text messages, and forum posts that ask about a purchase."""
+    rng = random.Random(13)  # its own seed, so that the earlier batches draw as before
+    seen = set(in_chunks)
+    smp = list(smp2020_weibo(args.mirrors))
+    rng.shuffle(smp)
+    batch = _admit([p for p in smp if _cued(WANTS_ANY, p)], seen)[: args.smp_wanting]
+    asking = [p for p in smp if _cued(ASKS_ANY, p) and not _cued(WANTS_ANY, p)]
+    batch += _admit(asking, seen)[: args.smp_asking]
+    batch += _admit(smp, seen)[: args.smp_ordinary]
+    others = list(epidemic_weibo(args.mirrors)) + [
+        w for w in weibo2018(args.shared) if not w["source"]["path"].startswith("topics/")
+    ]
+    others += [p for p in stance_weibo(args.mirrors) if p["source"]["target"] != "iPhone SE"]
+    rng.shuffle(others)
+    wanting = _admit([p for p in others if _cued(WANTS_ANY, p)], seen)[: args.weibo_wanting]
+    asking = [p for p in others if _cued(ASKS_ANY, p) and not _cued(WANTS_ANY, p)]
+    batch += wanting + _admit(asking, seen)[: args.weibo_asking]
+    batch += _admit(list(shop_messages(args.mirrors)), seen)[: args.shop_messages]
+    forum = [
+        f
+        for f in trec
+        if f["platform"] == "forum"
+        and FORUM_ASKS.search(f["text"])
+        and FORUM_GOODS.search(f["text"])
+    ]
+    rng.shuffle(forum)
+    batch += _admit(forum, seen)[: args.forum_asking_more]
+    rng.shuffle(batch)
+    return batch
+
+
+def thirteenth_parts(
+    args: argparse.Namespace,
+    in_chunks: set[str],
+    later: list[dict[str, Any]],
+    trec: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The thirteenth batch's two parts, each to start a chunk of its own (038, 039), drawn
+    against the texts in the chunks before and in the tenth to twelfth batches (``later``)."""
+    in_chunks = in_chunks | {re.sub(r"\W", "", item["text"]) for item in later}
+    posts = thirteenth_batch(args, in_chunks, trec)
+    kept = in_chunks | {re.sub(r"\W", "", item["text"]) for item in posts}
+    return posts, zhidao_part(args, kept)
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -595,6 +795,42 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--epidemic-ordinary", type=int, default=30, help="twelfth batch: ordinary posts"
     )
+    parser.add_argument(
+        "--smp-wanting", type=int, default=100, help="thirteenth batch: SMP2020 posts wanting"
+    )
+    parser.add_argument(
+        "--smp-asking", type=int, default=30, help="thirteenth batch: SMP2020 posts asking"
+    )
+    parser.add_argument(
+        "--smp-ordinary", type=int, default=25, help="thirteenth batch: ordinary SMP2020 posts"
+    )
+    parser.add_argument(
+        "--weibo-wanting",
+        type=int,
+        default=75,
+        help="thirteenth batch: epidemic, Weibo training and debate posts wanting",
+    )
+    parser.add_argument(
+        "--weibo-asking",
+        type=int,
+        default=35,
+        help="thirteenth batch: epidemic, Weibo training and debate posts asking",
+    )
+    parser.add_argument(
+        "--shop-messages", type=int, default=30, help="thirteenth batch: shops' text messages"
+    )
+    parser.add_argument(
+        "--forum-asking-more", type=int, default=30, help="thirteenth batch: forum posts asking"
+    )
+    parser.add_argument(
+        "--zhidao-buying", type=int, default=100, help="thirteenth batch: questions before buying"
+    )
+    parser.add_argument(
+        "--zhidao-ordinary", type=int, default=25, help="thirteenth batch: ordinary questions"
+    )
+    parser.add_argument(
+        "--lockdown-wanting", type=int, default=45, help="thirteenth batch: epidemic wishes"
+    )
     return parser.parse_args()
 
 
@@ -651,10 +887,23 @@ def main() -> int:
     # The tenth and eleventh batches: against every text in the chunks, like the ninth.
     in_chunks = {re.sub(r"\W", "", item["text"]) for item in earlier + seventh + eighth + ninth}
     tenth, eleventh, twelfth = later_batches(args, rng, in_chunks, trec)
+    thirteenth, questions = thirteenth_parts(args, in_chunks, tenth + eleventh + twelfth, trec)
     # The later batches start chunks of their own, so that the chunks already labelled keep
     # exactly their texts.
     chunks = [pool[start : start + CHUNK] for start in range(0, len(pool), CHUNK)]
-    batches = (fourth, fifth, sixth, seventh, eighth, ninth, tenth, eleventh, twelfth)
+    batches = (
+        fourth,
+        fifth,
+        sixth,
+        seventh,
+        eighth,
+        ninth,
+        tenth,
+        eleventh,
+        twelfth,
+        thirteenth,
+        questions,
+    )
     for batch in batches:
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
