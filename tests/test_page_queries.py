@@ -27,6 +27,7 @@ from guanxi.devtools.bench.web_data import _add_posts
 from guanxi.inbox.items.models import InboxItem, InternalNote, ItemTag, Tag
 from guanxi.inbox.replies.models import Reply
 from guanxi.publishing.models import Approval, Post, Variant, VariantState
+from guanxi.publishing.policy import get_policy
 from tests.inbox_ui_support import make_channel, make_item
 
 # Statements per request, the bell's included; the session comes in one statement with its
@@ -219,4 +220,9 @@ def test_the_approvals_badge_counts_a_long_queue_in_the_same_few_queries(
     _send_to_review(db, membership, channel, count=40, author=editor)
     many = _count(client, engine, path)
     assert many == few, f"{few} queries with 3 variants waiting, {many} with 43"
-    assert 'aria-label="43 waiting for you"' in client.get(path).text
+    get_policy(db, workspace=membership.workspace)  # saved, as once its settings were
+    db.commit()
+    with counting(engine) as statements:
+        assert 'aria-label="43 waiting for you"' in client.get(path).text
+    policies = [s for s in statements if "FROM publishing_policies" in s]
+    assert len(policies) == 1, "the badge reads the workspace's publishing policy once"

@@ -150,14 +150,22 @@ def register_bench(bench_app: typer.Typer) -> None:
         except BenchError as exc:
             raise fail(str(exc)) from exc
         table = Table(
-            "page kind", "requests", "CPU ms p50", "CPU ms mean", "queries", title="pages"
+            "page kind",
+            "requests",
+            "CPU ms p50",
+            "CPU ms mean",
+            "DB CPU ms",
+            "queries",
+            title="pages",
         )
         for cost in result.costs.values():
+            database_ms = cost.database_mean_ms
             table.add_row(
                 cost.kind,
                 str(len(cost.cpu_ms)),
                 f"{cost.median_ms:.1f}",
                 f"{cost.mean_ms:.1f}",
+                "—" if database_ms is None else f"{database_ms:.2f}",
                 f"{cost.mean_queries:.1f}",
             )
         console.print(table)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -155,6 +156,75 @@ def before_first_write(db: Session) -> None:
     db.commit()
 
 
+# A pooled connection's info key: its transaction ran something other than a SELECT.
+WROTE = "guanxi_wrote"
+
+
+def _forget_writes(connection: Connection) -> None:
+    connection.info.pop(WROTE, None)
+
+
+def _note_writes(
+    connection: Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    _context: Any,
+    _many: bool,
+) -> None:
+    # Anything but a plain SELECT counts (INSERT, UPDATE, WITH, SAVEPOINT, ...): when in
+    # doubt, end_read_only leaves the transaction to be rolled back as before.
+    if statement.lstrip()[:6].upper() != "SELECT":
+        connection.info[WROTE] = True
+
+
+def end_read_only(db: Session) -> None:
+    """End ``db``'s transaction with COMMIT when it only read (PostgreSQL), before it closes.
+
+    psycopg forgets every statement it prepared on a connection at each ROLLBACK, and counts
+    uses towards preparing anew (after 5) from zero; a request's session ended with a
+    rollback, so PostgreSQL parsed and planned each of a page's statements on every request.
+    A transaction that ran nothing but SELECTs ends the same either way, so it commits. One
+    that wrote anything, or has changes not flushed, or failed, is left to ``close()``'s
+    rollback. SQLite: nothing changes.
+    """
+    if not db.in_transaction() or not db.is_active or db.new or db.dirty or db.deleted:
+        return
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    if db.connection().info.get(WROTE):
+        return
+    db.commit()
+
+
+# A pooled connection not used for this long is checked with a round trip before a request
+# gets it (the server may have restarted or a firewall dropped it); one used more recently
+# is not: under load that check was a round trip per checkout, one to three per request.
+PING_AFTER_IDLE_S = 10.0
+_LAST_USED = "guanxi_last_used"
+
+
+def _note_used(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info[_LAST_USED] = time.monotonic()
+
+
+def _ping_when_idle(engine: Engine) -> Any:
+    dialect = engine.dialect
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get(_LAST_USED)
+        if last_used is not None and time.monotonic() - last_used < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # The pool drops this connection and checks out another (SQLAlchemy's way).
+            raise exc.DisconnectionError(str(error)) from error
+
+    return ping
+
+
 class NulCharacterError(UserError):
     """A text sent to the database holds a NUL character, which PostgreSQL cannot store."""
 
@@ -205,7 +275,12 @@ def make_engine(
             event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **pool)
+        engine = create_engine(url, **pool)
+        event.listen(engine, "checkout", _ping_when_idle(engine))
+        event.listen(engine, "connect", _note_used)  # just made: no need to check it
+        event.listen(engine, "checkin", _note_used)
+        event.listen(engine, "begin", _forget_writes)
+        event.listen(engine, "after_cursor_execute", _note_writes)
     querytiming.install(engine)  # the Server-Timing header's database time
     event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine

@@ -77,7 +77,10 @@ def may_use_queue(db: Session, membership: Membership) -> bool:
 
     Reads the policy without creating it (every page asks, for the nav entry).
     """
-    policy = db.get(PublishingPolicy, membership.workspace_id)
+    return _approves(membership, db.get(PublishingPolicy, membership.workspace_id))
+
+
+def _approves(membership: Membership, policy: PublishingPolicy | None) -> bool:
     lowest = policy.approver_role if policy is not None else DEFAULT_APPROVER_ROLE
     return rules.at_least(membership.role, lowest)
 
@@ -113,10 +116,22 @@ def waiting(db: Session, *, membership: Membership) -> list[QueueItem]:
     return sorted(items, key=lambda item: item.since)
 
 
-def count_yours(db: Session, *, membership: Membership) -> int:
+def badge_count(db: Session, *, membership: Membership) -> int | None:
+    """The nav badge of every page: how many variants wait for the member's decision, or
+    None when the member does not approve in this workspace; the policy read once for both."""
+    policy = db.get(PublishingPolicy, membership.workspace_id)
+    if not _approves(membership, policy):
+        return None
+    return count_yours(db, membership=membership, policy=policy)
+
+
+def count_yours(
+    db: Session, *, membership: Membership, policy: PublishingPolicy | None = None
+) -> int:
     """How many variants wait for the member's decision now (the nav badge): the same few
     queries however long the queue. Every full page of an approver asks, so only the
-    columns a decision depends on are read, not the variants and posts as objects."""
+    columns a decision depends on are read, not the variants and posts as objects.
+    ``policy``: the workspace's, when the caller has read it."""
     rows = db.execute(
         select(
             Variant.id,
@@ -137,7 +152,8 @@ def count_yours(db: Session, *, membership: Membership) -> int:
     ).all()
     if not rows:
         return 0
-    policy = get_policy(db, workspace=membership.workspace)  # a variant in review: it exists
+    if policy is None:  # a variant in review: the policy exists, or is made now
+        policy = get_policy(db, workspace=membership.workspace)
     decisions = decisions_of(db, [row.id for row in rows])
     statuses = (
         status_from(

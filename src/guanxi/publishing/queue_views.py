@@ -156,9 +156,7 @@ def queue_context(request: Request, base: Mapping[str, Any]) -> dict[str, Any]:
                 Membership.user_id == user.id, Membership.workspace_id == workspace.id
             )
         )
-        count: int | None = None
-        if membership is not None and queue.may_use_queue(db, membership):
-            count = queue.count_yours(db, membership=membership)
+        count = queue.badge_count(db, membership=membership) if membership is not None else None
     request.state.approvals_waiting = count
     return {"approvals_waiting": count}
 

@@ -15,7 +15,7 @@ from guanxi.accounts import sessions
 from guanxi.accounts.auth import two_factor_pending
 from guanxi.accounts.models import Membership, Permission, User, UserSession
 from guanxi.core import i18n
-from guanxi.core.db import READING
+from guanxi.core.db import READING, end_read_only
 from guanxi.core.errors import N_, NotFoundError, PermissionDeniedError, UserError
 from guanxi.core.security import constant_time_equal
 from guanxi.core.settings import Settings
@@ -62,6 +62,7 @@ def get_db(request: Request) -> Iterator[Session]:
     request.state.db = session  # what the page renders with (web.rendering)
     try:
         yield session
+        end_read_only(session)  # PostgreSQL keeps the statements it prepared
     finally:
         # close() rolls back what was not committed but, unlike rollback(), does not expire
         # the loaded objects: error pages render after this and still show the user's name.

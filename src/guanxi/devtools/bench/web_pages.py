@@ -7,7 +7,8 @@ real ``/login`` form and sends each page of the benchmark's mix (and an editor's
 created then submitted for review) straight into the ASGI app, in this process: no HTTP
 client or server shares the figures. Per page: the process's CPU time per request (every
 thread: FastAPI runs the dependencies and the endpoint in its thread pool) and the
-statements run.
+statements run. On a PostgreSQL server on this machine, also the CPU time its processes
+serving the app's connections spent per request (``/proc/<pid>/schedstat``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class PageCost:
     kind: str
     cpu_ms: list[float] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
+    database_cpu_ms: list[float] = field(default_factory=list)  # PostgreSQL on this machine
     statements: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -84,6 +86,11 @@ class PageCost:
     def mean_ms(self) -> float:
         """The mean CPU time of a request, in milliseconds."""
         return statistics.fmean(self.cpu_ms)
+
+    @property
+    def database_mean_ms(self) -> float | None:
+        """The mean CPU time of the database server's processes for a request, when known."""
+        return statistics.fmean(self.database_cpu_ms) if self.database_cpu_ms else None
 
     @property
     def mean_queries(self) -> float:
@@ -192,6 +199,7 @@ def _measure_pages(
         statements.append(" ".join(statement.split())[:160])
 
     event.listen(engine, "after_cursor_execute", seen)
+    server = _ServerProcesses(engine)
     costs: dict[str, PageCost] = {}
     profiler = _Profiler(config.profile)
     loop = asyncio.new_event_loop()
@@ -210,9 +218,11 @@ def _measure_pages(
                     if not wanted and not (kind == "draft" and "draft-submit" in config.only):
                         continue  # a submission needs its draft, counted or not
                     statements.clear()
+                    server_before = server.cpu_ns()
                     started = time.process_time()
                     status, body, location = client.request(method, path, form=form, htmx=htmx)
                     cpu_ms = (time.process_time() - started) * 1000
+                    server_after = server.cpu_ns()
                     if status >= 400 or (method == "POST" and status != 303):
                         msg = f"{kind} ({role.value}) {method} {path}: {status} {_alert(body)}"
                         raise BenchError(msg)
@@ -222,17 +232,53 @@ def _measure_pages(
                         cost.cpu_ms.append(cpu_ms)
                         cost.queries.append(len(statements))
                         cost.statements.update(statements)
+                        if server_before is not None and server_after is not None:
+                            cost.database_cpu_ms.append((server_after - server_before) / 1e6)
             progress("rounds", round_ + 1, total)
     finally:
         profiler.stop()
         loop.run_until_complete(lifespan.__aexit__(None, None, None))
         loop.close()
         event.remove(engine, "after_cursor_execute", seen)
+        server.stop()
         engine.dispose()
     return PagesResult(costs=costs, profile=profiler.report())
 
 
 Request = tuple[str, str, str, str, bool]  # kind, method, path, form, htmx
+
+
+class _ServerProcesses:
+    """The CPU time of the PostgreSQL processes behind the app's pooled connections, when the
+    server runs on this machine (their ``/proc/<pid>/schedstat``: nanoseconds on a CPU)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pids: set[int] = set()
+        self.local = engine.dialect.name == "postgresql" and Path("/proc/self/schedstat").exists()
+        if self.local:
+            event.listen(engine, "checkout", self._note)
+
+    def _note(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        self.pids.add(dbapi_connection.info.backend_pid)
+
+    def cpu_ns(self) -> int | None:
+        """The processes' CPU time so far; None when it cannot be read (another machine's
+        server, SQLite)."""
+        if not self.local:
+            return None
+        total = 0
+        for pid in self.pids:
+            try:
+                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                return None  # a process of another machine's server, or one that ended
+        return total
+
+    def stop(self) -> None:
+        """Stop noting the processes."""
+        if self.local:
+            event.remove(self.engine, "checkout", self._note)
 
 
 def _requests(data: BenchData, role: Role, round_: int) -> list[Request]:
