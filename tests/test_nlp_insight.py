@@ -477,3 +477,28 @@ def test_crossval_command_cross_validates_the_stage_model_on_labelled_posts(
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[-1].startswith("across_corpora_stage_macro_f1=")
     assert "weibo/b" in result.stdout
+
+
+def test_train_insight_can_retrain_the_stage_model_alone(
+    tmp_path: Path, small_models: tuple[Path, Path]
+) -> None:
+    """Given a folder with both models, when only the stage model is retrained, then the
+    stage file is the new version and the source-kind file is left byte for byte."""
+    source, stage = small_models
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for path in (source, stage):
+        (folder / path.name).write_bytes(path.read_bytes())
+    before = (folder / source.name).read_bytes()
+    result = run(
+        "nlp", "train-insight", "--labelled", str(SMALL_SET), "--output", str(folder),
+        "--version", "next", "--only", "stage",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "stage-next" in result.stdout
+    assert "source-next" not in result.stdout
+    assert (folder / source.name).read_bytes() == before
+    assert load_model(folder / stage.name).version == "stage-next"
+    wrong = run("nlp", "train-insight", "--labelled", str(SMALL_SET), "--only", "sentiment")
+    assert wrong.exit_code != 0
+    assert "source_kind, stage or both" in wrong.output

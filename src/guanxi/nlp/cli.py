@@ -207,9 +207,16 @@ def train_insight(
     stage_regularisation: Annotated[
         float, typer.Option(min=0.0001, help="The stage model's C (smaller: smoother).")
     ] = 30.0,
+    only: Annotated[
+        str,
+        typer.Option(
+            help="Train one model only, source_kind or stage, and leave the other file as it "
+            "is; default: both."
+        ),
+    ] = "",
 ) -> None:
     """Train the source-kind and journey-stage models on the team's labelled posts."""
-    from guanxi.nlp.insight_training import DEFAULT_VERSION, labelled_dir  # noqa: PLC0415 - the trainer loads on use
+    from guanxi.nlp.insight_training import DEFAULT_VERSION, TASKS, labelled_dir  # noqa: PLC0415 - the trainer loads on use
     from guanxi.nlp.insight_training import train_insight as train_models  # noqa: PLC0415 - the trainer loads on use
 
     train_path = labelled or labelled_dir() / "train.jsonl"
@@ -218,6 +225,8 @@ def train_insight(
         command += f" --regularisation {regularisation}"
     if stage_regularisation != 30.0:
         command += f" --stage-regularisation {stage_regularisation}"
+    if only:
+        command += f" --only {only}"
     result = _with_progress(
         "training",
         lambda _advance: train_models(
@@ -227,14 +236,18 @@ def train_insight(
             training_command=command,
             regularisation=regularisation,
             stage_regularisation=stage_regularisation,
+            tasks=(only,) if only else TASKS,
         ),
     )
-    console.print(
-        f"trained on {result.posts} posts: {result.source_model.version} "
-        f"({len(result.source_model.weights)} features) -> {result.source_path}; "
-        f"{result.stage_model.version} ({len(result.stage_model.weights)} features) -> "
-        f"{result.stage_path}"
-    )
+    written = [
+        f"{model.version} ({len(model.weights)} features) -> {path}"
+        for model, path in (
+            (result.source_model, result.source_path),
+            (result.stage_model, result.stage_path),
+        )
+        if model is not None
+    ]
+    console.print(f"trained on {result.posts} posts: " + "; ".join(written))
     console.print("next: guanxi nlp evaluate --labelled (the development set)")
 
 

@@ -207,13 +207,17 @@ def _identity(features: list[str]) -> list[str]:
     return features
 
 
+TASKS = ("source_kind", "stage")
+
+
 @dataclass(frozen=True)
 class InsightTrainResult:
-    """What ``train_insight`` wrote."""
+    """What ``train_insight`` wrote: a model per task trained (None for a task left as it
+    was), and where each task's model file is."""
 
     posts: int
-    source_model: LinearModel
-    stage_model: LinearModel
+    source_model: LinearModel | None
+    stage_model: LinearModel | None
     source_path: Path
     stage_path: Path
 
@@ -226,34 +230,43 @@ def train_insight(
     training_command: str,
     regularisation: float = DEFAULT_REGULARISATION,
     stage_regularisation: float = DEFAULT_STAGE_REGULARISATION,
+    tasks: Sequence[str] = TASKS,
 ) -> InsightTrainResult:
-    """Fit the source-kind and stage models on ``train_path`` and write them to
-    ``output_dir``."""
+    """Fit the source-kind and stage models (or those of ``tasks`` only, the other file
+    left as it is) on ``train_path`` and write them to ``output_dir``."""
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown or not tasks:
+        raise UserError(
+            N_("Train source_kind, stage or both (not {tasks})."), tasks=", ".join(unknown)
+        )
     posts = read_labelled(train_path)
-    with_author = prepare([post.document for post in posts])
     bare = prepare([without_author(post.document) for post in posts])
-    source = fit(
-        [source_features(work) for work in with_author + bare],
-        [post.source_kind for post in posts] * 2,
-        task="source_kind",
-        classes=SOURCE_KINDS,
-        version=f"source-{version}",
-        training_command=training_command,
-        regularisation=regularisation,
-    )
-    stage = fit(
-        [stage_features(work) for work in bare],
-        [post.stage for post in posts],
-        task="stage",
-        classes=STAGE_LABELS,
-        version=f"stage-{version}",
-        training_command=training_command,
-        regularisation=stage_regularisation,
-    )
     source_path = output_dir / SOURCE_MODEL_FILE
     stage_path = output_dir / STAGE_MODEL_FILE
-    save_model(source, source_path)
-    save_model(stage, stage_path)
+    source = stage = None
+    if "source_kind" in tasks:
+        with_author = prepare([post.document for post in posts])
+        source = fit(
+            [source_features(work) for work in with_author + bare],
+            [post.source_kind for post in posts] * 2,
+            task="source_kind",
+            classes=SOURCE_KINDS,
+            version=f"source-{version}",
+            training_command=training_command,
+            regularisation=regularisation,
+        )
+        save_model(source, source_path)
+    if "stage" in tasks:
+        stage = fit(
+            [stage_features(work) for work in bare],
+            [post.stage for post in posts],
+            task="stage",
+            classes=STAGE_LABELS,
+            version=f"stage-{version}",
+            training_command=training_command,
+            regularisation=stage_regularisation,
+        )
+        save_model(stage, stage_path)
     return InsightTrainResult(len(posts), source, stage, source_path, stage_path)
 
 
