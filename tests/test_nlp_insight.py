@@ -429,3 +429,76 @@ def test_the_pipeline_predicts_as_the_readable_features_on_the_development_set()
         expected = model.scorer.probabilities([features(work) for work in works]).argmax(axis=1)
         found = [getattr(result, field) for result in enriched]
         assert found == [model.classes[int(k)] for k in expected], field
+
+
+def _two_corpora(tmp_path: Path) -> Path:
+    """The small labelled set twice over, once from each of two source repositories."""
+    lines = SMALL_SET.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for corpus in ("forum/a", "weibo/b"):
+        for line in lines:
+            row = json.loads(line)
+            row["text"] = f"{row['text']} ({corpus})"
+            row["source"] = {"repository": corpus}
+            rows.append(json.dumps(row, ensure_ascii=False))
+    path = tmp_path / "two-corpora.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_stage_crossval_scores_every_post_out_of_fold_and_can_hold_out_each_corpus(
+    tmp_path: Path,
+) -> None:
+    """Given labelled posts from two corpora, when the stage model is cross-validated,
+    then every post is scored once by a model that did not train on it (by MD5 folds, or
+    with across_corpora by a model that never saw its corpus)."""
+    from guanxi.nlp.insight_training import cross_validate_stage  # noqa: PLC0415 - the trainer
+
+    path = _two_corpora(tmp_path)
+    by_text = cross_validate_stage(train_path=path, folds=3)
+    assert sum(fold.posts for fold in by_text.folds) == 48
+    assert [fold.name for fold in by_text.folds] == ["0", "1", "2"]
+    assert 0.0 <= by_text.macro_f1 <= 1.0
+    by_corpus = cross_validate_stage(train_path=path, across_corpora=True)
+    assert [(fold.name, fold.posts) for fold in by_corpus.folds] == [
+        ("forum/a", 24),
+        ("weibo/b", 24),
+    ]
+    # The two corpora hold the same texts with a tag: a model trained on one reads the other.
+    assert by_corpus.macro_f1 > 0.5
+    with pytest.raises(UserError, match="at least two"):
+        cross_validate_stage(train_path=SMALL_SET, across_corpora=True)
+
+
+def test_crossval_command_cross_validates_the_stage_model_on_labelled_posts(
+    tmp_path: Path,
+) -> None:
+    result = run("nlp", "crossval", "--labelled", str(_two_corpora(tmp_path)), "--across-corpora")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1].startswith("across_corpora_stage_macro_f1=")
+    assert "weibo/b" in result.stdout
+
+
+def test_train_insight_can_retrain_the_stage_model_alone(
+    tmp_path: Path, small_models: tuple[Path, Path]
+) -> None:
+    """Given a folder with both models, when only the stage model is retrained, then the
+    stage file is the new version and the source-kind file is left byte for byte."""
+    source, stage = small_models
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for path in (source, stage):
+        (folder / path.name).write_bytes(path.read_bytes())
+    before = (folder / source.name).read_bytes()
+    result = run(
+        "nlp", "train-insight", "--labelled", str(SMALL_SET), "--output", str(folder),
+        "--version", "next", "--only", "stage",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "stage-next" in result.stdout
+    assert "source-next" not in result.stdout
+    assert (folder / source.name).read_bytes() == before
+    assert load_model(folder / stage.name).version == "stage-next"
+    wrong = run("nlp", "train-insight", "--labelled", str(SMALL_SET), "--only", "sentiment")
+    assert wrong.exit_code != 0
+    assert "source_kind, stage or both" in wrong.output

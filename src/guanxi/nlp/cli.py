@@ -207,9 +207,16 @@ def train_insight(
     stage_regularisation: Annotated[
         float, typer.Option(min=0.0001, help="The stage model's C (smaller: smoother).")
     ] = 30.0,
+    only: Annotated[
+        str,
+        typer.Option(
+            help="Train one model only, source_kind or stage, and leave the other file as it "
+            "is; default: both."
+        ),
+    ] = "",
 ) -> None:
     """Train the source-kind and journey-stage models on the team's labelled posts."""
-    from guanxi.nlp.insight_training import DEFAULT_VERSION, labelled_dir  # noqa: PLC0415 - the trainer loads on use
+    from guanxi.nlp.insight_training import DEFAULT_VERSION, TASKS, labelled_dir  # noqa: PLC0415 - the trainer loads on use
     from guanxi.nlp.insight_training import train_insight as train_models  # noqa: PLC0415 - the trainer loads on use
 
     train_path = labelled or labelled_dir() / "train.jsonl"
@@ -218,6 +225,8 @@ def train_insight(
         command += f" --regularisation {regularisation}"
     if stage_regularisation != 30.0:
         command += f" --stage-regularisation {stage_regularisation}"
+    if only:
+        command += f" --only {only}"
     result = _with_progress(
         "training",
         lambda _advance: train_models(
@@ -227,14 +236,18 @@ def train_insight(
             training_command=command,
             regularisation=regularisation,
             stage_regularisation=stage_regularisation,
+            tasks=(only,) if only else TASKS,
         ),
     )
-    console.print(
-        f"trained on {result.posts} posts: {result.source_model.version} "
-        f"({len(result.source_model.weights)} features) -> {result.source_path}; "
-        f"{result.stage_model.version} ({len(result.stage_model.weights)} features) -> "
-        f"{result.stage_path}"
-    )
+    written = [
+        f"{model.version} ({len(model.weights)} features) -> {path}"
+        for model, path in (
+            (result.source_model, result.source_path),
+            (result.stage_model, result.stage_path),
+        )
+        if model is not None
+    ]
+    console.print(f"trained on {result.posts} posts: " + "; ".join(written))
     console.print("next: guanxi nlp evaluate --labelled (the development set)")
 
 
@@ -292,12 +305,27 @@ def crossval(
         bool,
         typer.Option(
             help="Instead: train on one corpus alone and score the other's held-out split "
-            "(both ways), to estimate the transfer to an unseen domain."
+            "(both ways), to estimate the transfer to an unseen domain. With --labelled: "
+            "each corpus of the labelled posts is a fold of its own."
         ),
     ] = False,
+    labelled: Annotated[
+        Path | None,
+        typer.Option(
+            help="Cross-validate the stage model on these labelled training posts (JSON "
+            "Lines) instead of the sentiment model."
+        ),
+    ] = None,
+    stage_regularisation: Annotated[
+        float, typer.Option(min=0.0001, help="With --labelled: the stage model's C.")
+    ] = 30.0,
 ) -> None:
     """Cross-validate the training on the Weibo training posts (the held-out split is kept
-    out); the last line is for scripts."""
+    out), or with --labelled the stage model on the labelled training posts; the last line
+    is for scripts."""
+    if labelled is not None:
+        _crossval_stage(labelled, folds, across_corpora, stage_regularisation)
+        return
     from guanxi.nlp.training import across_corpora as transfer  # noqa: PLC0415 - the trainer: ~12 ms at every `guanxi` start
     from guanxi.nlp.training import cross_validate  # noqa: PLC0415 - the trainer: ~12 ms at every `guanxi` start
 
@@ -333,6 +361,32 @@ def crossval(
     console.print(table)
     mean = sum(result.accuracy for result in results) / len(results)
     console.print(f"cv_accuracy_weibo={mean:.4f} folds={len(results)}")
+
+
+def _crossval_stage(
+    labelled: Path, folds: int, across_corpora: bool, regularisation: float
+) -> None:
+    from guanxi.nlp.insight_training import cross_validate_stage  # noqa: PLC0415 - the trainer loads on use
+
+    found = _with_progress(
+        "fitting",
+        lambda advance: cross_validate_stage(
+            train_path=labelled,
+            folds=folds,
+            across_corpora=across_corpora,
+            regularisation=regularisation,
+            progress=advance,
+        ),
+    )
+    title = "stage, each corpus held out" if across_corpora else "stage, cross-validation"
+    table = Table("held out", "posts", "macro-F1", title=title)
+    for fold in found.folds:
+        table.add_row(fold.name, str(fold.posts), f"{fold.macro_f1:.3f}")
+    console.print(table)
+    recall = ", ".join(f"{name} {row['f1']:.3f}" for name, row in found.per_class.items())
+    console.print(f"F1 per stage (pooled): {recall}")
+    key = "across_corpora_stage_macro_f1" if across_corpora else "cv_stage_macro_f1"
+    console.print(f"{key}={found.macro_f1:.4f} folds={len(found.folds)}")
 
 
 def classify(

@@ -58,6 +58,7 @@ class LabelledPost:
     source_kind: str
     stage: str
     sentiment: str
+    corpus: str = ""  # where the text comes from (the source repository), for cross-corpus checks
 
 
 def labelled_dir() -> Path:
@@ -107,7 +108,15 @@ def _labelled_post(value: object) -> LabelledPost:
         source_kind=str(value.get("source_kind", "")),
         stage=str(value.get("stage", "")),
         sentiment=str(value.get("sentiment", "")),
+        corpus=_corpus(value),
     )
+
+
+def _corpus(value: dict[str, Any]) -> str:
+    source = value.get("source")
+    if isinstance(source, dict) and source.get("repository"):
+        return str(source["repository"])
+    return str(value.get("platform") or "")
 
 
 def without_author(document: Document) -> Document:
@@ -198,13 +207,17 @@ def _identity(features: list[str]) -> list[str]:
     return features
 
 
+TASKS = ("source_kind", "stage")
+
+
 @dataclass(frozen=True)
 class InsightTrainResult:
-    """What ``train_insight`` wrote."""
+    """What ``train_insight`` wrote: a model per task trained (None for a task left as it
+    was), and where each task's model file is."""
 
     posts: int
-    source_model: LinearModel
-    stage_model: LinearModel
+    source_model: LinearModel | None
+    stage_model: LinearModel | None
     source_path: Path
     stage_path: Path
 
@@ -217,35 +230,125 @@ def train_insight(
     training_command: str,
     regularisation: float = DEFAULT_REGULARISATION,
     stage_regularisation: float = DEFAULT_STAGE_REGULARISATION,
+    tasks: Sequence[str] = TASKS,
 ) -> InsightTrainResult:
-    """Fit the source-kind and stage models on ``train_path`` and write them to
-    ``output_dir``."""
+    """Fit the source-kind and stage models (or those of ``tasks`` only, the other file
+    left as it is) on ``train_path`` and write them to ``output_dir``."""
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown or not tasks:
+        raise UserError(
+            N_("Train source_kind, stage or both (not {tasks})."), tasks=", ".join(unknown)
+        )
     posts = read_labelled(train_path)
-    with_author = prepare([post.document for post in posts])
     bare = prepare([without_author(post.document) for post in posts])
-    source = fit(
-        [source_features(work) for work in with_author + bare],
-        [post.source_kind for post in posts] * 2,
-        task="source_kind",
-        classes=SOURCE_KINDS,
-        version=f"source-{version}",
-        training_command=training_command,
-        regularisation=regularisation,
-    )
-    stage = fit(
-        [stage_features(work) for work in bare],
-        [post.stage for post in posts],
-        task="stage",
-        classes=STAGE_LABELS,
-        version=f"stage-{version}",
-        training_command=training_command,
-        regularisation=stage_regularisation,
-    )
     source_path = output_dir / SOURCE_MODEL_FILE
     stage_path = output_dir / STAGE_MODEL_FILE
-    save_model(source, source_path)
-    save_model(stage, stage_path)
+    source = stage = None
+    if "source_kind" in tasks:
+        with_author = prepare([post.document for post in posts])
+        source = fit(
+            [source_features(work) for work in with_author + bare],
+            [post.source_kind for post in posts] * 2,
+            task="source_kind",
+            classes=SOURCE_KINDS,
+            version=f"source-{version}",
+            training_command=training_command,
+            regularisation=regularisation,
+        )
+        save_model(source, source_path)
+    if "stage" in tasks:
+        stage = fit(
+            [stage_features(work) for work in bare],
+            [post.stage for post in posts],
+            task="stage",
+            classes=STAGE_LABELS,
+            version=f"stage-{version}",
+            training_command=training_command,
+            regularisation=stage_regularisation,
+        )
+        save_model(stage, stage_path)
     return InsightTrainResult(len(posts), source, stage, source_path, stage_path)
+
+
+@dataclass(frozen=True)
+class StageFold:
+    """One fold of the stage model's cross-validation: the posts scored and their macro-F1."""
+
+    name: str
+    posts: int
+    macro_f1: float
+
+
+@dataclass(frozen=True)
+class StageCrossval:
+    """Out-of-fold stage predictions of every training post, pooled, and each fold's."""
+
+    folds: list[StageFold]
+    macro_f1: float  # of the pooled out-of-fold predictions
+    per_class: dict[str, dict[str, float]]
+
+
+def cross_validate_stage(
+    *,
+    train_path: Path,
+    folds: int = 5,
+    across_corpora: bool = False,
+    regularisation: float = DEFAULT_STAGE_REGULARISATION,
+    progress: Progress | None = None,
+) -> StageCrossval:
+    """The stage model fitted as ``train_insight`` fits it on part of the labelled training
+    posts and scored on the rest, never reading the development set. Folds are the MD5 of
+    the text modulo ``folds``; with ``across_corpora`` each corpus (source repository) is a
+    fold of its own, so every post is scored by a model that never saw its corpus: the
+    estimate of how the model does on posts from elsewhere."""
+    import hashlib  # noqa: PLC0415 - used here only
+
+    posts = read_labelled(train_path)
+    works = prepare([without_author(post.document) for post in posts])
+    features = [stage_features(work) for work in works]
+    if across_corpora:
+        keys = [post.corpus for post in posts]
+    else:
+        keys = [
+            str(int(hashlib.md5(post.document.text.encode()).hexdigest(), 16) % folds)  # noqa: S324 - a stable split, not security
+            for post in posts
+        ]
+    names = sorted(set(keys))
+    if len(names) < 2:
+        raise UserError(N_("Cross-validation needs posts in at least two folds or corpora."))
+    truth = [post.stage for post in posts]
+    predicted = [NONE] * len(posts)
+    results = []
+    for name in names:
+        inside = [i for i, key in enumerate(keys) if key == name]
+        chosen = set(inside)
+        outside = [i for i in range(len(posts)) if i not in chosen]
+        model = fit(
+            [features[i] for i in outside],
+            [truth[i] for i in outside],
+            task="stage",
+            classes=STAGE_LABELS,
+            version="crossval",
+            training_command="",
+            regularisation=regularisation,
+        )
+        best = model.scorer.probabilities([features[i] for i in inside]).argmax(axis=1)
+        for i, klass in zip(inside, best.tolist(), strict=True):
+            predicted[i] = model.classes[klass]
+        results.append(
+            StageFold(
+                name,
+                len(inside),
+                macro_f1([truth[i] for i in inside], [predicted[i] for i in inside], STAGE_LABELS),
+            )
+        )
+        if progress:
+            progress(len(inside))
+    return StageCrossval(
+        results,
+        macro_f1(truth, predicted, STAGE_LABELS),
+        per_class_scores(truth, predicted, STAGE_LABELS),
+    )
 
 
 # --- Evaluation -------------------------------------------------------------------------------
