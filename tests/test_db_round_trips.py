@@ -96,8 +96,12 @@ def test_a_busy_connection_is_not_pinged_and_an_idle_dead_one_is_replaced(
         assert pings == []  # new, then busy: never pinged
 
         monkeypatch.setattr(core_db, "PING_AFTER_IDLE_S", 0.0)
-        with make_engine(postgres_database).connect() as admin:
-            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        admin_engine = make_engine(postgres_database)
+        try:
+            with admin_engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        finally:
+            admin_engine.dispose()  # its pooled connection closed now, not by the collector
         second = _backend_pid(engine)
         assert second != first
         assert pings[0].closed  # the ended one was pinged, failed and was dropped
