@@ -26,6 +26,7 @@ capability = Capability(
     cli=cli.register,
     models=(intake, mentions, topics, alerts),
     analytics_migrations=("guanxi.listening.store.clickhouse_migrations",),
+    analytics_copies=("guanxi.listening.store.copy:MentionCopy",),
     retention=(MENTIONS,),
     glance=Glance(
         title=N_("Listen"),
