@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from guanxi.analytics import copy as analytics_copy
 from guanxi.analytics import migrations as analytics_migrations
-from guanxi.analytics.client import AnalyticsConfigError, shared_client
+from guanxi.analytics.client import AnalyticsClient, AnalyticsConfigError, shared_client
 from guanxi.core.capability import capabilities, load_reference
-from guanxi.core.console import console, err_console, fail, sessions, stage_progress
-from guanxi.core.db import session_scope
+from guanxi.core.console import console, err_console, fail, stage_progress
+from guanxi.core.db import make_engine, make_session_factory, session_scope
 from guanxi.core.settings import get_settings
 
 TARGETS = ("clickhouse",)
@@ -71,26 +72,15 @@ def analytics_migrate(
     for name in analytics_migrations.upgrade(client, packages):
         console.print(f"analytics store: ran {name}")
     copies = declared_copies()
-    with session_scope(sessions()) as db:
-        if dry_run:
-            table = Table("copy", "month", "SQL rows", "copied before", "state", title="to copy")
-            for copy in copies:
-                for month in analytics_copy.plan(db, client, copy):
-                    state = "done" if month.done and not restart else "to copy"
-                    table.add_row(
-                        month.copy, month.month, f"{month.rows:,}", f"{month.copied:,}", state
-                    )
-            console.print(table)
-            return
-        with stage_progress() as progress:
-            for copy in copies:
-                if restart:
-                    analytics_copy.forget_state(client, copy.name)
-                copied = analytics_copy.copy_months(
-                    db, client, copy, batch=batch, progress=progress
-                )
-                console.print(f"{copy.name}: {copied:,} rows copied by this run")
-        checks = [check for copy in copies for check in analytics_copy.verify(db, client, copy)]
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        checks = _copy_and_verify(
+            engine, client, copies, batch=batch, dry_run=dry_run, restart=restart
+        )
+    finally:
+        engine.dispose()
+    if checks is None:
+        return
     table = Table("copy", "month", "SQL", "ClickHouse", "checksum", title="verified")
     for check in checks:
         table.add_row(
@@ -112,6 +102,38 @@ def analytics_migrate(
         )
         raise fail(f"{len(differing)} month(s) differ: {', '.join(differing)}")
     console.print(f"every month matches ({len(checks)} checked)")
+
+
+def _copy_and_verify(
+    engine: Engine,
+    client: AnalyticsClient,
+    copies: list[analytics_copy.AnalyticsCopy],
+    *,
+    batch: int,
+    dry_run: bool,
+    restart: bool,
+) -> list[analytics_copy.MonthCheck] | None:
+    """Copy (or, dry, show the plan: None) and compare every month."""
+    with session_scope(make_session_factory(engine)) as db:
+        if dry_run:
+            table = Table("copy", "month", "SQL rows", "copied before", "state", title="to copy")
+            for copy in copies:
+                for month in analytics_copy.plan(db, client, copy):
+                    state = "done" if month.done and not restart else "to copy"
+                    table.add_row(
+                        month.copy, month.month, f"{month.rows:,}", f"{month.copied:,}", state
+                    )
+            console.print(table)
+            return None
+        with stage_progress() as progress:
+            for copy in copies:
+                if restart:
+                    analytics_copy.forget_state(client, copy.name)
+                copied = analytics_copy.copy_months(
+                    db, client, copy, batch=batch, progress=progress
+                )
+                console.print(f"{copy.name}: {copied:,} rows copied by this run")
+        return [check for copy in copies for check in analytics_copy.verify(db, client, copy)]
 
 
 def register(app: typer.Typer) -> None:
