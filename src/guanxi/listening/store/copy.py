@@ -27,10 +27,11 @@ from guanxi.listening.store.clickhouse import (
     MATCHES,
     MENTION_COLUMNS,
     MENTIONS,
+    ROLLUP,
     match_row,
     mention_row,
 )
-from guanxi.listening.topics.models import MentionFacet, TopicMatch
+from guanxi.listening.topics.models import DailyRollup, MentionFacet, TopicMatch
 from guanxi.listening.topics.service import workspace_words
 
 COPIED_VERSION = 1  # below any version the live write path gives (nanoseconds)
@@ -226,3 +227,130 @@ class MentionCopy:
             params,
         )[0]
         return tuple(int(value or 0) for value in (*facts, *matches))
+
+
+ROLLUP_COLUMNS = (
+    "workspace_id",
+    "topic_id",
+    "day",
+    "platform",
+    "source_kind",
+    "stage",
+    "positive",
+    "neutral",
+    "negative",
+)
+
+
+class DailyCountsCopy:
+    """``AnalyticsCopy`` of the daily counts beyond the copied facts.
+
+    Retention removes old mentions from the SQL store's lists but keeps them in its daily
+    counts (``DailyRollup``); the copied facts count only what the lists hold. Run after
+    ``MentionCopy``, this adds, per workspace, topic, day, platform, source kind and stage,
+    the difference between the SQL count and what ClickHouse counts already: nothing when
+    they agree, so a batch walked again adds nothing. The checksum of a month is the sums
+    of its positive, neutral and negative counts, and of the counts weighted by topic and
+    by workspace.
+    """
+
+    name = ROLLUP
+
+    def months(self, db: Session) -> list[str]:
+        """The months with daily counts, oldest first."""
+        days = db.scalars(select(DailyRollup.day).distinct())
+        return sorted({f"{day:%Y-%m}" for day in days})
+
+    def count(self, db: Session, month: str) -> int:
+        """The month's rollup rows in SQL."""
+        first, after = (instant.date() for instant in _range(month))
+        found = db.scalar(
+            select(func.count()).where(DailyRollup.day >= first, DailyRollup.day < after)
+        )
+        return int(found or 0)
+
+    def sql_rows(
+        self, db: Session, month: str, after_id: int, limit: int
+    ) -> list[tuple[int, tuple[Any, ...]]]:
+        """The month's next rollup rows by id, as ``ROLLUP_COLUMNS``."""
+        first, after = (instant.date() for instant in _range(month))
+        rows = db.scalars(
+            select(DailyRollup)
+            .where(DailyRollup.day >= first, DailyRollup.day < after, DailyRollup.id > after_id)
+            .order_by(DailyRollup.id)
+            .limit(limit)
+        )
+        return [
+            (
+                row.id,
+                (
+                    row.workspace_id,
+                    row.topic_id,
+                    row.day,
+                    row.platform,
+                    row.source_kind,
+                    row.stage,
+                    row.positive,
+                    row.neutral,
+                    row.negative,
+                ),
+            )
+            for row in rows
+        ]
+
+    def write_rows(
+        self, client: AnalyticsClient, rows: Sequence[tuple[Any, ...]], token: str
+    ) -> None:
+        """Insert, per group, what the SQL count has beyond ClickHouse's."""
+        if not rows:
+            return
+        stored = {
+            tuple(found[:6]): found[6:]
+            for found in client.rows(
+                f"SELECT workspace_id, topic_id, day, platform, source_kind, stage, "
+                f"sum(positive), sum(neutral), sum(negative) FROM {ROLLUP} "
+                "WHERE workspace_id IN {ws:Array(UInt64)} AND topic_id IN {topics:Array(UInt64)} "
+                "AND day BETWEEN {first:Date} AND {last:Date} "
+                "GROUP BY workspace_id, topic_id, day, platform, source_kind, stage",
+                {
+                    "ws": sorted({row[0] for row in rows}),
+                    "topics": sorted({row[1] for row in rows}),
+                    "first": min(row[2] for row in rows),
+                    "last": max(row[2] for row in rows),
+                },
+            )
+        }
+        missing = []
+        for row in rows:
+            counted = stored.get(tuple(row[:6]), (0, 0, 0))
+            beyond = tuple(int(sql) - int(held) for sql, held in zip(row[6:], counted, strict=True))
+            if any(beyond):
+                missing.append((*row[:6], *beyond))
+        client.insert(ROLLUP, ROLLUP_COLUMNS, missing, token=token)
+
+    def sql_checksum(self, db: Session, month: str) -> Checksum:
+        """The month's checksum over the SQL store's daily counts."""
+        first, after = (instant.date() for instant in _range(month))
+        weight = DailyRollup.positive + 2 * DailyRollup.neutral + 3 * DailyRollup.negative
+        found = db.execute(
+            select(
+                func.sum(DailyRollup.positive + DailyRollup.neutral + DailyRollup.negative),
+                func.sum(DailyRollup.positive),
+                func.sum(DailyRollup.negative),
+                func.sum(weight * DailyRollup.topic_id),
+                func.sum(weight * DailyRollup.workspace_id),
+            ).where(DailyRollup.day >= first, DailyRollup.day < after)
+        ).one()
+        return tuple(int(value or 0) for value in found)
+
+    def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
+        """The same checksum over ClickHouse's daily counts."""
+        year, number, _next_year, _next_number = month_bounds(month)
+        weight = "(positive + 2 * neutral + 3 * negative)"
+        found = client.rows(
+            "SELECT sum(positive + neutral + negative), sum(positive), sum(negative), "
+            f"sum({weight} * topic_id), sum({weight} * workspace_id) FROM {ROLLUP} "
+            "WHERE toYYYYMM(day) = {month:UInt32}",
+            {"month": year * 100 + number},
+        )[0]
+        return tuple(int(value or 0) for value in found)
