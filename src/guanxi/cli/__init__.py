@@ -23,6 +23,7 @@ from guanxi.analytics import migrations as analytics_migrations
 from guanxi.analytics.client import shared_client
 from guanxi.cli import (
     analytics_bench,
+    analytics_migrate,
     convert_bench,
     db_prune,
     inbox_bench,
@@ -30,6 +31,7 @@ from guanxi.cli import (
     market_bench,
     nlp_bench,
     report_bench,
+    scale_bench,
     storage_bench,
     web_bench,
     workers_bench,
@@ -475,8 +477,11 @@ for benchmarks in (
     report_bench,
     workers_bench,
     storage_bench,
+    scale_bench,
 ):
     benchmarks.register_bench(bench_app)
 for capability in capabilities():
     if capability.cli is not None:
         capability.cli(app)
+# After the capabilities': ``guanxi analytics`` may be a capability's group already.
+analytics_migrate.register(app)

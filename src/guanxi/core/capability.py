@@ -98,6 +98,10 @@ class Capability:
     # Packages of its ClickHouse migrations (``NNNN_what.sql`` files), run by
     # ``guanxi db upgrade`` when an analytics store is configured (``guanxi.analytics``).
     analytics_migrations: tuple[str, ...] = ()
+    # What ``guanxi analytics migrate --to clickhouse`` copies from the SQL database to
+    # ClickHouse: references to classes of ``guanxi.analytics.copy.AnalyticsCopy`` (one
+    # instance per run), copied in this order.
+    analytics_copies: tuple[str, ...] = ()
     # The kinds of raw rows a workspace may keep for a limited period (``core.retention``).
     retention: tuple[RetentionKind, ...] = ()
 

@@ -26,6 +26,10 @@ capability = Capability(
     cli=cli.register,
     models=(intake, mentions, topics, alerts),
     analytics_migrations=("guanxi.listening.store.clickhouse_migrations",),
+    analytics_copies=(
+        "guanxi.listening.store.copy:MentionCopy",
+        "guanxi.listening.store.copy:DailyCountsCopy",
+    ),
     retention=(MENTIONS,),
     glance=Glance(
         title=N_("Listen"),

@@ -119,7 +119,7 @@ class ClickHouseMentionStore:
         mention_rows: list[tuple[Any, ...]] = []
         match_rows: list[tuple[Any, ...]] = []
         for fact in facts:
-            new = _mention_row(fact, version + 1)
+            new = mention_row(fact, version + 1)
             previous = old.get(fact.mention_id)
             changed = previous is None or previous[:11] != new[:11]
             if changed:
@@ -127,7 +127,7 @@ class ClickHouseMentionStore:
                     mention_rows.append((*previous[:11], version, -1, 1))
                 mention_rows.append(new)
             wanted = {
-                topic_id: _match_row(fact, topic_id, version + 1) for topic_id in fact.topic_ids
+                topic_id: match_row(fact, topic_id, version + 1) for topic_id in fact.topic_ids
             }
             stored = old_matches.get(fact.mention_id, {})
             for topic_id, row in stored.items():
@@ -478,7 +478,8 @@ def _counted(filters: DashboardFilters) -> str:
     return f"sum({' + '.join(chosen)})"
 
 
-def _mention_row(fact: MentionFact, version: int) -> tuple[Any, ...]:
+def mention_row(fact: MentionFact, version: int) -> tuple[Any, ...]:
+    """The row of ``MENTION_COLUMNS`` holding ``fact`` at ``version``."""
     return (
         fact.workspace_id,
         fact.mention_id,
@@ -497,7 +498,8 @@ def _mention_row(fact: MentionFact, version: int) -> tuple[Any, ...]:
     )
 
 
-def _match_row(fact: MentionFact, topic_id: int, version: int) -> tuple[Any, ...]:
+def match_row(fact: MentionFact, topic_id: int, version: int) -> tuple[Any, ...]:
+    """The row of ``MATCH_COLUMNS`` holding ``fact``'s match of ``topic_id``."""
     return (
         fact.workspace_id,
         topic_id,

@@ -8,7 +8,7 @@ dashboards' counts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -262,33 +262,36 @@ def match_mention_ids(
     return stored
 
 
+def workspace_words(db: Session, *, workspace_id: int) -> Callable[[str], tuple[str, ...]]:
+    """The words of a normalized text, segmented with the workspace's dictionary (its
+    tracked accounts' names), as the enrichment segments them."""
+    # Loaded only for a store that keeps the words: the segmenter and its dictionary.
+    from guanxi.nlp.segment import segmenter, user_words, words  # noqa: PLC0415
+
+    names = {a.name for a in mention_service.list_tracked(db, workspace_id=workspace_id)} - {""}
+    jieba = segmenter(user_words(names))
+    return lambda text: tuple(words(text, jieba))
+
+
 def _facts(
     db: Session, store: MentionStore, mentions: Sequence[Mention], topics: dict[int, list[int]]
 ) -> list[MentionFact]:
     """What the store keeps of these enriched mentions (their words when it wants them,
     segmented with the workspace's dictionary, as the enrichment did)."""
-    jieba = None
+    segment = None
     if store.wants_text and mentions:
-        # Loaded only for a store that keeps the words: the segmenter and its dictionary.
-        from guanxi.nlp.segment import segmenter, user_words, words  # noqa: PLC0415
-
-        workspace_id = mentions[0].workspace_id
-        names = {a.name for a in mention_service.list_tracked(db, workspace_id=workspace_id)} - {""}
-        jieba = segmenter(user_words(names))
+        segment = workspace_words(db, workspace_id=mentions[0].workspace_id)
     facts = []
     for mention in mentions:
         enrichment = mention.enrichment
         assert enrichment is not None
-        tokens: tuple[str, ...] = ()
-        if jieba is not None:
-            tokens = tuple(words(enrichment.normalized_text, jieba))
         facts.append(
             MentionFact(
                 mention_id=mention.id,
                 author_id=mention.author_id,
                 topic_ids=tuple(sorted(topics.get(mention.id, ()))),
                 keywords=tuple(enrichment.keywords or ()),
-                tokens=tokens,
+                tokens=segment(enrichment.normalized_text) if segment else (),
                 text=mention.text if store.wants_text else "",
                 **facet_values(mention),
             )
