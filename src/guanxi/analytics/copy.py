@@ -16,8 +16,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from guanxi.analytics.client import AnalyticsClient
@@ -202,3 +204,26 @@ def month_bounds(month: str) -> tuple[int, int, int, int]:
     """(year, month, next month's year, next month) of ``YYYY-MM``."""
     year, number = (int(part) for part in month.split("-"))
     return year, number, year + number // 12, number % 12 + 1
+
+
+def sql_months(db: Session, column: Any, *, instant: bool = True) -> list[str]:
+    """The distinct ``YYYY-MM`` months of ``column`` in the SQL database, oldest first: of a
+    UTC instant, or of a calendar day (``instant=False``)."""
+    if db.get_bind().dialect.name == "postgresql":
+        value = func.timezone("UTC", column) if instant else column
+        month = func.to_char(value, literal_column("'YYYY-MM'"))
+    else:  # SQLite keeps instants (UTC) and days as text, the month first
+        month = func.substr(column, 1, 7)
+    return [str(found) for found in db.scalars(select(month).distinct().order_by(month))]
+
+
+def month_range(month: str) -> tuple[datetime, datetime]:
+    """The first instant (UTC) of ``YYYY-MM`` and of the month after."""
+    year, number, next_year, next_number = month_bounds(month)
+    return datetime(year, number, 1, tzinfo=UTC), datetime(next_year, next_number, 1, tzinfo=UTC)
+
+
+def yyyymm(month: str) -> int:
+    """``YYYY-MM`` as ClickHouse's ``toYYYYMM`` gives it."""
+    year, number, _next_year, _next_number = month_bounds(month)
+    return year * 100 + number

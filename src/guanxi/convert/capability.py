@@ -33,6 +33,13 @@ capability = Capability(
     models=(models, scene_models, rollup_models),
     retention=(CLICK_KIND, CODE_EVENT_KIND),
     analytics_migrations=("guanxi.convert.store.clickhouse_migrations",),
+    # Clicks before their hourly counts: the counts' checksum adds the copied clicks.
+    analytics_copies=(
+        "guanxi.convert.store.copy:ClicksMigration",
+        "guanxi.convert.store.copy:ClickHoursMigration",
+        "guanxi.convert.store.copy:CodeEventsMigration",
+        "guanxi.convert.store.copy:CodeEventHoursMigration",
+    ),
     glance=Glance(
         title=N_("Tracked links"),
         description=N_(

@@ -23,6 +23,11 @@ capability = Capability(
     models=(models, imports_models),
     retention=(SNAPSHOTS,),
     analytics_migrations=("guanxi.measure.store.clickhouse_migrations",),
+    analytics_copies=(
+        "guanxi.measure.store.copy:SnapshotsMigration",
+        "guanxi.measure.store.copy:AccountDaysMigration",
+        "guanxi.measure.store.copy:BreakdownsMigration",
+    ),
     glance=Glance(
         title=N_("Analytics"),
         description=N_(

@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import Integer, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from guanxi.analytics.client import AnalyticsClient
+from guanxi.analytics.copy import Checksum, month_range, sql_months, yyyymm
 from guanxi.convert.models import LinkClick
 from guanxi.convert.rollup_models import ClickHour, CodeEventHour
 from guanxi.convert.scene_models import CodeEvent
@@ -47,6 +48,11 @@ class _Rows:
 
     model: ClassVar[type[Base]]
     moment: ClassVar[str]  # the column the month is of
+
+    @staticmethod
+    def write_rows(client: AnalyticsClient, rows: Sequence[dict[str, Any]], token: str) -> None:
+        """Store a batch of the table's rows in ClickHouse (each table its own way)."""
+        raise NotImplementedError
 
     @classmethod
     def sql_rows(cls, db: Session, month: date, after_id: int, limit: int) -> list[dict[str, Any]]:
@@ -244,3 +250,189 @@ def _stored_ids(
             )
         )
     return found
+
+
+def _whole(column: Any) -> Any:
+    """A flag or a number as an integer to sum (PostgreSQL does not sum booleans)."""
+    return func.coalesce(cast(column, Integer), 0)
+
+
+def _sql_sums(db: Session, model: Any, moment: str, month: str, *values: Any) -> list[int]:
+    """The sums of ``values`` over ``model``'s rows of ``month`` (by its ``moment`` column)."""
+    column = model.__table__.c[moment]
+    begin, end = month_range(month)
+    found = db.execute(
+        select(*(func.sum(value) for value in values)).where(column >= begin, column < end)
+    ).one()
+    return [int(value or 0) for value in found]
+
+
+def _store_sums(client: AnalyticsClient, sql: str, month: str) -> list[int]:
+    """The first row of ``sql`` (which filters on ``{month:UInt32}``) as integers."""
+    return [int(value or 0) for value in client.rows(sql, {"month": yyyymm(month)})[0]]
+
+
+class _ConvertMigration:
+    """``AnalyticsCopy`` (``guanxi analytics migrate``) of one of convert's tables: its rows
+    walked by ``YYYY-MM`` months (``_Rows``), with a checksum of each month on both sides."""
+
+    rows: ClassVar[type[_Rows]]
+    name: ClassVar[str]
+
+    def _within(self, month: str) -> tuple[Any, Any]:
+        column = self.rows.model.__table__.c[self.rows.moment]
+        begin, end = month_range(month)
+        return column >= begin, column < end
+
+    def months(self, db: Session) -> list[str]:
+        """The months holding rows, oldest first."""
+        return sql_months(db, self.rows.model.__table__.c[self.rows.moment])
+
+    def count(self, db: Session, month: str) -> int:
+        """The month's rows in SQL."""
+        return int(db.scalar(select(func.count()).where(*self._within(month))) or 0)
+
+    def sql_rows(
+        self, db: Session, month: str, after_id: int, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The month's next rows by id."""
+        first = date.fromisoformat(f"{month}-01")
+        return [(row["id"], row) for row in self.rows.sql_rows(db, first, after_id, limit)]
+
+    def write_rows(
+        self, client: AnalyticsClient, rows: Sequence[dict[str, Any]], token: str
+    ) -> None:
+        """Store a batch under ``token``."""
+        self.rows.write_rows(client, rows, token)
+
+
+class ClicksMigration(_ConvertMigration):
+    """Clicks. Checksum: count, sums of link ids, counted and bot flags."""
+
+    rows = ClickRows
+    name = clickhouse.CLICKS
+
+    def sql_checksum(self, db: Session, month: str) -> Checksum:
+        """The month's checksum in SQL."""
+        return tuple(
+            _sql_sums(
+                db,
+                LinkClick,
+                "clicked_at",
+                month,
+                literal(1),
+                LinkClick.link_id,
+                _whole(LinkClick.counted),
+                _whole(LinkClick.bot),
+            )
+        )
+
+    def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
+        """The same over the month's live clicks in ClickHouse."""
+        return tuple(
+            _store_sums(
+                client,
+                f"SELECT count(), sum(link_id), sum(counted), sum(bot) FROM {clickhouse.CLICKS} "  # noqa: S608 - constant names
+                "FINAL WHERE is_deleted = 0 AND toYYYYMM(clicked_at) = {month:UInt32}",
+                month,
+            )
+        )
+
+
+class CodeEventsMigration(_ConvertMigration):
+    """Scene-code events. Checksum: count, sums of channel ids and code ids."""
+
+    rows = CodeEventRows
+    name = clickhouse.EVENTS
+
+    def sql_checksum(self, db: Session, month: str) -> Checksum:
+        """The month's checksum in SQL."""
+        return tuple(
+            _sql_sums(
+                db,
+                CodeEvent,
+                "occurred_at",
+                month,
+                literal(1),
+                CodeEvent.channel_id,
+                _whole(CodeEvent.code_id),
+            )
+        )
+
+    def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
+        """The same over the month's live events in ClickHouse."""
+        return tuple(
+            _store_sums(
+                client,
+                f"SELECT count(), sum(channel_id), sum(code_id) FROM {clickhouse.EVENTS} "  # noqa: S608 - constant names
+                "FINAL WHERE is_deleted = 0 AND toYYYYMM(occurred_at) = {month:UInt32}",
+                month,
+            )
+        )
+
+
+class ClickHoursMigration(_ConvertMigration):
+    """The hourly counts of clicks a retention deleted. ClickHouse's hourly table counts the
+    copied clicks too, so the checksum is the month's visits, counted clicks and bots: the
+    SQL counts plus the SQL clicks, against ClickHouse's hourly sums (run after clicks)."""
+
+    rows = ClickHourRows
+    name = clickhouse.CLICK_HOURS
+
+    def sql_checksum(self, db: Session, month: str) -> Checksum:
+        """The month's visits, counted clicks and bots in SQL (counts and clicks)."""
+        hours = _sql_sums(
+            db, ClickHour, "hour_start", month, ClickHour.visits, ClickHour.counted, ClickHour.bots
+        )
+        clicks = _sql_sums(
+            db,
+            LinkClick,
+            "clicked_at",
+            month,
+            literal(1),
+            _whole(LinkClick.counted),
+            _whole(LinkClick.bot),
+        )
+        return tuple(held + more for held, more in zip(hours, clicks, strict=True))
+
+    def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
+        """The same from ClickHouse's hourly table."""
+        return tuple(
+            _store_sums(
+                client,
+                f"SELECT sum(visits), sum(counted), sum(bots) FROM {clickhouse.CLICK_HOURS} "  # noqa: S608 - constant names
+                "WHERE toYYYYMM(hour_start) = {month:UInt32}",
+                month,
+            )
+        )
+
+
+class CodeEventHoursMigration(_ConvertMigration):
+    """The hourly counts of scene-code events a retention deleted; checksum as for clicks:
+    the month's events with a code (counts plus SQL events) against ClickHouse's sums."""
+
+    rows = CodeEventHourRows
+    name = clickhouse.EVENT_HOURS
+
+    def sql_checksum(self, db: Session, month: str) -> Checksum:
+        """The month's events with a code in SQL (counts and events)."""
+        (held,) = _sql_sums(db, CodeEventHour, "hour_start", month, CodeEventHour.events)
+        (events,) = _sql_sums(
+            db,
+            CodeEvent,
+            "occurred_at",
+            month,
+            case((CodeEvent.code_id.is_not(None), 1), else_=0),
+        )
+        return (held + events,)
+
+    def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
+        """The same from ClickHouse's hourly table."""
+        return tuple(
+            _store_sums(
+                client,
+                f"SELECT sum(events) FROM {clickhouse.EVENT_HOURS} "  # noqa: S608 - constant names
+                "WHERE toYYYYMM(hour_start) = {month:UInt32}",
+                month,
+            )
+        )

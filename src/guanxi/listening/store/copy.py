@@ -12,14 +12,13 @@ sentiment, source kind and stage, and the count and sums of their topic matches.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.analytics.client import AnalyticsClient
-from guanxi.analytics.copy import Checksum, month_bounds
+from guanxi.analytics.copy import Checksum, month_range, sql_months, yyyymm
 from guanxi.listening.mentions.models import Mention, MentionEnrichment
 from guanxi.listening.store.base import SENTIMENTS, SOURCE_KINDS, STAGES, MentionFact
 from guanxi.listening.store.clickhouse import (
@@ -35,11 +34,6 @@ from guanxi.listening.topics.models import DailyRollup, MentionFacet, TopicMatch
 from guanxi.listening.topics.service import workspace_words
 
 COPIED_VERSION = 1  # below any version the live write path gives (nanoseconds)
-
-
-def _range(month: str) -> tuple[datetime, datetime]:
-    year, number, next_year, next_number = month_bounds(month)
-    return datetime(year, number, 1, tzinfo=UTC), datetime(next_year, next_number, 1, tzinfo=UTC)
 
 
 def _code(column: Any, values: Sequence[str]) -> ColumnElement[int]:
@@ -61,17 +55,11 @@ class MentionCopy:
 
     def months(self, db: Session) -> list[str]:
         """The UTC months holding facts, oldest first."""
-        if db.get_bind().dialect.name == "postgresql":
-            month = func.to_char(
-                func.timezone("UTC", MentionFacet.posted_at), literal_column("'YYYY-MM'")
-            )
-        else:  # SQLite keeps the UTC instant as text, its month first
-            month = func.substr(MentionFacet.posted_at, 1, 7)
-        return [str(m) for m in db.scalars(select(month).distinct().order_by(month))]
+        return sql_months(db, MentionFacet.posted_at)
 
     def count(self, db: Session, month: str) -> int:
         """The month's facts in SQL."""
-        begin, end = _range(month)
+        begin, end = month_range(month)
         found = db.scalar(
             select(func.count()).where(
                 MentionFacet.posted_at >= begin, MentionFacet.posted_at < end
@@ -83,7 +71,7 @@ class MentionCopy:
         self, db: Session, month: str, after_id: int, limit: int
     ) -> list[tuple[int, MentionFact]]:
         """The month's next facts by id, with their text, keywords, words and topics."""
-        begin, end = _range(month)
+        begin, end = month_range(month)
         rows = db.execute(
             select(
                 MentionFacet,
@@ -183,7 +171,7 @@ class MentionCopy:
 
     def sql_checksum(self, db: Session, month: str) -> Checksum:
         """The month's checksum over the SQL store's facts and matches."""
-        begin, end = _range(month)
+        begin, end = month_range(month)
         weight = (
             _code(MentionFacet.sentiment, SENTIMENTS)
             + KIND_FACTOR * _code(MentionFacet.source_kind, SOURCE_KINDS)
@@ -206,9 +194,8 @@ class MentionCopy:
 
     def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
         """The same checksum over the live rows of the month in ClickHouse."""
-        year, number, _next_year, _next_number = month_bounds(month)
         params = {
-            "month": year * 100 + number,
+            "month": yyyymm(month),
             "sentiments": list(SENTIMENTS),
             "kinds": list(SOURCE_KINDS),
             "stages": list(STAGES),
@@ -263,7 +250,7 @@ class DailyCountsCopy:
 
     def count(self, db: Session, month: str) -> int:
         """The month's rollup rows in SQL."""
-        first, after = (instant.date() for instant in _range(month))
+        first, after = (instant.date() for instant in month_range(month))
         found = db.scalar(
             select(func.count()).where(DailyRollup.day >= first, DailyRollup.day < after)
         )
@@ -273,7 +260,7 @@ class DailyCountsCopy:
         self, db: Session, month: str, after_id: int, limit: int
     ) -> list[tuple[int, tuple[Any, ...]]]:
         """The month's next rollup rows by id, as ``ROLLUP_COLUMNS``."""
-        first, after = (instant.date() for instant in _range(month))
+        first, after = (instant.date() for instant in month_range(month))
         rows = db.scalars(
             select(DailyRollup)
             .where(DailyRollup.day >= first, DailyRollup.day < after, DailyRollup.id > after_id)
@@ -330,7 +317,7 @@ class DailyCountsCopy:
 
     def sql_checksum(self, db: Session, month: str) -> Checksum:
         """The month's checksum over the SQL store's daily counts."""
-        first, after = (instant.date() for instant in _range(month))
+        first, after = (instant.date() for instant in month_range(month))
         weight = DailyRollup.positive + 2 * DailyRollup.neutral + 3 * DailyRollup.negative
         found = db.execute(
             select(
@@ -345,12 +332,11 @@ class DailyCountsCopy:
 
     def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
         """The same checksum over ClickHouse's daily counts."""
-        year, number, _next_year, _next_number = month_bounds(month)
         weight = "(positive + 2 * neutral + 3 * negative)"
         found = client.rows(
             "SELECT sum(positive + neutral + negative), sum(positive), sum(negative), "
             f"sum({weight} * topic_id), sum({weight} * workspace_id) FROM {ROLLUP} "
             "WHERE toYYYYMM(day) = {month:UInt32}",
-            {"month": year * 100 + number},
+            {"month": yyyymm(month)},
         )[0]
         return tuple(int(value or 0) for value in found)

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanxi.analytics.client import AnalyticsClient
+from guanxi.analytics.copy import Checksum, month_range, sql_months, yyyymm
 from guanxi.channels.models import Channel
 from guanxi.measure.models import AccountDay, AccountDayBreakdown, MeasuredPost, PostSnapshot
 from guanxi.measure.store.base import FIGURES
@@ -157,3 +158,107 @@ class MeasureCopy:
 
 
 COPIES = (MeasureCopy("snapshots"), MeasureCopy("account_days"), MeasureCopy("breakdowns"))
+
+
+class _MeasureMigration:
+    """``AnalyticsCopy`` (``guanxi analytics migrate``) of one of measure's fact tables: the
+    walk of ``MeasureCopy`` by ``YYYY-MM`` months, with a checksum of each month on both
+    sides (the count of rows, the sum of their post or account ids and of two figures)."""
+
+    kind: ClassVar[Kind]
+
+    def __init__(self) -> None:
+        self.copy = MeasureCopy(self.kind)
+        self.name = self.copy.table
+
+    def _moment(self) -> tuple[Any, bool]:
+        """The SQL column the month is of, and whether it is an instant (else a day)."""
+        if self.kind == "snapshots":
+            return PostSnapshot.observed_at, True
+        model: Any = AccountDay if self.kind == "account_days" else AccountDayBreakdown
+        return model.day, False
+
+    def _within(self, month: str) -> tuple[Any, Any]:
+        column, instant = self._moment()
+        begin, end = month_range(month)
+        if instant:
+            return column >= begin, column < end
+        return column >= begin.date(), column < end.date()
+
+    def months(self, db: Session) -> list[str]:
+        """The months holding rows, oldest first."""
+        column, instant = self._moment()
+        return sql_months(db, column, instant=instant)
+
+    def count(self, db: Session, month: str) -> int:
+        """The month's rows in SQL."""
+        return int(db.scalar(select(func.count()).where(*self._within(month))) or 0)
+
+    def sql_rows(
+        self, db: Session, month: str, after_id: int, limit: int
+    ) -> list[tuple[int, CopyRow]]:
+        """The month's next rows after the cursor (a snapshot id, or an account's id)."""
+        first = date.fromisoformat(f"{month}-01")
+        return [(row.id, row) for row in self.copy.sql_rows(db, first, after_id, limit)]
+
+    def write_rows(self, client: AnalyticsClient, rows: Sequence[CopyRow], token: str) -> None:
+        """Store a batch under ``token`` (``MeasureCopy.write_rows``)."""
+        self.copy.write_rows(client, rows, token)
+
+    def _sums(self) -> tuple[tuple[Any, ...], str]:
+        """The checksum's columns: SQL expressions, and the same in ClickHouse."""
+        if self.kind == "snapshots":
+            sql: tuple[Any, ...] = (
+                PostSnapshot.post_id,
+                func.coalesce(PostSnapshot.views, 0),
+                func.coalesce(PostSnapshot.likes, 0),
+            )
+            return sql, "sum(post_id), sum(ifNull(views, 0)), sum(ifNull(likes, 0))"
+        if self.kind == "account_days":
+            sql = (
+                AccountDay.channel_id,
+                func.coalesce(AccountDay.followers, 0),
+                func.coalesce(AccountDay.views, 0),
+            )
+            return sql, "sum(channel_id), sum(ifNull(followers, 0)), sum(ifNull(views, 0))"
+        sql = (AccountDayBreakdown.channel_id, AccountDayBreakdown.value)
+        return sql, "sum(channel_id), sum(value)"
+
+    def sql_checksum(self, db: Session, month: str) -> Checksum:
+        """The month's checksum in SQL."""
+        columns, _sums = self._sums()
+        found = db.execute(
+            select(func.count(), *(func.sum(column) for column in columns)).where(
+                *self._within(month)
+            )
+        ).one()
+        return tuple(int(value or 0) for value in found)
+
+    def store_checksum(self, client: AnalyticsClient, month: str) -> Checksum:
+        """The same checksum over the month's live rows in ClickHouse."""
+        _columns, sums = self._sums()
+        at = "observed_at" if self.kind == "snapshots" else "day"
+        found = client.rows(
+            f"SELECT count(), {sums} FROM {self.name} FINAL "  # noqa: S608 - constant names
+            f"WHERE is_deleted = 0 AND toYYYYMM({at}) = {{month:UInt32}}",
+            {"month": yyyymm(month)},
+        )[0]
+        return tuple(int(value or 0) for value in found)
+
+
+class SnapshotsMigration(_MeasureMigration):
+    """Posts' snapshots (``post_snapshots``)."""
+
+    kind = "snapshots"
+
+
+class AccountDaysMigration(_MeasureMigration):
+    """Accounts' days (``account_days``)."""
+
+    kind = "account_days"
+
+
+class BreakdownsMigration(_MeasureMigration):
+    """Accounts' days split by a platform's categories (``account_day_breakdowns``)."""
+
+    kind = "breakdowns"
