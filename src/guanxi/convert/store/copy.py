@@ -16,7 +16,7 @@ is the same on either side once a month is copied.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -69,6 +69,70 @@ class _Rows:
         return [dict(row) for row in rows]
 
 
+def _insert_new(
+    client: AnalyticsClient,
+    table: str,
+    columns: Sequence[str],
+    at: str,
+    rows: Sequence[dict[str, Any]],
+    row_id: Callable[[dict[str, Any]], int],
+    to_row: Callable[[dict[str, Any]], tuple[Any, ...]],
+    token: str,
+) -> None:
+    """Insert, as ``to_row`` makes them, the SQL ``rows`` whose facts ``table`` does not
+    hold yet (found by ``row_id`` on their day of ``at``)."""
+    if not rows:
+        return
+    stored = _stored_ids(
+        client, table, at, [(row["workspace_id"], as_utc(row[at]), row_id(row)) for row in rows]
+    )
+    fresh = [to_row(row) for row in rows if row_id(row) not in stored]
+    if fresh:
+        client.insert(table, columns, fresh, token=token)
+
+
+def _click_id(row: dict[str, Any]) -> int:
+    return clickhouse.click_row_id(row["click_id"])
+
+
+def _click_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    fact = ClickFact(
+        click_id=row["click_id"],
+        link_id=row["link_id"],
+        workspace_id=row["workspace_id"],
+        clicked_at=row["clicked_at"],
+        hour=row["hour"],
+        visitor=row["visitor"],
+        network=row["network"],
+        platform=row["platform"],
+        device=row["device"],
+        referrer_host=row["referrer_host"],
+        bot=row["bot"],
+        illustrative=row["illustrative"],
+    )
+    return clickhouse.click_row(fact, counted=bool(row["counted"]), version=COPY_VERSION)
+
+
+def _event_id(row: dict[str, Any]) -> int:
+    return clickhouse.event_row_id(row["channel_id"], row["event_id"])
+
+
+def _event_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    fact = CodeEventFact(
+        workspace_id=row["workspace_id"],
+        channel_id=row["channel_id"],
+        event_id=row["event_id"],
+        openid=row["openid"],
+        kind=str(row["kind"]),
+        occurred_at=row["occurred_at"],
+        code_id=row["code_id"],
+        scene=row["scene"],
+        origin_checked=bool(row["origin_checked"]),
+        illustrative=bool(row["illustrative"]),
+    )
+    return clickhouse.event_row(fact, version=COPY_VERSION)
+
+
 class ClickRows(_Rows):
     """``convert_clicks`` → ClickHouse's ``convert_clicks`` (its hourly counts follow)."""
 
@@ -78,45 +142,16 @@ class ClickRows(_Rows):
     @staticmethod
     def write_rows(client: AnalyticsClient, rows: Sequence[dict[str, Any]], token: str) -> None:
         """Store the clicks not stored yet, with their counted flag as the SQL rows have it."""
-        if not rows:
-            return
-        stored = _stored_ids(
+        _insert_new(
             client,
             clickhouse.CLICKS,
+            clickhouse.CLICK_COLUMNS,
             "clicked_at",
-            [
-                (
-                    row["workspace_id"],
-                    as_utc(row["clicked_at"]),
-                    clickhouse.click_row_id(row["click_id"]),
-                )
-                for row in rows
-            ],
+            rows,
+            _click_id,
+            _click_row,
+            token,
         )
-        fresh = [
-            clickhouse.click_row(
-                ClickFact(
-                    click_id=row["click_id"],
-                    link_id=row["link_id"],
-                    workspace_id=row["workspace_id"],
-                    clicked_at=row["clicked_at"],
-                    hour=row["hour"],
-                    visitor=row["visitor"],
-                    network=row["network"],
-                    platform=row["platform"],
-                    device=row["device"],
-                    referrer_host=row["referrer_host"],
-                    bot=row["bot"],
-                    illustrative=row["illustrative"],
-                ),
-                counted=bool(row["counted"]),
-                version=COPY_VERSION,
-            )
-            for row in rows
-            if clickhouse.click_row_id(row["click_id"]) not in stored
-        ]
-        if fresh:
-            client.insert(clickhouse.CLICKS, clickhouse.CLICK_COLUMNS, fresh, token=token)
 
 
 class CodeEventRows(_Rows):
@@ -128,42 +163,16 @@ class CodeEventRows(_Rows):
     @staticmethod
     def write_rows(client: AnalyticsClient, rows: Sequence[dict[str, Any]], token: str) -> None:
         """Store the events not stored yet."""
-        if not rows:
-            return
-        stored = _stored_ids(
+        _insert_new(
             client,
             clickhouse.EVENTS,
+            clickhouse.EVENT_COLUMNS,
             "occurred_at",
-            [
-                (
-                    row["workspace_id"],
-                    as_utc(row["occurred_at"]),
-                    clickhouse.event_row_id(row["channel_id"], row["event_id"]),
-                )
-                for row in rows
-            ],
+            rows,
+            _event_id,
+            _event_row,
+            token,
         )
-        fresh = [
-            clickhouse.event_row(
-                CodeEventFact(
-                    workspace_id=row["workspace_id"],
-                    channel_id=row["channel_id"],
-                    event_id=row["event_id"],
-                    openid=row["openid"],
-                    kind=str(row["kind"]),
-                    occurred_at=row["occurred_at"],
-                    code_id=row["code_id"],
-                    scene=row["scene"],
-                    origin_checked=bool(row["origin_checked"]),
-                    illustrative=bool(row["illustrative"]),
-                ),
-                version=COPY_VERSION,
-            )
-            for row in rows
-            if clickhouse.event_row_id(row["channel_id"], row["event_id"]) not in stored
-        ]
-        if fresh:
-            client.insert(clickhouse.EVENTS, clickhouse.EVENT_COLUMNS, fresh, token=token)
 
 
 class ClickHourRows(_Rows):
