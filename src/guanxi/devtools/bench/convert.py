@@ -22,17 +22,12 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
 
-from guanxi.analytics import migrations
-from guanxi.analytics.client import AnalyticsClient, connect
 from guanxi.convert.attribution.engine import attribute
 from guanxi.convert.models import TrackedLink
 from guanxi.convert.store import convert_store
@@ -47,7 +42,7 @@ from guanxi.devtools.bench.common import (
 )
 from guanxi.devtools.bench.convert_data import LINKS, Scratch, fill, make_workspace
 from guanxi.devtools.bench.convert_redirect import RedirectFigures, measure_redirects
-from guanxi.devtools.bench.listening_store import serving_from
+from guanxi.devtools.bench.listening_store import scratch_store, serving_from
 from guanxi.devtools.bench.web_stack import child_environment
 
 __all__ = ["ClickHouseFigures", "ConvertBenchConfig", "ConvertBenchResult", "run_convert_bench"]
@@ -203,24 +198,6 @@ def _time_counts(engine: Engine, scratch: Scratch) -> tuple[float, int]:
         return time.perf_counter() - began, sum(counts.values())
 
 
-@contextmanager
-def _scratch_clickhouse(url: str) -> Iterator[tuple[AnalyticsClient, str]]:
-    """A migrated scratch database on ``url``'s ClickHouse, dropped afterwards; yields the
-    client and the address that names it."""
-    database = f"bench_{secrets.token_hex(5)}"
-    client = connect(url, database=database)
-    try:
-        migrations.upgrade(client, ("guanxi.convert.store.clickhouse_migrations",))
-        parts = urlsplit(url)
-        if parts.scheme == "chdb":  # the directory is the path: the database is a parameter
-            named = f"chdb://{parts.path}?database={database}"
-        else:
-            named = parts._replace(path=f"/{database}").geturl()
-        yield client, named
-    finally:
-        client.command(f"DROP DATABASE IF EXISTS {database}")
-
-
 def _on_clickhouse(
     url: str, engine: Engine, scratch: Scratch, progress: Progress
 ) -> ClickHouseFigures:
@@ -231,7 +208,10 @@ def _on_clickhouse(
     while month <= scratch.end.date():
         months.append(month)
         month = (month + timedelta(days=32)).replace(day=1)
-    with _scratch_clickhouse(url) as (client, named):
+    with scratch_store(url, ("guanxi.convert.store.clickhouse_migrations",)) as (
+        client,
+        named,
+    ):
         began = time.perf_counter()
         with make_session_factory(engine)() as db:
             for n, month in enumerate(months):

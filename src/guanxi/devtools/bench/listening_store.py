@@ -29,13 +29,16 @@ SETTING = "GUANXI_ANALYTICS_URL"
 
 
 @contextmanager
-def scratch_store(url: str) -> Iterator[tuple[AnalyticsClient, str]]:
-    """A migrated scratch database on ``url``'s ClickHouse, dropped afterwards; yields the
-    client and the address that names it."""
+def scratch_store(
+    url: str, packages: tuple[str, ...] = ("guanxi.listening.store.clickhouse_migrations",)
+) -> Iterator[tuple[AnalyticsClient, str]]:
+    """A scratch database on ``url``'s ClickHouse with the tables of ``packages``' migrations
+    (listening's by default), dropped afterwards; yields the client and the address that
+    names it. Every benchmark that times a ClickHouse store uses it."""
     database = f"bench_{secrets.token_hex(5)}"
     client = connect(url, database=database)
     try:
-        migrations.upgrade(client, ("guanxi.listening.store.clickhouse_migrations",))
+        migrations.upgrade(client, packages)
         parts = urlsplit(url)
         if parts.scheme == "chdb":  # the directory is the path: the database is a parameter
             named = f"chdb://{parts.path}?database={database}"

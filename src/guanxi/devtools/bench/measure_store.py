@@ -8,41 +8,21 @@ queries with ``GUANXI_ANALYTICS_URL`` pointing there.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanxi.analytics import migrations
-from guanxi.analytics.client import AnalyticsClient, connect
+from guanxi.analytics.client import AnalyticsClient
+from guanxi.devtools.bench import listening_store
 from guanxi.devtools.bench.common import Progress
 from guanxi.measure.models import AccountDay, PostSnapshot
 from guanxi.measure.store.copy import COPIES, month_bounds
 
 COPY_BATCH = 20_000
 MIGRATIONS = ("guanxi.measure.store.clickhouse_migrations",)
-
-
-@contextmanager
-def scratch_store(url: str) -> Iterator[tuple[AnalyticsClient, str]]:
-    """A scratch database with measure's tables on ``url``'s ClickHouse, dropped
-    afterwards; yields the client and the address that names it."""
-    database = f"bench_{secrets.token_hex(5)}"
-    client = connect(url, database=database)
-    try:
-        migrations.upgrade(client, MIGRATIONS)
-        parts = urlsplit(url)
-        if parts.scheme == "chdb":  # the directory is the path: the database is a parameter
-            named = f"chdb://{parts.path}?database={database}"
-        else:
-            named = parts._replace(path=f"/{database}").geturl()
-        yield client, named
-    finally:
-        client.command(f"DROP DATABASE IF EXISTS {database}")
 
 
 def _months(db: Session) -> list[date]:
@@ -78,3 +58,10 @@ def copy_facts(
                     after = rows[-1].id
                 progress(f"clickhouse {copy.kind}", number + 1, len(months))
     return copied
+
+
+@contextmanager
+def scratch_store(url: str) -> Iterator[tuple[AnalyticsClient, str]]:
+    """A scratch database with measure's tables on ``url``'s ClickHouse, dropped afterwards."""
+    with listening_store.scratch_store(url, MIGRATIONS) as found:
+        yield found
