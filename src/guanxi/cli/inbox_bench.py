@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from guanxi.core.console import console, fail, stage_progress
+from guanxi.devtools.bench.common import timings_table
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -68,15 +69,13 @@ def register_bench(bench_app: typer.Typer) -> None:
                 )
         except BenchError as exc:
             raise fail(str(exc)) from exc
-        table = Table("query", "p50 ms", "p95 ms", "max ms", title=f"inbox on {result.backend}")
-        for timing in [*result.list_timings, *result.search_timings]:
-            table.add_row(
-                timing.name,
-                f"{timing.percentile(0.5):.1f}",
-                f"{timing.percentile(0.95):.1f}",
-                f"{max(timing.samples_ms):.1f}",
+        console.print(
+            timings_table(
+                "query",
+                [*result.list_timings, *result.search_timings],
+                f"inbox on {result.backend}",
             )
-        console.print(table)
+        )
         figures = Table("figure", "value", title="data")
         figures.add_row("items / through ingest", f"{result.items} / {result.ingested}")
         figures.add_row("ingest with moderation (s)", f"{result.ingest_s:.1f}")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from guanxi.core.console import console, err_console, fail, stage_progress
+from guanxi.devtools.bench.common import timings_table
 
 
 def bench_import_command(
@@ -81,15 +82,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                 )
         except BenchError as exc:
             raise fail(str(exc)) from exc
-        table = Table("endpoint", "p50 ms", "p95 ms", "max ms", title="dashboard API")
-        for timing in result.timings:
-            table.add_row(
-                timing.name,
-                f"{timing.percentile(0.5):.1f}",
-                f"{timing.percentile(0.95):.1f}",
-                f"{max(timing.samples_ms):.1f}",
-            )
-        console.print(table)
+        console.print(timings_table("endpoint", result.timings, "dashboard API"))
         figures = Table("figure", "value", title="data")
         figures.add_row("mentions / topic matches", f"{result.mentions} / {result.topic_matches}")
         figures.add_row("rollup rows", str(result.rollup_rows))

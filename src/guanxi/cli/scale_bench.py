@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from guanxi.core.console import console, fail, stage_progress
+from guanxi.devtools.bench.common import timings_table
 
 
 def bench_scale(
@@ -65,17 +66,7 @@ def bench_scale(
     for engine in (result.clickhouse, result.postgres):
         if engine is None:
             continue
-        table = Table(
-            "query", "p50 ms", "p95 ms", "max ms", title=f"{engine.name}, {engine.mentions:,}"
-        )
-        for timing in engine.timings:
-            table.add_row(
-                timing.name,
-                f"{timing.percentile(0.5):.1f}",
-                f"{timing.percentile(0.95):.1f}",
-                f"{max(timing.samples_ms):.1f}",
-            )
-        console.print(table)
+        console.print(timings_table("query", engine.timings, f"{engine.name}, {engine.mentions:,}"))
     figures = Table("figure", "value", title="data")
     for name, value in describe(result):
         figures.add_row(name, value)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from rich.table import Table
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -139,3 +140,17 @@ def in_own_thread(work: Callable[[], T]) -> T:
     an event loop also runs where the caller's thread already has one (Playwright's)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(work).result()
+
+
+def timings_table(first: str, timings: Sequence[Timing], title: str) -> Table:
+    """A table of each timing's p50, p95 and slowest run in milliseconds, as the bench
+    commands print them."""
+    table = Table(first, "p50 ms", "p95 ms", "max ms", title=title)
+    for timing in timings:
+        table.add_row(
+            timing.name,
+            f"{timing.percentile(0.5):.1f}",
+            f"{timing.percentile(0.95):.1f}",
+            f"{max(timing.samples_ms):.1f}",
+        )
+    return table
