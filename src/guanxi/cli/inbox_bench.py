@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from guanxi.core.console import console, fail, stage_progress
-from guanxi.devtools.bench.common import timings_table
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -46,7 +45,7 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Ingest INGEST comments through the real path (moderation against TERMS words), fill
         up to ITEMS items, then time list, filters and searches (the last line, for scripts)."""
-        from guanxi.devtools.bench.common import BenchError  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.common import BenchError, timings_table  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
         from guanxi.devtools.bench.inbox import run_inbox_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
         backend = "PostgreSQL" if database_url else "SQLite"

@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 
 from guanxi.core.console import console, err_console, fail, stage_progress
-from guanxi.devtools.bench.common import timings_table
 
 
 def bench_import_command(
@@ -63,7 +62,7 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Fill a scratch database with MENTIONS enriched, topic-matched mentions, then time
         every dashboard API call RUNS times with varied filters (p50, p95, max)."""
-        from guanxi.devtools.bench.common import BenchError  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.common import BenchError, timings_table  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
         from guanxi.devtools.bench.listening_dashboard import run_dashboard_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
         backend = ("PostgreSQL" if database_url else "SQLite") + (

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from guanxi.core.console import console, fail, stage_progress
-from guanxi.devtools.bench.common import timings_table
 
 
 def bench_scale(
@@ -41,7 +40,7 @@ def bench_scale(
     """Generate MENTIONS mentions inside ClickHouse and POSTGRES_MENTIONS in PostgreSQL,
     time the write path on INGEST more, then every dashboard query of the mention store RUNS
     times with random workspaces and ranges (p50, p95, max); scratch data is dropped."""
-    from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+    from guanxi.devtools.bench.common import BenchError, interrupts_as_exit, timings_table  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
     from guanxi.devtools.bench.scale import ScaleConfig, describe, run_scale_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
     config = ScaleConfig(
