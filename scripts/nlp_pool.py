@@ -211,6 +211,24 @@ ZHIDAO = {
         "collected by HIT Shenzhen for research)"
     ),
 }
+HOTEL_NOTES = {
+    "repository": "luochen211/RedNote-Radar",
+    "path": "research/prediction-pipeline/text_image_features/data1.csv",
+    "commit": "6e30fd8b4c43c6d9da04b7b185f9606790eec9ab",
+    "licence": (
+        "no licence stated (Xiaohongshu notes of 2024 posted by the official accounts of luxury "
+        "hotels in China, with each account's name, description and followers)"
+    ),
+}
+BRAND_NOTES = {
+    "repository": "Zoe-juwubafff/Python-XHS-CrawlerAndEmoANAL",
+    "path": "话题笔记数据.csv",
+    "commit": "4393bebb72392e7aaaefabb8250bdf5d092341cf",
+    "licence": (
+        "no licence stated (Xiaohongshu notes of 2024 found by searching three brand names: "
+        "美团, 百度, 腾讯)"
+    ),
+}
 XHS = {
     "repository": "njueeRay/MediaCrawler",
     "commit": "9783b0186a7a49267956add0739e513ad6fa12c8",
@@ -730,6 +748,73 @@ def thirteenth_parts(
     return posts, zhidao_part(args, kept)
 
 
+# The fourteenth batch (labeller "f"), for need recognition, information search and marketer
+# voices on Xiaohongshu: notes by hotels' official accounts that sell a stay, a meal or an
+# event (an offer with a price, a question put to the reader, a desire: 打卡, 周末去哪, 约会…),
+# with ordinary notes of the same accounts, and users' notes found by searching brand names.
+HOTEL_OFFER = re.compile(
+    r"套餐|[¥￥]\s?\d|\d+\s?元|价格|预订|预定|抢购|限时|优惠|团购|秒杀|下单|立减|特惠|早鸟|售价|起价|折扣"
+)
+HOTEL_ASKS = re.compile(r"[?？]|吗")
+HOTEL_WANTS = re.compile(r"想|种草|打卡|去哪|约会|心动|馋|安排上|值得|必吃|必去|攻略|推荐")
+TOPIC_MARK = re.compile(r"\[话题\]")
+
+
+def hotel_notes(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu notes (title and text) by luxury hotels' official accounts, with the
+    account's name, description and followers."""
+    repo = mirror / "luochen211+RedNote-Radar" / "repo"
+    data = _git_show(repo, HOTEL_NOTES["commit"], HOTEL_NOTES["path"]).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        text = TOPIC_MARK.sub("", f"{row.get('title') or ''} {row.get('text') or ''}")
+        yield {
+            "text": text,
+            "platform": "xiaohongshu",
+            "author_name": row.get("hotel_name") or None,
+            "description": row.get("user_desc") or None,
+            "followers": _followers(row.get("subscribers") or ""),
+            "source": dict(HOTEL_NOTES),
+        }
+
+
+def brand_search_notes(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu users' notes (title and text) found by searching 美团, 百度 and 腾讯."""
+    repo = mirror / "Zoe-juwubafff+Python-XHS-CrawlerAndEmoANAL" / "repo"
+    data = _git_show(repo, BRAND_NOTES["commit"], BRAND_NOTES["path"]).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {
+            "text": f"{row.get('笔记标题') or ''} {row.get('笔记内容') or ''}",
+            "platform": "xiaohongshu",
+            "author_name": row.get("用户名") or None,
+            "source": {**BRAND_NOTES, "keyword": row.get("关键词") or ""},
+        }
+
+
+def fourteenth_batch(
+    args: argparse.Namespace, in_chunks: set[str], later: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The fourteenth batch's two parts, each to start a chunk of its own (040, 041): hotels'
+    notes that make an offer, ask the reader or sell a desire, with ordinary notes of the same
+    accounts; then the users' notes found by brand name, all of them. Drawn against the texts
+    in the chunks before and in the tenth to thirteenth batches (``later``)."""
+    rng = random.Random(1414)  # its own seed, so that the earlier batches draw as before
+    seen = in_chunks | {re.sub(r"\W", "", item["text"]) for item in later}
+    notes = list(hotel_notes(args.mirrors))
+    rng.shuffle(notes)
+    hotels = _admit([n for n in notes if HOTEL_OFFER.search(n["text"])], seen)[: args.hotel_offers]
+    asking = [
+        n for n in notes if HOTEL_ASKS.search(n["text"]) and not HOTEL_OFFER.search(n["text"])
+    ]
+    hotels += _admit(asking, seen)[: args.hotel_asking]
+    wanting = [n for n in notes if HOTEL_WANTS.search(n["text"])]
+    hotels += _admit(wanting, seen)[: args.hotel_wanting]
+    hotels += _admit(notes, seen)[: args.hotel_ordinary]
+    rng.shuffle(hotels)
+    users = _admit(list(brand_search_notes(args.mirrors)), seen)
+    rng.shuffle(users)
+    return hotels, users
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -831,6 +916,18 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--lockdown-wanting", type=int, default=45, help="thirteenth batch: epidemic wishes"
     )
+    parser.add_argument(
+        "--hotel-offers", type=int, default=60, help="fourteenth batch: hotels' offers"
+    )
+    parser.add_argument(
+        "--hotel-asking", type=int, default=60, help="fourteenth batch: hotels' notes asking"
+    )
+    parser.add_argument(
+        "--hotel-wanting", type=int, default=60, help="fourteenth batch: hotels' notes of desire"
+    )
+    parser.add_argument(
+        "--hotel-ordinary", type=int, default=40, help="fourteenth batch: ordinary hotels' notes"
+    )
     return parser.parse_args()
 
 
@@ -903,6 +1000,7 @@ def main() -> int:
         twelfth,
         thirteenth,
         questions,
+        *fourteenth_batch(args, in_chunks, tenth + eleventh + twelfth + thirteenth + questions),
     )
     for batch in batches:
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
