@@ -25,10 +25,12 @@ import random
 import re
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 CHUNK = 300
 MAX_CHARS = 500
@@ -209,6 +211,32 @@ ZHIDAO = {
     "licence": (
         "Apache-2.0 (the repository's; the questions are LCQMC's, Baidu Zhidao users' questions "
         "collected by HIT Shenzhen for research)"
+    ),
+}
+GUANGXI_NOTES = {
+    "repository": "bushitan/ai_server",
+    "commit": "804e4725aca63630143335109f3c74cc03ee5780",
+    "licence": (
+        "no licence stated (Xiaohongshu notes of 2016-2018 on travel in Guangxi and food in "
+        "Nanning, each with up to two of its comments)"
+    ),
+}
+HOTEL_NOTES = {
+    "repository": "luochen211/RedNote-Radar",
+    "path": "research/prediction-pipeline/text_image_features/data1.csv",
+    "commit": "6e30fd8b4c43c6d9da04b7b185f9606790eec9ab",
+    "licence": (
+        "no licence stated (Xiaohongshu notes of 2024 posted by the official accounts of luxury "
+        "hotels in China, with each account's name, description and followers)"
+    ),
+}
+BRAND_NOTES = {
+    "repository": "Zoe-juwubafff/Python-XHS-CrawlerAndEmoANAL",
+    "path": "话题笔记数据.csv",
+    "commit": "4393bebb72392e7aaaefabb8250bdf5d092341cf",
+    "licence": (
+        "no licence stated (Xiaohongshu notes of 2024 found by searching three brand names: "
+        "美团, 百度, 腾讯)"
     ),
 }
 XHS = {
@@ -730,6 +758,152 @@ def thirteenth_parts(
     return posts, zhidao_part(args, kept)
 
 
+# The fourteenth batch (labeller "f"), for need recognition, information search and marketer
+# voices on Xiaohongshu: notes by hotels' official accounts that sell a stay, a meal or an
+# event (an offer with a price, a question put to the reader, a desire: 打卡, 周末去哪, 约会…),
+# with ordinary notes of the same accounts; users' notes found by searching brand names; and
+# users' comments under travel and food notes that want or ask before going or buying.
+HOTEL_OFFER = re.compile(
+    r"套餐|[¥￥]\s?\d|\d+\s?元|价格|预订|预定|抢购|限时|优惠|团购|秒杀|下单|立减|特惠|早鸟|售价|起价|折扣"
+)
+HOTEL_ASKS = re.compile(r"[?？]|吗")
+HOTEL_WANTS = re.compile(r"想|种草|打卡|去哪|约会|心动|馋|安排上|值得|必吃|必去|攻略|推荐")
+# Comments under the Guangxi notes that want (to go, to eat, to buy) or ask before going or
+# buying (where, how much, what is it called, is it good, a link).
+COMMENT_WANTS = re.compile(
+    r"想去|想吃|想喝|想要|好想|馋|口水|种草|心动|想买|想住|想试|收藏了|码住|必须去|要去|打算去|准备去"
+)
+COMMENT_ASKS = re.compile(
+    r"[?？]|吗|嘛|在哪|哪里|地址|多少钱|人均|价格|怎么去|叫什么|叫啥|求|请问|问一下|推荐|链接"
+)
+TOPIC_MARK = re.compile(r"\[话题\]")
+
+
+XLSX = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    """The cells of an .xlsx workbook's first sheet as text, row by row (the standard library
+    reads the zipped XML: shared strings, inline strings and plain values)."""
+    book = zipfile.ZipFile(io.BytesIO(data))
+    shared: list[str] = []
+    if "xl/sharedStrings.xml" in book.namelist():
+        strings = ElementTree.fromstring(book.read("xl/sharedStrings.xml"))
+        shared = [
+            "".join(t.text or "" for t in s.iter(f"{XLSX}t")) for s in strings.iter(f"{XLSX}si")
+        ]
+    rows = []
+    for row in ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml")).iter(f"{XLSX}row"):
+        cells: dict[int, str] = {}
+        for cell in row.iter(f"{XLSX}c"):
+            letters = re.match(r"[A-Z]+", cell.get("r") or "")
+            if letters is None:
+                continue
+            column = 0
+            for letter in letters.group():
+                column = column * 26 + ord(letter) - ord("A") + 1
+            value = cell.find(f"{XLSX}v")
+            if cell.get("t") == "s" and value is not None and value.text is not None:
+                cells[column - 1] = shared[int(value.text)]
+            elif cell.get("t") == "inlineStr":
+                cells[column - 1] = "".join(t.text or "" for t in cell.iter(f"{XLSX}t"))
+            elif value is not None:
+                cells[column - 1] = value.text or ""
+        if cells:
+            rows.append([cells.get(i, "") for i in range(max(cells) + 1)])
+    return rows
+
+
+def guangxi_notes(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu notes on travel in Guangxi and food in Nanning (title and the text as
+    crawled), then the comments kept with each note (up to two)."""
+    repo = mirror / "bushitan+ai_server" / "repo"
+    for path in ("spider/data_red/1.xlsx", "spider/data_red/2.xlsx"):
+        rows = _xlsx_rows(_git_show(repo, GUANGXI_NOTES["commit"], path))
+        header = next(i for i, row in enumerate(rows) if row and row[0] == "笔记名称")
+        for row in rows[header + 1 :]:
+            cells = row + [""] * (15 - len(row))
+            yield {
+                "text": f"{cells[0]} {cells[3]}",
+                "platform": "xiaohongshu",
+                "author_name": cells[1].strip() or None,
+                "source": {**GUANGXI_NOTES, "path": path, "part": "note"},
+            }
+            for name, comment in ((cells[9], cells[11]), (cells[12], cells[14])):
+                yield {
+                    "text": comment,
+                    "platform": "xiaohongshu",
+                    "author_name": name.strip() or None,
+                    "source": {**GUANGXI_NOTES, "path": path, "part": "comment"},
+                }
+
+
+def hotel_notes(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu notes (title and text) by luxury hotels' official accounts, with the
+    account's name, description and followers."""
+    repo = mirror / "luochen211+RedNote-Radar" / "repo"
+    data = _git_show(repo, HOTEL_NOTES["commit"], HOTEL_NOTES["path"]).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        text = TOPIC_MARK.sub("", f"{row.get('title') or ''} {row.get('text') or ''}")
+        yield {
+            "text": text,
+            "platform": "xiaohongshu",
+            "author_name": row.get("hotel_name") or None,
+            "description": row.get("user_desc") or None,
+            "followers": _followers(row.get("subscribers") or ""),
+            "source": dict(HOTEL_NOTES),
+        }
+
+
+def brand_search_notes(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu users' notes (title and text) found by searching 美团, 百度 and 腾讯."""
+    repo = mirror / "Zoe-juwubafff+Python-XHS-CrawlerAndEmoANAL" / "repo"
+    data = _git_show(repo, BRAND_NOTES["commit"], BRAND_NOTES["path"]).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {
+            "text": f"{row.get('笔记标题') or ''} {row.get('笔记内容') or ''}",
+            "platform": "xiaohongshu",
+            "author_name": row.get("用户名") or None,
+            "source": {**BRAND_NOTES, "keyword": row.get("关键词") or ""},
+        }
+
+
+def fourteenth_batch(
+    args: argparse.Namespace, in_chunks: set[str], later: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The fourteenth batch's three parts, each to start a chunk of its own (040-042): hotels'
+    notes that make an offer, ask the reader or sell a desire, with ordinary notes of the same
+    accounts; the users' notes found by brand name, all of them; then comments under the
+    Guangxi travel and food notes that want or ask, with ordinary comments and notes. Drawn
+    against the texts in the chunks before and in the tenth to thirteenth batches (``later``)."""
+    rng = random.Random(1414)  # its own seed, so that the earlier batches draw as before
+    seen = in_chunks | {re.sub(r"\W", "", item["text"]) for item in later}
+    notes = list(hotel_notes(args.mirrors))
+    rng.shuffle(notes)
+    hotels = _admit([n for n in notes if HOTEL_OFFER.search(n["text"])], seen)[: args.hotel_offers]
+    asking = [
+        n for n in notes if HOTEL_ASKS.search(n["text"]) and not HOTEL_OFFER.search(n["text"])
+    ]
+    hotels += _admit(asking, seen)[: args.hotel_asking]
+    wanting = [n for n in notes if HOTEL_WANTS.search(n["text"])]
+    hotels += _admit(wanting, seen)[: args.hotel_wanting]
+    hotels += _admit(notes, seen)[: args.hotel_ordinary]
+    rng.shuffle(hotels)
+    users = _admit(list(brand_search_notes(args.mirrors)), seen)
+    rng.shuffle(users)
+    guangxi = list(guangxi_notes(args.mirrors))
+    rng.shuffle(guangxi)
+    comments = [c for c in guangxi if c["source"]["part"] == "comment"]
+    travel = _admit([c for c in comments if _cued(COMMENT_WANTS, c)], seen)[: args.xhs_wanting]
+    plain = [c for c in comments if not _cued(COMMENT_WANTS, c)]
+    travel += _admit([c for c in plain if _cued(COMMENT_ASKS, c)], seen)[: args.xhs_asking_more]
+    travel += _admit(comments, seen)[: args.xhs_ordinary]
+    notes = [n for n in guangxi if n["source"]["part"] == "note"]
+    travel += _admit(notes, seen)[: args.guangxi_notes]
+    rng.shuffle(travel)
+    return hotels, users, travel
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -831,6 +1005,30 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--lockdown-wanting", type=int, default=45, help="thirteenth batch: epidemic wishes"
     )
+    parser.add_argument(
+        "--hotel-offers", type=int, default=60, help="fourteenth batch: hotels' offers"
+    )
+    parser.add_argument(
+        "--hotel-asking", type=int, default=60, help="fourteenth batch: hotels' notes asking"
+    )
+    parser.add_argument(
+        "--hotel-wanting", type=int, default=60, help="fourteenth batch: hotels' notes of desire"
+    )
+    parser.add_argument(
+        "--hotel-ordinary", type=int, default=40, help="fourteenth batch: ordinary hotels' notes"
+    )
+    parser.add_argument(
+        "--xhs-wanting", type=int, default=100, help="fourteenth batch: comments that want"
+    )
+    parser.add_argument(
+        "--xhs-asking-more", type=int, default=120, help="fourteenth batch: comments that ask"
+    )
+    parser.add_argument(
+        "--xhs-ordinary", type=int, default=40, help="fourteenth batch: ordinary comments"
+    )
+    parser.add_argument(
+        "--guangxi-notes", type=int, default=40, help="fourteenth batch: travel and food notes"
+    )
     return parser.parse_args()
 
 
@@ -903,6 +1101,7 @@ def main() -> int:
         twelfth,
         thirteenth,
         questions,
+        *fourteenth_batch(args, in_chunks, tenth + eleventh + twelfth + thirteenth + questions),
     )
     for batch in batches:
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
