@@ -244,6 +244,35 @@ XHS = {
     "commit": "9783b0186a7a49267956add0739e513ad6fa12c8",
     "licence": "NON-COMMERCIAL LEARNING LICENSE 1.1 (the crawler's; the texts are users' posts)",
 }
+# The fifteenth batch: Weibo posts joined to their authors' profiles (verified_type, and where
+# the source has them the verification reason, description, name and followers). Helper
+# labels-g's batch, written from chunk 060 on (chunks 040-059 are left to the fourteenth).
+FIFTEENTH_FIRST_CHUNK = 60
+CED = {
+    "repository": "thunlp/Chinese_Rumor_Dataset",
+    "commit": "c1178d8cfd4c245c296889a51fc252b17c9037c5",
+    "licence": (
+        "no licence stated (CED: original Weibo posts reported to the rumour platform and "
+        "non-rumour posts, 2012-2014, each with its author's verified_type and followers)"
+    ),
+}
+CRAWLER_PROFILES = (
+    {
+        "repository": "flottant/weibo-crawler",
+        "commit": "1fa3edd7d8bf64611eb2b1321745b92f4fb82701",
+        "licence": "no licence stated (a weibo-crawler run: one account's posts and users.csv)",
+    },
+    {
+        "repository": "xiaofeiwuuu/pachong",
+        "commit": "c28a015879f91cc27c9e1e8ff6200a3420807ccc",
+        "licence": "no licence stated (a saved m.weibo.cn timeline response with its user)",
+    },
+    {
+        "repository": "BlueHtml/weibo-backup",
+        "commit": "1d6ce726830720c5c8999f43e50f0615aa45103b",
+        "licence": "no licence stated (a weibo-crawler JSON backup: one account's posts)",
+    },
+)
 
 
 def _clean(text: str) -> str:
@@ -904,6 +933,148 @@ def fourteenth_batch(
     return hotels, users, travel
 
 
+TAG = re.compile(r"<[^>]+>")
+
+
+def _untagged(text: str) -> str:
+    """A post's text without the HTML the Weibo mobile API wraps links and emoticons in."""
+    text = re.sub(r'<img[^>]*alt="?(\[[^\]"]+\])"?[^>]*>', r"\1", text)
+    return TAG.sub(" ", text.replace("<br />", " "))
+
+
+def ced_posts(mirror: Path) -> Iterator[dict[str, Any]]:
+    """The CED rumour set's original Weibo posts (rumours and non-rumours), each with its
+    author's verified_type and followers as the source records them (the source has no
+    author name, no verification reason, and only whether a description exists)."""
+    repo = mirror / "thunlp+Chinese_Rumor_Dataset" / "repo"
+    folder = "CED_Dataset/original-microblog/"
+    names = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "-r", "-z", "--name-only", CED["commit"], folder],
+        check=True,
+        capture_output=True,
+    ).stdout.decode("utf-8")
+    for path in sorted(n for n in names.split("\0") if n.endswith(".json")):
+        post = json.loads(_git_show(repo, CED["commit"], path))
+        user = post.get("user")
+        if not isinstance(user, dict):  # 87 posts carry no profile
+            continue
+        yield {
+            "text": post.get("text") or "",
+            "platform": "weibo",
+            "verified_type": user.get("verified_type"),
+            "followers": user.get("followers"),
+            "source": {**CED, "path": folder, "file": path.removeprefix(folder)},
+        }
+
+
+def _profile(user: dict[str, Any]) -> dict[str, Any]:
+    """The pool's author fields from a Weibo API user object, values as the source has them."""
+    followers = user.get("followers_count")
+    return {
+        "author_name": user.get("screen_name") or None,
+        "verified_type": user.get("verified_type"),
+        "verified_reason": user.get("verified_reason") or None,
+        "description": user.get("description") or None,
+        "followers": _followers(followers) if isinstance(followers, str) else followers,
+    }
+
+
+def crawler_profile_posts(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Posts of three Weibo crawler outputs with their author's full profile: a weibo-crawler
+    CSV joined to its users.csv, a saved m.weibo.cn timeline, a weibo-crawler JSON backup."""
+    flottant, saved, backup = CRAWLER_PROFILES
+    repo = mirror / "flottant+weibo-crawler" / "repo"
+    users = {}
+    data = _git_show(repo, flottant["commit"], "weibo/users.csv").decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        if row.get("用户id", "").isdigit():
+            users[row["用户id"]] = {
+                "author_name": row["昵称"] or None,
+                "verified_type": int(row["认证类型"]),
+                "verified_reason": row["认证信息"] or None,
+                "description": row["简介"] or None,
+                "followers": _followers(row["粉丝数"]),
+            }
+    path = "weibo/YIBO-OFFICIAL/7485885521.csv"
+    data = _git_show(repo, flottant["commit"], path).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        if row.get("id", "").isdigit():
+            yield {
+                "text": row.get("正文") or "",
+                "platform": "weibo",
+                **users["7485885521"],
+                "source": {**flottant, "path": path},
+            }
+    repo = mirror / "xiaofeiwuuu+pachong" / "repo"
+    response = json.loads(_git_show(repo, saved["commit"], "js.json"))
+    for card in response["data"]["cards"]:
+        for item in [card, *card.get("card_group", [])]:
+            if "mblog" in item:
+                yield {
+                    "text": _untagged(item["mblog"].get("text") or ""),
+                    "platform": "weibo",
+                    **_profile(item["mblog"]["user"]),
+                    "source": {**saved, "path": "js.json"},
+                }
+    repo = mirror / "BlueHtml+weibo-backup" / "repo"
+    path = "weibo/3229023683/3229023683.json"
+    account = json.loads(_git_show(repo, backup["commit"], path))
+    for post in account["weibo"]:
+        yield {
+            "text": _untagged(post.get("text") or ""),
+            "platform": "weibo",
+            **_profile(account["user"]),
+            "source": {**backup, "path": path},
+        }
+
+
+# How many CED posts the fifteenth batch draws of each kind of author (verified_type): every
+# organisation (government 1, enterprise 2, campus 4, website 5, app 6, other organisation 7),
+# and samples of media (3), yellow-V individuals (0), members (200, 220) and unverified users.
+CED_DRAW = {1: 30, 2: 60, 4: 10, 5: 40, 6: 5, 7: 25, 3: 50, 0: 40, 200: 5, 220: 10, -1: 20}
+# Posts near buying, brands, prices or services come first within each kind.
+CED_CONSUMER = re.compile(
+    r"买|卖|店|价|元|品牌|商家|产品|质量|消费|购|广告|推广|优惠|促销|抽奖|转发.{0,6}送|官方|食品|超市|快递"
+)
+
+
+def fifteenth_batch(args: argparse.Namespace, in_chunks: set[str]) -> list[dict[str, Any]]:
+    """Weibo posts with their authors' profiles: the three crawler outputs with a full profile,
+    then CED posts by every kind of author (organisations, media, yellow-V individuals,
+    members, ordinary users), near-buying posts first within each kind."""
+    rng = random.Random(15)
+    seen = set(in_chunks)
+    batch = _admit(list(crawler_profile_posts(args.mirrors)), seen)
+    ced = list(ced_posts(args.mirrors))
+    rng.shuffle(ced)
+    for kind, count in CED_DRAW.items():
+        posts = [p for p in ced if p["verified_type"] == kind]
+        near = [p for p in posts if CED_CONSUMER.search(p["text"])]
+        batch += _admit(near + [p for p in posts if p not in near], seen)[:count]
+    rng.shuffle(batch)
+    return batch
+
+
+def fifteenth_chunks(
+    args: argparse.Namespace, pool: list[dict[str, Any]], chunks: list[list[dict[str, Any]]]
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """The chunks numbered from 1, then the fifteenth batch's from chunk 060 on, drawn against
+    every text in the chunks before it (and added to ``pool``)."""
+    fifteenth = fifteenth_batch(args, {re.sub(r"\W", "", item["text"]) for item in pool})
+    pool += fifteenth
+    return list(enumerate(chunks, start=1)) + [
+        (FIFTEENTH_FIRST_CHUNK + start // CHUNK, fifteenth[start : start + CHUNK])
+        for start in range(0, len(fifteenth), CHUNK)
+    ]
+
+
+def _write_chunks(output: Path, numbered: list[tuple[int, list[dict[str, Any]]]]) -> None:
+    """``output/chunk-NNN.jsonl`` for every numbered chunk, one JSON object a line."""
+    for number, rows in numbered:
+        with (output / f"chunk-{number:03d}.jsonl").open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1106,13 +1277,12 @@ def main() -> int:
     for batch in batches:
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
-    for number, rows in enumerate(chunks, start=1):
-        with (args.output / f"chunk-{number:03d}.jsonl").open("w", encoding="utf-8") as f:
-            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    numbered = fifteenth_chunks(args, pool, chunks)
+    _write_chunks(args.output, numbered)
     counts = Counter((p["source"]["repository"], p["platform"]) for p in pool)
     for (repo, platform), n in counts.most_common():
         print(f"{n:6d}  {platform:12s} {repo}")
-    print(f"{len(pool)} texts in {len(chunks)} chunks under {args.output}")
+    print(f"{len(pool)} texts in {len(numbered)} chunks under {args.output}")
     return 0
 
 
