@@ -497,3 +497,26 @@ def test_train_insight_can_retrain_the_stage_model_alone(
     wrong = run("nlp", "train-insight", "--labelled", str(SMALL_SET), "--only", "sentiment")
     assert wrong.exit_code != 0
     assert "source_kind, stage or both" in wrong.output
+
+
+def test_a_post_enriched_in_a_batch_gets_what_it_gets_alone() -> None:
+    """Given the shipped models, when posts (with and without their authors, in Traditional
+    script, with markup, in English, empty) are enriched in one batch and then one by one,
+    then every field of every result is the same: the batch path (n-grams, features and
+    reasons found for the whole batch at once) changes speed, never a result."""
+    from guanxi.nlp.insight_training import labelled_dir  # noqa: PLC0415
+    from guanxi.nlp.pipeline import default_pipeline  # noqa: PLC0415
+
+    dev = [post.document for post in read_labelled(labelled_dir() / "dev.jsonl")]
+    documents = [
+        *dev[::8],
+        Document("繁體中文的評論，很好吃[哈哈] @某人 http://item.taobao.com/x #話題#"),
+        Document("官方旗舰店 领券 包邮 ¥99 13812345678", verified_type=2, followers=12345),
+        Document("hello world, great product"),
+        Document("😂😂"),
+        Document(""),
+    ]
+    pipeline = default_pipeline()
+    together = pipeline.enrich(documents)
+    alone = [pipeline.enrich([document])[0] for document in documents]
+    assert together == alone

@@ -205,7 +205,9 @@ def author_features(
         window = text[:PROFILE_WINDOW].lower()
         if not window.strip():
             continue
-        features.extend({prefix + bigram for bigram in _bigrams(window)})
+        # Each bigram once, in the order of the text (a set's order changes from one process
+        # to the next, and so would the reason shown when two features weigh the same).
+        features.extend(dict.fromkeys(prefix + bigram for bigram in _bigrams(window)))
         features.extend(prefix + "cue:" + cue for cue in ACCOUNT_CUES if cue in window)
     if followers is not None:
         features.append(f"fol:{len(str(max(0, followers)))}")

@@ -156,6 +156,9 @@ class Pipeline:
                     if step.able_to_run(batch):
                         step.run(batch)
                 results.extend(work.enrichment(model_version) for work in batch)
+                # Freed by reference counting now, so that the collection the collector runs
+                # when it is back on scans only the results, not the batch's work as well.
+                del batch
         return results
 
 

@@ -263,22 +263,30 @@ class SourceKindStep:
             for work in batch:
                 work.source_kind, work.source_reason = rule_source_kind(work)
             return
+        import numpy as np  # noqa: PLC0415 - loaded with the model's scorer
+
         scorer = model.scorer
         probabilities, rows, texts = scorer.score_batch(
             batch_grams(batch), [source_named_features(work) for work in batch]
         )
         best = probabilities.argmax(axis=1)
         reasons = scorer.strongest(rows, texts, best, 5)
-        for work, row, klass, strongest in zip(
-            batch, probabilities, best.tolist(), reasons, strict=True
+        # The chosen class's probability of every text in one gather, as Python floats.
+        confidence = probabilities.ravel().take(
+            best + probabilities.shape[1] * np.arange(len(best))
+        )
+        classes = model.classes
+        for work, sure, klass, strongest in zip(
+            batch, confidence.tolist(), best.tolist(), reasons, strict=True
         ):
-            official = official_account(work.document)
-            if official:
-                work.source_kind, work.source_reason = official
-                continue
-            work.source_kind = model.classes[klass]
+            if work.document.author_kind_hint:
+                official = official_account(work.document)
+                if official:
+                    work.source_kind, work.source_reason = official
+                    continue
+            work.source_kind = classes[klass]
             # Several features of one word (its grams) read alike: each shown once.
-            shown = dict.fromkeys(map(describe_feature, strongest))
-            work.source_reason = f"{float(row[klass]):.0%} sure, from " + (
-                ", ".join(list(shown)[:3]) or "the model's prior"
+            shown = list(dict.fromkeys(map(describe_feature, strongest)))[:3]
+            work.source_reason = f"{sure:.0%} sure, from " + (
+                ", ".join(shown) or "the model's prior"
             )
