@@ -80,8 +80,9 @@ PAGES_LAST_LINE = re.compile(r"^pages=(\d+) mix_cpu_ms=(\d+\.\d)$")
 def test_bench_pages_prints_every_page_of_the_mix_with_its_cpu_and_queries(backend: str) -> None:
     """Given a scratch demo with small volumes, when ``guanxi bench pages`` runs one round,
     then every page the simulated people read and their writes (notes, assignments, a
-    reply, a draft, its submission and its approval) are listed with their CPU time and queries (on a PostgreSQL server of this machine, its
-    processes' CPU time too), and the last line has the documented shape."""
+    reply, a draft, its submission and its approval) are listed with their CPU time and
+    queries (on a PostgreSQL server of this machine, its processes' CPU time too), and the
+    last line has the documented shape."""
     args = ["bench", "pages", "--rounds", "1", "--mentions", "200", "--inbox-items", "50"]
     args += ["--posts", "10"]
     if backend == "postgresql":
