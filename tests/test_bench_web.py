@@ -79,9 +79,10 @@ PAGES_LAST_LINE = re.compile(r"^pages=(\d+) mix_cpu_ms=(\d+\.\d)$")
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
 def test_bench_pages_prints_every_page_of_the_mix_with_its_cpu_and_queries(backend: str) -> None:
     """Given a scratch demo with small volumes, when ``guanxi bench pages`` runs one round,
-    then every page the simulated people read and the editor's draft and submission are
-    listed with their CPU time and queries (on a PostgreSQL server of this machine, its
-    processes' CPU time too), and the last line has the documented shape."""
+    then every page the simulated people read and their writes (notes, assignments, a
+    reply, a draft, its submission and its approval) are listed with their CPU time and
+    queries (on a PostgreSQL server of this machine, its processes' CPU time too), and the
+    last line has the documented shape."""
     args = ["bench", "pages", "--rounds", "1", "--mentions", "200", "--inbox-items", "50"]
     args += ["--posts", "10"]
     if backend == "postgresql":
@@ -90,13 +91,16 @@ def test_bench_pages_prints_every_page_of_the_mix_with_its_cpu_and_queries(backe
     assert result.exit_code == 0, result.output
     last = PAGES_LAST_LINE.match(result.output.strip().splitlines()[-1])
     assert last, result.output
-    kinds = [name for name, _weight in READS] + ["badge", "draft", "draft-submit"]
+    # Per round: each role reads; notes by three roles, assignments by two, the editor's
+    # reply, draft and submission, the manager's approval of an earlier round's submission.
+    writes = {"note": 3, "assign": 2, "reply": 1, "draft": 1, "draft-submit": 1, "approval": 1}
+    kinds = [name for name, _weight in READS] + ["badge", *writes]
     assert int(last.group(1)) == len(kinds) + 1  # and healthz
     assert float(last.group(2)) > 0
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
     for kind in kinds:
         cells = [cell.strip() for cell in rows[kind].split("│")[1:-1]]
-        assert cells[1] == ("1" if kind.startswith("draft") else "4"), rows[kind]  # the editor's
+        assert cells[1] == str(writes.get(kind, 4)), rows[kind]
         assert float(cells[2]) > 0, rows[kind]
         if backend == "postgresql":
             assert float(cells[4]) > 0, rows[kind]  # the server's processes worked

@@ -275,6 +275,13 @@ SELECT workspace_id, topic_id, (posted_at AT TIME ZONE 'UTC')::date AS day, plat
        source_kind, stage, {_PG_COUNTS}
 FROM listening_topic_matches GROUP BY workspace_id, topic_id, day, platform, source_kind, stage
 """,
+    # The rollup's totals, as the app keeps them beside it (the unfiltered dashboard).
+    """
+INSERT INTO listening_rollup_totals (workspace_id, topic_id, source_kind, positive, neutral,
+    negative)
+SELECT workspace_id, topic_id, source_kind, SUM(positive), SUM(neutral), SUM(negative)
+FROM listening_daily_rollups GROUP BY workspace_id, topic_id, source_kind
+""",
 )
 
 

@@ -3,9 +3,10 @@
 Latency on a shared machine is mostly queueing; CPU time per request and queries per page
 are what a change to a page moves. This fills a scratch database as ``guanxi bench web``
 does, builds the app as ``guanxi serve`` does, signs one person of each role in through the
-real ``/login`` form and sends each page of the benchmark's mix (and an editor's draft,
-created then submitted for review) straight into the ASGI app, in this process: no HTTP
-client or server shares the figures. Per page: the process's CPU time per request (every
+real ``/login`` form and sends each page of the benchmark's mix and its writes (notes,
+assignments, replies, an editor's draft created then submitted for review, a manager's
+approval of it) straight into the ASGI app, in this process: no HTTP client or server
+shares the figures. Per page: the process's CPU time per request (every
 thread: FastAPI runs the dependencies and the endpoint in its thread pool) and the
 statements run. On a PostgreSQL server on this machine, also the CPU time its processes
 serving the app's connections spent per request (``/proc/<pid>/schedstat``).
@@ -49,9 +50,16 @@ from guanxi.shell.app import create_app
 SECRET_KEY = "bench-pages-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - scratch
 WARM_UP_ROUNDS = 2  # templates compiled, caches filled: what a running server has
 ROLES = (Role.OWNER, Role.MANAGER, Role.EDITOR, Role.ANALYST)
-DRAFT_KINDS = ("draft", "draft-submit")
+# The writes of ``guanxi bench web``'s people, by role, in the order a round sends them.
+WRITES: dict[Role, tuple[str, ...]] = {
+    Role.OWNER: ("note", "assign"),
+    Role.MANAGER: ("note", "assign", "approval"),
+    Role.EDITOR: ("note", "reply", "draft", "draft-submit"),
+    Role.ANALYST: (),
+}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _POST_ID = re.compile(r"/posts/(\d+)$")
+_DECIDE = re.compile(r'action="([^"]*/variants/\d+)/decide"')
 _ALERT = re.compile(r'role="alert"[^>]*>([^<]+)<')
 
 
@@ -76,6 +84,14 @@ class PageCost:
     queries: list[int] = field(default_factory=list)
     database_cpu_ms: list[float] = field(default_factory=list)  # PostgreSQL on this machine
     statements: Counter[str] = field(default_factory=Counter)
+
+    def add(self, cpu_ms: float, statements: list[str], database_ns: int | None) -> None:
+        """One request's CPU time, statements and (when known) the server's CPU time."""
+        self.cpu_ms.append(cpu_ms)
+        self.queries.append(len(statements))
+        self.statements.update(statements)
+        if database_ns is not None:
+            self.database_cpu_ms.append(database_ns / 1e6)
 
     @property
     def median_ms(self) -> float:
@@ -207,16 +223,20 @@ def _measure_pages(
     loop.run_until_complete(lifespan.__aenter__())
     try:
         clients = {role: _signed_in(app, loop, data, role) for role in ROLES}
+        in_review: list[str] = []  # the editor's submitted posts, for the manager to approve
         total = WARM_UP_ROUNDS + config.rounds
         for round_ in range(total):
             counted = round_ >= WARM_UP_ROUNDS
             if round_ == WARM_UP_ROUNDS:
                 profiler.start()
             for role, client in clients.items():
-                for kind, method, path, form, htmx in _requests(data, role, round_):
+                for kind, method, given, form, htmx in _requests(data, role, round_):
                     wanted = not config.only or kind in config.only
-                    if not wanted and not (kind == "draft" and "draft-submit" in config.only):
-                        continue  # a submission needs its draft, counted or not
+                    if not wanted and not _needed(kind, config.only):
+                        continue  # a submission needs its draft, an approval its submission
+                    path = _decision(client, in_review) if kind == "approval" else given
+                    if kind == "approval" and not path:
+                        continue  # nothing in review yet (the first round)
                     statements.clear()
                     server_before = server.cpu_ns()
                     started = time.process_time()
@@ -227,13 +247,15 @@ def _measure_pages(
                         msg = f"{kind} ({role.value}) {method} {path}: {status} {_alert(body)}"
                         raise BenchError(msg)
                     client.last_location = location
+                    if kind == "draft-submit":
+                        in_review.append(location)
                     if counted and wanted:
-                        cost = costs.setdefault(kind, PageCost(kind))
-                        cost.cpu_ms.append(cpu_ms)
-                        cost.queries.append(len(statements))
-                        cost.statements.update(statements)
-                        if server_before is not None and server_after is not None:
-                            cost.database_cpu_ms.append((server_after - server_before) / 1e6)
+                        database_ns = (
+                            None
+                            if server_before is None or server_after is None
+                            else server_after - server_before
+                        )
+                        costs.setdefault(kind, PageCost(kind)).add(cpu_ms, statements, database_ns)
             progress("rounds", round_ + 1, total)
     finally:
         profiler.stop()
@@ -282,23 +304,60 @@ class _ServerProcesses:
 
 
 def _requests(data: BenchData, role: Role, round_: int) -> list[Request]:
-    """One round of one person: every read page; an editor also drafts a post and submits
-    it for review, as ``guanxi bench web``'s editors do."""
-    reads: list[Request] = [
+    """One round of one person: every read page, then the writes of the role as
+    ``guanxi bench web``'s people send them: notes and assignments on inbox items, an
+    editor's reply, draft and its submission for review, a manager's approval."""
+    requests: list[Request] = [
         (kind, "GET", path, "", htmx) for kind, (path, htmx) in read_pages(data, round_).items()
     ]
-    if role is not Role.EDITOR or not data.draft_channel_ids:
-        return reads
-    draft = {
-        "title": f"bench draft {round_}",
-        "body": f"普罗旺斯桃红葡萄酒，夏日的清爽之选。详情 https://{DEMO_SAFE_DOMAIN}/bench",
-        "channels": str(data.draft_channel_ids[round_ % len(data.draft_channel_ids)]),
-    }
-    return [
-        *reads,
-        ("draft", "POST", f"/w/{data.slug}/publish/new", urlencode(draft), False),
-        ("draft-submit", "POST", "", "", False),  # the address: the new post's (see below)
-    ]
+    item = f"/w/{data.slug}/inbox/items/{data.item_ids[(round_ * 41 + 7) % len(data.item_ids)]}"
+    assignees = [p.user_id for p in data.people if p.role is not Role.ANALYST]
+    for kind in WRITES[role]:
+        if kind == "note":
+            form = {"text": f"bench note {round_}"}
+            requests.append((kind, "POST", f"{item}/note", urlencode(form), False))
+        elif kind == "assign":
+            assignee = assignees[round_ % len(assignees)]
+            form = {"action": "assign", "value": str(assignee)}
+            requests.append((kind, "POST", f"{item}/update", urlencode(form), False))
+        elif kind == "reply":  # recorded as posted by hand: the bench's items are not live
+            form = {"text": f"谢谢您的留言 {round_}", "manual": "1"}
+            requests.append((kind, "POST", f"{item}/reply", urlencode(form), False))
+        elif kind == "approval":
+            form = {"decision": "approve", "comment": "好"}
+            requests.append((kind, "POST", "", urlencode(form), False))  # see _decision
+        elif data.draft_channel_ids and kind == "draft":
+            draft = {
+                "title": f"bench draft {round_}",
+                "body": f"普罗旺斯桃红葡萄酒，夏日的清爽之选。详情 https://{DEMO_SAFE_DOMAIN}/bench",
+                "channels": str(data.draft_channel_ids[round_ % len(data.draft_channel_ids)]),
+            }
+            requests.append((kind, "POST", f"/w/{data.slug}/publish/new", urlencode(draft), False))
+        elif data.draft_channel_ids and kind == "draft-submit":
+            requests.append((kind, "POST", "", "", False))  # the new post's address
+    return requests
+
+
+def _needed(kind: str, only: tuple[str, ...]) -> bool:
+    """Whether ``kind``, not asked for, must run for a kind that is: a submission needs its
+    draft, an approval a submitted draft."""
+    if kind == "draft":
+        return bool({"draft-submit", "approval"} & set(only))
+    return kind == "draft-submit" and "approval" in only
+
+
+def _decision(client: _AsgiClient, in_review: list[str]) -> str:
+    """The address that approves the oldest post in review, read from its page as an
+    approver sees it (not counted), or "" when none is in review."""
+    while in_review:
+        page = in_review.pop(0)
+        status, body, _location = client.request("GET", page)
+        found = _DECIDE.search(body)
+        if status != 200 or found is None:
+            msg = f"GET {page}: no approval form on a post in review ({_alert(body)})"
+            raise BenchError(msg)
+        return f"{found.group(1)}/decide"
+    return ""
 
 
 def _signed_in(

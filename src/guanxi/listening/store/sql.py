@@ -3,7 +3,10 @@
 Facts are ``MentionFacet`` rows (the topic matches are ``TopicMatch`` rows, written by
 ``topics.service`` with their highlights); counting panels group ``DailyRollup``, which is
 rebuilt for the days a batch touches (from the tables, not by adding deltas, so a
-re-enrichment that changes a sentiment can never leave a count behind). Panels that need
+re-enrichment that changes a sentiment can never leave a count behind). ``RollupTotal``
+holds the rollup's sums over its whole history per topic and source kind, moved by exactly
+what each rebuild deleted and inserted: the counts without a date, platform or stage filter
+(the dashboard as it opens) read its few rows instead of the workspace's rollup. Panels that need
 the mentions themselves read the facets through their ``(workspace_id, posted_at)``
 indexes or, with one topic, the topic matches' ``(workspace_id, topic_id, posted_at)``
 index, newest first with a limit.
@@ -11,6 +14,7 @@ index, newest first with a limit.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -31,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from guanxi.core.in_lists import each_among
+from guanxi.core.upsert import insert_statement
 from guanxi.listening.mentions.models import RETENTION_KIND, Author, MentionEnrichment
 from guanxi.listening.store import base
 from guanxi.listening.store.base import (
@@ -39,7 +44,13 @@ from guanxi.listening.store.base import (
     Dimension,
     MentionFact,
 )
-from guanxi.listening.topics.models import ALL_MENTIONS, DailyRollup, MentionFacet, TopicMatch
+from guanxi.listening.topics.models import (
+    ALL_MENTIONS,
+    DailyRollup,
+    MentionFacet,
+    RollupTotal,
+    TopicMatch,
+)
 from guanxi.retention.service import detail_kept_from
 
 # The first key of the rollup's PostgreSQL advisory lock (the second is the workspace).
@@ -106,11 +117,12 @@ class SqlMentionStore:
 
     def forget_topic(self, *, workspace_id: int, topic_id: int) -> None:
         """Drop the topic's rollup rows (its TopicMatch rows go with the topic)."""
-        self.db.execute(
-            delete(DailyRollup).where(
-                DailyRollup.topic_id == topic_id, DailyRollup.workspace_id == workspace_id
-            )
+        stale = delete(DailyRollup).where(
+            DailyRollup.topic_id == topic_id, DailyRollup.workspace_id == workspace_id
         )
+        change = _TotalsChange(workspace_id)
+        change.deleted(self.db, stale)
+        change.save(self.db)
 
     def delete(self, *, workspace_id: int, mention_ids: Sequence[int]) -> None:
         """Drop these mentions' facets and matches and recount their days."""
@@ -143,8 +155,9 @@ class SqlMentionStore:
 
     def count(self, *, workspace_id: int, filters: DashboardFilters) -> int:
         """How many mentions pass the filters (with topics: topic matches)."""
-        query = select(_count(filters)).where(
-            *_rollup_where(workspace_id, filters), _topic_scope(filters)
+        table = _counted_table(filters)
+        query = select(_count(filters, table)).where(
+            *_rollup_where(workspace_id, filters, table), _topic_scope(filters, table)
         )
         return int(self.db.scalar(query) or 0)
 
@@ -152,10 +165,11 @@ class SqlMentionStore:
         self, *, workspace_id: int, filters: DashboardFilters, dimension: Dimension
     ) -> dict[str, int]:
         """The count per platform, source kind or stage."""
-        column = getattr(DailyRollup, dimension)
+        table = _counted_table(filters) if dimension == "source_kind" else DailyRollup
+        column = getattr(table, dimension)
         query = (
-            select(column, _count(filters))
-            .where(*_rollup_where(workspace_id, filters), _topic_scope(filters))
+            select(column, _count(filters, table))
+            .where(*_rollup_where(workspace_id, filters, table), _topic_scope(filters, table))
             .group_by(column)
         )
         return {str(key): int(value) for key, value in self.db.execute(query)}
@@ -197,10 +211,11 @@ class SqlMentionStore:
         self, *, workspace_id: int, filters: DashboardFilters, topic_ids: Sequence[int]
     ) -> dict[int, int]:
         """The count per topic."""
+        table = _counted_table(filters)
         query = (
-            select(DailyRollup.topic_id, _count(filters))
-            .where(*_rollup_where(workspace_id, filters), DailyRollup.topic_id.in_(topic_ids))
-            .group_by(DailyRollup.topic_id)
+            select(table.topic_id, _count(filters, table))
+            .where(*_rollup_where(workspace_id, filters, table), table.topic_id.in_(topic_ids))
+            .group_by(table.topic_id)
         )
         return {int(topic_id): int(count) for topic_id, count in self.db.execute(query)}
 
@@ -322,7 +337,23 @@ def ranked_authors(db: Session, counts: dict[int, int], *, limit: int) -> list[A
 # --- Conditions ------------------------------------------------------------------------
 
 
-def _rollup_where(workspace_id: int, filters: DashboardFilters) -> list[ColumnElement[bool]]:
+def _counted_table(filters: DashboardFilters) -> type[DailyRollup] | type[RollupTotal]:
+    """The rollup's totals when the filters keep every day, platform and stage (what
+    they count is then summed already), else the rollup."""
+    whole = not (filters.start or filters.end or filters.platforms or filters.stages)
+    return RollupTotal if whole else DailyRollup
+
+
+def _rollup_where(
+    workspace_id: int,
+    filters: DashboardFilters,
+    table: type[DailyRollup] | type[RollupTotal] = DailyRollup,
+) -> list[ColumnElement[bool]]:
+    if table is RollupTotal:  # kept for filters without days, platforms and stages only
+        where = [RollupTotal.workspace_id == workspace_id]
+        if filters.kinds:
+            where.append(RollupTotal.source_kind.in_(filters.kinds))
+        return where
     where = [DailyRollup.workspace_id == workspace_id]
     if filters.start:
         where.append(DailyRollup.day >= filters.start)
@@ -337,16 +368,20 @@ def _rollup_where(workspace_id: int, filters: DashboardFilters) -> list[ColumnEl
     return where
 
 
-def _topic_scope(filters: DashboardFilters) -> ColumnElement[bool]:
+def _topic_scope(
+    filters: DashboardFilters, table: type[DailyRollup] | type[RollupTotal] = DailyRollup
+) -> ColumnElement[bool]:
     if filters.topic_ids:
-        return DailyRollup.topic_id.in_(filters.topic_ids)
-    return DailyRollup.topic_id == ALL_MENTIONS
+        return table.topic_id.in_(filters.topic_ids)
+    return table.topic_id == ALL_MENTIONS
 
 
-def _count(filters: DashboardFilters) -> ColumnElement[Any]:
-    """The number of mentions of a rollup row that pass the sentiment filter."""
+def _count(
+    filters: DashboardFilters, table: type[DailyRollup] | type[RollupTotal] = DailyRollup
+) -> ColumnElement[Any]:
+    """The number of mentions of a rollup (or totals) row that pass the sentiment filter."""
     chosen = filters.sentiments or SENTIMENTS
-    columns = [getattr(DailyRollup, name) for name in chosen]
+    columns = [getattr(table, name) for name in chosen]
     total: ColumnElement[Any] = columns[0]
     for column in columns[1:]:
         total = total + column
@@ -466,6 +501,58 @@ def _grouped(db: Session, query: Select[Any], *, workspace_id: int) -> list[dict
     ]
 
 
+class _TotalsChange:
+    """What a transaction's changes to the rollup add to ``RollupTotal``: the counts of the
+    rows it deleted (as the DELETE returns them) subtracted, of those it inserted added.
+    Increments, not recounts: another transaction's changes to the same totals, committed
+    before or after, add up with these."""
+
+    def __init__(self, workspace_id: int) -> None:
+        self.workspace_id = workspace_id
+        self.counts: defaultdict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+
+    def deleted(self, db: Session, statement: Any) -> None:
+        """Run the DELETE ``statement`` on the rollup; subtract what it deleted."""
+        columns = [getattr(DailyRollup, name) for name in SENTIMENTS]
+        returned = statement.returning(DailyRollup.topic_id, DailyRollup.source_kind, *columns)
+        for topic_id, source_kind, *counts in db.execute(returned):
+            total = self.counts[int(topic_id), str(source_kind)]
+            for index, count in enumerate(counts):
+                total[index] -= int(count or 0)
+
+    def inserted(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Add the rollup rows about to be inserted."""
+        for row in rows:
+            total = self.counts[int(row["topic_id"]), str(row["source_kind"])]
+            for index, name in enumerate(SENTIMENTS):
+                total[index] += int(row[name])
+
+    def save(self, db: Session) -> None:
+        """Add the changes to the stored totals (a row per topic and kind, when new)."""
+        rows = [
+            {
+                "workspace_id": self.workspace_id,
+                "topic_id": topic_id,
+                "source_kind": source_kind,
+                **dict(zip(SENTIMENTS, counts, strict=True)),
+            }
+            # In key order: two transactions adding to the same rows lock them in one order.
+            for (topic_id, source_kind), counts in sorted(self.counts.items())
+            if any(counts)
+        ]
+        self.counts.clear()
+        if not rows:
+            return
+        statement = insert_statement(db, RollupTotal)
+        statement = statement.on_conflict_do_update(
+            index_elements=["workspace_id", "topic_id", "source_kind"],
+            set_={
+                name: getattr(RollupTotal, name) + statement.excluded[name] for name in SENTIMENTS
+            },
+        )
+        db.execute(statement, rows)
+
+
 def refresh_rollup(
     db: Session,
     *,
@@ -495,6 +582,7 @@ def refresh_rollup(
         ranges = [None if floor is None else (floor, None)]
     sources: list[tuple[Any, int | None]] = [] if topic_id is not None else [(MentionFacet, None)]
     sources.append((TopicMatch, topic_id))
+    change = _TotalsChange(workspace_id)
     for span in ranges:
         stale = delete(DailyRollup).where(DailyRollup.workspace_id == workspace_id)
         if span is not None:
@@ -503,7 +591,7 @@ def refresh_rollup(
                 stale = stale.where(DailyRollup.day <= span[1])
         if topic_id is not None:
             stale = stale.where(DailyRollup.topic_id == topic_id)
-        db.execute(stale)
+        change.deleted(db, stale)
         for table, only_topic in sources:
             query = _rollup_query(
                 table, dialect, workspace_id=workspace_id, span=span, topic_id=only_topic
@@ -511,5 +599,7 @@ def refresh_rollup(
             rows = _grouped(db, query, workspace_id=workspace_id)
             for start in range(0, len(rows), 5000):
                 db.execute(insert(DailyRollup), rows[start : start + 5000])
+            change.inserted(rows)
             written += len(rows)
+    change.save(db)
     return written

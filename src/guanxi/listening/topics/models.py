@@ -6,6 +6,8 @@ topic (0 for "every mention"), platform, source kind and journey stage, the numb
 positive, neutral and negative mentions: the dashboards' counting panels read it instead of
 a million mentions. It is rebuilt for the days a batch touches whenever mentions are
 matched (``topics.service.match_mentions``), so it is always consistent with the mentions.
+``RollupTotal`` is the rollup summed over every day, platform and stage (per workspace,
+topic and source kind): the dashboard's totals without a date, platform or stage filter.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -198,6 +201,29 @@ class DailyRollup(Base):
     positive: Mapped[int] = mapped_column(Integer, default=0)
     neutral: Mapped[int] = mapped_column(Integer, default=0)
     negative: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupTotal(Base):
+    """``DailyRollup``'s counts summed over every day, platform and stage, per workspace,
+    topic and source kind: the dashboard's unfiltered totals read these few rows instead
+    of every rollup row of the workspace's history.
+
+    Kept equal to the rollup's sums by the only code that writes the rollup
+    (``store.sql``): each statement that deletes or inserts rollup rows adds what it
+    deleted and inserted here, in the same transaction, as increments that concurrent
+    writers cannot lose.
+    """
+
+    __tablename__ = "listening_rollup_totals"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # as DailyRollup's
+    source_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    positive: Mapped[int] = mapped_column(BigInteger, default=0)
+    neutral: Mapped[int] = mapped_column(BigInteger, default=0)
+    negative: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 # --- The API's schemas --------------------------------------------------------------------------
