@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts.models import Workspace
@@ -35,7 +36,7 @@ from guanxi.convert.attribution.weights import AttributionModel
 from guanxi.convert.models import Kol, Order, OrderStatus, TrackedLink
 from guanxi.convert.scene_models import CodeKind, SceneCode
 from guanxi.convert.store import convert_store
-from guanxi.convert.store.base import ConvertStore, LinkCounts
+from guanxi.convert.store.base import ClickTouch, ConvertStore, LinkCounts
 from guanxi.convert.store.clickhouse import ClickHouseConvertStore
 from guanxi.convert.store.copy import TABLES
 from guanxi.convert.store.sql import SqlConvertStore
@@ -244,6 +245,8 @@ def world(
             (at("2026-03-01", "17:00"), "c01", ""),
             (at("2026-03-02", "01:00"), "", "oA"),
             (at("2026-01-11", "12:00"), "c12", "oE"),
+            (at("2026-03-01", "20:00"), "c07", ""),  # a bot's click
+            (at("2026-03-01", "21:00"), "c99", ""),  # a click never stored
         )
     ):
         db.add(
@@ -270,7 +273,19 @@ def answers(world: World, store: ConvertStore) -> dict[str, Any]:
     code_ids = sorted(code.id for code in world.codes.values())
     click_ids = [f"c{n:02d}" for n in range(1, 15)]
     openids = {"oA", "oB", "oC", "oD", "oE", "oF", "oZ"}
+    orders = (
+        select(Order.external_id, Order.amount_fen)
+        .where(Order.workspace_id == ws)
+        .order_by(Order.external_id)
+    )
     found: dict[str, Any] = {
+        "order_clicks": [
+            list(chunk) for chunk in store.order_clicks(orders, workspace_id=ws, chunk=2)
+        ],
+        "order_clicks_with_bots": [
+            list(chunk)
+            for chunk in store.order_clicks(orders, workspace_id=ws, chunk=2, with_bots=True)
+        ],
         "link_counts": store.link_counts(link_ids=link_ids),
         "by_platform": {i: store.counted_by_platform(link_id=i) for i in link_ids},
         "illustrative": store.has_illustrative_clicks(workspace_id=ws),
@@ -338,7 +353,7 @@ def test_every_question_has_the_same_answer_on_both_stores(
     """Given the golden facts written to each store (a batch twice, a push three times),
     every query answers the same; the counting rule and the retries hold."""
     write_both(world, monkeypatch, clickhouse)
-    sql, ch = SqlConvertStore(world.db), ClickHouseConvertStore(clickhouse)
+    sql, ch = SqlConvertStore(world.db), ClickHouseConvertStore(clickhouse, world.db)
 
     on_sql = answers(world, sql)
     assert answers(world, ch) == on_sql
@@ -357,6 +372,16 @@ def test_every_question_has_the_same_answer_on_both_stores(
     s1, s2 = world.codes["s1"].id, world.codes["s2"].id
     assert on_sql["codes_all_time"] == {(s1, "scan"): 3, (s2, "follow"): 1, (s2, "scan"): 1}
     assert len(on_sql["pending"]) == 2  # oB and oF
+    c01 = ClickTouch(l1, at("2026-03-01", "15:30"), "wechat")
+    c12 = ClickTouch(l2, at("2026-01-11", "09:00"), "weibo")
+    assert on_sql["order_clicks"] == [  # chunks of two orders, in the selection's order
+        [(("G0", 10_000), c01), (("G1", 20_000), None)],
+        [(("G2", 30_000), c12), (("G3", 40_000), None)],  # a bot's click is no touch
+        [(("G4", 50_000), None)],
+    ]
+    assert on_sql["order_clicks_with_bots"][1][1][1] == ClickTouch(
+        l2, at("2026-03-01", "05:20"), ""
+    )
 
     use_convert_store(monkeypatch, None)
     services_on_sql = service_answers(world)
@@ -388,7 +413,7 @@ def test_retention_deletes_the_same_facts_and_keeps_every_count(
     use_convert_store(monkeypatch, None)
 
     on_sql = answers(world, SqlConvertStore(world.db))
-    assert answers(world, ClickHouseConvertStore(clickhouse)) == on_sql
+    assert answers(world, ClickHouseConvertStore(clickhouse, world.db)) == on_sql
     assert deleted == {"sql": (3, 1), "clickhouse": (3, 1)}  # c10, c11, c13; oD's scan
     assert (on_sql["old_clicks"], on_sql["old_events"]) == (0, 0)
     assert set(on_sql["touches_with_bots"]) == set(before["touches_with_bots"]) - {
@@ -420,7 +445,7 @@ def test_the_origins_job_names_the_same_code_on_both_stores(
     use_convert_store(monkeypatch, None)
 
     on_sql = answers(world, SqlConvertStore(world.db))
-    assert answers(world, ClickHouseConvertStore(clickhouse)) == on_sql
+    assert answers(world, ClickHouseConvertStore(clickhouse, world.db)) == on_sql
     assert named == {"sql": 1, "clickhouse": 1}
     assert on_sql["pending"] == []
     assert on_sql["codes_all_time"][(world.codes["s1"].id, "follow")] == 1
@@ -458,7 +483,7 @@ def test_a_copy_from_sql_answers_the_same_and_a_second_copy_changes_nothing(
     on_sql = answers(world, SqlConvertStore(world.db))
     for client in fresh_database(chdb_url):
         copy_to(client, world.db)
-        assert answers(world, ClickHouseConvertStore(client)) == on_sql
+        assert answers(world, ClickHouseConvertStore(client, world.db)) == on_sql
         # Facts already stored are skipped whatever the token (the hourly counts of deleted
         # facts are added: their copy relies on the token alone).
         copy_to(
@@ -467,7 +492,7 @@ def test_a_copy_from_sql_answers_the_same_and_a_second_copy_changes_nothing(
             tables=("convert_clicks", "convert_code_events"),
             token_suffix=":again",
         )
-        assert answers(world, ClickHouseConvertStore(client)) == on_sql
+        assert answers(world, ClickHouseConvertStore(client, world.db)) == on_sql
 
 
 def test_the_configured_store_is_sql_by_default(db: Session) -> None:

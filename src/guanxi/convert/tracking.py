@@ -121,17 +121,13 @@ def post_revenue(db: Session, workspace_id: int, post_id: int) -> list[PostFigur
     store = convert_store(db)
     first: datetime | None = None
     last: datetime | None = None
-    orders = db.execute(
-        select(Order.click_id, Order.ordered_at)
-        .where(Order.workspace_id == workspace_id, Order.click_id != "")
-        .execution_options(yield_per=SPAN_CHUNK)
+    orders = select(Order.ordered_at).where(
+        Order.workspace_id == workspace_id, Order.click_id != ""
     )
-    for chunk in orders.partitions():
-        clicks = store.click_touches(
-            workspace_id=workspace_id, click_ids=[row[0] for row in chunk], with_bots=True
-        )
-        for click_id, ordered_at in chunk:
-            click = clicks.get(click_id)
+    for chunk in store.order_clicks(
+        orders, workspace_id=workspace_id, chunk=SPAN_CHUNK, with_bots=True
+    ):
+        for (ordered_at,), click in chunk:
             if click is not None and click.link_id in links_of_post:
                 first = ordered_at if first is None else min(first, ordered_at)
                 last = ordered_at if last is None else max(last, ordered_at)

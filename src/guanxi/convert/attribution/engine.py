@@ -40,6 +40,7 @@ from guanxi.convert.models import (
 )
 from guanxi.convert.scene_models import SceneCode
 from guanxi.convert.store import convert_store
+from guanxi.core.in_lists import among
 
 LOOKBACK_DAYS = (7, 15, 30)  # JD's and Xiaohongshu's windows, and a month
 CHUNK = 10_000
@@ -243,52 +244,51 @@ def _paid_orders(
 ) -> Iterator[Sequence[PaidOrder]]:
     """The period's paid orders with their refunds and clicks, in chunks: the orders joined
     to their refunds in the database and streamed (a server-side cursor on PostgreSQL), so
-    memory stays flat and no order is read twice; each chunk's clicks read from the store
-    by id, and their links' campaigns, posts and KOLs."""
-    refunded = refunded_fen(workspace_id)
-    store = convert_store(db)
-    rows = db.execute(
-        select(
-            Order.id,
-            Order.source,
-            Order.external_id,
-            Order.ordered_at,
-            Order.amount_fen,
-            Order.click_id,
-            Order.promo_code,
-            Order.author_id,
-            refunded,
-            Order.openid,
-            Order.scene,
-        )
-        .where(
-            Order.workspace_id == workspace_id,
-            Order.status == OrderStatus.PAID,
-            Order.ordered_at >= start,
-            Order.ordered_at < end,
-        )
-        .execution_options(yield_per=CHUNK)
+    memory stays flat and no order is read twice; the store pairs each with its click (the
+    SQL store in the same statement), and each link's campaign, post and KOL is read once."""
+    orders = select(
+        Order.id,
+        Order.source,
+        Order.external_id,
+        Order.ordered_at,
+        Order.amount_fen,
+        Order.click_id,
+        Order.promo_code,
+        Order.author_id,
+        refunded_fen(workspace_id),
+        Order.openid,
+        Order.scene,
+    ).where(
+        Order.workspace_id == workspace_id,
+        Order.status == OrderStatus.PAID,
+        Order.ordered_at >= start,
+        Order.ordered_at < end,
     )
-    for chunk in rows.partitions():
-        clicks = store.click_touches(
-            workspace_id=workspace_id, click_ids=[row[5] for row in chunk if row[5]]
-        )
-        link_ids = sorted({click.link_id for click in clicks.values()})
-        made_for: dict[int, tuple[int | None, int | None, int | None]] = {
-            link_id: (campaign_id, post_id, kol_id)
-            for link_id, campaign_id, post_id, kol_id in db.execute(
-                select(
-                    TrackedLink.id, TrackedLink.campaign_id, TrackedLink.post_id, TrackedLink.kol_id
-                ).where(TrackedLink.id.in_(link_ids))
-            )
+    made_for: dict[int, tuple[int | None, int | None, int | None]] = {}
+    nothing = (None, None, None)
+    for chunk in convert_store(db).order_clicks(orders, workspace_id=workspace_id, chunk=CHUNK):
+        new_links = {
+            click.link_id
+            for _row, click in chunk
+            if click is not None and click.link_id not in made_for
         }
-        orders: list[PaidOrder] = []
-        for row in chunk:
-            click = clicks.get(row[5]) if row[5] else None
-            campaign_id, post_id, kol_id = (
-                made_for.get(click.link_id, (None, None, None)) if click else (None, None, None)
+        if new_links:
+            made_for.update(dict.fromkeys(new_links, nothing))  # a deleted link: no campaign
+            made_for.update(
+                (link_id, (campaign_id, post_id, kol_id))
+                for link_id, campaign_id, post_id, kol_id in db.execute(
+                    select(
+                        TrackedLink.id,
+                        TrackedLink.campaign_id,
+                        TrackedLink.post_id,
+                        TrackedLink.kol_id,
+                    ).where(among(db, TrackedLink.id, sorted(new_links)))
+                )
             )
-            orders.append(
+        paid: list[PaidOrder] = []
+        for row, click in chunk:
+            campaign_id, post_id, kol_id = made_for[click.link_id] if click else nothing
+            paid.append(
                 PaidOrder(
                     row[0],
                     row[1],
@@ -308,7 +308,7 @@ def _paid_orders(
                     kol_id,
                 )
             )
-        yield orders
+        yield paid
 
 
 def _scans(

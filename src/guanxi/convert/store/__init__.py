@@ -26,4 +26,4 @@ def convert_store(db: Session) -> ConvertStore:
     client = analytics_client()
     if client is None:
         return SqlConvertStore(db)
-    return ClickHouseConvertStore(client)
+    return ClickHouseConvertStore(client, db)

@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import Select
 
 # What retention asks for the ids orders point back to (click ids, or OpenIDs); called only
 # by a store that cannot ask the orders table in the same statement.
@@ -115,6 +117,18 @@ class ConvertStore(Protocol):
     ) -> dict[str, ClickTouch]:
         """The stored people's clicks (and bots' with ``with_bots``) among ``click_ids``,
         by click id."""
+
+    def order_clicks(
+        self,
+        orders: Select[*tuple[Any, ...]],
+        *,
+        workspace_id: int,
+        chunk: int,
+        with_bots: bool = False,
+    ) -> Iterator[list[tuple[tuple[Any, ...], ClickTouch | None]]]:
+        """Run ``orders`` (a selection from the SQL database's orders table), streamed in
+        chunks of ``chunk`` rows, each row (its own columns) with the stored person's click
+        (a bot's too with ``with_bots``) whose id the order carries, or None."""
 
     def count_clicks_before(self, *, workspace_id: int, before: datetime, kept: Kept) -> int:
         """How many clicks before ``before`` retention would delete (not those ``kept``)."""

@@ -24,7 +24,11 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
 from guanxi.analytics.client import AnalyticsClient
+from guanxi.convert.models import Order
 from guanxi.convert.store.base import (
     ClickFact,
     ClickTouch,
@@ -180,8 +184,9 @@ def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
 class ClickHouseConvertStore:
     """``ConvertStore`` on one ClickHouse database."""
 
-    def __init__(self, client: AnalyticsClient) -> None:
+    def __init__(self, client: AnalyticsClient, db: Session | None = None) -> None:
         self.client = client
+        self.db = db  # the SQL session, for ``order_clicks`` only
 
     def _insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.client.insert(table, columns, rows, token=token(table, rows))
@@ -343,6 +348,31 @@ class ClickHouseConvertStore:
             ):
                 found[str(click_id)] = ClickTouch(int(link_id), as_utc(clicked_at), str(platform))
         return found
+
+    def order_clicks(
+        self,
+        orders: Select[*tuple[Any, ...]],
+        *,
+        workspace_id: int,
+        chunk: int,
+        with_bots: bool = False,
+    ) -> Iterator[list[tuple[tuple[Any, ...], ClickTouch | None]]]:
+        """The orders streamed from the SQL session with the click ids they carry; each
+        chunk's clicks read here by id (``click_touches``)."""
+        if self.db is None:
+            msg = "order_clicks needs the store made with the SQL session"
+            raise RuntimeError(msg)
+        width = len(orders.selected_columns)
+        rows = self.db.execute(
+            orders.add_columns(Order.click_id).execution_options(yield_per=chunk)
+        )
+        for part in rows.partitions():
+            clicks = self.click_touches(
+                workspace_id=workspace_id,
+                click_ids=[row[width] for row in part if row[width]],
+                with_bots=with_bots,
+            )
+            yield [(row[:width], clicks.get(row[width]) if row[width] else None) for row in part]
 
     def count_clicks_before(self, *, workspace_id: int, before: datetime, kept: Kept) -> int:
         """The old rows, less those among the kept ids."""

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from guanxi.convert.models import LinkClick, Order
@@ -222,6 +222,36 @@ class SqlConvertStore:
             for click_id, link_id, clicked_at, platform in db.execute(query):
                 found[click_id] = ClickTouch(link_id, clicked_at, platform or "")
         return found
+
+    def order_clicks(
+        self,
+        orders: Select[*tuple[Any, ...]],
+        *,
+        workspace_id: int,
+        chunk: int,
+        with_bots: bool = False,
+    ) -> Iterator[list[tuple[tuple[Any, ...], ClickTouch | None]]]:
+        """One statement: the orders outer-joined to their clicks (the click id's unique
+        index), streamed (a server-side cursor on PostgreSQL)."""
+        width = len(orders.selected_columns)
+        carried = (LinkClick.click_id == Order.click_id) & (LinkClick.workspace_id == workspace_id)
+        if not with_bots:
+            carried &= LinkClick.bot.is_(False)
+        rows = self.db.execute(
+            orders.add_columns(LinkClick.link_id, LinkClick.clicked_at, LinkClick.platform)
+            .outerjoin(LinkClick, carried)
+            .execution_options(yield_per=chunk)
+        )
+        for part in rows.partitions():
+            yield [
+                (
+                    row[:width],
+                    None
+                    if row[width] is None
+                    else ClickTouch(row[width], row[width + 1], row[width + 2] or ""),
+                )
+                for row in part
+            ]
 
     @staticmethod
     def _old_clicks(workspace_id: int, before: datetime) -> tuple[ColumnElement[bool], ...]:
