@@ -75,6 +75,10 @@ class MonthState:
     last_id: int = 0
     copied: int = 0
     done: bool = False
+    # Rows per batch of the run that stopped part-way: a resumed month keeps it, so the batch
+    # it re-sends has the same ids, hence the same deduplication token (hourly counts summed
+    # twice otherwise).
+    batch: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,18 +109,20 @@ def _ensure_state(client: AnalyticsClient) -> None:
         "last_id UInt64, copied UInt64, done UInt8, version UInt64) "
         "ENGINE = ReplacingMergeTree(version) ORDER BY (copy, month)"
     )
+    client.command(f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS batch UInt64 DEFAULT 0")
 
 
 def read_state(client: AnalyticsClient, copy: str) -> dict[str, MonthState]:
     """Per month, how far earlier runs copied ``copy``."""
     _ensure_state(client)
     rows = client.rows(
-        f"SELECT month, last_id, copied, done FROM {STATE_TABLE} FINAL WHERE copy = {{c:String}}",
+        f"SELECT month, last_id, copied, done, batch FROM {STATE_TABLE} FINAL "
+        "WHERE copy = {c:String}",
         {"c": copy},
     )
     return {
-        str(month): MonthState(int(last_id), int(copied), bool(done))
-        for month, last_id, copied, done in rows
+        str(month): MonthState(int(last_id), int(copied), bool(done), int(batch))
+        for month, last_id, copied, done, batch in rows
     }
 
 
@@ -124,8 +130,8 @@ def _save_state(client: AnalyticsClient, copy: str, month: str, state: MonthStat
     version = time.time_ns()
     client.insert(
         STATE_TABLE,
-        ("copy", "month", "last_id", "copied", "done", "version"),
-        [(copy, month, state.last_id, state.copied, int(state.done), version)],
+        ("copy", "month", "last_id", "copied", "done", "batch", "version"),
+        [(copy, month, state.last_id, state.copied, int(state.done), state.batch, version)],
         token=f"state:{copy}:{month}:{version}",
     )
 
@@ -161,7 +167,8 @@ def copy_months(
     progress: CopyProgress | None = None,
 ) -> int:
     """Copy every month not finished yet, from where the last run stopped; returns the
-    rows copied by this run."""
+    rows copied by this run. A month an earlier run stopped in goes on in that run's batch
+    size, whatever ``batch`` says."""
     state = read_state(client, copy.name)
     months = copy.months(db)
     todo = {m: state.get(m, MonthState()) for m in months}
@@ -172,15 +179,19 @@ def copy_months(
         if month not in todo:
             continue
         current = todo[month]
+        size = current.batch or batch
+        if not current.batch:  # recorded before the first write, which a crash may follow
+            current = MonthState(current.last_id, current.copied, batch=size)
+            _save_state(client, copy.name, month, current)
         while True:
-            rows = copy.sql_rows(db, month, current.last_id, batch)
+            rows = copy.sql_rows(db, month, current.last_id, size)
             if not rows:
                 break
             first, last = rows[0][0], rows[-1][0]
             copy.write_rows(
                 client, [row for _id, row in rows], f"copy:{copy.name}:{month}:{first}-{last}"
             )
-            current = MonthState(last, current.copied + len(rows))
+            current = MonthState(last, current.copied + len(rows), batch=size)
             _save_state(client, copy.name, month, current)
             copied_now += len(rows)
             if progress is not None:
