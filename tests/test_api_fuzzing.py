@@ -40,6 +40,10 @@ from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
 
 EXAMPLES_PER_MODE = 6  # per API operation, role and mode: ~450 requests
 PAGE_EXAMPLES_PER_MODE = 2  # per page route and mode: ~400 requests
+# On SQLite, half as many: it refuses fewer values than PostgreSQL (text with NUL, integers
+# past a column's range), so the database's own failures show on PostgreSQL, which gets the
+# full count. Every operation and page still gets valid and invalid requests on SQLite too.
+SQLITE_SHARE = 2
 # Pages that end the fuzzing session itself.
 SESSION_ENDING = {
     "/logout",
@@ -62,6 +66,13 @@ class FuzzReport:
     requests: int = 0
     server_errors: int = 0
     failures: set[str] = field(default_factory=set)
+
+
+def examples_on(db: Session, examples: int) -> int:
+    """The examples per operation and mode on this test's database (fewer on SQLite)."""
+    if db.get_bind().dialect.name == "sqlite":
+        return max(1, examples // SQLITE_SHARE)
+    return examples
 
 
 def token_headers(db: Session, team: Team, user: User) -> dict[str, str]:
@@ -175,8 +186,9 @@ def test_the_api_answers_every_fuzzed_request_as_documented(
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     report = FuzzReport()
 
+    examples = examples_on(db, EXAMPLES_PER_MODE)
     for headers in (owner, analyst):
-        fuzz(schema, report, headers=headers, examples=EXAMPLES_PER_MODE, checks=CHECKS)
+        fuzz(schema, report, headers=headers, examples=examples, checks=CHECKS)
 
     with capsys.disabled():
         print(  # noqa: T201 - the figures CI shows
@@ -189,7 +201,7 @@ def test_the_api_answers_every_fuzzed_request_as_documented(
 
 
 def test_the_pages_never_fail_on_fuzzed_requests_from_a_signed_in_owner(
-    app: FastAPI, client: TestClient, team: Team, capsys: pytest.CaptureFixture[str]
+    app: FastAPI, client: TestClient, db: Session, team: Team, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Given the owner of acme signed in (session cookie and CSRF token),
     when every page route of acme gets valid and invalid paths, queries and forms,
@@ -211,7 +223,7 @@ def test_the_pages_never_fail_on_fuzzed_requests_from_a_signed_in_owner(
         report,
         headers=session,
         cookies=dict(client.cookies),
-        examples=PAGE_EXAMPLES_PER_MODE,
+        examples=examples_on(db, PAGE_EXAMPLES_PER_MODE),
         checks=[not_a_server_error],
     )
 
