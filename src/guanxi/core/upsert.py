@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from guanxi.core.db import Base
 
 Row = TypeVar("Row", bound=Base)
+INSERT_CHUNK = 500  # rows per statement: within SQLite's 32,766 bound parameters
 
 
 def insert_statement(db: Session, entity: type[Base] | Table) -> Any:
@@ -46,18 +47,26 @@ def insert_missing(
 ) -> list[Any]:
     """Insert ``values`` (one row or several) but those whose ``unique`` columns match a
     stored row (a partial unique index also needs its ``unique_where``); the primary keys
-    of the rows inserted (one value, or a tuple for a composite key)."""
+    of the rows inserted (one value, or a tuple for a composite key), in no given order."""
     rows = [values] if isinstance(values, Mapping) else list(values)
     table = cast(Table, entity.__table__)
     primary = list(table.primary_key.columns)
     statement = insert_statement(db, entity).on_conflict_do_nothing(
         index_elements=unique, index_where=unique_where
     )
+    # One statement per INSERT_CHUNK rows of the same columns (a multi-row VALUES: a
+    # workspace's default words are one round trip, not sixty); RETURNING names the rows
+    # written, in no promised order, on both databases.
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(row)), []).append(dict(row))
     keys = [
         tuple(key)
-        # One row at a time: the rows are few, and RETURNING tells what was written on both.
-        for row in rows
-        for key in db.execute(statement.values(dict(row)).returning(*primary))
+        for same in by_columns.values()
+        for start in range(0, len(same), INSERT_CHUNK)
+        for key in db.execute(
+            statement.values(same[start : start + INSERT_CHUNK]).returning(*primary)
+        )
     ]
     return [key[0] for key in keys] if len(primary) == 1 else keys
 
