@@ -48,6 +48,7 @@ from guanxi.sandbox.weibo import (
 LINK = f"https://{DEMO_SAFE_DOMAIN}/rose"
 CLIENT_TIMEOUT_S = 0.5  # short, so a hanging sandbox times the client out quickly
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+SANDBOX_READ_S = 30.0  # the test's own reads of the sandbox: generous, a loaded machine is slow
 
 
 class MemoryTokens:
@@ -105,13 +106,21 @@ def weibo(sandbox: RunningSandbox, http: httpx.Client) -> WeiboConnector:
 
 def fault(sandbox: RunningSandbox, **rule: object) -> None:
     """Inject a fault through the sandbox's admin API."""
-    response = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json={"platform": "weibo", **rule})
+    response = httpx.post(
+        f"{sandbox.base_url}/_sandbox/faults",
+        json={"platform": "weibo", **rule},
+        timeout=SANDBOX_READ_S,
+    )
     assert response.status_code == 201, response.text
 
 
 def posts(sandbox: RunningSandbox) -> list[dict[str, object]]:
     """What the sandbox shows as published on Weibo."""
-    response = httpx.get(f"{sandbox.base_url}/_sandbox/posts", params={"platform": "weibo"})
+    response = httpx.get(
+        f"{sandbox.base_url}/_sandbox/posts",
+        params={"platform": "weibo"},
+        timeout=SANDBOX_READ_S,
+    )
     return list(response.json())
 
 
