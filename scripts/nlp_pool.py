@@ -12,6 +12,14 @@ inputs writes the same files.
 The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
 ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
 weibo-crawler) are never read.
+
+The sixteenth batch (chunks 062 on) can be added without the mirrors of the earlier batches:
+
+    python scripts/nlp_pool.py --only-sixteenth --mirrors /work/.mirror
+
+reads the texts of the chunk files already in ``--output``, draws the sixteenth batch against
+them (the same texts a whole run would have in its chunks before it) and writes only its own
+chunks; it needs the mirrors of its two sources alone.
 """
 
 from __future__ import annotations
@@ -1068,11 +1076,177 @@ def fifteenth_chunks(
     ]
 
 
+# The sixteenth batch (chunks 062 on), for need recognition and information search in comments
+# under products: Xiaohongshu comments under notes found by searching for children's sports
+# underwear (parents asking where to buy, which size, which brand, or wanting it), with the
+# notes' titles and authors (mothers and shops); and Douyin comments under Pop Mart's videos
+# of a new series of figures (fans wanting one, asking where to buy it, entering a giveaway).
+SIXTEENTH_FIRST_CHUNK = 62
+UNDERWEAR_NOTES = {
+    "repository": "flyyang12-rgb/xhs_comments_Excel",
+    "commit": "8f5aac121489a94577404880caeaa4662db0263f",
+    "licence": (
+        "no licence stated (Xiaohongshu notes of 2026 found by searching eight phrases for "
+        "children's sports underwear, and their first-level comments)"
+    ),
+}
+POP_MART = {
+    "repository": "wangyixinxinyiwang/popmart_douyin_comment_analysis",
+    "path": "data/douyin_popmart_comments.xlsx",
+    "commit": "f4369542b53c78566efc4455a52ff3554fa3d03c",
+    "licence": (
+        "no licence stated (Douyin comments under Pop Mart's videos of a new series of "
+        "figures, with each commenter's name)"
+    ),
+}
+
+
+def underwear_notes(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Xiaohongshu notes found by searching for children's sports underwear (the title and the
+    author; the crawl kept no note text), then their first-level comments (no author kept)."""
+    repo = mirror / "flyyang12-rgb+xhs_comments_Excel" / "repo"
+    commit = UNDERWEAR_NOTES["commit"]
+    keywords: dict[str, str] = {}
+    for row in _xlsx_rows(_git_show(repo, commit, "notes_raw.xlsx"))[1:]:
+        cells = row + [""] * (10 - len(row))
+        link = cells[4].split("?")[0]
+        if link in keywords:  # a note found again by another search phrase is kept once
+            continue
+        keywords[link] = cells[2]
+        yield {
+            "text": cells[5],
+            "platform": "xiaohongshu",
+            "author_name": cells[6].strip() or None,
+            "source": {**UNDERWEAR_NOTES, "path": "notes_raw.xlsx", "keyword": cells[2]},
+        }
+    for row in _xlsx_rows(_git_show(repo, commit, "comments_raw.xlsx"))[1:]:
+        cells = row + [""] * (5 - len(row))
+        yield {
+            "text": cells[2],
+            "platform": "xiaohongshu",
+            "source": {
+                **UNDERWEAR_NOTES,
+                "path": "comments_raw.xlsx",
+                "keyword": keywords.get(cells[0].split("?")[0], ""),
+            },
+        }
+
+
+def pop_mart_comments(mirror: Path) -> Iterator[dict[str, Any]]:
+    """Douyin comments under Pop Mart's videos of a new series of figures, with the commenter's
+    name (``Comment, Username``)."""
+    repo = mirror / "wangyixinxinyiwang+popmart_douyin_comment_analysis" / "repo"
+    rows = _xlsx_rows(_git_show(repo, POP_MART["commit"], POP_MART["path"]))
+    for row in rows[1:]:
+        cells = row + [""] * (2 - len(row))
+        yield {
+            "text": cells[0],
+            "platform": "douyin",
+            "author_name": cells[1].strip() or None,
+            "source": dict(POP_MART),
+        }
+
+
+def sixteenth_batch(
+    args: argparse.Namespace, in_chunks: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The sixteenth batch's two parts, each to start a chunk of its own (062, 063): the
+    Xiaohongshu comments that want, then those that ask, with ordinary comments and the
+    notes; the Pop Mart comments that want, then those that ask, with ordinary comments.
+    Drawn against every text in the chunks before it (``in_chunks``)."""
+    rng = random.Random(1616)  # its own seed, so that the earlier batches draw as before
+    seen = set(in_chunks)
+    notes = list(underwear_notes(args.mirrors))
+    rng.shuffle(notes)
+    comments = [n for n in notes if n["source"]["path"] == "comments_raw.xlsx"]
+    wanting = [c for c in comments if _cued(COMMENT_WANTS, c)]
+    underwear = _admit(wanting, seen)[: args.underwear_wanting]
+    asking = [c for c in comments if _cued(COMMENT_ASKS, c) and not _cued(COMMENT_WANTS, c)]
+    underwear += _admit(asking, seen)[: args.underwear_asking]
+    underwear += _admit(comments, seen)[: args.underwear_ordinary]
+    titles = [n for n in notes if n["source"]["path"] == "notes_raw.xlsx"]
+    underwear += _admit(titles, seen)[: args.underwear_notes]
+    rng.shuffle(underwear)
+    fans = list(pop_mart_comments(args.mirrors))
+    rng.shuffle(fans)
+    pop_mart = _admit([c for c in fans if _cued(COMMENT_WANTS, c)], seen)[: args.pop_mart_wanting]
+    asking = [c for c in fans if _cued(COMMENT_ASKS, c) and not _cued(COMMENT_WANTS, c)]
+    pop_mart += _admit(asking, seen)[: args.pop_mart_asking]
+    pop_mart += _admit(fans, seen)[: args.pop_mart_ordinary]
+    rng.shuffle(pop_mart)
+    return underwear, pop_mart
+
+
+def sixteenth_chunks(
+    args: argparse.Namespace, pool: list[dict[str, Any]]
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """The sixteenth batch's chunks, numbered from 062, each part starting a chunk of its own,
+    drawn against every text of ``pool`` (the chunks before it; its texts are added to it)."""
+    numbered = []
+    number = SIXTEENTH_FIRST_CHUNK
+    for part in sixteenth_batch(args, {re.sub(r"\W", "", item["text"]) for item in pool}):
+        pool += part
+        for start in range(0, len(part), CHUNK):
+            numbered.append((number, part[start : start + CHUNK]))
+            number += 1
+    return numbered
+
+
+def only_sixteenth(args: argparse.Namespace) -> int:
+    """Write the sixteenth batch's chunks alone, drawn against the chunk files already written
+    before chunk 062 (a whole run draws it against the same texts)."""
+    earlier = [
+        json.loads(line)
+        for path in sorted(args.output.glob("chunk-*.jsonl"))
+        if int(path.stem.removeprefix("chunk-")) < SIXTEENTH_FIRST_CHUNK
+        for line in path.read_text("utf-8").splitlines()
+    ]
+    numbered = sixteenth_chunks(args, earlier)
+    _write_chunks(args.output, numbered)
+    counts = Counter(
+        (row["source"]["repository"], row["platform"]) for _, rows in numbered for row in rows
+    )
+    for (repo, platform), n in counts.most_common():
+        print(f"{n:6d}  {platform:12s} {repo}")
+    print(f"{sum(counts.values())} texts in chunks {', '.join(f'{n:03d}' for n, _ in numbered)}")
+    return 0
+
+
 def _write_chunks(output: Path, numbered: list[tuple[int, list[dict[str, Any]]]]) -> None:
     """``output/chunk-NNN.jsonl`` for every numbered chunk, one JSON object a line."""
     for number, rows in numbered:
         with (output / f"chunk-{number:03d}.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def _sixteenth_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sixteenth batch's options."""
+    parser.add_argument(
+        "--only-sixteenth",
+        action="store_true",
+        help="write only the sixteenth batch's chunks, against the chunk files already written",
+    )
+    parser.add_argument(
+        "--underwear-wanting", type=int, default=60, help="sixteenth batch: comments that want"
+    )
+    parser.add_argument(
+        "--underwear-asking", type=int, default=150, help="sixteenth batch: comments that ask"
+    )
+    parser.add_argument(
+        "--underwear-ordinary", type=int, default=80, help="sixteenth batch: ordinary comments"
+    )
+    parser.add_argument(
+        "--underwear-notes", type=int, default=40, help="sixteenth batch: the notes' titles"
+    )
+    parser.add_argument(
+        "--pop-mart-wanting", type=int, default=80, help="sixteenth batch: fans wanting"
+    )
+    parser.add_argument(
+        "--pop-mart-asking", type=int, default=40, help="sixteenth batch: fans asking"
+    )
+    parser.add_argument(
+        "--pop-mart-ordinary", type=int, default=100, help="sixteenth batch: ordinary comments"
+    )
 
 
 def _arguments() -> argparse.Namespace:
@@ -1200,12 +1374,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--guangxi-notes", type=int, default=40, help="fourteenth batch: travel and food notes"
     )
+    _sixteenth_arguments(parser)
     return parser.parse_args()
 
 
-def main() -> int:
-    """Build the pool and print its counts per source."""
-    args = _arguments()
+def whole_pool(args: argparse.Namespace) -> int:
+    """Build the whole pool, every batch, and print its counts per source."""
     rng = random.Random(17)
 
     def take(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
@@ -1278,12 +1452,19 @@ def main() -> int:
         chunks += [batch[start : start + CHUNK] for start in range(0, len(batch), CHUNK)]
         pool += batch
     numbered = fifteenth_chunks(args, pool, chunks)
+    numbered += sixteenth_chunks(args, pool)
     _write_chunks(args.output, numbered)
     counts = Counter((p["source"]["repository"], p["platform"]) for p in pool)
     for (repo, platform), n in counts.most_common():
         print(f"{n:6d}  {platform:12s} {repo}")
     print(f"{len(pool)} texts in {len(numbered)} chunks under {args.output}")
     return 0
+
+
+def main() -> int:
+    """Build the pool (or only the sixteenth batch) and print its counts per source."""
+    args = _arguments()
+    return only_sixteenth(args) if args.only_sixteenth else whole_pool(args)
 
 
 if __name__ == "__main__":
