@@ -1096,7 +1096,8 @@ POP_MART = {
     "commit": "f4369542b53c78566efc4455a52ff3554fa3d03c",
     "licence": (
         "no licence stated (Douyin comments under Pop Mart's videos of a new series of "
-        "figures, with each commenter's name)"
+        "figures, with each commenter's name; the file's 1,000 rows generated from templates "
+        "are left out)"
     ),
 }
 
@@ -1132,13 +1133,39 @@ def underwear_notes(mirror: Path) -> Iterator[dict[str, Any]]:
         }
 
 
+# The Pop Mart file mixes the real comments with 1,000 rows written from ten sentence templates
+# over a list of style words (感觉…背后是…，但外表很…。, 整体给人的感觉就是…又…，非常…。): those
+# are not anyone's comment and are left out.
+_WORD = r"[^，。 ]{1,6}"
+GENERATED = re.compile(
+    "^(?:"
+    + "|".join(
+        (
+            f"感觉{_WORD}背后是{_WORD}，但外表很{_WORD}。",
+            f"整体给人的感觉就是{_WORD}又{_WORD}，非常{_WORD}。",
+            f"{_WORD}这种设计真的很有{_WORD}，比普通风格更{_WORD}。",
+            f"{_WORD}的设计很有{_WORD}，而且很{_WORD}。",
+            f"太喜欢这种{_WORD}了，有种{_WORD}的{_WORD}。",
+            f"真的很喜欢这种{_WORD}的表达，很{_WORD}也很{_WORD}。",
+            f"这种{_WORD}风格很{_WORD}，看起来很有{_WORD}。",
+            f"这种{_WORD}让我想到{_WORD}和{_WORD}的结合。",
+            f"{_WORD}的表达方式太{_WORD}了，有种{_WORD}的感觉。",
+            f"这个{_WORD} ?{_WORD}真的很有{_WORD}，感觉特别{_WORD}。",
+        )
+    )
+    + ")$"
+)
+
+
 def pop_mart_comments(mirror: Path) -> Iterator[dict[str, Any]]:
     """Douyin comments under Pop Mart's videos of a new series of figures, with the commenter's
-    name (``Comment, Username``)."""
+    name (``Comment, Username``), without the rows generated from templates."""
     repo = mirror / "wangyixinxinyiwang+popmart_douyin_comment_analysis" / "repo"
     rows = _xlsx_rows(_git_show(repo, POP_MART["commit"], POP_MART["path"]))
     for row in rows[1:]:
         cells = row + [""] * (2 - len(row))
+        if GENERATED.match(cells[0]):
+            continue
         yield {
             "text": cells[0],
             "platform": "douyin",
