@@ -1079,8 +1079,8 @@ def fifteenth_chunks(
 # The sixteenth batch (chunks 062 on), for need recognition and information search in comments
 # under products: Xiaohongshu comments under notes found by searching for children's sports
 # underwear (parents asking where to buy, which size, which brand, or wanting it), with the
-# notes' titles and authors (mothers and shops); and Douyin comments under Pop Mart's videos
-# of a new series of figures (fans wanting one, asking where to buy it, entering a giveaway).
+# notes' titles and authors (mothers and shops); and Douyin comments under videos of a new
+# series of Pop Mart figures (fans wanting one, asking where to buy it, entering a giveaway).
 SIXTEENTH_FIRST_CHUNK = 62
 UNDERWEAR_NOTES = {
     "repository": "flyyang12-rgb/xhs_comments_Excel",
@@ -1095,9 +1095,9 @@ POP_MART = {
     "path": "data/douyin_popmart_comments.xlsx",
     "commit": "f4369542b53c78566efc4455a52ff3554fa3d03c",
     "licence": (
-        "no licence stated (Douyin comments under Pop Mart's videos of a new series of "
-        "figures, with each commenter's name; the file's 1,000 rows generated from templates "
-        "are left out)"
+        "no licence stated (Douyin comments under videos of a new series of Pop Mart "
+        "figures (Zsiga), with each commenter's name; the file's 1,000 rows generated from "
+        "templates are left out)"
     ),
 }
 
@@ -1158,7 +1158,7 @@ GENERATED = re.compile(
 
 
 def pop_mart_comments(mirror: Path) -> Iterator[dict[str, Any]]:
-    """Douyin comments under Pop Mart's videos of a new series of figures, with the commenter's
+    """Douyin comments under videos of a new series of Pop Mart figures, with the commenter's
     name (``Comment, Username``), without the rows generated from templates."""
     repo = mirror / "wangyixinxinyiwang+popmart_douyin_comment_analysis" / "repo"
     rows = _xlsx_rows(_git_show(repo, POP_MART["commit"], POP_MART["path"]))
