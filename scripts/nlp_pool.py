@@ -9,6 +9,14 @@ inputs writes the same files.
 
     python scripts/nlp_pool.py --shared ../shared/data --mirrors /work/.mirror
 
+The chunks of labeller "i" (070 on: car-forum comments of the CCF BDCI 2018 contest's public
+test set, then Baidu Zhidao questions of LCQMC not drawn before) are added on their own, drawn
+against the texts of the chunk files already in ``--output`` (so only the mirrors of their two
+sources are needed: Losstie/DF-car_theme_emotionRecognition, terrifyzhao/tf2-bert), writing
+only those chunks:
+
+    python scripts/nlp_pool.py --chunks-070 --mirrors /work/.mirror
+
 The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
 ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
 weibo-crawler) are never read.
@@ -1276,6 +1284,112 @@ def _sixteenth_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Chunks 070-079 (labeller "i"), for need recognition and information search in forum and
+# question-and-answer text: car-forum comments of the public test set of the CCF BDCI 2018
+# car-review contest (the training set is the seventh batch's source), those that want a car or
+# a part first, then those that ask, then ordinary ones; then, in a chunk of its own, Baidu
+# Zhidao questions of LCQMC's validation and test files that the thirteenth batch left: every
+# question that wants something, questions asked before buying, and ordinary questions.
+CAR_TEST = {
+    "repository": "Losstie/DF-car_theme_emotionRecognition",
+    "path": "data/test_public.csv",
+    "commit": "260e31eda3001a316d98472658ffe753b5dc7dbd",
+    "licence": (
+        "no licence stated (car-forum comments of the CCF BDCI 2018 car-review contest's "
+        "public test set)"
+    ),
+}
+FIRST_CHUNK_070 = 70
+LAST_CHUNK_070 = 79
+CAR_WANTS = re.compile(
+    r"想买|想要|想换|想入|想提|要买|打算|准备买|准备入手|考虑买|换车|看上|预算|第一辆|首车|心动"
+    r"|眼馋|纠结|等.{0,4}(出|上市|降价)"
+)
+CAR_ASKS = re.compile(r"请问|求|[?？]|吗|多少钱|哪里|在哪|怎么|哪个|哪款|什么价|有没有|啥价|推荐")
+QUESTION_WANTS = re.compile(r"想买|想要|想换|想入|打算买|准备买|种草|好想|想去|想吃|想学|想报|想办")
+
+
+def car_test_comments(mirror: Path) -> Iterator[dict[str, Any]]:
+    """The comments of the car-review contest's public test set (``content_id,content``)."""
+    repo = mirror / "Losstie+DF-car_theme_emotionRecognition" / "repo"
+    data = _git_show(repo, CAR_TEST["commit"], CAR_TEST["path"]).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {"text": row.get("content") or "", "platform": "forum", "source": dict(CAR_TEST)}
+
+
+def batch_070(
+    args: argparse.Namespace, seen: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The two parts of chunks 070 on, each to start a chunk of its own: the car-forum test
+    comments (wanting, asking, ordinary), then the Zhidao questions (wanting, asked before
+    buying, ordinary); ``seen`` holds the texts already in chunks."""
+    rng = random.Random(70)
+    comments = list(car_test_comments(args.mirrors))
+    rng.shuffle(comments)
+    forum = _admit([c for c in comments if CAR_WANTS.search(c["text"])], seen)
+    asking = [c for c in comments if CAR_ASKS.search(c["text"])]
+    forum += _admit(asking, seen)[: args.car_test_asking]
+    forum += _admit(comments, seen)[: args.car_test_ordinary]
+    rng.shuffle(forum)
+    questions = list(zhidao_questions(args.mirrors))
+    rng.shuffle(questions)
+    zhidao = _admit([q for q in questions if QUESTION_WANTS.search(q["text"])], seen)
+    buying = [
+        q
+        for q in questions
+        if BUYING_QUESTION.search(q["text"]) and not NOT_A_PURCHASE.search(q["text"])
+    ]
+    zhidao += _admit(buying, seen)[: args.zhidao_buying_more]
+    zhidao += _admit(questions, seen)[: args.zhidao_ordinary_more]
+    rng.shuffle(zhidao)
+    return forum, zhidao
+
+
+def chunks_070(args: argparse.Namespace) -> int:
+    """Write chunks 070 on, drawn against the texts of every other chunk file in
+    ``args.output``; no other chunk is read from the sources or written."""
+    seen: set[str] = set()
+    for path in sorted(args.output.glob("chunk-*.jsonl")):
+        if FIRST_CHUNK_070 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_070:
+            continue
+        with path.open(encoding="utf-8") as f:
+            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    numbered: list[tuple[int, list[dict[str, Any]]]] = []
+    for part in batch_070(args, seen):
+        first = FIRST_CHUNK_070 + len(numbered)
+        numbered += [
+            (first + start // CHUNK, part[start : start + CHUNK])
+            for start in range(0, len(part), CHUNK)
+        ]
+    if numbered[-1][0] > LAST_CHUNK_070:
+        raise SystemExit(f"chunks 070-079 cannot hold {sum(len(c) for _, c in numbered)} texts")
+    _write_chunks(args.output, numbered)
+    for number, rows in numbered:
+        print(f"chunk-{number:03d}: {len(rows)} texts")
+    return 0
+
+
+def _options_070(parser: argparse.ArgumentParser) -> None:
+    """The options of chunks 070 on (labeller "i")."""
+    parser.add_argument(
+        "--chunks-070",
+        action="store_true",
+        help="write only chunks 070 on (labeller i), drawn against the chunks present",
+    )
+    parser.add_argument(
+        "--car-test-asking", type=int, default=190, help="chunks 070 on: car comments that ask"
+    )
+    parser.add_argument(
+        "--car-test-ordinary", type=int, default=140, help="chunks 070 on: ordinary car comments"
+    )
+    parser.add_argument(
+        "--zhidao-buying-more", type=int, default=160, help="chunks 070 on: questions before buying"
+    )
+    parser.add_argument(
+        "--zhidao-ordinary-more", type=int, default=50, help="chunks 070 on: ordinary questions"
+    )
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1402,6 +1516,7 @@ def _arguments() -> argparse.Namespace:
         "--guangxi-notes", type=int, default=40, help="fourteenth batch: travel and food notes"
     )
     _sixteenth_arguments(parser)
+    _options_070(parser)
     return parser.parse_args()
 
 
@@ -1489,9 +1604,14 @@ def whole_pool(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    """Build the pool (or only the sixteenth batch) and print its counts per source."""
+    """Build the pool (or only the sixteenth batch, or only chunks 070 on) and print its
+    counts per source."""
     args = _arguments()
-    return only_sixteenth(args) if args.only_sixteenth else whole_pool(args)
+    if args.only_sixteenth:
+        return only_sixteenth(args)
+    if args.chunks_070:
+        return chunks_070(args)
+    return whole_pool(args)
 
 
 if __name__ == "__main__":
