@@ -42,8 +42,9 @@ PINNED = {
     # assignees and authors' remarks
     "inbox-poll": 9,
     # with replies: the approval setting and the roles, once each; who else is on the item
-    # (presence: written, then read), the window around the item, our post it is on
-    "inbox-thread": 23,
+    # (presence: written, then read), the window around the item (both sides and the item
+    # in one statement, all their replies in another), our post it is on
+    "inbox-thread": 21,
     "posts": 11,  # + the tag filter's workspace tags and the shown posts' tags, once each
 }
 
