@@ -71,6 +71,14 @@ def test_four_people_of_every_role_browse_and_write_without_an_error() -> None:
     assert stored, result.output
     assert int(stored.group(1)) > 0, "the people's notes are stored"
     assert "error" not in "\n".join(lines[:-1]).lower().replace("errors=", "")
+    cpu = {
+        cells[0]: cells[1:]
+        for line in result.output.splitlines()
+        if "│" in line and len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 4
+    }
+    for part in ("web app (every process)", "bench client (this process)", "the stack in all"):
+        assert float(cpu[part][0]) > 0, (part, cpu)  # every part that served used the CPU
+    assert float(cpu["the stack in all"][0]) >= float(cpu["web app (every process)"][0])
 
 
 PAGES_LAST_LINE = re.compile(r"^pages=(\d+) mix_cpu_ms=(\d+\.\d)$")

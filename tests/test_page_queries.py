@@ -42,8 +42,9 @@ PINNED = {
     # assignees and authors' remarks
     "inbox-poll": 9,
     # with replies: the approval setting and the roles, once each; who else is on the item
-    # (presence: written, then read), the window around the item, our post it is on
-    "inbox-thread": 23,
+    # (presence: written, then read), the window around the item (both sides and the item
+    # in one statement, all their replies in another), our post it is on
+    "inbox-thread": 21,
     "posts": 11,  # + the tag filter's workspace tags and the shown posts' tags, once each
 }
 
@@ -226,3 +227,61 @@ def test_the_approvals_badge_counts_a_long_queue_in_the_same_few_queries(
         assert 'aria-label="43 waiting for you"' in client.get(path).text
     policies = [s for s in statements if "FROM publishing_policies" in s]
     assert len(policies) == 1, "the badge reads the workspace's publishing policy once"
+
+
+def _post_with_variants(db: Session, membership: Membership, count: int) -> int:
+    """A post with a variant in review on each of ``count`` accounts, each decided once."""
+    workspace = membership.workspace
+    post = Post(
+        workspace_id=workspace.id, title=f"{count} accounts", body="正文", created_by_id=None
+    )
+    for _ in range(count):
+        channel = make_channel(db, workspace)
+        post.variants.append(
+            Variant(
+                workspace_id=workspace.id,
+                channel_id=channel.id,
+                text="正文",
+                idempotency_key=uuid.uuid4().hex,
+                state=VariantState.IN_REVIEW,
+                media_ids=[],
+                checks=[],
+                overrides=[],
+            )
+        )
+    db.add(post)
+    db.flush()
+    for variant in post.variants:
+        db.add(
+            Approval(
+                variant_id=variant.id,
+                step=1,
+                approved=True,
+                content_digest="",
+                decided_by_id=None,
+                reviewer_label="client@example.com",
+                comment="好",
+            )
+        )
+    db.commit()
+    return post.id
+
+
+def test_a_post_page_reads_the_decisions_of_all_its_variants_at_once(
+    signed_in: tuple[TestClient, Membership], db: Session, engine: Engine
+) -> None:
+    """Given a post on one account and a post on five, each variant in review with a
+    decision, then each post's page reads the decisions in one statement (their review
+    status and their record; the Approvals badge of the header reads those of the queue in
+    another), not two per account."""
+    client, membership = signed_in
+    slug = membership.workspace.slug
+    reads: dict[int, int] = {}
+    for count in (1, 5):
+        post_id = _post_with_variants(db, membership, count)
+        path = f"/w/{slug}/posts/{post_id}"
+        assert client.get(path).status_code == 200
+        with counting(engine) as statements:
+            assert client.get(path).status_code == 200
+        reads[count] = sum("FROM approvals" in " ".join(s.split()) for s in statements)
+    assert reads == {1: 2, 5: 2}, reads

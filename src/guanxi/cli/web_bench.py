@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from guanxi.core.console import console, fail, stage_progress
 from guanxi.core.maththreads import one_math_thread
+
+if TYPE_CHECKING:
+    from guanxi.devtools.bench.web_cpu import CpuReport
+    from guanxi.devtools.bench.web_results import WebBenchResult
 
 
 def register_bench(bench_app: typer.Typer) -> None:
@@ -44,7 +48,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         """Fill a scratch database with the demo and a realistic volume, start the sandbox,
         a worker and the web app (WEB_WORKERS processes) on loopback, sign PEOPLE people of
         the four roles in and let them browse and work for SECONDS seconds."""
-        from guanxi.devtools.bench.common import BenchError, interrupts_as_exit, percentile  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+        from guanxi.devtools.bench.common import BenchError, interrupts_as_exit  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
         from guanxi.devtools.bench.web_data import Volume  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
         from guanxi.devtools.bench.web_load import WebBenchConfig, run_web_bench  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
 
@@ -69,31 +73,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                 result = run_web_bench(config, progress=progress)
         except BenchError as exc:
             raise fail(str(exc)) from exc
-        table = Table("page kind", "requests", "p50 ms", "p95 ms", "p99 ms", title="web")
-        kinds = result.by_kind()
-        everything = [sample.ms for sample in result.samples]
-        for kind, samples in [*kinds.items(), ("all but sign-in", everything)]:
-            table.add_row(
-                kind,
-                str(len(samples)),
-                *(f"{percentile(samples, q):.0f}" for q in (50, 95, 99)),
-            )
-        console.print(table)
-        roles = ", ".join(f"{role.value} {count}" for role, count in result.by_role().items())
-        console.print(f"requests by role: {roles}")
-        console.print(
-            f"{len(result.sign_ins)} sign-in requests, then {len(result.samples)} requests "
-            f"in {result.elapsed_s:.1f} s"
-        )
-        console.print("stored: " + ", ".join(f"{n} {name}" for name, n in result.stored.items()))
-        for sample in result.errors:
-            console.print(
-                f"[red]error[/] ({sample.kind}, {sample.role.value}): {sample.error}",
-                markup=True,
-                highlight=False,
-            )
-        if result.logs is not None:
-            console.print(f"the logs of the web app, the worker and the sandbox: {result.logs}")
+        _print_web_result(result)
         typer.echo(result.last_line())
 
     @bench_app.command("pages")
@@ -181,3 +161,65 @@ def register_bench(bench_app: typer.Typer) -> None:
         for line in result.profile:
             console.print(line, markup=False, highlight=False)
         typer.echo(result.last_line())
+
+
+def _print_cpu(report: CpuReport, *, requests: int) -> None:
+    """Where the machine's CPU went during the load: each part's seconds, its share of the
+    machine's busy time, and per request."""
+    if not report.measured:
+        console.print("CPU by process: not measured (needs Linux's /proc)")
+        return
+    capacity_s = report.elapsed_s * report.cores
+    table = Table(
+        "process",
+        "CPU s",
+        "share of busy",
+        "CPU ms per request",
+        title=(
+            f"CPU during the load: {report.machine_busy_s:.1f} s busy of "
+            f"{capacity_s:.1f} s on {report.cores} cores "
+            f"({100 * report.machine_busy_s / capacity_s if capacity_s else 0:.0f}%)"
+        ),
+    )
+    rows = [(part.name, part.seconds) for part in report.parts]
+    rows += [("others on the machine", report.others_s)]
+    for name, seconds in [*rows, ("the stack in all", report.stack_s)]:
+        table.add_row(
+            name,
+            f"{seconds:.1f}",
+            f"{100 * seconds / report.machine_busy_s if report.machine_busy_s else 0:.0f}%",
+            f"{1000 * seconds / requests if requests else 0:.1f}",
+        )
+    console.print(table)
+
+
+def _print_web_result(result: WebBenchResult) -> None:
+    """Every figure of a ``bench web`` run but its last line."""
+    from guanxi.devtools.bench.common import percentile  # noqa: PLC0415 - a development tool, loaded by its command only (test_bench_web)
+
+    table = Table("page kind", "requests", "p50 ms", "p95 ms", "p99 ms", title="web")
+    kinds = result.by_kind()
+    everything = [sample.ms for sample in result.samples]
+    for kind, samples in [*kinds.items(), ("all but sign-in", everything)]:
+        table.add_row(
+            kind,
+            str(len(samples)),
+            *(f"{percentile(samples, q):.0f}" for q in (50, 95, 99)),
+        )
+    console.print(table)
+    roles = ", ".join(f"{role.value} {count}" for role, count in result.by_role().items())
+    console.print(f"requests by role: {roles}")
+    console.print(
+        f"{len(result.sign_ins)} sign-in requests, then {len(result.samples)} requests "
+        f"in {result.elapsed_s:.1f} s"
+    )
+    console.print("stored: " + ", ".join(f"{n} {name}" for name, n in result.stored.items()))
+    for sample in result.errors:
+        console.print(
+            f"[red]error[/] ({sample.kind}, {sample.role.value}): {sample.error}",
+            markup=True,
+            highlight=False,
+        )
+    if result.logs is not None:
+        console.print(f"the logs of the web app, the worker and the sandbox: {result.logs}")
+    _print_cpu(result.cpu, requests=len(result.samples))

@@ -93,11 +93,18 @@ def post_authors(post: Post) -> frozenset[str]:
     return frozenset(key for variant in post.variants for key in variant_authors(post, variant))
 
 
-def review_status(db: Session, *, variant: Variant, policy: PublishingPolicy) -> ReviewStatus:
+def review_status(
+    db: Session,
+    *,
+    variant: Variant,
+    policy: PublishingPolicy,
+    decisions: list[Approval] | None = None,
+) -> ReviewStatus:
     """The approvals that still count: for the current content, since the last rejection,
-    one per person, none by an author."""
+    one per person, none by an author. ``decisions``: every decision on the variant, oldest
+    first, when the caller has read them already (``decisions_of``)."""
     return status_from(
-        list_approvals(db, variant=variant),
+        list_approvals(db, variant=variant) if decisions is None else decisions,
         policy=policy,
         authors=variant_authors(variant.post, variant),
         digest=content_digest(variant),
@@ -219,17 +226,22 @@ MSG_BLOCKING_APPROVE = N_(
 
 def refuse_blocking_errors(
     db: Session, *, variants: Iterable[Variant], settings: Settings, message: str
-) -> None:
+) -> list[Channel]:
     """Check ``variants`` again (storing the findings); raise a BlockingChecksError listing
-    every error when any has one. Warnings do not block here: a manager overrides them."""
+    every error when any has one. Warnings do not block here: a manager overrides them.
+
+    Returns the variants' accounts: a caller that keeps them referenced has them in the
+    session for what follows (the notices name them) without reading them again."""
     errors: list[tuple[str, dict[str, Any]]] = []
+    channels = []
     for variant in variants:
-        check_variant(db, variant=variant, settings=settings)
-        channel = db.get(Channel, variant.channel_id)
-        name = channel.name if channel is not None else str(variant.channel_id)
-        errors.extend((name, finding) for finding in unresolved(variant)[0])
+        channel = db.get_one(Channel, variant.channel_id)
+        channels.append(channel)
+        check_variant(db, variant=variant, settings=settings, channel=channel)
+        errors.extend((channel.name, finding) for finding in unresolved(variant)[0])
     if errors:
         raise BlockingChecksError(message, errors)
+    return channels
 
 
 def submit_for_review(
@@ -249,13 +261,17 @@ def submit_for_review(
     if not drafts:
         raise UserError(N_("No variant of this post is a draft: there is nothing to submit."))
     settings = settings or get_settings()
-    refuse_blocking_errors(db, variants=drafts, settings=settings, message=MSG_BLOCKING_SUBMIT)
+    # Held until the notices below name the accounts: the session keeps them while referenced.
+    channels = refuse_blocking_errors(
+        db, variants=drafts, settings=settings, message=MSG_BLOCKING_SUBMIT
+    )
     for variant in drafts:
         set_state(
             db, variant=variant, state=VariantState.IN_REVIEW, reason="", actor=membership.user
         )
     reviews = {t.id: review_status(db, variant=t, policy=policy).review for t in drafts}
     notices.waiting(db, settings=settings, post=post, variants=drafts, reviews=reviews)
+    del channels  # the notices have named the accounts
     return drafts
 
 
@@ -367,12 +383,16 @@ def decide(
     if refusal is not None:
         raise refusal
     settings = settings or get_settings()
-    if approved:
+    # Held until the notices name the account: the session keeps it while referenced.
+    channels = (
         refuse_blocking_errors(
             db, variants=[variant], settings=settings, message=MSG_BLOCKING_APPROVE
         )
+        if approved
+        else []
+    )
     user = membership.user
-    return _record_decision(
+    decision = _record_decision(
         db,
         variant=variant,
         policy=policy,
@@ -383,6 +403,8 @@ def decide(
         label=user.email,
         settings=settings or get_settings(),
     )
+    del channels  # the notices have named the account
+    return decision
 
 
 # --- External review links -----------------------------------------------------------------

@@ -123,7 +123,7 @@ def compose_post(
             connector=variants.load_connector(channel, settings),
             actor_id=membership.user_id,
         )
-        variants.check_variant(db, variant=variant, settings=settings)
+        variants.check_variant(db, variant=variant, settings=settings, channel=channel)
     return post
 
 

@@ -59,11 +59,14 @@ def author_ids(post: Post, variant: Variant) -> list[int | None]:
 
 def approvers_for(db: Session, *, review: rules.Review, workspace_id: int) -> list[int]:
     """The members who may decide the review's next step now (no author, no earlier step)."""
-    members = db.scalars(select(Membership).where(Membership.workspace_id == workspace_id))
+    # Two columns, not the members' rows: a workspace of an agency has hundreds.
+    members = db.execute(
+        select(Membership.user_id, Membership.role).where(Membership.workspace_id == workspace_id)
+    )
     return [
-        m.user_id
-        for m in members
-        if rules.may_decide(review, rules.Decider.member(m.user_id, Role(m.role)))
+        user_id
+        for user_id, role in members
+        if rules.may_decide(review, rules.Decider.member(user_id, Role(role)))
     ]
 
 

@@ -30,6 +30,7 @@ from guanxi.publishing.models import (
     ATTEMPT_ACTION_LABELS,
     ATTEMPT_OUTCOME_LABELS,
     TAGS_MAX,
+    Approval,
     MediaAsset,
     Post,
     Variant,
@@ -117,13 +118,14 @@ def _variant_view(
     channel: Channel,
     policy: Any,
     membership: Membership,
+    decisions: list[Approval],
 ) -> dict[str, Any]:
     settings = app_settings(request)
     account = account_view(channel, settings)
     errors, warnings = variants.unresolved(variant)
     attached = _attached(db, variant)
     slug = membership.workspace.slug
-    status = approvals.review_status(db, variant=variant, policy=policy)
+    status = approvals.review_status(db, variant=variant, policy=policy, decisions=decisions)
     refusal = rules.decision_refusal(status.review, approvals.member_decider(membership))
     return {
         # The approve and reject buttons show only when the rules allow this member to decide.
@@ -145,7 +147,7 @@ def _variant_view(
         "errors": len(errors),
         "blocked": bool(errors or warnings),
         "review": status,
-        "decisions": approvals.list_approvals(db, variant=variant),
+        "decisions": decisions,
         "attempts": service.list_attempts(db, variant=variant),
         "editable": variant.state in variants.EDITABLE_STATES,
         "digest": variants.content_digest(variant),
@@ -189,8 +191,18 @@ def post_page(
     author = db.get(User, post.created_by_id) if post.created_by_id else None
     zone, zone_source = viewer_zone(request, workspace.timezone)
     notice = request.session.pop(NOTICE, None)
+    # Every variant's decisions in one query, for its review status and its record.
+    decisions = approvals.decisions_of(db, [variant.id for variant in post.variants])
     views = [
-        _variant_view(db, request, variant, channels[variant.channel_id], policy, membership)
+        _variant_view(
+            db,
+            request,
+            variant,
+            channels[variant.channel_id],
+            policy,
+            membership,
+            decisions[variant.id],
+        )
         for variant in post.variants
     ]
     return render(

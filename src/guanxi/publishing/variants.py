@@ -325,10 +325,12 @@ def check_draft(
     ]
 
 
-def check_variant(db: Session, *, variant: Variant, settings: Settings) -> list[dict[str, Any]]:
-    """Check a saved variant and store the results on it (``Variant.checks``)."""
-    channel = db.get(Channel, variant.channel_id)
-    assert channel is not None
+def check_variant(
+    db: Session, *, variant: Variant, settings: Settings, channel: Channel | None = None
+) -> list[dict[str, Any]]:
+    """Check a saved variant and store the results on it (``Variant.checks``); ``channel``
+    is its account when the caller has it at hand."""
+    channel = channel or db.get_one(Channel, variant.channel_id)
     draft = variant_draft(db, variant, settings.data_dir)
     variant.checks = check_draft(db, channel=channel, draft=draft, settings=settings)
     return variant.checks

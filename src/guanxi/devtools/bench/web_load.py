@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import secrets
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from guanxi.core.db import make_engine
 from guanxi.core.settings import Settings
@@ -34,6 +36,7 @@ from guanxi.devtools.bench.common import (
     no_progress,
     scratch_database,
 )
+from guanxi.devtools.bench.web_cpu import CpuMeter
 from guanxi.devtools.bench.web_data import fill_demo_database
 from guanxi.devtools.bench.web_people import simulate
 from guanxi.devtools.bench.web_results import WebBenchConfig, WebBenchResult
@@ -64,8 +67,14 @@ def run_web_bench(config: WebBenchConfig, *, progress: Progress = no_progress) -
         )
         env = child_environment(database_url=url, data_dir=data_dir, secret_key=secret_key)
         with running_stack(env, web_workers=config.web_workers, logs=Path(workdir)) as stack:
+            cpu = CpuMeter(
+                trees={CPU_PARTS[name]: pid for name, pid in stack.processes().items()},
+                database=local_database(url),
+            )
             result = run_in_own_loop(
-                lambda: simulate(data, base_url=stack.base_url, config=config, progress=progress)
+                lambda: simulate(
+                    data, base_url=stack.base_url, config=config, progress=progress, cpu=cpu
+                )
             )
         result.stored = stored_writes(url)
         if result.errors:  # the causes are in the server's log: keep it past the scratch dir
@@ -76,12 +85,40 @@ def run_web_bench(config: WebBenchConfig, *, progress: Progress = no_progress) -
 
 
 T = TypeVar("T")
+# The stack's parts as the CPU report names them.
+CPU_PARTS = {
+    "web": "web app (every process)",
+    "worker": "worker",
+    "sandbox": "platform sandbox",
+}
+
+
+def local_database(url: str) -> str:
+    """The database's name when it is a PostgreSQL server's on this machine, else ""."""
+    parsed = make_url(url)
+    local = parsed.host in (None, "", "localhost", "127.0.0.1", "::1")
+    return parsed.database or "" if parsed.get_backend_name() == "postgresql" and local else ""
 
 
 def run_in_own_loop(make: Callable[[], Coroutine[object, object, T]]) -> T:
     """Run the coroutine ``make()`` builds on an event loop of its own thread, so that the
-    benchmark also runs where the caller's thread already has a loop running."""
-    return in_own_thread(lambda: asyncio.run(make()))
+    benchmark also runs where the caller's thread already has a loop running; uvloop's
+    loop where installed (as the web app's: a lighter load generator)."""
+
+    def run() -> T:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(make())
+
+    return in_own_thread(run)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        uvloop = importlib.import_module("uvloop")  # not on Windows
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def stored_writes(url: str) -> dict[str, int]:

@@ -15,19 +15,20 @@ import re
 import time
 from dataclasses import dataclass, field
 
-import httpx
-
 from guanxi.accounts.models import Role
 from guanxi.devtools.bench.common import Progress
+from guanxi.devtools.bench.web_client import ClientError, LoopbackClient, Response
+from guanxi.devtools.bench.web_cpu import CpuMeter, CpuReport
 from guanxi.devtools.bench.web_data import PERSON_PASSWORD, BenchData, Person
 from guanxi.devtools.bench.web_results import Sample, WebBenchConfig, WebBenchResult
 from guanxi.sandbox.weibo import DEMO_SAFE_DOMAIN
 
 REQUEST_TIMEOUT_S = 60.0
 SIGN_INS_AT_ONCE = 4
-KEEPALIVE_S = 2.0  # below uvicorn's 5 s keep-alive timeout, with room for a loaded machine
+# A kept-alive connection idle this long is not reused: uvicorn closes it after 5 s idle.
+KEEPALIVE_S = 4.0
 CHART_PANELS = ("volume", "sentiment", "share-of-voice", "source-kinds", "stages", "platforms")
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _DECIDE = re.compile(r'action="([^"]*/variants/\d+)/decide"')
 _POST_ID = re.compile(r"/posts/(\d+)")
 _ALERT = re.compile(r'role="alert"[^>]*>([^<]+)<')
@@ -92,14 +93,7 @@ class Browser:
 
     def __init__(self, person: Person, shared: Shared, base_url: str, rng: random.Random) -> None:
         self.person, self.shared, self.rng = person, shared, rng
-        # A browser drops a kept-alive connection the server is about to close (uvicorn after
-        # 5 s idle) or retries on it; without this, a think time past 5 s reads as an error.
-        self.client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=REQUEST_TIMEOUT_S,
-            follow_redirects=False,
-            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S),
-        )
+        self.client = LoopbackClient(base_url, timeout_s=REQUEST_TIMEOUT_S, keepalive_s=KEEPALIVE_S)
         self.csrf = ""
         self.slug = shared.data.slug
 
@@ -111,7 +105,7 @@ class Browser:
         *,
         data: dict[str, str] | None = None,
         htmx: bool = False,
-    ) -> httpx.Response | None:
+    ) -> Response | None:
         """Make one request and record it; None when it failed (the cause is recorded)."""
         headers = {"HX-Request": "true"} if htmx else {}
         if data is not None:
@@ -122,8 +116,8 @@ class Browser:
         try:
             response = await self.client.request(method, url, data=data, headers=headers)
             error = _failure(response)
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except ClientError as exc:
+            error = str(exc)
         ms = (time.perf_counter() - started) * 1000
         self.shared.samples.append(
             Sample(
@@ -135,9 +129,9 @@ class Browser:
         )
         if error or response is None:
             return None
-        found = _CSRF.search(response.text)
+        found = _CSRF.search(response.content)  # the bytes: no need to decode every page
         if found:
-            self.csrf = found.group(1)
+            self.csrf = found.group(1).decode()
         return response
 
     async def sign_in(self) -> bool:
@@ -283,7 +277,7 @@ class Browser:
             )
 
 
-def _failure(response: httpx.Response) -> str:
+def _failure(response: Response) -> str:
     """Why a response is a failure for a person, or "" (a redirect to sign-in is one)."""
     if response.status_code >= 400:
         return f"{response.status_code} {_first_line(response.text)}"
@@ -303,9 +297,15 @@ def _first_line(body: str) -> str:
 
 
 async def simulate(
-    data: BenchData, *, base_url: str, config: WebBenchConfig, progress: Progress
+    data: BenchData,
+    *,
+    base_url: str,
+    config: WebBenchConfig,
+    progress: Progress,
+    cpu: CpuMeter | None = None,
 ) -> WebBenchResult:
-    """Every person at once, until the budget is spent; ``progress`` sees the seconds."""
+    """Every person at once, until the budget is spent; ``progress`` sees the seconds and
+    ``cpu`` measures the stack's processes over the working time."""
     shared = Shared(
         data=data,
         budget=Budget(seconds=config.seconds, max_requests=config.max_requests),
@@ -319,6 +319,8 @@ async def simulate(
     signed_in = await _sign_everyone_in(browsers, progress)
     sign_ins, shared.samples = shared.samples, []
     shared.budget.restart()
+    if cpu is not None:
+        cpu.start()
     started = time.monotonic()
     tasks = [
         asyncio.create_task(browser.work(signed_in=ok))
@@ -328,14 +330,17 @@ async def simulate(
     while not all(task.done() for task in tasks):
         progress("load (s)", min(total, round(time.monotonic() - started)), total)
         await asyncio.wait(tasks, timeout=0.5)
+    elapsed_s = time.monotonic() - started
+    report = cpu.stop() if cpu is not None else CpuReport()
     progress("load (s)", total, total)
     for task in tasks:
         task.result()  # a bug in the generator surfaces instead of hiding in the figures
     return WebBenchResult(
         people=len(browsers),
-        elapsed_s=time.monotonic() - started,
+        elapsed_s=elapsed_s,
         samples=shared.samples,
         sign_ins=sign_ins,
+        cpu=report,
     )
 
 

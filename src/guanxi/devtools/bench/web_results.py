@@ -11,6 +11,7 @@ from pathlib import Path
 
 from guanxi.accounts.models import Role
 from guanxi.devtools.bench.common import percentile
+from guanxi.devtools.bench.web_cpu import CpuReport
 from guanxi.devtools.bench.web_data import Volume
 
 
@@ -52,6 +53,7 @@ class WebBenchResult:
     sign_ins: list[Sample] = field(default_factory=list)
     stored: dict[str, int] = field(default_factory=dict)
     logs: Path | None = None  # where the stack's logs were kept (when a request failed)
+    cpu: CpuReport = field(default_factory=CpuReport)  # the stack's CPU over the working time
 
     @property
     def errors(self) -> list[Sample]:

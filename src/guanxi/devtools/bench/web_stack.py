@@ -25,6 +25,7 @@ from guanxi.devtools.demo.stack import sandbox_environment
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+PARTS = ("sandbox", "worker", "web")  # in the order they start
 
 
 def free_port() -> int:
@@ -58,6 +59,10 @@ class Stack:
         """Where the web app answers."""
         return f"http://127.0.0.1:{self.web_port}"
 
+    def processes(self) -> dict[str, int]:
+        """Each running part's process id, by name (the web app's is its first process)."""
+        return dict(zip(PARTS, (child.pid for child in self.children), strict=False))
+
     def _start(self, name: str, *arguments: str) -> None:
         with (self.logs / f"{name}.log").open("wb") as log:  # the child keeps its own copy
             self.children.append(
@@ -83,7 +88,7 @@ class Stack:
     def _wait_for(self, url: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            for child, name in zip(self.children, ("sandbox", "worker", "web"), strict=False):
+            for child, name in zip(self.children, PARTS, strict=False):
                 if child.poll() is not None:
                     msg = f"the {name} stopped at start (exit {child.returncode})"
                     raise BenchError(f"{msg}:\n{self.log_tails()}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, literal, select, union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from guanxi.accounts.models import Membership, Permission
@@ -185,7 +185,6 @@ def thread_of(
     on the page, so the window is read around the centre, not from the oldest comment.
     """
     centre = around or item
-    statement = _thread_statement(item).options(selectinload(InboxItem.replies))
     # The centre's time as stored, so that the database compares like with like.
     at = select(InboxItem.created_at).where(InboxItem.id == centre.id).scalar_subquery()
     before = (InboxItem.created_at < at) | (
@@ -194,19 +193,27 @@ def thread_of(
     after = (InboxItem.created_at > at) | (
         (InboxItem.created_at == at) & (InboxItem.id > centre.id)
     )
-    older = list(
-        db.scalars(
-            statement.where(before)
-            .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
-            .limit(side + 1)
-        )
+    ids = _thread_statement(item).with_only_columns(InboxItem.id)
+    older_ids = (
+        ids.where(before)
+        .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
+        .limit(side + 1)
+        .subquery()
     )
-    newer = list(
-        db.scalars(
-            statement.where(after).order_by(InboxItem.created_at, InboxItem.id).limit(side + 1)
-        )
+    newer_ids = (
+        ids.where(after).order_by(InboxItem.created_at, InboxItem.id).limit(side + 1).subquery()
     )
-    entries = [*reversed(older[:side]), centre, *newer[:side]]
+    # Both sides and the centre in one statement, and all their replies in one more.
+    window = union_all(select(older_ids.c.id), select(newer_ids.c.id), select(literal(centre.id)))
+    found = db.scalars(
+        select(InboxItem)
+        .where(InboxItem.id.in_(window))
+        .options(selectinload(InboxItem.replies))
+        .order_by(InboxItem.created_at, InboxItem.id)
+    ).all()
+    position = next(index for index, entry in enumerate(found) if entry.id == centre.id)
+    older, newer = found[:position], found[position + 1 :]
+    entries = [*older[-side:], found[position], *newer[:side]]
     return ThreadWindow(entries=entries, earlier=len(older) > side, later=len(newer) > side)
 
 

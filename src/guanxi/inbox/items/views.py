@@ -316,7 +316,9 @@ def render_thread(
     the list's right-hand pane."""
     workspace = membership.workspace
     targets = get_targets(db, workspace_id=workspace.id, timezone=workspace.timezone)
-    channel_names = {c.id: c.name for c in list_channels(db, workspace=workspace)}
+    # Kept referenced: the message window finds its item's account in the session.
+    channels = list_channels(db, workspace=workspace)
+    channel_names = {c.id: c.name for c in channels}
     person_id = db.scalar(
         select(PersonIdentity.person_id).where(
             PersonIdentity.workspace_id == workspace.id,
