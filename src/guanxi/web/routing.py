@@ -43,10 +43,13 @@ def _paths_pattern(route: BaseRoute) -> re.Pattern[str] | None:
     websockets, low-priority routes: left to FastAPI)."""
     if getattr(route, "original_router", None) is None:
         return None
-    paths = [path for path, _route in api_routes([route])]
-    if not paths or None in paths:
+    patterns: list[str] = []
+    for path, _route in api_routes([route]):
+        if path is None:
+            return None
+        patterns.append(_GROUP_NAME.sub("(?:", compile_path(path)[0].pattern))
+    if not patterns:
         return None
-    patterns = [_GROUP_NAME.sub("(?:", compile_path(path)[0].pattern) for path in paths]
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
 
 
