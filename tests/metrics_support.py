@@ -7,12 +7,12 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-import httpx
 import pytest
 
 from guanxi.connectors.base import Token
 from guanxi.connectors.metrics_days import beijing_today
 from guanxi.sandbox.server import RunningSandbox
+from tests import http_support as local
 
 # Noon in Beijing on a Friday: far from midnight, so "yesterday" is the same for everyone.
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -47,7 +47,7 @@ def pin_now(
 
 def fault(running: RunningSandbox, platform: str, **rule: object) -> None:
     """Inject a fault through the sandbox's admin API."""
-    response = httpx.post(
+    response = local.post(
         f"{running.base_url}/_sandbox/faults", json={"platform": platform, **rule}
     )
     assert response.status_code == 201, response.text

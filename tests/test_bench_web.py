@@ -11,7 +11,6 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -30,6 +29,7 @@ from guanxi.devtools.demo.stack import wait_for
 from guanxi.listening.mentions.flows import pipeline_for, stale_mention_ids
 from guanxi.listening.mentions.models import Mention
 from tests.conftest import POSTGRES_URL
+from tests.http_support import local_client
 
 LAST_LINE = re.compile(r"^people=4 rps=\d+\.\d errors=0$".replace("errors", r"p95_ms=\d+ errors"))
 ROLES_LINE = re.compile(
@@ -148,7 +148,7 @@ def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
     try:
         wait_for(f"{base}/healthz", timeout_s=60.0)
         assert len(_web_processes(server.pid)) == 2, "two web processes serve"
-        with httpx.Client(base_url=base) as browser:
+        with local_client(base_url=base) as browser:
             page = browser.get("/login").text
             token = re.search(r'name="csrf_token" value="([^"]+)"', page)
             assert token
@@ -165,7 +165,7 @@ def test_several_web_processes_share_the_sign_in(tmp_path: Path) -> None:
             assert signed.headers["location"] == "/"
             cookies = browser.cookies
         for _ in range(12):  # a new connection each time: either process may take it
-            with httpx.Client(base_url=base, cookies=cookies) as tab:
+            with local_client(base_url=base, cookies=cookies) as tab:
                 answer = tab.get("/", follow_redirects=False)
                 assert answer.status_code == 200, (answer.status_code, answer.headers)
                 assert "Server-Timing" in answer.headers

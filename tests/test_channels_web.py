@@ -55,7 +55,9 @@ from guanxi.sandbox.weibo import (
     SECOND_WEIBO_UID,
 )
 from guanxi.shell.app import create_app
+from tests import http_support as local
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token, sign_in
+from tests.http_support import local_client
 
 
 class PastedTokenWeibo(ReadNotSupported):
@@ -171,7 +173,7 @@ def consent(authorization_url: str, account_id: str, action: str = "allow") -> s
     """Answer the sandbox's consent page; the URL it sends the browser back to."""
     parts = urlsplit(authorization_url)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    answer = httpx.post(
+    answer = local.post(
         f"{parts.scheme}://{parts.netloc}{parts.path}",
         data={**query, "account_id": account_id, "password": "sandbox", "action": action},
     )
@@ -254,7 +256,7 @@ def test_oauth_connects_the_account_end_to_end(
 
     box = SecretBox.from_settings(weibo_settings)
     context = channels.channel_context(channel, sessions=session_factory, box=box, owner="test")
-    with httpx.Client(timeout=5) as http:
+    with local_client() as http:
         connector = WeiboConnector.from_settings(weibo_settings, http)
         result = connector.publish(
             context,
@@ -262,7 +264,7 @@ def test_oauth_connects_the_account_end_to_end(
                 "t-1", VariantDraft(text="连接后的第一条", link=f"https://{DEMO_SAFE_DOMAIN}/")
             ),
         )
-    published = httpx.get(
+    published = local.get(
         f"{sandbox.base_url}/_sandbox/posts", params={"account_id": DEMO_WEIBO_UID}
     ).json()
     assert [p["post_id"] for p in published] == [result.external_id]

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from defusedxml.ElementTree import fromstring
 from fastapi import FastAPI
@@ -47,7 +46,9 @@ from guanxi.sandbox.wechat import (
     WechatSandbox,
     surface_of,
 )
+from tests import http_support as local
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.http_support import local_client
 from tests.metrics_support import MemoryTokens
 
 
@@ -67,7 +68,7 @@ def sandbox(wechat: WechatSandbox) -> Iterator[RunningSandbox]:
 @pytest.fixture
 def connector(sandbox: RunningSandbox) -> Iterator[WechatOaConnector]:
     """The real connector, pointed at the sandbox."""
-    with httpx.Client(timeout=5.0) as http:
+    with local_client() as http:
         yield WechatOaConnector(ConnectorConfig(base_url=sandbox.api_base("/wechat"), http=http))
 
 
@@ -265,13 +266,13 @@ def test_a_follow_by_qr_then_a_wechat_pay_order_is_credited_to_the_codes_post(
     admin = sandbox.api_base("/wechat") + f"/_sandbox/accounts/{DEMO_WECHAT_APPID}"
     hook = f"{guanxi.base_url}/hooks/wechat/{channel.id}"
     # Its first request builds what guanxi builds once: not within WeChat's 5-second check.
-    assert httpx.get(hook, timeout=60).status_code == 403
-    configured = httpx.put(
+    assert local.get(hook, timeout=60).status_code == 403
+    configured = local.put(
         f"{admin}/server", json={"url": hook, "token": DEMO_WECHAT_SERVER_TOKEN}, timeout=10
     )
     assert configured.status_code == 200, configured.text
     scan_at = int(time.time()) - 3600
-    pushed = httpx.post(
+    pushed = local.post(
         f"{admin}/scan",
         json={"openid": "oBuyer", "ticket": code.ticket, "at": scan_at, "repeat": 3},
         timeout=30,
@@ -346,7 +347,7 @@ def test_a_follower_who_came_without_a_scene_gets_it_from_user_info(
     qr_scene_str ties the follow to the code; asked once, not again."""
     code = make(db, acme, channel, connector, kind=CodeKind.QR_PERMANENT)
     admin = sandbox.api_base("/wechat") + f"/_sandbox/accounts/{DEMO_WECHAT_APPID}"
-    httpx.post(
+    local.post(
         f"{admin}/scan",
         json={"openid": "oQuiet", "ticket": code.ticket, "with_event_key": False},
         timeout=10,

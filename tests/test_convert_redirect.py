@@ -28,6 +28,7 @@ from guanxi.convert.journal import BATCH_LINES, ClickJournal, journal_dir, recov
 from guanxi.convert.models import LinkClick, TrackedLink
 from guanxi.convert.redirect import CLICK_PARAMETER, SWITCH_INTERVAL_S, ShortLinks
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.http_support import local_client
 from tests.test_convert_links import BAIDU, WECHAT_IPHONE
 
 
@@ -244,7 +245,7 @@ def test_no_click_answered_is_lost_when_the_web_process_is_killed(
     )
     try:
         answered: list[str] = []
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+        with local_client(base_url=f"http://127.0.0.1:{port}") as http:
             deadline = time.monotonic() + 120  # a loaded 2-core machine starts it slowly
             while time.monotonic() < deadline:
                 try:

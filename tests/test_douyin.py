@@ -57,7 +57,9 @@ from guanxi.sandbox.douyin import (
 from guanxi.sandbox.douyin_parts import BoxWalk
 from guanxi.sandbox.faults import FaultKind, FaultRule
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
+from tests import http_support as local
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.http_support import HANG_UP_AFTER_S, local_client
 
 REVIEW_DELAY_S = 600.0  # the review ends when a test moves the sandbox's clock past it
 BOX = SecretBox("douyin-test-secret-key-0123456789-abcdefgh")
@@ -84,14 +86,19 @@ def end_reviews(running: RunningSandbox) -> None:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    """The HTTP client the connector uses, with a short read timeout."""
-    with httpx.Client(timeout=httpx.Timeout(1.5, connect=1.0)) as client:
+    """The HTTP client the connector uses; the tests of a timeout make their own."""
+    with local_client() as client:
         yield client
 
 
 @pytest.fixture
 def connector(sandbox: RunningSandbox, http: httpx.Client) -> DouyinConnector:
     """The real connector, configured with the sandbox's base URL and the demo app."""
+    return demo_connector(sandbox, http)
+
+
+def demo_connector(sandbox: RunningSandbox, http: httpx.Client) -> DouyinConnector:
+    """The connector of the demo app on ``sandbox``, through ``http``."""
     return DouyinConnector(
         ConnectorConfig(
             base_url=sandbox.api_base("/douyin"),
@@ -167,20 +174,20 @@ def request_for(
 
 def sandbox_posts(sandbox: RunningSandbox) -> list[dict[str, object]]:
     """What the sandbox's Douyin holds, as its admin endpoint lists it."""
-    response = httpx.get(f"{sandbox.base_url}/_sandbox/posts", params={"platform": "douyin"})
+    response = local.get(f"{sandbox.base_url}/_sandbox/posts", params={"platform": "douyin"})
     posts: list[dict[str, object]] = response.json()
     return posts
 
 
 def add_fault(sandbox: RunningSandbox, **rule: object) -> None:
     """Activate a fault on the sandbox's Douyin."""
-    response = httpx.post(
+    response = local.post(
         f"{sandbox.base_url}/_sandbox/faults", json={"platform": "douyin", **rule}
     )
     assert response.status_code == 201, response.text
 
 
-def wait_for(condition: object, timeout: float = 5.0) -> None:
+def wait_for(condition: object, timeout: float = 30.0) -> None:
     """Poll until ``condition()`` holds."""
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
@@ -291,7 +298,7 @@ def test_a_video_is_published_pending_review_then_public(
     assert status.state is PublishState.PUBLISHED
     assert result.external_id in status.url
     # The account page shows it public.
-    page = httpx.get(f"{sandbox.base_url}/accounts/douyin/{DEMO_DOUYIN_OPEN_ID}")
+    page = local.get(f"{sandbox.base_url}/accounts/douyin/{DEMO_DOUYIN_OPEN_ID}")
     assert "published" in page.text
     assert "新品上市" in page.text
 
@@ -554,11 +561,14 @@ def test_a_timeout_after_the_video_was_accepted_is_reconciled_by_find(
         kind="timeout_after_accept",
         path_contains="/video/create/",
         remaining=1,
-        delay_s=2.5,
+        delay_s=HANG_UP_AFTER_S * 3,
     )
     request = request_for(video, key="target-42")
-    with pytest.raises(OutcomeUnknownError):
-        connector.publish(demo_channel, request)
+    with (
+        local_client(hang_up_on="/video/create/") as impatient,
+        pytest.raises(OutcomeUnknownError),
+    ):
+        demo_connector(sandbox, impatient).publish(demo_channel, request)
     wait_for(lambda: len(sandbox_posts(sandbox)) == 1)
 
     found = connector.find(demo_channel, request)
@@ -571,10 +581,7 @@ def test_a_timeout_after_the_video_was_accepted_is_reconciled_by_find(
 
 
 def test_a_timeout_on_upload_is_transient(
-    connector: DouyinConnector,
-    demo_channel: ChannelContext,
-    video: MediaFile,
-    sandbox: RunningSandbox,
+    demo_channel: ChannelContext, video: MediaFile, sandbox: RunningSandbox
 ) -> None:
     """An upload publishes nothing, so a timeout there is simply retried."""
     add_fault(
@@ -582,10 +589,13 @@ def test_a_timeout_on_upload_is_transient(
         kind="timeout_after_accept",
         path_contains="/video/upload/",
         remaining=1,
-        delay_s=2.5,
+        delay_s=HANG_UP_AFTER_S * 3,
     )
-    with pytest.raises(TransientError):
-        connector.publish(demo_channel, request_for(video))
+    with (
+        local_client(hang_up_on="/video/upload/") as impatient,
+        pytest.raises(TransientError),
+    ):
+        demo_connector(sandbox, impatient).publish(demo_channel, request_for(video))
     assert sandbox_posts(sandbox) == []
 
 
@@ -741,7 +751,7 @@ def test_a_part_sent_again_after_a_token_refresh_is_sent_whole(
         if request.url.params.get("part_number") == "3" and DEMO_DOUYIN_TOKEN in state.tokens:
             state.tokens[DEMO_DOUYIN_TOKEN].expires_at = utcnow() - timedelta(seconds=1)
 
-    with httpx.Client(timeout=1.5, event_hooks={"request": [expire_on_part_3]}) as http:
+    with local_client(event_hooks={"request": [expire_on_part_3]}) as http:
         connector = parts_connector(sandbox.api_base("/douyin"), http)
         result = connector.publish(demo_channel, request_for(big_video))
 
@@ -767,7 +777,7 @@ def test_a_server_error_on_one_part_is_transient_and_the_retry_starts_over(
                 FaultRule(FaultKind.SERVER_ERROR, "douyin", "/video/part/upload/", remaining=1)
             )
 
-    with httpx.Client(timeout=1.5, event_hooks={"request": [fail_part_3]}) as failing:
+    with local_client(event_hooks={"request": [fail_part_3]}) as failing:
         connector = parts_connector(sandbox.api_base("/douyin"), failing)
         with pytest.raises(TransientError) as error:
             connector.publish(demo_channel, request_for(big_video))
@@ -812,7 +822,7 @@ def test_a_part_lost_on_the_way_is_transient(
     """Given a part that never reaches Douyin, Douyin refuses the next part (out of order) or
     the completion (a part is missing): the upload starts over later, nothing is published."""
     assert lost_part <= part_count(big_video)
-    with httpx.Client(transport=LosingTransport(lost_part), timeout=1.5) as losing:
+    with local_client(transport=LosingTransport(lost_part)) as losing:
         connector = parts_connector(sandbox.api_base("/douyin"), losing)
         with pytest.raises(TransientError) as error:
             connector.publish(demo_channel, request_for(big_video))

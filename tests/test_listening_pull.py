@@ -23,7 +23,9 @@ from guanxi.sandbox.app import create_sandbox_app
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.weibo import DEMO_WEIBO_TOKEN, DEMO_WEIBO_UID, WeiboSandbox
 from guanxi.sandbox.weibo_search import PublicFeed, weibo_search_surface
+from tests import http_support as local
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.http_support import local_client
 from tests.listening_data_support import FakePipeline
 from tests.test_weibo_connector import demo_channel
 
@@ -42,7 +44,7 @@ def sandbox(feed: PublicFeed) -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5.0) as client:
+    with local_client() as client:
         yield client
 
 
@@ -81,7 +83,7 @@ def test_the_audiences_mentions_of_the_brand_are_public_posts_the_search_finds(
     while not weibo.search_posts(demo_channel(), query=brand).items:
         ticks += 1
         assert ticks < 30, "the audience never mentioned the brand"
-        httpx.post(sandbox.api_base("/_sandbox/audience/tick"), timeout=5.0).raise_for_status()
+        local.post(sandbox.api_base("/_sandbox/audience/tick")).raise_for_status()
     page = weibo.search_posts(demo_channel(), query=brand)
     assert all(item.text.startswith(f"@{brand}") for item in page.items)
     assert all(item.author.name for item in page.items)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from functools import partial
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +21,7 @@ from guanxi.devtools.demo.workspace import load_demo
 from guanxi.measure.collect import collect_channel_id
 from guanxi.measure.models import AccountDay, MeasuredPost, PostSnapshot
 from guanxi.sandbox.server import run_in_thread
+from tests.http_support import local_client
 
 BOX = SecretBox("demo-analytics-test-secret-key-0123456789")
 
@@ -94,7 +94,7 @@ def test_the_collectors_first_run_against_the_sandbox_continues_the_demo_history
         for day in db.scalars(select(AccountDay))
     }
     posts_before = db.scalar(select(func.count()).select_from(MeasuredPost))
-    with run_in_thread() as running, httpx.Client(timeout=30.0) as http:
+    with run_in_thread() as running, local_client() as http:
         added = analytics.give_sandbox_history(db, base_url=running.base_url)
         demo_posts = db.scalar(
             select(func.count())

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from guanxi.connectors.base import (
@@ -37,6 +36,8 @@ from guanxi.sandbox.douyin_metrics import FANS_TOO_FEW, ITEM_TOO_OLD, add_histor
 from guanxi.sandbox.ratelimit import RateLimiter
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxPost, SandboxState
+from tests import http_support as local
+from tests.http_support import local_client
 from tests.metrics_support import NOW, TODAY, YESTERDAY, MemoryTokens, calls, fault, pin_now
 
 
@@ -51,7 +52,7 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
 @pytest.fixture
 def douyin(sandbox: RunningSandbox) -> Iterator[DouyinConnector]:
     """The connector, configured by base URL only."""
-    with httpx.Client(timeout=5.0) as http:
+    with local_client() as http:
         config = ConnectorConfig(sandbox.api_base("/douyin"), http, app_id=DEMO_DOUYIN_CLIENT_KEY)
         yield DouyinConnector(config)
 
@@ -113,7 +114,7 @@ def test_videos_older_than_30_days_have_no_figures(
     young, old = video(sandbox, 29), video(sandbox, 31)
     found = douyin.post_metrics(channel(), [young.post_id, old.post_id])
     assert [f.external_id for f in found] == [young.post_id]
-    answer = httpx.get(
+    answer = local.get(
         sandbox.api_base("/douyin") + "/data/external/item/base/",
         params={"open_id": DEMO_DOUYIN_OPEN_ID, "item_id": old.post_id},
         headers={"access-token": DEMO_DOUYIN_TOKEN},
@@ -181,13 +182,13 @@ def test_an_account_with_100_fans_or_fewer(
 
 def test_the_sandbox_refuses_other_windows(sandbox: RunningSandbox) -> None:
     """Directly: a date_type other than 7, 15 or 30 is a parameter error."""
-    answer = httpx.get(
+    answer = local.get(
         sandbox.api_base("/douyin") + "/data/external/user/fans/",
         params={"open_id": DEMO_DOUYIN_OPEN_ID, "date_type": 10},
         headers={"access-token": DEMO_DOUYIN_TOKEN},
     )
     assert answer.json()["data"]["error_code"] == 2100005
-    answer = httpx.get(
+    answer = local.get(
         sandbox.api_base("/douyin") + "/data/external/user/fans/",
         params={"open_id": DEMO_DOUYIN_OPEN_ID, "date_type": 15},
         headers={"access-token": DEMO_DOUYIN_TOKEN},
@@ -229,7 +230,7 @@ def test_the_sandboxs_own_limit_counts_data_calls(monkeypatch: pytest.MonkeyPatc
     config = DouyinSandboxConfig(account_limit_per_minute=3)
     with (
         run_in_thread(create_sandbox_app(platform_surfaces=[douyin_surface(config)])) as running,
-        httpx.Client(timeout=5.0) as http,
+        local_client() as http,
     ):
         pin_now(running, monkeypatch)
         running.sandbox.limiter = RateLimiter(clock=lambda: 0.0)  # one window throughout

@@ -8,7 +8,6 @@ import math
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-import httpx
 import pytest
 
 from guanxi.connectors.base import (
@@ -43,6 +42,8 @@ from guanxi.sandbox.wechat import (
     surface_of,
 )
 from guanxi.sandbox.wechat_metrics import add_history_articles
+from tests import http_support as local
+from tests.http_support import local_client
 from tests.metrics_support import NOW, TODAY, YESTERDAY, MemoryTokens, calls, fault, pin_now
 
 
@@ -63,7 +64,7 @@ def sandbox(wechat: WechatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.fixture
 def connector(sandbox: RunningSandbox) -> Iterator[WechatOaConnector]:
     """The connector, configured by base URL only."""
-    with httpx.Client(timeout=5.0) as http:
+    with local_client() as http:
         yield WechatOaConnector(ConnectorConfig(base_url=sandbox.api_base("/wechat"), http=http))
 
 
@@ -90,7 +91,7 @@ def history(sandbox: RunningSandbox, wechat: WechatSandbox, days: int = 45) -> l
 def cube(sandbox: RunningSandbox, api: str, begin: str, end: str) -> dict[str, object]:
     """A data cube call made directly, as a client of WeChat would."""
     base = sandbox.api_base("/wechat")
-    token = httpx.post(
+    token = local.post(
         base + "/cgi-bin/stable_token",
         json={
             "grant_type": "client_credential",
@@ -98,7 +99,7 @@ def cube(sandbox: RunningSandbox, api: str, begin: str, end: str) -> dict[str, o
             "secret": DEMO_WECHAT_SECRET,
         },
     ).json()["access_token"]
-    answer = httpx.post(
+    answer = local.post(
         base + f"/datacube/{api}",
         params={"access_token": token},
         json={"begin_date": begin, "end_date": end},
@@ -259,7 +260,7 @@ def test_an_account_without_the_data_api(
     connector: WechatOaConnector, sandbox: RunningSandbox
 ) -> None:
     """WeChat answers 48001 to an unverified account: the connector says why, for good."""
-    answer = httpx.put(
+    answer = local.put(
         sandbox.api_base("/wechat") + f"/_sandbox/accounts/{DEMO_WECHAT_APPID}/settings",
         json={"denied_apis": ["getusersummary"]},
     )
@@ -288,7 +289,7 @@ def test_the_sandboxs_minute_quota_counts_data_cube_calls(monkeypatch: pytest.Mo
     wechat = WechatSandbox(limits=WechatLimits(minute_quota=5))
     with (
         run_in_thread(create_sandbox_app(platform_surfaces=[surface_of(wechat)])) as running,
-        httpx.Client(timeout=5.0) as http,
+        local_client() as http,
     ):
         pin_now(running, monkeypatch)
         running.sandbox.limiter = RateLimiter(clock=lambda: 0.0)  # one window throughout

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from guanxi.connectors.base import (
@@ -38,6 +37,8 @@ from guanxi.sandbox.weibo import (
     weibo_surface,
 )
 from guanxi.sandbox.weibo_metrics import add_history_posts
+from tests import http_support as local
+from tests.http_support import local_client
 from tests.metrics_support import NOW, TODAY, YESTERDAY, MemoryTokens, calls, fault, pin_now
 
 
@@ -58,7 +59,7 @@ def weibo(sandbox: RunningSandbox) -> Iterator[WeiboConnector]:
         weibo_app_secret=DEMO_APP_SECRET,
         weibo_safe_domain=DEMO_SAFE_DOMAIN,
     )
-    with httpx.Client(timeout=5.0) as http:
+    with local_client() as http:
         yield WeiboConnector.from_settings(settings, http)
 
 
@@ -171,7 +172,7 @@ def test_ids_go_in_batches_of_100(weibo: WeiboConnector, sandbox: RunningSandbox
 def test_the_sandbox_refuses_more_than_100_ids(sandbox: RunningSandbox) -> None:
     """Called directly with 101 ids, statuses/count answers Weibo's parameter error."""
     ids = ",".join(str(4_900_000_000_000_000 + n) for n in range(101))
-    answer = httpx.get(
+    answer = local.get(
         sandbox.api_base("/weibo") + "/2/statuses/count.json",
         params={"access_token": DEMO_WEIBO_TOKEN, "ids": ids},
     )
@@ -253,7 +254,7 @@ def test_the_sandbox_refuses_ranges_weibo_refuses(sandbox: RunningSandbox) -> No
     second = second_channel(sandbox).tokens.current()
     assert second is not None
     for start, end in ((TODAY - timedelta(days=31), YESTERDAY), (YESTERDAY, TODAY)):
-        answer = httpx.get(
+        answer = local.get(
             base + "/2/friendships/followers/trend_count.json",
             params={
                 "access_token": DEMO_WEIBO_TOKEN,
@@ -263,7 +264,7 @@ def test_the_sandbox_refuses_ranges_weibo_refuses(sandbox: RunningSandbox) -> No
         )
         assert (answer.status_code, answer.json()["error_code"]) == (400, 10017)
     day = str(YESTERDAY)
-    answer = httpx.get(
+    answer = local.get(
         base + "/2/users/behavior_trend/biz.json",
         params={"access_token": second.access_token, "start_date": day, "end_date": day},
     )

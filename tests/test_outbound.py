@@ -209,13 +209,14 @@ def test_every_refusal_and_failure_reads_the_same(
             h.wfile.write(b"x" * 2 * MAX_RESPONSE_BYTES),
         ),
     )
-    local = OutboundClient(LOOPBACK, read_timeout_s=0.3)
-    with caplog.at_level(logging.WARNING), public, local, silent:
+    local = OutboundClient(LOOPBACK)  # the default timeout: a loaded machine answers slowly
+    impatient = OutboundClient(LOOPBACK, read_timeout_s=0.3)  # for the server that never does
+    with caplog.at_level(logging.WARNING), public, local, impatient, silent:
         messages = {
             refused(public, "http://hooks.example:22/ssh"),
             refused(public, "ftp://hooks.example/file"),
             refused(local, f"http://127.0.0.1:{closed}/hook"),
-            refused(local, f"http://127.0.0.1:{silent.getsockname()[1]}/hook"),
+            refused(impatient, f"http://127.0.0.1:{silent.getsockname()[1]}/hook"),
             refused(local, loop.url()),
             refused(local, huge.url()),
             refused(local, "http://no-such-host.invalid/hook"),

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
-from starlette.routing import Match
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import Match, compile_path
 
 from guanxi.core.settings import Settings
 from guanxi.shell.app import create_app
-from guanxi.web.routing import skip_unmatchable
+from guanxi.web.routing import api_routes, skip_unmatchable
 
 PARAMETER = re.compile(r"{(\w+)(?::(\w+))?}")
 METHODS = ("GET", "POST")
@@ -76,3 +76,22 @@ def test_every_route_matches_as_with_fastapis_own_matching(apps: tuple[FastAPI, 
                 method,
                 path,
             )
+
+
+def test_the_routes_read_from_the_routers_are_fastapis_own(apps: tuple[FastAPI, FastAPI]) -> None:
+    """``api_routes`` reads each route's full path from the routers and their prefixes,
+    without FastAPI's route contexts (which build every route's dependencies): it must name
+    the very routes, with the very paths, FastAPI's contexts give."""
+    _guarded, plain = apps
+    from_contexts = sorted(
+        (context.path_regex.pattern, id(context.original_route))
+        for context in iter_route_contexts(plain.router.routes)
+        if isinstance(context.original_route, APIRoute)
+    )
+    read = sorted(
+        (compile_path(path)[0].pattern, id(route))
+        for path, route in api_routes(plain.router.routes)
+        if path is not None and route is not None
+    )
+    assert read == from_contexts
+    assert len(from_contexts) > 100

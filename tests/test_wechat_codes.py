@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import segno
 from PIL import Image
@@ -36,6 +35,8 @@ from guanxi.sandbox.wechat import (
     WechatSandbox,
     surface_of,
 )
+from tests import http_support as local
+from tests.http_support import local_client
 from tests.metrics_support import MemoryTokens
 
 
@@ -55,7 +56,7 @@ def sandbox(wechat: WechatSandbox) -> Iterator[RunningSandbox]:
 @pytest.fixture
 def connector(sandbox: RunningSandbox) -> Iterator[WechatOaConnector]:
     """The connector, configured by base URL only."""
-    with httpx.Client(timeout=5.0) as http:
+    with local_client() as http:
         yield WechatOaConnector(ConnectorConfig(base_url=sandbox.api_base("/wechat"), http=http))
 
 
@@ -125,7 +126,7 @@ def test_the_sandbox_keeps_the_account_permanent_limit(sandbox: RunningSandbox) 
     wechat = WechatSandbox(limits=WechatLimits(permanent_qr_max=2))
     with (
         run_in_thread(create_sandbox_app(platform_surfaces=[surface_of(wechat)])) as running,
-        httpx.Client(timeout=5.0) as http,
+        local_client() as http,
     ):
         connector = WechatOaConnector(ConnectorConfig(running.api_base("/wechat"), http))
         context = channel()
@@ -171,7 +172,7 @@ def test_5000_miniprogram_codes_a_minute_then_44990_asks_to_wait() -> None:
     wechat = WechatSandbox(limits=WechatLimits(wxacode_per_minute=2))
     with (
         run_in_thread(create_sandbox_app(platform_surfaces=[surface_of(wechat)])) as running,
-        httpx.Client(timeout=5.0) as http,
+        local_client() as http,
     ):
         running.sandbox.limiter = RateLimiter(clock=lambda: 0.0)  # one window throughout
         connector = WechatOaConnector(ConnectorConfig(running.api_base("/wechat"), http))
@@ -200,7 +201,7 @@ def test_the_daily_quota_is_45009_until_midnight_beijing() -> None:
     wechat = WechatSandbox(limits=WechatLimits(daily_quota=1))
     with (
         run_in_thread(create_sandbox_app(platform_surfaces=[surface_of(wechat)])) as running,
-        httpx.Client(timeout=5.0) as http,
+        local_client() as http,
     ):
         connector = WechatOaConnector(ConnectorConfig(running.api_base("/wechat"), http))
         context = channel()
@@ -242,7 +243,7 @@ def test_user_info_tells_how_a_follower_came(
     """Given a person who followed through the scene "poster-1" (the sandbox's scan), then
     user/info names the QR code and the scene; someone unknown is not following."""
     issued = connector.create_qr(channel(), scene="poster-1", permanent=False, expire_seconds=60)
-    answer = httpx.post(
+    answer = local.post(
         sandbox.api_base("/wechat") + f"/_sandbox/accounts/{DEMO_WECHAT_APPID}/scan",
         json={"openid": "oFan1", "ticket": issued.ticket},
         timeout=5,

@@ -51,8 +51,10 @@ from guanxi.sandbox.wechat import (
     DEMO_WECHAT_SERVER_TOKEN,
     WechatSandbox,
 )
+from tests import http_support as local
 from tests import test_wechat_sandbox as sandbox_tests
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.http_support import HANG_UP_AFTER_S, local_client
 from tests.test_wechat_sandbox import JPEG, PNG
 
 # The sandbox fixtures, shared with the sandbox's own tests.
@@ -93,7 +95,7 @@ def variant(directory: Path, **overrides: Any) -> VariantDraft:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=3) as client:
+    with local_client() as client:
         yield client
 
 
@@ -295,7 +297,7 @@ def test_publish_is_a_job_followed_to_published(
     assert "script" not in stored["content"]
     assert "onerror" not in stored["content"]
     assert "<!--guanxi:target-7-key-->" in stored["content"]
-    assert httpx.get(done.url).status_code == 200
+    assert local.get(done.url).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -353,13 +355,18 @@ def test_a_timeout_after_submit_is_an_unknown_outcome_that_find_resolves(
             platform="wechat",
             path_contains="freepublish/submit",
             remaining=1,
-            delay_s=4,
+            delay_s=HANG_UP_AFTER_S * 3,
         )
     )
     request = PublishRequest("lost-answer", variant(tmp_path))
 
-    with pytest.raises(OutcomeUnknownError):
-        connector.publish(context, request)
+    with (
+        local_client(hang_up_on="freepublish/submit") as impatient,
+        pytest.raises(OutcomeUnknownError),
+    ):
+        WechatOaConnector(
+            ConnectorConfig(base_url=sandbox.api_base("/wechat"), http=impatient)
+        ).publish(context, request)
 
     found = connector.find(context, request)
     assert found is not None

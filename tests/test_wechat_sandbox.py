@@ -25,6 +25,8 @@ from guanxi.sandbox.wechat import (
     WechatSandbox,
     surface_of,
 )
+from tests import http_support as local
+from tests.http_support import local_client
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
@@ -47,7 +49,7 @@ def sandbox(wechat: WechatSandbox) -> Iterator[RunningSandbox]:
 @pytest.fixture
 def api(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
     """A client on the sandbox's api.weixin.qq.com."""
-    with httpx.Client(base_url=sandbox.api_base("/wechat"), timeout=5) as client:
+    with local_client(base_url=sandbox.api_base("/wechat")) as client:
         yield client
 
 
@@ -164,7 +166,7 @@ def test_token_errors_say_missing_invalid_or_expired(
 
 def test_daily_quota_and_minute_limit(sandbox: RunningSandbox, wechat: WechatSandbox) -> None:
     wechat.limits.daily_quota = 3
-    with httpx.Client(base_url=sandbox.api_base("/wechat"), timeout=5) as api:
+    with local_client(base_url=sandbox.api_base("/wechat")) as api:
         token = get_token(api)
         codes = [
             errcode(call(api, "/cgi-bin/freepublish/batchget", token, {"count": 1}))
@@ -269,7 +271,7 @@ def test_a_publish_job_runs_then_succeeds_and_is_listed(
     kept = listed["item"][0]["content"]["news_item"][0]["content"]
     assert image in kept
     assert "example.com" not in kept  # images not uploaded to WeChat are filtered out
-    page = httpx.get(sandbox.base_url + f"/accounts/wechat/{DEMO_WECHAT_APPID}")
+    page = local.get(sandbox.base_url + f"/accounts/wechat/{DEMO_WECHAT_APPID}")
     assert "新品上市" in page.text
     assert "published" in page.text
 

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -29,8 +28,10 @@ from guanxi.sandbox.wechat import (
     DEMO_WECHAT_SERVER_TOKEN,
     WechatSandbox,
 )
+from tests import http_support as local
 from tests import test_wechat_sandbox as sandbox_tests
 from tests.conftest import UserFactory, WorkspaceFactory
+from tests.http_support import local_client
 from tests.test_wechat_connector import variant
 
 wechat = sandbox_tests.wechat
@@ -330,14 +331,14 @@ def test_the_sandbox_push_arrives_signed_and_publishes_the_target(
     # changes nothing, and on a loaded machine no fixed delay is sure to be long enough.
     wechat.limits.publish_delay_s = 3600.0
     hook = f"{guanxi.base_url}/hooks/wechat/{channel.id}"
-    configured = httpx.put(
+    configured = local.put(
         sandbox.api_base("/wechat") + f"/_sandbox/accounts/{DEMO_WECHAT_APPID}/server",
         json={"url": hook, "token": TOKEN},
         timeout=10,
     )
     assert configured.status_code == 200, configured.text
     box = SecretBox.from_settings(settings)
-    with httpx.Client(timeout=5) as http:
+    with local_client() as http:
         connector = WechatOaConnector(ConnectorConfig(sandbox.api_base("/wechat"), http))
         context = channel_context(
             channel, sessions=guanxi.app.state.session_factory, box=box, owner="worker-1"

@@ -44,11 +44,11 @@ from guanxi.sandbox.weibo import (
     WeiboLimits,
     WeiboSandbox,
 )
+from tests import http_support as local
+from tests.http_support import HANG_UP_AFTER_S, local_client
 
 LINK = f"https://{DEMO_SAFE_DOMAIN}/rose"
-CLIENT_TIMEOUT_S = 0.5  # short, so a hanging sandbox times the client out quickly
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-SANDBOX_READ_S = 30.0  # the test's own reads of the sandbox: generous, a loaded machine is slow
 
 
 class MemoryTokens:
@@ -87,14 +87,19 @@ def sandbox() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    """The connector's HTTP client, with a short timeout."""
-    with httpx.Client(timeout=CLIENT_TIMEOUT_S) as client:
+    """The connector's HTTP client; the test of a timeout makes its own."""
+    with local_client() as client:
         yield client
 
 
 @pytest.fixture
 def weibo(sandbox: RunningSandbox, http: httpx.Client) -> WeiboConnector:
     """The connector, configured by base URL only, as from the Weibo settings."""
+    return sandbox_connector(sandbox, http)
+
+
+def sandbox_connector(sandbox: RunningSandbox, http: httpx.Client) -> WeiboConnector:
+    """The connector on ``sandbox`` through ``http``."""
     settings = Settings(
         weibo_api_base=sandbox.api_base("/weibo"),
         weibo_app_key=DEMO_APP_KEY,
@@ -106,20 +111,18 @@ def weibo(sandbox: RunningSandbox, http: httpx.Client) -> WeiboConnector:
 
 def fault(sandbox: RunningSandbox, **rule: object) -> None:
     """Inject a fault through the sandbox's admin API."""
-    response = httpx.post(
+    response = local.post(
         f"{sandbox.base_url}/_sandbox/faults",
         json={"platform": "weibo", **rule},
-        timeout=SANDBOX_READ_S,
     )
     assert response.status_code == 201, response.text
 
 
 def posts(sandbox: RunningSandbox) -> list[dict[str, object]]:
     """What the sandbox shows as published on Weibo."""
-    response = httpx.get(
+    response = local.get(
         f"{sandbox.base_url}/_sandbox/posts",
         params={"platform": "weibo"},
-        timeout=SANDBOX_READ_S,
     )
     return list(response.json())
 
@@ -320,9 +323,18 @@ def test_timeout_after_accept_is_reconciled_by_find(
     """Given the platform accepts the post but the answer never comes in time,
     When publishing, Then the outcome is unknown; find then returns the post, and a retry
     that was not needed would not duplicate it either."""
-    fault(sandbox, kind="timeout_after_accept", delay_s=CLIENT_TIMEOUT_S * 3, remaining=1)
-    with pytest.raises(OutcomeUnknownError):
-        weibo.publish(demo_channel(), request(key="t-7"))
+    fault(
+        sandbox,
+        kind="timeout_after_accept",
+        delay_s=HANG_UP_AFTER_S * 3,
+        remaining=1,
+        path_contains="statuses/share",
+    )
+    with (
+        local_client(hang_up_on="statuses/share") as impatient,
+        pytest.raises(OutcomeUnknownError),
+    ):
+        sandbox_connector(sandbox, impatient).publish(demo_channel(), request(key="t-7"))
     [post] = posts(sandbox)
     found = weibo.find(demo_channel(), request(key="t-7"))
     assert found is not None
@@ -417,7 +429,7 @@ def consent(authorization_url: str, account_id: str) -> dict[str, str]:
     """Sign in on the sandbox's consent page and allow; the query sent back to guanxi."""
     parts = urlsplit(authorization_url)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    response = httpx.post(
+    response = local.post(
         f"{parts.scheme}://{parts.netloc}{parts.path}",
         data={**query, "account_id": account_id, "password": "sandbox", "action": "allow"},
     )

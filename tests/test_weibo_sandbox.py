@@ -23,6 +23,8 @@ from guanxi.sandbox.weibo import (
     WeiboSandbox,
     share_text_length,
 )
+from tests import http_support as local
+from tests.http_support import local_client
 
 LINK = f"https://{DEMO_SAFE_DOMAIN}/rose"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -41,7 +43,7 @@ def sandbox() -> Iterator[RunningSandbox]:
 @pytest.fixture
 def api(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
     """An HTTP client rooted at the sandbox's Weibo base URL."""
-    with httpx.Client(base_url=sandbox.api_base("/weibo"), timeout=5) as client:
+    with local_client(base_url=sandbox.api_base("/weibo")) as client:
         yield client
 
 
@@ -65,9 +67,9 @@ def test_share_posts_the_decoded_text_on_the_account(
     assert status["idstr"] == str(status["id"]) == status["mid"]
     assert status["user"]["screen_name"] == DEMO_WEIBO_NAME
     assert status["created_at"].endswith("+0800 " + status["created_at"][-4:])
-    posts = httpx.get(f"{sandbox.base_url}/_sandbox/posts", params={"platform": "weibo"}).json()
+    posts = local.get(f"{sandbox.base_url}/_sandbox/posts", params={"platform": "weibo"}).json()
     assert [p["post_id"] for p in posts] == [status["idstr"]]
-    page = httpx.get(f"{sandbox.base_url}/accounts/weibo/{DEMO_WEIBO_UID}")
+    page = local.get(f"{sandbox.base_url}/accounts/weibo/{DEMO_WEIBO_UID}")
     assert "夏天的桃红" in page.text
 
 
@@ -158,7 +160,7 @@ def test_expired_and_revoked_tokens(api: httpx.Client, sandbox: RunningSandbox) 
         lifetime=timedelta(seconds=-1),
     )
     assert share(api, f"x {LINK}", token=old.token).json()["error_code"] == 21327
-    httpx.post(f"{sandbox.base_url}/_sandbox/revoke", params={"platform": "weibo"})
+    local.post(f"{sandbox.base_url}/_sandbox/revoke", params={"platform": "weibo"})
     assert share(api, f"x {LINK}").json()["error_code"] == 21332
 
 
@@ -177,11 +179,11 @@ def test_user_and_app_request_limits() -> None:
     with run_in_thread(create_sandbox_app(platform_surfaces=[weibo.surface()])) as running:
         api = running.api_base("/weibo")
         show = {"uid": DEMO_WEIBO_UID, "access_token": DEMO_WEIBO_TOKEN}
-        assert httpx.get(f"{api}/2/users/show.json", params=show).status_code == 200
-        assert httpx.get(f"{api}/2/users/show.json", params=show).status_code == 200
-        user_limited = httpx.get(f"{api}/2/users/show.json", params=show)
+        assert local.get(f"{api}/2/users/show.json", params=show).status_code == 200
+        assert local.get(f"{api}/2/users/show.json", params=show).status_code == 200
+        user_limited = local.get(f"{api}/2/users/show.json", params=show)
         assert (user_limited.status_code, user_limited.json()["error_code"]) == (403, 10023)
-        app_limited = httpx.get(f"{api}/2/users/show.json", params=show)
+        app_limited = local.get(f"{api}/2/users/show.json", params=show)
         assert (app_limited.status_code, app_limited.json()["error_code"]) == (403, 10022)
 
 
@@ -286,7 +288,7 @@ def test_wrong_app_secret_is_invalid_client(api: httpx.Client) -> None:
 
 def test_injected_server_error_has_weibos_shape(api: httpx.Client, sandbox: RunningSandbox) -> None:
     """An injected 5xx looks like Weibo being busy; nothing is posted."""
-    httpx.post(
+    local.post(
         f"{sandbox.base_url}/_sandbox/faults",
         json={"kind": "server_error", "platform": "weibo", "remaining": 1},
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -23,7 +22,9 @@ from guanxi.sandbox.audience import engagement_of
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxPost
 from guanxi.sandbox.weibo import DEMO_WEIBO_UID
+from tests import http_support as local
 from tests.browser.conftest import EDITOR, LiveServer, serve_demo, sign_in
+from tests.http_support import local_client
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +56,7 @@ def stack(
 
 def run_a_sync(stack: LiveServer) -> None:
     """What the worker's periodic inbox sync does."""
-    with httpx.Client(timeout=10.0) as http:
+    with local_client() as http:
 
         def connector_for(channel: Channel) -> Connector:
             return build_connector(channel.connector, stack.settings, http)
@@ -80,7 +81,7 @@ def a_fan_comments(sandbox: RunningSandbox) -> str:
             created_at=utcnow(),
         )
     )
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/audience/tick", params={"comments": 1})
+    answer = local.post(f"{sandbox.base_url}/_sandbox/audience/tick", params={"comments": 1})
     assert answer.status_code == 200
     assert answer.json()["comments"] == 1
     with state.lock:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from guanxi.sandbox.wechat import DEMO_WECHAT_NAME
 from guanxi.sandbox.weibo import DEMO_SAFE_DOMAIN, DEMO_WEIBO_NAME, DEMO_WEIBO_UID
 from tests.browser.conftest import EDITOR, MANAGER, LiveServer, serve_demo, sign_in
 from tests.composer_support import png_bytes
+from tests.http_support import local_client
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,7 @@ def stack(
 
 def run_the_engine(stack: LiveServer) -> None:
     """What the worker does on its next tick: claim what is due and publish it."""
-    http = httpx.Client(timeout=10.0)
+    http = local_client()
 
     def connector_for(channel: Channel) -> Connector:
         return build_connector(channel.connector, stack.settings, http)

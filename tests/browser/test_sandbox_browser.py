@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, expect
@@ -14,6 +13,8 @@ from playwright.sync_api import Browser, expect
 from guanxi.connectors.weibo_links import status_url
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.weibo import DEMO_SAFE_DOMAIN, DEMO_WEIBO_TOKEN
+from tests import http_support as local
+from tests.http_support import local_client
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +40,7 @@ def test_the_post_page_shows_the_text_the_picture_and_the_comments(
 ) -> None:
     """Given a post shared with a picture and a round of the audience, when its page (the
     connector's link) is opened, then the text, the drawn picture and a comment show."""
-    with httpx.Client(base_url=sandbox.api_base("/weibo"), timeout=10.0) as api:
+    with local_client(base_url=sandbox.api_base("/weibo")) as api:
         shared = api.post(
             "/2/statuses/share.json",
             data={
@@ -49,7 +50,7 @@ def test_the_post_page_shows_the_text_the_picture_and_the_comments(
             files={"pic": ("rose.png", _rose_png(), "image/png")},
         )
     assert shared.status_code == 200, shared.text
-    httpx.post(sandbox.base_url + "/_sandbox/audience/round", params={"rounds": 2}, timeout=10.0)
+    local.post(sandbox.base_url + "/_sandbox/audience/round", params={"rounds": 2})
     link = status_url(sandbox.api_base("/weibo"), shared.json()["idstr"])
 
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 800})

@@ -9,7 +9,6 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
@@ -20,6 +19,7 @@ from guanxi.convert.models import LinkClick
 from guanxi.convert.redirect import CLICK_PARAMETER
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
+from tests import http_support as local
 from tests.browser.conftest import EDITOR, OWNER, LiveServer, sign_in
 from tests.test_convert_links import WECHAT_IPHONE
 
@@ -99,7 +99,7 @@ def test_a_composed_link_is_clicked_bought_through_and_its_revenue_shown(
         assert click is not None
         assert (click.counted, click.platform) == (True, "wechat")
 
-    response = httpx.post(
+    response = local.post(
         live_server.url(f"/api/v1/w/{SLUG}/conversions"),
         json={
             "order_id": "MP-20261207-0001",

@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import Form, Query, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import iter_route_contexts
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
@@ -28,6 +27,7 @@ from guanxi.core import i18n
 from guanxi.core.bounds import DB_INT_MAX, DB_INT_MIN, FIELD_MAX_LENGTH, TEXT_MAX_LENGTH
 from guanxi.core.errors import N_, NotFoundError, UserError
 from guanxi.web.rendering import render
+from guanxi.web.routing import api_routes
 
 MB = 1024 * 1024
 # Forms and JSON: the largest post is a few hundred kB; anything bigger is a mistake or an attack.
@@ -180,10 +180,12 @@ class BodySizeLimit:
 
 
 def _declared_limits(routes: list[Any]) -> Iterator[tuple[re.Pattern[str], frozenset[str], int]]:
-    for route in iter_route_contexts(routes):
-        extra = getattr(route, "openapi_extra", None) or {}
-        if BODY_LIMIT_EXTENSION in extra and route.path:
-            pattern, _format, _convertors = compile_path(route.path)
+    for path, route in api_routes(routes):
+        if route is None or path is None:
+            continue
+        extra = route.openapi_extra or {}
+        if BODY_LIMIT_EXTENSION in extra:
+            pattern, _format, _convertors = compile_path(path)
             yield pattern, frozenset(route.methods or ()), int(extra[BODY_LIMIT_EXTENSION])
 
 

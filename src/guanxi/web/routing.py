@@ -13,11 +13,11 @@ route answers, with which parameters, does not change.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
-from starlette.routing import BaseRoute, Match
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Scope
 
 _GROUP_NAME = re.compile(r"\(\?P<\w+>")
@@ -40,17 +40,45 @@ def skip_unmatchable(app: FastAPI) -> None:
 def _paths_pattern(route: BaseRoute) -> re.Pattern[str] | None:
     """One pattern matching the paths of every route an included router holds; None when
     ``route`` is not an included router, or holds anything but plain API routes (mounts,
-    websockets: left to FastAPI)."""
+    websockets, low-priority routes: left to FastAPI)."""
     if getattr(route, "original_router", None) is None:
         return None
     patterns: list[str] = []
-    for context in iter_route_contexts([route]):
-        if not isinstance(context.original_route, APIRoute):
+    for path, _route in api_routes([route]):
+        if path is None:
             return None
-        patterns.append(_GROUP_NAME.sub("(?:", context.path_regex.pattern))
+        patterns.append(_GROUP_NAME.sub("(?:", compile_path(path)[0].pattern))
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[tuple[str | None, APIRoute | None]]:
+    """Every route of ``routes`` and of the routers they include, as (its full path, the
+    API route); (None, None) for one that is not a plain API route (a mount, a websocket,
+    a router's low-priority routes) when it sits in an included router.
+
+    Read from the routers' own routes and prefixes, as FastAPI forms a route's path (each
+    include's prefix, then the route's path): asking FastAPI for its route contexts would
+    build every route's dependencies up front, about a second of CPU per app."""
+    return _walk(routes, "", nested=False)
+
+
+def _walk(
+    routes: Iterable[BaseRoute], prefix: str, *, nested: bool
+) -> Iterator[tuple[str | None, APIRoute | None]]:
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        include = getattr(route, "include_context", None)
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif router is not None and include is not None:
+            if getattr(router, "_low_priority_routes", None):
+                yield None, None
+            yield from _walk(router.routes, prefix + include.prefix, nested=True)
+        elif nested:
+            yield None, None
+        # else: a mount or a plain Starlette route of the app itself, no API route
 
 
 def _guarded(matches: Matcher, pattern: re.Pattern[str]) -> Matcher:
