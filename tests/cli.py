@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
 from guanxi.cli import app
+from guanxi.core import migrate
 from guanxi.core.db import make_engine
 from guanxi.core.settings import get_settings
 
@@ -31,6 +36,25 @@ def cli_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[En
     yield engine
     engine.dispose()
     get_settings.cache_clear()
+
+
+@cache
+def migrated_sqlite_file() -> Path:
+    """A SQLite file migrated to head, once per test process; tests copy it."""
+    folder = Path(tempfile.mkdtemp(prefix="guanxi-test-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+def upgraded(engine: Engine) -> Engine:
+    """``engine``'s SQLite file (not opened yet) as ``guanxi db upgrade`` leaves it: a copy
+    of the migrated template. The command itself is tested on an empty file
+    (tests/test_cli_accounts.py); elsewhere it only cost each test a migration."""
+    assert engine.url.database, "a SQLite file"
+    shutil.copy(migrated_sqlite_file(), engine.url.database)
+    return engine
 
 
 def run(*args: str, stdin: str | None = None) -> Result:

@@ -42,7 +42,10 @@ from guanxi.shell import app as shell_app
 from guanxi.shell.app import create_app
 from guanxi.shell.models import metadata
 from guanxi.web import rendering
-from tests.cli import cli_database  # noqa: F401 - a fixture for the CLI tests
+from tests.cli import (
+    cli_database,  # noqa: F401 - a fixture for the CLI tests
+    migrated_sqlite_file,
+)
 from tests.mail_support import mailbox  # noqa: F401 - a fixture for the e-mail tests
 
 PASSWORD = "correct horse battery"
@@ -168,11 +171,9 @@ def quick_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.M
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sqlite_template() -> Path:
     """A SQLite file migrated to head once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
+    return migrated_sqlite_file()
 
 
 @pytest.fixture(scope="session")

@@ -167,6 +167,7 @@ def team(db: Session, make_user: UserFactory, make_workspace: WorkspaceFactory) 
     return make_team(db, make_user, make_workspace)
 
 
+@pytest.mark.postgres_only
 @pytest.mark.usefixtures("test_connectors")
 def test_the_api_answers_every_fuzzed_request_as_documented(
     app: FastAPI, db: Session, team: Team, capsys: pytest.CaptureFixture[str]
@@ -200,6 +201,7 @@ def test_the_api_answers_every_fuzzed_request_as_documented(
     assert report.server_errors == 0
 
 
+@pytest.mark.postgres_only
 def test_the_pages_never_fail_on_fuzzed_requests_from_a_signed_in_owner(
     app: FastAPI, client: TestClient, db: Session, team: Team, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,7 +14,7 @@ from guanxi.convert.scene_models import CodeEvent, SceneCode
 from guanxi.core.security import verify_password
 from guanxi.devtools.demo.convert import DEMO_CODES
 from guanxi.devtools.demo.workspace import DEMO_PEOPLE
-from tests.cli import run, said
+from tests.cli import run, said, upgraded
 
 GOOD_PASSWORD = "a long enough password"
 
@@ -27,8 +27,7 @@ def database(cli_database: Engine) -> Engine:
 
 @pytest.fixture
 def migrated(database: Engine) -> Engine:
-    assert run("db", "upgrade").exit_code == 0
-    return database
+    return upgraded(database)  # `db upgrade` itself: test_db_upgrade_creates_the_schema…
 
 
 @pytest.fixture

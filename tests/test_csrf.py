@@ -57,6 +57,7 @@ def test_the_app_has_the_forms_this_test_is_about(app: FastAPI) -> None:
     assert {"/login", "/logout", "/language", "/w/{slug}/settings/members"} <= paths
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize(
     ("variant", "headers", "body"),
     [
@@ -128,6 +129,7 @@ def test_the_refusal_is_in_the_visitors_language(client: TestClient, owner: User
     assert CSRF_MESSAGE_ZH in response.text
 
 
+@pytest.mark.postgres_only
 def test_with_the_token_every_form_route_gets_past_the_check(
     client: TestClient, app: FastAPI, db: Session, owner: User
 ) -> None:

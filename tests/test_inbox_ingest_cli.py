@@ -17,7 +17,7 @@ from guanxi.sandbox.audience import engagement_of, tick
 from guanxi.sandbox.server import RunningSandbox, run_in_thread
 from guanxi.sandbox.state import SandboxPost
 from guanxi.sandbox.weibo import DEMO_WEIBO_UID
-from tests.cli import PREFIX, run, said
+from tests.cli import PREFIX, run, said, upgraded
 from tests.inbox_ingest_support import connect_demo, make_stack
 
 
@@ -36,7 +36,7 @@ def sandbox(cli_database: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[R
 
 
 def test_sync_reads_the_new_items_once(cli_database: Engine, sandbox: RunningSandbox) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     with Session(cli_database) as db:
         owner = User(email="owner@example.com", name="Owner", password_hash="x")
         db.add(owner)

@@ -836,6 +836,7 @@ def references_to_b(db: Session, mixed: Mixed) -> list[str]:
     return found
 
 
+@pytest.mark.postgres_only
 def test_bs_texts_are_findable_by_their_own_owner(client: TestClient, mixed: Mixed) -> None:
     """The control for the probe: B's own owner sees the marker on B's pages, so its
     absence from Alice's answers means something."""
@@ -847,6 +848,7 @@ def test_bs_texts_are_findable_by_their_own_owner(client: TestClient, mixed: Mix
     assert shown == pages
 
 
+@pytest.mark.postgres_only
 def test_bs_membership_is_untouched_by_its_id_in_acmes_member_form(
     client: TestClient, db: Session, mixed: Mixed
 ) -> None:

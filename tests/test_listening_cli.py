@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from guanxi.listening.intake.models import ListeningSource
 from guanxi.listening.mentions import flows
 from guanxi.listening.mentions.models import Mention, MentionEnrichment
-from tests.cli import run, said
+from tests.cli import run, said, upgraded
 from tests.listening_data_support import FIXTURES, WEIBO_CRAWLER, FakePipeline
 
 PASSWORD = "a long enough password"
@@ -19,7 +19,7 @@ PASSWORD = "a long enough password"
 def workspace(cli_database: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """A migrated database with workspace acme; the pipeline is the test's fake."""
     monkeypatch.setattr(flows, "pipeline_for", lambda _db, workspace_id: FakePipeline())
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     assert (
         run(
             "user",

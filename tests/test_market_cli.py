@@ -10,14 +10,13 @@ from sqlalchemy.orm import Session
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import UserCreate, WorkspaceCreate
-from guanxi.core import migrate
 from guanxi.market.models import ChartDataset, ChartEntry
-from tests.cli import run, said
+from tests.cli import run, said, upgraded
 from tests.market_support import FIXTURES, load_market_demo
 
 
 def migrated(engine: Engine) -> None:
-    migrate.upgrade(str(engine.url))
+    upgraded(engine)
 
 
 def test_import_then_matrix_as_json(cli_database: Engine) -> None:

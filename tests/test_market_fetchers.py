@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from guanxi.core import migrate
 from guanxi.core.settings import ConfigurationError, Settings, get_settings
 from guanxi.market import collect, fetchers, scheduled
 from guanxi.market.fetchers import (
@@ -25,7 +24,7 @@ from guanxi.market.fetchers import (
     parse_itunes,
 )
 from guanxi.market.models import Chart, ChartEntry, ChartSnapshot, SnapshotStatus, Store
-from tests.cli import PREFIX
+from tests.cli import PREFIX, upgraded
 from tests.market_support import DAY, FIXTURES, chart
 
 
@@ -309,7 +308,7 @@ def test_the_job_records_a_failure_raises_for_a_retry_and_the_tick_queues_what_i
     """Given Italy and Argentina configured and Argentina's feed broken, when the queue
     job runs for each, then Italy is stored, Argentina's failure is recorded and the job
     raises (so Huey retries it); the hourly tick then queues Argentina only."""
-    migrate.upgrade(str(cli_database.url))
+    upgraded(cli_database)
     monkeypatch.setenv(PREFIX + "MARKET_COUNTRIES", "it,ar")
     get_settings.cache_clear()
     scheduled.sessions.cache_clear()

@@ -20,7 +20,7 @@ from guanxi.connectors.base import TransientError
 from guanxi.core.db import utcnow
 from guanxi.core.settings import get_settings
 from guanxi.measure.models import AccountDay, PostSnapshot
-from tests.cli import PREFIX, run, said
+from tests.cli import PREFIX, run, said, upgraded
 from tests.measure_support import INSTALLED, FakeMetrics, PlantedPost, daily_figures
 
 H = timedelta(hours=1)
@@ -34,7 +34,7 @@ def fake(cli_database: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake
     get_settings.cache_clear()
     factories = {**registry.connector_factories(), FakeMetrics.name: FakeMetrics}
     monkeypatch.setattr(registry, "connector_factories", lambda: factories)
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     with Session(cli_database) as db:
         workspace = Workspace(slug="brand", name="Brand", timezone="Asia/Shanghai")
         db.add(workspace)

@@ -13,7 +13,7 @@ from guanxi.channels.models import Channel
 from guanxi.mappings.models import ColumnMapping
 from guanxi.measure.imports.models import MetricsImport
 from guanxi.measure.models import AccountDay, MeasuredPost
-from tests.cli import run, said
+from tests.cli import run, said, upgraded
 
 HEADER = "笔记标题,笔记链接,首次发布时间,观看量,点赞,评论,收藏,分享"
 ROWS = [
@@ -23,7 +23,7 @@ ROWS = [
 
 
 def brand(cli_database: Engine, *platforms: str) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     with Session(cli_database) as db:
         workspace = Workspace(slug="brand", name="Brand", timezone="Asia/Shanghai")
         db.add(workspace)

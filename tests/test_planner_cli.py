@@ -12,7 +12,7 @@ from typer.testing import Result
 
 from guanxi.accounts.models import AuditEvent
 from guanxi.planner.models import Plan
-from tests.cli import run, said
+from tests.cli import run, said, upgraded
 
 EXAMPLE = [
     "plan",
@@ -112,7 +112,7 @@ def test_bad_values_give_a_clear_error_and_fail(
 
 
 def test_save_stores_the_plan_in_the_workspace(environment: Engine) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(environment)
     assert run("demo").exit_code == 0
 
     result = run(
@@ -140,7 +140,7 @@ def test_save_stores_the_plan_in_the_workspace(environment: Engine) -> None:
 
 
 def test_save_into_an_unknown_workspace_fails(environment: Engine) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(environment)
 
     result = run(*EXAMPLE, "--save", "--workspace", "nowhere", "--name", "Lost")
 

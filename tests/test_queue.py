@@ -26,7 +26,7 @@ from guanxi.core.queue import make_huey
 from guanxi.core.settings import ConfigurationError, Settings
 from guanxi.publishing import tasks
 from guanxi.publishing.models import Post, Variant, VariantState
-from tests.cli import run, said
+from tests.cli import run, said, upgraded
 from tests.test_engine import FakeConnector, Platform, World
 from tests.test_engine import world as world  # noqa: PLC0414 - the same fixture
 
@@ -131,7 +131,7 @@ def test_cli_publish_dispatch_and_sweep_run_once(
     monkeypatch: pytest.MonkeyPatch,
     make_cli_variant: Callable[[], int],
 ) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     variant_id = make_cli_variant()
     queued: list[int] = []
     monkeypatch.setattr(tasks, "variant", queued.append)

@@ -16,7 +16,7 @@ from guanxi.accounts.models import Role, User, UserCreate, Workspace, WorkspaceC
 from guanxi.core.db import utcnow
 from guanxi.report import service
 from guanxi.report.models import DefinitionWrite, ReportFormat
-from tests.cli import run, said
+from tests.cli import run, said, upgraded
 from tests.conftest import UserFactory, WorkspaceFactory
 from tests.report_support import SECTION_KEYS, test_sections  # noqa: F401 - a fixture
 
@@ -149,7 +149,7 @@ def test_a_run_of_another_workspace_is_not_found(
 
 
 def test_the_command_writes_a_saved_report_as_html(cli_database: Engine, tmp_path: Path) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     with Session(cli_database) as db:
         owner: User = accounts.create_user(
             db, data=UserCreate(email="owner@acme.example", name="O", password="a-long-password-1")
@@ -181,7 +181,7 @@ def test_the_command_writes_a_saved_report_as_html(cli_database: Engine, tmp_pat
 def test_the_command_makes_a_template_report_and_refuses_bad_options(
     cli_database: Engine, tmp_path: Path
 ) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     with Session(cli_database) as db:
         owner = accounts.create_user(
             db, data=UserCreate(email="owner@acme.example", name="O", password="a-long-password-1")

@@ -37,7 +37,7 @@ from guanxi.measure import curves
 from guanxi.measure.models import FoundBy, MeasuredPost, PostSnapshot
 from guanxi.retention import service as retention
 from guanxi.retention.models import RetentionSetting
-from tests.cli import run
+from tests.cli import run, upgraded
 from tests.conftest import UserFactory, WorkspaceFactory, csrf_token
 from tests.listening_topics_support import add_mention
 from tests.measure_support import make_channel
@@ -375,7 +375,7 @@ def test_the_api_reads_and_sets_a_period_with_the_same_rules(
 
 
 def test_db_prune_counts_then_deletes_one_workspaces_old_rows(cli_database: Engine) -> None:
-    assert run("db", "upgrade").exit_code == 0
+    upgraded(cli_database)
     with make_session_factory(cli_database)() as db:
         owner = accounts.create_user(
             db, data=UserCreate(email="o@acme.example", name="O", password="a long password 1")
