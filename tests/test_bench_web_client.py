@@ -1,5 +1,8 @@
 """The simulated people's HTTP client (``guanxi bench web``): what a browser would do with
-the web app's answers, against a small server that answers as told."""
+the web app's answers, against a small server that answers as told.
+
+Each test runs its loop on a thread of its own: after the browser tests, Playwright's loop
+is running in this worker's main thread, where ``asyncio.run`` would refuse to start."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from guanxi.devtools.bench.web_client import ClientError, LoopbackClient
+from guanxi.devtools.bench.web_load import run_in_own_loop
 
 Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -67,7 +71,7 @@ def test_cookies_are_kept_sent_back_and_removed_when_the_server_expires_them() -
             await client.aclose()
             server.close()
 
-    assert asyncio.run(run()) == ["hello world", "ok"]
+    assert run_in_own_loop(run) == ["hello world", "ok"]
     assert b"email=li%40example.com" in seen[0]
     assert b"content-type: application/x-www-form-urlencoded" in seen[0]
     assert b"cookie: session=abc" in seen[1]
@@ -101,7 +105,7 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced_without_an_error(
             await client.aclose()
             server.close()
 
-    assert asyncio.run(run()) == ["1", "2"]
+    assert run_in_own_loop(run) == ["1", "2"]
 
 
 def test_a_connection_closed_midway_through_an_answer_is_an_error() -> None:
@@ -124,4 +128,4 @@ def test_a_connection_closed_midway_through_an_answer_is_an_error() -> None:
             server.close()
 
     with pytest.raises(ClientError, match="IncompleteReadError"):
-        asyncio.run(run())
+        run_in_own_loop(run)
