@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-DEFAULT_VERSION = "sentiment-accurate-2026.12.1"
+DEFAULT_VERSION = "sentiment-accurate-2026.12.2"
 DEFAULT_REVIEW_STEP = 90
 DEFAULT_REVIEWS = 500
 DEFAULT_REGULARISATION = 3.0  # scikit-learn's C
