@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -28,7 +29,8 @@ err_console = Console(stderr=True)
 
 def fail(message: str) -> typer.Exit:
     """Print ``message`` as an error and return the exit to raise (code 1)."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    # Escaped: a message's brackets are text (pip install 'guanxi[train]'), not Rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=1)
 
 

