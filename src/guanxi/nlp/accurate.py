@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanxi.core.errors import N_, UserError
+from guanxi.nlp.model_files import FileMessages, read_model_json
 from guanxi.nlp.pipeline import Work
 from guanxi.nlp.sentiment import UNSCORED_LANGUAGES
 
@@ -119,33 +120,25 @@ def load_head(path: Path | None = None) -> AccurateHead:
     """The head at ``path`` (the shipped one by default), cached; a clear error when the file
     is missing or of another format."""
     path = path or shipped_head_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HeadFormatError(
-            N_("No accurate sentiment head at {path}. Train one: run `guanxi nlp train-accurate`."),
-            path=str(path),
-        ) from None
-    except (OSError, ValueError):
-        raise HeadFormatError(
-            N_(
+    data = read_model_json(
+        path,
+        expected_format=FORMAT_VERSION,
+        error=HeadFormatError,
+        messages=FileMessages(
+            missing=N_(
+                "No accurate sentiment head at {path}. Train one: run `guanxi nlp train-accurate`."
+            ),
+            unreadable=N_(
                 "The accurate sentiment head at {path} is not readable. Retrain it: run "
                 "`guanxi nlp train-accurate`."
             ),
-            path=str(path),
-        ) from None
-    found = data.get("format_version") if isinstance(data, dict) else None
-    if found != FORMAT_VERSION:
-        raise HeadFormatError(
-            N_(
+            other_format=N_(
                 "The accurate sentiment head at {path} has format version {found} but this "
                 "guanxi reads format version {expected}. Retrain it: run "
                 "`guanxi nlp train-accurate`."
             ),
-            path=str(path),
-            found=found,
-            expected=FORMAT_VERSION,
-        )
+        ),
+    )
     try:
         low, high = data["neutral_band"]
         return AccurateHead(

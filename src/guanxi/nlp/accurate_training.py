@@ -25,6 +25,7 @@ from guanxi.nlp.accurate import (
     embedding_text,
     save_head,
 )
+from guanxi.nlp.model_files import training_extra_missing
 from guanxi.nlp.training import NEUTRAL_BAND, LabeledText, Progress, read_corpora
 
 if TYPE_CHECKING:
@@ -95,12 +96,7 @@ def fit_head(
     try:
         from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
     except ImportError:
-        raise UserError(
-            N_(
-                "Training needs scikit-learn, which guanxi does not need to run. Install the "
-                "training extra: pip install 'guanxi[train]'."
-            )
-        ) from None
+        raise training_extra_missing() from None
     if len(set(labels)) < 2:
         raise UserError(N_("Training needs both positive and negative texts."))
     classifier = LogisticRegression(C=regularisation, max_iter=5000)

@@ -30,6 +30,7 @@ from guanxi.nlp.linear import (
     save_model,
     shipped_path,
 )
+from guanxi.nlp.model_files import training_extra_missing
 from guanxi.nlp.pipeline import Document, Work
 from guanxi.nlp.service import document_of
 from guanxi.nlp.source import MARKETER, PERSONAL, PUBLIC, source_features
@@ -161,12 +162,7 @@ def fit(
         from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415 - optional (guanxi[train]) and heavy
         from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - optional (guanxi[train]) and heavy
     except ImportError:
-        raise UserError(
-            N_(
-                "Training needs scikit-learn, which guanxi does not need to run. Install the "
-                "training extra: pip install 'guanxi[train]'."
-            )
-        ) from None
+        raise training_extra_missing() from None
     present = [name for name in classes if name in set(labels)]
     if len(present) < 2:
         raise UserError(N_("Training needs posts of at least two classes."))

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import MAX_GRAM
 from guanxi.nlp.grams import BatchGrams, GramRows
+from guanxi.nlp.model_files import FileMessages, read_model_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -215,29 +216,21 @@ def save_model(model: LinearModel, path: Path) -> None:
 @cache
 def load_model(path: Path) -> LinearModel:
     """The model at ``path``, cached; a clear error when missing or of another format."""
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as file:
-            data: Any = json.load(file)
-    except FileNotFoundError:
-        raise LinearModelError(
-            N_("No model at {path}. Train one: run `guanxi nlp train-insight`."), path=str(path)
-        ) from None
-    except (OSError, ValueError):
-        raise LinearModelError(
-            N_("The model at {path} is not readable. Retrain it: run `guanxi nlp train-insight`."),
-            path=str(path),
-        ) from None
-    found = data.get("format_version") if isinstance(data, dict) else None
-    if found != FORMAT_VERSION:
-        raise LinearModelError(
-            N_(
+    data = read_model_json(
+        path,
+        expected_format=FORMAT_VERSION,
+        error=LinearModelError,
+        messages=FileMessages(
+            missing=N_("No model at {path}. Train one: run `guanxi nlp train-insight`."),
+            unreadable=N_(
+                "The model at {path} is not readable. Retrain it: run `guanxi nlp train-insight`."
+            ),
+            other_format=N_(
                 "The model at {path} has format version {found} but this guanxi reads format "
                 "version {expected}. Retrain it: run `guanxi nlp train-insight`."
             ),
-            path=str(path),
-            found=found,
-            expected=FORMAT_VERSION,
-        )
+        ),
+    )
     try:
         task, version = str(data["task"]), str(data["version"])
         classes = tuple(str(name) for name in data["classes"])

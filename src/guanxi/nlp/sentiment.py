@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import sentiment_features
 from guanxi.nlp.grams import BatchGrams, GramRows, batch_grams
+from guanxi.nlp.model_files import FileMessages, read_model_json
 from guanxi.nlp.pipeline import Work
 
 if TYPE_CHECKING:
@@ -170,32 +171,21 @@ def load_model(path: Path | None = None) -> SentimentModel:
     """The model at ``path`` (the shipped one by default), cached; a clear error when the
     file is missing or of another format."""
     path = path or shipped_model_path()
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as file:
-            data = json.load(file)
-    except FileNotFoundError:
-        raise ModelFormatError(
-            N_("No sentiment model at {path}. Train one: run `guanxi nlp train`."),
-            path=str(path),
-        ) from None
-    except (OSError, ValueError):
-        raise ModelFormatError(
-            N_(
+    data = read_model_json(
+        path,
+        expected_format=FORMAT_VERSION,
+        error=ModelFormatError,
+        messages=FileMessages(
+            missing=N_("No sentiment model at {path}. Train one: run `guanxi nlp train`."),
+            unreadable=N_(
                 "The sentiment model at {path} is not readable. Retrain it: run `guanxi nlp train`."
             ),
-            path=str(path),
-        ) from None
-    found = data.get("format_version") if isinstance(data, dict) else None
-    if found != FORMAT_VERSION:
-        raise ModelFormatError(
-            N_(
+            other_format=N_(
                 "The sentiment model at {path} has format version {found} but this guanxi "
                 "reads format version {expected}. Retrain it: run `guanxi nlp train`."
             ),
-            path=str(path),
-            found=found,
-            expected=FORMAT_VERSION,
-        )
+        ),
+    )
     try:
         low, high = data["neutral_band"]
         return SentimentModel(

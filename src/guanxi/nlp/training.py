@@ -27,6 +27,7 @@ from typing import Any
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import sentiment_features, text_grams, text_window
 from guanxi.nlp.keywords import IDF_FILE
+from guanxi.nlp.model_files import training_extra_missing
 from guanxi.nlp.pipeline import Document, Pipeline, Work
 from guanxi.nlp.segment import SegmentStep
 from guanxi.nlp.sentiment import (
@@ -157,12 +158,7 @@ def fit(
         from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
         from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
     except ImportError:
-        raise UserError(
-            N_(
-                "Training needs scikit-learn, which guanxi does not need to run. Install the "
-                "training extra: pip install 'guanxi[train]'."
-            )
-        ) from None
+        raise training_extra_missing() from None
     labels = [example.label for example in examples]
     if len(set(labels)) < 2:
         raise UserError(N_("Training needs both positive and negative texts."))
