@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.model_files import FileMessages, read_model_json
 from guanxi.nlp.pipeline import Work
-from guanxi.nlp.sentiment import UNSCORED_LANGUAGES
+from guanxi.nlp.sentiment import UNSCORED_LANGUAGES, band_label
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,12 +76,7 @@ class AccurateHead:
 
     def label(self, probability: float) -> str:
         """positive, neutral (inside the neutral band) or negative."""
-        low, high = self.neutral_band
-        if probability >= high:
-            return "positive"
-        if probability <= low:
-            return "negative"
-        return "neutral"
+        return band_label(probability, self.neutral_band)
 
     def to_json(self) -> dict[str, Any]:
         """The file's content."""

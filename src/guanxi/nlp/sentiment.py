@@ -93,12 +93,7 @@ class SentimentModel:
 
     def label(self, probability: float) -> str:
         """positive, neutral (inside the neutral band) or negative."""
-        low, high = self.neutral_band
-        if probability >= high:
-            return "positive"
-        if probability <= low:
-            return "negative"
-        return "neutral"
+        return band_label(probability, self.neutral_band)
 
     def to_json(self) -> dict[str, object]:
         """The file's content."""
@@ -164,6 +159,16 @@ def save_model(model: SentimentModel, path: Path) -> None:
     # mtime=0: the same model gives the same bytes.
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
         out.write(data)
+
+
+def band_label(probability: float, band: tuple[float, float]) -> str:
+    """positive, neutral (inside ``band``, the model's neutral band) or negative."""
+    low, high = band
+    if probability >= high:
+        return "positive"
+    if probability <= low:
+        return "negative"
+    return "neutral"
 
 
 @cache
