@@ -226,11 +226,8 @@ ACCURATE_STAGE_CASES = [
     ("哪个医院治的比较好", "information_search"),  # 比较 as "relatively"
     ("纠结要不要买", "evaluation"),  # weighing whether to buy
     ("被种草了好想要", "need_recognition"),
-    pytest.param(
-        "今晚8点直播间抢购",
-        "purchase",  # a seller's offer to buy now
-        marks=pytest.mark.xfail(strict=True, reason="known gap: none, in both tiers"),
-    ),
+    # A seller's offer to buy now: the fast model says none.
+    ("今晚8点直播间抢购", "purchase"),
     pytest.param(
         "想买很久了，今天终于收到了",
         "post_purchase",  # two stages: the later one
