@@ -138,6 +138,7 @@ class JourneyStageStep:
         _cues()
         if not self._rules and (self._explicit or self._path.is_file()):
             self._model = load_model(self._path)
+            self._model.scorer  # noqa: B018 - built here, not in the first batch
         self._ready = True
 
     def version(self) -> str:
@@ -155,10 +156,9 @@ class JourneyStageStep:
                 work.stage, work.stage_cue = match.stage, match.cue
             return
         scorer = model.scorer
-        probabilities, rows, texts = scorer.score_batch(
-            batch_grams(batch), [stage_named_features(work) for work in batch]
-        )
-        best = probabilities.argmax(axis=1).tolist()
+        grams = batch_grams(batch)
+        named = scorer.named_rows([stage_named_features(work) for work in batch])
+        best = scorer.score_batch(grams, named).argmax(axis=1).tolist()
         missing: list[int] = []
         for index, (work, klass) in enumerate(zip(batch, best, strict=True)):
             work.stage = model.classes[klass]
@@ -170,10 +170,11 @@ class JourneyStageStep:
         if missing:  # no cue of the stage: the text's strongest n-gram for it, to highlight
             import numpy as np  # noqa: PLC0415 - loaded by the scorer
 
+            rows, texts = scorer.found(grams, named)
             wanted = np.isin(texts, missing)
             strongest = scorer.strongest(
                 rows[wanted], texts[wanted], np.array(best, dtype=np.intp), 8
             )
             for index in missing:
-                grams = [feature for feature in strongest[index] if len(feature) <= MAX_GRAM]
-                batch[index].stage_cue = max(grams, key=len) if grams else ""
+                found = [feature for feature in strongest[index] if len(feature) <= MAX_GRAM]
+                batch[index].stage_cue = max(found, key=len) if found else ""
