@@ -99,6 +99,11 @@ class Scorer:
         self.matrix = matrix  # row 0 is zero: every text has it, so no text is empty
         self.columns = np.ascontiguousarray(matrix.T)  # one class's weights, for a gather
         self.pull = matrix - matrix.mean(axis=1, keepdims=True)
+        # Each pull's rank, strongest first (equal pulls, equal ranks): ``strongest`` sorts
+        # by text and pull with one stable sort of one integer key.
+        levels, inverse = np.unique(self.pull.ravel(), return_inverse=True)
+        self.pull_rank = len(levels) - 1 - inverse.reshape(-1)
+        self.pull_levels = len(levels)
         self.names = ["", *model.weights]
         self.intercepts = np.array(model.intercepts, dtype=np.float64)
         gram_rows = {f: row for f, row in self.index.items() if len(f) <= MAX_GRAM}
@@ -199,10 +204,12 @@ class Scorer:
         if not len(rows):
             return result
         # Gathers with np.take from flat indices: several times faster than 2-D or mask indexing.
-        pulls = self.pull.ravel().take(rows * self.pull.shape[1] + best.take(texts))
-        positive = np.flatnonzero(pulls > 0)
-        rows, texts, pulls = rows.take(positive), texts.take(positive), pulls.take(positive)
-        order = np.lexsort((-pulls, texts))
+        cells = rows * self.pull.shape[1] + best.take(texts)
+        positive = np.flatnonzero(self.pull.ravel().take(cells) > 0)
+        rows, texts, cells = rows.take(positive), texts.take(positive), cells.take(positive)
+        # By text, then strongest first, ties in the order found (a stable sort of one key:
+        # four times faster than np.lexsort of the text and the pull).
+        order = np.argsort(texts * self.pull_levels + self.pull_rank.take(cells), kind="stable")
         rows, texts = rows.take(order), texts.take(order)
         # The first few of each text (a repeated n-gram is there once per occurrence)...
         starts = np.searchsorted(texts, np.arange(len(best)))
