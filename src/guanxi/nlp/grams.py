@@ -80,7 +80,7 @@ class BatchGrams:
         generation = VOCABULARY.table()[0]
         if self._matrix is None or self._matrix[0] != generation:
             import numpy as np  # noqa: PLC0415 - loaded by __init__
-            from scipy.sparse import csr_array  # noqa: PLC0415 - heavy: scipy.sparse, ~60 ms, with the first enrich
+            from scipy.sparse import csr_array  # noqa: PLC0415 - loaded with the models (GramWeights)
 
             starts = np.zeros(self.size + 1, dtype=np.int64)
             np.cumsum(self.counts, out=starts[1:])
@@ -178,19 +178,22 @@ class GramVocabulary:
                 code = gram_code(gram)
                 result[gram] = ids.setdefault(code, len(ids) + 1)
             if self._table is None or len(ids) != self._table[0]:
-                self._table = None
+                self._table = self._build()  # with the model, not in the first batch
             return result
 
     def table(self) -> tuple[int, HashTable]:
         """The hash table of every known code, with its generation (the number of ids)."""
         with self._lock:
             if self._table is None:
-                import numpy as np  # noqa: PLC0415 - heavy: loads with the first model
-
-                codes = np.fromiter(self._ids, dtype=np.int64, count=len(self._ids))
-                ids = np.fromiter(self._ids.values(), dtype=np.intp, count=len(self._ids))
-                self._table = (len(self._ids), HashTable(codes, ids))
+                self._table = self._build()
             return self._table
+
+    def _build(self) -> tuple[int, HashTable]:
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first model
+
+        codes = np.fromiter(self._ids, dtype=np.int64, count=len(self._ids))
+        ids = np.fromiter(self._ids.values(), dtype=np.intp, count=len(self._ids))
+        return (len(self._ids), HashTable(codes, ids))
 
 
 VOCABULARY = GramVocabulary()
@@ -203,6 +206,7 @@ class GramWeights:
 
     def __init__(self, grams: Sequence[str], values: npt.NDArray[np.float64]) -> None:
         import numpy as np  # noqa: PLC0415 - heavy: loads with the first model
+        import scipy.sparse  # noqa: F401, PLC0415 - heavy (~0.3 s): with the model, not in the first batch
 
         ids = VOCABULARY.add(grams)
         self._by_id = np.zeros((max(ids.values(), default=0) + 1, values.shape[1]))
