@@ -73,18 +73,21 @@ class BatchGrams:
         return self._ids[1]
 
     def matrix(self) -> Any:  # scipy.sparse.csr_array (untyped)
-        """The batch as a sparse matrix: one row per text, one column per vocabulary id
-        (column 0: n-grams no model knows), each occurrence counted once, in the order of
-        the text (a product sums each row in that order)."""
+        """The batch as a sparse matrix: one row per text, one column per vocabulary id,
+        each occurrence of an n-gram a model knows counted once, in the order of the text (a
+        product sums each row in that order)."""
         ids = self.ids()
         generation = VOCABULARY.table()[0]
         if self._matrix is None or self._matrix[0] != generation:
             import numpy as np  # noqa: PLC0415 - loaded by __init__
             from scipy.sparse import csr_array  # noqa: PLC0415 - loaded with the models (GramWeights)
 
+            known = np.flatnonzero(ids)  # the others weigh nothing in every model
             starts = np.zeros(self.size + 1, dtype=np.int64)
-            np.cumsum(self.counts, out=starts[1:])
-            matrix = csr_array((np.ones(len(ids)), ids, starts), shape=(self.size, generation + 1))
+            np.cumsum(np.bincount(self.text_of.take(known), minlength=self.size), out=starts[1:])
+            matrix = csr_array(
+                (np.ones(len(known)), ids.take(known), starts), shape=(self.size, generation + 1)
+            )
             self._matrix = (generation, matrix)
         return self._matrix[1]
 
