@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +15,7 @@ from rich.table import Table
 from guanxi.core import i18n
 from guanxi.core.console import console, err_console, fail
 from guanxi.core.errors import UserError
+from guanxi.core.settings import SentimentTier
 from guanxi.nlp.pipeline import Pipeline, default_pipeline
 from guanxi.nlp.service import classify_lines
 
@@ -432,13 +432,6 @@ def _crossval_stage(
     console.print(f"F1 per stage (pooled): {recall}")
     key = "across_corpora_stage_macro_f1" if across_corpora else "cv_stage_macro_f1"
     console.print(f"{key}={found.macro_f1:.4f} folds={len(found.folds)}")
-
-
-class SentimentTier(StrEnum):
-    """Which sentiment model classify uses."""
-
-    FAST = "fast"
-    ACCURATE = "accurate"
 
 
 def classify(
