@@ -120,6 +120,20 @@ def test_rescoring_is_newest_first_bounded_and_idempotent(
     assert rescore(db, scorer=FakeAccurate(version="test-2")).rescored == 4
 
 
+def test_workspaces_take_turns(
+    db: Session, workspace: Workspace, make_user: UserFactory, make_workspace: WorkspaceFactory
+) -> None:
+    """Given a busy workspace and a quiet one, when a run may re-score two items a batch of
+    one at a time, then each workspace's newest item is re-scored."""
+    _items(db, workspace, ["甲一", "甲二", "甲三"])
+    other = make_workspace("other", owner=make_user("owner@other.example"))
+    _items(db, other, ["乙一"])
+    accurate = FakeAccurate()
+
+    assert rescore(db, scorer=accurate, limit=2, batch_size=1).rescored == 2
+    assert sorted(accurate.read) == ["乙一", "甲一"]
+
+
 def test_a_changed_sentiment_moves_the_priority_as_ingest_would(
     db: Session, workspace: Workspace
 ) -> None:

