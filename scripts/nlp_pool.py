@@ -17,6 +17,11 @@ only those chunks:
 
     python scripts/nlp_pool.py --chunks-070 --mirrors /work/.mirror
 
+The chunks of labeller "j" (080 on: general Weibo posts of SMP2020-EWECT's training file that
+want, ask or are ordinary) are added the same way, from the mirror of Tom-HG/smp2020 alone:
+
+    python scripts/nlp_pool.py --chunks-080 --mirrors /work/.mirror
+
 The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
 ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
 weibo-crawler) are never read.
@@ -1422,6 +1427,11 @@ def smp2020_training_posts(mirror: Path) -> Iterator[dict[str, Any]]:
     """The general posts (``type`` usual) of SMP2020-EWECT's training file, from the fold files
     (``content,labels,type``)."""
     repo = mirror / "Tom-HG+smp2020" / "repo"
+    if not repo.exists():
+        raise SystemExit(
+            f"no mirror of Tom-HG/smp2020 at {repo}: fetch it (a git snapshot of the public "
+            "repository) or give its parent directory with --mirrors"
+        )
     for path in SMP2020_TRAIN_FILES:
         data = _git_show(repo, SMP2020_TRAIN["commit"], path).decode("utf-8-sig")
         for row in csv.DictReader(io.StringIO(data)):
@@ -1709,8 +1719,8 @@ def whole_pool(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    """Build the pool (or only the sixteenth batch, or only chunks 070 on) and print its
-    counts per source."""
+    """Build the pool (or only the sixteenth batch, or only chunks 070 on, or only chunks 080
+    on) and print its counts per source."""
     args = _arguments()
     if args.only_sixteenth:
         return only_sixteenth(args)
