@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ def _post_sales(db: Session) -> tuple[int, int]:
     return links, orders or 0
 
 
+@pytest.mark.postgres_only  # the whole demo: a minute; test_measure_demo loads it on both
 def test_the_demo_sells_through_its_posts_links_and_the_page_shows_the_best_posts(
     db: Session, client: TestClient
 ) -> None:
