@@ -393,21 +393,47 @@ def load_demo_post_sales(db: Session, *, workspace: Workspace) -> None:
         post_id: (title, created_at, platform)
         for post_id, title, created_at, platform in reversed(published)
     }  # a post's first channel, when it went out on several
-    for post_id, (title, created_at, platform) in sorted(first_channel.items())[::POST_LINK_EVERY]:
+    campaigns = db.execute(
+        select(Campaign.id, Campaign.starts_on, Campaign.ends_on).where(
+            Campaign.workspace_id == workspace.id,
+            Campaign.name.in_([demo.name for demo in CAMPAIGNS]),
+        )
+    ).all()
+    went_out = {
+        post_id: created_at.replace(tzinfo=UTC).astimezone(zone).date()
+        for post_id, (_title, created_at, _platform) in first_channel.items()
+    }
+    # A post that went out during a campaign is one of its posts: the funnel reads its views,
+    # and its link counts for the campaign too.
+    campaign_of = {
+        post_id: key
+        for post_id, day in went_out.items()
+        for key, starts, ends in campaigns
+        if starts is not None and ends is not None and starts <= day <= ends
+    }
+    for post_id, key in campaign_of.items():
+        db.execute(
+            update(Post)
+            .where(Post.id == post_id, Post.campaign_id.is_(None))
+            .values(campaign_id=key)
+        )
+    for post_id, (title, _created_at, platform) in sorted(first_channel.items())[::POST_LINK_EVERY]:
         link = links.create_link(
             db,
             workspace_id=workspace.id,
             link=links.LinkInput(
-                url=MINI_PROGRAM, label=f"Mini program · {title}", post_id=post_id
+                url=MINI_PROGRAM,
+                label=f"Mini program · {title}",
+                post_id=post_id,
+                campaign_id=campaign_of.get(post_id),
             ),
             created_by_id=None,
         )
         db.flush()
         # Mostly people reading the post in its own platform's app, some shared it onwards.
         apps = (platform, platform, platform, *APPS)
-        went_out = created_at.replace(tzinfo=UTC).astimezone(zone).date()
         for after in range(POST_CLICK_DAYS):
-            day = went_out + timedelta(days=after)
+            day = went_out[post_id] + timedelta(days=after)
             if day >= today:
                 break
             for _ in range(max(round(rng.gauss(14, 4) / (after + 1)), 0)):
