@@ -109,7 +109,7 @@ def train_accurate(
 
     Embeds the Weibo training posts and a sample of the training reviews in DATA (about ten
     texts per CPU second: some 20 CPU minutes for all the posts) and writes the head into the
-    package (or into OUTPUT). Needs guanxi[accurate] and guanxi[train]."""
+    package (or into OUTPUT). Needs guanxi\\[accurate] and guanxi\\[train]."""
     from guanxi.nlp.accurate_training import DEFAULT_VERSION, train_head  # noqa: PLC0415 - the trainer: imports the fast trainer, ~12 ms at every `guanxi` start
 
     command = "guanxi nlp train-accurate" + (f" --data {data}" if data != DEFAULT_CORPORA else "")
@@ -446,7 +446,7 @@ def classify(
         SentimentTier,
         typer.Option(
             help="fast: the shipped model (10,000 texts/s); accurate: also the e5 embedding "
-            "head, averaged with it (about 10 texts per CPU second; needs guanxi[accurate])."
+            "head, averaged with it (about 10 texts per CPU second; needs guanxi\\[accurate])."
         ),
     ] = SentimentTier.FAST,
 ) -> None:
