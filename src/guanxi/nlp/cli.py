@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +15,7 @@ from rich.table import Table
 from guanxi.core import i18n
 from guanxi.core.console import console, err_console, fail
 from guanxi.core.errors import UserError
+from guanxi.core.settings import SentimentTier
 from guanxi.nlp.pipeline import Pipeline, default_pipeline
 from guanxi.nlp.service import classify_lines
 
@@ -109,7 +109,7 @@ def train_accurate(
 
     Embeds the Weibo training posts and a sample of the training reviews in DATA (about ten
     texts per CPU second: some 20 CPU minutes for all the posts) and writes the head into the
-    package (or into OUTPUT). Needs guanxi[accurate] and guanxi[train]."""
+    package (or into OUTPUT). Needs guanxi\\[accurate] and guanxi\\[train]."""
     from guanxi.nlp.accurate_training import DEFAULT_VERSION, train_head  # noqa: PLC0415 - the trainer: imports the fast trainer, ~12 ms at every `guanxi` start
 
     command = "guanxi nlp train-accurate" + (f" --data {data}" if data != DEFAULT_CORPORA else "")
@@ -434,13 +434,6 @@ def _crossval_stage(
     console.print(f"{key}={found.macro_f1:.4f} folds={len(found.folds)}")
 
 
-class SentimentTier(StrEnum):
-    """Which sentiment model classify uses."""
-
-    FAST = "fast"
-    ACCURATE = "accurate"
-
-
 def classify(
     file: Annotated[
         Path | None,
@@ -453,7 +446,7 @@ def classify(
         SentimentTier,
         typer.Option(
             help="fast: the shipped model (10,000 texts/s); accurate: also the e5 embedding "
-            "head, averaged with it (about 10 texts per CPU second; needs guanxi[accurate])."
+            "head, averaged with it (about 10 texts per CPU second; needs guanxi\\[accurate])."
         ),
     ] = SentimentTier.FAST,
 ) -> None:
