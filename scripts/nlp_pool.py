@@ -17,6 +17,11 @@ only those chunks:
 
     python scripts/nlp_pool.py --chunks-070 --mirrors /work/.mirror
 
+The chunks of labeller "j" (080 on: general Weibo posts of SMP2020-EWECT's training file that
+want, ask or are ordinary) are added the same way, from the mirror of Tom-HG/smp2020 alone:
+
+    python scripts/nlp_pool.py --chunks-080 --mirrors /work/.mirror
+
 The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
 ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
 weibo-crawler) are never read.
@@ -1390,6 +1395,115 @@ def _options_070(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Chunks 080 on (labeller "j"): the general Weibo posts of SMP2020-EWECT's training file, which
+# the thirteenth batch did not have (it took the validation and test files): every post that
+# wants something (the thirteenth batch's word list), every post that asks before buying, then
+# posts that ask a question near shopping, then ordinary posts of the same file. The training
+# file is read from the evaluation's five-fold split in Tom-HG/smp2020 (fold 0's training and
+# development files hold every training post once; their epidemic rows are left out, the
+# epidemic set being drawn before).
+SMP2020_TRAIN = {
+    "repository": "Tom-HG/smp2020",
+    "commit": "9b04c7274dfbeb20de2083a78c83bc8c1c7ddacf",
+    "licence": (
+        "no licence stated (SMP2020-EWECT, the evaluation's general Weibo posts of every topic: "
+        "its training file, as split into folds by the repository)"
+    ),
+}
+SMP2020_TRAIN_FILES = (
+    "SMP2020代码整理/project/model-0/data/train0.csv",
+    "SMP2020代码整理/project/model-0/data/dev0.csv",
+)
+FIRST_CHUNK_080 = 80
+LAST_CHUNK_080 = 89
+SHOPPING_QUESTION = re.compile(r"[?？]|吗|呢")
+SHOPPING_NEAR = re.compile(
+    r"买|购|店|价|钱|牌子|品牌|推荐|好用|链接|淘宝|京东|快递|外卖|衣服|裙|鞋|包包|手机|电脑|相机"
+    r"|化妆|口红|面膜|护肤|餐厅|饭店|酒店|旅游|门票|票|车"
+)
+
+
+def smp2020_training_posts(mirror: Path) -> Iterator[dict[str, Any]]:
+    """The general posts (``type`` usual) of SMP2020-EWECT's training file, from the fold files
+    (``content,labels,type``)."""
+    repo = mirror / "Tom-HG+smp2020" / "repo"
+    if not repo.exists():
+        raise SystemExit(
+            f"no mirror of Tom-HG/smp2020 at {repo}: fetch it (a git snapshot of the public "
+            "repository) or give its parent directory with --mirrors"
+        )
+    for path in SMP2020_TRAIN_FILES:
+        data = _git_show(repo, SMP2020_TRAIN["commit"], path).decode("utf-8-sig")
+        for row in csv.DictReader(io.StringIO(data)):
+            if row.get("type") == "usual":
+                yield {
+                    "text": row.get("content") or "",
+                    "platform": "weibo",
+                    "source": {**SMP2020_TRAIN, "path": path},
+                }
+
+
+def batch_080(args: argparse.Namespace, seen: set[str]) -> list[dict[str, Any]]:
+    """Chunks 080 on: SMP2020's training posts that want (all), that ask before buying (all),
+    that ask a question near shopping, and ordinary ones; ``seen`` holds the texts already in
+    chunks."""
+    rng = random.Random(80)
+    posts = list(smp2020_training_posts(args.mirrors))
+    rng.shuffle(posts)
+    batch = _admit([p for p in posts if _cued(WANTS_ANY, p)], seen)
+    batch += _admit([p for p in posts if _cued(ASKS_ANY, p)], seen)
+    questions = [
+        p for p in posts if SHOPPING_QUESTION.search(p["text"]) and SHOPPING_NEAR.search(p["text"])
+    ]
+    batch += _admit(questions, seen)[: args.smp_train_asking]
+    batch += _admit(posts, seen)[: args.smp_train_ordinary]
+    rng.shuffle(batch)
+    return batch
+
+
+def chunks_080(args: argparse.Namespace) -> int:
+    """Write chunks 080 on, drawn against the texts of every other chunk file in
+    ``args.output``; no other chunk is read from the sources or written."""
+    seen: set[str] = set()
+    for path in sorted(args.output.glob("chunk-*.jsonl")):
+        if FIRST_CHUNK_080 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_080:
+            continue
+        with path.open(encoding="utf-8") as f:
+            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    batch = batch_080(args, seen)
+    numbered = [
+        (FIRST_CHUNK_080 + start // CHUNK, batch[start : start + CHUNK])
+        for start in range(0, len(batch), CHUNK)
+    ]
+    if not numbered or numbered[-1][0] > LAST_CHUNK_080:
+        raise SystemExit(f"chunks 080-089 cannot hold {len(batch)} texts")
+    _write_chunks(args.output, numbered)
+    for number, rows in numbered:
+        print(f"chunk-{number:03d}: {len(rows)} texts")
+    return 0
+
+
+def _options_080(parser: argparse.ArgumentParser) -> None:
+    """The options of chunks 080 on (labeller "j")."""
+    parser.add_argument(
+        "--chunks-080",
+        action="store_true",
+        help="write only chunks 080 on (labeller j), drawn against the chunks present",
+    )
+    parser.add_argument(
+        "--smp-train-asking",
+        type=int,
+        default=120,
+        help="chunks 080 on: SMP2020 training posts that ask a question near shopping",
+    )
+    parser.add_argument(
+        "--smp-train-ordinary",
+        type=int,
+        default=80,
+        help="chunks 080 on: ordinary SMP2020 training posts",
+    )
+
+
 def _arguments() -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1517,6 +1631,7 @@ def _arguments() -> argparse.Namespace:
     )
     _sixteenth_arguments(parser)
     _options_070(parser)
+    _options_080(parser)
     return parser.parse_args()
 
 
@@ -1604,13 +1719,15 @@ def whole_pool(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    """Build the pool (or only the sixteenth batch, or only chunks 070 on) and print its
-    counts per source."""
+    """Build the pool (or only the sixteenth batch, or only chunks 070 on, or only chunks 080
+    on) and print its counts per source."""
     args = _arguments()
     if args.only_sixteenth:
         return only_sixteenth(args)
     if args.chunks_070:
         return chunks_070(args)
+    if args.chunks_080:
+        return chunks_080(args)
     return whole_pool(args)
 
 

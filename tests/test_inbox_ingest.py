@@ -243,7 +243,7 @@ def test_the_scheduled_job_syncs_every_connected_channel(
     monkeypatch.setattr(scheduled, "get_settings", lambda: settings)  # the job's own reference
     stack.tick(comments=2)
 
-    assert [job.name for job in scheduled.SCHEDULE] == ["inbox.sync"]
+    assert [job.name for job in scheduled.SCHEDULE] == ["inbox.sync", "inbox.rescore-sentiment"]
     assert scheduled.run_sync() == [channel.id]
     assert _count(db, ItemKind.COMMENT) == 2
     assert scheduled.run_sync() == [channel.id]

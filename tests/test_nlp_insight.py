@@ -397,7 +397,9 @@ def test_batch_scoring_equals_scoring_the_features_as_strings(task: str) -> None
         scorer = load_model(shipped_path(SOURCE_MODEL_FILE)).scorer
         named, strings = source_named_features, source_features
     expected = scorer.probabilities([strings(work) for work in works])
-    found, _, _ = scorer.score_batch(batch_grams(works), [named(work) for work in works])
+    found = scorer.score_batch(
+        batch_grams(works), scorer.named_rows([named(work) for work in works])
+    )
     assert found.shape == expected.shape
     assert abs(found - expected).max() < 1e-9
 

@@ -71,6 +71,34 @@ def test_language(text: str, language: str) -> None:
     assert detect_language(text) == language
 
 
+def test_the_batch_reads_language_and_script_as_the_rules_of_one_text() -> None:
+    """Given texts of every script the steps tell apart (Han past the Basic Multilingual
+    Plane, compatibility ideographs, kana, hangul, Cyrillic, Greek, Arabic, Thai, emoji,
+    Latin around the 2.5-letters-a-character line, Traditional, mixed), when one batch goes
+    through the language and script steps (characters counted at once in numpy), then each
+    text gets what ``detect_language`` and the per-character script sets give it alone."""
+    from guanxi.nlp.text import HAN_RE, script_characters  # noqa: PLC0415
+
+    texts = [
+        "", " ", "好", "hello world", "Hello 你好", "這個產品很好用，皇后", "这个產品",
+        "日本語のテキストです", "한국어 텍스트", "Привет мир", "𠀀𠀁 好", "😀😀",
+        "ab", "a 中", "123 456", "后 皇后", "後來", "iPhone 15 Pro Max 真香", "\U000e0041中",
+        "\U00031350 ok", "\uf900\ufa00", "مرحبا 你", "ไทย 中文", "Ελληνικά", "中aaa", "中aa",
+        "发财了發財了", "臺灣 台湾",
+    ]  # fmt: skip
+    batch = run_steps(*(Document(text) for text in texts))
+    traditional, simplified = script_characters()
+    for work in batch:
+        prose = work.prose
+        assert work.language == detect_language(prose), prose
+        if traditional.isdisjoint(prose):
+            assert work.normalized_text == prose, prose
+            assert work.script == ("simplified" if HAN_RE.search(prose) else "none"), prose
+        else:
+            assert work.script in {"traditional", "mixed"}, prose
+            assert (work.script == "mixed") <= (not simplified.isdisjoint(prose)), prose
+
+
 def test_traditional_is_normalised_to_simplified_and_the_original_kept() -> None:
     """Given Traditional, Simplified and mixed texts, the script is recorded, the analysis
     text is Simplified, and the document's text is untouched."""

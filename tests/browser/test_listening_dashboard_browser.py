@@ -169,9 +169,9 @@ def test_share_of_voice_asks_for_a_competitor_and_the_funnel_has_numbers(
     expect(stages).to_have_attribute("data-ready", "true")
     label = dashboard.evaluate(
         "() => echarts.getInstanceByDom(document.querySelector('[data-panel=stages]'))"
-        ".getOption().series[0].label.formatter"
+        ".getOption().series[0].label.formatter({name: 'Evaluation', value: 12345})"
     )
-    assert "{c}" in label
+    assert label == "Evaluation: 12,345"  # the figure grouped as the page's language writes it
     platforms = dashboard.locator('[data-panel="platforms"]')
     expect(platforms).to_have_attribute("data-ready", "true")
     names = dashboard.evaluate(

@@ -38,7 +38,7 @@ from guanxi.cli import (
 )
 from guanxi.core import migrate
 from guanxi.core.capability import capabilities
-from guanxi.core.console import console, err_console, stage_progress
+from guanxi.core.console import console, err_console, stage_progress, warn
 from guanxi.core.console import fail as _fail
 from guanxi.core.console import sessions as _sessions
 from guanxi.core.db import session_scope
@@ -46,7 +46,7 @@ from guanxi.core.errors import UserError
 from guanxi.core.maththreads import one_math_thread
 from guanxi.core.schedule import load_schedule, run_schedule
 from guanxi.core.security import SecretBox
-from guanxi.core.settings import ConfigurationError, get_settings
+from guanxi.core.settings import ConfigurationError, SentimentTier, get_settings
 from guanxi.core.worker import size_pool
 
 app = typer.Typer(
@@ -123,6 +123,7 @@ def serve(
 
     if reload and workers > 1:
         raise _fail("--reload runs one process; leave out --workers or --reload")
+    check_sentiment_tier()
     # Made (and kept on disk, outside production) before the processes start, so all sign
     # sessions with the same key.
     get_settings().resolved_secret_key()
@@ -135,6 +136,21 @@ def serve(
         proxy_headers=False,
         workers=workers,
     )
+
+
+def check_sentiment_tier() -> None:
+    """Warn when the deployment chose the accurate sentiment tier but cannot run it: the
+    server and worker still start, and inbox items keep the fast model's sentiment."""
+    if get_settings().sentiment_tier is not SentimentTier.ACCURATE:
+        return
+    from guanxi.nlp.accurate import tier_problem  # noqa: PLC0415 - the accurate tier's module, only when it was chosen
+
+    problem = tier_problem()
+    if problem is not None:
+        warn(
+            f"GUANXI_SENTIMENT_TIER is accurate, but it cannot run: {problem} Until then the "
+            "inbox keeps the fast model's sentiment."
+        )
 
 
 @user_app.command("create")
@@ -292,6 +308,7 @@ def worker(
     one_math_thread()
     if exit_with_parent:  # first: a parent that dies while the worker loads is noticed too
         _stop_when_orphaned()
+    check_sentiment_tier()
     size_pool(workers)  # a connection pool for that many jobs at once, before any is used
     tasks = _tasks()
     # Load the engine before the schedule thread and the workers need it (one import, here).

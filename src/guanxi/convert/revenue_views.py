@@ -5,6 +5,7 @@ model side by side (how much the answer depends on the model)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +24,7 @@ from guanxi.web.rendering import render
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 DEFAULT_DAYS = 30
+TOP_POSTS = 10  # the "by post" table's rows until the reader asks for every post
 
 
 @router.get("/w/{slug}/revenue")
@@ -101,6 +103,9 @@ def _revenue(
         "can_write": membership.can(Permission.WRITE),
         "platform_reported": [],
         "paths": None,
+        "top_posts": TOP_POSTS,
+        "all_posts": query.get("posts") == "all",
+        "all_posts_query": urlencode({**query, "posts": "all"}),
     }
     try:
         compared = reports.compare_models(

@@ -34,6 +34,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def warn(message: str) -> None:
+    """Print ``message`` as a warning (escaped, as ``fail`` does)."""
+    err_console.print(f"[bold yellow]warning:[/] {escape(message)}")
+
+
 def sessions() -> sessionmaker[Session]:
     """A session factory on the configured database."""
     return make_session_factory(make_engine(get_settings().resolved_database_url))

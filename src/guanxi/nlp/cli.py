@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,6 +15,10 @@ from rich.table import Table
 from guanxi.core import i18n
 from guanxi.core.console import console, err_console, fail
 from guanxi.core.errors import UserError
+
+# classify and evaluate choose the models as the setting does for the inbox: the fast ones,
+# or also the e5 heads.
+from guanxi.core.settings import SentimentTier as Tier
 from guanxi.nlp.pipeline import Pipeline, default_pipeline
 from guanxi.nlp.service import classify_lines
 
@@ -45,13 +48,6 @@ def _with_progress(description: str, work: Callable[[Callable[[int], None]], T])
             return work(lambda done: bar.advance(task, done))
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from None
-
-
-class Tier(StrEnum):
-    """Which models classify (and evaluate) use: the fast ones, or also the e5 heads."""
-
-    FAST = "fast"
-    ACCURATE = "accurate"
 
 
 def _shipped_dir() -> Path:
@@ -116,7 +112,7 @@ def train_accurate(
 
     Embeds the Weibo training posts and a sample of the training reviews in DATA (about ten
     texts per CPU second: some 20 CPU minutes for all the posts) and writes the head into the
-    package (or into OUTPUT). Needs guanxi[accurate] and guanxi[train]."""
+    package (or into OUTPUT). Needs guanxi\\[accurate] and guanxi\\[train]."""
     from guanxi.nlp.accurate_training import DEFAULT_VERSION, train_head  # noqa: PLC0415 - the trainer: imports the fast trainer, ~12 ms at every `guanxi` start
 
     command = "guanxi nlp train-accurate" + (f" --data {data}" if data != DEFAULT_CORPORA else "")
@@ -531,8 +527,8 @@ def classify(
         Tier,
         typer.Option(
             help="fast: the shipped models (10,000 texts/s); accurate: also the e5 embedding "
-            "heads of sentiment, source kind and stage, combined with them (about 10 texts per "
-            "CPU second; needs guanxi[accurate])."
+            "heads (sentiment and journey stage), combined with them (about 10 texts per CPU "
+            "second; needs guanxi\\[accurate])."
         ),
     ] = Tier.FAST,
 ) -> None:

@@ -3,16 +3,18 @@
 The sentiment, source-kind and stage models all read the character 1- to 3-grams of the
 start of a text (``features.text_window``). A batch's n-grams become int64 codes at once
 (``BatchGrams``), and every n-gram any loaded model knows has one id in a process-wide
-vocabulary (``GramVocabulary``): a batch's codes are looked up there once, and each model
-turns the ids into its own weight rows with one gather (``GramRows``). Looking a code up is
-one gather in an open hash table for almost every code, known or not.
+vocabulary (``GramVocabulary``): a batch's codes are looked up there once and become a
+sparse matrix (one row per text, one column per id), and each model's sums per text are one
+product of that matrix with the model's weights by id (``GramWeights``); the reasons shown
+read the model's weight row of each occurrence (``GramRows``). Looking a code up is one
+gather in an open hash table for almost every code, known or not.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from guanxi.nlp.features import MAX_GRAM, gram_code, text_window
 
@@ -28,8 +30,9 @@ HashLevel = tuple[int, int, "npt.NDArray[np.int64]", "npt.NDArray[np.intp]"]
 class BatchGrams:
     """The character n-grams of a batch of text windows as int64 codes (``gram_code``),
     computed once and shared by the models: every occurrence's code and the text it belongs
-    to, each text's number of n-grams, and (once asked for) every occurrence's id in the
-    vocabulary."""
+    to, text by text (each text's 1-grams, 2-grams then 3-grams, in the order of the text),
+    each text's number of n-grams, and (once asked for) every occurrence's id in the
+    vocabulary and the batch's sparse matrix of ids."""
 
     def __init__(self, windows: Sequence[str]) -> None:
         import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
@@ -50,11 +53,16 @@ class BatchGrams:
             # np.take with indices rather than a mask: several times faster on these arrays.
             codes.append(code.take(same))
             texts.append(text_of.take(same))
-        self.codes = np.concatenate(codes)
-        self.text_of = np.concatenate(texts)
+        text_of = np.concatenate(texts)
+        # Text by text, so that each text's occurrences are one row of ``matrix``: a stable
+        # sort of three sorted runs, linear. Within a text the order stays 1-, 2-, 3-grams.
+        order = np.argsort(text_of, kind="stable")
+        self.codes = np.concatenate(codes).take(order)
+        self.text_of = text_of.take(order)
         self.counts = lengths + np.maximum(lengths - 1, 0) + np.maximum(lengths - 2, 0)
         self.size = len(windows)
         self._ids: tuple[int, npt.NDArray[np.intp]] | None = None
+        self._matrix: tuple[int, Any] | None = None
 
     def ids(self) -> npt.NDArray[np.intp]:
         """Every occurrence's id in the vocabulary (0: no loaded model knows it), looked up
@@ -63,6 +71,25 @@ class BatchGrams:
         if self._ids is None or self._ids[0] != generation:
             self._ids = (generation, table.find(self.codes))
         return self._ids[1]
+
+    def matrix(self) -> Any:  # scipy.sparse.csr_array (untyped)
+        """The batch as a sparse matrix: one row per text, one column per vocabulary id,
+        each occurrence of an n-gram a model knows counted once, in the order of the text (a
+        product sums each row in that order)."""
+        ids = self.ids()
+        generation = VOCABULARY.table()[0]
+        if self._matrix is None or self._matrix[0] != generation:
+            import numpy as np  # noqa: PLC0415 - loaded by __init__
+            from scipy.sparse import csr_array  # noqa: PLC0415 - loaded with the models (GramWeights)
+
+            known = np.flatnonzero(ids)  # the others weigh nothing in every model
+            starts = np.zeros(self.size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.text_of.take(known), minlength=self.size), out=starts[1:])
+            matrix = csr_array(
+                (np.ones(len(known)), ids.take(known), starts), shape=(self.size, generation + 1)
+            )
+            self._matrix = (generation, matrix)
+        return self._matrix[1]
 
 
 def batch_grams(batch: Sequence[Work]) -> BatchGrams:
@@ -154,22 +181,51 @@ class GramVocabulary:
                 code = gram_code(gram)
                 result[gram] = ids.setdefault(code, len(ids) + 1)
             if self._table is None or len(ids) != self._table[0]:
-                self._table = None
+                self._table = self._build()  # with the model, not in the first batch
             return result
 
     def table(self) -> tuple[int, HashTable]:
         """The hash table of every known code, with its generation (the number of ids)."""
         with self._lock:
             if self._table is None:
-                import numpy as np  # noqa: PLC0415 - heavy: loads with the first model
-
-                codes = np.fromiter(self._ids, dtype=np.int64, count=len(self._ids))
-                ids = np.fromiter(self._ids.values(), dtype=np.intp, count=len(self._ids))
-                self._table = (len(self._ids), HashTable(codes, ids))
+                self._table = self._build()
             return self._table
+
+    def _build(self) -> tuple[int, HashTable]:
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first model
+
+        codes = np.fromiter(self._ids, dtype=np.int64, count=len(self._ids))
+        ids = np.fromiter(self._ids.values(), dtype=np.intp, count=len(self._ids))
+        return (len(self._ids), HashTable(codes, ids))
 
 
 VOCABULARY = GramVocabulary()
+
+
+class GramWeights:
+    """One model's weights of its n-grams (a column per class, or per quantity it sums) by
+    vocabulary id (row 0, and the ids of n-grams it does not know: zeros), so that the sums
+    per text of a batch are one sparse product (``BatchGrams.matrix``)."""
+
+    def __init__(self, grams: Sequence[str], values: npt.NDArray[np.float64]) -> None:
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first model
+        import scipy.sparse  # noqa: F401, PLC0415 - heavy (~0.3 s): with the model, not in the first batch
+
+        ids = VOCABULARY.add(grams)
+        self._by_id = np.zeros((max(ids.values(), default=0) + 1, values.shape[1]))
+        self._by_id[[ids[gram] for gram in grams]] = values
+
+    def sums(self, grams: BatchGrams) -> npt.NDArray[np.float64]:
+        """The sum of the weights of each text's n-gram occurrences (a row per text), added
+        in the order of the text."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        matrix = grams.matrix()
+        if len(self._by_id) < matrix.shape[1]:  # n-grams of models loaded later
+            missing = matrix.shape[1] - len(self._by_id)
+            self._by_id = np.concatenate([self._by_id, np.zeros((missing, self._by_id.shape[1]))])
+        result: npt.NDArray[np.float64] = matrix @ self._by_id
+        return result
 
 
 class GramRows:

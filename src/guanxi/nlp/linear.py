@@ -8,10 +8,10 @@ features are strings (``guanxi.nlp.features.text_features`` / ``author_features`
 reason for a prediction is the strongest features present, in readable words.
 
 Scoring a batch runs in numpy (``Scorer.score_batch``): the character n-grams of every
-text of the batch, found once for every model (``guanxi.nlp.grams``), become the model's
-weight rows with one gather, and the weight rows found are summed per text with
-``np.bincount``, scaled by 1/sqrt(the number of the text's features) (``feature_scale``);
-only the few other features (emoticons, marks, the author) go through a dictionary.
+text of the batch, found once for every model (``guanxi.nlp.grams``), are summed per text
+and class with one sparse product, the few other features (emoticons, marks, the author,
+found through a dictionary) are added, and the sums are scaled by 1/sqrt(the number of the
+text's features) (``feature_scale``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import MAX_GRAM
-from guanxi.nlp.grams import BatchGrams, GramRows
+from guanxi.nlp.grams import BatchGrams, GramRows, GramWeights
 from guanxi.nlp.model_files import FileMessages, read_model_json
 
 if TYPE_CHECKING:
@@ -85,7 +85,8 @@ class LinearModel:
 
 class Scorer:
     """The weights as a matrix; the n-gram features found through the shared vocabulary
-    (``GramRows``), the other features through a dictionary."""
+    (``GramWeights`` to score, ``GramRows`` for the reasons), the other features through a
+    dictionary."""
 
     def __init__(self, model: LinearModel) -> None:
         import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
@@ -98,9 +99,16 @@ class Scorer:
         self.matrix = matrix  # row 0 is zero: every text has it, so no text is empty
         self.columns = np.ascontiguousarray(matrix.T)  # one class's weights, for a gather
         self.pull = matrix - matrix.mean(axis=1, keepdims=True)
+        # Each pull's rank, strongest first (equal pulls, equal ranks): ``strongest`` sorts
+        # by text and pull with one stable sort of one integer key.
+        levels, inverse = np.unique(self.pull.ravel(), return_inverse=True)
+        self.pull_rank = len(levels) - 1 - inverse.reshape(-1)
+        self.pull_levels = len(levels)
         self.names = ["", *model.weights]
         self.intercepts = np.array(model.intercepts, dtype=np.float64)
-        self.gram_rows = GramRows({f: row for f, row in self.index.items() if len(f) <= MAX_GRAM})
+        gram_rows = {f: row for f, row in self.index.items() if len(f) <= MAX_GRAM}
+        self.gram_rows = GramRows(gram_rows)
+        self.gram_weights = GramWeights(list(gram_rows), matrix[list(gram_rows.values())])
 
     def probabilities(self, batch: Sequence[Sequence[str]]) -> npt.NDArray[np.float64]:
         """P(class) for each text of ``batch`` (its features as strings), rows summing to
@@ -114,37 +122,59 @@ class Scorer:
         counts = np.fromiter(map(len, batch), dtype=np.float64, count=len(batch))
         return self._softmax(sums, counts)
 
+    def named_rows(
+        self, named: Sequence[Sequence[str]]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The weight rows of the features other than n-grams of each text of a batch (those
+        the model knows), with the text each belongs to, and each text's number of them
+        (known or not): for ``score_batch`` and ``found``."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        get = self.index.get
+        rows: list[int] = []
+        texts: list[int] = []
+        for text, features in enumerate(named):
+            for row in filter(None, map(get, features)):
+                rows.append(row)
+                texts.append(text)
+        counts = np.fromiter(map(len, named), dtype=np.int64, count=len(named))
+        return np.array(rows, dtype=np.intp), np.array(texts, dtype=np.int64), counts
+
     def score_batch(
-        self, grams: BatchGrams, named: Sequence[Sequence[str]]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        self,
+        grams: BatchGrams,
+        named: tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    ) -> npt.NDArray[np.float64]:
         """P(class) for each text of a batch, from its n-grams (``grams``) and its other
-        features (``named``); and the weight rows found with the text each belongs to (for
-        ``strongest``)."""
+        features (``named``, from ``named_rows``)."""
+        import numpy as np  # noqa: PLC0415 - already loaded by __init__
+
+        rows, texts, named_counts = named
+        sums = self.gram_weights.sums(grams)
+        # Added in order after the text's n-grams (np.add.at is unbuffered): each text's sum
+        # adds its features in the order of the text, n-grams first.
+        np.add.at(sums, texts, self.matrix.take(rows, axis=0))
+        counts = grams.counts + named_counts
+        return self._softmax(sums, counts.astype(np.float64))
+
+    def found(
+        self,
+        grams: BatchGrams,
+        named: tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """The weight rows of the features the model knows of each text of a batch (n-grams
+        then the others, in the order of the text), with the text each belongs to: for
+        ``strongest``."""
         import numpy as np  # noqa: PLC0415 - already loaded by __init__
 
         rows = self.gram_rows.of(grams)
         # np.take with the indices of the known ones: several times faster than masks here.
         known = np.flatnonzero(rows)
-        rows, texts = rows.take(known), grams.text_of.take(known)
-        get = self.index.get
-        extra_rows: list[int] = []
-        extra_texts: list[int] = []
-        for text, features in enumerate(named):
-            for row in filter(None, map(get, features)):
-                extra_rows.append(row)
-                extra_texts.append(text)
-        if extra_rows:
-            rows = np.concatenate([rows, np.array(extra_rows, dtype=np.intp)])
-            texts = np.concatenate([texts, np.array(extra_texts, dtype=np.int64)])
-        sums: npt.NDArray[np.float64] = np.stack(
-            [
-                np.bincount(texts, weights=column.take(rows), minlength=grams.size)
-                for column in self.columns
-            ],
-            axis=1,
+        named_rows, named_texts, _ = named
+        return (
+            np.concatenate([rows.take(known), named_rows]),
+            np.concatenate([grams.text_of.take(known), named_texts]),
         )
-        counts = grams.counts + np.fromiter(map(len, named), dtype=np.int64, count=len(named))
-        return self._softmax(sums, counts.astype(np.float64)), rows, texts
 
     def _softmax(
         self, sums: npt.NDArray[np.float64], counts: npt.NDArray[np.float64]
@@ -174,10 +204,12 @@ class Scorer:
         if not len(rows):
             return result
         # Gathers with np.take from flat indices: several times faster than 2-D or mask indexing.
-        pulls = self.pull.ravel().take(rows * self.pull.shape[1] + best.take(texts))
-        positive = np.flatnonzero(pulls > 0)
-        rows, texts, pulls = rows.take(positive), texts.take(positive), pulls.take(positive)
-        order = np.lexsort((-pulls, texts))
+        cells = rows * self.pull.shape[1] + best.take(texts)
+        positive = np.flatnonzero(self.pull.ravel().take(cells) > 0)
+        rows, texts, cells = rows.take(positive), texts.take(positive), cells.take(positive)
+        # By text, then strongest first, ties in the order found (a stable sort of one key:
+        # four times faster than np.lexsort of the text and the pull).
+        order = np.argsort(texts * self.pull_levels + self.pull_rank.take(cells), kind="stable")
         rows, texts = rows.take(order), texts.take(order)
         # The first few of each text (a repeated n-gram is there once per occurrence)...
         starts = np.searchsorted(texts, np.arange(len(best)))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import sentiment_features
-from guanxi.nlp.grams import BatchGrams, GramRows, batch_grams
+from guanxi.nlp.grams import BatchGrams, GramWeights, batch_grams
 from guanxi.nlp.model_files import FileMessages, read_model_json
 from guanxi.nlp.pipeline import Work
 
@@ -124,20 +124,18 @@ class GramScorer:
         import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
 
         self.bias = model.gram_bias
-        self.rows = GramRows({gram: row for row, gram in enumerate(model.grams, start=1)})
-        pairs = np.array([(0.0, 0.0), *model.grams.values()], dtype=np.float64).reshape(-1, 2)
-        self.value = pairs[:, 0] * pairs[:, 1]
-        self.square = pairs[:, 1] * pairs[:, 1]
+        pairs = np.array(list(model.grams.values()), dtype=np.float64).reshape(-1, 2)
+        self.weights = GramWeights(
+            list(model.grams),
+            np.stack([pairs[:, 0] * pairs[:, 1], pairs[:, 1] * pairs[:, 1]], axis=1),
+        )
 
     def scores(self, grams: BatchGrams) -> npt.NDArray[np.float64]:
         """The n-gram score of each text of a batch."""
         import numpy as np  # noqa: PLC0415 - already loaded by __init__
 
-        rows = self.rows.of(grams)
-        known = np.flatnonzero(rows)  # np.take with indices: faster than masks here
-        rows, texts = rows.take(known), grams.text_of.take(known)
-        total = np.bincount(texts, weights=self.value.take(rows), minlength=grams.size)
-        norm = np.sqrt(np.bincount(texts, weights=self.square.take(rows), minlength=grams.size))
+        sums = self.weights.sums(grams)
+        total, norm = sums[:, 0], np.sqrt(sums[:, 1])
         result: npt.NDArray[np.float64] = self.bias + total / np.where(norm > 0, norm, 1.0)
         return result
 
@@ -227,9 +225,11 @@ class SentimentStep:
         return True
 
     def setup(self) -> None:
-        """Load the model (once)."""
+        """Load the model and build its numpy form (once)."""
         if self._model is None:
-            self._model = load_model(self._path)
+            model = load_model(self._path)
+            model.gram_scorer  # noqa: B018 - built here, not in the first batch
+            self._model = model
 
     def version(self) -> str:
         """The model's version."""

@@ -258,6 +258,7 @@ class SourceKindStep:
         _cue_automaton()
         if not self._rules and (self._explicit or self._path.is_file()):
             self._model = load_model(self._path)
+            self._model.scorer  # noqa: B018 - built here, not in the first batch
             if self._refine is not None:
                 self._refine.setup()
         self._ready = True
@@ -282,13 +283,13 @@ class SourceKindStep:
         import numpy as np  # noqa: PLC0415 - loaded with the model's scorer
 
         scorer = model.scorer
-        probabilities, rows, texts = scorer.score_batch(
-            batch_grams(batch), [source_named_features(work) for work in batch]
-        )
+        grams = batch_grams(batch)
+        named = scorer.named_rows([source_named_features(work) for work in batch])
+        probabilities = scorer.score_batch(grams, named)
         if self._refine is not None:  # the accurate tier
             probabilities = self._refine.refine("source_kind", model.classes, batch, probabilities)
         best = probabilities.argmax(axis=1)
-        reasons = scorer.strongest(rows, texts, best, 5)
+        reasons = scorer.strongest(*scorer.found(grams, named), best, 5)
         # The chosen class's probability of every text in one gather, as Python floats.
         confidence = probabilities.ravel().take(
             best + probabilities.shape[1] * np.arange(len(best))

@@ -148,6 +148,7 @@ class JourneyStageStep:
         _cues()
         if not self._rules and (self._explicit or self._path.is_file()):
             self._model = load_model(self._path)
+            self._model.scorer  # noqa: B018 - built here, not in the first batch
             if self._refine is not None:
                 self._refine.setup()
         self._ready = True
@@ -171,9 +172,9 @@ class JourneyStageStep:
                 work.stage, work.stage_cue = match.stage, match.cue
             return
         scorer = model.scorer
-        probabilities, rows, texts = scorer.score_batch(
-            batch_grams(batch), [stage_named_features(work) for work in batch]
-        )
+        grams = batch_grams(batch)
+        named = scorer.named_rows([stage_named_features(work) for work in batch])
+        probabilities = scorer.score_batch(grams, named)
         if self._refine is not None:  # the accurate tier
             probabilities = self._refine.refine("stage", model.classes, batch, probabilities)
         best = probabilities.argmax(axis=1).tolist()
@@ -188,10 +189,11 @@ class JourneyStageStep:
         if missing:  # no cue of the stage: the text's strongest n-gram for it, to highlight
             import numpy as np  # noqa: PLC0415 - loaded by the scorer
 
+            rows, texts = scorer.found(grams, named)
             wanted = np.isin(texts, missing)
             strongest = scorer.strongest(
                 rows[wanted], texts[wanted], np.array(best, dtype=np.intp), 8
             )
             for index in missing:
-                grams = [feature for feature in strongest[index] if len(feature) <= MAX_GRAM]
-                batch[index].stage_cue = max(grams, key=len) if grams else ""
+                found = [feature for feature in strongest[index] if len(feature) <= MAX_GRAM]
+                batch[index].stage_cue = max(found, key=len) if found else ""

@@ -12,9 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
+from typing import TYPE_CHECKING
 
 from guanxi.checks.script import Conversion, convert
 from guanxi.nlp.pipeline import Work
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 EMOTICON_RE = re.compile(r"\[([^\[\]\s]{1,10})\]")
 MARKER_RE = re.compile(r"\{%(.{0,80}?)%\}")
@@ -110,16 +115,54 @@ class LanguageStep:
         return True
 
     def setup(self) -> None:
-        """Nothing to load."""
+        """Build the table of character classes (once)."""
+        character_classes()
 
     def version(self) -> str:
         """No model."""
         return ""
 
     def run(self, batch: Sequence[Work]) -> None:
-        """Fill ``language``."""
-        for work in batch:
-            work.language = detect_language(work.prose)
+        """Fill ``language``: the common case (Han characters outweigh Latin letters, no
+        other script) from the batch's characters counted at once in numpy, the rest by
+        ``detect_language``."""
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+        proses = [work.prose for work in batch]
+        codes, text_of = code_points(proses)
+        classes = character_classes().take(np.minimum(codes, 0xFFFF))
+        classes[(codes >= 0x20000) & (codes <= 0x3134F)] = HAN  # HAN_RE's, past the BMP
+        counts = np.bincount(text_of * 4 + classes, minlength=4 * len(batch)).reshape(-1, 4)
+        han, latin, other = counts[:, HAN], counts[:, LATIN], counts[:, OTHER_SCRIPT]
+        chinese = (han > 0) & (han * LATIN_LETTERS_PER_HAN >= latin) & (other == 0)
+        for work, prose, is_chinese in zip(batch, proses, chinese.tolist(), strict=True):
+            work.language = "zh" if is_chinese else detect_language(prose)
+
+
+# The character classes ``LanguageStep`` counts (those of HAN_RE, LATIN_RE, OTHER_SCRIPT_RE).
+NO_CLASS, HAN, LATIN, OTHER_SCRIPT = 0, 1, 2, 3
+
+
+@cache
+def character_classes() -> npt.NDArray[np.intp]:
+    """The class of each character of the Basic Multilingual Plane, by code point (read off
+    the patterns themselves, so the two cannot disagree)."""
+    import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+    every_character = "".join(map(chr, range(0x10000)))
+    table = np.zeros(0x10000, dtype=np.intp)
+    for pattern, value in ((HAN_RE, HAN), (LATIN_RE, LATIN), (OTHER_SCRIPT_RE, OTHER_SCRIPT)):
+        table[[found.start() for found in pattern.finditer(every_character)]] = value
+    return table
+
+
+def code_points(texts: Sequence[str]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Every character of ``texts`` as its code point, with the text it belongs to."""
+    import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
+    raw = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return raw.astype(np.intp), np.repeat(np.arange(len(texts), dtype=np.intp), lengths)
 
 
 def detect_language(prose: str) -> str:
@@ -151,8 +194,8 @@ class NormalizeStep:
         return True
 
     def setup(self) -> None:
-        """Build the per-character script tables from OpenCC's dictionaries (once)."""
-        script_characters()
+        """Build the per-character script table from OpenCC's dictionaries (once)."""
+        script_table()
 
     def version(self) -> str:
         """No model of our own."""
@@ -160,23 +203,34 @@ class NormalizeStep:
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``script`` and ``normalized_text``; only texts with Traditional characters go
-        through OpenCC (in one call for the batch: per-call overhead dominates short posts)."""
-        traditional, simplified = script_characters()
+        through OpenCC (in one call for the batch: per-call overhead dominates short posts).
+        Which texts have Traditional, Simplified or any Han characters is found for the whole
+        batch at once in numpy."""
+        import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+        proses = [work.prose for work in batch]
+        codes, text_of = code_points(proses)
+        flags = script_table().take(np.minimum(codes, 0xFFFF))
+        flags[(codes >= 0x20000) & (codes <= 0x3134F)] = HAS_HAN  # HAN_RE's, past the BMP
+        counts = np.bincount(text_of * 8 + flags, minlength=8 * len(batch)).reshape(-1, 8)
+        kinds = np.arange(8)
+        has = [
+            (counts[:, (kinds & flag) > 0].sum(axis=1) > 0).tolist()
+            for flag in (HAS_TRADITIONAL, HAS_SIMPLIFIED, HAS_HAN)
+        ]
         to_convert: list[Work] = []
-        for work in batch:
-            prose = work.prose
-            has_traditional = not traditional.isdisjoint(prose)
-            has_simplified = not simplified.isdisjoint(prose)
-            if has_traditional and has_simplified:
+        for work, prose, has_traditional, simplified_characters, has_han in zip(
+            batch, proses, *has, strict=True
+        ):
+            if has_traditional:
                 # A character alone may read as Simplified where its phrase is Traditional
                 # (后 in 皇后): the phrase-aware conversion decides.
-                has_simplified = convert(prose, Conversion.S2T) != prose
-            if has_traditional:
+                has_simplified = simplified_characters and convert(prose, Conversion.S2T) != prose
                 work.script = "mixed" if has_simplified else "traditional"
                 to_convert.append(work)
             else:
                 work.normalized_text = prose
-                work.script = "simplified" if HAN_RE.search(prose) else "none"
+                work.script = "simplified" if has_han else "none"
         if to_convert:
             # Prose has no newline (whitespace is collapsed), so the joined batch splits back.
             joined = "\n".join(work.prose for work in to_convert)
@@ -184,6 +238,23 @@ class NormalizeStep:
                 to_convert, convert(joined, Conversion.T2S).split("\n"), strict=True
             ):
                 work.normalized_text = converted
+
+
+# The bits of ``script_table``.
+HAS_TRADITIONAL, HAS_SIMPLIFIED, HAS_HAN = 1, 2, 4
+
+
+@cache
+def script_table() -> npt.NDArray[np.intp]:
+    """For each character of the Basic Multilingual Plane, by code point: whether it is
+    Traditional-only, Simplified-only (``script_characters``) and Han (HAN_RE)."""
+    import numpy as np  # noqa: PLC0415 - heavy: loads with the first enrich, not at import
+
+    traditional, simplified = script_characters()
+    table: npt.NDArray[np.intp] = np.where(character_classes() == HAN, HAS_HAN, 0)
+    table[list(map(ord, traditional))] |= HAS_TRADITIONAL
+    table[list(map(ord, simplified))] |= HAS_SIMPLIFIED
+    return table
 
 
 @cache

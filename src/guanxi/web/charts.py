@@ -84,11 +84,12 @@ def date_axis(days: Sequence[date]) -> dict[str, Any]:
 
 
 def funnel(items: Sequence[tuple[str, int]], **extra: Any) -> dict[str, Any]:
-    """A funnel series in the given order, each stage labelled with its name and number."""
+    """A funnel series in the given order, each stage labelled with its name and number (the
+    number grouped as the page's language writes it: ``charts.js``)."""
     return {
         "type": "funnel",
         "sort": "none",
-        "label": {"show": True, "position": "inside", "formatter": "{b}: {c}"},
+        "label": {"show": True, "position": "inside"},
         "data": [{"name": name, "value": value} for name, value in items],
         **extra,
     }

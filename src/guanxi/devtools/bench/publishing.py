@@ -416,7 +416,8 @@ class WorkerPool:
 def worker_env(
     *, settings: Settings, database_url: str, queue_url: str, sandbox_port: int
 ) -> dict[str, str]:
-    """The environment of a worker: the scratch database, queue, key and sandbox URLs."""
+    """The environment of a worker: the scratch database, queue, key and sandbox URLs, and
+    the inbox's sentiment tier the bench was run with (GUANXI_SENTIMENT_TIER)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUANXI_")}
     env.update(sandbox_environment(sandbox_port))
     env.update(
@@ -425,6 +426,7 @@ def worker_env(
         GUANXI_QUEUE_URL=queue_url,
         GUANXI_SECRET_KEY=settings.secret_key.get_secret_value(),
         GUANXI_MODE="development",
+        GUANXI_SENTIMENT_TIER=settings.sentiment_tier.value,
     )
     return env
 

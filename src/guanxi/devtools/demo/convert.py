@@ -3,11 +3,14 @@ orders over the analytics' 180 days, with the campaigns, KOLs, promo codes and t
 links that brought some of them.
 
 Three campaigns (Qixi, Mid-Autumn gifts, Double 11) each have a tracked link to the Tmall
-store and a KOL with a promo code; every demo post has a tracked link to the brand's mini
-program. Clicks follow the campaigns (more during them, from WeChat, Weibo, Douyin and
-Xiaohongshu's browsers, some bots); a share of the mini program's orders carries a click id,
-a share of the Tmall orders a KOL's code, and the rest carry nothing and stay unattributed,
-as they would. Each campaign has a budget over its days and its KOL a fee, and Douyin ad
+store and a KOL with a promo code. Clicks follow the campaigns (more during them, from
+WeChat, Weibo, Douyin and Xiaohongshu's browsers, some bots); a share of the mini program's
+orders carries a click id, a share of the Tmall orders a KOL's code, and the rest carry
+nothing and stay unattributed, as they would. Every other published demo post has a tracked
+link to the brand's mini program (``load_demo_post_sales``: the posts come with the
+accounts' analytics history, after the demo steps), clicked in the days after it went out,
+mostly in its own platform's app, and some of those clicks end in a mini-program order.
+Each campaign has a budget over its days and its KOL a fee, and Douyin ad
 spend runs beside Double 11, so the pages show ROAS and cost per order. Every order, click
 and cost is flagged ``illustrative``. Seeded, so every demo is the same; nothing is written
 twice.
@@ -57,7 +60,7 @@ from guanxi.convert.store import convert_store
 from guanxi.convert.store.base import ClickFact
 from guanxi.core.db import utcnow
 from guanxi.devtools.demo import DemoStep
-from guanxi.publishing.models import Campaign, Post
+from guanxi.publishing.models import Campaign, Post, Variant, VariantState
 from guanxi.sandbox.app import create_sandbox_app
 from guanxi.sandbox.wechat import (
     DEMO_WECHAT_APPID,
@@ -172,20 +175,6 @@ def _load_orders(db: Session, *, workspace: Workspace) -> None:
         )
         for demo, campaign in zip(CAMPAIGNS, campaigns, strict=True)
     ]
-    posts = db.scalars(
-        select(Post).where(Post.workspace_id == workspace.id).order_by(Post.id)
-    ).all()
-    post_links = [
-        links.create_link(
-            db,
-            workspace_id=workspace.id,
-            link=links.LinkInput(
-                url=MINI_PROGRAM, label=f"Mini program · {post.title}", post_id=post.id
-            ),
-            created_by_id=None,
-        )
-        for post in posts
-    ]
     db.flush()
     clicks: list[ClickFact] = []
     orders: list[Order] = []
@@ -199,8 +188,8 @@ def _load_orders(db: Session, *, workspace: Workspace) -> None:
             if demo.ends_days_ago <= back <= demo.starts_days_ago
         ]
         lift = max((demo.lift for demo, _c, _l in running if not demo.regions), default=1.0)
-        # During a campaign its link is shared beside the posts'; between campaigns, the posts'.
-        day_links = [link for _d, _c, link in running] + post_links or campaign_links
+        # During a campaign its link is shared; between campaigns, all of them go on working.
+        day_links = [link for _d, _c, link in running] or campaign_links
         day_clicks = [
             _click(rng, workspace, rng.choice(day_links), day, zone, len(clicks) + n)
             for n in range(int(rng.gauss(18, 5) * lift))
@@ -300,18 +289,26 @@ def _moment(rng: random.Random, day: date, zone: ZoneInfo) -> datetime:
 
 
 def _click(
-    rng: random.Random, workspace: Workspace, link: TrackedLink, day: date, zone: ZoneInfo, n: int
+    rng: random.Random,
+    workspace: Workspace,
+    link: TrackedLink,
+    day: date,
+    zone: ZoneInfo,
+    n: int,
+    *,
+    prefix: str = "demo",
+    apps: tuple[str, ...] = APPS,
 ) -> ClickFact:
     at = _moment(rng, day, zone)
     bot = rng.random() < 0.06
     return ClickFact(
-        click_id=f"demo{day:%Y%m%d}{n:06d}",
+        click_id=f"{prefix}{day:%Y%m%d}{n:06d}",
         link_id=link.id,
         workspace_id=workspace.id,
         clicked_at=at,
         hour=int(at.timestamp()) // 3600,
-        visitor=f"demo-visitor-{n}",
-        platform="" if bot else rng.choice(APPS),
+        visitor=f"{prefix}-visitor-{n}",
+        platform="" if bot else rng.choice(apps),
         device="desktop" if bot else rng.choice(("phone", "phone", "phone", "desktop", "tablet")),
         bot=bot,
         illustrative=True,
@@ -355,6 +352,122 @@ def _order(
         province=province,
         illustrative=True,
         **identifiers,
+    )
+
+
+POST_LINK_EVERY = 2  # every other published post carries a link to the mini program
+POST_CLICK_DAYS = 6  # a post's link is clicked on the days after it went out, fewer each day
+POST_ORDER_SHARE = 0.07  # people who clicked a post's link and then paid in the mini program
+
+
+def load_demo_post_sales(db: Session, *, workspace: Workspace) -> None:
+    """Tracked links on the demo's published posts, their clicks and the mini-program orders
+    that carry those clicks' ids (once): the revenue page's "by post" and a post's revenue.
+
+    The posts come with the accounts' analytics history, which is loaded after the demo steps
+    (``stack.load_demo_channels``), so this part runs there."""
+    has_post_links = db.scalar(
+        select(TrackedLink.id)
+        .where(TrackedLink.workspace_id == workspace.id, TrackedLink.post_id.is_not(None))
+        .limit(1)
+    )
+    if has_post_links is not None:
+        return
+    zone = ZoneInfo(workspace.timezone)
+    today = utcnow().astimezone(zone).date()
+    published = db.execute(
+        select(Post.id, Post.title, Post.created_at, Channel.platform)
+        .join(Variant, Variant.post_id == Post.id)
+        .join(Channel, Channel.id == Variant.channel_id)
+        .where(
+            Post.workspace_id == workspace.id,
+            Variant.state == VariantState.PUBLISHED,
+            Post.created_at >= utcnow() - timedelta(days=HISTORY_DAYS),
+        )
+        .order_by(Post.id)
+    ).all()
+    rng = random.Random(SEED + 1)  # noqa: S311 - made-up demo clicks, no secret
+    clicks: list[ClickFact] = []
+    orders: list[Order] = []
+    first_channel: dict[int, tuple[str, datetime, str]] = {
+        post_id: (title, created_at, platform)
+        for post_id, title, created_at, platform in reversed(published)
+    }  # a post's first channel, when it went out on several
+    campaigns = db.execute(
+        select(Campaign.id, Campaign.starts_on, Campaign.ends_on).where(
+            Campaign.workspace_id == workspace.id,
+            Campaign.name.in_([demo.name for demo in CAMPAIGNS]),
+        )
+    ).all()
+    went_out = {
+        post_id: created_at.replace(tzinfo=UTC).astimezone(zone).date()
+        for post_id, (_title, created_at, _platform) in first_channel.items()
+    }
+    # A post that went out during a campaign is one of its posts: the funnel reads its views,
+    # and its link counts for the campaign too.
+    campaign_of = {
+        post_id: key
+        for post_id, day in went_out.items()
+        for key, starts, ends in campaigns
+        if starts is not None and ends is not None and starts <= day <= ends
+    }
+    for post_id, key in campaign_of.items():
+        db.execute(
+            update(Post)
+            .where(Post.id == post_id, Post.campaign_id.is_(None))
+            .values(campaign_id=key)
+        )
+    for post_id, (title, _created_at, platform) in sorted(first_channel.items())[::POST_LINK_EVERY]:
+        link = links.create_link(
+            db,
+            workspace_id=workspace.id,
+            link=links.LinkInput(
+                url=MINI_PROGRAM,
+                label=f"Mini program · {title}",
+                post_id=post_id,
+                campaign_id=campaign_of.get(post_id),
+            ),
+            created_by_id=None,
+        )
+        db.flush()
+        # Mostly people reading the post in its own platform's app, some shared it onwards.
+        apps = (platform, platform, platform, *APPS)
+        for after in range(POST_CLICK_DAYS):
+            day = went_out[post_id] + timedelta(days=after)
+            if day >= today:
+                break
+            for _ in range(max(round(rng.gauss(14, 4) / (after + 1)), 0)):
+                click = _click(
+                    rng, workspace, link, day, zone, len(clicks), prefix="demopost", apps=apps
+                )
+                clicks.append(click)
+                if not click.bot and rng.random() < POST_ORDER_SHARE:
+                    orders.append(_post_order(rng, workspace, click, len(orders)))
+    convert_store(db).write_clicks(clicks)
+    db.add_all(orders)
+    db.add_all(_refunds(rng, workspace, orders))
+    db.commit()
+
+
+def _post_order(rng: random.Random, workspace: Workspace, click: ClickFact, n: int) -> Order:
+    """A mini-program order paid within hours of a click on a post's link, carrying its id."""
+    at = click.clicked_at + timedelta(minutes=rng.randrange(3, 240))
+    price = rng.choice(PRICES_FEN)
+    quantity = rng.choice((1, 1, 1, 2, 2, 3, 6))
+    return Order(
+        workspace_id=workspace.id,
+        source="api",
+        external_id=f"MPP{at:%y%m%d}{n:05d}",
+        status=OrderStatus.PAID if rng.random() > 0.04 else OrderStatus.CANCELLED,
+        ordered_at=at,
+        paid_at=at + timedelta(seconds=rng.randrange(5, 300)),
+        amount_fen=price * quantity,
+        shop="Provence Wines 小程序",
+        items="普罗旺斯桃红葡萄酒 750ml" if price < 30_000 else "普罗旺斯桃红礼盒",
+        quantity=quantity,
+        province=rng.choice(PROVINCES),
+        illustrative=True,
+        click_id=click.click_id,
     )
 
 

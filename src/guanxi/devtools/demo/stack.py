@@ -32,7 +32,7 @@ from guanxi.core.security import SecretBox
 from guanxi.core.settings import get_settings
 from guanxi.devtools.demo.analytics import give_sandbox_history
 from guanxi.devtools.demo.analytics import load_demo as load_demo_analytics
-from guanxi.devtools.demo.convert import load_demo_codes
+from guanxi.devtools.demo.convert import load_demo_codes, load_demo_post_sales
 from guanxi.devtools.demo.listening import add_demo_search
 from guanxi.devtools.demo.publishing import load_demo_posts
 from guanxi.devtools.demo.workspace import DEMO_WORKSPACE
@@ -62,14 +62,16 @@ def sandbox_environment(port: int, host: str = "127.0.0.1") -> dict[str, str]:
 def load_demo_channels(db: Session, *, workspace: Workspace, box: SecretBox) -> list[Channel]:
     """Connect the sandbox's demo accounts to the demo workspace (once: an account already
     there is left as it is), then the listening search that needs the Weibo account, the
-    accounts' analytics history and the WeChat scene codes (the demo steps ran before the
-    accounts existed)."""
+    accounts' analytics history with its published posts, the tracked links and sales of
+    those posts, and the WeChat scene codes (the demo steps ran before the accounts
+    existed)."""
     connected = list(
         db.scalars(select(Channel).where(Channel.workspace_id == workspace.id).order_by(Channel.id))
     ) or _connect_demo_channels(db, workspace=workspace, box=box)
     db.flush()
     add_demo_search(db, workspace=workspace)  # it needs the Weibo account
     load_demo_analytics(db, workspace=workspace)
+    load_demo_post_sales(db, workspace=workspace)  # it needs the published posts
     load_demo_codes(db, workspace=workspace)  # they need the WeChat account
     return connected
 

@@ -110,6 +110,10 @@ class InboxItem(Base):
     )
     priority: Mapped[int] = mapped_column(Integer, default=0, index=True)  # higher is sooner
     sentiment: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
+    # Which model gave ``sentiment``: "fast:<version>" at ingest, "accurate:<version>" once
+    # the worker re-scored it (``guanxi.inbox.triage.rescore``), "lexicon" when the fast
+    # model was missing; None for items scored before this was recorded (by the fast model).
+    sentiment_scorer: Mapped[str | None] = mapped_column(String(100), default=None)
     hidden_on_platform: Mapped[bool] = mapped_column(Boolean, default=False)
     # Likes, replies, reposts as the platform counted them when fetched.
     metrics: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)

@@ -102,6 +102,7 @@ class ItemRow(NamedTuple):
     assignee_id: int | None
     priority: int
     sentiment: str | None
+    sentiment_scorer: str | None
     hidden_on_platform: bool
     first_response_at: datetime | None
     resolved_at: datetime | None

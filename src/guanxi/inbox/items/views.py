@@ -23,6 +23,7 @@ from guanxi.core import i18n
 from guanxi.core.bounds import parse_id
 from guanxi.core.db import utcnow
 from guanxi.core.errors import N_, UserError
+from guanxi.core.settings import SentimentTier, Settings
 from guanxi.inbox.intake import push
 from guanxi.inbox.items import presence, service
 from guanxi.inbox.items.models import (
@@ -41,6 +42,7 @@ from guanxi.inbox.replies.models import REPLY_STATE_LABELS
 from guanxi.inbox.triage.models import ACTION_STATE_LABELS, ModerationAction
 from guanxi.inbox.triage.moderation import ACTION_LABELS, SYSTEM_TAG_LABELS
 from guanxi.inbox.triage.screening import reasons_in_words
+from guanxi.inbox.triage.sentiment import TIER_LABELS, scorer_tier
 from guanxi.inbox.triage.sla import get_targets, sla_state
 from guanxi.web.deps import Db, Member, Writer, verify_csrf
 from guanxi.web.forms import SubmittedForm, form_value
@@ -161,7 +163,12 @@ def author_names(
 
 
 def _rows_context(
-    db: Session, membership: Membership, items: list[service.ItemRow], *, every_member: bool = True
+    request: Request,
+    db: Session,
+    membership: Membership,
+    items: list[service.ItemRow],
+    *,
+    every_member: bool = True,
 ) -> dict[str, Any]:
     """What the rows need; ``every_member`` for the assignee filter (the live poll shows
     rows only, so it reads just their assignees, and nothing at all when nothing is new)."""
@@ -181,7 +188,19 @@ def _rows_context(
         "kind_labels": {str(k): v for k, v in ITEM_KIND_LABELS.items()},
         "status_labels": {str(k): v for k, v in ITEM_STATUS_LABELS.items()},
         "sentiment_labels": SENTIMENT_LABELS,
+        **_tier_context(request),
         "priority_labels": PRIORITY_LABELS,
+    }
+
+
+def _tier_context(request: Request) -> dict[str, Any]:
+    """What shows which model scored a sentiment: in the list only where the deployment
+    re-scores with the accurate tier (elsewhere every line would say "fast model")."""
+    settings: Settings = request.app.state.settings
+    return {
+        "tier_labels": TIER_LABELS,
+        "scorer_tier": scorer_tier,
+        "list_shows_tier": settings.sentiment_tier is SentimentTier.ACCURATE,
     }
 
 
@@ -200,7 +219,7 @@ def inbox_page(request: Request, db: Db, membership: Member) -> Response:
     db.commit()
     channels = list_channels(db, workspace=workspace)
     poll_query = urlencode({key: value for key, value in raw.items() if value and key != "q"})
-    rows = _rows_context(db, membership, items)
+    rows = _rows_context(request, db, membership, items)
     return render(
         request,
         "inbox/list.html",
@@ -246,7 +265,7 @@ def inbox_poll(request: Request, db: Db, membership: Member, after: int = 0) -> 
                 db, user_id=membership.user_id, workspace_id=workspace.id
             ),
             "can_write": membership.can(Permission.WRITE),
-            **_rows_context(db, membership, items, every_member=False),
+            **_rows_context(request, db, membership, items, every_member=False),
         },
     )
 
@@ -389,6 +408,8 @@ def render_thread(
             "status_labels": {str(k): v for k, v in ITEM_STATUS_LABELS.items()},
             "kind_labels": {str(k): v for k, v in ITEM_KIND_LABELS.items()},
             "priority_labels": PRIORITY_LABELS,
+            "sentiment_labels": SENTIMENT_LABELS,
+            **_tier_context(request),
             "reasons_in_words": reasons_in_words,
             "window": window,
             "can_write": membership.can(Permission.WRITE),

@@ -44,7 +44,7 @@ from guanxi.inbox.triage.screening import (
     conditions_met,
     parse_conditions,
 )
-from guanxi.inbox.triage.sentiment import sentiments
+from guanxi.inbox.triage.sentiment import fast_scorer, sentiments
 from guanxi.inbox.triage.sla import DEFAULT_CRISIS_WORDS, MAX_PRIORITY, priority_for, priority_level
 
 FLAG_TAG = "flagged"
@@ -240,6 +240,7 @@ def _sentiment_and_priority(
 ) -> None:
     """Fill the sentiment and priority of ``items`` (none has a sentiment yet)."""
     analysed = (sentiment_of or default_sentiments)([item.text for item in items])
+    scorer = None if sentiment_of else fast_scorer()
     crisis = crisis_words(db, workspace_id=workspace_id)
     for item, sentiment in zip(items, analysed, strict=True):
         level = priority_for(
@@ -250,6 +251,7 @@ def _sentiment_and_priority(
             crisis_words=crisis,
         ).level
         pending.set(item, "sentiment", sentiment)
+        pending.set(item, "sentiment_scorer", scorer)
         pending.set(item, "priority", max(item.priority or 0, level))
 
 
@@ -271,9 +273,12 @@ def score_rows(
     if not rows:
         return
     found = (sentiment_of or default_sentiments)([row["text"] for row in rows])
+    # A caller's own sentiment_of (tests, benchmarks) is no model the inbox can name.
+    scorer = None if sentiment_of else fast_scorer()
     crisis = crisis_words(db, workspace_id=workspace_id)
     for row, sentiment in zip(rows, found, strict=True):
         row["sentiment"] = sentiment
+        row["sentiment_scorer"] = scorer
         row["priority"] = max(
             row.get("priority") or 0,
             priority_level(

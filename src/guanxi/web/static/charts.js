@@ -31,7 +31,14 @@
       if (!series.reference) { series.showSymbol = true; }
       if (series.symbolSize === undefined) { series.symbolSize = SYMBOL_SIZE; }
     } else if (series.type === "funnel") {
-      series.label = Object.assign({show: true, position: "inside", formatter: "{b}: {c}"}, series.label);
+      // A stage's figure in full, grouped as the page's language writes it (浏览量：1,631,937).
+      var lang = document.documentElement.lang || undefined;
+      var grouped = new Intl.NumberFormat(lang);
+      var colon = /^zh/.test(lang || "") ? "：" : ": ";
+      series.label = Object.assign({show: true, position: "inside"}, series.label);
+      if (!series.label.formatter) {
+        series.label.formatter = function (item) { return item.name + colon + grouped.format(item.value); };
+      }
     }
     delete series.reference;
     return series;

@@ -48,7 +48,7 @@
     },
     "stages": function (data) {
       return {tooltip: {trigger: "item", formatter: "{b}: {c}"},
-              series: [{type: "funnel", sort: "none", left: "5%", width: "55%", label: {position: "right", formatter: "{b}: {c}"}, data: data.items.filter(function (i) { return i.key !== "none"; }).map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; })}]};
+              series: [{type: "funnel", sort: "none", left: "5%", width: "55%", label: {position: "right"}, data: data.items.filter(function (i) { return i.key !== "none"; }).map(function (i) { return {name: label(i.key), value: i.mentions, key: i.key}; })}]};
     },
     "platforms": function (data) {
       return pie("55%", data.items.map(function (i) { return {name: i.name || i.key, value: i.mentions, platform: i.key}; }));
