@@ -223,7 +223,7 @@ def evaluate(
         Tier,
         typer.Option(
             help="With --labelled: accurate also scores the accurate tier's source kind and "
-            "stage (the e5 heads; about 10 texts per CPU second; needs guanxi[accurate])."
+            "stage (the e5 heads; about 10 texts per CPU second; needs guanxi\\[accurate])."
         ),
     ] = Tier.FAST,
     accurate_head: Annotated[
