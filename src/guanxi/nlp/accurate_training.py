@@ -71,28 +71,66 @@ def embed_cached(
     cache_dir: Path | None,
     progress: Progress | None = None,
 ) -> npt.NDArray[np.float32]:
-    """The embeddings of ``texts``, in chunks; each chunk is kept in ``cache_dir`` (named by
-    the digest of its texts and the embedder's version) and read back on the next run."""
+    """The embeddings of ``texts``. With ``cache_dir``, each text's embedding is found by the
+    digest of its embedding text and the embedder's version, so a labelled set that grew or
+    was reordered embeds only its new texts; those are embedded in chunks of ``CHUNK``, each
+    kept as it is done (a ``.npy`` of vectors beside a ``.keys`` file of their digests), so
+    an interrupted run resumes where it stopped."""
     import numpy as np  # noqa: PLC0415 - heavy, and only training needs it here
 
     package = embedder.package_version()
-    parts = []
-    for start in range(0, len(texts), CHUNK):
-        chunk = texts[start : start + CHUNK]
-        key = "\n".join([package, *(embedding_text(text) for text in chunk)])
-        digest = hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
-        path = cache_dir / f"{digest}.npy" if cache_dir else None
-        if path and path.is_file():
-            parts.append(np.load(path))
-        else:
-            vectors = embedder.embed(chunk)
-            if path:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                np.save(path, vectors)
-            parts.append(vectors)
+    keys = [_text_key(package, text) for text in texts]
+    known = _cached_vectors(cache_dir) if cache_dir else {}
+    first_of = {key: index for index, key in reversed(list(enumerate(keys)))}
+    missing = [index for key, index in first_of.items() if key not in known]
+    missing.sort()
+    if progress and len(texts) > len(missing):
+        progress(len(texts) - len(missing))
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start : start + CHUNK]
+        vectors = embedder.embed([texts[index] for index in chunk])
+        chunk_keys = [keys[index] for index in chunk]
+        known.update(zip(chunk_keys, vectors, strict=True))
+        if cache_dir:
+            _keep(cache_dir, chunk_keys, vectors)
         if progress:
             progress(len(chunk))
-    return np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.stack([known[key] for key in keys])
+
+
+def _text_key(package: str, text: str) -> str:
+    """What a text's embedding is kept under: its embedding text and the embedder's version."""
+    key = f"{package}\n{embedding_text(text)}"
+    return hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
+
+
+def _cached_vectors(cache_dir: Path) -> dict[str, npt.NDArray[np.float32]]:
+    """Every embedding kept in ``cache_dir``, by key; a chunk whose two files disagree (a run
+    stopped between them) is left out and embedded again."""
+    import numpy as np  # noqa: PLC0415 - heavy, and only training needs it here
+
+    known: dict[str, npt.NDArray[np.float32]] = {}
+    for keys_path in sorted(cache_dir.glob("*.keys")) if cache_dir.is_dir() else []:
+        vectors_path = keys_path.with_suffix(".npy")
+        if not vectors_path.is_file():
+            continue
+        chunk_keys = keys_path.read_text(encoding="ascii").split()
+        vectors = np.load(vectors_path)
+        if len(vectors) == len(chunk_keys):
+            known.update(zip(chunk_keys, vectors, strict=True))
+    return known
+
+
+def _keep(cache_dir: Path, chunk_keys: list[str], vectors: npt.NDArray[np.float32]) -> None:
+    """Keep a chunk: its vectors first, then the keys that make it count."""
+    import numpy as np  # noqa: PLC0415 - heavy, and only training needs it here
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    name = hashlib.md5("\n".join(chunk_keys).encode(), usedforsecurity=False).hexdigest()
+    np.save(cache_dir / f"{name}.npy", vectors)
+    (cache_dir / f"{name}.keys").write_text("\n".join(chunk_keys) + "\n", encoding="ascii")
 
 
 def fit_head(
