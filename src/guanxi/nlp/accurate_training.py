@@ -223,7 +223,7 @@ class InsightHeadSettings:
     fast_inputs: bool
 
 
-INSIGHT_DEFAULT_VERSION = "insight-accurate-2026.12.8"
+INSIGHT_DEFAULT_VERSION = "insight-accurate-2026.12.9"
 INSIGHT_FOLDS = 5
 # Chosen by 5-fold cross-validation on the labelled training posts (docs/nlp.md). Source
 # kind has no head yet: its average with the fast model was not measured (docs/nlp.md).
