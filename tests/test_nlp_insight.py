@@ -346,7 +346,8 @@ def test_the_shipped_models_are_calibrated_on_the_development_set(case: str) -> 
     """Binned by the predicted class's probability, the share right in each bin is close to
     the probability: the expected calibration error on the dev set stays under 0.1."""
     from guanxi.nlp.insight_training import labelled_dir, prepare, without_author  # noqa: PLC0415
-    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE, shipped_path  # noqa: PLC0415
+    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE  # noqa: PLC0415
+    from guanxi.nlp.model_files import shipped_path  # noqa: PLC0415
     from guanxi.nlp.source import source_features  # noqa: PLC0415
     from guanxi.nlp.stage import stage_features  # noqa: PLC0415
 
@@ -377,7 +378,8 @@ def test_batch_scoring_equals_scoring_the_features_as_strings(task: str) -> None
     characters, emoticons, links, an author and a text past the window included."""
     from guanxi.nlp.grams import batch_grams  # noqa: PLC0415
     from guanxi.nlp.insight_training import prepare  # noqa: PLC0415
-    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE, shipped_path  # noqa: PLC0415
+    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE  # noqa: PLC0415
+    from guanxi.nlp.model_files import shipped_path  # noqa: PLC0415
     from guanxi.nlp.source import source_features, source_named_features  # noqa: PLC0415
     from guanxi.nlp.stage import stage_features, stage_named_features  # noqa: PLC0415
 
@@ -410,7 +412,8 @@ def test_the_pipeline_predicts_as_the_readable_features_on_the_development_set()
     post's source kind and stage are those the features as strings give: the batch path
     changes speed, never a prediction."""
     from guanxi.nlp.insight_training import labelled_dir, prepare  # noqa: PLC0415
-    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE, shipped_path  # noqa: PLC0415
+    from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE  # noqa: PLC0415
+    from guanxi.nlp.model_files import shipped_path  # noqa: PLC0415
     from guanxi.nlp.pipeline import default_pipeline  # noqa: PLC0415
     from guanxi.nlp.source import source_features  # noqa: PLC0415
     from guanxi.nlp.stage import stage_features  # noqa: PLC0415

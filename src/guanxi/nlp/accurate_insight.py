@@ -16,17 +16,15 @@ for stage and source kind").
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guanxi.core.errors import N_
 from guanxi.nlp.accurate import MAX_CHARS, Embedder, HeadFormatError, embed_works
-from guanxi.nlp.model_files import FileMessages, read_model_json
+from guanxi.nlp.model_files import FileMessages, read_model_json, shipped_path, write_model_json
 from guanxi.nlp.pipeline import Work
 
 if TYPE_CHECKING:
@@ -103,13 +101,12 @@ class InsightHeads:
 
 def shipped_insight_head_path() -> Path:
     """Where the heads shipped inside the package live."""
-    return Path(str(resources.files("guanxi.nlp") / "data" / INSIGHT_HEAD_FILE))
+    return shipped_path(INSIGHT_HEAD_FILE)
 
 
 def save_insight_heads(heads: InsightHeads, path: Path) -> None:
     """Write ``heads`` to ``path`` (JSON, stable so a retrain diffs cleanly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(heads.to_json(), sort_keys=True) + "\n", encoding="utf-8")
+    write_model_json(heads.to_json(), path)
 
 
 @cache

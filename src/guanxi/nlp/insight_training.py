@@ -30,9 +30,8 @@ from guanxi.nlp.linear import (
     LinearModel,
     feature_scale,
     save_model,
-    shipped_path,
 )
-from guanxi.nlp.model_files import training_extra_missing
+from guanxi.nlp.model_files import shipped_path, training_extra_missing
 from guanxi.nlp.pipeline import Document, Work
 from guanxi.nlp.service import document_of
 from guanxi.nlp.source import MARKETER, PERSONAL, PUBLIC, source_features

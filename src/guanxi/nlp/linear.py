@@ -22,7 +22,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -230,11 +229,6 @@ class Scorer:
 @cache
 def _scorer(model: LinearModel) -> Scorer:
     return Scorer(model)
-
-
-def shipped_path(name: str) -> Path:
-    """Where a model shipped inside the package lives."""
-    return Path(str(resources.files("guanxi.nlp") / "data" / name))
 
 
 def save_model(model: LinearModel, path: Path) -> None:

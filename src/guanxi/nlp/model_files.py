@@ -10,10 +10,22 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from guanxi.core.errors import N_, UserError
+
+
+def shipped_path(name: str) -> Path:
+    """Where a model file shipped inside the package lives."""
+    return Path(str(resources.files("guanxi.nlp") / "data" / name))
+
+
+def write_model_json(data: dict[str, Any], path: Path) -> None:
+    """Write a model file as plain JSON, keys sorted so a retrain diffs cleanly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)

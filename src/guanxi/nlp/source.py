@@ -33,7 +33,8 @@ import ahocorasick
 
 from guanxi.nlp.features import author_features, named_text_features, text_grams, text_window
 from guanxi.nlp.grams import batch_grams
-from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model, shipped_path
+from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model
+from guanxi.nlp.model_files import shipped_path
 from guanxi.nlp.pipeline import Document, Work
 
 if TYPE_CHECKING:

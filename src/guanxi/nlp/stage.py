@@ -26,7 +26,8 @@ import ahocorasick
 
 from guanxi.nlp.features import MAX_GRAM, text_grams, text_window
 from guanxi.nlp.grams import batch_grams
-from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model, shipped_path
+from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model
+from guanxi.nlp.model_files import shipped_path
 from guanxi.nlp.pipeline import Work
 from guanxi.nlp.source import named_features
 
