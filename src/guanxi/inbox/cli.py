@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from guanxi.accounts.service import get_workspace_by_slug
 from guanxi.connectors.registry import connector_for
 from guanxi.core import i18n
-from guanxi.core.console import console, err_console, fail, sessions
+from guanxi.core.console import console, err_console, fail, sessions, stage_progress
 from guanxi.core.errors import UserError
 from guanxi.core.security import SecretBox
 from guanxi.core.settings import SentimentTier, get_settings
@@ -111,21 +111,14 @@ def rescore_command(
         except UserError as exc:
             raise fail(exc.translated(i18n.gettext)) from None
         total = min(limit, count_waiting(db, scorer=version, workspace_id=workspace_id, days=days))
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console) as bar:
-            task = bar.add_task("inbox rescore", total=total)
+        with stage_progress() as progress:
             result = rescore(
                 db,
                 scorer=scorer,
                 workspace_id=workspace_id,
                 limit=limit,
                 days=days,
-                progress=lambda done: bar.update(task, completed=done),
+                progress=lambda done: progress("inbox rescore", done, total),
             )
     console.print(
         f"inbox rescore: {result.rescored} items re-scored by {result.scorer}, "
