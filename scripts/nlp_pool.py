@@ -22,6 +22,13 @@ want, ask or are ordinary) are added the same way, from the mirror of Tom-HG/smp
 
     python scripts/nlp_pool.py --chunks-080 --mirrors /work/.mirror
 
+The chunks of labeller "k" (082 on: the posts of a city government's Weibo account with its
+profile, chosen near consumption first, then Weibo posts of the weibo_senti_100k set near buying
+and selling first) are added the same way, from the mirrors of tanghsh5/weiboSpider and
+forever1986/bert_task alone:
+
+    python scripts/nlp_pool.py --chunks-082 --mirrors /work/.mirror
+
 The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
 ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
 weibo-crawler) are never read.
@@ -1415,7 +1422,7 @@ SMP2020_TRAIN_FILES = (
     "SMP2020代码整理/project/model-0/data/dev0.csv",
 )
 FIRST_CHUNK_080 = 80
-LAST_CHUNK_080 = 89
+LAST_CHUNK_080 = 81
 SHOPPING_QUESTION = re.compile(r"[?？]|吗|呢")
 SHOPPING_NEAR = re.compile(
     r"买|购|店|价|钱|牌子|品牌|推荐|好用|链接|淘宝|京东|快递|外卖|衣服|裙|鞋|包包|手机|电脑|相机"
@@ -1501,6 +1508,147 @@ def _options_080(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=80,
         help="chunks 080 on: ordinary SMP2020 training posts",
+    )
+
+
+# Chunks 082 on (labeller "k"): voices the labelled sets had few of. A city government's
+# account (湛江发布, verified_type 1) posts news, notices, consumer warnings and its own
+# promotions of local produce, tourism and shopping vouchers; the weibo_senti_100k posts of
+# 2012-2013 hold shops', restaurants', hotels' and airlines' own posts and users who want, buy or
+# resell. Each source fills its own chunk; the word lists only choose which posts come first.
+ZHANJIANG = {
+    "repository": "tanghsh5/weiboSpider",
+    "commit": "4e54859d9bd917ea9f7abea843b6a069c0c457d6",
+    "licence": (
+        "no licence stated (a weiboSpider run: the 2020 posts of 湛江发布, the Weibo account of "
+        "Zhanjiang city government's information office, and users.csv with its profile)"
+    ),
+}
+ZHANJIANG_POSTS = "weibo/湛江发布/3980043846.csv"
+WEIBO_SENTI = {
+    "repository": "forever1986/bert_task",
+    "commit": "da1e0836738738853156eb875a082ee4a9d06f03",
+    "licence": (
+        "no licence stated (weibo_senti_100k, Weibo posts of 2012-2013 with a sentiment label, "
+        "2,399 of them as copied into the repository; the label is not used)"
+    ),
+}
+WEIBO_SENTI_POSTS = "data/weibo_senti_100k.csv"
+FIRST_CHUNK_082 = 82
+LAST_CHUNK_082 = 89
+NEAR_CONSUMPTION = re.compile(
+    r"买|卖|购|消费|价格|促销|优惠|券|打折|商场|超市|商家|市场监管|投诉|维权|景区|门票|旅游|游客"
+    r"|民宿|美食|小吃|直播|带货|菠萝|荔枝|特产|品牌|商品|快递|食品|车展|楼盘|诈骗|(?<!高)质量|展销|年货"
+)
+BUYING_OR_SELLING = re.compile(
+    r"买|购|店|价|钱|包邮|抢|秒杀|优惠|折|代购|淘宝|京东|下单|推荐|好用|种草|链接|抽奖|转发.{0,6}送"
+    r"|新品|上市|专柜|微信|咨询|预约|餐厅|酒店|电影|演唱会|门票|快递|试用|团购"
+)
+
+
+def zhanjiang_posts(mirror: Path) -> Iterator[dict[str, Any]]:
+    """The posts of 湛江发布 from a weiboSpider CSV, each with the account's profile from
+    users.csv."""
+    repo = mirror / "tanghsh5+weiboSpider" / "repo"
+    if not repo.exists():
+        raise SystemExit(
+            f"no mirror of tanghsh5/weiboSpider at {repo}: fetch it (a git snapshot of the public "
+            "repository) or give its parent directory with --mirrors"
+        )
+    data = _git_show(repo, ZHANJIANG["commit"], "weibo/users.csv").decode("utf-8-sig")
+    (user,) = [row for row in csv.DictReader(io.StringIO(data)) if row["用户id"] == "3980043846"]
+    profile = {
+        "author_name": user["昵称"] or None,
+        "verified_type": int(user["认证类型"]),
+        "verified_reason": user["认证信息"] or None,
+        "description": user["简介"] or None,
+        "followers": _followers(user["粉丝数"]),
+    }
+    data = _git_show(repo, ZHANJIANG["commit"], ZHANJIANG_POSTS).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {
+            "text": row.get("正文") or "",
+            "platform": "weibo",
+            **profile,
+            "source": {**ZHANJIANG, "path": ZHANJIANG_POSTS},
+        }
+
+
+def weibo_senti_posts(mirror: Path) -> Iterator[dict[str, Any]]:
+    """The posts of the weibo_senti_100k copy in forever1986/bert_task (``label,review``)."""
+    repo = mirror / "forever1986+bert_task" / "repo"
+    if not repo.exists():
+        raise SystemExit(
+            f"no mirror of forever1986/bert_task at {repo}: fetch it (a git snapshot of the "
+            "public repository) or give its parent directory with --mirrors"
+        )
+    data = _git_show(repo, WEIBO_SENTI["commit"], WEIBO_SENTI_POSTS).decode("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(data)):
+        yield {
+            "text": (row.get("review") or "").lstrip("\ufeff"),
+            "platform": "weibo",
+            "source": {**WEIBO_SENTI, "path": WEIBO_SENTI_POSTS},
+        }
+
+
+def _cued_first(
+    posts: list[dict[str, Any]], pattern: re.Pattern[str], cued: int, size: int, seen: set[str]
+) -> list[dict[str, Any]]:
+    """``size`` posts: up to ``cued`` that match ``pattern`` (emoticons aside), then others."""
+    chosen = _admit([p for p in posts if _cued(pattern, p)], seen)[:cued]
+    chosen += _admit(posts, seen)[: size - len(chosen)]
+    return chosen
+
+
+def batch_082(args: argparse.Namespace, seen: set[str]) -> list[tuple[int, list[dict[str, Any]]]]:
+    """Chunk 082 (湛江发布's posts, near consumption first) and chunk 083 (weibo_senti_100k
+    posts, near buying or selling first); ``seen`` holds the texts already in chunks."""
+    rng = random.Random(82)
+    government = list(zhanjiang_posts(args.mirrors))
+    rng.shuffle(government)
+    first = _cued_first(government, NEAR_CONSUMPTION, args.zhanjiang_near, CHUNK, seen)
+    senti = list(weibo_senti_posts(args.mirrors))
+    rng.shuffle(senti)
+    second = _cued_first(senti, BUYING_OR_SELLING, args.senti_near, CHUNK, seen)
+    rng.shuffle(first)
+    rng.shuffle(second)
+    return [(FIRST_CHUNK_082, first), (FIRST_CHUNK_082 + 1, second)]
+
+
+def chunks_082(args: argparse.Namespace) -> int:
+    """Write chunks 082 on, drawn against the texts of every other chunk file in
+    ``args.output``; no other chunk is read from the sources or written."""
+    seen: set[str] = set()
+    for path in sorted(args.output.glob("chunk-*.jsonl")):
+        if FIRST_CHUNK_082 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_082:
+            continue
+        with path.open(encoding="utf-8") as f:
+            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    numbered = batch_082(args, seen)
+    _write_chunks(args.output, numbered)
+    for number, rows in numbered:
+        print(f"chunk-{number:03d}: {len(rows)} texts")
+    return 0
+
+
+def _options_082(parser: argparse.ArgumentParser) -> None:
+    """The options of chunks 082 on (labeller "k")."""
+    parser.add_argument(
+        "--chunks-082",
+        action="store_true",
+        help="write only chunks 082 on (labeller k), drawn against the chunks present",
+    )
+    parser.add_argument(
+        "--zhanjiang-near",
+        type=int,
+        default=220,
+        help="chunk 082: at most this many 湛江发布 posts near consumption, the rest ordinary",
+    )
+    parser.add_argument(
+        "--senti-near",
+        type=int,
+        default=240,
+        help="chunk 083: at most this many weibo_senti_100k posts near buying or selling",
     )
 
 
@@ -1632,6 +1780,7 @@ def _arguments() -> argparse.Namespace:
     _sixteenth_arguments(parser)
     _options_070(parser)
     _options_080(parser)
+    _options_082(parser)
     return parser.parse_args()
 
 
@@ -1719,8 +1868,8 @@ def whole_pool(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    """Build the pool (or only the sixteenth batch, or only chunks 070 on, or only chunks 080
-    on) and print its counts per source."""
+    """Build the pool (or only the sixteenth batch, or only chunks 070, 080 or 082 on) and print
+    its counts per source."""
     args = _arguments()
     if args.only_sixteenth:
         return only_sixteenth(args)
@@ -1728,6 +1877,8 @@ def main() -> int:
         return chunks_070(args)
     if args.chunks_080:
         return chunks_080(args)
+    if args.chunks_082:
+        return chunks_082(args)
     return whole_pool(args)
 
 
