@@ -29,6 +29,12 @@ forever1986/bert_task alone:
 
     python scripts/nlp_pool.py --chunks-082 --mirrors /work/.mirror
 
+The chunks of labeller "l" (084 on: customers' own turns in Taobao shops' customer-service chats,
+from the sample files of the E-commerce Dialogue Corpus) are added the same way, from the mirror
+of cooelf/DeepUtteranceAggregation alone:
+
+    python scripts/nlp_pool.py --chunks-084 --mirrors /work/.mirror
+
 The held-out sets of the issue (dengxiuqi/weibo2018 ``test.txt``, SophonPlus waimai_10k and
 ChnSentiCorp_htl_all, the crawler outputs of HolyCaonima/, azanghai/ and weiss0106/
 weibo-crawler) are never read.
@@ -1535,7 +1541,7 @@ WEIBO_SENTI = {
 }
 WEIBO_SENTI_POSTS = "data/weibo_senti_100k.csv"
 FIRST_CHUNK_082 = 82
-LAST_CHUNK_082 = 89
+LAST_CHUNK_082 = 83
 NEAR_CONSUMPTION = re.compile(
     r"买|卖|购|消费|价格|促销|优惠|券|打折|商场|超市|商家|市场监管|投诉|维权|景区|门票|旅游|游客"
     r"|民宿|美食|小吃|直播|带货|菠萝|荔枝|特产|品牌|商品|快递|食品|车展|楼盘|诈骗|(?<!高)质量|展销|年货"
@@ -1649,6 +1655,91 @@ def _options_082(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=240,
         help="chunk 083: at most this many weibo_senti_100k posts near buying or selling",
+    )
+
+
+# Chunks 084 on (labeller "l"): what customers say to a Taobao shop's customer service before,
+# while and after they buy (asking about a product, bargaining, comparing, ordering, paying,
+# chasing a parcel, complaining), the stages the labelled sets have fewest of. The E-commerce
+# Dialogue Corpus (Zhang et al., COLING 2018) keeps each session's turns word-segmented, a tab
+# apart, with the shop's reply last; a customer's turn is every second turn back from that reply.
+# Each customer turn that stands alone is a text; the shop's turns are not drawn.
+ECD = {
+    "repository": "cooelf/DeepUtteranceAggregation",
+    "commit": "f2e15d6600ccda0db32eee98b2ca67c322071964",
+    "licence": (
+        "no licence stated (E-commerce Dialogue Corpus, Taobao customer-service sessions released "
+        "for research with the COLING 2018 paper: the repository's sample files; only the "
+        "customers' turns are drawn)"
+    ),
+}
+ECD_FILES = ("ECD_sample/test", "ECD_sample/train")
+FIRST_CHUNK_084 = 84
+LAST_CHUNK_084 = 89
+# Segmentation spaces go, except between two Latin letters or digits (a model name, a price).
+SEGMENT_SPACE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
+
+
+def ecd_customer_turns(mirror: Path) -> Iterator[dict[str, Any]]:
+    """The customers' turns of the E-commerce Dialogue Corpus's sample sessions
+    (``label<TAB>turn…<TAB>reply``, the reply the shop's), each once, in file order."""
+    repo = mirror / "cooelf+DeepUtteranceAggregation" / "repo"
+    if not repo.exists():
+        raise SystemExit(
+            f"no mirror of cooelf/DeepUtteranceAggregation at {repo}: fetch it (a git snapshot "
+            "of the public repository) or give its parent directory with --mirrors"
+        )
+    for path in ECD_FILES:
+        data = _git_show(repo, ECD["commit"], path).decode("utf-8")
+        for line in data.splitlines():
+            turns = line.split("\t")[1:-1]
+            for back, turn in enumerate(reversed(turns)):
+                if back % 2 == 0:
+                    yield {
+                        "text": SEGMENT_SPACE.sub("", turn.strip()),
+                        "platform": "chat",
+                        "source": {**ECD, "path": path},
+                    }
+
+
+def chunks_084(args: argparse.Namespace) -> int:
+    """Write chunks 084 on (customers' turns of the E-commerce Dialogue Corpus, a seeded random
+    draw of ``args.ecd_turns``), drawn against the texts of every other chunk file in
+    ``args.output``; no other chunk is read from the sources or written."""
+    seen: set[str] = set()
+    for path in sorted(args.output.glob("chunk-*.jsonl")):
+        if FIRST_CHUNK_084 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_084:
+            continue
+        with path.open(encoding="utf-8") as f:
+            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    turns = list(ecd_customer_turns(args.mirrors))
+    random.Random(84).shuffle(turns)
+    batch = _admit(turns, seen)[: args.ecd_turns]
+    numbered = [
+        (FIRST_CHUNK_084 + start // CHUNK, batch[start : start + CHUNK])
+        for start in range(0, len(batch), CHUNK)
+    ]
+    if not numbered or numbered[-1][0] > LAST_CHUNK_084:
+        raise SystemExit(f"chunks 084-089 cannot hold {len(batch)} texts")
+    _write_chunks(args.output, numbered)
+    for number, rows in numbered:
+        print(f"chunk-{number:03d}: {len(rows)} texts")
+    return 0
+
+
+def _options_084(parser: argparse.ArgumentParser) -> None:
+    """The options of chunks 084 on (labeller "l")."""
+    parser.add_argument(
+        "--chunks-084",
+        action="store_true",
+        help="write only chunks 084 on (labeller l), drawn against the chunks present",
+    )
+    parser.add_argument(
+        "--ecd-turns",
+        type=int,
+        default=600,
+        help="chunks 084 on: at most this many customers' turns of the E-commerce Dialogue Corpus "
+        "(its sample sessions hold 476 that stand alone)",
     )
 
 
@@ -1777,10 +1868,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--guangxi-notes", type=int, default=40, help="fourteenth batch: travel and food notes"
     )
-    _sixteenth_arguments(parser)
-    _options_070(parser)
-    _options_080(parser)
-    _options_082(parser)
+    # The batches added on their own (chunks 062 on), each with its own options.
+    for add_options in (
+        _sixteenth_arguments,
+        _options_070,
+        _options_080,
+        _options_082,
+        _options_084,
+    ):
+        add_options(parser)
     return parser.parse_args()
 
 
@@ -1868,8 +1964,8 @@ def whole_pool(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    """Build the pool (or only the sixteenth batch, or only chunks 070, 080 or 082 on) and print
-    its counts per source."""
+    """Build the pool (or only the sixteenth batch, or only chunks 070, 080, 082 or 084 on) and
+    print its counts per source."""
     args = _arguments()
     if args.only_sixteenth:
         return only_sixteenth(args)
@@ -1879,6 +1975,8 @@ def main() -> int:
         return chunks_080(args)
     if args.chunks_082:
         return chunks_082(args)
+    if args.chunks_084:
+        return chunks_084(args)
     return whole_pool(args)
 
 
