@@ -30,8 +30,9 @@ forever1986/bert_task alone:
     python scripts/nlp_pool.py --chunks-082 --mirrors /work/.mirror
 
 The chunks of labeller "l" (084 on: customers' own turns in Taobao shops' customer-service chats,
-from the sample files of the E-commerce Dialogue Corpus) are added the same way, from the mirror
-of cooelf/DeepUtteranceAggregation alone:
+from the sample files of the E-commerce Dialogue Corpus, then in JD.com's from a JDDC sample) are
+added the same way, from the mirrors of cooelf/DeepUtteranceAggregation and
+EndlessLethe/jddc2019-3th-retrieve-model alone:
 
     python scripts/nlp_pool.py --chunks-084 --mirrors /work/.mirror
 
@@ -1674,6 +1675,30 @@ ECD = {
     ),
 }
 ECD_FILES = ("ECD_sample/test", "ECD_sample/train")
+# JDDC (the JD Dialog Challenge 2019): JD.com's customer-service sessions, one turn a line
+# with seven tab-separated fields (the sender's flag third, the content last), numbers, names
+# and orders masked ([数字x], [订单x]); the repository keeps a 0.1% sample of the training
+# chats. Its customers' turns fill chunk 085 after the E-commerce Dialogue Corpus runs out,
+# those that ask about choosing or the price first; the order card the chat window pastes is
+# left out.
+JDDC = {
+    "repository": "EndlessLethe/jddc2019-3th-retrieve-model",
+    "commit": "2d443d1679cc3d00022d0ff1697eb0e4cbeedb01",
+    "licence": (
+        "no licence stated (JDDC 2019, JD.com's customer-service sessions released for the JD "
+        "Dialog Challenge: the repository's 0.1% sample of its training chats; only the "
+        "customers' turns are drawn)"
+    ),
+    "path": "data/chat_0.1per.txt",
+}
+ORDER_CARD = re.compile(
+    r"\[?订单编号:\[订单x\]，订单金额:\[金额x\]，下单时间:\[日期x\] \[时间x\]\]?"
+    r"|咨询订单号:\[订单x\](\s*(订单金额|下单时间|商品ID):\[\w+\])*"
+)
+CHOOSING = re.compile(
+    r"想买|想要|推荐|哪个|哪款|哪种|区别|怎么样|好不好|好用|适合|有货|什么时候有|多少钱|价格|便宜"
+    r"|优惠|对比|比较|值得|划算"
+)
 FIRST_CHUNK_084 = 84
 LAST_CHUNK_084 = 89
 # Segmentation spaces go, except between two Latin letters or digits (a model name, a price).
@@ -1702,10 +1727,30 @@ def ecd_customer_turns(mirror: Path) -> Iterator[dict[str, Any]]:
                     }
 
 
+def jddc_customer_turns(mirror: Path) -> Iterator[dict[str, Any]]:
+    """The customers' turns (``waiter_send`` 0) of the JDDC sample, without the order card."""
+    repo = mirror / "EndlessLethe+jddc2019-3th-retrieve-model" / "repo"
+    if not repo.exists():
+        raise SystemExit(
+            f"no mirror of EndlessLethe/jddc2019-3th-retrieve-model at {repo}: fetch it (a git "
+            "snapshot of the public repository) or give its parent directory with --mirrors"
+        )
+    data = _git_show(repo, JDDC["commit"], JDDC["path"]).decode("utf-8")
+    for line in data.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 7 and fields[2] == "0":
+            yield {
+                "text": ORDER_CARD.sub(" ", "\t".join(fields[6:])),
+                "platform": "chat",
+                "source": dict(JDDC),
+            }
+
+
 def chunks_084(args: argparse.Namespace) -> int:
     """Write chunks 084 on (customers' turns of the E-commerce Dialogue Corpus, a seeded random
-    draw of ``args.ecd_turns``), drawn against the texts of every other chunk file in
-    ``args.output``; no other chunk is read from the sources or written."""
+    draw of ``args.ecd_turns``, then of the JDDC sample, choosing and price first), drawn
+    against the texts of every other chunk file in ``args.output``; no other chunk is read from
+    the sources or written."""
     seen: set[str] = set()
     for path in sorted(args.output.glob("chunk-*.jsonl")):
         if FIRST_CHUNK_084 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_084:
@@ -1715,6 +1760,9 @@ def chunks_084(args: argparse.Namespace) -> int:
     turns = list(ecd_customer_turns(args.mirrors))
     random.Random(84).shuffle(turns)
     batch = _admit(turns, seen)[: args.ecd_turns]
+    jd_turns = list(jddc_customer_turns(args.mirrors))
+    random.Random(85).shuffle(jd_turns)
+    batch += _cued_first(jd_turns, CHOOSING, args.jddc_choosing, args.jddc_turns, seen)
     numbered = [
         (FIRST_CHUNK_084 + start // CHUNK, batch[start : start + CHUNK])
         for start in range(0, len(batch), CHUNK)
@@ -1740,6 +1788,18 @@ def _options_084(parser: argparse.ArgumentParser) -> None:
         default=600,
         help="chunks 084 on: at most this many customers' turns of the E-commerce Dialogue Corpus "
         "(its sample sessions hold 476 that stand alone)",
+    )
+    parser.add_argument(
+        "--jddc-turns",
+        type=int,
+        default=124,
+        help="chunks 084 on: customers' turns of the JDDC sample after those (124 fill chunk 085)",
+    )
+    parser.add_argument(
+        "--jddc-choosing",
+        type=int,
+        default=90,
+        help="chunks 084 on: at most this many of the JDDC turns that ask about choosing or price",
     )
 
 
