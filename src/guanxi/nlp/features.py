@@ -245,6 +245,9 @@ def author_features(
     (``d:``), the account cue words in them (``cue:``), and the followers in powers of ten
     (``fol:``); nothing when nothing is known (whether a profile is known says where a post
     was collected, not who wrote it)."""
+    nothing = verified_type is None and followers is None
+    if nothing and not (verified_reason or author_name or description):
+        return []  # most posts: nothing known of the author
     features: list[str] = []
     if verified_type is not None:
         features.append(f"vt:{verified_type}")
