@@ -15,8 +15,10 @@ Features are binary (present or not), so a long review does not outweigh a short
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from itertools import accumulate
 
 # Words that turn the meaning of the next word around.
 NEGATORS = frozenset(
@@ -47,6 +49,11 @@ NEGATORS = frozenset(
 )
 
 
+def bigrams(word: str) -> map[str]:
+    """The character bigrams of ``word``, in order."""
+    return map(str.__add__, word, word[1:])
+
+
 def sentiment_features(
     tokens: Sequence[str], emoticons: Sequence[str], known_words: AbstractSet[str]
 ) -> set[str]:
@@ -57,7 +64,7 @@ def sentiment_features(
     if long_unknown:
         found.difference_update(long_unknown)
         for word in long_unknown:
-            found.update(map(str.__add__, word, word[1:]))
+            found.update(bigrams(word))
     if not NEGATORS.isdisjoint(found):
         negators = NEGATORS
         found.update(
@@ -152,6 +159,29 @@ def named_text_features(
 ) -> list[str]:
     """The text's features that are not n-grams: its Weibo emoticons, whether it mentions,
     links, tags, quotes a headline (【】), a price or a long number."""
+    return marked_features(
+        window,
+        emoticons,
+        mentions=mentions,
+        urls=urls,
+        hashtags=hashtags,
+        price=PRICE_RE.search(window) is not None,
+        number=PHONE_RE.search(window) is not None,
+    )
+
+
+def marked_features(
+    window: str,
+    emoticons: Sequence[str],
+    *,
+    mentions: int,
+    urls: int,
+    hashtags: int,
+    price: bool,
+    number: bool,
+) -> list[str]:
+    """``named_text_features`` with whether the window has a price and a long number given
+    (found for a whole batch by ``texts_matching``)."""
     features = ["emo:" + emoticon for emoticon in set(emoticons)]
     if mentions:
         features.append("has:mention")
@@ -161,11 +191,28 @@ def named_text_features(
         features.append("has:topic")
     if "【" in window:
         features.append("has:headline")
-    if PRICE_RE.search(window):
+    if price:
         features.append("has:price")
-    if PHONE_RE.search(window):
+    if number:
         features.append("has:number")
     return features
+
+
+def texts_matching(pattern: re.Pattern[str], texts: Sequence[str]) -> list[bool]:
+    """Whether ``pattern`` (which matches no NUL) finds a match in each of ``texts``, in one
+    scan of the texts joined by NULs (a match cannot cross one): one call for a batch
+    instead of one a text."""
+    found = [False] * len(texts)
+    if not texts:
+        return found
+    ends = list(accumulate(len(text) + 1 for text in texts))  # each text's NUL, exclusive
+    text = 0
+    for match in pattern.finditer("\x00".join(texts)):
+        start = match.start()
+        if start >= ends[text]:
+            text = bisect_right(ends, start, lo=text)
+        found[text] = True
+    return found
 
 
 def text_features(
@@ -198,6 +245,9 @@ def author_features(
     (``d:``), the account cue words in them (``cue:``), and the followers in powers of ten
     (``fol:``); nothing when nothing is known (whether a profile is known says where a post
     was collected, not who wrote it)."""
+    nothing = verified_type is None and followers is None
+    if nothing and not (verified_reason or author_name or description):
+        return []  # most posts: nothing known of the author
     features: list[str] = []
     if verified_type is not None:
         features.append(f"vt:{verified_type}")

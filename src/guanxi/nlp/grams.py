@@ -140,17 +140,22 @@ class HashTable:
         import numpy as np  # noqa: PLC0415 - already loaded by __init__
 
         found_values = np.zeros(len(keys), dtype=np.intp)
-        pending = np.arange(len(keys))
+        pending: npt.NDArray[np.intp] | None = None  # None: every key (no copy of them)
         for bits, multiplier, table_keys, table_values in self.levels:
-            wanted = keys.take(pending)
+            wanted = keys if pending is None else keys.take(pending)
             slots = _slots(wanted, multiplier, bits)
             found = table_keys.take(slots)
             hit = found == wanted
             # np.take with indices rather than masks: several times faster on these arrays.
             hits = np.flatnonzero(hit)
-            found_values[pending.take(hits)] = table_values.take(slots.take(hits))
             # A key whose slot is empty is unknown: keys only move on past a taken slot.
-            pending = pending.take(np.flatnonzero(~hit & (found >= 0)))
+            moving = np.flatnonzero(~hit & (found >= 0))
+            if pending is None:
+                found_values[hits] = table_values.take(slots.take(hits))
+                pending = moving
+            else:
+                found_values[pending.take(hits)] = table_values.take(slots.take(hits))
+                pending = pending.take(moving)
             if not len(pending):
                 break
         return found_values
@@ -159,8 +164,11 @@ class HashTable:
 def _slots(codes: npt.NDArray[np.int64], multiplier: int, bits: int) -> npt.NDArray[np.intp]:
     import numpy as np  # noqa: PLC0415 - loaded by the caller
 
-    mixed = codes.astype(np.uint64) * np.uint64(multiplier)  # wraps modulo 2**64
-    return (mixed >> np.uint64(64 - bits)).astype(np.intp)
+    # Codes are never negative: the same bits as uint64, and the slots (under 2**bits) as
+    # intp, without copies.
+    mixed = codes.view(np.uint64) * np.uint64(multiplier)  # wraps modulo 2**64
+    mixed >>= np.uint64(64 - bits)
+    return mixed.view(np.intp)
 
 
 class GramVocabulary:

@@ -59,7 +59,10 @@ def load_idf(path: Path | None = None) -> IdfTable:
                 word, _, value = line.rstrip("\n").partition("\t")
                 if value:
                     idf[word] = float(value)
-    return IdfTable(idf=idf, unknown=max(idf.values(), default=1.0))
+    # Every word of the table weighed in advance: the first posts enriched (the bench's, a
+    # pull's) do not pay for the table's words one by one.
+    memo = {word: value if _candidate(word) else 0.0 for word, value in idf.items()}
+    return IdfTable(idf=idf, unknown=max(idf.values(), default=1.0), memo=memo)
 
 
 def _candidate(token: str) -> bool:

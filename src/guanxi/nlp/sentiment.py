@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from itertools import repeat
+from itertools import compress, repeat
+from operator import is_
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from guanxi.core.errors import N_, UserError
-from guanxi.nlp.features import sentiment_features
+from guanxi.nlp.features import NEGATORS, bigrams
 from guanxi.nlp.grams import BatchGrams, GramWeights, batch_grams
 from guanxi.nlp.model_files import FileMessages, read_model_json
 from guanxi.nlp.pipeline import Work
@@ -91,6 +92,11 @@ class SentimentModel:
         """The numpy form of the n-gram model (built once)."""
         return _gram_scorer(self)
 
+    @property
+    def word_scorer(self) -> WordScorer:
+        """The word model's look-up table for scoring (built once)."""
+        return _word_scorer(self)
+
     def label(self, probability: float) -> str:
         """positive, neutral (inside the neutral band) or negative."""
         return band_label(probability, self.neutral_band)
@@ -115,6 +121,59 @@ def probability(word_score: float, gram_score: float) -> float:
     score = (word_score + gram_score) / 2
     # Clamped: exp overflows past ~709 and no text is that certain anyway.
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, score))))
+
+
+class WordScorer:
+    """The word model's score of a text from its tokens with one look-up per distinct token,
+    equal to ``word_score(sentiment_features(...))`` up to the order of the additions.
+
+    ``sentiment_features`` looks each distinct token up in the known words, then each
+    feature in the weights: two look-ups in tables of some 35,000 strings, which cost more
+    than the rest of the word model. Here one table holds every known word's weight (0.0
+    when it has none) and the weight of every feature of one or two characters that is not
+    a known word (a bigram of an unknown word): a token found there is a feature and weighs
+    what it holds; a token of three or more characters not found there is an unknown word,
+    which backs off to its bigrams."""
+
+    def __init__(self, model: SentimentModel) -> None:
+        weights = model.weights
+        self.bias = model.bias
+        self.weights = weights
+        table = {word: weights.get(word, 0.0) for word in model.known_words}
+        for feature, weight in weights.items():
+            if len(feature) <= 2:
+                table.setdefault(feature, weight)
+        self.table = table
+
+    def score(self, tokens: Sequence[str], emoticons: Sequence[str]) -> float:
+        """The word model's score of a text with lowercase ``tokens`` and ``emoticons``."""
+        found = set(tokens)
+        values = list(map(self.table.get, found))  # None: not a feature by itself
+        total = sum(filter(None, values))
+        # The features the table does not give: an unknown long word's bigrams, the word
+        # after a negator, the emoticons; each counted once, and not when a token is it.
+        extra: set[str] = set()
+        kept: set[str] = found
+        if None in values:
+            long_unknown = [
+                word for word in compress(found, map(is_, values, repeat(None))) if len(word) >= 3
+            ]
+            if long_unknown:
+                kept = found.difference(long_unknown)
+                for word in long_unknown:
+                    extra.update(bigrams(word))
+        if not (NEGATORS.isdisjoint(kept) and NEGATORS.isdisjoint(extra)):
+            extra.update(
+                "!" + tokens[index + 1]
+                for index in range(len(tokens) - 1)
+                if tokens[index] in NEGATORS
+            )
+        if emoticons:
+            extra.update("[" + emoticon + "]" for emoticon in emoticons)
+        if extra:
+            extra.difference_update(kept)
+            total += sum(map(self.weights.get, extra, repeat(0.0)))
+        return self.bias + total
 
 
 class GramScorer:
@@ -143,6 +202,11 @@ class GramScorer:
 @cache
 def _gram_scorer(model: SentimentModel) -> GramScorer:
     return GramScorer(model)
+
+
+@cache
+def _word_scorer(model: SentimentModel) -> WordScorer:
+    return WordScorer(model)
 
 
 def shipped_model_path() -> Path:
@@ -229,6 +293,7 @@ class SentimentStep:
         if self._model is None:
             model = load_model(self._path)
             model.gram_scorer  # noqa: B018 - built here, not in the first batch
+            model.word_scorer  # noqa: B018 - built here, not in the first batch
             self._model = model
 
     def version(self) -> str:
@@ -242,13 +307,12 @@ class SentimentStep:
         self.setup()
         model = self._model
         assert model is not None
-        known = model.known_words
+        word_score = model.word_scorer.score
         gram_scores = model.gram_scorer.scores(batch_grams(batch)).tolist()
         for work, gram_score in zip(batch, gram_scores, strict=True):
             if work.language in UNSCORED_LANGUAGES:
                 work.positive_probability, work.sentiment = 0.5, "neutral"
                 continue
-            features = sentiment_features(work.tokens, work.emoticons, known)
-            found = probability(model.word_score(features), gram_score)
+            found = probability(word_score(work.tokens, work.emoticons), gram_score)
             work.positive_probability = round(found, 4)
             work.sentiment = model.label(found)

@@ -31,7 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
-from guanxi.nlp.features import author_features, named_text_features, text_grams, text_window
+from guanxi.nlp.features import (
+    PHONE_RE,
+    PRICE_RE,
+    author_features,
+    marked_features,
+    named_text_features,
+    text_grams,
+    text_window,
+    texts_matching,
+)
 from guanxi.nlp.grams import batch_grams
 from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model
 from guanxi.nlp.model_files import shipped_path
@@ -170,6 +179,23 @@ def named_features(work: Work) -> list[str]:
     return list(work.named_features)
 
 
+def fill_named_features(batch: Sequence[Work]) -> None:
+    """``named_features`` of every work of a batch (whose windows are set), the price and
+    number patterns run once over the batch's windows."""
+    windows = [work.window for work in batch]
+    prices, numbers = texts_matching(PRICE_RE, windows), texts_matching(PHONE_RE, windows)
+    for work, price, number in zip(batch, prices, numbers, strict=True):
+        work.named_features = marked_features(
+            work.window,
+            work.emoticons,
+            mentions=len(work.mentions),
+            urls=len(work.urls),
+            hashtags=len(work.hashtags),
+            price=price,
+            number=number,
+        )
+
+
 def source_named_features(work: Work) -> list[str]:
     """The source-kind model's features of ``work`` other than n-grams: the text's, its
     advertising marks, the author's."""
@@ -285,6 +311,8 @@ class SourceKindStep:
 
         scorer = model.scorer
         grams = batch_grams(batch)
+        if any(work.named_features is None for work in batch):
+            fill_named_features(batch)
         named = scorer.named_rows([source_named_features(work) for work in batch])
         probabilities = scorer.score_batch(grams, named)
         if self._refine is not None:  # the accurate tier
