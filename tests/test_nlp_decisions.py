@@ -12,6 +12,7 @@ import pytest
 
 from guanxi.nlp.decisions import decide, macro_f1_of, nested_gain, tune_offsets
 from guanxi.nlp.linear import LinearModel, LinearModelError, load_model, save_model
+from tests.cli import run
 
 
 def _imbalanced(seed: int, posts: int = 3000) -> tuple[np.ndarray, np.ndarray]:
@@ -145,3 +146,26 @@ def test_training_tunes_the_offsets_and_writes_them_to_both_model_files(
     )
     assert plain.source_tuning is None
     assert load_model(plain.source_path).offsets == ()
+
+
+def test_train_insight_prints_the_offsets_and_records_when_they_were_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the small set (the minimum lowered to its size), `train-insight` prints each
+    model's offsets with the nested out-of-fold estimate; with --no-tune-decisions it prints
+    none and the file's training command says so, the offsets left out."""
+    from guanxi.nlp import insight_training  # noqa: PLC0415 - needs scikit-learn
+
+    small = Path(__file__).parent / "fixtures" / "nlp_labelled_small.jsonl"
+    monkeypatch.setattr(insight_training, "MIN_TUNING_POSTS", 10)
+    common = ["nlp", "train-insight", "--labelled", str(small), "--only", "source_kind"]
+    tuned = run(*common, "--output", str(tmp_path / "tuned"))
+    assert tuned.exit_code == 0, tuned.output
+    assert "source_kind decision offsets: personal +0.0" in tuned.stdout
+    assert "tuned without each fold" in " ".join(tuned.stdout.split())
+    plain = run(*common, "--output", str(tmp_path / "plain"), "--no-tune-decisions")
+    assert plain.exit_code == 0, plain.output
+    assert "decision offsets" not in plain.stdout
+    model = load_model(tmp_path / "plain" / "source-model.json.gz")
+    assert model.training_command.endswith("--no-tune-decisions")
+    assert model.offsets == ()
