@@ -332,6 +332,13 @@ def train_insight(
             "is; default: both."
         ),
     ] = "",
+    tune_decisions: Annotated[
+        bool,
+        typer.Option(
+            help="Tune each model's decision offsets for macro-F1 on its 5-fold out-of-fold "
+            "predictions of the training posts (five more fits per model)."
+        ),
+    ] = True,
 ) -> None:
     """Train the source-kind and journey-stage models on the team's labelled posts."""
     from guanxi.nlp.insight_training import DEFAULT_VERSION, TASKS, labelled_dir  # noqa: PLC0415 - the trainer loads on use
@@ -345,9 +352,11 @@ def train_insight(
         command += f" --stage-regularisation {stage_regularisation}"
     if only:
         command += f" --only {only}"
+    if not tune_decisions:
+        command += " --no-tune-decisions"
     result = _with_progress(
         "training",
-        lambda _advance: train_models(
+        lambda advance: train_models(
             train_path=train_path,
             output_dir=output or _shipped_dir(),
             version=version or DEFAULT_VERSION,
@@ -355,6 +364,8 @@ def train_insight(
             regularisation=regularisation,
             stage_regularisation=stage_regularisation,
             tasks=(only,) if only else TASKS,
+            tune_decisions=tune_decisions,
+            progress=advance,
         ),
     )
     written = [
@@ -366,6 +377,20 @@ def train_insight(
         if model is not None
     ]
     console.print(f"trained on {result.posts} posts: " + "; ".join(written))
+    for model, gain in (
+        (result.source_model, result.source_tuning),
+        (result.stage_model, result.stage_tuning),
+    ):
+        if model is None or gain is None:
+            continue
+        offsets = ", ".join(
+            f"{name} {value:+.1f}" for name, value in zip(model.classes, gain.offsets, strict=True)
+        )
+        console.print(
+            f"{model.task} decision offsets: {offsets}; out-of-fold macro-F1 "
+            f"{gain.macro_f1_before:.4f} -> {gain.macro_f1_nested:.4f} (offsets tuned without "
+            f"each fold; {gain.macro_f1_tuned:.4f} tuned on all)"
+        )
     console.print("next: guanxi nlp evaluate --labelled (the development set)")
 
 

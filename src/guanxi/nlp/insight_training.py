@@ -9,7 +9,9 @@ post is used twice, with and without its author, so the model reads a bare text 
 a profiled one. The fit is scikit-learn's multinomial logistic regression (the ``train``
 extra) over feature counts scaled by 1/sqrt(the text's number of features), L2-regularised,
 classes weighted to balance;
-weights that round to nothing are dropped from the file.
+weights that round to nothing are dropped from the file. Each model's decision offsets are
+then tuned for macro-F1 on its 5-fold out-of-fold predictions of the training posts
+(``guanxi.nlp.decisions``) and kept in its file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.accurate import Embedder
+from guanxi.nlp.decisions import OffsetGain, nested_gain
 from guanxi.nlp.linear import (
     SOURCE_MODEL_FILE,
     STAGE_MODEL_FILE,
@@ -38,18 +41,24 @@ from guanxi.nlp.source import MARKETER, PERSONAL, PUBLIC, source_features
 from guanxi.nlp.stage import NONE, STAGES, stage_features
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from guanxi.nlp.accurate_insight import AccurateInsight
 
 SOURCE_KINDS = (PERSONAL, PUBLIC, MARKETER)
 STAGE_LABELS = (*STAGES, NONE)
 SENTIMENTS = ("positive", "neutral", "negative")
-DEFAULT_VERSION = "2026.12.7"  # what train-insight writes; the package ships both at it
+DEFAULT_VERSION = "2026.12.8"  # what train-insight writes; the package ships both at it
 DEFAULT_REGULARISATION = 10.0  # scikit-learn's C (features scaled, `feature_scale`)
 # The stage model's C, chosen by 5-fold cross-validation on the training set (docs/nlp.md).
 DEFAULT_STAGE_REGULARISATION = 30.0
 MIN_WEIGHT = 0.05  # x 1/sqrt(features), about 0.004 of a score: no decision changes
 MIN_DOCUMENT_FREQUENCY = 2
 BOOTSTRAP_SAMPLES = 1000
+DECISION_FOLDS = 5  # the folds whose out-of-fold predictions tune the decision offsets
+# Fewer training posts than this: the offsets are not tuned (a fold's few posts say nothing).
+MIN_TUNING_POSTS = 200
 INSIGHT_REPORT_FILE = "insight-report.json"
 Progress = Callable[[int], None]
 
@@ -212,13 +221,74 @@ TASKS = ("source_kind", "stage")
 @dataclass(frozen=True)
 class InsightTrainResult:
     """What ``train_insight`` wrote: a model per task trained (None for a task left as it
-    was), and where each task's model file is."""
+    was), where each task's model file is, and the tuning of each model's decisions (None
+    when not tuned)."""
 
     posts: int
     source_model: LinearModel | None
     stage_model: LinearModel | None
     source_path: Path
     stage_path: Path
+    source_tuning: OffsetGain | None = None
+    stage_tuning: OffsetGain | None = None
+
+
+def out_of_fold(
+    copies: Sequence[Sequence[list[str]]],
+    labels: Sequence[str],
+    folds: Sequence[str],
+    *,
+    task: str,
+    classes: Sequence[str],
+    regularisation: float,
+    progress: Progress | None = None,
+) -> list[npt.NDArray[np.float64]]:
+    """The log-probabilities of every post (rows, in ``classes`` order) for each of its
+    ``copies`` (the same posts' features, with and without the author), each from a model
+    fitted as ``train_insight`` fits, on every copy of the posts of the other folds."""
+    import numpy as np  # noqa: PLC0415 - heavy; comes with the trainer's scikit-learn
+
+    results = [np.zeros((len(labels), len(classes))) for _ in copies]
+    keys = np.asarray(folds)
+    for name in sorted(set(folds)):
+        inside = np.flatnonzero(keys == name).tolist()
+        outside = np.flatnonzero(keys != name).tolist()
+        model = fit(
+            [copy[i] for copy in copies for i in outside],
+            [labels[i] for i in outside] * len(copies),
+            task=task,
+            classes=classes,
+            version="crossval",
+            training_command="",
+            regularisation=regularisation,
+        )
+        columns = [list(classes).index(name) for name in model.classes]
+        for copy, result in zip(copies, results, strict=True):
+            # A class absent from the other folds: never chosen (a tiny probability).
+            full = np.full((len(inside), len(classes)), 1e-12)
+            full[:, columns] = model.scorer.probabilities([copy[i] for i in inside])
+            result[inside] = np.log(np.maximum(full, 1e-12))
+        if progress:
+            progress(len(inside))
+    return results
+
+
+def tuned(
+    model: LinearModel,
+    log_scores: npt.NDArray[np.float64],
+    labels: Sequence[str],
+    folds: Sequence[str],
+    classes: Sequence[str],
+) -> tuple[LinearModel, OffsetGain]:
+    """``model`` with the decision offsets tuned on the out-of-fold ``log_scores`` (columns
+    in ``classes`` order) of ``labels`` (``guanxi.nlp.decisions``), and what they gain."""
+    import numpy as np  # noqa: PLC0415 - heavy; comes with the trainer's scikit-learn
+
+    index = {name: k for k, name in enumerate(model.classes)}
+    truth = np.array([index[label] for label in labels], dtype=np.intp)
+    scores = log_scores[:, [list(classes).index(name) for name in model.classes]]
+    gain = nested_gain(scores, truth, folds)
+    return replace(model, offsets=gain.offsets), gain
 
 
 def train_insight(
@@ -230,9 +300,15 @@ def train_insight(
     regularisation: float = DEFAULT_REGULARISATION,
     stage_regularisation: float = DEFAULT_STAGE_REGULARISATION,
     tasks: Sequence[str] = TASKS,
+    tune_decisions: bool = True,
+    folds: int = DECISION_FOLDS,
+    progress: Progress | None = None,
 ) -> InsightTrainResult:
     """Fit the source-kind and stage models (or those of ``tasks`` only, the other file
-    left as it is) on ``train_path`` and write them to ``output_dir``."""
+    left as it is) on ``train_path`` and write them to ``output_dir``. With
+    ``tune_decisions`` (and ``MIN_TUNING_POSTS`` posts or more) each model's decision offsets
+    are tuned on its out-of-fold predictions of the training posts (``folds`` folds by
+    ``text_fold``, as crossval: ``folds`` more fits per model)."""
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown or not tasks:
         raise UserError(
@@ -240,33 +316,70 @@ def train_insight(
         )
     posts = read_labelled(train_path)
     bare = prepare([without_author(post.document) for post in posts])
+    keys = [text_fold(post.document.text, folds) for post in posts]
+    tune_decisions = tune_decisions and len(posts) >= MIN_TUNING_POSTS
     source_path = output_dir / SOURCE_MODEL_FILE
     stage_path = output_dir / STAGE_MODEL_FILE
-    source = stage = None
+    source = stage = source_tuning = stage_tuning = None
     if "source_kind" in tasks:
-        with_author = prepare([post.document for post in posts])
+        copies = [
+            [source_features(work) for work in prepare([post.document for post in posts])],
+            [source_features(work) for work in bare],
+        ]
+        kinds = [post.source_kind for post in posts]
         source = fit(
-            [source_features(work) for work in with_author + bare],
-            [post.source_kind for post in posts] * 2,
+            [features for copy in copies for features in copy],
+            kinds * len(copies),
             task="source_kind",
             classes=SOURCE_KINDS,
             version=f"source-{version}",
             training_command=training_command,
             regularisation=regularisation,
         )
+        if tune_decisions:
+            import numpy as np  # noqa: PLC0415 - heavy; comes with the trainer's scikit-learn
+
+            scores = out_of_fold(
+                copies,
+                kinds,
+                keys,
+                task="source_kind",
+                classes=SOURCE_KINDS,
+                regularisation=regularisation,
+                progress=progress,
+            )
+            # Both copies pooled: one set of offsets serves a post with or without its author.
+            source, source_tuning = tuned(
+                source, np.vstack(scores), kinds * len(copies), keys * len(copies), SOURCE_KINDS
+            )
         save_model(source, source_path)
     if "stage" in tasks:
+        features = [stage_features(work) for work in bare]
+        stages = [post.stage for post in posts]
         stage = fit(
-            [stage_features(work) for work in bare],
-            [post.stage for post in posts],
+            features,
+            stages,
             task="stage",
             classes=STAGE_LABELS,
             version=f"stage-{version}",
             training_command=training_command,
             regularisation=stage_regularisation,
         )
+        if tune_decisions:
+            (scores_stage,) = out_of_fold(
+                [features],
+                stages,
+                keys,
+                task="stage",
+                classes=STAGE_LABELS,
+                regularisation=stage_regularisation,
+                progress=progress,
+            )
+            stage, stage_tuning = tuned(stage, scores_stage, stages, keys, STAGE_LABELS)
         save_model(stage, stage_path)
-    return InsightTrainResult(len(posts), source, stage, source_path, stage_path)
+    return InsightTrainResult(
+        len(posts), source, stage, source_path, stage_path, source_tuning, stage_tuning
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ Scoring a batch runs in numpy (``Scorer.score_batch``): the character n-grams of
 text of the batch, found once for every model (``guanxi.nlp.grams``), are summed per text
 and class with one sparse product, the few other features (emoticons, marks, the author,
 found through a dictionary) are added, and the sums are scaled by 1/sqrt(the number of the
-text's features) (``feature_scale``).
+text's features) (``feature_scale``). A file may carry one offset per class, added to the
+scores before the softmax: decisions tuned for macro-F1 (``guanxi.nlp.decisions``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class LinearModel:
     weights: dict[str, tuple[float, ...]]  # feature -> weight per class
     training_command: str = ""
     temperature: float = 1.0  # divides the scores before the softmax (calibration)
+    # Added to the scores (after the temperature) before the softmax: the decisions tuned for
+    # macro-F1 (``guanxi.nlp.decisions``); empty in a file trained without them.
+    offsets: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The file's content."""
@@ -73,6 +77,7 @@ class LinearModel:
             "classes": list(self.classes),
             "intercepts": list(self.intercepts),
             "temperature": self.temperature,
+            **({"offsets": list(self.offsets)} if self.offsets else {}),
             "weights": {feature: list(row) for feature, row in self.weights.items()},
         }
 
@@ -104,7 +109,11 @@ class Scorer:
         self.pull_rank = len(levels) - 1 - inverse.reshape(-1)
         self.pull_levels = len(levels)
         self.names = ["", *model.weights]
+        # The offsets join the intercepts (times the temperature that divides both), so the
+        # probabilities carry them and the decision, their argmax, agrees.
         self.intercepts = np.array(model.intercepts, dtype=np.float64)
+        if model.offsets:
+            self.intercepts += model.temperature * np.array(model.offsets, dtype=np.float64)
         gram_rows = {f: row for f, row in self.index.items() if len(f) <= MAX_GRAM}
         self.gram_rows = GramRows(gram_rows)
         self.gram_weights = GramWeights(list(gram_rows), matrix[list(gram_rows.values())])
@@ -265,8 +274,11 @@ def load_model(path: Path) -> LinearModel:
             for feature, row in data["weights"].items()
         }
         intercepts = tuple(float(value) for value in data["intercepts"])
-        complete = len(intercepts) == len(classes) and all(
-            len(row) == len(classes) for row in weights.values()
+        offsets = tuple(float(value) for value in data.get("offsets", ()))
+        complete = (
+            len(intercepts) == len(classes)
+            and len(offsets) in {0, len(classes)}
+            and all(len(row) == len(classes) for row in weights.values())
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         complete = False
@@ -283,4 +295,5 @@ def load_model(path: Path) -> LinearModel:
         weights=weights,
         training_command=str(data.get("training_command", "")),
         temperature=float(data.get("temperature", 1.0)),
+        offsets=offsets,
     )
