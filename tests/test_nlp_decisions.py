@@ -125,7 +125,11 @@ def test_training_tunes_the_offsets_and_writes_them_to_both_model_files(
     small = Path(__file__).parent / "fixtures" / "nlp_labelled_small.jsonl"
     monkeypatch.setattr(insight_training, "MIN_TUNING_POSTS", 10)
     result = insight_training.train_insight(
-        train_path=small, output_dir=tmp_path / "tuned", version="t", training_command="pytest"
+        train_path=small,
+        output_dir=tmp_path / "tuned",
+        version="t",
+        training_command="pytest",
+        tune_decisions=True,
     )
     for model, gain, path in (
         (result.source_model, result.source_tuning, result.source_path),
@@ -142,7 +146,6 @@ def test_training_tunes_the_offsets_and_writes_them_to_both_model_files(
         output_dir=tmp_path / "plain",
         version="t",
         training_command="pytest",
-        tune_decisions=False,
     )
     assert plain.source_tuning is None
     assert load_model(plain.source_path).offsets == ()
@@ -152,20 +155,23 @@ def test_train_insight_prints_the_offsets_and_records_when_they_were_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Given the small set (the minimum lowered to its size), `train-insight` prints each
-    model's offsets with the nested out-of-fold estimate; with --no-tune-decisions it prints
-    none and the file's training command says so, the offsets left out."""
+    model's offsets with the nested out-of-fold estimate and the file's training command says
+    so; by default (no tuning) it prints none and the offsets are left out."""
     from guanxi.nlp import insight_training  # noqa: PLC0415 - needs scikit-learn
 
     small = Path(__file__).parent / "fixtures" / "nlp_labelled_small.jsonl"
     monkeypatch.setattr(insight_training, "MIN_TUNING_POSTS", 10)
     common = ["nlp", "train-insight", "--labelled", str(small), "--only", "source_kind"]
-    tuned = run(*common, "--output", str(tmp_path / "tuned"))
+    tuned = run(*common, "--output", str(tmp_path / "tuned"), "--tune-decisions")
     assert tuned.exit_code == 0, tuned.output
     assert "source_kind decision offsets: personal +0.0" in tuned.stdout
     assert "tuned without each fold" in " ".join(tuned.stdout.split())
-    plain = run(*common, "--output", str(tmp_path / "plain"), "--no-tune-decisions")
+    assert load_model(tmp_path / "tuned" / "source-model.json.gz").training_command.endswith(
+        "--tune-decisions"
+    )
+    plain = run(*common, "--output", str(tmp_path / "plain"))
     assert plain.exit_code == 0, plain.output
     assert "decision offsets" not in plain.stdout
     model = load_model(tmp_path / "plain" / "source-model.json.gz")
-    assert model.training_command.endswith("--no-tune-decisions")
+    assert "tune" not in model.training_command
     assert model.offsets == ()

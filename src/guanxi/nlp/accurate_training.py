@@ -225,9 +225,9 @@ class InsightHeadSettings:
 
 INSIGHT_DEFAULT_VERSION = "insight-accurate-2026.12.9"
 INSIGHT_FOLDS = 5
-# Chosen by 5-fold cross-validation on the labelled training posts (docs/nlp.md). Source
-# kind has no head yet: its average with the fast model was not measured (docs/nlp.md).
+# Chosen by 5-fold cross-validation on the labelled training posts (docs/nlp.md).
 INSIGHT_SETTINGS = {
+    "source_kind": InsightHeadSettings(regularisation=3.0, fast_weight=0.6, fast_inputs=False),
     "stage": InsightHeadSettings(regularisation=3.0, fast_weight=0.5, fast_inputs=False),
 }
 

@@ -336,9 +336,10 @@ def train_insight(
         bool,
         typer.Option(
             help="Tune each model's decision offsets for macro-F1 on its 5-fold out-of-fold "
-            "predictions of the training posts (five more fits per model)."
+            "predictions of the training posts (five more fits per model; on the shipped "
+            "posts they gained nothing, see docs/nlp.md)."
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Train the source-kind and journey-stage models on the team's labelled posts."""
     from guanxi.nlp.insight_training import DEFAULT_VERSION, TASKS, labelled_dir  # noqa: PLC0415 - the trainer loads on use
@@ -352,8 +353,8 @@ def train_insight(
         command += f" --stage-regularisation {stage_regularisation}"
     if only:
         command += f" --only {only}"
-    if not tune_decisions:
-        command += " --no-tune-decisions"
+    if tune_decisions:
+        command += " --tune-decisions"
     result = _with_progress(
         "training",
         lambda advance: train_models(

@@ -300,7 +300,7 @@ def train_insight(
     regularisation: float = DEFAULT_REGULARISATION,
     stage_regularisation: float = DEFAULT_STAGE_REGULARISATION,
     tasks: Sequence[str] = TASKS,
-    tune_decisions: bool = True,
+    tune_decisions: bool = False,
     folds: int = DECISION_FOLDS,
     progress: Progress | None = None,
 ) -> InsightTrainResult:
