@@ -223,7 +223,7 @@ class InsightHeadSettings:
     fast_inputs: bool
 
 
-INSIGHT_DEFAULT_VERSION = "insight-accurate-2026.12.9"
+INSIGHT_DEFAULT_VERSION = "insight-accurate-2026.12.10"
 INSIGHT_FOLDS = 5
 # Chosen by 5-fold cross-validation on the labelled training posts (docs/nlp.md).
 INSIGHT_SETTINGS = {

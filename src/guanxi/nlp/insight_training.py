@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 SOURCE_KINDS = (PERSONAL, PUBLIC, MARKETER)
 STAGE_LABELS = (*STAGES, NONE)
 SENTIMENTS = ("positive", "neutral", "negative")
-DEFAULT_VERSION = "2026.12.8"  # what train-insight writes; the package ships both at it
+DEFAULT_VERSION = "2026.12.9"  # what train-insight writes; the package ships both at it
 DEFAULT_REGULARISATION = 10.0  # scikit-learn's C (features scaled, `feature_scale`)
 # The stage model's C, chosen by 5-fold cross-validation on the training set (docs/nlp.md).
 DEFAULT_STAGE_REGULARISATION = 30.0
