@@ -260,3 +260,60 @@ def test_a_lone_surrogate_from_a_broken_export_is_dropped_not_fatal() -> None:
 
     assert broken.tokens == whole.tokens
     assert broken.sentiment == whole.sentiment
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "absent"),
+    [
+        # A question around a need: 想买吗 asks; the same cue stated is a wish, not a question.
+        ("想买吗？", {"cx:q", "sc:need_recognition|q"}, set()),
+        ("想买一台洗碗机", {"cx:wish", "sc:need_recognition|wish"}, {"cx:q"}),
+        # Not bought: the negation of buying, with the purchase cue in the same clause.
+        ("还没下单，再等等", {"cx:neg", "sc:purchase|neg"}, {"cx:done"}),
+        ("刚下单", {"cx:done", "sc:purchase|done"}, {"cx:neg"}),
+        # Done: 终于, a past time, a clause closing on 了.
+        ("今天终于收到", {"cx:done", "sc:post_purchase|done"}, {"cx:wish"}),
+        ("昨天吃了这家店", {"cx:done", "sc:post_purchase|done"}, set()),
+        ("手机买了，很好", {"cx:done"}, set()),
+        # A seller's push to buy now.
+        ("直播间抢购，快来", {"cx:push"}, {"cx:me", "cx:q"}),
+        # Oneself.
+        ("我用了一个月", {"cx:me", "sc:post_purchase|me"}, {"cx:push"}),
+        # Nothing of the sort: no mark at all.
+        ("今天天气真好", set(), {"cx:q", "cx:neg", "cx:done", "cx:wish", "cx:push", "cx:me"}),
+    ],
+)
+def test_cue_features_mark_what_a_clause_does_around_its_cue(
+    text: str, expected: set[str], absent: set[str]
+) -> None:
+    from guanxi.nlp.stage import cue_features  # noqa: PLC0415 - beside its use
+
+    found = set(cue_features(text))
+    assert expected <= found
+    assert not absent & found
+
+
+def test_cue_features_pair_a_cue_only_with_the_marks_of_its_own_clause() -> None:
+    """Given a wish in one clause and a question in the next, the need cue is paired with
+    the wish only: the question belongs to another clause."""
+    from guanxi.nlp.stage import cue_features  # noqa: PLC0415 - beside its use
+
+    found = set(cue_features("一直想买，这个好用吗"))
+    assert {"sc:need_recognition|wish", "cx:q", "sc:information_search|q"} <= found
+    assert "sc:need_recognition|q" not in found
+
+
+def test_cue_features_name_english_cues_but_pair_only_chinese_ones() -> None:
+    """An English cue may sit inside a word ("ordered" in "disordered"): it names its
+    stage, but is not paired with the marks of its clause."""
+    from guanxi.nlp.stage import cue_features  # noqa: PLC0415 - beside its use
+
+    found = set(cue_features("i ordered it?"))
+    assert {"st:purchase", "cx:q"} <= found
+    assert not any(feature.startswith("sc:") for feature in found)
+
+
+def test_stage_word_features_are_the_words_of_two_characters_or_more_once() -> None:
+    from guanxi.nlp.stage import word_features  # noqa: PLC0415 - beside its use
+
+    assert word_features(["我", "想买", "洗碗机", "想买", "了"]) == ["wd:想买", "wd:洗碗机"]
