@@ -268,6 +268,11 @@ def test_a_lone_surrogate_from_a_broken_export_is_dropped_not_fatal() -> None:
         # A question around a need: 想买吗 asks; the same cue stated is a wish, not a question.
         ("想买吗？", {"cx:q", "sc:need_recognition|q"}, set()),
         ("想买一台洗碗机", {"cx:wish", "sc:need_recognition|wish"}, {"cx:q"}),
+        (
+            "这么好看，好想要",
+            {"cx:wish", "sc:need_recognition|wish"},
+            {"cx:q"},
+        ),  # 这么 asks nothing
         # Not bought: the negation of buying, with the purchase cue in the same clause.
         ("还没下单，再等等", {"cx:neg", "sc:purchase|neg"}, {"cx:done"}),
         ("刚下单", {"cx:done", "sc:purchase|done"}, {"cx:neg"}),
