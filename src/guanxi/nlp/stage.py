@@ -104,107 +104,13 @@ def stage_cue(text: str, stage: str) -> str:
     return ""
 
 
-# The cue and context features read further than the n-grams: in a review, what was bought
-# and how it went often come after the first 160 characters.
-STAGE_TEXT_WINDOW = 500
-WORD_LIMIT = 200
-# What a clause does around a cue phrase, by the words that show it (a clause ends at
-# punctuation): asks (q), refuses or has not bought (neg), tells what is done (done: a past
-# time, 已经, 终于, or 了 closing the clause), wishes or plans (wish), pushes the reader to
-# buy (push), or speaks of oneself (me).
-CONTEXT_MARKS: dict[str, tuple[str, ...]] = {
-    mark: tuple(words.split())
-    for mark, words in {
-        "q": "吗 ？ ? 求 有没有 哪 什么 怎么 如何 是否 咋",
-        "neg": "不买 没买 别买 未买 不想买 没想买 不要买 不会买 没有买 不打算买 不敢买 舍不得买 "
-        "不入 别入 没入 不入手 没入手 别入手 "
-        "不下单 没下单 不购 别购",
-        "done": "已经 终于 刚刚 刚 昨天 前天 前几天 上周 上个月 去年 收到了 到了",
-        "wish": "想 打算 准备 要不要 计划 考虑 希望 该",
-        "push": "快来 抢购 速来 戳 点击 链接 领券 秒杀 限时 包邮 优惠 到手价 直播间",
-        "me": "我 俺 本人 自己",
-    }.items()
-}
-CLAUSE_ENDS = "，。！？!?；;\n…~～"
-
-
-# What an automaton match is: a stage's cue phrase (an English one may sit inside a word, so
-# it is not paired with its clause's marks), a context mark, or a clause end.
-_CUE, _ENGLISH_CUE, _MARK, _END = 0, 1, 2, 3
-
-
-@cache
-def _context_automaton() -> Any:
-    """One automaton for the cue phrases, the context marks and the clause ends, so the
-    cue features of a text are one pass over it; a word both a cue and a mark is both."""
-    entries: dict[str, list[tuple[int, str]]] = {}
-    for stage, cues in load_cues().items():
-        for cue in cues:
-            entries.setdefault(cue, []).append((_ENGLISH_CUE if cue.isascii() else _CUE, stage))
-    for mark, words in CONTEXT_MARKS.items():
-        for word in words:
-            entries.setdefault(word, []).append((_MARK, mark))
-    for end in CLAUSE_ENDS:
-        entries.setdefault(end, []).append((_END, ""))
-    automaton = ahocorasick.Automaton()
-    for word, kinds in entries.items():
-        automaton.add_word(word, tuple(kinds))
-    automaton.make_automaton()
-    return automaton
-
-
-def cue_features(text: str) -> list[str]:
-    """The cue phrases of ``text`` (lowercase) and what their clauses do around them: which
-    stages' cue phrases it holds (``st:purchase``), each context mark found (``cx:q``…)
-    and, for each clause holding a stage's Chinese cue phrase, that stage with each mark of
-    the same clause (``sc:purchase|neg`` for 还没下单; ``sc:need_recognition|q`` for
-    想买吗)."""
-    found: set[str] = set()
-    stages: list[str] = []  # of the clause being read
-    marks: list[str] = []
-    for end, kinds in _context_automaton().iter(text):
-        for kind, value in kinds:
-            if kind <= _ENGLISH_CUE:
-                found.add("st:" + value)
-                if kind == _CUE:
-                    stages.append(value)
-            elif kind == _MARK:
-                marks.append(value)
-            else:
-                if end and text[end - 1] == "了":  # a clause closing on 了: done
-                    marks.append("done")
-                if marks:
-                    _close_clause(found, stages, marks)
-                stages.clear()
-                marks.clear()
-    if text.endswith("了"):
-        marks.append("done")
-    if marks:
-        _close_clause(found, stages, marks)
-    return sorted(found)
-
-
-def _close_clause(found: set[str], stages: list[str], marks: list[str]) -> None:
-    found.update(["cx:" + mark for mark in marks])
-    found.update([f"sc:{stage}|{mark}" for stage in stages for mark in marks])
-
-
 def stage_named_features(work: Work) -> list[str]:
-    """The stage model's features of ``work`` other than n-grams: the text's, the cue
-    phrases of its first ``STAGE_TEXT_WINDOW`` characters with their context (``st:``,
-    ``cx:``, ``sc:``: the model learns when a cue misleads, ``cue_features``), and its words
-    (``word_features``)."""
+    """The stage model's features of ``work`` other than n-grams: the text's, and which
+    stages' cue phrases it holds (``st:``; the model learns when a cue misleads)."""
     features = named_features(work)
-    features.extend(cue_features(work.normalized_text[:STAGE_TEXT_WINDOW].lower()))
-    features.extend(word_features(work.tokens))
+    stages = {rank for _, (rank, _cue) in _cues().automaton.iter(work.window)}
+    features.extend("st:" + STAGES[rank] for rank in stages)
     return features
-
-
-def word_features(tokens: Sequence[str]) -> list[str]:
-    """The words of the text (the segmenter's tokens, each once, of two characters or more,
-    the first ``WORD_LIMIT``) as ``wd:`` features: words beyond the n-grams' window, and a
-    word's boundaries, which the character n-grams do not see."""
-    return ["wd:" + word for word in dict.fromkeys(tokens[:WORD_LIMIT]) if len(word) >= 2]
 
 
 def stage_features(work: Work) -> list[str]:
