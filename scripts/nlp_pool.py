@@ -1273,6 +1273,40 @@ def _write_chunks(output: Path, numbered: list[tuple[int, list[dict[str, Any]]]]
             f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
+def _texts_outside(output: Path, first: int, last: int) -> set[str]:
+    """The normalised texts of every chunk file in ``output`` outside ``first``-``last``:
+    what a batch written there is drawn against."""
+    seen: set[str] = set()
+    for path in sorted(output.glob("chunk-*.jsonl")):
+        if first <= int(path.stem.removeprefix("chunk-")) <= last:
+            continue
+        with path.open(encoding="utf-8") as f:
+            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    return seen
+
+
+def _numbered(
+    batch: list[dict[str, Any]], first: int, last: int
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """``batch`` cut into chunks numbered from ``first``; stops when it needs more than
+    ``last``."""
+    numbered = [
+        (first + start // CHUNK, batch[start : start + CHUNK])
+        for start in range(0, len(batch), CHUNK)
+    ]
+    if not numbered or numbered[-1][0] > last:
+        raise SystemExit(f"chunks {first:03d}-{last:03d} cannot hold {len(batch)} texts")
+    return numbered
+
+
+def _write_and_report(output: Path, numbered: list[tuple[int, list[dict[str, Any]]]]) -> int:
+    """Write the numbered chunks and say how many texts each holds."""
+    _write_chunks(output, numbered)
+    for number, rows in numbered:
+        print(f"chunk-{number:03d}: {len(rows)} texts")
+    return 0
+
+
 def _sixteenth_arguments(parser: argparse.ArgumentParser) -> None:
     """The sixteenth batch's options."""
     parser.add_argument(
@@ -1367,12 +1401,7 @@ def batch_070(
 def chunks_070(args: argparse.Namespace) -> int:
     """Write chunks 070 on, drawn against the texts of every other chunk file in
     ``args.output``; no other chunk is read from the sources or written."""
-    seen: set[str] = set()
-    for path in sorted(args.output.glob("chunk-*.jsonl")):
-        if FIRST_CHUNK_070 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_070:
-            continue
-        with path.open(encoding="utf-8") as f:
-            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    seen = _texts_outside(args.output, FIRST_CHUNK_070, LAST_CHUNK_070)
     numbered: list[tuple[int, list[dict[str, Any]]]] = []
     for part in batch_070(args, seen):
         first = FIRST_CHUNK_070 + len(numbered)
@@ -1382,10 +1411,7 @@ def chunks_070(args: argparse.Namespace) -> int:
         ]
     if numbered[-1][0] > LAST_CHUNK_070:
         raise SystemExit(f"chunks 070-079 cannot hold {sum(len(c) for _, c in numbered)} texts")
-    _write_chunks(args.output, numbered)
-    for number, rows in numbered:
-        print(f"chunk-{number:03d}: {len(rows)} texts")
-    return 0
+    return _write_and_report(args.output, numbered)
 
 
 def _options_070(parser: argparse.ArgumentParser) -> None:
@@ -1478,23 +1504,10 @@ def batch_080(args: argparse.Namespace, seen: set[str]) -> list[dict[str, Any]]:
 def chunks_080(args: argparse.Namespace) -> int:
     """Write chunks 080 on, drawn against the texts of every other chunk file in
     ``args.output``; no other chunk is read from the sources or written."""
-    seen: set[str] = set()
-    for path in sorted(args.output.glob("chunk-*.jsonl")):
-        if FIRST_CHUNK_080 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_080:
-            continue
-        with path.open(encoding="utf-8") as f:
-            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    seen = _texts_outside(args.output, FIRST_CHUNK_080, LAST_CHUNK_080)
     batch = batch_080(args, seen)
-    numbered = [
-        (FIRST_CHUNK_080 + start // CHUNK, batch[start : start + CHUNK])
-        for start in range(0, len(batch), CHUNK)
-    ]
-    if not numbered or numbered[-1][0] > LAST_CHUNK_080:
-        raise SystemExit(f"chunks 080-089 cannot hold {len(batch)} texts")
-    _write_chunks(args.output, numbered)
-    for number, rows in numbered:
-        print(f"chunk-{number:03d}: {len(rows)} texts")
-    return 0
+    numbered = _numbered(batch, FIRST_CHUNK_080, LAST_CHUNK_080)
+    return _write_and_report(args.output, numbered)
 
 
 def _options_080(parser: argparse.ArgumentParser) -> None:
@@ -1625,17 +1638,9 @@ def batch_082(args: argparse.Namespace, seen: set[str]) -> list[tuple[int, list[
 def chunks_082(args: argparse.Namespace) -> int:
     """Write chunks 082 on, drawn against the texts of every other chunk file in
     ``args.output``; no other chunk is read from the sources or written."""
-    seen: set[str] = set()
-    for path in sorted(args.output.glob("chunk-*.jsonl")):
-        if FIRST_CHUNK_082 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_082:
-            continue
-        with path.open(encoding="utf-8") as f:
-            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    seen = _texts_outside(args.output, FIRST_CHUNK_082, LAST_CHUNK_082)
     numbered = batch_082(args, seen)
-    _write_chunks(args.output, numbered)
-    for number, rows in numbered:
-        print(f"chunk-{number:03d}: {len(rows)} texts")
-    return 0
+    return _write_and_report(args.output, numbered)
 
 
 def _options_082(parser: argparse.ArgumentParser) -> None:
@@ -1751,28 +1756,15 @@ def chunks_084(args: argparse.Namespace) -> int:
     draw of ``args.ecd_turns``, then of the JDDC sample, choosing and price first), drawn
     against the texts of every other chunk file in ``args.output``; no other chunk is read from
     the sources or written."""
-    seen: set[str] = set()
-    for path in sorted(args.output.glob("chunk-*.jsonl")):
-        if FIRST_CHUNK_084 <= int(path.stem.removeprefix("chunk-")) <= LAST_CHUNK_084:
-            continue
-        with path.open(encoding="utf-8") as f:
-            seen |= {re.sub(r"\W", "", json.loads(line)["text"]) for line in f}
+    seen = _texts_outside(args.output, FIRST_CHUNK_084, LAST_CHUNK_084)
     turns = list(ecd_customer_turns(args.mirrors))
     random.Random(84).shuffle(turns)
     batch = _admit(turns, seen)[: args.ecd_turns]
     jd_turns = list(jddc_customer_turns(args.mirrors))
     random.Random(85).shuffle(jd_turns)
     batch += _cued_first(jd_turns, CHOOSING, args.jddc_choosing, args.jddc_turns, seen)
-    numbered = [
-        (FIRST_CHUNK_084 + start // CHUNK, batch[start : start + CHUNK])
-        for start in range(0, len(batch), CHUNK)
-    ]
-    if not numbered or numbered[-1][0] > LAST_CHUNK_084:
-        raise SystemExit(f"chunks 084-089 cannot hold {len(batch)} texts")
-    _write_chunks(args.output, numbered)
-    for number, rows in numbered:
-        print(f"chunk-{number:03d}: {len(rows)} texts")
-    return 0
+    numbered = _numbered(batch, FIRST_CHUNK_084, LAST_CHUNK_084)
+    return _write_and_report(args.output, numbered)
 
 
 def _options_084(parser: argparse.ArgumentParser) -> None:
