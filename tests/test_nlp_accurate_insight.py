@@ -292,3 +292,27 @@ def test_hard_source_kind_cases_through_the_accurate_tier(
 @functools.cache
 def accurate_pipeline() -> Pipeline:
     return default_pipeline(accurate=True)
+
+
+def test_out_of_fold_fast_gives_each_post_both_views_from_the_same_fold_model() -> None:
+    """Given the small labelled set, the fast source-kind model's out-of-fold probabilities
+    come as two views (text alone, then with the author), every row a distribution; a post
+    without an author has the same probabilities in both, a post with one differs."""
+    import numpy as np  # noqa: PLC0415 - beside its use
+
+    from guanxi.nlp.accurate_training import out_of_fold_fast  # noqa: PLC0415 - needs scikit-learn
+    from guanxi.nlp.insight_training import read_labelled  # noqa: PLC0415 - the trainer
+
+    posts = read_labelled(SMALL_SET)
+    bare, with_author = out_of_fold_fast(posts, task="source_kind")
+
+    assert bare.shape == with_author.shape == (len(posts), 3)
+    assert np.allclose(bare.sum(axis=1), 1.0) and np.allclose(with_author.sum(axis=1), 1.0)
+    known = [
+        post.document.verified_type is not None or bool(post.document.author_name)
+        for post in posts
+    ]
+    for row, has_author in enumerate(known):
+        assert np.allclose(bare[row], with_author[row]) != has_author
+    (stage,) = out_of_fold_fast(posts, task="stage")
+    assert stage.shape == (len(posts), 6)

@@ -352,7 +352,7 @@ def out_of_fold_fast(posts: Sequence[LabelledPost], *, task: str) -> list[npt.ND
         DEFAULT_STAGE_REGULARISATION,
         SOURCE_KINDS,
         STAGE_LABELS,
-        fit,
+        out_of_fold,
         prepare,
         text_fold,
         without_author,
@@ -360,37 +360,21 @@ def out_of_fold_fast(posts: Sequence[LabelledPost], *, task: str) -> list[npt.ND
     from guanxi.nlp.source import source_features  # noqa: PLC0415 - idem
     from guanxi.nlp.stage import stage_features  # noqa: PLC0415 - idem
 
-    folds = np.array([int(text_fold(post.document.text, INSIGHT_FOLDS)) for post in posts])
+    folds = [text_fold(post.document.text, INSIGHT_FOLDS) for post in posts]
     bare = [without_author(post.document) for post in posts]
     classes: Sequence[str]
     if task == "stage":
-        views = [[stage_features(work) for work in prepare(bare)]]
+        copies = [[stage_features(work) for work in prepare(bare)]]
         labels, classes = [post.stage for post in posts], STAGE_LABELS
         regularisation = DEFAULT_STAGE_REGULARISATION
-    else:
-        views = [
-            [source_features(work) for work in prepare(bare)],
+    else:  # fitted on both copies, the author's first, as train-insight fits
+        copies = [
             [source_features(work) for work in prepare([post.document for post in posts])],
+            [source_features(work) for work in prepare(bare)],
         ]
         labels, classes = [post.source_kind for post in posts], SOURCE_KINDS
         regularisation = DEFAULT_REGULARISATION
-    found = [np.zeros((len(posts), len(classes))) for _ in views]
-    for fold in range(INSIGHT_FOLDS):
-        inside = np.flatnonzero(folds == fold)
-        outside = np.flatnonzero(folds != fold).tolist()
-        model = fit(
-            [view[i] for view in reversed(views) for i in outside],
-            [labels[i] for i in outside] * len(views),
-            task=task,
-            classes=classes,
-            version="out-of-fold",
-            training_command="",
-            regularisation=regularisation,
-        )
-        columns = np.array(
-            [list(classes).index(name) for name in model.classes]
-        )  # one may be absent
-        for view, probabilities in zip(views, found, strict=True):
-            scored = model.scorer.probabilities([view[i] for i in inside])
-            probabilities[np.ix_(inside, columns)] = scored
-    return found
+    found = out_of_fold(
+        copies, labels, folds, task=task, classes=classes, regularisation=regularisation
+    )
+    return [np.exp(log_probabilities) for log_probabilities in reversed(found)]
