@@ -307,10 +307,10 @@ def test_out_of_fold_fast_gives_each_post_both_views_from_the_same_fold_model() 
     bare, with_author = out_of_fold_fast(posts, task="source_kind")
 
     assert bare.shape == with_author.shape == (len(posts), 3)
-    assert np.allclose(bare.sum(axis=1), 1.0) and np.allclose(with_author.sum(axis=1), 1.0)
+    assert np.allclose(bare.sum(axis=1), 1.0)
+    assert np.allclose(with_author.sum(axis=1), 1.0)
     known = [
-        post.document.verified_type is not None or bool(post.document.author_name)
-        for post in posts
+        post.document.verified_type is not None or bool(post.document.author_name) for post in posts
     ]
     for row, has_author in enumerate(known):
         assert np.allclose(bare[row], with_author[row]) != has_author

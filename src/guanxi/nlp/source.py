@@ -36,7 +36,6 @@ from guanxi.nlp.features import (
     PRICE_RE,
     author_features,
     marked_features,
-    named_text_features,
     text_grams,
     text_window,
     texts_matching,
@@ -169,14 +168,8 @@ def named_features(work: Work) -> list[str]:
     """The text's features other than n-grams (``features.named_text_features``), computed
     once for both models."""
     if work.named_features is None:
-        work.named_features = named_text_features(
-            work.window,
-            work.emoticons,
-            mentions=len(work.mentions),
-            urls=len(work.urls),
-            hashtags=len(work.hashtags),
-        )
-    return list(work.named_features)
+        fill_named_features([work])
+    return list(work.named_features or ())
 
 
 def fill_named_features(batch: Sequence[Work]) -> None:
