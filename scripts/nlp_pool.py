@@ -314,6 +314,18 @@ def _clean(text: str) -> str:
     return SPACES.sub(" ", text).strip()
 
 
+def _mirror_repo(mirror: Path, repository: str) -> Path:
+    """The git snapshot of ``repository`` ("owner/name") under ``mirror``; stops with what to
+    do when it is not there."""
+    repo = mirror / repository.replace("/", "+") / "repo"
+    if not repo.exists():
+        raise SystemExit(
+            f"no mirror of {repository} at {repo}: fetch it (a git snapshot of the public "
+            "repository) or give its parent directory with --mirrors"
+        )
+    return repo
+
+
 def _git_show(repo: Path, commit: str, path: str) -> bytes:
     return subprocess.run(
         ["git", "-C", str(repo), "show", f"{commit}:{path}"], check=True, capture_output=True
@@ -1466,12 +1478,7 @@ SHOPPING_NEAR = re.compile(
 def smp2020_training_posts(mirror: Path) -> Iterator[dict[str, Any]]:
     """The general posts (``type`` usual) of SMP2020-EWECT's training file, from the fold files
     (``content,labels,type``)."""
-    repo = mirror / "Tom-HG+smp2020" / "repo"
-    if not repo.exists():
-        raise SystemExit(
-            f"no mirror of Tom-HG/smp2020 at {repo}: fetch it (a git snapshot of the public "
-            "repository) or give its parent directory with --mirrors"
-        )
+    repo = _mirror_repo(mirror, "Tom-HG/smp2020")
     for path in SMP2020_TRAIN_FILES:
         data = _git_show(repo, SMP2020_TRAIN["commit"], path).decode("utf-8-sig")
         for row in csv.DictReader(io.StringIO(data)):
@@ -1569,12 +1576,7 @@ BUYING_OR_SELLING = re.compile(
 def zhanjiang_posts(mirror: Path) -> Iterator[dict[str, Any]]:
     """The posts of 湛江发布 from a weiboSpider CSV, each with the account's profile from
     users.csv."""
-    repo = mirror / "tanghsh5+weiboSpider" / "repo"
-    if not repo.exists():
-        raise SystemExit(
-            f"no mirror of tanghsh5/weiboSpider at {repo}: fetch it (a git snapshot of the public "
-            "repository) or give its parent directory with --mirrors"
-        )
+    repo = _mirror_repo(mirror, "tanghsh5/weiboSpider")
     data = _git_show(repo, ZHANJIANG["commit"], "weibo/users.csv").decode("utf-8-sig")
     (user,) = [row for row in csv.DictReader(io.StringIO(data)) if row["用户id"] == "3980043846"]
     profile = {
@@ -1596,12 +1598,7 @@ def zhanjiang_posts(mirror: Path) -> Iterator[dict[str, Any]]:
 
 def weibo_senti_posts(mirror: Path) -> Iterator[dict[str, Any]]:
     """The posts of the weibo_senti_100k copy in forever1986/bert_task (``label,review``)."""
-    repo = mirror / "forever1986+bert_task" / "repo"
-    if not repo.exists():
-        raise SystemExit(
-            f"no mirror of forever1986/bert_task at {repo}: fetch it (a git snapshot of the "
-            "public repository) or give its parent directory with --mirrors"
-        )
+    repo = _mirror_repo(mirror, "forever1986/bert_task")
     data = _git_show(repo, WEIBO_SENTI["commit"], WEIBO_SENTI_POSTS).decode("utf-8-sig")
     for row in csv.DictReader(io.StringIO(data)):
         yield {
@@ -1713,12 +1710,7 @@ SEGMENT_SPACE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
 def ecd_customer_turns(mirror: Path) -> Iterator[dict[str, Any]]:
     """The customers' turns of the E-commerce Dialogue Corpus's sample sessions
     (``label<TAB>turn…<TAB>reply``, the reply the shop's), each once, in file order."""
-    repo = mirror / "cooelf+DeepUtteranceAggregation" / "repo"
-    if not repo.exists():
-        raise SystemExit(
-            f"no mirror of cooelf/DeepUtteranceAggregation at {repo}: fetch it (a git snapshot "
-            "of the public repository) or give its parent directory with --mirrors"
-        )
+    repo = _mirror_repo(mirror, "cooelf/DeepUtteranceAggregation")
     for path in ECD_FILES:
         data = _git_show(repo, ECD["commit"], path).decode("utf-8")
         for line in data.splitlines():
@@ -1734,12 +1726,7 @@ def ecd_customer_turns(mirror: Path) -> Iterator[dict[str, Any]]:
 
 def jddc_customer_turns(mirror: Path) -> Iterator[dict[str, Any]]:
     """The customers' turns (``waiter_send`` 0) of the JDDC sample, without the order card."""
-    repo = mirror / "EndlessLethe+jddc2019-3th-retrieve-model" / "repo"
-    if not repo.exists():
-        raise SystemExit(
-            f"no mirror of EndlessLethe/jddc2019-3th-retrieve-model at {repo}: fetch it (a git "
-            "snapshot of the public repository) or give its parent directory with --mirrors"
-        )
+    repo = _mirror_repo(mirror, "EndlessLethe/jddc2019-3th-retrieve-model")
     data = _git_show(repo, JDDC["commit"], JDDC["path"]).decode("utf-8")
     for line in data.splitlines():
         fields = line.split("\t")
