@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING
 from guanxi.core.errors import N_, UserError
 from guanxi.nlp.features import MAX_GRAM
 from guanxi.nlp.grams import BatchGrams, GramRows, GramWeights
-from guanxi.nlp.model_files import FileMessages, read_model_json
+from guanxi.nlp.model_files import FileMessages, read_model_json, shipped_path
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from guanxi.nlp.accurate_insight import AccurateInsight
 
 # Bumped when the file layout or the features change; an older file must be retrained.
 FORMAT_VERSION = 2
@@ -297,3 +299,51 @@ def load_model(path: Path) -> LinearModel:
         temperature=float(data.get("temperature", 1.0)),
         offsets=offsets,
     )
+
+
+class LinearModelStep:
+    """What the source-kind and stage steps share: their model file loaded once (the rules
+    when there is none, or with ``rules``), the accurate tier's heads set up beside it, and
+    the version they report. The step's ``name`` is its task in the heads file."""
+
+    name: str
+    model_file: str
+
+    def __init__(
+        self,
+        *,
+        model_path: Path | None = None,
+        rules: bool = False,
+        refine: AccurateInsight | None = None,
+    ) -> None:
+        self._path = model_path or shipped_path(self.model_file)
+        self._explicit = model_path is not None  # then a missing file is an error
+        self._rules = rules  # the previous version, for comparisons
+        self._refine = refine  # the accurate tier: the e5 head's say in the probabilities
+        self._model: LinearModel | None = None
+        self._ready = False
+
+    def prepare_rules(self) -> None:
+        """Build what the rules need (the cue automata), before any model."""
+
+    def setup(self) -> None:
+        """Build the rules' cues and load the model (once)."""
+        if self._ready:
+            return
+        self.prepare_rules()
+        if not self._rules and (self._explicit or self._path.is_file()):
+            self._model = load_model(self._path)
+            self._model.scorer  # noqa: B018 - built here, not in the first batch
+            if self._refine is not None:
+                self._refine.setup()
+        self._ready = True
+
+    def version(self) -> str:
+        """The model's version (with the accurate heads' when they cover this step's task);
+        "" for the rules."""
+        self.setup()
+        if self._model is None:
+            return ""
+        if self._refine is not None and self._refine.covers(self.name):
+            return f"{self._model.version}+{self._refine.version()}"
+        return self._model.version

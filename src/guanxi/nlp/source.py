@@ -26,8 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ahocorasick
 
@@ -41,12 +40,8 @@ from guanxi.nlp.features import (
     texts_matching,
 )
 from guanxi.nlp.grams import batch_grams
-from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModel, load_model
-from guanxi.nlp.model_files import shipped_path
+from guanxi.nlp.linear import SOURCE_MODEL_FILE, LinearModelStep
 from guanxi.nlp.pipeline import Document, Work
-
-if TYPE_CHECKING:
-    from guanxi.nlp.accurate_insight import AccurateInsight
 
 PERSONAL = "personal"
 PUBLIC = "public"
@@ -248,49 +243,19 @@ def describe_feature(feature: str) -> str:
     return f'"{value.removeprefix("cue:")}" in {where}'
 
 
-class SourceKindStep:
+class SourceKindStep(LinearModelStep):
     """personal / public / marketer, with the reason."""
 
     name = "source_kind"
-
-    def __init__(
-        self,
-        *,
-        model_path: Path | None = None,
-        rules: bool = False,
-        refine: AccurateInsight | None = None,
-    ) -> None:
-        self._path = model_path or shipped_path(SOURCE_MODEL_FILE)
-        self._explicit = model_path is not None  # then a missing file is an error
-        self._rules = rules  # the previous version, for comparisons
-        self._refine = refine  # the accurate tier: the e5 head's say in the probabilities
-        self._model: LinearModel | None = None
-        self._ready = False
+    model_file = SOURCE_MODEL_FILE
 
     def able_to_run(self, batch: Sequence[Work]) -> bool:  # noqa: ARG002 - always applies
         """Every document has a kind of source."""
         return True
 
-    def setup(self) -> None:
-        """Load the model (once), or build the rules' cue automaton when there is none."""
-        if self._ready:
-            return
+    def prepare_rules(self) -> None:
+        """Build the cue automaton the rules and the features read."""
         _cue_automaton()
-        if not self._rules and (self._explicit or self._path.is_file()):
-            self._model = load_model(self._path)
-            self._model.scorer  # noqa: B018 - built here, not in the first batch
-            if self._refine is not None:
-                self._refine.setup()
-        self._ready = True
-
-    def version(self) -> str:
-        """The model's version; "" for the rules."""
-        self.setup()
-        if self._model is None:
-            return ""
-        if self._refine is not None and self._refine.covers("source_kind"):
-            return f"{self._model.version}+{self._refine.version()}"
-        return self._model.version
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``source_kind`` and ``source_reason``."""

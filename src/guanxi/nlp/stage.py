@@ -19,20 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ahocorasick
 
 from guanxi.nlp.features import MAX_GRAM, text_grams, text_window
 from guanxi.nlp.grams import batch_grams
-from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModel, load_model
-from guanxi.nlp.model_files import shipped_path
+from guanxi.nlp.linear import STAGE_MODEL_FILE, LinearModelStep
 from guanxi.nlp.pipeline import Work
 from guanxi.nlp.source import named_features
-
-if TYPE_CHECKING:
-    from guanxi.nlp.accurate_insight import AccurateInsight
 
 STAGES = ("need_recognition", "information_search", "evaluation", "purchase", "post_purchase")
 NONE = "none"
@@ -119,49 +114,19 @@ def stage_features(work: Work) -> list[str]:
     return text_grams(work.window) + stage_named_features(work)
 
 
-class JourneyStageStep:
+class JourneyStageStep(LinearModelStep):
     """need recognition … post-purchase, or none, with the cue."""
 
     name = "stage"
-
-    def __init__(
-        self,
-        *,
-        model_path: Path | None = None,
-        rules: bool = False,
-        refine: AccurateInsight | None = None,
-    ) -> None:
-        self._path = model_path or shipped_path(STAGE_MODEL_FILE)
-        self._explicit = model_path is not None  # then a missing file is an error
-        self._rules = rules  # the previous version, for comparisons
-        self._refine = refine  # the accurate tier: the e5 head's say in the probabilities
-        self._model: LinearModel | None = None
-        self._ready = False
+    model_file = STAGE_MODEL_FILE
 
     def able_to_run(self, batch: Sequence[Work]) -> bool:  # noqa: ARG002 - always applies
         """Every text gets a stage (none when it shows no step of a purchase)."""
         return True
 
-    def setup(self) -> None:
-        """Build the cue automaton and load the model (once)."""
-        if self._ready:
-            return
+    def prepare_rules(self) -> None:
+        """Build the cue automaton the rules and the features read."""
         _cues()
-        if not self._rules and (self._explicit or self._path.is_file()):
-            self._model = load_model(self._path)
-            self._model.scorer  # noqa: B018 - built here, not in the first batch
-            if self._refine is not None:
-                self._refine.setup()
-        self._ready = True
-
-    def version(self) -> str:
-        """The model's version; "" for the rules (a lexicon versioned with the pipeline)."""
-        self.setup()
-        if self._model is None:
-            return ""
-        if self._refine is not None and self._refine.covers("stage"):
-            return f"{self._model.version}+{self._refine.version()}"
-        return self._model.version
 
     def run(self, batch: Sequence[Work]) -> None:
         """Fill ``stage`` and ``stage_cue``."""
